@@ -1,0 +1,82 @@
+package dpdk
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// pool is an rte_mempool of packet buffers; safe for concurrent use.
+type pool struct {
+	name     string
+	size     int
+	mp       *C.struct_rte_mempool
+	failures atomic.Int64
+	maxUsed  atomic.Int64
+}
+
+var _ packetio.Pool = (*pool)(nil)
+
+func newPool(name string, n, cache int) (*pool, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	mp := C.op_pool_create(cname, C.uint(n), C.uint(cache), 0)
+	if mp == nil {
+		return nil, fmt.Errorf("create mbuf pool %s of %d buffers: %s (raise -m or lower the pool size)",
+			name, n, C.GoString(C.op_strerror(C.op_errno())))
+	}
+	return &pool{name: name, size: n, mp: mp}, nil
+}
+
+// Alloc implements packetio.Pool.
+func (p *pool) Alloc(pkts []*packetio.Mbuf) bool {
+	if len(pkts) == 0 {
+		return true
+	}
+	if C.op_pool_alloc_bulk(p.mp, C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint(len(pkts))) != 0 {
+		p.failures.Add(1)
+		return false
+	}
+	return true
+}
+
+// Free implements packetio.Pool.
+func (p *pool) Free(pkts []*packetio.Mbuf) {
+	if len(pkts) == 0 {
+		return
+	}
+	C.op_free_bulk(C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint(len(pkts)))
+}
+
+// Stats implements packetio.Pool. Max is the highest use seen by any call
+// to Stats, so a sampler (the API, the stats ticker) makes it meaningful.
+func (p *pool) Stats() memory.PoolStats {
+	avail := int64(C.op_pool_avail(p.mp))
+	used := int64(C.op_pool_in_use(p.mp))
+	for {
+		m := p.maxUsed.Load()
+		if used <= m || p.maxUsed.CompareAndSwap(m, used) {
+			break
+		}
+	}
+	return memory.PoolStats{
+		Name: p.name, Available: avail, Used: used, Max: p.maxUsed.Load(),
+		Size: int64(p.size), Errors: p.failures.Load(),
+	}
+}
+
+func (p *pool) free() {
+	if p.mp != nil {
+		C.op_pool_free(p.mp)
+		p.mp = nil
+	}
+}

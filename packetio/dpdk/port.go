@@ -1,0 +1,129 @@
+package dpdk
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// port is one ethdev. Fields other than qstats are guarded by Driver.mu;
+// qstats entries are written by the single worker owning that queue and
+// read atomically by stats readers.
+type port struct {
+	d           *Driver
+	idx         uint16
+	id          string
+	kind        packetio.Kind
+	device      string
+	driver      string
+	iface       string
+	mac         [6]byte
+	link        packetio.LinkConfig
+	nrx, ntx    int
+	started     bool
+	qstats      []C.struct_op_qstats // rx queues first, then tx queues
+	bond        *packetio.BondConfig
+	memberPorts []*port
+	bondedTo    *port
+}
+
+var _ packetio.Port = (*port)(nil)
+
+// Info implements packetio.Port.
+func (p *port) Info() packetio.PortInfo {
+	p.d.mu.Lock()
+	defer p.d.mu.Unlock()
+	info := packetio.PortInfo{
+		ID: p.id, Index: p.idx, Kind: p.kind,
+		Device: p.device, Driver: p.driver, Interface: p.iface,
+		MAC: p.mac, Link: p.link, RxQueues: p.nrx, TxQueues: p.ntx,
+	}
+	if p.bond != nil {
+		b := *p.bond
+		b.Members = append([]string(nil), p.bond.Members...)
+		info.Bond = &b
+	}
+	return info
+}
+
+// Link implements packetio.Port.
+func (p *port) Link() packetio.LinkStatus {
+	var l C.struct_op_link
+	if C.op_port_link(C.uint16_t(p.idx), &l) != 0 {
+		return packetio.LinkStatus{Duplex: packetio.DuplexUnknown}
+	}
+	st := packetio.LinkStatus{Known: true, Up: l.up != 0, Duplex: packetio.DuplexHalf}
+	if l.full_duplex != 0 {
+		st.Duplex = packetio.DuplexFull
+	}
+	// DPDK reports RTE_ETH_SPEED_NUM_UNKNOWN as UINT32_MAX.
+	if l.speed != C.uint32_t(0xffffffff) {
+		st.SpeedMbps = int64(l.speed)
+	}
+	if !st.Up {
+		st.Duplex = packetio.DuplexUnknown
+	}
+	return st
+}
+
+// Stats implements packetio.Port. Packet and error counts come from the
+// driver; bytes from the driver unless it reports none (ring ports), then
+// from the burst helpers' own counts.
+func (p *port) Stats() packetio.PortStats {
+	var s C.struct_op_stats
+	var out packetio.PortStats
+	if C.op_port_stats(C.uint16_t(p.idx), &s) == 0 {
+		out = packetio.PortStats{
+			RxPackets: uint64(s.ipackets), TxPackets: uint64(s.opackets),
+			RxBytes: uint64(s.ibytes), TxBytes: uint64(s.obytes),
+			RxErrors: uint64(s.ierrors + s.imissed + s.rx_nombuf), TxErrors: uint64(s.oerrors),
+		}
+	}
+	var swRxP, swRxB, swTxP, swTxB uint64
+	for i := range p.qstats {
+		pk := atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.qstats[i].packets)))
+		by := atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.qstats[i].bytes)))
+		if i < p.nrx {
+			swRxP, swRxB = swRxP+pk, swRxB+by
+		} else {
+			swTxP, swTxB = swTxP+pk, swTxB+by
+		}
+	}
+	if out.RxBytes == 0 && swRxB > 0 {
+		out.RxBytes = swRxB
+	}
+	if out.TxBytes == 0 && swTxB > 0 {
+		out.TxBytes = swTxB
+	}
+	out.RxPackets = max(out.RxPackets, swRxP)
+	out.TxPackets = max(out.TxPackets, swTxP)
+	return out
+}
+
+// RxBurst implements packetio.Port; one cgo call per burst.
+func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf) int {
+	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
+		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q])))))
+}
+
+// TxBurst implements packetio.Port; one cgo call per burst.
+func (p *port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
+	return int(C.op_tx_burst(C.uint16_t(p.idx), C.uint16_t(q),
+		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)])))))
+}
+
+func (p *port) freeStats() {
+	if p.qstats != nil {
+		C.free(unsafe.Pointer(&p.qstats[0]))
+		p.qstats = nil
+	}
+}

@@ -1,0 +1,252 @@
+#include <errno.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_eth_bond.h>
+#include <rte_eth_ring.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_bus.h>
+
+#include "shim.h"
+
+/* packetio.Mbuf mirrors these offsets; a DPDK with another layout must not
+ * build. */
+_Static_assert(offsetof(struct rte_mbuf, buf_addr) == 0, "buf_addr");
+_Static_assert(offsetof(struct rte_mbuf, data_off) == 16, "data_off");
+_Static_assert(offsetof(struct rte_mbuf, refcnt) == 18, "refcnt");
+_Static_assert(offsetof(struct rte_mbuf, nb_segs) == 20, "nb_segs");
+_Static_assert(offsetof(struct rte_mbuf, port) == 22, "port");
+_Static_assert(offsetof(struct rte_mbuf, ol_flags) == 24, "ol_flags");
+_Static_assert(offsetof(struct rte_mbuf, packet_type) == 32, "packet_type");
+_Static_assert(offsetof(struct rte_mbuf, pkt_len) == 36, "pkt_len");
+_Static_assert(offsetof(struct rte_mbuf, data_len) == 40, "data_len");
+_Static_assert(offsetof(struct rte_mbuf, vlan_tci) == 42, "vlan_tci");
+_Static_assert(offsetof(struct rte_mbuf, hash) == 44, "hash");
+_Static_assert(offsetof(struct rte_mbuf, vlan_tci_outer) == 52, "vlan_tci_outer");
+_Static_assert(offsetof(struct rte_mbuf, buf_len) == 54, "buf_len");
+_Static_assert(offsetof(struct rte_mbuf, pool) == 56, "pool");
+_Static_assert(sizeof(struct op_qstats) == 64, "op_qstats is one cache line");
+
+int op_eal_init(int argc, char **argv, int *err)
+{
+	/* C stdio on a pipe is fully buffered and lost at Go exit. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	rte_errno = 0;
+	int rc = rte_eal_init(argc, argv);
+	*err = rte_errno;
+	return rc;
+}
+
+int op_eal_cleanup(void) { return rte_eal_cleanup(); }
+const char *op_strerror(int err) { return rte_strerror(err); }
+int op_errno(void) { return rte_errno; }
+
+int op_thread_register(void) { return rte_thread_register(); }
+void op_thread_unregister(void) { rte_thread_unregister(); }
+unsigned op_lcore_id(void) { return rte_lcore_id(); }
+
+struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, int socket)
+{
+	return rte_pktmbuf_pool_create(name, n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+}
+
+void op_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
+unsigned op_pool_avail(struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
+unsigned op_pool_in_use(struct rte_mempool *mp) { return rte_mempool_in_use_count(mp); }
+
+int op_pool_alloc_bulk(struct rte_mempool *mp, uintptr_t pkts, unsigned n)
+{
+	return rte_pktmbuf_alloc_bulk(mp, (struct rte_mbuf **)pkts, n);
+}
+
+void op_free_bulk(uintptr_t pkts, unsigned n)
+{
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)pkts, n);
+}
+
+uint16_t op_port_count(void) { return rte_eth_dev_count_avail(); }
+int op_port_valid(uint16_t port) { return rte_eth_dev_is_valid_port(port); }
+
+int op_port_desc(uint16_t port, struct op_port_desc *d)
+{
+	struct rte_eth_dev_info info;
+	memset(d, 0, sizeof(*d));
+	int rc = rte_eth_dev_info_get(port, &info);
+	if (rc != 0)
+		return rc;
+	if (info.driver_name)
+		snprintf(d->driver, sizeof(d->driver), "%s", info.driver_name);
+	rte_eth_dev_get_name_by_port(port, d->device);
+	if (info.if_index > 0)
+		if_indextoname(info.if_index, d->iface);
+	d->max_rx_queues = info.max_rx_queues;
+	d->max_tx_queues = info.max_tx_queues;
+	d->speed_capa = info.speed_capa;
+	struct rte_ether_addr mac;
+	if (rte_eth_macaddr_get(port, &mac) == 0)
+		memcpy(d->mac, mac.addr_bytes, 6);
+	return 0;
+}
+
+int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
+		      uint32_t link_speeds, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	conf.link_speeds = link_speeds;
+	int rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+	if (rc != 0)
+		return rc;
+	uint16_t nrxd = rxd, ntxd = txd;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrxd, &ntxd);
+	if (rc != 0)
+		return rc;
+	int socket = rte_eth_dev_socket_id(port);
+	if (socket < 0)
+		socket = 0;
+	for (uint16_t q = 0; q < nrxq; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, nrxd, socket, NULL, mp);
+		if (rc != 0)
+			return rc;
+	}
+	for (uint16_t q = 0; q < ntxq; q++) {
+		rc = rte_eth_tx_queue_setup(port, q, ntxd, socket, NULL);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int op_port_start(uint16_t port) { return rte_eth_dev_start(port); }
+int op_port_stop(uint16_t port) { return rte_eth_dev_stop(port); }
+int op_port_close(uint16_t port) { return rte_eth_dev_close(port); }
+
+int op_port_set_mac(uint16_t port, const uint8_t *mac)
+{
+	struct rte_ether_addr a;
+	memcpy(a.addr_bytes, mac, 6);
+	return rte_eth_dev_default_mac_addr_set(port, &a);
+}
+
+int op_port_link(uint16_t port, struct op_link *l)
+{
+	struct rte_eth_link link;
+	memset(&link, 0, sizeof(link));
+	int rc = rte_eth_link_get_nowait(port, &link);
+	if (rc != 0)
+		return rc;
+	l->speed = link.link_speed;
+	l->up = link.link_status == RTE_ETH_LINK_UP;
+	l->full_duplex = link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+	l->autoneg = link.link_autoneg == RTE_ETH_LINK_AUTONEG;
+	return 0;
+}
+
+int op_port_stats(uint16_t port, struct op_stats *s)
+{
+	struct rte_eth_stats st;
+	int rc = rte_eth_stats_get(port, &st);
+	if (rc != 0)
+		return rc;
+	s->ipackets = st.ipackets;
+	s->opackets = st.opackets;
+	s->ibytes = st.ibytes;
+	s->obytes = st.obytes;
+	s->ierrors = st.ierrors;
+	s->oerrors = st.oerrors;
+	s->imissed = st.imissed;
+	s->rx_nombuf = st.rx_nombuf;
+	return 0;
+}
+
+int op_port_by_name(const char *name, uint16_t *port) { return rte_eth_dev_get_port_by_name(name, port); }
+
+/* Two ports cross-wired by rings: what a leaves on tx queue q, b receives
+ * on rx queue q, and back. Single producer/consumer rings, since each queue
+ * belongs to one worker. */
+int op_ring_pair(const char *name_a, const char *name_b, unsigned nq, unsigned ring_size,
+		 uint16_t *port_a, uint16_t *port_b)
+{
+	struct rte_ring *ab[RTE_MAX_QUEUES_PER_PORT], *ba[RTE_MAX_QUEUES_PER_PORT];
+	char rn[RTE_RING_NAMESIZE];
+	if (nq == 0 || nq > RTE_MAX_QUEUES_PER_PORT)
+		return -EINVAL;
+	for (unsigned q = 0; q < nq; q++) {
+		snprintf(rn, sizeof(rn), "%s_tx%u", name_a, q);
+		ab[q] = rte_ring_create(rn, ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(rn, sizeof(rn), "%s_tx%u", name_b, q);
+		ba[q] = rte_ring_create(rn, ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (ab[q] == NULL || ba[q] == NULL)
+			return -rte_errno;
+	}
+	int a = rte_eth_from_rings(name_a, ba, nq, ab, nq, rte_socket_id());
+	if (a < 0)
+		return -rte_errno;
+	int b = rte_eth_from_rings(name_b, ab, nq, ba, nq, rte_socket_id());
+	if (b < 0)
+		return -rte_errno;
+	*port_a = (uint16_t)a;
+	*port_b = (uint16_t)b;
+	return 0;
+}
+
+int op_bond_create(const char *name, uint16_t *port)
+{
+	int rc = rte_eth_bond_create(name, BONDING_MODE_8023AD, rte_socket_id());
+	if (rc < 0)
+		return rc;
+	*port = (uint16_t)rc;
+	return 0;
+}
+
+int op_bond_add(uint16_t bond, uint16_t member) { return rte_eth_bond_slave_add(bond, member); }
+int op_bond_remove(uint16_t bond, uint16_t member) { return rte_eth_bond_slave_remove(bond, member); }
+int op_bond_free(const char *name) { return rte_eth_bond_free(name); }
+
+uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp)
+{
+	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
+	struct op_qstats *st = (struct op_qstats *)stp;
+	uint16_t got = rte_eth_rx_burst(port, q, m, n);
+	uint64_t bytes = 0;
+	for (uint16_t i = 0; i < got; i++)
+		bytes += m[i]->pkt_len;
+	st->packets += got;
+	st->bytes += bytes;
+	return got;
+}
+
+uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp)
+{
+	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
+	struct op_qstats *st = (struct op_qstats *)stp;
+	/* Read lengths before the driver owns the mbufs: a ring peer may
+	 * already be freeing them once tx_burst returns. */
+	uint64_t lens[64];
+	uint16_t k = n < 64 ? n : 64;
+	for (uint16_t i = 0; i < k; i++)
+		lens[i] = m[i]->pkt_len;
+	uint16_t sent = rte_eth_tx_burst(port, q, m, k);
+	uint64_t bytes = 0;
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += lens[i];
+	st->packets += sent;
+	st->bytes += bytes;
+	return sent;
+}
+
+uint32_t op_link_speeds(int autoneg, uint32_t speed_mbps, int full_duplex)
+{
+	if (autoneg)
+		return RTE_ETH_LINK_SPEED_AUTONEG;
+	return RTE_ETH_LINK_SPEED_FIXED | rte_eth_speed_bitflag(speed_mbps, full_duplex);
+}

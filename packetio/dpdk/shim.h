@@ -1,0 +1,81 @@
+/* C side of packetio/dpdk: the few DPDK calls Go makes, shaped so that a
+ * burst crosses the cgo boundary once and no Go pointer reaches C in the
+ * hot path (burst arrays are C memory, passed as uintptr_t). */
+#ifndef OPENPERFD_SHIM_H
+#define OPENPERFD_SHIM_H
+
+#include <stdint.h>
+
+struct rte_mempool;
+
+/* Per-queue software counters. DPDK's ring PMD reports no bytes, so the
+ * burst helpers count them; each queue is written by one worker only. */
+struct op_qstats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t pad[6]; /* one cache line per queue: no false sharing */
+};
+
+struct op_port_desc {
+	char device[64];
+	char driver[64];
+	char iface[64];
+	uint8_t mac[6];
+	uint16_t max_rx_queues;
+	uint16_t max_tx_queues;
+	uint32_t speed_capa;
+};
+
+struct op_link {
+	uint32_t speed;
+	uint8_t up;
+	uint8_t full_duplex;
+	uint8_t autoneg;
+};
+
+struct op_stats {
+	uint64_t ipackets, opackets, ibytes, obytes, ierrors, oerrors, imissed, rx_nombuf;
+};
+
+int op_eal_init(int argc, char **argv, int *err);
+int op_eal_cleanup(void);
+const char *op_strerror(int err);
+int op_errno(void);
+
+int op_thread_register(void);
+void op_thread_unregister(void);
+unsigned op_lcore_id(void);
+
+struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, int socket);
+void op_pool_free(struct rte_mempool *mp);
+unsigned op_pool_avail(struct rte_mempool *mp);
+unsigned op_pool_in_use(struct rte_mempool *mp);
+int op_pool_alloc_bulk(struct rte_mempool *mp, uintptr_t pkts, unsigned n);
+void op_free_bulk(uintptr_t pkts, unsigned n);
+
+uint16_t op_port_count(void);
+int op_port_valid(uint16_t port);
+int op_port_desc(uint16_t port, struct op_port_desc *d);
+int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
+		      uint32_t link_speeds, struct rte_mempool *mp);
+int op_port_start(uint16_t port);
+int op_port_stop(uint16_t port);
+int op_port_close(uint16_t port);
+int op_port_set_mac(uint16_t port, const uint8_t *mac);
+int op_port_link(uint16_t port, struct op_link *l);
+int op_port_stats(uint16_t port, struct op_stats *s);
+int op_port_by_name(const char *name, uint16_t *port);
+
+int op_ring_pair(const char *name_a, const char *name_b, unsigned nq, unsigned ring_size,
+		 uint16_t *port_a, uint16_t *port_b);
+
+uint32_t op_link_speeds(int autoneg, uint32_t speed_mbps, int full_duplex);
+int op_bond_create(const char *name, uint16_t *port);
+int op_bond_add(uint16_t bond, uint16_t member);
+int op_bond_remove(uint16_t bond, uint16_t member);
+int op_bond_free(const char *name);
+
+uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
+uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
+
+#endif

@@ -1,0 +1,257 @@
+// Package fake is an in-memory packetio.Driver for unit tests: ports come
+// in cross-wired pairs (what port 2k sends, port 2k+1 receives, and back)
+// and buffers are Go memory. It is safe for the same concurrent use as the
+// DPDK driver.
+package fake
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// Driver is the fake driver.
+type Driver struct {
+	mu    sync.Mutex
+	ports []*Port
+	pool  *Pool
+}
+
+var _ packetio.Driver = (*Driver)(nil)
+
+// New makes pairs of cross-wired ports with ids "0", "1", ... and a pool
+// of buffers buffers.
+func New(pairs, queues, buffers int) *Driver {
+	d := &Driver{pool: newPool(buffers)}
+	for i := 0; i < 2*pairs; i++ {
+		p := &Port{d: d, info: packetio.PortInfo{
+			ID: fmt.Sprint(i), Index: uint16(i), Kind: packetio.KindDPDK,
+			Device: fmt.Sprintf("fake%d", i), Driver: "fake",
+			MAC:      [6]byte{0x02, 0, 0, 0, 0, byte(i)},
+			Link:     packetio.LinkConfig{AutoNegotiation: true},
+			RxQueues: queues, TxQueues: queues,
+		}, started: true}
+		p.rx = make([]chan *packetio.Mbuf, queues)
+		for q := range p.rx {
+			p.rx[q] = make(chan *packetio.Mbuf, 1024)
+		}
+		d.ports = append(d.ports, p)
+	}
+	for i := 0; i < len(d.ports); i += 2 {
+		d.ports[i].peer, d.ports[i+1].peer = d.ports[i+1], d.ports[i]
+	}
+	return d
+}
+
+// Port is a fake port.
+type Port struct {
+	d       *Driver
+	info    packetio.PortInfo
+	started bool
+	peer    *Port
+	rx      []chan *packetio.Mbuf
+	stats   struct{ rxP, rxB, txP, txB atomic.Uint64 }
+}
+
+// Info implements packetio.Port.
+func (p *Port) Info() packetio.PortInfo {
+	p.d.mu.Lock()
+	defer p.d.mu.Unlock()
+	return p.info
+}
+
+// Link implements packetio.Port.
+func (p *Port) Link() packetio.LinkStatus {
+	return packetio.LinkStatus{Up: true, Known: true, SpeedMbps: 10000, Duplex: packetio.DuplexFull}
+}
+
+// Stats implements packetio.Port.
+func (p *Port) Stats() packetio.PortStats {
+	return packetio.PortStats{RxPackets: p.stats.rxP.Load(), RxBytes: p.stats.rxB.Load(),
+		TxPackets: p.stats.txP.Load(), TxBytes: p.stats.txB.Load()}
+}
+
+// RxBurst implements packetio.Port.
+func (p *Port) RxBurst(q uint16, pkts []*packetio.Mbuf) int {
+	n := 0
+	for n < len(pkts) {
+		select {
+		case m := <-p.rx[q]:
+			m.SetPort(p.info.Index)
+			pkts[n] = m
+			p.stats.rxP.Add(1)
+			p.stats.rxB.Add(uint64(m.Len()))
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// TxBurst implements packetio.Port: packets go to the peer's rx queue q.
+func (p *Port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
+	ch := p.peer.rx[int(q)%len(p.peer.rx)]
+	for i, m := range pkts {
+		select {
+		case ch <- m:
+			p.stats.txP.Add(1)
+			p.stats.txB.Add(uint64(m.Len()))
+		default:
+			return i
+		}
+	}
+	return len(pkts)
+}
+
+// Ports implements packetio.Driver.
+func (d *Driver) Ports() []packetio.Port {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]packetio.Port, len(d.ports))
+	for i, p := range d.ports {
+		out[i] = p
+	}
+	return out
+}
+
+// Pool implements packetio.Driver.
+func (d *Driver) Pool() packetio.Pool { return d.pool }
+
+// Pools implements packetio.Driver.
+func (d *Driver) Pools() []memory.PoolStats { return []memory.PoolStats{d.pool.Stats()} }
+
+// NewBurst implements packetio.Driver.
+func (d *Driver) NewBurst() packetio.Burst {
+	return packetio.NewBurstFrom(make([]*packetio.Mbuf, packetio.BurstSize), nil)
+}
+
+func (d *Driver) find(id string) *Port {
+	for _, p := range d.ports {
+		if p.info.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// Stop implements packetio.Driver.
+func (d *Driver) Stop(id string) error { return d.setStarted(id, false) }
+
+// Start implements packetio.Driver.
+func (d *Driver) Start(id string) error { return d.setStarted(id, true) }
+
+func (d *Driver) setStarted(id string, v bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.find(id)
+	if p == nil {
+		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+	}
+	p.started = v
+	return nil
+}
+
+// ConfigureLink implements packetio.Driver.
+func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.find(id)
+	if p == nil {
+		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+	}
+	if p.started {
+		return fmt.Errorf("port %s started: %w", id, packetio.ErrInUse)
+	}
+	p.info.Link = cfg
+	return nil
+}
+
+// CreateBond implements packetio.Driver with a port that receives nothing.
+func (d *Driver) CreateBond(id string, cfg packetio.BondConfig) (packetio.Port, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range cfg.Members {
+		p := d.find(m)
+		if p == nil || p.started {
+			return nil, fmt.Errorf("bond member %s missing or started: %w", m, packetio.ErrInvalid)
+		}
+	}
+	b := &Port{d: d, info: packetio.PortInfo{ID: id, Index: uint16(100 + len(d.ports)), Kind: packetio.KindBond,
+		Device: "fakebond", Driver: "fake_bond", Bond: &cfg, RxQueues: 1, TxQueues: 1,
+		Link: packetio.LinkConfig{AutoNegotiation: true}}, started: true}
+	b.rx = []chan *packetio.Mbuf{make(chan *packetio.Mbuf, 1)}
+	b.peer = b
+	d.ports = append(d.ports, b)
+	return b, nil
+}
+
+// DeleteBond implements packetio.Driver.
+func (d *Driver) DeleteBond(id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, p := range d.ports {
+		if p.info.ID == id && p.info.Kind == packetio.KindBond {
+			d.ports = append(d.ports[:i], d.ports[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("bond %s: %w", id, packetio.ErrNotFound)
+}
+
+// Close implements packetio.Driver.
+func (d *Driver) Close() error { return nil }
+
+// Pool is a fake buffer pool over Go memory.
+type Pool struct {
+	mu      sync.Mutex
+	free    []*packetio.Mbuf
+	size    int
+	fails   int64
+	maxUsed int64
+}
+
+func newPool(n int) *Pool {
+	p := &Pool{size: n}
+	for i := 0; i < n; i++ {
+		p.free = append(p.free, packetio.NewHeapMbuf(make([]byte, 2048+packetio.MbufHeadroom)))
+	}
+	return p
+}
+
+// Alloc implements packetio.Pool.
+func (p *Pool) Alloc(pkts []*packetio.Mbuf) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < len(pkts) {
+		p.fails++
+		return false
+	}
+	k := len(p.free) - len(pkts)
+	copy(pkts, p.free[k:])
+	p.free = p.free[:k]
+	for _, m := range pkts {
+		m.Reset()
+	}
+	p.maxUsed = max(p.maxUsed, int64(p.size-len(p.free)))
+	return true
+}
+
+// Free implements packetio.Pool.
+func (p *Pool) Free(pkts []*packetio.Mbuf) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = append(p.free, pkts...)
+}
+
+// Stats implements packetio.Pool.
+func (p *Pool) Stats() memory.PoolStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	used := int64(p.size - len(p.free))
+	return memory.PoolStats{Name: "fake", Available: int64(len(p.free)), Used: used,
+		Max: p.maxUsed, Size: int64(p.size), Errors: p.fails}
+}

@@ -1,0 +1,173 @@
+// Package packetio holds the data plane's contracts: drivers own ports and
+// buffer pools, workers move bursts between port queues and the sinks and
+// sources that consumers register at run time. Nothing here knows DPDK; the
+// implementation is packetio/dpdk, and packetio/fake stands in for it in
+// unit tests.
+package packetio
+
+import (
+	"errors"
+
+	"github.com/openperfd/openperfd/memory"
+)
+
+// BurstSize is the number of packets a worker moves per queue call. One
+// cgo call per burst keeps the call's ~45 ns cost near 1.5 ns a packet.
+const BurstSize = 32
+
+// Kind says what a port is.
+type Kind string
+
+// Port kinds, as the OpenPerf API names them.
+const (
+	KindDPDK Kind = "dpdk"
+	KindHost Kind = "host"
+	KindBond Kind = "bond"
+)
+
+// Duplex is a link's duplex mode.
+type Duplex string
+
+// Duplex values; DuplexUnknown when the driver cannot tell.
+const (
+	DuplexFull    Duplex = "full"
+	DuplexHalf    Duplex = "half"
+	DuplexUnknown Duplex = "unknown"
+)
+
+// LinkStatus is what the driver reports about a port's link right now.
+type LinkStatus struct {
+	Up         bool
+	Known      bool  // false when the driver cannot report the link
+	SpeedMbps  int64 // 0 when unknown
+	Duplex     Duplex
+}
+
+// LinkConfig is the user's wish for a port's link.
+type LinkConfig struct {
+	AutoNegotiation bool
+	SpeedMbps       int64  // used when AutoNegotiation is false
+	Duplex          Duplex // used when AutoNegotiation is false
+}
+
+// BondMode is a bonding mode; only 802.3ad (LACP) is offered, as in OpenPerf.
+type BondMode string
+
+// BondLACP is IEEE 802.3ad link aggregation.
+const BondLACP BondMode = "lag_802_3_ad"
+
+// BondConfig describes a bond port over member ports (by port id).
+type BondConfig struct {
+	Mode    BondMode
+	Members []string
+}
+
+// PortInfo is what a port is, as opposed to how it is doing.
+type PortInfo struct {
+	ID        string
+	Index     uint16 // the driver's port index
+	Kind      Kind
+	Device    string // driver's device name, e.g. net_ring_0 or 0000:01:00.0
+	Driver    string // driver name, e.g. net_ring
+	Interface string // host interface, for af_packet/tap ports
+	MAC       [6]byte
+	Link      LinkConfig
+	Bond      *BondConfig // set for bond ports
+	RxQueues  int
+	TxQueues  int
+}
+
+// PortStats are a port's counters since it started.
+type PortStats struct {
+	RxPackets, TxPackets uint64
+	RxBytes, TxBytes     uint64
+	RxErrors, TxErrors   uint64
+}
+
+// Port is one port of a driver. Control methods may be called from any
+// goroutine; RxBurst and TxBurst on a given queue only from the one worker
+// that owns that queue.
+type Port interface {
+	Info() PortInfo
+	Link() LinkStatus
+	Stats() PortStats
+	// RxBurst fills pkts (a Burst from the same driver) with up to len(pkts)
+	// received packets and returns how many it filled.
+	RxBurst(queue uint16, pkts []*Mbuf) int
+	// TxBurst queues up to len(pkts) packets for transmission and returns
+	// how many the port took; the rest stay owned by the caller.
+	TxBurst(queue uint16, pkts []*Mbuf) int
+}
+
+// Pool hands out packet buffers. Safe for concurrent use.
+type Pool interface {
+	// Alloc fills all of pkts with fresh single-segment buffers, or none
+	// and returns false when the pool cannot.
+	Alloc(pkts []*Mbuf) bool
+	// Free returns buffers to their pool.
+	Free(pkts []*Mbuf)
+	Stats() memory.PoolStats
+}
+
+// Driver owns the ports and pools. Control methods are serialised by the
+// caller (the port service); Port and Pool methods follow their own rules.
+type Driver interface {
+	Ports() []Port
+	Pool() Pool
+	Pools() []memory.PoolStats
+	// NewBurst returns a slice of BurstSize entries in memory the driver can
+	// hand to its queues without copying or pointer checks. Free releases it.
+	NewBurst() Burst
+	// Stop stops a port so it can be reconfigured; Start starts it again.
+	Stop(id string) error
+	Start(id string) error
+	// ConfigureLink applies a link configuration to a stopped port.
+	ConfigureLink(id string, cfg LinkConfig) error
+	// CreateBond makes a bond port over stopped members and starts it.
+	CreateBond(id string, cfg BondConfig) (Port, error)
+	// DeleteBond stops and removes a bond port; its members stay stopped.
+	DeleteBond(id string) error
+	Close() error
+}
+
+// Burst is a driver-allocated array of packet pointers.
+type Burst struct {
+	Pkts []*Mbuf
+	free func()
+}
+
+// NewBurstFrom wraps driver memory; free is called once by Free.
+func NewBurstFrom(pkts []*Mbuf, free func()) Burst { return Burst{Pkts: pkts, free: free} }
+
+// Free releases the burst's memory.
+func (b *Burst) Free() {
+	if b.free != nil {
+		b.free()
+		b.free = nil
+	}
+	b.Pkts = nil
+}
+
+// Sink takes received packets. Push runs on the worker goroutine that owns
+// the rx queue, must not block, must not keep pkts or the Mbufs after it
+// returns, and may be called concurrently for different queues.
+type Sink interface {
+	Push(port uint16, pkts []*Mbuf)
+}
+
+// Source produces packets to transmit. Pull runs on one worker goroutine
+// at a time; it fills pkts with up to len(pkts) buffers it allocated and
+// returns how many. A Source that returns 0 is asked again later.
+type Source interface {
+	Pull(pkts []*Mbuf) int
+	// Sent reports how many of the pulled packets the port took and how
+	// many were dropped because the port was full (drop-tx-overruns).
+	Sent(n, dropped int)
+}
+
+// Errors the port service maps to API status codes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+	ErrInUse    = errors.New("in use")
+)

@@ -1,0 +1,227 @@
+package workers
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// plan is what every worker does; never modified once published.
+type plan struct {
+	gen     uint64
+	workers []workerPlan
+}
+
+type workerPlan struct {
+	rx []rxTask
+	tx []*txState
+}
+
+type rxTask struct {
+	port  packetio.Port
+	index uint16
+	queue uint16
+	sinks []packetio.Sink
+}
+
+// txState is one source's transmit state. Only the worker running the
+// source touches it, or the control side after Synchronize removed it.
+type txState struct {
+	portID string
+	port   packetio.Port
+	src    packetio.Source
+	worker int
+	queue  uint16
+	burst  packetio.Burst
+	off, n int // burst.Pkts[off:n] are pulled but not yet sent
+	// assigned keeps a source on its first worker across republishes: it
+	// must not move while it may hold pulled packets on another worker.
+	assigned bool
+}
+
+func newTxState(portID string, port packetio.Port, src packetio.Source, d packetio.Driver) *txState {
+	return &txState{portID: portID, port: port, src: src, burst: d.NewBurst()}
+}
+
+// release frees packets that were pulled but never sent, and the burst.
+func (t *txState) release(pool packetio.Pool) {
+	if t.n > t.off {
+		pool.Free(t.burst.Pkts[t.off:t.n])
+	}
+	t.off, t.n = 0, 0
+	t.burst.Free()
+}
+
+// publishLocked rebuilds the plan from ports, sinks and sources and swaps
+// it in: the plan first, then its generation (workers read them in the
+// other order, see worker.run).
+func (w *Workers) publishLocked() {
+	nw := len(w.workers)
+	pl := &plan{gen: w.gen.Load() + 1, workers: make([]workerPlan, nw)}
+	next := 0
+	for _, p := range w.ports {
+		info := p.Info()
+		sinks := append([]packetio.Sink(nil), w.sinks[info.ID]...)
+		for q := 0; q < info.RxQueues; q++ {
+			pl.workers[next%nw].rx = append(pl.workers[next%nw].rx,
+				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks})
+			next++
+		}
+	}
+	for _, st := range w.sources {
+		// A tx queue belongs to one worker: worker i uses queue i, so a
+		// source may only run on a worker whose index has a queue.
+		ntx := min(st.port.Info().TxQueues, nw)
+		if !st.assigned {
+			best := 0
+			for i := 1; i < ntx; i++ {
+				if len(pl.workers[i].tx) < len(pl.workers[best].tx) {
+					best = i
+				}
+			}
+			st.worker, st.queue, st.assigned = best, uint16(best), true
+		}
+		pl.workers[st.worker].tx = append(pl.workers[st.worker].tx, st)
+	}
+	w.plan.Store(pl)
+	w.gen.Store(pl.gen)
+}
+
+// worker is one data-plane goroutine. Counters are written by the worker
+// only and read atomically by Stats.
+type worker struct {
+	id  int
+	cpu int
+	ws  *Workers
+
+	stop   atomic.Bool
+	exited atomic.Bool
+	seen   atomic.Uint64
+	lcore  atomic.Int64
+
+	busy, idle, sleeps     atomic.Uint64
+	rxPkts, txPkts, txDrop atomic.Uint64
+}
+
+func (wk *worker) run(ready chan<- error) {
+	defer wk.ws.wg.Done()
+	defer wk.exited.Store(true)
+	// Locked for good: the thread is pinned and registered, so it must
+	// exit with this goroutine rather than go back to the scheduler.
+	runtime.LockOSThread()
+	if err := wk.setup(); err != nil {
+		ready <- err
+		return
+	}
+	if wk.ws.cfg.UnregisterThread != nil {
+		defer wk.ws.cfg.UnregisterThread()
+	}
+	ready <- nil
+	wk.ws.log.Info("worker started", zap.Int("worker", wk.id), zap.Int("cpu", wk.cpu), zap.Int64("lcore", wk.lcore.Load()))
+
+	d := wk.ws.cfg.Driver
+	pool := d.Pool()
+	rxb := d.NewBurst()
+	defer rxb.Free()
+	dropOverruns := wk.ws.cfg.DropTxOverruns
+	maxSleep := wk.ws.cfg.MaxIdleSleep
+	sleep := time.Duration(0)
+	idleStreak := 0
+
+	for !wk.stop.Load() {
+		// Announce the generation first, then read the plan: the control
+		// side stores the plan before the generation.
+		wk.seen.Store(wk.ws.gen.Load())
+		wp := &wk.ws.plan.Load().workers[wk.id]
+
+		moved := 0
+		for i := range wp.rx {
+			t := &wp.rx[i]
+			n := t.port.RxBurst(t.queue, rxb.Pkts)
+			if n == 0 {
+				continue
+			}
+			pkts := rxb.Pkts[:n]
+			for _, s := range t.sinks {
+				s.Push(t.index, pkts)
+			}
+			pool.Free(pkts)
+			wk.rxPkts.Add(uint64(n))
+			moved += n
+		}
+		for _, t := range wp.tx {
+			moved += wk.transmit(t, pool, dropOverruns)
+		}
+
+		if moved > 0 {
+			wk.busy.Add(1)
+			idleStreak, sleep = 0, 0
+			continue
+		}
+		wk.idle.Add(1)
+		idleStreak++
+		if idleStreak < 64 {
+			continue
+		}
+		// Nothing for a while: sleep, doubling up to maxSleep, offline so
+		// Synchronize need not wait for us.
+		if sleep == 0 {
+			sleep = 10 * time.Microsecond
+		} else if sleep < maxSleep {
+			sleep = min(2*sleep, maxSleep)
+		}
+		wk.seen.Store(offline)
+		wk.sleeps.Add(1)
+		time.Sleep(sleep)
+	}
+}
+
+func (wk *worker) setup() error {
+	if wk.cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(wk.cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("worker %d: pin to CPU %d: %w", wk.id, wk.cpu, err)
+		}
+	}
+	wk.lcore.Store(-1)
+	if wk.ws.cfg.RegisterThread != nil {
+		lc, err := wk.ws.cfg.RegisterThread()
+		if err != nil {
+			return fmt.Errorf("worker %d: %w", wk.id, err)
+		}
+		wk.lcore.Store(int64(lc))
+	}
+	return nil
+}
+
+// transmit sends what a source has pending, pulling a new burst when the
+// last one is gone. It returns the number of packets the port took.
+func (wk *worker) transmit(t *txState, pool packetio.Pool, dropOverruns bool) int {
+	if t.off == t.n {
+		t.off, t.n = 0, t.src.Pull(t.burst.Pkts)
+		if t.n == 0 {
+			return 0
+		}
+	}
+	sent := t.port.TxBurst(t.queue, t.burst.Pkts[t.off:t.n])
+	t.off += sent
+	dropped := 0
+	if t.off < t.n && dropOverruns {
+		dropped = t.n - t.off
+		pool.Free(t.burst.Pkts[t.off:t.n])
+		t.off = t.n
+		wk.txDrop.Add(uint64(dropped))
+	}
+	if sent > 0 || dropped > 0 {
+		t.src.Sent(sent, dropped)
+	}
+	wk.txPkts.Add(uint64(sent))
+	return sent
+}

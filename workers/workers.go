@@ -1,0 +1,295 @@
+// Package workers runs the data plane: one goroutine per worker CPU,
+// locked to its OS thread, pinned to the CPU and registered with the
+// driver's thread runtime. Each loop a worker polls its rx queues, hands
+// bursts to the port's sinks, pulls bursts from its sources and transmits
+// them, and backs off when there is nothing to do.
+//
+// What each worker does is an immutable plan, swapped atomically by the
+// control side. A worker announces the plan generation it has seen at the
+// top of every loop (and goes offline while it sleeps), so Synchronize can
+// tell when no worker still uses something that was removed: a
+// quiescent-state scheme like RCU's.
+package workers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// Config is what the workers need.
+type Config struct {
+	CPUs   []int // one worker per entry; -1 means do not pin
+	Driver packetio.Driver
+	// RegisterThread is called once on each worker's locked thread before
+	// it polls (DPDK: rte_thread_register); UnregisterThread as it exits.
+	RegisterThread   func() (int, error)
+	UnregisterThread func()
+	// DropTxOverruns frees packets a full tx queue refused instead of
+	// retrying them on the next loop.
+	DropTxOverruns bool
+	// MaxIdleSleep caps the back-off sleep of an idle worker.
+	MaxIdleSleep time.Duration
+	Log          *zap.Logger
+}
+
+// Stats are one worker's counters.
+type Stats struct {
+	ID         int
+	CPU        int
+	Lcore      int
+	BusyLoops  uint64 // loops that moved at least one packet
+	IdleLoops  uint64 // loops that moved none
+	IdleSleeps uint64 // back-off sleeps taken
+	RxPackets  uint64
+	TxPackets  uint64
+	TxDropped  uint64 // refused by a full queue and freed (drop-tx-overruns)
+	RxQueues   int
+	Sources    int
+}
+
+const offline = math.MaxUint64
+
+// Workers is the set of worker goroutines and the plan they run.
+// Control methods are safe for concurrent use and serialised by mu.
+type Workers struct {
+	cfg     Config
+	log     *zap.Logger
+	workers []*worker
+
+	plan atomic.Pointer[plan]
+	gen  atomic.Uint64
+
+	mu      sync.Mutex // guards ports, sinks, sources, started and plan publication
+	ports   []packetio.Port
+	sinks   map[string][]packetio.Sink
+	sources map[packetio.Source]*txState
+	started bool
+	wg      sync.WaitGroup
+}
+
+// New makes the workers; Start runs them.
+func New(cfg Config) (*Workers, error) {
+	if len(cfg.CPUs) == 0 {
+		return nil, errors.New("workers: no CPUs given")
+	}
+	if cfg.Driver == nil {
+		return nil, errors.New("workers: no driver")
+	}
+	if cfg.MaxIdleSleep == 0 {
+		cfg.MaxIdleSleep = time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	w := &Workers{
+		cfg:     cfg,
+		log:     cfg.Log,
+		sinks:   map[string][]packetio.Sink{},
+		sources: map[packetio.Source]*txState{},
+	}
+	for i, cpu := range cfg.CPUs {
+		w.workers = append(w.workers, &worker{id: i, cpu: cpu, ws: w})
+	}
+	w.plan.Store(&plan{workers: make([]workerPlan, len(w.workers))})
+	return w, nil
+}
+
+// Count is the number of workers.
+func (w *Workers) Count() int { return len(w.workers) }
+
+// Start launches the worker goroutines and waits until each has pinned
+// and registered its thread.
+func (w *Workers) Start() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return nil
+	}
+	errs := make(chan error, len(w.workers))
+	for _, wk := range w.workers {
+		w.wg.Add(1)
+		go wk.run(errs)
+	}
+	var first error
+	for range w.workers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	w.started = true
+	if first != nil {
+		w.stopLocked()
+		return first
+	}
+	return nil
+}
+
+// Stop ends the worker goroutines and frees packets still waiting to be
+// sent. It returns once they have exited.
+func (w *Workers) Stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopLocked()
+}
+
+func (w *Workers) stopLocked() {
+	if !w.started {
+		return
+	}
+	for _, wk := range w.workers {
+		wk.stop.Store(true)
+	}
+	w.wg.Wait()
+	w.started = false
+	for _, st := range w.sources {
+		st.release(w.cfg.Driver.Pool())
+	}
+}
+
+// Stats returns every worker's counters.
+func (w *Workers) Stats() []Stats {
+	pl := w.plan.Load()
+	out := make([]Stats, len(w.workers))
+	for i, wk := range w.workers {
+		out[i] = Stats{
+			ID: wk.id, CPU: wk.cpu, Lcore: int(wk.lcore.Load()),
+			BusyLoops: wk.busy.Load(), IdleLoops: wk.idle.Load(), IdleSleeps: wk.sleeps.Load(),
+			RxPackets: wk.rxPkts.Load(), TxPackets: wk.txPkts.Load(), TxDropped: wk.txDrop.Load(),
+			RxQueues: len(pl.workers[i].rx), Sources: len(pl.workers[i].tx),
+		}
+	}
+	return out
+}
+
+// AttachPort puts a started port's rx queues on the workers, spread
+// round-robin, and lets sources transmit on it.
+func (w *Workers) AttachPort(p packetio.Port) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id := p.Info().ID
+	for _, q := range w.ports {
+		if q.Info().ID == id {
+			return
+		}
+	}
+	w.ports = append(w.ports, p)
+	w.publishLocked()
+}
+
+// DetachPort takes a port off the workers and returns once no worker can
+// still be polling it, so the caller may stop it. Sources on the port are
+// removed too and their pending packets freed.
+func (w *Workers) DetachPort(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	kept := w.ports[:0]
+	for _, p := range w.ports {
+		if p.Info().ID != id {
+			kept = append(kept, p)
+		}
+	}
+	w.ports = kept
+	var gone []*txState
+	for src, st := range w.sources {
+		if st.portID == id {
+			gone = append(gone, st)
+			delete(w.sources, src)
+		}
+	}
+	w.publishLocked()
+	w.synchronizeLocked()
+	for _, st := range gone {
+		st.release(w.cfg.Driver.Pool())
+	}
+}
+
+// AddSink registers a sink for packets received on a port (by id).
+func (w *Workers) AddSink(portID string, s packetio.Sink) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sinks[portID] = append(w.sinks[portID], s)
+	w.publishLocked()
+}
+
+// RemoveSink unregisters a sink and returns once no worker calls it.
+func (w *Workers) RemoveSink(portID string, s packetio.Sink) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	list := w.sinks[portID]
+	for i, x := range list {
+		if x == s {
+			w.sinks[portID] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	w.publishLocked()
+	w.synchronizeLocked()
+}
+
+// AddSource registers a source that transmits on a port (by id).
+func (w *Workers) AddSource(portID string, s packetio.Source) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var port packetio.Port
+	for _, p := range w.ports {
+		if p.Info().ID == portID {
+			port = p
+		}
+	}
+	if port == nil {
+		return fmt.Errorf("add source to port %s: %w", portID, packetio.ErrNotFound)
+	}
+	if _, dup := w.sources[s]; dup {
+		return nil
+	}
+	w.sources[s] = newTxState(portID, port, s, w.cfg.Driver)
+	w.publishLocked()
+	return nil
+}
+
+// RemoveSource unregisters a source, waits until no worker runs it and
+// frees the packets it had pulled but not sent.
+func (w *Workers) RemoveSource(s packetio.Source) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, ok := w.sources[s]
+	if !ok {
+		return
+	}
+	delete(w.sources, s)
+	w.publishLocked()
+	w.synchronizeLocked()
+	st.release(w.cfg.Driver.Pool())
+}
+
+// Synchronize returns once every worker has passed a quiescent point
+// after the call began: nothing unpublished before it is still in use.
+func (w *Workers) Synchronize() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.synchronizeLocked()
+}
+
+func (w *Workers) synchronizeLocked() {
+	if !w.started {
+		return
+	}
+	target := w.gen.Load()
+	for _, wk := range w.workers {
+		for {
+			s := wk.seen.Load()
+			if s >= target || wk.exited.Load() {
+				break
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+}

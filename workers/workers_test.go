@@ -1,0 +1,186 @@
+package workers
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/packetio/fake"
+)
+
+type countingSink struct {
+	pkts, bytes atomic.Uint64
+}
+
+func (c *countingSink) Push(_ uint16, pkts []*packetio.Mbuf) {
+	for _, m := range pkts {
+		c.bytes.Add(uint64(m.Len()))
+	}
+	c.pkts.Add(uint64(len(pkts)))
+}
+
+func startWorkers(t *testing.T, d packetio.Driver, n int, drop bool) *Workers {
+	t.Helper()
+	cpus := make([]int, n)
+	for i := range cpus {
+		cpus[i] = -1
+	}
+	w, err := New(Config{CPUs: cpus, Driver: d, DropTxOverruns: drop, MaxIdleSleep: 200 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return w
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestFramesFromASourceReachThePeersSinkExactly(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		d := fake.New(1, workers, 4096)
+		w := startWorkers(t, d, workers, false)
+		svc := packetio.NewService(d, w)
+		sink := &countingSink{}
+		w.AddSink("1", sink)
+
+		job, err := svc.SendTestFrames("0", 10000, 64, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-job.Done()
+		waitFor(t, "all frames at the sink", func() bool { return sink.pkts.Load() == 10000 })
+		if got := sink.bytes.Load(); got != 640000 {
+			t.Fatalf("workers=%d: sink saw %d bytes, want 640000", workers, got)
+		}
+		if st := d.Pool().Stats(); st.Used != 0 {
+			waitFor(t, "buffers back in the pool", func() bool { return d.Pool().Stats().Used == 0 })
+		}
+		svc.Close()
+	}
+}
+
+func TestRemoveSinkWaitsUntilNoWorkerCallsIt(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	var removed atomic.Bool
+	var late atomic.Int64
+	sink := &sinkFunc{f: func() {
+		if removed.Load() {
+			late.Add(1)
+		}
+	}}
+	w.AddSink("1", sink)
+	if _, err := svc.SendTestFrames("0", 1_000_000, 64, [6]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	w.RemoveSink("1", sink)
+	removed.Store(true)
+	time.Sleep(10 * time.Millisecond)
+	if late.Load() != 0 {
+		t.Fatalf("sink called %d times after RemoveSink returned", late.Load())
+	}
+}
+
+type sinkFunc struct{ f func() }
+
+func (s *sinkFunc) Push(uint16, []*packetio.Mbuf) { s.f() }
+
+func TestIdleWorkersSleep(t *testing.T) {
+	d := fake.New(1, 1, 64)
+	w := startWorkers(t, d, 1, false)
+	packetio.NewService(d, w)
+	time.Sleep(50 * time.Millisecond)
+	st := w.Stats()[0]
+	if st.IdleSleeps == 0 {
+		t.Fatalf("idle worker never slept: %+v", st)
+	}
+	if st.IdleLoops > 50_000 {
+		t.Fatalf("idle worker spun %d loops in 50 ms", st.IdleLoops)
+	}
+}
+
+func TestDetachedPortIsNotPolled(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	sink := &countingSink{}
+	w.AddSink("1", sink)
+	w.DetachPort("1")
+	job, err := svc.SendTestFrames("0", 100, 64, [6]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-job.Done()
+	time.Sleep(5 * time.Millisecond)
+	if sink.pkts.Load() != 0 {
+		t.Fatalf("detached port delivered %d packets", sink.pkts.Load())
+	}
+}
+
+func TestBondTakesMembersOffTheWorkersAndGivesThemBack(t *testing.T) {
+	d := fake.New(1, 1, 256)
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	b, err := svc.CreateBond("bond0", packetio.BondConfig{Mode: packetio.BondLACP, Members: []string{"0", "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Info.Kind != packetio.KindBond {
+		t.Fatalf("kind %s", b.Info.Kind)
+	}
+	if got := w.Stats()[0].RxQueues; got != 1 {
+		t.Fatalf("worker polls %d queues with a bond of two, want 1 (the bond's)", got)
+	}
+	if err := svc.DeleteBond("0"); !packetio.IsInvalid(err) {
+		t.Fatalf("deleting a driver port: %v, want invalid", err)
+	}
+	if err := svc.DeleteBond("bond0"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Stats()[0].RxQueues; got != 2 {
+		t.Fatalf("after delete worker polls %d queues, want 2", got)
+	}
+}
+
+func TestConcurrentControlIsRaceFree(t *testing.T) {
+	d := fake.New(2, 2, 8192)
+	w := startWorkers(t, d, 2, true)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s := &countingSink{}
+			for j := 0; j < 20; j++ {
+				w.AddSink("1", s)
+				if _, err := svc.SendTestFrames("0", 100, 64, [6]byte{1}); err != nil {
+					t.Error(err)
+				}
+				_ = w.Stats()
+				w.RemoveSink("1", s)
+			}
+		}(i)
+	}
+	wg.Wait()
+}
