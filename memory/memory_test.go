@@ -4,7 +4,7 @@ import "testing"
 
 func TestPoolSizeRoundsUpToPowerOfTwoMinusOne(t *testing.T) {
 	cases := []struct {
-		name                              string
+		name                               string
 		desc, lcores, cache, reserve, want int
 	}{
 		{"exact fit stays", 1023, 0, 0, 0, 1023},

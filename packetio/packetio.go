@@ -37,10 +37,10 @@ const (
 
 // LinkStatus is what the driver reports about a port's link right now.
 type LinkStatus struct {
-	Up         bool
-	Known      bool  // false when the driver cannot report the link
-	SpeedMbps  int64 // 0 when unknown
-	Duplex     Duplex
+	Up        bool
+	Known     bool  // false when the driver cannot report the link
+	SpeedMbps int64 // 0 when unknown
+	Duplex    Duplex
 }
 
 // LinkConfig is the user's wish for a port's link.
