@@ -64,14 +64,15 @@ func (t *txState) release(pool packetio.Pool) {
 func (w *Workers) publishLocked() {
 	nw := len(w.workers)
 	pl := &plan{gen: w.gen.Load() + 1, workers: make([]workerPlan, nw)}
-	next := 0
 	for _, p := range w.ports {
 		info := p.Info()
 		sinks := append([]packetio.Sink(nil), w.sinks[info.ID]...)
+		// Queue q goes to worker q, the owner of tx queue q too, so a
+		// driver that transmits while receiving (bonds send LACP frames)
+		// stays on one thread per queue.
 		for q := 0; q < info.RxQueues; q++ {
-			pl.workers[next%nw].rx = append(pl.workers[next%nw].rx,
+			pl.workers[q%nw].rx = append(pl.workers[q%nw].rx,
 				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks})
-			next++
 		}
 	}
 	for _, st := range w.sources {

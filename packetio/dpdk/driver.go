@@ -90,7 +90,7 @@ func Open(opts Options) (*Driver, error) {
 	d := &Driver{opts: opts, pool: p}
 	for i := 0; i < opts.TestPortPairs; i++ {
 		var a, b C.uint16_t
-		na, nb := C.CString(fmt.Sprintf("net_ring_%d", 2*i)), C.CString(fmt.Sprintf("net_ring_%d", 2*i+1))
+		na, nb := C.CString(fmt.Sprint(2*i)), C.CString(fmt.Sprint(2*i+1))
 		rc := C.op_ring_pair(na, nb, C.uint(opts.Queues), C.uint(opts.RingSize), &a, &b)
 		C.free(unsafe.Pointer(na))
 		C.free(unsafe.Pointer(nb))

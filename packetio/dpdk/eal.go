@@ -15,11 +15,13 @@ package dpdk
 import "C"
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -50,17 +52,35 @@ func CheckEALArgs(args []string) error {
 	return nil
 }
 
+// LogFunc receives one line DPDK logged.
+type LogFunc func(line string)
+
 // InitEAL starts DPDK's EAL with args (without a program name). EAL pins
 // the calling thread to the main lcore's CPU, so it runs on a locked OS
 // thread whose CPU set is restored afterwards: other goroutines may use
 // that thread later and must not inherit the pin.
-func InitEAL(args []string) error {
+//
+// What EAL prints while it starts (usage dumps, getopt complaints) is
+// captured rather than left on the daemon's stdout/stderr: on failure the
+// telling line becomes part of the error, on success it goes to logf.
+// Later DPDK log lines go to logf too, through a pipe.
+func InitEAL(args []string, logf LogFunc) error {
 	ealMu.Lock()
 	defer ealMu.Unlock()
 	if ealStarted {
 		return ErrEALStarted
 	}
 	if err := CheckEALArgs(args); err != nil {
+		return err
+	}
+	if logf == nil {
+		logf = func(string) {}
+	}
+	if err := routeLog(logf); err != nil {
+		return err
+	}
+	restore, captured, err := captureStdio()
+	if err != nil {
 		return err
 	}
 	done := make(chan error, 1)
@@ -90,16 +110,99 @@ func InitEAL(args []string) error {
 			if cerr != 0 {
 				msg = C.GoString(C.op_strerror(cerr))
 			}
-			done <- fmt.Errorf("EAL init %q: %s", strings.Join(args, " "), msg)
+			done <- errors.New(msg)
 			return
 		}
 		done <- nil
 	}()
-	if err := <-done; err != nil {
-		return err
+	initErr := <-done
+	restore()
+	out := captured()
+	if initErr != nil {
+		if why := tellingLine(out); why != "" {
+			return fmt.Errorf("EAL init %q: %s", strings.Join(args, " "), why)
+		}
+		return fmt.Errorf("EAL init %q: %w", strings.Join(args, " "), initErr)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l != "" {
+			logf(l)
+		}
 	}
 	ealStarted = true
 	return nil
+}
+
+// tellingLine picks the line of EAL's start-up output that says what went
+// wrong, skipping the usage text EAL prints after it.
+func tellingLine(out string) string {
+	var fallback string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		low := strings.ToLower(l)
+		switch {
+		case l == "":
+		case strings.Contains(low, "unrecognized option"), strings.Contains(low, "invalid"),
+			strings.Contains(low, "error"), strings.Contains(low, "cannot"), strings.Contains(low, "failed"):
+			return l
+		case fallback == "" && !strings.HasPrefix(l, "Usage") && !strings.HasPrefix(l, "-"):
+			fallback = l
+		}
+	}
+	return fallback
+}
+
+// routeLog points DPDK's log stream at a pipe whose lines go to logf.
+func routeLog(logf LogFunc) error {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("DPDK log pipe: %w", err)
+	}
+	if rc := C.op_log_to_fd(C.int(fds[1])); rc != 0 {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return fmt.Errorf("DPDK log stream: %d", int(rc))
+	}
+	r := os.NewFile(uintptr(fds[0]), "dpdk-log")
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); l != "" {
+				logf(l)
+			}
+		}
+	}()
+	return nil
+}
+
+// captureStdio points fds 1 and 2 at a temporary file until restore.
+func captureStdio() (restore func(), read func() string, err error) {
+	f, err := os.CreateTemp("", "openperfd-eal-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("capture EAL output: %w", err)
+	}
+	_ = os.Remove(f.Name())
+	saved := [2]int{-1, -1}
+	for i, fd := range []int{1, 2} {
+		if saved[i], err = unix.Dup(fd); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("capture EAL output: %w", err)
+		}
+		_ = unix.Dup2(int(f.Fd()), fd)
+	}
+	restore = func() {
+		C.op_flush_stdio()
+		for i, fd := range []int{1, 2} {
+			_ = unix.Dup2(saved[i], fd)
+			unix.Close(saved[i])
+		}
+	}
+	read = func() string {
+		defer f.Close()
+		b, _ := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+		return string(b)
+	}
+	return restore, read, nil
 }
 
 // CleanupEAL releases EAL resources and removes the runtime directory EAL

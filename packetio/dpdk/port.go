@@ -109,6 +109,12 @@ func (p *port) Stats() packetio.PortStats {
 
 // RxBurst implements packetio.Port; one cgo call per burst.
 func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf) int {
+	if p.kind == packetio.KindBond && int(q) < p.ntx {
+		// 802.3ad bonds send their LACP frames from tx_burst, and must be
+		// polled in both directions at least every 100 ms.
+		C.op_tx_burst(C.uint16_t(p.idx), C.uint16_t(q), 0, 0,
+			C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))))
+	}
 	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
 		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q])))))

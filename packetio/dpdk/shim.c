@@ -10,6 +10,7 @@
 #include <rte_eth_bond.h>
 #include <rte_eth_ring.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -249,4 +250,19 @@ uint32_t op_link_speeds(int autoneg, uint32_t speed_mbps, int full_duplex)
 	if (autoneg)
 		return RTE_ETH_LINK_SPEED_AUTONEG;
 	return RTE_ETH_LINK_SPEED_FIXED | rte_eth_speed_bitflag(speed_mbps, full_duplex);
+}
+
+int op_log_to_fd(int fd)
+{
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL)
+		return -errno;
+	setvbuf(f, NULL, _IOLBF, 0);
+	return rte_openlog_stream(f);
+}
+
+void op_flush_stdio(void)
+{
+	fflush(stdout);
+	fflush(stderr);
 }

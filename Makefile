@@ -1,0 +1,69 @@
+# openperfd — build, run and test. `make run` and `make test` install what
+# is missing on a Debian machine (as root) before they do anything else.
+
+GO       ?= go
+BIN      := bin/openperfd
+PKGS     := libdpdk-dev pkg-config dpdk gcc iproute2 curl
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILDNUM := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+NOW      := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -X main.version=$(VERSION) -X main.sourceCommit=$(COMMIT) \
+            -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(NOW)
+API_PORT ?= 9000
+
+.PHONY: all deps build run test unit aat fuzz bench generate vet clean
+
+all: build
+
+# Install missing system packages (Debian). Skips apt when all are there.
+deps:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required (not found as '$(GO)')" >&2; exit 1; }
+
+build: deps
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/openperfd
+
+# Start the daemon in test mode: two ring-wired ports, API on 127.0.0.1:$(API_PORT).
+run: build
+	./$(BIN) --modules.packetio.dpdk.test-mode -p $(API_PORT)
+
+vet: deps
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1; }
+
+unit: deps
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/aat)
+
+aat: build
+	OPENPERFD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./test/aat/...
+
+# Unit tests (race detector), then the acceptance tests on the real binary.
+test: vet unit aat
+
+# Each fuzz target for FUZZTIME (default 1m).
+FUZZTIME ?= 1m
+fuzz: deps
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$t $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$t || exit 1; \
+	  done; \
+	done
+
+bench: build
+	bash bench/run.sh
+
+generate:
+	cd api/gen && $(GO) generate ./...
+
+clean:
+	rm -rf bin

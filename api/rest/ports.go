@@ -1,0 +1,210 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// portJSON renders a port as the API shows it.
+func portJSON(v packetio.PortView) gen.Port {
+	id := v.Info.ID
+	status := gen.PortStatus{Link: gen.PortStatusLinkUnknown, Duplex: gen.PortStatusDuplexUnknown, Speed: v.Link.SpeedMbps}
+	if v.Link.Known {
+		status.Link = gen.PortStatusLinkDown
+		if v.Link.Up {
+			status.Link = gen.PortStatusLinkUp
+		}
+		switch v.Link.Duplex {
+		case packetio.DuplexFull:
+			status.Duplex = gen.PortStatusDuplexFull
+		case packetio.DuplexHalf:
+			status.Duplex = gen.PortStatusDuplexHalf
+		}
+	}
+	st := v.Stats
+	stats := gen.PortStats{
+		RxPackets: int64(st.RxPackets), TxPackets: int64(st.TxPackets),
+		RxBytes: int64(st.RxBytes), TxBytes: int64(st.TxBytes),
+		RxErrors: int64(st.RxErrors), TxErrors: int64(st.TxErrors),
+	}
+	link := gen.PortConfigDpdkLink{AutoNegotiation: v.Info.Link.AutoNegotiation}
+	if !link.AutoNegotiation {
+		speed := v.Info.Link.SpeedMbps
+		duplex := gen.PortConfigDpdkLinkDuplex(v.Info.Link.Duplex)
+		link.Speed, link.Duplex = &speed, &duplex
+	}
+	mac := net.HardwareAddr(v.Info.MAC[:]).String()
+	dev, drv, iface := v.Info.Device, v.Info.Driver, v.Info.Interface
+	cfg := gen.PortConfig{Dpdk: &gen.PortConfigDpdk{Device: &dev, Driver: &drv, MacAddress: &mac, Link: link}}
+	if iface != "" {
+		cfg.Dpdk.Interface = &iface
+	}
+	kind := gen.PortKind(v.Info.Kind)
+	if v.Info.Bond != nil {
+		cfg.Bond = &gen.PortConfigBond{Mode: gen.PortConfigBondMode(v.Info.Bond.Mode), Ports: v.Info.Bond.Members}
+	}
+	return gen.Port{Id: &id, Kind: kind, Config: cfg, Status: &status, Stats: &stats}
+}
+
+// ListPorts implements gen.StrictServerInterface.
+func (h *Handlers) ListPorts(_ context.Context, req gen.ListPortsRequestObject) (gen.ListPortsResponseObject, error) {
+	var kind packetio.Kind
+	if req.Params.Kind != nil {
+		kind = packetio.Kind(*req.Params.Kind)
+	}
+	views, err := h.svc.Ports.Ports(kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make(gen.ListPorts200JSONResponse, 0, len(views))
+	for _, v := range views {
+		out = append(out, portJSON(v))
+	}
+	return out, nil
+}
+
+// GetPort implements gen.StrictServerInterface.
+func (h *Handlers) GetPort(_ context.Context, req gen.GetPortRequestObject) (gen.GetPortResponseObject, error) {
+	v, err := h.svc.Ports.Port(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetPort200JSONResponse(portJSON(v)), nil
+}
+
+// CreatePort implements gen.StrictServerInterface: only bonds can be made.
+func (h *Handlers) CreatePort(_ context.Context, req gen.CreatePortRequestObject) (gen.CreatePortResponseObject, error) {
+	if req.Body == nil {
+		return nil, badRequest("request body: a port object is required")
+	}
+	p := req.Body
+	if p.Kind != gen.PortKindBond {
+		return nil, badRequest("kind: %q ports are discovered, not created; only bond ports can be created", p.Kind)
+	}
+	if p.Config.Bond == nil {
+		return nil, badRequest("config.bond: required for a bond port")
+	}
+	id := ""
+	if p.Id != nil {
+		id = *p.Id
+		if !validID(id) {
+			return nil, badRequest("id: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", id)
+		}
+	}
+	v, err := h.svc.Ports.CreateBond(id, packetio.BondConfig{
+		Mode: packetio.BondMode(p.Config.Bond.Mode), Members: p.Config.Bond.Ports,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gen.CreatePort201JSONResponse(portJSON(v)), nil
+}
+
+// UpdatePort implements gen.StrictServerInterface: the link settings of a
+// port can change; what it is cannot.
+func (h *Handlers) UpdatePort(_ context.Context, req gen.UpdatePortRequestObject) (gen.UpdatePortResponseObject, error) {
+	cur, err := h.svc.Ports.Port(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, badRequest("request body: a port object is required")
+	}
+	p := req.Body
+	if p.Id != nil && *p.Id != req.Id {
+		return nil, badRequest("id: %q does not match the path's id %q", *p.Id, req.Id)
+	}
+	if string(p.Kind) != string(cur.Info.Kind) {
+		return nil, badRequest("kind: a %s port cannot become %s", cur.Info.Kind, p.Kind)
+	}
+	if p.Config.Bond != nil {
+		if cur.Info.Bond == nil || !sameMembers(cur.Info.Bond.Members, p.Config.Bond.Ports) {
+			return nil, badRequest("config.bond: bond members cannot be changed; delete and create the bond")
+		}
+	}
+	if p.Config.Dpdk == nil {
+		return gen.UpdatePort200JSONResponse(portJSON(cur)), nil
+	}
+	l := p.Config.Dpdk.Link
+	cfg := packetio.LinkConfig{AutoNegotiation: l.AutoNegotiation}
+	if !l.AutoNegotiation {
+		if l.Speed == nil {
+			return nil, badRequest("config.dpdk.link.speed: required when auto_negotiation is false")
+		}
+		cfg.SpeedMbps = *l.Speed
+		cfg.Duplex = packetio.DuplexFull
+		if l.Duplex != nil {
+			cfg.Duplex = packetio.Duplex(*l.Duplex)
+		}
+	}
+	v, err := h.svc.Ports.UpdateLink(req.Id, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdatePort200JSONResponse(portJSON(v)), nil
+}
+
+func sameMembers(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// DeletePort implements gen.StrictServerInterface: bonds only.
+func (h *Handlers) DeletePort(_ context.Context, req gen.DeletePortRequestObject) (gen.DeletePortResponseObject, error) {
+	if err := h.svc.Ports.DeleteBond(req.Id); err != nil {
+		return nil, err
+	}
+	return gen.DeletePort204Response{}, nil
+}
+
+// SendPortTestFrames implements gen.StrictServerInterface.
+func (h *Handlers) SendPortTestFrames(_ context.Context, req gen.SendPortTestFramesRequestObject) (gen.SendPortTestFramesResponseObject, error) {
+	if _, err := h.svc.Ports.Port(req.Id); err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, badRequest("request body: {\"count\": N} is required")
+	}
+	length := 64
+	if req.Body.Length != nil {
+		length = int(*req.Body.Length)
+	}
+	dst := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	if req.Body.DestinationMac != nil {
+		hw, err := net.ParseMAC(*req.Body.DestinationMac)
+		if err != nil || len(hw) != 6 {
+			return nil, badRequest("destination_mac: %q is not a MAC address", *req.Body.DestinationMac)
+		}
+		copy(dst[:], hw)
+	}
+	job, err := h.svc.Ports.SendTestFrames(req.Id, req.Body.Count, length, dst)
+	if err != nil {
+		return nil, fmt.Errorf("port %s: %w", req.Id, err)
+	}
+	queued := req.Body.Count
+	return gen.SendPortTestFrames202JSONResponse{Id: &job.ID, Queued: &queued}, nil
+}
+
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		ok := r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

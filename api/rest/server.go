@@ -1,0 +1,223 @@
+// Package rest serves the OpenAPI spec in api/openapi.yaml over HTTP with
+// echo: requests are validated against the embedded spec, handled by the
+// strict handlers in this package, and every error becomes the OpenPerf
+// error body {"code", "message"} in one place (errorHandler).
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// BuildInfo is what /version reports.
+type BuildInfo struct {
+	Version, BuildNumber, BuildTime, SourceCommit string
+}
+
+// Services are the daemon's services the API exposes.
+type Services struct {
+	Ports *packetio.Service
+}
+
+// Server is the REST API.
+type Server struct {
+	echo  *echo.Echo
+	log   *zap.Logger
+	build BuildInfo
+	svc   Services
+}
+
+// Handlers implements gen.StrictServerInterface; ZeroMQ calls the same.
+type Handlers struct {
+	build BuildInfo
+	svc   Services
+}
+
+var _ gen.StrictServerInterface = (*Handlers)(nil)
+
+// NewHandlers returns the API operations over the services.
+func NewHandlers(build BuildInfo, svc Services) *Handlers {
+	return &Handlers{build: build, svc: svc}
+}
+
+// New builds the HTTP server.
+func New(log *zap.Logger, h *Handlers) (*Server, error) {
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded OpenAPI spec: %w", err)
+	}
+	spec.Servers = nil // match any host
+	router, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		return nil, fmt.Errorf("build OpenAPI router: %w", err)
+	}
+	openapi3.SchemaErrorDetailsDisabled = true
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(accessLog(log))
+	e.Use(validate(router))
+	gen.RegisterHandlers(e, gen.NewStrictHandler(h, nil))
+	return &Server{echo: e, log: log, build: h.build, svc: h.svc}, nil
+}
+
+// Handler exposes the server for tests.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve answers on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.echo.Listener = l
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	s.echo.Server = srv
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests and waits for those in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }
+
+// validate checks each request against the spec before a handler runs, so
+// bad input is a 400 naming the field. Unknown paths and wrong methods
+// fall through to echo's router, which answers 404 and 405.
+func validate(router routers.Router) echo.MiddlewareFunc {
+	opts := &openapi3filter.Options{
+		MultiError:         false,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				return next(c)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
+				return &apiError{status: http.StatusBadRequest, msg: validationMessage(err)}
+			}
+			return next(c)
+		}
+	}
+}
+
+// validationMessage makes kin-openapi's error one readable line that
+// names the field.
+func validationMessage(err error) string {
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		var se *openapi3.SchemaError
+		if errors.As(re.Err, &se) {
+			field := strings.Join(se.JSONPointer(), ".")
+			if field == "" {
+				field = "body"
+			}
+			return fmt.Sprintf("invalid request: %s: %s", field, se.Reason)
+		}
+		if re.Parameter != nil {
+			return fmt.Sprintf("invalid request: parameter %s: %s", re.Parameter.Name, firstLine(re.Err))
+		}
+		if re.RequestBody != nil && re.Err != nil {
+			return "invalid request body: " + firstLine(re.Err)
+		}
+	}
+	return "invalid request: " + firstLine(err)
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// apiError is an error with the status code it should be answered with.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) error {
+	return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
+}
+
+// statusOf maps an error to its HTTP status: the one place that does.
+func statusOf(err error) (int, string) {
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg
+	case errors.As(err, &he):
+		msg := fmt.Sprint(he.Message)
+		if he.Internal != nil {
+			msg = fmt.Sprintf("%s: %s", msg, firstLine(he.Internal))
+		}
+		return he.Code, msg
+	case packetio.IsNotFound(err):
+		return http.StatusNotFound, err.Error()
+	case packetio.IsInvalid(err):
+		return http.StatusBadRequest, err.Error()
+	default:
+		return http.StatusInternalServerError, err.Error()
+	}
+}
+
+func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code, msg := statusOf(err)
+		if code >= 500 {
+			log.Error("request failed", zap.String("method", c.Request().Method),
+				zap.String("path", c.Request().URL.Path), zap.Error(err))
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(code)
+			return
+		}
+		_ = c.JSON(code, gen.Error{Code: int32(code), Message: msg})
+	}
+}
+
+func accessLog(log *zap.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			log.Debug("request", zap.String("method", c.Request().Method),
+				zap.String("path", c.Request().URL.Path), zap.Int("status", c.Response().Status),
+				zap.Duration("took", time.Since(start)))
+			return nil
+		}
+	}
+}

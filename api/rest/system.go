@@ -1,0 +1,58 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+// moduleInfo describes a module; a module is listed exactly when it works,
+// because OpenPerf clients read the list to learn what they may use.
+type moduleInfo struct {
+	id, description string
+	version         int32
+}
+
+func (h *Handlers) modules() []gen.Module {
+	list := []moduleInfo{
+		{"packetio", "Packet I/O: DPDK ports, pinned workers and buffer pools", 1},
+	}
+	var built *time.Time
+	if t, err := time.Parse(time.RFC3339, h.build.BuildTime); err == nil {
+		built = &t
+	}
+	out := make([]gen.Module, 0, len(list))
+	for _, m := range list {
+		bn, sc := h.build.BuildNumber, h.build.SourceCommit
+		out = append(out, gen.Module{
+			Id: m.id, Description: m.description, Linkage: gen.ModuleLinkageStatic,
+			Version: gen.ModuleVersion{Version: m.version, BuildNumber: &bn, BuildDate: built, SourceCommit: &sc},
+		})
+	}
+	return out
+}
+
+// GetVersion implements gen.StrictServerInterface.
+func (h *Handlers) GetVersion(context.Context, gen.GetVersionRequestObject) (gen.GetVersionResponseObject, error) {
+	b := h.build
+	return gen.GetVersion200JSONResponse{Version: b.Version, BuildNumber: b.BuildNumber,
+		BuildTime: b.BuildTime, SourceCommit: b.SourceCommit}, nil
+}
+
+// ListModules implements gen.StrictServerInterface.
+func (h *Handlers) ListModules(context.Context, gen.ListModulesRequestObject) (gen.ListModulesResponseObject, error) {
+	return gen.ListModules200JSONResponse(h.modules()), nil
+}
+
+// GetModule implements gen.StrictServerInterface.
+func (h *Handlers) GetModule(_ context.Context, req gen.GetModuleRequestObject) (gen.GetModuleResponseObject, error) {
+	for _, m := range h.modules() {
+		if m.Id == req.Id {
+			return gen.GetModule200JSONResponse(m), nil
+		}
+	}
+	return gen.GetModule404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{
+		Code: 404, Message: fmt.Sprintf("module %s not found", req.Id)}}, nil
+}

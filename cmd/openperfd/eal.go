@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/openperfd/openperfd/cmd/openperfd/config"
+	"github.com/openperfd/openperfd/memory"
+)
+
+// Sizes of the data plane. Ring-pair queues hold up to ringSize packets in
+// flight per direction; rx/tx descriptors are what NIC drivers ask for.
+const (
+	rxDesc    = 1024
+	txDesc    = 1024
+	ringSize  = 1024
+	poolCache = 256
+	reserve   = 4096 // buffers for sources and the stack beyond queue fill
+)
+
+// dataplanePlan is what start-up works out before EAL runs.
+type dataplanePlan struct {
+	prefix      string
+	workerCPUs  []int
+	mainCPU     int
+	ealArgs     []string
+	expectPorts int
+	poolBuffers int
+}
+
+// planDataplane picks worker CPUs, the pool size and the EAL arguments.
+// When the user gives no EAL options the defaults need no hugepages and
+// no PCI devices in test mode, so the daemon starts on any machine.
+func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
+	p := &dataplanePlan{prefix: cfg.Prefix}
+	if p.prefix == "" {
+		p.prefix = fmt.Sprintf("openperfd_%d", os.Getpid())
+	}
+	var avail unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &avail); err != nil {
+		return nil, fmt.Errorf("read CPU affinity: %w", err)
+	}
+	var cpus []int
+	for c := 0; c < 1024; c++ {
+		if avail.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	if len(cpus) == 0 {
+		return nil, fmt.Errorf("no CPUs available")
+	}
+	if cfg.PacketIO.CPUMask != "" {
+		mask, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(cfg.PacketIO.CPUMask), "0x"), 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("--modules.packetio.cpu-mask %q: %w", cfg.PacketIO.CPUMask, err)
+		}
+		for c := 0; c < 64; c++ {
+			if mask&(1<<c) == 0 {
+				continue
+			}
+			if !avail.IsSet(c) {
+				return nil, fmt.Errorf("--modules.packetio.cpu-mask %q: CPU %d is not available to this process", cfg.PacketIO.CPUMask, c)
+			}
+			p.workerCPUs = append(p.workerCPUs, c)
+		}
+	} else if len(cpus) > 1 {
+		// Leave the first CPU to the API, the stack and the Go runtime.
+		p.workerCPUs = cpus[1:]
+	} else {
+		p.workerCPUs = cpus
+	}
+	p.mainCPU = cpus[0]
+
+	opts := cfg.PacketIO.DPDK.Options
+	for i, a := range opts {
+		if a == "--vdev" && i+1 < len(opts) || strings.HasPrefix(a, "--vdev=") {
+			p.expectPorts++
+		}
+	}
+	pairs := 0
+	if cfg.PacketIO.DPDK.TestMode {
+		pairs = cfg.PacketIO.DPDK.TestPortPairs
+	}
+	ports := p.expectPorts + 2*pairs
+	if ports == 0 {
+		ports = 2 // PCI devices: a guess for sizing; the pool grows with -m
+	}
+	q := len(p.workerCPUs)
+	desc := ports*q*(rxDesc+txDesc) + 2*pairs*q*ringSize
+	n, err := memory.PoolSize(desc, q+1, poolCache, reserve)
+	if err != nil {
+		return nil, err
+	}
+	p.poolBuffers = n
+
+	args := append([]string(nil), opts...)
+	if len(opts) == 0 {
+		args = append(args, "--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(n)), "--no-telemetry")
+		if cfg.PacketIO.DPDK.TestMode {
+			args = append(args, "--no-pci")
+		}
+	} else if has(opts, "--no-huge") && !has(opts, "-m", "--socket-mem") {
+		args = append(args, "-m", strconv.Itoa(memory.NoHugeMegabytes(n)))
+	}
+	if !has(opts, "--file-prefix") {
+		args = append(args, "--file-prefix", p.prefix)
+	} else {
+		p.prefix = value(opts, "--file-prefix")
+	}
+	if !has(opts, "-l", "-c", "--lcores") {
+		args = append(args, "-l", strconv.Itoa(p.mainCPU))
+	}
+	if !has(opts, "--log-level") {
+		args = append(args, "--log-level", ealLogLevel(cfg.Log.Level))
+	}
+	p.ealArgs = args
+	return p, nil
+}
+
+// has reports whether any of the options names appears, alone or as name=value.
+func has(opts []string, names ...string) bool {
+	for _, o := range opts {
+		for _, n := range names {
+			if o == n || strings.HasPrefix(o, n+"=") || (len(n) == 2 && strings.HasPrefix(o, n) && len(o) > 2) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func value(opts []string, name string) string {
+	for i, o := range opts {
+		if v, ok := strings.CutPrefix(o, name+"="); ok {
+			return v
+		}
+		if o == name && i+1 < len(opts) {
+			return opts[i+1]
+		}
+	}
+	return ""
+}
+
+// ealLogLevel maps our level to DPDK's (syslog numbers); EAL's info level
+// is chatty, so our info shows its warnings and up.
+func ealLogLevel(level string) string {
+	switch level {
+	case "trace", "debug":
+		return "7"
+	case "info", "warning":
+		return "5"
+	case "error":
+		return "4"
+	default:
+		return "3"
+	}
+}

@@ -1,0 +1,237 @@
+// Command openperfd is the traffic engine daemon: it owns the DPDK ports,
+// runs the pinned workers and serves the OpenPerf-compatible REST API.
+//
+// Start-up order, and why:
+//  1. Parse flags and the config file: a typo fails before anything is held.
+//  2. Bind the API listener: a port in use fails before EAL takes memory.
+//  3. Start EAL, then the driver (pool, test port pairs, ports).
+//  4. Start the workers and put the ports on them.
+//  5. Create the config file's resources through the API handlers, so they
+//     get the same validation as REST requests.
+//  6. Serve the API: /version answers only once all of the above is done,
+//     which is what harnesses poll for.
+//
+// Shutdown runs the other way round on SIGINT/SIGTERM.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/openperfd/openperfd/api/rest"
+	"github.com/openperfd/openperfd/cmd/openperfd/config"
+	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/packetio/dpdk"
+	"github.com/openperfd/openperfd/workers"
+)
+
+// Set with -ldflags "-X main.version=..." by the Makefile.
+var (
+	version      = "0.1.0-dev"
+	buildNumber  = "0"
+	buildTime    = ""
+	sourceCommit = "unknown"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	cfg, err := config.Load(args)
+	if errors.Is(err, config.ErrHelp) {
+		config.Usage(os.Stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openperfd: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.Log.Level)
+	defer func() { _ = log.Sync() }()
+
+	d, err := start(cfg, log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openperfd: %v\n", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sigs:
+		log.Info("shutting down", zap.String("signal", s.String()))
+	case err := <-d.served:
+		log.Error("API server stopped", zap.Error(err))
+	}
+	go func() {
+		<-sigs
+		log.Warn("second signal: exiting without cleanup")
+		os.Exit(1)
+	}()
+	if err := d.stop(); err != nil {
+		log.Error("shutdown", zap.Error(err))
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func newLogger(level string) *zap.Logger {
+	lvl := zapcore.InfoLevel
+	switch level {
+	case "trace", "debug":
+		lvl = zapcore.DebugLevel
+	case "warning":
+		lvl = zapcore.WarnLevel
+	case "error":
+		lvl = zapcore.ErrorLevel
+	case "critical":
+		lvl = zapcore.DPanicLevel
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	zc.EncoderConfig.TimeKey = "time"
+	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	zc.Sampling = nil
+	log, err := zc.Build()
+	if err != nil {
+		return zap.NewExample()
+	}
+	return log
+}
+
+// daemon is everything start made, for stop to undo.
+type daemon struct {
+	log     *zap.Logger
+	prefix  string
+	drv     *dpdk.Driver
+	workers *workers.Workers
+	ports   *packetio.Service
+	api     *rest.Server
+	served  chan error
+}
+
+func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
+	addr := net.JoinHostPort(cfg.API.Address, strconv.Itoa(cfg.API.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("API listener on %s: %w", addr, err)
+	}
+	plan, err := planDataplane(cfg)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	d := &daemon{log: log, prefix: plan.prefix, served: make(chan error, 1)}
+	fail := func(err error) (*daemon, error) {
+		ln.Close()
+		_ = d.stop()
+		return nil, err
+	}
+	t0 := time.Now()
+	log.Info("starting EAL", zap.Strings("args", plan.ealArgs), zap.Ints("worker_cpus", plan.workerCPUs))
+	if err := dpdk.InitEAL(plan.ealArgs, func(l string) { log.Info("dpdk", zap.String("line", l)) }); err != nil {
+		return fail(err)
+	}
+	pairs := 0
+	if cfg.PacketIO.DPDK.TestMode {
+		pairs = cfg.PacketIO.DPDK.TestPortPairs
+	}
+	d.drv, err = dpdk.Open(dpdk.Options{
+		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
+		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache,
+		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	d.workers, err = workers.New(workers.Config{
+		CPUs: plan.workerCPUs, Driver: d.drv,
+		RegisterThread: dpdk.RegisterThread, UnregisterThread: dpdk.UnregisterThread,
+		DropTxOverruns: cfg.PacketIO.DPDK.DropTxOverruns, Log: log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := d.workers.Start(); err != nil {
+		return fail(err)
+	}
+	d.ports = packetio.NewService(d.drv, d.workers)
+	for _, p := range d.drv.Ports() {
+		i := p.Info()
+		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
+			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues))
+	}
+	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
+		rest.Services{Ports: d.ports})
+	d.api, err = rest.New(log, h)
+	if err != nil {
+		return fail(err)
+	}
+	if err := createResources(d.api.Handler(), cfg.Resources); err != nil {
+		return fail(err)
+	}
+	go func() { d.served <- d.api.Serve(ln) }()
+	log.Info("openperfd ready", zap.String("api", "http://"+ln.Addr().String()), zap.Duration("startup", time.Since(t0)))
+	return d, nil
+}
+
+// createResources makes the config file's objects by sending each to the
+// API in-process, in file order.
+func createResources(h http.Handler, res []config.Resource) error {
+	for _, r := range res {
+		switch r.Collection {
+		case "ports":
+		default:
+			return fmt.Errorf("resources: %s: %s cannot be created from the config file yet", r.Path, r.Collection)
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(r.Body, &obj); err != nil {
+			return fmt.Errorf("resources: %s: %w", r.Path, err)
+		}
+		obj["id"], _ = json.Marshal(r.ID)
+		body, _ := json.Marshal(obj)
+		req := httptest.NewRequest(http.MethodPost, "/"+r.Collection, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			return fmt.Errorf("resources: %s: %s", r.Path, strings.TrimSpace(rec.Body.String()))
+		}
+	}
+	return nil
+}
+
+// stop undoes start in reverse; safe on a partly started daemon.
+func (d *daemon) stop() error {
+	var errs []error
+	if d.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		errs = append(errs, d.api.Shutdown(ctx))
+		cancel()
+	}
+	if d.ports != nil {
+		d.ports.Close()
+	}
+	if d.workers != nil {
+		d.workers.Stop()
+	}
+	if d.drv != nil {
+		errs = append(errs, d.drv.Close())
+	}
+	errs = append(errs, dpdk.CleanupEAL(d.prefix))
+	return errors.Join(errs...)
+}
