@@ -32,6 +32,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
 
 	"github.com/openperfd/openperfd/api/rest"
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
@@ -101,16 +102,18 @@ func newLogger(level string) *zap.Logger {
 	case "critical":
 		lvl = zapcore.DPanicLevel
 	}
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(lvl)
-	zc.EncoderConfig.TimeKey = "time"
-	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	zc.Sampling = nil
-	log, err := zc.Build()
-	if err != nil {
-		return zap.NewExample()
+	enc := zap.NewProductionEncoderConfig()
+	enc.TimeKey = "time"
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	// Logs go to stdout, the one-line start-up error to stderr. Write to a
+	// duplicate of stdout so capturing EAL's output during its start-up
+	// (which points fd 1 elsewhere for a moment) does not swallow logs.
+	out := os.Stdout
+	if fd, err := unix.Dup(1); err == nil {
+		out = os.NewFile(uintptr(fd), "log")
 	}
-	return log
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(out), lvl)
+	return zap.New(core, zap.AddCaller())
 }
 
 // daemon is everything start made, for stop to undo.

