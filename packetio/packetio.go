@@ -163,6 +163,9 @@ type Source interface {
 	// Sent reports how many of the pulled packets the port took and how
 	// many were dropped because the port was full (drop-tx-overruns).
 	Sent(n, dropped int)
+	// Detached tells the source that its port was taken off the workers
+	// (stopped, reconfigured or bonded) and it will not be pulled again.
+	Detached()
 }
 
 // Errors the port service maps to API status codes.

@@ -194,6 +194,10 @@ func (s *Service) UpdateLink(id string, cfg LinkConfig) (PortView, error) {
 	return view(p), nil
 }
 
+// MaxTestFrameJobs bounds the test-frame jobs running at once, so API
+// calls cannot pile up sources on the workers without limit.
+const MaxTestFrameJobs = 64
+
 // SendTestFrames transmits count frames of length bytes out of a port.
 // It returns at once; the frames go out through the workers.
 func (s *Service) SendTestFrames(id string, count int64, length int, dst [6]byte) (*TestFrames, error) {
@@ -206,6 +210,12 @@ func (s *Service) SendTestFrames(id string, count int64, length int, dst [6]byte
 	}
 	if length < 60 || length > 2048 {
 		return nil, fmt.Errorf("length %d: must be 60..2048: %w", length, ErrInvalid)
+	}
+	s.jobsMu.Lock()
+	active := len(s.jobs)
+	s.jobsMu.Unlock()
+	if active >= MaxTestFrameJobs {
+		return nil, fmt.Errorf("%d test-frame jobs are still running; wait for one to finish: %w", active, ErrInUse)
 	}
 	job := NewTestFrames(s.drv.Pool(), p.Info().MAC, dst, length, count)
 	job.ID = uuid.NewString()
@@ -240,13 +250,6 @@ func (s *Service) Close() {
 		j.abandon()
 	}
 	s.jobsWG.Wait()
-}
-
-// abandon ends a job that will never finish (daemon shutting down).
-func (t *TestFrames) abandon() {
-	if t.closed.CompareAndSwap(false, true) {
-		close(t.done)
-	}
 }
 
 // IsNotFound and IsInvalid let the API map errors to status codes.

@@ -66,3 +66,13 @@ func (t *TestFrames) Done() <-chan struct{} { return t.done }
 
 // Counts reports frames sent and dropped so far.
 func (t *TestFrames) Counts() (sent, dropped int64) { return t.sent.Load(), t.dropped.Load() }
+
+// Detached implements Source: a job whose port went away ends unfinished.
+func (t *TestFrames) Detached() { t.abandon() }
+
+// abandon ends a job that will never finish.
+func (t *TestFrames) abandon() {
+	if t.closed.CompareAndSwap(false, true) {
+		close(t.done)
+	}
+}

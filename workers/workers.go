@@ -208,6 +208,7 @@ func (w *Workers) DetachPort(id string) {
 	w.synchronizeLocked()
 	for _, st := range gone {
 		st.release(w.cfg.Driver.Pool())
+		st.src.Detached()
 	}
 }
 

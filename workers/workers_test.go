@@ -184,3 +184,28 @@ func TestConcurrentControlIsRaceFree(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestSourcesOfADetachedPortAreToldAndReleased(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	w.DetachPort("0") // port 1 is not polled: nothing drains port 0's frames
+	w.AttachPort(d.Ports()[0])
+	w.DetachPort("1")
+	job, err := svc.SendTestFrames("0", 1_000_000, 64, [6]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	w.DetachPort("0")
+	select {
+	case <-job.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("job on a detached port never ended")
+	}
+	sent, _ := job.Counts()
+	if sent >= 1_000_000 {
+		t.Fatalf("job finished instead of being cut off: %d sent", sent)
+	}
+}
