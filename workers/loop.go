@@ -92,7 +92,26 @@ func (w *Workers) publishLocked() {
 	}
 	w.plan.Store(pl)
 	w.gen.Store(pl.gen)
+	w.poke()
 }
+
+// poke wakes workers sleeping in their idle back-off.
+func (w *Workers) poke() {
+	for _, wk := range w.workers {
+		select {
+		case wk.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// A worker idle for deepAfter may sleep up to deepSleep: with no traffic
+// for that long, saving the core matters more than the first packet's
+// latency. Control changes still wake it at once.
+const (
+	deepAfter = time.Second
+	deepSleep = 10 * time.Millisecond
+)
 
 // worker is one data-plane goroutine. Counters are written by the worker
 // only and read atomically by Stats.
@@ -101,6 +120,7 @@ type worker struct {
 	cpu int
 	ws  *Workers
 
+	wake   chan struct{} // a plan change pokes sleeping workers (cap 1)
 	stop   atomic.Bool
 	exited atomic.Bool
 	seen   atomic.Uint64
@@ -134,6 +154,9 @@ func (wk *worker) run(ready chan<- error) {
 	maxSleep := wk.ws.cfg.MaxIdleSleep
 	sleep := time.Duration(0)
 	idleStreak := 0
+	var idleSince time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 
 	for !wk.stop.Load() {
 		// Announce the generation first, then read the plan: the control
@@ -170,16 +193,27 @@ func (wk *worker) run(ready chan<- error) {
 		if idleStreak < 64 {
 			continue
 		}
-		// Nothing for a while: sleep, doubling up to maxSleep, offline so
-		// Synchronize need not wait for us.
+		// Nothing for a while: sleep, doubling up to maxSleep (deepSleep
+		// once idle for deepAfter), offline so Synchronize need not wait
+		// for us. A plan change wakes us at once.
+		limit := maxSleep
 		if sleep == 0 {
 			sleep = 10 * time.Microsecond
-		} else if sleep < maxSleep {
-			sleep = min(2*sleep, maxSleep)
+			idleSince = time.Now()
+		} else {
+			if time.Since(idleSince) > deepAfter {
+				limit = max(maxSleep, deepSleep)
+			}
+			sleep = min(2*sleep, limit)
 		}
 		wk.seen.Store(offline)
 		wk.sleeps.Add(1)
-		time.Sleep(sleep)
+		timer.Reset(sleep)
+		select {
+		case <-timer.C:
+		case <-wk.wake:
+			timer.Stop()
+		}
 	}
 }
 

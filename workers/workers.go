@@ -96,7 +96,7 @@ func New(cfg Config) (*Workers, error) {
 		sources: map[packetio.Source]*txState{},
 	}
 	for i, cpu := range cfg.CPUs {
-		w.workers = append(w.workers, &worker{id: i, cpu: cpu, ws: w})
+		w.workers = append(w.workers, &worker{id: i, cpu: cpu, ws: w, wake: make(chan struct{}, 1)})
 	}
 	w.plan.Store(&plan{workers: make([]workerPlan, len(w.workers))})
 	return w, nil
@@ -147,6 +147,7 @@ func (w *Workers) stopLocked() {
 	for _, wk := range w.workers {
 		wk.stop.Store(true)
 	}
+	w.poke()
 	w.wg.Wait()
 	w.started = false
 	for _, st := range w.sources {
