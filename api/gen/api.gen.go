@@ -331,6 +331,42 @@ type Version struct {
 	Version string `json:"version"`
 }
 
+// Worker Counters of one data-plane worker (openperfd extension).
+type Worker struct {
+	// BusyLoops Polling loops that moved at least one packet.
+	BusyLoops int64 `json:"busy_loops"`
+
+	// Cpu CPU the worker thread is pinned to (-1 when not pinned).
+	Cpu int32 `json:"cpu"`
+
+	// Id Worker number.
+	Id int32 `json:"id"`
+
+	// IdleLoops Polling loops that found nothing to do.
+	IdleLoops int64 `json:"idle_loops"`
+
+	// IdleSleeps Back-off sleeps taken while idle.
+	IdleSleeps int64 `json:"idle_sleeps"`
+
+	// Lcore DPDK lcore id given to the worker thread.
+	Lcore int32 `json:"lcore"`
+
+	// RxPackets Packets received from the worker's queues.
+	RxPackets int64 `json:"rx_packets"`
+
+	// RxQueues Receive queues the worker polls.
+	RxQueues int32 `json:"rx_queues"`
+
+	// Sources Transmit sources the worker runs.
+	Sources int32 `json:"sources"`
+
+	// TxDropped Packets freed because a tx queue was full (drop-tx-overruns).
+	TxDropped int64 `json:"tx_dropped"`
+
+	// TxPackets Packets the worker's sources transmitted.
+	TxPackets int64 `json:"tx_packets"`
+}
+
 // Id defines model for id.
 type Id = string
 
@@ -524,6 +560,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWorkers Data-plane workers (openperfd extension)
+	//
+	// One entry per worker thread: the CPU it is pinned to, its DPDK lcore, how many of its polling loops moved packets and how many found nothing, and the packets it moved. Not part of OpenPerf.
+	//
+	// Corresponds with GET /x/workers (the `ListWorkers` operationId).
+	ListWorkers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListModules List modules
@@ -732,6 +775,23 @@ func (c *Client) SendPortTestFrames(ctx context.Context, id Id, body SendPortTes
 // Corresponds with GET /version (the `GetVersion` operationId).
 func (c *Client) GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVersionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWorkers Data-plane workers (openperfd extension)
+//
+// One entry per worker thread: the CPU it is pinned to, its DPDK lcore, how many of its polling loops moved packets and how many found nothing, and the packets it moved. Not part of OpenPerf.
+//
+// Corresponds with GET /x/workers (the `ListWorkers` operationId).
+func (c *Client) ListWorkers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWorkersRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1086,6 +1146,33 @@ func NewGetVersionRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListWorkersRequest constructs an http.Request for the ListWorkers method
+func NewListWorkersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/workers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1237,6 +1324,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+
+	// ListWorkersWithResponse Data-plane workers (openperfd extension)
+	//
+	// One entry per worker thread: the CPU it is pinned to, its DPDK lcore, how many of its polling loops moved packets and how many found nothing, and the packets it moved. Not part of OpenPerf.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /x/workers (the `ListWorkers` operationId).
+	ListWorkersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWorkersResponse, error)
 }
 
 type ListModulesResponse struct {
@@ -1671,6 +1767,47 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+type ListWorkersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Worker
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWorkersResponse) GetJSON200() *[]Worker {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWorkersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWorkersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWorkersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWorkersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListModulesWithResponse List modules
 //
 // All modules the daemon provides.
@@ -1849,6 +1986,21 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetVersionResponse(rsp)
+}
+
+// ListWorkersWithResponse Data-plane workers (openperfd extension)
+//
+// One entry per worker thread: the CPU it is pinned to, its DPDK lcore, how many of its polling loops moved packets and how many found nothing, and the packets it moved. Not part of OpenPerf.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /x/workers (the `ListWorkers` operationId).
+func (c *ClientWithResponses) ListWorkersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWorkersResponse, error) {
+	rsp, err := c.ListWorkers(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWorkersResponse(rsp)
 }
 
 // ParseListModulesResponse parses an HTTP response from a ListModulesWithResponse call
@@ -2151,6 +2303,32 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	return response, nil
 }
 
+// ParseListWorkersResponse parses an HTTP response from a ListWorkersWithResponse call
+func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWorkersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Worker
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListModules List modules
@@ -2180,6 +2358,9 @@ type ServerInterface interface {
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
+	// ListWorkers Data-plane workers (openperfd extension)
+	// (GET /x/workers)
+	ListWorkers(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -2312,6 +2493,15 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListWorkers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWorkers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWorkers(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -2368,6 +2558,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ports/:id", wrapper.GetPort, options.OperationMiddlewares["GetPort"]...)
 	router.PUT(options.BaseURL+"/ports/:id", wrapper.UpdatePort, options.OperationMiddlewares["UpdatePort"]...)
 	router.POST(options.BaseURL+"/ports/:id/x/test-frames", wrapper.SendPortTestFrames, options.OperationMiddlewares["SendPortTestFrames"]...)
+	router.GET(options.BaseURL+"/x/workers", wrapper.ListWorkers, options.OperationMiddlewares["ListWorkers"]...)
 
 }
 
@@ -2707,6 +2898,27 @@ func (response GetVersion200JSONResponse) VisitGetVersionResponse(w http.Respons
 	return err
 }
 
+type ListWorkersRequestObject struct {
+}
+
+type ListWorkersResponseObject interface {
+	VisitListWorkersResponse(w http.ResponseWriter) error
+}
+
+type ListWorkers200JSONResponse []Worker
+
+func (response ListWorkers200JSONResponse) VisitListWorkersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListModules List modules
@@ -2736,6 +2948,9 @@ type StrictServerInterface interface {
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// ListWorkers Data-plane workers (openperfd extension)
+	// (GET /x/workers)
+	ListWorkers(ctx context.Context, request ListWorkersRequestObject) (ListWorkersResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -3038,55 +3253,85 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	return nil
 }
 
+// ListWorkers operation middleware
+func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
+	var request ListWorkersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWorkers(ctx.Request().Context(), request.(ListWorkersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWorkers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWorkersResponseObject); ok {
+		return validResponse.VisitListWorkersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFptbxu5Ef4rg22BJsDashMjaJ1PsX25cy+JXdtNP1wDi1qOJMa75IYvkoVA/70YkrtaeSlLiS9B/cGQ",
-	"dsnh8JkXzjzU16xQVa0kSmuy469ZzTSr0KL23wSn/xxNoUVthZLZcXaFRjldIAiO0oqxQL2f5ZmgdzWz",
-	"0yzPJKswO6bZeabxixMaeXZstcM8M8UUK0Zi7aKmUcZqISfZcrmkwaZW0qBf/ITxK/zi0Fj6VihpUfqP",
-	"rK5LUTDSZ/DZkFJfO2L/qnGcHWd/Gaw2NghvzeAXrZUOS61v6maKoMNiMGcGhJyxUvD9bJlnH5R9q5zk",
-	"P16LDwp0g+5c2CnYKbPg1Vg2yHlogoSeafxj0FiXCzJJrVWN2ooAZ6E49qf8dnNzCcYy6wzQCJo3Vrpi",
-	"lgwo7csXWd5YSkiLE9SESYXGsElC3n9I4zlKC3Ot5GR/Nbu1c9cn/ghqrQR+aser0WcsLC32XnFXJtZ6",
-	"A2MnC/rCSnBSWFBjsFMEzrBSsg/B2vSk5jS78ssBV2gS6ufJoAgqelMlZpRC3iXR+k3Nu0sKAzQUvRSU",
-	"riKAyDiiyPKMLySrRNGBaLWCD7ye+Hcq+GeDS1xmJCTTixzGSkMUGl+lNzxDbSJkj7l1wOBjHPzQzj4Z",
-	"dNVbyV0BtNn6H1c6JJGPsoCjZaI0fduPnCj5LWc2YYYTegdWVGgsq+q1GKAZe/QqhUwQKl01Qr1JbHib",
-	"BDaE+m2hqkrY/vzrkAk0zgTtbZtt1idHwDrLbw3rBxZrRKeMcqm0TQVkPV0YUbASaqUtKA3Mf9ojsTNW",
-	"Ul4wrpgCM8BgpCTfh6sm5wMr52xhoGBaL2Ao+DCHYUhNQ2CShy9m+LrN1CPFBRqo2AJKZDMkJ69AOQvP",
-	"yN0N6hlqeiihFsWdASZBcC9LTKTSaJrUR4+89Of7cFGjvEQ9hoppmlOWMBYzhLHAkhtoIMphPhXFFObK",
-	"lZxiaSQ4FBqZFXISd+ezOOlTMY57ru4tl4NRoGS5gOGdkDzus1ByLCZDYBrb5WCKGvf/KxN5nQZvC04y",
-	"2GkYuSGF0YhNCYx068/4XUhOqYUs3M1YvOZ3WZ5NlbFZnhEOyZzlAdhF72s/MM5wO09xpufSfh95A9km",
-	"xz5tEU0gFOY67RPra1ASoUIKsRwqZospGZ+czwcArZdIRSqguZu9Tmg0lQqE6s6zzmg0bf+RHZ6olFXp",
-	"KRi05MaJPFolywiaRDuvYgnRuELJJrd/P3hx+/KWpZ2AYOqfzdk5N+2h5dH1eHp1hMXKJOrHPKuEPA8v",
-	"D9uVmNZs0fODKhQdYfHH3eAswr6u32nXC0JC8dWwXZDaDM4uz37f41rMKPVQeMCQ40wUSDnNP9f0iVKv",
-	"HrMCY+BXrLhlnGs0pol+mo0cRgvopLRVBuMgZJMPzT7cTHHhJ3IsxQg1s1guQCrrkxly0Mj4hSwXx1CU",
-	"gnwH6PTxGcig5DBixV1M2rTgAsZoiyllO1rTF8XMKk1pkLBq5cHKSzoaxQydSlsBjj6yhByEl0B9RDIf",
-	"BQQTk/3zzfNavFOlmLHQvvciKMOjJBi0r82UxI3l3bdF5juaQR67sndCI6b5nGwZR7TVrQdne2Xt1dru",
-	"3O+i9g9KRyHvHskCzFl1K3GirGCbymkk4LzGpAnQlL1mylqlOVKqRCa9YV1d4n1f2ltxjxzC22gWcuo1",
-	"mSK0G03qGbuypFOIleP08VMj8k0reY39CPLm96PabFm1W1y9OtpeXPUA3GSo6+aUTJ5Fjhw2YR99fzta",
-	"2ETXk53QY9BYoJiFRmOr6jmJQ+otTYoO8JIgvN9dXs2KO0zuLLz4VhXtlh0blHZ3UZt2e6OZNJWw37Zd",
-	"u8N2d9bvgSN1oFxbKF/5QAecrim7G33M+1xC61OnNRXzIU4ss5jotjfE8pl/3isVuvGaZ07eSTWXycgt",
-	"H8lYjSqNVFdT20mSHpe5IRu86+WB77GRV7hZo01yKcxv0Ni3mlWYjLRwploFtnFDSw/GfgI8UzXKGvWY",
-	"A95blNS8PU/xQE4mercPvk+kMyaKs8pXBMn9VuxeVATw4UH889VXfJYKAY7GCulT3W3FioRXrAbA+zen",
-	"zaH3ulv2hCaOSm6fi9moCZq+i6CcNIzImLnSZsevjh7SbR5oCEPJvD5Ekp1yu99/vDh81dnqq4Ottg9w",
-	"P27rKzRexYeYXDhbqApDSUmm3vO2aaurHS2e6vbOeVNOtL70WY2SWH5x6FKx0fOYMNDTSlGoaXiLXSKm",
-	"B9BGzufM83vg2RcQMggXKcbviQRNmO7Zn1SBIztso6eNabz9E6iexjZ+/W/jfa6wRGZaQmx7mbhi4dbA",
-	"Wtv8Q/377rz01fVYJRT65foG3lye055af92HS2anJqcnsYkS3OTwz+uLD4Fo8RW4yYHWMTlQPl/xJpGs",
-	"NjBWZanmcF0Lfxw11M3fDNRuVAozRQ6zQwhVOBgVGHW8F8azNC3V0zRDc6XvwMliyuQEGy3BSe6bLhje",
-	"D4ZgcFLRYl4U1eextWIGEvFogCtfNfpFKc00i4auyApbeiDbqW8uzzvk6HF2SPam16wW2XH2cv9g/2UW",
-	"KF/v44PI3dLnCaZoubJs+N2uw9ZazQQPGa81wzn3p56x76PQB5cyLw4OvukepO3WtzPH2bLXtfduSCLb",
-	"Wwpj46WIqyqmF1HpZpuEK5sYcu9mH59odAPV4Kvgy414XciGKs+hVIps62rqwIU1kSFbx+tXjHA9Fa1d",
-	"QEpfXgV9/X3V0cHRJlmtcoP2UmsdxF/RAovCkiDmazeEf6SXWQ0ZCJ4tadagJXqSkF92eeMQ5w94YwPP",
-	"GuZ4pCQ3z9Nue+mX6Wn50MDlAjRap2Vc0OdbYVrCzt9mfnGoF6vrzEgebr7A/PQzYsUz7ztEim8QY5yQ",
-	"Txxs94nOhWsitOqIbOMTAWnvEcokTHqqkVnsXwDsw0XLdx97Ww6hYBJGGNhz5K+jUUbUynjqq0MKGVAa",
-	"pmtkjYm5daxVRceDtnuuDtl13UGCSh7BcAaisSeKL/60GA3GWT9hrXa47HnG4Q9Ys58VIqCRoX+yH6yZ",
-	"NOEKbZy3+ZVjiakbtyus1Ax3uB26DOE5lx1HKJikA3VE9RKJ4fDs6ODgecriZ3791uJrJjjawKpEod+H",
-	"19PSb1B3M8D55gOLZux+XKUROfgpTtlxxqceVBth+o5DKs9qZ1OeWpes8FeL63c/viuTq1qyuQVbx/rf",
-	"Nf9/STk/x7rOb/gpKedpjhEA3zVHDe4Hq7669wOo3T0neQImuoHctwI10/63Km0nAP+i1hmGniwYrrE6",
-	"agzDQFEMA0HR66/9hXdsGOO9jVZuMvUPqKFBvWryqWtIJcprlJwg6hBQP8ZfOwvs5LUvfsDKkW9JeHB4",
-	"D6wosLZJLuPne/TNzmTfBnfvcAXJ4yPQIP5+L/5opMOpNJ6lnZSU5la/reodKh9bJuGHZZ7Vr4t6pvvY",
-	"1/1hixh5oxXj0aDViP3k5Qa2McS/02V2nA18lMfRX5uGoFUmbx81jVLnUbDE8tPyfwEAAP//",
+	"zFptb9s48v8qA/3/wLaAEidtUdylr5pkH3rbh1yT7b7YK2JaHNncSKRKUnaMIt/9MCQlSxYdK5ttcX1R",
+	"xCI5M/zNA2eG/JpkqqyURGlNcvI1qZhmJVrU7pfg9D9Hk2lRWaFkcpJ8RKNqnSEIjtKKXKA+TNJE0FjF",
+	"7CJJE8lKTE5odZpo/FILjTw5sbrGNDHZAktGZO26olnGaiHnyd3dHU02lZIGHfNTxj/ilxqNpV+Zkhal",
+	"+5NVVSEyRvJM/jQk1NcO2f/XmCcnyf9NNhub+FEz+VFrpT2r/qauFgjaM4MVMyDkkhWCHyZ3afJe2Z9U",
+	"Lfm3l+K9At2guxJ2AXbBLDgx7hrkHDSewkA17jNorIo1qaTSqkJthYczUxyHS365uroAY5mtDdAMWpcr",
+	"XTJLCpT2+bMkbTQlpMU5asKkRGPYPELvd5J4hdLCSis5P9ysbvXctYk/vFgbgp/b+Wr2J2aWmL1TvC4i",
+	"vF5DXsuMfrACaiksqBzsAoEzLJUcQtBbHpWcVpeOHXCFJiJ+GnUKL6JTVWRFIeRNFK1f1KrLUhigqeio",
+	"oKxLAoiUI7IkTfhaslJkHYg2HJzjDci/Vd4+G1wCm5mQTK9TyJWGQDQMxTe8RG0CZPeZtcfgU5i8rWcX",
+	"DLribehuANqt/U8bGaLIB1rA0TJRmKHuZ7Uo+DVnNqKGUxoDK0o0lpVVzwdoxQENxZDxRGVdzlDvIutH",
+	"o8B6V7/OVFkKO1x/6SOBxqWgve3TTX9xAKzDfq9bb2msIR1TyoXSNuaQ1WJtRMYKqJS2oDQw99cBkV2y",
+	"guKCqbMFMAMMZkryQ/jYxHxgxYqtDWRM6zVMBZ+mMPWhaQpMcv/DTF+1kXqmuEADJVtDgWyJZOQlqNrC",
+	"EzJ3g3qJmj5KqER2Y4BJENzREnOpNJom9NEnR/3pIXyoUF6gzqFkmtYUBeRiiZALLLiBBqIUVguRLWCl",
+	"6oKTL80Eh0wjs0LOw+5cFCd5SsbxoK4G7FIwCpQs1jC9EZKHfWZK5mI+BaaxZQcL1Hj4HxmJ6zR5n3OS",
+	"ws78zB0hjGbsCmAk23DFr0JyCi2k4W7E4hW/SdJkoYxN0oRwiMYsB8AYuS/dxLCiHr2kNgOTdvtIG8h2",
+	"GfZZi2gEIb+21i6wvgIlEUokF0uhZDZbkPLJ+JwDEL9IKFIezXH6OqXZlCoQqqNXndNs2v49OzxVMa3S",
+	"VzBoyYwjcbSMphG0iHZehhSiMYWCza//cfTs+vk1ixsBwTQ8m5M33LSHlkPX4enEERZLE8kf06QU8o0f",
+	"PG45Ma3ZemAHpU86PPP7zeA8wN6X76xrBT6guGzYrklsBucX578ecC2WFHrIPWDKcSkypJjmvmv6i0Kv",
+	"zlmGwfFLll0zzjUa03g/rUYOszV0QtomgnEQsomH5hCuFrh2CzkWYoaaWSzWIJV1wQw5aGT8gyzWJ5AV",
+	"gmwH6PRxEcig5DBj2U0I2sRwDTnabEHRjni6pJhZpSkMElYtPdhYSUeiEKFjYcvDMUSWkAM/CFRHROOR",
+	"RzCy2H3fva7FO5aKGQvtuCNBER4lwaBdbqYk7kzvHuaZb2kFWexG3xGJmOYr0mWY0Wa3Dpz9mbUTa79x",
+	"vw3Sb6WOQt7cEwVYbdW1xLmygu1Kp5GAcxKTJEBLDpolvUxzplSBTDrF1lWBt0NqP4lb5OBHg1rIqHs0",
+	"hS83mtCT10VBpxAr8vjxUyHyXZycxG4GWfO7WWX2cO0mVy9f7E+uBgDuUtRlc0pGz6KaDDaiH317PVvb",
+	"SNWTnNJn0JihWPpCY6/oKZFDqi1NrB3gKIEfH0+vYtkNRnfmBx4qot2zY4PSjie1a7dXmklTCvuw7doR",
+	"2x0t35YhdaDsMUo3NtABp6vK7kbvs746IvVZrTUl895PLLMYqbZ3+PK5+z5IFbr+mia1vJFqJaOeW9wT",
+	"sRpRGqp1RWUnUbqf5o5o8HYQB/6KjpzADY82yMUwv0Jjf9KsxKin+TPVKrCNGVr6kLsF8ERVKCvUOQe8",
+	"tSipeHsa6wPVMlK7vXd1Ip0xgZxVLiOI7rdkt6IkgI+Pwj+XfYVvMRfgaKyQLtRdlyyLWMVmArx7fdYc",
+	"eq+6aY8v4ijldrGYzRqnGZoIynnTEclZXdjk5OWL7XabAxr8VFKvc5Fopdzu95/Pjl92tvryaK/uPdz3",
+	"6/ojGifiNiYfapupEn1KSao+cLpps6uRGo9Ve294k060tvSnmkWx/FJjHfONgcX4ia6tFIiapm8xxmMG",
+	"AO3s+Zy7/h647gsI6YmLWMfvkQ0av9x1f2IJjux0G13bmObbv6HV0+jG8X9Y3+cjFshM2xDbnyZuunA9",
+	"sHqb35Y/Zs6/K30TA/ksJCm0J3Jdziw7qApGXuyWjDXjWW3W14VSVTQdKgqqP92wb5uXaokcmAXCwzrW",
+	"/mwceWhnVR3ZzMVvTjFBcrug+odqg0pIiZyC5pOD402q6D8/HdlVjzmqh/UhbTyiU+ADkMpVLTmJ65sX",
+	"CrgaiZFjZArEGKdTlt0cqDwHPwEsu0EJq4VwjfICR/IoMqV31YluDASHuau06WTcVs5IyB6SkUKuVdnh",
+	"9EMIfQ/Ifv383dm0H+/uplJFYUZuxjvrfelrmNFloGs5lr69veZaVVXsVGjAyjUlTTPMWG2Qjq9bvykX",
+	"JynXgydE48DeHqglauL+9G9Mp3vaaXcbtm9HVhWxKwwKC41Rpt2Y1HO7vmuk92TpHSy7lrFR4jDW3rlO",
+	"Rq4i5vPj5RW8vnjjYm0TVA/hgtmFSelLaFgJblL41+WH976p7bodJgXiY1Kg3HnTow4XgwZyVRRqBZeV",
+	"cKl/0yb/wUBVzwphFshheQy+4wFG+eCCt8K4jnjbVm8aT6QeqGW2YHKOjZRQS+4aXDC9nUzB4LwkZo4U",
+	"09i0sZiByKFhgCsXdh1TSukapr4DZYUtHJDt0tcXbzoXUSfJMdkXDbNKJCfJ88Ojw+eJv15zxjYJ92T0",
+	"9xxjVyBF0dyldZODSqul4D5CtGp4w12FYey7QHTrAvzZ0dGD7pzbzuj+W7rkbtAhHdxGh5u1QhgbLqDr",
+	"smR6HYRutkm4srkhB2n28ZlmN1BNvgp+txOvD7K5lkzpSCLd1hXM1iCsCbcRfbx+xgDXY9EaA1L8oYCX",
+	"170NeHH0YhetVrhJ+4CgD+LPaIEFYlEQ095rjD/ibDZTJoInd7Rq0jbVo5BfdO/ovJ9v3dEZeNLc0s2U",
+	"5D4wD832wrEZSLmt4GINGm2tZWDoclth2ssR93LkS416vXk6Ei5qdj8W+fw9fMXdco7wFNeMC35CNnG0",
+	"3yY6j1sirlUFZBub8Eg7i1AmotIzjczi8LL1ED60d4snTpdTyJiEGfqbSuSvglJmdCC5a4ZOA96A0rDo",
+	"NcZNiK0uBTKWaXtQVz669g3Ei+QQ9KcoGnuq+Ppv81GvnP4ZbXWNdwPLOP4GPIdRIQAabkMfbQc9lUZM",
+	"ofXzNr5yLDD2uuEjUik04ib+wrvnSnYMIWOSDtQZ1aa+onry4ujoaUzj545/q/GeCl7s6GAHon8Nr8eF",
+	"Xy/uboDT3QcWrRh/XMUROfouRtkxxsceVDth+guHVJpUtY1ZalWwzD3j6N+zuw6Y3OSSzYuDPta/Vfx/",
+	"JeR8H+3WbsOPCTmPMwwP+NgYNbmdbHqYg8em4y0negJGqoHUd2CYdu8C20oA/u3K0KlrzE57HXSVw9S3",
+	"g6e+GTzoZbrHRaE5F+7Itarni17foSmyqWqIBcpLlJwg6jT7v429dhiMstpn34Bz6G1HLNiPA8syrGy0",
+	"b/z9Lfpq9MXKDnPv9GWjx4dvObu3FOGBXqd/3ViWrqWkMLd5xzo4VD61XdtvFnk2LzkHqvs0lH27RAw9",
+	"+k13uUGrIevxup14rzH3VogorV5Dhbrf2ztxaJ1d/AbC9pqwqTuPNy3CFBZqBSWT7nkOjVW9NqjPbEJT",
+	"xmmnnd9rjvpXMM75w1wRGs2H8D4WbCLeTwn+72HP36OICX35EWVMaDXHCv7z7ab9fq9o9vjZcfI3eD7O",
+	"17pITpKJi+Zh9tem8GuNLm0/NQVx55P3uM6Hhtnd57v/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

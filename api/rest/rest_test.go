@@ -32,7 +32,7 @@ func newTestServer(t testing.TB) http.Handler {
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc}))
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/workers"
 )
 
 // BuildInfo is what /version reports.
@@ -31,7 +32,8 @@ type BuildInfo struct {
 
 // Services are the daemon's services the API exposes.
 type Services struct {
-	Ports *packetio.Service
+	Ports   *packetio.Service
+	Workers interface{ Stats() []workers.Stats }
 }
 
 // Server is the REST API.

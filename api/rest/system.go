@@ -56,3 +56,20 @@ func (h *Handlers) GetModule(_ context.Context, req gen.GetModuleRequestObject) 
 	return gen.GetModule404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{
 		Code: 404, Message: fmt.Sprintf("module %s not found", req.Id)}}, nil
 }
+
+// ListWorkers implements gen.StrictServerInterface.
+func (h *Handlers) ListWorkers(context.Context, gen.ListWorkersRequestObject) (gen.ListWorkersResponseObject, error) {
+	out := gen.ListWorkers200JSONResponse{}
+	if h.svc.Workers == nil {
+		return out, nil
+	}
+	for _, w := range h.svc.Workers.Stats() {
+		out = append(out, gen.Worker{
+			Id: int32(w.ID), Cpu: int32(w.CPU), Lcore: int32(w.Lcore),
+			BusyLoops: int64(w.BusyLoops), IdleLoops: int64(w.IdleLoops), IdleSleeps: int64(w.IdleSleeps),
+			RxPackets: int64(w.RxPackets), TxPackets: int64(w.TxPackets), TxDropped: int64(w.TxDropped),
+			RxQueues: int32(w.RxQueues), Sources: int32(w.Sources),
+		})
+	}
+	return out, nil
+}

@@ -179,7 +179,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues))
 	}
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports})
+		rest.Services{Ports: d.ports, Workers: d.workers})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)

@@ -202,3 +202,24 @@ func TestBondPortsAreCreatedAndDeleted(t *testing.T) {
 		t.Fatalf("server-made id %v", auto.Id)
 	}
 }
+
+func TestWorkersReportBusyAndIdleLoops(t *testing.T) {
+	d := startDaemon(t, testMode)
+	var ws []gen.Worker
+	d.get("/x/workers", &ws)
+	if len(ws) == 0 {
+		t.Fatal("no workers listed")
+	}
+	if ws[0].RxQueues < 1 || ws[0].Lcore < 0 {
+		t.Fatalf("worker 0 %+v: want rx queues and a registered lcore", ws[0])
+	}
+	d.expect("POST", "/ports/0/x/test-frames", map[string]any{"count": 20000}, 202)
+	eventually(t, "workers count the traffic", func() (bool, string) {
+		d.get("/x/workers", &ws)
+		var rx, tx, busy, idle int64
+		for _, w := range ws {
+			rx, tx, busy, idle = rx+w.RxPackets, tx+w.TxPackets, busy+w.BusyLoops, idle+w.IdleLoops
+		}
+		return rx == 20000 && tx == 20000 && busy > 0 && idle > 0, fmt.Sprintf("%+v", ws)
+	})
+}
