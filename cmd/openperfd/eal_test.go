@@ -1,0 +1,77 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/openperfd/openperfd/cmd/openperfd/config"
+)
+
+func mustLoad(t *testing.T, args ...string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestDefaultEALArgsNeedNoHugepagesOrPCI(t *testing.T) {
+	p, err := planDataplane(mustLoad(t, "--modules.packetio.dpdk.test-mode", "-P", "pfx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(p.ealArgs, " ")
+	for _, want := range []string{"--no-huge", "-m ", "--no-pci", "--file-prefix pfx", "--no-telemetry", "-l "} {
+		if !strings.Contains(args, want) {
+			t.Errorf("EAL args %q lack %q", args, want)
+		}
+	}
+	if p.poolBuffers < 1023 || (p.poolBuffers+1)&p.poolBuffers != 0 {
+		t.Errorf("pool of %d buffers, want 2^n-1 and at least 1023", p.poolBuffers)
+	}
+}
+
+func TestUserEALArgsAreKeptAndCompleted(t *testing.T) {
+	p, err := planDataplane(mustLoad(t, "-d", "--no-huge,--vdev=net_null0,--vdev,net_af_packet0,iface=veth0", "-P", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.expectPorts != 2 {
+		t.Errorf("expect %d ports from two vdevs", p.expectPorts)
+	}
+	if !slices.Contains(p.ealArgs, "-m") {
+		t.Errorf("--no-huge without -m gets a computed -m: %q", p.ealArgs)
+	}
+	if slices.Contains(p.ealArgs, "--no-pci") {
+		t.Errorf("--no-pci added outside test mode: %q", p.ealArgs)
+	}
+
+	p, err = planDataplane(mustLoad(t, "-d", "-m,512,--file-prefix=mine,-l,0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.prefix != "mine" {
+		t.Errorf("prefix %q, want the user's file prefix (cleanup removes its runtime dir)", p.prefix)
+	}
+	if n := strings.Count(strings.Join(p.ealArgs, " "), "-m "); n != 1 {
+		t.Errorf("-m given %d times: %q", n, p.ealArgs)
+	}
+	if slices.Contains(p.ealArgs, "--lcores") || strings.Count(strings.Join(p.ealArgs, " "), "-l ") != 1 {
+		t.Errorf("lcores duplicated: %q", p.ealArgs)
+	}
+}
+
+func TestCPUMaskPicksWorkerCPUs(t *testing.T) {
+	p, err := planDataplane(mustLoad(t, "--modules.packetio.cpu-mask", "0x1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.workerCPUs, []int{0}) {
+		t.Errorf("workers on %v, want [0]", p.workerCPUs)
+	}
+	if _, err := planDataplane(mustLoad(t, "--modules.packetio.cpu-mask", "0x8000000000000000")); err == nil {
+		t.Error("a mask naming a CPU we do not have was accepted")
+	}
+}
