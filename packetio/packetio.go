@@ -91,9 +91,11 @@ type Port interface {
 	Info() PortInfo
 	Link() LinkStatus
 	Stats() PortStats
-	// RxBurst fills pkts (a Burst from the same driver) with up to len(pkts)
-	// received packets and returns how many it filled.
-	RxBurst(queue uint16, pkts []*Mbuf) int
+	// RxBurst first frees pkts[:free] (packets the caller is done with; 0
+	// for none), then fills pkts (a Burst from the same driver) with up to
+	// len(pkts) received packets and returns how many it filled. Freeing
+	// here saves the data plane a separate call per burst.
+	RxBurst(queue uint16, pkts []*Mbuf, free int) int
 	// TxBurst queues up to len(pkts) packets for transmission and returns
 	// how many the port took; the rest stay owned by the caller.
 	TxBurst(queue uint16, pkts []*Mbuf) int

@@ -158,16 +158,28 @@ func (wk *worker) run(ready chan<- error) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 
-	for !wk.stop.Load() {
+	// Counters are kept locally and published every flushEvery loops and
+	// before sleeping: atomics on every loop cost ~4% of an rx loop.
+	var c counts
+	defer wk.flush(&c)
+	pending := 0 // rxb.Pkts[:pending] go back to the pool with the next RxBurst
+	defer func() { pool.Free(rxb.Pkts[:pending]) }()
+	seen := uint64(0)
+
+	for loop := uint(1); !wk.stop.Load(); loop++ {
 		// Announce the generation first, then read the plan: the control
 		// side stores the plan before the generation.
-		wk.seen.Store(wk.ws.gen.Load())
+		if g := wk.ws.gen.Load(); g != seen {
+			wk.seen.Store(g)
+			seen = g
+		}
 		wp := &wk.ws.plan.Load().workers[wk.id]
 
 		moved := 0
 		for i := range wp.rx {
 			t := &wp.rx[i]
-			n := t.port.RxBurst(t.queue, rxb.Pkts)
+			n := t.port.RxBurst(t.queue, rxb.Pkts, pending)
+			pending = n
 			if n == 0 {
 				continue
 			}
@@ -175,20 +187,26 @@ func (wk *worker) run(ready chan<- error) {
 			for _, s := range t.sinks {
 				s.Push(t.index, pkts)
 			}
-			pool.Free(pkts)
-			wk.rxPkts.Add(uint64(n))
+			c.rx += uint64(n)
 			moved += n
 		}
+		if pending > 0 && len(wp.rx) == 0 {
+			pool.Free(rxb.Pkts[:pending])
+			pending = 0
+		}
 		for _, t := range wp.tx {
-			moved += wk.transmit(t, pool, dropOverruns)
+			moved += wk.transmit(t, pool, dropOverruns, &c)
+		}
+		if loop%flushEvery == 0 {
+			wk.flush(&c)
 		}
 
 		if moved > 0 {
-			wk.busy.Add(1)
+			c.busy++
 			idleStreak, sleep = 0, 0
 			continue
 		}
-		wk.idle.Add(1)
+		c.idle++
 		idleStreak++
 		if idleStreak < 64 {
 			continue
@@ -207,7 +225,9 @@ func (wk *worker) run(ready chan<- error) {
 			sleep = min(2*sleep, limit)
 		}
 		wk.seen.Store(offline)
-		wk.sleeps.Add(1)
+		seen = offline
+		c.sleeps++
+		wk.flush(&c)
 		timer.Reset(sleep)
 		select {
 		case <-timer.C:
@@ -236,9 +256,28 @@ func (wk *worker) setup() error {
 	return nil
 }
 
+// counts are a worker's counters not yet published.
+type counts struct {
+	busy, idle, sleeps uint64
+	rx, tx, txDrop     uint64
+}
+
+const flushEvery = 64
+
+// flush publishes local counters to the ones Stats reads.
+func (wk *worker) flush(c *counts) {
+	wk.busy.Add(c.busy)
+	wk.idle.Add(c.idle)
+	wk.sleeps.Add(c.sleeps)
+	wk.rxPkts.Add(c.rx)
+	wk.txPkts.Add(c.tx)
+	wk.txDrop.Add(c.txDrop)
+	*c = counts{}
+}
+
 // transmit sends what a source has pending, pulling a new burst when the
 // last one is gone. It returns the number of packets the port took.
-func (wk *worker) transmit(t *txState, pool packetio.Pool, dropOverruns bool) int {
+func (wk *worker) transmit(t *txState, pool packetio.Pool, dropOverruns bool, c *counts) int {
 	if t.off == t.n {
 		t.off, t.n = 0, t.src.Pull(t.burst.Pkts)
 		if t.n == 0 {
@@ -252,11 +291,11 @@ func (wk *worker) transmit(t *txState, pool packetio.Pool, dropOverruns bool) in
 		dropped = t.n - t.off
 		pool.Free(t.burst.Pkts[t.off:t.n])
 		t.off = t.n
-		wk.txDrop.Add(uint64(dropped))
+		c.txDrop += uint64(dropped)
 	}
 	if sent > 0 || dropped > 0 {
 		t.src.Sent(sent, dropped)
 	}
-	wk.txPkts.Add(uint64(sent))
+	c.tx += uint64(sent)
 	return sent
 }

@@ -107,8 +107,9 @@ func (p *port) Stats() packetio.PortStats {
 	return out
 }
 
-// RxBurst implements packetio.Port; one cgo call per burst.
-func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf) int {
+// RxBurst implements packetio.Port; one cgo call per burst, which also
+// frees the caller's previous burst.
+func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 	if p.kind == packetio.KindBond && int(q) < p.ntx {
 		// 802.3ad bonds send their LACP frames from tx_burst, and must be
 		// polled in both directions at least every 100 ms.
@@ -117,7 +118,7 @@ func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf) int {
 	}
 	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
-		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q])))))
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free)))
 }
 
 // TxBurst implements packetio.Port; one cgo call per burst.

@@ -213,14 +213,20 @@ int op_bond_add(uint16_t bond, uint16_t member) { return rte_eth_bond_slave_add(
 int op_bond_remove(uint16_t bond, uint16_t member) { return rte_eth_bond_slave_remove(bond, member); }
 int op_bond_free(const char *name) { return rte_eth_bond_free(name); }
 
-uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp)
+uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree)
 {
 	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
 	struct op_qstats *st = (struct op_qstats *)stp;
+	/* The caller's previous burst goes back in the same call. */
+	if (nfree > 0)
+		rte_pktmbuf_free_bulk(m, nfree);
 	uint16_t got = rte_eth_rx_burst(port, q, m, n);
 	uint64_t bytes = 0;
-	for (uint16_t i = 0; i < got; i++)
+	for (uint16_t i = 0; i < got; i++) {
 		bytes += m[i]->pkt_len;
+		/* Not every PMD stamps the arrival port (net_ring does not). */
+		m[i]->port = port;
+	}
 	st->packets += got;
 	st->bytes += bytes;
 	return got;

@@ -77,7 +77,7 @@ int op_bond_add(uint16_t bond, uint16_t member);
 int op_bond_remove(uint16_t bond, uint16_t member);
 int op_bond_free(const char *name);
 
-uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
+uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree);
 uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
 
 #endif

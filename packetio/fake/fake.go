@@ -75,7 +75,10 @@ func (p *Port) Stats() packetio.PortStats {
 }
 
 // RxBurst implements packetio.Port.
-func (p *Port) RxBurst(q uint16, pkts []*packetio.Mbuf) int {
+func (p *Port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
+	if free > 0 {
+		p.d.pool.Free(pkts[:free])
+	}
 	n := 0
 	for n < len(pkts) {
 		select {

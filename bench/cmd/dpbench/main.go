@@ -1,0 +1,191 @@
+// Command dpbench measures our data plane on one worker lcore against
+// DPDK's net_null PMD, the way dpdk-testpmd's rxonly and txonly forwarding
+// modes measure the C reference (bench/run.sh runs both and prints the
+// ratios; DESIGN.md "Performance yardstick").
+//
+//	-mode rxonly  one worker polls net_null0's rx queue and hands every
+//	              burst to a counting sink registered with workers.AddSink,
+//	              then frees it: what the analyzer builds on.
+//	-mode txonly  one worker runs a packetio.TestFrames source of 64-byte
+//	              frames transmitting on net_null0: what the generator
+//	              builds on. The port is offered to the workers without rx
+//	              queues, as testpmd's txonly does not receive either.
+//
+// It starts EAL like the daemon (no hugepages, no PCI, a unique file
+// prefix, main lcore on CPU 0), pins the worker to -cpu and registers it
+// with EAL, warms up, counts packets over -seconds and prints one line:
+//
+//	ours rxonly 64B: 23.41 Mpps
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/packetio/dpdk"
+	"github.com/openperfd/openperfd/workers"
+)
+
+// Sizes as the daemon picks them for one port and one worker.
+const (
+	rxDesc    = 1024
+	txDesc    = 1024
+	poolCache = 256
+	reserve   = 4096
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	mode := flag.String("mode", "rxonly", "rxonly or txonly")
+	seconds := flag.Float64("seconds", 5, "measurement time in seconds")
+	warmup := flag.Duration("warmup", time.Second, "time to run before measuring")
+	cpu := flag.Int("cpu", 1, "CPU of the worker lcore (EAL's main lcore is CPU 0)")
+	size := flag.Int("size", 64, "txonly frame length in bytes, without FCS (rxonly: net_null's 64)")
+	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
+	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
+	flag.Parse()
+	if *mode != "rxonly" && *mode != "txonly" {
+		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly or txonly\n", *mode)
+		return 2
+	}
+	if *seconds <= 0 || *size < 60 || *size > 2048 {
+		fmt.Fprintln(os.Stderr, "dpbench: -seconds must be > 0 and -size 60..2048")
+		return 2
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	mpps, err := bench(ctx, *mode, *cpu, *size, *prefix, *warmup, time.Duration(*seconds*float64(time.Second)), *verbose)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dpbench:", err)
+		return 1
+	}
+	if *mode == "rxonly" {
+		*size = 64 // net_null's default packet size
+	}
+	fmt.Printf("ours %s %dB: %.2f Mpps\n", *mode, *size, mpps)
+	return 0
+}
+
+func bench(ctx context.Context, mode string, cpu, size int, prefix string, warmup, measure time.Duration, verbose bool) (mpps float64, err error) {
+	pool, err := memory.PoolSize(rxDesc+txDesc, 2, poolCache, reserve)
+	if err != nil {
+		return 0, err
+	}
+	args := []string{"--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(pool)), "--no-pci", "--no-telemetry",
+		"--file-prefix", prefix, "-l", "0", "--log-level", "4", "--vdev=net_null0"}
+	if err := dpdk.InitEAL(args, func(l string) { fmt.Fprintln(os.Stderr, "dpdk:", l) }); err != nil {
+		return 0, err
+	}
+	defer func() { err = errors.Join(err, dpdk.CleanupEAL(prefix)) }()
+
+	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { err = errors.Join(err, drv.Close()) }()
+	var null packetio.Port
+	for _, p := range drv.Ports() {
+		if p.Info().Driver == "net_null" {
+			null = p
+		}
+	}
+	if null == nil {
+		return 0, errors.New("no net_null port")
+	}
+
+	w, err := workers.New(workers.Config{
+		CPUs: []int{cpu}, Driver: drv,
+		RegisterThread: dpdk.RegisterThread, UnregisterThread: dpdk.UnregisterThread,
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := w.Start(); err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+
+	info := null.Info()
+	var count func() uint64
+	switch mode {
+	case "rxonly":
+		sink := &countingSink{}
+		w.AttachPort(null)
+		w.AddSink(info.ID, sink)
+		count = sink.pkts.Load
+	case "txonly":
+		w.AttachPort(txOnlyPort{null})
+		src := packetio.NewTestFrames(drv.Pool(), info.MAC, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, size, math.MaxInt64)
+		if err := w.AddSource(info.ID, src); err != nil {
+			return 0, err
+		}
+		count = func() uint64 { s, _ := src.Counts(); return uint64(s) }
+	}
+
+	if !sleep(ctx, warmup) {
+		return 0, errors.New("interrupted")
+	}
+	c0, s0, t0 := count(), w.Stats()[0], time.Now()
+	if !sleep(ctx, measure) {
+		return 0, errors.New("interrupted")
+	}
+	c1, s1, t1 := count(), w.Stats()[0], time.Now()
+	if c1 == c0 {
+		return 0, fmt.Errorf("%s: no packets in %v", mode, measure)
+	}
+	if verbose {
+		loops := (s1.BusyLoops + s1.IdleLoops) - (s0.BusyLoops + s0.IdleLoops)
+		fmt.Fprintf(os.Stderr, "dpbench %s: %d packets in %v; worker lcore %d on CPU %d: %d loops (%d idle, %d sleeps), %.1f packets/loop, %.1f ns/loop; pool %+v\n",
+			mode, c1-c0, t1.Sub(t0).Round(time.Millisecond), s1.Lcore, s1.CPU, loops, s1.IdleLoops-s0.IdleLoops, s1.IdleSleeps-s0.IdleSleeps,
+			float64(c1-c0)/float64(max(loops, 1)), float64(t1.Sub(t0).Nanoseconds())/float64(max(loops, 1)), drv.Pool().Stats())
+	}
+	return float64(c1-c0) / t1.Sub(t0).Seconds() / 1e6, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// countingSink counts packets and bytes, one atomic add of each per burst.
+type countingSink struct {
+	pkts, bytes atomic.Uint64
+}
+
+func (c *countingSink) Push(_ uint16, pkts []*packetio.Mbuf) {
+	var n uint64
+	for _, m := range pkts {
+		n += uint64(m.Len())
+	}
+	c.bytes.Add(n)
+	c.pkts.Add(uint64(len(pkts)))
+}
+
+// txOnlyPort hides a port's rx queues from the workers, so the txonly
+// worker does what testpmd's txonly lcore does: transmit and nothing else.
+// (net_null's rx never runs dry, so polling it would double the work.)
+type txOnlyPort struct{ packetio.Port }
+
+func (p txOnlyPort) Info() packetio.PortInfo {
+	i := p.Port.Info()
+	i.RxQueues = 0
+	return i
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): our data plane against dpdk-testpmd, the C
+# reference, in the same run on the same machine: same DPDK, same vdev
+# (net_null0), one forwarding lcore on the same CPU, 64-byte packets.
+# Only the ratios mean anything (DESIGN.md "Performance yardstick").
+#
+#   rxonly  testpmd --forward-mode=rxonly  vs dpbench -mode rxonly (worker + sink)
+#   txonly  testpmd --forward-mode=txonly  vs dpbench -mode txonly (worker + TestFrames)
+#
+# Then the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
+#
+# Environment: BENCH_SECONDS (per measurement, default 5), BENCH_CPU (the
+# forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+SECS=${BENCH_SECONDS:-5}
+CPU=${BENCH_CPU:-1}
+WARMUP=2 # testpmd reports to skip: the start-up interval and one warm-up second
+
+if ! command -v dpdk-testpmd >/dev/null; then
+	# Debian ships testpmd in dpdk-dev, not in the dpdk runtime package.
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "bench: installing dpdk-dev for dpdk-testpmd" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpdk-dev >/dev/null ||
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpdk-dev >/dev/null; }
+	fi
+	command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd not found (Debian package dpdk-dev)" >&2; exit 1; }
+fi
+if ! taskset -c "$CPU" true 2>/dev/null || [ "$CPU" = 0 ]; then
+	echo "bench: CPU $CPU is not usable for the forwarding lcore (CPU 0 is the main lcore; set BENCH_CPU)" >&2
+	exit 1
+fi
+
+# Where EAL keeps /<prefix>/ runtime files, as packetio/dpdk.RuntimeDir.
+if [ -n "${RUNTIME_DIRECTORY:-}" ]; then rundir=$RUNTIME_DIRECTORY
+elif [ "$(id -u)" = 0 ]; then rundir=/var/run/dpdk
+else rundir=${XDG_RUNTIME_DIR:-/tmp}/dpdk; [ -n "${XDG_RUNTIME_DIR:-}" ] || rundir=/tmp/dpdk
+fi
+
+tmp=$(mktemp -d)
+child=""
+cleanup() {
+	if [ -n "$child" ]; then
+		kill -INT "$child" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$child" 2>/dev/null || true
+	fi
+	rm -rf "$tmp" "$rundir"/tp_$$_* "$rundir"/dpbench_$$_*
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "bench: building dpbench" >&2
+"$GO" build -o "$tmp/dpbench" ./bench/cmd/dpbench
+
+# Both measuring functions run in this shell (not in $(...)), so the
+# EXIT trap knows the child to stop, and leave their figure in $result.
+
+# testpmd MODE: forward on net_null0 from one lcore on $CPU; result is the
+# mean of its per-second rx (rxonly) or tx (txonly) pps, in Mpps, over
+# $SECS reports after $WARMUP (the first report has no rate, the second
+# covers the warm-up second). testpmd runs non-interactively: with
+# --stats-period it never reads stdin. It is stopped with SIGINT once it
+# has printed enough reports (so a slow start does not eat into the
+# measurement), and timeout(1) kills it if it hangs.
+testpmd_mpps() {
+	local mode=$1 field log=$tmp/testpmd_$1.log want=$((SECS + WARMUP)) i
+	[ "$mode" = rxonly ] && field=Rx-pps || field=Tx-pps
+	: >"$log"
+	timeout -s INT -k 5 $((want + 20)) \
+		dpdk-testpmd -l "0,$CPU" --no-huge -m 512 --no-pci --no-telemetry \
+		--file-prefix "tp_$$_$mode" --vdev=net_null0 --log-level 4 -- \
+		--forward-mode="$mode" --nb-cores=1 --total-num-mbufs=16383 \
+		--stats-period=1 </dev/null >"$log" 2>&1 &
+	child=$!
+	for ((i = 0; i < 10 * (want + 20); i++)); do
+		kill -0 "$child" 2>/dev/null || break
+		[ "$(grep -ac "$field:" "$log" || true)" -ge "$want" ] && break
+		sleep 0.1
+	done
+	kill -INT "$child" 2>/dev/null || true
+	wait "$child" || true
+	child=""
+	rm -rf "$rundir/tp_$$_$mode"
+	local mpps k
+	read -r mpps k < <(grep -ao "$field: *[0-9]*" "$log" | awk -v skip="$WARMUP" -v want="$want" '
+		NR > skip && NR <= want { sum += $2; k++ }
+		END { if (k >= 2) printf "%.2f %d\n", sum / k / 1e6, k; else print "" }') || true
+	if [ -z "${mpps:-}" ]; then
+		echo "bench: testpmd $mode gave too few $field reports; its output:" >&2
+		tail -30 "$log" >&2
+		return 1
+	fi
+	echo "testpmd $mode 64B: $mpps Mpps (mean of $k one-second reports after $WARMUP)"
+	result=$mpps
+}
+
+# ours MODE: dpbench on the same vdev and CPU; result in Mpps.
+ours_mpps() {
+	local mode=$1 out=$tmp/ours_$1.out
+	"$tmp/dpbench" -mode "$mode" -seconds "$SECS" -cpu "$CPU" -prefix "dpbench_$$_$mode" -v >"$out" &
+	child=$!
+	wait "$child" || { child=""; echo "bench: dpbench $mode failed" >&2; return 1; }
+	child=""
+	cat "$out"
+	result=$(awk '/^ours / { for (i = 1; i <= NF; i++) if ($i == "Mpps") print $(i-1) }' "$out")
+	[ -n "$result" ] || { echo "bench: no figure from dpbench $mode" >&2; return 1; }
+}
+
+declare -A tp ours
+for mode in rxonly txonly; do
+	testpmd_mpps "$mode"
+	tp[$mode]=$result
+	ours_mpps "$mode"
+	ours[$mode]=$result
+done
+
+echo
+printf '%-8s %14s %12s %8s\n' mode "testpmd Mpps" "ours Mpps" ratio
+for mode in rxonly txonly; do
+	awk -v m="$mode" -v t="${tp[$mode]}" -v o="${ours[$mode]}" \
+		'BEGIN { printf "%-8s %14.2f %12.2f %8.2f\n", m, t, o, o / t }'
+done
+echo "(net_null0, 64-byte packets, one lcore on CPU $CPU, ${SECS} s each after warm-up; ratio = ours / testpmd;"
+echo " load average $(cut -d' ' -f1-3 /proc/loadavg): anything else running on CPU $CPU skews the figures)"
+
+echo
+echo "packetio/dpdk micro-benchmarks (burst of 32 on net_null0, registered lcore):"
+"$GO" test -run='^$' -bench=. -benchtime=2s ./packetio/dpdk/
