@@ -375,3 +375,20 @@ func BenchmarkTxBurst(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pkts), "ns/packet")
 	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds()/1e6, "Mpps")
 }
+
+// BenchmarkRxBurstEmpty is the fixed cost of one rx burst call: the cgo
+// transition plus DPDK's dispatch, on a ring port with nothing waiting.
+func BenchmarkRxBurstEmpty(b *testing.B) {
+	p := portAt(b, ringPortB)
+	burst := testDrv.NewBurst()
+	defer burst.Free()
+	onLcore(func() {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if p.RxBurst(0, burst.Pkts, 0) != 0 {
+				b.Fatal("ring port had packets waiting")
+			}
+		}
+	})
+}
