@@ -1,0 +1,9 @@
+// Package zmq serves the API over a ZeroMQ REP socket: each request names
+// an operationId of api/openapi.yaml and is answered by the same handlers
+// as REST.
+package zmq
+
+import (
+	_ "github.com/benbjohnson/immutable"
+	_ "github.com/go-zeromq/zmq4"
+)
