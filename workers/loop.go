@@ -20,7 +20,13 @@ type plan struct {
 
 type workerPlan struct {
 	rx []rxTask
-	tx []*txState
+	tx []txTask
+}
+
+type txTask struct {
+	st    *txState
+	port  packetio.Port
+	queue uint16
 }
 
 type rxTask struct {
@@ -30,31 +36,35 @@ type rxTask struct {
 	sinks []packetio.Sink
 }
 
-// txState is one source's transmit state. Only the worker running the
-// source touches it, or the control side after Synchronize removed it.
+// txState is one source's transmit state. burst, off and n belong to the
+// worker running the source, or to the control side once Synchronize has
+// taken the source out of every plan; the rest is control-side only.
 type txState struct {
 	portID string
-	port   packetio.Port
 	src    packetio.Source
-	worker int
-	queue  uint16
 	burst  packetio.Burst
 	off, n int // burst.Pkts[off:n] are pulled but not yet sent
-	// assigned keeps a source on its first worker across republishes: it
-	// must not move while it may hold pulled packets on another worker.
+	// worker is where the source runs; assigned keeps it there across
+	// republishes, since it may hold pulled packets on that worker.
+	worker   int
 	assigned bool
 }
 
-func newTxState(portID string, port packetio.Port, src packetio.Source, d packetio.Driver) *txState {
-	return &txState{portID: portID, port: port, src: src, burst: d.NewBurst()}
+func newTxState(portID string, src packetio.Source, d packetio.Driver) *txState {
+	return &txState{portID: portID, src: src, burst: d.NewBurst()}
 }
 
-// release frees packets that were pulled but never sent, and the burst.
-func (t *txState) release(pool packetio.Pool) {
+// drop frees packets that were pulled but never sent.
+func (t *txState) drop(pool packetio.Pool) {
 	if t.n > t.off {
 		pool.Free(t.burst.Pkts[t.off:t.n])
 	}
 	t.off, t.n = 0, 0
+}
+
+// release drops pending packets and frees the burst.
+func (t *txState) release(pool packetio.Pool) {
+	t.drop(pool)
 	t.burst.Free()
 }
 
@@ -75,20 +85,29 @@ func (w *Workers) publishLocked() {
 				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks})
 		}
 	}
+	attached := make(map[string]packetio.Port, len(w.ports))
+	for _, p := range w.ports {
+		attached[p.Info().ID] = p
+	}
 	for _, st := range w.sources {
+		port, ok := attached[st.portID]
+		if !ok {
+			continue // the port is detached: the source waits for it
+		}
 		// A tx queue belongs to one worker: worker i uses queue i, so a
 		// source may only run on a worker whose index has a queue.
-		ntx := min(st.port.Info().TxQueues, nw)
-		if !st.assigned {
+		ntx := min(port.Info().TxQueues, nw)
+		if !st.assigned || st.worker >= ntx {
 			best := 0
 			for i := 1; i < ntx; i++ {
 				if len(pl.workers[i].tx) < len(pl.workers[best].tx) {
 					best = i
 				}
 			}
-			st.worker, st.queue, st.assigned = best, uint16(best), true
+			st.worker, st.assigned = best, true
 		}
-		pl.workers[st.worker].tx = append(pl.workers[st.worker].tx, st)
+		pl.workers[st.worker].tx = append(pl.workers[st.worker].tx,
+			txTask{st: st, port: port, queue: uint16(st.worker)})
 	}
 	w.plan.Store(pl)
 	w.gen.Store(pl.gen)
@@ -194,8 +213,8 @@ func (wk *worker) run(ready chan<- error) {
 			pool.Free(rxb.Pkts[:pending])
 			pending = 0
 		}
-		for _, t := range wp.tx {
-			moved += wk.transmit(t, pool, dropOverruns, &c)
+		for i := range wp.tx {
+			moved += wk.transmit(&wp.tx[i], pool, dropOverruns, &c)
 		}
 		if loop%flushEvery == 0 {
 			wk.flush(&c)
@@ -277,14 +296,15 @@ func (wk *worker) flush(c *counts) {
 
 // transmit sends what a source has pending, pulling a new burst when the
 // last one is gone. It returns the number of packets the port took.
-func (wk *worker) transmit(t *txState, pool packetio.Pool, dropOverruns bool, c *counts) int {
+func (wk *worker) transmit(task *txTask, pool packetio.Pool, dropOverruns bool, c *counts) int {
+	t := task.st
 	if t.off == t.n {
 		t.off, t.n = 0, t.src.Pull(t.burst.Pkts)
 		if t.n == 0 {
 			return 0
 		}
 	}
-	sent := t.port.TxBurst(t.queue, t.burst.Pkts[t.off:t.n])
+	sent := task.port.TxBurst(task.queue, t.burst.Pkts[t.off:t.n])
 	t.off += sent
 	dropped := 0
 	if t.off < t.n && dropOverruns {

@@ -186,8 +186,9 @@ func (w *Workers) AttachPort(p packetio.Port) {
 }
 
 // DetachPort takes a port off the workers and returns once no worker can
-// still be polling it, so the caller may stop it. Sources on the port are
-// removed too and their pending packets freed.
+// still be polling it, so the caller may stop it. Sources on the port
+// stay registered but idle until the port is attached again; packets they
+// had pulled are freed and each is told through Detached.
 func (w *Workers) DetachPort(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -198,18 +199,13 @@ func (w *Workers) DetachPort(id string) {
 		}
 	}
 	w.ports = kept
-	var gone []*txState
-	for src, st := range w.sources {
-		if st.portID == id {
-			gone = append(gone, st)
-			delete(w.sources, src)
-		}
-	}
 	w.publishLocked()
 	w.synchronizeLocked()
-	for _, st := range gone {
-		st.release(w.cfg.Driver.Pool())
-		st.src.Detached()
+	for _, st := range w.sources {
+		if st.portID == id {
+			st.drop(w.cfg.Driver.Pool())
+			st.src.Detached()
+		}
 	}
 }
 
@@ -236,23 +232,25 @@ func (w *Workers) RemoveSink(portID string, s packetio.Sink) {
 	w.synchronizeLocked()
 }
 
-// AddSource registers a source that transmits on a port (by id).
+// AddSource registers a source that transmits on a port (by id). The port
+// must be attached now; the source stays registered across detaching and
+// re-attaching it.
 func (w *Workers) AddSource(portID string, s packetio.Source) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var port packetio.Port
+	found := false
 	for _, p := range w.ports {
 		if p.Info().ID == portID {
-			port = p
+			found = true
 		}
 	}
-	if port == nil {
+	if !found {
 		return fmt.Errorf("add source to port %s: %w", portID, packetio.ErrNotFound)
 	}
 	if _, dup := w.sources[s]; dup {
 		return nil
 	}
-	w.sources[s] = newTxState(portID, port, s, w.cfg.Driver)
+	w.sources[s] = newTxState(portID, s, w.cfg.Driver)
 	w.publishLocked()
 	return nil
 }
@@ -271,6 +269,10 @@ func (w *Workers) RemoveSource(s packetio.Source) {
 	w.synchronizeLocked()
 	st.release(w.cfg.Driver.Pool())
 }
+
+// Wake pokes workers sleeping in their idle back-off, for sources that
+// just queued packets.
+func (w *Workers) Wake() { w.poke() }
 
 // Synchronize returns once every worker has passed a quiescent point
 // after the call began: nothing unpublished before it is still in use.

@@ -22,6 +22,48 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for Ipv4ProtocolConfigMethod.
+const (
+	Ipv4ProtocolConfigMethodAuto   Ipv4ProtocolConfigMethod = "auto"
+	Ipv4ProtocolConfigMethodDhcp   Ipv4ProtocolConfigMethod = "dhcp"
+	Ipv4ProtocolConfigMethodStatic Ipv4ProtocolConfigMethod = "static"
+)
+
+// Valid indicates whether the value is a known member of the Ipv4ProtocolConfigMethod enum.
+func (e Ipv4ProtocolConfigMethod) Valid() bool {
+	switch e {
+	case Ipv4ProtocolConfigMethodAuto:
+		return true
+	case Ipv4ProtocolConfigMethodDhcp:
+		return true
+	case Ipv4ProtocolConfigMethodStatic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Ipv6ProtocolConfigMethod.
+const (
+	Ipv6ProtocolConfigMethodAuto   Ipv6ProtocolConfigMethod = "auto"
+	Ipv6ProtocolConfigMethodDhcp6  Ipv6ProtocolConfigMethod = "dhcp6"
+	Ipv6ProtocolConfigMethodStatic Ipv6ProtocolConfigMethod = "static"
+)
+
+// Valid indicates whether the value is a known member of the Ipv6ProtocolConfigMethod enum.
+func (e Ipv6ProtocolConfigMethod) Valid() bool {
+	switch e {
+	case Ipv6ProtocolConfigMethodAuto:
+		return true
+	case Ipv6ProtocolConfigMethodDhcp6:
+		return true
+	case Ipv6ProtocolConfigMethodStatic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ModuleLinkage.
 const (
 	ModuleLinkageDynamic ModuleLinkage = "dynamic"
@@ -136,6 +178,16 @@ func (e PortStatusLink) Valid() bool {
 	}
 }
 
+// AddressStatus What a dynamic method obtained so far (reported by the server).
+type AddressStatus struct {
+	Address      *string `json:"address,omitempty"`
+	Gateway      *string `json:"gateway,omitempty"`
+	PrefixLength *int32  `json:"prefix_length,omitempty"`
+
+	// State Client state
+	State *string `json:"state,omitempty"`
+}
+
 // Error Error reply.
 type Error struct {
 	// Code HTTP status code.
@@ -143,6 +195,148 @@ type Error struct {
 
 	// Message What went wrong.
 	Message string `json:"message"`
+}
+
+// EthProtocolConfig Ethernet layer.
+type EthProtocolConfig struct {
+	// MacAddress Unicast MAC address of the interface.
+	MacAddress string `json:"mac_address"`
+}
+
+// Interface An emulated network interface on a port. Responses always carry id and stats; requests may leave both out.
+type Interface struct {
+	// Config What the interface is.
+	Config InterfaceConfig `json:"config"`
+
+	// Id Interface id.
+	Id *string `json:"id,omitempty"`
+
+	// PortId Id of the port the interface sits on.
+	PortId string `json:"port_id"`
+
+	// Stats Interface counters.
+	Stats *InterfaceStats `json:"stats,omitempty"`
+}
+
+// InterfaceConfig What the interface is.
+type InterfaceConfig struct {
+	// Protocols Protocol layers, outermost (eth) first.
+	Protocols []InterfaceProtocolConfig `json:"protocols"`
+
+	// RxFilter BPF filter (tcpdump syntax) for received packets.
+	RxFilter *string `json:"rx_filter,omitempty"`
+
+	// TxFilter BPF filter (tcpdump syntax) for transmitted packets.
+	TxFilter *string `json:"tx_filter,omitempty"`
+}
+
+// InterfaceProtocolConfig One protocol layer; exactly one member is set.
+type InterfaceProtocolConfig struct {
+	// Eth Ethernet layer.
+	Eth *EthProtocolConfig `json:"eth,omitempty"`
+
+	// Ipv4 IPv4 layer.
+	Ipv4 *Ipv4ProtocolConfig `json:"ipv4,omitempty"`
+
+	// Ipv6 IPv6 layer.
+	Ipv6 *Ipv6ProtocolConfig `json:"ipv6,omitempty"`
+}
+
+// InterfaceStats Interface counters.
+type InterfaceStats struct {
+	RxBytes   int64 `json:"rx_bytes"`
+	RxErrors  int64 `json:"rx_errors"`
+	RxPackets int64 `json:"rx_packets"`
+	TxBytes   int64 `json:"tx_bytes"`
+	TxErrors  int64 `json:"tx_errors"`
+	TxPackets int64 `json:"tx_packets"`
+}
+
+// Ipv4DhcpConfig DHCP client settings.
+type Ipv4DhcpConfig struct {
+	// Client Client identifier.
+	Client *string `json:"client,omitempty"`
+
+	// Hostname Host name to ask for.
+	Hostname *string `json:"hostname,omitempty"`
+
+	// Status What a dynamic method obtained so far (reported by the server).
+	Status *AddressStatus `json:"status,omitempty"`
+}
+
+// Ipv4ProtocolConfig IPv4 layer.
+type Ipv4ProtocolConfig struct {
+	// Dhcp DHCP client settings.
+	Dhcp *Ipv4DhcpConfig `json:"dhcp,omitempty"`
+
+	// Method How the address is configured.
+	Method Ipv4ProtocolConfigMethod `json:"method"`
+
+	// Static Static IPv4 address.
+	Static *Ipv4StaticConfig `json:"static,omitempty"`
+}
+
+// Ipv4ProtocolConfigMethod How the address is configured.
+type Ipv4ProtocolConfigMethod string
+
+// Ipv4StaticConfig Static IPv4 address.
+type Ipv4StaticConfig struct {
+	// Address IPv4 address.
+	Address string `json:"address"`
+
+	// Gateway Default gateway; must be inside the subnet.
+	Gateway *string `json:"gateway,omitempty"`
+
+	// PrefixLength Prefix length (1-32).
+	PrefixLength int32 `json:"prefix_length"`
+}
+
+// Ipv6AutoConfig Stateless address autoconfiguration (SLAAC) state.
+type Ipv6AutoConfig struct {
+	// Status What a dynamic method obtained so far (reported by the server).
+	Status *AddressStatus `json:"status,omitempty"`
+}
+
+// Ipv6Dhcp6Config DHCPv6 settings; only stateless DHCPv6 is supported.
+type Ipv6Dhcp6Config struct {
+	// Stateless Stateless DHCPv6.
+	Stateless bool `json:"stateless"`
+
+	// Status What a dynamic method obtained so far (reported by the server).
+	Status *AddressStatus `json:"status,omitempty"`
+}
+
+// Ipv6ProtocolConfig IPv6 layer.
+type Ipv6ProtocolConfig struct {
+	// Auto Stateless address autoconfiguration (SLAAC) state.
+	Auto *Ipv6AutoConfig `json:"auto,omitempty"`
+
+	// Dhcp6 DHCPv6 settings; only stateless DHCPv6 is supported.
+	Dhcp6 *Ipv6Dhcp6Config `json:"dhcp6,omitempty"`
+
+	// LinkLocalAddress Link-local address; derived from the MAC (EUI-64) when absent.
+	LinkLocalAddress *string `json:"link_local_address,omitempty"`
+
+	// Method How the global address is configured.
+	Method Ipv6ProtocolConfigMethod `json:"method"`
+
+	// Static Static IPv6 address.
+	Static *Ipv6StaticConfig `json:"static,omitempty"`
+}
+
+// Ipv6ProtocolConfigMethod How the global address is configured.
+type Ipv6ProtocolConfigMethod string
+
+// Ipv6StaticConfig Static IPv6 address.
+type Ipv6StaticConfig struct {
+	// Address IPv6 address.
+	Address string `json:"address"`
+
+	// Gateway Default gateway.
+	Gateway *string `json:"gateway,omitempty"`
+
+	// PrefixLength Prefix length (1-128).
+	PrefixLength int32 `json:"prefix_length"`
 }
 
 // Module A functional unit of the daemon.
@@ -179,6 +373,36 @@ type ModuleVersion struct {
 
 	// Version Version number.
 	Version int32 `json:"version"`
+}
+
+// PingRequest A ping from an interface (openperfd extension).
+type PingRequest struct {
+	// Address IPv4 or IPv6 address to ping.
+	Address string `json:"address"`
+
+	// Count Echo requests to send.
+	Count *int32 `json:"count,omitempty"`
+
+	// IntervalMs Time between requests.
+	IntervalMs *int32 `json:"interval_ms,omitempty"`
+
+	// TimeoutMs How long to wait for each reply.
+	TimeoutMs *int32 `json:"timeout_ms,omitempty"`
+}
+
+// PingResult Replies to a ping (openperfd extension).
+type PingResult struct {
+	Received int32 `json:"received"`
+
+	// RttAvgUs Mean round trip in microseconds.
+	RttAvgUs *int64 `json:"rtt_avg_us,omitempty"`
+
+	// RttMaxUs Slowest round trip in microseconds.
+	RttMaxUs *int64 `json:"rtt_max_us,omitempty"`
+
+	// RttMinUs Fastest round trip in microseconds.
+	RttMinUs *int64 `json:"rtt_min_us,omitempty"`
+	Sent     int32  `json:"sent"`
 }
 
 // Port A physical port or a port-equivalent such as a bond. Responses always carry `id`, `status` and `stats`; request bodies may leave them out (the server then picks an id and ignores status and stats). OpenPerf marks all five fields required, which would forbid creating a bond without made-up status and stats, so only `kind` and `config` are required here.
@@ -295,6 +519,108 @@ type PortStatusDuplex string
 // PortStatusLink Link state.
 type PortStatusLink string
 
+// Stack A TCP/IP stack.
+type Stack struct {
+	Id string `json:"id"`
+
+	// Stats Per-protocol counters and buffer pools. heap, sems, mutexes and mboxes exist for OpenPerf compatibility (they describe lwIP internals; here they report what the Go stack can say, mostly zero).
+	Stats StackStats `json:"stats"`
+}
+
+// StackElementStats Usage of a kind of stack element.
+type StackElementStats struct {
+	Errors int32 `json:"errors"`
+	Max    int32 `json:"max"`
+	Used   int32 `json:"used"`
+}
+
+// StackMemoryStats A buffer pool (packet buffers for DPDK pools).
+type StackMemoryStats struct {
+	// Available Free buffers.
+	Available int64 `json:"available"`
+
+	// Errors Failed allocations.
+	Errors int64 `json:"errors"`
+
+	// Illegal Illegal operations.
+	Illegal int64 `json:"illegal"`
+
+	// Max Highest use seen.
+	Max  int64  `json:"max"`
+	Name string `json:"name"`
+
+	// Used Buffers in use.
+	Used int64 `json:"used"`
+}
+
+// StackProtocolStats Counters of one protocol.
+type StackProtocolStats struct {
+	CacheHits        int64 `json:"cache_hits"`
+	ChecksumErrors   int64 `json:"checksum_errors"`
+	DroppedPackets   int64 `json:"dropped_packets"`
+	ForwardedPackets int64 `json:"forwarded_packets"`
+	LengthErrors     int64 `json:"length_errors"`
+	MemoryErrors     int64 `json:"memory_errors"`
+	MiscErrors       int64 `json:"misc_errors"`
+	OptionErrors     int64 `json:"option_errors"`
+	ProtocolErrors   int64 `json:"protocol_errors"`
+	RoutingErrors    int64 `json:"routing_errors"`
+	RxPackets        int64 `json:"rx_packets"`
+	TxPackets        int64 `json:"tx_packets"`
+}
+
+// StackStats Per-protocol counters and buffer pools. heap, sems, mutexes and mboxes exist for OpenPerf compatibility (they describe lwIP internals; here they report what the Go stack can say, mostly zero).
+type StackStats struct {
+	// Arp Counters of one protocol.
+	Arp StackProtocolStats `json:"arp"`
+
+	// Heap A buffer pool (packet buffers for DPDK pools).
+	Heap StackMemoryStats `json:"heap"`
+
+	// Icmpv4 Counters of one protocol.
+	Icmpv4 StackProtocolStats `json:"icmpv4"`
+
+	// Icmpv6 Counters of one protocol.
+	Icmpv6 StackProtocolStats `json:"icmpv6"`
+
+	// Igmp Counters of one protocol.
+	Igmp StackProtocolStats `json:"igmp"`
+
+	// Ipv4 Counters of one protocol.
+	Ipv4 StackProtocolStats `json:"ipv4"`
+
+	// Ipv4Frag Counters of one protocol.
+	Ipv4Frag StackProtocolStats `json:"ipv4_frag"`
+
+	// Ipv6 Counters of one protocol.
+	Ipv6 StackProtocolStats `json:"ipv6"`
+
+	// Ipv6Frag Counters of one protocol.
+	Ipv6Frag StackProtocolStats `json:"ipv6_frag"`
+
+	// Mboxes Usage of a kind of stack element.
+	Mboxes StackElementStats `json:"mboxes"`
+
+	// Mld Counters of one protocol.
+	Mld StackProtocolStats `json:"mld"`
+
+	// Mutexes Usage of a kind of stack element.
+	Mutexes StackElementStats `json:"mutexes"`
+
+	// Nd Counters of one protocol.
+	Nd    StackProtocolStats `json:"nd"`
+	Pools []StackMemoryStats `json:"pools"`
+
+	// Sems Usage of a kind of stack element.
+	Sems StackElementStats `json:"sems"`
+
+	// Tcp Counters of one protocol.
+	Tcp StackProtocolStats `json:"tcp"`
+
+	// Udp Counters of one protocol.
+	Udp StackProtocolStats `json:"udp"`
+}
+
 // TestFrames Request to transmit test frames (openperfd extension).
 type TestFrames struct {
 	// Count Number of frames to send.
@@ -376,11 +702,48 @@ type BadRequest = Error
 // NotFound Error reply.
 type NotFound = Error
 
+// ListInterfacesParams defines parameters for ListInterfaces.
+type ListInterfacesParams struct {
+	// PortId Only interfaces on this port.
+	PortId *string `form:"port_id,omitempty" json:"port_id,omitempty"`
+
+	// EthMacAddress Only the interface with this MAC address.
+	EthMacAddress *string `form:"eth_mac_address,omitempty" json:"eth_mac_address,omitempty"`
+
+	// Ipv4Address Only interfaces with this IPv4 address.
+	Ipv4Address *string `form:"ipv4_address,omitempty" json:"ipv4_address,omitempty"`
+
+	// Ipv6Address Only interfaces with this IPv6 address.
+	Ipv6Address *string `form:"ipv6_address,omitempty" json:"ipv6_address,omitempty"`
+}
+
+// BulkCreateInterfacesJSONBody defines parameters for BulkCreateInterfaces.
+type BulkCreateInterfacesJSONBody struct {
+	Items []Interface `json:"items"`
+}
+
+// BulkDeleteInterfacesJSONBody defines parameters for BulkDeleteInterfaces.
+type BulkDeleteInterfacesJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
 // ListPortsParams defines parameters for ListPorts.
 type ListPortsParams struct {
 	// Kind Only return ports of this kind.
 	Kind *string `form:"kind,omitempty" json:"kind,omitempty"`
 }
+
+// CreateInterfaceJSONRequestBody defines body for CreateInterface for application/json ContentType.
+type CreateInterfaceJSONRequestBody = Interface
+
+// BulkCreateInterfacesJSONRequestBody defines body for BulkCreateInterfaces for application/json ContentType.
+type BulkCreateInterfacesJSONRequestBody BulkCreateInterfacesJSONBody
+
+// BulkDeleteInterfacesJSONRequestBody defines body for BulkDeleteInterfaces for application/json ContentType.
+type BulkDeleteInterfacesJSONRequestBody BulkDeleteInterfacesJSONBody
+
+// PingFromInterfaceJSONRequestBody defines body for PingFromInterface for application/json ContentType.
+type PingFromInterfaceJSONRequestBody = PingRequest
 
 // CreatePortJSONRequestBody defines body for CreatePort for application/json ContentType.
 type CreatePortJSONRequestBody = Port
@@ -464,6 +827,99 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// ListInterfaces List interfaces
+	//
+	// Emulated network interfaces, optionally filtered.
+	//
+	// Corresponds with GET /interfaces (the `ListInterfaces` operationId).
+	ListInterfaces(ctx context.Context, params *ListInterfacesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInterfaceWithBody Create an interface
+	//
+	// Creates an emulated interface on a port. Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+	CreateInterfaceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInterface Create an interface
+	//
+	// Creates an emulated interface on a port. Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+	CreateInterface(ctx context.Context, body CreateInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreateInterfacesWithBody Create many interfaces
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+	BulkCreateInterfacesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreateInterfaces Create many interfaces
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+	BulkCreateInterfaces(ctx context.Context, body BulkCreateInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeleteInterfacesWithBody Delete many interfaces
+	//
+	// Deletes the listed interfaces; ids that do not exist are ignored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+	BulkDeleteInterfacesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeleteInterfaces Delete many interfaces
+	//
+	// Deletes the listed interfaces; ids that do not exist are ignored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+	BulkDeleteInterfaces(ctx context.Context, body BulkDeleteInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteInterface Delete an interface
+	//
+	// Removes an interface and its addresses from the stack.
+	//
+	// Corresponds with DELETE /interfaces/{id} (the `DeleteInterface` operationId).
+	DeleteInterface(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetInterface Get an interface
+	//
+	// One interface, looked up by its id.
+	//
+	// Corresponds with GET /interfaces/{id} (the `GetInterface` operationId).
+	GetInterface(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PingFromInterfaceWithBody Ping from an interface (openperfd extension)
+	//
+	// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+	PingFromInterfaceWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PingFromInterface Ping from an interface (openperfd extension)
+	//
+	// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+	PingFromInterface(ctx context.Context, id Id, body PingFromInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListModules List modules
 	//
@@ -554,6 +1010,20 @@ type ClientInterface interface {
 	// Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 	SendPortTestFrames(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListStacks List stacks
+	//
+	// The TCP/IP stacks hosting interfaces (there is one, stack0).
+	//
+	// Corresponds with GET /stacks (the `ListStacks` operationId).
+	ListStacks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStack Get a stack
+	//
+	// One stack with its protocol counters and buffer pools.
+	//
+	// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
+	GetStack(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetVersion Daemon version
 	//
 	// Build and version information of the running daemon.
@@ -567,6 +1037,209 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /x/workers (the `ListWorkers` operationId).
 	ListWorkers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListInterfaces List interfaces
+//
+// Emulated network interfaces, optionally filtered.
+//
+// Corresponds with GET /interfaces (the `ListInterfaces` operationId).
+func (c *Client) ListInterfaces(ctx context.Context, params *ListInterfacesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInterfacesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInterfaceWithBody Create an interface
+//
+// Creates an emulated interface on a port. Without an id the server makes one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+func (c *Client) CreateInterfaceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInterfaceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInterface Create an interface
+//
+// Creates an emulated interface on a port. Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+func (c *Client) CreateInterface(ctx context.Context, body CreateInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInterfaceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreateInterfacesWithBody Create many interfaces
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+func (c *Client) BulkCreateInterfacesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreateInterfacesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreateInterfaces Create many interfaces
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+func (c *Client) BulkCreateInterfaces(ctx context.Context, body BulkCreateInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreateInterfacesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeleteInterfacesWithBody Delete many interfaces
+//
+// Deletes the listed interfaces; ids that do not exist are ignored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+func (c *Client) BulkDeleteInterfacesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeleteInterfacesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeleteInterfaces Delete many interfaces
+//
+// Deletes the listed interfaces; ids that do not exist are ignored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+func (c *Client) BulkDeleteInterfaces(ctx context.Context, body BulkDeleteInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeleteInterfacesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteInterface Delete an interface
+//
+// Removes an interface and its addresses from the stack.
+//
+// Corresponds with DELETE /interfaces/{id} (the `DeleteInterface` operationId).
+func (c *Client) DeleteInterface(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteInterfaceRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetInterface Get an interface
+//
+// One interface, looked up by its id.
+//
+// Corresponds with GET /interfaces/{id} (the `GetInterface` operationId).
+func (c *Client) GetInterface(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetInterfaceRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PingFromInterfaceWithBody Ping from an interface (openperfd extension)
+//
+// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+func (c *Client) PingFromInterfaceWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPingFromInterfaceRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PingFromInterface Ping from an interface (openperfd extension)
+//
+// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+func (c *Client) PingFromInterface(ctx context.Context, id Id, body PingFromInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPingFromInterfaceRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListModules List modules
@@ -768,6 +1441,40 @@ func (c *Client) SendPortTestFrames(ctx context.Context, id Id, body SendPortTes
 	return c.Client.Do(req)
 }
 
+// ListStacks List stacks
+//
+// The TCP/IP stacks hosting interfaces (there is one, stack0).
+//
+// Corresponds with GET /stacks (the `ListStacks` operationId).
+func (c *Client) ListStacks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStacksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStack Get a stack
+//
+// One stack with its protocol counters and buffer pools.
+//
+// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
+func (c *Client) GetStack(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStackRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetVersion Daemon version
 //
 // Build and version information of the running daemon.
@@ -800,6 +1507,331 @@ func (c *Client) ListWorkers(ctx context.Context, reqEditors ...RequestEditorFn)
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListInterfacesRequest constructs an http.Request for the ListInterfaces method
+func NewListInterfacesRequest(server string, params *ListInterfacesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PortId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "port_id", *params.PortId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EthMacAddress != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "eth_mac_address", *params.EthMacAddress, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ipv4Address != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ipv4_address", *params.Ipv4Address, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ipv6Address != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ipv6_address", *params.Ipv6Address, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateInterfaceRequest calls the generic CreateInterface builder with application/json body
+func NewCreateInterfaceRequest(server string, body CreateInterfaceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateInterfaceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateInterfaceRequestWithBody constructs an http.Request for the CreateInterface method, with any body, and a specified content type
+func NewCreateInterfaceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkCreateInterfacesRequest calls the generic BulkCreateInterfaces builder with application/json body
+func NewBulkCreateInterfacesRequest(server string, body BulkCreateInterfacesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkCreateInterfacesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkCreateInterfacesRequestWithBody constructs an http.Request for the BulkCreateInterfaces method, with any body, and a specified content type
+func NewBulkCreateInterfacesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces/x/bulk-create")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkDeleteInterfacesRequest calls the generic BulkDeleteInterfaces builder with application/json body
+func NewBulkDeleteInterfacesRequest(server string, body BulkDeleteInterfacesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkDeleteInterfacesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkDeleteInterfacesRequestWithBody constructs an http.Request for the BulkDeleteInterfaces method, with any body, and a specified content type
+func NewBulkDeleteInterfacesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces/x/bulk-delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteInterfaceRequest constructs an http.Request for the DeleteInterface method
+func NewDeleteInterfaceRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetInterfaceRequest constructs an http.Request for the GetInterface method
+func NewGetInterfaceRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPingFromInterfaceRequest calls the generic PingFromInterface builder with application/json body
+func NewPingFromInterfaceRequest(server string, id Id, body PingFromInterfaceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPingFromInterfaceRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPingFromInterfaceRequestWithBody constructs an http.Request for the PingFromInterface method, with any body, and a specified content type
+func NewPingFromInterfaceRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/interfaces/%s/x/ping", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewListModulesRequest constructs an http.Request for the ListModules method
@@ -1119,6 +2151,67 @@ func NewSendPortTestFramesRequestWithBody(server string, id Id, contentType stri
 	return req, nil
 }
 
+// NewListStacksRequest constructs an http.Request for the ListStacks method
+func NewListStacksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stacks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStackRequest constructs an http.Request for the GetStack method
+func NewGetStackRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stacks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetVersionRequest constructs an http.Request for the GetVersion method
 func NewGetVersionRequest(server string) (*http.Request, error) {
 	var err error
@@ -1216,6 +2309,105 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// ListInterfacesWithResponse List interfaces
+	//
+	// Emulated network interfaces, optionally filtered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /interfaces (the `ListInterfaces` operationId).
+	ListInterfacesWithResponse(ctx context.Context, params *ListInterfacesParams, reqEditors ...RequestEditorFn) (*ListInterfacesResponse, error)
+
+	// CreateInterfaceWithBodyWithResponse Create an interface
+	//
+	// Creates an emulated interface on a port. Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+	CreateInterfaceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInterfaceResponse, error)
+
+	// CreateInterfaceWithResponse Create an interface
+	//
+	// Creates an emulated interface on a port. Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+	CreateInterfaceWithResponse(ctx context.Context, body CreateInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInterfaceResponse, error)
+
+	// BulkCreateInterfacesWithBodyWithResponse Create many interfaces
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+	BulkCreateInterfacesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreateInterfacesResponse, error)
+
+	// BulkCreateInterfacesWithResponse Create many interfaces
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+	BulkCreateInterfacesWithResponse(ctx context.Context, body BulkCreateInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreateInterfacesResponse, error)
+
+	// BulkDeleteInterfacesWithBodyWithResponse Delete many interfaces
+	//
+	// Deletes the listed interfaces; ids that do not exist are ignored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+	BulkDeleteInterfacesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeleteInterfacesResponse, error)
+
+	// BulkDeleteInterfacesWithResponse Delete many interfaces
+	//
+	// Deletes the listed interfaces; ids that do not exist are ignored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+	BulkDeleteInterfacesWithResponse(ctx context.Context, body BulkDeleteInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeleteInterfacesResponse, error)
+
+	// DeleteInterfaceWithResponse Delete an interface
+	//
+	// Removes an interface and its addresses from the stack.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /interfaces/{id} (the `DeleteInterface` operationId).
+	DeleteInterfaceWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteInterfaceResponse, error)
+
+	// GetInterfaceWithResponse Get an interface
+	//
+	// One interface, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /interfaces/{id} (the `GetInterface` operationId).
+	GetInterfaceWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetInterfaceResponse, error)
+
+	// PingFromInterfaceWithBodyWithResponse Ping from an interface (openperfd extension)
+	//
+	// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+	PingFromInterfaceWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PingFromInterfaceResponse, error)
+
+	// PingFromInterfaceWithResponse Ping from an interface (openperfd extension)
+	//
+	// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+	PingFromInterfaceWithResponse(ctx context.Context, id Id, body PingFromInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*PingFromInterfaceResponse, error)
 
 	// ListModulesWithResponse List modules
 	//
@@ -1316,6 +2508,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 	SendPortTestFramesWithResponse(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPortTestFramesResponse, error)
 
+	// ListStacksWithResponse List stacks
+	//
+	// The TCP/IP stacks hosting interfaces (there is one, stack0).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stacks (the `ListStacks` operationId).
+	ListStacksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListStacksResponse, error)
+
+	// GetStackWithResponse Get a stack
+	//
+	// One stack with its protocol counters and buffer pools.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
+	GetStackWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetStackResponse, error)
+
 	// GetVersionWithResponse Daemon version
 	//
 	// Build and version information of the running daemon.
@@ -1333,6 +2543,339 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /x/workers (the `ListWorkers` operationId).
 	ListWorkersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWorkersResponse, error)
+}
+
+type ListInterfacesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Interface
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInterfacesResponse) GetJSON200() *[]Interface {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListInterfacesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInterfacesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInterfacesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInterfacesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInterfacesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateInterfaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Interface
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateInterfaceResponse) GetJSON201() *Interface {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateInterfaceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateInterfaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateInterfaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateInterfaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateInterfaceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkCreateInterfacesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []Interface `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkCreateInterfacesResponse) GetJSON200() *struct {
+	Items []Interface `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkCreateInterfacesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkCreateInterfacesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkCreateInterfacesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkCreateInterfacesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkCreateInterfacesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkDeleteInterfacesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkDeleteInterfacesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkDeleteInterfacesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkDeleteInterfacesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkDeleteInterfacesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkDeleteInterfacesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteInterfaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteInterfaceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteInterfaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteInterfaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteInterfaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteInterfaceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetInterfaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Interface
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetInterfaceResponse) GetJSON200() *Interface {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetInterfaceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetInterfaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetInterfaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetInterfaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetInterfaceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PingFromInterfaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PingResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PingFromInterfaceResponse) GetJSON200() *PingResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PingFromInterfaceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PingFromInterfaceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r PingFromInterfaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PingFromInterfaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PingFromInterfaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PingFromInterfaceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListModulesResponse struct {
@@ -1726,6 +3269,95 @@ func (r SendPortTestFramesResponse) ContentType() string {
 	return ""
 }
 
+type ListStacksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Stack
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStacksResponse) GetJSON200() *[]Stack {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStacksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStacksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStacksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStacksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetStackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Stack
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStackResponse) GetJSON200() *Stack {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetStackResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetVersionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1806,6 +3438,171 @@ func (r ListWorkersResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// ListInterfacesWithResponse List interfaces
+//
+// Emulated network interfaces, optionally filtered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /interfaces (the `ListInterfaces` operationId).
+func (c *ClientWithResponses) ListInterfacesWithResponse(ctx context.Context, params *ListInterfacesParams, reqEditors ...RequestEditorFn) (*ListInterfacesResponse, error) {
+	rsp, err := c.ListInterfaces(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInterfacesResponse(rsp)
+}
+
+// CreateInterfaceWithBodyWithResponse Create an interface
+//
+// Creates an emulated interface on a port. Without an id the server makes one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+func (c *ClientWithResponses) CreateInterfaceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInterfaceResponse, error) {
+	rsp, err := c.CreateInterfaceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInterfaceResponse(rsp)
+}
+
+// CreateInterfaceWithResponse Create an interface
+//
+// Creates an emulated interface on a port. Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces (the `CreateInterface` operationId).
+func (c *ClientWithResponses) CreateInterfaceWithResponse(ctx context.Context, body CreateInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInterfaceResponse, error) {
+	rsp, err := c.CreateInterface(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInterfaceResponse(rsp)
+}
+
+// BulkCreateInterfacesWithBodyWithResponse Create many interfaces
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+func (c *ClientWithResponses) BulkCreateInterfacesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreateInterfacesResponse, error) {
+	rsp, err := c.BulkCreateInterfacesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreateInterfacesResponse(rsp)
+}
+
+// BulkCreateInterfacesWithResponse Create many interfaces
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces/x/bulk-create (the `BulkCreateInterfaces` operationId).
+func (c *ClientWithResponses) BulkCreateInterfacesWithResponse(ctx context.Context, body BulkCreateInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreateInterfacesResponse, error) {
+	rsp, err := c.BulkCreateInterfaces(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreateInterfacesResponse(rsp)
+}
+
+// BulkDeleteInterfacesWithBodyWithResponse Delete many interfaces
+//
+// Deletes the listed interfaces; ids that do not exist are ignored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+func (c *ClientWithResponses) BulkDeleteInterfacesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeleteInterfacesResponse, error) {
+	rsp, err := c.BulkDeleteInterfacesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeleteInterfacesResponse(rsp)
+}
+
+// BulkDeleteInterfacesWithResponse Delete many interfaces
+//
+// Deletes the listed interfaces; ids that do not exist are ignored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces/x/bulk-delete (the `BulkDeleteInterfaces` operationId).
+func (c *ClientWithResponses) BulkDeleteInterfacesWithResponse(ctx context.Context, body BulkDeleteInterfacesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeleteInterfacesResponse, error) {
+	rsp, err := c.BulkDeleteInterfaces(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeleteInterfacesResponse(rsp)
+}
+
+// DeleteInterfaceWithResponse Delete an interface
+//
+// Removes an interface and its addresses from the stack.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /interfaces/{id} (the `DeleteInterface` operationId).
+func (c *ClientWithResponses) DeleteInterfaceWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteInterfaceResponse, error) {
+	rsp, err := c.DeleteInterface(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteInterfaceResponse(rsp)
+}
+
+// GetInterfaceWithResponse Get an interface
+//
+// One interface, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /interfaces/{id} (the `GetInterface` operationId).
+func (c *ClientWithResponses) GetInterfaceWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetInterfaceResponse, error) {
+	rsp, err := c.GetInterface(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetInterfaceResponse(rsp)
+}
+
+// PingFromInterfaceWithBodyWithResponse Ping from an interface (openperfd extension)
+//
+// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+func (c *ClientWithResponses) PingFromInterfaceWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PingFromInterfaceResponse, error) {
+	rsp, err := c.PingFromInterfaceWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePingFromInterfaceResponse(rsp)
+}
+
+// PingFromInterfaceWithResponse Ping from an interface (openperfd extension)
+//
+// Sends ICMP echo requests (v4 or v6 by the address) from the interface through the stack, resolving the neighbour first, and reports the replies. Not part of OpenPerf.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /interfaces/{id}/x/ping (the `PingFromInterface` operationId).
+func (c *ClientWithResponses) PingFromInterfaceWithResponse(ctx context.Context, id Id, body PingFromInterfaceJSONRequestBody, reqEditors ...RequestEditorFn) (*PingFromInterfaceResponse, error) {
+	rsp, err := c.PingFromInterface(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePingFromInterfaceResponse(rsp)
 }
 
 // ListModulesWithResponse List modules
@@ -1973,6 +3770,36 @@ func (c *ClientWithResponses) SendPortTestFramesWithResponse(ctx context.Context
 	return ParseSendPortTestFramesResponse(rsp)
 }
 
+// ListStacksWithResponse List stacks
+//
+// The TCP/IP stacks hosting interfaces (there is one, stack0).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stacks (the `ListStacks` operationId).
+func (c *ClientWithResponses) ListStacksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListStacksResponse, error) {
+	rsp, err := c.ListStacks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStacksResponse(rsp)
+}
+
+// GetStackWithResponse Get a stack
+//
+// One stack with its protocol counters and buffer pools.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
+func (c *ClientWithResponses) GetStackWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetStackResponse, error) {
+	rsp, err := c.GetStack(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStackResponse(rsp)
+}
+
 // GetVersionWithResponse Daemon version
 //
 // Build and version information of the running daemon.
@@ -2001,6 +3828,238 @@ func (c *ClientWithResponses) ListWorkersWithResponse(ctx context.Context, reqEd
 		return nil, err
 	}
 	return ParseListWorkersResponse(rsp)
+}
+
+// ParseListInterfacesResponse parses an HTTP response from a ListInterfacesWithResponse call
+func ParseListInterfacesResponse(rsp *http.Response) (*ListInterfacesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInterfacesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Interface
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateInterfaceResponse parses an HTTP response from a CreateInterfaceWithResponse call
+func ParseCreateInterfaceResponse(rsp *http.Response) (*CreateInterfaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateInterfaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Interface
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkCreateInterfacesResponse parses an HTTP response from a BulkCreateInterfacesWithResponse call
+func ParseBulkCreateInterfacesResponse(rsp *http.Response) (*BulkCreateInterfacesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkCreateInterfacesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []Interface `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkDeleteInterfacesResponse parses an HTTP response from a BulkDeleteInterfacesWithResponse call
+func ParseBulkDeleteInterfacesResponse(rsp *http.Response) (*BulkDeleteInterfacesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkDeleteInterfacesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteInterfaceResponse parses an HTTP response from a DeleteInterfaceWithResponse call
+func ParseDeleteInterfaceResponse(rsp *http.Response) (*DeleteInterfaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteInterfaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetInterfaceResponse parses an HTTP response from a GetInterfaceWithResponse call
+func ParseGetInterfaceResponse(rsp *http.Response) (*GetInterfaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetInterfaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Interface
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePingFromInterfaceResponse parses an HTTP response from a PingFromInterfaceWithResponse call
+func ParsePingFromInterfaceResponse(rsp *http.Response) (*PingFromInterfaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PingFromInterfaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PingResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseListModulesResponse parses an HTTP response from a ListModulesWithResponse call
@@ -2277,6 +4336,65 @@ func ParseSendPortTestFramesResponse(rsp *http.Response) (*SendPortTestFramesRes
 	return response, nil
 }
 
+// ParseListStacksResponse parses an HTTP response from a ListStacksWithResponse call
+func ParseListStacksResponse(rsp *http.Response) (*ListStacksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStacksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Stack
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStackResponse parses an HTTP response from a GetStackWithResponse call
+func ParseGetStackResponse(rsp *http.Response) (*GetStackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Stack
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetVersionResponse parses an HTTP response from a GetVersionWithResponse call
 func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2331,6 +4449,27 @@ func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) 
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListInterfaces List interfaces
+	// (GET /interfaces)
+	ListInterfaces(ctx echo.Context, params ListInterfacesParams) error
+	// CreateInterface Create an interface
+	// (POST /interfaces)
+	CreateInterface(ctx echo.Context) error
+	// BulkCreateInterfaces Create many interfaces
+	// (POST /interfaces/x/bulk-create)
+	BulkCreateInterfaces(ctx echo.Context) error
+	// BulkDeleteInterfaces Delete many interfaces
+	// (POST /interfaces/x/bulk-delete)
+	BulkDeleteInterfaces(ctx echo.Context) error
+	// DeleteInterface Delete an interface
+	// (DELETE /interfaces/{id})
+	DeleteInterface(ctx echo.Context, id Id) error
+	// GetInterface Get an interface
+	// (GET /interfaces/{id})
+	GetInterface(ctx echo.Context, id Id) error
+	// PingFromInterface Ping from an interface (openperfd extension)
+	// (POST /interfaces/{id}/x/ping)
+	PingFromInterface(ctx echo.Context, id Id) error
 	// ListModules List modules
 	// (GET /modules)
 	ListModules(ctx echo.Context) error
@@ -2355,6 +4494,12 @@ type ServerInterface interface {
 	// SendPortTestFrames Transmit test frames (openperfd extension)
 	// (POST /ports/{id}/x/test-frames)
 	SendPortTestFrames(ctx echo.Context, id Id) error
+	// ListStacks List stacks
+	// (GET /stacks)
+	ListStacks(ctx echo.Context) error
+	// GetStack Get a stack
+	// (GET /stacks/{id})
+	GetStack(ctx echo.Context, id Id) error
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
@@ -2366,6 +4511,120 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListInterfaces converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInterfaces(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInterfacesParams
+	// ------------- Optional query parameter "port_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "port_id", ctx.QueryParams(), &params.PortId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter port_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "eth_mac_address" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "eth_mac_address", ctx.QueryParams(), &params.EthMacAddress, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter eth_mac_address: %s", err))
+	}
+
+	// ------------- Optional query parameter "ipv4_address" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ipv4_address", ctx.QueryParams(), &params.Ipv4Address, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ipv4_address: %s", err))
+	}
+
+	// ------------- Optional query parameter "ipv6_address" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ipv6_address", ctx.QueryParams(), &params.Ipv6Address, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ipv6_address: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInterfaces(ctx, params)
+	return err
+}
+
+// CreateInterface converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateInterface(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateInterface(ctx)
+	return err
+}
+
+// BulkCreateInterfaces converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkCreateInterfaces(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkCreateInterfaces(ctx)
+	return err
+}
+
+// BulkDeleteInterfaces converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkDeleteInterfaces(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkDeleteInterfaces(ctx)
+	return err
+}
+
+// DeleteInterface converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteInterface(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteInterface(ctx, id)
+	return err
+}
+
+// GetInterface converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInterface(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInterface(ctx, id)
+	return err
+}
+
+// PingFromInterface converts echo context to params.
+func (w *ServerInterfaceWrapper) PingFromInterface(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PingFromInterface(ctx, id)
+	return err
 }
 
 // ListModules converts echo context to params.
@@ -2484,6 +4743,31 @@ func (w *ServerInterfaceWrapper) SendPortTestFrames(ctx echo.Context) error {
 	return err
 }
 
+// ListStacks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStacks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStacks(ctx)
+	return err
+}
+
+// GetStack converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStack(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStack(ctx, id)
+	return err
+}
+
 // GetVersion converts echo context to params.
 func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	var err error
@@ -2559,12 +4843,278 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/ports/:id", wrapper.UpdatePort, options.OperationMiddlewares["UpdatePort"]...)
 	router.POST(options.BaseURL+"/ports/:id/x/test-frames", wrapper.SendPortTestFrames, options.OperationMiddlewares["SendPortTestFrames"]...)
 	router.GET(options.BaseURL+"/x/workers", wrapper.ListWorkers, options.OperationMiddlewares["ListWorkers"]...)
+	router.GET(options.BaseURL+"/interfaces", wrapper.ListInterfaces, options.OperationMiddlewares["ListInterfaces"]...)
+	router.POST(options.BaseURL+"/interfaces", wrapper.CreateInterface, options.OperationMiddlewares["CreateInterface"]...)
+	router.DELETE(options.BaseURL+"/interfaces/:id", wrapper.DeleteInterface, options.OperationMiddlewares["DeleteInterface"]...)
+	router.GET(options.BaseURL+"/interfaces/:id", wrapper.GetInterface, options.OperationMiddlewares["GetInterface"]...)
+	router.POST(options.BaseURL+"/interfaces/x/bulk-create", wrapper.BulkCreateInterfaces, options.OperationMiddlewares["BulkCreateInterfaces"]...)
+	router.POST(options.BaseURL+"/interfaces/x/bulk-delete", wrapper.BulkDeleteInterfaces, options.OperationMiddlewares["BulkDeleteInterfaces"]...)
+	router.POST(options.BaseURL+"/interfaces/:id/x/ping", wrapper.PingFromInterface, options.OperationMiddlewares["PingFromInterface"]...)
+	router.GET(options.BaseURL+"/stacks", wrapper.ListStacks, options.OperationMiddlewares["ListStacks"]...)
+	router.GET(options.BaseURL+"/stacks/:id", wrapper.GetStack, options.OperationMiddlewares["GetStack"]...)
 
 }
 
 type BadRequestJSONResponse Error
 
 type NotFoundJSONResponse Error
+
+type ListInterfacesRequestObject struct {
+	Params ListInterfacesParams
+}
+
+type ListInterfacesResponseObject interface {
+	VisitListInterfacesResponse(w http.ResponseWriter) error
+}
+
+type ListInterfaces200JSONResponse []Interface
+
+func (response ListInterfaces200JSONResponse) VisitListInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInterfaces400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListInterfaces400JSONResponse) VisitListInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInterfaceRequestObject struct {
+	Body *CreateInterfaceJSONRequestBody
+}
+
+type CreateInterfaceResponseObject interface {
+	VisitCreateInterfaceResponse(w http.ResponseWriter) error
+}
+
+type CreateInterface201JSONResponse Interface
+
+func (response CreateInterface201JSONResponse) VisitCreateInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInterface400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateInterface400JSONResponse) VisitCreateInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateInterfacesRequestObject struct {
+	Body *BulkCreateInterfacesJSONRequestBody
+}
+
+type BulkCreateInterfacesResponseObject interface {
+	VisitBulkCreateInterfacesResponse(w http.ResponseWriter) error
+}
+
+type BulkCreateInterfaces200JSONResponse struct {
+	Items []Interface `json:"items"`
+}
+
+func (response BulkCreateInterfaces200JSONResponse) VisitBulkCreateInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateInterfaces400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkCreateInterfaces400JSONResponse) VisitBulkCreateInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeleteInterfacesRequestObject struct {
+	Body *BulkDeleteInterfacesJSONRequestBody
+}
+
+type BulkDeleteInterfacesResponseObject interface {
+	VisitBulkDeleteInterfacesResponse(w http.ResponseWriter) error
+}
+
+type BulkDeleteInterfaces204Response struct {
+}
+
+func (response BulkDeleteInterfaces204Response) VisitBulkDeleteInterfacesResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkDeleteInterfaces400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkDeleteInterfaces400JSONResponse) VisitBulkDeleteInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteInterfaceRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteInterfaceResponseObject interface {
+	VisitDeleteInterfaceResponse(w http.ResponseWriter) error
+}
+
+type DeleteInterface204Response struct {
+}
+
+func (response DeleteInterface204Response) VisitDeleteInterfaceResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteInterface404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteInterface404JSONResponse) VisitDeleteInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInterfaceRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetInterfaceResponseObject interface {
+	VisitGetInterfaceResponse(w http.ResponseWriter) error
+}
+
+type GetInterface200JSONResponse Interface
+
+func (response GetInterface200JSONResponse) VisitGetInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInterface404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetInterface404JSONResponse) VisitGetInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingFromInterfaceRequestObject struct {
+	Id   Id `json:"id"`
+	Body *PingFromInterfaceJSONRequestBody
+}
+
+type PingFromInterfaceResponseObject interface {
+	VisitPingFromInterfaceResponse(w http.ResponseWriter) error
+}
+
+type PingFromInterface200JSONResponse PingResult
+
+func (response PingFromInterface200JSONResponse) VisitPingFromInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingFromInterface400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PingFromInterface400JSONResponse) VisitPingFromInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingFromInterface404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PingFromInterface404JSONResponse) VisitPingFromInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListModulesRequestObject struct {
 }
@@ -2877,6 +5427,63 @@ func (response SendPortTestFrames404JSONResponse) VisitSendPortTestFramesRespons
 	return err
 }
 
+type ListStacksRequestObject struct {
+}
+
+type ListStacksResponseObject interface {
+	VisitListStacksResponse(w http.ResponseWriter) error
+}
+
+type ListStacks200JSONResponse []Stack
+
+func (response ListStacks200JSONResponse) VisitListStacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStackRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetStackResponseObject interface {
+	VisitGetStackResponse(w http.ResponseWriter) error
+}
+
+type GetStack200JSONResponse Stack
+
+func (response GetStack200JSONResponse) VisitGetStackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStack404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetStack404JSONResponse) VisitGetStackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersionRequestObject struct {
 }
 
@@ -2921,6 +5528,27 @@ func (response ListWorkers200JSONResponse) VisitListWorkersResponse(w http.Respo
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListInterfaces List interfaces
+	// (GET /interfaces)
+	ListInterfaces(ctx context.Context, request ListInterfacesRequestObject) (ListInterfacesResponseObject, error)
+	// CreateInterface Create an interface
+	// (POST /interfaces)
+	CreateInterface(ctx context.Context, request CreateInterfaceRequestObject) (CreateInterfaceResponseObject, error)
+	// BulkCreateInterfaces Create many interfaces
+	// (POST /interfaces/x/bulk-create)
+	BulkCreateInterfaces(ctx context.Context, request BulkCreateInterfacesRequestObject) (BulkCreateInterfacesResponseObject, error)
+	// BulkDeleteInterfaces Delete many interfaces
+	// (POST /interfaces/x/bulk-delete)
+	BulkDeleteInterfaces(ctx context.Context, request BulkDeleteInterfacesRequestObject) (BulkDeleteInterfacesResponseObject, error)
+	// DeleteInterface Delete an interface
+	// (DELETE /interfaces/{id})
+	DeleteInterface(ctx context.Context, request DeleteInterfaceRequestObject) (DeleteInterfaceResponseObject, error)
+	// GetInterface Get an interface
+	// (GET /interfaces/{id})
+	GetInterface(ctx context.Context, request GetInterfaceRequestObject) (GetInterfaceResponseObject, error)
+	// PingFromInterface Ping from an interface (openperfd extension)
+	// (POST /interfaces/{id}/x/ping)
+	PingFromInterface(ctx context.Context, request PingFromInterfaceRequestObject) (PingFromInterfaceResponseObject, error)
 	// ListModules List modules
 	// (GET /modules)
 	ListModules(ctx context.Context, request ListModulesRequestObject) (ListModulesResponseObject, error)
@@ -2945,6 +5573,12 @@ type StrictServerInterface interface {
 	// SendPortTestFrames Transmit test frames (openperfd extension)
 	// (POST /ports/{id}/x/test-frames)
 	SendPortTestFrames(ctx context.Context, request SendPortTestFramesRequestObject) (SendPortTestFramesResponseObject, error)
+	// ListStacks List stacks
+	// (GET /stacks)
+	ListStacks(ctx context.Context, request ListStacksRequestObject) (ListStacksResponseObject, error)
+	// GetStack Get a stack
+	// (GET /stacks/{id})
+	GetStack(ctx context.Context, request GetStackRequestObject) (GetStackResponseObject, error)
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
@@ -2963,6 +5597,267 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListInterfaces operation middleware
+func (sh *strictHandler) ListInterfaces(ctx echo.Context, params ListInterfacesParams) error {
+	var request ListInterfacesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInterfaces(ctx.Request().Context(), request.(ListInterfacesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInterfaces")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInterfacesResponseObject); ok {
+		return validResponse.VisitListInterfacesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateInterface operation middleware
+func (sh *strictHandler) CreateInterface(ctx echo.Context) error {
+	var request CreateInterfaceRequestObject
+
+	var body CreateInterfaceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateInterface(ctx.Request().Context(), request.(CreateInterfaceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateInterface")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateInterfaceResponseObject); ok {
+		return validResponse.VisitCreateInterfaceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkCreateInterfaces operation middleware
+func (sh *strictHandler) BulkCreateInterfaces(ctx echo.Context) error {
+	var request BulkCreateInterfacesRequestObject
+
+	var body BulkCreateInterfacesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkCreateInterfaces(ctx.Request().Context(), request.(BulkCreateInterfacesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkCreateInterfaces")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkCreateInterfacesResponseObject); ok {
+		return validResponse.VisitBulkCreateInterfacesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkDeleteInterfaces operation middleware
+func (sh *strictHandler) BulkDeleteInterfaces(ctx echo.Context) error {
+	var request BulkDeleteInterfacesRequestObject
+
+	var body BulkDeleteInterfacesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkDeleteInterfaces(ctx.Request().Context(), request.(BulkDeleteInterfacesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkDeleteInterfaces")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkDeleteInterfacesResponseObject); ok {
+		return validResponse.VisitBulkDeleteInterfacesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteInterface operation middleware
+func (sh *strictHandler) DeleteInterface(ctx echo.Context, id Id) error {
+	var request DeleteInterfaceRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteInterface(ctx.Request().Context(), request.(DeleteInterfaceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteInterface")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteInterfaceResponseObject); ok {
+		return validResponse.VisitDeleteInterfaceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInterface operation middleware
+func (sh *strictHandler) GetInterface(ctx echo.Context, id Id) error {
+	var request GetInterfaceRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInterface(ctx.Request().Context(), request.(GetInterfaceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInterface")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInterfaceResponseObject); ok {
+		return validResponse.VisitGetInterfaceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PingFromInterface operation middleware
+func (sh *strictHandler) PingFromInterface(ctx echo.Context, id Id) error {
+	var request PingFromInterfaceRequestObject
+
+	request.Id = id
+
+	var body PingFromInterfaceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PingFromInterface(ctx.Request().Context(), request.(PingFromInterfaceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PingFromInterface")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PingFromInterfaceResponseObject); ok {
+		return validResponse.VisitPingFromInterfaceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListModules operation middleware
@@ -3230,6 +6125,54 @@ func (sh *strictHandler) SendPortTestFrames(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListStacks operation middleware
+func (sh *strictHandler) ListStacks(ctx echo.Context) error {
+	var request ListStacksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStacks(ctx.Request().Context(), request.(ListStacksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStacks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStacksResponseObject); ok {
+		return validResponse.VisitListStacksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStack operation middleware
+func (sh *strictHandler) GetStack(ctx echo.Context, id Id) error {
+	var request GetStackRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStack(ctx.Request().Context(), request.(GetStackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStack")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStackResponseObject); ok {
+		return validResponse.VisitGetStackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetVersion operation middleware
 func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	var request GetVersionRequestObject
@@ -3281,57 +6224,94 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFptb9s48v8qA/3/wLaAEidtUdylr5pkH3rbh1yT7b7YK2JaHNncSKRKUnaMIt/9MCQlSxYdK5ttcX1R",
-	"xCI5M/zNA2eG/JpkqqyURGlNcvI1qZhmJVrU7pfg9D9Hk2lRWaFkcpJ8RKNqnSEIjtKKXKA+TNJE0FjF",
-	"7CJJE8lKTE5odZpo/FILjTw5sbrGNDHZAktGZO26olnGaiHnyd3dHU02lZIGHfNTxj/ilxqNpV+Zkhal",
-	"+5NVVSEyRvJM/jQk1NcO2f/XmCcnyf9NNhub+FEz+VFrpT2r/qauFgjaM4MVMyDkkhWCHyZ3afJe2Z9U",
-	"Lfm3l+K9At2guxJ2AXbBLDgx7hrkHDSewkA17jNorIo1qaTSqkJthYczUxyHS365uroAY5mtDdAMWpcr",
-	"XTJLCpT2+bMkbTQlpMU5asKkRGPYPELvd5J4hdLCSis5P9ysbvXctYk/vFgbgp/b+Wr2J2aWmL1TvC4i",
-	"vF5DXsuMfrACaiksqBzsAoEzLJUcQtBbHpWcVpeOHXCFJiJ+GnUKL6JTVWRFIeRNFK1f1KrLUhigqeio",
-	"oKxLAoiUI7IkTfhaslJkHYg2HJzjDci/Vd4+G1wCm5mQTK9TyJWGQDQMxTe8RG0CZPeZtcfgU5i8rWcX",
-	"DLribehuANqt/U8bGaLIB1rA0TJRmKHuZ7Uo+DVnNqKGUxoDK0o0lpVVzwdoxQENxZDxRGVdzlDvIutH",
-	"o8B6V7/OVFkKO1x/6SOBxqWgve3TTX9xAKzDfq9bb2msIR1TyoXSNuaQ1WJtRMYKqJS2oDQw99cBkV2y",
-	"guKCqbMFMAMMZkryQ/jYxHxgxYqtDWRM6zVMBZ+mMPWhaQpMcv/DTF+1kXqmuEADJVtDgWyJZOQlqNrC",
-	"EzJ3g3qJmj5KqER2Y4BJENzREnOpNJom9NEnR/3pIXyoUF6gzqFkmtYUBeRiiZALLLiBBqIUVguRLWCl",
-	"6oKTL80Eh0wjs0LOw+5cFCd5SsbxoK4G7FIwCpQs1jC9EZKHfWZK5mI+BaaxZQcL1Hj4HxmJ6zR5n3OS",
-	"ws78zB0hjGbsCmAk23DFr0JyCi2k4W7E4hW/SdJkoYxN0oRwiMYsB8AYuS/dxLCiHr2kNgOTdvtIG8h2",
-	"GfZZi2gEIb+21i6wvgIlEUokF0uhZDZbkPLJ+JwDEL9IKFIezXH6OqXZlCoQqqNXndNs2v49OzxVMa3S",
-	"VzBoyYwjcbSMphG0iHZehhSiMYWCza//cfTs+vk1ixsBwTQ8m5M33LSHlkPX4enEERZLE8kf06QU8o0f",
-	"PG45Ma3ZemAHpU86PPP7zeA8wN6X76xrBT6guGzYrklsBucX578ecC2WFHrIPWDKcSkypJjmvmv6i0Kv",
-	"zlmGwfFLll0zzjUa03g/rUYOszV0QtomgnEQsomH5hCuFrh2CzkWYoaaWSzWIJV1wQw5aGT8gyzWJ5AV",
-	"gmwH6PRxEcig5DBj2U0I2sRwDTnabEHRjni6pJhZpSkMElYtPdhYSUeiEKFjYcvDMUSWkAM/CFRHROOR",
-	"RzCy2H3fva7FO5aKGQvtuCNBER4lwaBdbqYk7kzvHuaZb2kFWexG3xGJmOYr0mWY0Wa3Dpz9mbUTa79x",
-	"vw3Sb6WOQt7cEwVYbdW1xLmygu1Kp5GAcxKTJEBLDpolvUxzplSBTDrF1lWBt0NqP4lb5OBHg1rIqHs0",
-	"hS83mtCT10VBpxAr8vjxUyHyXZycxG4GWfO7WWX2cO0mVy9f7E+uBgDuUtRlc0pGz6KaDDaiH317PVvb",
-	"SNWTnNJn0JihWPpCY6/oKZFDqi1NrB3gKIEfH0+vYtkNRnfmBx4qot2zY4PSjie1a7dXmklTCvuw7doR",
-	"2x0t35YhdaDsMUo3NtABp6vK7kbvs746IvVZrTUl895PLLMYqbZ3+PK5+z5IFbr+mia1vJFqJaOeW9wT",
-	"sRpRGqp1RWUnUbqf5o5o8HYQB/6KjpzADY82yMUwv0Jjf9KsxKin+TPVKrCNGVr6kLsF8ERVKCvUOQe8",
-	"tSipeHsa6wPVMlK7vXd1Ip0xgZxVLiOI7rdkt6IkgI+Pwj+XfYVvMRfgaKyQLtRdlyyLWMVmArx7fdYc",
-	"eq+6aY8v4ijldrGYzRqnGZoIynnTEclZXdjk5OWL7XabAxr8VFKvc5Fopdzu95/Pjl92tvryaK/uPdz3",
-	"6/ojGifiNiYfapupEn1KSao+cLpps6uRGo9Ve294k060tvSnmkWx/FJjHfONgcX4ia6tFIiapm8xxmMG",
-	"AO3s+Zy7/h647gsI6YmLWMfvkQ0av9x1f2IJjux0G13bmObbv6HV0+jG8X9Y3+cjFshM2xDbnyZuunA9",
-	"sHqb35Y/Zs6/K30TA/ksJCm0J3Jdziw7qApGXuyWjDXjWW3W14VSVTQdKgqqP92wb5uXaokcmAXCwzrW",
-	"/mwceWhnVR3ZzMVvTjFBcrug+odqg0pIiZyC5pOD402q6D8/HdlVjzmqh/UhbTyiU+ADkMpVLTmJ65sX",
-	"CrgaiZFjZArEGKdTlt0cqDwHPwEsu0EJq4VwjfICR/IoMqV31YluDASHuau06WTcVs5IyB6SkUKuVdnh",
-	"9EMIfQ/Ifv383dm0H+/uplJFYUZuxjvrfelrmNFloGs5lr69veZaVVXsVGjAyjUlTTPMWG2Qjq9bvykX",
-	"JynXgydE48DeHqglauL+9G9Mp3vaaXcbtm9HVhWxKwwKC41Rpt2Y1HO7vmuk92TpHSy7lrFR4jDW3rlO",
-	"Rq4i5vPj5RW8vnjjYm0TVA/hgtmFSelLaFgJblL41+WH976p7bodJgXiY1Kg3HnTow4XgwZyVRRqBZeV",
-	"cKl/0yb/wUBVzwphFshheQy+4wFG+eCCt8K4jnjbVm8aT6QeqGW2YHKOjZRQS+4aXDC9nUzB4LwkZo4U",
-	"09i0sZiByKFhgCsXdh1TSukapr4DZYUtHJDt0tcXbzoXUSfJMdkXDbNKJCfJ88Ojw+eJv15zxjYJ92T0",
-	"9xxjVyBF0dyldZODSqul4D5CtGp4w12FYey7QHTrAvzZ0dGD7pzbzuj+W7rkbtAhHdxGh5u1QhgbLqDr",
-	"smR6HYRutkm4srkhB2n28ZlmN1BNvgp+txOvD7K5lkzpSCLd1hXM1iCsCbcRfbx+xgDXY9EaA1L8oYCX",
-	"170NeHH0YhetVrhJ+4CgD+LPaIEFYlEQ095rjD/ibDZTJoInd7Rq0jbVo5BfdO/ovJ9v3dEZeNLc0s2U",
-	"5D4wD832wrEZSLmt4GINGm2tZWDoclth2ssR93LkS416vXk6Ei5qdj8W+fw9fMXdco7wFNeMC35CNnG0",
-	"3yY6j1sirlUFZBub8Eg7i1AmotIzjczi8LL1ED60d4snTpdTyJiEGfqbSuSvglJmdCC5a4ZOA96A0rDo",
-	"NcZNiK0uBTKWaXtQVz669g3Ei+QQ9KcoGnuq+Ppv81GvnP4ZbXWNdwPLOP4GPIdRIQAabkMfbQc9lUZM",
-	"ofXzNr5yLDD2uuEjUik04ib+wrvnSnYMIWOSDtQZ1aa+onry4ujoaUzj545/q/GeCl7s6GAHon8Nr8eF",
-	"Xy/uboDT3QcWrRh/XMUROfouRtkxxsceVDth+guHVJpUtY1ZalWwzD3j6N+zuw6Y3OSSzYuDPta/Vfx/",
-	"JeR8H+3WbsOPCTmPMwwP+NgYNbmdbHqYg8em4y0negJGqoHUd2CYdu8C20oA/u3K0KlrzE57HXSVw9S3",
-	"g6e+GTzoZbrHRaE5F+7Itarni17foSmyqWqIBcpLlJwg6jT7v429dhiMstpn34Bz6G1HLNiPA8syrGy0",
-	"b/z9Lfpq9MXKDnPv9GWjx4dvObu3FOGBXqd/3ViWrqWkMLd5xzo4VD61XdtvFnk2LzkHqvs0lH27RAw9",
-	"+k13uUGrIevxup14rzH3VogorV5Dhbrf2ztxaJ1d/AbC9pqwqTuPNy3CFBZqBSWT7nkOjVW9NqjPbEJT",
-	"xmmnnd9rjvpXMM75w1wRGs2H8D4WbCLeTwn+72HP36OICX35EWVMaDXHCv7z7ab9fq9o9vjZcfI3eD7O",
-	"17pITpKJi+Zh9tem8GuNLm0/NQVx55P3uM6Hhtnd57v/BgAA//8=",
+	"zHxZc9u4lvBfOcXvq7p2Fb0kcanuxE9JnNzOdKejaSfdD3dSMkQeiWiTABsAtUzK/30KC3dQomQ7PS+p",
+	"WARwDs6GswHfg4hnOWfIlAxefw9yIkiGCoX5i8b63xhlJGiuKGfB6+A3lLwQEQKNkSm6oCjOgzCg+ltO",
+	"VBKEASMZBq/17DAQ+FdBBcbBayUKDAMZJZgRvaza5nqUVIKyZfDw8KAHy5wziQb4WxL/hn8VKJX+K+JM",
+	"ITP/JXme0ohofC7+lBqp741l/7/ARfA6+H8X9cYu7Fd58V4ILiyo9qa+JAjCAoM1kUDZiqQ0Pg8ewuBX",
+	"rj7wgsXPj8WvHERJ3TVVCaiEKDBoPJSUM6R5E8cCpbxVRBWyz6I/9DQC8ZaRjEaQoUp4DHyuCGUYg+Sw",
+	"IAJOBOZcKIxhvgWVIEgUKxSnmpu54DkKRS0niAXnYVoYLInCNdl6v+UCF3QzS5EtVaJHLLjIiNKiwdSr",
+	"l0FYTqFM4RKFniMVUajHzi3NWZGmXTq9SykyBXZoGOD58hwYZ1iO5gIKJovcbu+8/LmNXxisCVX6f+az",
+	"prAbwOd/YqQ0MpZTPfqan0Fgnm77xIp4jP0pP335MjUIFxL0CD1vBDUylJIscYDFa02FteBseR6EPX1q",
+	"6t6/LVr1gt98u1XJVHDFI56+42xBl56dqwQFQwUp2Vq9b28+I9GsIS3tyV8ZjYhU8OnNO3CDgC+M6Okt",
+	"iwWJcP9GmiB8u/hYLtVH4A0DzIqUaJlnqNZc3NeQgTMgoEXmHH4r7RCQdE22EiIixBZoDITFho3yurQX",
+	"EjKyhRTJCmHOVQK8UOf/zTxyUZJ0l22osHcceAi9RrgaZqxD6FE9LtTMOzMuaa6HtIkPkioJnHlXNLse",
+	"jf6tGd3lXYlVWFJjJwOHhNDIfhtxKvuymDtZ9khiKeZWjGWoeYYi41LBCarkFBZUSGWONYXZ+F131Ecr",
+	"MGUf7RIvqq0SIchWfxSb2YKmCj0m5u30A9hvcKKiPC6yHOSWKbI5hYUxPhHSFcaQk+gelfSyTB2/vhKE",
+	"yYwqtRNEl70VxXfydZ+R+cwQ8haHrgE3JFLpFjhDyDCbowAqQaLq8x3tWbPzBO5ZOq1n+epqL6fz1ZV3",
+	"5mTEzEl35sMuKt2W+jak+REv9P89ki82s/lW2f83D5nJlfeQEZsZ6hPtgPFOJEZOUIfhow7ERx2GT0do",
+	"G7tpLRXWZGzsoEmtJqZegc9XVzdJlA/J+c1P76YQOV8GlfZFPMy0A/qznRPU9sJ7JiDhUll3vOeRaGun",
+	"P4HiQOS9VvtBw1/stYFtl9Qv2n3l6Yv3dHU15FzESZSPUdAGzY0Lpb1f3/7X5hApPRGqHTM9qRBozlRk",
+	"RaYFRO+fRkFo4YcBKRRv8LtNKBqNwfDWjGyYgZaDYxEekqjW3N6u7FcwZHQ72+nPe6jfmLbL2+/IMi5I",
+	"kSpwA64hK6SCuT6jJY3RxhfFnFmDvT9S6J7X+jPYz3Dy4uzVy9NRHnSHtOXGuwAHaD15Uyi+i9KYaskp",
+	"JUgLRilCJi6Ek9tf3rx5d2ojlT4fnlKzJlrqJ7tMzWpSWZlr4CzdWrTMFtx3faTWYZMPXTPcrm8YXob1",
+	"Q7SxCzd4Puc8RcIeY1iaHK1xGuLhCIszGbI4RtVHHOwNOXmwdmKUP9Bk2UMYpJTdz1IekXQ4hvqFsvsz",
+	"M6YUu2uIURhXcCF4ZhRNB1gn779+PJtcncI6QQZkLpH5VW+ffVymfF5DG2kmJ09iJyePsJOTsXZycpyd",
+	"nDyJnXwSY/ji5T+f3Rp+4nGR+kJqWBQs0n+QFApGVRldxgQzG0l2DvHm9MHILjPgIObop68vsrUoDgXE",
+	"Wrm8mZRSzh1IKkEPHZJtm1LzirVJfvYVltscYUkXB2ZOGRHb0MRaVZ7OfPJveIVCOpLtUhpLg9/d4C7D",
+	"TeTdRK9etybQMPd/r3HwUt6tBTEqQlOPPs0Lmsaz2CX4OgGp/gaKZigVyfKWPOsZZ/qTjzJ2UVbomHBo",
+	"WfvV792adOss4llGPV72rc3GClxRvbd9vGlPdgRrgD9URculfUyZUrZsJMi7eplTtrRHAmGNTMkJz5Hl",
+	"KBYx4EYh08ufHuoictGynDqC0OC81DFhastjeNV1F95HCa/TaYqDRBZ7yZWRDc20Tr64vDTJFfeXLyw0",
+	"e16RdJa1HRYztZP+pxnCHNUakVWI7EVgPwpaZnmhPBj0UNBmKOVsqbe/JlQZy4AkSuo886OQGbD9w4Il",
+	"Dar96k+eUjRMIlbERgpUmbAaWQYQSs3IajnzlTc+IWEgeMFiUILmQBlkNBJcYsRZ3OPbUBZDqVlGNl4I",
+	"tylfo1RPBIQyL5APRKonASJdfuBQ42LmhTVnvLLAhd+6JFtJtRdqsshcuNT5mV5+RVKT0iiiBIgEAnPO",
+	"4sGk+h2N70K4s8HAnUmwmz/kXZVihzmPtdDViXaVYAa8UHBSF670jwxyGt1LY/Jssp4uGRcoy9pLlb8/",
+	"PYfPObIpigVkROg5aQoLukJYUExjCSWpQlgnNEpgzYs01mo5pzFEAokOpdzuTLlO45ORGM+KvAcuBMlt",
+	"0HV3T1ns9mk96TsgAitwkKDA4wsImmG7awd6xJCXpHHrz/iZMlM1MMWRhlsU5/F9YHNMQRhoOgz6+3IM",
+	"3q5oMDYyLKd4wkKzj51Vhgad/BRqRfLXjcRzCBlRUaKZX5VRNDyPv8MtNcfx660ercNHTdXRs270aG9S",
+	"oLNy3zXScjucd8y8dUw9Se88czXMUhRSspz98/Ll7NWM+IVAk8nnTsRVDdCl9c3AVumlH7IOF1W6MaKt",
+	"elrgu8XgxpG9k2Vt5XOMQTEJV7XVaBO4md78fBbr+Ju52uFdjCsaobZp5neh/1f5X07xG0XMUvt9tfiG",
+	"BYv14VC5JvAlwa2ZGGNK5yiIwnQLjCtjzDAGgST+zNLta5dh1mF7ltm0D7IY5iS6d0ZbA9zCAlWUaGun",
+	"YZruB6K40GZQ06paD2opaWDkLLTPbFlyeCLh6c3PYD+aNLTXHlkKeiab34fn0eEisMl71/6wXiK0SRKl",
+	"La8OADnDwRjyMM38Rc/QErurLv4TEfFa87JTFLfE2V92M2jtF+5fHPb9hNIOK0AKxWcMl1xRMhSzoyac",
+	"wVhjYtKgZ+WUVjjbyP3FRZ7ixuMU0Q3GYL86tmihbq3pIo3S9CyKNNWnEEkX/uMnR4yHIBmMzQgtzZ/m",
+	"udwD9dDyUo+AQ4waqPe5s2hMqa9jqfXPVZ14rL/aLL11PX+zEtjv49drlOY6O7MfDkVR7dlxmeg8tNDY",
+	"iQhd/fuw7aoR2x2N3w+rUzb8qP75VwihnXmrJ/4yxpAu35jfe65CU1/DoGD3jK+ZV3PTHRarRKVctciD",
+	"MIj1SrvXHLAGv/TswDE8MgiXMCoj56P5rSLRvS+w+vJuevHRtIpF931SW3/+OA/bgPT35ZjEoF1kENn3",
+	"KWbIhszUV0mWaF2iexctmC0A2mmeNg1viX+oD45sRo4s5MgcQ4cEZp4FFAY7lMXQ4hNmXGwHSPEG5sVi",
+	"YTxZnsKJ1VP3mzRpHeP66K/Sl3lbEZqSuS/Z/kEglguNtEhD9u0DoSnGOuZ1+emxC9I0xSVJPZ68/QB6",
+	"Lwet6Hjb8YnoMtF+ZSG1L4xs5Fplq0NPQ0qx6GaHLVMo04CO0XgDMGwwLfRKUk23QZkq65QDUvXOuQBa",
+	"s3ijQcrTMEKiBGcJHd2eEyUY3csiO6zrJhY8zzE+sBVowcWaiPjgebY0dRiGmdHSA+dQGR02gxsOHTan",
+	"ZN6BfVe80F7o8zdrPaKbquuY1H/0Od+Xob4sdjnf5WqPKn3idlnUZnLY1JdB5RxyzlGcVZ2KpZNuAujG",
+	"ESDPIUGShyAxkyFkhcIN2lHZnOv/4oZKm/CvUpL6/CaKzmlK1dZkObdgYc8R0vXHqQ1hGUnltckY2iDe",
+	"phFgXdZR/8XdMRwRBpJsQ8i4VOkW/gcFP/WF60TkoxyJtrl6CAO9x1Ezm4enPlCibETjpR+mmTs5cu4y",
+	"O3Kn9Hh889XVbCHI8ujpk+NnPgKwldNRc1tuop6axkfCtHpyFFB2JEyjrsbPHtP27ZPmbou3HLtOdwsq",
+	"OlI6i/ioid20hdDxlJH0pthW6ur0x5DaCWZTyirVtAJgsbKbcpaiJLYjUc3vStp8xvgLSvVBkAy9CQqb",
+	"ilS86l4HU2BbmAljC5WNenXrbpap4Wvvyy03UKY2h2S7MDumUhyjVJQZv3mWkcjXOFQNaF6guW5mi23t",
+	"S3uH+5q+mr1Frig9uQp74QbJsOwzogxMZmF3Ifo/Xr6YNLY6udzrMFhy7+b1UDH6c6EinrmwU7P6zPCm",
+	"SkqP5PjuazKVLP3J515a/lVg4QsuehJjBzavV8iyp2SMm9Uj0GA/zo3pvQLTGQOU2cWprxvrkc0zdrrp",
+	"zPHlhVmjE8xcq9Tj1RO04ZS8MfAP68n5DVMksmpW2p9drzukWsRqbb6Lv0+c/+Di3kfkbmAXE0XO8pRo",
+	"LTZTxorxvJDbWcp57s0ipyllSzCf7bXSjK8wBqJA00PZmNK44SND7SgvPJuZfjWMcZirRCCJgUrIKWMY",
+	"a6N5cvaizrDbn09H3ob0Kaol6yEtVnqdFA+g1MI0aDCubM2XQ8zHJks0IJki+iC9JdH9GV8swA4ARe6R",
+	"wTqhpokxxZEw0oiLofKa+QY0hqUpUOqTscuckSQ7JJFfNyJbSP9wpu+AooEdP1yEsN+bu8l5msqRm7HK",
+	"uivr70Y0AYiCjV1fbWYush0m1kIgxjDHiBQS9fG1sZsydnJRpCmc6DXO1OaMr1Bo6KdPWIVocafabX3p",
+	"75hcmL3YmRdBKZRh0ya11K6tGuGO4kaDlk3JqJnYt7UPpgC84B7xeX/7Bd5MPxpbWxrVc5gSlciwzlwC",
+	"jWUI/3n7+VfbC2SKxDIEDUeGgKzI6tYed6FbwoKnKV/DbU5NxaQM5f8hIS/mKZUJxrB6AdYJB8mtcTGx",
+	"v7Yrdejv6vXmenLBooSwJZZYQsFi0xcAd5uLO5C41FGDXYoILKv/RILn0JAQc2N2bcKBsgqozQQoqlJD",
+	"yGrqm+nHRpPw6+CFzXghIzkNXgevzi/PXwW29dkI20VVWDd/LtFzlr8fvIJteGB7ydOtu55qRbFizcfY",
+	"FGuk+lgDCluvVvy7f5003TZgANduiT6SXDeTebnirwLFtn66or6oPPxeRegF1L6X7F5xoLLpsw8BRZXM",
+	"mo0ChwNv7LKG3L3U5QNtIrynhzsZAXcyCu63zuMgLy8vD3qP47B73P1Ivv9YR30RN6VSmZdCrixSPhAV",
+	"8heNZ03Mqx5FlhGxdVLdoKTWR7LUAh00ZP2byVL4Or7fCSTK5BXrRw68jxv84VoVbY9kI3zMyD1WzS9t",
+	"jbOL1/Sxhh+lesvj7ZM9jNKgf/tsUaLAh54EvHguwP23YUy7Z5OgT8BvS9NWd/4Qzx/CpmW92FzMi/T+",
+	"zCJlnjrwSsSbNAUuSsf1GqgNMLQqaJfcvXFjXk4x17rsHvvMf1uk9x0BkI+QgE7wXSrm4Ro6vg3Qrv2t",
+	"PuF8Wyq55PUn9sni5d9DgqfYtd2Hf9sjNEGGzT5ALmIdhj2VcmSEbUfYRL9+xJjiLv24Md+l61yT7V1d",
+	"ayfQ+lUtp0k7Wa4j068pdtXn0JS4LSSPaIvVS3Xkoov2o7ThaojY8ROIhl3pSNH4TuMHi1wpG90AM+Mr",
+	"e4rWh6fpwlXVRW/t65cRbtWn0xaEDjWDwyl0tZ9C1cNkXvqMOVdCv4f+mTV82BBSznVMUeQw3xo6UI/o",
+	"/wvVju1e/rijuntEH0/If6EaScVO/OGDVg+5oHHw8M0jlxebi9y8R/b9mAWH/MJbZLGEj+8+TQFb9+xO",
+	"7EW+1aTsOXfifVpLd60CKhG8WCa1zIfmqbp0VV6DYEiXyZwXwr6dZNvIbTnaWlhhb46dw69cQU6EuSnc",
+	"jj/bEjWlbPlB8Oy5vc7mPcpnOOv3gzbFDY80m9vQEcnQNOsfZzkfpwHTA+6Q7jLA7mbzYEpAe6puTLNk",
+	"kAu+orHNG/YzAJ/coj8iMnTX30eEhe4utIsJ+wFeVmFdUqvcR4tU1UE1aKDtwPHW2W3hGaW5JJLfLlt8",
+	"n8You8W8RDzaGlc3lLwknzYvPNrsX+fCo4ST8srjnLPYpmv7Yjs1YMbkrASqQjAH0FS8qKxumvmyKe7W",
+	"29+cRTFXRkdoirnZ8JS5k9xRtpQJS+l9GZP+zdVz+Fxd1HxteHln+qfmVfRz7Zii7bK9s9W4zST1qZq0",
+	"bhlVLV7alEpFhDorct+ZZ1EyFHymw84w58dmV2qYw+GkTcY+WU7FrOcRhUrPRwYCI641T616rllDECLC",
+	"dMQ4116PrbOeXF1envo4br31iuP7ggSjNG7Rv8MjKIOLIQLviCj0jPHHlZ8ilz9EKBvC+NiDapBMx3n4",
+	"xcCTDNZFx/alZdMXw+oKU1nwaNP6ax7/XzE5P4a7hdnwY0zO4wTDEnysjbrYXNSdTfKJY0OPHx/avoxu",
+	"fAb/ZYrTd6Zd667VV8cXcGebxO5si1ivw8m81NB+dbiOJstuhLL0nhOV+AyljmM1iRotgM8jrw0Ao6T2",
+	"5TNAHg4K7XcgUYS58naT/XiJ/jK63XJA3E1GYdj31lrbvBcnjXulTVrDwzppXt8O7cDLAR/81sL7Ed6w",
+	"veg3wh02A4fjRlmiXNLP7aFJwP1Bo70MYGq0+uwdcXfBdzbbPT2j+XZE89tvl3J9kuNZup30iHp0FNlo",
+	"PPRywfZUmjcW3OtgjQbN0kiKgjEt3vUjej0e/F61JT4bF+pn5Hp8+L2Pe1dqXRNq3T5Z0rhc1kru5sIe",
+	"AHKn3CJTYgs5inbz2mtDrXfTr0BVq8swNOJd98CFkPC1LRnwhRX9Vp+fddJd15HhTjW+1f1n05rmHHNj",
+	"qeukHJ/X1Or8h9vzj7BArvF0hAlyvZQ+G3TT7Urdb+DLPX4zkGyPgdWlQqTB6+DCOCZu9Pcyh1EJXVj9",
+	"VOZ2Gj/Zw6PxQwms8VMjC9n41Wn4w7eH/w0AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

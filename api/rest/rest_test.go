@@ -13,6 +13,7 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
+	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
 
@@ -28,11 +29,16 @@ func newTestServer(t testing.TB) http.Handler {
 		t.Fatal(err)
 	}
 	svc := packetio.NewService(d, w)
+	st, err := stack.New(d, w, stack.Options{Strategy: stack.RxDirect})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
+		st.Close()
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w}))
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st}))
 	if err != nil {
 		t.Fatal(err)
 	}

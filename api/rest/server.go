@@ -22,6 +22,7 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
 
@@ -34,6 +35,7 @@ type BuildInfo struct {
 type Services struct {
 	Ports   *packetio.Service
 	Workers interface{ Stats() []workers.Stats }
+	Stack   *stack.Stack
 }
 
 // Server is the REST API.
@@ -181,9 +183,9 @@ func statusOf(err error) (int, string) {
 			msg = fmt.Sprintf("%s: %s", msg, firstLine(he.Internal))
 		}
 		return he.Code, msg
-	case packetio.IsNotFound(err):
+	case packetio.IsNotFound(err), stack.IsNotFound(err):
 		return http.StatusNotFound, err.Error()
-	case packetio.IsInvalid(err):
+	case packetio.IsInvalid(err), stack.IsInvalid(err):
 		return http.StatusBadRequest, err.Error()
 	default:
 		return http.StatusInternalServerError, err.Error()

@@ -19,6 +19,9 @@ func (h *Handlers) modules() []gen.Module {
 	list := []moduleInfo{
 		{"packetio", "Packet I/O: DPDK ports, pinned workers and buffer pools", 1},
 	}
+	if h.svc.Stack != nil {
+		list = append(list, moduleInfo{"packet-stack", "Emulated interfaces on a userspace TCP/IP stack (gVisor)", 1})
+	}
 	var built *time.Time
 	if t, err := time.Parse(time.RFC3339, h.build.BuildTime); err == nil {
 		built = &t

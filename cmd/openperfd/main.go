@@ -25,6 +25,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,7 @@ import (
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
+	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
 
@@ -123,6 +125,7 @@ type daemon struct {
 	drv     *dpdk.Driver
 	workers *workers.Workers
 	ports   *packetio.Service
+	stack   *stack.Stack
 	api     *rest.Server
 	served  chan error
 }
@@ -173,13 +176,26 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		return fail(err)
 	}
 	d.ports = packetio.NewService(d.drv, d.workers)
+	strategy := cfg.Stack.RxStrategy
+	if strategy == "" {
+		// With few CPUs a stack goroutine competes with the worker for the
+		// same core; delivering inline is cheaper there.
+		strategy = stack.RxDirect
+		if runtime.NumCPU() > 2 {
+			strategy = stack.RxQueued
+		}
+	}
+	d.stack, err = stack.New(d.drv, d.workers, stack.Options{Strategy: strategy, Log: log})
+	if err != nil {
+		return fail(err)
+	}
 	for _, p := range d.drv.Ports() {
 		i := p.Info()
 		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues))
 	}
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -188,7 +204,8 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		return fail(err)
 	}
 	go func() { d.served <- d.api.Serve(ln) }()
-	log.Info("openperfd ready", zap.String("api", "http://"+ln.Addr().String()), zap.Duration("startup", time.Since(t0)))
+	log.Info("openperfd ready", zap.String("api", "http://"+ln.Addr().String()),
+		zap.String("rx_strategy", strategy), zap.Duration("startup", time.Since(t0)))
 	return d, nil
 }
 
@@ -197,7 +214,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 func createResources(h http.Handler, res []config.Resource) error {
 	for _, r := range res {
 		switch r.Collection {
-		case "ports":
+		case "ports", "interfaces":
 		default:
 			return fmt.Errorf("resources: %s: %s cannot be created from the config file yet", r.Path, r.Collection)
 		}
@@ -225,6 +242,9 @@ func (d *daemon) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		errs = append(errs, d.api.Shutdown(ctx))
 		cancel()
+	}
+	if d.stack != nil {
+		d.stack.Close()
 	}
 	if d.ports != nil {
 		d.ports.Close()

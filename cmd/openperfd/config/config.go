@@ -52,6 +52,8 @@ const (
 	keyPortIDs        = "modules.packetio.dpdk.port-ids"
 	keyDropTxOverruns = "modules.packetio.dpdk.drop-tx-overruns"
 	keyForceUnlink    = "modules.socket.force-unlink"
+	keyRxStrategy     = "modules.stack.rx-strategy"
+	keyZMQEndpoint    = "modules.zmq.endpoint"
 	keyResources      = "resources"
 )
 
@@ -104,9 +106,27 @@ type Config struct {
 	// ForceUnlink is --modules.socket.force-unlink; it is accepted for
 	// OpenPerf compatibility and has no effect yet.
 	ForceUnlink bool
+	// Stack configures the TCP/IP stack.
+	Stack StackConfig
+	// ZMQ configures the ZeroMQ API endpoint.
+	ZMQ ZMQConfig
 	// Resources are the objects of the YAML resources: map, in file order
 	// (interfaces depend on ports, so the order matters).
 	Resources []Resource
+}
+
+// StackConfig configures the TCP/IP stack.
+type StackConfig struct {
+	// RxStrategy is --modules.stack.rx-strategy: "direct", "queued" or ""
+	// (the daemon picks by CPU count).
+	RxStrategy string
+}
+
+// ZMQConfig configures the ZeroMQ API.
+type ZMQConfig struct {
+	// Endpoint is --modules.zmq.endpoint: "" for the default, "none" to
+	// disable, else an ipc:// or tcp:// endpoint.
+	Endpoint string
 }
 
 // APIConfig configures the REST API listener.
@@ -202,7 +222,9 @@ var options = []option{
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
-	{keyForceUnlink, "", kindBool, "remove a stale API socket before binding (accepted; no effect yet)"},
+	{keyForceUnlink, "", kindBool, "remove a stale API socket before binding"},
+	{keyRxStrategy, "", kindString, "how received frames reach the stack: `direct` (on the worker) or queued (through a queue to a stack goroutine); default queued with more than 2 CPUs, else direct"},
+	{keyZMQEndpoint, "", kindString, "ZeroMQ REP `endpoint` for the API (ipc:// or tcp://); default ipc:///var/run/openperfd/<prefix>.sock, \"none\" to disable"},
 }
 
 // defaults holds the default of every option that has a non-zero one.
@@ -506,6 +528,17 @@ func (l *loader) fill(cfg *Config) error {
 	check(e)
 	cfg.ForceUnlink, e = l.bool(keyForceUnlink)
 	check(e)
+	cfg.Stack.RxStrategy, e = l.str(keyRxStrategy)
+	check(e)
+	if e == nil && cfg.Stack.RxStrategy != "" && cfg.Stack.RxStrategy != "direct" && cfg.Stack.RxStrategy != "queued" {
+		check(l.errorf(keyRxStrategy, "%q: must be direct or queued", cfg.Stack.RxStrategy))
+	}
+	cfg.ZMQ.Endpoint, e = l.str(keyZMQEndpoint)
+	check(e)
+	if e == nil && cfg.ZMQ.Endpoint != "" && cfg.ZMQ.Endpoint != "none" &&
+		!strings.HasPrefix(cfg.ZMQ.Endpoint, "ipc://") && !strings.HasPrefix(cfg.ZMQ.Endpoint, "tcp://") {
+		check(l.errorf(keyZMQEndpoint, "%q: must start with ipc:// or tcp://, or be none", cfg.ZMQ.Endpoint))
+	}
 	return err
 }
 

@@ -238,6 +238,12 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 	if c.PacketIO.CPUMask != "" {
 		args = append(args, "--modules.packetio.cpu-mask", c.PacketIO.CPUMask)
 	}
+	if c.Stack.RxStrategy != "" {
+		args = append(args, "--modules.stack.rx-strategy", c.Stack.RxStrategy)
+	}
+	if c.ZMQ.Endpoint != "" {
+		args = append(args, "--modules.zmq.endpoint", c.ZMQ.Endpoint)
+	}
 	if len(d.PortIDs) > 0 {
 		var ids []string
 		for n, id := range d.PortIDs {

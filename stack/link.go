@@ -1,0 +1,238 @@
+package stack
+
+import (
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gvstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// frameMTU is the largest frame an interface sends or takes, Ethernet
+// header included; gVisor's ethernet wrapper leaves 1500 for IP.
+const frameMTU = 1514
+
+// link is the raw-frame end of one interface: frames from the port go up
+// to gVisor's ethernet endpoint (which parses the header), frames from
+// the stack (header already pushed) go out through the port's tx queue.
+// It is the "child" that gVisor's ethernet.Endpoint wraps.
+type link struct {
+	mac        tcpip.LinkAddress
+	tx         *txQueue
+	dispatcher atomic.Pointer[dispatcherBox]
+	stats      *ifaceStats
+	fam        *familyCounters
+}
+
+type dispatcherBox struct{ d gvstack.NetworkDispatcher }
+
+var _ gvstack.LinkEndpoint = (*link)(nil)
+
+// deliver hands one received frame to the stack. It copies the frame:
+// mbufs go back to the pool when the burst is done.
+func (l *link) deliver(frame []byte) { l.deliverOwned(append([]byte(nil), frame...)) }
+
+// deliverOwned hands the stack a frame it may keep.
+func (l *link) deliverOwned(frame []byte) {
+	box := l.dispatcher.Load()
+	if box == nil {
+		l.stats.rxErrors.Add(1)
+		return
+	}
+	l.stats.rxPackets.Add(1)
+	l.stats.rxBytes.Add(uint64(len(frame)))
+	if len(frame) >= 14 {
+		l.fam.count(uint16(frame[12])<<8|uint16(frame[13]), true)
+	}
+	pkt := gvstack.NewPacketBuffer(gvstack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
+	box.d.DeliverNetworkPacket(0, pkt) // the ethernet wrapper reads the type
+	pkt.DecRef()
+}
+
+// MTU implements stack.LinkEndpoint.
+func (l *link) MTU() uint32 { return frameMTU }
+
+// SetMTU implements stack.LinkEndpoint; the MTU is fixed.
+func (l *link) SetMTU(uint32) {}
+
+// MaxHeaderLength implements stack.LinkEndpoint.
+func (l *link) MaxHeaderLength() uint16 { return 0 }
+
+// LinkAddress implements stack.LinkEndpoint.
+func (l *link) LinkAddress() tcpip.LinkAddress { return l.mac }
+
+// SetLinkAddress implements stack.LinkEndpoint; the MAC is fixed.
+func (l *link) SetLinkAddress(tcpip.LinkAddress) {}
+
+// Capabilities implements stack.LinkEndpoint.
+func (l *link) Capabilities() gvstack.LinkEndpointCapabilities { return 0 }
+
+// Attach implements stack.LinkEndpoint.
+func (l *link) Attach(d gvstack.NetworkDispatcher) {
+	if d == nil {
+		l.dispatcher.Store(nil)
+		return
+	}
+	l.dispatcher.Store(&dispatcherBox{d: d})
+}
+
+// IsAttached implements stack.LinkEndpoint.
+func (l *link) IsAttached() bool { return l.dispatcher.Load() != nil }
+
+// Wait implements stack.LinkEndpoint; there are no goroutines to wait for.
+func (l *link) Wait() {}
+
+// ARPHardwareType implements stack.LinkEndpoint; the wrapper says Ether.
+func (l *link) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareNone }
+
+// AddHeader implements stack.LinkEndpoint; the wrapper adds Ethernet.
+func (l *link) AddHeader(*gvstack.PacketBuffer) {}
+
+// ParseHeader implements stack.LinkEndpoint.
+func (l *link) ParseHeader(*gvstack.PacketBuffer) bool { return true }
+
+// Close implements stack.LinkEndpoint.
+func (l *link) Close() { l.dispatcher.Store(nil) }
+
+// SetOnCloseAction implements stack.LinkEndpoint.
+func (l *link) SetOnCloseAction(func()) {}
+
+// WritePackets implements stack.LinkEndpoint: each frame is copied into a
+// packet buffer and queued for the port's worker.
+func (l *link) WritePackets(pkts gvstack.PacketBufferList) (int, tcpip.Error) {
+	n := 0
+	for _, pkt := range pkts.AsSlice() {
+		if !l.tx.enqueue(pkt.AsSlices(), pkt.Size()) {
+			l.stats.txErrors.Add(1)
+			if n == 0 {
+				return 0, &tcpip.ErrWouldBlock{}
+			}
+			break
+		}
+		l.stats.txPackets.Add(1)
+		l.fam.count(uint16(pkt.NetworkProtocolNumber), false)
+		l.stats.txBytes.Add(uint64(max(pkt.Size(), 60)))
+		n++
+	}
+	return n, nil
+}
+
+// txQueue is a port's queue of frames from the stack: any goroutine
+// enqueues, the worker that runs it as a packetio.Source dequeues.
+type txQueue struct {
+	pool    packetio.Pool
+	ch      chan *packetio.Mbuf
+	wake    func()
+	dropped atomic.Uint64
+}
+
+var _ packetio.Source = (*txQueue)(nil)
+
+func newTxQueue(pool packetio.Pool, depth int, wake func()) *txQueue {
+	return &txQueue{pool: pool, ch: make(chan *packetio.Mbuf, depth), wake: wake}
+}
+
+// enqueue copies a frame (padded to the 60-byte Ethernet minimum) into a
+// packet buffer and queues it; false when buffers or the queue ran out.
+func (q *txQueue) enqueue(parts [][]byte, size int) bool {
+	var one [1]*packetio.Mbuf
+	if size > frameMTU || !q.pool.Alloc(one[:]) {
+		q.dropped.Add(1)
+		return false
+	}
+	m := one[0]
+	room := m.Room()
+	off := 0
+	for _, p := range parts {
+		off += copy(room[off:], p)
+	}
+	for off < 60 {
+		room[off] = 0
+		off++
+	}
+	m.SetLen(off)
+	select {
+	case q.ch <- m:
+	default:
+		q.pool.Free(one[:])
+		q.dropped.Add(1)
+		return false
+	}
+	if q.wake != nil {
+		q.wake()
+	}
+	return true
+}
+
+// Pull implements packetio.Source.
+func (q *txQueue) Pull(pkts []*packetio.Mbuf) int {
+	n := 0
+	for n < len(pkts) {
+		select {
+		case m := <-q.ch:
+			pkts[n] = m
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// Sent implements packetio.Source.
+func (q *txQueue) Sent(_, dropped int) { q.dropped.Add(uint64(dropped)) }
+
+// Detached implements packetio.Source: frames wait in the queue (or are
+// dropped when it fills) until the port is back.
+func (q *txQueue) Detached() {}
+
+// drain frees whatever is still queued.
+func (q *txQueue) drain() {
+	var one [1]*packetio.Mbuf
+	for {
+		select {
+		case m := <-q.ch:
+			one[0] = m
+			q.pool.Free(one[:])
+		default:
+			return
+		}
+	}
+}
+
+// ifaceStats are an interface's counters, written by workers and the
+// stack, read by the API.
+type ifaceStats struct {
+	rxPackets, rxBytes, rxErrors atomic.Uint64
+	txPackets, txBytes, txErrors atomic.Uint64
+}
+
+// familyCounters count IPv4 and IPv6 frames by EtherType, since gVisor
+// keeps one set of IP counters for both.
+type familyCounters struct{ v4, v6 famCounter }
+
+type famCounter struct{ rx, tx atomic.Uint64 }
+
+type famSnapshot struct{ rx, tx uint64 }
+
+func (f *famCounter) snapshot() famSnapshot { return famSnapshot{rx: f.rx.Load(), tx: f.tx.Load()} }
+
+func (f *familyCounters) count(etype uint16, rx bool) {
+	var c *famCounter
+	switch etype {
+	case 0x0800:
+		c = &f.v4
+	case 0x86dd:
+		c = &f.v6
+	default:
+		return
+	}
+	if rx {
+		c.rx.Add(1)
+	} else {
+		c.tx.Add(1)
+	}
+}

@@ -1,0 +1,438 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	gvstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+
+	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// ID is the id of the one stack.
+const ID = "stack0"
+
+// Rx strategies: how received frames reach the stack.
+const (
+	// RxDirect delivers on the worker goroutine, inside its loop.
+	RxDirect = "direct"
+	// RxQueued hands frames to a bounded queue a stack goroutine drains, so
+	// a slow stack never holds up a worker; overflow is counted and dropped.
+	RxQueued = "queued"
+)
+
+// Dataplane is what the stack needs from the workers.
+type Dataplane interface {
+	AddSink(portID string, s packetio.Sink)
+	RemoveSink(portID string, s packetio.Sink)
+	AddSource(portID string, s packetio.Source) error
+	RemoveSource(s packetio.Source)
+	// Synchronize returns once no worker can still see what was unpublished.
+	Synchronize()
+	// Wake pokes idle workers so queued frames go out at once.
+	Wake()
+}
+
+// Options configure the stack.
+type Options struct {
+	Strategy   string // RxDirect or RxQueued
+	QueueDepth int    // frames per port queue (queued rx and tx); default 4096
+	Log        *zap.Logger
+}
+
+// Stack hosts the interfaces on one gVisor stack. Methods are safe for
+// concurrent use; changes are serialised by mu.
+type Stack struct {
+	gv   *gvstack.Stack
+	drv  packetio.Driver
+	dp   Dataplane
+	opts Options
+	log  *zap.Logger
+
+	mu      sync.Mutex // guards everything below
+	ifaces  map[string]*Interface
+	ports   map[string]*portState
+	nextNIC tcpip.NICID
+	seq     uint64
+
+	queueDrops atomic.Uint64
+	family     familyCounters
+	wg         sync.WaitGroup
+}
+
+// Interface is one emulated interface.
+type Interface struct {
+	ID     string
+	PortID string
+	Config Config
+	seq    uint64
+	nic    tcpip.NICID
+	link   *link
+	stats  ifaceStats
+	gv     *gvstack.Stack
+}
+
+// Stats are an interface's counters.
+type Stats struct {
+	RxPackets, TxPackets, RxBytes, TxBytes, RxErrors, TxErrors uint64
+}
+
+// New makes the stack over a driver's ports and the workers.
+func New(drv packetio.Driver, dp Dataplane, opts Options) (*Stack, error) {
+	switch opts.Strategy {
+	case RxDirect, RxQueued:
+	default:
+		return nil, fmt.Errorf("rx strategy %q: must be %s or %s", opts.Strategy, RxDirect, RxQueued)
+	}
+	if opts.QueueDepth <= 0 {
+		opts.QueueDepth = 4096
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	gv := gvstack.New(gvstack.Options{
+		NetworkProtocols: []gvstack.NetworkProtocolFactory{
+			ipv4.NewProtocol, arp.NewProtocol,
+			ipv6.NewProtocolWithOptions(ipv6.Options{
+				// Addresses are usable at once: an emulator's users want
+				// to ping right after creating an interface.
+				DADConfigs: gvstack.DADConfigurations{DupAddrDetectTransmits: 0},
+				NDPConfigs: ipv6.NDPConfigurations{
+					HandleRAs:              ipv6.HandlingRAsEnabledWhenForwardingDisabled,
+					DiscoverDefaultRouters: true,
+					DiscoverOnLinkPrefixes: true,
+				},
+			}),
+		},
+		TransportProtocols: []gvstack.TransportProtocolFactory{
+			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
+		},
+	})
+	return &Stack{gv: gv, drv: drv, dp: dp, opts: opts, log: opts.Log,
+		ifaces: map[string]*Interface{}, ports: map[string]*portState{}, nextNIC: 1}, nil
+}
+
+// Close removes every interface and stops the stack's goroutines.
+func (s *Stack) Close() {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.ifaces))
+	for id := range s.ifaces {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	s.Delete(ids)
+	s.mu.Lock()
+	for id, ps := range s.ports {
+		s.dropPortLocked(id, ps)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.gv.Close()
+	s.gv.Wait()
+}
+
+// Create makes interfaces, all or nothing. An empty id gets a UUID.
+// where names the request field of each item for errors ("items[3]", or
+// "" for a single interface).
+func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interface, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seenID := map[string]bool{}
+	type portMAC struct {
+		port string
+		mac  [6]byte
+	}
+	seenMAC := map[portMAC]bool{}
+	for i, it := range items {
+		if it.ID == "" {
+			it.ID = uuid.NewString()
+		}
+		if _, dup := s.ifaces[it.ID]; dup || seenID[it.ID] {
+			return nil, invalid(join(where(i), "id"), "interface %s already exists", it.ID)
+		}
+		seenID[it.ID] = true
+		if s.portByID(it.PortID) == nil {
+			return nil, invalid(join(where(i), "port_id"), "port %q does not exist", it.PortID)
+		}
+		if err := it.Config.Validate(); err != nil {
+			return nil, err
+		}
+		key := portMAC{it.PortID, it.Config.MAC}
+		if seenMAC[key] || s.macInUse(it.PortID, it.Config.MAC) {
+			return nil, invalid(orDefault(it.Config.MACField, join(where(i), "config.protocols[0].eth.mac_address")),
+				"%s is already used by an interface on port %s", macString(it.Config.MAC), it.PortID)
+		}
+		seenMAC[key] = true
+	}
+	made := make([]*Interface, 0, len(items))
+	for i, it := range items {
+		if err := s.createLocked(it); err != nil {
+			for _, m := range made {
+				s.destroyLocked(m)
+			}
+			s.publishLocked()
+			return nil, fmt.Errorf("%s: %w", orDefault(where(i), "interface"), err)
+		}
+		made = append(made, it)
+	}
+	s.publishLocked()
+	return made, nil
+}
+
+func (s *Stack) portByID(id string) packetio.Port {
+	for _, p := range s.drv.Ports() {
+		if p.Info().ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Stack) macInUse(portID string, mac [6]byte) bool {
+	ps := s.ports[portID]
+	return ps != nil && ps.macs.Len() > 0 && ps.lookupMAC(macKey(mac[:])) != nil
+}
+
+// createLocked adds one validated interface to gVisor and the port index.
+func (s *Stack) createLocked(it *Interface) error {
+	ps, err := s.portLocked(it.PortID)
+	if err != nil {
+		return err
+	}
+	it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family}
+	it.nic = s.nextNIC
+	it.gv = s.gv
+	s.nextNIC++
+	if e := s.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{Name: it.ID}); e != nil {
+		return fmt.Errorf("create NIC: %s", e)
+	}
+	if err := s.configureLocked(it); err != nil {
+		_ = s.gv.RemoveNIC(it.nic)
+		return err
+	}
+	s.seq++
+	it.seq = s.seq
+	s.ifaces[it.ID] = it
+	ps.add(it)
+	return nil
+}
+
+// configureLocked gives a NIC its addresses and routes.
+func (s *Stack) configureLocked(it *Interface) error {
+	c := &it.Config
+	if v4 := c.IPv4; v4 != nil && v4.Method == MethodStatic {
+		addr := tcpip.AddrFrom4(v4.Address.As4())
+		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber,
+			AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: v4.Prefix}}
+		if e := s.gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
+			return fmt.Errorf("add %s: %s", v4.Address, e)
+		}
+		s.gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
+		if v4.Gateway.IsValid() {
+			s.gv.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet,
+				Gateway: tcpip.AddrFrom4(v4.Gateway.As4()), NIC: it.nic})
+		}
+	}
+	if v6 := c.IPv6; v6 != nil {
+		ll := c.linkLocal()
+		pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
+			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(ll.As16()), PrefixLen: 64}}
+		if e := s.gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
+			return fmt.Errorf("add %s: %s", ll, e)
+		}
+		s.gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
+		if ep, e := s.gv.GetNetworkEndpoint(it.nic, ipv6.ProtocolNumber); e == nil {
+			if ndp, ok := ep.(ipv6.NDPEndpoint); ok {
+				cfg := ndp.NDPConfigurations()
+				cfg.AutoGenGlobalAddresses = v6.Method == MethodAuto
+				cfg.MaxRtrSolicitations = 0
+				if v6.Method == MethodAuto {
+					cfg.MaxRtrSolicitations = 3
+				}
+				ndp.SetNDPConfigurations(cfg)
+			}
+		}
+		if v6.Method == MethodStatic {
+			pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
+				AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(v6.Address.As16()), PrefixLen: v6.Prefix}}
+			if e := s.gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
+				return fmt.Errorf("add %s: %s", v6.Address, e)
+			}
+			s.gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
+			if v6.Gateway.IsValid() {
+				s.gv.AddRoute(tcpip.Route{Destination: header.IPv6EmptySubnet,
+					Gateway: tcpip.AddrFrom16(v6.Gateway.As16()), NIC: it.nic})
+			}
+		}
+	}
+	return nil
+}
+
+// Delete removes interfaces; unknown ids are ignored. It returns how many
+// existed.
+func (s *Stack) Delete(ids []string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gone []*Interface
+	for _, id := range ids {
+		if it, ok := s.ifaces[id]; ok {
+			delete(s.ifaces, id)
+			s.ports[it.PortID].remove(it)
+			gone = append(gone, it)
+		}
+	}
+	if len(gone) == 0 {
+		return 0
+	}
+	s.publishLocked()
+	// No worker may still hold an interface from an old index when its
+	// NIC goes away.
+	s.dp.Synchronize()
+	for _, it := range gone {
+		s.destroyLocked(it)
+	}
+	return len(gone)
+}
+
+func (s *Stack) destroyLocked(it *Interface) {
+	s.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic })
+	_ = s.gv.RemoveNIC(it.nic)
+	if ps := s.ports[it.PortID]; ps != nil {
+		ps.remove(it)
+	}
+	delete(s.ifaces, it.ID)
+}
+
+// Get returns one interface.
+func (s *Stack) Get(id string) (*Interface, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.ifaces[id]
+	if !ok {
+		return nil, fmt.Errorf("interface %s: %w", id, ErrNotFound)
+	}
+	return it, nil
+}
+
+// Filter selects interfaces in List; zero fields match everything.
+type Filter struct {
+	PortID string
+	MAC    *[6]byte
+	IPv4   netip.Addr
+	IPv6   netip.Addr
+}
+
+// List returns interfaces in creation order.
+func (s *Stack) List(f Filter) []*Interface {
+	s.mu.Lock()
+	out := make([]*Interface, 0, len(s.ifaces))
+	for _, it := range s.ifaces {
+		if f.matches(it) {
+			out = append(out, it)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+func (f Filter) matches(it *Interface) bool {
+	c := &it.Config
+	switch {
+	case f.PortID != "" && it.PortID != f.PortID:
+		return false
+	case f.MAC != nil && *f.MAC != c.MAC:
+		return false
+	case f.IPv4.IsValid() && (c.IPv4 == nil || c.IPv4.Address != f.IPv4):
+		return false
+	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6)):
+		return false
+	}
+	return true
+}
+
+// Stats returns an interface's counters.
+func (it *Interface) Stats() Stats {
+	st := &it.stats
+	return Stats{RxPackets: st.rxPackets.Load(), TxPackets: st.txPackets.Load(),
+		RxBytes: st.rxBytes.Load(), TxBytes: st.txBytes.Load(),
+		RxErrors: st.rxErrors.Load(), TxErrors: st.txErrors.Load()}
+}
+
+// LinkLocal is the interface's IPv6 link-local address (zero without IPv6).
+func (it *Interface) LinkLocal() netip.Addr {
+	if it.Config.IPv6 == nil {
+		return netip.Addr{}
+	}
+	return it.Config.linkLocal()
+}
+
+// Count is the number of interfaces.
+func (s *Stack) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ifaces)
+}
+
+// Pools reports the packet pools the stack's frames come from.
+func (s *Stack) Pools() []memory.PoolStats { return s.drv.Pools() }
+
+// IsNotFound reports an unknown interface or stack.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsInvalid reports a caller error.
+func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
+
+// AutoAddress is the first global IPv6 address the interface gained by
+// SLAAC (not configured by the user), if any.
+func (it *Interface) AutoAddress() (netip.Prefix, bool) {
+	if it.gv == nil || it.Config.IPv6 == nil {
+		return netip.Prefix{}, false
+	}
+	for _, pa := range it.gv.AllAddresses()[it.nic] {
+		if pa.Protocol != ipv6.ProtocolNumber {
+			continue
+		}
+		a, ok := netip.AddrFromSlice(pa.AddressWithPrefix.Address.AsSlice())
+		if !ok || a.IsLinkLocalUnicast() || a == it.Config.IPv6.Address {
+			continue
+		}
+		return netip.PrefixFrom(a, pa.AddressWithPrefix.PrefixLen), true
+	}
+	return netip.Prefix{}, false
+}
+
+// HeapStats is the Go heap as the stack's "heap" pool.
+type HeapStats struct{ Available, Used, Max int64 }
+
+// Heap reports the Go heap in bytes, standing in for lwIP's heap pool.
+func (s *Stack) Heap() HeapStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return HeapStats{Available: int64(ms.HeapIdle), Used: int64(ms.HeapAlloc), Max: int64(ms.HeapSys)}
+}
+
+// join prefixes a field name with where it sits, if anywhere.
+func join(where, field string) string {
+	if where == "" {
+		return field
+	}
+	return where + "." + field
+}
