@@ -2,8 +2,3 @@
 // an operationId of api/openapi.yaml and is answered by the same handlers
 // as REST.
 package zmq
-
-import (
-	_ "github.com/benbjohnson/immutable"
-	_ "github.com/go-zeromq/zmq4"
-)

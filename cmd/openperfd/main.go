@@ -36,6 +36,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openperfd/openperfd/api/rest"
+	"github.com/openperfd/openperfd/api/zmq"
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
@@ -127,6 +128,7 @@ type daemon struct {
 	ports   *packetio.Service
 	stack   *stack.Stack
 	api     *rest.Server
+	zmqAPI  *zmq.Server
 	served  chan error
 }
 
@@ -146,6 +148,20 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		ln.Close()
 		_ = d.stop()
 		return nil, err
+	}
+	if ep := zmqEndpoint(cfg.ZMQ.Endpoint, plan.prefix); ep != "" {
+		// Bound now, so a busy endpoint fails before EAL starts; requests
+		// are answered once Serve runs, after the resources exist.
+		d.zmqAPI, err = zmq.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d.api.Handler().ServeHTTP(w, r)
+		}), ep, log)
+		if err != nil {
+			if cfg.ZMQ.Endpoint != "" {
+				return fail(err)
+			}
+			log.Warn("default ZeroMQ endpoint unavailable; ZeroMQ API off", zap.String("endpoint", ep), zap.Error(err))
+			d.zmqAPI = nil
+		}
 	}
 	t0 := time.Now()
 	log.Info("starting EAL", zap.Strings("args", plan.ealArgs), zap.Ints("worker_cpus", plan.workerCPUs))
@@ -204,6 +220,10 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		return fail(err)
 	}
 	go func() { d.served <- d.api.Serve(ln) }()
+	if d.zmqAPI != nil {
+		go func() { _ = d.zmqAPI.Serve(context.Background()) }()
+		log.Info("zmq API ready", zap.String("endpoint", d.zmqAPI.Addr()))
+	}
 	log.Info("openperfd ready", zap.String("api", "http://"+ln.Addr().String()),
 		zap.String("rx_strategy", strategy), zap.Duration("startup", time.Since(t0)))
 	return d, nil
@@ -238,6 +258,9 @@ func createResources(h http.Handler, res []config.Resource) error {
 // stop undoes start in reverse; safe on a partly started daemon.
 func (d *daemon) stop() error {
 	var errs []error
+	if d.zmqAPI != nil {
+		errs = append(errs, d.zmqAPI.Close())
+	}
 	if d.api != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		errs = append(errs, d.api.Shutdown(ctx))
@@ -257,4 +280,16 @@ func (d *daemon) stop() error {
 	}
 	errs = append(errs, dpdk.CleanupEAL(d.prefix))
 	return errors.Join(errs...)
+}
+
+// zmqEndpoint is the ZeroMQ endpoint to bind: the user's, none, or the
+// default ipc socket named after the instance prefix.
+func zmqEndpoint(ep, prefix string) string {
+	switch ep {
+	case "none":
+		return ""
+	case "":
+		return "ipc:///var/run/openperfd/" + prefix + ".sock"
+	}
+	return ep
 }
