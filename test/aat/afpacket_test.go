@@ -87,3 +87,45 @@ func TestAfPacketPortTalksToTheKernel(t *testing.T) {
 		return s.RxPackets >= 3 && s.RxBytes >= 3*42, fmt.Sprintf("%+v", s)
 	})
 }
+
+func TestKernelPingsAndArpingsAnInterface(t *testing.T) {
+	for _, strategy := range []string{"direct", "queued"} {
+		t.Run(strategy, func(t *testing.T) {
+			v := newVethPeer(t)
+			sh(t, "ip", "netns", "exec", v.NS, "ip", "-6", "addr", "add", "fd00:251::1/64", "dev", v.Peer, "nodad")
+			d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_af_packet0,iface="+v.Host,
+				"--modules.stack.rx-strategy", strategy)
+			d.expect("POST", "/interfaces", iface("k", "0", "02:00:00:00:0e:01",
+				v4("10.251.0.2", 24, "10.251.0.1"), v6("fd00:251::2", 64)), 201)
+
+			in := func(args ...string) string {
+				t.Helper()
+				return sh(t, append([]string{"ip", "netns", "exec", v.NS}, args...)...)
+			}
+			out := in("ping", "-c", "5", "-i", "0.2", "-W", "2", "10.251.0.2")
+			if !strings.Contains(out, "5 received") {
+				t.Fatalf("ping: %s", out)
+			}
+			out = in("arping", "-c", "3", "-w", "5", "-I", v.Peer, "10.251.0.2")
+			if !strings.Contains(out, "Received 3 response") {
+				t.Fatalf("arping: %s", out)
+			}
+			if !strings.Contains(strings.ToLower(out), "02:00:00:00:0e:01") {
+				t.Errorf("arping answered by the wrong MAC: %s", out)
+			}
+			out = in("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "fd00:251::2")
+			if !strings.Contains(out, "3 received") {
+				t.Fatalf("ping -6: %s", out)
+			}
+			// Link-local, derived from the MAC by EUI-64.
+			out = in("ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "fe80::ff:fe00:e01%"+v.Peer)
+			if !strings.Contains(out, "2 received") {
+				t.Fatalf("ping -6 link-local: %s", out)
+			}
+			// And the interface reaches the kernel.
+			if r := ping(t, d, "k", "10.251.0.1", 3); r.Received != 3 {
+				t.Fatalf("ping from the interface to the kernel: %+v", r)
+			}
+		})
+	}
+}
