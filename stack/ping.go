@@ -54,7 +54,7 @@ func (s *Stack) Ping(ctx context.Context, ifaceID string, dst netip.Addr, count 
 		return PingResult{}, invalid("address", "not an IP address")
 	}
 	var wq waiter.Queue
-	ep, e := s.gv.NewEndpoint(trans, netProto, &wq)
+	ep, e := it.gv.NewEndpoint(trans, netProto, &wq)
 	if e != nil {
 		return PingResult{}, fmt.Errorf("ping endpoint: %s", e)
 	}

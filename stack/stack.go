@@ -60,17 +60,16 @@ type Options struct {
 // Stack hosts the interfaces on one gVisor stack. Methods are safe for
 // concurrent use; changes are serialised by mu.
 type Stack struct {
-	gv   *gvstack.Stack
 	drv  packetio.Driver
 	dp   Dataplane
 	opts Options
 	log  *zap.Logger
 
-	mu      sync.Mutex // guards everything below
-	ifaces  map[string]*Interface
-	ports   map[string]*portState
-	nextNIC tcpip.NICID
-	seq     uint64
+	mu     sync.Mutex // guards everything below
+	ifaces map[string]*Interface
+	ports  map[string]*portState
+	shards []*shard
+	seq    uint64
 
 	queueDrops atomic.Uint64
 	family     familyCounters
@@ -86,6 +85,7 @@ type Interface struct {
 	nic    tcpip.NICID
 	link   *link
 	stats  ifaceStats
+	sh     *shard
 	gv     *gvstack.Stack
 }
 
@@ -107,6 +107,24 @@ func New(drv packetio.Driver, dp Dataplane, opts Options) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
+	return &Stack{drv: drv, dp: dp, opts: opts, log: opts.Log,
+		ifaces: map[string]*Interface{}, ports: map[string]*portState{}}, nil
+}
+
+// shardSize caps the interfaces of one gVisor stack. gVisor keeps routes
+// in a list it scans on every insert and lookup, and checks NIC names
+// against every NIC; sharding keeps both short however many interfaces
+// there are.
+const shardSize = 256
+
+// shard is one gVisor stack hosting up to shardSize interfaces.
+type shard struct {
+	gv      *gvstack.Stack
+	count   int
+	nextNIC tcpip.NICID
+}
+
+func newShard() *shard {
 	gv := gvstack.New(gvstack.Options{
 		NetworkProtocols: []gvstack.NetworkProtocolFactory{
 			ipv4.NewProtocol, arp.NewProtocol,
@@ -125,8 +143,19 @@ func New(drv packetio.Driver, dp Dataplane, opts Options) (*Stack, error) {
 			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
 		},
 	})
-	return &Stack{gv: gv, drv: drv, dp: dp, opts: opts, log: opts.Log,
-		ifaces: map[string]*Interface{}, ports: map[string]*portState{}, nextNIC: 1}, nil
+	return &shard{gv: gv, nextNIC: 1}
+}
+
+// shardLocked returns a shard with room for one more interface.
+func (s *Stack) shardLocked() *shard {
+	for _, sh := range s.shards {
+		if sh.count < shardSize {
+			return sh
+		}
+	}
+	sh := newShard()
+	s.shards = append(s.shards, sh)
+	return sh
 }
 
 // Close removes every interface and stops the stack's goroutines.
@@ -144,8 +173,10 @@ func (s *Stack) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	s.gv.Close()
-	s.gv.Wait()
+	for _, sh := range s.shards {
+		sh.gv.Close()
+		sh.gv.Wait()
+	}
 }
 
 // Create makes interfaces, all or nothing. An empty id gets a UUID.
@@ -181,19 +212,77 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		}
 		seenMAC[key] = true
 	}
-	made := make([]*Interface, 0, len(items))
+	// Place every item on a port and a shard first, then build the NICs
+	// shard by shard in parallel (shards are independent gVisor stacks),
+	// then index them.
+	for _, it := range items {
+		ps, err := s.portLocked(it.PortID)
+		if err != nil {
+			return nil, err
+		}
+		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family}
+		sh := s.shardLocked()
+		it.sh, it.gv, it.nic = sh, sh.gv, sh.nextNIC
+		sh.nextNIC++
+		sh.count++
+	}
+	errs := make([]error, len(items))
+	byShard := map[*shard][]int{}
 	for i, it := range items {
-		if err := s.createLocked(it); err != nil {
-			for _, m := range made {
-				s.destroyLocked(m)
+		byShard[it.sh] = append(byShard[it.sh], i)
+	}
+	work := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(byShard)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for idx := range work {
+				for _, i := range idx {
+					errs[i] = buildNIC(items[i])
+				}
 			}
-			s.publishLocked()
+		}()
+	}
+	for _, idx := range byShard {
+		work <- idx
+	}
+	close(work)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for j, it := range items {
+				if errs[j] == nil {
+					it.sh.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic })
+					_ = it.sh.gv.RemoveNIC(it.nic)
+				}
+				it.sh.count--
+			}
 			return nil, fmt.Errorf("%s: %w", orDefault(where(i), "interface"), err)
 		}
-		made = append(made, it)
+	}
+	for _, it := range items {
+		s.seq++
+		it.seq = s.seq
+		s.ifaces[it.ID] = it
+		s.ports[it.PortID].add(it)
 	}
 	s.publishLocked()
-	return made, nil
+	return items, nil
+}
+
+// buildNIC makes an interface's NIC, addresses and routes in its shard.
+func buildNIC(it *Interface) error {
+	// No NIC name: gVisor would compare it with every other NIC's.
+	if e := it.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{}); e != nil {
+		return fmt.Errorf("create NIC: %s", e)
+	}
+	if err := configure(it.gv, it); err != nil {
+		it.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic })
+		_ = it.gv.RemoveNIC(it.nic)
+		return err
+	}
+	return nil
 }
 
 func (s *Stack) portByID(id string) packetio.Port {
@@ -210,43 +299,19 @@ func (s *Stack) macInUse(portID string, mac [6]byte) bool {
 	return ps != nil && ps.macs.Len() > 0 && ps.lookupMAC(macKey(mac[:])) != nil
 }
 
-// createLocked adds one validated interface to gVisor and the port index.
-func (s *Stack) createLocked(it *Interface) error {
-	ps, err := s.portLocked(it.PortID)
-	if err != nil {
-		return err
-	}
-	it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family}
-	it.nic = s.nextNIC
-	it.gv = s.gv
-	s.nextNIC++
-	if e := s.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{Name: it.ID}); e != nil {
-		return fmt.Errorf("create NIC: %s", e)
-	}
-	if err := s.configureLocked(it); err != nil {
-		_ = s.gv.RemoveNIC(it.nic)
-		return err
-	}
-	s.seq++
-	it.seq = s.seq
-	s.ifaces[it.ID] = it
-	ps.add(it)
-	return nil
-}
-
-// configureLocked gives a NIC its addresses and routes.
-func (s *Stack) configureLocked(it *Interface) error {
+// configure gives a NIC its addresses and routes.
+func configure(gv *gvstack.Stack, it *Interface) error {
 	c := &it.Config
 	if v4 := c.IPv4; v4 != nil && v4.Method == MethodStatic {
 		addr := tcpip.AddrFrom4(v4.Address.As4())
 		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber,
 			AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: v4.Prefix}}
-		if e := s.gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
+		if e := gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
 			return fmt.Errorf("add %s: %s", v4.Address, e)
 		}
-		s.gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
+		gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
 		if v4.Gateway.IsValid() {
-			s.gv.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet,
+			gv.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet,
 				Gateway: tcpip.AddrFrom4(v4.Gateway.As4()), NIC: it.nic})
 		}
 	}
@@ -254,11 +319,11 @@ func (s *Stack) configureLocked(it *Interface) error {
 		ll := c.linkLocal()
 		pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
 			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(ll.As16()), PrefixLen: 64}}
-		if e := s.gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
+		if e := gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
 			return fmt.Errorf("add %s: %s", ll, e)
 		}
-		s.gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
-		if ep, e := s.gv.GetNetworkEndpoint(it.nic, ipv6.ProtocolNumber); e == nil {
+		gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
+		if ep, e := gv.GetNetworkEndpoint(it.nic, ipv6.ProtocolNumber); e == nil {
 			if ndp, ok := ep.(ipv6.NDPEndpoint); ok {
 				cfg := ndp.NDPConfigurations()
 				cfg.AutoGenGlobalAddresses = v6.Method == MethodAuto
@@ -272,12 +337,12 @@ func (s *Stack) configureLocked(it *Interface) error {
 		if v6.Method == MethodStatic {
 			pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
 				AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(v6.Address.As16()), PrefixLen: v6.Prefix}}
-			if e := s.gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
+			if e := gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
 				return fmt.Errorf("add %s: %s", v6.Address, e)
 			}
-			s.gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
+			gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
 			if v6.Gateway.IsValid() {
-				s.gv.AddRoute(tcpip.Route{Destination: header.IPv6EmptySubnet,
+				gv.AddRoute(tcpip.Route{Destination: header.IPv6EmptySubnet,
 					Gateway: tcpip.AddrFrom16(v6.Gateway.As16()), NIC: it.nic})
 			}
 		}
@@ -305,19 +370,31 @@ func (s *Stack) Delete(ids []string) int {
 	// No worker may still hold an interface from an old index when its
 	// NIC goes away.
 	s.dp.Synchronize()
-	for _, it := range gone {
-		s.destroyLocked(it)
-	}
+	s.destroyLocked(gone...)
 	return len(gone)
 }
 
-func (s *Stack) destroyLocked(it *Interface) {
-	s.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic })
-	_ = s.gv.RemoveNIC(it.nic)
-	if ps := s.ports[it.PortID]; ps != nil {
-		ps.remove(it)
+// destroyLocked removes interfaces from gVisor and the indexes, with one
+// pass over each shard's routes.
+func (s *Stack) destroyLocked(its ...*Interface) {
+	byShard := map[*shard]map[tcpip.NICID]bool{}
+	for _, it := range its {
+		if byShard[it.sh] == nil {
+			byShard[it.sh] = map[tcpip.NICID]bool{}
+		}
+		byShard[it.sh][it.nic] = true
+		if ps := s.ports[it.PortID]; ps != nil {
+			ps.remove(it)
+		}
+		delete(s.ifaces, it.ID)
 	}
-	delete(s.ifaces, it.ID)
+	for sh, nics := range byShard {
+		sh.gv.RemoveRoutes(func(r tcpip.Route) bool { return nics[r.NIC] })
+		for nic := range nics {
+			_ = sh.gv.RemoveNIC(nic)
+			sh.count--
+		}
+	}
 }
 
 // Get returns one interface.

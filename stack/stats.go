@@ -20,11 +20,38 @@ var Protocols = []string{"arp", "ipv4", "ipv4_frag", "icmpv4", "igmp", "nd", "ip
 // counters for IPv4 and IPv6 together; rx and tx packets are split by
 // family here, and the shared error counters are reported under ipv4.
 func (s *Stack) ProtocolCounters() map[string]ProtocolStats {
-	st := s.gv.Stats()
+	s.mu.Lock()
+	shards := append([]*shard(nil), s.shards...)
+	s.mu.Unlock()
 	out := make(map[string]ProtocolStats, len(Protocols))
 	for _, p := range Protocols {
 		out[p] = ProtocolStats{}
 	}
+	for _, sh := range shards {
+		for p, c := range shardCounters(sh.gv.Stats()) {
+			out[p] = out[p].add(c)
+		}
+	}
+	v4, v6 := s.family.v4.snapshot(), s.family.v6.snapshot()
+	out["ipv4"] = out["ipv4"].add(ProtocolStats{RxPackets: v4.rx, TxPackets: v4.tx})
+	out["ipv6"] = out["ipv6"].add(ProtocolStats{RxPackets: v6.rx, TxPackets: v6.tx})
+	return out
+}
+
+func (a ProtocolStats) add(b ProtocolStats) ProtocolStats {
+	return ProtocolStats{
+		TxPackets: a.TxPackets + b.TxPackets, RxPackets: a.RxPackets + b.RxPackets,
+		ForwardedPackets: a.ForwardedPackets + b.ForwardedPackets, DroppedPackets: a.DroppedPackets + b.DroppedPackets,
+		ChecksumErrors: a.ChecksumErrors + b.ChecksumErrors, LengthErrors: a.LengthErrors + b.LengthErrors,
+		MemoryErrors: a.MemoryErrors + b.MemoryErrors, RoutingErrors: a.RoutingErrors + b.RoutingErrors,
+		ProtocolErrors: a.ProtocolErrors + b.ProtocolErrors, OptionErrors: a.OptionErrors + b.OptionErrors,
+		MiscErrors: a.MiscErrors + b.MiscErrors, CacheHits: a.CacheHits + b.CacheHits,
+	}
+}
+
+// shardCounters maps one gVisor stack's counters to OpenPerf's protocols.
+func shardCounters(st tcpip.Stats) map[string]ProtocolStats {
+	out := map[string]ProtocolStats{}
 
 	a := st.ARP
 	out["arp"] = ProtocolStats{
@@ -37,10 +64,7 @@ func (s *Stack) ProtocolCounters() map[string]ProtocolStats {
 	}
 
 	ip := st.IP
-	v4 := s.family.v4.snapshot()
-	v6 := s.family.v6.snapshot()
 	out["ipv4"] = ProtocolStats{
-		RxPackets: v4.rx, TxPackets: v4.tx,
 		DroppedPackets: ip.DisabledPacketsReceived.Value() + ip.IPTablesInputDropped.Value() + ip.IPTablesOutputDropped.Value(),
 		LengthErrors:   ip.MalformedPacketsReceived.Value(),
 		RoutingErrors:  ip.InvalidDestinationAddressesReceived.Value() + ip.InvalidSourceAddressesReceived.Value(),
@@ -48,7 +72,6 @@ func (s *Stack) ProtocolCounters() map[string]ProtocolStats {
 		MiscErrors:     ip.OutgoingPacketErrors.Value(),
 	}
 	out["ipv4_frag"] = ProtocolStats{LengthErrors: ip.MalformedFragmentsReceived.Value()}
-	out["ipv6"] = ProtocolStats{RxPackets: v6.rx, TxPackets: v6.tx}
 
 	i4 := st.ICMP.V4
 	out["icmpv4"] = ProtocolStats{
