@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/buffer"
@@ -8,6 +9,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gvstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 
+	"github.com/openperfd/openperfd/packet/bpf"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -25,6 +27,9 @@ type link struct {
 	dispatcher atomic.Pointer[dispatcherBox]
 	stats      *ifaceStats
 	fam        *familyCounters
+	// The interface's filters: frames they reject are dropped silently,
+	// as a host's packet filter would.
+	rxFilter, txFilter *bpf.Filter
 }
 
 type dispatcherBox struct{ d gvstack.NetworkDispatcher }
@@ -33,7 +38,12 @@ var _ gvstack.LinkEndpoint = (*link)(nil)
 
 // deliver hands one received frame to the stack. It copies the frame:
 // mbufs go back to the pool when the burst is done.
-func (l *link) deliver(frame []byte) { l.deliverOwned(append([]byte(nil), frame...)) }
+func (l *link) deliver(frame []byte) {
+	if !l.rxFilter.Match(frame) {
+		return
+	}
+	l.deliverOwned(append([]byte(nil), frame...))
+}
 
 // deliverOwned hands the stack a frame it may keep.
 func (l *link) deliverOwned(frame []byte) {
@@ -105,6 +115,10 @@ func (l *link) SetOnCloseAction(func()) {}
 func (l *link) WritePackets(pkts gvstack.PacketBufferList) (int, tcpip.Error) {
 	n := 0
 	for _, pkt := range pkts.AsSlice() {
+		if l.txFilter != nil && !l.txFilter.Match(bytes.Join(pkt.AsSlices(), nil)) {
+			n++ // filtered out: consumed, not sent
+			continue
+		}
 		if !l.tx.enqueue(pkt.AsSlices(), pkt.Size()) {
 			l.stats.txErrors.Add(1)
 			if n == 0 {

@@ -261,7 +261,9 @@ func (ps *portSink) drain(wg interface{ Done() }) {
 	for {
 		select {
 		case item := <-ps.queue:
-			item.it.link.deliverOwned(item.frame)
+			if item.it.link.rxFilter.Match(item.frame) {
+				item.it.link.deliverOwned(item.frame)
+			}
 		case <-ps.done:
 			return
 		}

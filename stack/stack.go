@@ -23,6 +23,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
 	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packet/bpf"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -87,6 +88,8 @@ type Interface struct {
 	stats  ifaceStats
 	sh     *shard
 	gv     *gvstack.Stack
+
+	rxFilter, txFilter *bpf.Filter // nil passes everything
 }
 
 // Stats are an interface's counters.
@@ -205,6 +208,13 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		if err := it.Config.Validate(); err != nil {
 			return nil, err
 		}
+		var err error
+		if it.rxFilter, err = bpf.Compile(it.Config.RxFilter); err != nil {
+			return nil, invalid(join(where(i), "config.rx_filter"), "%v", err)
+		}
+		if it.txFilter, err = bpf.Compile(it.Config.TxFilter); err != nil {
+			return nil, invalid(join(where(i), "config.tx_filter"), "%v", err)
+		}
 		key := portMAC{it.PortID, it.Config.MAC}
 		if seenMAC[key] || s.macInUse(it.PortID, it.Config.MAC) {
 			return nil, invalid(orDefault(it.Config.MACField, join(where(i), "config.protocols[0].eth.mac_address")),
@@ -220,7 +230,8 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		if err != nil {
 			return nil, err
 		}
-		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family}
+		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family,
+			rxFilter: it.rxFilter, txFilter: it.txFilter}
 		sh := s.shardLocked()
 		it.sh, it.gv, it.nic = sh, sh.gv, sh.nextNIC
 		sh.nextNIC++

@@ -106,6 +106,8 @@ func TestInterfaceValidationNamesTheField(t *testing.T) {
 		{"no eth first", map[string]any{"port_id": "0", "config": map[string]any{"protocols": []any{good}}}, "protocols[0]"},
 		{"no protocols", map[string]any{"port_id": "0", "config": map[string]any{"protocols": []any{}}}, "protocols"},
 		{"bad id", iface("a/b", "0", "02:00:00:00:00:10", good), "id"},
+		{"bad rx filter", withFilter(iface("", "0", "02:00:00:00:00:10", good), "rx_filter", "udp port"), "rx_filter"},
+		{"bad tx filter", withFilter(iface("", "0", "02:00:00:00:00:10", good), "tx_filter", "frobnicate"), "tx_filter"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -214,5 +216,30 @@ resources:
 	d.get("/interfaces/interface-two", &it)
 	if r := ping(t, d, "interface-one", "10.4.0.2", 2); r.Received != 2 {
 		t.Fatalf("ping between config-file interfaces: %+v", r)
+	}
+}
+
+func withFilter(body map[string]any, key, expr string) map[string]any {
+	body["config"].(map[string]any)[key] = expr
+	return body
+}
+
+func TestInterfaceFiltersDropWhatTheyReject(t *testing.T) {
+	d := startDaemon(t, testMode)
+	d.expect("POST", "/interfaces", iface("a", "0", "02:00:00:00:0f:01", v4("10.30.0.1", 24, "")), 201)
+	// b hears ARP but no ICMP.
+	b := withFilter(iface("b", "1", "02:00:00:00:0f:02", v4("10.30.0.2", 24, "")), "rx_filter", "not icmp")
+	var got gen.Interface
+	mustJSON(t, d.expect("POST", "/interfaces", b, 201), &got)
+	if got.Config.RxFilter == nil || *got.Config.RxFilter != "not icmp" {
+		t.Fatalf("rx_filter not kept: %+v", got.Config)
+	}
+	if r := ping(t, d, "a", "10.30.0.2", 2); r.Received != 0 {
+		t.Fatalf("ping through a 'not icmp' filter got %d replies", r.Received)
+	}
+	var st gen.Stack
+	d.get("/stacks/stack0", &st)
+	if st.Stats.Arp.TxPackets < 2 {
+		t.Errorf("ARP should still pass the filter: %+v", st.Stats.Arp)
 	}
 }
