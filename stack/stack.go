@@ -123,11 +123,13 @@ const shardSize = 256
 // shard is one gVisor stack hosting up to shardSize interfaces.
 type shard struct {
 	gv      *gvstack.Stack
+	stop    chan struct{} // ends the shard's NDP route goroutine
 	count   int
 	nextNIC tcpip.NICID
 }
 
 func newShard() *shard {
+	routes := newNDPRoutes()
 	gv := gvstack.New(gvstack.Options{
 		NetworkProtocols: []gvstack.NetworkProtocolFactory{
 			ipv4.NewProtocol, arp.NewProtocol,
@@ -135,6 +137,7 @@ func newShard() *shard {
 				// Addresses are usable at once: an emulator's users want
 				// to ping right after creating an interface.
 				DADConfigs: gvstack.DADConfigurations{DupAddrDetectTransmits: 0},
+				NDPDisp:    routes,
 				NDPConfigs: ipv6.NDPConfigurations{
 					HandleRAs:              ipv6.HandlingRAsEnabledWhenForwardingDisabled,
 					DiscoverDefaultRouters: true,
@@ -146,7 +149,9 @@ func newShard() *shard {
 			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
 		},
 	})
-	return &shard{gv: gv, nextNIC: 1}
+	sh := &shard{gv: gv, nextNIC: 1, stop: make(chan struct{})}
+	go routes.run(gv, sh.stop)
+	return sh
 }
 
 // shardLocked returns a shard with room for one more interface.
@@ -177,6 +182,7 @@ func (s *Stack) Close() {
 	s.mu.Unlock()
 	s.wg.Wait()
 	for _, sh := range s.shards {
+		close(sh.stop)
 		sh.gv.Close()
 		sh.gv.Wait()
 	}
@@ -450,7 +456,7 @@ func (f Filter) matches(it *Interface) bool {
 		return false
 	case f.IPv4.IsValid() && (c.IPv4 == nil || c.IPv4.Address != f.IPv4):
 		return false
-	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6)):
+	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6 && !it.hasAuto(f.IPv6))):
 		return false
 	}
 	return true
@@ -505,6 +511,11 @@ func (it *Interface) AutoAddress() (netip.Prefix, bool) {
 		return netip.PrefixFrom(a, pa.AddressWithPrefix.PrefixLen), true
 	}
 	return netip.Prefix{}, false
+}
+
+func (it *Interface) hasAuto(a netip.Addr) bool {
+	p, ok := it.AutoAddress()
+	return ok && p.Addr() == a
 }
 
 // HeapStats is the Go heap as the stack's "heap" pool.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,5 +128,57 @@ func TestKernelPingsAndArpingsAnInterface(t *testing.T) {
 				t.Fatalf("ping from the interface to the kernel: %+v", r)
 			}
 		})
+	}
+}
+
+func TestSLAACGivesAnAutoInterfaceAnAddress(t *testing.T) {
+	v := newVethPeer(t)
+	if _, err := exec.LookPath("radvd"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("radvd is missing; make deps installs it")
+		}
+		t.Skip("radvd missing")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "radvd.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`interface %s {
+	AdvSendAdvert on;
+	MinRtrAdvInterval 3;
+	MaxRtrAdvInterval 4;
+	prefix fd00:5aac::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+`, v.Peer)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "ip", "netns", "exec", v.NS, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+	sh(t, "ip", "netns", "exec", v.NS, "ip", "-6", "addr", "add", "fd00:5aac::1/64", "dev", v.Peer, "nodad")
+	radvd := exec.Command("ip", "netns", "exec", v.NS, "radvd", "-n", "-C", conf, "-p", filepath.Join(dir, "radvd.pid"), "-m", "stderr")
+	if err := radvd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = radvd.Process.Kill(); _ = radvd.Wait() })
+
+	d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_af_packet0,iface="+v.Host)
+	body := iface("auto", "0", "02:00:00:00:5a:01", map[string]any{"ipv6": map[string]any{"method": "auto"}})
+	d.expect("POST", "/interfaces", body, 201)
+	var addr string
+	eventually(t, "SLAAC address from the router's prefix", func() (bool, string) {
+		var it gen.Interface
+		d.get("/interfaces/auto", &it)
+		p := it.Config.Protocols[1].Ipv6
+		if p == nil || p.Auto == nil || p.Auto.Status == nil || p.Auto.Status.Address == nil {
+			return false, fmt.Sprintf("%+v", it.Config.Protocols)
+		}
+		addr = *p.Auto.Status.Address
+		return strings.HasPrefix(addr, "fd00:5aac::"), addr
+	})
+	out := sh(t, "ip", "netns", "exec", v.NS, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", addr)
+	if !strings.Contains(out, "3 received") {
+		t.Fatalf("ping -6 %s: %s", addr, out)
+	}
+	var list []gen.Interface
+	d.get("/interfaces?ipv6_address="+addr, &list)
+	if len(list) != 1 {
+		t.Errorf("ipv6_address filter finds %d interfaces for the SLAAC address", len(list))
 	}
 }
