@@ -129,3 +129,12 @@ echo " load average $(cut -d' ' -f1-3 /proc/loadavg): anything else running on C
 echo
 echo "packetio/dpdk micro-benchmarks (burst of 32 on net_null0, registered lcore):"
 "$GO" test -run='^$' -bench=. -benchtime=2s ./packetio/dpdk/
+
+echo
+echo "fib: lookups per snapshot (target <= 50 ns at 100k entries, 0 allocs):"
+"$GO" test -run='^$' -bench='Lookup|Checkpoint|InsertBatch' -benchmem -benchtime=1s ./fib/ | grep -E '^Benchmark'
+
+echo
+echo "interfaces: one bulk-create REST call on the real daemon, then one bulk-delete (targets: 100k in <= 10 s, <= 4 GB RSS):"
+"$GO" build -o "$tmp/ifbench" ./bench/cmd/ifbench
+"$tmp/ifbench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -sizes "${BENCH_IFACES:-1000,10000,100000}"
