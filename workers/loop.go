@@ -14,7 +14,6 @@ import (
 
 // plan is what every worker does; never modified once published.
 type plan struct {
-	gen     uint64
 	workers []workerPlan
 }
 
@@ -73,7 +72,7 @@ func (t *txState) release(pool packetio.Pool) {
 // other order, see worker.run).
 func (w *Workers) publishLocked() {
 	nw := len(w.workers)
-	pl := &plan{gen: w.gen.Load() + 1, workers: make([]workerPlan, nw)}
+	pl := &plan{workers: make([]workerPlan, nw)}
 	for _, p := range w.ports {
 		info := p.Info()
 		sinks := append([]packetio.Sink(nil), w.sinks[info.ID]...)
@@ -110,7 +109,6 @@ func (w *Workers) publishLocked() {
 			txTask{st: st, port: port, queue: uint16(st.worker)})
 	}
 	w.plan.Store(pl)
-	w.gen.Store(pl.gen)
 	w.poke()
 }
 
@@ -139,11 +137,9 @@ type worker struct {
 	cpu int
 	ws  *Workers
 
-	wake   chan struct{} // a plan change pokes sleeping workers (cap 1)
-	stop   atomic.Bool
-	exited atomic.Bool
-	seen   atomic.Uint64
-	lcore  atomic.Int64
+	wake  chan struct{} // a plan change pokes sleeping workers (cap 1)
+	stop  atomic.Bool
+	lcore atomic.Int64
 
 	busy, idle, sleeps     atomic.Uint64
 	rxPkts, txPkts, txDrop atomic.Uint64
@@ -151,7 +147,6 @@ type worker struct {
 
 func (wk *worker) run(ready chan<- error) {
 	defer wk.ws.wg.Done()
-	defer wk.exited.Store(true)
 	// Locked for good: the thread is pinned and registered, so it must
 	// exit with this goroutine rather than go back to the scheduler.
 	runtime.LockOSThread()
@@ -162,6 +157,10 @@ func (wk *worker) run(ready chan<- error) {
 	if wk.ws.cfg.UnregisterThread != nil {
 		defer wk.ws.cfg.UnregisterThread()
 	}
+	// Registered online: from here on Synchronize waits for this worker's
+	// checkpoints (or its going offline to sleep).
+	reader := wk.ws.qsbr.Register()
+	defer reader.Unregister()
 	ready <- nil
 	wk.ws.log.Info("worker started", zap.Int("worker", wk.id), zap.Int("cpu", wk.cpu), zap.Int64("lcore", wk.lcore.Load()))
 
@@ -183,15 +182,11 @@ func (wk *worker) run(ready chan<- error) {
 	defer wk.flush(&c)
 	pending := 0 // rxb.Pkts[:pending] go back to the pool with the next RxBurst
 	defer func() { pool.Free(rxb.Pkts[:pending]) }()
-	seen := uint64(0)
 
 	for loop := uint(1); !wk.stop.Load(); loop++ {
-		// Announce the generation first, then read the plan: the control
-		// side stores the plan before the generation.
-		if g := wk.ws.gen.Load(); g != seen {
-			wk.seen.Store(g)
-			seen = g
-		}
+		// Quiescent point: nothing read from the previous plan (or any
+		// snapshot) is still held. Then read the current plan.
+		reader.Checkpoint()
 		wp := &wk.ws.plan.Load().workers[wk.id]
 
 		moved := 0
@@ -243,16 +238,20 @@ func (wk *worker) run(ready chan<- error) {
 			}
 			sleep = min(2*sleep, limit)
 		}
-		wk.seen.Store(offline)
-		seen = offline
 		c.sleeps++
 		wk.flush(&c)
+		if pending > 0 { // nothing from the last burst may outlive the quiescent point
+			pool.Free(rxb.Pkts[:pending])
+			pending = 0
+		}
+		reader.Offline()
 		timer.Reset(sleep)
 		select {
 		case <-timer.C:
 		case <-wk.wake:
 			timer.Stop()
 		}
+		reader.Online()
 	}
 }
 

@@ -5,22 +5,22 @@
 // them, and backs off when there is nothing to do.
 //
 // What each worker does is an immutable plan, swapped atomically by the
-// control side. A worker announces the plan generation it has seen at the
-// top of every loop (and goes offline while it sleeps), so Synchronize can
-// tell when no worker still uses something that was removed: a
-// quiescent-state scheme like RCU's.
+// control side. Each worker is a fib.QSBR reader: it checkpoints at the top
+// of every loop and goes offline while it sleeps, so Synchronize can tell
+// when no worker still uses something that was removed (RCU's
+// quiescent-state scheme, shared with the FIB).
 package workers
 
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -35,6 +35,9 @@ type Config struct {
 	// DropTxOverruns frees packets a full tx queue refused instead of
 	// retrying them on the next loop.
 	DropTxOverruns bool
+	// QSBR is where workers announce quiescent states; the FIB and the
+	// stack synchronise on the same one. Nil makes a private one.
+	QSBR *fib.QSBR
 	// MaxIdleSleep caps the back-off sleep of an idle worker.
 	MaxIdleSleep time.Duration
 	Log          *zap.Logger
@@ -55,8 +58,6 @@ type Stats struct {
 	Sources    int
 }
 
-const offline = math.MaxUint64
-
 // Workers is the set of worker goroutines and the plan they run.
 // Control methods are safe for concurrent use and serialised by mu.
 type Workers struct {
@@ -65,7 +66,7 @@ type Workers struct {
 	workers []*worker
 
 	plan atomic.Pointer[plan]
-	gen  atomic.Uint64
+	qsbr *fib.QSBR
 
 	mu      sync.Mutex // guards ports, sinks, sources, started and plan publication
 	ports   []packetio.Port
@@ -89,7 +90,11 @@ func New(cfg Config) (*Workers, error) {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
+	if cfg.QSBR == nil {
+		cfg.QSBR = fib.NewQSBR()
+	}
 	w := &Workers{
+		qsbr:    cfg.QSBR,
 		cfg:     cfg,
 		log:     cfg.Log,
 		sinks:   map[string][]packetio.Sink{},
@@ -282,18 +287,4 @@ func (w *Workers) Synchronize() {
 	w.synchronizeLocked()
 }
 
-func (w *Workers) synchronizeLocked() {
-	if !w.started {
-		return
-	}
-	target := w.gen.Load()
-	for _, wk := range w.workers {
-		for {
-			s := wk.seen.Load()
-			if s >= target || wk.exited.Load() {
-				break
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-}
+func (w *Workers) synchronizeLocked() { w.qsbr.Synchronize() }
