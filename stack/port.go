@@ -7,6 +7,7 @@ import (
 
 	"github.com/benbjohnson/immutable"
 
+	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -20,44 +21,30 @@ type portState struct {
 	tx    *txQueue
 	sink  *portSink
 
-	macs *immutable.Map[uint64, *Interface]   // destination MAC -> interface
-	v4   *immutable.Map[uint32, *Interface]   // IPv4 address -> interface (ARP targets)
-	sn   *immutable.Map[uint32, []*Interface] // low 24 bits of IPv6 addresses (solicited-node groups)
+	macs *fib.Table[*Interface, packetio.Sink] // destination MAC -> interface (shared by all ports)
+	v4   *immutable.Map[uint32, *Interface]    // IPv4 address -> interface (ARP targets)
+	sn   *immutable.Map[uint32, []*Interface]  // low 24 bits of IPv6 addresses (solicited-node groups)
 
 	published atomic.Pointer[portIndex]
 }
 
 // portIndex is one published, read-only view of a port's interfaces.
 type portIndex struct {
-	macs *immutable.Map[uint64, *Interface]
-	v4   *immutable.Map[uint32, *Interface]
-	sn   *immutable.Map[uint32, []*Interface]
+	v4 *immutable.Map[uint32, *Interface]
+	sn *immutable.Map[uint32, []*Interface]
 }
-
-// macHasher hashes 48-bit MAC keys (splitmix64's finaliser).
-type macHasher struct{}
-
-func (macHasher) Hash(k uint64) uint32 {
-	k ^= k >> 30
-	k *= 0xbf58476d1ce4e5b9
-	k ^= k >> 27
-	k *= 0x94d049bb133111eb
-	k ^= k >> 31
-	return uint32(k)
-}
-
-func (macHasher) Equal(a, b uint64) bool { return a == b }
 
 type u32Hasher struct{}
 
-func (u32Hasher) Hash(k uint32) uint32   { return macHasher{}.Hash(uint64(k)) }
-func (u32Hasher) Equal(a, b uint32) bool { return a == b }
-
-// macKey reads a 6-byte MAC as an integer.
-func macKey(b []byte) uint64 {
-	_ = b[5]
-	return uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5])
+// Hash mixes the address bits (murmur3's finaliser).
+func (u32Hasher) Hash(k uint32) uint32 {
+	k ^= k >> 16
+	k *= 0x85ebca6b
+	k ^= k >> 13
+	k *= 0xc2b2ae35
+	return k ^ k>>16
 }
+func (u32Hasher) Equal(a, b uint32) bool { return a == b }
 
 // portLocked returns the port's state, creating it (and registering the
 // sink and tx queue with the workers) for the port's first interface.
@@ -72,7 +59,7 @@ func (s *Stack) portLocked(id string) (*portState, error) {
 	ps := &portState{
 		id: id, index: p.Info().Index,
 		tx:   newTxQueue(s.drv.Pool(), s.opts.QueueDepth, s.dp.Wake),
-		macs: immutable.NewMap[uint64, *Interface](macHasher{}),
+		macs: s.macs,
 		v4:   immutable.NewMap[uint32, *Interface](u32Hasher{}),
 		sn:   immutable.NewMap[uint32, []*Interface](u32Hasher{}),
 	}
@@ -104,7 +91,7 @@ func (s *Stack) dropPortLocked(id string, ps *portState) {
 }
 
 func (ps *portState) publish() {
-	ps.published.Store(&portIndex{macs: ps.macs, v4: ps.v4, sn: ps.sn})
+	ps.published.Store(&portIndex{v4: ps.v4, sn: ps.sn})
 }
 
 func (s *Stack) publishLocked() {
@@ -113,14 +100,14 @@ func (s *Stack) publishLocked() {
 	}
 }
 
-func (ps *portState) lookupMAC(k uint64) *Interface {
-	it, _ := ps.macs.Get(k)
+func (ps *portState) lookupMAC(k fib.MAC) *Interface {
+	it, _ := ps.macs.Snapshot(ps.index).Lookup(k)
 	return it
 }
 
-// add puts an interface in the port's (unpublished) maps.
+// add puts an interface in the port's (unpublished) address maps; its MAC
+// goes into the FIB in a batch (see Stack.Create).
 func (ps *portState) add(it *Interface) {
-	ps.macs = ps.macs.Set(macKey(it.Config.MAC[:]), it)
 	if v4 := it.Config.IPv4; v4 != nil && v4.Address.Is4() {
 		ps.v4 = ps.v4.Set(binary.BigEndian.Uint32(v4.Address.AsSlice()), it)
 	}
@@ -130,11 +117,8 @@ func (ps *portState) add(it *Interface) {
 	}
 }
 
-// remove takes an interface out of the port's (unpublished) maps.
+// remove takes an interface out of the port's (unpublished) address maps.
 func (ps *portState) remove(it *Interface) {
-	if cur, ok := ps.macs.Get(macKey(it.Config.MAC[:])); ok && cur == it {
-		ps.macs = ps.macs.Delete(macKey(it.Config.MAC[:]))
-	}
 	if v4 := it.Config.IPv4; v4 != nil && v4.Address.Is4() {
 		k := binary.BigEndian.Uint32(v4.Address.AsSlice())
 		if cur, ok := ps.v4.Get(k); ok && cur == it {
@@ -195,8 +179,9 @@ var _ packetio.Sink = (*portSink)(nil)
 // Push implements packetio.Sink. The index is read once per burst, and a
 // run of frames for the same MAC is looked up once.
 func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
+	snap := ps.ps.macs.Snapshot(ps.ps.index)
 	idx := ps.ps.published.Load()
-	var lastKey uint64 = 1 << 63
+	lastKey := fib.MAC(1 << 63)
 	var last *Interface
 	for _, m := range pkts {
 		frame := m.Data()
@@ -204,9 +189,9 @@ func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 			continue
 		}
 		if frame[0]&1 == 0 {
-			if k := macKey(frame); k != lastKey {
+			if k := fib.MACFrom(frame); k != lastKey {
 				lastKey, last = k, nil
-				if it, ok := idx.macs.Get(k); ok {
+				if it, ok := snap.Lookup(k); ok {
 					last = it
 				}
 			}
@@ -215,11 +200,11 @@ func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 			}
 			continue
 		}
-		ps.multicast(idx, frame)
+		ps.multicast(snap, idx, frame)
 	}
 }
 
-func (ps *portSink) multicast(idx *portIndex, frame []byte) {
+func (ps *portSink) multicast(snap *fib.Snapshot[*Interface, packetio.Sink], idx *portIndex, frame []byte) {
 	etype := binary.BigEndian.Uint16(frame[12:14])
 	switch {
 	case etype == 0x0806 && len(frame) >= 42:
@@ -235,11 +220,10 @@ func (ps *portSink) multicast(idx *portIndex, frame []byte) {
 		}
 		return
 	}
-	itr := idx.macs.Iterator()
-	for !itr.Done() {
-		_, it, _ := itr.Next()
+	snap.Each(func(_ fib.MAC, it *Interface) bool {
 		ps.deliver(it, frame)
-	}
+		return true
+	})
 }
 
 func (ps *portSink) deliver(it *Interface, frame []byte) {

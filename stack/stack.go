@@ -22,6 +22,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
+	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/bpf"
 	"github.com/openperfd/openperfd/packetio"
@@ -55,7 +56,9 @@ type Dataplane interface {
 type Options struct {
 	Strategy   string // RxDirect or RxQueued
 	QueueDepth int    // frames per port queue (queued rx and tx); default 4096
-	Log        *zap.Logger
+	// QSBR is the workers' (they read the FIB); nil makes a private one.
+	QSBR *fib.QSBR
+	Log  *zap.Logger
 }
 
 // Stack hosts the interfaces on one gVisor stack. Methods are safe for
@@ -69,6 +72,7 @@ type Stack struct {
 	mu     sync.Mutex // guards everything below
 	ifaces map[string]*Interface
 	ports  map[string]*portState
+	macs   *fib.Table[*Interface, packetio.Sink] // per port index: MAC -> interface
 	shards []*shard
 	seq    uint64
 
@@ -110,7 +114,11 @@ func New(drv packetio.Driver, dp Dataplane, opts Options) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
+	if opts.QSBR == nil {
+		opts.QSBR = fib.NewQSBR()
+	}
 	return &Stack{drv: drv, dp: dp, opts: opts, log: opts.Log,
+		macs:   fib.NewTable[*Interface, packetio.Sink](opts.QSBR),
 		ifaces: map[string]*Interface{}, ports: map[string]*portState{}}, nil
 }
 
@@ -278,11 +286,20 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 			return nil, fmt.Errorf("%s: %w", orDefault(where(i), "interface"), err)
 		}
 	}
+	byPort := map[*portState][]fib.Item[*Interface]{}
 	for _, it := range items {
 		s.seq++
 		it.seq = s.seq
 		s.ifaces[it.ID] = it
-		s.ports[it.PortID].add(it)
+		ps := s.ports[it.PortID]
+		ps.add(it)
+		byPort[ps] = append(byPort[ps], fib.Item[*Interface]{MAC: fib.MACFrom(it.Config.MAC[:]), Value: it})
+	}
+	for ps, batch := range byPort {
+		if err := s.macs.InsertBatch(ps.index, batch); err != nil {
+			// Validation ruled duplicates out; this is a bug, not bad input.
+			return nil, fmt.Errorf("index interfaces on port %s: %w", ps.id, err)
+		}
 	}
 	s.publishLocked()
 	return items, nil
@@ -313,7 +330,7 @@ func (s *Stack) portByID(id string) packetio.Port {
 
 func (s *Stack) macInUse(portID string, mac [6]byte) bool {
 	ps := s.ports[portID]
-	return ps != nil && ps.macs.Len() > 0 && ps.lookupMAC(macKey(mac[:])) != nil
+	return ps != nil && ps.lookupMAC(fib.MACFrom(mac[:])) != nil
 }
 
 // configure gives a NIC its addresses and routes.
@@ -373,15 +390,21 @@ func (s *Stack) Delete(ids []string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var gone []*Interface
+	byPort := map[*portState][]fib.MAC{}
 	for _, id := range ids {
 		if it, ok := s.ifaces[id]; ok {
 			delete(s.ifaces, id)
-			s.ports[it.PortID].remove(it)
+			ps := s.ports[it.PortID]
+			ps.remove(it)
+			byPort[ps] = append(byPort[ps], fib.MACFrom(it.Config.MAC[:]))
 			gone = append(gone, it)
 		}
 	}
 	if len(gone) == 0 {
 		return 0
+	}
+	for ps, macs := range byPort {
+		s.macs.DeleteBatch(ps.index, macs)
 	}
 	s.publishLocked()
 	// No worker may still hold an interface from an old index when its
@@ -400,10 +423,6 @@ func (s *Stack) destroyLocked(its ...*Interface) {
 			byShard[it.sh] = map[tcpip.NICID]bool{}
 		}
 		byShard[it.sh][it.nic] = true
-		if ps := s.ports[it.PortID]; ps != nil {
-			ps.remove(it)
-		}
-		delete(s.ifaces, it.ID)
 	}
 	for sh, nics := range byShard {
 		sh.gv.RemoveRoutes(func(r tcpip.Route) bool { return nics[r.NIC] })

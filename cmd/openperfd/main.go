@@ -38,6 +38,7 @@ import (
 	"github.com/openperfd/openperfd/api/rest"
 	"github.com/openperfd/openperfd/api/zmq"
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
+	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/stack"
@@ -180,7 +181,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	if err != nil {
 		return fail(err)
 	}
+	qsbr := fib.NewQSBR() // workers announce quiescence; the FIB and stack wait on it
 	d.workers, err = workers.New(workers.Config{
+		QSBR: qsbr,
 		CPUs: plan.workerCPUs, Driver: d.drv,
 		RegisterThread: dpdk.RegisterThread, UnregisterThread: dpdk.UnregisterThread,
 		DropTxOverruns: cfg.PacketIO.DPDK.DropTxOverruns, Log: log,
@@ -201,7 +204,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			strategy = stack.RxQueued
 		}
 	}
-	d.stack, err = stack.New(d.drv, d.workers, stack.Options{Strategy: strategy, Log: log})
+	d.stack, err = stack.New(d.drv, d.workers, stack.Options{Strategy: strategy, QSBR: qsbr, Log: log})
 	if err != nil {
 		return fail(err)
 	}
