@@ -60,6 +60,10 @@ func (s *Stack) Ping(ctx context.Context, ifaceID string, dst netip.Addr, count 
 	}
 	defer ep.Close()
 	if e := ep.Connect(tcpip.FullAddress{NIC: it.nic, Addr: addr}); e != nil {
+		switch e.(type) {
+		case *tcpip.ErrHostUnreachable, *tcpip.ErrNetworkUnreachable, *tcpip.ErrNoNet:
+			return PingResult{}, invalid("address", "%s is not reachable from interface %s (no route; add a gateway or an address in that subnet)", dst, ifaceID)
+		}
 		return PingResult{}, fmt.Errorf("ping %s from %s: %s", dst, ifaceID, e)
 	}
 	entry, readable := waiter.NewChannelEntry(waiter.EventIn)

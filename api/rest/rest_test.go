@@ -193,3 +193,55 @@ func FuzzPortBodies(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInterfaceBodies throws arbitrary bodies at the interface operations:
+// the answer is a documented status, never a 5xx or a panic.
+func FuzzInterfaceBodies(f *testing.F) {
+	for _, s := range []string{
+		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:01"}},{"ipv4":{"method":"static","static":{"address":"10.0.0.1","prefix_length":24,"gateway":"10.0.0.254"}}}]}}`,
+		`{"port_id":"1","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:02"}},{"ipv6":{"method":"static","static":{"address":"fd00::2","prefix_length":64}}}]},"rx_filter":"arp"}`,
+		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:03"}},{"ipv6":{"method":"auto"}},{"ipv4":{"method":"dhcp"}}],"tx_filter":"udp port"}}`,
+		`{"items":[{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:04"}}]}}]}`,
+		`{"ids":["a","b"]}`, `{"address":"10.0.0.9","count":1,"timeout_ms":1}`, `{}`, `[]`, `null`,
+	} {
+		f.Add(s)
+	}
+	h := newTestServer(f)
+	do(h, "POST", "/interfaces", `{"id":"fz","port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:aa:01"}},{"ipv4":{"method":"static","static":{"address":"10.99.0.1","prefix_length":24}}}]}}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, target := range []struct{ method, path string }{
+			{"POST", "/interfaces"}, {"POST", "/interfaces/x/bulk-create"}, {"POST", "/interfaces/x/bulk-delete"},
+			{"POST", "/interfaces/fz/x/ping"},
+		} {
+			var p struct {
+				Count     float64 `json:"count"`
+				TimeoutMs float64 `json:"timeout_ms"`
+			}
+			if target.path == "/interfaces/fz/x/ping" && json.Unmarshal([]byte(body), &p) == nil && (p.Count > 2 || p.TimeoutMs > 20) {
+				continue // long pings would only slow the fuzzer down
+			}
+			req := httptest.NewRequest(target.method, target.path, bytes.NewBufferString(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %s %q: %d %s", target.method, target.path, body, rec.Code, rec.Body)
+			}
+		}
+		// Keep the fixture small: drop whatever got created, except fz.
+		rec := do(h, "GET", "/interfaces", "")
+		var list []gen.Interface
+		if json.Unmarshal(rec.Body.Bytes(), &list) == nil {
+			var ids []string
+			for _, it := range list {
+				if it.Id != nil && *it.Id != "fz" {
+					ids = append(ids, *it.Id)
+				}
+			}
+			if len(ids) > 0 {
+				b, _ := json.Marshal(map[string]any{"ids": ids})
+				do(h, "POST", "/interfaces/x/bulk-delete", string(b))
+			}
+		}
+	})
+}
