@@ -25,7 +25,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -197,10 +196,11 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.ports = packetio.NewService(d.drv, d.workers)
 	strategy := cfg.Stack.RxStrategy
 	if strategy == "" {
-		// With few CPUs a stack goroutine competes with the worker for the
-		// same core; delivering inline is cheaper there.
+		// With few lcores (workers plus EAL's main one) a stack goroutine
+		// competes with a worker for the same core; delivering inline is
+		// cheaper there.
 		strategy = stack.RxDirect
-		if runtime.NumCPU() > 2 {
+		if len(plan.workerCPUs)+1 > 2 {
 			strategy = stack.RxQueued
 		}
 	}
