@@ -109,19 +109,27 @@ func (f *flatIndex[V]) get(mac MAC, h uint64) (V, bool) {
 }
 
 // overlay is a small persistent hash map from MAC to a change: "now maps
-// to val" (key == mac) or "deleted" (key == mac|deadBit). It is a
-// directory of 1<<bits buckets chosen by the top bits of the hash, each an
-// open-addressing table like flatIndex, so a change copies the directory
-// and one bucket (a few KB for a 100k-entry port), not the whole overlay.
-// The zero overlay is empty. Immutable once published.
+// to val" (key == mac) or "deleted" (key == mac|deadBit). The top bits of
+// the hash pick one of 1<<bits buckets, each an open-addressing table
+// like flatIndex. Buckets are held by value in fixed-size chunks, and the
+// directory points to the chunks, so a lookup makes the same number of
+// dependent loads as with a flat directory of buckets, while a change
+// copies only the directory, one chunk and one bucket: about 1.5 KB for a
+// 100k-entry port, not the whole overlay. The zero overlay is empty.
+// Immutable once published.
 type overlay[V any] struct {
-	dir  []ovBucket[V] // nil iff n == 0; len(dir) == 1<<bits
+	dir  []*ovChunk[V] // nil iff n == 0; len(dir) == 1<<(bits-chunkBits); no nils
 	n    int           // keys held, live and deleted
-	bits uint8         // >= 1
+	dead int           // of which deleted
+	bits uint8         // >= chunkBits
 }
 
+const chunkBits = 4
+
+type ovChunk[V any] [1 << chunkBits]ovBucket[V]
+
 type ovBucket[V any] struct {
-	slots []ovSlot[V] // nil or a power of two >= 4 long, at most half used
+	slots []ovSlot[V] // nil, or a power of two >= 4 long and at most half used
 	used  int32
 	shift uint8 // 64 - log2(len(slots)); probing starts at (h<<bits)>>shift
 }
@@ -129,6 +137,12 @@ type ovBucket[V any] struct {
 type ovSlot[V any] struct {
 	key MAC // emptyKey, mac, or mac|deadBit
 	val V
+}
+
+// bucket returns the bucket for hash h.
+func (o *overlay[V]) bucket(h uint64) *ovBucket[V] {
+	j := h >> ((64 - o.bits) & 63)
+	return &o.dir[j>>chunkBits][j&(1<<chunkBits-1)]
 }
 
 // ovState is what an overlay says about a MAC.
@@ -141,10 +155,10 @@ const (
 )
 
 // find returns the overlay's change for an indexable mac whose hash is h.
+// The overlay must not be empty.
 func (o *overlay[V]) find(mac MAC, h uint64) (V, ovState) {
-	b := &o.dir[h>>((64-o.bits)&63)]
-	slots := b.slots
-	if len(slots) != 0 {
+	b := o.bucket(h)
+	if slots := b.slots; len(slots) != 0 {
 		mask := uint64(len(slots) - 1)
 		for i := h << (o.bits & 63) >> (b.shift & 63); ; i++ {
 			i &= mask
@@ -163,30 +177,37 @@ func (o *overlay[V]) find(mac MAC, h uint64) (V, ovState) {
 	return zero, ovNone
 }
 
-// dirBitsFor sizes an overlay's directory for a port of n entries: about
-// sqrt(n/overlayRatio) buckets, which balances the directory copy against
-// the bucket copy when the overlay is near full.
+// dirBitsFor sizes an overlay for a port of n entries: about 2*sqrt(n)
+// buckets, so a full overlay (n/overlayRatio keys) averages a few keys a
+// bucket, in chunks of 16.
 func dirBitsFor(n int) uint8 {
-	return uint8(max(bits.Len(uint(n/overlayRatio))/2, 1))
+	return uint8(max(bits.Len(uint(n))/2+1, chunkBits))
 }
 
 // ovEditor builds a new overlay from an old one, copying the directory
-// once and each bucket the first time it changes.
+// once and each chunk and bucket the first time it changes. A chunk or a
+// bucket's slots array is the editor's own exactly when it is not the one
+// the old overlay holds at that position, so ownership needs no
+// bookkeeping.
 type ovEditor[V any] struct {
-	ov    overlay[V] // its dir is private to the editor
-	owned []bool     // owned[j]: dir[j].slots is private to the editor
+	ov    overlay[V]    // its dir is the editor's own
+	old   []*ovChunk[V] // the old overlay's dir; nil if it was empty
+	blank *ovChunk[V]   // if old is nil: the empty chunk every dir slot starts as
 }
 
 // edit starts an edit of o for a port that will hold about n entries.
-func (o *overlay[V]) edit(n int) *ovEditor[V] {
-	e := &ovEditor[V]{ov: *o}
+func (o *overlay[V]) edit(n int) ovEditor[V] {
+	e := ovEditor[V]{ov: *o, old: o.dir}
 	if o.dir == nil {
 		e.ov.bits = dirBitsFor(n)
-		e.ov.dir = make([]ovBucket[V], 1<<e.ov.bits)
+		e.ov.dir = make([]*ovChunk[V], 1<<(e.ov.bits-chunkBits))
+		e.blank = new(ovChunk[V])
+		for i := range e.ov.dir {
+			e.ov.dir[i] = e.blank
+		}
 	} else {
-		e.ov.dir = append([]ovBucket[V](nil), o.dir...)
+		e.ov.dir = append([]*ovChunk[V](nil), o.dir...)
 	}
-	e.owned = make([]bool, len(e.ov.dir))
 	return e
 }
 
@@ -195,13 +216,21 @@ func (o *overlay[V]) edit(n int) *ovEditor[V] {
 func (e *ovEditor[V]) set(mac MAC, v V, dead bool) {
 	h := hashMAC(mac)
 	j := h >> ((64 - e.ov.bits) & 63)
-	b := &e.ov.dir[j]
-	if int(b.used+1)*2 > len(b.slots) {
-		e.grow(b, e.ov.bits)
-		e.owned[j] = true
-	} else if !e.owned[j] {
-		b.slots = append([]ovSlot[V](nil), b.slots...)
-		e.owned[j] = true
+	ci, bi := j>>chunkBits, j&(1<<chunkBits-1)
+	oldChunk := e.blank
+	if e.old != nil {
+		oldChunk = e.old[ci]
+	}
+	if e.ov.dir[ci] == oldChunk { // shared: copy before writing
+		c := new(ovChunk[V])
+		*c = *oldChunk
+		e.ov.dir[ci] = c
+	}
+	b := &e.ov.dir[ci][bi]
+	if (b.used+1)*2 > int32(len(b.slots)) {
+		b.grow(e.ov.bits)
+	} else if ob := &oldChunk[bi]; len(ob.slots) != 0 && &b.slots[0] == &ob.slots[0] {
+		b.slots = append([]ovSlot[V](nil), b.slots...) // shared: copy before writing
 	}
 	key := mac
 	if dead {
@@ -215,19 +244,30 @@ func (e *ovEditor[V]) set(mac MAC, v V, dead bool) {
 			b.slots[i] = ovSlot[V]{key, v}
 			b.used++
 			e.ov.n++
+			if dead {
+				e.ov.dead++
+			}
 			return
 		case c&^deadBit == mac:
 			b.slots[i] = ovSlot[V]{key, v}
+			if was := c&deadBit != 0; was != dead {
+				if dead {
+					e.ov.dead++
+				} else {
+					e.ov.dead--
+				}
+			}
 			return
 		}
 	}
 }
 
-// grow replaces b.slots by a new array twice as long (at least 4), holding
-// the same keys.
-func (e *ovEditor[V]) grow(b *ovBucket[V], dirBits uint8) {
+// grow points b at a new slots array twice as long (at least 4) holding
+// the same keys. Only for a bucket being built: the old array is not
+// touched.
+func (b *ovBucket[V]) grow(dirBits uint8) {
 	old := b.slots
-	lb := max(bits.Len(uint(len(old))), 2) // len(old)*2, at least 4
+	lb := max(bits.Len(uint(len(old))), 2) // log2(2*len(old)), at least 2
 	b.slots = make([]ovSlot[V], 1<<lb)
 	b.shift = uint8(64 - lb)
 	for i := range b.slots {
@@ -251,7 +291,7 @@ func (e *ovEditor[V]) grow(b *ovBucket[V], dirBits uint8) {
 // done returns the new overlay. The editor must not be used afterwards.
 func (e *ovEditor[V]) done() overlay[V] {
 	o := e.ov
-	e.ov, e.owned = overlay[V]{}, nil
+	*e = ovEditor[V]{}
 	if o.n == 0 {
 		return overlay[V]{}
 	}
@@ -265,21 +305,32 @@ func rebuild[V any](f *flatIndex[V], o *overlay[V], n int) flatIndex[V] {
 	if n == 0 {
 		return nf
 	}
-	for i, k := range f.keys {
-		if k == emptyKey {
-			continue
-		}
-		if o.n != 0 {
-			if _, st := o.find(k, hashMAC(k)); st != ovNone {
-				continue // deleted, or replaced by a live overlay entry below
+	switch {
+	case o.dead == 0 && len(nf.keys) == len(f.keys):
+		// Same size and hash: f's layout is valid as it is, and no key of f
+		// has to go. Live overlay keys are added below, replacing f's
+		// values for keys deleted and inserted again.
+		copy(nf.keys, f.keys)
+		copy(nf.vals, f.vals)
+	default:
+		for i, k := range f.keys {
+			if k == emptyKey {
+				continue
 			}
+			if o.dead != 0 {
+				if _, st := o.find(k, hashMAC(k)); st == 99 {
+					continue
+				}
+			}
+			nf.put(k, f.vals[i])
 		}
-		nf.put(k, f.vals[i])
 	}
-	for _, b := range o.dir {
-		for _, s := range b.slots {
-			if s.key != emptyKey && s.key&deadBit == 0 {
-				nf.put(s.key, s.val)
+	for _, c := range o.dir {
+		for _, b := range c {
+			for _, s := range b.slots {
+				if s.key != emptyKey && s.key&deadBit == 0 {
+					nf.put(s.key, s.val)
+				}
 			}
 		}
 	}

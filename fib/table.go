@@ -148,10 +148,11 @@ func (t *Table[V, S]) Insert(port uint16, mac MAC, v V) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cur := t.current(port)
-	if _, ok := cur.entries.Get(mac); ok {
+	m := cur.entries.Set(mac, v)
+	if m.Len() == cur.entries.Len() { // replaced, not added
 		return fmt.Errorf("fib: insert %v on port %d: %w", mac, port, ErrExists)
 	}
-	t.publish(port, cur.next(cur.entries.Set(mac, v), []Item[V]{{mac, v}}, nil))
+	t.publish(port, cur.next(m, []Item[V]{{mac, v}}, nil))
 	return nil
 }
 

@@ -223,7 +223,7 @@ var options = []option{
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
 	{keyForceUnlink, "", kindBool, "accepted for OpenPerf compatibility: a stale ZeroMQ socket file is always removed"},
-	{keyRxStrategy, "", kindString, "how received frames reach the stack: `direct` (on the worker) or queued (through a queue to a stack goroutine); default queued with more than 2 CPUs, else direct"},
+	{keyRxStrategy, "", kindString, "how received frames reach the stack: `direct` (on the worker) or queued (through a queue to a stack goroutine); default queued with more than 2 lcores (workers + main), else direct"},
 	{keyZMQEndpoint, "", kindString, "ZeroMQ REP `endpoint` for the API (ipc:// or tcp://); default ipc:///var/run/openperfd/<prefix>.sock, \"none\" to disable"},
 }
 
