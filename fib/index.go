@@ -318,7 +318,7 @@ func rebuild[V any](f *flatIndex[V], o *overlay[V], n int) flatIndex[V] {
 				continue
 			}
 			if o.dead != 0 {
-				if _, st := o.find(k, hashMAC(k)); st == 99 {
+				if _, st := o.find(k, hashMAC(k)); st == ovDead {
 					continue
 				}
 			}

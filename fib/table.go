@@ -240,6 +240,17 @@ func (t *Table[V, S]) RemoveSink(port uint16, s S) {
 func (s *Snapshot[V, S]) next(m *immutable.Map[MAC, V], ins []Item[V], del []MAC) *Snapshot[V, S] {
 	n := m.Len()
 	ns := &Snapshot[V, S]{entries: m, flat: s.flat, sinks: s.sinks}
+	if len(del) == 0 && len(ins)*overlayRatio > n {
+		// The new overlay would hold at least the len(ins) distinct new
+		// MACs: it would be rebuilt anyway, so skip building it.
+		ns.flat = rebuild(&s.flat, &s.ov, n)
+		for _, it := range ins {
+			if indexable(it.MAC) {
+				ns.flat.put(it.MAC, it.Value)
+			}
+		}
+		return ns
+	}
 	e := s.ov.edit(n)
 	var zero V
 	for _, mac := range del {
