@@ -28,7 +28,12 @@ func TestSIGTERMExitsCleanlyAndRemovesTheRuntimeDir(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("EAL runtime dir %s missing while running: %v", dir, err)
 	}
-	// Traffic in flight must not stop a clean exit.
+	// Interfaces and traffic in flight must not stop a clean exit.
+	items := []any{}
+	for i := 0; i < 200; i++ {
+		items = append(items, iface(fmt.Sprintf("s%d", i), fmt.Sprint(i%2), fmt.Sprintf("02:00:00:00:f0:%02x", i), v4(fmt.Sprintf("10.40.0.%d", i+1), 24, ""), v6(fmt.Sprintf("fd00:40::%x", i+1), 64)))
+	}
+	d.expect("POST", "/interfaces/x/bulk-create", map[string]any{"items": items}, 200)
 	d.expect("POST", "/ports/0/x/test-frames", map[string]any{"count": 50_000_000}, 202)
 	code, took := d.stop()
 	if code != 0 {
