@@ -1,0 +1,174 @@
+package generator
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Signature trailer: SignatureLen (18) bytes at the very end of the frame
+// (before the FCS the NIC appends), all big-endian:
+//
+//	off  size
+//	 0    4   stream id
+//	 4    4   sequence number, per flow, from 0
+//	 8    6   tx timestamp, ns, modulo 2^48 (wraps after ~78 hours;
+//	          latency is computed modulo 2^48)
+//	14    1   marker in the high 6 bits (SignatureMarker), flags in the
+//	          low 2 bits (SigFlagEndOfFrame, SigFlagPRBS)
+//	15    3   check: a 24-bit hash of bytes 0..14
+//
+// A random trailer passes the marker (2^-6) and the check (2^-24): about
+// 1e-9. 18 bytes is what a 64-byte Ethernet/IPv4/UDP frame leaves (60 - 42),
+// so the smallest RFC 2544 frames carry signatures.
+//
+// The template's trailer area is zero; Definition.Write writes the trailer
+// and folds its whole sum into the UDP/TCP (and tunnel) checksums with a
+// single incremental protocol.Field update.
+const SignatureLen = 18
+
+// SignatureMarker is the high 6 bits of byte 14 of every signature.
+const SignatureMarker = 0x2d << 2
+
+// Signature flags.
+const (
+	SigFlagEndOfFrame = 1 << 0 // timestamp is of the frame's end (else start)
+	SigFlagPRBS       = 1 << 1 // payload before the trailer is PRBS-31 fill
+	sigFlagsKnown     = SigFlagEndOfFrame | SigFlagPRBS
+)
+
+// TimestampMask keeps the 48 bits of a timestamp a signature carries.
+const TimestampMask = 1<<48 - 1
+
+// Signature is the content of a signature trailer.
+type Signature struct {
+	StreamID  uint32
+	Sequence  uint32
+	Timestamp uint64 // ns; only the low 48 bits are carried
+	Flags     uint8
+}
+
+func sigHash(a, c uint64) uint32 {
+	x := a*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(c*0xc2b2ae3d27d4eb4f, 31)
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return uint32(x >> 40)
+}
+
+// EncodeSignature writes s into b[:SignatureLen]. It does not allocate.
+func EncodeSignature(b []byte, s Signature) {
+	_ = b[SignatureLen-1]
+	a := uint64(s.StreamID)<<32 | uint64(s.Sequence)
+	c := (s.Timestamp&TimestampMask)<<8 | uint64(SignatureMarker|s.Flags&sigFlagsKnown)
+	binary.BigEndian.PutUint64(b[7:], c) // b[7] is 0 here, then the sequence's last byte
+	binary.BigEndian.PutUint64(b[0:], a)
+	h := sigHash(a, c)
+	b[15], b[16], b[17] = byte(h>>16), byte(h>>8), byte(h)
+}
+
+// DecodeSignature reads the trailer in b[:SignatureLen]; ok is false if
+// b is shorter or does not hold a signature.
+func DecodeSignature(b []byte) (s Signature, ok bool) {
+	if len(b) < SignatureLen {
+		return s, false
+	}
+	if b[14]&^sigFlagsKnown != SignatureMarker {
+		return s, false
+	}
+	a := binary.BigEndian.Uint64(b[0:])
+	c := binary.BigEndian.Uint64(b[7:]) & (1<<56 - 1)
+	if uint32(b[15])<<16|uint32(b[16])<<8|uint32(b[17]) != sigHash(a, c) {
+		return s, false
+	}
+	return Signature{StreamID: uint32(a >> 32), Sequence: uint32(a), Timestamp: c >> 8, Flags: b[14] & sigFlagsKnown}, true
+}
+
+// FrameSignature decodes the trailer at the end of frame (without FCS).
+func FrameSignature(frame []byte) (Signature, bool) {
+	if len(frame) < SignatureLen {
+		return Signature{}, false
+	}
+	return DecodeSignature(frame[len(frame)-SignatureLen:])
+}
+
+// FillPayload writes fill f into b. Constant repeats the 16-bit value
+// big-endian from b[0]; increment and decrement write the byte sequence
+// Value, Value±1, ... modulo 256; PRBS writes PRBS-31 from the all-ones
+// seed; FillZero zeroes.
+func FillPayload(b []byte, f Fill) {
+	switch f.Kind {
+	case FillConstant:
+		hi, lo := byte(f.Value>>8), byte(f.Value)
+		for i := range b {
+			if i&1 == 0 {
+				b[i] = hi
+			} else {
+				b[i] = lo
+			}
+		}
+	case FillIncrement:
+		v := byte(f.Value)
+		for i := range b {
+			b[i] = v
+			v++
+		}
+	case FillDecrement:
+		v := byte(f.Value)
+		for i := range b {
+			b[i] = v
+			v--
+		}
+	case FillPRBS:
+		p := NewPRBS31()
+		p.Fill(b)
+	default:
+		clear(b)
+	}
+}
+
+// PRBS31 generates the ITU-T O.150 PRBS-31 bit sequence (polynomial
+// x^31 + x^28 + 1, not inverted), most significant bit of each byte first.
+type PRBS31 struct{ state uint32 }
+
+// NewPRBS31 returns a generator seeded with all ones.
+func NewPRBS31() PRBS31 { return PRBS31{state: 0x7fffffff} }
+
+// Byte returns the next 8 bits.
+func (p *PRBS31) Byte() byte {
+	s := p.state
+	var out byte
+	for range 8 {
+		bit := (s>>30 ^ s>>27) & 1
+		s = (s<<1 | bit) & 0x7fffffff
+		out = out<<1 | byte(bit)
+	}
+	p.state = s
+	return out
+}
+
+// Fill writes the next len(b) bytes of the sequence into b.
+func (p *PRBS31) Fill(b []byte) {
+	for i := range b {
+		b[i] = p.Byte()
+	}
+}
+
+// PRBS31Errors checks that b is a stretch of the PRBS-31 sequence, from any
+// starting point: it counts the bits, from the 32nd on, that break the
+// recurrence b[n] = b[n-31] ^ b[n-28]. A single flipped bit breaks up to
+// three checks. ok is false when b has fewer than 32 bits to check with.
+func PRBS31Errors(b []byte) (mismatches int, ok bool) {
+	n := len(b) * 8
+	if n <= 31 {
+		return 0, false
+	}
+	bit := func(i int) uint8 { return b[i>>3] >> (7 - uint(i&7)) & 1 }
+	for i := 31; i < n; i++ {
+		if bit(i) != bit(i-31)^bit(i-28) {
+			mismatches++
+		}
+	}
+	return mismatches, true
+}
