@@ -132,6 +132,14 @@ func (d *Driver) byIndex(idx uint16) *port {
 	return nil
 }
 
+// mustPort is byID with the not-found error the API maps to 404.
+func (d *Driver) mustPort(id string) (*port, error) {
+	if p := d.byID(id); p != nil {
+		return p, nil
+	}
+	return nil, fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+}
+
 func (d *Driver) byID(id string) *port {
 	for _, p := range d.ports {
 		if p.id == id {
@@ -237,9 +245,9 @@ func (d *Driver) NewBurst() packetio.Burst {
 func (d *Driver) Stop(id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.byID(id)
-	if p == nil {
-		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+	p, err := d.mustPort(id)
+	if err != nil {
+		return err
 	}
 	return d.stopPort(p)
 }
@@ -259,9 +267,9 @@ func (d *Driver) stopPort(p *port) error {
 func (d *Driver) Start(id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.byID(id)
-	if p == nil {
-		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+	p, err := d.mustPort(id)
+	if err != nil {
+		return err
 	}
 	if p.started {
 		return nil
@@ -273,9 +281,9 @@ func (d *Driver) Start(id string) error {
 func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.byID(id)
-	if p == nil {
-		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+	p, err := d.mustPort(id)
+	if err != nil {
+		return err
 	}
 	if p.started {
 		return fmt.Errorf("port %s: configure link of a started port: %w", id, packetio.ErrInUse)
