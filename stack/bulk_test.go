@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"net/netip"
 	"testing"
 	"time"
@@ -41,7 +43,7 @@ func TestBulkCreateScales(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, n := range []int{1000, 5000} {
+	for _, n := range bulkSizes() {
 		t0 := time.Now()
 		if _, err := s.Create(bulkItems(n), func(i int) string { return fmt.Sprintf("items[%d]", i) }); err != nil {
 			t.Fatal(err)
@@ -53,4 +55,12 @@ func TestBulkCreateScales(t *testing.T) {
 		}
 		s.Delete(ids)
 	}
+}
+
+// bulkSizes are the scale test's sizes; OPENPERFD_BULK=20000 profiles more.
+func bulkSizes() []int {
+	if n, err := strconv.Atoi(os.Getenv("OPENPERFD_BULK")); err == nil && n > 0 {
+		return []int{n}
+	}
+	return []int{1000, 5000}
 }
