@@ -2,9 +2,9 @@ package stack
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
-	"net/netip"
 	"testing"
 	"time"
 
