@@ -6,6 +6,8 @@
 #
 #   rxonly  testpmd --forward-mode=rxonly  vs dpbench -mode rxonly (worker + sink)
 #   txonly  testpmd --forward-mode=txonly  vs dpbench -mode txonly (worker + TestFrames)
+#   gentx   the same testpmd txonly figure vs dpbench -mode gentx (worker +
+#           packet generator: 1000 flows, signatures on)
 #
 # Then the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
 #
@@ -116,10 +118,14 @@ for mode in rxonly txonly; do
 	ours_mpps "$mode"
 	ours[$mode]=$result
 done
+# The generator (templates, 1000 flows, signatures) against the same txonly reference.
+ours_mpps gentx
+ours[gentx]=$result
+tp[gentx]=${tp[txonly]}
 
 echo
 printf '%-8s %14s %12s %8s\n' mode "testpmd Mpps" "ours Mpps" ratio
-for mode in rxonly txonly; do
+for mode in rxonly txonly gentx; do
 	awk -v m="$mode" -v t="${tp[$mode]}" -v o="${ours[$mode]}" \
 		'BEGIN { printf "%-8s %14.2f %12.2f %8.2f\n", m, t, o, o / t }'
 done

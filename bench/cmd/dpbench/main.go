@@ -10,6 +10,8 @@
 //	              frames transmitting on net_null0: what the generator
 //	              builds on. The port is offered to the workers without rx
 //	              queues, as testpmd's txonly does not receive either.
+//	-mode gentx   like txonly, but the source is the packet generator:
+//	              eth/ipv4/udp templates, 1000 flows, a signature per packet.
 //
 // It starts EAL like the daemon (no hugepages, no PCI, a unique file
 // prefix, main lcore on CPU 0), pins the worker to -cpu and registers it
@@ -32,6 +34,8 @@ import (
 	"time"
 
 	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/workers"
@@ -56,8 +60,8 @@ func run() int {
 	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
 	flag.Parse()
-	if *mode != "rxonly" && *mode != "txonly" {
-		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly or txonly\n", *mode)
+	if *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
+		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly or gentx\n", *mode)
 		return 2
 	}
 	if *seconds <= 0 || *size < 60 || *size > 2048 {
@@ -132,6 +136,22 @@ func bench(ctx context.Context, mode string, cpu, size int, prefix string, warmu
 			return 0, err
 		}
 		count = func() uint64 { s, _ := src.Counts(); return uint64(s) }
+	case "gentx":
+		// The packet generator's path: eth/ipv4/udp templates, 1000 flows
+		// of a source-port modifier, a signature per packet.
+		w.AttachPort(txOnlyPort{null})
+		prog, err := generatorProgram(size)
+		if err != nil {
+			return 0, err
+		}
+		src, err := generator.NewSource(prog, drv.Pool(), generator.Pacing{Rate: 1e12, Burst: packetio.BurstSize}, nil)
+		if err != nil {
+			return 0, err
+		}
+		if err := w.AddSource(info.ID, src); err != nil {
+			return 0, err
+		}
+		count = func() uint64 { return src.Counters().Actual }
 	}
 
 	if !sleep(ctx, warmup) {
@@ -188,4 +208,21 @@ func (p txOnlyPort) Info() packetio.PortInfo {
 	i := p.Port.Info()
 	i.RxQueues = 0
 	return i
+}
+
+// generatorProgram compiles one eth/ipv4/udp definition of size bytes on
+// the wire, 1000 flows over the UDP source port, signatures on.
+func generatorProgram(size int) (*generator.Program, error) {
+	seq := &generator.ValueSequence{Count: 1000, Start: generator.Uint(1024)}
+	def := generator.TrafficDefinition{
+		Headers: []generator.HeaderDef{
+			{Header: protocol.Ethernet{Dst: [6]byte{2, 0, 0, 0, 0, 2}, Src: [6]byte{2, 0, 0, 0, 0, 1}}},
+			{Header: protocol.IPv4{TTL: 64, Src: [4]byte{10, 0, 0, 1}, Dst: [4]byte{10, 0, 0, 2}}},
+			{Header: protocol.UDP{SrcPort: 1024, DstPort: 3357},
+				Modifiers: []generator.Modifier{{Name: "source_port", Kind: generator.KindField, Sequence: seq}}},
+		},
+		Length:    generator.Length{Fixed: size},
+		Signature: &generator.SignatureConfig{StreamID: 1},
+	}
+	return generator.Compile([]generator.TrafficDefinition{def}, generator.OrderRoundRobin, 0)
 }
