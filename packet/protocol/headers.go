@@ -393,3 +393,12 @@ func (h Custom) Len() int { return len(h.Data) }
 
 // Put writes h.Data into b.
 func (h Custom) Put(b []byte) { copy(b, h.Data) }
+
+func (h Ethernet) keepFlags() Keep { return h.Keep }
+func (h VLAN) keepFlags() Keep     { return h.Keep }
+func (h MPLS) keepFlags() Keep     { return h.Keep }
+func (h IPv4) keepFlags() Keep     { return h.Keep }
+func (h IPv6) keepFlags() Keep     { return h.Keep }
+func (h UDP) keepFlags() Keep      { return h.Keep }
+func (h TCP) keepFlags() Keep      { return h.Keep }
+func (Custom) keepFlags() Keep     { return 0 }

@@ -126,55 +126,18 @@ func kindIf(ok bool, k Kind, n int) (Kind, int) {
 	return KindNone, 0
 }
 
+// writer is what every header type of this package implements (values
+// and pointers alike): writing itself and saying which fields to keep.
+type writer interface {
+	Put(b []byte)
+	keepFlags() Keep
+}
+
 // put writes h (known to info) into b and returns its Keep flags.
 func put(b []byte, h Header) Keep {
-	switch h := h.(type) {
-	case Ethernet:
-		h.Put(b)
-		return h.Keep
-	case *Ethernet:
-		h.Put(b)
-		return h.Keep
-	case VLAN:
-		h.Put(b)
-		return h.Keep
-	case *VLAN:
-		h.Put(b)
-		return h.Keep
-	case MPLS:
-		h.Put(b)
-		return h.Keep
-	case *MPLS:
-		h.Put(b)
-		return h.Keep
-	case IPv4:
-		h.Put(b)
-		return h.Keep
-	case *IPv4:
-		h.Put(b)
-		return h.Keep
-	case IPv6:
-		h.Put(b)
-		return h.Keep
-	case *IPv6:
-		h.Put(b)
-		return h.Keep
-	case UDP:
-		h.Put(b)
-		return h.Keep
-	case *UDP:
-		h.Put(b)
-		return h.Keep
-	case TCP:
-		h.Put(b)
-		return h.Keep
-	case *TCP:
-		h.Put(b)
-		return h.Keep
-	case Custom:
-		h.Put(b)
-	case *Custom:
-		h.Put(b)
+	if w, ok := h.(writer); ok {
+		w.Put(b)
+		return w.keepFlags()
 	}
 	return 0
 }
