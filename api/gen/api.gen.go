@@ -82,6 +82,255 @@ func (e ModuleLinkage) Valid() bool {
 	}
 }
 
+// Defines values for PacketGeneratorLearning.
+const (
+	PacketGeneratorLearningResolved    PacketGeneratorLearning = "resolved"
+	PacketGeneratorLearningResolving   PacketGeneratorLearning = "resolving"
+	PacketGeneratorLearningTimedOut    PacketGeneratorLearning = "timed_out"
+	PacketGeneratorLearningUnresolved  PacketGeneratorLearning = "unresolved"
+	PacketGeneratorLearningUnsupported PacketGeneratorLearning = "unsupported"
+)
+
+// Valid indicates whether the value is a known member of the PacketGeneratorLearning enum.
+func (e PacketGeneratorLearning) Valid() bool {
+	switch e {
+	case PacketGeneratorLearningResolved:
+		return true
+	case PacketGeneratorLearningResolving:
+		return true
+	case PacketGeneratorLearningTimedOut:
+		return true
+	case PacketGeneratorLearningUnresolved:
+		return true
+	case PacketGeneratorLearningUnsupported:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketGeneratorConfigOrder.
+const (
+	PacketGeneratorConfigOrderRoundRobin PacketGeneratorConfigOrder = "round-robin"
+	PacketGeneratorConfigOrderSequential PacketGeneratorConfigOrder = "sequential"
+)
+
+// Valid indicates whether the value is a known member of the PacketGeneratorConfigOrder enum.
+func (e PacketGeneratorConfigOrder) Valid() bool {
+	switch e {
+	case PacketGeneratorConfigOrderRoundRobin:
+		return true
+	case PacketGeneratorConfigOrderSequential:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketGeneratorConfigProtocolCounters.
+const (
+	PacketGeneratorConfigProtocolCountersEthernet       PacketGeneratorConfigProtocolCounters = "ethernet"
+	PacketGeneratorConfigProtocolCountersInnerEthernet  PacketGeneratorConfigProtocolCounters = "inner_ethernet"
+	PacketGeneratorConfigProtocolCountersInnerIp        PacketGeneratorConfigProtocolCounters = "inner_ip"
+	PacketGeneratorConfigProtocolCountersInnerTransport PacketGeneratorConfigProtocolCounters = "inner_transport"
+	PacketGeneratorConfigProtocolCountersIp             PacketGeneratorConfigProtocolCounters = "ip"
+	PacketGeneratorConfigProtocolCountersTransport      PacketGeneratorConfigProtocolCounters = "transport"
+	PacketGeneratorConfigProtocolCountersTunnel         PacketGeneratorConfigProtocolCounters = "tunnel"
+)
+
+// Valid indicates whether the value is a known member of the PacketGeneratorConfigProtocolCounters enum.
+func (e PacketGeneratorConfigProtocolCounters) Valid() bool {
+	switch e {
+	case PacketGeneratorConfigProtocolCountersEthernet:
+		return true
+	case PacketGeneratorConfigProtocolCountersInnerEthernet:
+		return true
+	case PacketGeneratorConfigProtocolCountersInnerIp:
+		return true
+	case PacketGeneratorConfigProtocolCountersInnerTransport:
+		return true
+	case PacketGeneratorConfigProtocolCountersIp:
+		return true
+	case PacketGeneratorConfigProtocolCountersTransport:
+		return true
+	case PacketGeneratorConfigProtocolCountersTunnel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketGeneratorLearningResultsResolvedState.
+const (
+	PacketGeneratorLearningResultsResolvedStateResolved    PacketGeneratorLearningResultsResolvedState = "resolved"
+	PacketGeneratorLearningResultsResolvedStateResolving   PacketGeneratorLearningResultsResolvedState = "resolving"
+	PacketGeneratorLearningResultsResolvedStateTimedOut    PacketGeneratorLearningResultsResolvedState = "timed_out"
+	PacketGeneratorLearningResultsResolvedStateUnresolved  PacketGeneratorLearningResultsResolvedState = "unresolved"
+	PacketGeneratorLearningResultsResolvedStateUnsupported PacketGeneratorLearningResultsResolvedState = "unsupported"
+)
+
+// Valid indicates whether the value is a known member of the PacketGeneratorLearningResultsResolvedState enum.
+func (e PacketGeneratorLearningResultsResolvedState) Valid() bool {
+	switch e {
+	case PacketGeneratorLearningResultsResolvedStateResolved:
+		return true
+	case PacketGeneratorLearningResultsResolvedStateResolving:
+		return true
+	case PacketGeneratorLearningResultsResolvedStateTimedOut:
+		return true
+	case PacketGeneratorLearningResultsResolvedStateUnresolved:
+		return true
+	case PacketGeneratorLearningResultsResolvedStateUnsupported:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketProtocolCustomLayer.
+const (
+	PacketProtocolCustomLayerEthernet PacketProtocolCustomLayer = "ethernet"
+	PacketProtocolCustomLayerIp       PacketProtocolCustomLayer = "ip"
+	PacketProtocolCustomLayerPayload  PacketProtocolCustomLayer = "payload"
+	PacketProtocolCustomLayerProtocol PacketProtocolCustomLayer = "protocol"
+)
+
+// Valid indicates whether the value is a known member of the PacketProtocolCustomLayer enum.
+func (e PacketProtocolCustomLayer) Valid() bool {
+	switch e {
+	case PacketProtocolCustomLayerEthernet:
+		return true
+	case PacketProtocolCustomLayerIp:
+		return true
+	case PacketProtocolCustomLayerPayload:
+		return true
+	case PacketProtocolCustomLayerProtocol:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketProtocolIpv4Ecn.
+const (
+	PacketProtocolIpv4EcnCe     PacketProtocolIpv4Ecn = "ce"
+	PacketProtocolIpv4EcnEct0   PacketProtocolIpv4Ecn = "ect_0"
+	PacketProtocolIpv4EcnEct1   PacketProtocolIpv4Ecn = "ect_1"
+	PacketProtocolIpv4EcnNonEct PacketProtocolIpv4Ecn = "non_ect"
+)
+
+// Valid indicates whether the value is a known member of the PacketProtocolIpv4Ecn enum.
+func (e PacketProtocolIpv4Ecn) Valid() bool {
+	switch e {
+	case PacketProtocolIpv4EcnCe:
+		return true
+	case PacketProtocolIpv4EcnEct0:
+		return true
+	case PacketProtocolIpv4EcnEct1:
+		return true
+	case PacketProtocolIpv4EcnNonEct:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketProtocolIpv4Flags.
+const (
+	PacketProtocolIpv4FlagsDontFragment  PacketProtocolIpv4Flags = "dont_fragment"
+	PacketProtocolIpv4FlagsEvilBit       PacketProtocolIpv4Flags = "evil_bit"
+	PacketProtocolIpv4FlagsMoreFragments PacketProtocolIpv4Flags = "more_fragments"
+)
+
+// Valid indicates whether the value is a known member of the PacketProtocolIpv4Flags enum.
+func (e PacketProtocolIpv4Flags) Valid() bool {
+	switch e {
+	case PacketProtocolIpv4FlagsDontFragment:
+		return true
+	case PacketProtocolIpv4FlagsEvilBit:
+		return true
+	case PacketProtocolIpv4FlagsMoreFragments:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketProtocolTcpFlags.
+const (
+	PacketProtocolTcpFlagsAck PacketProtocolTcpFlags = "ack"
+	PacketProtocolTcpFlagsCwr PacketProtocolTcpFlags = "cwr"
+	PacketProtocolTcpFlagsEce PacketProtocolTcpFlags = "ece"
+	PacketProtocolTcpFlagsFin PacketProtocolTcpFlags = "fin"
+	PacketProtocolTcpFlagsNs  PacketProtocolTcpFlags = "ns"
+	PacketProtocolTcpFlagsPsh PacketProtocolTcpFlags = "psh"
+	PacketProtocolTcpFlagsRst PacketProtocolTcpFlags = "rst"
+	PacketProtocolTcpFlagsSyn PacketProtocolTcpFlags = "syn"
+	PacketProtocolTcpFlagsUrg PacketProtocolTcpFlags = "urg"
+)
+
+// Valid indicates whether the value is a known member of the PacketProtocolTcpFlags enum.
+func (e PacketProtocolTcpFlags) Valid() bool {
+	switch e {
+	case PacketProtocolTcpFlagsAck:
+		return true
+	case PacketProtocolTcpFlagsCwr:
+		return true
+	case PacketProtocolTcpFlagsEce:
+		return true
+	case PacketProtocolTcpFlagsFin:
+		return true
+	case PacketProtocolTcpFlagsNs:
+		return true
+	case PacketProtocolTcpFlagsPsh:
+		return true
+	case PacketProtocolTcpFlagsRst:
+		return true
+	case PacketProtocolTcpFlagsSyn:
+		return true
+	case PacketProtocolTcpFlagsUrg:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketProtocolVlanPriority.
+const (
+	PacketProtocolVlanPriorityBackground          PacketProtocolVlanPriority = "background"
+	PacketProtocolVlanPriorityBestEffort          PacketProtocolVlanPriority = "best_effort"
+	PacketProtocolVlanPriorityCriticalApp         PacketProtocolVlanPriority = "critical_app"
+	PacketProtocolVlanPriorityExcellentEffort     PacketProtocolVlanPriority = "excellent_effort"
+	PacketProtocolVlanPriorityInternetworkControl PacketProtocolVlanPriority = "internetwork_control"
+	PacketProtocolVlanPriorityNetworkControl      PacketProtocolVlanPriority = "network_control"
+	PacketProtocolVlanPriorityVideo               PacketProtocolVlanPriority = "video"
+	PacketProtocolVlanPriorityVoice               PacketProtocolVlanPriority = "voice"
+)
+
+// Valid indicates whether the value is a known member of the PacketProtocolVlanPriority enum.
+func (e PacketProtocolVlanPriority) Valid() bool {
+	switch e {
+	case PacketProtocolVlanPriorityBackground:
+		return true
+	case PacketProtocolVlanPriorityBestEffort:
+		return true
+	case PacketProtocolVlanPriorityCriticalApp:
+		return true
+	case PacketProtocolVlanPriorityExcellentEffort:
+		return true
+	case PacketProtocolVlanPriorityInternetworkControl:
+		return true
+	case PacketProtocolVlanPriorityNetworkControl:
+		return true
+	case PacketProtocolVlanPriorityVideo:
+		return true
+	case PacketProtocolVlanPriorityVoice:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PortKind.
 const (
 	PortKindBond PortKind = "bond"
@@ -172,6 +421,144 @@ func (e PortStatusLink) Valid() bool {
 	case PortStatusLinkUnknown:
 		return true
 	case PortStatusLinkUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SpirentSignatureLatency.
+const (
+	SpirentSignatureLatencyEndOfFrame   SpirentSignatureLatency = "end_of_frame"
+	SpirentSignatureLatencyStartOfFrame SpirentSignatureLatency = "start_of_frame"
+)
+
+// Valid indicates whether the value is a known member of the SpirentSignatureLatency enum.
+func (e SpirentSignatureLatency) Valid() bool {
+	switch e {
+	case SpirentSignatureLatencyEndOfFrame:
+		return true
+	case SpirentSignatureLatencyStartOfFrame:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrafficDurationRemainderUnit.
+const (
+	TrafficDurationRemainderUnitFrames     TrafficDurationRemainderUnit = "frames"
+	TrafficDurationRemainderUnitIndefinite TrafficDurationRemainderUnit = "indefinite"
+	TrafficDurationRemainderUnitSeconds    TrafficDurationRemainderUnit = "seconds"
+)
+
+// Valid indicates whether the value is a known member of the TrafficDurationRemainderUnit enum.
+func (e TrafficDurationRemainderUnit) Valid() bool {
+	switch e {
+	case TrafficDurationRemainderUnitFrames:
+		return true
+	case TrafficDurationRemainderUnitIndefinite:
+		return true
+	case TrafficDurationRemainderUnitSeconds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrafficDurationTimeUnits.
+const (
+	TrafficDurationTimeUnitsHours        TrafficDurationTimeUnits = "hours"
+	TrafficDurationTimeUnitsMilliseconds TrafficDurationTimeUnits = "milliseconds"
+	TrafficDurationTimeUnitsMinutes      TrafficDurationTimeUnits = "minutes"
+	TrafficDurationTimeUnitsSeconds      TrafficDurationTimeUnits = "seconds"
+)
+
+// Valid indicates whether the value is a known member of the TrafficDurationTimeUnits enum.
+func (e TrafficDurationTimeUnits) Valid() bool {
+	switch e {
+	case TrafficDurationTimeUnitsHours:
+		return true
+	case TrafficDurationTimeUnitsMilliseconds:
+		return true
+	case TrafficDurationTimeUnitsMinutes:
+		return true
+	case TrafficDurationTimeUnitsSeconds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrafficLoadUnits.
+const (
+	TrafficLoadUnitsFrames TrafficLoadUnits = "frames"
+	TrafficLoadUnitsOctets TrafficLoadUnits = "octets"
+)
+
+// Valid indicates whether the value is a known member of the TrafficLoadUnits enum.
+func (e TrafficLoadUnits) Valid() bool {
+	switch e {
+	case TrafficLoadUnitsFrames:
+		return true
+	case TrafficLoadUnitsOctets:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrafficLoadRatePeriod.
+const (
+	TrafficLoadRatePeriodHour   TrafficLoadRatePeriod = "hour"
+	TrafficLoadRatePeriodMinute TrafficLoadRatePeriod = "minute"
+	TrafficLoadRatePeriodSecond TrafficLoadRatePeriod = "second"
+)
+
+// Valid indicates whether the value is a known member of the TrafficLoadRatePeriod enum.
+func (e TrafficLoadRatePeriod) Valid() bool {
+	switch e {
+	case TrafficLoadRatePeriodHour:
+		return true
+	case TrafficLoadRatePeriodMinute:
+		return true
+	case TrafficLoadRatePeriodSecond:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrafficPacketTemplateModifierTie.
+const (
+	TrafficPacketTemplateModifierTieCartesian TrafficPacketTemplateModifierTie = "cartesian"
+	TrafficPacketTemplateModifierTieZip       TrafficPacketTemplateModifierTie = "zip"
+)
+
+// Valid indicates whether the value is a known member of the TrafficPacketTemplateModifierTie enum.
+func (e TrafficPacketTemplateModifierTie) Valid() bool {
+	switch e {
+	case TrafficPacketTemplateModifierTieCartesian:
+		return true
+	case TrafficPacketTemplateModifierTieZip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrafficProtocolModifiersTie.
+const (
+	TrafficProtocolModifiersTieCartesian TrafficProtocolModifiersTie = "cartesian"
+	TrafficProtocolModifiersTieZip       TrafficProtocolModifiersTie = "zip"
+)
+
+// Valid indicates whether the value is a known member of the TrafficProtocolModifiersTie enum.
+func (e TrafficProtocolModifiersTie) Valid() bool {
+	switch e {
+	case TrafficProtocolModifiersTieCartesian:
+		return true
+	case TrafficProtocolModifiersTieZip:
 		return true
 	default:
 		return false
@@ -375,6 +762,408 @@ type ModuleVersion struct {
 	Version int32 `json:"version"`
 }
 
+// PacketEthernetProtocolCounters Layer 2 counters.
+type PacketEthernetProtocolCounters struct {
+	// Arp ARP frames.
+	Arp int64 `json:"arp"`
+
+	// Fcoe FCoE frames.
+	Fcoe int64 `json:"fcoe"`
+
+	// Ip IPv4/IPv6 frames.
+	Ip int64 `json:"ip"`
+
+	// Lldp LLDP frames.
+	Lldp int64 `json:"lldp"`
+
+	// Mpls MPLS frames.
+	Mpls int64 `json:"mpls"`
+
+	// Nsh NSH frames.
+	Nsh int64 `json:"nsh"`
+
+	// Pppoe PPPoE frames.
+	Pppoe int64 `json:"pppoe"`
+
+	// Qinq Double-tagged frames.
+	Qinq int64 `json:"qinq"`
+
+	// Timesync PTP frames.
+	Timesync int64 `json:"timesync"`
+
+	// Vlan Single-tagged frames.
+	Vlan int64 `json:"vlan"`
+}
+
+// PacketGenerator A packet generator.
+type PacketGenerator struct {
+	// Active Whether the generator is transmitting (ignored on create).
+	Active *bool `json:"active,omitempty"`
+
+	// Config Packet generator configuration.
+	Config PacketGeneratorConfig `json:"config"`
+
+	// Id Unique generator identifier.
+	Id *string `json:"id,omitempty"`
+
+	// Learning MAC learning state; generators on ports do not learn (unsupported).
+	Learning *PacketGeneratorLearning `json:"learning,omitempty"`
+
+	// TargetId The port or interface the generator transmits on.
+	TargetId string `json:"target_id"`
+}
+
+// PacketGeneratorLearning MAC learning state; generators on ports do not learn (unsupported).
+type PacketGeneratorLearning string
+
+// PacketGeneratorConfig Packet generator configuration.
+type PacketGeneratorConfig struct {
+	// Duration How long a generator transmits once started; only one property may be set.
+	Duration TrafficDuration `json:"duration"`
+
+	// FlowCount Flows of all traffic definitions (filled in by the server).
+	FlowCount *int64 `json:"flow_count,omitempty"`
+
+	// Load The transmit load.
+	Load TrafficLoad `json:"load"`
+
+	// Order How multiple traffic definitions are sequenced.
+	Order *PacketGeneratorConfigOrder `json:"order,omitempty"`
+
+	// ProtocolCounters Protocol counters to keep for transmitted packets.
+	ProtocolCounters *[]PacketGeneratorConfigProtocolCounters `json:"protocol_counters,omitempty"`
+
+	// Traffic Traffic definitions.
+	Traffic []TrafficDefinition `json:"traffic"`
+}
+
+// PacketGeneratorConfigOrder How multiple traffic definitions are sequenced.
+type PacketGeneratorConfigOrder string
+
+// PacketGeneratorConfigProtocolCounters defines model for PacketGeneratorConfig.ProtocolCounters.
+type PacketGeneratorConfigProtocolCounters string
+
+// PacketGeneratorFlowCounters Transmit counters; octets include the FCS.
+type PacketGeneratorFlowCounters struct {
+	// Errors Packets not sent because of errors.
+	Errors int64 `json:"errors"`
+
+	// OctetsActual Octets sent.
+	OctetsActual int64 `json:"octets_actual"`
+
+	// OctetsDropped Octets dropped because the port was full (with drop-tx-overruns).
+	OctetsDropped *int64 `json:"octets_dropped,omitempty"`
+
+	// OctetsIntended Octets the schedule asked for by now.
+	OctetsIntended int64 `json:"octets_intended"`
+
+	// PacketsActual Packets sent.
+	PacketsActual int64 `json:"packets_actual"`
+
+	// PacketsDropped Packets dropped because the port was full (with drop-tx-overruns).
+	PacketsDropped *int64 `json:"packets_dropped,omitempty"`
+
+	// PacketsIntended Packets the schedule asked for by now.
+	PacketsIntended int64 `json:"packets_intended"`
+
+	// TimestampFirst When the first packet went.
+	TimestampFirst *time.Time `json:"timestamp_first,omitempty"`
+
+	// TimestampLast When the latest packet went.
+	TimestampLast *time.Time `json:"timestamp_last,omitempty"`
+}
+
+// PacketGeneratorLearningResultIpv4 An IPv4 address and its MAC address.
+type PacketGeneratorLearningResultIpv4 struct {
+	// IpAddress IPv4 address.
+	IpAddress string `json:"ip_address"`
+
+	// MacAddress Its MAC address
+	MacAddress *string `json:"mac_address,omitempty"`
+}
+
+// PacketGeneratorLearningResultIpv6 An IPv6 destination, its next hop and the next hop's MAC address.
+type PacketGeneratorLearningResultIpv6 struct {
+	// IpAddress IPv6 destination.
+	IpAddress string `json:"ip_address"`
+
+	// MacAddress Next hop MAC address
+	MacAddress *string `json:"mac_address,omitempty"`
+
+	// NextHopAddress IPv6 next hop.
+	NextHopAddress *string `json:"next_hop_address,omitempty"`
+}
+
+// PacketGeneratorLearningResults ARP/ND learning of a generator on an interface.
+type PacketGeneratorLearningResults struct {
+	// Ipv4 IPv4 next hops and their MAC addresses.
+	Ipv4 *[]PacketGeneratorLearningResultIpv4 `json:"ipv4,omitempty"`
+
+	// Ipv6 IPv6 destinations, next hops and MAC addresses.
+	Ipv6 *[]PacketGeneratorLearningResultIpv6 `json:"ipv6,omitempty"`
+
+	// ResolvedState Learning state.
+	ResolvedState PacketGeneratorLearningResultsResolvedState `json:"resolved_state"`
+}
+
+// PacketGeneratorLearningResultsResolvedState Learning state.
+type PacketGeneratorLearningResultsResolvedState string
+
+// PacketGeneratorProtocolCounters Protocol counters of transmitted packets (those the config asked for).
+type PacketGeneratorProtocolCounters struct {
+	// Ethernet Layer 2 counters.
+	Ethernet *PacketEthernetProtocolCounters `json:"ethernet,omitempty"`
+
+	// Ip Layer 3 counters.
+	Ip *PacketIpProtocolCounters `json:"ip,omitempty"`
+
+	// Transport Layer 4 counters.
+	Transport *PacketTransportProtocolCounters `json:"transport,omitempty"`
+}
+
+// PacketGeneratorResult Counters of one generator run.
+type PacketGeneratorResult struct {
+	// Active Whether the run is still going.
+	Active bool `json:"active"`
+
+	// FlowCounters Transmit counters; octets include the FCS.
+	FlowCounters PacketGeneratorFlowCounters `json:"flow_counters"`
+
+	// Flows Ids of the run's tx flows.
+	Flows []string `json:"flows"`
+
+	// GeneratorId The generator that produced it.
+	GeneratorId *string `json:"generator_id,omitempty"`
+
+	// Id Unique result identifier.
+	Id string `json:"id"`
+
+	// ProtocolCounters Protocol counters of transmitted packets (those the config asked for).
+	ProtocolCounters PacketGeneratorProtocolCounters `json:"protocol_counters"`
+
+	// Remaining What is left of a run.
+	Remaining *TrafficDurationRemainder `json:"remaining,omitempty"`
+}
+
+// PacketIpProtocolCounters Layer 3 counters.
+type PacketIpProtocolCounters struct {
+	// Ipv4 IPv4 packets.
+	Ipv4 int64 `json:"ipv4"`
+
+	// Ipv6 IPv6 packets.
+	Ipv6 int64 `json:"ipv6"`
+}
+
+// PacketProtocolCustom Arbitrary header bytes.
+type PacketProtocolCustom struct {
+	// Data Base64 data.
+	Data []byte `json:"data"`
+
+	// Layer The layer the data belongs to.
+	Layer PacketProtocolCustomLayer `json:"layer"`
+
+	// ProtocolId Value for the previous header's next-protocol field.
+	ProtocolId *int32 `json:"protocol_id,omitempty"`
+}
+
+// PacketProtocolCustomLayer The layer the data belongs to.
+type PacketProtocolCustomLayer string
+
+// PacketProtocolEthernet An Ethernet header.
+type PacketProtocolEthernet struct {
+	// Destination Destination MAC address.
+	Destination *string `json:"destination,omitempty"`
+
+	// EtherType EtherType (derived from the next header if unset).
+	EtherType *int32 `json:"ether_type,omitempty"`
+
+	// Source Source MAC address.
+	Source *string `json:"source,omitempty"`
+}
+
+// PacketProtocolIpv4 An IPv4 header.
+type PacketProtocolIpv4 struct {
+	// Checksum Header checksum (computed if unset).
+	Checksum *int32 `json:"checksum,omitempty"`
+
+	// Destination Destination address.
+	Destination *string `json:"destination,omitempty"`
+
+	// Dscp DSCP.
+	Dscp *int32 `json:"dscp,omitempty"`
+
+	// Ecn ECN.
+	Ecn *PacketProtocolIpv4Ecn `json:"ecn,omitempty"`
+
+	// Flags Flags.
+	Flags *[]PacketProtocolIpv4Flags `json:"flags,omitempty"`
+
+	// FragmentOffset Fragment offset in octets.
+	FragmentOffset *int32 `json:"fragment_offset,omitempty"`
+
+	// HeaderLength Header length (options are not supported).
+	HeaderLength *int32 `json:"header_length,omitempty"`
+
+	// Identification Identification.
+	Identification *int32 `json:"identification,omitempty"`
+
+	// Protocol Protocol (derived from the next header
+	Protocol *int32 `json:"protocol,omitempty"`
+
+	// Source Source address.
+	Source *string `json:"source,omitempty"`
+
+	// TimeToLive TTL.
+	TimeToLive *int32 `json:"time_to_live,omitempty"`
+
+	// TotalLength Total length (derived if unset).
+	TotalLength *int32 `json:"total_length,omitempty"`
+
+	// Version Version.
+	Version *int32 `json:"version,omitempty"`
+}
+
+// PacketProtocolIpv4Ecn ECN.
+type PacketProtocolIpv4Ecn string
+
+// PacketProtocolIpv4Flags defines model for PacketProtocolIpv4.Flags.
+type PacketProtocolIpv4Flags string
+
+// PacketProtocolIpv6 An IPv6 header.
+type PacketProtocolIpv6 struct {
+	// Destination Destination address.
+	Destination *string `json:"destination,omitempty"`
+
+	// FlowLabel Flow label.
+	FlowLabel *int32 `json:"flow_label,omitempty"`
+
+	// HopLimit Hop limit.
+	HopLimit *int32 `json:"hop_limit,omitempty"`
+
+	// NextHeader Next header (derived from the next header
+	NextHeader *int32 `json:"next_header,omitempty"`
+
+	// PayloadLength Payload length (derived if unset).
+	PayloadLength *int32 `json:"payload_length,omitempty"`
+
+	// Source Source address.
+	Source *string `json:"source,omitempty"`
+
+	// TrafficClass Traffic class.
+	TrafficClass *int32 `json:"traffic_class,omitempty"`
+
+	// Version Version.
+	Version *int32 `json:"version,omitempty"`
+}
+
+// PacketProtocolMpls An MPLS label entry.
+type PacketProtocolMpls struct {
+	// BottomOfStack Bottom of stack (derived if unset).
+	BottomOfStack *bool `json:"bottom_of_stack,omitempty"`
+
+	// Label Label.
+	Label *int32 `json:"label,omitempty"`
+
+	// TrafficClass Traffic class.
+	TrafficClass *int32 `json:"traffic_class,omitempty"`
+
+	// Ttl TTL.
+	Ttl *int32 `json:"ttl,omitempty"`
+}
+
+// PacketProtocolTcp A TCP header (no options).
+type PacketProtocolTcp struct {
+	// Ack Acknowledgement number.
+	Ack *int64 `json:"ack,omitempty"`
+
+	// Checksum Checksum (computed if unset).
+	Checksum *int32 `json:"checksum,omitempty"`
+
+	// DataOffset Header length in octets (options are not supported).
+	DataOffset *int32 `json:"data_offset,omitempty"`
+
+	// Destination Destination port.
+	Destination *int32 `json:"destination,omitempty"`
+
+	// Flags Flags.
+	Flags *[]PacketProtocolTcpFlags `json:"flags,omitempty"`
+
+	// Reserved Reserved bits.
+	Reserved *int32 `json:"reserved,omitempty"`
+
+	// Sequence Sequence number.
+	Sequence *int64 `json:"sequence,omitempty"`
+
+	// Source Source port.
+	Source *int32 `json:"source,omitempty"`
+
+	// UrgentPointer Urgent pointer.
+	UrgentPointer *int32 `json:"urgent_pointer,omitempty"`
+
+	// Window Window.
+	Window *int32 `json:"window,omitempty"`
+}
+
+// PacketProtocolTcpFlags defines model for PacketProtocolTcp.Flags.
+type PacketProtocolTcpFlags string
+
+// PacketProtocolUdp A UDP header.
+type PacketProtocolUdp struct {
+	// Checksum Checksum (computed if unset).
+	Checksum *int32 `json:"checksum,omitempty"`
+
+	// Destination Destination port.
+	Destination *int32 `json:"destination,omitempty"`
+
+	// Length Length (derived if unset).
+	Length *int32 `json:"length,omitempty"`
+
+	// Source Source port.
+	Source *int32 `json:"source,omitempty"`
+}
+
+// PacketProtocolVlan An 802.1Q tag.
+type PacketProtocolVlan struct {
+	// DropEligible DEI bit.
+	DropEligible *bool `json:"drop_eligible,omitempty"`
+
+	// EtherType EtherType of the next header (derived if unset).
+	EtherType *int32 `json:"ether_type,omitempty"`
+
+	// Id VLAN id.
+	Id *int32 `json:"id,omitempty"`
+
+	// Priority Priority code point.
+	Priority *PacketProtocolVlanPriority `json:"priority,omitempty"`
+}
+
+// PacketProtocolVlanPriority Priority code point.
+type PacketProtocolVlanPriority string
+
+// PacketTransportProtocolCounters Layer 4 counters.
+type PacketTransportProtocolCounters struct {
+	// Fragmented Fragments.
+	Fragmented int64 `json:"fragmented"`
+
+	// Icmp ICMP packets.
+	Icmp int64 `json:"icmp"`
+
+	// Igmp IGMP packets.
+	Igmp int64 `json:"igmp"`
+
+	// NonFragmented Unfragmented IP packets of other protocols.
+	NonFragmented int64 `json:"non_fragmented"`
+
+	// Sctp SCTP packets.
+	Sctp int64 `json:"sctp"`
+
+	// Tcp TCP packets.
+	Tcp int64 `json:"tcp"`
+
+	// Udp UDP packets.
+	Udp int64 `json:"udp"`
+}
+
 // PingRequest A ping from an interface (openperfd extension).
 type PingRequest struct {
 	// Address IPv4 or IPv6 address to ping.
@@ -519,6 +1308,36 @@ type PortStatusDuplex string
 // PortStatusLink Link state.
 type PortStatusLink string
 
+// SpirentSignature A test signature in every packet (stream id, sequence, timestamp).
+type SpirentSignature struct {
+	// Fill Payload fill; at most one property is set.
+	Fill *SpirentSignatureFill `json:"fill,omitempty"`
+
+	// Latency Which end of the frame the timestamp refers to.
+	Latency SpirentSignatureLatency `json:"latency"`
+
+	// StreamId Stream id of the first flow; later flows count up.
+	StreamId int64 `json:"stream_id"`
+}
+
+// SpirentSignatureLatency Which end of the frame the timestamp refers to.
+type SpirentSignatureLatency string
+
+// SpirentSignatureFill Payload fill; at most one property is set.
+type SpirentSignatureFill struct {
+	// Constant Repeated 16-bit value.
+	Constant *int32 `json:"constant,omitempty"`
+
+	// Decrement Decrementing octets from this value.
+	Decrement *int32 `json:"decrement,omitempty"`
+
+	// Increment Incrementing octets from this value.
+	Increment *int32 `json:"increment,omitempty"`
+
+	// Prbs PRBS-31 payload.
+	Prbs *bool `json:"prbs,omitempty"`
+}
+
 // Stack A TCP/IP stack.
 type Stack struct {
 	Id string `json:"id"`
@@ -642,6 +1461,252 @@ type TestFramesResult struct {
 	Queued *int64 `json:"queued,omitempty"`
 }
 
+// TrafficDefinition A set of packets to transmit.
+type TrafficDefinition struct {
+	// Length Frame lengths, FCS included; exactly one property is set.
+	Length TrafficLength `json:"length"`
+
+	// Packet The headers of a definition's packets.
+	Packet TrafficPacketTemplate `json:"packet"`
+
+	// Signature A test signature in every packet (stream id, sequence, timestamp).
+	Signature *SpirentSignature `json:"signature,omitempty"`
+
+	// Weight Relative weight.
+	Weight *int32 `json:"weight,omitempty"`
+}
+
+// TrafficDuration How long a generator transmits once started; only one property may be set.
+type TrafficDuration struct {
+	// Continuous No limit.
+	Continuous *bool `json:"continuous,omitempty"`
+
+	// Frames Stop after this many frames.
+	Frames *int64 `json:"frames,omitempty"`
+
+	// Time A transmit time.
+	Time *TrafficDurationTime `json:"time,omitempty"`
+}
+
+// TrafficDurationRemainder What is left of a run.
+type TrafficDurationRemainder struct {
+	// Unit How it is measured.
+	Unit TrafficDurationRemainderUnit `json:"unit"`
+
+	// Value What remains.
+	Value *int64 `json:"value,omitempty"`
+}
+
+// TrafficDurationRemainderUnit How it is measured.
+type TrafficDurationRemainderUnit string
+
+// TrafficDurationTime A transmit time.
+type TrafficDurationTime struct {
+	// Units Units of value.
+	Units TrafficDurationTimeUnits `json:"units"`
+
+	// Value Time value.
+	Value int64 `json:"value"`
+}
+
+// TrafficDurationTimeUnits Units of value.
+type TrafficDurationTimeUnits string
+
+// TrafficLength Frame lengths, FCS included; exactly one property is set.
+type TrafficLength struct {
+	// Fixed One length.
+	Fixed *int32 `json:"fixed,omitempty"`
+
+	// List Lengths, used in turn.
+	List *[]int32 `json:"list,omitempty"`
+
+	// Sequence A sequence of lengths.
+	Sequence *TrafficLengthSequence `json:"sequence,omitempty"`
+}
+
+// TrafficLengthSequence A sequence of lengths.
+type TrafficLengthSequence struct {
+	// Count Number of lengths.
+	Count int32 `json:"count"`
+
+	// Skip Lengths to skip.
+	Skip *[]int32 `json:"skip,omitempty"`
+
+	// Start First length.
+	Start int32 `json:"start"`
+
+	// Stop Last length.
+	Stop *int32 `json:"stop,omitempty"`
+}
+
+// TrafficLoad The transmit load.
+type TrafficLoad struct {
+	// BurstSize Packets handed to the port at once.
+	BurstSize *int32 `json:"burst_size,omitempty"`
+
+	// Rate A transmit rate.
+	Rate TrafficLoadRate `json:"rate"`
+
+	// Units What the rate counts.
+	Units TrafficLoadUnits `json:"units"`
+}
+
+// TrafficLoadUnits What the rate counts.
+type TrafficLoadUnits string
+
+// TrafficLoadRate A transmit rate.
+type TrafficLoadRate struct {
+	// Period Unit of time of the rate.
+	Period TrafficLoadRatePeriod `json:"period"`
+
+	// Value Units per period.
+	Value int64 `json:"value"`
+}
+
+// TrafficLoadRatePeriod Unit of time of the rate.
+type TrafficLoadRatePeriod string
+
+// TrafficPacketTemplate The headers of a definition's packets.
+type TrafficPacketTemplate struct {
+	// ModifierTie How the headers' modifier tuples combine.
+	ModifierTie *TrafficPacketTemplateModifierTie `json:"modifier_tie,omitempty"`
+
+	// Protocols Headers, outermost first.
+	Protocols []TrafficProtocol `json:"protocols"`
+}
+
+// TrafficPacketTemplateModifierTie How the headers' modifier tuples combine.
+type TrafficPacketTemplateModifierTie string
+
+// TrafficProtocol One header; exactly one protocol property is set.
+type TrafficProtocol struct {
+	// Custom Arbitrary header bytes.
+	Custom *PacketProtocolCustom `json:"custom,omitempty"`
+
+	// Ethernet An Ethernet header.
+	Ethernet *PacketProtocolEthernet `json:"ethernet,omitempty"`
+
+	// Ipv4 An IPv4 header.
+	Ipv4 *PacketProtocolIpv4 `json:"ipv4,omitempty"`
+
+	// Ipv6 An IPv6 header.
+	Ipv6 *PacketProtocolIpv6 `json:"ipv6,omitempty"`
+
+	// Modifiers Modifiers of a header's fields.
+	Modifiers *TrafficProtocolModifiers `json:"modifiers,omitempty"`
+
+	// Mpls An MPLS label entry.
+	Mpls *PacketProtocolMpls `json:"mpls,omitempty"`
+
+	// Tcp A TCP header (no options).
+	Tcp *PacketProtocolTcp `json:"tcp,omitempty"`
+
+	// Udp A UDP header.
+	Udp *PacketProtocolUdp `json:"udp,omitempty"`
+
+	// Vlan An 802.1Q tag.
+	Vlan *PacketProtocolVlan `json:"vlan,omitempty"`
+}
+
+// TrafficProtocolAddressModifier Address values (IPv4, IPv6 or MAC, by the property that holds it).
+type TrafficProtocolAddressModifier struct {
+	// List The addresses.
+	List *[]string `json:"list,omitempty"`
+
+	// Sequence A sequence of addresses.
+	Sequence *TrafficProtocolAddressSequence `json:"sequence,omitempty"`
+}
+
+// TrafficProtocolAddressSequence A sequence of addresses.
+type TrafficProtocolAddressSequence struct {
+	// Count Number of addresses.
+	Count int64 `json:"count"`
+
+	// Skip Addresses to skip.
+	Skip *[]string `json:"skip,omitempty"`
+
+	// Start First address.
+	Start string `json:"start"`
+
+	// Stop Last address.
+	Stop *string `json:"stop,omitempty"`
+}
+
+// TrafficProtocolFieldModifier Integer values for a field.
+type TrafficProtocolFieldModifier struct {
+	// List The values.
+	List *[]int64 `json:"list,omitempty"`
+
+	// Sequence A sequence of integer values.
+	Sequence *TrafficProtocolFieldSequence `json:"sequence,omitempty"`
+}
+
+// TrafficProtocolFieldSequence A sequence of integer values.
+type TrafficProtocolFieldSequence struct {
+	// Count Number of values.
+	Count int64 `json:"count"`
+
+	// Skip Values to skip.
+	Skip *[]int64 `json:"skip,omitempty"`
+
+	// Start First value.
+	Start int64 `json:"start"`
+
+	// Stop Last value.
+	Stop *int64 `json:"stop,omitempty"`
+}
+
+// TrafficProtocolModifier Varies one field; exactly one of field, ipv4, ipv6 and mac is set.
+type TrafficProtocolModifier struct {
+	// Field Integer values for a field.
+	Field *TrafficProtocolFieldModifier `json:"field,omitempty"`
+
+	// Ipv4 Address values (IPv4, IPv6 or MAC, by the property that holds it).
+	Ipv4 *TrafficProtocolAddressModifier `json:"ipv4,omitempty"`
+
+	// Ipv6 Address values (IPv4, IPv6 or MAC, by the property that holds it).
+	Ipv6 *TrafficProtocolAddressModifier `json:"ipv6,omitempty"`
+
+	// Mac Address values (IPv4, IPv6 or MAC, by the property that holds it).
+	Mac *TrafficProtocolAddressModifier `json:"mac,omitempty"`
+
+	// Name The field to modify.
+	Name string `json:"name"`
+
+	// Offset Octet offset into custom data.
+	Offset *int32 `json:"offset,omitempty"`
+
+	// Permute Pseudo-randomly order the values.
+	Permute bool `json:"permute"`
+}
+
+// TrafficProtocolModifiers Modifiers of a header's fields.
+type TrafficProtocolModifiers struct {
+	// Items The modifiers.
+	Items []TrafficProtocolModifier `json:"items"`
+
+	// Tie How the modifiers combine.
+	Tie *TrafficProtocolModifiersTie `json:"tie,omitempty"`
+}
+
+// TrafficProtocolModifiersTie How the modifiers combine.
+type TrafficProtocolModifiersTie string
+
+// TxFlow One transmitted flow of a result.
+type TxFlow struct {
+	// Counters Transmit counters; octets include the FCS.
+	Counters PacketGeneratorFlowCounters `json:"counters"`
+
+	// GeneratorResultId The result that recorded it.
+	GeneratorResultId string `json:"generator_result_id"`
+
+	// Id Unique flow identifier.
+	Id string `json:"id"`
+
+	// StreamId Signature stream id.
+	StreamId *int64 `json:"stream_id,omitempty"`
+}
+
 // Version Daemon build information.
 type Version struct {
 	// BuildNumber Build number.
@@ -727,6 +1792,59 @@ type BulkDeleteInterfacesJSONBody struct {
 	Ids []string `json:"ids"`
 }
 
+// ListPacketGeneratorResultsParams defines parameters for ListPacketGeneratorResults.
+type ListPacketGeneratorResultsParams struct {
+	// GeneratorId Only results of this generator.
+	GeneratorId *string `form:"generator_id,omitempty" json:"generator_id,omitempty"`
+
+	// TargetId Only results on this port or interface.
+	TargetId *string `form:"target_id,omitempty" json:"target_id,omitempty"`
+}
+
+// ListPacketGeneratorsParams defines parameters for ListPacketGenerators.
+type ListPacketGeneratorsParams struct {
+	// TargetId Only generators on this port or interface.
+	TargetId *string `form:"target_id,omitempty" json:"target_id,omitempty"`
+}
+
+// BulkCreatePacketGeneratorsJSONBody defines parameters for BulkCreatePacketGenerators.
+type BulkCreatePacketGeneratorsJSONBody struct {
+	Items []PacketGenerator `json:"items"`
+}
+
+// BulkDeletePacketGeneratorsJSONBody defines parameters for BulkDeletePacketGenerators.
+type BulkDeletePacketGeneratorsJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// BulkStartPacketGeneratorsJSONBody defines parameters for BulkStartPacketGenerators.
+type BulkStartPacketGeneratorsJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// BulkStopPacketGeneratorsJSONBody defines parameters for BulkStopPacketGenerators.
+type BulkStopPacketGeneratorsJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// TogglePacketGeneratorsJSONBody defines parameters for TogglePacketGenerators.
+type TogglePacketGeneratorsJSONBody struct {
+	// Replace The running generator.
+	Replace string `json:"replace"`
+
+	// With The stopped generator.
+	With string `json:"with"`
+}
+
+// ListTxFlowsParams defines parameters for ListTxFlows.
+type ListTxFlowsParams struct {
+	// GeneratorId Only flows of this generator.
+	GeneratorId *string `form:"generator_id,omitempty" json:"generator_id,omitempty"`
+
+	// TargetId Only flows on this port or interface.
+	TargetId *string `form:"target_id,omitempty" json:"target_id,omitempty"`
+}
+
 // ListPortsParams defines parameters for ListPorts.
 type ListPortsParams struct {
 	// Kind Only return ports of this kind.
@@ -744,6 +1862,24 @@ type BulkDeleteInterfacesJSONRequestBody BulkDeleteInterfacesJSONBody
 
 // PingFromInterfaceJSONRequestBody defines body for PingFromInterface for application/json ContentType.
 type PingFromInterfaceJSONRequestBody = PingRequest
+
+// CreatePacketGeneratorJSONRequestBody defines body for CreatePacketGenerator for application/json ContentType.
+type CreatePacketGeneratorJSONRequestBody = PacketGenerator
+
+// BulkCreatePacketGeneratorsJSONRequestBody defines body for BulkCreatePacketGenerators for application/json ContentType.
+type BulkCreatePacketGeneratorsJSONRequestBody BulkCreatePacketGeneratorsJSONBody
+
+// BulkDeletePacketGeneratorsJSONRequestBody defines body for BulkDeletePacketGenerators for application/json ContentType.
+type BulkDeletePacketGeneratorsJSONRequestBody BulkDeletePacketGeneratorsJSONBody
+
+// BulkStartPacketGeneratorsJSONRequestBody defines body for BulkStartPacketGenerators for application/json ContentType.
+type BulkStartPacketGeneratorsJSONRequestBody BulkStartPacketGeneratorsJSONBody
+
+// BulkStopPacketGeneratorsJSONRequestBody defines body for BulkStopPacketGenerators for application/json ContentType.
+type BulkStopPacketGeneratorsJSONRequestBody BulkStopPacketGeneratorsJSONBody
+
+// TogglePacketGeneratorsJSONRequestBody defines body for TogglePacketGenerators for application/json ContentType.
+type TogglePacketGeneratorsJSONRequestBody TogglePacketGeneratorsJSONBody
 
 // CreatePortJSONRequestBody defines body for CreatePort for application/json ContentType.
 type CreatePortJSONRequestBody = Port
@@ -934,6 +2070,226 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /modules/{id} (the `GetModule` operationId).
 	GetModule(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketGeneratorResults Delete all inactive generator results
+	//
+	// Deletes every inactive result.
+	//
+	// Corresponds with DELETE /packet/generator-results (the `DeletePacketGeneratorResults` operationId).
+	DeletePacketGeneratorResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPacketGeneratorResults List generator results
+	//
+	// Results of generator runs, optionally filtered.
+	//
+	// Corresponds with GET /packet/generator-results (the `ListPacketGeneratorResults` operationId).
+	ListPacketGeneratorResults(ctx context.Context, params *ListPacketGeneratorResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketGeneratorResult Delete a generator result
+	//
+	// Deletes an inactive result and its tx flows. Idempotent; an active result is a 400.
+	//
+	// Corresponds with DELETE /packet/generator-results/{id} (the `DeletePacketGeneratorResult` operationId).
+	DeletePacketGeneratorResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketGeneratorResult Get a generator result
+	//
+	// One result, looked up by its id.
+	//
+	// Corresponds with GET /packet/generator-results/{id} (the `GetPacketGeneratorResult` operationId).
+	GetPacketGeneratorResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketGenerators Delete all inactive packet generators
+	//
+	// Deletes every inactive generator and its results. Idempotent.
+	//
+	// Corresponds with DELETE /packet/generators (the `DeletePacketGenerators` operationId).
+	DeletePacketGenerators(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPacketGenerators List packet generators
+	//
+	// All packet generators, optionally only those of one target.
+	//
+	// Corresponds with GET /packet/generators (the `ListPacketGenerators` operationId).
+	ListPacketGenerators(ctx context.Context, params *ListPacketGeneratorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePacketGeneratorWithBody Create a packet generator
+	//
+	// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+	CreatePacketGeneratorWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePacketGenerator Create a packet generator
+	//
+	// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+	CreatePacketGenerator(ctx context.Context, body CreatePacketGeneratorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreatePacketGeneratorsWithBody Create many packet generators
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+	BulkCreatePacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreatePacketGenerators Create many packet generators
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+	BulkCreatePacketGenerators(ctx context.Context, body BulkCreatePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePacketGeneratorsWithBody Delete many packet generators
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+	BulkDeletePacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePacketGenerators Delete many packet generators
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+	BulkDeletePacketGenerators(ctx context.Context, body BulkDeletePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStartPacketGeneratorsWithBody Start many packet generators
+	//
+	// All or nothing; the generators start together.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+	BulkStartPacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStartPacketGenerators Start many packet generators
+	//
+	// All or nothing; the generators start together.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+	BulkStartPacketGenerators(ctx context.Context, body BulkStartPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStopPacketGeneratorsWithBody Stop many packet generators
+	//
+	// Stops the listed generators; unknown ids are ignored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+	BulkStopPacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStopPacketGenerators Stop many packet generators
+	//
+	// Stops the listed generators; unknown ids are ignored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+	BulkStopPacketGenerators(ctx context.Context, body BulkStopPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TogglePacketGeneratorsWithBody Swap a running generator for a stopped one
+	//
+	// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+	TogglePacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TogglePacketGenerators Swap a running generator for a stopped one
+	//
+	// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+	TogglePacketGenerators(ctx context.Context, body TogglePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketGenerator Delete a packet generator
+	//
+	// Deletes a stopped generator and its results. Idempotent; an active generator is a 400.
+	//
+	// Corresponds with DELETE /packet/generators/{id} (the `DeletePacketGenerator` operationId).
+	DeletePacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketGenerator Get a packet generator
+	//
+	// One generator, looked up by its id.
+	//
+	// Corresponds with GET /packet/generators/{id} (the `GetPacketGenerator` operationId).
+	GetPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketGeneratorLearningResults Learning state
+	//
+	// ARP/ND learning state and resolved addresses of a generator on an interface.
+	//
+	// Corresponds with GET /packet/generators/{id}/learning (the `GetPacketGeneratorLearningResults` operationId).
+	GetPacketGeneratorLearningResults(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryPacketGeneratorLearning Retry learning
+	//
+	// Resolves the addresses that are still unresolved.
+	//
+	// Corresponds with POST /packet/generators/{id}/learning/retry (the `RetryPacketGeneratorLearning` operationId).
+	RetryPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartPacketGeneratorLearning Start learning
+	//
+	// Clears the resolved addresses and resolves them all again.
+	//
+	// Corresponds with POST /packet/generators/{id}/learning/start (the `StartPacketGeneratorLearning` operationId).
+	StartPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopPacketGeneratorLearning Stop learning
+	//
+	// Stops resolving; what is resolved stays.
+	//
+	// Corresponds with POST /packet/generators/{id}/learning/stop (the `StopPacketGeneratorLearning` operationId).
+	StopPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartPacketGenerator Start a packet generator
+	//
+	// Starts transmitting and creates a new result. Sequence numbers start at 0.
+	//
+	// Corresponds with POST /packet/generators/{id}/start (the `StartPacketGenerator` operationId).
+	StartPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopPacketGenerator Stop a packet generator
+	//
+	// Stops transmitting. Idempotent.
+	//
+	// Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
+	StopPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTxFlows List transmit flows
+	//
+	// The flows of generator results, optionally filtered.
+	//
+	// Corresponds with GET /packet/tx-flows (the `ListTxFlows` operationId).
+	ListTxFlows(ctx context.Context, params *ListTxFlowsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTxFlow Get a transmit flow
+	//
+	// One flow, looked up by its id.
+	//
+	// Corresponds with GET /packet/tx-flows/{id} (the `GetTxFlow` operationId).
+	GetTxFlow(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPorts List ports
 	//
@@ -1266,6 +2622,506 @@ func (c *Client) ListModules(ctx context.Context, reqEditors ...RequestEditorFn)
 // Corresponds with GET /modules/{id} (the `GetModule` operationId).
 func (c *Client) GetModule(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetModuleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketGeneratorResults Delete all inactive generator results
+//
+// Deletes every inactive result.
+//
+// Corresponds with DELETE /packet/generator-results (the `DeletePacketGeneratorResults` operationId).
+func (c *Client) DeletePacketGeneratorResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketGeneratorResultsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPacketGeneratorResults List generator results
+//
+// Results of generator runs, optionally filtered.
+//
+// Corresponds with GET /packet/generator-results (the `ListPacketGeneratorResults` operationId).
+func (c *Client) ListPacketGeneratorResults(ctx context.Context, params *ListPacketGeneratorResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPacketGeneratorResultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketGeneratorResult Delete a generator result
+//
+// Deletes an inactive result and its tx flows. Idempotent; an active result is a 400.
+//
+// Corresponds with DELETE /packet/generator-results/{id} (the `DeletePacketGeneratorResult` operationId).
+func (c *Client) DeletePacketGeneratorResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketGeneratorResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketGeneratorResult Get a generator result
+//
+// One result, looked up by its id.
+//
+// Corresponds with GET /packet/generator-results/{id} (the `GetPacketGeneratorResult` operationId).
+func (c *Client) GetPacketGeneratorResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketGeneratorResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketGenerators Delete all inactive packet generators
+//
+// Deletes every inactive generator and its results. Idempotent.
+//
+// Corresponds with DELETE /packet/generators (the `DeletePacketGenerators` operationId).
+func (c *Client) DeletePacketGenerators(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketGeneratorsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPacketGenerators List packet generators
+//
+// All packet generators, optionally only those of one target.
+//
+// Corresponds with GET /packet/generators (the `ListPacketGenerators` operationId).
+func (c *Client) ListPacketGenerators(ctx context.Context, params *ListPacketGeneratorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPacketGeneratorsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePacketGeneratorWithBody Create a packet generator
+//
+// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+func (c *Client) CreatePacketGeneratorWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePacketGeneratorRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePacketGenerator Create a packet generator
+//
+// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+func (c *Client) CreatePacketGenerator(ctx context.Context, body CreatePacketGeneratorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePacketGeneratorRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreatePacketGeneratorsWithBody Create many packet generators
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+func (c *Client) BulkCreatePacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreatePacketGeneratorsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreatePacketGenerators Create many packet generators
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+func (c *Client) BulkCreatePacketGenerators(ctx context.Context, body BulkCreatePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreatePacketGeneratorsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePacketGeneratorsWithBody Delete many packet generators
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+func (c *Client) BulkDeletePacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePacketGeneratorsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePacketGenerators Delete many packet generators
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+func (c *Client) BulkDeletePacketGenerators(ctx context.Context, body BulkDeletePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePacketGeneratorsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStartPacketGeneratorsWithBody Start many packet generators
+//
+// All or nothing; the generators start together.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+func (c *Client) BulkStartPacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStartPacketGeneratorsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStartPacketGenerators Start many packet generators
+//
+// All or nothing; the generators start together.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+func (c *Client) BulkStartPacketGenerators(ctx context.Context, body BulkStartPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStartPacketGeneratorsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStopPacketGeneratorsWithBody Stop many packet generators
+//
+// Stops the listed generators; unknown ids are ignored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+func (c *Client) BulkStopPacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStopPacketGeneratorsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStopPacketGenerators Stop many packet generators
+//
+// Stops the listed generators; unknown ids are ignored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+func (c *Client) BulkStopPacketGenerators(ctx context.Context, body BulkStopPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStopPacketGeneratorsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TogglePacketGeneratorsWithBody Swap a running generator for a stopped one
+//
+// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+func (c *Client) TogglePacketGeneratorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTogglePacketGeneratorsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TogglePacketGenerators Swap a running generator for a stopped one
+//
+// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+func (c *Client) TogglePacketGenerators(ctx context.Context, body TogglePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTogglePacketGeneratorsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketGenerator Delete a packet generator
+//
+// Deletes a stopped generator and its results. Idempotent; an active generator is a 400.
+//
+// Corresponds with DELETE /packet/generators/{id} (the `DeletePacketGenerator` operationId).
+func (c *Client) DeletePacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketGeneratorRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketGenerator Get a packet generator
+//
+// One generator, looked up by its id.
+//
+// Corresponds with GET /packet/generators/{id} (the `GetPacketGenerator` operationId).
+func (c *Client) GetPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketGeneratorRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketGeneratorLearningResults Learning state
+//
+// ARP/ND learning state and resolved addresses of a generator on an interface.
+//
+// Corresponds with GET /packet/generators/{id}/learning (the `GetPacketGeneratorLearningResults` operationId).
+func (c *Client) GetPacketGeneratorLearningResults(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketGeneratorLearningResultsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryPacketGeneratorLearning Retry learning
+//
+// Resolves the addresses that are still unresolved.
+//
+// Corresponds with POST /packet/generators/{id}/learning/retry (the `RetryPacketGeneratorLearning` operationId).
+func (c *Client) RetryPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryPacketGeneratorLearningRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartPacketGeneratorLearning Start learning
+//
+// Clears the resolved addresses and resolves them all again.
+//
+// Corresponds with POST /packet/generators/{id}/learning/start (the `StartPacketGeneratorLearning` operationId).
+func (c *Client) StartPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartPacketGeneratorLearningRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopPacketGeneratorLearning Stop learning
+//
+// Stops resolving; what is resolved stays.
+//
+// Corresponds with POST /packet/generators/{id}/learning/stop (the `StopPacketGeneratorLearning` operationId).
+func (c *Client) StopPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopPacketGeneratorLearningRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartPacketGenerator Start a packet generator
+//
+// Starts transmitting and creates a new result. Sequence numbers start at 0.
+//
+// Corresponds with POST /packet/generators/{id}/start (the `StartPacketGenerator` operationId).
+func (c *Client) StartPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartPacketGeneratorRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopPacketGenerator Stop a packet generator
+//
+// Stops transmitting. Idempotent.
+//
+// Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
+func (c *Client) StopPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopPacketGeneratorRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTxFlows List transmit flows
+//
+// The flows of generator results, optionally filtered.
+//
+// Corresponds with GET /packet/tx-flows (the `ListTxFlows` operationId).
+func (c *Client) ListTxFlows(ctx context.Context, params *ListTxFlowsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTxFlowsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTxFlow Get a transmit flow
+//
+// One flow, looked up by its id.
+//
+// Corresponds with GET /packet/tx-flows/{id} (the `GetTxFlow` operationId).
+func (c *Client) GetTxFlow(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTxFlowRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1895,6 +3751,860 @@ func NewGetModuleRequest(server string, id Id) (*http.Request, error) {
 	return req, nil
 }
 
+// NewDeletePacketGeneratorResultsRequest constructs an http.Request for the DeletePacketGeneratorResults method
+func NewDeletePacketGeneratorResultsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generator-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPacketGeneratorResultsRequest constructs an http.Request for the ListPacketGeneratorResults method
+func NewListPacketGeneratorResultsRequest(server string, params *ListPacketGeneratorResultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generator-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.GeneratorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "generator_id", *params.GeneratorId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TargetId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketGeneratorResultRequest constructs an http.Request for the DeletePacketGeneratorResult method
+func NewDeletePacketGeneratorResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generator-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketGeneratorResultRequest constructs an http.Request for the GetPacketGeneratorResult method
+func NewGetPacketGeneratorResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generator-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketGeneratorsRequest constructs an http.Request for the DeletePacketGenerators method
+func NewDeletePacketGeneratorsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPacketGeneratorsRequest constructs an http.Request for the ListPacketGenerators method
+func NewListPacketGeneratorsRequest(server string, params *ListPacketGeneratorsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.TargetId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePacketGeneratorRequest calls the generic CreatePacketGenerator builder with application/json body
+func NewCreatePacketGeneratorRequest(server string, body CreatePacketGeneratorJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePacketGeneratorRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePacketGeneratorRequestWithBody constructs an http.Request for the CreatePacketGenerator method, with any body, and a specified content type
+func NewCreatePacketGeneratorRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkCreatePacketGeneratorsRequest calls the generic BulkCreatePacketGenerators builder with application/json body
+func NewBulkCreatePacketGeneratorsRequest(server string, body BulkCreatePacketGeneratorsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkCreatePacketGeneratorsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkCreatePacketGeneratorsRequestWithBody constructs an http.Request for the BulkCreatePacketGenerators method, with any body, and a specified content type
+func NewBulkCreatePacketGeneratorsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/x/bulk-create")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkDeletePacketGeneratorsRequest calls the generic BulkDeletePacketGenerators builder with application/json body
+func NewBulkDeletePacketGeneratorsRequest(server string, body BulkDeletePacketGeneratorsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkDeletePacketGeneratorsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkDeletePacketGeneratorsRequestWithBody constructs an http.Request for the BulkDeletePacketGenerators method, with any body, and a specified content type
+func NewBulkDeletePacketGeneratorsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/x/bulk-delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkStartPacketGeneratorsRequest calls the generic BulkStartPacketGenerators builder with application/json body
+func NewBulkStartPacketGeneratorsRequest(server string, body BulkStartPacketGeneratorsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkStartPacketGeneratorsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkStartPacketGeneratorsRequestWithBody constructs an http.Request for the BulkStartPacketGenerators method, with any body, and a specified content type
+func NewBulkStartPacketGeneratorsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/x/bulk-start")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkStopPacketGeneratorsRequest calls the generic BulkStopPacketGenerators builder with application/json body
+func NewBulkStopPacketGeneratorsRequest(server string, body BulkStopPacketGeneratorsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkStopPacketGeneratorsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkStopPacketGeneratorsRequestWithBody constructs an http.Request for the BulkStopPacketGenerators method, with any body, and a specified content type
+func NewBulkStopPacketGeneratorsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/x/bulk-stop")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTogglePacketGeneratorsRequest calls the generic TogglePacketGenerators builder with application/json body
+func NewTogglePacketGeneratorsRequest(server string, body TogglePacketGeneratorsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTogglePacketGeneratorsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewTogglePacketGeneratorsRequestWithBody constructs an http.Request for the TogglePacketGenerators method, with any body, and a specified content type
+func NewTogglePacketGeneratorsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/x/toggle")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePacketGeneratorRequest constructs an http.Request for the DeletePacketGenerator method
+func NewDeletePacketGeneratorRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketGeneratorRequest constructs an http.Request for the GetPacketGenerator method
+func NewGetPacketGeneratorRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketGeneratorLearningResultsRequest constructs an http.Request for the GetPacketGeneratorLearningResults method
+func NewGetPacketGeneratorLearningResultsRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s/learning", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryPacketGeneratorLearningRequest constructs an http.Request for the RetryPacketGeneratorLearning method
+func NewRetryPacketGeneratorLearningRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s/learning/retry", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartPacketGeneratorLearningRequest constructs an http.Request for the StartPacketGeneratorLearning method
+func NewStartPacketGeneratorLearningRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s/learning/start", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStopPacketGeneratorLearningRequest constructs an http.Request for the StopPacketGeneratorLearning method
+func NewStopPacketGeneratorLearningRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s/learning/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartPacketGeneratorRequest constructs an http.Request for the StartPacketGenerator method
+func NewStartPacketGeneratorRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s/start", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStopPacketGeneratorRequest constructs an http.Request for the StopPacketGenerator method
+func NewStopPacketGeneratorRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/generators/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListTxFlowsRequest constructs an http.Request for the ListTxFlows method
+func NewListTxFlowsRequest(server string, params *ListTxFlowsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/tx-flows")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.GeneratorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "generator_id", *params.GeneratorId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TargetId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTxFlowRequest constructs an http.Request for the GetTxFlow method
+func NewGetTxFlowRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/tx-flows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListPortsRequest constructs an http.Request for the ListPorts method
 func NewListPortsRequest(server string, params *ListPortsParams) (*http.Request, error) {
 	var err error
@@ -2426,6 +5136,258 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /modules/{id} (the `GetModule` operationId).
 	GetModuleWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetModuleResponse, error)
+
+	// DeletePacketGeneratorResultsWithResponse Delete all inactive generator results
+	//
+	// Deletes every inactive result.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/generator-results (the `DeletePacketGeneratorResults` operationId).
+	DeletePacketGeneratorResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorResultsResponse, error)
+
+	// ListPacketGeneratorResultsWithResponse List generator results
+	//
+	// Results of generator runs, optionally filtered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/generator-results (the `ListPacketGeneratorResults` operationId).
+	ListPacketGeneratorResultsWithResponse(ctx context.Context, params *ListPacketGeneratorResultsParams, reqEditors ...RequestEditorFn) (*ListPacketGeneratorResultsResponse, error)
+
+	// DeletePacketGeneratorResultWithResponse Delete a generator result
+	//
+	// Deletes an inactive result and its tx flows. Idempotent; an active result is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/generator-results/{id} (the `DeletePacketGeneratorResult` operationId).
+	DeletePacketGeneratorResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorResultResponse, error)
+
+	// GetPacketGeneratorResultWithResponse Get a generator result
+	//
+	// One result, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/generator-results/{id} (the `GetPacketGeneratorResult` operationId).
+	GetPacketGeneratorResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketGeneratorResultResponse, error)
+
+	// DeletePacketGeneratorsWithResponse Delete all inactive packet generators
+	//
+	// Deletes every inactive generator and its results. Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/generators (the `DeletePacketGenerators` operationId).
+	DeletePacketGeneratorsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorsResponse, error)
+
+	// ListPacketGeneratorsWithResponse List packet generators
+	//
+	// All packet generators, optionally only those of one target.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/generators (the `ListPacketGenerators` operationId).
+	ListPacketGeneratorsWithResponse(ctx context.Context, params *ListPacketGeneratorsParams, reqEditors ...RequestEditorFn) (*ListPacketGeneratorsResponse, error)
+
+	// CreatePacketGeneratorWithBodyWithResponse Create a packet generator
+	//
+	// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+	CreatePacketGeneratorWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePacketGeneratorResponse, error)
+
+	// CreatePacketGeneratorWithResponse Create a packet generator
+	//
+	// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+	CreatePacketGeneratorWithResponse(ctx context.Context, body CreatePacketGeneratorJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePacketGeneratorResponse, error)
+
+	// BulkCreatePacketGeneratorsWithBodyWithResponse Create many packet generators
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+	BulkCreatePacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreatePacketGeneratorsResponse, error)
+
+	// BulkCreatePacketGeneratorsWithResponse Create many packet generators
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+	BulkCreatePacketGeneratorsWithResponse(ctx context.Context, body BulkCreatePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreatePacketGeneratorsResponse, error)
+
+	// BulkDeletePacketGeneratorsWithBodyWithResponse Delete many packet generators
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+	BulkDeletePacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeletePacketGeneratorsResponse, error)
+
+	// BulkDeletePacketGeneratorsWithResponse Delete many packet generators
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+	BulkDeletePacketGeneratorsWithResponse(ctx context.Context, body BulkDeletePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeletePacketGeneratorsResponse, error)
+
+	// BulkStartPacketGeneratorsWithBodyWithResponse Start many packet generators
+	//
+	// All or nothing; the generators start together.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+	BulkStartPacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStartPacketGeneratorsResponse, error)
+
+	// BulkStartPacketGeneratorsWithResponse Start many packet generators
+	//
+	// All or nothing; the generators start together.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+	BulkStartPacketGeneratorsWithResponse(ctx context.Context, body BulkStartPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStartPacketGeneratorsResponse, error)
+
+	// BulkStopPacketGeneratorsWithBodyWithResponse Stop many packet generators
+	//
+	// Stops the listed generators; unknown ids are ignored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+	BulkStopPacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStopPacketGeneratorsResponse, error)
+
+	// BulkStopPacketGeneratorsWithResponse Stop many packet generators
+	//
+	// Stops the listed generators; unknown ids are ignored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+	BulkStopPacketGeneratorsWithResponse(ctx context.Context, body BulkStopPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStopPacketGeneratorsResponse, error)
+
+	// TogglePacketGeneratorsWithBodyWithResponse Swap a running generator for a stopped one
+	//
+	// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+	TogglePacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TogglePacketGeneratorsResponse, error)
+
+	// TogglePacketGeneratorsWithResponse Swap a running generator for a stopped one
+	//
+	// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+	TogglePacketGeneratorsWithResponse(ctx context.Context, body TogglePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*TogglePacketGeneratorsResponse, error)
+
+	// DeletePacketGeneratorWithResponse Delete a packet generator
+	//
+	// Deletes a stopped generator and its results. Idempotent; an active generator is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/generators/{id} (the `DeletePacketGenerator` operationId).
+	DeletePacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorResponse, error)
+
+	// GetPacketGeneratorWithResponse Get a packet generator
+	//
+	// One generator, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/generators/{id} (the `GetPacketGenerator` operationId).
+	GetPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketGeneratorResponse, error)
+
+	// GetPacketGeneratorLearningResultsWithResponse Learning state
+	//
+	// ARP/ND learning state and resolved addresses of a generator on an interface.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/generators/{id}/learning (the `GetPacketGeneratorLearningResults` operationId).
+	GetPacketGeneratorLearningResultsWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketGeneratorLearningResultsResponse, error)
+
+	// RetryPacketGeneratorLearningWithResponse Retry learning
+	//
+	// Resolves the addresses that are still unresolved.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/{id}/learning/retry (the `RetryPacketGeneratorLearning` operationId).
+	RetryPacketGeneratorLearningWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*RetryPacketGeneratorLearningResponse, error)
+
+	// StartPacketGeneratorLearningWithResponse Start learning
+	//
+	// Clears the resolved addresses and resolves them all again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/{id}/learning/start (the `StartPacketGeneratorLearning` operationId).
+	StartPacketGeneratorLearningWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketGeneratorLearningResponse, error)
+
+	// StopPacketGeneratorLearningWithResponse Stop learning
+	//
+	// Stops resolving; what is resolved stays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/{id}/learning/stop (the `StopPacketGeneratorLearning` operationId).
+	StopPacketGeneratorLearningWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketGeneratorLearningResponse, error)
+
+	// StartPacketGeneratorWithResponse Start a packet generator
+	//
+	// Starts transmitting and creates a new result. Sequence numbers start at 0.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/{id}/start (the `StartPacketGenerator` operationId).
+	StartPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketGeneratorResponse, error)
+
+	// StopPacketGeneratorWithResponse Stop a packet generator
+	//
+	// Stops transmitting. Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
+	StopPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketGeneratorResponse, error)
+
+	// ListTxFlowsWithResponse List transmit flows
+	//
+	// The flows of generator results, optionally filtered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/tx-flows (the `ListTxFlows` operationId).
+	ListTxFlowsWithResponse(ctx context.Context, params *ListTxFlowsParams, reqEditors ...RequestEditorFn) (*ListTxFlowsResponse, error)
+
+	// GetTxFlowWithResponse Get a transmit flow
+	//
+	// One flow, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/tx-flows/{id} (the `GetTxFlow` operationId).
+	GetTxFlowWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTxFlowResponse, error)
 
 	// ListPortsWithResponse List ports
 	//
@@ -2961,6 +5923,1021 @@ func (r GetModuleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetModuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketGeneratorResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketGeneratorResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketGeneratorResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketGeneratorResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketGeneratorResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPacketGeneratorResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]PacketGeneratorResult
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPacketGeneratorResultsResponse) GetJSON200() *[]PacketGeneratorResult {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPacketGeneratorResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPacketGeneratorResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPacketGeneratorResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPacketGeneratorResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketGeneratorResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeletePacketGeneratorResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketGeneratorResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketGeneratorResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketGeneratorResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketGeneratorResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketGeneratorResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketGeneratorResult
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketGeneratorResultResponse) GetJSON200() *PacketGeneratorResult {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketGeneratorResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketGeneratorResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketGeneratorResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketGeneratorResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketGeneratorResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]PacketGenerator
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPacketGeneratorsResponse) GetJSON200() *[]PacketGenerator {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePacketGeneratorResponse201Headers the declared response headers of an HTTP 201 response for CreatePacketGenerator
+type CreatePacketGeneratorResponse201Headers struct {
+	Location *string
+}
+
+type CreatePacketGeneratorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketGenerator
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePacketGeneratorResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePacketGeneratorResponse) GetJSON201() *PacketGenerator {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePacketGeneratorResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePacketGeneratorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePacketGeneratorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePacketGeneratorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePacketGeneratorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkCreatePacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []PacketGenerator `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkCreatePacketGeneratorsResponse) GetJSON200() *struct {
+	Items []PacketGenerator `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkCreatePacketGeneratorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkCreatePacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkCreatePacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkCreatePacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkCreatePacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkDeletePacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkDeletePacketGeneratorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkDeletePacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkDeletePacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkDeletePacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkDeletePacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkStartPacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []PacketGeneratorResult `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkStartPacketGeneratorsResponse) GetJSON200() *struct {
+	Items []PacketGeneratorResult `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkStartPacketGeneratorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkStartPacketGeneratorsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkStartPacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkStartPacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkStartPacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkStartPacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkStopPacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkStopPacketGeneratorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkStopPacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkStopPacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkStopPacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkStopPacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TogglePacketGeneratorsResponse201Headers the declared response headers of an HTTP 201 response for TogglePacketGenerators
+type TogglePacketGeneratorsResponse201Headers struct {
+	Location *string
+}
+
+type TogglePacketGeneratorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketGeneratorResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *TogglePacketGeneratorsResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r TogglePacketGeneratorsResponse) GetJSON201() *PacketGeneratorResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TogglePacketGeneratorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TogglePacketGeneratorsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r TogglePacketGeneratorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TogglePacketGeneratorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TogglePacketGeneratorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TogglePacketGeneratorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketGeneratorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeletePacketGeneratorResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketGeneratorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketGeneratorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketGeneratorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketGeneratorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketGeneratorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketGenerator
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketGeneratorResponse) GetJSON200() *PacketGenerator {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketGeneratorResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketGeneratorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketGeneratorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketGeneratorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketGeneratorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketGeneratorLearningResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketGeneratorLearningResults
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketGeneratorLearningResultsResponse) GetJSON200() *PacketGeneratorLearningResults {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketGeneratorLearningResultsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketGeneratorLearningResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketGeneratorLearningResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketGeneratorLearningResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketGeneratorLearningResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RetryPacketGeneratorLearningResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RetryPacketGeneratorLearningResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RetryPacketGeneratorLearningResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryPacketGeneratorLearningResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryPacketGeneratorLearningResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryPacketGeneratorLearningResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryPacketGeneratorLearningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StartPacketGeneratorLearningResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartPacketGeneratorLearningResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartPacketGeneratorLearningResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartPacketGeneratorLearningResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartPacketGeneratorLearningResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartPacketGeneratorLearningResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartPacketGeneratorLearningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopPacketGeneratorLearningResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopPacketGeneratorLearningResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StopPacketGeneratorLearningResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopPacketGeneratorLearningResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopPacketGeneratorLearningResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopPacketGeneratorLearningResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartPacketGeneratorResponse201Headers the declared response headers of an HTTP 201 response for StartPacketGenerator
+type StartPacketGeneratorResponse201Headers struct {
+	Location *string
+}
+
+type StartPacketGeneratorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketGeneratorResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *StartPacketGeneratorResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartPacketGeneratorResponse) GetJSON201() *PacketGeneratorResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartPacketGeneratorResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartPacketGeneratorResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartPacketGeneratorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartPacketGeneratorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartPacketGeneratorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartPacketGeneratorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopPacketGeneratorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopPacketGeneratorResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StopPacketGeneratorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopPacketGeneratorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopPacketGeneratorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopPacketGeneratorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTxFlowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]TxFlow
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTxFlowsResponse) GetJSON200() *[]TxFlow {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTxFlowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTxFlowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTxFlowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTxFlowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTxFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TxFlow
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTxFlowResponse) GetJSON200() *TxFlow {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTxFlowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTxFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTxFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTxFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTxFlowResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3635,6 +7612,426 @@ func (c *ClientWithResponses) GetModuleWithResponse(ctx context.Context, id Id, 
 	return ParseGetModuleResponse(rsp)
 }
 
+// DeletePacketGeneratorResultsWithResponse Delete all inactive generator results
+//
+// Deletes every inactive result.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/generator-results (the `DeletePacketGeneratorResults` operationId).
+func (c *ClientWithResponses) DeletePacketGeneratorResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorResultsResponse, error) {
+	rsp, err := c.DeletePacketGeneratorResults(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketGeneratorResultsResponse(rsp)
+}
+
+// ListPacketGeneratorResultsWithResponse List generator results
+//
+// Results of generator runs, optionally filtered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/generator-results (the `ListPacketGeneratorResults` operationId).
+func (c *ClientWithResponses) ListPacketGeneratorResultsWithResponse(ctx context.Context, params *ListPacketGeneratorResultsParams, reqEditors ...RequestEditorFn) (*ListPacketGeneratorResultsResponse, error) {
+	rsp, err := c.ListPacketGeneratorResults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPacketGeneratorResultsResponse(rsp)
+}
+
+// DeletePacketGeneratorResultWithResponse Delete a generator result
+//
+// Deletes an inactive result and its tx flows. Idempotent; an active result is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/generator-results/{id} (the `DeletePacketGeneratorResult` operationId).
+func (c *ClientWithResponses) DeletePacketGeneratorResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorResultResponse, error) {
+	rsp, err := c.DeletePacketGeneratorResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketGeneratorResultResponse(rsp)
+}
+
+// GetPacketGeneratorResultWithResponse Get a generator result
+//
+// One result, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/generator-results/{id} (the `GetPacketGeneratorResult` operationId).
+func (c *ClientWithResponses) GetPacketGeneratorResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketGeneratorResultResponse, error) {
+	rsp, err := c.GetPacketGeneratorResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketGeneratorResultResponse(rsp)
+}
+
+// DeletePacketGeneratorsWithResponse Delete all inactive packet generators
+//
+// Deletes every inactive generator and its results. Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/generators (the `DeletePacketGenerators` operationId).
+func (c *ClientWithResponses) DeletePacketGeneratorsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorsResponse, error) {
+	rsp, err := c.DeletePacketGenerators(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketGeneratorsResponse(rsp)
+}
+
+// ListPacketGeneratorsWithResponse List packet generators
+//
+// All packet generators, optionally only those of one target.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/generators (the `ListPacketGenerators` operationId).
+func (c *ClientWithResponses) ListPacketGeneratorsWithResponse(ctx context.Context, params *ListPacketGeneratorsParams, reqEditors ...RequestEditorFn) (*ListPacketGeneratorsResponse, error) {
+	rsp, err := c.ListPacketGenerators(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPacketGeneratorsResponse(rsp)
+}
+
+// CreatePacketGeneratorWithBodyWithResponse Create a packet generator
+//
+// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+func (c *ClientWithResponses) CreatePacketGeneratorWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePacketGeneratorResponse, error) {
+	rsp, err := c.CreatePacketGeneratorWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePacketGeneratorResponse(rsp)
+}
+
+// CreatePacketGeneratorWithResponse Create a packet generator
+//
+// Compiles the traffic definitions and attaches the generator to its target (a port or an interface id). Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators (the `CreatePacketGenerator` operationId).
+func (c *ClientWithResponses) CreatePacketGeneratorWithResponse(ctx context.Context, body CreatePacketGeneratorJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePacketGeneratorResponse, error) {
+	rsp, err := c.CreatePacketGenerator(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePacketGeneratorResponse(rsp)
+}
+
+// BulkCreatePacketGeneratorsWithBodyWithResponse Create many packet generators
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+func (c *ClientWithResponses) BulkCreatePacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreatePacketGeneratorsResponse, error) {
+	rsp, err := c.BulkCreatePacketGeneratorsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreatePacketGeneratorsResponse(rsp)
+}
+
+// BulkCreatePacketGeneratorsWithResponse Create many packet generators
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-create (the `BulkCreatePacketGenerators` operationId).
+func (c *ClientWithResponses) BulkCreatePacketGeneratorsWithResponse(ctx context.Context, body BulkCreatePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreatePacketGeneratorsResponse, error) {
+	rsp, err := c.BulkCreatePacketGenerators(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreatePacketGeneratorsResponse(rsp)
+}
+
+// BulkDeletePacketGeneratorsWithBodyWithResponse Delete many packet generators
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+func (c *ClientWithResponses) BulkDeletePacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeletePacketGeneratorsResponse, error) {
+	rsp, err := c.BulkDeletePacketGeneratorsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePacketGeneratorsResponse(rsp)
+}
+
+// BulkDeletePacketGeneratorsWithResponse Delete many packet generators
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-delete (the `BulkDeletePacketGenerators` operationId).
+func (c *ClientWithResponses) BulkDeletePacketGeneratorsWithResponse(ctx context.Context, body BulkDeletePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeletePacketGeneratorsResponse, error) {
+	rsp, err := c.BulkDeletePacketGenerators(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePacketGeneratorsResponse(rsp)
+}
+
+// BulkStartPacketGeneratorsWithBodyWithResponse Start many packet generators
+//
+// All or nothing; the generators start together.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+func (c *ClientWithResponses) BulkStartPacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStartPacketGeneratorsResponse, error) {
+	rsp, err := c.BulkStartPacketGeneratorsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStartPacketGeneratorsResponse(rsp)
+}
+
+// BulkStartPacketGeneratorsWithResponse Start many packet generators
+//
+// All or nothing; the generators start together.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-start (the `BulkStartPacketGenerators` operationId).
+func (c *ClientWithResponses) BulkStartPacketGeneratorsWithResponse(ctx context.Context, body BulkStartPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStartPacketGeneratorsResponse, error) {
+	rsp, err := c.BulkStartPacketGenerators(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStartPacketGeneratorsResponse(rsp)
+}
+
+// BulkStopPacketGeneratorsWithBodyWithResponse Stop many packet generators
+//
+// Stops the listed generators; unknown ids are ignored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+func (c *ClientWithResponses) BulkStopPacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStopPacketGeneratorsResponse, error) {
+	rsp, err := c.BulkStopPacketGeneratorsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStopPacketGeneratorsResponse(rsp)
+}
+
+// BulkStopPacketGeneratorsWithResponse Stop many packet generators
+//
+// Stops the listed generators; unknown ids are ignored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/bulk-stop (the `BulkStopPacketGenerators` operationId).
+func (c *ClientWithResponses) BulkStopPacketGeneratorsWithResponse(ctx context.Context, body BulkStopPacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStopPacketGeneratorsResponse, error) {
+	rsp, err := c.BulkStopPacketGenerators(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStopPacketGeneratorsResponse(rsp)
+}
+
+// TogglePacketGeneratorsWithBodyWithResponse Swap a running generator for a stopped one
+//
+// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+func (c *ClientWithResponses) TogglePacketGeneratorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TogglePacketGeneratorsResponse, error) {
+	rsp, err := c.TogglePacketGeneratorsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTogglePacketGeneratorsResponse(rsp)
+}
+
+// TogglePacketGeneratorsWithResponse Swap a running generator for a stopped one
+//
+// Stops `replace` and starts `with` in its place; signature streams the two share keep their sequence numbers.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/x/toggle (the `TogglePacketGenerators` operationId).
+func (c *ClientWithResponses) TogglePacketGeneratorsWithResponse(ctx context.Context, body TogglePacketGeneratorsJSONRequestBody, reqEditors ...RequestEditorFn) (*TogglePacketGeneratorsResponse, error) {
+	rsp, err := c.TogglePacketGenerators(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTogglePacketGeneratorsResponse(rsp)
+}
+
+// DeletePacketGeneratorWithResponse Delete a packet generator
+//
+// Deletes a stopped generator and its results. Idempotent; an active generator is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/generators/{id} (the `DeletePacketGenerator` operationId).
+func (c *ClientWithResponses) DeletePacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketGeneratorResponse, error) {
+	rsp, err := c.DeletePacketGenerator(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketGeneratorResponse(rsp)
+}
+
+// GetPacketGeneratorWithResponse Get a packet generator
+//
+// One generator, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/generators/{id} (the `GetPacketGenerator` operationId).
+func (c *ClientWithResponses) GetPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketGeneratorResponse, error) {
+	rsp, err := c.GetPacketGenerator(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketGeneratorResponse(rsp)
+}
+
+// GetPacketGeneratorLearningResultsWithResponse Learning state
+//
+// ARP/ND learning state and resolved addresses of a generator on an interface.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/generators/{id}/learning (the `GetPacketGeneratorLearningResults` operationId).
+func (c *ClientWithResponses) GetPacketGeneratorLearningResultsWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketGeneratorLearningResultsResponse, error) {
+	rsp, err := c.GetPacketGeneratorLearningResults(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketGeneratorLearningResultsResponse(rsp)
+}
+
+// RetryPacketGeneratorLearningWithResponse Retry learning
+//
+// Resolves the addresses that are still unresolved.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/{id}/learning/retry (the `RetryPacketGeneratorLearning` operationId).
+func (c *ClientWithResponses) RetryPacketGeneratorLearningWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*RetryPacketGeneratorLearningResponse, error) {
+	rsp, err := c.RetryPacketGeneratorLearning(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryPacketGeneratorLearningResponse(rsp)
+}
+
+// StartPacketGeneratorLearningWithResponse Start learning
+//
+// Clears the resolved addresses and resolves them all again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/{id}/learning/start (the `StartPacketGeneratorLearning` operationId).
+func (c *ClientWithResponses) StartPacketGeneratorLearningWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketGeneratorLearningResponse, error) {
+	rsp, err := c.StartPacketGeneratorLearning(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartPacketGeneratorLearningResponse(rsp)
+}
+
+// StopPacketGeneratorLearningWithResponse Stop learning
+//
+// Stops resolving; what is resolved stays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/{id}/learning/stop (the `StopPacketGeneratorLearning` operationId).
+func (c *ClientWithResponses) StopPacketGeneratorLearningWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketGeneratorLearningResponse, error) {
+	rsp, err := c.StopPacketGeneratorLearning(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopPacketGeneratorLearningResponse(rsp)
+}
+
+// StartPacketGeneratorWithResponse Start a packet generator
+//
+// Starts transmitting and creates a new result. Sequence numbers start at 0.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/{id}/start (the `StartPacketGenerator` operationId).
+func (c *ClientWithResponses) StartPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketGeneratorResponse, error) {
+	rsp, err := c.StartPacketGenerator(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartPacketGeneratorResponse(rsp)
+}
+
+// StopPacketGeneratorWithResponse Stop a packet generator
+//
+// Stops transmitting. Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
+func (c *ClientWithResponses) StopPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketGeneratorResponse, error) {
+	rsp, err := c.StopPacketGenerator(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopPacketGeneratorResponse(rsp)
+}
+
+// ListTxFlowsWithResponse List transmit flows
+//
+// The flows of generator results, optionally filtered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/tx-flows (the `ListTxFlows` operationId).
+func (c *ClientWithResponses) ListTxFlowsWithResponse(ctx context.Context, params *ListTxFlowsParams, reqEditors ...RequestEditorFn) (*ListTxFlowsResponse, error) {
+	rsp, err := c.ListTxFlows(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTxFlowsResponse(rsp)
+}
+
+// GetTxFlowWithResponse Get a transmit flow
+//
+// One flow, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/tx-flows/{id} (the `GetTxFlow` operationId).
+func (c *ClientWithResponses) GetTxFlowWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTxFlowResponse, error) {
+	rsp, err := c.GetTxFlow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTxFlowResponse(rsp)
+}
+
 // ListPortsWithResponse List ports
 //
 // Physical ports and port-equivalents (such as bonds).
@@ -4121,6 +8518,723 @@ func ParseGetModuleResponse(rsp *http.Response) (*GetModuleResponse, error) {
 	return response, nil
 }
 
+// ParseDeletePacketGeneratorResultsResponse parses an HTTP response from a DeletePacketGeneratorResultsWithResponse call
+func ParseDeletePacketGeneratorResultsResponse(rsp *http.Response) (*DeletePacketGeneratorResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketGeneratorResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseListPacketGeneratorResultsResponse parses an HTTP response from a ListPacketGeneratorResultsWithResponse call
+func ParseListPacketGeneratorResultsResponse(rsp *http.Response) (*ListPacketGeneratorResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPacketGeneratorResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []PacketGeneratorResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketGeneratorResultResponse parses an HTTP response from a DeletePacketGeneratorResultWithResponse call
+func ParseDeletePacketGeneratorResultResponse(rsp *http.Response) (*DeletePacketGeneratorResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketGeneratorResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketGeneratorResultResponse parses an HTTP response from a GetPacketGeneratorResultWithResponse call
+func ParseGetPacketGeneratorResultResponse(rsp *http.Response) (*GetPacketGeneratorResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketGeneratorResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketGeneratorResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketGeneratorsResponse parses an HTTP response from a DeletePacketGeneratorsWithResponse call
+func ParseDeletePacketGeneratorsResponse(rsp *http.Response) (*DeletePacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseListPacketGeneratorsResponse parses an HTTP response from a ListPacketGeneratorsWithResponse call
+func ParseListPacketGeneratorsResponse(rsp *http.Response) (*ListPacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []PacketGenerator
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePacketGeneratorResponse parses an HTTP response from a CreatePacketGeneratorWithResponse call
+func ParseCreatePacketGeneratorResponse(rsp *http.Response) (*CreatePacketGeneratorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePacketGeneratorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketGenerator
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePacketGeneratorResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBulkCreatePacketGeneratorsResponse parses an HTTP response from a BulkCreatePacketGeneratorsWithResponse call
+func ParseBulkCreatePacketGeneratorsResponse(rsp *http.Response) (*BulkCreatePacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkCreatePacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PacketGenerator `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkDeletePacketGeneratorsResponse parses an HTTP response from a BulkDeletePacketGeneratorsWithResponse call
+func ParseBulkDeletePacketGeneratorsResponse(rsp *http.Response) (*BulkDeletePacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkDeletePacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkStartPacketGeneratorsResponse parses an HTTP response from a BulkStartPacketGeneratorsWithResponse call
+func ParseBulkStartPacketGeneratorsResponse(rsp *http.Response) (*BulkStartPacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkStartPacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PacketGeneratorResult `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkStopPacketGeneratorsResponse parses an HTTP response from a BulkStopPacketGeneratorsWithResponse call
+func ParseBulkStopPacketGeneratorsResponse(rsp *http.Response) (*BulkStopPacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkStopPacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTogglePacketGeneratorsResponse parses an HTTP response from a TogglePacketGeneratorsWithResponse call
+func ParseTogglePacketGeneratorsResponse(rsp *http.Response) (*TogglePacketGeneratorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TogglePacketGeneratorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketGeneratorResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers TogglePacketGeneratorsResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketGeneratorResponse parses an HTTP response from a DeletePacketGeneratorWithResponse call
+func ParseDeletePacketGeneratorResponse(rsp *http.Response) (*DeletePacketGeneratorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketGeneratorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketGeneratorResponse parses an HTTP response from a GetPacketGeneratorWithResponse call
+func ParseGetPacketGeneratorResponse(rsp *http.Response) (*GetPacketGeneratorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketGeneratorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketGenerator
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketGeneratorLearningResultsResponse parses an HTTP response from a GetPacketGeneratorLearningResultsWithResponse call
+func ParseGetPacketGeneratorLearningResultsResponse(rsp *http.Response) (*GetPacketGeneratorLearningResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketGeneratorLearningResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketGeneratorLearningResults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRetryPacketGeneratorLearningResponse parses an HTTP response from a RetryPacketGeneratorLearningWithResponse call
+func ParseRetryPacketGeneratorLearningResponse(rsp *http.Response) (*RetryPacketGeneratorLearningResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryPacketGeneratorLearningResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartPacketGeneratorLearningResponse parses an HTTP response from a StartPacketGeneratorLearningWithResponse call
+func ParseStartPacketGeneratorLearningResponse(rsp *http.Response) (*StartPacketGeneratorLearningResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartPacketGeneratorLearningResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStopPacketGeneratorLearningResponse parses an HTTP response from a StopPacketGeneratorLearningWithResponse call
+func ParseStopPacketGeneratorLearningResponse(rsp *http.Response) (*StopPacketGeneratorLearningResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopPacketGeneratorLearningResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartPacketGeneratorResponse parses an HTTP response from a StartPacketGeneratorWithResponse call
+func ParseStartPacketGeneratorResponse(rsp *http.Response) (*StartPacketGeneratorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartPacketGeneratorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketGeneratorResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers StartPacketGeneratorResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStopPacketGeneratorResponse parses an HTTP response from a StopPacketGeneratorWithResponse call
+func ParseStopPacketGeneratorResponse(rsp *http.Response) (*StopPacketGeneratorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopPacketGeneratorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTxFlowsResponse parses an HTTP response from a ListTxFlowsWithResponse call
+func ParseListTxFlowsResponse(rsp *http.Response) (*ListTxFlowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTxFlowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []TxFlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTxFlowResponse parses an HTTP response from a GetTxFlowWithResponse call
+func ParseGetTxFlowResponse(rsp *http.Response) (*GetTxFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTxFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TxFlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListPortsResponse parses an HTTP response from a ListPortsWithResponse call
 func ParseListPortsResponse(rsp *http.Response) (*ListPortsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4476,6 +9590,72 @@ type ServerInterface interface {
 	// GetModule Get a module
 	// (GET /modules/{id})
 	GetModule(ctx echo.Context, id Id) error
+	// DeletePacketGeneratorResults Delete all inactive generator results
+	// (DELETE /packet/generator-results)
+	DeletePacketGeneratorResults(ctx echo.Context) error
+	// ListPacketGeneratorResults List generator results
+	// (GET /packet/generator-results)
+	ListPacketGeneratorResults(ctx echo.Context, params ListPacketGeneratorResultsParams) error
+	// DeletePacketGeneratorResult Delete a generator result
+	// (DELETE /packet/generator-results/{id})
+	DeletePacketGeneratorResult(ctx echo.Context, id Id) error
+	// GetPacketGeneratorResult Get a generator result
+	// (GET /packet/generator-results/{id})
+	GetPacketGeneratorResult(ctx echo.Context, id Id) error
+	// DeletePacketGenerators Delete all inactive packet generators
+	// (DELETE /packet/generators)
+	DeletePacketGenerators(ctx echo.Context) error
+	// ListPacketGenerators List packet generators
+	// (GET /packet/generators)
+	ListPacketGenerators(ctx echo.Context, params ListPacketGeneratorsParams) error
+	// CreatePacketGenerator Create a packet generator
+	// (POST /packet/generators)
+	CreatePacketGenerator(ctx echo.Context) error
+	// BulkCreatePacketGenerators Create many packet generators
+	// (POST /packet/generators/x/bulk-create)
+	BulkCreatePacketGenerators(ctx echo.Context) error
+	// BulkDeletePacketGenerators Delete many packet generators
+	// (POST /packet/generators/x/bulk-delete)
+	BulkDeletePacketGenerators(ctx echo.Context) error
+	// BulkStartPacketGenerators Start many packet generators
+	// (POST /packet/generators/x/bulk-start)
+	BulkStartPacketGenerators(ctx echo.Context) error
+	// BulkStopPacketGenerators Stop many packet generators
+	// (POST /packet/generators/x/bulk-stop)
+	BulkStopPacketGenerators(ctx echo.Context) error
+	// TogglePacketGenerators Swap a running generator for a stopped one
+	// (POST /packet/generators/x/toggle)
+	TogglePacketGenerators(ctx echo.Context) error
+	// DeletePacketGenerator Delete a packet generator
+	// (DELETE /packet/generators/{id})
+	DeletePacketGenerator(ctx echo.Context, id Id) error
+	// GetPacketGenerator Get a packet generator
+	// (GET /packet/generators/{id})
+	GetPacketGenerator(ctx echo.Context, id Id) error
+	// GetPacketGeneratorLearningResults Learning state
+	// (GET /packet/generators/{id}/learning)
+	GetPacketGeneratorLearningResults(ctx echo.Context, id Id) error
+	// RetryPacketGeneratorLearning Retry learning
+	// (POST /packet/generators/{id}/learning/retry)
+	RetryPacketGeneratorLearning(ctx echo.Context, id Id) error
+	// StartPacketGeneratorLearning Start learning
+	// (POST /packet/generators/{id}/learning/start)
+	StartPacketGeneratorLearning(ctx echo.Context, id Id) error
+	// StopPacketGeneratorLearning Stop learning
+	// (POST /packet/generators/{id}/learning/stop)
+	StopPacketGeneratorLearning(ctx echo.Context, id Id) error
+	// StartPacketGenerator Start a packet generator
+	// (POST /packet/generators/{id}/start)
+	StartPacketGenerator(ctx echo.Context, id Id) error
+	// StopPacketGenerator Stop a packet generator
+	// (POST /packet/generators/{id}/stop)
+	StopPacketGenerator(ctx echo.Context, id Id) error
+	// ListTxFlows List transmit flows
+	// (GET /packet/tx-flows)
+	ListTxFlows(ctx echo.Context, params ListTxFlowsParams) error
+	// GetTxFlow Get a transmit flow
+	// (GET /packet/tx-flows/{id})
+	GetTxFlow(ctx echo.Context, id Id) error
 	// ListPorts List ports
 	// (GET /ports)
 	ListPorts(ctx echo.Context, params ListPortsParams) error
@@ -4649,6 +9829,322 @@ func (w *ServerInterfaceWrapper) GetModule(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetModule(ctx, id)
+	return err
+}
+
+// DeletePacketGeneratorResults converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketGeneratorResults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketGeneratorResults(ctx)
+	return err
+}
+
+// ListPacketGeneratorResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPacketGeneratorResults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPacketGeneratorResultsParams
+	// ------------- Optional query parameter "generator_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "generator_id", ctx.QueryParams(), &params.GeneratorId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter generator_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "target_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "target_id", ctx.QueryParams(), &params.TargetId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter target_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPacketGeneratorResults(ctx, params)
+	return err
+}
+
+// DeletePacketGeneratorResult converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketGeneratorResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketGeneratorResult(ctx, id)
+	return err
+}
+
+// GetPacketGeneratorResult converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketGeneratorResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketGeneratorResult(ctx, id)
+	return err
+}
+
+// DeletePacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketGenerators(ctx)
+	return err
+}
+
+// ListPacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPacketGeneratorsParams
+	// ------------- Optional query parameter "target_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "target_id", ctx.QueryParams(), &params.TargetId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter target_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPacketGenerators(ctx, params)
+	return err
+}
+
+// CreatePacketGenerator converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePacketGenerator(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePacketGenerator(ctx)
+	return err
+}
+
+// BulkCreatePacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkCreatePacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkCreatePacketGenerators(ctx)
+	return err
+}
+
+// BulkDeletePacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkDeletePacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkDeletePacketGenerators(ctx)
+	return err
+}
+
+// BulkStartPacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkStartPacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkStartPacketGenerators(ctx)
+	return err
+}
+
+// BulkStopPacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkStopPacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkStopPacketGenerators(ctx)
+	return err
+}
+
+// TogglePacketGenerators converts echo context to params.
+func (w *ServerInterfaceWrapper) TogglePacketGenerators(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TogglePacketGenerators(ctx)
+	return err
+}
+
+// DeletePacketGenerator converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketGenerator(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketGenerator(ctx, id)
+	return err
+}
+
+// GetPacketGenerator converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketGenerator(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketGenerator(ctx, id)
+	return err
+}
+
+// GetPacketGeneratorLearningResults converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketGeneratorLearningResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketGeneratorLearningResults(ctx, id)
+	return err
+}
+
+// RetryPacketGeneratorLearning converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryPacketGeneratorLearning(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryPacketGeneratorLearning(ctx, id)
+	return err
+}
+
+// StartPacketGeneratorLearning converts echo context to params.
+func (w *ServerInterfaceWrapper) StartPacketGeneratorLearning(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartPacketGeneratorLearning(ctx, id)
+	return err
+}
+
+// StopPacketGeneratorLearning converts echo context to params.
+func (w *ServerInterfaceWrapper) StopPacketGeneratorLearning(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopPacketGeneratorLearning(ctx, id)
+	return err
+}
+
+// StartPacketGenerator converts echo context to params.
+func (w *ServerInterfaceWrapper) StartPacketGenerator(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartPacketGenerator(ctx, id)
+	return err
+}
+
+// StopPacketGenerator converts echo context to params.
+func (w *ServerInterfaceWrapper) StopPacketGenerator(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopPacketGenerator(ctx, id)
+	return err
+}
+
+// ListTxFlows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTxFlows(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTxFlowsParams
+	// ------------- Optional query parameter "generator_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "generator_id", ctx.QueryParams(), &params.GeneratorId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter generator_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "target_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "target_id", ctx.QueryParams(), &params.TargetId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter target_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTxFlows(ctx, params)
+	return err
+}
+
+// GetTxFlow converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTxFlow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTxFlow(ctx, id)
 	return err
 }
 
@@ -4852,6 +10348,28 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/interfaces/:id/x/ping", wrapper.PingFromInterface, options.OperationMiddlewares["PingFromInterface"]...)
 	router.GET(options.BaseURL+"/stacks", wrapper.ListStacks, options.OperationMiddlewares["ListStacks"]...)
 	router.GET(options.BaseURL+"/stacks/:id", wrapper.GetStack, options.OperationMiddlewares["GetStack"]...)
+	router.DELETE(options.BaseURL+"/packet/generators", wrapper.DeletePacketGenerators, options.OperationMiddlewares["DeletePacketGenerators"]...)
+	router.GET(options.BaseURL+"/packet/generators", wrapper.ListPacketGenerators, options.OperationMiddlewares["ListPacketGenerators"]...)
+	router.POST(options.BaseURL+"/packet/generators", wrapper.CreatePacketGenerator, options.OperationMiddlewares["CreatePacketGenerator"]...)
+	router.DELETE(options.BaseURL+"/packet/generators/:id", wrapper.DeletePacketGenerator, options.OperationMiddlewares["DeletePacketGenerator"]...)
+	router.GET(options.BaseURL+"/packet/generators/:id", wrapper.GetPacketGenerator, options.OperationMiddlewares["GetPacketGenerator"]...)
+	router.GET(options.BaseURL+"/packet/generators/:id/learning", wrapper.GetPacketGeneratorLearningResults, options.OperationMiddlewares["GetPacketGeneratorLearningResults"]...)
+	router.POST(options.BaseURL+"/packet/generators/:id/learning/retry", wrapper.RetryPacketGeneratorLearning, options.OperationMiddlewares["RetryPacketGeneratorLearning"]...)
+	router.POST(options.BaseURL+"/packet/generators/:id/learning/start", wrapper.StartPacketGeneratorLearning, options.OperationMiddlewares["StartPacketGeneratorLearning"]...)
+	router.POST(options.BaseURL+"/packet/generators/:id/learning/stop", wrapper.StopPacketGeneratorLearning, options.OperationMiddlewares["StopPacketGeneratorLearning"]...)
+	router.POST(options.BaseURL+"/packet/generators/:id/start", wrapper.StartPacketGenerator, options.OperationMiddlewares["StartPacketGenerator"]...)
+	router.POST(options.BaseURL+"/packet/generators/:id/stop", wrapper.StopPacketGenerator, options.OperationMiddlewares["StopPacketGenerator"]...)
+	router.POST(options.BaseURL+"/packet/generators/x/bulk-create", wrapper.BulkCreatePacketGenerators, options.OperationMiddlewares["BulkCreatePacketGenerators"]...)
+	router.POST(options.BaseURL+"/packet/generators/x/bulk-delete", wrapper.BulkDeletePacketGenerators, options.OperationMiddlewares["BulkDeletePacketGenerators"]...)
+	router.POST(options.BaseURL+"/packet/generators/x/bulk-start", wrapper.BulkStartPacketGenerators, options.OperationMiddlewares["BulkStartPacketGenerators"]...)
+	router.POST(options.BaseURL+"/packet/generators/x/bulk-stop", wrapper.BulkStopPacketGenerators, options.OperationMiddlewares["BulkStopPacketGenerators"]...)
+	router.POST(options.BaseURL+"/packet/generators/x/toggle", wrapper.TogglePacketGenerators, options.OperationMiddlewares["TogglePacketGenerators"]...)
+	router.DELETE(options.BaseURL+"/packet/generator-results", wrapper.DeletePacketGeneratorResults, options.OperationMiddlewares["DeletePacketGeneratorResults"]...)
+	router.GET(options.BaseURL+"/packet/generator-results", wrapper.ListPacketGeneratorResults, options.OperationMiddlewares["ListPacketGeneratorResults"]...)
+	router.DELETE(options.BaseURL+"/packet/generator-results/:id", wrapper.DeletePacketGeneratorResult, options.OperationMiddlewares["DeletePacketGeneratorResult"]...)
+	router.GET(options.BaseURL+"/packet/generator-results/:id", wrapper.GetPacketGeneratorResult, options.OperationMiddlewares["GetPacketGeneratorResult"]...)
+	router.GET(options.BaseURL+"/packet/tx-flows", wrapper.ListTxFlows, options.OperationMiddlewares["ListTxFlows"]...)
+	router.GET(options.BaseURL+"/packet/tx-flows/:id", wrapper.GetTxFlow, options.OperationMiddlewares["GetTxFlow"]...)
 
 }
 
@@ -5162,6 +10680,770 @@ func (response GetModule200JSONResponse) VisitGetModuleResponse(w http.ResponseW
 type GetModule404JSONResponse struct{ NotFoundJSONResponse }
 
 func (response GetModule404JSONResponse) VisitGetModuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketGeneratorResultsRequestObject struct {
+}
+
+type DeletePacketGeneratorResultsResponseObject interface {
+	VisitDeletePacketGeneratorResultsResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketGeneratorResults204Response struct {
+}
+
+func (response DeletePacketGeneratorResults204Response) VisitDeletePacketGeneratorResultsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ListPacketGeneratorResultsRequestObject struct {
+	Params ListPacketGeneratorResultsParams
+}
+
+type ListPacketGeneratorResultsResponseObject interface {
+	VisitListPacketGeneratorResultsResponse(w http.ResponseWriter) error
+}
+
+type ListPacketGeneratorResults200JSONResponse []PacketGeneratorResult
+
+func (response ListPacketGeneratorResults200JSONResponse) VisitListPacketGeneratorResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketGeneratorResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeletePacketGeneratorResultResponseObject interface {
+	VisitDeletePacketGeneratorResultResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketGeneratorResult204Response struct {
+}
+
+func (response DeletePacketGeneratorResult204Response) VisitDeletePacketGeneratorResultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePacketGeneratorResult400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeletePacketGeneratorResult400JSONResponse) VisitDeletePacketGeneratorResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketGeneratorResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketGeneratorResultResponseObject interface {
+	VisitGetPacketGeneratorResultResponse(w http.ResponseWriter) error
+}
+
+type GetPacketGeneratorResult200JSONResponse PacketGeneratorResult
+
+func (response GetPacketGeneratorResult200JSONResponse) VisitGetPacketGeneratorResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketGeneratorResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketGeneratorResult404JSONResponse) VisitGetPacketGeneratorResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketGeneratorsRequestObject struct {
+}
+
+type DeletePacketGeneratorsResponseObject interface {
+	VisitDeletePacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketGenerators204Response struct {
+}
+
+func (response DeletePacketGenerators204Response) VisitDeletePacketGeneratorsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ListPacketGeneratorsRequestObject struct {
+	Params ListPacketGeneratorsParams
+}
+
+type ListPacketGeneratorsResponseObject interface {
+	VisitListPacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type ListPacketGenerators200JSONResponse []PacketGenerator
+
+func (response ListPacketGenerators200JSONResponse) VisitListPacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePacketGeneratorRequestObject struct {
+	Body *CreatePacketGeneratorJSONRequestBody
+}
+
+type CreatePacketGeneratorResponseObject interface {
+	VisitCreatePacketGeneratorResponse(w http.ResponseWriter) error
+}
+
+type CreatePacketGenerator201ResponseHeaders struct {
+	Location *string
+}
+
+type CreatePacketGenerator201JSONResponse struct {
+	Body    PacketGenerator
+	Headers CreatePacketGenerator201ResponseHeaders
+}
+
+func (response CreatePacketGenerator201JSONResponse) VisitCreatePacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePacketGenerator400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreatePacketGenerator400JSONResponse) VisitCreatePacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreatePacketGeneratorsRequestObject struct {
+	Body *BulkCreatePacketGeneratorsJSONRequestBody
+}
+
+type BulkCreatePacketGeneratorsResponseObject interface {
+	VisitBulkCreatePacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type BulkCreatePacketGenerators200JSONResponse struct {
+	Items []PacketGenerator `json:"items"`
+}
+
+func (response BulkCreatePacketGenerators200JSONResponse) VisitBulkCreatePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreatePacketGenerators400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkCreatePacketGenerators400JSONResponse) VisitBulkCreatePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePacketGeneratorsRequestObject struct {
+	Body *BulkDeletePacketGeneratorsJSONRequestBody
+}
+
+type BulkDeletePacketGeneratorsResponseObject interface {
+	VisitBulkDeletePacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type BulkDeletePacketGenerators204Response struct {
+}
+
+func (response BulkDeletePacketGenerators204Response) VisitBulkDeletePacketGeneratorsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkDeletePacketGenerators400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkDeletePacketGenerators400JSONResponse) VisitBulkDeletePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketGeneratorsRequestObject struct {
+	Body *BulkStartPacketGeneratorsJSONRequestBody
+}
+
+type BulkStartPacketGeneratorsResponseObject interface {
+	VisitBulkStartPacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type BulkStartPacketGenerators200JSONResponse struct {
+	Items []PacketGeneratorResult `json:"items"`
+}
+
+func (response BulkStartPacketGenerators200JSONResponse) VisitBulkStartPacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketGenerators400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkStartPacketGenerators400JSONResponse) VisitBulkStartPacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketGenerators404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkStartPacketGenerators404JSONResponse) VisitBulkStartPacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStopPacketGeneratorsRequestObject struct {
+	Body *BulkStopPacketGeneratorsJSONRequestBody
+}
+
+type BulkStopPacketGeneratorsResponseObject interface {
+	VisitBulkStopPacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type BulkStopPacketGenerators204Response struct {
+}
+
+func (response BulkStopPacketGenerators204Response) VisitBulkStopPacketGeneratorsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkStopPacketGenerators400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkStopPacketGenerators400JSONResponse) VisitBulkStopPacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TogglePacketGeneratorsRequestObject struct {
+	Body *TogglePacketGeneratorsJSONRequestBody
+}
+
+type TogglePacketGeneratorsResponseObject interface {
+	VisitTogglePacketGeneratorsResponse(w http.ResponseWriter) error
+}
+
+type TogglePacketGenerators201ResponseHeaders struct {
+	Location *string
+}
+
+type TogglePacketGenerators201JSONResponse struct {
+	Body    PacketGeneratorResult
+	Headers TogglePacketGenerators201ResponseHeaders
+}
+
+func (response TogglePacketGenerators201JSONResponse) VisitTogglePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TogglePacketGenerators400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TogglePacketGenerators400JSONResponse) VisitTogglePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TogglePacketGenerators404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TogglePacketGenerators404JSONResponse) VisitTogglePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketGeneratorRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeletePacketGeneratorResponseObject interface {
+	VisitDeletePacketGeneratorResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketGenerator204Response struct {
+}
+
+func (response DeletePacketGenerator204Response) VisitDeletePacketGeneratorResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePacketGenerator400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeletePacketGenerator400JSONResponse) VisitDeletePacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketGeneratorRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketGeneratorResponseObject interface {
+	VisitGetPacketGeneratorResponse(w http.ResponseWriter) error
+}
+
+type GetPacketGenerator200JSONResponse PacketGenerator
+
+func (response GetPacketGenerator200JSONResponse) VisitGetPacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketGenerator404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketGenerator404JSONResponse) VisitGetPacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketGeneratorLearningResultsRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketGeneratorLearningResultsResponseObject interface {
+	VisitGetPacketGeneratorLearningResultsResponse(w http.ResponseWriter) error
+}
+
+type GetPacketGeneratorLearningResults200JSONResponse PacketGeneratorLearningResults
+
+func (response GetPacketGeneratorLearningResults200JSONResponse) VisitGetPacketGeneratorLearningResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketGeneratorLearningResults404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketGeneratorLearningResults404JSONResponse) VisitGetPacketGeneratorLearningResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryPacketGeneratorLearningRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type RetryPacketGeneratorLearningResponseObject interface {
+	VisitRetryPacketGeneratorLearningResponse(w http.ResponseWriter) error
+}
+
+type RetryPacketGeneratorLearning204Response struct {
+}
+
+func (response RetryPacketGeneratorLearning204Response) VisitRetryPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RetryPacketGeneratorLearning400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RetryPacketGeneratorLearning400JSONResponse) VisitRetryPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryPacketGeneratorLearning404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RetryPacketGeneratorLearning404JSONResponse) VisitRetryPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketGeneratorLearningRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StartPacketGeneratorLearningResponseObject interface {
+	VisitStartPacketGeneratorLearningResponse(w http.ResponseWriter) error
+}
+
+type StartPacketGeneratorLearning204Response struct {
+}
+
+func (response StartPacketGeneratorLearning204Response) VisitStartPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StartPacketGeneratorLearning400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartPacketGeneratorLearning400JSONResponse) VisitStartPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketGeneratorLearning404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartPacketGeneratorLearning404JSONResponse) VisitStartPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopPacketGeneratorLearningRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StopPacketGeneratorLearningResponseObject interface {
+	VisitStopPacketGeneratorLearningResponse(w http.ResponseWriter) error
+}
+
+type StopPacketGeneratorLearning204Response struct {
+}
+
+func (response StopPacketGeneratorLearning204Response) VisitStopPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StopPacketGeneratorLearning404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StopPacketGeneratorLearning404JSONResponse) VisitStopPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketGeneratorRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StartPacketGeneratorResponseObject interface {
+	VisitStartPacketGeneratorResponse(w http.ResponseWriter) error
+}
+
+type StartPacketGenerator201ResponseHeaders struct {
+	Location *string
+}
+
+type StartPacketGenerator201JSONResponse struct {
+	Body    PacketGeneratorResult
+	Headers StartPacketGenerator201ResponseHeaders
+}
+
+func (response StartPacketGenerator201JSONResponse) VisitStartPacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketGenerator400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartPacketGenerator400JSONResponse) VisitStartPacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketGenerator404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartPacketGenerator404JSONResponse) VisitStartPacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopPacketGeneratorRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StopPacketGeneratorResponseObject interface {
+	VisitStopPacketGeneratorResponse(w http.ResponseWriter) error
+}
+
+type StopPacketGenerator204Response struct {
+}
+
+func (response StopPacketGenerator204Response) VisitStopPacketGeneratorResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StopPacketGenerator404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StopPacketGenerator404JSONResponse) VisitStopPacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTxFlowsRequestObject struct {
+	Params ListTxFlowsParams
+}
+
+type ListTxFlowsResponseObject interface {
+	VisitListTxFlowsResponse(w http.ResponseWriter) error
+}
+
+type ListTxFlows200JSONResponse []TxFlow
+
+func (response ListTxFlows200JSONResponse) VisitListTxFlowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTxFlowRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetTxFlowResponseObject interface {
+	VisitGetTxFlowResponse(w http.ResponseWriter) error
+}
+
+type GetTxFlow200JSONResponse TxFlow
+
+func (response GetTxFlow200JSONResponse) VisitGetTxFlowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTxFlow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTxFlow404JSONResponse) VisitGetTxFlowResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5555,6 +11837,72 @@ type StrictServerInterface interface {
 	// GetModule Get a module
 	// (GET /modules/{id})
 	GetModule(ctx context.Context, request GetModuleRequestObject) (GetModuleResponseObject, error)
+	// DeletePacketGeneratorResults Delete all inactive generator results
+	// (DELETE /packet/generator-results)
+	DeletePacketGeneratorResults(ctx context.Context, request DeletePacketGeneratorResultsRequestObject) (DeletePacketGeneratorResultsResponseObject, error)
+	// ListPacketGeneratorResults List generator results
+	// (GET /packet/generator-results)
+	ListPacketGeneratorResults(ctx context.Context, request ListPacketGeneratorResultsRequestObject) (ListPacketGeneratorResultsResponseObject, error)
+	// DeletePacketGeneratorResult Delete a generator result
+	// (DELETE /packet/generator-results/{id})
+	DeletePacketGeneratorResult(ctx context.Context, request DeletePacketGeneratorResultRequestObject) (DeletePacketGeneratorResultResponseObject, error)
+	// GetPacketGeneratorResult Get a generator result
+	// (GET /packet/generator-results/{id})
+	GetPacketGeneratorResult(ctx context.Context, request GetPacketGeneratorResultRequestObject) (GetPacketGeneratorResultResponseObject, error)
+	// DeletePacketGenerators Delete all inactive packet generators
+	// (DELETE /packet/generators)
+	DeletePacketGenerators(ctx context.Context, request DeletePacketGeneratorsRequestObject) (DeletePacketGeneratorsResponseObject, error)
+	// ListPacketGenerators List packet generators
+	// (GET /packet/generators)
+	ListPacketGenerators(ctx context.Context, request ListPacketGeneratorsRequestObject) (ListPacketGeneratorsResponseObject, error)
+	// CreatePacketGenerator Create a packet generator
+	// (POST /packet/generators)
+	CreatePacketGenerator(ctx context.Context, request CreatePacketGeneratorRequestObject) (CreatePacketGeneratorResponseObject, error)
+	// BulkCreatePacketGenerators Create many packet generators
+	// (POST /packet/generators/x/bulk-create)
+	BulkCreatePacketGenerators(ctx context.Context, request BulkCreatePacketGeneratorsRequestObject) (BulkCreatePacketGeneratorsResponseObject, error)
+	// BulkDeletePacketGenerators Delete many packet generators
+	// (POST /packet/generators/x/bulk-delete)
+	BulkDeletePacketGenerators(ctx context.Context, request BulkDeletePacketGeneratorsRequestObject) (BulkDeletePacketGeneratorsResponseObject, error)
+	// BulkStartPacketGenerators Start many packet generators
+	// (POST /packet/generators/x/bulk-start)
+	BulkStartPacketGenerators(ctx context.Context, request BulkStartPacketGeneratorsRequestObject) (BulkStartPacketGeneratorsResponseObject, error)
+	// BulkStopPacketGenerators Stop many packet generators
+	// (POST /packet/generators/x/bulk-stop)
+	BulkStopPacketGenerators(ctx context.Context, request BulkStopPacketGeneratorsRequestObject) (BulkStopPacketGeneratorsResponseObject, error)
+	// TogglePacketGenerators Swap a running generator for a stopped one
+	// (POST /packet/generators/x/toggle)
+	TogglePacketGenerators(ctx context.Context, request TogglePacketGeneratorsRequestObject) (TogglePacketGeneratorsResponseObject, error)
+	// DeletePacketGenerator Delete a packet generator
+	// (DELETE /packet/generators/{id})
+	DeletePacketGenerator(ctx context.Context, request DeletePacketGeneratorRequestObject) (DeletePacketGeneratorResponseObject, error)
+	// GetPacketGenerator Get a packet generator
+	// (GET /packet/generators/{id})
+	GetPacketGenerator(ctx context.Context, request GetPacketGeneratorRequestObject) (GetPacketGeneratorResponseObject, error)
+	// GetPacketGeneratorLearningResults Learning state
+	// (GET /packet/generators/{id}/learning)
+	GetPacketGeneratorLearningResults(ctx context.Context, request GetPacketGeneratorLearningResultsRequestObject) (GetPacketGeneratorLearningResultsResponseObject, error)
+	// RetryPacketGeneratorLearning Retry learning
+	// (POST /packet/generators/{id}/learning/retry)
+	RetryPacketGeneratorLearning(ctx context.Context, request RetryPacketGeneratorLearningRequestObject) (RetryPacketGeneratorLearningResponseObject, error)
+	// StartPacketGeneratorLearning Start learning
+	// (POST /packet/generators/{id}/learning/start)
+	StartPacketGeneratorLearning(ctx context.Context, request StartPacketGeneratorLearningRequestObject) (StartPacketGeneratorLearningResponseObject, error)
+	// StopPacketGeneratorLearning Stop learning
+	// (POST /packet/generators/{id}/learning/stop)
+	StopPacketGeneratorLearning(ctx context.Context, request StopPacketGeneratorLearningRequestObject) (StopPacketGeneratorLearningResponseObject, error)
+	// StartPacketGenerator Start a packet generator
+	// (POST /packet/generators/{id}/start)
+	StartPacketGenerator(ctx context.Context, request StartPacketGeneratorRequestObject) (StartPacketGeneratorResponseObject, error)
+	// StopPacketGenerator Stop a packet generator
+	// (POST /packet/generators/{id}/stop)
+	StopPacketGenerator(ctx context.Context, request StopPacketGeneratorRequestObject) (StopPacketGeneratorResponseObject, error)
+	// ListTxFlows List transmit flows
+	// (GET /packet/tx-flows)
+	ListTxFlows(ctx context.Context, request ListTxFlowsRequestObject) (ListTxFlowsResponseObject, error)
+	// GetTxFlow Get a transmit flow
+	// (GET /packet/tx-flows/{id})
+	GetTxFlow(ctx context.Context, request GetTxFlowRequestObject) (GetTxFlowResponseObject, error)
 	// ListPorts List ports
 	// (GET /ports)
 	ListPorts(ctx context.Context, request ListPortsRequestObject) (ListPortsResponseObject, error)
@@ -5908,6 +12256,678 @@ func (sh *strictHandler) GetModule(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// DeletePacketGeneratorResults operation middleware
+func (sh *strictHandler) DeletePacketGeneratorResults(ctx echo.Context) error {
+	var request DeletePacketGeneratorResultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketGeneratorResults(ctx.Request().Context(), request.(DeletePacketGeneratorResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketGeneratorResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketGeneratorResultsResponseObject); ok {
+		return validResponse.VisitDeletePacketGeneratorResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPacketGeneratorResults operation middleware
+func (sh *strictHandler) ListPacketGeneratorResults(ctx echo.Context, params ListPacketGeneratorResultsParams) error {
+	var request ListPacketGeneratorResultsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPacketGeneratorResults(ctx.Request().Context(), request.(ListPacketGeneratorResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPacketGeneratorResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPacketGeneratorResultsResponseObject); ok {
+		return validResponse.VisitListPacketGeneratorResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketGeneratorResult operation middleware
+func (sh *strictHandler) DeletePacketGeneratorResult(ctx echo.Context, id Id) error {
+	var request DeletePacketGeneratorResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketGeneratorResult(ctx.Request().Context(), request.(DeletePacketGeneratorResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketGeneratorResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketGeneratorResultResponseObject); ok {
+		return validResponse.VisitDeletePacketGeneratorResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketGeneratorResult operation middleware
+func (sh *strictHandler) GetPacketGeneratorResult(ctx echo.Context, id Id) error {
+	var request GetPacketGeneratorResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketGeneratorResult(ctx.Request().Context(), request.(GetPacketGeneratorResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketGeneratorResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketGeneratorResultResponseObject); ok {
+		return validResponse.VisitGetPacketGeneratorResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketGenerators operation middleware
+func (sh *strictHandler) DeletePacketGenerators(ctx echo.Context) error {
+	var request DeletePacketGeneratorsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketGenerators(ctx.Request().Context(), request.(DeletePacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketGeneratorsResponseObject); ok {
+		return validResponse.VisitDeletePacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPacketGenerators operation middleware
+func (sh *strictHandler) ListPacketGenerators(ctx echo.Context, params ListPacketGeneratorsParams) error {
+	var request ListPacketGeneratorsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPacketGenerators(ctx.Request().Context(), request.(ListPacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPacketGeneratorsResponseObject); ok {
+		return validResponse.VisitListPacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePacketGenerator operation middleware
+func (sh *strictHandler) CreatePacketGenerator(ctx echo.Context) error {
+	var request CreatePacketGeneratorRequestObject
+
+	var body CreatePacketGeneratorJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePacketGenerator(ctx.Request().Context(), request.(CreatePacketGeneratorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePacketGenerator")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePacketGeneratorResponseObject); ok {
+		return validResponse.VisitCreatePacketGeneratorResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkCreatePacketGenerators operation middleware
+func (sh *strictHandler) BulkCreatePacketGenerators(ctx echo.Context) error {
+	var request BulkCreatePacketGeneratorsRequestObject
+
+	var body BulkCreatePacketGeneratorsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkCreatePacketGenerators(ctx.Request().Context(), request.(BulkCreatePacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkCreatePacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkCreatePacketGeneratorsResponseObject); ok {
+		return validResponse.VisitBulkCreatePacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkDeletePacketGenerators operation middleware
+func (sh *strictHandler) BulkDeletePacketGenerators(ctx echo.Context) error {
+	var request BulkDeletePacketGeneratorsRequestObject
+
+	var body BulkDeletePacketGeneratorsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkDeletePacketGenerators(ctx.Request().Context(), request.(BulkDeletePacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkDeletePacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkDeletePacketGeneratorsResponseObject); ok {
+		return validResponse.VisitBulkDeletePacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkStartPacketGenerators operation middleware
+func (sh *strictHandler) BulkStartPacketGenerators(ctx echo.Context) error {
+	var request BulkStartPacketGeneratorsRequestObject
+
+	var body BulkStartPacketGeneratorsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkStartPacketGenerators(ctx.Request().Context(), request.(BulkStartPacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkStartPacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkStartPacketGeneratorsResponseObject); ok {
+		return validResponse.VisitBulkStartPacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkStopPacketGenerators operation middleware
+func (sh *strictHandler) BulkStopPacketGenerators(ctx echo.Context) error {
+	var request BulkStopPacketGeneratorsRequestObject
+
+	var body BulkStopPacketGeneratorsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkStopPacketGenerators(ctx.Request().Context(), request.(BulkStopPacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkStopPacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkStopPacketGeneratorsResponseObject); ok {
+		return validResponse.VisitBulkStopPacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TogglePacketGenerators operation middleware
+func (sh *strictHandler) TogglePacketGenerators(ctx echo.Context) error {
+	var request TogglePacketGeneratorsRequestObject
+
+	var body TogglePacketGeneratorsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TogglePacketGenerators(ctx.Request().Context(), request.(TogglePacketGeneratorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TogglePacketGenerators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TogglePacketGeneratorsResponseObject); ok {
+		return validResponse.VisitTogglePacketGeneratorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketGenerator operation middleware
+func (sh *strictHandler) DeletePacketGenerator(ctx echo.Context, id Id) error {
+	var request DeletePacketGeneratorRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketGenerator(ctx.Request().Context(), request.(DeletePacketGeneratorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketGenerator")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketGeneratorResponseObject); ok {
+		return validResponse.VisitDeletePacketGeneratorResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketGenerator operation middleware
+func (sh *strictHandler) GetPacketGenerator(ctx echo.Context, id Id) error {
+	var request GetPacketGeneratorRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketGenerator(ctx.Request().Context(), request.(GetPacketGeneratorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketGenerator")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketGeneratorResponseObject); ok {
+		return validResponse.VisitGetPacketGeneratorResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketGeneratorLearningResults operation middleware
+func (sh *strictHandler) GetPacketGeneratorLearningResults(ctx echo.Context, id Id) error {
+	var request GetPacketGeneratorLearningResultsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketGeneratorLearningResults(ctx.Request().Context(), request.(GetPacketGeneratorLearningResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketGeneratorLearningResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketGeneratorLearningResultsResponseObject); ok {
+		return validResponse.VisitGetPacketGeneratorLearningResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RetryPacketGeneratorLearning operation middleware
+func (sh *strictHandler) RetryPacketGeneratorLearning(ctx echo.Context, id Id) error {
+	var request RetryPacketGeneratorLearningRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryPacketGeneratorLearning(ctx.Request().Context(), request.(RetryPacketGeneratorLearningRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryPacketGeneratorLearning")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RetryPacketGeneratorLearningResponseObject); ok {
+		return validResponse.VisitRetryPacketGeneratorLearningResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartPacketGeneratorLearning operation middleware
+func (sh *strictHandler) StartPacketGeneratorLearning(ctx echo.Context, id Id) error {
+	var request StartPacketGeneratorLearningRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartPacketGeneratorLearning(ctx.Request().Context(), request.(StartPacketGeneratorLearningRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartPacketGeneratorLearning")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartPacketGeneratorLearningResponseObject); ok {
+		return validResponse.VisitStartPacketGeneratorLearningResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopPacketGeneratorLearning operation middleware
+func (sh *strictHandler) StopPacketGeneratorLearning(ctx echo.Context, id Id) error {
+	var request StopPacketGeneratorLearningRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopPacketGeneratorLearning(ctx.Request().Context(), request.(StopPacketGeneratorLearningRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopPacketGeneratorLearning")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopPacketGeneratorLearningResponseObject); ok {
+		return validResponse.VisitStopPacketGeneratorLearningResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartPacketGenerator operation middleware
+func (sh *strictHandler) StartPacketGenerator(ctx echo.Context, id Id) error {
+	var request StartPacketGeneratorRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartPacketGenerator(ctx.Request().Context(), request.(StartPacketGeneratorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartPacketGenerator")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartPacketGeneratorResponseObject); ok {
+		return validResponse.VisitStartPacketGeneratorResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopPacketGenerator operation middleware
+func (sh *strictHandler) StopPacketGenerator(ctx echo.Context, id Id) error {
+	var request StopPacketGeneratorRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopPacketGenerator(ctx.Request().Context(), request.(StopPacketGeneratorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopPacketGenerator")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopPacketGeneratorResponseObject); ok {
+		return validResponse.VisitStopPacketGeneratorResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTxFlows operation middleware
+func (sh *strictHandler) ListTxFlows(ctx echo.Context, params ListTxFlowsParams) error {
+	var request ListTxFlowsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTxFlows(ctx.Request().Context(), request.(ListTxFlowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTxFlows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTxFlowsResponseObject); ok {
+		return validResponse.VisitListTxFlowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTxFlow operation middleware
+func (sh *strictHandler) GetTxFlow(ctx echo.Context, id Id) error {
+	var request GetTxFlowRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTxFlow(ctx.Request().Context(), request.(GetTxFlowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTxFlow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTxFlowResponseObject); ok {
+		return validResponse.VisitGetTxFlowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListPorts operation middleware
 func (sh *strictHandler) ListPorts(ctx echo.Context, params ListPortsParams) error {
 	var request ListPortsRequestObject
@@ -6224,94 +13244,174 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zHxZc9u4lvBfOcXvq7p2Fb0kcanuxE9JnNzOdKejaSfdD3dSMkQeiWiTABsAtUzK/30KC3dQomQ7PS+p",
-	"WARwDs6GswHfg4hnOWfIlAxefw9yIkiGCoX5i8b63xhlJGiuKGfB6+A3lLwQEQKNkSm6oCjOgzCg+ltO",
-	"VBKEASMZBq/17DAQ+FdBBcbBayUKDAMZJZgRvaza5nqUVIKyZfDw8KAHy5wziQb4WxL/hn8VKJX+K+JM",
-	"ITP/JXme0ohofC7+lBqp741l/7/ARfA6+H8X9cYu7Fd58V4ILiyo9qa+JAjCAoM1kUDZiqQ0Pg8ewuBX",
-	"rj7wgsXPj8WvHERJ3TVVCaiEKDBoPJSUM6R5E8cCpbxVRBWyz6I/9DQC8ZaRjEaQoUp4DHyuCGUYg+Sw",
-	"IAJOBOZcKIxhvgWVIEgUKxSnmpu54DkKRS0niAXnYVoYLInCNdl6v+UCF3QzS5EtVaJHLLjIiNKiwdSr",
-	"l0FYTqFM4RKFniMVUajHzi3NWZGmXTq9SykyBXZoGOD58hwYZ1iO5gIKJovcbu+8/LmNXxisCVX6f+az",
-	"prAbwOd/YqQ0MpZTPfqan0Fgnm77xIp4jP0pP335MjUIFxL0CD1vBDUylJIscYDFa02FteBseR6EPX1q",
-	"6t6/LVr1gt98u1XJVHDFI56+42xBl56dqwQFQwUp2Vq9b28+I9GsIS3tyV8ZjYhU8OnNO3CDgC+M6Okt",
-	"iwWJcP9GmiB8u/hYLtVH4A0DzIqUaJlnqNZc3NeQgTMgoEXmHH4r7RCQdE22EiIixBZoDITFho3yurQX",
-	"EjKyhRTJCmHOVQK8UOf/zTxyUZJ0l22osHcceAi9RrgaZqxD6FE9LtTMOzMuaa6HtIkPkioJnHlXNLse",
-	"jf6tGd3lXYlVWFJjJwOHhNDIfhtxKvuymDtZ9khiKeZWjGWoeYYi41LBCarkFBZUSGWONYXZ+F131Ecr",
-	"MGUf7RIvqq0SIchWfxSb2YKmCj0m5u30A9hvcKKiPC6yHOSWKbI5hYUxPhHSFcaQk+gelfSyTB2/vhKE",
-	"yYwqtRNEl70VxXfydZ+R+cwQ8haHrgE3JFLpFjhDyDCbowAqQaLq8x3tWbPzBO5ZOq1n+epqL6fz1ZV3",
-	"5mTEzEl35sMuKt2W+jak+REv9P89ki82s/lW2f83D5nJlfeQEZsZ6hPtgPFOJEZOUIfhow7ERx2GT0do",
-	"G7tpLRXWZGzsoEmtJqZegc9XVzdJlA/J+c1P76YQOV8GlfZFPMy0A/qznRPU9sJ7JiDhUll3vOeRaGun",
-	"P4HiQOS9VvtBw1/stYFtl9Qv2n3l6Yv3dHU15FzESZSPUdAGzY0Lpb1f3/7X5hApPRGqHTM9qRBozlRk",
-	"RaYFRO+fRkFo4YcBKRRv8LtNKBqNwfDWjGyYgZaDYxEekqjW3N6u7FcwZHQ72+nPe6jfmLbL2+/IMi5I",
-	"kSpwA64hK6SCuT6jJY3RxhfFnFmDvT9S6J7X+jPYz3Dy4uzVy9NRHnSHtOXGuwAHaD15Uyi+i9KYaskp",
-	"JUgLRilCJi6Ek9tf3rx5d2ojlT4fnlKzJlrqJ7tMzWpSWZlr4CzdWrTMFtx3faTWYZMPXTPcrm8YXob1",
-	"Q7SxCzd4Puc8RcIeY1iaHK1xGuLhCIszGbI4RtVHHOwNOXmwdmKUP9Bk2UMYpJTdz1IekXQ4hvqFsvsz",
-	"M6YUu2uIURhXcCF4ZhRNB1gn779+PJtcncI6QQZkLpH5VW+ffVymfF5DG2kmJ09iJyePsJOTsXZycpyd",
-	"nDyJnXwSY/ji5T+f3Rp+4nGR+kJqWBQs0n+QFApGVRldxgQzG0l2DvHm9MHILjPgIObop68vsrUoDgXE",
-	"Wrm8mZRSzh1IKkEPHZJtm1LzirVJfvYVltscYUkXB2ZOGRHb0MRaVZ7OfPJveIVCOpLtUhpLg9/d4C7D",
-	"TeTdRK9etybQMPd/r3HwUt6tBTEqQlOPPs0Lmsaz2CX4OgGp/gaKZigVyfKWPOsZZ/qTjzJ2UVbomHBo",
-	"WfvV792adOss4llGPV72rc3GClxRvbd9vGlPdgRrgD9URculfUyZUrZsJMi7eplTtrRHAmGNTMkJz5Hl",
-	"KBYx4EYh08ufHuoictGynDqC0OC81DFhastjeNV1F95HCa/TaYqDRBZ7yZWRDc20Tr64vDTJFfeXLyw0",
-	"e16RdJa1HRYztZP+pxnCHNUakVWI7EVgPwpaZnmhPBj0UNBmKOVsqbe/JlQZy4AkSuo886OQGbD9w4Il",
-	"Dar96k+eUjRMIlbERgpUmbAaWQYQSs3IajnzlTc+IWEgeMFiUILmQBlkNBJcYsRZ3OPbUBZDqVlGNl4I",
-	"tylfo1RPBIQyL5APRKonASJdfuBQ42LmhTVnvLLAhd+6JFtJtRdqsshcuNT5mV5+RVKT0iiiBIgEAnPO",
-	"4sGk+h2N70K4s8HAnUmwmz/kXZVihzmPtdDViXaVYAa8UHBSF670jwxyGt1LY/Jssp4uGRcoy9pLlb8/",
-	"PYfPObIpigVkROg5aQoLukJYUExjCSWpQlgnNEpgzYs01mo5pzFEAokOpdzuTLlO45ORGM+KvAcuBMlt",
-	"0HV3T1ns9mk96TsgAitwkKDA4wsImmG7awd6xJCXpHHrz/iZMlM1MMWRhlsU5/F9YHNMQRhoOgz6+3IM",
-	"3q5oMDYyLKd4wkKzj51Vhgad/BRqRfLXjcRzCBlRUaKZX5VRNDyPv8MtNcfx660ercNHTdXRs270aG9S",
-	"oLNy3zXScjucd8y8dUw9Se88czXMUhRSspz98/Ll7NWM+IVAk8nnTsRVDdCl9c3AVumlH7IOF1W6MaKt",
-	"elrgu8XgxpG9k2Vt5XOMQTEJV7XVaBO4md78fBbr+Ju52uFdjCsaobZp5neh/1f5X07xG0XMUvt9tfiG",
-	"BYv14VC5JvAlwa2ZGGNK5yiIwnQLjCtjzDAGgST+zNLta5dh1mF7ltm0D7IY5iS6d0ZbA9zCAlWUaGun",
-	"YZruB6K40GZQ06paD2opaWDkLLTPbFlyeCLh6c3PYD+aNLTXHlkKeiab34fn0eEisMl71/6wXiK0SRKl",
-	"La8OADnDwRjyMM38Rc/QErurLv4TEfFa87JTFLfE2V92M2jtF+5fHPb9hNIOK0AKxWcMl1xRMhSzoyac",
-	"wVhjYtKgZ+WUVjjbyP3FRZ7ixuMU0Q3GYL86tmihbq3pIo3S9CyKNNWnEEkX/uMnR4yHIBmMzQgtzZ/m",
-	"udwD9dDyUo+AQ4waqPe5s2hMqa9jqfXPVZ14rL/aLL11PX+zEtjv49drlOY6O7MfDkVR7dlxmeg8tNDY",
-	"iQhd/fuw7aoR2x2N3w+rUzb8qP75VwihnXmrJ/4yxpAu35jfe65CU1/DoGD3jK+ZV3PTHRarRKVctciD",
-	"MIj1SrvXHLAGv/TswDE8MgiXMCoj56P5rSLRvS+w+vJuevHRtIpF931SW3/+OA/bgPT35ZjEoF1kENn3",
-	"KWbIhszUV0mWaF2iexctmC0A2mmeNg1viX+oD45sRo4s5MgcQ4cEZp4FFAY7lMXQ4hNmXGwHSPEG5sVi",
-	"YTxZnsKJ1VP3mzRpHeP66K/Sl3lbEZqSuS/Z/kEglguNtEhD9u0DoSnGOuZ1+emxC9I0xSVJPZ68/QB6",
-	"Lwet6Hjb8YnoMtF+ZSG1L4xs5Fplq0NPQ0qx6GaHLVMo04CO0XgDMGwwLfRKUk23QZkq65QDUvXOuQBa",
-	"s3ijQcrTMEKiBGcJHd2eEyUY3csiO6zrJhY8zzE+sBVowcWaiPjgebY0dRiGmdHSA+dQGR02gxsOHTan",
-	"ZN6BfVe80F7o8zdrPaKbquuY1H/0Od+Xob4sdjnf5WqPKn3idlnUZnLY1JdB5RxyzlGcVZ2KpZNuAujG",
-	"ESDPIUGShyAxkyFkhcIN2lHZnOv/4oZKm/CvUpL6/CaKzmlK1dZkObdgYc8R0vXHqQ1hGUnltckY2iDe",
-	"phFgXdZR/8XdMRwRBpJsQ8i4VOkW/gcFP/WF60TkoxyJtrl6CAO9x1Ezm4enPlCibETjpR+mmTs5cu4y",
-	"O3Kn9Hh889XVbCHI8ujpk+NnPgKwldNRc1tuop6axkfCtHpyFFB2JEyjrsbPHtP27ZPmbou3HLtOdwsq",
-	"OlI6i/ioid20hdDxlJH0pthW6ur0x5DaCWZTyirVtAJgsbKbcpaiJLYjUc3vStp8xvgLSvVBkAy9CQqb",
-	"ilS86l4HU2BbmAljC5WNenXrbpap4Wvvyy03UKY2h2S7MDumUhyjVJQZv3mWkcjXOFQNaF6guW5mi23t",
-	"S3uH+5q+mr1Frig9uQp74QbJsOwzogxMZmF3Ifo/Xr6YNLY6udzrMFhy7+b1UDH6c6EinrmwU7P6zPCm",
-	"SkqP5PjuazKVLP3J515a/lVg4QsuehJjBzavV8iyp2SMm9Uj0GA/zo3pvQLTGQOU2cWprxvrkc0zdrrp",
-	"zPHlhVmjE8xcq9Tj1RO04ZS8MfAP68n5DVMksmpW2p9drzukWsRqbb6Lv0+c/+Di3kfkbmAXE0XO8pRo",
-	"LTZTxorxvJDbWcp57s0ipyllSzCf7bXSjK8wBqJA00PZmNK44SND7SgvPJuZfjWMcZirRCCJgUrIKWMY",
-	"a6N5cvaizrDbn09H3ob0Kaol6yEtVnqdFA+g1MI0aDCubM2XQ8zHJks0IJki+iC9JdH9GV8swA4ARe6R",
-	"wTqhpokxxZEw0oiLofKa+QY0hqUpUOqTscuckSQ7JJFfNyJbSP9wpu+AooEdP1yEsN+bu8l5msqRm7HK",
-	"uivr70Y0AYiCjV1fbWYush0m1kIgxjDHiBQS9fG1sZsydnJRpCmc6DXO1OaMr1Bo6KdPWIVocafabX3p",
-	"75hcmL3YmRdBKZRh0ya11K6tGuGO4kaDlk3JqJnYt7UPpgC84B7xeX/7Bd5MPxpbWxrVc5gSlciwzlwC",
-	"jWUI/3n7+VfbC2SKxDIEDUeGgKzI6tYed6FbwoKnKV/DbU5NxaQM5f8hIS/mKZUJxrB6AdYJB8mtcTGx",
-	"v7Yrdejv6vXmenLBooSwJZZYQsFi0xcAd5uLO5C41FGDXYoILKv/RILn0JAQc2N2bcKBsgqozQQoqlJD",
-	"yGrqm+nHRpPw6+CFzXghIzkNXgevzi/PXwW29dkI20VVWDd/LtFzlr8fvIJteGB7ydOtu55qRbFizcfY",
-	"FGuk+lgDCluvVvy7f5003TZgANduiT6SXDeTebnirwLFtn66or6oPPxeRegF1L6X7F5xoLLpsw8BRZXM",
-	"mo0ChwNv7LKG3L3U5QNtIrynhzsZAXcyCu63zuMgLy8vD3qP47B73P1Ivv9YR30RN6VSmZdCrixSPhAV",
-	"8heNZ03Mqx5FlhGxdVLdoKTWR7LUAh00ZP2byVL4Or7fCSTK5BXrRw68jxv84VoVbY9kI3zMyD1WzS9t",
-	"jbOL1/Sxhh+lesvj7ZM9jNKgf/tsUaLAh54EvHguwP23YUy7Z5OgT8BvS9NWd/4Qzx/CpmW92FzMi/T+",
-	"zCJlnjrwSsSbNAUuSsf1GqgNMLQqaJfcvXFjXk4x17rsHvvMf1uk9x0BkI+QgE7wXSrm4Ro6vg3Qrv2t",
-	"PuF8Wyq55PUn9sni5d9DgqfYtd2Hf9sjNEGGzT5ALmIdhj2VcmSEbUfYRL9+xJjiLv24Md+l61yT7V1d",
-	"ayfQ+lUtp0k7Wa4j068pdtXn0JS4LSSPaIvVS3Xkoov2o7ThaojY8ROIhl3pSNH4TuMHi1wpG90AM+Mr",
-	"e4rWh6fpwlXVRW/t65cRbtWn0xaEDjWDwyl0tZ9C1cNkXvqMOVdCv4f+mTV82BBSznVMUeQw3xo6UI/o",
-	"/wvVju1e/rijuntEH0/If6EaScVO/OGDVg+5oHHw8M0jlxebi9y8R/b9mAWH/MJbZLGEj+8+TQFb9+xO",
-	"7EW+1aTsOXfifVpLd60CKhG8WCa1zIfmqbp0VV6DYEiXyZwXwr6dZNvIbTnaWlhhb46dw69cQU6EuSnc",
-	"jj/bEjWlbPlB8Oy5vc7mPcpnOOv3gzbFDY80m9vQEcnQNOsfZzkfpwHTA+6Q7jLA7mbzYEpAe6puTLNk",
-	"kAu+orHNG/YzAJ/coj8iMnTX30eEhe4utIsJ+wFeVmFdUqvcR4tU1UE1aKDtwPHW2W3hGaW5JJLfLlt8",
-	"n8You8W8RDzaGlc3lLwknzYvPNrsX+fCo4ST8srjnLPYpmv7Yjs1YMbkrASqQjAH0FS8qKxumvmyKe7W",
-	"29+cRTFXRkdoirnZ8JS5k9xRtpQJS+l9GZP+zdVz+Fxd1HxteHln+qfmVfRz7Zii7bK9s9W4zST1qZq0",
-	"bhlVLV7alEpFhDorct+ZZ1EyFHymw84w58dmV2qYw+GkTcY+WU7FrOcRhUrPRwYCI641T616rllDECLC",
-	"dMQ4116PrbOeXF1envo4br31iuP7ggSjNG7Rv8MjKIOLIQLviCj0jPHHlZ8ilz9EKBvC+NiDapBMx3n4",
-	"xcCTDNZFx/alZdMXw+oKU1nwaNP6ax7/XzE5P4a7hdnwY0zO4wTDEnysjbrYXNSdTfKJY0OPHx/avoxu",
-	"fAb/ZYrTd6Zd667VV8cXcGebxO5si1ivw8m81NB+dbiOJstuhLL0nhOV+AyljmM1iRotgM8jrw0Ao6T2",
-	"5TNAHg4K7XcgUYS58naT/XiJ/jK63XJA3E1GYdj31lrbvBcnjXulTVrDwzppXt8O7cDLAR/81sL7Ed6w",
-	"veg3wh02A4fjRlmiXNLP7aFJwP1Bo70MYGq0+uwdcXfBdzbbPT2j+XZE89tvl3J9kuNZup30iHp0FNlo",
-	"PPRywfZUmjcW3OtgjQbN0kiKgjEt3vUjej0e/F61JT4bF+pn5Hp8+L2Pe1dqXRNq3T5Z0rhc1kru5sIe",
-	"AHKn3CJTYgs5inbz2mtDrXfTr0BVq8swNOJd98CFkPC1LRnwhRX9Vp+fddJd15HhTjW+1f1n05rmHHNj",
-	"qeukHJ/X1Or8h9vzj7BArvF0hAlyvZQ+G3TT7Urdb+DLPX4zkGyPgdWlQqTB6+DCOCZu9Pcyh1EJXVj9",
-	"VOZ2Gj/Zw6PxQwms8VMjC9n41Wn4w7eH/w0AAP//",
+	"3H1bcxs30uhfQfGcqshV1MW2ok2sJ8eXRGdlR58lZx/2uChwBiSxwgATACOKm9J//woNYK6YG0kpm31J",
+	"LA6ufUN3o7vxxyQSSSo44VpN3vwxSbHECdFEwl80Nv+NiYokTTUVfPJm8oUokcmIIBoTrumCEnk0mU6o",
+	"+ZZivZpMJxwnZPLG9J5OJPk9o5LEkzdaZmQ6UdGKJNgMqzepaaW0pHw5eXx8NI1VKrgiMPlPOP5Cfs+I",
+	"0uavSHBNOPwTpymjETbrOf6XMov6ozTs/5VkMXkz+T/HxcaO7Vd1/EFKIe1U1U3drAiSdjK0xgpRfo8Z",
+	"jY8mj9PJZ6E/iozHT7+KzwJJD9011SukV1gjWMajhxyA5m0cS6LUtcY6U00U/cN0wyjecJzQCCVEr0SM",
+	"xFxjykmMlEALLNGBJKmQmsRovkF6RZAi8p7IFwabqRQpkZpaTGA7XQBp08kSa7LGm+C3VJIFfZgxwpd6",
+	"ZVoshEywNqTB9etXk6nvQrkmSyJNH6WxJqbt3MKcZ4zV4fSOUcI1sk2nE3K0PEJccOJbC4kyrrLUbu/I",
+	"/1xd33SyxlSbf8FnA2HXQMz/RSJtFmMx1YAv/IwkSdmmCaxIxKTZ5ZebmytYcKaQaWH6DYBGQpTCS9KC",
+	"4rWBwloKvjyaTBv8VOa9f9plFQN+C+1Wr66k0CIS7J3gC7oM7FyviOREI4Y3lu+rm09wNCtRS7XzV04j",
+	"rDT69PYdco2QWADpmS3LBY5I/0bKU4R2ceGHai7gLUckyRg2NM+JXgt5V8yMBEcYGZI5Ql+8HEKYrfFG",
+	"oQhLuUE0RpjHgEZ17uWFQgneIEbwPUFzoVdIZPro//MAXXiQdsmGfPUOA4/ToBDOm4F0mAZYT0g9C/aM",
+	"PcxNkyrwkaJaIcGDI8KuBy//GlrXcedXNfXQ6ERgGxEC7VcXTlWTFlNHywFK9GRuyVhNDc6ITITS6IDo",
+	"1Qu0oFJpONY0SYbvusY+hoEpv7BDvMy3iqXEG/NRPswWlGkSEDE/XX1E9hs60FEaZ0mK1IZr/PACLUD4",
+	"RITekxilOLojWgVRprcfX0vMVUK17pyijt4c4p147RMyv3KC0gqGzhF5wJFmGyQ4QQlJ5kQiqpAiuol3",
+	"Ys+azhO4IekMn6X3p72YTu9Pgz3PBvQ8q/d87ILStee3Ns6PRGb+HaB8+TCbb7T9d/mQOTsNHjLyYUbM",
+	"iTaivSOJgR30uPXokevR49ZTI9rSbipDTQswlnZQhlZ5pUGCT+9P36+itI3O3//y7gpFTpch2ugiAWTa",
+	"Bs3eTgmqauENEbASSlt1vKGRGGlnPiEtEFZ3hu1bBX/WKwOrKmmYtJvM0yTvq/vTNuUiXkXpEAYtwRxU",
+	"KKP9hva/hkPEayLUKGamUyYJnKmEZ4khELN/Gk2mdv7pBGdalPBdBRSNhqzwGlqWxEBFwbELbqOoSt/G",
+	"ruxXBGB0O+vU5wPQL3Xr0vZrtEwWOGMauQbnKMmURnNzRisaE2tfZHNuBXa/pVA/r81nZD+jg5eHr1+9",
+	"GKRB10DrN16fsAXWZ28zLbogTZihHE9BhjA8CYFdiA6uL9++fffCWipNPOyTs84M1Z91iZr7s1zKnCPB",
+	"2cYuC7bgvpsjtTCbQsuF5nZ8QLg369tgYwcu4XwuBCOY7yJYyhgt1tSGwwES56xN4gCrDzjYS3TyaOXE",
+	"IH2gjLLH6YRRfjdjIsKs3Ya6pPzuENp4sjtHMZGgCi6kSIDRjIF18OHrxeHZ6Qu0XhGO8FwRHma9Pvm4",
+	"ZGJezDZQTJ7tRU6e7SAnz4bKybPt5OTZXuTkXoThy1c/PLk0/CTijIVMarTIeGT+wAxlnGpvXcaYJNaS",
+	"rB3i5e6tll0C06FYkDB8Q5atXWKbQWyYK+hJ8XTupqQKmaZttG1dakGyBudnk2GF9RF6uLhp5pRjuZmC",
+	"rZX76eBTeMP3RCoHsi6msTD4zTWuIxws7/LyinELALVj/7diDUHIu7FQTDSmLMBP84yyeBY7B1/NIDXf",
+	"kKYJURonaYWeTY9D8ykEGTsoz4xN2Das/RrWbsHdOotEktCAln1tvbGS3FOztz7cVDs7gJWmH8uifugQ",
+	"Uq7AUPEeueKYs1ZhgBLNGYdeddiNWKYBDv9yhRYSJ5YwG9ZVQjlNDJechEyzRSQCuP74TnzYfkyahhXX",
+	"Y5DKWw/LWBwY+PLy/Q7bT9KQ9+nT1eX19mNyFZAyn69/2X7ENE1DWLq6utoFTb9T/nvg/BPZnJFDjZdL",
+	"0Fi2HBzkxIZHgVXf7ICve4YDbHxN+XLnNddFsbEk811MgfUcDVoUu8U4OHokOY5ylNUuFX4mnEisQ5cX",
+	"b50/Dy19m4AgiDS9D946ECNurF7ou5sjM3cXUr5EB3TJhSQxEhxFkmBNXoQNgGEu8dqOuh3jXzn9Pass",
+	"rts/wgiWHC6BGlz69h3yX62ldF4Mq8zejJ2kUCwQF9o2RQele6cXZQ2i9PtkOsm4JEqwe2JvSM0/7ZVU",
+	"6WdDHPFMZDqobGgslyTs4b/xvn2z+9xbWEWZx1eLt79GrMVknY77MKKaHFojP1SxmQMao/vSRyc3Ei8W",
+	"NHrvm5vjh4n1DM67wCHExBrunzBjBh6mL4rJgnJqWih0sKCMkRhRHrggbef9l8HDReB44PovTdPH6UTI",
+	"OKTQGHU1yZimKSPBZWNpFvp7RnhUVWKlyHh8KMWcGrFim2iKWViZderELGrVJ/JLFN8EaYHuCEm7LhDy",
+	"+xS/KuL0l8nUyUTTz5Cv+XfGOWEQXMCJnJWbwg/Qwf6z6BbklvLFi2E/IyTcvYyWGXmEeQ0oA+zUhPHg",
+	"iyFPknnXniuhGt/llO8IqFjlAPYz9N2uDN449OTIO0ci0kQrRHnEMuex+/juOnC/kvvmQ3ytQBoqwjWa",
+	"kwhnihges322OJHtomY40hlmgasiu2bv3Nhu8FiKNCVx6+jue76f/PJ0jRVaZIyhA4jWMO0O9cOhuCdS",
+	"Zly92H5J5hced6wJxFG0ImB4YXVnFBMhjaDiYr2NDmiR1wpoj9wtIe2HbwW1H/85Ye0X1Q5sv6p9Qzs3",
+	"c2dw0RxUtDjMCt+9xrauA7/TMC4mYbhzDoY12W6SmrzK78WqXNuk6ga9BZAxQMRdOvXsC1EZ0xfu/rYR",
+	"81G+1YAADqP3lIJQmiKOprPt70g6Y2AuqlMb2HDwL1i9ryVWqWk9dIbA9IHprA1MZygmSlMOp84U4MTJ",
+	"g0YrkQLgDLX4H77bDYaVqcbD8bNf1hbAnE7MHmYr0bdCv9V+DXkXhKigz+X48/vC/DBaaklhFhxhXo2Z",
+	"qsM+xApAuX5PyiOUyjIMyXDlpp8ZH5shLzRIfXV6UNPaOp9mhWehFXrqmeWRiDWPUMUmrCjYYZuuMORq",
+	"hl/ZJvzWR2G1ZQ2gsn6PYFODF4uQ4o4O9Eq4w9gaa8Uh+CIYgGP19EHoaXVg5q6+/jEu0lDvwiYYNMiN",
+	"b94c67Ef2paoAmEaJdAKXrbBZca387zIjMNNraaMoaWglfDPknulsH4d9kfwSsV6cGOFxGSch3DKjH+n",
+	"kH5A0LTCo9322ON0kgOl1aFRcl2ssEapFHEWGeNcD74fcq4hCYjq8wsF7d8R8AvRoyQJpt7ZNMKT8QX6",
+	"xSEvohEjjmTq+PY4C+2lXXoEOKnlIuF1x0VCx/lT8gWM9vu3Hh3bDto4xe9PJ26idhDlAMqUFkng8JZz",
+	"qiWWG7QiOCbGTNAkAKQYaxy4sMKKnJ0i87GyHTNI0IFpkBHmGfjkLmM1RnPCBF8qpEX50Kr7XzyxgEq+",
+	"AbdDp38oxGm/YZYR6wUy5psk91RkyoHjO6tTHuYRngtKWBy8HEvwg0Xd2fffv/5+FCoBuB46/bj8UDqy",
+	"GopxHvRuNxC80/aaS+jGP/9YV5gbUAVkzOzPwdD7m01K0EEj4MMqS5ba6AJlXBH9YmeQ+svR1lvR7u08",
+	"9kK922Jrg3a0ItGdygKc94uFgG+ADoxszYwis0+gDMZ2F6ZjFQVuG99fv7vqWeHrvuWRKLCsD+8+l5me",
+	"Cz4zGDGt9ezE/f/lZDqJSJDdFwwvVciHjpctbt17ymZzaqaIBdezhcTLhHDzdyIkyf9W/f5aM71rPROL",
+	"hQpx6UfXANkGiHLnzuzF96sfqgD1vvVfF5M3P4Tga8myEp3jIuFenUzDBOlDdURauOjBS1q5Kmpfphk4",
+	"X+Or8OHo1JmohS4vKt/3wAX5OfHmj8mr708Nh3HByYujcMpWbmp0Cq9uKHy/q7zqYkhjpc20mLFc/XZY",
+	"PTttJAveXB7tulItNGatIV435mtONh5i+xRilZgVt9PGRl38Svd0L/sP5v5joMMjtfOh24V1UJkZnhMW",
+	"viBE8K0HACenP3z/t16Ir0Q6YzQPMmqlrl9EiqDdzjRmvVyWsd78Mfn+xz4m/VxSI56UT51m2R7iaL8/",
+	"KQfsIiusfTaLGFaq/cYQPu+MxRCnnv1JnPopGM/0liMIaQJeQYRrGUiLnQutRTITi5nSOLoLGD7QAIkF",
+	"ggYtSG96OVq493JvjLs/bP+tdyrNnvzs6cfyTUg1fYtu3l3lwoEL5JSZULp4CL1vozsu1ozESwKKWjgm",
+	"0lrsfi+nr348/fHsb69+7MVRu03w7omNAaxxq1ZaVf9ynfRJFcHGsehI6fXr7/827TglIfF5d3iMNhS4",
+	"MlbHWoINQibTSSaX4NS6M3QFgXBSGbNBbbhZHuWDLAZJIFgnXL8CvqA51bvyq4+zCZwi7sue6bx8aHUg",
+	"1p1he8JpJpfG9koF3DgFHKvwHbnve5hwTXks1gEnOPy+D1dRjwT8Ggcl4Nf3V1t4Jd49szvieRm+TYW7",
+	"fCbV7Zm4oJ9mfgvGDr/l6IeTV0cv/wdpvAwYMVKkM8Loks5D2TXvP1wYMRVWfIY5C93tDA+p9vvESdAP",
+	"fPn2s8vHaR/99OTHAc4GKiTVm9AVpv0CRVWsCKo4umyVj1kkuJbChhJqcObWfr4XFE6fexoTYU4kSTWF",
+	"TLw0NeM9RIQxIwXJYmGDE+c4ultCTKX5g6j807cRntD2O8eWW5fTjlsX7yULnXreQbbVxUuUhFIu3n26",
+	"2uU2Zxkc9OedBuWCz7qg8JUXX9FFPhPczcL1al7BYovJVaQDO7p+d7PLjnRIFzea+PZDZqHDzRxte7pF",
+	"05Aln0EmQwkZDkCOnBq4chQRvKqBmI28ElgjnYHypfVSlINijJJNeErkIkbkQRNu7OMXY3PhhaykiCIt",
+	"YLqgV6AUZ+4PpfqJ9CFaiaJukBZIER73GaknfcHlsOd7zGZJNTMbutYohyYEzYleE8LzhfQuoH8JmiZE",
+	"ZDqwgqZPXKwRE3xptr/GVMM9IcHRqiiotdNiWpJc2wkrHLfxhaSMEkAStiQ2kKB8ZZ6B9c6k1jN8v5yF",
+	"6rh9IpgjOGKQljQ1FmRCIykUiQSPw4waniHBD8EZrplYE6X3NAnlwUk+YqX3MolyhVDGZlEqe/GUYyZI",
+	"Cy5OqCFdVhtlFIE8pcbWCDs0w99jBrVbsmiFsEIYzQWPW6uH3dL4dopubdWDWwhrgz/UbV5LDM1FbIiu",
+	"qCimVyRBItPooEhAMT9ylNLoToHIs1XJbNKV8kXm8kJlL47QrynhV0QuUIKl6cMYWtB7Ym/eFfKgmqL1",
+	"ikYrtBYZg9iuOY1tApchf7s7qEto1pPgmBxmaWO6KVLCVpe4vaM8dvu0UWO34PDw06EVkWT7SmkGYd25",
+	"YKZFWzq4WVuzx98ph/Jo3mTwamScxncTW0zHKHuCx62FDdSQdbvqaENLYPgugfoXsI/urKwCTmEIVdKv",
+	"zksVtqYowTpaGeTnYfhmvpBzl8fD8fWTaW0sVwPVwb3em9ZhVbo6csCzbIiztcBSEizYaDqZnSeuWKMn",
+	"BYaXsx9OXs1ez9oiY4TU3ZFyrn4ZNOyOkxueKpTY8o528m4yeO/AXo9TLBeuAYECV8Z6Y6OP31+9//th",
+	"bOxG5zpAtzG5pxExMg1+l+Zfuf7lGL8UxO25P1R0tCTBIOEuV03QzYpsoGNMGJ0TiTVhG3CaGmFGYiQJ",
+	"jn/lbPPGldJSKBJJYuvbEB4jY6c5oW0m3KAF0dHKSDszJ5R5tRmdkhhY5eOhgkpKK3ISOiS2LDgCRvzV",
+	"+78j+xHqbYXjQQCCgc7we3s/2l7tEgp8FfqwGWJqq8EYUwcqXQhOWotljOPMS9OjL2j/FyzjtcFlrfqn",
+	"BU5/lD0sq5+4L93qm5VzOqQAzrSYcbIUmuK24iRFCK5ZCdR7OvRdKnU7Sl6aOEsZeQgoRfSBxMh+dWgx",
+	"RF0Z01kaXvQsMsbMKYTZInz8pCRo+sNMsGJoYaj50zxVPbOOraPXAGAboloKG7qzaEhNw5qkNj/nBTGH",
+	"6qvlGoN1zR9G6spZ7KuJGM4iG7lE3bPj1lS8noqKLYmgo7arB2x38PqerSBjSY9qnn+ZlEaZt3wSrtfW",
+	"xsvv4feGqlDm1+kk43dcrMO3V6xDYtWzTLIUYurWvGfMFmlw2ZAD2+AIFuznyIVcCObXKTVwvaZLjnUm",
+	"gyWkwDpUvoVZF7kncuMzEg+UlgQniMbTPLN9WpQKCtjgC8pY3/lVX9hH0wfiCTTh0SYk/41xRHheQBkq",
+	"gcC/8rUgSRY2E75WPkrqmVjMoAd8iIs/w5aE2XEwuPraAyNfBqSILphYn0Mqp7QZGFaWoizdz91jo+6e",
+	"X2ABsSHo/+gwE473MXg7R1gjKMUsbB1gg9dNa7XfSHClMQ97cAiU+n55djin2qh6GdnLhVskIYYhFHbm",
+	"PkHSnr3sd/FTVA1ZwIB4IMpbp7/gTz99Kuchmf/lp+vD1y+RC+wKqUIhy+06HAoEsSbHF1c2EiiQXhIH",
+	"raVB5jdMGa5ODsRsB/nWttgPDADcosN8VXhJrL1051wJNpiJ2G5dxRSGvAaAHwa2zNRAB2QNBNDPTjSd",
+	"dJykAItPJBFy0wKKt2ieLRZg5gqGDpwot78p8PmCXWS+BmOI7jFlOHgp+lES4gcaqK60KT8fMWUkRpgx",
+	"V6Vv6ICUMbIM1Um4sB+Q2cuoER1uawYTXa7M2ZgpYygTPnAsX/C5wSGeLOo18ixSKDcTbaMOcHusFUib",
+	"BimpgFsrTfl70BaqqmdT+vu6wLmAoxWZrejgIuU+gGNc7XFXr2JkQfSFkGss49H9bLDFuBUmwKUj+1AV",
+	"jethI9rG9clzyMZVnxeZOd+evmT9DjXl61ZL8UcT800aatJiHfN1rDag0gRuHUVVJE/L/NLKnG2WO5FF",
+	"Nl+eSo55XD4C1BFaEZwaDT5RU5RkmjwQ2yqZC/NP8kCVvQ3M7yvM+Y01nVNG9QauQDbIzj0niK0vrqx/",
+	"i2OmzuE6wXr4rI8RrX012Z+FO4YjzJHCmynol2yD/k2keBHy5blKmL2KRFVc2eygYT3Lh6eLseh/fiI8",
+	"J/Q927KvC8PYouf2603vT+Hqf+vuZ9v33GFiS6eD+lbURNOVxVvOaflkq0n5lnMCu4KePaTIRoia69G4",
+	"aug49S3oaEvqdEEuYzvWfZpQlbNIC3dkm7Or4x8AtSPMMpXlrGkJwAfF2AAZkBQe2A5EBb5zagsJ4xui",
+	"9EcoQxqyeu09hRZ5JQ/rX7F1S4dGMbQUTfwM0cxG+3LDtcSwVH0MELUxJIykFMs6S3A0OJn6vHyVZC/G",
+	"jXbYV/o+kMPZzLgAQJdi+PNs/nYz+sdXL89KWz3rd6dYcHfjui1S5ddMRyJxZqdB9aF1TPkbq4EY734s",
+	"LKelf4l5EJa/ZyQLGRcNirENyzUiVSh1qU3NagKoUWMxYIsqAoXpfbxfiTmagCioYki1Tts4ryY3sJuL",
+	"/iRJyrAmICLLDtIxfksImCd0uarGnr2cNgQDw5reE2Qbhyl4eFyV227ORN86UFMq4NoSC4ZbatNGBIHz",
+	"lMTuyZKKTzDBGzQnrX5BTXkmQr7+z6LIsAyUzWmRrNdapAgvNFwBUoUSzDeDqkG3RsyNrANzY7p08kCj",
+	"YEz4hQWqECMLbSVGsAxRxkPF8A26KHRPCFb1B0DMjMCDZJID0ZxrEOEV9HKDR7JljbZYzs7BqLCRAbR5",
+	"Q5Pw1UR+htKEhOEUfunSRhXnPlcPpJXInPHFM10BkPmNMboFvCCoM+jd7aXD+nMDMMHUbasDbJctWR/l",
+	"w1JN0cd3176ebFx9w6/Xr7+gD8Hyp9wP3y3AzDke8J/QUAjxpV9upuytmM4krwTmjJ2n89XHctLY4BPG",
+	"55N18n+tafAcdGlpYuGxtIXuV+o56giZTtRd6PUGhwBQJu9ouhPoG9A2x0coKEIqvQMlKS1CG8E7DBpU",
+	"Cf0GunjR1RZvFoDKhZe/k6k/xyKVnin6b9KtOfgL/RXmMYlBefLhgFjDIT3uVi1IGdIVWxxYIf2LU5ta",
+	"BHD+kJAZ1vqkVOVq3h9P9pZsQPlF+9R0v2D0a+s6S2QwuiAlkopw3Tr7qhJN8nQuWQsKsKdGfq5ArGom",
+	"xxwi9shKjf0E69j1KHG78fN1gKymCwcp2Wau2XL9pUrs36ly0kojrBPK+800rdL35N9Q6Cz8CpSb6Dvk",
+	"uyOdpYxAUOGc8grQI6OYKgqvdJgxu+qkqbbs8Mrjw+OeHfbw85V4RgWMdr/VWx86eA5bWDXOdesH7r+4",
+	"z8vn9ZdVrJXc88mPg2uMNsq8DfRfBsqVDXRABircGPQ4ohqL2k95v9KjQsOnh7Idw7xpzUoQw5xpzfzp",
+	"0nM6wztCEm2XiuMbulchPWAC4taFmIL4Uejg4ur+dGqTuQRUPJ76COScUqGy6EqwWCGqAx6SsPZ4U7wh",
+	"S7YP5x6tFtYAMUg/bOvToyhWdjdSVaz0HWkih5XFt37EoLrYWxiiUx/sKvrTofF11kDcSqfzmPpICYvb",
+	"ifzCAssT+QLSk/J6mkOp1/Zu1bqHvHP2BIQNWx9F1tUePURNK6DbgrKLjnsh698sCvtMoCEpw2MofoDb",
+	"4GSk/bPdkLtySjuT/IYlJfZCAFijqrCIhf11ioxCAP89s7fSOOpwThAWb0PP+SoHKiA9p95AZaR/FHfZ",
+	"stsg4Xfmb1YO7oa2QQEKv3rbVkQJHrwp6npqgazm2CyR3LCywwGMRCZZyM64UiSLxaHEPBaJoQ4Zu2yP",
+	"gtUDQY2BOCg/xQiyVcFXVe0na/Xk1ZNt1mbgAsfLiyb8c71zW9uiQitdwn6UsZUvazvrqh6+CYsKwvzh",
+	"IwvVEzJGTPm5gwUTa+cUh7u2llNh92r6Rb17O1Fr2XtXrF5bj3hkSHKbmvewsZ6K910h53lofh6Jv02U",
+	"IMTXhrY+nXRWpm99d/g9vDGN4AVgRLldT/ANwR0fCbbddfCOIH9Gyb54DQ9VmfZ6D88Ne3cPzD/u7eEv",
+	"hBGs8keZ+3XT4iXoCrAqm6+vP4Stfwh5FwJyPXTTiO/DlGFO0Bq6DL2onmdqM2NCpMEkMsYoXyL4bNkm",
+	"EfckRhhe6PRJBcCdA4NpozQLbObqKyDGrVyvJMGxURdSyrn1kR4cviwS7OzPw15pD3OyBeuYp6TNOIyM",
+	"gNQC6jNwoW3Kt0CxGBoObSZSjJDQTD/h6O5QLBbINkAa3xGO1isKj7UzMnAOFgnZll0L3xCN0RLyk52H",
+	"uoKcgSAbk8dXlMa1M33nghtG5Aza9u05iPZ7eTepYEwN3Ixl1q6kP9eiPIHM+NDx9UP/g34LSUrP+WGk",
+	"H+ymSg/6DXvLb7skxAp28t0WZ/7W55gRC54op2WZVGG7KmtMO3IbS7AsU0aBxKasfYRsoIUIkM+H6xv0",
+	"9uoCZK0XqkfoCsM1Z56bgGispuj/Xf/62WnoRn9VU2TmUVNkNLGiskemoMaaQgvBjDrh4lDyYN3vFEqz",
+	"OaNqRWJ0/xJZVQgpYYULRPcauVIE97p0fYMelPFohfmS+FWijMdQFgDdPhzfIkVseX8YCkvik/+xQoFD",
+	"I3+U2YYUU55PamN9NdUMAJl3fXt1MSkdppOXNqadcJzSyZvJ66OTo9fwIopeAbEd53n18OcyZLh8SDIG",
+	"+Weu2lyRiw84MK0wYxu0oEwTF0uRo+YihlxNpS+Kicz8EifEKqD/bGqzbFOaAwlu41R8MRNqGv2eEbmZ",
+	"eFsN6kVYDcyiK+BCe5wGJzKMVRQXgDc5YbbamyChSYlezcp1AsZPXtplMXP9YcbQ1BDDuf95zwbMezZo",
+	"3m9QutaWD4KnFU5OfDSTS/nDacrcMw7H/1JW9SvGG2Tc5TTVdBc9Pk4DPkaLZEaVPjJdTu2iQlPkiz/+",
+	"Cce+aJsZVGVJguXGUXUJkoYfoWbwPyclWv8Gccghj+U7eFEeKh8Rz2EFIQruan0coX+4SkW2RFIpQDTB",
+	"dySvfVHlODt4AR8r+InSP4l4MwoRA+FfPVvcW9Q1Cnj5VBM37U37XH9cfltyZ3xbmFaK87Xh/HFalqzH",
+	"D8fzjN0d2kXBFXmQIt4yhoT0ius5otbAMKxgVHLKocgLvHxg/nZ7bCL/p4zd1QhA7UABLd6Z8Rw6/FK3",
+	"cIG4Ey60JY+loD7RR4snfw4I9rFru4/wtgdwgpqWywCBc3B/zAGxpP0yMcwfMWGkiz/ew3flCteo6q7O",
+	"jRJo9aqK0mSULFeQKcwpdtSn4JS4SiQ7VMWicYMu6sveiRtO24Ad74E07EhbksYfNH60i/O0UTcwE3Fv",
+	"T9Hi8PRvY+eXtoWFm2fiVwmhBs3JeAid9kPos9Afoc5yED5DzpVpWEP/lZd02CliQhibIkvRfANwoAHS",
+	"/5noju2ePN9RXT+itwfkz0QPhGLN/gjNVjQ5pvHk8VuALo8fjlP3CuoWA7bphdeExwpBVWpSKbN7YOv4",
+	"3p/5gA9H3i8K6i5YQK+kyJarguanKH/L2RVSp8vVXGTSBmvZKnI24dRKWGkLxx6hz0KjFEuI3avan1WK",
+	"uqJ8+VGK5Km1znIZ5Sc46/unhvSlADVDsGaEEwK1+raTnLtxwNWIEtJdAjgRccY6XAJGU3VtylcGqRT3",
+	"NLZ+w6YH4JMb9DksQzvXELPQtvQ2YdPAS/JVe2j5fVRAlR9UrQLaNhwund0WnpCaPZDCctmudz9C2Q0W",
+	"BOLW0tj6HI/zi7hDexGnutQFr0LaulyU2zenS9ekIbUg+EK6GqkjBI98xoo1lB5Uzyfw0KqtoEMVcIsz",
+	"srryQvsYV13rfvvddrKYHnxK+RraHEqVF9PHO7Ly+Uo+QnNIlpSK8LwayyXpdRk+ixcr/AD/ANFlW7aL",
+	"rpEU1cVTvXq4Zyw4dypclWvj+ZP66CImSSoMCM9Nh2pzqhBGpycno7hx8qeYNLgB4q141pwOtvvw02Eg",
+	"FPao+oSpNHx2eHm6l7NjLIz3dJxsc44US/VE7/inTPMDCXvvB4wrXbYsTzCeWI3q1xipcrgIe60iFPEh",
+	"ElbYDjpshh0zxcz/TZJ/iMzPG7eL/dF4brmfEElKvYLv3g4tpSzZC1WsNY5WrlEp9V1YiQ+gRge4eHSi",
+	"bJbQ+MWg242ArWndjXX4PZG9WcfS8951BKdv9/NWNC6XBWamuBRtT6p//XLh47OCg7QzyePe7lQaRDte",
+	"VfkTr1mCkvv5L1sC4mQvVy717f1FLl76pesOENjuEqZ8Yj7xJczIU6CTo/ouZn4ym7CvBp57bd6cDq6s",
+	"N9zMYElssQ7MjEzv1IeK+42n46xnuJzZK9882xXNPgknT9kZJokrSoSyFXOQFktIkg2TybVp8xelkuDa",
+	"/5rCtdVpMUDEtoBhnITlZO1trX2J1t1sV9jVU3CUzVdruTvSNgg6vx8vBjhvSOPOW3Ez0l+WrZpL37fo",
+	"NXOkexG9UI1rn2SixXLJSB+N3EqSsvx5K5C0Ct2uqV7dGvaBGhrm+3npPQubNOMMwrVAamXI6I6Q1PxE",
+	"ZZGXaqP7Vchyu4HlPRlpuW21ZCFlnFO+rJo3DeIzQAj3Vxbrnf3r9VbcetywJVINA2InQn35Z3r7vA3p",
+	"6tztxxAtLmb2bIXuKNzXOLUl56r05DLXPZ0ITrbh4cG+9iZBdvkdy772osNId/uf5Wgf5x/ocLTnI2zt",
+	"a39GL3sbx5V4ay8u9rHQ3ZeL3YbRMIIld4E0YZ/zl6vjz++Rb2ffknIBK0owyIvLQ70g77Wgb3gEsuoV",
+	"7kPwpZun9aL3yfBdnzmAft8k5/BdKeCyAtU/B/PHkmi52XMg1RdLG6ocK0VUkXqjNGUMZdzTUJM0vphV",
+	"taBokCAsw1ZuLRF3wy9sIuedbc+jAlWFTb8/VL0zo/uwswZHlxhd2YekMWMILzHlTZyFrMm/HM6s8bhP",
+	"nDmrcY9himBG5DGF5/aVCqoKBCqNNyqEoIZ5ti1+yjbYLsAW6e6wfgq2uLZmWZ7mCc+Xc/eWOSiAhdvj",
+	"CF3XrC/nP8ManQxjk8l/ikFR2tV/oe1gsbKXGy9HeU/E3GW663bYB3h6Mt6NsiML7wBS/XAIoUmtGigU",
+	"/4HXKKuBdd7jODi2zpZwGRblkE/4LKF0bra/cDiFK48zIIrCtGsPoMjr2y4cqsYRUX8osGk23Px023pC",
+	"K8QDLiyNzWr3ZGdWIPtUpoaQup2Rr1YbRSPMkE10MKep+dch+T2j95hBIv+ByqIVwgrNBY9tFYdA3BJM",
+	"MywmVmeSuwk9N99R+9hMiKXMt/+A4CQhB0Whwnvn+0ypTh1kc+KAv/sSqV26dAmRRwjAf2vA+QZweQsP",
+	"p81zFeHcIWVuyC82bAhVWOwz/sqIv5Wo5Hj7t92kSKx2dZilHeFJBoJPFJMEyHlmn3A+Z3uAg63RsMew",
+	"IAvCOinkfD4wP7BJHMjzOAbKOEJXlj3XvEQIEeZcaEMwktjySwenJycvQhh3zlKP8T7FB5jGDfpnGJiF",
+	"XzUM4A4HqukxwncahMjJsxBliRh3dpC2gWk7pTsLP/PNbOYeQZHgC7p0T7qAR5MXhWd8HZQqrL+m8X+K",
+	"yHke7Gaw4V1Ezm6EYQE+VEYdPxwXT5qpPZtrgfS+qS3XVk/bRP8DNatuoU7hbeVBPbFAt/bJj1v7Nlzj",
+	"aTMksvyWD+yDcpKpL1LmNbwU61VIUF4THhsQld7+exp6LU0wiGpfPcHM7W4O+x3hKCKpDj4j9/wUfTP4",
+	"ncUWcodE424juvwgvgL1yoi0koZ1oOH9Wwqh31Pb8KRFB7+28z2HNmxf+B+gDkPDdttS+SV7+Lk9lAHY",
+	"b0DaV4ChdBNEavQ/Whw6m+2enlB8O6CF5berxLCX41m5nTSAurUVWapHGsSCLbVqwOxaluu25q/buPgA",
+	"mx4dxMFvebXSJ8OCnyKAh9+aa29kEtnU7qKqqoexH9ZS7sOxPQBUJ90SruUGHuep1LR8A9B6d/XVvcqX",
+	"Fx+dAnkXpTGnaCXWNlpKLCzpV8p/WiXdv45psJO3rxQFtdUO4BxzbakrsDq83IFh53+4PT+HBHL1aAeI",
+	"IFdiNSSD3teL1fYLeL/HbzCTTc6xvJRJNnkzOQbFxLX+w/swcqKb5j/5lO/ST/bwKP3gJyv9VCpOUPrV",
+	"cXh5rLoP6fHb4/8GAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

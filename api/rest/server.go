@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
@@ -36,6 +37,8 @@ type Services struct {
 	Ports   *packetio.Service
 	Workers interface{ Stats() []workers.Stats }
 	Stack   *stack.Stack
+	// Generators is nil when the packet generator is not loaded.
+	Generators *generator.Service
 }
 
 // Server is the REST API.
@@ -177,6 +180,13 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
+	case errors.Is(err, generator.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, generator.ErrInvalid), errors.Is(err, generator.ErrInUse):
+		if msg, ok := generatorMessage(err); ok {
+			return http.StatusBadRequest, msg
+		}
+		return http.StatusBadRequest, err.Error()
 	case errors.As(err, &he):
 		msg := fmt.Sprint(he.Message)
 		if he.Internal != nil {

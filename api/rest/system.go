@@ -22,6 +22,9 @@ func (h *Handlers) modules() []gen.Module {
 	if h.svc.Stack != nil {
 		list = append(list, moduleInfo{"packet-stack", "Emulated interfaces on a userspace TCP/IP stack (gVisor)", 1})
 	}
+	if h.svc.Generators != nil {
+		list = append(list, moduleInfo{"packet-generator", "Packet generator: templated traffic with modifiers, signatures and pacing", 1})
+	}
 	var built *time.Time
 	if t, err := time.Parse(time.RFC3339, h.build.BuildTime); err == nil {
 		built = &t

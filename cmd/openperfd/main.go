@@ -38,6 +38,7 @@ import (
 	"github.com/openperfd/openperfd/api/zmq"
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/fib"
+	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/stack"
@@ -127,6 +128,7 @@ type daemon struct {
 	workers *workers.Workers
 	ports   *packetio.Service
 	stack   *stack.Stack
+	gens    *generator.Service
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -213,8 +215,10 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues))
 	}
+	d.gens = generator.NewService(d.workers, d.drv.Pool(), targets{ports: d.ports, stack: d.stack},
+		generator.Options{Resolver: d.stack})
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -268,6 +272,9 @@ func (d *daemon) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		errs = append(errs, d.api.Shutdown(ctx))
 		cancel()
+	}
+	if d.gens != nil {
+		d.gens.Close()
 	}
 	if d.stack != nil {
 		d.stack.Close()

@@ -1,0 +1,460 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/generator"
+)
+
+// startWait bounds how long a start waits for a generator still learning.
+const startWait = 15 * time.Second
+
+func sortedStrings(s []string) []string { sort.Strings(s); return s }
+
+// generatorMessage makes a generator validation error name the JSON field.
+func generatorMessage(err error) (string, bool) {
+	var ve *generator.ValidationError
+	if !errors.As(err, &ve) {
+		return "", false
+	}
+	path := ve.Path
+	for _, p := range []string{"traffic", "order", "load", "duration"} {
+		if strings.HasPrefix(path, p) {
+			path = "config." + path
+		}
+	}
+	msg := path + ": " + ve.Msg
+	if full := err.Error(); strings.HasPrefix(full, "items[") {
+		msg = full[:strings.IndexByte(full, ':')] + "." + msg
+	}
+	return msg, true
+}
+
+func (h *Handlers) generators() (*generator.Service, error) {
+	if h.svc.Generators == nil {
+		return nil, &apiError{status: 404, msg: "the packet generator module is not loaded"}
+	}
+	return h.svc.Generators, nil
+}
+
+func generatorToJSON(v generator.View) gen.PacketGenerator {
+	out := gen.PacketGenerator{Id: &v.ID, TargetId: v.TargetID, Active: &v.Active}
+	l := gen.PacketGeneratorLearning(v.Learning)
+	out.Learning = &l
+	if c, ok := v.Opaque.(gen.PacketGeneratorConfig); ok {
+		out.Config = c
+	}
+	fc := int64(v.Flows)
+	out.Config.FlowCount = &fc
+	return out
+}
+
+func countersToJSON(c generator.FlowCounters) gen.PacketGeneratorFlowCounters {
+	out := gen.PacketGeneratorFlowCounters{
+		Errors: int64(c.Errors), OctetsActual: int64(c.OctetsActual), OctetsIntended: int64(c.OctetsIntended),
+		PacketsActual: int64(c.PacketsActual), PacketsIntended: int64(c.PacketsIntended),
+	}
+	pd, od := int64(c.PacketsDropped), int64(c.OctetsDropped)
+	out.PacketsDropped, out.OctetsDropped = &pd, &od
+	if !c.First.IsZero() {
+		f, l := c.First.UTC(), c.Last.UTC()
+		out.TimestampFirst, out.TimestampLast = &f, &l
+	}
+	return out
+}
+
+// decodeInto fills a generated struct from a name -> value map via JSON,
+// so the counter names stay in one place (the spec).
+func decodeInto(m map[string]uint64, v any) {
+	b, _ := json.Marshal(m)
+	_ = json.Unmarshal(b, v)
+}
+
+func resultToJSON(r generator.ResultView) gen.PacketGeneratorResult {
+	out := gen.PacketGeneratorResult{Id: r.ID, GeneratorId: &r.GeneratorID, Active: r.Active,
+		FlowCounters: countersToJSON(r.Counters), Flows: make([]string, r.Flows)}
+	for i := range out.Flows {
+		out.Flows[i] = generator.FlowID(r.ID, i)
+	}
+	if m, ok := r.Protocol["ethernet"]; ok {
+		out.ProtocolCounters.Ethernet = &gen.PacketEthernetProtocolCounters{}
+		decodeInto(m, out.ProtocolCounters.Ethernet)
+	}
+	if m, ok := r.Protocol["ip"]; ok {
+		out.ProtocolCounters.Ip = &gen.PacketIpProtocolCounters{}
+		decodeInto(m, out.ProtocolCounters.Ip)
+	}
+	if m, ok := r.Protocol["transport"]; ok {
+		out.ProtocolCounters.Transport = &gen.PacketTransportProtocolCounters{}
+		decodeInto(m, out.ProtocolCounters.Transport)
+	}
+	rem := gen.TrafficDurationRemainder{Unit: gen.TrafficDurationRemainderUnit(r.Remaining.Unit)}
+	if r.Remaining.Unit != "indefinite" {
+		v := int64(r.Remaining.Value)
+		rem.Value = &v
+	}
+	out.Remaining = &rem
+	return out
+}
+
+func txFlowToJSON(f generator.TxFlow) gen.TxFlow {
+	out := gen.TxFlow{Id: f.ID, GeneratorResultId: f.ResultID, Counters: countersToJSON(f.Counters)}
+	if f.StreamID != nil {
+		s := int64(*f.StreamID)
+		out.StreamId = &s
+	}
+	return out
+}
+
+func (h *Handlers) createGenerators(items []gen.PacketGenerator, bulk bool) ([]gen.PacketGenerator, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]generator.Spec, len(items))
+	for i := range items {
+		where := ""
+		if bulk {
+			where = "items[" + itoa(i) + "]"
+		}
+		sp, err := generatorFromJSON(&items[i], where)
+		if err != nil {
+			return nil, err
+		}
+		cfg := items[i].Config
+		cfg.FlowCount = nil
+		sp.Opaque = cfg
+		specs[i] = sp
+	}
+	views, err := svc.Create(specs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gen.PacketGenerator, len(views))
+	for i, v := range views {
+		out[i] = generatorToJSON(v)
+	}
+	return out, nil
+}
+
+// ListPacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) ListPacketGenerators(_ context.Context, req gen.ListPacketGeneratorsRequestObject) (gen.ListPacketGeneratorsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListPacketGenerators200JSONResponse{}
+	for _, v := range svc.List(deref(req.Params.TargetId)) {
+		out = append(out, generatorToJSON(v))
+	}
+	return out, nil
+}
+
+// CreatePacketGenerator implements gen.StrictServerInterface.
+func (h *Handlers) CreatePacketGenerator(_ context.Context, req gen.CreatePacketGeneratorRequestObject) (gen.CreatePacketGeneratorResponseObject, error) {
+	out, err := h.createGenerators([]gen.PacketGenerator{*req.Body}, false)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/packet/generators/" + *out[0].Id
+	return gen.CreatePacketGenerator201JSONResponse{Body: out[0], Headers: gen.CreatePacketGenerator201ResponseHeaders{Location: &loc}}, nil
+}
+
+// BulkCreatePacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) BulkCreatePacketGenerators(_ context.Context, req gen.BulkCreatePacketGeneratorsRequestObject) (gen.BulkCreatePacketGeneratorsResponseObject, error) {
+	out, err := h.createGenerators(req.Body.Items, true)
+	if err != nil {
+		return nil, err
+	}
+	return gen.BulkCreatePacketGenerators200JSONResponse{Items: out}, nil
+}
+
+// DeletePacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketGenerators(context.Context, gen.DeletePacketGeneratorsRequestObject) (gen.DeletePacketGeneratorsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	svc.DeleteAll()
+	return gen.DeletePacketGenerators204Response{}, nil
+}
+
+// GetPacketGenerator implements gen.StrictServerInterface.
+func (h *Handlers) GetPacketGenerator(_ context.Context, req gen.GetPacketGeneratorRequestObject) (gen.GetPacketGeneratorResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	v, err := svc.Get(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetPacketGenerator200JSONResponse(generatorToJSON(v)), nil
+}
+
+// DeletePacketGenerator implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketGenerator(_ context.Context, req gen.DeletePacketGeneratorRequestObject) (gen.DeletePacketGeneratorResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Delete([]string{req.Id}, true); err != nil {
+		return nil, err
+	}
+	return gen.DeletePacketGenerator204Response{}, nil
+}
+
+// BulkDeletePacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) BulkDeletePacketGenerators(_ context.Context, req gen.BulkDeletePacketGeneratorsRequestObject) (gen.BulkDeletePacketGeneratorsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	_ = svc.Delete(req.Body.Ids, false)
+	return gen.BulkDeletePacketGenerators204Response{}, nil
+}
+
+// StartPacketGenerator implements gen.StrictServerInterface.
+func (h *Handlers) StartPacketGenerator(ctx context.Context, req gen.StartPacketGeneratorRequestObject) (gen.StartPacketGeneratorResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startWait)
+	defer cancel()
+	rs, err := svc.Start(ctx, []string{req.Id})
+	if err != nil {
+		return nil, err
+	}
+	loc := "/packet/generator-results/" + rs[0].ID
+	return gen.StartPacketGenerator201JSONResponse{Body: resultToJSON(rs[0]),
+		Headers: gen.StartPacketGenerator201ResponseHeaders{Location: &loc}}, nil
+}
+
+// StopPacketGenerator implements gen.StrictServerInterface.
+func (h *Handlers) StopPacketGenerator(_ context.Context, req gen.StopPacketGeneratorRequestObject) (gen.StopPacketGeneratorResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.StopOne(req.Id); err != nil {
+		return nil, err
+	}
+	return gen.StopPacketGenerator204Response{}, nil
+}
+
+// BulkStartPacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) BulkStartPacketGenerators(ctx context.Context, req gen.BulkStartPacketGeneratorsRequestObject) (gen.BulkStartPacketGeneratorsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startWait)
+	defer cancel()
+	rs, err := svc.Start(ctx, req.Body.Ids)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.BulkStartPacketGenerators200JSONResponse{Items: make([]gen.PacketGeneratorResult, len(rs))}
+	for i, r := range rs {
+		out.Items[i] = resultToJSON(r)
+	}
+	return out, nil
+}
+
+// BulkStopPacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) BulkStopPacketGenerators(_ context.Context, req gen.BulkStopPacketGeneratorsRequestObject) (gen.BulkStopPacketGeneratorsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	svc.Stop(req.Body.Ids)
+	return gen.BulkStopPacketGenerators204Response{}, nil
+}
+
+// TogglePacketGenerators implements gen.StrictServerInterface.
+func (h *Handlers) TogglePacketGenerators(ctx context.Context, req gen.TogglePacketGeneratorsRequestObject) (gen.TogglePacketGeneratorsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	if req.Body.Replace == req.Body.With {
+		return nil, badRequest("with: must differ from replace")
+	}
+	ctx, cancel := context.WithTimeout(ctx, startWait)
+	defer cancel()
+	r, err := svc.Toggle(ctx, req.Body.Replace, req.Body.With)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/packet/generator-results/" + r.ID
+	return gen.TogglePacketGenerators201JSONResponse{Body: resultToJSON(r),
+		Headers: gen.TogglePacketGenerators201ResponseHeaders{Location: &loc}}, nil
+}
+
+// GetPacketGeneratorLearningResults implements gen.StrictServerInterface.
+func (h *Handlers) GetPacketGeneratorLearningResults(_ context.Context, req gen.GetPacketGeneratorLearningResultsRequestObject) (gen.GetPacketGeneratorLearningResultsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	v, err := svc.Learning(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.GetPacketGeneratorLearningResults200JSONResponse{ResolvedState: gen.PacketGeneratorLearningResultsResolvedState(v.State)}
+	if len(v.IPv4) > 0 {
+		l := make([]gen.PacketGeneratorLearningResultIpv4, len(v.IPv4))
+		for i, n := range v.IPv4 {
+			l[i].IpAddress = n.Addr.String()
+			if n.NextHop.IsValid() && n.NextHop != n.Addr {
+				// OpenPerf lists the address ARP resolved: the next hop.
+				l[i].IpAddress = n.NextHop.String()
+			}
+			if n.MAC != nil {
+				s := net.HardwareAddr(n.MAC[:]).String()
+				l[i].MacAddress = &s
+			}
+		}
+		out.Ipv4 = &l
+	}
+	if len(v.IPv6) > 0 {
+		l := make([]gen.PacketGeneratorLearningResultIpv6, len(v.IPv6))
+		for i, n := range v.IPv6 {
+			l[i].IpAddress = n.Addr.String()
+			if n.NextHop.IsValid() {
+				s := n.NextHop.String()
+				l[i].NextHopAddress = &s
+			}
+			if n.MAC != nil {
+				s := net.HardwareAddr(n.MAC[:]).String()
+				l[i].MacAddress = &s
+			}
+		}
+		out.Ipv6 = &l
+	}
+	return out, nil
+}
+
+func (h *Handlers) learningControl(id, op string) error {
+	svc, err := h.generators()
+	if err != nil {
+		return err
+	}
+	return svc.LearningControl(id, op)
+}
+
+// RetryPacketGeneratorLearning implements gen.StrictServerInterface.
+func (h *Handlers) RetryPacketGeneratorLearning(_ context.Context, req gen.RetryPacketGeneratorLearningRequestObject) (gen.RetryPacketGeneratorLearningResponseObject, error) {
+	if err := h.learningControl(req.Id, "retry"); err != nil {
+		return nil, err
+	}
+	return gen.RetryPacketGeneratorLearning204Response{}, nil
+}
+
+// StartPacketGeneratorLearning implements gen.StrictServerInterface.
+func (h *Handlers) StartPacketGeneratorLearning(_ context.Context, req gen.StartPacketGeneratorLearningRequestObject) (gen.StartPacketGeneratorLearningResponseObject, error) {
+	if err := h.learningControl(req.Id, "start"); err != nil {
+		return nil, err
+	}
+	return gen.StartPacketGeneratorLearning204Response{}, nil
+}
+
+// StopPacketGeneratorLearning implements gen.StrictServerInterface.
+func (h *Handlers) StopPacketGeneratorLearning(_ context.Context, req gen.StopPacketGeneratorLearningRequestObject) (gen.StopPacketGeneratorLearningResponseObject, error) {
+	if err := h.learningControl(req.Id, "stop"); err != nil {
+		return nil, err
+	}
+	return gen.StopPacketGeneratorLearning204Response{}, nil
+}
+
+// ListPacketGeneratorResults implements gen.StrictServerInterface.
+func (h *Handlers) ListPacketGeneratorResults(_ context.Context, req gen.ListPacketGeneratorResultsRequestObject) (gen.ListPacketGeneratorResultsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListPacketGeneratorResults200JSONResponse{}
+	for _, r := range svc.Results(deref(req.Params.GeneratorId), deref(req.Params.TargetId)) {
+		out = append(out, resultToJSON(r))
+	}
+	return out, nil
+}
+
+// DeletePacketGeneratorResults implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketGeneratorResults(context.Context, gen.DeletePacketGeneratorResultsRequestObject) (gen.DeletePacketGeneratorResultsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	svc.DeleteResults()
+	return gen.DeletePacketGeneratorResults204Response{}, nil
+}
+
+// GetPacketGeneratorResult implements gen.StrictServerInterface.
+func (h *Handlers) GetPacketGeneratorResult(_ context.Context, req gen.GetPacketGeneratorResultRequestObject) (gen.GetPacketGeneratorResultResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	r, err := svc.Result(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetPacketGeneratorResult200JSONResponse(resultToJSON(r)), nil
+}
+
+// DeletePacketGeneratorResult implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketGeneratorResult(_ context.Context, req gen.DeletePacketGeneratorResultRequestObject) (gen.DeletePacketGeneratorResultResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.DeleteResult(req.Id); err != nil {
+		return nil, err
+	}
+	return gen.DeletePacketGeneratorResult204Response{}, nil
+}
+
+// ListTxFlows implements gen.StrictServerInterface.
+func (h *Handlers) ListTxFlows(_ context.Context, req gen.ListTxFlowsRequestObject) (gen.ListTxFlowsResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListTxFlows200JSONResponse{}
+	for _, f := range svc.TxFlows(deref(req.Params.GeneratorId), deref(req.Params.TargetId)) {
+		out = append(out, txFlowToJSON(f))
+	}
+	return out, nil
+}
+
+// GetTxFlow implements gen.StrictServerInterface.
+func (h *Handlers) GetTxFlow(_ context.Context, req gen.GetTxFlowRequestObject) (gen.GetTxFlowResponseObject, error) {
+	svc, err := h.generators()
+	if err != nil {
+		return nil, err
+	}
+	f, err := svc.TxFlow(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetTxFlow200JSONResponse(txFlowToJSON(f)), nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
