@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 	"github.com/openperfd/openperfd/stack"
@@ -33,12 +34,14 @@ func newTestServer(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16})
 	t.Cleanup(func() {
+		gens.Close()
 		st.Close()
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st}))
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues))
 	}
-	d.gens = generator.NewService(d.workers, d.drv.Pool(), targets{ports: d.ports, stack: d.stack},
+	d.gens = generator.NewService(d.workers, d.drv.Pool(), rest.Targets{Ports: d.ports, Stack: d.stack},
 		generator.Options{Resolver: d.stack})
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
 		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens})

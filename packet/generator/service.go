@@ -223,7 +223,13 @@ func (s *Service) prepare(sp Spec) (*gen, error) {
 		return nil, err
 	}
 	if t.MaxFrameLen > 0 && prog.MaxFrameLen()+FCSLen > t.MaxFrameLen {
-		return nil, invalidf("config.traffic.length", "%d is longer than port %s takes (%d)", prog.MaxFrameLen()+FCSLen, t.PortID, t.MaxFrameLen)
+		for i := range prog.Definitions {
+			for _, l := range prog.Definitions[i].Lengths {
+				if l > t.MaxFrameLen {
+					return nil, invalidf(fmt.Sprintf("config.traffic[%d].length", i), "%d is longer than port %s takes (%d, one buffer)", l, t.PortID, t.MaxFrameLen)
+				}
+			}
+		}
 	}
 	g.spec = sp
 	g.prog, g.flows = prog, prog.Flows()
