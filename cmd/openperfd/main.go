@@ -241,7 +241,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 func createResources(h http.Handler, res []config.Resource) error {
 	for _, r := range res {
 		switch r.Collection {
-		case "ports", "interfaces":
+		case "ports", "interfaces", "packet/generators":
 		default:
 			return fmt.Errorf("resources: %s: %s cannot be created from the config file yet", r.Path, r.Collection)
 		}
