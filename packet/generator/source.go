@@ -95,6 +95,12 @@ func (s *Source) Pull(pkts []*packetio.Mbuf) int {
 	if s.start == 0 {
 		s.start = t
 	}
+	if d := s.pacing.Duration; d > 0 && t-s.start >= int64(d) {
+		// Time is up even if the port could not take all that was due:
+		// the shortfall shows as intended > actual.
+		s.finish()
+		return 0
+	}
 	due := s.due(t)
 	if due <= s.pulled {
 		if s.finished(t) {
