@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -842,15 +841,5 @@ func protocolCounts(r *result, sent uint64) ProtocolCounts {
 		}
 		out[grp] = m
 	}
-	return out
-}
-
-// sortedKeys is for deterministic output of maps.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
