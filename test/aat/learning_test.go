@@ -119,3 +119,27 @@ func TestGeneratorOnAnInterfaceLearnsDestinationMACs(t *testing.T) {
 		return l.ResolvedState == "resolved", fmt.Sprintf("%+v", l)
 	})
 }
+
+func TestGeneratorLearnsIPv6NextHopsWithND(t *testing.T) {
+	d := startDaemon(t, testMode)
+	d.expect("POST", "/interfaces", iface("src6", "0", "02:00:00:00:2a:01", v6("fd00:77::1", 64)), 201)
+	d.expect("POST", "/interfaces", iface("dst6", "1", "02:00:00:00:2b:01", v6("fd00:77::2", 64)), 201)
+	g := learnGen("v6", "src6", 200, nil)
+	traffic := g["config"].(map[string]any)["traffic"].([]any)[0].(map[string]any)
+	traffic["packet"].(map[string]any)["protocols"].([]any)[1] = map[string]any{"ipv6": map[string]any{"destination": "fd00:77::2"}}
+	d.expect("POST", "/packet/generators", g, 201)
+	eventually(t, "ND resolves fd00:77::2", func() (bool, string) {
+		l := learning(t, d, "v6")
+		return l.ResolvedState == "resolved", fmt.Sprintf("%+v", l)
+	})
+	l := learning(t, d, "v6")
+	if l.Ipv6 == nil || len(*l.Ipv6) != 1 || *(*l.Ipv6)[0].MacAddress != "02:00:00:00:2b:01" || *(*l.Ipv6)[0].NextHopAddress != "fd00:77::2" {
+		t.Fatalf("learning %+v", l)
+	}
+	before := ifaceRx(t, d, "dst6")
+	d.expect("POST", "/packet/generators/v6/start", nil, 201)
+	eventually(t, "dst6 receives the 200 frames", func() (bool, string) {
+		n := ifaceRx(t, d, "dst6") - before
+		return n >= 200, fmt.Sprintf("%d frames", n)
+	})
+}
