@@ -92,12 +92,12 @@ func TestModulesListWhatWorks(t *testing.T) {
 			t.Errorf("module %s linkage %s", m.Id, m.Linkage)
 		}
 	}
-	if fmt.Sprint(ids) != "[packetio packet-stack]" {
-		t.Fatalf("modules %v, want [packetio packet-stack]", ids)
+	if fmt.Sprint(ids) != "[packetio packet-stack packet-generator]" {
+		t.Fatalf("modules %v, want [packetio packet-stack packet-generator]", ids)
 	}
 	var m gen.Module
-	d.get("/modules/packetio", &m)
-	d.expect("GET", "/modules/packet-generator", nil, 404)
+	d.get("/modules/packet-generator", &m)
+	d.expect("GET", "/modules/packet-analyzer", nil, 404)
 	var v gen.Version
 	d.get("/version", &v)
 	if v.Version == "" {
