@@ -3,6 +3,7 @@ module github.com/openperfd/openperfd
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/benbjohnson/immutable v0.4.3
 	github.com/getkin/kin-openapi v0.142.0
 	github.com/go-zeromq/zmq4 v0.17.0

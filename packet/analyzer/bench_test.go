@@ -1,0 +1,65 @@
+package analyzer
+
+import (
+	"testing"
+
+	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// benchPush pushes bursts of 64-byte signed frames of 16 flows, with
+// sequence numbers advancing, and reports Mpps.
+func benchPush(b *testing.B, cfg Config) {
+	p := compile(b, udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+	c := &clock{now: 1 << 40}
+	cfg.Clock = c.read
+	a, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.Start()
+	// Enough distinct bursts that sequence numbers look like a real run.
+	const bursts = 64
+	w := p.NewWriter()
+	all := make([][]*packetio.Mbuf, bursts)
+	for i := range all {
+		all[i] = make([]*packetio.Mbuf, packetio.BurstSize)
+		for j := range all[i] {
+			m := packetio.NewHeapMbuf(make([]byte, packetio.MbufHeadroom+p.MaxFrameLen()))
+			n, _ := w.Next(m.Room(), c.now-5000)
+			m.SetLen(n)
+			all[i][j] = m
+		}
+	}
+	burst := make([]*packetio.Mbuf, packetio.BurstSize) // one array: one lane, as a worker
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		copy(burst, all[i%bursts])
+		c.now += 1000
+		a.Push(0, burst)
+	}
+	b.StopTimer()
+	pkts := float64(b.N) * packetio.BurstSize
+	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mpps")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/pkt")
+}
+
+func BenchmarkPushCountersOnly(b *testing.B) {
+	benchPush(b, Config{ProtocolCounters: CountEthernet | CountIP | CountTransport})
+}
+
+func BenchmarkPushSequenceLatency(b *testing.B) {
+	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency})
+}
+
+func BenchmarkPushAllCounters(b *testing.B) {
+	benchPush(b, Config{
+		ProtocolCounters: CountEthernet | CountIP | CountTransport,
+		FlowCounters:     FrameLength | InterarrivalTime | JitterIPDV | JitterRFC | Latency | AdvancedSequencing,
+	})
+}
+
+func BenchmarkPushSequenceLatencyDigests(b *testing.B) {
+	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency | JitterRFC, FlowDigests: DigestLatency | DigestJitterRFC})
+}

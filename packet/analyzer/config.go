@@ -1,0 +1,236 @@
+package analyzer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInvalid marks a configuration the analyzer rejects.
+var ErrInvalid = errors.New("invalid analyzer config")
+
+// ProtocolCounters is a set of protocol counter groups (OpenPerf's
+// protocol_counters).
+type ProtocolCounters uint8
+
+// Protocol counter groups.
+const (
+	CountEthernet  ProtocolCounters = 1 << iota // "ethernet"
+	CountIP                                     // "ip"
+	CountTransport                              // "transport"
+)
+
+var protocolCounterNames = []string{"ethernet", "ip", "transport"}
+
+// unsupportedProtocolCounters are OpenPerf names we do not count yet.
+var unsupportedProtocolCounters = []string{"tunnel", "inner_ethernet", "inner_ip", "inner_transport"}
+
+// FlowCounters is a set of per-flow results (OpenPerf's flow_counters).
+type FlowCounters uint16
+
+// Flow counters. Latency, jitter and sequencing need signatures; PRBS needs
+// signatures with the PRBS flag.
+const (
+	FrameCount         FlowCounters = 1 << iota // "frame_count" (always on)
+	FrameLength                                 // "frame_length"
+	InterarrivalTime                            // "interarrival_time"
+	JitterIPDV                                  // "jitter_ipdv"
+	JitterRFC                                   // "jitter_rfc"
+	Latency                                     // "latency"
+	AdvancedSequencing                          // "advanced_sequencing"
+	PRBS                                        // "prbs"
+	Header                                      // "header"
+)
+
+var flowCounterNames = []string{"frame_count", "frame_length", "interarrival_time", "jitter_ipdv",
+	"jitter_rfc", "latency", "advanced_sequencing", "prbs", "header"}
+
+// FlowDigests is a set of per-flow digests (OpenPerf's flow_digests):
+// HDR histograms that give percentiles.
+type FlowDigests uint8
+
+// Flow digests.
+const (
+	DigestFrameLength       FlowDigests = 1 << iota // "frame_length"
+	DigestInterarrivalTime                          // "interarrival_time"
+	DigestJitterIPDV                                // "jitter_ipdv"
+	DigestJitterRFC                                 // "jitter_rfc"
+	DigestLatency                                   // "latency"
+	DigestSequenceRunLength                         // "sequence_run_length"
+)
+
+var flowDigestNames = []string{"frame_length", "interarrival_time", "jitter_ipdv", "jitter_rfc",
+	"latency", "sequence_run_length"}
+
+// ParseProtocolCounters turns OpenPerf protocol counter names into a set.
+// The tunnel and inner_* groups are not supported yet.
+func ParseProtocolCounters(names []string) (ProtocolCounters, error) {
+	var set ProtocolCounters
+	for _, n := range names {
+		i := indexOf(protocolCounterNames, n)
+		if i < 0 {
+			if indexOf(unsupportedProtocolCounters, n) >= 0 {
+				return 0, fmt.Errorf("%w: protocol counter %q is not supported", ErrInvalid, n)
+			}
+			return 0, fmt.Errorf("%w: unknown protocol counter %q", ErrInvalid, n)
+		}
+		set |= 1 << i
+	}
+	return set, nil
+}
+
+// ParseFlowCounters turns OpenPerf flow counter names into a set.
+func ParseFlowCounters(names []string) (FlowCounters, error) {
+	var set FlowCounters
+	for _, n := range names {
+		i := indexOf(flowCounterNames, n)
+		if i < 0 {
+			return 0, fmt.Errorf("%w: unknown flow counter %q", ErrInvalid, n)
+		}
+		set |= 1 << i
+	}
+	return set, nil
+}
+
+// ParseFlowDigests turns OpenPerf flow digest names into a set.
+func ParseFlowDigests(names []string) (FlowDigests, error) {
+	var set FlowDigests
+	for _, n := range names {
+		i := indexOf(flowDigestNames, n)
+		if i < 0 {
+			return 0, fmt.Errorf("%w: unknown flow digest %q", ErrInvalid, n)
+		}
+		set |= 1 << i
+	}
+	return set, nil
+}
+
+// Names returns the set's OpenPerf names.
+func (s ProtocolCounters) Names() []string { return names(uint64(s), protocolCounterNames) }
+
+// Names returns the set's OpenPerf names.
+func (s FlowCounters) Names() []string { return names(uint64(s), flowCounterNames) }
+
+// Names returns the set's OpenPerf names.
+func (s FlowDigests) Names() []string { return names(uint64(s), flowDigestNames) }
+
+func indexOf(list []string, s string) int {
+	for i, n := range list {
+		if n == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func names(set uint64, list []string) []string {
+	out := []string{}
+	for i, n := range list {
+		if set&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Filter selects the frames an analyzer counts. *bpf.Filter (packet/bpf)
+// implements it. Match runs on the workers, concurrently for different
+// queues, and must not allocate.
+type Filter interface {
+	Match(frame []byte) bool
+}
+
+// DefaultFlowLimit bounds the flows an analyzer tracks when Config.FlowLimit
+// is 0. Frames of further flows count in Results.OverflowFrames.
+const DefaultFlowLimit = 1 << 16
+
+// DefaultLateThreshold is how far back (in sequence numbers) an
+// out-of-order frame counts as reordered rather than late, as in OpenPerf.
+const DefaultLateThreshold = 1000
+
+// DefaultDigestMax is the largest time (ns) a digest records; larger
+// values count as this one.
+const DefaultDigestMax = int64(10 * time.Second)
+
+// DefaultDigestDigits is the digests' precision in significant decimal
+// digits: 2 keeps values within 1% at about 28 KiB per time digest.
+const DefaultDigestDigits = 2
+
+// Config is what an analyzer counts. The zero value counts frames per flow.
+type Config struct {
+	ProtocolCounters ProtocolCounters
+	// FlowCounters are the per-flow results; FrameCount is always on.
+	FlowCounters FlowCounters
+	FlowDigests  FlowDigests
+	// Filter, if set, drops frames it does not match before any counting.
+	Filter Filter
+	// FlowLimit bounds the tracked flows (0: DefaultFlowLimit).
+	FlowLimit int
+	// LateThreshold: see DefaultLateThreshold (0: that default).
+	LateThreshold uint32
+	// DigestMax and DigestDigits shape the time digests (0: defaults).
+	// Memory per flow and time digest is about 8 * 2^digits' * log2(max)
+	// bytes (28 KiB for the defaults); frame length and run length
+	// digests are smaller.
+	DigestMax    int64
+	DigestDigits int
+	// Clock returns the receive time in ns since the Unix epoch, read once
+	// per burst; nil means the wall clock, the generator's timestamp clock.
+	Clock func() uint64
+}
+
+// validate fills in defaults and checks the ranges.
+func (c *Config) validate() error {
+	c.FlowCounters |= FrameCount
+	if c.ProtocolCounters>>3 != 0 || c.FlowCounters>>9 != 0 || c.FlowDigests>>6 != 0 {
+		return fmt.Errorf("%w: unknown counter or digest bits", ErrInvalid)
+	}
+	if c.FlowLimit < 0 || c.FlowLimit > 1<<24 {
+		return fmt.Errorf("%w: flow limit %d out of 0..%d", ErrInvalid, c.FlowLimit, 1<<24)
+	}
+	if c.FlowLimit == 0 {
+		c.FlowLimit = DefaultFlowLimit
+	}
+	if c.LateThreshold == 0 {
+		c.LateThreshold = DefaultLateThreshold
+	}
+	if c.LateThreshold >= 1<<31 {
+		return fmt.Errorf("%w: late threshold %d too large", ErrInvalid, c.LateThreshold)
+	}
+	if c.DigestMax == 0 {
+		c.DigestMax = DefaultDigestMax
+	}
+	if c.DigestMax < 1000 || c.DigestMax > 1<<48 {
+		return fmt.Errorf("%w: digest max %d ns out of 1000..2^48", ErrInvalid, c.DigestMax)
+	}
+	if c.DigestDigits == 0 {
+		c.DigestDigits = DefaultDigestDigits
+	}
+	if c.DigestDigits < 1 || c.DigestDigits > 4 {
+		return fmt.Errorf("%w: digest digits %d out of 1..4", ErrInvalid, c.DigestDigits)
+	}
+	if c.Clock == nil {
+		c.Clock = wallClock
+	}
+	return nil
+}
+
+func wallClock() uint64 { return uint64(time.Now().UnixNano()) }
+
+// needs are what the per-packet path must work out, derived from a Config.
+type needs struct {
+	signature bool // decode the trailer
+	sequence  bool // track sequence state (reported, or for IPDV and run lengths)
+	latency   bool // compute latency (reported, or for jitter)
+	protocol  bool
+}
+
+func (c *Config) needs() needs {
+	var n needs
+	fc, fd := c.FlowCounters, c.FlowDigests
+	n.sequence = fc&(AdvancedSequencing|JitterIPDV) != 0 || fd&(DigestSequenceRunLength|DigestJitterIPDV) != 0
+	n.latency = fc&(Latency|JitterIPDV|JitterRFC) != 0 || fd&(DigestLatency|DigestJitterIPDV|DigestJitterRFC) != 0
+	n.signature = n.sequence || n.latency || fc&PRBS != 0
+	n.protocol = c.ProtocolCounters != 0
+	return n
+}

@@ -1,0 +1,332 @@
+package analyzer
+
+import (
+	"encoding/binary"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
+)
+
+// FlowKey identifies a flow. Signed frames are keyed by port and stream id
+// alone; unsigned frames by port, outermost VLAN id and the innermost IP
+// header's addresses and protocol with the UDP/TCP ports after it (zero
+// where a frame has no such header).
+type FlowKey struct {
+	Port     uint16
+	Signed   bool
+	StreamID uint32 // signed flows only
+	HasVLAN  bool
+	VLAN     uint16 // VLAN id of the outermost tag, if HasVLAN
+	IP       uint8  // 4, 6 or 0 (no IP header)
+	Proto    uint8  // IP protocol
+	Src, Dst [16]byte
+	SrcPort  uint16
+	DstPort  uint16
+}
+
+// tupleKey builds an unsigned frame's key from its parsed layers.
+func tupleKey(port uint16, l *protocol.Layers, frame []byte) FlowKey {
+	k := FlowKey{Port: port}
+	if v := l.Index(protocol.KindVLAN, 1); v > 0 {
+		k.HasVLAN = true
+		k.VLAN = binary.BigEndian.Uint16(frame[l.Spans[v].Off:]) & 0x0fff
+	}
+	ip := l.L3()
+	if ip < 0 {
+		return k
+	}
+	s := &l.Spans[ip]
+	h := frame[s.Off:]
+	if s.Kind == protocol.KindIPv4 {
+		k.IP, k.Proto = 4, h[protocol.IPv4ProtocolOff]
+		copy(k.Src[:4], h[protocol.IPv4SrcOff:])
+		copy(k.Dst[:4], h[protocol.IPv4DstOff:])
+	} else {
+		k.IP, k.Proto = 6, h[protocol.IPv6NextHeaderOff]
+		k.Src = [16]byte(h[protocol.IPv6SrcOff:])
+		k.Dst = [16]byte(h[protocol.IPv6DstOff:])
+	}
+	if l4 := l.L4(); l4 > ip {
+		switch sp := &l.Spans[l4]; sp.Kind {
+		case protocol.KindUDP, protocol.KindTCP:
+			k.Proto = uint8(protocol.ProtoUDP)
+			if sp.Kind == protocol.KindTCP {
+				k.Proto = protocol.ProtoTCP
+			}
+			k.SrcPort = binary.BigEndian.Uint16(frame[sp.Off:])
+			k.DstPort = binary.BigEndian.Uint16(frame[sp.Off+2:])
+		}
+	}
+	return k
+}
+
+// summary accumulates min, max, total and the moments for a standard
+// deviation of a series of values. The moments are sums of the values'
+// distance from the first value, in float64: no division per value, and
+// no cancellation when the values are large and close together.
+type summary struct {
+	n          uint64
+	min, max   int64
+	total      int64
+	shift      int64
+	sum1, sum2 float64
+}
+
+func (s *summary) add(x int64) {
+	if s.n == 0 {
+		s.min, s.max, s.shift = x, x, x
+	}
+	s.min = min(s.min, x)
+	s.max = max(s.max, x)
+	s.n++
+	s.total += x
+	d := float64(x - s.shift)
+	s.sum1 += d
+	s.sum2 += d * d
+}
+
+// sequence follows a flow's signature sequence numbers as OpenPerf (and
+// Spirent test centers) classify them. The expected number is last+1:
+//   - that one, or the first frame: in order, the run grows;
+//   - ahead of it by d: in order too, d frames are counted dropped and a
+//     new run starts;
+//   - behind it, within the current run: a duplicate;
+//   - behind it, further back: a frame counted dropped has come after all
+//     (dropped decreases) and counts as reordered if less than the late
+//     threshold back, else as late. last does not move.
+type sequence struct {
+	started                                                 bool
+	last                                                    uint32
+	dropped, duplicate, late, reordered, inOrder, runLength uint64
+}
+
+// update classifies seq. It returns the length of the run this frame
+// ended (0 if none) for the run length digest.
+func (s *sequence) update(seq, lateThreshold uint32) (endedRun uint64) {
+	if !s.started || seq == s.last+1 {
+		s.started = true
+		s.inOrder++
+		s.runLength++
+		s.last = seq
+		return 0
+	}
+	if ahead := seq - s.last - 1; ahead < 1<<31 {
+		endedRun = s.runLength
+		s.dropped += uint64(ahead)
+		s.inOrder++
+		s.runLength = 1
+		s.last = seq
+		return endedRun
+	}
+	back := s.last - seq // 0 for a repeat of the last frame
+	if uint64(back) < s.runLength {
+		s.duplicate++
+		return 0
+	}
+	if s.dropped > 0 {
+		s.dropped--
+	}
+	if back < lateThreshold {
+		s.reordered++
+	} else {
+		s.late++
+	}
+	return 0
+}
+
+// digest indexes: the bit position of each FlowDigests flag.
+const (
+	dFrameLength = iota
+	dInterarrival
+	dJitterIPDV
+	dJitterRFC
+	dLatency
+	dRunLength
+	nDigests
+)
+
+// digests are a flow's HDR histograms, nil for those not configured. The
+// values are clamped into the histogram's range before recording, so
+// recording never fails and never allocates.
+type digests [nDigests]*hdrhistogram.Histogram
+
+func (d *digests) record(i int, v int64) {
+	h := d[i]
+	if h == nil {
+		return
+	}
+	v = max(v, 0)
+	v = min(v, h.HighestTrackableValue())
+	_ = h.RecordValue(v) // in range: cannot fail
+}
+
+// newDigests allocates the histograms set asks for.
+func newDigests(set FlowDigests, maxTime int64, digits int) *digests {
+	if set == 0 {
+		return nil
+	}
+	d := new(digests)
+	for i := range nDigests {
+		if set&(1<<i) == 0 {
+			continue
+		}
+		hi := maxTime
+		switch i {
+		case dFrameLength:
+			hi = 1 << 16
+		case dRunLength:
+			hi = 1 << 32
+		}
+		d[i] = hdrhistogram.New(1, hi, digits)
+	}
+	return d
+}
+
+// flow is the state of one flow in one shard; the shard's mutex guards it.
+type flow struct {
+	key            FlowKey
+	frames         uint64
+	firstRx        uint64
+	lastRx         uint64
+	errIPv4        uint64
+	errTCP, errUDP uint64
+
+	length, interarrival summary
+	latency, ipdv, rfc   summary
+	lastLatency          int64
+	hasLatency           bool
+	jitter16             int64 // RFC 3550 jitter estimate, scaled by 16
+	seq                  sequence
+	prbsBits, prbsFrames uint64
+	prbsOctets           uint64
+	dig                  *digests
+	header               []byte // first frame's headers; read-only once set
+}
+
+// maxHeader bounds the header bytes a flow keeps.
+const maxHeader = 128
+
+// packet is what the burst loop has worked out about one frame.
+type packet struct {
+	frame  []byte
+	layers *protocol.Layers
+	bad    protocol.ChecksumErrors
+	sig    signature.Signature
+	signed bool
+	rx     uint64
+}
+
+// countFrame does what every flow counts: frames, receive times, checksum
+// errors and, if asked, lengths. The overflow pseudo-flow gets only this.
+func (f *flow) countFrame(p *packet, fc FlowCounters) {
+	if f.frames == 0 {
+		f.firstRx = p.rx
+	} else {
+		ia := int64(p.rx - f.lastRx)
+		if fc&InterarrivalTime != 0 {
+			f.interarrival.add(ia)
+		}
+		if f.dig != nil {
+			f.dig.record(dInterarrival, ia)
+		}
+	}
+	f.frames++
+	f.lastRx = p.rx
+	if p.bad != 0 {
+		if p.bad&protocol.BadIPv4 != 0 {
+			f.errIPv4++
+		}
+		if p.bad&protocol.BadTCP != 0 {
+			f.errTCP++
+		}
+		if p.bad&protocol.BadUDP != 0 {
+			f.errUDP++
+		}
+	}
+	if fc&FrameLength != 0 {
+		f.length.add(int64(len(p.frame)))
+	}
+	if f.dig != nil {
+		f.dig.record(dFrameLength, int64(len(p.frame)))
+	}
+}
+
+// update adds one frame to the flow.
+func (f *flow) update(p *packet, cfg *Config, nd needs) {
+	f.countFrame(p, cfg.FlowCounters)
+	if !p.signed {
+		return
+	}
+	inSequence := false
+	if nd.sequence {
+		if ended := f.seq.update(p.sig.Sequence, cfg.LateThreshold); ended > 0 && f.dig != nil {
+			f.dig.record(dRunLength, int64(ended))
+		}
+		inSequence = f.seq.runLength > 1
+	}
+	if nd.latency {
+		f.updateLatency(signature.Delta(p.rx, p.sig.Timestamp), inSequence, cfg.FlowCounters)
+	}
+	if cfg.FlowCounters&PRBS != 0 && p.sig.PRBS() {
+		f.checkPRBS(p)
+	}
+}
+
+// updateLatency records a latency and the jitters it makes with the
+// previous one: IPDV (RFC 3393, signed, only between frames in sequence)
+// and the RFC 3550 smoothed jitter J += (|D| - J)/16, kept in integer
+// arithmetic scaled by 16 as RFC 3550's appendix A.8 does.
+func (f *flow) updateLatency(lat int64, inSequence bool, fc FlowCounters) {
+	if fc&Latency != 0 {
+		f.latency.add(lat)
+	}
+	if f.dig != nil {
+		f.dig.record(dLatency, lat)
+	}
+	if f.hasLatency && (fc&(JitterIPDV|JitterRFC) != 0 || f.dig != nil) {
+		d := lat - f.lastLatency
+		if inSequence {
+			if fc&JitterIPDV != 0 {
+				f.ipdv.add(d)
+			}
+			if f.dig != nil {
+				f.dig.record(dJitterIPDV, abs(d))
+			}
+		}
+		f.jitter16 += abs(d) - (f.jitter16+8)>>4
+		j := f.jitter16 >> 4
+		if fc&JitterRFC != 0 {
+			f.rfc.add(j)
+		}
+		if f.dig != nil {
+			f.dig.record(dJitterRFC, j)
+		}
+	}
+	f.lastLatency, f.hasLatency = lat, true
+}
+
+func (f *flow) checkPRBS(p *packet) {
+	end := len(p.frame) - signature.Len
+	off := int(p.layers.PayloadOff)
+	if off >= end {
+		return
+	}
+	bad, ok := signature.PRBS31Errors(p.frame[off:end])
+	if !ok {
+		return
+	}
+	f.prbsOctets += uint64(end - off)
+	if bad > 0 {
+		f.prbsBits += uint64(bad)
+		f.prbsFrames++
+	}
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

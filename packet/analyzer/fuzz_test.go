@@ -1,0 +1,52 @@
+package analyzer
+
+import (
+	"testing"
+
+	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// FuzzPush: arbitrary frame bytes, alone or after a valid signed frame of
+// the same stream, never panic, and each is counted once (or filtered).
+func FuzzPush(f *testing.F) {
+	p := compile(f, udpDef(128, 1, generator.FillPRBS))
+	valid := make([]byte, p.MaxFrameLen())
+	valid = valid[:p.Definitions[0].Write(valid, 0, 0, 0, 0)]
+	f.Add(valid, uint16(0))
+	f.Add(valid[:60], uint16(1))
+	f.Add([]byte{}, uint16(2))
+	f.Add(make([]byte, 13), uint16(3))
+	f.Add(build(f, 100, protocol.Ethernet{}, protocol.VLAN{VID: 1}, protocol.IPv6{}, protocol.TCP{}), uint16(4))
+	f.Add(build(f, 120, protocol.Ethernet{}, protocol.IPv4{}, protocol.IPv6{}, protocol.UDP{}), uint16(5))
+	short := append([]byte(nil), valid[:40]...)
+	f.Add(append(short, valid[len(valid)-18:]...), uint16(6)) // a signature on a truncated frame
+	cfg := Config{
+		ProtocolCounters: CountEthernet | CountIP | CountTransport,
+		FlowCounters:     FrameLength | InterarrivalTime | JitterIPDV | JitterRFC | Latency | AdvancedSequencing | PRBS | Header,
+		FlowDigests:      DigestLatency | DigestJitterRFC | DigestSequenceRunLength | DigestFrameLength,
+		FlowLimit:        4,
+	}
+	mv := packetio.NewHeapMbuf(make([]byte, packetio.MbufHeadroom+len(valid)))
+	mx := packetio.NewHeapMbuf(make([]byte, packetio.MbufHeadroom+65535-packetio.MbufHeadroom))
+	f.Fuzz(func(t *testing.T, frame []byte, port uint16) {
+		if len(frame) > 65535-packetio.MbufHeadroom {
+			frame = frame[:65535-packetio.MbufHeadroom]
+		}
+		c := cfg
+		if port&1 == 1 {
+			c.Filter = dstPortFilter(port)
+		}
+		a := newStarted(t, c)
+		mv.Reset()
+		mv.SetLen(copy(mv.Room(), valid))
+		mx.Reset()
+		mx.SetLen(copy(mx.Room(), frame))
+		a.Push(port, []*packetio.Mbuf{mv, mx, mx})
+		r := a.Results()
+		if got := r.Totals.FrameCount + r.FilteredFrames; got != 3 {
+			t.Fatalf("counted %d + filtered %d of 3 frames", r.Totals.FrameCount, r.FilteredFrames)
+		}
+	})
+}
