@@ -82,6 +82,126 @@ func (e ModuleLinkage) Valid() bool {
 	}
 }
 
+// Defines values for PacketAnalyzerConfigFlowCounters.
+const (
+	PacketAnalyzerConfigFlowCountersAdvancedSequencing PacketAnalyzerConfigFlowCounters = "advanced_sequencing"
+	PacketAnalyzerConfigFlowCountersFrameCount         PacketAnalyzerConfigFlowCounters = "frame_count"
+	PacketAnalyzerConfigFlowCountersFrameLength        PacketAnalyzerConfigFlowCounters = "frame_length"
+	PacketAnalyzerConfigFlowCountersHeader             PacketAnalyzerConfigFlowCounters = "header"
+	PacketAnalyzerConfigFlowCountersInterarrivalTime   PacketAnalyzerConfigFlowCounters = "interarrival_time"
+	PacketAnalyzerConfigFlowCountersJitterIpdv         PacketAnalyzerConfigFlowCounters = "jitter_ipdv"
+	PacketAnalyzerConfigFlowCountersJitterRfc          PacketAnalyzerConfigFlowCounters = "jitter_rfc"
+	PacketAnalyzerConfigFlowCountersLatency            PacketAnalyzerConfigFlowCounters = "latency"
+	PacketAnalyzerConfigFlowCountersPrbs               PacketAnalyzerConfigFlowCounters = "prbs"
+)
+
+// Valid indicates whether the value is a known member of the PacketAnalyzerConfigFlowCounters enum.
+func (e PacketAnalyzerConfigFlowCounters) Valid() bool {
+	switch e {
+	case PacketAnalyzerConfigFlowCountersAdvancedSequencing:
+		return true
+	case PacketAnalyzerConfigFlowCountersFrameCount:
+		return true
+	case PacketAnalyzerConfigFlowCountersFrameLength:
+		return true
+	case PacketAnalyzerConfigFlowCountersHeader:
+		return true
+	case PacketAnalyzerConfigFlowCountersInterarrivalTime:
+		return true
+	case PacketAnalyzerConfigFlowCountersJitterIpdv:
+		return true
+	case PacketAnalyzerConfigFlowCountersJitterRfc:
+		return true
+	case PacketAnalyzerConfigFlowCountersLatency:
+		return true
+	case PacketAnalyzerConfigFlowCountersPrbs:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketAnalyzerConfigFlowDigests.
+const (
+	PacketAnalyzerConfigFlowDigestsFrameLength       PacketAnalyzerConfigFlowDigests = "frame_length"
+	PacketAnalyzerConfigFlowDigestsInterarrivalTime  PacketAnalyzerConfigFlowDigests = "interarrival_time"
+	PacketAnalyzerConfigFlowDigestsJitterIpdv        PacketAnalyzerConfigFlowDigests = "jitter_ipdv"
+	PacketAnalyzerConfigFlowDigestsJitterRfc         PacketAnalyzerConfigFlowDigests = "jitter_rfc"
+	PacketAnalyzerConfigFlowDigestsLatency           PacketAnalyzerConfigFlowDigests = "latency"
+	PacketAnalyzerConfigFlowDigestsSequenceRunLength PacketAnalyzerConfigFlowDigests = "sequence_run_length"
+)
+
+// Valid indicates whether the value is a known member of the PacketAnalyzerConfigFlowDigests enum.
+func (e PacketAnalyzerConfigFlowDigests) Valid() bool {
+	switch e {
+	case PacketAnalyzerConfigFlowDigestsFrameLength:
+		return true
+	case PacketAnalyzerConfigFlowDigestsInterarrivalTime:
+		return true
+	case PacketAnalyzerConfigFlowDigestsJitterIpdv:
+		return true
+	case PacketAnalyzerConfigFlowDigestsJitterRfc:
+		return true
+	case PacketAnalyzerConfigFlowDigestsLatency:
+		return true
+	case PacketAnalyzerConfigFlowDigestsSequenceRunLength:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketAnalyzerConfigProtocolCounters.
+const (
+	PacketAnalyzerConfigProtocolCountersEthernet       PacketAnalyzerConfigProtocolCounters = "ethernet"
+	PacketAnalyzerConfigProtocolCountersInnerEthernet  PacketAnalyzerConfigProtocolCounters = "inner_ethernet"
+	PacketAnalyzerConfigProtocolCountersInnerIp        PacketAnalyzerConfigProtocolCounters = "inner_ip"
+	PacketAnalyzerConfigProtocolCountersInnerTransport PacketAnalyzerConfigProtocolCounters = "inner_transport"
+	PacketAnalyzerConfigProtocolCountersIp             PacketAnalyzerConfigProtocolCounters = "ip"
+	PacketAnalyzerConfigProtocolCountersTransport      PacketAnalyzerConfigProtocolCounters = "transport"
+	PacketAnalyzerConfigProtocolCountersTunnel         PacketAnalyzerConfigProtocolCounters = "tunnel"
+)
+
+// Valid indicates whether the value is a known member of the PacketAnalyzerConfigProtocolCounters enum.
+func (e PacketAnalyzerConfigProtocolCounters) Valid() bool {
+	switch e {
+	case PacketAnalyzerConfigProtocolCountersEthernet:
+		return true
+	case PacketAnalyzerConfigProtocolCountersInnerEthernet:
+		return true
+	case PacketAnalyzerConfigProtocolCountersInnerIp:
+		return true
+	case PacketAnalyzerConfigProtocolCountersInnerTransport:
+		return true
+	case PacketAnalyzerConfigProtocolCountersIp:
+		return true
+	case PacketAnalyzerConfigProtocolCountersTransport:
+		return true
+	case PacketAnalyzerConfigProtocolCountersTunnel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketAnalyzerFlowSummaryUnits.
+const (
+	PacketAnalyzerFlowSummaryUnitsNanoseconds PacketAnalyzerFlowSummaryUnits = "nanoseconds"
+	PacketAnalyzerFlowSummaryUnitsOctets      PacketAnalyzerFlowSummaryUnits = "octets"
+)
+
+// Valid indicates whether the value is a known member of the PacketAnalyzerFlowSummaryUnits enum.
+func (e PacketAnalyzerFlowSummaryUnits) Valid() bool {
+	switch e {
+	case PacketAnalyzerFlowSummaryUnitsNanoseconds:
+		return true
+	case PacketAnalyzerFlowSummaryUnitsOctets:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PacketGeneratorLearning.
 const (
 	PacketGeneratorLearningResolved    PacketGeneratorLearning = "resolved"
@@ -575,6 +695,21 @@ type AddressStatus struct {
 	State *string `json:"state,omitempty"`
 }
 
+// DigestPercentiles Percentiles of a distribution (openperfd extension).
+type DigestPercentiles struct {
+	// P50 Median.
+	P50 int64 `json:"p50"`
+
+	// P90 90th percentile.
+	P90 int64 `json:"p90"`
+
+	// P99 99th percentile.
+	P99 int64 `json:"p99"`
+
+	// P999 99.9th percentile.
+	P999 int64 `json:"p99_9"`
+}
+
 // Error Error reply.
 type Error struct {
 	// Code HTTP status code.
@@ -760,6 +895,231 @@ type ModuleVersion struct {
 
 	// Version Version number.
 	Version int32 `json:"version"`
+}
+
+// PacketAnalyzer A packet analyzer; it counts received traffic per protocol and per flow.
+type PacketAnalyzer struct {
+	// Active Whether the analyzer is running (ignored on create).
+	Active *bool `json:"active,omitempty"`
+
+	// Config What an analyzer counts.
+	Config PacketAnalyzerConfig `json:"config"`
+
+	// Id Unique analyzer identifier.
+	Id *string `json:"id,omitempty"`
+
+	// SourceId The port or interface whose received packets are analyzed.
+	SourceId string `json:"source_id"`
+}
+
+// PacketAnalyzerConfig What an analyzer counts.
+type PacketAnalyzerConfig struct {
+	// Filter BPF filter (tcpdump syntax) selecting the packets to analyze; empty matches all.
+	Filter *string `json:"filter,omitempty"`
+
+	// FlowCounters Results to keep per flow; sequencing, latency and jitter need signatures.
+	FlowCounters []PacketAnalyzerConfigFlowCounters `json:"flow_counters"`
+
+	// FlowDigests Distributions to keep per flow (centroids and percentiles).
+	FlowDigests *[]PacketAnalyzerConfigFlowDigests `json:"flow_digests,omitempty"`
+
+	// ProtocolCounters Protocol counter groups to keep.
+	ProtocolCounters []PacketAnalyzerConfigProtocolCounters `json:"protocol_counters"`
+}
+
+// PacketAnalyzerConfigFlowCounters defines model for PacketAnalyzerConfig.FlowCounters.
+type PacketAnalyzerConfigFlowCounters string
+
+// PacketAnalyzerConfigFlowDigests defines model for PacketAnalyzerConfig.FlowDigests.
+type PacketAnalyzerConfigFlowDigests string
+
+// PacketAnalyzerConfigProtocolCounters defines model for PacketAnalyzerConfig.ProtocolCounters.
+type PacketAnalyzerConfigProtocolCounters string
+
+// PacketAnalyzerFlowCounters Flow counters (of one flow, or summed over a result's flows).
+type PacketAnalyzerFlowCounters struct {
+	// Errors Error counters.
+	Errors PacketAnalyzerFlowErrors `json:"errors"`
+
+	// FrameCount Frames received.
+	FrameCount int64 `json:"frame_count"`
+
+	// FrameLength A summary with its units.
+	FrameLength *PacketAnalyzerFlowSummary `json:"frame_length,omitempty"`
+
+	// Headers The first packet's headers, as bytes (base64 per header is not decoded here).
+	Headers *[]PacketAnalyzerFlowHeader `json:"headers,omitempty"`
+
+	// Interarrival A summary with its units.
+	Interarrival *PacketAnalyzerFlowSummary `json:"interarrival,omitempty"`
+
+	// JitterIpdv A summary with its units.
+	JitterIpdv *PacketAnalyzerFlowSummary `json:"jitter_ipdv,omitempty"`
+
+	// JitterRfc A summary with its units.
+	JitterRfc *PacketAnalyzerFlowSummary `json:"jitter_rfc,omitempty"`
+
+	// Latency A summary with its units.
+	Latency *PacketAnalyzerFlowSummary `json:"latency,omitempty"`
+
+	// Prbs PRBS payload check.
+	Prbs *PacketAnalyzerFlowPrbs `json:"prbs,omitempty"`
+
+	// Sequence Advanced sequencing of signature streams.
+	Sequence *PacketAnalyzerFlowSequence `json:"sequence,omitempty"`
+
+	// TimestampFirst When the first frame arrived.
+	TimestampFirst *time.Time `json:"timestamp_first,omitempty"`
+
+	// TimestampLast When the latest frame arrived.
+	TimestampLast *time.Time `json:"timestamp_last,omitempty"`
+}
+
+// PacketAnalyzerFlowDigestResult A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+type PacketAnalyzerFlowDigestResult struct {
+	// Centroids Mean and weight of each populated histogram bucket.
+	Centroids []TDigestCentroid `json:"centroids"`
+
+	// Percentiles Percentiles of a distribution (openperfd extension).
+	Percentiles *DigestPercentiles `json:"percentiles,omitempty"`
+}
+
+// PacketAnalyzerFlowDigests Distributions of per-packet values.
+type PacketAnalyzerFlowDigests struct {
+	// FrameLength A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+	FrameLength *PacketAnalyzerFlowDigestResult `json:"frame_length,omitempty"`
+
+	// Interarrival A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+	Interarrival *PacketAnalyzerFlowDigestResult `json:"interarrival,omitempty"`
+
+	// JitterIpdv A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+	JitterIpdv *PacketAnalyzerFlowDigestResult `json:"jitter_ipdv,omitempty"`
+
+	// JitterRfc A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+	JitterRfc *PacketAnalyzerFlowDigestResult `json:"jitter_rfc,omitempty"`
+
+	// Latency A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+	Latency *PacketAnalyzerFlowDigestResult `json:"latency,omitempty"`
+
+	// SequenceRunLength A distribution as centroids (mean, weight), plus percentiles (openperfd extension).
+	SequenceRunLength *PacketAnalyzerFlowDigestResult `json:"sequence_run_length,omitempty"`
+}
+
+// PacketAnalyzerFlowErrors Error counters.
+type PacketAnalyzerFlowErrors struct {
+	// Fcs FCS errors (the NIC drops these; always 0 here).
+	Fcs int64 `json:"fcs"`
+
+	// Ipv4Checksum IPv4 header checksum errors.
+	Ipv4Checksum int64 `json:"ipv4_checksum"`
+
+	// TcpChecksum TCP checksum errors.
+	TcpChecksum int64 `json:"tcp_checksum"`
+
+	// UdpChecksum UDP checksum errors.
+	UdpChecksum int64 `json:"udp_checksum"`
+}
+
+// PacketAnalyzerFlowHeader A protocol header of a flow's first packet.
+type PacketAnalyzerFlowHeader struct {
+	// Unknown The header bytes (base64).
+	Unknown *[]byte `json:"unknown,omitempty"`
+}
+
+// PacketAnalyzerFlowPrbs PRBS payload check.
+type PacketAnalyzerFlowPrbs struct {
+	// BitErrors Bit errors.
+	BitErrors int64 `json:"bit_errors"`
+
+	// FrameErrors Frames with bit errors.
+	FrameErrors *int64 `json:"frame_errors,omitempty"`
+
+	// Octets Octets checked.
+	Octets int64 `json:"octets"`
+}
+
+// PacketAnalyzerFlowSequence Advanced sequencing of signature streams.
+type PacketAnalyzerFlowSequence struct {
+	// Dropped Expected but not (yet) received.
+	Dropped int64 `json:"dropped"`
+
+	// Duplicate Received twice.
+	Duplicate int64 `json:"duplicate"`
+
+	// InOrder Received in sequence.
+	InOrder int64 `json:"in_order"`
+
+	// Late Received after being counted as dropped.
+	Late int64 `json:"late"`
+
+	// Reordered Received out of order.
+	Reordered int64 `json:"reordered"`
+
+	// RunLength Longest run received in sequence.
+	RunLength int64 `json:"run_length"`
+}
+
+// PacketAnalyzerFlowSummary A summary with its units.
+type PacketAnalyzerFlowSummary struct {
+	// Summary Summary of a per-packet value.
+	Summary PacketAnalyzerFlowSummaryCounters `json:"summary"`
+
+	// Units Units of the values.
+	Units PacketAnalyzerFlowSummaryUnits `json:"units"`
+}
+
+// PacketAnalyzerFlowSummaryUnits Units of the values.
+type PacketAnalyzerFlowSummaryUnits string
+
+// PacketAnalyzerFlowSummaryCounters Summary of a per-packet value.
+type PacketAnalyzerFlowSummaryCounters struct {
+	// Max Maximum.
+	Max *int64 `json:"max,omitempty"`
+
+	// Min Minimum.
+	Min *int64 `json:"min,omitempty"`
+
+	// StdDev Standard deviation.
+	StdDev *int64 `json:"std_dev,omitempty"`
+
+	// Total Sum.
+	Total int64 `json:"total"`
+}
+
+// PacketAnalyzerProtocolCounters Protocol counters of received packets (the groups the config asked for).
+type PacketAnalyzerProtocolCounters struct {
+	// Ethernet Layer 2 counters.
+	Ethernet *PacketEthernetProtocolCounters `json:"ethernet,omitempty"`
+
+	// Ip Layer 3 counters.
+	Ip *PacketIpProtocolCounters `json:"ip,omitempty"`
+
+	// Transport Layer 4 counters.
+	Transport *PacketTransportProtocolCounters `json:"transport,omitempty"`
+}
+
+// PacketAnalyzerResult Counters of one analyzer run.
+type PacketAnalyzerResult struct {
+	// Active Whether the run is still going.
+	Active bool `json:"active"`
+
+	// AnalyzerId The analyzer that produced it.
+	AnalyzerId *string `json:"analyzer_id,omitempty"`
+
+	// FlowCounters Flow counters (of one flow, or summed over a result's flows).
+	FlowCounters PacketAnalyzerFlowCounters `json:"flow_counters"`
+
+	// FlowDigests Distributions of per-packet values.
+	FlowDigests *PacketAnalyzerFlowDigests `json:"flow_digests,omitempty"`
+
+	// Flows Ids of the run's rx flows.
+	Flows *[]string `json:"flows,omitempty"`
+
+	// Id Unique result identifier.
+	Id string `json:"id"`
+
+	// ProtocolCounters Protocol counters of received packets (the groups the config asked for).
+	ProtocolCounters PacketAnalyzerProtocolCounters `json:"protocol_counters"`
 }
 
 // PacketEthernetProtocolCounters Layer 2 counters.
@@ -1308,6 +1668,24 @@ type PortStatusDuplex string
 // PortStatusLink Link state.
 type PortStatusLink string
 
+// RxFlow One received flow of a result.
+type RxFlow struct {
+	// AnalyzerResultId The result that observed it.
+	AnalyzerResultId string `json:"analyzer_result_id"`
+
+	// Counters Flow counters (of one flow, or summed over a result's flows).
+	Counters PacketAnalyzerFlowCounters `json:"counters"`
+
+	// Digests Distributions of per-packet values.
+	Digests PacketAnalyzerFlowDigests `json:"digests"`
+
+	// Id Unique flow identifier.
+	Id string `json:"id"`
+
+	// XStreamId Signature stream id
+	XStreamId *int64 `json:"x_stream_id,omitempty"`
+}
+
 // SpirentSignature A test signature in every packet (stream id, sequence, timestamp).
 type SpirentSignature struct {
 	// Fill Payload fill; at most one property is set.
@@ -1438,6 +1816,15 @@ type StackStats struct {
 
 	// Udp Counters of one protocol.
 	Udp StackProtocolStats `json:"udp"`
+}
+
+// TDigestCentroid A centroid.
+type TDigestCentroid struct {
+	// Mean Mean of the values.
+	Mean float64 `json:"mean"`
+
+	// Weight Number of values.
+	Weight int64 `json:"weight"`
 }
 
 // TestFrames Request to transmit test frames (openperfd extension).
@@ -1792,6 +2179,41 @@ type BulkDeleteInterfacesJSONBody struct {
 	Ids []string `json:"ids"`
 }
 
+// ListPacketAnalyzerResultsParams defines parameters for ListPacketAnalyzerResults.
+type ListPacketAnalyzerResultsParams struct {
+	// AnalyzerId Only results of this analyzer.
+	AnalyzerId *string `form:"analyzer_id,omitempty" json:"analyzer_id,omitempty"`
+
+	// SourceId Only results on this port or interface.
+	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+}
+
+// ListPacketAnalyzersParams defines parameters for ListPacketAnalyzers.
+type ListPacketAnalyzersParams struct {
+	// SourceId Only analyzers on this port or interface.
+	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+}
+
+// BulkCreatePacketAnalyzersJSONBody defines parameters for BulkCreatePacketAnalyzers.
+type BulkCreatePacketAnalyzersJSONBody struct {
+	Items []PacketAnalyzer `json:"items"`
+}
+
+// BulkDeletePacketAnalyzersJSONBody defines parameters for BulkDeletePacketAnalyzers.
+type BulkDeletePacketAnalyzersJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// BulkStartPacketAnalyzersJSONBody defines parameters for BulkStartPacketAnalyzers.
+type BulkStartPacketAnalyzersJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// BulkStopPacketAnalyzersJSONBody defines parameters for BulkStopPacketAnalyzers.
+type BulkStopPacketAnalyzersJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
 // ListPacketGeneratorResultsParams defines parameters for ListPacketGeneratorResults.
 type ListPacketGeneratorResultsParams struct {
 	// GeneratorId Only results of this generator.
@@ -1836,6 +2258,15 @@ type TogglePacketGeneratorsJSONBody struct {
 	With string `json:"with"`
 }
 
+// ListRxFlowsParams defines parameters for ListRxFlows.
+type ListRxFlowsParams struct {
+	// AnalyzerId Only flows of this analyzer.
+	AnalyzerId *string `form:"analyzer_id,omitempty" json:"analyzer_id,omitempty"`
+
+	// SourceId Only flows on this port or interface.
+	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+}
+
 // ListTxFlowsParams defines parameters for ListTxFlows.
 type ListTxFlowsParams struct {
 	// GeneratorId Only flows of this generator.
@@ -1862,6 +2293,21 @@ type BulkDeleteInterfacesJSONRequestBody BulkDeleteInterfacesJSONBody
 
 // PingFromInterfaceJSONRequestBody defines body for PingFromInterface for application/json ContentType.
 type PingFromInterfaceJSONRequestBody = PingRequest
+
+// CreatePacketAnalyzerJSONRequestBody defines body for CreatePacketAnalyzer for application/json ContentType.
+type CreatePacketAnalyzerJSONRequestBody = PacketAnalyzer
+
+// BulkCreatePacketAnalyzersJSONRequestBody defines body for BulkCreatePacketAnalyzers for application/json ContentType.
+type BulkCreatePacketAnalyzersJSONRequestBody BulkCreatePacketAnalyzersJSONBody
+
+// BulkDeletePacketAnalyzersJSONRequestBody defines body for BulkDeletePacketAnalyzers for application/json ContentType.
+type BulkDeletePacketAnalyzersJSONRequestBody BulkDeletePacketAnalyzersJSONBody
+
+// BulkStartPacketAnalyzersJSONRequestBody defines body for BulkStartPacketAnalyzers for application/json ContentType.
+type BulkStartPacketAnalyzersJSONRequestBody BulkStartPacketAnalyzersJSONBody
+
+// BulkStopPacketAnalyzersJSONRequestBody defines body for BulkStopPacketAnalyzers for application/json ContentType.
+type BulkStopPacketAnalyzersJSONRequestBody BulkStopPacketAnalyzersJSONBody
 
 // CreatePacketGeneratorJSONRequestBody defines body for CreatePacketGenerator for application/json ContentType.
 type CreatePacketGeneratorJSONRequestBody = PacketGenerator
@@ -2071,6 +2517,173 @@ type ClientInterface interface {
 	// Corresponds with GET /modules/{id} (the `GetModule` operationId).
 	GetModule(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeletePacketAnalyzerResults Delete all inactive analyzer results
+	//
+	// Deletes every inactive result.
+	//
+	// Corresponds with DELETE /packet/analyzer-results (the `DeletePacketAnalyzerResults` operationId).
+	DeletePacketAnalyzerResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPacketAnalyzerResults List analyzer results
+	//
+	// Results of analyzer runs, optionally filtered.
+	//
+	// Corresponds with GET /packet/analyzer-results (the `ListPacketAnalyzerResults` operationId).
+	ListPacketAnalyzerResults(ctx context.Context, params *ListPacketAnalyzerResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketAnalyzerResult Delete an analyzer result
+	//
+	// Deletes an inactive result and its rx flows. Idempotent; an active result is a 400.
+	//
+	// Corresponds with DELETE /packet/analyzer-results/{id} (the `DeletePacketAnalyzerResult` operationId).
+	DeletePacketAnalyzerResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketAnalyzerResult Get an analyzer result
+	//
+	// One result, looked up by its id.
+	//
+	// Corresponds with GET /packet/analyzer-results/{id} (the `GetPacketAnalyzerResult` operationId).
+	GetPacketAnalyzerResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketAnalyzers Delete all inactive packet analyzers
+	//
+	// Deletes every inactive analyzer and its results. Idempotent.
+	//
+	// Corresponds with DELETE /packet/analyzers (the `DeletePacketAnalyzers` operationId).
+	DeletePacketAnalyzers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPacketAnalyzers List packet analyzers
+	//
+	// All packet analyzers, optionally only those of one source.
+	//
+	// Corresponds with GET /packet/analyzers (the `ListPacketAnalyzers` operationId).
+	ListPacketAnalyzers(ctx context.Context, params *ListPacketAnalyzersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePacketAnalyzerWithBody Create a packet analyzer
+	//
+	// Creates an analyzer on a port or interface. Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+	CreatePacketAnalyzerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePacketAnalyzer Create a packet analyzer
+	//
+	// Creates an analyzer on a port or interface. Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+	CreatePacketAnalyzer(ctx context.Context, body CreatePacketAnalyzerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreatePacketAnalyzersWithBody Create many packet analyzers
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+	BulkCreatePacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreatePacketAnalyzers Create many packet analyzers
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+	BulkCreatePacketAnalyzers(ctx context.Context, body BulkCreatePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePacketAnalyzersWithBody Delete many packet analyzers
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+	BulkDeletePacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePacketAnalyzers Delete many packet analyzers
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+	BulkDeletePacketAnalyzers(ctx context.Context, body BulkDeletePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStartPacketAnalyzersWithBody Start many packet analyzers
+	//
+	// All or nothing; the analyzers start together.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+	BulkStartPacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStartPacketAnalyzers Start many packet analyzers
+	//
+	// All or nothing; the analyzers start together.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+	BulkStartPacketAnalyzers(ctx context.Context, body BulkStartPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStopPacketAnalyzersWithBody Stop many packet analyzers
+	//
+	// Stops the listed analyzers; unknown ids are ignored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+	BulkStopPacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStopPacketAnalyzers Stop many packet analyzers
+	//
+	// Stops the listed analyzers; unknown ids are ignored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+	BulkStopPacketAnalyzers(ctx context.Context, body BulkStopPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketAnalyzer Delete a packet analyzer
+	//
+	// Deletes a stopped analyzer and its results. Idempotent; an active analyzer is a 400.
+	//
+	// Corresponds with DELETE /packet/analyzers/{id} (the `DeletePacketAnalyzer` operationId).
+	DeletePacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketAnalyzer Get a packet analyzer
+	//
+	// One analyzer, looked up by its id.
+	//
+	// Corresponds with GET /packet/analyzers/{id} (the `GetPacketAnalyzer` operationId).
+	GetPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetPacketAnalyzer Reset a running analyzer
+	//
+	// Starts a new result for a running analyzer; counting begins again from zero.
+	//
+	// Corresponds with POST /packet/analyzers/{id}/reset (the `ResetPacketAnalyzer` operationId).
+	ResetPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartPacketAnalyzer Start a packet analyzer
+	//
+	// Starts analyzing received packets and creates a new result.
+	//
+	// Corresponds with POST /packet/analyzers/{id}/start (the `StartPacketAnalyzer` operationId).
+	StartPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopPacketAnalyzer Stop a packet analyzer
+	//
+	// Stops analyzing; the result keeps its counters. Idempotent.
+	//
+	// Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
+	StopPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeletePacketGeneratorResults Delete all inactive generator results
 	//
 	// Deletes every inactive result.
@@ -2276,6 +2889,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
 	StopPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRxFlows List received flows
+	//
+	// The flows of analyzer results, optionally filtered.
+	//
+	// Corresponds with GET /packet/rx-flows (the `ListRxFlows` operationId).
+	ListRxFlows(ctx context.Context, params *ListRxFlowsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRxFlow Get a received flow
+	//
+	// One flow, looked up by its id.
+	//
+	// Corresponds with GET /packet/rx-flows/{id} (the `GetRxFlow` operationId).
+	GetRxFlow(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTxFlows List transmit flows
 	//
@@ -2622,6 +3249,383 @@ func (c *Client) ListModules(ctx context.Context, reqEditors ...RequestEditorFn)
 // Corresponds with GET /modules/{id} (the `GetModule` operationId).
 func (c *Client) GetModule(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetModuleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketAnalyzerResults Delete all inactive analyzer results
+//
+// Deletes every inactive result.
+//
+// Corresponds with DELETE /packet/analyzer-results (the `DeletePacketAnalyzerResults` operationId).
+func (c *Client) DeletePacketAnalyzerResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketAnalyzerResultsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPacketAnalyzerResults List analyzer results
+//
+// Results of analyzer runs, optionally filtered.
+//
+// Corresponds with GET /packet/analyzer-results (the `ListPacketAnalyzerResults` operationId).
+func (c *Client) ListPacketAnalyzerResults(ctx context.Context, params *ListPacketAnalyzerResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPacketAnalyzerResultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketAnalyzerResult Delete an analyzer result
+//
+// Deletes an inactive result and its rx flows. Idempotent; an active result is a 400.
+//
+// Corresponds with DELETE /packet/analyzer-results/{id} (the `DeletePacketAnalyzerResult` operationId).
+func (c *Client) DeletePacketAnalyzerResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketAnalyzerResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketAnalyzerResult Get an analyzer result
+//
+// One result, looked up by its id.
+//
+// Corresponds with GET /packet/analyzer-results/{id} (the `GetPacketAnalyzerResult` operationId).
+func (c *Client) GetPacketAnalyzerResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketAnalyzerResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketAnalyzers Delete all inactive packet analyzers
+//
+// Deletes every inactive analyzer and its results. Idempotent.
+//
+// Corresponds with DELETE /packet/analyzers (the `DeletePacketAnalyzers` operationId).
+func (c *Client) DeletePacketAnalyzers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketAnalyzersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPacketAnalyzers List packet analyzers
+//
+// All packet analyzers, optionally only those of one source.
+//
+// Corresponds with GET /packet/analyzers (the `ListPacketAnalyzers` operationId).
+func (c *Client) ListPacketAnalyzers(ctx context.Context, params *ListPacketAnalyzersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPacketAnalyzersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePacketAnalyzerWithBody Create a packet analyzer
+//
+// Creates an analyzer on a port or interface. Without an id the server makes one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+func (c *Client) CreatePacketAnalyzerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePacketAnalyzerRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePacketAnalyzer Create a packet analyzer
+//
+// Creates an analyzer on a port or interface. Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+func (c *Client) CreatePacketAnalyzer(ctx context.Context, body CreatePacketAnalyzerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePacketAnalyzerRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreatePacketAnalyzersWithBody Create many packet analyzers
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+func (c *Client) BulkCreatePacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreatePacketAnalyzersRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreatePacketAnalyzers Create many packet analyzers
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+func (c *Client) BulkCreatePacketAnalyzers(ctx context.Context, body BulkCreatePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreatePacketAnalyzersRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePacketAnalyzersWithBody Delete many packet analyzers
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+func (c *Client) BulkDeletePacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePacketAnalyzersRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePacketAnalyzers Delete many packet analyzers
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+func (c *Client) BulkDeletePacketAnalyzers(ctx context.Context, body BulkDeletePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePacketAnalyzersRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStartPacketAnalyzersWithBody Start many packet analyzers
+//
+// All or nothing; the analyzers start together.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+func (c *Client) BulkStartPacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStartPacketAnalyzersRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStartPacketAnalyzers Start many packet analyzers
+//
+// All or nothing; the analyzers start together.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+func (c *Client) BulkStartPacketAnalyzers(ctx context.Context, body BulkStartPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStartPacketAnalyzersRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStopPacketAnalyzersWithBody Stop many packet analyzers
+//
+// Stops the listed analyzers; unknown ids are ignored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+func (c *Client) BulkStopPacketAnalyzersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStopPacketAnalyzersRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStopPacketAnalyzers Stop many packet analyzers
+//
+// Stops the listed analyzers; unknown ids are ignored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+func (c *Client) BulkStopPacketAnalyzers(ctx context.Context, body BulkStopPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStopPacketAnalyzersRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketAnalyzer Delete a packet analyzer
+//
+// Deletes a stopped analyzer and its results. Idempotent; an active analyzer is a 400.
+//
+// Corresponds with DELETE /packet/analyzers/{id} (the `DeletePacketAnalyzer` operationId).
+func (c *Client) DeletePacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketAnalyzerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketAnalyzer Get a packet analyzer
+//
+// One analyzer, looked up by its id.
+//
+// Corresponds with GET /packet/analyzers/{id} (the `GetPacketAnalyzer` operationId).
+func (c *Client) GetPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketAnalyzerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetPacketAnalyzer Reset a running analyzer
+//
+// Starts a new result for a running analyzer; counting begins again from zero.
+//
+// Corresponds with POST /packet/analyzers/{id}/reset (the `ResetPacketAnalyzer` operationId).
+func (c *Client) ResetPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetPacketAnalyzerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartPacketAnalyzer Start a packet analyzer
+//
+// Starts analyzing received packets and creates a new result.
+//
+// Corresponds with POST /packet/analyzers/{id}/start (the `StartPacketAnalyzer` operationId).
+func (c *Client) StartPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartPacketAnalyzerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopPacketAnalyzer Stop a packet analyzer
+//
+// Stops analyzing; the result keeps its counters. Idempotent.
+//
+// Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
+func (c *Client) StopPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopPacketAnalyzerRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3088,6 +4092,40 @@ func (c *Client) StartPacketGenerator(ctx context.Context, id Id, reqEditors ...
 // Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
 func (c *Client) StopPacketGenerator(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStopPacketGeneratorRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRxFlows List received flows
+//
+// The flows of analyzer results, optionally filtered.
+//
+// Corresponds with GET /packet/rx-flows (the `ListRxFlows` operationId).
+func (c *Client) ListRxFlows(ctx context.Context, params *ListRxFlowsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRxFlowsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRxFlow Get a received flow
+//
+// One flow, looked up by its id.
+//
+// Corresponds with GET /packet/rx-flows/{id} (the `GetRxFlow` operationId).
+func (c *Client) GetRxFlow(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRxFlowRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3744,6 +4782,618 @@ func NewGetModuleRequest(server string, id Id) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketAnalyzerResultsRequest constructs an http.Request for the DeletePacketAnalyzerResults method
+func NewDeletePacketAnalyzerResultsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzer-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPacketAnalyzerResultsRequest constructs an http.Request for the ListPacketAnalyzerResults method
+func NewListPacketAnalyzerResultsRequest(server string, params *ListPacketAnalyzerResultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzer-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AnalyzerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "analyzer_id", *params.AnalyzerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source_id", *params.SourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketAnalyzerResultRequest constructs an http.Request for the DeletePacketAnalyzerResult method
+func NewDeletePacketAnalyzerResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzer-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketAnalyzerResultRequest constructs an http.Request for the GetPacketAnalyzerResult method
+func NewGetPacketAnalyzerResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzer-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketAnalyzersRequest constructs an http.Request for the DeletePacketAnalyzers method
+func NewDeletePacketAnalyzersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPacketAnalyzersRequest constructs an http.Request for the ListPacketAnalyzers method
+func NewListPacketAnalyzersRequest(server string, params *ListPacketAnalyzersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.SourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source_id", *params.SourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePacketAnalyzerRequest calls the generic CreatePacketAnalyzer builder with application/json body
+func NewCreatePacketAnalyzerRequest(server string, body CreatePacketAnalyzerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePacketAnalyzerRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePacketAnalyzerRequestWithBody constructs an http.Request for the CreatePacketAnalyzer method, with any body, and a specified content type
+func NewCreatePacketAnalyzerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkCreatePacketAnalyzersRequest calls the generic BulkCreatePacketAnalyzers builder with application/json body
+func NewBulkCreatePacketAnalyzersRequest(server string, body BulkCreatePacketAnalyzersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkCreatePacketAnalyzersRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkCreatePacketAnalyzersRequestWithBody constructs an http.Request for the BulkCreatePacketAnalyzers method, with any body, and a specified content type
+func NewBulkCreatePacketAnalyzersRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/x/bulk-create")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkDeletePacketAnalyzersRequest calls the generic BulkDeletePacketAnalyzers builder with application/json body
+func NewBulkDeletePacketAnalyzersRequest(server string, body BulkDeletePacketAnalyzersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkDeletePacketAnalyzersRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkDeletePacketAnalyzersRequestWithBody constructs an http.Request for the BulkDeletePacketAnalyzers method, with any body, and a specified content type
+func NewBulkDeletePacketAnalyzersRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/x/bulk-delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkStartPacketAnalyzersRequest calls the generic BulkStartPacketAnalyzers builder with application/json body
+func NewBulkStartPacketAnalyzersRequest(server string, body BulkStartPacketAnalyzersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkStartPacketAnalyzersRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkStartPacketAnalyzersRequestWithBody constructs an http.Request for the BulkStartPacketAnalyzers method, with any body, and a specified content type
+func NewBulkStartPacketAnalyzersRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/x/bulk-start")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkStopPacketAnalyzersRequest calls the generic BulkStopPacketAnalyzers builder with application/json body
+func NewBulkStopPacketAnalyzersRequest(server string, body BulkStopPacketAnalyzersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkStopPacketAnalyzersRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkStopPacketAnalyzersRequestWithBody constructs an http.Request for the BulkStopPacketAnalyzers method, with any body, and a specified content type
+func NewBulkStopPacketAnalyzersRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/x/bulk-stop")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePacketAnalyzerRequest constructs an http.Request for the DeletePacketAnalyzer method
+func NewDeletePacketAnalyzerRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketAnalyzerRequest constructs an http.Request for the GetPacketAnalyzer method
+func NewGetPacketAnalyzerRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResetPacketAnalyzerRequest constructs an http.Request for the ResetPacketAnalyzer method
+func NewResetPacketAnalyzerRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/%s/reset", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartPacketAnalyzerRequest constructs an http.Request for the StartPacketAnalyzer method
+func NewStartPacketAnalyzerRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/%s/start", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStopPacketAnalyzerRequest constructs an http.Request for the StopPacketAnalyzer method
+func NewStopPacketAnalyzerRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/analyzers/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4505,6 +6155,106 @@ func NewStopPacketGeneratorRequest(server string, id Id) (*http.Request, error) 
 	return req, nil
 }
 
+// NewListRxFlowsRequest constructs an http.Request for the ListRxFlows method
+func NewListRxFlowsRequest(server string, params *ListRxFlowsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/rx-flows")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AnalyzerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "analyzer_id", *params.AnalyzerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source_id", *params.SourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRxFlowRequest constructs an http.Request for the GetRxFlow method
+func NewGetRxFlowRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/rx-flows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTxFlowsRequest constructs an http.Request for the ListTxFlows method
 func NewListTxFlowsRequest(server string, params *ListTxFlowsParams) (*http.Request, error) {
 	var err error
@@ -5137,6 +6887,195 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /modules/{id} (the `GetModule` operationId).
 	GetModuleWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetModuleResponse, error)
 
+	// DeletePacketAnalyzerResultsWithResponse Delete all inactive analyzer results
+	//
+	// Deletes every inactive result.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/analyzer-results (the `DeletePacketAnalyzerResults` operationId).
+	DeletePacketAnalyzerResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzerResultsResponse, error)
+
+	// ListPacketAnalyzerResultsWithResponse List analyzer results
+	//
+	// Results of analyzer runs, optionally filtered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/analyzer-results (the `ListPacketAnalyzerResults` operationId).
+	ListPacketAnalyzerResultsWithResponse(ctx context.Context, params *ListPacketAnalyzerResultsParams, reqEditors ...RequestEditorFn) (*ListPacketAnalyzerResultsResponse, error)
+
+	// DeletePacketAnalyzerResultWithResponse Delete an analyzer result
+	//
+	// Deletes an inactive result and its rx flows. Idempotent; an active result is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/analyzer-results/{id} (the `DeletePacketAnalyzerResult` operationId).
+	DeletePacketAnalyzerResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzerResultResponse, error)
+
+	// GetPacketAnalyzerResultWithResponse Get an analyzer result
+	//
+	// One result, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/analyzer-results/{id} (the `GetPacketAnalyzerResult` operationId).
+	GetPacketAnalyzerResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketAnalyzerResultResponse, error)
+
+	// DeletePacketAnalyzersWithResponse Delete all inactive packet analyzers
+	//
+	// Deletes every inactive analyzer and its results. Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/analyzers (the `DeletePacketAnalyzers` operationId).
+	DeletePacketAnalyzersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzersResponse, error)
+
+	// ListPacketAnalyzersWithResponse List packet analyzers
+	//
+	// All packet analyzers, optionally only those of one source.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/analyzers (the `ListPacketAnalyzers` operationId).
+	ListPacketAnalyzersWithResponse(ctx context.Context, params *ListPacketAnalyzersParams, reqEditors ...RequestEditorFn) (*ListPacketAnalyzersResponse, error)
+
+	// CreatePacketAnalyzerWithBodyWithResponse Create a packet analyzer
+	//
+	// Creates an analyzer on a port or interface. Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+	CreatePacketAnalyzerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePacketAnalyzerResponse, error)
+
+	// CreatePacketAnalyzerWithResponse Create a packet analyzer
+	//
+	// Creates an analyzer on a port or interface. Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+	CreatePacketAnalyzerWithResponse(ctx context.Context, body CreatePacketAnalyzerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePacketAnalyzerResponse, error)
+
+	// BulkCreatePacketAnalyzersWithBodyWithResponse Create many packet analyzers
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+	BulkCreatePacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreatePacketAnalyzersResponse, error)
+
+	// BulkCreatePacketAnalyzersWithResponse Create many packet analyzers
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+	BulkCreatePacketAnalyzersWithResponse(ctx context.Context, body BulkCreatePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreatePacketAnalyzersResponse, error)
+
+	// BulkDeletePacketAnalyzersWithBodyWithResponse Delete many packet analyzers
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+	BulkDeletePacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeletePacketAnalyzersResponse, error)
+
+	// BulkDeletePacketAnalyzersWithResponse Delete many packet analyzers
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+	BulkDeletePacketAnalyzersWithResponse(ctx context.Context, body BulkDeletePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeletePacketAnalyzersResponse, error)
+
+	// BulkStartPacketAnalyzersWithBodyWithResponse Start many packet analyzers
+	//
+	// All or nothing; the analyzers start together.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+	BulkStartPacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStartPacketAnalyzersResponse, error)
+
+	// BulkStartPacketAnalyzersWithResponse Start many packet analyzers
+	//
+	// All or nothing; the analyzers start together.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+	BulkStartPacketAnalyzersWithResponse(ctx context.Context, body BulkStartPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStartPacketAnalyzersResponse, error)
+
+	// BulkStopPacketAnalyzersWithBodyWithResponse Stop many packet analyzers
+	//
+	// Stops the listed analyzers; unknown ids are ignored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+	BulkStopPacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStopPacketAnalyzersResponse, error)
+
+	// BulkStopPacketAnalyzersWithResponse Stop many packet analyzers
+	//
+	// Stops the listed analyzers; unknown ids are ignored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+	BulkStopPacketAnalyzersWithResponse(ctx context.Context, body BulkStopPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStopPacketAnalyzersResponse, error)
+
+	// DeletePacketAnalyzerWithResponse Delete a packet analyzer
+	//
+	// Deletes a stopped analyzer and its results. Idempotent; an active analyzer is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/analyzers/{id} (the `DeletePacketAnalyzer` operationId).
+	DeletePacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzerResponse, error)
+
+	// GetPacketAnalyzerWithResponse Get a packet analyzer
+	//
+	// One analyzer, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/analyzers/{id} (the `GetPacketAnalyzer` operationId).
+	GetPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketAnalyzerResponse, error)
+
+	// ResetPacketAnalyzerWithResponse Reset a running analyzer
+	//
+	// Starts a new result for a running analyzer; counting begins again from zero.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/{id}/reset (the `ResetPacketAnalyzer` operationId).
+	ResetPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*ResetPacketAnalyzerResponse, error)
+
+	// StartPacketAnalyzerWithResponse Start a packet analyzer
+	//
+	// Starts analyzing received packets and creates a new result.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/{id}/start (the `StartPacketAnalyzer` operationId).
+	StartPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketAnalyzerResponse, error)
+
+	// StopPacketAnalyzerWithResponse Stop a packet analyzer
+	//
+	// Stops analyzing; the result keeps its counters. Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
+	StopPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketAnalyzerResponse, error)
+
 	// DeletePacketGeneratorResultsWithResponse Delete all inactive generator results
 	//
 	// Deletes every inactive result.
@@ -5370,6 +7309,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /packet/generators/{id}/stop (the `StopPacketGenerator` operationId).
 	StopPacketGeneratorWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketGeneratorResponse, error)
+
+	// ListRxFlowsWithResponse List received flows
+	//
+	// The flows of analyzer results, optionally filtered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/rx-flows (the `ListRxFlows` operationId).
+	ListRxFlowsWithResponse(ctx context.Context, params *ListRxFlowsParams, reqEditors ...RequestEditorFn) (*ListRxFlowsResponse, error)
+
+	// GetRxFlowWithResponse Get a received flow
+	//
+	// One flow, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/rx-flows/{id} (the `GetRxFlow` operationId).
+	GetRxFlowWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetRxFlowResponse, error)
 
 	// ListTxFlowsWithResponse List transmit flows
 	//
@@ -5923,6 +7880,747 @@ func (r GetModuleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetModuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketAnalyzerResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketAnalyzerResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketAnalyzerResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketAnalyzerResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketAnalyzerResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPacketAnalyzerResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]PacketAnalyzerResult
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPacketAnalyzerResultsResponse) GetJSON200() *[]PacketAnalyzerResult {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPacketAnalyzerResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPacketAnalyzerResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPacketAnalyzerResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPacketAnalyzerResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketAnalyzerResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeletePacketAnalyzerResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketAnalyzerResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketAnalyzerResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketAnalyzerResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketAnalyzerResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketAnalyzerResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketAnalyzerResult
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketAnalyzerResultResponse) GetJSON200() *PacketAnalyzerResult {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketAnalyzerResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketAnalyzerResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketAnalyzerResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketAnalyzerResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketAnalyzerResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketAnalyzersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketAnalyzersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketAnalyzersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketAnalyzersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketAnalyzersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPacketAnalyzersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]PacketAnalyzer
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPacketAnalyzersResponse) GetJSON200() *[]PacketAnalyzer {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPacketAnalyzersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPacketAnalyzersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPacketAnalyzersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPacketAnalyzersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePacketAnalyzerResponse201Headers the declared response headers of an HTTP 201 response for CreatePacketAnalyzer
+type CreatePacketAnalyzerResponse201Headers struct {
+	Location *string
+}
+
+type CreatePacketAnalyzerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketAnalyzer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePacketAnalyzerResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePacketAnalyzerResponse) GetJSON201() *PacketAnalyzer {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePacketAnalyzerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePacketAnalyzerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePacketAnalyzerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePacketAnalyzerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePacketAnalyzerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkCreatePacketAnalyzersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []PacketAnalyzer `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkCreatePacketAnalyzersResponse) GetJSON200() *struct {
+	Items []PacketAnalyzer `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkCreatePacketAnalyzersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkCreatePacketAnalyzersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkCreatePacketAnalyzersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkCreatePacketAnalyzersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkCreatePacketAnalyzersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkDeletePacketAnalyzersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkDeletePacketAnalyzersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkDeletePacketAnalyzersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkDeletePacketAnalyzersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkDeletePacketAnalyzersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkDeletePacketAnalyzersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkStartPacketAnalyzersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []PacketAnalyzerResult `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkStartPacketAnalyzersResponse) GetJSON200() *struct {
+	Items []PacketAnalyzerResult `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkStartPacketAnalyzersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkStartPacketAnalyzersResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkStartPacketAnalyzersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkStartPacketAnalyzersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkStartPacketAnalyzersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkStartPacketAnalyzersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkStopPacketAnalyzersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkStopPacketAnalyzersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkStopPacketAnalyzersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkStopPacketAnalyzersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkStopPacketAnalyzersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkStopPacketAnalyzersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketAnalyzerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeletePacketAnalyzerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketAnalyzerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketAnalyzerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketAnalyzerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketAnalyzerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketAnalyzerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketAnalyzer
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketAnalyzerResponse) GetJSON200() *PacketAnalyzer {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketAnalyzerResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketAnalyzerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketAnalyzerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketAnalyzerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketAnalyzerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResetPacketAnalyzerResponse201Headers the declared response headers of an HTTP 201 response for ResetPacketAnalyzer
+type ResetPacketAnalyzerResponse201Headers struct {
+	Location *string
+}
+
+type ResetPacketAnalyzerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketAnalyzerResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ResetPacketAnalyzerResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ResetPacketAnalyzerResponse) GetJSON201() *PacketAnalyzerResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResetPacketAnalyzerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResetPacketAnalyzerResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetPacketAnalyzerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetPacketAnalyzerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetPacketAnalyzerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetPacketAnalyzerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartPacketAnalyzerResponse201Headers the declared response headers of an HTTP 201 response for StartPacketAnalyzer
+type StartPacketAnalyzerResponse201Headers struct {
+	Location *string
+}
+
+type StartPacketAnalyzerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketAnalyzerResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *StartPacketAnalyzerResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartPacketAnalyzerResponse) GetJSON201() *PacketAnalyzerResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartPacketAnalyzerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartPacketAnalyzerResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartPacketAnalyzerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartPacketAnalyzerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartPacketAnalyzerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartPacketAnalyzerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopPacketAnalyzerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopPacketAnalyzerResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StopPacketAnalyzerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopPacketAnalyzerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopPacketAnalyzerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopPacketAnalyzerResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6855,6 +9553,95 @@ func (r StopPacketGeneratorResponse) ContentType() string {
 	return ""
 }
 
+type ListRxFlowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]RxFlow
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRxFlowsResponse) GetJSON200() *[]RxFlow {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRxFlowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRxFlowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRxFlowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRxFlowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRxFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RxFlow
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRxFlowResponse) GetJSON200() *RxFlow {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRxFlowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRxFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRxFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRxFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRxFlowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTxFlowsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7612,6 +10399,321 @@ func (c *ClientWithResponses) GetModuleWithResponse(ctx context.Context, id Id, 
 	return ParseGetModuleResponse(rsp)
 }
 
+// DeletePacketAnalyzerResultsWithResponse Delete all inactive analyzer results
+//
+// Deletes every inactive result.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/analyzer-results (the `DeletePacketAnalyzerResults` operationId).
+func (c *ClientWithResponses) DeletePacketAnalyzerResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzerResultsResponse, error) {
+	rsp, err := c.DeletePacketAnalyzerResults(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketAnalyzerResultsResponse(rsp)
+}
+
+// ListPacketAnalyzerResultsWithResponse List analyzer results
+//
+// Results of analyzer runs, optionally filtered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/analyzer-results (the `ListPacketAnalyzerResults` operationId).
+func (c *ClientWithResponses) ListPacketAnalyzerResultsWithResponse(ctx context.Context, params *ListPacketAnalyzerResultsParams, reqEditors ...RequestEditorFn) (*ListPacketAnalyzerResultsResponse, error) {
+	rsp, err := c.ListPacketAnalyzerResults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPacketAnalyzerResultsResponse(rsp)
+}
+
+// DeletePacketAnalyzerResultWithResponse Delete an analyzer result
+//
+// Deletes an inactive result and its rx flows. Idempotent; an active result is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/analyzer-results/{id} (the `DeletePacketAnalyzerResult` operationId).
+func (c *ClientWithResponses) DeletePacketAnalyzerResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzerResultResponse, error) {
+	rsp, err := c.DeletePacketAnalyzerResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketAnalyzerResultResponse(rsp)
+}
+
+// GetPacketAnalyzerResultWithResponse Get an analyzer result
+//
+// One result, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/analyzer-results/{id} (the `GetPacketAnalyzerResult` operationId).
+func (c *ClientWithResponses) GetPacketAnalyzerResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketAnalyzerResultResponse, error) {
+	rsp, err := c.GetPacketAnalyzerResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketAnalyzerResultResponse(rsp)
+}
+
+// DeletePacketAnalyzersWithResponse Delete all inactive packet analyzers
+//
+// Deletes every inactive analyzer and its results. Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/analyzers (the `DeletePacketAnalyzers` operationId).
+func (c *ClientWithResponses) DeletePacketAnalyzersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzersResponse, error) {
+	rsp, err := c.DeletePacketAnalyzers(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketAnalyzersResponse(rsp)
+}
+
+// ListPacketAnalyzersWithResponse List packet analyzers
+//
+// All packet analyzers, optionally only those of one source.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/analyzers (the `ListPacketAnalyzers` operationId).
+func (c *ClientWithResponses) ListPacketAnalyzersWithResponse(ctx context.Context, params *ListPacketAnalyzersParams, reqEditors ...RequestEditorFn) (*ListPacketAnalyzersResponse, error) {
+	rsp, err := c.ListPacketAnalyzers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPacketAnalyzersResponse(rsp)
+}
+
+// CreatePacketAnalyzerWithBodyWithResponse Create a packet analyzer
+//
+// Creates an analyzer on a port or interface. Without an id the server makes one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+func (c *ClientWithResponses) CreatePacketAnalyzerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePacketAnalyzerResponse, error) {
+	rsp, err := c.CreatePacketAnalyzerWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePacketAnalyzerResponse(rsp)
+}
+
+// CreatePacketAnalyzerWithResponse Create a packet analyzer
+//
+// Creates an analyzer on a port or interface. Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers (the `CreatePacketAnalyzer` operationId).
+func (c *ClientWithResponses) CreatePacketAnalyzerWithResponse(ctx context.Context, body CreatePacketAnalyzerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePacketAnalyzerResponse, error) {
+	rsp, err := c.CreatePacketAnalyzer(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePacketAnalyzerResponse(rsp)
+}
+
+// BulkCreatePacketAnalyzersWithBodyWithResponse Create many packet analyzers
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkCreatePacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreatePacketAnalyzersResponse, error) {
+	rsp, err := c.BulkCreatePacketAnalyzersWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreatePacketAnalyzersResponse(rsp)
+}
+
+// BulkCreatePacketAnalyzersWithResponse Create many packet analyzers
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-create (the `BulkCreatePacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkCreatePacketAnalyzersWithResponse(ctx context.Context, body BulkCreatePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreatePacketAnalyzersResponse, error) {
+	rsp, err := c.BulkCreatePacketAnalyzers(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreatePacketAnalyzersResponse(rsp)
+}
+
+// BulkDeletePacketAnalyzersWithBodyWithResponse Delete many packet analyzers
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkDeletePacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeletePacketAnalyzersResponse, error) {
+	rsp, err := c.BulkDeletePacketAnalyzersWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePacketAnalyzersResponse(rsp)
+}
+
+// BulkDeletePacketAnalyzersWithResponse Delete many packet analyzers
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-delete (the `BulkDeletePacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkDeletePacketAnalyzersWithResponse(ctx context.Context, body BulkDeletePacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeletePacketAnalyzersResponse, error) {
+	rsp, err := c.BulkDeletePacketAnalyzers(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePacketAnalyzersResponse(rsp)
+}
+
+// BulkStartPacketAnalyzersWithBodyWithResponse Start many packet analyzers
+//
+// All or nothing; the analyzers start together.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkStartPacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStartPacketAnalyzersResponse, error) {
+	rsp, err := c.BulkStartPacketAnalyzersWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStartPacketAnalyzersResponse(rsp)
+}
+
+// BulkStartPacketAnalyzersWithResponse Start many packet analyzers
+//
+// All or nothing; the analyzers start together.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-start (the `BulkStartPacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkStartPacketAnalyzersWithResponse(ctx context.Context, body BulkStartPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStartPacketAnalyzersResponse, error) {
+	rsp, err := c.BulkStartPacketAnalyzers(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStartPacketAnalyzersResponse(rsp)
+}
+
+// BulkStopPacketAnalyzersWithBodyWithResponse Stop many packet analyzers
+//
+// Stops the listed analyzers; unknown ids are ignored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkStopPacketAnalyzersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStopPacketAnalyzersResponse, error) {
+	rsp, err := c.BulkStopPacketAnalyzersWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStopPacketAnalyzersResponse(rsp)
+}
+
+// BulkStopPacketAnalyzersWithResponse Stop many packet analyzers
+//
+// Stops the listed analyzers; unknown ids are ignored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/x/bulk-stop (the `BulkStopPacketAnalyzers` operationId).
+func (c *ClientWithResponses) BulkStopPacketAnalyzersWithResponse(ctx context.Context, body BulkStopPacketAnalyzersJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStopPacketAnalyzersResponse, error) {
+	rsp, err := c.BulkStopPacketAnalyzers(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStopPacketAnalyzersResponse(rsp)
+}
+
+// DeletePacketAnalyzerWithResponse Delete a packet analyzer
+//
+// Deletes a stopped analyzer and its results. Idempotent; an active analyzer is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/analyzers/{id} (the `DeletePacketAnalyzer` operationId).
+func (c *ClientWithResponses) DeletePacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketAnalyzerResponse, error) {
+	rsp, err := c.DeletePacketAnalyzer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketAnalyzerResponse(rsp)
+}
+
+// GetPacketAnalyzerWithResponse Get a packet analyzer
+//
+// One analyzer, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/analyzers/{id} (the `GetPacketAnalyzer` operationId).
+func (c *ClientWithResponses) GetPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketAnalyzerResponse, error) {
+	rsp, err := c.GetPacketAnalyzer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketAnalyzerResponse(rsp)
+}
+
+// ResetPacketAnalyzerWithResponse Reset a running analyzer
+//
+// Starts a new result for a running analyzer; counting begins again from zero.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/{id}/reset (the `ResetPacketAnalyzer` operationId).
+func (c *ClientWithResponses) ResetPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*ResetPacketAnalyzerResponse, error) {
+	rsp, err := c.ResetPacketAnalyzer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetPacketAnalyzerResponse(rsp)
+}
+
+// StartPacketAnalyzerWithResponse Start a packet analyzer
+//
+// Starts analyzing received packets and creates a new result.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/{id}/start (the `StartPacketAnalyzer` operationId).
+func (c *ClientWithResponses) StartPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketAnalyzerResponse, error) {
+	rsp, err := c.StartPacketAnalyzer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartPacketAnalyzerResponse(rsp)
+}
+
+// StopPacketAnalyzerWithResponse Stop a packet analyzer
+//
+// Stops analyzing; the result keeps its counters. Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
+func (c *ClientWithResponses) StopPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketAnalyzerResponse, error) {
+	rsp, err := c.StopPacketAnalyzer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopPacketAnalyzerResponse(rsp)
+}
+
 // DeletePacketGeneratorResultsWithResponse Delete all inactive generator results
 //
 // Deletes every inactive result.
@@ -8000,6 +11102,36 @@ func (c *ClientWithResponses) StopPacketGeneratorWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseStopPacketGeneratorResponse(rsp)
+}
+
+// ListRxFlowsWithResponse List received flows
+//
+// The flows of analyzer results, optionally filtered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/rx-flows (the `ListRxFlows` operationId).
+func (c *ClientWithResponses) ListRxFlowsWithResponse(ctx context.Context, params *ListRxFlowsParams, reqEditors ...RequestEditorFn) (*ListRxFlowsResponse, error) {
+	rsp, err := c.ListRxFlows(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRxFlowsResponse(rsp)
+}
+
+// GetRxFlowWithResponse Get a received flow
+//
+// One flow, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/rx-flows/{id} (the `GetRxFlow` operationId).
+func (c *ClientWithResponses) GetRxFlowWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetRxFlowResponse, error) {
+	rsp, err := c.GetRxFlow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRxFlowResponse(rsp)
 }
 
 // ListTxFlowsWithResponse List transmit flows
@@ -8505,6 +11637,530 @@ func ParseGetModuleResponse(rsp *http.Response) (*GetModuleResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketAnalyzerResultsResponse parses an HTTP response from a DeletePacketAnalyzerResultsWithResponse call
+func ParseDeletePacketAnalyzerResultsResponse(rsp *http.Response) (*DeletePacketAnalyzerResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketAnalyzerResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseListPacketAnalyzerResultsResponse parses an HTTP response from a ListPacketAnalyzerResultsWithResponse call
+func ParseListPacketAnalyzerResultsResponse(rsp *http.Response) (*ListPacketAnalyzerResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPacketAnalyzerResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []PacketAnalyzerResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketAnalyzerResultResponse parses an HTTP response from a DeletePacketAnalyzerResultWithResponse call
+func ParseDeletePacketAnalyzerResultResponse(rsp *http.Response) (*DeletePacketAnalyzerResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketAnalyzerResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketAnalyzerResultResponse parses an HTTP response from a GetPacketAnalyzerResultWithResponse call
+func ParseGetPacketAnalyzerResultResponse(rsp *http.Response) (*GetPacketAnalyzerResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketAnalyzerResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketAnalyzerResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketAnalyzersResponse parses an HTTP response from a DeletePacketAnalyzersWithResponse call
+func ParseDeletePacketAnalyzersResponse(rsp *http.Response) (*DeletePacketAnalyzersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketAnalyzersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseListPacketAnalyzersResponse parses an HTTP response from a ListPacketAnalyzersWithResponse call
+func ParseListPacketAnalyzersResponse(rsp *http.Response) (*ListPacketAnalyzersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPacketAnalyzersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []PacketAnalyzer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePacketAnalyzerResponse parses an HTTP response from a CreatePacketAnalyzerWithResponse call
+func ParseCreatePacketAnalyzerResponse(rsp *http.Response) (*CreatePacketAnalyzerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePacketAnalyzerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketAnalyzer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePacketAnalyzerResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBulkCreatePacketAnalyzersResponse parses an HTTP response from a BulkCreatePacketAnalyzersWithResponse call
+func ParseBulkCreatePacketAnalyzersResponse(rsp *http.Response) (*BulkCreatePacketAnalyzersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkCreatePacketAnalyzersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PacketAnalyzer `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkDeletePacketAnalyzersResponse parses an HTTP response from a BulkDeletePacketAnalyzersWithResponse call
+func ParseBulkDeletePacketAnalyzersResponse(rsp *http.Response) (*BulkDeletePacketAnalyzersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkDeletePacketAnalyzersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkStartPacketAnalyzersResponse parses an HTTP response from a BulkStartPacketAnalyzersWithResponse call
+func ParseBulkStartPacketAnalyzersResponse(rsp *http.Response) (*BulkStartPacketAnalyzersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkStartPacketAnalyzersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PacketAnalyzerResult `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkStopPacketAnalyzersResponse parses an HTTP response from a BulkStopPacketAnalyzersWithResponse call
+func ParseBulkStopPacketAnalyzersResponse(rsp *http.Response) (*BulkStopPacketAnalyzersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkStopPacketAnalyzersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketAnalyzerResponse parses an HTTP response from a DeletePacketAnalyzerWithResponse call
+func ParseDeletePacketAnalyzerResponse(rsp *http.Response) (*DeletePacketAnalyzerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketAnalyzerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketAnalyzerResponse parses an HTTP response from a GetPacketAnalyzerWithResponse call
+func ParseGetPacketAnalyzerResponse(rsp *http.Response) (*GetPacketAnalyzerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketAnalyzerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketAnalyzer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResetPacketAnalyzerResponse parses an HTTP response from a ResetPacketAnalyzerWithResponse call
+func ParseResetPacketAnalyzerResponse(rsp *http.Response) (*ResetPacketAnalyzerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetPacketAnalyzerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketAnalyzerResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ResetPacketAnalyzerResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartPacketAnalyzerResponse parses an HTTP response from a StartPacketAnalyzerWithResponse call
+func ParseStartPacketAnalyzerResponse(rsp *http.Response) (*StartPacketAnalyzerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartPacketAnalyzerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketAnalyzerResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers StartPacketAnalyzerResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStopPacketAnalyzerResponse parses an HTTP response from a StopPacketAnalyzerWithResponse call
+func ParseStopPacketAnalyzerResponse(rsp *http.Response) (*StopPacketAnalyzerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopPacketAnalyzerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9176,6 +12832,65 @@ func ParseStopPacketGeneratorResponse(rsp *http.Response) (*StopPacketGeneratorR
 	return response, nil
 }
 
+// ParseListRxFlowsResponse parses an HTTP response from a ListRxFlowsWithResponse call
+func ParseListRxFlowsResponse(rsp *http.Response) (*ListRxFlowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRxFlowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []RxFlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRxFlowResponse parses an HTTP response from a GetRxFlowWithResponse call
+func ParseGetRxFlowResponse(rsp *http.Response) (*GetRxFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRxFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RxFlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListTxFlowsResponse parses an HTTP response from a ListTxFlowsWithResponse call
 func ParseListTxFlowsResponse(rsp *http.Response) (*ListTxFlowsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9590,6 +13305,54 @@ type ServerInterface interface {
 	// GetModule Get a module
 	// (GET /modules/{id})
 	GetModule(ctx echo.Context, id Id) error
+	// DeletePacketAnalyzerResults Delete all inactive analyzer results
+	// (DELETE /packet/analyzer-results)
+	DeletePacketAnalyzerResults(ctx echo.Context) error
+	// ListPacketAnalyzerResults List analyzer results
+	// (GET /packet/analyzer-results)
+	ListPacketAnalyzerResults(ctx echo.Context, params ListPacketAnalyzerResultsParams) error
+	// DeletePacketAnalyzerResult Delete an analyzer result
+	// (DELETE /packet/analyzer-results/{id})
+	DeletePacketAnalyzerResult(ctx echo.Context, id Id) error
+	// GetPacketAnalyzerResult Get an analyzer result
+	// (GET /packet/analyzer-results/{id})
+	GetPacketAnalyzerResult(ctx echo.Context, id Id) error
+	// DeletePacketAnalyzers Delete all inactive packet analyzers
+	// (DELETE /packet/analyzers)
+	DeletePacketAnalyzers(ctx echo.Context) error
+	// ListPacketAnalyzers List packet analyzers
+	// (GET /packet/analyzers)
+	ListPacketAnalyzers(ctx echo.Context, params ListPacketAnalyzersParams) error
+	// CreatePacketAnalyzer Create a packet analyzer
+	// (POST /packet/analyzers)
+	CreatePacketAnalyzer(ctx echo.Context) error
+	// BulkCreatePacketAnalyzers Create many packet analyzers
+	// (POST /packet/analyzers/x/bulk-create)
+	BulkCreatePacketAnalyzers(ctx echo.Context) error
+	// BulkDeletePacketAnalyzers Delete many packet analyzers
+	// (POST /packet/analyzers/x/bulk-delete)
+	BulkDeletePacketAnalyzers(ctx echo.Context) error
+	// BulkStartPacketAnalyzers Start many packet analyzers
+	// (POST /packet/analyzers/x/bulk-start)
+	BulkStartPacketAnalyzers(ctx echo.Context) error
+	// BulkStopPacketAnalyzers Stop many packet analyzers
+	// (POST /packet/analyzers/x/bulk-stop)
+	BulkStopPacketAnalyzers(ctx echo.Context) error
+	// DeletePacketAnalyzer Delete a packet analyzer
+	// (DELETE /packet/analyzers/{id})
+	DeletePacketAnalyzer(ctx echo.Context, id Id) error
+	// GetPacketAnalyzer Get a packet analyzer
+	// (GET /packet/analyzers/{id})
+	GetPacketAnalyzer(ctx echo.Context, id Id) error
+	// ResetPacketAnalyzer Reset a running analyzer
+	// (POST /packet/analyzers/{id}/reset)
+	ResetPacketAnalyzer(ctx echo.Context, id Id) error
+	// StartPacketAnalyzer Start a packet analyzer
+	// (POST /packet/analyzers/{id}/start)
+	StartPacketAnalyzer(ctx echo.Context, id Id) error
+	// StopPacketAnalyzer Stop a packet analyzer
+	// (POST /packet/analyzers/{id}/stop)
+	StopPacketAnalyzer(ctx echo.Context, id Id) error
 	// DeletePacketGeneratorResults Delete all inactive generator results
 	// (DELETE /packet/generator-results)
 	DeletePacketGeneratorResults(ctx echo.Context) error
@@ -9650,6 +13413,12 @@ type ServerInterface interface {
 	// StopPacketGenerator Stop a packet generator
 	// (POST /packet/generators/{id}/stop)
 	StopPacketGenerator(ctx echo.Context, id Id) error
+	// ListRxFlows List received flows
+	// (GET /packet/rx-flows)
+	ListRxFlows(ctx echo.Context, params ListRxFlowsParams) error
+	// GetRxFlow Get a received flow
+	// (GET /packet/rx-flows/{id})
+	GetRxFlow(ctx echo.Context, id Id) error
 	// ListTxFlows List transmit flows
 	// (GET /packet/tx-flows)
 	ListTxFlows(ctx echo.Context, params ListTxFlowsParams) error
@@ -9829,6 +13598,224 @@ func (w *ServerInterfaceWrapper) GetModule(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetModule(ctx, id)
+	return err
+}
+
+// DeletePacketAnalyzerResults converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketAnalyzerResults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketAnalyzerResults(ctx)
+	return err
+}
+
+// ListPacketAnalyzerResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPacketAnalyzerResults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPacketAnalyzerResultsParams
+	// ------------- Optional query parameter "analyzer_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "analyzer_id", ctx.QueryParams(), &params.AnalyzerId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter analyzer_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "source_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source_id", ctx.QueryParams(), &params.SourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPacketAnalyzerResults(ctx, params)
+	return err
+}
+
+// DeletePacketAnalyzerResult converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketAnalyzerResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketAnalyzerResult(ctx, id)
+	return err
+}
+
+// GetPacketAnalyzerResult converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketAnalyzerResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketAnalyzerResult(ctx, id)
+	return err
+}
+
+// DeletePacketAnalyzers converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketAnalyzers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketAnalyzers(ctx)
+	return err
+}
+
+// ListPacketAnalyzers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPacketAnalyzers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPacketAnalyzersParams
+	// ------------- Optional query parameter "source_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source_id", ctx.QueryParams(), &params.SourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPacketAnalyzers(ctx, params)
+	return err
+}
+
+// CreatePacketAnalyzer converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePacketAnalyzer(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePacketAnalyzer(ctx)
+	return err
+}
+
+// BulkCreatePacketAnalyzers converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkCreatePacketAnalyzers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkCreatePacketAnalyzers(ctx)
+	return err
+}
+
+// BulkDeletePacketAnalyzers converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkDeletePacketAnalyzers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkDeletePacketAnalyzers(ctx)
+	return err
+}
+
+// BulkStartPacketAnalyzers converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkStartPacketAnalyzers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkStartPacketAnalyzers(ctx)
+	return err
+}
+
+// BulkStopPacketAnalyzers converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkStopPacketAnalyzers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkStopPacketAnalyzers(ctx)
+	return err
+}
+
+// DeletePacketAnalyzer converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketAnalyzer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketAnalyzer(ctx, id)
+	return err
+}
+
+// GetPacketAnalyzer converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketAnalyzer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketAnalyzer(ctx, id)
+	return err
+}
+
+// ResetPacketAnalyzer converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetPacketAnalyzer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetPacketAnalyzer(ctx, id)
+	return err
+}
+
+// StartPacketAnalyzer converts echo context to params.
+func (w *ServerInterfaceWrapper) StartPacketAnalyzer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartPacketAnalyzer(ctx, id)
+	return err
+}
+
+// StopPacketAnalyzer converts echo context to params.
+func (w *ServerInterfaceWrapper) StopPacketAnalyzer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopPacketAnalyzer(ctx, id)
 	return err
 }
 
@@ -10107,6 +14094,47 @@ func (w *ServerInterfaceWrapper) StopPacketGenerator(ctx echo.Context) error {
 	return err
 }
 
+// ListRxFlows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRxFlows(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRxFlowsParams
+	// ------------- Optional query parameter "analyzer_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "analyzer_id", ctx.QueryParams(), &params.AnalyzerId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter analyzer_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "source_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source_id", ctx.QueryParams(), &params.SourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRxFlows(ctx, params)
+	return err
+}
+
+// GetRxFlow converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRxFlow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRxFlow(ctx, id)
+	return err
+}
+
 // ListTxFlows converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTxFlows(ctx echo.Context) error {
 	var err error
@@ -10370,6 +14398,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/packet/generator-results/:id", wrapper.GetPacketGeneratorResult, options.OperationMiddlewares["GetPacketGeneratorResult"]...)
 	router.GET(options.BaseURL+"/packet/tx-flows", wrapper.ListTxFlows, options.OperationMiddlewares["ListTxFlows"]...)
 	router.GET(options.BaseURL+"/packet/tx-flows/:id", wrapper.GetTxFlow, options.OperationMiddlewares["GetTxFlow"]...)
+	router.DELETE(options.BaseURL+"/packet/analyzers", wrapper.DeletePacketAnalyzers, options.OperationMiddlewares["DeletePacketAnalyzers"]...)
+	router.GET(options.BaseURL+"/packet/analyzers", wrapper.ListPacketAnalyzers, options.OperationMiddlewares["ListPacketAnalyzers"]...)
+	router.POST(options.BaseURL+"/packet/analyzers", wrapper.CreatePacketAnalyzer, options.OperationMiddlewares["CreatePacketAnalyzer"]...)
+	router.DELETE(options.BaseURL+"/packet/analyzers/:id", wrapper.DeletePacketAnalyzer, options.OperationMiddlewares["DeletePacketAnalyzer"]...)
+	router.GET(options.BaseURL+"/packet/analyzers/:id", wrapper.GetPacketAnalyzer, options.OperationMiddlewares["GetPacketAnalyzer"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/:id/reset", wrapper.ResetPacketAnalyzer, options.OperationMiddlewares["ResetPacketAnalyzer"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/:id/start", wrapper.StartPacketAnalyzer, options.OperationMiddlewares["StartPacketAnalyzer"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/:id/stop", wrapper.StopPacketAnalyzer, options.OperationMiddlewares["StopPacketAnalyzer"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/x/bulk-create", wrapper.BulkCreatePacketAnalyzers, options.OperationMiddlewares["BulkCreatePacketAnalyzers"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/x/bulk-delete", wrapper.BulkDeletePacketAnalyzers, options.OperationMiddlewares["BulkDeletePacketAnalyzers"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/x/bulk-start", wrapper.BulkStartPacketAnalyzers, options.OperationMiddlewares["BulkStartPacketAnalyzers"]...)
+	router.POST(options.BaseURL+"/packet/analyzers/x/bulk-stop", wrapper.BulkStopPacketAnalyzers, options.OperationMiddlewares["BulkStopPacketAnalyzers"]...)
+	router.DELETE(options.BaseURL+"/packet/analyzer-results", wrapper.DeletePacketAnalyzerResults, options.OperationMiddlewares["DeletePacketAnalyzerResults"]...)
+	router.GET(options.BaseURL+"/packet/analyzer-results", wrapper.ListPacketAnalyzerResults, options.OperationMiddlewares["ListPacketAnalyzerResults"]...)
+	router.DELETE(options.BaseURL+"/packet/analyzer-results/:id", wrapper.DeletePacketAnalyzerResult, options.OperationMiddlewares["DeletePacketAnalyzerResult"]...)
+	router.GET(options.BaseURL+"/packet/analyzer-results/:id", wrapper.GetPacketAnalyzerResult, options.OperationMiddlewares["GetPacketAnalyzerResult"]...)
+	router.GET(options.BaseURL+"/packet/rx-flows", wrapper.ListRxFlows, options.OperationMiddlewares["ListRxFlows"]...)
+	router.GET(options.BaseURL+"/packet/rx-flows/:id", wrapper.GetRxFlow, options.OperationMiddlewares["GetRxFlow"]...)
 
 }
 
@@ -10680,6 +14726,558 @@ func (response GetModule200JSONResponse) VisitGetModuleResponse(w http.ResponseW
 type GetModule404JSONResponse struct{ NotFoundJSONResponse }
 
 func (response GetModule404JSONResponse) VisitGetModuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketAnalyzerResultsRequestObject struct {
+}
+
+type DeletePacketAnalyzerResultsResponseObject interface {
+	VisitDeletePacketAnalyzerResultsResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketAnalyzerResults204Response struct {
+}
+
+func (response DeletePacketAnalyzerResults204Response) VisitDeletePacketAnalyzerResultsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ListPacketAnalyzerResultsRequestObject struct {
+	Params ListPacketAnalyzerResultsParams
+}
+
+type ListPacketAnalyzerResultsResponseObject interface {
+	VisitListPacketAnalyzerResultsResponse(w http.ResponseWriter) error
+}
+
+type ListPacketAnalyzerResults200JSONResponse []PacketAnalyzerResult
+
+func (response ListPacketAnalyzerResults200JSONResponse) VisitListPacketAnalyzerResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketAnalyzerResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeletePacketAnalyzerResultResponseObject interface {
+	VisitDeletePacketAnalyzerResultResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketAnalyzerResult204Response struct {
+}
+
+func (response DeletePacketAnalyzerResult204Response) VisitDeletePacketAnalyzerResultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePacketAnalyzerResult400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeletePacketAnalyzerResult400JSONResponse) VisitDeletePacketAnalyzerResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketAnalyzerResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketAnalyzerResultResponseObject interface {
+	VisitGetPacketAnalyzerResultResponse(w http.ResponseWriter) error
+}
+
+type GetPacketAnalyzerResult200JSONResponse PacketAnalyzerResult
+
+func (response GetPacketAnalyzerResult200JSONResponse) VisitGetPacketAnalyzerResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketAnalyzerResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketAnalyzerResult404JSONResponse) VisitGetPacketAnalyzerResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketAnalyzersRequestObject struct {
+}
+
+type DeletePacketAnalyzersResponseObject interface {
+	VisitDeletePacketAnalyzersResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketAnalyzers204Response struct {
+}
+
+func (response DeletePacketAnalyzers204Response) VisitDeletePacketAnalyzersResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ListPacketAnalyzersRequestObject struct {
+	Params ListPacketAnalyzersParams
+}
+
+type ListPacketAnalyzersResponseObject interface {
+	VisitListPacketAnalyzersResponse(w http.ResponseWriter) error
+}
+
+type ListPacketAnalyzers200JSONResponse []PacketAnalyzer
+
+func (response ListPacketAnalyzers200JSONResponse) VisitListPacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePacketAnalyzerRequestObject struct {
+	Body *CreatePacketAnalyzerJSONRequestBody
+}
+
+type CreatePacketAnalyzerResponseObject interface {
+	VisitCreatePacketAnalyzerResponse(w http.ResponseWriter) error
+}
+
+type CreatePacketAnalyzer201ResponseHeaders struct {
+	Location *string
+}
+
+type CreatePacketAnalyzer201JSONResponse struct {
+	Body    PacketAnalyzer
+	Headers CreatePacketAnalyzer201ResponseHeaders
+}
+
+func (response CreatePacketAnalyzer201JSONResponse) VisitCreatePacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePacketAnalyzer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreatePacketAnalyzer400JSONResponse) VisitCreatePacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreatePacketAnalyzersRequestObject struct {
+	Body *BulkCreatePacketAnalyzersJSONRequestBody
+}
+
+type BulkCreatePacketAnalyzersResponseObject interface {
+	VisitBulkCreatePacketAnalyzersResponse(w http.ResponseWriter) error
+}
+
+type BulkCreatePacketAnalyzers200JSONResponse struct {
+	Items []PacketAnalyzer `json:"items"`
+}
+
+func (response BulkCreatePacketAnalyzers200JSONResponse) VisitBulkCreatePacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreatePacketAnalyzers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkCreatePacketAnalyzers400JSONResponse) VisitBulkCreatePacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePacketAnalyzersRequestObject struct {
+	Body *BulkDeletePacketAnalyzersJSONRequestBody
+}
+
+type BulkDeletePacketAnalyzersResponseObject interface {
+	VisitBulkDeletePacketAnalyzersResponse(w http.ResponseWriter) error
+}
+
+type BulkDeletePacketAnalyzers204Response struct {
+}
+
+func (response BulkDeletePacketAnalyzers204Response) VisitBulkDeletePacketAnalyzersResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkDeletePacketAnalyzers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkDeletePacketAnalyzers400JSONResponse) VisitBulkDeletePacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketAnalyzersRequestObject struct {
+	Body *BulkStartPacketAnalyzersJSONRequestBody
+}
+
+type BulkStartPacketAnalyzersResponseObject interface {
+	VisitBulkStartPacketAnalyzersResponse(w http.ResponseWriter) error
+}
+
+type BulkStartPacketAnalyzers200JSONResponse struct {
+	Items []PacketAnalyzerResult `json:"items"`
+}
+
+func (response BulkStartPacketAnalyzers200JSONResponse) VisitBulkStartPacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketAnalyzers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkStartPacketAnalyzers400JSONResponse) VisitBulkStartPacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketAnalyzers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkStartPacketAnalyzers404JSONResponse) VisitBulkStartPacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStopPacketAnalyzersRequestObject struct {
+	Body *BulkStopPacketAnalyzersJSONRequestBody
+}
+
+type BulkStopPacketAnalyzersResponseObject interface {
+	VisitBulkStopPacketAnalyzersResponse(w http.ResponseWriter) error
+}
+
+type BulkStopPacketAnalyzers204Response struct {
+}
+
+func (response BulkStopPacketAnalyzers204Response) VisitBulkStopPacketAnalyzersResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkStopPacketAnalyzers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkStopPacketAnalyzers400JSONResponse) VisitBulkStopPacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketAnalyzerRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeletePacketAnalyzerResponseObject interface {
+	VisitDeletePacketAnalyzerResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketAnalyzer204Response struct {
+}
+
+func (response DeletePacketAnalyzer204Response) VisitDeletePacketAnalyzerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePacketAnalyzer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeletePacketAnalyzer400JSONResponse) VisitDeletePacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketAnalyzerRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketAnalyzerResponseObject interface {
+	VisitGetPacketAnalyzerResponse(w http.ResponseWriter) error
+}
+
+type GetPacketAnalyzer200JSONResponse PacketAnalyzer
+
+func (response GetPacketAnalyzer200JSONResponse) VisitGetPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketAnalyzer404JSONResponse) VisitGetPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPacketAnalyzerRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type ResetPacketAnalyzerResponseObject interface {
+	VisitResetPacketAnalyzerResponse(w http.ResponseWriter) error
+}
+
+type ResetPacketAnalyzer201ResponseHeaders struct {
+	Location *string
+}
+
+type ResetPacketAnalyzer201JSONResponse struct {
+	Body    PacketAnalyzerResult
+	Headers ResetPacketAnalyzer201ResponseHeaders
+}
+
+func (response ResetPacketAnalyzer201JSONResponse) VisitResetPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPacketAnalyzer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResetPacketAnalyzer400JSONResponse) VisitResetPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResetPacketAnalyzer404JSONResponse) VisitResetPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketAnalyzerRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StartPacketAnalyzerResponseObject interface {
+	VisitStartPacketAnalyzerResponse(w http.ResponseWriter) error
+}
+
+type StartPacketAnalyzer201ResponseHeaders struct {
+	Location *string
+}
+
+type StartPacketAnalyzer201JSONResponse struct {
+	Body    PacketAnalyzerResult
+	Headers StartPacketAnalyzer201ResponseHeaders
+}
+
+func (response StartPacketAnalyzer201JSONResponse) VisitStartPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketAnalyzer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartPacketAnalyzer400JSONResponse) VisitStartPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartPacketAnalyzer404JSONResponse) VisitStartPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopPacketAnalyzerRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StopPacketAnalyzerResponseObject interface {
+	VisitStopPacketAnalyzerResponse(w http.ResponseWriter) error
+}
+
+type StopPacketAnalyzer204Response struct {
+}
+
+func (response StopPacketAnalyzer204Response) VisitStopPacketAnalyzerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StopPacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StopPacketAnalyzer404JSONResponse) VisitStopPacketAnalyzerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11397,6 +15995,64 @@ func (response StopPacketGenerator404JSONResponse) VisitStopPacketGeneratorRespo
 	return err
 }
 
+type ListRxFlowsRequestObject struct {
+	Params ListRxFlowsParams
+}
+
+type ListRxFlowsResponseObject interface {
+	VisitListRxFlowsResponse(w http.ResponseWriter) error
+}
+
+type ListRxFlows200JSONResponse []RxFlow
+
+func (response ListRxFlows200JSONResponse) VisitListRxFlowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRxFlowRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetRxFlowResponseObject interface {
+	VisitGetRxFlowResponse(w http.ResponseWriter) error
+}
+
+type GetRxFlow200JSONResponse RxFlow
+
+func (response GetRxFlow200JSONResponse) VisitGetRxFlowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRxFlow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRxFlow404JSONResponse) VisitGetRxFlowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTxFlowsRequestObject struct {
 	Params ListTxFlowsParams
 }
@@ -11837,6 +16493,54 @@ type StrictServerInterface interface {
 	// GetModule Get a module
 	// (GET /modules/{id})
 	GetModule(ctx context.Context, request GetModuleRequestObject) (GetModuleResponseObject, error)
+	// DeletePacketAnalyzerResults Delete all inactive analyzer results
+	// (DELETE /packet/analyzer-results)
+	DeletePacketAnalyzerResults(ctx context.Context, request DeletePacketAnalyzerResultsRequestObject) (DeletePacketAnalyzerResultsResponseObject, error)
+	// ListPacketAnalyzerResults List analyzer results
+	// (GET /packet/analyzer-results)
+	ListPacketAnalyzerResults(ctx context.Context, request ListPacketAnalyzerResultsRequestObject) (ListPacketAnalyzerResultsResponseObject, error)
+	// DeletePacketAnalyzerResult Delete an analyzer result
+	// (DELETE /packet/analyzer-results/{id})
+	DeletePacketAnalyzerResult(ctx context.Context, request DeletePacketAnalyzerResultRequestObject) (DeletePacketAnalyzerResultResponseObject, error)
+	// GetPacketAnalyzerResult Get an analyzer result
+	// (GET /packet/analyzer-results/{id})
+	GetPacketAnalyzerResult(ctx context.Context, request GetPacketAnalyzerResultRequestObject) (GetPacketAnalyzerResultResponseObject, error)
+	// DeletePacketAnalyzers Delete all inactive packet analyzers
+	// (DELETE /packet/analyzers)
+	DeletePacketAnalyzers(ctx context.Context, request DeletePacketAnalyzersRequestObject) (DeletePacketAnalyzersResponseObject, error)
+	// ListPacketAnalyzers List packet analyzers
+	// (GET /packet/analyzers)
+	ListPacketAnalyzers(ctx context.Context, request ListPacketAnalyzersRequestObject) (ListPacketAnalyzersResponseObject, error)
+	// CreatePacketAnalyzer Create a packet analyzer
+	// (POST /packet/analyzers)
+	CreatePacketAnalyzer(ctx context.Context, request CreatePacketAnalyzerRequestObject) (CreatePacketAnalyzerResponseObject, error)
+	// BulkCreatePacketAnalyzers Create many packet analyzers
+	// (POST /packet/analyzers/x/bulk-create)
+	BulkCreatePacketAnalyzers(ctx context.Context, request BulkCreatePacketAnalyzersRequestObject) (BulkCreatePacketAnalyzersResponseObject, error)
+	// BulkDeletePacketAnalyzers Delete many packet analyzers
+	// (POST /packet/analyzers/x/bulk-delete)
+	BulkDeletePacketAnalyzers(ctx context.Context, request BulkDeletePacketAnalyzersRequestObject) (BulkDeletePacketAnalyzersResponseObject, error)
+	// BulkStartPacketAnalyzers Start many packet analyzers
+	// (POST /packet/analyzers/x/bulk-start)
+	BulkStartPacketAnalyzers(ctx context.Context, request BulkStartPacketAnalyzersRequestObject) (BulkStartPacketAnalyzersResponseObject, error)
+	// BulkStopPacketAnalyzers Stop many packet analyzers
+	// (POST /packet/analyzers/x/bulk-stop)
+	BulkStopPacketAnalyzers(ctx context.Context, request BulkStopPacketAnalyzersRequestObject) (BulkStopPacketAnalyzersResponseObject, error)
+	// DeletePacketAnalyzer Delete a packet analyzer
+	// (DELETE /packet/analyzers/{id})
+	DeletePacketAnalyzer(ctx context.Context, request DeletePacketAnalyzerRequestObject) (DeletePacketAnalyzerResponseObject, error)
+	// GetPacketAnalyzer Get a packet analyzer
+	// (GET /packet/analyzers/{id})
+	GetPacketAnalyzer(ctx context.Context, request GetPacketAnalyzerRequestObject) (GetPacketAnalyzerResponseObject, error)
+	// ResetPacketAnalyzer Reset a running analyzer
+	// (POST /packet/analyzers/{id}/reset)
+	ResetPacketAnalyzer(ctx context.Context, request ResetPacketAnalyzerRequestObject) (ResetPacketAnalyzerResponseObject, error)
+	// StartPacketAnalyzer Start a packet analyzer
+	// (POST /packet/analyzers/{id}/start)
+	StartPacketAnalyzer(ctx context.Context, request StartPacketAnalyzerRequestObject) (StartPacketAnalyzerResponseObject, error)
+	// StopPacketAnalyzer Stop a packet analyzer
+	// (POST /packet/analyzers/{id}/stop)
+	StopPacketAnalyzer(ctx context.Context, request StopPacketAnalyzerRequestObject) (StopPacketAnalyzerResponseObject, error)
 	// DeletePacketGeneratorResults Delete all inactive generator results
 	// (DELETE /packet/generator-results)
 	DeletePacketGeneratorResults(ctx context.Context, request DeletePacketGeneratorResultsRequestObject) (DeletePacketGeneratorResultsResponseObject, error)
@@ -11897,6 +16601,12 @@ type StrictServerInterface interface {
 	// StopPacketGenerator Stop a packet generator
 	// (POST /packet/generators/{id}/stop)
 	StopPacketGenerator(ctx context.Context, request StopPacketGeneratorRequestObject) (StopPacketGeneratorResponseObject, error)
+	// ListRxFlows List received flows
+	// (GET /packet/rx-flows)
+	ListRxFlows(ctx context.Context, request ListRxFlowsRequestObject) (ListRxFlowsResponseObject, error)
+	// GetRxFlow Get a received flow
+	// (GET /packet/rx-flows/{id})
+	GetRxFlow(ctx context.Context, request GetRxFlowRequestObject) (GetRxFlowResponseObject, error)
 	// ListTxFlows List transmit flows
 	// (GET /packet/tx-flows)
 	ListTxFlows(ctx context.Context, request ListTxFlowsRequestObject) (ListTxFlowsResponseObject, error)
@@ -12250,6 +16960,507 @@ func (sh *strictHandler) GetModule(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(GetModuleResponseObject); ok {
 		return validResponse.VisitGetModuleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketAnalyzerResults operation middleware
+func (sh *strictHandler) DeletePacketAnalyzerResults(ctx echo.Context) error {
+	var request DeletePacketAnalyzerResultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketAnalyzerResults(ctx.Request().Context(), request.(DeletePacketAnalyzerResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketAnalyzerResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketAnalyzerResultsResponseObject); ok {
+		return validResponse.VisitDeletePacketAnalyzerResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPacketAnalyzerResults operation middleware
+func (sh *strictHandler) ListPacketAnalyzerResults(ctx echo.Context, params ListPacketAnalyzerResultsParams) error {
+	var request ListPacketAnalyzerResultsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPacketAnalyzerResults(ctx.Request().Context(), request.(ListPacketAnalyzerResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPacketAnalyzerResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPacketAnalyzerResultsResponseObject); ok {
+		return validResponse.VisitListPacketAnalyzerResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketAnalyzerResult operation middleware
+func (sh *strictHandler) DeletePacketAnalyzerResult(ctx echo.Context, id Id) error {
+	var request DeletePacketAnalyzerResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketAnalyzerResult(ctx.Request().Context(), request.(DeletePacketAnalyzerResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketAnalyzerResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketAnalyzerResultResponseObject); ok {
+		return validResponse.VisitDeletePacketAnalyzerResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketAnalyzerResult operation middleware
+func (sh *strictHandler) GetPacketAnalyzerResult(ctx echo.Context, id Id) error {
+	var request GetPacketAnalyzerResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketAnalyzerResult(ctx.Request().Context(), request.(GetPacketAnalyzerResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketAnalyzerResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketAnalyzerResultResponseObject); ok {
+		return validResponse.VisitGetPacketAnalyzerResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketAnalyzers operation middleware
+func (sh *strictHandler) DeletePacketAnalyzers(ctx echo.Context) error {
+	var request DeletePacketAnalyzersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketAnalyzers(ctx.Request().Context(), request.(DeletePacketAnalyzersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketAnalyzers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketAnalyzersResponseObject); ok {
+		return validResponse.VisitDeletePacketAnalyzersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPacketAnalyzers operation middleware
+func (sh *strictHandler) ListPacketAnalyzers(ctx echo.Context, params ListPacketAnalyzersParams) error {
+	var request ListPacketAnalyzersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPacketAnalyzers(ctx.Request().Context(), request.(ListPacketAnalyzersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPacketAnalyzers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPacketAnalyzersResponseObject); ok {
+		return validResponse.VisitListPacketAnalyzersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePacketAnalyzer operation middleware
+func (sh *strictHandler) CreatePacketAnalyzer(ctx echo.Context) error {
+	var request CreatePacketAnalyzerRequestObject
+
+	var body CreatePacketAnalyzerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePacketAnalyzer(ctx.Request().Context(), request.(CreatePacketAnalyzerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePacketAnalyzer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePacketAnalyzerResponseObject); ok {
+		return validResponse.VisitCreatePacketAnalyzerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkCreatePacketAnalyzers operation middleware
+func (sh *strictHandler) BulkCreatePacketAnalyzers(ctx echo.Context) error {
+	var request BulkCreatePacketAnalyzersRequestObject
+
+	var body BulkCreatePacketAnalyzersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkCreatePacketAnalyzers(ctx.Request().Context(), request.(BulkCreatePacketAnalyzersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkCreatePacketAnalyzers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkCreatePacketAnalyzersResponseObject); ok {
+		return validResponse.VisitBulkCreatePacketAnalyzersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkDeletePacketAnalyzers operation middleware
+func (sh *strictHandler) BulkDeletePacketAnalyzers(ctx echo.Context) error {
+	var request BulkDeletePacketAnalyzersRequestObject
+
+	var body BulkDeletePacketAnalyzersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkDeletePacketAnalyzers(ctx.Request().Context(), request.(BulkDeletePacketAnalyzersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkDeletePacketAnalyzers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkDeletePacketAnalyzersResponseObject); ok {
+		return validResponse.VisitBulkDeletePacketAnalyzersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkStartPacketAnalyzers operation middleware
+func (sh *strictHandler) BulkStartPacketAnalyzers(ctx echo.Context) error {
+	var request BulkStartPacketAnalyzersRequestObject
+
+	var body BulkStartPacketAnalyzersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkStartPacketAnalyzers(ctx.Request().Context(), request.(BulkStartPacketAnalyzersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkStartPacketAnalyzers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkStartPacketAnalyzersResponseObject); ok {
+		return validResponse.VisitBulkStartPacketAnalyzersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkStopPacketAnalyzers operation middleware
+func (sh *strictHandler) BulkStopPacketAnalyzers(ctx echo.Context) error {
+	var request BulkStopPacketAnalyzersRequestObject
+
+	var body BulkStopPacketAnalyzersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkStopPacketAnalyzers(ctx.Request().Context(), request.(BulkStopPacketAnalyzersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkStopPacketAnalyzers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkStopPacketAnalyzersResponseObject); ok {
+		return validResponse.VisitBulkStopPacketAnalyzersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketAnalyzer operation middleware
+func (sh *strictHandler) DeletePacketAnalyzer(ctx echo.Context, id Id) error {
+	var request DeletePacketAnalyzerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketAnalyzer(ctx.Request().Context(), request.(DeletePacketAnalyzerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketAnalyzer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketAnalyzerResponseObject); ok {
+		return validResponse.VisitDeletePacketAnalyzerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketAnalyzer operation middleware
+func (sh *strictHandler) GetPacketAnalyzer(ctx echo.Context, id Id) error {
+	var request GetPacketAnalyzerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketAnalyzer(ctx.Request().Context(), request.(GetPacketAnalyzerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketAnalyzer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketAnalyzerResponseObject); ok {
+		return validResponse.VisitGetPacketAnalyzerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetPacketAnalyzer operation middleware
+func (sh *strictHandler) ResetPacketAnalyzer(ctx echo.Context, id Id) error {
+	var request ResetPacketAnalyzerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetPacketAnalyzer(ctx.Request().Context(), request.(ResetPacketAnalyzerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetPacketAnalyzer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetPacketAnalyzerResponseObject); ok {
+		return validResponse.VisitResetPacketAnalyzerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartPacketAnalyzer operation middleware
+func (sh *strictHandler) StartPacketAnalyzer(ctx echo.Context, id Id) error {
+	var request StartPacketAnalyzerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartPacketAnalyzer(ctx.Request().Context(), request.(StartPacketAnalyzerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartPacketAnalyzer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartPacketAnalyzerResponseObject); ok {
+		return validResponse.VisitStartPacketAnalyzerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopPacketAnalyzer operation middleware
+func (sh *strictHandler) StopPacketAnalyzer(ctx echo.Context, id Id) error {
+	var request StopPacketAnalyzerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopPacketAnalyzer(ctx.Request().Context(), request.(StopPacketAnalyzerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopPacketAnalyzer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopPacketAnalyzerResponseObject); ok {
+		return validResponse.VisitStopPacketAnalyzerResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12878,6 +18089,56 @@ func (sh *strictHandler) StopPacketGenerator(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListRxFlows operation middleware
+func (sh *strictHandler) ListRxFlows(ctx echo.Context, params ListRxFlowsParams) error {
+	var request ListRxFlowsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRxFlows(ctx.Request().Context(), request.(ListRxFlowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRxFlows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRxFlowsResponseObject); ok {
+		return validResponse.VisitListRxFlowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRxFlow operation middleware
+func (sh *strictHandler) GetRxFlow(ctx echo.Context, id Id) error {
+	var request GetRxFlowRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRxFlow(ctx.Request().Context(), request.(GetRxFlowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRxFlow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRxFlowResponseObject); ok {
+		return validResponse.VisitGetRxFlowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTxFlows operation middleware
 func (sh *strictHandler) ListTxFlows(ctx echo.Context, params ListTxFlowsParams) error {
 	var request ListTxFlowsRequestObject
@@ -13244,174 +18505,206 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3H1bcxs30uhfQfGcqshV1MW2ok2sJ8eXRGdlR58lZx/2uChwBiSxwgATACOKm9J//woNYK6YG0kpm31J",
-	"LA6ufUN3o7vxxyQSSSo44VpN3vwxSbHECdFEwl80Nv+NiYokTTUVfPJm8oUokcmIIBoTrumCEnk0mU6o",
-	"+ZZivZpMJxwnZPLG9J5OJPk9o5LEkzdaZmQ6UdGKJNgMqzepaaW0pHw5eXx8NI1VKrgiMPlPOP5Cfs+I",
-	"0uavSHBNOPwTpymjETbrOf6XMov6ozTs/5VkMXkz+T/HxcaO7Vd1/EFKIe1U1U3drAiSdjK0xgpRfo8Z",
-	"jY8mj9PJZ6E/iozHT7+KzwJJD9011SukV1gjWMajhxyA5m0cS6LUtcY6U00U/cN0wyjecJzQCCVEr0SM",
-	"xFxjykmMlEALLNGBJKmQmsRovkF6RZAi8p7IFwabqRQpkZpaTGA7XQBp08kSa7LGm+C3VJIFfZgxwpd6",
-	"ZVoshEywNqTB9etXk6nvQrkmSyJNH6WxJqbt3MKcZ4zV4fSOUcI1sk2nE3K0PEJccOJbC4kyrrLUbu/I",
-	"/1xd33SyxlSbf8FnA2HXQMz/RSJtFmMx1YAv/IwkSdmmCaxIxKTZ5ZebmytYcKaQaWH6DYBGQpTCS9KC",
-	"4rWBwloKvjyaTBv8VOa9f9plFQN+C+1Wr66k0CIS7J3gC7oM7FyviOREI4Y3lu+rm09wNCtRS7XzV04j",
-	"rDT69PYdco2QWADpmS3LBY5I/0bKU4R2ceGHai7gLUckyRg2NM+JXgt5V8yMBEcYGZI5Ql+8HEKYrfFG",
-	"oQhLuUE0RpjHgEZ17uWFQgneIEbwPUFzoVdIZPro//MAXXiQdsmGfPUOA4/ToBDOm4F0mAZYT0g9C/aM",
-	"PcxNkyrwkaJaIcGDI8KuBy//GlrXcedXNfXQ6ERgGxEC7VcXTlWTFlNHywFK9GRuyVhNDc6ITITS6IDo",
-	"1Qu0oFJpONY0SYbvusY+hoEpv7BDvMy3iqXEG/NRPswWlGkSEDE/XX1E9hs60FEaZ0mK1IZr/PACLUD4",
-	"RITekxilOLojWgVRprcfX0vMVUK17pyijt4c4p147RMyv3KC0gqGzhF5wJFmGyQ4QQlJ5kQiqpAiuol3",
-	"Ys+azhO4IekMn6X3p72YTu9Pgz3PBvQ8q/d87ILStee3Ns6PRGb+HaB8+TCbb7T9d/mQOTsNHjLyYUbM",
-	"iTaivSOJgR30uPXokevR49ZTI9rSbipDTQswlnZQhlZ5pUGCT+9P36+itI3O3//y7gpFTpch2ugiAWTa",
-	"Bs3eTgmqauENEbASSlt1vKGRGGlnPiEtEFZ3hu1bBX/WKwOrKmmYtJvM0yTvq/vTNuUiXkXpEAYtwRxU",
-	"KKP9hva/hkPEayLUKGamUyYJnKmEZ4khELN/Gk2mdv7pBGdalPBdBRSNhqzwGlqWxEBFwbELbqOoSt/G",
-	"ruxXBGB0O+vU5wPQL3Xr0vZrtEwWOGMauQbnKMmURnNzRisaE2tfZHNuBXa/pVA/r81nZD+jg5eHr1+9",
-	"GKRB10DrN16fsAXWZ28zLbogTZihHE9BhjA8CYFdiA6uL9++fffCWipNPOyTs84M1Z91iZr7s1zKnCPB",
-	"2cYuC7bgvpsjtTCbQsuF5nZ8QLg369tgYwcu4XwuBCOY7yJYyhgt1tSGwwES56xN4gCrDzjYS3TyaOXE",
-	"IH2gjLLH6YRRfjdjIsKs3Ya6pPzuENp4sjtHMZGgCi6kSIDRjIF18OHrxeHZ6Qu0XhGO8FwRHma9Pvm4",
-	"ZGJezDZQTJ7tRU6e7SAnz4bKybPt5OTZXuTkXoThy1c/PLk0/CTijIVMarTIeGT+wAxlnGpvXcaYJNaS",
-	"rB3i5e6tll0C06FYkDB8Q5atXWKbQWyYK+hJ8XTupqQKmaZttG1dakGyBudnk2GF9RF6uLhp5pRjuZmC",
-	"rZX76eBTeMP3RCoHsi6msTD4zTWuIxws7/LyinELALVj/7diDUHIu7FQTDSmLMBP84yyeBY7B1/NIDXf",
-	"kKYJURonaYWeTY9D8ykEGTsoz4xN2Das/RrWbsHdOotEktCAln1tvbGS3FOztz7cVDs7gJWmH8uifugQ",
-	"Uq7AUPEeueKYs1ZhgBLNGYdeddiNWKYBDv9yhRYSJ5YwG9ZVQjlNDJechEyzRSQCuP74TnzYfkyahhXX",
-	"Y5DKWw/LWBwY+PLy/Q7bT9KQ9+nT1eX19mNyFZAyn69/2X7ENE1DWLq6utoFTb9T/nvg/BPZnJFDjZdL",
-	"0Fi2HBzkxIZHgVXf7ICve4YDbHxN+XLnNddFsbEk811MgfUcDVoUu8U4OHokOY5ylNUuFX4mnEisQ5cX",
-	"b50/Dy19m4AgiDS9D946ECNurF7ou5sjM3cXUr5EB3TJhSQxEhxFkmBNXoQNgGEu8dqOuh3jXzn9Pass",
-	"rts/wgiWHC6BGlz69h3yX62ldF4Mq8zejJ2kUCwQF9o2RQele6cXZQ2i9PtkOsm4JEqwe2JvSM0/7ZVU",
-	"6WdDHPFMZDqobGgslyTs4b/xvn2z+9xbWEWZx1eLt79GrMVknY77MKKaHFojP1SxmQMao/vSRyc3Ei8W",
-	"NHrvm5vjh4n1DM67wCHExBrunzBjBh6mL4rJgnJqWih0sKCMkRhRHrggbef9l8HDReB44PovTdPH6UTI",
-	"OKTQGHU1yZimKSPBZWNpFvp7RnhUVWKlyHh8KMWcGrFim2iKWViZderELGrVJ/JLFN8EaYHuCEm7LhDy",
-	"+xS/KuL0l8nUyUTTz5Cv+XfGOWEQXMCJnJWbwg/Qwf6z6BbklvLFi2E/IyTcvYyWGXmEeQ0oA+zUhPHg",
-	"iyFPknnXniuhGt/llO8IqFjlAPYz9N2uDN449OTIO0ci0kQrRHnEMuex+/juOnC/kvvmQ3ytQBoqwjWa",
-	"kwhnihges322OJHtomY40hlmgasiu2bv3Nhu8FiKNCVx6+jue76f/PJ0jRVaZIyhA4jWMO0O9cOhuCdS",
-	"Zly92H5J5hced6wJxFG0ImB4YXVnFBMhjaDiYr2NDmiR1wpoj9wtIe2HbwW1H/85Ye0X1Q5sv6p9Qzs3",
-	"c2dw0RxUtDjMCt+9xrauA7/TMC4mYbhzDoY12W6SmrzK78WqXNuk6ga9BZAxQMRdOvXsC1EZ0xfu/rYR",
-	"81G+1YAADqP3lIJQmiKOprPt70g6Y2AuqlMb2HDwL1i9ryVWqWk9dIbA9IHprA1MZygmSlMOp84U4MTJ",
-	"g0YrkQLgDLX4H77bDYaVqcbD8bNf1hbAnE7MHmYr0bdCv9V+DXkXhKigz+X48/vC/DBaaklhFhxhXo2Z",
-	"qsM+xApAuX5PyiOUyjIMyXDlpp8ZH5shLzRIfXV6UNPaOp9mhWehFXrqmeWRiDWPUMUmrCjYYZuuMORq",
-	"hl/ZJvzWR2G1ZQ2gsn6PYFODF4uQ4o4O9Eq4w9gaa8Uh+CIYgGP19EHoaXVg5q6+/jEu0lDvwiYYNMiN",
-	"b94c67Ef2paoAmEaJdAKXrbBZca387zIjMNNraaMoaWglfDPknulsH4d9kfwSsV6cGOFxGSch3DKjH+n",
-	"kH5A0LTCo9322ON0kgOl1aFRcl2ssEapFHEWGeNcD74fcq4hCYjq8wsF7d8R8AvRoyQJpt7ZNMKT8QX6",
-	"xSEvohEjjmTq+PY4C+2lXXoEOKnlIuF1x0VCx/lT8gWM9vu3Hh3bDto4xe9PJ26idhDlAMqUFkng8JZz",
-	"qiWWG7QiOCbGTNAkAKQYaxy4sMKKnJ0i87GyHTNI0IFpkBHmGfjkLmM1RnPCBF8qpEX50Kr7XzyxgEq+",
-	"AbdDp38oxGm/YZYR6wUy5psk91RkyoHjO6tTHuYRngtKWBy8HEvwg0Xd2fffv/5+FCoBuB46/bj8UDqy",
-	"GopxHvRuNxC80/aaS+jGP/9YV5gbUAVkzOzPwdD7m01K0EEj4MMqS5ba6AJlXBH9YmeQ+svR1lvR7u08",
-	"9kK922Jrg3a0ItGdygKc94uFgG+ADoxszYwis0+gDMZ2F6ZjFQVuG99fv7vqWeHrvuWRKLCsD+8+l5me",
-	"Cz4zGDGt9ezE/f/lZDqJSJDdFwwvVciHjpctbt17ymZzaqaIBdezhcTLhHDzdyIkyf9W/f5aM71rPROL",
-	"hQpx6UfXANkGiHLnzuzF96sfqgD1vvVfF5M3P4Tga8myEp3jIuFenUzDBOlDdURauOjBS1q5Kmpfphk4",
-	"X+Or8OHo1JmohS4vKt/3wAX5OfHmj8mr708Nh3HByYujcMpWbmp0Cq9uKHy/q7zqYkhjpc20mLFc/XZY",
-	"PTttJAveXB7tulItNGatIV435mtONh5i+xRilZgVt9PGRl38Svd0L/sP5v5joMMjtfOh24V1UJkZnhMW",
-	"viBE8K0HACenP3z/t16Ir0Q6YzQPMmqlrl9EiqDdzjRmvVyWsd78Mfn+xz4m/VxSI56UT51m2R7iaL8/",
-	"KQfsIiusfTaLGFaq/cYQPu+MxRCnnv1JnPopGM/0liMIaQJeQYRrGUiLnQutRTITi5nSOLoLGD7QAIkF",
-	"ggYtSG96OVq493JvjLs/bP+tdyrNnvzs6cfyTUg1fYtu3l3lwoEL5JSZULp4CL1vozsu1ozESwKKWjgm",
-	"0lrsfi+nr348/fHsb69+7MVRu03w7omNAaxxq1ZaVf9ynfRJFcHGsehI6fXr7/827TglIfF5d3iMNhS4",
-	"MlbHWoINQibTSSaX4NS6M3QFgXBSGbNBbbhZHuWDLAZJIFgnXL8CvqA51bvyq4+zCZwi7sue6bx8aHUg",
-	"1p1he8JpJpfG9koF3DgFHKvwHbnve5hwTXks1gEnOPy+D1dRjwT8Ggcl4Nf3V1t4Jd49szvieRm+TYW7",
-	"fCbV7Zm4oJ9mfgvGDr/l6IeTV0cv/wdpvAwYMVKkM8Loks5D2TXvP1wYMRVWfIY5C93tDA+p9vvESdAP",
-	"fPn2s8vHaR/99OTHAc4GKiTVm9AVpv0CRVWsCKo4umyVj1kkuJbChhJqcObWfr4XFE6fexoTYU4kSTWF",
-	"TLw0NeM9RIQxIwXJYmGDE+c4ultCTKX5g6j807cRntD2O8eWW5fTjlsX7yULnXreQbbVxUuUhFIu3n26",
-	"2uU2Zxkc9OedBuWCz7qg8JUXX9FFPhPczcL1al7BYovJVaQDO7p+d7PLjnRIFzea+PZDZqHDzRxte7pF",
-	"05Aln0EmQwkZDkCOnBq4chQRvKqBmI28ElgjnYHypfVSlINijJJNeErkIkbkQRNu7OMXY3PhhaykiCIt",
-	"YLqgV6AUZ+4PpfqJ9CFaiaJukBZIER73GaknfcHlsOd7zGZJNTMbutYohyYEzYleE8LzhfQuoH8JmiZE",
-	"ZDqwgqZPXKwRE3xptr/GVMM9IcHRqiiotdNiWpJc2wkrHLfxhaSMEkAStiQ2kKB8ZZ6B9c6k1jN8v5yF",
-	"6rh9IpgjOGKQljQ1FmRCIykUiQSPw4waniHBD8EZrplYE6X3NAnlwUk+YqX3MolyhVDGZlEqe/GUYyZI",
-	"Cy5OqCFdVhtlFIE8pcbWCDs0w99jBrVbsmiFsEIYzQWPW6uH3dL4dopubdWDWwhrgz/UbV5LDM1FbIiu",
-	"qCimVyRBItPooEhAMT9ylNLoToHIs1XJbNKV8kXm8kJlL47QrynhV0QuUIKl6cMYWtB7Ym/eFfKgmqL1",
-	"ikYrtBYZg9iuOY1tApchf7s7qEto1pPgmBxmaWO6KVLCVpe4vaM8dvu0UWO34PDw06EVkWT7SmkGYd25",
-	"YKZFWzq4WVuzx98ph/Jo3mTwamScxncTW0zHKHuCx62FDdSQdbvqaENLYPgugfoXsI/urKwCTmEIVdKv",
-	"zksVtqYowTpaGeTnYfhmvpBzl8fD8fWTaW0sVwPVwb3em9ZhVbo6csCzbIiztcBSEizYaDqZnSeuWKMn",
-	"BYaXsx9OXs1ez9oiY4TU3ZFyrn4ZNOyOkxueKpTY8o528m4yeO/AXo9TLBeuAYECV8Z6Y6OP31+9//th",
-	"bOxG5zpAtzG5pxExMg1+l+Zfuf7lGL8UxO25P1R0tCTBIOEuV03QzYpsoGNMGJ0TiTVhG3CaGmFGYiQJ",
-	"jn/lbPPGldJSKBJJYuvbEB4jY6c5oW0m3KAF0dHKSDszJ5R5tRmdkhhY5eOhgkpKK3ISOiS2LDgCRvzV",
-	"+78j+xHqbYXjQQCCgc7we3s/2l7tEgp8FfqwGWJqq8EYUwcqXQhOWotljOPMS9OjL2j/FyzjtcFlrfqn",
-	"BU5/lD0sq5+4L93qm5VzOqQAzrSYcbIUmuK24iRFCK5ZCdR7OvRdKnU7Sl6aOEsZeQgoRfSBxMh+dWgx",
-	"RF0Z01kaXvQsMsbMKYTZInz8pCRo+sNMsGJoYaj50zxVPbOOraPXAGAboloKG7qzaEhNw5qkNj/nBTGH",
-	"6qvlGoN1zR9G6spZ7KuJGM4iG7lE3bPj1lS8noqKLYmgo7arB2x38PqerSBjSY9qnn+ZlEaZt3wSrtfW",
-	"xsvv4feGqlDm1+kk43dcrMO3V6xDYtWzTLIUYurWvGfMFmlw2ZAD2+AIFuznyIVcCObXKTVwvaZLjnUm",
-	"gyWkwDpUvoVZF7kncuMzEg+UlgQniMbTPLN9WpQKCtjgC8pY3/lVX9hH0wfiCTTh0SYk/41xRHheQBkq",
-	"gcC/8rUgSRY2E75WPkrqmVjMoAd8iIs/w5aE2XEwuPraAyNfBqSILphYn0Mqp7QZGFaWoizdz91jo+6e",
-	"X2ABsSHo/+gwE473MXg7R1gjKMUsbB1gg9dNa7XfSHClMQ97cAiU+n55djin2qh6GdnLhVskIYYhFHbm",
-	"PkHSnr3sd/FTVA1ZwIB4IMpbp7/gTz99Kuchmf/lp+vD1y+RC+wKqUIhy+06HAoEsSbHF1c2EiiQXhIH",
-	"raVB5jdMGa5ODsRsB/nWttgPDADcosN8VXhJrL1051wJNpiJ2G5dxRSGvAaAHwa2zNRAB2QNBNDPTjSd",
-	"dJykAItPJBFy0wKKt2ieLRZg5gqGDpwot78p8PmCXWS+BmOI7jFlOHgp+lES4gcaqK60KT8fMWUkRpgx",
-	"V6Vv6ICUMbIM1Um4sB+Q2cuoER1uawYTXa7M2ZgpYygTPnAsX/C5wSGeLOo18ixSKDcTbaMOcHusFUib",
-	"BimpgFsrTfl70BaqqmdT+vu6wLmAoxWZrejgIuU+gGNc7XFXr2JkQfSFkGss49H9bLDFuBUmwKUj+1AV",
-	"jethI9rG9clzyMZVnxeZOd+evmT9DjXl61ZL8UcT800aatJiHfN1rDag0gRuHUVVJE/L/NLKnG2WO5FF",
-	"Nl+eSo55XD4C1BFaEZwaDT5RU5RkmjwQ2yqZC/NP8kCVvQ3M7yvM+Y01nVNG9QauQDbIzj0niK0vrqx/",
-	"i2OmzuE6wXr4rI8RrX012Z+FO4YjzJHCmynol2yD/k2keBHy5blKmL2KRFVc2eygYT3Lh6eLseh/fiI8",
-	"J/Q927KvC8PYouf2603vT+Hqf+vuZ9v33GFiS6eD+lbURNOVxVvOaflkq0n5lnMCu4KePaTIRoia69G4",
-	"aug49S3oaEvqdEEuYzvWfZpQlbNIC3dkm7Or4x8AtSPMMpXlrGkJwAfF2AAZkBQe2A5EBb5zagsJ4xui",
-	"9EcoQxqyeu09hRZ5JQ/rX7F1S4dGMbQUTfwM0cxG+3LDtcSwVH0MELUxJIykFMs6S3A0OJn6vHyVZC/G",
-	"jXbYV/o+kMPZzLgAQJdi+PNs/nYz+sdXL89KWz3rd6dYcHfjui1S5ddMRyJxZqdB9aF1TPkbq4EY734s",
-	"LKelf4l5EJa/ZyQLGRcNirENyzUiVSh1qU3NagKoUWMxYIsqAoXpfbxfiTmagCioYki1Tts4ryY3sJuL",
-	"/iRJyrAmICLLDtIxfksImCd0uarGnr2cNgQDw5reE2Qbhyl4eFyV227ORN86UFMq4NoSC4ZbatNGBIHz",
-	"lMTuyZKKTzDBGzQnrX5BTXkmQr7+z6LIsAyUzWmRrNdapAgvNFwBUoUSzDeDqkG3RsyNrANzY7p08kCj",
-	"YEz4hQWqECMLbSVGsAxRxkPF8A26KHRPCFb1B0DMjMCDZJID0ZxrEOEV9HKDR7JljbZYzs7BqLCRAbR5",
-	"Q5Pw1UR+htKEhOEUfunSRhXnPlcPpJXInPHFM10BkPmNMboFvCCoM+jd7aXD+nMDMMHUbasDbJctWR/l",
-	"w1JN0cd3176ebFx9w6/Xr7+gD8Hyp9wP3y3AzDke8J/QUAjxpV9upuytmM4krwTmjJ2n89XHctLY4BPG",
-	"55N18n+tafAcdGlpYuGxtIXuV+o56giZTtRd6PUGhwBQJu9ouhPoG9A2x0coKEIqvQMlKS1CG8E7DBpU",
-	"Cf0GunjR1RZvFoDKhZe/k6k/xyKVnin6b9KtOfgL/RXmMYlBefLhgFjDIT3uVi1IGdIVWxxYIf2LU5ta",
-	"BHD+kJAZ1vqkVOVq3h9P9pZsQPlF+9R0v2D0a+s6S2QwuiAlkopw3Tr7qhJN8nQuWQsKsKdGfq5ArGom",
-	"xxwi9shKjf0E69j1KHG78fN1gKymCwcp2Wau2XL9pUrs36ly0kojrBPK+800rdL35N9Q6Cz8CpSb6Dvk",
-	"uyOdpYxAUOGc8grQI6OYKgqvdJgxu+qkqbbs8Mrjw+OeHfbw85V4RgWMdr/VWx86eA5bWDXOdesH7r+4",
-	"z8vn9ZdVrJXc88mPg2uMNsq8DfRfBsqVDXRABircGPQ4ohqL2k95v9KjQsOnh7Idw7xpzUoQw5xpzfzp",
-	"0nM6wztCEm2XiuMbulchPWAC4taFmIL4Uejg4ur+dGqTuQRUPJ76COScUqGy6EqwWCGqAx6SsPZ4U7wh",
-	"S7YP5x6tFtYAMUg/bOvToyhWdjdSVaz0HWkih5XFt37EoLrYWxiiUx/sKvrTofF11kDcSqfzmPpICYvb",
-	"ifzCAssT+QLSk/J6mkOp1/Zu1bqHvHP2BIQNWx9F1tUePURNK6DbgrKLjnsh698sCvtMoCEpw2MofoDb",
-	"4GSk/bPdkLtySjuT/IYlJfZCAFijqrCIhf11ioxCAP89s7fSOOpwThAWb0PP+SoHKiA9p95AZaR/FHfZ",
-	"stsg4Xfmb1YO7oa2QQEKv3rbVkQJHrwp6npqgazm2CyR3LCywwGMRCZZyM64UiSLxaHEPBaJoQ4Zu2yP",
-	"gtUDQY2BOCg/xQiyVcFXVe0na/Xk1ZNt1mbgAsfLiyb8c71zW9uiQitdwn6UsZUvazvrqh6+CYsKwvzh",
-	"IwvVEzJGTPm5gwUTa+cUh7u2llNh92r6Rb17O1Fr2XtXrF5bj3hkSHKbmvewsZ6K910h53lofh6Jv02U",
-	"IMTXhrY+nXRWpm99d/g9vDGN4AVgRLldT/ANwR0fCbbddfCOIH9Gyb54DQ9VmfZ6D88Ne3cPzD/u7eEv",
-	"hBGs8keZ+3XT4iXoCrAqm6+vP4Stfwh5FwJyPXTTiO/DlGFO0Bq6DL2onmdqM2NCpMEkMsYoXyL4bNkm",
-	"EfckRhhe6PRJBcCdA4NpozQLbObqKyDGrVyvJMGxURdSyrn1kR4cviwS7OzPw15pD3OyBeuYp6TNOIyM",
-	"gNQC6jNwoW3Kt0CxGBoObSZSjJDQTD/h6O5QLBbINkAa3xGO1isKj7UzMnAOFgnZll0L3xCN0RLyk52H",
-	"uoKcgSAbk8dXlMa1M33nghtG5Aza9u05iPZ7eTepYEwN3Ixl1q6kP9eiPIHM+NDx9UP/g34LSUrP+WGk",
-	"H+ymSg/6DXvLb7skxAp28t0WZ/7W55gRC54op2WZVGG7KmtMO3IbS7AsU0aBxKasfYRsoIUIkM+H6xv0",
-	"9uoCZK0XqkfoCsM1Z56bgGispuj/Xf/62WnoRn9VU2TmUVNkNLGiskemoMaaQgvBjDrh4lDyYN3vFEqz",
-	"OaNqRWJ0/xJZVQgpYYULRPcauVIE97p0fYMelPFohfmS+FWijMdQFgDdPhzfIkVseX8YCkvik/+xQoFD",
-	"I3+U2YYUU55PamN9NdUMAJl3fXt1MSkdppOXNqadcJzSyZvJ66OTo9fwIopeAbEd53n18OcyZLh8SDIG",
-	"+Weu2lyRiw84MK0wYxu0oEwTF0uRo+YihlxNpS+Kicz8EifEKqD/bGqzbFOaAwlu41R8MRNqGv2eEbmZ",
-	"eFsN6kVYDcyiK+BCe5wGJzKMVRQXgDc5YbbamyChSYlezcp1AsZPXtplMXP9YcbQ1BDDuf95zwbMezZo",
-	"3m9QutaWD4KnFU5OfDSTS/nDacrcMw7H/1JW9SvGG2Tc5TTVdBc9Pk4DPkaLZEaVPjJdTu2iQlPkiz/+",
-	"Cce+aJsZVGVJguXGUXUJkoYfoWbwPyclWv8Gccghj+U7eFEeKh8Rz2EFIQruan0coX+4SkW2RFIpQDTB",
-	"dySvfVHlODt4AR8r+InSP4l4MwoRA+FfPVvcW9Q1Cnj5VBM37U37XH9cfltyZ3xbmFaK87Xh/HFalqzH",
-	"D8fzjN0d2kXBFXmQIt4yhoT0ius5otbAMKxgVHLKocgLvHxg/nZ7bCL/p4zd1QhA7UABLd6Z8Rw6/FK3",
-	"cIG4Ey60JY+loD7RR4snfw4I9rFru4/wtgdwgpqWywCBc3B/zAGxpP0yMcwfMWGkiz/ew3flCteo6q7O",
-	"jRJo9aqK0mSULFeQKcwpdtSn4JS4SiQ7VMWicYMu6sveiRtO24Ad74E07EhbksYfNH60i/O0UTcwE3Fv",
-	"T9Hi8PRvY+eXtoWFm2fiVwmhBs3JeAid9kPos9Afoc5yED5DzpVpWEP/lZd02CliQhibIkvRfANwoAHS",
-	"/5noju2ePN9RXT+itwfkz0QPhGLN/gjNVjQ5pvHk8VuALo8fjlP3CuoWA7bphdeExwpBVWpSKbN7YOv4",
-	"3p/5gA9H3i8K6i5YQK+kyJarguanKH/L2RVSp8vVXGTSBmvZKnI24dRKWGkLxx6hz0KjFEuI3avan1WK",
-	"uqJ8+VGK5Km1znIZ5Sc46/unhvSlADVDsGaEEwK1+raTnLtxwNWIEtJdAjgRccY6XAJGU3VtylcGqRT3",
-	"NLZ+w6YH4JMb9DksQzvXELPQtvQ2YdPAS/JVe2j5fVRAlR9UrQLaNhwund0WnpCaPZDCctmudz9C2Q0W",
-	"BOLW0tj6HI/zi7hDexGnutQFr0LaulyU2zenS9ekIbUg+EK6GqkjBI98xoo1lB5Uzyfw0KqtoEMVcIsz",
-	"srryQvsYV13rfvvddrKYHnxK+RraHEqVF9PHO7Ly+Uo+QnNIlpSK8LwayyXpdRk+ixcr/AD/ANFlW7aL",
-	"rpEU1cVTvXq4Zyw4dypclWvj+ZP66CImSSoMCM9Nh2pzqhBGpycno7hx8qeYNLgB4q141pwOtvvw02Eg",
-	"FPao+oSpNHx2eHm6l7NjLIz3dJxsc44US/VE7/inTPMDCXvvB4wrXbYsTzCeWI3q1xipcrgIe60iFPEh",
-	"ElbYDjpshh0zxcz/TZJ/iMzPG7eL/dF4brmfEElKvYLv3g4tpSzZC1WsNY5WrlEp9V1YiQ+gRge4eHSi",
-	"bJbQ+MWg242ArWndjXX4PZG9WcfS8951BKdv9/NWNC6XBWamuBRtT6p//XLh47OCg7QzyePe7lQaRDte",
-	"VfkTr1mCkvv5L1sC4mQvVy717f1FLl76pesOENjuEqZ8Yj7xJczIU6CTo/ouZn4ym7CvBp57bd6cDq6s",
-	"N9zMYElssQ7MjEzv1IeK+42n46xnuJzZK9882xXNPgknT9kZJokrSoSyFXOQFktIkg2TybVp8xelkuDa",
-	"/5rCtdVpMUDEtoBhnITlZO1trX2J1t1sV9jVU3CUzVdruTvSNgg6vx8vBjhvSOPOW3Ez0l+WrZpL37fo",
-	"NXOkexG9UI1rn2SixXLJSB+N3EqSsvx5K5C0Ct2uqV7dGvaBGhrm+3npPQubNOMMwrVAamXI6I6Q1PxE",
-	"ZZGXaqP7Vchyu4HlPRlpuW21ZCFlnFO+rJo3DeIzQAj3Vxbrnf3r9VbcetywJVINA2InQn35Z3r7vA3p",
-	"6tztxxAtLmb2bIXuKNzXOLUl56r05DLXPZ0ITrbh4cG+9iZBdvkdy772osNId/uf5Wgf5x/ocLTnI2zt",
-	"a39GL3sbx5V4ay8u9rHQ3ZeL3YbRMIIld4E0YZ/zl6vjz++Rb2ffknIBK0owyIvLQ70g77Wgb3gEsuoV",
-	"7kPwpZun9aL3yfBdnzmAft8k5/BdKeCyAtU/B/PHkmi52XMg1RdLG6ocK0VUkXqjNGUMZdzTUJM0vphV",
-	"taBokCAsw1ZuLRF3wy9sIuedbc+jAlWFTb8/VL0zo/uwswZHlxhd2YekMWMILzHlTZyFrMm/HM6s8bhP",
-	"nDmrcY9himBG5DGF5/aVCqoKBCqNNyqEoIZ5ti1+yjbYLsAW6e6wfgq2uLZmWZ7mCc+Xc/eWOSiAhdvj",
-	"CF3XrC/nP8ManQxjk8l/ikFR2tV/oe1gsbKXGy9HeU/E3GW663bYB3h6Mt6NsiML7wBS/XAIoUmtGigU",
-	"/4HXKKuBdd7jODi2zpZwGRblkE/4LKF0bra/cDiFK48zIIrCtGsPoMjr2y4cqsYRUX8osGk23Px023pC",
-	"K8QDLiyNzWr3ZGdWIPtUpoaQup2Rr1YbRSPMkE10MKep+dch+T2j95hBIv+ByqIVwgrNBY9tFYdA3BJM",
-	"MywmVmeSuwk9N99R+9hMiKXMt/+A4CQhB0Whwnvn+0ypTh1kc+KAv/sSqV26dAmRRwjAf2vA+QZweQsP",
-	"p81zFeHcIWVuyC82bAhVWOwz/sqIv5Wo5Hj7t92kSKx2dZilHeFJBoJPFJMEyHlmn3A+Z3uAg63RsMew",
-	"IAvCOinkfD4wP7BJHMjzOAbKOEJXlj3XvEQIEeZcaEMwktjySwenJycvQhh3zlKP8T7FB5jGDfpnGJiF",
-	"XzUM4A4HqukxwncahMjJsxBliRh3dpC2gWk7pTsLP/PNbOYeQZHgC7p0T7qAR5MXhWd8HZQqrL+m8X+K",
-	"yHke7Gaw4V1Ezm6EYQE+VEYdPxwXT5qpPZtrgfS+qS3XVk/bRP8DNatuoU7hbeVBPbFAt/bJj1v7Nlzj",
-	"aTMksvyWD+yDcpKpL1LmNbwU61VIUF4THhsQld7+exp6LU0wiGpfPcHM7W4O+x3hKCKpDj4j9/wUfTP4",
-	"ncUWcodE424juvwgvgL1yoi0koZ1oOH9Wwqh31Pb8KRFB7+28z2HNmxf+B+gDkPDdttS+SV7+Lk9lAHY",
-	"b0DaV4ChdBNEavQ/Whw6m+2enlB8O6CF5berxLCX41m5nTSAurUVWapHGsSCLbVqwOxaluu25q/buPgA",
-	"mx4dxMFvebXSJ8OCnyKAh9+aa29kEtnU7qKqqoexH9ZS7sOxPQBUJ90SruUGHuep1LR8A9B6d/XVvcqX",
-	"Fx+dAnkXpTGnaCXWNlpKLCzpV8p/WiXdv45psJO3rxQFtdUO4BxzbakrsDq83IFh53+4PT+HBHL1aAeI",
-	"IFdiNSSD3teL1fYLeL/HbzCTTc6xvJRJNnkzOQbFxLX+w/swcqKb5j/5lO/ST/bwKP3gJyv9VCpOUPrV",
-	"cXh5rLoP6fHb4/8GAAD//w==",
+	"7H1bcxs30uhfQfGcqshV1MW2ok2sJ0W2NzrrOPosOfuwJ0WDMyCJ1QwwATCkuCn991NoAHPFXEnK8Xe+",
+	"l8Ti4No3NLob3X9OAh4nnBGm5OTNn5MECxwTRQT8RUP935DIQNBEUc4mbyafiOSpCAiiIWGKLigRJ5Pp",
+	"hOpvCVaryXTCcEwmb3Tv6USQP1IqSDh5o0RKphMZrEiM9bBqm+hWUgnKlpOnpyfdWCacSQKT/4TDT+SP",
+	"lEil/wo4U4TBP3GSRDTAej2n/5Z6UX8Whv3fgiwmbyb/6zTf2Kn5Kk/fCcGFmaq8qfsVQcJMhjZYIsrW",
+	"OKLhyeRpOvnI1XuesvDwq/jIkXDQ3VC1QmqFFYJlPDnIAWiuwlAQKe8UVqmso+ifuhtG4ZbhmAYoJmrF",
+	"Q8TnClNGQiQ5WmCBjgRJuFAkRPMtUiuCJBFrIl5obCaCJ0QoajCBzXQepE0nS6zIBm+93xJBFvRxFhG2",
+	"VCvdYsFFjJUmDaZev5pMXRfKFFkSoftIhRXRbecG5iyNoiqcriNKmEKm6XRCTpYniHFGXGsuUMpkmpjt",
+	"nbify+ubTjaYKv0v+KwhbBvw+b9JoPRi3tIlkeqWiECTekQ8sC58RHyhoU71BPNUf0dHPCEsIWIRIvKo",
+	"CJOUMw+Ak+/P6iP/QkKKmW5cBNvFuRdsyY+eEX48UyuUZAvsPdSPnqF+HDnUzDvYyYjhnorC5F8AM7Nv",
+	"s2Q32+8ePBqOq60DfkaCJNG2jpOAh6Te5ef7+1sgvFQi3aK68gaqjomUeEkaWHWjqXkjOFueTKY1uVje",
+	"NiwrH9C7W7W6FVzxgEfXnC3o0rNztSKCEYUivDXyu7z5GAezAteXO39mNMBSoV+urpFtpElfixC9ZbHA",
+	"AeneSHEK3y5u3FD1BVwxROI0wlp2MaI2XDzkMyPOEEaa9U/QJ3eeIBxt8FaiAAuxRTREmIWARnnp5L5E",
+	"Md6iiOA1QXOuVoin6uT/Mg9dOJC2yfhs9RYDT1PvYZo1Ayk/9YhQLtTM2zN0MNdNysBHkiqJOPOOCLvu",
+	"vfw7aF3jPbuqqYNGKwKbiBBov7xwKj3C0dKyT/jaT4aM5VTjjIiYS4WOiFq9QAsqpAL1RJG4/64r7KMZ",
+	"mLIbM8TLbKtYCLzVH8XjbEEjRTwi5qfb98h8Q0cqSMI0TpDcMoUfX6AFCJ+A0DUJUYKDB6KkF2Vq/PhK",
+	"YCZjqlTrFFX0ZhBvxWuXkPmVEZSUMHSJyCMOVLRFnBEUk3hOBKISSaLqeCdGZ2jVpGqSTvNZsj7vxHSy",
+	"Pvf2vOjR86La86kNSneO35o4P+Cp/reH8sXjbL5V5t89TlvxOCP6RBvQ3pJEzw5q2HrUwPWoYeupEG1h",
+	"N6WhpjkYCzsoQqu4Ui/BJ+vzt6sgaaLztz9f36LA6qREaZ3Sg0zToN7bKrPl21RNBKy4VOZaVdNItLTT",
+	"n5DiCMsHzfaNgj/tlIHlq4WftOvMUyfv2/V5k3IRroKkD4MWYA4qlL7F+Pa/gUPEaSJUK2a6UyoInKmE",
+	"pbEmEL1/GkymZv7pBKeKF/BdBhQN+qzwDloWxEBJwTELbqKoUt/arsxXBGC0O2u9l3mgX+jWdmur0DJZ",
+	"4DRSyDa4RHEqFZrrM1rSkJh7YjpnRmB33/iq57X+jMxndPTy+PWrF7006Apo3carEzbA+uIqVbwN0iTS",
+	"lOMoSBOGIyFsrnF3H66url+YG2cdD/vkrAtN9RdtomZ9kUmZS8RZtDXLgi3Y7/pIza+/vuVCczM+INyZ",
+	"Z5pgYwYu4HzOeUQw20WwFDGar6kJhz0kzkWTxAFW73GwF+jkyciJXvpAEWVP00lE2cMs4gGOmu9QHyh7",
+	"OIY2juwuUUgEqIILwWNgNH3BOnr3+eb44vwF2qwIQ3guCfOzXpd8XEZ8ns/WU0xe7EVOXuwgJy/6ysmL",
+	"cXLyYi9yci/C8OWrHw4uDX/hYRr5rtRokbJA/4EjlDKq3O0yxCQ2N8nKIV7s3nizi2E6FHLih6/vZmuW",
+	"2HQh1szltaQ4OrdTUol00ybaNqZRL1mDEbvOsNzYeh1c7DRzyrDYTuGuldlb4ZN/w2sipAVZG9MYGPxm",
+	"G1cRDjfv4vLycXMANWP/t3wNXsjbsVBIFKaRh5/mKY3CWWgNtZULqf6GFI2JVDhOSvSsexzrTz7ImEFZ",
+	"qu+ETcOar37tFszms4DHMfVo2XfGqi7Imuq9deGm3NkCrDD9UBZ1Q/uQcgsXlSuGo+1/fFu/shd3hG2T",
+	"S0SVuTXK3H6gBF4saIASIvJLN2Yh/LCI+MYjFgNF116bJFErIoxWbefU/CRSxihboiO6ZFyQEHGGAkGw",
+	"Ii/8ikE/U1l5/+32ss+M/pEWV9V+a7JE4Rvp3lnOuCjYnzYrLknNKIOwyOYMu80n+ayt9jHvvht8OSzf",
+	"skF8HZtjLESSRCTQmqQxJNrd6nukme0SkThRWxRjFazAihp54azpa+bsGCWt8l+ThcAxMR81GGrOxDQy",
+	"Uz4QkmTEeokk+SMlLKBsOUURVoQFWyDnf1Olt8IICZGkS4ZVKoyszUx8TtrjcI1ZQMJZPpZm3cJ63F/2",
+	"wJwC/wosBF3jaGYllZlxRpNwnf8lFvoYsQsDXMz1AbwiOCTCe6yUjIbTSQqUbG2KWvd2YAzB5+RRVt4W",
+	"HEt1iKGjgDAlOA2lY3vnl3rhhc6+dm6BS2YiZXXNY9D+ndyqkJLX4muboKXgaZKBw7tTYp0d+pu++INN",
+	"VPO+/nfKGIlg/4yIWbEp/AAdzD/zbqO212BjzfdaZaNumfE+4pvrRlDpr5lxER3xBRhd9RxTLfRkGsda",
+	"hq+JQBgJYMTvJHyXHhdlbsnrL8v1Ct6Zfk9lxqsvVn/MjzOvQzCmjMYapWc+62GJngcv8y6NYyzAmm94",
+	"WPqPDHAoWEn5nUS27RRhicCwiI7mWJKLc+BL81UfnYwrFJKAhyREKyLIi94+ifpSfzYy5qnuhyjy8E4g",
+	"KDL+HsbRImOXYZyw2WUMENCDB7jVvZ5yITdiCa6nxpfTimdARl7Ni8FRbMgMSBoBQiss0apJ59NEuHUW",
+	"Ddex01TEWflUbTGm1yFkgiyMJuDTfksBFVii/Jw7iglmU7QhdLlSL6YoiVJZPPj6hl9kI/qCMED3Cu0k",
+	"+vZHcLBCCU+sA3pFpeJLgWM0T/XWenP2vdn4tZ3cx9BJOfKkbbR6qEotciDb5RC8dCoifKFBfmzvKGsc",
+	"pcSnne4knUsksrOgq462k7RrGGyUyKuONVruVQfy6Wg7DvrUi4beZVqDL/Km2fO5CHwKzfUdMpIFHWnx",
+	"9fHmGoWCa+1vRSS5dEEeZ/kR28PrSJP1+SxYkeBBat3C60qxB7lrZVfRcwIVJC3j31/fjhw3DdvG/fx2",
+	"3LhVuR7ISRVGlS1VVtJPuFglxmfscBq+BToE1WmtVCunBe2rTjQpe2B8w/yKmx2tpKSVSUR/8p5zPbZz",
+	"a7WLymXl0093KMHbiOPQIMNjS6Oq4CWvXN2pakNdH324aWirb0OU6XyXaXigiO+Q+BV+N7seoc9XyNDO",
+	"Mi2Cqx+h3RU0twqpWfNAwdSgiS0zKiCpBMGxRzppoZMQj1Hp3WNCAoioTRXo/Edbol7scqsJUxNlTHyB",
+	"2M70t6EBGTE2ZTMuvFyYDU2Zg86YCaL2deOFvsDPiQa8OQpCrd9Z6I6YTxDYDwlbJuUpKHHQcMwUpQO0",
+	"6iJg+oREImW5CXEXCFaYwJFdkSoskIt7LyC2tN6e/GKvTB7JLM0nIzSokuAn8rCHzIcYdV3LTBpPYEdR",
+	"/hBUlQWd5jqns/hk4oJhxiUJOCtpvU12W7tuN+sggDXbYWwDc5BVVWVf6O2j5xqCHzWV9NQMYupz7hhC",
+	"6zmEVOEsJGuvw5WFWIQoJGsKHrERXKS4Mop7DVJjdBQzWje28giCvtZFILGaNwCUT2d3XBHrR0dYPpAQ",
+	"LbjvBUVmV+zFEy46u7ZgUFf7jXGT+HrnNsxeg9y75vWxuvWiphv9dQG2nBWcOSJl45xUWuBSiaSiUYSW",
+	"nJbi6Av+KDdTo0MoWwo8vEkED1OtIFDVz+sxTNoV8VK1/I+5mWUD+QIdwkxaipR9J5F4NJbekrWi3ajd",
+	"7pIzBuQuh5zXwt9/s14yrHnGLclMd7KxN/Jg/djHWyLQq5bbLBaJ5zz9dGssb6OU+4AT3wWZvxs/Jk38",
+	"t99TiJIZPWwUhZ6BP3x4u8P248T3GuCX2w9348dk0qPSfbz7efyISZL4sHR7e7sLmv6g7A+PTY6n84gc",
+	"K7xcQgTZyMHBdLxlgWfV9zvgax1hj0ZyR9ly5zVXBQA4+NwupsB6lgYNiu1iLBwdkixHWcpqlgp/J4wI",
+	"rHhbmMbStRl3mGXd9ZGWPd84WNxFtqNegReFxbUL+ohgweBxZY1Lr66R+2oiVy/zYaXem1Y4JAo53KCh",
+	"KToqvOd8UdT0C7+D3i6I5NGamJfH+p/G6V/4WRNHOONpgxsXiyVRAyJGyihz+Gp4fVVVXLPJegSKVBFV",
+	"59AK+aFSDLPHimG/dPopTGTRW9e8pPn43c7mKWwUZVFJIVlQRo3D4GhBo8jcjOsPj5t5/6X3cOE47Ln+",
+	"D7rp03TSYPL4mW9QnEaKJhHxLhsLkt3kS0GFgqcsPBZ8TlkWDqFo6UbSoQB1XUJcrEfLg66/aNADzKtB",
+	"6WGnOoz7u84sSWZdO57oVQ0pjpQtAeWr7MF+7UEX9xY9GfIukTFGIMqCKLUvKN5f37VFWPj42sQQSMIU",
+	"mpMAp5KAL3I3s+0MByr13cSt9dYFm48bvNFMake337P9ZI9ZN1iiRRpF6AhMTbrdsXo85msiRMrki/FL",
+	"0r+wsGVNII6CFYFA2OxGrwUVMyGUQ3VAg7xGQDvkjoS0G74R1G7854S1W1QzsN2q9g3toQEWVmPbVIG/",
+	"1/CKEZNU5FX2TrHMtXWqrtGbBxk9RNwHq54ZC86NfU9be4NffGUGMRJa7ykkBaiLOJrMxr9Za81JcFOe",
+	"WsOGQby30fsacoDUbw+tKQm6wHTRBKYLFBKpKINTZwpwYuRRoRVPAHCaWtwP3+0Gw9JUw+H40S1rBDCn",
+	"E72H2Yp3rdBttVtD3gUh0mtzOf34Nr9+gEk+V5g5Q5iVc1hUYe9jBaBctyfpEEpFEYZEDoz4a2NGn2XO",
+	"S31VepDTyjoPs8IL3wod9cyyDD8Vi1DpTlhSsP13uvwiV7n4Fe+EnU6fyrJ6UNlIN4JHcUdHCt4b/I8T",
+	"oRnafb0IORcf3I0wwu7vvz0MsNerUfb6DCiNBo2C6aKPy+NrOQCamQ/YOcbUGZsGWDI+Qb/QZ0UsuRHK",
+	"+HY48+2lWXp4OKnBkfC6xZHQcv4UbAGD7f6NR8fYQWun+Pp8YidqBlEGoFQq7olouxJzqgQW21Isl8eu",
+	"hRX2xFKZsHz9sUfU13QCL8n9PAOf7ONYhdGcRJwtJVK8eGhV7S+OWEAlh4iwdvuQj9N+w1FKjBVIX98E",
+	"WVOeukcI3xmd8jiLn1tQEoXex4qxiSaYvLn4/vvX3w+LQdHAddDpxuW7wpFVU4yzJGRmA943xk5z8b3A",
+	"zj5WFeYaVAEZM/OzNxXa/TYh6Kj2AN8oS/YVxwKlTBL1YmeQuneJja9U27fz1An19htbE7SbY0l/roS/",
+	"HmnZmmpFZp9A6Y3tNkyHMvB4G9/eXd92rPB11/JI4FnWu+uPRaZnnM00RnRrNTuz/385mU4C4mX3RYSX",
+	"3qdbeNlg1l3TaDaneoqQMzVbCLyMCTy6iLkg2d+y215rYkSh9YwvFpL4n2VBA2QaIMqsObMT369+KAPU",
+	"2dZ/XUze/OCDryHLUnCdfUP66mzqJ0iXOoEnuYkerKQlV1HzMvXA2Rpf+Q9Hq84EDXR5U/q+By7Izok3",
+	"f05efX+uOYxxRl6c+FOhZleNVuHVDoXvd5VXbQypb2kzxWdRpn5brF6c15Lw3n842XWlEAvWGKF5r79m",
+	"ZOMgtk8hVsohYHda26jNJ9A+3cvug7n7GGixSO186LZhHVTmCM9J1PAuFb51AODs/Ifv/9YJ8RVPZhHN",
+	"kj40UtfPPEHQbmcaM1au7AHD9z92MenHghpxUD61mmVzyhn7FuGQHLCLrDD3s1kQYSmbPYbweWcs+jj1",
+	"4itx6i/eeKYrhiCkCXgFEaaEJ03xnCvF4xlfzKTCwYPn4gMN4GWDbtCA9LqVo4F7P+yNcfeH7b91TqWi",
+	"g5893Vi+96mmV+j++jYTDowjq8z40rD70HsVPDC+iUi4JKCo+XPUmBu728v5qx/Pf7z426sfO3HUfCe4",
+	"PvBlACvcqJWW1b9MJz2oIlg7Fi0pvX79/d+mLackJKLeHR6DLwpM6lvHRsAdhEymk1Qswaj1oOkKAuGE",
+	"1NcGuWV6eZT1ujEIAsE6/roQ8AXNqdqVX2Xjoy33nGvPdF48tFoQa8+wPeE0FUt990o4eJw8hlX4juz3",
+	"PUy4oSzkG48RHH7fh6moQwJ+Dr0S8PPb2xFWietnNkc8L8M3PjJ7JtXtmbigm2Z+88YOXzH0w9mrk5f/",
+	"hRRe+l9ozkhEl3Tuy3b49t2NFlN+xaefsdB6Z5hPtd8nTrx24A9XH21+xObRz89+7GFsoFxQtfW5MM0X",
+	"KHJhRFDJ0GWqLswCzpTgkcsfVf95zSmcPmsaEq5PJEEVhcyoSaLHewxIFGkpSBYLE5w4x8HDEmIq9R9E",
+	"Zp9+H2AJbfY5NnhdztuSEVgjmO/UcwayUY6XIPY9ubj+5XYXb87SO+jfdxqUcTZrg8Jnln9FN9lM4JsF",
+	"92pWUWDE5DJQnh3dXd/vsiPl08W1Jj5+yNR3uOmjbU9eNAVZy1N4yVBAhgWQJacarixFeF01ELORVdiq",
+	"PWegbGmsFMWgmL45ddrjvLgopexFisN0XqtAIc7cHUrVE+ldsOJ5HRfFkSQs7LqknnUFl8Oe1ziaxeWc",
+	"htC1Qjk0JmhO1IYQli2kcwHdS1A0JjxVnhXUbeJ8gyLOlnr7G0wV+AkhV1FW4GinxTQkHW4mLH/cxieS",
+	"RJSYJJOGxHoSlHuG27OOmFBqhtfLWdqU1AmOGKQETfQNMqaBcC/Fez6R1jPE+NE7w13EN5AKYC+TUOad",
+	"5D2Wai+TSFuYYmhWW2kcTxlmvLRg44Rq0mW1lVoRyJ7UmJpNx3r4NY6glkYarBCWCKM5Z2FjNacvNPwy",
+	"RV9MFvovENYGf8gvWW0nNOehJrq8wpNakRhyQRzlD1D0jwwlNHiQIPJMlSjz6Eq6ol9Z4agXJ+jXhLBb",
+	"IhYoxuIBsqOiBV0T43mXyIFqijYrGqzQhqcRxHbNaWgecGnyN7uDpAp6PTEOyXGa1KabIslNtv8vD5SF",
+	"dp8mauwLGDzcdJD9aHzlKo2w9rdgukVTem69tnqPf1AG5arclcGpkWESPkxMcROt7HEWNiaal33WbatV",
+	"9S1J4Lp46hHAPtpfZeVw8kOo9PzqslDxaGry6WZpd3VjPZ/PuMvC/vj6SbfWN1cN1d693urWflW6PLLH",
+	"sqyJs7HgTewtoKc76Z3HtnieI4UIL2c/nL2avZ41RcZwodoj5Ww9KWjYHifX/6lQbMrtmcnbyeCtBXs1",
+	"TrFYSAQECriMlU0I8vb27T+OQ31vtKYD9CUkaxoQLdPgd6H/lelflvELQdyO+33FPAsSDB7cZaoJul+R",
+	"LXQMSUTnRGBFoi0YTbUwIyESBIe/smj7xpY2kijgcWzqjRAWIn1Ps0JbT7hFC6KClZZ2ek4on2pedAqi",
+	"YZWNh3IqKazISmif2DLg8Fzib9/+A5mPUP/IHw8CEPR0ht+b+9Hm6oNQcCnXh/UQU1OdQ191oPIAZ6Sx",
+	"eMEwzvyge3QF7f+MRbiBHOXlaowGON1R9rCsbuL+YFdfr2TSIgVwqviMkSVXFDcVi8hDcPVKoP7OsetS",
+	"qqNQsNKEaRIRT6ac9/SRhMh8tWjRRF0a0940skzYaRTpUwhHC//xkxDv1R9mghVDC03Nv8wT2THr0Ow2",
+	"NQA2Iaqh0Jw9i/rUmKtIakiV15q7rKMGnTcF17Akh+Uadf5XZAOXqDp23PgUr6PCXcND0GG5Intst/f6",
+	"nq1AXkGPqp9/qRBamTd84q+f1cTLb+H3mqpQ5NdplvXx9xZ565NY1VcmaQIxdRvWMWaDNPhQkwNjcAQL",
+	"dnNkQs4H80+P7yOfL+dXVqhfAYUBQM0w0fke8exSIpkGje8EbHQ/PBLgc+vpa3gksJ+USPvIhtTyXAFA",
+	"0/FY4XFmUkB6oXJXyROJ4NHAggvIIGmB35iC2sYJDaUP8zChjrMC0HPI+cjmLqGaHbPF+67mYFTI02BS",
+	"hsiaiK17yHqU7XeaJUSY5hV/XnhLk3Smaa4u7L3uU86BXFUb9J2asKwOskljrv+VrQUJsjAJFCpVoISa",
+	"8cUMesCHMP/TfwFtJgMHjGwZJnU7FDHRixeWEABBKE3247Kulc9zC8wh1gf97y1m/GFiGm+XCCsEFZW5",
+	"Keer8bptLNobcCYVZn7DH4GE6S8vjue0kP5wZz9tICD0xRetaD/BW08TI2LD7qjss4AeYWSUNU5/ww4/",
+	"fdKYePj49UuXe9inQfsu/Hf+CDIIUTq9uTUBZJ5XSaH3kt3LagNT+ouMAzGbQX5vWuy7CADcoPp+lnhJ",
+	"zPn3YC1QJgaOmG5tOTj6FPU3mTp7tExlT7t1BQTQz0zUWlQBYPELibnYNoDiCs3TxQKsIzxCR1aUm98k",
+	"uArgOq2/ekPP1phG2OtLfy8IcQP11HIbk1JjGpEQ4Siyxfb6DkijiCx96TVuzAek9zJoRG8W1p/pcqXP",
+	"xlQSJAlhPcdydZtrHOLIolrqziCFMj3RGC2SmWMtR9rUS0k53BppyrnPG6iq+gjXuXk95wIOVmS2or1r",
+	"jbu4n2ElxG2ak4F1zRdcbLAIB/czMTrDVhgDlw7sQ2UwrIcJhBzWJ3t6OKyIPE/1+Xb4yvM7lIavXnbz",
+	"P+qYr9NQnRarmK9itQaVOnCrKCojeVrkl0bmbDL4EJE/As0yEGAWFo8AeYJWBCdag4/lFMWpIo/EtIrn",
+	"XP+TPFJpnMiZm0uf31jROY2o2oLnbIvM3HOCos3NrTGLMhzJS/BCGcOwMU2jjSsK+3duj+EAMyTxdgr6",
+	"ZbRF/yGCv/CZgG0C1U5FoiyuzKOyfj2Lh6cNzTFvKIfPCX0vRva10Tsjeo5fb7I+h4iR0d0vxvfcYWJD",
+	"p736ltRE3TUKR85p+GTUpGzknMCuoGf3yc3io+ZqELfsO051CzZqavgebGzU0I5VUzgkc82zCViyzdjV",
+	"8g+A2hJmkcoy1jQE4GKpTFwVSAoHbAuiHN8ZtfmEcbWQl0f5drW3PF5S4gtvhQiVWnmDPHUYZPvNDz5b",
+	"NflpOjFlyjx5naCFHtIzXM9jFJaaTeGFBJHKVJbx3f+No0/xLBUOysvP9a/V5s86mu/PDtcQBFa2tkDY",
+	"U584rEIw+CzGQe9sBJdFX6yJLNF6clctf88j6PqTJQB04RFMlg6j2aDw46uXF4WtXnQblrK6vS24bgr1",
+	"+jVVAY/tBVyj+tiY6JzLtyfGfRx1k5nbMlr6N597YflHSlLfNatGMaZhMcmqlE3lLfqEsdeTlPpqqhAo",
+	"R1Movew2VAdEv8JtLt2taZylY+zZzYZPkziBujL6sCiaiodYcKviyMUu1mtAR1jRNbElFv0U3D8w0W43",
+	"Y6LfW1BTyIDcEEyJG5I7BwSBGZmElyYqq2QdjfEWzUmjhVRRlnKfs+wjz58oe/JONUjWO8UTW0wJLIsx",
+	"Ztte6dQbQ04HJlK6111aeaCWcclf55xKFJGFsi4rXx6vlPmq+2t0UegeEyxTUU7QrGcEHiSTDIj6hG8q",
+	"CzSdwBnZsEaTbWrnaG7YSA/avLfoqDlpsjOUxsQPp7a6SZn12QFpxVN7DWWpKgFI/xZFdAS8ICraa+fu",
+	"pMMKtMwEbYWZymLPX+/OHpZyit5f37mEzOElIo84UFUebvJwLOijN38wc8O3CzB9jnssSdQXg//BLTeV",
+	"xq2sUsFKkW1D52kJfOtf5LgE6ry+8VMXVlpK8WWORE2bFksjdL9Cz0FHyHQiH3zlTywCQJl8oMlOoK9B",
+	"Wx8fvqgiIdUOlCQV920E7zCoVyV0G2jjRZucvx5NkAkv552qhL2mQqqZpP8h7ZqDi4hZYRaSEJQnF0+L",
+	"FRzSw/yLXsoQNltpzxIDn6za1CCA/+mMYHpYY50rVa7Ljidbwq47f6kp/9ctGN3a2s4S4Q3PSYig3B9J",
+	"AUe1PoGybJWVqBpzamTnCgR7p2LIIWKOrETfn2Adux4ldjduvhaQVXThlrKypt5FoZTBd7L46qsWFw0h",
+	"JzNFy/Q9+Q9kCqyrNiqf6DvkuiOVJhGBqNw5ZSWgB1oxlRRu63rMtkSDsim9gpwinioiwPcPQQ1DyzM4",
+	"Y86wiOt8YW2oKWTJqp/DBla1c91YxLtDGLL8k91xR5Wcle71cO8kvbU8iT0tuZ58fz1NsZ4UURo9lqiG",
+	"ovaXrF+hKlf/6SHvTT+7Yj2VSj+zYj0BQaEeVf+O8Aq9TcVxDa+M4ccBxld22MRoGzscOrq5XZ9PzWtI",
+	"DinDpy6EP6NUiLpb8SiUiCqPhcSvPUJBQ29u7yHvIQarhRVA9NIPm/p0KIql3Q1UFUt9B16R/crilRvR",
+	"qy52ZlZp1Qfbsma1aHytSURH6XQOU+8picJmIr8xwHJEvoD3fVlC2r7Um5uqvVp3n0KBByBs2Pogsi73",
+	"6CBqWgLdCMpuMfCPIevfDAq7rkB93twPofgeZoOzgfefcUPuyinNTPIbFpQYhwCwRllh4Qvz6xRphQD+",
+	"e2H88zhoMU6QKBxDz9kqeyogHadeT2WkexTrbNltEBeAVZcwAC9N26AAbb3ytSkLGVSMyhPjKo6M5ljP",
+	"MV67ZftDOYmIU98941aSNOTHArOQx5o6RGifS+Ws7gnv9ESEuSkGkK3v+bz7ZG49Wfpx8+zZ48Bx8qIO",
+	"/0zvHHu3KNFKm7AfdNnKljXudlUNZIVFeWHe8oijWC+k+x3HnspR5AUjBrwHESTQJDmmaESfVxjD3mCM",
+	"cWxDpLFv64VnFT70/VZMIVryBmMSc4bmKY1CRJlZj7cIJzSZWf+9JxRUD5CnuqvBxnRXXh9BVocsNKvZ",
+	"YAkr8iPJ5P6aBTyOfR4Wm/NLkDXVW3bmHpjfO966CTafSESwJGidp1ZtZx830rQMrNLmq+v3YeufXDz4",
+	"gFwNYtXi+ziJMCNoA136OqrnqdzOIs4T7yvMKKJsieCzYZuYr0mIMJS4dc8rgDt7hhUHSerZzO1nQIxd",
+	"uVoJgkOtLiSUMWMjPTp+mb9QNT/7E5X1S0ZmwNqQj7FxnIgMgNQCEpwwrkzOBI5C3jcwXE8kI0J8M/2E",
+	"g4djvlgg0wAp/EAY2qxoRJDu2HOOKOCi6Xk6fEM0REt44G8t1CXk9ATZkIeweW5pM9N3NrhhwKNb0775",
+	"Ea/5XtxNwqNI9tyMYda2V7O2RXECkbK+46vH7oqYC0EK9TAxUo9mU4WKmP2KYY57xVvCTrbb/MwffY5p",
+	"seCIclqUSSW2K7PGtOVxcAGWRcrIkViXtU/wLmrBPeTz7u4eXd3egKx1QvUE3WJwc2avNBAN5RT9n7tf",
+	"P1oNXeuvcor0PHKKtCaWp8ZJJSQplGjBI61O2DiULGz5O4mSdB5RuSIhWr9ERhVCkhvhAnHOWq7kYc42",
+	"34VGD0pZsMJsSdwqUcpCyKuBvjyefkGSmPoYMBQWxGXPwBJ5Do2sqrkJrqYsm9REPSuqIgBk1vXq9mZS",
+	"OEwnL010P2E4oZM3k9cnZyevoaSQWgGxnWaJKeDPpe/i8i5OI3iJZ9M15sksAAe6FY6iLVrQSBEbS5Gh",
+	"5iaEx85S3eQT6fkFjolRQP9V12ajbWEOxJmJU3HZgKhu9EdKxHbi7mqQcMVoYAZdHhPa09Q7kWasPDsH",
+	"FLWF2SpFdXyTErWaFRNtDJ+8sMt85mplU9/UEM26/3kvesx70Wve3yH3s8m/BbVJzs5cNJN9/IiTJLJ1",
+	"UE7/LY3ql4/X63KX0VTdXPT0NPXYGA2SIyrVie5ybhblmyJb/OlPOHRZD/WgMo1jLLaWqguQ1PwISbf/",
+	"NSnQ+u8Qke2zWF4LghW8oUDEcVhOiJzZZDkn6J821ZfJMVYIEI3xA8mSx5Q5zgyew8cIfiLVTzzcDkJE",
+	"T/iXzxZbzL1CAS8PNXH9vgnp0ooA3QO+DUxL2S2bcP40LUrW08fTeRo9HJtFgYvcSxFXUYS4cIrrJaLm",
+	"gqFZQavklEGWJCgdov+2e6wj/6c0eqgQgNyBAhqsM8M5tL9TNzeB2BPOtyWHJa8+0UWLZ18HBPvYtdmH",
+	"f9s9OEFOi3m0wDi4P+aAWNJumejnj5BEpI0/3sJ3aTM/yfKuLrUSaPSqktKklSyb0czPKWbUQ3BKWCaS",
+	"HdLK0bBGF9Vl78QN503ADvdAGmakkaTxJw2fzOIcbVQvmDFfm1M0PzxdcfnMaZvfcLOcBGVCqEBzMhxC",
+	"590Q+sjVe0hU7oVPn3Nl6tfQf2UFHXaKIs71nSJN0HwLcKAe0v87US3bPXu+o7p6RI8H5N+J6gnFyv3D",
+	"N1ve5JSGk6ffPXR5+nia2DLCIwZs0gvvCAslgrTupJSn+sgkwl5fuIAPS94vcurOWUCtBE+Xq5zmpygr",
+	"hm4rEdDlas5TYYK1TBpG8/TWSFhhMi+foI9coQQLiN0r3z/LFHVL2fK94PGhtc5iHvIDnPXdU8PzJQ81",
+	"Q7BmgGMCyS7HSc7dOOB2QA72NgEc8zCNWkwCWlO1bYoug0TwNQ2N3bBuAfjFDvocN0MzV59roWnp7oT1",
+	"C16crdpBy+2jBKrsoGoU0KZhf+lst3BAanZA8stls979CGU7mBeIo6WxsTmeuvRmx8YPJ9u0BadBmgRl",
+	"lJma7QUvqU8rKKeM+2RnGaYheA/8KMqX4HaBRDa+A1V5/hY1wC4NPL/ZcCkbYqVr2mu3wU7kk4M1ya2g",
+	"yZKUZaUbZbXLZivYBvXhWFAm/NNav1/HpM9ivfLBuo/EMi2bJdYgUmphpE7d23ETnDUlVso0cPFo0tmd",
+	"oJuQxAnX4LvUHcrNNb2g87OzISw4+Sq3GL30MnzHcKrJuql79z8P+sFgj7qOlzz9Z4UToPtR4IcBeD+n",
+	"x5hjI1tnRu2GcYrE3o+i936c2IRtuDD+YCLVSl51nNJRwo3/hEviYiGMdO1ztPQ7VLJ5/xsJ+j4i3rVt",
+	"FvIDEdzpgshoOXM8lKG8gxeisv0DXQorMH5ef4Rv9mZTbFE1su+09AQfbBZDT/TbpxsXQeUbo5m8n/bm",
+	"9KgS3FCl4is6QXyi9vk9IXUhsBd3SGVz34hPpFMijt//OO9I4YA7sHNkkOBuY6Qub8lPegemFuYlyjSW",
+	"ENlk9eAuwYKYDBo40gK8VW/JnQ4HY6hncJjsk1+ezWuyN5rJntD0k71gZM5UMOiMFF/Cm1U/gdzpNt8m",
+	"ffiW/k2K00ZLQg+h6gfCMJnKyMbdhPYlTXe7VsKm9s5J5t1Ygw9HmWDkzE+d9b+syd9W57Qe6Ftlp9rK",
+	"9y1s9RTJXoQtpMTaE4H0tpohadbfy45QNJpl7YeZzb6SwWzQzaHFXub6j7WYPZ+trEkw5ne2vfhUhsF1",
+	"T2Yy4/gWxD5x3KffW0tpTdD5+WEfgouUMSh9ahdxaRLh6J/mZEmZRHiJKTOOz/8QwevU8EkvuIseXn4V",
+	"22m+3V3sAfkIe7YG7EapAHcPCseJ1dNcf90/3cFMeo3ZsxiXZVOL5cCZyir4KpOZR336HzJ7Ng1vD0Yq",
+	"S2VWt9snkWmFMKOxSxthA0LuAV6TUSXzsoutF/G6ZjUZri3tAmuejAd19mz2wO767Mnygfz1eZrXJi9r",
+	"toJ+HvvCgGNc9p79DvfZZ2tocqrkj56f12uvsFgS9Rdy5lTAvQ+3/UCKauOpfXju1T4991VwfaWbSBXE",
+	"o3h2vO++Ewr7vpDUqPTw3vvBMN7tXrLMBxt+juRLHe3AL2zmMB78ZXGC4cRa8OHnI3U48Y2w7XXY9Dtm",
+	"8pn/O0n+PjI/a9zpyO+P5wZXPo8T6sJxlUl6U0gwai4xWCkcrGyjQqJ6biQ+gBod5e7/UhAxDV/0igLw",
+	"RIYXXXU5/A4ZCFDA0teIBKhM3+x3LGlcYy9lpUGeMxhgWcDlQFXlq8cDVCT31woIKImTPUYE5Nv7pnxY",
+	"bdJ1BwiMCwoonpjPExXQ9xRo5aivHRhwCM56tsiAPfHNc4cG7IVwRkQHFFS7geEB3xyVeNf+bQrXPUUI",
+	"jJew30CIwJ44alCUQD7A6DCBb5Ct6kv/hgIFdiUTxZfLiHTRyBdBkggH5IvLYiWURF82VK2+aPaBihf6",
+	"+yWSlRSX9kK44UiuNBk9EJLon6jIs0ibXHzSd3O7h+UdjLTsthpyhlqfYel6UyM+DQR/fxde0da/Wh3F",
+	"rscOWyBVPyB2ItSXX9Pa5+6Qtirdfi6if1Xv4AYnBR90bvgw4QWOTjgjY3h4eLxPL7tj0daedxhobv/K",
+	"IT897QMthvZshNG29me0sjdxXIG39hn40xu6+zKxG+94RLBgNu2F3+b86fb041vk2kHSRWLTS0geQRbb",
+	"LDELZKnO6ZuzktGxD4I/2HkaHb0Hw3d1Zg/6XZOMw3elgA8lqH4dzJ8KosR2zxESnwxtyGJmEyLzRJlS",
+	"0ShCKXM05IvxUmLbgKJegrAIWzFaIu4aMKXENuOdsedRjqpDRExd69FdkpgaRxcYHdrE4NeCCL3WgKlv",
+	"F2fm8rhPnB0o/ijLAHSJNrZ+boZAqfBWtgUb7YyfPYYf7QzrAwYSZkmZTbxjQ+gguqvcvqz9DCt01o9N",
+	"Jn+VC8X/T5GFO3m8DhtcWKS7vgGEwy4Kh4kgHA5S8XgMoUmNGiiU6tEtyqlwnMGxd2jdJ6i30i/IIZvv",
+	"GbLf2Lm+4ZQIBrJ9Qih0u+boibyEgUVUryBUR0DdSbt0s/5XT7urA95AHNz8klivdk93zBJgD/q0RA3i",
+	"5lqU5AB2vh/NzocOjB3J0H+h4Kj7PTF0Vlvaz9BNR4I6EEffH5yj75+Lo0uQPZThgAvVzMi3q62kAY6Q",
+	"STKqdWP9r2PyR0rXOIIiGkcyDVYISzTnLDQVVDxRiDBNvwh3lQpmJ3Tc/EBZ2MRS+ttfINSQi14x5brd",
+	"XssZJBayGXHA310ZhGzGoAIiTxCA/4sG5xvA5RcUYIbmmcJ/aZEy1+QXajaECkghWVMo+iHQipfqK9h8",
+	"3vDID+5Kx2nSEmyoIXigCENAzjN7eLI5m8OVTH2UPQb5GRBWSSHj8565uevEgRyPY6CME3Rr2HPDCoQQ",
+	"YMa40gQjiCl9dnR+dvbCh3Hr+nAY77rGANPYQb+GuSj3kvgB3OIO0T0GeEK8EDl7FqIsEOPO7o4mMI27",
+	"Qqde4zP4fY1BgrMFXaa2shRcIPOiT64GURnWn5PwryJynge7KWx4F5GzG2EYgPeVUaePp4pIdbzQtCD3",
+	"bHzxpNaemlKJ1ZTp6L+gXtwXeOX5BeklIbMk3exLRNhSrb6g+VbZEuhWY5Omgmaa+ezhflBM8O4KBDoN",
+	"L8Fq5ROUd4SFGkT3RKr3BhiHodfCBL2o9tUBZm42WprvCAcBSaBcbgXWX4Ois0qGRbLoytteJHdI8t9+",
+	"ib6/vj29uTXlACSoV1qkFTSsI7UiAsLoOSNT0/CsQQe/M/M9hzYMU/VRh6Fh891SuiU7+Nk9FAHYfYGE",
+	"dqZsGsRd2crS2eNtuNfM08UCilzySHrPZrOnA4pvCzS//LZVUPZyPEu7kxpQR98iC7WAvVgwZY41mG3L",
+	"Ys1kJyRdtI8pTeDFwW9ZpeCDYcFN4cHDb/W1194FmrIKeUVjB2M3rKHcx1NzAMhWuiVMiS1KiCjXk30D",
+	"0Lq+/YyoKhX+nQJ552Vpp2jFNyb2kS8M6ZdK7xolvZgzI2tfKshrKo3AOWbbUlvcuH+pEc3O/7R7fg4J",
+	"ZGtB9xBBtryxTwa9rRaK7hbwbo+/w0zmqZ3hpVREkzeTU1BMbOs/nQ0jI7pp9pMrt1D4yRwehR/cZIWf",
+	"CoVBCr9aDi+OVbUh1b7lFuOn35/+XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

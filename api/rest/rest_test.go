@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
@@ -35,13 +36,15 @@ func newTestServer(t testing.TB) http.Handler {
 		t.Fatal(err)
 	}
 	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16})
+	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st})
 	t.Cleanup(func() {
+		ans.Close()
 		gens.Close()
 		st.Close()
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens}))
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
@@ -39,6 +40,8 @@ type Services struct {
 	Stack   *stack.Stack
 	// Generators is nil when the packet generator is not loaded.
 	Generators *generator.Service
+	// Analyzers is nil when the packet analyzer is not loaded.
+	Analyzers *analyzer.Service
 }
 
 // Server is the REST API.
@@ -180,6 +183,10 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
+	case errors.Is(err, analyzer.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, analyzer.ErrInvalid), errors.Is(err, analyzer.ErrInUse):
+		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, generator.ErrNotFound):
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, generator.ErrInvalid), errors.Is(err, generator.ErrInUse):

@@ -25,6 +25,9 @@ func (h *Handlers) modules() []gen.Module {
 	if h.svc.Generators != nil {
 		list = append(list, moduleInfo{"packet-generator", "Packet generator: templated traffic with modifiers, signatures and pacing", 1})
 	}
+	if h.svc.Analyzers != nil {
+		list = append(list, moduleInfo{"packet-analyzer", "Packet analyzer: protocol and flow counters, sequencing, latency and jitter from signatures", 1})
+	}
 	var built *time.Time
 	if t, err := time.Parse(time.RFC3339, h.build.BuildTime); err == nil {
 		built = &t

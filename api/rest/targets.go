@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
@@ -38,4 +40,16 @@ func (t Targets) Target(id string) (generator.Target, error) {
 		return generator.Target{}, fmt.Errorf("interface %s: port %s: %w", id, it.PortID, err)
 	}
 	return generator.Target{PortID: it.PortID, Interface: it.ID, MAC: it.Config.MAC, MaxFrameLen: maxFrameLen}, nil
+}
+
+// Source implements analyzer.Sources with the same lookup.
+func (t Targets) Source(id string) (analyzer.Source, error) {
+	tg, err := t.Target(id)
+	if errors.Is(err, generator.ErrNotFound) {
+		return analyzer.Source{}, fmt.Errorf("source %s: %w", id, analyzer.ErrNotFound)
+	}
+	if err != nil {
+		return analyzer.Source{}, err
+	}
+	return analyzer.Source{PortID: tg.PortID, Interface: tg.Interface, MAC: tg.MAC}, nil
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/openperfd/openperfd/api/zmq"
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/fib"
+	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
@@ -129,6 +130,7 @@ type daemon struct {
 	ports   *packetio.Service
 	stack   *stack.Stack
 	gens    *generator.Service
+	ans     *analyzer.Service
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -217,8 +219,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	}
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), rest.Targets{Ports: d.ports, Stack: d.stack},
 		generator.Options{Resolver: d.stack})
+	d.ans = analyzer.NewService(d.workers, rest.Targets{Ports: d.ports, Stack: d.stack})
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -241,7 +244,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 func createResources(h http.Handler, res []config.Resource) error {
 	for _, r := range res {
 		switch r.Collection {
-		case "ports", "interfaces", "packet/generators":
+		case "ports", "interfaces", "packet/generators", "packet/analyzers":
 		default:
 			return fmt.Errorf("resources: %s: %s cannot be created from the config file yet", r.Path, r.Collection)
 		}
@@ -275,6 +278,9 @@ func (d *daemon) stop() error {
 	}
 	if d.gens != nil {
 		d.gens.Close()
+	}
+	if d.ans != nil {
+		d.ans.Close()
 	}
 	if d.stack != nil {
 		d.stack.Close()

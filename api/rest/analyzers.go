@@ -1,0 +1,451 @@
+package rest
+
+import (
+	"context"
+
+	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/analyzer"
+	"github.com/openperfd/openperfd/packet/bpf"
+)
+
+func (h *Handlers) analyzers() (*analyzer.Service, error) {
+	if h.svc.Analyzers == nil {
+		return nil, &apiError{status: 404, msg: "the packet analyzer module is not loaded"}
+	}
+	return h.svc.Analyzers, nil
+}
+
+// analyzerFromJSON turns an API analyzer into a service spec; where
+// prefixes field names in errors.
+func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, error) {
+	field := func(f string) string {
+		if where == "" {
+			return f
+		}
+		return where + "." + f
+	}
+	sp := analyzer.Spec{SourceID: in.SourceId}
+	if in.Id != nil {
+		if !validID(*in.Id) {
+			return sp, badRequest("%s: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", field("id"), *in.Id)
+		}
+		sp.ID = *in.Id
+	}
+	if in.SourceId == "" {
+		return sp, badRequest("%s: required", field("source_id"))
+	}
+	c := in.Config
+	names := func(n int, at func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = at(i)
+		}
+		return out
+	}
+	var err error
+	if sp.Config.ProtocolCounters, err = analyzer.ParseProtocolCounters(names(len(c.ProtocolCounters), func(i int) string { return string(c.ProtocolCounters[i]) })); err != nil {
+		return sp, badRequest("%s: %v", field("config.protocol_counters"), err)
+	}
+	if sp.Config.FlowCounters, err = analyzer.ParseFlowCounters(names(len(c.FlowCounters), func(i int) string { return string(c.FlowCounters[i]) })); err != nil {
+		return sp, badRequest("%s: %v", field("config.flow_counters"), err)
+	}
+	if c.FlowDigests != nil {
+		d := *c.FlowDigests
+		if sp.Config.FlowDigests, err = analyzer.ParseFlowDigests(names(len(d), func(i int) string { return string(d[i]) })); err != nil {
+			return sp, badRequest("%s: %v", field("config.flow_digests"), err)
+		}
+	}
+	if c.Filter != nil && *c.Filter != "" {
+		f, err := bpf.Compile(*c.Filter)
+		if err != nil {
+			return sp, badRequest("%s: %v", field("config.filter"), err)
+		}
+		sp.Config.Filter = f
+	}
+	sp.Opaque = c
+	return sp, nil
+}
+
+func analyzerToJSON(v analyzer.View) gen.PacketAnalyzer {
+	out := gen.PacketAnalyzer{Id: &v.ID, SourceId: v.SourceID, Active: &v.Active}
+	if c, ok := v.Opaque.(gen.PacketAnalyzerConfig); ok {
+		out.Config = c
+	}
+	return out
+}
+
+func summaryJSON(s *analyzer.Summary, units gen.PacketAnalyzerFlowSummaryUnits) *gen.PacketAnalyzerFlowSummary {
+	if s == nil {
+		return nil
+	}
+	c := gen.PacketAnalyzerFlowSummaryCounters{Total: s.Total}
+	if s.Count > 0 {
+		mn, mx, sd := s.Min, s.Max, s.StdDev
+		c.Min, c.Max, c.StdDev = &mn, &mx, &sd
+	}
+	return &gen.PacketAnalyzerFlowSummary{Summary: c, Units: units}
+}
+
+func flowCountersJSON(c *analyzer.Counters) gen.PacketAnalyzerFlowCounters {
+	const ns, oct = gen.PacketAnalyzerFlowSummaryUnitsNanoseconds, gen.PacketAnalyzerFlowSummaryUnitsOctets
+	out := gen.PacketAnalyzerFlowCounters{
+		FrameCount: int64(c.FrameCount),
+		Errors: gen.PacketAnalyzerFlowErrors{Fcs: int64(c.Errors.FCS), Ipv4Checksum: int64(c.Errors.IPv4Checksum),
+			TcpChecksum: int64(c.Errors.TCPChecksum), UdpChecksum: int64(c.Errors.UDPChecksum)},
+		FrameLength:  summaryJSON(c.FrameLength, oct),
+		Interarrival: summaryJSON(c.Interarrival, ns),
+		JitterIpdv:   summaryJSON(c.JitterIPDV, ns),
+		JitterRfc:    summaryJSON(c.JitterRFC, ns),
+		Latency:      summaryJSON(c.Latency, ns),
+	}
+	if !c.FirstRx.IsZero() {
+		f, l := c.FirstRx.UTC(), c.LastRx.UTC()
+		out.TimestampFirst, out.TimestampLast = &f, &l
+	}
+	if q := c.Sequence; q != nil {
+		out.Sequence = &gen.PacketAnalyzerFlowSequence{Dropped: int64(q.Dropped), Duplicate: int64(q.Duplicate),
+			Late: int64(q.Late), Reordered: int64(q.Reordered), InOrder: int64(q.InOrder), RunLength: int64(q.RunLength)}
+	}
+	if p := c.PRBS; p != nil {
+		out.Prbs = &gen.PacketAnalyzerFlowPrbs{BitErrors: int64(p.BitErrors), Octets: int64(p.Octets), FrameErrors: ptr(int64(p.FrameErrors))}
+	}
+	if len(c.Header) > 0 {
+		hdr := append([]byte(nil), c.Header...)
+		out.Headers = &[]gen.PacketAnalyzerFlowHeader{{Unknown: &hdr}}
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func digestJSON(d *analyzer.Digest) *gen.PacketAnalyzerFlowDigestResult {
+	if d == nil {
+		return nil
+	}
+	out := &gen.PacketAnalyzerFlowDigestResult{Centroids: []gen.TDigestCentroid{}}
+	if d.Histogram != nil {
+		for _, b := range d.Histogram.Distribution() {
+			if b.Count > 0 {
+				out.Centroids = append(out.Centroids, gen.TDigestCentroid{Mean: float64(b.From+b.To) / 2, Weight: b.Count})
+			}
+		}
+	}
+	if d.Count > 0 {
+		out.Percentiles = &gen.DigestPercentiles{P50: d.P50, P90: d.P90, P99: d.P99, P999: d.P999}
+	}
+	return out
+}
+
+func digestsJSON(d *analyzer.Digests) gen.PacketAnalyzerFlowDigests {
+	return gen.PacketAnalyzerFlowDigests{
+		FrameLength: digestJSON(d.FrameLength), Interarrival: digestJSON(d.Interarrival),
+		JitterIpdv: digestJSON(d.JitterIPDV), JitterRfc: digestJSON(d.JitterRFC),
+		Latency: digestJSON(d.Latency), SequenceRunLength: digestJSON(d.SequenceRunLength),
+	}
+}
+
+func analyzerResultJSON(r analyzer.ResultView) gen.PacketAnalyzerResult {
+	res := &r.Results
+	out := gen.PacketAnalyzerResult{Id: r.ID, AnalyzerId: &r.AnalyzerID, Active: res.Active,
+		FlowCounters: flowCountersJSON(&res.Totals)}
+	flows := make([]string, len(res.Flows))
+	for i, f := range res.Flows {
+		flows[i] = analyzer.FlowID(r.ID, f.Key)
+	}
+	out.Flows = &flows
+	p := &res.Protocol
+	// The config lists the groups; zero groups it did not ask for are left out.
+	out.ProtocolCounters = gen.PacketAnalyzerProtocolCounters{
+		Ethernet: &gen.PacketEthernetProtocolCounters{Ip: int64(p.Ethernet.IP), Timesync: int64(p.Ethernet.Timesync),
+			Arp: int64(p.Ethernet.ARP), Lldp: int64(p.Ethernet.LLDP), Nsh: int64(p.Ethernet.NSH), Vlan: int64(p.Ethernet.VLAN),
+			Qinq: int64(p.Ethernet.QinQ), Pppoe: int64(p.Ethernet.PPPoE), Fcoe: int64(p.Ethernet.FCoE), Mpls: int64(p.Ethernet.MPLS)},
+		Ip: &gen.PacketIpProtocolCounters{Ipv4: int64(p.IP.IPv4), Ipv6: int64(p.IP.IPv6)},
+		Transport: &gen.PacketTransportProtocolCounters{Tcp: int64(p.Transport.TCP), Udp: int64(p.Transport.UDP),
+			Fragmented: int64(p.Transport.Fragmented), Sctp: int64(p.Transport.SCTP), Icmp: int64(p.Transport.ICMP),
+			NonFragmented: int64(p.Transport.NonFragmented), Igmp: int64(p.Transport.IGMP)},
+	}
+	return out
+}
+
+func trimProtocolCounters(out *gen.PacketAnalyzerResult, set analyzer.ProtocolCounters) {
+	if set&analyzer.CountEthernet == 0 {
+		out.ProtocolCounters.Ethernet = nil
+	}
+	if set&analyzer.CountIP == 0 {
+		out.ProtocolCounters.Ip = nil
+	}
+	if set&analyzer.CountTransport == 0 {
+		out.ProtocolCounters.Transport = nil
+	}
+}
+
+func (h *Handlers) resultJSON(svc *analyzer.Service, r analyzer.ResultView) gen.PacketAnalyzerResult {
+	out := analyzerResultJSON(r)
+	if v, err := svc.Get(r.AnalyzerID); err == nil {
+		if c, ok := v.Opaque.(gen.PacketAnalyzerConfig); ok {
+			var names []string
+			for _, n := range c.ProtocolCounters {
+				names = append(names, string(n))
+			}
+			set, _ := analyzer.ParseProtocolCounters(names)
+			trimProtocolCounters(&out, set)
+		}
+	}
+	return out
+}
+
+func rxFlowJSON(f analyzer.RxFlow) gen.RxFlow {
+	out := gen.RxFlow{Id: f.ID, AnalyzerResultId: f.ResultID, Counters: flowCountersJSON(&f.Flow.Counters),
+		Digests: digestsJSON(&f.Flow.Digests)}
+	if f.Flow.Key.Signed {
+		out.XStreamId = ptr(int64(f.Flow.Key.StreamID))
+	}
+	return out
+}
+
+func (h *Handlers) createAnalyzers(items []gen.PacketAnalyzer, bulk bool) ([]gen.PacketAnalyzer, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]analyzer.Spec, len(items))
+	for i := range items {
+		where := ""
+		if bulk {
+			where = "items[" + itoa(i) + "]"
+		}
+		if specs[i], err = analyzerFromJSON(&items[i], where); err != nil {
+			return nil, err
+		}
+	}
+	views, err := svc.Create(specs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gen.PacketAnalyzer, len(views))
+	for i, v := range views {
+		out[i] = analyzerToJSON(v)
+	}
+	return out, nil
+}
+
+// ListPacketAnalyzers implements gen.StrictServerInterface.
+func (h *Handlers) ListPacketAnalyzers(_ context.Context, req gen.ListPacketAnalyzersRequestObject) (gen.ListPacketAnalyzersResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListPacketAnalyzers200JSONResponse{}
+	for _, v := range svc.List(deref(req.Params.SourceId)) {
+		out = append(out, analyzerToJSON(v))
+	}
+	return out, nil
+}
+
+// CreatePacketAnalyzer implements gen.StrictServerInterface.
+func (h *Handlers) CreatePacketAnalyzer(_ context.Context, req gen.CreatePacketAnalyzerRequestObject) (gen.CreatePacketAnalyzerResponseObject, error) {
+	out, err := h.createAnalyzers([]gen.PacketAnalyzer{*req.Body}, false)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/packet/analyzers/" + *out[0].Id
+	return gen.CreatePacketAnalyzer201JSONResponse{Body: out[0], Headers: gen.CreatePacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
+}
+
+// BulkCreatePacketAnalyzers implements gen.StrictServerInterface.
+func (h *Handlers) BulkCreatePacketAnalyzers(_ context.Context, req gen.BulkCreatePacketAnalyzersRequestObject) (gen.BulkCreatePacketAnalyzersResponseObject, error) {
+	out, err := h.createAnalyzers(req.Body.Items, true)
+	if err != nil {
+		return nil, err
+	}
+	return gen.BulkCreatePacketAnalyzers200JSONResponse{Items: out}, nil
+}
+
+// DeletePacketAnalyzers implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketAnalyzers(context.Context, gen.DeletePacketAnalyzersRequestObject) (gen.DeletePacketAnalyzersResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	svc.DeleteAll()
+	return gen.DeletePacketAnalyzers204Response{}, nil
+}
+
+// GetPacketAnalyzer implements gen.StrictServerInterface.
+func (h *Handlers) GetPacketAnalyzer(_ context.Context, req gen.GetPacketAnalyzerRequestObject) (gen.GetPacketAnalyzerResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	v, err := svc.Get(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetPacketAnalyzer200JSONResponse(analyzerToJSON(v)), nil
+}
+
+// DeletePacketAnalyzer implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketAnalyzer(_ context.Context, req gen.DeletePacketAnalyzerRequestObject) (gen.DeletePacketAnalyzerResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Delete([]string{req.Id}, true); err != nil {
+		return nil, err
+	}
+	return gen.DeletePacketAnalyzer204Response{}, nil
+}
+
+// BulkDeletePacketAnalyzers implements gen.StrictServerInterface.
+func (h *Handlers) BulkDeletePacketAnalyzers(_ context.Context, req gen.BulkDeletePacketAnalyzersRequestObject) (gen.BulkDeletePacketAnalyzersResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	_ = svc.Delete(req.Body.Ids, false)
+	return gen.BulkDeletePacketAnalyzers204Response{}, nil
+}
+
+// StartPacketAnalyzer implements gen.StrictServerInterface.
+func (h *Handlers) StartPacketAnalyzer(_ context.Context, req gen.StartPacketAnalyzerRequestObject) (gen.StartPacketAnalyzerResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := svc.Start([]string{req.Id})
+	if err != nil {
+		return nil, err
+	}
+	loc := "/packet/analyzer-results/" + rs[0].ID
+	return gen.StartPacketAnalyzer201JSONResponse{Body: h.resultJSON(svc, rs[0]),
+		Headers: gen.StartPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
+}
+
+// ResetPacketAnalyzer implements gen.StrictServerInterface.
+func (h *Handlers) ResetPacketAnalyzer(_ context.Context, req gen.ResetPacketAnalyzerRequestObject) (gen.ResetPacketAnalyzerResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	r, err := svc.Reset(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/packet/analyzer-results/" + r.ID
+	return gen.ResetPacketAnalyzer201JSONResponse{Body: h.resultJSON(svc, r),
+		Headers: gen.ResetPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
+}
+
+// StopPacketAnalyzer implements gen.StrictServerInterface.
+func (h *Handlers) StopPacketAnalyzer(_ context.Context, req gen.StopPacketAnalyzerRequestObject) (gen.StopPacketAnalyzerResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.StopOne(req.Id); err != nil {
+		return nil, err
+	}
+	return gen.StopPacketAnalyzer204Response{}, nil
+}
+
+// BulkStartPacketAnalyzers implements gen.StrictServerInterface.
+func (h *Handlers) BulkStartPacketAnalyzers(_ context.Context, req gen.BulkStartPacketAnalyzersRequestObject) (gen.BulkStartPacketAnalyzersResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := svc.Start(req.Body.Ids)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.BulkStartPacketAnalyzers200JSONResponse{Items: make([]gen.PacketAnalyzerResult, len(rs))}
+	for i, r := range rs {
+		out.Items[i] = h.resultJSON(svc, r)
+	}
+	return out, nil
+}
+
+// BulkStopPacketAnalyzers implements gen.StrictServerInterface.
+func (h *Handlers) BulkStopPacketAnalyzers(_ context.Context, req gen.BulkStopPacketAnalyzersRequestObject) (gen.BulkStopPacketAnalyzersResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	svc.Stop(req.Body.Ids)
+	return gen.BulkStopPacketAnalyzers204Response{}, nil
+}
+
+// ListPacketAnalyzerResults implements gen.StrictServerInterface.
+func (h *Handlers) ListPacketAnalyzerResults(_ context.Context, req gen.ListPacketAnalyzerResultsRequestObject) (gen.ListPacketAnalyzerResultsResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListPacketAnalyzerResults200JSONResponse{}
+	for _, r := range svc.Results(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {
+		out = append(out, h.resultJSON(svc, r))
+	}
+	return out, nil
+}
+
+// DeletePacketAnalyzerResults implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketAnalyzerResults(context.Context, gen.DeletePacketAnalyzerResultsRequestObject) (gen.DeletePacketAnalyzerResultsResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	svc.DeleteResults()
+	return gen.DeletePacketAnalyzerResults204Response{}, nil
+}
+
+// GetPacketAnalyzerResult implements gen.StrictServerInterface.
+func (h *Handlers) GetPacketAnalyzerResult(_ context.Context, req gen.GetPacketAnalyzerResultRequestObject) (gen.GetPacketAnalyzerResultResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	r, err := svc.Result(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetPacketAnalyzerResult200JSONResponse(h.resultJSON(svc, r)), nil
+}
+
+// DeletePacketAnalyzerResult implements gen.StrictServerInterface.
+func (h *Handlers) DeletePacketAnalyzerResult(_ context.Context, req gen.DeletePacketAnalyzerResultRequestObject) (gen.DeletePacketAnalyzerResultResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.DeleteResult(req.Id); err != nil {
+		return nil, err
+	}
+	return gen.DeletePacketAnalyzerResult204Response{}, nil
+}
+
+// ListRxFlows implements gen.StrictServerInterface.
+func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObject) (gen.ListRxFlowsResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListRxFlows200JSONResponse{}
+	for _, f := range svc.RxFlows(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {
+		out = append(out, rxFlowJSON(f))
+	}
+	return out, nil
+}
+
+// GetRxFlow implements gen.StrictServerInterface.
+func (h *Handlers) GetRxFlow(_ context.Context, req gen.GetRxFlowRequestObject) (gen.GetRxFlowResponseObject, error) {
+	svc, err := h.analyzers()
+	if err != nil {
+		return nil, err
+	}
+	f, err := svc.RxFlow(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetRxFlow200JSONResponse(rxFlowJSON(f)), nil
+}
+

@@ -1,0 +1,449 @@
+package analyzer
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// Errors the API maps to status codes: ErrNotFound to 404, ErrInUse (and
+// ErrInvalid) to 400.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInUse    = errors.New("in use")
+)
+
+// Dataplane is what analyzers need from the workers.
+type Dataplane interface {
+	AddSink(portID string, s packetio.Sink)
+	RemoveSink(portID string, s packetio.Sink)
+}
+
+// Source is where an analyzer's packets come from: a port, or an
+// interface on one (then only frames to the interface's MAC count).
+type Source struct {
+	PortID    string
+	Interface string // empty for a port
+	MAC       [6]byte
+}
+
+// Sources looks up source ids (port or interface ids).
+type Sources interface {
+	Source(id string) (Source, error)
+}
+
+// Spec is an analyzer as the API hands it in.
+type Spec struct {
+	ID, SourceID string
+	Config       Config
+	Opaque       any // the API's own form of the config, handed back by Get
+}
+
+// Service owns the analyzers and their results. Safe for concurrent use.
+type Service struct {
+	dp      Dataplane
+	sources Sources
+
+	mu      sync.Mutex
+	ans     map[string]*entry
+	anIDs   []string
+	results map[string]*run
+	resIDs  []string
+}
+
+type entry struct {
+	spec   Spec
+	source Source
+	active *run
+}
+
+type run struct {
+	id, analyzerID, sourceID, portID string
+	a                                *Analyzer
+}
+
+// NewService makes the analyzer service.
+func NewService(dp Dataplane, sources Sources) *Service {
+	return &Service{dp: dp, sources: sources, ans: map[string]*entry{}, results: map[string]*run{}}
+}
+
+// View is an analyzer as the API shows it.
+type View struct {
+	ID, SourceID string
+	Active       bool
+	Opaque       any
+}
+
+func viewOf(e *entry) View {
+	return View{ID: e.spec.ID, SourceID: e.spec.SourceID, Active: e.active != nil, Opaque: e.spec.Opaque}
+}
+
+// macFilter passes frames to one MAC address (an interface's) that the
+// inner filter, if any, also passes.
+type macFilter struct {
+	mac   [6]byte
+	inner Filter
+}
+
+func (f macFilter) Match(frame []byte) bool {
+	if len(frame) < 6 || [6]byte(frame[:6]) != f.mac {
+		return false
+	}
+	return f.inner == nil || f.inner.Match(frame)
+}
+
+func (s *Service) prepare(sp Spec) (*entry, error) {
+	if sp.SourceID == "" {
+		return nil, fmt.Errorf("source_id: required: %w", ErrInvalid)
+	}
+	src, err := s.sources.Source(sp.SourceID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("source_id: %q is neither a port nor an interface: %w", sp.SourceID, ErrInvalid)
+		}
+		return nil, fmt.Errorf("look up source %s: %w", sp.SourceID, err)
+	}
+	if _, err := New(sp.Config); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if sp.ID == "" {
+		sp.ID = uuid.NewString()
+	}
+	return &entry{spec: sp, source: src}, nil
+}
+
+// Create adds analyzers, all or none.
+func (s *Service) Create(specs []Spec) ([]View, error) {
+	es := make([]*entry, len(specs))
+	for i, sp := range specs {
+		e, err := s.prepare(sp)
+		if err != nil {
+			if len(specs) > 1 {
+				return nil, fmt.Errorf("items[%d]: %w", i, err)
+			}
+			return nil, err
+		}
+		es[i] = e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, e := range es {
+		if _, dup := s.ans[e.spec.ID]; dup || seen[e.spec.ID] {
+			return nil, fmt.Errorf("id: analyzer %q already exists: %w", e.spec.ID, ErrInUse)
+		}
+		seen[e.spec.ID] = true
+	}
+	out := make([]View, len(es))
+	for i, e := range es {
+		s.ans[e.spec.ID] = e
+		s.anIDs = append(s.anIDs, e.spec.ID)
+		out[i] = viewOf(e)
+	}
+	return out, nil
+}
+
+// List returns the analyzers, of one source if sourceID is set.
+func (s *Service) List(sourceID string) []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []View
+	for _, id := range s.anIDs {
+		if e := s.ans[id]; sourceID == "" || e.spec.SourceID == sourceID {
+			out = append(out, viewOf(e))
+		}
+	}
+	return out
+}
+
+// Get returns one analyzer.
+func (s *Service) Get(id string) (View, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.ans[id]
+	if !ok {
+		return View{}, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
+	}
+	return viewOf(e), nil
+}
+
+// Delete removes inactive analyzers and their results; unknown ids are
+// ignored. With strict an active analyzer is an error.
+func (s *Service) Delete(ids []string, strict bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		e, ok := s.ans[id]
+		if !ok {
+			continue
+		}
+		if e.active != nil {
+			if strict {
+				return fmt.Errorf("analyzer %s is running; stop it first: %w", id, ErrInUse)
+			}
+			continue
+		}
+		delete(s.ans, id)
+		s.anIDs = removeID(s.anIDs, id)
+		for rid, r := range s.results {
+			if r.analyzerID == id {
+				delete(s.results, rid)
+				s.resIDs = removeID(s.resIDs, rid)
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteAll removes every inactive analyzer.
+func (s *Service) DeleteAll() {
+	s.mu.Lock()
+	ids := append([]string(nil), s.anIDs...)
+	s.mu.Unlock()
+	_ = s.Delete(ids, false)
+}
+
+func removeID(ids []string, id string) []string {
+	for i, x := range ids {
+		if x == id {
+			return append(ids[:i], ids[i+1:]...)
+		}
+	}
+	return ids
+}
+
+// Start starts analyzers, all or none, each with a new result.
+func (s *Service) Start(ids []string) ([]ResultView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, id := range ids {
+		e, ok := s.ans[id]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
+		case e.active != nil:
+			return nil, fmt.Errorf("analyzer %s is already running: %w", id, ErrInUse)
+		case seen[id]:
+			return nil, fmt.Errorf("ids: %s is listed twice: %w", id, ErrInvalid)
+		}
+		seen[id] = true
+		src, err := s.sources.Source(e.spec.SourceID)
+		if err != nil {
+			return nil, fmt.Errorf("analyzer %s: source %s: %v: %w", id, e.spec.SourceID, err, ErrInvalid)
+		}
+		e.source = src
+	}
+	out := make([]ResultView, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.launchLocked(s.ans[id])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resultView(r))
+	}
+	return out, nil
+}
+
+func (s *Service) launchLocked(e *entry) (*run, error) {
+	cfg := e.spec.Config
+	if e.source.Interface != "" {
+		cfg.Filter = macFilter{mac: e.source.MAC, inner: cfg.Filter}
+	}
+	a, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Start()
+	r := &run{id: uuid.NewString(), analyzerID: e.spec.ID, sourceID: e.spec.SourceID, portID: e.source.PortID, a: a}
+	s.dp.AddSink(r.portID, a)
+	e.active = r
+	s.results[r.id] = r
+	s.resIDs = append(s.resIDs, r.id)
+	return r, nil
+}
+
+func (s *Service) stopLocked(e *entry) {
+	r := e.active
+	if r == nil {
+		return
+	}
+	s.dp.RemoveSink(r.portID, r.a)
+	r.a.Stop()
+	e.active = nil
+}
+
+// Stop stops analyzers; unknown and idle ones are ignored.
+func (s *Service) Stop(ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if e, ok := s.ans[id]; ok {
+			s.stopLocked(e)
+		}
+	}
+}
+
+// StopOne stops one analyzer; unknown is an error.
+func (s *Service) StopOne(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.ans[id]
+	if !ok {
+		return fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
+	}
+	s.stopLocked(e)
+	return nil
+}
+
+// Reset gives a running analyzer a new result; the old one keeps its
+// counters.
+func (s *Service) Reset(id string) (ResultView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.ans[id]
+	if !ok {
+		return ResultView{}, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
+	}
+	if e.active == nil {
+		return ResultView{}, fmt.Errorf("analyzer %s is not running: %w", id, ErrInUse)
+	}
+	s.stopLocked(e)
+	r, err := s.launchLocked(e)
+	if err != nil {
+		return ResultView{}, err
+	}
+	return resultView(r), nil
+}
+
+// Close stops every analyzer.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.ans {
+		s.stopLocked(e)
+	}
+}
+
+// ResultView is a result as the API shows it.
+type ResultView struct {
+	ID, AnalyzerID, SourceID string
+	Results                  Results
+}
+
+func resultView(r *run) ResultView {
+	return ResultView{ID: r.id, AnalyzerID: r.analyzerID, SourceID: r.sourceID, Results: r.a.Results()}
+}
+
+// Results lists results, filtered by analyzer and/or source id.
+func (s *Service) Results(analyzerID, sourceID string) []ResultView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ResultView
+	for _, id := range s.resIDs {
+		r := s.results[id]
+		if (analyzerID == "" || r.analyzerID == analyzerID) && (sourceID == "" || r.sourceID == sourceID) {
+			out = append(out, resultView(r))
+		}
+	}
+	return out
+}
+
+// Result returns one result.
+func (s *Service) Result(id string) (ResultView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.results[id]
+	if !ok {
+		return ResultView{}, fmt.Errorf("analyzer result %s: %w", id, ErrNotFound)
+	}
+	return resultView(r), nil
+}
+
+// DeleteResult removes an inactive result; unknown ids are ignored.
+func (s *Service) DeleteResult(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.results[id]
+	if !ok {
+		return nil
+	}
+	if e := s.ans[r.analyzerID]; e != nil && e.active == r {
+		return fmt.Errorf("analyzer result %s is active; stop analyzer %s first: %w", id, r.analyzerID, ErrInUse)
+	}
+	delete(s.results, id)
+	s.resIDs = removeID(s.resIDs, id)
+	return nil
+}
+
+// DeleteResults removes every inactive result.
+func (s *Service) DeleteResults() {
+	s.mu.Lock()
+	ids := append([]string(nil), s.resIDs...)
+	s.mu.Unlock()
+	for _, id := range ids {
+		_ = s.DeleteResult(id)
+	}
+}
+
+// RxFlow is one flow of a result.
+type RxFlow struct {
+	ID, ResultID string
+	Flow         FlowResult
+}
+
+// FlowID names a flow of a result by its key, so the id stays the same
+// while the result runs: "<result>-s<port>-<stream>" for signed flows,
+// "<result>-u<hex key>" for others.
+func FlowID(resultID string, k FlowKey) string {
+	if k.Signed {
+		return fmt.Sprintf("%s-s%d-%d", resultID, k.Port, k.StreamID)
+	}
+	var b [2 + 1 + 2 + 1 + 1 + 32 + 4]byte
+	binary.BigEndian.PutUint16(b[0:], k.Port)
+	if k.HasVLAN {
+		b[2] = 1
+	}
+	binary.BigEndian.PutUint16(b[3:], k.VLAN)
+	b[5], b[6] = k.IP, k.Proto
+	copy(b[7:], k.Src[:])
+	copy(b[23:], k.Dst[:])
+	binary.BigEndian.PutUint16(b[39:], k.SrcPort)
+	binary.BigEndian.PutUint16(b[41:], k.DstPort)
+	return resultID + "-u" + hex.EncodeToString(b[:])
+}
+
+// RxFlows lists the flows of results, filtered by analyzer and/or source.
+func (s *Service) RxFlows(analyzerID, sourceID string) []RxFlow {
+	var out []RxFlow
+	for _, r := range s.Results(analyzerID, sourceID) {
+		for _, f := range r.Results.Flows {
+			out = append(out, RxFlow{ID: FlowID(r.ID, f.Key), ResultID: r.ID, Flow: f})
+		}
+	}
+	return out
+}
+
+// RxFlow returns one flow.
+func (s *Service) RxFlow(id string) (RxFlow, error) {
+	// Result ids are UUIDs (hex and '-'), so the last "-s" or "-u" starts
+	// the flow part.
+	i := max(strings.LastIndex(id, "-s"), strings.LastIndex(id, "-u"))
+	if i > 0 {
+		if r, err := s.Result(id[:i]); err == nil {
+			for _, f := range r.Results.Flows {
+				if FlowID(r.ID, f.Key) == id {
+					return RxFlow{ID: id, ResultID: r.ID, Flow: f}, nil
+				}
+			}
+		}
+	}
+	return RxFlow{}, fmt.Errorf("rx flow %s: %w", id, ErrNotFound)
+}
