@@ -448,4 +448,3 @@ func (h *Handlers) GetRxFlow(_ context.Context, req gen.GetRxFlowRequestObject) 
 	}
 	return gen.GetRxFlow200JSONResponse(rxFlowJSON(f)), nil
 }
-

@@ -150,4 +150,3 @@ func TestAnalyzerValidation(t *testing.T) {
 		}
 	}
 }
-
