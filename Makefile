@@ -32,6 +32,7 @@ deps:
 
 build: deps
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/openperfd
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/opctl ./cmd/opctl
 
 # Start the daemon in test mode: two ring-wired ports, API on 127.0.0.1:$(API_PORT).
 run: build

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+// app is what every command runs with: the generated API client and the
+// output settings. One app serves one command on one goroutine.
+type app struct {
+	api    *gen.ClientWithResponses
+	server string
+	json   bool      // print API bodies unchanged
+	in     io.Reader // standard input (bodies given as "-f -")
+	out    io.Writer // standard output
+	tty    bool      // out is a terminal (watch redraws in place)
+}
+
+func newApp(server string, timeout time.Duration, jsonOut bool, in io.Reader, out io.Writer) (*app, error) {
+	api, err := gen.NewClientWithResponses(server, gen.WithHTTPClient(&http.Client{Timeout: timeout}))
+	if err != nil {
+		return nil, err
+	}
+	return &app{api: api, server: server, json: jsonOut, in: in, out: out, tty: isTerminal(out)}, nil
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// response is what every generated *XxxResponse has.
+type response interface {
+	StatusCode() int
+	GetBody() []byte
+}
+
+// check turns the result of a generated client call into opctl's errors:
+// no answer, or an answer outside 2xx.
+func (a *app) check(r response, err error) error {
+	if err != nil {
+		return transportError(a.server, err)
+	}
+	code := r.StatusCode()
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	return replyError(code, r.GetBody())
+}
+
+// replyError reads the API's {"code", "message"}; a body of another shape
+// still gives a one-line message.
+func replyError(code int, body []byte) error {
+	var e gen.Error
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		return &apiError{code: code, message: e.Message}
+	}
+	msg := strings.Join(strings.Fields(string(body)), " ")
+	if msg == "" || len(msg) > 200 {
+		msg = http.StatusText(code)
+	}
+	if msg == "" {
+		msg = "unexpected reply"
+	}
+	return &apiError{code: code, message: msg}
+}
+
+// raw prints an API body unchanged, ending with a newline; an empty body
+// (204) prints nothing.
+func (a *app) raw(body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if _, err := a.out.Write(body); err != nil {
+		return err
+	}
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		_, err := io.WriteString(a.out, "\n")
+		return err
+	}
+	return nil
+}
+
+// readBody reads a JSON request body from a file, or from stdin for "-",
+// and checks that it is JSON before it is sent.
+func (a *app) readBody(path string) ([]byte, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(a.in)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(b) {
+		return nil, usageErrorf("%s: not valid JSON", path)
+	}
+	return b, nil
+}
+
+// got returns the decoded body of a 2xx reply; nil means the reply was not
+// the JSON the spec promises.
+func got[T any](v *T, body []byte) (T, error) {
+	if v == nil {
+		var zero T
+		return zero, fmt.Errorf("bad reply from openperfd: %.200q", body)
+	}
+	return *v, nil
+}
+
+// opt returns &s, or nil for the empty string (an absent optional field).
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+func generatorsNoun() noun {
+	return noun{name: "generators", summary: "packet generators", verbs: []verb{
+		{name: "list", maxArgs: 0, summary: "list generators", setup: generatorsList},
+		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one generator", setup: generatorsGet},
+		{name: "create", maxArgs: 0, summary: "create a generator from -f FILE or the quick flags (--port ...)", setup: generatorsCreate},
+		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete generators", setup: generatorsDelete},
+		{name: "start", args: "ID...", minArgs: 1, maxArgs: -1, summary: "start generators (prints the new results)", setup: generatorsStart},
+		{name: "stop", args: "ID...", minArgs: 1, maxArgs: -1, summary: "stop generators", setup: generatorsStop},
+	}}
+}
+
+func generatorsList(fs *pflag.FlagSet) runFunc {
+	target := fs.String("target", "", "only generators on this port or interface")
+	return func(ctx context.Context, a *app, _ []string) error {
+		r, err := a.api.ListPacketGeneratorsWithResponse(ctx, &gen.ListPacketGeneratorsParams{TargetId: opt(*target)})
+		if err := a.check(r, err); err != nil {
+			return err
+		}
+		if a.json {
+			return a.raw(r.Body)
+		}
+		gens, err := got(r.JSON200, r.Body)
+		if err != nil {
+			return err
+		}
+		return writeGenerators(a, gens)
+	}
+}
+
+func writeGenerators(a *app, gens []gen.PacketGenerator) error {
+	tw := newTable(a.out)
+	row(tw, "ID", "TARGET", "ACTIVE", "RATE", "DURATION", "FLOWS", "LEARNING")
+	for _, g := range gens {
+		flows := "-"
+		if g.Config.FlowCount != nil {
+			flows = count(*g.Config.FlowCount)
+		}
+		row(tw, str(g.Id), g.TargetId, yesNo(deref(g.Active)), loadString(g.Config.Load),
+			durationString(g.Config.Duration), flows, str((*string)(g.Learning)))
+	}
+	return tw.Flush()
+}
+
+// loadString formats a load: "1.00M frames/s".
+func loadString(l gen.TrafficLoad) string {
+	period := map[gen.TrafficLoadRatePeriod]string{"second": "s", "minute": "min", "hour": "h"}[l.Rate.Period]
+	if period == "" {
+		period = string(l.Rate.Period)
+	}
+	return fmt.Sprintf("%s %s/%s", si(float64(l.Rate.Value)), l.Units, period)
+}
+
+// durationString formats a duration: "1,000 frames", "10 seconds", "continuous".
+func durationString(d gen.TrafficDuration) string {
+	switch {
+	case d.Frames != nil:
+		return count(*d.Frames) + " frames"
+	case d.Time != nil:
+		return count(d.Time.Value) + " " + string(d.Time.Units)
+	default:
+		return "continuous"
+	}
+}
+
+func generatorsGet(fs *pflag.FlagSet) runFunc {
+	return func(ctx context.Context, a *app, args []string) error {
+		r, err := a.api.GetPacketGeneratorWithResponse(ctx, args[0])
+		if err := a.check(r, err); err != nil {
+			return err
+		}
+		if a.json {
+			return a.raw(r.Body)
+		}
+		g, err := got(r.JSON200, r.Body)
+		if err != nil {
+			return err
+		}
+		return writeFields(a.out, generatorFields(g))
+	}
+}
+
+func generatorFields(g gen.PacketGenerator) []field {
+	c := g.Config
+	f := []field{
+		{"id", str(g.Id)}, {"target", g.TargetId}, {"active", yesNo(deref(g.Active))},
+		{"learning", str((*string)(g.Learning))}, {"load", loadString(c.Load)},
+		{"duration", durationString(c.Duration)},
+	}
+	if c.Load.BurstSize != nil {
+		f = append(f, field{"burst size", count(int64(*c.Load.BurstSize))})
+	}
+	if c.FlowCount != nil {
+		f = append(f, field{"flows", count(*c.FlowCount)})
+	}
+	if c.Order != nil {
+		f = append(f, field{"order", string(*c.Order)})
+	}
+	if c.ProtocolCounters != nil {
+		var names []string
+		for _, p := range *c.ProtocolCounters {
+			names = append(names, string(p))
+		}
+		f = append(f, field{"protocol counters", strings.Join(names, ", ")})
+	}
+	for i, t := range c.Traffic {
+		f = append(f, field{fmt.Sprintf("traffic[%d]", i), trafficString(t)})
+	}
+	return f
+}
+
+// trafficString summarises a definition: "ethernet/ipv4/udp, length 128, stream 1".
+func trafficString(t gen.TrafficDefinition) string {
+	var layers []string
+	for _, p := range t.Packet.Protocols {
+		layers = append(layers, protocolName(p))
+	}
+	s := strings.Join(layers, "/")
+	switch l := t.Length; {
+	case l.Fixed != nil:
+		s += fmt.Sprintf(", length %d", *l.Fixed)
+	case l.List != nil:
+		s += fmt.Sprintf(", lengths %v", *l.List)
+	case l.Sequence != nil:
+		s += fmt.Sprintf(", %d lengths from %d", l.Sequence.Count, l.Sequence.Start)
+	}
+	if t.Signature != nil {
+		s += fmt.Sprintf(", stream %d", t.Signature.StreamId)
+	}
+	if t.Weight != nil {
+		s += fmt.Sprintf(", weight %d", *t.Weight)
+	}
+	return s
+}
+
+func protocolName(p gen.TrafficProtocol) string {
+	switch {
+	case p.Ethernet != nil:
+		return "ethernet"
+	case p.Vlan != nil:
+		return "vlan"
+	case p.Mpls != nil:
+		return "mpls"
+	case p.Ipv4 != nil:
+		return "ipv4"
+	case p.Ipv6 != nil:
+		return "ipv6"
+	case p.Udp != nil:
+		return "udp"
+	case p.Tcp != nil:
+		return "tcp"
+	case p.Custom != nil:
+		return "custom"
+	}
+	return "?"
+}
+
+// quickGenerator is the flag form of "generators create": one
+// ethernet/ipv4/udp definition whose source address takes flows values,
+// with a signature in every frame.
+type quickGenerator struct {
+	id, port                     string
+	rate                         siValue
+	frames, seconds              int64
+	length, burst                int32
+	srcMAC, dstMAC, srcIP, dstIP string
+	flows, streamID              int64
+}
+
+// quickFlags are the names of quickGenerator's flags (they exclude -f).
+var quickFlags = []string{"id", "port", "rate", "frames", "seconds", "length", "burst",
+	"src-mac", "dst-mac", "src-ip", "dst-ip", "flows", "stream-id"}
+
+func generatorsCreate(fs *pflag.FlagSet) runFunc {
+	file := fs.StringP("file", "f", "", "generator JSON (OpenPerf's PacketGenerator) to send as it is; - for stdin")
+	q := quickGenerator{rate: 1000000}
+	fs.StringVar(&q.id, "id", "", "generator id (the server picks one when empty)")
+	fs.StringVar(&q.port, "port", "", "port (or interface) to transmit on")
+	fs.Var(&q.rate, "rate", "frames per second (1000000, 1M, 10k)")
+	fs.Int64Var(&q.frames, "frames", 0, "stop after this many frames")
+	fs.Int64Var(&q.seconds, "seconds", 0, "stop after this many seconds (neither: continuous)")
+	fs.Int32Var(&q.length, "length", 128, "frame length in bytes, FCS included")
+	fs.Int32Var(&q.burst, "burst", 32, "frames handed to the port at once")
+	fs.StringVar(&q.srcMAC, "src-mac", "02:00:00:00:00:01", "source MAC address")
+	fs.StringVar(&q.dstMAC, "dst-mac", "02:00:00:00:00:02", "destination MAC address")
+	fs.StringVar(&q.srcIP, "src-ip", "198.18.0.1", "first source IPv4 address")
+	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
+	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
+	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow")
+	return func(ctx context.Context, a *app, _ []string) error {
+		var body []byte
+		if *file != "" {
+			for _, name := range quickFlags {
+				if fs.Changed(name) {
+					return usageErrorf("give either -f or the quick flags (--%s), not both", name)
+				}
+			}
+			b, err := a.readBody(*file)
+			if err != nil {
+				return err
+			}
+			body = b
+		} else {
+			g, err := q.build()
+			if err != nil {
+				return err
+			}
+			body, _ = json.Marshal(g)
+		}
+		r, err := a.api.CreatePacketGeneratorWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
+		if err := a.check(r, err); err != nil {
+			return err
+		}
+		if a.json {
+			return a.raw(r.Body)
+		}
+		g, err := got(r.JSON201, r.Body)
+		if err != nil {
+			return err
+		}
+		return writeGenerators(a, []gen.PacketGenerator{g})
+	}
+}
+
+// build checks the quick flags and makes the generator.
+func (q quickGenerator) build() (gen.PacketGenerator, error) {
+	var g gen.PacketGenerator
+	switch {
+	case q.port == "":
+		return g, usageErrorf("--port is required (or -f FILE)")
+	case q.frames != 0 && q.seconds != 0:
+		return g, usageErrorf("give --frames or --seconds, not both")
+	case q.frames < 0 || q.seconds < 0 || q.rate <= 0 || q.flows < 1 || q.burst < 1:
+		return g, usageErrorf("--rate, --frames, --seconds, --flows and --burst must be positive")
+	}
+	for _, m := range []struct{ flag, v string }{{"--src-mac", q.srcMAC}, {"--dst-mac", q.dstMAC}} {
+		if _, err := net.ParseMAC(m.v); err != nil {
+			return g, usageErrorf("%s %q: not a MAC address", m.flag, m.v)
+		}
+	}
+	for _, ip := range []struct{ flag, v string }{{"--src-ip", q.srcIP}, {"--dst-ip", q.dstIP}} {
+		if a, err := netip.ParseAddr(ip.v); err != nil || !a.Is4() {
+			return g, usageErrorf("%s %q: not an IPv4 address", ip.flag, ip.v)
+		}
+	}
+	var d gen.TrafficDuration
+	switch {
+	case q.frames > 0:
+		d.Frames = &q.frames
+	case q.seconds > 0:
+		d.Time = &gen.TrafficDurationTime{Units: gen.TrafficDurationTimeUnitsSeconds, Value: q.seconds}
+	default:
+		continuous := true
+		d.Continuous = &continuous
+	}
+	ipv4 := gen.TrafficProtocol{Ipv4: &gen.PacketProtocolIpv4{Source: &q.srcIP, Destination: &q.dstIP}}
+	if q.flows > 1 {
+		ipv4.Modifiers = &gen.TrafficProtocolModifiers{Items: []gen.TrafficProtocolModifier{{
+			Name: "source",
+			Ipv4: &gen.TrafficProtocolAddressModifier{Sequence: &gen.TrafficProtocolAddressSequence{Count: q.flows, Start: q.srcIP}},
+		}}}
+	}
+	counters := []gen.PacketGeneratorConfigProtocolCounters{
+		gen.PacketGeneratorConfigProtocolCountersEthernet,
+		gen.PacketGeneratorConfigProtocolCountersIp,
+		gen.PacketGeneratorConfigProtocolCountersTransport,
+	}
+	g = gen.PacketGenerator{
+		Id:       opt(q.id),
+		TargetId: q.port,
+		Config: gen.PacketGeneratorConfig{
+			Duration:         d,
+			Load:             gen.TrafficLoad{BurstSize: &q.burst, Units: gen.TrafficLoadUnitsFrames, Rate: gen.TrafficLoadRate{Period: gen.TrafficLoadRatePeriodSecond, Value: int64(q.rate)}},
+			ProtocolCounters: &counters,
+			Traffic: []gen.TrafficDefinition{{
+				Length:    gen.TrafficLength{Fixed: &q.length},
+				Signature: &gen.SpirentSignature{StreamId: q.streamID, Latency: gen.SpirentSignatureLatencyStartOfFrame},
+				Packet: gen.TrafficPacketTemplate{Protocols: []gen.TrafficProtocol{
+					{Ethernet: &gen.PacketProtocolEthernet{Source: &q.srcMAC, Destination: &q.dstMAC}},
+					ipv4,
+					{Udp: &gen.PacketProtocolUdp{}},
+				}},
+			}},
+		},
+	}
+	return g, nil
+}
+
+func generatorsDelete(fs *pflag.FlagSet) runFunc {
+	return func(ctx context.Context, a *app, args []string) error {
+		for _, id := range args {
+			r, err := a.api.DeletePacketGeneratorWithResponse(ctx, id)
+			if err := a.check(r, err); err != nil {
+				return err
+			}
+			if !a.json {
+				fmt.Fprintf(a.out, "deleted generator %s\n", id)
+			}
+		}
+		return nil
+	}
+}
+
+func generatorsStart(fs *pflag.FlagSet) runFunc {
+	return func(ctx context.Context, a *app, args []string) error {
+		var results []gen.PacketGeneratorResult
+		for _, id := range args {
+			r, err := a.api.StartPacketGeneratorWithResponse(ctx, id)
+			if err := a.check(r, err); err != nil {
+				return err
+			}
+			if a.json {
+				if err := a.raw(r.Body); err != nil {
+					return err
+				}
+				continue
+			}
+			res, err := got(r.JSON201, r.Body)
+			if err != nil {
+				return err
+			}
+			results = append(results, res)
+		}
+		if a.json {
+			return nil
+		}
+		return writeResults(a, results)
+	}
+}
+
+func generatorsStop(fs *pflag.FlagSet) runFunc {
+	return func(ctx context.Context, a *app, args []string) error {
+		for _, id := range args {
+			r, err := a.api.StopPacketGeneratorWithResponse(ctx, id)
+			if err := a.check(r, err); err != nil {
+				return err
+			}
+			if !a.json {
+				fmt.Fprintf(a.out, "stopped generator %s\n", id)
+			}
+		}
+		return nil
+	}
+}

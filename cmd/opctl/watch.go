@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+func watchNoun() noun {
+	return noun{name: "watch", summary: "live rates", verbs: []verb{
+		{name: "", maxArgs: 0, setup: watchRun,
+			summary: "live frame rates per port and per generator until Ctrl-C (a line per sample when not on a terminal)"},
+	}}
+}
+
+func watchRun(fs *pflag.FlagSet) runFunc {
+	interval := fs.Duration("interval", time.Second, "time between samples")
+	samples := fs.Int("count", 0, "stop after this many samples (0: until Ctrl-C)")
+	return func(ctx context.Context, a *app, _ []string) error {
+		if *interval <= 0 || *samples < 0 {
+			return usageErrorf("--interval must be positive and --count not negative")
+		}
+		w := &watcher{app: a, ifacePort: map[string]string{}}
+		return w.loop(ctx, *interval, *samples)
+	}
+}
+
+// watcher samples counters and prints rates. It runs on one goroutine.
+type watcher struct {
+	app       *app
+	ifacePort map[string]string // interface id -> port id, filled as generators need it
+	lines     int               // lines of the last terminal frame, to redraw over it
+}
+
+// sample is the counters at one moment.
+type sample struct {
+	at         time.Time
+	ports      []string         // port ids in API order
+	portRx     map[string]int64 // rx frames by port (port stats)
+	generators []string         // generator ids in API order
+	genTarget  map[string]string
+	genPort    map[string]string // port a generator's target sits on ("" if unknown)
+	genActive  map[string]bool
+	genFrames  map[string]int64 // frames sent, summed over the generator's results
+	genOctets  map[string]int64
+}
+
+// rates is what one watch step shows; --json prints it as one line.
+type rates struct {
+	Time       time.Time       `json:"time"`
+	Ports      []portRates     `json:"ports"`
+	Generators []generatorRate `json:"generators"`
+}
+
+type portRates struct {
+	ID       string  `json:"id"`
+	TxFPS    float64 `json:"tx_frames_per_second"` // from the results of generators on the port
+	RxFPS    float64 `json:"rx_frames_per_second"` // from the port's stats
+	RxFrames int64   `json:"rx_frames"`
+}
+
+type generatorRate struct {
+	ID       string  `json:"id"`
+	Target   string  `json:"target_id"`
+	Active   bool    `json:"active"`
+	TxFPS    float64 `json:"tx_frames_per_second"`
+	TxBPS    float64 `json:"tx_bits_per_second"` // FCS included
+	TxFrames int64   `json:"tx_frames"`
+}
+
+func (w *watcher) loop(ctx context.Context, interval time.Duration, samples int) error {
+	prev, err := w.sample(ctx)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for n := 0; samples == 0 || n < samples; n++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		cur, err := w.sample(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.show(computeRates(prev, cur)); err != nil {
+			return err
+		}
+		prev = cur
+	}
+	return nil
+}
+
+// sample reads ports, generators and their results (and interfaces, when
+// a generator sits on one not seen before).
+func (w *watcher) sample(ctx context.Context) (sample, error) {
+	a := w.app
+	s := sample{portRx: map[string]int64{}, genTarget: map[string]string{}, genPort: map[string]string{},
+		genActive: map[string]bool{}, genFrames: map[string]int64{}, genOctets: map[string]int64{}}
+	pr, err := a.api.ListPortsWithResponse(ctx, &gen.ListPortsParams{})
+	if err := a.check(pr, err); err != nil {
+		return s, err
+	}
+	gr, err := a.api.ListPacketGeneratorsWithResponse(ctx, &gen.ListPacketGeneratorsParams{})
+	if err := a.check(gr, err); err != nil {
+		return s, err
+	}
+	rr, err := a.api.ListPacketGeneratorResultsWithResponse(ctx, &gen.ListPacketGeneratorResultsParams{})
+	if err := a.check(rr, err); err != nil {
+		return s, err
+	}
+	s.at = time.Now()
+	ports, err := got(pr.JSON200, pr.Body)
+	if err != nil {
+		return s, err
+	}
+	gens, err := got(gr.JSON200, gr.Body)
+	if err != nil {
+		return s, err
+	}
+	results, err := got(rr.JSON200, rr.Body)
+	if err != nil {
+		return s, err
+	}
+	isPort := map[string]bool{}
+	for _, p := range ports {
+		id := deref(p.Id)
+		isPort[id] = true
+		s.ports = append(s.ports, id)
+		s.portRx[id] = deref(p.Stats).RxPackets
+	}
+	for _, g := range gens {
+		id := deref(g.Id)
+		s.generators = append(s.generators, id)
+		s.genTarget[id] = g.TargetId
+		s.genActive[id] = deref(g.Active)
+		if isPort[g.TargetId] {
+			s.genPort[id] = g.TargetId
+			continue
+		}
+		if _, ok := w.ifacePort[g.TargetId]; !ok {
+			if err := w.learnInterfaces(ctx); err != nil {
+				return s, err
+			}
+		}
+		s.genPort[id] = w.ifacePort[g.TargetId]
+	}
+	for _, r := range results {
+		id := deref(r.GeneratorId)
+		s.genFrames[id] += r.FlowCounters.PacketsActual
+		s.genOctets[id] += r.FlowCounters.OctetsActual
+	}
+	return s, nil
+}
+
+// learnInterfaces maps interface ids to their ports.
+func (w *watcher) learnInterfaces(ctx context.Context) error {
+	r, err := w.app.api.ListInterfacesWithResponse(ctx, &gen.ListInterfacesParams{})
+	if err := w.app.check(r, err); err != nil {
+		return err
+	}
+	ifs, err := got(r.JSON200, r.Body)
+	if err != nil {
+		return err
+	}
+	for _, it := range ifs {
+		w.ifacePort[deref(it.Id)] = it.PortId
+	}
+	return nil
+}
+
+// computeRates turns two samples into per-second rates. Counters that went
+// down (a result was deleted) count as zero.
+func computeRates(prev, cur sample) rates {
+	secs := cur.at.Sub(prev.at).Seconds()
+	per := func(now, before int64) float64 {
+		if secs <= 0 || now <= before {
+			return 0
+		}
+		return float64(now-before) / secs
+	}
+	out := rates{Time: cur.at, Ports: []portRates{}, Generators: []generatorRate{}}
+	portTx := map[string]float64{}
+	for _, id := range cur.generators {
+		g := generatorRate{ID: id, Target: cur.genTarget[id], Active: cur.genActive[id], TxFrames: cur.genFrames[id],
+			TxFPS: per(cur.genFrames[id], prev.genFrames[id]),
+			TxBPS: 8 * per(cur.genOctets[id], prev.genOctets[id])}
+		out.Generators = append(out.Generators, g)
+		portTx[cur.genPort[id]] += g.TxFPS
+	}
+	for _, id := range cur.ports {
+		out.Ports = append(out.Ports, portRates{ID: id, TxFPS: portTx[id], RxFrames: cur.portRx[id],
+			RxFPS: per(cur.portRx[id], prev.portRx[id])})
+	}
+	return out
+}
+
+// show prints one step: a JSON line with --json, a redrawn table on a
+// terminal, else one text line.
+func (w *watcher) show(r rates) error {
+	a := w.app
+	switch {
+	case a.json:
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return a.raw(b)
+	case a.tty:
+		var buf bytes.Buffer
+		if w.lines > 0 {
+			fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", w.lines) // back to the top of the last frame, clear below
+		}
+		frame := watchTable(r, a.server)
+		w.lines = strings.Count(frame, "\n")
+		buf.WriteString(frame)
+		_, err := a.out.Write(buf.Bytes())
+		return err
+	default:
+		_, err := fmt.Fprintln(a.out, watchLine(r))
+		return err
+	}
+}
+
+// watchTable is the terminal view of one step.
+func watchTable(r rates, server string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "openperfd at %s  %s  (Ctrl-C to stop)\n\n", server, r.Time.Format("15:04:05"))
+	tw := newTable(&b)
+	row(tw, "PORT", "TX FRAMES/S", "RX FRAMES/S", "RX FRAMES")
+	for _, p := range r.Ports {
+		row(tw, p.ID, si(p.TxFPS), si(p.RxFPS), count(p.RxFrames))
+	}
+	tw.Flush()
+	if len(r.Generators) > 0 {
+		b.WriteString("\n")
+		tw = newTable(&b)
+		row(tw, "GENERATOR", "TARGET", "ACTIVE", "TX FRAMES/S", "TX BITS/S", "TX FRAMES")
+		for _, g := range r.Generators {
+			row(tw, g.ID, g.Target, yesNo(g.Active), si(g.TxFPS), si(g.TxBPS), count(g.TxFrames))
+		}
+		tw.Flush()
+	}
+	return b.String()
+}
+
+// watchLine is the one-line view of one step, for logs and pipes:
+// "15:04:05 port 0 tx 1.00M rx 0 | port 1 tx 0 rx 1.00M | generator g1 tx 1.00M (frames/s)".
+func watchLine(r rates) string {
+	parts := []string{}
+	for _, p := range r.Ports {
+		parts = append(parts, fmt.Sprintf("port %s tx %s rx %s", p.ID, si(p.TxFPS), si(p.RxFPS)))
+	}
+	for _, g := range r.Generators {
+		parts = append(parts, fmt.Sprintf("generator %s tx %s", g.ID, si(g.TxFPS)))
+	}
+	return r.Time.Format("15:04:05") + " " + strings.Join(parts, " | ") + " (frames/s)"
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestComputeRatesPerPortAndPerGenerator(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	prev := sample{at: t0, ports: []string{"0", "1"},
+		portRx:     map[string]int64{"0": 0, "1": 1000},
+		generators: []string{"g1", "g2"},
+		genFrames:  map[string]int64{"g1": 0, "g2": 500},
+		genOctets:  map[string]int64{"g1": 0, "g2": 64000}}
+	cur := sample{at: t0.Add(2 * time.Second), ports: []string{"0", "1"},
+		portRx:     map[string]int64{"0": 0, "1": 2001000},
+		generators: []string{"g1", "g2", "g3"},
+		genTarget:  map[string]string{"g1": "0", "g2": "if-a", "g3": "1"},
+		genPort:    map[string]string{"g1": "0", "g2": "0", "g3": "1"},
+		genActive:  map[string]bool{"g1": true, "g2": true},
+		genFrames:  map[string]int64{"g1": 1000000, "g2": 100, "g3": 4000}, // g2's result was deleted
+		genOctets:  map[string]int64{"g1": 128000000, "g2": 6400, "g3": 256000}}
+	r := computeRates(prev, cur)
+	wantPorts := []portRates{{ID: "0", TxFPS: 500000, RxFPS: 0, RxFrames: 0}, {ID: "1", TxFPS: 2000, RxFPS: 1000000, RxFrames: 2001000}}
+	if fmt.Sprint(r.Ports) != fmt.Sprint(wantPorts) {
+		t.Errorf("ports %+v, want %+v", r.Ports, wantPorts)
+	}
+	wantGens := []generatorRate{
+		{ID: "g1", Target: "0", Active: true, TxFPS: 500000, TxBPS: 512e6, TxFrames: 1000000},
+		{ID: "g2", Target: "if-a", Active: true, TxFPS: 0, TxBPS: 0, TxFrames: 100},
+		{ID: "g3", Target: "1", TxFPS: 2000, TxBPS: 1.024e6, TxFrames: 4000},
+	}
+	if fmt.Sprint(r.Generators) != fmt.Sprint(wantGens) {
+		t.Errorf("generators %+v, want %+v", r.Generators, wantGens)
+	}
+	if line := watchLine(r); line != "00:00:02 port 0 tx 500k rx 0 | port 1 tx 2.00k rx 1.00M | generator g1 tx 500k | generator g2 tx 0 | generator g3 tx 2.00k (frames/s)" {
+		t.Errorf("line %q", line)
+	}
+}
+
+// countingAPI is a daemon whose counters grow by 1000 frames per request.
+func countingAPI(t *testing.T) string {
+	var n atomic.Int64
+	mux := http.NewServeMux()
+	js := func(w http.ResponseWriter, s string) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, s)
+	}
+	mux.HandleFunc("GET /ports", func(w http.ResponseWriter, r *http.Request) {
+		js(w, fmt.Sprintf(`[{"id":"0","kind":"dpdk","config":{},"stats":{"rx_bytes":0,"rx_errors":0,"rx_packets":0,"tx_bytes":0,"tx_errors":0,"tx_packets":0}},`+
+			`{"id":"1","kind":"dpdk","config":{},"stats":{"rx_bytes":0,"rx_errors":0,"rx_packets":%d,"tx_bytes":0,"tx_errors":0,"tx_packets":0}}]`, n.Add(1000)))
+	})
+	mux.HandleFunc("GET /packet/generators", func(w http.ResponseWriter, r *http.Request) {
+		js(w, `[{"id":"g1","target_id":"a","active":true,"config":{"duration":{},"load":{"rate":{"period":"second","value":1},"units":"frames"},"traffic":[]}}]`)
+	})
+	mux.HandleFunc("GET /packet/generator-results", func(w http.ResponseWriter, r *http.Request) {
+		js(w, fmt.Sprintf(`[{"id":"r1","generator_id":"g1","active":true,"flows":[],"protocol_counters":{},"flow_counters":{"errors":0,"octets_actual":0,"octets_intended":0,"packets_actual":%d,"packets_intended":0}}]`, n.Load()))
+	})
+	mux.HandleFunc("GET /interfaces", func(w http.ResponseWriter, r *http.Request) {
+		js(w, `[{"id":"a","port_id":"0","config":{"protocols":[]}}]`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestWatchPrintsOneLinePerSampleWhenNotOnATerminal(t *testing.T) {
+	url := countingAPI(t)
+	out, errOut, code := opctl(t, nil, "--server", url, "watch", "--interval", "20ms", "--count", "3")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	// The generator sits on interface a, which is on port 0: its rate is port 0's tx.
+	re := regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx (\S+) rx 0 \| port 1 tx 0 rx (\S+) \| generator g1 tx (\S+) \(frames/s\)$`)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		m := re.FindStringSubmatch(l)
+		if m == nil || m[1] == "0" || m[1] != m[3] || m[2] == "0" {
+			t.Errorf("line %q does not match %s with non-zero rates", l, re)
+		}
+	}
+}
+
+func TestWatchJSONPrintsOneObjectPerSample(t *testing.T) {
+	url := countingAPI(t)
+	out, errOut, code := opctl(t, nil, "--server", url, "--json", "watch", "--interval", "20ms", "--count", "2")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		var r rates
+		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Ports) != 2 || len(r.Generators) != 1 || r.Ports[1].RxFPS <= 0 {
+			t.Errorf("line %q: %v %+v", l, err, r)
+		}
+	}
+}
+
+func TestWatchRedrawsInPlaceOnATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	w := &watcher{app: &app{out: &buf, tty: true, server: "http://x"}}
+	r := rates{Ports: []portRates{{ID: "0"}, {ID: "1"}}, Generators: []generatorRate{{ID: "g1"}}}
+	if err := w.show(r); err != nil {
+		t.Fatal(err)
+	}
+	first := buf.String()
+	if strings.Contains(first, "\x1b[") || !strings.Contains(first, "GENERATOR") {
+		t.Errorf("first frame %q", first)
+	}
+	buf.Reset()
+	w.show(r)
+	want := fmt.Sprintf("\x1b[%dA\x1b[J", strings.Count(first, "\n"))
+	if !strings.HasPrefix(buf.String(), want) || strings.TrimPrefix(buf.String(), want) != first {
+		t.Errorf("second frame %q does not start with %q and repeat the first", buf.String(), want)
+	}
+}
+
+func TestWatchOnUnreachableDaemonExits2(t *testing.T) {
+	_, errOut, code := opctl(t, nil, "--server", closedAddr(t), "watch")
+	if code != 2 || !strings.Contains(errOut, "cannot reach openperfd") {
+		t.Errorf("code %d, %q", code, errOut)
+	}
+}
