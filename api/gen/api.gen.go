@@ -202,6 +202,66 @@ func (e PacketAnalyzerFlowSummaryUnits) Valid() bool {
 	}
 }
 
+// Defines values for PacketCaptureDirection.
+const (
+	PacketCaptureDirectionRx      PacketCaptureDirection = "rx"
+	PacketCaptureDirectionRxAndTx PacketCaptureDirection = "rx_and_tx"
+	PacketCaptureDirectionTx      PacketCaptureDirection = "tx"
+)
+
+// Valid indicates whether the value is a known member of the PacketCaptureDirection enum.
+func (e PacketCaptureDirection) Valid() bool {
+	switch e {
+	case PacketCaptureDirectionRx:
+		return true
+	case PacketCaptureDirectionRxAndTx:
+		return true
+	case PacketCaptureDirectionTx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketCaptureConfigMode.
+const (
+	PacketCaptureConfigModeBuffer PacketCaptureConfigMode = "buffer"
+	PacketCaptureConfigModeLive   PacketCaptureConfigMode = "live"
+)
+
+// Valid indicates whether the value is a known member of the PacketCaptureConfigMode enum.
+func (e PacketCaptureConfigMode) Valid() bool {
+	switch e {
+	case PacketCaptureConfigModeBuffer:
+		return true
+	case PacketCaptureConfigModeLive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PacketCaptureResultState.
+const (
+	PacketCaptureResultStateArmed   PacketCaptureResultState = "armed"
+	PacketCaptureResultStateRunning PacketCaptureResultState = "running"
+	PacketCaptureResultStateStopped PacketCaptureResultState = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the PacketCaptureResultState enum.
+func (e PacketCaptureResultState) Valid() bool {
+	switch e {
+	case PacketCaptureResultStateArmed:
+		return true
+	case PacketCaptureResultStateRunning:
+		return true
+	case PacketCaptureResultStateStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PacketGeneratorLearning.
 const (
 	PacketGeneratorLearningResolved    PacketGeneratorLearning = "resolved"
@@ -1121,6 +1181,84 @@ type PacketAnalyzerResult struct {
 	// ProtocolCounters Protocol counters of received packets (the groups the config asked for).
 	ProtocolCounters PacketAnalyzerProtocolCounters `json:"protocol_counters"`
 }
+
+// PacketCapture A packet capture.
+type PacketCapture struct {
+	// Active Whether the capture is running (ignored on create).
+	Active *bool `json:"active,omitempty"`
+
+	// Config How a capture behaves.
+	Config PacketCaptureConfig `json:"config"`
+
+	// Direction Which packets to capture.
+	Direction *PacketCaptureDirection `json:"direction,omitempty"`
+
+	// Id Unique capture identifier.
+	Id *string `json:"id,omitempty"`
+
+	// SourceId The port or interface whose packets are captured.
+	SourceId string `json:"source_id"`
+}
+
+// PacketCaptureDirection Which packets to capture.
+type PacketCaptureDirection string
+
+// PacketCaptureConfig How a capture behaves.
+type PacketCaptureConfig struct {
+	// BufferSize Buffer size in bytes.
+	BufferSize int64 `json:"buffer_size"`
+
+	// BufferWrap Overwrite the oldest packets when the buffer is full (else stop).
+	BufferWrap *bool `json:"buffer_wrap,omitempty"`
+
+	// Duration Longest capture
+	Duration *int64 `json:"duration,omitempty"`
+
+	// Filter BPF filter (tcpdump syntax) of packets to capture; empty matches all.
+	Filter *string `json:"filter,omitempty"`
+
+	// Mode Capture mode; only buffer is supported.
+	Mode PacketCaptureConfigMode `json:"mode"`
+
+	// PacketCount Most packets to capture.
+	PacketCount *int64 `json:"packet_count,omitempty"`
+
+	// PacketSize Longest part of a packet to keep (truncate the rest).
+	PacketSize *int32 `json:"packet_size,omitempty"`
+
+	// StartTrigger BPF filter whose first match starts the capture (armed until then).
+	StartTrigger *string `json:"start_trigger,omitempty"`
+
+	// StopTrigger BPF filter whose first match stops the capture.
+	StopTrigger *string `json:"stop_trigger,omitempty"`
+}
+
+// PacketCaptureConfigMode Capture mode; only buffer is supported.
+type PacketCaptureConfigMode string
+
+// PacketCaptureResult What a capture run holds.
+type PacketCaptureResult struct {
+	// Active Whether the capture is still running (or armed).
+	Active *bool `json:"active,omitempty"`
+
+	// Bytes Bytes held.
+	Bytes int64 `json:"bytes"`
+
+	// CaptureId The capture that produced it.
+	CaptureId string `json:"capture_id"`
+
+	// Id Unique capture result identifier.
+	Id string `json:"id"`
+
+	// Packets Packets held.
+	Packets int64 `json:"packets"`
+
+	// State Capture state.
+	State PacketCaptureResultState `json:"state"`
+}
+
+// PacketCaptureResultState Capture state.
+type PacketCaptureResultState string
 
 // PacketEthernetProtocolCounters Layer 2 counters.
 type PacketEthernetProtocolCounters struct {
@@ -2214,6 +2352,62 @@ type BulkStopPacketAnalyzersJSONBody struct {
 	Ids []string `json:"ids"`
 }
 
+// ListPacketCaptureResultsParams defines parameters for ListPacketCaptureResults.
+type ListPacketCaptureResultsParams struct {
+	// CaptureId Only results of this capture.
+	CaptureId *string `form:"capture_id,omitempty" json:"capture_id,omitempty"`
+
+	// SourceId Only results on this port or interface.
+	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+}
+
+// GetPacketCapturePcapParams defines parameters for GetPacketCapturePcap.
+type GetPacketCapturePcapParams struct {
+	// PacketStart First packet (0 based).
+	PacketStart *int64 `form:"packet_start,omitempty" json:"packet_start,omitempty"`
+
+	// PacketEnd Last packet (0 based
+	PacketEnd *int64 `form:"packet_end,omitempty" json:"packet_end,omitempty"`
+}
+
+// ListPacketCapturesParams defines parameters for ListPacketCaptures.
+type ListPacketCapturesParams struct {
+	// SourceId Only captures on this port or interface.
+	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+}
+
+// BulkCreatePacketCapturesJSONBody defines parameters for BulkCreatePacketCaptures.
+type BulkCreatePacketCapturesJSONBody struct {
+	Items []PacketCapture `json:"items"`
+}
+
+// BulkDeletePacketCapturesJSONBody defines parameters for BulkDeletePacketCaptures.
+type BulkDeletePacketCapturesJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// BulkStartPacketCapturesJSONBody defines parameters for BulkStartPacketCaptures.
+type BulkStartPacketCapturesJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// BulkStopPacketCapturesJSONBody defines parameters for BulkStopPacketCaptures.
+type BulkStopPacketCapturesJSONBody struct {
+	Ids []string `json:"ids"`
+}
+
+// GetPacketCapturesPcapJSONBody defines parameters for GetPacketCapturesPcap.
+type GetPacketCapturesPcapJSONBody struct {
+	// Ids Capture result ids.
+	Ids []string `json:"ids"`
+
+	// PacketEnd Last packet (0 based
+	PacketEnd *int64 `json:"packet_end,omitempty"`
+
+	// PacketStart First packet (0 based).
+	PacketStart *int64 `json:"packet_start,omitempty"`
+}
+
 // ListPacketGeneratorResultsParams defines parameters for ListPacketGeneratorResults.
 type ListPacketGeneratorResultsParams struct {
 	// GeneratorId Only results of this generator.
@@ -2308,6 +2502,24 @@ type BulkStartPacketAnalyzersJSONRequestBody BulkStartPacketAnalyzersJSONBody
 
 // BulkStopPacketAnalyzersJSONRequestBody defines body for BulkStopPacketAnalyzers for application/json ContentType.
 type BulkStopPacketAnalyzersJSONRequestBody BulkStopPacketAnalyzersJSONBody
+
+// CreatePacketCaptureJSONRequestBody defines body for CreatePacketCapture for application/json ContentType.
+type CreatePacketCaptureJSONRequestBody = PacketCapture
+
+// BulkCreatePacketCapturesJSONRequestBody defines body for BulkCreatePacketCaptures for application/json ContentType.
+type BulkCreatePacketCapturesJSONRequestBody BulkCreatePacketCapturesJSONBody
+
+// BulkDeletePacketCapturesJSONRequestBody defines body for BulkDeletePacketCaptures for application/json ContentType.
+type BulkDeletePacketCapturesJSONRequestBody BulkDeletePacketCapturesJSONBody
+
+// BulkStartPacketCapturesJSONRequestBody defines body for BulkStartPacketCaptures for application/json ContentType.
+type BulkStartPacketCapturesJSONRequestBody BulkStartPacketCapturesJSONBody
+
+// BulkStopPacketCapturesJSONRequestBody defines body for BulkStopPacketCaptures for application/json ContentType.
+type BulkStopPacketCapturesJSONRequestBody BulkStopPacketCapturesJSONBody
+
+// GetPacketCapturesPcapJSONRequestBody defines body for GetPacketCapturesPcap for application/json ContentType.
+type GetPacketCapturesPcapJSONRequestBody GetPacketCapturesPcapJSONBody
 
 // CreatePacketGeneratorJSONRequestBody defines body for CreatePacketGenerator for application/json ContentType.
 type CreatePacketGeneratorJSONRequestBody = PacketGenerator
@@ -2683,6 +2895,191 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
 	StopPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketCaptureResults Delete all inactive capture results
+	//
+	// Deletes every inactive result and its packets.
+	//
+	// Corresponds with DELETE /packet/capture-results (the `DeletePacketCaptureResults` operationId).
+	DeletePacketCaptureResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPacketCaptureResults List capture results
+	//
+	// Results of capture runs, optionally filtered.
+	//
+	// Corresponds with GET /packet/capture-results (the `ListPacketCaptureResults` operationId).
+	ListPacketCaptureResults(ctx context.Context, params *ListPacketCaptureResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketCaptureResult Delete a capture result
+	//
+	// Deletes an inactive result and its packets. Idempotent; an active result is a 400.
+	//
+	// Corresponds with DELETE /packet/capture-results/{id} (the `DeletePacketCaptureResult` operationId).
+	DeletePacketCaptureResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketCaptureResult Get a capture result
+	//
+	// One result, looked up by its id.
+	//
+	// Corresponds with GET /packet/capture-results/{id} (the `GetPacketCaptureResult` operationId).
+	GetPacketCaptureResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketCapturePcap Captured packets as a file
+	//
+	// The result's packets as pcapng with nanosecond timestamps (tshark and Wireshark read it).
+	//
+	// Corresponds with GET /packet/capture-results/{id}/pcap (the `GetPacketCapturePcap` operationId).
+	GetPacketCapturePcap(ctx context.Context, id Id, params *GetPacketCapturePcapParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketCaptures Delete all inactive packet captures
+	//
+	// Deletes every inactive capture and its results. Idempotent.
+	//
+	// Corresponds with DELETE /packet/captures (the `DeletePacketCaptures` operationId).
+	DeletePacketCaptures(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPacketCaptures List packet captures
+	//
+	// All packet captures, optionally only those of one source.
+	//
+	// Corresponds with GET /packet/captures (the `ListPacketCaptures` operationId).
+	ListPacketCaptures(ctx context.Context, params *ListPacketCapturesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePacketCaptureWithBody Create a packet capture
+	//
+	// Creates a capture on a port or interface. Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+	CreatePacketCaptureWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePacketCapture Create a packet capture
+	//
+	// Creates a capture on a port or interface. Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+	CreatePacketCapture(ctx context.Context, body CreatePacketCaptureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreatePacketCapturesWithBody Create many packet captures
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+	BulkCreatePacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreatePacketCaptures Create many packet captures
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+	BulkCreatePacketCaptures(ctx context.Context, body BulkCreatePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePacketCapturesWithBody Delete many packet captures
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+	BulkDeletePacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePacketCaptures Delete many packet captures
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+	BulkDeletePacketCaptures(ctx context.Context, body BulkDeletePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStartPacketCapturesWithBody Start many packet captures
+	//
+	// All or nothing; the captures start together.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+	BulkStartPacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStartPacketCaptures Start many packet captures
+	//
+	// All or nothing; the captures start together.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+	BulkStartPacketCaptures(ctx context.Context, body BulkStartPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStopPacketCapturesWithBody Stop many packet captures
+	//
+	// Stops the listed captures; unknown ids are ignored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+	BulkStopPacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkStopPacketCaptures Stop many packet captures
+	//
+	// Stops the listed captures; unknown ids are ignored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+	BulkStopPacketCaptures(ctx context.Context, body BulkStopPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketCapturesPcapWithBody Merged packets of several capture results
+	//
+	// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+	GetPacketCapturesPcapWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketCapturesPcap Merged packets of several capture results
+	//
+	// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+	GetPacketCapturesPcap(ctx context.Context, body GetPacketCapturesPcapJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePacketCapture Delete a packet capture
+	//
+	// Deletes a stopped capture and its results. Idempotent; an active capture is a 400.
+	//
+	// Corresponds with DELETE /packet/captures/{id} (the `DeletePacketCapture` operationId).
+	DeletePacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPacketCapture Get a packet capture
+	//
+	// One capture, looked up by its id.
+	//
+	// Corresponds with GET /packet/captures/{id} (the `GetPacketCapture` operationId).
+	GetPacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartPacketCapture Start a packet capture
+	//
+	// Starts capturing into a new result (armed first if there is a start trigger).
+	//
+	// Corresponds with POST /packet/captures/{id}/start (the `StartPacketCapture` operationId).
+	StartPacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopPacketCapture Stop a packet capture
+	//
+	// Stops capturing; the result keeps its packets. Idempotent.
+	//
+	// Corresponds with POST /packet/captures/{id}/stop (the `StopPacketCapture` operationId).
+	StopPacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeletePacketGeneratorResults Delete all inactive generator results
 	//
@@ -3626,6 +4023,421 @@ func (c *Client) StartPacketAnalyzer(ctx context.Context, id Id, reqEditors ...R
 // Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
 func (c *Client) StopPacketAnalyzer(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStopPacketAnalyzerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketCaptureResults Delete all inactive capture results
+//
+// Deletes every inactive result and its packets.
+//
+// Corresponds with DELETE /packet/capture-results (the `DeletePacketCaptureResults` operationId).
+func (c *Client) DeletePacketCaptureResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketCaptureResultsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPacketCaptureResults List capture results
+//
+// Results of capture runs, optionally filtered.
+//
+// Corresponds with GET /packet/capture-results (the `ListPacketCaptureResults` operationId).
+func (c *Client) ListPacketCaptureResults(ctx context.Context, params *ListPacketCaptureResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPacketCaptureResultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketCaptureResult Delete a capture result
+//
+// Deletes an inactive result and its packets. Idempotent; an active result is a 400.
+//
+// Corresponds with DELETE /packet/capture-results/{id} (the `DeletePacketCaptureResult` operationId).
+func (c *Client) DeletePacketCaptureResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketCaptureResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketCaptureResult Get a capture result
+//
+// One result, looked up by its id.
+//
+// Corresponds with GET /packet/capture-results/{id} (the `GetPacketCaptureResult` operationId).
+func (c *Client) GetPacketCaptureResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketCaptureResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketCapturePcap Captured packets as a file
+//
+// The result's packets as pcapng with nanosecond timestamps (tshark and Wireshark read it).
+//
+// Corresponds with GET /packet/capture-results/{id}/pcap (the `GetPacketCapturePcap` operationId).
+func (c *Client) GetPacketCapturePcap(ctx context.Context, id Id, params *GetPacketCapturePcapParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketCapturePcapRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketCaptures Delete all inactive packet captures
+//
+// Deletes every inactive capture and its results. Idempotent.
+//
+// Corresponds with DELETE /packet/captures (the `DeletePacketCaptures` operationId).
+func (c *Client) DeletePacketCaptures(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketCapturesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPacketCaptures List packet captures
+//
+// All packet captures, optionally only those of one source.
+//
+// Corresponds with GET /packet/captures (the `ListPacketCaptures` operationId).
+func (c *Client) ListPacketCaptures(ctx context.Context, params *ListPacketCapturesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPacketCapturesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePacketCaptureWithBody Create a packet capture
+//
+// Creates a capture on a port or interface. Without an id the server makes one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+func (c *Client) CreatePacketCaptureWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePacketCaptureRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePacketCapture Create a packet capture
+//
+// Creates a capture on a port or interface. Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+func (c *Client) CreatePacketCapture(ctx context.Context, body CreatePacketCaptureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePacketCaptureRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreatePacketCapturesWithBody Create many packet captures
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+func (c *Client) BulkCreatePacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreatePacketCapturesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreatePacketCaptures Create many packet captures
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+func (c *Client) BulkCreatePacketCaptures(ctx context.Context, body BulkCreatePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreatePacketCapturesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePacketCapturesWithBody Delete many packet captures
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+func (c *Client) BulkDeletePacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePacketCapturesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePacketCaptures Delete many packet captures
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+func (c *Client) BulkDeletePacketCaptures(ctx context.Context, body BulkDeletePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePacketCapturesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStartPacketCapturesWithBody Start many packet captures
+//
+// All or nothing; the captures start together.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+func (c *Client) BulkStartPacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStartPacketCapturesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStartPacketCaptures Start many packet captures
+//
+// All or nothing; the captures start together.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+func (c *Client) BulkStartPacketCaptures(ctx context.Context, body BulkStartPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStartPacketCapturesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStopPacketCapturesWithBody Stop many packet captures
+//
+// Stops the listed captures; unknown ids are ignored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+func (c *Client) BulkStopPacketCapturesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStopPacketCapturesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkStopPacketCaptures Stop many packet captures
+//
+// Stops the listed captures; unknown ids are ignored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+func (c *Client) BulkStopPacketCaptures(ctx context.Context, body BulkStopPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkStopPacketCapturesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketCapturesPcapWithBody Merged packets of several capture results
+//
+// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+func (c *Client) GetPacketCapturesPcapWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketCapturesPcapRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketCapturesPcap Merged packets of several capture results
+//
+// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+func (c *Client) GetPacketCapturesPcap(ctx context.Context, body GetPacketCapturesPcapJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketCapturesPcapRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePacketCapture Delete a packet capture
+//
+// Deletes a stopped capture and its results. Idempotent; an active capture is a 400.
+//
+// Corresponds with DELETE /packet/captures/{id} (the `DeletePacketCapture` operationId).
+func (c *Client) DeletePacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePacketCaptureRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPacketCapture Get a packet capture
+//
+// One capture, looked up by its id.
+//
+// Corresponds with GET /packet/captures/{id} (the `GetPacketCapture` operationId).
+func (c *Client) GetPacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPacketCaptureRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartPacketCapture Start a packet capture
+//
+// Starts capturing into a new result (armed first if there is a start trigger).
+//
+// Corresponds with POST /packet/captures/{id}/start (the `StartPacketCapture` operationId).
+func (c *Client) StartPacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartPacketCaptureRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopPacketCapture Stop a packet capture
+//
+// Stops capturing; the result keeps its packets. Idempotent.
+//
+// Corresponds with POST /packet/captures/{id}/stop (the `StopPacketCapture` operationId).
+func (c *Client) StopPacketCapture(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopPacketCaptureRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -5401,6 +6213,697 @@ func NewStopPacketAnalyzerRequest(server string, id Id) (*http.Request, error) {
 	return req, nil
 }
 
+// NewDeletePacketCaptureResultsRequest constructs an http.Request for the DeletePacketCaptureResults method
+func NewDeletePacketCaptureResultsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/capture-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPacketCaptureResultsRequest constructs an http.Request for the ListPacketCaptureResults method
+func NewListPacketCaptureResultsRequest(server string, params *ListPacketCaptureResultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/capture-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CaptureId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "capture_id", *params.CaptureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source_id", *params.SourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketCaptureResultRequest constructs an http.Request for the DeletePacketCaptureResult method
+func NewDeletePacketCaptureResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/capture-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketCaptureResultRequest constructs an http.Request for the GetPacketCaptureResult method
+func NewGetPacketCaptureResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/capture-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketCapturePcapRequest constructs an http.Request for the GetPacketCapturePcap method
+func NewGetPacketCapturePcapRequest(server string, id Id, params *GetPacketCapturePcapParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/capture-results/%s/pcap", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PacketStart != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "packet_start", *params.PacketStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PacketEnd != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "packet_end", *params.PacketEnd, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePacketCapturesRequest constructs an http.Request for the DeletePacketCaptures method
+func NewDeletePacketCapturesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPacketCapturesRequest constructs an http.Request for the ListPacketCaptures method
+func NewListPacketCapturesRequest(server string, params *ListPacketCapturesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.SourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source_id", *params.SourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePacketCaptureRequest calls the generic CreatePacketCapture builder with application/json body
+func NewCreatePacketCaptureRequest(server string, body CreatePacketCaptureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePacketCaptureRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePacketCaptureRequestWithBody constructs an http.Request for the CreatePacketCapture method, with any body, and a specified content type
+func NewCreatePacketCaptureRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkCreatePacketCapturesRequest calls the generic BulkCreatePacketCaptures builder with application/json body
+func NewBulkCreatePacketCapturesRequest(server string, body BulkCreatePacketCapturesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkCreatePacketCapturesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkCreatePacketCapturesRequestWithBody constructs an http.Request for the BulkCreatePacketCaptures method, with any body, and a specified content type
+func NewBulkCreatePacketCapturesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/x/bulk-create")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkDeletePacketCapturesRequest calls the generic BulkDeletePacketCaptures builder with application/json body
+func NewBulkDeletePacketCapturesRequest(server string, body BulkDeletePacketCapturesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkDeletePacketCapturesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkDeletePacketCapturesRequestWithBody constructs an http.Request for the BulkDeletePacketCaptures method, with any body, and a specified content type
+func NewBulkDeletePacketCapturesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/x/bulk-delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkStartPacketCapturesRequest calls the generic BulkStartPacketCaptures builder with application/json body
+func NewBulkStartPacketCapturesRequest(server string, body BulkStartPacketCapturesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkStartPacketCapturesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkStartPacketCapturesRequestWithBody constructs an http.Request for the BulkStartPacketCaptures method, with any body, and a specified content type
+func NewBulkStartPacketCapturesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/x/bulk-start")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBulkStopPacketCapturesRequest calls the generic BulkStopPacketCaptures builder with application/json body
+func NewBulkStopPacketCapturesRequest(server string, body BulkStopPacketCapturesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkStopPacketCapturesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkStopPacketCapturesRequestWithBody constructs an http.Request for the BulkStopPacketCaptures method, with any body, and a specified content type
+func NewBulkStopPacketCapturesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/x/bulk-stop")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPacketCapturesPcapRequest calls the generic GetPacketCapturesPcap builder with application/json body
+func NewGetPacketCapturesPcapRequest(server string, body GetPacketCapturesPcapJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGetPacketCapturesPcapRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewGetPacketCapturesPcapRequestWithBody constructs an http.Request for the GetPacketCapturesPcap method, with any body, and a specified content type
+func NewGetPacketCapturesPcapRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/x/merge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePacketCaptureRequest constructs an http.Request for the DeletePacketCapture method
+func NewDeletePacketCaptureRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPacketCaptureRequest constructs an http.Request for the GetPacketCapture method
+func NewGetPacketCaptureRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartPacketCaptureRequest constructs an http.Request for the StartPacketCapture method
+func NewStartPacketCaptureRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/%s/start", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStopPacketCaptureRequest constructs an http.Request for the StopPacketCapture method
+func NewStopPacketCaptureRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/packet/captures/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeletePacketGeneratorResultsRequest constructs an http.Request for the DeletePacketGeneratorResults method
 func NewDeletePacketGeneratorResultsRequest(server string) (*http.Request, error) {
 	var err error
@@ -7076,6 +8579,213 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /packet/analyzers/{id}/stop (the `StopPacketAnalyzer` operationId).
 	StopPacketAnalyzerWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketAnalyzerResponse, error)
 
+	// DeletePacketCaptureResultsWithResponse Delete all inactive capture results
+	//
+	// Deletes every inactive result and its packets.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/capture-results (the `DeletePacketCaptureResults` operationId).
+	DeletePacketCaptureResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketCaptureResultsResponse, error)
+
+	// ListPacketCaptureResultsWithResponse List capture results
+	//
+	// Results of capture runs, optionally filtered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/capture-results (the `ListPacketCaptureResults` operationId).
+	ListPacketCaptureResultsWithResponse(ctx context.Context, params *ListPacketCaptureResultsParams, reqEditors ...RequestEditorFn) (*ListPacketCaptureResultsResponse, error)
+
+	// DeletePacketCaptureResultWithResponse Delete a capture result
+	//
+	// Deletes an inactive result and its packets. Idempotent; an active result is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/capture-results/{id} (the `DeletePacketCaptureResult` operationId).
+	DeletePacketCaptureResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketCaptureResultResponse, error)
+
+	// GetPacketCaptureResultWithResponse Get a capture result
+	//
+	// One result, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/capture-results/{id} (the `GetPacketCaptureResult` operationId).
+	GetPacketCaptureResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketCaptureResultResponse, error)
+
+	// GetPacketCapturePcapWithResponse Captured packets as a file
+	//
+	// The result's packets as pcapng with nanosecond timestamps (tshark and Wireshark read it).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/capture-results/{id}/pcap (the `GetPacketCapturePcap` operationId).
+	GetPacketCapturePcapWithResponse(ctx context.Context, id Id, params *GetPacketCapturePcapParams, reqEditors ...RequestEditorFn) (*GetPacketCapturePcapResponse, error)
+
+	// DeletePacketCapturesWithResponse Delete all inactive packet captures
+	//
+	// Deletes every inactive capture and its results. Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/captures (the `DeletePacketCaptures` operationId).
+	DeletePacketCapturesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketCapturesResponse, error)
+
+	// ListPacketCapturesWithResponse List packet captures
+	//
+	// All packet captures, optionally only those of one source.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/captures (the `ListPacketCaptures` operationId).
+	ListPacketCapturesWithResponse(ctx context.Context, params *ListPacketCapturesParams, reqEditors ...RequestEditorFn) (*ListPacketCapturesResponse, error)
+
+	// CreatePacketCaptureWithBodyWithResponse Create a packet capture
+	//
+	// Creates a capture on a port or interface. Without an id the server makes one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+	CreatePacketCaptureWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePacketCaptureResponse, error)
+
+	// CreatePacketCaptureWithResponse Create a packet capture
+	//
+	// Creates a capture on a port or interface. Without an id the server makes one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+	CreatePacketCaptureWithResponse(ctx context.Context, body CreatePacketCaptureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePacketCaptureResponse, error)
+
+	// BulkCreatePacketCapturesWithBodyWithResponse Create many packet captures
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+	BulkCreatePacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreatePacketCapturesResponse, error)
+
+	// BulkCreatePacketCapturesWithResponse Create many packet captures
+	//
+	// All or nothing; if one item is invalid none is created.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+	BulkCreatePacketCapturesWithResponse(ctx context.Context, body BulkCreatePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreatePacketCapturesResponse, error)
+
+	// BulkDeletePacketCapturesWithBodyWithResponse Delete many packet captures
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+	BulkDeletePacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeletePacketCapturesResponse, error)
+
+	// BulkDeletePacketCapturesWithResponse Delete many packet captures
+	//
+	// Best effort; active and unknown ids are left alone. Idempotent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+	BulkDeletePacketCapturesWithResponse(ctx context.Context, body BulkDeletePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeletePacketCapturesResponse, error)
+
+	// BulkStartPacketCapturesWithBodyWithResponse Start many packet captures
+	//
+	// All or nothing; the captures start together.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+	BulkStartPacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStartPacketCapturesResponse, error)
+
+	// BulkStartPacketCapturesWithResponse Start many packet captures
+	//
+	// All or nothing; the captures start together.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+	BulkStartPacketCapturesWithResponse(ctx context.Context, body BulkStartPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStartPacketCapturesResponse, error)
+
+	// BulkStopPacketCapturesWithBodyWithResponse Stop many packet captures
+	//
+	// Stops the listed captures; unknown ids are ignored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+	BulkStopPacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStopPacketCapturesResponse, error)
+
+	// BulkStopPacketCapturesWithResponse Stop many packet captures
+	//
+	// Stops the listed captures; unknown ids are ignored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+	BulkStopPacketCapturesWithResponse(ctx context.Context, body BulkStopPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStopPacketCapturesResponse, error)
+
+	// GetPacketCapturesPcapWithBodyWithResponse Merged packets of several capture results
+	//
+	// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+	GetPacketCapturesPcapWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GetPacketCapturesPcapResponse, error)
+
+	// GetPacketCapturesPcapWithResponse Merged packets of several capture results
+	//
+	// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+	GetPacketCapturesPcapWithResponse(ctx context.Context, body GetPacketCapturesPcapJSONRequestBody, reqEditors ...RequestEditorFn) (*GetPacketCapturesPcapResponse, error)
+
+	// DeletePacketCaptureWithResponse Delete a packet capture
+	//
+	// Deletes a stopped capture and its results. Idempotent; an active capture is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /packet/captures/{id} (the `DeletePacketCapture` operationId).
+	DeletePacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketCaptureResponse, error)
+
+	// GetPacketCaptureWithResponse Get a packet capture
+	//
+	// One capture, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /packet/captures/{id} (the `GetPacketCapture` operationId).
+	GetPacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketCaptureResponse, error)
+
+	// StartPacketCaptureWithResponse Start a packet capture
+	//
+	// Starts capturing into a new result (armed first if there is a start trigger).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/{id}/start (the `StartPacketCapture` operationId).
+	StartPacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketCaptureResponse, error)
+
+	// StopPacketCaptureWithResponse Stop a packet capture
+	//
+	// Stops capturing; the result keeps its packets. Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /packet/captures/{id}/stop (the `StopPacketCapture` operationId).
+	StopPacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketCaptureResponse, error)
+
 	// DeletePacketGeneratorResultsWithResponse Delete all inactive generator results
 	//
 	// Deletes every inactive result.
@@ -8621,6 +10331,781 @@ func (r StopPacketAnalyzerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StopPacketAnalyzerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketCaptureResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketCaptureResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketCaptureResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketCaptureResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketCaptureResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPacketCaptureResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]PacketCaptureResult
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPacketCaptureResultsResponse) GetJSON200() *[]PacketCaptureResult {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPacketCaptureResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPacketCaptureResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPacketCaptureResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPacketCaptureResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketCaptureResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeletePacketCaptureResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketCaptureResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketCaptureResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketCaptureResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketCaptureResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketCaptureResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketCaptureResult
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketCaptureResultResponse) GetJSON200() *PacketCaptureResult {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketCaptureResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketCaptureResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketCaptureResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketCaptureResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketCaptureResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketCapturePcapResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPacketCapturePcapResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketCapturePcapResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketCapturePcapResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketCapturePcapResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketCapturePcapResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketCapturePcapResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketCapturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketCapturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketCapturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketCapturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketCapturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPacketCapturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]PacketCapture
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPacketCapturesResponse) GetJSON200() *[]PacketCapture {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPacketCapturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPacketCapturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPacketCapturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPacketCapturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePacketCaptureResponse201Headers the declared response headers of an HTTP 201 response for CreatePacketCapture
+type CreatePacketCaptureResponse201Headers struct {
+	Location *string
+}
+
+type CreatePacketCaptureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketCapture
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePacketCaptureResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePacketCaptureResponse) GetJSON201() *PacketCapture {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePacketCaptureResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePacketCaptureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePacketCaptureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePacketCaptureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePacketCaptureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkCreatePacketCapturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []PacketCapture `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkCreatePacketCapturesResponse) GetJSON200() *struct {
+	Items []PacketCapture `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkCreatePacketCapturesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkCreatePacketCapturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkCreatePacketCapturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkCreatePacketCapturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkCreatePacketCapturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkDeletePacketCapturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkDeletePacketCapturesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkDeletePacketCapturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkDeletePacketCapturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkDeletePacketCapturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkDeletePacketCapturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkStartPacketCapturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []PacketCaptureResult `json:"items"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkStartPacketCapturesResponse) GetJSON200() *struct {
+	Items []PacketCaptureResult `json:"items"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkStartPacketCapturesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkStartPacketCapturesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkStartPacketCapturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkStartPacketCapturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkStartPacketCapturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkStartPacketCapturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkStopPacketCapturesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BulkStopPacketCapturesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkStopPacketCapturesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkStopPacketCapturesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkStopPacketCapturesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkStopPacketCapturesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketCapturesPcapResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPacketCapturesPcapResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketCapturesPcapResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketCapturesPcapResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketCapturesPcapResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketCapturesPcapResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketCapturesPcapResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePacketCaptureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeletePacketCaptureResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePacketCaptureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePacketCaptureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePacketCaptureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePacketCaptureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPacketCaptureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PacketCapture
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPacketCaptureResponse) GetJSON200() *PacketCapture {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPacketCaptureResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPacketCaptureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPacketCaptureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPacketCaptureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPacketCaptureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartPacketCaptureResponse201Headers the declared response headers of an HTTP 201 response for StartPacketCapture
+type StartPacketCaptureResponse201Headers struct {
+	Location *string
+}
+
+type StartPacketCaptureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PacketCaptureResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *StartPacketCaptureResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartPacketCaptureResponse) GetJSON201() *PacketCaptureResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartPacketCaptureResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartPacketCaptureResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartPacketCaptureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartPacketCaptureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartPacketCaptureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartPacketCaptureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopPacketCaptureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopPacketCaptureResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StopPacketCaptureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopPacketCaptureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopPacketCaptureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopPacketCaptureResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10714,6 +13199,351 @@ func (c *ClientWithResponses) StopPacketAnalyzerWithResponse(ctx context.Context
 	return ParseStopPacketAnalyzerResponse(rsp)
 }
 
+// DeletePacketCaptureResultsWithResponse Delete all inactive capture results
+//
+// Deletes every inactive result and its packets.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/capture-results (the `DeletePacketCaptureResults` operationId).
+func (c *ClientWithResponses) DeletePacketCaptureResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketCaptureResultsResponse, error) {
+	rsp, err := c.DeletePacketCaptureResults(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketCaptureResultsResponse(rsp)
+}
+
+// ListPacketCaptureResultsWithResponse List capture results
+//
+// Results of capture runs, optionally filtered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/capture-results (the `ListPacketCaptureResults` operationId).
+func (c *ClientWithResponses) ListPacketCaptureResultsWithResponse(ctx context.Context, params *ListPacketCaptureResultsParams, reqEditors ...RequestEditorFn) (*ListPacketCaptureResultsResponse, error) {
+	rsp, err := c.ListPacketCaptureResults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPacketCaptureResultsResponse(rsp)
+}
+
+// DeletePacketCaptureResultWithResponse Delete a capture result
+//
+// Deletes an inactive result and its packets. Idempotent; an active result is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/capture-results/{id} (the `DeletePacketCaptureResult` operationId).
+func (c *ClientWithResponses) DeletePacketCaptureResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketCaptureResultResponse, error) {
+	rsp, err := c.DeletePacketCaptureResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketCaptureResultResponse(rsp)
+}
+
+// GetPacketCaptureResultWithResponse Get a capture result
+//
+// One result, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/capture-results/{id} (the `GetPacketCaptureResult` operationId).
+func (c *ClientWithResponses) GetPacketCaptureResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketCaptureResultResponse, error) {
+	rsp, err := c.GetPacketCaptureResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketCaptureResultResponse(rsp)
+}
+
+// GetPacketCapturePcapWithResponse Captured packets as a file
+//
+// The result's packets as pcapng with nanosecond timestamps (tshark and Wireshark read it).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/capture-results/{id}/pcap (the `GetPacketCapturePcap` operationId).
+func (c *ClientWithResponses) GetPacketCapturePcapWithResponse(ctx context.Context, id Id, params *GetPacketCapturePcapParams, reqEditors ...RequestEditorFn) (*GetPacketCapturePcapResponse, error) {
+	rsp, err := c.GetPacketCapturePcap(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketCapturePcapResponse(rsp)
+}
+
+// DeletePacketCapturesWithResponse Delete all inactive packet captures
+//
+// Deletes every inactive capture and its results. Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/captures (the `DeletePacketCaptures` operationId).
+func (c *ClientWithResponses) DeletePacketCapturesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeletePacketCapturesResponse, error) {
+	rsp, err := c.DeletePacketCaptures(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketCapturesResponse(rsp)
+}
+
+// ListPacketCapturesWithResponse List packet captures
+//
+// All packet captures, optionally only those of one source.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/captures (the `ListPacketCaptures` operationId).
+func (c *ClientWithResponses) ListPacketCapturesWithResponse(ctx context.Context, params *ListPacketCapturesParams, reqEditors ...RequestEditorFn) (*ListPacketCapturesResponse, error) {
+	rsp, err := c.ListPacketCaptures(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPacketCapturesResponse(rsp)
+}
+
+// CreatePacketCaptureWithBodyWithResponse Create a packet capture
+//
+// Creates a capture on a port or interface. Without an id the server makes one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+func (c *ClientWithResponses) CreatePacketCaptureWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePacketCaptureResponse, error) {
+	rsp, err := c.CreatePacketCaptureWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePacketCaptureResponse(rsp)
+}
+
+// CreatePacketCaptureWithResponse Create a packet capture
+//
+// Creates a capture on a port or interface. Without an id the server makes one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures (the `CreatePacketCapture` operationId).
+func (c *ClientWithResponses) CreatePacketCaptureWithResponse(ctx context.Context, body CreatePacketCaptureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePacketCaptureResponse, error) {
+	rsp, err := c.CreatePacketCapture(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePacketCaptureResponse(rsp)
+}
+
+// BulkCreatePacketCapturesWithBodyWithResponse Create many packet captures
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+func (c *ClientWithResponses) BulkCreatePacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreatePacketCapturesResponse, error) {
+	rsp, err := c.BulkCreatePacketCapturesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreatePacketCapturesResponse(rsp)
+}
+
+// BulkCreatePacketCapturesWithResponse Create many packet captures
+//
+// All or nothing; if one item is invalid none is created.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-create (the `BulkCreatePacketCaptures` operationId).
+func (c *ClientWithResponses) BulkCreatePacketCapturesWithResponse(ctx context.Context, body BulkCreatePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkCreatePacketCapturesResponse, error) {
+	rsp, err := c.BulkCreatePacketCaptures(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreatePacketCapturesResponse(rsp)
+}
+
+// BulkDeletePacketCapturesWithBodyWithResponse Delete many packet captures
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+func (c *ClientWithResponses) BulkDeletePacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkDeletePacketCapturesResponse, error) {
+	rsp, err := c.BulkDeletePacketCapturesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePacketCapturesResponse(rsp)
+}
+
+// BulkDeletePacketCapturesWithResponse Delete many packet captures
+//
+// Best effort; active and unknown ids are left alone. Idempotent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-delete (the `BulkDeletePacketCaptures` operationId).
+func (c *ClientWithResponses) BulkDeletePacketCapturesWithResponse(ctx context.Context, body BulkDeletePacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkDeletePacketCapturesResponse, error) {
+	rsp, err := c.BulkDeletePacketCaptures(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePacketCapturesResponse(rsp)
+}
+
+// BulkStartPacketCapturesWithBodyWithResponse Start many packet captures
+//
+// All or nothing; the captures start together.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+func (c *ClientWithResponses) BulkStartPacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStartPacketCapturesResponse, error) {
+	rsp, err := c.BulkStartPacketCapturesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStartPacketCapturesResponse(rsp)
+}
+
+// BulkStartPacketCapturesWithResponse Start many packet captures
+//
+// All or nothing; the captures start together.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-start (the `BulkStartPacketCaptures` operationId).
+func (c *ClientWithResponses) BulkStartPacketCapturesWithResponse(ctx context.Context, body BulkStartPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStartPacketCapturesResponse, error) {
+	rsp, err := c.BulkStartPacketCaptures(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStartPacketCapturesResponse(rsp)
+}
+
+// BulkStopPacketCapturesWithBodyWithResponse Stop many packet captures
+//
+// Stops the listed captures; unknown ids are ignored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+func (c *ClientWithResponses) BulkStopPacketCapturesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkStopPacketCapturesResponse, error) {
+	rsp, err := c.BulkStopPacketCapturesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStopPacketCapturesResponse(rsp)
+}
+
+// BulkStopPacketCapturesWithResponse Stop many packet captures
+//
+// Stops the listed captures; unknown ids are ignored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/bulk-stop (the `BulkStopPacketCaptures` operationId).
+func (c *ClientWithResponses) BulkStopPacketCapturesWithResponse(ctx context.Context, body BulkStopPacketCapturesJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkStopPacketCapturesResponse, error) {
+	rsp, err := c.BulkStopPacketCaptures(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkStopPacketCapturesResponse(rsp)
+}
+
+// GetPacketCapturesPcapWithBodyWithResponse Merged packets of several capture results
+//
+// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+func (c *ClientWithResponses) GetPacketCapturesPcapWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GetPacketCapturesPcapResponse, error) {
+	rsp, err := c.GetPacketCapturesPcapWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketCapturesPcapResponse(rsp)
+}
+
+// GetPacketCapturesPcapWithResponse Merged packets of several capture results
+//
+// The packets of the listed capture results, merged in timestamp order, as pcapng (ns timestamps).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/x/merge (the `GetPacketCapturesPcap` operationId).
+func (c *ClientWithResponses) GetPacketCapturesPcapWithResponse(ctx context.Context, body GetPacketCapturesPcapJSONRequestBody, reqEditors ...RequestEditorFn) (*GetPacketCapturesPcapResponse, error) {
+	rsp, err := c.GetPacketCapturesPcap(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketCapturesPcapResponse(rsp)
+}
+
+// DeletePacketCaptureWithResponse Delete a packet capture
+//
+// Deletes a stopped capture and its results. Idempotent; an active capture is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /packet/captures/{id} (the `DeletePacketCapture` operationId).
+func (c *ClientWithResponses) DeletePacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeletePacketCaptureResponse, error) {
+	rsp, err := c.DeletePacketCapture(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePacketCaptureResponse(rsp)
+}
+
+// GetPacketCaptureWithResponse Get a packet capture
+//
+// One capture, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /packet/captures/{id} (the `GetPacketCapture` operationId).
+func (c *ClientWithResponses) GetPacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetPacketCaptureResponse, error) {
+	rsp, err := c.GetPacketCapture(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPacketCaptureResponse(rsp)
+}
+
+// StartPacketCaptureWithResponse Start a packet capture
+//
+// Starts capturing into a new result (armed first if there is a start trigger).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/{id}/start (the `StartPacketCapture` operationId).
+func (c *ClientWithResponses) StartPacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StartPacketCaptureResponse, error) {
+	rsp, err := c.StartPacketCapture(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartPacketCaptureResponse(rsp)
+}
+
+// StopPacketCaptureWithResponse Stop a packet capture
+//
+// Stops capturing; the result keeps its packets. Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /packet/captures/{id}/stop (the `StopPacketCapture` operationId).
+func (c *ClientWithResponses) StopPacketCaptureWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopPacketCaptureResponse, error) {
+	rsp, err := c.StopPacketCapture(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopPacketCaptureResponse(rsp)
+}
+
 // DeletePacketGeneratorResultsWithResponse Delete all inactive generator results
 //
 // Deletes every inactive result.
@@ -12174,6 +15004,543 @@ func ParseStopPacketAnalyzerResponse(rsp *http.Response) (*StopPacketAnalyzerRes
 	return response, nil
 }
 
+// ParseDeletePacketCaptureResultsResponse parses an HTTP response from a DeletePacketCaptureResultsWithResponse call
+func ParseDeletePacketCaptureResultsResponse(rsp *http.Response) (*DeletePacketCaptureResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketCaptureResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseListPacketCaptureResultsResponse parses an HTTP response from a ListPacketCaptureResultsWithResponse call
+func ParseListPacketCaptureResultsResponse(rsp *http.Response) (*ListPacketCaptureResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPacketCaptureResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []PacketCaptureResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketCaptureResultResponse parses an HTTP response from a DeletePacketCaptureResultWithResponse call
+func ParseDeletePacketCaptureResultResponse(rsp *http.Response) (*DeletePacketCaptureResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketCaptureResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketCaptureResultResponse parses an HTTP response from a GetPacketCaptureResultWithResponse call
+func ParseGetPacketCaptureResultResponse(rsp *http.Response) (*GetPacketCaptureResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketCaptureResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketCaptureResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketCapturePcapResponse parses an HTTP response from a GetPacketCapturePcapWithResponse call
+func ParseGetPacketCapturePcapResponse(rsp *http.Response) (*GetPacketCapturePcapResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketCapturePcapResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketCapturesResponse parses an HTTP response from a DeletePacketCapturesWithResponse call
+func ParseDeletePacketCapturesResponse(rsp *http.Response) (*DeletePacketCapturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketCapturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseListPacketCapturesResponse parses an HTTP response from a ListPacketCapturesWithResponse call
+func ParseListPacketCapturesResponse(rsp *http.Response) (*ListPacketCapturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPacketCapturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []PacketCapture
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePacketCaptureResponse parses an HTTP response from a CreatePacketCaptureWithResponse call
+func ParseCreatePacketCaptureResponse(rsp *http.Response) (*CreatePacketCaptureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePacketCaptureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketCapture
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePacketCaptureResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBulkCreatePacketCapturesResponse parses an HTTP response from a BulkCreatePacketCapturesWithResponse call
+func ParseBulkCreatePacketCapturesResponse(rsp *http.Response) (*BulkCreatePacketCapturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkCreatePacketCapturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PacketCapture `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkDeletePacketCapturesResponse parses an HTTP response from a BulkDeletePacketCapturesWithResponse call
+func ParseBulkDeletePacketCapturesResponse(rsp *http.Response) (*BulkDeletePacketCapturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkDeletePacketCapturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkStartPacketCapturesResponse parses an HTTP response from a BulkStartPacketCapturesWithResponse call
+func ParseBulkStartPacketCapturesResponse(rsp *http.Response) (*BulkStartPacketCapturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkStartPacketCapturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PacketCaptureResult `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkStopPacketCapturesResponse parses an HTTP response from a BulkStopPacketCapturesWithResponse call
+func ParseBulkStopPacketCapturesResponse(rsp *http.Response) (*BulkStopPacketCapturesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkStopPacketCapturesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketCapturesPcapResponse parses an HTTP response from a GetPacketCapturesPcapWithResponse call
+func ParseGetPacketCapturesPcapResponse(rsp *http.Response) (*GetPacketCapturesPcapResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketCapturesPcapResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePacketCaptureResponse parses an HTTP response from a DeletePacketCaptureWithResponse call
+func ParseDeletePacketCaptureResponse(rsp *http.Response) (*DeletePacketCaptureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePacketCaptureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPacketCaptureResponse parses an HTTP response from a GetPacketCaptureWithResponse call
+func ParseGetPacketCaptureResponse(rsp *http.Response) (*GetPacketCaptureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPacketCaptureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PacketCapture
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartPacketCaptureResponse parses an HTTP response from a StartPacketCaptureWithResponse call
+func ParseStartPacketCaptureResponse(rsp *http.Response) (*StartPacketCaptureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartPacketCaptureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PacketCaptureResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers StartPacketCaptureResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStopPacketCaptureResponse parses an HTTP response from a StopPacketCaptureWithResponse call
+func ParseStopPacketCaptureResponse(rsp *http.Response) (*StopPacketCaptureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopPacketCaptureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeletePacketGeneratorResultsResponse parses an HTTP response from a DeletePacketGeneratorResultsWithResponse call
 func ParseDeletePacketGeneratorResultsResponse(rsp *http.Response) (*DeletePacketGeneratorResultsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13353,6 +16720,57 @@ type ServerInterface interface {
 	// StopPacketAnalyzer Stop a packet analyzer
 	// (POST /packet/analyzers/{id}/stop)
 	StopPacketAnalyzer(ctx echo.Context, id Id) error
+	// DeletePacketCaptureResults Delete all inactive capture results
+	// (DELETE /packet/capture-results)
+	DeletePacketCaptureResults(ctx echo.Context) error
+	// ListPacketCaptureResults List capture results
+	// (GET /packet/capture-results)
+	ListPacketCaptureResults(ctx echo.Context, params ListPacketCaptureResultsParams) error
+	// DeletePacketCaptureResult Delete a capture result
+	// (DELETE /packet/capture-results/{id})
+	DeletePacketCaptureResult(ctx echo.Context, id Id) error
+	// GetPacketCaptureResult Get a capture result
+	// (GET /packet/capture-results/{id})
+	GetPacketCaptureResult(ctx echo.Context, id Id) error
+	// GetPacketCapturePcap Captured packets as a file
+	// (GET /packet/capture-results/{id}/pcap)
+	GetPacketCapturePcap(ctx echo.Context, id Id, params GetPacketCapturePcapParams) error
+	// DeletePacketCaptures Delete all inactive packet captures
+	// (DELETE /packet/captures)
+	DeletePacketCaptures(ctx echo.Context) error
+	// ListPacketCaptures List packet captures
+	// (GET /packet/captures)
+	ListPacketCaptures(ctx echo.Context, params ListPacketCapturesParams) error
+	// CreatePacketCapture Create a packet capture
+	// (POST /packet/captures)
+	CreatePacketCapture(ctx echo.Context) error
+	// BulkCreatePacketCaptures Create many packet captures
+	// (POST /packet/captures/x/bulk-create)
+	BulkCreatePacketCaptures(ctx echo.Context) error
+	// BulkDeletePacketCaptures Delete many packet captures
+	// (POST /packet/captures/x/bulk-delete)
+	BulkDeletePacketCaptures(ctx echo.Context) error
+	// BulkStartPacketCaptures Start many packet captures
+	// (POST /packet/captures/x/bulk-start)
+	BulkStartPacketCaptures(ctx echo.Context) error
+	// BulkStopPacketCaptures Stop many packet captures
+	// (POST /packet/captures/x/bulk-stop)
+	BulkStopPacketCaptures(ctx echo.Context) error
+	// GetPacketCapturesPcap Merged packets of several capture results
+	// (POST /packet/captures/x/merge)
+	GetPacketCapturesPcap(ctx echo.Context) error
+	// DeletePacketCapture Delete a packet capture
+	// (DELETE /packet/captures/{id})
+	DeletePacketCapture(ctx echo.Context, id Id) error
+	// GetPacketCapture Get a packet capture
+	// (GET /packet/captures/{id})
+	GetPacketCapture(ctx echo.Context, id Id) error
+	// StartPacketCapture Start a packet capture
+	// (POST /packet/captures/{id}/start)
+	StartPacketCapture(ctx echo.Context, id Id) error
+	// StopPacketCapture Stop a packet capture
+	// (POST /packet/captures/{id}/stop)
+	StopPacketCapture(ctx echo.Context, id Id) error
 	// DeletePacketGeneratorResults Delete all inactive generator results
 	// (DELETE /packet/generator-results)
 	DeletePacketGeneratorResults(ctx echo.Context) error
@@ -13816,6 +17234,249 @@ func (w *ServerInterfaceWrapper) StopPacketAnalyzer(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.StopPacketAnalyzer(ctx, id)
+	return err
+}
+
+// DeletePacketCaptureResults converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketCaptureResults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketCaptureResults(ctx)
+	return err
+}
+
+// ListPacketCaptureResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPacketCaptureResults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPacketCaptureResultsParams
+	// ------------- Optional query parameter "capture_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "capture_id", ctx.QueryParams(), &params.CaptureId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter capture_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "source_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source_id", ctx.QueryParams(), &params.SourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPacketCaptureResults(ctx, params)
+	return err
+}
+
+// DeletePacketCaptureResult converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketCaptureResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketCaptureResult(ctx, id)
+	return err
+}
+
+// GetPacketCaptureResult converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketCaptureResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketCaptureResult(ctx, id)
+	return err
+}
+
+// GetPacketCapturePcap converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketCapturePcap(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetPacketCapturePcapParams
+	// ------------- Optional query parameter "packet_start" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "packet_start", ctx.QueryParams(), &params.PacketStart, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter packet_start: %s", err))
+	}
+
+	// ------------- Optional query parameter "packet_end" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "packet_end", ctx.QueryParams(), &params.PacketEnd, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter packet_end: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketCapturePcap(ctx, id, params)
+	return err
+}
+
+// DeletePacketCaptures converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketCaptures(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketCaptures(ctx)
+	return err
+}
+
+// ListPacketCaptures converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPacketCaptures(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPacketCapturesParams
+	// ------------- Optional query parameter "source_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source_id", ctx.QueryParams(), &params.SourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPacketCaptures(ctx, params)
+	return err
+}
+
+// CreatePacketCapture converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePacketCapture(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePacketCapture(ctx)
+	return err
+}
+
+// BulkCreatePacketCaptures converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkCreatePacketCaptures(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkCreatePacketCaptures(ctx)
+	return err
+}
+
+// BulkDeletePacketCaptures converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkDeletePacketCaptures(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkDeletePacketCaptures(ctx)
+	return err
+}
+
+// BulkStartPacketCaptures converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkStartPacketCaptures(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkStartPacketCaptures(ctx)
+	return err
+}
+
+// BulkStopPacketCaptures converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkStopPacketCaptures(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkStopPacketCaptures(ctx)
+	return err
+}
+
+// GetPacketCapturesPcap converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketCapturesPcap(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketCapturesPcap(ctx)
+	return err
+}
+
+// DeletePacketCapture converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePacketCapture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePacketCapture(ctx, id)
+	return err
+}
+
+// GetPacketCapture converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPacketCapture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPacketCapture(ctx, id)
+	return err
+}
+
+// StartPacketCapture converts echo context to params.
+func (w *ServerInterfaceWrapper) StartPacketCapture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartPacketCapture(ctx, id)
+	return err
+}
+
+// StopPacketCapture converts echo context to params.
+func (w *ServerInterfaceWrapper) StopPacketCapture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopPacketCapture(ctx, id)
 	return err
 }
 
@@ -14416,6 +18077,23 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/packet/analyzer-results/:id", wrapper.GetPacketAnalyzerResult, options.OperationMiddlewares["GetPacketAnalyzerResult"]...)
 	router.GET(options.BaseURL+"/packet/rx-flows", wrapper.ListRxFlows, options.OperationMiddlewares["ListRxFlows"]...)
 	router.GET(options.BaseURL+"/packet/rx-flows/:id", wrapper.GetRxFlow, options.OperationMiddlewares["GetRxFlow"]...)
+	router.DELETE(options.BaseURL+"/packet/captures", wrapper.DeletePacketCaptures, options.OperationMiddlewares["DeletePacketCaptures"]...)
+	router.GET(options.BaseURL+"/packet/captures", wrapper.ListPacketCaptures, options.OperationMiddlewares["ListPacketCaptures"]...)
+	router.POST(options.BaseURL+"/packet/captures", wrapper.CreatePacketCapture, options.OperationMiddlewares["CreatePacketCapture"]...)
+	router.DELETE(options.BaseURL+"/packet/captures/:id", wrapper.DeletePacketCapture, options.OperationMiddlewares["DeletePacketCapture"]...)
+	router.GET(options.BaseURL+"/packet/captures/:id", wrapper.GetPacketCapture, options.OperationMiddlewares["GetPacketCapture"]...)
+	router.POST(options.BaseURL+"/packet/captures/:id/start", wrapper.StartPacketCapture, options.OperationMiddlewares["StartPacketCapture"]...)
+	router.POST(options.BaseURL+"/packet/captures/:id/stop", wrapper.StopPacketCapture, options.OperationMiddlewares["StopPacketCapture"]...)
+	router.POST(options.BaseURL+"/packet/captures/x/bulk-create", wrapper.BulkCreatePacketCaptures, options.OperationMiddlewares["BulkCreatePacketCaptures"]...)
+	router.POST(options.BaseURL+"/packet/captures/x/bulk-delete", wrapper.BulkDeletePacketCaptures, options.OperationMiddlewares["BulkDeletePacketCaptures"]...)
+	router.POST(options.BaseURL+"/packet/captures/x/bulk-start", wrapper.BulkStartPacketCaptures, options.OperationMiddlewares["BulkStartPacketCaptures"]...)
+	router.POST(options.BaseURL+"/packet/captures/x/bulk-stop", wrapper.BulkStopPacketCaptures, options.OperationMiddlewares["BulkStopPacketCaptures"]...)
+	router.POST(options.BaseURL+"/packet/captures/x/merge", wrapper.GetPacketCapturesPcap, options.OperationMiddlewares["GetPacketCapturesPcap"]...)
+	router.DELETE(options.BaseURL+"/packet/capture-results", wrapper.DeletePacketCaptureResults, options.OperationMiddlewares["DeletePacketCaptureResults"]...)
+	router.GET(options.BaseURL+"/packet/capture-results", wrapper.ListPacketCaptureResults, options.OperationMiddlewares["ListPacketCaptureResults"]...)
+	router.DELETE(options.BaseURL+"/packet/capture-results/:id", wrapper.DeletePacketCaptureResult, options.OperationMiddlewares["DeletePacketCaptureResult"]...)
+	router.GET(options.BaseURL+"/packet/capture-results/:id", wrapper.GetPacketCaptureResult, options.OperationMiddlewares["GetPacketCaptureResult"]...)
+	router.GET(options.BaseURL+"/packet/capture-results/:id/pcap", wrapper.GetPacketCapturePcap, options.OperationMiddlewares["GetPacketCapturePcap"]...)
 
 }
 
@@ -15278,6 +18956,611 @@ func (response StopPacketAnalyzer204Response) VisitStopPacketAnalyzerResponse(w 
 type StopPacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
 
 func (response StopPacketAnalyzer404JSONResponse) VisitStopPacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketCaptureResultsRequestObject struct {
+}
+
+type DeletePacketCaptureResultsResponseObject interface {
+	VisitDeletePacketCaptureResultsResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketCaptureResults204Response struct {
+}
+
+func (response DeletePacketCaptureResults204Response) VisitDeletePacketCaptureResultsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ListPacketCaptureResultsRequestObject struct {
+	Params ListPacketCaptureResultsParams
+}
+
+type ListPacketCaptureResultsResponseObject interface {
+	VisitListPacketCaptureResultsResponse(w http.ResponseWriter) error
+}
+
+type ListPacketCaptureResults200JSONResponse []PacketCaptureResult
+
+func (response ListPacketCaptureResults200JSONResponse) VisitListPacketCaptureResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketCaptureResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeletePacketCaptureResultResponseObject interface {
+	VisitDeletePacketCaptureResultResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketCaptureResult204Response struct {
+}
+
+func (response DeletePacketCaptureResult204Response) VisitDeletePacketCaptureResultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePacketCaptureResult400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeletePacketCaptureResult400JSONResponse) VisitDeletePacketCaptureResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCaptureResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketCaptureResultResponseObject interface {
+	VisitGetPacketCaptureResultResponse(w http.ResponseWriter) error
+}
+
+type GetPacketCaptureResult200JSONResponse PacketCaptureResult
+
+func (response GetPacketCaptureResult200JSONResponse) VisitGetPacketCaptureResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCaptureResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketCaptureResult404JSONResponse) VisitGetPacketCaptureResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCapturePcapRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetPacketCapturePcapParams
+}
+
+type GetPacketCapturePcapResponseObject interface {
+	VisitGetPacketCapturePcapResponse(w http.ResponseWriter) error
+}
+
+type GetPacketCapturePcap200ApplicationxPcapngResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetPacketCapturePcap200ApplicationxPcapngResponse) VisitGetPacketCapturePcapResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-pcapng")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPacketCapturePcap400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPacketCapturePcap400JSONResponse) VisitGetPacketCapturePcapResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCapturePcap404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketCapturePcap404JSONResponse) VisitGetPacketCapturePcapResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketCapturesRequestObject struct {
+}
+
+type DeletePacketCapturesResponseObject interface {
+	VisitDeletePacketCapturesResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketCaptures204Response struct {
+}
+
+func (response DeletePacketCaptures204Response) VisitDeletePacketCapturesResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ListPacketCapturesRequestObject struct {
+	Params ListPacketCapturesParams
+}
+
+type ListPacketCapturesResponseObject interface {
+	VisitListPacketCapturesResponse(w http.ResponseWriter) error
+}
+
+type ListPacketCaptures200JSONResponse []PacketCapture
+
+func (response ListPacketCaptures200JSONResponse) VisitListPacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePacketCaptureRequestObject struct {
+	Body *CreatePacketCaptureJSONRequestBody
+}
+
+type CreatePacketCaptureResponseObject interface {
+	VisitCreatePacketCaptureResponse(w http.ResponseWriter) error
+}
+
+type CreatePacketCapture201ResponseHeaders struct {
+	Location *string
+}
+
+type CreatePacketCapture201JSONResponse struct {
+	Body    PacketCapture
+	Headers CreatePacketCapture201ResponseHeaders
+}
+
+func (response CreatePacketCapture201JSONResponse) VisitCreatePacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePacketCapture400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreatePacketCapture400JSONResponse) VisitCreatePacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreatePacketCapturesRequestObject struct {
+	Body *BulkCreatePacketCapturesJSONRequestBody
+}
+
+type BulkCreatePacketCapturesResponseObject interface {
+	VisitBulkCreatePacketCapturesResponse(w http.ResponseWriter) error
+}
+
+type BulkCreatePacketCaptures200JSONResponse struct {
+	Items []PacketCapture `json:"items"`
+}
+
+func (response BulkCreatePacketCaptures200JSONResponse) VisitBulkCreatePacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreatePacketCaptures400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkCreatePacketCaptures400JSONResponse) VisitBulkCreatePacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePacketCapturesRequestObject struct {
+	Body *BulkDeletePacketCapturesJSONRequestBody
+}
+
+type BulkDeletePacketCapturesResponseObject interface {
+	VisitBulkDeletePacketCapturesResponse(w http.ResponseWriter) error
+}
+
+type BulkDeletePacketCaptures204Response struct {
+}
+
+func (response BulkDeletePacketCaptures204Response) VisitBulkDeletePacketCapturesResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkDeletePacketCaptures400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkDeletePacketCaptures400JSONResponse) VisitBulkDeletePacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketCapturesRequestObject struct {
+	Body *BulkStartPacketCapturesJSONRequestBody
+}
+
+type BulkStartPacketCapturesResponseObject interface {
+	VisitBulkStartPacketCapturesResponse(w http.ResponseWriter) error
+}
+
+type BulkStartPacketCaptures200JSONResponse struct {
+	Items []PacketCaptureResult `json:"items"`
+}
+
+func (response BulkStartPacketCaptures200JSONResponse) VisitBulkStartPacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketCaptures400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkStartPacketCaptures400JSONResponse) VisitBulkStartPacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStartPacketCaptures404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkStartPacketCaptures404JSONResponse) VisitBulkStartPacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStopPacketCapturesRequestObject struct {
+	Body *BulkStopPacketCapturesJSONRequestBody
+}
+
+type BulkStopPacketCapturesResponseObject interface {
+	VisitBulkStopPacketCapturesResponse(w http.ResponseWriter) error
+}
+
+type BulkStopPacketCaptures204Response struct {
+}
+
+func (response BulkStopPacketCaptures204Response) VisitBulkStopPacketCapturesResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BulkStopPacketCaptures400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response BulkStopPacketCaptures400JSONResponse) VisitBulkStopPacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCapturesPcapRequestObject struct {
+	Body *GetPacketCapturesPcapJSONRequestBody
+}
+
+type GetPacketCapturesPcapResponseObject interface {
+	VisitGetPacketCapturesPcapResponse(w http.ResponseWriter) error
+}
+
+type GetPacketCapturesPcap200ApplicationxPcapngResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetPacketCapturesPcap200ApplicationxPcapngResponse) VisitGetPacketCapturesPcapResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-pcapng")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPacketCapturesPcap400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPacketCapturesPcap400JSONResponse) VisitGetPacketCapturesPcapResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCapturesPcap404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketCapturesPcap404JSONResponse) VisitGetPacketCapturesPcapResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketCaptureRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeletePacketCaptureResponseObject interface {
+	VisitDeletePacketCaptureResponse(w http.ResponseWriter) error
+}
+
+type DeletePacketCapture204Response struct {
+}
+
+func (response DeletePacketCapture204Response) VisitDeletePacketCaptureResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePacketCapture400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeletePacketCapture400JSONResponse) VisitDeletePacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCaptureRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetPacketCaptureResponseObject interface {
+	VisitGetPacketCaptureResponse(w http.ResponseWriter) error
+}
+
+type GetPacketCapture200JSONResponse PacketCapture
+
+func (response GetPacketCapture200JSONResponse) VisitGetPacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPacketCapture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPacketCapture404JSONResponse) VisitGetPacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketCaptureRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StartPacketCaptureResponseObject interface {
+	VisitStartPacketCaptureResponse(w http.ResponseWriter) error
+}
+
+type StartPacketCapture201ResponseHeaders struct {
+	Location *string
+}
+
+type StartPacketCapture201JSONResponse struct {
+	Body    PacketCaptureResult
+	Headers StartPacketCapture201ResponseHeaders
+}
+
+func (response StartPacketCapture201JSONResponse) VisitStartPacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketCapture400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartPacketCapture400JSONResponse) VisitStartPacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPacketCapture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartPacketCapture404JSONResponse) VisitStartPacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopPacketCaptureRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StopPacketCaptureResponseObject interface {
+	VisitStopPacketCaptureResponse(w http.ResponseWriter) error
+}
+
+type StopPacketCapture204Response struct {
+}
+
+func (response StopPacketCapture204Response) VisitStopPacketCaptureResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StopPacketCapture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StopPacketCapture404JSONResponse) VisitStopPacketCaptureResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -16541,6 +20824,57 @@ type StrictServerInterface interface {
 	// StopPacketAnalyzer Stop a packet analyzer
 	// (POST /packet/analyzers/{id}/stop)
 	StopPacketAnalyzer(ctx context.Context, request StopPacketAnalyzerRequestObject) (StopPacketAnalyzerResponseObject, error)
+	// DeletePacketCaptureResults Delete all inactive capture results
+	// (DELETE /packet/capture-results)
+	DeletePacketCaptureResults(ctx context.Context, request DeletePacketCaptureResultsRequestObject) (DeletePacketCaptureResultsResponseObject, error)
+	// ListPacketCaptureResults List capture results
+	// (GET /packet/capture-results)
+	ListPacketCaptureResults(ctx context.Context, request ListPacketCaptureResultsRequestObject) (ListPacketCaptureResultsResponseObject, error)
+	// DeletePacketCaptureResult Delete a capture result
+	// (DELETE /packet/capture-results/{id})
+	DeletePacketCaptureResult(ctx context.Context, request DeletePacketCaptureResultRequestObject) (DeletePacketCaptureResultResponseObject, error)
+	// GetPacketCaptureResult Get a capture result
+	// (GET /packet/capture-results/{id})
+	GetPacketCaptureResult(ctx context.Context, request GetPacketCaptureResultRequestObject) (GetPacketCaptureResultResponseObject, error)
+	// GetPacketCapturePcap Captured packets as a file
+	// (GET /packet/capture-results/{id}/pcap)
+	GetPacketCapturePcap(ctx context.Context, request GetPacketCapturePcapRequestObject) (GetPacketCapturePcapResponseObject, error)
+	// DeletePacketCaptures Delete all inactive packet captures
+	// (DELETE /packet/captures)
+	DeletePacketCaptures(ctx context.Context, request DeletePacketCapturesRequestObject) (DeletePacketCapturesResponseObject, error)
+	// ListPacketCaptures List packet captures
+	// (GET /packet/captures)
+	ListPacketCaptures(ctx context.Context, request ListPacketCapturesRequestObject) (ListPacketCapturesResponseObject, error)
+	// CreatePacketCapture Create a packet capture
+	// (POST /packet/captures)
+	CreatePacketCapture(ctx context.Context, request CreatePacketCaptureRequestObject) (CreatePacketCaptureResponseObject, error)
+	// BulkCreatePacketCaptures Create many packet captures
+	// (POST /packet/captures/x/bulk-create)
+	BulkCreatePacketCaptures(ctx context.Context, request BulkCreatePacketCapturesRequestObject) (BulkCreatePacketCapturesResponseObject, error)
+	// BulkDeletePacketCaptures Delete many packet captures
+	// (POST /packet/captures/x/bulk-delete)
+	BulkDeletePacketCaptures(ctx context.Context, request BulkDeletePacketCapturesRequestObject) (BulkDeletePacketCapturesResponseObject, error)
+	// BulkStartPacketCaptures Start many packet captures
+	// (POST /packet/captures/x/bulk-start)
+	BulkStartPacketCaptures(ctx context.Context, request BulkStartPacketCapturesRequestObject) (BulkStartPacketCapturesResponseObject, error)
+	// BulkStopPacketCaptures Stop many packet captures
+	// (POST /packet/captures/x/bulk-stop)
+	BulkStopPacketCaptures(ctx context.Context, request BulkStopPacketCapturesRequestObject) (BulkStopPacketCapturesResponseObject, error)
+	// GetPacketCapturesPcap Merged packets of several capture results
+	// (POST /packet/captures/x/merge)
+	GetPacketCapturesPcap(ctx context.Context, request GetPacketCapturesPcapRequestObject) (GetPacketCapturesPcapResponseObject, error)
+	// DeletePacketCapture Delete a packet capture
+	// (DELETE /packet/captures/{id})
+	DeletePacketCapture(ctx context.Context, request DeletePacketCaptureRequestObject) (DeletePacketCaptureResponseObject, error)
+	// GetPacketCapture Get a packet capture
+	// (GET /packet/captures/{id})
+	GetPacketCapture(ctx context.Context, request GetPacketCaptureRequestObject) (GetPacketCaptureResponseObject, error)
+	// StartPacketCapture Start a packet capture
+	// (POST /packet/captures/{id}/start)
+	StartPacketCapture(ctx context.Context, request StartPacketCaptureRequestObject) (StartPacketCaptureResponseObject, error)
+	// StopPacketCapture Stop a packet capture
+	// (POST /packet/captures/{id}/stop)
+	StopPacketCapture(ctx context.Context, request StopPacketCaptureRequestObject) (StopPacketCaptureResponseObject, error)
 	// DeletePacketGeneratorResults Delete all inactive generator results
 	// (DELETE /packet/generator-results)
 	DeletePacketGeneratorResults(ctx context.Context, request DeletePacketGeneratorResultsRequestObject) (DeletePacketGeneratorResultsResponseObject, error)
@@ -17461,6 +21795,554 @@ func (sh *strictHandler) StopPacketAnalyzer(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(StopPacketAnalyzerResponseObject); ok {
 		return validResponse.VisitStopPacketAnalyzerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketCaptureResults operation middleware
+func (sh *strictHandler) DeletePacketCaptureResults(ctx echo.Context) error {
+	var request DeletePacketCaptureResultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketCaptureResults(ctx.Request().Context(), request.(DeletePacketCaptureResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketCaptureResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketCaptureResultsResponseObject); ok {
+		return validResponse.VisitDeletePacketCaptureResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPacketCaptureResults operation middleware
+func (sh *strictHandler) ListPacketCaptureResults(ctx echo.Context, params ListPacketCaptureResultsParams) error {
+	var request ListPacketCaptureResultsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPacketCaptureResults(ctx.Request().Context(), request.(ListPacketCaptureResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPacketCaptureResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPacketCaptureResultsResponseObject); ok {
+		return validResponse.VisitListPacketCaptureResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketCaptureResult operation middleware
+func (sh *strictHandler) DeletePacketCaptureResult(ctx echo.Context, id Id) error {
+	var request DeletePacketCaptureResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketCaptureResult(ctx.Request().Context(), request.(DeletePacketCaptureResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketCaptureResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketCaptureResultResponseObject); ok {
+		return validResponse.VisitDeletePacketCaptureResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketCaptureResult operation middleware
+func (sh *strictHandler) GetPacketCaptureResult(ctx echo.Context, id Id) error {
+	var request GetPacketCaptureResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketCaptureResult(ctx.Request().Context(), request.(GetPacketCaptureResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketCaptureResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketCaptureResultResponseObject); ok {
+		return validResponse.VisitGetPacketCaptureResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketCapturePcap operation middleware
+func (sh *strictHandler) GetPacketCapturePcap(ctx echo.Context, id Id, params GetPacketCapturePcapParams) error {
+	var request GetPacketCapturePcapRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketCapturePcap(ctx.Request().Context(), request.(GetPacketCapturePcapRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketCapturePcap")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketCapturePcapResponseObject); ok {
+		return validResponse.VisitGetPacketCapturePcapResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketCaptures operation middleware
+func (sh *strictHandler) DeletePacketCaptures(ctx echo.Context) error {
+	var request DeletePacketCapturesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketCaptures(ctx.Request().Context(), request.(DeletePacketCapturesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketCaptures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketCapturesResponseObject); ok {
+		return validResponse.VisitDeletePacketCapturesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPacketCaptures operation middleware
+func (sh *strictHandler) ListPacketCaptures(ctx echo.Context, params ListPacketCapturesParams) error {
+	var request ListPacketCapturesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPacketCaptures(ctx.Request().Context(), request.(ListPacketCapturesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPacketCaptures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPacketCapturesResponseObject); ok {
+		return validResponse.VisitListPacketCapturesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePacketCapture operation middleware
+func (sh *strictHandler) CreatePacketCapture(ctx echo.Context) error {
+	var request CreatePacketCaptureRequestObject
+
+	var body CreatePacketCaptureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePacketCapture(ctx.Request().Context(), request.(CreatePacketCaptureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePacketCapture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePacketCaptureResponseObject); ok {
+		return validResponse.VisitCreatePacketCaptureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkCreatePacketCaptures operation middleware
+func (sh *strictHandler) BulkCreatePacketCaptures(ctx echo.Context) error {
+	var request BulkCreatePacketCapturesRequestObject
+
+	var body BulkCreatePacketCapturesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkCreatePacketCaptures(ctx.Request().Context(), request.(BulkCreatePacketCapturesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkCreatePacketCaptures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkCreatePacketCapturesResponseObject); ok {
+		return validResponse.VisitBulkCreatePacketCapturesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkDeletePacketCaptures operation middleware
+func (sh *strictHandler) BulkDeletePacketCaptures(ctx echo.Context) error {
+	var request BulkDeletePacketCapturesRequestObject
+
+	var body BulkDeletePacketCapturesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkDeletePacketCaptures(ctx.Request().Context(), request.(BulkDeletePacketCapturesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkDeletePacketCaptures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkDeletePacketCapturesResponseObject); ok {
+		return validResponse.VisitBulkDeletePacketCapturesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkStartPacketCaptures operation middleware
+func (sh *strictHandler) BulkStartPacketCaptures(ctx echo.Context) error {
+	var request BulkStartPacketCapturesRequestObject
+
+	var body BulkStartPacketCapturesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkStartPacketCaptures(ctx.Request().Context(), request.(BulkStartPacketCapturesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkStartPacketCaptures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkStartPacketCapturesResponseObject); ok {
+		return validResponse.VisitBulkStartPacketCapturesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkStopPacketCaptures operation middleware
+func (sh *strictHandler) BulkStopPacketCaptures(ctx echo.Context) error {
+	var request BulkStopPacketCapturesRequestObject
+
+	var body BulkStopPacketCapturesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkStopPacketCaptures(ctx.Request().Context(), request.(BulkStopPacketCapturesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkStopPacketCaptures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkStopPacketCapturesResponseObject); ok {
+		return validResponse.VisitBulkStopPacketCapturesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketCapturesPcap operation middleware
+func (sh *strictHandler) GetPacketCapturesPcap(ctx echo.Context) error {
+	var request GetPacketCapturesPcapRequestObject
+
+	var body GetPacketCapturesPcapJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketCapturesPcap(ctx.Request().Context(), request.(GetPacketCapturesPcapRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketCapturesPcap")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketCapturesPcapResponseObject); ok {
+		return validResponse.VisitGetPacketCapturesPcapResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePacketCapture operation middleware
+func (sh *strictHandler) DeletePacketCapture(ctx echo.Context, id Id) error {
+	var request DeletePacketCaptureRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePacketCapture(ctx.Request().Context(), request.(DeletePacketCaptureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePacketCapture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePacketCaptureResponseObject); ok {
+		return validResponse.VisitDeletePacketCaptureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPacketCapture operation middleware
+func (sh *strictHandler) GetPacketCapture(ctx echo.Context, id Id) error {
+	var request GetPacketCaptureRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPacketCapture(ctx.Request().Context(), request.(GetPacketCaptureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPacketCapture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPacketCaptureResponseObject); ok {
+		return validResponse.VisitGetPacketCaptureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartPacketCapture operation middleware
+func (sh *strictHandler) StartPacketCapture(ctx echo.Context, id Id) error {
+	var request StartPacketCaptureRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartPacketCapture(ctx.Request().Context(), request.(StartPacketCaptureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartPacketCapture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartPacketCaptureResponseObject); ok {
+		return validResponse.VisitStartPacketCaptureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopPacketCapture operation middleware
+func (sh *strictHandler) StopPacketCapture(ctx echo.Context, id Id) error {
+	var request StopPacketCaptureRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopPacketCapture(ctx.Request().Context(), request.(StopPacketCaptureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopPacketCapture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopPacketCaptureResponseObject); ok {
+		return validResponse.VisitStopPacketCaptureResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18505,206 +23387,226 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bcxs30uhfQfGcqshV1MW2ok2sJ0W2NzrrOPosOfuwJ0WDMyCJ1QwwATCkuCn991NoAHPFXEnK8Xe+",
-	"l8Ti4No3NLob3X9OAh4nnBGm5OTNn5MECxwTRQT8RUP935DIQNBEUc4mbyafiOSpCAiiIWGKLigRJ5Pp",
-	"hOpvCVaryXTCcEwmb3Tv6USQP1IqSDh5o0RKphMZrEiM9bBqm+hWUgnKlpOnpyfdWCacSQKT/4TDT+SP",
-	"lEil/wo4U4TBP3GSRDTAej2n/5Z6UX8Whv3fgiwmbyb/6zTf2Kn5Kk/fCcGFmaq8qfsVQcJMhjZYIsrW",
-	"OKLhyeRpOvnI1XuesvDwq/jIkXDQ3VC1QmqFFYJlPDnIAWiuwlAQKe8UVqmso+ifuhtG4ZbhmAYoJmrF",
-	"Q8TnClNGQiQ5WmCBjgRJuFAkRPMtUiuCJBFrIl5obCaCJ0QoajCBzXQepE0nS6zIBm+93xJBFvRxFhG2",
-	"VCvdYsFFjJUmDaZev5pMXRfKFFkSoftIhRXRbecG5iyNoiqcriNKmEKm6XRCTpYniHFGXGsuUMpkmpjt",
-	"nbify+ubTjaYKv0v+KwhbBvw+b9JoPRi3tIlkeqWiECTekQ8sC58RHyhoU71BPNUf0dHPCEsIWIRIvKo",
-	"CJOUMw+Ak+/P6iP/QkKKmW5cBNvFuRdsyY+eEX48UyuUZAvsPdSPnqF+HDnUzDvYyYjhnorC5F8AM7Nv",
-	"s2Q32+8ePBqOq60DfkaCJNG2jpOAh6Te5ef7+1sgvFQi3aK68gaqjomUeEkaWHWjqXkjOFueTKY1uVje",
-	"NiwrH9C7W7W6FVzxgEfXnC3o0rNztSKCEYUivDXyu7z5GAezAteXO39mNMBSoV+urpFtpElfixC9ZbHA",
-	"AeneSHEK3y5u3FD1BVwxROI0wlp2MaI2XDzkMyPOEEaa9U/QJ3eeIBxt8FaiAAuxRTREmIWARnnp5L5E",
-	"Md6iiOA1QXOuVoin6uT/Mg9dOJC2yfhs9RYDT1PvYZo1Ayk/9YhQLtTM2zN0MNdNysBHkiqJOPOOCLvu",
-	"vfw7aF3jPbuqqYNGKwKbiBBov7xwKj3C0dKyT/jaT4aM5VTjjIiYS4WOiFq9QAsqpAL1RJG4/64r7KMZ",
-	"mLIbM8TLbKtYCLzVH8XjbEEjRTwi5qfb98h8Q0cqSMI0TpDcMoUfX6AFCJ+A0DUJUYKDB6KkF2Vq/PhK",
-	"YCZjqlTrFFX0ZhBvxWuXkPmVEZSUMHSJyCMOVLRFnBEUk3hOBKISSaLqeCdGZ2jVpGqSTvNZsj7vxHSy",
-	"Pvf2vOjR86La86kNSneO35o4P+Cp/reH8sXjbL5V5t89TlvxOCP6RBvQ3pJEzw5q2HrUwPWoYeupEG1h",
-	"N6WhpjkYCzsoQqu4Ui/BJ+vzt6sgaaLztz9f36LA6qREaZ3Sg0zToN7bKrPl21RNBKy4VOZaVdNItLTT",
-	"n5DiCMsHzfaNgj/tlIHlq4WftOvMUyfv2/V5k3IRroKkD4MWYA4qlL7F+Pa/gUPEaSJUK2a6UyoInKmE",
-	"pbEmEL1/GkymZv7pBKeKF/BdBhQN+qzwDloWxEBJwTELbqKoUt/arsxXBGC0O2u9l3mgX+jWdmur0DJZ",
-	"4DRSyDa4RHEqFZrrM1rSkJh7YjpnRmB33/iq57X+jMxndPTy+PWrF7006Apo3carEzbA+uIqVbwN0iTS",
-	"lOMoSBOGIyFsrnF3H66url+YG2cdD/vkrAtN9RdtomZ9kUmZS8RZtDXLgi3Y7/pIza+/vuVCczM+INyZ",
-	"Z5pgYwYu4HzOeUQw20WwFDGar6kJhz0kzkWTxAFW73GwF+jkyciJXvpAEWVP00lE2cMs4gGOmu9QHyh7",
-	"OIY2juwuUUgEqIILwWNgNH3BOnr3+eb44vwF2qwIQ3guCfOzXpd8XEZ8ns/WU0xe7EVOXuwgJy/6ysmL",
-	"cXLyYi9yci/C8OWrHw4uDX/hYRr5rtRokbJA/4EjlDKq3O0yxCQ2N8nKIV7s3nizi2E6FHLih6/vZmuW",
-	"2HQh1szltaQ4OrdTUol00ybaNqZRL1mDEbvOsNzYeh1c7DRzyrDYTuGuldlb4ZN/w2sipAVZG9MYGPxm",
-	"G1cRDjfv4vLycXMANWP/t3wNXsjbsVBIFKaRh5/mKY3CWWgNtZULqf6GFI2JVDhOSvSsexzrTz7ImEFZ",
-	"qu+ETcOar37tFszms4DHMfVo2XfGqi7Imuq9deGm3NkCrDD9UBZ1Q/uQcgsXlSuGo+1/fFu/shd3hG2T",
-	"S0SVuTXK3H6gBF4saIASIvJLN2Yh/LCI+MYjFgNF116bJFErIoxWbefU/CRSxihboiO6ZFyQEHGGAkGw",
-	"Ii/8ikE/U1l5/+32ss+M/pEWV9V+a7JE4Rvp3lnOuCjYnzYrLknNKIOwyOYMu80n+ayt9jHvvht8OSzf",
-	"skF8HZtjLESSRCTQmqQxJNrd6nukme0SkThRWxRjFazAihp54azpa+bsGCWt8l+ThcAxMR81GGrOxDQy",
-	"Uz4QkmTEeokk+SMlLKBsOUURVoQFWyDnf1Olt8IICZGkS4ZVKoyszUx8TtrjcI1ZQMJZPpZm3cJ63F/2",
-	"wJwC/wosBF3jaGYllZlxRpNwnf8lFvoYsQsDXMz1AbwiOCTCe6yUjIbTSQqUbG2KWvd2YAzB5+RRVt4W",
-	"HEt1iKGjgDAlOA2lY3vnl3rhhc6+dm6BS2YiZXXNY9D+ndyqkJLX4muboKXgaZKBw7tTYp0d+pu++INN",
-	"VPO+/nfKGIlg/4yIWbEp/AAdzD/zbqO212BjzfdaZaNumfE+4pvrRlDpr5lxER3xBRhd9RxTLfRkGsda",
-	"hq+JQBgJYMTvJHyXHhdlbsnrL8v1Ct6Zfk9lxqsvVn/MjzOvQzCmjMYapWc+62GJngcv8y6NYyzAmm94",
-	"WPqPDHAoWEn5nUS27RRhicCwiI7mWJKLc+BL81UfnYwrFJKAhyREKyLIi94+ifpSfzYy5qnuhyjy8E4g",
-	"KDL+HsbRImOXYZyw2WUMENCDB7jVvZ5yITdiCa6nxpfTimdARl7Ni8FRbMgMSBoBQiss0apJ59NEuHUW",
-	"Ddex01TEWflUbTGm1yFkgiyMJuDTfksBFVii/Jw7iglmU7QhdLlSL6YoiVJZPPj6hl9kI/qCMED3Cu0k",
-	"+vZHcLBCCU+sA3pFpeJLgWM0T/XWenP2vdn4tZ3cx9BJOfKkbbR6qEotciDb5RC8dCoifKFBfmzvKGsc",
-	"pcSnne4knUsksrOgq462k7RrGGyUyKuONVruVQfy6Wg7DvrUi4beZVqDL/Km2fO5CHwKzfUdMpIFHWnx",
-	"9fHmGoWCa+1vRSS5dEEeZ/kR28PrSJP1+SxYkeBBat3C60qxB7lrZVfRcwIVJC3j31/fjhw3DdvG/fx2",
-	"3LhVuR7ISRVGlS1VVtJPuFglxmfscBq+BToE1WmtVCunBe2rTjQpe2B8w/yKmx2tpKSVSUR/8p5zPbZz",
-	"a7WLymXl0093KMHbiOPQIMNjS6Oq4CWvXN2pakNdH324aWirb0OU6XyXaXigiO+Q+BV+N7seoc9XyNDO",
-	"Mi2Cqx+h3RU0twqpWfNAwdSgiS0zKiCpBMGxRzppoZMQj1Hp3WNCAoioTRXo/Edbol7scqsJUxNlTHyB",
-	"2M70t6EBGTE2ZTMuvFyYDU2Zg86YCaL2deOFvsDPiQa8OQpCrd9Z6I6YTxDYDwlbJuUpKHHQcMwUpQO0",
-	"6iJg+oREImW5CXEXCFaYwJFdkSoskIt7LyC2tN6e/GKvTB7JLM0nIzSokuAn8rCHzIcYdV3LTBpPYEdR",
-	"/hBUlQWd5jqns/hk4oJhxiUJOCtpvU12W7tuN+sggDXbYWwDc5BVVWVf6O2j5xqCHzWV9NQMYupz7hhC",
-	"6zmEVOEsJGuvw5WFWIQoJGsKHrERXKS4Mop7DVJjdBQzWje28giCvtZFILGaNwCUT2d3XBHrR0dYPpAQ",
-	"LbjvBUVmV+zFEy46u7ZgUFf7jXGT+HrnNsxeg9y75vWxuvWiphv9dQG2nBWcOSJl45xUWuBSiaSiUYSW",
-	"nJbi6Av+KDdTo0MoWwo8vEkED1OtIFDVz+sxTNoV8VK1/I+5mWUD+QIdwkxaipR9J5F4NJbekrWi3ajd",
-	"7pIzBuQuh5zXwt9/s14yrHnGLclMd7KxN/Jg/djHWyLQq5bbLBaJ5zz9dGssb6OU+4AT3wWZvxs/Jk38",
-	"t99TiJIZPWwUhZ6BP3x4u8P248T3GuCX2w9348dk0qPSfbz7efyISZL4sHR7e7sLmv6g7A+PTY6n84gc",
-	"K7xcQgTZyMHBdLxlgWfV9zvgax1hj0ZyR9ly5zVXBQA4+NwupsB6lgYNiu1iLBwdkixHWcpqlgp/J4wI",
-	"rHhbmMbStRl3mGXd9ZGWPd84WNxFtqNegReFxbUL+ohgweBxZY1Lr66R+2oiVy/zYaXem1Y4JAo53KCh",
-	"KToqvOd8UdT0C7+D3i6I5NGamJfH+p/G6V/4WRNHOONpgxsXiyVRAyJGyihz+Gp4fVVVXLPJegSKVBFV",
-	"59AK+aFSDLPHimG/dPopTGTRW9e8pPn43c7mKWwUZVFJIVlQRo3D4GhBo8jcjOsPj5t5/6X3cOE47Ln+",
-	"D7rp03TSYPL4mW9QnEaKJhHxLhsLkt3kS0GFgqcsPBZ8TlkWDqFo6UbSoQB1XUJcrEfLg66/aNADzKtB",
-	"6WGnOoz7u84sSWZdO57oVQ0pjpQtAeWr7MF+7UEX9xY9GfIukTFGIMqCKLUvKN5f37VFWPj42sQQSMIU",
-	"mpMAp5KAL3I3s+0MByr13cSt9dYFm48bvNFMake337P9ZI9ZN1iiRRpF6AhMTbrdsXo85msiRMrki/FL",
-	"0r+wsGVNII6CFYFA2OxGrwUVMyGUQ3VAg7xGQDvkjoS0G74R1G7854S1W1QzsN2q9g3toQEWVmPbVIG/",
-	"1/CKEZNU5FX2TrHMtXWqrtGbBxk9RNwHq54ZC86NfU9be4NffGUGMRJa7ykkBaiLOJrMxr9Za81JcFOe",
-	"WsOGQby30fsacoDUbw+tKQm6wHTRBKYLFBKpKINTZwpwYuRRoRVPAHCaWtwP3+0Gw9JUw+H40S1rBDCn",
-	"E72H2Yp3rdBttVtD3gUh0mtzOf34Nr9+gEk+V5g5Q5iVc1hUYe9jBaBctyfpEEpFEYZEDoz4a2NGn2XO",
-	"S31VepDTyjoPs8IL3wod9cyyDD8Vi1DpTlhSsP13uvwiV7n4Fe+EnU6fyrJ6UNlIN4JHcUdHCt4b/I8T",
-	"oRnafb0IORcf3I0wwu7vvz0MsNerUfb6DCiNBo2C6aKPy+NrOQCamQ/YOcbUGZsGWDI+Qb/QZ0UsuRHK",
-	"+HY48+2lWXp4OKnBkfC6xZHQcv4UbAGD7f6NR8fYQWun+Pp8YidqBlEGoFQq7olouxJzqgQW21Isl8eu",
-	"hRX2xFKZsHz9sUfU13QCL8n9PAOf7ONYhdGcRJwtJVK8eGhV7S+OWEAlh4iwdvuQj9N+w1FKjBVIX98E",
-	"WVOeukcI3xmd8jiLn1tQEoXex4qxiSaYvLn4/vvX3w+LQdHAddDpxuW7wpFVU4yzJGRmA943xk5z8b3A",
-	"zj5WFeYaVAEZM/OzNxXa/TYh6Kj2AN8oS/YVxwKlTBL1YmeQuneJja9U27fz1An19htbE7SbY0l/roS/",
-	"HmnZmmpFZp9A6Y3tNkyHMvB4G9/eXd92rPB11/JI4FnWu+uPRaZnnM00RnRrNTuz/385mU4C4mX3RYSX",
-	"3qdbeNlg1l3TaDaneoqQMzVbCLyMCTy6iLkg2d+y215rYkSh9YwvFpL4n2VBA2QaIMqsObMT369+KAPU",
-	"2dZ/XUze/OCDryHLUnCdfUP66mzqJ0iXOoEnuYkerKQlV1HzMvXA2Rpf+Q9Hq84EDXR5U/q+By7Izok3",
-	"f05efX+uOYxxRl6c+FOhZleNVuHVDoXvd5VXbQypb2kzxWdRpn5brF6c15Lw3n842XWlEAvWGKF5r79m",
-	"ZOMgtk8hVsohYHda26jNJ9A+3cvug7n7GGixSO186LZhHVTmCM9J1PAuFb51AODs/Ifv/9YJ8RVPZhHN",
-	"kj40UtfPPEHQbmcaM1au7AHD9z92MenHghpxUD61mmVzyhn7FuGQHLCLrDD3s1kQYSmbPYbweWcs+jj1",
-	"4itx6i/eeKYrhiCkCXgFEaaEJ03xnCvF4xlfzKTCwYPn4gMN4GWDbtCA9LqVo4F7P+yNcfeH7b91TqWi",
-	"g5893Vi+96mmV+j++jYTDowjq8z40rD70HsVPDC+iUi4JKCo+XPUmBu728v5qx/Pf7z426sfO3HUfCe4",
-	"PvBlACvcqJWW1b9MJz2oIlg7Fi0pvX79/d+mLackJKLeHR6DLwpM6lvHRsAdhEymk1Qswaj1oOkKAuGE",
-	"1NcGuWV6eZT1ujEIAsE6/roQ8AXNqdqVX2Xjoy33nGvPdF48tFoQa8+wPeE0FUt990o4eJw8hlX4juz3",
-	"PUy4oSzkG48RHH7fh6moQwJ+Dr0S8PPb2xFWietnNkc8L8M3PjJ7JtXtmbigm2Z+88YOXzH0w9mrk5f/",
-	"hRRe+l9ozkhEl3Tuy3b49t2NFlN+xaefsdB6Z5hPtd8nTrx24A9XH21+xObRz89+7GFsoFxQtfW5MM0X",
-	"KHJhRFDJ0GWqLswCzpTgkcsfVf95zSmcPmsaEq5PJEEVhcyoSaLHewxIFGkpSBYLE5w4x8HDEmIq9R9E",
-	"Zp9+H2AJbfY5NnhdztuSEVgjmO/UcwayUY6XIPY9ubj+5XYXb87SO+jfdxqUcTZrg8Jnln9FN9lM4JsF",
-	"92pWUWDE5DJQnh3dXd/vsiPl08W1Jj5+yNR3uOmjbU9eNAVZy1N4yVBAhgWQJacarixFeF01ELORVdiq",
-	"PWegbGmsFMWgmL45ddrjvLgopexFisN0XqtAIc7cHUrVE+ldsOJ5HRfFkSQs7LqknnUFl8Oe1ziaxeWc",
-	"htC1Qjk0JmhO1IYQli2kcwHdS1A0JjxVnhXUbeJ8gyLOlnr7G0wV+AkhV1FW4GinxTQkHW4mLH/cxieS",
-	"RJSYJJOGxHoSlHuG27OOmFBqhtfLWdqU1AmOGKQETfQNMqaBcC/Fez6R1jPE+NE7w13EN5AKYC+TUOad",
-	"5D2Wai+TSFuYYmhWW2kcTxlmvLRg44Rq0mW1lVoRyJ7UmJpNx3r4NY6glkYarBCWCKM5Z2FjNacvNPwy",
-	"RV9MFvovENYGf8gvWW0nNOehJrq8wpNakRhyQRzlD1D0jwwlNHiQIPJMlSjz6Eq6ol9Z4agXJ+jXhLBb",
-	"IhYoxuIBsqOiBV0T43mXyIFqijYrGqzQhqcRxHbNaWgecGnyN7uDpAp6PTEOyXGa1KabIslNtv8vD5SF",
-	"dp8mauwLGDzcdJD9aHzlKo2w9rdgukVTem69tnqPf1AG5arclcGpkWESPkxMcROt7HEWNiaal33WbatV",
-	"9S1J4Lp46hHAPtpfZeVw8kOo9PzqslDxaGry6WZpd3VjPZ/PuMvC/vj6SbfWN1cN1d693urWflW6PLLH",
-	"sqyJs7HgTewtoKc76Z3HtnieI4UIL2c/nL2avZ41RcZwodoj5Ww9KWjYHifX/6lQbMrtmcnbyeCtBXs1",
-	"TrFYSAQECriMlU0I8vb27T+OQ31vtKYD9CUkaxoQLdPgd6H/lelflvELQdyO+33FPAsSDB7cZaoJul+R",
-	"LXQMSUTnRGBFoi0YTbUwIyESBIe/smj7xpY2kijgcWzqjRAWIn1Ps0JbT7hFC6KClZZ2ek4on2pedAqi",
-	"YZWNh3IqKazISmif2DLg8Fzib9/+A5mPUP/IHw8CEPR0ht+b+9Hm6oNQcCnXh/UQU1OdQ191oPIAZ6Sx",
-	"eMEwzvyge3QF7f+MRbiBHOXlaowGON1R9rCsbuL+YFdfr2TSIgVwqviMkSVXFDcVi8hDcPVKoP7OsetS",
-	"qqNQsNKEaRIRT6ac9/SRhMh8tWjRRF0a0940skzYaRTpUwhHC//xkxDv1R9mghVDC03Nv8wT2THr0Ow2",
-	"NQA2Iaqh0Jw9i/rUmKtIakiV15q7rKMGnTcF17Akh+Uadf5XZAOXqDp23PgUr6PCXcND0GG5Intst/f6",
-	"nq1AXkGPqp9/qRBamTd84q+f1cTLb+H3mqpQ5NdplvXx9xZ565NY1VcmaQIxdRvWMWaDNPhQkwNjcAQL",
-	"dnNkQs4H80+P7yOfL+dXVqhfAYUBQM0w0fke8exSIpkGje8EbHQ/PBLgc+vpa3gksJ+USPvIhtTyXAFA",
-	"0/FY4XFmUkB6oXJXyROJ4NHAggvIIGmB35iC2sYJDaUP8zChjrMC0HPI+cjmLqGaHbPF+67mYFTI02BS",
-	"hsiaiK17yHqU7XeaJUSY5hV/XnhLk3Smaa4u7L3uU86BXFUb9J2asKwOskljrv+VrQUJsjAJFCpVoISa",
-	"8cUMesCHMP/TfwFtJgMHjGwZJnU7FDHRixeWEABBKE3247Kulc9zC8wh1gf97y1m/GFiGm+XCCsEFZW5",
-	"Keer8bptLNobcCYVZn7DH4GE6S8vjue0kP5wZz9tICD0xRetaD/BW08TI2LD7qjss4AeYWSUNU5/ww4/",
-	"fdKYePj49UuXe9inQfsu/Hf+CDIIUTq9uTUBZJ5XSaH3kt3LagNT+ouMAzGbQX5vWuy7CADcoPp+lnhJ",
-	"zPn3YC1QJgaOmG5tOTj6FPU3mTp7tExlT7t1BQTQz0zUWlQBYPELibnYNoDiCs3TxQKsIzxCR1aUm98k",
-	"uArgOq2/ekPP1phG2OtLfy8IcQP11HIbk1JjGpEQ4Siyxfb6DkijiCx96TVuzAek9zJoRG8W1p/pcqXP",
-	"xlQSJAlhPcdydZtrHOLIolrqziCFMj3RGC2SmWMtR9rUS0k53BppyrnPG6iq+gjXuXk95wIOVmS2or1r",
-	"jbu4n2ElxG2ak4F1zRdcbLAIB/czMTrDVhgDlw7sQ2UwrIcJhBzWJ3t6OKyIPE/1+Xb4yvM7lIavXnbz",
-	"P+qYr9NQnRarmK9itQaVOnCrKCojeVrkl0bmbDL4EJE/As0yEGAWFo8AeYJWBCdag4/lFMWpIo/EtIrn",
-	"XP+TPFJpnMiZm0uf31jROY2o2oLnbIvM3HOCos3NrTGLMhzJS/BCGcOwMU2jjSsK+3duj+EAMyTxdgr6",
-	"ZbRF/yGCv/CZgG0C1U5FoiyuzKOyfj2Lh6cNzTFvKIfPCX0vRva10Tsjeo5fb7I+h4iR0d0vxvfcYWJD",
-	"p736ltRE3TUKR85p+GTUpGzknMCuoGf3yc3io+ZqELfsO051CzZqavgebGzU0I5VUzgkc82zCViyzdjV",
-	"8g+A2hJmkcoy1jQE4GKpTFwVSAoHbAuiHN8ZtfmEcbWQl0f5drW3PF5S4gtvhQiVWnmDPHUYZPvNDz5b",
-	"NflpOjFlyjx5naCFHtIzXM9jFJaaTeGFBJHKVJbx3f+No0/xLBUOysvP9a/V5s86mu/PDtcQBFa2tkDY",
-	"U584rEIw+CzGQe9sBJdFX6yJLNF6clctf88j6PqTJQB04RFMlg6j2aDw46uXF4WtXnQblrK6vS24bgr1",
-	"+jVVAY/tBVyj+tiY6JzLtyfGfRx1k5nbMlr6N597YflHSlLfNatGMaZhMcmqlE3lLfqEsdeTlPpqqhAo",
-	"R1Movew2VAdEv8JtLt2taZylY+zZzYZPkziBujL6sCiaiodYcKviyMUu1mtAR1jRNbElFv0U3D8w0W43",
-	"Y6LfW1BTyIDcEEyJG5I7BwSBGZmElyYqq2QdjfEWzUmjhVRRlnKfs+wjz58oe/JONUjWO8UTW0wJLIsx",
-	"Ztte6dQbQ04HJlK6111aeaCWcclf55xKFJGFsi4rXx6vlPmq+2t0UegeEyxTUU7QrGcEHiSTDIj6hG8q",
-	"CzSdwBnZsEaTbWrnaG7YSA/avLfoqDlpsjOUxsQPp7a6SZn12QFpxVN7DWWpKgFI/xZFdAS8ICraa+fu",
-	"pMMKtMwEbYWZymLPX+/OHpZyit5f37mEzOElIo84UFUebvJwLOijN38wc8O3CzB9jnssSdQXg//BLTeV",
-	"xq2sUsFKkW1D52kJfOtf5LgE6ry+8VMXVlpK8WWORE2bFksjdL9Cz0FHyHQiH3zlTywCQJl8oMlOoK9B",
-	"Wx8fvqgiIdUOlCQV920E7zCoVyV0G2jjRZucvx5NkAkv552qhL2mQqqZpP8h7ZqDi4hZYRaSEJQnF0+L",
-	"FRzSw/yLXsoQNltpzxIDn6za1CCA/+mMYHpYY50rVa7Ljidbwq47f6kp/9ctGN3a2s4S4Q3PSYig3B9J",
-	"AUe1PoGybJWVqBpzamTnCgR7p2LIIWKOrETfn2Adux4ldjduvhaQVXThlrKypt5FoZTBd7L46qsWFw0h",
-	"JzNFy/Q9+Q9kCqyrNiqf6DvkuiOVJhGBqNw5ZSWgB1oxlRRu63rMtkSDsim9gpwinioiwPcPQQ1DyzM4",
-	"Y86wiOt8YW2oKWTJqp/DBla1c91YxLtDGLL8k91xR5Wcle71cO8kvbU8iT0tuZ58fz1NsZ4UURo9lqiG",
-	"ovaXrF+hKlf/6SHvTT+7Yj2VSj+zYj0BQaEeVf+O8Aq9TcVxDa+M4ccBxld22MRoGzscOrq5XZ9PzWtI",
-	"DinDpy6EP6NUiLpb8SiUiCqPhcSvPUJBQ29u7yHvIQarhRVA9NIPm/p0KIql3Q1UFUt9B16R/crilRvR",
-	"qy52ZlZp1Qfbsma1aHytSURH6XQOU+8picJmIr8xwHJEvoD3fVlC2r7Um5uqvVp3n0KBByBs2Pogsi73",
-	"6CBqWgLdCMpuMfCPIevfDAq7rkB93twPofgeZoOzgfefcUPuyinNTPIbFpQYhwCwRllh4Qvz6xRphQD+",
-	"e2H88zhoMU6QKBxDz9kqeyogHadeT2WkexTrbNltEBeAVZcwAC9N26AAbb3ytSkLGVSMyhPjKo6M5ljP",
-	"MV67ZftDOYmIU98941aSNOTHArOQx5o6RGifS+Ws7gnv9ESEuSkGkK3v+bz7ZG49Wfpx8+zZ48Bx8qIO",
-	"/0zvHHu3KNFKm7AfdNnKljXudlUNZIVFeWHe8oijWC+k+x3HnspR5AUjBrwHESTQJDmmaESfVxjD3mCM",
-	"cWxDpLFv64VnFT70/VZMIVryBmMSc4bmKY1CRJlZj7cIJzSZWf+9JxRUD5CnuqvBxnRXXh9BVocsNKvZ",
-	"YAkr8iPJ5P6aBTyOfR4Wm/NLkDXVW3bmHpjfO966CTafSESwJGidp1ZtZx830rQMrNLmq+v3YeufXDz4",
-	"gFwNYtXi+ziJMCNoA136OqrnqdzOIs4T7yvMKKJsieCzYZuYr0mIMJS4dc8rgDt7hhUHSerZzO1nQIxd",
-	"uVoJgkOtLiSUMWMjPTp+mb9QNT/7E5X1S0ZmwNqQj7FxnIgMgNQCEpwwrkzOBI5C3jcwXE8kI0J8M/2E",
-	"g4djvlgg0wAp/EAY2qxoRJDu2HOOKOCi6Xk6fEM0REt44G8t1CXk9ATZkIeweW5pM9N3NrhhwKNb0775",
-	"Ea/5XtxNwqNI9tyMYda2V7O2RXECkbK+46vH7oqYC0EK9TAxUo9mU4WKmP2KYY57xVvCTrbb/MwffY5p",
-	"seCIclqUSSW2K7PGtOVxcAGWRcrIkViXtU/wLmrBPeTz7u4eXd3egKx1QvUE3WJwc2avNBAN5RT9n7tf",
-	"P1oNXeuvcor0PHKKtCaWp8ZJJSQplGjBI61O2DiULGz5O4mSdB5RuSIhWr9ERhVCkhvhAnHOWq7kYc42",
-	"34VGD0pZsMJsSdwqUcpCyKuBvjyefkGSmPoYMBQWxGXPwBJ5Do2sqrkJrqYsm9REPSuqIgBk1vXq9mZS",
-	"OEwnL010P2E4oZM3k9cnZyevoaSQWgGxnWaJKeDPpe/i8i5OI3iJZ9M15sksAAe6FY6iLVrQSBEbS5Gh",
-	"5iaEx85S3eQT6fkFjolRQP9V12ajbWEOxJmJU3HZgKhu9EdKxHbi7mqQcMVoYAZdHhPa09Q7kWasPDsH",
-	"FLWF2SpFdXyTErWaFRNtDJ+8sMt85mplU9/UEM26/3kvesx70Wve3yH3s8m/BbVJzs5cNJN9/IiTJLJ1",
-	"UE7/LY3ql4/X63KX0VTdXPT0NPXYGA2SIyrVie5ybhblmyJb/OlPOHRZD/WgMo1jLLaWqguQ1PwISbf/",
-	"NSnQ+u8Qke2zWF4LghW8oUDEcVhOiJzZZDkn6J821ZfJMVYIEI3xA8mSx5Q5zgyew8cIfiLVTzzcDkJE",
-	"T/iXzxZbzL1CAS8PNXH9vgnp0ooA3QO+DUxL2S2bcP40LUrW08fTeRo9HJtFgYvcSxFXUYS4cIrrJaLm",
-	"gqFZQavklEGWJCgdov+2e6wj/6c0eqgQgNyBAhqsM8M5tL9TNzeB2BPOtyWHJa8+0UWLZ18HBPvYtdmH",
-	"f9s9OEFOi3m0wDi4P+aAWNJumejnj5BEpI0/3sJ3aTM/yfKuLrUSaPSqktKklSyb0czPKWbUQ3BKWCaS",
-	"HdLK0bBGF9Vl78QN503ADvdAGmakkaTxJw2fzOIcbVQvmDFfm1M0PzxdcfnMaZvfcLOcBGVCqEBzMhxC",
-	"590Q+sjVe0hU7oVPn3Nl6tfQf2UFHXaKIs71nSJN0HwLcKAe0v87US3bPXu+o7p6RI8H5N+J6gnFyv3D",
-	"N1ve5JSGk6ffPXR5+nia2DLCIwZs0gvvCAslgrTupJSn+sgkwl5fuIAPS94vcurOWUCtBE+Xq5zmpygr",
-	"hm4rEdDlas5TYYK1TBpG8/TWSFhhMi+foI9coQQLiN0r3z/LFHVL2fK94PGhtc5iHvIDnPXdU8PzJQ81",
-	"Q7BmgGMCyS7HSc7dOOB2QA72NgEc8zCNWkwCWlO1bYoug0TwNQ2N3bBuAfjFDvocN0MzV59roWnp7oT1",
-	"C16crdpBy+2jBKrsoGoU0KZhf+lst3BAanZA8stls979CGU7mBeIo6WxsTmeuvRmx8YPJ9u0BadBmgRl",
-	"lJma7QUvqU8rKKeM+2RnGaYheA/8KMqX4HaBRDa+A1V5/hY1wC4NPL/ZcCkbYqVr2mu3wU7kk4M1ya2g",
-	"yZKUZaUbZbXLZivYBvXhWFAm/NNav1/HpM9ivfLBuo/EMi2bJdYgUmphpE7d23ETnDUlVso0cPFo0tmd",
-	"oJuQxAnX4LvUHcrNNb2g87OzISw4+Sq3GL30MnzHcKrJuql79z8P+sFgj7qOlzz9Z4UToPtR4IcBeD+n",
-	"x5hjI1tnRu2GcYrE3o+i936c2IRtuDD+YCLVSl51nNJRwo3/hEviYiGMdO1ztPQ7VLJ5/xsJ+j4i3rVt",
-	"FvIDEdzpgshoOXM8lKG8gxeisv0DXQorMH5ef4Rv9mZTbFE1su+09AQfbBZDT/TbpxsXQeUbo5m8n/bm",
-	"9KgS3FCl4is6QXyi9vk9IXUhsBd3SGVz34hPpFMijt//OO9I4YA7sHNkkOBuY6Qub8lPegemFuYlyjSW",
-	"ENlk9eAuwYKYDBo40gK8VW/JnQ4HY6hncJjsk1+ezWuyN5rJntD0k71gZM5UMOiMFF/Cm1U/gdzpNt8m",
-	"ffiW/k2K00ZLQg+h6gfCMJnKyMbdhPYlTXe7VsKm9s5J5t1Ygw9HmWDkzE+d9b+syd9W57Qe6Ftlp9rK",
-	"9y1s9RTJXoQtpMTaE4H0tpohadbfy45QNJpl7YeZzb6SwWzQzaHFXub6j7WYPZ+trEkw5ne2vfhUhsF1",
-	"T2Yy4/gWxD5x3KffW0tpTdD5+WEfgouUMSh9ahdxaRLh6J/mZEmZRHiJKTOOz/8QwevU8EkvuIseXn4V",
-	"22m+3V3sAfkIe7YG7EapAHcPCseJ1dNcf90/3cFMeo3ZsxiXZVOL5cCZyir4KpOZR336HzJ7Ng1vD0Yq",
-	"S2VWt9snkWmFMKOxSxthA0LuAV6TUSXzsoutF/G6ZjUZri3tAmuejAd19mz2wO767Mnygfz1eZrXJi9r",
-	"toJ+HvvCgGNc9p79DvfZZ2tocqrkj56f12uvsFgS9Rdy5lTAvQ+3/UCKauOpfXju1T4991VwfaWbSBXE",
-	"o3h2vO++Ewr7vpDUqPTw3vvBMN7tXrLMBxt+juRLHe3AL2zmMB78ZXGC4cRa8OHnI3U48Y2w7XXY9Dtm",
-	"8pn/O0n+PjI/a9zpyO+P5wZXPo8T6sJxlUl6U0gwai4xWCkcrGyjQqJ6biQ+gBod5e7/UhAxDV/0igLw",
-	"RIYXXXU5/A4ZCFDA0teIBKhM3+x3LGlcYy9lpUGeMxhgWcDlQFXlq8cDVCT31woIKImTPUYE5Nv7pnxY",
-	"bdJ1BwiMCwoonpjPExXQ9xRo5aivHRhwCM56tsiAPfHNc4cG7IVwRkQHFFS7geEB3xyVeNf+bQrXPUUI",
-	"jJew30CIwJ44alCUQD7A6DCBb5Ct6kv/hgIFdiUTxZfLiHTRyBdBkggH5IvLYiWURF82VK2+aPaBihf6",
-	"+yWSlRSX9kK44UiuNBk9EJLon6jIs0ibXHzSd3O7h+UdjLTsthpyhlqfYel6UyM+DQR/fxde0da/Wh3F",
-	"rscOWyBVPyB2ItSXX9Pa5+6Qtirdfi6if1Xv4AYnBR90bvgw4QWOTjgjY3h4eLxPL7tj0daedxhobv/K",
-	"IT897QMthvZshNG29me0sjdxXIG39hn40xu6+zKxG+94RLBgNu2F3+b86fb041vk2kHSRWLTS0geQRbb",
-	"LDELZKnO6ZuzktGxD4I/2HkaHb0Hw3d1Zg/6XZOMw3elgA8lqH4dzJ8KosR2zxESnwxtyGJmEyLzRJlS",
-	"0ShCKXM05IvxUmLbgKJegrAIWzFaIu4aMKXENuOdsedRjqpDRExd69FdkpgaRxcYHdrE4NeCCL3WgKlv",
-	"F2fm8rhPnB0o/ijLAHSJNrZ+boZAqfBWtgUb7YyfPYYf7QzrAwYSZkmZTbxjQ+gguqvcvqz9DCt01o9N",
-	"Jn+VC8X/T5GFO3m8DhtcWKS7vgGEwy4Kh4kgHA5S8XgMoUmNGiiU6tEtyqlwnMGxd2jdJ6i30i/IIZvv",
-	"GbLf2Lm+4ZQIBrJ9Qih0u+boibyEgUVUryBUR0DdSbt0s/5XT7urA95AHNz8klivdk93zBJgD/q0RA3i",
-	"5lqU5AB2vh/NzocOjB3J0H+h4Kj7PTF0Vlvaz9BNR4I6EEffH5yj75+Lo0uQPZThgAvVzMi3q62kAY6Q",
-	"STKqdWP9r2PyR0rXOIIiGkcyDVYISzTnLDQVVDxRiDBNvwh3lQpmJ3Tc/EBZ2MRS+ttfINSQi14x5brd",
-	"XssZJBayGXHA310ZhGzGoAIiTxCA/4sG5xvA5RcUYIbmmcJ/aZEy1+QXajaECkghWVMo+iHQipfqK9h8",
-	"3vDID+5Kx2nSEmyoIXigCENAzjN7eLI5m8OVTH2UPQb5GRBWSSHj8565uevEgRyPY6CME3Rr2HPDCoQQ",
-	"YMa40gQjiCl9dnR+dvbCh3Hr+nAY77rGANPYQb+GuSj3kvgB3OIO0T0GeEK8EDl7FqIsEOPO7o4mMI27",
-	"Qqde4zP4fY1BgrMFXaa2shRcIPOiT64GURnWn5PwryJynge7KWx4F5GzG2EYgPeVUaePp4pIdbzQtCD3",
-	"bHzxpNaemlKJ1ZTp6L+gXtwXeOX5BeklIbMk3exLRNhSrb6g+VbZEuhWY5Omgmaa+ezhflBM8O4KBDoN",
-	"L8Fq5ROUd4SFGkT3RKr3BhiHodfCBL2o9tUBZm42WprvCAcBSaBcbgXWX4Ois0qGRbLoytteJHdI8t9+",
-	"ib6/vj29uTXlACSoV1qkFTSsI7UiAsLoOSNT0/CsQQe/M/M9hzYMU/VRh6Fh891SuiU7+Nk9FAHYfYGE",
-	"dqZsGsRd2crS2eNtuNfM08UCilzySHrPZrOnA4pvCzS//LZVUPZyPEu7kxpQR98iC7WAvVgwZY41mG3L",
-	"Ys1kJyRdtI8pTeDFwW9ZpeCDYcFN4cHDb/W1194FmrIKeUVjB2M3rKHcx1NzAMhWuiVMiS1KiCjXk30D",
-	"0Lq+/YyoKhX+nQJ552Vpp2jFNyb2kS8M6ZdK7xolvZgzI2tfKshrKo3AOWbbUlvcuH+pEc3O/7R7fg4J",
-	"ZGtB9xBBtryxTwa9rRaK7hbwbo+/w0zmqZ3hpVREkzeTU1BMbOs/nQ0jI7pp9pMrt1D4yRwehR/cZIWf",
-	"CoVBCr9aDi+OVbUh1b7lFuOn35/+XwAAAP//",
+	"7L1bcxs30jD8V1D8vqrIVdTBjqJsrCtHtjd613b0WEpysW+KBmdAEqsZYAJgSHFT+u9voQHMEXMkKcW7",
+	"z01icXDsExrdje4/JwGPE84IU3Ly+s9JggWOiSIC/qKh/m9IZCBooihnk9eTz0TyVAQE0ZAwRReUiJPJ",
+	"dEL1twSr1WQ6YTgmk9e693QiyB8pFSScvFYiJdOJDFYkxnpYtU10K6kEZcvJ4+OjbiwTziSByX/E4Wfy",
+	"R0qk0n8FnCnC4J84SSIaYL2e039Jvag/C8P+/4IsJq8n/99pvrFT81WevhOCCzNVeVN3K4KEmQxtsESU",
+	"rXFEw5PJ43Tyiav3PGXh4VfxiSPhoLuhaoXUCisEy3h0kAPQvAlDQaS8VVilso6i33Q3jMItwzENUEzU",
+	"ioeIzxWmjIRIcrTAAh0JknChSIjmW6RWBEki1kS80NhMBE+IUNRgApvpPEibTpZYkQ3eer8lgizowywi",
+	"bKlWusWCixgrTRpMfftqMnVdKFNkSYTuIxVWRLedG5izNIqqcLqKKGEKmabTCTlZniDGGXGtuUApk2li",
+	"tnfifi6vbzrZYKr0v+CzhrBtwOf/IoHSi3lLl0SqGyICTeoR8cC68BHxhYY61RPMU/0dHfGEsISIRYjI",
+	"gyJMUs48AE6+O6uP/JGEFDPduAi2i3Mv2JIfPCP8cKZWKMkW2HuoHzxD/TByqJl3sJMRwz0Whck/AWZm",
+	"32bJbrbfPXg0HFdbB/yMBEmibR0nAQ9JvctPd3c3QHipRLpFdeUNVB0TKfGSNLDqRlPzRnC2PJlMa3Kx",
+	"vG1YVj6gd7dqdSO44gGPrjhb0KVn52pFBCMKRXhr5Hd58zEOZgWuL3f+hdEAS4U+vrlCtpEmfS1C9JbF",
+	"AgekeyPFKXy7uHZD1RfwhiESpxHWsosRteHiPp8ZcYYw0qx/gj678wThaIO3EgVYiC2iIcIsBDTKSyf3",
+	"JYrxFkUErwmac7VCPFUn/5d56MKBtE3GZ6u3GHiceg/TrBlI+alHhHKhZt6eoYO5blIGPpJUScSZd0TY",
+	"de/l30LrGu/ZVU0dNFoR2ESEQPvlhVPpEY6Wln3C134yZCynGmdExFwqdETU6gVaUCEVqCeKxP13XWEf",
+	"zcCUXZshXmZbxULgrf4oHmYLGiniETE/3rxH5hs6UkESpnGC5JYp/PACLUD4BISuSYgSHNwTJb0oU+PH",
+	"VwIzGVOlWqeoojeDeCteu4TMz4ygpIShS0QecKCiLeKMoJjEcyIQlUgSVcc7MTpDqyZVk3Saz5L1eSem",
+	"k/W5t+dFj54X1Z6PbVC6dfzWxPkBT/W/PZQvHmbzrTL/7nHaiocZ0SfagPaWJHp2UMPWowauRw1bT4Vo",
+	"C7spDTXNwVjYQRFaxZV6CT5Zn79dBUkTnb/96eoGBVYnJUrrlB5kmgb13laZLd+maiJgxaUy16qaRqKl",
+	"nf6EFEdY3mu2bxT8aacMLF8t/KRdZ546ed+sz5uUi3AVJH0YtABzUKH0Lca3/w0cIk4ToVox051SQeBM",
+	"JSyNNYHo/dNgMjXzTyc4VbyA7zKgaNBnhbfQsiAGSgqOWXATRZX61nZlviIAo91Z673MA/1Ct7ZbW4WW",
+	"yQKnkUK2wSWKU6nQXJ/RkobE3BPTOTMCu/vGVz2v9WdkPqOjl8ffvnrRS4OugNZtvDphA6wv3qSKt0Ga",
+	"RJpyHAVpwnAkhM017vbDmzdXL8yNs46HfXLWhab6izZRs77IpMwl4izammXBFux3faTm11/fcqG5GR8Q",
+	"7swzTbAxAxdwPuc8IpjtIliKGM3X1ITDHhLnokniAKv3ONgLdPJo5EQvfaCIssfpJKLsfhbxAEfNd6gP",
+	"lN0fQxtHdpcoJAJUwYXgMTCavmAdvfvl+vji/AXarAhDeC4J87Nel3xcRnyez9ZTTF7sRU5e7CAnL/rK",
+	"yYtxcvJiL3JyL8Lw5au/HVwafuRhGvmu1GiRskD/gSOUMqrc7TLEJDY3ycohXuzeeLOLYToUcuKHr+9m",
+	"a5bYdCHWzOW1pDg6t1NSiXTTJto2plEvWYMRu86w3Nh6HVzsNHPKsNhO4a6V2Vvhk3/DayKkBVkb0xgY",
+	"/GobVxEON+/i8vJxcwA1Y//XfA1eyNuxUEgUppGHn+YpjcJZaA21lQup/oYUjYlUOE5K9Kx7HOtPPsiY",
+	"QVmq74RNw5qvfu0WzOazgMcx9WjZt8aqLsia6r114abc2QKsMP1QFnVD+5ByAxeVNwxH23/7tv7GXtwR",
+	"tk0uEVXm1ihz+4ESeLGgAUqIyC/dmIXwwyLiG49YDBRde22SRK2IMFq1nVPzk0gZo2yJjuiScUFCxBkK",
+	"BMGKvPArBv1MZeX9t9vLfmH0j7S4qvZbkyUK30h3znLGRcH+tFlxSWpGGYRFNmfYbT7JZ221j3n33eDL",
+	"YfmWDeLr2BxjIZIkIoHWJI0h0e5W3yPNbJeIxInaohirYAVW1MgLZ01fM2fHKGmV/5wsBI6J+ajBUHMm",
+	"ppGZ8p6QJCPWSyTJHylhAWXLKYqwIizYAjn/iyq9FUZIiCRdMqxSYWRtZuJz0h6Ha8wCEs7ysTTrFtbj",
+	"/rIH5hT4V2Ah6BpHMyupzIwzmoTr/C+x0MeIXRjgYq4P4BXBIRHeY6VkNJxOUqBka1PUurcDYwg+J4+y",
+	"8rbgWKpDDB0FhCnBaSgd2zu/1AsvdPa1cwtcMhMpq2seg/bv5FaFlLwWX9sELQVPkwwc3p0S6+zQ3/TF",
+	"H2yimvf1v1PGSAT7Z0TMik3hB+hg/pl3G7W9BhtrvtcqG3XLjPcR31w1gkp/zYyL6IgvwOiq55hqoSfT",
+	"ONYyfE0EwkgAI34j4bv0uChzS15/Wa5X8M70eywzXn2x+mN+nHkdgjFlNNYoPfNZD0v0PHiZt2kcYwHW",
+	"fMPD0n9kgEPBSspvJLJtpwhLBIZFdDTHklycA1+ar/roZFyhkAQ8JCFaEUFe9PZJ1Jf6k5Exj3U/RJGH",
+	"dwJBkfH3MI4WGbsM44TNLmOAgB48wI3u9ZgLuRFLcD01vpxWPAMy8mpeDI5iQ2ZA0ggQWmGJVk06nybC",
+	"rbNouI6dpiLOyqdqizG9DiETZGE0AZ/2WwqowBLl59xRTDCbog2hy5V6MUVJlMriwdc3/CIb0ReEAbpX",
+	"aCfRtz+CgxVKeGId0CsqFV8KHKN5qrfWm7PvzMav7OQ+hk7KkSdto9VDVWqRA9kuh+ClUxHhCw3yY3tH",
+	"WeMoJT7tdCfpXCKRnQVddbSdpF3DYKNEXnWs0XKvOpBPR9tx0MdeNPQu0xp8kTfNns9F4FNorm6RkSzo",
+	"SIuvT9dXKBRca38rIsmlC/I4y4/YHl5HmqzPZ8GKBPdS6xZeV4o9yF0ru4qeE6ggaRn/7upm5Lhp2Dbu",
+	"L2/HjVuV64GcVGFU2VJlJf2Ei1VifMYOp+FboENQndZKtXJa0L7qRJOye8Y3zK+42dFKSlqZRPQn7znX",
+	"Yzs3VruoXFY+/3iLEryNOA4NMjy2NKoKXvLK1Z2qNtT10Yebhrb6NkSZzneZhgeK+A6Jn+F3s+sR+nyF",
+	"DO0s0yK4+hHabUFzq5CaNQ8UTA2a2DKjApJKEBx7pJMWOgnxGJXePSQkgIjaVIHOf7Ql6sUut5owNVHG",
+	"xBeI7Ux/GxqQEWNTNuPCy4XZ0JQ56IyZIGpfN17oC/ycaMCboyDU+p2F7oj5BIH9kLBlUp6CEgcNx0xR",
+	"OkCrLgKmT0gkUpabEHeBYIUJHNkVqcICubj3AmJL6+3JL/bK5JHM0nwyQoMqCX4iD3vIfIhR17XMpPEI",
+	"dhTlD0FVWdBprnM6i08mLhhmXJKAs5LW22S3tet2sw4CWLMdxjYwB1lVVfaF3j54riH4QVNJT80gpj7n",
+	"jiG0nkNIFc5CsvY6XFmIRYhCsqbgERvBRYoro7jXIDVGRzGjdWMrjyDoa10EEqt5A0D5dHbHFbF+dITl",
+	"PQnRgvteUGR2xV484aKzawsGdbXfGNeJr3duw+w1yJ1rXh+rWy9qutFfFWDLWcGZI1I2zkmlBS6VSCoa",
+	"RWjJaSmOvuCPcjM1OoSypcDDm0TwMNUKAlX9vB7DpF0RL1XL/5ibWTaQL9AhzKSlSNk3EokHY+ktWSva",
+	"jdrtLjljQO5yyHkt/P036yXDmmfcksx0Jxv7FU60Etjijg1Mi3Ekazsf3K1qt1EIaqKCBHnUhnXTTcTD",
+	"ZFpbLg1WRadgYcPuoIVu6sGE02IWztSD1zvSQjgZJA7iyi16cO1M+/bglkHsjUvB2S7nZIXXxBtTsVgQ",
+	"MZP036SEmZcX33///auXF9NaQIRuj3R7rWPCvbb9JD4/++HCdxjbmTcCJ6WZFziStYjAn9dEbARVJhKU",
+	"RyHJLuTShKjp382QmrgXaRShIxJJfZ3iSQNFhzbQslmntvDzbZAypC9p9pFftt2X3kvxCCc5X3iYoK9n",
+	"PM5ekTlOM7CpcZulIqQ72LDOHIqlYE7He9lAkZY2/kgmvewml9tHXkBdmb2bicgLVTtPTrs+DCZYKKsD",
+	"G/npPNhHSqRMX2bM8USk8kfBta9BKizUTAm6XHYg2AgGY0oC9CHoK0ty+QiLmIQoZYpG+gN70RBTz5PR",
+	"k/KkNGePJ3Pm7V9RVHSKpSYtzL4RdvvVKtSKR6Hc+TgzWlh2qHGBAJQNnJ+9J6lADsx0KxKNMQPYxTSe",
+	"FW6xvZS8HidXT9Unf9pSuXRYFhy52+zBtF+eZCHreQyksyIAXoyNQOOq+4JszsMcum7yfHMOoc1k2Xi3",
+	"qQsOvCUCvWrxEmCRePSzzzfGoznKaBpw4nM88Hfjx6SJ36twCtHHo4eNotAz8IcPb3fYfpz4Xll+vPlw",
+	"O35MJj2msk+3P40fMUkSH5Zubm52QdMflP3h8XXydB6RY4WXS4jMHzk4uOS3LPCs+m4HfK0j7NGZbilb",
+	"7rzmKutD4JTbxRRYz9KgQbFdjIWjQ5LlKEtZzVLh74QRgRVvC39dujbjjqisuz6ksmexB7t4ZTvqFdBa",
+	"WFz7KRIRLEBY17n0zRVyX43Uv8yHlXpvWoWUKOTgmYCm6KiQJ+NF8ZQo/A72UEEkj9bmuIB/mmDKws+a",
+	"OMIZTxvC47BYEjXg+lZGmcNXw6v2qkEwm6zH9a2KqIbzubCY0tswj3eocJlpjf8wEdtvXfOSRckfzmdS",
+	"jERRFu0dkgVl1ARiHC1oFBmPQz2hy0CNPuI47Ln+D7rp43TS4ErS1984jRRNIuJdtr6ZOw9J6X4jeMrC",
+	"Y8HnlGVhpoqWLL0dhqUu4667gbQ8lP+LBpPCvBqUHnaqw7h/SJIlyaxrR+qDqoPKkbIloHyVPdivPZj1",
+	"zqInQ94lMk4eRFkQpfZl6vur27bIVb/eraWhJEyhOQlwKgnEeO3mDp/hQKU+D4f1irtHfOMGb3Q/29Ht",
+	"92w/WZKQDXYGGXDh6XbH6uGYr4kQKZMvxi9J/8LCljWBOApWBB4YZZ4SLaiYeZoyVAc0yGsEtEPuSEi7",
+	"4RtB7cZ/Sli7RTUD261q39AeGrhqNbZNFfh7DVsdMUlFXmX5H8pcW6fqGr15kNFDxH2w6pmxyVzbPCW1",
+	"3EbF1/sQe6r1nkKypbqIo8lsfC6A1lxP1+WpNWwYvKMzel9DbrX67aE11VMXmC6awHSBQiIVZXDqTAFO",
+	"jDwotOIJAE5Ti/vhm91gWJpqOBw/uWWNAOZ0ovcwW/GuFbqtdmvIuyBEem0up5/e5tcPMPPmCjNnCLNy",
+	"brAq7H2sAJTr9iQdQqkowpDIgS8p2pjR5/H0Ul+VHuS0ss7DrPDCt0JHPbMGQ+CH0p2wpGD773T5Ra5y",
+	"8SveCTtthZVl9aCykeEZHsUdHSkwt/9vcEYztPtGZ+RcfPDwjBHxFP7bw4A4CDUqDiIDSqNBo2C62NHL",
+	"cNDAimbmA3aOMXXGpgGWjM/QL/RZEUvhGWV8O5z59tIsPTyc1OBI+LbFkdBy/hRsAYPt/o1Hx9hBa6f4",
+	"+nxiJ2oGUQagVCrueSnwRsypElhsSzHyHrsWVtjjqTPPHfXHHtH00wlk6PHzDHyySUcURnMScbaUSPHi",
+	"oVW1vzhiAZUcIu3b7UM+TvsVRykxViB9fRNkTXnqHnd+Y3TK4+xdwoJ6HHXGQ22iNCevL7777tvvhsX2",
+	"auA66HTj8l3hyKopxllyV7MBb+4Wp7n4MttkH6sKcw2qgIyZ+dmbYvZumxB0VEtsZJQl+zp2gVImSZPT",
+	"fwBIXZBQY/aP9u08dkK9/cbWBO3mNzo/VZ4VHWnZmmpFZp9A6Y3tNkyHMvB4G9/eXt10rPDbruWRwLOs",
+	"d1efikzPOJtpjOjWanZm//9yMp0E/siXRYSX3ifxeNlg1l3TaDaneoqQMzVbCLyMCTxmjbkg2d+y215r",
+	"3t5A6xlfLCTxP3eHBsg0QJRZc2Ynvl/9rQxQZ1v/eTF5/TcffA1Zlh4t2FCkV2dTP0G6lFQ8yU30YCUt",
+	"uYqal6kHztb4yn84WnUmaKDL69L3PXBBdk68/nPy6rtzzWGMM/LixJ9iPrtqtAqvdih8t6u8amNIfUub",
+	"KT6LMvXbYvXivFbc4O7Dya4rhRj7xpcvd/prRjYOYvsUYqXcTHantY3aPE3t073sPpi7j4EWi9TOh24b",
+	"1kFljvCcRA35PuBbBwDOzv/23fedEF/xZBbRLJlWI3X9xBME7XamMWPlyh6GfvdDF5N+KqgRB+VTq1k2",
+	"p/KzbzwPyQG7yApzP5sFEZay2WMIn3fGoo9TL56JUz9645neMAQhTcAriDAlPOUf5lwpHs/4YiYVDu49",
+	"Fx9oAC9GdYMGpNetHA3c+2FvjLs/bH/fOZWKDn72dGP5zqeavkF3VzeZcGAcWWXGV97Gh943wT3jm4iE",
+	"SwKKmj/3n7mxu72cv/rh/IeL71/90Imj5jvB1YEvA1jhRq20rP5lOulBFcHasWhJ6dtvv/t+2nJKQoGP",
+	"3eEx+KLApL51bATcQchkOknFEoxa95quIBBOSH1tkFuml0dZrxuDIBCs46+3BV/QnKpd+VU2PoZ3z+T3",
+	"TOfFQ6sFsfYM2xNOU7HUd6+Eg8fJY1iF78h+38OEG8pCvvEYweH3fZiKOiTgL6FXAv7y9maEVeLqic0R",
+	"T8vwjY/3n0h1eyIu6KaZX72xw28Y+tvZq5OX/4MUXvozX8xIRJd07ssi/fbdtRZTfsWnn7HQemeYT7Xf",
+	"J068duAPbz7ZvNPNo5+f/dDD2EC5oGrrc2GaL1A8zIigkqHLVLOaBZwpwSOXl7P+85pTOH3WNCRcn0iC",
+	"KgoZ55NEj/cQkCjSUpAsFiY4cY6D+yXEVOo/iMw+/T7AEtrsc2zwupy3JXmyRjDfqecMZKMcL0Hse3Jx",
+	"9fFmF2/O0jvo33calHE2a4PCLyz/iq6zmcA3C+7VrFLTmIdDgfLs6PbqbpcdKZ8urjXx8UOmvsNNH217",
+	"8qIpqAaTwkuGAjIsgCw51XBlKcLrqoGYjaxyae05A2VLY6UoBsX0zVXYHufFRakUAlIcpvNaBQpx5u5Q",
+	"qp5I74IVz+vjKY4kYWHXJfWsK7gc9rzG0Swu54qGrhXKoTFBc6I2hLBsIZ0L6F6CojHhqfKsoG4T5xsU",
+	"cbbU299gqsBPCDkgs8KROy2moZhDM2H54zY+kySixCTvNiTWk6BcepOe9VmFUjO8Xs7SpmSZcMQgJWii",
+	"b5AxDYTLwNMz9YyeIcYP3hluI76BFEt7mYQy7yTvsVR7mUTagl9DqwVI43jKMOOlBRsnVJMuq63UikD2",
+	"pMbUwjzWw69xBDXK0mCFsEQYzTkLG6tkfqHhlyn6Yqr7fIGwNvhDfslqZqI5DzXR5ZUz1YrEkGPrKH+A",
+	"Au+nUUKDewkiz1TfNI+upCummhXkfHGCfk4IuyFigWIs7uFtPVrQNTGed4kcqKZoAykqNjyNILZrTkPz",
+	"gEuTv9kdJKvS64lxSI7TpDbdFEluntt/uacstPs0UWNfwODhpoOskuMrgmqEtb8F0y2ayp7otdV7/IMy",
+	"KAPqrgxOjQyT8H5iisZpZY+zsLGAj+yzblsFtG+pJ9fFU+cJ9tH+KiuHkx9CpedXl4VKklPzsj4rZ6Ab",
+	"6/l8xl0W9sfXj7q1vrlqqPbu9Va39qvS5ZE9lmVNnI2FBGNvYWLdSe88tkWJHSlEeDn729mr2bezpsgY",
+	"LlR7pJyt0wkN2+Pk+j8VsqkMzOTtZPDWgr0ap1gs0AYCBVzGyiZae3vz9h/Hob43WtMB+hKSNQ2Ilmnw",
+	"u9D/yvQvy/iFIG7H/b4i6QUJBg/uMtUE3a3IFjqGJKJzIrAi0RaMplqYkRAJgsOfWbR9bUtGShTwODZ1",
+	"3AgLkb6nWaGtJ9yiBVHBSks7PSeUpTcvOgXRsMrGQzmVFFZkJbRPbBlweC7xN2//gcxHqCvpjwcBCHo6",
+	"w+/N/WhzVWcoZJnrw3qIaZZSxuSW4Iw0FoUaxpkfdI+uoP2fsAg3UPulXOXaAKc7yh6W1U3cH+zq6xXi",
+	"WqQAThWfMbLkiuKmIlx5CK5eCdQ1PHZdSvWpSql4koh4MhC+pw8kROarRYsm6tKY9qaRVRhJo0ifQjha",
+	"+I+fhHiv/jATrBhaaGr+OE9kx6xDswbWANiEqIYCvvYs6lO715fbpDUnbEdtX29q02HJo8u1f/2vyAYu",
+	"UXXsuPEpXkfl4IaHoMNycPfYbu/1PVnh4YIeVT//UiG0Mm/4xF+XtImX38LvNVWhyK/TLJv27y3y1iex",
+	"qq9M0gRi6jasY8wGafChJgfG4AgW7ObIhJwP5p8f3kc+X87PrFAXDAougZphovM94tmlmjQNGt8J2Oh+",
+	"eCTA59bT1/BIYD+pJveRZbLluQKApuOxwsPMpNb2QuW2kn8bwaOBBReQmdsCv7G0h40TGkof5mFCHWcF",
+	"oOeQ85HNbUI1O2aL913NwaiQpxenDJE1EVv3kPUo2+80S4gwzSspvvCWfOssf1Fd2Hvdp1xbwpf2kZiL",
+	"JTzphfIw+l/ZWpAgC5NAoVJdU6gZX8ygB3wI8z/9F9BmMnDAyJZhSuJAcTi9eGEJARCE0mQ/LutaWWK3",
+	"wBxifdD/3mLGHyam8XaJsEKxVnn1BdbidQvvpHy1DQLOpMLMb/gjUIjm5cXxnBbSSu/spw0EhL74ohXt",
+	"J3jraWJEbNgdlX0W0COMjLLG6a/Z4adPGgs6HH/70tV08GnQvgv/rT+CDEKUTq9vTACZ51VS6L1k97La",
+	"wJTWbOOTdWaQ35sW+y4CADeovr9IvCTm/Lu3FigTA0dMt7YcHD1MzDYDeo+Wqexpt66AAPqZiVqLVQEs",
+	"PpKYi20DKN64LJ0J5xE6sqLc/CbBVQDXaf3VG3q2xjTCXl/6e0FcItW+Wm5jsQ9MIxIiHEW2iHHfAWkU",
+	"kaUvvca1+YD0XgaN6M1u/xNdrvTZmEqCJCGs51hMHys+DnFk4cuYC8aRVJIxWiQzx1qOtKmXknK4NdKU",
+	"c583UFX1Ea5z83rOBRysyGxliyT0AJqL+5n5WbKhl01zUrxE9ei14GKDRTi4n4nRGbbCGLh0YB8qg2E9",
+	"TCDksD7Z08NBvQRP9fk2sNPDQEirYR2qnvPKZTf/o475Og3VabGK+SpWa1CpA7eKojKSp0V+aWTOJoMP",
+	"Efkj0CwDAWZh8QiQJ2hFcKI1+FhOUZwq8kBMq3jO9T/JA5XGiZy5ufT5jRWd04iqLXjOtsjMPSco2lzf",
+	"GLMow5G8BC+UMQwb0zTauGL7f+f2GA4wQxJvp6BfRlv0byL4C58J2CZQ7VQkyuLKPCrr17N4eNrQHPOG",
+	"cvic0PdiZF8bvTOi5/j1JutziBgZ3f1ifM8dJjZ02qtvSU3UXaNw5JyGT0ZNykbOCewKenaf3Cw+aq4G",
+	"ccu+41S3YKOmhu/BxkYN7Vg1hUMy1zybgCXbjF0t/wCoLWEWqSxjTUMALpbKxFWBpHDAtiDK8Z1Rm08Y",
+	"VwukepRvV9PU4yUlvvBWiFCplY3KU4dBtt/84DPB8BDiDeVfPXmdoIUe0jNcz2MUlppN4YUEkcpU7PPd",
+	"/42jT/EsFQ7Ky/r2r4Hrzzqa788O1xAEVra2QNhTnzisQjD4LMZB72wEl0VfrIks0XoyOIjw3FnyPdlz",
+	"a4+g60+WANCFRzDe0hplg8IPUKAj2+pFt2HJgLsd102hXj+nKuCxvYBrVB8bE51z+fbEuI+jrjNzW0ZL",
+	"/+JzLyz/SEnqu2bVKMY0LCZZlbKpbFifMPZ6klJfrTqiKoU73IbqgOhXENeluzWNs3SMPbvZ8GkSJ1Cv",
+	"Tx8WRVPxEAtuVRy52MVpTTBEWNE1saWrB9fUqFCs3W7GRL+3oKaxnEsWTIkbkjsHxFTjIKEtglKyjsZ4",
+	"i+ak0UKqKEu5z1n2iedPlD15pxok663iiS1SCZbFGLNtr3TqjSGnAxMp3ekurTxQy7jkr/NBJYrIwpZf",
+	"8ebxShlVfnRR6B4TLF3tJGfv1zMCD5JJBkR9wjeVW5xO4IxsWKPJNrVzNDdspAdt3ll01Jw02RlKY+KH",
+	"U1s9ysz67IC04qm9hrJUlQCkf4siOgJeEBXttXN30mEFWmaCtoKXZbHnryNsD0s5Re+vbl1C5vASkQcc",
+	"qCoPN3k4FvTBmz+YueHbBZg+xz2WJOqLwf/glptK41ZWqWClyLah87QEvpVfXfY+YbK6xW38X2nqPQft",
+	"u06+cFgaofsVeg4ty3TvK39iEQDK5D1NdgJ9Ddr6+PBFFQmpdqAkqbhvI3iHQb0qodtAGy/a5Pz1aIJM",
+	"eDnvVLXGnJDKU2Ju2lSRCLOQhKA8uXharOCQHuZf9FKGsNlKe5YY+GzVpgYB/JszgulhjXWuVBE4O55s",
+	"aeDu/KWmsFG3YHRraztLhDc8JyGCcn8kBRzV+gTKslVWqzjBqZGdKxDsnYohh4g5shJ9f4J17HqU2N24",
+	"+VpAVtGFW8r1m3oXhVIG38jiq69aXDSEnMwUrZTc+zdkCqyrNiqf6BvkuiOVJhGBqNw5ZSWgB1oxlRRu",
+	"63rMtkSDsim9gpwinioiwPcPQQ1DyzM4Y86wiOt8YW2oKWTJqp/DBla1c91YxLtDGLL8k91xR5Wcle71",
+	"cO8kvbU8iT0tuZ58fz1NsZ4UUab8IxDVUNR+zPoVqnL1nx7y3vSzK9ZTqfQzK9YTEBTqUfXvCK/Q21Qc",
+	"1/CNMfw4wHjErY3RNnY4dHR9sz6fmteQHFKGT10If0apEHUHVQ8RVR4LiV97hELR3tzeQ95DDFYLK4Do",
+	"pR829elQFEu7G6gqlvoOvCL7lcU3bkSvutiZWaVVH2zLmtWi8bUmER2l0zlMvackCpuJ/NoAyxH5At73",
+	"ZQlp+1Jvbqr2at19CgUegLBh64PIutyjg6hpCXQjKLvFwD+GrH81KOy6AvV5cz+E4nuYDc4G3n/GDbkr",
+	"pzQzya9YUGIcAsAaZYWFL8yvU6QVAvjvhfHP46DFOEGicAw9Z6vsqYB0nHo9lZHuUayzZbdBXABWXcIA",
+	"vDRtgwK09crXpixkUDEqT4yrODKaYz3HeO2W7Q/lJCJOffeMG0nSkB8LzEIea+oQoX0ulbO6J7zTExHm",
+	"phhAtr7n8+6TufVk6cfNs2ePA8fJizr8M71z7N2iRCttwn7QZStb1rjbVTWQFRblhXnLI45ivZDudxx7",
+	"KkeRF4wY8B5EkECT5JiiEX1eYQx7gzHGsQ2Rxr6tF55V+ND3azGFaMkbjEnMGZqnNAoRZWY93iKc0GRm",
+	"/feeUFA9QJ7qrgYb0115fQRZHbLQrGaDJazIjyST+2sW8Dj2eVhszi9B1lRv2Zl7YH7veOsm2HwmEcGS",
+	"oHWeWrWdfdxI0zKwSpuvrt+Hrd+4uPcBuRrEqsX3cRJhRtAGuvR1VM9TuZ1FnCfeV5hRRNkSwWfDNjFf",
+	"kxBhKHHrnlcAd/YMKw6S1LOZm18AMXblaiUIDrW6kFDGjI306Phl/kLV/OxPVNYvGZkBa0M+xsZxIjIA",
+	"UgtIcMK4MjkTOAp538BwPZGMCPHN9CMO7o/5YoFMA6TwPWFos6IRQbpjzzmigIum5+nwDdEQLeGBv7VQ",
+	"l5DTE2RDHsLmuaXNTN/Y4IYBj25N++ZHvOZ7cTcJjyLZczOGWdtezdoWxQlEyvqOrx66K2IuBCnUw8RI",
+	"PZhNFSpi9iuGOe4Vbwk72W7zM3/0OabFgiPKaVEmldiuzBrTlsfBBVgWKSNHYl3WPsK7qAX3kM+72zv0",
+	"5uYaZK0TqifoBoObM3ulgWgop+j/3P78yWroWn+VU6TnkVOkNbE8NU4qIUmhRAseaXXCxqFkYcvfSJSk",
+	"84jKFQnR+iUyqhCS3AgXiHPWciUPc7b5LjR6UMqCFWZL4laJUhZCXg305eH0C5LE1MeAobAgLnsGlshz",
+	"aGRVzU1wNWXZpCbqWVEVASCzrm9urieFw3Ty0kT3E4YTOnk9+fbk7ORbKCmkVkBsp1liCvhz6bu4vIvT",
+	"CF7i2XSNeTILwIFuhaNoixY0UsTGUmSouQ7hsbNU1/lEen6BY2IU0H/WtdloW5gDcWbiVFw2IKob/ZES",
+	"sZ24uxokXDEamEGXx4T2OPVOpBkrz84BRW1htkpRHd+kRK1mxUQbwycv7DKfuVrZ1Dc1RLPuf96LHvNe",
+	"9Jr3d8j9bPJvQW2SszMXzWQfP+IkiWwdlNN/SaP65eP1utxlNFU3Fz0+Tj02RoPkiEp1orucm0X5psgW",
+	"f/ojDl3WQz2oTOMYi62l6gIkNT9C0u1/Tgq0/jtEZPsslleCYAVvKBBxHJYTImc2Wc4J+s2m+jI5xgoB",
+	"ojG+J1nymDLHmcFz+BjBT6T6kYfbQYjoCf/y2WKLuVco4OWhJq7fNyFdWhGge8C3gWkpu2UTzh+nRcl6",
+	"+nA6T6P7Y7MocJF7KeJNFCEunOJ6iai5YGhW0Co5ZZAlCUqH6L/tHuvI/zGN7isEIHeggAbrzHAO7e/U",
+	"zU0g9oTzbclhyatPdNHi2fOAYB+7Nvvwb7sHJ8hpMY8WGAf3xxwQS9otE/38EZKItPHHW/gubeYnWd7V",
+	"pVYCjV5VUpq0kmUzmvk5xYx6CE4Jy0SyQ1o5GtboorrsnbjhvAnY4R5Iw4w0kjT+pOGjWZyjjeoFM+Zr",
+	"c4rmh6crLp85bfMbbpaToEwIFWhOhkPovBtCn7h6D4nKvfDpc65M/Rr6z6ygw05RxLm+U6QJmm8BDtRD",
+	"+n8nqmW7Z093VFeP6PGA/DtRPaFYuX/4ZsubnNJw8vi7hy5PH04TW0Z4xIBNeuEtYaFEkNadlPJUH5lE",
+	"2OsLF/BhyftFTt05C6iV4OlyldP8FGXF0G0lArpczXkqTLCWScNont4aCStM5uUT9IkrlGABsXvl+2eZ",
+	"om4oW74XPD601lnMQ36As757ani+5KFmCNYMcEwg2eU4ybkbB9wMyMHeJoBjHqZRi0lAa6q2TdFlkAi+",
+	"pqGxG9YtAB/toE9xMzRz9bkWmpbuTli/4MXZqh203D5KoMoOqkYBbRr2l852CwekZgckv1w2692PULaD",
+	"eYE4Whobm+OpS292bPxwsk1bcBqkSVBGmanZXvCS+rSCcsq4z3aWYRqC98CPonwJbhdIZOM7UJXnb1ED",
+	"7NLA85sNl7IhVrqmvXYb7EQ+OViT3AqaLElZVrpRVrtstoJtUB+OBWXCP631+3VM+iTWKx+s+0gs07JZ",
+	"Yg0ipRZG6tS9HTfBWVNipUwDFw8mnd0Jug5JnHANvkvdodxc0ws6PzsbwoKTZ7nF6KWX4TuGU03WTd27",
+	"/3nQDwZ71HW85Ok/K5wA3Y8CPwzA+zk9xhwb2TozajeMUyT2fhS99+PEJmzDhfEHE6lW8qrjlI4Sbvwn",
+	"XBIXC2Gka5+jpd+hks37HyTo+4h417ZZyA9EcKcLIqPlzPFQhvIOXojK9g90KazA+Gn9Eb7Zm02xRdXI",
+	"vtPSE3ywWQw90W+fr10ElW+MZvJ+3JvTo0pwQ5WKZ3SC+ETt03tC6kJgL+6Qyua+Ep9Ip0Qcv/9x3pHC",
+	"AXdg58ggwd3GSF3ekh/1DkwtzEuUaSwhssnqwV2CBTEZNHCkBXir3pI7HQ7GUE/gMNknvzyZ12RvNJM9",
+	"oekne8HInKlg0BkpvoQ3q34CudVtvk768C39qxSnjZaEHkLVD4RhMpWRjbsJ7Uua7nathE3tnZPMu7EG",
+	"H44ywciZnzrrf1mTv63OaT3Q18pOtZXvW9jqKZK9CFtIibUnAultNUPSrL+XHaFoNMvaDzObPZPBbNDN",
+	"ocVe5vqPtZg9na2sSTDmd7a9+FSGwXVPZjLj+BbEPnHcp99bS2lN0Pn5YR+Ci5QxKH1qF3FpEuHon+Zk",
+	"SZlEeIkpM47PfxPB69TwWS+4ix5ePovtNN/uLvaAfIQ9WwN2o1SAuweF48Tqaa6/7p/uYCa9xuxZjMuy",
+	"qcVy4ExlFXyVycyjPv0vmT2ZhrcHI5WlMqvb7ZPItEKY0diljbABIXcPr8moknnZxdaLeF2zmgzXlnaB",
+	"NU/GgzrAiUoF2dlZn+lKhbxZzSrQlZn1QL57u6dGf6udvZ/nPhtsjOO+ts/hfns7f5NbxX7+b/falwC9",
+	"D6f9ABpq5qZ9eOwdP+3DYV+G0jNdP8qQHcGc4531Hfvf9/2jQpSHd9UPgu1uFxAfpZ8mgSnX4kVbvtk8",
+	"uyLCEulObGnevTHMuEk5mReBlOhIyRUW98ASv1FBzF/mZbzJp9aO75vA1IZok70ma5ErkXmG5ljad/Xe",
+	"543QbmbU36IIHJiayJvnqLKI6hJc3uO8Cml5UYSFOyxpmMx+ODbYK3NGNuOcMgxrrqmkVU6wRGBS7zy9",
+	"vmoJJSzSJdYnPHkCHhqjdDlGHx3pkm3jMIEuQT78UPFeCHNxo+wc5VLYbbcG5mb9z1GL+ihEtmlnhEs/",
+	"zHbEt2T0e6joFrfxQwa3ZMB9jtiW0uTNfvTC7WGsiaEwxFMGtgQZBgco3s8e1VISq88V1FLg+j3GtLit",
+	"fVU+2GYBOHr34wJa8qPsaeJZ+ojpFv557mCW/fPRk8Wy7IVPnjqUZUdyGRHHkmlZA8NYvjLK8Kz8axSg",
+	"e4phGStFv4IQlp05aFD8ius+Onzlq2Oj6sK/ouCV8aQRE7FsOYU1aziLhdXay/SRMw2MZIpQOcOa4Z5p",
+	"wQZ3xGTB7tbDsiataW2vJOS/lzpDd7hLLYSCiex1T9tbzXxWt7915IUu2gpf97c77pLlvMJBXrRdcbag",
+	"y/2fQv8pNsGPhmMK/CXJmggc7eYbGhOQ1sPaV/QJueaDnELPHI3W47rf4g6yvUf6g57ME9R4SXQmln3G",
+	"ofWC6H4M2AcPBjITUbY0ifpLMWlHWMQkNFlTEIVT0NG+vVoIulwS8aI1PKiRFF4+h1Pwvyk4aKSh77CR",
+	"QRnBNUQGebzybYFBQ2TsYeKChkE5S6Z/4CQeWSGDA0UC5cWfm87qbAX9ooEKA46JB/Lsd3hEULaGJjdU",
+	"XgrhaaOCFBZLov5C7q8KuPcRFzSQotp4ah/RQWqf+Tyq4HomjbAK4lE8Oz5IqBMK+1YOa1T6BIFCQ2G8",
+	"m564zAcbfo7kSx0d7FDYzGHCHZbFCYYTayHkIR+pI+jBCNteh02/Yyaf+T9J8veR+VnjzuCH/nhuCIDg",
+	"cUJdkj5lSmEVyg6bpw1YKRysbKOc+hU3Eh9AjY7ysIlSakEavugVPeHJF1l0d+bwO2QERQFLzxFDUZm+",
+	"2Xlb0rjG3sZKgzxlJMWygMuBqsqzx1NUJPdzRVSUxMkeYyry7X1VTsE26boDBMZFVhRPzKeJreh7CrRy",
+	"1HNHWByCs54sxmJPfPPUURZ7IZwRsRYF1W5gtMVXRyXetX+dwnVPMRfjJexXEHWxJ44aFHuRDzA6+uIr",
+	"ZKv60r+iCIxdyUTx5TIiXTTyRZAkwgH54mrbCSXRlw1Vqy+afcBvoL9fIlkpfGsvhBuO5EqT0T0hif6J",
+	"iry2vKnQKX03tztY3sFIy26r4UmXzSRQut7UiE8Dwd/f+bjb+lfo063HDlsgVT8gdiLUl89p7XN3SKCl",
+	"fV1E/6puwQ1OCpkpcsOHSTri6IQzMoaHhwdd9LI7Fm3teYeB5vZnDr3oaR9oMbRnI4y2tT+hlb2J4wq8",
+	"tc8wjN7Q3ZeJ3XjGI4IFs8Vw/Dbnzzenn94i1w5KsRJbdEbyCGpbZ+WaoHZ9Tt+clYyOfRD8wc7T6Og9",
+	"GL6rM3vQ75pkHL4rBXwoQfV5MH8qiBLbPUdHfDa0IYv1jojMy+dKRaMIpczRkC/zkxLbBhT1EoRF2IrR",
+	"EnHXNEpKbDPeGXse5ag6ROjUlR7dlY6qcXSB0aFNDH4tyNvVGif19eLMXB73ibMDxR5ldcEu0UbzFZU5",
+	"AqXCW9kWabQzfvYYfLQzrA8YUZiVajdZ0BoSiqHbyu3L2s+wQmf92GTyV7lQ/DeFFO7k8TpsYGGR7vpG",
+	"Dw67KBwmfnA4SMXDMYQmtSaEgRblAlnO4Ng7tO7zw3uYp0+QQzbfE9TEsnN9xUkkDGT7hFDods3RE1kG",
+	"x4VFVK/UdI6Aukv56Wb9r552Vwe8gTi4+SWxXu2e7pglwB404awaxM21KMkB7Hw3mp0PHRg7kqH/QsFR",
+	"d3tiaHeKNTB005GgDsTRdwfn6Lun4ugSZA9lOOBCNTPyzWoraYAjZEoPa91Y/+uY/JHSNY70qOhIpsEK",
+	"YYnmnIW+h6IQhQjT9ItwV6lgdkLHzfeUhU0spb/9BUINuegVU67bOV7a1XhrohEtZDPigL+78i7ZTEsF",
+	"RJ4gAP8XDc7XgMsvKMAMzTOF/9IiZa7JL9Rs+Pbm7T9QSNY0IFKLvxWXqlBG3lb5h9TfcFc6TpOWYEMu",
+	"1KEiDAE5T+zhyeZsDlfS8NxfWJJBqYcUMj7vWbG/ThzI8TgGyjhBN4Y9N6xACAFmjCtNMAKGCdHR+dnZ",
+	"Cx/GrevDYbzrGgNMYwd9DnNR7iXxA7jFHaJ7DPCEeCFy9iREWSDGnd0dTWAad4VOvcZn8PsagwS8Xk8N",
+	"KM0F0ogeypZ2W1VY/5KEfxWR8zTYTWHDu4ic3QjDALyvjDp9OFVEquOFpgW5Z+OLp+D+FGnJlWABXvaf",
+	"E8JuiFicoP9JSUrQF8j9/gXpJSGzJN3sS0TYUq2+oPlWEQmuaauxSQmEmGY+e7gfqJXg6XIFP2y4uCci",
+	"1/ASrFY+QXlLWKhBdEekem+AcRh6LUzQi2pfHWDmZqOl+Y5wEJBEU3EV1s9B0XcOd0WyOPIQ14sGcpcK",
+	"B/ftl+i7q5vT6xtkWoJ6Zd+9Ow3rKHvhzhmZmoZnDTr4rZnvKbRhmKqPOgwNm++W0i3Zwc/uoQjA7gsk",
+	"tDNJpSHuSnDFAx5lJR3gXjNPFwsiUMJ5JL1ns9nTAcW3BZpffsMe9nQ8S7uTGlBH3yLXREjrNvBi4ceU",
+	"RiGA2bZElJksMPbEVoXosRCTmDMvDn618xwQC24KDx5+ra+99i4Q1u52WYCxG9ZQ7sOpOQBkK90SpsQW",
+	"JURkx8VKEBy+Bmhd3fyCKDgEE8q0Gq74FMgbdPEo4IJM0YpvTOwjXxjS51GkQRxxnkhklPRiJZ2s/UIT",
+	"jwscn8I3VUgwRZXpfII++c5Nz0Gm2fk3u+enkEBmrj4iyLT0yqC3WOHjJMLMHdjdAt7t8XeYyTy1M7yU",
+	"imjyenIKiolt/aezYWREN81++sjDNNKncf6TOTwKP7jJCj9dZ2dD8VfL4cWxqjak2rfcYlz7lCWKePz9",
+	"8f8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packet/analyzer"
+	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
@@ -37,14 +38,16 @@ func newTestServer(t testing.TB) http.Handler {
 	}
 	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16})
 	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st})
+	caps := capture.NewService(w, CaptureSource{Targets{Ports: svc, Stack: st}})
 	t.Cleanup(func() {
+		caps.Close()
 		ans.Close()
 		gens.Close()
 		st.Close()
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans}))
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps}))
 	if err != nil {
 		t.Fatal(err)
 	}

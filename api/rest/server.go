@@ -22,6 +22,7 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packet/analyzer"
+	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
@@ -42,6 +43,8 @@ type Services struct {
 	Generators *generator.Service
 	// Analyzers is nil when the packet analyzer is not loaded.
 	Analyzers *analyzer.Service
+	// Captures is nil when packet capture is not loaded.
+	Captures *capture.Service
 }
 
 // Server is the REST API.
@@ -183,6 +186,10 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
+	case errors.Is(err, capture.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, capture.ErrInvalid), errors.Is(err, capture.ErrInUse), errors.Is(err, capture.ErrActive):
+		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, analyzer.ErrNotFound):
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, analyzer.ErrInvalid), errors.Is(err, analyzer.ErrInUse):

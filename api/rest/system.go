@@ -28,6 +28,9 @@ func (h *Handlers) modules() []gen.Module {
 	if h.svc.Analyzers != nil {
 		list = append(list, moduleInfo{"packet-analyzer", "Packet analyzer: protocol and flow counters, sequencing, latency and jitter from signatures", 1})
 	}
+	if h.svc.Captures != nil {
+		list = append(list, moduleInfo{"packet-capture", "Packet capture into buffers, served as pcapng", 1})
+	}
 	var built *time.Time
 	if t, err := time.Parse(time.RFC3339, h.build.BuildTime); err == nil {
 		built = &t

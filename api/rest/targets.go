@@ -6,6 +6,7 @@ import (
 
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/analyzer"
+	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
@@ -52,4 +53,19 @@ func (t Targets) Source(id string) (analyzer.Source, error) {
 		return analyzer.Source{}, err
 	}
 	return analyzer.Source{PortID: tg.PortID, Interface: tg.Interface, MAC: tg.MAC}, nil
+}
+
+// CaptureSource implements capture.Sources with the same lookup.
+type CaptureSource struct{ Targets }
+
+// Source implements capture.Sources.
+func (t CaptureSource) Source(id string) (capture.Source, error) {
+	tg, err := t.Target(id)
+	if errors.Is(err, generator.ErrNotFound) {
+		return capture.Source{}, fmt.Errorf("source %s: %w", id, capture.ErrNotFound)
+	}
+	if err != nil {
+		return capture.Source{}, err
+	}
+	return capture.Source{PortID: tg.PortID, Interface: tg.Interface, MAC: tg.MAC}, nil
 }

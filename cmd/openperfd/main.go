@@ -39,6 +39,7 @@ import (
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packet/analyzer"
+	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
@@ -131,6 +132,7 @@ type daemon struct {
 	stack   *stack.Stack
 	gens    *generator.Service
 	ans     *analyzer.Service
+	caps    *capture.Service
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -220,8 +222,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), rest.Targets{Ports: d.ports, Stack: d.stack},
 		generator.Options{Resolver: d.stack})
 	d.ans = analyzer.NewService(d.workers, rest.Targets{Ports: d.ports, Stack: d.stack})
+	d.caps = capture.NewService(d.workers, rest.CaptureSource{Targets: rest.Targets{Ports: d.ports, Stack: d.stack}})
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -244,7 +247,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 func createResources(h http.Handler, res []config.Resource) error {
 	for _, r := range res {
 		switch r.Collection {
-		case "ports", "interfaces", "packet/generators", "packet/analyzers":
+		case "ports", "interfaces", "packet/generators", "packet/analyzers", "packet/captures":
 		default:
 			return fmt.Errorf("resources: %s: %s cannot be created from the config file yet", r.Path, r.Collection)
 		}
@@ -281,6 +284,9 @@ func (d *daemon) stop() error {
 	}
 	if d.ans != nil {
 		d.ans.Close()
+	}
+	if d.caps != nil {
+		d.caps.Close()
 	}
 	if d.stack != nil {
 		d.stack.Close()

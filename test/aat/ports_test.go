@@ -92,12 +92,12 @@ func TestModulesListWhatWorks(t *testing.T) {
 			t.Errorf("module %s linkage %s", m.Id, m.Linkage)
 		}
 	}
-	if fmt.Sprint(ids) != "[packetio packet-stack packet-generator packet-analyzer]" {
-		t.Fatalf("modules %v, want [packetio packet-stack packet-generator packet-analyzer]", ids)
+	if fmt.Sprint(ids) != "[packetio packet-stack packet-generator packet-analyzer packet-capture]" {
+		t.Fatalf("modules %v, want [packetio packet-stack packet-generator packet-analyzer packet-capture]", ids)
 	}
 	var m gen.Module
 	d.get("/modules/packet-generator", &m)
-	d.expect("GET", "/modules/packet-capture", nil, 404)
+	d.expect("GET", "/modules/packet-nope", nil, 404)
 	var v gen.Version
 	d.get("/version", &v)
 	if v.Version == "" {
