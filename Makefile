@@ -12,7 +12,7 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.sourceCommit=$(COMMIT) \
             -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(NOW)
 API_PORT ?= 9000
 
-.PHONY: all deps build run test unit aat fuzz bench generate vet clean
+.PHONY: all deps build run demo test unit aat fuzz bench generate vet clean
 
 all: build
 
@@ -37,6 +37,15 @@ build: deps
 # Start the daemon in test mode: two ring-wired ports, API on 127.0.0.1:$(API_PORT).
 run: build
 	./$(BIN) --modules.packetio.dpdk.test-mode -p $(API_PORT)
+
+# The demo: openperfd in test mode on 127.0.0.1:$(DEMO_PORT), `opctl demo`
+# against it (generator on port 0 into an analyzer on port 1, live rates,
+# loss and latency, a summary), then the daemon is stopped (scripts/demo.sh).
+DEMO_PORT    ?= 9000
+DEMO_SECONDS ?= 10
+DEMO_RATE    ?= 1M
+demo: build
+	DEMO_PORT=$(DEMO_PORT) DEMO_SECONDS=$(DEMO_SECONDS) DEMO_RATE=$(DEMO_RATE) ./scripts/demo.sh
 
 vet: deps
 	$(GO) vet ./...

@@ -33,7 +33,6 @@ type noun struct {
 }
 
 // nouns is every command opctl knows, in the order usage lists them.
-// Analyzers and captures will be added here (see the package doc).
 func nouns() []noun {
 	return []noun{
 		portsNoun(),
@@ -41,7 +40,13 @@ func nouns() []noun {
 		generatorsNoun(),
 		generatorResultsNoun(),
 		txFlowsNoun(),
+		analyzersNoun(),
+		analyzerResultsNoun(),
+		rxFlowsNoun(),
+		capturesNoun(),
+		captureResultsNoun(),
 		watchNoun(),
+		demoNoun(),
 		versionNoun(),
 	}
 }

@@ -9,7 +9,13 @@
 //	opctl generators list|get|create|delete|start|stop
 //	opctl generator-results list|get
 //	opctl tx-flows list
+//	opctl analyzers list|get|create|delete|start|stop|reset
+//	opctl analyzer-results list|get
+//	opctl rx-flows list
+//	opctl captures list|get|create|delete|start|stop
+//	opctl capture-results list|get|pcap|merge
 //	opctl watch
+//	opctl demo
 //	opctl version
 //
 // Global flags (--server, --json, --timeout) may stand before the noun or
@@ -22,9 +28,10 @@
 //
 // Layout: each noun lives in its own file and is one entry of the nouns
 // table (command.go); client.go turns responses into errors, format.go holds
-// the table and number helpers. Analyzers and captures are not in the API
-// yet; when they are, analyzers.go (analyzers, analyzer-results, rx-flows)
-// and captures.go (captures, capture-results, with a pcap download verb) add
-// their nouns to that table the same way, and watch.go gains rx rates per
-// analyzer next to the per-port and per-generator rates it shows now.
+// the table and number helpers. analyzers.go holds analyzers,
+// analyzer-results and rx-flows; captures.go captures and capture-results,
+// whose pcap and merge verbs stream the pcapng to a file. watch.go shows
+// live rates per port, generator and analyzer; demo.go runs a generator
+// into an analyzer across a test-mode port pair and reports loss and
+// latency.
 package main

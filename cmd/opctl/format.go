@@ -139,3 +139,32 @@ func (v *siValue) Set(s string) error {
 	*v = siValue(f * mult)
 	return nil
 }
+
+// nanos formats nanoseconds with three significant digits: 381 -> "381ns",
+// 12345 -> "12.3µs", 7093481 -> "7.09ms".
+func nanos(ns int64) string {
+	v := float64(ns)
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	units := []string{"ns", "µs", "ms", "s"}
+	i := 0
+	for v >= 999.5 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	var s string
+	switch {
+	case i == 0 || v >= 99.95:
+		s = fmt.Sprintf("%.0f%s", v, units[i])
+	case v >= 9.995:
+		s = fmt.Sprintf("%.1f%s", v, units[i])
+	default:
+		s = fmt.Sprintf("%.2f%s", v, units[i])
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

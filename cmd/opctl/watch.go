@@ -16,7 +16,7 @@ import (
 func watchNoun() noun {
 	return noun{name: "watch", summary: "live rates", verbs: []verb{
 		{name: "", maxArgs: 0, setup: watchRun,
-			summary: "live frame rates per port and per generator until Ctrl-C (a line per sample when not on a terminal)"},
+			summary: "live frame rates per port, generator and analyzer (with loss and latency) until Ctrl-C (a line per sample when not on a terminal)"},
 	}}
 }
 
@@ -50,6 +50,18 @@ type sample struct {
 	genActive  map[string]bool
 	genFrames  map[string]int64 // frames sent, summed over the generator's results
 	genOctets  map[string]int64
+	analyzers  []string // analyzer ids in API order
+	anaSource  map[string]string
+	anaActive  map[string]bool
+	anaFrames  map[string]int64 // frames received, summed over the analyzer's results
+	anaSeq     map[string]bool  // the analyzer's results count sequence errors
+	anaDropped map[string]int64
+	anaLatency map[string]latencySum
+}
+
+// latencySum is the latency summary of an analyzer's results together.
+type latencySum struct {
+	total, frames, max int64
 }
 
 // rates is what one watch step shows; --json prints it as one line.
@@ -57,6 +69,7 @@ type rates struct {
 	Time       time.Time       `json:"time"`
 	Ports      []portRates     `json:"ports"`
 	Generators []generatorRate `json:"generators"`
+	Analyzers  []analyzerRate  `json:"analyzers"`
 }
 
 type portRates struct {
@@ -73,6 +86,21 @@ type generatorRate struct {
 	TxFPS    float64 `json:"tx_frames_per_second"`
 	TxBPS    float64 `json:"tx_bits_per_second"` // FCS included
 	TxFrames int64   `json:"tx_frames"`
+}
+
+type analyzerRate struct {
+	ID       string  `json:"id"`
+	Source   string  `json:"source_id"`
+	Active   bool    `json:"active"`
+	RxFPS    float64 `json:"rx_frames_per_second"`
+	RxFrames int64   `json:"rx_frames"`
+	// Dropped is the sequence counter (frames of signed streams not
+	// received); nil when the analyzer does not sequence.
+	Dropped *int64 `json:"dropped,omitempty"`
+	// LatencyAvg and LatencyMax are over every frame of the results so
+	// far, in ns; nil when the analyzer does not measure latency.
+	LatencyAvg *int64 `json:"latency_avg_ns,omitempty"`
+	LatencyMax *int64 `json:"latency_max_ns,omitempty"`
 }
 
 func (w *watcher) loop(ctx context.Context, interval time.Duration, samples int) error {
@@ -103,12 +131,14 @@ func (w *watcher) loop(ctx context.Context, interval time.Duration, samples int)
 	return nil
 }
 
-// sample reads ports, generators and their results (and interfaces, when
-// a generator sits on one not seen before).
+// sample reads ports, generators, analyzers and their results (and
+// interfaces, when a generator sits on one not seen before).
 func (w *watcher) sample(ctx context.Context) (sample, error) {
 	a := w.app
 	s := sample{portRx: map[string]int64{}, genTarget: map[string]string{}, genPort: map[string]string{},
-		genActive: map[string]bool{}, genFrames: map[string]int64{}, genOctets: map[string]int64{}}
+		genActive: map[string]bool{}, genFrames: map[string]int64{}, genOctets: map[string]int64{},
+		anaSource: map[string]string{}, anaActive: map[string]bool{}, anaFrames: map[string]int64{},
+		anaSeq: map[string]bool{}, anaDropped: map[string]int64{}, anaLatency: map[string]latencySum{}}
 	pr, err := a.api.ListPortsWithResponse(ctx, &gen.ListPortsParams{})
 	if err := a.check(pr, err); err != nil {
 		return s, err
@@ -119,6 +149,14 @@ func (w *watcher) sample(ctx context.Context) (sample, error) {
 	}
 	rr, err := a.api.ListPacketGeneratorResultsWithResponse(ctx, &gen.ListPacketGeneratorResultsParams{})
 	if err := a.check(rr, err); err != nil {
+		return s, err
+	}
+	ar, err := a.api.ListPacketAnalyzersWithResponse(ctx, &gen.ListPacketAnalyzersParams{})
+	if err := a.check(ar, err); err != nil {
+		return s, err
+	}
+	arr, err := a.api.ListPacketAnalyzerResultsWithResponse(ctx, &gen.ListPacketAnalyzerResultsParams{})
+	if err := a.check(arr, err); err != nil {
 		return s, err
 	}
 	s.at = time.Now()
@@ -162,7 +200,42 @@ func (w *watcher) sample(ctx context.Context) (sample, error) {
 		s.genFrames[id] += r.FlowCounters.PacketsActual
 		s.genOctets[id] += r.FlowCounters.OctetsActual
 	}
+	analyzers, err := got(ar.JSON200, ar.Body)
+	if err != nil {
+		return s, err
+	}
+	anaResults, err := got(arr.JSON200, arr.Body)
+	if err != nil {
+		return s, err
+	}
+	s.addAnalyzers(analyzers, anaResults)
 	return s, nil
+}
+
+// addAnalyzers sums the results of each analyzer.
+func (s *sample) addAnalyzers(analyzers []gen.PacketAnalyzer, results []gen.PacketAnalyzerResult) {
+	for _, an := range analyzers {
+		id := deref(an.Id)
+		s.analyzers = append(s.analyzers, id)
+		s.anaSource[id] = an.SourceId
+		s.anaActive[id] = deref(an.Active)
+	}
+	for _, r := range results {
+		id := deref(r.AnalyzerId)
+		c := r.FlowCounters
+		s.anaFrames[id] += c.FrameCount
+		if c.Sequence != nil {
+			s.anaSeq[id] = true
+			s.anaDropped[id] += c.Sequence.Dropped
+		}
+		if l := c.Latency; l != nil {
+			sum := s.anaLatency[id]
+			sum.total += l.Summary.Total
+			sum.frames += c.FrameCount
+			sum.max = max(sum.max, deref(l.Summary.Max))
+			s.anaLatency[id] = sum
+		}
+	}
 }
 
 // learnInterfaces maps interface ids to their ports.
@@ -191,7 +264,7 @@ func computeRates(prev, cur sample) rates {
 		}
 		return float64(now-before) / secs
 	}
-	out := rates{Time: cur.at, Ports: []portRates{}, Generators: []generatorRate{}}
+	out := rates{Time: cur.at, Ports: []portRates{}, Generators: []generatorRate{}, Analyzers: []analyzerRate{}}
 	portTx := map[string]float64{}
 	for _, id := range cur.generators {
 		g := generatorRate{ID: id, Target: cur.genTarget[id], Active: cur.genActive[id], TxFrames: cur.genFrames[id],
@@ -203,6 +276,17 @@ func computeRates(prev, cur sample) rates {
 	for _, id := range cur.ports {
 		out.Ports = append(out.Ports, portRates{ID: id, TxFPS: portTx[id], RxFrames: cur.portRx[id],
 			RxFPS: per(cur.portRx[id], prev.portRx[id])})
+	}
+	for _, id := range cur.analyzers {
+		an := analyzerRate{ID: id, Source: cur.anaSource[id], Active: cur.anaActive[id], RxFrames: cur.anaFrames[id],
+			RxFPS: per(cur.anaFrames[id], prev.anaFrames[id])}
+		if cur.anaSeq[id] {
+			an.Dropped = new(cur.anaDropped[id])
+		}
+		if l, ok := cur.anaLatency[id]; ok && l.frames > 0 {
+			an.LatencyAvg, an.LatencyMax = new(l.total/l.frames), new(l.max)
+		}
+		out.Analyzers = append(out.Analyzers, an)
 	}
 	return out
 }
@@ -253,11 +337,29 @@ func watchTable(r rates, server string) string {
 		}
 		tw.Flush()
 	}
+	if len(r.Analyzers) > 0 {
+		b.WriteString("\n")
+		tw = newTable(&b)
+		row(tw, "ANALYZER", "SOURCE", "ACTIVE", "RX FRAMES/S", "RX FRAMES", "DROPPED", "LATENCY AVG", "LATENCY MAX")
+		for _, an := range r.Analyzers {
+			row(tw, an.ID, an.Source, yesNo(an.Active), si(an.RxFPS), count(an.RxFrames),
+				countPtr(an.Dropped), nanosPtr(an.LatencyAvg), nanosPtr(an.LatencyMax))
+		}
+		tw.Flush()
+	}
 	return b.String()
 }
 
+func countPtr(v *int64) string {
+	if v == nil {
+		return "-"
+	}
+	return count(*v)
+}
+
 // watchLine is the one-line view of one step, for logs and pipes:
-// "15:04:05 port 0 tx 1.00M rx 0 | port 1 tx 0 rx 1.00M | generator g1 tx 1.00M (frames/s)".
+// "15:04:05 port 0 tx 1.00M rx 0 | port 1 tx 0 rx 1.00M | generator g1 tx 1.00M |
+// analyzer a1 rx 1.00M dropped 0 latency 3.40µs (frames/s)".
 func watchLine(r rates) string {
 	parts := []string{}
 	for _, p := range r.Ports {
@@ -265,6 +367,16 @@ func watchLine(r rates) string {
 	}
 	for _, g := range r.Generators {
 		parts = append(parts, fmt.Sprintf("generator %s tx %s", g.ID, si(g.TxFPS)))
+	}
+	for _, an := range r.Analyzers {
+		p := fmt.Sprintf("analyzer %s rx %s", an.ID, si(an.RxFPS))
+		if an.Dropped != nil {
+			p += " dropped " + count(*an.Dropped)
+		}
+		if an.LatencyAvg != nil {
+			p += " latency " + nanos(*an.LatencyAvg)
+		}
+		parts = append(parts, p)
 	}
 	return r.Time.Format("15:04:05") + " " + strings.Join(parts, " | ") + " (frames/s)"
 }

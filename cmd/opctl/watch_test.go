@@ -64,6 +64,14 @@ func countingAPI(t *testing.T) string {
 	mux.HandleFunc("GET /packet/generator-results", func(w http.ResponseWriter, r *http.Request) {
 		js(w, fmt.Sprintf(`[{"id":"r1","generator_id":"g1","active":true,"flows":[],"protocol_counters":{},"flow_counters":{"errors":0,"octets_actual":0,"octets_intended":0,"packets_actual":%d,"packets_intended":0}}]`, n.Load()))
 	})
+	mux.HandleFunc("GET /packet/analyzers", func(w http.ResponseWriter, r *http.Request) {
+		js(w, `[{"id":"an","source_id":"1","active":true,"config":{"protocol_counters":[],"flow_counters":["frame_count","latency","advanced_sequencing"]}}]`)
+	})
+	mux.HandleFunc("GET /packet/analyzer-results", func(w http.ResponseWriter, r *http.Request) {
+		f := n.Load()
+		js(w, fmt.Sprintf(`[{"id":"ar1","analyzer_id":"an","active":true,"protocol_counters":{},"flow_counters":{"errors":{"fcs":0,"ipv4_checksum":0,"tcp_checksum":0,"udp_checksum":0},`+
+			`"frame_count":%d,"sequence":{"dropped":3,"duplicate":0,"late":0,"reordered":0,"in_order":%d,"run_length":0},"latency":{"units":"nanoseconds","summary":{"min":100,"max":9000,"total":%d}}}}]`, f, f, f*2500))
+	})
 	mux.HandleFunc("GET /interfaces", func(w http.ResponseWriter, r *http.Request) {
 		js(w, `[{"id":"a","port_id":"0","config":{"protocols":[]}}]`)
 	})
@@ -80,13 +88,13 @@ func TestWatchPrintsOneLinePerSampleWhenNotOnATerminal(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	// The generator sits on interface a, which is on port 0: its rate is port 0's tx.
-	re := regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx (\S+) rx 0 \| port 1 tx 0 rx (\S+) \| generator g1 tx (\S+) \(frames/s\)$`)
+	re := regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx (\S+) rx 0 \| port 1 tx 0 rx (\S+) \| generator g1 tx (\S+) \| analyzer an rx (\S+) dropped 3 latency 2.50µs \(frames/s\)$`)
 	if len(lines) != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", len(lines), out)
 	}
 	for _, l := range lines {
 		m := re.FindStringSubmatch(l)
-		if m == nil || m[1] == "0" || m[1] != m[3] || m[2] == "0" {
+		if m == nil || m[1] == "0" || m[1] != m[3] || m[2] == "0" || m[4] == "0" {
 			t.Errorf("line %q does not match %s with non-zero rates", l, re)
 		}
 	}
@@ -104,7 +112,8 @@ func TestWatchJSONPrintsOneObjectPerSample(t *testing.T) {
 	}
 	for _, l := range lines {
 		var r rates
-		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Ports) != 2 || len(r.Generators) != 1 || r.Ports[1].RxFPS <= 0 {
+		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Ports) != 2 || len(r.Generators) != 1 || r.Ports[1].RxFPS <= 0 ||
+			len(r.Analyzers) != 1 || r.Analyzers[0].RxFPS <= 0 || deref(r.Analyzers[0].Dropped) != 3 || deref(r.Analyzers[0].LatencyAvg) != 2500 {
 			t.Errorf("line %q: %v %+v", l, err, r)
 		}
 	}
@@ -133,5 +142,45 @@ func TestWatchOnUnreachableDaemonExits2(t *testing.T) {
 	_, errOut, code := opctl(t, nil, "--server", closedAddr(t), "watch")
 	if code != 2 || !strings.Contains(errOut, "cannot reach openperfd") {
 		t.Errorf("code %d, %q", code, errOut)
+	}
+}
+
+func TestComputeRatesPerAnalyzerWithLossAndLatency(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	prev := sample{at: t0, anaFrames: map[string]int64{"a": 1000}}
+	cur := sample{at: t0.Add(time.Second), analyzers: []string{"a", "b"},
+		anaSource: map[string]string{"a": "1", "b": "0"}, anaActive: map[string]bool{"a": true},
+		anaFrames: map[string]int64{"a": 501000, "b": 7}, anaSeq: map[string]bool{"a": true},
+		anaDropped: map[string]int64{"a": 12},
+		anaLatency: map[string]latencySum{"a": {total: 501000 * 3000, frames: 501000, max: 80000}}}
+	r := computeRates(prev, cur)
+	if len(r.Analyzers) != 2 {
+		t.Fatalf("analyzers %+v", r.Analyzers)
+	}
+	a, b := r.Analyzers[0], r.Analyzers[1]
+	if a.ID != "a" || a.Source != "1" || !a.Active || a.RxFPS != 500000 || a.RxFrames != 501000 ||
+		deref(a.Dropped) != 12 || deref(a.LatencyAvg) != 3000 || deref(a.LatencyMax) != 80000 {
+		t.Errorf("analyzer a %+v", a)
+	}
+	// b neither sequences nor measures latency: no loss or latency to show.
+	if b.ID != "b" || b.RxFPS != 7 || b.Dropped != nil || b.LatencyAvg != nil {
+		t.Errorf("analyzer b %+v", b)
+	}
+	table := watchTable(r, "http://x")
+	for _, want := range []string{"ANALYZER  SOURCE  ACTIVE  RX FRAMES/S  RX FRAMES  DROPPED  LATENCY AVG  LATENCY MAX",
+		"a         1       yes     500k         501,000    12       3.00µs       80.0µs",
+		"b         0       no      7            7          -        -            -"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if line := watchLine(r); !strings.HasSuffix(line, " analyzer a rx 500k dropped 12 latency 3.00µs | analyzer b rx 7 (frames/s)") {
+		t.Errorf("line %q", line)
+	}
+}
+
+func TestWatchTableLeavesOutAnalyzersWhenThereAreNone(t *testing.T) {
+	if table := watchTable(rates{Ports: []portRates{{ID: "0"}}}, "http://x"); strings.Contains(table, "ANALYZER") {
+		t.Errorf("table:\n%s", table)
 	}
 }

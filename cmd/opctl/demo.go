@@ -1,0 +1,521 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+func demoNoun() noun {
+	return noun{name: "demo", summary: "generator into analyzer across a port pair", verbs: []verb{
+		{name: "", maxArgs: 0, setup: demoRun,
+			summary: "send signed traffic from port 0 to port 1 (test mode wires them back to back), show live rates, loss and latency, then a summary; cleans up after itself"},
+	}}
+}
+
+// demoTick is the time between progress lines (tests shorten it).
+var demoTick = time.Second
+
+// demoConfig is what the demo's flags choose.
+type demoConfig struct {
+	seconds        int
+	rate           siValue
+	txPort, rxPort string
+	length         int32
+	flows          int64
+}
+
+func demoRun(fs *pflag.FlagSet) runFunc {
+	c := demoConfig{rate: 1000000}
+	fs.IntVar(&c.seconds, "seconds", 10, "how long to send")
+	fs.Var(&c.rate, "rate", "frames per second (1M, 100k)")
+	fs.StringVar(&c.txPort, "tx-port", "0", "port the generator sends on")
+	fs.StringVar(&c.rxPort, "rx-port", "1", "port the analyzer listens on")
+	fs.Int32Var(&c.length, "length", 128, "frame length in bytes, FCS included")
+	fs.Int64Var(&c.flows, "flows", 4, "flows (source addresses, one signature stream each)")
+	return func(ctx context.Context, a *app, _ []string) error {
+		if c.seconds < 1 || c.rate < 1 || c.flows < 1 {
+			return usageErrorf("--seconds, --rate and --flows must be positive")
+		}
+		d := &demo{app: a, cfg: c}
+		return d.run(ctx)
+	}
+}
+
+// demo runs one generator into one analyzer and reports. It runs on one
+// goroutine; the ids are those of what it created, for clean-up.
+type demo struct {
+	app                       *app
+	cfg                       demoConfig
+	analyzerID, generatorID   string
+	analyzerRes, generatorRes string
+	analyzerActive, genActive bool
+	partial                   bool // a progress line without its newline is on the terminal
+}
+
+// demoSample is the counters at one moment.
+type demoSample struct {
+	at       time.Time
+	gen      gen.PacketGeneratorFlowCounters
+	ana      gen.PacketAnalyzerFlowCounters
+	flows    []gen.RxFlow
+	p50, p99 *int64 // latency percentiles over all flows
+}
+
+// demoProgress is one line of the run; --json prints it as an object.
+type demoProgress struct {
+	Second     int     `json:"second"`
+	Seconds    int     `json:"seconds"`
+	TxFPS      float64 `json:"tx_frames_per_second"`
+	RxFPS      float64 `json:"rx_frames_per_second"`
+	Sent       int64   `json:"frames_sent"`
+	Received   int64   `json:"frames_received"`
+	Dropped    int64   `json:"sequence_dropped"`
+	LatencyAvg *int64  `json:"latency_avg_ns,omitempty"`
+	LatencyP99 *int64  `json:"latency_p99_ns,omitempty"`
+}
+
+// demoSummary is the end of the run; --json prints it as {"summary": ...}.
+type demoSummary struct {
+	Sent       int64   `json:"frames_sent"`
+	Received   int64   `json:"frames_received"`
+	Lost       int64   `json:"frames_lost"`
+	Dropped    int64   `json:"sequence_dropped"`
+	Late       int64   `json:"late"`
+	Reordered  int64   `json:"reordered"`
+	Duplicates int64   `json:"duplicates"`
+	LatencyMin *int64  `json:"latency_min_ns,omitempty"`
+	LatencyAvg *int64  `json:"latency_avg_ns,omitempty"`
+	LatencyMax *int64  `json:"latency_max_ns,omitempty"`
+	LatencyP50 *int64  `json:"latency_p50_ns,omitempty"`
+	LatencyP99 *int64  `json:"latency_p99_ns,omitempty"`
+	TxFPS      float64 `json:"mean_tx_frames_per_second"`
+	TxBPS      float64 `json:"mean_tx_bits_per_second"`
+	RxFPS      float64 `json:"mean_rx_frames_per_second"`
+}
+
+func (d *demo) run(ctx context.Context) (err error) {
+	defer func() {
+		d.endLine()
+		if ctx.Err() != nil || errors.Is(err, errInterrupted) {
+			d.say("interrupted: stopping and deleting what the demo created")
+			err = errInterrupted
+		}
+		cerr := d.cleanup(ctx)
+		switch {
+		case cerr != nil && err == nil:
+			err = fmt.Errorf("demo: clean-up: %w", cerr)
+		case cerr == nil && err == nil:
+			d.say("deleted the demo's generator and analyzer")
+		}
+	}()
+	if err := d.setUp(ctx); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	start := time.Now()
+	if err := d.runFor(ctx); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := d.stopAndDrain(ctx); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	final, err := d.sample(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return d.report(summarize(final, time.Since(start)))
+}
+
+// setUp creates and starts the analyzer, then the generator.
+func (d *demo) setUp(ctx context.Context) error {
+	a, c := d.app, d.cfg
+	vr, err := a.api.GetVersionWithResponse(ctx)
+	if err := a.check(vr, err); err != nil {
+		return err
+	}
+	an, _ := quickAnalyzer{source: c.rxPort, latency: true}.build()
+	ar, err := a.api.CreatePacketAnalyzerWithResponse(ctx, an)
+	if err := a.check(ar, err); err != nil {
+		return fmt.Errorf("create analyzer on port %s: %w", c.rxPort, err)
+	}
+	created, err := got(ar.JSON201, ar.Body)
+	if err != nil {
+		return err
+	}
+	d.analyzerID = deref(created.Id)
+	sr, err := a.api.StartPacketAnalyzerWithResponse(ctx, d.analyzerID)
+	if err := a.check(sr, err); err != nil {
+		return fmt.Errorf("start analyzer %s: %w", d.analyzerID, err)
+	}
+	d.analyzerActive = true
+	res, err := got(sr.JSON201, sr.Body)
+	if err != nil {
+		return err
+	}
+	d.analyzerRes = res.Id
+
+	g, err := quickGenerator{port: c.txPort, rate: c.rate, length: c.length, burst: 32, flows: c.flows, streamID: 1,
+		srcMAC: "02:00:00:00:00:01", dstMAC: "02:00:00:00:00:02", srcIP: "198.18.0.1", dstIP: "198.18.1.1"}.build()
+	if err != nil {
+		return err
+	}
+	gr, err := a.api.CreatePacketGeneratorWithResponse(ctx, g)
+	if err := a.check(gr, err); err != nil {
+		return fmt.Errorf("create generator on port %s: %w", c.txPort, err)
+	}
+	gc, err := got(gr.JSON201, gr.Body)
+	if err != nil {
+		return err
+	}
+	d.generatorID = deref(gc.Id)
+	if !a.json {
+		d.say(fmt.Sprintf("openperfd %s at %s", deref(vr.JSON200).Version, a.server))
+		d.say(fmt.Sprintf("analyzer  %s on port %s: frames, sequence, latency, jitter", d.analyzerID, c.rxPort))
+		d.say(fmt.Sprintf("generator %s on port %s: %d flows of ethernet/ipv4/udp, %d-byte frames with signatures, %s frames/s",
+			d.generatorID, c.txPort, c.flows, c.length, si(float64(c.rate))))
+		d.say(fmt.Sprintf("sending for %d s (Ctrl-C stops and cleans up)", c.seconds))
+	}
+	st, err := a.api.StartPacketGeneratorWithResponse(ctx, d.generatorID)
+	if err := a.check(st, err); err != nil {
+		return fmt.Errorf("start generator %s: %w", d.generatorID, err)
+	}
+	d.genActive = true
+	gres, err := got(st.JSON201, st.Body)
+	if err != nil {
+		return err
+	}
+	d.generatorRes = gres.Id
+	return nil
+}
+
+// runFor prints a progress line per second.
+func (d *demo) runFor(ctx context.Context) error {
+	prev := demoSample{at: time.Now()}
+	tick := time.NewTicker(demoTick)
+	defer tick.Stop()
+	for s := 1; s <= d.cfg.seconds; s++ {
+		select {
+		case <-ctx.Done():
+			return errInterrupted
+		case <-tick.C:
+		}
+		cur, err := d.sample(ctx)
+		if err != nil {
+			return err
+		}
+		if err := d.progress(progressOf(prev, cur, s, d.cfg.seconds)); err != nil {
+			return err
+		}
+		prev = cur
+	}
+	d.endLine()
+	return nil
+}
+
+// stopAndDrain stops the generator and waits until the analyzer has seen
+// every frame sent, or its count has stopped moving (at most 2 s), then
+// stops the analyzer.
+func (d *demo) stopAndDrain(ctx context.Context) error {
+	a := d.app
+	r, err := a.api.StopPacketGeneratorWithResponse(ctx, d.generatorID)
+	if err := a.check(r, err); err != nil {
+		return fmt.Errorf("stop generator %s: %w", d.generatorID, err)
+	}
+	d.genActive = false
+	gr, err := a.api.GetPacketGeneratorResultWithResponse(ctx, d.generatorRes)
+	if err := a.check(gr, err); err != nil {
+		return err
+	}
+	sent := deref(gr.JSON200).FlowCounters.PacketsActual
+	deadline := time.Now().Add(2 * demoTick)
+	last, still := int64(-1), 0
+	for time.Now().Before(deadline) {
+		ar, err := a.api.GetPacketAnalyzerResultWithResponse(ctx, d.analyzerRes)
+		if err := a.check(ar, err); err != nil {
+			return err
+		}
+		n := deref(ar.JSON200).FlowCounters.FrameCount
+		if n >= sent {
+			break
+		}
+		if n == last {
+			if still++; still >= 3 {
+				break
+			}
+		} else {
+			last, still = n, 0
+		}
+		select {
+		case <-ctx.Done():
+			return errInterrupted
+		case <-time.After(demoTick / 10):
+		}
+	}
+	sr, err := a.api.StopPacketAnalyzerWithResponse(ctx, d.analyzerID)
+	if err := a.check(sr, err); err != nil {
+		return fmt.Errorf("stop analyzer %s: %w", d.analyzerID, err)
+	}
+	d.analyzerActive = false
+	return nil
+}
+
+// sample reads the generator's and the analyzer's results and the rx flows.
+func (d *demo) sample(ctx context.Context) (demoSample, error) {
+	a := d.app
+	var s demoSample
+	// The analyzer first: read after it, the generator has sent at least
+	// what it has received, and tx - rx is what is in flight (or lost).
+	ar, err := a.api.GetPacketAnalyzerResultWithResponse(ctx, d.analyzerRes)
+	if err := a.check(ar, err); err != nil {
+		return s, err
+	}
+	gr, err := a.api.GetPacketGeneratorResultWithResponse(ctx, d.generatorRes)
+	if err := a.check(gr, err); err != nil {
+		return s, err
+	}
+	fr, err := a.api.ListRxFlowsWithResponse(ctx, &gen.ListRxFlowsParams{AnalyzerId: &d.analyzerID})
+	if err := a.check(fr, err); err != nil {
+		return s, err
+	}
+	s.at = time.Now()
+	g, err := got(gr.JSON200, gr.Body)
+	if err != nil {
+		return s, err
+	}
+	an, err := got(ar.JSON200, ar.Body)
+	if err != nil {
+		return s, err
+	}
+	flows, err := got(fr.JSON200, fr.Body)
+	if err != nil {
+		return s, err
+	}
+	s.gen, s.ana = g.FlowCounters, an.FlowCounters
+	for _, f := range flows {
+		if f.AnalyzerResultId == d.analyzerRes {
+			s.flows = append(s.flows, f)
+		}
+	}
+	s.p50, s.p99 = latencyPercentile(s.flows, 0.50), latencyPercentile(s.flows, 0.99)
+	return s, nil
+}
+
+// latencyPercentile is the p-quantile of the latency of all flows: the one
+// flow's own percentile, or else read from the flows' merged centroids.
+// nil when no flow has a latency digest.
+func latencyPercentile(flows []gen.RxFlow, p float64) *int64 {
+	type centroid struct {
+		mean   float64
+		weight int64
+	}
+	var all []centroid
+	var total int64
+	var only *gen.DigestPercentiles
+	digests := 0
+	for _, f := range flows {
+		dg := f.Digests.Latency
+		if dg == nil {
+			continue
+		}
+		digests++
+		only = dg.Percentiles
+		for _, c := range dg.Centroids {
+			all = append(all, centroid{c.Mean, c.Weight})
+			total += c.Weight
+		}
+	}
+	if digests == 1 && only != nil {
+		switch p {
+		case 0.50:
+			return &only.P50
+		case 0.99:
+			return &only.P99
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b centroid) int {
+		switch {
+		case a.mean < b.mean:
+			return -1
+		case a.mean > b.mean:
+			return 1
+		}
+		return 0
+	})
+	rank := int64(math.Ceil(p * float64(total)))
+	var seen int64
+	for _, c := range all {
+		seen += c.weight
+		if seen >= rank {
+			return new(int64(math.Round(c.mean)))
+		}
+	}
+	return new(int64(math.Round(all[len(all)-1].mean)))
+}
+
+// progressOf is the progress of second s from two samples.
+func progressOf(prev, cur demoSample, s, seconds int) demoProgress {
+	secs := cur.at.Sub(prev.at).Seconds()
+	per := func(now, before int64) float64 {
+		if secs <= 0 || now <= before {
+			return 0
+		}
+		return float64(now-before) / secs
+	}
+	p := demoProgress{Second: s, Seconds: seconds, Sent: cur.gen.PacketsActual, Received: cur.ana.FrameCount,
+		TxFPS: per(cur.gen.PacketsActual, prev.gen.PacketsActual), RxFPS: per(cur.ana.FrameCount, prev.ana.FrameCount),
+		LatencyP99: cur.p99}
+	if q := cur.ana.Sequence; q != nil {
+		p.Dropped = q.Dropped
+	}
+	if l := cur.ana.Latency; l != nil && cur.ana.FrameCount > 0 {
+		p.LatencyAvg = new(l.Summary.Total / cur.ana.FrameCount)
+	}
+	return p
+}
+
+// progressBar draws "[#####-----]" for s of n.
+func progressBar(s, n, width int) string {
+	done := 0
+	if n > 0 {
+		done = min(width, s*width/n)
+	}
+	return "[" + strings.Repeat("#", done) + strings.Repeat("-", width-done) + "]"
+}
+
+// progressLine is the text of one progress step.
+func progressLine(p demoProgress) string {
+	w := len(fmt.Sprint(p.Seconds))
+	return fmt.Sprintf("%s %*d/%d s  tx %s/s  rx %s/s  dropped %s  tx-rx %s  latency avg %s p99 %s",
+		progressBar(p.Second, p.Seconds, 10), w, p.Second, p.Seconds, si(p.TxFPS), si(p.RxFPS),
+		count(p.Dropped), count(p.Sent-p.Received), nanosPtr(p.LatencyAvg), nanosPtr(p.LatencyP99))
+}
+
+// progress prints a step: redrawn in place on a terminal, else a line.
+func (d *demo) progress(p demoProgress) error {
+	a := d.app
+	switch {
+	case a.json:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		return a.raw(b)
+	case a.tty:
+		d.partial = true
+		_, err := fmt.Fprintf(a.out, "\r\x1b[K%s", progressLine(p))
+		return err
+	default:
+		_, err := fmt.Fprintln(a.out, progressLine(p))
+		return err
+	}
+}
+
+// endLine ends a progress line left open on a terminal.
+func (d *demo) endLine() {
+	if d.partial {
+		io.WriteString(d.app.out, "\n")
+		d.partial = false
+	}
+}
+
+func (d *demo) say(line string) {
+	if !d.app.json {
+		fmt.Fprintln(d.app.out, line)
+	}
+}
+
+// summarize makes the summary from the last sample; elapsed is the
+// fallback for rates when results carry no timestamps.
+func summarize(s demoSample, elapsed time.Duration) demoSummary {
+	g, an := s.gen, s.ana
+	sum := demoSummary{Sent: g.PacketsActual, Received: an.FrameCount, Lost: max(0, g.PacketsActual-an.FrameCount),
+		LatencyP50: s.p50, LatencyP99: s.p99}
+	if q := an.Sequence; q != nil {
+		sum.Dropped, sum.Late, sum.Reordered, sum.Duplicates = q.Dropped, q.Late, q.Reordered, q.Duplicate
+	}
+	if l := an.Latency; l != nil && an.FrameCount > 0 {
+		sum.LatencyMin, sum.LatencyMax = l.Summary.Min, l.Summary.Max
+		sum.LatencyAvg = new(l.Summary.Total / an.FrameCount)
+	}
+	span := func(first, last *time.Time) float64 {
+		if first != nil && last != nil && last.After(*first) {
+			return last.Sub(*first).Seconds()
+		}
+		return elapsed.Seconds()
+	}
+	if t := span(g.TimestampFirst, g.TimestampLast); t > 0 {
+		sum.TxFPS, sum.TxBPS = float64(g.PacketsActual)/t, 8*float64(g.OctetsActual)/t
+	}
+	if t := span(an.TimestampFirst, an.TimestampLast); t > 0 {
+		sum.RxFPS = float64(an.FrameCount) / t
+	}
+	return sum
+}
+
+// report prints the summary.
+func (d *demo) report(s demoSummary) error {
+	a := d.app
+	if a.json {
+		b, err := json.Marshal(map[string]demoSummary{"summary": s})
+		if err != nil {
+			return err
+		}
+		return a.raw(b)
+	}
+	fmt.Fprintf(a.out, "\nsummary (port %s -> port %s, %d flows, %d-byte frames)\n", d.cfg.txPort, d.cfg.rxPort, d.cfg.flows, d.cfg.length)
+	return writeFields(a.out, []field{
+		{"  frames sent", count(s.Sent)},
+		{"  frames received", count(s.Received)},
+		{"  frames lost", fmt.Sprintf("%s (sequence: %s dropped, %s late)", count(s.Lost), count(s.Dropped), count(s.Late))},
+		{"  reordered", count(s.Reordered)},
+		{"  duplicates", count(s.Duplicates)},
+		{"  latency", fmt.Sprintf("min %s  avg %s  max %s  p50 %s  p99 %s", nanosPtr(s.LatencyMin), nanosPtr(s.LatencyAvg),
+			nanosPtr(s.LatencyMax), nanosPtr(s.LatencyP50), nanosPtr(s.LatencyP99))},
+		{"  mean tx rate", fmt.Sprintf("%s frames/s (%sbit/s)", si(s.TxFPS), si(s.TxBPS))},
+		{"  mean rx rate", si(s.RxFPS) + " frames/s"},
+	})
+}
+
+// cleanup stops and deletes what the demo created, even after Ctrl-C (on
+// a context of its own with a time limit).
+func (d *demo) cleanup(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
+	defer cancel()
+	a := d.app
+	var errs []error
+	try := func(what string, r response, err error) {
+		if err := a.check(r, err); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		}
+	}
+	if d.generatorID != "" {
+		if d.genActive {
+			r, err := a.api.StopPacketGeneratorWithResponse(ctx, d.generatorID)
+			try("stop generator "+d.generatorID, r, err)
+		}
+		r, err := a.api.DeletePacketGeneratorWithResponse(ctx, d.generatorID)
+		try("delete generator "+d.generatorID, r, err)
+	}
+	if d.analyzerID != "" {
+		if d.analyzerActive {
+			r, err := a.api.StopPacketAnalyzerWithResponse(ctx, d.analyzerID)
+			try("stop analyzer "+d.analyzerID, r, err)
+		}
+		r, err := a.api.DeletePacketAnalyzerWithResponse(ctx, d.analyzerID)
+		try("delete analyzer "+d.analyzerID, r, err)
+	}
+	return errors.Join(errs...)
+}
