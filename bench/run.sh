@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
 # bench/run.sh (make bench): our data plane against dpdk-testpmd, the C
 # reference, in the same run on the same machine: same DPDK, same vdev
-# (net_null0), one forwarding lcore on the same CPU, 64-byte packets.
-# Only the ratios mean anything (DESIGN.md "Performance yardstick").
+# (net_null0), one forwarding lcore on the same CPU, 64-byte packets unless
+# the row says otherwise. Only the ratios mean anything (DESIGN.md
+# "Performance yardstick").
 #
 #   rxonly  testpmd --forward-mode=rxonly  vs dpbench -mode rxonly (worker + sink)
 #   txonly  testpmd --forward-mode=txonly  vs dpbench -mode txonly (worker + TestFrames)
 #   gentx   the same testpmd txonly figure vs dpbench -mode gentx (worker +
-#           packet generator: 1000 flows, signatures on)
+#           packet generator: eth/ipv4/udp, 1000 flows of a UDP source port
+#           modifier, a signature in every packet)
+#   gentx-nosig         the same without signatures
+#   gentx-1flow-nosig   one flow (no modifier), no signatures
+#   gentx-SIZE[-nosig]  gentx (1000 flows) at SIZE = 128, 512, 1518 bytes,
+#           with and without signatures, against testpmd txonly run with
+#           --txpkts=SIZE (its packets' data length; the generator's SIZE
+#           is the frame on the wire, FCS included, so its packets carry
+#           SIZE-4 bytes). The 64-byte rows use testpmd's default, 64.
+#
+# This machine's speed drifts by tens of percent within a minute, so every
+# generator row gets its own testpmd txonly run right before it (same
+# size), and its ratio is against that.
 #
 # Then the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
 #
 # Environment: BENCH_SECONDS (per measurement, default 5), BENCH_CPU (the
-# forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore).
+# forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore),
+# BENCH_TX_ONLY=1 (only the txonly and generator rows: no rxonly, no
+# micro-benchmarks, fib or interfaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,15 +82,18 @@ echo "bench: building dpbench" >&2
 # --stats-period it never reads stdin. It is stopped with SIGINT once it
 # has printed enough reports (so a slow start does not eat into the
 # measurement), and timeout(1) kills it if it hangs.
+# With a second argument SIZE, txonly sends SIZE-byte packets (--txpkts).
 testpmd_mpps() {
-	local mode=$1 field log=$tmp/testpmd_$1.log want=$((SECS + WARMUP)) i
+	local mode=$1 size=${2:-} field log=$tmp/testpmd_$1${2:-}.log want=$((SECS + WARMUP)) i
+	local extra=()
+	[ -n "$size" ] && extra=(--txpkts="$size")
 	[ "$mode" = rxonly ] && field=Rx-pps || field=Tx-pps
 	: >"$log"
 	timeout -s INT -k 5 $((want + 20)) \
 		dpdk-testpmd -l "0,$CPU" --no-huge -m 512 --no-pci --no-telemetry \
-		--file-prefix "tp_$$_$mode" --vdev=net_null0 --log-level 4 -- \
+		--file-prefix "tp_$$_$mode$size" --vdev=net_null0 --log-level 4 -- \
 		--forward-mode="$mode" --nb-cores=1 --total-num-mbufs=16383 \
-		--stats-period=1 </dev/null >"$log" 2>&1 &
+		--stats-period=1 "${extra[@]}" </dev/null >"$log" 2>&1 &
 	child=$!
 	for ((i = 0; i < 10 * (want + 20); i++)); do
 		kill -0 "$child" 2>/dev/null || break
@@ -85,7 +103,7 @@ testpmd_mpps() {
 	kill -INT "$child" 2>/dev/null || true
 	wait "$child" || true
 	child=""
-	rm -rf "$rundir/tp_$$_$mode"
+	rm -rf "$rundir/tp_$$_$mode$size"
 	local mpps k
 	read -r mpps k < <(grep -ao "$field: *[0-9]*" "$log" | awk -v skip="$WARMUP" -v want="$want" '
 		NR > skip && NR <= want { sum += $2; k++ }
@@ -95,14 +113,15 @@ testpmd_mpps() {
 		tail -30 "$log" >&2
 		return 1
 	fi
-	echo "testpmd $mode 64B: $mpps Mpps (mean of $k one-second reports after $WARMUP)"
+	echo "testpmd $mode ${size:-64}B: $mpps Mpps (mean of $k one-second reports after $WARMUP)"
 	result=$mpps
 }
 
-# ours MODE: dpbench on the same vdev and CPU; result in Mpps.
+# ours MODE [dpbench flags]: dpbench on the same vdev and CPU; result in Mpps.
 ours_mpps() {
 	local mode=$1 out=$tmp/ours_$1.out
-	"$tmp/dpbench" -mode "$mode" -seconds "$SECS" -cpu "$CPU" -prefix "dpbench_$$_$mode" -v >"$out" &
+	shift
+	"$tmp/dpbench" -mode "$mode" "$@" -seconds "$SECS" -cpu "$CPU" -prefix "dpbench_$$_$mode" -v >"$out" &
 	child=$!
 	wait "$child" || { child=""; echo "bench: dpbench $mode failed" >&2; return 1; }
 	child=""
@@ -112,25 +131,43 @@ ours_mpps() {
 }
 
 declare -A tp ours
-for mode in rxonly txonly; do
+rows=()
+modes=(rxonly txonly)
+[ "${BENCH_TX_ONLY:-0}" = 1 ] && modes=(txonly)
+for mode in "${modes[@]}"; do
 	testpmd_mpps "$mode"
 	tp[$mode]=$result
 	ours_mpps "$mode"
 	ours[$mode]=$result
+	rows+=("$mode")
 done
-# The generator (templates, 1000 flows, signatures) against the same txonly reference.
-ours_mpps gentx
-ours[gentx]=$result
-tp[gentx]=${tp[txonly]}
+# The generator against a testpmd txonly run of the same packet size
+# just before it. gen ROW SIZE FLOWS SIGNATURES
+gen() {
+	if [ "$2" = 64 ]; then testpmd_mpps txonly; else testpmd_mpps txonly "$2"; fi
+	tp[$1]=$result
+	ours_mpps gentx -size "$2" -flows "$3" -signatures="$4"
+	ours[$1]=$result
+	rows+=("$1")
+}
+gen gentx 64 1000 true
+gen gentx-nosig 64 1000 false
+gen gentx-1flow-nosig 64 1 false
+for size in 128 512 1518; do
+	gen "gentx-$size" "$size" 1000 true
+	gen "gentx-$size-nosig" "$size" 1000 false
+done
 
 echo
-printf '%-8s %14s %12s %8s\n' mode "testpmd Mpps" "ours Mpps" ratio
-for mode in rxonly txonly gentx; do
+printf '%-18s %14s %12s %8s\n' mode "testpmd Mpps" "ours Mpps" ratio
+for mode in "${rows[@]}"; do
 	awk -v m="$mode" -v t="${tp[$mode]}" -v o="${ours[$mode]}" \
-		'BEGIN { printf "%-8s %14.2f %12.2f %8.2f\n", m, t, o, o / t }'
+		'BEGIN { printf "%-18s %14.2f %12.2f %8.2f\n", m, t, o, o / t }'
 done
-echo "(net_null0, 64-byte packets, one lcore on CPU $CPU, ${SECS} s each after warm-up; ratio = ours / testpmd;"
-echo " load average $(cut -d' ' -f1-3 /proc/loadavg): anything else running on CPU $CPU skews the figures)"
+echo "(net_null0, 64-byte packets unless the row says otherwise, one lcore on CPU $CPU, ${SECS} s each after warm-up;"
+echo " ratio = ours / the testpmd txonly run at the same size just before; load average $(cut -d' ' -f1-3 /proc/loadavg):"
+echo " anything else running on CPU $CPU skews the figures)"
+[ "${BENCH_TX_ONLY:-0}" = 1 ] && exit 0
 
 echo
 echo "packetio/dpdk micro-benchmarks (burst of 32 on net_null0, registered lcore):"

@@ -1,6 +1,9 @@
 package packetio
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Mbuf mirrors the first cache line of DPDK's struct rte_mbuf (DPDK 22.11
 // layout, checked field by field at compile time in packetio/dpdk). Pure-Go
@@ -40,6 +43,79 @@ func (m *Mbuf) Data() []byte {
 // end of the buffer, for building a packet in place before SetLen.
 func (m *Mbuf) Room() []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(m.bufAddr, m.dataOff)), m.bufLen-m.dataOff)
+}
+
+// Rearm readies a buffer fresh from the pool but not reset (see
+// RefillPort.TxRefill) for building a packet, as rte_pktmbuf_reset does:
+// a buffer in a pool is single-segment with refcount 1 and no next
+// segment, so only the first cache line needs setting. Then write the
+// packet into Room and call SetLen.
+func (m *Mbuf) Rearm() {
+	m.dataOff = min(MbufHeadroom, m.bufLen)
+	m.refcnt = 1
+	m.nbSegs = 1
+	m.port = 0xffff // RTE_MBUF_PORT_INVALID
+	m.olFlags = 0
+	m.packetType = 0
+	m.pktLen = 0
+	m.dataLen = 0
+	m.vlanTCI = 0
+	m.vlanTCIOuter = 0
+}
+
+// RearmTx is Rearm for a packet of n bytes (SetLen included), for a
+// source filling a burst of raw buffers, and returns the packet's first
+// byte, or nil when the buffer has no room for max(n, need) bytes. It
+// writes the first cache line with a few wide stores.
+func (m *Mbuf) RearmTx(n, need int) unsafe.Pointer {
+	if int(m.bufLen) < MbufHeadroom+max(n, need) {
+		return nil
+	}
+	// data_off, refcnt, nb_segs, port; ol_flags; packet_type, pkt_len;
+	// data_len, vlan_tci, hash; vlan_tci_outer.
+	*(*[4]uint16)(unsafe.Pointer(&m.dataOff)) = [4]uint16{MbufHeadroom, 1, 1, 0xffff}
+	m.olFlags = 0
+	*(*[2]uint32)(unsafe.Pointer(&m.packetType)) = [2]uint32{0, uint32(n)}
+	*(*[2]uint16)(unsafe.Pointer(&m.dataLen)) = [2]uint16{uint16(n), 0}
+	m.vlanTCIOuter = 0
+	return unsafe.Add(m.bufAddr, MbufHeadroom)
+}
+
+// Refcnt returns the buffer's reference count (see RefPool), read
+// atomically (with data_off: refcnt is the high half of the aligned 32-bit
+// word at offset 16), so the owner of shared buffers may poll it while
+// ports free their references.
+func (m *Mbuf) Refcnt() int { return int(atomic.LoadUint32(m.rearmWord()) >> 16) }
+
+// SetRefcnt sets the reference count atomically; for fakes, which keep
+// reference counts themselves.
+func (m *Mbuf) SetRefcnt(n int) {
+	w := m.rearmWord()
+	for {
+		old := atomic.LoadUint32(w)
+		if atomic.CompareAndSwapUint32(w, old, old&0xffff|uint32(uint16(n))<<16) {
+			return
+		}
+	}
+}
+
+// rearmWord is the 32-bit word of data_off and refcnt (little-endian).
+func (m *Mbuf) rearmWord() *uint32 { return (*uint32)(unsafe.Pointer(&m.dataOff)) }
+
+// RearmShared readies a buffer the caller owns alone but keeps references
+// to (a source's recycled frames) for sending again n bytes: RearmTx
+// without touching the reference count or the data.
+func (m *Mbuf) RearmShared(n int) unsafe.Pointer {
+	m.dataOff = MbufHeadroom
+	m.nbSegs = 1
+	m.port = 0xffff
+	m.olFlags = 0
+	m.packetType = 0
+	m.pktLen = uint32(n)
+	m.dataLen = uint16(n)
+	m.vlanTCI = 0
+	m.vlanTCIOuter = 0
+	return unsafe.Add(m.bufAddr, MbufHeadroom)
 }
 
 // SetLen sets the length of a single-segment packet.

@@ -23,9 +23,10 @@ type workerPlan struct {
 }
 
 type txTask struct {
-	st    *txState
-	port  packetio.Port
-	queue uint16
+	st     *txState
+	port   packetio.Port
+	refill packetio.RefillPort // port's TxRefill, for FillSources; else nil
+	queue  uint16
 }
 
 type rxTask struct {
@@ -35,14 +36,19 @@ type rxTask struct {
 	sinks []packetio.Sink
 }
 
-// txState is one source's transmit state. burst, off and n belong to the
-// worker running the source, or to the control side once Synchronize has
-// taken the source out of every plan; the rest is control-side only.
+// txState is one source's transmit state. burst, off, n and spare belong
+// to the worker running the source, or to the control side once
+// Synchronize has taken the source out of every plan; the rest is
+// control-side only.
 type txState struct {
 	portID string
 	src    packetio.Source
+	fill   packetio.FillSource // src, if it is one
 	burst  packetio.Burst
 	off, n int // burst.Pkts[off:n] are pulled but not yet sent
+	// burst.Pkts[n:n+spare] are raw buffers TxRefill allocated for Fill
+	// (at the front, n == 0, whenever nothing is pending).
+	spare int
 	// worker is where the source runs; assigned keeps it there across
 	// republishes, since it may hold pulled packets on that worker.
 	worker   int
@@ -50,21 +56,32 @@ type txState struct {
 }
 
 func newTxState(portID string, src packetio.Source, d packetio.Driver) *txState {
-	return &txState{portID: portID, src: src, burst: d.NewBurst()}
+	fill, _ := src.(packetio.FillSource)
+	return &txState{portID: portID, src: src, fill: fill, burst: d.NewBurst()}
 }
 
-// drop frees packets that were pulled but never sent.
+// drop frees packets that were pulled but never sent, and spare buffers.
 func (t *txState) drop(pool packetio.Pool) {
-	if t.n > t.off {
-		pool.Free(t.burst.Pkts[t.off:t.n])
+	if t.n+t.spare > t.off {
+		pool.Free(t.burst.Pkts[t.off : t.n+t.spare])
 	}
-	t.off, t.n = 0, 0
+	t.off, t.n, t.spare = 0, 0, 0
 }
 
-// release drops pending packets and frees the burst.
+// release drops pending packets and frees the burst, and tells a source
+// that keeps buffers of its own (a Releaser) to free them.
 func (t *txState) release(pool packetio.Pool) {
 	t.drop(pool)
 	t.burst.Free()
+	if r, ok := t.src.(Releaser); ok {
+		r.Release()
+	}
+}
+
+// Releaser is a Source that holds buffers of its own (prebuilt frames);
+// RemoveSource calls Release once no worker runs the source any more.
+type Releaser interface {
+	Release()
 }
 
 // publishLocked rebuilds the plan from ports, sinks and sources and swaps
@@ -105,8 +122,11 @@ func (w *Workers) publishLocked() {
 			}
 			st.worker, st.assigned = best, true
 		}
-		pl.workers[st.worker].tx = append(pl.workers[st.worker].tx,
-			txTask{st: st, port: port, queue: uint16(st.worker)})
+		task := txTask{st: st, port: port, queue: uint16(st.worker)}
+		if st.fill != nil {
+			task.refill, _ = port.(packetio.RefillPort)
+		}
+		pl.workers[st.worker].tx = append(pl.workers[st.worker].tx, task)
 	}
 	w.plan.Store(pl)
 	w.poke()
@@ -192,7 +212,7 @@ func (wk *worker) run(ready chan<- error) {
 		moved := 0
 		for i := range wp.rx {
 			t := &wp.rx[i]
-			n := t.port.RxBurst(t.queue, rxb.Pkts, pending)
+			n := t.port.RxBurst(t.queue, rxb.Pkts[:packetio.BurstSize], pending)
 			pending = n
 			if n == 0 {
 				continue
@@ -296,7 +316,14 @@ func (wk *worker) flush(c *counts) {
 // transmit sends what a source has pending, pulling a new burst when the
 // last one is gone. It returns the number of packets the port took.
 func (wk *worker) transmit(task *txTask, pool packetio.Pool, dropOverruns bool, c *counts) int {
+	if task.refill != nil {
+		return wk.transmitFill(task, pool, dropOverruns, c)
+	}
 	t := task.st
+	if t.spare > 0 { // left from a port with TxRefill
+		pool.Free(t.burst.Pkts[t.n : t.n+t.spare])
+		t.spare = 0
+	}
 	if t.off == t.n {
 		t.off, t.n = 0, t.src.Pull(t.burst.Pkts)
 		if t.n == 0 {
@@ -311,6 +338,44 @@ func (wk *worker) transmit(task *txTask, pool packetio.Pool, dropOverruns bool, 
 		pool.Free(t.burst.Pkts[t.off:t.n])
 		t.off = t.n
 		c.txDrop += uint64(dropped)
+	}
+	if sent > 0 || dropped > 0 {
+		t.src.Sent(sent, dropped)
+	}
+	c.tx += uint64(sent)
+	return sent
+}
+
+// transmitFill is transmit for a FillSource on a RefillPort: the source
+// writes into buffers allocated by the call that sent its previous burst,
+// so a burst costs one driver call.
+func (wk *worker) transmitFill(task *txTask, pool packetio.Pool, dropOverruns bool, c *counts) int {
+	t := task.st
+	pkts := t.burst.Pkts
+	want := t.fill.Want()
+	if t.off == t.n { // nothing pending: spares are at the front
+		if t.spare > 0 {
+			k := t.fill.Fill(pkts[:t.spare])
+			t.off, t.n, t.spare = 0, k, t.spare-k
+		} else if want == 0 {
+			// A source with buffers of its own (or done).
+			t.off, t.n = 0, t.src.Pull(pkts)
+		}
+	}
+	if t.off == t.n && want <= t.spare {
+		return 0 // nothing to send or to allocate
+	}
+	sent, avail := task.refill.TxRefill(task.queue, pkts, t.off, t.n, t.spare, want)
+	t.off += sent
+	dropped := 0
+	if t.off < t.n && dropOverruns {
+		dropped = t.n - t.off
+		pool.Free(pkts[t.off:t.n])
+		c.txDrop += uint64(dropped)
+		copy(pkts, pkts[t.n:t.n+t.spare])
+		t.off, t.n = 0, 0
+	} else if t.off == t.n {
+		t.off, t.n, t.spare = 0, 0, avail
 	}
 	if sent > 0 || dropped > 0 {
 		t.src.Sent(sent, dropped)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/openperfd/openperfd/packet/protocol"
 )
@@ -39,11 +40,33 @@ type Definition struct {
 }
 
 type template struct {
-	frame  []byte // FCS excluded
+	frame  []byte // FCS excluded; capacity a multiple of 64, zero past the end
+	head   *byte  // frame's first byte, for copyBlocks
 	layers protocol.Layers
 	fields []protocol.Field // one per slot
 	sig    protocol.Field   // first 16-bit word of the trailer
+
+	// The flows' words, worked out at compile time when they fit
+	// patchBudget (else patch is nil and Write sets fields): words are
+	// the offsets of the 16-bit words any flow changes (its slots and the
+	// checksums over them), patch[f*len(words):][:len(words)] their
+	// values in flow f's packets.
+	words []uint16
+	patch []uint16
+
+	// How the trailer's sum reaches the checksums: sigRefs is the number
+	// of checksums over it; with exactly one (sigSingle), Write updates it
+	// inline at sigCsum, else through sig.
+	sigSingle bool
+	sigOdd    bool
+	sigUDP    bool
+	sigRefs   int
+	sigCsum   int
 }
+
+// patchBudget bounds the precomputed flow words of a definition (16-bit
+// words, over all its templates): 16 MiB.
+var patchBudget = 8 << 20 // a variable for tests
 
 type slot struct {
 	off, size int
@@ -104,7 +127,7 @@ func (d *Definition) StreamID(flow int) uint32 {
 // excluded) and its Layers.
 func (d *Definition) Template(lenIdx int) ([]byte, protocol.Layers) {
 	t := &d.tmpls[d.lenTmpl[lenIdx]]
-	return t.frame, t.layers
+	return t.frame[:len(t.frame):len(t.frame)], t.layers
 }
 
 // Write builds the packet of the definition's flow (local index) with
@@ -116,6 +139,23 @@ func (d *Definition) Write(dst []byte, flow, lenIdx int, seq uint32, ts uint64) 
 	t := &d.tmpls[d.lenTmpl[lenIdx]]
 	n := copy(dst, t.frame)
 	frame := dst[:n]
+	d.setFlow(t, frame, flow)
+	if d.Signature != nil {
+		t.sign(frame, d.Signature.StreamID+uint32(flow), seq, ts, d.flags)
+	}
+	return n
+}
+
+// setFlow sets the flow's words in frame, a copy of template t.
+func (d *Definition) setFlow(t *template, frame []byte, flow int) {
+	if t.patch != nil {
+		nw := len(t.words)
+		row := t.patch[flow*nw : flow*nw+nw]
+		for i, off := range t.words {
+			binary.BigEndian.PutUint16(frame[off:], row[i])
+		}
+		return
+	}
 	ns := len(t.fields)
 	vals := d.values[flow*ns : flow*ns+ns]
 	for i := range t.fields {
@@ -126,25 +166,49 @@ func (d *Definition) Write(dst []byte, flow, lenIdx int, seq uint32, ts uint64) 
 			f.SetUint32(frame, vals[i])
 		}
 	}
-	if d.Signature != nil {
-		// The template's trailer is zero. Write the trailer, then account
-		// for all of it with one Field update: pretend its first word was
-		// the one's-complement negation of the rest, so that setting the
-		// real first word adds the sum of the whole trailer to every
-		// checksum covering it (all trailer words share one parity).
-		so := n - SignatureLen
-		tr := frame[so:n]
-		EncodeSignature(tr, Signature{
-			StreamID:  d.Signature.StreamID + uint32(flow),
-			Sequence:  seq,
-			Timestamp: ts,
-			Flags:     d.flags,
-		})
-		first := binary.BigEndian.Uint16(tr)
-		binary.BigEndian.PutUint16(tr, ^onesSum16(tr[2:]))
-		t.sig.SetUint16(frame, first)
+}
+
+// sign writes the signature trailer at the end of frame, a copy of
+// template t (whose trailer is zero) with the flow's words set, and
+// updates the checksums over it.
+//
+// It accounts for the whole trailer with one checksum update: pretend its
+// first word was the one's-complement negation of the rest, so that
+// setting the real first word adds the sum of the whole trailer to every
+// checksum covering it (all trailer words share one parity). The sums are
+// taken from the values written, not read back from the frame.
+func (t *template) sign(frame []byte, stream, seq uint32, ts uint64, flags uint8) {
+	tr := frame[len(frame)-SignatureLen:]
+	a, x, h := encodeSignature(tr, stream, seq, ts, flags)
+	if t.sigRefs == 0 {
+		return
 	}
-	return n
+	// The trailer's words 1..8: a's low three, x's four, h's low 16 bits.
+	s := a>>32&0xffff + a&0xffffffff + x>>32 + x&0xffffffff + uint64(h&0xffff)
+	old := ^fold64(s)
+	first := uint16(a >> 48)
+	if !t.sigSingle {
+		binary.BigEndian.PutUint16(tr, old)
+		t.sig.SetUint16(frame, first)
+		return
+	}
+	// protocol.Field.SetUint16 for one checksum, inline.
+	if old == first {
+		return
+	}
+	c := frame[t.sigCsum : t.sigCsum+2]
+	oc := binary.BigEndian.Uint16(c)
+	if t.sigUDP && oc == 0 {
+		return
+	}
+	if t.sigOdd {
+		old, first = bits.ReverseBytes16(old), bits.ReverseBytes16(first)
+	}
+	nc := protocol.ChecksumAdjust16(oc, old, first)
+	if nc == 0 && t.sigUDP {
+		nc = 0xffff
+	}
+	binary.BigEndian.PutUint16(c, nc)
 }
 
 // Compile validates and expands the definitions. flowLimit bounds the
@@ -299,7 +363,7 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 		if !ok {
 			ti = len(cd.tmpls)
 			byLen[l] = ti
-			frame := make([]byte, l-FCSLen)
+			frame := make([]byte, l-FCSLen, (l-FCSLen+63)&^63) // zero padding for copyBlocks
 			layers, err := stack.Build(frame)
 			if err != nil {
 				return invalid(fmt.Sprintf("%s.length", p), "length %d: %v", l, err)
@@ -308,11 +372,13 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 				FillPayload(frame[layers.PayloadOff:len(frame)-sigLen], d.Signature.Fill)
 				layers.UpdateChecksums(frame)
 			}
-			t := template{frame: frame, layers: layers}
+			t := template{frame: frame, head: &frame[:1][0], layers: layers}
 			if d.Signature != nil {
 				if t.sig, err = layers.Field(len(frame)-SignatureLen, 2); err != nil {
 					return invalid(p+".signature", "length %d: %v", l, err)
 				}
+				t.sigCsum, t.sigOdd, t.sigUDP, t.sigRefs = t.sig.Single()
+				t.sigSingle = t.sigRefs == 1 && t.sigCsum > 0
 			}
 			cd.tmpls = append(cd.tmpls, t)
 		}
@@ -412,7 +478,54 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 			}
 		}
 	}
+	cd.precompute()
 	return nil
+}
+
+// precompute works out every flow's words in every template (template.words
+// and patch) when they fit patchBudget, by setting the fields as Write
+// would.
+func (cd *Definition) precompute() {
+	words := make([][]uint16, len(cd.tmpls))
+	total := 0
+	for ti := range cd.tmpls {
+		t := &cd.tmpls[ti]
+		var offs []int
+		for _, sl := range cd.slots {
+			offs = append(offs, sl.off)
+			if sl.size == 4 {
+				offs = append(offs, sl.off+2)
+			}
+		}
+		for i := range t.fields {
+			offs = t.fields[i].Checksums(offs)
+		}
+		slices.Sort(offs)
+		offs = slices.Compact(offs)
+		for _, o := range offs {
+			words[ti] = append(words[ti], uint16(o))
+		}
+		total += len(offs) * cd.FlowCount
+		if total > patchBudget {
+			return
+		}
+	}
+	for ti := range cd.tmpls {
+		t := &cd.tmpls[ti]
+		nw := len(words[ti])
+		end := int(words[ti][nw-1]) + 2
+		scratch := make([]byte, end)
+		patch := make([]uint16, nw*cd.FlowCount)
+		for f := 0; f < cd.FlowCount; f++ {
+			copy(scratch, t.frame[:end])
+			cd.setFlow(t, scratch, f)
+			row := patch[f*nw : f*nw+nw]
+			for i, o := range words[ti] {
+				row[i] = binary.BigEndian.Uint16(scratch[o:])
+			}
+		}
+		t.words, t.patch = words[ti], patch
+	}
 }
 
 // Cursor walks a Program's transmit order. It is not safe for concurrent
@@ -420,13 +533,19 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 type Cursor struct {
 	p    *Program
 	def  int
-	left uint64   // packets left in the current definition's block
-	k    []uint64 // packets sent per definition
+	left uint64      // packets left in the current definition's block
+	pos  []cursorPos // per definition: where its next packet is
+}
+
+// cursorPos is a definition's next packet k as k%FlowCount and
+// k%len(Lengths), kept as counters that wrap (no division per packet).
+type cursorPos struct {
+	flow, len int
 }
 
 // NewCursor returns a cursor at the start of the transmit order.
 func (p *Program) NewCursor() *Cursor {
-	c := &Cursor{p: p, k: make([]uint64, len(p.Definitions))}
+	c := &Cursor{p: p, pos: make([]cursorPos, len(p.Definitions))}
 	c.left = c.block(0)
 	return c
 }
@@ -451,9 +570,15 @@ func (c *Cursor) Next() (def, flow, lenIdx int) {
 	}
 	c.left--
 	d := &c.p.Definitions[c.def]
-	k := c.k[c.def]
-	c.k[c.def] = k + 1
-	return c.def, int(k % uint64(d.FlowCount)), int(k % uint64(len(d.Lengths)))
+	ps := &c.pos[c.def]
+	flow, lenIdx = ps.flow, ps.len
+	if ps.flow++; ps.flow == d.FlowCount {
+		ps.flow = 0
+	}
+	if ps.len++; ps.len == len(d.Lengths) {
+		ps.len = 0
+	}
+	return c.def, flow, lenIdx
 }
 
 // Writer writes a Program's packets in transmit order, keeping a sequence
@@ -484,12 +609,10 @@ func (w *Writer) Next(dst []byte, ts uint64) (n, flow int) {
 // Sequence returns the next sequence number of global flow index flow.
 func (w *Writer) Sequence(flow int) uint32 { return w.seq[flow] }
 
-// onesSum16 is the folded one's-complement sum of the 16 bytes of b.
-func onesSum16(b []byte) uint16 {
-	_ = b[15]
-	a := binary.BigEndian.Uint64(b)
-	c := binary.BigEndian.Uint64(b[8:])
-	s := a>>32 + a&0xffffffff + c>>32 + c&0xffffffff
+// fold64 folds a one's-complement sum of 16-bit words held in a uint64
+// to 16 bits.
+func fold64(s uint64) uint16 {
+	s = s>>32 + s&0xffffffff
 	s = s>>32 + s&0xffffffff
 	s = s>>16 + s&0xffff
 	s = s>>16 + s&0xffff

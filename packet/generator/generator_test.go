@@ -387,11 +387,11 @@ func TestFlowLimitExceeded(t *testing.T) {
 	}
 }
 
-// Every template of several stacks, after per-packet patching and
-// signature, parses, verifies and carries the expected signature.
-func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
+// sigStacks are header stacks with modifiers on every kind of field a
+// checksum covers, tunnels and odd offsets included.
+func sigStacks() map[string][]HeaderDef {
 	portMods := []Modifier{{Name: "source_port", List: vals(1, 0xffff, 0x8000)}, {Name: "destination_port", Permute: true, Sequence: &ValueSequence{Count: 5, Start: Uint(50)}}}
-	stacks := map[string][]HeaderDef{
+	return map[string][]HeaderDef{
 		"eth/vlan/ipv4/udp": {
 			{Header: protocol.Ethernet{Dst: macB, Src: macA}, Modifiers: []Modifier{{Name: "destination", Kind: KindMAC, List: []Value{MACAddr(macA), MACAddr(macB)}}}},
 			{Header: protocol.VLAN{VID: 100}, Modifiers: []Modifier{{Name: "vlan_id", Sequence: &ValueSequence{Count: 3, Start: Uint(4093)}}, {Name: "priority", List: vals(7)}}},
@@ -427,6 +427,12 @@ func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
 			{Header: protocol.UDP{SrcPort: 9, DstPort: 9}, Modifiers: portMods},
 		},
 	}
+}
+
+// Every template of several stacks, after per-packet patching and
+// signature, parses, verifies and carries the expected signature.
+func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
+	stacks := sigStacks()
 	fills := []Fill{{Kind: FillZero}, {Kind: FillConstant, Value: 0xabcd}, {Kind: FillIncrement, Value: 250}, {Kind: FillDecrement, Value: 3}, {Kind: FillPRBS}}
 	for name, hs := range stacks {
 		for _, tie := range []Tie{TieZip, TieCartesian} {

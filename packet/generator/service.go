@@ -459,7 +459,7 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 	if g.spec.RateOctets {
 		rate /= g.prog.MeanFrameLen()
 	}
-	pacing := Pacing{Rate: rate, Burst: min(g.spec.Burst, packetio.BurstSize),
+	pacing := Pacing{Rate: rate, Burst: min(g.spec.Burst, packetio.TxBurstSize),
 		Frames: g.spec.Frames, Duration: g.spec.Duration}
 	src, err := NewSource(g.prog, s.pool, pacing, s.opts.Now)
 	if err != nil {

@@ -47,8 +47,15 @@ type Signature struct {
 	Flags     uint8
 }
 
-func sigHash(a, c uint64) uint32 {
-	x := a*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(c*0xc2b2ae3d27d4eb4f, 31)
+func sigHash(a, c uint64) uint32 { return sigHashMix(a, sigHashC(c)) }
+
+// sigHashC is the part of sigHash that depends on c only, so a burst of
+// packets with one timestamp computes it once.
+func sigHashC(c uint64) uint64 { return bits.RotateLeft64(c*0xc2b2ae3d27d4eb4f, 31) }
+
+// sigHashMix is sigHash from a and sigHashC(c).
+func sigHashMix(a, cmix uint64) uint32 {
+	x := a*0x9e3779b97f4a7c15 ^ cmix
 	x ^= x >> 33
 	x *= 0xff51afd7ed558ccd
 	x ^= x >> 33
@@ -59,13 +66,22 @@ func sigHash(a, c uint64) uint32 {
 
 // EncodeSignature writes s into b[:SignatureLen]. It does not allocate.
 func EncodeSignature(b []byte, s Signature) {
+	encodeSignature(b, s.StreamID, s.Sequence, s.Timestamp, s.Flags)
+}
+
+// encodeSignature writes a signature into b[:SignatureLen] with three
+// stores that do not overlap, and returns what it wrote: bytes 0..7 are a,
+// bytes 8..15 x, bytes 16..17 the low 16 bits of h.
+func encodeSignature(b []byte, stream, seq uint32, ts uint64, flags uint8) (a, x uint64, h uint32) {
 	_ = b[SignatureLen-1]
-	a := uint64(s.StreamID)<<32 | uint64(s.Sequence)
-	c := (s.Timestamp&TimestampMask)<<8 | uint64(SignatureMarker|s.Flags&sigFlagsKnown)
-	binary.BigEndian.PutUint64(b[7:], c) // b[7] is 0 here, then the sequence's last byte
+	a = uint64(stream)<<32 | uint64(seq)
+	c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|flags&sigFlagsKnown)
+	h = sigHash(a, c)
+	x = c<<8 | uint64(h>>16) // c's low 7 bytes (its top byte is 0), the hash's first
 	binary.BigEndian.PutUint64(b[0:], a)
-	h := sigHash(a, c)
-	b[15], b[16], b[17] = byte(h>>16), byte(h>>8), byte(h)
+	binary.BigEndian.PutUint64(b[8:], x)
+	binary.BigEndian.PutUint16(b[16:], uint16(h))
+	return a, x, h
 }
 
 // DecodeSignature reads the trailer in b[:SignatureLen]; ok is false if

@@ -13,7 +13,8 @@ import (
 type Pacing struct {
 	// Rate is packets per second; > 0.
 	Rate float64
-	// Burst is the most packets handed to the port at once; 1..BurstSize.
+	// Burst is the most packets handed to the port at once;
+	// 1..packetio.TxBurstSize.
 	// Packets of a burst leave back to back, bursts are spread evenly.
 	Burst int
 	// Frames stops the source after that many packets; 0 = no limit.
@@ -27,8 +28,8 @@ func (p Pacing) Validate() error {
 	switch {
 	case !(p.Rate > 0) || math.IsInf(p.Rate, 0):
 		return &ValidationError{Path: "load.rate", Msg: fmt.Sprintf("%v packets/s: must be positive", p.Rate)}
-	case p.Burst < 1 || p.Burst > packetio.BurstSize:
-		return &ValidationError{Path: "load.burst_size", Msg: fmt.Sprintf("%d: must be 1..%d", p.Burst, packetio.BurstSize)}
+	case p.Burst < 1 || p.Burst > packetio.TxBurstSize:
+		return &ValidationError{Path: "load.burst_size", Msg: fmt.Sprintf("%d: must be 1..%d", p.Burst, packetio.TxBurstSize)}
 	case p.Duration < 0:
 		return &ValidationError{Path: "duration", Msg: "negative"}
 	}
@@ -39,14 +40,28 @@ func (p Pacing) Validate() error {
 // Pull runs on one worker goroutine; the counters are read by anyone.
 type Source struct {
 	pacing Pacing
+	// limit is the most packets the run sends (0: no limit): the frames
+	// limit, or for a time limit d the packets due before d (k/rate < d),
+	// as OpenPerf turns a duration into a frame count.
+	limit  uint64
 	w      *Writer
 	pool   packetio.Pool
 	now    func() int64 // ns; injectable for tests
 	maxLen int
 
+	// Prebuilt frames: ref is pool as a RefPool, prebuild says the program
+	// qualifies (and no attempt failed yet), pre is the cycle once built.
+	ref      packetio.RefPool
+	prebuild bool
+	recycle  bool // the same for recycled buffers
+
 	// Worker-owned.
-	start  int64
-	pulled uint64
+	start    int64
+	pulled   uint64
+	pre      *prebuilt
+	rec      *recycled
+	lastPull int64 // time of the last pull with packets
+	lastPub  int64 // the last one published in last
 
 	sent, dropped atomic.Uint64
 	first, last   atomic.Int64 // ns of the first and last pull with packets
@@ -54,98 +69,187 @@ type Source struct {
 	closed        atomic.Bool
 }
 
-var _ packetio.Source = (*Source)(nil)
+var _ packetio.FillSource = (*Source)(nil)
 
 // NewSource makes a source of prog's packets from pool. now returns the
-// time in ns (nil: the wall clock); the signature timestamps use it too.
+// time in ns (nil: the wall clock, advanced by the monotonic clock); the
+// signature timestamps use it too.
 func NewSource(prog *Program, pool packetio.Pool, p Pacing, now func() int64) (*Source, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	if now == nil {
-		now = func() int64 { return time.Now().UnixNano() }
+		// Wall clock at the start plus the monotonic time since: one
+		// clock read per burst instead of two, and no steps mid-run.
+		base := time.Now()
+		wall := base.UnixNano()
+		now = func() int64 { return wall + int64(time.Since(base)) }
 	}
-	return &Source{pacing: p, w: prog.NewWriter(), pool: pool, now: now,
-		maxLen: prog.MaxFrameLen(), done: make(chan struct{})}, nil
+	s := &Source{pacing: p, limit: p.limit(), w: prog.NewWriter(), pool: pool, now: now,
+		maxLen: prog.MaxFrameLen(), done: make(chan struct{})}
+	s.ref, s.prebuild = pool.(packetio.RefPool)
+	s.recycle = s.prebuild && recyclable(prog)
+	s.prebuild = s.prebuild && prebuildable(prog)
+	return s, nil
 }
 
 // due is how many packets the schedule allows by time t: packet k is due
 // k/rate after the start, so the first goes at once.
 func (s *Source) due(t int64) uint64 {
-	elapsed := t - s.start
-	if d := s.pacing.Duration; d > 0 && elapsed >= int64(d) {
-		return s.cap(uint64(math.Ceil(float64(d) * s.pacing.Rate / 1e9)))
-	}
-	return s.cap(uint64(float64(elapsed)*s.pacing.Rate/1e9) + 1)
+	return s.cap(uint64(float64(t-s.start)*s.pacing.Rate/1e9) + 1)
 }
 
 func (s *Source) cap(n uint64) uint64 {
-	if f := s.pacing.Frames; f > 0 && n > f {
-		return f
+	if s.limit > 0 && n > s.limit {
+		return s.limit
 	}
 	return n
 }
 
+// limit is the number of packets the pacing allows at most (0: none).
+func (p Pacing) limit() uint64 {
+	n := p.Frames
+	if p.Duration > 0 {
+		d := uint64(math.Ceil(float64(p.Duration) * p.Rate / 1e9))
+		if d == 0 {
+			d = 1
+		}
+		if n == 0 || d < n {
+			n = d
+		}
+	}
+	return n
+}
+
+// overrun reports whether a time-limited run is so late (the port could
+// not take the rate) that it must end now rather than send the rest: the
+// shortfall then shows as intended > actual.
+func (s *Source) overrun(t int64) bool {
+	d := s.pacing.Duration
+	return d > 0 && t-s.start >= int64(d)+max(int64(d)/100, int64(20*time.Millisecond))
+}
+
 // Pull implements packetio.Source.
 func (s *Source) Pull(pkts []*packetio.Mbuf) int {
-	if s.closed.Load() {
+	if s.pre != nil {
+		return s.pullPrebuilt(pkts)
+	}
+	if s.rec != nil {
+		return s.pullRecycled(pkts)
+	}
+	if s.prebuild || s.recycle {
+		if s.closed.Load() {
+			return 0
+		}
+		if s.prebuild && s.build() {
+			s.prebuild, s.recycle = false, false
+			return s.pullPrebuilt(pkts)
+		}
+		if s.recycle && s.buildRecycled() {
+			s.prebuild, s.recycle = false, false
+			return s.pullRecycled(pkts)
+		}
+		s.prebuild, s.recycle = false, false
+	}
+	n, t := s.ready(len(pkts))
+	if n == 0 || !s.pool.Alloc(pkts[:n]) {
 		return 0
+	}
+	k := s.w.fill(pkts[:n], uint64(t))
+	if k < n {
+		// A buffer too small for the program: send what fit rather than
+		// a truncated frame.
+		s.pool.Free(pkts[k:n])
+	}
+	s.account(t, k)
+	return k
+}
+
+// Want implements packetio.FillSource.
+func (s *Source) Want() int {
+	if s.closed.Load() || s.pre != nil || s.rec != nil || s.prebuild || s.recycle {
+		return 0 // prebuilt or recycled frames need no buffers: Pull
+	}
+	if f := s.limit; f > 0 {
+		return int(min(f-s.pulled, uint64(s.pacing.Burst)))
+	}
+	return s.pacing.Burst
+}
+
+// Fill implements packetio.FillSource: Pull into buffers the worker
+// allocated with the transmission of the previous burst.
+func (s *Source) Fill(raw []*packetio.Mbuf) int {
+	n, t := s.ready(len(raw))
+	if n == 0 {
+		return 0
+	}
+	k := s.w.fill(raw[:n], uint64(t))
+	s.account(t, k)
+	return k
+}
+
+// ready returns how many packets (at most max) are due now, and now.
+func (s *Source) ready(max int) (int, int64) {
+	if s.closed.Load() {
+		return 0, 0
 	}
 	t := s.now()
 	if s.start == 0 {
 		s.start = t
 	}
-	if d := s.pacing.Duration; d > 0 && t-s.start >= int64(d) {
-		// Time is up even if the port could not take all that was due:
-		// the shortfall shows as intended > actual.
-		s.finish()
-		return 0
-	}
 	due := s.due(t)
-	if due <= s.pulled {
+	if due <= s.pulled || s.overrun(t) {
 		if s.finished(t) {
+			if s.pulled > 0 {
+				s.last.Store(s.lastPull)
+			}
 			s.finish()
 		}
-		return 0
+		return 0, t
 	}
-	n := int(min(due-s.pulled, uint64(len(pkts)), uint64(s.pacing.Burst)))
-	if !s.pool.Alloc(pkts[:n]) {
-		return 0
-	}
-	for _, m := range pkts[:n] {
-		room := m.Room()
-		if len(room) < s.maxLen {
-			// A buffer too small for the program: send nothing rather
-			// than a truncated frame (cannot happen with 2 KiB buffers
-			// and frames up to 1518 bytes).
-			s.pool.Free(pkts[:n])
-			return 0
-		}
-		l, _ := s.w.Next(room, uint64(t))
-		m.SetLen(l)
+	return int(min(due-s.pulled, uint64(max), uint64(s.pacing.Burst))), t
+}
+
+// account accounts for n packets written at t. The last pull's time is
+// published at most every lastEvery (an atomic store per burst is not
+// free), and always for the last packet of a frames limit or when the
+// schedule ends (ready).
+func (s *Source) account(t int64, n int) {
+	if n == 0 {
+		return
 	}
 	if s.pulled == 0 {
 		s.first.Store(t)
+		s.last.Store(t)
+		s.lastPub = t
 	}
-	s.last.Store(t)
 	s.pulled += uint64(n)
-	return n
+	s.lastPull = t
+	if t-s.lastPub >= lastEvery || s.pulled == s.limit {
+		s.last.Store(t)
+		s.lastPub = t
+	}
 }
+
+// lastEvery bounds how stale Counters().Last may be while a source runs.
+const lastEvery = int64(10 * time.Microsecond)
 
 // finished reports whether the schedule has nothing more to send.
 func (s *Source) finished(t int64) bool {
-	if f := s.pacing.Frames; f > 0 && s.pulled >= f {
+	if f := s.limit; f > 0 && s.pulled >= f {
 		return true
 	}
-	d := s.pacing.Duration
-	return d > 0 && t-s.start >= int64(d)
+	return s.overrun(t)
 }
 
 // Sent implements packetio.Source.
 func (s *Source) Sent(n, dropped int) {
 	sent := s.sent.Add(uint64(n))
-	drop := s.dropped.Add(uint64(dropped))
-	if f := s.pacing.Frames; f > 0 && sent+drop >= f {
+	drop := s.dropped.Load()
+	if dropped > 0 {
+		drop = s.dropped.Add(uint64(dropped))
+	}
+	if f := s.limit; f > 0 && sent+drop >= f {
 		s.finish()
 	}
 }
@@ -183,11 +287,7 @@ func (s *Source) Counters() Counters {
 		if s.closed.Load() {
 			end = s.last.Load()
 		}
-		elapsed := end - f
-		if d := s.pacing.Duration; d > 0 && elapsed > int64(d) {
-			elapsed = int64(d)
-		}
-		c.Intended = s.cap(uint64(float64(elapsed)*s.pacing.Rate/1e9) + 1)
+		c.Intended = s.cap(uint64(float64(end-f)*s.pacing.Rate/1e9) + 1)
 	}
 	return c
 }

@@ -1,7 +1,10 @@
 package generator
 
 import (
+	"bytes"
 	"errors"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,5 +202,187 @@ func TestPullDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("Pull allocates %v per burst", allocs)
+	}
+}
+
+// recordingSink keeps a copy of every frame it gets.
+type recordingSink struct {
+	mu     sync.Mutex
+	frames [][]byte
+}
+
+func (r *recordingSink) Push(_ uint16, pkts []*packetio.Mbuf) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range pkts {
+		r.frames = append(r.frames, bytes.Clone(m.Data()))
+	}
+}
+
+// A source on the workers over the fake driver (whose ports have TxRefill,
+// so the source Fills buffers allocated with the previous burst's
+// transmission, or, without signatures, sends its prebuilt frames) sends
+// what Writer.Next writes, in order, and gives every buffer back.
+func TestSourceOnTheWorkersSendsWhatTheWriterWrites(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		sig      bool
+		flows    int
+		lengths  []int
+		prebuilt bool
+		recycled bool
+	}{
+		{"signatures, fill", true, 5, []int{64, 100, 64, 300}, false, false},
+		{"signatures, one length, recycled", true, 5, []int{64}, false, true},
+		{"signatures, one flow, 1518 bytes, recycled", true, 1, []int{1518}, false, true},
+		{"no signatures, prebuilt", false, 5, []int{64, 100, 64, 300}, true, false},
+		{"no signatures, one flow, prebuilt", false, 1, []int{64, 100, 64, 300}, true, false},
+		{"no signatures, too many flows to prebuild", false, prebuiltMax + 1, []int{64, 100, 64, 300}, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := fake.New(1, 1, 4096)
+			w, err := workers.New(workers.Config{CPUs: []int{-1}, Driver: d, MaxIdleSleep: 200 * time.Microsecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			packetio.NewService(d, w)
+			var mods []Modifier
+			if c.flows > 1 {
+				mods = []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(c.flows), Start: Uint(100)}}}
+			}
+			def := udpDef(nil, mods, TieZip)
+			def.Length = Length{List: c.lengths}
+			if c.sig {
+				def.Signature = &SignatureConfig{StreamID: 9}
+			}
+			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recordingSink{}
+			w.AddSink("1", rec)
+			clk := &fakeClock{}
+			clk.advance(time.Hour)
+			tick := func() int64 { return clk.ns.Add(int64(time.Microsecond)) }
+			const frames = 3000
+			src, err := NewSource(p, d.Pool(), Pacing{Rate: 1e12, Burst: 32, Frames: frames}, tick)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.AddSource("0", src); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-src.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatalf("run did not finish: %+v", src.Counters())
+			}
+			if (src.pre != nil) != c.prebuilt || (src.rec != nil) != c.recycled {
+				t.Errorf("prebuilt %v recycled %v, want %v and %v", src.pre != nil, src.rec != nil, c.prebuilt, c.recycled)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				rec.mu.Lock()
+				n := len(rec.frames)
+				rec.mu.Unlock()
+				if n == frames || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			w.RemoveSource(src)
+			w.RemoveSink("1", rec)
+			if len(rec.frames) != frames {
+				t.Fatalf("peer got %d frames, want %d", len(rec.frames), frames)
+			}
+			ref := p.NewWriter()
+			buf := make([]byte, p.MaxFrameLen())
+			for i, got := range rec.frames {
+				var ts uint64
+				if c.sig {
+					sig, _ := FrameSignature(got)
+					ts = sig.Timestamp
+				}
+				n, _ := ref.Next(buf, ts)
+				if !bytes.Equal(got, buf[:n]) {
+					t.Fatalf("frame %d:\n got %x\nwant %x", i, got, buf[:n])
+				}
+			}
+			if !slices.Equal(ref.seq, src.w.seq) {
+				t.Errorf("sequence numbers differ from the writer's")
+			}
+			if st := d.Pool().Stats(); st.Used != 0 {
+				t.Errorf("%d buffers still in use after RemoveSource", st.Used)
+			}
+		})
+	}
+}
+
+// Recycled buffers still held by a port are skipped: the source takes
+// fresh ones from the pool, and every packet is still the writer's.
+func TestRecycledBuffersHeldByThePortAreSkipped(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	def := udpDef(nil, []Modifier{{Name: "source_port", List: vals(1, 2, 3)}}, TieZip)
+	def.Length = Length{Fixed: 200}
+	def.Signature = &SignatureConfig{StreamID: 5}
+	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clk atomic.Int64
+	src, err := NewSource(p, d.Pool(), Pacing{Rate: 1e12, Burst: packetio.TxBurstSize}, func() int64 { return clk.Add(1e9) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := p.NewWriter()
+	buf := make([]byte, p.MaxFrameLen())
+	var held [][]*packetio.Mbuf
+	check := func(pkts []*packetio.Mbuf) {
+		for i, m := range pkts {
+			sig, _ := FrameSignature(m.Data())
+			n, _ := ref.Next(buf, sig.Timestamp)
+			if !bytes.Equal(m.Data(), buf[:n]) {
+				t.Fatalf("packet %d differs from the writer's", i)
+			}
+		}
+	}
+	// The schedule's first pull has one packet.
+	first := make([]*packetio.Mbuf, packetio.TxBurstSize)
+	if n := src.Pull(first); n != 1 {
+		t.Fatalf("first pull: %d", n)
+	}
+	check(first[:1])
+	held = append(held, first[:1])
+	// Hold every burst: after the ring's worth, buffers come fresh.
+	for range 2 * recycleRing / packetio.TxBurstSize {
+		pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+		n := src.Pull(pkts)
+		if n != len(pkts) {
+			t.Fatalf("pulled %d", n)
+		}
+		check(pkts)
+		held = append(held, pkts)
+	}
+	if src.rec == nil {
+		t.Fatal("not recycling")
+	}
+	// Let the port drop everything; the ring is used again.
+	for _, pkts := range held {
+		d.Pool().Free(pkts)
+	}
+	pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+	n := src.Pull(pkts)
+	check(pkts[:n])
+	if pkts[0] != src.rec.bufs[0] {
+		t.Errorf("ring not reused after the port dropped its references")
+	}
+	d.Pool().Free(pkts[:n])
+	src.Release()
+	if st := d.Pool().Stats(); st.Used != 0 {
+		t.Errorf("%d buffers in use after Release", st.Used)
 	}
 }

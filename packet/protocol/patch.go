@@ -111,6 +111,32 @@ func (l *Layers) covers(j, off int) (start int, ok bool) {
 	return 0, false
 }
 
+// Checksums appends to dst the offsets of the checksum fields a change of
+// the field updates (each once, in update order) and returns it. A
+// generator can precompute those words per value instead of updating
+// them per packet.
+func (f *Field) Checksums(dst []int) []int {
+	for k := 0; k < int(f.n); k++ {
+		dst = append(dst, int(f.refs[k].off))
+	}
+	return dst
+}
+
+// Single reports whether a change of the field updates exactly one
+// checksum and nothing through it (no tunnel around that checksum), and
+// how: the checksum's offset, whether the field sits an odd number of
+// bytes into the covered data, and whether the checksum is a UDP one (0
+// means none; a computed 0 is sent as 0xffff). n is the number of
+// checksums the field updates, so n == 0 means none.
+func (f *Field) Single() (csum int, odd, udp bool, n int) {
+	n = int(f.n)
+	if n == 1 && f.refs[0].src < 0 {
+		r := &f.refs[0]
+		return int(r.off), r.odd, r.udp, 1
+	}
+	return 0, false, false, n
+}
+
 // SetUint16 writes v big-endian at the field (Size 2) and updates the
 // checksums. frame must be at least as long as the one f was made for.
 func (f *Field) SetUint16(frame []byte, v uint16) {

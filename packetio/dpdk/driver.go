@@ -9,6 +9,8 @@ package dpdk
 #cgo nocallback op_pool_alloc_bulk
 #cgo noescape op_free_bulk
 #cgo nocallback op_free_bulk
+#cgo noescape op_tx_refill
+#cgo nocallback op_tx_refill
 #include <stdlib.h>
 #include "shim.h"
 */
@@ -234,10 +236,10 @@ func (d *Driver) Pool() packetio.Pool { return d.pool }
 // Pools implements packetio.Driver.
 func (d *Driver) Pools() []memory.PoolStats { return []memory.PoolStats{d.pool.Stats()} }
 
-// NewBurst implements packetio.Driver: BurstSize pointers in C memory.
+// NewBurst implements packetio.Driver: TxBurstSize pointers in C memory.
 func (d *Driver) NewBurst() packetio.Burst {
-	mem := C.calloc(packetio.BurstSize, C.size_t(unsafe.Sizeof(uintptr(0))))
-	pkts := unsafe.Slice((**packetio.Mbuf)(mem), packetio.BurstSize)
+	mem := C.calloc(packetio.TxBurstSize, C.size_t(unsafe.Sizeof(uintptr(0))))
+	pkts := unsafe.Slice((**packetio.Mbuf)(mem), packetio.TxBurstSize)
 	return packetio.NewBurstFrom(pkts, func() { C.free(mem) })
 }
 

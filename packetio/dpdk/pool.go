@@ -24,7 +24,7 @@ type pool struct {
 	maxUsed  atomic.Int64
 }
 
-var _ packetio.Pool = (*pool)(nil)
+var _ packetio.RefPool = (*pool)(nil)
 
 func newPool(name string, n, cache int) (*pool, error) {
 	cname := C.CString(name)
@@ -55,6 +55,11 @@ func (p *pool) Free(pkts []*packetio.Mbuf) {
 		return
 	}
 	C.op_free_bulk(C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint(len(pkts)))
+}
+
+// AddRef implements packetio.RefPool (rte_mbuf_refcnt_update: atomic).
+func (p *pool) AddRef(m *packetio.Mbuf, n int) {
+	C.op_refcnt_update(C.uintptr_t(uintptr(unsafe.Pointer(m))), C.int(n))
 }
 
 // Stats implements packetio.Pool. Max is the highest use seen by any call

@@ -34,7 +34,10 @@ type port struct {
 	bondedTo    *port
 }
 
-var _ packetio.Port = (*port)(nil)
+var (
+	_ packetio.Port       = (*port)(nil)
+	_ packetio.RefillPort = (*port)(nil)
+)
 
 // Info implements packetio.Port.
 func (p *port) Info() packetio.PortInfo {
@@ -126,6 +129,16 @@ func (p *port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
 	return int(C.op_tx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
 		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)])))))
+}
+
+// TxRefill implements packetio.RefillPort: the transmission and the next
+// burst's allocation in one cgo call.
+func (p *port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int) (sent, avail int) {
+	r := C.op_tx_refill(C.uint16_t(p.idx), C.uint16_t(q),
+		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(off), C.uint16_t(n),
+		C.uint16_t(spare), C.uint16_t(min(want, len(pkts))),
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.d.pool.mp)
+	return int(r & 0xffff), int(r >> 16)
 }
 
 func (p *port) freeStats() {

@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 #include <rte_bus.h>
@@ -55,9 +56,38 @@ int op_thread_register(void) { return rte_thread_register(); }
 void op_thread_unregister(void) { rte_thread_unregister(); }
 unsigned op_lcore_id(void) { return rte_lcore_id(); }
 
+/* Without hugepages rte_pktmbuf_pool_create keeps every mbuf inside one 4
+ * KiB page (IOVA contiguity), so each mbuf starts a page: ~4.2 KB apiece,
+ * and every mbuf header and every packet's first bytes fall into the same
+ * L1/L2 cache sets, which a burst of 32 then thrashes. Nothing DMAs from
+ * such memory (no hugepages: vdevs only), so let objects cross pages and
+ * pack them: rte_pktmbuf_pool_create_by_ops with RTE_MEMPOOL_F_NO_IOVA_CONTIG.
+ * With hugepages, the DPDK default. */
 struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, int socket)
 {
-	return rte_pktmbuf_pool_create(name, n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (rte_eal_has_hugepages())
+		return rte_pktmbuf_pool_create(name, n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	struct rte_pktmbuf_pool_private priv;
+	memset(&priv, 0, sizeof(priv));
+	priv.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE;
+	unsigned elt = sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE;
+	struct rte_mempool *mp = rte_mempool_create_empty(name, n, elt, cache, sizeof(priv), socket,
+							  RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (rc != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	rc = rte_mempool_populate_default(mp);
+	if (rc < 0)
+		goto fail;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	rte_errno = -rc;
+	return NULL;
 }
 
 void op_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
@@ -73,6 +103,8 @@ void op_free_bulk(uintptr_t pkts, unsigned n)
 {
 	rte_pktmbuf_free_bulk((struct rte_mbuf **)pkts, n);
 }
+
+void op_refcnt_update(uintptr_t m, int n) { rte_mbuf_refcnt_update((struct rte_mbuf *)m, (int16_t)n); }
 
 uint16_t op_port_count(void) { return rte_eth_dev_count_avail(); }
 int op_port_valid(uint16_t port) { return rte_eth_dev_is_valid_port(port); }
@@ -249,6 +281,28 @@ uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 	st->packets += sent;
 	st->bytes += bytes;
 	return sent;
+}
+
+/* Transmit m[off:n]; when all went, move the spares m[n:n+spare] to the
+ * front and top them up to want raw buffers (rte_mempool_get_bulk without
+ * rte_pktmbuf_reset: Go rearms the first cache line itself, as testpmd's
+ * txonly does). Returns sent | avail << 16, avail being the spares now at
+ * m[0:avail] (0 when not all went: then the spares stay where they were). */
+uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
+		      uint16_t want, uintptr_t stp, struct rte_mempool *mp)
+{
+	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
+	uint16_t sent = 0;
+	if (n > off) {
+		sent = op_tx_burst(port, q, (uintptr_t)(m + off), n - off, stp);
+		if (off + sent < n)
+			return sent;
+	}
+	if (spare > 0 && n > 0)
+		memmove(m, m + n, spare * sizeof(*m));
+	if (want > spare && rte_mempool_get_bulk(mp, (void **)(m + spare), want - spare) == 0)
+		spare = want;
+	return sent | (uint32_t)spare << 16;
 }
 
 uint32_t op_link_speeds(int autoneg, uint32_t speed_mbps, int full_duplex)

@@ -54,6 +54,7 @@ unsigned op_pool_avail(struct rte_mempool *mp);
 unsigned op_pool_in_use(struct rte_mempool *mp);
 int op_pool_alloc_bulk(struct rte_mempool *mp, uintptr_t pkts, unsigned n);
 void op_free_bulk(uintptr_t pkts, unsigned n);
+void op_refcnt_update(uintptr_t m, int n);
 
 uint16_t op_port_count(void);
 int op_port_valid(uint16_t port);
@@ -79,5 +80,7 @@ int op_bond_free(const char *name);
 
 uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree);
 uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
+uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
+		      uint16_t want, uintptr_t stp, struct rte_mempool *mp);
 
 #endif

@@ -20,7 +20,11 @@ type Driver struct {
 	pool  *Pool
 }
 
-var _ packetio.Driver = (*Driver)(nil)
+var (
+	_ packetio.Driver     = (*Driver)(nil)
+	_ packetio.RefillPort = (*Port)(nil)
+	_ packetio.RefPool    = (*Pool)(nil)
+)
 
 // New makes pairs of cross-wired ports with ids "0", "1", ... and a pool
 // of buffers buffers.
@@ -110,6 +114,24 @@ func (p *Port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
 	return len(pkts)
 }
 
+// TxRefill implements packetio.RefillPort over TxBurst and the pool.
+func (p *Port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int) (sent, avail int) {
+	if n > off {
+		sent = p.TxBurst(q, pkts[off:n])
+		if off+sent < n {
+			return sent, 0
+		}
+	}
+	if spare > 0 && n > 0 {
+		copy(pkts, pkts[n:n+spare])
+	}
+	want = min(want, len(pkts))
+	if want > spare && p.d.pool.Alloc(pkts[spare:want]) {
+		spare = want
+	}
+	return sent, spare
+}
+
 // Ports implements packetio.Driver.
 func (d *Driver) Ports() []packetio.Port {
 	d.mu.Lock()
@@ -129,7 +151,7 @@ func (d *Driver) Pools() []memory.PoolStats { return []memory.PoolStats{d.pool.S
 
 // NewBurst implements packetio.Driver.
 func (d *Driver) NewBurst() packetio.Burst {
-	return packetio.NewBurstFrom(make([]*packetio.Mbuf, packetio.BurstSize), nil)
+	return packetio.NewBurstFrom(make([]*packetio.Mbuf, packetio.TxBurstSize), nil)
 }
 
 func (d *Driver) find(id string) *Port {
@@ -243,11 +265,29 @@ func (p *Pool) Alloc(pkts []*packetio.Mbuf) bool {
 	return true
 }
 
-// Free implements packetio.Pool.
+// Free implements packetio.Pool: a buffer with several references loses
+// one, and goes back with its last (see packetio.RefPool).
 func (p *Pool) Free(pkts []*packetio.Mbuf) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.free = append(p.free, pkts...)
+	for _, m := range pkts {
+		if r := m.Refcnt(); r > 1 {
+			m.SetRefcnt(r - 1)
+			continue
+		}
+		p.free = append(p.free, m)
+	}
+}
+
+// AddRef implements packetio.RefPool.
+func (p *Pool) AddRef(m *packetio.Mbuf, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := m.Refcnt() + n
+	if r < 1 || r > 0xffff {
+		panic("fake: reference count out of range") // programming error
+	}
+	m.SetRefcnt(r)
 }
 
 // Stats implements packetio.Pool.

@@ -11,7 +11,9 @@
 //	              builds on. The port is offered to the workers without rx
 //	              queues, as testpmd's txonly does not receive either.
 //	-mode gentx   like txonly, but the source is the packet generator:
-//	              eth/ipv4/udp templates, 1000 flows, a signature per packet.
+//	              eth/ipv4/udp templates of -size bytes, -flows flows (a
+//	              UDP source port modifier; 1: none), a signature per
+//	              packet unless -signatures=false.
 //
 // It starts EAL like the daemon (no hugepages, no PCI, a unique file
 // prefix, main lcore on CPU 0), pins the worker to -cpu and registers it
@@ -56,7 +58,9 @@ func run() int {
 	seconds := flag.Float64("seconds", 5, "measurement time in seconds")
 	warmup := flag.Duration("warmup", time.Second, "time to run before measuring")
 	cpu := flag.Int("cpu", 1, "CPU of the worker lcore (EAL's main lcore is CPU 0)")
-	size := flag.Int("size", 64, "txonly frame length in bytes, without FCS (rxonly: net_null's 64)")
+	size := flag.Int("size", 64, "txonly frame length in bytes, without FCS (rxonly: net_null's 64; gentx: with FCS, as the generator counts)")
+	flows := flag.Int("flows", 1000, "gentx: flows (UDP source ports); 1 means no modifier")
+	sigs := flag.Bool("signatures", true, "gentx: a signature in every packet")
 	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
 	flag.Parse()
@@ -64,13 +68,14 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly or gentx\n", *mode)
 		return 2
 	}
-	if *seconds <= 0 || *size < 60 || *size > 2048 {
-		fmt.Fprintln(os.Stderr, "dpbench: -seconds must be > 0 and -size 60..2048")
+	if *seconds <= 0 || *size < 60 || *size > 2048 || *flows < 1 || *flows > 65536 {
+		fmt.Fprintln(os.Stderr, "dpbench: -seconds must be > 0, -size 60..2048 and -flows 1..65536")
 		return 2
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	mpps, err := bench(ctx, *mode, *cpu, *size, *prefix, *warmup, time.Duration(*seconds*float64(time.Second)), *verbose)
+	gen := genConfig{size: *size, flows: *flows, signatures: *sigs}
+	mpps, err := bench(ctx, *mode, *cpu, *size, gen, *prefix, *warmup, time.Duration(*seconds*float64(time.Second)), *verbose)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dpbench:", err)
 		return 1
@@ -78,11 +83,21 @@ func run() int {
 	if *mode == "rxonly" {
 		*size = 64 // net_null's default packet size
 	}
+	if *mode == "gentx" {
+		fmt.Printf("ours %s %dB %d flows signatures %v: %.2f Mpps\n", *mode, *size, *flows, *sigs, mpps)
+		return 0
+	}
 	fmt.Printf("ours %s %dB: %.2f Mpps\n", *mode, *size, mpps)
 	return 0
 }
 
-func bench(ctx context.Context, mode string, cpu, size int, prefix string, warmup, measure time.Duration, verbose bool) (mpps float64, err error) {
+// genConfig is what gentx generates.
+type genConfig struct {
+	size, flows int
+	signatures  bool
+}
+
+func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefix string, warmup, measure time.Duration, verbose bool) (mpps float64, err error) {
 	pool, err := memory.PoolSize(rxDesc+txDesc, 2, poolCache, reserve)
 	if err != nil {
 		return 0, err
@@ -137,14 +152,14 @@ func bench(ctx context.Context, mode string, cpu, size int, prefix string, warmu
 		}
 		count = func() uint64 { s, _ := src.Counts(); return uint64(s) }
 	case "gentx":
-		// The packet generator's path: eth/ipv4/udp templates, 1000 flows
+		// The packet generator's path: eth/ipv4/udp templates, flows
 		// of a source-port modifier, a signature per packet.
 		w.AttachPort(txOnlyPort{null})
-		prog, err := generatorProgram(size)
+		prog, err := generatorProgram(gen)
 		if err != nil {
 			return 0, err
 		}
-		src, err := generator.NewSource(prog, drv.Pool(), generator.Pacing{Rate: 1e12, Burst: packetio.BurstSize}, nil)
+		src, err := generator.NewSource(prog, drv.Pool(), generator.Pacing{Rate: 1e12, Burst: packetio.TxBurstSize}, nil)
 		if err != nil {
 			return 0, err
 		}
@@ -210,19 +225,31 @@ func (p txOnlyPort) Info() packetio.PortInfo {
 	return i
 }
 
-// generatorProgram compiles one eth/ipv4/udp definition of size bytes on
-// the wire, 1000 flows over the UDP source port, signatures on.
-func generatorProgram(size int) (*generator.Program, error) {
-	seq := &generator.ValueSequence{Count: 1000, Start: generator.Uint(1024)}
+// TxRefill passes on the port's packetio.RefillPort, so the generator
+// gets the path it has on the daemon's ports.
+func (p txOnlyPort) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int) (sent, avail int) {
+	return p.Port.(packetio.RefillPort).TxRefill(q, pkts, off, n, spare, want)
+}
+
+// generatorProgram compiles one eth/ipv4/udp definition of g.size bytes
+// on the wire, g.flows flows over the UDP source port (none for 1), with
+// or without signatures.
+func generatorProgram(g genConfig) (*generator.Program, error) {
+	udp := generator.HeaderDef{Header: protocol.UDP{SrcPort: 1024, DstPort: 3357}}
+	if g.flows > 1 {
+		seq := &generator.ValueSequence{Count: uint32(g.flows), Start: generator.Uint(1024)}
+		udp.Modifiers = []generator.Modifier{{Name: "source_port", Kind: generator.KindField, Sequence: seq}}
+	}
 	def := generator.TrafficDefinition{
 		Headers: []generator.HeaderDef{
 			{Header: protocol.Ethernet{Dst: [6]byte{2, 0, 0, 0, 0, 2}, Src: [6]byte{2, 0, 0, 0, 0, 1}}},
 			{Header: protocol.IPv4{TTL: 64, Src: [4]byte{10, 0, 0, 1}, Dst: [4]byte{10, 0, 0, 2}}},
-			{Header: protocol.UDP{SrcPort: 1024, DstPort: 3357},
-				Modifiers: []generator.Modifier{{Name: "source_port", Kind: generator.KindField, Sequence: seq}}},
+			udp,
 		},
-		Length:    generator.Length{Fixed: size},
-		Signature: &generator.SignatureConfig{StreamID: 1},
+		Length: generator.Length{Fixed: g.size},
+	}
+	if g.signatures {
+		def.Signature = &generator.SignatureConfig{StreamID: 1}
 	}
 	return generator.Compile([]generator.TrafficDefinition{def}, generator.OrderRoundRobin, 0)
 }

@@ -1,0 +1,382 @@
+package generator
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+
+	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packetio"
+)
+
+// The transmit path writes a burst at a time: one call per burst walks the
+// cursor and writes every packet straight into its buffer, with the
+// timestamp taken once per burst. The packets are the ones Writer.Next
+// writes, byte for byte.
+
+// fill writes the next packets of the transmit order into pkts, all with
+// tx timestamp ts, and sets their lengths. The buffers may come raw from
+// packetio.RefillPort.TxRefill: fill rearms them (Mbuf.Rearm). It stops at the
+// first buffer too small for the program's frames and returns how many it
+// wrote (cannot happen with 2 KiB buffers and frames up to 1518 bytes).
+// It does not allocate.
+func (w *Writer) fill(pkts []*packetio.Mbuf, ts uint64) int {
+	c := w.cur
+	defs := w.p.Definitions
+	need := w.p.maxFrame
+	if len(defs) == 1 {
+		// One definition: the order is just its packets (the block
+		// count does not matter).
+		return w.fillRun(&defs[0], &c.pos[0], pkts, ts, need)
+	}
+	done := 0
+	for done < len(pkts) {
+		for c.left == 0 {
+			c.def++
+			if c.def == len(defs) {
+				c.def = 0
+			}
+			c.left = c.block(c.def)
+		}
+		// A run of packets of one definition.
+		run := int(min(c.left, uint64(len(pkts)-done)))
+		d := &defs[c.def]
+		ps := &c.pos[c.def]
+		k := w.fillRun(d, ps, pkts[done:done+run], ts, need)
+		c.left -= uint64(k)
+		done += k
+		if k < run {
+			break
+		}
+	}
+	return done
+}
+
+// fillFixed is fillRun for a definition of one length and at most
+// TxBurstSize packets: the same packets,
+// with the template's fields hoisted and everything per packet inline,
+// in two passes over the burst (frames, then signatures: each loop then
+// keeps its state in registers). Frames longer than inlineCopyMax, fields
+// without precomputed words and trailers under several checksums take
+// fillRun's general path.
+//
+// recycled says the buffers hold a frame of this template already (see
+// recycled): only the words that differ from the template are written.
+func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, recycled bool) int {
+	t := &d.tmpls[d.lenTmpl[0]]
+	n := len(t.frame)
+	if !recycled && (n > inlineCopyMax || (t.patch == nil && len(t.fields) > 0) || (d.Signature != nil && !t.sigSingle && t.sigRefs > 0)) {
+		return w.fillGeneral(d, ps, pkts, ts, w.p.maxFrame)
+	}
+	// A recycled buffer's checksum under the trailer goes back to the
+	// template's before the flow's words (which may set it) and the new
+	// trailer.
+	restore := recycled && d.Signature != nil && t.sigSingle
+	tco := uint16(0)
+	if restore {
+		tco = get16(unsafe.Pointer(t.head), t.sigCsum)
+	}
+	var ptrs [packetio.TxBurstSize]unsafe.Pointer
+	blocks := (n + 63) / 64
+	head := unsafe.Pointer(t.head)
+	hw := (*[8]uint64)(head)
+	nflows := d.FlowCount
+	words, patch := t.words, t.patch
+	nw := len(words)
+	if patch == nil {
+		nw = 0
+	}
+	first := ps.flow
+	flow := first
+	k := len(pkts)
+	for i, m := range pkts {
+		if recycled {
+			p := m.RearmShared(n)
+			ptrs[i] = p
+			if restore {
+				put16(p, t.sigCsum, tco)
+			}
+		} else {
+			// Rearmed whether raw or not: the same as a pool's reset.
+			p := m.RearmTx(n, inlineCopyMax)
+			if p == nil {
+				k = i
+				break
+			}
+			ptrs[i] = p
+			if blocks == 1 {
+				d := (*[8]uint64)(p)
+				a0, a1, a2, a3, a4, a5, a6, a7 := hw[0], hw[1], hw[2], hw[3], hw[4], hw[5], hw[6], hw[7]
+				d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = a0, a1, a2, a3, a4, a5, a6, a7
+			} else {
+				copyBlocks(p, head, blocks)
+			}
+		}
+		p := ptrs[i]
+		if nw > 0 {
+			row := patch[flow*nw : flow*nw+nw]
+			for j, off := range words {
+				put16(p, int(off), row[j])
+			}
+			if flow++; flow == nflows {
+				flow = 0
+			}
+		}
+	}
+	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
+	if d.Signature != nil && (t.sigSingle || t.sigRefs == 0) {
+		sp := sigParams{stream: d.Signature.StreamID, so: n - SignatureLen, co: t.sigCsum, odd: t.sigOdd, udp: t.sigUDP,
+			nocsum: t.sigRefs == 0}
+		c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+		sp.c8, sp.cmix, sp.csum = c<<8, sigHashC(c), c<<8>>32+c<<8&0xffffffff
+		ps.flow = signBurst(ptrs[:k], seq, first, &sp)
+		return k
+	}
+	flow = first
+	for range k {
+		seq[flow]++
+		if flow++; flow == nflows {
+			flow = 0
+		}
+	}
+	ps.flow = flow
+	return k
+}
+
+// sigParams is what signBurst needs besides the frames.
+type sigParams struct {
+	stream         uint32
+	c8, cmix, csum uint64 // the trailer's timestamp word <<8, its hash part, its sum
+	so, co         int    // trailer and checksum offsets
+	odd, udp       bool
+	nocsum         bool // no checksum covers the trailer (e.g. IP with a custom payload)
+}
+
+// signBurst writes the signatures of frames whose flows run from flow on
+// and updates the one checksum over them (template.sign, inline), and
+// returns the flow after the last.
+func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) int {
+	nflows := len(seq)
+	for _, p := range frames {
+		q := seq[flow]
+		seq[flow] = q + 1
+		a := uint64(sp.stream+uint32(flow))<<32 | uint64(q)
+		h := sigHashMix(a, sp.cmix)
+		tr := unsafe.Add(p, sp.so)
+		put64(tr, 0, a)
+		put64(tr, 8, sp.c8|uint64(h>>16))
+		put16(tr, 16, uint16(h))
+		if sp.nocsum {
+			if flow++; flow == nflows {
+				flow = 0
+			}
+			continue
+		}
+		// The whole trailer's sum, folded: template.sign adds the sum of
+		// words 1..8 (rest) and word 0 to the checksum, skipping the
+		// update when rest is ^word 0. Adding the folded total gives the
+		// same checksum whenever it is not 0xffff (rest is never 0: byte
+		// 14 holds the marker); 0xffff takes the exact path.
+		s := a>>32 + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + sp.csum
+		s = s>>16 + s&0xffff
+		s = s>>16 + s&0xffff
+		s = s>>16 + s&0xffff
+		if total := uint16(s); total != 0xffff {
+			oc := get16(p, sp.co)
+			if !sp.udp || oc != 0 {
+				if sp.odd {
+					total = bits.ReverseBytes16(total)
+				}
+				nc := ^protocol.Fold(uint32(^oc) + uint32(total))
+				if nc == 0 && sp.udp {
+					nc = 0xffff
+				}
+				put16(p, sp.co, nc)
+			}
+		} else {
+			signExact(p, a, h, sp)
+		}
+		if flow++; flow == nflows {
+			flow = 0
+		}
+	}
+	return flow
+}
+
+// signExact is signBurst's checksum update done as template.sign does it,
+// for the rare trailers whose folded sum is 0xffff.
+func signExact(p unsafe.Pointer, a uint64, h uint32, sp *sigParams) {
+	s := a>>32&0xffff + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + sp.csum
+	old, w0 := ^fold64(s), uint16(a>>48)
+	if old == w0 {
+		return
+	}
+	oc := get16(p, sp.co)
+	if sp.udp && oc == 0 {
+		return
+	}
+	if sp.odd {
+		old, w0 = bits.ReverseBytes16(old), bits.ReverseBytes16(w0)
+	}
+	nc := protocol.ChecksumAdjust16(oc, old, w0)
+	if nc == 0 && sp.udp {
+		nc = 0xffff
+	}
+	put16(p, sp.co, nc)
+}
+
+func put16(p unsafe.Pointer, off int, v uint16) {
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Add(p, off))[:], v)
+}
+
+func put64(p unsafe.Pointer, off int, v uint64) {
+	binary.BigEndian.PutUint64((*[8]byte)(unsafe.Add(p, off))[:], v)
+}
+
+func get16(p unsafe.Pointer, off int) uint16 {
+	return binary.BigEndian.Uint16((*[2]byte)(unsafe.Add(p, off))[:])
+}
+
+// fillRecycled is fill over buffers that hold a frame of the program's
+// only template already (see recyclable).
+func (w *Writer) fillRecycled(pkts []*packetio.Mbuf, ts uint64) int {
+	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
+	done := 0
+	for done < len(pkts) {
+		chunk := pkts[done:min(done+packetio.TxBurstSize, len(pkts))]
+		done += w.fillFixed(d, ps, chunk, ts, true)
+	}
+	return done
+}
+
+// fillRun writes packets of definition d from position ps on into pkts.
+// It is Definition.Write for a run of packets, with the per-run work
+// hoisted and the signature inline (see template.sign).
+func (w *Writer) fillRun(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, need int) int {
+	if len(d.Lengths) > 1 {
+		return w.fillGeneral(d, ps, pkts, ts, need)
+	}
+	done := 0
+	for done < len(pkts) {
+		chunk := pkts[done:min(done+packetio.TxBurstSize, len(pkts))]
+		k := w.fillFixed(d, ps, chunk, ts, false)
+		done += k
+		if k < len(chunk) {
+			break
+		}
+	}
+	return done
+}
+
+// fillGeneral is fillRun for any definition.
+func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, need int) int {
+	flow, li := ps.flow, ps.len
+	nflows, nlens := d.FlowCount, len(d.Lengths)
+	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
+	hasSig := d.Signature != nil
+	var stream uint32
+	var c, cmix, csum uint64
+	if hasSig {
+		stream = d.Signature.StreamID
+		// The trailer's timestamp and flags word, its part of the hash
+		// and of the trailer's sum are the same for the whole run.
+		c = (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+		cmix = sigHashC(c)
+		csum = c<<8>>32 + c<<8&0xffffffff
+	}
+	t := &d.tmpls[d.lenTmpl[li]]
+	i := 0
+	for ; i < len(pkts); i++ {
+		m := pkts[i]
+		m.Rearm() // raw or not: the same as a pool's reset
+		room := m.Room()
+		if len(room) < need {
+			break
+		}
+		if nlens > 1 {
+			t = &d.tmpls[d.lenTmpl[li]]
+			if li++; li == nlens {
+				li = 0
+			}
+		}
+		n := len(t.frame)
+		if n <= inlineCopyMax && len(room) >= inlineCopyMax {
+			copyBlocks(unsafe.Pointer(unsafe.SliceData(room)), unsafe.Pointer(t.head), (n+63)/64)
+		} else {
+			copy(room, t.frame)
+		}
+		frame := room[:n:n]
+		if p := t.patch; p != nil {
+			nw := len(t.words)
+			row := p[flow*nw : flow*nw+nw]
+			for j, off := range t.words {
+				binary.BigEndian.PutUint16(frame[off:], row[j])
+			}
+		} else if len(t.fields) > 0 {
+			d.setFlow(t, frame, flow)
+		}
+		q := seq[flow]
+		seq[flow] = q + 1
+		if hasSig {
+			a := uint64(stream+uint32(flow))<<32 | uint64(q)
+			h := sigHashMix(a, cmix)
+			tr := frame[n-SignatureLen:]
+			binary.BigEndian.PutUint64(tr, a)
+			binary.BigEndian.PutUint64(tr[8:], c<<8|uint64(h>>16))
+			binary.BigEndian.PutUint16(tr[16:], uint16(h))
+			if t.sigSingle {
+				// template.sign's single-checksum update.
+				s := a>>32&0xffff + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + csum
+				s = s>>16 + s&0xffff
+				s = s>>16 + s&0xffff
+				s = s>>16 + s&0xffff
+				old, first := ^uint16(s), uint16(a>>48)
+				if old != first {
+					cw := frame[t.sigCsum : t.sigCsum+2]
+					oc := binary.BigEndian.Uint16(cw)
+					if !t.sigUDP || oc != 0 {
+						if t.sigOdd {
+							old, first = bits.ReverseBytes16(old), bits.ReverseBytes16(first)
+						}
+						nc := ^protocol.Fold(uint32(^oc) + uint32(^old) + uint32(first))
+						if nc == 0 && t.sigUDP {
+							nc = 0xffff
+						}
+						binary.BigEndian.PutUint16(cw, nc)
+					}
+				}
+			} else if t.sigRefs > 0 {
+				s := a>>32&0xffff + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + csum
+				binary.BigEndian.PutUint16(tr, ^fold64(s))
+				t.sig.SetUint16(frame, uint16(a>>48))
+			}
+		}
+		m.SetLen(n)
+		if flow++; flow == nflows {
+			flow = 0
+		}
+	}
+	if nlens == 1 {
+		li = 0
+	}
+	ps.flow, ps.len = flow, li
+	return i
+}
+
+// inlineCopyMax is the longest frame fillRun copies with copyBlocks rather
+// than a call to memmove (which costs more than copying a short frame
+// once the caller's registers are saved around it).
+const inlineCopyMax = 256
+
+// copyBlocks copies blocks 64-byte blocks from src to dst (which do not
+// overlap) with 8-byte moves. A template's frame is padded with zeros to
+// a multiple of 64 bytes, and a buffer has room for inlineCopyMax bytes,
+// so copying whole blocks stays inside both.
+func copyBlocks(dst, src unsafe.Pointer, blocks int) {
+	for i := range blocks {
+		s := (*[8]uint64)(unsafe.Add(src, i*64))
+		d := (*[8]uint64)(unsafe.Add(dst, i*64))
+		a0, a1, a2, a3, a4, a5, a6, a7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = a0, a1, a2, a3, a4, a5, a6, a7
+	}
+}
