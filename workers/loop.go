@@ -27,6 +27,18 @@ type txTask struct {
 	port   packetio.Port
 	refill packetio.RefillPort // port's TxRefill, for FillSources; else nil
 	queue  uint16
+	index  uint16          // the port's driver index, for taps
+	taps   []packetio.Sink // see packets before they are transmitted
+}
+
+// tap shows newly made packets to the port's tx taps. Taps see every
+// packet a source makes once, before the port takes it (afterwards the
+// driver owns it); one the port then refuses and drop-tx-overruns frees
+// was still seen.
+func (task *txTask) tap(pkts []*packetio.Mbuf) {
+	for _, s := range task.taps {
+		s.Push(task.index, pkts)
+	}
 }
 
 type rxTask struct {
@@ -122,7 +134,7 @@ func (w *Workers) publishLocked() {
 			}
 			st.worker, st.assigned = best, true
 		}
-		task := txTask{st: st, port: port, queue: uint16(st.worker)}
+		task := txTask{st: st, port: port, queue: uint16(st.worker), index: port.Info().Index, taps: w.taps[st.portID]}
 		if st.fill != nil {
 			task.refill, _ = port.(packetio.RefillPort)
 		}
@@ -329,6 +341,9 @@ func (wk *worker) transmit(task *txTask, pool packetio.Pool, dropOverruns bool, 
 		if t.n == 0 {
 			return 0
 		}
+		if task.taps != nil {
+			task.tap(t.burst.Pkts[:t.n])
+		}
 	}
 	sent := task.port.TxBurst(task.queue, t.burst.Pkts[t.off:t.n])
 	t.off += sent
@@ -360,6 +375,9 @@ func (wk *worker) transmitFill(task *txTask, pool packetio.Pool, dropOverruns bo
 		} else if want == 0 {
 			// A source with buffers of its own (or done).
 			t.off, t.n = 0, t.src.Pull(pkts)
+		}
+		if task.taps != nil && t.n > 0 {
+			task.tap(pkts[:t.n])
 		}
 	}
 	if t.off == t.n && want <= t.spare {

@@ -71,6 +71,7 @@ type Workers struct {
 	mu      sync.Mutex // guards ports, sinks, sources, started and plan publication
 	ports   []packetio.Port
 	sinks   map[string][]packetio.Sink
+	taps    map[string][]packetio.Sink // tx taps by port id
 	sources map[packetio.Source]*txState
 	started bool
 	wg      sync.WaitGroup
@@ -98,6 +99,7 @@ func New(cfg Config) (*Workers, error) {
 		cfg:     cfg,
 		log:     cfg.Log,
 		sinks:   map[string][]packetio.Sink{},
+		taps:    map[string][]packetio.Sink{},
 		sources: map[packetio.Source]*txState{},
 	}
 	for i, cpu := range cfg.CPUs {
@@ -230,6 +232,30 @@ func (w *Workers) RemoveSink(portID string, s packetio.Sink) {
 	for i, x := range list {
 		if x == s {
 			w.sinks[portID] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	w.publishLocked()
+	w.synchronizeLocked()
+}
+
+// AddTxTap registers a sink that sees the packets sources make for a
+// port (by id), just before the port takes them.
+func (w *Workers) AddTxTap(portID string, s packetio.Sink) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.taps[portID] = append(w.taps[portID], s)
+	w.publishLocked()
+}
+
+// RemoveTxTap unregisters a tx tap and returns once no worker calls it.
+func (w *Workers) RemoveTxTap(portID string, s packetio.Sink) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	list := w.taps[portID]
+	for i, x := range list {
+		if x == s {
+			w.taps[portID] = append(list[:i:i], list[i+1:]...)
 			break
 		}
 	}

@@ -220,3 +220,27 @@ func TestSourcesOfADetachedPortAreToldAndReleased(t *testing.T) {
 		t.Fatalf("job finished instead of being cut off: %d sent", sent)
 	}
 }
+
+func TestTxTapsSeeEveryPacketOnce(t *testing.T) {
+	d := fake.New(2, 1, 4096)
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	tap, rx := &countingSink{}, &countingSink{}
+	w.AddTxTap("0", tap)
+	w.AddSink("1", rx)
+	job, err := svc.SendTestFrames("0", 1000, 100, [6]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-job.Done()
+	deadline := time.Now().Add(2 * time.Second)
+	for rx.pkts.Load() < 1000 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	w.RemoveTxTap("0", tap)
+	if tap.pkts.Load() != 1000 || tap.bytes.Load() != rx.bytes.Load() {
+		t.Fatalf("tap saw %d packets (%d bytes); port 1 received %d (%d bytes)",
+			tap.pkts.Load(), tap.bytes.Load(), rx.pkts.Load(), rx.bytes.Load())
+	}
+}

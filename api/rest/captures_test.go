@@ -12,7 +12,7 @@ func TestCaptureValidationNamesTheField(t *testing.T) {
 		{`{"source_id":"1","config":{"mode":"buffer","buffer_size":100}}`, "buffer_size"},
 		{`{"source_id":"1","config":{"mode":"live","buffer_size":65536}}`, "config.mode"},
 		{`{"source_id":"1","config":{"mode":"buffer","buffer_size":65536,"start_trigger":"tcp and"}}`, "config.start_trigger"},
-		{`{"source_id":"1","direction":"rx_and_tx","config":{"mode":"buffer","buffer_size":65536}}`, "direction"},
+		{`{"source_id":"1","direction":"both","config":{"mode":"buffer","buffer_size":65536}}`, "direction"},
 	} {
 		rec := do(h, "POST", "/packet/captures", tc.body)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), tc.want) {

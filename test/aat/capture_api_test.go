@@ -144,10 +144,29 @@ func TestCaptureHoldsTheGeneratedFramesByteForByte(t *testing.T) {
 	}
 	d.expect("GET", "/packet/capture-results/"+cr.Id+"/pcap?packet_start=5&packet_end=2", nil, 400)
 	d.expect("GET", "/packet/capture-results/nope/pcap", nil, 404)
-	code, body := d.call("POST", "/packet/captures", map[string]any{"source_id": "1", "direction": "tx",
-		"config": map[string]any{"mode": "buffer", "buffer_size": 1 << 20}})
-	if code != 400 || !strings.Contains(string(body), "direction") {
-		t.Fatalf("tx capture: %d %s; want a 400 naming direction", code, body)
+	// The sending side: a tx capture on port 0 holds the same frames.
+	d.expect("POST", "/packet/captures", map[string]any{"id": "txcap", "source_id": "0", "direction": "tx",
+		"config": map[string]any{"mode": "buffer", "buffer_size": 1 << 20}}, 201)
+	var tr gen.PacketCaptureResult
+	mustJSON(t, d.expect("POST", "/packet/captures/txcap/start", nil, 201), &tr)
+	runToCompletion(t, d, createGenerator(t, d, "0", genConfig(map[string]any{"frames": 30}, 100000, def)))
+	eventually(t, "tx capture holds 30 frames", func() (bool, string) {
+		d.get("/packet/capture-results/"+tr.Id, &tr)
+		return tr.Packets == 30, fmt.Sprintf("%+v", tr)
+	})
+	code, pcap = d.call("GET", "/packet/capture-results/"+tr.Id+"/pcap", nil)
+	if code != 200 {
+		t.Fatalf("tx pcap: %d", code)
+	}
+	r, err = pcapgo.NewNgReader(bytes.NewReader(pcap), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		data, _, err := r.ReadPacketData()
+		if err != nil || !bytes.Equal(data, want[i%3]) {
+			t.Fatalf("tx frame %d: %v\n got %x\nwant %x", i, err, data, want[i%3])
+		}
 	}
 	d.expect("POST", "/packet/captures", map[string]any{"source_id": "1",
 		"config": map[string]any{"mode": "buffer", "buffer_size": 1 << 20, "filter": "udp port"}}, 400)
