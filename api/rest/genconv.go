@@ -598,7 +598,10 @@ func modifierFromJSON(m *gen.TrafficProtocolModifier, k protocol.Kind, path stri
 		am, kind, ap = m.Ipv4, generator.KindIPv4, path+".ipv4"
 		parse = func(s, p string) (generator.Value, error) {
 			a, err := parseIPField(s, p, false)
-			return generator.IPv4Addr(a.As4()), err
+			if err != nil {
+				return generator.Value{}, err
+			}
+			return generator.IPv4Addr(a.As4()), nil
 		}
 	case m.Ipv6 != nil:
 		am, kind, ap = m.Ipv6, generator.KindIPv6, path+".ipv6"

@@ -86,6 +86,7 @@ func New(log *zap.Logger, h *Handlers) (*Server, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(accessLog(log))
+	e.Use(recoverPanics(log))
 	e.Use(validate(router))
 	gen.RegisterHandlers(e, gen.NewStrictHandler(h, nil))
 	return &Server{echo: e, log: log, build: h.build, svc: h.svc}, nil
@@ -246,6 +247,23 @@ func accessLog(log *zap.Logger) echo.MiddlewareFunc {
 				zap.String("path", c.Request().URL.Path), zap.Int("status", c.Response().Status),
 				zap.Duration("took", time.Since(start)))
 			return nil
+		}
+	}
+}
+
+// recoverPanics turns a handler panic (a bug) into a logged 500, so one
+// bad request cannot cut the connection without an answer.
+func recoverPanics(log *zap.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.Error("handler panic", zap.String("method", c.Request().Method),
+						zap.String("path", c.Request().URL.Path), zap.Any("panic", r), zap.Stack("stack"))
+					err = fmt.Errorf("internal error: %v", r)
+				}
+			}()
+			return next(c)
 		}
 	}
 }
