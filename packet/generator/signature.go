@@ -3,6 +3,8 @@ package generator
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/openperfd/openperfd/packet/signature"
 )
 
 // Signature trailer: SignatureLen (18) bytes at the very end of the frame
@@ -39,13 +41,9 @@ const (
 // TimestampMask keeps the 48 bits of a timestamp a signature carries.
 const TimestampMask = 1<<48 - 1
 
-// Signature is the content of a signature trailer.
-type Signature struct {
-	StreamID  uint32
-	Sequence  uint32
-	Timestamp uint64 // ns; only the low 48 bits are carried
-	Flags     uint8
-}
+// Signature is the content of a signature trailer (packet/signature's:
+// the analyzer decodes what the generator encodes).
+type Signature = signature.Signature
 
 func sigHash(a, c uint64) uint32 { return sigHashMix(a, sigHashC(c)) }
 
@@ -86,28 +84,10 @@ func encodeSignature(b []byte, stream, seq uint32, ts uint64, flags uint8) (a, x
 
 // DecodeSignature reads the trailer in b[:SignatureLen]; ok is false if
 // b is shorter or does not hold a signature.
-func DecodeSignature(b []byte) (s Signature, ok bool) {
-	if len(b) < SignatureLen {
-		return s, false
-	}
-	if b[14]&^sigFlagsKnown != SignatureMarker {
-		return s, false
-	}
-	a := binary.BigEndian.Uint64(b[0:])
-	c := binary.BigEndian.Uint64(b[7:]) & (1<<56 - 1)
-	if uint32(b[15])<<16|uint32(b[16])<<8|uint32(b[17]) != sigHash(a, c) {
-		return s, false
-	}
-	return Signature{StreamID: uint32(a >> 32), Sequence: uint32(a), Timestamp: c >> 8, Flags: b[14] & sigFlagsKnown}, true
-}
+func DecodeSignature(b []byte) (Signature, bool) { return signature.Decode(b) }
 
 // FrameSignature decodes the trailer at the end of frame (without FCS).
-func FrameSignature(frame []byte) (Signature, bool) {
-	if len(frame) < SignatureLen {
-		return Signature{}, false
-	}
-	return DecodeSignature(frame[len(frame)-SignatureLen:])
-}
+func FrameSignature(frame []byte) (Signature, bool) { return signature.FromFrame(frame) }
 
 // FillPayload writes fill f into b. Constant repeats the 16-bit value
 // big-endian from b[0]; increment and decrement write the byte sequence
@@ -144,47 +124,13 @@ func FillPayload(b []byte, f Fill) {
 	}
 }
 
-// PRBS31 generates the ITU-T O.150 PRBS-31 bit sequence (polynomial
-// x^31 + x^28 + 1, not inverted), most significant bit of each byte first.
-type PRBS31 struct{ state uint32 }
+// PRBS31 generates the ITU-T O.150 PRBS-31 bit sequence (see
+// packet/signature).
+type PRBS31 = signature.PRBS31
 
 // NewPRBS31 returns a generator seeded with all ones.
-func NewPRBS31() PRBS31 { return PRBS31{state: 0x7fffffff} }
+func NewPRBS31() PRBS31 { return signature.NewPRBS31() }
 
-// Byte returns the next 8 bits.
-func (p *PRBS31) Byte() byte {
-	s := p.state
-	var out byte
-	for range 8 {
-		bit := (s>>30 ^ s>>27) & 1
-		s = (s<<1 | bit) & 0x7fffffff
-		out = out<<1 | byte(bit)
-	}
-	p.state = s
-	return out
-}
-
-// Fill writes the next len(b) bytes of the sequence into b.
-func (p *PRBS31) Fill(b []byte) {
-	for i := range b {
-		b[i] = p.Byte()
-	}
-}
-
-// PRBS31Errors checks that b is a stretch of the PRBS-31 sequence, from any
-// starting point: it counts the bits, from the 32nd on, that break the
-// recurrence b[n] = b[n-31] ^ b[n-28]. A single flipped bit breaks up to
-// three checks. ok is false when b has fewer than 32 bits to check with.
-func PRBS31Errors(b []byte) (mismatches int, ok bool) {
-	n := len(b) * 8
-	if n <= 31 {
-		return 0, false
-	}
-	bit := func(i int) uint8 { return b[i>>3] >> (7 - uint(i&7)) & 1 }
-	for i := 31; i < n; i++ {
-		if bit(i) != bit(i-31)^bit(i-28) {
-			mismatches++
-		}
-	}
-	return mismatches, true
-}
+// PRBS31Errors checks that b is a stretch of the PRBS-31 sequence (see
+// packet/signature.PRBS31Errors).
+func PRBS31Errors(b []byte) (mismatches int, ok bool) { return signature.PRBS31Errors(b) }
