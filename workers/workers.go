@@ -314,3 +314,17 @@ func (w *Workers) Synchronize() {
 }
 
 func (w *Workers) synchronizeLocked() { w.qsbr.Synchronize() }
+
+// TxQueues returns how many workers have a tx queue on a port (by id):
+// the most sources of one generator that can transmit on it side by side.
+// An unknown port gives 1.
+func (w *Workers) TxQueues(portID string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.ports {
+		if i := p.Info(); i.ID == portID {
+			return max(1, min(i.TxQueues, len(w.workers)))
+		}
+	}
+	return 1
+}

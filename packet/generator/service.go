@@ -40,6 +40,12 @@ type Target struct {
 	MaxFrameLen int
 }
 
+// TxQueues is implemented by a Dataplane that can tell how many workers
+// have a tx queue on a port, so one generator can spread over them.
+type TxQueues interface {
+	TxQueues(portID string) int
+}
+
 // Targets looks up target ids (port or interface ids).
 type Targets interface {
 	Target(id string) (Target, error)
@@ -127,12 +133,76 @@ type gen struct {
 type result struct {
 	id, genID, targetID string
 	prog                *Program
-	src                 *Source
+	shards              []shard // one per worker tx queue the run spreads over
 	pacing              Pacing
-	counters            []string
+	groups              []string     // protocol counter groups
 	classes             []protoClass // per definition
 	stopped             chan struct{}
 }
+
+// shard is the part of a run one source transmits: a block of the
+// program's flows starting at global flow off (all of them when the run
+// is not split).
+type shard struct {
+	prog *Program
+	src  *Source
+	off  int
+}
+
+// counters sums the shards' counters.
+func (r *result) counters() Counters {
+	var c Counters
+	for _, sh := range r.shards {
+		x := sh.src.Counters()
+		c.Actual += x.Actual
+		c.Dropped += x.Dropped
+		c.Intended += x.Intended
+		if !x.First.IsZero() && (c.First.IsZero() || x.First.Before(c.First)) {
+			c.First = x.First
+		}
+		if x.Last.After(c.Last) {
+			c.Last = x.Last
+		}
+	}
+	return c
+}
+
+// octets sums the shards' octets for the count pick takes from each
+// shard's counters.
+func (r *result) octets(pick func(Counters) uint64) uint64 {
+	var n uint64
+	for _, sh := range r.shards {
+		n += sh.prog.Octets(pick(sh.src.Counters()))
+	}
+	return n
+}
+
+// defPackets is DefinitionPackets over the shards (a split run has one
+// definition).
+func (r *result) defPackets(pick func(Counters) uint64) []uint64 {
+	out := make([]uint64, len(r.prog.Definitions))
+	for _, sh := range r.shards {
+		for i, n := range sh.prog.DefinitionPackets(pick(sh.src.Counters())) {
+			out[i] += n
+		}
+	}
+	return out
+}
+
+// flowCounts is AllFlowCounts over the shards, in global flow order.
+func (r *result) flowCounts(pick func(Counters) uint64) (packets, octets []uint64) {
+	packets, octets = make([]uint64, r.prog.Flows()), make([]uint64, r.prog.Flows())
+	for _, sh := range r.shards {
+		p, o := sh.prog.AllFlowCounts(pick(sh.src.Counters()))
+		copy(packets[sh.off:], p)
+		copy(octets[sh.off:], o)
+	}
+	return packets, octets
+}
+
+func actual(c Counters) uint64   { return c.Actual }
+func intended(c Counters) uint64 { return c.Intended }
+func tried(c Counters) uint64    { return c.Actual + c.Dropped }
 
 // NewService makes the generator service.
 func NewService(dp Dataplane, pool packetio.Pool, targets Targets, opts Options) *Service {
@@ -441,17 +511,32 @@ func (s *Service) start(ctx context.Context, ids []string, replace string) ([]Re
 // stream of a (stopped or running) result's writer.
 func streamSequences(r *result) map[uint32]uint32 {
 	out := map[uint32]uint32{}
-	p := r.prog
-	for di := range p.Definitions {
-		d := &p.Definitions[di]
-		if d.Signature == nil {
-			continue
-		}
-		for f := 0; f < d.FlowCount; f++ {
-			out[d.StreamID(f)] = r.src.w.seq[d.FlowOffset+f]
+	for _, sh := range r.shards {
+		p := sh.prog
+		for di := range p.Definitions {
+			d := &p.Definitions[di]
+			if d.Signature == nil {
+				continue
+			}
+			for f := 0; f < d.FlowCount; f++ {
+				out[d.StreamID(f)] = sh.src.w.seq[d.FlowOffset+f]
+			}
 		}
 	}
 	return out
+}
+
+// splitPacing gives shard i of a run split by flows its part of the rate
+// and of a frame limit (the parts add up to the whole).
+func splitPacing(p Pacing, lo, hi, flows int) Pacing {
+	q := p
+	q.Rate = p.Rate * float64(hi-lo) / float64(flows)
+	total := p.limit()
+	if total > 0 {
+		part := func(x int) uint64 { return total * uint64(x) / uint64(flows) }
+		q.Frames = part(hi) - part(lo)
+	}
+	return q
 }
 
 func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) {
@@ -461,29 +546,51 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 	}
 	pacing := Pacing{Rate: rate, Burst: min(g.spec.Burst, packetio.TxBurstSize),
 		Frames: g.spec.Frames, Duration: g.spec.Duration}
-	src, err := NewSource(g.prog, s.pool, pacing, s.opts.Now)
-	if err != nil {
-		return nil, err
+	r := &result{id: uuid.NewString(), genID: g.spec.ID, targetID: g.spec.TargetID, prog: g.prog,
+		pacing: pacing, groups: g.spec.Counters, classes: classify(g.spec.Traffic),
+		stopped: make(chan struct{})}
+	// Spread the run over the workers' tx queues of the port: each takes
+	// a block of flows, so every flow's packets stay in order.
+	n := 1
+	if tq, ok := s.dp.(TxQueues); ok {
+		n = tq.TxQueues(g.target.PortID)
 	}
-	if seqs != nil {
-		p := g.prog
-		for di := range p.Definitions {
-			d := &p.Definitions[di]
-			if d.Signature == nil {
-				continue
+	progs, offs := g.prog.Split(n)
+	for i, sp := range progs {
+		pc := pacing
+		if len(progs) > 1 {
+			hi := g.prog.Flows()
+			if i+1 < len(offs) {
+				hi = offs[i+1]
 			}
-			for f := 0; f < d.FlowCount; f++ {
-				if q, ok := seqs[d.StreamID(f)]; ok {
-					src.w.SetSequence(d.FlowOffset+f, q)
+			pc = splitPacing(pacing, offs[i], hi, g.prog.Flows())
+		}
+		src, err := NewSource(sp, s.pool, pc, s.opts.Now)
+		if err != nil {
+			return nil, err
+		}
+		if seqs != nil {
+			for di := range sp.Definitions {
+				d := &sp.Definitions[di]
+				if d.Signature == nil {
+					continue
+				}
+				for f := 0; f < d.FlowCount; f++ {
+					if q, ok := seqs[d.StreamID(f)]; ok {
+						src.w.SetSequence(d.FlowOffset+f, q)
+					}
 				}
 			}
 		}
+		r.shards = append(r.shards, shard{prog: sp, src: src, off: offs[i]})
 	}
-	r := &result{id: uuid.NewString(), genID: g.spec.ID, targetID: g.spec.TargetID, prog: g.prog,
-		src: src, pacing: pacing, counters: g.spec.Counters, classes: classify(g.spec.Traffic),
-		stopped: make(chan struct{})}
-	if err := s.dp.AddSource(g.target.PortID, src); err != nil {
-		return nil, fmt.Errorf("start generator %s on port %s: %w", g.spec.ID, g.target.PortID, err)
+	for i, sh := range r.shards {
+		if err := s.dp.AddSource(g.target.PortID, sh.src); err != nil {
+			for _, prev := range r.shards[:i] {
+				s.dp.RemoveSource(prev.src)
+			}
+			return nil, fmt.Errorf("start generator %s on port %s: %w", g.spec.ID, g.target.PortID, err)
+		}
 	}
 	g.active = r
 	s.results[r.id] = r
@@ -494,10 +601,12 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 
 // watch takes a finished run off the workers.
 func (s *Service) watch(g *gen, r *result) {
-	select {
-	case <-r.src.Done():
-	case <-r.stopped:
-		return
+	for _, sh := range r.shards {
+		select {
+		case <-sh.src.Done():
+		case <-r.stopped:
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -513,8 +622,12 @@ func (s *Service) stopLocked(g *gen) {
 	if r == nil {
 		return
 	}
-	r.src.Stop()
-	s.dp.RemoveSource(r.src)
+	for _, sh := range r.shards {
+		sh.src.Stop()
+	}
+	for _, sh := range r.shards {
+		s.dp.RemoveSource(sh.src)
+	}
 	close(r.stopped)
 	g.active = nil
 }
@@ -584,7 +697,7 @@ type ResultView struct {
 }
 
 func (s *Service) resultViewLocked(r *result) ResultView {
-	c := r.src.Counters()
+	c := r.counters()
 	active := false
 	if g := s.gens[r.genID]; g != nil && g.active == r {
 		active = true
@@ -592,10 +705,10 @@ func (s *Service) resultViewLocked(r *result) ResultView {
 	p := r.prog
 	fc := FlowCounters{
 		PacketsActual: c.Actual, PacketsIntended: c.Intended, PacketsDropped: c.Dropped,
-		OctetsActual: p.Octets(c.Actual), OctetsIntended: p.Octets(c.Intended),
+		OctetsActual: r.octets(actual), OctetsIntended: r.octets(intended),
 		First: c.First, Last: c.Last,
 	}
-	fc.OctetsDropped = p.Octets(c.Actual+c.Dropped) - fc.OctetsActual
+	fc.OctetsDropped = r.octets(tried) - fc.OctetsActual
 	v := ResultView{ID: r.id, GeneratorID: r.genID, TargetID: r.targetID, Active: active,
 		Counters: fc, Flows: p.Flows(), Protocol: protocolCounts(r, c.Actual)}
 	switch {
@@ -690,11 +803,11 @@ func parseFlowID(id string) (string, int, bool) {
 }
 
 func (s *Service) flowsLocked(r *result, only int) []TxFlow {
-	c := r.src.Counters()
+	c := r.counters()
 	p := r.prog
-	act, actOct := p.AllFlowCounts(c.Actual)
-	want, wantOct := p.AllFlowCounts(c.Intended)
-	tried, triedOct := p.AllFlowCounts(c.Actual + c.Dropped)
+	act, actOct := r.flowCounts(actual)
+	want, wantOct := r.flowCounts(intended)
+	try, tryOct := r.flowCounts(tried)
 	var out []TxFlow
 	for di := range p.Definitions {
 		d := &p.Definitions[di]
@@ -706,7 +819,7 @@ func (s *Service) flowsLocked(r *result, only int) []TxFlow {
 			tf := TxFlow{ID: FlowID(r.id, g), ResultID: r.id, Counters: FlowCounters{
 				PacketsActual: act[g], OctetsActual: actOct[g],
 				PacketsIntended: want[g], OctetsIntended: wantOct[g],
-				PacketsDropped: tried[g] - act[g], OctetsDropped: triedOct[g] - actOct[g],
+				PacketsDropped: try[g] - act[g], OctetsDropped: tryOct[g] - actOct[g],
 			}}
 			if act[g] > 0 {
 				tf.Counters.First, tf.Counters.Last = c.First, c.Last
@@ -812,11 +925,11 @@ var protocolGroups = map[string][]string{
 
 func protocolCounts(r *result, sent uint64) ProtocolCounts {
 	out := ProtocolCounts{}
-	if len(r.counters) == 0 {
+	if len(r.groups) == 0 {
 		return out
 	}
-	per := r.prog.DefinitionPackets(sent)
-	for _, grp := range r.counters {
+	per := r.defPackets(actual)
+	for _, grp := range r.groups {
 		names, ok := protocolGroups[grp]
 		if !ok {
 			continue

@@ -1,0 +1,84 @@
+package rest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/packetio/fake"
+	"github.com/openperfd/openperfd/stack"
+	"github.com/openperfd/openperfd/workers"
+)
+
+// With two workers (two tx queues per port) one generator runs on both,
+// each taking half of the flows, and the result still adds up exactly.
+func TestOneGeneratorSpreadsOverTheWorkers(t *testing.T) {
+	d := fake.New(2, 2, 8192)
+	w, err := workers.New(workers.Config{CPUs: []int{-1, -1}, Driver: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	svc := packetio.NewService(d, w)
+	st, err := stack.New(d, w, stack.Options{Strategy: stack.RxDirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{})
+	t.Cleanup(func() { gens.Close(); st.Close(); svc.Close(); w.Stop() })
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	if n := w.TxQueues("0"); n != 2 {
+		t.Fatalf("TxQueues = %d, want 2", n)
+	}
+	if rec := do(h, "POST", "/packet/generators", genBody(t, map[string]any{"config.duration.frames": 1001})); rec.Code != 201 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	rec := do(h, "POST", "/packet/generators/g/start", "")
+	if rec.Code != 201 {
+		t.Fatalf("start: %d %s", rec.Code, rec.Body)
+	}
+	var busy int
+	for _, ws := range w.Stats() {
+		if ws.Sources > 0 {
+			busy++
+		}
+	}
+	if busy != 2 {
+		t.Errorf("%d workers run sources, want 2", busy)
+	}
+	var r gen.PacketGeneratorResult
+	mustDecode(t, rec, &r)
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Active && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		mustDecode(t, do(h, "GET", "/packet/generator-results/"+r.Id, ""), &r)
+	}
+	if r.Active || r.FlowCounters.PacketsActual != 1001 || r.FlowCounters.OctetsActual != 1001*128 {
+		t.Fatalf("result %+v; want 1001 packets, 128 octets each", r.FlowCounters)
+	}
+	var flows []gen.TxFlow
+	if err := json.Unmarshal(do(h, "GET", "/packet/tx-flows", "").Body.Bytes(), &flows); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for i, f := range flows {
+		sum += f.Counters.PacketsActual
+		if *f.StreamId != int64(7+i) || f.Counters.PacketsActual < 83 || f.Counters.PacketsActual > 84 {
+			t.Errorf("flow %d: stream %d, %d packets; want stream %d and 83 or 84", i, *f.StreamId, f.Counters.PacketsActual, 7+i)
+		}
+	}
+	if len(flows) != 12 || sum != 1001 {
+		t.Fatalf("%d flows with %d packets; want 12 and 1001", len(flows), sum)
+	}
+}
