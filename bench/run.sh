@@ -17,6 +17,24 @@
 #           --txpkts=SIZE (its packets' data length; the generator's SIZE
 #           is the frame on the wire, FCS included, so its packets carry
 #           SIZE-4 bytes). The 64-byte rows use testpmd's default, 64.
+#   analyze-counters    testpmd --forward-mode=rxonly (run right before) vs
+#           dpbench -mode analyze-counters: the worker polls a net_ring
+#           port into a packet/analyzer.Analyzer counting frames per flow
+#           and the ethernet, ip and transport protocol counters
+#   analyze-sig         the same, analyzer counting frames per flow,
+#           latency, advanced sequencing and IPDV jitter (signatures)
+#   How the analyzer rows' traffic is made: net_null's rx only gives zeros,
+#   so dpbench wires a net_ring pair and a feeder goroutine pinned to CPU 0
+#   (EAL's main lcore's CPU, never the worker's) transmits into it. The
+#   feeder cycles through 4096 prebuilt mbufs it keeps a reference to:
+#   once the worker has freed one (refcount back to 1) the feeder writes
+#   the generator's next frame into it in place (eth/ipv4/udp, 64 bytes
+#   without FCS as net_null's, 1000 flows of a UDP source port modifier,
+#   a signature with sequence number and tx timestamp), takes a second
+#   reference and sends it; the worker's free only drops that reference.
+#   So the worker's work is rx from the ring, the analyzer and the free;
+#   the frames are valid (checksums, signatures, in-order sequence
+#   numbers, real latency). Both rows get the same signed traffic.
 #
 # This machine's speed drifts by tens of percent within a minute, so every
 # generator row gets its own testpmd txonly run right before it (same
@@ -27,7 +45,7 @@
 # Environment: BENCH_SECONDS (per measurement, default 5), BENCH_CPU (the
 # forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore),
 # BENCH_TX_ONLY=1 (only the txonly and generator rows: no rxonly, no
-# micro-benchmarks, fib or interfaces).
+# analyzer rows, no micro-benchmarks, fib or interfaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -157,6 +175,19 @@ for size in 128 512 1518; do
 	gen "gentx-$size" "$size" 1000 true
 	gen "gentx-$size-nosig" "$size" 1000 false
 done
+# The analyzer against a testpmd rxonly run just before it. 68 bytes on
+# the wire: 64-byte packets, as net_null's. ana ROW
+ana() {
+	testpmd_mpps rxonly
+	tp[$1]=$result
+	ours_mpps "$1" -size 68 -flows 1000 -signatures=true
+	ours[$1]=$result
+	rows+=("$1")
+}
+if [ "${BENCH_TX_ONLY:-0}" != 1 ]; then
+	ana analyze-counters
+	ana analyze-sig
+fi
 
 echo
 printf '%-18s %14s %12s %8s\n' mode "testpmd Mpps" "ours Mpps" ratio
@@ -165,7 +196,7 @@ for mode in "${rows[@]}"; do
 		'BEGIN { printf "%-18s %14.2f %12.2f %8.2f\n", m, t, o, o / t }'
 done
 echo "(net_null0, 64-byte packets unless the row says otherwise, one lcore on CPU $CPU, ${SECS} s each after warm-up;"
-echo " ratio = ours / the testpmd txonly run at the same size just before; load average $(cut -d' ' -f1-3 /proc/loadavg):"
+echo " ratio = ours / the testpmd txonly run at the same size just before (rxonly and analyze-*: rxonly); load average $(cut -d' ' -f1-3 /proc/loadavg):"
 echo " anything else running on CPU $CPU skews the figures)"
 [ "${BENCH_TX_ONLY:-0}" = 1 ] && exit 0
 

@@ -72,6 +72,18 @@ type shard struct {
 	overflow flow    // frames of flows beyond the limit: counted, not tracked
 	filtered uint64
 	layers   protocol.Layers // scratch for the burst loop
+	// sigCache is a direct-mapped cache in front of sigFlows, so that
+	// interleaved streams cost an array probe, not a map lookup, per
+	// frame. Entries are valid until clear.
+	sigCache [sigCacheSize]sigEntry
+}
+
+// sigCacheSize is the signed-flow cache's entries (a power of 2).
+const sigCacheSize = 256
+
+type sigEntry struct {
+	id uint64 // port<<32 | stream id
+	f  *flow  // nil: empty
 }
 
 func newShard() *shard {
@@ -86,6 +98,7 @@ func (s *shard) clear() {
 	s.flows = nil
 	s.overflow = flow{}
 	s.filtered = 0
+	s.sigCache = [sigCacheSize]sigEntry{}
 }
 
 // New returns a stopped analyzer, or an error wrapping ErrInvalid.
@@ -258,13 +271,19 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 
 func (a *Analyzer) signedFlow(s *shard, port uint16, stream uint32, p *packet) *flow {
 	id := uint64(port)<<32 | uint64(stream)
-	if f, ok := s.sigFlows[id]; ok {
-		return f
+	e := &s.sigCache[(stream^uint32(port)*0x9e3779b1)%sigCacheSize]
+	if e.f != nil && e.id == id {
+		return e.f
 	}
-	f := a.newFlow(s, FlowKey{Port: port, Signed: true, StreamID: stream}, p)
-	if f != nil {
+	f, ok := s.sigFlows[id]
+	if !ok {
+		f = a.newFlow(s, FlowKey{Port: port, Signed: true, StreamID: stream}, p)
+		if f == nil {
+			return nil
+		}
 		s.sigFlows[id] = f
 	}
+	*e = sigEntry{id: id, f: f}
 	return f
 }
 

@@ -541,3 +541,48 @@ func TestConcurrentPushAndResults(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedFlowCache: interleaved streams beyond the signed-flow cache's
+// size, on two ports, each keep their own flow, and Reset leaves no stale
+// cache entry behind.
+func TestSignedFlowCache(t *testing.T) {
+	const streams = 3*sigCacheSize + 7
+	ports := make([]uint64, streams)
+	for i := range ports {
+		ports[i] = uint64(1000 + i)
+	}
+	p := compile(t, udpDef(64, 1, generator.FillZero, ports...))
+	a := newStarted(t, Config{FlowCounters: AdvancedSequencing})
+	send := func(rounds int) {
+		w := p.NewWriter()
+		buf := make([]byte, p.MaxFrameLen())
+		pus := []*pusher{newPusher(a, 1), newPusher(a, 2)}
+		for range rounds * streams {
+			k, _ := w.Next(buf, 0)
+			for _, pu := range pus {
+				pu.add(buf[:k])
+			}
+		}
+		for _, pu := range pus {
+			pu.flush()
+		}
+	}
+	check := func(frames uint64) {
+		t.Helper()
+		r := a.Results()
+		if len(r.Flows) != 2*streams {
+			t.Fatalf("%d flows, want %d", len(r.Flows), 2*streams)
+		}
+		for _, f := range r.Flows {
+			if f.Counters.FrameCount != frames || f.Counters.Sequence.InOrder != frames {
+				t.Fatalf("port %d stream %d: %d frames %+v, want %d in order", f.Key.Port, f.Key.StreamID,
+					f.Counters.FrameCount, *f.Counters.Sequence, frames)
+			}
+		}
+	}
+	send(3)
+	check(3)
+	a.Reset()
+	send(1)
+	check(1)
+}

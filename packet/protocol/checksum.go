@@ -123,7 +123,13 @@ func VerifyIPv4Checksum(hdr []byte) bool {
 	if n < IPv4Len || n > len(hdr) {
 		return false
 	}
-	return Fold(Sum(hdr[:n], 0)) == 0xffff
+	// IHL*4 is a multiple of 4 and at most 60: 32-bit words summed into
+	// 64 bits cannot carry out, and fold to the 16-bit one's-complement sum.
+	var sum uint64
+	for i := 0; i+4 <= n; i += 4 {
+		sum += uint64(binary.BigEndian.Uint32(hdr[i:]))
+	}
+	return fold64(sum) == 0xffff
 }
 
 // VerifyL4Checksum reports whether segment, a UDP, TCP, ICMP or ICMPv6

@@ -201,8 +201,12 @@ const (
 // A UDP checksum of 0 over IPv4 passes (no checksum).
 func (l *Layers) Verify(frame []byte) ChecksumErrors {
 	var bad ChecksumErrors
+	lastIP := -1 // ipBefore(i), kept as the loop goes
 	for i := 0; i < int(l.N); i++ {
 		s := &l.Spans[i]
+		if s.Kind == KindIPv4 || s.Kind == KindIPv6 {
+			lastIP = i // for an L4 span below, the nearest IP header before it
+		}
 		if int(s.End) > len(frame) || s.Off > s.End {
 			continue
 		}
@@ -213,8 +217,8 @@ func (l *Layers) Verify(frame []byte) ChecksumErrors {
 			}
 		case KindUDP, KindTCP, KindICMP, KindICMPv6:
 			var ip []byte
-			if j := l.ipBefore(i); j >= 0 {
-				ip = frame[l.Spans[j].Off:]
+			if lastIP >= 0 {
+				ip = frame[l.Spans[lastIP].Off:]
 			}
 			if !VerifyL4Checksum(ip, frame[s.Off:s.End], l4Proto(s.Kind)) {
 				switch s.Kind {

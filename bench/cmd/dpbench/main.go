@@ -14,6 +14,23 @@
 //	              eth/ipv4/udp templates of -size bytes, -flows flows (a
 //	              UDP source port modifier; 1: none), a signature per
 //	              packet unless -signatures=false.
+//	-mode analyze-counters, -mode analyze-sig
+//	              the packet analyzer (packet/analyzer) as the worker's rx
+//	              sink, fed by a separate traffic source (feeder.go): a
+//	              net_ring port pair, the worker polling one port's rx
+//	              queue while a feeder goroutine pinned to CPU 0 (EAL's
+//	              main lcore's CPU, not the worker's) transmits on the
+//	              other. The feeder cycles through a prebuilt set of
+//	              mbufs it keeps a reference to: it rewrites one with the
+//	              generator's next frame (eth/ipv4/udp, -flows flows, a
+//	              signature per packet unless -signatures=false, -size
+//	              bytes on the wire) only once the worker has freed it
+//	              (refcount back to 1), takes a second reference and
+//	              sends it; the worker's free only drops that reference.
+//	              analyze-counters counts frames per flow and the
+//	              ethernet, ip and transport protocol counters;
+//	              analyze-sig counts frames per flow plus latency,
+//	              advanced sequencing and IPDV jitter from the signatures.
 //
 // It starts EAL like the daemon (no hugepages, no PCI, a unique file
 // prefix, main lcore on CPU 0), pins the worker to -cpu and registers it
@@ -64,8 +81,8 @@ func run() int {
 	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
 	flag.Parse()
-	if *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
-		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly or gentx\n", *mode)
+	if _, ok := analyzerModes[*mode]; !ok && *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
+		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly, gentx, analyze-counters or analyze-sig\n", *mode)
 		return 2
 	}
 	if *seconds <= 0 || *size < 60 || *size > 2048 || *flows < 1 || *flows > 65536 {
@@ -83,6 +100,10 @@ func run() int {
 	if *mode == "rxonly" {
 		*size = 64 // net_null's default packet size
 	}
+	if _, ok := analyzerModes[*mode]; ok {
+		fmt.Printf("ours %s %dB (%dB with FCS) %d flows signatures %v: %.2f Mpps\n", *mode, *size-4, *size, *flows, *sigs, mpps)
+		return 0
+	}
 	if *mode == "gentx" {
 		fmt.Printf("ours %s %dB %d flows signatures %v: %.2f Mpps\n", *mode, *size, *flows, *sigs, mpps)
 		return 0
@@ -98,7 +119,12 @@ type genConfig struct {
 }
 
 func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefix string, warmup, measure time.Duration, verbose bool) (mpps float64, err error) {
-	pool, err := memory.PoolSize(rxDesc+txDesc, 2, poolCache, reserve)
+	_, analyze := analyzerModes[mode]
+	extra, pairs := 0, 0
+	if analyze {
+		extra, pairs = feedMbufs+3*(rxDesc+txDesc), 1 // the feeder's frames, the ring pair's queues
+	}
+	pool, err := memory.PoolSize(rxDesc+txDesc+extra, 2, poolCache, reserve)
 	if err != nil {
 		return 0, err
 	}
@@ -109,7 +135,7 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 	}
 	defer func() { err = errors.Join(err, dpdk.CleanupEAL(prefix)) }()
 
-	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc})
+	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, TestPortPairs: pairs, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc})
 	if err != nil {
 		return 0, err
 	}
@@ -167,6 +193,13 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 			return 0, err
 		}
 		count = func() uint64 { return src.Counters().Actual }
+	default: // analyze-*
+		stop, err := startAnalyzer(drv, w, mode, gen)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+		count = analyzed.Load
 	}
 
 	if !sleep(ctx, warmup) {
