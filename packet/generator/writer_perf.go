@@ -154,53 +154,133 @@ type sigParams struct {
 
 // signBurst writes the signatures of frames whose flows run from flow on
 // and updates the one checksum over them (template.sign, inline), and
-// returns the flow after the last.
+// returns the flow after the last. frames holds at most 64 frames
+// (packetio.TxBurstSize).
+//
+// The trailer's sum is taken modulo 0xffff (what a ones'-complement fold
+// keeps): the stream word and the sequence number add as 32-bit values
+// (2^32 is 1 modulo 0xffff), the 24-bit hash as one value (2^16 is 1),
+// the timestamp word's part is the folded sp.csum, the same for the
+// burst. The checksum is read and written in the machine's byte order
+// (the sum of byte-swapped words is the byte-swapped sum).
 func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) int {
 	nflows := len(seq)
-	for _, p := range frames {
-		q := seq[flow]
-		seq[flow] = q + 1
-		a := uint64(sp.stream+uint32(flow))<<32 | uint64(q)
-		h := sigHashMix(a, sp.cmix)
-		tr := unsafe.Add(p, sp.so)
-		put64(tr, 0, a)
-		put64(tr, 8, sp.c8|uint64(h>>16))
-		put16(tr, 16, uint16(h))
-		if sp.nocsum {
+	if len(frames) == 0 {
+		return flow
+	}
+	_ = seq[flow] // flow < nflows, so every flow below is in seq
+	sq := unsafe.Pointer(unsafe.SliceData(seq))
+	stream, c8, cmix, so := sp.stream, sp.c8, sp.cmix, uintptr(sp.so)
+	if sp.nocsum {
+		for _, p := range frames {
+			qp := (*uint32)(unsafe.Add(sq, uintptr(flow)*4))
+			q := *qp
+			*qp = q + 1
+			a := uint64(stream+uint32(flow))<<32 | uint64(q)
+			h := sigHashMix(a, cmix)
+			tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
+			binary.BigEndian.PutUint64(tr[0:8], a)
+			binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
+			binary.BigEndian.PutUint16(tr[16:18], uint16(h))
 			if flow++; flow == nflows {
 				flow = 0
 			}
-			continue
 		}
-		// The whole trailer's sum, folded: template.sign adds the sum of
-		// words 1..8 (rest) and word 0 to the checksum, skipping the
-		// update when rest is ^word 0. Adding the folded total gives the
-		// same checksum whenever it is not 0xffff (rest is never 0: byte
-		// 14 holds the marker); 0xffff takes the exact path.
-		s := a>>32 + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + sp.csum
-		s = s>>16 + s&0xffff
-		s = s>>16 + s&0xffff
-		s = s>>16 + s&0xffff
-		if total := uint16(s); total != 0xffff {
-			oc := get16(p, sp.co)
-			if !sp.udp || oc != 0 {
-				if sp.odd {
-					total = bits.ReverseBytes16(total)
-				}
-				nc := ^protocol.Fold(uint32(^oc) + uint32(total))
-				if nc == 0 && sp.udp {
-					nc = 0xffff
-				}
-				put16(p, sp.co, nc)
+		return flow
+	}
+	co, udp := uintptr(sp.co), sp.udp
+	// An even checksum adds the trailer's total byte-swapped (the
+	// checksum is read little-endian), an odd one as it is:
+	// the sum times 256 is the byte-swapped sum (modulo 0xffff).
+	m := uint64(256)
+	if sp.odd {
+		m = 1
+	}
+	cs := uint64(fold16(sp.csum))
+	var rare uint64 // frames whose total is 0xffff: signExact's
+	if nflows == 1 {
+		q := *(*uint32)(sq)
+		base := uint64(stream) << 32
+		k := uint64(stream) + cs
+		for i, p := range frames {
+			a := base | uint64(q)
+			h := sigHashMix(a, cmix)
+			tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
+			binary.BigEndian.PutUint64(tr[0:8], a)
+			binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
+			binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+			total := fold16((k + uint64(q) + uint64(h)) * m)
+			q++
+			if total == 0xffff {
+				rare |= 1 << (uint(i) & 63)
+				continue
 			}
-		} else {
-			signExact(p, a, h, sp)
+			cp := (*uint16)(unsafe.Add(p, co))
+			oc := *cp
+			if udp && oc == 0 {
+				continue
+			}
+			v := uint32(^oc) + total
+			nc := ^uint16(v + v>>16)
+			if nc == 0 && udp {
+				nc = 0xffff
+			}
+			*cp = nc
 		}
-		if flow++; flow == nflows {
-			flow = 0
+		*(*uint32)(sq) = q
+	} else {
+		for i, p := range frames {
+			qp := (*uint32)(unsafe.Add(sq, uintptr(flow)*4))
+			q := *qp
+			*qp = q + 1
+			sf := uint64(stream + uint32(flow))
+			a := sf<<32 | uint64(q)
+			h := sigHashMix(a, cmix)
+			tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
+			binary.BigEndian.PutUint64(tr[0:8], a)
+			binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
+			binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+			if flow++; flow == nflows {
+				flow = 0
+			}
+			total := fold16((sf + cs + uint64(q) + uint64(h)) * m)
+			if total == 0xffff {
+				rare |= 1 << (uint(i) & 63)
+				continue
+			}
+			cp := (*uint16)(unsafe.Add(p, co))
+			oc := *cp
+			if udp && oc == 0 {
+				continue
+			}
+			v := uint32(^oc) + total
+			nc := ^uint16(v + v>>16)
+			if nc == 0 && udp {
+				nc = 0xffff
+			}
+			*cp = nc
 		}
 	}
+	for rare != 0 {
+		i := bits.TrailingZeros64(rare)
+		rare &= rare - 1
+		p := frames[i]
+		tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
+		a := binary.BigEndian.Uint64(tr[0:8])
+		h := uint32(tr[15])<<16 | uint32(binary.BigEndian.Uint16(tr[16:18]))
+		signExact(p, a, h, sp)
+	}
 	return flow
+}
+
+// fold16 is the ones'-complement fold of s < 2^47 to 16 bits: a value in
+// 1..0xffff (0 only for 0) equal to s modulo 0xffff.
+func fold16(s uint64) uint32 {
+	s = s>>16 + s&0xffff // < 2^32
+	v := uint32(s)
+	// The high half of v + v rotated is hi + lo + the carry out of the
+	// low half: the end-around carry.
+	return (v + bits.RotateLeft32(v, 16)) >> 16
 }
 
 // signExact is signBurst's checksum update done as template.sign does it,

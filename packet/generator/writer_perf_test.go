@@ -403,3 +403,66 @@ func TestFillSignatureChecksumSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestFillSignatureChecksumSweepFlows is TestFillSignatureChecksumSweep
+// for bursts over several flows (signBurst's per-flow loop), with random
+// sequence numbers per flow, so that trailers whose folded total is 0xffff
+// (the exact path) occur in every configuration.
+func TestFillSignatureChecksumSweepFlows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const flows = 5
+	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: flows, Start: Uint(1024)}}}
+	pkts := heapBurst(packetio.TxBurstSize)
+	for _, tcp := range []bool{false, true} {
+		for pad := range 2 {
+			hs := udpDef(nil, mods, TieZip).Headers
+			if tcp {
+				hs = []HeaderDef{
+					{Header: protocol.Ethernet{Dst: macB, Src: macA}},
+					{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
+					{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
+				}
+			}
+			if pad > 0 {
+				hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
+			}
+			def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &p.Definitions[0]
+			if d.FlowCount != flows {
+				t.Fatalf("%d flows", d.FlowCount)
+			}
+			w := p.NewWriter()
+			want := make([]byte, p.MaxFrameLen())
+			var seq [flows]uint32
+			for range 1 << 11 {
+				d.Signature.StreamID = rng.Uint32()
+				ts := rng.Uint64()
+				for f := range seq {
+					seq[f] = rng.Uint32()
+					w.seq[f] = seq[f]
+				}
+				flow0 := w.cur.pos[0].flow
+				if k := w.fill(pkts, ts); k != len(pkts) {
+					t.Fatalf("fill wrote %d", k)
+				}
+				for i, m := range pkts {
+					f := (flow0 + i) % flows
+					n := refWrite(d, want, f, 0, seq[f], ts)
+					seq[f]++
+					if got := m.Data(); !bytes.Equal(got, want[:n]) {
+						t.Fatalf("tcp %v pad %d stream %#x flow %d ts %d:\n got %x\nwant %x", tcp, pad, d.Signature.StreamID, f, ts, got, want[:n])
+					}
+				}
+				for f := range seq {
+					if w.seq[f] != seq[f] {
+						t.Fatalf("flow %d: seq %d, want %d", f, w.seq[f], seq[f])
+					}
+				}
+			}
+		}
+	}
+}
