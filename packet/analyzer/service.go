@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openperfd/openperfd/packet/registry"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -52,10 +53,8 @@ type Service struct {
 	sources Sources
 
 	mu      sync.Mutex
-	ans     map[string]*entry
-	anIDs   []string
-	results map[string]*run
-	resIDs  []string
+	ans     registry.Ordered[*entry]
+	results registry.Ordered[*run]
 }
 
 type entry struct {
@@ -71,7 +70,7 @@ type run struct {
 
 // NewService makes the analyzer service.
 func NewService(dp Dataplane, sources Sources) *Service {
-	return &Service{dp: dp, sources: sources, ans: map[string]*entry{}, results: map[string]*run{}}
+	return &Service{dp: dp, sources: sources}
 }
 
 // View is an analyzer as the API shows it.
@@ -134,17 +133,15 @@ func (s *Service) Create(specs []Spec) ([]View, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := map[string]bool{}
-	for _, e := range es {
-		if _, dup := s.ans[e.spec.ID]; dup || seen[e.spec.ID] {
-			return nil, fmt.Errorf("id: analyzer %q already exists: %w", e.spec.ID, ErrInUse)
-		}
-		seen[e.spec.ID] = true
+	newIDs := make([]string, len(es))
+	for i, e := range es {
+		newIDs[i] = e.spec.ID
+	}
+	if err := s.ans.AddAll(newIDs, es); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, ErrInUse)
 	}
 	out := make([]View, len(es))
 	for i, e := range es {
-		s.ans[e.spec.ID] = e
-		s.anIDs = append(s.anIDs, e.spec.ID)
 		out[i] = viewOf(e)
 	}
 	return out, nil
@@ -155,8 +152,8 @@ func (s *Service) List(sourceID string) []View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []View
-	for _, id := range s.anIDs {
-		if e := s.ans[id]; sourceID == "" || e.spec.SourceID == sourceID {
+	for _, e := range s.ans.All() {
+		if sourceID == "" || e.spec.SourceID == sourceID {
 			out = append(out, viewOf(e))
 		}
 	}
@@ -167,7 +164,7 @@ func (s *Service) List(sourceID string) []View {
 func (s *Service) Get(id string) (View, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.ans[id]
+	e, ok := s.ans.Get(id)
 	if !ok {
 		return View{}, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
 	}
@@ -180,7 +177,7 @@ func (s *Service) Delete(ids []string, strict bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		e, ok := s.ans[id]
+		e, ok := s.ans.Get(id)
 		if !ok {
 			continue
 		}
@@ -190,14 +187,8 @@ func (s *Service) Delete(ids []string, strict bool) error {
 			}
 			continue
 		}
-		delete(s.ans, id)
-		s.anIDs = removeID(s.anIDs, id)
-		for rid, r := range s.results {
-			if r.analyzerID == id {
-				delete(s.results, rid)
-				s.resIDs = removeID(s.resIDs, rid)
-			}
-		}
+		s.ans.Delete(id)
+		s.results.DeleteFunc(func(r *run) bool { return r.analyzerID == id })
 	}
 	return nil
 }
@@ -205,18 +196,9 @@ func (s *Service) Delete(ids []string, strict bool) error {
 // DeleteAll removes every inactive analyzer.
 func (s *Service) DeleteAll() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.anIDs...)
+	ids := s.ans.IDs()
 	s.mu.Unlock()
 	_ = s.Delete(ids, false)
-}
-
-func removeID(ids []string, id string) []string {
-	for i, x := range ids {
-		if x == id {
-			return append(ids[:i], ids[i+1:]...)
-		}
-	}
-	return ids
 }
 
 // Start starts analyzers, all or none, each with a new result.
@@ -225,7 +207,7 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
 	for _, id := range ids {
-		e, ok := s.ans[id]
+		e, ok := s.ans.Get(id)
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
@@ -243,7 +225,7 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 	}
 	out := make([]ResultView, 0, len(ids))
 	for _, id := range ids {
-		r, err := s.launchLocked(s.ans[id])
+		r, err := s.launchLocked(s.ans.Value(id))
 		if err != nil {
 			return nil, err
 		}
@@ -265,8 +247,7 @@ func (s *Service) launchLocked(e *entry) (*run, error) {
 	r := &run{id: uuid.NewString(), analyzerID: e.spec.ID, sourceID: e.spec.SourceID, portID: e.source.PortID, a: a}
 	s.dp.AddSink(r.portID, a)
 	e.active = r
-	s.results[r.id] = r
-	s.resIDs = append(s.resIDs, r.id)
+	s.results.Add(r.id, r)
 	return r, nil
 }
 
@@ -285,7 +266,7 @@ func (s *Service) Stop(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		if e, ok := s.ans[id]; ok {
+		if e, ok := s.ans.Get(id); ok {
 			s.stopLocked(e)
 		}
 	}
@@ -295,7 +276,7 @@ func (s *Service) Stop(ids []string) {
 func (s *Service) StopOne(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.ans[id]
+	e, ok := s.ans.Get(id)
 	if !ok {
 		return fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
 	}
@@ -308,7 +289,7 @@ func (s *Service) StopOne(id string) error {
 func (s *Service) Reset(id string) (ResultView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.ans[id]
+	e, ok := s.ans.Get(id)
 	if !ok {
 		return ResultView{}, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
 	}
@@ -327,7 +308,7 @@ func (s *Service) Reset(id string) (ResultView, error) {
 func (s *Service) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.ans {
+	for _, e := range s.ans.All() {
 		s.stopLocked(e)
 	}
 }
@@ -347,8 +328,7 @@ func (s *Service) Results(analyzerID, sourceID string) []ResultView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []ResultView
-	for _, id := range s.resIDs {
-		r := s.results[id]
+	for _, r := range s.results.All() {
 		if (analyzerID == "" || r.analyzerID == analyzerID) && (sourceID == "" || r.sourceID == sourceID) {
 			out = append(out, resultView(r))
 		}
@@ -360,7 +340,7 @@ func (s *Service) Results(analyzerID, sourceID string) []ResultView {
 func (s *Service) Result(id string) (ResultView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.results[id]
+	r, ok := s.results.Get(id)
 	if !ok {
 		return ResultView{}, fmt.Errorf("analyzer result %s: %w", id, ErrNotFound)
 	}
@@ -371,22 +351,21 @@ func (s *Service) Result(id string) (ResultView, error) {
 func (s *Service) DeleteResult(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.results[id]
+	r, ok := s.results.Get(id)
 	if !ok {
 		return nil
 	}
-	if e := s.ans[r.analyzerID]; e != nil && e.active == r {
+	if e := s.ans.Value(r.analyzerID); e != nil && e.active == r {
 		return fmt.Errorf("analyzer result %s is active; stop analyzer %s first: %w", id, r.analyzerID, ErrInUse)
 	}
-	delete(s.results, id)
-	s.resIDs = removeID(s.resIDs, id)
+	s.results.Delete(id)
 	return nil
 }
 
 // DeleteResults removes every inactive result.
 func (s *Service) DeleteResults() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.resIDs...)
+	ids := s.results.IDs()
 	s.mu.Unlock()
 	for _, id := range ids {
 		_ = s.DeleteResult(id)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openperfd/openperfd/packet/registry"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -58,10 +59,8 @@ type Service struct {
 	sources Sources
 
 	mu      sync.Mutex
-	caps    map[string]*entry
-	capIDs  []string
-	results map[string]*capRun
-	resIDs  []string
+	caps    registry.Ordered[*entry]
+	results registry.Ordered[*capRun]
 }
 
 type entry struct {
@@ -78,7 +77,7 @@ type capRun struct {
 
 // NewService makes the capture service.
 func NewService(dp Dataplane, sources Sources) *Service {
-	return &Service{dp: dp, sources: sources, caps: map[string]*entry{}, results: map[string]*capRun{}}
+	return &Service{dp: dp, sources: sources}
 }
 
 // View is a capture as the API shows it.
@@ -142,17 +141,15 @@ func (s *Service) Create(specs []Spec) ([]View, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := map[string]bool{}
-	for _, e := range es {
-		if _, dup := s.caps[e.spec.ID]; dup || seen[e.spec.ID] {
-			return nil, fmt.Errorf("id: capture %q already exists: %w", e.spec.ID, ErrInUse)
-		}
-		seen[e.spec.ID] = true
+	newIDs := make([]string, len(es))
+	for i, e := range es {
+		newIDs[i] = e.spec.ID
+	}
+	if err := s.caps.AddAll(newIDs, es); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, ErrInUse)
 	}
 	out := make([]View, len(es))
 	for i, e := range es {
-		s.caps[e.spec.ID] = e
-		s.capIDs = append(s.capIDs, e.spec.ID)
 		out[i] = s.viewLocked(e)
 	}
 	return out, nil
@@ -163,8 +160,8 @@ func (s *Service) List(sourceID string) []View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []View
-	for _, id := range s.capIDs {
-		if e := s.caps[id]; sourceID == "" || e.spec.SourceID == sourceID {
+	for _, e := range s.caps.All() {
+		if sourceID == "" || e.spec.SourceID == sourceID {
 			out = append(out, s.viewLocked(e))
 		}
 	}
@@ -175,7 +172,7 @@ func (s *Service) List(sourceID string) []View {
 func (s *Service) Get(id string) (View, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.caps[id]
+	e, ok := s.caps.Get(id)
 	if !ok {
 		return View{}, fmt.Errorf("capture %s: %w", id, ErrNotFound)
 	}
@@ -188,7 +185,7 @@ func (s *Service) Delete(ids []string, strict bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		e, ok := s.caps[id]
+		e, ok := s.caps.Get(id)
 		if !ok {
 			continue
 		}
@@ -199,14 +196,8 @@ func (s *Service) Delete(ids []string, strict bool) error {
 			continue
 		}
 		s.stopLocked(e)
-		delete(s.caps, id)
-		s.capIDs = removeID(s.capIDs, id)
-		for rid, r := range s.results {
-			if r.captureID == id {
-				delete(s.results, rid)
-				s.resIDs = removeID(s.resIDs, rid)
-			}
-		}
+		s.caps.Delete(id)
+		s.results.DeleteFunc(func(r *capRun) bool { return r.captureID == id })
 	}
 	return nil
 }
@@ -214,18 +205,9 @@ func (s *Service) Delete(ids []string, strict bool) error {
 // DeleteAll removes every inactive capture.
 func (s *Service) DeleteAll() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.capIDs...)
+	ids := s.caps.IDs()
 	s.mu.Unlock()
 	_ = s.Delete(ids, false)
-}
-
-func removeID(ids []string, id string) []string {
-	for i, x := range ids {
-		if x == id {
-			return append(ids[:i], ids[i+1:]...)
-		}
-	}
-	return ids
 }
 
 // macSink passes on frames to or from one MAC address (an interface's).
@@ -256,7 +238,7 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
 	for _, id := range ids {
-		e, ok := s.caps[id]
+		e, ok := s.caps.Get(id)
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("capture %s: %w", id, ErrNotFound)
@@ -274,7 +256,7 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 	}
 	out := make([]ResultView, 0, len(ids))
 	for _, id := range ids {
-		e := s.caps[id]
+		e := s.caps.Value(id)
 		s.stopLocked(e) // a previous run that stopped by itself is still registered
 		c, err := New(e.spec.Config)
 		if err != nil {
@@ -296,8 +278,7 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 			s.dp.(TxTapper).AddTxTap(r.portID, r.tx)
 		}
 		e.active = r
-		s.results[r.id] = r
-		s.resIDs = append(s.resIDs, r.id)
+		s.results.Add(r.id, r)
 		out = append(out, resultView(r))
 	}
 	return out, nil
@@ -328,7 +309,7 @@ func (s *Service) Stop(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		if e, ok := s.caps[id]; ok {
+		if e, ok := s.caps.Get(id); ok {
 			s.stopLocked(e)
 		}
 	}
@@ -338,7 +319,7 @@ func (s *Service) Stop(ids []string) {
 func (s *Service) StopOne(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.caps[id]
+	e, ok := s.caps.Get(id)
 	if !ok {
 		return fmt.Errorf("capture %s: %w", id, ErrNotFound)
 	}
@@ -350,7 +331,7 @@ func (s *Service) StopOne(id string) error {
 func (s *Service) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.caps {
+	for _, e := range s.caps.All() {
 		s.stopLocked(e)
 	}
 }
@@ -370,8 +351,7 @@ func (s *Service) Results(captureID, sourceID string) []ResultView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []ResultView
-	for _, id := range s.resIDs {
-		r := s.results[id]
+	for _, r := range s.results.All() {
 		if (captureID == "" || r.captureID == captureID) && (sourceID == "" || r.sourceID == sourceID) {
 			out = append(out, resultView(r))
 		}
@@ -383,7 +363,7 @@ func (s *Service) Results(captureID, sourceID string) []ResultView {
 func (s *Service) Result(id string) (ResultView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.results[id]
+	r, ok := s.results.Get(id)
 	if !ok {
 		return ResultView{}, fmt.Errorf("capture result %s: %w", id, ErrNotFound)
 	}
@@ -394,25 +374,24 @@ func (s *Service) Result(id string) (ResultView, error) {
 func (s *Service) DeleteResult(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.results[id]
+	r, ok := s.results.Get(id)
 	if !ok {
 		return nil
 	}
 	if r.c.Active() {
 		return fmt.Errorf("capture result %s is active; stop capture %s first: %w", id, r.captureID, ErrInUse)
 	}
-	if e := s.caps[r.captureID]; e != nil && e.active == r {
+	if e := s.caps.Value(r.captureID); e != nil && e.active == r {
 		s.stopLocked(e)
 	}
-	delete(s.results, id)
-	s.resIDs = removeID(s.resIDs, id)
+	s.results.Delete(id)
 	return nil
 }
 
 // DeleteResults removes every inactive result.
 func (s *Service) DeleteResults() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.resIDs...)
+	ids := s.results.IDs()
 	s.mu.Unlock()
 	for _, id := range ids {
 		_ = s.DeleteResult(id)
@@ -425,7 +404,7 @@ func (s *Service) Pcap(w io.Writer, r Range, ids ...string) error {
 	s.mu.Lock()
 	caps := make([]*Capture, 0, len(ids))
 	for _, id := range ids {
-		res, ok := s.results[id]
+		res, ok := s.results.Get(id)
 		if !ok {
 			s.mu.Unlock()
 			return fmt.Errorf("capture result %s: %w", id, ErrNotFound)
@@ -446,7 +425,7 @@ func (s *Service) CheckRange(r Range, ids ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		if _, ok := s.results[id]; !ok {
+		if _, ok := s.results.Get(id); !ok {
 			return fmt.Errorf("capture result %s: %w", id, ErrNotFound)
 		}
 	}

@@ -287,7 +287,7 @@ func (s *Service) applyLearnt(g *gen, l *learning) error {
 // awaitLearning waits (up to ctx) for a generator's learning to finish.
 func (s *Service) awaitLearning(ctx context.Context, id string) error {
 	s.mu.Lock()
-	g, ok := s.gens[id]
+	g, ok := s.gens.Get(id)
 	s.mu.Unlock()
 	if !ok || g.learn == nil {
 		return nil
@@ -312,7 +312,7 @@ type LearningView struct {
 // Learning reports a generator's learning.
 func (s *Service) Learning(id string) (LearningView, error) {
 	s.mu.Lock()
-	g, ok := s.gens[id]
+	g, ok := s.gens.Get(id)
 	s.mu.Unlock()
 	if !ok {
 		return LearningView{}, fmt.Errorf("generator %s: %w", id, ErrNotFound)
@@ -343,7 +343,7 @@ func (s *Service) Learning(id string) (LearningView, error) {
 // only what is unresolved) or stops ("stop") a generator's learning.
 func (s *Service) LearningControl(id, op string) error {
 	s.mu.Lock()
-	g, ok := s.gens[id]
+	g, ok := s.gens.Get(id)
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("generator %s: %w", id, ErrNotFound)

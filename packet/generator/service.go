@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/registry"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -114,10 +115,8 @@ type Service struct {
 	opts    Options
 
 	mu      sync.Mutex
-	gens    map[string]*gen
-	genIDs  []string // creation order
-	results map[string]*result
-	resIDs  []string
+	gens    registry.Ordered[*gen]
+	results registry.Ordered[*result]
 }
 
 type gen struct {
@@ -212,8 +211,7 @@ func NewService(dp Dataplane, pool packetio.Pool, targets Targets, opts Options)
 	if opts.LearnTimeout <= 0 {
 		opts.LearnTimeout = 4 * time.Second
 	}
-	return &Service{dp: dp, pool: pool, targets: targets, opts: opts,
-		gens: map[string]*gen{}, results: map[string]*result{}}
+	return &Service{dp: dp, pool: pool, targets: targets, opts: opts}
 }
 
 // View is a generator as the API shows it.
@@ -324,19 +322,17 @@ func (s *Service) Create(specs []Spec) ([]View, error) {
 		}
 		gs[i] = g
 	}
-	s.mu.Lock()
-	seen := map[string]bool{}
+	newIDs := make([]string, len(gs))
 	for i, g := range gs {
-		if _, dup := s.gens[g.spec.ID]; dup || seen[g.spec.ID] {
-			s.mu.Unlock()
-			return nil, fmt.Errorf("items[%d].id: generator %q already exists: %w", i, g.spec.ID, ErrInUse)
-		}
-		seen[g.spec.ID] = true
+		newIDs[i] = g.spec.ID
+	}
+	s.mu.Lock()
+	if err := s.gens.AddAll(newIDs, gs); err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %w", err, ErrInUse)
 	}
 	views := make([]View, len(gs))
 	for i, g := range gs {
-		s.gens[g.spec.ID] = g
-		s.genIDs = append(s.genIDs, g.spec.ID)
 		views[i] = s.viewLocked(g)
 	}
 	s.mu.Unlock()
@@ -353,8 +349,8 @@ func (s *Service) List(targetID string) []View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []View
-	for _, id := range s.genIDs {
-		if g := s.gens[id]; targetID == "" || g.spec.TargetID == targetID {
+	for _, g := range s.gens.All() {
+		if targetID == "" || g.spec.TargetID == targetID {
 			out = append(out, s.viewLocked(g))
 		}
 	}
@@ -365,7 +361,7 @@ func (s *Service) List(targetID string) []View {
 func (s *Service) Get(id string) (View, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.gens[id]
+	g, ok := s.gens.Get(id)
 	if !ok {
 		return View{}, fmt.Errorf("generator %s: %w", id, ErrNotFound)
 	}
@@ -378,7 +374,7 @@ func (s *Service) Delete(ids []string, strict bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		g, ok := s.gens[id]
+		g, ok := s.gens.Get(id)
 		if !ok {
 			continue
 		}
@@ -391,14 +387,8 @@ func (s *Service) Delete(ids []string, strict bool) error {
 		if g.learn != nil {
 			g.learn.cancel()
 		}
-		delete(s.gens, id)
-		s.genIDs = remove(s.genIDs, id)
-		for rid, r := range s.results {
-			if r.genID == id {
-				delete(s.results, rid)
-				s.resIDs = remove(s.resIDs, rid)
-			}
-		}
+		s.gens.Delete(id)
+		s.results.DeleteFunc(func(r *result) bool { return r.genID == id })
 	}
 	return nil
 }
@@ -406,18 +396,9 @@ func (s *Service) Delete(ids []string, strict bool) error {
 // DeleteAll removes every inactive generator.
 func (s *Service) DeleteAll() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.genIDs...)
+	ids := s.gens.IDs()
 	s.mu.Unlock()
 	_ = s.Delete(ids, false)
-}
-
-func remove(ids []string, id string) []string {
-	for i, x := range ids {
-		if x == id {
-			return append(ids[:i], ids[i+1:]...)
-		}
-	}
-	return ids
 }
 
 // Start starts generators, all or none, and returns their new results.
@@ -447,7 +428,7 @@ func (s *Service) start(ctx context.Context, ids []string, replace string) ([]Re
 	defer s.mu.Unlock()
 	var old *gen
 	if replace != "" {
-		old = s.gens[replace]
+		old = s.gens.Value(replace)
 		switch {
 		case old == nil:
 			return nil, fmt.Errorf("generator %s: %w", replace, ErrNotFound)
@@ -457,7 +438,7 @@ func (s *Service) start(ctx context.Context, ids []string, replace string) ([]Re
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
-		g, ok := s.gens[id]
+		g, ok := s.gens.Get(id)
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("generator %s: %w", id, ErrNotFound)
@@ -476,7 +457,7 @@ func (s *Service) start(ctx context.Context, ids []string, replace string) ([]Re
 	// Targets may have gone since create (an interface deleted, a port
 	// bonded); check them all before starting any.
 	for _, id := range ids {
-		g := s.gens[id]
+		g := s.gens.Value(id)
 		t, err := s.targets.Target(g.spec.TargetID)
 		if err != nil {
 			return nil, invalidf("target_id", "generator %s: target %s: %v", id, g.spec.TargetID, err)
@@ -492,10 +473,10 @@ func (s *Service) start(ctx context.Context, ids []string, replace string) ([]Re
 	out := make([]ResultView, 0, len(ids))
 	var started []*result
 	for _, id := range ids {
-		r, err := s.launchLocked(s.gens[id], seqs)
+		r, err := s.launchLocked(s.gens.Value(id), seqs)
 		if err != nil {
 			for _, r := range started {
-				s.stopLocked(s.gens[r.genID])
+				s.stopLocked(s.gens.Value(r.genID))
 			}
 			return nil, err
 		}
@@ -593,8 +574,7 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 		}
 	}
 	g.active = r
-	s.results[r.id] = r
-	s.resIDs = append(s.resIDs, r.id)
+	s.results.Add(r.id, r)
 	go s.watch(g, r)
 	return r, nil
 }
@@ -637,7 +617,7 @@ func (s *Service) Stop(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		if g, ok := s.gens[id]; ok {
+		if g, ok := s.gens.Get(id); ok {
 			s.stopLocked(g)
 		}
 	}
@@ -647,7 +627,7 @@ func (s *Service) Stop(ids []string) {
 func (s *Service) StopOne(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.gens[id]
+	g, ok := s.gens.Get(id)
 	if !ok {
 		return fmt.Errorf("generator %s: %w", id, ErrNotFound)
 	}
@@ -659,7 +639,7 @@ func (s *Service) StopOne(id string) error {
 func (s *Service) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, g := range s.gens {
+	for _, g := range s.gens.All() {
 		s.stopLocked(g)
 		if g.learn != nil {
 			g.learn.cancel()
@@ -699,7 +679,7 @@ type ResultView struct {
 func (s *Service) resultViewLocked(r *result) ResultView {
 	c := r.counters()
 	active := false
-	if g := s.gens[r.genID]; g != nil && g.active == r {
+	if g := s.gens.Value(r.genID); g != nil && g.active == r {
 		active = true
 	}
 	p := r.prog
@@ -734,8 +714,7 @@ func (s *Service) Results(genID, targetID string) []ResultView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []ResultView
-	for _, id := range s.resIDs {
-		r := s.results[id]
+	for _, r := range s.results.All() {
 		if (genID == "" || r.genID == genID) && (targetID == "" || r.targetID == targetID) {
 			out = append(out, s.resultViewLocked(r))
 		}
@@ -747,7 +726,7 @@ func (s *Service) Results(genID, targetID string) []ResultView {
 func (s *Service) Result(id string) (ResultView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.results[id]
+	r, ok := s.results.Get(id)
 	if !ok {
 		return ResultView{}, fmt.Errorf("generator result %s: %w", id, ErrNotFound)
 	}
@@ -758,22 +737,21 @@ func (s *Service) Result(id string) (ResultView, error) {
 func (s *Service) DeleteResult(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.results[id]
+	r, ok := s.results.Get(id)
 	if !ok {
 		return nil
 	}
-	if g := s.gens[r.genID]; g != nil && g.active == r {
+	if g := s.gens.Value(r.genID); g != nil && g.active == r {
 		return fmt.Errorf("generator result %s is active; stop generator %s first: %w", id, r.genID, ErrInUse)
 	}
-	delete(s.results, id)
-	s.resIDs = remove(s.resIDs, id)
+	s.results.Delete(id)
 	return nil
 }
 
 // DeleteResults removes every inactive result.
 func (s *Service) DeleteResults() {
 	s.mu.Lock()
-	ids := append([]string(nil), s.resIDs...)
+	ids := s.results.IDs()
 	s.mu.Unlock()
 	for _, id := range ids {
 		_ = s.DeleteResult(id)
@@ -839,8 +817,7 @@ func (s *Service) TxFlows(genID, targetID string) []TxFlow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []TxFlow
-	for _, id := range s.resIDs {
-		r := s.results[id]
+	for _, r := range s.results.All() {
 		if (genID == "" || r.genID == genID) && (targetID == "" || r.targetID == targetID) {
 			out = append(out, s.flowsLocked(r, -1)...)
 		}
@@ -853,7 +830,7 @@ func (s *Service) TxFlow(id string) (TxFlow, error) {
 	rid, f, ok := parseFlowID(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.results[rid]
+	r := s.results.Value(rid)
 	if !ok || r == nil || f >= r.prog.Flows() {
 		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, ErrNotFound)
 	}
