@@ -57,6 +57,9 @@ type Analyzer struct {
 	laneMu   sync.Mutex
 
 	ctl sync.Mutex // serialises Start, Stop, Reset and Results
+
+	// generalOnly turns the fast path off, for tests that compare the two.
+	generalOnly bool
 }
 
 var _ packetio.Sink = (*Analyzer)(nil)
@@ -222,10 +225,13 @@ func (a *Analyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 	s.mu.Unlock()
 }
 
-// burst is the per-packet loop; s.mu is held.
+// burst is the per-packet loop; s.mu is held. Frames of the common
+// shapes take the fast path (fastpath.go), others the general parser.
 func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	cfg := &a.cfg
-	p := packet{rx: cfg.Clock(), layers: &s.layers}
+	p := packet{rx: cfg.Clock()}
+	var shapes [nShapes]uint64
+	var fi fastInfo
 	var last *flow
 	var lastStream uint32
 	var lastKey FlowKey
@@ -235,11 +241,21 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			s.filtered++
 			continue
 		}
-		_ = s.layers.Decode(p.frame) // on error, the headers parsed so far
-		if a.needs.protocol {
-			s.proto.count(cfg.ProtocolCounters, &s.layers, p.frame)
+		var fast bool
+		if !a.generalOnly {
+			p.bad, fast = classify(p.frame, &fi)
 		}
-		p.bad = s.layers.Verify(p.frame)
+		if fast {
+			shapes[fi.shape]++
+			p.payloadOff = int(fi.pay)
+		} else {
+			_ = s.layers.Decode(p.frame) // on error, the headers parsed so far
+			if a.needs.protocol {
+				s.proto.count(cfg.ProtocolCounters, &s.layers, p.frame)
+			}
+			p.bad = s.layers.Verify(p.frame)
+			p.payloadOff = int(s.layers.PayloadOff)
+		}
 		p.sig, p.signed = signature.FromFrame(p.frame)
 
 		var f *flow
@@ -251,7 +267,12 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			}
 			lastStream = p.sig.StreamID
 		} else {
-			k := tupleKey(port, &s.layers, p.frame)
+			var k FlowKey
+			if fast {
+				k = fastTupleKey(port, p.frame, &fi)
+			} else {
+				k = tupleKey(port, &s.layers, p.frame)
+			}
 			if last != nil && !last.key.Signed && k == lastKey {
 				f = last
 			} else {
@@ -266,6 +287,13 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 		}
 		f.update(&p, cfg, a.needs)
 		last = f
+	}
+	if a.needs.protocol {
+		for shape, n := range shapes {
+			if n > 0 {
+				s.proto.addShape(cfg.ProtocolCounters, uint8(shape), n)
+			}
+		}
 	}
 }
 
@@ -306,7 +334,7 @@ func (a *Analyzer) newFlow(s *shard, k FlowKey, p *packet) *flow {
 	}
 	f := &flow{key: k, dig: newDigests(a.cfg.FlowDigests, a.cfg.DigestMax, a.cfg.DigestDigits)}
 	if a.cfg.FlowCounters&Header != 0 {
-		n := min(int(p.layers.PayloadOff), maxHeader, len(p.frame))
+		n := min(p.payloadOff, maxHeader, len(p.frame))
 		f.header = append([]byte(nil), p.frame[:n]...)
 	}
 	s.flows = append(s.flows, f)

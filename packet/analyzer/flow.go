@@ -210,12 +210,12 @@ const maxHeader = 128
 
 // packet is what the burst loop has worked out about one frame.
 type packet struct {
-	frame  []byte
-	layers *protocol.Layers
-	bad    protocol.ChecksumErrors
-	sig    signature.Signature
-	signed bool
-	rx     uint64
+	frame      []byte
+	payloadOff int // first byte after the headers
+	bad        protocol.ChecksumErrors
+	sig        signature.Signature
+	signed     bool
+	rx         uint64
 }
 
 // countFrame does what every flow counts: frames, receive times, checksum
@@ -309,7 +309,7 @@ func (f *flow) updateLatency(lat int64, inSequence bool, fc FlowCounters) {
 
 func (f *flow) checkPRBS(p *packet) {
 	end := len(p.frame) - signature.Len
-	off := int(p.layers.PayloadOff)
+	off := p.payloadOff
 	if off >= end {
 		return
 	}

@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzPush: arbitrary frame bytes, alone or after a valid signed frame of
-// the same stream, never panic, and each is counted once (or filtered).
+// the same stream, never panic, each is counted once (or filtered), and
+// the fast path gives what the general parser gives.
 func FuzzPush(f *testing.F) {
 	p := compile(f, udpDef(128, 1, generator.FillPRBS))
 	valid := make([]byte, p.MaxFrameLen())
@@ -48,5 +49,6 @@ func FuzzPush(f *testing.F) {
 		if got := r.Totals.FrameCount + r.FilteredFrames; got != 3 {
 			t.Fatalf("counted %d + filtered %d of 3 frames", r.Totals.FrameCount, r.FilteredFrames)
 		}
+		diffPush(t, [][]byte{valid, frame, frame})
 	})
 }

@@ -16,17 +16,13 @@
 //	              packet unless -signatures=false.
 //	-mode analyze-counters, -mode analyze-sig
 //	              the packet analyzer (packet/analyzer) as the worker's rx
-//	              sink, fed by a separate traffic source (feeder.go): a
-//	              net_ring port pair, the worker polling one port's rx
-//	              queue while a feeder goroutine pinned to CPU 0 (EAL's
-//	              main lcore's CPU, not the worker's) transmits on the
-//	              other. The feeder cycles through a prebuilt set of
-//	              mbufs it keeps a reference to: it rewrites one with the
-//	              generator's next frame (eth/ipv4/udp, -flows flows, a
-//	              signature per packet unless -signatures=false, -size
-//	              bytes on the wire) only once the worker has freed it
-//	              (refcount back to 1), takes a second reference and
-//	              sends it; the worker's free only drops that reference.
+//	              sink on net_null0, polled as in rxonly. The traffic is
+//	              made beforehand, off the worker (analyze.go): every
+//	              buffer of the pool gets a generator frame (eth/ipv4/udp,
+//	              -flows flows, a signature per packet unless
+//	              -signatures=false, -size bytes on the wire, which must
+//	              be 68: net_null's 64 plus FCS), and net_null's rx hands
+//	              those buffers out without touching their data.
 //	              analyze-counters counts frames per flow and the
 //	              ethernet, ip and transport protocol counters;
 //	              analyze-sig counts frames per flow plus latency,
@@ -47,6 +43,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -80,6 +77,7 @@ func run() int {
 	sigs := flag.Bool("signatures", true, "gentx: a signature in every packet")
 	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (all threads, the worker's among them) to this file")
 	flag.Parse()
 	if _, ok := analyzerModes[*mode]; !ok && *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
 		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly, gentx, analyze-counters or analyze-sig\n", *mode)
@@ -92,6 +90,19 @@ func run() int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	gen := genConfig{size: *size, flows: *flows, signatures: *sigs}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dpbench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "dpbench:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	mpps, err := bench(ctx, *mode, *cpu, *size, gen, *prefix, *warmup, time.Duration(*seconds*float64(time.Second)), *verbose)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dpbench:", err)
@@ -119,11 +130,7 @@ type genConfig struct {
 }
 
 func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefix string, warmup, measure time.Duration, verbose bool) (mpps float64, err error) {
-	_, analyze := analyzerModes[mode]
 	extra, pairs := 0, 0
-	if analyze {
-		extra, pairs = feedMbufs+3*(rxDesc+txDesc), 1 // the feeder's frames, the ring pair's queues
-	}
 	pool, err := memory.PoolSize(rxDesc+txDesc+extra, 2, poolCache, reserve)
 	if err != nil {
 		return 0, err
@@ -194,7 +201,7 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 		}
 		count = func() uint64 { return src.Counters().Actual }
 	default: // analyze-*
-		stop, err := startAnalyzer(drv, w, mode, gen)
+		stop, err := startAnalyzer(drv, w, null, mode, gen)
 		if err != nil {
 			return 0, err
 		}

@@ -1,0 +1,267 @@
+package analyzer
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+
+	"github.com/openperfd/openperfd/packet/protocol"
+)
+
+// The fast path: nearly all test traffic is Ethernet, at most one 802.1Q
+// tag, an IPv4 header without options or an IPv6 header without extension
+// headers, then UDP or TCP, all inside the frame. Such a frame is
+// recognised from a handful of loads at fixed offsets and its checksums
+// are verified with 64-bit sums, instead of the general parser
+// (protocol.Layers.Decode) and Verify, which cost several times as much.
+// Its protocol counters are a "shape" whose count the burst loop keeps and
+// adds to the shard's counters once per burst. Anything else, or anything
+// the fast path is not sure of, goes the general way; both ways give the
+// same results (TestFastPathMatchesGeneral, FuzzPush).
+
+// Shapes: bit 0 one VLAN tag, bit 1 IPv6 (else IPv4), bit 2 TCP (else UDP).
+const (
+	shapeVLAN = 1 << iota
+	shapeIPv6
+	shapeTCP
+	nShapes = 8
+)
+
+// fastInfo is what classify found out about a fast-path frame.
+type fastInfo struct {
+	shape uint8
+	l3    uint16 // offset of the IP header
+	l4    uint16 // offset of the UDP or TCP header
+	pay   uint16 // first byte after the UDP or TCP header
+}
+
+func load64(p unsafe.Pointer, off uintptr) uint64 {
+	return *(*uint64)(unsafe.Add(p, off))
+}
+
+func load32(p unsafe.Pointer, off uintptr) uint32 {
+	return *(*uint32)(unsafe.Add(p, off))
+}
+
+func loadBE16(p unsafe.Pointer, off uintptr) uint16 {
+	return bits.ReverseBytes16(*(*uint16)(unsafe.Add(p, off)))
+}
+
+// classify recognises a fast-path frame and verifies its checksums. ok is
+// false for any other frame: then nothing in fi or bad is meaningful.
+func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool) {
+	n := len(frame)
+	if n < protocol.EthernetLen+protocol.IPv4Len+protocol.UDPLen || n > protocol.MaxFrameLen {
+		return 0, false
+	}
+	p := unsafe.Pointer(unsafe.SliceData(frame))
+	var shape uint8
+	l3 := uintptr(protocol.EthernetLen)
+	et := loadBE16(p, protocol.EthernetTypeOff)
+	if et == 0x8100 {
+		shape = shapeVLAN
+		l3 += protocol.VLANLen
+		et = loadBE16(p, protocol.EthernetTypeOff+protocol.VLANLen)
+	}
+	var l4 uintptr
+	var end uintptr // end of the IP packet
+	var proto uint8
+	var pseudo uint64 // pseudo-header sum without length and protocol, little-endian words
+	switch et {
+	case protocol.EtherTypeIPv4:
+		if l3+protocol.IPv4Len > uintptr(n) {
+			return 0, false
+		}
+		w0 := load64(p, l3) // version/IHL, TOS, total length, id (little-endian)
+		if uint8(w0) != 0x45 {
+			return 0, false
+		}
+		total := uintptr(bits.ReverseBytes16(uint16(w0 >> 16)))
+		w1 := load64(p, l3+8)           // TTL, protocol, checksum, source
+		if uint16(w0>>48)&0xff3f != 0 { // flags and offset (little-endian): a fragment
+			return 0, false
+		}
+		proto = uint8(w1 >> 8)
+		end = l3 + total
+		l4 = l3 + protocol.IPv4Len
+		if end > uintptr(n) || total < protocol.IPv4Len {
+			return 0, false
+		}
+		w2 := uint64(load32(p, l3+16)) // destination
+		// The header's 64-bit sum: w0 + w1 + w2 with end-around carries.
+		s, c := bits.Add64(w0, w1, 0)
+		s, c = bits.Add64(s, w2, c)
+		if fold(s+c) != 0xffff {
+			bad |= protocol.BadIPv4
+		}
+		pseudo = uint64(load32(p, l3+12)) + w2
+	case protocol.EtherTypeIPv6:
+		if l3+protocol.IPv6Len > uintptr(n) {
+			return 0, false
+		}
+		w0 := load64(p, l3) // version, class, label, payload length, next header, hop limit
+		if uint8(w0)>>4 != 6 {
+			return 0, false
+		}
+		plen := uintptr(bits.ReverseBytes16(uint16(w0 >> 32)))
+		proto = uint8(w0 >> 48)
+		l4 = l3 + protocol.IPv6Len
+		end = l4 + plen
+		if end > uintptr(n) || plen == 0 {
+			return 0, false // past the frame, or a jumbogram's hop-by-hop (not UDP/TCP anyway)
+		}
+		shape |= shapeIPv6
+		s, c := bits.Add64(load64(p, l3+8), load64(p, l3+16), 0)
+		s, c = bits.Add64(s, load64(p, l3+24), c)
+		s, c = bits.Add64(s, load64(p, l3+32), c)
+		// Folding first keeps the caller's additions from carrying out.
+		pseudo = uint64(fold(endAround(s, c)))
+	default:
+		return 0, false
+	}
+	l4len := end - l4
+	switch proto {
+	case protocol.ProtoUDP:
+		if l4len < protocol.UDPLen {
+			return 0, false
+		}
+		fi.pay = uint16(l4 + protocol.UDPLen)
+		// Over IPv4 a zero UDP checksum means none.
+		if shape&shapeIPv6 != 0 || *(*uint16)(unsafe.Add(p, l4+6)) != 0 {
+			if l4Sum(p, l4, l4len, pseudo, protocol.ProtoUDP) != 0xffff {
+				bad |= protocol.BadUDP
+			}
+		}
+	case protocol.ProtoTCP:
+		if l4len < protocol.TCPLen {
+			return 0, false
+		}
+		hl := uintptr(*(*uint8)(unsafe.Add(p, l4+12))>>4) * 4
+		if hl < protocol.TCPLen || hl > l4len {
+			return 0, false
+		}
+		shape |= shapeTCP
+		fi.pay = uint16(l4 + hl)
+		if l4Sum(p, l4, l4len, pseudo, protocol.ProtoTCP) != 0xffff {
+			bad |= protocol.BadTCP
+		}
+	default:
+		return 0, false
+	}
+	fi.shape, fi.l3, fi.l4 = shape, uint16(l3), uint16(l4)
+	return bad, true
+}
+
+// l4Sum is the folded ones'-complement sum, in little-endian words, of the
+// pseudo-header (addresses summed in pseudo, protocol and length) and the
+// n bytes at off: 0xffff when the checksum is right.
+func l4Sum(p unsafe.Pointer, off, n uintptr, pseudo uint64, proto uint8) uint32 {
+	// The big-endian words 0x00pp and the length are byte-swapped here.
+	acc := pseudo + uint64(proto)<<8 + uint64(bits.ReverseBytes16(uint16(n)))
+	q := unsafe.Add(p, off)
+	var c uint64
+	for n >= 32 {
+		acc, c = bits.Add64(acc, load64(q, 0), c)
+		acc, c = bits.Add64(acc, load64(q, 8), c)
+		acc, c = bits.Add64(acc, load64(q, 16), c)
+		acc, c = bits.Add64(acc, load64(q, 24), c)
+		q = unsafe.Add(q, 32)
+		n -= 32
+	}
+	for n >= 8 {
+		acc, c = bits.Add64(acc, load64(q, 0), c)
+		q = unsafe.Add(q, 8)
+		n -= 8
+	}
+	var t uint64 // the last n < 8 bytes, little-endian, zero-padded
+	if n >= 4 {
+		t = uint64(load32(q, 0))
+		q = unsafe.Add(q, 4)
+		n -= 4
+		t |= tail(q, n) << 32
+	} else {
+		t = tail(q, n)
+	}
+	acc, c = bits.Add64(acc, t, c)
+	return fold(endAround(acc, c))
+}
+
+// endAround adds a carry c (0 or 1) back into s without losing one.
+func endAround(s, c uint64) uint64 {
+	s, c = bits.Add64(s, c, 0)
+	return s + c // s is 0 if that carried
+}
+
+// tail loads n < 4 bytes little-endian.
+func tail(q unsafe.Pointer, n uintptr) uint64 {
+	var t uint64
+	if n >= 2 {
+		t = uint64(*(*uint16)(q))
+		if n == 3 {
+			t |= uint64(*(*uint8)(unsafe.Add(q, 2))) << 16
+		}
+	} else if n == 1 {
+		t = uint64(*(*uint8)(q))
+	}
+	return t
+}
+
+// fold is the ones'-complement fold of a 64-bit sum to 16 bits: a value
+// in 0..0xffff equal to s modulo 0xffff, 0 only for 0.
+func fold(s uint64) uint32 {
+	v, c := bits.Add32(uint32(s), uint32(s>>32), 0)
+	v += c // cannot carry: v is at most 2^32-2 when c is 1
+	// The high half of v plus v rotated is hi + lo + the carry out of the
+	// low halves' sum: the end-around carry.
+	return (v + bits.RotateLeft32(v, 16)) >> 16
+}
+
+// addShape adds n frames of a shape to the groups in set, as count would.
+func (p *ProtocolResults) addShape(set ProtocolCounters, shape uint8, n uint64) {
+	if set&CountEthernet != 0 {
+		if shape&shapeVLAN != 0 {
+			p.Ethernet.VLAN += n
+		} else {
+			p.Ethernet.IP += n
+		}
+	}
+	if set&CountIP != 0 {
+		if shape&shapeIPv6 != 0 {
+			p.IP.IPv6 += n
+		} else {
+			p.IP.IPv4 += n
+		}
+	}
+	if set&CountTransport != 0 {
+		if shape&shapeTCP != 0 {
+			p.Transport.TCP += n
+		} else {
+			p.Transport.UDP += n
+		}
+	}
+}
+
+// fastTupleKey is tupleKey for a fast-path frame.
+func fastTupleKey(port uint16, frame []byte, fi *fastInfo) FlowKey {
+	k := FlowKey{Port: port, Proto: protocol.ProtoUDP}
+	if fi.shape&shapeVLAN != 0 {
+		k.HasVLAN = true
+		k.VLAN = binary.BigEndian.Uint16(frame[protocol.EthernetLen:]) & 0x0fff
+	}
+	h := frame[fi.l3:]
+	if fi.shape&shapeIPv6 != 0 {
+		k.IP = 6
+		k.Src = [16]byte(h[protocol.IPv6SrcOff:])
+		k.Dst = [16]byte(h[protocol.IPv6DstOff:])
+	} else {
+		k.IP = 4
+		copy(k.Src[:4], h[protocol.IPv4SrcOff:])
+		copy(k.Dst[:4], h[protocol.IPv4DstOff:])
+	}
+	if fi.shape&shapeTCP != 0 {
+		k.Proto = protocol.ProtoTCP
+	}
+	k.SrcPort = binary.BigEndian.Uint16(frame[fi.l4:])
+	k.DstPort = binary.BigEndian.Uint16(frame[fi.l4+2:])
+	return k
+}
