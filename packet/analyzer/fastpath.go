@@ -158,29 +158,25 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 func l4Sum(p unsafe.Pointer, off, n uintptr, pseudo uint64, proto uint8) uint32 {
 	// The big-endian words 0x00pp and the length are byte-swapped here.
 	acc := pseudo + uint64(proto)<<8 + uint64(bits.ReverseBytes16(uint16(n)))
-	q := unsafe.Add(p, off)
+	// Offsets, not advanced pointers: a pointer past the frame's end is
+	// invalid even unused (checkptr).
 	var c uint64
-	for n >= 32 {
-		acc, c = bits.Add64(acc, load64(q, 0), c)
-		acc, c = bits.Add64(acc, load64(q, 8), c)
-		acc, c = bits.Add64(acc, load64(q, 16), c)
-		acc, c = bits.Add64(acc, load64(q, 24), c)
-		q = unsafe.Add(q, 32)
-		n -= 32
+	for ; n >= 32; n -= 32 {
+		acc, c = bits.Add64(acc, load64(p, off), c)
+		acc, c = bits.Add64(acc, load64(p, off+8), c)
+		acc, c = bits.Add64(acc, load64(p, off+16), c)
+		acc, c = bits.Add64(acc, load64(p, off+24), c)
+		off += 32
 	}
-	for n >= 8 {
-		acc, c = bits.Add64(acc, load64(q, 0), c)
-		q = unsafe.Add(q, 8)
-		n -= 8
+	for ; n >= 8; n -= 8 {
+		acc, c = bits.Add64(acc, load64(p, off), c)
+		off += 8
 	}
 	var t uint64 // the last n < 8 bytes, little-endian, zero-padded
 	if n >= 4 {
-		t = uint64(load32(q, 0))
-		q = unsafe.Add(q, 4)
-		n -= 4
-		t |= tail(q, n) << 32
+		t = uint64(load32(p, off)) | tail(p, off+4, n-4)<<32
 	} else {
-		t = tail(q, n)
+		t = tail(p, off, n)
 	}
 	acc, c = bits.Add64(acc, t, c)
 	return fold(endAround(acc, c))
@@ -192,16 +188,16 @@ func endAround(s, c uint64) uint64 {
 	return s + c // s is 0 if that carried
 }
 
-// tail loads n < 4 bytes little-endian.
-func tail(q unsafe.Pointer, n uintptr) uint64 {
+// tail loads the n < 4 bytes at off little-endian.
+func tail(p unsafe.Pointer, off, n uintptr) uint64 {
 	var t uint64
 	if n >= 2 {
-		t = uint64(*(*uint16)(q))
+		t = uint64(*(*uint16)(unsafe.Add(p, off)))
 		if n == 3 {
-			t |= uint64(*(*uint8)(unsafe.Add(q, 2))) << 16
+			t |= uint64(*(*uint8)(unsafe.Add(p, off+2))) << 16
 		}
 	} else if n == 1 {
-		t = uint64(*(*uint8)(q))
+		t = uint64(*(*uint8)(unsafe.Add(p, off)))
 	}
 	return t
 }
