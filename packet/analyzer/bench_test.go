@@ -2,8 +2,10 @@ package analyzer
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -62,4 +64,53 @@ func BenchmarkPushAllCounters(b *testing.B) {
 
 func BenchmarkPushSequenceLatencyDigests(b *testing.B) {
 	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency | JitterRFC, FlowDigests: DigestLatency | DigestJitterRFC})
+}
+
+// partsFrames are 32 signed 64-byte frames of 16 flows, for the per-part
+// benchmarks below (the fast path's pieces, apart).
+func partsFrames(b *testing.B) [][]byte {
+	p := compile(b, udpDef(68, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+	w := p.NewWriter()
+	out := make([][]byte, 32)
+	for i := range out {
+		buf := make([]byte, 2048)
+		n, _ := w.Next(buf, 12345)
+		out[i] = buf[:n]
+	}
+	return out
+}
+
+func BenchmarkPartClassify(b *testing.B) {
+	fr := partsFrames(b)
+	var fi fastInfo
+	var x int
+	for i := range b.N {
+		bad, ok := classify(fr[i&31], &fi)
+		if ok {
+			x += int(bad) + int(fi.pay)
+		}
+	}
+	_ = x
+}
+
+func BenchmarkPartSignature(b *testing.B) {
+	fr := partsFrames(b)
+	var x uint32
+	for i := range b.N {
+		s, ok := signature.FromFrame(fr[i&31])
+		if ok {
+			x += s.Sequence
+		}
+	}
+	_ = x
+}
+
+func BenchmarkPartL4Sum(b *testing.B) {
+	fr := partsFrames(b)
+	var x uint32
+	for i := range b.N {
+		f := fr[i&31]
+		x += l4Sum(unsafe.Pointer(unsafe.SliceData(f)), 34, uintptr(len(f)-34), 0, 17)
+	}
+	_ = x
 }

@@ -27,6 +27,9 @@ const (
 	nShapes = 8
 )
 
+// lo32 masks a word's low 32 bits.
+const lo32 = 1<<32 - 1
+
 // fastInfo is what classify found out about a fast-path frame.
 type fastInfo struct {
 	shape uint8
@@ -88,10 +91,8 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 			return 0, false
 		}
 		w2 := uint64(load32(p, l3+16)) // destination
-		// The header's 64-bit sum: w0 + w1 + w2 with end-around carries.
-		s, c := bits.Add64(w0, w1, 0)
-		s, c = bits.Add64(s, w2, c)
-		if fold(s+c) != 0xffff {
+		// 32-bit halves summed in 64 bits cannot carry out: no carry chain.
+		if fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
 			bad |= protocol.BadIPv4
 		}
 		pseudo = uint64(load32(p, l3+12)) + w2
@@ -111,11 +112,9 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 			return 0, false // past the frame, or a jumbogram's hop-by-hop (not UDP/TCP anyway)
 		}
 		shape |= shapeIPv6
-		s, c := bits.Add64(load64(p, l3+8), load64(p, l3+16), 0)
-		s, c = bits.Add64(s, load64(p, l3+24), c)
-		s, c = bits.Add64(s, load64(p, l3+32), c)
-		// Folding first keeps the caller's additions from carrying out.
-		pseudo = uint64(fold(endAround(s, c)))
+		a, b := load64(p, l3+8), load64(p, l3+16)
+		c, d := load64(p, l3+24), load64(p, l3+32)
+		pseudo = a&lo32 + a>>32 + b&lo32 + b>>32 + c&lo32 + c>>32 + d&lo32 + d>>32
 	default:
 		return 0, false
 	}
@@ -158,34 +157,30 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 func l4Sum(p unsafe.Pointer, off, n uintptr, pseudo uint64, proto uint8) uint32 {
 	// The big-endian words 0x00pp and the length are byte-swapped here.
 	acc := pseudo + uint64(proto)<<8 + uint64(bits.ReverseBytes16(uint16(n)))
-	// Offsets, not advanced pointers: a pointer past the frame's end is
-	// invalid even unused (checkptr).
-	var c uint64
-	for ; n >= 32; n -= 32 {
-		acc, c = bits.Add64(acc, load64(p, off), c)
-		acc, c = bits.Add64(acc, load64(p, off+8), c)
-		acc, c = bits.Add64(acc, load64(p, off+16), c)
-		acc, c = bits.Add64(acc, load64(p, off+24), c)
-		off += 32
+	// 32-bit halves summed into two 64-bit accumulators: no carries to
+	// chain (frames are far shorter than 2^32 words). Offsets, not
+	// advanced pointers: a pointer past the frame's end is invalid even
+	// unused (checkptr).
+	var hi uint64
+	for ; n >= 16; n -= 16 {
+		w0, w1 := load64(p, off), load64(p, off+8)
+		acc += w0&lo32 + w1&lo32
+		hi += w0>>32 + w1>>32
+		off += 16
 	}
-	for ; n >= 8; n -= 8 {
-		acc, c = bits.Add64(acc, load64(p, off), c)
+	if n >= 8 {
+		w := load64(p, off)
+		acc += w & lo32
+		hi += w >> 32
 		off += 8
+		n -= 8
 	}
-	var t uint64 // the last n < 8 bytes, little-endian, zero-padded
 	if n >= 4 {
-		t = uint64(load32(p, off)) | tail(p, off+4, n-4)<<32
-	} else {
-		t = tail(p, off, n)
+		acc += uint64(load32(p, off))
+		off += 4
+		n -= 4
 	}
-	acc, c = bits.Add64(acc, t, c)
-	return fold(endAround(acc, c))
-}
-
-// endAround adds a carry c (0 or 1) back into s without losing one.
-func endAround(s, c uint64) uint64 {
-	s, c = bits.Add64(s, c, 0)
-	return s + c // s is 0 if that carried
+	return fold(acc + hi + tail(p, off, n))
 }
 
 // tail loads the n < 4 bytes at off little-endian.
