@@ -18,23 +18,24 @@
 #           is the frame on the wire, FCS included, so its packets carry
 #           SIZE-4 bytes). The 64-byte rows use testpmd's default, 64.
 #   analyze-counters    testpmd --forward-mode=rxonly (run right before) vs
-#           dpbench -mode analyze-counters: the worker polls a net_ring
-#           port into a packet/analyzer.Analyzer counting frames per flow
-#           and the ethernet, ip and transport protocol counters
+#           dpbench -mode analyze-counters: the worker polls net_null0, as
+#           testpmd does, into a packet/analyzer.Analyzer counting frames
+#           per flow and the ethernet, ip and transport protocol counters
+#           (and verifying every IPv4 and UDP checksum)
 #   analyze-sig         the same, analyzer counting frames per flow,
 #           latency, advanced sequencing and IPDV jitter (signatures)
-#   How the analyzer rows' traffic is made: net_null's rx only gives zeros,
-#   so dpbench wires a net_ring pair and a feeder goroutine pinned to CPU 0
-#   (EAL's main lcore's CPU, never the worker's) transmits into it. The
-#   feeder cycles through 4096 prebuilt mbufs it keeps a reference to:
-#   once the worker has freed one (refcount back to 1) the feeder writes
-#   the generator's next frame into it in place (eth/ipv4/udp, 64 bytes
-#   without FCS as net_null's, 1000 flows of a UDP source port modifier,
-#   a signature with sequence number and tx timestamp), takes a second
-#   reference and sends it; the worker's free only drops that reference.
-#   So the worker's work is rx from the ring, the analyzer and the free;
-#   the frames are valid (checksums, signatures, in-order sequence
-#   numbers, real latency). Both rows get the same signed traffic.
+#   How the analyzer rows' traffic is made: before the run, off the
+#   worker. net_null's rx takes buffers from the pool and sets their
+#   length (64 bytes) without touching their data, so dpbench writes a
+#   generator frame into every buffer of the pool once (eth/ipv4/udp,
+#   64 bytes without FCS, 1000 flows of a UDP source port modifier, a
+#   signature with stream id, sequence number and tx timestamp, valid
+#   checksums) and frees them all: the pool is a ring of prebuilt frames
+#   that net_null hands out again and again. The worker's work is what
+#   testpmd's is (rx from net_null, free) plus the analyzer. Frames come
+#   round with the same sequence numbers and old timestamps, so the
+#   sequence results are duplicates/reorders and the latency grows; the
+#   per-frame work is the same as for live traffic.
 #
 # This machine's speed drifts by tens of percent within a minute, so every
 # generator row gets its own testpmd txonly run right before it (same
