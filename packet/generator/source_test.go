@@ -234,6 +234,8 @@ func TestSourceOnTheWorkersSendsWhatTheWriterWrites(t *testing.T) {
 	}{
 		{"signatures, fill", true, 5, []int{64, 100, 64, 300}, false, false},
 		{"signatures, one length, recycled", true, 5, []int{64}, false, true},
+		{"signatures, 1000 flows, recycled (ring of 1000: flow words stay)", true, 1000, []int{64}, false, true},
+		{"signatures, 3000 flows, recycled (ring of 128: flow words rewritten)", true, 3000, []int{64}, false, true},
 		{"signatures, one flow, 1518 bytes, recycled", true, 1, []int{1518}, false, true},
 		{"no signatures, prebuilt", false, 5, []int{64, 100, 64, 300}, true, false},
 		{"no signatures, one flow, prebuilt", false, 1, []int{64, 100, 64, 300}, true, false},

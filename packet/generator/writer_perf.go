@@ -62,7 +62,11 @@ func (w *Writer) fill(pkts []*packetio.Mbuf, ts uint64) int {
 //
 // recycled says the buffers hold a frame of this template already (see
 // recycled): only the words that differ from the template are written.
-func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, recycled bool) int {
+//
+// tags, for recycled buffers, are the flows whose words the buffers
+// hold (recycled.flow), pkts[i]'s at tags[(tp+i) % len(tags)]; a buffer
+// that holds its flow's words already gets only its checksum reset.
+func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, recycled bool, tags []int32, tp int) int {
 	t := &d.tmpls[d.lenTmpl[0]]
 	n := len(t.frame)
 	if !recycled && (n > inlineCopyMax || (t.patch == nil && len(t.fields) > 0) || (d.Signature != nil && !t.sigSingle && t.sigRefs > 0)) {
@@ -86,6 +90,16 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 	if patch == nil {
 		nw = 0
 	}
+	// csw: the flow words' index of the checksum under the trailer, if
+	// the flows change it.
+	csw := -1
+	if restore {
+		for j, off := range words {
+			if int(off) == t.sigCsum {
+				csw = j
+			}
+		}
+	}
 	first := ps.flow
 	flow := first
 	k := len(pkts)
@@ -93,6 +107,28 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 		if recycled {
 			p := m.RearmShared(n)
 			ptrs[i] = p
+			if tags != nil {
+				tag := &tags[tp]
+				if tp++; tp == len(tags) {
+					tp = 0
+				}
+				if nw > 0 && *tag == int32(flow) {
+					// The flow's words are there: only the checksum
+					// under the old trailer goes back to the flow's.
+					if restore {
+						c := tco
+						if csw >= 0 {
+							c = patch[flow*nw+csw]
+						}
+						put16(p, t.sigCsum, c)
+					}
+					if flow++; flow == nflows {
+						flow = 0
+					}
+					continue
+				}
+				*tag = int32(flow)
+			}
 			if restore {
 				put16(p, t.sigCsum, tco)
 			}
@@ -319,12 +355,18 @@ func get16(p unsafe.Pointer, off int) uint16 {
 
 // fillRecycled is fill over buffers that hold a frame of the program's
 // only template already (see recyclable).
-func (w *Writer) fillRecycled(pkts []*packetio.Mbuf, ts uint64) int {
+//
+// tags and tp are the ring's flow tags and pkts[0]'s position in the ring
+// (see fillFixed); nil tags means unknown contents (all words written).
+func (w *Writer) fillRecycled(pkts []*packetio.Mbuf, ts uint64, tags []int32, tp int) int {
 	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
 	done := 0
 	for done < len(pkts) {
 		chunk := pkts[done:min(done+packetio.TxBurstSize, len(pkts))]
-		done += w.fillFixed(d, ps, chunk, ts, true)
+		done += w.fillFixed(d, ps, chunk, ts, true, tags, tp)
+		if tags != nil {
+			tp = (tp + len(chunk)) % len(tags)
+		}
 	}
 	return done
 }
@@ -339,7 +381,7 @@ func (w *Writer) fillRun(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts
 	done := 0
 	for done < len(pkts) {
 		chunk := pkts[done:min(done+packetio.TxBurstSize, len(pkts))]
-		k := w.fillFixed(d, ps, chunk, ts, false)
+		k := w.fillFixed(d, ps, chunk, ts, false, nil, 0)
 		done += k
 		if k < len(chunk) {
 			break
