@@ -43,6 +43,10 @@
 #
 # Then the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
 #
+# The rows with targets (gentx, analyze-*) are measured BENCH_REPEAT times
+# (default 3), testpmd and ours interleaved, and the table shows the pair
+# with the median ratio; the other rows once.
+#
 # Environment: BENCH_SECONDS (per measurement, default 5), BENCH_CPU (the
 # forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore),
 # BENCH_TX_ONLY=1 (only the txonly and generator rows: no rxonly, no
@@ -52,6 +56,8 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 SECS=${BENCH_SECONDS:-5}
+REPEATS=${BENCH_REPEAT:-3}
+REPEAT=1
 CPU=${BENCH_CPU:-1}
 WARMUP=2 # testpmd reports to skip: the start-up interval and one warm-up second
 
@@ -163,13 +169,30 @@ done
 # The generator against a testpmd txonly run of the same packet size
 # just before it. gen ROW SIZE FLOWS SIGNATURES
 gen() {
-	if [ "$2" = 64 ]; then testpmd_mpps txonly; else testpmd_mpps txonly "$2"; fi
-	tp[$1]=$result
-	ours_mpps gentx -size "$2" -flows "$3" -signatures="$4"
-	ours[$1]=$result
-	rows+=("$1")
+	local r
+	for ((r = 0; r < REPEAT; r++)); do
+		if [ "$2" = 64 ]; then testpmd_mpps txonly; else testpmd_mpps txonly "$2"; fi
+		local t=$result
+		ours_mpps gentx -size "$2" -flows "$3" -signatures="$4"
+		pair "$1" "$t" "$result"
+	done
+	median "$1"
 }
-gen gentx 64 1000 true
+# pair ROW TESTPMD OURS records one interleaved pair; median ROW keeps the
+# pair whose ratio is the median of the ROW's pairs (REPEAT of them).
+declare -A pairs
+pair() { pairs[$1]+="$2 $3"$'\n'; }
+median() {
+	local t o
+	read -r t o < <(printf '%s' "${pairs[$1]}" | awk 'NF == 2 { print $2 / $1, $1, $2 }' | sort -g |
+		awk '{ l[NR] = $2 " " $3 } END { print l[int((NR + 1) / 2)] }')
+	tp[$1]=$t
+	ours[$1]=$o
+	rows+=("$1")
+	[ "$REPEAT" -gt 1 ] && echo "$1: pairs (testpmd ours): $(printf '%s' "${pairs[$1]}" | tr '\n' ';')"
+	return 0
+}
+REPEAT=$REPEATS gen gentx 64 1000 true
 gen gentx-nosig 64 1000 false
 gen gentx-1flow-nosig 64 1 false
 for size in 128 512 1518; do
@@ -179,15 +202,18 @@ done
 # The analyzer against a testpmd rxonly run just before it. 68 bytes on
 # the wire: 64-byte packets, as net_null's. ana ROW
 ana() {
-	testpmd_mpps rxonly
-	tp[$1]=$result
-	ours_mpps "$1" -size 68 -flows 1000 -signatures=true
-	ours[$1]=$result
-	rows+=("$1")
+	local r
+	for ((r = 0; r < REPEAT; r++)); do
+		testpmd_mpps rxonly
+		local t=$result
+		ours_mpps "$1" -size 68 -flows 1000 -signatures=true
+		pair "$1" "$t" "$result"
+	done
+	median "$1"
 }
 if [ "${BENCH_TX_ONLY:-0}" != 1 ]; then
-	ana analyze-counters
-	ana analyze-sig
+	REPEAT=$REPEATS ana analyze-counters
+	REPEAT=$REPEATS ana analyze-sig
 fi
 
 echo
