@@ -117,28 +117,36 @@ func (w *Workers) publishLocked() {
 	for _, p := range w.ports {
 		attached[p.Info().ID] = p
 	}
-	for _, st := range w.sources {
-		port, ok := attached[st.portID]
-		if !ok {
-			continue // the port is detached: the source waits for it
-		}
-		// A tx queue belongs to one worker: worker i uses queue i, so a
-		// source may only run on a worker whose index has a queue.
-		ntx := min(port.Info().TxQueues, nw)
-		if !st.assigned || st.worker >= ntx {
-			best := 0
-			for i := 1; i < ntx; i++ {
-				if len(pl.workers[i].tx) < len(pl.workers[best].tx) {
-					best = i
-				}
+	// Sources already on a worker first, so that the new ones see every
+	// worker's real load (map order would otherwise hide some of it and
+	// could put two shards of one generator on one worker).
+	for pass := range 2 {
+		for _, st := range w.sources {
+			if st.assigned != (pass == 0) {
+				continue
 			}
-			st.worker, st.assigned = best, true
+			port, ok := attached[st.portID]
+			if !ok {
+				continue // the port is detached: the source waits for it
+			}
+			// A tx queue belongs to one worker: worker i uses queue i, so a
+			// source may only run on a worker whose index has a queue.
+			ntx := min(port.Info().TxQueues, nw)
+			if !st.assigned || st.worker >= ntx {
+				best := 0
+				for i := 1; i < ntx; i++ {
+					if len(pl.workers[i].tx) < len(pl.workers[best].tx) {
+						best = i
+					}
+				}
+				st.worker, st.assigned = best, true
+			}
+			task := txTask{st: st, port: port, queue: uint16(st.worker), index: port.Info().Index, taps: w.taps[st.portID]}
+			if st.fill != nil {
+				task.refill, _ = port.(packetio.RefillPort)
+			}
+			pl.workers[st.worker].tx = append(pl.workers[st.worker].tx, task)
 		}
-		task := txTask{st: st, port: port, queue: uint16(st.worker), index: port.Info().Index, taps: w.taps[st.portID]}
-		if st.fill != nil {
-			task.refill, _ = port.(packetio.RefillPort)
-		}
-		pl.workers[st.worker].tx = append(pl.workers[st.worker].tx, task)
 	}
 	w.plan.Store(pl)
 	w.poke()

@@ -244,3 +244,36 @@ func TestTxTapsSeeEveryPacketOnce(t *testing.T) {
 			tap.pkts.Load(), tap.bytes.Load(), rx.pkts.Load(), rx.bytes.Load())
 	}
 }
+
+// idleSource never has a packet: it only occupies a worker. (Not zero
+// sized: pointers to zero-sized values may be equal.)
+type idleSource struct{ id int }
+
+func (*idleSource) Pull([]*packetio.Mbuf) int { return 0 }
+func (*idleSource) Sent(int, int)             {}
+func (*idleSource) Detached()                 {}
+
+// Sources added one after another go to the least loaded worker, whatever
+// order the plan visits them in (a new source used to be placed before
+// the assigned ones were counted, now and then on a busy worker).
+func TestSourcesSpreadOverTheWorkers(t *testing.T) {
+	d := fake.New(1, 2, 4096)
+	w := startWorkers(t, d, 2, false)
+	packetio.NewService(d, w)
+	for round := range 50 {
+		srcs := []*idleSource{{1}, {2}, {3}, {4}}
+		for _, s := range srcs {
+			if err := w.AddSource("0", s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, st := range w.Stats() {
+			if st.Sources != 2 {
+				t.Fatalf("round %d: worker %d runs %d of 4 sources, want 2", round, st.ID, st.Sources)
+			}
+		}
+		for _, s := range srcs {
+			w.RemoveSource(s)
+		}
+	}
+}
