@@ -130,8 +130,7 @@ type genConfig struct {
 }
 
 func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefix string, warmup, measure time.Duration, verbose bool) (mpps float64, err error) {
-	extra, pairs := 0, 0
-	pool, err := memory.PoolSize(rxDesc+txDesc+extra, 2, poolCache, reserve)
+	pool, err := memory.PoolSize(rxDesc+txDesc, 2, poolCache, reserve)
 	if err != nil {
 		return 0, err
 	}
@@ -142,7 +141,7 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 	}
 	defer func() { err = errors.Join(err, dpdk.CleanupEAL(prefix)) }()
 
-	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, TestPortPairs: pairs, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc})
+	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc})
 	if err != nil {
 		return 0, err
 	}
