@@ -217,45 +217,35 @@ func (w *Workers) DetachPort(id string) {
 }
 
 // AddSink registers a sink for packets received on a port (by id).
-func (w *Workers) AddSink(portID string, s packetio.Sink) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.sinks[portID] = append(w.sinks[portID], s)
-	w.publishLocked()
-}
+func (w *Workers) AddSink(portID string, s packetio.Sink) { w.addTo(w.sinks, portID, s) }
 
 // RemoveSink unregisters a sink and returns once no worker calls it.
-func (w *Workers) RemoveSink(portID string, s packetio.Sink) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	list := w.sinks[portID]
-	for i, x := range list {
-		if x == s {
-			w.sinks[portID] = append(list[:i:i], list[i+1:]...)
-			break
-		}
-	}
-	w.publishLocked()
-	w.synchronizeLocked()
-}
+func (w *Workers) RemoveSink(portID string, s packetio.Sink) { w.removeFrom(w.sinks, portID, s) }
 
 // AddTxTap registers a sink that sees the packets sources make for a
 // port (by id), just before the port takes them.
-func (w *Workers) AddTxTap(portID string, s packetio.Sink) {
+func (w *Workers) AddTxTap(portID string, s packetio.Sink) { w.addTo(w.taps, portID, s) }
+
+// RemoveTxTap unregisters a tx tap and returns once no worker calls it.
+func (w *Workers) RemoveTxTap(portID string, s packetio.Sink) { w.removeFrom(w.taps, portID, s) }
+
+// addTo adds s to a port's list in m (w.sinks or w.taps) and publishes.
+func (w *Workers) addTo(m map[string][]packetio.Sink, portID string, s packetio.Sink) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.taps[portID] = append(w.taps[portID], s)
+	m[portID] = append(m[portID], s)
 	w.publishLocked()
 }
 
-// RemoveTxTap unregisters a tx tap and returns once no worker calls it.
-func (w *Workers) RemoveTxTap(portID string, s packetio.Sink) {
+// removeFrom takes s off a port's list in m, publishes and returns once
+// no worker runs the old plan.
+func (w *Workers) removeFrom(m map[string][]packetio.Sink, portID string, s packetio.Sink) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	list := w.taps[portID]
+	list := m[portID]
 	for i, x := range list {
 		if x == s {
-			w.taps[portID] = append(list[:i:i], list[i+1:]...)
+			m[portID] = append(list[:i:i], list[i+1:]...)
 			break
 		}
 	}
