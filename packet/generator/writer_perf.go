@@ -214,10 +214,7 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 			*qp = q + 1
 			a := uint64(stream+uint32(flow))<<32 | uint64(q)
 			h := sigHashMix(a, cmix)
-			tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
-			binary.BigEndian.PutUint64(tr[0:8], a)
-			binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
-			binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+			putTrailer(p, so, a, c8, h)
 			if flow++; flow == nflows {
 				flow = 0
 			}
@@ -241,27 +238,14 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 		for i, p := range frames {
 			a := base | uint64(q)
 			h := sigHashMix(a, cmix)
-			tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
-			binary.BigEndian.PutUint64(tr[0:8], a)
-			binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
-			binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+			putTrailer(p, so, a, c8, h)
 			total := fold16((k + uint64(q) + uint64(h)) * m)
 			q++
 			if total == 0xffff {
 				rare |= 1 << (uint(i) & 63)
 				continue
 			}
-			cp := (*uint16)(unsafe.Add(p, co))
-			oc := *cp
-			if udp && oc == 0 {
-				continue
-			}
-			v := uint32(^oc) + total
-			nc := ^uint16(v + v>>16)
-			if nc == 0 && udp {
-				nc = 0xffff
-			}
-			*cp = nc
+			addToChecksum((*uint16)(unsafe.Add(p, co)), total, udp)
 		}
 		*(*uint32)(sq) = q
 	} else {
@@ -272,10 +256,7 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 			sf := uint64(stream + uint32(flow))
 			a := sf<<32 | uint64(q)
 			h := sigHashMix(a, cmix)
-			tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
-			binary.BigEndian.PutUint64(tr[0:8], a)
-			binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
-			binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+			putTrailer(p, so, a, c8, h)
 			if flow++; flow == nflows {
 				flow = 0
 			}
@@ -284,17 +265,7 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 				rare |= 1 << (uint(i) & 63)
 				continue
 			}
-			cp := (*uint16)(unsafe.Add(p, co))
-			oc := *cp
-			if udp && oc == 0 {
-				continue
-			}
-			v := uint32(^oc) + total
-			nc := ^uint16(v + v>>16)
-			if nc == 0 && udp {
-				nc = 0xffff
-			}
-			*cp = nc
+			addToChecksum((*uint16)(unsafe.Add(p, co)), total, udp)
 		}
 	}
 	for rare != 0 {
@@ -307,6 +278,31 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 		signExact(p, a, h, sp)
 	}
 	return flow
+}
+
+// putTrailer writes a signature trailer at p+so: the stream and sequence
+// word a, the timestamp word c8 (shifted left 8) and the 24-bit hash h.
+func putTrailer(p unsafe.Pointer, so uintptr, a, c8 uint64, h uint32) {
+	tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
+	binary.BigEndian.PutUint64(tr[0:8], a)
+	binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
+	binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+}
+
+// addToChecksum adds total (folded, not 0xffff) to the checksum at cp, read
+// in the machine's byte order. A UDP checksum of 0 (none) stays 0, and a
+// UDP result of 0 is sent as 0xffff.
+func addToChecksum(cp *uint16, total uint32, udp bool) {
+	oc := *cp
+	if udp && oc == 0 {
+		return
+	}
+	v := uint32(^oc) + total
+	nc := ^uint16(v + v>>16)
+	if nc == 0 && udp {
+		nc = 0xffff
+	}
+	*cp = nc
 }
 
 // fold16 is the ones'-complement fold of s < 2^47 to 16 bits: a value in
