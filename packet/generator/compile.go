@@ -62,6 +62,10 @@ type template struct {
 	sigUDP    bool
 	sigRefs   int
 	sigCsum   int
+	// sigCsumWord is the index in words of the checksum at sigCsum when
+	// the flows change it, else -1: a recycled buffer still holding its
+	// flow's words resets that checksum from the flow's row.
+	sigCsumWord int
 }
 
 // patchBudget bounds the precomputed flow words of a definition (16-bit
@@ -372,7 +376,7 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 				FillPayload(frame[layers.PayloadOff:len(frame)-sigLen], d.Signature.Fill)
 				layers.UpdateChecksums(frame)
 			}
-			t := template{frame: frame, head: &frame[:1][0], layers: layers}
+			t := template{frame: frame, head: &frame[:1][0], layers: layers, sigCsumWord: -1}
 			if d.Signature != nil {
 				if t.sig, err = layers.Field(len(frame)-SignatureLen, 2); err != nil {
 					return invalid(p+".signature", "length %d: %v", l, err)
@@ -525,6 +529,12 @@ func (cd *Definition) precompute() {
 			}
 		}
 		t.words, t.patch = words[ti], patch
+		t.sigCsumWord = -1
+		for i, o := range t.words {
+			if t.sigSingle && int(o) == t.sigCsum {
+				t.sigCsumWord = i
+			}
+		}
 	}
 }
 

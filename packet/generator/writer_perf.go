@@ -90,16 +90,6 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 	if patch == nil {
 		nw = 0
 	}
-	// csw: the flow words' index of the checksum under the trailer, if
-	// the flows change it.
-	csw := -1
-	if restore {
-		for j, off := range words {
-			if int(off) == t.sigCsum {
-				csw = j
-			}
-		}
-	}
 	first := ps.flow
 	flow := first
 	k := len(pkts)
@@ -117,7 +107,7 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 					// under the old trailer goes back to the flow's.
 					if restore {
 						c := tco
-						if csw >= 0 {
+						if csw := t.sigCsumWord; csw >= 0 {
 							c = patch[flow*nw+csw]
 						}
 						put16(p, t.sigCsum, c)
