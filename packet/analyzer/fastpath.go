@@ -1,7 +1,6 @@
 package analyzer
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"unsafe"
 
@@ -234,25 +233,12 @@ func (p *ProtocolResults) addShape(set ProtocolCounters, shape uint8, n uint64) 
 
 // fastTupleKey is tupleKey for a fast-path frame.
 func fastTupleKey(port uint16, frame []byte, fi *fastInfo) FlowKey {
-	k := FlowKey{Port: port, Proto: protocol.ProtoUDP}
+	vlan, proto := -1, uint8(protocol.ProtoUDP)
 	if fi.shape&shapeVLAN != 0 {
-		k.HasVLAN = true
-		k.VLAN = binary.BigEndian.Uint16(frame[protocol.EthernetLen:]) & 0x0fff
-	}
-	h := frame[fi.l3:]
-	if fi.shape&shapeIPv6 != 0 {
-		k.IP = 6
-		k.Src = [16]byte(h[protocol.IPv6SrcOff:])
-		k.Dst = [16]byte(h[protocol.IPv6DstOff:])
-	} else {
-		k.IP = 4
-		copy(k.Src[:4], h[protocol.IPv4SrcOff:])
-		copy(k.Dst[:4], h[protocol.IPv4DstOff:])
+		vlan = protocol.EthernetLen
 	}
 	if fi.shape&shapeTCP != 0 {
-		k.Proto = protocol.ProtoTCP
+		proto = protocol.ProtoTCP
 	}
-	k.SrcPort = binary.BigEndian.Uint16(frame[fi.l4:])
-	k.DstPort = binary.BigEndian.Uint16(frame[fi.l4+2:])
-	return k
+	return keyAt(port, frame, vlan, int(fi.l3), fi.shape&shapeIPv6 != 0, int(fi.l4), proto)
 }

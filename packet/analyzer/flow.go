@@ -28,36 +28,53 @@ type FlowKey struct {
 
 // tupleKey builds an unsigned frame's key from its parsed layers.
 func tupleKey(port uint16, l *protocol.Layers, frame []byte) FlowKey {
-	k := FlowKey{Port: port}
+	vlan := -1
 	if v := l.Index(protocol.KindVLAN, 1); v > 0 {
-		k.HasVLAN = true
-		k.VLAN = binary.BigEndian.Uint16(frame[l.Spans[v].Off:]) & 0x0fff
+		vlan = int(l.Spans[v].Off)
 	}
 	ip := l.L3()
 	if ip < 0 {
-		return k
+		return keyAt(port, frame, vlan, -1, false, -1, 0)
 	}
 	s := &l.Spans[ip]
-	h := frame[s.Off:]
-	if s.Kind == protocol.KindIPv4 {
-		k.IP, k.Proto = 4, h[protocol.IPv4ProtocolOff]
-		copy(k.Src[:4], h[protocol.IPv4SrcOff:])
-		copy(k.Dst[:4], h[protocol.IPv4DstOff:])
-	} else {
+	l4, proto := -1, uint8(0)
+	if i := l.L4(); i > ip {
+		switch sp := &l.Spans[i]; sp.Kind {
+		case protocol.KindUDP:
+			l4, proto = int(sp.Off), protocol.ProtoUDP
+		case protocol.KindTCP:
+			l4, proto = int(sp.Off), protocol.ProtoTCP
+		}
+	}
+	return keyAt(port, frame, vlan, int(s.Off), s.Kind == protocol.KindIPv6, l4, proto)
+}
+
+// keyAt builds a key from header offsets in frame: vlan is the outermost
+// tag's (its TCI), ip the IP header's (IPv6 if v6), l4 a UDP or TCP
+// header's, whose protocol is proto; -1 for a header the frame lacks.
+func keyAt(port uint16, frame []byte, vlan, ip int, v6 bool, l4 int, proto uint8) FlowKey {
+	k := FlowKey{Port: port}
+	if vlan >= 0 {
+		k.HasVLAN = true
+		k.VLAN = binary.BigEndian.Uint16(frame[vlan:]) & 0x0fff
+	}
+	if ip < 0 {
+		return k
+	}
+	h := frame[ip:]
+	if v6 {
 		k.IP, k.Proto = 6, h[protocol.IPv6NextHeaderOff]
 		k.Src = [16]byte(h[protocol.IPv6SrcOff:])
 		k.Dst = [16]byte(h[protocol.IPv6DstOff:])
+	} else {
+		k.IP, k.Proto = 4, h[protocol.IPv4ProtocolOff]
+		copy(k.Src[:4], h[protocol.IPv4SrcOff:])
+		copy(k.Dst[:4], h[protocol.IPv4DstOff:])
 	}
-	if l4 := l.L4(); l4 > ip {
-		switch sp := &l.Spans[l4]; sp.Kind {
-		case protocol.KindUDP, protocol.KindTCP:
-			k.Proto = uint8(protocol.ProtoUDP)
-			if sp.Kind == protocol.KindTCP {
-				k.Proto = protocol.ProtoTCP
-			}
-			k.SrcPort = binary.BigEndian.Uint16(frame[sp.Off:])
-			k.DstPort = binary.BigEndian.Uint16(frame[sp.Off+2:])
-		}
+	if l4 >= 0 {
+		k.Proto = proto
+		k.SrcPort = binary.BigEndian.Uint16(frame[l4:])
+		k.DstPort = binary.BigEndian.Uint16(frame[l4+2:])
 	}
 	return k
 }
