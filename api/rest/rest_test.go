@@ -23,8 +23,20 @@ import (
 // newTestServer serves the API over the fake driver: no DPDK needed.
 func newTestServer(t testing.TB) http.Handler {
 	t.Helper()
-	d := fake.New(2, 1, 1024)
-	w, err := workers.New(workers.Config{CPUs: []int{-1}, Driver: d})
+	h, _ := newTestServerWith(t, 1, 1024)
+	return h
+}
+
+// newTestServerWith is newTestServer with n workers (and n queues per
+// port) and a pool of the given size; it also returns the workers.
+func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Workers) {
+	t.Helper()
+	d := fake.New(2, n, pool)
+	cpus := make([]int, n)
+	for i := range cpus {
+		cpus[i] = -1
+	}
+	w, err := workers.New(workers.Config{CPUs: cpus, Driver: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +63,7 @@ func newTestServer(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.Handler()
+	return s.Handler(), w
 }
 
 func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {

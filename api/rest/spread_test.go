@@ -5,39 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/openperfd/openperfd/api/gen"
-	"github.com/openperfd/openperfd/packet/generator"
-	"github.com/openperfd/openperfd/packetio"
-	"github.com/openperfd/openperfd/packetio/fake"
-	"github.com/openperfd/openperfd/stack"
-	"github.com/openperfd/openperfd/workers"
 )
 
 // With two workers (two tx queues per port) one generator runs on both,
 // each taking half of the flows, and the result still adds up exactly.
 func TestOneGeneratorSpreadsOverTheWorkers(t *testing.T) {
-	d := fake.New(2, 2, 8192)
-	w, err := workers.New(workers.Config{CPUs: []int{-1, -1}, Driver: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	svc := packetio.NewService(d, w)
-	st, err := stack.New(d, w, stack.Options{Strategy: stack.RxDirect})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{})
-	t.Cleanup(func() { gens.Close(); st.Close(); svc.Close(); w.Stop() })
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := s.Handler()
+	h, w := newTestServerWith(t, 2, 8192)
 	if n := w.TxQueues("0"); n != 2 {
 		t.Fatalf("TxQueues = %d, want 2", n)
 	}
