@@ -103,8 +103,11 @@ func (m *Mbuf) SetRefcnt(n int) {
 func (m *Mbuf) rearmWord() *uint32 { return (*uint32)(unsafe.Pointer(&m.dataOff)) }
 
 // RearmShared readies a buffer the caller owns alone but keeps references
-// to (a source's recycled frames) for sending again n bytes: RearmTx
-// without touching the reference count or the data.
+// to (a source's recycled frames) for sending n bytes again and again:
+// RearmTx without touching the reference count or the data. Once is
+// enough: a port's free of a buffer with references left only drops one
+// (rte_pktmbuf_free), and by DPDK's rules nobody writes into a buffer
+// with several references, so its header stays as set here.
 func (m *Mbuf) RearmShared(n int) unsafe.Pointer {
 	m.dataOff = MbufHeadroom
 	m.nbSegs = 1
@@ -117,6 +120,9 @@ func (m *Mbuf) RearmShared(n int) unsafe.Pointer {
 	m.vlanTCIOuter = 0
 	return unsafe.Add(m.bufAddr, MbufHeadroom)
 }
+
+// DataPtr returns the address of the packet's first byte.
+func (m *Mbuf) DataPtr() unsafe.Pointer { return unsafe.Add(m.bufAddr, m.dataOff) }
 
 // SetLen sets the length of a single-segment packet.
 func (m *Mbuf) SetLen(n int) {

@@ -1,6 +1,10 @@
 package generator
 
 import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -80,7 +84,7 @@ func (s *Source) buildRecycled() bool {
 			return false
 		}
 		copy(room, t.frame)
-		m.SetLen(len(t.frame))
+		m.RearmShared(len(t.frame))
 		s.ref.AddRef(m, prebuiltCredit)
 		rc.cred[i] = prebuiltCredit
 		rc.flow[i] = -1
@@ -97,26 +101,15 @@ func (s *Source) pullRecycled(pkts []*packetio.Mbuf) int {
 	if n == 0 {
 		return 0
 	}
-	rc := s.rec
-	start, pos, k := rc.pos, rc.pos, 0
+	k := 0
 	for k < n {
-		m := rc.bufs[pos]
-		if m.Refcnt() != 1+int(rc.cred[pos]) {
-			break // a port still holds it
-		}
-		if rc.cred[pos] == 0 {
-			s.ref.AddRef(m, prebuiltCredit)
-			rc.cred[pos] = prebuiltCredit
-		}
-		rc.cred[pos]--
-		pkts[k] = m
-		k++
-		if pos++; pos == len(rc.bufs) {
-			pos = 0
+		end := min(k+packetio.TxBurstSize, n)
+		got := s.signRing(pkts[k:end], uint64(t))
+		k += got
+		if k < end {
+			break // the ring's next buffer is still held
 		}
 	}
-	rc.pos = pos
-	k = s.w.fillRecycled(pkts[:k], uint64(t), rc.flow, start)
 	if k < n && s.pool.Alloc(pkts[k:n]) {
 		if f := s.w.fill(pkts[k:n], uint64(t)); k+f < n {
 			s.pool.Free(pkts[k+f : n])
@@ -125,6 +118,122 @@ func (s *Source) pullRecycled(pkts []*packetio.Mbuf) int {
 		k = n
 	}
 	s.account(t, k)
+	return k
+}
+
+// signRing takes the ring's next buffers that no port holds any more, up
+// to len(pkts) <= TxBurstSize, and makes each the next packet: in one pass
+// per buffer, its header rearmed, the flow's words written unless its tag
+// says they are there, the trailer, and the checksum over the trailer set
+// from the flow's own checksum (not read back from the buffer). It is
+// fillFixed and signBurst for the ring, fused: the per-packet state stays
+// in registers and every buffer is visited once. It returns how many
+// buffers it took.
+func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
+	rc, w := s.rec, s.w
+	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
+	t := &d.tmpls[d.lenTmpl[0]]
+	n, nflows := len(t.frame), d.FlowCount
+	words, patch := t.words, t.patch
+	nw := len(words)
+	if patch == nil {
+		nw = 0
+	}
+	csw := t.sigCsumWord
+	if nw == 0 {
+		csw = -1
+	}
+	nocsum := t.sigRefs == 0
+	tco := uint16(0)
+	if !nocsum {
+		tco = get16(unsafe.Pointer(t.head), t.sigCsum)
+	}
+	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
+	sp := sigParams{stream: d.Signature.StreamID, so: n - SignatureLen, co: t.sigCsum, odd: t.sigOdd, udp: t.sigUDP,
+		nocsum: nocsum}
+	c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+	c8, cmix := c<<8, sigHashC(c)
+	cs := uint64(fold16(c8>>32 + c8&0xffffffff))
+	// The checksum is read and written in the machine's byte order; an
+	// even one adds the trailer's total byte-swapped (see signBurst).
+	mul := uint64(256)
+	if sp.odd {
+		mul = 1
+	}
+	stream, so, co, udp := sp.stream, uintptr(sp.so), uintptr(sp.co), sp.udp
+	bufs, cred, tags := rc.bufs, rc.cred, rc.flow
+	pos, flow := rc.pos, ps.flow
+	var rare uint64 // packets whose trailer total is 0xffff: signExact's
+	k := 0
+	for ; k < len(pkts); k++ {
+		m := bufs[pos]
+		cr := cred[pos]
+		if m.Refcnt() != 1+int(cr) {
+			break // a port still holds it
+		}
+		if cr == 0 {
+			s.ref.AddRef(m, prebuiltCredit)
+			cr = prebuiltCredit
+		}
+		cred[pos] = cr - 1
+		pkts[k] = m
+		p := m.DataPtr()
+		base := tco
+		if nw > 0 {
+			row := patch[flow*nw : flow*nw+nw]
+			if tags[pos] != int32(flow) {
+				for j, off := range words {
+					put16(p, int(off), row[j])
+				}
+				tags[pos] = int32(flow)
+			}
+			if csw >= 0 {
+				base = row[csw]
+			}
+		}
+		q := seq[flow]
+		seq[flow] = q + 1
+		sf := uint64(stream + uint32(flow))
+		a := sf<<32 | uint64(q)
+		h := sigHashMix(a, cmix)
+		putTrailer(p, so, a, c8, h)
+		if !nocsum {
+			cp := (*uint16)(unsafe.Add(p, co))
+			oc := bits.ReverseBytes16(base)
+			total := fold16((sf + cs + uint64(q) + uint64(h)) * mul)
+			switch {
+			case total == 0xffff:
+				*cp = oc
+				rare |= 1 << (uint(k) & 63)
+			case udp && oc == 0: // no UDP checksum: stays none
+				*cp = 0
+			default:
+				v := uint32(^oc) + total
+				nc := ^uint16(v + v>>16)
+				if nc == 0 && udp {
+					nc = 0xffff
+				}
+				*cp = nc
+			}
+		}
+		if pos++; pos == len(bufs) {
+			pos = 0
+		}
+		if flow++; flow == nflows {
+			flow = 0
+		}
+	}
+	rc.pos, ps.flow = pos, flow
+	for rare != 0 {
+		i := bits.TrailingZeros64(rare)
+		rare &= rare - 1
+		p := unsafe.Pointer(unsafe.SliceData(pkts[i].Data()))
+		tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
+		a := binary.BigEndian.Uint64(tr[0:8])
+		h := uint32(tr[15])<<16 | uint32(binary.BigEndian.Uint16(tr[16:18]))
+		sp.csum = c8>>32 + c8&0xffffffff
+		signExact(p, a, h, &sp)
+	}
 	return k
 }
 

@@ -58,27 +58,13 @@ func (w *Writer) fill(pkts []*packetio.Mbuf, ts uint64) int {
 // in two passes over the burst (frames, then signatures: each loop then
 // keeps its state in registers). Frames longer than inlineCopyMax, fields
 // without precomputed words and trailers under several checksums take
-// fillRun's general path.
-//
-// recycled says the buffers hold a frame of this template already (see
-// recycled): only the words that differ from the template are written.
-//
-// tags, for recycled buffers, are the flows whose words the buffers
-// hold (recycled.flow), pkts[i]'s at tags[(tp+i) % len(tags)]; a buffer
-// that holds its flow's words already gets only its checksum reset.
-func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, recycled bool, tags []int32, tp int) int {
+// fillRun's general path. (Recycled buffers have their own fused loop,
+// Source.signRing.)
+func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64) int {
 	t := &d.tmpls[d.lenTmpl[0]]
 	n := len(t.frame)
-	if !recycled && (n > inlineCopyMax || (t.patch == nil && len(t.fields) > 0) || (d.Signature != nil && !t.sigSingle && t.sigRefs > 0)) {
+	if n > inlineCopyMax || (t.patch == nil && len(t.fields) > 0) || (d.Signature != nil && !t.sigSingle && t.sigRefs > 0) {
 		return w.fillGeneral(d, ps, pkts, ts, w.p.maxFrame)
-	}
-	// A recycled buffer's checksum under the trailer goes back to the
-	// template's before the flow's words (which may set it) and the new
-	// trailer.
-	restore := recycled && d.Signature != nil && t.sigSingle
-	tco := uint16(0)
-	if restore {
-		tco = get16(unsafe.Pointer(t.head), t.sigCsum)
 	}
 	var ptrs [packetio.TxBurstSize]unsafe.Pointer
 	blocks := (n + 63) / 64
@@ -94,51 +80,20 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 	flow := first
 	k := len(pkts)
 	for i, m := range pkts {
-		if recycled {
-			p := m.RearmShared(n)
-			ptrs[i] = p
-			if tags != nil {
-				tag := &tags[tp]
-				if tp++; tp == len(tags) {
-					tp = 0
-				}
-				if nw > 0 && *tag == int32(flow) {
-					// The flow's words are there: only the checksum
-					// under the old trailer goes back to the flow's.
-					if restore {
-						c := tco
-						if csw := t.sigCsumWord; csw >= 0 {
-							c = patch[flow*nw+csw]
-						}
-						put16(p, t.sigCsum, c)
-					}
-					if flow++; flow == nflows {
-						flow = 0
-					}
-					continue
-				}
-				*tag = int32(flow)
-			}
-			if restore {
-				put16(p, t.sigCsum, tco)
-			}
-		} else {
-			// Rearmed whether raw or not: the same as a pool's reset.
-			p := m.RearmTx(n, inlineCopyMax)
-			if p == nil {
-				k = i
-				break
-			}
-			ptrs[i] = p
-			if blocks == 1 {
-				d := (*[8]uint64)(p)
-				a0, a1, a2, a3, a4, a5, a6, a7 := hw[0], hw[1], hw[2], hw[3], hw[4], hw[5], hw[6], hw[7]
-				d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = a0, a1, a2, a3, a4, a5, a6, a7
-			} else {
-				copyBlocks(p, head, blocks)
-			}
+		// Rearmed whether raw or not: the same as a pool's reset.
+		p := m.RearmTx(n, inlineCopyMax)
+		if p == nil {
+			k = i
+			break
 		}
-		p := ptrs[i]
+		ptrs[i] = p
+		if blocks == 1 {
+			d := (*[8]uint64)(p)
+			a0, a1, a2, a3, a4, a5, a6, a7 := hw[0], hw[1], hw[2], hw[3], hw[4], hw[5], hw[6], hw[7]
+			d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = a0, a1, a2, a3, a4, a5, a6, a7
+		} else {
+			copyBlocks(p, head, blocks)
+		}
 		if nw > 0 {
 			row := patch[flow*nw : flow*nw+nw]
 			for j, off := range words {
@@ -339,24 +294,6 @@ func get16(p unsafe.Pointer, off int) uint16 {
 	return binary.BigEndian.Uint16((*[2]byte)(unsafe.Add(p, off))[:])
 }
 
-// fillRecycled is fill over buffers that hold a frame of the program's
-// only template already (see recyclable).
-//
-// tags and tp are the ring's flow tags and pkts[0]'s position in the ring
-// (see fillFixed); nil tags means unknown contents (all words written).
-func (w *Writer) fillRecycled(pkts []*packetio.Mbuf, ts uint64, tags []int32, tp int) int {
-	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
-	done := 0
-	for done < len(pkts) {
-		chunk := pkts[done:min(done+packetio.TxBurstSize, len(pkts))]
-		done += w.fillFixed(d, ps, chunk, ts, true, tags, tp)
-		if tags != nil {
-			tp = (tp + len(chunk)) % len(tags)
-		}
-	}
-	return done
-}
-
 // fillRun writes packets of definition d from position ps on into pkts.
 // It is Definition.Write for a run of packets, with the per-run work
 // hoisted and the signature inline (see template.sign).
@@ -367,7 +304,7 @@ func (w *Writer) fillRun(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts
 	done := 0
 	for done < len(pkts) {
 		chunk := pkts[done:min(done+packetio.TxBurstSize, len(pkts))]
-		k := w.fillFixed(d, ps, chunk, ts, false, nil, 0)
+		k := w.fillFixed(d, ps, chunk, ts)
 		done += k
 		if k < len(chunk) {
 			break

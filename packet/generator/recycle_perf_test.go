@@ -1,0 +1,86 @@
+package generator
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/packetio/fake"
+)
+
+// The ring's fused loop (signRing) writes what the reference writes, for
+// random stream ids, timestamps and per-flow sequence numbers, over UDP and
+// TCP, with the checksum at an even and an odd offset from the trailer,
+// for a ring whose buffers keep their flows (5 flows) and one whose
+// buffers change flows every time round (3000 flows). The sweep is long
+// enough for trailers whose folded total is 0xffff (the exact path) to
+// occur in every configuration.
+func TestRingSignatureChecksumSweep(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, flows := range []int{5, 3000} {
+		mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
+		for _, tcp := range []bool{false, true} {
+			for pad := range 2 {
+				hs := udpDef(nil, mods, TieZip).Headers
+				if tcp {
+					hs = []HeaderDef{
+						{Header: protocol.Ethernet{Dst: macB, Src: macA}},
+						{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
+						{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
+					}
+				}
+				if pad > 0 {
+					hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
+				}
+				def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+				p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := &p.Definitions[0]
+				drv := fake.New(1, 1, 1<<14)
+				src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+				release := func(pkts []*packetio.Mbuf) {
+					for _, m := range pkts {
+						m.SetRefcnt(m.Refcnt() - 1) // the port's free of a shared buffer
+					}
+				}
+				release(pkts[:src.Pull(pkts)]) // builds the ring
+				if src.rec == nil {
+					t.Fatal("no ring")
+				}
+				want := make([]byte, p.MaxFrameLen())
+				seq := make([]uint32, flows)
+				for range 1 << 11 {
+					d.Signature.StreamID = rng.Uint32()
+					ts := rng.Uint64()
+					for f := range seq {
+						seq[f] = rng.Uint32()
+						src.w.seq[f] = seq[f]
+					}
+					flow0 := src.w.cur.pos[0].flow
+					if k := src.signRing(pkts, ts); k != len(pkts) {
+						t.Fatalf("signRing took %d buffers", k)
+					}
+					for i, m := range pkts {
+						f := (flow0 + i) % flows
+						n := refWrite(d, want, f, 0, seq[f], ts)
+						seq[f]++
+						if got := m.Data(); !bytes.Equal(got, want[:n]) {
+							t.Fatalf("flows %d tcp %v pad %d stream %#x flow %d ts %d:\n got %x\nwant %x",
+								flows, tcp, pad, d.Signature.StreamID, f, ts, got, want[:n])
+						}
+					}
+					release(pkts)
+				}
+				src.Release()
+			}
+		}
+	}
+}
