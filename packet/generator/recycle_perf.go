@@ -30,12 +30,20 @@ const recycleFlowsMax = 2048
 // recycled is a Source's ring of template buffers.
 type recycled struct {
 	bufs []*packetio.Mbuf
-	cred []int32 // references added and not yet handed out, per buffer
+	// left is the references added to bufs[pos:] and not yet handed
+	// out; bufs[:pos] have one fewer. The ring is taken in order, so one
+	// count does for all buffers: it drops by one every lap, and when it
+	// would reach 0 every buffer gets prebuiltCredit more.
+	left int32
 	// flow is the flow whose words each buffer holds, -1 if none yet.
 	// Buffers from the pool (when the ring's next one is still held) take
 	// flows out of turn, so the tag is checked rather than assumed.
 	flow []int32
 	pos  int
+	// base is each flow's checksum under the trailer (the template's, or
+	// the flow's word for it) in the machine's byte order: what signRing
+	// adds the trailer to.
+	base []uint16
 }
 
 // recycleSize is the ring's size for a definition of nflows flows.
@@ -70,7 +78,7 @@ func (s *Source) buildRecycled() bool {
 	if st := s.pool.Stats(); st.Available < int64(n)*prebuiltShare {
 		return false
 	}
-	rc := &recycled{bufs: make([]*packetio.Mbuf, n), cred: make([]int32, n), flow: make([]int32, n)}
+	rc := &recycled{bufs: make([]*packetio.Mbuf, n), flow: make([]int32, n), left: prebuiltCredit}
 	for i := 0; i < n; i += packetio.BurstSize {
 		if !s.pool.Alloc(rc.bufs[i:min(i+packetio.BurstSize, n)]) {
 			s.pool.Free(rc.bufs[:i])
@@ -86,9 +94,9 @@ func (s *Source) buildRecycled() bool {
 		copy(room, t.frame)
 		m.RearmShared(len(t.frame))
 		s.ref.AddRef(m, prebuiltCredit)
-		rc.cred[i] = prebuiltCredit
 		rc.flow[i] = -1
 	}
+	rc.base = flowChecksums(d, t)
 	s.rec = rc
 	return true
 }
@@ -133,24 +141,16 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	rc, w := s.rec, s.w
 	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
 	t := &d.tmpls[d.lenTmpl[0]]
-	n, nflows := len(t.frame), d.FlowCount
+	nflows := d.FlowCount
 	words, patch := t.words, t.patch
-	nw := len(words)
 	if patch == nil {
-		nw = 0
+		words = nil
 	}
-	csw := t.sigCsumWord
-	if nw == 0 {
-		csw = -1
-	}
-	nocsum := t.sigRefs == 0
-	tco := uint16(0)
-	if !nocsum {
-		tco = get16(unsafe.Pointer(t.head), t.sigCsum)
-	}
+	nw := len(words)
 	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
-	sp := sigParams{stream: d.Signature.StreamID, so: n - SignatureLen, co: t.sigCsum, odd: t.sigOdd, udp: t.sigUDP,
-		nocsum: nocsum}
+	bases := rc.base[:nflows]
+	sp := sigParams{stream: d.Signature.StreamID, so: len(t.frame) - SignatureLen, co: t.sigCsum, odd: t.sigOdd,
+		udp: t.sigUDP, nocsum: t.sigRefs == 0}
 	c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
 	c8, cmix := c<<8, sigHashC(c)
 	cs := uint64(fold16(c8>>32 + c8&0xffffffff))
@@ -160,36 +160,24 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	if sp.odd {
 		mul = 1
 	}
-	stream, so, co, udp := sp.stream, uintptr(sp.so), uintptr(sp.co), sp.udp
-	bufs, cred, tags := rc.bufs, rc.cred, rc.flow
-	pos, flow := rc.pos, ps.flow
+	stream, so, co, udp, nocsum := sp.stream, uintptr(sp.so), uintptr(sp.co), sp.udp, sp.nocsum
+	bufs, tags := rc.bufs, rc.flow
+	pos, flow, want := rc.pos, ps.flow, 1+int(rc.left)
 	var rare uint64 // packets whose trailer total is 0xffff: signExact's
 	k := 0
 	for ; k < len(pkts); k++ {
 		m := bufs[pos]
-		cr := cred[pos]
-		if m.Refcnt() != 1+int(cr) {
+		if m.Refcnt() != want {
 			break // a port still holds it
 		}
-		if cr == 0 {
-			s.ref.AddRef(m, prebuiltCredit)
-			cr = prebuiltCredit
-		}
-		cred[pos] = cr - 1
 		pkts[k] = m
 		p := m.DataPtr()
-		base := tco
-		if nw > 0 {
+		if tags[pos] != int32(flow) {
 			row := patch[flow*nw : flow*nw+nw]
-			if tags[pos] != int32(flow) {
-				for j, off := range words {
-					put16(p, int(off), row[j])
-				}
-				tags[pos] = int32(flow)
+			for j, off := range words {
+				put16(p, int(off), row[j])
 			}
-			if csw >= 0 {
-				base = row[csw]
-			}
+			tags[pos] = int32(flow)
 		}
 		q := seq[flow]
 		seq[flow] = q + 1
@@ -199,7 +187,7 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		putTrailer(p, so, a, c8, h)
 		if !nocsum {
 			cp := (*uint16)(unsafe.Add(p, co))
-			oc := bits.ReverseBytes16(base)
+			oc := bases[flow]
 			total := fold16((sf + cs + uint64(q) + uint64(h)) * mul)
 			switch {
 			case total == 0xffff:
@@ -216,18 +204,19 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 				*cp = nc
 			}
 		}
-		if pos++; pos == len(bufs) {
-			pos = 0
-		}
 		if flow++; flow == nflows {
 			flow = 0
+		}
+		if pos++; pos == len(bufs) {
+			pos = 0
+			want = s.nextLap()
 		}
 	}
 	rc.pos, ps.flow = pos, flow
 	for rare != 0 {
 		i := bits.TrailingZeros64(rare)
 		rare &= rare - 1
-		p := unsafe.Pointer(unsafe.SliceData(pkts[i].Data()))
+		p := pkts[i].DataPtr()
 		tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
 		a := binary.BigEndian.Uint64(tr[0:8])
 		h := uint32(tr[15])<<16 | uint32(binary.BigEndian.Uint16(tr[16:18]))
@@ -235,6 +224,38 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		signExact(p, a, h, &sp)
 	}
 	return k
+}
+
+// flowChecksums returns each flow's checksum under the trailer of
+// template t, in the machine's byte order (0s when no checksum covers
+// the trailer).
+func flowChecksums(d *Definition, t *template) []uint16 {
+	out := make([]uint16, d.FlowCount)
+	if t.sigRefs == 0 {
+		return out
+	}
+	c := get16(unsafe.Pointer(t.head), t.sigCsum)
+	nw := len(t.words)
+	for f := range out {
+		if t.patch != nil && t.sigCsumWord >= 0 {
+			c = t.patch[f*nw+t.sigCsumWord]
+		}
+		out[f] = bits.ReverseBytes16(c)
+	}
+	return out
+}
+
+// nextLap starts the ring's next lap and returns the reference count its
+// buffers have when no port holds them.
+func (s *Source) nextLap() int {
+	rc := s.rec
+	if rc.left--; rc.left == 0 {
+		for _, m := range rc.bufs {
+			s.ref.AddRef(m, prebuiltCredit)
+		}
+		rc.left = prebuiltCredit
+	}
+	return 1 + int(rc.left)
 }
 
 // releaseRecycled frees the ring (see Release).
@@ -245,8 +266,12 @@ func (s *Source) releaseRecycled() {
 	}
 	s.rec = nil
 	for i, m := range rc.bufs {
-		if rc.cred[i] > 0 {
-			s.ref.AddRef(m, -int(rc.cred[i]))
+		left := rc.left
+		if i < rc.pos {
+			left--
+		}
+		if left > 0 {
+			s.ref.AddRef(m, -int(left))
 		}
 	}
 	s.pool.Free(rc.bufs)

@@ -84,3 +84,51 @@ func TestRingSignatureChecksumSweep(t *testing.T) {
 		}
 	}
 }
+
+// The ring's references outlast a top-up: after more laps than one credit
+// lasts, every buffer still goes out (none is taken for held), and Release
+// gives every buffer back to the pool with its count at 1.
+func TestRingCreditsLastPastATopUp(t *testing.T) {
+	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 5, Start: Uint(1024)}}}
+	def := udpDef(nil, mods, TieZip)
+	def.Length = Length{Fixed: 64}
+	def.Signature = &SignatureConfig{StreamID: 1}
+	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv := fake.New(1, 1, 4096)
+	src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+	k := src.Pull(pkts)
+	if src.rec == nil {
+		t.Fatal("no ring")
+	}
+	ring := len(src.rec.bufs)
+	total := 0
+	for total < (prebuiltCredit+3)*ring {
+		for _, m := range pkts[:k] {
+			m.SetRefcnt(m.Refcnt() - 1) // the port's free of a shared buffer
+		}
+		total += k
+		if k = src.signRing(pkts, 1); k != len(pkts) {
+			t.Fatalf("after %d packets the ring gave %d buffers", total, k)
+		}
+	}
+	for _, m := range pkts[:k] {
+		m.SetRefcnt(m.Refcnt() - 1)
+	}
+	bufs := src.rec.bufs
+	src.Release()
+	for i, m := range bufs {
+		if r := m.Refcnt(); r != 1 {
+			t.Fatalf("buffer %d: %d references after Release", i, r)
+		}
+	}
+	if st := drv.Pool().Stats(); st.Used != 0 {
+		t.Errorf("%d buffers still in use after Release", st.Used)
+	}
+}
