@@ -53,7 +53,7 @@ func TestSequenceClassification(t *testing.T) {
 	p := compile(t, udpDef(128, 100, generator.FillZero))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{}
+			c := &testClock{}
 			a := newStarted(t, Config{FlowCounters: AdvancedSequencing, Clock: c.read, LateThreshold: tt.late})
 			sendSeq(t, newPusher(a, 0), c, &p.Definitions[0], 0, tt.seqs, func(int) uint64 { return 0 })
 			r := a.Results()
@@ -73,7 +73,7 @@ func TestSequenceClassification(t *testing.T) {
 
 func TestLatencyJitterInterarrival(t *testing.T) {
 	p := compile(t, udpDef(128, 7, generator.FillZero))
-	c := &clock{now: 1 << 50} // bits above 48 must not matter
+	c := &testClock{now: 1 << 50} // bits above 48 must not matter
 	a := newStarted(t, Config{
 		FlowCounters: Latency | JitterIPDV | JitterRFC | InterarrivalTime | FrameLength | AdvancedSequencing,
 		FlowDigests:  DigestLatency | DigestJitterRFC | DigestJitterIPDV,
@@ -113,7 +113,7 @@ func TestLatencyJitterInterarrival(t *testing.T) {
 
 func TestLatencyAcrossTimestampWrap(t *testing.T) {
 	p := compile(t, udpDef(64, 1, generator.FillZero))
-	c := &clock{now: 1<<48 - 2500} // tx before the 48-bit wrap, rx after it
+	c := &testClock{now: 1<<48 - 2500} // tx before the 48-bit wrap, rx after it
 	a := newStarted(t, Config{FlowCounters: Latency, Clock: c.read})
 	sendSeq(t, newPusher(a, 0), c, &p.Definitions[0], 0, seqRange(0, 5), func(int) uint64 { return 1500 })
 	if l := flowByStream(t, a.Results(), 1).Counters.Latency; l.Min != 1500 || l.Max != 1500 {
@@ -435,7 +435,7 @@ func TestConfigNames(t *testing.T) {
 
 func TestSequenceRunLengthDigest(t *testing.T) {
 	p := compile(t, udpDef(64, 1, generator.FillZero))
-	c := &clock{}
+	c := &testClock{}
 	a := newStarted(t, Config{FlowDigests: DigestSequenceRunLength, Clock: c.read})
 	// Runs of 10, 5, then 20 still going: two ended runs recorded.
 	seqs := append(append(seqRange(0, 10), seqRange(11, 16)...), seqRange(17, 37)...)
@@ -449,7 +449,7 @@ func TestSequenceRunLengthDigest(t *testing.T) {
 // A flow split over two lanes (two workers) merges into one result.
 func TestFlowSplitAcrossLanesMerges(t *testing.T) {
 	p := compile(t, udpDef(64, 1, generator.FillZero))
-	c := &clock{}
+	c := &testClock{}
 	a := newStarted(t, Config{FlowCounters: Latency | AdvancedSequencing, FlowDigests: DigestLatency, Clock: c.read})
 	sendSeq(t, newPusher(a, 0), c, &p.Definitions[0], 0, seqRange(0, 10), func(int) uint64 { return 100 })
 	sendSeq(t, newPusher(a, 0), c, &p.Definitions[0], 0, seqRange(10, 20), func(int) uint64 { return 300 })
@@ -468,7 +468,7 @@ func TestFlowSplitAcrossLanesMerges(t *testing.T) {
 
 func TestNoAllocationsPerBurst(t *testing.T) {
 	p := compile(t, udpDef(128, 1, generator.FillPRBS, 1, 2, 3, 4), udpDef(128, 0, generator.FillZero, 5, 6))
-	c := &clock{}
+	c := &testClock{}
 	a := newStarted(t, Config{
 		ProtocolCounters: CountEthernet | CountIP | CountTransport,
 		FlowCounters:     FrameLength | InterarrivalTime | JitterIPDV | JitterRFC | Latency | AdvancedSequencing | PRBS | Header,
@@ -511,7 +511,7 @@ func TestConcurrentPushAndResults(t *testing.T) {
 			w := p.NewWriter()
 			buf := make([]byte, p.MaxFrameLen())
 			for range frames {
-				n, _ := w.Next(buf, wallClock())
+				n, _ := w.Next(buf, nowClock())
 				pu.add(buf[:n])
 			}
 			pu.flush()

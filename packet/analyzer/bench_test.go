@@ -13,7 +13,7 @@ import (
 // sequence numbers advancing, and reports Mpps.
 func benchPush(b *testing.B, cfg Config) {
 	p := compile(b, udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
-	c := &clock{now: 1 << 40}
+	c := &testClock{now: 1 << 40}
 	cfg.Clock = c.read
 	a, err := New(cfg)
 	if err != nil {

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"errors"
 	"fmt"
+	"github.com/openperfd/openperfd/clock"
 	"time"
 )
 
@@ -210,12 +211,14 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: digest digits %d out of 1..4", ErrInvalid, c.DigestDigits)
 	}
 	if c.Clock == nil {
-		c.Clock = wallClock
+		c.Clock = nowClock
 	}
 	return nil
 }
 
-func wallClock() uint64 { return uint64(time.Now().UnixNano()) }
+// nowClock is the default receive clock: the one the generator stamps
+// signatures with, at one monotonic clock read (time.Now reads two).
+func nowClock() uint64 { return uint64(clock.Now()) }
 
 // needs are what the per-packet path must work out, derived from a Config.
 type needs struct {

@@ -23,7 +23,7 @@ func diffPush(t testing.TB, frames [][]byte) {
 	fast := newStarted(t, fastCfg)
 	general := newStarted(t, fastCfg)
 	general.generalOnly = true
-	c := &clock{now: 1 << 40}
+	c := &testClock{now: 1 << 40}
 	fast.cfg.Clock, general.cfg.Clock = c.read, c.read
 	pf, pg := newPusher(fast, 3), newPusher(general, 3)
 	for _, f := range frames {

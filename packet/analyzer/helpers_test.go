@@ -16,9 +16,9 @@ var (
 )
 
 // clock is an injectable receive clock.
-type clock struct{ now uint64 }
+type testClock struct{ now uint64 }
 
-func (c *clock) read() uint64 { return c.now }
+func (c *testClock) read() uint64 { return c.now }
 
 // udpDef is Ethernet/IPv4/UDP of fixed length, signed with stream ids from
 // stream unless stream is 0, with flows by source port when ports are given.
@@ -96,7 +96,7 @@ func (p *pusher) flush() {
 // sendSeq pushes frames of definition def's flow with the given sequence
 // numbers, each frame its own burst at rx time rx0 + i*step, tx timestamp
 // rx time minus latency lat(i).
-func sendSeq(t testing.TB, p *pusher, c *clock, d *generator.Definition, flow int, seqs []uint32, lat func(i int) uint64) {
+func sendSeq(t testing.TB, p *pusher, c *testClock, d *generator.Definition, flow int, seqs []uint32, lat func(i int) uint64) {
 	t.Helper()
 	buf := make([]byte, 2048)
 	for i, s := range seqs {

@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"github.com/openperfd/openperfd/clock"
 	"time"
 
 	"github.com/openperfd/openperfd/packet/bpf"
@@ -153,7 +154,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: duration %v is negative", ErrInvalid, c.Duration)
 	}
 	if c.Clock == nil {
-		c.Clock = Now
+		c.Clock = clock.Now // shared with the generator's signatures and the analyzer
 	}
 	return nil
 }
@@ -178,11 +179,3 @@ func (c *Config) recordCount() int {
 	}
 	return int((c.BufferSize + int64(per) - 1) / int64(per))
 }
-
-// epoch anchors Now: wall time read once, advanced by the monotonic clock.
-var epoch = time.Now()
-
-// Now returns nanoseconds since the Unix epoch that never go backwards: the
-// wall clock read at program start plus the monotonic time since. All
-// captures using the default clock share it, so their timestamps merge.
-func Now() int64 { return epoch.UnixNano() + int64(time.Since(epoch)) }

@@ -65,11 +65,11 @@ func burst(t testing.TB, count, n int, dstPort uint16, seq uint32) []*packetio.M
 }
 
 // clock is a settable test clock, safe for concurrent use.
-type clock struct{ ns atomic.Int64 }
+type testClock struct{ ns atomic.Int64 }
 
-func newClock(ns int64) *clock { c := &clock{}; c.ns.Store(ns); return c }
-func (c *clock) Now() int64    { return c.ns.Load() }
-func (c *clock) Add(d int64)   { c.ns.Add(d) }
+func newClock(ns int64) *testClock { c := &testClock{}; c.ns.Store(ns); return c }
+func (c *testClock) Now() int64    { return c.ns.Load() }
+func (c *testClock) Add(d int64)   { c.ns.Add(d) }
 
 // t0 is a timestamp with every nanosecond digit set, so that a reader
 // that rounds to microseconds shows.

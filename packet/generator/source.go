@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"github.com/openperfd/openperfd/clock"
 	"math"
 	"sync/atomic"
 	"time"
@@ -79,11 +80,7 @@ func NewSource(prog *Program, pool packetio.Pool, p Pacing, now func() int64) (*
 		return nil, err
 	}
 	if now == nil {
-		// Wall clock at the start plus the monotonic time since: one
-		// clock read per burst instead of two, and no steps mid-run.
-		base := time.Now()
-		wall := base.UnixNano()
-		now = func() int64 { return wall + int64(time.Since(base)) }
+		now = clock.Now // one clock read per burst, and no steps mid-run
 	}
 	s := &Source{pacing: p, limit: p.limit(), w: prog.NewWriter(), pool: pool, now: now,
 		maxLen: prog.MaxFrameLen(), done: make(chan struct{})}
