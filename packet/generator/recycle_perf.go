@@ -55,8 +55,8 @@ func recycleSize(nflows int) int {
 }
 
 // recyclable reports whether prog's packets can be written over recycled
-// buffers: one definition, one length, a signature whose checksum
-// update fillFixed does inline, flow words precomputed.
+// buffers: one definition, one length, a signature under at most one
+// checksum (signRing updates it inline), flow words precomputed.
 func recyclable(prog *Program) bool {
 	if len(prog.Definitions) != 1 {
 		return false
@@ -85,13 +85,14 @@ func (s *Source) buildRecycled() bool {
 			return false
 		}
 	}
-	for i, m := range rc.bufs {
-		room := m.Room()
-		if len(room) < len(t.frame) {
+	for _, m := range rc.bufs {
+		if len(m.Room()) < len(t.frame) {
 			s.pool.Free(rc.bufs)
 			return false
 		}
-		copy(room, t.frame)
+	}
+	for i, m := range rc.bufs {
+		copy(m.Room(), t.frame)
 		m.RearmShared(len(t.frame))
 		s.ref.AddRef(m, prebuiltCredit)
 		rc.flow[i] = -1
@@ -131,12 +132,12 @@ func (s *Source) pullRecycled(pkts []*packetio.Mbuf) int {
 
 // signRing takes the ring's next buffers that no port holds any more, up
 // to len(pkts) <= TxBurstSize, and makes each the next packet: in one pass
-// per buffer, its header rearmed, the flow's words written unless its tag
-// says they are there, the trailer, and the checksum over the trailer set
-// from the flow's own checksum (not read back from the buffer). It is
-// fillFixed and signBurst for the ring, fused: the per-packet state stays
-// in registers and every buffer is visited once. It returns how many
-// buffers it took.
+// per buffer, the flow's words written unless its tag says they are
+// there, the trailer, and the checksum over the trailer set from the
+// flow's own checksum (not read back from the buffer). It is fillFixed
+// and signBurst for the ring, fused: every buffer is visited once, and
+// its header is left as buildRecycled set it (see Mbuf.RearmShared). It
+// returns how many buffers it took.
 func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	rc, w := s.rec, s.w
 	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
