@@ -28,6 +28,7 @@
 package analyzer
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -225,68 +226,75 @@ func (a *Analyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 	s.mu.Unlock()
 }
 
-// burst is the per-packet loop; s.mu is held. Frames of the common
-// shapes take the fast path (fastpath.go), others the general parser.
+// burst is the per-packet loop; s.mu is held. Signed frames of the
+// common shapes (fastpath.go) whose flow is in the shard's cache take a
+// path without calls but classify's: Go's calls keep no register across
+// them, so every call in the loop costs spills and reloads of the loop's
+// state. When nothing per flow is asked but frame and error counts, that
+// path counts the frame itself. Everything else goes through general.
 func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	cfg := &a.cfg
-	p := packet{rx: cfg.Clock()}
+	rx := cfg.Clock()
 	var shapes [nShapes]uint64
+	fast := cfg.Filter == nil && !a.generalOnly
+	// countLean: counting a frame is counting frames, receive times and
+	// checksum errors (no lengths, inter-arrival times or digests);
+	// signedMore: a signed frame's trailer is used beyond its stream id.
+	countLean := cfg.FlowCounters&(InterarrivalTime|FrameLength) == 0 && cfg.FlowDigests == 0
+	signedMore := a.needs.sequence || a.needs.latency || cfg.FlowCounters&PRBS != 0
+	var g generalState
 	var fi fastInfo
-	var last *flow
-	var lastStream uint32
-	var lastKey FlowKey
 	for _, m := range pkts {
-		p.frame = m.Data()
-		if cfg.Filter != nil && !cfg.Filter.Match(p.frame) {
-			s.filtered++
+		frame := m.Data()
+		if !fast {
+			a.general(s, port, frame, rx, &g)
 			continue
 		}
-		var fast bool
-		if !a.generalOnly {
-			p.bad, fast = classify(p.frame, &fi)
+		bad, ok := classify(frame, &fi)
+		if !ok {
+			a.general(s, port, frame, rx, &g)
+			continue
 		}
-		if fast {
-			shapes[fi.shape]++
-			p.payloadOff = int(fi.pay)
-		} else {
-			_ = s.layers.Decode(p.frame) // on error, the headers parsed so far
-			if a.needs.protocol {
-				s.proto.count(cfg.ProtocolCounters, &s.layers, p.frame)
-			}
-			p.bad = s.layers.Verify(p.frame)
-			p.payloadOff = int(s.layers.PayloadOff)
-		}
-		p.sig, p.signed = signature.FromFrame(p.frame)
-
+		shapes[fi.shape]++
+		// The trailer, at the frame's end (a fast-path frame has more
+		// than signature.Len bytes).
+		tp := unsafe.Add(unsafe.Pointer(unsafe.SliceData(frame)), len(frame)-signature.Len)
+		ta, tx := bits.ReverseBytes64(load64(tp, 0)), bits.ReverseBytes64(load64(tp, 8))
+		signed := signature.Valid(ta, tx, loadBE16(tp, 16))
+		var sig signature.Signature
 		var f *flow
-		if p.signed {
-			if last != nil && last.key.Signed && lastStream == p.sig.StreamID {
-				f = last
-			} else {
-				f = a.signedFlow(s, port, p.sig.StreamID, &p)
+		if signed {
+			sig = signature.Words(ta, tx)
+			e := &s.sigCache[(sig.StreamID^uint32(port)*0x9e3779b1)%sigCacheSize]
+			f = e.f
+			if f == nil || e.id != uint64(port)<<32|uint64(sig.StreamID) {
+				f = nil
 			}
-			lastStream = p.sig.StreamID
-		} else {
-			var k FlowKey
-			if fast {
-				k = fastTupleKey(port, p.frame, &fi)
-			} else {
-				k = tupleKey(port, &s.layers, p.frame)
-			}
-			if last != nil && !last.key.Signed && k == lastKey {
-				f = last
-			} else {
-				f = a.tupleFlow(s, k, &p)
-			}
-			lastKey = k
 		}
-		if f == nil {
-			s.overflow.countFrame(&p, cfg.FlowCounters&^InterarrivalTime)
-			last = nil
+		if f != nil && countLean {
+			if f.frames == 0 {
+				f.firstRx = rx
+			}
+			f.frames++
+			f.lastRx = rx
+			if bad != 0 {
+				f.countErrors(bad)
+			}
+			if signedMore {
+				p := packet{frame: frame, payloadOff: int(fi.pay), sig: sig, signed: true, rx: rx}
+				f.updateSigned(&p, cfg, a.needs)
+			}
 			continue
 		}
-		f.update(&p, cfg, a.needs)
-		last = f
+		p := packet{frame: frame, payloadOff: int(fi.pay), bad: bad, sig: sig, signed: signed, rx: rx}
+		if f == nil {
+			if signed {
+				f = a.signedFlow(s, port, sig.StreamID, &p)
+			} else {
+				f = g.tupleFlow(a, s, fastTupleKey(port, frame, &fi), &p)
+			}
+		}
+		a.count(s, f, &p)
 	}
 	if a.needs.protocol {
 		for shape, n := range shapes {
@@ -295,6 +303,80 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			}
 		}
 	}
+}
+
+// generalState is what general keeps from frame to frame of a burst: the
+// last frame's flow, which the next frame likely shares.
+type generalState struct {
+	last       *flow
+	lastStream uint32
+	lastKey    FlowKey
+}
+
+// tupleFlow is Analyzer.tupleFlow behind the last-flow shortcut.
+func (g *generalState) tupleFlow(a *Analyzer, s *shard, k FlowKey, p *packet) *flow {
+	if g.last != nil && !g.last.key.Signed && k == g.lastKey {
+		return g.last
+	}
+	f := a.tupleFlow(s, k, p)
+	g.last, g.lastKey = f, k
+	return f
+}
+
+// general analyzes a frame the burst loop's fast path does not: filtered
+// analyzers, other shapes, and (generalOnly) every frame.
+func (a *Analyzer) general(s *shard, port uint16, frame []byte, rx uint64, g *generalState) {
+	cfg := &a.cfg
+	if cfg.Filter != nil && !cfg.Filter.Match(frame) {
+		s.filtered++
+		return
+	}
+	p := packet{frame: frame, rx: rx}
+	var fi fastInfo
+	var fast bool
+	if !a.generalOnly {
+		p.bad, fast = classify(frame, &fi)
+	}
+	if fast {
+		s.proto.addShape(cfg.ProtocolCounters, fi.shape, 1)
+		p.payloadOff = int(fi.pay)
+	} else {
+		_ = s.layers.Decode(frame) // on error, the headers parsed so far
+		if a.needs.protocol {
+			s.proto.count(cfg.ProtocolCounters, &s.layers, frame)
+		}
+		p.bad = s.layers.Verify(frame)
+		p.payloadOff = int(s.layers.PayloadOff)
+	}
+	p.sig, p.signed = signature.FromFrame(frame)
+	var f *flow
+	if p.signed {
+		if g.last != nil && g.last.key.Signed && g.lastStream == p.sig.StreamID {
+			f = g.last
+		} else {
+			f = a.signedFlow(s, port, p.sig.StreamID, &p)
+		}
+		g.last, g.lastStream = f, p.sig.StreamID
+	} else {
+		var k FlowKey
+		if fast {
+			k = fastTupleKey(port, frame, &fi)
+		} else {
+			k = tupleKey(port, &s.layers, frame)
+		}
+		f = g.tupleFlow(a, s, k, &p)
+	}
+	a.count(s, f, &p)
+}
+
+// count adds a frame to its flow, or to the overflow when it has none
+// (over the flow limit).
+func (a *Analyzer) count(s *shard, f *flow, p *packet) {
+	if f == nil {
+		s.overflow.countFrame(p, a.cfg.FlowCounters&^InterarrivalTime)
+		return
+	}
+	f.update(p, &a.cfg, a.needs)
 }
 
 func (a *Analyzer) signedFlow(s *shard, port uint16, stream uint32, p *packet) *flow {

@@ -252,15 +252,7 @@ func (f *flow) countFrame(p *packet, fc FlowCounters) {
 	f.frames++
 	f.lastRx = p.rx
 	if p.bad != 0 {
-		if p.bad&protocol.BadIPv4 != 0 {
-			f.errIPv4++
-		}
-		if p.bad&protocol.BadTCP != 0 {
-			f.errTCP++
-		}
-		if p.bad&protocol.BadUDP != 0 {
-			f.errUDP++
-		}
+		f.countErrors(p.bad)
 	}
 	if fc&FrameLength != 0 {
 		f.length.add(int64(len(p.frame)))
@@ -270,12 +262,30 @@ func (f *flow) countFrame(p *packet, fc FlowCounters) {
 	}
 }
 
+// countErrors counts a frame's checksum errors.
+func (f *flow) countErrors(bad protocol.ChecksumErrors) {
+	if bad&protocol.BadIPv4 != 0 {
+		f.errIPv4++
+	}
+	if bad&protocol.BadTCP != 0 {
+		f.errTCP++
+	}
+	if bad&protocol.BadUDP != 0 {
+		f.errUDP++
+	}
+}
+
 // update adds one frame to the flow.
 func (f *flow) update(p *packet, cfg *Config, nd needs) {
 	f.countFrame(p, cfg.FlowCounters)
-	if !p.signed {
-		return
+	if p.signed {
+		f.updateSigned(p, cfg, nd)
 	}
+}
+
+// updateSigned adds what a signed frame's trailer tells: sequence,
+// latency and jitter, PRBS errors, as cfg asks.
+func (f *flow) updateSigned(p *packet, cfg *Config, nd needs) {
 	inSequence := false
 	if nd.sequence {
 		if ended := f.seq.update(p.sig.Sequence, cfg.LateThreshold); ended > 0 && f.dig != nil {

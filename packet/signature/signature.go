@@ -87,16 +87,25 @@ func Decode(b []byte) (s Signature, ok bool) {
 		return s, false
 	}
 	b = b[:Len]
-	if b[14]&^flagsKnown != Marker {
+	a, x, t := binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint16(b[16:])
+	if !Valid(a, x, t) {
 		return s, false
 	}
-	a := binary.BigEndian.Uint64(b[0:])
-	x := binary.BigEndian.Uint64(b[8:])
-	c := x >> 8 // bytes 8..14
-	if uint32(x&0xff)<<16|uint32(binary.BigEndian.Uint16(b[16:])) != hash(a, c) {
-		return s, false
-	}
-	return Signature{StreamID: uint32(a >> 32), Sequence: uint32(a), Timestamp: c >> 8, Flags: b[14] & flagsKnown}, true
+	return Words(a, x), true
+}
+
+// Valid reports whether a trailer read as three big-endian words, a
+// (bytes 0..7), x (bytes 8..15) and t (bytes 16..17), is a signature
+// (marker and check). Valid and Words inline, for per-packet callers
+// that load the words themselves.
+func Valid(a, x uint64, t uint16) bool {
+	return uint8(x>>8)&^flagsKnown == Marker && uint32(x&0xff)<<16|uint32(t) == hash(a, x>>8)
+}
+
+// Words returns the signature in the words a and x of a trailer that
+// Valid accepted.
+func Words(a, x uint64) Signature {
+	return Signature{StreamID: uint32(a >> 32), Sequence: uint32(a), Timestamp: x >> 16, Flags: uint8(x>>8) & flagsKnown}
 }
 
 // FromFrame decodes the trailer at the end of frame (FCS excluded).
