@@ -228,7 +228,7 @@ echo " anything else running on CPU $CPU skews the figures)"
 [ "${BENCH_TX_ONLY:-0}" = 1 ] && exit 0
 
 echo
-echo "packetio/dpdk micro-benchmarks (burst of 32 on net_null0, registered lcore):"
+echo "packetio/dpdk micro-benchmarks (bursts of 64 on net_null0, registered lcore):"
 "$GO" test -run='^$' -bench=. -benchtime=2s ./packetio/dpdk/
 
 echo

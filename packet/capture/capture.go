@@ -10,8 +10,8 @@ import (
 )
 
 // chunk is how many packets of a burst are handled per lock: the size of
-// the on-stack filter result. Bursts are BurstSize (32); longer slices
-// are taken in chunks.
+// the on-stack filter result. Bursts are at most BurstSize (64); longer
+// slices are taken in chunks.
 const chunk = 64
 
 // Capture stores packets pushed to it in a preallocated buffer.

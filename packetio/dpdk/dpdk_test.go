@@ -317,7 +317,7 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// BenchmarkRxBurst is a worker's rx cost on net_null0: one RxBurst of 32
+// BenchmarkRxBurst is a worker's rx cost on net_null0: one RxBurst of BurstSize
 // (the null PMD allocates and fills them) that also frees the previous
 // burst, as the worker loop does: one cgo call per burst.
 func BenchmarkRxBurst(b *testing.B) {
@@ -346,7 +346,7 @@ func BenchmarkRxBurst(b *testing.B) {
 }
 
 // BenchmarkTxBurst is a worker's tx cost on net_null0 without building
-// packets: one Alloc of 32 and one TxBurst (the null PMD frees them).
+// packets: one Alloc of BurstSize and one TxBurst (the null PMD frees them).
 func BenchmarkTxBurst(b *testing.B) {
 	p := portAt(b, nullPort)
 	pool := testDrv.Pool()
@@ -379,7 +379,7 @@ func BenchmarkTxBurst(b *testing.B) {
 }
 
 // BenchmarkTxRefill is the generator's tx cost on net_null0 without
-// building packets: one TxRefill per burst of 32, which transmits the
+// building packets: one TxRefill per burst of BurstSize, which transmits the
 // burst and allocates the next (raw) in the same cgo call.
 func BenchmarkTxRefill(b *testing.B) {
 	p := portAt(b, nullPort).(packetio.RefillPort)
