@@ -118,6 +118,7 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 		return 0, false
 	}
 	l4len := end - l4
+	var badL4 protocol.ChecksumErrors // the error a wrong L4 checksum is; 0: none to check
 	switch proto {
 	case protocol.ProtoUDP:
 		if l4len < protocol.UDPLen {
@@ -126,9 +127,7 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 		fi.pay = uint16(l4 + protocol.UDPLen)
 		// Over IPv4 a zero UDP checksum means none.
 		if shape&shapeIPv6 != 0 || *(*uint16)(unsafe.Add(p, l4+6)) != 0 {
-			if l4Sum(p, l4, l4len, pseudo, protocol.ProtoUDP) != 0xffff {
-				bad |= protocol.BadUDP
-			}
+			badL4 = protocol.BadUDP
 		}
 	case protocol.ProtoTCP:
 		if l4len < protocol.TCPLen {
@@ -140,12 +139,14 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 		}
 		shape |= shapeTCP
 		fi.pay = uint16(l4 + hl)
-		if l4Sum(p, l4, l4len, pseudo, protocol.ProtoTCP) != 0xffff {
-			bad |= protocol.BadTCP
-		}
+		badL4 = protocol.BadTCP
 	default:
 		return 0, false
 	}
+	if badL4 != 0 && l4Sum(p, l4, l4len, pseudo, proto) == 0xffff {
+		badL4 = 0
+	}
+	bad |= badL4
 	fi.shape, fi.l3, fi.l4 = shape, uint16(l3), uint16(l4)
 	return bad, true
 }
@@ -173,6 +174,13 @@ func l4Sum(p unsafe.Pointer, off, n uintptr, pseudo uint64, proto uint8) uint32 
 		hi += w >> 32
 		off += 8
 		n -= 8
+	}
+	if end := off + n; end >= 8 {
+		// The last n < 8 bytes: the word ending at the segment's end,
+		// shifted so that the bytes before them drop out (a shift by 64
+		// gives 0). off is even, so they keep their parity.
+		w := load64(p, end-8) >> ((8 - n) * 8)
+		return fold(acc + hi + w&lo32 + w>>32)
 	}
 	if n >= 4 {
 		acc += uint64(load32(p, off))
