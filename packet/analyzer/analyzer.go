@@ -281,8 +281,10 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 				f.countErrors(bad)
 			}
 			if signedMore {
-				p := packet{frame: frame, payloadOff: int(fi.pay), sig: sig, signed: true, rx: rx}
-				f.updateSigned(&p, cfg, a.needs)
+				f.updateSeqLatency(sig.Sequence, sig.Timestamp, rx, cfg, a.needs)
+				if cfg.FlowCounters&PRBS != 0 && sig.PRBS() {
+					f.checkPRBS(frame, int(fi.pay))
+				}
 			}
 			continue
 		}

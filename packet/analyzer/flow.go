@@ -286,26 +286,35 @@ func (f *flow) update(p *packet, cfg *Config, nd needs) {
 // updateSigned adds what a signed frame's trailer tells: sequence,
 // latency and jitter, PRBS errors, as cfg asks.
 func (f *flow) updateSigned(p *packet, cfg *Config, nd needs) {
+	f.updateSeqLatency(p.sig.Sequence, p.sig.Timestamp, p.rx, cfg, nd)
+	if cfg.FlowCounters&PRBS != 0 && p.sig.PRBS() {
+		f.checkPRBS(p.frame, p.payloadOff)
+	}
+}
+
+// updateSeqLatency adds a signed frame's sequence number and, from its
+// transmit time ts and receive time rx, its latency and the jitters it
+// makes with the previous one, as cfg asks: IPDV (RFC 3393, signed, only
+// between frames in sequence) and the RFC 3550 smoothed jitter
+// J += (|D| - J)/16, kept in integer arithmetic scaled by 16 as RFC 3550's
+// appendix A.8 does. Scalars, not a packet, and the common cases inline:
+// the burst loop calls it for every signed frame.
+func (f *flow) updateSeqLatency(seq uint32, ts, rx uint64, cfg *Config, nd needs) {
 	inSequence := false
 	if nd.sequence {
-		if ended := f.seq.update(p.sig.Sequence, cfg.LateThreshold); ended > 0 && f.dig != nil {
+		if sq := &f.seq; sq.started && seq == sq.last+1 {
+			sq.inOrder++
+			sq.runLength++
+			sq.last = seq
+		} else if ended := sq.update(seq, cfg.LateThreshold); ended > 0 && f.dig != nil {
 			f.dig.record(dRunLength, int64(ended))
 		}
 		inSequence = f.seq.runLength > 1
 	}
-	if nd.latency {
-		f.updateLatency(signature.Delta(p.rx, p.sig.Timestamp), inSequence, cfg.FlowCounters)
+	if !nd.latency {
+		return
 	}
-	if cfg.FlowCounters&PRBS != 0 && p.sig.PRBS() {
-		f.checkPRBS(p)
-	}
-}
-
-// updateLatency records a latency and the jitters it makes with the
-// previous one: IPDV (RFC 3393, signed, only between frames in sequence)
-// and the RFC 3550 smoothed jitter J += (|D| - J)/16, kept in integer
-// arithmetic scaled by 16 as RFC 3550's appendix A.8 does.
-func (f *flow) updateLatency(lat int64, inSequence bool, fc FlowCounters) {
+	lat, fc := signature.Delta(rx, ts), cfg.FlowCounters
 	if fc&Latency != 0 {
 		f.latency.add(lat)
 	}
@@ -334,13 +343,12 @@ func (f *flow) updateLatency(lat int64, inSequence bool, fc FlowCounters) {
 	f.lastLatency, f.hasLatency = lat, true
 }
 
-func (f *flow) checkPRBS(p *packet) {
-	end := len(p.frame) - signature.Len
-	off := p.payloadOff
+func (f *flow) checkPRBS(frame []byte, off int) {
+	end := len(frame) - signature.Len
 	if off >= end {
 		return
 	}
-	bad, ok := signature.PRBS31Errors(p.frame[off:end])
+	bad, ok := signature.PRBS31Errors(frame[off:end])
 	if !ok {
 		return
 	}
