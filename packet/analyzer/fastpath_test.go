@@ -75,6 +75,24 @@ func fastFrames(t testing.TB) [][]byte {
 			out = append(out, b[:p.Definitions[0].Write(b, k%2, 0, uint32(k), 1<<40-500)])
 		}
 	}
+	// Signed frames of the other shapes, one stream each, so that the
+	// damaged copies below meet the layout their stream's flow keeps.
+	for i, hs := range [][]protocol.Header{
+		{eth, ip4, tcp}, {eth, vlan, ip4, udp}, {eth, vlan, ip4, tcp}, {eth, ip6, udp}, {eth, ip6, tcp}, {eth, vlan, ip6, tcp},
+	} {
+		var defs []generator.HeaderDef
+		for _, h := range hs {
+			defs = append(defs, generator.HeaderDef{Header: h})
+		}
+		for _, n := range []int{110, 131} {
+			p := compile(t, generator.TrafficDefinition{Headers: defs, Length: generator.Length{Fixed: n + 4},
+				Signature: &generator.SignatureConfig{StreamID: uint32(100 + i)}})
+			for k := range 2 {
+				b := make([]byte, p.MaxFrameLen())
+				out = append(out, b[:p.Definitions[0].Write(b, 0, 0, uint32(k), 1<<40-500)])
+			}
+		}
+	}
 	// Damaged copies: every byte of the headers and the signature changed in
 	// turn, and cuts and padding.
 	base := len(out)
