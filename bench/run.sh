@@ -44,7 +44,8 @@
 # Then the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
 #
 # The rows with targets (gentx, analyze-*) are measured BENCH_REPEAT times
-# (default 3), testpmd and ours interleaved, and the table shows the pair
+# (default 5: single pairs here range over +-20%), testpmd and ours
+# interleaved, and the table shows the pair
 # with the median ratio; the other rows once.
 #
 # Environment: BENCH_SECONDS (per measurement, default 5), BENCH_CPU (the
@@ -56,7 +57,7 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 SECS=${BENCH_SECONDS:-5}
-REPEATS=${BENCH_REPEAT:-3}
+REPEATS=${BENCH_REPEAT:-5}
 REPEAT=1
 CPU=${BENCH_CPU:-1}
 WARMUP=2 # testpmd reports to skip: the start-up interval and one warm-up second
