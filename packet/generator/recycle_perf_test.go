@@ -1,11 +1,10 @@
 package generator
 
 import (
-	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 )
@@ -23,23 +22,10 @@ func TestRingSignatureChecksumSweep(t *testing.T) {
 		mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
 		for _, tcp := range []bool{false, true} {
 			for pad := range 2 {
-				hs := udpDef(nil, mods, TieZip).Headers
-				if tcp {
-					hs = []HeaderDef{
-						{Header: protocol.Ethernet{Dst: macB, Src: macA}},
-						{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
-						{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
-					}
-				}
-				if pad > 0 {
-					hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
-				}
-				def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
-				p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+				p, err := Compile([]TrafficDefinition{sweepDef(mods, tcp, pad)}, OrderRoundRobin, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				d := &p.Definitions[0]
 				drv := fake.New(1, 1, 1<<14)
 				src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
 				if err != nil {
@@ -55,30 +41,8 @@ func TestRingSignatureChecksumSweep(t *testing.T) {
 				if src.rec == nil {
 					t.Fatal("no ring")
 				}
-				want := make([]byte, p.MaxFrameLen())
-				seq := make([]uint32, flows)
-				for range 1 << 11 {
-					d.Signature.StreamID = rng.Uint32()
-					ts := rng.Uint64()
-					for f := range seq {
-						seq[f] = rng.Uint32()
-						src.w.seq[f] = seq[f]
-					}
-					flow0 := src.w.cur.pos[0].flow
-					if k := src.signRing(pkts, ts); k != len(pkts) {
-						t.Fatalf("signRing took %d buffers", k)
-					}
-					for i, m := range pkts {
-						f := (flow0 + i) % flows
-						n := refWrite(d, want, f, 0, seq[f], ts)
-						seq[f]++
-						if got := m.Data(); !bytes.Equal(got, want[:n]) {
-							t.Fatalf("flows %d tcp %v pad %d stream %#x flow %d ts %d:\n got %x\nwant %x",
-								flows, tcp, pad, d.Signature.StreamID, f, ts, got, want[:n])
-						}
-					}
-					release(pkts)
-				}
+				checkSweep(t, rng, src.w, pkts, func(ts uint64) int { return src.signRing(pkts, ts) },
+					func() { release(pkts) }, fmt.Sprintf("flows %d tcp %v pad %d", flows, tcp, pad))
 				src.Release()
 			}
 		}

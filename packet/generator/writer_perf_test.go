@@ -404,6 +404,62 @@ func TestFillSignatureChecksumSweep(t *testing.T) {
 	}
 }
 
+// sweepDef is the checksum sweeps' definition: UDP or TCP carrying mods,
+// signed, padded by pad bytes so that the checksum sits at an even or odd
+// offset from the trailer.
+func sweepDef(mods []Modifier, tcp bool, pad int) TrafficDefinition {
+	hs := udpDef(nil, mods, TieZip).Headers
+	if tcp {
+		hs = []HeaderDef{
+			{Header: protocol.Ethernet{Dst: macB, Src: macA}},
+			{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
+			{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
+		}
+	}
+	if pad > 0 {
+		hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
+	}
+	return TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+}
+
+// checkSweep is the checksum sweeps' loop over w's only definition: 2^11
+// bursts, each with a random stream id, timestamp and per-flow sequence
+// numbers, written into pkts by write (which returns how many it wrote)
+// and compared packet by packet with refWrite; after runs after each.
+func checkSweep(t *testing.T, rng *rand.Rand, w *Writer, pkts []*packetio.Mbuf, write func(ts uint64) int, after func(), label string) {
+	t.Helper()
+	d := &w.p.Definitions[0]
+	flows := d.FlowCount
+	want := make([]byte, w.p.MaxFrameLen())
+	seq := make([]uint32, flows)
+	for range 1 << 11 {
+		d.Signature.StreamID = rng.Uint32()
+		ts := rng.Uint64()
+		for f := range seq {
+			seq[f] = rng.Uint32()
+			w.seq[f] = seq[f]
+		}
+		flow0 := w.cur.pos[0].flow
+		if k := write(ts); k != len(pkts) {
+			t.Fatalf("%s: wrote %d packets", label, k)
+		}
+		for i, m := range pkts {
+			f := (flow0 + i) % flows
+			n := refWrite(d, want, f, 0, seq[f], ts)
+			seq[f]++
+			if got := m.Data(); !bytes.Equal(got, want[:n]) {
+				t.Fatalf("%s stream %#x flow %d ts %d:\n got %x\nwant %x", label, d.Signature.StreamID, f, ts, got, want[:n])
+			}
+		}
+		for f := range seq {
+			if w.seq[f] != seq[f] {
+				t.Fatalf("%s flow %d: seq %d, want %d", label, f, w.seq[f], seq[f])
+			}
+		}
+		after()
+	}
+}
+
 // TestFillSignatureChecksumSweepFlows is TestFillSignatureChecksumSweep
 // for bursts over several flows (signBurst's per-flow loop), with random
 // sequence numbers per flow, so that trailers whose folded total is 0xffff
@@ -415,54 +471,16 @@ func TestFillSignatureChecksumSweepFlows(t *testing.T) {
 	pkts := heapBurst(packetio.TxBurstSize)
 	for _, tcp := range []bool{false, true} {
 		for pad := range 2 {
-			hs := udpDef(nil, mods, TieZip).Headers
-			if tcp {
-				hs = []HeaderDef{
-					{Header: protocol.Ethernet{Dst: macB, Src: macA}},
-					{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
-					{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
-				}
-			}
-			if pad > 0 {
-				hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
-			}
-			def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
-			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+			p, err := Compile([]TrafficDefinition{sweepDef(mods, tcp, pad)}, OrderRoundRobin, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := &p.Definitions[0]
-			if d.FlowCount != flows {
-				t.Fatalf("%d flows", d.FlowCount)
+			if n := p.Definitions[0].FlowCount; n != flows {
+				t.Fatalf("%d flows", n)
 			}
 			w := p.NewWriter()
-			want := make([]byte, p.MaxFrameLen())
-			var seq [flows]uint32
-			for range 1 << 11 {
-				d.Signature.StreamID = rng.Uint32()
-				ts := rng.Uint64()
-				for f := range seq {
-					seq[f] = rng.Uint32()
-					w.seq[f] = seq[f]
-				}
-				flow0 := w.cur.pos[0].flow
-				if k := w.fill(pkts, ts); k != len(pkts) {
-					t.Fatalf("fill wrote %d", k)
-				}
-				for i, m := range pkts {
-					f := (flow0 + i) % flows
-					n := refWrite(d, want, f, 0, seq[f], ts)
-					seq[f]++
-					if got := m.Data(); !bytes.Equal(got, want[:n]) {
-						t.Fatalf("tcp %v pad %d stream %#x flow %d ts %d:\n got %x\nwant %x", tcp, pad, d.Signature.StreamID, f, ts, got, want[:n])
-					}
-				}
-				for f := range seq {
-					if w.seq[f] != seq[f] {
-						t.Fatalf("flow %d: seq %d, want %d", f, w.seq[f], seq[f])
-					}
-				}
-			}
+			checkSweep(t, rng, w, pkts, func(ts uint64) int { return w.fill(pkts, ts) }, func() {},
+				fmt.Sprintf("tcp %v pad %d", tcp, pad))
 		}
 	}
 }
