@@ -227,11 +227,12 @@ func (a *Analyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 }
 
 // burst is the per-packet loop; s.mu is held. Signed frames of the
-// common shapes (fastpath.go) whose flow is in the shard's cache take a
-// path without calls but classify's: Go's calls keep no register across
-// them, so every call in the loop costs spills and reloads of the loop's
-// state. When nothing per flow is asked but frame and error counts, that
-// path counts the frame itself. Everything else goes through general.
+// common shapes (fastpath.go) whose flow is in the shard's cache are
+// counted inline, with classify's call and, when sequence or latency is
+// asked, one more: Go's calls keep no register across them, so every call
+// in the loop costs spills and reloads of the loop's state. That path is
+// taken when a flow counts no lengths, inter-arrival times or digests;
+// other frames and counters go through count or general.
 func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	cfg := &a.cfg
 	rx := cfg.Clock()
@@ -265,7 +266,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 		var f *flow
 		if signed {
 			sig = signature.Words(ta, tx)
-			e := &s.sigCache[(sig.StreamID^uint32(port)*0x9e3779b1)%sigCacheSize]
+			e := s.sigSlot(port, sig.StreamID)
 			f = e.f
 			if f == nil || e.id != uint64(port)<<32|uint64(sig.StreamID) {
 				f = nil
@@ -381,9 +382,14 @@ func (a *Analyzer) count(s *shard, f *flow, p *packet) {
 	f.update(p, &a.cfg, a.needs)
 }
 
+// sigSlot is the signed-flow cache entry of a port's stream.
+func (s *shard) sigSlot(port uint16, stream uint32) *sigEntry {
+	return &s.sigCache[(stream^uint32(port)*0x9e3779b1)%sigCacheSize]
+}
+
 func (a *Analyzer) signedFlow(s *shard, port uint16, stream uint32, p *packet) *flow {
 	id := uint64(port)<<32 | uint64(stream)
-	e := &s.sigCache[(stream^uint32(port)*0x9e3779b1)%sigCacheSize]
+	e := s.sigSlot(port, stream)
 	if e.f != nil && e.id == id {
 		return e.f
 	}
