@@ -1,9 +1,11 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
@@ -94,5 +96,102 @@ func TestRingCreditsLastPastATopUp(t *testing.T) {
 	}
 	if st := drv.Pool().Stats(); st.Used != 0 {
 		t.Errorf("%d buffers still in use after Release", st.Used)
+	}
+}
+
+// signExact, the burst writers' path for trailers whose folded total is
+// 0xffff, is exact for every trailer: over a frame holding its flow's
+// words and checksum, the trailer and signExact make what the reference
+// writes. (The sweeps rarely reach it: it decides only when the flow's
+// checksum is at the ones'-complement edge.)
+func TestSignExactMatchesTheReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 5, Start: Uint(1024)}}}
+	for _, tcp := range []bool{false, true} {
+		for pad := range 2 {
+			p, err := Compile([]TrafficDefinition{sweepDef(mods, tcp, pad)}, OrderRoundRobin, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &p.Definitions[0]
+			tm := &d.tmpls[d.lenTmpl[0]]
+			n := len(tm.frame)
+			want := make([]byte, p.MaxFrameLen())
+			for range 1 << 14 {
+				stream, seq, ts, flow := rng.Uint32(), rng.Uint32(), rng.Uint64(), rng.IntN(d.FlowCount)
+				d.Signature.StreamID = stream
+				refWrite(d, want, flow, 0, seq, ts)
+
+				got := append([]byte(nil), tm.frame...)
+				d.setFlow(tm, got, flow)
+				c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+				c8 := c << 8
+				a := uint64(stream+uint32(flow))<<32 | uint64(seq)
+				h := sigHashMix(a, sigHashC(c))
+				fp := unsafe.Pointer(unsafe.SliceData(got))
+				putTrailer(fp, uintptr(n-SignatureLen), a, c8, h)
+				signExact(fp, a, h, &sigParams{csum: c8>>32 + c8&0xffffffff, co: tm.sigCsum, odd: tm.sigOdd, udp: tm.sigUDP})
+				if !bytes.Equal(got, want[:n]) {
+					t.Fatalf("tcp %v pad %d stream %#x seq %d flow %d:\n got %x\nwant %x", tcp, pad, stream, seq, flow, got, want[:n])
+				}
+			}
+		}
+	}
+}
+
+// signRing's rare branch: sequence numbers searched out so that the
+// trailer's folded total is 0xffff still give the reference's frames.
+func TestRingRareTotals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tcp := range []bool{false, true} {
+		for pad := range 2 {
+			p, err := Compile([]TrafficDefinition{sweepDef(nil, tcp, pad)}, OrderRoundRobin, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &p.Definitions[0]
+			tm := &d.tmpls[d.lenTmpl[0]]
+			drv := fake.New(1, 1, 4096)
+			src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: 1}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts := make([]*packetio.Mbuf, 1)
+			release := func() { pkts[0].SetRefcnt(pkts[0].Refcnt() - 1) }
+			if src.Pull(pkts) != 1 || src.rec == nil {
+				t.Fatal("no ring")
+			}
+			release()
+			want := make([]byte, p.MaxFrameLen())
+			mul := uint64(256)
+			if tm.sigOdd {
+				mul = 1
+			}
+			for range 20 {
+				stream, ts := rng.Uint32(), rng.Uint64()
+				d.Signature.StreamID = stream
+				c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+				c8, cmix := c<<8, sigHashC(c)
+				cs := uint64(fold16(c8>>32 + c8&0xffffffff))
+				q := rng.Uint32()
+				for {
+					h := sigHashMix(uint64(stream)<<32|uint64(q), cmix)
+					if fold16((uint64(stream)+cs+uint64(q)+uint64(h))*mul) == 0xffff {
+						break
+					}
+					q++
+				}
+				src.w.seq[0] = q
+				if src.signRing(pkts, ts) != 1 {
+					t.Fatal("the ring gave no buffer")
+				}
+				n := refWrite(d, want, 0, 0, q, ts)
+				if got := pkts[0].Data(); !bytes.Equal(got, want[:n]) {
+					t.Fatalf("tcp %v pad %d stream %#x seq %d:\n got %x\nwant %x", tcp, pad, stream, q, got, want[:n])
+				}
+				release()
+			}
+			src.Release()
+		}
 	}
 }
