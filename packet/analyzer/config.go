@@ -3,8 +3,9 @@ package analyzer
 import (
 	"errors"
 	"fmt"
-	"github.com/openperfd/openperfd/clock"
 	"time"
+
+	"github.com/openperfd/openperfd/clock"
 )
 
 // ErrInvalid marks a configuration the analyzer rejects.

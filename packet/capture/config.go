@@ -3,9 +3,9 @@ package capture
 import (
 	"errors"
 	"fmt"
-	"github.com/openperfd/openperfd/clock"
 	"time"
 
+	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/packet/bpf"
 )
 

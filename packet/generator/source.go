@@ -2,11 +2,11 @@ package generator
 
 import (
 	"fmt"
-	"github.com/openperfd/openperfd/clock"
 	"math"
 	"sync/atomic"
 	"time"
 
+	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/packetio"
 )
 
