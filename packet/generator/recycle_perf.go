@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"unsafe"
 
@@ -154,7 +153,8 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		udp: t.sigUDP, nocsum: t.sigRefs == 0}
 	c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
 	c8, cmix := c<<8, sigHashC(c)
-	cs := uint64(fold16(c8>>32 + c8&0xffffffff))
+	sp.csum = c8>>32 + c8&0xffffffff
+	cs := uint64(fold16(sp.csum))
 	// The checksum is read and written in the machine's byte order; an
 	// even one adds the trailer's total byte-swapped (see signBurst).
 	mul := uint64(256)
@@ -196,7 +196,7 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 				rare |= 1 << (uint(k) & 63)
 			case udp && oc == 0: // no UDP checksum: stays none
 				*cp = 0
-			default:
+			default: // addToChecksum, on the flow's checksum instead of the buffer's
 				v := uint32(^oc) + total
 				nc := ^uint16(v + v>>16)
 				if nc == 0 && udp {
@@ -217,12 +217,7 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	for rare != 0 {
 		i := bits.TrailingZeros64(rare)
 		rare &= rare - 1
-		p := pkts[i].DataPtr()
-		tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
-		a := binary.BigEndian.Uint64(tr[0:8])
-		h := uint32(tr[15])<<16 | uint32(binary.BigEndian.Uint16(tr[16:18]))
-		sp.csum = c8>>32 + c8&0xffffffff
-		signExact(p, a, h, &sp)
+		signExactTrailer(pkts[i].DataPtr(), &sp)
 	}
 	return k
 }

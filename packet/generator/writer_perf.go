@@ -216,13 +216,18 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 	for rare != 0 {
 		i := bits.TrailingZeros64(rare)
 		rare &= rare - 1
-		p := frames[i]
-		tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
-		a := binary.BigEndian.Uint64(tr[0:8])
-		h := uint32(tr[15])<<16 | uint32(binary.BigEndian.Uint16(tr[16:18]))
-		signExact(p, a, h, sp)
+		signExactTrailer(frames[i], sp)
 	}
 	return flow
+}
+
+// signExactTrailer is signExact for a frame at p whose trailer is
+// written and whose checksum is still the one under a zero trailer.
+func signExactTrailer(p unsafe.Pointer, sp *sigParams) {
+	tr := (*[SignatureLen]byte)(unsafe.Add(p, sp.so))
+	a := binary.BigEndian.Uint64(tr[0:8])
+	h := uint32(tr[15])<<16 | uint32(binary.BigEndian.Uint16(tr[16:18]))
+	signExact(p, a, h, sp)
 }
 
 // putTrailer writes a signature trailer at p+so: the stream and sequence
