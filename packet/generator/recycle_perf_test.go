@@ -22,31 +22,26 @@ func TestRingSignatureChecksumSweep(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, flows := range []int{5, 3000} {
 		mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
-		for _, tcp := range []bool{false, true} {
-			for pad := range 2 {
-				p, err := Compile([]TrafficDefinition{sweepDef(mods, tcp, pad)}, OrderRoundRobin, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				drv := fake.New(1, 1, 1<<14)
-				src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
-				release := func(pkts []*packetio.Mbuf) {
-					for _, m := range pkts {
-						m.SetRefcnt(m.Refcnt() - 1) // the port's free of a shared buffer
-					}
-				}
-				release(pkts[:src.Pull(pkts)]) // builds the ring
-				if src.rec == nil {
-					t.Fatal("no ring")
-				}
-				checkSweep(t, rng, src.w, pkts, func(ts uint64) int { return src.signRing(pkts, ts) },
-					func() { release(pkts) }, fmt.Sprintf("flows %d tcp %v pad %d", flows, tcp, pad))
-				src.Release()
+		for _, sc := range sweepPrograms(t, mods) {
+			p := sc.p
+			drv := fake.New(1, 1, 1<<14)
+			src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
+			pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+			release := func(pkts []*packetio.Mbuf) {
+				for _, m := range pkts {
+					m.SetRefcnt(m.Refcnt() - 1) // the port's free of a shared buffer
+				}
+			}
+			release(pkts[:src.Pull(pkts)]) // builds the ring
+			if src.rec == nil {
+				t.Fatal("no ring")
+			}
+			checkSweep(t, rng, src.w, pkts, func(ts uint64) int { return src.signRing(pkts, ts) },
+				func() { release(pkts) }, fmt.Sprintf("flows %d %s", flows, sc.name))
+			src.Release()
 		}
 	}
 }
@@ -107,33 +102,28 @@ func TestRingCreditsLastPastATopUp(t *testing.T) {
 func TestSignExactMatchesTheReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 5, Start: Uint(1024)}}}
-	for _, tcp := range []bool{false, true} {
-		for pad := range 2 {
-			p, err := Compile([]TrafficDefinition{sweepDef(mods, tcp, pad)}, OrderRoundRobin, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := &p.Definitions[0]
-			tm := &d.tmpls[d.lenTmpl[0]]
-			n := len(tm.frame)
-			want := make([]byte, p.MaxFrameLen())
-			for range 1 << 14 {
-				stream, seq, ts, flow := rng.Uint32(), rng.Uint32(), rng.Uint64(), rng.IntN(d.FlowCount)
-				d.Signature.StreamID = stream
-				refWrite(d, want, flow, 0, seq, ts)
+	for _, sc := range sweepPrograms(t, mods) {
+		p := sc.p
+		d := &p.Definitions[0]
+		tm := &d.tmpls[d.lenTmpl[0]]
+		n := len(tm.frame)
+		want := make([]byte, p.MaxFrameLen())
+		for range 1 << 14 {
+			stream, seq, ts, flow := rng.Uint32(), rng.Uint32(), rng.Uint64(), rng.IntN(d.FlowCount)
+			d.Signature.StreamID = stream
+			refWrite(d, want, flow, 0, seq, ts)
 
-				got := append([]byte(nil), tm.frame...)
-				d.setFlow(tm, got, flow)
-				c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
-				c8 := c << 8
-				a := uint64(stream+uint32(flow))<<32 | uint64(seq)
-				h := sigHashMix(a, sigHashC(c))
-				fp := unsafe.Pointer(unsafe.SliceData(got))
-				putTrailer(fp, uintptr(n-SignatureLen), a, c8, h)
-				signExact(fp, a, h, &sigParams{csum: c8>>32 + c8&0xffffffff, co: tm.sigCsum, odd: tm.sigOdd, udp: tm.sigUDP})
-				if !bytes.Equal(got, want[:n]) {
-					t.Fatalf("tcp %v pad %d stream %#x seq %d flow %d:\n got %x\nwant %x", tcp, pad, stream, seq, flow, got, want[:n])
-				}
+			got := append([]byte(nil), tm.frame...)
+			d.setFlow(tm, got, flow)
+			c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+			c8 := c << 8
+			a := uint64(stream+uint32(flow))<<32 | uint64(seq)
+			h := sigHashMix(a, sigHashC(c))
+			fp := unsafe.Pointer(unsafe.SliceData(got))
+			putTrailer(fp, uintptr(n-SignatureLen), a, c8, h)
+			signExact(fp, a, h, &sigParams{csum: c8>>32 + c8&0xffffffff, co: tm.sigCsum, odd: tm.sigOdd, udp: tm.sigUDP})
+			if !bytes.Equal(got, want[:n]) {
+				t.Fatalf("%s stream %#x seq %d flow %d:\n got %x\nwant %x", sc.name, stream, seq, flow, got, want[:n])
 			}
 		}
 	}
@@ -143,55 +133,50 @@ func TestSignExactMatchesTheReference(t *testing.T) {
 // trailer's folded total is 0xffff still give the reference's frames.
 func TestRingRareTotals(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, tcp := range []bool{false, true} {
-		for pad := range 2 {
-			p, err := Compile([]TrafficDefinition{sweepDef(nil, tcp, pad)}, OrderRoundRobin, 0)
-			if err != nil {
-				t.Fatal(err)
+	for _, sc := range sweepPrograms(t, nil) {
+		p := sc.p
+		d := &p.Definitions[0]
+		tm := &d.tmpls[d.lenTmpl[0]]
+		drv := fake.New(1, 1, 4096)
+		src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts := make([]*packetio.Mbuf, 1)
+		release := func() { pkts[0].SetRefcnt(pkts[0].Refcnt() - 1) }
+		if src.Pull(pkts) != 1 || src.rec == nil {
+			t.Fatal("no ring")
+		}
+		release()
+		want := make([]byte, p.MaxFrameLen())
+		mul := uint64(256)
+		if tm.sigOdd {
+			mul = 1
+		}
+		for range 20 {
+			stream, ts := rng.Uint32(), rng.Uint64()
+			d.Signature.StreamID = stream
+			c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+			c8, cmix := c<<8, sigHashC(c)
+			cs := uint64(fold16(c8>>32 + c8&0xffffffff))
+			q := rng.Uint32()
+			for {
+				h := sigHashMix(uint64(stream)<<32|uint64(q), cmix)
+				if fold16((uint64(stream)+cs+uint64(q)+uint64(h))*mul) == 0xffff {
+					break
+				}
+				q++
 			}
-			d := &p.Definitions[0]
-			tm := &d.tmpls[d.lenTmpl[0]]
-			drv := fake.New(1, 1, 4096)
-			src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: 1}, nil)
-			if err != nil {
-				t.Fatal(err)
+			src.w.seq[0] = q
+			if src.signRing(pkts, ts) != 1 {
+				t.Fatal("the ring gave no buffer")
 			}
-			pkts := make([]*packetio.Mbuf, 1)
-			release := func() { pkts[0].SetRefcnt(pkts[0].Refcnt() - 1) }
-			if src.Pull(pkts) != 1 || src.rec == nil {
-				t.Fatal("no ring")
+			n := refWrite(d, want, 0, 0, q, ts)
+			if got := pkts[0].Data(); !bytes.Equal(got, want[:n]) {
+				t.Fatalf("%s stream %#x seq %d:\n got %x\nwant %x", sc.name, stream, q, got, want[:n])
 			}
 			release()
-			want := make([]byte, p.MaxFrameLen())
-			mul := uint64(256)
-			if tm.sigOdd {
-				mul = 1
-			}
-			for range 20 {
-				stream, ts := rng.Uint32(), rng.Uint64()
-				d.Signature.StreamID = stream
-				c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
-				c8, cmix := c<<8, sigHashC(c)
-				cs := uint64(fold16(c8>>32 + c8&0xffffffff))
-				q := rng.Uint32()
-				for {
-					h := sigHashMix(uint64(stream)<<32|uint64(q), cmix)
-					if fold16((uint64(stream)+cs+uint64(q)+uint64(h))*mul) == 0xffff {
-						break
-					}
-					q++
-				}
-				src.w.seq[0] = q
-				if src.signRing(pkts, ts) != 1 {
-					t.Fatal("the ring gave no buffer")
-				}
-				n := refWrite(d, want, 0, 0, q, ts)
-				if got := pkts[0].Data(); !bytes.Equal(got, want[:n]) {
-					t.Fatalf("tcp %v pad %d stream %#x seq %d:\n got %x\nwant %x", tcp, pad, stream, q, got, want[:n])
-				}
-				release()
-			}
-			src.Release()
 		}
+		src.Release()
 	}
 }

@@ -404,22 +404,40 @@ func TestFillSignatureChecksumSweep(t *testing.T) {
 	}
 }
 
-// sweepDef is the checksum sweeps' definition: UDP or TCP carrying mods,
-// signed, padded by pad bytes so that the checksum sits at an even or odd
-// offset from the trailer.
-func sweepDef(mods []Modifier, tcp bool, pad int) TrafficDefinition {
-	hs := udpDef(nil, mods, TieZip).Headers
-	if tcp {
-		hs = []HeaderDef{
-			{Header: protocol.Ethernet{Dst: macB, Src: macA}},
-			{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
-			{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
+// sweepCase is one of the checksum sweeps' programs.
+type sweepCase struct {
+	name string
+	p    *Program
+}
+
+// sweepPrograms are the checksum sweeps' programs: UDP or TCP carrying
+// mods, signed, padded by 0 or 1 byte so that the checksum sits at an
+// even or odd offset from the trailer.
+func sweepPrograms(t *testing.T, mods []Modifier) []sweepCase {
+	t.Helper()
+	var out []sweepCase
+	for _, tcp := range []bool{false, true} {
+		for pad := range 2 {
+			hs := udpDef(nil, mods, TieZip).Headers
+			if tcp {
+				hs = []HeaderDef{
+					{Header: protocol.Ethernet{Dst: macB, Src: macA}},
+					{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
+					{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
+				}
+			}
+			if pad > 0 {
+				hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
+			}
+			def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, sweepCase{fmt.Sprintf("tcp %v pad %d", tcp, pad), p})
 		}
 	}
-	if pad > 0 {
-		hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
-	}
-	return TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+	return out
 }
 
 // checkSweep is the checksum sweeps' loop over w's only definition: 2^11
@@ -469,18 +487,13 @@ func TestFillSignatureChecksumSweepFlows(t *testing.T) {
 	const flows = 5
 	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: flows, Start: Uint(1024)}}}
 	pkts := heapBurst(packetio.TxBurstSize)
-	for _, tcp := range []bool{false, true} {
-		for pad := range 2 {
-			p, err := Compile([]TrafficDefinition{sweepDef(mods, tcp, pad)}, OrderRoundRobin, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := p.Definitions[0].FlowCount; n != flows {
-				t.Fatalf("%d flows", n)
-			}
-			w := p.NewWriter()
-			checkSweep(t, rng, w, pkts, func(ts uint64) int { return w.fill(pkts, ts) }, func() {},
-				fmt.Sprintf("tcp %v pad %d", tcp, pad))
+	for _, sc := range sweepPrograms(t, mods) {
+		p := sc.p
+		if n := p.Definitions[0].FlowCount; n != flows {
+			t.Fatalf("%d flows", n)
 		}
+		w := p.NewWriter()
+		checkSweep(t, rng, w, pkts, func(ts uint64) int { return w.fill(pkts, ts) }, func() {},
+			sc.name)
 	}
 }
