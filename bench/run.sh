@@ -24,6 +24,11 @@
 #           (and verifying every IPv4 and UDP checksum)
 #   analyze-sig         the same, analyzer counting frames per flow,
 #           latency, advanced sequencing and IPDV jitter (signatures)
+#   analyze-floor       the same traffic into the least an analyzer that
+#           verifies checksums does (dpbench floor.go): check each frame
+#           is IPv4/UDP, verify both checksums, count it by stream id.
+#           No target: it shows how much of testpmd's rxonly rate is left
+#           once every frame's bytes are read and summed in Go.
 #   How the analyzer rows' traffic is made: before the run, off the
 #   worker. net_null's rx takes buffers from the pool and sets their
 #   length (64 bytes) without touching their data, so dpbench writes a
@@ -218,6 +223,7 @@ ana() {
 if [ "${BENCH_TX_ONLY:-0}" != 1 ]; then
 	REPEAT=$REPEATS ana analyze-counters
 	REPEAT=$REPEATS ana analyze-sig
+	REPEAT=$REPEATS ana analyze-floor
 fi
 
 echo

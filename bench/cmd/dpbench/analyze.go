@@ -28,6 +28,12 @@ var analyzerModes = map[string]analyzer.Config{
 	},
 }
 
+// isAnalyzeMode says whether mode is one of the analyzer rows'.
+func isAnalyzeMode(mode string) bool {
+	_, ok := analyzerModes[mode]
+	return ok || mode == "analyze-floor"
+}
+
 // analyzed counts the packets the analyzer was given (one atomic add per
 // burst).
 var analyzed atomic.Uint64
@@ -59,17 +65,25 @@ func startAnalyzer(drv *dpdk.Driver, w *workers.Workers, null packetio.Port, mod
 	if err != nil {
 		return nil, err
 	}
-	an, err := analyzer.New(analyzerModes[mode])
-	if err != nil {
-		return nil, err
-	}
 	n, err := prefill(drv.Pool(), prog.NewWriter().Next, 64)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Printf("prefilled %d buffers with signed frames\n", n)
-	an.Start()
 	w.AttachPort(null)
+	if mode == "analyze-floor" {
+		floor := &floorSink{}
+		w.AddSink(null.Info().ID, floor)
+		return func() {
+			w.RemoveSink(null.Info().ID, floor)
+			fmt.Println(floor.report())
+		}, nil
+	}
+	an, err := analyzer.New(analyzerModes[mode])
+	if err != nil {
+		return nil, err
+	}
+	an.Start()
 	sink := countedAnalyzer{an}
 	w.AddSink(null.Info().ID, sink)
 	return func() {

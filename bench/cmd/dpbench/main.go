@@ -27,6 +27,11 @@
 //	              ethernet, ip and transport protocol counters;
 //	              analyze-sig counts frames per flow plus latency,
 //	              advanced sequencing and IPDV jitter from the signatures.
+//	-mode analyze-floor
+//	              the same traffic into a sink that only verifies every
+//	              frame's IPv4 and UDP checksums and counts it by stream
+//	              (floor.go): the least an analyzer verifying checksums
+//	              does, for comparison.
 //
 // It starts EAL like the daemon (no hugepages, no PCI, a unique file
 // prefix, main lcore on CPU 0), pins the worker to -cpu and registers it
@@ -68,7 +73,7 @@ const (
 func main() { os.Exit(run()) }
 
 func run() int {
-	mode := flag.String("mode", "rxonly", "rxonly or txonly")
+	mode := flag.String("mode", "rxonly", "rxonly, txonly, gentx, analyze-counters, analyze-sig or analyze-floor")
 	seconds := flag.Float64("seconds", 5, "measurement time in seconds")
 	warmup := flag.Duration("warmup", time.Second, "time to run before measuring")
 	cpu := flag.Int("cpu", 1, "CPU of the worker lcore (EAL's main lcore is CPU 0)")
@@ -79,8 +84,8 @@ func run() int {
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (all threads, the worker's among them) to this file")
 	flag.Parse()
-	if _, ok := analyzerModes[*mode]; !ok && *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
-		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly, gentx, analyze-counters or analyze-sig\n", *mode)
+	if !isAnalyzeMode(*mode) && *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
+		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly, gentx, analyze-counters, analyze-sig or analyze-floor\n", *mode)
 		return 2
 	}
 	if *seconds <= 0 || *size < 60 || *size > 2048 || *flows < 1 || *flows > 65536 {
@@ -111,7 +116,7 @@ func run() int {
 	if *mode == "rxonly" {
 		*size = 64 // net_null's default packet size
 	}
-	if _, ok := analyzerModes[*mode]; ok {
+	if isAnalyzeMode(*mode) {
 		fmt.Printf("ours %s %dB (%dB with FCS) %d flows signatures %v: %.2f Mpps\n", *mode, *size-4, *size, *flows, *sigs, mpps)
 		return 0
 	}
