@@ -161,3 +161,34 @@ func (m *Mbuf) Reset() {
 	m.dataLen = 0
 	m.pktLen = 0
 }
+
+// RxChecksum is what a port's hardware found checking a received packet's
+// IP and L4 (UDP/TCP) checksums: the RTE_MBUF_F_RX_IP_CKSUM_* and
+// RTE_MBUF_F_RX_L4_CKSUM_* bits of DPDK's ol_flags, whose values
+// packetio/dpdk checks at compile time. Each of the two fields is
+// unknown (0, the port did not check: check in software), bad, good, or
+// none (both bits: the bytes' checksum is not right, but the port
+// verified the data's integrity, as virtio does for checksums a sender
+// offloaded). Ports without rx checksum offload leave both unknown.
+type RxChecksum uint64
+
+// RxChecksum fields and values.
+const (
+	RxIPChecksumMask RxChecksum = 1<<4 | 1<<7
+	RxIPChecksumBad  RxChecksum = 1 << 4
+	RxIPChecksumGood RxChecksum = 1 << 7
+	RxL4ChecksumMask RxChecksum = 1<<3 | 1<<8
+	RxL4ChecksumBad  RxChecksum = 1 << 3
+	RxL4ChecksumGood RxChecksum = 1 << 8
+)
+
+// RxChecksum returns what the port found checking the packet's checksums.
+func (m *Mbuf) RxChecksum() RxChecksum {
+	return RxChecksum(m.olFlags) & (RxIPChecksumMask | RxL4ChecksumMask)
+}
+
+// SetRxChecksum records what a port found checking the packet's
+// checksums; fakes and tests use it.
+func (m *Mbuf) SetRxChecksum(c RxChecksum) {
+	m.olFlags = m.olFlags&^uint64(RxIPChecksumMask|RxL4ChecksumMask) | uint64(c&(RxIPChecksumMask|RxL4ChecksumMask))
+}

@@ -82,6 +82,10 @@ type PortInfo struct {
 	Bond      *BondConfig // set for bond ports
 	RxQueues  int
 	TxQueues  int
+	// RxChecksums names the checksums the port verifies on receipt
+	// ("ipv4", "udp", "tcp"), reported in each packet's RxChecksum; nil
+	// when the port verifies none and the analyzer sums in software.
+	RxChecksums []string
 }
 
 // PortStats are a port's counters since it started.

@@ -217,7 +217,8 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	for _, p := range d.drv.Ports() {
 		i := p.Info()
 		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
-			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues))
+			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
+			zap.Strings("rx_checksum_offload", i.RxChecksums))
 	}
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), rest.Targets{Ports: d.ports, Stack: d.stack},
 		generator.Options{Resolver: d.stack})

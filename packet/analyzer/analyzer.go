@@ -248,12 +248,12 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	for _, m := range pkts {
 		frame := m.Data()
 		if !fast {
-			a.general(s, port, frame, rx, &g)
+			a.general(s, port, m, rx, &g)
 			continue
 		}
-		bad, ok := classify(frame, &fi)
+		bad, ok := classify(frame, m.RxChecksum(), &fi)
 		if !ok {
-			a.general(s, port, frame, rx, &g)
+			a.general(s, port, m, rx, &g)
 			continue
 		}
 		shapes[fi.shape]++
@@ -327,9 +327,11 @@ func (g *generalState) tupleFlow(a *Analyzer, s *shard, k FlowKey, p *packet) *f
 }
 
 // general analyzes a frame the burst loop's fast path does not: filtered
-// analyzers, other shapes, and (generalOnly) every frame.
-func (a *Analyzer) general(s *shard, port uint16, frame []byte, rx uint64, g *generalState) {
+// analyzers, other shapes, and (generalOnly) every frame. The general
+// parser verifies every checksum in software, whatever the port checked.
+func (a *Analyzer) general(s *shard, port uint16, m *packetio.Mbuf, rx uint64, g *generalState) {
 	cfg := &a.cfg
+	frame := m.Data()
 	if cfg.Filter != nil && !cfg.Filter.Match(frame) {
 		s.filtered++
 		return
@@ -338,7 +340,7 @@ func (a *Analyzer) general(s *shard, port uint16, frame []byte, rx uint64, g *ge
 	var fi fastInfo
 	var fast bool
 	if !a.generalOnly {
-		p.bad, fast = classify(frame, &fi)
+		p.bad, fast = classify(frame, m.RxChecksum(), &fi)
 	}
 	if fast {
 		s.proto.addShape(cfg.ProtocolCounters, fi.shape, 1)

@@ -250,6 +250,51 @@ func TestChecksumErrors(t *testing.T) {
 	}
 }
 
+// TestPortCheckedChecksums: where the port checked a checksum (rx
+// checksum offload), its word counts, not the bytes'; where it did not,
+// the analyzer sums them.
+func TestPortCheckedChecksums(t *testing.T) {
+	eth := protocol.Ethernet{Dst: macB, Src: macA}
+	ip4 := protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}
+	udp := build(t, 128, eth, ip4, protocol.UDP{SrcPort: 1, DstPort: 2})
+	tcp := build(t, 128, eth, ip4, protocol.TCP{SrcPort: 1, DstPort: 2})
+	udp6 := build(t, 128, eth, protocol.IPv6{HopLimit: 64}, protocol.UDP{SrcPort: 1, DstPort: 2})
+	noSum := slices.Clone(udp) // IPv4 UDP without a checksum
+	noSum[14+20+6], noSum[14+20+7] = 0, 0
+	corrupt := func(f []byte, off int) []byte { g := slices.Clone(f); g[off] ^= 0x40; return g }
+	const (
+		ipBad, ipGood, ipNone = packetio.RxIPChecksumBad, packetio.RxIPChecksumGood, packetio.RxIPChecksumMask
+		l4Bad, l4Good, l4None = packetio.RxL4ChecksumBad, packetio.RxL4ChecksumGood, packetio.RxL4ChecksumMask
+	)
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		ck    packetio.RxChecksum
+		want  Errors
+	}{
+		{"good bytes, port says IPv4 bad", udp, ipBad | l4Good, Errors{IPv4Checksum: 1}},
+		{"good bytes, port says UDP bad", udp, ipGood | l4Bad, Errors{UDPChecksum: 1}},
+		{"good bytes, port says TCP bad", tcp, l4Bad, Errors{TCPChecksum: 1}},
+		{"good bytes, port says IPv6 UDP bad", udp6, l4Bad, Errors{UDPChecksum: 1}},
+		{"bad TTL, port says good", corrupt(udp, 14+8), ipGood | l4Good, Errors{}},
+		{"bad TTL, port verified integrity", corrupt(udp, 14+8), ipNone | l4None, Errors{}},
+		{"bad TTL, port did not check", corrupt(udp, 14+8), 0, Errors{IPv4Checksum: 1}},
+		{"bad TTL, port checked UDP only", corrupt(udp, 14+8), l4Good, Errors{IPv4Checksum: 1}},
+		{"bad payload, port says good", corrupt(udp, 100), ipGood | l4Good, Errors{}},
+		{"bad payload, port checked IPv4 only", corrupt(udp, 100), ipGood, Errors{UDPChecksum: 1}},
+		{"bad TCP payload, port says good", corrupt(tcp, 100), l4Good, Errors{}},
+		{"no UDP checksum, port says bad", noSum, l4Bad, Errors{}},
+	} {
+		a := newStarted(t, Config{})
+		pu := newPusher(a, 0)
+		pu.addChecked(c.frame, c.ck)
+		pu.flush()
+		if r := a.Results(); r.Totals.Errors != c.want || r.Totals.FrameCount != 1 {
+			t.Errorf("%s: errors %+v over %d frames, want %+v over 1", c.name, r.Totals.Errors, r.Totals.FrameCount, c.want)
+		}
+	}
+}
+
 func TestUnsignedFlowsByTuple(t *testing.T) {
 	p := compile(t, udpDef(128, 0, generator.FillZero, 10, 11, 12))
 	a := newStarted(t, Config{FlowCounters: AdvancedSequencing | Latency | Header})

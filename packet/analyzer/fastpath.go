@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // The fast path: nearly all test traffic is Ethernet, at most one 802.1Q
@@ -49,9 +50,11 @@ func loadBE16(p unsafe.Pointer, off uintptr) uint16 {
 	return bits.ReverseBytes16(*(*uint16)(unsafe.Add(p, off)))
 }
 
-// classify recognises a fast-path frame and verifies its checksums. ok is
-// false for any other frame: then nothing in fi or bad is meaningful.
-func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool) {
+// classify recognises a fast-path frame and verifies its checksums, or
+// takes the port's word for those ck says it checked (a NIC's rx checksum
+// offload). ok is false for any other frame: then nothing in fi or bad is
+// meaningful.
+func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool) {
 	n := len(frame)
 	if n < protocol.EthernetLen+protocol.IPv4Len+protocol.UDPLen || n > protocol.MaxFrameLen {
 		return 0, false
@@ -90,8 +93,13 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 			return 0, false
 		}
 		w2 := uint64(load32(p, l3+16)) // destination
-		// 32-bit halves summed in 64 bits cannot carry out: no carry chain.
-		if fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
+		switch ck & packetio.RxIPChecksumMask {
+		case 0: // the port did not check
+			// 32-bit halves summed in 64 bits cannot carry out: no carry chain.
+			if fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
+				bad |= protocol.BadIPv4
+			}
+		case packetio.RxIPChecksumBad:
 			bad |= protocol.BadIPv4
 		}
 		pseudo = uint64(load32(p, l3+12)) + w2
@@ -143,8 +151,16 @@ func classify(frame []byte, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool)
 	default:
 		return 0, false
 	}
-	if badL4 != 0 && l4Sum(p, l4, l4len, pseudo, proto) == 0xffff {
-		badL4 = 0
+	if badL4 != 0 {
+		switch ck & packetio.RxL4ChecksumMask {
+		case 0: // the port did not check
+			if l4Sum(p, l4, l4len, pseudo, proto) == 0xffff {
+				badL4 = 0
+			}
+		case packetio.RxL4ChecksumBad:
+		default: // good, or the data's integrity verified
+			badL4 = 0
+		}
 	}
 	bad |= badL4
 	fi.shape, fi.l3, fi.l4 = shape, uint16(l3), uint16(l4)

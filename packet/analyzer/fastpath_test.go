@@ -136,7 +136,7 @@ func TestFastPathTakesCommonFrames(t *testing.T) {
 	} {
 		var fi fastInfo
 		f := build(t, 128, hs...)
-		if bad, ok := classify(f, &fi); !ok || bad != 0 {
+		if bad, ok := classify(f, 0, &fi); !ok || bad != 0 {
 			t.Errorf("%v: classify = %v, %v; want the fast path, no errors", hs, bad, ok)
 		}
 	}

@@ -75,9 +75,14 @@ func newPusher(a *Analyzer, port uint16) *pusher {
 }
 
 // add copies frame into the next mbuf of the burst; flush pushes it.
-func (p *pusher) add(frame []byte) {
+func (p *pusher) add(frame []byte) { p.addChecked(frame, 0) }
+
+// addChecked is add for a frame whose checksums the port checked, as ck
+// says.
+func (p *pusher) addChecked(frame []byte, ck packetio.RxChecksum) {
 	m := p.mbufs[len(p.burst)]
 	m.Reset()
+	m.SetRxChecksum(ck)
 	n := copy(m.Room(), frame)
 	m.SetLen(n)
 	p.burst = append(p.burst, m)

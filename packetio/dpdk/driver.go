@@ -196,10 +196,20 @@ func (d *Driver) setupPort(idx uint16, id string, kind packetio.Kind) (*port, er
 
 func (d *Driver) configure(p *port) error {
 	speeds := C.op_link_speeds(cbool(p.link.AutoNegotiation), C.uint32_t(p.link.SpeedMbps), cbool(p.link.Duplex != packetio.DuplexHalf))
+	var cksums C.unsigned
 	rc := C.op_port_configure(C.uint16_t(p.idx), C.uint16_t(p.nrx), C.uint16_t(p.ntx),
-		C.uint16_t(d.opts.RxDesc), C.uint16_t(d.opts.TxDesc), speeds, d.pool.mp)
+		C.uint16_t(d.opts.RxDesc), C.uint16_t(d.opts.TxDesc), speeds, d.pool.mp, &cksums)
 	if rc != 0 {
 		return fmt.Errorf("port %s: configure %d rx/%d tx queues: %s", p.id, p.nrx, p.ntx, C.GoString(C.op_strerror(-rc)))
+	}
+	p.rxChecksums = nil
+	for _, o := range []struct {
+		bit  C.unsigned
+		name string
+	}{{C.OP_RX_CKSUM_IPV4, "ipv4"}, {C.OP_RX_CKSUM_UDP, "udp"}, {C.OP_RX_CKSUM_TCP, "tcp"}} {
+		if cksums&o.bit != 0 {
+			p.rxChecksums = append(p.rxChecksums, o.name)
+		}
 	}
 	return nil
 }

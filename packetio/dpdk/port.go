@@ -27,6 +27,7 @@ type port struct {
 	mac         [6]byte
 	link        packetio.LinkConfig
 	nrx, ntx    int
+	rxChecksums []string // what configure enabled: packetio.PortInfo.RxChecksums
 	started     bool
 	qstats      []C.struct_op_qstats // rx queues first, then tx queues
 	bond        *packetio.BondConfig
@@ -47,6 +48,7 @@ func (p *port) Info() packetio.PortInfo {
 		ID: p.id, Index: p.idx, Kind: p.kind,
 		Device: p.device, Driver: p.driver, Interface: p.iface,
 		MAC: p.mac, Link: p.link, RxQueues: p.nrx, TxQueues: p.ntx,
+		RxChecksums: append([]string(nil), p.rxChecksums...),
 	}
 	if p.bond != nil {
 		b := *p.bond

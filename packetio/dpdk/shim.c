@@ -36,6 +36,13 @@ _Static_assert(offsetof(struct rte_mbuf, vlan_tci_outer) == 52, "vlan_tci_outer"
 _Static_assert(offsetof(struct rte_mbuf, buf_len) == 54, "buf_len");
 _Static_assert(offsetof(struct rte_mbuf, pool) == 56, "pool");
 _Static_assert(sizeof(struct op_qstats) == 64, "op_qstats is one cache line");
+/* packetio.RxChecksum's values. */
+_Static_assert(RTE_MBUF_F_RX_IP_CKSUM_MASK == ((1ULL << 4) | (1ULL << 7)), "ip cksum mask");
+_Static_assert(RTE_MBUF_F_RX_IP_CKSUM_BAD == (1ULL << 4), "ip cksum bad");
+_Static_assert(RTE_MBUF_F_RX_IP_CKSUM_GOOD == (1ULL << 7), "ip cksum good");
+_Static_assert(RTE_MBUF_F_RX_L4_CKSUM_MASK == ((1ULL << 3) | (1ULL << 8)), "l4 cksum mask");
+_Static_assert(RTE_MBUF_F_RX_L4_CKSUM_BAD == (1ULL << 3), "l4 cksum bad");
+_Static_assert(RTE_MBUF_F_RX_L4_CKSUM_GOOD == (1ULL << 8), "l4 cksum good");
 
 int op_eal_init(int argc, char **argv, int *err)
 {
@@ -131,12 +138,23 @@ int op_port_desc(uint16_t port, struct op_port_desc *d)
 }
 
 int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
-		      uint32_t link_speeds, struct rte_mempool *mp)
+		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums)
 {
+	struct rte_eth_dev_info info;
+	int rc = rte_eth_dev_info_get(port, &info);
+	if (rc != 0)
+		return rc;
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	conf.link_speeds = link_speeds;
-	int rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+	/* The checksums the port can verify on receipt: the analyzer takes
+	 * the port's word for them instead of summing the bytes. */
+	conf.rxmode.offloads = info.rx_offload_capa &
+			       (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+	*rx_cksums = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM ? OP_RX_CKSUM_IPV4 : 0) |
+		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM ? OP_RX_CKSUM_UDP : 0) |
+		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM ? OP_RX_CKSUM_TCP : 0);
+	rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
 	if (rc != 0)
 		return rc;
 	uint16_t nrxd = rxd, ntxd = txd;

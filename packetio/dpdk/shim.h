@@ -59,8 +59,10 @@ void op_refcnt_update(uintptr_t m, int n);
 uint16_t op_port_count(void);
 int op_port_valid(uint16_t port);
 int op_port_desc(uint16_t port, struct op_port_desc *d);
+/* op_port_configure's report of the rx checksum offloads it enabled. */
+enum { OP_RX_CKSUM_IPV4 = 1, OP_RX_CKSUM_UDP = 2, OP_RX_CKSUM_TCP = 4 };
 int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
-		      uint32_t link_speeds, struct rte_mempool *mp);
+		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums);
 int op_port_start(uint16_t port);
 int op_port_stop(uint16_t port);
 int op_port_close(uint16_t port);
