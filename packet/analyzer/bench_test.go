@@ -10,8 +10,9 @@ import (
 )
 
 // benchPush pushes bursts of 64-byte signed frames of 16 flows, with
-// sequence numbers advancing, and reports Mpps.
-func benchPush(b *testing.B, cfg Config) {
+// sequence numbers advancing, and reports Mpps. ck is what the port says
+// it checked of every frame's checksums (0: nothing).
+func benchPush(b *testing.B, cfg Config, ck packetio.RxChecksum) {
 	p := compile(b, udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
 	c := &testClock{now: 1 << 40}
 	cfg.Clock = c.read
@@ -30,6 +31,7 @@ func benchPush(b *testing.B, cfg Config) {
 			m := packetio.NewHeapMbuf(make([]byte, packetio.MbufHeadroom+p.MaxFrameLen()))
 			n, _ := w.Next(m.Room(), c.now-5000)
 			m.SetLen(n)
+			m.SetRxChecksum(ck)
 			all[i][j] = m
 		}
 	}
@@ -48,22 +50,29 @@ func benchPush(b *testing.B, cfg Config) {
 }
 
 func BenchmarkPushCountersOnly(b *testing.B) {
-	benchPush(b, Config{ProtocolCounters: CountEthernet | CountIP | CountTransport})
+	benchPush(b, Config{ProtocolCounters: CountEthernet | CountIP | CountTransport}, 0)
+}
+
+// BenchmarkPushCountersOnlyPortChecked is BenchmarkPushCountersOnly on a
+// port that verified the checksums (rx checksum offload).
+func BenchmarkPushCountersOnlyPortChecked(b *testing.B) {
+	benchPush(b, Config{ProtocolCounters: CountEthernet | CountIP | CountTransport},
+		packetio.RxIPChecksumGood|packetio.RxL4ChecksumGood)
 }
 
 func BenchmarkPushSequenceLatency(b *testing.B) {
-	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency})
+	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency}, 0)
 }
 
 func BenchmarkPushAllCounters(b *testing.B) {
 	benchPush(b, Config{
 		ProtocolCounters: CountEthernet | CountIP | CountTransport,
 		FlowCounters:     FrameLength | InterarrivalTime | JitterIPDV | JitterRFC | Latency | AdvancedSequencing,
-	})
+	}, 0)
 }
 
 func BenchmarkPushSequenceLatencyDigests(b *testing.B) {
-	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency | JitterRFC, FlowDigests: DigestLatency | DigestJitterRFC})
+	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency | JitterRFC, FlowDigests: DigestLatency | DigestJitterRFC}, 0)
 }
 
 // partsFrames are 32 signed 64-byte frames of 16 flows, for the per-part
