@@ -7,6 +7,7 @@ package packetio
 
 import (
 	"errors"
+	"time"
 
 	"github.com/openperfd/openperfd/memory"
 )
@@ -179,6 +180,16 @@ type Source interface {
 	// Detached tells the source that its port was taken off the workers
 	// (stopped, reconfigured or bonded) and it will not be pulled again.
 	Detached()
+}
+
+// Scheduled is a Source that knows when it next has packets to send. A
+// worker about to sleep asks its sources, so that paced traffic leaves on
+// time rather than whenever the idle back-off happens to wake it. Called
+// only by the worker that pulls the source.
+type Scheduled interface {
+	// NextDue returns how long until the source next has a packet to
+	// send (<= 0: now), or ok false when it has none scheduled.
+	NextDue() (d time.Duration, ok bool)
 }
 
 // RefillPort is a Port that can transmit a burst and allocate the buffers

@@ -170,6 +170,28 @@ const (
 	deepSleep = 10 * time.Millisecond
 )
 
+// dueMargin is how long before a scheduled source's next packet an idle
+// worker stops sleeping and polls instead: a sleep's wake-up can be late
+// by that much (timer slack, the Go scheduler, the hypervisor), and a late
+// wake-up sends paced packets late and then in a clump.
+const dueMargin = time.Millisecond
+
+// untilDue returns how long the worker may sleep at most before one of
+// its sources is due (less dueMargin; <= 0: do not sleep), or ok false
+// when none says.
+func untilDue(tx []txTask) (d time.Duration, ok bool) {
+	for i := range tx {
+		s, is := tx[i].st.src.(packetio.Scheduled)
+		if !is {
+			continue
+		}
+		if due, has := s.NextDue(); has && (!ok || due-dueMargin < d) {
+			d, ok = due-dueMargin, true
+		}
+	}
+	return d, ok
+}
+
 // worker is one data-plane goroutine. Counters are written by the worker
 // only and read atomically by Stats.
 type worker struct {
@@ -277,6 +299,12 @@ func (wk *worker) run(ready chan<- error) {
 				limit = max(maxSleep, deepSleep)
 			}
 			sleep = min(2*sleep, limit)
+		}
+		if d, ok := untilDue(wp.tx); ok {
+			if d <= 0 {
+				continue // a source is due soon: poll until then
+			}
+			sleep = min(sleep, d)
 		}
 		c.sleeps++
 		wk.flush(&c)

@@ -277,3 +277,38 @@ func TestSourcesSpreadOverTheWorkers(t *testing.T) {
 		}
 	}
 }
+
+// dueSource is a Source that says when it is next due; only NextDue is
+// called.
+type dueSource struct {
+	packetio.Source
+	d  time.Duration
+	ok bool
+}
+
+func (s dueSource) NextDue() (time.Duration, bool) { return s.d, s.ok }
+
+func TestUntilDueTakesTheSoonestSource(t *testing.T) {
+	task := func(src packetio.Source) txTask { return txTask{st: &txState{src: src}} }
+	ms := time.Millisecond
+	for _, c := range []struct {
+		name string
+		srcs []packetio.Source
+		want time.Duration
+		ok   bool
+	}{
+		{"none", nil, 0, false},
+		{"unscheduled sources", []packetio.Source{dueSource{}, &idleSource{}}, 0, false},
+		{"the soonest, less the margin", []packetio.Source{&idleSource{}, dueSource{d: 5 * ms, ok: true}, dueSource{d: 3 * ms, ok: true}, dueSource{}}, 3*ms - dueMargin, true},
+		{"due within the margin: poll", []packetio.Source{dueSource{d: 7 * ms, ok: true}, dueSource{d: dueMargin / 2, ok: true}}, -dueMargin / 2, true},
+		{"late", []packetio.Source{dueSource{d: -ms, ok: true}}, -ms - dueMargin, true},
+	} {
+		var tx []txTask
+		for _, s := range c.srcs {
+			tx = append(tx, task(s))
+		}
+		if got, ok := untilDue(tx); got != c.want || ok != c.ok {
+			t.Errorf("%s: untilDue %v, %v; want %v, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}

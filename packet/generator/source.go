@@ -70,7 +70,10 @@ type Source struct {
 	closed        atomic.Bool
 }
 
-var _ packetio.FillSource = (*Source)(nil)
+var (
+	_ packetio.FillSource = (*Source)(nil)
+	_ packetio.Scheduled  = (*Source)(nil)
+)
 
 // NewSource makes a source of prog's packets from pool. now returns the
 // time in ns (nil: the wall clock, advanced by the monotonic clock); the
@@ -237,6 +240,19 @@ func (s *Source) finished(t int64) bool {
 		return true
 	}
 	return s.overrun(t)
+}
+
+// NextDue implements packetio.Scheduled: packet k is due k/rate after the
+// start.
+func (s *Source) NextDue() (time.Duration, bool) {
+	if s.closed.Load() || s.limit > 0 && s.pulled >= s.limit {
+		return 0, false
+	}
+	if s.start == 0 {
+		return 0, true
+	}
+	at := s.start + int64(float64(s.pulled)*1e9/s.pacing.Rate)
+	return time.Duration(at - s.now()), true
 }
 
 // Sent implements packetio.Source.

@@ -75,6 +75,43 @@ func TestPacingReleasesPacketsOnSchedule(t *testing.T) {
 	}
 }
 
+// TestNextDueFollowsTheSchedule: what the source tells an idle worker is
+// when its next packet is due, and nothing once it has sent them all.
+func TestNextDueFollowsTheSchedule(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	clk := &fakeClock{}
+	clk.ns.Store(1_000_000_000)
+	src, err := NewSource(testProgram(t), d.Pool(), Pacing{Rate: 1000, Burst: 8, Frames: 3}, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := make([]*packetio.Mbuf, packetio.BurstSize)
+	pull := func() int {
+		n := src.Pull(pkts)
+		d.Pool().Free(pkts[:n])
+		return n
+	}
+	check := func(what string, want time.Duration, wantOK bool) {
+		t.Helper()
+		if got, ok := src.NextDue(); got != want || ok != wantOK {
+			t.Fatalf("%s: NextDue %v, %v; want %v, %v", what, got, ok, want, wantOK)
+		}
+	}
+	check("before the start", 0, true)
+	pull() // packet 0 at t=0
+	check("after packet 0", time.Millisecond, true)
+	clk.advance(400 * time.Microsecond)
+	check("0.4 ms later", 600*time.Microsecond, true)
+	clk.advance(1600 * time.Microsecond) // t = 2 ms: packets 1 and 2 are due
+	check("late", -time.Millisecond, true)
+	if n := pull(); n != 2 {
+		t.Fatalf("pulled %d, want 2", n)
+	}
+	check("all 3 frames sent", 0, false)
+	src.Stop()
+	check("stopped", 0, false)
+}
+
 func TestFramesLimitStopsExactly(t *testing.T) {
 	d := fake.New(1, 1, 4096)
 	clk := &fakeClock{}
