@@ -34,20 +34,28 @@ type fakeClock struct{ ns atomic.Int64 }
 func (c *fakeClock) now() int64              { return c.ns.Load() }
 func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-func TestPacingReleasesPacketsOnSchedule(t *testing.T) {
+// pacedSource is a source of testProgram on a fake driver's pool, with a
+// fake clock at 1 s, and a pull that frees what it pulls and returns how
+// many.
+func pacedSource(t *testing.T, p Pacing) (*Source, *fakeClock, func() int) {
+	t.Helper()
 	d := fake.New(1, 1, 4096)
 	clk := &fakeClock{}
 	clk.ns.Store(1_000_000_000)
-	src, err := NewSource(testProgram(t), d.Pool(), Pacing{Rate: 1000, Burst: 8}, clk.now)
+	src, err := NewSource(testProgram(t), d.Pool(), p, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pkts := make([]*packetio.Mbuf, packetio.BurstSize)
-	pull := func() int {
+	return src, clk, func() int {
 		n := src.Pull(pkts)
 		d.Pool().Free(pkts[:n])
 		return n
 	}
+}
+
+func TestPacingReleasesPacketsOnSchedule(t *testing.T) {
+	_, clk, pull := pacedSource(t, Pacing{Rate: 1000, Burst: 8})
 	if n := pull(); n != 1 {
 		t.Fatalf("first pull gave %d, want the first packet at once", n)
 	}
@@ -78,19 +86,7 @@ func TestPacingReleasesPacketsOnSchedule(t *testing.T) {
 // TestNextDueFollowsTheSchedule: what the source tells an idle worker is
 // when its next packet is due, and nothing once it has sent them all.
 func TestNextDueFollowsTheSchedule(t *testing.T) {
-	d := fake.New(1, 1, 4096)
-	clk := &fakeClock{}
-	clk.ns.Store(1_000_000_000)
-	src, err := NewSource(testProgram(t), d.Pool(), Pacing{Rate: 1000, Burst: 8, Frames: 3}, clk.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts := make([]*packetio.Mbuf, packetio.BurstSize)
-	pull := func() int {
-		n := src.Pull(pkts)
-		d.Pool().Free(pkts[:n])
-		return n
-	}
+	src, clk, pull := pacedSource(t, Pacing{Rate: 1000, Burst: 8, Frames: 3})
 	check := func(what string, want time.Duration, wantOK bool) {
 		t.Helper()
 		if got, ok := src.NextDue(); got != want || ok != wantOK {
