@@ -287,9 +287,17 @@ func (wk *worker) run(ready chan<- error) {
 		if idleStreak < 64 {
 			continue
 		}
+		// A source due soon is waited for by polling, before the back-off
+		// below: that costs a clock read per loop, not two, and leaves
+		// the back-off where it was.
+		due, scheduled := untilDue(wp.tx)
+		if scheduled && due <= 0 {
+			continue
+		}
 		// Nothing for a while: sleep, doubling up to maxSleep (deepSleep
-		// once idle for deepAfter), offline so Synchronize need not wait
-		// for us. A plan change wakes us at once.
+		// once idle for deepAfter), but not past a source's next packet,
+		// offline so Synchronize need not wait for us. A plan change
+		// wakes us at once.
 		limit := maxSleep
 		if sleep == 0 {
 			sleep = 10 * time.Microsecond
@@ -300,11 +308,8 @@ func (wk *worker) run(ready chan<- error) {
 			}
 			sleep = min(2*sleep, limit)
 		}
-		if d, ok := untilDue(wp.tx); ok {
-			if d <= 0 {
-				continue // a source is due soon: poll until then
-			}
-			sleep = min(sleep, d)
+		if scheduled {
+			sleep = min(sleep, due)
 		}
 		c.sleeps++
 		wk.flush(&c)
