@@ -69,6 +69,8 @@ type Stack struct {
 	opts Options
 	log  *zap.Logger
 
+	shrinkWarn sync.Once // shrinkNeighborCaches' failure is logged once
+
 	mu     sync.Mutex // guards everything below
 	ifaces map[string]*Interface
 	ports  map[string]*portState
@@ -267,7 +269,7 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 			defer wg.Done()
 			for idx := range work {
 				for _, i := range idx {
-					errs[i] = buildNIC(items[i])
+					errs[i] = s.buildNIC(items[i])
 				}
 			}
 		}()
@@ -309,10 +311,20 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 }
 
 // buildNIC makes an interface's NIC, addresses and routes in its shard.
-func buildNIC(it *Interface) error {
+func (s *Stack) buildNIC(it *Interface) error {
 	// No NIC name: gVisor would compare it with every other NIC's.
-	if e := it.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{}); e != nil {
+	// Disabled until its neighbour caches are shrunk, so nothing uses them
+	// meanwhile.
+	if e := it.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{Disabled: true}); e != nil {
 		return fmt.Errorf("create NIC: %s", e)
+	}
+	if _, err := shrinkNeighborCaches(it.gv, it.nic); err != nil {
+		// Only memory is at stake: go on with gVisor's full-size caches.
+		s.shrinkWarn.Do(func() { s.log.Warn("neighbour caches keep their preallocated size", zap.Error(err)) })
+	}
+	if e := it.gv.EnableNIC(it.nic); e != nil {
+		_ = it.gv.RemoveNIC(it.nic)
+		return fmt.Errorf("enable NIC: %s", e)
 	}
 	if err := configure(it.gv, it); err != nil {
 		it.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic })
