@@ -43,6 +43,12 @@ func portJSON(v packetio.PortView) gen.Port {
 	if iface != "" {
 		cfg.Dpdk.Interface = &iface
 	}
+	// Always present, so an empty list says "summed in software".
+	offload := make([]gen.PortConfigDpdkXRxChecksumOffload, len(v.Info.RxChecksums))
+	for i, c := range v.Info.RxChecksums {
+		offload[i] = gen.PortConfigDpdkXRxChecksumOffload(c)
+	}
+	cfg.Dpdk.XRxChecksumOffload = &offload
 	kind := gen.PortKind(v.Info.Kind)
 	if v.Info.Bond != nil {
 		cfg.Bond = &gen.PortConfigBond{Mode: gen.PortConfigBondMode(v.Info.Bond.Mode), Ports: v.Info.Bond.Members}

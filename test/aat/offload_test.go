@@ -40,6 +40,11 @@ func TestTapPortChecksumOffload(t *testing.T) {
 		}
 		return false, "no port ready line"
 	})
+	var port gen.Port
+	d.get("/ports/0", &port)
+	if got := port.Config.Dpdk.XRxChecksumOffload; got == nil || fmt.Sprint(*got) != "[ipv4 udp tcp]" {
+		t.Fatalf("GET /ports/0 x_rx_checksum_offload = %v, want [ipv4 udp tcp]", got)
+	}
 	sh(t, "ip", "link", "set", tap, "netns", ns)
 	sh(t, "ip", "netns", "exec", ns, "ip", "link", "set", tap, "up")
 

@@ -42,6 +42,10 @@ func TestTestModeGivesTwoWiredPortsWithSchemaCorrectJSON(t *testing.T) {
 		if mac := p.Config.Dpdk.MacAddress; mac == nil || *mac == "00:00:00:00:00:00" {
 			t.Errorf("port %d has no MAC address", i)
 		}
+		// net_ring verifies no checksums: the list is there and empty.
+		if o := p.Config.Dpdk.XRxChecksumOffload; o == nil || len(*o) != 0 {
+			t.Errorf("port %d x_rx_checksum_offload %v, want []", i, o)
+		}
 	}
 	var kindFiltered []gen.Port
 	d.get("/ports?kind=bond", &kindFiltered)
@@ -154,13 +158,17 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 func TestLinkSettingsCanBeUpdated(t *testing.T) {
 	d := startDaemon(t, testMode)
 	body := map[string]any{"kind": "dpdk", "config": map[string]any{"dpdk": map[string]any{
-		"link": map[string]any{"auto_negotiation": false, "speed": 1000, "duplex": "full"}}}}
+		"link":                  map[string]any{"auto_negotiation": false, "speed": 1000, "duplex": "full"},
+		"x_rx_checksum_offload": []string{"ipv4"}}}} // reported, not set: ignored
 	var p gen.Port
 	out := d.expect("PUT", "/ports/0", body, 200)
 	mustJSON(t, out, &p)
 	l := p.Config.Dpdk.Link
 	if l.AutoNegotiation || l.Speed == nil || *l.Speed != 1000 {
 		t.Fatalf("link after PUT %+v", l)
+	}
+	if o := p.Config.Dpdk.XRxChecksumOffload; o == nil || len(*o) != 0 {
+		t.Fatalf("x_rx_checksum_offload after PUT %v, want [] (net_ring has none)", o)
 	}
 	// The port still carries traffic after being reconfigured.
 	d.expect("POST", "/ports/0/x/test-frames", map[string]any{"count": 100}, 202)
