@@ -183,6 +183,7 @@ func FuzzPortBodies(f *testing.F) {
 		`{"id":"x","kind":"bond","config":{"bond":{"mode":"lag_802_3_ad","ports":["0"]}}}`,
 		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":false,"speed":1000,"duplex":"half"}}}}`,
 		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":false,"speed":-5}}}}`,
+		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":true},"x_rx_checksum_offload":["ipv4","sctp"]}}}`,
 		`{"count":10,"length":64,"destination_mac":"01:02:03:04:05:06"}`,
 		`{"count":1e30}`, `null`, `{}`, `[]`, `"x"`, `{"kind":null}`, "\x00",
 	} {
