@@ -87,6 +87,7 @@ func New(log *zap.Logger, h *Handlers) (*Server, error) {
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(accessLog(log))
 	e.Use(recoverPanics(log))
+	e.Use(limitBody(MaxBodyBytes))
 	e.Use(validate(router))
 	gen.RegisterHandlers(e, gen.NewStrictHandler(h, nil))
 	return &Server{echo: e, log: log, build: h.build, svc: h.svc}, nil
@@ -110,6 +111,31 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting requests and waits for those in flight.
 func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }
 
+// MaxBodyBytes bounds a request body. The largest real one, a bulk-create
+// of 100k interfaces, is about 20 MB; without a bound one oversized
+// request could take the daemon's memory, and its ports with it.
+var MaxBodyBytes int64 = 256 << 20
+
+// limitBody answers 413 to a body over max bytes: at once when its
+// Content-Length says so, else when reading passes max.
+func limitBody(max int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > max {
+				return tooLarge(max)
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, max)
+			return next(c)
+		}
+	}
+}
+
+func tooLarge(max int64) error {
+	return &apiError{status: http.StatusRequestEntityTooLarge,
+		msg: fmt.Sprintf("request body is over the limit of %d bytes", max)}
+}
+
 // validate checks each request against the spec before a handler runs, so
 // bad input is a 400 naming the field. Unknown paths and wrong methods
 // fall through to echo's router, which answers 404 and 405.
@@ -127,6 +153,9 @@ func validate(router routers.Router) echo.MiddlewareFunc {
 			}
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
+				if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+					return tooLarge(mb.Limit)
+				}
 				return &apiError{status: http.StatusBadRequest, msg: validationMessage(err)}
 			}
 			return next(c)
@@ -184,9 +213,12 @@ func badRequest(format string, a ...any) error {
 func statusOf(err error) (int, string) {
 	var ae *apiError
 	var he *echo.HTTPError
+	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
+	case errors.As(err, &mb):
+		return http.StatusRequestEntityTooLarge, tooLarge(mb.Limit).Error()
 	case errors.Is(err, capture.ErrNotFound):
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, capture.ErrInvalid), errors.Is(err, capture.ErrInUse), errors.Is(err, capture.ErrActive):
