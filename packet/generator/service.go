@@ -148,11 +148,22 @@ type shard struct {
 	off  int
 }
 
-// counters sums the shards' counters.
-func (r *result) counters() Counters {
+// snapshot is each shard's counters, read once: every figure of one view
+// comes from it, so they agree with each other while the run goes on.
+type snapshot []Counters
+
+func (r *result) snapshot() snapshot {
+	sn := make(snapshot, len(r.shards))
+	for i, sh := range r.shards {
+		sn[i] = sh.src.Counters()
+	}
+	return sn
+}
+
+// sum adds the shards' counters up.
+func (sn snapshot) sum() Counters {
 	var c Counters
-	for _, sh := range r.shards {
-		x := sh.src.Counters()
+	for _, x := range sn {
 		c.Actual += x.Actual
 		c.Dropped += x.Dropped
 		c.Intended += x.Intended
@@ -168,20 +179,20 @@ func (r *result) counters() Counters {
 
 // octets sums the shards' octets for the count pick takes from each
 // shard's counters.
-func (r *result) octets(pick func(Counters) uint64) uint64 {
+func (r *result) octets(sn snapshot, pick func(Counters) uint64) uint64 {
 	var n uint64
-	for _, sh := range r.shards {
-		n += sh.prog.Octets(pick(sh.src.Counters()))
+	for i, sh := range r.shards {
+		n += sh.prog.Octets(pick(sn[i]))
 	}
 	return n
 }
 
 // defPackets is DefinitionPackets over the shards (a split run has one
 // definition).
-func (r *result) defPackets(pick func(Counters) uint64) []uint64 {
+func (r *result) defPackets(sn snapshot, pick func(Counters) uint64) []uint64 {
 	out := make([]uint64, len(r.prog.Definitions))
-	for _, sh := range r.shards {
-		for i, n := range sh.prog.DefinitionPackets(pick(sh.src.Counters())) {
+	for si, sh := range r.shards {
+		for i, n := range sh.prog.DefinitionPackets(pick(sn[si])) {
 			out[i] += n
 		}
 	}
@@ -189,10 +200,10 @@ func (r *result) defPackets(pick func(Counters) uint64) []uint64 {
 }
 
 // flowCounts is AllFlowCounts over the shards, in global flow order.
-func (r *result) flowCounts(pick func(Counters) uint64) (packets, octets []uint64) {
+func (r *result) flowCounts(sn snapshot, pick func(Counters) uint64) (packets, octets []uint64) {
 	packets, octets = make([]uint64, r.prog.Flows()), make([]uint64, r.prog.Flows())
-	for _, sh := range r.shards {
-		p, o := sh.prog.AllFlowCounts(pick(sh.src.Counters()))
+	for i, sh := range r.shards {
+		p, o := sh.prog.AllFlowCounts(pick(sn[i]))
 		copy(packets[sh.off:], p)
 		copy(octets[sh.off:], o)
 	}
@@ -677,7 +688,8 @@ type ResultView struct {
 }
 
 func (s *Service) resultViewLocked(r *result) ResultView {
-	c := r.counters()
+	sn := r.snapshot()
+	c := sn.sum()
 	active := false
 	if g := s.gens.Value(r.genID); g != nil && g.active == r {
 		active = true
@@ -685,12 +697,12 @@ func (s *Service) resultViewLocked(r *result) ResultView {
 	p := r.prog
 	fc := FlowCounters{
 		PacketsActual: c.Actual, PacketsIntended: c.Intended, PacketsDropped: c.Dropped,
-		OctetsActual: r.octets(actual), OctetsIntended: r.octets(intended),
+		OctetsActual: r.octets(sn, actual), OctetsIntended: r.octets(sn, intended),
 		First: c.First, Last: c.Last,
 	}
-	fc.OctetsDropped = r.octets(tried) - fc.OctetsActual
+	fc.OctetsDropped = r.octets(sn, tried) - fc.OctetsActual
 	v := ResultView{ID: r.id, GeneratorID: r.genID, TargetID: r.targetID, Active: active,
-		Counters: fc, Flows: p.Flows(), Protocol: protocolCounts(r, c.Actual)}
+		Counters: fc, Flows: p.Flows(), Protocol: protocolCounts(r, sn)}
 	switch {
 	case r.pacing.Frames > 0:
 		v.Remaining = Remaining{Unit: "frames", Value: r.pacing.Frames - min(r.pacing.Frames, c.Actual+c.Dropped)}
@@ -781,11 +793,12 @@ func parseFlowID(id string) (string, int, bool) {
 }
 
 func (s *Service) flowsLocked(r *result, only int) []TxFlow {
-	c := r.counters()
+	sn := r.snapshot()
+	c := sn.sum()
 	p := r.prog
-	act, actOct := r.flowCounts(actual)
-	want, wantOct := r.flowCounts(intended)
-	try, tryOct := r.flowCounts(tried)
+	act, actOct := r.flowCounts(sn, actual)
+	want, wantOct := r.flowCounts(sn, intended)
+	try, tryOct := r.flowCounts(sn, tried)
 	var out []TxFlow
 	for di := range p.Definitions {
 		d := &p.Definitions[di]
@@ -900,12 +913,12 @@ var protocolGroups = map[string][]string{
 	"transport": {"tcp", "udp", "fragmented", "sctp", "icmp", "non_fragmented", "igmp"},
 }
 
-func protocolCounts(r *result, sent uint64) ProtocolCounts {
+func protocolCounts(r *result, sn snapshot) ProtocolCounts {
 	out := ProtocolCounts{}
 	if len(r.groups) == 0 {
 		return out
 	}
-	per := r.defPackets(actual)
+	per := r.defPackets(sn, actual)
 	for _, grp := range r.groups {
 		names, ok := protocolGroups[grp]
 		if !ok {
