@@ -464,3 +464,18 @@ func BenchmarkPullRecycled(b *testing.B) {
 		})
 	}
 }
+
+// A stopped run intended at least what it sent: the source never sends a
+// packet before it is due, though the last pull's time it publishes may
+// lag the real one by up to lastEvery.
+func TestStoppedRunIntendedWhatItSent(t *testing.T) {
+	src, clk, pull := pacedSource(t, Pacing{Rate: 1e6, Burst: 32})
+	for range 50 {
+		clk.advance(time.Microsecond) // one packet due per pull, under lastEvery
+		src.Sent(pull(), 0)
+	}
+	src.Stop()
+	if c := src.Counters(); c.Actual != 50 || c.Intended < c.Actual {
+		t.Fatalf("stopped after sending %d of 50: intended %d", c.Actual, c.Intended)
+	}
+}
