@@ -11,7 +11,7 @@ const (
 	analyzerBody = `{"active":false,"config":{"flow_counters":["frame_count","frame_length","latency","jitter_ipdv","advanced_sequencing"],` +
 		`"flow_digests":["latency"],"protocol_counters":["ethernet","ip","transport"]},"id":"a1","source_id":"1"}`
 	flowCountersBody = `{"errors":{"fcs":0,"ipv4_checksum":0,"tcp_checksum":0,"udp_checksum":0},"frame_count":5000,` +
-		`"frame_length":{"summary":{"max":124,"min":124,"std_dev":0,"total":620000},"units":"octets"},` +
+		`"frame_length":{"summary":{"max":128,"min":128,"std_dev":0,"total":640000},"units":"octets"},` +
 		`"latency":{"summary":{"max":78200,"min":586,"std_dev":4430,"total":12550000},"units":"nanoseconds"},` +
 		`"sequence":{"dropped":2,"duplicate":0,"in_order":4997,"late":0,"reordered":1,"run_length":1250},` +
 		`"timestamp_first":"2026-11-22T08:06:59.017681516Z","timestamp_last":"2026-11-22T08:06:59.067624035Z"}`

@@ -255,12 +255,17 @@ func (f *flow) countFrame(p *packet, fc FlowCounters) {
 		f.countErrors(p.bad)
 	}
 	if fc&FrameLength != 0 {
-		f.length.add(int64(len(p.frame)))
+		f.length.add(int64(len(p.frame)) + fcsLen)
 	}
 	if f.dig != nil {
-		f.dig.record(dFrameLength, int64(len(p.frame)))
+		f.dig.record(dFrameLength, int64(len(p.frame))+fcsLen)
 	}
 }
+
+// fcsLen is added to every frame length: lengths count the FCS, as the
+// generator's lengths and OpenPerf's analyzer do, though the port has
+// stripped it, so a flow of 128-byte frames reports 128.
+const fcsLen = 4
 
 // countErrors counts a frame's checksum errors.
 func (f *flow) countErrors(bad protocol.ChecksumErrors) {

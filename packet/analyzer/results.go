@@ -46,7 +46,7 @@ type Counters struct {
 	FrameCount      uint64
 	FirstRx, LastRx time.Time // zero before the first frame
 	Errors          Errors
-	FrameLength     *Summary // octets, FCS excluded
+	FrameLength     *Summary // octets, FCS included
 	Interarrival    *Summary // ns
 	JitterIPDV      *Summary // ns, RFC 3393: signed
 	JitterRFC       *Summary // ns, RFC 3550/4689 smoothed jitter

@@ -75,8 +75,8 @@ func TestAnalyzerCountsWhatTheGeneratorSends(t *testing.T) {
 		if dg := f.Digests.Latency; dg == nil || dg.Percentiles == nil || dg.Percentiles.P50 >= 10_000_000 {
 			t.Errorf("flow %d latency digest %+v; want a median under 10 ms", i, dg)
 		}
-		if fl := c.FrameLength; fl == nil || *fl.Summary.Min != 124 || *fl.Summary.Max != 124 {
-			t.Errorf("flow %d frame length %+v; want 124 octets (128 less the FCS)", i, fl)
+		if fl := c.FrameLength; fl == nil || *fl.Summary.Min != 128 || *fl.Summary.Max != 128 {
+			t.Errorf("flow %d frame length %+v; want 128 octets (FCS included, as generated)", i, fl)
 		}
 		if p := c.Prbs; p == nil || p.BitErrors != 0 || p.Octets == 0 {
 			t.Errorf("flow %d prbs %+v; want octets checked and no errors", i, p)
