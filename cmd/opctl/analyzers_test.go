@@ -81,7 +81,7 @@ func TestAnalyzerVerbs(t *testing.T) {
 			"frames:        5,000",
 			"sequence:      in order 4,997, dropped 2, duplicate 0, late 0, reordered 1, longest run 1,250",
 			"latency:       min 586ns, avg 2.51µs, max 78.2µs, std dev 4.43µs",
-			"frame length:  min 124, avg 124, max 124, std dev 0",
+			"frame length:  min 128, avg 128, max 128, std dev 0",
 			"transport:     udp=5,000"}},
 		// The flow ids lose their result prefix; a long one is cut in the middle.
 		{[]string{"rx-flows", "list"}, []string{
