@@ -92,8 +92,8 @@ func TestLatencyJitterInterarrival(t *testing.T) {
 	// Sample std dev of 100,150,130,200: sqrt(5300/3) = 42.03.
 	check("latency", got.Latency, Summary{Count: 4, Min: 100, Max: 200, Total: 580, StdDev: 42})
 	check("ipdv", got.JitterIPDV, Summary{Count: 3, Min: -20, Max: 70, Total: 100, StdDev: 47})
-	// RFC 3550 J (x16): 50 -> J 3; +20-3 = 67 -> J 4; +70-4 = 133 -> J 8.
-	check("rfc jitter", got.JitterRFC, Summary{Count: 3, Min: 3, Max: 8, Total: 15, StdDev: 3})
+	// RFC 4689: |50|, |-20|, |70|; sample std dev sqrt(3800/3 / 2) = 25.17.
+	check("rfc jitter", got.JitterRFC, Summary{Count: 3, Min: 20, Max: 70, Total: 140, StdDev: 25})
 	check("interarrival", got.Interarrival, Summary{Count: 3, Min: 1000, Max: 1000, Total: 3000})
 	check("frame length", got.FrameLength, Summary{Count: 4, Min: 128, Max: 128, Total: 512})
 	if f.Key.Port != 3 {

@@ -214,7 +214,6 @@ type flow struct {
 	latency, ipdv, rfc   summary
 	lastLatency          int64
 	hasLatency           bool
-	jitter16             int64 // RFC 3550 jitter estimate, scaled by 16
 	seq                  sequence
 	prbsBits, prbsFrames uint64
 	prbsOctets           uint64
@@ -300,9 +299,10 @@ func (f *flow) updateSigned(p *packet, cfg *Config, nd needs) {
 // updateSeqLatency adds a signed frame's sequence number and, from its
 // transmit time ts and receive time rx, its latency and the jitters it
 // makes with the previous one, as cfg asks: IPDV (RFC 3393, signed, only
-// between frames in sequence) and the RFC 3550 smoothed jitter
-// J += (|D| - J)/16, kept in integer arithmetic scaled by 16 as RFC 3550's
-// appendix A.8 does. Scalars, not a packet, and the common cases inline:
+// between frames in sequence) and RFC 4689 jitter, the absolute
+// difference of the latencies of two consecutive received frames (what
+// OpenPerf's jitter_rfc is; not RFC 3550's smoothed estimate).
+// Scalars, not a packet, and the common cases inline:
 // the burst loop calls it for every signed frame.
 func (f *flow) updateSeqLatency(seq uint32, ts, rx uint64, cfg *Config, nd needs) {
 	inSequence := false
@@ -336,8 +336,7 @@ func (f *flow) updateSeqLatency(seq uint32, ts, rx uint64, cfg *Config, nd needs
 				f.dig.record(dJitterIPDV, abs(d))
 			}
 		}
-		f.jitter16 += abs(d) - (f.jitter16+8)>>4
-		j := f.jitter16 >> 4
+		j := abs(d)
 		if fc&JitterRFC != 0 {
 			f.rfc.add(j)
 		}

@@ -49,7 +49,7 @@ type Counters struct {
 	FrameLength     *Summary // octets, FCS included
 	Interarrival    *Summary // ns
 	JitterIPDV      *Summary // ns, RFC 3393: signed
-	JitterRFC       *Summary // ns, RFC 3550/4689 smoothed jitter
+	JitterRFC       *Summary // ns, RFC 4689: |latency - the previous frame's|
 	Latency         *Summary // ns
 	Sequence        *Sequence
 	PRBS            *PRBSResult
