@@ -14,6 +14,7 @@ package workers
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,7 +231,13 @@ func (w *Workers) AddTxTap(portID string, s packetio.Sink) { w.addTo(w.taps, por
 func (w *Workers) RemoveTxTap(portID string, s packetio.Sink) { w.removeFrom(w.taps, portID, s) }
 
 // addTo adds s to a port's list in m (w.sinks or w.taps) and publishes.
+// removeFrom finds s again by ==, which panics on an uncomparable type
+// (a func type, say): such a sink is a bug, caught here rather than when
+// it is removed, perhaps at shutdown.
 func (w *Workers) addTo(m map[string][]packetio.Sink, portID string, s packetio.Sink) {
+	if s == nil || !reflect.TypeOf(s).Comparable() {
+		panic(fmt.Sprintf("workers: a sink of type %T cannot be compared, so it could not be removed; register a pointer", s))
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m[portID] = append(m[portID], s)

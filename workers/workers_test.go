@@ -2,6 +2,8 @@ package workers
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -310,5 +312,28 @@ func TestUntilDueTakesTheSoonestSource(t *testing.T) {
 		if got, ok := untilDue(tx); got != c.want || ok != c.ok {
 			t.Errorf("%s: untilDue %v, %v; want %v, %v", c.name, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+type funcSink func(uint16, []*packetio.Mbuf)
+
+func (f funcSink) Push(p uint16, pkts []*packetio.Mbuf) { f(p, pkts) }
+
+// A sink the workers could not find again to remove is refused when it is
+// added, not when it is removed.
+func TestUncomparableSinksAreRefusedWhenAdded(t *testing.T) {
+	w, err := New(Config{CPUs: []int{-1}, Driver: fake.New(1, 1, 64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, add := range map[string]func(string, packetio.Sink){"AddSink": w.AddSink, "AddTxTap": w.AddTxTap} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "cannot be compared") {
+					t.Errorf("%s of a func-typed sink: recovered %v, want a panic saying it cannot be compared", name, r)
+				}
+			}()
+			add("0", funcSink(func(uint16, []*packetio.Mbuf) {}))
+		}()
 	}
 }

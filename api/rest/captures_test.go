@@ -42,3 +42,34 @@ func FuzzCaptureBodies(f *testing.F) {
 		do(h, "DELETE", "/packet/capture-results", "")
 	})
 }
+
+// TestEveryCaptureDirectionStopsAndRestarts runs each direction of capture
+// through start, stop, a second start (which takes the first run off the
+// workers), stop and delete, on the real workers: a tx tap the workers
+// could not find to remove once made stop answer 500.
+func TestEveryCaptureDirectionStopsAndRestarts(t *testing.T) {
+	h := newTestServer(t)
+	for _, dir := range []string{"rx", "tx", "rx_and_tx"} {
+		id := "c-" + dir
+		steps := []struct {
+			method, path string
+			want         int
+		}{
+			{"POST", "/packet/captures/" + id + "/start", 201},
+			{"POST", "/packet/captures/" + id + "/stop", 204},
+			{"POST", "/packet/captures/" + id + "/start", 201},
+			{"POST", "/packet/captures/" + id + "/start", 400}, // already running
+			{"POST", "/packet/captures/" + id + "/stop", 204},
+			{"DELETE", "/packet/captures/" + id, 204},
+		}
+		if rec := do(h, "POST", "/packet/captures", `{"id":"`+id+`","source_id":"0","direction":"`+dir+`",`+
+			`"config":{"mode":"buffer","buffer_size":65536}}`); rec.Code != 201 {
+			t.Fatalf("%s: create: %d %s", dir, rec.Code, rec.Body)
+		}
+		for _, s := range steps {
+			if rec := do(h, s.method, s.path, ""); rec.Code != s.want {
+				t.Errorf("%s: %s %s: %d %s, want %d", dir, s.method, s.path, rec.Code, rec.Body, s.want)
+			}
+		}
+	}
+}

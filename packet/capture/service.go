@@ -266,7 +266,7 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 			return nil, fmt.Errorf("capture %s: %w", id, err)
 		}
 		r := &capRun{id: uuid.NewString(), captureID: id, sourceID: e.spec.SourceID, portID: e.source.PortID, c: c}
-		r.rx, r.tx = c, sinkFunc(c.PushTx)
+		r.rx, r.tx = c, &txSink{c}
 		if e.source.Interface != "" {
 			r.rx = &macSink{mac: e.source.MAC, push: c.Push}
 			r.tx = &macSink{mac: e.source.MAC, push: c.PushTx}
@@ -284,9 +284,12 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 	return out, nil
 }
 
-type sinkFunc func(port uint16, pkts []*packetio.Mbuf)
+// txSink hands a capture the frames a port is about to send. A pointer:
+// the workers find a sink to remove by comparing it, and a func value
+// cannot be compared.
+type txSink struct{ c *Capture }
 
-func (f sinkFunc) Push(port uint16, pkts []*packetio.Mbuf) { f(port, pkts) }
+func (t *txSink) Push(port uint16, pkts []*packetio.Mbuf) { t.c.PushTx(port, pkts) }
 
 // stopLocked stops a capture's run and takes it off the workers.
 func (s *Service) stopLocked(e *entry) {

@@ -168,6 +168,12 @@ func TestCaptureHoldsTheGeneratedFramesByteForByte(t *testing.T) {
 			t.Fatalf("tx frame %d: %v\n got %x\nwant %x", i, err, data, want[i%3])
 		}
 	}
+	// Stopping and restarting take the tx tap off the workers and back.
+	d.expect("POST", "/packet/captures/txcap/stop", nil, 204)
+	d.expect("POST", "/packet/captures/txcap/start", nil, 201)
+	d.expect("DELETE", "/packet/captures/txcap", nil, 400) // running
+	d.expect("POST", "/packet/captures/txcap/stop", nil, 204)
+	d.expect("DELETE", "/packet/captures/txcap", nil, 204)
 	d.expect("POST", "/packet/captures", map[string]any{"source_id": "1",
 		"config": map[string]any{"mode": "buffer", "buffer_size": 1 << 20, "filter": "udp port"}}, 400)
 }

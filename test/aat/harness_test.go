@@ -184,11 +184,21 @@ func launch(t *testing.T, args ...string) *daemon {
 			_ = d.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-d.waited:
+				// A daemon that panics while stopping, or stops badly,
+				// fails the test that ran it.
+				if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+					t.Errorf("openperfd exited %d on SIGTERM\nstderr (tail):\n%s", code, tail(d.stderr.String(), 3000))
+				}
 			case <-time.After(10 * time.Second):
 				_ = d.cmd.Process.Kill()
 				<-d.waited
+				t.Errorf("openperfd did not exit within 10 s of SIGTERM")
 			}
 			d.exited = true
+		}
+		// A handler panic answers 500 and the daemon lives on: still a bug.
+		if out := d.stderr.String(); strings.Contains(out, `"msg":"handler panic"`) {
+			t.Errorf("a request made openperfd panic:\n%s", tail(out, 3000))
 		}
 		_ = os.RemoveAll(filepath.Join("/var/run/dpdk", d.prefix))
 	})
@@ -318,4 +328,12 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 
 func oneLine(s string) bool {
 	return strings.Count(strings.TrimSpace(s), "\n") == 0
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }
