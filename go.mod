@@ -3,7 +3,7 @@ module github.com/openperfd/openperfd
 go 1.26.8
 
 require (
-	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	github.com/DataDog/sketches-go v1.4.8
 	github.com/benbjohnson/immutable v0.4.3
 	github.com/getkin/kin-openapi v0.142.0
 	github.com/go-zeromq/zmq4 v0.17.0
@@ -54,6 +54,7 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 

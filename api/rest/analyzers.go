@@ -122,13 +122,9 @@ func digestJSON(d *analyzer.Digest) *gen.PacketAnalyzerFlowDigestResult {
 	if d == nil {
 		return nil
 	}
-	out := &gen.PacketAnalyzerFlowDigestResult{Centroids: []gen.TDigestCentroid{}}
-	if d.Histogram != nil {
-		for _, b := range d.Histogram.Distribution() {
-			if b.Count > 0 {
-				out.Centroids = append(out.Centroids, gen.TDigestCentroid{Mean: float64(b.From+b.To) / 2, Weight: b.Count})
-			}
-		}
+	out := &gen.PacketAnalyzerFlowDigestResult{Centroids: make([]gen.TDigestCentroid, len(d.Centroids))}
+	for i, c := range d.Centroids {
+		out.Centroids[i] = gen.TDigestCentroid{Mean: c.Mean, Weight: int64(c.Weight)}
 	}
 	if d.Count > 0 {
 		out.Percentiles = &gen.DigestPercentiles{P50: d.P50, P90: d.P90, P99: d.P99, P999: d.P999}

@@ -2,7 +2,7 @@
 // and, per flow, frame counts, lengths, inter-arrival times, and from
 // openperfd's signature trailer (packet/signature) sequencing (loss,
 // duplicates, reordering), latency, jitter and PRBS bit errors, with
-// percentiles from HDR histograms. It is the core of OpenPerf's packet
+// percentiles from DDSketch digests. It is the core of OpenPerf's packet
 // analyzer; the REST resources and the sink registration live elsewhere.
 //
 // # Concurrency
@@ -21,8 +21,8 @@
 // Each shard has a mutex, taken once per burst by the worker and per chunk
 // of flows by a reader (Results, Reset). It is uncontended but for those
 // reads, which hold it for a bounded, short time (a chunk of flows, or one
-// flow with its histograms), never across a whole shard. A seqlock would
-// spare the worker even that, but copying flow state and histograms under
+// flow with its digests), never across a whole shard. A seqlock would
+// spare the worker even that, but copying flow state and digests under
 // a seqlock is a data race by Go's memory model (and go test -race says
 // so); an uncontended lock costs ~20 ns per burst, under 1 ns per packet.
 package analyzer

@@ -48,7 +48,7 @@ var flowCounterNames = []string{"frame_count", "frame_length", "interarrival_tim
 	"jitter_rfc", "latency", "advanced_sequencing", "prbs", "header"}
 
 // FlowDigests is a set of per-flow digests (OpenPerf's flow_digests):
-// HDR histograms that give percentiles.
+// DDSketch digests that give percentiles and centroids (digest.go).
 type FlowDigests uint8
 
 // Flow digests.
@@ -151,11 +151,13 @@ const DefaultFlowLimit = 1 << 16
 const DefaultLateThreshold = 1000
 
 // DefaultDigestMax is the largest time (ns) a digest records; larger
-// values count as this one.
+// values (and smaller than its negative) count as this one, which bounds
+// a digest's memory.
 const DefaultDigestMax = int64(10 * time.Second)
 
 // DefaultDigestDigits is the digests' precision in significant decimal
-// digits: 2 keeps values within 1% at about 28 KiB per time digest.
+// digits: 2 keeps percentiles within 1% (relative accuracy 10^-digits),
+// at about 8 bytes per 2% of value range a flow has seen.
 const DefaultDigestDigits = 2
 
 // Config is what an analyzer counts. The zero value counts frames per flow.

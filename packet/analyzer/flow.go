@@ -3,8 +3,6 @@ package analyzer
 import (
 	"encoding/binary"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/signature"
 )
@@ -153,54 +151,6 @@ func (s *sequence) update(seq, lateThreshold uint32) (endedRun uint64) {
 	return 0
 }
 
-// digest indexes: the bit position of each FlowDigests flag.
-const (
-	dFrameLength = iota
-	dInterarrival
-	dJitterIPDV
-	dJitterRFC
-	dLatency
-	dRunLength
-	nDigests
-)
-
-// digests are a flow's HDR histograms, nil for those not configured. The
-// values are clamped into the histogram's range before recording, so
-// recording never fails and never allocates.
-type digests [nDigests]*hdrhistogram.Histogram
-
-func (d *digests) record(i int, v int64) {
-	h := d[i]
-	if h == nil {
-		return
-	}
-	v = max(v, 0)
-	v = min(v, h.HighestTrackableValue())
-	_ = h.RecordValue(v) // in range: cannot fail
-}
-
-// newDigests allocates the histograms set asks for.
-func newDigests(set FlowDigests, maxTime int64, digits int) *digests {
-	if set == 0 {
-		return nil
-	}
-	d := new(digests)
-	for i := range nDigests {
-		if set&(1<<i) == 0 {
-			continue
-		}
-		hi := maxTime
-		switch i {
-		case dFrameLength:
-			hi = 1 << 16
-		case dRunLength:
-			hi = 1 << 32
-		}
-		d[i] = hdrhistogram.New(1, hi, digits)
-	}
-	return d
-}
-
 // flow is the state of one flow in one shard; the shard's mutex guards it.
 type flow struct {
 	key            FlowKey
@@ -333,7 +283,7 @@ func (f *flow) updateSeqLatency(seq uint32, ts, rx uint64, cfg *Config, nd needs
 				f.ipdv.add(d)
 			}
 			if f.dig != nil {
-				f.dig.record(dJitterIPDV, abs(d))
+				f.dig.record(dJitterIPDV, d)
 			}
 		}
 		j := abs(d)

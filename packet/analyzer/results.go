@@ -6,8 +6,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Summary summarises a series of values (OpenPerf's summary counters):
@@ -56,15 +54,22 @@ type Counters struct {
 	Header          []byte // the first frame's headers (up to 128 bytes), per flow only
 }
 
-// Digest is one HDR histogram's view: percentiles of what a flow
-// recorded. Times are ns; IPDV is recorded as |IPDV|, and negative
-// latencies (clocks out of step) as 0. Histogram is a copy the caller
-// owns.
+// Digest is the view of one of a flow's distributions. Times are ns;
+// IPDV and latency keep their sign. Min and Max are exact; percentiles
+// and centroid means are within the digest's relative accuracy (1% by
+// default).
 type Digest struct {
 	Count               uint64
 	Min, Max            int64
 	P50, P90, P99, P999 int64
-	Histogram           *hdrhistogram.Histogram
+	// Centroids are the non-empty bins, by mean.
+	Centroids []Centroid
+}
+
+// Centroid is a bin of a digest: Weight values near Mean.
+type Centroid struct {
+	Mean   float64
+	Weight uint64
 }
 
 // Digests are a flow's digests; nil for those not configured.
@@ -98,7 +103,7 @@ type Results struct {
 // exported.
 type flowCopy struct {
 	f   flow
-	dig [nDigests]*hdrhistogram.Histogram
+	dig digests
 }
 
 // readChunk is how many flows a reader copies per shard lock without
@@ -129,11 +134,7 @@ func (a *Analyzer) Results() Results {
 			for _, f := range s.flows[min(i, n):min(i+chunk, n)] {
 				c := flowCopy{f: *f}
 				if f.dig != nil {
-					for j, h := range f.dig {
-						if h != nil {
-							c.dig[j] = hdrhistogram.Import(h.Export())
-						}
-					}
+					c.dig = f.dig.clone()
 				}
 				c.f.dig = nil
 				copies = append(copies, c)
@@ -154,11 +155,7 @@ func (a *Analyzer) Results() Results {
 		j := i + 1
 		for ; j < len(copies) && copies[j].f.key == c.f.key; j++ {
 			c.f.merge(&copies[j].f)
-			for d, h := range copies[j].dig {
-				if h != nil && c.dig[d] != nil {
-					c.dig[d].Merge(h)
-				}
-			}
+			c.dig.merge(&copies[j].dig)
 		}
 		total.merge(&c.f)
 		r.Flows = append(r.Flows, FlowResult{Key: c.f.key, Counters: a.counters(&c.f), Digests: digestsOf(&c.dig)})
@@ -339,25 +336,13 @@ func (a *Analyzer) counters(f *flow) Counters {
 // percentiles the digests report.
 var percentiles = []float64{50, 90, 99, 99.9}
 
-func digestsOf(hs *[nDigests]*hdrhistogram.Histogram) Digests {
-	one := func(h *hdrhistogram.Histogram) *Digest {
-		if h == nil {
-			return nil
-		}
-		d := &Digest{Count: uint64(h.TotalCount()), Histogram: h}
-		if d.Count > 0 {
-			d.Min, d.Max = h.Min(), h.Max()
-			v := h.ValueAtPercentilesSlice(percentiles)
-			d.P50, d.P90, d.P99, d.P999 = v[0], v[1], v[2], v[3]
-		}
-		return d
-	}
+func digestsOf(ds *digests) Digests {
 	return Digests{
-		FrameLength:       one(hs[dFrameLength]),
-		Interarrival:      one(hs[dInterarrival]),
-		JitterIPDV:        one(hs[dJitterIPDV]),
-		JitterRFC:         one(hs[dJitterRFC]),
-		Latency:           one(hs[dLatency]),
-		SequenceRunLength: one(hs[dRunLength]),
+		FrameLength:       ds[dFrameLength].view(),
+		Interarrival:      ds[dInterarrival].view(),
+		JitterIPDV:        ds[dJitterIPDV].view(),
+		JitterRFC:         ds[dJitterRFC].view(),
+		Latency:           ds[dLatency].view(),
+		SequenceRunLength: ds[dRunLength].view(),
 	}
 }
