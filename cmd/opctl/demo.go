@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -345,15 +346,7 @@ func latencyPercentile(flows []gen.RxFlow, p float64) *int64 {
 	if total == 0 {
 		return nil
 	}
-	slices.SortFunc(all, func(a, b centroid) int {
-		switch {
-		case a.mean < b.mean:
-			return -1
-		case a.mean > b.mean:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b centroid) int { return cmp.Compare(a.mean, b.mean) })
 	rank := int64(math.Ceil(p * float64(total)))
 	var seen int64
 	for _, c := range all {

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -147,14 +148,6 @@ func (g *digest) view() *Digest {
 		v.Centroids = append(v.Centroids, Centroid{Mean: value, Weight: uint64(count)})
 		return false
 	})
-	slices.SortFunc(v.Centroids, func(a, b Centroid) int {
-		switch {
-		case a.Mean < b.Mean:
-			return -1
-		case a.Mean > b.Mean:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(v.Centroids, func(a, b Centroid) int { return cmp.Compare(a.Mean, b.Mean) })
 	return v
 }
