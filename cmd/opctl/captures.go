@@ -120,6 +120,7 @@ func capturesGet(fs *pflag.FlagSet) runFunc {
 // quickCapture is the flag form of "captures create".
 type quickCapture struct {
 	id, source, filter string
+	direction          string
 	bufferSize, count  siValue
 	packetSize         int32
 	wrap               bool
@@ -128,7 +129,7 @@ type quickCapture struct {
 	packetSizeGiven, countGiven, durationGiven bool
 }
 
-var captureQuickFlags = []string{"id", "source", "port", "buffer-size", "wrap", "packet-size", "filter", "count", "duration"}
+var captureQuickFlags = []string{"id", "source", "port", "direction", "buffer-size", "wrap", "packet-size", "filter", "count", "duration"}
 
 func (q quickCapture) build() (gen.PacketCapture, error) {
 	var c gen.PacketCapture
@@ -143,6 +144,8 @@ func (q quickCapture) build() (gen.PacketCapture, error) {
 		return c, usageErrorf("--count must be positive")
 	case q.durationGiven && q.duration < time.Millisecond:
 		return c, usageErrorf("--duration must be at least 1ms")
+	case !gen.PacketCaptureDirection(q.direction).Valid():
+		return c, usageErrorf("--direction must be rx, tx or rx_and_tx")
 	}
 	cfg := gen.PacketCaptureConfig{Mode: gen.PacketCaptureConfigModeBuffer, BufferSize: int64(q.bufferSize), Filter: opt(q.filter)}
 	if q.wrap {
@@ -159,15 +162,21 @@ func (q quickCapture) build() (gen.PacketCapture, error) {
 		ms := q.duration.Milliseconds()
 		cfg.Duration = &ms
 	}
-	return gen.PacketCapture{Id: opt(q.id), SourceId: q.source, Config: cfg}, nil
+	c = gen.PacketCapture{Id: opt(q.id), SourceId: q.source, Config: cfg}
+	if q.direction != string(gen.PacketCaptureDirectionRx) {
+		dir := gen.PacketCaptureDirection(q.direction)
+		c.Direction = &dir
+	}
+	return c, nil
 }
 
 func capturesCreate(fs *pflag.FlagSet) runFunc {
 	file := fs.StringP("file", "f", "", "capture JSON (OpenPerf's PacketCapture) to send as it is; - for stdin")
-	q := quickCapture{bufferSize: 16 << 20}
+	q := quickCapture{bufferSize: 16 << 20, direction: string(gen.PacketCaptureDirectionRx)}
 	fs.StringVar(&q.id, "id", "", "capture id (the server picks one when empty)")
-	fs.StringVar(&q.source, "source", "", "port (or interface) whose received packets to capture")
+	fs.StringVar(&q.source, "source", "", "port (or interface) whose packets to capture")
 	fs.StringVar(&q.source, "port", "", "same as --source")
+	fs.StringVar(&q.direction, "direction", q.direction, "rx (received), tx (sent) or rx_and_tx")
 	fs.Var(&q.bufferSize, "buffer-size", "buffer size in bytes (16M, 1G)")
 	fs.BoolVar(&q.wrap, "wrap", false, "overwrite the oldest packets when the buffer is full (else stop)")
 	fs.Int32Var(&q.packetSize, "packet-size", 0, "keep at most this many bytes of each packet (default whole packets)")

@@ -29,6 +29,8 @@ func TestCapturesCreateQuickForm(t *testing.T) {
 			"--count", "10k", "--duration", "2.5s"},
 			`{"id": "c1", "source_id": "1", "config": {"mode": "buffer", "buffer_size": 1000000, "buffer_wrap": true,
 			"packet_size": 64, "filter": "udp", "packet_count": 10000, "duration": 2500}}`},
+		{[]string{"--source", "0", "--direction", "tx"}, `{"source_id": "0", "direction": "tx", "config": {"mode": "buffer", "buffer_size": 16777216}}`},
+		{[]string{"--source", "0", "--direction", "rx_and_tx"}, `{"source_id": "0", "direction": "rx_and_tx", "config": {"mode": "buffer", "buffer_size": 16777216}}`},
 	} {
 		out, errOut, code := opctl(t, nil, append([]string{"--server", url, "captures", "create"}, tc.flags...)...)
 		if code != 0 {
@@ -158,6 +160,7 @@ func TestCaptureResultsPcapFailureLeavesNoFile(t *testing.T) {
 		{[]string{"captures", "create", "--source", "1", "--buffer-size", "100"}, "at least 4096"},
 		{[]string{"captures", "create", "--source", "1", "--duration", "1us"}, "at least 1ms"},
 		{[]string{"captures", "create", "--source", "1", "--count", "0"}, "--count must be positive"},
+		{[]string{"captures", "create", "--source", "1", "--direction", "both"}, "--direction must be rx, tx or rx_and_tx"},
 	} {
 		out, errOut, code := opctl(t, nil, append([]string{"--server", url}, tc.args...)...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) {
