@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -243,4 +244,43 @@ func FuzzGeneratorBodies(f *testing.F) {
 		do(h, "DELETE", "/packet/generators", "")
 		do(h, "DELETE", "/packet/generator-results", "")
 	})
+}
+
+// A port generator whose ethernet destination comes from a modifier needs
+// no base destination: the frames carry the modifier's MACs.
+func TestDestinationModifierNeedsNoBaseDestination(t *testing.T) {
+	h := newTestServer(t)
+	body := genBody(t, map[string]any{
+		"config.traffic[0].packet.protocols[0].ethernet": map[string]any{"source": "02:00:00:00:00:01"},
+		"config.traffic[0].packet.protocols[0].modifiers": map[string]any{"items": []any{map[string]any{
+			"name": "destination", "permute": false, "mac": map[string]any{"list": []any{"02:00:00:00:00:aa", "02:00:00:00:00:bb"}}}}},
+		"config.duration.frames": 100,
+	})
+	if rec := do(h, "POST", "/packet/generators", body); rec.Code != 201 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "POST", "/packet/captures", `{"id":"c","source_id":"1","config":{"mode":"buffer","buffer_size":1048576}}`); rec.Code != 201 {
+		t.Fatalf("capture: %d %s", rec.Code, rec.Body)
+	}
+	var cr gen.PacketCaptureResult
+	mustDecode(t, do(h, "POST", "/packet/captures/c/start", ""), &cr)
+	if rec := do(h, "POST", "/packet/generators/g/start", ""); rec.Code != 201 {
+		t.Fatalf("start: %d %s", rec.Code, rec.Body)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		mustDecode(t, do(h, "GET", "/packet/capture-results/"+cr.Id, ""), &cr)
+		if cr.Packets == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("captured %d of 100 frames", cr.Packets)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pcap := do(h, "GET", "/packet/capture-results/"+cr.Id+"/pcap", "").Body.Bytes()
+	a := bytes.Count(pcap, []byte{2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 1})
+	b := bytes.Count(pcap, []byte{2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 1})
+	if a == 0 || b == 0 || a+b != 100 {
+		t.Fatalf("frames to :aa %d, to :bb %d; want 100 between them, both used", a, b)
+	}
 }

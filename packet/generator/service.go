@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -284,7 +285,10 @@ func (s *Service) prepare(sp Spec) (*gen, error) {
 			eth.Src = t.MAC
 		}
 		sp.Traffic[e.Def].Headers[e.Header].Header = eth
-		if e.Dst {
+		// A destination modifier writes every frame's destination: no
+		// base value is needed and nothing is learnt.
+		if e.Dst && !slices.ContainsFunc(sp.Traffic[e.Def].Headers[e.Header].Modifiers,
+			func(m Modifier) bool { return m.Name == "destination" }) {
 			p := fmt.Sprintf("config.traffic[%d].packet.protocols[%d].ethernet.destination", e.Def, e.Header)
 			if t.Interface == "" {
 				return nil, invalidf(p, "required when the target is a port (only generators on interfaces learn destination MACs)")
