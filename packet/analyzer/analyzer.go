@@ -33,6 +33,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/DataDog/sketches-go/ddsketch/mapping"
+
 	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
@@ -43,8 +45,9 @@ const maxLanes = 64
 
 // Analyzer analyzes the frames pushed to it while started.
 type Analyzer struct {
-	cfg   Config
-	needs needs
+	cfg    Config
+	needs  needs
+	digMap mapping.IndexMapping // the digests' bins, made once: nil without digests
 
 	active atomic.Bool
 	nflows atomic.Int64 // flows over all shards, bounded by cfg.FlowLimit
@@ -110,7 +113,11 @@ func New(cfg Config) (*Analyzer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Analyzer{cfg: cfg, needs: cfg.needs()}, nil
+	a := &Analyzer{cfg: cfg, needs: cfg.needs()}
+	if cfg.FlowDigests != 0 {
+		a.digMap = digestMapping(cfg.DigestDigits)
+	}
+	return a, nil
 }
 
 // Config returns the configuration with its defaults filled in.
@@ -424,7 +431,7 @@ func (a *Analyzer) newFlow(s *shard, k FlowKey, p *packet) *flow {
 		a.nflows.Add(-1)
 		return nil
 	}
-	f := &flow{key: k, dig: newDigests(a.cfg.FlowDigests, a.cfg.DigestMax, a.cfg.DigestDigits)}
+	f := &flow{key: k, dig: newDigests(a.cfg.FlowDigests, a.cfg.DigestMax, a.digMap)}
 	if a.cfg.FlowCounters&Header != 0 {
 		n := min(p.payloadOff, maxHeader, len(p.frame))
 		f.header = append([]byte(nil), p.frame[:n]...)

@@ -43,14 +43,20 @@ type digest struct {
 // digests are a flow's digests, nil for those not configured.
 type digests [nDigests]*digest
 
-// newDigests makes the digests set asks for: values up to maxTime (ns)
-// for times, relative accuracy 10^-digits.
-func newDigests(set FlowDigests, maxTime int64, digits int) *digests {
+// digestMapping is the bins of digests with relative accuracy
+// 10^-digits; one serves every flow of an analyzer.
+func digestMapping(digits int) mapping.IndexMapping {
+	// Validated config: digits in 1..4, so the accuracy is valid.
+	m, _ := mapping.NewCubicallyInterpolatedMapping(math.Pow(10, -float64(digits)))
+	return m
+}
+
+// newDigests makes the digests set asks for, binned by m: values up to
+// maxTime (ns) for times.
+func newDigests(set FlowDigests, maxTime int64, m mapping.IndexMapping) *digests {
 	if set == 0 {
 		return nil
 	}
-	// Validated config: digits in 1..4, so the accuracy is valid.
-	m, _ := mapping.NewCubicallyInterpolatedMapping(math.Pow(10, -float64(digits)))
 	d := new(digests)
 	for i := range nDigests {
 		if set&(1<<i) == 0 {
@@ -129,7 +135,7 @@ func (g *digest) view() *Digest {
 		return v
 	}
 	v.Min, v.Max = g.lo, g.hi
-	n := float64(g.sk.GetCount())
+	n := float64(g.n)
 	for i, p := range []*int64{&v.P50, &v.P90, &v.P99, &v.P999} {
 		// Nearest rank: the smallest value with at least p% of them at or
 		// below it (the sketch's own quantile takes the rank p×(n-1),

@@ -9,7 +9,7 @@ import (
 // exact, its centroids hold every value in order, and signed digests keep
 // negative values.
 func TestDigestView(t *testing.T) {
-	d := newDigests(DigestLatency|DigestJitterRFC, DefaultDigestMax, DefaultDigestDigits)
+	d := newDigests(DigestLatency|DigestJitterRFC, DefaultDigestMax, digestMapping(DefaultDigestDigits))
 	for v := int64(1); v <= 1000; v++ {
 		d.record(dLatency, v*1000)
 		d.record(dJitterRFC, -v) // unsigned: counts as 0
@@ -48,7 +48,7 @@ func TestDigestMemory(t *testing.T) {
 	runtime.ReadMemStats(&m0)
 	ds := make([]*digests, n)
 	for i := range ds {
-		ds[i] = newDigests(DigestLatency, DefaultDigestMax, DefaultDigestDigits)
+		ds[i] = newDigests(DigestLatency, DefaultDigestMax, digestMapping(DefaultDigestDigits))
 		for v := int64(100); v < 10_000_000; v = v*21/20 + 1 {
 			ds[i].record(dLatency, v)
 		}
