@@ -154,7 +154,7 @@ func validate(router routers.Router) echo.MiddlewareFunc {
 			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
 				if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
-					return tooLarge(mb.Limit)
+					return err // statusOf answers 413
 				}
 				return &apiError{status: http.StatusBadRequest, msg: validationMessage(err)}
 			}
