@@ -49,6 +49,9 @@ type LinkStatus struct {
 	Known     bool  // false when the driver cannot report the link
 	SpeedMbps int64 // 0 when unknown
 	Duplex    Duplex
+	// Fixed is a link whose speed and duplex are not negotiated (DPDK's
+	// RTE_ETH_LINK_FIXED), e.g. ring and null test ports.
+	Fixed bool
 }
 
 // LinkConfig is the user's wish for a port's link.

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"slices"
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packet/analyzer"
@@ -26,15 +27,15 @@ func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, erro
 	}
 	sp := analyzer.Spec{SourceID: in.SourceId}
 	if in.Id != nil {
-		if !validID(*in.Id) {
-			return sp, badRequest("%s: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", field("id"), *in.Id)
+		if err := checkID(field("id"), *in.Id); err != nil {
+			return sp, err
 		}
 		sp.ID = *in.Id
 	}
 	if in.SourceId == "" {
 		return sp, badRequest("%s: required", field("source_id"))
 	}
-	c := in.Config
+	c := withAnalyzerDefaults(in.Config)
 	names := func(n int, at func(int) string) []string {
 		out := make([]string, n)
 		for i := range out {
@@ -64,6 +65,28 @@ func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, erro
 	}
 	sp.Opaque = c
 	return sp, nil
+}
+
+// withAnalyzerDefaults fills a config the way OpenPerf's server does, so
+// the analyzer shows what it really keeps: no protocol counters means
+// ethernet, ip and transport; frame_count is always among the flow
+// counters; the digest list is always there, maybe empty.
+func withAnalyzerDefaults(c gen.PacketAnalyzerConfig) gen.PacketAnalyzerConfig {
+	if len(c.ProtocolCounters) == 0 {
+		c.ProtocolCounters = []gen.PacketAnalyzerConfigProtocolCounters{
+			gen.PacketAnalyzerConfigProtocolCountersEthernet,
+			gen.PacketAnalyzerConfigProtocolCountersIp,
+			gen.PacketAnalyzerConfigProtocolCountersTransport,
+		}
+	}
+	if !slices.Contains(c.FlowCounters, gen.PacketAnalyzerConfigFlowCountersFrameCount) {
+		c.FlowCounters = append([]gen.PacketAnalyzerConfigFlowCounters{gen.PacketAnalyzerConfigFlowCountersFrameCount},
+			c.FlowCounters...)
+	}
+	if c.FlowDigests == nil {
+		c.FlowDigests = &[]gen.PacketAnalyzerConfigFlowDigests{}
+	}
+	return c
 }
 
 func analyzerToJSON(v analyzer.View) gen.PacketAnalyzer {
@@ -231,6 +254,9 @@ func (h *Handlers) ListPacketAnalyzers(_ context.Context, req gen.ListPacketAnal
 	if err != nil {
 		return nil, err
 	}
+	if emptyFilter(req.Params.SourceId) {
+		return gen.ListPacketAnalyzers200JSONResponse{}, nil
+	}
 	out := gen.ListPacketAnalyzers200JSONResponse{}
 	for _, v := range svc.List(deref(req.Params.SourceId)) {
 		out = append(out, analyzerToJSON(v))
@@ -298,6 +324,9 @@ func (h *Handlers) BulkDeletePacketAnalyzers(_ context.Context, req gen.BulkDele
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	_ = svc.Delete(req.Body.Ids, false)
 	return gen.BulkDeletePacketAnalyzers204Response{}, nil
 }
@@ -350,6 +379,9 @@ func (h *Handlers) BulkStartPacketAnalyzers(_ context.Context, req gen.BulkStart
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	rs, err := svc.Start(req.Body.Ids)
 	if err != nil {
 		return nil, err
@@ -367,6 +399,9 @@ func (h *Handlers) BulkStopPacketAnalyzers(_ context.Context, req gen.BulkStopPa
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	svc.Stop(req.Body.Ids)
 	return gen.BulkStopPacketAnalyzers204Response{}, nil
 }
@@ -376,6 +411,9 @@ func (h *Handlers) ListPacketAnalyzerResults(_ context.Context, req gen.ListPack
 	svc, err := h.analyzers()
 	if err != nil {
 		return nil, err
+	}
+	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
+		return gen.ListPacketAnalyzerResults200JSONResponse{}, nil
 	}
 	out := gen.ListPacketAnalyzerResults200JSONResponse{}
 	for _, r := range svc.Results(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {
@@ -424,6 +462,9 @@ func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObje
 	svc, err := h.analyzers()
 	if err != nil {
 		return nil, err
+	}
+	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
+		return gen.ListRxFlows200JSONResponse{}, nil
 	}
 	out := gen.ListRxFlows200JSONResponse{}
 	for _, f := range svc.RxFlows(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {

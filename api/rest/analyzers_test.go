@@ -12,12 +12,14 @@ func TestAnalyzerValidationNamesTheField(t *testing.T) {
 		{`{"source_id":"1","config":{"filter":"ip and","protocol_counters":[],"flow_counters":["frame_count"]}}`, "config.filter"},
 		{`{"source_id":"1","config":{"protocol_counters":["inner_ip"],"flow_counters":["frame_count"]}}`, "config.protocol_counters"},
 		{`{"source_id":"1","config":{"protocol_counters":[],"flow_counters":["bogus"]}}`, "flow_counters"},
-		{`{"id":"a b","source_id":"1","config":{"protocol_counters":[],"flow_counters":[]}}`, "id"},
 	} {
 		rec := do(h, "POST", "/packet/analyzers", tc.body)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), tc.want) {
 			t.Errorf("%s: %d %s; want 400 naming %s", tc.body, rec.Code, rec.Body, tc.want)
 		}
+	}
+	if rec := do(h, "POST", "/packet/analyzers", `{"id":"a b","source_id":"1","config":{}}`); rec.Code != 404 || !strings.Contains(rec.Body.String(), "id") {
+		t.Errorf("malformed id: %d %s; want OpenPerf's 404 naming id", rec.Code, rec.Body)
 	}
 	if rec := do(h, "POST", "/packet/analyzers", `{"id":"a","source_id":"1","config":{"protocol_counters":["ethernet"],"flow_counters":["frame_count","latency"],"flow_digests":["latency"]}}`); rec.Code != 201 {
 		t.Fatalf("valid analyzer: %d %s", rec.Code, rec.Body)

@@ -27,8 +27,8 @@ func captureFromJSON(in *gen.PacketCapture, where string) (capture.Spec, error) 
 	}
 	sp := capture.Spec{SourceID: in.SourceId}
 	if in.Id != nil {
-		if !validID(*in.Id) {
-			return sp, badRequest("%s: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", field("id"), *in.Id)
+		if err := checkID(field("id"), *in.Id); err != nil {
+			return sp, err
 		}
 		sp.ID = *in.Id
 	}
@@ -128,6 +128,9 @@ func (h *Handlers) ListPacketCaptures(_ context.Context, req gen.ListPacketCaptu
 	if err != nil {
 		return nil, err
 	}
+	if emptyFilter(req.Params.SourceId) {
+		return gen.ListPacketCaptures200JSONResponse{}, nil
+	}
 	out := gen.ListPacketCaptures200JSONResponse{}
 	for _, v := range svc.List(deref(req.Params.SourceId)) {
 		out = append(out, captureToJSON(v))
@@ -195,6 +198,9 @@ func (h *Handlers) BulkDeletePacketCaptures(_ context.Context, req gen.BulkDelet
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	_ = svc.Delete(req.Body.Ids, false)
 	return gen.BulkDeletePacketCaptures204Response{}, nil
 }
@@ -232,6 +238,9 @@ func (h *Handlers) BulkStartPacketCaptures(_ context.Context, req gen.BulkStartP
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	rs, err := svc.Start(req.Body.Ids)
 	if err != nil {
 		return nil, err
@@ -249,6 +258,9 @@ func (h *Handlers) BulkStopPacketCaptures(_ context.Context, req gen.BulkStopPac
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	svc.Stop(req.Body.Ids)
 	return gen.BulkStopPacketCaptures204Response{}, nil
 }
@@ -258,6 +270,9 @@ func (h *Handlers) ListPacketCaptureResults(_ context.Context, req gen.ListPacke
 	svc, err := h.captures()
 	if err != nil {
 		return nil, err
+	}
+	if emptyFilter(req.Params.CaptureId, req.Params.SourceId) {
+		return gen.ListPacketCaptureResults200JSONResponse{}, nil
 	}
 	out := gen.ListPacketCaptureResults200JSONResponse{}
 	for _, r := range svc.Results(deref(req.Params.CaptureId), deref(req.Params.SourceId)) {

@@ -50,7 +50,7 @@ func FuzzCaptureBodies(f *testing.F) {
 func TestEveryCaptureDirectionStopsAndRestarts(t *testing.T) {
 	h := newTestServer(t)
 	for _, dir := range []string{"rx", "tx", "rx_and_tx"} {
-		id := "c-" + dir
+		id := "c-" + strings.ReplaceAll(dir, "_", "-")
 		steps := []struct {
 			method, path string
 			want         int

@@ -101,6 +101,15 @@ func u16p(p *int32) uint16 {
 	return uint16(*p)
 }
 
+// ratePeriods are the seconds in each rate period, in every spelling
+// OpenPerf's server accepts.
+var ratePeriods = map[gen.TrafficLoadRatePeriod]float64{
+	gen.TrafficLoadRatePeriodMillisecond: 0.001, gen.TrafficLoadRatePeriodMilliseconds: 0.001,
+	gen.TrafficLoadRatePeriodSecond: 1, gen.TrafficLoadRatePeriodSeconds: 1,
+	gen.TrafficLoadRatePeriodMinute: 60, gen.TrafficLoadRatePeriodMinutes: 60,
+	gen.TrafficLoadRatePeriodHour: 3600, gen.TrafficLoadRatePeriodHours: 3600,
+}
+
 // generatorFromJSON turns an API generator into a service spec. where
 // prefixes the field names in errors ("items[2]" for bulk requests).
 func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, error) {
@@ -112,8 +121,8 @@ func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, e
 	}
 	sp := generator.Spec{TargetID: in.TargetId}
 	if in.Id != nil {
-		if !validID(*in.Id) {
-			return sp, badRequest("%s: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", field("id"), *in.Id)
+		if err := checkID(field("id"), *in.Id); err != nil {
+			return sp, err
 		}
 		sp.ID = *in.Id
 	}
@@ -152,8 +161,10 @@ func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, e
 	if l.Rate.Value < 1 {
 		return sp, badRequest("%s: must be at least 1", cf("load.rate.value"))
 	}
-	per := map[gen.TrafficLoadRatePeriod]float64{gen.TrafficLoadRatePeriodSecond: 1,
-		gen.TrafficLoadRatePeriodMinute: 60, gen.TrafficLoadRatePeriodHour: 3600}[l.Rate.Period]
+	per, ok := ratePeriods[l.Rate.Period]
+	if !ok {
+		return sp, badRequest("%s: %q is not a period", cf("load.rate.period"), l.Rate.Period)
+	}
 	sp.Rate = float64(l.Rate.Value) / per
 	sp.RateOctets = l.Units == gen.TrafficLoadUnitsOctets
 	sp.Burst = 1

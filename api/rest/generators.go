@@ -151,6 +151,9 @@ func (h *Handlers) ListPacketGenerators(_ context.Context, req gen.ListPacketGen
 	if err != nil {
 		return nil, err
 	}
+	if emptyFilter(req.Params.TargetId) {
+		return gen.ListPacketGenerators200JSONResponse{}, nil
+	}
 	out := gen.ListPacketGenerators200JSONResponse{}
 	for _, v := range svc.List(deref(req.Params.TargetId)) {
 		out = append(out, generatorToJSON(v))
@@ -218,6 +221,9 @@ func (h *Handlers) BulkDeletePacketGenerators(_ context.Context, req gen.BulkDel
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	_ = svc.Delete(req.Body.Ids, false)
 	return gen.BulkDeletePacketGenerators204Response{}, nil
 }
@@ -259,6 +265,9 @@ func (h *Handlers) BulkStartPacketGenerators(ctx context.Context, req gen.BulkSt
 	}
 	ctx, cancel := context.WithTimeout(ctx, startWait)
 	defer cancel()
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	rs, err := svc.Start(ctx, req.Body.Ids)
 	if err != nil {
 		return nil, err
@@ -274,6 +283,9 @@ func (h *Handlers) BulkStartPacketGenerators(ctx context.Context, req gen.BulkSt
 func (h *Handlers) BulkStopPacketGenerators(_ context.Context, req gen.BulkStopPacketGeneratorsRequestObject) (gen.BulkStopPacketGeneratorsResponseObject, error) {
 	svc, err := h.generators()
 	if err != nil {
+		return nil, err
+	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
 		return nil, err
 	}
 	svc.Stop(req.Body.Ids)
@@ -382,6 +394,9 @@ func (h *Handlers) ListPacketGeneratorResults(_ context.Context, req gen.ListPac
 	if err != nil {
 		return nil, err
 	}
+	if emptyFilter(req.Params.GeneratorId, req.Params.TargetId) {
+		return gen.ListPacketGeneratorResults200JSONResponse{}, nil
+	}
 	out := gen.ListPacketGeneratorResults200JSONResponse{}
 	for _, r := range svc.Results(deref(req.Params.GeneratorId), deref(req.Params.TargetId)) {
 		out = append(out, resultToJSON(r))
@@ -429,6 +444,9 @@ func (h *Handlers) ListTxFlows(_ context.Context, req gen.ListTxFlowsRequestObje
 	svc, err := h.generators()
 	if err != nil {
 		return nil, err
+	}
+	if emptyFilter(req.Params.GeneratorId, req.Params.TargetId) {
+		return gen.ListTxFlows200JSONResponse{}, nil
 	}
 	out := gen.ListTxFlows200JSONResponse{}
 	for _, f := range svc.TxFlows(deref(req.Params.GeneratorId), deref(req.Params.TargetId)) {

@@ -22,8 +22,8 @@ func interfaceFromJSON(in *gen.Interface, where string) (*stack.Interface, error
 	}
 	out := &stack.Interface{PortID: in.PortId}
 	if in.Id != nil {
-		if !validID(*in.Id) {
-			return nil, badRequest("%s: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", field("id"), *in.Id)
+		if err := checkID(field("id"), *in.Id); err != nil {
+			return nil, err
 		}
 		out.ID = *in.Id
 	}
@@ -242,29 +242,11 @@ func (h *Handlers) ListInterfaces(_ context.Context, req gen.ListInterfacesReque
 	if err != nil {
 		return nil, err
 	}
-	var f stack.Filter
-	q := req.Params
-	if q.PortId != nil {
-		f.PortID = *q.PortId
-	}
-	if q.EthMacAddress != nil {
-		mac, err := net.ParseMAC(*q.EthMacAddress)
-		if err != nil || len(mac) != 6 {
-			return nil, badRequest("eth_mac_address: %q is not a MAC address", *q.EthMacAddress)
-		}
-		var m [6]byte
-		copy(m[:], mac)
-		f.MAC = &m
-	}
-	if q.Ipv4Address != nil {
-		if f.IPv4, err = parseAddr(*q.Ipv4Address, "ipv4_address", false); err != nil {
-			return nil, err
-		}
-	}
-	if q.Ipv6Address != nil {
-		if f.IPv6, err = parseAddr(*q.Ipv6Address, "ipv6_address", true); err != nil {
-			return nil, err
-		}
+	f, ok := interfaceFilter(req.Params)
+	if !ok {
+		// As OpenPerf: a filter value that no interface can have (empty,
+		// or not an address) matches nothing; it is not a bad request.
+		return gen.ListInterfaces200JSONResponse{}, nil
 	}
 	list := s.List(f)
 	out := make(gen.ListInterfaces200JSONResponse, 0, len(list))
@@ -272,6 +254,41 @@ func (h *Handlers) ListInterfaces(_ context.Context, req gen.ListInterfacesReque
 		out = append(out, interfaceJSON(it))
 	}
 	return out, nil
+}
+
+// interfaceFilter reads the list filters; ok is false when a given value
+// cannot match any interface.
+func interfaceFilter(q gen.ListInterfacesParams) (f stack.Filter, ok bool) {
+	if q.PortId != nil {
+		if *q.PortId == "" {
+			return f, false
+		}
+		f.PortID = *q.PortId
+	}
+	if q.EthMacAddress != nil {
+		mac, err := net.ParseMAC(*q.EthMacAddress)
+		if err != nil || len(mac) != 6 {
+			return f, false
+		}
+		var m [6]byte
+		copy(m[:], mac)
+		f.MAC = &m
+	}
+	if q.Ipv4Address != nil {
+		a, err := netip.ParseAddr(*q.Ipv4Address)
+		if err != nil || !a.Is4() {
+			return f, false
+		}
+		f.IPv4 = a
+	}
+	if q.Ipv6Address != nil {
+		a, err := netip.ParseAddr(*q.Ipv6Address)
+		if err != nil || !a.Is6() || a.Is4In6() {
+			return f, false
+		}
+		f.IPv6 = a
+	}
+	return f, true
 }
 
 // CreateInterface implements gen.StrictServerInterface.
@@ -313,9 +330,9 @@ func (h *Handlers) DeleteInterface(_ context.Context, req gen.DeleteInterfaceReq
 	if err != nil {
 		return nil, err
 	}
-	if s.Delete([]string{req.Id}) == 0 {
-		return nil, fmt.Errorf("interface %s: %w", req.Id, stack.ErrNotFound)
-	}
+	// Deleting what is not there succeeds, as in OpenPerf: the caller
+	// wanted it gone and it is.
+	s.Delete([]string{req.Id})
 	return gen.DeleteInterface204Response{}, nil
 }
 
@@ -352,8 +369,11 @@ func (h *Handlers) BulkDeleteInterfaces(_ context.Context, req gen.BulkDeleteInt
 	if err != nil {
 		return nil, err
 	}
-	if req.Body == nil || len(req.Body.Ids) == 0 {
-		return nil, badRequest("ids: at least one id is required")
+	if req.Body == nil {
+		return gen.BulkDeleteInterfaces204Response{}, nil
+	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
 	}
 	s.Delete(req.Body.Ids)
 	return gen.BulkDeleteInterfaces204Response{}, nil

@@ -32,7 +32,16 @@ func portJSON(v packetio.PortView) gen.Port {
 		RxErrors: int64(st.RxErrors), TxErrors: int64(st.TxErrors),
 	}
 	link := gen.PortConfigDpdkLink{AutoNegotiation: v.Info.Link.AutoNegotiation}
-	if !link.AutoNegotiation {
+	switch {
+	case v.Link.Known && v.Link.Fixed:
+		// As OpenPerf: a link the driver does not negotiate reports its
+		// actual speed and duplex as the configuration.
+		speed, duplex := v.Link.SpeedMbps, gen.PortConfigDpdkLinkDuplexFull
+		if v.Link.Duplex == packetio.DuplexHalf {
+			duplex = gen.PortConfigDpdkLinkDuplexHalf
+		}
+		link = gen.PortConfigDpdkLink{AutoNegotiation: false, Speed: &speed, Duplex: &duplex}
+	case !link.AutoNegotiation:
 		speed := v.Info.Link.SpeedMbps
 		duplex := gen.PortConfigDpdkLinkDuplex(v.Info.Link.Duplex)
 		link.Speed, link.Duplex = &speed, &duplex
@@ -61,6 +70,12 @@ func (h *Handlers) ListPorts(_ context.Context, req gen.ListPortsRequestObject) 
 	var kind packetio.Kind
 	if req.Params.Kind != nil {
 		kind = packetio.Kind(*req.Params.Kind)
+		switch kind {
+		case packetio.KindDPDK, packetio.KindHost, packetio.KindBond:
+		default:
+			// As OpenPerf: a kind no port has (or "") matches nothing.
+			return gen.ListPorts200JSONResponse{}, nil
+		}
 	}
 	views, err := h.svc.Ports.Ports(kind)
 	if err != nil {
@@ -88,6 +103,11 @@ func (h *Handlers) CreatePort(_ context.Context, req gen.CreatePortRequestObject
 		return nil, badRequest("request body: a port object is required")
 	}
 	p := req.Body
+	if p.Id != nil {
+		if err := checkID("id", *p.Id); err != nil {
+			return nil, err
+		}
+	}
 	if p.Kind != gen.PortKindBond {
 		return nil, badRequest("kind: %q ports are discovered, not created; only bond ports can be created", p.Kind)
 	}
@@ -97,9 +117,6 @@ func (h *Handlers) CreatePort(_ context.Context, req gen.CreatePortRequestObject
 	id := ""
 	if p.Id != nil {
 		id = *p.Id
-		if !validID(id) {
-			return nil, badRequest("id: %q is not a valid id (letters, digits, '.', '_', '-', up to 64)", id)
-		}
 	}
 	v, err := h.svc.Ports.CreateBond(id, packetio.BondConfig{
 		Mode: packetio.BondMode(p.Config.Bond.Mode), Members: p.Config.Bond.Ports,
@@ -168,7 +185,8 @@ func sameMembers(a, b []string) bool {
 
 // DeletePort implements gen.StrictServerInterface: bonds only.
 func (h *Handlers) DeletePort(_ context.Context, req gen.DeletePortRequestObject) (gen.DeletePortResponseObject, error) {
-	if err := h.svc.Ports.DeleteBond(req.Id); err != nil {
+	// An unknown port is already gone: 204, as in OpenPerf.
+	if err := h.svc.Ports.DeleteBond(req.Id); err != nil && !packetio.IsNotFound(err) {
 		return nil, err
 	}
 	return gen.DeletePort204Response{}, nil
@@ -200,17 +218,4 @@ func (h *Handlers) SendPortTestFrames(_ context.Context, req gen.SendPortTestFra
 	}
 	queued := req.Body.Count
 	return gen.SendPortTestFrames202JSONResponse{Id: &job.ID, Queued: &queued}, nil
-}
-
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		ok := r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

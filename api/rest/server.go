@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -84,10 +86,11 @@ func New(log *zap.Logger, h *Handlers) (*Server, error) {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, allowedMethods(spec))
 	e.Use(accessLog(log))
 	e.Use(recoverPanics(log))
 	e.Use(limitBody(MaxBodyBytes))
+	e.Use(pathIDs)
 	e.Use(validate(router))
 	gen.RegisterHandlers(e, gen.NewStrictHandler(h, nil))
 	return &Server{echo: e, log: log, build: h.build, svc: h.svc}, nil
@@ -249,12 +252,36 @@ func statusOf(err error) (int, string) {
 	}
 }
 
-func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
+// allowedMethods maps each route, as echo writes it ("/ports/:id"), to
+// the Allow header of a 405 on it: exactly the path's methods, sorted, as
+// OpenPerf lists them (echo's own adds OPTIONS).
+func allowedMethods(spec *openapi3.T) map[string]string {
+	out := map[string]string{}
+	for path, item := range spec.Paths.Map() {
+		var methods []string
+		for m := range item.Operations() {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		route := pathParam.ReplaceAllString(path, ":$1")
+		out[route] = strings.Join(methods, ", ")
+	}
+	return out
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+func errorHandler(log *zap.Logger, allow map[string]string) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		code, msg := statusOf(err)
+		if code == http.StatusMethodNotAllowed {
+			if a, ok := allow[c.Path()]; ok {
+				c.Response().Header().Set(echo.HeaderAllow, a)
+			}
+		}
 		if code >= 500 {
 			log.Error("request failed", zap.String("method", c.Request().Method),
 				zap.String("path", c.Request().URL.Path), zap.Error(err))

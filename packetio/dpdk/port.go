@@ -64,7 +64,7 @@ func (p *port) Link() packetio.LinkStatus {
 	if C.op_port_link(C.uint16_t(p.idx), &l) != 0 {
 		return packetio.LinkStatus{Duplex: packetio.DuplexUnknown}
 	}
-	st := packetio.LinkStatus{Known: true, Up: l.up != 0, Duplex: packetio.DuplexHalf}
+	st := packetio.LinkStatus{Known: true, Up: l.up != 0, Duplex: packetio.DuplexHalf, Fixed: l.autoneg == 0}
 	if l.full_duplex != 0 {
 		st.Duplex = packetio.DuplexFull
 	}
