@@ -9271,6 +9271,8 @@ type CreateInterfaceResponse struct {
 	JSON201 *Interface
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -9281,6 +9283,11 @@ func (r CreateInterfaceResponse) GetJSON201() *Interface {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreateInterfaceResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateInterfaceResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -9321,6 +9328,8 @@ type BulkCreateInterfacesResponse struct {
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9333,6 +9342,11 @@ func (r BulkCreateInterfacesResponse) GetJSON200() *struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkCreateInterfacesResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkCreateInterfacesResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -9369,11 +9383,18 @@ type BulkDeleteInterfacesResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkDeleteInterfacesResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkDeleteInterfacesResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -9718,11 +9739,18 @@ type DeletePacketAnalyzerResultResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePacketAnalyzerResultResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePacketAnalyzerResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -9889,6 +9917,8 @@ type CreatePacketAnalyzerResponse struct {
 	JSON201 *PacketAnalyzer
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePacketAnalyzerResponse201Headers
 }
@@ -9901,6 +9931,11 @@ func (r CreatePacketAnalyzerResponse) GetJSON201() *PacketAnalyzer {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreatePacketAnalyzerResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreatePacketAnalyzerResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -9941,6 +9976,8 @@ type BulkCreatePacketAnalyzersResponse struct {
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9953,6 +9990,11 @@ func (r BulkCreatePacketAnalyzersResponse) GetJSON200() *struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkCreatePacketAnalyzersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkCreatePacketAnalyzersResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -9989,11 +10031,18 @@ type BulkDeletePacketAnalyzersResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkDeletePacketAnalyzersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkDeletePacketAnalyzersResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10089,11 +10138,18 @@ type BulkStopPacketAnalyzersResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkStopPacketAnalyzersResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkStopPacketAnalyzersResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10130,11 +10186,18 @@ type DeletePacketAnalyzerResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePacketAnalyzerResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePacketAnalyzerResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10459,11 +10522,18 @@ type DeletePacketCaptureResultResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePacketCaptureResultResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePacketCaptureResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10678,6 +10748,8 @@ type CreatePacketCaptureResponse struct {
 	JSON201 *PacketCapture
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePacketCaptureResponse201Headers
 }
@@ -10690,6 +10762,11 @@ func (r CreatePacketCaptureResponse) GetJSON201() *PacketCapture {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreatePacketCaptureResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreatePacketCaptureResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10730,6 +10807,8 @@ type BulkCreatePacketCapturesResponse struct {
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10742,6 +10821,11 @@ func (r BulkCreatePacketCapturesResponse) GetJSON200() *struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkCreatePacketCapturesResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkCreatePacketCapturesResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10778,11 +10862,18 @@ type BulkDeletePacketCapturesResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkDeletePacketCapturesResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkDeletePacketCapturesResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10878,11 +10969,18 @@ type BulkStopPacketCapturesResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkStopPacketCapturesResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkStopPacketCapturesResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -10967,11 +11065,18 @@ type DeletePacketCaptureResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePacketCaptureResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePacketCaptureResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -11234,11 +11339,18 @@ type DeletePacketGeneratorResultResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePacketGeneratorResultResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePacketGeneratorResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -11405,6 +11517,8 @@ type CreatePacketGeneratorResponse struct {
 	JSON201 *PacketGenerator
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreatePacketGeneratorResponse201Headers
 }
@@ -11417,6 +11531,11 @@ func (r CreatePacketGeneratorResponse) GetJSON201() *PacketGenerator {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreatePacketGeneratorResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreatePacketGeneratorResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -11457,6 +11576,8 @@ type BulkCreatePacketGeneratorsResponse struct {
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11469,6 +11590,11 @@ func (r BulkCreatePacketGeneratorsResponse) GetJSON200() *struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkCreatePacketGeneratorsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkCreatePacketGeneratorsResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -11505,11 +11631,18 @@ type BulkDeletePacketGeneratorsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkDeletePacketGeneratorsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkDeletePacketGeneratorsResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -11605,11 +11738,18 @@ type BulkStopPacketGeneratorsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r BulkStopPacketGeneratorsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BulkStopPacketGeneratorsResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -11708,11 +11848,18 @@ type DeletePacketGeneratorResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r DeletePacketGeneratorResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePacketGeneratorResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -12313,6 +12460,8 @@ type CreatePortResponse struct {
 	JSON201 *Port
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -12323,6 +12472,11 @@ func (r CreatePortResponse) GetJSON201() *Port {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r CreatePortResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreatePortResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetBody returns the raw response body bytes
@@ -14292,6 +14446,13 @@ func ParseCreateInterfaceResponse(rsp *http.Response) (*CreateInterfaceResponse,
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -14327,6 +14488,13 @@ func ParseBulkCreateInterfacesResponse(rsp *http.Response) (*BulkCreateInterface
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -14355,6 +14523,13 @@ func ParseBulkDeleteInterfacesResponse(rsp *http.Response) (*BulkDeleteInterface
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -14588,6 +14763,13 @@ func ParseDeletePacketAnalyzerResultResponse(rsp *http.Response) (*DeletePacketA
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -14696,6 +14878,13 @@ func ParseCreatePacketAnalyzerResponse(rsp *http.Response) (*CreatePacketAnalyze
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	switch {
@@ -14744,6 +14933,13 @@ func ParseBulkCreatePacketAnalyzersResponse(rsp *http.Response) (*BulkCreatePack
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -14772,6 +14968,13 @@ func ParseBulkDeletePacketAnalyzersResponse(rsp *http.Response) (*BulkDeletePack
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -14844,6 +15047,13 @@ func ParseBulkStopPacketAnalyzersResponse(rsp *http.Response) (*BulkStopPacketAn
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -14872,6 +15082,13 @@ func ParseDeletePacketAnalyzerResponse(rsp *http.Response) (*DeletePacketAnalyze
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -15112,6 +15329,13 @@ func ParseDeletePacketCaptureResultResponse(rsp *http.Response) (*DeletePacketCa
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -15253,6 +15477,13 @@ func ParseCreatePacketCaptureResponse(rsp *http.Response) (*CreatePacketCaptureR
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	switch {
@@ -15301,6 +15532,13 @@ func ParseBulkCreatePacketCapturesResponse(rsp *http.Response) (*BulkCreatePacke
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -15329,6 +15567,13 @@ func ParseBulkDeletePacketCapturesResponse(rsp *http.Response) (*BulkDeletePacke
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -15401,6 +15646,13 @@ func ParseBulkStopPacketCapturesResponse(rsp *http.Response) (*BulkStopPacketCap
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -15462,6 +15714,13 @@ func ParseDeletePacketCaptureResponse(rsp *http.Response) (*DeletePacketCaptureR
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -15649,6 +15908,13 @@ func ParseDeletePacketGeneratorResultResponse(rsp *http.Response) (*DeletePacket
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -15757,6 +16023,13 @@ func ParseCreatePacketGeneratorResponse(rsp *http.Response) (*CreatePacketGenera
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	switch {
@@ -15805,6 +16078,13 @@ func ParseBulkCreatePacketGeneratorsResponse(rsp *http.Response) (*BulkCreatePac
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
@@ -15833,6 +16113,13 @@ func ParseBulkDeletePacketGeneratorsResponse(rsp *http.Response) (*BulkDeletePac
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -15904,6 +16191,13 @@ func ParseBulkStopPacketGeneratorsResponse(rsp *http.Response) (*BulkStopPacketG
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -15986,6 +16280,13 @@ func ParseDeletePacketGeneratorResponse(rsp *http.Response) (*DeletePacketGenera
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -16419,6 +16720,13 @@ func ParseCreatePortResponse(rsp *http.Response) (*CreatePortResponse, error) {
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
@@ -18215,6 +18523,20 @@ func (response CreateInterface400JSONResponse) VisitCreateInterfaceResponse(w ht
 	return err
 }
 
+type CreateInterface404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateInterface404JSONResponse) VisitCreateInterfaceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkCreateInterfacesRequestObject struct {
 	Body *BulkCreateInterfacesJSONRequestBody
 }
@@ -18253,6 +18575,20 @@ func (response BulkCreateInterfaces400JSONResponse) VisitBulkCreateInterfacesRes
 	return err
 }
 
+type BulkCreateInterfaces404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkCreateInterfaces404JSONResponse) VisitBulkCreateInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkDeleteInterfacesRequestObject struct {
 	Body *BulkDeleteInterfacesJSONRequestBody
 }
@@ -18279,6 +18615,20 @@ func (response BulkDeleteInterfaces400JSONResponse) VisitBulkDeleteInterfacesRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeleteInterfaces404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkDeleteInterfaces404JSONResponse) VisitBulkDeleteInterfacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18524,6 +18874,20 @@ func (response DeletePacketAnalyzerResult400JSONResponse) VisitDeletePacketAnaly
 	return err
 }
 
+type DeletePacketAnalyzerResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeletePacketAnalyzerResult404JSONResponse) VisitDeletePacketAnalyzerResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPacketAnalyzerResultRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -18643,6 +19007,20 @@ func (response CreatePacketAnalyzer400JSONResponse) VisitCreatePacketAnalyzerRes
 	return err
 }
 
+type CreatePacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreatePacketAnalyzer404JSONResponse) VisitCreatePacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkCreatePacketAnalyzersRequestObject struct {
 	Body *BulkCreatePacketAnalyzersJSONRequestBody
 }
@@ -18681,6 +19059,20 @@ func (response BulkCreatePacketAnalyzers400JSONResponse) VisitBulkCreatePacketAn
 	return err
 }
 
+type BulkCreatePacketAnalyzers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkCreatePacketAnalyzers404JSONResponse) VisitBulkCreatePacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkDeletePacketAnalyzersRequestObject struct {
 	Body *BulkDeletePacketAnalyzersJSONRequestBody
 }
@@ -18707,6 +19099,20 @@ func (response BulkDeletePacketAnalyzers400JSONResponse) VisitBulkDeletePacketAn
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePacketAnalyzers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkDeletePacketAnalyzers404JSONResponse) VisitBulkDeletePacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18793,6 +19199,20 @@ func (response BulkStopPacketAnalyzers400JSONResponse) VisitBulkStopPacketAnalyz
 	return err
 }
 
+type BulkStopPacketAnalyzers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkStopPacketAnalyzers404JSONResponse) VisitBulkStopPacketAnalyzersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePacketAnalyzerRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -18819,6 +19239,20 @@ func (response DeletePacketAnalyzer400JSONResponse) VisitDeletePacketAnalyzerRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketAnalyzer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeletePacketAnalyzer404JSONResponse) VisitDeletePacketAnalyzerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19076,6 +19510,20 @@ func (response DeletePacketCaptureResult400JSONResponse) VisitDeletePacketCaptur
 	return err
 }
 
+type DeletePacketCaptureResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeletePacketCaptureResult404JSONResponse) VisitDeletePacketCaptureResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPacketCaptureResultRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -19252,6 +19700,20 @@ func (response CreatePacketCapture400JSONResponse) VisitCreatePacketCaptureRespo
 	return err
 }
 
+type CreatePacketCapture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreatePacketCapture404JSONResponse) VisitCreatePacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkCreatePacketCapturesRequestObject struct {
 	Body *BulkCreatePacketCapturesJSONRequestBody
 }
@@ -19290,6 +19752,20 @@ func (response BulkCreatePacketCaptures400JSONResponse) VisitBulkCreatePacketCap
 	return err
 }
 
+type BulkCreatePacketCaptures404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkCreatePacketCaptures404JSONResponse) VisitBulkCreatePacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkDeletePacketCapturesRequestObject struct {
 	Body *BulkDeletePacketCapturesJSONRequestBody
 }
@@ -19316,6 +19792,20 @@ func (response BulkDeletePacketCaptures400JSONResponse) VisitBulkDeletePacketCap
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePacketCaptures404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkDeletePacketCaptures404JSONResponse) VisitBulkDeletePacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19402,6 +19892,20 @@ func (response BulkStopPacketCaptures400JSONResponse) VisitBulkStopPacketCapture
 	return err
 }
 
+type BulkStopPacketCaptures404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkStopPacketCaptures404JSONResponse) VisitBulkStopPacketCapturesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPacketCapturesPcapRequestObject struct {
 	Body *GetPacketCapturesPcapJSONRequestBody
 }
@@ -19484,6 +19988,20 @@ func (response DeletePacketCapture400JSONResponse) VisitDeletePacketCaptureRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketCapture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeletePacketCapture404JSONResponse) VisitDeletePacketCaptureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19681,6 +20199,20 @@ func (response DeletePacketGeneratorResult400JSONResponse) VisitDeletePacketGene
 	return err
 }
 
+type DeletePacketGeneratorResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeletePacketGeneratorResult404JSONResponse) VisitDeletePacketGeneratorResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPacketGeneratorResultRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -19800,6 +20332,20 @@ func (response CreatePacketGenerator400JSONResponse) VisitCreatePacketGeneratorR
 	return err
 }
 
+type CreatePacketGenerator404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreatePacketGenerator404JSONResponse) VisitCreatePacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkCreatePacketGeneratorsRequestObject struct {
 	Body *BulkCreatePacketGeneratorsJSONRequestBody
 }
@@ -19838,6 +20384,20 @@ func (response BulkCreatePacketGenerators400JSONResponse) VisitBulkCreatePacketG
 	return err
 }
 
+type BulkCreatePacketGenerators404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkCreatePacketGenerators404JSONResponse) VisitBulkCreatePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkDeletePacketGeneratorsRequestObject struct {
 	Body *BulkDeletePacketGeneratorsJSONRequestBody
 }
@@ -19864,6 +20424,20 @@ func (response BulkDeletePacketGenerators400JSONResponse) VisitBulkDeletePacketG
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePacketGenerators404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkDeletePacketGenerators404JSONResponse) VisitBulkDeletePacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19946,6 +20520,20 @@ func (response BulkStopPacketGenerators400JSONResponse) VisitBulkStopPacketGener
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkStopPacketGenerators404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response BulkStopPacketGenerators404JSONResponse) VisitBulkStopPacketGeneratorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -20036,6 +20624,20 @@ func (response DeletePacketGenerator400JSONResponse) VisitDeletePacketGeneratorR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePacketGenerator404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeletePacketGenerator404JSONResponse) VisitDeletePacketGeneratorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -20504,6 +21106,20 @@ func (response CreatePort400JSONResponse) VisitCreatePortResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePort404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreatePort404JSONResponse) VisitCreatePortResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -23429,230 +24045,232 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bcxu3sij8V1D8vqrIVdTFjqMk1pMj2ys6y3a0LSV52CdFgzMgiaUZYAJgKHGl9N9PoXGZG2Y4MyTl",
-	"eO39klgcXPuGRnej+69JxNOMM8KUnLz6a5JhgVOiiIC/aKz/GxMZCZopytnk1eQTkTwXEUE0JkzRBSXi",
-	"ZDKdUP0tw2o1mU4YTsnkle49nQjyZ04FiSevlMjJdCKjFUmxHlZtMt1KKkHZcvL4+Kgby4wzSWDyn3D8",
-	"ifyZE6n0XxFnijD4J86yhEZYr+f0X1Iv6q/SsP+/IIvJq8n/d1ps7NR8ladvheDCTFXd1O2KIGEmQ/dY",
-	"IsrWOKHxyeRxOvnI1Tues/jwq/jIkXDQvadqhdQKKwTLeHSQA9C8jmNBpLxRWOWyiaLfdTeM4g3DKY1Q",
-	"StSKx4jPFaaMxEhytMACHQmScaFIjOYbpFYESSLWRDzT2MwEz4hQ1GACm+kCSJtOlliRe7wJfssEWdCH",
-	"WULYUq10iwUXKVaaNJj69sVk6rpQpsiSCN1HKqyIbjs3MGd5ktThdJlQwhQyTacTcrI8QYwz4lpzgXIm",
-	"88xs78T9XF3fdHKPqdL/gs8awrYBn/+LREov5g1dEqmuiYg0qSckAOvSR8QXGupUTzDP9Xd0xDPCMiIW",
-	"MSIPijBJOQsAOPvurDnyBxJTzHTjMtjOXwbBlv0YGOHHM7VCmV9g76F+DAz148ihZsHBTkYM91gWJv8N",
-	"MDP7Nkt2s/0RwKPhuMY64GckSJZsmjiJeEyaXX6+vb0Gwssl0i3qK2+h6pRIiZekhVXvNTXfC86WJ5Np",
-	"Qy5Wtw3LKgYM7latrgVXPOLJJWcLugzsXK2IYEShBG+M/K5uPsXRrMT11c6/MhphqdCH15fINtKkr0WI",
-	"3rJY4Ihs30h5itAurtxQzQW8ZoikeYK17GJE3XNxV8yMOEMYadY/QZ/ceYJwco83EkVYiA2iMcIsBjTK",
-	"Cyf3JUrxBiUErwmac7VCPFcn/5cF6MKBtEvG+9VbDDxOg4epbwZSfhoQoVyoWbBn7GCum1SBjyRVEnEW",
-	"HBF23Xv5N9C6wXt2VVMHjU4EthEh0H514VQGhKOl5ZDwtZ8MGcupxhkRKZcKHRG1eoYWVEgF6okiaf9d",
-	"19hHMzBlV2aI536rWAi80R/Fw2xBE0UCIuan63fIfENHKsriPM2Q3DCFH56hBQifiNA1iVGGozuiZBBl",
-	"avz4SmAmU6pU5xR19HqId+J1m5D5hRGUVTB0gcgDjlSyQZwRlJJ0TgSiEkmimngnRmfo1KQakk7zWbZ+",
-	"uRXT2fplsOd5j57n9Z6PXVC6cfzWxvkRz/W/A5QvHmbzjTL/7nHaiocZ0SfagPaWJHp2UMPWowauRw1b",
-	"T41oS7upDDUtwFjaQRla5ZUGCT5bv3yzirI2On/z8+U1iqxOSpTWKQPINA2ava0yW71NNUTAiktlrlUN",
-	"jURLO/0JKY6wvNNs3yr4860ysHq1CJN2k3ma5H29ftmmXMSrKOvDoCWYgwqlbzGh/d/DIeI0EaoVM90p",
-	"FwTOVMLyVBOI3j+NJlMz/3SCc8VL+K4CikZ9VngDLUtioKLgmAW3UVSlb2NX5isCMNqddd7LAtAvdeu6",
-	"tdVomSxwnihkG1ygNJcKzfUZLWlMzD0xnzMjsLff+Orntf6MzGd09Pz42xfPemnQNdC6jdcnbIH1+etc",
-	"8S5Ik0RTjqMgTRiOhLC5xt28f/368pm5cTbxsE/OOtdUf94latbnXspcIM6SjVkWbMF+10dqcf0NLRea",
-	"m/EB4c480wYbM3AJ53POE4LZLoKljNFiTW047CFxztskDrB6j4O9RCePRk700gfKKHucThLK7mYJj3DS",
-	"fod6T9ndMbRxZHeBYiJAFVwIngKj6QvW0dtfr47PXz5D9yvCEJ5LwsKst00+LhM+L2brKSbP9yInz3eQ",
-	"k+d95eT5ODl5vhc5uRdh+PzFDweXhh94nCehKzVa5CzSf+AE5Ywqd7uMMUnNTbJ2iJe7t97sUpgOxZyE",
-	"4Ru62Zoltl2INXMFLSmOzu2UVCLdtI22jWk0SNZgxG4yLDe2XgcXO82cMiw2U7hreXsrfApveE2EtCDr",
-	"YhoDg99s4zrC4eZdXl4xbgGgduz/VqwhCHk7FoqJwjQJ8NM8p0k8i62htnYh1d+QoimRCqdZhZ51j2P9",
-	"KQQZMyjL9Z2wbVjzNazdgtl8FvE0pQEt+8ZY1QVZU723bbipdrYAK00/lEXd0CGkXMNF5TXDyebfoa2/",
-	"thd3hG2TC0SVuTXKwn6gBF4saIQyIopLN2Yx/LBI+H1ALEaKroM2SaJWRBit2s6p+UnkjFG2REd0ybgg",
-	"MeIMRYJgRZ6FFYN+prLq/rvtZb8y+mdeXlX3rckSRWikW2c546Jkf7pfcUkaRhmEhZ8z3m4+KWbttI8F",
-	"993iy2HFlg3im9gcYyGSJCGR1iSNIdHuVt8jzWwXiKSZ2qAUq2gFVtQkCGdNXzNnxwi6DPPEDHxHSOZJ",
-	"8gJJ8mdOWETZcooSrAiLNkC0/6JKL5gREiNJlwyrXBB5gl6D/qNxZhdGMJNoIXBKzPxTdL+i0UqTqzX5",
-	"3pGsagF0hwGO15hFJJ4Vi9CcXYzl/7Ln6RTYW2Ah6BonMyvIzFJnNIvXxV9ioU8ZuyNA1VyfzyuCYyKC",
-	"p07Fpjid5EDo1uRoVPOH4yU/1s2O5R3NjnlmTuvjjMOyTDOHjBg8VwFcvCm5p5oYQUcRYUpwGksnPJx3",
-	"61kQiPsCkMUBmYmcNfWX/mACtctIvw6C9HZj2wQtBc8zD44T9EtG2DURi28kMmIKWQaXwCkJ1ZfiXCGq",
-	"pHWbgo6DGFevrJJeJ1JiXS5TRDOALZhmtQiamj/L0lau+L1E9+D+VbAmGQS/G1R/yzRnujH1v3PGSAJI",
-	"YUTMyk3hB+hg/ll0OyRpPm4Vgu8Sfn/ZijX91VtL0RFfgBVZk+1UA1vmaaoPJY0MjS8tc76R8F0GfK6F",
-	"abL/4aRX8Nb0e6yKiuZi9cfifA56OFPKaKoReRYyh1ZYa/Ayb/I0xQLcE0bqyPAZCB4SK/q/kci2nSIs",
-	"EVhK0dEcS3L+EkSE+aqFK+MKxSTiMYnRigjyrLeTpbnUn41UfGw6VsriZCcQlGXQHsbR0muXYZzc22UM",
-	"OFIGD3Ctez0W8nbEElxPjS+n5s+AjIKqJAPJZsgMSBoBQmss0Xk1KKZJcOcsGq5jp6kpcVU9oMM70ISQ",
-	"iRoxSk9Ina9EiGCJiiP3SB8VU3RP6HKlnk1RluSyfAb3jSfxI4aiSkCZjO0k+jpLcLRCGc+sR31FpeJL",
-	"gVM0z/XWenP2rdn4pZ08xNBZNZSma7Rm7E0jFMLvcghetupEfKFBfmwvXWuc5CSkbu8knSsksrOgq4+2",
-	"k7RrGWyUyKuPNVru1QcKqYs7DtpPO3nrtYZQKFG7K3cRhRSayxtkJAs60uLr49UligXPQMmU5MJdYc6K",
-	"I7aHG5Vm65ezaEWiO6l1i6BvyB7krpVdRc8JVJR1jH97eT1y3DzuGvfXN+PGrcv1SE7qMKptqbaSfsLF",
-	"KjEh6427bFigQ5Sg1kq1clrSvppEk7M7xu9ZWHGzo1WUtCqJ6E/Bc67Hdq6tdlG7N3366QZleJNwHBtk",
-	"BIyDVJXc/jVbBFVdqOujD7cNbfVtCJud7zINjxQJHRK/wO9m1yP0+RoZ2lmmZXD1I7SbkuZWIzVr0ChZ",
-	"VTSxefsJkkoQnAakkxY6GQlYyd4+ZCSCEOFcgc5/tCHq2S63mjg3YdMkZCZytsx7GpERY1M24yLIhX5o",
-	"yhx0xkyQdK8bL5TmSKIBb46CWOt3Froj5hME9kPijkl5DkocNBwzReUArfs8mD4hkchZYRPdBYI1JnBk",
-	"V6YKC+Ty3kuIray3J7/YK1NAMkvzyQgNqiQ4vgLsIYshRl3XvEnjEawnKhxTq3wUbaFzOjuPFxcMMy5J",
-	"xFlF620zRNt1u1kHAazdDmMbmIOsriqHYokfAtcQ/KCppKdmkNKQt8oQWs8hpIpnMVkHPcgsxiJGMVlT",
-	"cPGN4CLFlVHcG5Aao6OY0bZjqwiJ6GvoBBJruDdA+XQm0BWxgQEIyzsSowUPPQnx1sRePOHCzRsLBnW1",
-	"3xhXWah3YbnsNcita94ca7te1HajvyzBlrOSFVfkbJzXTQtcKpFUNEnQktPKw4CSg83N1Orh8kuBl0SZ",
-	"4HGuFQSq+rlxhkm7Ml7qTogxNzM/UChyI/bSUuTsG4nEg7H0VqwV3absbh+jMSBv8zAGnQ39Nxskw4ar",
-	"35JMaLY60tqFxiXOtBLY4V+OTItxJGs7H9xPbLdRitKigkRFGIqNZpuIh8m0sVwarcpeztKG3UEL3dSD",
-	"iQ/GLJ6ph6BPpINwPCQO4psuu6TtTPt2SVdBHAy0wX6Xc7LCaxIMElksiJhJ+m9Swczz8++///7F8/Np",
-	"I8JDt0e6vdYx4V7bfRK/PPvxPHQY25nvBc4qMy9wIhshjr+sibgXVJnQVp7ExF/IpYm507+bITVxL/Ik",
-	"QUckkfo6xbMWio5t5Gi7Tm3hF9ogZUhf0uyrRb/d58FL8QivP18EmKCvqz/1z+IcpxnYNLjNUhHSHWyc",
-	"agHFSnSq4z0/UKKlTTg0Sy+7zeX2gZdQV2XvdiIKQtXOU9BuCIMZFsrqwEZ+Omf6kRI505cZczwRqcJh",
-	"fd1rkAoLNVOCLpdbEGwEgzElAfoQ9JUVuXyERUpilDNFE/2BPWt5JMCz0ZPyrDJnjzeA5jFjWVRsFUtt",
-	"Wph99Oz2q1WoFU9iufNxZrQwf6hxgQCULZzvH8jUIAdmuhVJxpgB7GJazwq32F5KXo+Tq6fqU7zVqV06",
-	"LAuO3K1/AR6WJz4GvwjqdFYEwIuxEWhcbb8gm/OwgK6bvNicQ2g7WbbebZqCA2+IQC86vARYZAH97NO1",
-	"8WiOMppGnIQcD/zt+DFpFvYqnEI49ehhkyQODPz+/Zsdtp9moWejH67f34wfk8mAqezjzc/jR8yyLISl",
-	"6+vrXdD0J2V/BnydPJ8n5Fjh5RKeGowcHFzyGxYFVn27A77WCQ7oTDeULXdec531IVzK7WIKrGdp0KDY",
-	"LsbC0SHJcpSlrHap8A/CiMCKd8XzLl2bcUeU764PKf/O92AXL7+jXhG6pcV1nyIJwQKEdZNLX18i99VI",
-	"/YtiWKn3plVIiWIOngloio5KiT+elU+J0u9gDxVE8mRtjgv4pwn/LP2siSOe8bwlKA6LJVEDrm9VlDl8",
-	"tTzTrxsE/WQ9rm91RLWcz6XFVB67BbxDpctMZ/yHCUF/45pXLErhcD6TMyVJfPh6TBaUUROIcbSgSWI8",
-	"Ds0MNQM1+oTjuOf63+umj9NJiytJX3/TPFE0S0hw2fpm7jwklfuN4DmLjwWfU+YjXhWtWHq3GJa2GXfd",
-	"DaTj5f/fM4TUWHI1KAPs1IRx/5AkS5K+65ZcDnUHlSNlS0DFKnuwX3cw661Fj0feBTJOHkRZlOT2qe27",
-	"y5uuyNWw3q2lIUQgz0mEc0kgxms3d/gMRyoPeTisV9y9Shw3eKv72Y5uv/v9+Kwn99gZZMCFp9sdq4dj",
-	"viZC5Ew+G78k/QuLO9YE4ihaEXgx5T0lWlAx89ZmqA5okNcKaIfckZB2w7eC2o3/lLB2i2oHtlvVvqE9",
-	"NHDVamz3deDvNWx1xCQ1eeUTWlS5tknVDXoLIKOHiHtv1TNjk7myiVcayZrK6Qgg9lTrPaXsUU0RR7PZ",
-	"+OQGncmrrqpTa9gweBho9L6WZHHN20Nn7qptYDpvA9M5iolUlMGpMwU4MfKg0Ipn/pGI++Gb3WBYmWo4",
-	"HD+6ZY0A5nSi9zBb8W0rdFvdriHvghAZtLmcfnxTXD/AzFsozJwhzKrJzuqwD7ECUK7bk3QIpaIMQyIH",
-	"vqToYsaQxzNIfXV6kNPaOg+zwvPQCh31zFoMge8rd8KKgh2+0xUXudrFr3wn3GorrC2rB5WNDM8IKO7o",
-	"SIG5/X+DM9qh3Tc6o+Dig4dnjIinCN8eBsRBqFFxEB4orQaNkuliRy/DQQMr2pkP2DnF1BmbBlgyPkG/",
-	"OGRFrIRnVPHtcBbaS7v0CHBSiyPh2w5HQsf5U7IFDLb7tx4dYwdtnOLrlxM7UTuIPIByqXjgpcBrMadK",
-	"YLGpxMgH7FpY4YCnzjx31B97RNNPJ5ByKMwz8MlmUVEYzUnC2VIixcuHVt3+4ogFVHKItO+2D4U47Tec",
-	"5MRYgfT1TZA15bl73PmN0SmP/buEBQ046oyH2kRpTl6df/fdt98Ni+3VwHXQ2Y7Lt6Ujq6EY+2y1ZgPB",
-	"ZDROcwml6vEf6wpzA6qAjJn5OZgz93aTEXTUyNRklCX7OnaBciZJm9N/AEhdkFBrOpPu7TxuhXr3ja0N",
-	"2u1vdH6uPSs60rI114rMPoHSG9tdmI5lFPA2vrm5vN6ywm+3LY9EgWW9vfxYZnrG2UxjRLdWszP7/+eT",
-	"6SQKR74sErwMPonHyxaz7pomsznVU8ScqdlC4GVK4DFrygXxf8vt9lrz9gZaz/hiIUn4uTs0QKYBosya",
-	"M7fi+8UPVYA62/ovi8mrH0LwNWRZebRgQ5FenE3DBOlybJnEBMZED1bSiquofZl6YL/GF+HD0aozUQtd",
-	"XlW+74EL/Dnx6q/Ji+9eag5jnJFnJ+Gc+f6q0Sm8uqHw3a7yqosh9S1tpvgs8eq3xer5y0a1htv3J7uu",
-	"FGLsW1++3OqvnmwcxPYpxCrJpuxOGxu1iae6p3u+/WDefgx0WKR2PnS7sA4qc4LnJGnJ9wHftgDg7OUP",
-	"332/FeIrns0S6rODtVLXzzxD0G5nGjNWLv8w9LsftzHpx5IacVA+tZple25C+8bzkBywi6ww97NZlGAp",
-	"2z2G8HlnLIY49fwLceqHYDzTa4YgpAl4BRGmRKCexZwrxdMZX8ykwtFd4OIDDeDFqG7QgvSmlaOFe9/v",
-	"jXH3h+3vt06lkoOfPduxfBtSTV+j28trLxwYR1aZCdXrCaH3dXTH+H1C4iUBRS2czNDc2N1eXr748eWP",
-	"59+/+HErjtrvBJcHvgxghVu10qr653XSgyqCjWPRktK33373/bTjlISKJbvDY/BFgUl967gXcAchk+kk",
-	"F0swat1puoJAOCH1tUFumF4eZb1uDIJAsE64gBh8QXOqduVX2foY3j2T3zOdlw+tDsTaM2xPOM3FUt+9",
-	"fDa1hmEVviP7fQ8T3lMW8/uAERx+34epaIsE/DUOSsBf31yPsEpcPrE54mkZvvXx/hOpbk/EBdtp5rdg",
-	"7PBrhn44e3Hy/L+Qwstw5osZSeiSzkNpsd+8vdJiKqz49DMWWu8MC6n2+8RJ0A78/vVHm0i7ffSXZz/2",
-	"MDZQLqjahFyY5gtUQzMiqGLoMuW5ZhFnSvDEpQht/rzmFE6fNY0J1yeSoIpCCv0s0+M9RCRJtBQki4UJ",
-	"Tpzj6G4JMZX6DyL9pz8GWELbfY4tXpeXXUmerBEsdOo5A9kox0uUhp5cXH643sWbswwO+o+dBmWczbqg",
-	"8CsrvqIrPxP4ZsG96ktPjXk4FKnAjm4ub3fZkQrp4loTHz9kHjrc9NG2Jy+agvI2ObxkKCHDAsiSUwNX",
-	"liKCrhqI2fClWBvPGShbGitFOSimb67C7jgvLiq1HZDiMF3QKlCKM3eHUv1EehuteFHwT3EkCYu3XVLP",
-	"tgWXw57XOJml1ZIq0LVGOTQlaE7UPSHML2TrArYvQdGU8FwFVtC0ifN7lHC21Nu/x1SBnxByQPpKmDst",
-	"pqU6RTthheM2PpEsocRkIzck1pOgXHqTngVnhVIzvF7O8rZkmXDEICVopm+QKY2Ey8DTM/WMniHFD8EZ",
-	"bhJ+DymW9jIJZcFJ3mGp9jKJtBXMhpY/kMbx5DETpAUbJ9SQLquN1IqAf1Jjinse6+HXOIGia3m0Qlgi",
-	"jOacxa1lPz/T+PMUfTblij5DWBv8IT/7IqBozmNNdEUpULUiKeTYOioeoMD7aZTR6E6CyDPlRM2jK+mq",
-	"w/oKo8+KdOIoxeIO3tajBV0T43mXLrd47JLX3/M8gdiuOY3NAy5N/mZ3kKxKryfFMTnOs8Z0UyS5eW7/",
-	"+Y6y2O7TRI19BoOHmw6ySo4vcaoR1v0WTLdoq+Oi19bs8U/KoK6puzI4NTLO4ruJqYKnlT3O4taKRLLP",
-	"um1Z0761q1yXQOEq2Ef3q6wCTmEIVZ5fXZRKY07Ny3pfn0E31vOFjLss7o+vn3RrfXPVUO3d641uHVal",
-	"qyMHLMuaOFsrI6bBSsu6k955aqssO1JI8HL2w9mL2beztsgYLlR3pJwtPAoNu+Pk+j8VsqkMzOTdZPDG",
-	"gr0ep1iuOAcCBVzGyiZae3P95p/Hsb43WtMB+hyTNY2Ilmnwu9D/8vqXZfxSELfj/lDV95IEgwd3XjVB",
-	"tyuygY4xSeicCKxIsgGjqRZmJEaC4PgXlmxe2RqYEkU8TU1hOsJipO9pVmjrCTdoQVS00tJOzwl19s2L",
-	"TkE0rPx4qKCS0oqshA6JLQOOwCX++s0/kfkIhTLD8SAAwUBn+L29H20vUw2VOQt9WA8x9SllTG4Jzkhr",
-	"lathnPle99gWtP8zFvE9FLOplu02wAmu5GEmHnwu3BlfLNxLykAaCttKlsZEayLoQqOQ2xySmZoilQtm",
-	"nidXifBew2XtYubMAHyxgKeNK5Je+HxmEil8R0ya5MJBanvAUZibn+BWCfQj+ULpvWv1IMQB0xD5t+ic",
-	"QHwNS7qNXjQXL30J224nrwkRQPt24fHeUkezpGCHlMW54jNGllxR3Fa1rQhx1iuBQpjHrkuloFkl1VGW",
-	"kECGx3f0gcTIfLVkr4VGZUx7k/PFZPIk0ac8Thbh4z0jQdMKzAQrhhYagR/mmdwy69CsjA0AtiGqpeKz",
-	"Pev7FHsO5Y7pzLm7pRh0MHXssOTc1WLR4Vd6A5eotuy49anjllLTLQ9th+U477Hd3ut7skrVJT21qV/k",
-	"QujLkuGTcCHbNl5+A783VLEyv059tvI/Os6zkMSqv+LJM4hZvGdbxmyRBu8bcmAMjmDBbg4v5EIw//Tw",
-	"Lgn5yn5hpUJyUFsL1Djz+iEgnl0qT9Og9R2GfT0BjzD43HpSWx5h7CeV5z6yeHY8BwHQbHkM8jAzqcuD",
-	"ULmp5TdH8ChjwQVkPrfAby2dYuOwhtKHefjRxFkJ6AXkQmRzk1HNjn7xIdMHGG2K9O2UIa0cbdxD4SO/",
-	"36lPODEtSm8+C9YI3FpepL6wd7pPtXZHKK0mMRd3eDIN5Xf0v/xakCBGi+O1cqxCzfhiBj3gQ1z8Gb7g",
-	"t5OBA4Zfhik5BHUG9eKFJQRAEMqz/YQENOpYuwUWEOuD/ncWM+EwPI23C4QVSvWVgjPi7kYbeIcWqh0R",
-	"cSYVZmHDKoFCP8/Pj+e0lLZ7Zz94JCC0KBQNaj/BW1oTg2O1dir7LKBHmB5lrdNfscNPn7UWzDj+9rmr",
-	"mRHSoEMGlZtwhB6EgJ1eXZsAvcCrrzhoxOhlFYMprVksJOvMIH+0LfZtAgBuUX1/lXhJzPl3Zy18JsaQ",
-	"mG5dOU56mPBthvkeLXPZ0y9QAwH0MxN1FgMDWHwgKRebFlC8dllQM84TdGRFuflNgisGzBX6azC0b41p",
-	"goOxCu8EcYlq+2q5rcVUME1IjHCS2KrXfQekSUKWofQlV+YD0nsZNGKwesDPdLnSZ2Mu9e2dsJ5jMX2s",
-	"hDjEkUUoIzEYD3JJxmiRzBxrBdKmQUoq4NZKUy48oYWq6o+cnRs9cC7gaEVmK1uEogfQvO0nzJItvWwa",
-	"mfIlqkevBRf3WMSD+5kYqGErTIFLB/ahMhrWwwSaDuvjn3YO6iV4rs+3gZ0eBkJaDetQj0yoXXaLP5qY",
-	"b9JQkxbrmK9jtQGVJnDrKKoieVrml1bmbDP4EFE8svUZHjCLy0eAPEErgjOtwadyitJckQdiWqVzrv9J",
-	"Hqg0TnrvRtTnN1Z0ThOqNuCZ3CAz95yg5P7q2pidGU7kBXj5jOHdmP5NWWGtIf+D22M4wgxJvJmCfpls",
-	"0L+J4M9CJnaboHarIlEVV+bRXr+e5cPThj6ZN6rD54S+5yP72uioET3Hrzdbv4SInNHdz8f33GFiQ6e9",
-	"+lbURN01iUfOafhk1KRs5JzArqBn98l9E6LmepC87DtOfQs2Km34Hmzs2dCOdVM4JMstsjVYsvXsavkH",
-	"QG0Js0xlnjUNAZRdJlZSOGBbEBX49tQWEsb1ArQB5dvVjA14oUkofBgigBpluYrUbJBNuTj4zGMDCKGH",
-	"8rqBvFnQQg8ZGK7nMQpL9VMEIUGkMhURQ/d/40hV3KcaQkXZ5P41hsNZXYv92eFaguyq1hYIK+sT51YK",
-	"tp+lOOqd7eGi7GY0kTtaTwYHkanX35KduPHIvPkkDABdemQULF1SNSj8CAVQ/FbPtxuWDLi7cd0WSvdL",
-	"riKe2gu4RvWxMdE5l3pPjIc46sqb2zwt/YvPg7D8Myd56JrVoBjTsJzEVsq2smx9ngk0k8CGagESVSuM",
-	"4jbUBES/gsMunbBp7NNd9uxmw9NJmkE9RH1YlE3FQyy4dXHkYkOnDcGQYEXXxJYGH1yzpEaxdrueif7o",
-	"QE1ruRwfrIpbkmdHxFQ7IbEtMlOxjqZ4g+ak1UKqKMt5yFn2kRdPwAN5vVok643imS0CCpbFFLNNr3T1",
-	"rSG9AxNV3eounTzQyGgVrqNCJUrIwpa3CeZJyxlVYXRR6J4SLF1tKh8gwWwOZzLxQNQnfFs5y+kEzsiW",
-	"NZpsXjtHy8NGetDmrUVHw0njz1CakjCcuup9euuzA9KK5/YaynJVAZD+LUnoCHhB1HnQzr2VDmvQMhN0",
-	"FRStir1wnWZ7WMopend54xJexxeIPOBI1Xm4zcOxoA/B/MzMDd8twPQ5HrAk0dAbh/duubk0bmWVC1aJ",
-	"HBw6T0dgYfVVa+8TxteF7uL/WtPgOWjfzfKFw9II3a/Uc2jZq7tQeRmLAFAm72i2E+gb0NbHRyiqSEi1",
-	"AyVJxUMbwTsMGlQJ3Qa6eLE1ZM8LL+edqtfwE1IFSvhN2yo+YRaTGJQnF6+MFRzSw/yLQcoQNhtszxIO",
-	"n6za1CKAf3dGMD2ssc5VKi7748mWXt6eH9YUjtouGN3aus4SEQzPyYigPBxJAUe1PoF8NlA9grcYfiP9",
-	"0wV8R0yAZpbkAidazU6tvbF0uiDFObwkUC78F0cRyZR9NXBR1se+kS4pLYlW3I6uh9WqwD2WaEnXxkfj",
-	"Hf8wSe1o08dd5dzTJ6H9X+3w2+EoNAdvpm+BAM1dD0SLEzdfB+JrGn2QH80DYVMVpVTw4htZfhvYiJ6H",
-	"wJmZorXCjP+GfJJNBU0VE32DXHek8iwhELs9p6yikURavZYUbA56zK50lLItCYecIp4rIiCCAUIzhhbx",
-	"cCapYXH5xcK6UFPKpdbUJgysGtqJsetvD8TwWUq3R0/VMpu6N+a9Uzk3smn2tEcHskL2NCgHEomZIqFA",
-	"VENR+8H3K9Vu6z89ZEfqZx1tJtzpZxxtpqkoVS3r3xFyFXQpaq7ha2O+coAJHBo2kt9YE9HR1fX65dS8",
-	"meWQWH7qwtw9pULsINTGRFQF7DxhHRjKiQczwA95NTNYua0BopeW29Zni7pb2d1AhbfSd+BFP6zyvnYj",
-	"BpXerfl3OrXartxqHXprZ6rZUZqpw9Q7SpK4ncivDLAckS/gFahPW9yXeguDe/Du0Kec5AEIG7Y+iKyr",
-	"PbYQNa2AbgRld7gpxpD1bwaF2y5yfTIzDKH4HsaPs4G3uHFD7sop7UzyGxbmnZV9V1xVWPjC/DpFWiGA",
-	"/54brR9HHSYWksRj6NmvsqcCsuXU66mMbB/Fuox2G8SFkTUlDMBL0zYoQJugfG3LVQd1xYr0yYojozk2",
-	"M9E3bAXhgFQi0jx0z7iWJI/5scAs5qmmDhHbR18FqweCVANxbW6KAWQbSrLgPplbj09Sbx7HB9xQTl40",
-	"4e/1zrF3iwqtdAn7QZctv6xxt6t6OC4sKgjzjqco5aoy21+j7KloSVFWZMCrFkEiTZJjSov0eUsy7CXJ",
-	"GPc8xEuHtl56HBJC32/lRLMVnzYmKWdontMkRpSZ9QRLtUKTmY1CCAS06gGKhIgN2JjuKujp8NXqYrOa",
-	"eyxhRWEkmQxxs4inachPZDPDCbKmesvOaAXzB8dbt8HmE0kIlvDOWNI+tXTdSNMqsCqbr68/hK3fubgL",
-	"AbkeiqvF93GWYEbQPXTp626f53IzSzjPgm9Jk4SyJYLPhm1SviYxwlAI2T0SAe7sGRwdZXlgM9e/AmLs",
-	"ytVKEBxrdSGjjBlL79Hx8+Kdrfk5nM6uX8o6A9aWrJ2t4yRkAKQWkAaHcWUya3AU877h7XoimRASmukn",
-	"HN0d88UCmQZgaWXofkUTgnTHnnMkERdtSQzgG6Kxsag6O3sFOT1BNuQ5b/HA3sz0jQ3RGPB02LRvf4ps",
-	"vpd3k/EkkT03Y5i16+2vbVGeQOSs7/jqYXvd1IUgpaqpGKkHs6lS3dR+JVPHvUWuYMfvtjjzR59jWiw4",
-	"opyWZVKF7aqsMe144lyCZZkyCiQ2Ze0jvO5a8AD5vL25Ra+vr0DWOqF6gq4xOGv9WxNEYzlF/+fml49W",
-	"Q9f6q5wiPY+cIq2JFQmUcgmpLCVa8ESrEzaapuxKyfJ5QuWKxGj9HBlVyLhKsDLR2lquFMHaNiuKRg/K",
-	"WbTCbEncKlHOYsi+gj4/nH5GkpgqKjAUFsTlWMESBQ4NX/vehIhT5ic1sduKqgQA6bu+vr6alA7TyXPz",
-	"RoEwnNHJq8m3J2cn30LhKbUCYjv16Uvgz2Xo4vI2zRN4T2iTehYpTwAHuhVOkg1a0EQRGxHiUXMVw5Nt",
-	"qa6KifT8AqfEKKD/3dRmk01pDsSZibZxOaOobvRnTsRm4u5qkJbHaGAGXQET2uM0OJFmrCKHC5Q+htlq",
-	"pZdCkxK1mpXTsQyfvLTLYuZ6/dvQ1BCTu/95z3vMe95r3j8gQ7jJ0gYVbM7OXEyWfcKJsyyx1XJO/yWN",
-	"6leM1+ty52kqkHjlcRqwMRokJ1SqE93lpVlUaAq/+NOfcOxyY+pBZZ6mWGwsVZcgqfkRUrP/96RE639A",
-	"XHnIYnkpCFbwEgQRx2EFIXJmUyqdoN9tQjiTia4U5pqCq9emGKpynBm8gI8R/ESqn3i8GYSInvCvni22",
-	"5H+NAp4fauJAqiJBqgDdA74NTCs5UNtw/jgtS9bTh9N5ntwdm0WBoz9IEa+TBHHhFNcLRM0FQ7OCVskp",
-	"g1xaUGBG/2332ET+T3lyVyMAuQMFtFhnhnNof6duYQKxJ1xoSw5LQX1iGy2efRkQ7GPXZh/hbffgBDkt",
-	"Z1sD4+D+mAMiYrfLxDB/xCQhXfzxBr5Lm79KVnd1oZVAo1dVlCatZNnEX2FOMaMeglPiKpHskHyQxg26",
-	"qC97J2542QbseA+kYUYaSRp/0fjRLM7RRv2CmfK1OUWLwxNyHSpZOG2LG67PrFAlhBo0J8Mh9HI7hD5y",
-	"9Q7S2Qfh0+dcmYY19F9YSYedooRzfafIMzTfABxogPT/QVTHds+e7qiuH9HjAfkPonpCsXb/CM1WNDml",
-	"8eTxjwBdnj6cZrbY9IgB2/TCG8JiiSD5P6lkMz8y6dLX5y7gw5L3s4K6CxZQK8Hz5aqg+SnyJfNtvQq6",
-	"XM15LkywlknWaR4QGwkrTH7uE/SRK5RhARGI1ftnlaKuKVu+Ezw9tNZZzlZ/gLN++9TwCCtAzRByGuGU",
-	"QErUcZJzNw64HpCpv0sApzzOkw6TgNZUbZuyyyATfE1jYzdsWgA+2EGf4mZo5upzLTQt3Z2wecFL/aod",
-	"tNw+KqDyB1WrgDYN+0tnu4UDUrMDUlgum/XuRyjbwYJAHC2Njc3x1CVpOzZ+ONmlLTgN0qRZo8xU9i95",
-	"SUNaQTXx3Sc7yzANIXjgJ0mxBLcLJPz4DlTV+TvUALs08Pz64XI2xErXttftBjtRTA7WJLeCNkuSz603",
-	"ymrnZyvZBvXhWFImwtNav9+WSZ/EehWCdR+JZVq2S6xBpNTBSFt1b8dNcNZUWMlr4OLBJOU7QVcxSTOu",
-	"wXehO1Sba3pBL8/OhrDg5IvcYvTSq/Adw6kmd6ju3f886AeDPeo6QfIMnxVOgO5HgR8G4P2cHmOODb9O",
-	"T+2GccrE3o+i936c2LRzuDT+YCLVSl59nMpRwo3/hEviYiGMdO1ztPQ7VIp08P85gr6PiHdt24X8QARv",
-	"dUF4WvaOhyqUd/BC1LZ/oEthDcZP648Izd5uii2rRvadlp7gvc3FGIh++3TlIqhCY7ST9+PenB51ghuq",
-	"VHxBJ0hI1D69J6QpBPbiDqlt7ivxiWyViOP3P847UjrgDuwcGSS4uxhpm7fkJ70DUzH1AnmNJUY25T64",
-	"S7AgJg8ITrQA79RbCqfDwRjqCRwm++SXJ/Oa7I1m/BOafrIXjMxeBYPOSPElvFkNE8iNbvN10kdo6V+l",
-	"OG21JPQQqmEgDJOpjNy7m9C+pOlu10rY1N45ybwba/HhKBOM7P3Uvv9FQ/52Oqf1QF8rOzVWvm9hq6fI",
-	"9iJsIbHXngikt9UMSbP+XnaEstHMtx9mNvtCBrNBN4cOe5nrP9Zi9nS2sjbBWNzZ9uJTGQbXPZnJjONb",
-	"EPvEcZ9+by2lNUEX54d9CC5yxqBArl3EhUnno3+akyVlEuElpsw4Pv9NBG9Swye94G308PyL2E6L7e5i",
-	"DyhG2LM1YDdKBbgHUDhOrJ4W+uv+6Q5m0mv0z2JcrlAtliNnKqvhq0pmAfXpf8nsyTS8PRipLJVZ3W6f",
-	"RKYVQk9jFzbCBoTcHbwmo0oWxSM7L+JNzWoyXFvaBdY8Gw/qCGcqF2RnZ73XlUp5s9pVoEsz64F893ZP",
-	"rf5WO3s/z70fbIzjvrHP4X57O3+bW8V+/p/uta8Aeh9O+wE01M5N+/DYO37ah8O+CqUvdP2oQnYEc453",
-	"1m/Z/77vHzWiPLyrfhBsd7uAhCj9NItM0Zkg2orNFtkVEZZId2JL8+6NYcZNjsmilKVER0qusLgDlvid",
-	"CmL+Mi/jTT61bnxfR6bCRZfsNVmLXKHPMzTH0r6rDz5vhHYzo/6WReDA1ETBPEe1RdSX4LI3F7VUq4si",
-	"LN5hScNk9sOxwV6VM/yMc8owrLmhktY5wRKBSb3z9PqqJZS4TJdYn/DkCXhojNLlGH10pIvfxmECXaJi",
-	"+KHivRTm4kbZOcqltNvtGpib9T9HLeqjENmmWyNc+mF2S3yLp99DRbe4jR8yuMUD90vEtlQmb/ejl24P",
-	"Y00MpSGeMrAl8hgcoHh/8aiWilj9UkEtJa7fY0yL29pX5YNtF4Cjdz8uoKU4yp4mnqWPmO7gny8dzLJ/",
-	"PnqyWJa98MlTh7LsSC4j4li8ljUwjOUro4zAyr9GAbqnGJaxUvQrCGHZmYMGxa+47qPDV746Nqov/CsK",
-	"XhlPGikRy45TWLOGs1hYrb1KHwXTwEimlJYzrBnumZZscEdMluxuPSxr0prW9kpC4XupM3THu9RCKJnI",
-	"XvW0vTXMZ03725a80GVb4av+dsddspzXOCiItksoIbT/U+g/xSb4wXBMib8kWROBk918Q2MC0npY+8o+",
-	"Idd8kFPoC0ej9bjud7iDbO+R/qAn8wS1XhKdiWWfcWi9ILofA/bBg4HMRJQtTaL+SkzaERYpiU3WFETh",
-	"FHS0b68Wgi6XRDzrDA9qJYXnX8Ip+D8pOGikoe+wkUGe4FoigwJe+a7AoCEy9jBxQcOg7JPpHziJhy9k",
-	"cKBIoKKEddtZ7VfQLxqoNOCYeKDAfodHBPk1tLmhilIITxsVpLBYEvU3cn/VwL2PuKCBFNXFU/uIDlL7",
-	"zOdRB9cX0gjrIB7Fs+ODhLZCYd/KYYNKnyBQaCiMd9MTl8Vgw8+RYqmjgx1KmzlMuMOyPMFwYi2FPBQj",
-	"bQl6MMK212HT75gpZv5Pkvx9ZL5vvDX4oT+eWwIgeJpRl6RPmVJYpbLD5mkDVgpHK9uooH7FjcQHUKOj",
-	"ImyiklqQxs96RU8E8kWW3Z0F/A4ZQVHC0peIoahN3+68rWhcY29jlUGeMpJiWcLlQFXli8dT1CT3l4qo",
-	"qIiTPcZUFNv7qpyCXdJ1BwiMi6won5hPE1vR9xTo5KgvHWFxCM56shiLPfHNU0dZ7IVwRsRalFS7gdEW",
-	"Xx2VBNf+dQrXPcVcjJewX0HUxZ44alDsRTHA6OiLr5Ctmkv/iiIwdiUTxZfLhGyjkc+CZAmOyGdX204o",
-	"iT7fU7X6rNkH/Ab6+wWStcK39kJ4z5FcaTK6IyTTP1FR1JY3FTpl6OZ2C8s7GGnZbbU86bKZBCrXmwbx",
-	"aSCE+zsfd1f/Gn269dhhS6QaBsROhPr8S1r73B0SaGlfF9G/q1vwHmelzBSF4cMkHXF0whkZw8PDgy56",
-	"2R3Ltvaiw0Bz+xcOvehpH+gwtPsRRtvan9DK3sZxJd7aZxhGb+juy8RuPOMJwYLZYjhhm/On69OPb5Br",
-	"B6VYiS06I3kCta19uSaoXV/QN2cVo2MfBL+387Q6eg+G7/rMAfS7Jp7Dd6WA9xWofhnMnwqixGbP0RGf",
-	"DG3Icr0jIovyuVLRJEE5czQUyvykxKYFRb0EYRm2YrRE3DWNkhIbzztjz6MCVYcInbrUo7vSUQ2OLjE6",
-	"tEnBrwV5uzrjpL5enJnL4z5xdqDYI18X7ALda76iskCgVHgjuyKNdsbPHoOPdob1ASMKfal2kwWtJaEY",
-	"uqndvqz9DCt01o9NJn+XC8X/pJDCnTxehw0sLNNd3+jBYReFw8QPDgepeDiG0KTOhDDQologyxkce4fW",
-	"fXp4B/P0CXLw8z1BTSw711ecRMJAtk8IhW7XHj3hMzguLKJ6paZzBLS9lJ9u1v/qaXd1wBuIg1tYEuvV",
-	"7umOWQHsQRPOqkHc3IiSHMDOt6PZ+dCBsSMZ+m8UHHW7J4Z2p1gLQ7cdCepAHH17cI6+fSqOrkD2UIYD",
-	"LlQ7I1+vNpJGOEGm9LDWjfW/jsmfOV3jRI+KjmQerRCWaM5ZHHooClGIME2/CHeVC2YndNx8R1ncxlL6",
-	"298g1JCLXjHlup3jpV2NtyYa0ULWEwf8vS3vks20VELkCQLwf9bgfAW4/IwizNDcK/wXFilzTX6xZsM3",
-	"12/+iWKyphGRWvytuFSlMvK2yj+k/oa70nGedQQbcqEOFWEIyHliD4+fsz1cScNzf2FJBqUBUvB83rNi",
-	"f5M4kONxDJRxgq4Ne96zEiFEmDGuNMEIGCZGRy/Pzp6FMG5dHw7j264xwDR20C9hLiq8JGEAd7hDdI8B",
-	"npAgRM6ehChLxLizu6MNTOOu0HnQ+Ax+X2OQgNfruQGluUAa0UPZ0m6rDutfs/jvInKeBrs5bHgXkbMb",
-	"YRiA95VRpw+nikh1vNC0IPdsfAkU3J8iLbkyLMDL/ktG2DURixP0XznJCfoMud8/I70kZJakm31OCFuq",
-	"1Wc03ygiwTVtNTYpgRBz77OH+4FaCZ4vV/DDPRd3RBQaXobVKiQobwiLNYhuiVTvDDAOQ6+lCXpR7YsD",
-	"zNxutDTfEY4ikmkqrsP6S1D0rcNdmSyOAsT1rIXcpcLRXfcl+vby+vTqGpmWoF7Zd+9OwzryL9w5I1PT",
-	"8KxFB78x8z2FNgxT9VGHoWH73VK6JTv42T2UAbj9AgntTFJpiLsSXPGIJ76kA9xr5vliQQTKOE9k8Gw2",
-	"ezqg+LZAC8tv2MOejmdpd9IA6uhb5JoIad0GQSz8lNMkBjDblogykwXGntiqFD0WY5JyFsTBb3aeA2LB",
-	"TRHAw2/NtTfeBcLa3S5LMHbDGsp9ODUHgOykW8KU2KCMCH9crATB8SuA1uX1r4iCQzCjTKvhik+BvEEX",
-	"TyIuyBSt+L2JfeQLQ/o8STSIE84ziYySXq6k49svNPG4wPEpfFOlBFNUmc4n6GPo3AwcZJqdf7d7fgoJ",
-	"ZObqI4JMy6AMeoMVPs4SzNyBvV3Auz3+ATOZp3aGl3KRTF5NTkExsa3/cjYMT3RT/9MHHueJPo2Ln8zh",
-	"UfrBTVb66cqfDeVfLYeXx6rbkBrfCotx45NPFPH4x+P/CwAA//8=",
+	"7L1rcxs3sjD8V1B836rIVdTFjqJsrE+ObG/0rO3oWEr2w3lSNDgDkljNABMAQ4q7pf/+FBrAXDFXkpKd",
+	"c74kFgfXvqHR3ej+zyTgccIZYUpOXv9nkmCBY6KIgL9oqP8bEhkImijK2eT15DORPBUBQTQkTNEFJeJk",
+	"Mp1Q/S3BajWZThiOyeS17j2dCPJnSgUJJ6+VSMl0IoMVibEeVm0T3UoqQdly8vj4qBvLhDNJYPKfcfiZ",
+	"/JkSqfRfAWeKMPgnTpKIBliv5/RfUi/qP4Vh/39BFpPXk//vNN/YqfkqT98JwYWZqrypuxVBwkyGNlgi",
+	"ytY4ouHJ5HE6+cTVe56y8PCr+MSRcNDdULVCaoUVouEJeqOXhH5NCLshYjFFmCEa2s8SMa5QjEOC+AJF",
+	"fEPEcYAlQRFRGpFTFNIlVRJhFqLVNlkRJpFGke5YmHBFBFkTgahCOEkIFhIdaYRO0ZyHW8QFmqfRPYqo",
+	"VC9grCVREqkV1SPLjSYDvSW7Sw2EN2EoiJS3CqtU1inpn3r5GIVbhmMaoJioFQ8RnytMGQmR5GiBBToS",
+	"JOFCkRDNt0itCJJErIl4oYkuETwhQlFDMNhM56Gt6WSJFdngrfdbIsiCPswiwpZqpVssuIix0hTM1Pev",
+	"JlPXhTJFlkToPlJhRXTbuSENlkZRFZ1XESVMIdN0OiEnyxPEOCOuNRcoZTJNzPZO3M/l9U0nG0yV/hd8",
+	"1hC2Dfj8XyRQejFv6ZJIdUNEoDkyIh5YFz5qKsEopHqCeaq/oyOeEJYQsQgReVCEScqZB8DJD2f1kT+S",
+	"kGKmGxfBdnHuBVvyk2eEn87UCiXZAnsP9ZNnqJ9GDjXzDnYyYrjHosz7b4CZ2bdZspvtDw8ejWCorQN+",
+	"RoIk0baOk4CHpN7ll7u7GyC8VCLdorryBqqOiZR4SRpYdaOpeSM4W55MpjXxXd42LCsf0LtbtboRXPGA",
+	"R1ecLejSs3O1IoIRhSK8NcdMefMxDmYFri93/o3RAEuFPr65QraRJn0tQvSWxQIHpHsjxSl8u7h2Q9UX",
+	"8IYhEqcR1rKLEbXh4j6fGXGGMNKsf4I+u2MP4WiDtxIFWIitlvBazGo0ykt3PEkU4y2KCF4TNOdqhXiq",
+	"Tv4v89CFA2nbUZSt3mLgceo987Nm+jCqg2w60fuYeXuGDua6SRn4SOpTiTPviLDr3su/hdY13rOrmjpo",
+	"tCKwiQiB9ssLp9IjHC0t+4Sv/WTIWE41zoiIuVToiKjVC7SgQirQohSJ+++6wj6agSm7NkO8zLaKhcBb",
+	"/VE8zBY0UsQjYn6+eY/MN3SkgiRM4wTJLVP44QVagPAJCF2TECU4uCdKelGmxo+vBGYypkq1TlFFbwbx",
+	"Vrx2CZlfGUFJCUOXiDzgQEVbxBlBMYnnWi2SSBJVxzsxOkOrwleTdJrPkvV5J6aT9bm350WPnhfVno9t",
+	"ULp1/NbE+QFP9b89lC8eZvOtMv/ucdqKhxnRJ9qA9pYkenZQw9ajBq5HDVtPhWgLuykNNc3BWNhBEVrF",
+	"lXoJPlmfv10FSROdv/3l6gYFViclSuuUHmSaBvXeVpktX/pqImDFpTK3v5pGoqWd/oQUR1jea7ZvFPxp",
+	"pwwsXy38pF1nnjp536zPm5SLcBUkfRi0AHNQofQtxrf/DRwiThOhWjHTnVJB4EwlLI01gej902AyNfNP",
+	"JzhVvIDvMqBo0GeFt9CyIAZKCo5ZcBNFlfrWdmW+IgCj3VnrvcwD/UK3tltbhZbJAqeRQrbBJYpTqdBc",
+	"n9GShsTcE9M5MwK7+8ZXPa/1Z2Q+o6OXx9+/etFLg66A1m28OmEDrC/epIq3QZpEmnIcBWnCcCSEzTXu",
+	"9sObN1cvzI2zjod9ctaFpvqLNlGzvsikzCXiLNqaZcEW7Hd9pObXX99yobkZHxDurEhNsDEDF3A+5zwi",
+	"mO0iWIoYzdfUhMMeEueiSeIAq/c42At08mjkRC99oIiyx+kkoux+FvEAR813qA+U3R9DG0d2lygkAlTB",
+	"heAxMJq+YB29++36+OL8BdqsCEN4Lgnzs16XfFxGfJ7P1lNMXuxFTl7sICcv+srJi3Fy8mIvcnIvwvDl",
+	"q78dXBp+5GEa+a7UaJGyQP+BI5QyqtztMsQkNjfJyiFe7N54s4thOhRy4oev72Zrlth0IdbM5bWkODq3",
+	"U1KJdNMm2jamUS9Zg629zrDcmKQdXOw0c8qw2E7hrpXZW+GTf8NrIqQFWRvTGBj8bhtXEQ437+Ly8nFz",
+	"ADVj//d8DV7I27FQSBSmkYef5imNwlloDbWVC6n+hhSNiVQ4Tkr0rHsc608+yJhBWarvhE3Dmq9+7RaM",
+	"7bOAxzH1aNm3xhYvyJrqvXXhptzZAqww/VAWdUP7kHIDF5U3DEfbf/u2/sZe3BG2TS4RVebWKHP7gRJ4",
+	"saABSojIL92YhfDDIuIbj1gMFF17bZJErYgwWrWdU/OTSBmjbImO6JJxQULEGQoEwYq88CsG/Uxl5f23",
+	"28t+Y/TPtLiq9luTJQrfSHfOcsZFwf60WXFJakYZhEU2Z9htPslnbbWPeffd4Mth+ZYN4uvYHGMhkiQi",
+	"gdYkjSHR7lbfI81sl4jEidqiGKtgBVbUyAtnTV8zZ8fwejbTyAx8T0iSkeQlkuTPlLCAsuUURVgRFmyB",
+	"aP9FlV4wIyREki4ZVqkg8gS9Af1H48wujGAm0ULgmJj5p2izosFKk6s1+d6TpGwBdIcBDteYBSSc5YvQ",
+	"nJ2Plf1lz9MpsLfAQtA1jmZWkJmlzmgSrvO/xEKfMnZHgKq5Pp9XBIdEeE+dkk1xOkmB0K3J0ajmD8dL",
+	"fqybHct7mhzzxJzWxwmHZZlmDhkheK48uHhbcE/VMYKOAsKU4DSUTng479YLLxD3BSCLAzITKavrL/3B",
+	"BGqXkX4tBJnZjW0TtBQ8TTJwnGQO4e8kMmIKWQaXwCkR1ZfiVCGqpHWbgo6DGFevrZJeJVJiXS5TRBOA",
+	"LZhmtQiamj+L0lau+EaiDbihFaxJesHvBtXfEs2Zbkz975QxEgFSGBGzYlP4ATqYf+bdDkmaj51C8H3E",
+	"N1eNWNNfM2spOuILsCJrsp1qYMs0jvWhpJGh8aVlzncSvkuPzzU3TfY/nPQK3pl+j2VRUV+sgEAAd5R4",
+	"PZwxZTTWiDzzmUNLrDV4mbdpHGMB7gkjdaT/DAQPiRX930lk204RlggspehojiW5OAcRYb66yIiQBDwk",
+	"IVoRQV70drLUl/qLkYqPdcdKUZzsBIKiDNrDOFp67TKMk3u7jAFHyuABbnSvx1zejliC66nx5dT8GZCR",
+	"V5VkINkMmQFJI0BohSVarwb5NBFunUXDdew0FSWurAe0eAfqEDJRI0bp8anzpQgRLFF+5B7po2KKNoQu",
+	"V+rFFCVRKotncN94kmxEX1QJKJOhnURfZwkOVijhifWor6hUfClwjOap3lpvzr4zG7+yk/sYOimH0rSN",
+	"Vo+9qYVCZLscgpdOnYgvNMiP7aVrjaOU+NTtnaRziUR2FnTV0XaSdg2DjRJ51bFGy73qQD51ccdB+2kn",
+	"7zKtwRdK1OzKXQQ+hebqFhnJgo60+Pp0fYVCwRNQMiW5dFeYs/yI7eFGpcn6fBasSHAvtW7h9Q3Zg9y1",
+	"sqvoOYEKkpbx765uRo6bhm3j/vZ23LhVuR7ISRVGlS1VVtJPuFglxme9cZcNC3SIEtRaqVZOC9pXnWhS",
+	"ds/4hvkVNztaSUkrk4j+5D3nemznxmoXlXvT559vUYK3EcehQYbHOEhVwe1fsUVQ1Ya6Pvpw09BW34bo",
+	"3vku0/BAEd8h8Sv8bnY9Qp+vkKGdZVoEVz9Cuy1obhVSswaNglVFE1tmP0FSCYJjj3TSQichHivZu4eE",
+	"BBAinCrQ+Y+2RL3Y5VYTpia6m/jMRM6WuaEBGTE2ZTMuvFyYDU2Zg86YCaL2deOF0hxJNODNURBq/c5C",
+	"d8R8gsB+SNgyKU9BiYOGY6YoHaBVnwfTJyQSKcttortAsMIEjuyKVGGBXNx7AbGl9fbkF3tl8khmaT4Z",
+	"oUGVBMeXhz1kPsSo61pm0ngE64nyx9SqLIo21zmdnScTFwwzLknAWUnrbTJE23W7WQcBrNkOYxuYg6yq",
+	"KvtiiR881xD8oKmkp2YQU5+3yhBazyGkCmchWXs9yCzEIkQhWVNw8Y3gIsWVUdxrkBqjo5jRurGVh0T0",
+	"NXQCidXcG6B8OhPoitjAAITlPQnRgvuehGTWxF484cLNawsGdbXfGNeJr3duuew1yJ1rXh+rWy9qutFf",
+	"FWDLWcGKK1I2zuumBS6VSCoaRWjJaelhQMHB5mZq9HBlS4EXTYngYaoVBKr6uXGGSbsiXqpOiDE3s2wg",
+	"X+RGmElLkbLvJBIPxtJbsla0m7LbfYzGgNzlYfQ6G/pv1kuGNVe/JRnfbFWkNQuNK5xoJbDFvxyYFuNI",
+	"1nY+uJ/YbqMQpUUFCfIwFBvNNhEPk2ltuTRYFb2chQ27gxa6qQcTH4xZOFMPXp9IC+FkkDiIb7rokrYz",
+	"7dslXQaxN9AGZ7uckxVeE2+QyGJBxEzSf5MSZl5e/Pjjj69eXkxrER66PdLttY4J99r2k/j87KcL32Fs",
+	"Z94InJRmXuBI1kIcf10TsRFUmdBWHoUku5BLE3OnfzdDauJepFGEjkgk9XWKJw0UHdrI0Wad2sLPt0HK",
+	"kL6k2VeL2XZfei/FI7z+fOFhgr6u/jh7Fuc4zcCmxm2WipDuYONUcyiWolMd72UDRVra+EOz9LKbXG4f",
+	"eQF1ZfZuJiIvVO08Oe36MJhgoawObOSnc6YfKZEyfZkxxxORyh/W174GqbBQMyXoctmBYCMYjCkJ0Ieg",
+	"ryzJ5SMsYhKilCka6Q/sRcMjAZ6MnpQnpTl7vAE0jxmLoqJTLDVpYfbRs9uvVqFWPArlzseZ0cKyQ40L",
+	"BKBs4PzsgUwFcmCmW5FojBnALqbxrHCL7aXk9Ti5eqo++VudyqXDsuDI3WYvwP3yJIvBz4M6nRUB8GJs",
+	"BBpX3Rdkcx7m0HWT55tzCG0my8a7TV1w4C0R6FWLlwCLxKOffb4xHs1RRtOAE5/jgb8bPyZN/F6FUwin",
+	"Hj1sFIWegT98eLvD9uPE92z0482H2/FjMukxlX26/WX8iEmS+LB0c3OzC5r+pOxPj6+Tp/OIHCu8XMJT",
+	"g5GDg0t+ywLPqu92wNc6wh6d6Zay5c5rrrI+hEu5XUyB9SwNGhTbxVg4OiRZjrKU1SwV/k4YEVjxtnje",
+	"pWsz7ojKuutDKnvne7CLV7ajXhG6hcW1nyIRwQKEdZ1L31wh99VI/ct8WKn3plVIiUIOngloio4KiT9e",
+	"FE+Jwu9gDxVE8mhtjgv4pwn/LPysiSOc8bQhKA6LJVEDrm9llDl8NTzTrxoEs8l6XN+qiGo4nwuLKT12",
+	"83iHCpeZ1vgPE4L+1jUvWZT84XwmZ0oUZeHrIVlQRk0gxtGCRpHxONQz1AzU6COOw57r/6CbPk4nDa4k",
+	"ff2N00jRJCLeZeubufOQlO43gqcsPBZ8TlkW8apoydLbYVjqMu66G0jLy/+vM4TUWHI1KD3sVIdx/5Ak",
+	"S5JZ145cDlUHlSNlS0D5KnuwX3sw651FT4a8S2ScPIiyIErtU9v3V7dtkat+vVtLQ4hAnpMApxKyV+3o",
+	"Dp/hQKU+D4f1irtXieMGb3Q/29Ht92w/WdaTDXYGGXDh6XbH6uGYr4kQKZMvxi9J/8LCljWBOApWBF5M",
+	"ZZ4SLaiYeWszVAc0yGsEtEPuSEi74RtB7cZ/Sli7RTUD261q39AeGrhqNbZNFfh7DVsdMUlFXmUJLcpc",
+	"W6fqGr15kNFDxH2w6pmxyVzbxCu1ZE3FdAQQe6r1nkL2qLqIo8lsfHKD1uRV1+WpNWwYPAw0el9Dsrj6",
+	"7aE1d1UXmC6awHSBQiIVZXDqTAFOjDwotOJJ9kjE/fDdbjAsTTUcjp/cskYAczrRe5iteNcK3Va7NeRd",
+	"ECK9NpfTT2/z6weYeXOFmTNIFFlMdlaFvY8VgHLdnqRDKBVFGBI58CVFGzP6PJ5e6qvSg5xW1nmYFV74",
+	"VuioZ9ZgCPxQuhOWFGz/nS6/yFUufsU7YaetsLKsHlQ2MjzDo7ijIwXm9v8NzmiGdt/ojJyLDx6eMSKe",
+	"wn97GBAHoUbFQWRAaTRoFEwXO3oZDhpY0cx8wM4xps7YNMCS8Rn6hT4rYik8o4xvhzPfXpqlh4eTGhwJ",
+	"37c4ElrOn4ItYLDdv/HoGDto7RRfn0/sRM0gygCUSsU9LwXeiDlVAottKUbeY9fCCns8dea5o/7YI5p+",
+	"OoGUQ36egU82i4rCaE4izpYSKV48tKr2F0csoJJDpH27fcjHab/jKCXGCqSvb4KsKU/d487vjE55nL1L",
+	"WFCPo854qE2U5uT1xQ8/fP/DsNheDVwHnW5cviscWTXFOMtWazbgTUbjNBdfqp7sY1VhrkEVkDEzP3tz",
+	"5t5tE4KOapmajLJkX8cuUMokaXL6DwCpCxJqTGfSvp3HTqi339iaoN38RueXyrOiIy1bU63I7BMovbHd",
+	"hulQBh5v49vbq5uOFX7ftTwSeJb17upTkekZZzONEd1azc7s/19OppPAH/myiPDS+yQeLxvMumsazeZU",
+	"TxFypmYLgZcxgcesMRck+1t222vN2xtoPeOLhST+5+7QAJkGiDJrzuzE96u/lQHqbOu/Liav/+aDryHL",
+	"0qMFG4r06mzqJ0iXY8skJjAmerCSllxFzcvUA2drfOU/HK06EzTQ5XXp+x64IDsnXv9n8uqHc81hjDPy",
+	"4sSfMz+7arQKr3Yo/LCrvGpjSH1Lmyk+izL122L14rxWVOLuw8muK4UY+8aXL3f6a0Y2DmL7FGKlZFN2",
+	"p7WN2sRT7dO97D6Yu4+BFovUzoduG9ZBZY7wnEQN+T7gWwcAzs7/9sOPnRBf8WQW0Sw7WCN1/cITBO12",
+	"pjFj5coehv7wUxeTfiqoEQflU6tZNucmtG88D8kBu8gKcz+bBRGWstljCJ93xqKPUy+eiVM/euOZ3jAE",
+	"IU3AK4gwJTz1LOZcKR7P+GImFQ7uPRcfaAAvRnWDBqTXrRwN3Pthb4y7P2z/2DmVig5+9nRj+c6nmr5B",
+	"d1c3mXBgHFllxlevx4feN8E945uIhEsCipo/maG5sbu9nL/66fynix9f/dSJo+Y7wdWBLwNY4UattKz+",
+	"ZTrpQRXB2rFoSen773/4cdpySkLFkt3hMfiiwKS+dWwE3EHIZDpJxRKMWveariAQTkh9bZBbppdHWa8b",
+	"gyAQrOOvcwZf0JyqXflVNj6Gd8/k90znxUOrBbH2DNsTTlOx1HevLJtazbAK35H9vocJN5SFfOMxgsPv",
+	"+zAVdUjA30KvBPzt7c0Iq8TVE5sjnpbhGx/vP5Hq9kRc0E0zv3tjh98w9LezVycv/wspvPRnvpiRiC7p",
+	"3JcW++27ay2m/IpPP2Oh9c4wn2q/T5x47cAf3nyyibSbRz8/+6mHsYFyQdXW58I0X6AamhFBJUOXKc81",
+	"CzhTgkcuRWj95zWncPqsaUi4PpEEVRRS6CeJHu8hIFGkpSBZLExw4hwH90uIqdR/EJl9+mOAJbTZ59jg",
+	"dTlvS/JkjWC+U88ZyEY5XoLY9+Ti6uPNLt6cpXfQv+80KONs1gaF31j+FV1nM4FvFtyrWempMQ+HAuXZ",
+	"0e3V3S47Uj5dXGvi44dMfYebPtr25EVTUN4mhZcMBWRYAFlyquHKUoTXVQMxG1nF2NpzBsqWxkpRDIrp",
+	"m6uwPc6Li1JtB6Q4TOe1ChTizN2hVD2R3gUrnhf8UxxJwsKuS+pZV3A57HmNo1lcLqkCXSuUQ2OC5kRt",
+	"CGHZQjoX0L0ERWPCU+VZQd0mzjco4mypt7/BVIGfEHJAZpUwd1pMQ3WKZsLyx218JklEiclGbkisJ0G5",
+	"9CY9C84KpWZ4vZylTcky4YhBStBE3yBjGgiXgadn6hk9Q4wfvDPcRnwDKZb2Mgll3kneY6n2Mom0FcyG",
+	"lj+QxvGUYcZLCzZOqCZdVlupFYHsSY0p7nmsh1/jCIqupcEKYYkwmnMWNpb9/ELDL1P0xZQr+gJhbfCH",
+	"/JIVAUVzHmqiy0uBqhWJIcfWUf4ABd5Po4QG99IWjIagVnh0JV112KzC6Is8nTiKsbiHt/VoQdfEeN6l",
+	"yy0euuT1G55GENs1p6F5wKXJ3+wOklXp9cQ4JMdpUptuiiQ3z+2/3FMW2n2aqLEvYPBw00FWyfElTjXC",
+	"2t+C6RZNdVz02uo9/kEZ1DV1VwanRoZJeD8xVfC0ssdZ2FiRSPZZty1r2rd2leviKVwF+2h/lZXDyQ+h",
+	"0vOry0JpzKl5WZ/VZ9CN9Xw+4y4L++PrZ91a31w1VHv3eqtb+1Xp8sgey7ImzsbKiLG30rLupHce2yrL",
+	"jhQivJz97ezV7PtZU2QMF6o9Us4WHoWG7XFy/Z8K2VQGZvJ2MnhrwV6NUyxWnAOBAi5jZROtvb15+4/j",
+	"UN8brekAfQnJmgZEyzT4Xeh/ZfqXZfxCELfjfl/V94IEgwd3mWqC7lZkCx1DEtE5EViRaGsr44t7EiJB",
+	"cPgri7avbQ1MiQIex6YwHWEh0vc0K7T1hFu0ICpYaWmn51zjiIbmRacgGlbZeCinksKKrIT2iS0DDs8l",
+	"/ubtP5D5CIUy/fEgAEFPZ/i9uR9tLlMNlTlzfVgPMc1SypjcEpyRxipXwzjzg+7RFbT/CxbhBorZlMt2",
+	"G+B4V/IwEw9ZLtwZXyzcS0pPGgrbShbGRGsi6EKjkNsckomaIpUKZp4nl4lwo+GydjFzZgC+WMDTxhWJ",
+	"L7N8ZhIpfE9MmuTcQWp7wFGYmp/gVgn0I/lC6b1r9cDHAVMf+TfonEB8NUu6jV40Fy99Ceu2k1eECKC9",
+	"W3h8sNRRLynYImVxqviMkSVXFDdVbctDnPVKoBDmsetSKmhWSnWURMST4fE9fSAhMl8t2WuhURrT3uSy",
+	"YjJpFOlTHkcL//GeEK9pBWaCFUMLjcCP80R2zDo0K2MNgE2Iaqj4bM/6PsWefbljWnPudhSD9qaOHZac",
+	"u1ws2v9Kb+ASVceOG586dpSabnhoOyzHeY/t9l7fk1WqLuipdf0iFUJflgyf+AvZNvHyW/i9pooV+XWa",
+	"ZSv/o+U880ms6iueNIGYxQ3rGLNBGnyoyYExOIIFuzkyIeeD+eeH95HPV/YrKxSSg9paoMaZ1w8e8exS",
+	"eZoGje8w7OsJeITB59aT2vAIYz+pPPeRxbPlOQiApuMxyMPMpC73QuW2kt8cwaOMBReQ+dwCv7F0io3D",
+	"Gkof5uFHHWcFoOeQ85HNbUI1O2aL95k+wGiTp2+nDGnlaOseCh9l+51mCSemeenNF94agZ3lRaoLe6/7",
+	"lGt3+NJqEnNxhyfTUH5H/ytbCxLEaHG8Uo5VqBlfzKAHfAjzP/0X/GYycMDIlmFKDkGdQb14YQkBEITS",
+	"ZD8hAbU61m6BOcT6oP+9xYw/DE/j7RJhhWJ9peCMuLvRFt6h+WpHBJxJhZnfsEqg0M/Li+M5LaTt3tkP",
+	"HggILfJFg9pP8JbWxOBYrZ3KPgvoEaZHWeP01+zw0yeNBTOOv3/pamb4NGifQeXWH6EHIWCn1zcmQM/z",
+	"6iv0GjF6WcVgSmsW88k6M8gfTYt9FwGAG1Tf3yReEnP+3VsLn4kxJKZbW46THiZ8m2G+R8tU9vQLVEAA",
+	"/cxErcXAABYfSczFtgEUb1wW1ITzCB1ZUW5+k+CKAXOF/uoN7VtjGmFvrMJ7QVyi2r5abmMxFUwjEiIc",
+	"Rbbqdd8BaRSRpS99ybX5gPReBo3orR7wC12u9NmYSn17J6znWEwfKz4OcWThy0gMxoNUkjFaJDPHWo60",
+	"qZeScrg10pQLT2igquojZ+dG95wLOFiR2coWoegBtMz242fJhl42jUzxEtWj14KLDRbh4H4mBmrYCmPg",
+	"0oF9qAyG9TCBpsP6ZE87B/USPNXn28BODwMhrYZ1qEYmVC67+R91zNdpqE6LVcxXsVqDSh24VRSVkTwt",
+	"8ksjczYZfIjIH9lmGR4wC4tHgDxBK4ITrcHHcoriVJEHYlrFc67/SR6oNE76zI2oz2+s6JxGVG3BM7lF",
+	"Zu45QdHm+saYnRmO5CV4+Yzh3Zj+TVlhrSH/ndtjOMAMSbydgn4ZbdG/ieAvfCZ2m6C2U5EoiyvzaK9f",
+	"z+LhaUOfzBvV4XNC34uRfW101Iie49ebrM8hImd094vxPXeY2NBpr74lNVF3jcKRcxo+GTUpGzknsCvo",
+	"2X1y3/iouRokL/uOU92CjUobvgcbeza0Y9UUDsly82wNlmwzdrX8A6C2hFmksow1DQEUXSZWUjhgWxDl",
+	"+M6ozSeMqwVoPcq3qxnr8UITX/gwRADVynLlqdkgm3J+8JnHBhBCD+V1PXmzoIUe0jNcz2MUlppN4YUE",
+	"kcpURPTd/40jVfEs1RDKyyb3rzHsz+qa788O1xBkV7a2QFhZnzi3QrD9LMZB72wPl0U3o4nc0XoyOIhM",
+	"vf6G7MS1R+b1J2EA6MIjI2/pkrJB4ScogJJt9aLbsGTA3Y7rplC6X1MV8NhewDWqj42JzrnUe2Lcx1HX",
+	"mbkto6V/8bkXln+mJPVds2oUYxoWk9hK2VSWrc8zgXoSWF8tQKIqhVHchuqA6Fdw2KUTNo2zdJc9u9nw",
+	"dBInUA9RHxZFU/EQC25VHLnY0GlNMERY0TWxpcEH1yypUKzdbsZEf7SgprFcThasihuSZwfEVDshoS0y",
+	"U7KOxniL5qTRQqooS7nPWfaJ50/APXm9GiTrreKJLQIKlsUYs22vdPWNIb0DE1Xd6S6tPFDLaOWvo0Il",
+	"isjClrfx5klLGVV+dFHoHhMsXW2qLECC2RzOZJIBUZ/wTeUspxM4IxvWaLJ57RwtDxvpQZt3Fh01J012",
+	"htKY+OHUVu8zsz47IK14aq+hLFUlAOnfooiOgBdEnXvt3J10WIGWmaCtoGhZ7PnrNNvDUk7R+6tbl/A6",
+	"vETkAQeqysNNHo4FffDmZ2Zu+HYBps9xjyWJ+t44fHDLTaVxK6tUsFLk4NB5WgILy69ae58wWV3oNv6v",
+	"NPWeg/bdLF84LI3Q/Qo9h5a9uveVl7EIAGXyniY7gb4GbX18+KKKhFQ7UJJU3LcRvMOgXpXQbaCNFxtD",
+	"9jLh5bxT1Rp+QipPCb9pU8UnzEISgvLk4pWxgkN6mH/RSxnCZoPtWcLhs1WbGgTwP50RTA9rrHOlisvZ",
+	"8WRLL3fnhzWFo7oFo1tb21kivOE5CRGU+yMp4KjWJ1CWDVSPkFkMv5PZ0wV8T0yAZhKlAkdazY6tvbFw",
+	"uiDFObwkUC78FwcBSZR9NXBZ1Me+ky4pLQlW3I6uh9WqwAZLtKRr46PJHP8wSeVo08dd6dzTJ6H9X+Xw",
+	"2+EoNAdvom+BAM1dD0SLEzdfC+IrGr2XH80DYVMVpVDw4jtZfBtYi56HwJmZopXCjP+GfJJ1BU3lE32H",
+	"XHek0iQiELs9p6ykkQRavZYUbA56zLZ0lLIpCYecIp4qIiCCAUIzhhbxcCapYXH5+cLaUFPIpVbXJgys",
+	"atqJset3B2JkWUq7o6cqmU3dG/PeqZxr2TR72qM9WSF7GpQ9icRMkVAgqqGo/Zj1K9Ru6z89ZEfqZx2t",
+	"J9zpZxytp6koVC3r3xFyFbQpaq7hG2O+coDxHBo2kt9YE9HR9c36fGrezHJILD91Ye4ZpULsINTGRFR5",
+	"7Dx+HRjKiXszwA95NTNYua0AopeW29SnQ90t7W6gwlvqO/Ci71d537gRvUpvZ/6dVq22Lbdai97ammp2",
+	"lGbqMPWekihsJvJrAyxH5At4BZqlLe5LvbnB3Xt36FNO8gCEDVsfRNblHh1ETUugG0HZLW6KMWT9u0Fh",
+	"10WuT2aGIRTfw/hxNvAWN27IXTmlmUl+x8K8s7LvissKC1+YX6dIKwTw3wuj9eOgxcRConAMPWer7KmA",
+	"dJx6PZWR7lGsy2i3QVwYWV3CALw0bYMCtPXK16ZcdVBXLE+frDgymmM9E33NVuAPSCUiTn33jBtJ0pAf",
+	"C8xCHmvqEKF99JWzuidI1RPX5qYYQLa+JAvuk7n1ZEnqzeN4jxvKyYs6/DO9c+zdokQrbcJ+0GUrW9a4",
+	"21U1HBcW5YV5y1OUYlWZ7tcoeypakpcVGfCqRZBAk+SY0iJ93pIMe0kyxj0P8dK+rRceh/jQ93sx0WzJ",
+	"p41JzBmapzQKEWVmPd5SrdBkZqMQPAGteoA8IWINNqa78no6smp1oVnNBktYkR9JJkPcLOBx7PMT2cxw",
+	"gqyp3rIzWsH83vHWTbD5TCKCJbwzlrRPLV030rQMrNLmq+v3YeufXNz7gFwNxdXi+ziJMCNoA136utvn",
+	"qdzOIs4T71vSKKJsieCzYZuYr0mIMBRCdo9EgDt7BkcHSerZzM1vgBi7crUSBIdaXUgoY8bSe3T8Mn9n",
+	"a372p7Prl7LOgLUha2fjOBEZAKkFpMFhXJnMGhyFvG94u55IRoT4ZvoZB/fHfLFApgFYWhnarGhEkO7Y",
+	"c44o4KIpiQF8QzQ0FlVnZy8hpyfIhjznzR/Ym5m+syEaA54Om/bNT5HN9+JuEh5FsudmDLO2vf21LYoT",
+	"iJT1HV89dNdNXQhSqJqKkXowmyrUTe1XMnXcW+QSdrLd5mf+6HNMiwVHlNOiTCqxXZk1pi1PnAuwLFJG",
+	"jsS6rH2E110L7iGfd7d36M3NNchaJ1RP0A0GZ2321gTRUE7R/7n99ZPV0LX+KqdIzyOnSGtieQKlVEIq",
+	"S4kWPNLqhI2mKbpSknQeUbkiIVq/REYVMq4SrEy0tpYrebC2zYqi0YNSFqwwWxK3SpSyELKvoC8Pp1+Q",
+	"JKaKCgyFBXE5VrBEnkMjq31vQsQpyyY1sduKqggAmXV9c3M9KRymk5fmjQJhOKGT15PvT85OvofCU2oF",
+	"xHaapS+BP5e+i8u7OI3gPaFN6pmnPAEc6FY4irZoQSNFbERIhprrEJ5sS3WdT6TnFzgmRgH977o2G20L",
+	"cyDOTLSNyxlFdaM/UyK2E3dXg7Q8RgMz6PKY0B6n3ok0Y+U5XKD0McxWKb3km5So1ayYjmX45IVd5jNX",
+	"69/6poaY3P3Pe9Fj3ote8/4BGcJNljaoYHN25mKy7BNOnCSRrZZz+i9pVL98vF6Xu4ymPIlXHqceG6NB",
+	"ckSlOtFdzs2ifFNkiz/9GYcuN6YeVKZxjMXWUnUBkpofITX7f08KtP4HxJX7LJZXgmAFL0EQcRyWEyJn",
+	"NqXSCfqnTQhnMtEVwlxjcPXaFENljjOD5/Axgp9I9TMPt4MQ0RP+5bPFlvyvUMDLQ03sSVUkSBmg4/Ct",
+	"u5x3d/nE1XvIU1wmEIOEUtLUJiJ5nBZF8enD6TyN7o/NLiAywEtCb6IIceE03UtEzY1E847W4SmD5FtQ",
+	"kUb/bYFSp5af0+i+QjFyB5JpMOcMZ+n+XuDcZmKPRN+WHFq9CkgX8Z49Dwj2sWuzD/+2e7COnBbTs4E1",
+	"8Rm5CWJuu6Wun6FCEpE2hnoL36XNkCXLYLjUaqbR3EpqmVbjbGoxP2uZUQ/BWmGZqnZIb0jDGiFVl70T",
+	"+5w3ATt8DloyU4+kpf/Q8NHsxhFT9c4b87U52PPzHNIvKpn7kfNLd5bsoUw5FfBPhoN0Z/j0Obmm/kvD",
+	"r6ygVk9RxLm+5qQJmm8BDtTDK38nqmW7Z0+nPVS1hvGA/DtRPaFYuRL5ZsubnNJw8viHhy5PH04TW/96",
+	"xIBNquotYaFEUI+AlBKsH5kM7usLF4NiyftFTt05C6iV4OlyldP8FGVV/G0JDbpczXkqTPyYyR9q3jQb",
+	"kSxMyvAT9IkrlGABQZHlK3GZom4oW74XPD60IlxMoH8AbaJ7angX5qFmiIINcEwgS+tziNqbAcUD2gRw",
+	"zMM0arFSaF3Ytil6MRLB1zQ0psy6UeKjHfQpLqtmrj43VdPSXVPrd844W7WDlttHCVTZQdUooE3D/tLZ",
+	"buGA1OyA5JfLZr37Ecp2MC8QR0tjYwY9dXnjjo1rULZpC07lNJnfKMMBPNHLHbc+raCci++znWWYhuA9",
+	"8KMoX4LbBRLZ+A5U5flb1AC7NHBGZ8OlbIjhsGmv3TZEkU8OBi63gibjVpbub5QhMZutYK7Uh2NBmfBP",
+	"a12RHZM+iUHNB+s+Esu0bJZYg0iphZE6dW/HTXDWlFgp08DFg8kTeIKuQxInXIPvUncoN9f0gs7Pzoaw",
+	"4OTbuPbovZYRMoa1Tf5T3bv/AdIPaHtUjrz07D9cnMTdj8Y/DMD7OW7GnDPZOjP2MJxW5I5+LLD388em",
+	"zsOF8QcTqdYKq+OUzh5ufEBcEhfPYcRxn7Oo3ymUp7T/65wMfc4E17b5VBiI4E43SkbLmfOkDOUdPCmV",
+	"7R/oFlmB8dP6VHyzN1uHi7qUfWumJ/hg80l6Ivg+X7soMN8YzeT9+HyOmyqFDlVbntGR45PNT+/NqUuN",
+	"vbh0Kpv7Rvw6nSJ0/P7HeXgKJ+LX5uAZdDS0cV6Xx+dnvWVTV/YSZTpRiGxhAnD5YEFMthQc6SOiVTPK",
+	"HScH48AncPrsk8G+Xs/P3ogse5nUT7qDoTzTCqEzUnwJT4H9FHWr23ybBOVb+jcpsButIT3Eth8Iw6Q2",
+	"Ixt3Ofs65DVsau+cZJ7jNfihlInxzpzzWf/LmsBu9cjrgb5VdqqtfN/SWU+RPI90hgRre6Ko3qZCJM2G",
+	"e9lCipbCrP0wW+G3YiUcdPtpMRK6/mPNhE9nIGwSvflFdS+ep2Fw3ZNt0IQHCGLfpu4zOkCfA5oD8hPK",
+	"vuAXKWNQ2dgu4tLkYdI/zcmSMonwElNm3MP/JoLXqeGzXnAXPbx8FoNxvt1djCD5CF+VCQTg7kHhODl8",
+	"mmvI+6c7mEmvMXvP5JK8ajkeOPtgBV9lMvMoaP9LZk+mQ+7B0GapzGqP+yQyrXJmNHZp45BAyN3DM0Cq",
+	"ZF71s9U2UNfdJsP1sR2Vq9GgDnCiUkF2DmnIlKtCwrNmnenKzHqgCAe7p0avtJ29X3xDNtiY8IbaPodH",
+	"N9j5m3xJ9vP/9NiGEqD3EdowgIaauWkfcQ2On/YR1lCG0rdyXymjYgQ3jw9p6ADYvi8sFSo+fEDDINju",
+	"dmPxscZpEpjyQl605ZvN82giLJHuxJbmhSPDjJtsonnRUomOlFxhcQ889E8qiPnL5EAwmfPa8X0TmFom",
+	"bcLa5KdyJV3P0BxLm0HB+5AV2s2MvlyUmQOTUHkzWlUWUV2Cy9OdV80tL4qwcIclDRPyD8cGe2XOyGac",
+	"U4ZhzTUdtsoJlghMkqVncGoZQgmLdIm1SkCegIfGaGmO0UfHA2XbOEw4UJAPP1S8F4KB3Cg7xwIVdtut",
+	"srlZ/zp6VB8NyjbtjAPqh9mOKKCMfg8VA+Q2fsgQoAy4zxEBVJq8OXigcN0Ya5MoDPFVh/8EGcoHqPbP",
+	"HvtTksPPFfpTEBN7jPxxW/um/MjNEnP07seF/eRn31ca9dPnIGhhuOcO+dk/4z1ZxM9eGOurD/jZkb5G",
+	"RPtkit/AYJ9vjJQ8K/8WRfSeIn3GyulvINBnZw4aFOXjuo8O8vnm2Ki68L9yiM94WoqJWLac85qXnNXF",
+	"3jzKBJVzGYxkCr8546Bht2nBjnjEZMF22MM6KK15cK80579bO+t+uEvljoKZ73VP+2HNBFi3IXZkMS/a",
+	"O1/3t53ukpO/wnJetF1Bwav9H1t/FbvmR8MxBf6SZE0EjnZziI0J2+thsSw6wlzzQZ6wby1mr4fJosUH",
+	"ZnuPdII9mfur8aLr7Er7jNbrBdH9WO0PHjJlJqJsaepQlCL3jrCISWgy8CAKx6ZjFnt5EXS5JOJFaxBV",
+	"Iym8fA5P6P+kEKqRxsrDxk9lBNcQP+WJXWgLnxoilA8TPTUMylmtiAMnhMnqdBwoXiqv0N50uGcr6Bcz",
+	"VRhwTNSUZ7/D46ayNTT53vJKH08bO6WwWBL1Ffn8KuDeR/TUQIpq46l9xFCpfeaGqYLrW1EhqzgZxeTj",
+	"Q6k6wbZvbbJG1k8QTjUUxrsplst8sOEHT77U0SEhhc0cJihkWZxgOLEWAkPykTpCQ4x07nU69TuX8pn/",
+	"SkdFn0Mia9wZItIfzw1hIjxOqMsQqUxpuEIZbvNiBCuFg5VtlFO/4uaIAFCjozy4pJTXkoYvesWYeJKV",
+	"Fn28OfwOGWdSwNJzRJpUpm/2WJdUtLHXt9IgX3W8ybKA/IHK0LNHnVRE/XPFnZTkzx4jT/LtfVOOzTZx",
+	"vAMExsWfFI/YrzQCpe8508qCzx2HcghWfLJIlD0x2lcfi7IXShsRkVLQNgfGpHxzZOVd+7cpvvcUmTJe",
+	"hn8DsSl74qhBESr5AKNjVL5Btqov/a8cp7IrXSm+XEaki6i+CJJEOCBfXL1KoST6sqFq9UXzGzhL9PdL",
+	"JCvFrO2ldsORXGm6uyck0T9RgaQGCQuIrborfbfPO1jewWjRbqvh8Z5NMlG6otWoVQPB399FArT1rxC0",
+	"W48dtkDbfkDsRNkvn9Ni6e7BQEv7ukx/rb7QDU4KSUty443JR+PohDMyhoeHh6b0sp0WHQx5h4E+hm8t",
+	"QKWnjaPFu5CNMNrB8ISuhSYWLTDjPoNVekN3X34FEz8QESyYLT/lN7R/vjn99Ba5dlCPmdgyT5JHUOA+",
+	"K5DGFyVHCWclS2sfBH+w8zS6ww+G7+rMHvS7JplI2JUCPpSg+jyYPxVEie2eY0g+G9qQxQpjROY1tKWi",
+	"UYRS5mjIl0VMiW0DinpJziJsxTOJUNhExjtjD7AcVYcIMLvSo7tibTWOLjA6tInBmQc54Fqjyb5dnJnr",
+	"6T5xdqAIrawS3yXaaL6iMkegVHgr2+KxdsbPHkO0dob1AeMulcBMxlQpk1GvITkduq1c16yFDit01o9N",
+	"Jl/LDeR/UuDlTl67w4ZfFumub4zlsJvFYaIsh4NUPBxDAFdrriBoUS5J50yavQMQPz+8h3n6RHZk8z1B",
+	"FTo71zecX8RAtk/ciG7XHDKSZQNdWET1SnPoCKi7eKZu1v/qaXd1wBuIg5tfEuvV7umOWQLsQZMXq0Hc",
+	"XIslHcDOd6PZ+dDhwyMZ+iuKCLvbE0O7U6yBoZuOBHUgjr47OEffPRVHlyB7KMMBF6qZkW9WW0kDHCFT",
+	"7Fvrxvpfx+TPlK5xpEdFRzINVghLNOcs9L2/hdBLmKbfOwCVCmYndNx8T1nYxFL621cQX8lFr8h73c7x",
+	"0gjV2BOCaSGbEQf83ZWSyybhKiDyBAH4v2hwvgZcfkEBZmieKfyXFilzTX6hZsO3N2//gUKypgGRWvyt",
+	"uFS5DJSIPOgVQhp5uCsdp0lLhCUX6lBhlYCcJ3YJZXM2h1xpeD5jaJWhAQ/tZIKh07fymcR87aEm5IQC",
+	"BlI6QTeGnzesQDkBZowrTWEChgnR0fnZ2QsfiVjniiORrnsPcJkd9HndKn4At/hPdI8BrhMvRM6ehIoL",
+	"1Luzf6QJTOPu3KnXWg2eZWPBgCwCqQGluXEaWUXZ0m6rCuvfkvBrkVFPg90UNvx8MsoAvK+MOn04VUSq",
+	"44WmBblnaw1PCEuIWISIPCjCJOVsirTkSrAAP/6vCWE3RCxO0H+lJCXoCxQe+IL0kpBZkm72JSJsqVZf",
+	"0HyriATnt1XxpARCTLOoALhQqJXg6XIFP2y4uCciVwkTrFY+QXlLWKhBdEekem+AcRh6LUzQi2pfHWDm",
+	"Ziun+Y5wEJBEU3EV1s9B0XcOd0WyOPIQ14sGcpcKB/ftt+67q5vT6xtkWoI+ZtMJOJXsKEscwBmZmoZn",
+	"DUr7rZnvKdRnmKqP/gwNmy+j0i3Zwc/uoQjA7hsntDMJyiGyS3DFAx5l9UTgIjRPFwsiUMJ5JL1ns9nT",
+	"AcW3BZpffsMe9nQ8S7uTGlBHXzvXREjrZ/Bi4eeURiGA2bZElJlsPPbEVoX4tBCTmDMvDn638xwQC24K",
+	"Dx5+r6+99noS1u52WYCxG9ZQ7sOpOQBkK90SpsQWJURkx8VKEBy+Bmhd3fyGKHgQE8q0Gq74FMgbdPEo",
+	"4IJM0YpvTHQlXxjS51GkQRxxnkhklPRiGaes/UITj4tln8I3VUj0RZXpfII++c5Nz0Gm2fmfds9PIYHM",
+	"XH1EkGnplUFvscLHSYSZO7C7Bbzb4x8wk3mQaHgpFdHk9eQUFBPb+j/O6JER3TT76SMP00ifxvlP5vAo",
+	"/OAmK/x0nZ0NxV8thxfHqhqdat9yE3PtU5Z/4/GPx/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -10,6 +10,11 @@ import (
 	"github.com/openperfd/openperfd/packet/protocol"
 )
 
+// MaxSignatureFlows bounds the flows of one definition with signatures,
+// as OpenPerf does: each flow takes its own stream id (StreamID + flow),
+// and 64k-1 keeps a definition's ids from running into the next's.
+const MaxSignatureFlows = 1<<16 - 1
+
 // DefaultFlowLimit is the flow limit Compile applies when given none.
 const DefaultFlowLimit = 1 << 22
 
@@ -238,6 +243,10 @@ func Compile(defs []TrafficDefinition, order Order, flowLimit int) (*Program, er
 		total += c
 		if c > flowLimit || total > flowLimit {
 			return nil, invalid("flow_count", "traffic needs more than %d flows, the limit", flowLimit)
+		}
+		if defs[i].Signature != nil && c > MaxSignatureFlows {
+			return nil, invalid(fmt.Sprintf("traffic[%d].signature", i),
+				"%d flows with signatures is more than %d, the limit of one definition", c, MaxSignatureFlows)
 		}
 	}
 	for i := range defs {

@@ -663,3 +663,28 @@ func BenchmarkWrite64ByteSignature(b *testing.B) {
 		d.Write(buf, i%100, 0, uint32(i), uint64(i))
 	}
 }
+
+func TestSignatureFlowsAreLimitedPerDefinition(t *testing.T) {
+	for _, tc := range []struct {
+		a, b   uint32 // cartesian: a x b flows
+		sig    bool
+		wantOK bool
+	}{
+		{255, 257, true, true},  // 65535, the limit
+		{256, 256, true, false}, // one past it
+		{256, 256, false, true}, // without signatures only the flow limit counts
+	} {
+		def := udpDef(nil, []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: tc.a, Start: Uint(1)}},
+			{Name: "destination_port", Sequence: &ValueSequence{Count: tc.b, Start: Uint(1)}}}, TieCartesian)
+		if tc.sig {
+			def.Signature = &SignatureConfig{StreamID: 1}
+		}
+		_, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+		if (err == nil) != tc.wantOK {
+			t.Errorf("%dx%d flows, signature %v: err %v, want ok %v", tc.a, tc.b, tc.sig, err, tc.wantOK)
+		}
+		if err != nil && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "traffic[0].signature")) {
+			t.Errorf("%dx%d flows: %v does not name traffic[0].signature as invalid", tc.a, tc.b, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +17,46 @@ type learnDef struct {
 	def, eth, ip int
 	mod          int          // index of the IP header's destination modifier; -1: none
 	dsts         []netip.Addr // per modifier value in transmit order, or the one destination
+}
+
+// destinationModified reports an ethernet header whose destination a
+// modifier writes in every frame: no base value is needed and nothing is
+// learnt.
+func destinationModified(h HeaderDef) bool {
+	return slices.ContainsFunc(h.Modifiers, func(m Modifier) bool { return m.Name == "destination" })
+}
+
+// learnDefs lists what a generator on an interface learns. As in
+// OpenPerf, the interface's stack decides where frames go: every ethernet
+// header followed by an IP header takes the MAC its IP destination (or
+// the gateway to it) resolves to, whether or not the request named a
+// destination MAC; one without a destination and without an IP header
+// after it cannot be sent.
+func learnDefs(sp Spec) ([]learnDef, error) {
+	unset := map[[2]int]bool{}
+	for _, e := range sp.Ethernet {
+		if e.Dst {
+			unset[[2]int{e.Def, e.Header}] = true
+		}
+	}
+	var out []learnDef
+	for i := range sp.Traffic {
+		for j, h := range sp.Traffic[i].Headers {
+			if h.Header.Kind() != protocol.KindEthernet || destinationModified(h) {
+				continue
+			}
+			p := fmt.Sprintf("config.traffic[%d].packet.protocols[%d].ethernet.destination", i, j)
+			ld, err := newLearnDef(sp.Traffic, EthernetDefault{Def: i, Header: j}, p)
+			if err != nil {
+				if unset[[2]int{i, j}] {
+					return nil, err
+				}
+				continue // a given destination with no IP header to learn from stays
+			}
+			out = append(out, ld)
+		}
+	}
+	return out, nil
 }
 
 func newLearnDef(traffic []TrafficDefinition, e EthernetDefault, path string) (learnDef, error) {

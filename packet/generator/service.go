@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,19 +284,15 @@ func (s *Service) prepare(sp Spec) (*gen, error) {
 			eth.Src = t.MAC
 		}
 		sp.Traffic[e.Def].Headers[e.Header].Header = eth
-		// A destination modifier writes every frame's destination: no
-		// base value is needed and nothing is learnt.
-		if e.Dst && !slices.ContainsFunc(sp.Traffic[e.Def].Headers[e.Header].Modifiers,
-			func(m Modifier) bool { return m.Name == "destination" }) {
+		if e.Dst && t.Interface == "" && !destinationModified(sp.Traffic[e.Def].Headers[e.Header]) {
 			p := fmt.Sprintf("config.traffic[%d].packet.protocols[%d].ethernet.destination", e.Def, e.Header)
-			if t.Interface == "" {
-				return nil, invalidf(p, "required when the target is a port (only generators on interfaces learn destination MACs)")
-			}
-			ld, err := newLearnDef(sp.Traffic, e, p)
-			if err != nil {
-				return nil, err
-			}
-			dsts = append(dsts, ld)
+			return nil, invalidf(p, "required when the target is a port (only generators on interfaces learn destination MACs)")
+		}
+	}
+	if t.Interface != "" {
+		var err error
+		if dsts, err = learnDefs(sp); err != nil {
+			return nil, err
 		}
 	}
 	prog, err := Compile(sp.Traffic, sp.Order, s.opts.FlowLimit)
