@@ -669,20 +669,32 @@ func (e TrafficDurationRemainderUnit) Valid() bool {
 
 // Defines values for TrafficDurationTimeUnits.
 const (
+	TrafficDurationTimeUnitsHour         TrafficDurationTimeUnits = "hour"
 	TrafficDurationTimeUnitsHours        TrafficDurationTimeUnits = "hours"
+	TrafficDurationTimeUnitsMillisecond  TrafficDurationTimeUnits = "millisecond"
 	TrafficDurationTimeUnitsMilliseconds TrafficDurationTimeUnits = "milliseconds"
+	TrafficDurationTimeUnitsMinute       TrafficDurationTimeUnits = "minute"
 	TrafficDurationTimeUnitsMinutes      TrafficDurationTimeUnits = "minutes"
+	TrafficDurationTimeUnitsSecond       TrafficDurationTimeUnits = "second"
 	TrafficDurationTimeUnitsSeconds      TrafficDurationTimeUnits = "seconds"
 )
 
 // Valid indicates whether the value is a known member of the TrafficDurationTimeUnits enum.
 func (e TrafficDurationTimeUnits) Valid() bool {
 	switch e {
+	case TrafficDurationTimeUnitsHour:
+		return true
 	case TrafficDurationTimeUnitsHours:
+		return true
+	case TrafficDurationTimeUnitsMillisecond:
 		return true
 	case TrafficDurationTimeUnitsMilliseconds:
 		return true
+	case TrafficDurationTimeUnitsMinute:
+		return true
 	case TrafficDurationTimeUnitsMinutes:
+		return true
+	case TrafficDurationTimeUnitsSecond:
 		return true
 	case TrafficDurationTimeUnitsSeconds:
 		return true
@@ -2356,7 +2368,7 @@ type BulkCreateInterfacesJSONBody struct {
 
 // BulkDeleteInterfacesJSONBody defines parameters for BulkDeleteInterfaces.
 type BulkDeleteInterfacesJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // ListPacketAnalyzerResultsParams defines parameters for ListPacketAnalyzerResults.
@@ -2381,17 +2393,17 @@ type BulkCreatePacketAnalyzersJSONBody struct {
 
 // BulkDeletePacketAnalyzersJSONBody defines parameters for BulkDeletePacketAnalyzers.
 type BulkDeletePacketAnalyzersJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // BulkStartPacketAnalyzersJSONBody defines parameters for BulkStartPacketAnalyzers.
 type BulkStartPacketAnalyzersJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // BulkStopPacketAnalyzersJSONBody defines parameters for BulkStopPacketAnalyzers.
 type BulkStopPacketAnalyzersJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // ListPacketCaptureResultsParams defines parameters for ListPacketCaptureResults.
@@ -2425,23 +2437,23 @@ type BulkCreatePacketCapturesJSONBody struct {
 
 // BulkDeletePacketCapturesJSONBody defines parameters for BulkDeletePacketCaptures.
 type BulkDeletePacketCapturesJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // BulkStartPacketCapturesJSONBody defines parameters for BulkStartPacketCaptures.
 type BulkStartPacketCapturesJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // BulkStopPacketCapturesJSONBody defines parameters for BulkStopPacketCaptures.
 type BulkStopPacketCapturesJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // GetPacketCapturesPcapJSONBody defines parameters for GetPacketCapturesPcap.
 type GetPacketCapturesPcapJSONBody struct {
 	// Ids Capture result ids.
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 
 	// PacketEnd Last packet (0 based
 	PacketEnd *int64 `json:"packet_end,omitempty"`
@@ -2472,17 +2484,17 @@ type BulkCreatePacketGeneratorsJSONBody struct {
 
 // BulkDeletePacketGeneratorsJSONBody defines parameters for BulkDeletePacketGenerators.
 type BulkDeletePacketGeneratorsJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // BulkStartPacketGeneratorsJSONBody defines parameters for BulkStartPacketGenerators.
 type BulkStartPacketGeneratorsJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // BulkStopPacketGeneratorsJSONBody defines parameters for BulkStopPacketGenerators.
 type BulkStopPacketGeneratorsJSONBody struct {
-	Ids []string `json:"ids"`
+	Ids []string `json:"ids,omitempty"`
 }
 
 // TogglePacketGeneratorsJSONBody defines parameters for TogglePacketGenerators.
@@ -24180,97 +24192,97 @@ var swaggerSpec = []string{
 	"dBInUA9RHxZFU/EQC25VHLnY0GlNMERY0TWxpcEH1yypUKzdbsZEf7SgprFcThasihuSZwfEVDshoS0y",
 	"U7KOxniL5qTRQqooS7nPWfaJ50/APXm9GiTrreKJLQIKlsUYs22vdPWNIb0DE1Xd6S6tPFDLaOWvo0Il",
 	"isjClrfx5klLGVV+dFHoHhMsXW2qLECC2RzOZJIBUZ/wTeUspxM4IxvWaLJ57RwtDxvpQZt3Fh01J012",
-	"htKY+OHUVu8zsz47IK14aq+hLFUlAOnfooiOgBdEnXvt3J10WIGWmaCtoGhZ7PnrNNvDUk7R+6tbl/A6",
-	"vETkAQeqysNNHo4FffDmZ2Zu+HYBps9xjyWJ+t44fHDLTaVxK6tUsFLk4NB5WgILy69ae58wWV3oNv6v",
-	"NPWeg/bdLF84LI3Q/Qo9h5a9uveVl7EIAGXyniY7gb4GbX18+KKKhFQ7UJJU3LcRvMOgXpXQbaCNFxtD",
-	"9jLh5bxT1Rp+QipPCb9pU8UnzEISgvLk4pWxgkN6mH/RSxnCZoPtWcLhs1WbGgTwP50RTA9rrHOlisvZ",
-	"8WRLL3fnhzWFo7oFo1tb21kivOE5CRGU+yMp4KjWJ1CWDVSPkFkMv5PZ0wV8T0yAZhKlAkdazY6tvbFw",
-	"uiDFObwkUC78FwcBSZR9NXBZ1Me+ky4pLQlW3I6uh9WqwAZLtKRr46PJHP8wSeVo08dd6dzTJ6H9X+Xw",
-	"2+EoNAdvom+BAM1dD0SLEzdfC+IrGr2XH80DYVMVpVDw4jtZfBtYi56HwJmZopXCjP+GfJJ1BU3lE32H",
-	"XHek0iQiELs9p6ykkQRavZYUbA56zLZ0lLIpCYecIp4qIiCCAUIzhhbxcCapYXH5+cLaUFPIpVbXJgys",
-	"atqJset3B2JkWUq7o6cqmU3dG/PeqZxr2TR72qM9WSF7GpQ9icRMkVAgqqGo/Zj1K9Ru6z89ZEfqZx2t",
-	"J9zpZxytp6koVC3r3xFyFbQpaq7hG2O+coDxHBo2kt9YE9HR9c36fGrezHJILD91Ye4ZpULsINTGRFR5",
-	"7Dx+HRjKiXszwA95NTNYua0AopeW29SnQ90t7W6gwlvqO/Ci71d537gRvUpvZ/6dVq22Lbdai97ammp2",
-	"lGbqMPWekihsJvJrAyxH5At4BZqlLe5LvbnB3Xt36FNO8gCEDVsfRNblHh1ETUugG0HZLW6KMWT9u0Fh",
-	"10WuT2aGIRTfw/hxNvAWN27IXTmlmUl+x8K8s7LvissKC1+YX6dIKwTw3wuj9eOgxcRConAMPWer7KmA",
-	"dJx6PZWR7lGsy2i3QVwYWV3CALw0bYMCtPXK16ZcdVBXLE+frDgymmM9E33NVuAPSCUiTn33jBtJ0pAf",
-	"C8xCHmvqEKF99JWzuidI1RPX5qYYQLa+JAvuk7n1ZEnqzeN4jxvKyYs6/DO9c+zdokQrbcJ+0GUrW9a4",
-	"21U1HBcW5YV5y1OUYlWZ7tcoeypakpcVGfCqRZBAk+SY0iJ93pIMe0kyxj0P8dK+rRceh/jQ93sx0WzJ",
-	"p41JzBmapzQKEWVmPd5SrdBkZqMQPAGteoA8IWINNqa78no6smp1oVnNBktYkR9JJkPcLOBx7PMT2cxw",
-	"gqyp3rIzWsH83vHWTbD5TCKCJbwzlrRPLV030rQMrNLmq+v3YeufXNz7gFwNxdXi+ziJMCNoA136utvn",
-	"qdzOIs4T71vSKKJsieCzYZuYr0mIMBRCdo9EgDt7BkcHSerZzM1vgBi7crUSBIdaXUgoY8bSe3T8Mn9n",
-	"a372p7Prl7LOgLUha2fjOBEZAKkFpMFhXJnMGhyFvG94u55IRoT4ZvoZB/fHfLFApgFYWhnarGhEkO7Y",
-	"c44o4KIpiQF8QzQ0FlVnZy8hpyfIhjznzR/Ym5m+syEaA54Om/bNT5HN9+JuEh5FsudmDLO2vf21LYoT",
-	"iJT1HV89dNdNXQhSqJqKkXowmyrUTe1XMnXcW+QSdrLd5mf+6HNMiwVHlNOiTCqxXZk1pi1PnAuwLFJG",
-	"jsS6rH2E110L7iGfd7d36M3NNchaJ1RP0A0GZ2321gTRUE7R/7n99ZPV0LX+KqdIzyOnSGtieQKlVEIq",
-	"S4kWPNLqhI2mKbpSknQeUbkiIVq/REYVMq4SrEy0tpYrebC2zYqi0YNSFqwwWxK3SpSyELKvoC8Pp1+Q",
-	"JKaKCgyFBXE5VrBEnkMjq31vQsQpyyY1sduKqggAmXV9c3M9KRymk5fmjQJhOKGT15PvT85OvofCU2oF",
-	"xHaapS+BP5e+i8u7OI3gPaFN6pmnPAEc6FY4irZoQSNFbERIhprrEJ5sS3WdT6TnFzgmRgH977o2G20L",
-	"cyDOTLSNyxlFdaM/UyK2E3dXg7Q8RgMz6PKY0B6n3ok0Y+U5XKD0McxWKb3km5So1ayYjmX45IVd5jNX",
-	"69/6poaY3P3Pe9Fj3ote8/4BGcJNljaoYHN25mKy7BNOnCSRrZZz+i9pVL98vF6Xu4ymPIlXHqceG6NB",
-	"ckSlOtFdzs2ifFNkiz/9GYcuN6YeVKZxjMXWUnUBkpofITX7f08KtP4HxJX7LJZXgmAFL0EQcRyWEyJn",
-	"NqXSCfqnTQhnMtEVwlxjcPXaFENljjOD5/Axgp9I9TMPt4MQ0RP+5bPFlvyvUMDLQ03sSVUkSBmg4/Ct",
-	"u5x3d/nE1XvIU1wmEIOEUtLUJiJ5nBZF8enD6TyN7o/NLiAywEtCb6IIceE03UtEzY1E847W4SmD5FtQ",
-	"kUb/bYFSp5af0+i+QjFyB5JpMOcMZ+n+XuDcZmKPRN+WHFq9CkgX8Z49Dwj2sWuzD/+2e7COnBbTs4E1",
-	"8Rm5CWJuu6Wun6FCEpE2hnoL36XNkCXLYLjUaqbR3EpqmVbjbGoxP2uZUQ/BWmGZqnZIb0jDGiFVl70T",
-	"+5w3ATt8DloyU4+kpf/Q8NHsxhFT9c4b87U52PPzHNIvKpn7kfNLd5bsoUw5FfBPhoN0Z/j0Obmm/kvD",
-	"r6ygVk9RxLm+5qQJmm8BDtTDK38nqmW7Z0+nPVS1hvGA/DtRPaFYuRL5ZsubnNJw8viHhy5PH04TW/96",
-	"xIBNquotYaFEUI+AlBKsH5kM7usLF4NiyftFTt05C6iV4OlyldP8FGVV/G0JDbpczXkqTPyYyR9q3jQb",
-	"kSxMyvAT9IkrlGABQZHlK3GZom4oW74XPD60IlxMoH8AbaJ7angX5qFmiIINcEwgS+tziNqbAcUD2gRw",
-	"zMM0arFSaF3Ytil6MRLB1zQ0psy6UeKjHfQpLqtmrj43VdPSXVPrd844W7WDlttHCVTZQdUooE3D/tLZ",
-	"buGA1OyA5JfLZr37Ecp2MC8QR0tjYwY9dXnjjo1rULZpC07lNJnfKMMBPNHLHbc+raCci++znWWYhuA9",
-	"8KMoX4LbBRLZ+A5U5flb1AC7NHBGZ8OlbIjhsGmv3TZEkU8OBi63gibjVpbub5QhMZutYK7Uh2NBmfBP",
-	"a12RHZM+iUHNB+s+Esu0bJZYg0iphZE6dW/HTXDWlFgp08DFg8kTeIKuQxInXIPvUncoN9f0gs7Pzoaw",
-	"4OTbuPbovZYRMoa1Tf5T3bv/AdIPaHtUjrz07D9cnMTdj8Y/DMD7OW7GnDPZOjP2MJxW5I5+LLD388em",
-	"zsOF8QcTqdYKq+OUzh5ufEBcEhfPYcRxn7Oo3ymUp7T/65wMfc4E17b5VBiI4E43SkbLmfOkDOUdPCmV",
-	"7R/oFlmB8dP6VHyzN1uHi7qUfWumJ/hg80l6Ivg+X7soMN8YzeT9+HyOmyqFDlVbntGR45PNT+/NqUuN",
-	"vbh0Kpv7Rvw6nSJ0/P7HeXgKJ+LX5uAZdDS0cV6Xx+dnvWVTV/YSZTpRiGxhAnD5YEFMthQc6SOiVTPK",
-	"HScH48AncPrsk8G+Xs/P3ogse5nUT7qDoTzTCqEzUnwJT4H9FHWr23ybBOVb+jcpsButIT3Eth8Iw6Q2",
-	"Ixt3Ofs65DVsau+cZJ7jNfihlInxzpzzWf/LmsBu9cjrgb5VdqqtfN/SWU+RPI90hgRre6Ko3qZCJM2G",
-	"e9lCipbCrP0wW+G3YiUcdPtpMRK6/mPNhE9nIGwSvflFdS+ep2Fw3ZNt0IQHCGLfpu4zOkCfA5oD8hPK",
-	"vuAXKWNQ2dgu4tLkYdI/zcmSMonwElNm3MP/JoLXqeGzXnAXPbx8FoNxvt1djCD5CF+VCQTg7kHhODl8",
-	"mmvI+6c7mEmvMXvP5JK8ajkeOPtgBV9lMvMoaP9LZk+mQ+7B0GapzGqP+yQyrXJmNHZp45BAyN3DM0Cq",
-	"ZF71s9U2UNfdJsP1sR2Vq9GgDnCiUkF2DmnIlKtCwrNmnenKzHqgCAe7p0avtJ29X3xDNtiY8IbaPodH",
-	"N9j5m3xJ9vP/9NiGEqD3EdowgIaauWkfcQ2On/YR1lCG0rdyXymjYgQ3jw9p6ADYvi8sFSo+fEDDINju",
-	"dmPxscZpEpjyQl605ZvN82giLJHuxJbmhSPDjJtsonnRUomOlFxhcQ889E8qiPnL5EAwmfPa8X0TmFom",
-	"bcLa5KdyJV3P0BxLm0HB+5AV2s2MvlyUmQOTUHkzWlUWUV2Cy9OdV80tL4qwcIclDRPyD8cGe2XOyGac",
-	"U4ZhzTUdtsoJlghMkqVncGoZQgmLdIm1SkCegIfGaGmO0UfHA2XbOEw4UJAPP1S8F4KB3Cg7xwIVdtut",
-	"srlZ/zp6VB8NyjbtjAPqh9mOKKCMfg8VA+Q2fsgQoAy4zxEBVJq8OXigcN0Ya5MoDPFVh/8EGcoHqPbP",
-	"HvtTksPPFfpTEBN7jPxxW/um/MjNEnP07seF/eRn31ca9dPnIGhhuOcO+dk/4z1ZxM9eGOurD/jZkb5G",
-	"RPtkit/AYJ9vjJQ8K/8WRfSeIn3GyulvINBnZw4aFOXjuo8O8vnm2Ki68L9yiM94WoqJWLac85qXnNXF",
-	"3jzKBJVzGYxkCr8546Bht2nBjnjEZMF22MM6KK15cK80579bO+t+uEvljoKZ73VP+2HNBFi3IXZkMS/a",
-	"O1/3t53ukpO/wnJetF1Bwav9H1t/FbvmR8MxBf6SZE0EjnZziI0J2+thsSw6wlzzQZ6wby1mr4fJosUH",
-	"ZnuPdII9mfur8aLr7Er7jNbrBdH9WO0PHjJlJqJsaepQlCL3jrCISWgy8CAKx6ZjFnt5EXS5JOJFaxBV",
-	"Iym8fA5P6P+kEKqRxsrDxk9lBNcQP+WJXWgLnxoilA8TPTUMylmtiAMnhMnqdBwoXiqv0N50uGcr6Bcz",
-	"VRhwTNSUZ7/D46ayNTT53vJKH08bO6WwWBL1Ffn8KuDeR/TUQIpq46l9xFCpfeaGqYLrW1EhqzgZxeTj",
-	"Q6k6wbZvbbJG1k8QTjUUxrsplst8sOEHT77U0SEhhc0cJihkWZxgOLEWAkPykTpCQ4x07nU69TuX8pn/",
-	"SkdFn0Mia9wZItIfzw1hIjxOqMsQqUxpuEIZbvNiBCuFg5VtlFO/4uaIAFCjozy4pJTXkoYvesWYeJKV",
-	"Fn28OfwOGWdSwNJzRJpUpm/2WJdUtLHXt9IgX3W8ybKA/IHK0LNHnVRE/XPFnZTkzx4jT/LtfVOOzTZx",
-	"vAMExsWfFI/YrzQCpe8508qCzx2HcghWfLJIlD0x2lcfi7IXShsRkVLQNgfGpHxzZOVd+7cpvvcUmTJe",
-	"hn8DsSl74qhBESr5AKNjVL5Btqov/a8cp7IrXSm+XEaki6i+CJJEOCBfXL1KoST6sqFq9UXzGzhL9PdL",
-	"JCvFrO2ldsORXGm6uyck0T9RgaQGCQuIrborfbfPO1jewWjRbqvh8Z5NMlG6otWoVQPB399FArT1rxC0",
-	"W48dtkDbfkDsRNkvn9Ni6e7BQEv7ukx/rb7QDU4KSUty443JR+PohDMyhoeHh6b0sp0WHQx5h4E+hm8t",
-	"QKWnjaPFu5CNMNrB8ISuhSYWLTDjPoNVekN3X34FEz8QESyYLT/lN7R/vjn99Ba5dlCPmdgyT5JHUOA+",
-	"K5DGFyVHCWclS2sfBH+w8zS6ww+G7+rMHvS7JplI2JUCPpSg+jyYPxVEie2eY0g+G9qQxQpjROY1tKWi",
-	"UYRS5mjIl0VMiW0DinpJziJsxTOJUNhExjtjD7AcVYcIMLvSo7tibTWOLjA6tInBmQc54Fqjyb5dnJnr",
-	"6T5xdqAIrawS3yXaaL6iMkegVHgr2+KxdsbPHkO0dob1AeMulcBMxlQpk1GvITkduq1c16yFDit01o9N",
-	"Jl/LDeR/UuDlTl67w4ZfFumub4zlsJvFYaIsh4NUPBxDAFdrriBoUS5J50yavQMQPz+8h3n6RHZk8z1B",
-	"FTo71zecX8RAtk/ciG7XHDKSZQNdWET1SnPoCKi7eKZu1v/qaXd1wBuIg5tfEuvV7umOWQLsQZMXq0Hc",
-	"XIslHcDOd6PZ+dDhwyMZ+iuKCLvbE0O7U6yBoZuOBHUgjr47OEffPRVHlyB7KMMBF6qZkW9WW0kDHCFT",
-	"7Fvrxvpfx+TPlK5xpEdFRzINVghLNOcs9L2/hdBLmKbfOwCVCmYndNx8T1nYxFL621cQX8lFr8h73c7x",
-	"0gjV2BOCaSGbEQf83ZWSyybhKiDyBAH4v2hwvgZcfkEBZmieKfyXFilzTX6hZsO3N2//gUKypgGRWvyt",
-	"uFS5DJSIPOgVQhp5uCsdp0lLhCUX6lBhlYCcJ3YJZXM2h1xpeD5jaJWhAQ/tZIKh07fymcR87aEm5IQC",
-	"BlI6QTeGnzesQDkBZowrTWEChgnR0fnZ2QsfiVjniiORrnsPcJkd9HndKn4At/hPdI8BrhMvRM6ehIoL",
-	"1Luzf6QJTOPu3KnXWg2eZWPBgCwCqQGluXEaWUXZ0m6rCuvfkvBrkVFPg90UNvx8MsoAvK+MOn04VUSq",
-	"44WmBblnaw1PCEuIWISIPCjCJOVsirTkSrAAP/6vCWE3RCxO0H+lJCXoCxQe+IL0kpBZkm72JSJsqVZf",
-	"0HyriATnt1XxpARCTLOoALhQqJXg6XIFP2y4uCciVwkTrFY+QXlLWKhBdEekem+AcRh6LUzQi2pfHWDm",
-	"Ziun+Y5wEJBEU3EV1s9B0XcOd0WyOPIQ14sGcpcKB/ftt+67q5vT6xtkWoI+ZtMJOJXsKEscwBmZmoZn",
-	"DUr7rZnvKdRnmKqP/gwNmy+j0i3Zwc/uoQjA7hsntDMJyiGyS3DFAx5l9UTgIjRPFwsiUMJ5JL1ns9nT",
-	"AcW3BZpffsMe9nQ8S7uTGlBHXzvXREjrZ/Bi4eeURiGA2bZElJlsPPbEVoX4tBCTmDMvDn638xwQC24K",
-	"Dx5+r6+99noS1u52WYCxG9ZQ7sOpOQBkK90SpsQWJURkx8VKEBy+Bmhd3fyGKHgQE8q0Gq74FMgbdPEo",
-	"4IJM0YpvTHQlXxjS51GkQRxxnkhklPRiGaes/UITj4tln8I3VUj0RZXpfII++c5Nz0Gm2fmfds9PIYHM",
-	"XH1EkGnplUFvscLHSYSZO7C7Bbzb4x8wk3mQaHgpFdHk9eQUFBPb+j/O6JER3TT76SMP00ifxvlP5vAo",
-	"/OAmK/x0nZ0NxV8thxfHqhqdat9yE3PtU5Z/4/GPx/8XAAD//w==",
+	"htKY+OHUVu8zsz47IK14KiDUMbW3UZYCvMw/coAVIKc/RhHNfi/8NQisEJzuNYd3kmsFqGaCtrqjZeno",
+	"L+dsz1Q5Re+vbl1e7PASkQccqCqrNzlCFvTBm8aZueHb5Zw+7j0GJ+p7CvHBLTeVxvusUsFKAYZD52mJ",
+	"Pyw/fu19EGXlo9vERKWp97i0z2v5wmFphIpY6Dm0Ota9rwqNRQDonPc02Qn0NWjrU8YXfCSk2oGSpOK+",
+	"jeAdBvVqjm4DbbzYGNmXyTjnxKqW+hNSeSr9TZsKQ2EWkhB0LBfWjBWc5cPckF7KEDZpbM9KD5+tdtUg",
+	"p//pbGV6WGPEKxVmzk4xW6G5O42sqS/VLRjd2tqOHOGN4kmIoNwfcAEnuj6osqSheoTMsPidzF444Hti",
+	"4jiTKBU40tp4bM2ShdMFKc7hwYFyUcI4CEii7OOCy6La9p10uWtJsOJ2dD2s1hg2WKIlXRtXThYf4Dvo",
+	"asdh7cDcx1FozudEXxYBmrseiBYnbr4WxFcUfy8/mnfEpnhKoS7Gd7L4hLAWZA/xNTNFK/Ub/w1pJ+t6",
+	"nMon+g657kilSUQgxHtOWUlxCbQWLimYJvSYbVkrZVOuDjlFPFVEQKADRHAMrfXhLFfDwvfzhbWhppBy",
+	"ra5NGFjVtBNj/u+O18iSmXYHWVUSoLqn6L0zPteSbvY0W3uSR/a0O3vyjZlaokBUQ1H7MetXKPHWf3pI",
+	"otTPiFrPy9PPhlrPZlEobta/I6Q0aFPUXMM3xsrlAOM5NGzAvzE6oqPrm/X51Dyt5ZB/fuqi4TNKhRBD",
+	"KKGJqPKYg/w6MFQd9yaKH/K4ZrByWwFELy23qU+Hulva3UCFt9R3oD3Ar/K+cSN6ld7OND2tWm1bCrYW",
+	"vbU1I+0ozdRh6j0lUdhM5NcGWI7IF/BYNMtu3Jd6c7u89+7Qp+rkAQgbtj6IrMs9OoialkA3grJbvBlj",
+	"yPp3g8Kui1yfBA5DKL6H8eNs4C1u3JC7ckozk/yOhXmOZZ8flxUWvjC/TpFWCOC/F0brx0GLiYVE4Rh6",
+	"zlbZUwHpOPV6KiPdo1jP0m6DuGizuoQBeGnaBgVo65WvTSntoPxYnmVZcWQ0x3rC+pqtwB+3SkSc+u4Z",
+	"N5KkIT8WmIU81tQhQvs2LGd1TyyrJ/zNTTGAbH25GNwnc+vJctmbN/Qeb5WTF3X4Z3rn2LtFiVbahP2g",
+	"y1a2rHG3q2rULizKC/OWFyvF4jPdj1b2VNskrz4y4PGLIIEmyTEVSPo8ORn24GSMFx/Cqn1bL7wh8aHv",
+	"92I+2pLrG5OYMzRPaRQiysx6vBVdocnMBit44l71AHnexBpsTHfldYhkRe1Cs5oNlrAiP5JMIrlZwOPY",
+	"506yCeQEWVO9ZWe0gvm9462bYPOZRARLeI4saZ+Su26kaRlYpc1X1+/D1j+5uPcBuRqxq8X3cRJhRtAG",
+	"uvT1ys9TuZ1FnCfeJ6dRRNkSwWfDNjFfkxBhqJfs3pIAd/aMoQ6S1LOZm98AMXblaiUIDrW6kFDGjKX3",
+	"6Phl/hzX/OzPetcvs50Ba0Nyz8ZxIjIAUgvIlsO4Mgk4OAp53yh4PZGMCPHN9DMO7o/5YoFMA7C0MrRZ",
+	"0Ygg3bHnHFHARVOuA/iGaGgsqs7OXkJOT5ANefWbv8M3M31nIzkGvDA27ZtfLJvvxd0kPIpkz80YZm17",
+	"ImxbFCcQKes7vnroLq+6EKRQXBUj9WA2VSiv2q+y6rgnyyXsZLvNz/zR55gWC44op0WZVGK7MmtMW15C",
+	"F2BZpIwciXVZ+wiPwBbcQz7vbu/Qm5trkLVOqJ6gGwzO2uxJCqKhnKL/c/vrJ6uha/1VTpGeR06R1sTy",
+	"PEuphIyXEi14pNUJG3RTdKUk6TyickVCtH6JjCpkXCVYmaBuLVfymG6bPEWjB6UsWGG2JG6VKGUhJGlB",
+	"Xx5OvyBJTLEVGAoL4lKxYIk8h0ZWIt9EklOWTWpCvBVVEQAy6/rm5npSOEwnL81TBsJwQievJ9+fnJ18",
+	"D/Wp1AqI7TTLcgJ/Ln0Xl3dxGsGzQ5v7M8+MAjjQrXAUbdGCRorYwJEMNdchvOyW6jqfSM8vcEyMAvrf",
+	"dW022hbmQJyZoByXWorqRn+mRGwn7q4G2XuMBmbQ5TGhPU69E2nGylO9QIVkmK1Sock3KVGrWTFry/DJ",
+	"C7vMZ66WyfVNDaG7+5/3ose8F73m/QMSiZtkblDo5uzMhW7Zl544SSJbVOf0X9Kofvl4vS53GU158rM8",
+	"Tj02RoPkiEp1orucm0X5psgWf/ozDl0KTT2oTOMYi62l6gIkNT9CBvf/nhRo/Q8IP/dZLK8EwQoejCDi",
+	"OCwnRM5s5qUT9E+bN84krCtEw8bg6rWZiMocZwbP4WMEP5HqZx5uByGiJ/zLZ4sSKXmsUcDLQ03syWgk",
+	"SBmg4/Ctu5x3d/nE1XtIZ1wmEIOEUm7VJiJ5nBZF8enD6TyN7o/NLiAywEtCb6IIceE03UtEzY1E847W",
+	"4SmDHF1QuEb/bYFSp5af0+i+QjFyB5JpMOfszNJNZhJ7Cvp24TDp1Tm66PXs29212Yd/2z24RU6LidvA",
+	"gPiMDATRuN2C1s9DIYlIGw+9he/S5s6SZTBcas3SKGslTUxrbjbpmJ+bzKiH4KawTFXtfsLp5OF4yY/1",
+	"b8fynibHTl07zkpSAOk/lumpuvqduOi8Cebhc5CUmXokSf2Hho9mN46mqrfdmK/NkZ6f5JCfUcncg5xf",
+	"t7NsEGUCqoB/MhykO8Onz5k19V8XfmUFhXqKIs71BSdN0HwLcKAelvk7US3bPXs6vaGqL4wH5N+J6gnF",
+	"ymXIN1ve5JSGk8c/PHR5+nCa2ALZIwZsUlJvCQslgoIFpJSB/cikeF9fuOgTS94vcurOWUCtBE+Xq5zm",
+	"pygr829rbNDlas5TYSLHTIJR8+jZSGZhcoqfoE9coQQLCIcsX4bLFHVD2fK94PGhVeBihv0DKBXdU8PD",
+	"MQ81Q/xrgGMCaVyfQ9TeDKgu0CaAYx6mUYt9QmvBtk3Rf5EIvqahMWLWzREf7aBPcU01c/W5o5qW7oJa",
+	"v23G2aodtNw+SqDKDqpGAW0a9pfOdgsHpGYHJL9cNuvdj1C2g3mBOFoaGwPoqUssd2ycgrJNW3Cap0kN",
+	"RxkO4A1f7rL1aQXlZH2f7SzDNATvgR9F+RLcLpDIxnegKs/fogbYpYEbOhsuZUNMhk177bYeinxyMG25",
+	"FTSZtbJ8gKNMiNlsBUOlPhwLyoR/WuuE7Jj0SUxpPlj3kVimZbPEGkRKLYzUqXs7boKzpsRKmQYuHkwi",
+	"wRN0HZI44Rp8l7pDubmmF3R+djaEBSffxrVH77WMkDGsbRKk6t79D5B+QNujcuSlZ//h4iTufjT+YQDe",
+	"z3Ez5pzJ1pmxh+G0Inf0Y4G9nz82tx4ujD+YSLVWWB2ndPZw4/3hkrhIDiOO+5xF/U6hPOf9X+dk6HMm",
+	"uLbNp8JABHc6UDJaztwmZSjv4EOpbP9At8gKjJ/Wm+KbvdlIXNSl7CszPcEHm3DSE7v3+drFf/nGaCbv",
+	"x+dz2VQpdKja8owuHJ9sfno/TqfU6O3WqOznG/HoHHD/43w7hUPwa3PtDDoN2pity9fzs96yqTV7iTI1",
+	"KES2WAE4e7AgJoMKjvSp0KoM5b6SgzHd07l79slnX6/PZ2+0lr1G6ifXwUSe6YPQGSm+hOe/fsK61W2+",
+	"abry7eCbFN+N5pAeQtwPhGEynJGNu519HdIbNrV3hjIv8RocUcqEd2dO+qz/ZU18t3rm9UDfOFfVNrBv",
+	"Wa2nSJ5HVkMmtj0RVm+TIZJmw71sIkWLYdZ+mM3wW7EWDroFtRgLXf+x5sKnMxQ2SeD8wroXD9QwuO7J",
+	"RmjCBASxr1P3GSWgjwPNAflBZd/wi5QxKIFsF3FpMjHpn+ZkSZlEeIkpM27ifxPB69TwWS+4ix5ePovh",
+	"ON/uLsaQfISvyhQCcPegcJwcPs315f3THcyk15i9aHLZYLUcD5ydsIKvMpl59LT/JbMnUyX3YHCzVGaV",
+	"yH0SmdY8Mxq7tPFIIOTu4SEgVTIvD9pqMKjrbpPh+tiOytVoUAc4UakgO4c2ZMpVIeVZs850ZWY9UKSD",
+	"3VOjd9rO3i/OIRtsTJhDbZ/Doxzs/E0+Jfv5f3qMQwnQ+whxGEBDzdy0j/gGx0/7CG8oQ+lbua+UUTGC",
+	"m8eHNnQAbN8XlgoVHz6wYRBsd7ux+FjjNAlMHSIv2vLN5pk0EZZId2JL88aRYcZNPtG8uqlER0qusLgH",
+	"HvonFcT8ZbIgmNx57fi+CUzRkzZhbTJUudqvZ2iOpc2h4H3KCu1mRl8uysyBaai8Oa0qi6guwWXqzsvr",
+	"lhdFWLjDkoYJ+Ydjg70yZ2QzzinDsOaaDlvlBEsEJs3SM3i6DKGERbrEWiUgT8BDY7Q0x+ij44KybRwm",
+	"LCjIhx8q3gtBQW6UnWOCCrvtVtncrH8dPaqPBmWbdsYD9cNsRzRQRr+HigVyGz9kKFAG3OeIBCpN3hxR",
+	"ULhujLVJFIb4qsOAggzlA1T7Z48BKsnh5woBahYTAyNg3G6+KQ/yAXY/LvwnP+6+0uifPrK/hceeO/Rn",
+	"/7z21JE/e+Gvrz7wZ0cyGxH1k6l8A4N+vk2K8mzgWxTYe4r4GSu1v4GAn50ZaVC0j+s+OtjnW+Wm6vr/",
+	"yqE+40kqJmLZcvhrlnLWF3sDKdNVzmwwkikB54yEhuumBXviEZMFG2IPK6G0ZsK9kp7/ju2s/KEcUE+i",
+	"L3lOi4bA1z0tjDUjYd3K2JHpvGgRfd3fujo0b7/jPC/2rqAC1v4Psb+KmfOjYZwCm0myJgJHu/nHxkTx",
+	"9TBgFv1irvkgx9i3FsLXw4LR4hKzvUf6xJ7MG9Z4CXZmpn0G7/WC6H6M+AePoDITUbY0hSlKgXxHWMQk",
+	"NIl5EIXT0zGLvdEIulwS8aI1pqqRFF4+h2P0f1JE1Ujb5WHDqTKCawin8oQytEVTDRHKhwmmGgblrHjE",
+	"gfPEZIU7DhQ+lVd2bzrcsxX0C6EqDDgmiMqz3+FhVNkamlxxeemPpw2lUlgsifqKXIAVcO8jmGogRbXx",
+	"1D5CqtQ+U8ZUwfWtqJBVnIxi8vGRVZ1g27c2WSPrJ4iuGgrj3RTLZT7Y8IMnX+roCJHCZg4TI7IsTjCc",
+	"WAtxIvlIHZEiRjr3Op36nUv5zH+lo6LPIZE17owY6Y/nhqgRHifUJY5UplZcoS63eUCClcLByjbKqV9x",
+	"c0QAqNFRHmtSSndJwxe9Qk48OUyL/t8cfocMOylg6TkCTyrTN3uzSyra2OtbaZCvOvxkWUD+QGXo2YNQ",
+	"KqL+ucJQ2uTPwFCMfEfflGfzQBAYF45SPFW/0oCUvkdLK9c9d1jKIbjvqQNT9sRvX31oyl4IbkSASkHP",
+	"HBii8q1Sl3cL36Yw31OgyniJ/g2EquyJsQYFrOQDjA5Z+Xa5q76Dv3LYyq7kpfhyGZEu2voiSBLhgHxx",
+	"hSyFkujLhqrVF8124DTR3y+RrFS5tpfbDUdypcnvnpBE/0QFkhokLCC2HK/03ULvYHkHI0m7rYY3fTb3",
+	"ROmqViNaDQR/fxcR0Na/IindeuywBZHpB8ROlP3yOS2X7j4MtLSvS/XX6hPd4KSQyyQ34pg0NY5OOCNj",
+	"eHh4iEovG2rR0ZB3GOhr+NYCVXraOlq8DNkIox0NT+hiaGLRAjPuM2ilN3T35V8wcQQRwYLZ6lR+g/vn",
+	"m9NPb5FrB4Waia0CJXkEle+z+ml8UXKYcFayuPZB8Ac7T6Nb/GD4rs7sQb9rkomEXSngQwmqz4P5U0GU",
+	"2O45luSzoQ1ZLEBGZF5cWyoaRShljoZ8ycWU2DagqJfkLMJWPJMIhU1kvDP2AMtRdYhAsys9uqvlVuPo",
+	"AqNDmxicepAarjWq7NvFmbml7hNnB4rUygr1XaKN5isqcwRKhbeyLS5rZ/zsMVRrZ1gfMP5SCcxkTJUy",
+	"ifYactah28p1zdrrsEJn/dhk8rXcQP4nBWDu5L07bBhmke76xloOu1kcJtpyOEjFwzEEcrWmEIIW5Yp1",
+	"zrLZOxDx88N7mKdPhEc23xMUqbNzfcNpRwxk+8SP6HbNoSNZktCFRVSv7IeOgLpra+pm/a+edlcHvIE4",
+	"uPklsV7tnu6YJcAeNKexGsTNtZjSAex8N5qdDx1GPJKhv6LIsLs9MbQ7xRoYuulIUAfi6LuDc/TdU3F0",
+	"CbKHMhxwoZoZ+Wa1lTTAETK1wLVurP91TP5M6RpHelR0JNNghbBEc85C33NcCMGEafq9B1CpYHZCx833",
+	"lIVNLKW/fQVxllz0isDX7RwvjVCNPaGYFrIZccDfXZm6bG6uAiJPEID/iwbna8DlFxRghuaZwn9pkTLX",
+	"5BdqNnx78/YfKCRrGhCpxd+KS5XLQInIg14hZJeHu9JxmrREWnKhDhVeCch5YpdQNmdzHJaG5zPGWxka",
+	"8NBOJhg6fSufSczXHmpCTihgIKUTdGP4ecMKlBNgxrjSFCZgmBAdnZ+dvfCRiHWuOBLpuvcAl9lBn9et",
+	"4gdwi/9E9xjgOvFC5OxJqLhAvTv7R5rANO7OnXqt1eBZNhYMyCaQGlCaG6eRVZQt7baqsP4tCb8WGfU0",
+	"2E1hw88nowzA+8qo04dTRaQ6XmhakHu21vCEsISIRYjIgyJMUs6mSEuuBAvw4/+aEHZDxOIE/VdKUoK+",
+	"QD2CL0gvCZkl6WZfIsKWavUFzbeKSHB+WxVPSiDENIsKgAuFWgmeLlfww4aLeyJylTDBauUTlLeEhRpE",
+	"d0Sq9wYYh6HXwgS9qPbVAWZutnKa7wgHAUk0FVdh/RwUfedwVySLIw9xvWggd6lwcN9+6767ujm9vkGm",
+	"JehjNq2AU8mOsgQCnJGpaXjWoLTfmvmeQn2Gqfroz9Cw+TIq3ZId/OweigDsvnFCO5O3HCK7BFc84FFW",
+	"ZgQuQvN0sSACJZxH0ns2mz0dUHxboPnlN+xhT8eztDupAXX0tXNNhLR+Bi8Wfk5pFAKYbUtEmcnKY09s",
+	"VYhPCzGJOfPi4Hc7zwGx4Kbw4OH3+tprryhh7W6XBRi7YQ3lPpyaA0C20i1hSmxRQkR2XKwEweFrgNbV",
+	"zW+IggcxoUyr4YpPgbxBF48CLsgUrfjGRFfyhSF9HkUaxBHniURGSS9Wd8raLzTxuMj2KXxThbxfVJnO",
+	"J+iT79z0HGSanf9p9/wUEsjM1UcEmZZeGfQWK3ycRJi5A7tbwLs9/gEzmYeJhpdSEU1eT05BMbGt/+OM",
+	"HhnRTbOfPvIwjfRpnP9kDo/CD26ywk/X2dlQ/NVyeHGsqtGp9i03Mdc+ZXk4Hv94/H8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -357,6 +357,9 @@ func (h *Handlers) GetPacketCapturesPcap(_ context.Context, req gen.GetPacketCap
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDs("ids", req.Body.Ids); err != nil {
+		return nil, err
+	}
 	body, err := pcapStream(svc, pcapRange(req.Body.PacketStart, req.Body.PacketEnd), req.Body.Ids...)
 	if err != nil {
 		return nil, err

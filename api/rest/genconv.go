@@ -110,6 +110,15 @@ var ratePeriods = map[gen.TrafficLoadRatePeriod]float64{
 	gen.TrafficLoadRatePeriodHour: 3600, gen.TrafficLoadRatePeriodHours: 3600,
 }
 
+// durationUnits are the time units a duration may take, in every
+// spelling OpenPerf's server accepts (the same words as rate periods).
+var durationUnits = map[gen.TrafficDurationTimeUnits]time.Duration{
+	gen.TrafficDurationTimeUnitsMillisecond: time.Millisecond, gen.TrafficDurationTimeUnitsMilliseconds: time.Millisecond,
+	gen.TrafficDurationTimeUnitsSecond: time.Second, gen.TrafficDurationTimeUnitsSeconds: time.Second,
+	gen.TrafficDurationTimeUnitsMinute: time.Minute, gen.TrafficDurationTimeUnitsMinutes: time.Minute,
+	gen.TrafficDurationTimeUnitsHour: time.Hour, gen.TrafficDurationTimeUnitsHours: time.Hour,
+}
+
 // generatorFromJSON turns an API generator into a service spec. where
 // prefixes the field names in errors ("items[2]" for bulk requests).
 func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, error) {
@@ -143,10 +152,10 @@ func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, e
 	}
 	if t := c.Duration.Time; t != nil {
 		n++
-		unit := map[gen.TrafficDurationTimeUnits]time.Duration{
-			gen.TrafficDurationTimeUnitsMilliseconds: time.Millisecond, gen.TrafficDurationTimeUnitsSeconds: time.Second,
-			gen.TrafficDurationTimeUnitsMinutes: time.Minute, gen.TrafficDurationTimeUnitsHours: time.Hour,
-		}[t.Units]
+		unit, ok := durationUnits[t.Units]
+		if !ok {
+			return sp, badRequest("%s: %q is not a unit of time", cf("duration.time.units"), t.Units)
+		}
 		if t.Value > int64(1<<62)/int64(unit) {
 			return sp, badRequest("%s: too long", cf("duration.time.value"))
 		}

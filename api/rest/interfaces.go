@@ -343,7 +343,7 @@ func (h *Handlers) BulkCreateInterfaces(_ context.Context, req gen.BulkCreateInt
 		return nil, err
 	}
 	if req.Body == nil || len(req.Body.Items) == 0 {
-		return nil, badRequest("items: at least one interface is required")
+		return gen.BulkCreateInterfaces200JSONResponse{Items: []gen.Interface{}}, nil
 	}
 	items := make([]*stack.Interface, len(req.Body.Items))
 	for i := range req.Body.Items {

@@ -33,9 +33,10 @@ func portJSON(v packetio.PortView) gen.Port {
 	}
 	link := gen.PortConfigDpdkLink{AutoNegotiation: v.Info.Link.AutoNegotiation}
 	switch {
-	case v.Link.Known && v.Link.Fixed:
+	case v.Link.Known && v.Link.Fixed && link.AutoNegotiation:
 		// As OpenPerf: a link the driver does not negotiate reports its
-		// actual speed and duplex as the configuration.
+		// actual speed and duplex as the configuration, unless the user
+		// set one.
 		speed, duplex := v.Link.SpeedMbps, gen.PortConfigDpdkLinkDuplexFull
 		if v.Link.Duplex == packetio.DuplexHalf {
 			duplex = gen.PortConfigDpdkLinkDuplexHalf
