@@ -133,7 +133,7 @@ func TestInterfaceValidationNamesTheField(t *testing.T) {
 	d.expect("POST", "/interfaces", iface("m3", "1", "02:00:00:00:00:20", v4("10.1.0.3", 24, "")), 201)
 	d.expect("PUT", "/interfaces/m1", iface("m1", "0", "02:00:00:00:00:20", good), 405)
 	d.expect("GET", "/interfaces/nope", nil, 404)
-	d.expect("DELETE", "/interfaces/nope", nil, 204) // already gone, as in OpenPerf
+	d.expect("DELETE", "/interfaces/nope", nil, 204)  // already gone, as in OpenPerf
 	d.expect("DELETE", "/interfaces/No_Pe", nil, 404) // no such id can exist
 	if out := d.expect("POST", "/interfaces", iface("a/b", "0", "02:00:00:00:00:10"), 404); !strings.Contains(string(out), "id") {
 		t.Errorf("a malformed id: %s does not name the id", out)
