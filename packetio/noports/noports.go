@@ -24,8 +24,9 @@ func (Driver) Ports() []packetio.Port { return nil }
 // Pool implements packetio.Driver with a pool that has no buffers.
 func (Driver) Pool() packetio.Pool { return emptyPool{} }
 
-// Pools implements packetio.Driver: there are none.
-func (Driver) Pools() []memory.PoolStats { return nil }
+// Pools implements packetio.Driver: there are none. The list is empty, not
+// nil, because the API shows it as a JSON array, which may not be null.
+func (Driver) Pools() []memory.PoolStats { return []memory.PoolStats{} }
 
 // NewBurst implements packetio.Driver; the array is Go memory, which
 // nothing hands to C since there are no ports.
