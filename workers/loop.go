@@ -3,6 +3,7 @@ package workers
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -102,20 +103,22 @@ type Releaser interface {
 func (w *Workers) publishLocked() {
 	nw := len(w.workers)
 	pl := &plan{workers: make([]workerPlan, nw)}
+	routes := w.routesLocked()
 	for _, p := range w.ports {
 		info := p.Info()
-		sinks := append([]packetio.Sink(nil), w.sinks[info.ID]...)
-		// Queue q goes to worker q, the owner of tx queue q too, so a
-		// driver that transmits while receiving (bonds send LACP frames)
-		// stays on one thread per queue.
+		var sinks []packetio.Sink
+		for _, id := range carriedBy(p, routes) {
+			sinks = append(sinks, w.sinks[id]...)
+		}
+		// Queue q goes to worker q (or the q-th receiving worker), the
+		// owner of tx queue q too when roles are not split, so a driver
+		// that transmits while receiving (bonds send LACP frames) stays on
+		// one thread per queue.
 		for q := 0; q < info.RxQueues; q++ {
-			pl.workers[q%nw].rx = append(pl.workers[q%nw].rx,
+			i := w.rxWorker(info, q)
+			pl.workers[i].rx = append(pl.workers[i].rx,
 				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks})
 		}
-	}
-	attached := make(map[string]packetio.Port, len(w.ports))
-	for _, p := range w.ports {
-		attached[p.Info().ID] = p
 	}
 	// Sources already on a worker first, so that the new ones see every
 	// worker's real load (map order would otherwise hide some of it and
@@ -125,23 +128,29 @@ func (w *Workers) publishLocked() {
 			if st.assigned != (pass == 0) {
 				continue
 			}
-			port, ok := attached[st.portID]
+			port, ok := routes[st.portID]
 			if !ok {
 				continue // the port is detached: the source waits for it
 			}
+			info := port.Info()
 			// A tx queue belongs to one worker: worker i uses queue i, so a
 			// source may only run on a worker whose index has a queue.
-			ntx := min(port.Info().TxQueues, nw)
-			if !st.assigned || st.worker >= ntx {
-				best := 0
-				for i := 1; i < ntx; i++ {
+			eligible := w.txWorkers(info)
+			if !st.assigned || !slices.Contains(eligible, st.worker) {
+				best := eligible[0]
+				for _, i := range eligible[1:] {
 					if len(pl.workers[i].tx) < len(pl.workers[best].tx) {
 						best = i
 					}
 				}
 				st.worker, st.assigned = best, true
 			}
-			task := txTask{st: st, port: port, queue: uint16(st.worker), index: port.Info().Index, taps: w.taps[st.portID]}
+			taps := w.taps[st.portID]
+			if info.ID != st.portID {
+				// Routed through a bond: the bond's taps see it too.
+				taps = append(append([]packetio.Sink(nil), taps...), w.taps[info.ID]...)
+			}
+			task := txTask{st: st, port: port, queue: uint16(st.worker), index: info.Index, taps: taps}
 			if st.fill != nil {
 				task.refill, _ = port.(packetio.RefillPort)
 			}

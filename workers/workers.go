@@ -27,7 +27,10 @@ import (
 
 // Config is what the workers need.
 type Config struct {
-	CPUs   []int // one worker per entry; -1 means do not pin
+	CPUs []int // one worker per entry; -1 means do not pin
+	// Roles, when not nil, gives each worker (same order as CPUs) the
+	// directions it serves; nil: every worker receives and transmits.
+	Roles  []Role
 	Driver packetio.Driver
 	// RegisterThread is called once on each worker's locked thread before
 	// it polls (DPDK: rte_thread_register); UnregisterThread as it exits.
@@ -85,6 +88,9 @@ func New(cfg Config) (*Workers, error) {
 	}
 	if cfg.Driver == nil {
 		return nil, errors.New("workers: no driver")
+	}
+	if err := checkRoles(cfg.Roles, len(cfg.CPUs)); err != nil {
+		return nil, err
 	}
 	if cfg.MaxIdleSleep == 0 {
 		cfg.MaxIdleSleep = time.Millisecond
@@ -194,12 +200,14 @@ func (w *Workers) AttachPort(p packetio.Port) {
 }
 
 // DetachPort takes a port off the workers and returns once no worker can
-// still be polling it, so the caller may stop it. Sources on the port
-// stay registered but idle until the port is attached again; packets they
-// had pulled are freed and each is told through Detached.
+// still be polling it, so the caller may stop it. Sources whose traffic
+// went through the port (on it, or on a member of a bond that it is) stay
+// registered but idle until a port carries them again; packets they had
+// pulled are freed and each is told through Detached.
 func (w *Workers) DetachPort(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	before := w.routesLocked()
 	kept := w.ports[:0]
 	for _, p := range w.ports {
 		if p.Info().ID != id {
@@ -210,7 +218,7 @@ func (w *Workers) DetachPort(id string) {
 	w.publishLocked()
 	w.synchronizeLocked()
 	for _, st := range w.sources {
-		if st.portID == id {
+		if p, ok := before[st.portID]; ok && p.Info().ID == id {
 			st.drop(w.cfg.Driver.Pool())
 			st.src.Detached()
 		}
@@ -261,18 +269,13 @@ func (w *Workers) removeFrom(m map[string][]packetio.Sink, portID string, s pack
 }
 
 // AddSource registers a source that transmits on a port (by id). The port
-// must be attached now; the source stays registered across detaching and
+// must be attached now, or be a member of an attached bond (the bond then
+// carries its frames); the source stays registered across detaching and
 // re-attaching it.
 func (w *Workers) AddSource(portID string, s packetio.Source) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	found := false
-	for _, p := range w.ports {
-		if p.Info().ID == portID {
-			found = true
-		}
-	}
-	if !found {
+	if _, ok := w.routesLocked()[portID]; !ok {
 		return fmt.Errorf("add source to port %s: %w", portID, packetio.ErrNotFound)
 	}
 	if _, dup := w.sources[s]; dup {
@@ -312,16 +315,14 @@ func (w *Workers) Synchronize() {
 
 func (w *Workers) synchronizeLocked() { w.qsbr.Synchronize() }
 
-// TxQueues returns how many workers have a tx queue on a port (by id):
-// the most sources of one generator that can transmit on it side by side.
-// An unknown port gives 1.
+// TxQueues returns how many workers may transmit on a port (by id; a bond
+// member counts as its bond): the most sources of one generator that can
+// transmit on it side by side. An unknown port gives 1.
 func (w *Workers) TxQueues(portID string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, p := range w.ports {
-		if i := p.Info(); i.ID == portID {
-			return max(1, min(i.TxQueues, len(w.workers)))
-		}
+	if p, ok := w.routesLocked()[portID]; ok {
+		return len(w.txWorkers(p.Info()))
 	}
 	return 1
 }

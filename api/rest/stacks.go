@@ -24,7 +24,7 @@ func stackJSON(s *stack.Stack) gen.Stack {
 			MiscErrors: int64(p.MiscErrors), CacheHits: int64(p.CacheHits),
 		}
 	}
-	var pools []gen.StackMemoryStats
+	pools := []gen.StackMemoryStats{} // [] without pools (no-init): the schema's array is not nullable
 	for _, p := range s.Pools() {
 		pools = append(pools, gen.StackMemoryStats{Name: p.Name, Available: p.Available, Used: p.Used,
 			Max: p.Max, Errors: p.Errors})

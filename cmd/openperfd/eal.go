@@ -10,6 +10,7 @@ import (
 
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/workers"
 )
 
 // Sizes of the data plane. Ring-pair queues hold up to ringSize packets in
@@ -26,6 +27,8 @@ const (
 type dataplanePlan struct {
 	prefix      string
 	workerCPUs  []int
+	workerRoles []workers.Role // nil: every worker receives and transmits
+	noPorts     bool           // packet I/O off: no EAL, no ports
 	mainCPU     int
 	ealArgs     []string
 	expectPorts int
@@ -39,6 +42,13 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 	p := &dataplanePlan{prefix: cfg.Prefix}
 	if p.prefix == "" {
 		p.prefix = fmt.Sprintf("openperfd_%d", os.Getpid())
+	}
+	if cfg.PacketIO.Disabled() {
+		// OpenPerf's no-init (or an empty cpu-mask): no EAL and no ports.
+		// One unpinned worker keeps the services that expect workers
+		// working; with no port it only sleeps.
+		p.noPorts, p.workerCPUs = true, []int{-1}
+		return p, nil
 	}
 	var avail unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &avail); err != nil {
@@ -54,15 +64,12 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 		return nil, fmt.Errorf("no CPUs available")
 	}
 	if cfg.PacketIO.CPUMask != "" {
-		mask, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(cfg.PacketIO.CPUMask), "0x"), 16, 64)
+		mask, err := config.CPUs(cfg.PacketIO.CPUMask)
 		if err != nil {
-			return nil, fmt.Errorf("--modules.packetio.cpu-mask %q: %w", cfg.PacketIO.CPUMask, err)
+			return nil, fmt.Errorf("--modules.packetio.cpu-mask: %w", err)
 		}
-		for c := 0; c < 64; c++ {
-			if mask&(1<<c) == 0 {
-				continue
-			}
-			if !avail.IsSet(c) {
+		for _, c := range mask {
+			if c >= 1024 || !avail.IsSet(c) {
 				return nil, fmt.Errorf("--modules.packetio.cpu-mask %q: CPU %d is not available to this process", cfg.PacketIO.CPUMask, c)
 			}
 			p.workerCPUs = append(p.workerCPUs, c)
@@ -74,6 +81,11 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 		p.workerCPUs = cpus
 	}
 	p.mainCPU = cpus[0]
+	var err error
+	p.workerCPUs, p.workerRoles, err = workerRoles(p.workerCPUs, cfg.PacketIO.DPDK.RxWorkerMask, cfg.PacketIO.DPDK.TxWorkerMask)
+	if err != nil {
+		return nil, err
+	}
 
 	opts := cfg.PacketIO.DPDK.Options
 	for i, a := range opts {

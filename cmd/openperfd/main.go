@@ -43,6 +43,7 @@ import (
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
+	"github.com/openperfd/openperfd/packetio/noports"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
@@ -63,12 +64,17 @@ func run(args []string) int {
 		config.Usage(os.Stdout)
 		return 0
 	}
+	if errors.Is(err, config.ErrVersion) {
+		fmt.Printf("openperfd %s (build %s, %s, commit %s)\n", version, buildNumber, buildTime, sourceCommit)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openperfd: %v\n", err)
 		return 2
 	}
 	log := newLogger(cfg.Log.Level)
 	defer func() { _ = log.Sync() }()
+	warnIgnored(log, cfg)
 
 	d, err := start(cfg, log)
 	if err != nil {
@@ -126,7 +132,7 @@ func newLogger(level string) *zap.Logger {
 type daemon struct {
 	log     *zap.Logger
 	prefix  string
-	drv     *dpdk.Driver
+	drv     packetio.Driver
 	workers *workers.Workers
 	ports   *packetio.Service
 	stack   *stack.Stack
@@ -170,27 +176,25 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		}
 	}
 	t0 := time.Now()
-	log.Info("starting EAL", zap.Strings("args", plan.ealArgs), zap.Ints("worker_cpus", plan.workerCPUs))
-	if err := dpdk.InitEAL(plan.ealArgs, func(l string) { log.Info("dpdk", zap.String("line", l)) }); err != nil {
-		return fail(err)
+	register, unregister := dpdk.RegisterThread, dpdk.UnregisterThread
+	if plan.noPorts {
+		log.Warn("packet I/O not initialised (no-init, or a cpu-mask that selects no CPU): running without ports")
+		d.drv, register, unregister = noports.Driver{}, nil, nil
+	} else {
+		drv, err := openDPDK(cfg, plan, log)
+		if err != nil {
+			return fail(err)
+		}
+		d.drv = drv // only when set: a nil *dpdk.Driver in the interface would not be nil
 	}
-	pairs := 0
-	if cfg.PacketIO.DPDK.TestMode {
-		pairs = cfg.PacketIO.DPDK.TestPortPairs
-	}
-	d.drv, err = dpdk.Open(dpdk.Options{
-		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
-		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache,
-		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
-	})
-	if err != nil {
-		return fail(err)
+	if cfg.PacketIO.DPDK.PortsRequired && len(d.drv.Ports()) == 0 {
+		return fail(errors.New("--modules.packetio.dpdk.ports-required: no port found"))
 	}
 	qsbr := fib.NewQSBR() // workers announce quiescence; the FIB and stack wait on it
 	d.workers, err = workers.New(workers.Config{
 		QSBR: qsbr,
-		CPUs: plan.workerCPUs, Driver: d.drv,
-		RegisterThread: dpdk.RegisterThread, UnregisterThread: dpdk.UnregisterThread,
+		CPUs: plan.workerCPUs, Roles: plan.workerRoles, Driver: d.drv,
+		RegisterThread: register, UnregisterThread: unregister,
 		DropTxOverruns: cfg.PacketIO.DPDK.DropTxOverruns, Log: log,
 	})
 	if err != nil {
@@ -241,6 +245,42 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	log.Info("openperfd ready", zap.String("api", "http://"+ln.Addr().String()),
 		zap.String("rx_strategy", strategy), zap.Duration("startup", time.Since(t0)))
 	return d, nil
+}
+
+// openDPDK starts EAL and opens the DPDK driver: its pool, test port
+// pairs and ports.
+func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.Driver, error) {
+	log.Info("starting EAL", zap.Strings("args", plan.ealArgs), zap.Ints("worker_cpus", plan.workerCPUs))
+	if err := dpdk.InitEAL(plan.ealArgs, func(l string) { log.Info("dpdk", zap.String("line", l)) }); err != nil {
+		return nil, err
+	}
+	pairs := 0
+	if cfg.PacketIO.DPDK.TestMode {
+		pairs = cfg.PacketIO.DPDK.TestPortPairs
+	}
+	return dpdk.Open(dpdk.Options{
+		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
+		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache,
+		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
+	})
+}
+
+// warnIgnored logs, in one warning, what of the command line and config
+// file openperfd took but ignores: OpenPerf options of modules it does not
+// have, and what neither knows (OpenPerf skips both, so they must not
+// stop start-up, but the user should see them).
+func warnIgnored(log *zap.Logger, cfg *config.Config) {
+	if len(cfg.Ignored) == 0 && len(cfg.Unknown) == 0 {
+		return
+	}
+	var fields []zap.Field
+	if len(cfg.Ignored) > 0 {
+		fields = append(fields, zap.Strings("openperf_options", cfg.Ignored))
+	}
+	if len(cfg.Unknown) > 0 {
+		fields = append(fields, zap.Strings("unknown", cfg.Unknown))
+	}
+	log.Warn("ignoring options openperfd has no use for", fields...)
 }
 
 // createResources makes the config file's objects by sending each to the

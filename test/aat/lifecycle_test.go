@@ -77,7 +77,7 @@ func runFail(t *testing.T, args ...string) string {
 func TestBadStartupInputFailsFastWithOneLine(t *testing.T) {
 	dir := t.TempDir()
 	badYAML := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(badYAML, []byte("core:\n  log:\n    levle: debug\n"), 0o600); err != nil {
+	if err := os.WriteFile(badYAML, []byte("core:\n  log:\n    level: loud\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	badRes := filepath.Join(dir, "badres.yaml")
@@ -93,7 +93,7 @@ func TestBadStartupInputFailsFastWithOneLine(t *testing.T) {
 		{"EAL help would exit", []string{testMode, "-d", "--help"}, "--help"},
 		{"unknown flag", []string{"--no-such-flag"}, "no-such-flag"},
 		{"bad port", []string{"-p", "70000"}, "70000"},
-		{"unknown config key", []string{"-c", badYAML}, "levle"},
+		{"bad config value", []string{"-c", badYAML}, "loud"}, // unknown keys only warn, as OpenPerf skips them
 		{"missing config file", []string{"-c", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
 		{"bad resource", []string{testMode, "-c", badRes, "-P", uniquePrefix()}, "/ports/b"},
 		{"vdev with a bad key makes no port", []string{"-d", "--no-huge,--no-pci,--vdev=net_null0,bogus_key=1", "-P", uniquePrefix()}, "port"},

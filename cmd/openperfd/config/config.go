@@ -41,6 +41,7 @@ import (
 // Flag and YAML key names.
 const (
 	keyConfig         = "config"
+	keyVersion        = "version"
 	keyAPIAddress     = "modules.api.address"
 	keyAPIPort        = "modules.api.port"
 	keyLogLevel       = "core.log.level"
@@ -51,6 +52,10 @@ const (
 	keyOptions        = "modules.packetio.dpdk.options"
 	keyPortIDs        = "modules.packetio.dpdk.port-ids"
 	keyDropTxOverruns = "modules.packetio.dpdk.drop-tx-overruns"
+	keyNoInit         = "modules.packetio.dpdk.no-init"
+	keyPortsRequired  = "modules.packetio.dpdk.ports-required"
+	keyRxWorkerMask   = "modules.packetio.dpdk.rx-worker-mask"
+	keyTxWorkerMask   = "modules.packetio.dpdk.tx-worker-mask"
 	keyForceUnlink    = "modules.socket.force-unlink"
 	keyRxStrategy     = "modules.stack.rx-strategy"
 	keyZMQEndpoint    = "modules.zmq.endpoint"
@@ -88,6 +93,10 @@ var LogLevels = []string{"critical", "error", "warning", "info", "debug", "trace
 // should print Usage and exit successfully.
 var ErrHelp = errors.New("help requested")
 
+// ErrVersion is returned as-is by Load when -v or --version was given. The
+// caller should print its version and exit successfully, as OpenPerf does.
+var ErrVersion = errors.New("version requested")
+
 // Config is the daemon's whole configuration after merging defaults, the
 // YAML file and flags (flags win).
 type Config struct {
@@ -113,6 +122,17 @@ type Config struct {
 	// Resources are the objects of the YAML resources: map, in file order
 	// (interfaces depend on ports, so the order matters).
 	Resources []Resource
+	// Ignored names the OpenPerf options given that openperfd takes and
+	// ignores (see ignoredOptions; keys of OpenPerf modules it does not
+	// have), each with where it was given: "-L/--modules.plugins.load",
+	// "cfg.yaml:12: modules.tvlp". The daemon logs them in one warning.
+	Ignored []string
+	// Unknown names what neither openperfd nor OpenPerf knows and OpenPerf
+	// would ignore, so openperfd ignores it too: config file keys (perhaps
+	// misspelt) and command line arguments that are not flags (OpenPerf's
+	// getopt skips them; "--test-mode false" enables test mode and leaves
+	// "false"). Logged in the same warning.
+	Unknown []string
 }
 
 // StackConfig configures the TCP/IP stack.
@@ -147,8 +167,9 @@ type LogConfig struct {
 
 // PacketIOConfig configures packet I/O.
 type PacketIOConfig struct {
-	// CPUMask is --modules.packetio.cpu-mask as given, a non-zero hex mask
-	// with or without 0x ("0x2", "2"), or "" when not set.
+	// CPUMask is --modules.packetio.cpu-mask as given (a CPU mask, see
+	// CPUs: "0x2", "2", "ff"), or "" when not set. A mask that selects no
+	// CPU ("0x0") turns packet I/O off, as in OpenPerf.
 	CPUMask string
 	// DPDK configures the DPDK driver.
 	DPDK DPDKConfig
@@ -175,6 +196,30 @@ type DPDKConfig struct {
 	PortIDs map[int]string
 	// DropTxOverruns is --modules.packetio.dpdk.drop-tx-overruns.
 	DropTxOverruns bool
+	// NoInit is --modules.packetio.dpdk.no-init: do not initialise DPDK;
+	// the daemon runs without ports (see PacketIOConfig.Disabled).
+	NoInit bool
+	// PortsRequired is --modules.packetio.dpdk.ports-required: start-up
+	// fails when DPDK finds no port.
+	PortsRequired bool
+	// RxWorkerMask and TxWorkerMask are --modules.packetio.dpdk.rx-worker-mask
+	// and tx-worker-mask as given (CPU masks, see CPUs), or "": which worker
+	// CPUs poll receive queues and which transmit. Either may select no CPU.
+	RxWorkerMask, TxWorkerMask string
+}
+
+// Disabled reports whether packet I/O is off, as OpenPerf decides it:
+// no-init was given, or a cpu-mask that selects no CPU (OpenPerf runs
+// DPDK on the mask's CPUs, so an empty one leaves it nothing to run on).
+func (p PacketIOConfig) Disabled() bool {
+	if p.DPDK.NoInit {
+		return true
+	}
+	if p.CPUMask == "" {
+		return false
+	}
+	cpus, err := CPUs(p.CPUMask)
+	return err == nil && len(cpus) == 0
 }
 
 // Resource is one entry of the YAML resources: map.
@@ -212,17 +257,22 @@ const (
 
 var options = []option{
 	{keyConfig, "c", kindString, "read the configuration from YAML `file` (core:, modules: with the dotted flag names as key paths, and resources:)"},
+	{keyVersion, "v", kindBool, "print the version and exit"},
 	{keyAPIAddress, "", kindString, "REST API listen `address` (IP address or host name)"},
 	{keyAPIPort, "p", kindInt, "REST API TCP `port`, 1-65535"},
-	{keyLogLevel, "l", kindString, "log `level`: critical, error, warning, info, debug or trace"},
+	{keyLogLevel, "l", kindString, "log `level`: critical, error, warning, info, debug or trace, or OpenPerf's 1 (critical) to 6 (trace)"},
 	{keyPrefix, "P", kindString, "`prefix` that keeps this instance's shared resources (DPDK file prefix) apart; unique one if unset"},
-	{keyCPUMask, "", kindString, "hex `mask` of the cores packet I/O may use, e.g. 0x2"},
+	{keyCPUMask, "", kindString, "`mask` of the CPUs packet I/O workers run on, e.g. 0x6; 0x0 turns packet I/O off"},
 	{keyTestMode, "", kindBool, "use virtual loopback port pairs instead of real NICs"},
 	{keyTestPortPairs, "", kindInt, "`number` of loopback port pairs in test mode, 1-16"},
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
-	{keyForceUnlink, "", kindBool, "accepted for OpenPerf compatibility: a stale ZeroMQ socket file is always removed"},
+	{keyNoInit, "", kindBool, "do not initialise DPDK: run without ports"},
+	{keyPortsRequired, "", kindBool, "fail to start when DPDK finds no port"},
+	{keyRxWorkerMask, "R", kindString, "CPU `mask` of the workers that poll receive queues (the others only transmit)"},
+	{keyTxWorkerMask, "T", kindString, "CPU `mask` of the workers that transmit (the others only receive)"},
+	{keyForceUnlink, "f", kindBool, "accepted for OpenPerf compatibility: a stale ZeroMQ socket file is always removed"},
 	{keyRxStrategy, "", kindString, "how received frames reach the stack: `direct` (on the worker) or queued (through a queue to a stack goroutine); default queued with more than 2 lcores (workers + main), else direct"},
 	{keyZMQEndpoint, "", kindString, "ZeroMQ REP `endpoint` for the API (ipc:// or tcp://); default ipc:///var/run/openperfd/<prefix>.sock, \"none\" to disable"},
 }
@@ -244,7 +294,7 @@ var (
 
 func init() {
 	for _, o := range options {
-		if o.key == keyConfig {
+		if o.key == keyConfig || o.key == keyVersion {
 			continue
 		}
 		kinds[o.key] = o.kind
@@ -263,7 +313,7 @@ func newFlagSet() *pflag.FlagSet {
 	fs.SortFlags = false
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	for _, o := range options {
+	for _, o := range slices.Concat(options, ignoredOptions) {
 		switch o.kind {
 		case kindInt:
 			def, _ := defaults[o.key].(int)
@@ -328,8 +378,8 @@ func Load(args []string) (*Config, error) {
 func load(args []string, read func(string) ([]byte, error)) (*Config, error) {
 	cfg, err := loadConfig(args, read)
 	if err != nil {
-		if errors.Is(err, ErrHelp) {
-			return nil, ErrHelp
+		if errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion) {
+			return nil, err
 		}
 		return nil, oneLineError(err)
 	}
@@ -344,12 +394,22 @@ func loadConfig(args []string, read func(string) ([]byte, error)) (*Config, erro
 		}
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q: openperfd takes flags only (give booleans as --flag=false)", fs.Arg(0))
+	if v, _ := fs.GetBool(keyVersion); v {
+		return nil, ErrVersion
 	}
 
 	l := &loader{fs: fs, k: koanf.New(".")}
 	cfg := &Config{}
+	// OpenPerf's getopt skips arguments that are not flags; so do we, and
+	// say so ("--modules.packetio.dpdk.test-mode false" leaves "false").
+	for _, a := range fs.Args() {
+		cfg.Unknown = append(cfg.Unknown, fmt.Sprintf("argument %q", a))
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		if isIgnored(f.Name) {
+			cfg.Ignored = append(cfg.Ignored, l.flagName(f.Name))
+		}
+	})
 	if fs.Changed(keyConfig) {
 		path, _ := fs.GetString(keyConfig)
 		if path == "" {
@@ -365,6 +425,8 @@ func loadConfig(args []string, read func(string) ([]byte, error)) (*Config, erro
 		}
 		cfg.ConfigFile = path
 		cfg.Resources = l.file.resources
+		cfg.Ignored = append(cfg.Ignored, l.file.ignored...)
+		cfg.Unknown = append(cfg.Unknown, l.file.unknown...)
 	}
 	// Flags last: changed ones override the file; defaults fill only keys
 	// the file does not set.
@@ -497,8 +559,12 @@ func (l *loader) fill(cfg *Config) error {
 	level, e := l.str(keyLogLevel)
 	check(e)
 	if e == nil {
-		cfg.Log.Level, e = normalizeLevel(level)
-		check(l.wrap(keyLogLevel, e))
+		if n, ok := numericLogLevel(level); ok {
+			cfg.Log.Level = n
+		} else {
+			cfg.Log.Level, e = normalizeLevel(level)
+			check(l.wrap(keyLogLevel, e))
+		}
 	}
 	cfg.Prefix, e = l.str(keyPrefix)
 	check(e)
@@ -506,10 +572,19 @@ func (l *loader) fill(cfg *Config) error {
 		check(l.wrap(keyPrefix, validPrefix(cfg.Prefix)))
 	}
 
-	cfg.PacketIO.CPUMask, e = l.str(keyCPUMask)
-	check(e)
-	if e == nil && cfg.PacketIO.CPUMask != "" {
-		check(l.wrap(keyCPUMask, validCPUMask(cfg.PacketIO.CPUMask)))
+	for _, m := range []struct {
+		key string
+		dst *string
+	}{
+		{keyCPUMask, &cfg.PacketIO.CPUMask},
+		{keyRxWorkerMask, &cfg.PacketIO.DPDK.RxWorkerMask},
+		{keyTxWorkerMask, &cfg.PacketIO.DPDK.TxWorkerMask},
+	} {
+		*m.dst, e = l.str(m.key)
+		check(e)
+		if e == nil && *m.dst != "" {
+			check(l.wrap(m.key, validCPUMask(*m.dst)))
+		}
 	}
 
 	dpdk := &cfg.PacketIO.DPDK
@@ -525,6 +600,10 @@ func (l *loader) fill(cfg *Config) error {
 	dpdk.PortIDs, e = l.portIDs(keyPortIDs)
 	check(e)
 	dpdk.DropTxOverruns, e = l.bool(keyDropTxOverruns)
+	check(e)
+	dpdk.NoInit, e = l.bool(keyNoInit)
+	check(e)
+	dpdk.PortsRequired, e = l.bool(keyPortsRequired)
 	check(e)
 	cfg.ForceUnlink, e = l.bool(keyForceUnlink)
 	check(e)
@@ -610,14 +689,15 @@ func (l *loader) portIDs(key string) (map[int]string, error) {
 	return m, nil
 }
 
-// splitEALArgs splits the comma-separated EAL option string of -d. Device
-// arguments carry their own commas ("--vdev=net_af_packet0,iface=veth0"),
-// so a piece of the form key=value that does not start with '-' continues
-// the device argument before it instead of starting a new option.
+// splitEALArgs splits the EAL option string of -d at commas and, as
+// OpenPerf does, at spaces ("-m 256, --no-huge"). Device arguments carry
+// their own commas ("--vdev=net_af_packet0,iface=veth0"), so a piece of the
+// form key=value that does not start with '-' continues the device argument
+// before it instead of starting a new option.
 func splitEALArgs(s string) []string {
 	var out []string
 	devArg := false // the last element is a device argument that may continue
-	for _, piece := range splitList(s) {
+	for _, piece := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		if devArg && !strings.HasPrefix(piece, "-") && strings.Contains(piece, "=") {
 			out[len(out)-1] += "," + piece
 			continue
@@ -772,17 +852,8 @@ func validPrefix(s string) error {
 }
 
 func validCPUMask(s string) error {
-	digits := s
-	if len(digits) >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X') {
-		digits = digits[2:]
-	}
-	if len(digits) == 0 || len(digits) > maxCPUMaskDigits || !hexRE.MatchString(digits) {
-		return fmt.Errorf("%q is not a hex CPU mask such as 0x2", s)
-	}
-	if strings.Trim(digits, "0") == "" {
-		return fmt.Errorf("%q selects no CPU", s)
-	}
-	return nil
+	_, err := parseMask(s)
+	return err
 }
 
 // fileParser is a koanf.Parser for the YAML config file. It checks every
@@ -794,6 +865,8 @@ type fileParser struct {
 	path      string
 	lines     map[string]int // leaf key -> line
 	resources []Resource
+	ignored   []string // OpenPerf keys openperfd ignores, "file:line: key"
+	unknown   []string // keys nobody knows, "file:line: key"
 	budget    int
 }
 
@@ -805,6 +878,7 @@ func (p *fileParser) Marshal(map[string]any) ([]byte, error) {
 // Unmarshal parses the YAML file into a nested koanf map.
 func (p *fileParser) Unmarshal(b []byte) (map[string]any, error) {
 	p.lines = map[string]int{}
+	p.ignored, p.unknown = nil, nil
 	p.budget = maxYAMLNodes
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var doc yaml.Node
@@ -1013,9 +1087,31 @@ func (p *fileParser) walk(prefix string, n *yaml.Node, flat map[string]any) erro
 			}
 			continue
 		}
-		return p.errorf(e.keyNode, "unknown key %q%s", full, knownUnder(full))
+		// OpenPerf reads only the keys it knows and skips the rest, and
+		// warns of unknown top-level nodes: a file it takes must start
+		// openperfd too. Skipped keys are named in one warning.
+		at := fmt.Sprintf("%s:%d: %s", p.path, e.keyNode.Line, full)
+		if isIgnored(full) || ignoredBranch(full) || openPerfModuleKey(full) {
+			p.ignored = append(p.ignored, at)
+		} else {
+			p.unknown = append(p.unknown, at+knownUnder(full))
+		}
 	}
 	return nil
+}
+
+// ignoredBranch reports whether key is a map above ignored OpenPerf keys
+// only (modules.plugins), so the whole map can be named once.
+func ignoredBranch(key string) bool {
+	if branches[key] {
+		return false
+	}
+	for k := range ignoredKinds {
+		if strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // knownUnder suggests the keys valid next to the unknown key full.
@@ -1047,7 +1143,7 @@ func knownUnder(full string) string {
 		add(keyResources)
 	}
 	for _, o := range options {
-		if o.key != keyConfig {
+		if o.key != keyConfig && o.key != keyVersion {
 			add(o.key)
 		}
 	}
@@ -1088,7 +1184,7 @@ func (p *fileParser) leaf(full string, k kind, v *yaml.Node) (any, error) {
 	case kindList:
 		switch v.Kind {
 		case yaml.ScalarNode:
-			return splitList(v.Value), nil
+			return splitEALArgs(v.Value), nil
 		case yaml.SequenceNode:
 			out := []string{}
 			for i, item := range v.Content {

@@ -157,7 +157,7 @@ modules:
     address: 0.0.0.0
     port: 9001
   packetio:
-    cpu-mask: 10          # literal text kept: hex 10, not decimal
+    cpu-mask: 10          # literal text kept: decimal 10 as OpenPerf reads it, not YAML's int
     dpdk:
       test-mode: true
       test-portpairs: 4
@@ -351,10 +351,9 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"port missing value", []string{"-p"}, "", "flag needs an argument"},
 		{"bad log level", []string{"-l", "verbose"}, "", `-l/--core.log.level: unknown log level "verbose"`},
 		{"empty log level", []string{"-l", ""}, "", "unknown log level"},
-		{"cpu mask not hex", []string{"--modules.packetio.cpu-mask", "0xg"}, "", `--modules.packetio.cpu-mask: "0xg" is not a hex CPU mask`},
-		{"cpu mask zero", []string{"--modules.packetio.cpu-mask=0x00"}, "", "selects no CPU"},
-		{"cpu mask bare 0x", []string{"--modules.packetio.cpu-mask=0x"}, "", "is not a hex CPU mask"},
-		{"cpu mask decimal list", []string{"--modules.packetio.cpu-mask=1,2"}, "", "is not a hex CPU mask"},
+		{"cpu mask not hex", []string{"--modules.packetio.cpu-mask", "0xg"}, "", `--modules.packetio.cpu-mask: "0xg" is not a CPU mask`},
+		{"cpu mask bare 0x", []string{"--modules.packetio.cpu-mask=0x"}, "", "is not a CPU mask"},
+		{"cpu mask decimal list", []string{"--modules.packetio.cpu-mask=1,2"}, "", "is not a CPU mask"},
 		{"test port pairs 0", []string{"--modules.packetio.dpdk.test-portpairs=0"}, "", "0 is out of range 1..16"},
 		{"test port pairs 17", []string{"--modules.packetio.dpdk.test-portpairs=17"}, "", "17 is out of range 1..16"},
 		{"port ids bad key", []string{"--modules.packetio.dpdk.port-ids", "foo=1"}, "", `--modules.packetio.dpdk.port-ids: key "foo": want port<N>`},
@@ -370,8 +369,6 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"bad prefix", []string{"-P", "../x"}, "", `-P/--core.prefix: "../x"`},
 		{"unknown flag", []string{"--modules.api.prot", "1"}, "", "unknown flag: --modules.api.prot"},
 		{"unknown short flag", []string{"-x"}, "", "unknown shorthand flag: 'x'"},
-		{"positional argument", []string{"extra"}, "", `unexpected argument "extra"`},
-		{"bool flag with separate value", []string{"--modules.packetio.dpdk.test-mode", "false"}, "", `unexpected argument "false"`},
 		{"nonexistent config file", []string{"-c", filepath.Join(dir, "missing.yaml")}, "", "-c/--config: open "},
 		{"empty config file name", []string{"-c", ""}, "", "-c/--config: empty file name"},
 		{"config file is a directory", []string{"-c", dir}, "", "is not a regular file"},
@@ -380,10 +377,6 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"tab indentation", nil, "core:\n\tprefix: x\n", "cfg.yaml: yaml:"},
 		{"top level not a map", nil, "- a\n- b\n", "cfg.yaml:1: the top level must be a map"},
 		{"two documents", nil, "core: {}\n---\ncore: {}\n", "more than one YAML document"},
-		{"unknown top-level key", nil, "core: {}\nmodule: {}\n", `cfg.yaml:2: unknown key "module" (top-level keys: core, modules, resources)`},
-		{"unknown core key", nil, "core:\n  log:\n    levle: debug\n", `cfg.yaml:3: unknown key "core.log.levle" (known keys under core.log: level)`},
-		{"unknown modules key", nil, "modules:\n  packetio:\n    dpdk:\n      testmode: true\n", `unknown key "modules.packetio.dpdk.testmode"`},
-		{"flag-only key in file", nil, "config: other.yaml\n", `unknown key "config"`},
 		{"section not a map", nil, "modules: 3\n", "cfg.yaml:1: modules must be a map"},
 		{"duplicate key", nil, "core:\n  prefix: a\n  prefix: b\n", `cfg.yaml:3: key "prefix" given twice`},
 		{"duplicate key via dotted form", nil, "core:\n  prefix: a\ncore.prefix: b\n", "core.prefix given twice (also on line 2)"},
@@ -394,7 +387,7 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"file port list", nil, "modules: {api: {port: [1]}}\n", "modules.api.port must be an integer"},
 		{"file bad log level", nil, "core: {log: {level: loud}}\n", `cfg.yaml:1: core.log.level: unknown log level "loud"`},
 		{"file log level map", nil, "core: {log: {level: {a: b}}}\n", "core.log.level must be a string"},
-		{"file bad cpu mask", nil, "modules: {packetio: {cpu-mask: xyz}}\n", `modules.packetio.cpu-mask: "xyz" is not a hex CPU mask`},
+		{"file bad cpu mask", nil, "modules: {packetio: {cpu-mask: xyz}}\n", `modules.packetio.cpu-mask: "xyz" is not a CPU mask`},
 		{"file bad bool", nil, "modules: {packetio: {dpdk: {test-mode: maybe}}}\n", "test-mode must be true or false"},
 		{"file options map", nil, "modules: {packetio: {dpdk: {options: {a: b}}}}\n", "options must be a list of strings"},
 		{"file options nested list", nil, "modules: {packetio: {dpdk: {options: [[a]]}}}\n", "options: item 0 must be a string"},

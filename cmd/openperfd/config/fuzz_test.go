@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // FuzzLoadYAML loads fuzzed bytes as a config file: Load must not panic,
@@ -40,6 +41,11 @@ func FuzzLoadYAML(f *testing.F) {
 		"core: &c\n  <<: *c\n",
 		"- a\n- b\n",
 		"a: b\n---\nc: d\n",
+		openPerfConfigFile,
+		openPerfDataplaneFile,
+		"modules:\n  tvlp: {enabled: true}\n  timesync: {ntp: [{host: x}]}\n  plugins: {path: /p, load: [a.so]}\n  packetio:\n    dpdk: {no-init: true, rx-worker-mask: 0x2, tx-worker-mask: \"4\", no-lro: true, tx-queues: \"port0=0-1\"}\n",
+		"modules: {packetio: {cpu-mask: 0x0, dpdk: {misc-worker-mask: 0x1, ports-required: true}}}\n",
+		"extra: 1\ncore: {log: {level: 5}}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -110,6 +116,18 @@ func FuzzLoadArgs(f *testing.F) {
 		"positional",
 		"--modules.packetio.dpdk.test-mode false",
 		"-p 1 -- -p 2",
+		// OpenPerf's acceptance-spec launch lines (tests/aat/spec/config.yaml).
+		"--modules.packetio.dpdk.test-mode --core.log.level debug --modules.socket.force-unlink --modules.packetio.dpdk.options=-m256m,--no-huge --modules.packetio.dpdk.port-ids=port0=0,port1=1 -p 9000",
+		"--modules.packetio.dpdk.test-mode --modules.packetio.dpdk.drop-tx-overruns -p 9000",
+		"--modules.packetio.cpu-mask 0x0 -p 9000",
+		"--modules.packetio.dpdk.no-init -p 9000",
+		"--modules.packetio.cpu-mask 0x3 --modules.packetio.dpdk.options=-m256m,--no-huge --modules.packetio.dpdk.test-mode --modules.packetio.dpdk.rx-worker-mask 0x2 --modules.packetio.dpdk.tx-worker-mask 0x2 -p 9000",
+		"--modules.packetio.dpdk.test-mode -p 9000 -L libopenperf_tvlp.so -m ../../build/plugins/",
+		"-R 0x2 -T 4 -M 0x1 -f -v",
+		"--modules.packetio.dpdk.no-rx-interrupts --modules.packetio.dpdk.no-link-interrupts --modules.packetio.dpdk.no-lro --modules.network.driver dpdk",
+		"--modules.packetio.dpdk.ports-required --modules.packetio.dpdk.tx-queues port0=0-3 -l 6",
+		"--modules.packetio.dpdk.test-portpairs=-1",
+		"--modules.packetio.dpdk.rx-worker-mask zz",
 	} {
 		f.Add(seed)
 	}
@@ -169,8 +187,15 @@ func checkConfigInvariants(t *testing.T, c *Config) {
 	if validPrefix(c.Prefix) != nil {
 		t.Errorf("bad prefix %q", c.Prefix)
 	}
-	if c.PacketIO.CPUMask != "" && validCPUMask(c.PacketIO.CPUMask) != nil {
-		t.Errorf("bad cpu mask %q", c.PacketIO.CPUMask)
+	for _, m := range []string{c.PacketIO.CPUMask, c.PacketIO.DPDK.RxWorkerMask, c.PacketIO.DPDK.TxWorkerMask} {
+		if m != "" && validCPUMask(m) != nil {
+			t.Errorf("bad cpu mask %q", m)
+		}
+	}
+	for _, s := range slices.Concat(c.Ignored, c.Unknown) {
+		if s == "" || strings.ContainsAny(s, "\n\r") {
+			t.Errorf("ignored item %q is not one non-empty line", s)
+		}
 	}
 	d := c.PacketIO.DPDK
 	if d.TestPortPairs < 1 || d.TestPortPairs > MaxTestPortPairs {
@@ -217,8 +242,8 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 	t.Helper()
 	d := c.PacketIO.DPDK
 	for _, o := range d.Options {
-		if strings.Contains(o, ",") {
-			return // a YAML list item with a comma has no flag form
+		if strings.ContainsFunc(o, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			return // a YAML list item with a comma or space has no flag form
 		}
 	}
 	if joined := splitEALArgs(strings.Join(d.Options, ",")); !reflect.DeepEqual(joined, d.Options) && len(d.Options) > 0 {
@@ -234,6 +259,14 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 		"-d", strings.Join(d.Options, ","),
 		"--modules.packetio.dpdk.drop-tx-overruns=" + strconv.FormatBool(d.DropTxOverruns),
 		"--modules.socket.force-unlink=" + strconv.FormatBool(c.ForceUnlink),
+		"--modules.packetio.dpdk.no-init=" + strconv.FormatBool(d.NoInit),
+		"--modules.packetio.dpdk.ports-required=" + strconv.FormatBool(d.PortsRequired),
+	}
+	if d.RxWorkerMask != "" {
+		args = append(args, "-R", d.RxWorkerMask)
+	}
+	if d.TxWorkerMask != "" {
+		args = append(args, "-T", d.TxWorkerMask)
 	}
 	if c.PacketIO.CPUMask != "" {
 		args = append(args, "--modules.packetio.cpu-mask", c.PacketIO.CPUMask)
@@ -259,6 +292,7 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 	want := *c
 	want.ConfigFile = ""
 	want.Resources = nil
+	want.Ignored, want.Unknown = nil, nil // what was ignored is not a setting
 	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("settings as flags %q give\n %+v\nwant %+v", args, *got, want)
 	}
