@@ -359,7 +359,7 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 			cd.flags |= SigFlagPRBS
 		}
 	}
-	lengths, err := d.Length.expand(p+".length", max(MinLength, hlen+sigLen+FCSLen))
+	lengths, err := d.Length.expand(p+".length", d.minLength(hlen))
 	if err != nil {
 		return err
 	}
@@ -376,10 +376,19 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 		if !ok {
 			ti = len(cd.tmpls)
 			byLen[l] = ti
-			frame := make([]byte, l-FCSLen, (l-FCSLen+63)&^63) // zero padding for copyBlocks
+			frame := make([]byte, max(l-FCSLen, hlen), (max(l-FCSLen, hlen)+63)&^63) // zero padding for copyBlocks
 			layers, err := stack.Build(frame)
 			if err != nil {
 				return invalid(fmt.Sprintf("%s.length", p), "length %d: %v", l, err)
+			}
+			if n := l - FCSLen; n < hlen {
+				// Headers cut at the frame's length (minLength allows it
+				// only without signature and modifiers, so nothing is
+				// patched past the cut); the copy keeps copyBlocks within
+				// the frame's own blocks.
+				cut := make([]byte, n, (n+63)&^63)
+				copy(cut, frame)
+				frame = cut
 			}
 			if d.Signature != nil {
 				FillPayload(frame[layers.PayloadOff:len(frame)-sigLen], d.Signature.Fill)

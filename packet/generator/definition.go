@@ -469,18 +469,41 @@ func (d *TrafficDefinition) validate(i int) error {
 			}
 		}
 	}
-	sigLen := 0
 	if d.Signature != nil {
-		sigLen = SignatureLen
 		if err := d.Signature.validate(p + ".signature"); err != nil {
 			return err
 		}
 	}
-	minLen := max(MinLength, hlen+sigLen+FCSLen)
-	if _, err := d.Length.expand(p+".length", minLen); err != nil {
+	if _, err := d.Length.expand(p+".length", d.minLength(hlen)); err != nil {
 		return err
 	}
 	return nil
+}
+
+// minLength is the shortest frame (FCS included) the definition can
+// send. Frames carry every header and the signature, except that, as in
+// OpenPerf, a definition with neither signature nor modifiers may be
+// shorter than its headers: its frames are the headers cut at the length
+// (a custom header longer than the frame, say). With a signature or a
+// modifier the cut would drop what the frame must carry.
+func (d *TrafficDefinition) minLength(hlen int) int {
+	if d.Signature == nil && !d.modified() {
+		return MinLength
+	}
+	sigLen := 0
+	if d.Signature != nil {
+		sigLen = SignatureLen
+	}
+	return max(MinLength, hlen+sigLen+FCSLen)
+}
+
+func (d *TrafficDefinition) modified() bool {
+	for _, h := range d.Headers {
+		if len(h.Modifiers) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *SignatureConfig) validate(p string) error {

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -685,6 +686,38 @@ func TestSignatureFlowsAreLimitedPerDefinition(t *testing.T) {
 		}
 		if err != nil && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "traffic[0].signature")) {
 			t.Errorf("%dx%d flows: %v does not name traffic[0].signature as invalid", tc.a, tc.b, err)
+		}
+	}
+}
+
+func TestHeadersLongerThanTheFrameAreCut(t *testing.T) {
+	data := make([]byte, 446)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	def := TrafficDefinition{Headers: []HeaderDef{{Header: protocol.Custom{Data: data}}}, Length: Length{Fixed: 128}}
+	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+	if err != nil {
+		t.Fatalf("a custom header longer than the frame: %v", err)
+	}
+	if p.MaxFrameLen() != 124 {
+		t.Fatalf("MaxFrameLen %d, want 124", p.MaxFrameLen())
+	}
+	dst := make([]byte, 2048)
+	n := p.Definitions[0].Write(dst, 0, 0, 0, 0)
+	if n != 124 || !bytes.Equal(dst[:n], data[:124]) {
+		t.Fatalf("frame %d bytes %x, want the first 124 header bytes", n, dst[:n])
+	}
+
+	// Cutting would lose a signature or a modified field: still refused.
+	sig := def
+	sig.Signature = &SignatureConfig{StreamID: 1}
+	mod := def
+	mod.Headers = []HeaderDef{{Header: protocol.Ethernet{Dst: macB, Src: macA}, Modifiers: []Modifier{{Name: "ether_type", List: vals(0x0800, 0x86dd)}}},
+		{Header: protocol.Custom{Data: data}}}
+	for name, d := range map[string]TrafficDefinition{"signature": sig, "modifier": mod} {
+		if _, err := Compile([]TrafficDefinition{d}, OrderRoundRobin, 0); err == nil || !strings.Contains(err.Error(), "length") {
+			t.Errorf("%s on a frame shorter than its headers: %v, want a length error", name, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package aat
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -127,6 +128,26 @@ func TestServerAcceptsWhatOpenPerfsServerAccepts(t *testing.T) {
 		var g genInfo
 		d.get("/packet/generators/"+id, &g)
 		return !g.Active, "still active"
+	})
+
+	// A custom header longer than the frame is cut at the frame's length.
+	custom := map[string]any{"packet": map[string]any{"protocols": []map[string]any{
+		{"custom": map[string]any{"data": strings.Repeat("AAAA", 100), "layer": "ethernet"}}}},
+		"length": map[string]any{"fixed": 128}}
+	var before struct {
+		Stats struct {
+			RxPackets int64 `json:"rx_packets"`
+			RxBytes   int64 `json:"rx_bytes"`
+		} `json:"stats"`
+	}
+	d.get("/ports/1", &before)
+	id = createGenerator(t, d, "0", genConfig(map[string]any{"frames": 10}, 1000, custom))
+	startGenerator(t, d, id)
+	eventually(t, "10 cut frames on port 1", func() (bool, string) {
+		var after = before
+		d.get("/ports/1", &after)
+		n, b := after.Stats.RxPackets-before.Stats.RxPackets, after.Stats.RxBytes-before.Stats.RxBytes
+		return n == 10 && b == 10*124, fmt.Sprintf("%d frames, %d bytes", n, b)
 	})
 
 	// An analyzer with no counter lists keeps OpenPerf's defaults and shows them.
