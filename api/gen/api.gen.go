@@ -342,11 +342,10 @@ func (e PacketGeneratorConfigProtocolCounters) Valid() bool {
 
 // Defines values for PacketGeneratorLearningResultsResolvedState.
 const (
-	PacketGeneratorLearningResultsResolvedStateResolved    PacketGeneratorLearningResultsResolvedState = "resolved"
-	PacketGeneratorLearningResultsResolvedStateResolving   PacketGeneratorLearningResultsResolvedState = "resolving"
-	PacketGeneratorLearningResultsResolvedStateTimedOut    PacketGeneratorLearningResultsResolvedState = "timed_out"
-	PacketGeneratorLearningResultsResolvedStateUnresolved  PacketGeneratorLearningResultsResolvedState = "unresolved"
-	PacketGeneratorLearningResultsResolvedStateUnsupported PacketGeneratorLearningResultsResolvedState = "unsupported"
+	PacketGeneratorLearningResultsResolvedStateResolved   PacketGeneratorLearningResultsResolvedState = "resolved"
+	PacketGeneratorLearningResultsResolvedStateResolving  PacketGeneratorLearningResultsResolvedState = "resolving"
+	PacketGeneratorLearningResultsResolvedStateTimedOut   PacketGeneratorLearningResultsResolvedState = "timed_out"
+	PacketGeneratorLearningResultsResolvedStateUnresolved PacketGeneratorLearningResultsResolvedState = "unresolved"
 )
 
 // Valid indicates whether the value is a known member of the PacketGeneratorLearningResultsResolvedState enum.
@@ -359,8 +358,6 @@ func (e PacketGeneratorLearningResultsResolvedState) Valid() bool {
 	case PacketGeneratorLearningResultsResolvedStateTimedOut:
 		return true
 	case PacketGeneratorLearningResultsResolvedStateUnresolved:
-		return true
-	case PacketGeneratorLearningResultsResolvedStateUnsupported:
 		return true
 	default:
 		return false
@@ -3301,7 +3298,7 @@ type ClientInterface interface {
 
 	// GetPacketGeneratorLearningResults Learning state
 	//
-	// ARP/ND learning state and resolved addresses of a generator on an interface.
+	// ARP/ND learning state and resolved addresses of a generator on an interface; a generator on a port learns nothing and gets a 400, as in OpenPerf.
 	//
 	// Corresponds with GET /packet/generators/{id}/learning (the `GetPacketGeneratorLearningResults` operationId).
 	GetPacketGeneratorLearningResults(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3322,7 +3319,7 @@ type ClientInterface interface {
 
 	// StopPacketGeneratorLearning Stop learning
 	//
-	// Stops resolving; what is resolved stays.
+	// Stops resolving; what is resolved stays. A generator on a port has no learning to stop (400, as in OpenPerf).
 	//
 	// Corresponds with POST /packet/generators/{id}/learning/stop (the `StopPacketGeneratorLearning` operationId).
 	StopPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4868,7 +4865,7 @@ func (c *Client) GetPacketGenerator(ctx context.Context, id Id, reqEditors ...Re
 
 // GetPacketGeneratorLearningResults Learning state
 //
-// ARP/ND learning state and resolved addresses of a generator on an interface.
+// ARP/ND learning state and resolved addresses of a generator on an interface; a generator on a port learns nothing and gets a 400, as in OpenPerf.
 //
 // Corresponds with GET /packet/generators/{id}/learning (the `GetPacketGeneratorLearningResults` operationId).
 func (c *Client) GetPacketGeneratorLearningResults(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4919,7 +4916,7 @@ func (c *Client) StartPacketGeneratorLearning(ctx context.Context, id Id, reqEdi
 
 // StopPacketGeneratorLearning Stop learning
 //
-// Stops resolving; what is resolved stays.
+// Stops resolving; what is resolved stays. A generator on a port has no learning to stop (400, as in OpenPerf).
 //
 // Corresponds with POST /packet/generators/{id}/learning/stop (the `StopPacketGeneratorLearning` operationId).
 func (c *Client) StopPacketGeneratorLearning(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -9022,7 +9019,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetPacketGeneratorLearningResultsWithResponse Learning state
 	//
-	// ARP/ND learning state and resolved addresses of a generator on an interface.
+	// ARP/ND learning state and resolved addresses of a generator on an interface; a generator on a port learns nothing and gets a 400, as in OpenPerf.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9049,7 +9046,7 @@ type ClientWithResponsesInterface interface {
 
 	// StopPacketGeneratorLearningWithResponse Stop learning
 	//
-	// Stops resolving; what is resolved stays.
+	// Stops resolving; what is resolved stays. A generator on a port has no learning to stop (400, as in OpenPerf).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11956,6 +11953,8 @@ type GetPacketGeneratorLearningResultsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PacketGeneratorLearningResults
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 }
@@ -11963,6 +11962,11 @@ type GetPacketGeneratorLearningResultsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetPacketGeneratorLearningResultsResponse) GetJSON200() *PacketGeneratorLearningResults {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPacketGeneratorLearningResultsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -12098,8 +12102,15 @@ func (r StartPacketGeneratorLearningResponse) ContentType() string {
 type StopPacketGeneratorLearningResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StopPacketGeneratorLearningResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -14054,7 +14065,7 @@ func (c *ClientWithResponses) GetPacketGeneratorWithResponse(ctx context.Context
 
 // GetPacketGeneratorLearningResultsWithResponse Learning state
 //
-// ARP/ND learning state and resolved addresses of a generator on an interface.
+// ARP/ND learning state and resolved addresses of a generator on an interface; a generator on a port learns nothing and gets a 400, as in OpenPerf.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14099,7 +14110,7 @@ func (c *ClientWithResponses) StartPacketGeneratorLearningWithResponse(ctx conte
 
 // StopPacketGeneratorLearningWithResponse Stop learning
 //
-// Stops resolving; what is resolved stays.
+// Stops resolving; what is resolved stays. A generator on a port has no learning to stop (400, as in OpenPerf).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16359,6 +16370,13 @@ func ParseGetPacketGeneratorLearningResultsResponse(rsp *http.Response) (*GetPac
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16459,6 +16477,13 @@ func ParseStopPacketGeneratorLearningResponse(rsp *http.Response) (*StopPacketGe
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -20712,6 +20737,20 @@ func (response GetPacketGeneratorLearningResults200JSONResponse) VisitGetPacketG
 	return err
 }
 
+type GetPacketGeneratorLearningResults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPacketGeneratorLearningResults400JSONResponse) VisitGetPacketGeneratorLearningResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPacketGeneratorLearningResults404JSONResponse struct{ NotFoundJSONResponse }
 
 func (response GetPacketGeneratorLearningResults404JSONResponse) VisitGetPacketGeneratorLearningResultsResponse(w http.ResponseWriter) error {
@@ -20828,6 +20867,20 @@ type StopPacketGeneratorLearning204Response struct {
 func (response StopPacketGeneratorLearning204Response) VisitStopPacketGeneratorLearningResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type StopPacketGeneratorLearning400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StopPacketGeneratorLearning400JSONResponse) VisitStopPacketGeneratorLearningResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type StopPacketGeneratorLearning404JSONResponse struct{ NotFoundJSONResponse }
@@ -24057,232 +24110,233 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rcxs3sjD8V1B836rIVdTFjqJsrE+ObG/0rO3oWEr2w3lSNDgDkljNABMAQ4q7pf/+FBrAXDFXkpKd",
-	"c74kFgfXvqHR3ej+zyTgccIZYUpOXv9nkmCBY6KIgL9oqP8bEhkImijK2eT15DORPBUBQTQkTNEFJeJk",
-	"Mp1Q/S3BajWZThiOyeS17j2dCPJnSgUJJ6+VSMl0IoMVibEeVm0T3UoqQdly8vj4qBvLhDNJYPKfcfiZ",
-	"/JkSqfRfAWeKMPgnTpKIBliv5/RfUi/qP4Vh/39BFpPXk//vNN/YqfkqT98JwYWZqrypuxVBwkyGNlgi",
-	"ytY4ouHJ5HE6+cTVe56y8PCr+MSRcNDdULVCaoUVouEJeqOXhH5NCLshYjFFmCEa2s8SMa5QjEOC+AJF",
-	"fEPEcYAlQRFRGpFTFNIlVRJhFqLVNlkRJpFGke5YmHBFBFkTgahCOEkIFhIdaYRO0ZyHW8QFmqfRPYqo",
-	"VC9grCVREqkV1SPLjSYDvSW7Sw2EN2EoiJS3CqtU1inpn3r5GIVbhmMaoJioFQ8RnytMGQmR5GiBBToS",
-	"JOFCkRDNt0itCJJErIl4oYkuETwhQlFDMNhM56Gt6WSJFdngrfdbIsiCPswiwpZqpVssuIix0hTM1Pev",
-	"JlPXhTJFlkToPlJhRXTbuSENlkZRFZ1XESVMIdN0OiEnyxPEOCOuNRcoZTJNzPZO3M/l9U0nG0yV/hd8",
-	"1hC2Dfj8XyRQejFv6ZJIdUNEoDkyIh5YFz5qKsEopHqCeaq/oyOeEJYQsQgReVCEScqZB8DJD2f1kT+S",
-	"kGKmGxfBdnHuBVvyk2eEn87UCiXZAnsP9ZNnqJ9GDjXzDnYyYrjHosz7b4CZ2bdZspvtDw8ejWCorQN+",
-	"RoIk0baOk4CHpN7ll7u7GyC8VCLdorryBqqOiZR4SRpYdaOpeSM4W55MpjXxXd42LCsf0LtbtboRXPGA",
-	"R1ecLejSs3O1IoIRhSK8NcdMefMxDmYFri93/o3RAEuFPr65QraRJn0tQvSWxQIHpHsjxSl8u7h2Q9UX",
-	"8IYhEqcR1rKLEbXh4j6fGXGGMNKsf4I+u2MP4WiDtxIFWIitlvBazGo0ykt3PEkU4y2KCF4TNOdqhXiq",
-	"Tv4v89CFA2nbUZSt3mLgceo987Nm+jCqg2w60fuYeXuGDua6SRn4SOpTiTPviLDr3su/hdY13rOrmjpo",
-	"tCKwiQiB9ssLp9IjHC0t+4Sv/WTIWE41zoiIuVToiKjVC7SgQirQohSJ+++6wj6agSm7NkO8zLaKhcBb",
-	"/VE8zBY0UsQjYn6+eY/MN3SkgiRM4wTJLVP44QVagPAJCF2TECU4uCdKelGmxo+vBGYypkq1TlFFbwbx",
-	"Vrx2CZlfGUFJCUOXiDzgQEVbxBlBMYnnWi2SSBJVxzsxOkOrwleTdJrPkvV5J6aT9bm350WPnhfVno9t",
-	"ULp1/NbE+QFP9b89lC8eZvOtMv/ucdqKhxnRJ9qA9pYkenZQw9ajBq5HDVtPhWgLuykNNc3BWNhBEVrF",
-	"lXoJPlmfv10FSROdv/3l6gYFViclSuuUHmSaBvXeVpktX/pqImDFpTK3v5pGoqWd/oQUR1jea7ZvFPxp",
-	"pwwsXy38pF1nnjp536zPm5SLcBUkfRi0AHNQofQtxrf/DRwiThOhWjHTnVJB4EwlLI01gej902AyNfNP",
-	"JzhVvIDvMqBo0GeFt9CyIAZKCo5ZcBNFlfrWdmW+IgCj3VnrvcwD/UK3tltbhZbJAqeRQrbBJYpTqdBc",
-	"n9GShsTcE9M5MwK7+8ZXPa/1Z2Q+o6OXx9+/etFLg66A1m28OmEDrC/epIq3QZpEmnIcBWnCcCSEzTXu",
-	"9sObN1cvzI2zjod9ctaFpvqLNlGzvsikzCXiLNqaZcEW7Hd9pObXX99yobkZHxDurEhNsDEDF3A+5zwi",
-	"mO0iWIoYzdfUhMMeEueiSeIAq/c42At08mjkRC99oIiyx+kkoux+FvEAR813qA+U3R9DG0d2lygkAlTB",
-	"heAxMJq+YB29++36+OL8BdqsCEN4Lgnzs16XfFxGfJ7P1lNMXuxFTl7sICcv+srJi3Fy8mIvcnIvwvDl",
-	"q78dXBp+5GEa+a7UaJGyQP+BI5QyqtztMsQkNjfJyiFe7N54s4thOhRy4oev72Zrlth0IdbM5bWkODq3",
-	"U1KJdNMm2jamUS9Zg629zrDcmKQdXOw0c8qw2E7hrpXZW+GTf8NrIqQFWRvTGBj8bhtXEQ437+Ly8nFz",
-	"ADVj//d8DV7I27FQSBSmkYef5imNwlloDbWVC6n+hhSNiVQ4Tkr0rHsc608+yJhBWarvhE3Dmq9+7RaM",
-	"7bOAxzH1aNm3xhYvyJrqvXXhptzZAqww/VAWdUP7kHIDF5U3DEfbf/u2/sZe3BG2TS4RVebWKHP7gRJ4",
-	"saABSojIL92YhfDDIuIbj1gMFF17bZJErYgwWrWdU/OTSBmjbImO6JJxQULEGQoEwYq88CsG/Uxl5f23",
-	"28t+Y/TPtLiq9luTJQrfSHfOcsZFwf60WXFJakYZhEU2Z9htPslnbbWPeffd4Mth+ZYN4uvYHGMhkiQi",
-	"gdYkjSHR7lbfI81sl4jEidqiGKtgBVbUyAtnTV8zZ8fwejbTyAx8T0iSkeQlkuTPlLCAsuUURVgRFmyB",
-	"aP9FlV4wIyREki4ZVqkg8gS9Af1H48wujGAm0ULgmJj5p2izosFKk6s1+d6TpGwBdIcBDteYBSSc5YvQ",
-	"nJ2Plf1lz9MpsLfAQtA1jmZWkJmlzmgSrvO/xEKfMnZHgKq5Pp9XBIdEeE+dkk1xOkmB0K3J0ajmD8dL",
-	"fqybHct7mhzzxJzWxwmHZZlmDhkheK48uHhbcE/VMYKOAsKU4DSUTng479YLLxD3BSCLAzITKavrL/3B",
-	"BGqXkX4tBJnZjW0TtBQ8TTJwnGQO4e8kMmIKWQaXwCkR1ZfiVCGqpHWbgo6DGFevrZJeJVJiXS5TRBOA",
-	"LZhmtQiamj+L0lau+EaiDbihFaxJesHvBtXfEs2Zbkz975QxEgFSGBGzYlP4ATqYf+bdDkmaj51C8H3E",
-	"N1eNWNNfM2spOuILsCJrsp1qYMs0jvWhpJGh8aVlzncSvkuPzzU3TfY/nPQK3pl+j2VRUV+sgEAAd5R4",
-	"PZwxZTTWiDzzmUNLrDV4mbdpHGMB7gkjdaT/DAQPiRX930lk204RlggspehojiW5OAcRYb66yIiQBDwk",
-	"IVoRQV70drLUl/qLkYqPdcdKUZzsBIKiDNrDOFp67TKMk3u7jAFHyuABbnSvx1zejliC66nx5dT8GZCR",
-	"V5VkINkMmQFJI0BohSVarwb5NBFunUXDdew0FSWurAe0eAfqEDJRI0bp8anzpQgRLFF+5B7po2KKNoQu",
-	"V+rFFCVRKotncN94kmxEX1QJKJOhnURfZwkOVijhifWor6hUfClwjOap3lpvzr4zG7+yk/sYOimH0rSN",
-	"Vo+9qYVCZLscgpdOnYgvNMiP7aVrjaOU+NTtnaRziUR2FnTV0XaSdg2DjRJ51bFGy73qQD51ccdB+2kn",
-	"7zKtwRdK1OzKXQQ+hebqFhnJgo60+Pp0fYVCwRNQMiW5dFeYs/yI7eFGpcn6fBasSHAvtW7h9Q3Zg9y1",
-	"sqvoOYEKkpbx765uRo6bhm3j/vZ23LhVuR7ISRVGlS1VVtJPuFglxme9cZcNC3SIEtRaqVZOC9pXnWhS",
-	"ds/4hvkVNztaSUkrk4j+5D3nemznxmoXlXvT559vUYK3EcehQYbHOEhVwe1fsUVQ1Ya6Pvpw09BW34bo",
-	"3vku0/BAEd8h8Sv8bnY9Qp+vkKGdZVoEVz9Cuy1obhVSswaNglVFE1tmP0FSCYJjj3TSQichHivZu4eE",
-	"BBAinCrQ+Y+2RL3Y5VYTpia6m/jMRM6WuaEBGTE2ZTMuvFyYDU2Zg86YCaL2deOF0hxJNODNURBq/c5C",
-	"d8R8gsB+SNgyKU9BiYOGY6YoHaBVnwfTJyQSKcttortAsMIEjuyKVGGBXNx7AbGl9fbkF3tl8khmaT4Z",
-	"oUGVBMeXhz1kPsSo61pm0ngE64nyx9SqLIo21zmdnScTFwwzLknAWUnrbTJE23W7WQcBrNkOYxuYg6yq",
-	"KvtiiR881xD8oKmkp2YQU5+3yhBazyGkCmchWXs9yCzEIkQhWVNw8Y3gIsWVUdxrkBqjo5jRurGVh0T0",
-	"NXQCidXcG6B8OhPoitjAAITlPQnRgvuehGTWxF484cLNawsGdbXfGNeJr3duuew1yJ1rXh+rWy9qutFf",
-	"FWDLWcGKK1I2zuumBS6VSCoaRWjJaelhQMHB5mZq9HBlS4EXTYngYaoVBKr6uXGGSbsiXqpOiDE3s2wg",
-	"X+RGmElLkbLvJBIPxtJbsla0m7LbfYzGgNzlYfQ6G/pv1kuGNVe/JRnfbFWkNQuNK5xoJbDFvxyYFuNI",
-	"1nY+uJ/YbqMQpUUFCfIwFBvNNhEPk2ltuTRYFb2chQ27gxa6qQcTH4xZOFMPXp9IC+FkkDiIb7rokrYz",
-	"7dslXQaxN9AGZ7uckxVeE2+QyGJBxEzSf5MSZl5e/Pjjj69eXkxrER66PdLttY4J99r2k/j87KcL32Fs",
-	"Z94InJRmXuBI1kIcf10TsRFUmdBWHoUku5BLE3OnfzdDauJepFGEjkgk9XWKJw0UHdrI0Wad2sLPt0HK",
-	"kL6k2VeL2XZfei/FI7z+fOFhgr6u/jh7Fuc4zcCmxm2WipDuYONUcyiWolMd72UDRVra+EOz9LKbXG4f",
-	"eQF1ZfZuJiIvVO08Oe36MJhgoawObOSnc6YfKZEyfZkxxxORyh/W174GqbBQMyXoctmBYCMYjCkJ0Ieg",
-	"ryzJ5SMsYhKilCka6Q/sRcMjAZ6MnpQnpTl7vAE0jxmLoqJTLDVpYfbRs9uvVqFWPArlzseZ0cKyQ40L",
-	"BKBs4PzsgUwFcmCmW5FojBnALqbxrHCL7aXk9Ti5eqo++VudyqXDsuDI3WYvwP3yJIvBz4M6nRUB8GJs",
-	"BBpX3Rdkcx7m0HWT55tzCG0my8a7TV1w4C0R6FWLlwCLxKOffb4xHs1RRtOAE5/jgb8bPyZN/F6FUwin",
-	"Hj1sFIWegT98eLvD9uPE92z0482H2/FjMukxlX26/WX8iEmS+LB0c3OzC5r+pOxPj6+Tp/OIHCu8XMJT",
-	"g5GDg0t+ywLPqu92wNc6wh6d6Zay5c5rrrI+hEu5XUyB9SwNGhTbxVg4OiRZjrKU1SwV/k4YEVjxtnje",
-	"pWsz7ojKuutDKnvne7CLV7ajXhG6hcW1nyIRwQKEdZ1L31wh99VI/ct8WKn3plVIiUIOngloio4KiT9e",
-	"FE+Jwu9gDxVE8mhtjgv4pwn/LPysiSOc8bQhKA6LJVEDrm9llDl8NTzTrxoEs8l6XN+qiGo4nwuLKT12",
-	"83iHCpeZ1vgPE4L+1jUvWZT84XwmZ0oUZeHrIVlQRk0gxtGCRpHxONQz1AzU6COOw57r/6CbPk4nDa4k",
-	"ff2N00jRJCLeZeubufOQlO43gqcsPBZ8TlkW8apoydLbYVjqMu66G0jLy/+vM4TUWHI1KD3sVIdx/5Ak",
-	"S5JZ145cDlUHlSNlS0D5KnuwX3sw651FT4a8S2ScPIiyIErtU9v3V7dtkat+vVtLQ4hAnpMApxKyV+3o",
-	"Dp/hQKU+D4f1irtXieMGb3Q/29Ht92w/WdaTDXYGGXDh6XbH6uGYr4kQKZMvxi9J/8LCljWBOApWBF5M",
-	"ZZ4SLaiYeWszVAc0yGsEtEPuSEi74RtB7cZ/Sli7RTUD261q39AeGrhqNbZNFfh7DVsdMUlFXmUJLcpc",
-	"W6fqGr15kNFDxH2w6pmxyVzbxCu1ZE3FdAQQe6r1nkL2qLqIo8lsfHKD1uRV1+WpNWwYPAw0el9Dsrj6",
-	"7aE1d1UXmC6awHSBQiIVZXDqTAFOjDwotOJJ9kjE/fDdbjAsTTUcjp/cskYAczrRe5iteNcK3Va7NeRd",
-	"ECK9NpfTT2/z6weYeXOFmTNIFFlMdlaFvY8VgHLdnqRDKBVFGBI58CVFGzP6PJ5e6qvSg5xW1nmYFV74",
-	"VuioZ9ZgCPxQuhOWFGz/nS6/yFUufsU7YaetsLKsHlQ2MjzDo7ijIwXm9v8NzmiGdt/ojJyLDx6eMSKe",
-	"wn97GBAHoUbFQWRAaTRoFEwXO3oZDhpY0cx8wM4xps7YNMCS8Rn6hT4rYik8o4xvhzPfXpqlh4eTGhwJ",
-	"37c4ElrOn4ItYLDdv/HoGDto7RRfn0/sRM0gygCUSsU9LwXeiDlVAottKUbeY9fCCns8dea5o/7YI5p+",
-	"OoGUQ36egU82i4rCaE4izpYSKV48tKr2F0csoJJDpH27fcjHab/jKCXGCqSvb4KsKU/d487vjE55nL1L",
-	"WFCPo854qE2U5uT1xQ8/fP/DsNheDVwHnW5cviscWTXFOMtWazbgTUbjNBdfqp7sY1VhrkEVkDEzP3tz",
-	"5t5tE4KOapmajLJkX8cuUMokaXL6DwCpCxJqTGfSvp3HTqi339iaoN38RueXyrOiIy1bU63I7BMovbHd",
-	"hulQBh5v49vbq5uOFX7ftTwSeJb17upTkekZZzONEd1azc7s/19OppPAH/myiPDS+yQeLxvMumsazeZU",
-	"TxFypmYLgZcxgcesMRck+1t222vN2xtoPeOLhST+5+7QAJkGiDJrzuzE96u/lQHqbOu/Liav/+aDryHL",
-	"0qMFG4r06mzqJ0iXY8skJjAmerCSllxFzcvUA2drfOU/HK06EzTQ5XXp+x64IDsnXv9n8uqHc81hjDPy",
-	"4sSfMz+7arQKr3Yo/LCrvGpjSH1Lmyk+izL122L14rxWVOLuw8muK4UY+8aXL3f6a0Y2DmL7FGKlZFN2",
-	"p7WN2sRT7dO97D6Yu4+BFovUzoduG9ZBZY7wnEQN+T7gWwcAzs7/9sOPnRBf8WQW0Sw7WCN1/cITBO12",
-	"pjFj5coehv7wUxeTfiqoEQflU6tZNucmtG88D8kBu8gKcz+bBRGWstljCJ93xqKPUy+eiVM/euOZ3jAE",
-	"IU3AK4gwJTz1LOZcKR7P+GImFQ7uPRcfaAAvRnWDBqTXrRwN3Pthb4y7P2z/2DmVig5+9nRj+c6nmr5B",
-	"d1c3mXBgHFllxlevx4feN8E945uIhEsCipo/maG5sbu9nL/66fynix9f/dSJo+Y7wdWBLwNY4UattKz+",
-	"ZTrpQRXB2rFoSen773/4cdpySkLFkt3hMfiiwKS+dWwE3EHIZDpJxRKMWveariAQTkh9bZBbppdHWa8b",
-	"gyAQrOOvcwZf0JyqXflVNj6Gd8/k90znxUOrBbH2DNsTTlOx1HevLJtazbAK35H9vocJN5SFfOMxgsPv",
-	"+zAVdUjA30KvBPzt7c0Iq8TVE5sjnpbhGx/vP5Hq9kRc0E0zv3tjh98w9LezVycv/wspvPRnvpiRiC7p",
-	"3JcW++27ay2m/IpPP2Oh9c4wn2q/T5x47cAf3nyyibSbRz8/+6mHsYFyQdXW58I0X6AamhFBJUOXKc81",
-	"CzhTgkcuRWj95zWncPqsaUi4PpEEVRRS6CeJHu8hIFGkpSBZLExw4hwH90uIqdR/EJl9+mOAJbTZ59jg",
-	"dTlvS/JkjWC+U88ZyEY5XoLY9+Ti6uPNLt6cpXfQv+80KONs1gaF31j+FV1nM4FvFtyrWempMQ+HAuXZ",
-	"0e3V3S47Uj5dXGvi44dMfYebPtr25EVTUN4mhZcMBWRYAFlyquHKUoTXVQMxG1nF2NpzBsqWxkpRDIrp",
-	"m6uwPc6Li1JtB6Q4TOe1ChTizN2hVD2R3gUrnhf8UxxJwsKuS+pZV3A57HmNo1lcLqkCXSuUQ2OC5kRt",
-	"CGHZQjoX0L0ERWPCU+VZQd0mzjco4mypt7/BVIGfEHJAZpUwd1pMQ3WKZsLyx218JklEiclGbkisJ0G5",
-	"9CY9C84KpWZ4vZylTcky4YhBStBE3yBjGgiXgadn6hk9Q4wfvDPcRnwDKZb2Mgll3kneY6n2Mom0FcyG",
-	"lj+QxvGUYcZLCzZOqCZdVlupFYHsSY0p7nmsh1/jCIqupcEKYYkwmnMWNpb9/ELDL1P0xZQr+gJhbfCH",
-	"/JIVAUVzHmqiy0uBqhWJIcfWUf4ABd5Po4QG99IWjIagVnh0JV112KzC6Is8nTiKsbiHt/VoQdfEeN6l",
-	"yy0euuT1G55GENs1p6F5wKXJ3+wOklXp9cQ4JMdpUptuiiQ3z+2/3FMW2n2aqLEvYPBw00FWyfElTjXC",
-	"2t+C6RZNdVz02uo9/kEZ1DV1VwanRoZJeD8xVfC0ssdZ2FiRSPZZty1r2rd2leviKVwF+2h/lZXDyQ+h",
-	"0vOry0JpzKl5WZ/VZ9CN9Xw+4y4L++PrZ91a31w1VHv3eqtb+1Xp8sgey7ImzsbKiLG30rLupHce2yrL",
-	"jhQivJz97ezV7PtZU2QMF6o9Us4WHoWG7XFy/Z8K2VQGZvJ2MnhrwV6NUyxWnAOBAi5jZROtvb15+4/j",
-	"UN8brekAfQnJmgZEyzT4Xeh/ZfqXZfxCELfjfl/V94IEgwd3mWqC7lZkCx1DEtE5EViRaGsr44t7EiJB",
-	"cPgri7avbQ1MiQIex6YwHWEh0vc0K7T1hFu0ICpYaWmn51zjiIbmRacgGlbZeCinksKKrIT2iS0DDs8l",
-	"/ubtP5D5CIUy/fEgAEFPZ/i9uR9tLlMNlTlzfVgPMc1SypjcEpyRxipXwzjzg+7RFbT/CxbhBorZlMt2",
-	"G+B4V/IwEw9ZLtwZXyzcS0pPGgrbShbGRGsi6EKjkNsckomaIpUKZp4nl4lwo+GydjFzZgC+WMDTxhWJ",
-	"L7N8ZhIpfE9MmuTcQWp7wFGYmp/gVgn0I/lC6b1r9cDHAVMf+TfonEB8NUu6jV40Fy99Ceu2k1eECKC9",
-	"W3h8sNRRLynYImVxqviMkSVXFDdVbctDnPVKoBDmsetSKmhWSnWURMST4fE9fSAhMl8t2WuhURrT3uSy",
-	"YjJpFOlTHkcL//GeEK9pBWaCFUMLjcCP80R2zDo0K2MNgE2Iaqj4bM/6PsWefbljWnPudhSD9qaOHZac",
-	"u1ws2v9Kb+ASVceOG586dpSabnhoOyzHeY/t9l7fk1WqLuipdf0iFUJflgyf+AvZNvHyW/i9pooV+XWa",
-	"ZSv/o+U880ms6iueNIGYxQ3rGLNBGnyoyYExOIIFuzkyIeeD+eeH95HPV/YrKxSSg9paoMaZ1w8e8exS",
-	"eZoGje8w7OsJeITB59aT2vAIYz+pPPeRxbPlOQiApuMxyMPMpC73QuW2kt8cwaOMBReQ+dwCv7F0io3D",
-	"Gkof5uFHHWcFoOeQ85HNbUI1O2aL95k+wGiTp2+nDGnlaOseCh9l+51mCSemeenNF94agZ3lRaoLe6/7",
-	"lGt3+NJqEnNxhyfTUH5H/ytbCxLEaHG8Uo5VqBlfzKAHfAjzP/0X/GYycMDIlmFKDkGdQb14YQkBEITS",
-	"ZD8hAbU61m6BOcT6oP+9xYw/DE/j7RJhhWJ9peCMuLvRFt6h+WpHBJxJhZnfsEqg0M/Li+M5LaTt3tkP",
-	"HggILfJFg9pP8JbWxOBYrZ3KPgvoEaZHWeP01+zw0yeNBTOOv3/pamb4NGifQeXWH6EHIWCn1zcmQM/z",
-	"6iv0GjF6WcVgSmsW88k6M8gfTYt9FwGAG1Tf3yReEnP+3VsLn4kxJKZbW46THiZ8m2G+R8tU9vQLVEAA",
-	"/cxErcXAABYfSczFtgEUb1wW1ITzCB1ZUW5+k+CKAXOF/uoN7VtjGmFvrMJ7QVyi2r5abmMxFUwjEiIc",
-	"Rbbqdd8BaRSRpS99ybX5gPReBo3orR7wC12u9NmYSn17J6znWEwfKz4OcWThy0gMxoNUkjFaJDPHWo60",
-	"qZeScrg10pQLT2igquojZ+dG95wLOFiR2coWoegBtMz242fJhl42jUzxEtWj14KLDRbh4H4mBmrYCmPg",
-	"0oF9qAyG9TCBpsP6ZE87B/USPNXn28BODwMhrYZ1qEYmVC67+R91zNdpqE6LVcxXsVqDSh24VRSVkTwt",
-	"8ksjczYZfIjIH9lmGR4wC4tHgDxBK4ITrcHHcoriVJEHYlrFc67/SR6oNE76zI2oz2+s6JxGVG3BM7lF",
-	"Zu45QdHm+saYnRmO5CV4+Yzh3Zj+TVlhrSH/ndtjOMAMSbydgn4ZbdG/ieAvfCZ2m6C2U5EoiyvzaK9f",
-	"z+LhaUOfzBvV4XNC34uRfW101Iie49ebrM8hImd094vxPXeY2NBpr74lNVF3jcKRcxo+GTUpGzknsCvo",
-	"2X1y3/iouRokL/uOU92CjUobvgcbeza0Y9UUDsly82wNlmwzdrX8A6C2hFmksow1DQEUXSZWUjhgWxDl",
-	"+M6ozSeMqwVoPcq3qxnr8UITX/gwRADVynLlqdkgm3J+8JnHBhBCD+V1PXmzoIUe0jNcz2MUlppN4YUE",
-	"kcpURPTd/40jVfEs1RDKyyb3rzHsz+qa788O1xBkV7a2QFhZnzi3QrD9LMZB72wPl0U3o4nc0XoyOIhM",
-	"vf6G7MS1R+b1J2EA6MIjI2/pkrJB4ScogJJt9aLbsGTA3Y7rplC6X1MV8NhewDWqj42JzrnUe2Lcx1HX",
-	"mbkto6V/8bkXln+mJPVds2oUYxoWk9hK2VSWrc8zgXoSWF8tQKIqhVHchuqA6Fdw2KUTNo2zdJc9u9nw",
-	"dBInUA9RHxZFU/EQC25VHLnY0GlNMERY0TWxpcEH1yypUKzdbsZEf7SgprFcThasihuSZwfEVDshoS0y",
-	"U7KOxniL5qTRQqooS7nPWfaJ50/APXm9GiTrreKJLQIKlsUYs22vdPWNIb0DE1Xd6S6tPFDLaOWvo0Il",
-	"isjClrfx5klLGVV+dFHoHhMsXW2qLECC2RzOZJIBUZ/wTeUspxM4IxvWaLJ57RwtDxvpQZt3Fh01J012",
-	"htKY+OHUVu8zsz47IK14KiDUMbW3UZYCvMw/coAVIKc/RhHNfi/8NQisEJzuNYd3kmsFqGaCtrqjZeno",
-	"L+dsz1Q5Re+vbl1e7PASkQccqCqrNzlCFvTBm8aZueHb5Zw+7j0GJ+p7CvHBLTeVxvusUsFKAYZD52mJ",
-	"Pyw/fu19EGXlo9vERKWp97i0z2v5wmFphIpY6Dm0Ota9rwqNRQDonPc02Qn0NWjrU8YXfCSk2oGSpOK+",
-	"jeAdBvVqjm4DbbzYGNmXyTjnxKqW+hNSeSr9TZsKQ2EWkhB0LBfWjBWc5cPckF7KEDZpbM9KD5+tdtUg",
-	"p//pbGV6WGPEKxVmzk4xW6G5O42sqS/VLRjd2tqOHOGN4kmIoNwfcAEnuj6osqSheoTMsPidzF444Hti",
-	"4jiTKBU40tp4bM2ShdMFKc7hwYFyUcI4CEii7OOCy6La9p10uWtJsOJ2dD2s1hg2WKIlXRtXThYf4Dvo",
-	"asdh7cDcx1FozudEXxYBmrseiBYnbr4WxFcUfy8/mnfEpnhKoS7Gd7L4hLAWZA/xNTNFK/Ub/w1pJ+t6",
-	"nMon+g657kilSUQgxHtOWUlxCbQWLimYJvSYbVkrZVOuDjlFPFVEQKADRHAMrfXhLFfDwvfzhbWhppBy",
-	"ra5NGFjVtBNj/u+O18iSmXYHWVUSoLqn6L0zPteSbvY0W3uSR/a0O3vyjZlaokBUQ1H7MetXKPHWf3pI",
-	"otTPiFrPy9PPhlrPZlEobta/I6Q0aFPUXMM3xsrlAOM5NGzAvzE6oqPrm/X51Dyt5ZB/fuqi4TNKhRBD",
-	"KKGJqPKYg/w6MFQd9yaKH/K4ZrByWwFELy23qU+Hulva3UCFt9R3oD3Ar/K+cSN6ld7OND2tWm1bCrYW",
-	"vbU1I+0ozdRh6j0lUdhM5NcGWI7IF/BYNMtu3Jd6c7u89+7Qp+rkAQgbtj6IrMs9OoialkA3grJbvBlj",
-	"yPp3g8Kui1yfBA5DKL6H8eNs4C1u3JC7ckozk/yOhXmOZZ8flxUWvjC/TpFWCOC/F0brx0GLiYVE4Rh6",
-	"zlbZUwHpOPV6KiPdo1jP0m6DuGizuoQBeGnaBgVo65WvTSntoPxYnmVZcWQ0x3rC+pqtwB+3SkSc+u4Z",
-	"N5KkIT8WmIU81tQhQvs2LGd1TyyrJ/zNTTGAbH25GNwnc+vJctmbN/Qeb5WTF3X4Z3rn2LtFiVbahP2g",
-	"y1a2rHG3q2rULizKC/OWFyvF4jPdj1b2VNskrz4y4PGLIIEmyTEVSPo8ORn24GSMFx/Cqn1bL7wh8aHv",
-	"92I+2pLrG5OYMzRPaRQiysx6vBVdocnMBit44l71AHnexBpsTHfldYhkRe1Cs5oNlrAiP5JMIrlZwOPY",
-	"506yCeQEWVO9ZWe0gvm9462bYPOZRARLeI4saZ+Su26kaRlYpc1X1+/D1j+5uPcBuRqxq8X3cRJhRtAG",
-	"uvT1ys9TuZ1FnCfeJ6dRRNkSwWfDNjFfkxBhqJfs3pIAd/aMoQ6S1LOZm98AMXblaiUIDrW6kFDGjKX3",
-	"6Phl/hzX/OzPetcvs50Ba0Nyz8ZxIjIAUgvIlsO4Mgk4OAp53yh4PZGMCPHN9DMO7o/5YoFMA7C0MrRZ",
-	"0Ygg3bHnHFHARVOuA/iGaGgsqs7OXkJOT5ANefWbv8M3M31nIzkGvDA27ZtfLJvvxd0kPIpkz80YZm17",
-	"ImxbFCcQKes7vnroLq+6EKRQXBUj9WA2VSiv2q+y6rgnyyXsZLvNz/zR55gWC44op0WZVGK7MmtMW15C",
-	"F2BZpIwciXVZ+wiPwBbcQz7vbu/Qm5trkLVOqJ6gGwzO2uxJCqKhnKL/c/vrJ6uha/1VTpGeR06R1sTy",
-	"PEuphIyXEi14pNUJG3RTdKUk6TyickVCtH6JjCpkXCVYmaBuLVfymG6bPEWjB6UsWGG2JG6VKGUhJGlB",
-	"Xx5OvyBJTLEVGAoL4lKxYIk8h0ZWIt9EklOWTWpCvBVVEQAy6/rm5npSOEwnL81TBsJwQievJ9+fnJ18",
-	"D/Wp1AqI7TTLcgJ/Ln0Xl3dxGsGzQ5v7M8+MAjjQrXAUbdGCRorYwJEMNdchvOyW6jqfSM8vcEyMAvrf",
-	"dW022hbmQJyZoByXWorqRn+mRGwn7q4G2XuMBmbQ5TGhPU69E2nGylO9QIVkmK1Sock3KVGrWTFry/DJ",
-	"C7vMZ66WyfVNDaG7+5/3ose8F73m/QMSiZtkblDo5uzMhW7Zl544SSJbVOf0X9Kofvl4vS53GU158rM8",
-	"Tj02RoPkiEp1orucm0X5psgWf/ozDl0KTT2oTOMYi62l6gIkNT9CBvf/nhRo/Q8IP/dZLK8EwQoejCDi",
-	"OCwnRM5s5qUT9E+bN84krCtEw8bg6rWZiMocZwbP4WMEP5HqZx5uByGiJ/zLZ4sSKXmsUcDLQ03syWgk",
-	"SBmg4/Ctu5x3d/nE1XtIZ1wmEIOEUm7VJiJ5nBZF8enD6TyN7o/NLiAywEtCb6IIceE03UtEzY1E847W",
-	"4SmDHF1QuEb/bYFSp5af0+i+QjFyB5JpMOfszNJNZhJ7Cvp24TDp1Tm66PXs29212Yd/2z24RU6LidvA",
-	"gPiMDATRuN2C1s9DIYlIGw+9he/S5s6SZTBcas3SKGslTUxrbjbpmJ+bzKiH4KawTFXtfsLp5OF4yY/1",
-	"b8fynibHTl07zkpSAOk/lumpuvqduOi8Cebhc5CUmXokSf2Hho9mN46mqrfdmK/NkZ6f5JCfUcncg5xf",
-	"t7NsEGUCqoB/MhykO8Onz5k19V8XfmUFhXqKIs71BSdN0HwLcKAelvk7US3bPXs6vaGqL4wH5N+J6gnF",
-	"ymXIN1ve5JSGk8c/PHR5+nCa2ALZIwZsUlJvCQslgoIFpJSB/cikeF9fuOgTS94vcurOWUCtBE+Xq5zm",
-	"pygr829rbNDlas5TYSLHTIJR8+jZSGZhcoqfoE9coQQLCIcsX4bLFHVD2fK94PGhVeBihv0DKBXdU8PD",
-	"MQ81Q/xrgGMCaVyfQ9TeDKgu0CaAYx6mUYt9QmvBtk3Rf5EIvqahMWLWzREf7aBPcU01c/W5o5qW7oJa",
-	"v23G2aodtNw+SqDKDqpGAW0a9pfOdgsHpGYHJL9cNuvdj1C2g3mBOFoaGwPoqUssd2ycgrJNW3Cap0kN",
-	"RxkO4A1f7rL1aQXlZH2f7SzDNATvgR9F+RLcLpDIxnegKs/fogbYpYEbOhsuZUNMhk177bYeinxyMG25",
-	"FTSZtbJ8gKNMiNlsBUOlPhwLyoR/WuuE7Jj0SUxpPlj3kVimZbPEGkRKLYzUqXs7boKzpsRKmQYuHkwi",
-	"wRN0HZI44Rp8l7pDubmmF3R+djaEBSffxrVH77WMkDGsbRKk6t79D5B+QNujcuSlZ//h4iTufjT+YQDe",
-	"z3Ez5pzJ1pmxh+G0Inf0Y4G9nz82tx4ujD+YSLVWWB2ndPZw4/3hkrhIDiOO+5xF/U6hPOf9X+dk6HMm",
-	"uLbNp8JABHc6UDJaztwmZSjv4EOpbP9At8gKjJ/Wm+KbvdlIXNSl7CszPcEHm3DSE7v3+drFf/nGaCbv",
-	"x+dz2VQpdKja8owuHJ9sfno/TqfU6O3WqOznG/HoHHD/43w7hUPwa3PtDDoN2pity9fzs96yqTV7iTI1",
-	"KES2WAE4e7AgJoMKjvSp0KoM5b6SgzHd07l79slnX6/PZ2+0lr1G6ifXwUSe6YPQGSm+hOe/fsK61W2+",
-	"abry7eCbFN+N5pAeQtwPhGEynJGNu519HdIbNrV3hjIv8RocUcqEd2dO+qz/ZU18t3rm9UDfOFfVNrBv",
-	"Wa2nSJ5HVkMmtj0RVm+TIZJmw71sIkWLYdZ+mM3wW7EWDroFtRgLXf+x5sKnMxQ2SeD8wroXD9QwuO7J",
-	"RmjCBASxr1P3GSWgjwPNAflBZd/wi5QxKIFsF3FpMjHpn+ZkSZlEeIkpM27ifxPB69TwWS+4ix5ePovh",
-	"ON/uLsaQfISvyhQCcPegcJwcPs315f3THcyk15i9aHLZYLUcD5ydsIKvMpl59LT/JbMnUyX3YHCzVGaV",
-	"yH0SmdY8Mxq7tPFIIOTu4SEgVTIvD9pqMKjrbpPh+tiOytVoUAc4UakgO4c2ZMpVIeVZs850ZWY9UKSD",
-	"3VOjd9rO3i/OIRtsTJhDbZ/Doxzs/E0+Jfv5f3qMQwnQ+whxGEBDzdy0j/gGx0/7CG8oQ+lbua+UUTGC",
-	"m8eHNnQAbN8XlgoVHz6wYRBsd7ux+FjjNAlMHSIv2vLN5pk0EZZId2JL88aRYcZNPtG8uqlER0qusLgH",
-	"HvonFcT8ZbIgmNx57fi+CUzRkzZhbTJUudqvZ2iOpc2h4H3KCu1mRl8uysyBaai8Oa0qi6guwWXqzsvr",
-	"lhdFWLjDkoYJ+Ydjg70yZ2QzzinDsOaaDlvlBEsEJs3SM3i6DKGERbrEWiUgT8BDY7Q0x+ij44KybRwm",
-	"LCjIhx8q3gtBQW6UnWOCCrvtVtncrH8dPaqPBmWbdsYD9cNsRzRQRr+HigVyGz9kKFAG3OeIBCpN3hxR",
-	"ULhujLVJFIb4qsOAggzlA1T7Z48BKsnh5woBahYTAyNg3G6+KQ/yAXY/LvwnP+6+0uifPrK/hceeO/Rn",
-	"/7z21JE/e+Gvrz7wZ0cyGxH1k6l8A4N+vk2K8mzgWxTYe4r4GSu1v4GAn50ZaVC0j+s+OtjnW+Wm6vr/",
-	"yqE+40kqJmLZcvhrlnLWF3sDKdNVzmwwkikB54yEhuumBXviEZMFG2IPK6G0ZsK9kp7/ju2s/KEcUE+i",
-	"L3lOi4bA1z0tjDUjYd3K2JHpvGgRfd3fujo0b7/jPC/2rqAC1v4Psb+KmfOjYZwCm0myJgJHu/nHxkTx",
-	"9TBgFv1irvkgx9i3FsLXw4LR4hKzvUf6xJ7MG9Z4CXZmpn0G7/WC6H6M+AePoDITUbY0hSlKgXxHWMQk",
-	"NIl5EIXT0zGLvdEIulwS8aI1pqqRFF4+h2P0f1JE1Ujb5WHDqTKCawin8oQytEVTDRHKhwmmGgblrHjE",
-	"gfPEZIU7DhQ+lVd2bzrcsxX0C6EqDDgmiMqz3+FhVNkamlxxeemPpw2lUlgsifqKXIAVcO8jmGogRbXx",
-	"1D5CqtQ+U8ZUwfWtqJBVnIxi8vGRVZ1g27c2WSPrJ4iuGgrj3RTLZT7Y8IMnX+roCJHCZg4TI7IsTjCc",
-	"WAtxIvlIHZEiRjr3Op36nUv5zH+lo6LPIZE17owY6Y/nhqgRHifUJY5UplZcoS63eUCClcLByjbKqV9x",
-	"c0QAqNFRHmtSSndJwxe9Qk48OUyL/t8cfocMOylg6TkCTyrTN3uzSyra2OtbaZCvOvxkWUD+QGXo2YNQ",
-	"KqL+ucJQ2uTPwFCMfEfflGfzQBAYF45SPFW/0oCUvkdLK9c9d1jKIbjvqQNT9sRvX31oyl4IbkSASkHP",
-	"HBii8q1Sl3cL36Yw31OgyniJ/g2EquyJsQYFrOQDjA5Z+Xa5q76Dv3LYyq7kpfhyGZEu2voiSBLhgHxx",
-	"hSyFkujLhqrVF8124DTR3y+RrFS5tpfbDUdypcnvnpBE/0QFkhokLCC2HK/03ULvYHkHI0m7rYY3fTb3",
-	"ROmqViNaDQR/fxcR0Na/IindeuywBZHpB8ROlP3yOS2X7j4MtLSvS/XX6hPd4KSQyyQ34pg0NY5OOCNj",
-	"eHh4iEovG2rR0ZB3GOhr+NYCVXraOlq8DNkIox0NT+hiaGLRAjPuM2ilN3T35V8wcQQRwYLZ6lR+g/vn",
-	"m9NPb5FrB4Waia0CJXkEle+z+ml8UXKYcFayuPZB8Ac7T6Nb/GD4rs7sQb9rkomEXSngQwmqz4P5U0GU",
-	"2O45luSzoQ1ZLEBGZF5cWyoaRShljoZ8ycWU2DagqJfkLMJWPJMIhU1kvDP2AMtRdYhAsys9uqvlVuPo",
-	"AqNDmxicepAarjWq7NvFmbml7hNnB4rUygr1XaKN5isqcwRKhbeyLS5rZ/zsMVRrZ1gfMP5SCcxkTJUy",
-	"ifYactah28p1zdrrsEJn/dhk8rXcQP4nBWDu5L07bBhmke76xloOu1kcJtpyOEjFwzEEcrWmEIIW5Yp1",
-	"zrLZOxDx88N7mKdPhEc23xMUqbNzfcNpRwxk+8SP6HbNoSNZktCFRVSv7IeOgLpra+pm/a+edlcHvIE4",
-	"uPklsV7tnu6YJcAeNKexGsTNtZjSAex8N5qdDx1GPJKhv6LIsLs9MbQ7xRoYuulIUAfi6LuDc/TdU3F0",
-	"CbKHMhxwoZoZ+Wa1lTTAETK1wLVurP91TP5M6RpHelR0JNNghbBEc85C33NcCMGEafq9B1CpYHZCx833",
-	"lIVNLKW/fQVxllz0isDX7RwvjVCNPaGYFrIZccDfXZm6bG6uAiJPEID/iwbna8DlFxRghuaZwn9pkTLX",
-	"5BdqNnx78/YfKCRrGhCpxd+KS5XLQInIg14hZJeHu9JxmrREWnKhDhVeCch5YpdQNmdzHJaG5zPGWxka",
-	"8NBOJhg6fSufSczXHmpCTihgIKUTdGP4ecMKlBNgxrjSFCZgmBAdnZ+dvfCRiHWuOBLpuvcAl9lBn9et",
-	"4gdwi/9E9xjgOvFC5OxJqLhAvTv7R5rANO7OnXqt1eBZNhYMyCaQGlCaG6eRVZQt7baqsP4tCb8WGfU0",
-	"2E1hw88nowzA+8qo04dTRaQ6XmhakHu21vCEsISIRYjIgyJMUs6mSEuuBAvw4/+aEHZDxOIE/VdKUoK+",
-	"QD2CL0gvCZkl6WZfIsKWavUFzbeKSHB+WxVPSiDENIsKgAuFWgmeLlfww4aLeyJylTDBauUTlLeEhRpE",
-	"d0Sq9wYYh6HXwgS9qPbVAWZutnKa7wgHAUk0FVdh/RwUfedwVySLIw9xvWggd6lwcN9+6767ujm9vkGm",
-	"JehjNq2AU8mOsgQCnJGpaXjWoLTfmvmeQn2Gqfroz9Cw+TIq3ZId/OweigDsvnFCO5O3HCK7BFc84FFW",
-	"ZgQuQvN0sSACJZxH0ns2mz0dUHxboPnlN+xhT8eztDupAXX0tXNNhLR+Bi8Wfk5pFAKYbUtEmcnKY09s",
-	"VYhPCzGJOfPi4Hc7zwGx4Kbw4OH3+tprryhh7W6XBRi7YQ3lPpyaA0C20i1hSmxRQkR2XKwEweFrgNbV",
-	"zW+IggcxoUyr4YpPgbxBF48CLsgUrfjGRFfyhSF9HkUaxBHniURGSS9Wd8raLzTxuMj2KXxThbxfVJnO",
-	"J+iT79z0HGSanf9p9/wUEsjM1UcEmZZeGfQWK3ycRJi5A7tbwLs9/gEzmYeJhpdSEU1eT05BMbGt/+OM",
-	"HhnRTbOfPvIwjfRpnP9kDo/CD26ywk/X2dlQ/NVyeHGsqtGp9i03Mdc+ZXk4Hv94/H8BAAD//w==",
+	"7L1rcxs3sjD8V1B836pIVZRkO46ysT4psr3Rs7ajYynZD+dJ0eAMSGI1BCYAhhR3S//9KTQuc8MMZ4ak",
+	"ZOecL4nFwbVvaHQ3uv8zivgy5YwwJUdv/jNKscBLooiAv2is/xsTGQmaKsrZ6M3oM5E8ExFBNCZM0Rkl",
+	"4nQ0HlH9LcVqMRqPGF6S0RvdezwS5M+MChKP3iiRkfFIRguyxHpYtUl1K6kEZfPR4+OjbixTziSByX/G",
+	"8WfyZ0ak0n9FnCnC4J84TRMaYb2es39Jvaj/FIb9/wWZjd6M/r+zfGNn5qs8eycEF2aq8qbuFgQJMxla",
+	"Y4koW+GExqejx/HoE1fvecbiw6/iE0fCQXdN1QKpBVaIxqfoUi8J/ZoSdkPEbIwwQzS2nyViXKEljgni",
+	"M5TwNREnEZYEJURpRI5RTOdUSYRZjBabdEGYRBpFumNhwgURZEUEogrhNCVYSHSkETpGUx5vEBdomiX3",
+	"KKFSHcNYc6IkUguqR5ZrTQZ6S3aXGgiXcSyIlLcKq0zWKemfevkYxRuGlzRCS6IWPEZ8qjBlJEaSoxkW",
+	"6EiQlAtFYjTdILUgSBKxIuJYE10qeEqEooZgsJkuQFvj0Rwrssab4LdUkBl9mCSEzdVCt5hxscRKUzBT",
+	"378ajV0XyhSZE6H7SIUV0W2nhjRYliRVdF4llDCFTNPxiJzOTxHjjLjWXKCMySw12zt1P5fXNx6tMVX6",
+	"X/BZQ9g24NN/kUjpxbylcyLVDRGR5siEBGBd+KipBKOY6gmmmf6OjnhKWErELEbkQREmKWcBAKc/vKiP",
+	"/JHEFDPduAi289dBsKU/BUb46YVaoNQvsPNQPwWG+mngUJPgYKcDhnssyrz/BpiZfZslu9n+CODRCIba",
+	"OuBnJEiabOo4iXhM6l1+ubu7AcLLJNItqitvoOolkRLPSQOrrjU1rwVn89PRuCa+y9uGZeUDBnerFjeC",
+	"Kx7x5IqzGZ0Hdq4WRDCiUII35pgpb36Jo0mB68udf2M0wlKhj5dXyDbSpK9FiN6ymOGIbN9IcYrQLq7d",
+	"UPUFXDJEllmCtexiRK25uM9nRpwhjDTrn6LP7thDOFnjjUQRFmKjJbwWsxqN8sIdTxIt8QYlBK8ImnK1",
+	"QDxTp/+XBejCgbTtKPKrtxh4HAfPfN9MH0Z1kI1Heh+TYM/YwVw3KQMfSX0qcRYcEXbdefm30LrGe3ZV",
+	"YweNVgQ2ESHQfnnhVAaEo6XlkPC1nwwZy7HGGRFLLhU6ImpxjGZUSAValCLL7ruusI9mYMquzRAv/Vax",
+	"EHijP4qHyYwmigREzM8375H5ho5UlMbZMkVywxR+OEYzED4RoSsSoxRH90TJIMrU8PGVwEwuqVKtU1TR",
+	"6yHeitdtQuZXRlBawtAFIg84UskGcUbQkiynWi2SSBJVxzsxOkOrwleTdJrP0tXrrZhOV6+DPc879Dyv",
+	"9nxsg9Kt47cmzo94pv8doHzxMJlulPl3h9NWPEyIPtF6tLck0bGD6rce1XM9qt96KkRb2E1pqHEOxsIO",
+	"itAqrjRI8Onq9dtFlDbR+dtfrm5QZHVSorROGUCmaVDvbZXZ8qWvJgIWXCpz+6tpJFra6U9IcYTlvWb7",
+	"RsGfbZWB5atFmLTrzFMn75vV6yblIl5EaRcGLcAcVCh9iwntfw2HiNNEqFbMdKdMEDhTCcuWmkD0/mk0",
+	"Gpv5xyOcKV7AdxlQNOqywltoWRADJQXHLLiJokp9a7syXxGA0e6s9V4WgH6hW9utrULLZIazRCHb4AIt",
+	"M6nQVJ/RksbE3BOzKTMCe/uNr3pe68/IfEZHL0++f3XcSYOugNZtvDphA6zPLzPF2yBNEk05joI0YTgS",
+	"wuYad/vh8vLq2Nw463jYJ2eda6o/bxM1q3MvZS4QZ8nGLAu2YL/rIzW//oaWC83N+IBwZ0Vqgo0ZuIDz",
+	"KecJwWwXwVLEaL6mJhx2kDjnTRIHWL3DwV6gk0cjJzrpA0WUPY5HCWX3k4RHOGm+Q32g7P4E2jiyu0Ax",
+	"EaAKzgRfAqPpC9bRu9+uT85fH6P1gjCEp5KwMOttk4/zhE/z2TqKyfO9yMnzHeTkeVc5eT5MTp7vRU7u",
+	"RRi+fPW3g0vDjzzOktCVGs0yFuk/cIIyRpW7XcaYLM1NsnKIF7s33uyWMB2KOQnDN3SzNUtsuhBr5gpa",
+	"Uhyd2ympRLppE20b02iQrMHWXmdYbkzSDi52millWGzGcNfy9lb4FN7wighpQdbGNAYGv9vGVYTDzbu4",
+	"vHzcHEDN2P89X0MQ8nYsFBOFaRLgp2lGk3gSW0Nt5UKqvyFFl0QqvExL9Kx7nOhPIciYQVmm74RNw5qv",
+	"Ye0WjO2TiC+XNKBl3xpbvCArqve2DTflzhZghen7sqgbOoSUG7ioXDKcbP4d2vqlvbgjbJtcIKrMrVHm",
+	"9gMl8GxGI5QSkV+6MYvhh1nC1wGxGCm6CtokiVoQYbRqO6fmJ5ExRtkcHdE544LEiDMUCYIVOQ4rBt1M",
+	"ZeX9t9vLfmP0z6y4qvZbkyWK0Eh3znLGRcH+tF5wSWpGGYSFnzPebj7JZ221jwX33eDLYfmWDeLr2Bxi",
+	"IZIkIZHWJI0h0e5W3yPNbBeILFO1QUusogVYUZMgnDV9TZwdI+jZzBIz8D0hqSfJCyTJnxlhEWXzMUqw",
+	"IizaANH+iyq9YEZIjCSdM6wyQeQpugT9R+PMLoxgJtFM4CUx84/RekGjhSZXa/K9J2nZAugOAxyvMItI",
+	"PMkXoTk7H8v/Zc/TMbC3wELQFU4mVpCZpU5oGq/yv8RMnzJ2R4CqqT6fFwTHRARPnZJNcTzKgNCtydGo",
+	"5g8nc36im53Ie5qe8NSc1icph2WZZg4ZMXiuArh4W3BP1TGCjiLClOA0lk54OO/WcRCI+wKQxQGZiIzV",
+	"9ZfuYAK1y0i/FoL0dmPbBM0Fz1IPjlPvEP5OIiOmkGVwCZySUH0pzhSiSlq3Keg4iHH1xirpVSIl1uUy",
+	"RjQF2IJpVougsfmzKG3lgq8lWoMbWsGaZBD8blD9LdWc6cbU/84YIwkghRExKTaFH6CD+Wfe7ZCk+bhV",
+	"CL5P+PqqEWv6q7eWoiM+AyuyJtuxBrbMlkt9KGlkaHxpmfOdhO8y4HPNTZPdDye9gnem32NZVNQXKyAQ",
+	"wB0lQQ/nkjK61Ih8ETKHllir9zJvs+USC3BPGKkjw2cgeEis6P9OItt2jLBEYClFR1MsyflrEBHmq4uM",
+	"iEnEYxKjBRHkuLOTpb7UX4xUfKw7VoriZCcQFGXQHsbR0muXYZzc22UMOFJ6D3Cjez3m8nbAElxPjS+n",
+	"5k+AjIKqJAPJZsgMSBoBQiss0Xo1yKdJcOssGq5Dp6kocWU9oMU7UIeQiRoxSk9InS9FiGCJ8iP3SB8V",
+	"Y7QmdL5Qx2OUJpksnsFd40n8iKGoElAmYzuJvs4SHC1QylPrUV9Qqfhc4CWaZnprnTn7zmz8yk4eYui0",
+	"HErTNlo99qYWCuF32QcvW3UiPtMgP7GXrhVOMhJSt3eSziUS2VnQVUfbSdo1DDZI5FXHGiz3qgOF1MUd",
+	"B+2mnbzzWkMolKjZlTuLQgrN1S0ykgUdafH16foKxYKnoGRKcuGuMC/yI7aDG5Wmq9eTaEGie6l1i6Bv",
+	"yB7krpVdRccJVJS2jH93dTNw3CxuG/e3t8PGrcr1SI6qMKpsqbKSbsLFKjEh6427bFigQ5Sg1kq1clrQ",
+	"vupEk7F7xtcsrLjZ0UpKWplE9KfgOddhOzdWu6jcmz7/fItSvEk4jg0yAsZBqgpu/4otgqo21HXRh5uG",
+	"tvo2RPdOd5mGR4qEDolf4Xez6wH6fIUM7SzjIri6EdptQXOrkJo1aBSsKprYvP0ESSUIXgakkxY6KQlY",
+	"yd49pCSCEOFMgc5/tCHqeJdbTZyZ6G4SMhM5W+aaRmTA2JRNuAhyoR+aMgedIRMk7evGM6U5kmjAm6Mg",
+	"1vqdhe6A+QSB/ZC4ZVKegRIHDYdMUTpAqz4Ppk9IJDKW20R3gWCFCRzZFanCArm49wJiS+vtyC/2yhSQ",
+	"zNJ8MkKDKgmOrwB7yHyIQdc1b9J4BOuJCsfUKh9Fm+uczs7jxQXDjEsScVbSepsM0XbdbtZeAGu2w9gG",
+	"5iCrqsqhWOKHwDUEP2gq6agZLGnIW2UIreMQUsWTmKyCHmQWYxGjmKwouPgGcJHiyijuNUgN0VHMaNux",
+	"lYdEdDV0AonV3BugfDoT6ILYwACE5T2J0YyHnoR4a2InnnDh5rUFg7rabYzrNNQ7t1x2GuTONa+PtV0v",
+	"arrRXxVgy1nBiisyNszrpgUulUgqmiRozmnpYUDBweZmavRw+aXAi6ZU8DjTCgJV3dw4/aRdES9VJ8SQ",
+	"m5kfKBS5EXtpKTL2nUTiwVh6S9aKdlN2u4/RGJC3eRiDzobumw2SYc3Vb0kmNFsVac1C4wqnWgls8S9H",
+	"psUwkrWdD+4nttsoRGlRQaI8DMVGs43Ew2hcWy6NFkUvZ2HD7qCFburBxAdjFk/UQ9An0kI4HhIH8U0X",
+	"XdJ2pn27pMsgDgbaYL/LKVngFQkGicxmREwk/TcpYebl+Y8//vjq5fm4FuGh2yPdXuuYcK9tP4lfv/jp",
+	"PHQY25nXAqelmWc4kbUQx19XRKwFVSa0lScx8RdyaWLu9O9mSE3csyxJ0BFJpL5O8bSBomMbOdqsU1v4",
+	"hTZIGdKXNPtq0W/3ZfBSPMDrz2cBJujq6l/6Z3GO0wxsatxmqQjpDjZONYdiKTrV8Z4fKNHSJhyapZfd",
+	"5HL7yAuoK7N3MxEFoWrnyWk3hMEUC2V1YCM/nTP9SImM6cuMOZ6IVOGwvvY1SIWFmihB5/MtCDaCwZiS",
+	"AH0I+sqSXD7CYklilDFFE/2BHTc8EuDp4El5WpqzwxtA85ixKCq2iqUmLcw+enb71SrUgiex3Pk4M1qY",
+	"P9S4QADKBs73D2QqkAMz3YIkQ8wAdjGNZ4VbbCclr8PJ1VH1yd/qVC4dlgUH7ta/AA/LEx+Dnwd1OisC",
+	"4MXYCDSutl+QzXmYQ9dNnm/OIbSZLBvvNnXBgTdEoFctXgIs0oB+9vnGeDQHGU0jTkKOB/5u+Jg0DXsV",
+	"ziCcevCwSRIHBv7w4e0O21+moWejH28+3A4fk8mAqezT7S/DR0zTNISlm5ubXdD0J2V/BnydPJsm5ETh",
+	"+RyeGgwcHFzyGxYFVn23A75WCQ7oTLeUzXdec5X1IVzK7WIMrGdp0KDYLsbC0SHJcpSlrGap8HfCiMCK",
+	"t8Xzzl2bYUeU764PKf/O92AXL7+jThG6hcW1nyIJwQKEdZ1LL6+Q+2qk/kU+rNR70yqkRDEHzwQ0RUeF",
+	"xB/HxVOi8DvYQwWRPFmZ4wL+acI/Cz9r4ognPGsIisNiTlSP61sZZQ5fDc/0qwZBP1mH61sVUQ3nc2Ex",
+	"pcduAe9Q4TLTGv9hQtDfuuYli1I4nM/kTEkSH74ekxll1ARiHM1okhiPQz1DTU+NPuE47rj+D7rp43jU",
+	"4ErS199lliiaJiS4bH0zdx6S0v1G8IzFJ4JPKfMRr4qWLL1bDEvbjLvuBtLy8v/rDCE1llwNygA71WHc",
+	"PSTJkqTvuiWXQ9VB5UjZElC+yg7s1x7MemfR45F3gYyTB1EWJZl9avv+6rYtcjWsd2tpCBHIUxLhTEL2",
+	"qh3d4RMcqSzk4bBecfcqcdjgje5nO7r97vfjs56ssTPIgAtPtztRDyd8RYTImDweviT9C4tb1gTiKFoQ",
+	"eDHlPSVaUDHz1qavDmiQ1whoh9yBkHbDN4Lajf+UsHaLaga2W9W+od03cNVqbOsq8Pcatjpgkoq88gkt",
+	"ylxbp+oavQWQ0UHEfbDqmbHJXNvEK7VkTcV0BBB7qvWeQvaouoij6WR4coPW5FXX5ak1bBg8DDR6X0Oy",
+	"uPrtoTV31TYwnTeB6RzFRCrK4NQZA5wYeVBowVP/SMT98N1uMCxN1R+On9yyBgBzPNJ7mCz4thW6rW7X",
+	"kHdBiAzaXM4+vc2vH2DmzRVmziBRZDHZWRX2IVYAynV7kg6hVBRhSGTPlxRtzBjyeAapr0oPclxZ52FW",
+	"eB5aoaOeSYMh8EPpTlhSsMN3uvwiV7r4bbUOVhbSga4GBmQEVHV0pMDA/r/hGM3Q7hqPkfPtwQMyBkRQ",
+	"hO8LPSIf1KDIBw+URhNGwVixo1/hoKEUzcwH7LzE1JmXetguPkO/OGQ3LAVklPHtcBbaS7P0CHBSg+vg",
+	"+xbXQcuJU7j997b0Nx4WQwetndur1yM7UTOIPIAyqXjgbcClmFIlsNiUouIDliyscMA3Zx446o8d4ufH",
+	"I0gyFOYZ+GTzpiiMpiThbC6R4sVjqmpxccQCSjjE1rdbhEKc9jtOMmLsPvrCJsiK8sw95/zOaJEn/iXC",
+	"jAZcc8YnbeIyR2/Of/jh+x/6RfNq4DrobMflu8KRVVOFfX5as4Fg+hmnq4SS8/iPVRW5BlVAxsT8HMyS",
+	"e7dJCTqq5WYy6pF9DztDGZOkyc3fA6QuLKgxgUn7dh63Qr39jtYE7eZXOb9UHhIdadmaaUVmn0DpjO02",
+	"TMcyCvgX395e3WxZ4ffblkeiwLLeXX0qMj3jbKIxoluryQv7/5ej8SgKx7rMEjwPPoLH8wZD7oomkynV",
+	"U8ScqclM4PmSwPPVJRfE/y23W2jNaxtoPeGzmSThB+7QAJkGiDJrwNyK71d/KwPUWdN/nY3e/C0EX0OW",
+	"pWcKNvjo1YtxmCBdVi2TisAY5cEuWnIONS9TD+zX+Cp8OFp1Jmqgy+vS9z1wgT8n3vxn9OqH15rDGGfk",
+	"+DScJd9fNVqFVzsUfthVXrUxpL6XTRSfJF79tlg9f10rI3H34XTXlUJUfeNblzv91ZONg9g+hVgpvZTd",
+	"aW2jNtVU+3Qvtx/M24+BFhvUzoduG9ZBZU7wlCQNGT7g2xYAvHj9tx9+3ArxBU8nCfX5wBqp6xeeImi3",
+	"M40Zu5Z/CvrDT9uY9FNBjTgon1rNsjkboX3VeUgO2EVWmPvZJEqwlM0+Qvi8MxZDnHr+TJz6MRjBdMkQ",
+	"BDEBryDClAhUsJhypfhywmcTqXB0H7j4QAN4I6obNCC9buVo4N4Pe2Pc/WH7x61TqeTgZ892LN+FVNNL",
+	"dHd144UD48gqM6EKPSH0Xkb3jK8TEs8JKGrh9IXmxu728vrVT69/Ov/x1U9bcdR8J7g68GUAK9yolZbV",
+	"P6+THlQRrB2LlpS+//6HH8ctpyTUKNkdHr0vCkzqW8dawB2EjMajTMzBqHWv6QpC34TU1wa5YXp5lHW6",
+	"MQgC4TnhymbwBU2p2pVfZePzd/cwfs90Xjy0WhBrz7A94TQTc3338vnTaoZV+I7s9z1MuKYs5uuAERx+",
+	"34epaIsE/C0OSsDf3t4MsEpcPbE54mkZvvG5/hOpbk/EBdtp5vdgtPAlQ3978er05X8hhefhXBcTktA5",
+	"nYYSYb99d63FVFjx6WYstN4ZFlLt94mToB34w+Unmzq7efTXL37qYGygXFC1CbkwzReof2ZEUMnQZQpy",
+	"TSLOlOCJSwpa/3nFKZw+KxoTrk8kQRWFpPlpqsd7iEiSaClIZjMTjjjF0f0coij1H0T6T3/0sIQ2+xwb",
+	"vC6v29I6WSNY6NRzBrJBjpdoGXpkcfXxZhdvzjw46N93GpRxNmmDwm8s/4qu/UzgmwX3qi82NeSpUKQC",
+	"O7q9uttlRyqki2tNfPiQWehw00fbnrxoCgraZPB2oYAMCyBLTjVcWYoIumogSsPXiK09YKBsbqwUxTCY",
+	"rtkJ2yO7uChVc0CKw3RBq0AhstwdStUT6V204HmJP8WRJCzedkl9sS2cHPa8wslkWS6iAl0rlEOXBE2J",
+	"WhPC/EK2LmD7EhRdEp6pwArqNnG+Rglnc739NaYK/ISQ9dHXvtxpMQ31KJoJKxy38ZmkCSUm/7ghsY4E",
+	"5RKadCwxK5Sa4NV8kjWlx4QjBilBU32DXNJIuJw7HZPN6BmW+CE4w23C15BUaS+TUBac5D2Wai+TSFuz",
+	"rG/BA2kcTx4zQVqwcUI16bLYSK0I+Ec0ppzniR5+hRMos5ZFC4QlwmjKWdxY6PMLjb+M0RdToOgLBLLB",
+	"H/KLL/uJpjzWRJcX/1QLsoSsWkf5kxN4MY1SGt1LWyIawljhmZV09WB9TdHjPIE4WmJxD6/p0YyuiPG8",
+	"S5dNPHbp6tc8SyC2a0pj82RLk7/ZHaSn0utZ4picZGltujGS3Dyw/3JPWWz3aaLGvoDBw00HeSSHFzXV",
+	"CGt//aVbNFVu0Wur9/gHZVDJ1F0ZnBoZp/H9yNS908oeZ3FjDSLZZd22kGnXalWuS6BUFeyj/R1WDqcw",
+	"hEoPri4KxTDH5i29r8igG+v5QsZdFnfH18+6tb65aqh27vVWtw6r0uWRA5ZlTZyNtRCXwdrKupPe+dLW",
+	"VXakkOD55G8vXk2+nzRFxnCh2iPlbKlRaNgeJ9f9cZBNXmAmbyeDtxbs1TjFYo05ECjgMlY2tdrbm7f/",
+	"OIn1vdGaDtCXmKxoRLRMg9+F/pfXvyzjF8K2HfeH6rwXJBg8sfOqCbpbkA10jElCp0RgRZKNrYUv7kmM",
+	"BMHxryzZvLFVLyWK+HJpStERFiN9T7NCW0+4QTOiooWWdnrOFU5obN5wCqJh5cdDOZUUVmQldEhsGXAE",
+	"LvE3b/+BzEcojRmOBwEIBjrD7839aHNhaqjFmevDeoixTyJjsklwRhrrWvXjzA+6x7Yw/V+wiNdQvqZc",
+	"qNsAJ7iSh4l48NlvJ3w2c28nA4knbCtZGBOtiKAzjUJus0amaoxUJph5kFwmwrWGy8rFzJkB+GwGjxkX",
+	"ZHnhM5hJpPA9MYmRcwep7QFHYWZ+glsl0I/kM6X3rtWDEAeMQ+TfoHMC8dUs6TZ60Vy89CVsu528IkQA",
+	"7duFxwdLHfUigi1SFmeKTxiZc0VxU522PMRZrwRKX564LqUSZqXkRmlCAjkd39MHEiPz1ZK9FhqlMe1N",
+	"zpePyZJEn/I4mYWP95QETSswE6wYWmgEfpymcsusffMw1gDYhKiGGs/2rO9S3jmULaY1y+6W8s/BZLH9",
+	"0nGXy0OH3+X1XKLasuPGx41biks3PK3tl9W8w3Y7r+/JalMX9NS6fpEJoS9Lhk/CpWubePkt/F5TxYr8",
+	"Ovb5yf9oOc9CEqv6bidLIWZxzbaM2SANPtTkwBAcwYLdHF7IhWD++eF9EvKV/coKpeOgmhaoceb1Q0A8",
+	"u+SdpkHjOwz7egIeYfCp9aQ2PMLYT/LOfeTtbHkOAqDZ8hjkYWKSlQehclvJaI7gUcaMC8h1boHfWCzF",
+	"xmH1pQ/z8KOOswLQc8iFyOY2pZod/eJDpg8w2uQJ2ylDWjnauKfBR36/Y59iYpwX2zwOVgXcWlCkurD3",
+	"uk+5WkcokSYxF3d4JA0Fd/S//FqQIEaL45UCrEJN+GwCPeBDnP8ZvuA3k4EDhl+GKTIElQX14oUlBEAQ",
+	"ytL9hATUKle7BeYQ64L+9xYz4TA8jbcLhBVa6isFZ8TdjTbwDi1ULSLiTCrMwoZVAqV9Xp6fTGkhUffO",
+	"fvBIQGhRKBrUfoLXsyYGx2rtVHZZQIcwPcoap79mh58+bSyRcfL9S1clI6RBhwwqt+EIPQgBO7u+MQF6",
+	"gVdfcdCI0ckqBlNas1hI1plB/mha7LsEANyg+v4m8ZyY8+/eWvhMjCEx3dqymnQw4duc8h1aZrKjX6AC",
+	"AuhnJmot/wWw+EiWXGwaQHHp8p6mnCfoyIpy85sEVwyYK/TXYGjfCtMEB2MV3gviUtN21XIby6dgmpAY",
+	"4SSxda67DkiThMxDCUuuzQek99JrxGC9gF/ofKHPxkzq2zthHcdi+lgJcYgji1AOYjAeZJIM0SKZOdZy",
+	"pI2DlJTDrZGmXHhCA1VVHzk7N3rgXMDRgkwWtuxEB6B520+YJRt62cQxxUtUh14zLtZYxL37mRiofitc",
+	"Apf27ENl1K+HCTTt18c/7ezVS/BMn289Oz30hLTq16EamVC57OZ/1DFfp6E6LVYxX8VqDSp14FZRVEby",
+	"uMgvjczZZPAhIn9k6zM8YBYXjwB5ihYEp1qDX8oxWmaKPBDTajnl+p/kgUrjpPduRH1+Y0WnNKFqA57J",
+	"DTJzTwlK1tc3xuzMcCIvwMtnDO/G9G8KCWsN+e/cHsMRZkjizRj0y2SD/k0EPw6Z2G1K2q2KRFlcmUd7",
+	"3XoWD08b+mTeqPafE/qeD+xro6MG9By+3nT1GiJyBnc/H95zh4kNnXbqW1ITddckHjin4ZNBk7KBcwK7",
+	"gp7dJdtNiJqrQfKy6zjVLdiotP57sLFnfTtWTeGQHjfP1mDJ1rOr5R8AtSXMIpV51jQEUHSZWEnhgG1B",
+	"lOPbU1tIGFdLzgaUb1clNuCFJqHwYYgAqhXiypOxQf7k/OAzjw0ghB4K6gYyZUELPWRguI7HKCzVTxGE",
+	"BJHK1EAM3f+NI1Vxn2oI5YWSu1cVDudxzfdnh2sIsitbWyCsrEucWyHYfrLEUedsDxdFN6OJ3NF6MjiI",
+	"TIX+hnzEtUfm9SdhAOjCI6NgsZKyQeEnKHnit3q+3bBkwN2O66ZQul8zFfGlvYBrVJ8YE51zqXfEeIij",
+	"rr25zdPSv/g0CMs/M5KFrlk1ijENi2lrpWwqxNblmUA97Wuo+h9RlVIobkN1QHQrMewSCJvGPsFlx242",
+	"PJ0sU6iAqA+Loqm4jwW3Ko5cbOi4JhgSrOiK2GLgvauUVCjWbtcz0R8tqGkskOODVXFDuuyImPomJLZl",
+	"ZUrW0SXeoClptJAqyjIecpZ94vkT8EBerwbJeqt4ast+gmVxidmmU4L6xpDenomq7nSXVh6oZbQKV06h",
+	"EiVkZgvaBPOkZYyqMLoodF8SLF01Kh8gwWzWZjLyQNQnfFMBy/EIzsiGNZpsXjtHy8NGOtDmnUVHzUnj",
+	"z1C6JGE4tVX49NZnB6QFzwSEOmb2NsoygJf5Rw6wAuT0xySh/vfCX73ACsHpQXP4VnKtANVM0FZptCwd",
+	"wwWc7Zkqx+j91a3LhB1fIPKAI1Vl9SZHyIw+BBM3Mzd8u5zTx33A4ERDTyE+uOVm0nifVSZYKcCw7zwt",
+	"8Yflx6+dDyJfMLpNTFSaBo9L+7yWzxyWBqiIhZ5962Hdh+rOWASAznlP051AX4O2PmVCwUdCqh0oSSoe",
+	"2gjeYdCg5ug20MaLjZF9XsY5J1a1uJ+QKlDbb9xUCgqzmMSgY7mwZqzgLO/nhgxShrBpYjvWdvhstasG",
+	"Of1PZyvTwxojXqkUsz/FbE3m7WlkTUWp7YLRra3tyBHBKJ6UCMrDARdwouuDyicN1SN4w+J30r9wwPfE",
+	"xHGmSSZworXxpTVLFk4XpDiHBwfKRQnjKCKpso8LLopq23fS5a4l0YLb0fWwWmNYY4nmdGVcOT4+IHTQ",
+	"1Y7D2oG5j6PQnM+pviwCNHc9EC1O3HwtiK8o/kF+NO+ITbmUQiWM72TxCWEtyB7iayaKVio2/hvSTtb1",
+	"OJVP9B1y3ZHK0oRAiPeUspLiEmktXFIwTegx27JWyqZcHXKMeKaIgEAHiODoW93DWa76he/nC2tDTSHl",
+	"Wl2bMLCqaSfG/L89XsMnM90eZFVJgOqeonfO+FxLutnRbB1IHtnR7hzIN2aqhwJR9UXtR9+vUNSt+/SQ",
+	"RKmbEbWel6ebDbWezaJQzqx7R0hp0KaouYaXxsrlABM4NGzAvzE6oqPrm9XrsXlayyHj/NhFw3tKhRBD",
+	"KJqJqAqYg8I6MNQZD6aG7/O4prdyWwFEJy23qc8Wdbe0u54Kb6lvT3tAWOW9dCMGld6taXpatdq2FGwt",
+	"emtrRtpBmqnD1HtKkriZyK8NsByRz+CxqM9u3JV6c7t88O7Qpc7kAQgbtt6LrMs9thA1LYFuAGW3eDOG",
+	"kPXvBoXbLnJdEjj0ofgOxo8XPW9xw4bclVOameR3LMxzLPv8uKyw8Jn5dYy0QgD/PTdaP45aTCwkiYfQ",
+	"s19lRwVky6nXURnZPor1LO02iIs2q0sYgJembVCANkH52pTSDgqO5VmWFUdGc6wnrK/ZCsJxq0Qss9A9",
+	"40aSLOYnArOYLzV1iNi+DctZPRDLGgh/c1P0INtQLgb3ydx6fC5784Y+4K1y8qIOf693Dr1blGilTdj3",
+	"umz5ZQ27XVWjdmFRQZi3vFgpFp/Z/mhlT7VN8uojPR6/CBJpkhxSgaTLk5N+D06GePEhrDq09cIbkhD6",
+	"fi/moy25vjFZcoamGU1iRJlZT7CGKzSZ2GCFQNyrHiDPm1iDjemugg4RX8YuNqtZYwkrCiPJJJKbRHy5",
+	"DLmTbAI5QVZUb9kZrWD+4HirJth8JgnBEp4jS9qlyK4baVwGVmnz1fWHsPVPLu5DQK5G7GrxfZImmBG0",
+	"hi5dvfLTTG4mCedp8MlpklA2R/DZsM2Sr0iMMFRIdm9JgDs7xlBHaRbYzM1vgBi7crUQBMdaXUgpY8bS",
+	"e3TyMn+Oa34OZ73rltnOgLUhuWfjOAnpAakZZMthXJkEHBzFvGsUvJ5IJoSEZvoZR/cnfDZDpgFYWhla",
+	"L2hCkO7YcY4k4qIp1wF8QzQ2FlVnZy8hpyPI+rz6zd/hm5m+s5EcPV4Ym/bNL5bN9+JuUp4ksuNmDLO2",
+	"PRG2LYoTiIx1HV89bC+oOhOkUE4VI/VgNlUoqNqtluqwJ8sl7Pjd5mf+4HNMiwVHlOOiTCqxXZk1xi0v",
+	"oQuwLFJGjsS6rH2ER2AzHiCfd7d36PLmGmStE6qn6AaDs9Y/SUE0lmP0f25//WQ1dK2/yjHS88gx0ppY",
+	"nmcpk5DxUqIZT7Q6YYNuiq6UNJsmVC5IjFYvkVGFjKsEKxPUreVKHtNtk6do9KCMRQvM5sStEmUshiQt",
+	"6MvD2RckiSm2AkNhQVwqFixR4NDwRfFNJDllflIT4q2oSgCQvuvlzfWocJiOXpqnDIThlI7ejL4/fXH6",
+	"PdSnUgsgtjOf5QT+nIcuLu+WWQLPDm3uzzwzCuBAt8JJskEzmihiA0c8aq5jeNkt1XU+kZ5f4CUxCuh/",
+	"17XZZFOYA3FmgnJcaimqG/2ZEbEZubsaZO8xGphBV8CE9jgOTqQZK0/1AjWRYbZKhabQpEQtJsWsLf0n",
+	"L+wyn7laGDc0NYTu7n/e8w7znnea9w9IJG6SuUGhmxcvXOiWfemJ0zSxRXXO/iWN6peP1+ly52kqkJ/l",
+	"cRywMRokJ1SqU93ltVlUaAq/+LOfcexSaOpBZbZcYrGxVF2ApOZHyOD+36MCrf8B4echi+WVIFjBgxFE",
+	"HIflhMiZzbx0iv5p88aZhHWFaNgluHptJqIyx5nBc/gYwU+k+pnHm16I6Aj/8tmiREYeaxTw8lATBzIa",
+	"CVIG6DB86y6vt3f5xNV7SGdcJhCDhFJu1SYieRwXRfHZw9k0S+5PzC4gMiBIQpdJgrhwmu4FouZGonlH",
+	"6/CUQY4uKFyj/7ZAqVPLz1lyX6EYuQPJNJhzdmbpJjOJPQVDu3CYDOoc2+j1xbe7a7OP8LY7cIscFxO3",
+	"gQHxGRkIonG3C9owD8UkIW089Ba+S5s7S5bBcKE1S6OslTQxrbnZpGNhbjKjHoKb4jJVtfsJx6OHkzk/",
+	"0b+dyHuanjh17cSXpADSfyzTU3X1O3HR6yaYx89BUmbqgST1Hxo/mt04mqredpd8ZY70/CSH/IxK5h7k",
+	"/Lrts0GUCagC/lF/kO4Mny5n1jh8XfiVFRTqMUo41xecLEXTDcCBBljm70S1bPfF0+kNVX1hOCD/TlRH",
+	"KFYuQ6HZ8iZnNB49/hGgy7OHs9QWyB4wYJOSektYLBEULCClDOxHJsX76txFn1jyPs6pO2cBtRA8my9y",
+	"mh8jX9jf1tig88WUZ8JEjpkEo+bRs5HMwuQUP0WfuEIpFhAOWb4MlynqhrL5e8GXh1aBixn2D6BUbJ8a",
+	"Ho4FqBniXyO8JJDG9TlE7U2P6gJtAnjJ4yxpsU9oLdi2KfovUsFXNDZGzLo54qMd9CmuqWauLndU09Jd",
+	"UOu3zaVftYOW20cJVP6gahTQpmF36Wy3cEBqdkAKy2Wz3v0IZTtYEIiDpbExgJ65xHInxiko27QFp3ma",
+	"1HCU4Qje8OUu25BWUE7W99nO0k9DCB74SZIvwe0CCT++A1V5/hY1wC4N3NB+uIz1MRk27XW79VDkk4Np",
+	"y62gyazl8wEOMiH62QqGSn04FpSJ8LTWCbll0icxpYVg3UVimZbNEqsXKbUw0lbd23ETnDUlVvIauHgw",
+	"iQRP0XVMlinX4LvQHcrNNb2g1y9e9GHB0bdx7dF7LSNkCGubBKm6d/cDpBvQ9qgcBek5fLg4ibsfjb8f",
+	"gPdz3Aw5Z/w6PXsYTityRzcW2Pv5Y3Pr4cL4vYlUa4XVcUpnDzfeHy6Ji+Qw4rjLWdTtFMpz3v91ToYu",
+	"Z4Jr23wq9ETwVgeKp2XvNilDeQcfSmX7B7pFVmD8tN6U0OzNRuKiLmVfmekJPtiEk4HYvc/XLv4rNEYz",
+	"eT8+n8umSqF91ZZndOGEZPPT+3G2So3Obo3Kfr4Rj84B9z/Mt1M4BL82106v06CN2bb5en7WWza1Zi+Q",
+	"V4NiZIsVgLMHC2IyqOBEnwqtylDuKzkY0z2du2effPb1+nz2Rmv+NVI3uQ4mcq8PQmek+Bye/4YJ61a3",
+	"+abpKrSDb1J8N5pDOgjxMBD6yXBG1u529nVIb9jU3hnKvMRrcEQpE97tnfS+/0VNfLd65vVA3zhX1Taw",
+	"b1mtp0ifR1ZDJrY9EVZnkyGSZsOdbCJFi6Fv389m+K1YC3vdglqMha7/UHPh0xkKmyRwfmHdiweqH1z3",
+	"ZCM0YQKC2Nep+4wS0MeB5oD8oLJv+EXGGJRAtou4MJmY9E9TMqdMIjzHlBk38b+J4HVq+KwXvI0eXj6L",
+	"4Tjf7i7GkHyEr8oUAnAPoHCYHD7L9eX90x3MpNfoXzS5bLBajkfOTljBV5nMAnra/5LZk6mSezC4WSqz",
+	"SuQ+iUxrnp7GLmw8Egi5e3gISJXMy4O2Ggzqutuovz62o3I1GNQRTlUmyM6hDV65KqQ8a9aZrsysB4p0",
+	"sHtq9E7b2bvFOfjBhoQ51PbZP8rBzt/kU7Kf/6fHOJQAvY8Qhx401MxN+4hvcPy0j/CGMpS+lftKGRUD",
+	"uHl4aMMWgO37wlKh4sMHNvSC7W43lhBrnKWRqUMURFu+2TyTJsIS6U5sbt44Msy4ySeaVzeV6EjJBRb3",
+	"wEP/pIKYv0wWBJM7rx3fN5EpetImrE2GKlf79QWaYmlzKASfskK7idGXizKzZxqqYE6ryiKqS3CZuvPy",
+	"uuVFERbvsKR+Qv7hxGCvzBl+xillGNZc02GrnGCJwKRZegZPlyGUuEiXWKsE5Al4aIiW5hh9cFyQ38Zh",
+	"woKifPi+4r0QFORG2TkmqLDb7Sqbm/Wvo0d10aBs063xQN0wuyUayNPvoWKB3MYPGQrkgfsckUClyZsj",
+	"CgrXjaE2icIQX3UYUORR3kO1f/YYoJIcfq4QoGYx0TMCxu3mm/IgH2D3w8J/8uPuK43+6SL7W3jsuUN/",
+	"9s9rTx35sxf++uoDf3YkswFRP17l6xn0821SVGAD36LA3lPEz1Cp/Q0E/OzMSL2ifVz3wcE+3yo3Vdf/",
+	"Vw71GU5SSyLmLYe/ZilnfbE3kDJd5cwGI5kScM5IaLhuXLAnHjFZsCF2sBJKaybcK+mF79jOyh/LHvUk",
+	"upLnuGgIfNPRwlgzEtatjFsynRctom+6W1f75u13nBfE3hVUwNr/IfZXMXN+NIxTYDNJVkTgZDf/2JAo",
+	"vg4GzKJfzDXv5Rj71kL4OlgwWlxitvdAn9iTecMaL8HOzLTP4L1OEN2PEf/gEVRmIsrmpjBFKZDvCIsl",
+	"iU1iHkTh9HTMYm80gs7nRBy3xlQ1ksLL53CM/k+KqBpouzxsOJUnuIZwqkAoQ1s0VR+hfJhgqn5Q9sUj",
+	"DpwnxhfuOFD4VF7Zvelw9yvoFkJVGHBIEFVgv/3DqPwamlxxeemPpw2lUljMifqKXIAVcO8jmKonRbXx",
+	"1D5CqtQ+U8ZUwfWtqJBVnAxi8uGRVVvBtm9tskbWTxBd1RfGuymW83yw/gdPvtTBESKFzRwmRmRenKA/",
+	"sRbiRPKRtkSKGOnc6XTqdi7lM/+Vjoouh4RvvDVipDueG6JG+DKlLnGkMrXiCnW5zQMSrBSOFrZRTv2K",
+	"myMCQI2O8liTUrpLGh93CjkJ5DAt+n9z+B0y7KSApecIPKlM3+zNLqloQ69vpUG+6vCTeQH5PZWhZw9C",
+	"qYj65wpDaZM/PUMx8h19U57NA0FgWDhK8VT9SgNSuh4trVz33GEph+C+pw5M2RO/ffWhKXshuAEBKgU9",
+	"s2eIyrdKXcEtfJvCfE+BKsMl+jcQqrInxuoVsJIPMDhk5dvlrvoO/sphK7uSl+LzeUK20dYXQdIER+SL",
+	"K2QplERf1lQtvmi2A6eJ/n6BZKXKtb3crjmSC01+94Sk+icqkNQgYRGx5Xhl6BZ6B8s7GEnabTW86bO5",
+	"J0pXtRrRaiCE+7uIgLb+FUnp1mOHLYjMMCB2ouyXz2m5dPdhoKV9Xaq/Vp/oGqeFXCa5EcekqXF0whkZ",
+	"wsP9Q1Q62VCLjoa8Q09fw7cWqNLR1tHiZfAjDHY0PKGLoYlFC8y4z6CVztDdl3/BxBEkBAtmq1OFDe6f",
+	"b84+vUWuHRRqJrYKlOQJVL739dP4rOQw4axkcb2ofTSGWRhb+rLweuw5PMfVzATRncX6yh2o5INdbKNv",
+	"/WBEU505QEOuiZcrz8DaH0rYfB6KOxNEic2eY1g+G5qUxcJnROZFvaWiSYIy5mg3lNRMiU0DVjtJ7CJs",
+	"xTOJbtiE59mhB2eOqkMEuF3p0V0NuZokKQgYaLMEZyKkpGuNZvt2cWZux/vE2YEixHyBwAu01nxFZY5A",
+	"qfBGnqLLoJxfYC3k86NEcdC60FFAzB+3BZXtjOTnvaLujOMDxpsqgZlcUqXcSRzM0YduK9dTa5/ECr3o",
+	"xp6jr+XG9T8p4HQnb+Vhw06LdNc1trTfTeow0aX9QSoeTiBwrTVlErQoV+hzltzOgZefH97DPF0iWvx8",
+	"T1CUz871DadZMZDtEi+j2zWHyvikqDOLqE7ZHh0Bba8lqpt1v2rbXR3wsuTgFpbEerV7ulOXAHvQHM6q",
+	"FzfXYmh7sPPdYHY+dNj0QIb+iiLh7vbE0O4Ua2DopiNBHYij7w7O0XdPxdElyB7KYMGFambkm8VG0ggn",
+	"yNQ+17qx/tcJ+TOjK5zoUdGRzKKFvslMOYtDz48h5BSm6fb+QWWC2QkdN99TFjexlP72FcSVctHpxcEN",
+	"GP8MLw1QjQOhpxaynjjg722Zyez1tIDIUwTg/6LB+QZw+QVFmKGpV/gvLFKmmvxizYZvb97+A8VkRSMi",
+	"tfhbcKlyGSgRedArhGz6cFc6ydKWyFIu1KHCSQE5T+wC83M2x51peD5jfJmhgQDteMGw1Zf0mSz5KkBN",
+	"yAkFDKR0im4MP69ZgXIizBhXmsIEDBODVeQ4RCLWmeRIZNu9B7jMDvq8bqQwgFv8RbpHD1dRECIvnoSK",
+	"C9S7sz+oCUzD7txZ0EoOnnRjwYDsCZkBpblxGllF2dxuqwrr39L4a5FRT4PdDDb8fDLKALyrjDp7OFNE",
+	"qpOZpgW5Z2sNTwlLiZjFiDwowiTlbIy05EqxgLgF76dD/5WRjKAvUH/hC9JLQmZJutmXhLC5WnxB040i",
+	"Epz9VsWTEggx81EQcKFQC8Gz+QJ+WHNxT0SuEqZYLUKC8pawWIPojkj13gDjMPRamKAT1b46wMzNVk7z",
+	"HeEoIqmm4iqsn4Oi7xzuimRxFCCu4wZylwpH9+237rurm7PrG2Ragj5m0yg4lezIJ0zgjIxNwxcNSvut",
+	"me8p1GeYqov+DA2bL6PSLdnBz+6hCMDtN05oZ/K0QySb4IpHPPFlVeAiNM1mMyJQynkig2ez2dMBxbcF",
+	"Wlh+wx72dDxLu5MaUAdfO1dESOtnCGLh54wmMYDZtkSUmSxE9sRWhXi8GJMlZ0Ec/G7nOSAW3BQBPPxe",
+	"X3vt1Sis3e2yAGM3rKHchzNzAMhWuiVMiQ1KifDHxUIQHL8BaF3d/IYoeC5TyrQarvgYyBt08STigozR",
+	"gq9NNCmfGdLnSaJBnHCeSmSU9GI1K99+ponHhbOM4Zsq5DmjynQ+RZ9C52bgINPs/E+756eQQGauLiLI",
+	"tAzKoLdY4ZM0wcwd2NsFvNvjHzCTeYhpeCkTyejN6AwUE9v6P87o4Ylu7H/6yOMs0adx/pM5PAo/uMkK",
+	"P137s6H4q+Xw4lhVo1PtW25irn3yeUce/3j8fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

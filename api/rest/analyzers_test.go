@@ -37,6 +37,7 @@ func FuzzAnalyzerBodies(f *testing.F) {
 		`{"id":"a","source_id":"1","config":{"filter":"udp","protocol_counters":["ethernet","ip","transport"],"flow_counters":["frame_count","latency","advanced_sequencing"],"flow_digests":["latency"]}}`,
 		`{"items":[{"source_id":"0","config":{"protocol_counters":[],"flow_counters":["frame_count"]}}]}`,
 		`{"ids":["a"]}`, `{}`, `[]`, `null`, `{"source_id":"1","config":{"filter":"((("}}`,
+		`{"source_id":"1","config":{}}`, `{"id":"UPPER","source_id":"1","config":{}}`, `{"items":[]}`, `{"ids":["Bad_Id"]}`,
 	} {
 		f.Add(s)
 	}

@@ -222,6 +222,13 @@ func FuzzGeneratorBodies(f *testing.F) {
 	f.Add(genBody(f, map[string]any{"config.traffic[0].packet.protocols[2]": map[string]any{"custom": map[string]any{"data": "AAECAw==", "layer": "payload", "protocol_id": 17}}}))
 	f.Add(genBody(f, map[string]any{"config.load.units": "octets", "config.order": "sequential", "config.duration": map[string]any{"time": map[string]any{"value": 1, "units": "milliseconds"}}}))
 	f.Add(`{"items":[` + genBody(f, map[string]any{"id": "b1"}) + `]}`)
+	// What OpenPerf's server takes beyond its schema, and its id rule.
+	f.Add(genBody(f, map[string]any{"config.load.rate.period": "seconds", "config.duration": map[string]any{"time": map[string]any{"value": 2, "units": "minute"}}}))
+	f.Add(genBody(f, map[string]any{"config.load.rate.period": "milliseconds", "config.traffic[0].packet.protocols": []any{
+		map[string]any{"custom": map[string]any{"data": strings.Repeat("TG9yZW0g", 80), "layer": "ethernet"}}}}))
+	f.Add(genBody(f, map[string]any{"id": "Not_Valid"}))
+	f.Add(`{"items":[]}`)
+	f.Add(`{"ids":["g",":bad:",""]}`)
 	f.Add(`{"replace":"g","with":"h"}`)
 	f.Add(`{"ids":["g"]}`)
 	for _, s := range []string{`{}`, `[]`, `null`, `{"target_id":"0","config":{}}`} {

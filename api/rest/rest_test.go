@@ -227,6 +227,8 @@ func FuzzInterfaceBodies(f *testing.F) {
 		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:03"}},{"ipv6":{"method":"auto"}},{"ipv4":{"method":"dhcp"}}],"tx_filter":"udp port"}}`,
 		`{"items":[{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:04"}}]}}]}`,
 		`{"ids":["a","b"]}`, `{"address":"10.0.0.9","count":1,"timeout_ms":1}`, `{}`, `[]`, `null`,
+		`{"id":"Invalid_id","port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:05"}}]}}`,
+		`{"items":[]}`, `{"ids":["x",""]}`,
 	} {
 		f.Add(s)
 	}

@@ -359,8 +359,12 @@ func (s *Service) Learning(id string) (LearningView, error) {
 		return LearningView{}, fmt.Errorf("generator %s: %w", id, ErrNotFound)
 	}
 	if g.learn == nil {
-		v, err := s.Get(id)
-		return LearningView{State: v.Learning}, err
+		// As OpenPerf: a port learns nothing, so asking is an error; an
+		// interface with nothing to learn has learnt it all.
+		if g.target.Interface == "" {
+			return LearningView{}, invalidf("learning", "generator %s is on port %s: only generators on interfaces learn", id, g.target.PortID)
+		}
+		return LearningView{State: LearningResolved}, nil
 	}
 	l := g.learn
 	v := LearningView{State: l.state()}
@@ -390,10 +394,13 @@ func (s *Service) LearningControl(id, op string) error {
 		return fmt.Errorf("generator %s: %w", id, ErrNotFound)
 	}
 	if g.learn == nil {
-		if op == "stop" {
-			return nil
+		// OpenPerf's answers: on a port, asking for learning to start is a
+		// harmless no-op but stopping it is an error; on an interface
+		// with nothing to learn, both are no-ops.
+		if op == "stop" && g.target.Interface == "" {
+			return invalidf("learning", "generator %s is on port %s: only generators on interfaces learn", id, g.target.PortID)
 		}
-		return invalidf("learning", "generator %s has nothing to learn (its target is a port or all its MACs are given)", id)
+		return nil
 	}
 	switch op {
 	case "stop":

@@ -228,4 +228,12 @@ func TestInterfaceTargetsLearnEveryDestination(t *testing.T) {
 	if lr.ResolvedState != "resolved" || len(lr.IPv4) != 1 || lr.IPv4[0].IPAddress != "192.168.22.1" || lr.IPv4[0].MACAddress != "aa:bb:cc:dd:ee:20" {
 		t.Fatalf("learning: %s, want the gateway 192.168.22.1 at aa:bb:cc:dd:ee:20", b)
 	}
+
+	// A port learns nothing: OpenPerf answers 400 to reading or stopping
+	// its learning and 204 to starting it.
+	port := createGenerator(t, d, "0", genConfig(map[string]any{"continuous": true}, 10, udpDef(map[string]any{"fixed": 128}, "", nil, nil)))
+	d.expect("GET", "/packet/generators/"+port+"/learning", nil, 400)
+	d.expect("POST", "/packet/generators/"+port+"/learning/start", nil, 204)
+	d.expect("POST", "/packet/generators/"+port+"/learning/retry", nil, 204)
+	d.expect("POST", "/packet/generators/"+port+"/learning/stop", nil, 400)
 }
