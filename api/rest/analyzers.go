@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/openperfd/openperfd/api/gen"
@@ -367,7 +368,8 @@ func (h *Handlers) StopPacketAnalyzer(_ context.Context, req gen.StopPacketAnaly
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.StopOne(req.Id); err != nil {
+	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
+	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, analyzer.ErrNotFound) {
 		return nil, err
 	}
 	return gen.StopPacketAnalyzer204Response{}, nil

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"time"
@@ -226,7 +227,8 @@ func (h *Handlers) StopPacketCapture(_ context.Context, req gen.StopPacketCaptur
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.StopOne(req.Id); err != nil {
+	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
+	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, capture.ErrNotFound) {
 		return nil, err
 	}
 	return gen.StopPacketCapture204Response{}, nil

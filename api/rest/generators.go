@@ -251,7 +251,8 @@ func (h *Handlers) StopPacketGenerator(_ context.Context, req gen.StopPacketGene
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.StopOne(req.Id); err != nil {
+	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
+	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, generator.ErrNotFound) {
 		return nil, err
 	}
 	return gen.StopPacketGenerator204Response{}, nil

@@ -53,6 +53,10 @@ func TestIDsFollowOpenPerfsRule(t *testing.T) {
 		d.expect("DELETE", path+"Not_Valid", nil, 404)
 		d.expect("GET", path+"Not_Valid", nil, 404)
 	}
+	for _, path := range []string{"/packet/generators/", "/packet/analyzers/", "/packet/captures/"} {
+		d.expect("POST", path+"no-such-thing/stop", nil, 204) // stopped already, as in OpenPerf
+		d.expect("POST", path+"Not_Valid/stop", nil, 404)
+	}
 	d.expect("POST", "/interfaces", iface("Bad_Id", "0", "02:00:00:00:00:01"), 404)
 	d.expect("POST", "/packet/analyzers", map[string]any{"id": "UPPER", "source_id": "1", "config": map[string]any{}}, 404)
 	d.expect("POST", "/packet/analyzers/x/bulk-create", map[string]any{"items": []map[string]any{
