@@ -22,6 +22,69 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for Dhcp6InformationState.
+const (
+	Dhcp6InformationStateIdle       Dhcp6InformationState = "idle"
+	Dhcp6InformationStateInformed   Dhcp6InformationState = "informed"
+	Dhcp6InformationStateRequesting Dhcp6InformationState = "requesting"
+)
+
+// Valid indicates whether the value is a known member of the Dhcp6InformationState enum.
+func (e Dhcp6InformationState) Valid() bool {
+	switch e {
+	case Dhcp6InformationStateIdle:
+		return true
+	case Dhcp6InformationStateInformed:
+		return true
+	case Dhcp6InformationStateRequesting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Ipv4DhcpStatusState.
+const (
+	Ipv4DhcpStatusStateBound      Ipv4DhcpStatusState = "bound"
+	Ipv4DhcpStatusStateChecking   Ipv4DhcpStatusState = "checking"
+	Ipv4DhcpStatusStateInit       Ipv4DhcpStatusState = "init"
+	Ipv4DhcpStatusStateInitReboot Ipv4DhcpStatusState = "init_reboot"
+	Ipv4DhcpStatusStateNone       Ipv4DhcpStatusState = "none"
+	Ipv4DhcpStatusStateRebinding  Ipv4DhcpStatusState = "rebinding"
+	Ipv4DhcpStatusStateRebooting  Ipv4DhcpStatusState = "rebooting"
+	Ipv4DhcpStatusStateRenewing   Ipv4DhcpStatusState = "renewing"
+	Ipv4DhcpStatusStateRequesting Ipv4DhcpStatusState = "requesting"
+	Ipv4DhcpStatusStateSelecting  Ipv4DhcpStatusState = "selecting"
+)
+
+// Valid indicates whether the value is a known member of the Ipv4DhcpStatusState enum.
+func (e Ipv4DhcpStatusState) Valid() bool {
+	switch e {
+	case Ipv4DhcpStatusStateBound:
+		return true
+	case Ipv4DhcpStatusStateChecking:
+		return true
+	case Ipv4DhcpStatusStateInit:
+		return true
+	case Ipv4DhcpStatusStateInitReboot:
+		return true
+	case Ipv4DhcpStatusStateNone:
+		return true
+	case Ipv4DhcpStatusStateRebinding:
+		return true
+	case Ipv4DhcpStatusStateRebooting:
+		return true
+	case Ipv4DhcpStatusStateRenewing:
+		return true
+	case Ipv4DhcpStatusStateRequesting:
+		return true
+	case Ipv4DhcpStatusStateSelecting:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Ipv4ProtocolConfigMethod.
 const (
 	Ipv4ProtocolConfigMethodAuto   Ipv4ProtocolConfigMethod = "auto"
@@ -37,6 +100,33 @@ func (e Ipv4ProtocolConfigMethod) Valid() bool {
 	case Ipv4ProtocolConfigMethodDhcp:
 		return true
 	case Ipv4ProtocolConfigMethodStatic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Ipv6DynamicAddressStatusState.
+const (
+	Ipv6DynamicAddressStatusStateDeprecated Ipv6DynamicAddressStatusState = "deprecated"
+	Ipv6DynamicAddressStatusStateDuplicated Ipv6DynamicAddressStatusState = "duplicated"
+	Ipv6DynamicAddressStatusStateInvalid    Ipv6DynamicAddressStatusState = "invalid"
+	Ipv6DynamicAddressStatusStatePreferred  Ipv6DynamicAddressStatusState = "preferred"
+	Ipv6DynamicAddressStatusStateTentative  Ipv6DynamicAddressStatusState = "tentative"
+)
+
+// Valid indicates whether the value is a known member of the Ipv6DynamicAddressStatusState enum.
+func (e Ipv6DynamicAddressStatusState) Valid() bool {
+	switch e {
+	case Ipv6DynamicAddressStatusStateDeprecated:
+		return true
+	case Ipv6DynamicAddressStatusStateDuplicated:
+		return true
+	case Ipv6DynamicAddressStatusStateInvalid:
+		return true
+	case Ipv6DynamicAddressStatusStatePreferred:
+		return true
+	case Ipv6DynamicAddressStatusStateTentative:
 		return true
 	default:
 		return false
@@ -776,6 +866,33 @@ type AddressStatus struct {
 	State *string `json:"state,omitempty"`
 }
 
+// Dhcp6Information What stateless DHCPv6 (Information-Request, RFC 8415) obtained (openperfd extension).
+type Dhcp6Information struct {
+	// DnsServers Recursive DNS servers (option 23).
+	DnsServers *[]string `json:"dns_servers,omitempty"`
+
+	// DomainSearch Domain search list (option 24).
+	DomainSearch *[]string `json:"domain_search,omitempty"`
+
+	// RefreshTime Seconds until the information is asked for again; 0 for never.
+	RefreshTime *int64 `json:"refresh_time,omitempty"`
+
+	// Replies Replies accepted.
+	Replies *int64 `json:"replies,omitempty"`
+
+	// Requests Information-Requests sent.
+	Requests *int64 `json:"requests,omitempty"`
+
+	// ServerDuid The answering server's DUID in hex.
+	ServerDuid *string `json:"server_duid,omitempty"`
+
+	// State idle before the first Information-Request, requesting until a Reply, informed after one.
+	State *Dhcp6InformationState `json:"state,omitempty"`
+}
+
+// Dhcp6InformationState idle before the first Information-Request, requesting until a Reply, informed after one.
+type Dhcp6InformationState string
+
 // DigestPercentiles Percentiles of a distribution (openperfd extension).
 type DigestPercentiles struct {
 	// P50 Median.
@@ -857,15 +974,33 @@ type InterfaceStats struct {
 
 // Ipv4DhcpConfig DHCP client settings.
 type Ipv4DhcpConfig struct {
-	// Client Client identifier.
+	// Client Client identifier (option 61): colon-separated hex bytes are sent as they are, other text after a type byte of 0.
 	Client *string `json:"client,omitempty"`
 
 	// Hostname Host name to ask for.
 	Hostname *string `json:"hostname,omitempty"`
 
-	// Status What a dynamic method obtained so far (reported by the server).
-	Status *AddressStatus `json:"status,omitempty"`
+	// Status The DHCP client's state and, while it holds a lease, what the lease gives (reported by the server).
+	Status *Ipv4DhcpStatus `json:"status,omitempty"`
 }
+
+// Ipv4DhcpStatus The DHCP client's state and, while it holds a lease, what the lease gives (reported by the server).
+type Ipv4DhcpStatus struct {
+	// Address Leased IPv4 address.
+	Address *string `json:"address,omitempty"`
+
+	// Gateway Default gateway (the first router the server named).
+	Gateway *string `json:"gateway,omitempty"`
+
+	// PrefixLength Prefix length from the subnet mask.
+	PrefixLength *int32 `json:"prefix_length,omitempty"`
+
+	// State Client state (RFC 2131; checking is RFC 5227's address conflict detection), as OpenPerf names them.
+	State *Ipv4DhcpStatusState `json:"state,omitempty"`
+}
+
+// Ipv4DhcpStatusState Client state (RFC 2131; checking is RFC 5227's address conflict detection), as OpenPerf names them.
+type Ipv4DhcpStatusState string
 
 // Ipv4ProtocolConfig IPv4 layer.
 type Ipv4ProtocolConfig struct {
@@ -905,9 +1040,27 @@ type Ipv6Dhcp6Config struct {
 	// Stateless Stateless DHCPv6.
 	Stateless bool `json:"stateless"`
 
-	// Status What a dynamic method obtained so far (reported by the server).
-	Status *AddressStatus `json:"status,omitempty"`
+	// Status The global address the interface configured itself (for dhcp6, by SLAAC), as OpenPerf reports it.
+	Status *Ipv6DynamicAddressStatus `json:"status,omitempty"`
+
+	// XInformation What stateless DHCPv6 (Information-Request, RFC 8415) obtained (openperfd extension).
+	XInformation *Dhcp6Information `json:"x_information,omitempty"`
 }
+
+// Ipv6DynamicAddressStatus The global address the interface configured itself (for dhcp6, by SLAAC), as OpenPerf reports it.
+type Ipv6DynamicAddressStatus struct {
+	// Address IPv6 address.
+	Address *string `json:"address,omitempty"`
+
+	// Scope Address scope (zone); 0 for global addresses.
+	Scope *int32 `json:"scope,omitempty"`
+
+	// State Address state; invalid while there is no address.
+	State *Ipv6DynamicAddressStatusState `json:"state,omitempty"`
+}
+
+// Ipv6DynamicAddressStatusState Address state; invalid while there is no address.
+type Ipv6DynamicAddressStatusState string
 
 // Ipv6ProtocolConfig IPv6 layer.
 type Ipv6ProtocolConfig struct {
@@ -23414,227 +23567,238 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bcxs30jD8V1D8vqrIVdTBjqNsrCtHtjd613b0WEpysW+KBmdAEqsZYAJgKHFT+u9voXGYE2Y4MyTl",
-	"ePe5SSwOjn1Co7vR/eck4mnGGWFKTl79OcmwwClRRMBfNNb/jYmMBM0U5WzyavKJSJ6LiCAaE6boghJx",
-	"MplOqP6WYbWaTCcMp2TySveeTgT5I6eCxJNXSuRkOpHRiqRYD6s2mW4llaBsOXl8fNSNZcaZJDD5jzj+",
-	"RP7IiVT6r4gzRRj8E2dZQiOs13P6L6kX9Wdp2P9fkMXk1eT/Oy02dmq+ytO3QnBhpqpu6nZFkDCToXss",
-	"EWVrnND4ZPI4nXzk6h3PWXz4VXzkSDjo3lO1QmqFFYJlPDrIAWhex7EgUt4orHLZRNFvuhtG8YbhlEYo",
-	"JWrFY8TnClNGYiQ5WmCBjgTJuFAkRvMNUiuCJBFrIp5pbGaCZ0QoajCBzXQBpE0nS6zIPd4Ev2WCLOjD",
-	"LCFsqVa6xYKLFCtNGkx9+2IydV0oU2RJhO4jFVZEt50bmLM8SepwukwoYQqZptMJOVmeIMYZca25QDmT",
-	"eWa2d+J+rq5vOrnHVOl/wWcNYduAz/9FIqUX84YuiVTXRESa1BMSgHXpI+ILDXWqJ5jn+js64hlhGRGL",
-	"GJEHRZiknAUAnH131hz5A4kpZrpxGWznL4Ngy34IjPDDmVqhzC+w91A/BIb6YeRQs+BgJyOGeywLk38C",
-	"zMy+zZLdbL8H8Gg4rrEO+BkJkiWbJk4iHpNml59ub6+B8HKJdIv6yluoOiVS4iVpYdV7Tc33grPlyWTa",
-	"kIvVbcOyigGDu1Wra8EVj3hyydmCLgM7VysiGFEowRsjv6ubT3E0K3F9tfMvjEZYKvTh9SWyjTTpaxGi",
-	"tywWOCLbN1KeIrSLKzdUcwGvGSJpnmAtuxhR91zcFTMjzhBGmvVP0Cd3niCc3OONRBEWYoNojDCLAY3y",
-	"wsl9iVK8QQnBa4LmXK0Qz9XJ/2UBunAg7ZLxfvUWA4/T4GHqm4GUnwZEKBdqFuwZO5jrJlXgI0mVRJwF",
-	"R4Rd917+DbRu8J5d1dRBoxOBbUQItF9dOJUB4WhpOSR87SdDxnKqcUZEyqVCR0StnqEFFVKBeqJI2n/X",
-	"NfbRDEzZlRniud8qFgJv9EfxMFvQRJGAiPnx+h0y39CRirI4TzMkN0zhh2doAcInInRNYpTh6I4oGUSZ",
-	"Gj++EpjJlCrVOUUdvR7inXjdJmR+ZgRlFQxdIPKAI5VsEGcEpSSdE4GoRJKoJt6J0Rk6NamGpNN8lq1f",
-	"bsV0tn4Z7Hneo+d5vedjF5RuHL+1cX7Ec/3vAOWLh9l8o8y/e5y24mFG9Ik2oL0liZ4d1LD1qIHrUcPW",
-	"UyPa0m4qQ00LMJZ2UIZWeaVBgs/WL9+soqyNzt/8dHmNIquTEqV1ygAyTYNmb6vMVm9TDRGw4lKZa1VD",
-	"I9HSTn9CiiMs7zTbtwr+fKsMrF4twqTdZJ4meV+vX7YpF/EqyvowaAnmoELpW0xo//dwiDhNhGrFTHfK",
-	"BYEzlbA81QSi90+jydTMP53gXPESvquAolGfFd5Ay5IYqCg4ZsFtFFXp29iV+YoAjHZnnfeyAPRL3bpu",
-	"bTVaJgucJwrZBhcozaVCc31GSxoTc0/M58wI7O03vvp5rT8j8xkdPT/+9sWzXhp0DbRu4/UJW2B9/jpX",
-	"vAvSJNGU4yhIE4YjIWyucTfvX7++fGZunE087JOzzjXVn3eJmvW5lzIXiLNkY5YFW7Df9ZFaXH9Dy4Xm",
-	"ZnxAuDPPtMHGDFzC+ZzzhGC2i2ApY7RYUxsOe0ic8zaJA6ze42Av0cmjkRO99IEyyh6nk4Syu1nCI5y0",
-	"36HeU3Z3DG0c2V2gmAhQBReCp8Bo+oJ19PaXq+Pzl8/Q/YowhOeSsDDrbZOPy4TPi9l6isnzvcjJ8x3k",
-	"5HlfOXk+Tk6e70VO7kUYPn/xt4NLww88zpPQlRotchbpP3CCckaVu13GmKTmJlk7xMvdW292KUyHYk7C",
-	"8A3dbM0S2y7EmrmClhRH53ZKKpFu2kbbxjQaJGswYjcZlhtbr4OLnWZOGRabKdy1vL0VPoU3vCZCWpB1",
-	"MY2Bwa+2cR3hcPMuL68YtwBQO/Z/LdYQhLwdC8VEYZoE+Gme0ySexdZQW7uQ6m9I0ZRIhdOsQs+6x7H+",
-	"FIKMGZTl+k7YNqz5GtZuwWw+i3ia0oCWfWOs6oKsqd7bNtxUO1uAlaYfyqJu6BBSruGi8prhZPPv0NZf",
-	"24s7wrbJBaLK3BplYT9QAi8WNEIZEcWlG7MYflgk/D4gFiNF10GbJFErIoxWbefU/CRyxihboiO6ZFyQ",
-	"GHGGIkGwIs/CikE/U1l1/932sl8Y/SMvr6r71mSJIjTSrbOccVGyP92vuCQNowzCws8ZbzefFLN22seC",
-	"+27x5bBiywbxTWyOsRBJkpBIa5LGkGh3q++RZrYLRNJMbVCKVbQCK2oShLOmr5mzY1S0yn9OFgKnxHzU",
-	"YGg4E/PETHlHSOaJ9QJJ8kdOWETZcooSrAiLNkDO/6JKb4UREiNJlwyrXBhZ6018TtrjeI1ZROJZMZZm",
-	"3dJ63F/2wJwC/wosBF3jZGYllZlxRrN4XfwlFvoYsQsDXMz1AbwiOCYieKxUjIbTSQ6UbG2KWvd2YIzB",
-	"5xRQVt6UHEtNiKGjiDAlOI2lY3vnl3oWhM6+dm6BS2YiZ03NY9D+ndyqkVLQ4muboKXgeebBEdwpsc4O",
-	"/U1f/MEmqnlf/ztnjCSwf0bErNwUfoAO5p9Ft1Hba7GxFnuts9F2mfEu4feXraDSX71xER3xBRhd9RxT",
-	"LfRknqZahq+JQBgJYMRvJHyXARdlYcnrL8v1Ct6afo9VxmsuVn8sjrOgQzCljKYapWch62GFngcv8yZP",
-	"UyzAmm94WIaPDHAoWEn5jUS27RRhicCwiI7mWJLzl8CX5qs+OhlXKCYRj0mMVkSQZ719Es2l/mRkzGPT",
-	"D1Hm4Z1AUGb8PYyjRcYuwzhhs8sYIKAHD3Ctez0WQm7EElxPjS+nFc+AjIKaF4Oj2JAZkDQChNZYolOT",
-	"LqZJcOcsGq5jp6mJs+qp2mFMb0LIBFkYTSCk/VYCKrBExTl3lBLMpuie0OVKPZuiLMll+eDrG37hRwwF",
-	"YYDuFdtJ9O2P4GiFMp5ZB/SKSsWXAqdonuut9ebsW7PxSzt5iKGzauRJ12jNUJVG5IDf5RC8bFVE+EKD",
-	"/NjeUdY4yUlIO91JOldIZGdBVx9tJ2nXMtgokVcfa7Tcqw8U0tF2HPSxFw299VpDKPKm3fO5iEIKzeUN",
-	"MpIFHWnx9fHqEsWCa+1vRSS5cEEeZ8UR28PrSLP1y1m0ItGd1LpF0JViD3LXyq6i5wQqyjrGv728Hjlu",
-	"HneN+8ubcePW5XokJ3UY1bZUW0k/4WKVmJCxw2n4FugQVKe1Uq2clrSvJtHk7I7xexZW3OxoFSWtSiL6",
-	"U/Cc67Gda6td1C4rn368QRneJBzHBhkBWxpVJS957epOVRfq+ujDbUNbfRuiTOe7TMMjRUKHxM/wu9n1",
-	"CH2+RoZ2lmkZXP0I7aakudVIzZoHSqYGTWzeqICkEgSnAemkhU5GAkaltw8ZiSCiNleg8x9tiHq2y60m",
-	"zk2UMQkFYjvT3z2NyIixKZtxEeRCPzRlDjpjJki6140X+gI/Jxrw5iiItX5noTtiPkFgPyTumJTnoMRB",
-	"wzFTVA7QuouA6RMSiZwVJsRdIFhjAkd2ZaqwQC7vvYTYynp78ou9MgUkszSfjNCgSoKfKMAeshhi1HXN",
-	"mzQewY6iwiGoygedFjqns/h4ccEw45JEnFW03ja7rV23m3UQwNrtMLaBOcjqqnIo9PYhcA3BD5pKemoG",
-	"KQ05dwyh9RxCqngWk3XQ4cpiLGIUkzUFj9gILlJcGcW9AakxOooZbTu2igiCvtZFILGGNwCUT2d3XBHr",
-	"R0dY3pEYLXjoBYW3K/biCRed3VgwqKv9xrjKQr0LG2avQW5d8+ZY2/Withv9ZQm2nJWcOSJn45xUWuBS",
-	"iaSiSYKWnFbi6Ev+KDdTq0PILwUe3mSCx7lWEKjq5/UYJu3KeKlb/sfczPxAoUCH2EtLkbNvJBIPxtJb",
-	"sVZ0G7W7XXLGgLzNIRe08PffbJAMG55xSzLTnWzslzjTSmCHOzYyLcaRrO18cLeq3UYpqIkKEhVRG9ZN",
-	"NxEPk2ljuTRalZ2CpQ27gxa6qQcTTotZPFMPQe9IB+F4SBzElVv24NqZ9u3BrYI4GJeC/S7nZIXXJBhT",
-	"sVgQMZP036SCmefn33///Yvn59NGQIRuj3R7rWPCvbb7JH559sN56DC2M98LnFVmXuBENiICf14TcS+o",
-	"MpGgPImJv5BLE6KmfzdDauJe5EmCjkgi9XWKZy0UHdtAy3ad2sIvtEHKkL6k2Ud+frvPg5fiEU5yvggw",
-	"QV/PeOpfkTlOM7BpcJulIqQ72LDOAoqVYE7He36gREubcCSTXnaby+0DL6Guyt7tRBSEqp2noN0QBjMs",
-	"lNWBjfx0HuwjJXKmLzPmeCJShaPgutcgFRZqpgRdLrcg2AgGY0oC9CHoKyty+QiLlMQoZ4om+gN71hJT",
-	"z7PRk/KsMmePJ3Pm7V9ZVGwVS21amH0j7ParVagVT2K583FmtDB/qHGBAJQtnO/fk9QgB2a6FUnGmAHs",
-	"YlrPCrfYXkpej5Orp+pTPG2pXTosC47crX8wHZYnPmS9iIF0VgTAi7ERaFxtvyCb87CArpu82JxDaDtZ",
-	"tt5tmoIDb4hALzq8BFhkAf3s07XxaI4ymkachBwP/O34MWkW9iqcQvTx6GGTJA4M/P79mx22n2ahV5Yf",
-	"rt/fjB+TyYCp7OPNT+NHzLIshKXr6+td0PQHZX8EfJ08nyfkWOHlEiLzRw4OLvkNiwKrvt0BX+sEB3Sm",
-	"G8qWO6+5zvoQOOV2MQXWszRoUGwXY+HokGQ5ylJWu1T4O2FEYMW7wl+Xrs24I8p314eUfxZ7sIuX31Gv",
-	"gNbS4rpPkYRgAcK6yaWvL5H7aqT+RTGs1HvTKqREMQfPBDRFR6U8Gc/Kp0Tpd7CHCiJ5sjbHBfzTBFOW",
-	"ftbEEc943hIeh8WSqAHXtyrKHL5aXrXXDYJ+sh7XtzqiWs7n0mIqb8MC3qHSZaYz/sNEbL9xzSsWpXA4",
-	"n0kxkiQ+2jsmC8qoCcQ4WtAkMR6HZkKXgRp9wnHcc/3vddPH6aTFlaSvv2meKJolJLhsfTN3HpLK/Ubw",
-	"nMXHgs8p82GmilYsvVsMS9uMu+4G0vFQ/i8aTArzalAG2KkJ4/4hSZYkfdctqQ/qDipHypaAilX2YL/u",
-	"YNZbix6PvAtknDyIsijJ7cvUd5c3XZGrYb1bS0NJmEJzEuFcEojx2s0dPsORykMeDusVd4/4xg3e6n62",
-	"o9vvfj8+Scg9dgYZcOHpdsfq4ZiviRA5k8/GL0n/wuKONYE4ilYEHhh5T4kWVMw8TRmqAxrktQLaIXck",
-	"pN3wraB24z8lrN2i2oHtVrVvaA8NXLUa230d+HsNWx0xSU1e+fwPVa5tUnWD3gLI6CHi3lv1zNhkrmye",
-	"kkZuo/LrfYg91XpPKdlSU8TRbDY+F0Bnrqer6tQaNgze0Rm9ryW3WvP20JnqaRuYztvAdI5iIhVlcOpM",
-	"AU6MPCi04hkATlOL++Gb3WBYmWo4HD+6ZY0A5nSi9zBb8W0rdFvdriHvghAZtLmcfnxTXD/AzFsozJwh",
-	"zKq5weqwD7ECUK7bk3QIpaIMQyIHvqToYsaQxzNIfXV6kNPaOg+zwvPQCh31zFoMge8rd8KKgh2+0xUX",
-	"udrFr3wn3GorrC2rB5WNDM8IKO7oSIG5/X+DM9qh3Tc6o+Dig4dnjIinCN8eBsRBqFFxEB4orQaNkuli",
-	"Ry/DQQMr2pkP2DnF1BmbBlgyPkG/OGRFrIRnVPHtcBbaS7v0CHBSiyPh2w5HQsf5U7IFDLb7tx4dYwdt",
-	"nOLrlxM7UTuIPIByqXjgpcBrMadKYLGpxMgH7FpY4YCnzjx31B97RNNPJ5ChJ8wz8MkmHVEYzUnC2VIi",
-	"xcuHVt3+4ogFVHKItO+2D4U47Vec5MRYgfT1TZA15bl73PmN0SmP/buEBQ046oyH2kRpTl6df/fdt98N",
-	"i+3VwHXQ2Y7Lt6Ujq6EY++SuZgPB3C1OcwlltvEf6wpzA6qAjJn5OZhi9naTEXTUSGxklCX7OnaBciZJ",
-	"m9N/AEhdkFBr9o/u7TxuhXr3ja0N2u1vdH6qPSs60rI114rMPoHSG9tdmI5lFPA2vrm5vN6ywm+3LY9E",
-	"gWW9vfxYZnrG2UxjRLdWszP7/+eT6SQKR74sErwMPonHyxaz7pomsznVU8ScqdlC4GVK4DFrygXxf8vt",
-	"9lrz9gZaz/hiIUn4uTs0QKYBosyaM7fi+8XfqgB1tvWfF5NXfwvB15Bl5dGCDUV6cTYNE6RLScWzwkQP",
-	"VtKKq6h9mXpgv8YX4cPRqjNRC11eVb7vgQv8OfHqz8mL715qDmOckWcn4RTz/qrRKby6ofDdrvKqiyH1",
-	"LW2m+Czx6rfF6vnLRnGD2/cnu64UYuxbX77c6q+ebBzE9inEKrmZ7E4bG7V5mrqne779YN5+DHRYpHY+",
-	"dLuwDipzguckacn3Ad+2AODs5d+++34rxFc8myXUJ9Nqpa6feIag3c40Zqxc/mHodz9sY9KPJTXioHxq",
-	"Ncv2VH72jechOWAXWWHuZ7MowVK2ewzh885YDHHq+Rfi1A/BeKbXDEFIE/AKIkyJQPmHOVeKpzO+mEmF",
-	"o7vAxQcawItR3aAF6U0rRwv3vt8b4+4P299vnUolBz97tmP5NqSavka3l9deODCOrDITKm8TQu/r6I7x",
-	"+4TESwKKWjj3n7mxu728fPHDyx/Ov3/xw1Yctd8JLg98GcAKt2qlVfXP66QHVQQbx6IlpW+//e77accp",
-	"CQU+dofH4IsCk/rWcS/gDkIm00kulmDUutN0BYFwQuprg9wwvTzKet0YBIFgnXC9LfiC5lTtyq+y9TG8",
-	"eya/ZzovH1odiLVn2J5wmoulvntlHDxOAcMqfEf2+x4mvKcs5vcBIzj8vg9T0RYJ+EsclIC/vLkeYZW4",
-	"fGJzxNMyfOvj/SdS3Z6IC7bTzK/B2OHXDP3t7MXJ8/9BCi/DmS9mJKFLOg9lkX7z9kqLqbDi089YaL0z",
-	"LKTa7xMnQTvw+9cfbd7p9tFfnv3Qw9hAuaBqE3Jhmi9QPMyIoIqhy1SzmkWcKcETl5ez+fOaUzh91jQm",
-	"XJ9IgioKGeezTI/3EJEk0VKQLBYmOHGOo7slxFTqP4j0n34fYAlt9zm2eF1ediV5skaw0KnnDGSjHC9R",
-	"GnpycfnhehdvzjI46N93GpRxNuuCwi+s+Iqu/EzgmwX3qq/UNObhUKQCO7q5vN1lRyqki2tNfPyQeehw",
-	"00fbnrxoCqrB5PCSoYQMCyBLTg1cWYoIumogZsNXLm08Z6BsaawU5aCYvrkKu+O8uKiUQkCKw3RBq0Ap",
-	"ztwdSvUT6W204kV9PMWRJCzedkk92xZcDnte42SWVnNFQ9ca5dCUoDlR94Qwv5CtC9i+BEVTwnMVWEHT",
-	"Js7vUcLZUm//HlMFfkLIAekLR+60mJZiDu2EFY7b+ESyhBKTvNuQWE+CculNetZnFUrN8Ho5y9uSZcIR",
-	"g5Sgmb5BpjQSLgNPz9QzeoYUPwRnuEn4PaRY2ssklAUneYel2ssk0hb8GlotQBrHk8dMkBZsnFBDuqw2",
-	"UisC/kmNqYV5rIdf4wRqlOXRCmGJMJpzFrdWyfxM489T9NlU9/kMYW3wh/zsa2aiOY810RWVM9WKpJBj",
-	"66h4gALvp1FGozsJIs9U3zSPrqQrpuoLcj47QT9nhF0TsUApFnfwth4t6JoYz7tEDlRTdA8pKu55nkBs",
-	"15zG5gGXJn+zO0hWpdeT4pgc51ljuimS3Dy3/3xHWWz3aaLGPoPBw00HWSXHVwTVCOt+C6ZbtJU90Wtr",
-	"9vgHZVAG1F0ZnBoZZ/HdxBSN08oeZ3FrAR/ZZ922CmjfUk+uS6DOE+yj+1VWAacwhCrPry5KlSSn5mW9",
-	"L2egG+v5QsZdFvfH14+6tb65aqj27vVGtw6r0tWRA5ZlTZythQTTYGFi3UnvPLVFiR0pJHg5+9vZi9m3",
-	"s7bIGC5Ud6ScrdMJDbvj5Po/FbKpDMzk3WTwxoK9HqdYLtAGAgVcxsomWntz/eYfx7G+N1rTAfockzWN",
-	"iJZp8LvQ//L6l2X8UhC34/5QkfSSBIMHd141QbcrsoGOMUnonAisSLIBo6kWZiRGguD4Z5ZsXtmSkRJF",
-	"PE1NHTfCYqTvaVZo6wk3aEFUtNLSTs8JZenNi05BNKz8eKigktKKrIQOiS0DjsAl/vrNP5D5CHUlw/Eg",
-	"AMFAZ/i9vR9tr+oMhSwLfVgPMfUpZUxuCc5Ia1GoYZz5XvfYFrT/ExbxPdR+qVa5NsAJruRhJh58LtwZ",
-	"XyzcS8pAGgrbSpbGRGsi6EKjkNsckpmaIpULZp4nV4nwXsNl7WLmzAB8sYCnjSuSXvh8ZhIpfEdMmuTC",
-	"QWp7wFGYm5/gVgn0I/lC6b1r9SDEAdMQ+bfonEB8DUu6jV40Fy99CdtuJ68JEUD7duHx3lJHswJfh5TF",
-	"ueIzRpZcUdxW5KwIcdYrgbqRx65Lpf5XJdVRlpBAhsd39IHEyHy1ZK+FRmVMe5PzFVzyJNGnPE4W4eM9",
-	"I0HTCswEK4YWGoEf5pncMuvQrIwNALYhqqVAsj3r+9RGDuWO6cy5u6V2cjB17LDk3NXayuFXegOXqLbs",
-	"uPWp45bKzC0PbYflOO+x3d7re7LCziU9talf5ELoy5Lhk3Dd1zZefgO/N1SxMr9Ofbby3zvOs5DEqr/i",
-	"yTOIWbxnW8ZskQbvG3JgDI5gwW4OL+RCMP/08C4J+cp+ZqW6a1DQCtQ48/ohIJ5dKk/ToPUdhn09AY8w",
-	"+Nx6UlseYewnlec+snh2PAcB0Gx5DPIwM6nLg1C5qeU3R/AoY8EFZD63wG8tnWLjsIbSh3n40cRZCegF",
-	"5EJkc5NRzY5+8SHTBxhtivTtlCGtHG3cQ+Ejv9+pTzgxLSpVPguW1NtaXqS+sHe6T7V2RyitJjEXd3gy",
-	"DeV39L/8WpAgRovjteqlQs34YgY94ENc/Bm+4LeTgQOGX4YpOQTF9/TihSUEQBDKs/2EBDTKPrsFFhDr",
-	"g/53FjPhMDyNtwuEFUr1lYIz4u5GG3iHFqodEXEmFWZhwyqBQj/Pz4/ntJS2e2c/eCQgtCgUDWo/wVta",
-	"E4NjtXYq+yygR5geZa3TX7HDT5+1Fsw4/va5q5kR0qBDBpWbcIQehICdXl2bAL3Aq684aMToZRWDKa1Z",
-	"LCTrzCC/ty32bQIAblF9f5F4Scz5d2ctfCbGkJhuXTlOepjwbYb5Hi1z2dMvUAMB9DMTdRYDA1h8ICkX",
-	"mxZQvHZZUDPOE3RkRbn5TYIrBswV+mswtG+NaYKDsQrvBHGJavtqua3FVDBNSIxwktgi0X0HpElClqH0",
-	"JVfmA9J7GTRisHrAT3S50mdjLvXtnbCeYzF9rIQ4xJFFKCMxGA9yScZokcwcawXSpkFKKuDWSlMuPKGF",
-	"quqPnJ0bPXAu4GhFZitbhKIH0LztJ8ySLb1sGpnyJapHrwUX91jEg/uZGKhhK0yBSwf2oTIa1sMEmg7r",
-	"4592DuoleK7Pt4GdHgZCWg3rUI9MqF12iz+amG/SUJMW65ivY7UBlSZw6yiqInla5pdW5mwz+BBRPLL1",
-	"GR4wi8tHgDxBK4IzrcGncorSXJEHYlqlc67/SR6oNE5670bU5zdWdE4TqjbgmdwgM/ecoOT+6tqYnRlO",
-	"5AV4+Yzh3Zj+0b2+O2oN+e/cHsMRZkjizRT0y2SD/k0EfxYysdsEtVsViaq4Mo/2+vUsH5429Mm8UR0+",
-	"J/Q9H9nXRkeN6Dl+vdn6JUTkjO5+Pr7nDhMbOu3Vt6Im6q5JPHJOwyejJmUj5wR2BT27T+6bEDXXg+Rl",
-	"33HqW7BRacP3YGPPhnasm8IhWW6RrcGSrWdXyz8AakuYZSrzrGkIoOwysZLCAduCqMC3p7aQMK4XoA0o",
-	"365mbMALTULhwxAB1CjLVaRmg2zKxcFnHhtACD2U1w3kzYIWesjAcD2PUViqnyIICSKVqYgYuv8bR6ri",
-	"PtUQKsom968xHM7qWuzPDtcSZFe1tkBYWZ84t1Kw/SzFUe9sDxdlN6OJ3NF6MjiI8NxZ8gPZiRuPzJtP",
-	"wgDQpUdGwdIlVYPCD1AAxW/1fLthyYC7G9dtoXQ/5yriqb2Aa1QfGxOdc6n3xHiIo668uc3T0r/4PAjL",
-	"P3KSh65ZDYoxDctJbKVsK8vW55lAMwlsqBYgUbXCKG5DTUD0Kzjs0gmbxj7dZc9uNjydpBnUQ9SHRdlU",
-	"PMSCWxdHLjZ02hAMCVZ0TWxp8ME1S2oUa7frmej3DtS0lsvxwaq4JXl2REy1ExLbIjMV62iKN2hOWi2k",
-	"irKch5xlH3nxBDyQ16tFst4ontkioGBZTDHb9EpX3xrSOzBR1a3u0skDjYxW4ToqVKKELGx5m2CetJxR",
-	"FUYXhe4pwdLVpvIBEszmcCYTD0R9wreVs5xO4IxsWaPJ5rVztDxspAdt3lp0NJw0/gylKQnDqavep7c+",
-	"OyCteG6voSxXFQDp35KEjoAXRJ0H7dxb6bAGLTNBV0HRqtgL12m2h6WconeXNy7hdXyByAOOVJ2H2zwc",
-	"C/oQzM/M3PDdAkyf4wFLEg29cXjvlptL41ZWuWCVyMGh83QEFlZftfY+YXxd6C7+rzUNnoP23SxfOCyN",
-	"0P1KPYeWvboLlZexCABl8o5mO4G+AW19fISiioRUO1CSVDy0EbzDoEGV0G2gixdbQ/a88HLeqXoNPyFV",
-	"oITftK3iE2YxiUF5cvHKWMEhPcy/GKQMYbPB9izh8MmqTS0C+DdnBNPDGutcpeKyP55s6eXt+WFN4ajt",
-	"gtGtressEcHwnIwIysORFHBU6xPIZwOtV8mCU8OfKxBMn4shh4g5sjJ9f4J17HqU2N24+TpAVtOFg5Rs",
-	"ntaaeiKlUhHfyPKrukbcOYSczBStlTT8N2RibKo2qpjoG+S6I5VnCYGo5zllFaBHWjGVFG7resyuRI6y",
-	"LX2FnCKeKyLA9w9BDUPLXzhjzrCI9mJhXagpZSFrnsMGVo1z3VjEt4cw+Pye2+OOajlB3evs3kmQG3ko",
-	"e1pyA/kUe5piAym4THlNIKqhqP3g+5WqnvWfHvIK9bMrNlPV9DMrNhM8lOp99e8Ir/y7VBzX8LUx/DjA",
-	"BMStjYE3djh0dHW9fjk1r005pGSfugBxT6kQdQdVJRFVAQtJWHuEQtzB3OlD3psMVgtrgOilH7b12aIo",
-	"VnY3UFWs9B14RQ4ri6/diEF1cWvmmk59sCsrWYfG15mkdZRO5zD1jpIkbifyKwMsR+QLeD/pE/72pd7C",
-	"VB3UuvsUYjwAYcPWB5F1tccWoqYV0I2g7A4D/xiy/tWgcNsVqE9OgyEU38NscDbw/jNuyF05pZ1JfsXC",
-	"vFCyL3KrCgtfmF+nSCsE8N9z45/HUYdxgiTxGHr2q+ypgGw59XoqI9tHsc6W3QZxAVhNCQPw0rQNCtAm",
-	"KF/bsrxBRa4i8bDiyGiOzRzujVt2OJSTiDQP3TOuJcljfiwwi3mqqUPE9rlUweqB8M5ARJibYgDZhtIT",
-	"uE/m1uPTu5tn5QEHjpMXTfh7vXPs3aJCK13CftBlyy9r3O2qHsgKiwrCvOMRR7key/Z3HHsq91EU5Bjw",
-	"HkSQSJPkmKIcfV5hDHuDMcaxDZHGoa2XnlWE0PdrOUVrxRuMScoZmuc0iRFlZj3BIqfQZGb994FQUD1A",
-	"kUqwARvTXQV9BL7OW2xWc48lrCiMJJNbbRbxNA15WGxONUHWVG/ZmXtg/uB46zbYfCIJwRJe6Erapwqt",
-	"G2laBVZl8/X1h7D1Gxd3ISDXg1i1+D7OEswIuocufR3V81xuZgnnWfAVZpJQtkTw2bBNytckRhhKCLvn",
-	"FcCdPcOKoywPbOb6F0CMXblaCYJjrS5klDFjIz06fl68UDU/hxPB9Uv2ZsDaku+ydZyEDIDUAhLIMK5M",
-	"TgqOYt43MFxPJBNCQjP9iKO7Y75YINMA3nYzdL+iCUG6Y885koiLtuf/8A3RGC0hgYK1UFeQ0xNkQx7C",
-	"Fk/TzUzf2OCGAY9uTfv2R7zme3k3GU8S2XMzhlm7Xs3aFuUJRM76jq8etlccXQhSqjeKkXowmypVHO1X",
-	"bHTcK94KdvxuizN/9DmmxYIjymlZJlXYrsoa047HwSVYlimjQGJT1j7Cu6gFD5DP25tb9Pr6CmStE6on",
-	"6BqDm9O/0kA0llP0f25+/mg1dK2/yinS88gp0ppYkXool5AEUqIFT7Q6YeNQfNjyNxJl+TyhckVitH6O",
-	"jCqEJDfCBeKctVwpwpxtPhGNHpSzaIXZkrhVopzFkLcEfX44/YwkMfVHYCgsiMtOgiUKHBq+arwJrqbM",
-	"T2qinhVVCQDSd319fTUpHaaT5ya6nzCc0cmrybcnZyffQskmtQJiO/WJP+DPZeji8jbNE3iJZ9NhFslC",
-	"AAe6FU6SDVrQRBEbS+FRcxXDY2eproqJ9PwCp8QooP9sarPJpjQH4szEqbhsS1Q3+iMnYjNxdzVIaGM0",
-	"MIOugAntcRqcSDNWkf0EigbDbLWiRaFJiVrNyolMhk9e2mUxc71ybGhqiGbd/7znPeY97zXv75Bb2+Q3",
-	"g9ovZ2cumsk+fsRZltg6M6f/kkb1K8brdbnzNBVIWfI4DdgYDZITKtWJ7vLSLCo0hV/86Y84dlkl9aAy",
-	"T1MsNpaqS5DU/AhJzf85KdH67xCRHbJYXgqCFbyhQMRxWEGInNlkRCfoN5tKzeRwKwWIpviO+OQ8VY4z",
-	"gxfwMYKfSPUjjzeDENET/tWzxRbLr1HA80NNHEjyI0gVoHvAt4FpJXtoG84fp2XJevpwOs+Tu2OzKHCR",
-	"BynidZIgLpzieoGouWBoVtAqOWWQhQpKs+i/7R6byP8xT+5qBCB3oIAW68xwDu3v1C1MIPaEC23JYSmo",
-	"T2yjxbMvA4J97NrsI7ztHpwgp+U8ZWAc3B9zQCzpdpkY5o+YJKSLP97Ad2kzP8nqri60Emj0qorSpJUs",
-	"mzIrzClm1ENwSlwlkh3S9tG4QRf1Ze/EDS/bgB3vgTTMSCNJ408aP5rFOdqoXzBTvjanaHF4uuL93mlb",
-	"3HB9ToIqIdSgORkOoZfbIfSRq3eQCD4Inz7nyjSsof/MSjrsFCWc6ztFnqH5BuBAA6T/d6I6tnv2dEd1",
-	"/YgeD8i/E9UTirX7R2i2oskpjSePvwfo8vThNLNlmkcM2KYX3hAWSwRp80klD/iRSTS+PncBH5a8nxXU",
-	"XbCAWgmeL1cFzU+RLzZvKz3Q5WrOc2GCtUyaS/P01khYYTJbn6CPXKEMC4jdq94/qxR1TdnyneDpobXO",
-	"cp73A5z126eG50sBaoZgzQinBJKJjpOcu3HA9YAc910COOVxnnSYBLSmatuUXQaZ4GsaG7th0wLwwQ76",
-	"FDdDM1efa6Fp6e6EzQte6lftoOX2UQGVP6haBbRp2F862y0ckJodkMJy2ax3P0LZDhYE4mhpbGyOpy69",
-	"2bHxw8kubcFpkCZBGWWmJn7JSxrSCqop4z7ZWYZpCMEDP0mKJbhdIOHHd6Cqzt+hBtilgefXD5ezIVa6",
-	"tr1uN9iJYnKwJrkVtFmSfFa6UVY7P1vJNqgPx5IyEZ7W+v22TPok1qsQrPtILNOyXWINIqUORtqqeztu",
-	"grOmwkpeAxcPJp3dCbqKSZpxDb4L3aHaXNMLenl2NoQFJ1/kFqOXXoXvGE41WTd17/7nQT8Y7FHXCZJn",
-	"+KxwAnQ/CvwwAO/n9BhzbPh1emo3jFMm9n4UvffjxCZsw6XxBxOpVvLq41SOEm78J1wSFwthpGufo6Xf",
-	"oVIkUv/PEfR9RLxr2y7kByJ4qwvC07J3PFShvIMXorb9A10KazB+Wn9EaPZ2U2xZNbLvtPQE720Ww0D0",
-	"26crF0EVGqOdvB/35vSoE9xQpeILOkFCovbpPSFNIbAXd0htc1+JT2SrRBy//3HekdIBd2DnyCDB3cVI",
-	"27wlP+odmFqjF8hrLDGyyerBXYIFMRk0cKIFeKfeUjgdDsZQT+Aw2Se/PJnXZG8045/Q9JO9YGT2Khh0",
-	"Roov4c1qmEBudJuvkz5CS/8qxWmrJaGHUA0DYZhMZeTe3YT2JU13u1bCpvbOSebdWIsPR5lgZO+n9v0v",
-	"GvK30zmtB/pa2amx8n0LWz1FthdhCymx9kQgva1mSJr197IjlI1mvv0ws9kXMpgNujl02Mtc/7EWs6ez",
-	"lbUJxuLOthefyjC47slMZhzfgtgnjvv0e2sprQm6OD/sQ3CRMwalZe0iLkwiHP3TnCwpkwgvMWXG8flv",
-	"IniTGj7pBW+jh+dfxHZabHcXe0Axwp6tAbtRKsA9gMJxYvW00F/3T3cwk16jfxbjsmxqsRw5U1kNX1Uy",
-	"C6hP/0tmT6bh7cFIZanM6nb7JDKtEHoau7ARNiDk7uA1GVWyKLvYeRFvalaT4drSLrDm2XhQRzhTuSA7",
-	"O+u9rlTKm9WuAl2aWQ/ku7d7avW32tn7ee79YGMc9419Dvfb2/nb3Cr283+7174C6H047QfQUDs37cNj",
-	"7/hpHw77KpS+0PWjCtkRzDneWb9l//u+f9SI8vCu+kGw3e0CEqL00ywy5VqCaCs2W2RXRFgi3Yktzbs3",
-	"hhk3KSeLIpASHSm5wuIOWOI3Koj5y7yMN/nUuvF9HZnaEF2y12QtciUyz9AcS/uuPvi8EdrNjPpbFoED",
-	"UxMF8xzVFlFfgst7XFQhrS6KsHiHJQ2T2Q/HBntVzvAzzinDsOaGSlrnBEsEJvXO0+urllDiMl1ifcKT",
-	"J+ChMUqXY/TRkS5+G4cJdImK4YeK91KYixtl5yiX0m63a2Bu1v8ctaiPQmSbbo1w6YfZLfEtnn4PFd3i",
-	"Nn7I4BYP3C8R21KZvN2PXro9jDUxlIZ4ysCWyGNwgOL9xaNaKmL1SwW1lLh+jzEtbmtflQ+2XQCO3v24",
-	"gJbiKHuaeJY+YrqDf750MMv++ejJYln2widPHcqyI7mMiGPxWtbAMJavjDICK/8aBeieYljGStGvIIRl",
-	"Zw4aFL/iuo8OX/nq2Ki+8K8oeGU8aaRELDtOYc0azmJhtfYqfRRMAyOZIlTOsGa4Z1qywR0xWbK79bCs",
-	"SWta2ysJhe+lztAd71ILoWQie9XT9tYwnzXtb1vyQpdtha/62x13yXJe46Ag2i45W9Dl/k+h/xSb4AfD",
-	"MSX+kmRNBE528w2NCUjrYe0r+4Rc80FOoS8cjdbjut/hDrK9R/qDnswT1HpJdCaWfcah9YLofgzYBw8G",
-	"MhNRtjSJ+isxaUdYpCQ2WVMQhVPQ0b69Wgi6XBLxrDM8qJUUnn8Jp+B/U3DQSEPfYSODPMG1RAYFvPJd",
-	"gUFDZOxh4oKGQdkn0z9wEg9fyOBAkUBF8ee2s9qvoF80UGnAMfFAgf0Ojwjya2hzQxWlEJ42KkhhsSTq",
-	"L+T+qoF7H3FBAymqi6f2ER2k9pnPow6uL6QR1kE8imfHBwlthcK+lcMGlT5BoNBQGO+mJy6LwYafI8VS",
-	"Rwc7lDZzmHCHZXmC4cRaCnkoRtoS9GCEba/Dpt8xU8z8nyT5+8h833hr8EN/PLcEQPA0oy5JnzKlsEpl",
-	"h83TBqwUjla2UUH9ihuJD6BGR0XYRCW1II2f9YqeCOSLLLs7C/gdMoKihKUvEUNRm77deVvRuMbexiqD",
-	"PGUkxbKEy4GqyhePp6hJ7i8VUVERJ3uMqSi291U5Bbuk6w4QGBdZUT4xnya2ou8p0MlRXzrC4hCc9WQx",
-	"Fnvim6eOstgL4YyItSipdgOjLb46Kgmu/esUrnuKuRgvYb+CqIs9cdSg2ItigNHRF18hWzWX/hVFYOxK",
-	"JoovlwnZRiOfBckSHJHPrradUBJ9vqdq9VmzD/gN9PcLJGuFb+2F8J4judJkdEdIpn+ioqgtbyp0ytDN",
-	"7RaWdzDSsttqedJlMwlUrjcN4tNACPd3Pu6u/jX6dOuxw5ZINQyInQj1+Ze09rk7JNDSvi6if1W34D3O",
-	"SpkpCsOHSTri6IQzMoaHhwdd9LI7lm3tRYeB5vYvHHrR0z7QYWj3I4y2tT+hlb2N40q8tc8wjN7Q3ZeJ",
-	"3XjGE4IFs8VwwjbnT9enH98g1w5KsRJbdEbyBGpb+3JNULu+oG/OKkbHPgh+b+dpdfQeDN/1mQPod008",
-	"h+9KAe8rUP0ymD8VRInNnqMjPhnakOV6R0QW5XOlokmCcuZoKJT5SYlNC4p6CcIybMVoibhrGiUlNp53",
-	"xp5HBaoOETp1qUd3paMaHF1idGiTgl8L8nZ1xkl9vTgzl8d94uxAsUe+LtgFutd8RWWBQKnwRnZFGu2M",
-	"nz0GH+0M6wNGFPpS7SYLWktCMXRTu31Z+xlW6Kwfm0z+KheK/6aQwp08XocNLCzTXd/owWEXhcPEDw4H",
-	"qXg4htCkzoQw0KJaIMsZHHuH1n16eAfz9Aly8PM9QU0sO9dXnETCQLZPCIVu1x494TM4LiyieqWmcwS0",
-	"vZSfbtb/6ml3dcAbiINbWBLr1e7pjlkB7EETzqpB3NyIkhzAzrej2fnQgbEjGfovFBx1uyeGdqdYC0O3",
-	"HQnqQBx9e3COvn0qjq5A9lCGAy5UOyNfrzaSRjhBpvSw1o31v47JHzld40SPio5kHq0QlmjOWRx6KApR",
-	"iDBNvwh3lQtmJ3TcfEdZ3MZS+ttfINSQi14x5bqd46VdjbcmGtFC1hMH/L0t75LNtFRC5AkC8H/W4HwF",
-	"uPyMIszQ3Cv8FxYpc01+sWbDN9dv/oFisqYRkVr8rbhUpTLytso/pP6Gu9JxnnUEG3KhDhVhCMh5Yg+P",
-	"n7M9XEnDc39hSQalAVLwfN6zYn+TOJDjcQyUcYKuDXvesxIhRJgxrjTBCBgmRkcvz86ehTBuXR8O49uu",
-	"McA0dtAvYS4qvCRhAHe4Q3SPAZ6QIETOnoQoS8S4s7ujDUzjrtB50PgMfl9jkIDX67kBpblAGtFD2dJu",
-	"qw7rX7L4ryJynga7OWx4F5GzG2EYgPeVUacPp4pIdbzQtCD3bHwJFNyfIi25MizAy/5zRtg1EYsT9D85",
-	"yQn6DLnfPyO9JGSWpJt9TghbqtVnNN8oIsE1bTU2KYEQc++zh/uBWgmeL1fwwz0Xd0QUGl6G1SokKG8I",
-	"izWIbolU7wwwDkOvpQl6Ue2LA8zcbrQ03xGOIpJpKq7D+ktQ9K3DXZksjgLE9ayF3KXC0V33Jfr28vr0",
-	"6hqZlqBe2XfvTsM68i/cOSNT0/CsRQe/MfM9hTYMU/VRh6Fh+91SuiU7+Nk9lAG4/QIJ7UxSaYi7Elzx",
-	"iCe+pAPca+b5YkEEyjhPZPBsNns6oPi2QAvLb9jDno5naXfSAOroW+SaCGndBkEs/JjTJAYw25aIMpMF",
-	"xp7YqhQ9FmOSchbEwa92ngNiwU0RwMOvzbU33gXC2t0uSzB2wxrKfTg1B4DspFvClNigjAh/XKwEwfEr",
-	"gNbl9S+IgkMwo0yr4YpPgbxBF08iLsgUrfi9iX3kC0P6PEk0iBPOM4mMkl6upOPbLzTxuMDxKXxTpQRT",
-	"VJnOJ+hj6NwMHGSanX+ze34KCWTm6iOCTMugDHqDFT7OEszcgb1dwLs9/g4zmad2hpdykUxeTU5BMbGt",
-	"/3Q2DE90U//TBx7niT6Ni5/M4VH6wU1W+unKnw3lXy2Hl8eq25Aa3wqLceOTTxTx+Pvj/wsAAP//",
+	"7L1rc9u28jD+VTD6/2diz8iXJK7bxq9SOzn1c5LUv9hpX5yno0AkJOGYBFgAlKx2/N2fwQLgFaRISrKb",
+	"c35v2ljEdbE37C52/xoFPE44I0zJ0Zu/RgkWOCaKCPiLhvq/IZGBoIminI3ejD4TyVMREERDwhSdUSKO",
+	"R+MR1d8SrBaj8YjhmIze6N7jkSB/pFSQcPRGiZSMRzJYkBjrYdU60a2kEpTNR4+Pj7qxTDiTBCb/CYef",
+	"yR8pkUr/FXCmCIN/4iSJaID1ek7+LfWi/ioM+/8LMhu9Gf1/J/nGTsxXefJOCC7MVOVN3S0IEmYytMIS",
+	"UbbEEQ2PR4/j0Seu3vOUhftfxSeOhIPuiqoFUgusECzj0UEOQPM2DAWR8lZhlcr6Ef2mu2EUrhmOaYBi",
+	"ohY8RHyqMGUkRJKjGRboQJCEC0VCNF0jtSBIErEk4lCfZiJ4QoSi5iSwmc5zaOPRHCuywmvvt0SQGX2Y",
+	"RITN1UK3mHERY6VRg6nXr0Zj14UyReZE6D5SYUV026mBOUujqAqny4gSppBpOh6R4/kxYpwR15oLlDKZ",
+	"JmZ7x+7n8vrGoxWmSv8LPmsI2wZ8+m8SKL2Yq0WQnF8zs2xqztgDalhIRKREVz9f3izP0UGhz5FF4jH6",
+	"/P4S/XD28rvD/CgOeEJYQsQsRORBESYpZ54DCJmcmNORPoIMUiHpkqCrT7f2EKUeWX9Hr17DeFSR2H+A",
+	"9gcsBF7rv0MeY8omkmARLOqzXcFnZD6jiEqVT3XWcypBZoLIxUTRmNRnuiUBZ6FEKVM0AgSlOVQRlQjL",
+	"exKiGRcIzzFlF+gU/mBkaVhSEdvOz7zYJkgSORhXgAofEA4CkgASdRwPztozoAcjJJKEqY4jm3OdhKmP",
+	"J2v2hZlcEQ1piwIvJLr6cn2FKEML8nA8GtfPI6O18mg0jAiakhkXBMA+o0Iq5EVpu189qzkmjDTk1mN7",
+	"ViREeKaIQJwRvQTC0nj05l8wxSgDlyFH12P0e22pXtqkcyLVDRGBFkOR7xALHxGfaY5I9YjTFDCoI+0l",
+	"353WR/5IQopZx6NLfvSM8OOpWqAkW2DnoX70DPXjwKEm3sGOBwz3WBT0/wKYmX2bJbvZfveco5GGtXXA",
+	"z0jT57p+JgEPPXj7893dDfDiVCLdorryBokTEynxnDTw9pWWNCvB2dxDQpVtw7LyAb27VYsbwRUPeHTJ",
+	"2YzOPTtXCyIYUSjCa8PIypuPcTApSORy5y+MBlgq9PHtJbKNNOob7qmImOGAbN5IcQrfLq7dUPUFvGWI",
+	"xGmEtV7BiFpxcZ/PjDhDGGmxfIw+O10P4WiF1xIFWIg1oiHCLIRjlBeOv0gU4zWKCF4SNOVqgXiqjv8v",
+	"8+CFA2mb/pWt3p7A49ir6GbNQAPzsE+9j4m3Z+hgrpuUgY8kVRJx1siQZefl30LrGu3ZVY0dNFoPsAkJ",
+	"AffLC6fSwxwtLvuYr/1k0FiO9ZkREXOtMBC1ODRipaQwdNp1hXw0AVN2bYZ46dExHiYzGiniYTE/3bxH",
+	"5hs6UEESpnGC5Jop/HAIioQgAaFLEqIEB/dESe+RqeHjK4GZjKlSrVNUjzeDeOu5bmIyvzCCktIJXSDy",
+	"gAMVrbWsRjGJp0RoLUsSVT93YvT51ltOjdNpOkuWZxtPOlmeeXued+h5Xu352AalW0dvTZQf8FT/24P5",
+	"4mEyXSvz7y6K4cOEaInWo71FiY4dVL/1qJ7rUf3WU0Hawm5KQ41zMBZ2UIRWcaVehE+WZ/qW1oTn+kKG",
+	"AntfJEqrmp7DNA3qve1FM7d0ZHed85eHb1DAI86OJEmwAHm3IA8ItoCwIKDcIyw1F13rH8aIa8mOFHlQ",
+	"VivGSG8I+miJcerlMAsulbGo1BQezUz1J6S4vg1prtIoV1LZhfA0LK1ZwU865Tbem0gB5i+kuRxrmT5G",
+	"qwWNCKIKLXgUSoS1RJdE/26FDfyN5nRJ5DDzRHkxH/RwIbq+WZ45ZcgLnoINo4I9ZIbTSCHbAB3k1yEB",
+	"4qywMDiI8NCvKVQNIVVRqT8j8xnNBI/NuOlUq4ExlvcdVdmGC13RXoIOPr+/RK9evn55gYIFCe713Y1K",
+	"ME589+rV9y9kpjdq/SGigUIhUSTQYx2ONUL/khB2Q8QMdgz4HRfvdmCJ0fQ/5Ty72lE1MT/Yv0b6Rhvp",
+	"UaFB6SLoljUaWyOQ/s7IyjWdUhbqf3e7J3rESZ3hawxpULfDRZB0pZyCTgI2Nx/JruBsHYypATOdp8IY",
+	"GRwU9WHRYDQ2849HOFXcs+Oxa9hhhbfQsiAYSyq/WXATjy31rZtq4GuN0DqS6c7o8wLFqVRoqrVWSUNS",
+	"oKLtyfLg5dHrV4edCLECWrfx6oQNsD5/myreBmljanQYpBHDoZAxjR3cfnj79vLQ0Hv9HLoJg7KJuYmy",
+	"zsFC2iZ8l+eZ3L1AnEXrurVUK5m5sda3XGhuxocDd86EJtiYgQtnPuU8Ipj1koXnV8Z+XoHEePQwoWWT",
+	"cNtANRNyFTvy/TXhg3cdXsk7j/gURxlqlO9vOZ9BVEkSzdCBvoVo/nI+1kLWoE2ZxRshLBFV/Qj6vJWg",
+	"ZcATn+3Arhs+o4M/OSOHzqpb3hqR20nEbCb9+cK5e6yCorU0fd1FjBd3kdkuTWM9HWGa8S2JJW0i9Jlq",
+	"tEwECbRKqP9IjZ+os2HTc4vxQ7hBYIGk6IDeBTbzaMRMpwtWkeIfx6OIsvtJxAMcNRulPlB2fwRtHDwv",
+	"UEgE3K0zbefj20t08O7L9dH52SFaLQhDeOrs4zUE2iReK4TQTcqe70TMnm8hZs+7itnzYWL2fCdidiey",
+	"9OWrH/YuTD/yMI181I9mKQOFFkcoZVQ5c12ISWxMcxUdsNi90VQWw3Qo5MQPX5+p0CyxycKoictrmnZ4",
+	"bqekEummTbht5IcXrcFjXydYbhzbDi52millWKzHwI8z5zJ88m94SYTsICINDH61jasHTg1HzZeXj5sD",
+	"qPn0f83X4IW8HUvfcTCNPPQ0TWkUTkKvGPlJf0OKxkQqHCclfNY9jsCz6YGMGZSl8dRrOIRhzVe//IQY",
+	"gUnA45h6zBa3JoRAkCXVe9t0NuXOFmCF6fuSqBvadyg3YPl5y3C0/tO39bfWEoqwbXKBqDJmOJkbZJXA",
+	"sxkNUEJEbsXELIQfZhFfedhiAILaQ73EWGXAhWrm1PQkUsb01fiAzhnXOhNnKBAEK3Lo1yu7+R7K+293",
+	"QHxh9I+0uKpSwE0TUjT5h8EVwUVBIVwtuCQ1KzfYruyc4WZ7dD5rq8PBu++GwBWWb9kcfP00h5jcM3uD",
+	"8czY3SruZrtAJE7UGsVYBQtwS0VeOGv8mjjDcOlS8q/RTOCYmI8aDLXIqTQyU94TkmTIeoEk+SMlLKBs",
+	"PkYRVoQFa0Dnf1Olt8IICZGkc4ZVKgyvzXwmjtvjcIlZQMJJPpYm3cJ63F9WYI6BfgUWgi5xNLGcysw4",
+	"oUm4zP8SMy1G7MLgLKZaAC8IDonwipWSF2Y8SgGTrZNGX90cGENw4nuUlauCp74OMXQQEKYEp6F0ZO8c",
+	"/Yde6Oxq5xa4ZCJSVtc8eu3f8a0KKnldaLYJmgueJhk4vDsl1nusvyUafQVmUtO+/nfKGIlg/4yISbEp",
+	"/AAdzD/zboO21+C0yvdaJaPNPON9xFeXjaDSXzNvDTrgM/Bi6TnGmunJNI41D1+C0V0AIb6Q8F16LMq5",
+	"a6Q7L9creGf6PZYJr75YAYZTx3m9ERYxZTTWR3rqu9aW8Ln3Mm/TOMYC3KOGhhvMCcbSbTjlC4lsWzAQ",
+	"GDfHwRRLcn4GdGm+mmuzQiEJeAguEUEOOzt560v92fAYT/BYkYa3AkGR8HcwjmYZ2wzjmM02YwCD7j3A",
+	"je71mDO5AUtwPfV5Oa14Amjk1bxYIb4MUBrBgVZIolWTzqeJcOssGq5Dp6mws7JUbfFO1iFkotaMJuDT",
+	"fksRaliiXM4dxASzMVoROl+owzFKolQWBV/XeLZsRF9UG+heoZ1E3/4IDhYo4YmN6FlQqfhc4BhNU721",
+	"zpR9ZzZ+aSf3EXRSDuVrNarWYv9qoVjZLvucy0ZFhM80yI/sHWWJo5T4tNOtuHMJRbZmdNXRtuJ2DYMN",
+	"YnnVsQbzvepAPh1ty0EfO+HQu0xr8IUyNoeSzAKfQnN5iwxnMV7nT9eXKBQ8Aau+JBcuau40F7Edwjho",
+	"sjybgH9Vat3C64mzgty1sqvoOIEKkpbx7y5vBo6bhm3jfrkaNm6VrwdyVIVRZUuVlXRjLlaJ8Rk7nIZv",
+	"gQ5Rylor1cppQfuqI03K7hlfMb/iZkcrKWllFNGfRp3cEQ16Qv2y8vmnW5TgdcRxaA7DY0ujqhB2VLm6",
+	"U9V2dF304aahrb4NT2qm20zDA0V8QuIX+N3seoA+X0FDO8u4CK5uiHZb0NyqDi9jHiiYGjSyZUYFJJUg",
+	"OPZwJ810EuIxKr17SEgA8TmpAp3/YE3U4Ta3msxV5n3kYk1/KxqQAWNTNuHCS4XZ0PCsxQBwwARR+7pN",
+	"wNeUaMAbURBq/c5Cd8B8gsB+SNgyKU9BiYOGQ6YoCdCqi4BpCYlEynIT4jYQrBCBQ7siVlggF/deONjS",
+	"ejvSi70yeTizNJ8M06BKgp/IQx4yH2LQdS0zaTyCHUX5Y/pVFsWf65zO4pOxC4YZl+bRlN/VXLLb2nW7",
+	"WXsBrNkOYxsYQVZVlX1vGR481xD8oLGko2YQU59zxyBa17dVKpyEZOl1uLIQixCFZEnBIzaAihRXRnGv",
+	"QWqIjmJG23xaeQRBV+sioFjNGwDKp7M7LlwUSf727tAbHG7sip1owj13qS0Y1NVuY1wnvt65DbPTIHeu",
+	"eX2szXpR043+sgBbzgrOHJGyYU4qzXCpRFLRKEJzTksPkwr+KDfTpPnBoF0KvDJOBA/TAGKDunk9+nG7",
+	"4rlULf9DbmbZQL5AhzDjliJlLyQSD8bS2+91aotLzhiQNznkvBb+7pv1omHNM25RZryVjf0SJ1oJbHHH",
+	"BqbFMJS1nffuVrXbKAQ1UWECl0tuupF4GI1ry6XBougULGzYCVroph7M+wTMwol68HpHWhAng8ReXLlF",
+	"D66dadce3DKIvXEpONvllCzwknhjKmYzIiaS/klKJ/Py/Pvvv3/18nxcC4jQ7ZFur3VMuNe2S+Kz0x/P",
+	"fcLYzrwSOCnNPMORrAWU/rIkYiWoMoHEPApJdiGXJkRN/26G1Mg9S6MIHZBI6usUTxowOrRxus06tYWf",
+	"b4OUIX1JsxkNsu2+9F6KBzjJ+cxDBF0943H2LNdRmoFNjdosFiHdwUYF51AsxQI72ssGijS38Ucy6WU3",
+	"udw+8sLRlcm7GYm8ULXz5LjrO8EEC2V1YMM/nQf7QImU6cuMEU9EKn8UXPsapMJCTZSg8/mGAzaMwZiS",
+	"4PgQ9JUlvnyA4aV+lmiBHTa8IuLJ4El5Upqzwxtk85i6yCo2sqUmLcwmRHH71SoUPEHaWpwZLSwTalwg",
+	"AGUD5WcP9CqQAzPdgkRDzAB2MY2ywi22k5LXQXJ1VH3yt4KVS4clwYG7bXrgZBeXvXjIYyCdFQHOxdgI",
+	"WOPjoZp2VYCumzzfnDvQZrRsvNvUGQdeE4FetXgJsEg8+tnnG+PRHGQ0DTjxOR74u+Fj0sTvVTiB6OPB",
+	"w0ZR6Bn4w4erLbYfJ75n6x9vPtwOH5NJj6ns0+3Pw0dMksR3Sjc3N9sc0x+U/eHL7ZNOI3Kk8HwOkfkD",
+	"BweX/JoFnlXfbXFeywh7dKZbyuZbr7lK+hA45XYxBtKzOGiO2C7GwtEdkqUoi1nNXOEfhBGBFW8Lf527",
+	"NsNEVNZdC6ksz8DeLl7ZjjoFtBYW1y5FIoIFMOs6lb69RO6re8STDSv13syzpZCDZwKaooNCUrDDopQo",
+	"/A72UEEkj5ZGXMA/3cvT7GeNHOGEpw3hcVjMiepxfSsfmTuvhjQhVYNgNlmH61v1oBrkc2ExpaeFHu9Q",
+	"4TLTGv9hIravXPOSRckfzmdyNkVRFu0dkhll1ARiHMxoFBmPQ/15eE+NPuI47Lj+D7rp43jU4ErS1984",
+	"jRRNIuJdtskLYDwkpfuN4CkLjwSfUpaFmSpasvRuMCxtMu66G0hL5pG/aTApzKtB6SGnOoy7hyRZlMy6",
+	"bsglU3VQOVS2CJSvsgP5tQez3tnjyQ7vAhknD6IsiFL7sPn95W1b5Kpf79bcEBJTTEmAUwlpJ7Z0h09w",
+	"oFKfh8N6xRuT3HUavNH9bEe337P9ZFmXVtgZZMCFp9sdqYcjviRCpEweDl+S/oWFLWsCdhQsCDwwyrMU",
+	"TteImacpfXVAc3iNgHaHOxDSbvhGULvxnxLWblHNwHar2jW0+wauWo1tVQX+TsNWB0xS4VdZQp0y1dax",
+	"uoZvnsPowOI+WPXM2GSubeKnWrK4YvIHiD3Vek8he12dxdFkMjyVRGvyvOvy1Bo2DN7RGb2vIZFs/fbQ",
+	"mjtvE5jOm8B0jkJIkQJSZwxwYuRBoQVPAHAaW9wPL7aDYWmq/nD85JY1AJjjkd7DZME3rdBtdbOGvM2B",
+	"SK/N5eTTVX79ADNvrjBzhjArJ1uswt5HCoC5bk/SHSgVRRgS2fMlRRsx+jyeXuyr4oMcV9a5nxWe+zMG",
+	"G+yZNBgCP5TuhCUF23+nyy9ylYtf8U640VZYWVYHLBsYnuFR3NGBAnP7/wZnNEO7a3RGTsV7D88YEE/h",
+	"vz30iINQg+IgMqA0GjQKpostvQx7DaxoJj4g5xhTZ2zqYcn4DP1CnxWxFJ5RPm93Zr69NHMPDyU1OBJe",
+	"tzgSWuRPwRbQ2+7fKDqGDlqT4suzkZ2oGUQZgFKpuOelwFsxpUpgsS7FyHvsWlhhj6fOPHfUHztE049H",
+	"kKHHTzPwySYdURhNScTZXCLFi0Kran9xyAIqOUTat9uHfJT2K45SYqxA+vomyJLy1D3ufGF0yqPsXcKM",
+	"ehx1xkNtojRHb86/++71d/1iezVwHXQ2n+W7gsiqKcZZtmyzAW/uFqe5+DLbZB+rCnMNqnAYE/OzN2f3",
+	"3Toh6KCW2MgoS/Z17AylTJImp38PkLogocbsH+3bedwI9fYbWxO0m9/o/Fx5VnSgeWuqFZldAqXzabed",
+	"dCgDj7fx6vbyZsMKX29aHgk8y3p3+amSP3OiT0S3VpNT+/+Xo/Eo8Ee+zCI89z6Jx/MGs+6SRpMpJOEM",
+	"OVOTmcDzmMBj1pgLkv0tN9trzdsbaD3hs5kk/ufu0ACZBogya87ceN6vfigD1NnWf5mN3vzgg69By9Kj",
+	"BRuK9Op07EdIl5LKJPY1JnqwkpZcRc3L1ANna3zlF45WnQka8PK69H0HVJDJiTd/jV59d6YpjHFGDo/9",
+	"9XSyq0Yr82qHwnfb8qs2gtS3tInikyhTv+2pnp/VKjndfTjedqUQY9/48uVOf83QxkFsl0yslJvJ7rS2",
+	"UZunqX26l5sF82Yx0GKR2lrotp06qMwRnpKoId8HfNsAgNOzH777fiPEFzyZRDRLptWIXT/zBEG7rXHM",
+	"WLmyh6Hf/biJSD8V1Ii90qnVLJtT+dk3nvukgG14hbmfTYIIS9nsMYTPW5+ij1LPn4lSP3rjmd4yBCFN",
+	"QCuIMCU89XSmXCkeT/hsIhUO7j0XH2gAL0Z1g4ZDr1s5Gqj3w84Id3en/f3GqVS0d9mz+ZTvfKrpW3R3",
+	"eZMxB8aRVWZ8yfJ9x/s2uGd8FZFwTkBR8+f+Mzd2t5ezVz+e/Xj+/asfN55R853gcs+XAaxwo1ZaVv8y",
+	"nXSvimBNLFpUev36u+/HLVISKiZtD4/eFwUm9a1jJeAOQkbjUSrmYNS613gFgXBCQi7/NdPLo6zTjUEQ",
+	"CNbxFxeFL2hK1bb0Khsfw7tn8jvG86LQajlYK8N2dKapmOu7V8LB4+QxrMJ3ZL/vYMIVZSFfeYzg8Psu",
+	"TEUbOOCX0MsBv1zdDLBKXD6xOeJpCb7x8f4TqW5PRAWbceZXb+zwW4Z+OH11/PJ/kMJzf+aLCYnonE59",
+	"WaSv3l1rNuVXfLoZC613hvlU+12eidcO/OHtJ5t3unn0s9MfOxgbKBdUrX0uTPMFqjEaFlQydJnygJOA",
+	"MyV45PJy1n9ecgrSZ0lDwrVEElRRyDifJHq8h4BEkeaCZDYzwYlTHNzPhS0eMyUy+/R7D0tos8+xwety",
+	"1pbkyRrBfFLPGcgGOV6C2Pfk4vLjzTbenLl30H9sNSjjbNIGhS8s/4qus5nANwvu1az03ZCHQ4Hy7Oj2",
+	"8m6bHSmfLq418eFDpj7hpkXbjrxoCooJpfCSoXAYFkAWnWpnZTHC66qBmI2sTHvtOQNlc2OlKAbFdM1V",
+	"2B7nxUWpFAJSHKbzWgUKceZOKFUl0rtgwfOCo4ojSVi46ZJ6uim4HPa8xNEkLueKhq4VzKExQVOiVoSw",
+	"bCEbF7B5CYrGhKfKs4K6TZyvUMTZXG9/hakCPyHkgMwq8W61mIZiDs2I5Y/bcNW5FUfYoFhHhHLpTToW",
+	"oxdKTfByPkmbkmWCiEFK0ETfIGMaCJeBp2vBcKUmMX7wznAb8RUxpeZ2MAll3kneY6l2Mom0FRT7VguQ",
+	"xvGUnYwXF2ycUI27LNZSKwLZkxpTXPhID7/EERS9S4MFwhJhNOUsbCw7/JWGX8foqykO9RXC2uAP+TUr",
+	"QoymPNRIl5ciVgsSQ46tg0IZQLUgDCU0uJfA8kw5Y/PoSrrq1FmF48PjvNRSjMU9vK1HM7okxvMukQMV",
+	"VE8MFmjF0whiu6Y0NA+4NPqb3UGyKr2eGIfkKE1q042R5Oa5/dd7ykK7TxM19hUMHm46yCo5vMSyPrD2",
+	"t2C6RVPZE722eo9/UgZ1ld2VwamRYRLej0yZTKgYyMLGAj6yy7ptWeWulcJcl7SeoAX20f4qK4eTH0Kl",
+	"51cXhdK8Y/OyPitnoBvr+XzGXRZ2P6+fdGt9c9VQ7dzrSrf2q9LlkT2WZY2cjZVZY2+ld91J7zy2Vd4d",
+	"KkR4Pvnh9NXk9aQpMoYL1R4pZwsfQ8P2OLnuT4VsKgMzeTsaXFmwV+MUi/X9gKGAy1jZRGtXN1f/PAr1",
+	"vdGaDtDXkCxpQDRPg9+F/lemf1nCLwRxO+r3lVwtcDB4cJepJujOlrZFIYnolAisSLQGo6lmZiREguDw",
+	"Fxat39h6sBIFPI5NGUDCQqTvaZZpmzq5M6KCheZ2ek6os2ZedAqiYZWNh3IsKazIcmgf2zLg8Fzib67+",
+	"icxHKGfqjwcBCHo6w+/N/WhzmXwo3Zvrw3qIcZZSxuSW4Iw0FoXqR5kfdI9NQfs/YxGuoPaLVaddTSwA",
+	"jnclDxPxkOXCnfDZzL2k9KShsK1kYUy0JILO9BFym0MyUWOkUsHM8+QyEq40XJYuZs4MwGczeNq4IPFF",
+	"ls9MIoXviUmTnDtIbQ8Qhan5CW6VgD+Sz5Teu1YPfBQw9qF/g84JyFezpNvoRXPx0pewzXbyChOBY9/M",
+	"PD5Y7KhX4GvhsjhVfMLInCuKm4qc5SHOeiVQdvTIdSnV/yqlOkoi4snw+J4+kBCZrxbtNdMojWlvclkF",
+	"lzSKtJTH0cwv3hPiNa3ATLBiaKEP8OM0kRtm7ZuVsQbApoNqqDhvZX2XYvO+3DGtOXc3FKP3po7tl5y7",
+	"XKze/0qv5xLVhh03PnXcUOq+4aFtvxznHbbbeX1PVim/oKfW9YtUCH1ZMnTiLxvcRMtX8HtNFSvS6zjL",
+	"Vv57izzzcazqK540gZjFFdswZgM3+FDjA0POCBbs5siYnA/mnx/eRz5f2S+sUHcNClqBGmdeP3jYs0vl",
+	"aRo0vsOwryfgEQafWk9qwyOM3aTy3EUWz5bnIACaDY9BHiYmdbkXKreV/OYIHmXMuIDM5xb4jaVTbBxW",
+	"X/wwDz/qZ1YAeg45H9rcJlSTY7Z4n+kDjDZ5+nbKkFaO1u6h8EG233GWcGKcV6o89JbU21hepLqw97pP",
+	"uXaHL60mMRd3eDIN5Xf0v7K1IKicXH36YFLc8dkEesCHMP/Tf8FvRgMHjGwZpuQQFN/TixcWEeCAUJrs",
+	"JiSgVunbLTCHWJfjf29Pxh+Gp8/tAmGFYn2l4Iy4u9Ea3qH5akcEnEmFmd+wSqDQz8vzoyktpO3e2g8e",
+	"CAgt8kWD2k/wltbE4FitncouC+gQpkdZ4/TXbP/TJ40FM45ev3Q1M3watM+gcuuP0IMQsJPrGxOg53n1",
+	"FXqNGJ2sYjClNYv5eJ0Z5Pemxb6LAMANqu8XiefEyL97a+EzMYbEdGvLcdLBhG8zzHdomcqOfoEKCKCf",
+	"mai1GBjA4iOJuVg3gOKty4KacB6hA8vKzW8SXDFgrtBfvaF9S0wj7I1VeC+IS1TbVcttLKaCaURChKPI",
+	"FonuOiCNIjL3pS+5Nh+Q3kuvEb3VA36m84WWjanUt3fCOo7FtFjxUYhDC19GYjAepJIM0SKZEWv5oY29",
+	"mJTDrRGnXHhCA1ZVHzk7N7pHLuBgQSYLW4SiA9Ay24+fJBt62TQyxUtUh14zLlZYhL37mRiofiuMgUp7",
+	"9qEy6NfDBJr265M97ezVS/BUy7eenR56Qlr161CNTKhcdvM/6idfx6E6LlZPvnqqNajUgVs9ovIhj4v0",
+	"0kicTQYfIvJHtlmGB8zCogiQx2hBcKI1+FiOUZwq8kBMq3jK9T/JA5XGSZ+5EbX8xopOaUTVGjyTa2Tm",
+	"nhIUra5vjNmZ4UhegJfPGN6N6R+t9N1Ra8j/4FYMB5ghiddj0C+jNfqTCH7oM7HbBLUbFYkyuzKP9rr1",
+	"LApPG/pk3qj2nxP6ng/sa6OjBvQcvt5keQYROYO7nw/vucXEBk879S2pibprFA6c09DJoEnZwDmBXEHP",
+	"7pL7xofN1SB52XWc6hZsVFr/PdjYs74dq6ZwSJabZ2uwaJuRq6UfALVFzCKWZaRpEKDoMrGcwgHbgig/",
+	"7wzbfMy4WoDWo3y7mrEeLzTxhQ9DBFCtLFeemg2yKeeCzzw2gBB6KK/ryZsFLfSQnuE6ilFYajaFFxJE",
+	"KlMR0Xf/N45UxbNUQygvm9y9xrA/q2u+PztcQ5Bd2doCYWVd4twKwfaTGAedsz1cFN2MJnJH68ngIMJT",
+	"Z8n3ZCeuPTKvPwkDQBceGXlLl5QNCj9CAZRsq+ebDUsG3O1n3RRK90uqAh7bC7g+6iNjonMu9Y4n7qOo",
+	"68zcluHSv/nUC8s/UpL6rlk1jDENi0lspWwqy9blmUA9CayvFiBRlcIobkN1QHQrOOzSCZvGWbrLjt1s",
+	"eDqJE6iHqIVF0VTcx4JbZUcuNnRcYwwRVnRJbGnw3jVLKhhrt5sR0e8tR9NYLicLVsUNybMDYqqdkNAW",
+	"mSlZR2O8RlPSaCFVlKXc5yz7xPMn4J68Xg2c9VbxxBYBBctijNm6U7r6xpDenomq7nSXVhqoZbTy11Gh",
+	"EkVkZsvbePOkpYwq/3FR6B4TLF1tqixAgtkczmSUAVFL+KZyluMRyMiGNZpsXltHy8NGOuDmnT2OmpMm",
+	"k6E0Jn44tdX7zKzPDkgLntprKEtVCUD6tyiiA+AFUedeO/dGPKxAy0zQVlC0zPb8dZqtsJRj9P7y1iW8",
+	"Di8QecCBqtJwk4djRh+8+ZmZG76dgWk57rEkUd8bhw9uuak0bmWVClaKHOw7T0tgYflVa2cJk9WFbqP/",
+	"SlOvHLTvZvnMndIA3a/Qs2/Zq3tfeRl7AKBM3tNkK9DXoK3Fhy+qSEi1BSZJxX0bwVsM6lUJ3QbaaLEx",
+	"ZC9jXs47Va3hJ6TylPAbN1V8wiwkIShPLl4ZKxDS/fyLXswQNhtsxxIOn63a1MCAf3NGMD2ssc6VKi5n",
+	"4smWXt6cH9YUjtrMGN3a2mSJ8IbnJERQ7o+kAFGtJVCWDbRaJQukRiZXIJg+FX2EiBFZib4/wTq2FSV2",
+	"N26+FpBVdGEvJpuntaaeSKFUxAtZfFVXizuHkJOJopWShn9CJsa6aqPyiV4g1x2pNIkIRD1PKSsBPdCK",
+	"qaRwW9djtiVylE3pK+QY8VQRAb5/CGroW/7CGXP6RbTnC2s7mkIWsrocNrCqyXVjEd8cwpDl99wcd1TJ",
+	"CepeZ3dOglzLQ9nRkuvJp9jRFOtJwWXKawJS9T3aj1m/QtWz7tNDXqFudsV6qppuZsV6godCva/uHeGV",
+	"f5uK4xq+NYYfBxgPu7Ux8MYOhw6ub5ZnY/PalENK9rELEM8wFaLuoKokospjIfFrj1CI25s7vc97k95q",
+	"YQUQnfTDpj4bFMXS7nqqiqW+Pa/IfmXxrRvRqy5uzFzTqg+2ZSVr0fhak7QO0uncSb2nJAqbkfzaAMsh",
+	"+QzeT2YJf7tib26q9mrdXQox7gGxYeu90LrcYwNS0xLoBmB2i4F/CFr/ao5w0xWoS06DPhjfwWxw2vP+",
+	"M2zIbSmlmUh+xcK8ULIvcssKC5+ZX8dIKwTw33Pjn8dBi3GCROEQfM5W2VEB2SD1Oiojm0exzpbtBnEB",
+	"WHUOA/DSuA0K0NrLX5uyvEFFrjzxsOLIaI71HO61W7Y/lJOIOPXdM24kSUN+JDALeayxQ4T2uVRO6p7w",
+	"Tk9EmJuiB9r60hO4T+bWk6V3N8/KPQ4cxy/q8M/0zqF3ixKutDH7XpetbFnDblfVQFZYlBfmLY84ivVY",
+	"Nr/j2FG5j7wgR4/3IIIEGiWHFOXo8gqj3xuMIY5tiDT2bb3wrMJ3fL8WU7SWvMGYxJyhaUqjEFFm1uMt",
+	"cgpNJtZ/7wkF1QPkqQRrsDHdlddHkNV5C81qVljCivyHZHKrTQIexz4Pi82pJsiS6i07cw/M7x1v2QSb",
+	"zyQiWMILXUm7VKF1I43LwCptvrp+32n9xsW9D8jVIFbNvo+SCDOCVtClq6N6msr1JOI88b7CjCLK5gg+",
+	"G7KJ+ZKECEMJYfe8AqizY1hxkKSezdx8gYOxK1cLQXCo1YWEMmZspAdHL/MXquZnfyK4bsneDFgb8l02",
+	"jhORHpCaQQIZxpXJScFRyLsGhuuJZESIb6afcHB/xGczZBrA226GVgsaEaQ7dpwjCrhoev4P3xAN0RwS",
+	"KFgLdelwOoKsz0PY/Gm6memFDW7o8ejWtG9+xGu+F3eT8CiSHTdjiLXt1axtUZxApKzr+Ophc8XRmSCF",
+	"eqMYqQezqULF0W7FRoe94i2dTrbbXOYPlmOaLTikHBd5UonsyqQxbnkcXIBlETPyQ6zz2kd4FzXjHvR5",
+	"d3uH3t5cA691TPUY3WBwc2avNBAN5Rj9n9tfPlkNXeuvcoz0PHKMtCaWpx5KJSSBlGjGI61O2DiULGz5",
+	"hURJOo2oXJAQLV8iowohyQ1zgThnzVfyMGebT0QfD0pZsMBsTtwqUcpCyFuCvj6cfEWSmPojMBQWxGUn",
+	"wRJ5hEZWNd4EV1OWTWqinhVVEQAy6/r25npUEKajlya6nzCc0NGb0evj0+PXULJJLQDZTrLEH/Dn3Hdx",
+	"eRenEbzEs+kw82QhcAa6FY6iNZrRSBEbS5EdzXUIj52lus4n0vMLHBOjgP6rrs1G68IciDMTp+KyLVHd",
+	"6I+UiPXI3dUgoY3RwMxxeUxoj2PvRJqw8uwnUDQYZqsULfJNStRiUkxk0n/ywi7zmauVY31TQzTr7uc9",
+	"7zDvead5f4fc2ia/GdR+OT110Uz28SNOksjWmTn5tzSqXz5ep8tdhlOelCWPY4+N0RxyRKU61l3OzKJ8",
+	"U2SLP/kJhy6rpB5UpnGMxdpidQGSmh4hqfm/RgVc/x0isn0Wy0tBsII3FIg4CssRkTObjOgY/WZTqZkc",
+	"boUA0Rjfkyw5T5nizOA5fAzjJ1L9xMN1r4PoCP+ybLHF8isY8HJfE3uS/AhSBugOztvAtJQ9tOnMH8dF",
+	"znrycDJNo/sjsyhwkXsx4m0UIS6c4nqBqLlgaFLQKjllkIUKSrPov+0e64f/UxrdVxBAboEBDdaZ/hTa",
+	"3ambm0CshPNtyZ2SV5/YhIunzwOCXeza7MO/7Q6UIMfFPGVgHNwdcUAs6Wae6KePkESkjT6u4Lu0mZ9k",
+	"eVcXWgk0elVJadJKlk2Z5acUM+o+KCUsI8kWaftoWMOL6rK3ooazJmCHO0ANM9JA1PiLho9mcQ43qhfM",
+	"mC+NFM2Fpyvenzlt8xtulpOgjAgVaI76Q+hsM4Q+cfUeEsF74dNFroz9GvovrKDDjlHEub5TpAmargEO",
+	"1IP6/yCqZbunTyeqqyJ6OCD/QVRHKFbuH77Z8iYnNBw9/u7By5OHk8SWaR4wYJNeeEtYKBGkzSelPOAH",
+	"JtH48twFfFj0PsyxOycBtRA8nS9ynB+jrNi8rfRA54spT4UJ1jJpLs3TW8NhhclsfYw+cYUSLCB2r3z/",
+	"LGPUDWXz94LH+9Y6i3ne9yDrN08Nz5c82AzBmgGOCSQTHcY5t6OAmx457tsYcMzDNGoxCWhN1bYpugwS",
+	"wZc0NHbDugXgox30KW6GZq4u10LT0t0J6xe8OFu1g5bbRwlUmaBqZNCmYXfubLewR2x2QPLzZbPe3TBl",
+	"O5gXiIO5sbE5nrj0ZkfGDyfbtAWnQZoEZZSZmvgFL6lPKyinjPtsZ+mnIXgFfhTlS3C7QCIb34GqPH+L",
+	"GmCXBp7fbLiU9bHSNe11s8FO5JODNcmtoMmSlGWlG2S1y2Yr2Aa1cCwoE/5prd9vw6RPYr3ywboLxzIt",
+	"mzlWL1RqIaSNurejJpA1JVLKNHDxYNLZHaPrkMQJ1+C70B3KzTW+oLPT0z4kOHqWW4xeehm+QyjVZN3U",
+	"vbvLg24w2KGu40VPv6xwDHQ3Cnw/AO9GegwRG9k6M2w3hFNE9m4YvXNxYhO24cL4vZFUK3nVcUqihBv/",
+	"CZfExUIY7tpFtHQTKnki9f8cRt+Fxbu2zUy+5wFvdEFkuJw5HspQ3sILUdn+ni6FFRg/rT/CN3uzKbao",
+	"Gtl3WnqCDzaLoSf67fO1i6DyjdGM3o87c3pUEa6vUvGMThAfq316T0idCezEHVLZ3DfiE9nIEYfvf5h3",
+	"pCDg9uwc6cW42whpk7fkJ70DU2v0AmUaS4hssnpwl2BBTAYNHGkG3qq35E6HvRHUEzhMdkkvT+Y12RnO",
+	"ZE9ouvFeMDJnKhh0RorP4c2qH0FudZtvEz98S/8m2WmjJaEDU/UDoR9PZWTlbkK74qbbXSthUzunJPNu",
+	"rMGHo0wwcuanzvpf1Phvq3NaD/StklNt5btmtnqKZCfMFlJi7QhBOlvNkDTr72RHKBrNsvb9zGbPZDDr",
+	"dXNosZe5/kMtZk9nK2tijPmdbSc+lX5w3ZGZzDi+BbFPHHfp99ZcWiN0Lj/sQ3CRMgalZe0iLkwiHP3T",
+	"lMwpkwjPMWXG8fknEbyODZ/1gjfhw8tnsZ3m293GHpCPsGNrwHaYCnD3HOEwtnqS66+7xzuYSa8xexbj",
+	"smxqthw4U1nlvMpo5lGf/hfNnkzD24GRymKZ1e12iWRaIcxw7MJG2ACTu4fXZFTJvOxi60W8rlmN+mtL",
+	"28CaJ8NBHeBEpYJs7azPdKVC3qxmFejSzLon373dU6O/1c7ezXOfDTbEcV/bZ3+/vZ2/ya1iP/+3e+1L",
+	"gN6F074HDjVT0y489o6eduGwL0Ppma4fZcgOIM7hzvoN+9/1/aOClPt31feC7XYXEB+mnySBKdfiPbZ8",
+	"s3l2RYQl0p3Y3Lx7Y5hxk3IyLwIp0YGSCyzugSR+o4KYv8zLeJNPrf28bwJTG6KN95qsRa5E5imaYmnf",
+	"1XufN0K7iVF/iyywZ2oib56jyiKqS3B5j/MqpOVFERZusaR+PPvhyJxemTKyGaeUYVhzTSWtUoJFApN6",
+	"5+n1VYsoYREvsZbw5AloaIjS5Qh9cKRLto39BLoE+fB92XshzMWNsnWUS2G3mzUwN+t/jlrURSGyTTdG",
+	"uHQ72Q3xLRn+7iu6xW18n8EtGXCfI7alNHmzH71wexhqYigM8ZSBLUF2gj0U72ePaimx1ecKailQ/Q5j",
+	"WtzWvikfbDMDHLz7YQEtuSh7mniWLmy6hX6eO5hl93T0ZLEsO6GTpw5l2RJdBsSxZFpWzzCWbwwzPCv/",
+	"FhnojmJYhnLRbyCEZWsK6hW/4roPDl/55siouvBvKHhlOGrERMxbpLAmDWexsFp7GT9yooGRTBEqZ1gz",
+	"1DMu2OAOmCzY3TpY1qQ1re0Uhfz3UmfoDrephVAwkb3paHurmc/q9rcNeaGLtsI33e2O22Q5r1CQ99gu",
+	"OZvR+e6l0H+KTfCjoZgCfUmyJAJH2/mGhgSkdbD2FX1Crnkvp9AzR6N1uO63uINs74H+oCfzBDVeEp2J",
+	"ZZdxaJ0guhsD9t6DgcxElM1Nov5STNoBFjEJTdYUREEKOty3VwtB53MiDlvDgxpR4eVzOAX/m4KDBhr6",
+	"9hsZlCFcQ2SQxyvfFhjUh8fuJy6oH5SzZPp7TuKRFTLYUyRQXvy5SVZnK+gWDVQYcEg8kGe//SOCsjU0",
+	"uaHyUghPGxWksJgT9Tdyf1XAvYu4oJ4Y1UZTu4gOUrvM51EF1zNphFUQD6LZ4UFCG6Gwa+WwhqVPECjU",
+	"F8bb6YnzfLD+ciRf6uBgh8Jm9hPuMC9O0B9ZCyEP+Ugbgh4Ms+0kbLqJmXzm/yTO34XnZ403Bj90P+eG",
+	"AAgeJ9Ql6VOmFFah7LB52oCVwsHCNsqxX3HD8QHU6CAPmyilFqThYafoCU++yKK7M4ffPiMoCqf0HDEU",
+	"lembnbcljWvobaw0yFNGUswLZ9lTVXn2eIoK536uiIoSO9lhTEW+vW/KKdjGXbeAwLDIiqLEfJrYiq5S",
+	"oJWinjvCYh+U9WQxFjuim6eOstgJ4gyItSiodj2jLb45LPGu/dtkrjuKuRjOYb+BqIsdUVSv2It8gMHR",
+	"F98gWdWX/g1FYGyLJorP5xHZhCNfBUkiHJCvrradUBJ9XVG1+KrJB/wG+vsFkpXCt/ZCuOJILjQa3ROS",
+	"6J+oyGvLmwqd0ndzu4Pl7Q217LYannTZTAKl600N+TQQ/P2dj7utfwU/3XrssAVU9QNiK0R9+ZzWPneH",
+	"BFza1UX07+oWXOGkkJkiN3yYpCMOTzgjQ2i4f9BFJ7tj0daed+hpbn/m0IuO9oEWQ3s2wmBb+xNa2Zso",
+	"rkBbuwzD6AzdXZnYjWc8IlgwWwzHb3P+fHPy6Qq5dlCKldiiM5JHUNs6K9cEtetz/OasZHTscsAf7DyN",
+	"jt69nXd1Zs/xuyYZhW+LAR9KUH2ekz8RRIn1jqMjPhvckMV6R0Tm5XOlolGEUuZwyJf5SYl1wxF1YoRF",
+	"2IrBHHHbNEpKrDPaGSqP8qPaR+jUpR7dlY6qUXSB0KFNDH4tyNvVGif17Z6ZuTzu8sz2FHuU1QW7QCtN",
+	"V1TmBygVXsu2SKOtz2eHwUdbw3qPEYVZqXaTBa0hoRi6rdy+rP0MK3TajUxGf5cLxX9TSOFWHq/9BhYW",
+	"8a5r9GC/i8J+4gf7g1Q8HEFoUmtCGGhRLpDlDI6dQ+s+P7yHeboEOWTzPUFNLDvXN5xEwkC2SwiFbtcc",
+	"PZFlcJzZg+qUms4h0OZSfrpZ96un3dUebyAObn5OrFe7oztmCbB7TTirelFzLUqyBznfDSbnfQfGDiTo",
+	"v1Fw1N2OCNpJsQaCbhIJak8Ufbd3ir57KoouQXZfhgMuVDMh3yzWkgY4Qqb0sNaN9b+OyB8pXeJIj4oO",
+	"ZBosEJZoylnoeygKUYgwTbcId5UKZid01HxPWdhEUvrb3yDUkItOMeW6naOlbY23JhrRQjZDDvh7U94l",
+	"m2mpcJDHCMD/VYPzDZzlVxRghqaZwn9hD2Wq0S/UZHh1c/VPFJIlDYjU7G/BpSqUkbdV/iH1N9yVjtKk",
+	"JdiQC7WvCEM4nCf28GRzNocraXjuLizJHKkHFTI671ixv44cyNE4Bsw4RjeGPFesgAgBZowrjTAChgnR",
+	"wdnp6aHvxK3rw534pmsMEI0d9DnMRbmXxA/gFneI7tHDE+KFyOmTIGUBGbd2dzSBadgVOvUan8HvawwS",
+	"8Ho9NaA0F0jDeiib221VYf0lCf8uLOdpTjeFDW/DcrZDDAPwrjzq5OFEEamOZhoX5I6NL56C+2OkOVeC",
+	"BXjZf0kIuyFidoz+JyUpQV8h9/tXpJeEzJJ0s68RYXO1+Iqma0UkuKatxiYlIGKa+ezhfqAWgqfzBfyw",
+	"4uKeiFzDS7Ba+BjlLWGhBtEdkeq9AcZ+8LUwQSesfbWHmZuNluY7wkFAEo3FVVg/B0bfubMrosWBB7kO",
+	"G9BdKhzct1+i7y5vTq5vkGkJ6pV99+40rIPshTtnZGwanjbo4LdmvqfQhmGqLuowNGy+W0q3ZAc/u4ci",
+	"ADdfIKGdSSoNcVeCKx7wKCvpAPeaaTqbEYESziPplc1mT3tk3xZofv4Ne9iReJZ2JzWgDr5FLomQ1m3g",
+	"PYWfUhqFAGbbElFmssBYia0K0WMhJjFn3jP41c6zx1NwU3jO4df62mvvAmHtbpcFGLthDeY+nBgBIFvx",
+	"ljAl1ighIhMXC0Fw+AagdXnzBVFwCCaUaTVc8TGgN+jiUcAFGaMFX5nYRz4zqM+jSIM44jyRyCjpxUo6",
+	"WfuZRh4XOD6Gb6qQYIoq0/kYffLJTY8g0+T8m93zU3AgM1cXFmRaennQFVb4KIkwcwJ7M4N3e/wdZjJP",
+	"7QwtpSIavRmdgGJiW//lbBgZ0o2znz7yMI20NM5/MsKj8IObrPDTdSYbir9aCi+OVbUh1b7lFuPapyxR",
+	"xOPvj/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
