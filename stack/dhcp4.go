@@ -347,5 +347,8 @@ func (c *dhcp4Client) stop(now time.Time) {
 	c.publish()
 }
 
+// holding implements dhcpClient: a lease is released on stop.
+func (c *dhcp4Client) holding() bool { return c.lease != nil && !c.stopped }
+
 // at is the time a lease-relative duration ends.
 func (l *dhcp4Lease) at(d time.Duration) time.Time { return l.acquired.Add(d) }

@@ -169,6 +169,9 @@ func (c *dhcp6Client) receive(now time.Time, frame []byte) {
 	c.log.Debug("dhcp6: informed", zap.Int("dns", len(m.dns)), zap.Strings("domains", m.domains))
 }
 
+// holding implements dhcpClient: stateless DHCPv6 holds nothing.
+func (c *dhcp6Client) holding() bool { return false }
+
 // stop implements dhcpClient; stateless DHCPv6 holds nothing to release.
 func (c *dhcp6Client) stop(time.Time) {
 	c.stopped, c.next = true, time.Time{}

@@ -16,6 +16,8 @@ type dhcpClient interface {
 	receive(now time.Time, frame []byte)
 	stop(now time.Time)
 	deadline() time.Time
+	// holding reports whether stop would send something (a RELEASE).
+	holding() bool
 }
 
 // dhcpScheduler runs every DHCP client of a stack on one goroutine: one
@@ -32,9 +34,26 @@ type dhcpScheduler struct {
 	cmds []dhcpCmd
 
 	// Owned by the run goroutine.
-	timers  timerHeap
-	clients map[dhcpClient]*timerItem
+	timers    timerHeap
+	clients   map[dhcpClient]*timerItem
+	releasing []dhcpClient // stopped clients waiting for the pacer to RELEASE
+	pace      pacer
+	quitting  time.Time // when quit came; zero before
 }
+
+// Pacing of the frames clients send on their own (timer-driven DISCOVERs,
+// REQUESTs and renewals, RELEASEs): a bulk creation or deletion must not
+// reach a server as one burst that overflows its socket (dnsmasq, which
+// rewrites its lease file on every change, handled about 400 RELEASEs a
+// second here and lost the rest of a burst of 1000). Test equipment paces
+// DHCP sessions the same way. Answers to a server's replies are not paced.
+const (
+	dhcpSendRate  = 250 // frames per second
+	dhcpSendBurst = 25
+	// dhcpQuitGrace bounds how long shutdown keeps pacing RELEASEs; the
+	// rest go at once (some may be lost: their leases just expire).
+	dhcpQuitGrace = 2 * time.Second
+)
 
 type dhcpRx struct {
 	c     dhcpClient
@@ -50,7 +69,8 @@ const dhcpRxDepth = 8192
 
 func newDHCPScheduler() *dhcpScheduler {
 	d := &dhcpScheduler{rx: make(chan dhcpRx, dhcpRxDepth), wake: make(chan struct{}, 1),
-		done: make(chan struct{}), clients: map[dhcpClient]*timerItem{}}
+		done: make(chan struct{}), clients: map[dhcpClient]*timerItem{},
+		pace: pacer{rate: dhcpSendRate, burst: dhcpSendBurst, tokens: dhcpSendBurst}}
 	go d.run()
 	return d
 }
@@ -105,11 +125,21 @@ func (d *dhcpScheduler) run() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		if len(d.timers) > 0 {
-			timer.Reset(time.Until(d.timers[0].at))
-		} else {
-			timer.Reset(time.Hour)
+		now := time.Now()
+		if !d.quitting.IsZero() && (len(d.releasing) == 0 || now.Sub(d.quitting) > dhcpQuitGrace) {
+			for _, c := range d.releasing {
+				c.stop(now)
+			}
+			return
 		}
+		next := time.Hour
+		if len(d.timers) > 0 {
+			next = d.timers[0].at.Sub(now)
+		}
+		if len(d.releasing) > 0 {
+			next = min(next, d.pace.wait(now))
+		}
+		timer.Reset(next)
 		select {
 		case <-d.wake:
 			d.mu.Lock()
@@ -118,16 +148,21 @@ func (d *dhcpScheduler) run() {
 			d.mu.Unlock()
 			for _, cmd := range cmds {
 				if cmd.quit {
-					return
+					d.quitting = time.Now()
+					break
 				}
-				d.apply(cmd, time.Now())
+				if d.quitting.IsZero() {
+					d.apply(cmd, time.Now())
+				}
 			}
+			d.release(time.Now())
 		case r := <-d.rx:
 			if _, ok := d.clients[r.c]; ok {
 				r.c.receive(time.Now(), r.frame)
 				d.reschedule(r.c)
 			}
 		case <-timer.C:
+			d.release(time.Now())
 			d.fire(time.Now())
 		}
 	}
@@ -141,7 +176,11 @@ func (d *dhcpScheduler) apply(cmd dhcpCmd, now time.Time) {
 			heap.Remove(&d.timers, it.index)
 		}
 		delete(d.clients, cmd.c)
-		cmd.c.stop(now)
+		if cmd.c.holding() {
+			d.releasing = append(d.releasing, cmd.c)
+		} else {
+			cmd.c.stop(now)
+		}
 	case !cmd.stop && !known:
 		d.clients[cmd.c] = &timerItem{c: cmd.c, index: -1}
 		cmd.c.start(now)
@@ -158,9 +197,59 @@ func (d *dhcpScheduler) fire(now time.Time) {
 		due = append(due, heap.Pop(&d.timers).(*timerItem).c)
 	}
 	for _, c := range due {
+		if !d.pace.take(now) {
+			// Out of tokens: try again when the next one comes.
+			it := d.clients[c]
+			it.at = now.Add(d.pace.wait(now))
+			heap.Push(&d.timers, it)
+			continue
+		}
 		c.expire(now)
 		d.reschedule(c)
 	}
+}
+
+// release stops the waiting clients the pacer lets through.
+func (d *dhcpScheduler) release(now time.Time) {
+	n := 0
+	for n < len(d.releasing) && d.pace.take(now) {
+		d.releasing[n].stop(now)
+		d.releasing[n] = nil
+		n++
+	}
+	d.releasing = d.releasing[n:]
+}
+
+// pacer is a token bucket.
+type pacer struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func (p *pacer) refill(now time.Time) {
+	if !p.last.IsZero() {
+		p.tokens = min(p.burst, p.tokens+now.Sub(p.last).Seconds()*p.rate)
+	}
+	p.last = now
+}
+
+// take spends a token if there is one.
+func (p *pacer) take(now time.Time) bool {
+	p.refill(now)
+	if p.tokens < 1 {
+		return false
+	}
+	p.tokens--
+	return true
+}
+
+// wait is how long until the next token.
+func (p *pacer) wait(now time.Time) time.Duration {
+	p.refill(now)
+	if p.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - p.tokens) / p.rate * float64(time.Second))
 }
 
 // reschedule moves a client's heap entry to its new deadline.
