@@ -28,7 +28,7 @@ type dhcpTap struct {
 // it did. It runs on the workers (direct rx) or the port's stack
 // goroutine (queued rx), so it only peeks at the headers.
 func (t *dhcpTap) take(frame []byte) bool {
-	switch dhcpPort(frame) {
+	switch dhcpClientPort(frame) {
 	case dhcp4ClientPort:
 		if t.v4 == nil {
 			return false

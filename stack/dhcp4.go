@@ -252,7 +252,7 @@ func (c *dhcp4Client) receive(now time.Time, frame []byte) {
 		return
 	}
 	in, ok := parseUDPFrame(frame)
-	if !ok || in.dport != dhcp4ClientPort || in.sport != dhcp4ServerPort {
+	if !ok || !in.dst.Is4() || in.dport != dhcp4ClientPort || in.sport != dhcp4ServerPort {
 		return
 	}
 	m, err := parseDHCP4(in.payload)

@@ -29,6 +29,9 @@ func FuzzDHCP4Reply(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
+		if p := dhcpClientPort(frame); p != 0 && p != dhcp4ClientPort && p != dhcp6ClientPort {
+			t.Fatalf("classified as port %d", p)
+		}
 		if in, ok := parseUDPFrame(frame); ok {
 			if m, err := parseDHCP4(in.payload); err == nil {
 				if _, err := parseDHCP4(m.marshal()); err != nil {

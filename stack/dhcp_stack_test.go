@@ -167,3 +167,24 @@ func TestPacerSpreadsABurst(t *testing.T) {
 		t.Errorf("after a second: %d tokens, want the burst cap of 10", n)
 	}
 }
+
+func TestDHCPClientPortPeeksOnlyAtDHCPFrames(t *testing.T) {
+	v4 := udp4Frame(testMAC, testMAC, zero4, broadcast4, 67, 68, make([]byte, 10))
+	v6 := udp6Frame(testMAC, testMAC, netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2"), 547, 546, make([]byte, 10))
+	v4on546 := udp4Frame(testMAC, testMAC, zero4, broadcast4, 547, 546, nil)
+	v6on68 := udp6Frame(testMAC, testMAC, netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2"), 67, 68, nil)
+	frag := append([]byte(nil), v4...)
+	frag[14+6] = 0x00
+	frag[14+7] = 0x10 // offset 16 bytes
+	for name, tc := range map[string]struct {
+		f    []byte
+		want uint16
+	}{
+		"v4": {v4, 68}, "v6": {v6, 546}, "v4 to 546": {v4on546, 0}, "v6 to 68": {v6on68, 0},
+		"later fragment": {frag, 0}, "short": {v4[:40], 0}, "empty": {nil, 0},
+	} {
+		if got := dhcpClientPort(tc.f); got != tc.want {
+			t.Errorf("%s: %d, want %d", name, got, tc.want)
+		}
+	}
+}

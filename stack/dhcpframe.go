@@ -138,30 +138,32 @@ func parseUDPFrame(f []byte) (udpIn, bool) {
 	return in, true
 }
 
-// dhcpPort is the UDP destination port of a frame if it is IPv4 or IPv6
-// UDP, else 0. It runs on the workers for every frame of a DHCP
-// interface, so it only peeks.
-func dhcpPort(f []byte) uint16 {
-	if len(f) < header.EthernetMinimumSize+header.IPv6MinimumSize+header.UDPMinimumSize {
-		// Shorter than any IPv6 UDP frame; an IPv4 one may still fit.
-		if len(f) < header.EthernetMinimumSize+header.IPv4MinimumSize+header.UDPMinimumSize {
-			return 0
-		}
+// dhcpClientPort is 68 for an IPv4 UDP frame to the DHCPv4 client port,
+// 546 for an IPv6 UDP frame to the DHCPv6 one, else 0. It runs on the
+// workers for every frame of a DHCP interface, so it only peeks.
+func dhcpClientPort(f []byte) uint16 {
+	const v4Min = header.EthernetMinimumSize + header.IPv4MinimumSize + header.UDPMinimumSize
+	if len(f) < v4Min {
+		return 0
 	}
+	ip := f[header.EthernetMinimumSize:]
 	switch binary.BigEndian.Uint16(f[12:14]) {
 	case uint16(header.IPv4ProtocolNumber):
-		ip := f[header.EthernetMinimumSize:]
 		ihl := int(ip[0]&0xf) * 4
-		if ip[9] != uint8(header.UDPProtocolNumber) || ihl < header.IPv4MinimumSize || len(ip) < ihl+4 {
+		if ip[9] != uint8(header.UDPProtocolNumber) || ihl < header.IPv4MinimumSize || len(ip) < ihl+4 ||
+			binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 { // a later fragment: no UDP header
 			return 0
 		}
-		return binary.BigEndian.Uint16(ip[ihl+2:])
+		if p := binary.BigEndian.Uint16(ip[ihl+2:]); p == dhcp4ClientPort {
+			return p
+		}
 	case uint16(header.IPv6ProtocolNumber):
-		ip := f[header.EthernetMinimumSize:]
 		if len(ip) < header.IPv6MinimumSize+4 || ip[6] != uint8(header.UDPProtocolNumber) {
 			return 0
 		}
-		return binary.BigEndian.Uint16(ip[header.IPv6MinimumSize+2:])
+		if p := binary.BigEndian.Uint16(ip[header.IPv6MinimumSize+2:]); p == dhcp6ClientPort {
+			return p
+		}
 	}
 	return 0
 }
