@@ -97,6 +97,13 @@ func (c *Config) Validate() error {
 				}
 			}
 		case MethodDHCP:
+			// Each goes into one DHCP option, at most 255 bytes.
+			if len(v4.Hostname) > 255 {
+				return invalid(f+".dhcp.hostname", "%d bytes; at most 255", len(v4.Hostname))
+			}
+			if n := len(clientIDBytes(v4.ClientID)); n > 255 {
+				return invalid(f+".dhcp.client", "%d bytes as an option; at most 255", n)
+			}
 		case MethodAuto:
 			return invalid(f+".method", "auto is not supported for IPv4 (use static or dhcp)")
 		default:

@@ -30,6 +30,8 @@ type link struct {
 	// The interface's filters: frames they reject are dropped silently,
 	// as a host's packet filter would.
 	rxFilter, txFilter *bpf.Filter
+	// tap takes DHCP clients' frames before gVisor; nil without DHCP.
+	tap *dhcpTap
 }
 
 type dispatcherBox struct{ d gvstack.NetworkDispatcher }
@@ -56,6 +58,9 @@ func (l *link) deliverOwned(frame []byte) {
 	l.stats.rxBytes.Add(uint64(len(frame)))
 	if len(frame) >= 14 {
 		l.fam.count(uint16(frame[12])<<8|uint16(frame[13]), true)
+	}
+	if l.tap != nil && l.tap.take(frame) {
+		return
 	}
 	pkt := gvstack.NewPacketBuffer(gvstack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
 	box.d.DeliverNetworkPacket(0, pkt) // the ethernet wrapper reads the type
@@ -132,6 +137,21 @@ func (l *link) WritePackets(pkts gvstack.PacketBufferList) (int, tcpip.Error) {
 		n++
 	}
 	return n, nil
+}
+
+// sendFrame sends a whole frame built outside gVisor (the DHCP clients'),
+// through the same filter and counters as the stack's frames.
+func (l *link) sendFrame(frame []byte) {
+	if !l.txFilter.Match(frame) {
+		return
+	}
+	if !l.tx.enqueue([][]byte{frame}, len(frame)) {
+		l.stats.txErrors.Add(1)
+		return // lost like any frame; the client retransmits
+	}
+	l.stats.txPackets.Add(1)
+	l.fam.count(uint16(frame[12])<<8|uint16(frame[13]), false)
+	l.stats.txBytes.Add(uint64(max(len(frame), 60)))
 }
 
 // txQueue is a port's queue of frames from the stack: any goroutine

@@ -108,8 +108,8 @@ func (ps *portState) lookupMAC(k fib.MAC) *Interface {
 // add puts an interface in the port's (unpublished) address maps; its MAC
 // goes into the FIB in a batch (see Stack.Create).
 func (ps *portState) add(it *Interface) {
-	if v4 := it.Config.IPv4; v4 != nil && v4.Address.Is4() {
-		ps.v4 = ps.v4.Set(binary.BigEndian.Uint32(v4.Address.AsSlice()), it)
+	if a := it.ipv4Locked(); a.Is4() {
+		ps.v4 = ps.v4.Set(binary.BigEndian.Uint32(a.AsSlice()), it)
 	}
 	for _, k := range it.solicitedKeys() {
 		list, _ := ps.sn.Get(k)
@@ -119,8 +119,8 @@ func (ps *portState) add(it *Interface) {
 
 // remove takes an interface out of the port's (unpublished) address maps.
 func (ps *portState) remove(it *Interface) {
-	if v4 := it.Config.IPv4; v4 != nil && v4.Address.Is4() {
-		k := binary.BigEndian.Uint32(v4.Address.AsSlice())
+	if a := it.ipv4Locked(); a.Is4() {
+		k := binary.BigEndian.Uint32(a.AsSlice())
 		if cur, ok := ps.v4.Get(k); ok && cur == it {
 			ps.v4 = ps.v4.Delete(k)
 		}

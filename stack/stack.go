@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -81,6 +82,7 @@ type Stack struct {
 	queueDrops atomic.Uint64
 	family     familyCounters
 	wg         sync.WaitGroup
+	dhcp       *dhcpScheduler // made with the first DHCP interface; guarded by mu
 }
 
 // Interface is one emulated interface.
@@ -96,6 +98,10 @@ type Interface struct {
 	gv     *gvstack.Stack
 
 	rxFilter, txFilter *bpf.Filter // nil passes everything
+
+	dhcp4  *dhcp4Client // ipv4.method dhcp
+	dhcp6  *dhcp6Client // ipv6.method dhcp6
+	lease4 netip.Prefix // the DHCPv4 lease on the NIC; guarded by Stack.mu
 }
 
 // Stats are an interface's counters.
@@ -189,6 +195,15 @@ func (s *Stack) Close() {
 	s.mu.Unlock()
 	s.Delete(ids)
 	s.mu.Lock()
+	sched := s.dhcp
+	s.mu.Unlock()
+	if sched != nil {
+		// The clients' RELEASEs are queued by the scheduler as it stops;
+		// give the workers a moment to send them before the ports go.
+		sched.close()
+		s.flushTx(time.Second)
+	}
+	s.mu.Lock()
 	for id, ps := range s.ports {
 		s.dropPortLocked(id, ps)
 	}
@@ -251,6 +266,7 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		}
 		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family,
 			rxFilter: it.rxFilter, txFilter: it.txFilter}
+		s.addDHCPLocked(it)
 		sh := s.shardLocked(it.Config.IPv6 != nil)
 		it.sh, it.gv, it.nic = sh, sh.gv, sh.nextNIC
 		sh.nextNIC++
@@ -307,6 +323,10 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		}
 	}
 	s.publishLocked()
+	if cs := dhcpClients(items); len(cs) > 0 {
+		// They start in the background: creation never waits for a server.
+		s.dhcp.start(cs...)
+	}
 	return items, nil
 }
 
@@ -375,9 +395,12 @@ func configure(gv *gvstack.Stack, it *Interface) error {
 		if ep, e := gv.GetNetworkEndpoint(it.nic, ipv6.ProtocolNumber); e == nil {
 			if ndp, ok := ep.(ipv6.NDPEndpoint); ok {
 				cfg := ndp.NDPConfigurations()
-				cfg.AutoGenGlobalAddresses = v6.Method == MethodAuto
+				// Stateless DHCPv6 leaves addresses to SLAAC, as OpenPerf
+				// does: dhcp6 autoconfigures like auto.
+				slaac := v6.Method == MethodAuto || v6.Method == MethodDHCP6
+				cfg.AutoGenGlobalAddresses = slaac
 				cfg.MaxRtrSolicitations = 0
-				if v6.Method == MethodAuto {
+				if slaac {
 					cfg.MaxRtrSolicitations = 3
 				}
 				ndp.SetNDPConfigurations(cfg)
@@ -425,6 +448,9 @@ func (s *Stack) Delete(ids []string) int {
 	// No worker may still hold an interface from an old index when its
 	// NIC goes away.
 	s.dp.Synchronize()
+	if cs := dhcpClients(gone); len(cs) > 0 {
+		s.dhcp.stop(cs...) // sends the RELEASEs from the scheduler
+	}
 	s.destroyLocked(gone...)
 	return len(gone)
 }
@@ -488,7 +514,7 @@ func (f Filter) matches(it *Interface) bool {
 		return false
 	case f.MAC != nil && *f.MAC != c.MAC:
 		return false
-	case f.IPv4.IsValid() && (c.IPv4 == nil || c.IPv4.Address != f.IPv4):
+	case f.IPv4.IsValid() && it.ipv4Locked() != f.IPv4:
 		return false
 	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6 && !it.hasAuto(f.IPv6))):
 		return false

@@ -22,6 +22,69 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for Dhcp6InformationState.
+const (
+	Dhcp6InformationStateIdle       Dhcp6InformationState = "idle"
+	Dhcp6InformationStateInformed   Dhcp6InformationState = "informed"
+	Dhcp6InformationStateRequesting Dhcp6InformationState = "requesting"
+)
+
+// Valid indicates whether the value is a known member of the Dhcp6InformationState enum.
+func (e Dhcp6InformationState) Valid() bool {
+	switch e {
+	case Dhcp6InformationStateIdle:
+		return true
+	case Dhcp6InformationStateInformed:
+		return true
+	case Dhcp6InformationStateRequesting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Ipv4DhcpStatusState.
+const (
+	Ipv4DhcpStatusStateBound      Ipv4DhcpStatusState = "bound"
+	Ipv4DhcpStatusStateChecking   Ipv4DhcpStatusState = "checking"
+	Ipv4DhcpStatusStateInit       Ipv4DhcpStatusState = "init"
+	Ipv4DhcpStatusStateInitReboot Ipv4DhcpStatusState = "init_reboot"
+	Ipv4DhcpStatusStateNone       Ipv4DhcpStatusState = "none"
+	Ipv4DhcpStatusStateRebinding  Ipv4DhcpStatusState = "rebinding"
+	Ipv4DhcpStatusStateRebooting  Ipv4DhcpStatusState = "rebooting"
+	Ipv4DhcpStatusStateRenewing   Ipv4DhcpStatusState = "renewing"
+	Ipv4DhcpStatusStateRequesting Ipv4DhcpStatusState = "requesting"
+	Ipv4DhcpStatusStateSelecting  Ipv4DhcpStatusState = "selecting"
+)
+
+// Valid indicates whether the value is a known member of the Ipv4DhcpStatusState enum.
+func (e Ipv4DhcpStatusState) Valid() bool {
+	switch e {
+	case Ipv4DhcpStatusStateBound:
+		return true
+	case Ipv4DhcpStatusStateChecking:
+		return true
+	case Ipv4DhcpStatusStateInit:
+		return true
+	case Ipv4DhcpStatusStateInitReboot:
+		return true
+	case Ipv4DhcpStatusStateNone:
+		return true
+	case Ipv4DhcpStatusStateRebinding:
+		return true
+	case Ipv4DhcpStatusStateRebooting:
+		return true
+	case Ipv4DhcpStatusStateRenewing:
+		return true
+	case Ipv4DhcpStatusStateRequesting:
+		return true
+	case Ipv4DhcpStatusStateSelecting:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Ipv4ProtocolConfigMethod.
 const (
 	Ipv4ProtocolConfigMethodAuto   Ipv4ProtocolConfigMethod = "auto"
@@ -37,6 +100,33 @@ func (e Ipv4ProtocolConfigMethod) Valid() bool {
 	case Ipv4ProtocolConfigMethodDhcp:
 		return true
 	case Ipv4ProtocolConfigMethodStatic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Ipv6DynamicAddressStatusState.
+const (
+	Ipv6DynamicAddressStatusStateDeprecated Ipv6DynamicAddressStatusState = "deprecated"
+	Ipv6DynamicAddressStatusStateDuplicated Ipv6DynamicAddressStatusState = "duplicated"
+	Ipv6DynamicAddressStatusStateInvalid    Ipv6DynamicAddressStatusState = "invalid"
+	Ipv6DynamicAddressStatusStatePreferred  Ipv6DynamicAddressStatusState = "preferred"
+	Ipv6DynamicAddressStatusStateTentative  Ipv6DynamicAddressStatusState = "tentative"
+)
+
+// Valid indicates whether the value is a known member of the Ipv6DynamicAddressStatusState enum.
+func (e Ipv6DynamicAddressStatusState) Valid() bool {
+	switch e {
+	case Ipv6DynamicAddressStatusStateDeprecated:
+		return true
+	case Ipv6DynamicAddressStatusStateDuplicated:
+		return true
+	case Ipv6DynamicAddressStatusStateInvalid:
+		return true
+	case Ipv6DynamicAddressStatusStatePreferred:
+		return true
+	case Ipv6DynamicAddressStatusStateTentative:
 		return true
 	default:
 		return false
@@ -800,6 +890,33 @@ type AddressStatus struct {
 	State *string `json:"state,omitempty"`
 }
 
+// Dhcp6Information What stateless DHCPv6 (Information-Request, RFC 8415) obtained (openperfd extension).
+type Dhcp6Information struct {
+	// DnsServers Recursive DNS servers (option 23).
+	DnsServers *[]string `json:"dns_servers,omitempty"`
+
+	// DomainSearch Domain search list (option 24).
+	DomainSearch *[]string `json:"domain_search,omitempty"`
+
+	// RefreshTime Seconds until the information is asked for again; 0 for never.
+	RefreshTime *int64 `json:"refresh_time,omitempty"`
+
+	// Replies Replies accepted.
+	Replies *int64 `json:"replies,omitempty"`
+
+	// Requests Information-Requests sent.
+	Requests *int64 `json:"requests,omitempty"`
+
+	// ServerDuid The answering server's DUID in hex.
+	ServerDuid *string `json:"server_duid,omitempty"`
+
+	// State idle before the first Information-Request, requesting until a Reply, informed after one.
+	State *Dhcp6InformationState `json:"state,omitempty"`
+}
+
+// Dhcp6InformationState idle before the first Information-Request, requesting until a Reply, informed after one.
+type Dhcp6InformationState string
+
 // DigestPercentiles Percentiles of a distribution (openperfd extension).
 type DigestPercentiles struct {
 	// P50 Median.
@@ -881,15 +998,33 @@ type InterfaceStats struct {
 
 // Ipv4DhcpConfig DHCP client settings.
 type Ipv4DhcpConfig struct {
-	// Client Client identifier.
+	// Client Client identifier (option 61): colon-separated hex bytes are sent as they are, other text after a type byte of 0.
 	Client *string `json:"client,omitempty"`
 
 	// Hostname Host name to ask for.
 	Hostname *string `json:"hostname,omitempty"`
 
-	// Status What a dynamic method obtained so far (reported by the server).
-	Status *AddressStatus `json:"status,omitempty"`
+	// Status The DHCP client's state and, while it holds a lease, what the lease gives (reported by the server).
+	Status *Ipv4DhcpStatus `json:"status,omitempty"`
 }
+
+// Ipv4DhcpStatus The DHCP client's state and, while it holds a lease, what the lease gives (reported by the server).
+type Ipv4DhcpStatus struct {
+	// Address Leased IPv4 address.
+	Address *string `json:"address,omitempty"`
+
+	// Gateway Default gateway (the first router the server named).
+	Gateway *string `json:"gateway,omitempty"`
+
+	// PrefixLength Prefix length from the subnet mask.
+	PrefixLength *int32 `json:"prefix_length,omitempty"`
+
+	// State Client state (RFC 2131; checking is RFC 5227's address conflict detection), as OpenPerf names them.
+	State *Ipv4DhcpStatusState `json:"state,omitempty"`
+}
+
+// Ipv4DhcpStatusState Client state (RFC 2131; checking is RFC 5227's address conflict detection), as OpenPerf names them.
+type Ipv4DhcpStatusState string
 
 // Ipv4ProtocolConfig IPv4 layer.
 type Ipv4ProtocolConfig struct {
@@ -929,9 +1064,27 @@ type Ipv6Dhcp6Config struct {
 	// Stateless Stateless DHCPv6.
 	Stateless bool `json:"stateless"`
 
-	// Status What a dynamic method obtained so far (reported by the server).
-	Status *AddressStatus `json:"status,omitempty"`
+	// Status The global address the interface configured itself (for dhcp6, by SLAAC), as OpenPerf reports it.
+	Status *Ipv6DynamicAddressStatus `json:"status,omitempty"`
+
+	// XInformation What stateless DHCPv6 (Information-Request, RFC 8415) obtained (openperfd extension).
+	XInformation *Dhcp6Information `json:"x_information,omitempty"`
 }
+
+// Ipv6DynamicAddressStatus The global address the interface configured itself (for dhcp6, by SLAAC), as OpenPerf reports it.
+type Ipv6DynamicAddressStatus struct {
+	// Address IPv6 address.
+	Address *string `json:"address,omitempty"`
+
+	// Scope Address scope (zone); 0 for global addresses.
+	Scope *int32 `json:"scope,omitempty"`
+
+	// State Address state; invalid while there is no address.
+	State *Ipv6DynamicAddressStatusState `json:"state,omitempty"`
+}
+
+// Ipv6DynamicAddressStatusState Address state; invalid while there is no address.
+type Ipv6DynamicAddressStatusState string
 
 // Ipv6ProtocolConfig IPv6 layer.
 type Ipv6ProtocolConfig struct {
@@ -24110,233 +24263,243 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rcxs3sjD8V1B836pIVZRkO46ysT4psr3Rs7ajYynZD+dJ0eAMSGI1BCYAhhR3S//9KTQuc8MMZ4ak",
-	"ZOecL4nFwbVvaHQ3uv8zivgy5YwwJUdv/jNKscBLooiAv2is/xsTGQmaKsrZ6M3oM5E8ExFBNCZM0Rkl",
-	"4nQ0HlH9LcVqMRqPGF6S0RvdezwS5M+MChKP3iiRkfFIRguyxHpYtUl1K6kEZfPR4+OjbixTziSByX/G",
-	"8WfyZ0ak0n9FnCnC4J84TRMaYb2es39Jvaj/FIb9/wWZjd6M/r+zfGNn5qs8eycEF2aq8qbuFgQJMxla",
-	"Y4koW+GExqejx/HoE1fvecbiw6/iE0fCQXdN1QKpBVaIxqfoUi8J/ZoSdkPEbIwwQzS2nyViXKEljgni",
-	"M5TwNREnEZYEJURpRI5RTOdUSYRZjBabdEGYRBpFumNhwgURZEUEogrhNCVYSHSkETpGUx5vEBdomiX3",
-	"KKFSHcNYc6IkUguqR5ZrTQZ6S3aXGgiXcSyIlLcKq0zWKemfevkYxRuGlzRCS6IWPEZ8qjBlJEaSoxkW",
-	"6EiQlAtFYjTdILUgSBKxIuJYE10qeEqEooZgsJkuQFvj0Rwrssab4LdUkBl9mCSEzdVCt5hxscRKUzBT",
-	"378ajV0XyhSZE6H7SIUV0W2nhjRYliRVdF4llDCFTNPxiJzOTxHjjLjWXKCMySw12zt1P5fXNx6tMVX6",
-	"X/BZQ9g24NN/kUjpxbylcyLVDRGR5siEBGBd+KipBKOY6gmmmf6OjnhKWErELEbkQREmKWcBAKc/vKiP",
-	"/JHEFDPduAi289dBsKU/BUb46YVaoNQvsPNQPwWG+mngUJPgYKcDhnssyrz/BpiZfZslu9n+CODRCIba",
-	"OuBnJEiabOo4iXhM6l1+ubu7AcLLJNItqitvoOolkRLPSQOrrjU1rwVn89PRuCa+y9uGZeUDBnerFjeC",
-	"Kx7x5IqzGZ0Hdq4WRDCiUII35pgpb36Jo0mB68udf2M0wlKhj5dXyDbSpK9FiN6ymOGIbN9IcYrQLq7d",
-	"UPUFXDJEllmCtexiRK25uM9nRpwhjDTrn6LP7thDOFnjjUQRFmKjJbwWsxqN8sIdTxIt8QYlBK8ImnK1",
-	"QDxTp/+XBejCgbTtKPKrtxh4HAfPfN9MH0Z1kI1Heh+TYM/YwVw3KQMfSX0qcRYcEXbdefm30LrGe3ZV",
-	"YweNVgQ2ESHQfnnhVAaEo6XlkPC1nwwZy7HGGRFLLhU6ImpxjGZUSAValCLL7ruusI9mYMquzRAv/Vax",
-	"EHijP4qHyYwmigREzM8375H5ho5UlMbZMkVywxR+OEYzED4RoSsSoxRH90TJIMrU8PGVwEwuqVKtU1TR",
-	"6yHeitdtQuZXRlBawtAFIg84UskGcUbQkiynWi2SSBJVxzsxOkOrwleTdJrP0tXrrZhOV6+DPc879Dyv",
-	"9nxsg9Kt47cmzo94pv8doHzxMJlulPl3h9NWPEyIPtF6tLck0bGD6rce1XM9qt96KkRb2E1pqHEOxsIO",
-	"itAqrjRI8Onq9dtFlDbR+dtfrm5QZHVSorROGUCmaVDvbZXZ8qWvJgIWXCpz+6tpJFra6U9IcYTlvWb7",
-	"RsGfbZWB5atFmLTrzFMn75vV6yblIl5EaRcGLcAcVCh9iwntfw2HiNNEqFbMdKdMEDhTCcuWmkD0/mk0",
-	"Gpv5xyOcKV7AdxlQNOqywltoWRADJQXHLLiJokp9a7syXxGA0e6s9V4WgH6hW9utrULLZIazRCHb4AIt",
-	"M6nQVJ/RksbE3BOzKTMCe/uNr3pe68/IfEZHL0++f3XcSYOugNZtvDphA6zPLzPF2yBNEk05joI0YTgS",
-	"wuYad/vh8vLq2Nw463jYJ2eda6o/bxM1q3MvZS4QZ8nGLAu2YL/rIzW//oaWC83N+IBwZ0Vqgo0ZuIDz",
-	"KecJwWwXwVLEaL6mJhx2kDjnTRIHWL3DwV6gk0cjJzrpA0WUPY5HCWX3k4RHOGm+Q32g7P4E2jiyu0Ax",
-	"EaAKzgRfAqPpC9bRu9+uT85fH6P1gjCEp5KwMOttk4/zhE/z2TqKyfO9yMnzHeTkeVc5eT5MTp7vRU7u",
-	"RRi+fPW3g0vDjzzOktCVGs0yFuk/cIIyRpW7XcaYLM1NsnKIF7s33uyWMB2KOQnDN3SzNUtsuhBr5gpa",
-	"Uhyd2ympRLppE20b02iQrMHWXmdYbkzSDi52millWGzGcNfy9lb4FN7wighpQdbGNAYGv9vGVYTDzbu4",
-	"vHzcHEDN2P89X0MQ8nYsFBOFaRLgp2lGk3gSW0Nt5UKqvyFFl0QqvExL9Kx7nOhPIciYQVmm74RNw5qv",
-	"Ye0WjO2TiC+XNKBl3xpbvCArqve2DTflzhZghen7sqgbOoSUG7ioXDKcbP4d2vqlvbgjbJtcIKrMrVHm",
-	"9gMl8GxGI5QSkV+6MYvhh1nC1wGxGCm6CtokiVoQYbRqO6fmJ5ExRtkcHdE544LEiDMUCYIVOQ4rBt1M",
-	"ZeX9t9vLfmP0z6y4qvZbkyWK0Eh3znLGRcH+tF5wSWpGGYSFnzPebj7JZ221jwX33eDLYfmWDeLr2Bxi",
-	"IZIkIZHWJI0h0e5W3yPNbBeILFO1QUusogVYUZMgnDV9TZwdI+jZzBIz8D0hqSfJCyTJnxlhEWXzMUqw",
-	"IizaANH+iyq9YEZIjCSdM6wyQeQpugT9R+PMLoxgJtFM4CUx84/RekGjhSZXa/K9J2nZAugOAxyvMItI",
-	"PMkXoTk7H8v/Zc/TMbC3wELQFU4mVpCZpU5oGq/yv8RMnzJ2R4CqqT6fFwTHRARPnZJNcTzKgNCtydGo",
-	"5g8nc36im53Ie5qe8NSc1icph2WZZg4ZMXiuArh4W3BP1TGCjiLClOA0lk54OO/WcRCI+wKQxQGZiIzV",
-	"9ZfuYAK1y0i/FoL0dmPbBM0Fz1IPjlPvEP5OIiOmkGVwCZySUH0pzhSiSlq3Keg4iHH1xirpVSIl1uUy",
-	"RjQF2IJpVougsfmzKG3lgq8lWoMbWsGaZBD8blD9LdWc6cbU/84YIwkghRExKTaFH6CD+Wfe7ZCk+bhV",
-	"CL5P+PqqEWv6q7eWoiM+AyuyJtuxBrbMlkt9KGlkaHxpmfOdhO8y4HPNTZPdDye9gnem32NZVNQXKyAQ",
-	"wB0lQQ/nkjK61Ih8ETKHllir9zJvs+USC3BPGKkjw2cgeEis6P9OItt2jLBEYClFR1MsyflrEBHmq4uM",
-	"iEnEYxKjBRHkuLOTpb7UX4xUfKw7VoriZCcQFGXQHsbR0muXYZzc22UMOFJ6D3Cjez3m8nbAElxPjS+n",
-	"5k+AjIKqJAPJZsgMSBoBQiss0Xo1yKdJcOssGq5Dp6kocWU9oMU7UIeQiRoxSk9InS9FiGCJ8iP3SB8V",
-	"Y7QmdL5Qx2OUJpksnsFd40n8iKGoElAmYzuJvs4SHC1QylPrUV9Qqfhc4CWaZnprnTn7zmz8yk4eYui0",
-	"HErTNlo99qYWCuF32QcvW3UiPtMgP7GXrhVOMhJSt3eSziUS2VnQVUfbSdo1DDZI5FXHGiz3qgOF1MUd",
-	"B+2mnbzzWkMolKjZlTuLQgrN1S0ykgUdafH16foKxYKnoGRKcuGuMC/yI7aDG5Wmq9eTaEGie6l1i6Bv",
-	"yB7krpVdRccJVJS2jH93dTNw3CxuG/e3t8PGrcr1SI6qMKpsqbKSbsLFKjEh6427bFigQ5Sg1kq1clrQ",
-	"vupEk7F7xtcsrLjZ0UpKWplE9KfgOddhOzdWu6jcmz7/fItSvEk4jg0yAsZBqgpu/4otgqo21HXRh5uG",
-	"tvo2RPdOd5mGR4qEDolf4Xez6wH6fIUM7SzjIri6EdptQXOrkJo1aBSsKprYvP0ESSUIXgakkxY6KQlY",
-	"yd49pCSCEOFMgc5/tCHqeJdbTZyZ6G4SMhM5W+aaRmTA2JRNuAhyoR+aMgedIRMk7evGM6U5kmjAm6Mg",
-	"1vqdhe6A+QSB/ZC4ZVKegRIHDYdMUTpAqz4Ppk9IJDKW20R3gWCFCRzZFanCArm49wJiS+vtyC/2yhSQ",
-	"zNJ8MkKDKgmOrwB7yHyIQdc1b9J4BOuJCsfUKh9Fm+uczs7jxQXDjEsScVbSepsM0XbdbtZeAGu2w9gG",
-	"5iCrqsqhWOKHwDUEP2gq6agZLGnIW2UIreMQUsWTmKyCHmQWYxGjmKwouPgGcJHiyijuNUgN0VHMaNux",
-	"lYdEdDV0AonV3BugfDoT6ILYwACE5T2J0YyHnoR4a2InnnDh5rUFg7rabYzrNNQ7t1x2GuTONa+PtV0v",
-	"arrRXxVgy1nBiisyNszrpgUulUgqmiRozmnpYUDBweZmavRw+aXAi6ZU8DjTCgJV3dw4/aRdES9VJ8SQ",
-	"m5kfKBS5EXtpKTL2nUTiwVh6S9aKdlN2u4/RGJC3eRiDzobumw2SYc3Vb0kmNFsVac1C4wqnWgls8S9H",
-	"psUwkrWdD+4nttsoRGlRQaI8DMVGs43Ew2hcWy6NFkUvZ2HD7qCFburBxAdjFk/UQ9An0kI4HhIH8U0X",
-	"XdJ2pn27pMsgDgbaYL/LKVngFQkGicxmREwk/TcpYebl+Y8//vjq5fm4FuGh2yPdXuuYcK9tP4lfv/jp",
-	"PHQY25nXAqelmWc4kbUQx19XRKwFVSa0lScx8RdyaWLu9O9mSE3csyxJ0BFJpL5O8bSBomMbOdqsU1v4",
-	"hTZIGdKXNPtq0W/3ZfBSPMDrz2cBJujq6l/6Z3GO0wxsatxmqQjpDjZONYdiKTrV8Z4fKNHSJhyapZfd",
-	"5HL7yAuoK7N3MxEFoWrnyWk3hMEUC2V1YCM/nTP9SImM6cuMOZ6IVOGwvvY1SIWFmihB5/MtCDaCwZiS",
-	"AH0I+sqSXD7CYklilDFFE/2BHTc8EuDp4El5WpqzwxtA85ixKCq2iqUmLcw+enb71SrUgiex3Pk4M1qY",
-	"P9S4QADKBs73D2QqkAMz3YIkQ8wAdjGNZ4VbbCclr8PJ1VH1yd/qVC4dlgUH7ta/AA/LEx+Dnwd1OisC",
-	"4MXYCDSutl+QzXmYQ9dNnm/OIbSZLBvvNnXBgTdEoFctXgIs0oB+9vnGeDQHGU0jTkKOB/5u+Jg0DXsV",
-	"ziCcevCwSRIHBv7w4e0O21+moWejH28+3A4fk8mAqezT7S/DR0zTNISlm5ubXdD0J2V/BnydPJsm5ETh",
-	"+RyeGgwcHFzyGxYFVn23A75WCQ7oTLeUzXdec5X1IVzK7WIMrGdp0KDYLsbC0SHJcpSlrGap8HfCiMCK",
-	"t8Xzzl2bYUeU764PKf/O92AXL7+jThG6hcW1nyIJwQKEdZ1LL6+Q+2qk/kU+rNR70yqkRDEHzwQ0RUeF",
-	"xB/HxVOi8DvYQwWRPFmZ4wL+acI/Cz9r4ognPGsIisNiTlSP61sZZQ5fDc/0qwZBP1mH61sVUQ3nc2Ex",
-	"pcduAe9Q4TLTGv9hQtDfuuYli1I4nM/kTEkSH74ekxll1ARiHM1okhiPQz1DTU+NPuE47rj+D7rp43jU",
-	"4ErS199lliiaJiS4bH0zdx6S0v1G8IzFJ4JPKfMRr4qWLL1bDEvbjLvuBtLy8v/rDCE1llwNygA71WHc",
-	"PSTJkqTvuiWXQ9VB5UjZElC+yg7s1x7MemfR45F3gYyTB1EWJZl9avv+6rYtcjWsd2tpCBHIUxLhTEL2",
-	"qh3d4RMcqSzk4bBecfcqcdjgje5nO7r97vfjs56ssTPIgAtPtztRDyd8RYTImDweviT9C4tb1gTiKFoQ",
-	"eDHlPSVaUDHz1qavDmiQ1whoh9yBkHbDN4Lajf+UsHaLaga2W9W+od03cNVqbOsq8Pcatjpgkoq88gkt",
-	"ylxbp+oavQWQ0UHEfbDqmbHJXNvEK7VkTcV0BBB7qvWeQvaouoij6WR4coPW5FXX5ak1bBg8DDR6X0Oy",
-	"uPrtoTV31TYwnTeB6RzFRCrK4NQZA5wYeVBowVP/SMT98N1uMCxN1R+On9yyBgBzPNJ7mCz4thW6rW7X",
-	"kHdBiAzaXM4+vc2vH2DmzRVmziBRZDHZWRX2IVYAynV7kg6hVBRhSGTPlxRtzBjyeAapr0oPclxZ52FW",
-	"eB5aoaOeSYMh8EPpTlhSsMN3uvwiV7r4bbUOVhbSga4GBmQEVHV0pMDA/r/hGM3Q7hqPkfPtwQMyBkRQ",
-	"hO8LPSIf1KDIBw+URhNGwVixo1/hoKEUzcwH7LzE1JmXetguPkO/OGQ3LAVklPHtcBbaS7P0CHBSg+vg",
-	"+xbXQcuJU7j997b0Nx4WQwetndur1yM7UTOIPIAyqXjgbcClmFIlsNiUouIDliyscMA3Zx446o8d4ufH",
-	"I0gyFOYZ+GTzpiiMpiThbC6R4sVjqmpxccQCSjjE1rdbhEKc9jtOMmLsPvrCJsiK8sw95/zOaJEn/iXC",
-	"jAZcc8YnbeIyR2/Of/jh+x/6RfNq4DrobMflu8KRVVOFfX5as4Fg+hmnq4SS8/iPVRW5BlVAxsT8HMyS",
-	"e7dJCTqq5WYy6pF9DztDGZOkyc3fA6QuLKgxgUn7dh63Qr39jtYE7eZXOb9UHhIdadmaaUVmn0DpjO02",
-	"TMcyCvgX395e3WxZ4ffblkeiwLLeXX0qMj3jbKIxoluryQv7/5ej8SgKx7rMEjwPPoLH8wZD7oomkynV",
-	"U8ScqclM4PmSwPPVJRfE/y23W2jNaxtoPeGzmSThB+7QAJkGiDJrwNyK71d/KwPUWdN/nY3e/C0EX0OW",
-	"pWcKNvjo1YtxmCBdVi2TisAY5cEuWnIONS9TD+zX+Cp8OFp1Jmqgy+vS9z1wgT8n3vxn9OqH15rDGGfk",
-	"+DScJd9fNVqFVzsUfthVXrUxpL6XTRSfJF79tlg9f10rI3H34XTXlUJUfeNblzv91ZONg9g+hVgpvZTd",
-	"aW2jNtVU+3Qvtx/M24+BFhvUzoduG9ZBZU7wlCQNGT7g2xYAvHj9tx9+3ArxBU8nCfX5wBqp6xeeImi3",
-	"M40Zu5Z/CvrDT9uY9FNBjTgon1rNsjkboX3VeUgO2EVWmPvZJEqwlM0+Qvi8MxZDnHr+TJz6MRjBdMkQ",
-	"BDEBryDClAhUsJhypfhywmcTqXB0H7j4QAN4I6obNCC9buVo4N4Pe2Pc/WH7x61TqeTgZ892LN+FVNNL",
-	"dHd144UD48gqM6EKPSH0Xkb3jK8TEs8JKGrh9IXmxu728vrVT69/Ov/x1U9bcdR8J7g68GUAK9yolZbV",
-	"P6+THlQRrB2LlpS+//6HH8ctpyTUKNkdHr0vCkzqW8dawB2EjMajTMzBqHWv6QpC34TU1wa5YXp5lHW6",
-	"MQgC4TnhymbwBU2p2pVfZePzd/cwfs90Xjy0WhBrz7A94TQTc3338vnTaoZV+I7s9z1MuKYs5uuAERx+",
-	"34epaIsE/C0OSsDf3t4MsEpcPbE54mkZvvG5/hOpbk/EBdtp5vdgtPAlQ3978er05X8hhefhXBcTktA5",
-	"nYYSYb99d63FVFjx6WYstN4ZFlLt94mToB34w+Unmzq7efTXL37qYGygXFC1CbkwzReof2ZEUMnQZQpy",
-	"TSLOlOCJSwpa/3nFKZw+KxoTrk8kQRWFpPlpqsd7iEiSaClIZjMTjjjF0f0coij1H0T6T3/0sIQ2+xwb",
-	"vC6v29I6WSNY6NRzBrJBjpdoGXpkcfXxZhdvzjw46N93GpRxNmmDwm8s/4qu/UzgmwX3qi82NeSpUKQC",
-	"O7q9uttlRyqki2tNfPiQWehw00fbnrxoCgraZPB2oYAMCyBLTjVcWYoIumogSsPXiK09YKBsbqwUxTCY",
-	"rtkJ2yO7uChVc0CKw3RBq0AhstwdStUT6V204HmJP8WRJCzedkl9sS2cHPa8wslkWS6iAl0rlEOXBE2J",
-	"WhPC/EK2LmD7EhRdEp6pwArqNnG+Rglnc739NaYK/ISQ9dHXvtxpMQ31KJoJKxy38ZmkCSUm/7ghsY4E",
-	"5RKadCwxK5Sa4NV8kjWlx4QjBilBU32DXNJIuJw7HZPN6BmW+CE4w23C15BUaS+TUBac5D2Wai+TSFuz",
-	"rG/BA2kcTx4zQVqwcUI16bLYSK0I+Ec0ppzniR5+hRMos5ZFC4QlwmjKWdxY6PMLjb+M0RdToOgLBLLB",
-	"H/KLL/uJpjzWRJcX/1QLsoSsWkf5kxN4MY1SGt1LWyIawljhmZV09WB9TdHjPIE4WmJxD6/p0YyuiPG8",
-	"S5dNPHbp6tc8SyC2a0pj82RLk7/ZHaSn0utZ4picZGltujGS3Dyw/3JPWWz3aaLGvoDBw00HeSSHFzXV",
-	"CGt//aVbNFVu0Wur9/gHZVDJ1F0ZnBoZp/H9yNS908oeZ3FjDSLZZd22kGnXalWuS6BUFeyj/R1WDqcw",
-	"hEoPri4KxTDH5i29r8igG+v5QsZdFnfH18+6tb65aqh27vVWtw6r0uWRA5ZlTZyNtRCXwdrKupPe+dLW",
-	"VXakkOD55G8vXk2+nzRFxnCh2iPlbKlRaNgeJ9f9cZBNXmAmbyeDtxbs1TjFYo05ECjgMlY2tdrbm7f/",
-	"OIn1vdGaDtCXmKxoRLRMg9+F/pfXvyzjF8K2HfeH6rwXJBg8sfOqCbpbkA10jElCp0RgRZKNrYUv7kmM",
-	"BMHxryzZvLFVLyWK+HJpStERFiN9T7NCW0+4QTOiooWWdnrOFU5obN5wCqJh5cdDOZUUVmQldEhsGXAE",
-	"LvE3b/+BzEcojRmOBwEIBjrD7839aHNhaqjFmevDeoixTyJjsklwRhrrWvXjzA+6x7Yw/V+wiNdQvqZc",
-	"qNsAJ7iSh4l48NlvJ3w2c28nA4knbCtZGBOtiKAzjUJus0amaoxUJph5kFwmwrWGy8rFzJkB+GwGjxkX",
-	"ZHnhM5hJpPA9MYmRcwep7QFHYWZ+glsl0I/kM6X3rtWDEAeMQ+TfoHMC8dUs6TZ60Vy89CVsu528IkQA",
-	"7duFxwdLHfUigi1SFmeKTxiZc0VxU522PMRZrwRKX564LqUSZqXkRmlCAjkd39MHEiPz1ZK9FhqlMe1N",
-	"zpePyZJEn/I4mYWP95QETSswE6wYWmgEfpymcsusffMw1gDYhKiGGs/2rO9S3jmULaY1y+6W8s/BZLH9",
-	"0nGXy0OH3+X1XKLasuPGx41biks3PK3tl9W8w3Y7r+/JalMX9NS6fpEJoS9Lhk/CpWubePkt/F5TxYr8",
-	"Ovb5yf9oOc9CEqv6bidLIWZxzbaM2SANPtTkwBAcwYLdHF7IhWD++eF9EvKV/coKpeOgmhaoceb1Q0A8",
-	"u+SdpkHjOwz7egIeYfCp9aQ2PMLYT/LOfeTtbHkOAqDZ8hjkYWKSlQehclvJaI7gUcaMC8h1boHfWCzF",
-	"xmH1pQ/z8KOOswLQc8iFyOY2pZod/eJDpg8w2uQJ2ylDWjnauKfBR36/Y59iYpwX2zwOVgXcWlCkurD3",
-	"uk+5WkcokSYxF3d4JA0Fd/S//FqQIEaL45UCrEJN+GwCPeBDnP8ZvuA3k4EDhl+GKTIElQX14oUlBEAQ",
-	"ytL9hATUKle7BeYQ64L+9xYz4TA8jbcLhBVa6isFZ8TdjTbwDi1ULSLiTCrMwoZVAqV9Xp6fTGkhUffO",
-	"fvBIQGhRKBrUfoLXsyYGx2rtVHZZQIcwPcoap79mh58+bSyRcfL9S1clI6RBhwwqt+EIPQgBO7u+MQF6",
-	"gVdfcdCI0ckqBlNas1hI1plB/mha7LsEANyg+v4m8ZyY8+/eWvhMjCEx3dqymnQw4duc8h1aZrKjX6AC",
-	"AuhnJmot/wWw+EiWXGwaQHHp8p6mnCfoyIpy85sEVwyYK/TXYGjfCtMEB2MV3gviUtN21XIby6dgmpAY",
-	"4SSxda67DkiThMxDCUuuzQek99JrxGC9gF/ofKHPxkzq2zthHcdi+lgJcYgji1AOYjAeZJIM0SKZOdZy",
-	"pI2DlJTDrZGmXHhCA1VVHzk7N3rgXMDRgkwWtuxEB6B520+YJRt62cQxxUtUh14zLtZYxL37mRiofitc",
-	"Apf27ENl1K+HCTTt18c/7ezVS/BMn289Oz30hLTq16EamVC57OZ/1DFfp6E6LVYxX8VqDSp14FZRVEby",
-	"uMgvjczZZPAhIn9k6zM8YBYXjwB5ihYEp1qDX8oxWmaKPBDTajnl+p/kgUrjpPduRH1+Y0WnNKFqA57J",
-	"DTJzTwlK1tc3xuzMcCIvwMtnDO/G9G8KCWsN+e/cHsMRZkjizRj0y2SD/k0EPw6Z2G1K2q2KRFlcmUd7",
-	"3XoWD08b+mTeqPafE/qeD+xro6MG9By+3nT1GiJyBnc/H95zh4kNnXbqW1ITddckHjin4ZNBk7KBcwK7",
-	"gp7dJdtNiJqrQfKy6zjVLdiotP57sLFnfTtWTeGQHjfP1mDJ1rOr5R8AtSXMIpV51jQEUHSZWEnhgG1B",
-	"lOPbU1tIGFdLzgaUb1clNuCFJqHwYYgAqhXiypOxQf7k/OAzjw0ghB4K6gYyZUELPWRguI7HKCzVTxGE",
-	"BJHK1EAM3f+NI1Vxn2oI5YWSu1cVDudxzfdnh2sIsitbWyCsrEucWyHYfrLEUedsDxdFN6OJ3NF6MjiI",
-	"TIX+hnzEtUfm9SdhAOjCI6NgsZKyQeEnKHnit3q+3bBkwN2O66ZQul8zFfGlvYBrVJ8YE51zqXfEeIij",
-	"rr25zdPSv/g0CMs/M5KFrlk1ijENi2lrpWwqxNblmUA97Wuo+h9RlVIobkN1QHQrMewSCJvGPsFlx242",
-	"PJ0sU6iAqA+Loqm4jwW3Ko5cbOi4JhgSrOiK2GLgvauUVCjWbtcz0R8tqGkskOODVXFDuuyImPomJLZl",
-	"ZUrW0SXeoClptJAqyjIecpZ94vkT8EBerwbJeqt4ast+gmVxidmmU4L6xpDenomq7nSXVh6oZbQKV06h",
-	"EiVkZgvaBPOkZYyqMLoodF8SLF01Kh8gwWzWZjLyQNQnfFMBy/EIzsiGNZpsXjtHy8NGOtDmnUVHzUnj",
-	"z1C6JGE4tVX49NZnB6QFzwSEOmb2NsoygJf5Rw6wAuT0xySh/vfCX73ACsHpQXP4VnKtANVM0FZptCwd",
-	"wwWc7Zkqx+j91a3LhB1fIPKAI1Vl9SZHyIw+BBM3Mzd8u5zTx33A4ERDTyE+uOVm0nifVSZYKcCw7zwt",
-	"8Yflx6+dDyJfMLpNTFSaBo9L+7yWzxyWBqiIhZ5962Hdh+rOWASAznlP051AX4O2PmVCwUdCqh0oSSoe",
-	"2gjeYdCg5ug20MaLjZF9XsY5J1a1uJ+QKlDbb9xUCgqzmMSgY7mwZqzgLO/nhgxShrBpYjvWdvhstasG",
-	"Of1PZyvTwxojXqkUsz/FbE3m7WlkTUWp7YLRra3tyBHBKJ6UCMrDARdwouuDyicN1SN4w+J30r9wwPfE",
-	"xHGmSSZworXxpTVLFk4XpDiHBwfKRQnjKCKpso8LLopq23fS5a4l0YLb0fWwWmNYY4nmdGVcOT4+IHTQ",
-	"1Y7D2oG5j6PQnM+pviwCNHc9EC1O3HwtiK8o/kF+NO+ITbmUQiWM72TxCWEtyB7iayaKVio2/hvSTtb1",
-	"OJVP9B1y3ZHK0oRAiPeUspLiEmktXFIwTegx27JWyqZcHXKMeKaIgEAHiODoW93DWa76he/nC2tDTSHl",
-	"Wl2bMLCqaSfG/L89XsMnM90eZFVJgOqeonfO+FxLutnRbB1IHtnR7hzIN2aqhwJR9UXtR9+vUNSt+/SQ",
-	"RKmbEbWel6ebDbWezaJQzqx7R0hp0KaouYaXxsrlABM4NGzAvzE6oqPrm9XrsXlayyHj/NhFw3tKhRBD",
-	"KJqJqAqYg8I6MNQZD6aG7/O4prdyWwFEJy23qc8Wdbe0u54Kb6lvT3tAWOW9dCMGld6taXpatdq2FGwt",
-	"emtrRtpBmqnD1HtKkriZyK8NsByRz+CxqM9u3JV6c7t88O7Qpc7kAQgbtt6LrMs9thA1LYFuAGW3eDOG",
-	"kPXvBoXbLnJdEjj0ofgOxo8XPW9xw4bclVOameR3LMxzLPv8uKyw8Jn5dYy0QgD/PTdaP45aTCwkiYfQ",
-	"s19lRwVky6nXURnZPor1LO02iIs2q0sYgJembVCANkH52pTSDgqO5VmWFUdGc6wnrK/ZCsJxq0Qss9A9",
-	"40aSLOYnArOYLzV1iNi+DctZPRDLGgh/c1P0INtQLgb3ydx6fC5784Y+4K1y8qIOf693Dr1blGilTdj3",
-	"umz5ZQ27XVWjdmFRQZi3vFgpFp/Z/mhlT7VN8uojPR6/CBJpkhxSgaTLk5N+D06GePEhrDq09cIbkhD6",
-	"fi/moy25vjFZcoamGU1iRJlZT7CGKzSZ2GCFQNyrHiDPm1iDjemugg4RX8YuNqtZYwkrCiPJJJKbRHy5",
-	"DLmTbAI5QVZUb9kZrWD+4HirJth8JgnBEp4jS9qlyK4baVwGVmnz1fWHsPVPLu5DQK5G7GrxfZImmBG0",
-	"hi5dvfLTTG4mCedp8MlpklA2R/DZsM2Sr0iMMFRIdm9JgDs7xlBHaRbYzM1vgBi7crUQBMdaXUgpY8bS",
-	"e3TyMn+Oa34OZ73rltnOgLUhuWfjOAnpAakZZMthXJkEHBzFvGsUvJ5IJoSEZvoZR/cnfDZDpgFYWhla",
-	"L2hCkO7YcY4k4qIp1wF8QzQ2FlVnZy8hpyPI+rz6zd/hm5m+s5EcPV4Ym/bNL5bN9+JuUp4ksuNmDLO2",
-	"PRG2LYoTiIx1HV89bC+oOhOkUE4VI/VgNlUoqNqtluqwJ8sl7Pjd5mf+4HNMiwVHlOOiTCqxXZk1xi0v",
-	"oQuwLFJGjsS6rH2ER2AzHiCfd7d36PLmGmStE6qn6AaDs9Y/SUE0lmP0f25//WQ1dK2/yjHS88gx0ppY",
-	"nmcpk5DxUqIZT7Q6YYNuiq6UNJsmVC5IjFYvkVGFjKsEKxPUreVKHtNtk6do9KCMRQvM5sStEmUshiQt",
-	"6MvD2RckiSm2AkNhQVwqFixR4NDwRfFNJDllflIT4q2oSgCQvuvlzfWocJiOXpqnDIThlI7ejL4/fXH6",
-	"PdSnUgsgtjOf5QT+nIcuLu+WWQLPDm3uzzwzCuBAt8JJskEzmihiA0c8aq5jeNkt1XU+kZ5f4CUxCuh/",
-	"17XZZFOYA3FmgnJcaimqG/2ZEbEZubsaZO8xGphBV8CE9jgOTqQZK0/1AjWRYbZKhabQpEQtJsWsLf0n",
-	"L+wyn7laGDc0NYTu7n/e8w7znnea9w9IJG6SuUGhmxcvXOiWfemJ0zSxRXXO/iWN6peP1+ly52kqkJ/l",
-	"cRywMRokJ1SqU93ltVlUaAq/+LOfcexSaOpBZbZcYrGxVF2ApOZHyOD+36MCrf8B4echi+WVIFjBgxFE",
-	"HIflhMiZzbx0iv5p88aZhHWFaNgluHptJqIyx5nBc/gYwU+k+pnHm16I6Aj/8tmiREYeaxTw8lATBzIa",
-	"CVIG6DB86y6vt3f5xNV7SGdcJhCDhFJu1SYieRwXRfHZw9k0S+5PzC4gMiBIQpdJgrhwmu4FouZGonlH",
-	"6/CUQY4uKFyj/7ZAqVPLz1lyX6EYuQPJNJhzdmbpJjOJPQVDu3CYDOoc2+j1xbe7a7OP8LY7cIscFxO3",
-	"gQHxGRkIonG3C9owD8UkIW089Ba+S5s7S5bBcKE1S6OslTQxrbnZpGNhbjKjHoKb4jJVtfsJx6OHkzk/",
-	"0b+dyHuanjh17cSXpADSfyzTU3X1O3HR6yaYx89BUmbqgST1Hxo/mt04mqredpd8ZY70/CSH/IxK5h7k",
-	"/Lrts0GUCagC/lF/kO4Mny5n1jh8XfiVFRTqMUo41xecLEXTDcCBBljm70S1bPfF0+kNVX1hOCD/TlRH",
-	"KFYuQ6HZ8iZnNB49/hGgy7OHs9QWyB4wYJOSektYLBEULCClDOxHJsX76txFn1jyPs6pO2cBtRA8my9y",
-	"mh8jX9jf1tig88WUZ8JEjpkEo+bRs5HMwuQUP0WfuEIpFhAOWb4MlynqhrL5e8GXh1aBixn2D6BUbJ8a",
-	"Ho4FqBniXyO8JJDG9TlE7U2P6gJtAnjJ4yxpsU9oLdi2KfovUsFXNDZGzLo54qMd9CmuqWauLndU09Jd",
-	"UOu3zaVftYOW20cJVP6gahTQpmF36Wy3cEBqdkAKy2Wz3v0IZTtYEIiDpbExgJ65xHInxiko27QFp3ma",
-	"1HCU4Qje8OUu25BWUE7W99nO0k9DCB74SZIvwe0CCT++A1V5/hY1wC4N3NB+uIz1MRk27XW79VDkk4Np",
-	"y62gyazl8wEOMiH62QqGSn04FpSJ8LTWCbll0icxpYVg3UVimZbNEqsXKbUw0lbd23ETnDUlVvIauHgw",
-	"iQRP0XVMlinX4LvQHcrNNb2g1y9e9GHB0bdx7dF7LSNkCGubBKm6d/cDpBvQ9qgcBek5fLg4ibsfjb8f",
-	"gPdz3Aw5Z/w6PXsYTityRzcW2Pv5Y3Pr4cL4vYlUa4XVcUpnDzfeHy6Ji+Qw4rjLWdTtFMpz3v91ToYu",
-	"Z4Jr23wq9ETwVgeKp2XvNilDeQcfSmX7B7pFVmD8tN6U0OzNRuKiLmVfmekJPtiEk4HYvc/XLv4rNEYz",
-	"eT8+n8umSqF91ZZndOGEZPPT+3G2So3Obo3Kfr4Rj84B9z/Mt1M4BL82106v06CN2bb5en7WWza1Zi+Q",
-	"V4NiZIsVgLMHC2IyqOBEnwqtylDuKzkY0z2du2effPb1+nz2Rmv+NVI3uQ4mcq8PQmek+Bye/4YJ61a3",
-	"+abpKrSDb1J8N5pDOgjxMBD6yXBG1u529nVIb9jU3hnKvMRrcEQpE97tnfS+/0VNfLd65vVA3zhX1Taw",
-	"b1mtp0ifR1ZDJrY9EVZnkyGSZsOdbCJFi6Fv389m+K1YC3vdglqMha7/UHPh0xkKmyRwfmHdiweqH1z3",
-	"ZCM0YQKC2Nep+4wS0MeB5oD8oLJv+EXGGJRAtou4MJmY9E9TMqdMIjzHlBk38b+J4HVq+KwXvI0eXj6L",
-	"4Tjf7i7GkHyEr8oUAnAPoHCYHD7L9eX90x3MpNfoXzS5bLBajkfOTljBV5nMAnra/5LZk6mSezC4WSqz",
-	"SuQ+iUxrnp7GLmw8Egi5e3gISJXMy4O2Ggzqutuovz62o3I1GNQRTlUmyM6hDV65KqQ8a9aZrsysB4p0",
-	"sHtq9E7b2bvFOfjBhoQ51PbZP8rBzt/kU7Kf/6fHOJQAvY8Qhx401MxN+4hvcPy0j/CGMpS+lftKGRUD",
-	"uHl4aMMWgO37wlKh4sMHNvSC7W43lhBrnKWRqUMURFu+2TyTJsIS6U5sbt44Msy4ySeaVzeV6EjJBRb3",
-	"wEP/pIKYv0wWBJM7rx3fN5EpetImrE2GKlf79QWaYmlzKASfskK7idGXizKzZxqqYE6ryiKqS3CZuvPy",
-	"uuVFERbvsKR+Qv7hxGCvzBl+xillGNZc02GrnGCJwKRZegZPlyGUuEiXWKsE5Al4aIiW5hh9cFyQ38Zh",
-	"woKifPi+4r0QFORG2TkmqLDb7Sqbm/Wvo0d10aBs063xQN0wuyUayNPvoWKB3MYPGQrkgfsckUClyZsj",
-	"CgrXjaE2icIQX3UYUORR3kO1f/YYoJIcfq4QoGYx0TMCxu3mm/IgH2D3w8J/8uPuK43+6SL7W3jsuUN/",
-	"9s9rTx35sxf++uoDf3YkswFRP17l6xn0821SVGAD36LA3lPEz1Cp/Q0E/OzMSL2ifVz3wcE+3yo3Vdf/",
-	"Vw71GU5SSyLmLYe/ZilnfbE3kDJd5cwGI5kScM5IaLhuXLAnHjFZsCF2sBJKaybcK+mF79jOyh/LHvUk",
-	"upLnuGgIfNPRwlgzEtatjFsynRctom+6W1f75u13nBfE3hVUwNr/IfZXMXN+NIxTYDNJVkTgZDf/2JAo",
-	"vg4GzKJfzDXv5Rj71kL4OlgwWlxitvdAn9iTecMaL8HOzLTP4L1OEN2PEf/gEVRmIsrmpjBFKZDvCIsl",
-	"iU1iHkTh9HTMYm80gs7nRBy3xlQ1ksLL53CM/k+KqBpouzxsOJUnuIZwqkAoQ1s0VR+hfJhgqn5Q9sUj",
-	"DpwnxhfuOFD4VF7Zvelw9yvoFkJVGHBIEFVgv/3DqPwamlxxeemPpw2lUljMifqKXIAVcO8jmKonRbXx",
-	"1D5CqtQ+U8ZUwfWtqJBVnAxi8uGRVVvBtm9tskbWTxBd1RfGuymW83yw/gdPvtTBESKFzRwmRmRenKA/",
-	"sRbiRPKRtkSKGOnc6XTqdi7lM/+Vjoouh4RvvDVipDueG6JG+DKlLnGkMrXiCnW5zQMSrBSOFrZRTv2K",
-	"myMCQI2O8liTUrpLGh93CjkJ5DAt+n9z+B0y7KSApecIPKlM3+zNLqloQ69vpUG+6vCTeQH5PZWhZw9C",
-	"qYj65wpDaZM/PUMx8h19U57NA0FgWDhK8VT9SgNSuh4trVz33GEph+C+pw5M2RO/ffWhKXshuAEBKgU9",
-	"s2eIyrdKXcEtfJvCfE+BKsMl+jcQqrInxuoVsJIPMDhk5dvlrvoO/sphK7uSl+LzeUK20dYXQdIER+SL",
-	"K2QplERf1lQtvmi2A6eJ/n6BZKXKtb3crjmSC01+94Sk+icqkNQgYRGx5Xhl6BZ6B8s7GEnabTW86bO5",
-	"J0pXtRrRaiCE+7uIgLb+FUnp1mOHLYjMMCB2ouyXz2m5dPdhoKV9Xaq/Vp/oGqeFXCa5EcekqXF0whkZ",
-	"wsP9Q1Q62VCLjoa8Q09fw7cWqNLR1tHiZfAjDHY0PKGLoYlFC8y4z6CVztDdl3/BxBEkBAtmq1OFDe6f",
-	"b84+vUWuHRRqJrYKlOQJVL739dP4rOQw4axkcb2ofTSGWRhb+rLweuw5PMfVzATRncX6yh2o5INdbKNv",
-	"/WBEU505QEOuiZcrz8DaH0rYfB6KOxNEic2eY1g+G5qUxcJnROZFvaWiSYIy5mg3lNRMiU0DVjtJ7CJs",
-	"xTOJbtiE59mhB2eOqkMEuF3p0V0NuZokKQgYaLMEZyKkpGuNZvt2cWZux/vE2YEixHyBwAu01nxFZY5A",
-	"qfBGnqLLoJxfYC3k86NEcdC60FFAzB+3BZXtjOTnvaLujOMDxpsqgZlcUqXcSRzM0YduK9dTa5/ECr3o",
-	"xp6jr+XG9T8p4HQnb+Vhw06LdNc1trTfTeow0aX9QSoeTiBwrTVlErQoV+hzltzOgZefH97DPF0iWvx8",
-	"T1CUz871DadZMZDtEi+j2zWHyvikqDOLqE7ZHh0Bba8lqpt1v2rbXR3wsuTgFpbEerV7ulOXAHvQHM6q",
-	"FzfXYmh7sPPdYHY+dNj0QIb+iiLh7vbE0O4Ua2DopiNBHYij7w7O0XdPxdElyB7KYMGFambkm8VG0ggn",
-	"yNQ+17qx/tcJ+TOjK5zoUdGRzKKFvslMOYtDz48h5BSm6fb+QWWC2QkdN99TFjexlP72FcSVctHpxcEN",
-	"GP8MLw1QjQOhpxaynjjg722Zyez1tIDIUwTg/6LB+QZw+QVFmKGpV/gvLFKmmvxizYZvb97+A8VkRSMi",
-	"tfhbcKlyGSgRedArhGz6cFc6ydKWyFIu1KHCSQE5T+wC83M2x51peD5jfJmhgQDteMGw1Zf0mSz5KkBN",
-	"yAkFDKR0im4MP69ZgXIizBhXmsIEDBODVeQ4RCLWmeRIZNu9B7jMDvq8bqQwgFv8RbpHD1dRECIvnoSK",
-	"C9S7sz+oCUzD7txZ0EoOnnRjwYDsCZkBpblxGllF2dxuqwrr39L4a5FRT4PdDDb8fDLKALyrjDp7OFNE",
-	"qpOZpgW5Z2sNTwlLiZjFiDwowiTlbIy05EqxgLgF76dD/5WRjKAvUH/hC9JLQmZJutmXhLC5WnxB040i",
-	"Epz9VsWTEggx81EQcKFQC8Gz+QJ+WHNxT0SuEqZYLUKC8pawWIPojkj13gDjMPRamKAT1b46wMzNVk7z",
-	"HeEoIqmm4iqsn4Oi7xzuimRxFCCu4wZylwpH9+237rurm7PrG2Ragj5m0yg4lezIJ0zgjIxNwxcNSvut",
-	"me8p1GeYqov+DA2bL6PSLdnBz+6hCMDtN05oZ/K0QySb4IpHPPFlVeAiNM1mMyJQynkig2ez2dMBxbcF",
-	"Wlh+wx72dDxLu5MaUAdfO1dESOtnCGLh54wmMYDZtkSUmSxE9sRWhXi8GJMlZ0Ec/G7nOSAW3BQBPPxe",
-	"X3vt1Sis3e2yAGM3rKHchzNzAMhWuiVMiQ1KifDHxUIQHL8BaF3d/IYoeC5TyrQarvgYyBt08STigozR",
-	"gq9NNCmfGdLnSaJBnHCeSmSU9GI1K99+ponHhbOM4Zsq5DmjynQ+RZ9C52bgINPs/E+756eQQGauLiLI",
-	"tAzKoLdY4ZM0wcwd2NsFvNvjHzCTeYhpeCkTyejN6AwUE9v6P87o4Ylu7H/6yOMs0adx/pM5PAo/uMkK",
-	"P137s6H4q+Xw4lhVo1PtW25irn3yeUce/3j8fwEAAP//",
+	"7L1rcxs30jD6V1A8p8pSFXWxrSiJ9UmR7I3O2o5eS8l+2JOiwRmQxGoGmAAYUtwt/fe30ADmihnODEnJ",
+	"3uf5klgcXBt9Q3ej+z+jgMcJZ4QpOXr3n1GCBY6JIgL+oqH+b0hkIGiiKGejd6MvRPJUBATRkDBFZ5SI",
+	"49F4RPW3BKvFaDxiOCajd7r3eCTIXykVJBy9UyIl45EMFiTGeli1TnQrqQRl89HT05NuLBPOJIHJf8Hh",
+	"F/JXSqTSfwWcKcLgnzhJIhpgvZ6Tf0m9qP8Uhv1/BZmN3o3+n5N8Yyfmqzx5LwQXZqrypu4XBAkzGVph",
+	"iShb4oiGx6On8egzVx94ysL9r+IzR8JBd0XVAqkFVoiGx+hSLwn9lhB2S8RsjDBDNLSfJWJcoRiHBPEZ",
+	"iviKiKMAS4IiovRBjlFI51RJhFmIFutkQZhE+oh0x8KECyLIkghEFcJJQrCQ6EAf6BhNebhGXKBpGj2g",
+	"iEp1CGPNiZJILageWa40Gugt2V1qIFyGoSBS3imsUlnHpH/o5WMUrhmOaYBiohY8RHyqMGUkRJKjGRbo",
+	"QJCEC0VCNF0jtSBIErEk4lAjXSJ4QoSiBmGwmc6DW+PRHCuywmvvt0SQGX2cRITN1UK3mHERY6UxmKm3",
+	"b0Zj14UyReZE6D5SYUV026lBDZZGUfU4ryJKmEKm6XhEjufHiHFGXGsuUMpkmpjtHbufy+sbj1aYKv0v",
+	"+KwhbBvw6b9IoPRirhdBcn7DzLKpQUUPqGEhEZESXf96dbs8RweFPkeW1sboy4cr9NPZ6x8O86M44Alh",
+	"CRGzEJFHRZiknHkOIGRyYk5H+vhGkApJlwRdf76zhyj1yPo7evMWxqOKxP4DtD9gIfBa/x3yGFM2kQSL",
+	"YFGf7Ro+I/MZcDaf6qznVILMBJGLiaIxqc90RwLOQolSpmgECEpzqGrqxPKBhGjGBcJzTNkFOoU/mCY2",
+	"vZAitp2febFNkCRyMK4AFT4gHAQkASTqOB6ctWdAD0ZIJAlTHUc25zoJU5/o0FzWsArK5hYFXkl0/fvN",
+	"tWZvC/J4PBrXzyOjtfJoNIwImpIZFwTAPqNCKuRFabtfPas5Jow05NZje1YkRHimiECcEb0EwtJ49O6f",
+	"MMUoA5chR9dj9GdtqV7apHMi1S0RgZaWke8QCx81B8copHrEaQoY1JH2kh9O6yN/IiHFrOPRJT97Rvj5",
+	"VC1Qki2w81A/e4b6eeBQE+9gxwOGeyrqI/8EmJl9myW72f70nKMR2rV1wM9I0+e6fiYBDz14++v9/S3w",
+	"4lQi3aK68gaJExMp8Zw08PaVljQrwdncQ0KVbcOy8gG9u1WLW8EVD3h0xdmMzj07VwsiGFEowmvDyMqb",
+	"j3EwKUjkcuffGQ2wVOjT5RWyjTTqG+6piJjhgGzeSHEK3y5u3FD1BVwyROI0wlqvYEStuHjIZ0acIYy0",
+	"WD5GX5xKinC0wmuJAizEWmtfWgXSxygvHH+RKMZrFBG8JGjK1QLxVB3//8yDFw6kbWpitnp7Ak9jrz6e",
+	"NdOKoo996n1MvD1DB3PdpAx8JLXGyFkjQ5adl38HrWu0Z1c1dtBoPcAmJATcLy+cSg9ztLjsY772k0Fj",
+	"OdZnRkTMtcJA1OLQiJWSwtBp1xXy0QRM2Y0Z4rVHx3iczGikiIfF/HL7AZlv6EAFSZjGCZJrpvDjISgS",
+	"ggSELkmIEhw8ECW9R6aGj68EZjKmSrVOUT3eDOKt57qJyfzGCEpKJ3SByCMOVLTWshrFJJ7qK4vWUVT9",
+	"3InR51svYzVOp+ksWZ5tPOlkeebted6h53m151MblO4cvTVRfsBT/W8P5ovHyXStzL+7KIaPE6IlWo/2",
+	"FiU6dlD91qN6rkf1W08FaQu7KQ01zsFY2EERWsWVehE+WZ7pW1oTnusLGQrsfZEorWp6DtM0qPe2F83c",
+	"IJPddc5fH75DAY84O5IkwQLk3YI8ItgCwoKAco+wvsiTtf5hjLiW7EiRR2W1Yoz0hqCPlhinXg6z4FIZ",
+	"w09N4dHMVH9CiuvbkOYqjXIllV0IT8PSmhX8pFNu472JFGD+SprLsZbpY7Ra0IggqtCCR6FEWEt0SfTv",
+	"VtjA32hOl0QOM0+UF/NRDxeim9vlmVOGvOAp2DAq2ENmOI0Usg3QQX4dEiDOCguDgwgP/ZpC1RBSFZX6",
+	"MzKf0Uzw2IybTrUaGGP50FGVbbjQFe0l6ODLhyv05vXb1xcoWJDgQd/dqATjxA9v3vz4SmZ6o9YfIhoo",
+	"FBJFAj3W4VgjtLOWWVuXWpC4eLcDS4ym/ynn2dWOqon5wf410jfaSI8KDUoXQbes0dgagfR3Rlau6ZSy",
+	"UP+72z3RI07qDF9jSIO6HS6CpCvlFHQSsLn5SHYFZ+tgTA2Y6TwVxsjgoKgPiwajsZl/PMKp4p4dj13D",
+	"Diu8g5YFwVhS+c2Cm3hsqW/dVANfa4TWkUx3Rp8XKE6lQlOttUoakgIVbU+WB6+P3r457ESIFdC6jVcn",
+	"bID1+WWqeBukjanRYZBGDIdCxjR2cPfx8vLq0NB7/Ry6CYOyibmJss7BQtomfJfnmdy9QJxF67q1VCuZ",
+	"ubHWt1xobsaHA3c+jybYmIELZz7lPCKY9ZKF59fGfl6BxHj0OKFlk3DbQDUTchU78v014YN3HV7JO4/4",
+	"FEcZapTvbzmfQVRJEs3Qgb6FaP5yPtZC1qBNmcUbISwRVf0I+ryVoGXAE5/twK4bPqODf3NGDp1Vt7w1",
+	"IreTiNlM+vOF80pZBUVracS4f4q7yGyXprGejjDN+JbEkjYR+kw1WiaCBFol1H+kxp3V2bDpucX4Idwg",
+	"sEBSdEDvApt5MmKm0wWrSPFP41FE2cMk4gGOmo1SHyl7OII2Dp4XKCQC7taZtvPp8godvP/95uj87BCt",
+	"FoQhPHX28RoCbRKvFULoJmXPdyJmz7cQs+ddxez5MDF7vhMxuxNZ+vrNT3sXpp94mEY+6kezlIFCiyOU",
+	"MqqcuS7EJDamuYoOWOzeaCqLYToUcuKHr89UaJbYZGHUxOU1TTs8t1NSiXTTJtw28sOL1hBYUCdYbvzv",
+	"Di52millWKzHwI8z5zJ88m94SYTsICINDP6wjasHTg1HzZeXj5sDqPn0/8jX4IW8HUvfcTCNPPQ0TWkU",
+	"TkKvGPlFf0OKxkQqHCclfNY9jsCz6YGMGZSl8dRrOIRhzVe//ITIgknA45h6zBZ3JvBAkCXVe9t0NuXO",
+	"FmCF6fuSqBvadyi3YPm5ZDha/9u39UtrCUXYNrlAVBkznMwNskrg2YwGKCEit2JiFsIPs4ivPGwxAEHt",
+	"oV5irDLgQjVzanoSKWP6anxA54xrnYkzFAiCFTn065XdfA/l/bc7IH5n9K+0uKpSXFATUjT5h8EVwUVB",
+	"IVwtuCQ1KzfYruyc4WZ7dD5rq8PBu++GwBWWb9kcfP00h5jcM3uD8czY3SruZrtAJE7UGsVYBQtwS0Ve",
+	"OGv8mjjDsDeMK43MwA+EJBlKXiBJ/koJCyibj1GEFWHBGpD2X1TpBTNCQiTpnGGVCiKP0SXoP/rM7MII",
+	"ZhLNBI6JmR8sasECYiGMD+2BJGWXihMGOFxiFpBwki9CU3Y+VvaXladjIG+BhaBLHE0sIzNLndAkXOZ/",
+	"iZmWMnZHcFRTLZ8XBIdEeKVOyUkzHqWA6NaHY252j0dzfqSbHckHmhwZqyuOjhIOyzLN3GGEEArgOYvr",
+	"gr+/fiLoICBMCU5D6ZiHCxc49AJxVwCyZ0AmImV1/aU7mEDtMtyvBSEzR5xtguaCp0kGjuPssvdK37w0",
+	"m0KWwM0NEmJ8pqnSt0Zn69Q6DmJcvbNKehVJifVhjxFNALbg69IsaGz+LHJbueAraYzAVMGapBf8blD9",
+	"LdGU6cbU/04ZIxEcCiNiUmwKP0AH88+82z5R82kjE/wQ8dVV46npr5n7CR3wGbjlNNqONbBlGsdaKC3B",
+	"iyCA57yS8F16TOS5r6e7cNIreG/6PZVZRX2xAizBTpR4Q0ZiymisD/LUd08vkVbvZd6lcYwF+HsN12mw",
+	"jxjTvWH9rySybcHiYfw2B1MsyfkZsAjz1YWBhiTgIfh4BDns7LWuL/VXwxU90XBFdrIVCIo8aAfjaO61",
+	"zTCO720zBoiU3gPc6l5POb8dsATXU5+XU/MngEZeVZIVAuYApREcaIUkWq8G+TQRbp1Fw3XoNBUlrqwH",
+	"tLhb6xAyYXhG6fGp86WQOyxRLnIPtKgYoxWh84U6HKMkSmVRBncN0MtG9IXpgTIZ2kn0dZbgYIESntgQ",
+	"pQWVis8FjtE01VvrTNn3ZuNXdnIfQSfl2MRWK3EtmLEWW5btss+5bNSJ+EyD/MheupY4SolP3d6KO5dQ",
+	"ZGtGVx1tK27XMNggllcdazDfqw7kUxe3HLSbdvI+0xp8sZnNsTGzwKfQXN0hw1mMG/3zzRUKBU9AyZTk",
+	"wl1hTnMR2yEuhSbLswk4jKXWLbyuRSvIXSu7io4TqCBpGf/+6nbguGnYNu7v18PGrfL1QI6qMKpsqbKS",
+	"bszFKjE+6427bFigQ9i11kq1clrQvupIk7IHxlfMr7jZ0UpKWhlF9KdRJ/9Kg55Qvzd9+eUOJXgdcRya",
+	"w/AYB6kqxFFVbBFUtR1dF324aWirb8NTpuk20/BAEZ+Q+A1+N7seoM9X0NDOMi6Cqxui3RU0t6oHzxg0",
+	"ClYVjWyZ/QRJJQiOPdxJM52EeKxk7x8TEkDAUapA5z9YE3W4za0m8/15X+1YW+aKBmTA2JRNuPBSYTY0",
+	"vNMxABwwQdS+bhPBNiUa8EYUhFq/s9AdMJ8gsB8StkzKU1DioOGQKUoCtOrzYFpCIpGy3Ca6DQQrRODQ",
+	"rogVFsjFvRcOtrTejvRir0wezizNJ8M0qJLg+PKQh8yHGHRdy0waT2A9Uf5HCip7lpDrnM7Ok7ELhhmX",
+	"5hWY33deMkTbdbtZewGs2Q5jGxhBVlWVfY8zHj3XEPyosaSjZhBTn7fKIFrXx2IqnIRk6fUgsxCLEIVk",
+	"ScHFN4CKFFdGca9BaoiOYkbbfFp5SERXQyegWM29AcqnM4EuXFhM/pjw0BvtbqyJnWjCvd+pLRjU1W5j",
+	"3CS+3rnlstMg9655fazNelHTjf6qAFvOClZckbJhXjfNcKlEUtEoQnNOSy+tCg42N9Ok+QWkXQo8304E",
+	"D9MAgp26uXH6cbviuVSdEENuZtlAvsiNMOOWImWvJBKPxtLb77lti4/RGJA3eRi9zobum/WiYc3Vb1HG",
+	"N1v10JqZxhVOtBLY4l8OTIthKGs7791PbLdRiNKiwkRil4IhR+JxNK4tlwaLopezsGEnaKGbejQPLjAL",
+	"J+rR6xNpQZwMEnvxTRdd0namXbukyyD2BtrgbJdTssBL4g0Smc2ImEj6b1I6mdfnP/7445vX5+NahIdu",
+	"j3R7rWPCvbZdEp+d/nzuE8Z25pXASWnmGY5kLUL2tyURK0GViYzmUUiyC7k0MXf6dzOkRu5ZGkXogERS",
+	"X6d40oDRoQ08btapLfx8G6QM6UuaTdGQbfe191I8wOvPZx4i6Orqj7N3xo7SDGxq1GaxCOkONsw5h2Ip",
+	"uNnRXjZQpLmNPzRLL7vJ5faJF46uTN7NSOSFqp0nx13fCSZYKKsDG/7pnOkHSqRMX2aMeCJS+cP62tcg",
+	"FRZqogSdzzccsGEMxpQEx4egryzx5QMMqQeyzBHssOFZFE8GT8qT0pwdHlWb1+FFVrGRLTVpYTbDi9uv",
+	"VqHgTdXW4sxoYZlQ4wIBKBsoP3txWIEcmOkWJBpiBrCLaZQVbrGdlLwOkquj6pM/fqxcOiwJDtxt04st",
+	"u7jsCUce1OmsCHAuxkbAGl9D1bSrAnTd5Pnm3IE2o2Xj3abOOPCaCPSmxUuAReLRz77cGo/mIKNpwInP",
+	"8cDfDx+TJn6vwgmEUw8eNopCz8AfP15vsf048b3D/3T78W74mEx6TGWf734dPmKSJL5Tur293eaY/qLs",
+	"L1+yonQakSOF53N4ajBwcHDJr1ngWfX9Fue1jLBHZ7qjbL71mqukD+FSbhdjID2Lg+aI7WIsHN0hWYqy",
+	"mNXMFf5GGBFY8bZ43rlrM0xEZd21kMoSJ+zt4pXtqFOEbmFx7VIkIlgAs65T6eUVcl/dq6RsWKn3Zt5h",
+	"hRw8E9AUHRSynB0WpUThd7CHCiJ5tDTiAv7pntJmP2vkCCc8bQiKw2JOVI/rW/nI3Hk15D2pGgSzyTpc",
+	"36oH1SCfC4spvZX0eIcKl5nW+A8Tgn7tmpcsSv5wPpOEKoqy8PWQzCijJhDjYEajyHgc6u/de2r0Ecdh",
+	"x/V/1E2fxqMGV5K+/sZppGgSEe+yTaID4yEp3W8ET1l4JPiUsiziVdGSpXeDYWmTcdfdQFpSqXybIaTG",
+	"kqtB6SGnOoy7hyRZlMy6bkiOU3VQOVS2CJSvsgP5tQez3tvjyQ7vAhknD6IsiFL7UvvD1V1b5Kpf79bc",
+	"ECKQpyTAqYQ8Glu6wyc4UKnPw2G94o1Z+zoN3uh+tqPb79l+sjRSK+wMMuDC0+2O1OMRXxIhUiYPhy9J",
+	"/8LCljUBOwoWBF5M5WkXp2vEzFubvjqgObxGQLvDHQhpN3wjqN34zwlrt6hmYLtV7RrafQNXrca2qgJ/",
+	"p2GrAyap8KssQ1CZautYXcM3z2F0YHEfrXpmbDI3NpNVLftdMZsFxJ5qvaeQjq/O4mgyGZ4bozUb4E15",
+	"ag0bBg8Djd7XkBm3fntoTQa4CUznTWA6RyHkfAGpMwY4MfKo0IIn2SMR98Or7WBYmqo/HD+7ZQ0A5nik",
+	"9zBZ8E0rdFvdrCFvcyDSa3M5+XydXz/AzJsrzJxBVuxi9sgq7H2kAJjr9iTdgVJRhCGRPV9StBGjz+Pp",
+	"xb4qPshxZZ37WeG5PwWywZ5JgyHwY+lOWFKw/Xe6/CJXuvhttA5WFtIBrwYGZHhUdXSgwMD+v+EYzdDu",
+	"Go+R0+3eAzIGRFD47ws9Ih/UoMiHDCiNJoyCsWJLv8JeQymaiQ/IOcbUmZd62C6+QL/QZzcsBWSUz9ud",
+	"mW8vzdzDQ0kNroO3La6DFolTuP33tvQ3Couhg9bk9vJsZCdqBlEGoFQq7nkbcCmmVAks1qWoeI8lCyvs",
+	"8c2ZB476Y4f4+fEIkgz5aQY+2bwpCqMpiTibS6R4UUxVLS4OWUAJh9j6douQj9L+wFFKjN1HX9gEWVKe",
+	"uuecr4wWeZS9RJhRj2vO+KRNXObo3fkPP7z9oV80rwaug87ms3xfEFk1VThL+G024E0/43QVX3Ke7GNV",
+	"Ra5BFQ5jYn72ph2/XycEHdRyMxn1yL6HnaGUSdLk5u8BUhcW1JjApH07Txuh3n5Ha4J286ucXysPiQ40",
+	"b021IrNLoHQ+7baTDmXg8S9e313dbljh203LI4FnWe+vPldSgE70iejWanJq//96NB4F/liXWYTn3kfw",
+	"eN5gyF3SaDKFPKIhZ2oyE3geE3i+GnNBsr/lZguteW0DrSd8NpPE/8AdGiDTAFFmDZgbz/vNT2WAOmv6",
+	"b7PRu5988DVoWXqmYIOP3pyO/QjpsmqZVATGKA920ZJzqHmZeuBsjW/8wtGqM0EDXt6Uvu+ACjI58e4/",
+	"ozc/nGkKY5yRw2N/SaDsqtHKvNqh8MO2/KqNIPW9bKL4JMrUb3uq52e1mln3H4+3XSlE1Te+dbnXXzO0",
+	"cRDbJRMrpZeyO61t1Kaaap/u9WbBvFkMtNigtha6bacOKnOEpyRqyPAB3zYA4PTspx9+3AjxBU8mEc3y",
+	"gTVi1688QdBuaxwzdq3sKegPP28i0s8FNWKvdGo1y+ZshPZV5z4pYBteYe5nkyDCUjb7COHz1qfoo9Tz",
+	"F6LUT94IpkuGIIgJaAURpoSnJNCUK8XjCZ9NpMLBg+fiAw3gjahu0HDodStHA/V+3Bnh7u60f9w4lYr2",
+	"Lns2n/K9TzW9RPdXtxlzYBxZZcaX7993vJfBA+OriIRzAoqaP32hubG7vZy9+fns5/Mf3/y88Yya7wRX",
+	"e74MYIUbtdKy+pfppHtVBGti0aLS27c//DhukZJQ9Gl7ePS+KDCpbx0rAXcQMhqPUjEHo9aDxisIfRMS",
+	"yhGsmV4eZZ1uDIJAeI6/jCt8QVOqtqVX2fj83T2M3zGeF4VWy8FaGbajM03FXN+9svxpNcMqfEf2+w4m",
+	"XFEW8pXHCA6/78JUtIED/h56OeDv17cDrBJXz2yOeF6Cb3yu/0yq2zNRwWac+cMbLXzJ0E+nb45f/x+k",
+	"8Nyf62JCIjqnU18i7Ov3N5pN+RWfbsZC651hPtV+l2fitQN/vPxsU2c3j352+nMHYwPlgqq1z4VpvkBB",
+	"ScOCSoYuU+FwEnCmBI9cUtD6z0tOQfosaUi4lkiCKgpJ85NEj/cYkCjSXJDMZiYccYqDh7mw9W+mRGaf",
+	"/uxhCW32OTZ4Xc7a0jpZI5hP6jkD2SDHSxD7Hllcfbrdxpsz9w76t60GZZxN2qDwO8u/optsJvDNgns1",
+	"q9435KlQoDw7uru632ZHyqeLa018+JCpT7hp0bYjL5qCekgpvF0oHIYFkEWn2llZjPC6aiBKIyuIX3vA",
+	"QNncWCmKYTBdsxO2R3ZxUarmgBSH6bxWgUJkuRNKVYn0PljwvGaq4kgSFm66pJ5uCieHPS9xNInLNXig",
+	"awVzaEzQlKgVISxbyMYFbF6CojHhqfKsoG4T5ysUcTbX219hqsBPCFkfs2LCWy2moR5FM2L54zZcgXHF",
+	"ETYo1hGhXEKTjvX0hVITvJxP0qb0mCBikBI00TfImAbC5dzpWvNcqUmMH70z3EV8RUy1vB1MQpl3kg9Y",
+	"qp1MIm0RyL4FD6RxPGUn48UFGydU4y6LtdSKQPaIxtRHPtLDL3EEdfvSYIGwRBhNOQsbKyd/peHXMfpq",
+	"6lt9hUA2+EN+zeoooykPNdLl1ZTVgsSQVeugUMlQLQhDCQ0eJLA8U5HZPLOSrsB2VqT5ME8gjmIsHuA1",
+	"PZrRJTGed+myiYcuXf2KpxHEdk1paJ5safQ3u4P0VHo9MQ7JUZrUphsjyc0D+68PlIV2nyZq7CsYPNx0",
+	"kEdyeJVofWDtr790i6bKLXpt9R5/pwxKQ7srg1MjwyR8GJlKn1D0kIWNNYhkl3XbytBdi525Lmk9JQvs",
+	"o/0dVg4nP4RKD64uCtWFx+YtfVaRQTfW8/mMuyzsfl6/6Nb65qqh2rnXtW7tV6XLI3ssyxo5G4vLxt5i",
+	"9bqT3nlsC9U7VIjwfPLT6ZvJ20lTZAwXqj1SztZuhobtcXLdHwfZ5AVm8nY0uLZgr8YpFksUAkMBl7Gy",
+	"qdWub6//fhTqe6M1HaCvIVnSgGieBr8L/a9M/7KEXwjbdtTvqxpb4GDwxC5TTdC9rc6LQhLRKRFYkWgN",
+	"RlPNzEiIBMHhbyxav7MlbSUKeBybSoaEhUjf0yzTNqV+Z0QFC83t9JxQKs684RREwyobD+VYUliR5dA+",
+	"tmXA4bnE317/HZmPUJHVHw8CEPR0ht+b+9HmSv9QfTjXh/UQ4yyJjMkmwRlprGvVjzI/6h6bwvR/xSJc",
+	"Qfkaq067sl4AHO9KHifiMct+O+GzmXs76Uk8YVvJwphoSQSd6SPkNmtkosZIpYKZB8llJFxpuCxdzJwZ",
+	"gM9m8JhxQeKLLIOZRAo/EJMYOXeQ2h4gClPzE9wqAX8knym9d60e+Chg7EP/Bp0TkK9mSbfRi+bipS9h",
+	"m+3kFSYCx76ZeXy02FEvItjCZXGq+ISROVcUN9Vpy0Oc9UqgcuqR61IqYVZKbpRExJPT8QN9JCEyXy3a",
+	"a6ZRGtPe5LLyMWkUaSmPo5lfvCfEa1qBmWDF0EIf4KdpIjfM2jcPYw2ATQfVUDTfyvou9fJ92WJas+xu",
+	"qKfvTRbbLx13ud6+/11ezyWqDTtufNy4oVp/w9PaflnNO2y38/qerdh/QU+t6xepEPqyZOjEX/m4iZav",
+	"4feaKlak13GWn/zPFnnm41jVdztpAjGLK7ZhzAZu8LHGB4acESzYzZExOR/Mvzx+iHy+st9YoXQcVNMC",
+	"Nc68fvCwZ5e80zRofIdhX0/AIww+tZ7UhkcYu0neuYu8nS3PQQA0Gx6DPE5MsnIvVO4qGc0RPMqYcQG5",
+	"zi3wG4ul2DisvvhhHn7Uz6wA9BxyPrS5S6gmx2zxPtMHGG3yhO2UIa0crd3T4INsv+MsxcQ4L7Z56K0K",
+	"uLGgSHVhH3SfcrUOXyJNYi7u8EgaCu7of2VrQVD8ufr0wSS147MJ9IAPYf6n/4LfjAYOGNkyTJEhqCyo",
+	"Fy8sIsABoTTZTUhArVi5W2AOsS7H/8GejD8MT5/bBcIKxfpKwRlxd6M1vEPzVYsIOJMKM79hlUBpn9fn",
+	"R1NaSNS9tR88EBBa5IsGtZ/g9ayJwbFaO5VdFtAhTI+yxulv2P6nTxpLZBy9fe2qZPg0aJ9B5c4foQch",
+	"YCc3tyZAz/PqK/QaMTpZxWBKaxbz8TozyJ9Ni30fAYAbVN/fJZ4TI/8erIXPxBgS060tq0kHE77NKd+h",
+	"ZSo7+gUqIIB+ZqLW8l8Ai08k5mLdAIpLl/c04TxCB5aVm98kuGLAXKG/ekP7lphG2Bur8EEQl5q2q5bb",
+	"WD4F04iECEeRrXPddUAaRWTuS1hyYz4gvZdeI3rrBfxK5wstG1Opb++EdRyLabHioxCHFr4cxGA8SCUZ",
+	"okUyI9byQxt7MSmHWyNOufCEBqyqPnJ2bnSPXMDBgkwWtuxEB6Blth8/STb0soljipeoDr1mXKywCHv3",
+	"MzFQ/VYYA5X27ENl0K+HCTTt1yd72tmrl+Cplm89Oz32hLTq16EamVC57OZ/1E++jkN1XKyefPVUa1Cp",
+	"A7d6ROVDHhfppZE4mww+ROSPbLMMD5iFRREgj9GC4ERr8LEcozhV5JGYVvGU63+SRyqNkz5zI2r5jRWd",
+	"0oiqNXgm18jMPSUoWt3cGrMzw5G8AC+fMbwb078pJKw15L9xK4YDzJDE6zHol9Ea/ZsIfugzsduUtBsV",
+	"iTK7Mo/2uvUsCk8b+mTeqPafE/qeD+xro6MG9By+3mR5BhE5g7ufD++5xcQGTzv1LamJumsUDpzT0Mmg",
+	"SdnAOYFcQc/uku3Gh83VIHnZdZzqFmxUWv892Nizvh2rpnBIj5tna7Bom5GrpR8AtUXMIpZlpGkQoOgy",
+	"sZzCAduCKD/vDNt8zLhactajfLsqsR4vNPGFD0MEUK0QV56MDfIn54LPPDaAEHooqOvJlAUt9JCe4TqK",
+	"UVhqNoUXEkQqUwPRd/83jlTFs1RDKC+U3L2qsD+Pa74/O1xDkF3Z2gJhZV3i3ArB9pMYB52zPVwU3Ywm",
+	"ckfryeAgMhX6G/IR1x6Z15+EAaALj4y8xUrKBoWfoeRJttXzzYYlA+72s24KpfstVQGP7QVcH/WRMdE5",
+	"l3rHE/dR1E1mbstw6V986oXlXylJfdesGsaYhsW0tVI2FWLr8kygnvbVV/2PqEopFLehOiC6lRh2CYRN",
+	"4yzBZcduNjydxAlUQNTComgq7mPBrbIjFxs6rjGGCCu6JLYYeO8qJRWMtdvNiOjPlqNpLJCTBavihnTZ",
+	"ATH1TUhoy8qUrKMxXqMpabSQKspS7nOWfeb5E3BPXq8GznqneGLLfoJlMcZs3SlBfWNIb89EVfe6SysN",
+	"1DJa+SunUIkiMrMFbbx50lJGlf+4KHSPCZauGlUWIMFs1mYyyoCoJXxTAcvxCGRkwxpNNq+to+VhIx1w",
+	"894eR81Jk8lQGhM/nNoqfGbWZwekBU8FhDqm9jbKUoCX+UcOsALk9Mcootnvhb96gRWC073m8I3oWgGq",
+	"maCt0miZO/oLOFuZKsfow9Wdy4QdXiDyiANVJfUmR8iMPnoTNzM3fDuf0+LeY3CivqcQH91yU2m8zyoV",
+	"rBRg2HeelvjD8uPXzoIoKxjdxiYqTb3i0j6v5TN3SgNUxELPvvWwHnx1Z+wBgM75QJOtQF+DtpYyvuAj",
+	"IdUWmCQV920EbzGoV3N0G2ijxcbIvozHOSdWtbifkMpT22/cVAoKs5CEoGO5sGasQJb3c0N6MUPYNLEd",
+	"azt8sdpVA5/+h7OV6WGNEa9UijmTYrYm8+Y0sqai1GbG6NbWJnKEN4onIYJyf8AFSHQtqLKkoXqEzLD4",
+	"SmYvHPADMXGcSZQKHGltPLZmyYJ0QYpzeHCgXJQwDgKSKPu44KKotr2SLnctCRbcjq6H1RrDCks0p0vj",
+	"ysniA3yCriYOawJzF6LQyOdEXxYBmtsKRHsmbr6Wg68o/l56NO+ITbmUQiWMV7L4hLAWZA/xNRNFKxUb",
+	"/w1pJ+t6nMoneoVcd6TSJCIQ4j2lrKS4BFoLlxRME3rMtqyVsilXhxwjnioiINABIjj6Vvdwlqt+4fv5",
+	"wtqOppByra5NGFjVtBNj/t8cr5ElM90cZFVJgOqeonfO+FxLutnRbO1JHtnR7uzJN2aqhwJS9T3aT1m/",
+	"QlG37tNDEqVuRtR6Xp5uNtR6NotCObPuHSGlQZui5hpeGiuXA4xHaNiAf2N0RAc3t8uzsXlayyHj/NhF",
+	"w2eYCiGGUDQTUeUxB/l1YKgz7k0N3+dxTW/ltgKITlpuU58N6m5pdz0V3lLfnvYAv8p76Ub0Kr0b0/S0",
+	"arVtKdha9NbWjLSDNFN3Uh8oicJmJL8xwHJIPoPHoll2467Ym9vlvXeHLnUm94DYsPVeaF3usQGpaQl0",
+	"AzC7xZsxBK3/MEe46SLXJYFDH4zvYPw47XmLGzbktpTSTCR/YGGeY9nnx2WFhc/Mr2OkFQL477nR+nHQ",
+	"YmIhUTgEn7NVdlRANki9jsrI5lGsZ2m7QVy0WZ3DALw0boMCtPby16aUdlBwLM+yrDgymmM9YX3NVuCP",
+	"WyUiTn33jFtJ0pAfCcxCHmvsEKF9G5aTuieW1RP+5qbogba+XAzuk7n1ZLnszRt6j7fK8Ys6/DO9c+jd",
+	"ooQrbcy+12UrW9aw21U1ahcW5YV5y4uVYvGZzY9WdlTbJK8+0uPxiyCBRskhFUi6PDnp9+BkiBcfwqp9",
+	"Wy+8IfEd3x/FfLQl1zcmMWdomtIoRJSZ9XhruEKTiQ1W8MS96gHyvIk12JjuyusQycrYhWY1KyxhRf5D",
+	"MonkJgGPY587ySaQE2RJ9Zad0Qrm9463bILNFxIRLOE5sqRdiuy6kcZlYJU2X12/77T+wcWDD8jViF3N",
+	"vo+SCDOCVtClq1d+msr1JOI88T45jSLK5gg+G7KJ+ZKECEOFZPeWBKizYwx1kKSezdz+DgdjV64WguBQ",
+	"qwsJZcxYeg+OXufPcc3P/qx33TLbGbA2JPdsHCciPSA1g2w5jCuTgIOjkHeNgtcTyYgQ30y/4ODhiM9m",
+	"yDQASytDqwWNCNIdO84RBVw05TqAb4iGxqLq7Oylw+kIsj6vfvN3+GamVzaSo8cLY9O++cWy+V7cTcKj",
+	"SHbcjCHWtifCtkVxApGyruOrx80FVWeCFMqpYqQezaYKBVW71VId9mS5dDrZbnOZP1iOabbgkHJc5Ekl",
+	"siuTxrjlJXQBlkXMyA+xzmuf4BHYjHvQ5/3dPbq8vQFe65jqMbrF4KzNnqQgGsox+v/ufvtsNXStv8ox",
+	"0vPIMdKaWJ5nKZWQ8VKiGY+0OmGDboqulCSdRlQuSIiWr5FRhYyrBCsT1K35Sh7TbZOn6ONBKQsWmM2J",
+	"WyVKWQhJWtDXx5OvSBJTbAWGwoK4VCxYIo/QyIrim0hyyrJJTYi3oioCQGZdL29vRgVhOnptnjIQhhM6",
+	"ejd6e3x6/BbqU6kFINtJluUE/pz7Li7v4zSCZ4c292eeGQXOQLfCUbRGMxopYgNHsqO5CeFlt1Q3+UR6",
+	"foFjYhTQf9a12WhdmANxZoJyXGopqhv9lRKxHrm7GmTvMRqYOS6PCe1p7J1IE1ae6gVqIsNslQpNvkmJ",
+	"WkyKWVv6T17YZT5ztTCub2oI3d39vOcd5j3vNO+fkEjcJHODQjenpy50y770xEkS2aI6J/+SRvXLx+t0",
+	"uctwypOf5WnssTGaQ46oVMe6y5lZlG+KbPEnv+DQpdDUg8o0jrFYW6wuQFLTI2Rw/+eogOt/Qvi5z2J5",
+	"JQhW8GAEEUdhOSJyZjMvHaN/2LxxJmFdIRo2BlevzURUpjgzeA4fw/iJVL/wcN3rIDrCvyxblEjJUw0D",
+	"Xu9rYk9GI0HKAB123rrL2eYun7n6AOmMywhiDqGUW7UJSZ7GRVZ88ngyTaOHI7MLiAzwotBlFCEunKZ7",
+	"gai5kWja0To8ZZCjCwrX6L8tUOrY8ksaPVQwRm6BMg3mnK1JuslMYqWgbxfuJL06xyZ8Pf1+d2324d92",
+	"B2qR42LiNjAgviABQTTuZkbrp6GQRKSNhq7hu7S5s2QZDBdaszTKWkkT05qbTTrmpyYz6j6oKSxjVbuf",
+	"cDx6PJrzI/3bkXygyZFT146ykhSA+k9lfKqufisqOmuCefgSKGWmHohS/6Hhk9mNw6nqbTfmSyPSc0kO",
+	"+RmVzD3I+XU7ywZRRqAK+Ef9Qbo1fLrIrLH/uvAbKyjUYxRxri84aYKma4AD9ZDM34hq2e7p8+kNVX1h",
+	"OCD/RlRHKFYuQ77Z8iYnNBw9/enBy5PHk8QWyB4wYJOSekdYKBEULCClDOwHJsX78txFn1j0PsyxOycB",
+	"tRA8nS9ynB+jrLC/rbFB54spT4WJHDMJRs2jZ8OZhckpfow+c4USLCAcsnwZLmPULWXzD4LH+1aBixn2",
+	"96BUbJ4aHo55sBniXwMcE0jj+hKs9rZHdYE2BhzzMI1a7BNaC7Ztiv6LRPAlDY0Rs26O+GQHfY5rqpmr",
+	"yx3VtHQX1PptM85W7aDl9lECVSaoGhm0adidO9st7BGbHZD8fNmsdzdM2Q7mBeJgbmwMoCcusdyRcQrK",
+	"Nm3BaZ4mNRxlOIA3fLnL1qcVlJP1fbGz9NMQvAI/ivIluF0gkY3vQFWev0UNsEsDN3Q2XMr6mAyb9rrZ",
+	"eijyycG05VbQZNbK8gEOMiFmsxUMlVo4FpQJ/7TWCblh0mcxpflg3YVjmZbNHKsXKrUQ0kbd21ETyJoS",
+	"KWUauHg0iQSP0U1I4oRr8F3oDuXmGl/Q2elpHxIcfR/XHr3X8oEMIW2TIFX37i5AugFth8qRF5/9wsVx",
+	"3N1o/P0AvBtxM0TOZOvMyMNQWpE6upHAzuWPza2HC+P3RlKtFVbHKckebrw/XBIXyWHYcRdZ1E0K5Tnv",
+	"/3skQxeZ4No2S4WeB7zRgZLhcuY2KUN5Cx9KZft7ukVWYPy83hTf7M1G4qIuZV+Z6Qk+2oSTnti9Lzcu",
+	"/ss3RjN6P72cy6aKoX3Vlhd04fh48/P7cTZyjc5ujcp+vhOPzh73P8y3UxCC35prp5c0aCO2Tb6eX/SW",
+	"Ta3ZC5SpQSGyxQrA2YMFMRlUcKSlQqsylPtK9kZ0z+fu2SWdfbs+n53hWvYaqRtfBxN5pg9CZ6T4HJ7/",
+	"+hHrTrf5rvHKt4Pvkn03mkM6MHE/EPrxcEZW7nb2bXBv2NTOCcq8xGtwRCkT3p056bP+FzX23eqZ1wN9",
+	"51RV28CuebWeInkZXg2Z2HaEWJ1NhkiaDXeyiRQthln7fjbD78Va2OsW1GIsdP2Hmgufz1DYxIHzC+tO",
+	"PFD94LojG6EJExDEvk7dZZSAFgeaAnJBZd/wi5QxKIFsF3FhMjHpn6ZkTplEeI4pM27ifxPB69jwRS94",
+	"Ez68fhHDcb7dbYwh+QjflCkE4O45wmF8+CTXl3ePdzCTXmP2osllg9V8PHB2wsp5ldHMo6f9L5o9myq5",
+	"A4ObxTKrRO4SybTmmeHYhY1HAib3AA8BqZJ5edBWg0Fddxv118e2VK4GgzrAiUoF2Tq0IVOuCinPmnWm",
+	"KzPrniId7J4avdN29m5xDtlgQ8IcavvsH+Vg52/yKdnP/9NjHEqA3kWIQw8caqamXcQ3OHraRXhDGUrf",
+	"y32lfBQDqHl4aMMGgO36wlLB4v0HNvSC7XY3Fh9pnCSBqUPkPbZ8s3kmTYQl0p3Y3LxxZJhxk080r24q",
+	"0YGSCywegIb+QQUxf5ksCCZ3Xvt53wam6EkbszYZqlzt11M0xdLmUPA+ZYV2E6MvF3lmzzRU3pxWlUVU",
+	"l+AydefldcuLIizcYkn9mPzjkTm9MmVkM04pw7Dmmg5bpQSLBCbN0gt4ugyihEW8xFolIM9AQ0O0NEfo",
+	"g+OCsm3sJywoyIfvy94LQUFulK1jggq73ayyuVn/e/SoLhqUbboxHqjbyW6IBsrwd1+xQG7j+wwFyoD7",
+	"EpFApcmbIwoK142hNonCEN90GFCQHXkP1f7FY4BKfPilQoCa2UTPCBi3m+/Kg7yH3Q8L/8nF3Tca/dOF",
+	"97fQ2EuH/uye1p478mcn9PXNB/5siWYDon4yla9n0M/3iVGeDXyPDHtHET9DufZ3EPCzNSH1ivZx3QcH",
+	"+3yv1FRd/39zqM9wlIqJmLcIf01SzvpibyBlvMqJDUYyJeCckdBQ3bhgTzxgsmBD7GAllNZMuFPU89+x",
+	"nZU/lD3qSXRFz3HREPiuo4WxZiSsWxk3ZDovWkTfdbeu9s3b7yjPe3pXUAFr90Lsv8XM+ckQToHMJFkS",
+	"gaPt/GNDovg6GDCLfjHXvJdj7HsL4etgwWhxidneA31iz+YNa7wEOzPTLoP3OkF0N0b8vUdQmYkom5vC",
+	"FKVAvgMsYhKaxDyIgvR0xGJvNILO50QctsZUNaLC65dwjP5PiqgaaLvcbzhVhnAN4VSeUIa2aKo+THk/",
+	"wVT9oJwVj9hznpiscMeewqfyyu5Nwj1bQbcQqsKAQ4KoPPvtH0aVraHJFZeX/njeUCqFxZyob8gFWAH3",
+	"LoKpemJUG03tIqRK7TJlTBVc34sKWT2TQUQ+PLJqI9h2rU3W0PoZoqv6wng7xXKeD9Zf8ORLHRwhUtjM",
+	"fmJE5sUJ+iNrIU4kH2lDpIjhzp2kUze5lM/83yQqugiJrPHGiJHu59wQNcLjhLrEkcrUiivU5TYPSLBS",
+	"OFjYRjn2K25EBIAaHeSxJqV0lzQ87BRy4slhWvT/5vDbZ9hJ4ZReIvCkMn2zN7ukog29vpUG+abDT+aF",
+	"w++pDL14EEqF1b9UGEob/+kZipHv6LvybO4JAsPCUYpS9RsNSOkqWlqp7qXDUvZBfc8dmLIjevvmQ1N2",
+	"gnADAlQKembPEJXvFbu8W/g+mfmOAlWGc/TvIFRlR4TVK2AlH2BwyMr3S131Hfw3h61si16Kz+cR2YRb",
+	"XwVJIhyQr66QpVASfV1RtfiqyQ6cJvr7BZKVKtf2crviSC40+j0QkuifqEBSg4QFxJbjlb5b6D0sb28o",
+	"abfV8KbP5p4oXdVqSKuB4O/vIgLa+lc4pVuPHbbAMv2A2AqzX7+k5dLdhwGXdnWp/lZ9oiucFHKZ5EYc",
+	"k6bG4QlnZAgN9w9R6WRDLToa8g49fQ3fW6BKR1tHi5chG2Gwo+EZXQxNJFogxl0GrXSG7q78CyaOICJY",
+	"MFudym9w/3J78vkauXZQqJnYKlCSR1D5PqufxmclhwlnJYvrRe2jMczC2DIrC6/HnsNzXE1MEN1ZrK/c",
+	"AUs+2sU2+tb3hjTVmT045JpkfOUFSPtj6TRfBuNOBFFiveMYli8GJ2Wx8BmReVFvqWgUoZQ53PUlNVNi",
+	"3XCqnTh2EbbihVg3bCKj2aGCMz+qfQS4XenRXQ25GicpMBhoE4MzEVLStUazfb9nZm7HuzyzPUWIZQUC",
+	"L9BK0xWV+QFKhdfyGF16+fwCayafixLFQetCBx42f9gWVLb1Ib/sFXXrM95jvKkSmMmYKuUksTdHH7qr",
+	"XE+tfRIrdNqNPEffyo3rf1LA6Vbeyv2GnRbxrmtsab+b1H6iS/uDVDweQeBaa8okaFGu0OcsuZ0DL788",
+	"foB5ukS0ZPM9Q1E+O9d3nGbFQLZLvIxu1xwqkyVFndmD6pTt0SHQ5lqiuln3q7bd1R4vSw5ufk6sV7uj",
+	"O3UJsHvN4ax6UXMthrYHOd8PJud9h00PJOhvKBLufkcE7aRYA0E3iQS1J4q+3ztF3z8XRZcguy+DBReq",
+	"mZBvF2tJAxwhU/tc68b6X0fkr5QucaRHRQcyDRb6JjPlLPQ9P4aQU5im2/sHlQpmJ3TU/EBZ2ERS+ts3",
+	"EFfKRacXB7dg/DO0NEA19oSeWshmyAF/b8pMZq+nhYM8RgD+rxqc7+Asv6IAMzTNFP4LeyhTjX6hJsPr",
+	"2+u/o5AsaUCkZn8LLlXOAyUij3qFkE0f7kpHadISWcqF2lc4KRzOM7vAsjmb4840PF8wvszggAd3Msaw",
+	"0Zf0hcR86cEm5JgCBlQ6RreGnlesgDkBZowrjWEChgnBKnLoQxHrTHIosuneA1RmB31ZN5IfwC3+It2j",
+	"h6vIC5HTZ8HiAvZu7Q9qAtOwO3fqtZKDJ91YMCB7QmpAaW6chldRNrfbqsL69yT8VnjU85xuCht+OR5l",
+	"AN6VR508nigi1dFM44LcsbWGJ4QlRMxCRB4VYZJyNkaacyVYQNxC5qdD/yclKUFfof7CV6SXhMySdLOv",
+	"EWFztfiKpmtFJDj7rYonJSBimkVBwIVCLQRP5wv4YcXFAxG5SphgtfAxyjvCQg2ieyLVBwOM/eBrYYJO",
+	"WPtmDzM3WznNd4SDgCQai6uwfgmMvndnV0SLAw9yHTagu1Q4eGi/dd9f3Z7c3CLTEvQxm0bBqWQHWcIE",
+	"zsjYNDxtUNrvzHzPoT7DVF30Z2jYfBmVbskOfnYPRQBuvnFCO5OnHSLZBFc84FFWVgUuQtN0NiMCJZxH",
+	"0iubzZ72yL4t0Pz8G/awI/Es7U5qQB187VwSIa2fwXsKv6Q0CgHMtiWizGQhshJbFeLxQkxizrxn8Ied",
+	"Z4+n4KbwnMMf9bXXXo3C2t0uCzB2wxrMfTwxAkC24i1hSqxRQkQmLhaC4PAdQOvq9ndEwXOZUKbVcMXH",
+	"gN6gi0cBF2SMFnxlokn5zKA+jyIN4ojzRCKjpBerWWXtZxp5XDjLGL6pQp4zqkznY/TZJzc9gkyT8z/s",
+	"np+DA5m5urAg09LLg66xwkdJhJkT2JsZvNvjnzCTeYhpaCkV0ejd6AQUE9v6P87okSHdOPvpEw/TSEvj",
+	"/CcjPAo/uMkKP91ksqH4q6Xw4lhVo1PtW25irn3K8o48/fn0fwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

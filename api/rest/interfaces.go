@@ -171,8 +171,7 @@ func interfaceJSON(it *stack.Interface) gen.Interface {
 				p.Static.Gateway = &gw
 			}
 		case stack.MethodDHCP:
-			state := "unsupported" // the DHCP client is not built yet
-			p.Dhcp = &gen.Ipv4DhcpConfig{Status: &gen.AddressStatus{State: &state}}
+			p.Dhcp = &gen.Ipv4DhcpConfig{Status: dhcp4Status(it)}
 			if v4.Hostname != "" {
 				p.Dhcp.Hostname = &v4.Hostname
 			}
@@ -193,8 +192,7 @@ func interfaceJSON(it *stack.Interface) gen.Interface {
 				p.Static.Gateway = &gw
 			}
 		case stack.MethodDHCP6:
-			state := "unsupported"
-			p.Dhcp6 = &gen.Ipv6Dhcp6Config{Stateless: v6.Stateless, Status: &gen.AddressStatus{State: &state}}
+			p.Dhcp6 = &gen.Ipv6Dhcp6Config{Stateless: v6.Stateless, Status: slaacStatus(it), XInformation: dhcp6Information(it)}
 		case stack.MethodAuto:
 			p.Auto = &gen.Ipv6AutoConfig{Status: autoStatus(it)}
 		}
@@ -214,6 +212,61 @@ func interfaceJSON(it *stack.Interface) gen.Interface {
 		RxErrors: int64(st.RxErrors), TxErrors: int64(st.TxErrors),
 	}
 	return gen.Interface{Id: &id, PortId: it.PortID, Config: cfg, Stats: &stats}
+}
+
+// dhcp4Status reports the DHCPv4 client's state and lease, as OpenPerf's
+// Ipv4DhcpConfig.status.
+func dhcp4Status(it *stack.Interface) *gen.Ipv4DhcpStatus {
+	st, _ := it.DHCP4()
+	state := gen.Ipv4DhcpStatusState(st.State)
+	if !state.Valid() {
+		state = gen.Ipv4DhcpStatusStateNone
+	}
+	out := &gen.Ipv4DhcpStatus{State: &state}
+	if st.Address.IsValid() {
+		a, l := st.Address.String(), int32(st.Prefix)
+		out.Address, out.PrefixLength = &a, &l
+	}
+	if st.Gateway.IsValid() {
+		gw := st.Gateway.String()
+		out.Gateway = &gw
+	}
+	return out
+}
+
+// slaacStatus reports a dhcp6 interface's SLAAC address as OpenPerf does
+// (Ipv6DynamicAddressStatus): preferred with scope 0 once it has one
+// (addresses skip duplicate detection here), invalid before.
+func slaacStatus(it *stack.Interface) *gen.Ipv6DynamicAddressStatus {
+	state := gen.Ipv6DynamicAddressStatusStateInvalid
+	st := &gen.Ipv6DynamicAddressStatus{State: &state}
+	if p, ok := it.AutoAddress(); ok {
+		state = gen.Ipv6DynamicAddressStatusStatePreferred
+		a, scope := p.Addr().String(), int32(0)
+		st.Address, st.Scope = &a, &scope
+	}
+	return st
+}
+
+// dhcp6Information reports what stateless DHCPv6 obtained.
+func dhcp6Information(it *stack.Interface) *gen.Dhcp6Information {
+	info, ok := it.DHCP6()
+	if !ok {
+		return nil
+	}
+	state := gen.Dhcp6InformationState(info.State)
+	refresh, reqs, reps := int64(info.Refresh/time.Second), int64(info.Requests), int64(info.Replies)
+	out := &gen.Dhcp6Information{State: &state, Requests: &reqs, Replies: &reps}
+	if info.Server != "" {
+		out.ServerDuid, out.RefreshTime = &info.Server, &refresh
+		dns := make([]string, len(info.DNS))
+		for i, a := range info.DNS {
+			dns[i] = a.String()
+		}
+		domains := append([]string{}, info.Domains...)
+		out.DnsServers, out.DomainSearch = &dns, &domains
+	}
+	return out
 }
 
 // autoStatus reports the first SLAAC address the interface got, if any.

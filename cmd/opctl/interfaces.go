@@ -72,7 +72,12 @@ func layersOf(it gen.Interface) ifLayers {
 				l.ipv4 = cidr(s.Address, s.PrefixLength)
 				l.ipv4gw = str(s.Gateway)
 			} else if d := p.Ipv4.Dhcp; d != nil && d.Status != nil {
-				l.ipv4 = dynamic(l.ipv4, d.Status)
+				st := &gen.AddressStatus{Address: d.Status.Address, PrefixLength: d.Status.PrefixLength}
+				if d.Status.State != nil {
+					state := string(*d.Status.State)
+					st.State = &state
+				}
+				l.ipv4 = dynamic(l.ipv4, st)
 				l.ipv4gw = str(d.Status.Gateway)
 			}
 		case p.Ipv6 != nil:
@@ -84,6 +89,8 @@ func layersOf(it gen.Interface) ifLayers {
 			} else if au := p.Ipv6.Auto; au != nil && au.Status != nil {
 				l.ipv6 = dynamic(l.ipv6, au.Status)
 				l.ipv6gw = str(au.Status.Gateway)
+			} else if d := p.Ipv6.Dhcp6; d != nil && d.Status != nil && d.Status.Address != nil {
+				l.ipv6 += " " + *d.Status.Address // SLAAC's; no prefix length in this status
 			}
 		}
 	}
