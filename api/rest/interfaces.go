@@ -194,7 +194,7 @@ func interfaceJSON(it *stack.Interface) gen.Interface {
 		case stack.MethodDHCP6:
 			p.Dhcp6 = &gen.Ipv6Dhcp6Config{Stateless: v6.Stateless, Status: slaacStatus(it), XInformation: dhcp6Information(it)}
 		case stack.MethodAuto:
-			p.Auto = &gen.Ipv6AutoConfig{Status: autoStatus(it)}
+			p.Auto = &gen.Ipv6AutoConfig{Status: slaacStatus(it)}
 		}
 		protos = append(protos, gen.InterfaceProtocolConfig{Ipv6: p})
 	}
@@ -267,19 +267,6 @@ func dhcp6Information(it *stack.Interface) *gen.Dhcp6Information {
 		out.DnsServers, out.DomainSearch = &dns, &domains
 	}
 	return out
-}
-
-// autoStatus reports the first SLAAC address the interface got, if any.
-func autoStatus(it *stack.Interface) *gen.AddressStatus {
-	state := "waiting"
-	st := &gen.AddressStatus{State: &state}
-	if p, ok := it.AutoAddress(); ok {
-		state = "bound"
-		a := p.Addr().String()
-		l := int32(p.Bits())
-		st.Address, st.PrefixLength = &a, &l
-	}
-	return st
 }
 
 func (h *Handlers) stack() (*stack.Stack, error) {

@@ -86,15 +86,28 @@ func layersOf(it gen.Interface) ifLayers {
 			if s := p.Ipv6.Static; s != nil {
 				l.ipv6 = cidr(s.Address, s.PrefixLength)
 				l.ipv6gw = str(s.Gateway)
-			} else if au := p.Ipv6.Auto; au != nil && au.Status != nil {
-				l.ipv6 = dynamic(l.ipv6, au.Status)
-				l.ipv6gw = str(au.Status.Gateway)
-			} else if d := p.Ipv6.Dhcp6; d != nil && d.Status != nil && d.Status.Address != nil {
-				l.ipv6 += " " + *d.Status.Address // SLAAC's; no prefix length in this status
+			} else if st := slaacStatus(p.Ipv6); st != nil {
+				// SLAAC's address (auto and dhcp6); this status has no prefix length.
+				switch {
+				case st.Address != nil && *st.Address != "":
+					l.ipv6 += " " + *st.Address
+				case st.State != nil:
+					l.ipv6 += " (" + string(*st.State) + ")"
+				}
 			}
 		}
 	}
 	return l
+}
+
+func slaacStatus(p *gen.Ipv6ProtocolConfig) *gen.Ipv6DynamicAddressStatus {
+	switch {
+	case p.Auto != nil:
+		return p.Auto.Status
+	case p.Dhcp6 != nil:
+		return p.Dhcp6.Status
+	}
+	return nil
 }
 
 func cidr(addr string, prefix int32) string { return addr + "/" + strconv.Itoa(int(prefix)) }
