@@ -210,6 +210,7 @@ func newServer(handler http.Handler, log *zap.Logger, lim Limits) (*Server, erro
 		admit: make(chan struct{}, lim.Workers+lim.Queue), run: make(chan struct{}, lim.Workers),
 		conns: make(map[net.Conn]struct{}), served: make(chan struct{})}, nil
 }
+
 // prepareIPC makes sure path can be bound: its directory exists and a
 // stale socket file is gone. A socket someone still listens on, or a file
 // that is not a socket, is left alone and is an error.
