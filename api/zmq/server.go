@@ -458,3 +458,10 @@ func (s *Server) shutdown() error {
 	})
 	return s.closeErr
 }
+
+// openConns is how many connections are open.
+func (s *Server) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}

@@ -122,11 +122,15 @@ func (w *wire) handshake() (string, error) {
 	if g[0] != 0xff || g[9]&1 == 0 {
 		return "", fmt.Errorf("greeting signature % x: %w", g[:signatureLen], errProtocol)
 	}
-	if _, err := io.ReadFull(w.r, g[signatureLen:]); err != nil {
+	// Then the major version: an older peer is dropped at once too.
+	if _, err := io.ReadFull(w.r, g[signatureLen:signatureLen+1]); err != nil {
 		return "", fmt.Errorf("read greeting: %w", err)
 	}
 	if g[10] < 3 {
-		return "", fmt.Errorf("ZMTP version %d.%d, want 3.x: %w", g[10], g[11], errProtocol)
+		return "", fmt.Errorf("ZMTP major version %d, want 3: %w", g[10], errProtocol)
+	}
+	if _, err := io.ReadFull(w.r, g[signatureLen+1:]); err != nil {
+		return "", fmt.Errorf("read greeting: %w", err)
 	}
 	if mech := g[12:32]; !bytes.Equal(bytes.TrimRight(mech, "\x00"), []byte("NULL")) {
 		return "", fmt.Errorf("security mechanism %q, want NULL: %w", bytes.TrimRight(mech, "\x00"), errProtocol)
