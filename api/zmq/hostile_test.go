@@ -562,3 +562,30 @@ func countFDs(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+func TestStalledMessageIsDropped(t *testing.T) {
+	s := startWith(t, versionHandler, Limits{ReadTimeout: 300 * time.Millisecond})
+	for name, b := range map[string][]byte{
+		"one header byte":  {flagMore},
+		"half a long size": {flagLong, 0, 0, 0},
+		"delimiter only":   {flagMore, 0},
+		"part of a body":   {0, 10, '{'},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := rawDial(t, s)
+			p.greet("REQ")
+			p.write(b...)
+			if !p.closed(2 * time.Second) {
+				t.Error("a stalled message kept its connection open")
+			}
+		})
+	}
+	// Idle between requests is fine.
+	p := rawDial(t, s)
+	p.greet("REQ")
+	time.Sleep(600 * time.Millisecond)
+	p.send("", `{"operation":"GetVersion"}`)
+	if r := p.reply(); r.Code != 200 {
+		t.Fatalf("after an idle spell: %d %s", r.Code, r.Body)
+	}
+}

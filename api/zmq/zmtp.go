@@ -241,14 +241,18 @@ func (w *wire) readMessage() (*message, error) {
 	w.dr.idle = 0
 	defer func() { w.dr.idle = 0 }()
 	for {
-		flags, size, n, err := w.header()
-		if err != nil {
-			if m.count > 0 {
-				err = noEOF(err)
+		if m.count == 0 {
+			// Wait for the first byte without a deadline; from then on
+			// the message, its header included, must keep arriving.
+			if _, err := w.r.Peek(1); err != nil {
+				return m, err
 			}
-			return m, err
 		}
 		w.dr.idle = w.lim.ReadTimeout
+		flags, size, n, err := w.header()
+		if err != nil {
+			return m, noEOF(err)
+		}
 		if flags&flagCommand != 0 {
 			if flags&flagMore != 0 || size > maxCommand || m.count > 0 {
 				return m, fmt.Errorf("command frame flags %#x size %d: %w", flags, size, errProtocol)
