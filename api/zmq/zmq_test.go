@@ -51,7 +51,7 @@ func newHandler(t testing.TB) http.Handler {
 // start serves h on endpoint; Serve's result arrives on the channel.
 func start(t *testing.T, h http.Handler, endpoint string) (*Server, <-chan error) {
 	t.Helper()
-	s, err := New(h, endpoint, zap.NewNop())
+	s, err := New(h, endpoint, zap.NewNop(), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestCloseIsPromptWithAnIdleClient(t *testing.T) {
 }
 
 func TestServeEndsWithItsContext(t *testing.T) {
-	s, err := New(newHandler(t), "tcp://127.0.0.1:0", nil)
+	s, err := New(newHandler(t), "tcp://127.0.0.1:0", nil, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,12 +420,12 @@ func TestStaleSocketFile(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
-	s, err := New(h, "ipc://"+path, nil)
+	s, err := New(h, "ipc://"+path, nil, Limits{})
 	if err != nil {
 		t.Fatalf("stale socket: %v", err)
 	}
 	// A live one (ours): refused.
-	if _, err := New(h, "ipc://"+path, nil); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := New(h, "ipc://"+path, nil, Limits{}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("live socket: %v", err)
 	}
 	s.Close()
@@ -435,7 +435,7 @@ func TestStaleSocketFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(h, "ipc://"+file, nil); err == nil || !strings.Contains(err.Error(), "not a socket") {
+	if _, err := New(h, "ipc://"+file, nil, Limits{}); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("regular file: %v", err)
 	}
 	if _, err := os.Stat(file); err != nil {
@@ -443,7 +443,7 @@ func TestStaleSocketFile(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "ipc://", "udp://127.0.0.1:1", "tcp://nohostport", "ipc://" + strings.Repeat("x", 200)} {
-		if s, err := New(h, bad, nil); err == nil {
+		if s, err := New(h, bad, nil, Limits{}); err == nil {
 			s.Close()
 			t.Errorf("New(%q) succeeded", bad)
 		}

@@ -166,7 +166,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		// are answered once Serve runs, after the resources exist.
 		d.zmqAPI, err = zmq.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			d.api.Handler().ServeHTTP(w, r)
-		}), ep, log)
+		}), ep, log, zmq.Limits{MaxMessageSize: int64(cfg.ZMQ.MaxMessageSize)})
 		if err != nil {
 			if cfg.ZMQ.Endpoint != "" {
 				return fail(err)

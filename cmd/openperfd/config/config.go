@@ -59,6 +59,7 @@ const (
 	keyForceUnlink    = "modules.socket.force-unlink"
 	keyRxStrategy     = "modules.stack.rx-strategy"
 	keyZMQEndpoint    = "modules.zmq.endpoint"
+	keyZMQMaxMessage  = "modules.zmq.max-message-size"
 	keyResources      = "resources"
 )
 
@@ -147,6 +148,9 @@ type ZMQConfig struct {
 	// Endpoint is --modules.zmq.endpoint: "" for the default, "none" to
 	// disable, else an ipc:// or tcp:// endpoint.
 	Endpoint string
+	// MaxMessageSize is --modules.zmq.max-message-size: the largest
+	// request in bytes, 0 for the ZeroMQ server's default (256 MiB).
+	MaxMessageSize int
 }
 
 // APIConfig configures the REST API listener.
@@ -275,6 +279,7 @@ var options = []option{
 	{keyForceUnlink, "f", kindBool, "accepted for OpenPerf compatibility: a stale ZeroMQ socket file is always removed"},
 	{keyRxStrategy, "", kindString, "how received frames reach the stack: `direct` (on the worker) or queued (through a queue to a stack goroutine); default queued with more than 2 lcores (workers + main), else direct"},
 	{keyZMQEndpoint, "", kindString, "ZeroMQ REP `endpoint` for the API (ipc:// or tcp://); default ipc:///var/run/openperfd/<prefix>.sock, \"none\" to disable"},
+	{keyZMQMaxMessage, "", kindInt, "largest ZeroMQ request in `bytes` (larger ones get a 413 and their connection is closed); 0 for the default, 256 MiB"},
 }
 
 // defaults holds the default of every option that has a non-zero one.
@@ -617,6 +622,11 @@ func (l *loader) fill(cfg *Config) error {
 	if e == nil && cfg.ZMQ.Endpoint != "" && cfg.ZMQ.Endpoint != "none" &&
 		!strings.HasPrefix(cfg.ZMQ.Endpoint, "ipc://") && !strings.HasPrefix(cfg.ZMQ.Endpoint, "tcp://") {
 		check(l.errorf(keyZMQEndpoint, "%q: must start with ipc:// or tcp://, or be none", cfg.ZMQ.Endpoint))
+	}
+	cfg.ZMQ.MaxMessageSize, e = l.int(keyZMQMaxMessage)
+	check(e)
+	if e == nil && cfg.ZMQ.MaxMessageSize < 0 {
+		check(l.errorf(keyZMQMaxMessage, "%d: must be 0 (the default) or a number of bytes", cfg.ZMQ.MaxMessageSize))
 	}
 	return err
 }

@@ -93,6 +93,7 @@ func TestLoadAppliesEachFlag(t *testing.T) {
 		}},
 		{"drop tx overruns", []string{"--modules.packetio.dpdk.drop-tx-overruns"}, func(c *Config) { c.PacketIO.DPDK.DropTxOverruns = true }},
 		{"force unlink", []string{"--modules.socket.force-unlink"}, func(c *Config) { c.ForceUnlink = true }},
+		{"zmq max message size", []string{"--modules.zmq.max-message-size", "1048576"}, func(c *Config) { c.ZMQ.MaxMessageSize = 1 << 20 }},
 		{"later flag wins", []string{"-p", "1", "-p", "2"}, func(c *Config) { c.API.Port = 2 }},
 		{"end of flags marker", []string{"-p", "1", "--"}, func(c *Config) { c.API.Port = 1 }},
 	}
@@ -349,6 +350,7 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"port not a number", []string{"-p", "http"}, "", `invalid argument "http"`},
 		{"port huge", []string{"-p", "99999999999999999999"}, "", "out of range"},
 		{"port missing value", []string{"-p"}, "", "flag needs an argument"},
+		{"zmq max message size negative", []string{"--modules.zmq.max-message-size=-1"}, "", "--modules.zmq.max-message-size: -1: must be 0"},
 		{"bad log level", []string{"-l", "verbose"}, "", `-l/--core.log.level: unknown log level "verbose"`},
 		{"empty log level", []string{"-l", ""}, "", "unknown log level"},
 		{"cpu mask not hex", []string{"--modules.packetio.cpu-mask", "0xg"}, "", `--modules.packetio.cpu-mask: "0xg" is not a CPU mask`},
