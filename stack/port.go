@@ -22,8 +22,9 @@ type portState struct {
 	sink  *portSink
 
 	macs *fib.Table[fib.Shared[*Interface], packetio.Sink] // destination MAC -> interfaces (one table for all ports)
-	v4   *immutable.Map[uint32, *Interface]                // IPv4 address -> interface (ARP targets)
-	sn   *immutable.Map[uint32, []*Interface]              // low 24 bits of IPv6 addresses (solicited-node groups)
+
+	v4 *immutable.Map[uint32, *Interface]   // IPv4 address -> interface (ARP targets)
+	sn *immutable.Map[uint32, []*Interface] // low 24 bits of IPv6 addresses (solicited-node groups)
 
 	published atomic.Pointer[portIndex]
 }

@@ -94,6 +94,11 @@ type Interface struct {
 	nic    tcpip.NICID
 	link   *link
 	stats  ifaceStats
+	sh     *shard
+	gv     *gvstack.Stack
+
+	rxFilter, txFilter *bpf.Filter // nil passes everything
+
 	// addr4 is the IPv4 address the interface answers for, big-endian,
 	// 0 for none: the static one, or the link-local one once IPv4 auto
 	// has claimed it. Workers read it to tell interfaces that share a MAC
@@ -103,10 +108,6 @@ type Interface struct {
 	// (zero: none), set before the interface is indexed and not changed
 	// after, for the same purpose.
 	addr6, ll6 [16]byte
-	sh         *shard
-	gv         *gvstack.Stack
-
-	rxFilter, txFilter *bpf.Filter // nil passes everything
 }
 
 // Stats are an interface's counters.
