@@ -134,6 +134,21 @@ func (l *link) WritePackets(pkts gvstack.PacketBufferList) (int, tcpip.Error) {
 	return n, nil
 }
 
+// sendFrame queues a frame the stack made itself rather than gVisor (an
+// ARP probe), as WritePackets does: through the tx filter, counted.
+func (l *link) sendFrame(frame []byte) bool {
+	if !l.txFilter.Match(frame) {
+		return true // filtered out: consumed, not sent
+	}
+	if !l.tx.enqueue([][]byte{frame}, len(frame)) {
+		l.stats.txErrors.Add(1)
+		return false
+	}
+	l.stats.txPackets.Add(1)
+	l.stats.txBytes.Add(uint64(max(len(frame), 60)))
+	return true
+}
+
 // txQueue is a port's queue of frames from the stack: any goroutine
 // enqueues, the worker that runs it as a packetio.Source dequeues.
 type txQueue struct {

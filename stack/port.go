@@ -26,13 +26,18 @@ type portState struct {
 	v4 *immutable.Map[uint32, *Interface]   // IPv4 address -> interface (ARP targets)
 	sn *immutable.Map[uint32, []*Interface] // low 24 bits of IPv6 addresses (solicited-node groups)
 
+	// acd maps the addresses IPv4 auto interfaces probe or hold to them:
+	// ARP frames about these go to their claims as well (see ipv4ll.go).
+	acd *immutable.Map[uint32, *Interface]
+
 	published atomic.Pointer[portIndex]
 }
 
 // portIndex is one published, read-only view of a port's interfaces.
 type portIndex struct {
-	v4 *immutable.Map[uint32, *Interface]
-	sn *immutable.Map[uint32, []*Interface]
+	v4  *immutable.Map[uint32, *Interface]
+	sn  *immutable.Map[uint32, []*Interface]
+	acd *immutable.Map[uint32, *Interface]
 }
 
 type u32Hasher struct{}
@@ -63,6 +68,7 @@ func (s *Stack) portLocked(id string) (*portState, error) {
 		macs: s.macs,
 		v4:   immutable.NewMap[uint32, *Interface](u32Hasher{}),
 		sn:   immutable.NewMap[uint32, []*Interface](u32Hasher{}),
+		acd:  immutable.NewMap[uint32, *Interface](u32Hasher{}),
 	}
 	ps.sink = &portSink{ps: ps, s: s}
 	if s.opts.Strategy == RxQueued {
@@ -92,7 +98,7 @@ func (s *Stack) dropPortLocked(id string, ps *portState) {
 }
 
 func (ps *portState) publish() {
-	ps.published.Store(&portIndex{v4: ps.v4, sn: ps.sn})
+	ps.published.Store(&portIndex{v4: ps.v4, sn: ps.sn, acd: ps.acd})
 }
 
 func (s *Stack) publishLocked() {
@@ -118,8 +124,17 @@ func (ps *portState) add(it *Interface) {
 	}
 }
 
-// remove takes an interface out of the port's (unpublished) address maps.
+// remove takes an interface out of the port's (unpublished) address maps
+// and ends its IPv4 auto claim, if any.
 func (ps *portState) remove(it *Interface) {
+	if it.auto != nil {
+		it.auto.stopped.Store(true)
+		if k := it.acdAddr; k != 0 {
+			if cur, ok := ps.acd.Get(k); ok && cur == it {
+				ps.acd = ps.acd.Delete(k)
+			}
+		}
+	}
 	if k := it.addr4.Load(); k != 0 {
 		if cur, ok := ps.v4.Get(k); ok && cur == it {
 			ps.v4 = ps.v4.Delete(k)
@@ -183,12 +198,16 @@ var _ packetio.Sink = (*portSink)(nil)
 func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 	snap := ps.ps.macs.Snapshot(ps.ps.index)
 	idx := ps.ps.published.Load()
+	watching := idx.acd.Len() > 0 // IPv4 auto claims need to see ARP
 	lastKey := fib.MAC(1 << 63)
 	var last fib.Shared[*Interface]
 	for _, m := range pkts {
 		frame := m.Data()
 		if len(frame) < 14 {
 			continue
+		}
+		if watching && frame[12] == 0x08 && frame[13] == 0x06 {
+			ps.watchARP(idx, frame)
 		}
 		if frame[0]&1 != 0 {
 			ps.multicast(snap, idx, frame)

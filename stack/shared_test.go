@@ -17,7 +17,10 @@ import (
 
 // wiredStack is a stack on the workers over the fake driver's port pair:
 // what port 0 sends, port 1 receives, and back.
-func wiredStack(t *testing.T) *Stack {
+func wiredStack(t *testing.T) *Stack { return wiredStackWith(t, Options{}) }
+
+// wiredStackWith is wiredStack with options (Strategy and QSBR are set).
+func wiredStackWith(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	d := fake.New(1, 1, 4096)
 	q := fib.NewQSBR()
@@ -29,7 +32,11 @@ func wiredStack(t *testing.T) *Stack {
 		t.Fatal(err)
 	}
 	packetio.NewService(d, w)
-	s, err := New(d, w, Options{Strategy: RxDirect, QSBR: q})
+	opts.QSBR = q
+	if opts.Strategy == "" {
+		opts.Strategy = RxDirect
+	}
+	s, err := New(d, w, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

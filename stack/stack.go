@@ -61,6 +61,8 @@ type Options struct {
 	// QSBR is the workers' (they read the FIB); nil makes a private one.
 	QSBR *fib.QSBR
 	Log  *zap.Logger
+
+	llTimings *llTimings // IPv4 auto's waits; nil: RFC 3927's (tests shorten them)
 }
 
 // Stack hosts the interfaces on one gVisor stack. Methods are safe for
@@ -83,6 +85,8 @@ type Stack struct {
 	queueDrops atomic.Uint64
 	family     familyCounters
 	wg         sync.WaitGroup
+
+	ll *llManager // runs IPv4 auto (RFC 3927) claims
 }
 
 // Interface is one emulated interface.
@@ -108,6 +112,9 @@ type Interface struct {
 	// (zero: none), set before the interface is indexed and not changed
 	// after, for the same purpose.
 	addr6, ll6 [16]byte
+
+	auto    *autoV4 // IPv4 auto's claim; nil for other methods
+	acdAddr uint32  // the address auto reserved on the port, 0 none; guarded by Stack.mu
 }
 
 // Stats are an interface's counters.
@@ -131,9 +138,20 @@ func New(drv packetio.Driver, dp Dataplane, opts Options) (*Stack, error) {
 	if opts.QSBR == nil {
 		opts.QSBR = fib.NewQSBR()
 	}
-	return &Stack{drv: drv, dp: dp, opts: opts, log: opts.Log,
+	s := &Stack{drv: drv, dp: dp, opts: opts, log: opts.Log,
 		macs:   fib.NewTable[fib.Shared[*Interface], packetio.Sink](opts.QSBR),
-		ifaces: map[string]*Interface{}, ports: map[string]*portState{}}, nil
+		ifaces: map[string]*Interface{}, ports: map[string]*portState{}}
+	t := rfc3927
+	if opts.llTimings != nil {
+		t = *opts.llTimings
+	}
+	s.ll = newLLManager(s, t)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.ll.run()
+	}()
+	return s, nil
 }
 
 // shardSize caps the interfaces of one gVisor stack. gVisor keeps routes
@@ -205,6 +223,7 @@ func (s *Stack) Close() {
 		s.dropPortLocked(id, ps)
 	}
 	s.mu.Unlock()
+	close(s.ll.done)
 	s.wg.Wait()
 	for _, sh := range s.shards {
 		close(sh.stop)
@@ -262,6 +281,9 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		}
 		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family,
 			rxFilter: it.rxFilter, txFilter: it.txFilter}
+		if v4 := it.Config.IPv4; v4 != nil && v4.Method == MethodAuto {
+			it.auto = &autoV4{pick: newLLPicker(it.Config.MAC)}
+		}
 		sh := s.shardLocked(it.Config.IPv6 != nil)
 		it.sh, it.gv, it.nic = sh, sh.gv, sh.nextNIC
 		sh.nextNIC++
@@ -328,6 +350,11 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		}
 	}
 	s.publishLocked()
+	for _, it := range items {
+		if it.auto != nil {
+			s.ll.start(it) // the address comes later; Create does not wait
+		}
+	}
 	return items, nil
 }
 
@@ -529,7 +556,7 @@ func (f Filter) matches(it *Interface) bool {
 		return false
 	case f.MAC != nil && *f.MAC != c.MAC:
 		return false
-	case f.IPv4.IsValid() && (c.IPv4 == nil || c.IPv4.Address != f.IPv4):
+	case f.IPv4.IsValid() && (c.IPv4 == nil || (c.IPv4.Address != f.IPv4 && !it.hasAuto4(f.IPv4))):
 		return false
 	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6 && !it.hasAuto(f.IPv6))):
 		return false
