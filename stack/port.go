@@ -198,29 +198,40 @@ var _ packetio.Sink = (*portSink)(nil)
 func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 	snap := ps.ps.macs.Snapshot(ps.ps.index)
 	idx := ps.ps.published.Load()
-	watching := idx.acd.Len() > 0 // IPv4 auto claims need to see ARP
+	if idx.acd.Len() > 0 {
+		ps.watchBurst(idx, pkts) // IPv4 auto claims need to see ARP
+	}
 	lastKey := fib.MAC(1 << 63)
-	var last fib.Shared[*Interface]
+	var last *Interface         // the MAC's interface, or its first sharer
+	var lastShared []*Interface // every sharer; nil for a MAC of its own
 	for _, m := range pkts {
 		frame := m.Data()
 		if len(frame) < 14 {
 			continue
-		}
-		if watching && frame[12] == 0x08 && frame[13] == 0x06 {
-			ps.watchARP(idx, frame)
 		}
 		if frame[0]&1 != 0 {
 			ps.multicast(snap, idx, frame)
 			continue
 		}
 		if k := fib.MACFrom(frame); k != lastKey {
-			lastKey = k
-			last, _ = snap.Lookup(k) // the zero Shared when absent: First is nil
+			e, _ := snap.Lookup(k) // the zero Shared when absent: First is nil
+			lastKey, last, lastShared = k, e.First(), e.Sharers()
 		}
-		if sharers := last.Sharers(); sharers != nil {
-			ps.unicastShared(sharers, frame)
-		} else if it := last.First(); it != nil {
-			ps.deliver(it, frame)
+		if last != nil {
+			if lastShared == nil {
+				ps.deliver(last, frame)
+			} else {
+				ps.unicastShared(lastShared, frame)
+			}
+		}
+	}
+}
+
+// watchBurst passes a burst's ARP frames to the claims they concern.
+func (ps *portSink) watchBurst(idx *portIndex, pkts []*packetio.Mbuf) {
+	for _, m := range pkts {
+		if frame := m.Data(); len(frame) >= 14 && frame[12] == 0x08 && frame[13] == 0x06 {
+			ps.watchARP(idx, frame)
 		}
 	}
 }
