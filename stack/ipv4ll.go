@@ -52,7 +52,6 @@ const (
 	llFirst  = 169<<24 | 254<<16 | 1<<8 // 169.254.1.0
 	llCount  = 254 * 256                // through 169.254.254.255
 	llPrefix = 16
-	llNet    = 169<<24 | 254<<16 // 169.254.0.0
 )
 
 // llPicker draws candidate addresses from a generator seeded by the MAC.
