@@ -202,8 +202,9 @@ func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 		ps.watchBurst(idx, pkts) // IPv4 auto claims need to see ARP
 	}
 	lastKey := fib.MAC(1 << 63)
-	var last *Interface         // the MAC's interface, or its first sharer
-	var lastShared []*Interface // every sharer; nil for a MAC of its own
+	var last *Interface // the MAC's interface, or its first sharer
+	var shared bool     // last's MAC has other interfaces: see entry
+	var entry fib.Shared[*Interface]
 	for _, m := range pkts {
 		frame := m.Data()
 		if len(frame) < 14 {
@@ -214,16 +215,17 @@ func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 			continue
 		}
 		if k := fib.MACFrom(frame); k != lastKey {
-			e, _ := snap.Lookup(k) // the zero Shared when absent: First is nil
-			lastKey, last, lastShared = k, e.First(), e.Sharers()
+			entry, _ = snap.Lookup(k) // the zero Shared when absent: First is nil
+			lastKey, last, shared = k, entry.First(), entry.Len() > 1
 		}
-		if last != nil {
-			if lastShared == nil {
-				ps.deliver(last, frame)
-			} else {
-				ps.unicastShared(lastShared, frame)
-			}
+		if last == nil {
+			continue
 		}
+		if !shared {
+			ps.deliver(last, frame)
+			continue
+		}
+		ps.unicastShared(entry.Sharers(), frame)
 	}
 }
 
