@@ -53,6 +53,38 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
+// BenchmarkLookupShared is BenchmarkLookup on a table of Shared values
+// (what the stack keeps, so interfaces may share a MAC) where every MAC
+// has one value, the common case: it should cost what BenchmarkLookup
+// does.
+func BenchmarkLookupShared(b *testing.B) {
+	for _, n := range []int{1, 1000, 100_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			tab := NewTable[Shared[*benchIface], *testSink](NewQSBR())
+			items := randomItems(n, 1)
+			if err := JoinBatch(tab, 0, items); err != nil {
+				b.Fatal(err)
+			}
+			keys := make([]MAC, n)
+			for i, it := range items {
+				keys[i] = it.MAC
+			}
+			rand.New(rand.NewPCG(2, 2)).Shuffle(n, func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+			s := tab.Snapshot(0)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if e, ok := s.Lookup(keys[i]); !ok || e.Sharers() != nil {
+					b.Fatal("missing key")
+				}
+				if i++; i == n {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkInsertBatch100k(b *testing.B) {
 	items := randomItems(100_000, 3)
 	b.ReportAllocs()

@@ -22,11 +22,12 @@ func newIntTable() *intTable { return NewTable[int, *testSink](NewQSBR()) }
 func checkIndex(t *testing.T, s *intSnap, model map[MAC]int) {
 	t.Helper()
 	f := &s.flat
-	if len(f.keys) < 2 || len(f.keys)&(len(f.keys)-1) != 0 || 64-int(f.shift) != bitsOf(len(f.keys)) {
-		t.Fatalf("flat: %d slots, shift %d", len(f.keys), f.shift)
+	if len(f.slots) < 2 || len(f.slots)&(len(f.slots)-1) != 0 || 64-int(f.shift) != bitsOf(len(f.slots)) {
+		t.Fatalf("flat: %d slots, shift %d", len(f.slots), f.shift)
 	}
 	flatN := 0
-	for i, k := range f.keys {
+	for i, sl := range f.slots {
+		k := sl.key
 		if k == emptyKey {
 			continue
 		}
@@ -34,12 +35,12 @@ func checkIndex(t *testing.T, s *intSnap, model map[MAC]int) {
 		if !indexable(k) {
 			t.Fatalf("flat holds %#x", uint64(k))
 		}
-		if v, ok := f.get(k, hashMAC(k)); !ok || v != f.vals[i] {
+		if v, ok := f.get(k, hashMAC(k)); !ok || v != sl.val {
 			t.Fatalf("flat: %v in slot %d is not found by probing", k, i)
 		}
 	}
-	if flatN*2 > len(f.keys) {
-		t.Fatalf("flat: %d keys in %d slots", flatN, len(f.keys))
+	if flatN*2 > len(f.slots) {
+		t.Fatalf("flat: %d keys in %d slots", flatN, len(f.slots))
 	}
 
 	o := &s.ov
@@ -50,9 +51,9 @@ func checkIndex(t *testing.T, s *intSnap, model map[MAC]int) {
 		t.Fatalf("overlay holds %d changes for %d entries: no rebuild", o.n, s.Len())
 	}
 	view := map[MAC]int{} // what Lookup answers for indexable MACs
-	for i, k := range f.keys {
-		if k != emptyKey {
-			view[k] = f.vals[i]
+	for _, sl := range f.slots {
+		if sl.key != emptyKey {
+			view[sl.key] = sl.val
 		}
 	}
 	n, dead := 0, 0
@@ -257,8 +258,8 @@ func TestSingleDeletesOfFlatKeysAcrossRebuilds(t *testing.T) {
 		t.Fatalf("only %d rebuilds deleting 2000 entries one by one", rebuilds)
 	}
 	s := tab.Snapshot(0)
-	if s.Len() != 0 || len(s.flat.keys) != 2 || s.ov.n != 0 {
-		t.Fatalf("empty port: Len %d, %d flat slots, %d changes", s.Len(), len(s.flat.keys), s.ov.n)
+	if s.Len() != 0 || len(s.flat.slots) != 2 || s.ov.n != 0 {
+		t.Fatalf("empty port: Len %d, %d flat slots, %d changes", s.Len(), len(s.flat.slots), s.ov.n)
 	}
 	if got := tab.Ports(); len(got) != 0 {
 		t.Fatalf("Ports = %v", got)

@@ -105,9 +105,8 @@ func (c *Config) Validate() error {
 				return invalid(f+".dhcp.client", "%d bytes as an option; at most 255", n)
 			}
 		case MethodAuto:
-			return invalid(f+".method", "auto is not supported for IPv4 (use static or dhcp)")
 		default:
-			return invalid(f+".method", "%q: must be static or dhcp", v4.Method)
+			return invalid(f+".method", "%q: must be static, dhcp or auto", v4.Method)
 		}
 	}
 	if v6 := c.IPv6; v6 != nil {
@@ -142,6 +141,28 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// clash reports an address c has in common with o, which has the same
+// MAC on the same port, and the field of c that names it. Static IPv4
+// and IPv6 addresses and configured link-local addresses count; the
+// link-local addresses both derive from the shared MAC do not (see the
+// package documentation).
+func (c *Config) clash(o *Config) (field string, addr netip.Addr, ok bool) {
+	if a, b := c.IPv4, o.IPv4; a != nil && b != nil && a.Method == MethodStatic && b.Method == MethodStatic && a.Address == b.Address {
+		return orDefault(c.IPv4Field, "ipv4") + ".static.address", a.Address, true
+	}
+	a, b := c.IPv6, o.IPv6
+	if a == nil || b == nil {
+		return "", netip.Addr{}, false
+	}
+	if a.Method == MethodStatic && b.Method == MethodStatic && a.Address == b.Address {
+		return orDefault(c.IPv6Field, "ipv6") + ".static.address", a.Address, true
+	}
+	if a.LinkLocal.IsValid() && a.LinkLocal == o.linkLocal() {
+		return orDefault(c.IPv6Field, "ipv6") + ".link_local_address", a.LinkLocal, true
+	}
+	return "", netip.Addr{}, false
 }
 
 // linkLocal is the interface's IPv6 link-local address: the configured

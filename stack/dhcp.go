@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
 
@@ -132,8 +133,11 @@ func (s *Stack) bindLease(it *Interface, old, l *dhcp4Lease) {
 	ps := s.ports[it.PortID]
 	ps.remove(it)
 	it.lease4 = netip.Prefix{}
+	it.addr4.Store(0)
 	if l != nil {
 		it.lease4 = netip.PrefixFrom(l.addr, l.prefix)
+		// The workers tell interfaces that share a MAC apart by addr4.
+		it.addr4.Store(binary.BigEndian.Uint32(l.addr.AsSlice()))
 	}
 	ps.add(it)
 	ps.publish()

@@ -139,19 +139,21 @@ func (l *link) WritePackets(pkts gvstack.PacketBufferList) (int, tcpip.Error) {
 	return n, nil
 }
 
-// sendFrame sends a whole frame built outside gVisor (the DHCP clients'),
-// through the same filter and counters as the stack's frames.
-func (l *link) sendFrame(frame []byte) {
+// sendFrame queues a frame the stack made itself rather than gVisor (a
+// DHCP message, an ARP probe), as WritePackets does: through the tx
+// filter, counted. It reports false when the queue refused the frame.
+func (l *link) sendFrame(frame []byte) bool {
 	if !l.txFilter.Match(frame) {
-		return
+		return true // filtered out: consumed, not sent
 	}
 	if !l.tx.enqueue([][]byte{frame}, len(frame)) {
 		l.stats.txErrors.Add(1)
-		return // lost like any frame; the client retransmits
+		return false // lost like any frame; the sender retransmits
 	}
 	l.stats.txPackets.Add(1)
 	l.fam.count(uint16(frame[12])<<8|uint16(frame[13]), false)
 	l.stats.txBytes.Add(uint64(max(len(frame), 60)))
+	return true
 }
 
 // txQueue is a port's queue of frames from the stack: any goroutine

@@ -21,17 +21,23 @@ type portState struct {
 	tx    *txQueue
 	sink  *portSink
 
-	macs *fib.Table[*Interface, packetio.Sink] // destination MAC -> interface (shared by all ports)
-	v4   *immutable.Map[uint32, *Interface]    // IPv4 address -> interface (ARP targets)
-	sn   *immutable.Map[uint32, []*Interface]  // low 24 bits of IPv6 addresses (solicited-node groups)
+	macs *fib.Table[fib.Shared[*Interface], packetio.Sink] // destination MAC -> interfaces (one table for all ports)
+
+	v4 *immutable.Map[uint32, *Interface]   // IPv4 address -> interface (ARP targets)
+	sn *immutable.Map[uint32, []*Interface] // low 24 bits of IPv6 addresses (solicited-node groups)
+
+	// acd maps the addresses IPv4 auto interfaces probe or hold to them:
+	// ARP frames about these go to their claims as well (see ipv4ll.go).
+	acd *immutable.Map[uint32, *Interface]
 
 	published atomic.Pointer[portIndex]
 }
 
 // portIndex is one published, read-only view of a port's interfaces.
 type portIndex struct {
-	v4 *immutable.Map[uint32, *Interface]
-	sn *immutable.Map[uint32, []*Interface]
+	v4  *immutable.Map[uint32, *Interface]
+	sn  *immutable.Map[uint32, []*Interface]
+	acd *immutable.Map[uint32, *Interface]
 }
 
 type u32Hasher struct{}
@@ -62,6 +68,7 @@ func (s *Stack) portLocked(id string) (*portState, error) {
 		macs: s.macs,
 		v4:   immutable.NewMap[uint32, *Interface](u32Hasher{}),
 		sn:   immutable.NewMap[uint32, []*Interface](u32Hasher{}),
+		acd:  immutable.NewMap[uint32, *Interface](u32Hasher{}),
 	}
 	ps.sink = &portSink{ps: ps, s: s}
 	if s.opts.Strategy == RxQueued {
@@ -91,7 +98,7 @@ func (s *Stack) dropPortLocked(id string, ps *portState) {
 }
 
 func (ps *portState) publish() {
-	ps.published.Store(&portIndex{v4: ps.v4, sn: ps.sn})
+	ps.published.Store(&portIndex{v4: ps.v4, sn: ps.sn, acd: ps.acd})
 }
 
 func (s *Stack) publishLocked() {
@@ -100,16 +107,16 @@ func (s *Stack) publishLocked() {
 	}
 }
 
-func (ps *portState) lookupMAC(k fib.MAC) *Interface {
-	it, _ := ps.macs.Snapshot(ps.index).Lookup(k)
-	return it
+// lookupMAC returns the interfaces of the port that have MAC k.
+func (ps *portState) lookupMAC(k fib.MAC) (fib.Shared[*Interface], bool) {
+	return ps.macs.Snapshot(ps.index).Lookup(k)
 }
 
 // add puts an interface in the port's (unpublished) address maps; its MAC
 // goes into the FIB in a batch (see Stack.Create).
 func (ps *portState) add(it *Interface) {
-	if a := it.ipv4Locked(); a.Is4() {
-		ps.v4 = ps.v4.Set(binary.BigEndian.Uint32(a.AsSlice()), it)
+	if a := it.addr4.Load(); a != 0 {
+		ps.v4 = ps.v4.Set(a, it)
 	}
 	for _, k := range it.solicitedKeys() {
 		list, _ := ps.sn.Get(k)
@@ -117,10 +124,18 @@ func (ps *portState) add(it *Interface) {
 	}
 }
 
-// remove takes an interface out of the port's (unpublished) address maps.
+// remove takes an interface out of the port's (unpublished) address maps
+// and ends its IPv4 auto claim, if any.
 func (ps *portState) remove(it *Interface) {
-	if a := it.ipv4Locked(); a.Is4() {
-		k := binary.BigEndian.Uint32(a.AsSlice())
+	if it.auto != nil {
+		it.auto.stopped.Store(true)
+		if k := it.acdAddr; k != 0 {
+			if cur, ok := ps.acd.Get(k); ok && cur == it {
+				ps.acd = ps.acd.Delete(k)
+			}
+		}
+	}
+	if k := it.addr4.Load(); k != 0 {
 		if cur, ok := ps.v4.Get(k); ok && cur == it {
 			ps.v4 = ps.v4.Delete(k)
 		}
@@ -177,34 +192,115 @@ type rxItem struct {
 var _ packetio.Sink = (*portSink)(nil)
 
 // Push implements packetio.Sink. The index is read once per burst, and a
-// run of frames for the same MAC is looked up once.
+// run of frames for the same MAC is looked up once. A MAC with one
+// interface delivers straight to it; only a shared MAC looks into the
+// frame (see the package documentation).
 func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 	snap := ps.ps.macs.Snapshot(ps.ps.index)
 	idx := ps.ps.published.Load()
+	if idx.acd.Len() > 0 {
+		ps.watchBurst(idx, pkts) // IPv4 auto claims need to see ARP
+	}
 	lastKey := fib.MAC(1 << 63)
-	var last *Interface
+	var last *Interface // the MAC's interface, or its first sharer
+	var shared bool     // last's MAC has other interfaces: see entry
+	var entry fib.Shared[*Interface]
 	for _, m := range pkts {
 		frame := m.Data()
 		if len(frame) < 14 {
 			continue
 		}
-		if frame[0]&1 == 0 {
-			if k := fib.MACFrom(frame); k != lastKey {
-				lastKey, last = k, nil
-				if it, ok := snap.Lookup(k); ok {
-					last = it
-				}
-			}
-			if last != nil {
-				ps.deliver(last, frame)
-			}
+		if frame[0]&1 != 0 {
+			ps.multicast(snap, idx, frame)
 			continue
 		}
-		ps.multicast(snap, idx, frame)
+		if k := fib.MACFrom(frame); k != lastKey {
+			entry, _ = snap.Lookup(k) // the zero Shared when absent: First is nil
+			lastKey, last, shared = k, entry.First(), entry.Len() > 1
+		}
+		if last == nil {
+			continue
+		}
+		if !shared {
+			ps.deliver(last, frame)
+			continue
+		}
+		ps.unicastShared(entry.Sharers(), frame)
 	}
 }
 
-func (ps *portSink) multicast(snap *fib.Snapshot[*Interface, packetio.Sink], idx *portIndex, frame []byte) {
+// watchBurst passes a burst's ARP frames to the claims they concern.
+func (ps *portSink) watchBurst(idx *portIndex, pkts []*packetio.Mbuf) {
+	for _, m := range pkts {
+		if frame := m.Data(); len(frame) >= 14 && frame[12] == 0x08 && frame[13] == 0x06 {
+			ps.watchARP(idx, frame)
+		}
+	}
+}
+
+// unicastShared hands a frame to the sharer of its MAC it is for, or to
+// each sharer when none holds its address.
+func (ps *portSink) unicastShared(sharers []*Interface, frame []byte) {
+	if it := pickSharer(sharers, frame); it != nil {
+		ps.deliver(it, frame)
+		return
+	}
+	for _, it := range sharers {
+		ps.deliver(it, frame)
+	}
+}
+
+// pickSharer returns the interface among sharers that holds the address
+// a unicast frame is for: the IPv4 destination, the ARP target protocol
+// address, the IPv6 destination, or a neighbour solicitation's target.
+// nil when none does. It reads only the frame's fixed-offset fields and
+// does not allocate.
+func pickSharer(sharers []*Interface, frame []byte) *Interface {
+	switch binary.BigEndian.Uint16(frame[12:14]) {
+	case 0x0800: // IPv4: destination at 14+16
+		if len(frame) < 34 {
+			return nil
+		}
+		return sharerWith4(sharers, binary.BigEndian.Uint32(frame[30:34]))
+	case 0x0806: // ARP for IPv4 over Ethernet: target protocol address at 14+24
+		if len(frame) < 42 || binary.BigEndian.Uint32(frame[14:18]) != 0x0001_0800 || frame[18] != 6 || frame[19] != 4 {
+			return nil
+		}
+		return sharerWith4(sharers, binary.BigEndian.Uint32(frame[38:42]))
+	case 0x86dd: // IPv6: destination at 14+24
+		if len(frame) < 54 {
+			return nil
+		}
+		dst := (*[16]byte)(frame[38:54])
+		// A neighbour solicitation's target (14+40+8) is the address being
+		// resolved; unicast ones (NUD) are sent to it as well, but say it
+		// explicitly. No extension headers: ND has none.
+		if frame[20] == 58 && len(frame) >= 78 && frame[54] == 135 {
+			dst = (*[16]byte)(frame[62:78])
+		}
+		for _, it := range sharers {
+			if it.owns6(dst) {
+				return it
+			}
+		}
+	}
+	return nil
+}
+
+// sharerWith4 returns the sharer whose IPv4 address is a (0: none).
+func sharerWith4(sharers []*Interface, a uint32) *Interface {
+	if a == 0 {
+		return nil
+	}
+	for _, it := range sharers {
+		if it.addr4.Load() == a {
+			return it
+		}
+	}
+	return nil
+}
+
+func (ps *portSink) multicast(snap *fib.Snapshot[fib.Shared[*Interface], packetio.Sink], idx *portIndex, frame []byte) {
 	etype := binary.BigEndian.Uint16(frame[12:14])
 	switch {
 	case etype == 0x0806 && len(frame) >= 42:
@@ -220,8 +316,14 @@ func (ps *portSink) multicast(snap *fib.Snapshot[*Interface, packetio.Sink], idx
 		}
 		return
 	}
-	snap.Each(func(_ fib.MAC, it *Interface) bool {
-		ps.deliver(it, frame)
+	snap.Each(func(_ fib.MAC, e fib.Shared[*Interface]) bool {
+		if all := e.Sharers(); all != nil {
+			for _, it := range all {
+				ps.deliver(it, frame)
+			}
+		} else {
+			ps.deliver(e.First(), frame)
+		}
 		return true
 	})
 }
@@ -252,4 +354,10 @@ func (ps *portSink) drain(wg interface{ Done() }) {
 			return
 		}
 	}
+}
+
+// owns6 reports whether a is the interface's static IPv6 address or its
+// link-local one.
+func (it *Interface) owns6(a *[16]byte) bool {
+	return *a != [16]byte{} && (*a == it.addr6 || *a == it.ll6)
 }

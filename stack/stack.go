@@ -1,10 +1,12 @@
 package stack
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,6 +62,8 @@ type Options struct {
 	// QSBR is the workers' (they read the FIB); nil makes a private one.
 	QSBR *fib.QSBR
 	Log  *zap.Logger
+
+	llTimings *llTimings // IPv4 auto's waits; nil: RFC 3927's (tests shorten them)
 }
 
 // Stack hosts the interfaces on one gVisor stack. Methods are safe for
@@ -75,7 +79,7 @@ type Stack struct {
 	mu     sync.Mutex // guards everything below
 	ifaces map[string]*Interface
 	ports  map[string]*portState
-	macs   *fib.Table[*Interface, packetio.Sink] // per port index: MAC -> interface
+	macs   *fib.Table[fib.Shared[*Interface], packetio.Sink] // per port index: MAC -> the interfaces that have it
 	shards []*shard
 	seq    uint64
 
@@ -83,6 +87,8 @@ type Stack struct {
 	family     familyCounters
 	wg         sync.WaitGroup
 	dhcp       *dhcpScheduler // made with the first DHCP interface; guarded by mu
+
+	ll *llManager // runs IPv4 auto (RFC 3927) claims
 }
 
 // Interface is one emulated interface.
@@ -102,6 +108,19 @@ type Interface struct {
 	dhcp4  *dhcp4Client // ipv4.method dhcp
 	dhcp6  *dhcp6Client // ipv6.method dhcp6
 	lease4 netip.Prefix // the DHCPv4 lease on the NIC; guarded by Stack.mu
+
+	// addr4 is the IPv4 address the interface answers for, big-endian,
+	// 0 for none: the static one, or the link-local one once IPv4 auto
+	// has claimed it. Workers read it to tell interfaces that share a MAC
+	// apart.
+	addr4 atomic.Uint32
+	// addr6 and ll6 are the static IPv6 address and the link-local one
+	// (zero: none), set before the interface is indexed and not changed
+	// after, for the same purpose.
+	addr6, ll6 [16]byte
+
+	auto    *autoV4 // IPv4 auto's claim; nil for other methods
+	acdAddr uint32  // the address auto reserved on the port, 0 none; guarded by Stack.mu
 }
 
 // Stats are an interface's counters.
@@ -125,9 +144,20 @@ func New(drv packetio.Driver, dp Dataplane, opts Options) (*Stack, error) {
 	if opts.QSBR == nil {
 		opts.QSBR = fib.NewQSBR()
 	}
-	return &Stack{drv: drv, dp: dp, opts: opts, log: opts.Log,
-		macs:   fib.NewTable[*Interface, packetio.Sink](opts.QSBR),
-		ifaces: map[string]*Interface{}, ports: map[string]*portState{}}, nil
+	s := &Stack{drv: drv, dp: dp, opts: opts, log: opts.Log,
+		macs:   fib.NewTable[fib.Shared[*Interface], packetio.Sink](opts.QSBR),
+		ifaces: map[string]*Interface{}, ports: map[string]*portState{}}
+	t := rfc3927
+	if opts.llTimings != nil {
+		t = *opts.llTimings
+	}
+	s.ll = newLLManager(s, t)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.ll.run()
+	}()
+	return s, nil
 }
 
 // shardSize caps the interfaces of one gVisor stack. gVisor keeps routes
@@ -208,6 +238,7 @@ func (s *Stack) Close() {
 		s.dropPortLocked(id, ps)
 	}
 	s.mu.Unlock()
+	close(s.ll.done)
 	s.wg.Wait()
 	for _, sh := range s.shards {
 		close(sh.stop)
@@ -227,7 +258,7 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		port string
 		mac  [6]byte
 	}
-	seenMAC := map[portMAC]bool{}
+	seenMAC := map[portMAC][]*Interface{} // earlier items of this batch by port and MAC
 	for i, it := range items {
 		if it.ID == "" {
 			it.ID = uuid.NewString()
@@ -250,11 +281,10 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 			return nil, invalid(join(where(i), "config.tx_filter"), "%v", err)
 		}
 		key := portMAC{it.PortID, it.Config.MAC}
-		if seenMAC[key] || s.macInUse(it.PortID, it.Config.MAC) {
-			return nil, invalid(orDefault(it.Config.MACField, join(where(i), "config.protocols[0].eth.mac_address")),
-				"%s is already used by an interface on port %s", macString(it.Config.MAC), it.PortID)
+		if err := s.sharerClashLocked(it, seenMAC[key]); err != nil {
+			return nil, err
 		}
-		seenMAC[key] = true
+		seenMAC[key] = append(seenMAC[key], it)
 	}
 	// Place every item on a port and a shard first, then build the NICs
 	// shard by shard in parallel (shards are independent gVisor stacks),
@@ -267,6 +297,9 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family,
 			rxFilter: it.rxFilter, txFilter: it.txFilter}
 		s.addDHCPLocked(it)
+		if v4 := it.Config.IPv4; v4 != nil && v4.Method == MethodAuto {
+			it.auto = &autoV4{pick: newLLPicker(it.Config.MAC)}
+		}
 		sh := s.shardLocked(it.Config.IPv6 != nil)
 		it.sh, it.gv, it.nic = sh, sh.gv, sh.nextNIC
 		sh.nextNIC++
@@ -312,13 +345,23 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		s.seq++
 		it.seq = s.seq
 		s.ifaces[it.ID] = it
+		if v4 := it.Config.IPv4; v4 != nil && v4.Method == MethodStatic {
+			it.addr4.Store(binary.BigEndian.Uint32(v4.Address.AsSlice()))
+		}
+		if v6 := it.Config.IPv6; v6 != nil {
+			it.ll6 = it.Config.linkLocal().As16()
+			if v6.Method == MethodStatic {
+				it.addr6 = v6.Address.As16()
+			}
+		}
 		ps := s.ports[it.PortID]
 		ps.add(it)
 		byPort[ps] = append(byPort[ps], fib.Item[*Interface]{MAC: fib.MACFrom(it.Config.MAC[:]), Value: it})
 	}
 	for ps, batch := range byPort {
-		if err := s.macs.InsertBatch(ps.index, batch); err != nil {
-			// Validation ruled duplicates out; this is a bug, not bad input.
+		// Interfaces with the same MAC share its entry.
+		if err := fib.JoinBatch(s.macs, ps.index, batch); err != nil {
+			// Ids are unique, so no interface joins twice: a bug, not bad input.
 			return nil, fmt.Errorf("index interfaces on port %s: %w", ps.id, err)
 		}
 	}
@@ -326,6 +369,11 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 	if cs := dhcpClients(items); len(cs) > 0 {
 		// They start in the background: creation never waits for a server.
 		s.dhcp.start(cs...)
+	}
+	for _, it := range items {
+		if it.auto != nil {
+			s.ll.start(it) // the address comes later; Create does not wait
+		}
 	}
 	return items, nil
 }
@@ -363,9 +411,28 @@ func (s *Stack) portByID(id string) packetio.Port {
 	return nil
 }
 
-func (s *Stack) macInUse(portID string, mac [6]byte) bool {
-	ps := s.ports[portID]
-	return ps != nil && ps.lookupMAC(fib.MACFrom(mac[:])) != nil
+// sharerClashLocked refuses an interface that shares its MAC on its port
+// with another (an existing one, or an earlier item of the batch, given
+// in batch) and also one of its addresses: the receiver tells sharers
+// apart by address, so that pair could not be served.
+func (s *Stack) sharerClashLocked(it *Interface, batch []*Interface) error {
+	others := batch
+	if ps := s.ports[it.PortID]; ps != nil {
+		if e, ok := ps.lookupMAC(fib.MACFrom(it.Config.MAC[:])); ok {
+			if all := e.Sharers(); all != nil {
+				others = append(slices.Clip(others), all...)
+			} else {
+				others = append(slices.Clip(others), e.First())
+			}
+		}
+	}
+	for _, o := range others {
+		if field, addr, ok := it.Config.clash(&o.Config); ok {
+			return invalid(field, "%s is already used by interface %s, which has the same MAC %s on port %s (interfaces may share a MAC only with different addresses)",
+				addr, o.ID, macString(it.Config.MAC), it.PortID)
+		}
+	}
+	return nil
 }
 
 // configure gives a NIC its addresses and routes.
@@ -428,21 +495,22 @@ func (s *Stack) Delete(ids []string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var gone []*Interface
-	byPort := map[*portState][]fib.MAC{}
+	byPort := map[*portState][]fib.Item[*Interface]{}
 	for _, id := range ids {
 		if it, ok := s.ifaces[id]; ok {
 			delete(s.ifaces, id)
 			ps := s.ports[it.PortID]
 			ps.remove(it)
-			byPort[ps] = append(byPort[ps], fib.MACFrom(it.Config.MAC[:]))
+			byPort[ps] = append(byPort[ps], fib.Item[*Interface]{MAC: fib.MACFrom(it.Config.MAC[:]), Value: it})
 			gone = append(gone, it)
 		}
 	}
 	if len(gone) == 0 {
 		return 0
 	}
-	for ps, macs := range byPort {
-		s.macs.DeleteBatch(ps.index, macs)
+	for ps, items := range byPort {
+		// Interfaces that shared a MAC with these keep its entry.
+		fib.LeaveBatch(s.macs, ps.index, items)
 	}
 	s.publishLocked()
 	// No worker may still hold an interface from an old index when its
@@ -514,7 +582,7 @@ func (f Filter) matches(it *Interface) bool {
 		return false
 	case f.MAC != nil && *f.MAC != c.MAC:
 		return false
-	case f.IPv4.IsValid() && it.ipv4Locked() != f.IPv4:
+	case f.IPv4.IsValid() && it.ipv4Locked() != f.IPv4 && !it.hasAuto4(f.IPv4):
 		return false
 	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6 && !it.hasAuto(f.IPv6))):
 		return false

@@ -178,6 +178,8 @@ func interfaceJSON(it *stack.Interface) gen.Interface {
 			if v4.ClientID != "" {
 				p.Dhcp.Client = &v4.ClientID
 			}
+		case stack.MethodAuto:
+			p.XAuto = &gen.Ipv4AutoConfig{Status: autoIPv4Status(it)}
 		}
 		protos = append(protos, gen.InterfaceProtocolConfig{Ipv4: p})
 	}
@@ -267,6 +269,19 @@ func dhcp6Information(it *stack.Interface) *gen.Dhcp6Information {
 		out.DnsServers, out.DomainSearch = &dns, &domains
 	}
 	return out
+}
+
+// autoIPv4Status reports the link-local address IPv4 auto claimed, if
+// any (x_auto: OpenPerf has no field for it).
+func autoIPv4Status(it *stack.Interface) *gen.AddressStatus {
+	p, state, _ := it.AutoIPv4()
+	st := &gen.AddressStatus{State: &state}
+	if p.IsValid() {
+		a := p.Addr().String()
+		l := int32(p.Bits())
+		st.Address, st.PrefixLength = &a, &l
+	}
+	return st
 }
 
 func (h *Handlers) stack() (*stack.Stack, error) {

@@ -226,6 +226,8 @@ func FuzzInterfaceBodies(f *testing.F) {
 		`{"port_id":"1","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:02"}},{"ipv6":{"method":"static","static":{"address":"fd00::2","prefix_length":64}}}]},"rx_filter":"arp"}`,
 		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:03"}},{"ipv6":{"method":"auto"}},{"ipv4":{"method":"dhcp"}}],"tx_filter":"udp port"}}`,
 		`{"items":[{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:04"}}]}}]}`,
+		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:05"}},{"ipv4":{"method":"auto","x_auto":{"status":{"state":"bound"}}}}]}}`,
+		`{"items":[{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"00:00:00:00:00:01"}},{"ipv4":{"method":"static","static":{"address":"10.0.0.1","prefix_length":24}}}]}},{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"00:00:00:00:00:01"}},{"ipv4":{"method":"static","static":{"address":"10.0.0.1","prefix_length":24}}}]}}]}`,
 		`{"ids":["a","b"]}`, `{"address":"10.0.0.9","count":1,"timeout_ms":1}`, `{}`, `[]`, `null`,
 		`{"id":"Invalid_id","port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:05"}}]}}`,
 		`{"items":[]}`, `{"ids":["x",""]}`,

@@ -79,6 +79,8 @@ func layersOf(it gen.Interface) ifLayers {
 				}
 				l.ipv4 = dynamic(l.ipv4, st)
 				l.ipv4gw = str(d.Status.Gateway)
+			} else if au := p.Ipv4.XAuto; au != nil && au.Status != nil {
+				l.ipv4 = dynamic(l.ipv4, au.Status)
 			}
 		case p.Ipv6 != nil:
 			l.ipv6 = string(p.Ipv6.Method)

@@ -123,11 +123,12 @@ func TestInterfaceValidationNamesTheField(t *testing.T) {
 	if len(list) != 0 {
 		t.Fatalf("%d interfaces after only bad requests", len(list))
 	}
-	// A duplicate MAC on the same port is refused; on the other port it is fine.
+	// A duplicate MAC with a duplicate address on the same port is refused
+	// (interfaces may share a MAC, not both); on the other port it is fine.
 	d.expect("POST", "/interfaces", iface("m1", "0", "02:00:00:00:00:20", good), 201)
-	out := d.expect("POST", "/interfaces", iface("m2", "0", "02:00:00:00:00:20", v4("10.1.0.2", 24, "")), 400)
-	if !strings.Contains(string(out), "mac_address") {
-		t.Errorf("duplicate MAC error %s", out)
+	out := d.expect("POST", "/interfaces", iface("m2", "0", "02:00:00:00:00:20", good), 400)
+	if !strings.Contains(string(out), "ipv4.static.address") {
+		t.Errorf("duplicate MAC and address error %s", out)
 	}
 	d.expect("POST", "/interfaces", iface("m1", "1", "02:00:00:00:00:21", good), 400) // duplicate id
 	d.expect("POST", "/interfaces", iface("m3", "1", "02:00:00:00:00:20", v4("10.1.0.3", 24, "")), 201)
@@ -158,9 +159,12 @@ func TestBulkCreateIsAllOrNothingAndBulkDeleteIgnoresUnknownIDs(t *testing.T) {
 	if len(list) != 0 {
 		t.Fatalf("a failed bulk-create left %d interfaces", len(list))
 	}
-	// Two items with the same MAC on one port: nothing either.
-	dup := []any{items[0], iface("dup", "0", "02:00:00:00:01:00", v4("10.3.2.1", 24, ""))}
-	d.expect("POST", "/interfaces/x/bulk-create", map[string]any{"items": dup}, 400)
+	// Two items with the same MAC and address on one port: nothing either.
+	dup := []any{items[0], iface("dup", "0", "02:00:00:00:01:00", v4("10.3.0.1", 24, ""))}
+	out = d.expect("POST", "/interfaces/x/bulk-create", map[string]any{"items": dup}, 400)
+	if !strings.Contains(string(out), "items[1].config.protocols[1].ipv4.static.address") {
+		t.Errorf("bulk duplicate error %s does not name items[1]'s address", out)
+	}
 	// An empty list is nothing to do, as in OpenPerf.
 	if out := d.expect("POST", "/interfaces/x/bulk-create", map[string]any{"items": []any{}}, 200); !strings.Contains(string(out), `"items":[]`) {
 		t.Errorf("empty bulk-create: %s", out)
