@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -267,22 +268,37 @@ func TestThousandDHCPInterfacesBindInTheBackground(t *testing.T) {
 	// Every RELEASE reaches the wire and dnsmasq. dnsmasq, on this
 	// 2-CPU machine shared with builds, sometimes overflows its socket
 	// buffer (UdpRcvbufErrors) even at our paced 250 frames/s; a lost
-	// RELEASE only leaves a lease to expire, so a few are tolerated.
+	// RELEASE only leaves a lease to expire, so those its kernel counts
+	// as dropped are tolerated.
 	peerRx := v.counter(t, "rx_packets")
+	udpDrops := func() int {
+		out, _ := exec.Command("ip", "netns", "exec", v.NS, "nstat", "-az", "UdpRcvbufErrors").CombinedOutput()
+		f := strings.Fields(string(out))
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "UdpRcvbufErrors" {
+				n, _ := strconv.Atoi(f[i+1])
+				return n
+			}
+		}
+		return 0
+	}
+	drops0 := udpDrops()
 	t0 = time.Now()
 	d.expect("POST", "/interfaces/x/bulk-delete", map[string]any{"ids": ids}, 204)
 	var last string
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got, rx := srv.count("DHCPRELEASE"), v.counter(t, "rx_packets")-peerRx
-		udp, _ := exec.Command("ip", "netns", "exec", v.NS, "nstat", "-az", "UdpRcvbufErrors").CombinedOutput()
-		last = fmt.Sprintf("%d RELEASEs logged, %d leases left, %d frames reached the peer; %s",
-			got, srv.leaseCount(), rx, strings.Join(strings.Fields(string(udp)), " "))
+		got, rx, drops := srv.count("DHCPRELEASE"), v.counter(t, "rx_packets")-peerRx, udpDrops()-drops0
+		last = fmt.Sprintf("%d RELEASEs logged, %d leases left, %d frames reached the peer, %d dropped by the peer's socket buffer",
+			got, srv.leaseCount(), rx, drops)
 		if rx >= n && got == n && srv.leaseCount() == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			if rx < n || got < n*95/100 {
+			// Every RELEASE must reach the peer; one dnsmasq did not log
+			// must be one its kernel dropped for want of buffer (counted),
+			// which openperfd cannot help.
+			if rx < n || got+drops < n || got < n/2 {
 				t.Fatalf("after the bulk-delete: %s", last)
 			}
 			break

@@ -187,7 +187,8 @@ func launch(t *testing.T, args ...string) *daemon {
 				// A daemon that panics while stopping, or stops badly,
 				// fails the test that ran it.
 				if code := d.cmd.ProcessState.ExitCode(); code != 0 {
-					t.Errorf("openperfd exited %d on SIGTERM\nstderr (tail):\n%s", code, tail(d.stderr.String(), 3000))
+					// -1 is a death by signal: name it (%v of the state).
+					t.Errorf("openperfd exited %d (%v) on SIGTERM\nstderr (tail):\n%s", code, d.cmd.ProcessState, tail(d.stderr.String(), 3000))
 				}
 			case <-time.After(10 * time.Second):
 				_ = d.cmd.Process.Kill()
