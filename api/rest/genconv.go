@@ -186,10 +186,11 @@ func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, e
 	}
 	sp.Rate = float64(l.Rate.Value) / per
 	sp.RateOctets = l.Units == gen.TrafficLoadUnitsOctets
-	if limit, unit := maxFrameRate, "frames"; sp.Rate > limit || (sp.RateOctets && sp.Rate > maxOctetRate) {
-		if sp.RateOctets {
-			limit, unit = maxOctetRate, "octets"
-		}
+	limit, unit := maxFrameRate, "frames"
+	if sp.RateOctets {
+		limit, unit = maxOctetRate, "octets"
+	}
+	if sp.Rate > limit {
 		return sp, badRequest("%s: %d per %s is %.3g %s a second, over the limit of %.0e (about 17 times the line rate of a 400 Gbit/s port)",
 			cf("load.rate.value"), l.Rate.Value, l.Rate.Period, sp.Rate, unit, limit)
 	}

@@ -43,9 +43,6 @@ type Guard struct {
 const (
 	// headerTimeout bounds the time to send the request line and headers.
 	headerTimeout = 10 * time.Second
-	// bodyIdleTimeout bounds the time between two reads of a request body
-	// that make progress: a half-sent body is dropped after it.
-	bodyIdleTimeout = 10 * time.Second
 	// bodyTimeout bounds the whole body, however it trickles in: 20 MB
 	// (a bulk-create of 100k interfaces) at 1 Mbit/s takes under 3 min.
 	bodyTimeout = 5 * time.Minute
@@ -54,6 +51,11 @@ const (
 	// idleTimeout closes a kept-alive connection nobody uses.
 	idleTimeout = 2 * time.Minute
 )
+
+// bodyIdleTimeout bounds the time between two reads of a request body
+// that make progress: a half-sent body is dropped after it. A variable
+// for tests.
+var bodyIdleTimeout = 10 * time.Second
 
 // protect wraps h in the guard's checks and the per-request deadlines.
 func (g Guard) protect(log *zap.Logger, h http.Handler) http.Handler {

@@ -31,6 +31,20 @@ func newTestServer(t testing.TB) http.Handler {
 // port) and a pool of the given size; it also returns the workers.
 func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Workers) {
 	t.Helper()
+	svc := testServicesWith(t, n, pool)
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Handler(), svc.Workers.(*workers.Workers)
+}
+
+// testServices are the services over the fake driver: two ports, one
+// worker.
+func testServices(t testing.TB) Services { return testServicesWith(t, 1, 1024) }
+
+func testServicesWith(t testing.TB, n, pool int) Services {
+	t.Helper()
 	d := fake.New(2, n, pool)
 	cpus := make([]int, n)
 	for i := range cpus {
@@ -59,11 +73,7 @@ func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Worker
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Handler(), w
+	return Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps}
 }
 
 func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
