@@ -109,7 +109,7 @@ func TestBodiesAreStrictAndBounded(t *testing.T) {
 		{"two objects", "/packet/generators", gen + gen, "more than one JSON value"},
 		{"duplicate key", "/packet/generators", strings.Replace(gen, `"id":"g1"`, `"id":"g1","id":"g2"`, 1), `duplicate key`},
 		{"int64 rate", "/packet/generators", strings.Replace(gen, `"value":1000}`, `"value":9223372036854775807}`, 1), "config.load.rate.value"},
-		{"stream ids that wrap", "/packet/generators", strings.Replace(strings.Replace(gen, "STREAM", "4294967295", 1),
+		{"stream ids that wrap", "/packet/generators", strings.Replace(strings.Replace(hardenGen, "STREAM", "4294967295", 1),
 			`{"ipv4":{"source":"198.18.0.1","destination":"198.18.1.1"}}`,
 			`{"ipv4":{"source":"198.18.0.1","destination":"198.18.1.1"},"modifiers":{"items":[{"name":"source","permute":false,"ipv4":{"sequence":{"count":3,"start":"198.18.0.1"}}}]}}`, 1),
 			"stream_id"},
