@@ -61,8 +61,8 @@ func TestGuardRefusesForeignHostsOriginsAndMissingTokens(t *testing.T) {
 	base := "http://" + addr
 	for _, tc := range []struct {
 		name, method, path, host string
-		header             map[string]string
-		want               int
+		header                   map[string]string
+		want                     int
 	}{
 		{"token and IP host", "GET", "/version", "", map[string]string{"Authorization": "Bearer s3cret"}, 200},
 		{"scheme is case-blind", "GET", "/version", "", map[string]string{"Authorization": "bearer s3cret"}, 200},

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"math"
 	"net/http/httptest"
 	"strings"
@@ -186,6 +187,72 @@ func BenchmarkStrictJSONBulkCreate(b *testing.B) {
 	for b.Loop() {
 		if err := checkStrictJSON(body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzStrictJSON checks checkStrictJSON against a slow reference built on
+// encoding/json's tokenizer: the same bodies pass and fail.
+func FuzzStrictJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":{"b":1},"b":{"a":1}}`, `[{"a":1},{"a":1}]`, `{"a":1} {}`,
+		`{"\u0061":1,"a":2}`, `{"a\\":1,"a":2}`, `{"a":"\"}{"}`, ` 1 `, `{"a":[1,2,{"c":[]}],"b":null}`, `{"a":1,}`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got := checkStrictJSON([]byte(body)) == nil
+		if want := referenceStrict(body); got != want {
+			t.Fatalf("checkStrictJSON(%q) ok=%v, reference says %v", body, got, want)
+		}
+	})
+}
+
+// referenceStrict is checkStrictJSON's rule written plainly.
+func referenceStrict(body string) bool {
+	if strings.TrimSpace(body) == "" {
+		return true
+	}
+	if !json.Valid([]byte(body)) {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	type obj struct {
+		keys    map[string]bool
+		keyNext bool
+	}
+	var stack []*obj
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return true // io.EOF: json.Valid already vouched for the rest
+		}
+		top := (*obj)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.keys != nil && top.keyNext {
+			if d, ok := tok.(json.Delim); !ok || d != '}' {
+				k := tok.(string)
+				if top.keys[k] {
+					return false
+				}
+				top.keys[k] = true
+				top.keyNext = false
+				continue
+			}
+		}
+		if top != nil && top.keys != nil {
+			top.keyNext = true // a value was read: the next token is a key
+		}
+		switch tok {
+		case json.Delim('{'):
+			if top != nil && top.keys != nil {
+				top.keyNext = true
+			}
+			stack = append(stack, &obj{keys: map[string]bool{}, keyNext: true})
+		case json.Delim('['):
+			stack = append(stack, &obj{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
 		}
 	}
 }

@@ -198,6 +198,9 @@ func FuzzPortBodies(f *testing.F) {
 		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":true},"x_rx_checksum_offload":["ipv4","sctp"]}}}`,
 		`{"count":10,"length":64,"destination_mac":"01:02:03:04:05:06"}`,
 		`{"count":1e30}`, `null`, `{}`, `[]`, `"x"`, `{"kind":null}`, "\x00",
+		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":false,"speed":1000000000000000000}}}}`,
+		// Strict JSON: one value, no duplicate keys; bounded numbers.
+		`{"id":"a"} x`, `{"id":"a"}{"id":"b"}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a","id":"b"}`, `[1,2] [3]`, `{"a":1e400}`, `{"a":-9223372036854775809}`,
 	} {
 		f.Add(s)
 	}
@@ -239,6 +242,9 @@ func FuzzInterfaceBodies(f *testing.F) {
 		`{"ids":["a","b"]}`, `{"address":"10.0.0.9","count":1,"timeout_ms":1}`, `{}`, `[]`, `null`,
 		`{"id":"Invalid_id","port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:05"}}]}}`,
 		`{"items":[]}`, `{"ids":["x",""]}`,
+		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:06"},"ipv4":{"method":"static","static":{"address":"10.0.0.6","prefix_length":24}}}]}}`,
+		// Strict JSON: one value, no duplicate keys; bounded numbers.
+		`{"id":"a"} x`, `{"id":"a"}{"id":"b"}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a","id":"b"}`, `[1,2] [3]`, `{"a":1e400}`, `{"a":-9223372036854775809}`,
 	} {
 		f.Add(s)
 	}
