@@ -142,11 +142,16 @@ func findDuplicateKey(b []byte) error {
 				top.index++
 			}
 		case '"':
+			// A key with escapes or non-ASCII bytes is compared decoded,
+			// as encoding/json decodes it: "\u0061" is "a", and invalid
+			// UTF-8 becomes U+FFFD, so two such keys are one.
 			j, escaped := i+1, false
 			for b[j] != '"' {
 				if b[j] == '\\' {
 					escaped = true
 					j++
+				} else if b[j] >= 0x80 {
+					escaped = true
 				}
 				j++
 			}
