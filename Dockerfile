@@ -64,4 +64,9 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["sh", "-c", "opctl --timeout 3s version >/dev/null || exit 1"]
 
 ENTRYPOINT ["openperfd"]
-CMD ["--modules.packetio.dpdk.test-mode", "--modules.api.address", "0.0.0.0"]
+# 0.0.0.0 is beyond loopback, which openperfd serves only with a token and
+# TLS or with --modules.api.insecure; a test-mode container is reached
+# through its published port, so the default runs insecure. For anything
+# else mount a token and a certificate and pass --modules.api.token-file,
+# --modules.api.tls-cert and --modules.api.tls-key instead.
+CMD ["--modules.packetio.dpdk.test-mode", "--modules.api.address", "0.0.0.0", "--modules.api.insecure"]

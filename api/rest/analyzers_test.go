@@ -38,6 +38,8 @@ func FuzzAnalyzerBodies(f *testing.F) {
 		`{"items":[{"source_id":"0","config":{"protocol_counters":[],"flow_counters":["frame_count"]}}]}`,
 		`{"ids":["a"]}`, `{}`, `[]`, `null`, `{"source_id":"1","config":{"filter":"((("}}`,
 		`{"source_id":"1","config":{}}`, `{"id":"UPPER","source_id":"1","config":{}}`, `{"items":[]}`, `{"ids":["Bad_Id"]}`,
+		// Strict JSON: one value, no duplicate keys; bounded numbers.
+		`{"id":"a"} x`, `{"id":"a"}{"id":"b"}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a","id":"b"}`, `[1,2] [3]`, `{"a":1e400}`, `{"a":-9223372036854775809}`,
 	} {
 		f.Add(s)
 	}

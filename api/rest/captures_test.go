@@ -26,6 +26,8 @@ func FuzzCaptureBodies(f *testing.F) {
 		`{"id":"c","source_id":"1","config":{"mode":"buffer","buffer_size":65536,"buffer_wrap":true,"packet_size":64,"filter":"udp","duration":1000,"packet_count":10}}`,
 		`{"items":[{"source_id":"0","config":{"mode":"buffer","buffer_size":4096}}]}`,
 		`{"ids":["c"],"packet_start":1,"packet_end":0}`, `{"ids":["c"]}`, `{}`, `[]`, `null`,
+		// Strict JSON: one value, no duplicate keys; bounded numbers.
+		`{"id":"a"} x`, `{"id":"a"}{"id":"b"}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a","id":"b"}`, `[1,2] [3]`, `{"a":1e400}`, `{"a":-9223372036854775809}`,
 	} {
 		f.Add(s)
 	}

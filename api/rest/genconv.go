@@ -101,6 +101,16 @@ func u16p(p *int32) uint16 {
 	return uint16(*p)
 }
 
+// The fastest rates a generator may ask for. A 400 Gbit/s port sends at
+// most 595 million 64-byte frames (50 GB) a second; these leave room for
+// any port to come while keeping the intended counters far from int64's
+// end: at the frame limit packets_intended would wrap after 29 years, and
+// the octet counters saturate rather than wrap.
+const (
+	maxFrameRate = 1e10 // frames a second
+	maxOctetRate = 1e12 // octets a second
+)
+
 // ratePeriods are the seconds in each rate period, in every spelling
 // OpenPerf's server accepts.
 var ratePeriods = map[gen.TrafficLoadRatePeriod]float64{
@@ -176,6 +186,14 @@ func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, e
 	}
 	sp.Rate = float64(l.Rate.Value) / per
 	sp.RateOctets = l.Units == gen.TrafficLoadUnitsOctets
+	limit, unit := maxFrameRate, "frames"
+	if sp.RateOctets {
+		limit, unit = maxOctetRate, "octets"
+	}
+	if sp.Rate > limit {
+		return sp, badRequest("%s: %d per %s is %.3g %s a second, over the limit of %.0e (about 17 times the line rate of a 400 Gbit/s port)",
+			cf("load.rate.value"), l.Rate.Value, l.Rate.Period, sp.Rate, unit, limit)
+	}
 	sp.Burst = 1
 	if l.BurstSize != nil {
 		sp.Burst = int(*l.BurstSize)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"sort"
 	"strconv"
@@ -57,12 +58,21 @@ func generatorToJSON(v generator.View) gen.PacketGenerator {
 	return out
 }
 
+// sat64 is a counter as the API's int64: one past its end stays at the
+// end instead of turning negative.
+func sat64(u uint64) int64 {
+	if u > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(u)
+}
+
 func countersToJSON(c generator.FlowCounters) gen.PacketGeneratorFlowCounters {
 	out := gen.PacketGeneratorFlowCounters{
-		Errors: int64(c.Errors), OctetsActual: int64(c.OctetsActual), OctetsIntended: int64(c.OctetsIntended),
-		PacketsActual: int64(c.PacketsActual), PacketsIntended: int64(c.PacketsIntended),
+		Errors: sat64(c.Errors), OctetsActual: sat64(c.OctetsActual), OctetsIntended: sat64(c.OctetsIntended),
+		PacketsActual: sat64(c.PacketsActual), PacketsIntended: sat64(c.PacketsIntended),
 	}
-	pd, od := int64(c.PacketsDropped), int64(c.OctetsDropped)
+	pd, od := sat64(c.PacketsDropped), sat64(c.OctetsDropped)
 	out.PacketsDropped, out.OctetsDropped = &pd, &od
 	if !c.First.IsZero() {
 		f, l := c.First.UTC(), c.Last.UTC()

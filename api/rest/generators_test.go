@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -231,6 +232,12 @@ func FuzzGeneratorBodies(f *testing.F) {
 	f.Add(`{"ids":["g",":bad:",""]}`)
 	f.Add(`{"replace":"g","with":"h"}`)
 	f.Add(`{"ids":["g"]}`)
+	// Overflow and strict JSON.
+	f.Add(genBody(f, map[string]any{"config.load.rate.value": int64(math.MaxInt64)}))
+	f.Add(genBody(f, map[string]any{"config.traffic[0].signature.stream_id": int64(math.MaxUint32)}))
+	f.Add(genBody(f, nil) + " x")
+	f.Add(genBody(f, nil) + genBody(f, nil))
+	f.Add(strings.Replace(genBody(f, nil), `"id":"g"`, `"id":"g","id":"h"`, 1))
 	for _, s := range []string{`{}`, `[]`, `null`, `{"target_id":"0","config":{}}`} {
 		f.Add(s)
 	}

@@ -34,6 +34,10 @@ func interfaceFromJSON(in *gen.Interface, where string) (*stack.Interface, error
 	if len(protos) == 0 || protos[0].Eth == nil {
 		return nil, badRequest("%s: the first protocol must be eth", field("config.protocols[0]"))
 	}
+	if protos[0].Ipv4 != nil || protos[0].Ipv6 != nil {
+		// One entry is one layer; a second member would be dropped unseen.
+		return nil, badRequest("%s: exactly one of eth, ipv4, ipv6 must be set", field("config.protocols[0]"))
+	}
 	c := &out.Config
 	mac, err := net.ParseMAC(protos[0].Eth.MacAddress)
 	if err != nil || len(mac) != 6 {

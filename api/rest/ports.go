@@ -159,6 +159,9 @@ func (h *Handlers) UpdatePort(_ context.Context, req gen.UpdatePortRequestObject
 		if l.Speed == nil {
 			return nil, badRequest("config.dpdk.link.speed: required when auto_negotiation is false")
 		}
+		if !linkSpeeds[*l.Speed] {
+			return nil, badRequest("config.dpdk.link.speed: %d Mbps is not a link speed; DPDK knows %s", *l.Speed, linkSpeedList)
+		}
 		cfg.SpeedMbps = *l.Speed
 		cfg.Duplex = packetio.DuplexFull
 		if l.Duplex != nil {
@@ -171,6 +174,13 @@ func (h *Handlers) UpdatePort(_ context.Context, req gen.UpdatePortRequestObject
 	}
 	return gen.UpdatePort200JSONResponse(portJSON(v)), nil
 }
+
+// linkSpeeds are the fixed link speeds, in Mbps, DPDK 22.11 can ask of a
+// port (RTE_ETH_SPEED_NUM_*): what OpenPerf accepts, and 200G.
+var linkSpeeds = map[int64]bool{10: true, 100: true, 1000: true, 2500: true, 5000: true, 10000: true,
+	20000: true, 25000: true, 40000: true, 50000: true, 56000: true, 100000: true, 200000: true}
+
+const linkSpeedList = "10, 100, 1000, 2500, 5000, 10000, 20000, 25000, 40000, 50000, 56000, 100000 and 200000"
 
 func sameMembers(a, b []string) bool {
 	if len(a) != len(b) {

@@ -31,6 +31,20 @@ func newTestServer(t testing.TB) http.Handler {
 // port) and a pool of the given size; it also returns the workers.
 func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Workers) {
 	t.Helper()
+	svc := testServicesWith(t, n, pool)
+	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Handler(), svc.Workers.(*workers.Workers)
+}
+
+// testServices are the services over the fake driver: two ports, one
+// worker.
+func testServices(t testing.TB) Services { return testServicesWith(t, 1, 1024) }
+
+func testServicesWith(t testing.TB, n, pool int) Services {
+	t.Helper()
 	d := fake.New(2, n, pool)
 	cpus := make([]int, n)
 	for i := range cpus {
@@ -59,11 +73,7 @@ func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Worker
 		svc.Close()
 		w.Stop()
 	})
-	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Handler(), w
+	return Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps}
 }
 
 func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
@@ -188,6 +198,9 @@ func FuzzPortBodies(f *testing.F) {
 		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":true},"x_rx_checksum_offload":["ipv4","sctp"]}}}`,
 		`{"count":10,"length":64,"destination_mac":"01:02:03:04:05:06"}`,
 		`{"count":1e30}`, `null`, `{}`, `[]`, `"x"`, `{"kind":null}`, "\x00",
+		`{"kind":"dpdk","config":{"dpdk":{"link":{"auto_negotiation":false,"speed":1000000000000000000}}}}`,
+		// Strict JSON: one value, no duplicate keys; bounded numbers.
+		`{"id":"a"} x`, `{"id":"a"}{"id":"b"}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a","id":"b"}`, `[1,2] [3]`, `{"a":1e400}`, `{"a":-9223372036854775809}`,
 	} {
 		f.Add(s)
 	}
@@ -231,6 +244,9 @@ func FuzzInterfaceBodies(f *testing.F) {
 		`{"ids":["a","b"]}`, `{"address":"10.0.0.9","count":1,"timeout_ms":1}`, `{}`, `[]`, `null`,
 		`{"id":"Invalid_id","port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:05"}}]}}`,
 		`{"items":[]}`, `{"ids":["x",""]}`,
+		`{"port_id":"0","config":{"protocols":[{"eth":{"mac_address":"02:00:00:00:00:06"},"ipv4":{"method":"static","static":{"address":"10.0.0.6","prefix_length":24}}}]}}`,
+		// Strict JSON: one value, no duplicate keys; bounded numbers.
+		`{"id":"a"} x`, `{"id":"a"}{"id":"b"}`, `{"id":"a","id":"b"}`, `{"\u0069d":"a","id":"b"}`, `[1,2] [3]`, `{"a":1e400}`, `{"a":-9223372036854775809}`,
 	} {
 		f.Add(s)
 	}

@@ -90,19 +90,32 @@ func New(log *zap.Logger, h *Handlers) (*Server, error) {
 	e.Use(accessLog(log))
 	e.Use(recoverPanics(log))
 	e.Use(limitBody(MaxBodyBytes))
+	e.Use(requireJSON)
+	e.Use(strictJSON)
 	e.Use(pathIDs)
 	e.Use(validate(router))
 	gen.RegisterHandlers(e, gen.NewStrictHandler(h, nil))
 	return &Server{echo: e, log: log, build: h.build, svc: h.svc}, nil
 }
 
-// Handler exposes the server for tests.
+// Handler is the API without the network guard: for tests and for
+// in-process callers (the ZeroMQ endpoint, the config file's resources).
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Serve answers on l until Shutdown.
-func (s *Server) Serve(l net.Listener) error {
+// Serve answers on l until Shutdown, each request first passing g's
+// checks. l may be a TLS listener (g.TLS then says so).
+func (s *Server) Serve(l net.Listener, g Guard) error {
 	s.echo.Listener = l
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler: g.protect(s.log, s.echo),
+		// Body reads and response writes get deadlines that move with
+		// progress (see withDeadlines); no ReadTimeout or WriteTimeout,
+		// which would also bound a slow handler.
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
+	}
 	s.echo.Server = srv
 	err := srv.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -111,8 +124,16 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting requests and waits for those in flight.
-func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }
+// Shutdown stops accepting requests and waits for those in flight until
+// ctx ends; then it closes the connections still open and returns ctx's
+// error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.echo.Shutdown(ctx)
+	if err != nil {
+		_ = s.echo.Close()
+	}
+	return err
+}
 
 // MaxBodyBytes bounds a request body. The largest real one, a bulk-create
 // of 100k interfaces, is about 20 MB; without a bound one oversized

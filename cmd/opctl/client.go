@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,8 +27,58 @@ type app struct {
 	tty    bool      // out is a terminal (watch redraws in place)
 }
 
-func newApp(server string, timeout time.Duration, jsonOut bool, in io.Reader, out io.Writer) (*app, error) {
-	api, err := gen.NewClientWithResponses(server, gen.WithHTTPClient(&http.Client{Timeout: timeout}))
+// conn is how opctl reaches the daemon: a time limit per request, and
+// the bearer token and CA a secured daemon needs.
+type conn struct {
+	timeout time.Duration
+	token   string      // "" sends no Authorization
+	tls     *tls.Config // nil for the system's roots
+}
+
+// connection reads the token (from tokenFile, else the token itself from
+// the environment) and the CA file.
+func connection(tokenFile, envToken, caFile string) (conn, error) {
+	c := conn{token: strings.TrimSpace(envToken)}
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return c, fmt.Errorf("--token-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if c.token = strings.TrimSpace(line); c.token == "" {
+			return c, fmt.Errorf("--token-file: %s: the first line is empty; it must hold the token", tokenFile)
+		}
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return c, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return c, fmt.Errorf("--ca-file: %s holds no PEM certificate", caFile)
+		}
+		c.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return c, nil
+}
+
+func newApp(server string, c conn, jsonOut bool, in io.Reader, out io.Writer) (*app, error) {
+	hc := &http.Client{Timeout: c.timeout}
+	if c.tls != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = c.tls
+		hc.Transport = tr
+	}
+	opts := []gen.ClientOption{gen.WithHTTPClient(hc)}
+	if c.token != "" {
+		auth := "Bearer " + c.token
+		opts = append(opts, gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", auth)
+			return nil
+		}))
+	}
+	api, err := gen.NewClientWithResponses(server, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	globals.StringVar(&server, "server", server, "openperfd REST API address (env OPCTL_SERVER)")
 	jsonOut := globals.Bool("json", false, "print the JSON the API returned, unchanged")
 	timeout := globals.Duration("timeout", 10*time.Second, "time limit of each request")
+	tokenFile := globals.String("token-file", getenv("OPCTL_TOKEN_FILE"),
+		"file holding the daemon's bearer token (env OPCTL_TOKEN_FILE; env OPCTL_TOKEN gives the token itself)")
+	caFile := globals.String("ca-file", getenv("OPCTL_CA_FILE"), "PEM file of the CA that signed an https:// daemon's certificate (env OPCTL_CA_FILE)")
 	help := globals.BoolP("help", "h", false, "show usage")
 	globals.SetInterspersed(false)
 
@@ -88,7 +91,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return fail(err, nil)
 	}
-	a, err := newApp(base, *timeout, *jsonOut, stdin, stdout)
+	conn, err := connection(*tokenFile, getenv("OPCTL_TOKEN"), *caFile)
+	if err != nil {
+		return fail(err, nil)
+	}
+	conn.timeout = *timeout
+	a, err := newApp(base, conn, *jsonOut, stdin, stdout)
 	if err != nil {
 		return fail(err, nil)
 	}

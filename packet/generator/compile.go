@@ -248,6 +248,12 @@ func Compile(defs []TrafficDefinition, order Order, flowLimit int) (*Program, er
 			return nil, invalid(fmt.Sprintf("traffic[%d].signature", i),
 				"%d flows with signatures is more than %d, the limit of one definition", c, MaxSignatureFlows)
 		}
+		// Flow f signs with StreamID+f in 32 bits: past 2^32-1 the ids
+		// would wrap to 0 and collide with other flows'.
+		if sg := defs[i].Signature; sg != nil && uint64(sg.StreamID)+uint64(c)-1 > math.MaxUint32 {
+			return nil, invalid(fmt.Sprintf("traffic[%d].signature.stream_id", i),
+				"%d with %d flows would run past %d, the largest stream id", sg.StreamID, c, uint64(math.MaxUint32))
+		}
 	}
 	for i := range defs {
 		if err := compileDef(&p.Definitions[i], &defs[i], i, counts[i]); err != nil {

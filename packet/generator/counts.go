@@ -43,7 +43,7 @@ func (p *Program) Octets(n uint64) uint64 {
 	per := p.DefinitionPackets(n)
 	var total uint64
 	for i := range p.Definitions {
-		total += p.Definitions[i].octets(per[i])
+		total = addSat(total, p.Definitions[i].octets(per[i]))
 	}
 	return total
 }
@@ -59,7 +59,7 @@ func (d *Definition) octets(k uint64) uint64 {
 			head += uint64(v)
 		}
 	}
-	return k/l*sum + head
+	return addSat(mulSat(k/l, sum), head) // saturates: a counter must not wrap
 }
 
 // MeanFrameLen returns the average frame length (FCS included) over the

@@ -182,7 +182,7 @@ func (sn snapshot) sum() Counters {
 func (r *result) octets(sn snapshot, pick func(Counters) uint64) uint64 {
 	var n uint64
 	for i, sh := range r.shards {
-		n += sh.prog.Octets(pick(sn[i]))
+		n = addSat(n, sh.prog.Octets(pick(sn[i])))
 	}
 	return n
 }

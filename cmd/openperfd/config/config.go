@@ -44,6 +44,11 @@ const (
 	keyVersion        = "version"
 	keyAPIAddress     = "modules.api.address"
 	keyAPIPort        = "modules.api.port"
+	keyAPITokenFile   = "modules.api.token-file"
+	keyAPITLSCert     = "modules.api.tls-cert"
+	keyAPITLSKey      = "modules.api.tls-key"
+	keyAPIInsecure    = "modules.api.insecure"
+	keyAPIHosts       = "modules.api.allowed-hosts"
 	keyLogLevel       = "core.log.level"
 	keyPrefix         = "core.prefix"
 	keyCPUMask        = "modules.packetio.cpu-mask"
@@ -160,6 +165,19 @@ type APIConfig struct {
 	Address string
 	// Port is -p/--modules.api.port, 1..65535; default 9000.
 	Port int
+	// TokenFile is --modules.api.token-file: a file whose first line is
+	// the bearer token every REST request must carry; "" for none.
+	TokenFile string
+	// TLSCert and TLSKey are --modules.api.tls-cert and tls-key: PEM
+	// files to serve the REST API over TLS with; both or neither.
+	TLSCert, TLSKey string
+	// Insecure is --modules.api.insecure: serve beyond loopback (REST,
+	// and ZeroMQ over tcp) without a token and TLS.
+	Insecure bool
+	// AllowedHosts is --modules.api.allowed-hosts: host names a request's
+	// Host header may give besides localhost, the machine's name and the
+	// listen address ("*" for any); IP literals are always accepted.
+	AllowedHosts []string
 }
 
 // LogConfig configures logging.
@@ -264,6 +282,11 @@ var options = []option{
 	{keyVersion, "v", kindBool, "print the version and exit"},
 	{keyAPIAddress, "", kindString, "REST API listen `address` (IP address or host name)"},
 	{keyAPIPort, "p", kindInt, "REST API TCP `port`, 1-65535"},
+	{keyAPITokenFile, "", kindString, "`file` holding the bearer token every REST request must carry (Authorization: Bearer <token>)"},
+	{keyAPITLSCert, "", kindString, "PEM certificate `file` (chain) to serve the REST API over TLS; needs --modules.api.tls-key"},
+	{keyAPITLSKey, "", kindString, "PEM private key `file` of --modules.api.tls-cert"},
+	{keyAPIInsecure, "", kindBool, "allow serving beyond loopback (REST, ZeroMQ tcp://) without token and TLS"},
+	{keyAPIHosts, "", kindList, "comma-separated host `names` the REST API answers to besides localhost, the machine's name and the listen address; * for any"},
 	{keyLogLevel, "l", kindString, "log `level`: critical, error, warning, info, debug or trace, or OpenPerf's 1 (critical) to 6 (trace)"},
 	{keyPrefix, "P", kindString, "`prefix` that keeps this instance's shared resources (DPDK file prefix) apart; unique one if unset"},
 	{keyCPUMask, "", kindString, "`mask` of the CPUs packet I/O workers run on, e.g. 0x6; 0x0 turns packet I/O off"},
@@ -560,6 +583,24 @@ func (l *loader) fill(cfg *Config) error {
 	if e == nil && (cfg.API.Port < 1 || cfg.API.Port > 65535) {
 		check(l.errorf(keyAPIPort, "%d is out of range 1..65535", cfg.API.Port))
 	}
+
+	cfg.API.TokenFile, e = l.str(keyAPITokenFile)
+	check(e)
+	cfg.API.TLSCert, e = l.str(keyAPITLSCert)
+	check(e)
+	cfg.API.TLSKey, e = l.str(keyAPITLSKey)
+	check(e)
+	if (cfg.API.TLSCert == "") != (cfg.API.TLSKey == "") {
+		k := keyAPITLSCert
+		if cfg.API.TLSCert == "" {
+			k = keyAPITLSKey
+		}
+		check(l.errorf(k, "give both --%s and --%s, or neither", keyAPITLSCert, keyAPITLSKey))
+	}
+	cfg.API.Insecure, e = l.bool(keyAPIInsecure)
+	check(e)
+	cfg.API.AllowedHosts, e = l.list(keyAPIHosts)
+	check(e)
 
 	level, e := l.str(keyLogLevel)
 	check(e)
