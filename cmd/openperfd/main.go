@@ -155,6 +155,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		ln.Close()
 		return nil, err
 	}
+	confineControl(plan, nil, log) // before EAL and the workers start threads
 	d := &daemon{log: log, prefix: plan.prefix, served: make(chan error, 1)}
 	fail := func(err error) (*daemon, error) {
 		ln.Close()
@@ -203,6 +204,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	if err := d.workers.Start(); err != nil {
 		return fail(err)
 	}
+	confineControl(plan, d.workers.ThreadIDs(), log)
 	d.ports = packetio.NewService(d.drv, d.workers)
 	strategy := cfg.Stack.RxStrategy
 	if strategy == "" {
