@@ -1,10 +1,19 @@
 package main
 
 import (
+	"runtime"
+
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/workers"
 )
+
+// init keeps the main goroutine on the main thread for good, so that no
+// worker locks and pins that thread: its name is the process's (a worker
+// renames its thread op-worker-N, which ps would then show for the
+// daemon), and the main thread cannot exit with a worker goroutine but
+// would stay parked on the worker's CPU.
+func init() { runtime.LockOSThread() }
 
 // confineControl keeps every thread but the workers' (skip) off the worker
 // CPUs: a control thread that the kernel runs on a worker's CPU preempts
