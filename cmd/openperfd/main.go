@@ -76,13 +76,15 @@ func run(args []string) int {
 	defer func() { _ = log.Sync() }()
 	warnIgnored(log, cfg)
 
+	// Caught before start: /version answers from inside start, and a
+	// SIGTERM sent as soon as it does must shut down cleanly, not kill.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	d, err := start(cfg, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openperfd: %v\n", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case s := <-sigs:
 		log.Info("shutting down", zap.String("signal", s.String()))
