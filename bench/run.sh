@@ -49,14 +49,17 @@
 # generator row gets its own testpmd txonly run right before it (same
 # size), and its ratio is against that.
 #
-# Then the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
+# Then frame latency on the real daemon with an idle API and under 32
+# REST clients (bench/cmd/latbench; issue 14: p99.9 within 2x of idle),
+# and the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
 #
 # The rows with targets (gentx, analyze-*) are measured BENCH_REPEAT times
 # (default 5: single pairs here range over +-20%), testpmd and ours
 # interleaved, and the table shows the pair
 # with the median ratio; the other rows once.
 #
-# Environment: BENCH_SECONDS (per measurement, default 5), BENCH_CPU (the
+# Environment: BENCH_SECONDS (per measurement, default 5), BENCH_LAT_SECONDS
+# (each latency phase, default 10), BENCH_LAT_CLIENTS (default 32), BENCH_CPU (the
 # forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore),
 # BENCH_TX_ONLY=1 (only the txonly and generator rows: no rxonly, no
 # analyzer rows, no micro-benchmarks, fib or interfaces).
@@ -236,6 +239,11 @@ echo "(net_null0, 64-byte packets unless the row says otherwise, one lcore on CP
 echo " ratio = ours / the testpmd txonly run at the same size just before (rxonly and analyze-*: rxonly); load average $(cut -d' ' -f1-3 /proc/loadavg):"
 echo " anything else running on CPU $CPU skews the figures)"
 [ "${BENCH_TX_ONLY:-0}" = 1 ] && exit 0
+
+echo
+echo "frame latency, idle API vs ${BENCH_LAT_CLIENTS:-32} REST clients on GET /ports (real daemon, test mode; target p99.9 <= 2x idle):"
+"$GO" build -o "$tmp/latbench" ./bench/cmd/latbench
+"$tmp/latbench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -seconds "${BENCH_LAT_SECONDS:-10}" -clients "${BENCH_LAT_CLIENTS:-32}"
 
 echo
 echo "packetio/dpdk micro-benchmarks (bursts of 64 on net_null0, registered lcore):"

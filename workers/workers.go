@@ -52,6 +52,7 @@ type Stats struct {
 	ID         int
 	CPU        int
 	Lcore      int
+	Thread     int    // OS thread id (Linux tid) the worker runs on; 0 if not started
 	BusyLoops  uint64 // loops that moved at least one packet
 	IdleLoops  uint64 // loops that moved none
 	IdleSleeps uint64 // back-off sleeps taken
@@ -175,13 +176,25 @@ func (w *Workers) Stats() []Stats {
 	out := make([]Stats, len(w.workers))
 	for i, wk := range w.workers {
 		out[i] = Stats{
-			ID: wk.id, CPU: wk.cpu, Lcore: int(wk.lcore.Load()),
+			ID: wk.id, CPU: wk.cpu, Lcore: int(wk.lcore.Load()), Thread: int(wk.tid.Load()),
 			BusyLoops: wk.busy.Load(), IdleLoops: wk.idle.Load(), IdleSleeps: wk.sleeps.Load(),
 			RxPackets: wk.rxPkts.Load(), TxPackets: wk.txPkts.Load(), TxDropped: wk.txDrop.Load(),
 			RxQueues: len(pl.workers[i].rx), Sources: len(pl.workers[i].tx),
 		}
 	}
 	return out
+}
+
+// ThreadIDs returns the OS thread ids of the started workers, the threads
+// ConfineThreads must leave on their own CPUs.
+func (w *Workers) ThreadIDs() map[int]bool {
+	ids := map[int]bool{}
+	for _, wk := range w.workers {
+		if t := wk.tid.Load(); t != 0 {
+			ids[int(t)] = true
+		}
+	}
+	return ids
 }
 
 // AttachPort puts a started port's rx queues on the workers, spread

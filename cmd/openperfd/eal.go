@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,7 +30,11 @@ type dataplanePlan struct {
 	workerCPUs  []int
 	workerRoles []workers.Role // nil: every worker receives and transmits
 	noPorts     bool           // packet I/O off: no EAL, no ports
-	mainCPU     int
+	// controlCPUs are the available CPUs that are not worker CPUs: where
+	// the Go runtime, the API, the stack and DPDK's own threads run. Empty
+	// when the workers take every CPU (then nothing can be kept apart).
+	controlCPUs []int
+	mainCPU     int // EAL's main lcore: a control CPU when there is one
 	ealArgs     []string
 	expectPorts int
 	poolBuffers int
@@ -80,11 +85,23 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 	} else {
 		p.workerCPUs = cpus
 	}
-	p.mainCPU = cpus[0]
 	var err error
 	p.workerCPUs, p.workerRoles, err = workerRoles(p.workerCPUs, cfg.PacketIO.DPDK.RxWorkerMask, cfg.PacketIO.DPDK.TxWorkerMask)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range cpus {
+		if !slices.Contains(p.workerCPUs, c) {
+			p.controlCPUs = append(p.controlCPUs, c)
+		}
+	}
+	// EAL pins the thread that runs rte_eal_init to the main lcore's CPU
+	// while it starts and gives its control threads the CPUs that thread
+	// may use minus the lcores' (or the main lcore's, when none is left):
+	// the main lcore belongs on a control CPU, never on a worker's.
+	p.mainCPU = cpus[0]
+	if len(p.controlCPUs) > 0 {
+		p.mainCPU = p.controlCPUs[0]
 	}
 
 	opts := cfg.PacketIO.DPDK.Options

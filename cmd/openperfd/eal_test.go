@@ -2,8 +2,11 @@ package main
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 )
@@ -73,5 +76,38 @@ func TestCPUMaskPicksWorkerCPUs(t *testing.T) {
 	}
 	if _, err := planDataplane(mustLoad(t, "--modules.packetio.cpu-mask", "0x8000000000000000")); err == nil {
 		t.Error("a mask naming a CPU we do not have was accepted")
+	}
+}
+
+func TestMainLcoreAndControlCPUsAvoidWorkerCPUs(t *testing.T) {
+	var avail unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &avail); err != nil || avail.Count() < 2 || !avail.IsSet(0) || !avail.IsSet(1) {
+		t.Skip("needs CPUs 0 and 1")
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"default: workers on all but the first CPU", nil},
+		{"cpu-mask on CPU 0", []string{"--modules.packetio.cpu-mask", "0x1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := planDataplane(mustLoad(t, tt.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.controlCPUs) == 0 || len(p.controlCPUs)+len(p.workerCPUs) != avail.Count() {
+				t.Fatalf("control CPUs %v and worker CPUs %v do not split the %d CPUs", p.controlCPUs, p.workerCPUs, avail.Count())
+			}
+			for _, c := range p.controlCPUs {
+				if slices.Contains(p.workerCPUs, c) {
+					t.Errorf("CPU %d is both a control and a worker CPU", c)
+				}
+			}
+			if slices.Contains(p.workerCPUs, p.mainCPU) || !slices.Contains(p.ealArgs, strconv.Itoa(p.mainCPU)) {
+				t.Errorf("EAL's main lcore on CPU %d (args %q), worker CPUs %v", p.mainCPU, p.ealArgs, p.workerCPUs)
+			}
+		})
 	}
 }

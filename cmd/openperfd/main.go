@@ -77,13 +77,15 @@ func run(args []string) int {
 	defer func() { _ = log.Sync() }()
 	warnIgnored(log, cfg)
 
+	// Caught before start: /version answers from inside start, and a
+	// SIGTERM sent as soon as it does must shut down cleanly, not kill.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	d, err := start(cfg, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openperfd: %v\n", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case s := <-sigs:
 		log.Info("shutting down", zap.String("signal", s.String()))
@@ -164,6 +166,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		ln.Close()
 		return nil, err
 	}
+	confineControl(plan, nil, log) // before EAL and the workers start threads
 	d := &daemon{log: log, prefix: plan.prefix, served: make(chan error, 1)}
 	fail := func(err error) (*daemon, error) {
 		ln.Close()
@@ -212,6 +215,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	if err := d.workers.Start(); err != nil {
 		return fail(err)
 	}
+	confineControl(plan, d.workers.ThreadIDs(), log)
 	d.ports = packetio.NewService(d.drv, d.workers)
 	strategy := cfg.Stack.RxStrategy
 	if strategy == "" {

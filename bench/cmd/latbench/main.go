@@ -1,0 +1,284 @@
+// Command latbench measures frame latency on the real daemon with an idle
+// API and under API load, in the same run: openperfd in test mode, a
+// generator on port 0 (one flow of 128-byte frames with signatures at
+// -rate frames/s) into an analyzer on port 1 (latency counters and digest).
+// Each phase starts a fresh analyzer result, runs the generator for
+// -seconds and reads the flow's latency (average, maximum, p99.9 from the
+// digest). The loaded phase does the same while -clients goroutines send
+// GET /ports back to back over loopback. It prints both and their ratio
+// (issue 14: p99.9 under load within 2x of idle).
+//
+// The clients run on the CPUs the daemon keeps for its control threads
+// (those of no worker in /x/workers) unless -pin-clients=false: load on a
+// worker CPU would measure the machine's scheduler, not the daemon.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/openperfd", "openperfd binary")
+	seconds := flag.Float64("seconds", 10, "length of each phase")
+	rate := flag.Int("rate", 100000, "generator frames per second")
+	clients := flag.Int("clients", 32, "concurrent REST clients in the loaded phase")
+	pin := flag.Bool("pin-clients", true, "run the clients on the daemon's control CPUs only")
+	flag.Parse()
+	if err := run(*bin, time.Duration(*seconds*float64(time.Second)), *rate, *clients, *pin); err != nil {
+		fmt.Fprintln(os.Stderr, "latbench:", err)
+		os.Exit(1)
+	}
+}
+
+// latency is one phase's figures, in nanoseconds.
+type latency struct {
+	frames         int64
+	avg, max, p999 float64
+	requests       int64
+}
+
+func run(bin string, phase time.Duration, rate, clients int, pin bool) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("pick a port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	c := &api{base: fmt.Sprintf("http://127.0.0.1:%d", port), http: &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients},
+	}}
+	cmd := exec.Command(bin, "--modules.packetio.dpdk.test-mode", "-p", strconv.Itoa(port), "-l", "warning",
+		"-P", fmt.Sprintf("latbench%d", os.Getpid()), "--modules.zmq.endpoint", "none")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	if err := c.waitReady(); err != nil {
+		return err
+	}
+	if pin {
+		if err := pinToControlCPUs(c); err != nil {
+			return err
+		}
+	}
+	if err := c.setup(rate); err != nil {
+		return err
+	}
+	idle, err := c.measure(phase, 0)
+	if err != nil {
+		return fmt.Errorf("idle phase: %w", err)
+	}
+	loaded, err := c.measure(phase, clients)
+	if err != nil {
+		return fmt.Errorf("loaded phase: %w", err)
+	}
+	fmt.Printf("%-22s %10s %10s %12s %12s %10s\n", "frame latency", "frames", "avg ns", "max ns", "p99.9 ns", "GET/s")
+	row := func(name string, l latency) {
+		fmt.Printf("%-22s %10d %10.0f %12.0f %12.0f %10.0f\n", name, l.frames, l.avg, l.max, l.p999, float64(l.requests)/phase.Seconds())
+	}
+	row("idle API", idle)
+	row(fmt.Sprintf("%d REST clients", clients), loaded)
+	fmt.Printf("%-22s %10s %10.2f %12.2f %12.2f   (target p99.9 <= 2)\n", "ratio loaded/idle", "", loaded.avg/idle.avg, loaded.max/idle.max, loaded.p999/idle.p999)
+	fmt.Printf("(test mode ring pair, 1 flow of 128-byte frames with signatures at %d frames/s, %.0f s per phase; clients pinned to control CPUs: %v)\n",
+		rate, phase.Seconds(), pin)
+	return nil
+}
+
+// pinToControlCPUs confines this process's threads to the CPUs that no
+// worker of the daemon uses.
+func pinToControlCPUs(c *api) error {
+	var ws []struct {
+		CPU int `json:"cpu"`
+	}
+	if err := c.do("GET", "/x/workers", nil, 200, &ws); err != nil {
+		return err
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return fmt.Errorf("read CPU set: %w", err)
+	}
+	for _, w := range ws {
+		if w.CPU >= 0 {
+			set.Clear(w.CPU)
+		}
+	}
+	if set.Count() == 0 {
+		return errors.New("no CPU left for the clients once the workers' are taken (use -pin-clients=false)")
+	}
+	// Every thread of ours: Linux has no process-wide affinity.
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("list threads: %w", err)
+	}
+	for _, t := range tasks {
+		tid, _ := strconv.Atoi(t.Name())
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("pin thread %d: %w", tid, err)
+		}
+	}
+	return nil
+}
+
+// setup creates the analyzer and the generator.
+func (c *api) setup(rate int) error {
+	if err := c.do("POST", "/packet/analyzers", map[string]any{"id": "lat", "source_id": "1", "config": map[string]any{
+		"protocol_counters": []string{"ethernet"}, "flow_digests": []string{"latency"},
+		"flow_counters": []string{"frame_count", "latency"}}}, 201, nil); err != nil {
+		return err
+	}
+	return c.do("POST", "/packet/generators", map[string]any{"id": "lat", "target_id": "0", "config": map[string]any{
+		"duration": map[string]any{"continuous": true},
+		"load":     map[string]any{"burst_size": 1, "rate": map[string]any{"period": "second", "value": rate}, "units": "frames"},
+		"traffic": []any{map[string]any{"length": map[string]any{"fixed": 128},
+			"signature": map[string]any{"stream_id": 1, "latency": "start_of_frame"},
+			"packet": map[string]any{"protocols": []any{
+				map[string]any{"ethernet": map[string]any{"source": "02:00:00:00:00:01", "destination": "02:00:00:00:00:02"}},
+				map[string]any{"ipv4": map[string]any{"source": "198.18.0.1", "destination": "198.18.1.1"}},
+				map[string]any{"udp": map[string]any{"source": 5000, "destination": 4000}}}}}}}}, 201, nil)
+}
+
+// measure runs one phase with n clients and reads the new result's flow.
+func (c *api) measure(d time.Duration, n int) (latency, error) {
+	var res struct {
+		ID string `json:"id"`
+	}
+	if err := c.do("POST", "/packet/analyzers/lat/start", nil, 201, &res); err != nil {
+		return latency{}, err
+	}
+	if err := c.do("POST", "/packet/generators/lat/start", nil, 201, nil); err != nil {
+		return latency{}, err
+	}
+	var stop atomic.Bool
+	var requests atomic.Int64
+	var loadErr atomic.Value
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if err := c.do("GET", "/ports", nil, 200, nil); err != nil {
+					loadErr.Store(err)
+					return
+				}
+				requests.Add(1)
+			}
+		}()
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	if err := c.do("POST", "/packet/generators/lat/stop", nil, 204, nil); err != nil {
+		return latency{}, err
+	}
+	time.Sleep(200 * time.Millisecond) // the last frames through the rings
+	if err := c.do("POST", "/packet/analyzers/lat/stop", nil, 204, nil); err != nil {
+		return latency{}, err
+	}
+	if err, ok := loadErr.Load().(error); ok {
+		return latency{}, fmt.Errorf("a client failed: %w", err)
+	}
+	var flows []struct {
+		Result   string `json:"analyzer_result_id"`
+		Counters struct {
+			FrameCount int64 `json:"frame_count"`
+			Latency    struct {
+				Summary struct{ Max, Total int64 } `json:"summary"`
+			} `json:"latency"`
+		} `json:"counters"`
+		Digests struct {
+			Latency struct {
+				Percentiles struct {
+					P999 int64 `json:"p99_9"`
+				} `json:"percentiles"`
+			} `json:"latency"`
+		} `json:"digests"`
+	}
+	if err := c.do("GET", "/packet/rx-flows?analyzer_id=lat", nil, 200, &flows); err != nil {
+		return latency{}, err
+	}
+	for _, f := range flows {
+		if f.Result != res.ID || f.Counters.FrameCount == 0 {
+			continue
+		}
+		k := f.Counters
+		return latency{frames: k.FrameCount, avg: float64(k.Latency.Summary.Total) / float64(k.FrameCount),
+			max: float64(k.Latency.Summary.Max), p999: float64(f.Digests.Latency.Percentiles.P999), requests: requests.Load()}, nil
+	}
+	return latency{}, fmt.Errorf("result %s has no flow with frames", res.ID)
+}
+
+// api is a small JSON client of the daemon.
+type api struct {
+	base string
+	http *http.Client
+}
+
+func (c *api) waitReady() error {
+	for i := 0; i < 400; i++ {
+		if err := c.do("GET", "/version", nil, 200, nil); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("daemon did not answer /version in 20 s")
+}
+
+// do sends body as JSON, wants status want and decodes the answer into out
+// (when not nil).
+func (c *api) do(method, path string, body any, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d, want %d: %.300s", method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return nil
+}

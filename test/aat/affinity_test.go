@@ -1,0 +1,135 @@
+package aat
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// threadInfo is one thread of a process as /proc shows it.
+type threadInfo struct {
+	tid     int
+	name    string
+	allowed string // Cpus_allowed_list, as the kernel prints it ("0", "0-1")
+}
+
+// threads lists a process's threads with their names and allowed CPUs.
+func threads(t *testing.T, pid int) []threadInfo {
+	t.Helper()
+	dirs, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("list threads of %d: %v", pid, err)
+	}
+	var out []threadInfo
+	for _, dir := range dirs {
+		tid, _ := strconv.Atoi(filepath.Base(dir))
+		comm, err1 := os.ReadFile(filepath.Join(dir, "comm"))
+		status, err2 := os.ReadFile(filepath.Join(dir, "status"))
+		if err1 != nil || err2 != nil {
+			continue // exited since the listing
+		}
+		th := threadInfo{tid: tid, name: strings.TrimSpace(string(comm))}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+				th.allowed = strings.TrimSpace(v)
+			}
+		}
+		out = append(out, th)
+	}
+	return out
+}
+
+// TestWorkerCPUsAreTheWorkersAlone is issue 14's rule: each worker thread
+// may run on exactly its CPU and no other thread of the daemon (Go
+// runtime, API, stack, DPDK's interrupt and multi-process threads) may run
+// on a worker CPU, since one that does delays frames by milliseconds under
+// API load. It holds only with a CPU left for the rest, so it needs two.
+func TestWorkerCPUsAreTheWorkersAlone(t *testing.T) {
+	var avail unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &avail); err != nil {
+		t.Fatal(err)
+	}
+	if avail.Count() < 2 {
+		t.Skipf("one CPU only: workers and control threads cannot be kept apart")
+	}
+	d := startDaemon(t, "--modules.packetio.dpdk.test-mode")
+	// A generator keeps the worker busy and the API is used meanwhile, so
+	// threads the runtime starts under load are listed too.
+	d.expect("POST", "/packet/generators", map[string]any{"id": "g1", "target_id": "0", "config": map[string]any{
+		"duration": map[string]any{"continuous": true},
+		"load":     map[string]any{"burst_size": 32, "rate": map[string]any{"period": "second", "value": 100000}, "units": "frames"},
+		"traffic": []any{map[string]any{"length": map[string]any{"fixed": 128}, "packet": map[string]any{"protocols": []any{
+			map[string]any{"ethernet": map[string]any{"source": "02:00:00:00:00:01", "destination": "02:00:00:00:00:02"}},
+			map[string]any{"ipv4": map[string]any{"source": "198.18.0.1", "destination": "198.18.1.1"}},
+			map[string]any{"udp": map[string]any{}}}}}}}}, 201)
+	d.expect("POST", "/packet/generators/g1/start", nil, 201)
+	for range 50 {
+		d.expect("GET", "/ports", nil, 200)
+	}
+
+	var ws []struct {
+		ID  int `json:"id"`
+		CPU int `json:"cpu"`
+	}
+	d.get("/x/workers", &ws)
+	if len(ws) == 0 {
+		t.Fatal("no workers")
+	}
+	workerCPU := map[string]int{} // thread name -> CPU
+	onWorkerCPU := map[int]bool{}
+	for _, w := range ws {
+		workerCPU["op-worker-"+strconv.Itoa(w.ID)] = w.CPU
+		onWorkerCPU[w.CPU] = true
+	}
+	seen := map[string]bool{}
+	ths := threads(t, d.cmd.Process.Pid)
+	for _, th := range ths {
+		t.Logf("thread %d %-16s CPUs %s", th.tid, th.name, th.allowed)
+		if th.tid == d.cmd.Process.Pid && th.name != "openperfd" {
+			t.Errorf("the main thread, whose name ps shows for the daemon, is %q", th.name)
+		}
+		if cpu, ok := workerCPU[th.name]; ok {
+			seen[th.name] = true
+			if th.allowed != strconv.Itoa(cpu) {
+				t.Errorf("worker thread %d (%s) may run on CPUs %s, want only %d", th.tid, th.name, th.allowed, cpu)
+			}
+			continue
+		}
+		for _, c := range cpuList(t, th.allowed) {
+			if onWorkerCPU[c] {
+				t.Errorf("thread %d (%s) may run on worker CPU %d (allowed %s)", th.tid, th.name, c, th.allowed)
+			}
+		}
+	}
+	if len(seen) != len(ws) {
+		t.Errorf("found worker threads %v, want one per worker of /x/workers %+v", seen, ws)
+	}
+}
+
+// cpuList expands a kernel CPU list ("0,2-3").
+func cpuList(t *testing.T, s string) []int {
+	t.Helper()
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			t.Fatalf("CPU list %q: %v", s, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				t.Fatalf("CPU list %q: %v", s, err)
+			}
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out
+}
