@@ -2663,6 +2663,12 @@ type ListRxFlowsParams struct {
 
 	// SourceId Only flows on this port or interface.
 	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+
+	// XOffset openperfd extension (OpenPerf has no paging): skip this many flows of the list, in its order (not negative).
+	XOffset *int64 `form:"x_offset,omitempty" json:"x_offset,omitempty"`
+
+	// XLimit openperfd extension: list at most this many flows (absent lists all; the list is streamed either way).
+	XLimit *int64 `form:"x_limit,omitempty" json:"x_limit,omitempty"`
 }
 
 // ListTxFlowsParams defines parameters for ListTxFlows.
@@ -2672,6 +2678,12 @@ type ListTxFlowsParams struct {
 
 	// TargetId Only flows on this port or interface.
 	TargetId *string `form:"target_id,omitempty" json:"target_id,omitempty"`
+
+	// XOffset openperfd extension (OpenPerf has no paging): skip this many flows of the list, in its order (not negative).
+	XOffset *int64 `form:"x_offset,omitempty" json:"x_offset,omitempty"`
+
+	// XLimit openperfd extension: list at most this many flows (absent lists all; the list is streamed either way).
+	XLimit *int64 `form:"x_limit,omitempty" json:"x_limit,omitempty"`
 }
 
 // ListPortsParams defines parameters for ListPorts.
@@ -7914,6 +7926,30 @@ func NewListRxFlowsRequest(server string, params *ListRxFlowsParams) (*http.Requ
 
 		}
 
+		if params.XOffset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_offset", *params.XOffset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.XLimit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_limit", *params.XLimit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -8005,6 +8041,30 @@ func NewListTxFlowsRequest(server string, params *ListTxFlowsParams) (*http.Requ
 		if params.TargetId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.XOffset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_offset", *params.XOffset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.XLimit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_limit", *params.XLimit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -18315,6 +18375,20 @@ func (w *ServerInterfaceWrapper) ListRxFlows(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
 	}
 
+	// ------------- Optional query parameter "x_offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_offset", ctx.QueryParams(), &params.XOffset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_offset: %s", err))
+	}
+
+	// ------------- Optional query parameter "x_limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_limit", ctx.QueryParams(), &params.XLimit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRxFlows(ctx, params)
 	return err
@@ -18354,6 +18428,20 @@ func (w *ServerInterfaceWrapper) ListTxFlows(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "target_id", ctx.QueryParams(), &params.TargetId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter target_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "x_offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_offset", ctx.QueryParams(), &params.XOffset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_offset: %s", err))
+	}
+
+	// ------------- Optional query parameter "x_limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_limit", ctx.QueryParams(), &params.XLimit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_limit: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -24263,64 +24351,64 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rcxs30jD6V1A8p8pSFXWxrSiJ9UmR7I3O2o5eS8l+2JOiwRmQxGoGmAAYUtwt/fe30ADmihnODEnJ",
-	"3uf5klgcXBt9Q3ej+z+jgMcJZ4QpOXr3n1GCBY6JIgL+oqH+b0hkIGiiKGejd6MvRPJUBATRkDBFZ5SI",
-	"49F4RPW3BKvFaDxiOCajd7r3eCTIXykVJBy9UyIl45EMFiTGeli1TnQrqQRl89HT05NuLBPOJIHJf8Hh",
-	"F/JXSqTSfwWcKcLgnzhJIhpgvZ6Tf0m9qP8Uhv1/BZmN3o3+n5N8Yyfmqzx5LwQXZqrypu4XBAkzGVph",
-	"iShb4oiGx6On8egzVx94ysL9r+IzR8JBd0XVAqkFVoiGx+hSLwn9lhB2S8RsjDBDNLSfJWJcoRiHBPEZ",
-	"iviKiKMAS4IiovRBjlFI51RJhFmIFutkQZhE+oh0x8KECyLIkghEFcJJQrCQ6EAf6BhNebhGXKBpGj2g",
-	"iEp1CGPNiZJILageWa40Gugt2V1qIFyGoSBS3imsUlnHpH/o5WMUrhmOaYBiohY8RHyqMGUkRJKjGRbo",
-	"QJCEC0VCNF0jtSBIErEk4lAjXSJ4QoSiBmGwmc6DW+PRHCuywmvvt0SQGX2cRITN1UK3mHERY6UxmKm3",
-	"b0Zj14UyReZE6D5SYUV026lBDZZGUfU4ryJKmEKm6XhEjufHiHFGXGsuUMpkmpjtHbufy+sbj1aYKv0v",
-	"+KwhbBvw6b9IoPRirhdBcn7DzLKpQUUPqGEhEZESXf96dbs8RweFPkeW1sboy4cr9NPZ6x8O86M44Alh",
+	"7L1bc9s40jD8V1D6vqrYVfIhicezE1957GTH7yYZP7Fn9mLfKQUiIQlrEuAAoGTtlv/7W2gAPIIUSUl2",
+	"svvczMQijo0+obvR/e9RwOOEM8KUHL379yjBAsdEEQF/0VD/NyQyEDRRlLPRu9EXInkqAoJoSJiiM0rE",
+	"8Wg8ovpbgtViNB4xHJPRO917PBLkz5QKEo7eKZGS8UgGCxJjPaxaJ7qVVIKy+ejp6Uk3lglnksDkP+Pw",
+	"C/kzJVLpvwLOFGHwT5wkEQ2wXs/JP6Ve1L8Lw/7/gsxG70b/30m+sRPzVZ68F4ILM1V5U/cLgoSZDK2w",
+	"RJQtcUTD49HTePSZqw88ZeH+V/GZI+Ggu6JqgdQCK0TDY3Spl4R+TQi7JWI2RpghGtrPEjGuUIxDgvgM",
+	"RXxFxFGAJUERUfogxyikc6okwixEi3WyIEwifUS6Y2HCBRFkSQSiCuEkIVhIdKAPdIymPFwjLtA0jR5Q",
+	"RKU6hLHmREmkFlSPLFcaDfSW7C41EC7DUBAp7xRWqaxj0t/18jEK1wzHNEAxUQseIj5VmDISIsnRDAt0",
+	"IEjChSIhmq6RWhAkiVgScaiRLhE8IUJRgzDYTOfBrfFojhVZ4bX3WyLIjD5OIsLmaqFbzLiIsdIYzNTb",
+	"N6Ox60KZInMidB+psCK67dSgBkujqHqcVxElTCHTdDwix/NjxDgjrjUXKGUyTcz2jt3P5fWNRytMlf4X",
+	"fNYQtg349J8kUHox14sgOb9hZtnUoKIH1LCQiEiJrn+5ul2eo4NCnyNLa2P05cMV+svZ6x8O86M44Alh",
 	"CRGzEJFHRZiknHkOIGRyYk5H+vhGkApJlwRdf76zhyj1yPo7evMWxqOKxP4DtD9gIfBa/x3yGFM2kQSL",
 	"YFGf7Ro+I/MZcDaf6qznVILMBJGLiaIxqc90RwLOQolSpmgECEpzqGrqxPKBhGjGBcJzTNkFOoU/mCY2",
-	"vZAitp2febFNkCRyMK4AFT4gHAQkASTqOB6ctWdAD0ZIJAlTHUc25zoJU5/o0FzWsArK5hYFXkl0/fvN",
-	"tWZvC/J4PBrXzyOjtfJoNIwImpIZFwTAPqNCKuRFabtfPas5Jow05NZje1YkRHimiECcEb0EwtJ49O6f",
-	"MMUoA5chR9dj9GdtqV7apHMi1S0RgZaWke8QCx81B8copHrEaQoY1JH2kh9O6yN/IiHFrOPRJT97Rvj5",
-	"VC1Qki2w81A/e4b6eeBQE+9gxwOGeyrqI/8EmJl9myW72f70nKMR2rV1wM9I0+e6fiYBDz14++v9/S3w",
+	"vZAitp2febFNkCRyMK4AFT4gHAQkASTqOB6ctWdAD0ZIJAlTHUc25zoJU5/o0FzWsArK5hYFXkl0/dvN",
+	"tWZvC/J4PBrXzyOjtfJoNIwImpIZFwTAPqNCKuRFabtfPas5Jow05NZje1YkRHimiECcEb0EwtJ49O4f",
+	"MMUoA5chR9dj9EdtqV7apHMi1S0RgZaWke8QCx81B8copHrEaQoY1JH2kh9O6yN/IiHFrOPRJT95Rvjp",
+	"VC1Qki2w81A/eYb6aeBQE+9gxwOGeyrqI/8AmJl9myW72f7wnKMR2rV1wM9I0+e6fiYBDz14+8v9/S3w",
 	"4lQi3aK68gaJExMp8Zw08PaVljQrwdncQ0KVbcOy8gG9u1WLW8EVD3h0xdmMzj07VwsiGFEowmvDyMqb",
-	"j3EwKUjkcuffGQ2wVOjT5RWyjTTqG+6piJjhgGzeSHEK3y5u3FD1BVwyROI0wlqvYEStuHjIZ0acIYy0",
-	"WD5GX5xKinC0wmuJAizEWmtfWgXSxygvHH+RKMZrFBG8JGjK1QLxVB3//8yDFw6kbWpitnp7Ak9jrz6e",
-	"NdOKoo996n1MvD1DB3PdpAx8JLXGyFkjQ5adl38HrWu0Z1c1dtBoPcAmJATcLy+cSg9ztLjsY772k0Fj",
-	"OdZnRkTMtcJA1OLQiJWSwtBp1xXy0QRM2Y0Z4rVHx3iczGikiIfF/HL7AZlv6EAFSZjGCZJrpvDjISgS",
-	"ggSELkmIEhw8ECW9R6aGj68EZjKmSrVOUT3eDOKt57qJyfzGCEpKJ3SByCMOVLTWshrFJJ7qK4vWUVT9",
-	"3InR51svYzVOp+ksWZ5tPOlkeebted6h53m151MblO4cvTVRfsBT/W8P5ovHyXStzL+7KIaPE6IlWo/2",
-	"FiU6dlD91qN6rkf1W08FaQu7KQ01zsFY2EERWsWVehE+WZ7pW1oTnusLGQrsfZEorWp6DtM0qPe2F83c",
-	"IJPddc5fH75DAY84O5IkwQLk3YI8ItgCwoKAco+wvsiTtf5hjLiW7EiRR2W1Yoz0hqCPlhinXg6z4FIZ",
-	"w09N4dHMVH9CiuvbkOYqjXIllV0IT8PSmhX8pFNu472JFGD+SprLsZbpY7Ra0IggqtCCR6FEWEt0SfTv",
-	"VtjA32hOl0QOM0+UF/NRDxeim9vlmVOGvOAp2DAq2ENmOI0Usg3QQX4dEiDOCguDgwgP/ZpC1RBSFZX6",
-	"MzKf0Uzw2IybTrUaGGP50FGVbbjQFe0l6ODLhyv05vXb1xcoWJDgQd/dqATjxA9v3vz4SmZ6o9YfIhoo",
-	"FBJFAj3W4VgjtLOWWVuXWpC4eLcDS4ym/ynn2dWOqon5wf410jfaSI8KDUoXQbes0dgagfR3Rlau6ZSy",
-	"UP+72z3RI07qDF9jSIO6HS6CpCvlFHQSsLn5SHYFZ+tgTA2Y6TwVxsjgoKgPiwajsZl/PMKp4p4dj13D",
-	"Diu8g5YFwVhS+c2Cm3hsqW/dVANfa4TWkUx3Rp8XKE6lQlOttUoakgIVbU+WB6+P3r457ESIFdC6jVcn",
-	"bID1+WWqeBukjanRYZBGDIdCxjR2cPfx8vLq0NB7/Rw6C4Pza2NALlubm4jsHIylbXJ4eZ6J4AvEWbSu",
-	"G061vpnbbX0rh+ZmfDh75/5oApMZuHD8U84jglkvsdgAifHocULL1uG2gWrW5Cqi5PtrQg3vOrxCeB7x",
-	"KY4yLClf5XKWg6iSJJqhA30h0azmfKzlrcGgMrc38lgiqvrR9nkrbcuAJz4zgl03fEYH/+aMHDoDb3lr",
-	"RG4nHLOZ9OcL56CyuopW2IjxBBV3kZkxTWM9HWGaBy6JpXIi9JlqtEwECbR2qP9IjWers43Tc6HxQ7hB",
-	"doHQ6IDeBY7zZCROp7tWkeKfxqOIsodJxAMcNdunPlL2cARtHDwvUEgEXLMzxefT5RU6eP/7zdH52SFa",
-	"LQhDeOpM5TUE2iRpK4TQTeCe70Tinm8hcc+7StzzYRL3fCcSdydi9fWbn/YuVz/xMI181I9mKQPdFkco",
+	"j3EwKUjkcuffGA2wVOjT5RWyjTTqG+6piJjhgGzeSHEK3y5u3FD1BVwyROI0wlqvYEStuHjIZ0acIYy0",
+	"WD5GX5xKinC0wmuJAizEWmtfWgXSxygvHH+RKMZrFBG8JGjK1QLxVB3/X+bBCwfSNjUxW709gaexVx/P",
+	"mmlF0cc+9T4m3p6hg7luUgY+klpj5KyRIcvOy7+D1jXas6saO2i0HmATEgLulxdOpYc5Wlz2MV/7yaCx",
+	"HOszIyLmWmEganFoxEpJYei06wr5aAKm7MYM8dqjYzxOZjRSxMNifr79gMw3dKCCJEzjBMk1U/jxEBQJ",
+	"QQJClyRECQ4eiJLeI1PDx1cCMxlTpVqnqB5vBvHWc93EZH5lBCWlE7pA5BEHKlprWY1iEk/1lUXrKKp+",
+	"7sTo862XsRqn03SWLM82nnSyPPP2PO/Q87za86kNSneO3pooP+Cp/rcH88XjZLpW5t9dFMPHCdESrUd7",
+	"ixIdO6h+61E916P6raeCtIXdlIYa52As7KAIreJKvQifLM/0La0Jz/WFDAX2vkiUVjU9h2ka1Hvbi2Zu",
+	"kMnuOuevD9+hgEecHUmSYAHybkEeEWwBYUFAuUdYX+TJWv8wRlxLdqTIo7JaMUZ6Q9BHS4xTL4dZcKmM",
+	"4aem8Ghmqj8hxfVtSHOVRrmSyi6Ep2FpzQp+0im38d5ECjB/Jc3lWMv0MVotaEQQVWjBo1AirCW6JPp3",
+	"K2zgbzSnSyKHmSfKi/mohwvRze3yzClDXvAUbBgV7CEznEYK2QboIL8OCRBnhYXBQYSHfk2hagipikr9",
+	"GZnPaCZ4bMZNp1oNjLF86KjKNlzoivYSdPDlwxV68/rt6wsULEjwoO9uVIJx4oc3b358JTO9UesPEQ0U",
+	"CokigR7rcKwR2lnLrK1LLUhcvNuBJUbT/5Tz7GpH1cT8YP8a6RttpEeFBqWLoFvWaGyNQPo7IyvXdEpZ",
+	"qP/d7Z7oESd1hq8xpEHdDhdB0pVyCjoJ2Nx8JLuCs3UwpgbMdJ4KY2RwUNSHRYPR2Mw/HuFUcc+Ox65h",
+	"hxXeQcuCYCyp/GbBTTy21LduqoGvNULrSKY7o88LFKdSoanWWiUNSYGKtifLg9dHb98cdiLECmjdxqsT",
+	"NsD6/DJVvA3SxtToMEgjhkMhYxo7uPt4eXl1aOi9fg6dhcH5tTEgl63NTUR2DsbSNjm8PM9E8AXiLFrX",
+	"Dada38zttr6VQ3MzPpy9c380gckMXDj+KecRwayXWGyAxHj0OKFl63DbQDVrchVR8v01oYZ3HV4hPI/4",
+	"FEcZlpSvcjnLQVRJEs3Qgb6QaFZzPtby1mBQmdsbeSwRVf1o+7yVtmXAE58Zwa4bPqODf3FGDp2Bt7w1",
+	"IrcTjtlM+vOFc1BZXUUrbMR4goq7yMyYprGejjDNA5fEUjkR+kw1WiaCBFo71H+kxrPV2cbpudD4Idwg",
+	"u0BodEDvAsd5MhKn012rSPFP41FE2cMk4gGOmu1THyl7OII2Dp4XKCQCrtmZ4vPp8godvP/t5uj87BCt",
+	"FoQhPHWm8hoCbZK0FULoJnDPdyJxz7eQuOddJe75MIl7vhOJuxOx+vrNX/YuVz/xMI181I9mKQPdFkco",
 	"ZVQ5y12ISWysdBV1sNi90WoWw3Qo5MQPX5/V0CyxydioictrpXZ4bqekEummTbht5IcXrSHGoE6w3Lji",
-	"HVzsNFPKsFiPgR9nfmb45N/wkgjZQUQaGPxhG1cPnBqOmi8vHzcHUPPp/5GvwQt5O5a+7mAaeehpmtIo",
-	"nIReMfKL/oYUjYlUOE5K+Kx7HIGT0wMZMyhL46nXhgjDmq9++QlBBpOAxzH1WDDuTAyCIEuq97bpbMqd",
-	"LcAK0/clUTe071BuwQh0yXC0/rdv65fWKIqwbXKBqDIWOZnbZpXAsxkNUEJEbtDELIQfZhFfedhiAILa",
-	"Q73EGGjAm2rm1PQkUsb0LfmAzhnXOhNnKBAEK3Lo1yu7uSHK+2/3RfzO6F9pcVWlEKEmpGhyFYNXgouC",
+	"HVzsNFPKsFiPgR9nfmb45N/wkgjZQUQaGPxuG1cPnBqOmi8vHzcHUPPp/56vwQt5O5a+7mAaeehpmtIo",
+	"nIReMfKz/oYUjYlUOE5K+Kx7HIGT0wMZMyhL46nXhgjDmq9++QlBBpOAxzH1WDDuTAyCIEuq97bpbMqd",
+	"LcAK0/clUTe071BuwQh0yXC0/pdv65fWKIqwbXKBqDIWOZnbZpXAsxkNUEJEbtDELIQfZhFfedhiAILa",
+	"Q73EGGjAm2rm1PQkUsb0LfmAzhnXOhNnKBAEK3Lo1yu7uSHK+2/3RfzG6J9pcVWlEKEmpGhyFYNXgouC",
 	"QrhacElqBm8wY9k5w82m6XzWVt+Dd98NMSws37I5+PppDrG+Z6YH46Sxu1XczXaBSJyoNYqxChbgoYq8",
-	"cNb4NXE2Ym9EVxqZgR8ISTKUvECS/JUSFlA2H6MIK8KCNSDtv6jSC2aEhEjSOcMqFUQeo0vQf/SZ2YUR",
+	"cNb4NXE2Ym9EVxqZgR8ISTKUvECS/JkSFlA2H6MIK8KCNSDtP6nSC2aEhEjSOcMqFUQeo0vQf/SZ2YUR",
 	"zCSaCRwTMz8Y14IFhEUYd9oDScreFScMcLjELCDhJF+Epux8rOwvK0/HQN4CC0GXOJpYRmaWOqFJuMz/",
 	"EjMtZeyO4KimWj4vCA6J8Eqdkr9mPEoB0a07x9zsHo/m/Eg3O5IPNDkyBlgcHSUclmWaucMIISrAcxbX",
 	"Bdd//UTQQUCYEpyG0jEPFzlw6AXirgBkz4BMRMrq+kt3MIHaZbhfC0JmPjnbBM0FT5MMHMfZZe+Vvnlp",
 	"NoUsgZsbJIT7TFOlb43O7Kl1HMS4emeV9CqSEuvOHiOaAGzB7aVZ0Nj8WeS2csFX0tiDqYI1SS/43aD6",
 	"W6Ip042p/50yRiI4FEbEpNgUfoAO5p95t32i5tNGJvgh4qurxlPTXzNPFDrgM/DQabQda2DLNI61UFqC",
 	"Q0EAz3kl4bv0WMtzt0934aRX8N70eyqzivpiBRiFnSjxRo/ElNFYH+Sp755eIq3ey7xL4xgLcP0artNg",
-	"HzFWfMP6X0lk24LFw7hwDqZYkvMzYBHmq4sIDUnAQ3D3CHLY2YFdX+qvhit6AuOK7GQrEBR50A7G0dxr",
+	"HzFWfMP6X0lk24LFw7hwDqZYkvMzYBHmq4sIDUnAQ3D3CHLY2YFdX+ovhit6AuOK7GQrEBR50A7G0dxr",
 	"m2Ec39tmDBApvQe41b2ecn47YAmupz4vp+ZPAI28qiQrxM4BSiM40ApJtF4N8mki3DqLhuvQaSpKXFkP",
 	"aPG81iFkIvKM0uNT50vRd1iiXOQeaFExRitC5wt1OEZJlMqiDO4aq5eN6IvYA2UytJPo6yzBwQIlPLHR",
 	"SgsqFZ8LHKNpqrfWmbLvzcav7OQ+gk7KYYqtVuJaXGMtzCzbZZ9z2agT8ZkG+ZG9dC1xlBKfur0Vdy6h",
 	"yNaMrjraVtyuYbBBLK861mC+Vx3Ipy5uOWg37eR9pjX4wjSbw2RmgU+hubpDhrMYj/rnmysUCp6AkinJ",
-	"hbvCnOYitkOICk2WZxPwHUutW3i9jFaQu1Z2FR0nUEHSMv791e3AcdOwbdzfr4eNW+XrgRxVYVTZUmUl",
-	"3ZiLVWJ81ht32bBAhwhsrZVq5bSgfdWRJmUPjK+YX3Gzo5WUtDKK6E+jTv6VBj2hfm/68ssdSvA64jg0",
-	"h+ExDlJVCKmq2CKoaju6Lvpw09BW34ZXTdNtpuGBIj4h8Rv8bnY9QJ+voKGdZVwEVzdEuytoblUPnjFo",
+	"hbvCnOYitkOICk2WZxPwHUutW3i9jFaQu1Z2FR0nUEHSMv791e3AcdOwbdzfroeNW+XrgRxVYVTZUmUl",
+	"3ZiLVWJ81ht32bBAhwhsrZVq5bSgfdWRJmUPjK+YX3Gzo5WUtDKK6E+jTv6VBj2hfm/68vMdSvA64jg0",
+	"h+ExDlJVCKmq2CKoaju6Lvpw09BW34ZXTdNtpuGBIj4h8Sv8bnY9QJ+voKGdZVwEVzdEuytoblUPnjFo",
 	"FKwqGtky+wmSShAce7iTZjoJ8VjJ3j8mJIDYo1SBzn+wJupwm1tN5vvzPuCxtswVDciAsSmbcOGlwmxo",
 	"eLJjADhggqh93SaYbUo04I0oCLV+Z6E7YD5BYD8kbJmUp6DEQcMhU5QEaNXnwbSERCJluU10GwhWiMCh",
 	"XRErLJCLey8cbGm9HenFXpk8nFmaT4ZpUCXB8eUhD5kPMei6lpk0nsB6ovzvFVT2QiHXOZ2dJ2MXDDMu",
@@ -24329,16 +24417,16 @@ var swaggerSpec = []string{
 	"uEl8vXPLZadB7l3z+lib9aKmG/1VAbacFay4ImXDvG6a4VKJpKJRhOaclh5dFRxsbqZJ82NIuxR4yZ0I",
 	"HqYBBDt1c+P043bFc6k6IYbczLKBfJEbYcYtRcpeSSQejaW338vbFh+jMSBv8jB6nQ3dN+tFw5qr36KM",
 	"b7bqoTUzjSucaCWwxb8cmBbDUNZ23ruf2G6jEKVFhQnKLgVDjsTjaFxbLg0WRS9nYcNO0EI39WjeXmAW",
-	"TtSj1yfSgjgZJPbimy66pO1Mu3ZJl0HsDbTB2S6nZIGXxBskMpsRMZH036R0Mq/Pf/zxxzevz8e1CA/d",
-	"Hun2WseEe227JD47/fncJ4ztzCuBk9LMMxzJWoTsb0siVoIqEyTNo5BkF3JpYu7072ZIjdyzNIrQAYmk",
+	"TtSj1yfSgjgZJPbimy66pO1Mu3ZJl0HsDbTB2S6nZIGXxBskMpsRMZH0X6R0Mq/Pf/zxxzevz8e1CA/d",
+	"Hun2WseEe227JD47/encJ4ztzCuBk9LMMxzJWoTsr0siVoIqEyTNo5BkF3JpYu7072ZIjdyzNIrQAYmk",
 	"vk7xpAGjQxuD3KxTW/j5NkgZ0pc0m60h2+5r76V4gNefzzxE0NXVH2dPjh2lGdjUqM1iEdIdbJhzDsVS",
 	"cLOjvWygSHMbf2iWXnaTy+0TLxxdmbybkcgLVTtPjru+E0ywUFYHNvzTOdMPlEiZvswY8USk8of1ta9B",
 	"KizURAk6n284YMMYjCkJjg9BX1niywcYshBkSSTYYcMLKZ4MnpQnpTk7vK82D8WLrGIjW2rSwmyyF7df",
 	"rULB86qtxZnRwjKhxgUCUDZQfvb4sAI5MNMtSDTEDGAX0ygr3GI7KXkdJFdH1Sd/B1m5dFgSHLjbpsdb",
 	"dnHZa448qNNZEeBcjI2ANT6MqmlXBei6yfPNuQNtRsvGu02dceA1EehNi5cAi8Sjn325NR7NQUbTgBOf",
-	"44G/Hz4mTfxehRMIpx48bBSFnoE/frzeYvtx4nuS/+n2493wMZn0mMo+3/06fMQkSXyndHt7u80x/UXZ",
-	"X768Rek0IkcKz+fw1GDg4OCSX7PAs+r7Lc5rGWGPznRH2XzrNVdJH8Kl3C7GQHoWB80R28VYOLpDshRl",
-	"MauZK/yNMCKw4m3xvHPXZpiIyrprIZXlUNjbxSvbUacI3cLi2qVIRLAAZl2n0ssr5L66V0nZsFLvzbzD",
+	"44G/Hz4mTfxehRMIpx48bBSFnoE/frzeYvtx4nuS/+n2493wMZn0mMo+3/0yfMQkSXyndHt7u80x/UnZ",
+	"n768Rek0IkcKz+fw1GDg4OCSX7PAs+r7Lc5rGWGPznRH2XzrNVdJH8Kl3C7GQHoWB80R28VYOLpDshRl",
+	"MauZK/yVMCKw4m3xvHPXZpiIyrprIZXlUNjbxSvbUacI3cLi2qVIRLAAZl2n0ssr5L66V0nZsFLvzbzD",
 	"Cjl4JqApOigkPDssSonC72APFUTyaGnEBfzTvarNftbIEU542hAUh8WcqB7Xt/KRufNqSIFSNQhmk3W4",
 	"vlUPqkE+FxZTejbp8Q4VLjOt8R8mBP3aNS9ZlPzhfCYfVRRl4eshmVFGTSDGwYxGkfE41J++99ToI47D",
 	"juv/qJs+jUcNriR9/Y3TSNEkIt5lm5wHxkNSut8InrLwSPApZVnEq6IlS+8Gw9Im4667gbRkVfk2Q0iN",
@@ -24351,155 +24439,157 @@ var swaggerSpec = []string{
 	"i31VfJDjyjr3s8JzfzZkgz2TBkPgx9KdsKRg++90+UWudPHbaB2sLKQDXg0MyPCo6uhAgYH9f8MxmqHd",
 	"NR4jp9u9B2QMiKDw3xd6RD6oQZEPGVAaTRgFY8WWfoW9hlI0Ex+Qc4ypMy/1sF18gX6hz25YCsgon7c7",
 	"M99emrmHh5IaXAdvW1wHLRKncPvvbelvFBZDB63J7eXZyE7UDKIMQKlU3PM24FJMqRJYrEtR8R5LFlbY",
-	"45szDxz1xw7x8+MRJBny0wx8snlTFEZTEnE2l0jxopiqWlwcsoASDrH17RYhH6X9gaOUGLuPvrAJsqQ8",
+	"45szDxz1xw7x8+MRJBny0wx8snlTFEZTEnE2l0jxopiqWlwcsoASDrH17RYhH6X9jqOUGLuPvrAJsqQ8",
 	"dc85Xxkt8ih7iTCjHtec8UmbuMzRu/Mffnj7Q79oXg1cB53NZ/m+ILJqqnCW+9tswJt+xukqvuQ82ceq",
-	"ilyDKhzGxPzszUB+v04IOqjlZjLqkX0PO0Mpk6TJzd8DpC4sqDGBSft2njZCvf2O1gTt5lc5v1YeEh1o",
+	"ilyDKhzGxPzszUB+v04IOqjlZjLqkX0PO0Mpk6TJzd8DpC4sqDGBSft2njZCvf2O1gTt5lc5v1QeEh1o",
 	"3ppqRWaXQOl82m0nHcrA41+8vru63bDCt5uWRwLPst5ffa5kA53oE9Gt1eTU/v/1aDwK/LEuswjPvY/g",
-	"8bzBkLuk0WQKKUVDztRkJvA8JvB8NeaCZH/LzRZa89oGWk/4bCaJ/4E7NECmAaLMGjA3nvebn8oAddb0",
-	"32ajdz/54GvQsvRMwQYfvTkd+xHSZdUyqQiMUR7soiXnUPMy9cDZGt/4haNVZ4IGvLwpfd8BFWRy4t1/",
-	"Rm9+ONMUxjgjh8f+6kDZVaOVebVD4Ydt+VUbQep72UTxSZSp3/ZUz89q5bPuPx5vu1KIqm9863Kvv2Zo",
-	"4yC2SyZWSi9ld1rbqE011T7d682CebMYaLFBbS10204dVOYIT0nUkOEDvm0AwOnZTz/8uBHiC55MIprl",
-	"A2vErl95gqDd1jhm7FrZU9Afft5EpJ8LasRe6dRqls3ZCO2rzn1SwDa8wtzPJkGEpWz2EcLnrU/RR6nn",
-	"L0Spn7wRTJcMQRAT0AoiTAlPdaApV4rHEz6bSIWDB8/FBxrAG1HdoOHQ61aOBur9uDPC3d1p/7hxKhXt",
-	"XfZsPuV7n2p6ie6vbjPmwDiyyowv9b/veC+DB8ZXEQnnBBQ1f/pCc2N3ezl78/PZz+c/vvl54xk13wmu",
-	"9nwZwAo3aqVl9S/TSfeqCNbEokWlt29/+HHcIiWh/tP28Oh9UWBS3zpWAu4gZDQepWIORq0HjVcQ+iYk",
-	"VCZYM708yjrdGASB8Bx/RVf4gqZUbUuvsvH5u3sYv2M8LwqtloO1MmxHZ5qKub57ZfnTaoZV+I7s9x1M",
-	"uKIs5CuPERx+34WpaAMH/D30csDfr28HWCWuntkc8bwE3/hc/5lUt2eigs0484c3WviSoZ9O3xy//j9I",
-	"4bk/18WERHROp75E2NfvbzSb8is+3YyF1jvDfKr9Ls/Eawf+ePnZps5uHv3s9OcOxgbKBVVrnwvTfIHa",
-	"koYFlQxdptjhJOBMCR65pKD1n5ecgvRZ0pBwLZEEVRSS5ieJHu8xIFGkuSCZzUw44hQHD3NhS+FMicw+",
-	"/dnDEtrsc2zwupy1pXWyRjCf1HMGskGOlyD2PbK4+nS7jTdn7h30b1sNyjibtEHhd5Z/RTfZTOCbBfdq",
-	"VshvyFOhQHl2dHd1v82OlE8X15r48CFTn3DTom1HXjQFpZFSeLtQOAwLIItOtbOyGOF11UCURlYbv/aA",
-	"gbK5sVIUw2C6Zidsj+ziolTNASkO03mtAoXIcieUqhLpfbDgeflUxZEkLNx0ST3dFE4Oe17iaBKXa/BA",
-	"1wrm0JigKVErQli2kI0L2LwERWPCU+VZQd0mzlco4myut7/CVIGfELI+ZnWFt1pMQz2KZsTyx224WuOK",
-	"I2xQrCNCuYQmHUvrC6UmeDmfpE3pMUHEICVoom+QMQ2Ey7nTtfy5UpMYP3pnuIv4ipjCeTuYhDLvJB+w",
-	"VDuZRNp6kH0LHkjjeMpOxosLNk6oxl0Wa6kVgewRjSmVfKSHX+IISvilwQJhiTCachY2FlH+SsOvY/TV",
-	"1Lf6CoFs8If8mpVURlMeaqTLCyurBYkhq9ZBoaihWhCGEho8SGB5pjizeWYlXa3trF7zYZ5AHMVYPMBr",
-	"ejSjS2I879JlEw9duvoVTyOI7ZrS0DzZ0uhvdgfpqfR6YhySozSpTTdGkpsH9l8fKAvtPk3U2FcweLjp",
-	"II/k8ILR+sDaX3/pFk2VW/Ta6j3+ThlUiXZXBqdGhkn4MDJFP6H+IQsbaxDJLuu2RaK7FjtzXdJ6ShbY",
-	"R/s7rBxOfgiVHlxdFAoNj81b+qwig26s5/MZd1nY/bx+0a31zVVDtXOva93ar0qXR/ZYljVyNtaZjb11",
-	"63UnvfPY1qx3qBDh+eSn0zeTt5OmyBguVHuknC3jDA3b4+S6Pw6yyQvM5O1ocG3BXo1TLFYrBIYCLmNl",
-	"U6td317//SjU90ZrOkBfQ7KkAdE8DX4X+l+Z/mUJvxC27ajfV0C2wMHgiV2mmqB7W6gXhSSiUyKwItEa",
-	"jKaamZEQCYLD31i0fmer20oU8Dg2lQwJC5G+p1mmbar+zogKFprb6TmhVJx5wymIhlU2HsqxpLAiy6F9",
-	"bMuAw3OJv73+OzIfoTirPx4EIOjpDL8396PNRf+hEHGuD+shxlkSGZNNgjPSWNeqH2V+1D02hen/ikW4",
-	"gvI1Vp12Zb0AON6VPE7EY5b9dsJnM/d20pN4wraShTHRkgg600fIbdbIRI2RSgUzD5LLSLjScFm6mDkz",
-	"AJ/N4DHjgsQXWQYziRR+ICYxcu4gtT1AFKbmJ7hVAv5IPlN671o98FHA2If+DTonIF/Nkm6jF83FS1/C",
-	"NtvJK0wEjn0z8/hosaNeRLCFy+JU8Qkjc64obqrTloc465VAEdUj16VUwqyU3CiJiCen4wf6SEJkvlq0",
-	"10yjNKa9yWXlY9Io0lIeRzO/eE+I17QCM8GKoYU+wE/TRG6YtW8exhoAmw6qoX6+lfVdSuf7ssW0Ztnd",
-	"UFrfmyy2Xzrucul9/7u8nktUG3bc+LhxQ+H+hqe1/bKad9hu5/U9W93/gp5a1y9SIfRlydCJvwhyEy1f",
-	"w+81VaxIr+MsP/mfLfLMx7Gq73bSBGIWV2zDmA3c4GONDww5I1iwmyNjcj6Yf3n8EPl8Zb+xQuk4qKYF",
-	"apx5/eBhzy55p2nQ+A7Dvp6ARxh8aj2pDY8wdpO8cxd5O1uegwBoNjwGeZyYZOVeqNxVMpojeJQx4wJy",
-	"nVvgNxZLsXFYffHDPPyon1kB6DnkfGhzl1BNjtnifaYPMNrkCdspQ1o5WrunwQfZfsdZiolxXmzz0FsV",
-	"cGNBkerCPug+5WodvkSaxFzc4ZE0FNzR/8rWgqD4c/Xpg0lqx2cT6AEfwvxP/wW/GQ0cMLJlmCJDUFlQ",
-	"L15YRIADQmmym5CAWrFyt8AcYl2O/4M9GX8Ynj63C4QVivWVgjPi7kZreIfmqxYRcCYVZn7DKoHSPq/P",
-	"j6a0kKh7az94ICC0yBcNaj/B61kTg2O1diq7LKBDmB5ljdPfsP1PnzSWyDh6+9pVyfBp0D6Dyp0/Qg9C",
-	"wE5ubk2AnufVV+g1YnSyisGU1izm43VmkD+bFvs+AgA3qL6/SzwnRv49WAufiTEkpltbVpMOJnybU75D",
-	"y1R29AtUQAD9zESt5b8AFp9IzMW6ARSXLu9pwnmEDiwrN79JcMWAuUJ/9Yb2LTGNsDdW4YMgLjVtVy23",
-	"sXwKphEJEY4iW+e664A0isjcl7DkxnxAei+9RvTWC/iVzhdaNqZS394J6zgW02LFRyEOLXw5iMF4kEoy",
-	"RItkRqzlhzb2YlIOt0accuEJDVhVfeTs3OgeuYCDBZksbNmJDkDLbD9+kmzoZRPHFC9RHXrNuFhhEfbu",
-	"Z2Kg+q0wBirt2YfKoF8PE2jar0/2tLNXL8FTLd96dnrsCWnVr0M1MqFy2c3/qJ98HYfquFg9+eqp1qBS",
-	"B271iMqHPC7SSyNxNhl8iMgf2WYZHjALiyJAHqMFwYnW4GM5RnGqyCMxreIp1/8kj1QaJ33mRtTyGys6",
-	"pRFVa/BMrpGZe0pQtLq5NWZnhiN5AV4+Y3g3pn9TSFhryH/jVgwHmCGJ12PQL6M1+jcR/NBnYrcpaTcq",
-	"EmV2ZR7tdetZFJ429Mm8Ue0/J/Q9H9jXRkcN6Dl8vcnyDCJyBnc/H95zi4kNnnbqW1ITddcoHDinoZNB",
-	"k7KBcwK5gp7dJduND5urQfKy6zjVLdiotP57sLFnfTtWTeGQHjfP1mDRNiNXSz8AaouYRSzLSNMgQNFl",
-	"YjmFA7YFUX7eGbb5mHG15KxH+XZVYj1eaOILH4YIoFohrjwZG+RPzgWfeWwAIfRQUNeTKQta6CE9w3UU",
-	"o7DUbAovJIhUpgai7/5vHKmKZ6mGUF4ouXtVYX8e13x/driGILuytQXCyrrEuRWC7ScxDjpne7gouhlN",
-	"5I7Wk8FBZCr0N+Qjrj0yrz8JA0AXHhl5i5WUDQo/Q8mTbKvnmw1LBtztZ90USvdbqgIe2wu4PuojY6Jz",
-	"LvWOJ+6jqJvM3Jbh0r/41AvLv1KS+q5ZNYwxDYtpa6VsKsTW5ZlAPe2rr/ofUZVSKG5DdUB0KzHsEgib",
-	"xlmCy47dbHg6iROogKiFRdFU3MeCW2VHLjZ0XGMMEVZ0SWwx8N5VSioYa7ebEdGfLUfTWCAnC1bFDemy",
-	"A2Lqm5DQlpUpWUdjvEZT0mghVZSl3Ocs+8zzJ+CevF4NnPVO8cSW/QTLYozZulOC+saQ3p6Jqu51l1Ya",
-	"qGW08ldOoRJFZGYL2njzpKWMKv9xUegeEyxdNaosQILZrM1klAFRS/imApbjEcjIhjWabF5bR8vDRjrg",
-	"5r09jpqTJpOhNCZ+OLVV+Myszw5IC54KCHVM7W2UpQAv848cYAXI6Y9RRLPfC3/1AisEp3vN4RvRtQJU",
-	"M0FbpdEyd/QXcLYyVY7Rh6s7lwk7vEDkEQeqSupNjpAZffQmbmZu+HY+p8W9x+BEfU8hPrrlptJ4n1Uq",
-	"WCnAsO88LfGH5cevnQVRVjC6jU1UmnrFpX1ey2fulAaoiIWefethPfjqztgDAJ3zgSZbgb4GbS1lfMFH",
-	"QqotMEkq7tsI3mJQr+boNtBGi42RfRmPc06sanE/IZWntt+4qRQUZiEJQcdyYc1YgSzv54b0YoawaWI7",
-	"1nb4YrWrBj79D2cr08MaI16pFHMmxWxN5s1pZE1Fqc2M0a2tTeQIbxRPQgTl/oALkOhaUGVJQ/UImWHx",
-	"lcxeOOAHYuI4kygVONLaeGzNkgXpghTn8OBAuShhHAQkUfZxwUVRbXslXe5aEiy4HV0PqzWGFZZoTpfG",
-	"lZPFB/gEXU0c1gTmLkShkc+JviwCNLcViPZM3HwtB19R/L30aN4Rm3IphUoYr2TxCWEtyB7iayaKVio2",
-	"/hvSTtb1OJVP9Aq57kilSUQgxHtKWUlxCbQWLimYJvSYbVkrZVOuDjlGPFVEQKADRHD0re7hLFf9wvfz",
-	"hbUdTSHlWl2bMLCqaSfG/L85XiNLZro5yKqSANU9Re+c8bmWdLOj2dqTPLKj3dmTb8xUDwWk6nu0n7J+",
-	"haJu3aeHJErdjKj1vDzdbKj1bBaFcmbdO0JKgzZFzTW8NFYuBxiP0LAB/8boiA5ubpdnY/O0lkPG+bGL",
-	"hs8wFUIMoWgmospjDvLrwFBn3Jsavs/jmt7KbQUQnbTcpj4b1N3S7noqvKW+Pe0BfpX30o3oVXo3pulp",
-	"1WrbUrC16K2tGWkHaabupD5QEoXNSH5jgOWQfAaPRbPsxl2xN7fLe+8OXepM7gGxYeu90LrcYwNS0xLo",
-	"BmB2izdjCFr/YY5w00WuSwKHPhjfwfhx2vMWN2zIbSmlmUj+wMI8x7LPj8sKC5+ZX8dIKwTw33Oj9eOg",
-	"xcRConAIPmer7KiAbJB6HZWRzaNYz9J2g7hoszqHAXhp3AYFaO3lr00p7aDgWJ5lWXFkNMd6wvqarcAf",
-	"t0pEnPruGbeSpCE/EpiFPNbYIUL7NiwndU8sqyf8zU3RA219uRjcJ3PryXLZmzf0Hm+V4xd1+Gd659C7",
-	"RQlX2ph9r8tWtqxht6tq1C4sygvzlhcrxeIzmx+t7Ki2SV59pMfjF0ECjZJDKpB0eXLS78HJEC8+hFX7",
-	"tl54Q+I7vj+K+WhLrm9MYs7QNKVRiCgz6/HWcIUmExus4Il71QPkeRNrsDHdldchkpWxC81qVljCivyH",
-	"ZBLJTQIexz53kk0gJ8iS6i07oxXM7x1v2QSbLyQiWMJzZEm7FNl1I43LwCptvrp+32n9g4sHH5CrEbua",
-	"fR8lEWYEraBLV6/8NJXrScR54n1yGkWUzRF8NmQT8yUJEYYKye4tCVBnxxjqIEk9m7n9HQ7GrlwtBMGh",
-	"VhcSypix9B4cvc6f45qf/VnvumW2M2BtSO7ZOE5EekBqBtlyGFcmAQdHIe8aBa8nkhEhvpl+wcHDEZ/N",
-	"kGkAllaGVgsaEaQ7dpwjCrhoynUA3xANjUXV2dlLh9MRZH1e/ebv8M1Mr2wkR48XxqZ984tl8724m4RH",
-	"key4GUOsbU+EbYviBCJlXcdXj5sLqs4EKZRTxUg9mk0VCqp2q6U67Mly6XSy3eYyf7Ac02zBIeW4yJNK",
-	"ZFcmjXHLS+gCLIuYkR9indc+wSOwGfegz/u7e3R5ewO81jHVY3SLwVmbPUlBNJRj9P/d/fbZauhaf5Vj",
-	"pOeRY6Q1sTzPUioh46VEMx5pdcIG3RRdKUk6jahckBAtXyOjChlXCVYmqFvzlTym2yZP0ceDUhYsMJsT",
-	"t0qUshCStKCvjydfkSSm2AoMhQVxqViwRB6hkRXFN5HklGWTmhBvRVUEgMy6Xt7ejArCdPTaPGUgDCd0",
-	"9G709vj0+C3Up1ILQLaTLMsJ/Dn3XVzex2kEzw5t7s88MwqcgW6Fo2iNZjRSxAaOZEdzE8LLbqlu8on0",
-	"/ALHxCig/6xrs9G6MAfizATluNRSVDf6KyViPXJ3NcjeYzQwc1weE9rT2DuRJqw81QvURIbZKhWafJMS",
-	"tZgUs7b0n7ywy3zmamFc39QQurv7ec87zHvead4/IZG4SeYGhW5OT13oln3piZMkskV1Tv4ljeqXj9fp",
-	"cpfhlCc/y9PYY2M0hxxRqY51lzOzKN8U2eJPfsGhS6GpB5VpHGOxtlhdgKSmR8jg/s9RAdf/hPBzn8Xy",
-	"ShCs4MEIIo7CckTkzGZeOkb/sHnjTMK6QjRsDK5em4moTHFm8Bw+hvETqX7h4brXQXSEf1m2KJGSpxoG",
-	"vN7XxJ6MRoKUATrsvHWXs81dPnP1AdIZlxHEHEIpt2oTkjyNi6z45PFkmkYPR2YXEBngRaHLKEJcOE33",
-	"AlFzI9G0o3V4yiBHFxSu0X9boNSx5Zc0eqhgjNwCZRrMOVuTdJOZxEpB3y7cSXp1jk34evr97trsw7/t",
-	"DtQix8XEbWBAfEECgmjczYzWT0MhiUgbDV3Dd2lzZ8kyGC60ZmmUtZImpjU3m3TMT01m1H1QU1jGqnY/",
-	"4Xj0eDTnR/q3I/lAkyOnrh1lJSkA9Z/K+FRd/VZUdNYE8/AlUMpMPRCl/kPDJ7Mbh1PV227Ml0ak55Ic",
-	"8jMqmXuQ8+t2lg2ijEAV8I/6g3Rr+HSRWWP/deE3VlCoxyjiXF9w0gRN1wAH6iGZvxHVst3T59MbqvrC",
-	"cED+jaiOUKxchnyz5U1OaDh6+tODlyePJ4ktkD1gwCYl9Y6wUCIoWEBKGdgPTIr35bmLPrHofZhjd04C",
-	"aiF4Ol/kOD9GWWF/W2ODzhdTngoTOWYSjJpHz4YzC5NT/Bh95golWEA4ZPkyXMaoW8rmHwSP960CFzPs",
-	"70Gp2Dw1PBzzYDPEvwY4JpDG9SVY7W2P6gJtDDjmYRq12Ce0FmzbFP0XieBLGhojZt0c8ckO+hzXVDNX",
-	"lzuqaekuqPXbZpyt2kHL7aMEqkxQNTJo07A7d7Zb2CM2OyD5+bJZ726Ysh3MC8TB3NgYQE9cYrkj4xSU",
-	"bdqC0zxNajjKcABv+HKXrU8rKCfr+2Jn6acheAV+FOVLcLtAIhvfgao8f4saYJcGbuhsuJT1MRk27XWz",
-	"9VDkk4Npy62gyayV5QMcZELMZisYKrVwLCgT/mmtE3LDpM9iSvPBugvHMi2bOVYvVGohpI26t6MmkDUl",
-	"Uso0cPFoEgkeo5uQxAnX4LvQHcrNNb6gs9PTPiQ4+j6uPXqv5QMZQtomQaru3V2AdAPaDpUjLz77hYvj",
-	"uLvR+PsBeDfiZoicydaZkYehtCJ1dCOBncsfm1sPF8bvjaRaK6yOU5I93Hh/uCQuksOw4y6yqJsUynPe",
-	"//dIhi4ywbVtlgo9D3ijAyXD5cxtUobyFj6Uyvb3dIuswPh5vSm+2ZuNxEVdyr4y0xN8tAknPbF7X25c",
-	"/JdvjGb0fno5l00VQ/uqLS/owvHx5uf342zkGp3dGpX9fCcenT3uf5hvpyAEvzXXTi9p0EZsm3w9v+gt",
-	"m1qzFyhTg0JkixWAswcLYjKo4EhLhVZlKPeV7I3ons/ds0s6+3Z9PjvDtew1Uje+DibyTB+EzkjxOTz/",
-	"9SPWnW7zXeOVbwffJftuNId0YOJ+IPTj4Yys3O3s2+DesKmdE5R5idfgiFImvDtz0mf9L2rsu9Uzrwf6",
-	"zqmqtoFd82o9RfIyvBoyse0IsTqbDJE0G+5kEylaDLP2/WyG34u1sNctqMVY6PoPNRc+n6GwiQPnF9ad",
-	"eKD6wXVHNkITJiCIfZ26yygBLQ40BeSCyr7hFyljUALZLuLCZGLSP03JnDKJ8BxTZtzE/yaC17Hhi17w",
-	"Jnx4/SKG43y72xhD8hG+KVMIwN1zhMP48EmuL+8e72AmvcbsRZPLBqv5eODshJXzKqOZR0/7XzR7NlVy",
-	"BwY3i2VWidwlkmnNM8OxCxuPBEzuAR4CUiXz8qCtBoO67jbqr49tqVwNBnWAE5UKsnVoQ6ZcFVKeNetM",
-	"V2bWPUU62D01eqft7N3iHLLBhoQ51PbZP8rBzt/kU7Kf/6fHOJQAvYsQhx441ExNu4hvcPS0i/CGMpS+",
-	"l/tK+SgGUPPw0IYNANv1haWCxfsPbOgF2+1uLD7SOEkCU4fIe2z5ZvNMmghLpDuxuXnjyDDjJp9oXt1U",
-	"ogMlF1g8AA39gwpi/jJZEEzuvPbzvg1M0ZM2Zm0yVLnar6doiqXNoeB9ygrtJkZfLvLMnmmovDmtKouo",
-	"LsFl6s7L65YXRVi4xZL6MfnHI3N6ZcrIZpxShmHNNR22SgkWCUyapRfwdBlECYt4ibVKQJ6BhoZoaY7Q",
-	"B8cFZdvYT1hQkA/fl70XgoLcKFvHBBV2u1llc7P+9+hRXTQo23RjPFC3k90QDZTh775igdzG9xkKlAH3",
-	"JSKBSpM3RxQUrhtDbRKFIb7pMKAgO/Ieqv2LxwCV+PBLhQA1s4meETBuN9+VB3kPux8W/pOLu280+qcL",
-	"72+hsZcO/dk9rT135M9O6OubD/zZEs0GRP1kKl/PoJ/vE6M8G/geGfaOIn6Gcu3vIOBna0LqFe3jug8O",
-	"9vleqam6/v/mUJ/hKBUTMW8R/pqknPXF3kDKeJUTG4xkSsA5I6GhunHBnnjAZMGG2MFKKK2ZcKeo579j",
-	"Oyt/KHvUk+iKnuOiIfBdRwtjzUhYtzJuyHRetIi+625d7Zu331Ge9/SuoALW7oXYf4uZ85MhnAKZSbIk",
-	"Akfb+ceGRPF1MGAW/WKueS/H2PcWwtfBgtHiErO9B/rEns0b1ngJdmamXQbvdYLoboz4e4+gMhNRNjeF",
-	"KUqBfAdYxCQ0iXkQBenpiMXeaASdz4k4bI2pakSF1y/hGP2fFFE10Ha533CqDOEawqk8oQxt0VR9mPJ+",
-	"gqn6QTkrHrHnPDFZ4Y49hU/lld2bhHu2gm4hVIUBhwRRefbbP4wqW0OTKy4v/fG8oVQKizlR35ALsALu",
-	"XQRT9cSoNpraRUiV2mXKmCq4vhcVsnomg4h8eGTVRrDtWpusofUzRFf1hfF2iuU8H6y/4MmXOjhCpLCZ",
-	"/cSIzIsT9EfWQpxIPtKGSBHDnTtJp25yKZ/5v0lUdBESWeONESPdz7khaoTHCXWJI5WpFVeoy20ekGCl",
-	"cLCwjXLsV9yICAA1OshjTUrpLml42CnkxJPDtOj/zeG3z7CTwim9ROBJZfpmb3ZJRRt6fSsN8k2Hn8wL",
-	"h99TGXrxIJQKq3+pMJQ2/tMzFCPf0Xfl2dwTBIaFoxSl6jcakNJVtLRS3UuHpeyD+p47MGVH9PbNh6bs",
-	"BOEGBKgU9MyeISrfK3Z5t/B9MvMdBaoM5+jfQajKjgirV8BKPsDgkJXvl7rqO/hvDlvZFr0Un88jsgm3",
-	"vgqSRDggX10hS6Ek+rqiavFVkx04TfT3CyQrVa7t5XbFkVxo9HsgJNE/UYGkBgkLiC3HK3230HtY3t5Q",
-	"0m6r4U2fzT1RuqrVkFYDwd/fRQS09a9wSrceO2yBZfoBsRVmv35Jy6W7DwMu7epS/a36RFc4KeQyyY04",
-	"Jk2NwxPOyBAa7h+i0smGWnQ05B16+hq+t0CVjraOFi9DNsJgR8MzuhiaSLRAjLsMWukM3V35F0wcQUSw",
-	"YLY6ld/g/uX25PM1cu2gUDOxVaAkj6DyfVY/jc9KDhPOShbXi9pHY5iFsWVWFl6PPYfnuJqYILqzWF+5",
-	"A5Z8tItt9K3vDWmqM3twyDXJ+MoLkPbH0mm+DMadCKLEescxLF8MTspi4TMi86LeUtEoQilzuOtLaqbE",
-	"uuFUO3HsImzFC7Fu2ERGs0MFZ35U+whwu9KjuxpyNU5SYDDQJgZnIqSka41m+37PzNyOd3lme4oQywoE",
-	"XqCVpisq8wOUCq/lMbr08vkF1kw+FyWKg9aFDjxs/rAtqGzrQ37ZK+rWZ7zHeFMlMJMxVcpJYm+OPnRX",
-	"uZ5a+yRW6LQbeY6+lRvX/6SA0628lfsNOy3iXdfY0n43qf1El/YHqXg8gsC11pRJ0KJcoc9ZcjsHXn55",
-	"/ADzdIloyeZ7hqJ8dq7vOM2KgWyXeBndrjlUJkuKOrMH1Snbo0OgzbVEdbPuV227qz1elhzc/JxYr3ZH",
-	"d+oSYPeaw1n1ouZaDG0Pcr4fTM77DpseSNDfUCTc/Y4I2kmxBoJuEglqTxR9v3eKvn8uii5Bdl8GCy5U",
-	"MyHfLtaSBjhCpva51o31v47IXyld4kiPig5kGiz0TWbKWeh7fgwhpzBNt/cPKhXMTuio+YGysImk9Ldv",
-	"IK6Ui04vDm7B+GdoaYBq7Ak9tZDNkAP+3pSZzF5PCwd5jAD8XzU438FZfkUBZmiaKfwX9lCmGv1CTYbX",
-	"t9d/RyFZ0oBIzf4WXKqcB0pEHvUKIZs+3JWO0qQlspQLta9wUjicZ3aBZXM2x51peL5gfJnBAQ/uZIxh",
-	"oy/pC4n50oNNyDEFDKh0jG4NPa9YAXMCzBhXGsMEDBOCVeTQhyLWmeRQZNO9B6jMDvqybiQ/gFv8RbpH",
-	"D1eRFyKnz4LFBezd2h/UBKZhd+7UayUHT7qxYED2hNSA0tw4Da+ibG63VYX170n4rfCo5zndFDb8cjzK",
-	"ALwrjzp5PFFEqqOZxgW5Y2sNTwhLiJiFiDwqwiTlbIw050qwgLiFzE+H/k9KUoK+Qv2Fr0gvCZkl6WZf",
-	"I8LmavEVTdeKSHD2WxVPSkDENIuCgAuFWgiezhfww4qLByJylTDBauFjlHeEhRpE90SqDwYY+8HXwgSd",
-	"sPbNHmZutnKa7wgHAUk0Fldh/RIYfe/OrogWBx7kOmxAd6lw8NB+676/uj25uUWmJehjNo2CU8kOsoQJ",
-	"nJGxaXjaoLTfmfmeQ32Gqbroz9Cw+TIq3ZId/OweigDcfOOEdiZPO0SyCa54wKOsrApchKbpbEYESjiP",
-	"pFc2mz3tkX1boPn5N+xhR+JZ2p3UgDr42rkkQlo/g/cUfklpFAKYbUtEmclCZCW2KsTjhZjEnHnP4A87",
-	"zx5PwU3hOYc/6muvvRqFtbtdFmDshjWY+3hiBIBsxVvClFijhIhMXCwEweE7gNbV7e+IgucyoUyr4YqP",
-	"Ab1BF48CLsgYLfjKRJPymUF9HkUaxBHniURGSS9Ws8razzTyuHCWMXxThTxnVJnOx+izT256BJkm53/Y",
-	"PT8HBzJzdWFBpqWXB11jhY+SCDMnsDczeLfHP2Em8xDT0FIqotG70QkoJrb1f5zRI0O6cfbTJx6mkZbG",
-	"+U9GeBR+cJMVfrrJZEPxV0vhxbGqRqfat9zEXPuU5R15+vPp/wYAAP//",
+	"8bzBkLuk0WQKKUVDztRkJvA8JvB8NeaCZH/LzRZa89oGWk/4bCaJ/4E7NECmAaLMGjA3nvebv5QB6qzp",
+	"v85G7/7ig69By9IzBRt89OZ07EdIl1XLpCIwRnmwi5acQ83L1ANna3zjF45WnQka8PKm9H0HVJDJiXf/",
+	"Hr354UxTGOOMHB77qwNlV41W5tUOhR+25VdtBKnvZRPFJ1GmfttTPT+rlc+6/3i87Uohqr7xrcu9/pqh",
+	"jYPYLplYKb2U3WltozbVVPt0rzcL5s1ioMUGtbXQbTt1UJkjPCVRQ4YP+LYBAKdnf/nhx40QX/BkEtEs",
+	"H1gjdv3CEwTttsYxY9fKnoL+8NMmIv1cUCP2SqdWs2zORmhfde6TArbhFeZ+NgkiLGWzjxA+b32KPko9",
+	"fyFK/eSNYLpkCIKYgFYQYUp4qgNNuVI8nvDZRCocPHguPtAA3ojqBg2HXrdyNFDvx50R7u5O+8eNU6lo",
+	"77Jn8ynf+1TTS3R/dZsxB8aRVWZ8qf99x3sZPDC+ikg4J6Co+dMXmhu728vZm5/Ofjr/8c1PG8+o+U5w",
+	"tefLAFa4USstq3+ZTrpXRbAmFi0qvX37w4/jFikJ9Z+2h0fviwKT+taxEnAHIaPxKBVzMGo9aLyC0Dch",
+	"oTLBmunlUdbpxiAIhOf4K7rCFzSlalt6lY3P393D+B3jeVFotRyslWE7OtNUzPXdK8ufVjOswndkv+9g",
+	"whVlIV95jODw+y5MRRs44G+hlwP+dn07wCpx9czmiOcl+Mbn+s+kuj0TFWzGmd+90cKXDP3l9M3x6/9B",
+	"Cs/9uS4mJKJzOvUlwr5+f6PZlF/x6WYstN4Z5lPtd3kmXjvwx8vPNnV28+hnpz91MDZQLqha+1yY5gvU",
+	"ljQsqGToMsUOJwFnSvDIJQWt/7zkFKTPkoaEa4kkqKKQND9J9HiPAYkizQXJbGbCEac4eJgLWwpnSmT2",
+	"6Y8eltBmn2OD1+WsLa2TNYL5pJ4zkA1yvASx75HF1afbbbw5c++gf91qUMbZpA0Kv7H8K7rJZgLfLLhX",
+	"s0J+Q54KBcqzo7ur+212pHy6uNbEhw+Z+oSbFm078qIpKI2UwtuFwmFYAFl0qp2VxQivqwaiNLLa+LUH",
+	"DJTNjZWiGAbTNTthe2QXF6VqDkhxmM5rFShEljuhVJVI74MFz8unKo4kYeGmS+rppnBy2PMSR5O4XIMH",
+	"ulYwh8YETYlaEcKyhWxcwOYlKBoTnirPCuo2cb5CEWdzvf0Vpgr8hJD1MasrvNViGupRNCOWP27D1RpX",
+	"HGGDYh0RyiU06VhaXyg1wcv5JG1KjwkiBilBE32DjGkgXM6druXPlZrE+NE7w13EV8QUztvBJJR5J/mA",
+	"pdrJJNLWg+xb8EAax1N2Ml5csHFCNe6yWEutCGSPaEyp5CM9/BJHUMIvDRYIS4TRlLOwsYjyVxp+HaOv",
+	"pr7VVwhkgz/k16ykMpryUCNdXlhZLUgMWbUOCkUN1YIwlNDgQQLLM8WZzTMr6WptZ/WaD/ME4ijG4gFe",
+	"06MZXRLjeZcum3jo0tWveBpBbNeUhubJlkZ/sztIT6XXE+OQHKVJbboxktw8sP/6QFlo92mixr6CwcNN",
+	"B3kkhxeM1gfW/vpLt2iq3KLXVu/xN8qgSrS7Mjg1MkzCh5Ep+gn1D1nYWINIdlm3LRLdtdiZ65LWU7LA",
+	"PtrfYeVw8kOo9ODqolBoeGze0mcVGXRjPZ/PuMvC7uf1s26tb64aqp17XevWflW6PLLHsqyRs7HObOyt",
+	"W6876Z3Htma9Q4UIzyd/OX0zeTtpiozhQrVHytkyztCwPU6u++Mgm7zATN6OBtcW7NU4xWK1QmAo4DJW",
+	"NrXa9e31345CfW+0pgP0NSRLGhDN0+B3of+V6V+W8Ath2476fQVkCxwMnthlqgm6t4V6UUgiOiUCKxKt",
+	"wWiqmRkJkSA4/JVF63e2uq1EAY9jU8mQsBDpe5pl2qbq74yoYKG5nZ4TSsWZN5yCaFhl46EcSworshza",
+	"x7YMODyX+NvrvyHzEYqz+uNBAIKezvB7cz/aXPQfChHn+rAeYpwlkTHZJDgjjXWt+lHmR91jU5j+L1iE",
+	"KyhfY9VpV9YLgONdyeNEPGbZbyd8NnNvJz2JJ2wrWRgTLYmgM32E3GaNTNQYqVQw8yC5jIQrDZeli5kz",
+	"A/DZDB4zLkh8kWUwk0jhB2ISI+cOUtsDRGFqfoJbJeCP5DOl967VAx8FjH3o36BzAvLVLOk2etFcvPQl",
+	"bLOdvMJE4Ng3M4+PFjvqRQRbuCxOFZ8wMueK4qY6bXmIs14JFFE9cl1KJcxKyY2SiHhyOn6gjyRE5qtF",
+	"e800SmPam1xWPiaNIi3lcTTzi/eEeE0rMBOsGFroA/w0TeSGWfvmYawBsOmgGurnW1nfpXS+L1tMa5bd",
+	"DaX1vcli+6XjLpfe97/L67lEtWHHjY8bNxTub3ha2y+reYftdl7fs9X9L+ipdf0iFUJflgyd+IsgN9Hy",
+	"NfxeU8WK9DrO8pP/0SLPfByr+m4nTSBmccU2jNnADT7W+MCQM4IFuzkyJueD+ZfHD5HPV/YrK5SOg2pa",
+	"oMaZ1w8e9uySd5oGje8w7OsJeITBp9aT2vAIYzfJO3eRt7PlOQiAZsNjkMeJSVbuhcpdJaM5gkcZMy4g",
+	"17kFfmOxFBuH1Rc/zMOP+pkVgJ5Dzoc2dwnV5Jgt3mf6AKNNnrCdMqSVo7V7GnyQ7XecpZgY58U2D71V",
+	"ATcWFKku7IPuU67W4UukSczFHR5JQ8Ed/a9sLQiKP1efPpikdnw2gR7wIcz/9F/wm9HAASNbhikyBJUF",
+	"9eKFRQQ4IJQmuwkJqBUrdwvMIdbl+D/Yk/GH4elzu0BYoVhfKTgj7m60hndovmoRAWdSYeY3rBIo7fP6",
+	"/GhKC4m6t/aDBwJCi3zRoPYTvJ41MThWa6eyywI6hOlR1jj9Ddv/9EljiYyjt69dlQyfBu0zqNz5I/Qg",
+	"BOzk5tYE6HlefYVeI0YnqxhMac1iPl5nBvmjabHvIwBwg+r7m8RzYuTfg7XwmRhDYrq1ZTXpYMK3OeU7",
+	"tExlR79ABQTQz0zUWv4LYPGJxFysG0Bx6fKeJpxH6MCycvObBFcMmCv0V29o3xLTCHtjFT4I4lLTdtVy",
+	"G8unYBqREOEosnWuuw5Io4jMfQlLbswHpPfSa0RvvYBf6HyhZWMq9e2dsI5jMS1WfBTi0MKXgxiMB6kk",
+	"Q7RIZsRafmhjLyblcGvEKRee0IBV1UfOzo3ukQs4WJDJwpad6AC0zPbjJ8mGXjZxTPES1aHXjIsVFmHv",
+	"fiYGqt8KY6DSnn2oDPr1MIGm/fpkTzt79RI81fKtZ6fHnpBW/TpUIxMql938j/rJ13GojovVk6+eag0q",
+	"deBWj6h8yOMivTQSZ5PBh4j8kW2W4QGzsCgC5DFaEJxoDT6WYxSnijwS0yqecv1P8kilcdJnbkQtv7Gi",
+	"UxpRtQbP5BqZuacERaubW2N2ZjiSF+DlM4Z3Y/o3hYS1hvxXbsVwgBmSeD0G/TJao38RwQ99Jnabknaj",
+	"IlFmV+bRXreeReFpQ5/MG9X+c0Lf84F9bXTUgJ7D15sszyAiZ3D38+E9t5jY4GmnviU1UXeNwoFzGjoZ",
+	"NCkbOCeQK+jZXbLd+LC5GiQvu45T3YKNSuu/Bxt71rdj1RQO6XHzbA0WbTNytfQDoLaIWcSyjDQNAhRd",
+	"JpZTOGBbEOXnnWGbjxlXS856lG9XJdbjhSa+8GGIAKoV4sqTsUH+5FzwmccGEEIPBXU9mbKghR7SM1xH",
+	"MQpLzabwQoJIZWog+u7/xpGqeJZqCOWFkrtXFfbncc33Z4drCLIrW1sgrKxLnFsh2H4S46BztoeLopvR",
+	"RO5oPRkcRKZCf0M+4toj8/qTMAB04ZGRt1hJ2aDwE5Q8ybZ6vtmwZMDdftZNoXS/pirgsb2A66M+MiY6",
+	"51LveOI+irrJzG0ZLv2TT72w/DMlqe+aVcMY07CYtlbKpkJsXZ4J1NO++qr/EVUpheI2VAdEtxLDLoGw",
+	"aZwluOzYzYankziBCohaWBRNxX0suFV25GJDxzXGEGFFl8QWA+9dpaSCsXa7GRH90XI0jQVysmBV3JAu",
+	"OyCmvgkJbVmZknU0xms0JY0WUkVZyn3Oss88fwLuyevVwFnvFE9s2U+wLMaYrTslqG8M6e2ZqOped2ml",
+	"gVpGK3/lFCpRRGa2oI03T1rKqPIfF4XuMcHSVaPKAiSYzdpMRhkQtYRvKmA5HoGMbFijyea1dbQ8bKQD",
+	"bt7b46g5aTIZSmPih1Nbhc/M+uyAtOCpgFDH1N5GWQrwMv/IAVaAnP4YRTT7vfBXL7BCcLrXHL4RXStA",
+	"NRO0VRotc0d/AWcrU+UYfbi6c5mwwwtEHnGgqqTe5AiZ0Udv4mbmhm/nc1rcewxO1PcU4qNbbiqN91ml",
+	"gpUCDPvO0xJ/WH782lkQZQWj29hEpalXXNrntXzmTmmAiljo2bce1oOv7ow9ANA5H2iyFehr0NZSxhd8",
+	"JKTaApOk4r6N4C0G9WqObgNttNgY2ZfxOOfEqhb3E1J5avuNm0pBYRaSEHQsF9aMFcjyfm5IL2YImya2",
+	"Y22HL1a7auDTf3e2Mj2sMeKVSjFnUszWZN6cRtZUlNrMGN3a2kSO8EbxJERQ7g+4AImuBVWWNFSPkBkW",
+	"X8nshQN+ICaOM4lSgSOtjcfWLFmQLkhxDg8OlIsSxkFAEmUfF1wU1bZX0uWuJcGC29H1sFpjWGGJ5nRp",
+	"XDlZfIBP0NXEYU1g7kIUGvmc6MsiQHNbgWjPxM3XcvAVxd9Lj+YdsSmXUqiE8UoWnxDWguwhvmaiaKVi",
+	"478g7WRdj1P5RK+Q645UmkQEQrynlJUUl0Br4ZKCaUKP2Za1Ujbl6pBjxFNFBAQ6QARH3+oeznLVL3w/",
+	"X1jb0RRSrtW1CQOrmnZizP+b4zWyZKabg6wqCVDdU/TOGZ9rSTc7mq09ySM72p09+cZM9VBAqr5H+ynr",
+	"Vyjq1n16SKLUzYhaz8vTzYZaz2ZRKGfWvSOkNGhT1FzDS2PlcoDxCA0b8G+Mjujg5nZ5NjZPazlknB+7",
+	"aPgMUyHEEIpmIqo85iC/Dgx1xr2p4fs8rumt3FYA0UnLbeqzQd0t7a6nwlvq29Me4Fd5L92IXqV3Y5qe",
+	"Vq22LQVbi97ampF2kGbqTuoDJVHYjOQ3BlgOyWfwWDTLbtwVe3O7vPfu0KXO5B4QG7beC63LPTYgNS2B",
+	"bgBmt3gzhqD17+YIN13kuiRw6IPxHYwfpz1vccOG3JZSmonkdyzMcyz7/LissPCZ+XWMtEIA/z03Wj8O",
+	"WkwsJAqH4HO2yo4KyAap11EZ2TyK9SxtN4iLNqtzGICXxm1QgNZe/tqU0g4KjuVZlhVHRnOsJ6yv2Qr8",
+	"catExKnvnnErSRryI4FZyGONHSK0b8NyUvfEsnrC39wUPdDWl4vBfTK3niyXvXlD7/FWOX5Rh3+mdw69",
+	"W5RwpY3Z97psZcsadruqRu3Corwwb3mxUiw+s/nRyo5qm+TVR3o8fhEk0Cg5pAJJlycn/R6cDPHiQ1i1",
+	"b+uFNyS+4/u9mI+25PrGJOYMTVMahYgysx5vDVdoMrHBCp64Vz1AnjexBhvTXXkdIlkZu9CsZoUlrMh/",
+	"SCaR3CTgcexzJ9kEcoIsqd6yM1rB/N7xlk2w+UIigiU8R5a0S5FdN9K4DKzS5qvr953W37l48AG5GrGr",
+	"2fdREmFG0Aq6dPXKT1O5nkScJ94np1FE2RzBZ0M2MV+SEGGokOzekgB1doyhDpLUs5nb3+Bg7MrVQhAc",
+	"anUhoYwZS+/B0ev8Oa752Z/1rltmOwPWhuSejeNEpAekZpAth3FlEnBwFPKuUfB6IhkR4pvpZxw8HPHZ",
+	"DJkGYGllaLWgEUG6Y8c5ooCLplwH8A3R0FhUnZ29dDgdQdbn1W/+Dt/M9MpGcvR4YWzaN79YNt+Lu0l4",
+	"FMmOmzHE2vZE2LYoTiBS1nV89bi5oOpMkEI5VYzUo9lUoaBqt1qqw54sl04n220u8wfLMc0WHFKOizyp",
+	"RHZl0hi3vIQuwLKIGfkh1nntEzwCm3EP+ry/u0eXtzfAax1TPUa3GJy12ZMUREM5Rv/n7tfPVkPX+qsc",
+	"Iz2PHCOtieV5llIJGS8lmvFIqxM26KboSknSaUTlgoRo+RoZVci4SrAyQd2ar+Qx3TZ5ij4elLJggdmc",
+	"uFWilIWQpAV9fTz5iiQxxVZgKCyIS8WCJfIIjawovokkpyyb1IR4K6oiAGTW9fL2ZlQQpqPX5ikDYTih",
+	"o3ejt8enx2+hPpVaALKdZFlO4M+57+LyPk4jeHZoc3/mmVHgDHQrHEVrNKORIjZwJDuamxBedkt1k0+k",
+	"5xc4JkYB/Uddm43WhTkQZyYox6WWorrRnykR65G7q0H2HqOBmePymNCext6JNGHlqV6gJjLMVqnQ5JuU",
+	"qMWkmLWl/+SFXeYzVwvj+qaG0N3dz3veYd7zTvP+AYnETTI3KHRzeupCt+xLT5wkkS2qc/JPaVS/fLxO",
+	"l7sMpzz5WZ7GHhujOeSISnWsu5yZRfmmyBZ/8jMOXQpNPahM4xiLtcXqAiQ1PUIG93+MCrj+B4Sf+yyW",
+	"V4JgBQ9GEHEUliMiZzbz0jH6u80bZxLWFaJhY3D12kxEZYozg+fwMYyfSPUzD9e9DqIj/MuyRYmUPNUw",
+	"4PW+JvZkNBKkDNBh5627nG3u8pmrD5DOuIwg5hBKuVWbkORpXGTFJ48n0zR6ODK7gMgALwpdRhHiwmm6",
+	"F4iaG4mmHa3DUwY5uqBwjf7bAqWOLT+n0UMFY+QWKNNgztmapJvMJFYK+nbhTtKrc2zC19Pvd9dmH/5t",
+	"d6AWOS4mbgMD4gsSEETjbma0fhoKSUTaaOgavkubO0uWwXChNUujrJU0Ma252aRjfmoyo+6DmsIyVrX7",
+	"Ccejx6M5P9K/HckHmhw5de0oK0kBqP9Uxqfq6reiorMmmIcvgVJm6oEo9W8aPpndOJyq3nZjvjQiPZfk",
+	"kJ9RydyDnF+3s2wQZQSqgH/UH6Rbw6eLzBr7rwu/soJCPUYR5/qCkyZougY4UA/J/JWolu2ePp/eUNUX",
+	"hgPyr0R1hGLlMuSbLW9yQsPR0x8evDx5PElsgewBAzYpqXeEhRJBwQJSysB+YFK8L89d9IlF78Mcu3MS",
+	"UAvB0/kix/kxygr72xobdL6Y8lSYyDGTYNQ8ejacWZic4sfoM1cowQLCIcuX4TJG3VI2/yB4vG8VuJhh",
+	"fw9Kxeap4eGYB5sh/jXAMYE0ri/Bam97VBdoY8AxD9OoxT6htWDbpui/SARf0tAYMevmiE920Oe4ppq5",
+	"utxRTUt3Qa3fNuNs1Q5abh8lUGWCqpFBm4bdubPdwh6x2QHJz5fNenfDlO1gXiAO5sbGAHriEssdGaeg",
+	"bNMWnOZpUsNRhgN4w5e7bH1aQTlZ3xc7Sz8NwSvwoyhfgtsFEtn4DlTl+VvUALs0cENnw6Wsj8mwaa+b",
+	"rYcinxxMW24FTWatLB/gIBNiNlvBUKmFY0GZ8E9rnZAbJn0WU5oP1l04lmnZzLF6oVILIW3UvR01gawp",
+	"kVKmgYtHk0jwGN2EJE64Bt+F7lBurvEFnZ2e9iHB0fdx7dF7LR/IENI2CVJ17+4CpBvQdqgcefHZL1wc",
+	"x92Nxt8PwLsRN0PkTLbOjDwMpRWpoxsJ7Fz+2Nx6uDB+byTVWmF1nJLs4cb7wyVxkRyGHXeRRd2kUJ7z",
+	"/j9HMnSRCa5ts1ToecAbHSgZLmdukzKUt/ChVLa/p1tkBcbP603xzd5sJC7qUvaVmZ7go0046Ynd+3Lj",
+	"4r98YzSj99PLuWyqGNpXbXlBF46PNz+/H2cj1+js1qjs5zvx6Oxx/8N8OwUh+K25dnpJgzZi2+Tr+Vlv",
+	"2dSavUCZGhQiW6wAnD1YEJNBBUdaKrQqQ7mvZG9E93zunl3S2bfr89kZrmWvkbrxdTCRZ/ogdEaKz+H5",
+	"rx+x7nSb7xqvfDv4Ltl3ozmkAxP3A6EfD2dk5W5n3wb3hk3tnKDMS7wGR5Qy4d2Zkz7rf1Fj362eeT3Q",
+	"d05VtQ3smlfrKZKX4dWQiW1HiNXZZIik2XAnm0jRYpi172cz/F6shb1uQS3GQtd/qLnw+QyFTRw4v7Du",
+	"xAPVD647shGaMAFB7OvUXUYJaHGgKSAXVPYNv0gZgxLIdhEXJhOT/mlK5pRJhOeYMuMm/hcRvI4NX/SC",
+	"N+HD6xcxHOfb3cYYko/wTZlCAO6eIxzGh09yfXn3eAcz6TVmL5pcNljNxwNnJ6ycVxnNPHra/6LZs6mS",
+	"OzC4WSyzSuQukUxrnhmOXdh4JGByD/AQkCqZlwdtNRjUdbdRf31sS+VqMKgDnKhUkK1DGzLlqpDyrFln",
+	"ujKz7inSwe6p0TttZ+8W55ANNiTMobbP/lEOdv4mn5L9/N8e41AC9C5CHHrgUDM17SK+wdHTLsIbylD6",
+	"Xu4r5aMYQM3DQxs2AGzXF5YKFu8/sKEXbLe7sfhI4yQJTB0i77Hlm80zaSIske7E5uaNI8OMm3yieXVT",
+	"iQ6UXGDxADT0dyqI+ctkQTC589rP+zYwRU/amLXJUOVqv56iKZY2h4L3KSu0mxh9ucgzOzzv9uaxqkxc",
+	"ndZl585L6pYXQljYcxn9mPnjkTmlMgVks0wpw7DOmq5axXh72Cad0gt4tAxChEX8w1r0k2eglSHamCPo",
+	"wfE/2Tb2E/4T5MP3ZeOF4B83ytaxP4XdblbN3Kz/OfpSF03JNt0Y99PtZDdE/WT4u6+YH7fxfYb8ZMB9",
+	"iYif0uTNkQOFa8VQ20NhiG863CfIjryHCv/isT4lPvxSoT7NbKJnpIvbzXflKd7D7oeF+eTi7huN8unC",
+	"+1to7KVDfHZPa88d4bMT+vrmA3y2RLMB0T2ZytczuOf7xCjPBr5Hhr2jyJ6hXPs7COzZmpB6RfW47oOD",
+	"er5Xaqqu/z85pGc4SsVEzFuEvyYpZ32xN5AyXuXEBiOZUm/OGGioblywGx4wWbAVdrAGSmsO3Cnq+e/Y",
+	"zpofyh51I7qi57ho/HvX0apYMwzWLYsbMpoXLZ/vultR++bnd5TnPb0rqHS1eyH2n2Lm/GQIp0BmkiyJ",
+	"wNF2frAh0XodDJhF/5dr3ssB9r2F6nWwYLS4vmzvgb6vZ/N6NV6CnZlpl0F6nSC6GyP+3iOlzESUzU0B",
+	"ilLA3gEWMQlNAh5EQXo6YrE3GkHncyIOW2OnGlHh9Us4QP+bIqcG2i73GzaVIVxD2JQnZKEtaqoPU95P",
+	"0FQ/KGdFIvacDyYr0LGnMKm8gnuTcM9W0C1UqjDgkGApz377h0tla2hyxeUlPp43ZEphMSfqG3IBVsC9",
+	"i6CpnhjVRlO7CJ1Su0wNUwXX96JCVs9kEJEPj6DaCLZda5M1tH6GKKq+MN5OsZzng/UXPPlSB0eIFDaz",
+	"nxiReXGC/shaiBPJR9oQKWK4cyfp1E0u5TP/J4mKLkIia7wxYqT7OTdEjfA4oS5BpDI14Qr1t81DEawU",
+	"Dha2UY79ihsRAaBGB3msSSmtJQ0PO4WceHKVFv2/Ofz2GXZSOKWXCDypTN/szS6paEOvb6VBvunwk3nh",
+	"8HsqQy8ehFJh9S8VhtLGf3qGYuQ7+q48m3uCwLBwlKJU/UYDUrqKllaqe+mwlH1Q33MHpuyI3r750JSd",
+	"INyAAJWCntkzROV7xS7vFr5PZr6jQJXhHP07CFXZEWH1CljJBxgcsvL9Uld9B//JYSvbopfi83lENuHW",
+	"V0GSCAfkqytYKZREX1dULb5qsgOnif5+gWSlmrW93K44kguNfg+EJPonKpDUIGEBsWV3pe8Weg/L2xtK",
+	"2m01vN2zOSZKV7Ua0mog+Pu7iIC2/hVO6dZjhy2wTD8gtsLs1y9puXT3YcClXV2qv1Wf6AonhZwluRHH",
+	"pKNxeMIZGULD/UNUOtlQi46GvENPX8P3FqjS0dbR4mXIRhjsaHhGF0MTiRaIcZdBK52huyv/gokjiAgW",
+	"zFah8hvcv9yefL5Grh0UZCa22pPkEVS4z+qk8VnJYcJZyeJ6UftoDLMwtszKv+ux5/AcVxMTRHcW6yh3",
+	"wJKPdrGNvvW9IU11Zg8OuSYZX3kB0v5YOs2XwbgTQZRY7ziG5YvBSVkscEZkXrxbKhpFKGUOd33Jy5RY",
+	"N5xqJ45dhK14IdYNm8hodqjgzI9qHwFuV3p0VyuuxkkKDAbaxOBMhNRzrdFs3++ZmdvxLs9sTxFiWSHA",
+	"C7TSdEVlfoBS4bU8RpdePr/AmsnnokRx0LrQgYfNH7YFlW19yC97Rd36jPcYb6oEZjKmSjlJ7M3Fh+4q",
+	"11Nrn8QKnXYjz9G3cuP6bwo43cpbud+w0yLedY0t7XeT2k90aX+QiscjCFxrTY0ELcqV+Jwlt3Pg5ZfH",
+	"DzBPl4iWbL5nKL5n59pPmpXalJ7apejASRknkhI8p2x++A7JB5qYdYEdsQAWYz8eO4seGNHRAeMKMTLH",
+	"ii5JY36oxwmfzSTZOjeUZyvvYFWa78ZcqtrKD/BUEmaCOqXWoC6ynWixbayQJESEqgURaIXXLZuIaEzV",
+	"XhNLDYxjMojeJXxJt2uOXMpy0c4s3XRKsunoeXMJV92su+XD7mqPd1cHN79g1KvdkYmjBNi9ps5WvZhr",
+	"LaS5B3e9H8xd9x3FPpC/dgtM/F/++t/HX+93xF+djtfAX5sUJrUnBnu/dwZ7/1wMtgTZfZnzuFDNfPV2",
+	"sZY0wBHwG2O+0f86In+mdIkjPSo6kGmw0Pf8KWeh73E+BGTDNN1eB6lUMDuhY64PlIVNJKa/fQNR11x0",
+	"eo9zC6ZxQ0sDLo6ewGwL2Qw54O9Nefus8aZwkMcIwP9Vg/MdnOVXFGCGptl1+MIeylSjX6jJ8Pr2+m8o",
+	"JEsaEM3b0UJz00wkSUQe9QqhpgRYEo7SpCXumgu1r2BrOJxndhBnczZHZWp4vmD0pcEBD+5kjGGjp/UL",
+	"ifnSg03IMQUMqHSMbg09r1gBcwLMtCYwJUjAMCHYDA99KGJdrQ5FNlkFgMrsoC/rZPUDuMWbqnv0cKR6",
+	"IXL6LFhcwN6tvaVNYBpmkUq9PiSIMzH2PcgtkhpQGnuM4VWUze22qrD+LQm/FR71PKebwoZfjkcZgHfl",
+	"USePJ4pIdTTTuCB3bMv03CDGSHOuBAuI6sm82Oh/UpIS9BWqkHxFeknILEk3+xoRNleLr2i6VkRCKIxV",
+	"8SRcsHiaxQjB/U4tBE/nC/hhxcUDEblKmGC18DHKO8JCDaJ7ItUHA4z94Gthgk5Y+2YPMzf7AMx3hIOA",
+	"JBqLq7B+CYy+d2dXRIsDD3IdNqC7VDh4aDeC3F/dntzcItMS9DGbZMSpZAdZOhHOyNg0PG1Q2u/MfM+h",
+	"PsNUXfRnaNh8GZVuyQ5+dg9FAG6+cUI7U60A4jwFVzzgUVZcCC5C03Q2IwIlnEfSK5vNnvbIvi3Q/Pwb",
+	"9rAj8SztTmpAHXztXBIhrRfOewo/pzQKAcy2JaLM2E2sxFaFaNUQk5gz7xn8bufZ4ym4KTzn8Ht97bU3",
+	"1bB2t8sCjN2wBnMfT4wAkK14S5gSa5QQkYmLhSA4fAfQurr9DVEwYCWUaTVc8TGgN+jiUcAFGaMFXxlL",
+	"GJ8Z1OdRpEEccZ5IZJT0Yk23rP1MI48L9hrDN1XIAkiV6XyMPvvkpkeQaXL+u93zc3AgM1cXFmRaennQ",
+	"NVb4KIkwcwJ7M4N3e/wDZjLPlA0tpSIavRudgGJiW//bGT0ypBtnP33iYRppaZz/ZIRH4Qc3WeGnm0w2",
+	"FH+1FF4cq2p0qn3LLf61T1lWnqc/nv5fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

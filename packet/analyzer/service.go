@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"strings"
 	"sync"
 
@@ -401,13 +403,32 @@ func FlowID(resultID string, k FlowKey) string {
 
 // RxFlows lists the flows of results, filtered by analyzer and/or source.
 func (s *Service) RxFlows(analyzerID, sourceID string) []RxFlow {
-	var out []RxFlow
-	for _, r := range s.Results(analyzerID, sourceID) {
-		for _, f := range r.Results.Flows {
-			out = append(out, RxFlow{ID: FlowID(r.ID, f.Key), ResultID: r.ID, Flow: f})
+	return slices.Collect(s.RxFlowSeq(analyzerID, sourceID))
+}
+
+// RxFlowSeq yields the flows of results, filtered by analyzer and/or
+// source, one result at a time: only one result's flows (at most its flow
+// limit) are copied at once, and the service's lock is not held while the
+// caller consumes them (a slow HTTP client must not stall other requests).
+func (s *Service) RxFlowSeq(analyzerID, sourceID string) iter.Seq[RxFlow] {
+	s.mu.Lock()
+	var runs []*run
+	for _, r := range s.results.All() {
+		if (analyzerID == "" || r.analyzerID == analyzerID) && (sourceID == "" || r.sourceID == sourceID) {
+			runs = append(runs, r)
 		}
 	}
-	return out
+	s.mu.Unlock()
+	return func(yield func(RxFlow) bool) {
+		for _, r := range runs {
+			res := r.a.Results()
+			for _, f := range res.Flows {
+				if !yield(RxFlow{ID: FlowID(r.id, f.Key), ResultID: r.id, Flow: f}) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // RxFlow returns one flow.

@@ -791,64 +791,6 @@ func parseFlowID(id string) (string, int, bool) {
 	return id[:i], f, true
 }
 
-func (s *Service) flowsLocked(r *result, only int) []TxFlow {
-	sn := r.snapshot()
-	c := sn.sum()
-	p := r.prog
-	act, actOct := r.flowCounts(sn, actual)
-	want, wantOct := r.flowCounts(sn, intended)
-	try, tryOct := r.flowCounts(sn, tried)
-	var out []TxFlow
-	for di := range p.Definitions {
-		d := &p.Definitions[di]
-		for f := 0; f < d.FlowCount; f++ {
-			g := d.FlowOffset + f
-			if only >= 0 && g != only {
-				continue
-			}
-			tf := TxFlow{ID: FlowID(r.id, g), ResultID: r.id, Counters: FlowCounters{
-				PacketsActual: act[g], OctetsActual: actOct[g],
-				PacketsIntended: want[g], OctetsIntended: wantOct[g],
-				PacketsDropped: try[g] - act[g], OctetsDropped: tryOct[g] - actOct[g],
-			}}
-			if act[g] > 0 {
-				tf.Counters.First, tf.Counters.Last = c.First, c.Last
-			}
-			if d.Signature != nil {
-				sid := d.StreamID(f)
-				tf.StreamID = &sid
-			}
-			out = append(out, tf)
-		}
-	}
-	return out
-}
-
-// TxFlows lists the flows of results, filtered by generator and/or target.
-func (s *Service) TxFlows(genID, targetID string) []TxFlow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []TxFlow
-	for _, r := range s.results.All() {
-		if (genID == "" || r.genID == genID) && (targetID == "" || r.targetID == targetID) {
-			out = append(out, s.flowsLocked(r, -1)...)
-		}
-	}
-	return out
-}
-
-// TxFlow returns one flow.
-func (s *Service) TxFlow(id string) (TxFlow, error) {
-	rid, f, ok := parseFlowID(id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.results.Value(rid)
-	if !ok || r == nil || f >= r.prog.Flows() {
-		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, ErrNotFound)
-	}
-	return s.flowsLocked(r, f)[0], nil
-}
-
 // protoClass is what one packet of a definition adds to the protocol
 // counters.
 type protoClass struct {
