@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
@@ -31,6 +32,13 @@ func newTestServer(t testing.TB) http.Handler {
 // port) and a pool of the given size; it also returns the workers.
 func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Workers) {
 	t.Helper()
+	return newTestServerBudget(t, n, pool, nil)
+}
+
+// newTestServerBudget is newTestServerWith with a memory budget for
+// captures and flow tables (nil: none).
+func newTestServerBudget(t testing.TB, n, pool int, budget *memory.Budget) (http.Handler, *workers.Workers) {
+	t.Helper()
 	d := fake.New(2, n, pool)
 	cpus := make([]int, n)
 	for i := range cpus {
@@ -48,9 +56,9 @@ func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Worker
 	if err != nil {
 		t.Fatal(err)
 	}
-	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16})
-	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st})
-	caps := capture.NewService(w, CaptureSource{Targets{Ports: svc, Stack: st}})
+	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16, Budget: budget})
+	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st}, budget)
+	caps := capture.NewService(w, CaptureSource{Targets{Ports: svc, Stack: st}}, budget)
 	t.Cleanup(func() {
 		caps.Close()
 		ans.Close()

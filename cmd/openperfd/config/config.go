@@ -47,6 +47,7 @@ const (
 	keyLogLevel       = "core.log.level"
 	keyPrefix         = "core.prefix"
 	keyCPUMask        = "modules.packetio.cpu-mask"
+	keyMemoryBudget   = "modules.packetio.memory-budget"
 	keyTestMode       = "modules.packetio.dpdk.test-mode"
 	keyTestPortPairs  = "modules.packetio.dpdk.test-portpairs"
 	keyOptions        = "modules.packetio.dpdk.options"
@@ -175,6 +176,10 @@ type PacketIOConfig struct {
 	// CPUs: "0x2", "2", "ff"), or "" when not set. A mask that selects no
 	// CPU ("0x0") turns packet I/O off, as in OpenPerf.
 	CPUMask string
+	// MemoryBudget is --modules.packetio.memory-budget: the bytes capture
+	// buffers and flow tables may take together, 0 for the default (half
+	// of the machine's memory left after the DPDK pools).
+	MemoryBudget int64
 	// DPDK configures the DPDK driver.
 	DPDK DPDKConfig
 }
@@ -267,6 +272,7 @@ var options = []option{
 	{keyLogLevel, "l", kindString, "log `level`: critical, error, warning, info, debug or trace, or OpenPerf's 1 (critical) to 6 (trace)"},
 	{keyPrefix, "P", kindString, "`prefix` that keeps this instance's shared resources (DPDK file prefix) apart; unique one if unset"},
 	{keyCPUMask, "", kindString, "`mask` of the CPUs packet I/O workers run on, e.g. 0x6; 0x0 turns packet I/O off"},
+	{keyMemoryBudget, "", kindInt, "`bytes` that capture buffers and generator and analyzer flow tables may take together (a start or create beyond it gets a 400); 0 for the default, half of the memory left after the DPDK pools"},
 	{keyTestMode, "", kindBool, "use virtual loopback port pairs instead of real NICs"},
 	{keyTestPortPairs, "", kindInt, "`number` of loopback port pairs in test mode, 1-16"},
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
@@ -623,6 +629,12 @@ func (l *loader) fill(cfg *Config) error {
 		!strings.HasPrefix(cfg.ZMQ.Endpoint, "ipc://") && !strings.HasPrefix(cfg.ZMQ.Endpoint, "tcp://") {
 		check(l.errorf(keyZMQEndpoint, "%q: must start with ipc:// or tcp://, or be none", cfg.ZMQ.Endpoint))
 	}
+	budget, e := l.int(keyMemoryBudget)
+	check(e)
+	if e == nil && budget < 0 {
+		check(l.errorf(keyMemoryBudget, "%d: must be 0 (the default) or a number of bytes", budget))
+	}
+	cfg.PacketIO.MemoryBudget = int64(budget)
 	cfg.ZMQ.MaxMessageSize, e = l.int(keyZMQMaxMessage)
 	check(e)
 	if e == nil && cfg.ZMQ.MaxMessageSize < 0 {
