@@ -12468,11 +12468,18 @@ type ListRxFlowsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]RxFlow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListRxFlowsResponse) GetJSON200() *[]RxFlow {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRxFlowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -12557,11 +12564,18 @@ type ListTxFlowsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]TxFlow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListTxFlowsResponse) GetJSON200() *[]TxFlow {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTxFlowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -16813,6 +16827,13 @@ func ParseListRxFlowsResponse(rsp *http.Response) (*ListRxFlowsResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	}
 
 	return response, nil
@@ -16871,6 +16892,13 @@ func ParseListTxFlowsResponse(rsp *http.Response) (*ListTxFlowsResponse, error) 
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	}
 
@@ -21250,6 +21278,20 @@ func (response ListRxFlows200JSONResponse) VisitListRxFlowsResponse(w http.Respo
 	return err
 }
 
+type ListRxFlows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRxFlows400JSONResponse) VisitListRxFlowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRxFlowRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -21304,6 +21346,20 @@ func (response ListTxFlows200JSONResponse) VisitListTxFlowsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTxFlows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTxFlows400JSONResponse) VisitListTxFlowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24574,22 +24630,22 @@ var swaggerSpec = []string{
 	"11Nrn8QKnXYjz9G3cuP6bwo43cpbud+w0yLedY0t7XeT2k90aX+QiscjCFxrTY0ELcqV+Jwlt3Pg5ZfH",
 	"DzBPl4iWbL5nKL5n59pPmpXalJ7apejASRknkhI8p2x++A7JB5qYdYEdsQAWYz8eO4seGNHRAeMKMTLH",
 	"ii5JY36oxwmfzSTZOjeUZyvvYFWa78ZcqtrKD/BUEmaCOqXWoC6ynWixbayQJESEqgURaIXXLZuIaEzV",
-	"XhNLDYxjMojeJXxJt2uOXMpy0c4s3XRKsunoeXMJV92su+XD7mqPd1cHN79g1KvdkYmjBNi9ps5WvZhr",
-	"LaS5B3e9H8xd9x3FPpC/dgtM/F/++t/HX+93xF+djtfAX5sUJrUnBnu/dwZ7/1wMtgTZfZnzuFDNfPV2",
-	"sZY0wBHwG2O+0f86In+mdIkjPSo6kGmw0Pf8KWeh73E+BGTDNN1eB6lUMDuhY64PlIVNJKa/fQNR11x0",
-	"eo9zC6ZxQ0sDLo6ewGwL2Qw54O9Nefus8aZwkMcIwP9Vg/MdnOVXFGCGptl1+MIeylSjX6jJ8Pr2+m8o",
-	"JEsaEM3b0UJz00wkSUQe9QqhpgRYEo7SpCXumgu1r2BrOJxndhBnczZHZWp4vmD0pcEBD+5kjGGjp/UL",
-	"ifnSg03IMQUMqHSMbg09r1gBcwLMtCYwJUjAMCHYDA99KGJdrQ5FNlkFgMrsoC/rZPUDuMWbqnv0cKR6",
-	"IXL6LFhcwN6tvaVNYBpmkUq9PiSIMzH2PcgtkhpQGnuM4VWUze22qrD+LQm/FR71PKebwoZfjkcZgHfl",
-	"USePJ4pIdTTTuCB3bMv03CDGSHOuBAuI6sm82Oh/UpIS9BWqkHxFeknILEk3+xoRNleLr2i6VkRCKIxV",
-	"8SRcsHiaxQjB/U4tBE/nC/hhxcUDEblKmGC18DHKO8JCDaJ7ItUHA4z94Gthgk5Y+2YPMzf7AMx3hIOA",
-	"JBqLq7B+CYy+d2dXRIsDD3IdNqC7VDh4aDeC3F/dntzcItMS9DGbZMSpZAdZOhHOyNg0PG1Q2u/MfM+h",
-	"PsNUXfRnaNh8GZVuyQ5+dg9FAG6+cUI7U60A4jwFVzzgUVZcCC5C03Q2IwIlnEfSK5vNnvbIvi3Q/Pwb",
-	"9rAj8SztTmpAHXztXBIhrRfOewo/pzQKAcy2JaLM2E2sxFaFaNUQk5gz7xn8bufZ4ym4KTzn8Ht97bU3",
-	"1bB2t8sCjN2wBnMfT4wAkK14S5gSa5QQkYmLhSA4fAfQurr9DVEwYCWUaTVc8TGgN+jiUcAFGaMFXxlL",
-	"GJ8Z1OdRpEEccZ5IZJT0Yk23rP1MI48L9hrDN1XIAkiV6XyMPvvkpkeQaXL+u93zc3AgM1cXFmRaennQ",
-	"NVb4KIkwcwJ7M4N3e/wDZjLPlA0tpSIavRudgGJiW//bGT0ypBtnP33iYRppaZz/ZIRH4Qc3WeGnm0w2",
-	"FH+1FF4cq2p0qn3LLf61T1lWnqc/nv5fAAAA//8=",
+	"XhNLDYxjMojeJXxJt3ORSwOYcT3YKUtfO7Ok1ikvp2MBm6u+6mbdjSUWEHu87jpQ+2WpXu2OrCIlwO41",
+	"27bqxY9rUdA9GPL9YIa878D3gSy5Wyzj/7Lk/z6WfP9yLNlpkg0suUktU3viyfd758n3z8WTS5Ddl9GQ",
+	"C9XMim8Xa0kDHAGLMkYi/a8j8mdKlzjSo6IDmQYLhCWachb6UgBA2DdM0+0NkkoFsxM6fvxAWdhElfrb",
+	"NxDbzUWnVz+3YIDfIfklFrIZcsDfm7IDWhNR4SCPEYD/qwbnOzjLryjADE2zS/eFPZSpRr9Qk+H17fXf",
+	"UEiWNCBaHKCFZsCZFJOIPOoVQuUKsFccpUlLdDcXal8h3XA4z+yGzuZsjv3U8HzBGE+DAx7cyRjDRn/u",
+	"FxLzpQebkGMKGFDpGN0ael6xAuYEmGnlYUqQgGFCsEwe+lDEOnQdimyyPQCV2UFf1pXrB3CLz1b36OGu",
+	"9ULk9FmwuIC9W/tkm8A0zO6Vej1VEM1irIiQwSQ1oDRWH8OrKJvbbVVh/VsSfis86nlON4UNvxyPMgDv",
+	"yqNOHk8UkepopnFB7thi6rl0jJHmXAkWEDuU+crR/6QkJegr1Dr5ivSSkFmSbvY1ImyuFl/RdK2IhIAb",
+	"q+JJuJPxNItEgiuhWgiezhfww4qLByJylTDBauFjlHeEhRpE90SqDwYY+8HXwgSdsPbNHmZu9jSY7wgH",
+	"AUk0Fldh/RIYfe/OrogWBx7kOmxAd6lw8NBuN7m/uj25uUWmJehjNpWJU8kOsqQlnJGxaXjaoLTfmfme",
+	"Q32Gqbroz9Cw+TGkdEt28LN7KAJw840T2pmaCBBNKrjiAY+yEkZwEZqmsxkRKOE8kl7ZbPa0R/Ztgebn",
+	"37CHHYlnaXdSA+rga+eSCGl9fd5T+DmlUQhgti0RZcbUYiW2KsTEhpjEnHnP4Hc7zx5PwU3hOYff62uv",
+	"vdyGtbtdFmDshjWY+3hiBIBsxVvClFijhIhMXCwEweE7gNbV7W+Igs0roUyr4YqPAb1BF48CLsgYLfjK",
+	"GM/4zKA+jyIN4ojzRCKjpBcrx2XtZxp5XEjZGL6pQq5BqkznY/TZJzc9gkyT89/tnp+DA5m5urAg09LL",
+	"g66xwkdJhJkT2JsZvNvjHzCTeQxtaCkV0ejd6AQUE9v6387okSHdOPvpEw/TSEvj/CcjPAo/uMkKP91k",
+	"sqH4q6Xw4lhVo1PtW+4kqH3Kcv88/fH0/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

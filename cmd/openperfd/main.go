@@ -77,13 +77,16 @@ func run(args []string) int {
 	defer func() { _ = log.Sync() }()
 	warnIgnored(log, cfg)
 
+	// Catch signals before /version can answer: a harness that stops the
+	// daemon as soon as it is up killed it outright (exit -1, no cleanup)
+	// when its SIGTERM came between the first answer and Notify.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	d, err := start(cfg, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openperfd: %v\n", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case s := <-sigs:
 		log.Info("shutting down", zap.String("signal", s.String()))
