@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -86,6 +87,11 @@ var DefaultLimits = Limits{MaxLen: MaxLen, Deadline: 2 * time.Second, MaxInstruc
 // and a flood of slow filters costs at most that many busy threads.
 var slots = make(chan struct{}, max(2, 2*runtime.NumCPU()))
 
+// inC counts the compiles inside libpcap right now and peakInC the most
+// seen at once: what tells a test that compiles overlap, whatever the
+// machine's load does to their timing.
+var inC, peakInC atomic.Int32
+
 // compiled is what a compile's goroutine hands back.
 type compiled struct {
 	raw []xbpf.RawInstruction
@@ -126,7 +132,11 @@ func CompileWith(expr string, lim Limits) (*Filter, error) {
 	done := make(chan compiled, 1) // buffered: an abandoned compile must not block
 	go func() {
 		defer func() { <-slots }()
+		n := inC.Add(1)
+		for p := peakInC.Load(); n > p && !peakInC.CompareAndSwap(p, n); p = peakInC.Load() {
+		}
 		raw, err := compileC(expr)
+		inC.Add(-1)
 		done <- compiled{raw, err}
 	}()
 	var c compiled

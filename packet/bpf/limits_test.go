@@ -48,15 +48,24 @@ func TestSlowFiltersCompileInParallel(t *testing.T) {
 		t.Skip("needs 2 CPUs")
 	}
 	expr := slowFilter(170)
+	exprs := make([]string, n)
+	for i := range exprs {
+		exprs[i] = expr
+	}
+	// They are inside libpcap at the same time, whatever the load.
+	peakInC.Store(0)
+	timeCompiles(t, exprs...)
+	if p := peakInC.Load(); p < int32(n) {
+		t.Fatalf("at most %d of %d compiles were in libpcap at once", p, n)
+	}
+	// And on CPUs that are free they take the time of one. Other test
+	// binaries share this machine's two CPUs: best of five.
 	var one, all time.Duration
-	for try := 0; try < 3; try++ { // the machine is shared: best of three
+	for try := 0; try < 5; try++ {
 		one = timeCompiles(t, expr)
-		exprs := make([]string, n)
-		for i := range exprs {
-			exprs[i] = expr
-		}
 		all = timeCompiles(t, exprs...)
-		if all < one*3/2 {
+		if all < one*8/5 {
+			t.Logf("%d filters together %v, one %v", n, all, one)
 			return
 		}
 	}
