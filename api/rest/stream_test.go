@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
@@ -67,4 +68,41 @@ func TestStreamedEmptyListIsAnEmptyArray(t *testing.T) {
 			t.Errorf("GET %s: %d %q", p, rec.Code, rec.Body)
 		}
 	}
+}
+
+// rx-flows stream like tx-flows: the same bytes as the whole list, pages
+// that are slices of it.
+func TestRxFlowsStreamAndPage(t *testing.T) {
+	h := newTestServer(t)
+	if rec := do(h, "POST", "/packet/analyzers", `{"id":"a","source_id":"1","config":{"protocol_counters":["ethernet"],"flow_counters":["frame_count","latency"],"flow_digests":["latency"]}}`); rec.Code != 201 {
+		t.Fatalf("create analyzer: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "POST", "/packet/analyzers/a/start", ""); rec.Code != 201 {
+		t.Fatalf("start analyzer: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "POST", "/packet/generators", genBody(t, nil)); rec.Code != 201 {
+		t.Fatalf("create generator: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "POST", "/packet/generators/g/start", ""); rec.Code != 201 {
+		t.Fatalf("start generator: %d %s", rec.Code, rec.Body)
+	}
+	var flows []gen.RxFlow
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mustDecode(t, do(h, "GET", "/packet/rx-flows?analyzer_id=a", ""), &flows)
+		var frames int64
+		for _, f := range flows {
+			frames += f.Counters.FrameCount
+		}
+		if len(flows) == 12 && frames == 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rx flows with %d frames; want 12 and 1000", len(flows), frames)
+		}
+	}
+	if rec := do(h, "POST", "/packet/analyzers/a/stop", ""); rec.Code != 204 {
+		t.Fatalf("stop analyzer: %d %s", rec.Code, rec.Body)
+	}
+	mustDecode(t, do(h, "GET", "/packet/rx-flows?analyzer_id=a", ""), &flows)
+	checkStreamedFlows(t, h, "/packet/rx-flows?analyzer_id=a", flows)
 }
