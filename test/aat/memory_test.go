@@ -2,14 +2,18 @@ package aat
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-zeromq/zmq4"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
@@ -96,7 +100,8 @@ func streamFlows(t *testing.T, d *daemon, query string) (int, gen.TxFlow, gen.Tx
 // 4M-flow list built 1.6 GB in memory and peaked at 7.9 GB RSS.
 func TestTxFlowsStreamWithBoundedMemory(t *testing.T) {
 	const flows = 1 << 20
-	d := startDaemon(t, testMode)
+	endpoint := "ipc://" + filepath.Join(t.TempDir(), "api.sock")
+	d := startDaemon(t, testMode, "--modules.zmq.endpoint", endpoint)
 	pid := d.cmd.Process.Pid
 	d.expect("POST", "/packet/generators", manyFlows("big", flows), 201)
 	var r gen.PacketGeneratorResult
@@ -141,6 +146,23 @@ func TestTxFlowsStreamWithBoundedMemory(t *testing.T) {
 	}
 	if code, body := d.call("GET", "/packet/tx-flows?x_offset=-1", nil); code != 400 || !strings.Contains(string(body), "x_offset") {
 		t.Errorf("x_offset=-1: %d %s, want a 400 naming x_offset", code, body)
+	}
+	// ZeroMQ runs the same handler in-process: the stream and its pages
+	// reach it too.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sock := zmq4.NewReq(ctx)
+	defer sock.Close()
+	if err := sock.Dial(endpoint); err != nil {
+		t.Fatal(err)
+	}
+	zr := zmqCall(t, sock, "ListTxFlows", map[string]any{"generator_id": "big", "x_offset": 1000, "x_limit": 3}, nil)
+	var page []gen.TxFlow
+	if err := json.Unmarshal(zr.Body, &page); err != nil || zr.Code != 200 || len(page) != 3 || page[0].Id != r.Id+"-1000" {
+		t.Errorf("ZeroMQ ListTxFlows x_offset=1000 x_limit=3: %d %s", zr.Code, zr.Body)
+	}
+	if zr := zmqCall(t, sock, "ListTxFlows", map[string]any{"x_limit": -1}, nil); zr.Code != 400 {
+		t.Errorf("ZeroMQ ListTxFlows x_limit=-1: %d %s, want 400", zr.Code, zr.Body)
 	}
 	// The daemon still answers the rest of the API.
 	d.expect("GET", "/packet/generators/big", nil, 200)
