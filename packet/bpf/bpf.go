@@ -9,8 +9,9 @@
 // it runs on its own goroutine and a caller past the deadline stops
 // waiting for it), and the compiled program's length (each frame may run
 // every instruction, so a long program is a per-packet cost on the data
-// plane). At most Limits.Outstanding compiles run in C at once, counting
-// abandoned ones, so callers that give up cannot pile up threads.
+// plane). At most a few compiles run in C at once, counting abandoned
+// ones, so callers that give up cannot pile up threads; long expressions
+// queue apart from short ones, so slow filters cannot hold up the rest.
 package bpf
 
 /*
@@ -82,10 +83,21 @@ type Limits struct {
 // kernel's BPF_MAXINSNS and still ~200 "host" terms.
 var DefaultLimits = Limits{MaxLen: MaxLen, Deadline: 2 * time.Second, MaxInstructions: 1024}
 
-// slots holds a token per compile running in C, including those whose
-// callers stopped waiting: twice the CPUs, so compiles use every core
-// and a flood of slow filters costs at most that many busy threads.
-var slots = make(chan struct{}, max(2, 2*runtime.NumCPU()))
+// shortLen is the longest expression that counts as short. libpcap's
+// time grows with the number of terms, so a short expression compiles in
+// milliseconds (25 "port" terms: ~5 ms here), and long ones are the ones
+// that can take seconds.
+const shortLen = 256
+
+// shortSlots and longSlots hold a token per compile running in C,
+// including those whose callers stopped waiting, so a flood of slow
+// filters costs at most that many busy threads. Long expressions have
+// their own tokens: four slow filters made every filter wait 40 s behind
+// one lock; here they cannot even take the short filters' turn.
+var (
+	shortSlots = make(chan struct{}, max(2, 2*runtime.NumCPU()))
+	longSlots  = make(chan struct{}, max(2, runtime.NumCPU()))
+)
 
 // inC counts the compiles inside libpcap right now and peakInC the most
 // seen at once: what tells a test that compiles overlap, whatever the
@@ -124,6 +136,10 @@ func CompileWith(expr string, lim Limits) (*Filter, error) {
 	}
 	timer := time.NewTimer(lim.Deadline)
 	defer timer.Stop()
+	slots := shortSlots
+	if len(expr) > shortLen {
+		slots = longSlots
+	}
 	select {
 	case slots <- struct{}{}:
 	case <-timer.C:

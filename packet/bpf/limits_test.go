@@ -97,14 +97,15 @@ func TestFilterTooLongOrTooBigIsTooCostly(t *testing.T) {
 }
 
 // A compile past its deadline is refused at the deadline; compiles that
-// callers gave up on hold at most cap(slots) threads, later callers are
-// refused at their deadline rather than queued behind them, and once they
-// finish filters compile again.
+// callers gave up on hold at most cap(longSlots) threads, later callers
+// are refused at their deadline rather than queued behind them, short
+// filters compile at once all the while, and once the slow ones finish
+// long filters compile again.
 func TestDeadlineAndAbandonedCompilesAreBounded(t *testing.T) {
 	lim := Limits{Deadline: 50 * time.Millisecond, MaxInstructions: 1 << 20}
 	expr := slowFilter(220)
 	var wg sync.WaitGroup
-	for i := range 3 * cap(slots) {
+	for i := range 3 * cap(longSlots) {
 		wg.Go(func() {
 			start := time.Now()
 			_, err := CompileWith(expr+fmt.Sprintf(" or port %d", 1000+i), lim)
@@ -117,15 +118,22 @@ func TestDeadlineAndAbandonedCompilesAreBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(slots); n > cap(slots) {
-		t.Fatalf("%d compiles outstanding, bound %d", n, cap(slots))
+	if n := len(longSlots); n == 0 || n > cap(longSlots) {
+		t.Fatalf("%d compiles outstanding, want some and at most %d", n, cap(longSlots))
 	}
-	for deadline := time.Now().Add(time.Minute); len(slots) > 0; time.Sleep(10 * time.Millisecond) {
+	start := time.Now()
+	if f, err := Compile("udp port 53"); err != nil || !f.Match(udpFrame) {
+		t.Fatalf("short filter beside the slow ones: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a short filter took %v beside abandoned slow ones", d)
+	}
+	for deadline := time.Now().Add(time.Minute); len(longSlots) > 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d abandoned compiles still running after a minute", len(slots))
+			t.Fatalf("%d abandoned compiles still running after a minute", len(longSlots))
 		}
 	}
-	if f, err := Compile("udp port 53"); err != nil || !f.Match(udpFrame) {
-		t.Fatalf("after the slow ones: %v", err)
+	if _, err := CompileWith(slowFilter(30), DefaultLimits); err != nil {
+		t.Fatalf("a long filter after the slow ones: %v", err)
 	}
 }
