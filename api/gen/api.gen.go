@@ -2672,6 +2672,12 @@ type ListRxFlowsParams struct {
 
 	// SourceId Only flows on this port or interface.
 	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+
+	// XOffset openperfd extension (OpenPerf has no paging): skip this many flows of the list, in its order (not negative).
+	XOffset *int64 `form:"x_offset,omitempty" json:"x_offset,omitempty"`
+
+	// XLimit openperfd extension: list at most this many flows (absent lists all; the list is streamed either way).
+	XLimit *int64 `form:"x_limit,omitempty" json:"x_limit,omitempty"`
 }
 
 // ListTxFlowsParams defines parameters for ListTxFlows.
@@ -2681,6 +2687,12 @@ type ListTxFlowsParams struct {
 
 	// TargetId Only flows on this port or interface.
 	TargetId *string `form:"target_id,omitempty" json:"target_id,omitempty"`
+
+	// XOffset openperfd extension (OpenPerf has no paging): skip this many flows of the list, in its order (not negative).
+	XOffset *int64 `form:"x_offset,omitempty" json:"x_offset,omitempty"`
+
+	// XLimit openperfd extension: list at most this many flows (absent lists all; the list is streamed either way).
+	XLimit *int64 `form:"x_limit,omitempty" json:"x_limit,omitempty"`
 }
 
 // ListPortsParams defines parameters for ListPorts.
@@ -7923,6 +7935,30 @@ func NewListRxFlowsRequest(server string, params *ListRxFlowsParams) (*http.Requ
 
 		}
 
+		if params.XOffset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_offset", *params.XOffset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.XLimit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_limit", *params.XLimit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -8014,6 +8050,30 @@ func NewListTxFlowsRequest(server string, params *ListTxFlowsParams) (*http.Requ
 		if params.TargetId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.XOffset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_offset", *params.XOffset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.XLimit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "x_limit", *params.XLimit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -12417,11 +12477,18 @@ type ListRxFlowsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]RxFlow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListRxFlowsResponse) GetJSON200() *[]RxFlow {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRxFlowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -12506,11 +12573,18 @@ type ListTxFlowsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]TxFlow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListTxFlowsResponse) GetJSON200() *[]TxFlow {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTxFlowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -16762,6 +16836,13 @@ func ParseListRxFlowsResponse(rsp *http.Response) (*ListRxFlowsResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	}
 
 	return response, nil
@@ -16820,6 +16901,13 @@ func ParseListTxFlowsResponse(rsp *http.Response) (*ListTxFlowsResponse, error) 
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	}
 
@@ -18324,6 +18412,20 @@ func (w *ServerInterfaceWrapper) ListRxFlows(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source_id: %s", err))
 	}
 
+	// ------------- Optional query parameter "x_offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_offset", ctx.QueryParams(), &params.XOffset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_offset: %s", err))
+	}
+
+	// ------------- Optional query parameter "x_limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_limit", ctx.QueryParams(), &params.XLimit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRxFlows(ctx, params)
 	return err
@@ -18363,6 +18465,20 @@ func (w *ServerInterfaceWrapper) ListTxFlows(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "target_id", ctx.QueryParams(), &params.TargetId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter target_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "x_offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_offset", ctx.QueryParams(), &params.XOffset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_offset: %s", err))
+	}
+
+	// ------------- Optional query parameter "x_limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "x_limit", ctx.QueryParams(), &params.XLimit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter x_limit: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -21171,6 +21287,20 @@ func (response ListRxFlows200JSONResponse) VisitListRxFlowsResponse(w http.Respo
 	return err
 }
 
+type ListRxFlows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRxFlows400JSONResponse) VisitListRxFlowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRxFlowRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -21225,6 +21355,20 @@ func (response ListTxFlows200JSONResponse) VisitListTxFlowsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTxFlows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTxFlows400JSONResponse) VisitListTxFlowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24272,52 +24416,52 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rcxs30jD6V1A8p8pSFSXLtqIk1idHsjc6azt6LSX7YU+KBmdAEqshMAEwlLhb+u9voXGZG2Y4MyQl",
-	"e5/nw2YtDq6NvqG70f2fUcSXKWeEKTl6+59RigVeEkUE/EVj/d+YyEjQVFHORm9HX4jkmYgIojFhis4o",
-	"Ecej8YjqbylWi9F4xPCSjN7q3uORIH9lVJB49FaJjIxHMlqQJdbDqnWqW0klKJuPHh8fdWOZciYJTP4L",
-	"jr+QvzIilf4r4kwRBv/EaZrQCOv1vPyX1Iv6T2HY/1eQ2ejt6P95mW/spfkqX74XggszVXlTtwuChJkM",
-	"3WOJKFvhhMbHo8fx6DNXH3jG4v2v4jNHwkH3nqoFUgusEI2P0Tu9JPRbStg1EbMxwgzR2H6WiHGFljgm",
-	"iM9Qwu+JOIqwJCghSh/kGMV0TpVEmMVosU4XhEmkj0h3LEy4IIKsiEBUIZymBAuJDvSBjtGUx2vEBZpm",
-	"yR1KqFSHMNacKInUguqR5b1GA70lu0sNhHdxLIiUNwqrTNYx6R96+RjFa4aXNEJLohY8RnyqMGUkRpKj",
-	"GRboQJCUC0ViNF0jtSBIErEi4lAjXSp4SoSiBmGwmS6AW+PRHCtyj9fBb6kgM/owSQibq4VuMeNiiZXG",
-	"YKbevB6NXRfKFJkToftIhRXRbacGNViWJNXjvEgoYQqZpuMROZ4fI8YZca25QBmTWWq2d+x+Lq9vPLrH",
-	"VOl/wWcNYduAT/9FIqUXc7mI0rMrZpZNDSoGQA0LSYiU6PLXi+vVGToo9DmytDZGXz5coJ9OX/1wmB/F",
+	"7L1bcxu50TD8V1D8vipLVZQs21pt1rrySnZWb2yvHku7uci7RYMzIIloCMwCGEpMSv/9LTQOc8IMZ4ak",
+	"ZCfPRTYWB8dGn9Dd6P73KOLLlDPClBy9/fcoxQIviSIC/qKx/m9MZCRoqihno7ejL0TyTEQE0ZgwRWeU",
+	"iOPReET1txSrxWg8YnhJRm917/FIkD8zKkg8eqtERsYjGS3IEuth1TrVraQSlM1Hj4+PurFMOZMEJv8Z",
+	"x1/InxmRSv8VcaYIg3/iNE1ohPV6Xv5T6kX9uzDs/y/IbPR29P+9zDf20nyVL98LwYWZqryp2wVBwkyG",
+	"7rFElK1wQuPj0eN49JmrDzxj8f5X8Zkj4aB7T9UCqQVWiMbH6J1eEvo1JeyaiNkYYYZobD9LxLhCSxwT",
+	"xGco4fdEHEVYEpQQpQ9yjGI6p0oizGK0WKcLwiTSR6Q7FiZcEEFWRCCqEE5TgoVEB/pAx2jK4zXiAk2z",
+	"5A4lVKpDGGtOlERqQfXI8l6jgd6S3aUGwrs4FkTKG4VVJuuY9He9fIziNcNLGqElUQseIz5VmDISI8nR",
+	"DAt0IEjKhSIxmq6RWhAkiVgRcaiRLhU8JUJRgzDYTBfArfFojhW5x+vgt1SQGX2YJITN1UK3mHGxxEpj",
+	"MFNvXo/GrgtlisyJ0H2kworotlODGixLkupxXiSUMIVM0/GIHM+PEeOMuNZcoIzJLDXbO3Y/l9c3Ht1j",
+	"qvS/4LOGsG3Ap/8kkdKLuVxE6dkVM8umBhUDoIaFJERKdPnLxfXqDB0U+hxZWhujLx8u0F9OX/1wmB/F",
 	"AU8JS4mYxYg8KMIk5SxwADGTE3M6MsQ3okxIuiLo8vONPUSpR9bf0es3MB5VZBk+QPsDFgKv9d8xX2LK",
 	"JpJgES3qs13CZ2Q+A87mU532nEqQmSByMVF0Seoz3ZCIs1iijCmaAILSHKqaOrG8IzGacYHwHFN2jk7g",
 	"D6aJTS+kiG1np0FsEyRNHIwrQIUPCEcRSQGJOo4HZx0YMIAREknCVMeRzblO4iwkOjSXNayCsrlFgRcS",
-	"Xf5+danZ24I8HI/G9fPwtFYejcYJQVMy44IA2GdUSIWCKG33q2c1x4SRhtx6bM+KxAjPFBGIM6KXQFi2",
-	"HL39J0wx8uAy5Oh6jP6sLTVIm3ROpLomItLSMgkdYuGj5uAYxVSPOM0AgzrSXvrDSX3kTySmmHU8uvTn",
-	"wAg/n6gFSv0COw/1c2ConwcONQkOdjxguMeiPvJPgJnZt1mym+3PwDkaoV1bB/yMNH2u62cS8TiAt7/e",
+	"Xf52danZ24I8HI/G9fPwtFYejcYJQVMy44IA2GdUSIWCKG33q2c1x4SRhtx6bM+KxAjPFBGIM6KXQFi2",
+	"HL39B0wx8uAy5Oh6jP6oLTVIm3ROpLomItLSMgkdYuGj5uAYxVSPOM0AgzrSXvrDSX3kTySmmHU8uvSn",
+	"wAg/nagFSv0COw/1U2ConwYONQkOdjxguMeiPvIPgJnZt1mym+2PwDkaoV1bB/yMNH2u62cS8TiAt7/c",
 	"3l4DL84k0i2qK2+QOEsiJZ6TBt5+ryXNveBsHiChyrZhWfmAwd2qxbXgikc8ueBsRueBnasFEYwolOC1",
-	"YWTlzS9xNClI5HLn3xmNsFTo07sLZBtp1DfcUxExwxHZvJHiFKFdXLmh6gt4xxBZZgnWegUj6p6Lu3xm",
-	"xBnCSIvlY/TFqaQIJ/d4LVGEhVhr7UurQPoY5bnjLxIt8RolBK8ImnK1QDxTx/8/C+CFA2mbmuhXb0/g",
-	"cRzUx30zrSiG2KfexyTYM3Yw103KwEdSa4ycNTJk2Xn5N9C6Rnt2VWMHjdYDbEJCwP3ywqkMMEeLyyHm",
-	"az8ZNJZjfWZELLlWGIhaHBqxUlIYOu26Qj6agCm7MkO8CugYD5MZTRQJsJhfrj8g8w0dqCiNs2WK5Jop",
-	"/HAIioQgEaErEqMUR3dEyeCRqeHjK4GZXFKlWqeoHq+HeOu5bmIyvzGC0tIJnSPygCOVrLWsRkuynOor",
-	"i9ZRVP3cidHnWy9jNU6n6SxdnW486XR1Gux51qHnWbXnYxuUbhy9NVF+xDP97wDmi4fJdK3Mv7sohg8T",
-	"oiVaj/YWJTp2UP3Wo3quR/VbTwVpC7spDTXOwVjYQRFaxZUGET5dnb7LFG/C84COhw7cdR+ZG7Bmx4m5",
-	"Apur8uFbcx/W6rHm5PYCjTPFzS3uzc+vf0QJZXdHCY9wggynzQRox8dWBzk2/anUhDYtqMjMS2bK0Kuz",
-	"n49f/3B6/Or45Mj92/zvB901SjBdknisF8QQ3InHzoRB/DhaYpYu2+jV2TG6mjMuSKxncXK0jsfS2xDa",
-	"KKtscAgTVbo61fflppPQV2MU2Zs7UVrpDyzHNKj3tlf+3DTmb51nrw7foognnB1JkmIBmseCPCBAJoQF",
-	"gWsWwlKDbK1/GCOudSykyIOy9xOM9Iagjz7xkyCvX3CpjAmupnpqsaY/IcX1vVTz90YJvxncDpZd4N1k",
-	"BNJ3wgLMX0iLzxgwaEETgqhCC57EEmGtW0mif7diH/5Gc7oicpihqLyYj3q4GF1dr04d0gbBU7AmVbCH",
-	"zHCWKGQboIP8YipAsSgsDA4iPgzrbFWTVFVp0Z+RJaKZ4EszbjbVCvkSy7uOl4qGq3XRcoUONCt5/erN",
-	"q3MULUh0p1kElcBgfnj9+scX0tO35i8JjRSKiSKRHutwrBHaMzJjdVQLsizessEmpjnxlHN/yaZqYn6w",
-	"f43GI0kSPSo0KF3J3bJGY2uO098ZuXdNp5TF+t/dbuwBwV4XvRpDGi4+8SJKu1JOQTsE5h0i2fsSD6XS",
-	"s3Fj7nFQ1IdFo9HYzD8eaTEQ2PHYNeywwhtoma/xYQKDduhZkHW1S5vZaJOULM1ZN7bB1xqBdiTvndH1",
-	"OVpmUqGpvndIGpMC9W1Pzgevjt68PuxEwBXQuo1XJ2yA9VmbRnLjjcVeemeaJAoaBDq4+fju3cWh4RND",
-	"ZbZeyKVxAXQT32dg7m6T36szL7rPjdJUM33rG0NueQ+tHJqb8eHsnQOrCUxm4MLxTzlPCGa9xGkDJDTp",
-	"0bJ9v22gmj+giij5/ppQI7iOoPCeJ3yKE48l5ct4zqoQVZIkM3Sgr5SaRZ2NtZw2GFSWEk7dpaofbZ+1",
-	"0raMeBoyBNl1w2d08G/OyKEz0Ze3RuR2QtXPpD+fOxej1XG0okeML6+4C2+INo31dIRpHrgilsqJ0Geq",
-	"0TIVJNJapf4jM77JzlbqwJU0DOEGmddRLhQ5zqORVJ1uy0WKfxyP9JVmAleaZgvjx/zaY9uco5gIMJR4",
-	"henTuwt08P73q6Oz00N0r68ueOqcHTUE2iShK4TQTVCf7URSn5UldS+Je9ZV4p4Nk7hnO5G4OxGrr17/",
-	"tHe5+onHWRKifjTLGOjEOEEZo8rZXmNMlsbOWlEji90b7Z5LmA7FnIThG7L7miU2mYs1cQX9DA7P7ZRU",
-	"gmmhCbeN/AiiNUSJ1AmWm2AKBxc7zZQyLNZj4Mc+UgA+hTe8IkJ2EJEGBn/YxtUDp4aj5svLx80B1Hz6",
-	"f+RrCELejqWvSZgmAXqaZjSJJ3FQjPyivyFFl0QqvExL+Kx7HIGbOgAZMyjLltOgFRiGNV/D8hPCRCYR",
-	"Xy5pwPJxY6JIBFlRvbdNZ1PubAFWmL4vibqhQ4dyDWa8dwwn63+Htv7OmrURtk3OEVXGpipz67oSeDaj",
-	"EUqJyE3SYNEiAs0Sfh9gixEI6gD1EmPYAX+4mVPTk8gY07frA2pNYpyhSBCsyGFYr+zmSCrvv92b9Duj",
-	"f2XFVZWCvJqQosnZD34lLgoK4f2CS1JzWYD5y84Zb3Yu5LO2eo+C+26IQmL5ls3B109ziP/EmyyMm83u",
-	"VnE32zkiy1St0RKraAE+xiQIZ41fE2flD8bkZYkZ+I6Q1KPkOZLkr4ywiLL5GCVYERatAWn/RZVeMCMk",
+	"YWTlzS9xNClI5HLn3xiNsFTo07sLZBtp1DfcUxExwxHZvJHiFKFdXLmh6gt4xxBZZgnWegUj6p6Lu3xm",
+	"xBnCSIvlY/TFqaQIJ/d4LVGEhVhr7UurQPoY5bnjLxIt8RolBK8ImnK1QDxTx/+XBfDCgbRNTfSrtyfw",
+	"OA7q476ZVhRD7FPvYxLsGTuY6yZl4COpNUbOGhmy7Lz8G2hdoz27qrGDRusBNiEh4H554VQGmKPF5RDz",
+	"tZ8MGsuxPjMillwrDEQtDo1YKSkMnXZdIR9NwJRdmSFeBXSMh8mMJooEWMzP1x+Q+YYOVJTG2TJFcs0U",
+	"fjgERUKQiNAViVGKozuiZPDI1PDxlcBMLqlSrVNUj9dDvPVcNzGZXxlBaemEzhF5wJFK1lpWoyVZTvWV",
+	"Resoqn7uxOjzrZexGqfTdJauTjeedLo6DfY869DzrNrzsQ1KN47emig/4pn+dwDzxcNkulbm310Uw4cJ",
+	"0RKtR3uLEh07qH7rUT3Xo/qtp4K0hd2UhhrnYCzsoAit4kqDCJ+uTt9lijfheUDHQwfuuo/MDViz48Rc",
+	"gc1V+fCtuQ9r9VhzcnuBxpni5hb35qfXP6KEsrujhEc4QYbTZgK042Orgxyb/lRqQpsWVGTmJTNl6NXZ",
+	"T8evfzg9fnV8cuT+bf73g+4aJZguSTzWC2II7sRjZ8IgfhwtMUuXbfTq7BhdzRkXJNazODlax2PpbQht",
+	"lFU2OISJKl2d6vty00noqzGK7M2dKK30B5ZjGtR72yt/bhrzt86zV4dvUcQTzo4kSbEAzWNBHhAgE8KC",
+	"wDULYalBttY/jBHXOhZS5EHZ+wlGekPQR5/4SZDXL7hUxgRXUz21WNOfkOL6Xqr5e6OE3wxuB8su8G4y",
+	"Auk7YQHmL6TFZwwYtKAJQVShBU9iibDWrSTRv1uxD3+jOV0ROcxQVF7MRz1cjK6uV6cOaYPgKViTKthD",
+	"ZjhLFLIN0EF+MRWgWBQWBgcRH4Z1tqpJqqq06M/IEtFM8KUZN5tqhXyJ5V3HS0XD1bpouUIHmpW8fvXm",
+	"1TmKFiS60yyCSmAwP7x+/eML6elb85eERgrFRJFIj3U41gjtGZmxOqoFWRZv2WAT05x4yrm/ZFM1MT/Y",
+	"v0bjkSSJHhUalK7kblmjsTXH6e+M3LumU8pi/e9uN/aAYK+LXo0hDRefeBGlXSmnoB0C8w6R7H2Jh1Lp",
+	"2bgx9zgo6sOi0Whs5h+PtBgI7HjsGnZY4Q20zNf4MIFBO/QsyLrapc1stElKluasG9vga41AO5L3zuj6",
+	"HC0zqdBU3zskjUmB+rYn54NXR29eH3Yi4Apo3carEzbA+qxNI7nxxmIvvTNNEgUNAh3cfHz37uLQ8Imh",
+	"Mlsv5NK4ALqJ7zMwd7fJ79WZF93nRmmqmb71jSG3vIdWDs3N+HD2zoHVBCYzcOH4p5wnBLNe4rQBEpr0",
+	"aNm+3zZQzR9QRZR8f02oEVxHUHjPEz7FiceS8mU8Z1WIKkmSGTrQV0rNos7GWk4bDCpLCafuUtWPts9a",
+	"aVtGPA0Zguy64TM6+Bdn5NCZ6MtbI3I7oepn0p/PnYvR6jha0SPGl1fchTdEm8Z6OsI0D1wRS+VE6DPV",
+	"aJkKEmmtUv+RGd9kZyt14EoahnCDzOsoF4oc59FIqk635SLFP45H+kozgStNs4XxY37tsW3OUUwEGEq8",
+	"wvTp3QU6eP/b1dHZ6SG611cXPHXOjhoCbZLQFULoJqjPdiKpz8qSupfEPesqcc+GSdyznUjcnYjVV6//",
+	"sne5+onHWRKifjTLGOjEOEEZo8rZXmNMlsbOWlEji90b7Z5LmA7FnIThG7L7miU2mYs1cQX9DA7P7ZRU",
+	"gmmhCbeN/AiiNUSJ1AmWm2AKBxc7zZQyLNZj4Mc+UgA+hTe8IkJ2EJEGBr/bxtUDp4aj5svLx80B1Hz6",
+	"v+drCELejqWvSZgmAXqaZjSJJ3FQjPysvyFFl0QqvExL+Kx7HIGbOgAZMyjLltOgFRiGNV/D8hPCRCYR",
+	"Xy5pwPJxY6JIBFlRvbdNZ1PubAFWmL4vibqhQ4dyDWa8dwwn63+Ftv7OmrURtk3OEVXGpipz67oSeDaj",
+	"EUqJyE3SYNEiAs0Sfh9gixEI6gD1EmPYAX+4mVPTk8gY07frA2pNYpyhSBCsyGFYr+zmSCrvv92b9Buj",
+	"f2bFVZWCvJqQosnZD34lLgoK4f2CS1JzWYD5y84Zb3Yu5LO2eo+C+26IQmL5ls3B109ziP/EmyyMm83u",
+	"VnE32zkiy1St0RKraAE+xiQIZ41fE2flD8bkZYkZ+I6Q1KPkOZLkz4ywiLL5GCVYERatAWn/SZVeMCMk",
 	"RpLOGVaZIPIYvQP9R5+ZXRjBTKKZwEti5gejXLSAwBbjEL0jadk/5oQBjleYRSSe5IvQlJ2P5f+y8nQM",
 	"5C2wEHSFk4llZGapE5rGq/wvMdNSxu4Ijmqq5fOC4JiIoNQpedzGowwQ3TrkzM3u4WjOj3SzI3lH0yNj",
 	"uMXJUcphWaaZO4wY4joCZ3FZCN6onwg6iAhTgtNYOubhYj8Og0DcFYDsGZCJyFhdf+kOJlC7DPdrQUjv",
@@ -24325,13 +24469,13 @@ var swaggerSpec = []string{
 	"IreVC34vjR2ZKliTDILfDaq/pZoy3Zj63xljJIFDYURMik3hB+hg/pl32ydqPm5kgh8Sfn/ReGr6q/cl",
 	"ogM+Ax+rRtuxBrbMlkstlFbgiBDAc15I+C4DVvbccdddOOkVvDf9Hsusor5YAcZkJ0qC8T9LyuhSH+RJ",
 	"6J5eIq3ey7zJlksswHlvuE6DfcRY/w3rfyGRbQsWD+P6OZhiSc5OgUWYry6mNyYRj8FNJMhh5xCE+lJ/",
-	"NVwxENpYZCdbgaDIg3YwjuZe2wzj+N42Y4BI6T3Ate71mPPbAUtwPfV5OTV/AmgUVCVZIfoRUBrBgVZI",
+	"MVwxENpYZCdbgaDIg3YwjuZe2wzj+N42Y4BI6T3Ate71mPPbAUtwPfV5OTV/AmgUVCVZIfoRUBrBgVZI",
 	"ovVqkE+T4NZZNFyHTlNR4sp6QIvvvA4hE1NplJ6QOl+Kn8QS5SL3QIuKMbondL5Qh2OUJpksyuCu0ZZ+",
 	"xFDMJSiTsZ1EX2cJjhYo5amNN1tQqfhc4CWaZnprnSn71mz8wk4eIui0HGjaaiWuRabWAgX9Lvucy0ad",
 	"iM80yI/spWuFk4yE1O2tuHMJRbZmdNXRtuJ2DYMNYnnVsQbzvepAIXVxy0G7aSfvvdYQCrRtDnSaRSGF",
 	"5uIGGc5iPPGfry5QLHgKSqYk5+4Kc5KL2A5BRjRdnU7A5yy1bhH0MlpB7lrZVXScQEVpy/i3F9cDx83i",
-	"tnF/vxw2bpWvR3JUhVFlS5WVdGMuVokJWW/cZcMCHWLotVaqldOC9lVHmozdMX7PwoqbHa2kpJVRRH8a",
-	"dfKvNOgJ9XvTl19uUIrXCcexOYyAcZCqQlBcxRZBVdvRddGHm4a2+jYEdU23mYZHioSExG/wu9n1AH2+",
+	"tnF/uxw2bpWvR3JUhVFlS5WVdGMuVokJWW/cZcMCHWLotVaqldOC9lVHmozdMX7PwoqbHa2kpJVRRH8a",
+	"dfKvNOgJ9XvTl59vUIrXCcexOYyAcZCqQlBcxRZBVdvRddGHm4a2+jYEdU23mYZHioSExK/wu9n1AH2+",
 	"goZ2lnERXN0Q7aaguVU9eMagUbCqaGTz9hMklSB4GeBOmumkJGAle/+QkghiljIFOv/BmqjDbW413vcX",
 	"fIJlbZn3NCIDxqZswkWQCv3Q8OjKAHDABEn7uk0Q3JRowBtREGv9zkJ3wHyCwH5I3DIpz0CJg4ZDpigJ",
 	"0KrPg2kJiUTGcpvoNhCsEIFDuyJWWCAX91442NJ6O9KLvTIFOLM0nwzToEqC4ysU3ZkPMei65k0aj2A9",
@@ -24341,15 +24485,15 @@ var swaggerSpec = []string{
 	"LT2bKzjY3EyT5uesdinwFj8VPM4iCHbq5sbpx+2K51J1Qgy5mfmBQpEbseeWImMvJBIPxtLb7+10i4/R",
 	"GJA3eRiDzobumw2iYc3Vb1EmNFv10JqZxgVOtRLY4l+OTIthKGs7791PbLdRiNKiwgRzl4IhR+JhNK4t",
 	"l0aLopezsGEnaKGbejCvZzCLJ+oh6BNpQRwPib34posuaTvTrl3SZRAHA22w3+WULPCKBINEZjMiJpL+",
-	"m5RO5tXZjz/++PrV2bgW4aHbI91e65hwr22XxKcnP5+FhLGd+V7gtDTzDCeyFiH724qIe0GVCZLmSUz8",
+	"i5RO5tXZjz/++PrV2bgW4aHbI91e65hwr22XxKcnP52FhLGd+V7gtDTzDCeyFiH764qIe0GVCZLmSUz8",
 	"hVyamDv9uxlSI/csSxJ0QBKpr1M8bcDo2MYgN+vUFn6hDVKG9CXN5tvw230VvBQP8PrzWYAIurr6l/7R",
 	"uKM0A5satVksQrqDDXPOoVgKbna05wdKNLcJh2bpZTe53D7xwtGVybsZiYJQtfPkuBs6wRQLZXVgwz+d",
 	"M/1AiYzpy4wRT0SqcFhf+xqkwkJNlKDz+YYDNozBmJLg+BD0lSW+fIAhj4RPA8IOG15W8XTwpDwtzdnh",
 	"hbx56l9kFRvZUpMWZtP1uP1qFQqeZW0tzowW5oUaFwhA2UD5/vloBXJgpluQZIgZwC6mUVa4xXZS8jpI",
 	"ro6qT/6StXLpsCQ4cLdNj77s4vxrjjyo01kR4FyMjYA1PqiqaVcF6LrJ8825A21Gy8a7TZ1x4DUR6HWL",
 	"lwCLNKCffbk2Hs1BRtOIk5Djgb8fPiZNw16FlxBOPXjYJIkDA3/8eLnF9pdpKKnCp+uPN8PHZDJgKvt8",
-	"8+vwEdM0DZ3S9fX1Nsf0F2V/hTJPZdOEHCk8n8NTg4GDg0t+zaLAqm+3OK9VggM60w1l863XXCV9CJdy",
-	"uxgD6VkcNEdsF2Ph6A7JUpTFrGau8DfCiMCKt8Xzzl2bYSLKd9dCymfB2NvFy++oU4RuYXHtUiQhWACz",
+	"88vwEdM0DZ3S9fX1Nsf0J2V/hjJPZdOEHCk8n8NTg4GDg0t+zaLAqm+3OK9VggM60w1l863XXCV9CJdy",
+	"uxgD6VkcNEdsF2Ph6A7JUpTFrGau8FfCiMCKt8Xzzl2bYSLKd9dCymfB2NvFy++oU4RuYXHtUiQhWACz",
 	"rlPpuwvkvrpXSX5Yqfdm3mHFHDwT0BQdFFLWHRalROF3sIcKInmyMuIC/ule4/qfNXLEE541BMVhMSeq",
 	"x/WtfGTuvBqS2FQNgn6yDte36kE1yOfCYsqJF+reocJlpjX+w4SgX7rmJYtSOJzPZBRLEh++HpMZZdQE",
 	"YhzMaJIYj0P9yXxPjT7hOO64/o+66eN41OBK0tffZZYomiYkuGyTK8F4SEr3G8EzFh9BFgsf8apoydK7",
@@ -24363,155 +24507,156 @@ var swaggerSpec = []string{
 	"QEZAVUcHCgzs/xuO0QztrvEYOd3uPSBjQARF+L7QI/JBDYp88EBpNGEUjBVb+hX2GkrRTHxAzktMnXmp",
 	"h+3iC/SLQ3bDUkBG+bzdmYX20sw9ApTU4Dp40+I6aJE4hdt/b0t/o7AYOmhNbq9OR3aiZhB5AGVS8cDb",
 	"gHdiSpXAYl2Kig9YsrDCAd+ceeCoP3aInx+PIMlQmGbgk82bojCakoSzuUSKF8VU1eLikAWUcIitb7cI",
-	"hSjtD5xkxNh99IVNkBXlmXvO+cJokUf+JcKMBlxzxidt4jJHb89++OHND/2ieTVwHXQ2n+X7gsiqqcI+",
+	"hSjtd5xkxNh99IVNkBXlmXvO+cJokUf+JcKMBlxzxidt4jJHb89++OHND/2ieTVwHXQ2n+X7gsiqqcI+",
 	"e7vZQDD9jNNVQsl5/MeqilyDKhzGxPwczCF/u04JOqjlZjLqkX0PO0MZk6TJzd8DpC4sqDGBSft2HjdC",
-	"vf2O1gTt5lc5v1YeEh1o3pppRWaXQOl82m0nHcso4F+8vLm43rDCN5uWR6LAst5ffK5kEZ3oE9Gt1eTE",
+	"vf2O1gTt5lc5v1QeEh1o3pppRWaXQOl82m0nHcso4F+8vLm43rDCN5uWR6LAst5ffK5kEZ3oE9Gt1eTE",
 	"/v+r0XgUhWNdZgmeBx/B43mDIXdFk8kUUpHGnKnJTOD5ksDz1SUXxP8tN1tozWsbaD3hs5kk4Qfu0ACZ",
-	"Bogya8DceN6vfyoD1FnTf5uN3v4Ugq9By9IzBRt89PpkHEZIl1XLpCIwRnmwi5acQ83L1AP7Nb4OC0er",
-	"zkQNeHlV+r4DKvBy4u1/Rq9/ONUUxjgjh8fh+k7+qtHKvNqh8MO2/KqNIPW9bKL4JPHqtz3Vs9NaAbTb",
-	"j8fbrhSi6hvfutzqrx5tHMR2ycRK6aXsTmsbtamm2qd7tVkwbxYDLTaorYVu26mDypzgKUkaMnzAtw0A",
-	"ODn96YcfN0J8wdNJQn0+sEbs+pWnCNptjWPGruWfgv7w8yYi/VxQI/ZKp1azbM5GaF917pMCtuEV5n42",
-	"iRIsZbOPED5vfYohSj17Jkr9FIxgescQBDEBrSDClAjUd5pypfhywmcTqXB0F7j4QAN4I6obNBx63crR",
-	"QL0fd0a4uzvtHzdOpZK9y57Np3wbUk3foduLa88cGEdWmQmVDAgd77vojvH7hMRzAopaOH2hubG7vZy+",
-	"/vn057MfX/+88Yya7wQXe74MYIUbtdKy+ud10r0qgjWxaFHpzZsffhy3SEmo4LU9PHpfFJjUt457AXcQ",
-	"MhqPMjEHo9adxisIfRMSKhqsmV4eZZ1uDIJAeE64Ji98QVOqtqVX2fj83T2M3zGeF4VWy8FaGbajM83E",
-	"XN+9fP60mmEVviP7fQcT3lMW8/uAERx+34WpaAMH/D0OcsDfL68HWCUuntgc8bQE3/hc/4lUtyeigs04",
-	"80cwWvgdQz+dvD5+9X+QwvNwrosJSeicTkOJsC/fX2k2FVZ8uhkLrXeGhVT7XZ5J0A788d1nmzq7efTT",
-	"k587GBsoF1StQy5M8wWqgxoWVDJ0mXKVk4gzJXjikoLWf15xCtJnRWPCtUQSVFFImp+meryHiCSJ5oJk",
-	"NjPhiFMc3c2FLaEzJdJ/+rOHJbTZ59jgdTltS+tkjWAhqecMZIMcL9Ey9Mji4tP1Nt6ceXDQv201KONs",
-	"0gaF31n+FV35mcA3C+5VX4pxyFOhSAV2dHNxu82OVEgX15r48CGzkHDTom1HXjQFJZUyeLtQOAwLIItO",
-	"tbOyGBF01UCUBtSwCj5goGxurBTFMJiu2QnbI7u4KFVzQIrDdEGrQCGy3AmlqkR6Hy14XgBXcSQJizdd",
-	"Uk82hZPDnlc4mSzLNXigawVz6JKgKVH3hJQrCLYuYPMSFF0SnqnACuo2cX6PEs7mevv3mCrwE0LWR18Z",
-	"eqvFNNSjaEascNyGqxavOMIGxToilEtoUi2q2VAARyg1wav5JGtKjwkiBilBU32DXNJIuJw7XQvYKzVZ",
-	"4ofgDDcJvyem4N4OJqEsOMkHLNVOJpG2jmTfggfSOJ78yQRxwcYJ1bjLYi21IuAf0Zhi10d6+BVOoPRf",
-	"Fi0QlgijKWdxYxnsrzT+OkZfTX2rrxDIBn/Ir74oNpryWCNdXhpbLcgSsmodFIohQuHQlEZ3ElieKa9t",
-	"nllJVy3dV9w+zBOIoyUWd/CaHs3oihjPu3TZxGOXrv6eZwnEdk1pbJ5safQ3u4P0VHo9SxyToyytTTdG",
-	"kpsH9l/vKIvtPk3U2FcweLjpII/k8JLf+sDaX3/pFk2VW/Ta6j3+ThnU+XZXBqdGxml8NzLFQqFuIosb",
-	"axDJLuu2Zb67FjtzXbJ6ShbYR/s7rBxOYQiVHlydF0pFj81bel+RQTfW84WMuyzufl6/6Nb65qqh2rnX",
-	"pW4dVqXLIwcsyxo5G+vT5kkkqp30zvXXIiokeD756eT15M2kKTKGC9UeKWcLcUPD9ji57o+DbPICM3k7",
-	"GlxasFfjFIvVCoGhgMtY2dRql9eXfz+K9b3Rmg7Q15isaEQ0T4Pfhf6X178s4RfCth31hwrPFjhYubgx",
-	"urUFflFMEjolAiuSrMFoqpkZiZEgOP6NJeu3tiquRBFfLk0lQ8JipO9plmmbasEzoqKF5nZ6TigVZ95w",
-	"CqJh5cdDOZYUVmQ5dIhtGXAELvHXl39H5iMUdQ3HgwAEA53h9+Z+Ht4NBYxzfVgPMfZJZEw2Cc5IY12r",
-	"fpT5UffYFKb/KxbxPZSvseq0K+sFwAmu5GEiHnz22wmfzdzbyUDiCdtKFsZEKyLoTB8ht1kjUzVGKhPM",
-	"PEguI+G9hsvKxcyZAfhsBo8ZF2R57jOYSaTwHTGJkXMHqe0BojAzP8GtEvBH8pnSe9fqQYgCxiH0b9A5",
-	"AflqlnQbvWguXvoSttlOXmEicOybmcdHix31IoItXBZnik8YmXNFcVOdtjzEWa8EiqgeuS6lEmal5EZp",
-	"QgI5HT/QBxIj89WivWYapTHtTc6Xj8mSREt5nMzC4j0lQdMKzAQrhhb6AD9NU7lh1r55GGsAbDqoG6eF",
-	"BGV9k/HIV+1vyBbTmmU3cB94aEyObJPF9kvHLR4mG1O89Fyi2rDjxseNwaGaduuf1vbLat5hu53XV31J",
-	"ko9dmmic40ABOMWjLG60DftCl8CLTAh9WTJ0Ei6C3ETLl/B7TRUr0uvY5yf/s0WehThW9d1OlkLM4j3b",
-	"MGYDN/hY4wNDzggW7ObwTC4E8y8PH5KQr+w3VigdB9W0QI0zrx8C7Nkl7zQNGt9h2NcT8AiDT60nteER",
-	"xm6Sd+4ib2fLcxAAzYbHIA8Tk6w8CJWbSkZzBI8yZlxArnML/MZiKTYOqy9+mIcf9TMrAD2HXAhtblKq",
-	"ydEvPmT6AKNNnrCdMqSVo7V7Gnzg9zv2KSbGebHNw2BVwI0FRaoL+6D7lKt1hBJpEnNxh0fSUHBH/8uv",
-	"BUHx5+rTB5PUjs8m0AM+xPmf4Qt+Mxo4YPhlmCJDUFlQL15YRIADQlm6m5CAWrFyt8AcYl2O/4M9mXAY",
-	"nj63c4QVWuorBWfE3Y3W8A4tVC0i4kwqzMKGVQKlfV6dHU1pIVH31n7wSEBoUSga1H6C17MmBsdq7VR2",
-	"WUCHMD3KGqe/YvufPm0skXH05pWrkhHSoEMGlZtwhB6EgL28ujYBeoFXX3HQiNHJKgZTWrNYiNeZQf5s",
-	"Wuz7BADcoPr+LvGcGPl3Zy18JsaQmG5tWU06mPBtTvkOLTPZ0S9QAQH0MxO1lv8CWHwiSy7WDaB45/Ke",
-	"ppwn6MCycvObBFcMmCv012Bo3wrTBAdjFT4I4lLTdtVyG8unYJqQGOEksXWuuw5Ik4TMQwlLrswHpPfS",
-	"a8RgvYBf6XyhZWMm9e2dsI5jMS1WQhTi0CKUgxiMB5kkQ7RIZsRafmjjICblcGvEKRee0IBV1UfOzo0e",
-	"kAs4WpDJwpad6AA0b/sJk2RDL5s4pniJ6tBrxsU9FnHvfiYGqt8Kl0ClPftQGfXrYQJN+/XxTzt79RI8",
-	"0/KtZ6eHnpBW/TpUIxMql938j/rJ13GojovVk6+eag0qdeBWj6h8yOMivTQSZ5PBh4j8ka3P8IBZXBQB",
-	"8hgtCE61Br+UY7TMFHkgptVyyvU/yQOVxknv3YhafmNFpzShag2eyTUyc08JSu6vro3ZmeFEnoOXzxje",
-	"jenfFBLWGvLfuBXDEWZI4vUY9Mtkjf5NBD8MmdhtStqNikSZXZlHe916FoWnDX0yb1T7zwl9zwb2tdFR",
-	"A3oOX2+6OoWInMHdz4b33GJig6ed+pbURN01iQfOaehk0KRs4JxArqBnd8l2E8LmapC87DpOdQs2Kq3/",
-	"HmzsWd+OVVM4pMfNszVYtPXkaukHQG0Rs4hlnjQNAhRdJpZTOGBbEOXn7bEtxIyrJWcDyrerEhvwQpNQ",
-	"+DBEANUKceXJ2CB/ci74zGMDCKGHgrqBTFnQQg8ZGK6jGIWl+imCkCBSmRqIofu/caQq7lMNobxQcveq",
-	"wuE8rvn+7HANQXZlawuElXWJcysE20+WOOqc7eG86GY0kTtaTwYHkanQ35CPuPbIvP4kDABdeGQULFZS",
-	"Nij8DCVP/FbPNhuWDLjbz7oplO63TEV8aS/g+qiPjInOudQ7nniIoq68uc3j0r/4NAjLvzKSha5ZNYwx",
-	"DYtpa6VsKsTW5ZlAPe1rqPofUZVSKG5DdUB0KzHsEgibxj7BZcduNjydLFOogKiFRdFU3MeCW2VHLjZ0",
-	"XGMMCVZ0RWwx8N5VSioYa7friejPlqNpLJDjg1VxQ7rsiJj6JiS2ZWVK1tElXqMpabSQKsoyHnKWfeb5",
-	"E/BAXq8GznqjeGrLfoJlcYnZulOC+saQ3p6Jqm51l1YaqGW0CldOoRIlZGYL2gTzpGWMqvBxUei+JFi6",
-	"alQ+QILZrM1k5IGoJXxTAcvxCGRkwxpNNq+to+VhIx1w89YeR81J42UoXZIwnNoqfHrrswPSgmcCQh0z",
-	"extlGcDL/CMHWAFy+mOSUP974a9eYIXg9KA5fCO6VoBqJmirNFrmjuECzlamyjH6cHHjMmHH54g84EhV",
-	"Sb3JETKjD8HEzcwN387ntLgPGJxo6CnER7fcTBrvs8oEKwUY9p2nJf6w/Pi1syDyBaPb2ESlaVBc2ue1",
-	"fOZOaYCKWOjZtx7WXajujD0A0DnvaLoV6GvQ1lImFHwkpNoCk6TioY3gLQYNao5uA2202BjZ53mcc2JV",
-	"i/sJqQK1/cZNpaAwi0kMOpYLa8YKZHk/N2QQM4RNE9uxtsMXq1018Ol/OFuZHtYY8UqlmL0UszWZN6eR",
-	"NRWlNjNGt7Y2kSOCUTwpEZSHAy5AomtB5ZOG6hG8YfGF9C8c8B0xcZxpkgmcaG18ac2SBemCFOfw4EC5",
-	"KGEcRSRV9nHBeVFteyFd7loSLbgdXQ+rNYZ7LNGcrowrx8cHhARdTRzWBOYuRKGRz6m+LAI0txWI9kzc",
-	"fC0HX1H8g/Ro3hGbcimFShgvZPEJYS3IHuJrJopWKjb+G9JO1vU4lU/0ArnuSGVpQiDEe0pZSXGJtBYu",
-	"KZgm9JhtWStlU64OOUY8U0RAoANEcPSt7uEsV/3C9/OFtR1NIeVaXZswsKppJ8b8vzlewycz3RxkVUmA",
-	"6p6id874XEu62dFsHUge2dHuHMg3ZqqHAlL1PdpPvl+hqFv36SGJUjcjaj0vTzcbaj2bRaGcWfeOkNKg",
-	"TVFzDd8ZK5cDTEBo2IB/Y3REB1fXq9OxeVrLIeP82EXDe0yFEEMomomoCpiDwjow1BkPpobv87imt3Jb",
-	"AUQnLbepzwZ1t7S7ngpvqW9Pe0BY5X3nRgwqvRvT9LRqtW0p2Fr01taMtIM0U3dSHyhJ4mYkvzLAckg+",
-	"g8eiPrtxV+zN7fLBu0OXOpN7QGzYei+0LvfYgNS0BLoBmN3izRiC1n+YI9x0keuSwKEPxncwfpz0vMUN",
-	"G3JbSmkmkj+wMM+x7PPjssLCZ+bXMdIKAfz3zGj9OGoxsZAkHoLPfpUdFZANUq+jMrJ5FOtZ2m4QF21W",
-	"5zAAL43boACtg/y1KaUdFBzLsywrjozmWE9YX7MVhONWiVhmoXvGtSRZzI8EZjFfauwQsX0blpN6IJY1",
-	"EP7mpuiBtqFcDO6TufX4XPbmDX3AW+X4RR3+Xu8cerco4Uobs+912fLLGna7qkbtwqKCMG95sVIsPrP5",
-	"0cqOapvk1Ud6PH4RJNIoOaQCSZcnJ/0enAzx4kNYdWjrhTckoeP7o5iPtuT6xmTJGZpmNIkRZWY9wRqu",
-	"0GRigxUCca96gDxvYg02prsKOkR8GbvYrOYeS1hR+JBMIrlJxJfLkDvJJpATZEX1lp3RCuYPjrdqgs0X",
-	"khAs4TmypF2K7LqRxmVglTZfXX/otP7BxV0IyNWIXc2+j9IEM4LuoUtXr/w0k+tJwnkafHKaJJTNEXw2",
-	"ZLPkKxIjDBWS3VsSoM6OMdRRmgU2c/07HIxduVoIgmOtLqSUMWPpPTh6lT/HNT+Hs951y2xnwNqQ3LNx",
-	"nIT0gNQMsuUwrkwCDo5i3jUKXk8kE0JCM/2Co7sjPpsh0wAsrQzdL2hCkO7YcY4k4qIp1wF8QzQ2FlVn",
-	"Zy8dTkeQ9Xn1m7/DNzO9sJEcPV4Ym/bNL5bN9+JuUp4ksuNmDLG2PRG2LYoTiIx1HV89bC6oOhOkUE4V",
-	"I/VgNlUoqNqtluqwJ8ul0/G7zWX+YDmm2YJDynGRJ5XIrkwa45aX0AVYFjEjP8Q6r32ER2AzHkCf9ze3",
-	"6N31FfBax1SP0TUGZ61/koJoLMfo/7v57bPV0LX+KsdIzyPHSGtieZ6lTELGS4lmPNHqhA26KbpS0mya",
-	"ULkgMVq9QkYVMq4SrExQt+YreUy3TZ6ijwdlLFpgNidulShjMSRpQV8fXn5FkphiKzAUFsSlYsESBYSG",
-	"L4pvIskp85OaEG9FVQKA9F3fXV+NCsJ09Mo8ZSAMp3T0dvTm+OT4DdSnUgtAtpc+ywn8OQ9dXN4vswSe",
-	"Hdrcn3lmFDgD3QonyRrNaKKIDRzxR3MVw8tuqa7yifT8Ai+JUUD/Wddmk3VhDsSZCcpxqaWobvRXRsR6",
-	"5O5qkL3HaGDmuAImtMdxcCJNWHmqF6iJDLNVKjSFJiVqMSlmbek/eWGX+czVwrihqSF0d/fznnWY96zT",
-	"vH9CInGTzA0K3ZycuNAt+9ITp2lii+q8/Jc0ql8+XqfLncepQH6Wx3HAxmgOOaFSHesup2ZRoSn84l/+",
-	"gmOXQlMPKrPlEou1xeoCJDU9Qgb3f44KuP4nhJ+HLJYXgmAFD0YQcRSWIyJnNvPSMfqHzRtnEtYVomGX",
-	"4Oq1mYjKFGcGz+FjGD+R6hcer3sdREf4l2WLEhl5rGHAq31NHMhoJEgZoMPOW3c53dzlM1cfIJ1xGUHM",
-	"IZRyqzYhyeO4yIpfPrycZsndkdkFRAYEUehdkiAunKZ7jqi5kWja0To8ZZCjCwrX6L8tUOrY8kuW3FUw",
-	"Rm6BMg3mnK1JuslMYqVgaBfuJIM6xyZ8Pfl+d232Ed52B2qR42LiNjAgPiMBQTTuZkYbpqGYJKSNhi7h",
-	"u7S5s2QZDOdaszTKWkkT05qbTToWpiYz6j6oKS5jVbufcDx6OJrzI/3bkbyj6ZFT1458SQpA/ccyPlVX",
-	"vxUVnTbBPH4OlDJTD0Sp/9D40ezG4VT1trvkKyPSc0kO+RmVzD3I+XXbZ4MoI1AF/KP+IN0aPl1k1jh8",
-	"XfiNFRTqMUo41xecLEXTNcCBBkjmb0S1bPfk6fSGqr4wHJB/I6ojFCuXodBseZOXNB49/hnAy5cPL1Nb",
-	"IHvAgE1K6g1hsURQsICUMrAfmBTvqzMXfWLR+zDH7pwE1ELwbL7IcX6MfGF/W2ODzhdTngkTOWYSjJpH",
-	"z4YzC5NT/Bh95gqlWEA4ZPkyXMaoa8rmHwRf7lsFLmbY34NSsXlqeDgWwGaIf43wkkAa1+dgtdc9qgu0",
-	"MeAlj7OkxT6htWDbpui/SAVf0dgYMevmiE920Ke4ppq5utxRTUt3Qa3fNpd+1Q5abh8lUHlB1cigTcPu",
-	"3NluYY/Y7IAU5stmvbthynawIBAHc2NjAH3pEssdGaegbNMWnOZpUsNRhiN4w5e7bENaQTlZ3xc7Sz8N",
-	"ISjwkyRfgtsFEn58B6ry/C1qgF0auKH9cBnrYzJs2utm66HIJwfTlltBk1nL5wMcZEL0sxUMlVo4FpSJ",
-	"8LTWCblh0icxpYVg3YVjmZbNHKsXKrUQ0kbd21ETyJoSKXkNXDyYRILH6Comy5Rr8J3rDuXmGl/Q6clJ",
-	"HxIcfR/XHr3X8oEMIW2TIFX37i5AugFth8pREJ/DwsVx3N1o/P0AvBtxM0TO+HV68jCUVqSObiSwc/lj",
-	"c+vhwvi9kVRrhdVxSrKHG+8Pl8RFchh23EUWdZNCec77/x7J0EUmuLbNUqHnAW90oHhc9m6TMpS38KFU",
-	"tr+nW2QFxk/rTQnN3mwkLupS9pWZnuCjTTgZiN37cuXiv0JjNKP34/O5bKoY2ldteUYXTog3P70fZyPX",
-	"6OzWqOznO/Ho7HH/w3w7BSH4rbl2ekmDNmLb5Ov5RW/Z1Jo9R14NipEtVgDOHiyIyaCCEy0VWpWh3Fey",
-	"N6J7OnfPLuns2/X57AzX/GukbnwdTOReH4TOSPE5PP8NI9aNbvNd41VoB98l+240h3Rg4mEg9OPhjNy7",
-	"29m3wb1hUzsnKPMSr8ERpUx4t3fS+/7nNfbd6pnXA33nVFXbwK55tZ4ifR5eDZnYdoRYnU2GSJoNd7KJ",
-	"FC2Gvn0/m+H3Yi3sdQtqMRa6/kPNhU9nKGziwPmFdSceqH5w3ZGN0IQJCGJfp+4ySkCLA00BuaCyb/hF",
-	"xhiUQLaLODeZmPRPUzKnTCI8x5QZN/G/ieB1bPiiF7wJH149i+E43+42xpB8hG/KFAJwDxzhMD78MteX",
-	"d493MJNeo3/R5LLBaj4eOTth5bzKaBbQ0/4XzZ5MldyBwc1imVUid4lkWvP0OHZu45GAyd3BQ0CqZF4e",
-	"tNVgUNfdRv31sS2Vq8GgjnCqMkG2Dm3wylUh5VmzznRhZt1TpIPdU6N32s7eLc7BDzYkzKG2z/5RDnb+",
-	"Jp+S/fw/PcahBOhdhDj0wKFmatpFfIOjp12EN5Sh9L3cV8pHMYCah4c2bADYri8sFSzef2BDL9hud2MJ",
-	"kcbLNDJ1iILHlm82z6SJsES6E5ubN44MM27yiebVTSU6UHKBxR3Q0D+oIOYvkwXB5M5rP+/ryBQ9aWPW",
-	"JkOVq/16gqZY2hwKwaes0G5i9OUiz+yZhiqY06qyiOoSXKbuvLxueVGExVssqR+Tfzgyp1emDD/jlDIM",
-	"a67psFVKsEhg0iw9g6fLIEpcxEusVQLyBDQ0REtzhD44LshvYz9hQVE+fF/2XggKcqNsHRNU2O1mlc3N",
-	"+t+jR3XRoGzTjfFA3U52QzSQx999xQK5je8zFMgD9zkigUqTN0cUFK4bQ20ShSG+6TCgyB95D9X+2WOA",
-	"Snz4uUKAmtlEzwgYt5vvyoO8h90PC//Jxd03Gv3Thfe30Nhzh/7sntaeOvJnJ/T1zQf+bIlmA6J+vMrX",
-	"M+jn+8SowAa+R4a9o4ifoVz7Owj42ZqQekX7uO6Dg32+V2qqrv+/OdRnOEotiZi3CH9NUs76Ym8gZbzK",
-	"iQ1GMiXgnJHQUN24YE88YLJgQ+xgJZTWTLhT1AvfsZ2VP5Y96kl0Rc9x0RD4tqOFsWYkrFsZN2Q6L1pE",
-	"33a3rvbN2+8oL3h6F1ABa/dC7L/FzPnJEE6BzCRZEYGT7fxjQ6L4Ohgwi34x17yXY+x7C+HrYMFocYnZ",
-	"3gN9Yk/mDWu8BDsz0y6D9zpBdDdG/L1HUJmJKJubwhSlQL4DLJYkNol5EAXp6YjF3mgEnc+JOGyNqWpE",
-	"hVfP4Rj9nxRRNdB2ud9wKo9wDeFUgVCGtmiqPkx5P8FU/aDsi0fsOU+ML9yxp/CpvLJ7k3D3K+gWQlUY",
-	"cEgQVWC//cOo/BqaXHF56Y+nDaVSWMyJ+oZcgBVw7yKYqidGtdHULkKq1C5TxlTB9b2okNUzGUTkwyOr",
-	"NoJt19pkDa2fILqqL4y3Uyzn+WD9BU++1MERIoXN7CdGZF6coD+yFuJE8pE2RIoY7txJOnWTS/nM/02i",
-	"oouQ8I03Rox0P+eGqBG+TKlLHKlMrbhCXW7zgAQrhaOFbZRjv+JGRACo0UEea1JKd0njw04hJ4EcpkX/",
-	"bw6/fYadFE7pOQJPKtM3e7NLKtrQ61tpkG86/GReOPyeytCzB6FUWP1zhaG08Z+eoRj5jr4rz+aeIDAs",
-	"HKUoVb/RgJSuoqWV6p47LGUf1PfUgSk7ordvPjRlJwg3IECloGf2DFH5XrEruIXvk5nvKFBlOEf/DkJV",
-	"dkRYvQJW8gEGh6x8v9RV38F/c9jKtuil+HyekE249VWQNMER+eoKWQol0dd7qhZfNdmB00R/P0eyUuXa",
-	"Xm7vOZILjX53hKT6JyqQ1CBhEbHleGXoFnoLy9sbStptNbzps7knSle1GtJqIIT7u4iAtv4VTunWY4ct",
-	"sMwwILbC7FfPabl092HApV1dqr9Vn+g9Tgu5THIjjklT4/CEMzKEhvuHqHSyoRYdDXmHnr6G7y1QpaOt",
-	"o8XL4EcY7Gh4QhdDE4kWiHGXQSudobsr/4KJI0gIFsxWpwob3L9cv/x8iVw7KNRMbBUoyROofO/rp/FZ",
-	"yWHCWcniel77aAyzMLb0ZeH12HN4jquJCaI7i/WVO2DJR7vYRt/63pCmOnMAh1wTz1eegbQ/lk7zeTDu",
-	"pSBKrHccw/LF4KQsFj4jMi/qLRVNEpQxh7uhpGZKrBtOtRPHLsJWPBPrhk14mh0qOPOj2keA24Ue3dWQ",
-	"q3GSAoOBNktwJkJKutZotu/3zMzteJdntqcIMV8g8Bzda7qiMj9AqfBaHqN3QT6/wJrJ56JEcdC60EGA",
-	"zR+2BZVtfcjPe0Xd+oz3GG+qBGZySZVykjiYow/dVK6n1j6JFTrpRp6jb+XG9T8p4HQrb+V+w06LeNc1",
-	"trTfTWo/0aX9QSoejiBwrTVlErQoV+hzltzOgZdfHj7APF0iWvx8T1CUz871HadZMZDtEi+j2zWHyvik",
-	"qDN7UJ2yPToE2lxLVDfrftW2u9rjZcnBLcyJ9Wp3dKcuAXavOZxVL2quxdD2IOfbweS877DpgQT9DUXC",
-	"3e6IoJ0UayDoJpGg9kTRt3un6NunougSZPdlsOBCNRPy9WItaYQTZGqfa91Y/+uI/JXRFU70qOhAZtFC",
-	"32SmnMWh58cQcgrTdHv/oDLB7ISOmu8oi5tISn/7BuJKuej04uAajH+GlgaoxoHQUwtZjxzw96bMZPZ6",
-	"WjjIYwTg/6rB+RbO8iuKMENTr/Cf20OZavSLNRleXl/+HcVkRSMiNftbcKlyHigRedArhGz6cFc6ytKW",
-	"yFIu1L7CSeFwntgF5udsjjvT8HzG+DKDAwHc8Yxhoy/pC1nyVQCbkGMKGFDpGF0ber5nBcyJMGNcaQwT",
-	"MEwMVpHDEIpYZ5JDkU33HqAyO+jzupHCAG7xF+kePVxFQYicPAkWF7B3a39QE5iG3bmzoJUcPOnGggHZ",
-	"EzIDSnPjNLyKsrndVhXWv6fxt8KjnuZ0M9jw8/EoA/CuPOrlw0tFpDqaaVyQO7bW8JSwlIhZjMiDIkxS",
-	"zsZIc64UC4hb8H469H8ykhH0FeovfEV6ScgsSTf7mhA2V4uvaLpWRIKz36p4UgIiZj4KAi4UaiF4Nl/A",
-	"D/dc3BGRq4QpVosQo7whLNYguiVSfTDA2A++FibohLWv9zBzs5XTfEc4ikiqsbgK6+fA6Ft3dkW0OAgg",
-	"12EDukuFo7v2W/ftxfXLq2tkWoI+ZtMoOJXswCdM4IyMTcOTBqX9xsz3FOozTNVFf4aGzZdR6Zbs4Gf3",
-	"UATg5hsntDN52iGSTXDFI574sipwEZpmsxkRKOU8kUHZbPa0R/ZtgRbm37CHHYlnaXdSA+rga+eKCGn9",
-	"DMFT+CWjSQxgti0RZSYLkZXYqhCPF2Oy5Cx4Bn/YefZ4Cm6KwDn8UV977dUorN3tsgBjN6zB3IeXRgDI",
-	"VrwlTIk1Sonw4mIhCI7fArQurn9HFDyXKWVaDVd8DOgNungScUHGaMHvTTQpnxnU50miQZxwnkpklPRi",
-	"NSvffqaRx4WzjOGbKuQ5o8p0PkafQ3IzIMg0Of/D7vkpOJCZqwsLMi2DPOgSK3yUJpg5gb2Zwbs9/gkz",
-	"mYeYhpYykYzejl6CYmJb/8cZPTzSjf1Pn3icJVoa5z8Z4VH4wU1W+OnKy4bir5bCi2NVjU61b7mJufbJ",
-	"5x15/PPx/wYAAP//",
+	"Bogya8DceN6v/1IGqLOm/zobvf1LCL4GLUvPFGzw0euTcRghXVYtk4rAGOXBLlpyDjUvUw/s1/g6LByt",
+	"OhM14OVV6fsOqMDLibf/Hr3+4VRTGOOMHB6H6zv5q0Yr82qHwg/b8qs2gtT3sonik8Sr3/ZUz05rBdBu",
+	"Px5vu1KIqm9863Krv3q0cRDbJRMrpZeyO61t1Kaaap/u1WbBvFkMtNigtha6bacOKnOCpyRpyPAB3zYA",
+	"4OT0Lz/8uBHiC55OEurzgTVi1y88RdBuaxwzdi3/FPSHnzYR6eeCGrFXOrWaZXM2Qvuqc58UsA2vMPez",
+	"SZRgKZt9hPB561MMUerZM1Hqp2AE0zuGIIgJaAURpkSgvtOUK8WXEz6bSIWju8DFBxrAG1HdoOHQ61aO",
+	"Bur9uDPC3d1p/7hxKpXsXfZsPuXbkGr6Dt1eXHvmwDiyykyoZEDoeN9Fd4zfJySeE1DUwukLzY3d7eX0",
+	"9U+nP539+PqnjWfUfCe42PNlACvcqJWW1T+vk+5VEayJRYtKb9788OO4RUpCBa/t4dH7osCkvnXcC7iD",
+	"kNF4lIk5GLXuNF5B6JuQUNFgzfTyKOt0YxAEwnPCNXnhC5pStS29ysbn7+5h/I7xvCi0Wg7WyrAdnWkm",
+	"5vru5fOn1Qyr8B3Z7zuY8J6ymN8HjODw+y5MRRs44G9xkAP+dnk9wCpx8cTmiKcl+Mbn+k+kuj0RFWzG",
+	"md+D0cLvGPrLyevjV/+DFJ6Hc11MSELndBpKhH35/kqzqbDi081YaL0zLKTa7/JMgnbgj+8+29TZzaOf",
+	"nvzUwdhAuaBqHXJhmi9QHdSwoJKhy5SrnEScKcETlxS0/vOKU5A+KxoTriWSoIpC0vw01eM9RCRJNBck",
+	"s5kJR5zi6G4ubAmdKZH+0x89LKHNPscGr8tpW1onawQLST1nIBvkeImWoUcWF5+ut/HmzIOD/nWrQRln",
+	"kzYo/Mbyr+jKzwS+WXCv+lKMQ54KRSqwo5uL2212pEK6uNbEhw+ZhYSbFm078qIpKKmUwduFwmFYAFl0",
+	"qp2VxYigqwaiNKCGVfABA2VzY6UohsF0zU7YHtnFRamaA1IcpgtaBQqR5U4oVSXS+2jB8wK4iiNJWLzp",
+	"knqyKZwc9rzCyWRZrsEDXSuYQ5cETYm6J6RcQbB1AZuXoOiS8EwFVlC3ifN7lHA219u/x1SBnxCyPvrK",
+	"0FstpqEeRTNiheM2XLV4xRE2KNYRoVxCk2pRzYYCOEKpCV7NJ1lTekwQMUgJmuob5JJGwuXc6VrAXqnJ",
+	"Ej8EZ7hJ+D0xBfd2MAllwUk+YKl2Mom0dST7FjyQxvHkTyaICzZOqMZdFmupFQH/iMYUuz7Sw69wAqX/",
+	"smiBsEQYTTmLG8tgf6Xx1zH6aupbfYVANvhDfvVFsdGUxxrp8tLYakGWkFXroFAMEQqHpjS6k8DyTHlt",
+	"88xKumrpvuL2YZ5AHC2xuIPX9GhGV8R43qXLJh67dPX3PEsgtmtKY/NkS6O/2R2kp9LrWeKYHGVpbbox",
+	"ktw8sP96R1ls92mixr6CwcNNB3kkh5f81gfW/vpLt2iq3KLXVu/xN8qgzre7Mjg1Mk7ju5EpFgp1E1nc",
+	"WINIdlm3LfPdtdiZ65LVU7LAPtrfYeVwCkOo9ODqvFAqemze0vuKDLqxni9k3GVx9/P6WbfWN1cN1c69",
+	"LnXrsCpdHjlgWdbI2VifNk8iUe2kd66/FlEhwfPJX05eT95MmiJjuFDtkXK2EDc0bI+T6/44yCYvMJO3",
+	"o8GlBXs1TrFYrRAYCriMlU2tdnl9+bejWN8brekAfY3JikZE8zT4Xeh/ef3LEn4hbNtRf6jwbIGDlYsb",
+	"o1tb4BfFJKFTIrAiyRqMppqZkRgJguNfWbJ+a6viShTx5dJUMiQsRvqeZpm2qRY8IypaaG6n54RSceYN",
+	"pyAaVn48lGNJYUWWQ4fYlgFH4BJ/ffk3ZD5CUddwPAhAMNAZfm/u5+HdUMA414f1EGOfRMZkk+CMNNa1",
+	"6keZH3WPTWH6v2AR30P5GqtOu7JeAJzgSh4m4sFnv53w2cy9nQwknrCtZGFMtCKCzvQRcps1MlVjpDLB",
+	"zIPkMhLea7isXMycGYDPZvCYcUGW5z6DmUQK3xGTGDl3kNoeIAoz8xPcKgF/JJ8pvXetHoQoYBxC/wad",
+	"E5CvZkm30Yvm4qUvYZvt5BUmAse+mXl8tNhRLyLYwmVxpviEkTlXFDfVactDnPVKoIjqketSKmFWSm6U",
+	"JiSQ0/EDfSAxMl8t2mumURrT3uR8+ZgsSbSUx8ksLN5TEjStwEywYmihD/DTNJUbZu2bh7EGwKaDunFa",
+	"SFDWNxmPfNX+hmwxrVl2A/eBh8bkyDZZbL903OJhsjHFS88lqg07bnzcGByqabf+aW2/rOYdttt5fdWX",
+	"JPnYpYnGOQ4UgFM8yuJG27AvdAm8yITQlyVDJ+EiyE20fAm/11SxIr2OfX7yP1rkWYhjVd/tZCnELN6z",
+	"DWM2cIOPNT4w5IxgwW4Oz+RCMP/y8CEJ+cp+ZYXScVBNC9Q48/ohwJ5d8k7ToPEdhn09AY8w+NR6Uhse",
+	"Yewmeecu8na2PAcB0Gx4DPIwMcnKg1C5qWQ0R/AoY8YF5Dq3wG8slmLjsPrih3n4UT+zAtBzyIXQ5ial",
+	"mhz94kOmDzDa5AnbKUNaOVq7p8EHfr9jn2JinBfbPAxWBdxYUKS6sA+6T7laRyiRJjEXd3gkDQV39L/8",
+	"WhAUf64+fTBJ7fhsAj3gQ5z/Gb7gN6OBA4ZfhikyBJUF9eKFRQQ4IJSluwkJqBUrdwvMIdbl+D/YkwmH",
+	"4elzO0dYoaW+UnBG3N1oDe/QQtUiIs6kwixsWCVQ2ufV2dGUFhJ1b+0HjwSEFoWiQe0neD1rYnCs1k5l",
+	"lwV0CNOjrHH6K7b/6dPGEhlHb165KhkhDTpkULkJR+hBCNjLq2sToBd49RUHjRidrGIwpTWLhXidGeSP",
+	"psW+TwDADarvbxLPiZF/d9bCZ2IMienWltWkgwnf5pTv0DKTHf0CFRBAPzNRa/kvgMUnsuRi3QCKdy7v",
+	"acp5gg4sKze/SXDFgLlCfw2G9q0wTXAwVuGDIC41bVctt7F8CqYJiRFOElvnuuuANEnIPJSw5Mp8QHov",
+	"vUYM1gv4hc4XWjZmUt/eCes4FtNiJUQhDi1COYjBeJBJMkSLZEas5Yc2DmJSDrdGnHLhCQ1YVX3k7Nzo",
+	"AbmAowWZLGzZiQ5A87afMEk29LKJY4qXqA69ZlzcYxH37mdioPqtcAlU2rMPlVG/HibQtF8f/7SzVy/B",
+	"My3fenZ66Alp1a9DNTKhctnN/6iffB2H6rhYPfnqqdagUgdu9YjKhzwu0ksjcTYZfIjIH9n6DA+YxUUR",
+	"II/RguBUa/BLOUbLTJEHYlotp1z/kzxQaZz03o2o5TdWdEoTqtbgmVwjM/eUoOT+6tqYnRlO5Dl4+Yzh",
+	"3Zj+TSFhrSH/lVsxHGGGJF6PQb9M1uhfRPDDkIndpqTdqEiU2ZV5tNetZ1F42tAn80a1/5zQ92xgXxsd",
+	"NaDn8PWmq1OIyBnc/Wx4zy0mNnjaqW9JTdRdk3jgnIZOBk3KBs4J5Ap6dpdsNyFsrgbJy67jVLdgo9L6",
+	"78HGnvXtWDWFQ3rcPFuDRVtPrpZ+ANQWMYtY5knTIEDRZWI5hQO2BVF+3h7bQsy4WnI2oHy7KrEBLzQJ",
+	"hQ9DBFCtEFeejA3yJ+eCzzw2gBB6KKgbyJQFLfSQgeE6ilFYqp8iCAkilamBGLr/G0eq4j7VEMoLJXev",
+	"KhzO45rvzw7XEGRXtrZAWFmXOLdCsP1kiaPO2R7Oi25GE7mj9WRwEJkK/Q35iGuPzOtPwgDQhUdGwWIl",
+	"ZYPCT1DyxG/1bLNhyYC7/aybQul+zVTEl/YCro/6yJjonEu944mHKOrKm9s8Lv2TT4Ow/DMjWeiaVcMY",
+	"07CYtlbKpkJsXZ4J1NO+hqr/EVUpheI2VAdEtxLDLoGwaewTXHbsZsPTyTKFCohaWBRNxX0suFV25GJD",
+	"xzXGkGBFV8QWA+9dpaSCsXa7noj+aDmaxgI5PlgVN6TLjoipb0JiW1amZB1d4jWakkYLqaIs4yFn2Wee",
+	"PwEP5PVq4Kw3iqe27CdYFpeYrTslqG8M6e2ZqOpWd2mlgVpGq3DlFCpRQma2oE0wT1rGqAofF4XuS4Kl",
+	"q0blAySYzdpMRh6IWsI3FbAcj0BGNqzRZPPaOloeNtIBN2/tcdScNF6G0iUJw6mtwqe3PjsgLXgmINQx",
+	"s7dRlgG8zD9ygBUgpz8mCfW/F/7qBVYITg+awzeiawWoZoK2SqNl7hgu4GxlqhyjDxc3LhN2fI7IA45U",
+	"ldSbHCEz+hBM3Mzc8O18Tov7gMGJhp5CfHTLzaTxPqtMsFKAYd95WuIPy49fOwsiXzC6jU1UmgbFpX1e",
+	"y2fulAaoiIWefeth3YXqztgDAJ3zjqZbgb4GbS1lQsFHQqotMEkqHtoI3mLQoOboNtBGi42RfZ7HOSdW",
+	"tbifkCpQ22/cVAoKs5jEoGO5sGasQJb3c0MGMUPYNLEdazt8sdpVA5/+u7OV6WGNEa9UitlLMVuTeXMa",
+	"WVNRajNjdGtrEzkiGMWTEkF5OOACJLoWVD5pqB7BGxZfSP/CAd8RE8eZJpnAidbGl9YsWZAuSHEODw6U",
+	"ixLGUURSZR8XnBfVthfS5a4l0YLb0fWwWmO4xxLN6cq4cnx8QEjQ1cRhTWDuQhQa+ZzqyyJAc1uBaM/E",
+	"zddy8BXFP0iP5h2xKZdSqITxQhafENaC7CG+ZqJopWLjvyDtZF2PU/lEL5DrjlSWJgRCvKeUlRSXSGvh",
+	"koJpQo/ZlrVSNuXqkGPEM0UEBDpABEff6h7OctUvfD9fWNvRFFKu1bUJA6uadmLM/5vjNXwy081BVpUE",
+	"qO4peueMz7Wkmx3N1oHkkR3tzoF8Y6Z6KCBV36P95PsVirp1nx6SKHUzotbz8nSzodazWRTKmXXvCCkN",
+	"2hQ11/CdsXI5wASEhg34N0ZHdHB1vTodm6e1HDLOj100vMdUCDGEopmIqoA5KKwDQ53xYGr4Po9reiu3",
+	"FUB00nKb+mxQd0u766nwlvr2tAeEVd53bsSg0rsxTU+rVtuWgq1Fb23NSDtIM3Un9YGSJG5G8isDLIfk",
+	"M3gs6rMbd8Xe3C4fvDt0qTO5B8SGrfdC63KPDUhNS6AbgNkt3owhaP27OcJNF7kuCRz6YHwH48dJz1vc",
+	"sCG3pZRmIvkdC/Mcyz4/LissfGZ+HSOtEMB/z4zWj6MWEwtJ4iH47FfZUQHZIPU6KiObR7Gepe0GcdFm",
+	"dQ4D8NK4DQrQOshfm1LaQcGxPMuy4shojvWE9TVbQThulYhlFrpnXEuSxfxIYBbzpcYOEdu3YTmpB2JZ",
+	"A+FvbooeaBvKxeA+mVuPz2Vv3tAHvFWOX9Th7/XOoXeLEq60Mftely2/rGG3q2rULiwqCPOWFyvF4jOb",
+	"H63sqLZJXn2kx+MXQSKNkkMqkHR5ctLvwckQLz6EVYe2XnhDEjq+34v5aEuub0yWnKFpRpMYUWbWE6zh",
+	"Ck0mNlghEPeqB8jzJtZgY7qroEPEl7GLzWrusYQVhQ/JJJKbRHy5DLmTbAI5QVZUb9kZrWD+4HirJth8",
+	"IQnBEp4jS9qlyK4baVwGVmnz1fWHTuvvXNyFgFyN2NXs+yhNMCPoHrp09cpPM7meJJynwSenSULZHMFn",
+	"QzZLviIxwlAh2b0lAersGEMdpVlgM9e/wcHYlauFIDjW6kJKGTOW3oOjV/lzXPNzOOtdt8x2BqwNyT0b",
+	"x0lID0jNIFsO48ok4OAo5l2j4PVEMiEkNNPPOLo74rMZMg3A0srQ/YImBOmOHedIIi6ach3AN0RjY1F1",
+	"dvbS4XQEWZ9Xv/k7fDPTCxvJ0eOFsWnf/GLZfC/uJuVJIjtuxhBr2xNh26I4gchY1/HVw+aCqjNBCuVU",
+	"MVIPZlOFgqrdaqkOe7JcOh2/21zmD5Zjmi04pBwXeVKJ7MqkMW55CV2AZREz8kOs89pHeAQ24wH0eX9z",
+	"i95dXwGvdUz1GF1jcNb6JymIxnKM/s/Nr5+thq71VzlGeh45RloTy/MsZRIyXko044lWJ2zQTdGVkmbT",
+	"hMoFidHqFTKqkHGVYGWCujVfyWO6bfIUfTwoY9ECszlxq0QZiyFJC/r68PIrksQUW4GhsCAuFQuWKCA0",
+	"fFF8E0lOmZ/UhHgrqhIApO/67vpqVBCmo1fmKQNhOKWjt6M3xyfHb6A+lVoAsr30WU7gz3no4vJ+mSXw",
+	"7NDm/swzo8AZ6FY4SdZoRhNFbOCIP5qrGF52S3WVT6TnF3hJjAL6j7o2m6wLcyDOTFCOSy1FdaM/MyLW",
+	"I3dXg+w9RgMzxxUwoT2OgxNpwspTvUBNZJitUqEpNClRi0kxa0v/yQu7zGeuFsYNTQ2hu7uf96zDvGed",
+	"5v0DEombZG5Q6ObkxIVu2ZeeOE0TW1Tn5T+lUf3y8Tpd7jxOBfKzPI4DNkZzyAmV6lh3OTWLCk3hF//y",
+	"Zxy7FJp6UJktl1isLVYXIKnpETK4/2NUwPU/IPw8ZLG8EAQreDCCiKOwHBE5s5mXjtHfbd44k7CuEA27",
+	"BFevzURUpjgzeA4fw/iJVD/zeN3rIDrCvyxblMjIYw0DXu1r4kBGI0HKAB123rrL6eYun7n6AOmMywhi",
+	"DqGUW7UJSR7HRVb88uHlNEvujswuIDIgiELvkgRx4TTdc0TNjUTTjtbhKYMcXVC4Rv9tgVLHlp+z5K6C",
+	"MXILlGkw52xN0k1mEisFQ7twJxnUOTbh68n3u2uzj/C2O1CLHBcTt4EB8RkJCKJxNzPaMA3FJCFtNHQJ",
+	"36XNnSXLYDjXmqVR1kqamNbcbNKxMDWZUfdBTXEZq9r9hOPRw9GcH+nfjuQdTY+cunbkS1IA6j+W8am6",
+	"+q2o6LQJ5vFzoJSZeiBK/ZvGj2Y3Dqeqt90lXxmRnktyyM+oZO5Bzq/bPhtEGYEq4B/1B+nW8Okis8bh",
+	"68KvrKBQj1HCub7gZCmargEONEAyfyWqZbsnT6c3VPWF4YD8K1EdoVi5DIVmy5u8pPHo8Y8AXr58eJna",
+	"AtkDBmxSUm8IiyWCggWklIH9wKR4X5256BOL3oc5duckoBaCZ/NFjvNj5Av72xobdL6Y8kyYyDGTYNQ8",
+	"ejacWZic4sfoM1coxQLCIcuX4TJGXVM2/yD4ct8qcDHD/h6Uis1Tw8OxADZD/GuElwTSuD4Hq73uUV2g",
+	"jQEveZwlLfYJrQXbNkX/RSr4isbGiFk3R3yygz7FNdXM1eWOalq6C2r9trn0q3bQcvsogcoLqkYGbRp2",
+	"5852C3vEZgekMF82690NU7aDBYE4mBsbA+hLl1juyDgFZZu24DRPkxqOMhzBG77cZRvSCsrJ+r7YWfpp",
+	"CEGBnyT5EtwukPDjO1CV529RA+zSwA3th8tYH5Nh0143Ww9FPjmYttwKmsxaPh/gIBOin61gqNTCsaBM",
+	"hKe1TsgNkz6JKS0E6y4cy7Rs5li9UKmFkDbq3o6aQNaUSMlr4OLBJBI8RlcxWaZcg+9cdyg31/iCTk9O",
+	"+pDg6Pu49ui9lg9kCGmbBKm6d3cB0g1oO1SOgvgcFi6O4+5G4+8H4N2ImyFyxq/Tk4ehtCJ1dCOBncsf",
+	"m1sPF8bvjaRaK6yOU5I93Hh/uCQuksOw4y6yqJsUynPe/+dIhi4ywbVtlgo9D3ijA8XjsneblKG8hQ+l",
+	"sv093SIrMH5ab0po9mYjcVGXsq/M9AQfbcLJQOzelysX/xUaoxm9H5/PZVPF0L5qyzO6cEK8+en9OBu5",
+	"Rme3RmU/34lHZ4/7H+bbKQjBb82100satBHbJl/Pz3rLptbsOfJqUIxssQJw9mBBTAYVnGip0KoM5b6S",
+	"vRHd07l7dkln367PZ2e45l8jdePrYCL3+iB0RorP4flvGLFudJvvGq9CO/gu2XejOaQDEw8DoR8PZ+Te",
+	"3c6+De4Nm9o5QZmXeA2OKGXCu72T3vc/r7HvVs+8Hug7p6raBnbNq/UU6fPwasjEtiPE6mwyRNJsuJNN",
+	"pGgx9O372Qy/F2thr1tQi7HQ9R9qLnw6Q2ETB84vrDvxQPWD645shCZMQBD7OnWXUQJaHGgKyAWVfcMv",
+	"MsagBLJdxLnJxKR/mpI5ZRLhOabMuIn/RQSvY8MXveBN+PDqWQzH+Xa3MYbkI3xTphCAe+AIh/Hhl7m+",
+	"vHu8g5n0Gv2LJpcNVvPxyNkJK+dVRrOAnva/aPZkquQODG4Wy6wSuUsk05qnx7FzG48ETO4OHgJSJfPy",
+	"oK0Gg7ruNuqvj22pXA0GdYRTlQmydWiDV64KKc+adaYLM+ueIh3snhq903b2bnEOfrAhYQ61ffaPcrDz",
+	"N/mU7Of/9hiHEqB3EeLQA4eaqWkX8Q2OnnYR3lCG0vdyXykfxQBqHh7asAFgu76wVLB4/4ENvWC73Y0l",
+	"RBov08jUIQoeW77ZPJMmwhLpTmxu3jgyzLjJJ5pXN5XoQMkFFndAQ3+ngpi/TBYEkzuv/byvI1P0pI1Z",
+	"mwxVrvbrCZpiaXMoBJ+yQruJ0ZeLPLPD8+5gHqvKxNVpXXbuvKRueSGExT2X0Y+ZPxyZUypTgJ9lShmG",
+	"ddZ01SrG28M26ZSewaNlECIu4h/Wop88Aa0M0cYcQQ+O//Hb2E/4T5QP35eNF4J/3Chbx/4UdrtZNXOz",
+	"/ufoS100Jdt0Y9xPt5PdEPXj8XdfMT9u4/sM+fHAfY6In9LkzZEDhWvFUNtDYYhvOtwn8kfeQ4V/9lif",
+	"Eh9+rlCfZjbRM9LF7ea78hTvYffDwnxycfeNRvl04f0tNPbcIT67p7WnjvDZCX198wE+W6LZgOger/L1",
+	"DO75PjEqsIHvkWHvKLJnKNf+DgJ7tiakXlE9rvvgoJ7vlZqq6/9PDukZjlJLIuYtwl+TlLO+2BtIGa9y",
+	"YoORTKk3Zww0VDcu2A0PmCzYCjtYA6U1B+4U9cJ3bGfNj2WPuhFd0XNcNP697WhVrBkG65bFDRnNi5bP",
+	"t92tqH3z8zvKC57eBVS62r0Q+08xc34yhFMgM0lWROBkOz/YkGi9DgbMov/LNe/lAPveQvU6WDBaXF+2",
+	"90Df15N5vRovwc7MtMsgvU4Q3Y0Rf++RUmYiyuamAEUpYO8AiyWJTQIeREF6OmKxNxpB53MiDltjpxpR",
+	"4dVzOED/myKnBtou9xs25RGuIWwqELLQFjXVhynvJ2iqH5R9kYg954PxBTr2FCaVV3BvEu5+Bd1CpQoD",
+	"DgmWCuy3f7iUX0OTKy4v8fG0IVMKizlR35ALsALuXQRN9cSoNpraReiU2mVqmCq4vhcVsnomg4h8eATV",
+	"RrDtWpusofUTRFH1hfF2iuU8H6y/4MmXOjhCpLCZ/cSIzIsT9EfWQpxIPtKGSBHDnTtJp25yKZ/5P0lU",
+	"dBESvvHGiJHu59wQNcKXKXUJIpWpCVeov20eimClcLSwjXLsV9yICAA1OshjTUppLWl82CnkJJCrtOj/",
+	"zeG3z7CTwik9R+BJZfpmb3ZJRRt6fSsN8k2Hn8wLh99TGXr2IJQKq3+uMJQ2/tMzFCPf0Xfl2dwTBIaF",
+	"oxSl6jcakNJVtLRS3XOHpeyD+p46MGVH9PbNh6bsBOEGBKgU9MyeISrfK3YFt/B9MvMdBaoM5+jfQajK",
+	"jgirV8BKPsDgkJXvl7rqO/hPDlvZFr0Un88Tsgm3vgqSJjgiX13BSqEk+npP1eKrJjtwmujv50hWqlnb",
+	"y+09R3Kh0e+OkFT/RAWSGiQsIrbsrgzdQm9heXtDSbuthrd7NsdE6apWQ1oNhHB/FxHQ1r/CKd167LAF",
+	"lhkGxFaY/eo5LZfuPgy4tKtL9bfqE73HaSFnSW7EMeloHJ5wRobQcP8QlU421KKjIe/Q09fwvQWqdLR1",
+	"tHgZ/AiDHQ1P6GJoItECMe4yaKUzdHflXzBxBAnBgtkqVGGD+5frl58vkWsHBZmJrfYkeQIV7n2dND4r",
+	"OUw4K1lcz2sfjWEWxpa+/Lseew7PcTUxQXRnsY5yByz5aBfb6FvfG9JUZw7gkGvi+cozkPbH0mk+D8a9",
+	"FESJ9Y5jWL4YnJTFAmdE5sW7paJJgjLmcDeUvEyJdcOpduLYRdiKZ2LdsAlPs0MFZ35U+whwu9Cju1px",
+	"NU5SYDDQZgnOREg91xrN9v2embkd7/LM9hQh5gsBnqN7TVdU5gcoFV7LY/QuyOcXWDP5XJQoDloXOgiw",
+	"+cO2oLKtD/l5r6hbn/Ee402VwEwuqVJOEgdz8aGbyvXU2iexQifdyHP0rdy4/psCTrfyVu437LSId11j",
+	"S/vdpPYTXdofpOLhCALXWlMjQYtyJT5nye0cePnl4QPM0yWixc/3BMX37Fz7SbNSmzJQuxQdOCnjRFKK",
+	"55TND98ieUdTsy6wIxbAYuzHY2fRAyM6OmBcIUbmWNEVacwP9TDhs5kkW+eGCmzlLaxK890ll6q28gM8",
+	"lYSZoE6pNahzvxMtto0VksSIULUgAt3jdcsmErqkaq+JpQbGMRlE7xK+pNu5yKUBzLge7OTT184sqXXK",
+	"y+lYwOaqr7pZd2OJBcQer7sO1GFZqle7I6tICbB7zbatevHjWhR0D4Z8O5gh7zvwfSBL7hbL+L8s+b+P",
+	"Jd8+H0t2mmQDS25Sy9SeePLt3nny7VPx5BJk92U05EI1s+LrxVrSCCfAooyRSP/riPyZ0RVO9KjoQGbR",
+	"AmGJppzFoRQAEPYN03R7g6QyweyEjh/fURY3UaX+9g3EdnPR6dXPNRjgd0h+qYWsRw74e1N2QGsiKhzk",
+	"MQLwf9XgfAtn+RVFmKGpv3Sf20OZavSLNRleXl/+DcVkRSOixQFaaAbspZhE5EGvECpXgL3iKEtboru5",
+	"UPsK6YbDeWI3tJ+zOfZTw/MZYzwNDgRwxzOGjf7cL2TJVwFsQo4pYEClY3Rt6PmeFTAnwkwrD1OCBAwT",
+	"g2XyMIQi1qHrUGST7QGozA76vK7cMIBbfLa6Rw93bRAiJ0+CxQXs3don2wSmYXavLOipgmgWY0WEDCaZ",
+	"AaWx+hheRdncbqsK69/S+FvhUU9zuhls+Pl4lAF4Vx718uGlIlIdzTQuyB1bTAOXjjHSnCvFAmKHvK8c",
+	"/U9GMoK+Qq2Tr0gvCZkl6WZfE8LmavEVTdeKSAi4sSqehDsZz3wkElwJ1ULwbL6AH+65uCMiVwlTrBYh",
+	"RnlDWKxBdEuk+mCAsR98LUzQCWtf72HmZk+D+Y5wFJFUY3EV1s+B0bfu7IpocRBArsMGdJcKR3ftdpPb",
+	"i+uXV9fItAR9zKYycSrZgU9awhkZm4YnDUr7jZnvKdRnmKqL/gwNmx9DSrdkBz+7hyIAN984oZ2piQDR",
+	"pIIrHvHElzCCi9A0m82IQCnniQzKZrOnPbJvC7Qw/4Y97Eg8S7uTGlAHXztXREjr6wuews8ZTWIAs22J",
+	"KDOmFiuxVSEmNsZkyVnwDH638+zxFNwUgXP4vb722sttWLvbZQHGbliDuQ8vjQCQrXhLmBJrlBLhxcVC",
+	"EBy/BWhdXP+GKNi8Usq0Gq74GNAbdPEk4oKM0YLfG+MZnxnU50miQZxwnkpklPRi5TjffqaRx4WUjeGb",
+	"KuQapMp0PkafQ3IzIMg0Of/d7vkpOJCZqwsLMi2DPOgSK3yUJpg5gb2Zwbs9/gEzmcfQhpYykYzejl6C",
+	"YmJb/9sZPTzSjf1Pn3icJVoa5z8Z4VH4wU1W+OnKy4bir5bCi2NVjU61b7mToPbJ5/55/OPx/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -465,14 +465,17 @@ func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObje
 	if err != nil {
 		return nil, err
 	}
+	off, lim, err := page(req.Params.XOffset, req.Params.XLimit)
+	if err != nil {
+		return nil, err
+	}
 	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
 		return gen.ListRxFlows200JSONResponse{}, nil
 	}
-	out := gen.ListRxFlows200JSONResponse{}
-	for _, f := range svc.RxFlows(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {
-		out = append(out, rxFlowJSON(f))
-	}
-	return out, nil
+	// Streamed, one result at a time: the JSON of a result's flows (with
+	// digests) is several times the flows themselves.
+	seq := svc.RxFlowSeq(deref(req.Params.AnalyzerId), deref(req.Params.SourceId))
+	return rxFlowStream{seq: skipTake(seq, off, lim)}, nil
 }
 
 // GetRxFlow implements gen.StrictServerInterface.

@@ -456,14 +456,16 @@ func (h *Handlers) ListTxFlows(_ context.Context, req gen.ListTxFlowsRequestObje
 	if err != nil {
 		return nil, err
 	}
+	off, lim, err := page(req.Params.XOffset, req.Params.XLimit)
+	if err != nil {
+		return nil, err
+	}
 	if emptyFilter(req.Params.GeneratorId, req.Params.TargetId) {
 		return gen.ListTxFlows200JSONResponse{}, nil
 	}
-	out := gen.ListTxFlows200JSONResponse{}
-	for _, f := range svc.TxFlows(deref(req.Params.GeneratorId), deref(req.Params.TargetId)) {
-		out = append(out, txFlowToJSON(f))
-	}
-	return out, nil
+	// Streamed: one generator of 4M flows made a 1.6 GB slice (7.9 GB RSS).
+	return txFlowStream{list: svc.TxFlowList(deref(req.Params.GeneratorId), deref(req.Params.TargetId)),
+		offset: off, limit: lim}, nil
 }
 
 // GetTxFlow implements gen.StrictServerInterface.

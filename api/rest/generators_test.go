@@ -159,6 +159,7 @@ func TestGeneratorLifecycleOverTheFakeDriver(t *testing.T) {
 	if len(flows) != 12 || sum != 1000 {
 		t.Fatalf("%d tx flows carrying %d packets; want 12 and 1000", len(flows), sum)
 	}
+	checkStreamedFlows(t, h, "/packet/tx-flows?generator_id=g", flows)
 	var one gen.TxFlow
 	mustDecode(t, do(h, "GET", "/packet/tx-flows/"+flows[3].Id, ""), &one)
 	if one.Counters.PacketsActual != flows[3].Counters.PacketsActual {

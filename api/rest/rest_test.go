@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
@@ -31,7 +32,14 @@ func newTestServer(t testing.TB) http.Handler {
 // port) and a pool of the given size; it also returns the workers.
 func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Workers) {
 	t.Helper()
-	svc := testServicesWith(t, n, pool)
+	return newTestServerBudget(t, n, pool, nil)
+}
+
+// newTestServerBudget is newTestServerWith with a memory budget for
+// captures and flow tables (nil: none).
+func newTestServerBudget(t testing.TB, n, pool int, budget *memory.Budget) (http.Handler, *workers.Workers) {
+	t.Helper()
+	svc := testServicesBudget(t, n, pool, budget)
 	s, err := New(zap.NewNop(), NewHandlers(BuildInfo{Version: "test", BuildTime: "2026-01-02T03:04:05Z"}, svc))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +51,9 @@ func newTestServerWith(t testing.TB, n, pool int) (http.Handler, *workers.Worker
 // worker.
 func testServices(t testing.TB) Services { return testServicesWith(t, 1, 1024) }
 
-func testServicesWith(t testing.TB, n, pool int) Services {
+func testServicesWith(t testing.TB, n, pool int) Services { return testServicesBudget(t, n, pool, nil) }
+
+func testServicesBudget(t testing.TB, n, pool int, budget *memory.Budget) Services {
 	t.Helper()
 	d := fake.New(2, n, pool)
 	cpus := make([]int, n)
@@ -62,9 +72,9 @@ func testServicesWith(t testing.TB, n, pool int) Services {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16})
-	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st})
-	caps := capture.NewService(w, CaptureSource{Targets{Ports: svc, Stack: st}})
+	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16, Budget: budget})
+	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st}, budget)
+	caps := capture.NewService(w, CaptureSource{Targets{Ports: svc, Stack: st}}, budget)
 	t.Cleanup(func() {
 		caps.Close()
 		ans.Close()

@@ -39,6 +39,7 @@ import (
 	"github.com/openperfd/openperfd/api/zmq"
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
 	"github.com/openperfd/openperfd/fib"
+	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
@@ -237,10 +238,11 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
 			zap.Strings("rx_checksum_offload", i.RxChecksums))
 	}
+	budget := memoryBudget(cfg, plan, log)
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), rest.Targets{Ports: d.ports, Stack: d.stack},
-		generator.Options{Resolver: d.stack})
-	d.ans = analyzer.NewService(d.workers, rest.Targets{Ports: d.ports, Stack: d.stack})
-	d.caps = capture.NewService(d.workers, rest.CaptureSource{Targets: rest.Targets{Ports: d.ports, Stack: d.stack}})
+		generator.Options{Resolver: d.stack, Budget: budget})
+	d.ans = analyzer.NewService(d.workers, rest.Targets{Ports: d.ports, Stack: d.stack}, budget)
+	d.caps = capture.NewService(d.workers, rest.CaptureSource{Targets: rest.Targets{Ports: d.ports, Stack: d.stack}}, budget)
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
 		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
 	d.api, err = rest.New(log, h)
@@ -377,4 +379,24 @@ func zmqEndpoint(ep, prefix string) string {
 		return "ipc:///var/run/openperfd/" + prefix + ".sock"
 	}
 	return ep
+}
+
+// memoryBudget is the budget shared by capture buffers and flow tables:
+// --modules.packetio.memory-budget, else half of the machine's memory
+// left after the DPDK pools. Without a reading of the machine's memory
+// there is no budget (and a warning): refusing everything would be worse.
+func memoryBudget(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) *memory.Budget {
+	limit := cfg.PacketIO.MemoryBudget
+	if limit == 0 {
+		total, err := memory.MemTotal()
+		if err != nil {
+			log.Warn("no memory budget for captures and flow tables", zap.Error(err))
+			return nil
+		}
+		pools := int64(memory.NoHugeMegabytes(plan.poolBuffers)) << 20
+		limit = memory.DefaultBudget(total, pools)
+	}
+	log.Info("memory budget for captures and flow tables", zap.Int64("bytes", limit),
+		zap.String("size", memory.Size(limit).String()))
+	return memory.NewBudget(limit)
 }

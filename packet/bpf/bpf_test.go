@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -56,7 +57,8 @@ func TestEmptyFilterPassesAll(t *testing.T) {
 }
 
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{"arp", "udp port 53", "ip6 and tcp[tcpflags] & tcp-syn != 0", "vlan 10 and ip", "(((", "port 99999"} {
+	for _, s := range []string{"arp", "udp port 53", "ip6 and tcp[tcpflags] & tcp-syn != 0", "vlan 10 and ip", "(((", "port 99999",
+		slowFilter(60), strings.Repeat("x", MaxLen+1), "udp\x00port 53"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {

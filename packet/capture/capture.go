@@ -63,6 +63,9 @@ func New(cfg Config) (*Capture, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("new capture %q: %w", cfg.Name, err)
 	}
+	if cfg.BufferSize > MaxBufferSize {
+		return nil, fmt.Errorf("new capture %q: %w: buffer size %d not in %d..%d", cfg.Name, ErrInvalid, cfg.BufferSize, MinBufferSize, int64(MaxBufferSize))
+	}
 	c := &Capture{cfg: cfg, snap: cfg.snapLen()}
 	c.ring = newRing(int(cfg.BufferSize), cfg.recordCount())
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/packet/bpf"
@@ -141,7 +142,9 @@ func (c *Config) validate() error {
 	if c.BufferSize == 0 {
 		c.BufferSize = DefaultBufferSize
 	}
-	if c.BufferSize < MinBufferSize || c.BufferSize > MaxBufferSize {
+	// The maximum is New's to check: OpenPerf accepts any size when a
+	// capture is created and refuses it when it starts.
+	if c.BufferSize < MinBufferSize {
 		return fmt.Errorf("%w: buffer size %d not in %d..%d", ErrInvalid, c.BufferSize, MinBufferSize, int64(MaxBufferSize))
 	}
 	if c.PacketSize < 0 {
@@ -178,4 +181,11 @@ func (c *Config) recordCount() int {
 		per = max(s, 16)
 	}
 	return int((c.BufferSize + int64(per) - 1) / int64(per))
+}
+
+// Footprint is the memory New allocates for c (after validation): the
+// data ring and a record per recordCount. A budget reserves it when the
+// capture starts.
+func (c *Config) Footprint() int64 {
+	return c.BufferSize + int64(c.recordCount())*int64(unsafe.Sizeof(record{}))
 }

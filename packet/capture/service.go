@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/registry"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -57,6 +58,7 @@ type Spec struct {
 type Service struct {
 	dp      Dataplane
 	sources Sources
+	budget  *memory.Budget // capture buffers; nil: unbounded
 
 	mu      sync.Mutex
 	caps    registry.Ordered[*entry]
@@ -75,9 +77,22 @@ type capRun struct {
 	rx, tx                          packetio.Sink // what was registered
 }
 
-// NewService makes the capture service.
-func NewService(dp Dataplane, sources Sources) *Service {
-	return &Service{dp: dp, sources: sources}
+// NewService makes the capture service. Each run's buffer is reserved
+// in budget (nil: no limit) when it starts and released when its result
+// is deleted (a stopped run keeps its packets for download).
+func NewService(dp Dataplane, sources Sources, budget *memory.Budget) *Service {
+	return &Service{dp: dp, sources: sources, budget: budget}
+}
+
+// budgetHolder names a run in the budget (and in its refusals).
+func budgetHolder(captureID, resultID string) string {
+	return fmt.Sprintf("capture %s (result %s)", captureID, resultID)
+}
+
+// deleteResultLocked drops a result and releases its buffer.
+func (s *Service) deleteResultLocked(r *capRun) {
+	s.results.Delete(r.id)
+	s.budget.Release(budgetHolder(r.captureID, r.id))
 }
 
 // View is a capture as the API shows it.
@@ -197,7 +212,13 @@ func (s *Service) Delete(ids []string, strict bool) error {
 		}
 		s.stopLocked(e)
 		s.caps.Delete(id)
-		s.results.DeleteFunc(func(r *capRun) bool { return r.captureID == id })
+		s.results.DeleteFunc(func(r *capRun) bool {
+			if r.captureID != id {
+				return false
+			}
+			s.budget.Release(budgetHolder(r.captureID, r.id))
+			return true
+		})
 	}
 	return nil
 }
@@ -254,18 +275,35 @@ func (s *Service) Start(ids []string) ([]ResultView, error) {
 		}
 		e.source = src
 	}
+	// Reserve every buffer before allocating any: all or none, and a
+	// refusal costs nothing (OpenPerf accepts a 1 TiB buffer at create
+	// and refuses it here).
+	runIDs := make([]string, len(ids))
+	for i, id := range ids {
+		runIDs[i] = uuid.NewString()
+		cfg := s.caps.Value(id).spec.Config
+		if err := s.budget.Reserve(budgetHolder(id, runIDs[i]), cfg.Footprint()); err != nil {
+			for j := range i {
+				s.budget.Release(budgetHolder(ids[j], runIDs[j]))
+			}
+			return nil, fmt.Errorf("config.buffer_size %d: %w: %w", cfg.BufferSize, err, ErrInvalid)
+		}
+	}
 	out := make([]ResultView, 0, len(ids))
-	for _, id := range ids {
+	for i, id := range ids {
 		e := s.caps.Value(id)
 		s.stopLocked(e) // a previous run that stopped by itself is still registered
 		c, err := New(e.spec.Config)
+		if err == nil {
+			err = c.Start()
+		}
 		if err != nil {
+			for j := i; j < len(ids); j++ {
+				s.budget.Release(budgetHolder(ids[j], runIDs[j]))
+			}
 			return nil, fmt.Errorf("capture %s: %w", id, err)
 		}
-		if err := c.Start(); err != nil {
-			return nil, fmt.Errorf("capture %s: %w", id, err)
-		}
-		r := &capRun{id: uuid.NewString(), captureID: id, sourceID: e.spec.SourceID, portID: e.source.PortID, c: c}
+		r := &capRun{id: runIDs[i], captureID: id, sourceID: e.spec.SourceID, portID: e.source.PortID, c: c}
 		r.rx, r.tx = c, &txSink{c}
 		if e.source.Interface != "" {
 			r.rx = &macSink{mac: e.source.MAC, push: c.Push}
@@ -387,7 +425,7 @@ func (s *Service) DeleteResult(id string) error {
 	if e := s.caps.Value(r.captureID); e != nil && e.active == r {
 		s.stopLocked(e)
 	}
-	s.results.Delete(id)
+	s.deleteResultLocked(r)
 	return nil
 }
 

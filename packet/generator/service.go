@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/registry"
 	"github.com/openperfd/openperfd/packetio"
@@ -105,6 +106,29 @@ type Options struct {
 	// LearnTimeout bounds one resolution; 0: 4 s (gVisor probes 3 times,
 	// 1 s apart).
 	LearnTimeout time.Duration
+	// Budget bounds the flow tables (nil: no limit): a generator's
+	// compiled flows are reserved at create, each run's per-flow state at
+	// start, until the generator or the result is deleted.
+	Budget *memory.Budget
+}
+
+// What one flow costs, measured with 1M flows: the compiled program ~12
+// bytes (held by the generator and shared by its runs), a run's writer ~4
+// (its sequence numbers), both rounded up.
+const (
+	progFlowBytes = 16
+	runFlowBytes  = 8
+)
+
+func genHolder(id string) string { return "generator " + id }
+func runHolder(genID, resultID string) string {
+	return fmt.Sprintf("generator %s (result %s)", genID, resultID)
+}
+
+// deleteResultLocked drops a result and releases its run's flow state.
+func (s *Service) deleteResultLocked(r *result) {
+	s.results.Delete(r.id)
+	s.opts.Budget.Release(runHolder(r.genID, r.id))
 }
 
 // Service owns the generators and their results. Safe for concurrent use.
@@ -341,6 +365,19 @@ func (s *Service) Create(specs []Spec) ([]View, error) {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%w: %w", err, ErrInUse)
 	}
+	for i, g := range gs {
+		if err := s.opts.Budget.Reserve(genHolder(g.spec.ID), int64(g.flows)*progFlowBytes); err != nil {
+			for _, g := range gs { // all or none
+				s.opts.Budget.Release(genHolder(g.spec.ID))
+				s.gens.Delete(g.spec.ID)
+			}
+			s.mu.Unlock()
+			if len(gs) > 1 {
+				return nil, fmt.Errorf("items[%d]: %d flows: %w: %w", i, g.flows, err, ErrInvalid)
+			}
+			return nil, fmt.Errorf("%d flows: %w: %w", g.flows, err, ErrInvalid)
+		}
+	}
 	views := make([]View, len(gs))
 	for i, g := range gs {
 		views[i] = s.viewLocked(g)
@@ -398,7 +435,14 @@ func (s *Service) Delete(ids []string, strict bool) error {
 			g.learn.cancel()
 		}
 		s.gens.Delete(id)
-		s.results.DeleteFunc(func(r *result) bool { return r.genID == id })
+		s.opts.Budget.Release(genHolder(id))
+		s.results.DeleteFunc(func(r *result) bool {
+			if r.genID != id {
+				return false
+			}
+			s.opts.Budget.Release(runHolder(r.genID, r.id))
+			return true
+		})
 	}
 	return nil
 }
@@ -540,6 +584,15 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 	r := &result{id: uuid.NewString(), genID: g.spec.ID, targetID: g.spec.TargetID, prog: g.prog,
 		pacing: pacing, groups: g.spec.Counters, classes: classify(g.spec.Traffic),
 		stopped: make(chan struct{})}
+	if err := s.opts.Budget.Reserve(runHolder(r.genID, r.id), int64(g.flows)*runFlowBytes); err != nil {
+		return nil, fmt.Errorf("%d flows: %w: %w", g.flows, err, ErrInvalid)
+	}
+	launched := false
+	defer func() {
+		if !launched {
+			s.opts.Budget.Release(runHolder(r.genID, r.id))
+		}
+	}()
 	// Spread the run over the workers' tx queues of the port: each takes
 	// a block of flows, so every flow's packets stay in order.
 	n := 1
@@ -585,6 +638,7 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 	}
 	g.active = r
 	s.results.Add(r.id, r)
+	launched = true
 	go s.watch(g, r)
 	return r, nil
 }
@@ -755,7 +809,7 @@ func (s *Service) DeleteResult(id string) error {
 	if g := s.gens.Value(r.genID); g != nil && g.active == r {
 		return fmt.Errorf("generator result %s is active; stop generator %s first: %w", id, r.genID, ErrInUse)
 	}
-	s.results.Delete(id)
+	s.deleteResultLocked(r)
 	return nil
 }
 
@@ -789,64 +843,6 @@ func parseFlowID(id string) (string, int, bool) {
 		return "", 0, false
 	}
 	return id[:i], f, true
-}
-
-func (s *Service) flowsLocked(r *result, only int) []TxFlow {
-	sn := r.snapshot()
-	c := sn.sum()
-	p := r.prog
-	act, actOct := r.flowCounts(sn, actual)
-	want, wantOct := r.flowCounts(sn, intended)
-	try, tryOct := r.flowCounts(sn, tried)
-	var out []TxFlow
-	for di := range p.Definitions {
-		d := &p.Definitions[di]
-		for f := 0; f < d.FlowCount; f++ {
-			g := d.FlowOffset + f
-			if only >= 0 && g != only {
-				continue
-			}
-			tf := TxFlow{ID: FlowID(r.id, g), ResultID: r.id, Counters: FlowCounters{
-				PacketsActual: act[g], OctetsActual: actOct[g],
-				PacketsIntended: want[g], OctetsIntended: wantOct[g],
-				PacketsDropped: try[g] - act[g], OctetsDropped: tryOct[g] - actOct[g],
-			}}
-			if act[g] > 0 {
-				tf.Counters.First, tf.Counters.Last = c.First, c.Last
-			}
-			if d.Signature != nil {
-				sid := d.StreamID(f)
-				tf.StreamID = &sid
-			}
-			out = append(out, tf)
-		}
-	}
-	return out
-}
-
-// TxFlows lists the flows of results, filtered by generator and/or target.
-func (s *Service) TxFlows(genID, targetID string) []TxFlow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []TxFlow
-	for _, r := range s.results.All() {
-		if (genID == "" || r.genID == genID) && (targetID == "" || r.targetID == targetID) {
-			out = append(out, s.flowsLocked(r, -1)...)
-		}
-	}
-	return out
-}
-
-// TxFlow returns one flow.
-func (s *Service) TxFlow(id string) (TxFlow, error) {
-	rid, f, ok := parseFlowID(id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.results.Value(rid)
-	if !ok || r == nil || f >= r.prog.Flows() {
-		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, ErrNotFound)
-	}
-	return s.flowsLocked(r, f)[0], nil
 }
 
 // protoClass is what one packet of a definition adds to the protocol

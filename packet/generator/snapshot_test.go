@@ -69,7 +69,9 @@ func TestRunningResultIsOneSnapshot(t *testing.T) {
 		if o := p.Octets(v.PacketsIntended); v.OctetsIntended != o {
 			t.Fatalf("view %d: %d packets intended are %d octets, the view says %d", i, v.PacketsIntended, o, v.OctetsIntended)
 		}
-		for _, f := range s.flowsLocked(r, -1) {
+		fv := newFlowView(r)
+		for g := range fv.len() {
+			f := fv.flow(g)
 			if f.Counters.PacketsDropped != 0 || f.Counters.OctetsDropped != 0 {
 				t.Fatalf("flows %d: flow %s shows %d packets, %d octets dropped", i, f.ID, f.Counters.PacketsDropped, f.Counters.OctetsDropped)
 			}

@@ -52,6 +52,7 @@ const (
 	keyLogLevel       = "core.log.level"
 	keyPrefix         = "core.prefix"
 	keyCPUMask        = "modules.packetio.cpu-mask"
+	keyMemoryBudget   = "modules.packetio.memory-budget"
 	keyTestMode       = "modules.packetio.dpdk.test-mode"
 	keyTestPortPairs  = "modules.packetio.dpdk.test-portpairs"
 	keyOptions        = "modules.packetio.dpdk.options"
@@ -193,6 +194,10 @@ type PacketIOConfig struct {
 	// CPUs: "0x2", "2", "ff"), or "" when not set. A mask that selects no
 	// CPU ("0x0") turns packet I/O off, as in OpenPerf.
 	CPUMask string
+	// MemoryBudget is --modules.packetio.memory-budget: the bytes capture
+	// buffers and flow tables may take together, 0 for the default (half
+	// of the machine's memory left after the DPDK pools).
+	MemoryBudget int64
 	// DPDK configures the DPDK driver.
 	DPDK DPDKConfig
 }
@@ -290,6 +295,7 @@ var options = []option{
 	{keyLogLevel, "l", kindString, "log `level`: critical, error, warning, info, debug or trace, or OpenPerf's 1 (critical) to 6 (trace)"},
 	{keyPrefix, "P", kindString, "`prefix` that keeps this instance's shared resources (DPDK file prefix) apart; unique one if unset"},
 	{keyCPUMask, "", kindString, "`mask` of the CPUs packet I/O workers run on, e.g. 0x6; 0x0 turns packet I/O off"},
+	{keyMemoryBudget, "", kindString, "`size` that capture buffers and generator and analyzer flow tables may take together, in bytes or with K, M, G, T (1024-based: 8G, 512MiB); a start or create beyond it gets a 400; default half of the memory left after the DPDK pools"},
 	{keyTestMode, "", kindBool, "use virtual loopback port pairs instead of real NICs"},
 	{keyTestPortPairs, "", kindInt, "`number` of loopback port pairs in test mode, 1-16"},
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
@@ -385,6 +391,31 @@ func parseDecimal(s string) (int, error) {
 		return 0, fmt.Errorf("%q is out of range", s)
 	}
 	return int(v), nil
+}
+
+// parseSize reads a byte count: digits with an optional 1024-based
+// suffix K, M, G or T, alone or followed by "iB" or "B" (8G, 512MiB).
+// Int flags here stop at 2^31, which is too small for memory.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	for _, suffix := range []string{"iB", "B"} {
+		if u := strings.TrimSuffix(t, suffix); u != t && u != "" && strings.ContainsRune("KMGTkmgt", rune(u[len(u)-1])) {
+			t = u
+			break
+		}
+	}
+	shift := 0
+	if t != "" {
+		if i := strings.IndexByte("KMGT", strings.ToUpper(t[len(t)-1:])[0]); i >= 0 {
+			shift = 10 * (i + 1)
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with K, M, G or T)", s)
+	}
+	return n << shift, nil
 }
 
 // Usage writes the command line help to w.
@@ -663,6 +694,15 @@ func (l *loader) fill(cfg *Config) error {
 	if e == nil && cfg.ZMQ.Endpoint != "" && cfg.ZMQ.Endpoint != "none" &&
 		!strings.HasPrefix(cfg.ZMQ.Endpoint, "ipc://") && !strings.HasPrefix(cfg.ZMQ.Endpoint, "tcp://") {
 		check(l.errorf(keyZMQEndpoint, "%q: must start with ipc:// or tcp://, or be none", cfg.ZMQ.Endpoint))
+	}
+	if v, e := l.str(keyMemoryBudget); e != nil {
+		check(e)
+	} else if v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			check(l.errorf(keyMemoryBudget, "%v", err))
+		}
+		cfg.PacketIO.MemoryBudget = n
 	}
 	cfg.ZMQ.MaxMessageSize, e = l.int(keyZMQMaxMessage)
 	check(e)

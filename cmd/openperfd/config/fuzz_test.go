@@ -32,6 +32,8 @@ func FuzzLoadYAML(f *testing.F) {
 		"resources:\n  /ports/a: &a {kind: bond, config: {bond: {ports: [p0, p1]}}}\n  /ports/b: *a\n  /interfaces/i: {port_id: a, n: 1.5, x: ~, y: [true, 0x10]}\n",
 		"resources:\n  /ports/a: {id: a}\n  /packet/generators/g: {}\n",
 		"modules: {api: {port: 0}}\n",
+		"modules: {packetio: {memory-budget: 8589934592}}\n",
+		"modules: {packetio: {memory-budget: 4GiB}}\n",
 		"modules: {api: {port: 70000}}\n",
 		"core: {log: {level: loud}}\n",
 		"modules: {packetio: {dpdk: {port-ids: {foo: 1}}}}\n",
@@ -110,6 +112,8 @@ func FuzzLoadArgs(f *testing.F) {
 		"-p 70000",
 		"-l verbose",
 		"--modules.packetio.cpu-mask 0x0",
+		"--modules.packetio.memory-budget 12G --modules.packetio.memory-budget=512MiB",
+		"--modules.packetio.memory-budget 99999999999T",
 		"--modules.packetio.dpdk.port-ids foo=1",
 		"--modules.packetio.dpdk.port-ids port0=",
 		"--nope",
@@ -270,6 +274,9 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 	}
 	if c.PacketIO.CPUMask != "" {
 		args = append(args, "--modules.packetio.cpu-mask", c.PacketIO.CPUMask)
+	}
+	if c.PacketIO.MemoryBudget != 0 {
+		args = append(args, "--modules.packetio.memory-budget", strconv.FormatInt(c.PacketIO.MemoryBudget, 10))
 	}
 	if c.Stack.RxStrategy != "" {
 		args = append(args, "--modules.stack.rx-strategy", c.Stack.RxStrategy)
