@@ -55,7 +55,7 @@ func TestWorkerCPUsAreTheWorkersAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	if avail.Count() < 2 {
-		t.Skipf("one CPU only: workers and control threads cannot be kept apart")
+		unmet(t, "one CPU only: workers and control threads cannot be kept apart")
 	}
 	d := startDaemon(t, "--modules.packetio.dpdk.test-mode")
 	// A generator keeps the worker busy and the API is used meanwhile, so
