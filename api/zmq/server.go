@@ -73,28 +73,22 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxMessageSize > 0 {
-		d.MaxMessageSize = l.MaxMessageSize
-	}
-	if l.MaxConns > 0 {
-		d.MaxConns = l.MaxConns
-	}
-	if l.Workers > 0 {
-		d.Workers = l.Workers
-	}
-	if l.Queue > 0 {
-		d.Queue = l.Queue
-	}
-	if l.HandshakeTimeout > 0 {
-		d.HandshakeTimeout = l.HandshakeTimeout
-	}
-	if l.ReadTimeout > 0 {
-		d.ReadTimeout = l.ReadTimeout
-	}
-	if l.WriteTimeout > 0 {
-		d.WriteTimeout = l.WriteTimeout
-	}
+	d.MaxMessageSize = positiveOr(l.MaxMessageSize, d.MaxMessageSize)
+	d.MaxConns = positiveOr(l.MaxConns, d.MaxConns)
+	d.Workers = positiveOr(l.Workers, d.Workers)
+	d.Queue = positiveOr(l.Queue, d.Queue)
+	d.HandshakeTimeout = positiveOr(l.HandshakeTimeout, d.HandshakeTimeout)
+	d.ReadTimeout = positiveOr(l.ReadTimeout, d.ReadTimeout)
+	d.WriteTimeout = positiveOr(l.WriteTimeout, d.WriteTimeout)
 	return d
+}
+
+// positiveOr is v when it is set (positive), else def.
+func positiveOr[T ~int | ~int64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // Server answers API requests as a ZeroMQ REP socket (ZMTP 3.x, NULL
