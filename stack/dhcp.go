@@ -157,15 +157,6 @@ func (s *Stack) bindLease(it *Interface, old, l *dhcp4Lease) {
 	}
 }
 
-// ipv4Locked is the interface's IPv4 address: the static one or the
-// leased one (zero without either). Stack.mu guards the lease.
-func (it *Interface) ipv4Locked() netip.Addr {
-	if v4 := it.Config.IPv4; v4 != nil && v4.Method == MethodStatic {
-		return v4.Address
-	}
-	return it.lease4.Addr()
-}
-
 // DHCP4 reports the interface's DHCPv4 client; ok is false when its IPv4
 // method is not dhcp.
 func (it *Interface) DHCP4() (st DHCP4Status, ok bool) {

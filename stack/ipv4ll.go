@@ -427,9 +427,3 @@ func removeLinkLocal4(it *Interface, addr uint32) {
 	it.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic && r.Destination == subnet })
 	_ = it.gv.RemoveAddress(it.nic, a) // gone already is fine
 }
-
-// hasAuto4 reports whether a is the link-local address IPv4 auto claimed.
-func (it *Interface) hasAuto4(a netip.Addr) bool {
-	p, _, ok := it.AutoIPv4()
-	return ok && p.IsValid() && p.Addr() == a
-}

@@ -582,7 +582,7 @@ func (f Filter) matches(it *Interface) bool {
 		return false
 	case f.MAC != nil && *f.MAC != c.MAC:
 		return false
-	case f.IPv4.IsValid() && it.ipv4Locked() != f.IPv4 && !it.hasAuto4(f.IPv4):
+	case f.IPv4.IsValid() && addrFromU32(it.addr4.Load()) != f.IPv4: // static, leased or claimed by auto
 		return false
 	case f.IPv6.IsValid() && (c.IPv6 == nil || (c.IPv6.Address != f.IPv6 && c.linkLocal() != f.IPv6 && !it.hasAuto(f.IPv6))):
 		return false
