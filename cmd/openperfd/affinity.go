@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime"
 
 	"go.uber.org/zap"
@@ -36,6 +37,9 @@ func confineControl(plan *dataplanePlan, skip map[int]bool, log *zap.Logger) {
 		}
 		return
 	}
+	if skip == nil {
+		holdProcs(plan, log)
+	}
 	moved, err := workers.ConfineThreads(plan.controlCPUs, skip)
 	if err != nil {
 		log.Warn("could not keep control threads off the worker CPUs", zap.Error(err),
@@ -48,4 +52,21 @@ func confineControl(plan *dataplanePlan, skip map[int]bool, log *zap.Logger) {
 	} else if moved > 0 {
 		log.Info("control threads moved off the worker CPUs after start", zap.Int("threads", moved))
 	}
+}
+
+// holdProcs fixes GOMAXPROCS at one P per worker plus one per control CPU
+// before the threads are confined. Left to itself the runtime re-reads
+// the CPU count once a second from sysmon's thread, which then sees only
+// the control CPUs: GOMAXPROCS fell to 1 on a two-CPU machine, so a worker
+// waking from its idle sleep (it runs Go code and needs a P) waited for
+// the API's goroutines to yield the only P, and a busy worker held it
+// while the API starved. Setting it once marks it as chosen, which stops
+// those updates; a GOMAXPROCS from the environment is kept.
+func holdProcs(plan *dataplanePlan, log *zap.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	n := max(runtime.GOMAXPROCS(0), len(plan.workerCPUs)+len(plan.controlCPUs))
+	runtime.GOMAXPROCS(n)
+	log.Debug("GOMAXPROCS fixed", zap.Int("procs", n))
 }

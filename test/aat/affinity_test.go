@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -132,4 +133,43 @@ func cpuList(t *testing.T, s string) []int {
 		}
 	}
 	return out
+}
+
+// TestConfinedDaemonKeepsItsProcs checks that confining the control threads
+// leaves the Go runtime a P for every worker and one for the API. The
+// runtime re-reads the CPU count once a second from a confined thread and
+// used to drop GOMAXPROCS to the control CPUs' count (1 on a two-CPU
+// machine), so a worker waking from its idle sleep waited for the API to
+// yield the only P. The scheduler's trace (GODEBUG=schedtrace) is read
+// from the daemon's stderr, as the runtime prints it.
+func TestConfinedDaemonKeepsItsProcs(t *testing.T) {
+	var avail unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &avail); err != nil {
+		t.Fatal(err)
+	}
+	if avail.Count() < 2 {
+		unmet(t, "one CPU only: there is nothing to confine")
+	}
+	t.Setenv("GOMAXPROCS", "")
+	t.Setenv("GODEBUG", "schedtrace=200")
+	d := startDaemon(t, "--modules.packetio.dpdk.test-mode")
+	var ws []struct {
+		ID int `json:"id"`
+	}
+	d.get("/x/workers", &ws)
+	// sysmon re-reads the count at most once a second: give it three.
+	time.Sleep(3 * time.Second)
+	procs := -1
+	for _, line := range strings.Split(d.stderr.String(), "\n") {
+		if _, rest, ok := strings.Cut(line, "gomaxprocs="); ok && strings.HasPrefix(line, "SCHED") {
+			n, _, _ := strings.Cut(rest, " ")
+			procs, _ = strconv.Atoi(n)
+		}
+	}
+	if procs < 0 {
+		t.Fatalf("no scheduler trace on stderr:\n%s", tail(d.stderr.String(), 2000))
+	}
+	if procs < len(ws)+1 {
+		t.Errorf("GOMAXPROCS is %d three seconds after start, want at least %d (%d workers and the API)", procs, len(ws)+1, len(ws))
+	}
 }
