@@ -1,8 +1,8 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -15,14 +15,8 @@ func mergeBomb(at string) string {
 	var b strings.Builder
 	b.WriteString("m0: &m0 {k0: v, k1: v, k2: v}\n")
 	for i := 1; i < 12; i++ {
-		b.WriteString("m" + strconv.Itoa(i) + ": &m" + strconv.Itoa(i) + " {<<: [")
-		for j := range 10 {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("*m" + strconv.Itoa(i-1))
-		}
-		b.WriteString("]}\n")
+		tenOfPrev := strings.Repeat(fmt.Sprintf("*m%d, ", i-1), 10)
+		fmt.Fprintf(&b, "m%d: &m%d {<<: [%s]}\n", i, i, strings.TrimSuffix(tenOfPrev, ", "))
 	}
 	return b.String() + at + ": {<<: *m11}\n"
 }
