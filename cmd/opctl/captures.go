@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,51 +9,50 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func capturesNoun() noun {
-	return noun{name: "captures", summary: "packet captures", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list captures", setup: capturesList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one capture", setup: capturesGet},
-		{name: "create", maxArgs: 0, summary: "create a capture from -f FILE or the quick flags (--source ...)", setup: capturesCreate},
-		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete captures (and their results)", setup: capturesDelete},
-		{name: "start", args: "ID...", minArgs: 1, maxArgs: -1, summary: "start captures (prints the new results)", setup: capturesStart},
-		{name: "stop", args: "ID...", minArgs: 1, maxArgs: -1, summary: "stop captures", setup: capturesStop},
-	}}
+func (s *session) capturesCmd() *cobra.Command {
+	r := resource[gen.PacketCapture]{s: s, item: "capture", table: writeCaptures, fields: captureFields}
+	return noun("captures", "packet captures",
+		r.list("list captures", listCaptures, filter{"source", "only captures on this port or interface"}),
+		r.get("show one capture", gen.ClientInterface.GetPacketCapture),
+		r.create("create a capture from -f FILE or the quick flags (--source ...)",
+			gen.ClientInterface.CreatePacketCaptureWithBody, quickCaptureFlags),
+		r.each("delete", "delete captures (and their results)", "deleted", gen.ClientInterface.DeletePacketCapture),
+		s.captureResults().madeBy("start", "start captures (prints the new results)", gen.ClientInterface.StartPacketCapture),
+		r.each("stop", "stop captures", "stopped", gen.ClientInterface.StopPacketCapture),
+	)
 }
 
-func captureResultsNoun() noun {
-	return noun{name: "capture-results", summary: "packets held by capture runs", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list capture results", setup: captureResultsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one capture result", setup: captureResultsGet},
-		{name: "pcap", args: "ID", minArgs: 1, maxArgs: 1, summary: "save a result's packets as pcapng (-o FILE, - for stdout)", setup: captureResultsPcap},
-		{name: "merge", args: "ID...", minArgs: 1, maxArgs: -1, summary: "save several results' packets, merged by time, as pcapng (-o FILE)", setup: captureResultsMerge},
-	}}
+func (s *session) captureResults() resource[gen.PacketCaptureResult] {
+	return resource[gen.PacketCaptureResult]{s: s, item: "capture result", table: writeCaptureResults, fields: captureResultFields}
 }
 
-func capturesList(fs *pflag.FlagSet) runFunc {
-	source := fs.String("source", "", "only captures on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListPacketCapturesWithResponse(ctx, &gen.ListPacketCapturesParams{SourceId: opt(*source)})
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		list, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeCaptures(a, list)
-	}
+func (s *session) captureResultsCmd() *cobra.Command {
+	r := s.captureResults()
+	return noun("capture-results", "packets held by capture runs",
+		r.list("list capture results", listCaptureResults,
+			filter{"capture", "only results of this capture"}, filter{"source", "only results on this port or interface"}),
+		r.get("show one capture result", gen.ClientInterface.GetPacketCaptureResult),
+		s.command("pcap ID", "save a result's packets as pcapng (-o FILE, - for stdout)", oneID, captureResultsPcap),
+		s.command("merge ID...", "save several results' packets, merged by time, as pcapng (-o FILE)", someIDs, captureResultsMerge),
+	)
 }
 
-func writeCaptures(a *app, list []gen.PacketCapture) error {
-	tw := newTable(a.out)
+func listCaptures(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
+	return c.ListPacketCaptures(ctx, &gen.ListPacketCapturesParams{SourceId: f["source"]})
+}
+
+func listCaptureResults(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
+	return c.ListPacketCaptureResults(ctx, &gen.ListPacketCaptureResultsParams{CaptureId: f["capture"], SourceId: f["source"]})
+}
+
+func writeCaptures(w io.Writer, list []gen.PacketCapture) error {
+	tw := newTable(w)
 	row(tw, "ID", "SOURCE", "DIRECTION", "ACTIVE", "BUFFER", "WRAP", "FILTER", "STOP AFTER")
 	for _, c := range list {
 		row(tw, str(c.Id), c.SourceId, captureDirection(c), yesNo(deref(c.Active)), count(c.Config.BufferSize),
@@ -88,32 +86,19 @@ func captureLimits(c gen.PacketCaptureConfig) string {
 	return s
 }
 
-func capturesGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketCaptureWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		c, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		cfg := c.Config
-		packetSize := "whole packets"
-		if cfg.PacketSize != nil {
-			packetSize = count(int64(*cfg.PacketSize)) + " bytes"
-		}
-		return writeFields(a.out, []field{
-			{"id", str(c.Id)}, {"source", c.SourceId}, {"direction", captureDirection(c)},
-			{"active", yesNo(deref(c.Active))}, {"mode", string(cfg.Mode)},
-			{"buffer size", count(cfg.BufferSize) + " bytes"}, {"buffer wrap", yesNo(deref(cfg.BufferWrap))},
-			{"packet size", packetSize}, {"filter", str(cfg.Filter)},
-			{"start trigger", str(cfg.StartTrigger)}, {"stop trigger", str(cfg.StopTrigger)},
-			{"stop after", captureLimits(cfg)},
-		})
+func captureFields(c gen.PacketCapture) []field {
+	cfg := c.Config
+	packetSize := "whole packets"
+	if cfg.PacketSize != nil {
+		packetSize = count(int64(*cfg.PacketSize)) + " bytes"
+	}
+	return []field{
+		{"id", str(c.Id)}, {"source", c.SourceId}, {"direction", captureDirection(c)},
+		{"active", yesNo(deref(c.Active))}, {"mode", string(cfg.Mode)},
+		{"buffer size", count(cfg.BufferSize) + " bytes"}, {"buffer wrap", yesNo(deref(cfg.BufferWrap))},
+		{"packet size", packetSize}, {"filter", str(cfg.Filter)},
+		{"start trigger", str(cfg.StartTrigger)}, {"stop trigger", str(cfg.StopTrigger)},
+		{"stop after", captureLimits(cfg)},
 	}
 }
 
@@ -128,8 +113,6 @@ type quickCapture struct {
 	// which of the optional limits were given
 	packetSizeGiven, countGiven, durationGiven bool
 }
-
-var captureQuickFlags = []string{"id", "source", "port", "direction", "buffer-size", "wrap", "packet-size", "filter", "count", "duration"}
 
 func (q quickCapture) build() (gen.PacketCapture, error) {
 	var c gen.PacketCapture
@@ -170,8 +153,8 @@ func (q quickCapture) build() (gen.PacketCapture, error) {
 	return c, nil
 }
 
-func capturesCreate(fs *pflag.FlagSet) runFunc {
-	file := fs.StringP("file", "f", "", "capture JSON (OpenPerf's PacketCapture) to send as it is; - for stdin")
+// quickCaptureFlags is the flag form of "captures create".
+func quickCaptureFlags(fs *pflag.FlagSet) func() (any, error) {
 	q := quickCapture{bufferSize: 16 << 20, direction: string(gen.PacketCaptureDirectionRx)}
 	fs.StringVar(&q.id, "id", "", "capture id (the server picks one when empty)")
 	fs.StringVar(&q.source, "source", "", "port (or interface) whose packets to capture")
@@ -183,88 +166,14 @@ func capturesCreate(fs *pflag.FlagSet) runFunc {
 	fs.StringVar(&q.filter, "filter", "", "BPF filter (tcpdump syntax) of the packets to capture")
 	fs.Var(&q.count, "count", "stop after this many packets")
 	fs.DurationVar(&q.duration, "duration", 0, "stop after this long (e.g. 5s, 100ms)")
-	return func(ctx context.Context, a *app, _ []string) error {
+	return func() (any, error) {
 		q.packetSizeGiven, q.countGiven, q.durationGiven = fs.Changed("packet-size"), fs.Changed("count"), fs.Changed("duration")
-		body, err := quickOrFile(a, fs, *file, captureQuickFlags, func() (any, error) { return q.build() })
-		if err != nil {
-			return err
-		}
-		r, err := a.api.CreatePacketCaptureWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		c, err := got(r.JSON201, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeCaptures(a, []gen.PacketCapture{c})
+		return q.build()
 	}
 }
 
-func capturesDelete(fs *pflag.FlagSet) runFunc {
-	return eachID("deleted capture", func(ctx context.Context, a *app, id string) (response, error) {
-		return a.api.DeletePacketCaptureWithResponse(ctx, id)
-	})
-}
-
-func capturesStop(fs *pflag.FlagSet) runFunc {
-	return eachID("stopped capture", func(ctx context.Context, a *app, id string) (response, error) {
-		return a.api.StopPacketCaptureWithResponse(ctx, id)
-	})
-}
-
-func capturesStart(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		var results []gen.PacketCaptureResult
-		for _, id := range args {
-			r, err := a.api.StartPacketCaptureWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if a.json {
-				if err := a.raw(r.Body); err != nil {
-					return err
-				}
-				continue
-			}
-			res, err := got(r.JSON201, r.Body)
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
-		}
-		if a.json {
-			return nil
-		}
-		return writeCaptureResults(a, results)
-	}
-}
-
-func captureResultsList(fs *pflag.FlagSet) runFunc {
-	capture := fs.String("capture", "", "only results of this capture")
-	source := fs.String("source", "", "only results on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListPacketCaptureResultsParams{CaptureId: opt(*capture), SourceId: opt(*source)}
-		r, err := a.api.ListPacketCaptureResultsWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		results, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeCaptureResults(a, results)
-	}
-}
-
-func writeCaptureResults(a *app, results []gen.PacketCaptureResult) error {
-	tw := newTable(a.out)
+func writeCaptureResults(w io.Writer, results []gen.PacketCaptureResult) error {
+	tw := newTable(w)
 	row(tw, "ID", "CAPTURE", "STATE", "PACKETS", "BYTES")
 	for _, r := range results {
 		row(tw, r.Id, r.CaptureId, string(r.State), count(r.Packets), count(r.Bytes))
@@ -272,23 +181,10 @@ func writeCaptureResults(a *app, results []gen.PacketCaptureResult) error {
 	return tw.Flush()
 }
 
-func captureResultsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketCaptureResultWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		res, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, []field{
-			{"id", res.Id}, {"capture", res.CaptureId}, {"state", string(res.State)},
-			{"active", yesNo(deref(res.Active))}, {"packets", count(res.Packets)}, {"bytes", count(res.Bytes)},
-		})
+func captureResultFields(r gen.PacketCaptureResult) []field {
+	return []field{
+		{"id", r.Id}, {"capture", r.CaptureId}, {"state", string(r.State)},
+		{"active", yesNo(deref(r.Active))}, {"packets", count(r.Packets)}, {"bytes", count(r.Bytes)},
 	}
 }
 

@@ -4,51 +4,48 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/spf13/cobra"
 )
 
-func generatorResultsNoun() noun {
-	return noun{name: "generator-results", summary: "counters of generator runs", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list generator results", setup: resultsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one result with its protocol counters", setup: resultsGet},
-	}}
+func (s *session) generatorResults() resource[gen.PacketGeneratorResult] {
+	return resource[gen.PacketGeneratorResult]{s: s, item: "generator result", table: writeResults, fields: resultFields}
 }
 
-func txFlowsNoun() noun {
-	return noun{name: "tx-flows", summary: "transmitted flows of generator results", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list tx flows", setup: txFlowsList},
-	}}
+func (s *session) generatorResultsCmd() *cobra.Command {
+	r := s.generatorResults()
+	return noun("generator-results", "counters of generator runs",
+		r.list("list generator results", listGeneratorResults,
+			filter{"generator", "only results of this generator"}, filter{"target", "only results on this port or interface"}),
+		r.get("show one result with its protocol counters", gen.ClientInterface.GetPacketGeneratorResult),
+	)
 }
 
-func resultsList(fs *pflag.FlagSet) runFunc {
-	generator := fs.String("generator", "", "only results of this generator")
-	target := fs.String("target", "", "only results on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListPacketGeneratorResultsParams{GeneratorId: opt(*generator), TargetId: opt(*target)}
-		r, err := a.api.ListPacketGeneratorResultsWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		results, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeResults(a, results)
-	}
+func (s *session) txFlowsCmd() *cobra.Command {
+	r := resource[gen.TxFlow]{s: s, item: "tx flow", table: writeTxFlows}
+	return noun("tx-flows", "transmitted flows of generator results",
+		r.list("list tx flows", listTxFlows,
+			filter{"generator", "only flows of this generator"}, filter{"target", "only flows on this port or interface"}),
+	)
 }
 
-func writeResults(a *app, results []gen.PacketGeneratorResult) error {
-	tw := newTable(a.out)
+func listGeneratorResults(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
+	return c.ListPacketGeneratorResults(ctx, &gen.ListPacketGeneratorResultsParams{GeneratorId: f["generator"], TargetId: f["target"]})
+}
+
+func listTxFlows(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
+	return c.ListTxFlows(ctx, &gen.ListTxFlowsParams{GeneratorId: f["generator"], TargetId: f["target"]})
+}
+
+func writeResults(w io.Writer, results []gen.PacketGeneratorResult) error {
+	tw := newTable(w)
 	row(tw, "ID", "GENERATOR", "ACTIVE", "FRAMES", "INTENDED", "OCTETS", "DROPPED", "ERRORS", "REMAINING")
 	for _, r := range results {
 		c := r.FlowCounters
@@ -64,23 +61,6 @@ func remaining(r *gen.TrafficDurationRemainder) string {
 		return "-"
 	}
 	return count(*r.Value) + " " + string(r.Unit)
-}
-
-func resultsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketGeneratorResultWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		res, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, resultFields(res))
-	}
 }
 
 func resultFields(r gen.PacketGeneratorResult) []field {
@@ -130,31 +110,16 @@ func nonZero(counters any) string {
 	return strings.Join(parts, " ")
 }
 
-func txFlowsList(fs *pflag.FlagSet) runFunc {
-	generator := fs.String("generator", "", "only flows of this generator")
-	target := fs.String("target", "", "only flows on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListTxFlowsWithResponse(ctx, &gen.ListTxFlowsParams{GeneratorId: opt(*generator), TargetId: opt(*target)})
-		if err := a.check(r, err); err != nil {
-			return err
+func writeTxFlows(w io.Writer, flows []gen.TxFlow) error {
+	tw := newTable(w)
+	row(tw, "ID", "RESULT", "STREAM", "FRAMES", "OCTETS", "DROPPED")
+	for _, f := range flows {
+		stream := "-"
+		if f.StreamId != nil {
+			stream = fmt.Sprint(*f.StreamId)
 		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		flows, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		tw := newTable(a.out)
-		row(tw, "ID", "RESULT", "STREAM", "FRAMES", "OCTETS", "DROPPED")
-		for _, f := range flows {
-			stream := "-"
-			if f.StreamId != nil {
-				stream = fmt.Sprint(*f.StreamId)
-			}
-			row(tw, f.Id, f.GeneratorResultId, stream, count(f.Counters.PacketsActual),
-				count(f.Counters.OctetsActual), count(deref(f.Counters.PacketsDropped)))
-		}
-		return tw.Flush()
+		row(tw, f.Id, f.GeneratorResultId, stream, count(f.Counters.PacketsActual),
+			count(f.Counters.OctetsActual), count(deref(f.Counters.PacketsDropped)))
 	}
+	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -14,10 +15,8 @@ import (
 // and VCS data Go records in the binary.
 var version = ""
 
-func versionNoun() noun {
-	return noun{name: "version", summary: "versions of opctl and of the daemon", verbs: []verb{
-		{name: "", maxArgs: 0, summary: "print opctl's version and the daemon's", setup: versionRun},
-	}}
+func (s *session) versionCmd() *cobra.Command {
+	return s.command("version", "print opctl's version and the daemon's", noArgs, versionRun)
 }
 
 func versionRun(fs *pflag.FlagSet) runFunc {
