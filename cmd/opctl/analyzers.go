@@ -1,75 +1,21 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func (s *session) analyzersCmd() *cobra.Command {
-	r := resource[gen.PacketAnalyzer]{s: s, item: "analyzer", table: writeAnalyzers, fields: analyzerFields}
-	results := s.analyzerResults()
-	return noun("analyzers", "packet analyzers",
-		r.list("list analyzers", listAnalyzers, filter{"source", "only analyzers on this port or interface"}),
-		r.get("show one analyzer", gen.ClientInterface.GetPacketAnalyzer),
-		r.create("create an analyzer from -f FILE or the quick flags (--port ...)",
-			gen.ClientInterface.CreatePacketAnalyzerWithBody, quickAnalyzerFlags),
-		r.each("delete", "delete analyzers (and their results)", "deleted", gen.ClientInterface.DeletePacketAnalyzer),
-		results.madeBy("start", "start analyzers (prints the new results)", gen.ClientInterface.StartPacketAnalyzer),
-		r.each("stop", "stop analyzers", "stopped", gen.ClientInterface.StopPacketAnalyzer),
-		results.madeBy("reset", "start a new result of running analyzers (prints it)", gen.ClientInterface.ResetPacketAnalyzer),
-	)
-}
+// analyzerColumns head the table of analyzers; analyzerRow is one line of it.
+var analyzerColumns = []string{"ID", "SOURCE", "ACTIVE", "FILTER", "FLOW COUNTERS", "DIGESTS"}
 
-func (s *session) analyzerResults() resource[gen.PacketAnalyzerResult] {
-	return resource[gen.PacketAnalyzerResult]{s: s, item: "analyzer result", table: writeAnalyzerResults, fields: analyzerResultFields}
-}
-
-func (s *session) analyzerResultsCmd() *cobra.Command {
-	r := s.analyzerResults()
-	return noun("analyzer-results", "counters of analyzer runs",
-		r.list("list analyzer results", listAnalyzerResults,
-			filter{"analyzer", "only results of this analyzer"}, filter{"source", "only results on this port or interface"}),
-		r.get("show one result with its counters", gen.ClientInterface.GetPacketAnalyzerResult),
-	)
-}
-
-func (s *session) rxFlowsCmd() *cobra.Command {
-	r := resource[gen.RxFlow]{s: s, item: "rx flow", table: writeRxFlows}
-	return noun("rx-flows", "received flows of analyzer results",
-		r.list("list rx flows with loss and latency", listRxFlows,
-			filter{"analyzer", "only flows of this analyzer"}, filter{"source", "only flows on this port or interface"}),
-	)
-}
-
-func listAnalyzers(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPacketAnalyzers(ctx, &gen.ListPacketAnalyzersParams{SourceId: f["source"]})
-}
-
-func listAnalyzerResults(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPacketAnalyzerResults(ctx, &gen.ListPacketAnalyzerResultsParams{AnalyzerId: f["analyzer"], SourceId: f["source"]})
-}
-
-func listRxFlows(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListRxFlows(ctx, &gen.ListRxFlowsParams{AnalyzerId: f["analyzer"], SourceId: f["source"]})
-}
-
-func writeAnalyzers(w io.Writer, list []gen.PacketAnalyzer) error {
-	tw := newTable(w)
-	row(tw, "ID", "SOURCE", "ACTIVE", "FILTER", "FLOW COUNTERS", "DIGESTS")
-	for _, an := range list {
-		c := an.Config
-		row(tw, str(an.Id), an.SourceId, yesNo(deref(an.Active)), str(c.Filter),
-			joinNames(c.FlowCounters), joinNames(deref(c.FlowDigests)))
-	}
-	return tw.Flush()
+func analyzerRow(an gen.PacketAnalyzer) []string {
+	c := an.Config
+	return []string{str(an.Id), an.SourceId, yesNo(deref(an.Active)), str(c.Filter),
+		joinNames(c.FlowCounters), joinNames(deref(c.FlowDigests))}
 }
 
 // joinNames lists enum values as "a,b,c" ("-" for none).
@@ -129,27 +75,27 @@ func (q quickAnalyzer) build() (gen.PacketAnalyzer, error) {
 }
 
 // quickAnalyzerFlags is the flag form of "analyzers create".
-func quickAnalyzerFlags(fs *pflag.FlagSet) func() (any, error) {
+func quickAnalyzerFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	var q quickAnalyzer
-	fs.StringVar(&q.id, "id", "", "analyzer id (the server picks one when empty)")
 	fs.StringVar(&q.source, "port", "", "port (or interface) whose received frames to analyze")
 	fs.StringVar(&q.source, "source", "", "same as --port")
 	fs.StringVar(&q.filter, "filter", "", "BPF filter (tcpdump syntax) of the frames to analyze")
 	fs.BoolVar(&q.latency, "latency", false, "also latency, jitter, sequencing and latency digests (signed traffic)")
-	return func() (any, error) { return q.build() }
+	return func(id string) (any, error) {
+		q.id = id
+		return q.build()
+	}
 }
 
-func writeAnalyzerResults(w io.Writer, results []gen.PacketAnalyzerResult) error {
-	tw := newTable(w)
-	row(tw, "ID", "ANALYZER", "ACTIVE", "FRAMES", "FLOWS", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX")
-	for _, r := range results {
-		c := r.FlowCounters
-		seq := deref(c.Sequence)
-		lmin, lavg, lmax := latencyMinAvgMax(c)
-		row(tw, r.Id, str(r.AnalyzerId), yesNo(r.Active), count(c.FrameCount), count(int64(len(deref(r.Flows)))),
-			seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax)
-	}
-	return tw.Flush()
+// analyzerResultColumns head the table of analyzer results; analyzerResultRow is one line of it.
+var analyzerResultColumns = []string{"ID", "ANALYZER", "ACTIVE", "FRAMES", "FLOWS", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX"}
+
+func analyzerResultRow(r gen.PacketAnalyzerResult) []string {
+	c := r.FlowCounters
+	seq := deref(c.Sequence)
+	lmin, lavg, lmax := latencyMinAvgMax(c)
+	return []string{r.Id, str(r.AnalyzerId), yesNo(r.Active), count(c.FrameCount), count(int64(len(deref(r.Flows)))),
+		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax}
 }
 
 // seqCount formats a sequencing counter, "-" when the analyzer does not
@@ -247,25 +193,23 @@ func summaryString(s gen.PacketAnalyzerFlowSummary, frames int64) string {
 	return out
 }
 
-func writeRxFlows(w io.Writer, flows []gen.RxFlow) error {
-	tw := newTable(w)
-	row(tw, "FLOW", "STREAM", "FRAMES", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX", "P99")
-	for _, f := range flows {
-		c := f.Counters
-		seq := deref(c.Sequence)
-		lmin, lavg, lmax := latencyMinAvgMax(c)
-		p99 := "-"
-		if d := f.Digests.Latency; d != nil && d.Percentiles != nil {
-			p99 = nanos(d.Percentiles.P99)
-		}
-		stream := "-"
-		if f.XStreamId != nil {
-			stream = fmt.Sprint(*f.XStreamId)
-		}
-		row(tw, shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount),
-			seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax, p99)
+// rxFlowColumns head the table of rx flows; rxFlowRow is one line of it.
+var rxFlowColumns = []string{"FLOW", "STREAM", "FRAMES", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX", "P99"}
+
+func rxFlowRow(f gen.RxFlow) []string {
+	c := f.Counters
+	seq := deref(c.Sequence)
+	lmin, lavg, lmax := latencyMinAvgMax(c)
+	p99 := "-"
+	if d := f.Digests.Latency; d != nil && d.Percentiles != nil {
+		p99 = nanos(d.Percentiles.P99)
 	}
-	return tw.Flush()
+	stream := "-"
+	if f.XStreamId != nil {
+		stream = fmt.Sprint(*f.XStreamId)
+	}
+	return []string{shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount),
+		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax, p99}
 }
 
 // shortFlowID drops the result id a flow id starts with ("<result>-s1-4"

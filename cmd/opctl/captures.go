@@ -9,56 +9,17 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func (s *session) capturesCmd() *cobra.Command {
-	r := resource[gen.PacketCapture]{s: s, item: "capture", table: writeCaptures, fields: captureFields}
-	return noun("captures", "packet captures",
-		r.list("list captures", listCaptures, filter{"source", "only captures on this port or interface"}),
-		r.get("show one capture", gen.ClientInterface.GetPacketCapture),
-		r.create("create a capture from -f FILE or the quick flags (--source ...)",
-			gen.ClientInterface.CreatePacketCaptureWithBody, quickCaptureFlags),
-		r.each("delete", "delete captures (and their results)", "deleted", gen.ClientInterface.DeletePacketCapture),
-		s.captureResults().madeBy("start", "start captures (prints the new results)", gen.ClientInterface.StartPacketCapture),
-		r.each("stop", "stop captures", "stopped", gen.ClientInterface.StopPacketCapture),
-	)
-}
+// captureColumns head the table of captures; captureRow is one line of it.
+var captureColumns = []string{"ID", "SOURCE", "DIRECTION", "ACTIVE", "BUFFER", "WRAP", "FILTER", "STOP AFTER"}
 
-func (s *session) captureResults() resource[gen.PacketCaptureResult] {
-	return resource[gen.PacketCaptureResult]{s: s, item: "capture result", table: writeCaptureResults, fields: captureResultFields}
-}
-
-func (s *session) captureResultsCmd() *cobra.Command {
-	r := s.captureResults()
-	return noun("capture-results", "packets held by capture runs",
-		r.list("list capture results", listCaptureResults,
-			filter{"capture", "only results of this capture"}, filter{"source", "only results on this port or interface"}),
-		r.get("show one capture result", gen.ClientInterface.GetPacketCaptureResult),
-		s.command("pcap ID", "save a result's packets as pcapng (-o FILE, - for stdout)", oneID, captureResultsPcap),
-		s.command("merge ID...", "save several results' packets, merged by time, as pcapng (-o FILE)", someIDs, captureResultsMerge),
-	)
-}
-
-func listCaptures(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPacketCaptures(ctx, &gen.ListPacketCapturesParams{SourceId: f["source"]})
-}
-
-func listCaptureResults(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPacketCaptureResults(ctx, &gen.ListPacketCaptureResultsParams{CaptureId: f["capture"], SourceId: f["source"]})
-}
-
-func writeCaptures(w io.Writer, list []gen.PacketCapture) error {
-	tw := newTable(w)
-	row(tw, "ID", "SOURCE", "DIRECTION", "ACTIVE", "BUFFER", "WRAP", "FILTER", "STOP AFTER")
-	for _, c := range list {
-		row(tw, str(c.Id), c.SourceId, captureDirection(c), yesNo(deref(c.Active)), count(c.Config.BufferSize),
-			yesNo(deref(c.Config.BufferWrap)), str(c.Config.Filter), captureLimits(c.Config))
-	}
-	return tw.Flush()
+func captureRow(c gen.PacketCapture) []string {
+	return []string{str(c.Id), c.SourceId, captureDirection(c), yesNo(deref(c.Active)), count(c.Config.BufferSize),
+		yesNo(deref(c.Config.BufferWrap)), str(c.Config.Filter), captureLimits(c.Config)}
 }
 
 func captureDirection(c gen.PacketCapture) string {
@@ -154,9 +115,8 @@ func (q quickCapture) build() (gen.PacketCapture, error) {
 }
 
 // quickCaptureFlags is the flag form of "captures create".
-func quickCaptureFlags(fs *pflag.FlagSet) func() (any, error) {
+func quickCaptureFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	q := quickCapture{bufferSize: 16 << 20, direction: string(gen.PacketCaptureDirectionRx)}
-	fs.StringVar(&q.id, "id", "", "capture id (the server picks one when empty)")
 	fs.StringVar(&q.source, "source", "", "port (or interface) whose packets to capture")
 	fs.StringVar(&q.source, "port", "", "same as --source")
 	fs.StringVar(&q.direction, "direction", q.direction, "rx (received), tx (sent) or rx_and_tx")
@@ -166,19 +126,18 @@ func quickCaptureFlags(fs *pflag.FlagSet) func() (any, error) {
 	fs.StringVar(&q.filter, "filter", "", "BPF filter (tcpdump syntax) of the packets to capture")
 	fs.Var(&q.count, "count", "stop after this many packets")
 	fs.DurationVar(&q.duration, "duration", 0, "stop after this long (e.g. 5s, 100ms)")
-	return func() (any, error) {
+	return func(id string) (any, error) {
+		q.id = id
 		q.packetSizeGiven, q.countGiven, q.durationGiven = fs.Changed("packet-size"), fs.Changed("count"), fs.Changed("duration")
 		return q.build()
 	}
 }
 
-func writeCaptureResults(w io.Writer, results []gen.PacketCaptureResult) error {
-	tw := newTable(w)
-	row(tw, "ID", "CAPTURE", "STATE", "PACKETS", "BYTES")
-	for _, r := range results {
-		row(tw, r.Id, r.CaptureId, string(r.State), count(r.Packets), count(r.Bytes))
-	}
-	return tw.Flush()
+// captureResultColumns head the table of capture results; captureResultRow is one line of it.
+var captureResultColumns = []string{"ID", "CAPTURE", "STATE", "PACKETS", "BYTES"}
+
+func captureResultRow(r gen.PacketCaptureResult) []string {
+	return []string{r.Id, r.CaptureId, string(r.State), count(r.Packets), count(r.Bytes)}
 }
 
 func captureResultFields(r gen.PacketCaptureResult) []field {
@@ -191,59 +150,53 @@ func captureResultFields(r gen.PacketCaptureResult) []field {
 // packetRange is the --first/--last pair of the pcap verbs.
 type packetRange struct{ first, last *int64 }
 
-func packetRangeFlags(fs *pflag.FlagSet) func() (packetRange, error) {
-	first := fs.Int64("first", 0, "first packet to save (0 based)")
-	last := fs.Int64("last", 0, "last packet to save (0 based, included; default the last one)")
-	return func() (packetRange, error) {
-		var r packetRange
-		if fs.Changed("first") {
-			r.first = first
+// pcapCall asks for the pcapng of the verb's arguments.
+type pcapCall func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error)
+
+// savePcap makes the run of a verb that saves pcapng: -o FILE (named
+// after the arguments when defaultPath is given, else required) and the
+// packet range.
+func savePcap(output string, defaultPath func(args []string) string, call pcapCall) func(fs *pflag.FlagSet) runFunc {
+	return func(fs *pflag.FlagSet) runFunc {
+		out := fs.StringP("output", "o", "", output)
+		first := fs.Int64("first", 0, "first packet to save (0 based)")
+		last := fs.Int64("last", 0, "last packet to save (0 based, included; default the last one)")
+		return func(ctx context.Context, a *app, args []string) error {
+			var r packetRange
+			if fs.Changed("first") {
+				r.first = first
+			}
+			if fs.Changed("last") {
+				r.last = last
+			}
+			if *first < 0 || *last < 0 || (r.last != nil && *last < *first) {
+				return usageErrorf("--first and --last must be packet numbers with --first <= --last")
+			}
+			path := *out
+			switch {
+			case path != "":
+			case defaultPath != nil:
+				path = defaultPath(args)
+			default:
+				return usageErrorf("-o FILE is required")
+			}
+			return a.download(path, func() (*http.Response, error) { return call(ctx, a, args, r) })
 		}
-		if fs.Changed("last") {
-			r.last = last
-		}
-		if *first < 0 || *last < 0 || (r.last != nil && *last < *first) {
-			return r, usageErrorf("--first and --last must be packet numbers with --first <= --last")
-		}
-		return r, nil
 	}
 }
 
-func captureResultsPcap(fs *pflag.FlagSet) runFunc {
-	out := fs.StringP("output", "o", "", "file to write (- for stdout); default ID.pcapng")
-	rng := packetRangeFlags(fs)
-	return func(ctx context.Context, a *app, args []string) error {
-		pr, err := rng()
-		if err != nil {
-			return err
-		}
-		path := *out
-		if path == "" {
-			path = args[0] + ".pcapng"
-		}
-		return a.download(path, func() (*http.Response, error) {
-			return a.api.GetPacketCapturePcap(ctx, args[0], &gen.GetPacketCapturePcapParams{PacketStart: pr.first, PacketEnd: pr.last})
-		})
-	}
-}
+// captureResultsPcap saves one result's packets.
+var captureResultsPcap = savePcap("file to write (- for stdout); default ID.pcapng",
+	func(args []string) string { return args[0] + ".pcapng" },
+	func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error) {
+		return a.api.GetPacketCapturePcap(ctx, args[0], &gen.GetPacketCapturePcapParams{PacketStart: r.first, PacketEnd: r.last})
+	})
 
-func captureResultsMerge(fs *pflag.FlagSet) runFunc {
-	out := fs.StringP("output", "o", "", "file to write (- for stdout)")
-	rng := packetRangeFlags(fs)
-	return func(ctx context.Context, a *app, args []string) error {
-		pr, err := rng()
-		if err != nil {
-			return err
-		}
-		if *out == "" {
-			return usageErrorf("-o FILE is required")
-		}
-		body := gen.GetPacketCapturesPcapJSONRequestBody{Ids: args, PacketStart: pr.first, PacketEnd: pr.last}
-		return a.download(*out, func() (*http.Response, error) {
-			return a.api.GetPacketCapturesPcap(ctx, body)
-		})
-	}
-}
+// captureResultsMerge saves several results' packets merged by time.
+var captureResultsMerge = savePcap("file to write (- for stdout)", nil,
+	func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error) {
+		return a.api.GetPacketCapturesPcap(ctx, gen.GetPacketCapturesPcapJSONRequestBody{Ids: args, PacketStart: r.first, PacketEnd: r.last})
+	})
 
 // download streams the body of a 200 reply to path ("-": stdout). A file
 // is written under a temporary name and renamed when complete, so a failed

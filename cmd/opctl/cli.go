@@ -58,21 +58,7 @@ func (s *session) root() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.SetUsageTemplate(usageTemplate)
 	root.SetHelpTemplate(`{{.UsageString}}`)
-	root.AddCommand(
-		s.portsCmd(),
-		s.interfacesCmd(),
-		s.generatorsCmd(),
-		s.generatorResultsCmd(),
-		s.txFlowsCmd(),
-		s.analyzersCmd(),
-		s.analyzerResultsCmd(),
-		s.rxFlowsCmd(),
-		s.capturesCmd(),
-		s.captureResultsCmd(),
-		s.watchCmd(),
-		s.demoCmd(),
-		s.versionCmd(),
-	)
+	root.AddCommand(s.nouns()...)
 	return root
 }
 

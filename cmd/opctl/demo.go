@@ -13,16 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
-
-func (s *session) demoCmd() *cobra.Command {
-	return s.command("demo", "send signed traffic from port 0 to port 1 (test mode wires them back to back), show live rates, loss and latency, then a summary; cleans up after itself",
-		noArgs, demoRun)
-}
 
 // demoTick is the time between progress lines (tests shorten it).
 var demoTick = time.Second

@@ -1,50 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
-
-func (s *session) generatorsCmd() *cobra.Command {
-	r := resource[gen.PacketGenerator]{s: s, item: "generator", table: writeGenerators, fields: generatorFields}
-	return noun("generators", "packet generators",
-		r.list("list generators", listGenerators, filter{"target", "only generators on this port or interface"}),
-		r.get("show one generator", gen.ClientInterface.GetPacketGenerator),
-		r.create("create a generator from -f FILE or the quick flags (--port ...)",
-			gen.ClientInterface.CreatePacketGeneratorWithBody, quickGeneratorFlags),
-		r.each("delete", "delete generators", "deleted", gen.ClientInterface.DeletePacketGenerator),
-		s.generatorResults().madeBy("start", "start generators (prints the new results)", gen.ClientInterface.StartPacketGenerator),
-		r.each("stop", "stop generators", "stopped", gen.ClientInterface.StopPacketGenerator),
-	)
-}
-
-func listGenerators(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPacketGenerators(ctx, &gen.ListPacketGeneratorsParams{TargetId: f["target"]})
-}
-
-func writeGenerators(w io.Writer, gens []gen.PacketGenerator) error {
-	tw := newTable(w)
-	row(tw, "ID", "TARGET", "ACTIVE", "RATE", "DURATION", "FLOWS", "LEARNING")
-	for _, g := range gens {
-		flows := "-"
-		if g.Config.FlowCount != nil {
-			flows = count(*g.Config.FlowCount)
-		}
-		row(tw, str(g.Id), g.TargetId, yesNo(deref(g.Active)), loadString(g.Config.Load),
-			durationString(g.Config.Duration), flows, str((*string)(g.Learning)))
-	}
-	return tw.Flush()
-}
 
 // loadString formats a load: "1.00M frames/s".
 func loadString(l gen.TrafficLoad) string {
@@ -155,9 +120,8 @@ type quickGenerator struct {
 }
 
 // quickGeneratorFlags is the flag form of "generators create".
-func quickGeneratorFlags(fs *pflag.FlagSet) func() (any, error) {
+func quickGeneratorFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	q := quickGenerator{rate: 1000000}
-	fs.StringVar(&q.id, "id", "", "generator id (the server picks one when empty)")
 	fs.StringVar(&q.port, "port", "", "port (or interface) to transmit on")
 	fs.Var(&q.rate, "rate", "frames per second (1000000, 1M, 10k)")
 	fs.Int64Var(&q.frames, "frames", 0, "stop after this many frames")
@@ -170,7 +134,10 @@ func quickGeneratorFlags(fs *pflag.FlagSet) func() (any, error) {
 	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
 	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
 	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow")
-	return func() (any, error) { return q.build() }
+	return func(id string) (any, error) {
+		q.id = id
+		return q.build()
+	}
 }
 
 // build checks the quick flags and makes the generator.
@@ -235,4 +202,16 @@ func (q quickGenerator) build() (gen.PacketGenerator, error) {
 		},
 	}
 	return g, nil
+}
+
+// generatorColumns head the table of generators; generatorRow is one line of it.
+var generatorColumns = []string{"ID", "TARGET", "ACTIVE", "RATE", "DURATION", "FLOWS", "LEARNING"}
+
+func generatorRow(g gen.PacketGenerator) []string {
+	flows := "-"
+	if g.Config.FlowCount != nil {
+		flows = count(*g.Config.FlowCount)
+	}
+	return []string{str(g.Id), g.TargetId, yesNo(deref(g.Active)), loadString(g.Config.Load),
+		durationString(g.Config.Duration), flows, str((*string)(g.Learning))}
 }

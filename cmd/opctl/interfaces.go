@@ -1,45 +1,22 @@
 package main
 
 import (
-	"context"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"strconv"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func (s *session) interfacesCmd() *cobra.Command {
-	r := resource[gen.Interface]{s: s, item: "interface", table: writeInterfaces, fields: interfaceFields}
-	return noun("interfaces", "emulated hosts on ports",
-		r.list("list interfaces with addresses and counters", listInterfaces,
-			filter{"port", "only interfaces on this port"}, filter{"mac", "only the interface with this MAC address"},
-			filter{"ipv4", "only interfaces with this IPv4 address"}, filter{"ipv6", "only interfaces with this IPv6 address"}),
-		r.get("show one interface", gen.ClientInterface.GetInterface),
-		r.create("create an interface from flags or -f FILE", gen.ClientInterface.CreateInterfaceWithBody, interfaceFormFlags),
-		r.each("delete", "delete interfaces", "deleted", gen.ClientInterface.DeleteInterface),
-	)
-}
+// interfaceColumns head the table of interfaces; interfaceRow is one line of it.
+var interfaceColumns = []string{"ID", "PORT", "MAC", "IPV4", "IPV6", "RX FRAMES", "TX FRAMES"}
 
-func listInterfaces(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListInterfaces(ctx, &gen.ListInterfacesParams{PortId: f["port"], EthMacAddress: f["mac"],
-		Ipv4Address: f["ipv4"], Ipv6Address: f["ipv6"]})
-}
-
-func writeInterfaces(w io.Writer, ifs []gen.Interface) error {
-	tw := newTable(w)
-	row(tw, "ID", "PORT", "MAC", "IPV4", "IPV6", "RX FRAMES", "TX FRAMES")
-	for _, it := range ifs {
-		s := deref(it.Stats)
-		l := layersOf(it)
-		row(tw, str(it.Id), it.PortId, l.mac, l.ipv4, l.ipv6, count(s.RxPackets), count(s.TxPackets))
-	}
-	return tw.Flush()
+func interfaceRow(it gen.Interface) []string {
+	s := deref(it.Stats)
+	l := layersOf(it)
+	return []string{str(it.Id), it.PortId, l.mac, l.ipv4, l.ipv6, count(s.RxPackets), count(s.TxPackets)}
 }
 
 // ifLayers is an interface's protocol stack as display strings.
@@ -128,16 +105,18 @@ type interfaceFlags struct {
 }
 
 // interfaceFormFlags is the flag form of "interfaces create".
-func interfaceFormFlags(fs *pflag.FlagSet) func() (any, error) {
+func interfaceFormFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	var f interfaceFlags
-	fs.StringVar(&f.id, "id", "", "interface id (the server picks one when empty)")
 	fs.StringVar(&f.port, "port", "", "port the interface sits on (required)")
 	fs.StringVar(&f.mac, "mac", "", "MAC address (required)")
 	fs.StringVar(&f.ipv4, "ipv4", "", "IPv4 address/prefix (10.0.0.1/24) or dhcp")
 	fs.StringVar(&f.gateway, "gateway", "", "IPv4 default gateway")
 	fs.StringVar(&f.ipv6, "ipv6", "", "IPv6 address/prefix (fd00::1/64), auto (SLAAC) or dhcp6")
 	fs.StringVar(&f.ipv6gw, "ipv6-gateway", "", "IPv6 default gateway")
-	return func() (any, error) { return f.build() }
+	return func(id string) (any, error) {
+		f.id = id
+		return f.build()
+	}
 }
 
 // build turns the flags into an Interface, checking them first so that

@@ -1,47 +1,27 @@
 package main
 
 import (
-	"context"
-	"io"
-	"net/http"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func (s *session) portsCmd() *cobra.Command {
-	r := resource[gen.Port]{s: s, item: "port", table: writePorts, fields: portFields}
-	return noun("ports", "DPDK ports and bonds",
-		r.list("list ports with link state and counters", listPorts, filter{"kind", "only ports of this kind (dpdk, bond, host)"}),
-		r.get("show one port", gen.ClientInterface.GetPort),
-		r.create("create a bond (--members 2,3) or a port from -f FILE", gen.ClientInterface.CreatePortWithBody, bondFlags),
-		r.each("delete", "delete ports (bonds)", "deleted", gen.ClientInterface.DeletePort),
-	)
-}
+// portColumns head the table of ports; portRow is one line of it.
+var portColumns = []string{"ID", "KIND", "LINK", "SPEED", "MAC", "RX FRAMES", "TX FRAMES", "RX BYTES", "TX BYTES"}
 
-func listPorts(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPorts(ctx, &gen.ListPortsParams{Kind: f["kind"]})
-}
-
-func writePorts(w io.Writer, ports []gen.Port) error {
-	tw := newTable(w)
-	row(tw, "ID", "KIND", "LINK", "SPEED", "MAC", "RX FRAMES", "TX FRAMES", "RX BYTES", "TX BYTES")
-	for _, p := range ports {
-		st := p.Stats
-		if st == nil {
-			st = &gen.PortStats{}
-		}
-		link, speed := "-", "-"
-		if p.Status != nil {
-			link, speed = string(p.Status.Link), linkSpeed(p.Status.Speed)
-		}
-		row(tw, str(p.Id), string(p.Kind), link, speed, portMAC(p),
-			count(st.RxPackets), count(st.TxPackets), count(st.RxBytes), count(st.TxBytes))
+func portRow(p gen.Port) []string {
+	st := p.Stats
+	if st == nil {
+		st = &gen.PortStats{}
 	}
-	return tw.Flush()
+	link, speed := "-", "-"
+	if p.Status != nil {
+		link, speed = string(p.Status.Link), linkSpeed(p.Status.Speed)
+	}
+	return []string{str(p.Id), string(p.Kind), link, speed, portMAC(p),
+		count(st.RxPackets), count(st.TxPackets), count(st.RxBytes), count(st.TxBytes)}
 }
 
 func portMAC(p gen.Port) string {
@@ -73,15 +53,14 @@ func portFields(p gen.Port) []field {
 }
 
 // bondFlags is the flag form of "ports create": a bond of ports.
-func bondFlags(fs *pflag.FlagSet) func() (any, error) {
-	id := fs.String("id", "", "port id (the server picks one when empty)")
+func bondFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	mode := fs.String("mode", string(gen.PortConfigBondModeLag8023Ad), "bond mode")
 	members := fs.StringSlice("members", nil, "member port ids of the bond, e.g. 2,3")
-	return func() (any, error) {
+	return func(id string) (any, error) {
 		if len(*members) == 0 {
 			return nil, usageErrorf("nothing to create: give --members or -f FILE")
 		}
-		return gen.Port{Id: opt(*id), Kind: gen.PortKindBond, Config: gen.PortConfig{Bond: &gen.PortConfigBond{
+		return gen.Port{Id: opt(id), Kind: gen.PortKindBond, Config: gen.PortConfig{Bond: &gen.PortConfigBond{
 			Mode: gen.PortConfigBondMode(*mode), Ports: *members}}}, nil
 	}
 }

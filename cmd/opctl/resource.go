@@ -21,10 +21,24 @@ import (
 // generated client as a method expression (gen.ClientInterface.GetPort),
 // so a resource's file holds only its views and what it alone does.
 type resource[T any] struct {
-	s      *session
-	item   string                             // one item in messages: "generator"
-	table  func(w io.Writer, items []T) error // the view of list, create, start
-	fields func(T) []field                    // the view of get
+	s       *session
+	item    string           // one item in messages: "generator"
+	columns []string         // the head of the table of list, create, start
+	row     func(T) []string // one item in that table
+	fields  func(T) []field  // the view of get
+}
+
+// table is the view that prints items under the resource's column
+// heads, a line each, to w.
+func (r resource[T]) table(w io.Writer) func(items []T) error {
+	return func(items []T) error {
+		tw := newTable(w)
+		row(tw, r.columns...)
+		for _, it := range items {
+			row(tw, r.row(it)...)
+		}
+		return tw.Flush()
+	}
 }
 
 // idCall is a call of the generated client on one item.
@@ -33,33 +47,54 @@ type idCall = func(gen.ClientInterface, context.Context, string, ...gen.RequestE
 // bodyCall is a call of the generated client that sends a JSON body.
 type bodyCall = func(gen.ClientInterface, context.Context, string, io.Reader, ...gen.RequestEditorFn) (*http.Response, error)
 
-// listCall asks for a collection, filtered by the list verb's flags.
-type listCall func(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error)
+// listCall is a list call of the generated client; P is its query
+// parameters.
+type listCall[P any] = func(gen.ClientInterface, context.Context, *P, ...gen.RequestEditorFn) (*http.Response, error)
 
-// filter is a string flag of a list verb; empty, its default, filters
-// nothing.
-type filter struct{ flag, usage string }
+// filter is a string flag of a list verb that sets the query parameter
+// param, named as in the spec; empty, its default, filters nothing.
+type filter struct{ flag, param, usage string }
 
-// filters holds the values of a list verb's filter flags by flag name:
-// nil when not given, as the API's optional query parameters want.
-type filters map[string]*string
-
-// list makes "list": the collection as a table.
-func (r resource[T]) list(short string, call listCall, by ...filter) *cobra.Command {
+// list makes "list": the collection as a table. (A function, not a
+// method: Go methods take no type parameters of their own, here P.)
+func list[T, P any](r resource[T], short string, call listCall[P], by ...filter) *cobra.Command {
 	return r.s.command("list", short, noArgs, func(fs *pflag.FlagSet) runFunc {
 		values := make([]*string, len(by))
 		for i, f := range by {
 			values[i] = fs.String(f.flag, "", f.usage)
 		}
 		return func(ctx context.Context, a *app, _ []string) error {
-			f := filters{}
+			query := map[string]string{}
 			for i, v := range values {
-				f[by[i].flag] = opt(*v)
+				if *v != "" {
+					query[by[i].param] = *v
+				}
 			}
-			resp, err := call(ctx, a.api, f)
-			return show(a, resp, err, func(items []T) error { return r.table(a.out, items) })
+			params, err := queryParams[P](query)
+			if err != nil {
+				return err
+			}
+			resp, err := call(a.api, ctx, params)
+			return show(a, resp, err, r.table(a.out))
 		}
 	})
+}
+
+// queryParams fills in the generated parameters of a list call by the
+// names the spec gives them, which the generated fields carry as JSON
+// tags. A name that is no field is an error, not a filter left out.
+func queryParams[P any](query map[string]string) (*P, error) {
+	b, err := json.Marshal(query)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	var p P
+	if err := d.Decode(&p); err != nil {
+		return nil, fmt.Errorf("list filters %s: %w", b, err)
+	}
+	return &p, nil
 }
 
 // get makes "get ID": one item, a field a line.
@@ -73,8 +108,9 @@ func (r resource[T]) get(short string, call idCall) *cobra.Command {
 }
 
 // quickForm adds the flags of a create verb's flag form to fs and returns
-// what builds the request body from them.
-type quickForm func(fs *pflag.FlagSet) (build func() (any, error))
+// what builds the request body from them and the --id flag, which every
+// form has.
+type quickForm func(fs *pflag.FlagSet) (build func(id string) (any, error))
 
 // create makes "create": the item from -f FILE, sent as it is, or from
 // the flags of form, none of which may go with -f.
@@ -83,15 +119,16 @@ func (r resource[T]) create(short string, call bodyCall, form quickForm) *cobra.
 		schema := reflect.TypeFor[T]().Name()
 		file := fs.StringP("file", "f", "", fmt.Sprintf("%s JSON (OpenPerf's %s) to send as it is; - for stdin", r.item, schema))
 		quick := pflag.NewFlagSet("quick", pflag.ContinueOnError)
+		id := quick.String("id", "", r.item+" id (the server picks one when empty)")
 		build := form(quick)
 		fs.AddFlagSet(quick)
 		return func(ctx context.Context, a *app, _ []string) error {
-			body, err := requestBody(a, *file, quick, build)
+			body, err := requestBody(a, *file, quick, func() (any, error) { return build(*id) })
 			if err != nil {
 				return err
 			}
 			resp, err := call(a.api, ctx, "application/json", bytes.NewReader(body))
-			return show(a, resp, err, func(v T) error { return r.table(a.out, []T{v}) })
+			return show(a, resp, err, func(v T) error { return r.table(a.out)([]T{v}) })
 		}
 	})
 }
@@ -164,7 +201,7 @@ func (r resource[T]) madeBy(verb, short string, call idCall) *cobra.Command {
 			if a.json {
 				return nil
 			}
-			return r.table(a.out, made)
+			return r.table(a.out)(made)
 		}
 	})
 }

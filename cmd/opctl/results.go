@@ -1,59 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/openperfd/openperfd/api/gen"
-	"github.com/spf13/cobra"
 )
-
-func (s *session) generatorResults() resource[gen.PacketGeneratorResult] {
-	return resource[gen.PacketGeneratorResult]{s: s, item: "generator result", table: writeResults, fields: resultFields}
-}
-
-func (s *session) generatorResultsCmd() *cobra.Command {
-	r := s.generatorResults()
-	return noun("generator-results", "counters of generator runs",
-		r.list("list generator results", listGeneratorResults,
-			filter{"generator", "only results of this generator"}, filter{"target", "only results on this port or interface"}),
-		r.get("show one result with its protocol counters", gen.ClientInterface.GetPacketGeneratorResult),
-	)
-}
-
-func (s *session) txFlowsCmd() *cobra.Command {
-	r := resource[gen.TxFlow]{s: s, item: "tx flow", table: writeTxFlows}
-	return noun("tx-flows", "transmitted flows of generator results",
-		r.list("list tx flows", listTxFlows,
-			filter{"generator", "only flows of this generator"}, filter{"target", "only flows on this port or interface"}),
-	)
-}
-
-func listGeneratorResults(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListPacketGeneratorResults(ctx, &gen.ListPacketGeneratorResultsParams{GeneratorId: f["generator"], TargetId: f["target"]})
-}
-
-func listTxFlows(ctx context.Context, c gen.ClientInterface, f filters) (*http.Response, error) {
-	return c.ListTxFlows(ctx, &gen.ListTxFlowsParams{GeneratorId: f["generator"], TargetId: f["target"]})
-}
-
-func writeResults(w io.Writer, results []gen.PacketGeneratorResult) error {
-	tw := newTable(w)
-	row(tw, "ID", "GENERATOR", "ACTIVE", "FRAMES", "INTENDED", "OCTETS", "DROPPED", "ERRORS", "REMAINING")
-	for _, r := range results {
-		c := r.FlowCounters
-		row(tw, r.Id, str(r.GeneratorId), yesNo(r.Active), count(c.PacketsActual), count(c.PacketsIntended),
-			count(c.OctetsActual), count(deref(c.PacketsDropped)), count(c.Errors), remaining(r.Remaining))
-	}
-	return tw.Flush()
-}
 
 // remaining formats what is left of a run: "500 frames", "3 seconds", "-".
 func remaining(r *gen.TrafficDurationRemainder) string {
@@ -110,16 +66,23 @@ func nonZero(counters any) string {
 	return strings.Join(parts, " ")
 }
 
-func writeTxFlows(w io.Writer, flows []gen.TxFlow) error {
-	tw := newTable(w)
-	row(tw, "ID", "RESULT", "STREAM", "FRAMES", "OCTETS", "DROPPED")
-	for _, f := range flows {
-		stream := "-"
-		if f.StreamId != nil {
-			stream = fmt.Sprint(*f.StreamId)
-		}
-		row(tw, f.Id, f.GeneratorResultId, stream, count(f.Counters.PacketsActual),
-			count(f.Counters.OctetsActual), count(deref(f.Counters.PacketsDropped)))
+// txFlowColumns head the table of tx flows; txFlowRow is one line of it.
+var txFlowColumns = []string{"ID", "RESULT", "STREAM", "FRAMES", "OCTETS", "DROPPED"}
+
+func txFlowRow(f gen.TxFlow) []string {
+	stream := "-"
+	if f.StreamId != nil {
+		stream = fmt.Sprint(*f.StreamId)
 	}
-	return tw.Flush()
+	return []string{f.Id, f.GeneratorResultId, stream, count(f.Counters.PacketsActual),
+		count(f.Counters.OctetsActual), count(deref(f.Counters.PacketsDropped))}
+}
+
+// resultColumns head the table of generator results; resultRow is one line of it.
+var resultColumns = []string{"ID", "GENERATOR", "ACTIVE", "FRAMES", "INTENDED", "OCTETS", "DROPPED", "ERRORS", "REMAINING"}
+
+func resultRow(r gen.PacketGeneratorResult) []string {
+	c := r.FlowCounters
+	return []string{r.Id, str(r.GeneratorId), yesNo(r.Active), count(c.PacketsActual), count(c.PacketsIntended),
+		count(c.OctetsActual), count(deref(c.PacketsDropped)), count(c.Errors), remaining(r.Remaining)}
 }

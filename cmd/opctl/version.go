@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -14,10 +13,6 @@ import (
 // -ldflags "-X main.version=...". Without that it comes from the module
 // and VCS data Go records in the binary.
 var version = ""
-
-func (s *session) versionCmd() *cobra.Command {
-	return s.command("version", "print opctl's version and the daemon's", noArgs, versionRun)
-}
 
 func versionRun(fs *pflag.FlagSet) runFunc {
 	return func(ctx context.Context, a *app, _ []string) error {

@@ -8,16 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
-
-func (s *session) watchCmd() *cobra.Command {
-	return s.command("watch", "live frame rates per port, generator and analyzer (with loss and latency) until Ctrl-C (a line per sample when not on a terminal)",
-		noArgs, watchRun)
-}
 
 func watchRun(fs *pflag.FlagSet) runFunc {
 	interval := fs.Duration("interval", time.Second, "time between samples")
