@@ -103,11 +103,19 @@ func (s *session) command(use, short string, args cobra.PositionalArgs, define f
 
 // noun groups the verbs of one resource: "opctl ports list".
 func noun(name, short string, verbs ...*cobra.Command) *cobra.Command {
+	unknown := unknownSubcommand(name + ": unknown verb %q")
 	c := &cobra.Command{
 		Use:   name,
 		Short: short,
-		Args:  unknownSubcommand(name + ": unknown verb %q"),
-		RunE:  func(*cobra.Command, []string) error { return usageErrorf("%s: missing verb", name) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return usageErrorf("%s: missing verb", name)
+			case args[0] == "help": // "opctl ports help", as "opctl help ports"
+				return cmd.Help()
+			}
+			return unknown(cmd, args)
+		},
 	}
 	c.AddCommand(verbs...)
 	return c
