@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -12,58 +9,13 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func analyzersNoun() noun {
-	return noun{name: "analyzers", summary: "packet analyzers", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list analyzers", setup: analyzersList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one analyzer", setup: analyzersGet},
-		{name: "create", maxArgs: 0, summary: "create an analyzer from -f FILE or the quick flags (--port ...)", setup: analyzersCreate},
-		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete analyzers (and their results)", setup: analyzersDelete},
-		{name: "start", args: "ID...", minArgs: 1, maxArgs: -1, summary: "start analyzers (prints the new results)", setup: analyzersStart},
-		{name: "stop", args: "ID...", minArgs: 1, maxArgs: -1, summary: "stop analyzers", setup: analyzersStop},
-		{name: "reset", args: "ID...", minArgs: 1, maxArgs: -1, summary: "start a new result of running analyzers (prints it)", setup: analyzersReset},
-	}}
-}
+// analyzerColumns head the table of analyzers; analyzerRow is one line of it.
+var analyzerColumns = []string{"ID", "SOURCE", "ACTIVE", "FILTER", "FLOW COUNTERS", "DIGESTS"}
 
-func analyzerResultsNoun() noun {
-	return noun{name: "analyzer-results", summary: "counters of analyzer runs", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list analyzer results", setup: analyzerResultsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one result with its counters", setup: analyzerResultsGet},
-	}}
-}
-
-func rxFlowsNoun() noun {
-	return noun{name: "rx-flows", summary: "received flows of analyzer results", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list rx flows with loss and latency", setup: rxFlowsList},
-	}}
-}
-
-func analyzersList(fs *pflag.FlagSet) runFunc {
-	source := fs.String("source", "", "only analyzers on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListPacketAnalyzersWithResponse(ctx, &gen.ListPacketAnalyzersParams{SourceId: opt(*source)})
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		list, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeAnalyzers(a, list)
-	}
-}
-
-func writeAnalyzers(a *app, list []gen.PacketAnalyzer) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "SOURCE", "ACTIVE", "FILTER", "FLOW COUNTERS", "DIGESTS")
-	for _, an := range list {
-		c := an.Config
-		row(tw, str(an.Id), an.SourceId, yesNo(deref(an.Active)), str(c.Filter),
-			joinNames(c.FlowCounters), joinNames(deref(c.FlowDigests)))
-	}
-	return tw.Flush()
+func analyzerRow(an gen.PacketAnalyzer) []string {
+	c := an.Config
+	return []string{str(an.Id), an.SourceId, yesNo(deref(an.Active)), str(c.Filter),
+		joinNames(c.FlowCounters), joinNames(deref(c.FlowDigests))}
 }
 
 // joinNames lists enum values as "a,b,c" ("-" for none).
@@ -78,25 +30,12 @@ func joinNames[T ~string](names []T) string {
 	return strings.Join(s, ",")
 }
 
-func analyzersGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketAnalyzerWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		an, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		c := an.Config
-		return writeFields(a.out, []field{
-			{"id", str(an.Id)}, {"source", an.SourceId}, {"active", yesNo(deref(an.Active))},
-			{"filter", str(c.Filter)}, {"protocol counters", joinNames(c.ProtocolCounters)},
-			{"flow counters", joinNames(c.FlowCounters)}, {"flow digests", joinNames(deref(c.FlowDigests))},
-		})
+func analyzerFields(an gen.PacketAnalyzer) []field {
+	c := an.Config
+	return []field{
+		{"id", str(an.Id)}, {"source", an.SourceId}, {"active", yesNo(deref(an.Active))},
+		{"filter", str(c.Filter)}, {"protocol counters", joinNames(c.ProtocolCounters)},
+		{"flow counters", joinNames(c.FlowCounters)}, {"flow digests", joinNames(deref(c.FlowDigests))},
 	}
 }
 
@@ -105,8 +44,6 @@ type quickAnalyzer struct {
 	id, source, filter string
 	latency            bool
 }
-
-var analyzerQuickFlags = []string{"id", "port", "source", "filter", "latency"}
 
 // build makes the analyzer: ethernet, ip and transport protocol counters,
 // frame count and length per flow; --latency adds latency, jitter (IPDV),
@@ -137,153 +74,28 @@ func (q quickAnalyzer) build() (gen.PacketAnalyzer, error) {
 	return gen.PacketAnalyzer{Id: opt(q.id), SourceId: q.source, Config: c}, nil
 }
 
-func analyzersCreate(fs *pflag.FlagSet) runFunc {
-	file := fs.StringP("file", "f", "", "analyzer JSON (OpenPerf's PacketAnalyzer) to send as it is; - for stdin")
+// quickAnalyzerFlags is the flag form of "analyzers create".
+func quickAnalyzerFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	var q quickAnalyzer
-	fs.StringVar(&q.id, "id", "", "analyzer id (the server picks one when empty)")
 	fs.StringVar(&q.source, "port", "", "port (or interface) whose received frames to analyze")
 	fs.StringVar(&q.source, "source", "", "same as --port")
 	fs.StringVar(&q.filter, "filter", "", "BPF filter (tcpdump syntax) of the frames to analyze")
 	fs.BoolVar(&q.latency, "latency", false, "also latency, jitter, sequencing and latency digests (signed traffic)")
-	return func(ctx context.Context, a *app, _ []string) error {
-		body, err := quickOrFile(a, fs, *file, analyzerQuickFlags, func() (any, error) { return q.build() })
-		if err != nil {
-			return err
-		}
-		r, err := a.api.CreatePacketAnalyzerWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		an, err := got(r.JSON201, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeAnalyzers(a, []gen.PacketAnalyzer{an})
+	return func(id string) (any, error) {
+		q.id = id
+		return q.build()
 	}
 }
 
-// quickOrFile returns the request body of a create verb: the file as it
-// is, or the JSON of what build makes from the quick flags.
-func quickOrFile(a *app, fs *pflag.FlagSet, file string, quick []string, build func() (any, error)) ([]byte, error) {
-	if file == "" {
-		v, err := build()
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(v)
-	}
-	for _, name := range quick {
-		if fs.Changed(name) {
-			return nil, usageErrorf("give either -f or the quick flags (--%s), not both", name)
-		}
-	}
-	return a.readBody(file)
-}
+// analyzerResultColumns head the table of analyzer results; analyzerResultRow is one line of it.
+var analyzerResultColumns = []string{"ID", "ANALYZER", "ACTIVE", "FRAMES", "FLOWS", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX"}
 
-func analyzersDelete(fs *pflag.FlagSet) runFunc {
-	return eachID("deleted analyzer", func(ctx context.Context, a *app, id string) (response, error) {
-		return a.api.DeletePacketAnalyzerWithResponse(ctx, id)
-	})
-}
-
-func analyzersStop(fs *pflag.FlagSet) runFunc {
-	return eachID("stopped analyzer", func(ctx context.Context, a *app, id string) (response, error) {
-		return a.api.StopPacketAnalyzerWithResponse(ctx, id)
-	})
-}
-
-// eachID runs a call without a reply body for every id and says so
-// ("deleted analyzer a1") unless --json.
-func eachID(done string, call func(ctx context.Context, a *app, id string) (response, error)) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		for _, id := range args {
-			r, err := call(ctx, a, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if !a.json {
-				fmt.Fprintf(a.out, "%s %s\n", done, id)
-			}
-		}
-		return nil
-	}
-}
-
-func analyzersStart(fs *pflag.FlagSet) runFunc {
-	return newAnalyzerResults(func(ctx context.Context, a *app, id string) (*gen.StartPacketAnalyzerResponse, error) {
-		return a.api.StartPacketAnalyzerWithResponse(ctx, id)
-	}, func(r *gen.StartPacketAnalyzerResponse) *gen.PacketAnalyzerResult { return r.JSON201 })
-}
-
-func analyzersReset(fs *pflag.FlagSet) runFunc {
-	return newAnalyzerResults(func(ctx context.Context, a *app, id string) (*gen.ResetPacketAnalyzerResponse, error) {
-		return a.api.ResetPacketAnalyzerWithResponse(ctx, id)
-	}, func(r *gen.ResetPacketAnalyzerResponse) *gen.PacketAnalyzerResult { return r.JSON201 })
-}
-
-// newAnalyzerResults runs a call that makes a result (start, reset) for
-// every id and prints the results.
-func newAnalyzerResults[R response](call func(context.Context, *app, string) (R, error), result func(R) *gen.PacketAnalyzerResult) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		var results []gen.PacketAnalyzerResult
-		for _, id := range args {
-			r, err := call(ctx, a, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if a.json {
-				if err := a.raw(r.GetBody()); err != nil {
-					return err
-				}
-				continue
-			}
-			res, err := got(result(r), r.GetBody())
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
-		}
-		if a.json {
-			return nil
-		}
-		return writeAnalyzerResults(a, results)
-	}
-}
-
-func analyzerResultsList(fs *pflag.FlagSet) runFunc {
-	analyzer := fs.String("analyzer", "", "only results of this analyzer")
-	source := fs.String("source", "", "only results on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListPacketAnalyzerResultsParams{AnalyzerId: opt(*analyzer), SourceId: opt(*source)}
-		r, err := a.api.ListPacketAnalyzerResultsWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		results, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeAnalyzerResults(a, results)
-	}
-}
-
-func writeAnalyzerResults(a *app, results []gen.PacketAnalyzerResult) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "ANALYZER", "ACTIVE", "FRAMES", "FLOWS", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX")
-	for _, r := range results {
-		c := r.FlowCounters
-		seq := deref(c.Sequence)
-		lmin, lavg, lmax := latencyMinAvgMax(c)
-		row(tw, r.Id, str(r.AnalyzerId), yesNo(r.Active), count(c.FrameCount), count(int64(len(deref(r.Flows)))),
-			seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax)
-	}
-	return tw.Flush()
+func analyzerResultRow(r gen.PacketAnalyzerResult) []string {
+	c := r.FlowCounters
+	seq := deref(c.Sequence)
+	lmin, lavg, lmax := latencyMinAvgMax(c)
+	return []string{r.Id, str(r.AnalyzerId), yesNo(r.Active), count(c.FrameCount), count(int64(len(deref(r.Flows)))),
+		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax}
 }
 
 // seqCount formats a sequencing counter, "-" when the analyzer does not
@@ -310,23 +122,6 @@ func nanosPtr(v *int64) string {
 		return "-"
 	}
 	return nanos(*v)
-}
-
-func analyzerResultsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketAnalyzerResultWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		res, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, analyzerResultFields(res))
-	}
 }
 
 func analyzerResultFields(r gen.PacketAnalyzerResult) []field {
@@ -398,40 +193,23 @@ func summaryString(s gen.PacketAnalyzerFlowSummary, frames int64) string {
 	return out
 }
 
-func rxFlowsList(fs *pflag.FlagSet) runFunc {
-	analyzer := fs.String("analyzer", "", "only flows of this analyzer")
-	source := fs.String("source", "", "only flows on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListRxFlowsWithResponse(ctx, &gen.ListRxFlowsParams{AnalyzerId: opt(*analyzer), SourceId: opt(*source)})
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		flows, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		tw := newTable(a.out)
-		row(tw, "FLOW", "STREAM", "FRAMES", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX", "P99")
-		for _, f := range flows {
-			c := f.Counters
-			seq := deref(c.Sequence)
-			lmin, lavg, lmax := latencyMinAvgMax(c)
-			p99 := "-"
-			if d := f.Digests.Latency; d != nil && d.Percentiles != nil {
-				p99 = nanos(d.Percentiles.P99)
-			}
-			stream := "-"
-			if f.XStreamId != nil {
-				stream = fmt.Sprint(*f.XStreamId)
-			}
-			row(tw, shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount),
-				seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax, p99)
-		}
-		return tw.Flush()
+// rxFlowColumns head the table of rx flows; rxFlowRow is one line of it.
+var rxFlowColumns = []string{"FLOW", "STREAM", "FRAMES", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX", "P99"}
+
+func rxFlowRow(f gen.RxFlow) []string {
+	c := f.Counters
+	seq := deref(c.Sequence)
+	lmin, lavg, lmax := latencyMinAvgMax(c)
+	p99 := "-"
+	if d := f.Digests.Latency; d != nil && d.Percentiles != nil {
+		p99 = nanos(d.Percentiles.P99)
 	}
+	stream := "-"
+	if f.XStreamId != nil {
+		stream = fmt.Sprint(*f.XStreamId)
+	}
+	return []string{shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount),
+		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax, p99}
 }
 
 // shortFlowID drops the result id a flow id starts with ("<result>-s1-4"

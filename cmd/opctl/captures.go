@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,52 +14,12 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func capturesNoun() noun {
-	return noun{name: "captures", summary: "packet captures", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list captures", setup: capturesList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one capture", setup: capturesGet},
-		{name: "create", maxArgs: 0, summary: "create a capture from -f FILE or the quick flags (--source ...)", setup: capturesCreate},
-		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete captures (and their results)", setup: capturesDelete},
-		{name: "start", args: "ID...", minArgs: 1, maxArgs: -1, summary: "start captures (prints the new results)", setup: capturesStart},
-		{name: "stop", args: "ID...", minArgs: 1, maxArgs: -1, summary: "stop captures", setup: capturesStop},
-	}}
-}
+// captureColumns head the table of captures; captureRow is one line of it.
+var captureColumns = []string{"ID", "SOURCE", "DIRECTION", "ACTIVE", "BUFFER", "WRAP", "FILTER", "STOP AFTER"}
 
-func captureResultsNoun() noun {
-	return noun{name: "capture-results", summary: "packets held by capture runs", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list capture results", setup: captureResultsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one capture result", setup: captureResultsGet},
-		{name: "pcap", args: "ID", minArgs: 1, maxArgs: 1, summary: "save a result's packets as pcapng (-o FILE, - for stdout)", setup: captureResultsPcap},
-		{name: "merge", args: "ID...", minArgs: 1, maxArgs: -1, summary: "save several results' packets, merged by time, as pcapng (-o FILE)", setup: captureResultsMerge},
-	}}
-}
-
-func capturesList(fs *pflag.FlagSet) runFunc {
-	source := fs.String("source", "", "only captures on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListPacketCapturesWithResponse(ctx, &gen.ListPacketCapturesParams{SourceId: opt(*source)})
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		list, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeCaptures(a, list)
-	}
-}
-
-func writeCaptures(a *app, list []gen.PacketCapture) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "SOURCE", "DIRECTION", "ACTIVE", "BUFFER", "WRAP", "FILTER", "STOP AFTER")
-	for _, c := range list {
-		row(tw, str(c.Id), c.SourceId, captureDirection(c), yesNo(deref(c.Active)), count(c.Config.BufferSize),
-			yesNo(deref(c.Config.BufferWrap)), str(c.Config.Filter), captureLimits(c.Config))
-	}
-	return tw.Flush()
+func captureRow(c gen.PacketCapture) []string {
+	return []string{str(c.Id), c.SourceId, captureDirection(c), yesNo(deref(c.Active)), count(c.Config.BufferSize),
+		yesNo(deref(c.Config.BufferWrap)), str(c.Config.Filter), captureLimits(c.Config)}
 }
 
 func captureDirection(c gen.PacketCapture) string {
@@ -88,32 +47,19 @@ func captureLimits(c gen.PacketCaptureConfig) string {
 	return s
 }
 
-func capturesGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketCaptureWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		c, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		cfg := c.Config
-		packetSize := "whole packets"
-		if cfg.PacketSize != nil {
-			packetSize = count(int64(*cfg.PacketSize)) + " bytes"
-		}
-		return writeFields(a.out, []field{
-			{"id", str(c.Id)}, {"source", c.SourceId}, {"direction", captureDirection(c)},
-			{"active", yesNo(deref(c.Active))}, {"mode", string(cfg.Mode)},
-			{"buffer size", count(cfg.BufferSize) + " bytes"}, {"buffer wrap", yesNo(deref(cfg.BufferWrap))},
-			{"packet size", packetSize}, {"filter", str(cfg.Filter)},
-			{"start trigger", str(cfg.StartTrigger)}, {"stop trigger", str(cfg.StopTrigger)},
-			{"stop after", captureLimits(cfg)},
-		})
+func captureFields(c gen.PacketCapture) []field {
+	cfg := c.Config
+	packetSize := "whole packets"
+	if cfg.PacketSize != nil {
+		packetSize = count(int64(*cfg.PacketSize)) + " bytes"
+	}
+	return []field{
+		{"id", str(c.Id)}, {"source", c.SourceId}, {"direction", captureDirection(c)},
+		{"active", yesNo(deref(c.Active))}, {"mode", string(cfg.Mode)},
+		{"buffer size", count(cfg.BufferSize) + " bytes"}, {"buffer wrap", yesNo(deref(cfg.BufferWrap))},
+		{"packet size", packetSize}, {"filter", str(cfg.Filter)},
+		{"start trigger", str(cfg.StartTrigger)}, {"stop trigger", str(cfg.StopTrigger)},
+		{"stop after", captureLimits(cfg)},
 	}
 }
 
@@ -128,8 +74,6 @@ type quickCapture struct {
 	// which of the optional limits were given
 	packetSizeGiven, countGiven, durationGiven bool
 }
-
-var captureQuickFlags = []string{"id", "source", "port", "direction", "buffer-size", "wrap", "packet-size", "filter", "count", "duration"}
 
 func (q quickCapture) build() (gen.PacketCapture, error) {
 	var c gen.PacketCapture
@@ -170,10 +114,9 @@ func (q quickCapture) build() (gen.PacketCapture, error) {
 	return c, nil
 }
 
-func capturesCreate(fs *pflag.FlagSet) runFunc {
-	file := fs.StringP("file", "f", "", "capture JSON (OpenPerf's PacketCapture) to send as it is; - for stdin")
+// quickCaptureFlags is the flag form of "captures create".
+func quickCaptureFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	q := quickCapture{bufferSize: 16 << 20, direction: string(gen.PacketCaptureDirectionRx)}
-	fs.StringVar(&q.id, "id", "", "capture id (the server picks one when empty)")
 	fs.StringVar(&q.source, "source", "", "port (or interface) whose packets to capture")
 	fs.StringVar(&q.source, "port", "", "same as --source")
 	fs.StringVar(&q.direction, "direction", q.direction, "rx (received), tx (sent) or rx_and_tx")
@@ -183,171 +126,77 @@ func capturesCreate(fs *pflag.FlagSet) runFunc {
 	fs.StringVar(&q.filter, "filter", "", "BPF filter (tcpdump syntax) of the packets to capture")
 	fs.Var(&q.count, "count", "stop after this many packets")
 	fs.DurationVar(&q.duration, "duration", 0, "stop after this long (e.g. 5s, 100ms)")
-	return func(ctx context.Context, a *app, _ []string) error {
+	return func(id string) (any, error) {
+		q.id = id
 		q.packetSizeGiven, q.countGiven, q.durationGiven = fs.Changed("packet-size"), fs.Changed("count"), fs.Changed("duration")
-		body, err := quickOrFile(a, fs, *file, captureQuickFlags, func() (any, error) { return q.build() })
-		if err != nil {
-			return err
-		}
-		r, err := a.api.CreatePacketCaptureWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		c, err := got(r.JSON201, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeCaptures(a, []gen.PacketCapture{c})
+		return q.build()
 	}
 }
 
-func capturesDelete(fs *pflag.FlagSet) runFunc {
-	return eachID("deleted capture", func(ctx context.Context, a *app, id string) (response, error) {
-		return a.api.DeletePacketCaptureWithResponse(ctx, id)
-	})
+// captureResultColumns head the table of capture results; captureResultRow is one line of it.
+var captureResultColumns = []string{"ID", "CAPTURE", "STATE", "PACKETS", "BYTES"}
+
+func captureResultRow(r gen.PacketCaptureResult) []string {
+	return []string{r.Id, r.CaptureId, string(r.State), count(r.Packets), count(r.Bytes)}
 }
 
-func capturesStop(fs *pflag.FlagSet) runFunc {
-	return eachID("stopped capture", func(ctx context.Context, a *app, id string) (response, error) {
-		return a.api.StopPacketCaptureWithResponse(ctx, id)
-	})
-}
-
-func capturesStart(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		var results []gen.PacketCaptureResult
-		for _, id := range args {
-			r, err := a.api.StartPacketCaptureWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if a.json {
-				if err := a.raw(r.Body); err != nil {
-					return err
-				}
-				continue
-			}
-			res, err := got(r.JSON201, r.Body)
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
-		}
-		if a.json {
-			return nil
-		}
-		return writeCaptureResults(a, results)
-	}
-}
-
-func captureResultsList(fs *pflag.FlagSet) runFunc {
-	capture := fs.String("capture", "", "only results of this capture")
-	source := fs.String("source", "", "only results on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListPacketCaptureResultsParams{CaptureId: opt(*capture), SourceId: opt(*source)}
-		r, err := a.api.ListPacketCaptureResultsWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		results, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeCaptureResults(a, results)
-	}
-}
-
-func writeCaptureResults(a *app, results []gen.PacketCaptureResult) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "CAPTURE", "STATE", "PACKETS", "BYTES")
-	for _, r := range results {
-		row(tw, r.Id, r.CaptureId, string(r.State), count(r.Packets), count(r.Bytes))
-	}
-	return tw.Flush()
-}
-
-func captureResultsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketCaptureResultWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		res, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, []field{
-			{"id", res.Id}, {"capture", res.CaptureId}, {"state", string(res.State)},
-			{"active", yesNo(deref(res.Active))}, {"packets", count(res.Packets)}, {"bytes", count(res.Bytes)},
-		})
+func captureResultFields(r gen.PacketCaptureResult) []field {
+	return []field{
+		{"id", r.Id}, {"capture", r.CaptureId}, {"state", string(r.State)},
+		{"active", yesNo(deref(r.Active))}, {"packets", count(r.Packets)}, {"bytes", count(r.Bytes)},
 	}
 }
 
 // packetRange is the --first/--last pair of the pcap verbs.
 type packetRange struct{ first, last *int64 }
 
-func packetRangeFlags(fs *pflag.FlagSet) func() (packetRange, error) {
-	first := fs.Int64("first", 0, "first packet to save (0 based)")
-	last := fs.Int64("last", 0, "last packet to save (0 based, included; default the last one)")
-	return func() (packetRange, error) {
-		var r packetRange
-		if fs.Changed("first") {
-			r.first = first
+// pcapCall asks for the pcapng of the verb's arguments.
+type pcapCall func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error)
+
+// savePcap makes the run of a verb that saves pcapng: -o FILE (named
+// after the arguments when defaultPath is given, else required) and the
+// packet range.
+func savePcap(output string, defaultPath func(args []string) string, call pcapCall) func(fs *pflag.FlagSet) runFunc {
+	return func(fs *pflag.FlagSet) runFunc {
+		out := fs.StringP("output", "o", "", output)
+		first := fs.Int64("first", 0, "first packet to save (0 based)")
+		last := fs.Int64("last", 0, "last packet to save (0 based, included; default the last one)")
+		return func(ctx context.Context, a *app, args []string) error {
+			var r packetRange
+			if fs.Changed("first") {
+				r.first = first
+			}
+			if fs.Changed("last") {
+				r.last = last
+			}
+			if *first < 0 || *last < 0 || (r.last != nil && *last < *first) {
+				return usageErrorf("--first and --last must be packet numbers with --first <= --last")
+			}
+			path := *out
+			switch {
+			case path != "":
+			case defaultPath != nil:
+				path = defaultPath(args)
+			default:
+				return usageErrorf("-o FILE is required")
+			}
+			return a.download(path, func() (*http.Response, error) { return call(ctx, a, args, r) })
 		}
-		if fs.Changed("last") {
-			r.last = last
-		}
-		if *first < 0 || *last < 0 || (r.last != nil && *last < *first) {
-			return r, usageErrorf("--first and --last must be packet numbers with --first <= --last")
-		}
-		return r, nil
 	}
 }
 
-func captureResultsPcap(fs *pflag.FlagSet) runFunc {
-	out := fs.StringP("output", "o", "", "file to write (- for stdout); default ID.pcapng")
-	rng := packetRangeFlags(fs)
-	return func(ctx context.Context, a *app, args []string) error {
-		pr, err := rng()
-		if err != nil {
-			return err
-		}
-		path := *out
-		if path == "" {
-			path = args[0] + ".pcapng"
-		}
-		return a.download(path, func() (*http.Response, error) {
-			return a.api.GetPacketCapturePcap(ctx, args[0], &gen.GetPacketCapturePcapParams{PacketStart: pr.first, PacketEnd: pr.last})
-		})
-	}
-}
+// captureResultsPcap saves one result's packets.
+var captureResultsPcap = savePcap("file to write (- for stdout); default ID.pcapng",
+	func(args []string) string { return args[0] + ".pcapng" },
+	func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error) {
+		return a.api.GetPacketCapturePcap(ctx, args[0], &gen.GetPacketCapturePcapParams{PacketStart: r.first, PacketEnd: r.last})
+	})
 
-func captureResultsMerge(fs *pflag.FlagSet) runFunc {
-	out := fs.StringP("output", "o", "", "file to write (- for stdout)")
-	rng := packetRangeFlags(fs)
-	return func(ctx context.Context, a *app, args []string) error {
-		pr, err := rng()
-		if err != nil {
-			return err
-		}
-		if *out == "" {
-			return usageErrorf("-o FILE is required")
-		}
-		body := gen.GetPacketCapturesPcapJSONRequestBody{Ids: args, PacketStart: pr.first, PacketEnd: pr.last}
-		return a.download(*out, func() (*http.Response, error) {
-			return a.api.GetPacketCapturesPcap(ctx, body)
-		})
-	}
-}
+// captureResultsMerge saves several results' packets merged by time.
+var captureResultsMerge = savePcap("file to write (- for stdout)", nil,
+	func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error) {
+		return a.api.GetPacketCapturesPcap(ctx, gen.GetPacketCapturesPcapJSONRequestBody{Ids: args, PacketStart: r.first, PacketEnd: r.last})
+	})
 
 // download streams the body of a 200 reply to path ("-": stdout). A file
 // is written under a temporary name and renamed when complete, so a failed

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/muesli/termenv"
 	"github.com/openperfd/openperfd/api/gen"
 )
 
@@ -95,6 +96,13 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// terminal writes the cursor movements of the views that redraw in place
+// (watch, demo) to w. opctl prints no colour, so the profile is plain
+// ASCII and there is nothing for NO_COLOR to turn off.
+func terminal(w io.Writer) *termenv.Output {
+	return termenv.NewOutput(w, termenv.WithProfile(termenv.Ascii))
+}
+
 // response is what every generated *XxxResponse has.
 type response interface {
 	StatusCode() int
@@ -112,6 +120,32 @@ func (a *app) check(r response, err error) error {
 		return nil
 	}
 	return replyError(code, r.GetBody())
+}
+
+// reply reads the reply of a call of the generated client: no answer,
+// or an answer outside 2xx, is an error; else it returns the body.
+func (a *app) reply(resp *http.Response, err error) ([]byte, error) {
+	if err != nil {
+		return nil, transportError(a.server, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, transportError(a.server, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, replyError(resp.StatusCode, body)
+	}
+	return body, nil
+}
+
+// decode reads the body of a 2xx reply, which the spec says is JSON.
+func decode[T any](body []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return v, fmt.Errorf("bad reply from openperfd: %.200q", body)
+	}
+	return v, nil
 }
 
 // replyError reads the API's {"code", "message"}; a body of another shape

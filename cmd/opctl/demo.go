@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -16,13 +17,6 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 )
-
-func demoNoun() noun {
-	return noun{name: "demo", summary: "generator into analyzer across a port pair", verbs: []verb{
-		{name: "", maxArgs: 0, setup: demoRun,
-			summary: "send signed traffic from port 0 to port 1 (test mode wires them back to back), show live rates, loss and latency, then a summary; cleans up after itself"},
-	}}
-}
 
 // demoTick is the time between progress lines (tests shorten it).
 var demoTick = time.Second
@@ -408,7 +402,11 @@ func (d *demo) progress(p demoProgress) error {
 		return a.raw(b)
 	case a.tty:
 		d.partial = true
-		_, err := fmt.Fprintf(a.out, "\r\x1b[K%s", progressLine(p))
+		var buf bytes.Buffer
+		buf.WriteString("\r")
+		terminal(&buf).ClearLineRight()
+		buf.WriteString(progressLine(p))
+		_, err := a.out.Write(buf.Bytes())
 		return err
 	default:
 		_, err := fmt.Fprintln(a.out, progressLine(p))

@@ -193,8 +193,8 @@ func TestDemoOnATerminalRedrawsOneLine(t *testing.T) {
 	p.Second = 2
 	d.progress(p)
 	d.endLine()
-	want := "\r\x1b[K[#####-----] 1/2 s  tx 1.00M/s  rx 1.00M/s  dropped 0  tx-rx 2  latency avg - p99 -" +
-		"\r\x1b[K[##########] 2/2 s  tx 1.00M/s  rx 1.00M/s  dropped 0  tx-rx 2  latency avg - p99 -\n"
+	want := "\r\x1b[0K[#####-----] 1/2 s  tx 1.00M/s  rx 1.00M/s  dropped 0  tx-rx 2  latency avg - p99 -" +
+		"\r\x1b[0K[##########] 2/2 s  tx 1.00M/s  rx 1.00M/s  dropped 0  tx-rx 2  latency avg - p99 -\n"
 	if buf.String() != want {
 		t.Errorf("got  %q\nwant %q", buf.String(), want)
 	}

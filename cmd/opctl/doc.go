@@ -17,6 +17,7 @@
 //	opctl watch
 //	opctl demo
 //	opctl version
+//	opctl completion bash|zsh|fish
 //
 // Global flags (--server, --json, --timeout) may stand before the noun or
 // after the verb. --json prints the JSON body the API returned, unchanged,
@@ -24,14 +25,21 @@
 //
 // Exit codes: 0 success; 1 the API answered with an error (printed as
 // "opctl: <message> (HTTP <code>)") or something else failed; 2 bad flags or
-// arguments (with usage), or openperfd could not be reached.
+// arguments (with usage, or with the names meant when a command is
+// mistyped), or openperfd could not be reached.
 //
-// Layout: each noun lives in its own file and is one entry of the nouns
-// table (command.go); client.go turns responses into errors, format.go holds
-// the table and number helpers. analyzers.go holds analyzers,
-// analyzer-results and rx-flows; captures.go captures and capture-results,
-// whose pcap and merge verbs stream the pcapng to a file. watch.go shows
-// live rates per port, generator and analyzer; demo.go runs a generator
-// into an analyzer across a test-mode port pair and reports loss and
-// latency.
+// Layout: opctl runs on cobra (help, shell completion with "opctl
+// completion bash|zsh|fish", suggestions for a mistyped command); cli.go
+// makes the root, the nouns and their arguments. resource.go is the one
+// generic builder of a resource's verbs (list, get, create, delete, stop,
+// start) from calls of the generated client; nouns.go is the table of
+// every noun and its verbs. Each resource's file holds only what is its
+// own: its table columns, its detail fields, its create flags (ports.go,
+// interfaces.go, generators.go, results.go for generator-results and
+// tx-flows, analyzers.go for analyzers, analyzer-results and rx-flows,
+// captures.go for captures and capture-results, whose pcap and merge verbs
+// stream the pcapng to a file). client.go turns replies into errors,
+// format.go holds the table and number helpers. watch.go shows live rates
+// per port, generator and analyzer; demo.go runs a generator into an
+// analyzer across a test-mode port pair and reports loss and latency.
 package main

@@ -18,15 +18,28 @@ const (
 	exitInterrupted = 130
 )
 
-// usageError is a mistake on the command line; opctl prints the command's
-// usage after it and exits 2.
-type usageError struct{ msg string }
+// usageError is a mistake on the command line; opctl exits 2 and prints
+// the command's usage after it, or only the suggestions when it has some
+// (a mistyped command is better answered with the name meant than with
+// every name there is).
+type usageError struct {
+	msg         string
+	suggestions []string // commands whose names are close to the one given
+}
 
 func (e *usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// setupError is a global setting opctl cannot connect with (a bad
+// --server, an unreadable --token-file or --ca-file): exit 2 like a
+// usage error, but the usage would not help, so it is not printed.
+type setupError struct{ err error }
+
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
 
 // apiError is an error reply of the API: {"code", "message"}.
 type apiError struct {
@@ -79,13 +92,14 @@ func transportError(server string, err error) error {
 // exitCode maps an error to opctl's exit code.
 func exitCode(err error) int {
 	var ue *usageError
+	var se *setupError
 	var unreach *unreachableError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &se):
 		return exitUsage
 	case errors.As(err, &unreach):
 		return exitUnreachable

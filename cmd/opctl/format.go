@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/dustin/go-humanize"
 )
 
 // newTable returns a writer that aligns tab-separated columns; call Flush.
@@ -32,50 +34,55 @@ func writeFields(w io.Writer, fields []field) error {
 }
 
 // count formats an integer with thousands separators: 1234567 -> 1,234,567.
-func count(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	lead := len(s) % 3
-	if lead == 0 {
-		lead = 3
-	}
-	b.WriteString(s[:lead])
-	for i := lead; i < len(s); i += 3 {
-		b.WriteByte(',')
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
+func count(n int64) string { return humanize.Comma(n) }
 
 // si formats a rate with an SI prefix and three significant digits:
 // 999 -> "999", 1000 -> "1.00k", 12345678 -> "12.3M".
 func si(v float64) string {
-	if v < 0 || math.IsNaN(v) {
+	switch {
+	case v < 0 || math.IsNaN(v):
 		return "-"
-	}
-	if v < 999.5 {
+	case v < 999.5:
 		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
 	}
-	const prefixes = "kMGTPE"
-	i := -1
-	for v >= 999.5 && i < len(prefixes)-1 {
-		v /= 1000
-		i++
+	digits, prefix := threeDigits(v)
+	return digits + prefix
+}
+
+// nanos formats nanoseconds with three significant digits: 381 -> "381ns",
+// 12345 -> "12.3µs", 7093481 -> "7.09ms".
+func nanos(ns int64) string {
+	v := math.Abs(float64(ns))
+	sign := ""
+	if ns < 0 {
+		sign = "-"
 	}
+	if v < 999.5 {
+		return fmt.Sprintf("%s%.0fns", sign, v)
+	}
+	// Nanoseconds scaled by an SI prefix are the next units of time;
+	// seconds are the largest unit shown.
+	digits, prefix := threeDigits(v)
+	unit, ok := map[string]string{"k": "µs", "M": "ms", "G": "s"}[prefix]
+	if !ok {
+		return fmt.Sprintf("%s%.0fs", sign, v/1e9)
+	}
+	return sign + digits + unit
+}
+
+// threeDigits rounds v (at least 1) to three significant digits and
+// splits it into digits below 1000 and the SI prefix humanize picks for
+// them. Rounding comes first so that 999,700 is "1.00" "M", not "1000" "k".
+func threeDigits(v float64) (digits, prefix string) {
+	scale := math.Pow10(int(math.Floor(math.Log10(v))) - 2)
+	m, prefix := humanize.ComputeSI(math.Round(v/scale) * scale)
 	switch {
-	case v >= 99.95:
-		return fmt.Sprintf("%.0f%c", v, prefixes[i])
-	case v >= 9.995:
-		return fmt.Sprintf("%.1f%c", v, prefixes[i])
+	case m >= 99.95:
+		return fmt.Sprintf("%.0f", m), prefix
+	case m >= 9.995:
+		return fmt.Sprintf("%.1f", m), prefix
 	default:
-		return fmt.Sprintf("%.2f%c", v, prefixes[i])
+		return fmt.Sprintf("%.2f", m), prefix
 	}
 }
 
@@ -138,33 +145,4 @@ func (v *siValue) Set(s string) error {
 	}
 	*v = siValue(f * mult)
 	return nil
-}
-
-// nanos formats nanoseconds with three significant digits: 381 -> "381ns",
-// 12345 -> "12.3µs", 7093481 -> "7.09ms".
-func nanos(ns int64) string {
-	v := float64(ns)
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	units := []string{"ns", "µs", "ms", "s"}
-	i := 0
-	for v >= 999.5 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	var s string
-	switch {
-	case i == 0 || v >= 99.95:
-		s = fmt.Sprintf("%.0f%s", v, units[i])
-	case v >= 9.995:
-		s = fmt.Sprintf("%.1f%s", v, units[i])
-	default:
-		s = fmt.Sprintf("%.2f%s", v, units[i])
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
 }

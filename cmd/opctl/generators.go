@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -13,49 +10,6 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 )
-
-func generatorsNoun() noun {
-	return noun{name: "generators", summary: "packet generators", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list generators", setup: generatorsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one generator", setup: generatorsGet},
-		{name: "create", maxArgs: 0, summary: "create a generator from -f FILE or the quick flags (--port ...)", setup: generatorsCreate},
-		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete generators", setup: generatorsDelete},
-		{name: "start", args: "ID...", minArgs: 1, maxArgs: -1, summary: "start generators (prints the new results)", setup: generatorsStart},
-		{name: "stop", args: "ID...", minArgs: 1, maxArgs: -1, summary: "stop generators", setup: generatorsStop},
-	}}
-}
-
-func generatorsList(fs *pflag.FlagSet) runFunc {
-	target := fs.String("target", "", "only generators on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListPacketGeneratorsWithResponse(ctx, &gen.ListPacketGeneratorsParams{TargetId: opt(*target)})
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		gens, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeGenerators(a, gens)
-	}
-}
-
-func writeGenerators(a *app, gens []gen.PacketGenerator) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "TARGET", "ACTIVE", "RATE", "DURATION", "FLOWS", "LEARNING")
-	for _, g := range gens {
-		flows := "-"
-		if g.Config.FlowCount != nil {
-			flows = count(*g.Config.FlowCount)
-		}
-		row(tw, str(g.Id), g.TargetId, yesNo(deref(g.Active)), loadString(g.Config.Load),
-			durationString(g.Config.Duration), flows, str((*string)(g.Learning)))
-	}
-	return tw.Flush()
-}
 
 // loadString formats a load: "1.00M frames/s".
 func loadString(l gen.TrafficLoad) string {
@@ -75,23 +29,6 @@ func durationString(d gen.TrafficDuration) string {
 		return count(d.Time.Value) + " " + string(d.Time.Units)
 	default:
 		return "continuous"
-	}
-}
-
-func generatorsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketGeneratorWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		g, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, generatorFields(g))
 	}
 }
 
@@ -182,14 +119,9 @@ type quickGenerator struct {
 	flows, streamID              int64
 }
 
-// quickFlags are the names of quickGenerator's flags (they exclude -f).
-var quickFlags = []string{"id", "port", "rate", "frames", "seconds", "length", "burst",
-	"src-mac", "dst-mac", "src-ip", "dst-ip", "flows", "stream-id"}
-
-func generatorsCreate(fs *pflag.FlagSet) runFunc {
-	file := fs.StringP("file", "f", "", "generator JSON (OpenPerf's PacketGenerator) to send as it is; - for stdin")
+// quickGeneratorFlags is the flag form of "generators create".
+func quickGeneratorFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	q := quickGenerator{rate: 1000000}
-	fs.StringVar(&q.id, "id", "", "generator id (the server picks one when empty)")
 	fs.StringVar(&q.port, "port", "", "port (or interface) to transmit on")
 	fs.Var(&q.rate, "rate", "frames per second (1000000, 1M, 10k)")
 	fs.Int64Var(&q.frames, "frames", 0, "stop after this many frames")
@@ -202,38 +134,9 @@ func generatorsCreate(fs *pflag.FlagSet) runFunc {
 	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
 	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
 	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow")
-	return func(ctx context.Context, a *app, _ []string) error {
-		var body []byte
-		if *file != "" {
-			for _, name := range quickFlags {
-				if fs.Changed(name) {
-					return usageErrorf("give either -f or the quick flags (--%s), not both", name)
-				}
-			}
-			b, err := a.readBody(*file)
-			if err != nil {
-				return err
-			}
-			body = b
-		} else {
-			g, err := q.build()
-			if err != nil {
-				return err
-			}
-			body, _ = json.Marshal(g)
-		}
-		r, err := a.api.CreatePacketGeneratorWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		g, err := got(r.JSON201, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeGenerators(a, []gen.PacketGenerator{g})
+	return func(id string) (any, error) {
+		q.id = id
+		return q.build()
 	}
 }
 
@@ -301,59 +204,14 @@ func (q quickGenerator) build() (gen.PacketGenerator, error) {
 	return g, nil
 }
 
-func generatorsDelete(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		for _, id := range args {
-			r, err := a.api.DeletePacketGeneratorWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if !a.json {
-				fmt.Fprintf(a.out, "deleted generator %s\n", id)
-			}
-		}
-		return nil
-	}
-}
+// generatorColumns head the table of generators; generatorRow is one line of it.
+var generatorColumns = []string{"ID", "TARGET", "ACTIVE", "RATE", "DURATION", "FLOWS", "LEARNING"}
 
-func generatorsStart(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		var results []gen.PacketGeneratorResult
-		for _, id := range args {
-			r, err := a.api.StartPacketGeneratorWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if a.json {
-				if err := a.raw(r.Body); err != nil {
-					return err
-				}
-				continue
-			}
-			res, err := got(r.JSON201, r.Body)
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
-		}
-		if a.json {
-			return nil
-		}
-		return writeResults(a, results)
+func generatorRow(g gen.PacketGenerator) []string {
+	flows := "-"
+	if g.Config.FlowCount != nil {
+		flows = count(*g.Config.FlowCount)
 	}
-}
-
-func generatorsStop(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		for _, id := range args {
-			r, err := a.api.StopPacketGeneratorWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if !a.json {
-				fmt.Fprintf(a.out, "stopped generator %s\n", id)
-			}
-		}
-		return nil
-	}
+	return []string{str(g.Id), g.TargetId, yesNo(deref(g.Active)), loadString(g.Config.Load),
+		durationString(g.Config.Duration), flows, str((*string)(g.Learning))}
 }

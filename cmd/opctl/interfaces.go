@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -14,47 +10,13 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func interfacesNoun() noun {
-	return noun{name: "interfaces", summary: "emulated hosts on ports", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list interfaces with addresses and counters", setup: interfacesList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one interface", setup: interfacesGet},
-		{name: "create", maxArgs: 0, summary: "create an interface from flags or -f FILE", setup: interfacesCreate},
-		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete interfaces", setup: interfacesDelete},
-	}}
-}
+// interfaceColumns head the table of interfaces; interfaceRow is one line of it.
+var interfaceColumns = []string{"ID", "PORT", "MAC", "IPV4", "IPV6", "RX FRAMES", "TX FRAMES"}
 
-func interfacesList(fs *pflag.FlagSet) runFunc {
-	port := fs.String("port", "", "only interfaces on this port")
-	mac := fs.String("mac", "", "only the interface with this MAC address")
-	ipv4 := fs.String("ipv4", "", "only interfaces with this IPv4 address")
-	ipv6 := fs.String("ipv6", "", "only interfaces with this IPv6 address")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListInterfacesParams{PortId: opt(*port), EthMacAddress: opt(*mac),
-			Ipv4Address: opt(*ipv4), Ipv6Address: opt(*ipv6)}
-		r, err := a.api.ListInterfacesWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		ifs, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeInterfaces(a, ifs)
-	}
-}
-
-func writeInterfaces(a *app, ifs []gen.Interface) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "PORT", "MAC", "IPV4", "IPV6", "RX FRAMES", "TX FRAMES")
-	for _, it := range ifs {
-		s := deref(it.Stats)
-		l := layersOf(it)
-		row(tw, str(it.Id), it.PortId, l.mac, l.ipv4, l.ipv6, count(s.RxPackets), count(s.TxPackets))
-	}
-	return tw.Flush()
+func interfaceRow(it gen.Interface) []string {
+	s := deref(it.Stats)
+	l := layersOf(it)
+	return []string{str(it.Id), it.PortId, l.mac, l.ipv4, l.ipv6, count(s.RxPackets), count(s.TxPackets)}
 }
 
 // ifLayers is an interface's protocol stack as display strings.
@@ -125,28 +87,15 @@ func dynamic(method string, s *gen.AddressStatus) string {
 	return method + " " + cidr(*s.Address, deref(s.PrefixLength))
 }
 
-func interfacesGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetInterfaceWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		it, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		l, s := layersOf(it), deref(it.Stats)
-		return writeFields(a.out, []field{
-			{"id", str(it.Id)}, {"port", it.PortId}, {"mac", l.mac},
-			{"ipv4", l.ipv4}, {"ipv4 gateway", l.ipv4gw},
-			{"ipv6", l.ipv6}, {"ipv6 gateway", l.ipv6gw}, {"ipv6 link-local", l.linkLocal},
-			{"rx filter", str(it.Config.RxFilter)}, {"tx filter", str(it.Config.TxFilter)},
-			{"rx frames", count(s.RxPackets)}, {"rx bytes", count(s.RxBytes)}, {"rx errors", count(s.RxErrors)},
-			{"tx frames", count(s.TxPackets)}, {"tx bytes", count(s.TxBytes)}, {"tx errors", count(s.TxErrors)},
-		})
+func interfaceFields(it gen.Interface) []field {
+	l, s := layersOf(it), deref(it.Stats)
+	return []field{
+		{"id", str(it.Id)}, {"port", it.PortId}, {"mac", l.mac},
+		{"ipv4", l.ipv4}, {"ipv4 gateway", l.ipv4gw},
+		{"ipv6", l.ipv6}, {"ipv6 gateway", l.ipv6gw}, {"ipv6 link-local", l.linkLocal},
+		{"rx filter", str(it.Config.RxFilter)}, {"tx filter", str(it.Config.TxFilter)},
+		{"rx frames", count(s.RxPackets)}, {"rx bytes", count(s.RxBytes)}, {"rx errors", count(s.RxErrors)},
+		{"tx frames", count(s.TxPackets)}, {"tx bytes", count(s.TxBytes)}, {"tx errors", count(s.TxErrors)},
 	}
 }
 
@@ -155,46 +104,18 @@ type interfaceFlags struct {
 	id, port, mac, ipv4, gateway, ipv6, ipv6gw string
 }
 
-func interfacesCreate(fs *pflag.FlagSet) runFunc {
-	file := fs.StringP("file", "f", "", "interface JSON (OpenPerf's Interface) to send as it is; - for stdin")
+// interfaceFormFlags is the flag form of "interfaces create".
+func interfaceFormFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	var f interfaceFlags
-	fs.StringVar(&f.id, "id", "", "interface id (the server picks one when empty)")
 	fs.StringVar(&f.port, "port", "", "port the interface sits on (required)")
 	fs.StringVar(&f.mac, "mac", "", "MAC address (required)")
 	fs.StringVar(&f.ipv4, "ipv4", "", "IPv4 address/prefix (10.0.0.1/24) or dhcp")
 	fs.StringVar(&f.gateway, "gateway", "", "IPv4 default gateway")
 	fs.StringVar(&f.ipv6, "ipv6", "", "IPv6 address/prefix (fd00::1/64), auto (SLAAC) or dhcp6")
 	fs.StringVar(&f.ipv6gw, "ipv6-gateway", "", "IPv6 default gateway")
-	return func(ctx context.Context, a *app, _ []string) error {
-		var body []byte
-		if *file != "" {
-			if f != (interfaceFlags{}) {
-				return usageErrorf("give either -f or the interface flags, not both")
-			}
-			b, err := a.readBody(*file)
-			if err != nil {
-				return err
-			}
-			body = b
-		} else {
-			it, err := f.build()
-			if err != nil {
-				return err
-			}
-			body, _ = json.Marshal(it)
-		}
-		r, err := a.api.CreateInterfaceWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		it, err := got(r.JSON201, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeInterfaces(a, []gen.Interface{it})
+	return func(id string) (any, error) {
+		f.id = id
+		return f.build()
 	}
 }
 
@@ -256,19 +177,4 @@ func parsePrefix(flag, s string, family func(netip.Addr) bool) (netip.Prefix, er
 		return p, usageErrorf("%s %q: want address/prefix-length", flag, s)
 	}
 	return p, nil
-}
-
-func interfacesDelete(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		for _, id := range args {
-			r, err := a.api.DeleteInterfaceWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if !a.json {
-				fmt.Fprintf(a.out, "deleted interface %s\n", id)
-			}
-		}
-		return nil
-	}
 }

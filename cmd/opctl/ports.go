@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -12,53 +8,20 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func portsNoun() noun {
-	return noun{name: "ports", summary: "DPDK ports and bonds", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list ports with link state and counters", setup: portsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one port", setup: portsGet},
-		{name: "create", maxArgs: 0, summary: "create a bond (--members 2,3) or a port from -f FILE", setup: portsCreate},
-		{name: "delete", args: "ID...", minArgs: 1, maxArgs: -1, summary: "delete ports (bonds)", setup: portsDelete},
-	}}
-}
+// portColumns head the table of ports; portRow is one line of it.
+var portColumns = []string{"ID", "KIND", "LINK", "SPEED", "MAC", "RX FRAMES", "TX FRAMES", "RX BYTES", "TX BYTES"}
 
-func portsList(fs *pflag.FlagSet) runFunc {
-	kind := fs.String("kind", "", "only ports of this kind (dpdk, bond, host)")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListPortsParams{}
-		if *kind != "" {
-			params.Kind = kind
-		}
-		r, err := a.api.ListPortsWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		ports, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writePorts(a, ports)
+func portRow(p gen.Port) []string {
+	st := p.Stats
+	if st == nil {
+		st = &gen.PortStats{}
 	}
-}
-
-func writePorts(a *app, ports []gen.Port) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "KIND", "LINK", "SPEED", "MAC", "RX FRAMES", "TX FRAMES", "RX BYTES", "TX BYTES")
-	for _, p := range ports {
-		st := p.Stats
-		if st == nil {
-			st = &gen.PortStats{}
-		}
-		link, speed := "-", "-"
-		if p.Status != nil {
-			link, speed = string(p.Status.Link), linkSpeed(p.Status.Speed)
-		}
-		row(tw, str(p.Id), string(p.Kind), link, speed, portMAC(p),
-			count(st.RxPackets), count(st.TxPackets), count(st.RxBytes), count(st.TxBytes))
+	link, speed := "-", "-"
+	if p.Status != nil {
+		link, speed = string(p.Status.Link), linkSpeed(p.Status.Speed)
 	}
-	return tw.Flush()
+	return []string{str(p.Id), string(p.Kind), link, speed, portMAC(p),
+		count(st.RxPackets), count(st.TxPackets), count(st.RxBytes), count(st.TxBytes)}
 }
 
 func portMAC(p gen.Port) string {
@@ -66,23 +29,6 @@ func portMAC(p gen.Port) string {
 		return str(p.Config.Dpdk.MacAddress)
 	}
 	return "-"
-}
-
-func portsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPortWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		p, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, portFields(p))
-	}
 }
 
 func portFields(p gen.Port) []field {
@@ -106,58 +52,15 @@ func portFields(p gen.Port) []field {
 	return f
 }
 
-func portsCreate(fs *pflag.FlagSet) runFunc {
-	file := fs.StringP("file", "f", "", "port JSON (OpenPerf's Port) to send as it is; - for stdin")
-	id := fs.String("id", "", "port id (the server picks one when empty)")
+// bondFlags is the flag form of "ports create": a bond of ports.
+func bondFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	mode := fs.String("mode", string(gen.PortConfigBondModeLag8023Ad), "bond mode")
 	members := fs.StringSlice("members", nil, "member port ids of the bond, e.g. 2,3")
-	return func(ctx context.Context, a *app, _ []string) error {
-		var body []byte
-		switch {
-		case *file != "" && len(*members) > 0:
-			return usageErrorf("give either -f or --members, not both")
-		case *file != "":
-			b, err := a.readBody(*file)
-			if err != nil {
-				return err
-			}
-			body = b
-		case len(*members) > 0:
-			p := gen.Port{Kind: gen.PortKindBond, Config: gen.PortConfig{Bond: &gen.PortConfigBond{
-				Mode: gen.PortConfigBondMode(*mode), Ports: *members}}}
-			if *id != "" {
-				p.Id = id
-			}
-			body, _ = json.Marshal(p)
-		default:
-			return usageErrorf("nothing to create: give --members or -f FILE")
+	return func(id string) (any, error) {
+		if len(*members) == 0 {
+			return nil, usageErrorf("nothing to create: give --members or -f FILE")
 		}
-		r, err := a.api.CreatePortWithBodyWithResponse(ctx, "application/json", bytes.NewReader(body))
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		p, err := got(r.JSON201, r.Body)
-		if err != nil {
-			return err
-		}
-		return writePorts(a, []gen.Port{p})
-	}
-}
-
-func portsDelete(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		for _, id := range args {
-			r, err := a.api.DeletePortWithResponse(ctx, id)
-			if err := a.check(r, err); err != nil {
-				return err
-			}
-			if !a.json {
-				fmt.Fprintf(a.out, "deleted port %s\n", id)
-			}
-		}
-		return nil
+		return gen.Port{Id: opt(id), Kind: gen.PortKindBond, Config: gen.PortConfig{Bond: &gen.PortConfigBond{
+			Mode: gen.PortConfigBondMode(*mode), Ports: *members}}}, nil
 	}
 }

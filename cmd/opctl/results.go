@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -9,54 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/openperfd/openperfd/api/gen"
 )
-
-func generatorResultsNoun() noun {
-	return noun{name: "generator-results", summary: "counters of generator runs", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list generator results", setup: resultsList},
-		{name: "get", args: "ID", minArgs: 1, maxArgs: 1, summary: "show one result with its protocol counters", setup: resultsGet},
-	}}
-}
-
-func txFlowsNoun() noun {
-	return noun{name: "tx-flows", summary: "transmitted flows of generator results", verbs: []verb{
-		{name: "list", maxArgs: 0, summary: "list tx flows", setup: txFlowsList},
-	}}
-}
-
-func resultsList(fs *pflag.FlagSet) runFunc {
-	generator := fs.String("generator", "", "only results of this generator")
-	target := fs.String("target", "", "only results on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		params := &gen.ListPacketGeneratorResultsParams{GeneratorId: opt(*generator), TargetId: opt(*target)}
-		r, err := a.api.ListPacketGeneratorResultsWithResponse(ctx, params)
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		results, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeResults(a, results)
-	}
-}
-
-func writeResults(a *app, results []gen.PacketGeneratorResult) error {
-	tw := newTable(a.out)
-	row(tw, "ID", "GENERATOR", "ACTIVE", "FRAMES", "INTENDED", "OCTETS", "DROPPED", "ERRORS", "REMAINING")
-	for _, r := range results {
-		c := r.FlowCounters
-		row(tw, r.Id, str(r.GeneratorId), yesNo(r.Active), count(c.PacketsActual), count(c.PacketsIntended),
-			count(c.OctetsActual), count(deref(c.PacketsDropped)), count(c.Errors), remaining(r.Remaining))
-	}
-	return tw.Flush()
-}
 
 // remaining formats what is left of a run: "500 frames", "3 seconds", "-".
 func remaining(r *gen.TrafficDurationRemainder) string {
@@ -64,23 +17,6 @@ func remaining(r *gen.TrafficDurationRemainder) string {
 		return "-"
 	}
 	return count(*r.Value) + " " + string(r.Unit)
-}
-
-func resultsGet(fs *pflag.FlagSet) runFunc {
-	return func(ctx context.Context, a *app, args []string) error {
-		r, err := a.api.GetPacketGeneratorResultWithResponse(ctx, args[0])
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		res, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		return writeFields(a.out, resultFields(res))
-	}
 }
 
 func resultFields(r gen.PacketGeneratorResult) []field {
@@ -130,31 +66,23 @@ func nonZero(counters any) string {
 	return strings.Join(parts, " ")
 }
 
-func txFlowsList(fs *pflag.FlagSet) runFunc {
-	generator := fs.String("generator", "", "only flows of this generator")
-	target := fs.String("target", "", "only flows on this port or interface")
-	return func(ctx context.Context, a *app, _ []string) error {
-		r, err := a.api.ListTxFlowsWithResponse(ctx, &gen.ListTxFlowsParams{GeneratorId: opt(*generator), TargetId: opt(*target)})
-		if err := a.check(r, err); err != nil {
-			return err
-		}
-		if a.json {
-			return a.raw(r.Body)
-		}
-		flows, err := got(r.JSON200, r.Body)
-		if err != nil {
-			return err
-		}
-		tw := newTable(a.out)
-		row(tw, "ID", "RESULT", "STREAM", "FRAMES", "OCTETS", "DROPPED")
-		for _, f := range flows {
-			stream := "-"
-			if f.StreamId != nil {
-				stream = fmt.Sprint(*f.StreamId)
-			}
-			row(tw, f.Id, f.GeneratorResultId, stream, count(f.Counters.PacketsActual),
-				count(f.Counters.OctetsActual), count(deref(f.Counters.PacketsDropped)))
-		}
-		return tw.Flush()
+// txFlowColumns head the table of tx flows; txFlowRow is one line of it.
+var txFlowColumns = []string{"ID", "RESULT", "STREAM", "FRAMES", "OCTETS", "DROPPED"}
+
+func txFlowRow(f gen.TxFlow) []string {
+	stream := "-"
+	if f.StreamId != nil {
+		stream = fmt.Sprint(*f.StreamId)
 	}
+	return []string{f.Id, f.GeneratorResultId, stream, count(f.Counters.PacketsActual),
+		count(f.Counters.OctetsActual), count(deref(f.Counters.PacketsDropped))}
+}
+
+// resultColumns head the table of generator results; resultRow is one line of it.
+var resultColumns = []string{"ID", "GENERATOR", "ACTIVE", "FRAMES", "INTENDED", "OCTETS", "DROPPED", "ERRORS", "REMAINING"}
+
+func resultRow(r gen.PacketGeneratorResult) []string {
+	c := r.FlowCounters
+	return []string{r.Id, str(r.GeneratorId), yesNo(r.Active), count(c.PacketsActual), count(c.PacketsIntended),
+		count(c.OctetsActual), count(deref(c.PacketsDropped)), count(c.Errors), remaining(r.Remaining)}
 }

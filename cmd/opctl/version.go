@@ -14,12 +14,6 @@ import (
 // and VCS data Go records in the binary.
 var version = ""
 
-func versionNoun() noun {
-	return noun{name: "version", summary: "versions of opctl and of the daemon", verbs: []verb{
-		{name: "", maxArgs: 0, summary: "print opctl's version and the daemon's", setup: versionRun},
-	}}
-}
-
 func versionRun(fs *pflag.FlagSet) runFunc {
 	return func(ctx context.Context, a *app, _ []string) error {
 		if !a.json {

@@ -13,13 +13,6 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 )
 
-func watchNoun() noun {
-	return noun{name: "watch", summary: "live rates", verbs: []verb{
-		{name: "", maxArgs: 0, setup: watchRun,
-			summary: "live frame rates per port, generator and analyzer (with loss and latency) until Ctrl-C (a line per sample when not on a terminal)"},
-	}}
-}
-
 func watchRun(fs *pflag.FlagSet) runFunc {
 	interval := fs.Duration("interval", time.Second, "time between samples")
 	samples := fs.Int("count", 0, "stop after this many samples (0: until Ctrl-C)")
@@ -305,7 +298,7 @@ func (w *watcher) show(r rates) error {
 	case a.tty:
 		var buf bytes.Buffer
 		if w.lines > 0 {
-			fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", w.lines) // back to the top of the last frame, clear below
+			terminal(&buf).ClearLines(w.lines) // the last frame, from below it up to its top
 		}
 		frame := watchTable(r, a.server)
 		w.lines = strings.Count(frame, "\n")

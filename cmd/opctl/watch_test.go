@@ -132,7 +132,8 @@ func TestWatchRedrawsInPlaceOnATerminal(t *testing.T) {
 	}
 	buf.Reset()
 	w.show(r)
-	want := fmt.Sprintf("\x1b[%dA\x1b[J", strings.Count(first, "\n"))
+	// Clear the line below the first frame, then each of its lines going up.
+	want := "\x1b[2K" + strings.Repeat("\x1b[1A\x1b[2K", strings.Count(first, "\n"))
 	if !strings.HasPrefix(buf.String(), want) || strings.TrimPrefix(buf.String(), want) != first {
 		t.Errorf("second frame %q does not start with %q and repeat the first", buf.String(), want)
 	}
