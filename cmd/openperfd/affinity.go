@@ -39,6 +39,7 @@ func confineControl(plan *dataplanePlan, skip map[int]bool, log *zap.Logger) {
 	}
 	if skip == nil {
 		holdProcs(plan, log)
+		raiseHeapFloor(log)
 	}
 	moved, err := workers.ConfineThreads(plan.controlCPUs, skip)
 	if err != nil {
