@@ -171,12 +171,12 @@ void emit_encode()
         memset(buf, 0xa5, sizeof(buf));
         encode_one(buf, in[i]);
         printf("{\"stream_id\":%u,\"sequence\":%u,\"timestamp\":%llu,"
-               "\"flags\":%d,\"bytes\":\"%s\",",
+               "\"flags\":%d,\"bytes\":\"%s\",\"decoded\":{",
                in[i].stream_id, in[i].sequence,
                (unsigned long long)in[i].timestamp, in[i].flags,
                hex(buf, sig_len).c_str());
         print_decoded(decode_one(buf));
-        printf("}%s\n", i + 1 < in.size() ? "," : "");
+        printf("}}%s\n", i + 1 < in.size() ? "," : "");
     }
     printf("],\n");
 }
@@ -259,21 +259,29 @@ void emit_prbs()
     printf("\"prbs_fill\":[\n");
     // A chain as a tx queue makes it: the seed starts at all ones and
     // carries from payload to payload, whatever their lengths and phases.
+    // Payloads shorter than their unaligned head make OpenPerf write a few
+    // bytes past their end (into the arena's slack); only the payload's own
+    // bytes are printed.
     struct step
     {
         int phase, length;
     };
-    const step chain[] = {{0, 64}, {2, 37}, {1, 8}, {3, 9}, {0, 10},
-                          {2, 1458}, {1, 46}, {3, 100}, {0, 4}, {2, 1024}};
+    std::vector<step> chain = {{0, 64}, {2, 37}, {1, 8}, {3, 9}, {0, 10},
+                               {2, 1458}, {1, 46}, {3, 100}, {0, 4},
+                               {2, 1024}, {1, 1}, {3, 2}, {2, 3}, {1, 2},
+                               {0, 1}, {0, 3}};
+    rng cr{4};
+    for (int i = 0; i < 64; i++)
+        chain.push_back({int(cr.next() % 4), int(4 + cr.next() % 77)});
     uint32_t seed = 0xffffffff;
-    for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+    for (size_t i = 0; i < chain.size(); i++) {
         uint8_t* p = arena + chain[i].phase;
         uint32_t next = pga::fill::prbs(p, chain[i].length, seed);
         printf("{\"seed\":%u,\"phase\":%d,\"length\":%d,\"next_seed\":%u,"
                "\"bytes\":\"%s\"}%s\n",
                seed, chain[i].phase, chain[i].length, next,
                hex(p, chain[i].length).c_str(),
-               i + 1 < sizeof(chain) / sizeof(chain[0]) ? "," : "");
+               i + 1 < chain.size() ? "," : "");
         seed = next;
     }
     printf("],\n");
