@@ -82,28 +82,38 @@ func Encode(b []byte, s Signature) {
 // Decode reads the signature in b[:Len]; ok is false if b is shorter or its
 // bytes are not a signature (CRC, key or enhanced-detection check fails):
 // exactly the signatures OpenPerf's receive path accepts. The cheater bytes
-// are not looked at. It does not allocate.
-func Decode(b []byte) (s Signature, ok bool) {
+// are not looked at. It does not allocate, and inlines into its caller.
+func Decode(b []byte) (Signature, bool) {
 	if len(b) < Len {
-		return s, false
+		return Signature{}, false
 	}
-	b = b[:Len]
-	return Words(binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint16(b[16:]))
+	return decode((*[Len]byte)(b))
 }
 
-// Words decodes a signature read as big-endian words: hi (bytes 0..7), lo
-// (bytes 8..15) and crc (bytes 16..17), for callers that load the words
-// themselves.
-func Words(hi, lo uint64, crc uint16) (s Signature, ok bool) {
+// decode is Decode's body, kept out of line so that Decode, which inlines,
+// costs its callers one call.
+func decode(b *[Len]byte) (s Signature, ok bool) {
+	hi, lo, crc := binary.BigEndian.Uint64(b[0:8]), binary.BigEndian.Uint64(b[8:16]), binary.BigEndian.Uint16(b[16:18])
 	key := uint8(hi >> 56)
 	m := &masks[key]
 	ph, pl := hi^m[0], lo^m[1]
-	// All three checks are computed before one branch: for frames without
-	// a signature (the common case in mixed traffic) the branch is well
-	// predicted either way, and for signatures every check must run anyway.
-	keyOK := uint8(pl>>40) == ^key
-	edmOK := uint16(ph>>8) == ^uint16(ph<<8|pl>>56)
-	if !keyOK || !edmOK || crc != crc16(hi, lo) {
+	// Key: unscrambled byte 10 (the sequence's low byte) is the complement
+	// of the key. Enhanced detection: bytes 5..6 are the complement of
+	// bytes 7..8. These are cheap and reject all but 2^-24 of frames
+	// without a signature, so they go first; ORing the two differences
+	// leaves one branch, which traffic with and without signatures alike
+	// predicts well.
+	if uint32(uint8(pl>>40)^^key)|uint32(uint16(ph>>8)^^uint16(ph<<8|pl>>56)) != 0 {
+		return s, false
+	}
+	// The CRC is written out here rather than called (crc16 does not
+	// inline): the call and the spills around it cost as much as the CRC.
+	c := crcBase ^
+		crcPos[0][byte(hi>>56)] ^ crcPos[1][byte(hi>>48)] ^ crcPos[2][byte(hi>>40)] ^ crcPos[3][byte(hi>>32)] ^
+		crcPos[4][byte(hi>>24)] ^ crcPos[5][byte(hi>>16)] ^ crcPos[6][byte(hi>>8)] ^ crcPos[7][byte(hi)] ^
+		crcPos[8][byte(lo>>56)] ^ crcPos[9][byte(lo>>48)] ^ crcPos[10][byte(lo>>40)] ^ crcPos[11][byte(lo>>32)] ^
+		crcPos[12][byte(lo>>24)] ^ crcPos[13][byte(lo>>16)] ^ crcPos[14][byte(lo>>8)] ^ crcPos[15][byte(lo)]
+	if c != crc {
 		return s, false
 	}
 	return Signature{
