@@ -1,0 +1,207 @@
+package spirent
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	cases := []struct {
+		name string
+		in   Signature
+		want Signature // what Decode returns: timestamp and flags reduced
+	}{
+		{"zero", Signature{}, Signature{}},
+		{"all ones", Signature{0xffffffff, 0xffffffff, TimestampMask, 3}, Signature{0xffffffff, 0xffffffff, TimestampMask, 3}},
+		{"timestamp wraps at 2^38", Signature{1, 2, 1<<38 + 5, 0}, Signature{1, 2, 5, 0}},
+		{"high timestamp bits dropped", Signature{1, 2, ^uint64(0), 0}, Signature{1, 2, TimestampMask, 0}},
+		{"unknown flags dropped", Signature{1, 2, 3, 0xff}, Signature{1, 2, 3, 3}},
+		{"end of frame", Signature{7, 8, 9, FlagEndOfFrame}, Signature{7, 8, 9, FlagEndOfFrame}},
+		{"prbs", Signature{7, 8, 9, FlagPRBS}, Signature{7, 8, 9, FlagPRBS}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b [Len]byte
+			Encode(b[:], c.in)
+			got, ok := Decode(b[:])
+			if !ok || got != c.want {
+				t.Fatalf("Decode(Encode(%+v)) = %+v, %v; want %+v", c.in, got, ok, c.want)
+			}
+			if b[18] != 0 || b[19] != 0 {
+				t.Errorf("cheater = %x, want 0", b[18:])
+			}
+		})
+	}
+}
+
+func TestFrameTail(t *testing.T) {
+	frame := bytes.Repeat([]byte{0x55}, 64)
+	s := Signature{StreamID: 3, Sequence: 4, Timestamp: 5, Flags: FlagPRBS}
+	if !ToFrame(frame, s) {
+		t.Fatal("ToFrame refused a 64-byte frame")
+	}
+	if !bytes.Equal(frame[:64-Len], bytes.Repeat([]byte{0x55}, 64-Len)) {
+		t.Error("ToFrame wrote before the last Len bytes")
+	}
+	if got, ok := FromFrame(frame); !ok || got != s {
+		t.Errorf("FromFrame = %+v, %v; want %+v", got, ok, s)
+	}
+	short := make([]byte, Len-1)
+	if ToFrame(short, s) {
+		t.Error("ToFrame accepted a frame shorter than Len")
+	}
+	if _, ok := FromFrame(short); ok {
+		t.Error("FromFrame accepted a frame shorter than Len")
+	}
+	if _, ok := Decode(short); ok {
+		t.Error("Decode accepted fewer than Len bytes")
+	}
+}
+
+func TestDecodeRejectsEverySingleBitError(t *testing.T) {
+	var b [Len]byte
+	Encode(b[:], Signature{StreamID: 0xdeadbeef, Sequence: 0x01020304, Timestamp: 0x123456789, Flags: 3})
+	for bit := range 18 * 8 { // the cheater bytes carry nothing
+		c := b
+		c[bit/8] ^= 0x80 >> (bit % 8)
+		if s, ok := Decode(c[:]); ok {
+			t.Errorf("bit %d flipped: decoded %+v", bit, s)
+		}
+	}
+}
+
+func TestRandomPayloadIsNotASignature(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var b [Len]byte
+	for range 1 << 20 { // expect none: the false-positive rate is 2^-40
+		binary.LittleEndian.PutUint64(b[0:], r.Uint64())
+		binary.LittleEndian.PutUint64(b[8:], r.Uint64())
+		binary.LittleEndian.PutUint32(b[16:], r.Uint32())
+		if s, ok := Decode(b[:]); ok {
+			t.Fatalf("random %x decoded as %+v", b, s)
+		}
+	}
+}
+
+func TestNoAllocations(t *testing.T) {
+	var b [Len]byte
+	payload := make([]byte, 1500)
+	p := NewPRBS23(PRBS23Start)
+	s := Signature{StreamID: 1, Sequence: 2, Timestamp: 3}
+	for name, f := range map[string]func(){
+		"Encode":          func() { Encode(b[:], s); s.Sequence++ },
+		"Decode":          func() { s, _ = Decode(b[:]) },
+		"Fill":            func() { p.Fill(payload, 2) },
+		"PRBS23BitErrors": func() { _ = PRBS23BitErrors(payload, 2) },
+		"Latency":         func() { _ = Latency(123456789, 42) },
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s: %v allocations per run", name, n)
+		}
+	}
+}
+
+// FuzzDecode checks that Decode never panics, that whatever it accepts
+// re-encodes to the same 18 bytes (the format has no redundancy Decode
+// ignores), and that the input read as a Signature survives Encode then
+// Decode.
+func FuzzDecode(f *testing.F) {
+	if v, err := loadVectors(); err == nil {
+		for i, c := range v.Encode {
+			if i%8 == 0 {
+				f.Add([]byte(c.Bytes))
+			}
+		}
+		for i, c := range v.Decode {
+			if i%16 == 0 {
+				f.Add([]byte(c.Bytes))
+			}
+		}
+	}
+	f.Add([]byte{})
+	f.Add(make([]byte, Len))
+	f.Add(bytes.Repeat([]byte{0xff}, Len+3))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, ok := Decode(data)
+		if ok {
+			var b [Len]byte
+			Encode(b[:], s)
+			if !bytes.Equal(b[:18], data[:18]) {
+				t.Fatalf("Decode(%x) = %+v, which encodes to %x", data, s, b)
+			}
+		}
+		if len(data) < 17 {
+			return
+		}
+		in := Signature{
+			StreamID:  binary.BigEndian.Uint32(data[0:]),
+			Sequence:  binary.BigEndian.Uint32(data[4:]),
+			Timestamp: binary.BigEndian.Uint64(data[8:]),
+			Flags:     data[16],
+		}
+		var b [Len]byte
+		Encode(b[:], in)
+		want := in
+		want.Timestamp &= TimestampMask
+		want.Flags &= flagsKnown
+		if got, ok := Decode(b[:]); !ok || got != want {
+			t.Fatalf("Decode(Encode(%+v)) = %+v, %v", in, got, ok)
+		}
+	})
+}
+
+var sinkSig Signature
+
+func BenchmarkEncode(b *testing.B) {
+	var buf [Len]byte
+	s := Signature{StreamID: 0xc0ffee, Timestamp: 0x123456789, Flags: FlagEndOfFrame}
+	for b.Loop() {
+		Encode(buf[:], s)
+		s.Sequence++
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	const n = 256 // distinct signatures, so the mask and CRC tables are exercised
+	bufs := make([]byte, n*Len)
+	for i := range n {
+		Encode(bufs[i*Len:], Signature{StreamID: 0xc0ffee, Sequence: uint32(i), Timestamp: uint64(i) << 20})
+	}
+	i := 0
+	for b.Loop() {
+		s, ok := Decode(bufs[i*Len : (i+1)*Len])
+		if !ok {
+			b.Fatal("not decoded")
+		}
+		sinkSig = s
+		i = (i + 1) % n
+	}
+}
+
+func BenchmarkDecodeNoSignature(b *testing.B) {
+	const n = 256
+	bufs := make([]byte, n*Len)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range bufs {
+		bufs[i] = byte(r.Uint32())
+	}
+	i := 0
+	for b.Loop() {
+		sinkSig, _ = Decode(bufs[i*Len : (i+1)*Len])
+		i = (i + 1) % n
+	}
+}
+
+// BenchmarkDecodeSame has the shape of packet/signature's BenchmarkDecode
+// (one buffer, decoded again and again), for comparison.
+func BenchmarkDecodeSame(b *testing.B) {
+	buf := make([]byte, Len)
+	Encode(buf, Signature{StreamID: 1, Sequence: 2, Timestamp: 3})
+	for b.Loop() {
+		if _, ok := Decode(buf); !ok {
+			b.Fatal("no signature")
+		}
+	}
+}
