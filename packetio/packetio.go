@@ -6,7 +6,6 @@
 package packetio
 
 import (
-	"errors"
 	"time"
 
 	"github.com/openperfd/openperfd/memory"
@@ -236,10 +235,3 @@ type RefPool interface {
 	// must stay). Safe against concurrent Frees of m.
 	AddRef(m *Mbuf, n int)
 }
-
-// Errors the port service maps to API status codes.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
-	ErrInUse    = errors.New("in use")
-)

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/openperfd/openperfd/api/gen"
@@ -10,11 +9,18 @@ import (
 	"github.com/openperfd/openperfd/packet/bpf"
 )
 
-func (h *Handlers) analyzers() (*analyzer.Service, error) {
-	if h.svc.Analyzers == nil {
-		return nil, &apiError{status: 404, msg: "the packet analyzer module is not loaded"}
+// analyzerKind is the analyzers to the generic handlers.
+type analyzerKind = kind[analyzer.Spec, analyzer.View, analyzer.ResultView, gen.PacketAnalyzer, gen.PacketAnalyzerResult]
+
+func newAnalyzerKind(svc *analyzer.Service) *analyzerKind {
+	k := &analyzerKind{module: "packet analyzer", path: "/packet/analyzers/", resultPath: "/packet/analyzer-results/",
+		fromJSON: analyzerFromJSON, toJSON: analyzerToJSON,
+		id: func(v analyzer.View) string { return v.ID }, resultID: func(r analyzer.ResultView) string { return r.ID }}
+	if svc != nil {
+		k.svc = svc
+		k.resultJSON = func(r analyzer.ResultView) gen.PacketAnalyzerResult { return analyzerResultTrimmed(svc, r) }
 	}
-	return h.svc.Analyzers, nil
+	return k
 }
 
 // analyzerFromJSON turns an API analyzer into a service spec; where
@@ -199,7 +205,9 @@ func trimProtocolCounters(out *gen.PacketAnalyzerResult, set analyzer.ProtocolCo
 	}
 }
 
-func (h *Handlers) resultJSON(svc *analyzer.Service, r analyzer.ResultView) gen.PacketAnalyzerResult {
+// analyzerResultTrimmed is a result with only the protocol counters its
+// analyzer's config asks for.
+func analyzerResultTrimmed(svc *analyzer.Service, r analyzer.ResultView) gen.PacketAnalyzerResult {
 	out := analyzerResultJSON(r)
 	if v, err := svc.Get(r.AnalyzerID); err == nil {
 		if c, ok := v.Opaque.(gen.PacketAnalyzerConfig); ok {
@@ -223,248 +231,110 @@ func rxFlowJSON(f analyzer.RxFlow) gen.RxFlow {
 	return out
 }
 
-func (h *Handlers) createAnalyzers(items []gen.PacketAnalyzer, bulk bool) ([]gen.PacketAnalyzer, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	specs := make([]analyzer.Spec, len(items))
-	for i := range items {
-		where := ""
-		if bulk {
-			where = "items[" + itoa(i) + "]"
-		}
-		if specs[i], err = analyzerFromJSON(&items[i], where); err != nil {
-			return nil, err
-		}
-	}
-	views, err := svc.Create(specs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gen.PacketAnalyzer, len(views))
-	for i, v := range views {
-		out[i] = analyzerToJSON(v)
-	}
-	return out, nil
-}
-
 // ListPacketAnalyzers implements gen.StrictServerInterface.
 func (h *Handlers) ListPacketAnalyzers(_ context.Context, req gen.ListPacketAnalyzersRequestObject) (gen.ListPacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.SourceId) {
-		return gen.ListPacketAnalyzers200JSONResponse{}, nil
-	}
-	out := gen.ListPacketAnalyzers200JSONResponse{}
-	for _, v := range svc.List(deref(req.Params.SourceId)) {
-		out = append(out, analyzerToJSON(v))
-	}
-	return out, nil
+	out, err := h.analyzers.list(req.Params.SourceId)
+	return gen.ListPacketAnalyzers200JSONResponse(out), err
 }
 
 // CreatePacketAnalyzer implements gen.StrictServerInterface.
 func (h *Handlers) CreatePacketAnalyzer(_ context.Context, req gen.CreatePacketAnalyzerRequestObject) (gen.CreatePacketAnalyzerResponseObject, error) {
-	out, err := h.createAnalyzers([]gen.PacketAnalyzer{*req.Body}, false)
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/analyzers/" + *out[0].Id
-	return gen.CreatePacketAnalyzer201JSONResponse{Body: out[0], Headers: gen.CreatePacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
+	out, loc, err := h.analyzers.createOne(req.Body)
+	return gen.CreatePacketAnalyzer201JSONResponse{Body: out, Headers: gen.CreatePacketAnalyzer201ResponseHeaders{Location: &loc}}, err
 }
 
 // BulkCreatePacketAnalyzers implements gen.StrictServerInterface.
 func (h *Handlers) BulkCreatePacketAnalyzers(_ context.Context, req gen.BulkCreatePacketAnalyzersRequestObject) (gen.BulkCreatePacketAnalyzersResponseObject, error) {
-	out, err := h.createAnalyzers(req.Body.Items, true)
-	if err != nil {
-		return nil, err
-	}
-	return gen.BulkCreatePacketAnalyzers200JSONResponse{Items: out}, nil
+	out, err := h.analyzers.create(req.Body.Items, true)
+	return gen.BulkCreatePacketAnalyzers200JSONResponse{Items: out}, err
 }
 
 // DeletePacketAnalyzers implements gen.StrictServerInterface.
 func (h *Handlers) DeletePacketAnalyzers(context.Context, gen.DeletePacketAnalyzersRequestObject) (gen.DeletePacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteAll()
-	return gen.DeletePacketAnalyzers204Response{}, nil
+	return gen.DeletePacketAnalyzers204Response{}, h.analyzers.deleteAll()
 }
 
 // GetPacketAnalyzer implements gen.StrictServerInterface.
 func (h *Handlers) GetPacketAnalyzer(_ context.Context, req gen.GetPacketAnalyzerRequestObject) (gen.GetPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	v, err := svc.Get(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketAnalyzer200JSONResponse(analyzerToJSON(v)), nil
+	out, err := h.analyzers.get(req.Id)
+	return gen.GetPacketAnalyzer200JSONResponse(out), err
 }
 
 // DeletePacketAnalyzer implements gen.StrictServerInterface.
 func (h *Handlers) DeletePacketAnalyzer(_ context.Context, req gen.DeletePacketAnalyzerRequestObject) (gen.DeletePacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.Delete([]string{req.Id}, true); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketAnalyzer204Response{}, nil
+	return gen.DeletePacketAnalyzer204Response{}, h.analyzers.deleteOne(req.Id)
 }
 
 // BulkDeletePacketAnalyzers implements gen.StrictServerInterface.
 func (h *Handlers) BulkDeletePacketAnalyzers(_ context.Context, req gen.BulkDeletePacketAnalyzersRequestObject) (gen.BulkDeletePacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	_ = svc.Delete(req.Body.Ids, false)
-	return gen.BulkDeletePacketAnalyzers204Response{}, nil
+	return gen.BulkDeletePacketAnalyzers204Response{}, h.analyzers.deleteMany(req.Body.Ids)
 }
 
 // StartPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) StartPacketAnalyzer(_ context.Context, req gen.StartPacketAnalyzerRequestObject) (gen.StartPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start([]string{req.Id})
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/analyzer-results/" + rs[0].ID
-	return gen.StartPacketAnalyzer201JSONResponse{Body: h.resultJSON(svc, rs[0]),
-		Headers: gen.StartPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
+func (h *Handlers) StartPacketAnalyzer(ctx context.Context, req gen.StartPacketAnalyzerRequestObject) (gen.StartPacketAnalyzerResponseObject, error) {
+	out, loc, err := h.analyzers.startOne(ctx, req.Id)
+	return gen.StartPacketAnalyzer201JSONResponse{Body: out, Headers: gen.StartPacketAnalyzer201ResponseHeaders{Location: &loc}}, err
 }
 
-// ResetPacketAnalyzer implements gen.StrictServerInterface.
+// ResetPacketAnalyzer implements gen.StrictServerInterface: a running
+// analyzer starts a new result.
 func (h *Handlers) ResetPacketAnalyzer(_ context.Context, req gen.ResetPacketAnalyzerRequestObject) (gen.ResetPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
+	if _, err := h.analyzers.service(); err != nil {
+		return nil, err
+	}
+	r, err := h.svc.Analyzers.Restart(req.Id)
 	if err != nil {
 		return nil, err
 	}
-	r, err := svc.Reset(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/analyzer-results/" + r.ID
-	return gen.ResetPacketAnalyzer201JSONResponse{Body: h.resultJSON(svc, r),
+	loc := h.analyzers.resultPath + r.ID
+	return gen.ResetPacketAnalyzer201JSONResponse{Body: h.analyzers.resultJSON(r),
 		Headers: gen.ResetPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
 }
 
 // StopPacketAnalyzer implements gen.StrictServerInterface.
 func (h *Handlers) StopPacketAnalyzer(_ context.Context, req gen.StopPacketAnalyzerRequestObject) (gen.StopPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
-	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, analyzer.ErrNotFound) {
-		return nil, err
-	}
-	return gen.StopPacketAnalyzer204Response{}, nil
+	return gen.StopPacketAnalyzer204Response{}, h.analyzers.stopOne(req.Id)
 }
 
 // BulkStartPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkStartPacketAnalyzers(_ context.Context, req gen.BulkStartPacketAnalyzersRequestObject) (gen.BulkStartPacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start(req.Body.Ids)
-	if err != nil {
-		return nil, err
-	}
-	out := gen.BulkStartPacketAnalyzers200JSONResponse{Items: make([]gen.PacketAnalyzerResult, len(rs))}
-	for i, r := range rs {
-		out.Items[i] = h.resultJSON(svc, r)
-	}
-	return out, nil
+func (h *Handlers) BulkStartPacketAnalyzers(ctx context.Context, req gen.BulkStartPacketAnalyzersRequestObject) (gen.BulkStartPacketAnalyzersResponseObject, error) {
+	out, err := h.analyzers.startMany(ctx, req.Body.Ids)
+	return gen.BulkStartPacketAnalyzers200JSONResponse{Items: out}, err
 }
 
 // BulkStopPacketAnalyzers implements gen.StrictServerInterface.
 func (h *Handlers) BulkStopPacketAnalyzers(_ context.Context, req gen.BulkStopPacketAnalyzersRequestObject) (gen.BulkStopPacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	svc.Stop(req.Body.Ids)
-	return gen.BulkStopPacketAnalyzers204Response{}, nil
+	return gen.BulkStopPacketAnalyzers204Response{}, h.analyzers.stopMany(req.Body.Ids)
 }
 
 // ListPacketAnalyzerResults implements gen.StrictServerInterface.
 func (h *Handlers) ListPacketAnalyzerResults(_ context.Context, req gen.ListPacketAnalyzerResultsRequestObject) (gen.ListPacketAnalyzerResultsResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
-		return gen.ListPacketAnalyzerResults200JSONResponse{}, nil
-	}
-	out := gen.ListPacketAnalyzerResults200JSONResponse{}
-	for _, r := range svc.Results(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {
-		out = append(out, h.resultJSON(svc, r))
-	}
-	return out, nil
+	out, err := h.analyzers.results(req.Params.AnalyzerId, req.Params.SourceId)
+	return gen.ListPacketAnalyzerResults200JSONResponse(out), err
 }
 
 // DeletePacketAnalyzerResults implements gen.StrictServerInterface.
 func (h *Handlers) DeletePacketAnalyzerResults(context.Context, gen.DeletePacketAnalyzerResultsRequestObject) (gen.DeletePacketAnalyzerResultsResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteResults()
-	return gen.DeletePacketAnalyzerResults204Response{}, nil
+	return gen.DeletePacketAnalyzerResults204Response{}, h.analyzers.deleteResults()
 }
 
 // GetPacketAnalyzerResult implements gen.StrictServerInterface.
 func (h *Handlers) GetPacketAnalyzerResult(_ context.Context, req gen.GetPacketAnalyzerResultRequestObject) (gen.GetPacketAnalyzerResultResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	r, err := svc.Result(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketAnalyzerResult200JSONResponse(h.resultJSON(svc, r)), nil
+	out, err := h.analyzers.result(req.Id)
+	return gen.GetPacketAnalyzerResult200JSONResponse(out), err
 }
 
 // DeletePacketAnalyzerResult implements gen.StrictServerInterface.
 func (h *Handlers) DeletePacketAnalyzerResult(_ context.Context, req gen.DeletePacketAnalyzerResultRequestObject) (gen.DeletePacketAnalyzerResultResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.DeleteResult(req.Id); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketAnalyzerResult204Response{}, nil
+	return gen.DeletePacketAnalyzerResult204Response{}, h.analyzers.deleteResult(req.Id)
 }
 
 // ListRxFlows implements gen.StrictServerInterface.
 func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObject) (gen.ListRxFlowsResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
+	if _, err := h.analyzers.service(); err != nil {
 		return nil, err
 	}
+	svc := h.svc.Analyzers
 	off, lim, err := page(req.Params.XOffset, req.Params.XLimit)
 	if err != nil {
 		return nil, err
@@ -480,11 +350,10 @@ func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObje
 
 // GetRxFlow implements gen.StrictServerInterface.
 func (h *Handlers) GetRxFlow(_ context.Context, req gen.GetRxFlowRequestObject) (gen.GetRxFlowResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
+	if _, err := h.analyzers.service(); err != nil {
 		return nil, err
 	}
-	f, err := svc.RxFlow(req.Id)
+	f, err := h.svc.Analyzers.RxFlow(req.Id)
 	if err != nil {
 		return nil, err
 	}
