@@ -9,38 +9,13 @@ import (
 	"github.com/openperfd/openperfd/packet/bpf"
 )
 
-// analyzerKind is the analyzers to the generic handlers.
-type analyzerKind = kind[analyzer.Spec, analyzer.View, analyzer.ResultView, gen.PacketAnalyzer, gen.PacketAnalyzerResult]
-
-func newAnalyzerKind(svc *analyzer.Service) *analyzerKind {
-	k := &analyzerKind{module: "packet analyzer", path: "/packet/analyzers/", resultPath: "/packet/analyzer-results/",
-		fromJSON: analyzerFromJSON, toJSON: analyzerToJSON,
-		id: func(v analyzer.View) string { return v.ID }, resultID: func(r analyzer.ResultView) string { return r.ID }}
-	if svc != nil {
-		k.svc = svc
-		k.resultJSON = func(r analyzer.ResultView) gen.PacketAnalyzerResult { return analyzerResultTrimmed(svc, r) }
-	}
-	return k
-}
-
 // analyzerFromJSON turns an API analyzer into a service spec; where
 // prefixes field names in errors.
 func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, error) {
-	field := func(f string) string {
-		if where == "" {
-			return f
-		}
-		return where + "." + f
-	}
-	sp := analyzer.Spec{SourceID: in.SourceId}
-	if in.Id != nil {
-		if err := checkID(field("id"), *in.Id); err != nil {
-			return sp, err
-		}
-		sp.ID = *in.Id
-	}
-	if in.SourceId == "" {
-		return sp, badRequest("%s: required", field("source_id"))
+	field, id, err := itemHead(where, in.Id, "source_id", in.SourceId)
+	sp := analyzer.Spec{ID: id, SourceID: in.SourceId}
+	if err != nil {
+		return sp, err
 	}
 	c := withAnalyzerDefaults(in.Config)
 	names := func(n int, at func(int) string) []string {
@@ -50,7 +25,6 @@ func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, erro
 		}
 		return out
 	}
-	var err error
 	if sp.Config.ProtocolCounters, err = analyzer.ParseProtocolCounters(names(len(c.ProtocolCounters), func(i int) string { return string(c.ProtocolCounters[i]) })); err != nil {
 		return sp, badRequest("%s: %v", field("config.protocol_counters"), err)
 	}
@@ -205,6 +179,11 @@ func trimProtocolCounters(out *gen.PacketAnalyzerResult, set analyzer.ProtocolCo
 	}
 }
 
+// analyzerResultsJSON is analyzerResultTrimmed over svc.
+func analyzerResultsJSON(svc *analyzer.Service) func(analyzer.ResultView) gen.PacketAnalyzerResult {
+	return func(r analyzer.ResultView) gen.PacketAnalyzerResult { return analyzerResultTrimmed(svc, r) }
+}
+
 // analyzerResultTrimmed is a result with only the protocol counters its
 // analyzer's config asks for.
 func analyzerResultTrimmed(svc *analyzer.Service, r analyzer.ResultView) gen.PacketAnalyzerResult {
@@ -231,131 +210,34 @@ func rxFlowJSON(f analyzer.RxFlow) gen.RxFlow {
 	return out
 }
 
-// ListPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketAnalyzers(_ context.Context, req gen.ListPacketAnalyzersRequestObject) (gen.ListPacketAnalyzersResponseObject, error) {
-	out, err := h.analyzers.list(req.Params.SourceId)
-	return gen.ListPacketAnalyzers200JSONResponse(out), err
-}
-
-// CreatePacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) CreatePacketAnalyzer(_ context.Context, req gen.CreatePacketAnalyzerRequestObject) (gen.CreatePacketAnalyzerResponseObject, error) {
-	out, loc, err := h.analyzers.createOne(req.Body)
-	return gen.CreatePacketAnalyzer201JSONResponse{Body: out, Headers: gen.CreatePacketAnalyzer201ResponseHeaders{Location: &loc}}, err
-}
-
-// BulkCreatePacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkCreatePacketAnalyzers(_ context.Context, req gen.BulkCreatePacketAnalyzersRequestObject) (gen.BulkCreatePacketAnalyzersResponseObject, error) {
-	out, err := h.analyzers.create(req.Body.Items, true)
-	return gen.BulkCreatePacketAnalyzers200JSONResponse{Items: out}, err
-}
-
-// DeletePacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzers(context.Context, gen.DeletePacketAnalyzersRequestObject) (gen.DeletePacketAnalyzersResponseObject, error) {
-	return gen.DeletePacketAnalyzers204Response{}, h.analyzers.deleteAll()
-}
-
-// GetPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketAnalyzer(_ context.Context, req gen.GetPacketAnalyzerRequestObject) (gen.GetPacketAnalyzerResponseObject, error) {
-	out, err := h.analyzers.get(req.Id)
-	return gen.GetPacketAnalyzer200JSONResponse(out), err
-}
-
-// DeletePacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzer(_ context.Context, req gen.DeletePacketAnalyzerRequestObject) (gen.DeletePacketAnalyzerResponseObject, error) {
-	return gen.DeletePacketAnalyzer204Response{}, h.analyzers.deleteOne(req.Id)
-}
-
-// BulkDeletePacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkDeletePacketAnalyzers(_ context.Context, req gen.BulkDeletePacketAnalyzersRequestObject) (gen.BulkDeletePacketAnalyzersResponseObject, error) {
-	return gen.BulkDeletePacketAnalyzers204Response{}, h.analyzers.deleteMany(req.Body.Ids)
-}
-
-// StartPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) StartPacketAnalyzer(ctx context.Context, req gen.StartPacketAnalyzerRequestObject) (gen.StartPacketAnalyzerResponseObject, error) {
-	out, loc, err := h.analyzers.startOne(ctx, req.Id)
-	return gen.StartPacketAnalyzer201JSONResponse{Body: out, Headers: gen.StartPacketAnalyzer201ResponseHeaders{Location: &loc}}, err
-}
-
 // ResetPacketAnalyzer implements gen.StrictServerInterface: a running
 // analyzer starts a new result.
 func (h *Handlers) ResetPacketAnalyzer(_ context.Context, req gen.ResetPacketAnalyzerRequestObject) (gen.ResetPacketAnalyzerResponseObject, error) {
-	if _, err := h.analyzers.service(); err != nil {
+	if err := h.analyzers.ready(); err != nil {
 		return nil, err
 	}
 	r, err := h.svc.Analyzers.Restart(req.Id)
 	if err != nil {
 		return nil, err
 	}
-	loc := h.analyzers.resultPath + r.ID
+	loc := h.analyzers.resultPath(r.ID)
 	return gen.ResetPacketAnalyzer201JSONResponse{Body: h.analyzers.resultJSON(r),
 		Headers: gen.ResetPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
 }
 
-// StopPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) StopPacketAnalyzer(_ context.Context, req gen.StopPacketAnalyzerRequestObject) (gen.StopPacketAnalyzerResponseObject, error) {
-	return gen.StopPacketAnalyzer204Response{}, h.analyzers.stopOne(req.Id)
-}
-
-// BulkStartPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkStartPacketAnalyzers(ctx context.Context, req gen.BulkStartPacketAnalyzersRequestObject) (gen.BulkStartPacketAnalyzersResponseObject, error) {
-	out, err := h.analyzers.startMany(ctx, req.Body.Ids)
-	return gen.BulkStartPacketAnalyzers200JSONResponse{Items: out}, err
-}
-
-// BulkStopPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkStopPacketAnalyzers(_ context.Context, req gen.BulkStopPacketAnalyzersRequestObject) (gen.BulkStopPacketAnalyzersResponseObject, error) {
-	return gen.BulkStopPacketAnalyzers204Response{}, h.analyzers.stopMany(req.Body.Ids)
-}
-
-// ListPacketAnalyzerResults implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketAnalyzerResults(_ context.Context, req gen.ListPacketAnalyzerResultsRequestObject) (gen.ListPacketAnalyzerResultsResponseObject, error) {
-	out, err := h.analyzers.results(req.Params.AnalyzerId, req.Params.SourceId)
-	return gen.ListPacketAnalyzerResults200JSONResponse(out), err
-}
-
-// DeletePacketAnalyzerResults implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzerResults(context.Context, gen.DeletePacketAnalyzerResultsRequestObject) (gen.DeletePacketAnalyzerResultsResponseObject, error) {
-	return gen.DeletePacketAnalyzerResults204Response{}, h.analyzers.deleteResults()
-}
-
-// GetPacketAnalyzerResult implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketAnalyzerResult(_ context.Context, req gen.GetPacketAnalyzerResultRequestObject) (gen.GetPacketAnalyzerResultResponseObject, error) {
-	out, err := h.analyzers.result(req.Id)
-	return gen.GetPacketAnalyzerResult200JSONResponse(out), err
-}
-
-// DeletePacketAnalyzerResult implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzerResult(_ context.Context, req gen.DeletePacketAnalyzerResultRequestObject) (gen.DeletePacketAnalyzerResultResponseObject, error) {
-	return gen.DeletePacketAnalyzerResult204Response{}, h.analyzers.deleteResult(req.Id)
-}
-
 // ListRxFlows implements gen.StrictServerInterface.
 func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObject) (gen.ListRxFlowsResponseObject, error) {
-	if _, err := h.analyzers.service(); err != nil {
-		return nil, err
-	}
-	svc := h.svc.Analyzers
-	off, lim, err := page(req.Params.XOffset, req.Params.XLimit)
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
-		return gen.ListRxFlows200JSONResponse{}, nil
-	}
-	// Streamed, one result at a time: the JSON of a result's flows (with
-	// digests) is several times the flows themselves.
-	seq := svc.RxFlowSeq(deref(req.Params.AnalyzerId), deref(req.Params.SourceId))
-	return rxFlowStream{seq: skipTake(seq, off, lim)}, nil
+	p := req.Params
+	return listOwn(h.analyzers.page(p.XOffset, p.XLimit, p.AnalyzerId, p.SourceId), gen.ListRxFlowsResponseObject(gen.ListRxFlows200JSONResponse{}),
+		func(off, lim int) gen.ListRxFlowsResponseObject {
+			// Streamed, one result at a time: the JSON of a result's flows
+			// (with digests) is several times the flows themselves.
+			return rxFlowStream{seq: skipTake(h.svc.Analyzers.RxFlowSeq(deref(p.AnalyzerId), deref(p.SourceId)), off, lim)}
+		})
 }
 
 // GetRxFlow implements gen.StrictServerInterface.
 func (h *Handlers) GetRxFlow(_ context.Context, req gen.GetRxFlowRequestObject) (gen.GetRxFlowResponseObject, error) {
-	if _, err := h.analyzers.service(); err != nil {
-		return nil, err
-	}
-	f, err := h.svc.Analyzers.RxFlow(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetRxFlow200JSONResponse(rxFlowJSON(f)), nil
+	out, err := getOwn(h.analyzers.ready(), h.svc.Analyzers.RxFlow, req.Id, rxFlowJSON)
+	return gen.GetRxFlow200JSONResponse(out), err
 }

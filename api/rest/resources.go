@@ -31,10 +31,11 @@ type lifecycle[S, V, RV any] interface {
 // resource's file holds only its JSON and what is its own. J and JR are
 // the API's item and result.
 type kind[S, V, RV, J, JR any] struct {
-	svc    lifecycle[S, V, RV] // nil when the module is not loaded
-	module string              // "packet analyzer", for that 404
-	// path and resultPath prefix the Location of a new item and result.
-	path, resultPath string
+	svc lifecycle[S, V, RV] // nil when the module is not loaded
+	// noun names the resource ("analyzer"): its module ("the packet
+	// analyzer module") and its paths (/packet/analyzers/,
+	// /packet/analyzer-results/).
+	noun string
 	// fromJSON turns a request item into a spec; where prefixes field
 	// names in errors ("items[2]" in a bulk request).
 	fromJSON   func(in *J, where string) (S, error)
@@ -44,16 +45,108 @@ type kind[S, V, RV, J, JR any] struct {
 	resultID   func(RV) string
 }
 
+// lifecycleOf is a module's service as a lifecycle, nil when the module
+// is not loaded (svc nil): a nil pointer in an interface would not be nil.
+func lifecycleOf[S, V, RV any, T any, P interface {
+	*T
+	lifecycle[S, V, RV]
+}](svc P) lifecycle[S, V, RV] {
+	if svc == nil {
+		return nil
+	}
+	return svc
+}
+
 // startWait bounds how long a start waits for an item to become ready (a
 // generator still learning).
 const startWait = 15 * time.Second
 
+// fieldIn names the fields of a request item; where ("items[2]" in a bulk
+// request) prefixes them.
+func fieldIn(where string) func(string) string {
+	return func(f string) string {
+		if where == "" {
+			return f
+		}
+		return where + "." + f
+	}
+}
+
+// itemHead checks a request item's id (nil: the server picks one) and its
+// endpoint id (required; its field is epField). It returns how the item's
+// fields are named (fieldIn(where)) and the id, "" when the server picks
+// it.
+func itemHead(where string, id *string, epField, endpointID string) (func(string) string, string, error) {
+	field := fieldIn(where)
+	if id != nil {
+		if err := checkID(field("id"), *id); err != nil {
+			return field, "", err
+		}
+	}
+	if endpointID == "" {
+		return field, "", badRequest("%s: required", field(epField))
+	}
+	return field, deref(id), nil
+}
+
 // service returns the kind's service, or the 404 of a module not loaded.
 func (k *kind[S, V, RV, J, JR]) service() (lifecycle[S, V, RV], error) {
 	if k.svc == nil {
-		return nil, &apiError{status: http.StatusNotFound, msg: "the " + k.module + " module is not loaded"}
+		return nil, &apiError{status: http.StatusNotFound, msg: "the packet " + k.noun + " module is not loaded"}
 	}
 	return k.svc, nil
+}
+
+// ready is nil when the kind's module is loaded, else its 404.
+func (k *kind[S, V, RV, J, JR]) ready() error {
+	_, err := k.service()
+	return err
+}
+
+// path is the Location of item id; resultPath of result id.
+func (k *kind[S, V, RV, J, JR]) path(id string) string { return "/packet/" + k.noun + "s/" + id }
+
+func (k *kind[S, V, RV, J, JR]) resultPath(id string) string {
+	return "/packet/" + k.noun + "-results/" + id
+}
+
+// ownPage is a page of a listing of a kind's own objects (flows).
+type ownPage struct {
+	off, lim int
+	none     bool // a filter is empty: it matches nothing
+	err      error
+}
+
+// page is the page of a listing of the kind's own objects.
+func (k *kind[S, V, RV, J, JR]) page(offset, limit *int64, filters ...*string) ownPage {
+	pg := ownPage{err: k.ready(), none: emptyFilter(filters...)}
+	if pg.err == nil {
+		pg.off, pg.lim, pg.err = page(offset, limit)
+	}
+	return pg
+}
+
+// listOwn answers a listing of a kind's own objects: empty (with pg's
+// error, if any) or what list makes of the page.
+func listOwn[R any](pg ownPage, empty R, list func(off, lim int) R) (R, error) {
+	if pg.err != nil || pg.none {
+		return empty, pg.err
+	}
+	return list(pg.off, pg.lim), nil
+}
+
+// getOwn returns one of a kind's own objects (a flow) as JSON, once the
+// kind's module is ready.
+func getOwn[T, J any](ready error, get func(string) (T, error), id string, toJSON func(T) J) (J, error) {
+	var zero J
+	if ready != nil {
+		return zero, ready
+	}
+	v, err := get(id)
+	if err != nil {
+		return zero, err
+	}
+	return toJSON(v), nil
 }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {
@@ -102,7 +195,7 @@ func (k *kind[S, V, RV, J, JR]) createOne(in *J) (J, string, error) {
 	if err != nil {
 		return zero, "", err
 	}
-	return k.toJSON(views[0]), k.path + k.id(views[0]), nil
+	return k.toJSON(views[0]), k.path(k.id(views[0])), nil
 }
 
 // list lists the items of one endpoint, or all.
@@ -165,12 +258,12 @@ func (k *kind[S, V, RV, J, JR]) startOne(ctx context.Context, id string) (JR, st
 		var zero JR
 		return zero, "", err
 	}
-	return k.resultJSON(rs[0]), k.resultPath + k.resultID(rs[0]), nil
+	return k.resultJSON(rs[0]), k.resultPath(k.resultID(rs[0])), nil
 }
 
 // startMany starts items, all or none.
 func (k *kind[S, V, RV, J, JR]) startMany(ctx context.Context, ids []string) ([]JR, error) {
-	_, err := k.service()
+	err := k.ready()
 	if err == nil {
 		err = checkIDs("ids", ids)
 	}

@@ -63,9 +63,9 @@ type Handlers struct {
 	build BuildInfo
 	svc   Services
 	// The resources with a lifecycle, to the generic handlers.
-	generators *generatorKind
-	analyzers  *analyzerKind
-	captures   *captureKind
+	generators *kind[generator.Spec, generator.View, generator.ResultView, gen.PacketGenerator, gen.PacketGeneratorResult]
+	analyzers  *kind[analyzer.Spec, analyzer.View, analyzer.ResultView, gen.PacketAnalyzer, gen.PacketAnalyzerResult]
+	captures   *kind[capture.Spec, capture.View, capture.ResultView, gen.PacketCapture, gen.PacketCaptureResult]
 }
 
 var _ gen.StrictServerInterface = (*Handlers)(nil)

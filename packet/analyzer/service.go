@@ -15,12 +15,6 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 )
 
-// Dataplane is what analyzers need from the workers.
-type Dataplane interface {
-	AddSink(portID string, s packetio.Sink)
-	RemoveSink(portID string, s packetio.Sink)
-}
-
 // Spec is an analyzer as the API hands it in.
 type Spec struct {
 	ID, SourceID string
@@ -34,7 +28,7 @@ type Spec struct {
 // use.
 type Service struct {
 	*resource.Lifecycle[Spec, *entry, *run, View, ResultView]
-	dp Dataplane
+	dp packetio.Sinks
 }
 
 type item = resource.Item[*entry, *run]
@@ -53,7 +47,7 @@ type run struct {
 // ids). Each run reserves its flow table's worst case (its flow limit) in
 // budget (nil: no limit) when it starts, shrinks that to the flows it has
 // when it stops, and releases it when its result is deleted.
-func NewService(dp Dataplane, sources resource.Endpoints, budget *memory.Budget) *Service {
+func NewService(dp packetio.Sinks, sources resource.Endpoints, budget *memory.Budget) *Service {
 	s := &Service{dp: dp}
 	s.Lifecycle = resource.New(resource.Hooks[Spec, *entry, *run, View, ResultView]{
 		Kind: "analyzer", Endpoint: "source", ErrInvalid: ErrInvalid,

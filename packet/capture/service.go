@@ -11,11 +11,9 @@ import (
 )
 
 // Dataplane is what captures need from the workers: rx sinks, and (for
-// tx and rx_and_tx captures) taps that see what a port transmits.
-type Dataplane interface {
-	AddSink(portID string, s packetio.Sink)
-	RemoveSink(portID string, s packetio.Sink)
-}
+// tx and rx_and_tx captures, if it is a TxTapper) taps that see what a
+// port transmits.
+type Dataplane = packetio.Sinks
 
 // TxTapper is implemented by a Dataplane that can show transmitted
 // packets to a sink.
