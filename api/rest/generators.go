@@ -145,14 +145,13 @@ func (h *Handlers) TogglePacketGenerators(ctx context.Context, req gen.TogglePac
 
 // GetPacketGeneratorLearningResults implements gen.StrictServerInterface.
 func (h *Handlers) GetPacketGeneratorLearningResults(_ context.Context, req gen.GetPacketGeneratorLearningResultsRequestObject) (gen.GetPacketGeneratorLearningResultsResponseObject, error) {
-	if err := h.generators.ready(); err != nil {
-		return nil, err
-	}
-	v, err := h.svc.Generators.Learning(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	out := gen.GetPacketGeneratorLearningResults200JSONResponse{ResolvedState: gen.PacketGeneratorLearningResultsResolvedState(v.State)}
+	out, err := getOwn(h.generators.ready(), h.svc.Generators.Learning, req.Id, learningJSON)
+	return gen.GetPacketGeneratorLearningResults200JSONResponse(out), err
+}
+
+// learningJSON is a generator's learning as the API shows it.
+func learningJSON(v generator.LearningView) gen.PacketGeneratorLearningResults {
+	out := gen.PacketGeneratorLearningResults{ResolvedState: gen.PacketGeneratorLearningResultsResolvedState(v.State)}
 	if len(v.IPv4) > 0 {
 		l := make([]gen.PacketGeneratorLearningResultIpv4, len(v.IPv4))
 		for i, n := range v.IPv4 {
@@ -183,7 +182,7 @@ func (h *Handlers) GetPacketGeneratorLearningResults(_ context.Context, req gen.
 		}
 		out.Ipv6 = &l
 	}
-	return out, nil
+	return out
 }
 
 func (h *Handlers) learningControl(id, op string) error {

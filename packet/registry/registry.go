@@ -2,7 +2,7 @@
 // captures and their results) by id in creation order, which is the order
 // the API lists them in. It is a leaf package like packet/protocol: the
 // packet modules share it without importing each other. Not safe for
-// concurrent use; the services guard it with their own locks.
+// concurrent use; packet/resource guards it with its lock.
 package registry
 
 import (
