@@ -12,12 +12,12 @@ import (
 // analyzerFromJSON turns an API analyzer into a service spec; where
 // prefixes field names in errors.
 func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, error) {
+	c := withAnalyzerDefaults(in.Config)
 	field, id, err := itemHead(where, in.Id, "source_id", in.SourceId)
 	sp := analyzer.Spec{ID: id, SourceID: in.SourceId}
 	if err != nil {
 		return sp, err
 	}
-	c := withAnalyzerDefaults(in.Config)
 	names := func(n int, at func(int) string) []string {
 		out := make([]string, n)
 		for i := range out {
