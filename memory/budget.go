@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-)
 
-// ErrOverBudget marks a request refused because the memory it would make
-// the daemon hold does not fit in the budget.
-var ErrOverBudget = errors.New("over the memory budget")
+	"github.com/openperfd/openperfd/errdefs"
+)
 
 // BudgetFlag names the option that sets the budget, so a refusal tells
 // the user what to change.
@@ -40,7 +38,7 @@ func NewBudget(limit int64) *Budget {
 }
 
 // Reserve sets what holder holds to n bytes (replacing what it held), or
-// fails with ErrOverBudget, holding what it held before.
+// fails with errdefs.ErrOverBudget, holding what it held before.
 func (b *Budget) Reserve(holder string, n int64) error {
 	if b == nil {
 		return nil
@@ -50,7 +48,7 @@ func (b *Budget) Reserve(holder string, n int64) error {
 	old := b.held[holder]
 	if n > old && n-old > b.limit-b.used {
 		return fmt.Errorf("%s needs %s, but only %s of the %s memory budget is free (%s): %w",
-			holder, Size(n-old), Size(max(b.limit-b.used, 0)), Size(b.limit), BudgetFlag, ErrOverBudget)
+			holder, Size(n-old), Size(max(b.limit-b.used, 0)), Size(b.limit), BudgetFlag, errdefs.ErrOverBudget)
 	}
 	b.used += n - old
 	b.held[holder] = n

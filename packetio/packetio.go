@@ -6,7 +6,6 @@
 package packetio
 
 import (
-	"errors"
 	"time"
 
 	"github.com/openperfd/openperfd/memory"
@@ -172,6 +171,14 @@ type Sink interface {
 	Push(port uint16, pkts []*Mbuf)
 }
 
+// Sinks is what a consumer of received packets (an analyzer, a capture)
+// needs from the workers: its sinks added to a port and removed at run
+// time. Once RemoveSink returns, no worker pushes to the sink.
+type Sinks interface {
+	AddSink(portID string, s Sink)
+	RemoveSink(portID string, s Sink)
+}
+
 // Source produces packets to transmit. Pull runs on one worker goroutine
 // at a time; it fills pkts with up to len(pkts) buffers it allocated and
 // returns how many. A Source that returns 0 is asked again later.
@@ -236,10 +243,3 @@ type RefPool interface {
 	// must stay). Safe against concurrent Frees of m.
 	AddRef(m *Mbuf, n int)
 }
-
-// Errors the port service maps to API status codes.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
-	ErrInUse    = errors.New("in use")
-)

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/openperfd/openperfd/errdefs"
 )
 
 // Dataplane is what the port service needs from the workers: taking a
@@ -61,7 +63,7 @@ func (s *Service) Ports(kind Kind) ([]PortView, error) {
 	switch kind {
 	case "", KindDPDK, KindHost, KindBond:
 	default:
-		return nil, fmt.Errorf("kind %q: must be dpdk, host or bond: %w", kind, ErrInvalid)
+		return nil, fmt.Errorf("kind %q: must be dpdk, host or bond: %w", kind, errdefs.ErrInvalid)
 	}
 	var out []PortView
 	for _, p := range s.drv.Ports() {
@@ -76,7 +78,7 @@ func (s *Service) Ports(kind Kind) ([]PortView, error) {
 func (s *Service) Port(id string) (PortView, error) {
 	p := s.find(id)
 	if p == nil {
-		return PortView{}, fmt.Errorf("port %s: %w", id, ErrNotFound)
+		return PortView{}, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	return view(p), nil
 }
@@ -89,25 +91,25 @@ func (s *Service) CreateBond(id string, cfg BondConfig) (PortView, error) {
 		id = uuid.NewString()
 	}
 	if s.find(id) != nil {
-		return PortView{}, fmt.Errorf("port %s already exists: %w", id, ErrInvalid)
+		return PortView{}, fmt.Errorf("port %s already exists: %w", id, errdefs.ErrInvalid)
 	}
 	if cfg.Mode != BondLACP {
-		return PortView{}, fmt.Errorf("config.bond.mode %q: only %s is supported: %w", cfg.Mode, BondLACP, ErrInvalid)
+		return PortView{}, fmt.Errorf("config.bond.mode %q: only %s is supported: %w", cfg.Mode, BondLACP, errdefs.ErrInvalid)
 	}
 	if len(cfg.Members) == 0 {
-		return PortView{}, fmt.Errorf("config.bond.ports: at least one member port is needed: %w", ErrInvalid)
+		return PortView{}, fmt.Errorf("config.bond.ports: at least one member port is needed: %w", errdefs.ErrInvalid)
 	}
 	seen := map[string]bool{}
 	for _, m := range cfg.Members {
 		p := s.find(m)
 		if p == nil {
-			return PortView{}, fmt.Errorf("config.bond.ports: port %s does not exist: %w", m, ErrInvalid)
+			return PortView{}, fmt.Errorf("config.bond.ports: port %s does not exist: %w", m, errdefs.ErrInvalid)
 		}
 		if seen[m] {
-			return PortView{}, fmt.Errorf("config.bond.ports: port %s listed twice: %w", m, ErrInvalid)
+			return PortView{}, fmt.Errorf("config.bond.ports: port %s listed twice: %w", m, errdefs.ErrInvalid)
 		}
 		if p.Info().Kind == KindBond {
-			return PortView{}, fmt.Errorf("config.bond.ports: port %s is itself a bond: %w", m, ErrInvalid)
+			return PortView{}, fmt.Errorf("config.bond.ports: port %s is itself a bond: %w", m, errdefs.ErrInvalid)
 		}
 		seen[m] = true
 	}
@@ -144,11 +146,11 @@ func (s *Service) DeleteBond(id string) error {
 	defer s.mu.Unlock()
 	p := s.find(id)
 	if p == nil {
-		return fmt.Errorf("port %s: %w", id, ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	info := p.Info()
 	if info.Kind != KindBond {
-		return fmt.Errorf("port %s is a %s port owned by the driver and cannot be deleted: %w", id, info.Kind, ErrInvalid)
+		return fmt.Errorf("port %s is a %s port owned by the driver and cannot be deleted: %w", id, info.Kind, errdefs.ErrInvalid)
 	}
 	s.dp.DetachPort(id)
 	if err := s.drv.DeleteBond(id); err != nil {
@@ -166,11 +168,11 @@ func (s *Service) UpdateLink(id string, cfg LinkConfig) (PortView, error) {
 	defer s.mu.Unlock()
 	p := s.find(id)
 	if p == nil {
-		return PortView{}, fmt.Errorf("port %s: %w", id, ErrNotFound)
+		return PortView{}, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	if !cfg.AutoNegotiation {
 		if cfg.SpeedMbps <= 0 {
-			return PortView{}, fmt.Errorf("config.dpdk.link.speed: a fixed link needs a speed in Mbps: %w", ErrInvalid)
+			return PortView{}, fmt.Errorf("config.dpdk.link.speed: a fixed link needs a speed in Mbps: %w", errdefs.ErrInvalid)
 		}
 		if cfg.Duplex == "" {
 			cfg.Duplex = DuplexFull
@@ -203,19 +205,19 @@ const MaxTestFrameJobs = 64
 func (s *Service) SendTestFrames(id string, count int64, length int, dst [6]byte) (*TestFrames, error) {
 	p := s.find(id)
 	if p == nil {
-		return nil, fmt.Errorf("port %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	if count < 1 {
-		return nil, fmt.Errorf("count %d: must be at least 1: %w", count, ErrInvalid)
+		return nil, fmt.Errorf("count %d: must be at least 1: %w", count, errdefs.ErrInvalid)
 	}
 	if length < 60 || length > 2048 {
-		return nil, fmt.Errorf("length %d: must be 60..2048: %w", length, ErrInvalid)
+		return nil, fmt.Errorf("length %d: must be 60..2048: %w", length, errdefs.ErrInvalid)
 	}
 	s.jobsMu.Lock()
 	active := len(s.jobs)
 	s.jobsMu.Unlock()
 	if active >= MaxTestFrameJobs {
-		return nil, fmt.Errorf("%d test-frame jobs are still running; wait for one to finish: %w", active, ErrInUse)
+		return nil, fmt.Errorf("%d test-frame jobs are still running; wait for one to finish: %w", active, errdefs.ErrInUse)
 	}
 	job := NewTestFrames(s.drv.Pool(), p.Info().MAC, dst, length, count)
 	job.ID = uuid.NewString()
@@ -253,7 +255,9 @@ func (s *Service) Close() {
 }
 
 // IsNotFound and IsInvalid let the API map errors to status codes.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+func IsNotFound(err error) bool { return errors.Is(err, errdefs.ErrNotFound) }
 
 // IsInvalid reports a caller error (400).
-func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) || errors.Is(err, ErrInUse) }
+func IsInvalid(err error) bool {
+	return errors.Is(err, errdefs.ErrInvalid) || errors.Is(err, errdefs.ErrInUse)
+}

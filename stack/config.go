@@ -1,16 +1,11 @@
 package stack
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/openperfd/openperfd/errdefs"
 )
-
-// ErrInvalid marks a configuration the caller got wrong (an API 400).
-var ErrInvalid = errors.New("invalid")
-
-// ErrNotFound marks an unknown interface or stack (an API 404).
-var ErrNotFound = errors.New("not found")
 
 // Address configuration methods, as OpenPerf names them.
 const (
@@ -61,7 +56,7 @@ func orDefault(s, def string) string {
 }
 
 func invalid(field, format string, a ...any) error {
-	return fmt.Errorf("%s: %s: %w", field, fmt.Sprintf(format, a...), ErrInvalid)
+	return fmt.Errorf("%s: %s: %w", field, fmt.Sprintf(format, a...), errdefs.ErrInvalid)
 }
 
 // Validate checks a configuration on its own (not against other

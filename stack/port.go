@@ -7,6 +7,7 @@ import (
 
 	"github.com/benbjohnson/immutable"
 
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -60,7 +61,7 @@ func (s *Stack) portLocked(id string) (*portState, error) {
 	}
 	p := s.portByID(id)
 	if p == nil {
-		return nil, fmt.Errorf("port %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	ps := &portState{
 		id: id, index: p.Info().Index,

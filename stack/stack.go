@@ -2,7 +2,6 @@ package stack
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -25,6 +24,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/bpf"
@@ -548,7 +548,7 @@ func (s *Stack) Get(id string) (*Interface, error) {
 	defer s.mu.Unlock()
 	it, ok := s.ifaces[id]
 	if !ok {
-		return nil, fmt.Errorf("interface %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("interface %s: %w", id, errdefs.ErrNotFound)
 	}
 	return it, nil
 }
@@ -615,12 +615,6 @@ func (s *Stack) Count() int {
 
 // Pools reports the packet pools the stack's frames come from.
 func (s *Stack) Pools() []memory.PoolStats { return s.drv.Pools() }
-
-// IsNotFound reports an unknown interface or stack.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
-// IsInvalid reports a caller error.
-func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
 
 // AutoAddress is the first global IPv6 address the interface gained by
 // SLAAC (not configured by the user), if any.

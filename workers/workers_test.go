@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 )
@@ -181,7 +182,7 @@ func TestConcurrentControlIsRaceFree(t *testing.T) {
 				// that is a refusal to wait out, not a failure.
 				for {
 					_, err := svc.SendTestFrames("0", 100, 64, [6]byte{1})
-					if errors.Is(err, packetio.ErrInUse) {
+					if errors.Is(err, errdefs.ErrInUse) {
 						time.Sleep(time.Millisecond)
 						continue
 					}

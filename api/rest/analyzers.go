@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/openperfd/openperfd/api/gen"
@@ -10,33 +9,15 @@ import (
 	"github.com/openperfd/openperfd/packet/bpf"
 )
 
-func (h *Handlers) analyzers() (*analyzer.Service, error) {
-	if h.svc.Analyzers == nil {
-		return nil, &apiError{status: 404, msg: "the packet analyzer module is not loaded"}
-	}
-	return h.svc.Analyzers, nil
-}
-
 // analyzerFromJSON turns an API analyzer into a service spec; where
 // prefixes field names in errors.
 func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, error) {
-	field := func(f string) string {
-		if where == "" {
-			return f
-		}
-		return where + "." + f
-	}
-	sp := analyzer.Spec{SourceID: in.SourceId}
-	if in.Id != nil {
-		if err := checkID(field("id"), *in.Id); err != nil {
-			return sp, err
-		}
-		sp.ID = *in.Id
-	}
-	if in.SourceId == "" {
-		return sp, badRequest("%s: required", field("source_id"))
-	}
 	c := withAnalyzerDefaults(in.Config)
+	field, id, err := itemHead(where, in.Id, "source_id", in.SourceId)
+	sp := analyzer.Spec{ID: id, SourceID: in.SourceId}
+	if err != nil {
+		return sp, err
+	}
 	names := func(n int, at func(int) string) []string {
 		out := make([]string, n)
 		for i := range out {
@@ -44,7 +25,6 @@ func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, erro
 		}
 		return out
 	}
-	var err error
 	if sp.Config.ProtocolCounters, err = analyzer.ParseProtocolCounters(names(len(c.ProtocolCounters), func(i int) string { return string(c.ProtocolCounters[i]) })); err != nil {
 		return sp, badRequest("%s: %v", field("config.protocol_counters"), err)
 	}
@@ -199,7 +179,14 @@ func trimProtocolCounters(out *gen.PacketAnalyzerResult, set analyzer.ProtocolCo
 	}
 }
 
-func (h *Handlers) resultJSON(svc *analyzer.Service, r analyzer.ResultView) gen.PacketAnalyzerResult {
+// analyzerResultsJSON is analyzerResultTrimmed over svc.
+func analyzerResultsJSON(svc *analyzer.Service) func(analyzer.ResultView) gen.PacketAnalyzerResult {
+	return func(r analyzer.ResultView) gen.PacketAnalyzerResult { return analyzerResultTrimmed(svc, r) }
+}
+
+// analyzerResultTrimmed is a result with only the protocol counters its
+// analyzer's config asks for.
+func analyzerResultTrimmed(svc *analyzer.Service, r analyzer.ResultView) gen.PacketAnalyzerResult {
 	out := analyzerResultJSON(r)
 	if v, err := svc.Get(r.AnalyzerID); err == nil {
 		if c, ok := v.Opaque.(gen.PacketAnalyzerConfig); ok {
@@ -223,270 +210,34 @@ func rxFlowJSON(f analyzer.RxFlow) gen.RxFlow {
 	return out
 }
 
-func (h *Handlers) createAnalyzers(items []gen.PacketAnalyzer, bulk bool) ([]gen.PacketAnalyzer, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	specs := make([]analyzer.Spec, len(items))
-	for i := range items {
-		where := ""
-		if bulk {
-			where = "items[" + itoa(i) + "]"
-		}
-		if specs[i], err = analyzerFromJSON(&items[i], where); err != nil {
-			return nil, err
-		}
-	}
-	views, err := svc.Create(specs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gen.PacketAnalyzer, len(views))
-	for i, v := range views {
-		out[i] = analyzerToJSON(v)
-	}
-	return out, nil
-}
-
-// ListPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketAnalyzers(_ context.Context, req gen.ListPacketAnalyzersRequestObject) (gen.ListPacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.SourceId) {
-		return gen.ListPacketAnalyzers200JSONResponse{}, nil
-	}
-	out := gen.ListPacketAnalyzers200JSONResponse{}
-	for _, v := range svc.List(deref(req.Params.SourceId)) {
-		out = append(out, analyzerToJSON(v))
-	}
-	return out, nil
-}
-
-// CreatePacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) CreatePacketAnalyzer(_ context.Context, req gen.CreatePacketAnalyzerRequestObject) (gen.CreatePacketAnalyzerResponseObject, error) {
-	out, err := h.createAnalyzers([]gen.PacketAnalyzer{*req.Body}, false)
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/analyzers/" + *out[0].Id
-	return gen.CreatePacketAnalyzer201JSONResponse{Body: out[0], Headers: gen.CreatePacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
-}
-
-// BulkCreatePacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkCreatePacketAnalyzers(_ context.Context, req gen.BulkCreatePacketAnalyzersRequestObject) (gen.BulkCreatePacketAnalyzersResponseObject, error) {
-	out, err := h.createAnalyzers(req.Body.Items, true)
-	if err != nil {
-		return nil, err
-	}
-	return gen.BulkCreatePacketAnalyzers200JSONResponse{Items: out}, nil
-}
-
-// DeletePacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzers(context.Context, gen.DeletePacketAnalyzersRequestObject) (gen.DeletePacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteAll()
-	return gen.DeletePacketAnalyzers204Response{}, nil
-}
-
-// GetPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketAnalyzer(_ context.Context, req gen.GetPacketAnalyzerRequestObject) (gen.GetPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	v, err := svc.Get(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketAnalyzer200JSONResponse(analyzerToJSON(v)), nil
-}
-
-// DeletePacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzer(_ context.Context, req gen.DeletePacketAnalyzerRequestObject) (gen.DeletePacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.Delete([]string{req.Id}, true); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketAnalyzer204Response{}, nil
-}
-
-// BulkDeletePacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkDeletePacketAnalyzers(_ context.Context, req gen.BulkDeletePacketAnalyzersRequestObject) (gen.BulkDeletePacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	_ = svc.Delete(req.Body.Ids, false)
-	return gen.BulkDeletePacketAnalyzers204Response{}, nil
-}
-
-// StartPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) StartPacketAnalyzer(_ context.Context, req gen.StartPacketAnalyzerRequestObject) (gen.StartPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start([]string{req.Id})
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/analyzer-results/" + rs[0].ID
-	return gen.StartPacketAnalyzer201JSONResponse{Body: h.resultJSON(svc, rs[0]),
-		Headers: gen.StartPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
-}
-
-// ResetPacketAnalyzer implements gen.StrictServerInterface.
+// ResetPacketAnalyzer implements gen.StrictServerInterface: a running
+// analyzer starts a new result.
 func (h *Handlers) ResetPacketAnalyzer(_ context.Context, req gen.ResetPacketAnalyzerRequestObject) (gen.ResetPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
+	if err := h.analyzers.ready(); err != nil {
+		return nil, err
+	}
+	r, err := h.svc.Analyzers.Restart(req.Id)
 	if err != nil {
 		return nil, err
 	}
-	r, err := svc.Reset(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/analyzer-results/" + r.ID
-	return gen.ResetPacketAnalyzer201JSONResponse{Body: h.resultJSON(svc, r),
+	loc := h.analyzers.resultPath(r.ID)
+	return gen.ResetPacketAnalyzer201JSONResponse{Body: h.analyzers.resultJSON(r),
 		Headers: gen.ResetPacketAnalyzer201ResponseHeaders{Location: &loc}}, nil
-}
-
-// StopPacketAnalyzer implements gen.StrictServerInterface.
-func (h *Handlers) StopPacketAnalyzer(_ context.Context, req gen.StopPacketAnalyzerRequestObject) (gen.StopPacketAnalyzerResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
-	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, analyzer.ErrNotFound) {
-		return nil, err
-	}
-	return gen.StopPacketAnalyzer204Response{}, nil
-}
-
-// BulkStartPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkStartPacketAnalyzers(_ context.Context, req gen.BulkStartPacketAnalyzersRequestObject) (gen.BulkStartPacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start(req.Body.Ids)
-	if err != nil {
-		return nil, err
-	}
-	out := gen.BulkStartPacketAnalyzers200JSONResponse{Items: make([]gen.PacketAnalyzerResult, len(rs))}
-	for i, r := range rs {
-		out.Items[i] = h.resultJSON(svc, r)
-	}
-	return out, nil
-}
-
-// BulkStopPacketAnalyzers implements gen.StrictServerInterface.
-func (h *Handlers) BulkStopPacketAnalyzers(_ context.Context, req gen.BulkStopPacketAnalyzersRequestObject) (gen.BulkStopPacketAnalyzersResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	svc.Stop(req.Body.Ids)
-	return gen.BulkStopPacketAnalyzers204Response{}, nil
-}
-
-// ListPacketAnalyzerResults implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketAnalyzerResults(_ context.Context, req gen.ListPacketAnalyzerResultsRequestObject) (gen.ListPacketAnalyzerResultsResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
-		return gen.ListPacketAnalyzerResults200JSONResponse{}, nil
-	}
-	out := gen.ListPacketAnalyzerResults200JSONResponse{}
-	for _, r := range svc.Results(deref(req.Params.AnalyzerId), deref(req.Params.SourceId)) {
-		out = append(out, h.resultJSON(svc, r))
-	}
-	return out, nil
-}
-
-// DeletePacketAnalyzerResults implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzerResults(context.Context, gen.DeletePacketAnalyzerResultsRequestObject) (gen.DeletePacketAnalyzerResultsResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteResults()
-	return gen.DeletePacketAnalyzerResults204Response{}, nil
-}
-
-// GetPacketAnalyzerResult implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketAnalyzerResult(_ context.Context, req gen.GetPacketAnalyzerResultRequestObject) (gen.GetPacketAnalyzerResultResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	r, err := svc.Result(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketAnalyzerResult200JSONResponse(h.resultJSON(svc, r)), nil
-}
-
-// DeletePacketAnalyzerResult implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketAnalyzerResult(_ context.Context, req gen.DeletePacketAnalyzerResultRequestObject) (gen.DeletePacketAnalyzerResultResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.DeleteResult(req.Id); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketAnalyzerResult204Response{}, nil
 }
 
 // ListRxFlows implements gen.StrictServerInterface.
 func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObject) (gen.ListRxFlowsResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	off, lim, err := page(req.Params.XOffset, req.Params.XLimit)
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.AnalyzerId, req.Params.SourceId) {
-		return gen.ListRxFlows200JSONResponse{}, nil
-	}
-	// Streamed, one result at a time: the JSON of a result's flows (with
-	// digests) is several times the flows themselves.
-	seq := svc.RxFlowSeq(deref(req.Params.AnalyzerId), deref(req.Params.SourceId))
-	return rxFlowStream{seq: skipTake(seq, off, lim)}, nil
+	p := req.Params
+	return listOwn(h.analyzers.page(p.XOffset, p.XLimit, p.AnalyzerId, p.SourceId), gen.ListRxFlowsResponseObject(gen.ListRxFlows200JSONResponse{}),
+		func(off, lim int) gen.ListRxFlowsResponseObject {
+			// Streamed, one result at a time: the JSON of a result's flows
+			// (with digests) is several times the flows themselves.
+			return rxFlowStream{seq: skipTake(h.svc.Analyzers.RxFlowSeq(deref(p.AnalyzerId), deref(p.SourceId)), off, lim)}
+		})
 }
 
 // GetRxFlow implements gen.StrictServerInterface.
 func (h *Handlers) GetRxFlow(_ context.Context, req gen.GetRxFlowRequestObject) (gen.GetRxFlowResponseObject, error) {
-	svc, err := h.analyzers()
-	if err != nil {
-		return nil, err
-	}
-	f, err := svc.RxFlow(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetRxFlow200JSONResponse(rxFlowJSON(f)), nil
+	out, err := getOwn(h.analyzers.ready(), h.svc.Analyzers.RxFlow, req.Id, rxFlowJSON)
+	return gen.GetRxFlow200JSONResponse(out), err
 }

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math"
 	"time"
@@ -12,29 +11,11 @@ import (
 	"github.com/openperfd/openperfd/packet/capture"
 )
 
-func (h *Handlers) captures() (*capture.Service, error) {
-	if h.svc.Captures == nil {
-		return nil, &apiError{status: 404, msg: "the packet capture module is not loaded"}
-	}
-	return h.svc.Captures, nil
-}
-
 func captureFromJSON(in *gen.PacketCapture, where string) (capture.Spec, error) {
-	field := func(f string) string {
-		if where == "" {
-			return f
-		}
-		return where + "." + f
-	}
-	sp := capture.Spec{SourceID: in.SourceId}
-	if in.Id != nil {
-		if err := checkID(field("id"), *in.Id); err != nil {
-			return sp, err
-		}
-		sp.ID = *in.Id
-	}
-	if in.SourceId == "" {
-		return sp, badRequest("%s: required", field("source_id"))
+	field, id, err := itemHead(where, in.Id, "source_id", in.SourceId)
+	sp := capture.Spec{ID: id, SourceID: in.SourceId}
+	if err != nil {
+		return sp, err
 	}
 	c := in.Config
 	if c.Mode == gen.PacketCaptureConfigModeLive {
@@ -97,227 +78,6 @@ func captureResultJSON(r capture.ResultView) gen.PacketCaptureResult {
 		State: gen.PacketCaptureResultState(st.String()), Packets: int64(r.Results.Packets), Bytes: int64(r.Results.Bytes)}
 }
 
-func (h *Handlers) createCaptures(items []gen.PacketCapture, bulk bool) ([]gen.PacketCapture, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	specs := make([]capture.Spec, len(items))
-	for i := range items {
-		where := ""
-		if bulk {
-			where = "items[" + itoa(i) + "]"
-		}
-		if specs[i], err = captureFromJSON(&items[i], where); err != nil {
-			return nil, err
-		}
-	}
-	views, err := svc.Create(specs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gen.PacketCapture, len(views))
-	for i, v := range views {
-		out[i] = captureToJSON(v)
-	}
-	return out, nil
-}
-
-// ListPacketCaptures implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketCaptures(_ context.Context, req gen.ListPacketCapturesRequestObject) (gen.ListPacketCapturesResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.SourceId) {
-		return gen.ListPacketCaptures200JSONResponse{}, nil
-	}
-	out := gen.ListPacketCaptures200JSONResponse{}
-	for _, v := range svc.List(deref(req.Params.SourceId)) {
-		out = append(out, captureToJSON(v))
-	}
-	return out, nil
-}
-
-// CreatePacketCapture implements gen.StrictServerInterface.
-func (h *Handlers) CreatePacketCapture(_ context.Context, req gen.CreatePacketCaptureRequestObject) (gen.CreatePacketCaptureResponseObject, error) {
-	out, err := h.createCaptures([]gen.PacketCapture{*req.Body}, false)
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/captures/" + *out[0].Id
-	return gen.CreatePacketCapture201JSONResponse{Body: out[0], Headers: gen.CreatePacketCapture201ResponseHeaders{Location: &loc}}, nil
-}
-
-// BulkCreatePacketCaptures implements gen.StrictServerInterface.
-func (h *Handlers) BulkCreatePacketCaptures(_ context.Context, req gen.BulkCreatePacketCapturesRequestObject) (gen.BulkCreatePacketCapturesResponseObject, error) {
-	out, err := h.createCaptures(req.Body.Items, true)
-	if err != nil {
-		return nil, err
-	}
-	return gen.BulkCreatePacketCaptures200JSONResponse{Items: out}, nil
-}
-
-// DeletePacketCaptures implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketCaptures(context.Context, gen.DeletePacketCapturesRequestObject) (gen.DeletePacketCapturesResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteAll()
-	return gen.DeletePacketCaptures204Response{}, nil
-}
-
-// GetPacketCapture implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketCapture(_ context.Context, req gen.GetPacketCaptureRequestObject) (gen.GetPacketCaptureResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	v, err := svc.Get(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketCapture200JSONResponse(captureToJSON(v)), nil
-}
-
-// DeletePacketCapture implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketCapture(_ context.Context, req gen.DeletePacketCaptureRequestObject) (gen.DeletePacketCaptureResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.Delete([]string{req.Id}, true); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketCapture204Response{}, nil
-}
-
-// BulkDeletePacketCaptures implements gen.StrictServerInterface.
-func (h *Handlers) BulkDeletePacketCaptures(_ context.Context, req gen.BulkDeletePacketCapturesRequestObject) (gen.BulkDeletePacketCapturesResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	_ = svc.Delete(req.Body.Ids, false)
-	return gen.BulkDeletePacketCaptures204Response{}, nil
-}
-
-// StartPacketCapture implements gen.StrictServerInterface.
-func (h *Handlers) StartPacketCapture(_ context.Context, req gen.StartPacketCaptureRequestObject) (gen.StartPacketCaptureResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start([]string{req.Id})
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/capture-results/" + rs[0].ID
-	return gen.StartPacketCapture201JSONResponse{Body: captureResultJSON(rs[0]),
-		Headers: gen.StartPacketCapture201ResponseHeaders{Location: &loc}}, nil
-}
-
-// StopPacketCapture implements gen.StrictServerInterface.
-func (h *Handlers) StopPacketCapture(_ context.Context, req gen.StopPacketCaptureRequestObject) (gen.StopPacketCaptureResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
-	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, capture.ErrNotFound) {
-		return nil, err
-	}
-	return gen.StopPacketCapture204Response{}, nil
-}
-
-// BulkStartPacketCaptures implements gen.StrictServerInterface.
-func (h *Handlers) BulkStartPacketCaptures(_ context.Context, req gen.BulkStartPacketCapturesRequestObject) (gen.BulkStartPacketCapturesResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start(req.Body.Ids)
-	if err != nil {
-		return nil, err
-	}
-	out := gen.BulkStartPacketCaptures200JSONResponse{Items: make([]gen.PacketCaptureResult, len(rs))}
-	for i, r := range rs {
-		out.Items[i] = captureResultJSON(r)
-	}
-	return out, nil
-}
-
-// BulkStopPacketCaptures implements gen.StrictServerInterface.
-func (h *Handlers) BulkStopPacketCaptures(_ context.Context, req gen.BulkStopPacketCapturesRequestObject) (gen.BulkStopPacketCapturesResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	svc.Stop(req.Body.Ids)
-	return gen.BulkStopPacketCaptures204Response{}, nil
-}
-
-// ListPacketCaptureResults implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketCaptureResults(_ context.Context, req gen.ListPacketCaptureResultsRequestObject) (gen.ListPacketCaptureResultsResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.CaptureId, req.Params.SourceId) {
-		return gen.ListPacketCaptureResults200JSONResponse{}, nil
-	}
-	out := gen.ListPacketCaptureResults200JSONResponse{}
-	for _, r := range svc.Results(deref(req.Params.CaptureId), deref(req.Params.SourceId)) {
-		out = append(out, captureResultJSON(r))
-	}
-	return out, nil
-}
-
-// DeletePacketCaptureResults implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketCaptureResults(context.Context, gen.DeletePacketCaptureResultsRequestObject) (gen.DeletePacketCaptureResultsResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteResults()
-	return gen.DeletePacketCaptureResults204Response{}, nil
-}
-
-// GetPacketCaptureResult implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketCaptureResult(_ context.Context, req gen.GetPacketCaptureResultRequestObject) (gen.GetPacketCaptureResultResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	r, err := svc.Result(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketCaptureResult200JSONResponse(captureResultJSON(r)), nil
-}
-
-// DeletePacketCaptureResult implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketCaptureResult(_ context.Context, req gen.DeletePacketCaptureResultRequestObject) (gen.DeletePacketCaptureResultResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.DeleteResult(req.Id); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketCaptureResult204Response{}, nil
-}
-
 func pcapRange(start, end *int64) capture.Range {
 	r := capture.All
 	if start != nil {
@@ -342,11 +102,10 @@ func pcapStream(svc *capture.Service, r capture.Range, ids ...string) (io.Reader
 
 // GetPacketCapturePcap implements gen.StrictServerInterface.
 func (h *Handlers) GetPacketCapturePcap(_ context.Context, req gen.GetPacketCapturePcapRequestObject) (gen.GetPacketCapturePcapResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
+	if err := h.captures.ready(); err != nil {
 		return nil, err
 	}
-	body, err := pcapStream(svc, pcapRange(req.Params.PacketStart, req.Params.PacketEnd), req.Id)
+	body, err := pcapStream(h.svc.Captures, pcapRange(req.Params.PacketStart, req.Params.PacketEnd), req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -355,14 +114,13 @@ func (h *Handlers) GetPacketCapturePcap(_ context.Context, req gen.GetPacketCapt
 
 // GetPacketCapturesPcap implements gen.StrictServerInterface.
 func (h *Handlers) GetPacketCapturesPcap(_ context.Context, req gen.GetPacketCapturesPcapRequestObject) (gen.GetPacketCapturesPcapResponseObject, error) {
-	svc, err := h.captures()
-	if err != nil {
+	if err := h.captures.ready(); err != nil {
 		return nil, err
 	}
 	if err := checkIDs("ids", req.Body.Ids); err != nil {
 		return nil, err
 	}
-	body, err := pcapStream(svc, pcapRange(req.Body.PacketStart, req.Body.PacketEnd), req.Body.Ids...)
+	body, err := pcapStream(h.svc.Captures, pcapRange(req.Body.PacketStart, req.Body.PacketEnd), req.Body.Ids...)
 	if err != nil {
 		return nil, err
 	}

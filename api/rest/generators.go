@@ -9,18 +9,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packet/generator"
 )
 
-// startWait bounds how long a start waits for a generator still learning.
-const startWait = 15 * time.Second
-
 func sortedStrings(s []string) []string { sort.Strings(s); return s }
 
-// generatorMessage makes a generator validation error name the JSON field.
+// generatorMessage makes a generator validation error name the JSON
+// field: the generator names fields of the config from the config down.
 func generatorMessage(err error) (string, bool) {
 	var ve *generator.ValidationError
 	if !errors.As(err, &ve) {
@@ -32,18 +29,20 @@ func generatorMessage(err error) (string, bool) {
 			path = "config." + path
 		}
 	}
-	msg := path + ": " + ve.Msg
-	if full := err.Error(); strings.HasPrefix(full, "items[") {
-		msg = full[:strings.IndexByte(full, ':')] + "." + msg
-	}
-	return msg, true
+	return path + ": " + ve.Msg, true
 }
 
-func (h *Handlers) generators() (*generator.Service, error) {
-	if h.svc.Generators == nil {
-		return nil, &apiError{status: 404, msg: "the packet generator module is not loaded"}
+// generatorSpec is generatorFromJSON keeping the config (without the flow
+// count, which the generator works out) for Get.
+func generatorSpec(in *gen.PacketGenerator, where string) (generator.Spec, error) {
+	sp, err := generatorFromJSON(in, where)
+	if err != nil {
+		return sp, err
 	}
-	return h.svc.Generators, nil
+	cfg := in.Config
+	cfg.FlowCount = nil
+	sp.Opaque = cfg
+	return sp, nil
 }
 
 func generatorToJSON(v generator.View) gen.PacketGenerator {
@@ -124,191 +123,12 @@ func txFlowToJSON(f generator.TxFlow) gen.TxFlow {
 	return out
 }
 
-func (h *Handlers) createGenerators(items []gen.PacketGenerator, bulk bool) ([]gen.PacketGenerator, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	specs := make([]generator.Spec, len(items))
-	for i := range items {
-		where := ""
-		if bulk {
-			where = "items[" + itoa(i) + "]"
-		}
-		sp, err := generatorFromJSON(&items[i], where)
-		if err != nil {
-			return nil, err
-		}
-		cfg := items[i].Config
-		cfg.FlowCount = nil
-		sp.Opaque = cfg
-		specs[i] = sp
-	}
-	views, err := svc.Create(specs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gen.PacketGenerator, len(views))
-	for i, v := range views {
-		out[i] = generatorToJSON(v)
-	}
-	return out, nil
-}
-
-// ListPacketGenerators implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketGenerators(_ context.Context, req gen.ListPacketGeneratorsRequestObject) (gen.ListPacketGeneratorsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.TargetId) {
-		return gen.ListPacketGenerators200JSONResponse{}, nil
-	}
-	out := gen.ListPacketGenerators200JSONResponse{}
-	for _, v := range svc.List(deref(req.Params.TargetId)) {
-		out = append(out, generatorToJSON(v))
-	}
-	return out, nil
-}
-
-// CreatePacketGenerator implements gen.StrictServerInterface.
-func (h *Handlers) CreatePacketGenerator(_ context.Context, req gen.CreatePacketGeneratorRequestObject) (gen.CreatePacketGeneratorResponseObject, error) {
-	out, err := h.createGenerators([]gen.PacketGenerator{*req.Body}, false)
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/generators/" + *out[0].Id
-	return gen.CreatePacketGenerator201JSONResponse{Body: out[0], Headers: gen.CreatePacketGenerator201ResponseHeaders{Location: &loc}}, nil
-}
-
-// BulkCreatePacketGenerators implements gen.StrictServerInterface.
-func (h *Handlers) BulkCreatePacketGenerators(_ context.Context, req gen.BulkCreatePacketGeneratorsRequestObject) (gen.BulkCreatePacketGeneratorsResponseObject, error) {
-	out, err := h.createGenerators(req.Body.Items, true)
-	if err != nil {
-		return nil, err
-	}
-	return gen.BulkCreatePacketGenerators200JSONResponse{Items: out}, nil
-}
-
-// DeletePacketGenerators implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketGenerators(context.Context, gen.DeletePacketGeneratorsRequestObject) (gen.DeletePacketGeneratorsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteAll()
-	return gen.DeletePacketGenerators204Response{}, nil
-}
-
-// GetPacketGenerator implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketGenerator(_ context.Context, req gen.GetPacketGeneratorRequestObject) (gen.GetPacketGeneratorResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	v, err := svc.Get(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketGenerator200JSONResponse(generatorToJSON(v)), nil
-}
-
-// DeletePacketGenerator implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketGenerator(_ context.Context, req gen.DeletePacketGeneratorRequestObject) (gen.DeletePacketGeneratorResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.Delete([]string{req.Id}, true); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketGenerator204Response{}, nil
-}
-
-// BulkDeletePacketGenerators implements gen.StrictServerInterface.
-func (h *Handlers) BulkDeletePacketGenerators(_ context.Context, req gen.BulkDeletePacketGeneratorsRequestObject) (gen.BulkDeletePacketGeneratorsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	_ = svc.Delete(req.Body.Ids, false)
-	return gen.BulkDeletePacketGenerators204Response{}, nil
-}
-
-// StartPacketGenerator implements gen.StrictServerInterface.
-func (h *Handlers) StartPacketGenerator(ctx context.Context, req gen.StartPacketGeneratorRequestObject) (gen.StartPacketGeneratorResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, startWait)
-	defer cancel()
-	rs, err := svc.Start(ctx, []string{req.Id})
-	if err != nil {
-		return nil, err
-	}
-	loc := "/packet/generator-results/" + rs[0].ID
-	return gen.StartPacketGenerator201JSONResponse{Body: resultToJSON(rs[0]),
-		Headers: gen.StartPacketGenerator201ResponseHeaders{Location: &loc}}, nil
-}
-
-// StopPacketGenerator implements gen.StrictServerInterface.
-func (h *Handlers) StopPacketGenerator(_ context.Context, req gen.StopPacketGeneratorRequestObject) (gen.StopPacketGeneratorResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	// Stopping what does not exist leaves it stopped: 204, as in OpenPerf.
-	if err := svc.StopOne(req.Id); err != nil && !errors.Is(err, generator.ErrNotFound) {
-		return nil, err
-	}
-	return gen.StopPacketGenerator204Response{}, nil
-}
-
-// BulkStartPacketGenerators implements gen.StrictServerInterface.
-func (h *Handlers) BulkStartPacketGenerators(ctx context.Context, req gen.BulkStartPacketGeneratorsRequestObject) (gen.BulkStartPacketGeneratorsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, startWait)
-	defer cancel()
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	rs, err := svc.Start(ctx, req.Body.Ids)
-	if err != nil {
-		return nil, err
-	}
-	out := gen.BulkStartPacketGenerators200JSONResponse{Items: make([]gen.PacketGeneratorResult, len(rs))}
-	for i, r := range rs {
-		out.Items[i] = resultToJSON(r)
-	}
-	return out, nil
-}
-
-// BulkStopPacketGenerators implements gen.StrictServerInterface.
-func (h *Handlers) BulkStopPacketGenerators(_ context.Context, req gen.BulkStopPacketGeneratorsRequestObject) (gen.BulkStopPacketGeneratorsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIDs("ids", req.Body.Ids); err != nil {
-		return nil, err
-	}
-	svc.Stop(req.Body.Ids)
-	return gen.BulkStopPacketGenerators204Response{}, nil
-}
-
 // TogglePacketGenerators implements gen.StrictServerInterface.
 func (h *Handlers) TogglePacketGenerators(ctx context.Context, req gen.TogglePacketGeneratorsRequestObject) (gen.TogglePacketGeneratorsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
+	if err := h.generators.ready(); err != nil {
 		return nil, err
 	}
+	svc := h.svc.Generators
 	if req.Body.Replace == req.Body.With {
 		return nil, badRequest("with: must differ from replace")
 	}
@@ -318,22 +138,20 @@ func (h *Handlers) TogglePacketGenerators(ctx context.Context, req gen.TogglePac
 	if err != nil {
 		return nil, err
 	}
-	loc := "/packet/generator-results/" + r.ID
+	loc := h.generators.resultPath(r.ID)
 	return gen.TogglePacketGenerators201JSONResponse{Body: resultToJSON(r),
 		Headers: gen.TogglePacketGenerators201ResponseHeaders{Location: &loc}}, nil
 }
 
 // GetPacketGeneratorLearningResults implements gen.StrictServerInterface.
 func (h *Handlers) GetPacketGeneratorLearningResults(_ context.Context, req gen.GetPacketGeneratorLearningResultsRequestObject) (gen.GetPacketGeneratorLearningResultsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	v, err := svc.Learning(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	out := gen.GetPacketGeneratorLearningResults200JSONResponse{ResolvedState: gen.PacketGeneratorLearningResultsResolvedState(v.State)}
+	out, err := getOwn(h.generators.ready(), h.svc.Generators.Learning, req.Id, learningJSON)
+	return gen.GetPacketGeneratorLearningResults200JSONResponse(out), err
+}
+
+// learningJSON is a generator's learning as the API shows it.
+func learningJSON(v generator.LearningView) gen.PacketGeneratorLearningResults {
+	out := gen.PacketGeneratorLearningResults{ResolvedState: gen.PacketGeneratorLearningResultsResolvedState(v.State)}
 	if len(v.IPv4) > 0 {
 		l := make([]gen.PacketGeneratorLearningResultIpv4, len(v.IPv4))
 		for i, n := range v.IPv4 {
@@ -364,15 +182,14 @@ func (h *Handlers) GetPacketGeneratorLearningResults(_ context.Context, req gen.
 		}
 		out.Ipv6 = &l
 	}
-	return out, nil
+	return out
 }
 
 func (h *Handlers) learningControl(id, op string) error {
-	svc, err := h.generators()
-	if err != nil {
+	if err := h.generators.ready(); err != nil {
 		return err
 	}
-	return svc.LearningControl(id, op)
+	return h.svc.Generators.LearningControl(id, op)
 }
 
 // RetryPacketGeneratorLearning implements gen.StrictServerInterface.
@@ -399,86 +216,21 @@ func (h *Handlers) StopPacketGeneratorLearning(_ context.Context, req gen.StopPa
 	return gen.StopPacketGeneratorLearning204Response{}, nil
 }
 
-// ListPacketGeneratorResults implements gen.StrictServerInterface.
-func (h *Handlers) ListPacketGeneratorResults(_ context.Context, req gen.ListPacketGeneratorResultsRequestObject) (gen.ListPacketGeneratorResultsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.GeneratorId, req.Params.TargetId) {
-		return gen.ListPacketGeneratorResults200JSONResponse{}, nil
-	}
-	out := gen.ListPacketGeneratorResults200JSONResponse{}
-	for _, r := range svc.Results(deref(req.Params.GeneratorId), deref(req.Params.TargetId)) {
-		out = append(out, resultToJSON(r))
-	}
-	return out, nil
-}
-
-// DeletePacketGeneratorResults implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketGeneratorResults(context.Context, gen.DeletePacketGeneratorResultsRequestObject) (gen.DeletePacketGeneratorResultsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	svc.DeleteResults()
-	return gen.DeletePacketGeneratorResults204Response{}, nil
-}
-
-// GetPacketGeneratorResult implements gen.StrictServerInterface.
-func (h *Handlers) GetPacketGeneratorResult(_ context.Context, req gen.GetPacketGeneratorResultRequestObject) (gen.GetPacketGeneratorResultResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	r, err := svc.Result(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetPacketGeneratorResult200JSONResponse(resultToJSON(r)), nil
-}
-
-// DeletePacketGeneratorResult implements gen.StrictServerInterface.
-func (h *Handlers) DeletePacketGeneratorResult(_ context.Context, req gen.DeletePacketGeneratorResultRequestObject) (gen.DeletePacketGeneratorResultResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.DeleteResult(req.Id); err != nil {
-		return nil, err
-	}
-	return gen.DeletePacketGeneratorResult204Response{}, nil
-}
-
 // ListTxFlows implements gen.StrictServerInterface.
 func (h *Handlers) ListTxFlows(_ context.Context, req gen.ListTxFlowsRequestObject) (gen.ListTxFlowsResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	off, lim, err := page(req.Params.XOffset, req.Params.XLimit)
-	if err != nil {
-		return nil, err
-	}
-	if emptyFilter(req.Params.GeneratorId, req.Params.TargetId) {
-		return gen.ListTxFlows200JSONResponse{}, nil
-	}
-	// Streamed: one generator of 4M flows made a 1.6 GB slice (7.9 GB RSS).
-	return txFlowStream{list: svc.TxFlowList(deref(req.Params.GeneratorId), deref(req.Params.TargetId)),
-		offset: off, limit: lim}, nil
+	p := req.Params
+	return listOwn(h.generators.page(p.XOffset, p.XLimit, p.GeneratorId, p.TargetId), gen.ListTxFlowsResponseObject(gen.ListTxFlows200JSONResponse{}),
+		func(off, lim int) gen.ListTxFlowsResponseObject {
+			// Streamed: one generator of 4M flows made a 1.6 GB slice (7.9 GB RSS).
+			list := h.svc.Generators.TxFlowList(deref(p.GeneratorId), deref(p.TargetId))
+			return txFlowStream{list: list, offset: off, limit: lim}
+		})
 }
 
 // GetTxFlow implements gen.StrictServerInterface.
 func (h *Handlers) GetTxFlow(_ context.Context, req gen.GetTxFlowRequestObject) (gen.GetTxFlowResponseObject, error) {
-	svc, err := h.generators()
-	if err != nil {
-		return nil, err
-	}
-	f, err := svc.TxFlow(req.Id)
-	if err != nil {
-		return nil, err
-	}
-	return gen.GetTxFlow200JSONResponse(txFlowToJSON(f)), nil
+	out, err := getOwn(h.generators.ready(), h.svc.Generators.TxFlow, req.Id, txFlowToJSON)
+	return gen.GetTxFlow200JSONResponse(out), err
 }
 
 func deref(s *string) string {

@@ -72,9 +72,10 @@ func testServicesBudget(t testing.TB, n, pool int, budget *memory.Budget) Servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	gens := generator.NewService(w, d.Pool(), Targets{Ports: svc, Stack: st}, generator.Options{Resolver: st, FlowLimit: 1 << 16, Budget: budget})
-	ans := analyzer.NewService(w, Targets{Ports: svc, Stack: st}, budget)
-	caps := capture.NewService(w, CaptureSource{Targets{Ports: svc, Stack: st}}, budget)
+	eps := Endpoints{Ports: svc, Stack: st}
+	gens := generator.NewService(w, d.Pool(), eps, generator.Options{Resolver: st, FlowLimit: 1 << 16, Budget: budget})
+	ans := analyzer.NewService(w, eps, budget)
+	caps := capture.NewService(w, eps, budget)
 	t.Cleanup(func() {
 		caps.Close()
 		ans.Close()

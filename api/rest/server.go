@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
@@ -61,13 +62,18 @@ type Server struct {
 type Handlers struct {
 	build BuildInfo
 	svc   Services
+	// The resources with a lifecycle, to the generic handlers.
+	generators *kind[generator.Spec, generator.View, generator.ResultView, gen.PacketGenerator, gen.PacketGeneratorResult]
+	analyzers  *kind[analyzer.Spec, analyzer.View, analyzer.ResultView, gen.PacketAnalyzer, gen.PacketAnalyzerResult]
+	captures   *kind[capture.Spec, capture.View, capture.ResultView, gen.PacketCapture, gen.PacketCaptureResult]
 }
 
 var _ gen.StrictServerInterface = (*Handlers)(nil)
 
 // NewHandlers returns the API operations over the services.
 func NewHandlers(build BuildInfo, svc Services) *Handlers {
-	return &Handlers{build: build, svc: svc}
+	return &Handlers{build: build, svc: svc, generators: newGeneratorKind(svc.Generators),
+		analyzers: newAnalyzerKind(svc.Analyzers), captures: newCaptureKind(svc.Captures)}
 }
 
 // New builds the HTTP server.
@@ -243,34 +249,45 @@ func statusOf(err error) (int, string) {
 		return ae.status, ae.msg
 	case errors.As(err, &mb):
 		return http.StatusRequestEntityTooLarge, tooLarge(mb.Limit).Error()
-	case errors.Is(err, capture.ErrNotFound):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, capture.ErrInvalid), errors.Is(err, capture.ErrInUse), errors.Is(err, capture.ErrActive):
-		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, analyzer.ErrNotFound):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, analyzer.ErrInvalid), errors.Is(err, analyzer.ErrInUse):
-		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, generator.ErrNotFound):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, generator.ErrInvalid), errors.Is(err, generator.ErrInUse):
-		if msg, ok := generatorMessage(err); ok {
-			return http.StatusBadRequest, msg
-		}
-		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, errdefs.ErrNotFound):
+		return http.StatusNotFound, message(err)
+	case errors.Is(err, errdefs.ErrInvalid), errors.Is(err, errdefs.ErrInUse):
+		return http.StatusBadRequest, message(err)
 	case errors.As(err, &he):
 		msg := fmt.Sprint(he.Message)
 		if he.Internal != nil {
 			msg = fmt.Sprintf("%s: %s", msg, firstLine(he.Internal))
 		}
 		return he.Code, msg
-	case packetio.IsNotFound(err), stack.IsNotFound(err):
-		return http.StatusNotFound, err.Error()
-	case packetio.IsInvalid(err), stack.IsInvalid(err):
-		return http.StatusBadRequest, err.Error()
 	default:
 		return http.StatusInternalServerError, err.Error()
 	}
+}
+
+// message is the text clients see of a service's error: an item of a bulk
+// request named as the request spells it ("items[2]"), and a field (the
+// id, a generator's config) by its path.
+func message(err error) string {
+	var ie *errdefs.ItemError
+	if !errors.As(err, &ie) {
+		msg, _ := fieldMessage(err)
+		return msg
+	}
+	msg, field := fieldMessage(ie.Err)
+	if field {
+		return fmt.Sprintf("items[%d].%s", ie.Index, msg)
+	}
+	return fmt.Sprintf("items[%d]: %s", ie.Index, msg)
+}
+
+// fieldMessage words err; field reports a message that starts with the
+// path of the field at fault.
+func fieldMessage(err error) (msg string, field bool) {
+	if msg, ok := generatorMessage(err); ok {
+		return msg, true
+	}
+	var fe *errdefs.FieldError
+	return err.Error(), errors.As(err, &fe)
 }
 
 // allowedMethods maps each route, as echo writes it ("/ports/:id"), to

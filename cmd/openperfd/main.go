@@ -239,10 +239,10 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			zap.Strings("rx_checksum_offload", i.RxChecksums))
 	}
 	budget := memoryBudget(cfg, plan, log)
-	d.gens = generator.NewService(d.workers, d.drv.Pool(), rest.Targets{Ports: d.ports, Stack: d.stack},
-		generator.Options{Resolver: d.stack, Budget: budget})
-	d.ans = analyzer.NewService(d.workers, rest.Targets{Ports: d.ports, Stack: d.stack}, budget)
-	d.caps = capture.NewService(d.workers, rest.CaptureSource{Targets: rest.Targets{Ports: d.ports, Stack: d.stack}}, budget)
+	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
+	d.gens = generator.NewService(d.workers, d.drv.Pool(), eps, generator.Options{Resolver: d.stack, Budget: budget})
+	d.ans = analyzer.NewService(d.workers, eps, budget)
+	d.caps = capture.NewService(d.workers, eps, budget)
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
 		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
 	d.api, err = rest.New(log, h)

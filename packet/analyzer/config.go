@@ -1,15 +1,16 @@
 package analyzer
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/openperfd/openperfd/clock"
+	"github.com/openperfd/openperfd/errdefs"
 )
 
-// ErrInvalid marks a configuration the analyzer rejects.
-var ErrInvalid = errors.New("invalid analyzer config")
+// ErrInvalid marks a configuration the analyzer rejects (an
+// errdefs.ErrInvalid).
+var ErrInvalid = errdefs.New(errdefs.ErrInvalid, "invalid analyzer config")
 
 // ProtocolCounters is a set of protocol counter groups (OpenPerf's
 // protocol_counters).

@@ -3,46 +3,17 @@ package analyzer
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"iter"
 	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 
-	"github.com/google/uuid"
-
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
-	"github.com/openperfd/openperfd/packet/registry"
+	"github.com/openperfd/openperfd/packet/resource"
 	"github.com/openperfd/openperfd/packetio"
 )
-
-// Errors the API maps to status codes: ErrNotFound to 404, ErrInUse (and
-// ErrInvalid) to 400.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInUse    = errors.New("in use")
-)
-
-// Dataplane is what analyzers need from the workers.
-type Dataplane interface {
-	AddSink(portID string, s packetio.Sink)
-	RemoveSink(portID string, s packetio.Sink)
-}
-
-// Source is where an analyzer's packets come from: a port, or an
-// interface on one (then only frames to the interface's MAC count).
-type Source struct {
-	PortID    string
-	Interface string // empty for a port
-	MAC       [6]byte
-}
-
-// Sources looks up source ids (port or interface ids).
-type Sources interface {
-	Source(id string) (Source, error)
-}
 
 // Spec is an analyzer as the API hands it in.
 type Spec struct {
@@ -51,34 +22,57 @@ type Spec struct {
 	Opaque       any // the API's own form of the config, handed back by Get
 }
 
-// Service owns the analyzers and their results. Safe for concurrent use.
+// Service owns the analyzers and their results. Their lifecycle (create,
+// list, get, delete, start, stop, results) is the embedded
+// resource.Lifecycle's, with an analyzer's hooks. Safe for concurrent
+// use.
 type Service struct {
-	dp      Dataplane
-	sources Sources
-	budget  *memory.Budget // flow tables; nil: unbounded
-
-	mu      sync.Mutex
-	ans     registry.Ordered[*entry]
-	results registry.Ordered[*run]
+	*resource.Lifecycle[Spec, *entry, *run, View, ResultView]
+	dp packetio.Sinks
 }
 
+type item = resource.Item[*entry, *run]
+
 type entry struct {
-	spec   Spec
-	source Source
-	active *run
+	spec Spec
+	cfg  Config // spec.Config with its defaults
 }
 
 type run struct {
-	id, analyzerID, sourceID, portID string
-	a                                *Analyzer
+	a      *Analyzer
+	portID string // where its sink is
 }
 
-// NewService makes the analyzer service. Each run reserves its flow
-// table's worst case (its flow limit) in budget (nil: no limit) when it
-// starts, shrinks that to the flows it has when it stops, and releases
-// it when its result is deleted.
-func NewService(dp Dataplane, sources Sources, budget *memory.Budget) *Service {
-	return &Service{dp: dp, sources: sources, budget: budget}
+// NewService makes the analyzer service over sources (port and interface
+// ids). Each run reserves its flow table's worst case (its flow limit) in
+// budget (nil: no limit) when it starts, shrinks that to the flows it has
+// when it stops, and releases it when its result is deleted.
+func NewService(dp packetio.Sinks, sources resource.Endpoints, budget *memory.Budget) *Service {
+	s := &Service{dp: dp}
+	s.Lifecycle = resource.New(resource.Hooks[Spec, *entry, *run, View, ResultView]{
+		Kind: "analyzer", Endpoint: "source", ErrInvalid: ErrInvalid,
+		IDs:   func(sp Spec) (string, string) { return sp.ID, sp.SourceID },
+		Build: newEntry,
+		RunBytes: func(it *item) (int64, string) {
+			c := it.State.cfg
+			return int64(c.FlowLimit) * FlowBytes(c), fmt.Sprintf("flow table of %d flows", c.FlowLimit)
+		},
+		Launch: s.launch,
+		Stop: func(_ *item, r *run) {
+			s.dp.RemoveSink(r.portID, r.a)
+			r.a.Stop()
+		},
+		// A stopped table grows no more: keep only what it holds, so
+		// stopped results do not pin their flow limit.
+		Holds: func(r *run) int64 { return r.a.nflows.Load() * FlowBytes(r.a.cfg) },
+		View: func(it *item, active bool) View {
+			return View{ID: it.ID, SourceID: it.EndpointID, Active: active, Opaque: it.State.spec.Opaque}
+		},
+		ResultView: func(r *resource.Run[*entry, *run], _ bool) ResultView {
+			return ResultView{ID: r.ID, AnalyzerID: r.Item.ID, SourceID: r.Item.EndpointID, Results: r.State.a.Results()}
+		},
+	}, sources, budget)
+	return s
 }
 
 // Estimates of what a tracked flow costs: the flow, its map entry, its
@@ -95,26 +89,11 @@ func FlowBytes(cfg Config) int64 {
 	return flowBytes + int64(bits.OnesCount8(uint8(cfg.FlowDigests)))*digestBytes
 }
 
-// holder names a run in the budget (and in its refusals).
-func (r *run) holder() string {
-	return fmt.Sprintf("analyzer %s (result %s)", r.analyzerID, r.id)
-}
-
-// deleteResultLocked drops a result and releases its flow table.
-func (s *Service) deleteResultLocked(r *run) {
-	s.results.Delete(r.id)
-	s.budget.Release(r.holder())
-}
-
 // View is an analyzer as the API shows it.
 type View struct {
 	ID, SourceID string
 	Active       bool
 	Opaque       any
-}
-
-func viewOf(e *entry) View {
-	return View{ID: e.spec.ID, SourceID: e.spec.SourceID, Active: e.active != nil, Opaque: e.spec.Opaque}
 }
 
 // macFilter passes frames to one MAC address (an interface's) that the
@@ -131,298 +110,36 @@ func (f macFilter) Match(frame []byte) bool {
 	return f.inner == nil || f.inner.Match(frame)
 }
 
-func (s *Service) prepare(sp Spec) (*entry, error) {
-	if sp.SourceID == "" {
-		return nil, fmt.Errorf("source_id: required: %w", ErrInvalid)
-	}
-	src, err := s.sources.Source(sp.SourceID)
+// newEntry checks an analyzer's config.
+func newEntry(sp Spec, _ resource.Endpoint) (*entry, error) {
+	a, err := New(sp.Config)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("source_id: %q is neither a port nor an interface: %w", sp.SourceID, ErrInvalid)
-		}
-		return nil, fmt.Errorf("look up source %s: %w", sp.SourceID, err)
-	}
-	if _, err := New(sp.Config); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if sp.ID == "" {
-		sp.ID = uuid.NewString()
-	}
-	return &entry{spec: sp, source: src}, nil
+	return &entry{spec: sp, cfg: a.Config()}, nil
 }
 
-// Create adds analyzers, all or none.
-func (s *Service) Create(specs []Spec) ([]View, error) {
-	es := make([]*entry, len(specs))
-	for i, sp := range specs {
-		e, err := s.prepare(sp)
-		if err != nil {
-			if len(specs) > 1 {
-				return nil, fmt.Errorf("items[%d]: %w", i, err)
-			}
-			return nil, err
-		}
-		es[i] = e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	newIDs := make([]string, len(es))
-	for i, e := range es {
-		newIDs[i] = e.spec.ID
-	}
-	if err := s.ans.AddAll(newIDs, es); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrInUse)
-	}
-	out := make([]View, len(es))
-	for i, e := range es {
-		out[i] = viewOf(e)
-	}
-	return out, nil
-}
-
-// List returns the analyzers, of one source if sourceID is set.
-func (s *Service) List(sourceID string) []View {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []View
-	for _, e := range s.ans.All() {
-		if sourceID == "" || e.spec.SourceID == sourceID {
-			out = append(out, viewOf(e))
-		}
-	}
-	return out
-}
-
-// Get returns one analyzer.
-func (s *Service) Get(id string) (View, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.ans.Get(id)
-	if !ok {
-		return View{}, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
-	}
-	return viewOf(e), nil
-}
-
-// Delete removes inactive analyzers and their results; unknown ids are
-// ignored. With strict an active analyzer is an error.
-func (s *Service) Delete(ids []string, strict bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		e, ok := s.ans.Get(id)
-		if !ok {
-			continue
-		}
-		if e.active != nil {
-			if strict {
-				return fmt.Errorf("analyzer %s is running; stop it first: %w", id, ErrInUse)
-			}
-			continue
-		}
-		s.ans.Delete(id)
-		s.results.DeleteFunc(func(r *run) bool {
-			if r.analyzerID != id {
-				return false
-			}
-			s.budget.Release(r.holder())
-			return true
-		})
-	}
-	return nil
-}
-
-// DeleteAll removes every inactive analyzer.
-func (s *Service) DeleteAll() {
-	s.mu.Lock()
-	ids := s.ans.IDs()
-	s.mu.Unlock()
-	_ = s.Delete(ids, false)
-}
-
-// Start starts analyzers, all or none, each with a new result.
-func (s *Service) Start(ids []string) ([]ResultView, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seen := map[string]bool{}
-	for _, id := range ids {
-		e, ok := s.ans.Get(id)
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
-		case e.active != nil:
-			return nil, fmt.Errorf("analyzer %s is already running: %w", id, ErrInUse)
-		case seen[id]:
-			return nil, fmt.Errorf("ids: %s is listed twice: %w", id, ErrInvalid)
-		}
-		seen[id] = true
-		src, err := s.sources.Source(e.spec.SourceID)
-		if err != nil {
-			return nil, fmt.Errorf("analyzer %s: source %s: %v: %w", id, e.spec.SourceID, err, ErrInvalid)
-		}
-		e.source = src
-	}
-	runs := make([]*run, 0, len(ids))
-	for _, id := range ids {
-		r, err := s.launchLocked(s.ans.Value(id))
-		if err != nil {
-			for _, r := range runs { // all or none
-				s.stopLocked(s.ans.Value(r.analyzerID))
-				s.deleteResultLocked(r)
-			}
-			return nil, err
-		}
-		runs = append(runs, r)
-	}
-	out := make([]ResultView, len(runs))
-	for i, r := range runs {
-		out[i] = resultView(r)
-	}
-	return out, nil
-}
-
-func (s *Service) launchLocked(e *entry) (*run, error) {
-	cfg := e.spec.Config
-	if e.source.Interface != "" {
-		cfg.Filter = macFilter{mac: e.source.MAC, inner: cfg.Filter}
+// launch starts an analyzer on its source: on an interface, only frames
+// to the interface's MAC count.
+func (s *Service) launch(it *item, _ string, _ *resource.Run[*entry, *run]) (*run, error) {
+	cfg := it.State.cfg
+	if it.Endpoint.Interface != "" {
+		cfg.Filter = macFilter{mac: it.Endpoint.MAC, inner: cfg.Filter}
 	}
 	a, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{id: uuid.NewString(), analyzerID: e.spec.ID, sourceID: e.spec.SourceID, portID: e.source.PortID, a: a}
-	if err := s.budget.Reserve(r.holder(), int64(a.cfg.FlowLimit)*FlowBytes(a.cfg)); err != nil {
-		return nil, fmt.Errorf("flow table of %d flows: %w: %w", a.cfg.FlowLimit, err, ErrInvalid)
-	}
+	r := &run{a: a, portID: it.Endpoint.PortID}
 	a.Start()
 	s.dp.AddSink(r.portID, a)
-	e.active = r
-	s.results.Add(r.id, r)
 	return r, nil
-}
-
-func (s *Service) stopLocked(e *entry) {
-	r := e.active
-	if r == nil {
-		return
-	}
-	s.dp.RemoveSink(r.portID, r.a)
-	r.a.Stop()
-	e.active = nil
-	// A stopped table grows no more: keep only what it holds (shrinking
-	// cannot fail), so stopped results do not pin their flow limit.
-	_ = s.budget.Reserve(r.holder(), r.a.nflows.Load()*FlowBytes(r.a.cfg))
-}
-
-// Stop stops analyzers; unknown and idle ones are ignored.
-func (s *Service) Stop(ids []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		if e, ok := s.ans.Get(id); ok {
-			s.stopLocked(e)
-		}
-	}
-}
-
-// StopOne stops one analyzer; unknown is an error.
-func (s *Service) StopOne(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.ans.Get(id)
-	if !ok {
-		return fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
-	}
-	s.stopLocked(e)
-	return nil
-}
-
-// Reset gives a running analyzer a new result; the old one keeps its
-// counters.
-func (s *Service) Reset(id string) (ResultView, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.ans.Get(id)
-	if !ok {
-		return ResultView{}, fmt.Errorf("analyzer %s: %w", id, ErrNotFound)
-	}
-	if e.active == nil {
-		return ResultView{}, fmt.Errorf("analyzer %s is not running: %w", id, ErrInUse)
-	}
-	s.stopLocked(e)
-	r, err := s.launchLocked(e)
-	if err != nil {
-		return ResultView{}, err
-	}
-	return resultView(r), nil
-}
-
-// Close stops every analyzer.
-func (s *Service) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.ans.All() {
-		s.stopLocked(e)
-	}
 }
 
 // ResultView is a result as the API shows it.
 type ResultView struct {
 	ID, AnalyzerID, SourceID string
 	Results                  Results
-}
-
-func resultView(r *run) ResultView {
-	return ResultView{ID: r.id, AnalyzerID: r.analyzerID, SourceID: r.sourceID, Results: r.a.Results()}
-}
-
-// Results lists results, filtered by analyzer and/or source id.
-func (s *Service) Results(analyzerID, sourceID string) []ResultView {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []ResultView
-	for _, r := range s.results.All() {
-		if (analyzerID == "" || r.analyzerID == analyzerID) && (sourceID == "" || r.sourceID == sourceID) {
-			out = append(out, resultView(r))
-		}
-	}
-	return out
-}
-
-// Result returns one result.
-func (s *Service) Result(id string) (ResultView, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.results.Get(id)
-	if !ok {
-		return ResultView{}, fmt.Errorf("analyzer result %s: %w", id, ErrNotFound)
-	}
-	return resultView(r), nil
-}
-
-// DeleteResult removes an inactive result; unknown ids are ignored.
-func (s *Service) DeleteResult(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.results.Get(id)
-	if !ok {
-		return nil
-	}
-	if e := s.ans.Value(r.analyzerID); e != nil && e.active == r {
-		return fmt.Errorf("analyzer result %s is active; stop analyzer %s first: %w", id, r.analyzerID, ErrInUse)
-	}
-	s.deleteResultLocked(r)
-	return nil
-}
-
-// DeleteResults removes every inactive result.
-func (s *Service) DeleteResults() {
-	s.mu.Lock()
-	ids := s.results.IDs()
-	s.mu.Unlock()
-	for _, id := range ids {
-		_ = s.DeleteResult(id)
-	}
 }
 
 // RxFlow is one flow of a result.
@@ -462,19 +179,12 @@ func (s *Service) RxFlows(analyzerID, sourceID string) []RxFlow {
 // limit) are copied at once, and the service's lock is not held while the
 // caller consumes them (a slow HTTP client must not stall other requests).
 func (s *Service) RxFlowSeq(analyzerID, sourceID string) iter.Seq[RxFlow] {
-	s.mu.Lock()
-	var runs []*run
-	for _, r := range s.results.All() {
-		if (analyzerID == "" || r.analyzerID == analyzerID) && (sourceID == "" || r.sourceID == sourceID) {
-			runs = append(runs, r)
-		}
-	}
-	s.mu.Unlock()
+	runs := s.Runs(analyzerID, sourceID)
 	return func(yield func(RxFlow) bool) {
 		for _, r := range runs {
-			res := r.a.Results()
+			res := r.State.a.Results()
 			for _, f := range res.Flows {
-				if !yield(RxFlow{ID: FlowID(r.id, f.Key), ResultID: r.id, Flow: f}) {
+				if !yield(RxFlow{ID: FlowID(r.ID, f.Key), ResultID: r.ID, Flow: f}) {
 					return
 				}
 			}
@@ -496,5 +206,5 @@ func (s *Service) RxFlow(id string) (RxFlow, error) {
 			}
 		}
 	}
-	return RxFlow{}, fmt.Errorf("rx flow %s: %w", id, ErrNotFound)
+	return RxFlow{}, fmt.Errorf("rx flow %s: %w", id, errdefs.ErrNotFound)
 }

@@ -1,21 +1,23 @@
 package capture
 
 import (
-	"errors"
 	"fmt"
 	"time"
 	"unsafe"
 
 	"github.com/openperfd/openperfd/clock"
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/bpf"
 )
 
-// Errors the API layer maps to status codes.
+// Errors the API layer maps to status codes by their class.
 var (
-	// ErrInvalid marks a configuration New rejects.
-	ErrInvalid = errors.New("invalid capture configuration")
-	// ErrActive marks an operation that needs a stopped capture.
-	ErrActive = errors.New("capture is active")
+	// ErrInvalid marks a configuration New rejects (an
+	// errdefs.ErrInvalid).
+	ErrInvalid = errdefs.New(errdefs.ErrInvalid, "invalid capture configuration")
+	// ErrActive marks an operation that needs a stopped capture (an
+	// errdefs.ErrInUse).
+	ErrActive = errdefs.New(errdefs.ErrInUse, "capture is active")
 )
 
 // Buffer size limits, in bytes of packet data. The minimum and the default

@@ -33,15 +33,15 @@
 package generator
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/protocol"
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
-var ErrInvalid = errors.New("generator: invalid traffic definition")
+var ErrInvalid = errdefs.New(errdefs.ErrInvalid, "generator: invalid traffic definition")
 
 // ValidationError names the offending field by its path in the API JSON
 // (e.g. traffic[0].packet.protocols[2].modifiers.items[0].field.sequence.count).

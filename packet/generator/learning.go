@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/protocol"
 )
 
@@ -198,7 +199,8 @@ func (l *learning) cancel() {
 
 // startLearning resolves the generator's destinations in the background:
 // all of them, or (retry) only those not resolved yet.
-func (s *Service) startLearning(g *gen, retry bool) {
+func (s *Service) startLearning(it *item, retry bool) {
+	g := it.State
 	l := g.learn
 	l.mu.Lock()
 	if l.running {
@@ -221,7 +223,7 @@ func (s *Service) startLearning(g *gen, retry bool) {
 		}
 	}
 	l.mu.Unlock()
-	iface := g.target.Interface
+	iface := it.Endpoint.Interface
 	go func() {
 		defer close(done)
 		defer stop()
@@ -267,17 +269,17 @@ func (s *Service) startLearning(g *gen, retry bool) {
 		wg.Wait()
 		stopped := ctx.Err() != nil
 		// Recompile with what was learnt before reporting "resolved".
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.running = false
-		if stopped || l.err != nil || len(l.macs) < len(l.destinations()) {
-			return
-		}
-		if err := s.applyLearnt(g, l); err != nil {
-			l.err = err
-		}
+		s.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.running = false
+			if stopped || l.err != nil || len(l.macs) < len(l.destinations()) {
+				return
+			}
+			if err := s.applyLearnt(g, l); err != nil {
+				l.err = err
+			}
+		})
 	}()
 }
 
@@ -326,11 +328,9 @@ func (s *Service) applyLearnt(g *gen, l *learning) error {
 }
 
 // awaitLearning waits (up to ctx) for a generator's learning to finish.
-func (s *Service) awaitLearning(ctx context.Context, id string) error {
-	s.mu.Lock()
-	g, ok := s.gens.Get(id)
-	s.mu.Unlock()
-	if !ok || g.learn == nil {
+func (s *Service) awaitLearning(ctx context.Context, it *item) error {
+	g := it.State
+	if g.learn == nil {
 		return nil
 	}
 	g.learn.mu.Lock()
@@ -340,7 +340,7 @@ func (s *Service) awaitLearning(ctx context.Context, id string) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return invalidf("learning", "generator %s is still learning: %v", id, ctx.Err())
+		return invalidf("learning", "generator %s is still learning: %v", it.ID, ctx.Err())
 	}
 }
 
@@ -352,17 +352,16 @@ type LearningView struct {
 
 // Learning reports a generator's learning.
 func (s *Service) Learning(id string) (LearningView, error) {
-	s.mu.Lock()
-	g, ok := s.gens.Get(id)
-	s.mu.Unlock()
+	it, ok := s.Item(id)
 	if !ok {
-		return LearningView{}, fmt.Errorf("generator %s: %w", id, ErrNotFound)
+		return LearningView{}, fmt.Errorf("generator %s: %w", id, errdefs.ErrNotFound)
 	}
+	g := it.State
 	if g.learn == nil {
 		// As OpenPerf: a port learns nothing, so asking is an error; an
 		// interface with nothing to learn has learnt it all.
-		if g.target.Interface == "" {
-			return LearningView{}, invalidf("learning", "generator %s is on port %s: only generators on interfaces learn", id, g.target.PortID)
+		if it.Endpoint.Interface == "" {
+			return LearningView{}, invalidf("learning", "generator %s is on port %s: only generators on interfaces learn", id, it.Endpoint.PortID)
 		}
 		return LearningView{State: LearningResolved}, nil
 	}
@@ -387,18 +386,17 @@ func (s *Service) Learning(id string) (LearningView, error) {
 // LearningControl starts ("start": everything again), retries ("retry":
 // only what is unresolved) or stops ("stop") a generator's learning.
 func (s *Service) LearningControl(id, op string) error {
-	s.mu.Lock()
-	g, ok := s.gens.Get(id)
-	s.mu.Unlock()
+	it, ok := s.Item(id)
 	if !ok {
-		return fmt.Errorf("generator %s: %w", id, ErrNotFound)
+		return fmt.Errorf("generator %s: %w", id, errdefs.ErrNotFound)
 	}
+	g := it.State
 	if g.learn == nil {
 		// OpenPerf's answers: on a port, asking for learning to start is a
 		// harmless no-op but stopping it is an error; on an interface
 		// with nothing to learn, both are no-ops.
-		if op == "stop" && g.target.Interface == "" {
-			return invalidf("learning", "generator %s is on port %s: only generators on interfaces learn", id, g.target.PortID)
+		if op == "stop" && it.Endpoint.Interface == "" {
+			return invalidf("learning", "generator %s is on port %s: only generators on interfaces learn", id, it.Endpoint.PortID)
 		}
 		return nil
 	}
@@ -413,13 +411,10 @@ func (s *Service) LearningControl(id, op string) error {
 		case <-time.After(5 * time.Second):
 		}
 	case "start", "retry":
-		s.mu.Lock()
-		running := g.active != nil
-		s.mu.Unlock()
-		if running {
-			return fmt.Errorf("generator %s is running: %w", id, ErrInUse)
+		if s.Running(id) {
+			return fmt.Errorf("generator %s is running: %w", id, errdefs.ErrInUse)
 		}
-		s.startLearning(g, op == "retry")
+		s.startLearning(it, op == "retry")
 	default:
 		return fmt.Errorf("learning operation %q: %w", op, ErrInvalid)
 	}

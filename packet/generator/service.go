@@ -2,28 +2,15 @@ package generator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/protocol"
-	"github.com/openperfd/openperfd/packet/registry"
+	"github.com/openperfd/openperfd/packet/resource"
 	"github.com/openperfd/openperfd/packetio"
-)
-
-// Errors the API maps to status codes: ErrNotFound to 404; ErrInvalid and
-// ErrInUse to 400.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrInUse    = errors.New("in use")
 )
 
 // Dataplane is what generators need from the workers.
@@ -32,25 +19,10 @@ type Dataplane interface {
 	RemoveSource(s packetio.Source)
 }
 
-// Target is where a generator transmits: a port, or an interface on one.
-type Target struct {
-	PortID    string
-	Interface string  // empty for a port target
-	MAC       [6]byte // the port's or interface's MAC address
-	// MaxFrameLen is the longest frame (FCS included) the port takes; 0
-	// means no limit beyond the generator's own.
-	MaxFrameLen int
-}
-
 // TxQueues is implemented by a Dataplane that can tell how many workers
 // have a tx queue on a port, so one generator can spread over them.
 type TxQueues interface {
 	TxQueues(portID string) int
-}
-
-// Targets looks up target ids (port or interface ids).
-type Targets interface {
-	Target(id string) (Target, error)
 }
 
 // Resolver finds the next hop from an interface to an IP address and
@@ -120,133 +92,76 @@ const (
 	runFlowBytes  = 8
 )
 
-func genHolder(id string) string { return "generator " + id }
-func runHolder(genID, resultID string) string {
-	return fmt.Sprintf("generator %s (result %s)", genID, resultID)
-}
-
-// deleteResultLocked drops a result and releases its run's flow state.
-func (s *Service) deleteResultLocked(r *result) {
-	s.results.Delete(r.id)
-	s.opts.Budget.Release(runHolder(r.genID, r.id))
-}
-
-// Service owns the generators and their results. Safe for concurrent use.
+// Service owns the generators and their results. Their lifecycle
+// (create, list, get, delete, start, stop, results) is the embedded
+// resource.Lifecycle's, with a generator's hooks: flows budgeted at
+// create, destinations learnt in the background, a run split over the
+// port's tx queues. Safe for concurrent use.
 type Service struct {
-	dp      Dataplane
-	pool    packetio.Pool
-	targets Targets
-	opts    Options
-
-	mu      sync.Mutex
-	gens    registry.Ordered[*gen]
-	results registry.Ordered[*result]
+	*resource.Lifecycle[Spec, *gen, *result, View, ResultView]
+	dp   Dataplane
+	pool packetio.Pool
+	opts Options
 }
 
-type gen struct {
-	spec   Spec
-	target Target
-	prog   *Program // compiled with the addresses known so far
-	flows  int
-	active *result // nil when idle
+type item = resource.Item[*gen, *result]
 
+// gen is a generator's state. prog changes when learning completes, under
+// the lifecycle's lock.
+type gen struct {
+	spec  Spec
+	prog  *Program // compiled with the addresses known so far
+	flows int
 	learn *learning // nil: nothing to learn
 }
 
-type result struct {
-	id, genID, targetID string
-	prog                *Program
-	shards              []shard // one per worker tx queue the run spreads over
-	pacing              Pacing
-	groups              []string     // protocol counter groups
-	classes             []protoClass // per definition
-	stopped             chan struct{}
-}
-
-// shard is the part of a run one source transmits: a block of the
-// program's flows starting at global flow off (all of them when the run
-// is not split).
-type shard struct {
-	prog *Program
-	src  *Source
-	off  int
-}
-
-// snapshot is each shard's counters, read once: every figure of one view
-// comes from it, so they agree with each other while the run goes on.
-type snapshot []Counters
-
-func (r *result) snapshot() snapshot {
-	sn := make(snapshot, len(r.shards))
-	for i, sh := range r.shards {
-		sn[i] = sh.src.Counters()
-	}
-	return sn
-}
-
-// sum adds the shards' counters up.
-func (sn snapshot) sum() Counters {
-	var c Counters
-	for _, x := range sn {
-		c.Actual += x.Actual
-		c.Dropped += x.Dropped
-		c.Intended += x.Intended
-		if !x.First.IsZero() && (c.First.IsZero() || x.First.Before(c.First)) {
-			c.First = x.First
-		}
-		if x.Last.After(c.Last) {
-			c.Last = x.Last
-		}
-	}
-	return c
-}
-
-// octets sums the shards' octets for the count pick takes from each
-// shard's counters.
-func (r *result) octets(sn snapshot, pick func(Counters) uint64) uint64 {
-	var n uint64
-	for i, sh := range r.shards {
-		n = addSat(n, sh.prog.Octets(pick(sn[i])))
-	}
-	return n
-}
-
-// defPackets is DefinitionPackets over the shards (a split run has one
-// definition).
-func (r *result) defPackets(sn snapshot, pick func(Counters) uint64) []uint64 {
-	out := make([]uint64, len(r.prog.Definitions))
-	for si, sh := range r.shards {
-		for i, n := range sh.prog.DefinitionPackets(pick(sn[si])) {
-			out[i] += n
-		}
-	}
-	return out
-}
-
-// flowCounts is AllFlowCounts over the shards, in global flow order.
-func (r *result) flowCounts(sn snapshot, pick func(Counters) uint64) (packets, octets []uint64) {
-	packets, octets = make([]uint64, r.prog.Flows()), make([]uint64, r.prog.Flows())
-	for i, sh := range r.shards {
-		p, o := sh.prog.AllFlowCounts(pick(sn[i]))
-		copy(packets[sh.off:], p)
-		copy(octets[sh.off:], o)
-	}
-	return packets, octets
-}
-
-func actual(c Counters) uint64   { return c.Actual }
-func intended(c Counters) uint64 { return c.Intended }
-func tried(c Counters) uint64    { return c.Actual + c.Dropped }
-
-// NewService makes the generator service.
-func NewService(dp Dataplane, pool packetio.Pool, targets Targets, opts Options) *Service {
+// NewService makes the generator service over targets (port and
+// interface ids).
+func NewService(dp Dataplane, pool packetio.Pool, targets resource.Endpoints, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = func() int64 { return time.Now().UnixNano() }
 	}
 	if opts.LearnTimeout <= 0 {
 		opts.LearnTimeout = 4 * time.Second
 	}
-	return &Service{dp: dp, pool: pool, targets: targets, opts: opts}
+	s := &Service{dp: dp, pool: pool, opts: opts}
+	s.Lifecycle = resource.New(resource.Hooks[Spec, *gen, *result, View, ResultView]{
+		Kind: "generator", Endpoint: "target", ErrInvalid: ErrInvalid,
+		Invalid: func(field, msg string) error { return &ValidationError{Path: field, Msg: msg} },
+		IDs:     func(sp Spec) (string, string) { return sp.ID, sp.TargetID },
+		Build:   s.prepare,
+		ItemBytes: func(g *gen) (int64, string) {
+			return int64(g.flows) * progFlowBytes, fmt.Sprintf("%d flows", g.flows)
+		},
+		Created: func(it *item) {
+			if it.State.learn != nil {
+				s.startLearning(it, false)
+			}
+		},
+		Release: func(it *item) {
+			if it.State.learn != nil {
+				it.State.learn.cancel()
+			}
+		},
+		Await: s.awaitLearning,
+		Check: checkLearnt,
+		RunBytes: func(it *item) (int64, string) {
+			g := it.State
+			return int64(g.flows) * runFlowBytes, fmt.Sprintf("%d flows", g.flows)
+		},
+		Launch:     s.launch,
+		Stop:       s.stop,
+		View:       viewOf,
+		ResultView: func(r *resource.Run[*gen, *result], active bool) ResultView { return r.State.view(s.opts.Now, active) },
+	}, targets, opts.Budget)
+	return s
+}
+
+// Toggle stops the running generator replace and starts the idle one
+// with in its place; signature streams the two share continue their
+// sequence numbers.
+func (s *Service) Toggle(ctx context.Context, replace, with string) (ResultView, error) {
+	return s.Replace(ctx, replace, with)
 }
 
 // View is a generator as the API shows it.
@@ -258,15 +173,16 @@ type View struct {
 	Opaque       any
 }
 
-func (s *Service) viewLocked(g *gen) View {
+func viewOf(it *item, active bool) View {
+	g := it.State
 	state := LearningUnsupported
-	if g.target.Interface != "" {
+	if it.Endpoint.Interface != "" {
 		state = LearningResolved
 	}
 	if g.learn != nil {
 		state = g.learn.state()
 	}
-	return View{ID: g.spec.ID, TargetID: g.spec.TargetID, Active: g.active != nil,
+	return View{ID: it.ID, TargetID: it.EndpointID, Active: active,
 		Learning: state, Flows: g.flows, Opaque: g.spec.Opaque}
 }
 
@@ -275,17 +191,7 @@ func invalidf(path, format string, a ...any) error {
 }
 
 // prepare checks a spec and compiles it without learnt addresses.
-func (s *Service) prepare(sp Spec) (*gen, error) {
-	if sp.TargetID == "" {
-		return nil, invalidf("target_id", "required")
-	}
-	t, err := s.targets.Target(sp.TargetID)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, invalidf("target_id", "%q is neither a port nor an interface", sp.TargetID)
-		}
-		return nil, fmt.Errorf("look up target %s: %w", sp.TargetID, err)
-	}
+func (s *Service) prepare(sp Spec, t resource.Endpoint) (*gen, error) {
 	switch {
 	case !(sp.Rate > 0) || math.IsInf(sp.Rate, 0):
 		return nil, invalidf("config.load.rate.value", "must be positive")
@@ -294,7 +200,7 @@ func (s *Service) prepare(sp Spec) (*gen, error) {
 	case sp.Frames > 0 && sp.Duration > 0:
 		return nil, invalidf("config.duration", "only one of continuous, frames and time may be set")
 	}
-	g := &gen{spec: sp, target: t}
+	g := &gen{spec: sp}
 	var dsts []learnDef
 	for _, e := range sp.Ethernet {
 		if e.Def < 0 || e.Def >= len(sp.Traffic) || e.Header < 0 || e.Header >= len(sp.Traffic[e.Def].Headers) {
@@ -340,208 +246,6 @@ func (s *Service) prepare(sp Spec) (*gen, error) {
 	return g, nil
 }
 
-// Create adds generators, all or none. Ids that are empty get a UUID.
-func (s *Service) Create(specs []Spec) ([]View, error) {
-	gs := make([]*gen, len(specs))
-	for i, sp := range specs {
-		g, err := s.prepare(sp)
-		if err != nil {
-			if len(specs) > 1 {
-				return nil, fmt.Errorf("items[%d]: %w", i, err)
-			}
-			return nil, err
-		}
-		if g.spec.ID == "" {
-			g.spec.ID = uuid.NewString()
-		}
-		gs[i] = g
-	}
-	newIDs := make([]string, len(gs))
-	for i, g := range gs {
-		newIDs[i] = g.spec.ID
-	}
-	s.mu.Lock()
-	if err := s.gens.AddAll(newIDs, gs); err != nil {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %w", err, ErrInUse)
-	}
-	for i, g := range gs {
-		if err := s.opts.Budget.Reserve(genHolder(g.spec.ID), int64(g.flows)*progFlowBytes); err != nil {
-			for _, g := range gs { // all or none
-				s.opts.Budget.Release(genHolder(g.spec.ID))
-				s.gens.Delete(g.spec.ID)
-			}
-			s.mu.Unlock()
-			if len(gs) > 1 {
-				return nil, fmt.Errorf("items[%d]: %d flows: %w: %w", i, g.flows, err, ErrInvalid)
-			}
-			return nil, fmt.Errorf("%d flows: %w: %w", g.flows, err, ErrInvalid)
-		}
-	}
-	views := make([]View, len(gs))
-	for i, g := range gs {
-		views[i] = s.viewLocked(g)
-	}
-	s.mu.Unlock()
-	for _, g := range gs {
-		if g.learn != nil {
-			s.startLearning(g, false)
-		}
-	}
-	return views, nil
-}
-
-// List returns the generators, of one target if targetID is set.
-func (s *Service) List(targetID string) []View {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []View
-	for _, g := range s.gens.All() {
-		if targetID == "" || g.spec.TargetID == targetID {
-			out = append(out, s.viewLocked(g))
-		}
-	}
-	return out
-}
-
-// Get returns one generator.
-func (s *Service) Get(id string) (View, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.gens.Get(id)
-	if !ok {
-		return View{}, fmt.Errorf("generator %s: %w", id, ErrNotFound)
-	}
-	return s.viewLocked(g), nil
-}
-
-// Delete removes inactive generators and their results; unknown ids are
-// ignored. With strict, an active generator is an error.
-func (s *Service) Delete(ids []string, strict bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		g, ok := s.gens.Get(id)
-		if !ok {
-			continue
-		}
-		if g.active != nil {
-			if strict {
-				return fmt.Errorf("generator %s is running; stop it first: %w", id, ErrInUse)
-			}
-			continue
-		}
-		if g.learn != nil {
-			g.learn.cancel()
-		}
-		s.gens.Delete(id)
-		s.opts.Budget.Release(genHolder(id))
-		s.results.DeleteFunc(func(r *result) bool {
-			if r.genID != id {
-				return false
-			}
-			s.opts.Budget.Release(runHolder(r.genID, r.id))
-			return true
-		})
-	}
-	return nil
-}
-
-// DeleteAll removes every inactive generator.
-func (s *Service) DeleteAll() {
-	s.mu.Lock()
-	ids := s.gens.IDs()
-	s.mu.Unlock()
-	_ = s.Delete(ids, false)
-}
-
-// Start starts generators, all or none, and returns their new results.
-// Generators still learning are waited for (up to ctx).
-func (s *Service) Start(ctx context.Context, ids []string) ([]ResultView, error) {
-	return s.start(ctx, ids, "")
-}
-
-// Toggle stops the running generator replace and starts the idle one
-// with in its place; signature streams the two share continue their
-// sequence numbers.
-func (s *Service) Toggle(ctx context.Context, replace, with string) (ResultView, error) {
-	rs, err := s.start(ctx, []string{with}, replace)
-	if err != nil {
-		return ResultView{}, err
-	}
-	return rs[0], nil
-}
-
-func (s *Service) start(ctx context.Context, ids []string, replace string) ([]ResultView, error) {
-	for _, id := range ids {
-		if err := s.awaitLearning(ctx, id); err != nil {
-			return nil, err
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var old *gen
-	if replace != "" {
-		old = s.gens.Value(replace)
-		switch {
-		case old == nil:
-			return nil, fmt.Errorf("generator %s: %w", replace, ErrNotFound)
-		case old.active == nil:
-			return nil, invalidf("replace", "generator %s is not running", replace)
-		}
-	}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		g, ok := s.gens.Get(id)
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("generator %s: %w", id, ErrNotFound)
-		case g.active != nil:
-			return nil, fmt.Errorf("generator %s is already running: %w", id, ErrInUse)
-		case seen[id]:
-			return nil, invalidf("ids", "%s is listed twice", id)
-		}
-		seen[id] = true
-		if g.learn != nil {
-			if st := g.learn.state(); st != LearningResolved {
-				return nil, invalidf("learning", "generator %s cannot start: learning is %s%s", id, st, g.learn.errSuffix())
-			}
-		}
-	}
-	// Targets may have gone since create (an interface deleted, a port
-	// bonded); check them all before starting any.
-	for _, id := range ids {
-		g := s.gens.Value(id)
-		t, err := s.targets.Target(g.spec.TargetID)
-		if err != nil {
-			return nil, invalidf("target_id", "generator %s: target %s: %v", id, g.spec.TargetID, err)
-		}
-		g.target = t
-	}
-	var seqs map[uint32]uint32
-	if old != nil {
-		r := old.active
-		s.stopLocked(old) // the workers are done with its writer now
-		seqs = streamSequences(r)
-	}
-	out := make([]ResultView, 0, len(ids))
-	var started []*result
-	for _, id := range ids {
-		r, err := s.launchLocked(s.gens.Value(id), seqs)
-		if err != nil {
-			for _, r := range started {
-				s.stopLocked(s.gens.Value(r.genID))
-			}
-			return nil, err
-		}
-		started = append(started, r)
-	}
-	for _, r := range started {
-		out = append(out, s.resultViewLocked(r))
-	}
-	return out, nil
-}
-
 // streamSequences returns the next sequence number of every signature
 // stream of a (stopped or running) result's writer.
 func streamSequences(r *result) map[uint32]uint32 {
@@ -574,30 +278,29 @@ func splitPacing(p Pacing, lo, hi, flows int) Pacing {
 	return q
 }
 
-func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) {
+// launch starts a run of a generator on its target's port, spread over
+// the workers' tx queues; from is the run of a toggle's replaced
+// generator, whose stream sequences it continues.
+func (s *Service) launch(it *item, resultID string, from *resource.Run[*gen, *result]) (*result, error) {
+	g := it.State
+	var seqs map[uint32]uint32
+	if from != nil {
+		seqs = streamSequences(from.State) // the workers are done with its writer
+	}
 	rate := g.spec.Rate
 	if g.spec.RateOctets {
 		rate /= g.prog.MeanFrameLen()
 	}
 	pacing := Pacing{Rate: rate, Burst: min(g.spec.Burst, packetio.TxBurstSize),
 		Frames: g.spec.Frames, Duration: g.spec.Duration}
-	r := &result{id: uuid.NewString(), genID: g.spec.ID, targetID: g.spec.TargetID, prog: g.prog,
+	r := &result{id: resultID, genID: it.ID, targetID: it.EndpointID, prog: g.prog,
 		pacing: pacing, groups: g.spec.Counters, classes: classify(g.spec.Traffic),
 		stopped: make(chan struct{})}
-	if err := s.opts.Budget.Reserve(runHolder(r.genID, r.id), int64(g.flows)*runFlowBytes); err != nil {
-		return nil, fmt.Errorf("%d flows: %w: %w", g.flows, err, ErrInvalid)
-	}
-	launched := false
-	defer func() {
-		if !launched {
-			s.opts.Budget.Release(runHolder(r.genID, r.id))
-		}
-	}()
 	// Spread the run over the workers' tx queues of the port: each takes
 	// a block of flows, so every flow's packets stay in order.
 	n := 1
 	if tq, ok := s.dp.(TxQueues); ok {
-		n = tq.TxQueues(g.target.PortID)
+		n = tq.TxQueues(it.Endpoint.PortID)
 	}
 	progs, offs := g.prog.Split(n)
 	for i, sp := range progs {
@@ -629,22 +332,20 @@ func (s *Service) launchLocked(g *gen, seqs map[uint32]uint32) (*result, error) 
 		r.shards = append(r.shards, shard{prog: sp, src: src, off: offs[i]})
 	}
 	for i, sh := range r.shards {
-		if err := s.dp.AddSource(g.target.PortID, sh.src); err != nil {
+		if err := s.dp.AddSource(it.Endpoint.PortID, sh.src); err != nil {
 			for _, prev := range r.shards[:i] {
 				s.dp.RemoveSource(prev.src)
 			}
-			return nil, fmt.Errorf("start generator %s on port %s: %w", g.spec.ID, g.target.PortID, err)
+			return nil, fmt.Errorf("start generator %s on port %s: %w", it.ID, it.Endpoint.PortID, err)
 		}
 	}
-	g.active = r
-	s.results.Add(r.id, r)
-	launched = true
-	go s.watch(g, r)
+	go s.watch(r)
 	return r, nil
 }
 
-// watch takes a finished run off the workers.
-func (s *Service) watch(g *gen, r *result) {
+// watch takes a run that finished by itself (its frames or time done) off
+// the workers.
+func (s *Service) watch(r *result) {
 	for _, sh := range r.shards {
 		select {
 		case <-sh.src.Done():
@@ -652,20 +353,12 @@ func (s *Service) watch(g *gen, r *result) {
 			return
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g.active == r {
-		s.stopLocked(g)
-	}
+	s.Finish(r.id)
 }
 
-// stopLocked ends a generator's run: once it returns no worker sends for
-// it and its counters are final.
-func (s *Service) stopLocked(g *gen) {
-	r := g.active
-	if r == nil {
-		return
-	}
+// stop ends a generator's run: once it returns no worker sends for it and
+// its counters are final.
+func (s *Service) stop(_ *item, r *result) {
 	for _, sh := range r.shards {
 		sh.src.Stop()
 	}
@@ -673,271 +366,15 @@ func (s *Service) stopLocked(g *gen) {
 		s.dp.RemoveSource(sh.src)
 	}
 	close(r.stopped)
-	g.active = nil
 }
 
-// Stop stops generators; unknown and idle ones are ignored.
-func (s *Service) Stop(ids []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		if g, ok := s.gens.Get(id); ok {
-			s.stopLocked(g)
+// checkLearnt refuses to start a generator whose destinations are not
+// all learnt.
+func checkLearnt(it *item) error {
+	if l := it.State.learn; l != nil {
+		if st := l.state(); st != LearningResolved {
+			return invalidf("learning", "generator %s cannot start: learning is %s%s", it.ID, st, l.errSuffix())
 		}
 	}
-}
-
-// StopOne stops one generator; unknown is an error.
-func (s *Service) StopOne(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.gens.Get(id)
-	if !ok {
-		return fmt.Errorf("generator %s: %w", id, ErrNotFound)
-	}
-	s.stopLocked(g)
 	return nil
-}
-
-// Close stops every generator.
-func (s *Service) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, g := range s.gens.All() {
-		s.stopLocked(g)
-		if g.learn != nil {
-			g.learn.cancel()
-		}
-	}
-}
-
-// FlowCounters are transmit counters; octets include the FCS.
-type FlowCounters struct {
-	PacketsActual, PacketsIntended, PacketsDropped uint64
-	OctetsActual, OctetsIntended, OctetsDropped    uint64
-	Errors                                         uint64
-	First, Last                                    time.Time
-}
-
-// ProtocolCounts are the protocol counters of transmitted packets, by
-// group ("ethernet", "ip", "transport") and counter name.
-type ProtocolCounts map[string]map[string]uint64
-
-// Remaining says what is left of a run: Unit "indefinite", "frames" or
-// "seconds".
-type Remaining struct {
-	Unit  string
-	Value uint64
-}
-
-// ResultView is a result as the API shows it.
-type ResultView struct {
-	ID, GeneratorID, TargetID string
-	Active                    bool
-	Counters                  FlowCounters
-	Flows                     int
-	Protocol                  ProtocolCounts
-	Remaining                 Remaining
-}
-
-func (s *Service) resultViewLocked(r *result) ResultView {
-	sn := r.snapshot()
-	c := sn.sum()
-	active := false
-	if g := s.gens.Value(r.genID); g != nil && g.active == r {
-		active = true
-	}
-	p := r.prog
-	fc := FlowCounters{
-		PacketsActual: c.Actual, PacketsIntended: c.Intended, PacketsDropped: c.Dropped,
-		OctetsActual: r.octets(sn, actual), OctetsIntended: r.octets(sn, intended),
-		First: c.First, Last: c.Last,
-	}
-	fc.OctetsDropped = r.octets(sn, tried) - fc.OctetsActual
-	v := ResultView{ID: r.id, GeneratorID: r.genID, TargetID: r.targetID, Active: active,
-		Counters: fc, Flows: p.Flows(), Protocol: protocolCounts(r, sn)}
-	switch {
-	case r.pacing.Frames > 0:
-		v.Remaining = Remaining{Unit: "frames", Value: r.pacing.Frames - min(r.pacing.Frames, c.Actual+c.Dropped)}
-	case r.pacing.Duration > 0:
-		left := r.pacing.Duration
-		if !c.First.IsZero() {
-			left -= time.Duration(s.opts.Now() - c.First.UnixNano())
-		}
-		if !active || left < 0 {
-			left = 0
-		}
-		v.Remaining = Remaining{Unit: "seconds", Value: uint64(math.Ceil(left.Seconds()))}
-	default:
-		v.Remaining = Remaining{Unit: "indefinite"}
-	}
-	return v
-}
-
-// Results lists results, filtered by generator and/or target id.
-func (s *Service) Results(genID, targetID string) []ResultView {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []ResultView
-	for _, r := range s.results.All() {
-		if (genID == "" || r.genID == genID) && (targetID == "" || r.targetID == targetID) {
-			out = append(out, s.resultViewLocked(r))
-		}
-	}
-	return out
-}
-
-// Result returns one result.
-func (s *Service) Result(id string) (ResultView, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.results.Get(id)
-	if !ok {
-		return ResultView{}, fmt.Errorf("generator result %s: %w", id, ErrNotFound)
-	}
-	return s.resultViewLocked(r), nil
-}
-
-// DeleteResult removes an inactive result; unknown ids are ignored.
-func (s *Service) DeleteResult(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.results.Get(id)
-	if !ok {
-		return nil
-	}
-	if g := s.gens.Value(r.genID); g != nil && g.active == r {
-		return fmt.Errorf("generator result %s is active; stop generator %s first: %w", id, r.genID, ErrInUse)
-	}
-	s.deleteResultLocked(r)
-	return nil
-}
-
-// DeleteResults removes every inactive result.
-func (s *Service) DeleteResults() {
-	s.mu.Lock()
-	ids := s.results.IDs()
-	s.mu.Unlock()
-	for _, id := range ids {
-		_ = s.DeleteResult(id)
-	}
-}
-
-// TxFlow is one flow of a result.
-type TxFlow struct {
-	ID, ResultID string
-	StreamID     *uint32 // nil without signature
-	Counters     FlowCounters
-}
-
-// FlowID names flow f of a result.
-func FlowID(resultID string, f int) string { return resultID + "-" + strconv.Itoa(f) }
-
-func parseFlowID(id string) (string, int, bool) {
-	i := strings.LastIndexByte(id, '-')
-	if i < 0 {
-		return "", 0, false
-	}
-	f, err := strconv.Atoi(id[i+1:])
-	if err != nil || f < 0 || strconv.Itoa(f) != id[i+1:] {
-		return "", 0, false
-	}
-	return id[:i], f, true
-}
-
-// protoClass is what one packet of a definition adds to the protocol
-// counters.
-type protoClass struct {
-	eth, ip, transport string // counter names; "" adds nothing
-}
-
-func classify(defs []TrafficDefinition) []protoClass {
-	out := make([]protoClass, len(defs))
-	for i := range defs {
-		var c protoClass
-		vlans := 0
-		l3 := false
-		for _, h := range defs[i].Headers {
-			switch h.Header.Kind() {
-			case protocol.KindVLAN:
-				vlans++
-			case protocol.KindMPLS:
-				if c.eth == "" {
-					c.eth = "mpls"
-				}
-			case protocol.KindIPv4, protocol.KindIPv6:
-				if l3 {
-					continue // inner headers are not counted
-				}
-				l3 = true
-				c.ip = "ipv4"
-				if h.Header.Kind() == protocol.KindIPv6 {
-					c.ip = "ipv6"
-				}
-				c.transport = "non_fragmented"
-				if v4, ok := h.Header.(protocol.IPv4); ok && (v4.Flags&protocol.IPv4MoreFragments != 0 || v4.FragOffset != 0) {
-					c.transport = "fragmented"
-				}
-			case protocol.KindUDP:
-				if l3 && c.transport == "non_fragmented" {
-					c.transport = "udp"
-				}
-			case protocol.KindTCP:
-				if l3 && c.transport == "non_fragmented" {
-					c.transport = "tcp"
-				}
-			}
-		}
-		switch {
-		case c.eth != "":
-		case vlans == 1:
-			c.eth = "vlan"
-		case vlans > 1:
-			c.eth = "qinq"
-		case l3:
-			c.eth = "ip"
-		}
-		out[i] = c
-	}
-	return out
-}
-
-var protocolGroups = map[string][]string{
-	"ethernet":  {"ip", "timesync", "arp", "lldp", "nsh", "vlan", "qinq", "pppoe", "fcoe", "mpls"},
-	"ip":        {"ipv4", "ipv6"},
-	"transport": {"tcp", "udp", "fragmented", "sctp", "icmp", "non_fragmented", "igmp"},
-}
-
-func protocolCounts(r *result, sn snapshot) ProtocolCounts {
-	out := ProtocolCounts{}
-	if len(r.groups) == 0 {
-		return out
-	}
-	per := r.defPackets(sn, actual)
-	for _, grp := range r.groups {
-		names, ok := protocolGroups[grp]
-		if !ok {
-			continue
-		}
-		m := make(map[string]uint64, len(names))
-		for _, n := range names {
-			m[n] = 0
-		}
-		for i, c := range r.classes {
-			var name string
-			switch grp {
-			case "ethernet":
-				name = c.eth
-			case "ip":
-				name = c.ip
-			case "transport":
-				name = c.transport
-			}
-			if name != "" {
-				m[name] += per[i]
-			}
-		}
-		out[grp] = m
-	}
-	return out
 }

@@ -30,7 +30,6 @@ func TestRunningResultIsOneSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{opts: Options{Now: now}}
 	r := &result{id: "r", genID: "g", prog: p, shards: []shard{{prog: p, src: src}}}
 
 	stop := make(chan struct{})
@@ -59,7 +58,7 @@ func TestRunningResultIsOneSnapshot(t *testing.T) {
 	}
 
 	for i := 0; i < 3000; i++ {
-		v := s.resultViewLocked(r).Counters
+		v := r.view(now, true).Counters
 		if v.PacketsDropped != 0 || v.OctetsDropped != 0 {
 			t.Fatalf("view %d: %d packets, %d octets dropped; nothing was", i, v.PacketsDropped, v.OctetsDropped)
 		}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"iter"
 	"sort"
+
+	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packet/resource"
 )
 
 // flowView computes the flows of one result from one counter snapshot, a
@@ -86,15 +89,11 @@ type TxFlowList struct {
 // the caller walks the list (a slow HTTP client must not stall the
 // generators).
 func (s *Service) TxFlowList(genID, targetID string) *TxFlowList {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	l := &TxFlowList{}
-	for _, r := range s.results.All() {
-		if (genID == "" || r.genID == genID) && (targetID == "" || r.targetID == targetID) {
-			v := newFlowView(r)
-			l.views = append(l.views, v)
-			l.total += v.len()
-		}
+	for _, r := range s.Runs(genID, targetID) {
+		v := newFlowView(r.State)
+		l.views = append(l.views, v)
+		l.total += v.len()
 	}
 	return l
 }
@@ -142,13 +141,12 @@ func (s *Service) TxFlows(genID, targetID string) []TxFlow {
 // TxFlow returns one flow.
 func (s *Service) TxFlow(id string) (TxFlow, error) {
 	rid, f, ok := parseFlowID(id)
-	s.mu.Lock()
-	r := s.results.Value(rid)
-	if !ok || r == nil || f >= r.prog.Flows() {
-		s.mu.Unlock()
-		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, ErrNotFound)
+	var r *resource.Run[*gen, *result]
+	if ok {
+		r, _ = s.Run(rid)
 	}
-	v := newFlowView(r)
-	s.mu.Unlock()
-	return v.flow(f), nil
+	if r == nil || f >= r.State.prog.Flows() {
+		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, errdefs.ErrNotFound)
+	}
+	return newFlowView(r.State).flow(f), nil
 }

@@ -2,13 +2,15 @@
 // captures and their results) by id in creation order, which is the order
 // the API lists them in. It is a leaf package like packet/protocol: the
 // packet modules share it without importing each other. Not safe for
-// concurrent use; the services guard it with their own locks.
+// concurrent use; packet/resource guards it with its lock.
 package registry
 
 import (
 	"fmt"
 	"iter"
 	"slices"
+
+	"github.com/openperfd/openperfd/errdefs"
 )
 
 // Ordered maps ids to values and remembers the order they were added in.
@@ -38,13 +40,14 @@ func (o *Ordered[V]) Add(id string, v V) {
 	o.m[id] = v
 }
 
-// AddAll adds values all or none: it fails, naming the item, if an id is
-// there already or given twice.
+// AddAll adds values all or none: it fails with an *errdefs.ItemError
+// (of class errdefs.ErrInUse) if an id is there already or given twice.
 func (o *Ordered[V]) AddAll(ids []string, vs []V) error {
 	seen := make(map[string]bool, len(ids))
 	for i, id := range ids {
 		if _, dup := o.m[id]; dup || seen[id] {
-			return fmt.Errorf("items[%d].id: %q already exists", i, id)
+			return &errdefs.ItemError{Index: i, Err: &errdefs.FieldError{Path: "id",
+				Err: fmt.Errorf("%q already exists: %w", id, errdefs.ErrInUse)}}
 		}
 		seen[id] = true
 	}

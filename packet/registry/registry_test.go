@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"errors"
 	"slices"
 	"testing"
+
+	"github.com/openperfd/openperfd/errdefs"
 )
 
 func TestOrderedKeepsCreationOrder(t *testing.T) {
@@ -26,7 +29,9 @@ func TestOrderedKeepsCreationOrder(t *testing.T) {
 	if err := o.AddAll([]string{"x", "x"}, []int{1, 2}); err == nil || o.Len() != 1 {
 		t.Fatalf("a repeated id: %v, %d values", err, o.Len())
 	}
-	if err := o.AddAll([]string{"y", "b"}, []int{1, 2}); err == nil || o.Len() != 1 {
+	err := o.AddAll([]string{"y", "b"}, []int{1, 2})
+	var ie *errdefs.ItemError
+	if !errors.As(err, &ie) || ie.Index != 1 || !errors.Is(err, errdefs.ErrInUse) || o.Len() != 1 {
 		t.Fatalf("an existing id: %v, %d values", err, o.Len())
 	}
 	if err := o.AddAll([]string{"y", "z"}, []int{5, 6}); err != nil {

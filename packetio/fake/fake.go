@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -174,7 +175,7 @@ func (d *Driver) setStarted(id string, v bool) error {
 	defer d.mu.Unlock()
 	p := d.find(id)
 	if p == nil {
-		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	p.started = v
 	return nil
@@ -186,10 +187,10 @@ func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
 	defer d.mu.Unlock()
 	p := d.find(id)
 	if p == nil {
-		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
 	}
 	if p.started {
-		return fmt.Errorf("port %s started: %w", id, packetio.ErrInUse)
+		return fmt.Errorf("port %s started: %w", id, errdefs.ErrInUse)
 	}
 	p.info.Link = cfg
 	return nil
@@ -202,7 +203,7 @@ func (d *Driver) CreateBond(id string, cfg packetio.BondConfig) (packetio.Port, 
 	for _, m := range cfg.Members {
 		p := d.find(m)
 		if p == nil || p.started {
-			return nil, fmt.Errorf("bond member %s missing or started: %w", m, packetio.ErrInvalid)
+			return nil, fmt.Errorf("bond member %s missing or started: %w", m, errdefs.ErrInvalid)
 		}
 	}
 	b := &Port{d: d, info: packetio.PortInfo{ID: id, Index: uint16(100 + len(d.ports)), Kind: packetio.KindBond,
@@ -224,7 +225,7 @@ func (d *Driver) DeleteBond(id string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("bond %s: %w", id, packetio.ErrNotFound)
+	return fmt.Errorf("bond %s: %w", id, errdefs.ErrNotFound)
 }
 
 // Close implements packetio.Driver.
