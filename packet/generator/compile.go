@@ -7,7 +7,9 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/openperfd/openperfd/packet/checksum"
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
 )
 
 // MaxSignatureFlows bounds the flows of one definition with signatures,
@@ -188,13 +190,13 @@ func (d *Definition) setFlow(t *template, frame []byte, flow int) {
 // taken from the values written, not read back from the frame.
 func (t *template) sign(frame []byte, stream, seq uint32, ts uint64, flags uint8) {
 	tr := frame[len(frame)-SignatureLen:]
-	a, x, h := encodeSignature(tr, stream, seq, ts, flags)
+	a, c := signature.StreamSeq(stream, seq), signature.TimeWord(ts, flags)
+	h := signature.Check(a, signature.TimeHash(c))
+	signature.Put((*[signature.Len]byte)(tr), a, c, h)
 	if t.sigRefs == 0 {
 		return
 	}
-	// The trailer's words 1..8: a's low three, x's four, h's low 16 bits.
-	s := a>>32&0xffff + a&0xffffffff + x>>32 + x&0xffffffff + uint64(h&0xffff)
-	old := ^fold64(s)
+	old := ^checksum.Fold(trailerSum(a, timeSum(c<<8), h))
 	first := uint16(a >> 48)
 	if !t.sigSingle {
 		binary.BigEndian.PutUint16(tr, old)
@@ -205,19 +207,19 @@ func (t *template) sign(frame []byte, stream, seq uint32, ts uint64, flags uint8
 	if old == first {
 		return
 	}
-	c := frame[t.sigCsum : t.sigCsum+2]
-	oc := binary.BigEndian.Uint16(c)
+	cw := frame[t.sigCsum : t.sigCsum+2]
+	oc := binary.BigEndian.Uint16(cw)
 	if t.sigUDP && oc == 0 {
 		return
 	}
 	if t.sigOdd {
 		old, first = bits.ReverseBytes16(old), bits.ReverseBytes16(first)
 	}
-	nc := protocol.ChecksumAdjust16(oc, old, first)
+	nc := checksum.Update16(oc, old, first)
 	if nc == 0 && t.sigUDP {
 		nc = 0xffff
 	}
-	binary.BigEndian.PutUint16(c, nc)
+	binary.BigEndian.PutUint16(cw, nc)
 }
 
 // Compile validates and expands the definitions. flowLimit bounds the
@@ -359,10 +361,10 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 		sc := *d.Signature
 		cd.Signature = &sc
 		if d.Signature.Latency == LatencyEndOfFrame {
-			cd.flags |= SigFlagEndOfFrame
+			cd.flags |= signature.FlagEndOfFrame
 		}
 		if d.Signature.Fill.Kind == FillPRBS {
-			cd.flags |= SigFlagPRBS
+			cd.flags |= signature.FlagPRBS
 		}
 	}
 	lengths, err := d.Length.expand(p+".length", d.minLength(hlen))
@@ -642,16 +644,6 @@ func (w *Writer) Next(dst []byte, ts uint64) (n, flow int) {
 
 // Sequence returns the next sequence number of global flow index flow.
 func (w *Writer) Sequence(flow int) uint32 { return w.seq[flow] }
-
-// fold64 folds a one's-complement sum of 16-bit words held in a uint64
-// to 16 bits.
-func fold64(s uint64) uint16 {
-	s = s>>32 + s&0xffffffff
-	s = s>>32 + s&0xffffffff
-	s = s>>16 + s&0xffff
-	s = s>>16 + s&0xffff
-	return uint16(s>>16 + s&0xffff)
-}
 
 func mulSat(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)

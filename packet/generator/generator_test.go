@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
 )
 
 var (
@@ -473,12 +474,12 @@ func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
 						t.Fatalf("%s %v fill %d: packet %d: checksums fail %v", name, tie, fi, i, bad)
 					}
 					sig, ok := FrameSignature(frame)
-					want := Signature{StreamID: 1000 + uint32(g), Sequence: w.Sequence(g) - 1, Timestamp: ts & TimestampMask}
+					want := signature.Signature{StreamID: 1000 + uint32(g), Sequence: w.Sequence(g) - 1, Timestamp: ts & signature.TimestampMask}
 					if fi&1 == 1 {
-						want.Flags |= SigFlagEndOfFrame
+						want.Flags |= signature.FlagEndOfFrame
 					}
 					if fill.Kind == FillPRBS {
-						want.Flags |= SigFlagPRBS
+						want.Flags |= signature.FlagPRBS
 						if m, ok := PRBS31Errors(frame[hlen : n-SignatureLen]); ok && m != 0 {
 							t.Fatalf("%s: prbs payload has %d mismatches", name, m)
 						}
@@ -489,47 +490,6 @@ func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestSignatureRoundTrip(t *testing.T) {
-	b := make([]byte, SignatureLen+1)
-	for i := range 10000 {
-		s := Signature{StreamID: rand.Uint32(), Sequence: rand.Uint32(), Timestamp: rand.Uint64() & TimestampMask, Flags: uint8(i & 3)}
-		off := i & 1 // odd and even placement
-		EncodeSignature(b[off:], s)
-		got, ok := DecodeSignature(b[off:])
-		if !ok || got != s {
-			t.Fatalf("decode %+v %v, want %+v", got, ok, s)
-		}
-		// A flipped bit is rejected.
-		bit := rand.IntN(SignatureLen * 8)
-		b[off+bit/8] ^= 1 << (bit % 8)
-		if _, ok := DecodeSignature(b[off:]); ok {
-			t.Fatalf("flipped bit %d accepted", bit)
-		}
-	}
-}
-
-func TestRandomPayloadIsNotASignature(t *testing.T) {
-	const samples = 1_000_000
-	r := rand.New(rand.NewPCG(1, 2))
-	var b [24]byte
-	hits := 0
-	for range samples {
-		for i := 0; i < len(b); i += 8 {
-			binary.LittleEndian.PutUint64(b[i:], r.Uint64())
-		}
-		if _, ok := DecodeSignature(b[:SignatureLen]); ok {
-			hits++
-		}
-	}
-	// Must be below 1e-6 of the samples: i.e. none.
-	if hits > 0 {
-		t.Fatalf("%d of %d random trailers decoded as signatures", hits, samples)
-	}
-	if _, ok := DecodeSignature(make([]byte, SignatureLen)); ok {
-		t.Fatal("all-zero trailer accepted")
 	}
 }
 
@@ -566,7 +526,7 @@ func TestPRBS31(t *testing.T) {
 		t.Fatalf("one flipped bit: %d mismatches, want 1..3", m)
 	}
 	ones := 0
-	p := NewPRBS31()
+	p := signature.NewPRBS31()
 	for range 1 << 16 {
 		ones += int(popcount(p.Byte()))
 	}
@@ -604,29 +564,11 @@ func TestPerPacketPathDoesNotAllocate(t *testing.T) {
 	if a := testing.AllocsPerRun(1000, func() { w.Next(buf, 1) }); a != 0 {
 		t.Errorf("Writer.Next allocates %v", a)
 	}
-	if a := testing.AllocsPerRun(1000, func() { EncodeSignature(sig[:], Signature{Sequence: 1}) }); a != 0 {
-		t.Errorf("EncodeSignature allocates %v", a)
+	if a := testing.AllocsPerRun(1000, func() { signature.Encode(sig[:], signature.Signature{Sequence: 1}) }); a != 0 {
+		t.Errorf("signature.Encode allocates %v", a)
 	}
-	if a := testing.AllocsPerRun(1000, func() { DecodeSignature(sig[:]) }); a != 0 {
-		t.Errorf("DecodeSignature allocates %v", a)
-	}
-}
-
-func BenchmarkEncodeSignature(b *testing.B) {
-	var buf [SignatureLen]byte
-	s := Signature{StreamID: 1}
-	for i := 0; b.Loop(); i++ {
-		s.Sequence = uint32(i)
-		s.Timestamp = uint64(i)
-		EncodeSignature(buf[:], s)
-	}
-}
-
-func BenchmarkDecodeSignature(b *testing.B) {
-	var buf [SignatureLen]byte
-	EncodeSignature(buf[:], Signature{StreamID: 1})
-	for b.Loop() {
-		DecodeSignature(buf[:])
+	if a := testing.AllocsPerRun(1000, func() { signature.Decode(sig[:]) }); a != 0 {
+		t.Errorf("signature.Decode allocates %v", a)
 	}
 }
 
