@@ -127,11 +127,11 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 
 // sigParams is what signBurst needs besides the frames.
 type sigParams struct {
-	stream         uint32
-	c, th, csum    uint64 // the trailer's TimeWord, its TimeHash, its timeSum
-	so, co         int    // trailer and checksum offsets
-	odd, udp       bool
-	nocsum         bool // no checksum covers the trailer (e.g. IP with a custom payload)
+	stream      uint32
+	c, th, csum uint64 // the trailer's TimeWord, its TimeHash, its timeSum
+	so, co      int    // trailer and checksum offsets
+	odd, udp    bool
+	nocsum      bool // no checksum covers the trailer (e.g. IP with a custom payload)
 }
 
 // signBurst writes the signatures of frames whose flows run from flow on
