@@ -1,3 +1,5 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package analyzer
 
 import (
@@ -6,6 +8,7 @@ import (
 
 	"github.com/openperfd/openperfd/packet/checksum"
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -19,6 +22,9 @@ import (
 // adds to the shard's counters once per burst. Anything else, or anything
 // the fast path is not sure of, goes the general way; both ways give the
 // same results (TestFastPathMatchesGeneral, FuzzPush).
+//
+// Words are loaded in the machine's byte order and the sums work on them
+// byte-swapped: this file builds for little-endian machines only.
 
 // Shapes: bit 0 one VLAN tag, bit 1 IPv6 (else IPv4), bit 2 TCP (else UDP).
 const (
@@ -205,6 +211,14 @@ func l4Sum(p unsafe.Pointer, off, n uintptr, pseudo uint64, proto uint8) uint32 
 		n -= 4
 	}
 	return uint32(checksum.Fold(acc + hi + tail(p, off, n)))
+}
+
+// trailerWords loads the signature trailer at the end of a fast-path
+// frame (which is longer than signature.Len) as the words signature.Valid
+// takes.
+func trailerWords(frame []byte) (a, x uint64, t uint16) {
+	tp := unsafe.Add(unsafe.Pointer(unsafe.SliceData(frame)), len(frame)-signature.Len)
+	return bits.ReverseBytes64(load64(tp, 0)), bits.ReverseBytes64(load64(tp, 8)), loadBE16(tp, 16)
 }
 
 // tail loads the n < 4 bytes at off little-endian.

@@ -1,3 +1,5 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package generator
 
 import (
@@ -17,6 +19,8 @@ import (
 // those words for the next packet: no allocation, no template copy, so a
 // 1518-byte packet costs what a 64-byte one does. A buffer still held by
 // a port (a deep tx ring) is skipped for fresh buffers from the pool.
+// Checksums are kept in the machine's byte order, as in signBurst: this
+// file builds for little-endian machines only.
 
 // recycleRing is the least number of buffers a Source recycles.
 const recycleRing = 2 * packetio.TxBurstSize

@@ -1,3 +1,5 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package generator
 
 import (
@@ -10,6 +12,10 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 )
 
+// signBurst and addToChecksum read and write a checksum in the machine's
+// byte order and add sums byte-swapped: this file builds for little-endian
+// machines only.
+//
 // The transmit path writes a burst at a time: one call per burst walks the
 // cursor and writes every packet straight into its buffer, with the
 // timestamp taken once per burst. The packets are the ones Writer.Next

@@ -1,3 +1,5 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package main
 
 import (
@@ -24,7 +26,8 @@ type floorSink struct {
 	other           uint64
 }
 
-// load64 and load32 read little-endian words at p+off.
+// load64 and load32 read little-endian words at p+off (the file builds
+// for little-endian machines only).
 func load64(p unsafe.Pointer, off uintptr) uint64 { return *(*uint64)(unsafe.Add(p, off)) }
 func load32(p unsafe.Pointer, off uintptr) uint32 { return *(*uint32)(unsafe.Add(p, off)) }
 
