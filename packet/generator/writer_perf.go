@@ -12,14 +12,14 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 )
 
-// signBurst and addToChecksum read and write a checksum in the machine's
-// byte order and add sums byte-swapped: this file builds for little-endian
-// machines only.
-//
 // The transmit path writes a burst at a time: one call per burst walks the
 // cursor and writes every packet straight into its buffer, with the
 // timestamp taken once per burst. The packets are the ones Writer.Next
 // writes, byte for byte.
+//
+// signBurst and addToChecksum read and write a checksum in the machine's
+// byte order and add sums byte-swapped: this file builds for little-endian
+// machines only.
 
 // fill writes the next packets of the transmit order into pkts, all with
 // tx timestamp ts, and sets their lengths. The buffers may come raw from
