@@ -10,6 +10,13 @@ import "github.com/openperfd/openperfd/packet/signature"
 // single incremental protocol.Field update.
 const SignatureLen = signature.Len
 
+// Signature flags (packet/signature's), as a FrameSignature result carries
+// them.
+const (
+	SigFlagEndOfFrame = signature.FlagEndOfFrame
+	SigFlagPRBS       = signature.FlagPRBS
+)
+
 // FrameSignature decodes the trailer at the end of frame (without FCS).
 func FrameSignature(frame []byte) (signature.Signature, bool) { return signature.FromFrame(frame) }
 
