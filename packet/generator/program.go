@@ -186,7 +186,7 @@ func (t *template) sign(frame []byte, stream, seq uint32, ts uint64, flags uint8
 	if t.sigRefs == 0 {
 		return
 	}
-	old := ^checksum.Fold(trailerSum(a, timeSum(c<<8), h))
+	old := ^checksum.Fold(trailerSum(a, timeSum(c), h))
 	first := uint16(a >> 48)
 	if !t.sigSingle {
 		binary.BigEndian.PutUint16(tr, old)

@@ -159,7 +159,7 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		udp: t.sigUDP, nocsum: t.sigRefs == 0}
 	c := signature.TimeWord(ts, d.flags)
 	th := signature.TimeHash(c)
-	sp.csum = timeSum(c << 8)
+	sp.csum = timeSum(c)
 	cs := uint64(checksum.Fold(sp.csum))
 	// The checksum is read and written in the machine's byte order; an
 	// even one adds the trailer's total byte-swapped (see signBurst).

@@ -120,9 +120,9 @@ func TestSignExactMatchesTheReference(t *testing.T) {
 			c := (ts&signature.TimestampMask)<<8 | uint64(signature.Marker|d.flags&(signature.FlagEndOfFrame|signature.FlagPRBS))
 			c8 := c << 8
 			a := uint64(stream+uint32(flow))<<32 | uint64(seq)
-			h := signature.Check(a, signature.TimeHash(c))
+			h := signature.Check(a, signature.TimeHash(c8))
 			fp := unsafe.Pointer(unsafe.SliceData(got))
-			putTrailer(fp, uintptr(n-SignatureLen), a, c, h)
+			putTrailer(fp, uintptr(n-SignatureLen), a, c8, h)
 			signExact(fp, a, h, &sigParams{csum: c8>>32 + c8&0xffffffff, co: tm.sigCsum, odd: tm.sigOdd, udp: tm.sigUDP})
 			if !bytes.Equal(got, want[:n]) {
 				t.Fatalf("%s stream %#x seq %d flow %d:\n got %x\nwant %x", sc.name, stream, seq, flow, got, want[:n])
@@ -159,7 +159,8 @@ func TestRingRareTotals(t *testing.T) {
 			stream, ts := rng.Uint32(), rng.Uint64()
 			d.Signature.StreamID = stream
 			c := (ts&signature.TimestampMask)<<8 | uint64(signature.Marker|d.flags&(signature.FlagEndOfFrame|signature.FlagPRBS))
-			c8, th := c<<8, signature.TimeHash(c)
+			c8 := c << 8
+			th := signature.TimeHash(c8)
 			cs := uint64(checksum.Fold(c8>>32 + c8&0xffffffff))
 			q := rng.Uint32()
 			for {

@@ -21,15 +21,15 @@ const (
 func FrameSignature(frame []byte) (signature.Signature, bool) { return signature.FromFrame(frame) }
 
 // trailerSum is the ones'-complement sum, not folded, of a trailer's
-// words but its first: a's low three, the TimeWord's (shifted left 8,
-// summed once per burst into cs) and the check's.
+// words but its first: a's low three, the TimeWord's (summed once per
+// burst into cs: timeSum) and the check's.
 func trailerSum(a, cs uint64, h uint32) uint64 {
 	return a>>32&0xffff + a&0xffffffff + cs + uint64(h>>16) + uint64(h&0xffff)
 }
 
-// timeSum is the TimeWord c's part of trailerSum: c8 is c<<8, the
-// word's place in the trailer (its low byte is the check's, summed apart).
-func timeSum(c8 uint64) uint64 { return c8>>32 + c8&0xffffffff }
+// timeSum is the TimeWord w's part of trailerSum (w's low byte is the
+// check's, zero here and summed apart).
+func timeSum(w uint64) uint64 { return w>>32 + w&0xffffffff }
 
 // FillPayload writes fill f into b. Constant repeats the 16-bit value
 // big-endian from b[0]; increment and decrement write the byte sequence

@@ -116,7 +116,7 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 		sp := sigParams{stream: d.Signature.StreamID, so: n - SignatureLen, co: t.sigCsum, odd: t.sigOdd, udp: t.sigUDP,
 			nocsum: t.sigRefs == 0}
 		c := signature.TimeWord(ts, d.flags)
-		sp.c, sp.th, sp.csum = c, signature.TimeHash(c), timeSum(c<<8)
+		sp.c, sp.th, sp.csum = c, signature.TimeHash(c), timeSum(c)
 		ps.flow = signBurst(ptrs[:k], seq, first, &sp)
 		return k
 	}
@@ -324,7 +324,7 @@ func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 		// and of the trailer's sum are the same for the whole run.
 		c = signature.TimeWord(ts, d.flags)
 		th = signature.TimeHash(c)
-		csum = timeSum(c << 8)
+		csum = timeSum(c)
 	}
 	t := &d.tmpls[d.lenTmpl[li]]
 	i := 0

@@ -41,7 +41,7 @@ func refWrite(d *Definition, dst []byte, flow, lenIdx int, seq uint32, ts uint64
 		c := (ts&signature.TimestampMask)<<8 | uint64(signature.Marker|d.flags&(signature.FlagEndOfFrame|signature.FlagPRBS))
 		binary.BigEndian.PutUint64(b[7:], c)
 		binary.BigEndian.PutUint64(b[0:], a)
-		h := signature.Check(a, signature.TimeHash(c))
+		h := signature.Check(a, signature.TimeHash(c<<8))
 		b[15], b[16], b[17] = byte(h>>16), byte(h>>8), byte(h)
 		first := binary.BigEndian.Uint16(tr)
 		binary.BigEndian.PutUint16(tr, ^refOnesSum16(tr[2:]))

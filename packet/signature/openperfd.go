@@ -20,9 +20,10 @@ import (
 // Ethernet/IPv4/UDP frame leaves (60 - 42), so the smallest RFC 2544
 // frames carry signatures.
 //
-// The per-packet paths work on the trailer as words: a (bytes 0..7:
-// stream id and sequence), c (bytes 8..14: TimeWord), the check h, and on
-// decode x (bytes 8..15) and t (bytes 16..17).
+// The per-packet paths work on the trailer as big-endian words: a (bytes
+// 0..7: stream id and sequence), w (bytes 8..15 with the last zero:
+// TimeWord), the check h, and on decode x (bytes 8..15) and t (bytes
+// 16..17).
 
 // Len is the length of a signature trailer.
 const Len = 18
@@ -34,8 +35,8 @@ const Marker = 0x2d << 2
 // bits and timestamp bits above 48 are dropped. It does not allocate.
 func Encode(b []byte, s Signature) {
 	a := StreamSeq(s.StreamID, s.Sequence)
-	c := TimeWord(s.Timestamp, s.Flags)
-	Put((*[Len]byte)(b), a, c, Check(a, TimeHash(c)))
+	w := TimeWord(s.Timestamp, s.Flags)
+	Put((*[Len]byte)(b), a, w, Check(a, TimeHash(w)))
 }
 
 // Decode reads the trailer in b[:Len]; ok is false if b is shorter or its
@@ -63,19 +64,22 @@ func FromFrame(frame []byte) (Signature, bool) {
 // StreamSeq is the trailer's first word, bytes 0..7.
 func StreamSeq(stream, seq uint32) uint64 { return uint64(stream)<<32 | uint64(seq) }
 
-// TimeWord is bytes 8..14 of the trailer in the low 56 bits: the
-// timestamp's 48 bits, then the marker and the known flags. A burst sent
-// at one time shares it.
+// TimeWord is bytes 8..15 of the trailer with the last (the check's
+// first) zero: the timestamp's 48 bits, then the marker and the known
+// flags. A burst sent at one time shares it.
 func TimeWord(ts uint64, flags uint8) uint64 {
-	return (ts&TimestampMask)<<8 | uint64(Marker|flags&flagsKnown)
+	return ((ts&TimestampMask)<<8 | uint64(Marker|flags&flagsKnown)) << 8
 }
 
-// TimeHash is the part of the check that depends on the TimeWord c only,
+// TimeHash is the part of the check that depends on the TimeWord w only,
 // so that a burst with one timestamp computes it once.
-func TimeHash(c uint64) uint64 { return bits.RotateLeft64(c*0xc2b2ae3d27d4eb4f, 31) }
+func TimeHash(w uint64) uint64 { return timeHash(w >> 8) }
+
+// timeHash is TimeHash of bytes 8..14 in the low 56 bits of c.
+func timeHash(c uint64) uint64 { return bits.RotateLeft64(c*0xc2b2ae3d27d4eb4f, 31) }
 
 // Check is the 24-bit check of a trailer with first word a and
-// TimeHash(c) th.
+// TimeHash(w) th.
 func Check(a, th uint64) uint32 {
 	x := a*0x9e3779b97f4a7c15 ^ th
 	x ^= x >> 33
@@ -87,11 +91,11 @@ func Check(a, th uint64) uint32 {
 }
 
 // Put writes a trailer from its words with three stores that do not
-// overlap: a, then c's 7 bytes and the check's first, then the check's
-// last two. It does not allocate.
-func Put(b *[Len]byte, a, c uint64, h uint32) {
+// overlap: a, then the TimeWord w with the check's first byte, then the
+// check's last two. It does not allocate.
+func Put(b *[Len]byte, a, w uint64, h uint32) {
 	binary.BigEndian.PutUint64(b[0:8], a)
-	binary.BigEndian.PutUint64(b[8:16], c<<8|uint64(h>>16))
+	binary.BigEndian.PutUint64(b[8:16], w|uint64(h>>16))
 	binary.BigEndian.PutUint16(b[16:18], uint16(h))
 }
 
@@ -100,7 +104,7 @@ func Put(b *[Len]byte, a, c uint64, h uint32) {
 // (marker and check). Valid and Words inline, for per-packet callers
 // that load the words themselves.
 func Valid(a, x uint64, t uint16) bool {
-	return uint8(x>>8)&^flagsKnown == Marker && uint32(x&0xff)<<16|uint32(t) == Check(a, TimeHash(x>>8))
+	return uint8(x>>8)&^flagsKnown == Marker && uint32(x&0xff)<<16|uint32(t) == Check(a, timeHash(x>>8))
 }
 
 // Words returns the signature in the words a and x of a trailer that
