@@ -1,12 +1,10 @@
 package packetio
 
-import (
-	"sync/atomic"
-	"unsafe"
-)
+import "unsafe"
 
 // Mbuf mirrors the first cache line of DPDK's struct rte_mbuf (DPDK 22.11
-// layout, checked field by field at compile time in packetio/dpdk). Pure-Go
+// layout, checked field by field against DPDK's headers at compile time in
+// packetio/dpdk/layout.go, with the offsets of mbuf_layout.go). Pure-Go
 // code reads and writes packets through it without a cgo call; the bytes
 // stay in the buffer the driver owns.
 //
@@ -80,27 +78,6 @@ func (m *Mbuf) RearmTx(n, need int) unsafe.Pointer {
 	m.vlanTCIOuter = 0
 	return unsafe.Add(m.bufAddr, MbufHeadroom)
 }
-
-// Refcnt returns the buffer's reference count (see RefPool), read
-// atomically (with data_off: refcnt is the high half of the aligned 32-bit
-// word at offset 16), so the owner of shared buffers may poll it while
-// ports free their references.
-func (m *Mbuf) Refcnt() int { return int(atomic.LoadUint32(m.rearmWord()) >> 16) }
-
-// SetRefcnt sets the reference count atomically; for fakes, which keep
-// reference counts themselves.
-func (m *Mbuf) SetRefcnt(n int) {
-	w := m.rearmWord()
-	for {
-		old := atomic.LoadUint32(w)
-		if atomic.CompareAndSwapUint32(w, old, old&0xffff|uint32(uint16(n))<<16) {
-			return
-		}
-	}
-}
-
-// rearmWord is the 32-bit word of data_off and refcnt (little-endian).
-func (m *Mbuf) rearmWord() *uint32 { return (*uint32)(unsafe.Pointer(&m.dataOff)) }
 
 // RearmShared readies a buffer the caller owns alone but keeps references
 // to (a source's recycled frames) for sending n bytes again and again:

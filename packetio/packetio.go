@@ -1,8 +1,10 @@
 // Package packetio holds the data plane's contracts: drivers own ports and
 // buffer pools, workers move bursts between port queues and the sinks and
-// sources that consumers register at run time. Nothing here knows DPDK; the
+// sources that consumers register at run time. Nothing here calls DPDK; the
 // implementation is packetio/dpdk, and packetio/fake stands in for it in
-// unit tests.
+// unit tests. The one piece of DPDK's shape here is Mbuf, a copy of
+// rte_mbuf's first cache line so that Go reads packets without a cgo call;
+// packetio/dpdk checks that copy against DPDK's headers at compile time.
 package packetio
 
 import (

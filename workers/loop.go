@@ -181,6 +181,15 @@ const (
 	deepSleep = 10 * time.Millisecond
 )
 
+// A worker that moved nothing for idleSpins loops in a row starts to back
+// off: sleeps from firstSleep, doubling. Polling a little longer first
+// keeps a burst's gap (a few microseconds) from costing a sleep's wake-up
+// latency.
+const (
+	idleSpins  = 64
+	firstSleep = 10 * time.Microsecond
+)
+
 // dueMargin is how long before a scheduled source's next packet an idle
 // worker stops sleeping and polls instead: a sleep's wake-up can be late
 // by that much (timer slack, the Go scheduler, the hypervisor), and a late
@@ -297,7 +306,7 @@ func (wk *worker) run(ready chan<- error) {
 		}
 		c.idle++
 		idleStreak++
-		if idleStreak < 64 {
+		if idleStreak < idleSpins {
 			continue
 		}
 		// A source due soon is waited for by polling, before the back-off
@@ -313,7 +322,7 @@ func (wk *worker) run(ready chan<- error) {
 		// wakes us at once.
 		limit := maxSleep
 		if sleep == 0 {
-			sleep = 10 * time.Microsecond
+			sleep = firstSleep
 			idleSince = time.Now()
 		} else {
 			if time.Since(idleSince) > deepAfter {

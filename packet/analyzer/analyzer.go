@@ -28,7 +28,6 @@
 package analyzer
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -264,11 +263,8 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			continue
 		}
 		shapes[fi.shape]++
-		// The trailer, at the frame's end (a fast-path frame has more
-		// than signature.Len bytes).
-		tp := unsafe.Add(unsafe.Pointer(unsafe.SliceData(frame)), len(frame)-signature.Len)
-		ta, tx := bits.ReverseBytes64(load64(tp, 0)), bits.ReverseBytes64(load64(tp, 8))
-		signed := signature.Valid(ta, tx, loadBE16(tp, 16))
+		ta, tx, tt := trailerWords(frame)
+		signed := signature.Valid(ta, tx, tt)
 		var sig signature.Signature
 		var f *flow
 		if signed {

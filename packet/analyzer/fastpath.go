@@ -1,10 +1,14 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package analyzer
 
 import (
 	"math/bits"
 	"unsafe"
 
+	"github.com/openperfd/openperfd/packet/checksum"
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -18,6 +22,9 @@ import (
 // adds to the shard's counters once per burst. Anything else, or anything
 // the fast path is not sure of, goes the general way; both ways give the
 // same results (TestFastPathMatchesGeneral, FuzzPush).
+//
+// Words are loaded in the machine's byte order and the sums work on them
+// byte-swapped: this file builds for little-endian machines only.
 
 // Shapes: bit 0 one VLAN tag, bit 1 IPv6 (else IPv4), bit 2 TCP (else UDP).
 const (
@@ -63,7 +70,7 @@ func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.
 	var shape uint8
 	l3 := uintptr(protocol.EthernetLen)
 	et := loadBE16(p, protocol.EthernetTypeOff)
-	if et == 0x8100 {
+	if et == protocol.EtherTypeVLAN {
 		shape = shapeVLAN
 		l3 += protocol.VLANLen
 		et = loadBE16(p, protocol.EthernetTypeOff+protocol.VLANLen)
@@ -96,7 +103,7 @@ func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.
 		switch ck & packetio.RxIPChecksumMask {
 		case 0: // the port did not check
 			// 32-bit halves summed in 64 bits cannot carry out: no carry chain.
-			if fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
+			if checksum.Fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
 				bad |= protocol.BadIPv4
 			}
 		case packetio.RxIPChecksumBad:
@@ -196,14 +203,22 @@ func l4Sum(p unsafe.Pointer, off, n uintptr, pseudo uint64, proto uint8) uint32 
 		// shifted so that the bytes before them drop out (a shift by 64
 		// gives 0). off is even, so they keep their parity.
 		w := load64(p, end-8) >> ((8 - n) * 8)
-		return fold(acc + hi + w&lo32 + w>>32)
+		return uint32(checksum.Fold(acc + hi + w&lo32 + w>>32))
 	}
 	if n >= 4 {
 		acc += uint64(load32(p, off))
 		off += 4
 		n -= 4
 	}
-	return fold(acc + hi + tail(p, off, n))
+	return uint32(checksum.Fold(acc + hi + tail(p, off, n)))
+}
+
+// trailerWords loads the signature trailer at the end of a fast-path
+// frame (which is longer than signature.Len) as the words signature.Valid
+// takes.
+func trailerWords(frame []byte) (a, x uint64, t uint16) {
+	tp := unsafe.Add(unsafe.Pointer(unsafe.SliceData(frame)), len(frame)-signature.Len)
+	return bits.ReverseBytes64(load64(tp, 0)), bits.ReverseBytes64(load64(tp, 8)), loadBE16(tp, 16)
 }
 
 // tail loads the n < 4 bytes at off little-endian.
@@ -218,16 +233,6 @@ func tail(p unsafe.Pointer, off, n uintptr) uint64 {
 		t = uint64(*(*uint8)(unsafe.Add(p, off)))
 	}
 	return t
-}
-
-// fold is the ones'-complement fold of a 64-bit sum to 16 bits: a value
-// in 0..0xffff equal to s modulo 0xffff, 0 only for 0.
-func fold(s uint64) uint32 {
-	v, c := bits.Add32(uint32(s), uint32(s>>32), 0)
-	v += c // cannot carry: v is at most 2^32-2 when c is 1
-	// The high half of v plus v rotated is hi + lo + the carry out of the
-	// low halves' sum: the end-around carry.
-	return (v + bits.RotateLeft32(v, 16)) >> 16
 }
 
 // addShape adds n frames of a shape to the groups in set, as count would.

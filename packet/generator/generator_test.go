@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
 )
 
 var (
@@ -71,6 +72,7 @@ func flowFrames(t *testing.T, p *Program) [][]byte {
 }
 
 func u16(b []byte, off int) uint64 { return uint64(binary.BigEndian.Uint16(b[off:])) }
+
 func u32(b []byte, off int) uint64 { return uint64(binary.BigEndian.Uint32(b[off:])) }
 
 func TestModifierExpansion(t *testing.T) {
@@ -319,75 +321,6 @@ func TestOrderInterleaving(t *testing.T) {
 	}
 }
 
-func TestValidationNamesField(t *testing.T) {
-	mod := func(m Modifier) TrafficDefinition { return udpDef(nil, []Modifier{m}, TieZip) }
-	tests := []struct {
-		name string
-		defs []TrafficDefinition
-		path string
-	}{
-		{"empty traffic", nil, "traffic"},
-		{"no protocols", []TrafficDefinition{{Length: Length{Fixed: 64}}}, "traffic[0].packet.protocols"},
-		{"sequence count 0", []TrafficDefinition{mod(Modifier{Name: "source_port", Sequence: &ValueSequence{}})},
-			"traffic[0].packet.protocols[2].modifiers.items[0].field.sequence.count"},
-		{"unknown field", []TrafficDefinition{mod(Modifier{Name: "colour", List: vals(1)})},
-			"traffic[0].packet.protocols[2].modifiers.items[0].name"},
-		{"derived field is not modifiable", []TrafficDefinition{mod(Modifier{Name: "checksum", List: vals(1)})},
-			"traffic[0].packet.protocols[2].modifiers.items[0].name"},
-		{"value too wide", []TrafficDefinition{mod(Modifier{Name: "source_port", List: vals(1, 70000)})},
-			"traffic[0].packet.protocols[2].modifiers.items[0].field.list[1]"},
-		{"wrong address kind", []TrafficDefinition{mod(Modifier{Name: "source_port", Kind: KindMAC, List: []Value{MACAddr(macA)}})},
-			"traffic[0].packet.protocols[2].modifiers.items[0].mac"},
-		{"neither list nor sequence", []TrafficDefinition{mod(Modifier{Name: "source_port"})},
-			"traffic[0].packet.protocols[2].modifiers.items[0].field"},
-		{"length below 64", []TrafficDefinition{func() TrafficDefinition { d := udpDef(nil, nil, TieZip); d.Length = Length{Fixed: 60}; return d }()},
-			"traffic[0].length.fixed"},
-		{"length list entry too short for signature", []TrafficDefinition{udpDef(nil, nil, TieZip), func() TrafficDefinition {
-			d := udpDef(nil, nil, TieZip)
-			d.Headers = slices.Insert(d.Headers, 1, HeaderDef{Header: protocol.VLAN{VID: 1}})
-			d.Length = Length{List: []int{128, 64}}
-			d.Signature = &SignatureConfig{}
-			return d
-		}()}, "traffic[1].length.list[1]"},
-		{"length sequence stop before start", []TrafficDefinition{func() TrafficDefinition {
-			d := udpDef(nil, nil, TieZip)
-			d.Length = Length{Sequence: &LengthSequence{Count: 2, Start: 100, Stop: 90}}
-			return d
-		}()}, "traffic[0].length.sequence.stop"},
-		{"increment fill not an octet", []TrafficDefinition{func() TrafficDefinition {
-			d := udpDef(nil, nil, TieZip)
-			d.Signature = &SignatureConfig{Fill: Fill{Kind: FillIncrement, Value: 256}}
-			return d
-		}()}, "traffic[0].signature.fill.increment"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Compile(tc.defs, OrderRoundRobin, 0)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
-			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) || ve.Path != tc.path {
-				t.Fatalf("err = %v, want path %s", err, tc.path)
-			}
-		})
-	}
-}
-
-func TestFlowLimitExceeded(t *testing.T) {
-	def := udpDef(nil, []Modifier{
-		{Name: "source_port", Sequence: &ValueSequence{Count: 1000, Start: Uint(1)}},
-		{Name: "destination_port", Sequence: &ValueSequence{Count: 1000, Start: Uint(1)}},
-	}, TieCartesian)
-	_, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 100000)
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "100000") {
-		t.Fatalf("err = %v, want ErrInvalid naming the limit", err)
-	}
-	if _, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 1000000); err != nil {
-		t.Fatalf("at the limit: %v", err)
-	}
-}
-
 // sigStacks are header stacks with modifiers on every kind of field a
 // checksum covers, tunnels and odd offsets included.
 func sigStacks() map[string][]HeaderDef {
@@ -473,12 +406,12 @@ func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
 						t.Fatalf("%s %v fill %d: packet %d: checksums fail %v", name, tie, fi, i, bad)
 					}
 					sig, ok := FrameSignature(frame)
-					want := Signature{StreamID: 1000 + uint32(g), Sequence: w.Sequence(g) - 1, Timestamp: ts & TimestampMask}
+					want := signature.Signature{StreamID: 1000 + uint32(g), Sequence: w.Sequence(g) - 1, Timestamp: ts & signature.TimestampMask}
 					if fi&1 == 1 {
-						want.Flags |= SigFlagEndOfFrame
+						want.Flags |= signature.FlagEndOfFrame
 					}
 					if fill.Kind == FillPRBS {
-						want.Flags |= SigFlagPRBS
+						want.Flags |= signature.FlagPRBS
 						if m, ok := PRBS31Errors(frame[hlen : n-SignatureLen]); ok && m != 0 {
 							t.Fatalf("%s: prbs payload has %d mismatches", name, m)
 						}
@@ -490,97 +423,6 @@ func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
 			}
 		}
 	}
-}
-
-func TestSignatureRoundTrip(t *testing.T) {
-	b := make([]byte, SignatureLen+1)
-	for i := range 10000 {
-		s := Signature{StreamID: rand.Uint32(), Sequence: rand.Uint32(), Timestamp: rand.Uint64() & TimestampMask, Flags: uint8(i & 3)}
-		off := i & 1 // odd and even placement
-		EncodeSignature(b[off:], s)
-		got, ok := DecodeSignature(b[off:])
-		if !ok || got != s {
-			t.Fatalf("decode %+v %v, want %+v", got, ok, s)
-		}
-		// A flipped bit is rejected.
-		bit := rand.IntN(SignatureLen * 8)
-		b[off+bit/8] ^= 1 << (bit % 8)
-		if _, ok := DecodeSignature(b[off:]); ok {
-			t.Fatalf("flipped bit %d accepted", bit)
-		}
-	}
-}
-
-func TestRandomPayloadIsNotASignature(t *testing.T) {
-	const samples = 1_000_000
-	r := rand.New(rand.NewPCG(1, 2))
-	var b [24]byte
-	hits := 0
-	for range samples {
-		for i := 0; i < len(b); i += 8 {
-			binary.LittleEndian.PutUint64(b[i:], r.Uint64())
-		}
-		if _, ok := DecodeSignature(b[:SignatureLen]); ok {
-			hits++
-		}
-	}
-	// Must be below 1e-6 of the samples: i.e. none.
-	if hits > 0 {
-		t.Fatalf("%d of %d random trailers decoded as signatures", hits, samples)
-	}
-	if _, ok := DecodeSignature(make([]byte, SignatureLen)); ok {
-		t.Fatal("all-zero trailer accepted")
-	}
-}
-
-func TestFillPayload(t *testing.T) {
-	tests := []struct {
-		f    Fill
-		want []byte
-	}{
-		{Fill{Kind: FillConstant, Value: 0x1234}, []byte{0x12, 0x34, 0x12, 0x34, 0x12}},
-		{Fill{Kind: FillIncrement, Value: 254}, []byte{254, 255, 0, 1, 2}},
-		{Fill{Kind: FillDecrement, Value: 1}, []byte{1, 0, 255, 254, 253}},
-		{Fill{Kind: FillZero}, []byte{0, 0, 0, 0, 0}},
-	}
-	for _, tc := range tests {
-		b := []byte{9, 9, 9, 9, 9}
-		FillPayload(b, tc.f)
-		if !slices.Equal(b, tc.want) {
-			t.Errorf("fill %+v: %v, want %v", tc.f, b, tc.want)
-		}
-	}
-}
-
-func TestPRBS31(t *testing.T) {
-	b := make([]byte, 4096)
-	FillPayload(b, Fill{Kind: FillPRBS})
-	if m, ok := PRBS31Errors(b); !ok || m != 0 {
-		t.Fatalf("clean PRBS: %d mismatches, ok %v", m, ok)
-	}
-	if m, _ := PRBS31Errors(b[1001:]); m != 0 {
-		t.Fatalf("PRBS from an arbitrary offset: %d mismatches", m)
-	}
-	b[2000] ^= 0x10
-	if m, _ := PRBS31Errors(b); m == 0 || m > 3 {
-		t.Fatalf("one flipped bit: %d mismatches, want 1..3", m)
-	}
-	ones := 0
-	p := NewPRBS31()
-	for range 1 << 16 {
-		ones += int(popcount(p.Byte()))
-	}
-	if ones < (1<<18)-5243 || ones > (1<<18)+5243 { // within 1%: the trinomial m-sequence drifts from the all-ones seed
-		t.Errorf("PRBS unbalanced: %d ones in %d bits", ones, 1<<19)
-	}
-}
-
-func popcount(b byte) int {
-	n := 0
-	for ; b != 0; b &= b - 1 {
-		n++
-	}
-	return n
 }
 
 func benchProgram(tb testing.TB) *Program {
@@ -604,29 +446,11 @@ func TestPerPacketPathDoesNotAllocate(t *testing.T) {
 	if a := testing.AllocsPerRun(1000, func() { w.Next(buf, 1) }); a != 0 {
 		t.Errorf("Writer.Next allocates %v", a)
 	}
-	if a := testing.AllocsPerRun(1000, func() { EncodeSignature(sig[:], Signature{Sequence: 1}) }); a != 0 {
-		t.Errorf("EncodeSignature allocates %v", a)
+	if a := testing.AllocsPerRun(1000, func() { signature.Encode(sig[:], signature.Signature{Sequence: 1}) }); a != 0 {
+		t.Errorf("signature.Encode allocates %v", a)
 	}
-	if a := testing.AllocsPerRun(1000, func() { DecodeSignature(sig[:]) }); a != 0 {
-		t.Errorf("DecodeSignature allocates %v", a)
-	}
-}
-
-func BenchmarkEncodeSignature(b *testing.B) {
-	var buf [SignatureLen]byte
-	s := Signature{StreamID: 1}
-	for i := 0; b.Loop(); i++ {
-		s.Sequence = uint32(i)
-		s.Timestamp = uint64(i)
-		EncodeSignature(buf[:], s)
-	}
-}
-
-func BenchmarkDecodeSignature(b *testing.B) {
-	var buf [SignatureLen]byte
-	EncodeSignature(buf[:], Signature{StreamID: 1})
-	for b.Loop() {
-		DecodeSignature(buf[:])
+	if a := testing.AllocsPerRun(1000, func() { signature.Decode(sig[:]) }); a != 0 {
+		t.Errorf("signature.Decode allocates %v", a)
 	}
 }
 

@@ -101,11 +101,11 @@ func newLearnDef(traffic []TrafficDefinition, e EthernetDefault, path string) (l
 func addrOf(v Value, v6 bool) netip.Addr {
 	if v6 {
 		var b [16]byte
-		v.put(b[:])
+		v.PutBytes(b[:])
 		return netip.AddrFrom16(b)
 	}
 	var b [4]byte
-	v.put(b[:])
+	v.PutBytes(b[:])
 	return netip.AddrFrom4(b)
 }
 

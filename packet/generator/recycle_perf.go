@@ -1,9 +1,13 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package generator
 
 import (
 	"math/bits"
 	"unsafe"
 
+	"github.com/openperfd/openperfd/packet/checksum"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -15,6 +19,8 @@ import (
 // those words for the next packet: no allocation, no template copy, so a
 // 1518-byte packet costs what a 64-byte one does. A buffer still held by
 // a port (a deep tx ring) is skipped for fresh buffers from the pool.
+// Checksums are kept in the machine's byte order, as in signBurst: this
+// file builds for little-endian machines only.
 
 // recycleRing is the least number of buffers a Source recycles.
 const recycleRing = 2 * packetio.TxBurstSize
@@ -151,10 +157,10 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	bases := rc.base[:nflows]
 	sp := sigParams{stream: d.Signature.StreamID, so: len(t.frame) - SignatureLen, co: t.sigCsum, odd: t.sigOdd,
 		udp: t.sigUDP, nocsum: t.sigRefs == 0}
-	c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
-	c8, cmix := c<<8, sigHashC(c)
-	sp.csum = c8>>32 + c8&0xffffffff
-	cs := uint64(fold16(sp.csum))
+	c := signature.TimeWord(ts, d.flags)
+	th := signature.TimeHash(c)
+	sp.csum = timeSum(c)
+	cs := uint64(checksum.Fold(sp.csum))
 	// The checksum is read and written in the machine's byte order; an
 	// even one adds the trailer's total byte-swapped (see signBurst).
 	mul := uint64(256)
@@ -184,12 +190,12 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		seq[flow] = q + 1
 		sf := uint64(stream + uint32(flow))
 		a := sf<<32 | uint64(q)
-		h := sigHashMix(a, cmix)
-		putTrailer(p, so, a, c8, h)
+		h := signature.Check(a, th)
+		putTrailer(p, so, a, c, h)
 		if !nocsum {
 			cp := (*uint16)(unsafe.Add(p, co))
 			oc := bases[flow]
-			total := fold16((sf + cs + uint64(q) + uint64(h)) * mul)
+			total := checksum.Fold((sf + cs + uint64(q) + uint64(h)) * mul)
 			switch {
 			case total == 0xffff:
 				*cp = oc
@@ -197,8 +203,7 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 			case udp && oc == 0: // no UDP checksum: stays none
 				*cp = 0
 			default: // addToChecksum, on the flow's checksum instead of the buffer's
-				v := uint32(^oc) + total
-				nc := ^uint16(v + v>>16)
+				nc := ^checksum.Combine(^oc, total)
 				if nc == 0 && udp {
 					nc = 0xffff
 				}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/openperfd/openperfd/packet/checksum"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 )
@@ -115,10 +117,10 @@ func TestSignExactMatchesTheReference(t *testing.T) {
 
 			got := append([]byte(nil), tm.frame...)
 			d.setFlow(tm, got, flow)
-			c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+			c := (ts&signature.TimestampMask)<<8 | uint64(signature.Marker|d.flags&(signature.FlagEndOfFrame|signature.FlagPRBS))
 			c8 := c << 8
 			a := uint64(stream+uint32(flow))<<32 | uint64(seq)
-			h := sigHashMix(a, sigHashC(c))
+			h := signature.Check(a, signature.TimeHash(c8))
 			fp := unsafe.Pointer(unsafe.SliceData(got))
 			putTrailer(fp, uintptr(n-SignatureLen), a, c8, h)
 			signExact(fp, a, h, &sigParams{csum: c8>>32 + c8&0xffffffff, co: tm.sigCsum, odd: tm.sigOdd, udp: tm.sigUDP})
@@ -156,13 +158,14 @@ func TestRingRareTotals(t *testing.T) {
 		for range 20 {
 			stream, ts := rng.Uint32(), rng.Uint64()
 			d.Signature.StreamID = stream
-			c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
-			c8, cmix := c<<8, sigHashC(c)
-			cs := uint64(fold16(c8>>32 + c8&0xffffffff))
+			c := (ts&signature.TimestampMask)<<8 | uint64(signature.Marker|d.flags&(signature.FlagEndOfFrame|signature.FlagPRBS))
+			c8 := c << 8
+			th := signature.TimeHash(c8)
+			cs := uint64(checksum.Fold(c8>>32 + c8&0xffffffff))
 			q := rng.Uint32()
 			for {
-				h := sigHashMix(uint64(stream)<<32|uint64(q), cmix)
-				if fold16((uint64(stream)+cs+uint64(q)+uint64(h))*mul) == 0xffff {
+				h := signature.Check(uint64(stream)<<32|uint64(q), th)
+				if checksum.Fold((uint64(stream)+cs+uint64(q)+uint64(h))*mul) == 0xffff {
 					break
 				}
 				q++

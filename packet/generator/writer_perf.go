@@ -1,3 +1,5 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package generator
 
 import (
@@ -5,7 +7,8 @@ import (
 	"math/bits"
 	"unsafe"
 
-	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/checksum"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -13,6 +16,10 @@ import (
 // cursor and writes every packet straight into its buffer, with the
 // timestamp taken once per burst. The packets are the ones Writer.Next
 // writes, byte for byte.
+//
+// signBurst and addToChecksum read and write a checksum in the machine's
+// byte order and add sums byte-swapped: this file builds for little-endian
+// machines only.
 
 // fill writes the next packets of the transmit order into pkts, all with
 // tx timestamp ts, and sets their lengths. The buffers may come raw from
@@ -108,8 +115,8 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 	if d.Signature != nil && (t.sigSingle || t.sigRefs == 0) {
 		sp := sigParams{stream: d.Signature.StreamID, so: n - SignatureLen, co: t.sigCsum, odd: t.sigOdd, udp: t.sigUDP,
 			nocsum: t.sigRefs == 0}
-		c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
-		sp.c8, sp.cmix, sp.csum = c<<8, sigHashC(c), c<<8>>32+c<<8&0xffffffff
+		c := signature.TimeWord(ts, d.flags)
+		sp.c, sp.th, sp.csum = c, signature.TimeHash(c), timeSum(c)
 		ps.flow = signBurst(ptrs[:k], seq, first, &sp)
 		return k
 	}
@@ -126,11 +133,11 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 
 // sigParams is what signBurst needs besides the frames.
 type sigParams struct {
-	stream         uint32
-	c8, cmix, csum uint64 // the trailer's timestamp word <<8, its hash part, its sum
-	so, co         int    // trailer and checksum offsets
-	odd, udp       bool
-	nocsum         bool // no checksum covers the trailer (e.g. IP with a custom payload)
+	stream      uint32
+	c, th, csum uint64 // the trailer's TimeWord, its TimeHash, its timeSum
+	so, co      int    // trailer and checksum offsets
+	odd, udp    bool
+	nocsum      bool // no checksum covers the trailer (e.g. IP with a custom payload)
 }
 
 // signBurst writes the signatures of frames whose flows run from flow on
@@ -151,15 +158,15 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 	}
 	_ = seq[flow] // flow < nflows, so every flow below is in seq
 	sq := unsafe.Pointer(unsafe.SliceData(seq))
-	stream, c8, cmix, so := sp.stream, sp.c8, sp.cmix, uintptr(sp.so)
+	stream, c, th, so := sp.stream, sp.c, sp.th, uintptr(sp.so)
 	if sp.nocsum {
 		for _, p := range frames {
 			qp := (*uint32)(unsafe.Add(sq, uintptr(flow)*4))
 			q := *qp
 			*qp = q + 1
 			a := uint64(stream+uint32(flow))<<32 | uint64(q)
-			h := sigHashMix(a, cmix)
-			putTrailer(p, so, a, c8, h)
+			h := signature.Check(a, th)
+			putTrailer(p, so, a, c, h)
 			if flow++; flow == nflows {
 				flow = 0
 			}
@@ -174,7 +181,7 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 	if sp.odd {
 		m = 1
 	}
-	cs := uint64(fold16(sp.csum))
+	cs := uint64(checksum.Fold(sp.csum))
 	var rare uint64 // frames whose total is 0xffff: signExact's
 	if nflows == 1 {
 		q := *(*uint32)(sq)
@@ -182,9 +189,9 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 		k := uint64(stream) + cs
 		for i, p := range frames {
 			a := base | uint64(q)
-			h := sigHashMix(a, cmix)
-			putTrailer(p, so, a, c8, h)
-			total := fold16((k + uint64(q) + uint64(h)) * m)
+			h := signature.Check(a, th)
+			putTrailer(p, so, a, c, h)
+			total := checksum.Fold((k + uint64(q) + uint64(h)) * m)
 			q++
 			if total == 0xffff {
 				rare |= 1 << (uint(i) & 63)
@@ -200,12 +207,12 @@ func signBurst(frames []unsafe.Pointer, seq []uint32, flow int, sp *sigParams) i
 			*qp = q + 1
 			sf := uint64(stream + uint32(flow))
 			a := sf<<32 | uint64(q)
-			h := sigHashMix(a, cmix)
-			putTrailer(p, so, a, c8, h)
+			h := signature.Check(a, th)
+			putTrailer(p, so, a, c, h)
 			if flow++; flow == nflows {
 				flow = 0
 			}
-			total := fold16((sf + cs + uint64(q) + uint64(h)) * m)
+			total := checksum.Fold((sf + cs + uint64(q) + uint64(h)) * m)
 			if total == 0xffff {
 				rare |= 1 << (uint(i) & 63)
 				continue
@@ -230,46 +237,31 @@ func signExactTrailer(p unsafe.Pointer, sp *sigParams) {
 	signExact(p, a, h, sp)
 }
 
-// putTrailer writes a signature trailer at p+so: the stream and sequence
-// word a, the timestamp word c8 (shifted left 8) and the 24-bit hash h.
-func putTrailer(p unsafe.Pointer, so uintptr, a, c8 uint64, h uint32) {
-	tr := (*[SignatureLen]byte)(unsafe.Add(p, so))
-	binary.BigEndian.PutUint64(tr[0:8], a)
-	binary.BigEndian.PutUint64(tr[8:16], c8|uint64(h>>16))
-	binary.BigEndian.PutUint16(tr[16:18], uint16(h))
+// putTrailer writes the signature trailer of words a, c and check h at
+// p+so.
+func putTrailer(p unsafe.Pointer, so uintptr, a, c uint64, h uint32) {
+	signature.Put((*[signature.Len]byte)(unsafe.Add(p, so)), a, c, h)
 }
 
 // addToChecksum adds total (folded, not 0xffff) to the checksum at cp, read
 // in the machine's byte order. A UDP checksum of 0 (none) stays 0, and a
 // UDP result of 0 is sent as 0xffff.
-func addToChecksum(cp *uint16, total uint32, udp bool) {
+func addToChecksum(cp *uint16, total uint16, udp bool) {
 	oc := *cp
 	if udp && oc == 0 {
 		return
 	}
-	v := uint32(^oc) + total
-	nc := ^uint16(v + v>>16)
+	nc := ^checksum.Combine(^oc, total)
 	if nc == 0 && udp {
 		nc = 0xffff
 	}
 	*cp = nc
 }
 
-// fold16 is the ones'-complement fold of s < 2^47 to 16 bits: a value in
-// 1..0xffff (0 only for 0) equal to s modulo 0xffff.
-func fold16(s uint64) uint32 {
-	s = s>>16 + s&0xffff // < 2^32
-	v := uint32(s)
-	// The high half of v + v rotated is hi + lo + the carry out of the
-	// low half: the end-around carry.
-	return (v + bits.RotateLeft32(v, 16)) >> 16
-}
-
 // signExact is signBurst's checksum update done as template.sign does it,
 // for the rare trailers whose folded sum is 0xffff.
 func signExact(p unsafe.Pointer, a uint64, h uint32, sp *sigParams) {
-	s := a>>32&0xffff + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + sp.csum
-	old, w0 := ^fold64(s), uint16(a>>48)
+	old, w0 := ^checksum.Fold(trailerSum(a, sp.csum, h)), uint16(a>>48)
 	if old == w0 {
 		return
 	}
@@ -280,7 +272,7 @@ func signExact(p unsafe.Pointer, a uint64, h uint32, sp *sigParams) {
 	if sp.odd {
 		old, w0 = bits.ReverseBytes16(old), bits.ReverseBytes16(w0)
 	}
-	nc := protocol.ChecksumAdjust16(oc, old, w0)
+	nc := checksum.Update16(oc, old, w0)
 	if nc == 0 && sp.udp {
 		nc = 0xffff
 	}
@@ -325,14 +317,14 @@ func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
 	hasSig := d.Signature != nil
 	var stream uint32
-	var c, cmix, csum uint64
+	var c, th, csum uint64
 	if hasSig {
 		stream = d.Signature.StreamID
 		// The trailer's timestamp and flags word, its part of the hash
 		// and of the trailer's sum are the same for the whole run.
-		c = (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
-		cmix = sigHashC(c)
-		csum = c<<8>>32 + c<<8&0xffffffff
+		c = signature.TimeWord(ts, d.flags)
+		th = signature.TimeHash(c)
+		csum = timeSum(c)
 	}
 	t := &d.tmpls[d.lenTmpl[li]]
 	i := 0
@@ -369,18 +361,12 @@ func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 		seq[flow] = q + 1
 		if hasSig {
 			a := uint64(stream+uint32(flow))<<32 | uint64(q)
-			h := sigHashMix(a, cmix)
+			h := signature.Check(a, th)
 			tr := frame[n-SignatureLen:]
-			binary.BigEndian.PutUint64(tr, a)
-			binary.BigEndian.PutUint64(tr[8:], c<<8|uint64(h>>16))
-			binary.BigEndian.PutUint16(tr[16:], uint16(h))
+			signature.Put((*[signature.Len]byte)(tr), a, c, h)
 			if t.sigSingle {
 				// template.sign's single-checksum update.
-				s := a>>32&0xffff + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + csum
-				s = s>>16 + s&0xffff
-				s = s>>16 + s&0xffff
-				s = s>>16 + s&0xffff
-				old, first := ^uint16(s), uint16(a>>48)
+				old, first := ^checksum.Fold(trailerSum(a, csum, h)), uint16(a>>48)
 				if old != first {
 					cw := frame[t.sigCsum : t.sigCsum+2]
 					oc := binary.BigEndian.Uint16(cw)
@@ -388,7 +374,7 @@ func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 						if t.sigOdd {
 							old, first = bits.ReverseBytes16(old), bits.ReverseBytes16(first)
 						}
-						nc := ^protocol.Fold(uint32(^oc) + uint32(^old) + uint32(first))
+						nc := checksum.Update16(oc, old, first)
 						if nc == 0 && t.sigUDP {
 							nc = 0xffff
 						}
@@ -396,8 +382,7 @@ func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 					}
 				}
 			} else if t.sigRefs > 0 {
-				s := a>>32&0xffff + a&0xffffffff + uint64(h>>16) + uint64(h&0xffff) + csum
-				binary.BigEndian.PutUint16(tr, ^fold64(s))
+				binary.BigEndian.PutUint16(tr, ^checksum.Fold(trailerSum(a, csum, h)))
 				t.sig.SetUint16(frame, uint16(a>>48))
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -37,10 +38,10 @@ func refWrite(d *Definition, dst []byte, flow, lenIdx int, seq uint32, ts uint64
 		tr := frame[n-SignatureLen : n]
 		b := tr
 		a := uint64(d.Signature.StreamID+uint32(flow))<<32 | uint64(seq)
-		c := (ts&TimestampMask)<<8 | uint64(SignatureMarker|d.flags&sigFlagsKnown)
+		c := (ts&signature.TimestampMask)<<8 | uint64(signature.Marker|d.flags&(signature.FlagEndOfFrame|signature.FlagPRBS))
 		binary.BigEndian.PutUint64(b[7:], c)
 		binary.BigEndian.PutUint64(b[0:], a)
-		h := sigHash(a, c)
+		h := signature.Check(a, signature.TimeHash(c<<8))
 		b[15], b[16], b[17] = byte(h>>16), byte(h>>8), byte(h)
 		first := binary.BigEndian.Uint16(tr)
 		binary.BigEndian.PutUint16(tr, ^refOnesSum16(tr[2:]))

@@ -3,6 +3,8 @@ package protocol
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/openperfd/openperfd/packet/checksum"
 )
 
 // 64 bytes on the wire: 60 without FCS.
@@ -51,7 +53,7 @@ func BenchmarkPatchUint32(b *testing.B) {
 			seq++
 			old := binary.BigEndian.Uint32(frame[off:])
 			binary.BigEndian.PutUint32(frame[off:], seq)
-			sum := ChecksumAdjust32(binary.BigEndian.Uint16(frame[c:]), old, seq)
+			sum := checksum.Update32(binary.BigEndian.Uint16(frame[c:]), old, seq)
 			if sum == 0 {
 				sum = 0xffff
 			}
@@ -95,6 +97,6 @@ func BenchmarkChecksum1500(b *testing.B) {
 	data := make([]byte, 1500)
 	b.SetBytes(1500)
 	for b.Loop() {
-		_ = Checksum(data, 0)
+		_ = checksum.Checksum(data, 0)
 	}
 }

@@ -10,7 +10,7 @@
 // caller can patch fields of a prebuilt template per packet. Layers.Field
 // works out once which checksums cover a field; Field.SetUint32 then writes
 // it and updates them all with RFC 1624 arithmetic in a few nanoseconds.
-// ChecksumAdjust16/32, Sum and Checksum are the primitives underneath.
+// packet/checksum's Update16/32, Sum and Checksum are the primitives underneath.
 //
 // Parsing: Parse walks a received frame without allocating and returns the
 // same Layers description; Layers.Verify checks the IPv4 and L4 checksums.

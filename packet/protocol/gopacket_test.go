@@ -9,6 +9,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/openperfd/openperfd/packet/checksum"
 )
 
 // Random header values. Ports avoid the ones gopacket decodes further (DNS,
@@ -410,7 +412,7 @@ func TestCustomHeadersCarryRawProtocolsGopacketDecodes(t *testing.T) {
 			},
 			fix: func(frame []byte, l Layers) {
 				o := l.Spans[3].Off
-				put16(frame[o+2:], Checksum(frame[o:], 0))
+				put16(frame[o+2:], checksum.Checksum(frame[o:], 0))
 			},
 			check: func(t *testing.T, d decoded, s Stack) {
 				g, ok := d.byOff[38].(*layers.ICMPv4)
@@ -429,7 +431,7 @@ func TestCustomHeadersCarryRawProtocolsGopacketDecodes(t *testing.T) {
 			fix: func(frame []byte, l Layers) {
 				ip, o := l.Spans[1].Off, int(l.Spans[2].Off)
 				ps := PseudoSumIPv6((*[16]byte)(frame[ip+8:]), (*[16]byte)(frame[ip+24:]), ProtoICMPv6, len(frame)-o)
-				put16(frame[o+2:], Checksum(frame[o:], ps))
+				put16(frame[o+2:], checksum.Checksum(frame[o:], ps))
 			},
 			check: func(t *testing.T, d decoded, s Stack) {
 				if _, ok := d.byOff[54].(*layers.ICMPv6); !ok {

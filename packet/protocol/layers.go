@@ -1,6 +1,10 @@
 package protocol
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/openperfd/openperfd/packet/checksum"
+)
 
 // Frame limits.
 const (
@@ -170,7 +174,7 @@ func (l *Layers) UpdateChecksums(frame []byte) {
 		if s.Kind == KindIPv4 {
 			hdr := frame[s.Off : s.Off+s.Len]
 			hdr[IPv4ChecksumOff], hdr[IPv4ChecksumOff+1] = 0, 0
-			put16(hdr[IPv4ChecksumOff:], Checksum(hdr, 0))
+			put16(hdr[IPv4ChecksumOff:], checksum.Checksum(hdr, 0))
 			continue
 		}
 		ps, ok := l.pseudoSum(frame, i)
@@ -178,7 +182,7 @@ func (l *Layers) UpdateChecksums(frame []byte) {
 			continue
 		}
 		frame[c], frame[c+1] = 0, 0
-		sum := Checksum(frame[s.Off:s.End], ps)
+		sum := checksum.Checksum(frame[s.Off:s.End], ps)
 		if sum == 0 && s.Kind == KindUDP {
 			sum = 0xffff
 		}

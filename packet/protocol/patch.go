@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+
+	"github.com/openperfd/openperfd/packet/checksum"
 )
 
 // Per-packet patching of a prebuilt template. A field is written in place
@@ -180,15 +182,15 @@ func (f *Field) update(frame []byte, old, new uint32, wide bool) {
 			if r.odd {
 				o, n = bits.ReverseBytes16(o), bits.ReverseBytes16(n)
 			}
-			nc = ChecksumAdjust16(oc, o, n)
+			nc = checksum.Update16(oc, o, n)
 		case wide && r.odd:
-			nc = ChecksumAdjust32(oc, SwapHalves(old), SwapHalves(new))
+			nc = checksum.Update32(oc, checksum.SwapHalves(old), checksum.SwapHalves(new))
 		case wide:
-			nc = ChecksumAdjust32(oc, old, new)
+			nc = checksum.Update32(oc, old, new)
 		case r.odd:
-			nc = ChecksumAdjust16(oc, bits.ReverseBytes16(uint16(old)), bits.ReverseBytes16(uint16(new)))
+			nc = checksum.Update16(oc, bits.ReverseBytes16(uint16(old)), bits.ReverseBytes16(uint16(new)))
 		default:
-			nc = ChecksumAdjust16(oc, uint16(old), uint16(new))
+			nc = checksum.Update16(oc, uint16(old), uint16(new))
 		}
 		if nc == 0 && r.udp {
 			nc = 0xffff

@@ -288,8 +288,8 @@ uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 	struct op_qstats *st = (struct op_qstats *)stp;
 	/* Read lengths before the driver owns the mbufs: a ring peer may
 	 * already be freeing them once tx_burst returns. */
-	uint64_t lens[64];
-	uint16_t k = n < 64 ? n : 64;
+	uint64_t lens[OP_TX_BURST_MAX];
+	uint16_t k = n < OP_TX_BURST_MAX ? n : OP_TX_BURST_MAX;
 	for (uint16_t i = 0; i < k; i++)
 		lens[i] = m[i]->pkt_len;
 	uint16_t sent = rte_eth_tx_burst(port, q, m, k);

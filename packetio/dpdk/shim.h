@@ -8,6 +8,12 @@
 
 struct rte_mempool;
 
+/* The most packets op_tx_burst hands the PMD per call (a longer burst is
+ * cut: the caller sends the rest next). It sizes the burst's length
+ * array on the stack; it equals packetio.TxBurstSize, which layout.go
+ * checks at compile time. */
+#define OP_TX_BURST_MAX 64
+
 /* Per-queue software counters. DPDK's ring PMD reports no bytes, so the
  * burst helpers count them; each queue is written by one worker only. */
 struct op_qstats {

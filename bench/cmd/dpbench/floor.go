@@ -1,3 +1,5 @@
+//go:build 386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm
+
 package main
 
 import (
@@ -5,6 +7,7 @@ import (
 	"math/bits"
 	"unsafe"
 
+	"github.com/openperfd/openperfd/packet/checksum"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -23,17 +26,10 @@ type floorSink struct {
 	other           uint64
 }
 
-// load64 and load32 read little-endian words at p+off.
+// load64 and load32 read little-endian words at p+off (the file builds
+// for little-endian machines only).
 func load64(p unsafe.Pointer, off uintptr) uint64 { return *(*uint64)(unsafe.Add(p, off)) }
 func load32(p unsafe.Pointer, off uintptr) uint32 { return *(*uint32)(unsafe.Add(p, off)) }
-
-// fold16 folds a ones'-complement sum to 16 bits.
-func fold16(s uint64) uint64 {
-	s = s&0xffffffff + s>>32
-	s = s&0xffff + s>>16
-	s = s&0xffff + s>>16
-	return s&0xffff + s>>16
-}
 
 func (f *floorSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 	for _, m := range pkts {
@@ -51,7 +47,7 @@ func (f *floorSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 			f.other++
 			continue
 		}
-		if fold16(w0&0xffffffff+w0>>32+w1&0xffffffff+w1>>32+w2) != 0xffff {
+		if checksum.Fold(w0&0xffffffff+w0>>32+w1&0xffffffff+w1>>32+w2) != 0xffff {
 			f.ipv4Bad++
 		}
 		// The UDP checksum: addresses, protocol and length (the pseudo-
@@ -66,7 +62,7 @@ func (f *floorSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 			acc, c = bits.Add64(acc, load64(p, end-8)>>((8-k)*8), c)
 		}
 		acc, c = bits.Add64(acc, 0, c)
-		if fold16(acc+c) != 0xffff && *(*uint16)(unsafe.Add(p, 40)) != 0 {
+		if checksum.Fold(acc+c) != 0xffff && *(*uint16)(unsafe.Add(p, 40)) != 0 {
 			f.udpBad++
 		}
 		f.frames[*(*uint8)(unsafe.Add(p, n-15))]++ // the stream id's low byte

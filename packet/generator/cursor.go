@@ -1,0 +1,82 @@
+package generator
+
+// Cursor walks a Program's transmit order. It is not safe for concurrent
+// use; take one per transmitter.
+type Cursor struct {
+	p    *Program
+	def  int
+	left uint64      // packets left in the current definition's block
+	pos  []cursorPos // per definition: where its next packet is
+}
+
+// cursorPos is a definition's next packet k as k%FlowCount and
+// k%len(Lengths), kept as counters that wrap (no division per packet).
+type cursorPos struct {
+	flow, len int
+}
+
+// NewCursor returns a cursor at the start of the transmit order.
+func (p *Program) NewCursor() *Cursor {
+	c := &Cursor{p: p, pos: make([]cursorPos, len(p.Definitions))}
+	c.left = c.block(0)
+	return c
+}
+
+func (c *Cursor) block(d int) uint64 {
+	def := &c.p.Definitions[d]
+	if c.p.Order == OrderSequential {
+		return mulSat(uint64(def.Weight), def.Cycle)
+	}
+	return uint64(def.Weight)
+}
+
+// Next returns the definition, its local flow index and its Lengths index
+// of the next packet. It does not allocate.
+func (c *Cursor) Next() (def, flow, lenIdx int) {
+	for c.left == 0 {
+		c.def++
+		if c.def == len(c.p.Definitions) {
+			c.def = 0
+		}
+		c.left = c.block(c.def)
+	}
+	c.left--
+	d := &c.p.Definitions[c.def]
+	ps := &c.pos[c.def]
+	flow, lenIdx = ps.flow, ps.len
+	if ps.flow++; ps.flow == d.FlowCount {
+		ps.flow = 0
+	}
+	if ps.len++; ps.len == len(d.Lengths) {
+		ps.len = 0
+	}
+	return c.def, flow, lenIdx
+}
+
+// Writer writes a Program's packets in transmit order, keeping a sequence
+// number per flow (from 0). Not safe for concurrent use.
+type Writer struct {
+	p   *Program
+	cur *Cursor
+	seq []uint32 // per global flow
+}
+
+// NewWriter returns a writer at the start of the transmit order.
+func (p *Program) NewWriter() *Writer {
+	return &Writer{p: p, cur: p.NewCursor(), seq: make([]uint32, p.flows)}
+}
+
+// Next writes the next packet into dst (at least MaxFrameLen bytes) with
+// tx timestamp ts and returns its length (FCS excluded) and global flow
+// index. It does not allocate.
+func (w *Writer) Next(dst []byte, ts uint64) (n, flow int) {
+	di, f, li := w.cur.Next()
+	d := &w.p.Definitions[di]
+	g := d.FlowOffset + f
+	seq := w.seq[g]
+	w.seq[g] = seq + 1
+	return d.Write(dst, f, li, seq, ts), g
+}
+
+// Sequence returns the next sequence number of global flow index flow.
+func (w *Writer) Sequence(flow int) uint32 { return w.seq[flow] }
