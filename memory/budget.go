@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/openperfd/openperfd/errdefs"
 )
 
 // BudgetFlag names the option that sets the budget, so a refusal tells
 // the user what to change.
 const BudgetFlag = "--modules.packetio.memory-budget"
+
+// ErrOverBudget is the error of a reservation that does not fit in the
+// budget; packetio gives it to the services as one of their error classes.
+var ErrOverBudget = errors.New("over the memory budget")
 
 // Budget bounds the memory that API requests make the daemon hold for
 // long: capture buffers and flow tables (generator flows, analyzer flow
@@ -38,7 +40,7 @@ func NewBudget(limit int64) *Budget {
 }
 
 // Reserve sets what holder holds to n bytes (replacing what it held), or
-// fails with errdefs.ErrOverBudget, holding what it held before.
+// fails with ErrOverBudget, holding what it held before.
 func (b *Budget) Reserve(holder string, n int64) error {
 	if b == nil {
 		return nil
@@ -48,7 +50,7 @@ func (b *Budget) Reserve(holder string, n int64) error {
 	old := b.held[holder]
 	if n > old && n-old > b.limit-b.used {
 		return fmt.Errorf("%s needs %s, but only %s of the %s memory budget is free (%s): %w",
-			holder, Size(n-old), Size(max(b.limit-b.used, 0)), Size(b.limit), BudgetFlag, errdefs.ErrOverBudget)
+			holder, Size(n-old), Size(max(b.limit-b.used, 0)), Size(b.limit), BudgetFlag, ErrOverBudget)
 	}
 	b.used += n - old
 	b.held[holder] = n

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/openperfd/openperfd/errdefs"
 )
 
 func TestBudgetReservesUpToItsLimitAndNamesItself(t *testing.T) {
@@ -15,7 +13,7 @@ func TestBudgetReservesUpToItsLimitAndNamesItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := b.Reserve("capture b", 50<<20)
-	if !errors.Is(err, errdefs.ErrOverBudget) || !strings.Contains(err.Error(), BudgetFlag) ||
+	if !errors.Is(err, ErrOverBudget) || !strings.Contains(err.Error(), BudgetFlag) ||
 		!strings.Contains(err.Error(), "capture b needs 50.0 MiB") || !strings.Contains(err.Error(), "40.0 MiB of the 100.0 MiB") {
 		t.Fatalf("over budget: %v", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-
-	"github.com/openperfd/openperfd/errdefs"
 )
 
 // Dataplane is what the port service needs from the workers: taking a
@@ -63,7 +61,7 @@ func (s *Service) Ports(kind Kind) ([]PortView, error) {
 	switch kind {
 	case "", KindDPDK, KindHost, KindBond:
 	default:
-		return nil, fmt.Errorf("kind %q: must be dpdk, host or bond: %w", kind, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("kind %q: must be dpdk, host or bond: %w", kind, ErrInvalid)
 	}
 	var out []PortView
 	for _, p := range s.drv.Ports() {
@@ -78,7 +76,7 @@ func (s *Service) Ports(kind Kind) ([]PortView, error) {
 func (s *Service) Port(id string) (PortView, error) {
 	p := s.find(id)
 	if p == nil {
-		return PortView{}, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return PortView{}, fmt.Errorf("port %s: %w", id, ErrNotFound)
 	}
 	return view(p), nil
 }
@@ -91,25 +89,25 @@ func (s *Service) CreateBond(id string, cfg BondConfig) (PortView, error) {
 		id = uuid.NewString()
 	}
 	if s.find(id) != nil {
-		return PortView{}, fmt.Errorf("port %s already exists: %w", id, errdefs.ErrInvalid)
+		return PortView{}, fmt.Errorf("port %s already exists: %w", id, ErrInvalid)
 	}
 	if cfg.Mode != BondLACP {
-		return PortView{}, fmt.Errorf("config.bond.mode %q: only %s is supported: %w", cfg.Mode, BondLACP, errdefs.ErrInvalid)
+		return PortView{}, fmt.Errorf("config.bond.mode %q: only %s is supported: %w", cfg.Mode, BondLACP, ErrInvalid)
 	}
 	if len(cfg.Members) == 0 {
-		return PortView{}, fmt.Errorf("config.bond.ports: at least one member port is needed: %w", errdefs.ErrInvalid)
+		return PortView{}, fmt.Errorf("config.bond.ports: at least one member port is needed: %w", ErrInvalid)
 	}
 	seen := map[string]bool{}
 	for _, m := range cfg.Members {
 		p := s.find(m)
 		if p == nil {
-			return PortView{}, fmt.Errorf("config.bond.ports: port %s does not exist: %w", m, errdefs.ErrInvalid)
+			return PortView{}, fmt.Errorf("config.bond.ports: port %s does not exist: %w", m, ErrInvalid)
 		}
 		if seen[m] {
-			return PortView{}, fmt.Errorf("config.bond.ports: port %s listed twice: %w", m, errdefs.ErrInvalid)
+			return PortView{}, fmt.Errorf("config.bond.ports: port %s listed twice: %w", m, ErrInvalid)
 		}
 		if p.Info().Kind == KindBond {
-			return PortView{}, fmt.Errorf("config.bond.ports: port %s is itself a bond: %w", m, errdefs.ErrInvalid)
+			return PortView{}, fmt.Errorf("config.bond.ports: port %s is itself a bond: %w", m, ErrInvalid)
 		}
 		seen[m] = true
 	}
@@ -146,11 +144,11 @@ func (s *Service) DeleteBond(id string) error {
 	defer s.mu.Unlock()
 	p := s.find(id)
 	if p == nil {
-		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, ErrNotFound)
 	}
 	info := p.Info()
 	if info.Kind != KindBond {
-		return fmt.Errorf("port %s is a %s port owned by the driver and cannot be deleted: %w", id, info.Kind, errdefs.ErrInvalid)
+		return fmt.Errorf("port %s is a %s port owned by the driver and cannot be deleted: %w", id, info.Kind, ErrInvalid)
 	}
 	s.dp.DetachPort(id)
 	if err := s.drv.DeleteBond(id); err != nil {
@@ -168,11 +166,11 @@ func (s *Service) UpdateLink(id string, cfg LinkConfig) (PortView, error) {
 	defer s.mu.Unlock()
 	p := s.find(id)
 	if p == nil {
-		return PortView{}, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return PortView{}, fmt.Errorf("port %s: %w", id, ErrNotFound)
 	}
 	if !cfg.AutoNegotiation {
 		if cfg.SpeedMbps <= 0 {
-			return PortView{}, fmt.Errorf("config.dpdk.link.speed: a fixed link needs a speed in Mbps: %w", errdefs.ErrInvalid)
+			return PortView{}, fmt.Errorf("config.dpdk.link.speed: a fixed link needs a speed in Mbps: %w", ErrInvalid)
 		}
 		if cfg.Duplex == "" {
 			cfg.Duplex = DuplexFull
@@ -205,19 +203,19 @@ const MaxTestFrameJobs = 64
 func (s *Service) SendTestFrames(id string, count int64, length int, dst [6]byte) (*TestFrames, error) {
 	p := s.find(id)
 	if p == nil {
-		return nil, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("port %s: %w", id, ErrNotFound)
 	}
 	if count < 1 {
-		return nil, fmt.Errorf("count %d: must be at least 1: %w", count, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("count %d: must be at least 1: %w", count, ErrInvalid)
 	}
 	if length < 60 || length > 2048 {
-		return nil, fmt.Errorf("length %d: must be 60..2048: %w", length, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("length %d: must be 60..2048: %w", length, ErrInvalid)
 	}
 	s.jobsMu.Lock()
 	active := len(s.jobs)
 	s.jobsMu.Unlock()
 	if active >= MaxTestFrameJobs {
-		return nil, fmt.Errorf("%d test-frame jobs are still running; wait for one to finish: %w", active, errdefs.ErrInUse)
+		return nil, fmt.Errorf("%d test-frame jobs are still running; wait for one to finish: %w", active, ErrInUse)
 	}
 	job := NewTestFrames(s.drv.Pool(), p.Info().MAC, dst, length, count)
 	job.ID = uuid.NewString()
@@ -255,9 +253,9 @@ func (s *Service) Close() {
 }
 
 // IsNotFound and IsInvalid let the API map errors to status codes.
-func IsNotFound(err error) bool { return errors.Is(err, errdefs.ErrNotFound) }
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // IsInvalid reports a caller error (400).
 func IsInvalid(err error) bool {
-	return errors.Is(err, errdefs.ErrInvalid) || errors.Is(err, errdefs.ErrInUse)
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrInUse)
 }

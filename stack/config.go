@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // Address configuration methods, as OpenPerf names them.
@@ -56,7 +56,7 @@ func orDefault(s, def string) string {
 }
 
 func invalid(field, format string, a ...any) error {
-	return fmt.Errorf("%s: %s: %w", field, fmt.Sprintf(format, a...), errdefs.ErrInvalid)
+	return fmt.Errorf("%s: %s: %w", field, fmt.Sprintf(format, a...), packetio.ErrInvalid)
 }
 
 // Validate checks a configuration on its own (not against other

@@ -7,7 +7,6 @@ import (
 
 	"github.com/benbjohnson/immutable"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -61,7 +60,7 @@ func (s *Stack) portLocked(id string) (*portState, error) {
 	}
 	p := s.portByID(id)
 	if p == nil {
-		return nil, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
 	}
 	ps := &portState{
 		id: id, index: p.Info().Index,

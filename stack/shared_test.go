@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
@@ -198,7 +197,7 @@ func TestSharingAMACNeedsDifferentAddresses(t *testing.T) {
 			switch {
 			case c.wantErr == "" && err != nil:
 				t.Fatalf("refused: %v", err)
-			case c.wantErr != "" && (!errors.Is(err, errdefs.ErrInvalid) || !strings.HasPrefix(err.Error(), c.wantErr+":")):
+			case c.wantErr != "" && (!errors.Is(err, packetio.ErrInvalid) || !strings.HasPrefix(err.Error(), c.wantErr+":")):
 				t.Fatalf("error %v, want one naming %s", err, c.wantErr)
 			case c.wantErr != "" && c.batch && s.Count() != 0:
 				t.Fatalf("a refused batch left %d interfaces", s.Count())

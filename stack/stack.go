@@ -24,7 +24,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/bpf"
@@ -548,7 +547,7 @@ func (s *Stack) Get(id string) (*Interface, error) {
 	defer s.mu.Unlock()
 	it, ok := s.ifaces[id]
 	if !ok {
-		return nil, fmt.Errorf("interface %s: %w", id, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("interface %s: %w", id, packetio.ErrNotFound)
 	}
 	return it, nil
 }

@@ -21,7 +21,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/fib"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -290,7 +289,7 @@ func (w *Workers) AddSource(portID string, s packetio.Source) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, ok := w.routesLocked()[portID]; !ok {
-		return fmt.Errorf("add source to port %s: %w", portID, errdefs.ErrNotFound)
+		return fmt.Errorf("add source to port %s: %w", portID, packetio.ErrNotFound)
 	}
 	if _, dup := w.sources[s]; dup {
 		return nil

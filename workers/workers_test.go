@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 )
@@ -182,7 +181,7 @@ func TestConcurrentControlIsRaceFree(t *testing.T) {
 				// that is a refusal to wait out, not a failure.
 				for {
 					_, err := svc.SendTestFrames("0", 100, 64, [6]byte{1})
-					if errors.Is(err, errdefs.ErrInUse) {
+					if errors.Is(err, packetio.ErrInUse) {
 						time.Sleep(time.Millisecond)
 						continue
 					}

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // lifecycle is what every resource's service does: packet/resource's
@@ -294,7 +294,7 @@ func (k *kind[S, V, RV, J, JR]) stopOne(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := svc.StopOne(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := svc.StopOne(id); err != nil && !errors.Is(err, packetio.ErrNotFound) {
 		return err
 	}
 	return nil

@@ -23,7 +23,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/api/gen"
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
@@ -249,9 +248,9 @@ func statusOf(err error) (int, string) {
 		return ae.status, ae.msg
 	case errors.As(err, &mb):
 		return http.StatusRequestEntityTooLarge, tooLarge(mb.Limit).Error()
-	case errors.Is(err, errdefs.ErrNotFound):
+	case errors.Is(err, packetio.ErrNotFound):
 		return http.StatusNotFound, message(err)
-	case errors.Is(err, errdefs.ErrInvalid), errors.Is(err, errdefs.ErrInUse):
+	case errors.Is(err, packetio.ErrInvalid), errors.Is(err, packetio.ErrInUse), errors.Is(err, packetio.ErrOverBudget):
 		return http.StatusBadRequest, message(err)
 	case errors.As(err, &he):
 		msg := fmt.Sprint(he.Message)
@@ -268,7 +267,7 @@ func statusOf(err error) (int, string) {
 // request named as the request spells it ("items[2]"), and a field (the
 // id, a generator's config) by its path.
 func message(err error) string {
-	var ie *errdefs.ItemError
+	var ie *packetio.ItemError
 	if !errors.As(err, &ie) {
 		msg, _ := fieldMessage(err)
 		return msg
@@ -286,7 +285,7 @@ func fieldMessage(err error) (msg string, field bool) {
 	if msg, ok := generatorMessage(err); ok {
 		return msg, true
 	}
-	var fe *errdefs.FieldError
+	var fe *packetio.FieldError
 	return err.Error(), errors.As(err, &fe)
 }
 

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/openperfd/openperfd/api/gen"
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
 )
 
@@ -58,7 +58,7 @@ func (h *Handlers) GetStack(_ context.Context, req gen.GetStackRequestObject) (g
 		return nil, err
 	}
 	if req.Id != stack.ID {
-		return nil, fmt.Errorf("stack %s: %w", req.Id, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("stack %s: %w", req.Id, packetio.ErrNotFound)
 	}
 	return gen.GetStack200JSONResponse(stackJSON(s)), nil
 }

@@ -33,7 +33,7 @@ func (e Endpoints) Endpoint(id string) (resource.Endpoint, error) {
 	}
 	it, err := e.Stack.Get(id)
 	if err != nil {
-		return resource.Endpoint{}, err // errdefs.ErrNotFound for an unknown id
+		return resource.Endpoint{}, err // packetio.ErrNotFound for an unknown id
 	}
 	if _, err := e.Ports.Port(it.PortID); err != nil {
 		return resource.Endpoint{}, fmt.Errorf("interface %s: port %s: %w", id, it.PortID, err)

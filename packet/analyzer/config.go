@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"github.com/openperfd/openperfd/clock"
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // ErrInvalid marks a configuration the analyzer rejects (an
-// errdefs.ErrInvalid).
-var ErrInvalid = errdefs.New(errdefs.ErrInvalid, "invalid analyzer config")
+// packetio.ErrInvalid).
+var ErrInvalid = packetio.New(packetio.ErrInvalid, "invalid analyzer config")
 
 // ProtocolCounters is a set of protocol counter groups (OpenPerf's
 // protocol_counters).

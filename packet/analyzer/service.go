@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/resource"
 	"github.com/openperfd/openperfd/packetio"
@@ -206,5 +205,5 @@ func (s *Service) RxFlow(id string) (RxFlow, error) {
 			}
 		}
 	}
-	return RxFlow{}, fmt.Errorf("rx flow %s: %w", id, errdefs.ErrNotFound)
+	return RxFlow{}, fmt.Errorf("rx flow %s: %w", id, packetio.ErrNotFound)
 }

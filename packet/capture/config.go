@@ -6,18 +6,18 @@ import (
 	"unsafe"
 
 	"github.com/openperfd/openperfd/clock"
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/bpf"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // Errors the API layer maps to status codes by their class.
 var (
 	// ErrInvalid marks a configuration New rejects (an
-	// errdefs.ErrInvalid).
-	ErrInvalid = errdefs.New(errdefs.ErrInvalid, "invalid capture configuration")
+	// packetio.ErrInvalid).
+	ErrInvalid = packetio.New(packetio.ErrInvalid, "invalid capture configuration")
 	// ErrActive marks an operation that needs a stopped capture (an
-	// errdefs.ErrInUse).
-	ErrActive = errdefs.New(errdefs.ErrInUse, "capture is active")
+	// packetio.ErrInUse).
+	ErrActive = packetio.New(packetio.ErrInUse, "capture is active")
 )
 
 // Buffer size limits, in bytes of packet data. The minimum and the default

@@ -35,12 +35,12 @@ package generator
 import (
 	"fmt"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
-var ErrInvalid = errdefs.New(errdefs.ErrInvalid, "generator: invalid traffic definition")
+var ErrInvalid = packetio.New(packetio.ErrInvalid, "generator: invalid traffic definition")
 
 // ValidationError names the offending field by its path in the API JSON
 // (e.g. traffic[0].packet.protocols[2].modifiers.items[0].field.sequence.count).

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/protocol"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // learnDef is one ethernet header whose destination MAC is learnt from
@@ -354,7 +354,7 @@ type LearningView struct {
 func (s *Service) Learning(id string) (LearningView, error) {
 	it, ok := s.Item(id)
 	if !ok {
-		return LearningView{}, fmt.Errorf("generator %s: %w", id, errdefs.ErrNotFound)
+		return LearningView{}, fmt.Errorf("generator %s: %w", id, packetio.ErrNotFound)
 	}
 	g := it.State
 	if g.learn == nil {
@@ -388,7 +388,7 @@ func (s *Service) Learning(id string) (LearningView, error) {
 func (s *Service) LearningControl(id, op string) error {
 	it, ok := s.Item(id)
 	if !ok {
-		return fmt.Errorf("generator %s: %w", id, errdefs.ErrNotFound)
+		return fmt.Errorf("generator %s: %w", id, packetio.ErrNotFound)
 	}
 	g := it.State
 	if g.learn == nil {
@@ -412,7 +412,7 @@ func (s *Service) LearningControl(id, op string) error {
 		}
 	case "start", "retry":
 		if s.Running(id) {
-			return fmt.Errorf("generator %s is running: %w", id, errdefs.ErrInUse)
+			return fmt.Errorf("generator %s is running: %w", id, packetio.ErrInUse)
 		}
 		s.startLearning(it, op == "retry")
 	default:

@@ -5,8 +5,8 @@ import (
 	"iter"
 	"sort"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/packet/resource"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // flowView computes the flows of one result from one counter snapshot, a
@@ -146,7 +146,7 @@ func (s *Service) TxFlow(id string) (TxFlow, error) {
 		r, _ = s.Run(rid)
 	}
 	if r == nil || f >= r.State.prog.Flows() {
-		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, errdefs.ErrNotFound)
+		return TxFlow{}, fmt.Errorf("tx flow %s: %w", id, packetio.ErrNotFound)
 	}
 	return newFlowView(r.State).flow(f), nil
 }

@@ -10,7 +10,7 @@ import (
 	"iter"
 	"slices"
 
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // Ordered maps ids to values and remembers the order they were added in.
@@ -40,14 +40,14 @@ func (o *Ordered[V]) Add(id string, v V) {
 	o.m[id] = v
 }
 
-// AddAll adds values all or none: it fails with an *errdefs.ItemError
-// (of class errdefs.ErrInUse) if an id is there already or given twice.
+// AddAll adds values all or none: it fails with an *packetio.ItemError
+// (of class packetio.ErrInUse) if an id is there already or given twice.
 func (o *Ordered[V]) AddAll(ids []string, vs []V) error {
 	seen := make(map[string]bool, len(ids))
 	for i, id := range ids {
 		if _, dup := o.m[id]; dup || seen[id] {
-			return &errdefs.ItemError{Index: i, Err: &errdefs.FieldError{Path: "id",
-				Err: fmt.Errorf("%q already exists: %w", id, errdefs.ErrInUse)}}
+			return &packetio.ItemError{Index: i, Err: &packetio.FieldError{Path: "id",
+				Err: fmt.Errorf("%q already exists: %w", id, packetio.ErrInUse)}}
 		}
 		seen[id] = true
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 func TestOrderedKeepsCreationOrder(t *testing.T) {
@@ -30,8 +30,8 @@ func TestOrderedKeepsCreationOrder(t *testing.T) {
 		t.Fatalf("a repeated id: %v, %d values", err, o.Len())
 	}
 	err := o.AddAll([]string{"y", "b"}, []int{1, 2})
-	var ie *errdefs.ItemError
-	if !errors.As(err, &ie) || ie.Index != 1 || !errors.Is(err, errdefs.ErrInUse) || o.Len() != 1 {
+	var ie *packetio.ItemError
+	if !errors.As(err, &ie) || ie.Index != 1 || !errors.Is(err, packetio.ErrInUse) || o.Len() != 1 {
 		t.Fatalf("an existing id: %v, %d values", err, o.Len())
 	}
 	if err := o.AddAll([]string{"y", "z"}, []int{5, 6}); err != nil {

@@ -16,6 +16,6 @@ type Endpoint struct {
 // lets a resource name either).
 type Endpoints interface {
 	// Endpoint returns the endpoint id names, or an error wrapping
-	// errdefs.ErrNotFound when it is neither a port nor an interface.
+	// packetio.ErrNotFound when it is neither a port nor an interface.
 	Endpoint(id string) (Endpoint, error)
 }

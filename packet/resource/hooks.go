@@ -21,7 +21,7 @@ type Hooks[S, C, R, V, RV any] struct {
 	// "source"); its id field is Endpoint + "_id".
 	Endpoint string
 	// ErrInvalid is the kind's sentinel for requests it refuses (one of
-	// class errdefs.ErrInvalid, in the kind's words).
+	// class packetio.ErrInvalid, in the kind's words).
 	ErrInvalid error
 	// Invalid words an error in one field of a request; nil: "field: msg:
 	// ErrInvalid". A kind that names fields its own way sets it.

@@ -21,9 +21,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packet/registry"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // Item is one resource: where it sends or listens, and the kind's state.
@@ -74,14 +74,14 @@ func (l *Lifecycle[S, C, R, V, RV]) invalid(field, msg string) error {
 }
 
 func (l *Lifecycle[S, C, R, V, RV]) notFound(id string) error {
-	return fmt.Errorf("%s %s: %w", l.h.Kind, id, errdefs.ErrNotFound)
+	return fmt.Errorf("%s %s: %w", l.h.Kind, id, packetio.ErrNotFound)
 }
 
 // lookup resolves an endpoint id.
 func (l *Lifecycle[S, C, R, V, RV]) lookup(id string) (Endpoint, error) {
 	ep, err := l.eps.Endpoint(id)
-	if errors.Is(err, errdefs.ErrNotFound) {
-		return ep, fmt.Errorf("%s %s: %w", l.h.Endpoint, id, errdefs.ErrNotFound)
+	if errors.Is(err, packetio.ErrNotFound) {
+		return ep, fmt.Errorf("%s %s: %w", l.h.Endpoint, id, packetio.ErrNotFound)
 	}
 	return ep, err
 }
@@ -109,7 +109,7 @@ func (l *Lifecycle[S, C, R, V, RV]) build(sp S) (*Item[C, R], error) {
 	}
 	ep, err := l.lookup(epID)
 	if err != nil {
-		if errors.Is(err, errdefs.ErrNotFound) {
+		if errors.Is(err, packetio.ErrNotFound) {
 			return nil, l.invalid(field, fmt.Sprintf("%q is neither a port nor an interface", epID))
 		}
 		return nil, fmt.Errorf("look up %s %s: %w", l.h.Endpoint, epID, err)
@@ -127,13 +127,13 @@ func (l *Lifecycle[S, C, R, V, RV]) build(sp S) (*Item[C, R], error) {
 // itemError names item i of a bulk request of n in err.
 func itemError(n, i int, err error) error {
 	if n > 1 {
-		return &errdefs.ItemError{Index: i, Err: err}
+		return &packetio.ItemError{Index: i, Err: err}
 	}
 	return err
 }
 
 // Create adds items, all or none, and returns their views. An item that
-// fails is named by its index (an *errdefs.ItemError) when there are
+// fails is named by its index (an *packetio.ItemError) when there are
 // several.
 func (l *Lifecycle[S, C, R, V, RV]) Create(specs []S) ([]V, error) {
 	items := make([]*Item[C, R], len(specs))
@@ -256,7 +256,7 @@ func (l *Lifecycle[S, C, R, V, RV]) Delete(ids []string, strict bool) error {
 		}
 		if l.running(it) {
 			if strict {
-				return fmt.Errorf("%s %s is running; stop it first: %w", l.h.Kind, id, errdefs.ErrInUse)
+				return fmt.Errorf("%s %s is running; stop it first: %w", l.h.Kind, id, packetio.ErrInUse)
 			}
 			continue
 		}

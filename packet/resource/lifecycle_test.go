@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // A widget is a made-up kind: it launches unless its spec says fail, and
@@ -31,10 +31,10 @@ func (e endpoints) Endpoint(id string) (Endpoint, error) {
 	if ep, ok := e[id]; ok {
 		return ep, nil
 	}
-	return Endpoint{}, fmt.Errorf("no %s: %w", id, errdefs.ErrNotFound)
+	return Endpoint{}, fmt.Errorf("no %s: %w", id, packetio.ErrNotFound)
 }
 
-var errBadWidget = errdefs.New(errdefs.ErrInvalid, "invalid widget")
+var errBadWidget = packetio.New(packetio.ErrInvalid, "invalid widget")
 
 type widgets struct {
 	*Lifecycle[widgetSpec, widgetSpec, *widgetRun, string, string]
@@ -94,7 +94,7 @@ func TestCreateIsAllOrNoneAndNamesTheItem(t *testing.T) {
 		{[]widgetSpec{{id: "a", ep: "p0"}, {id: "a", ep: "p1"}}, 1, `item 1: id: "a" already exists: in use`},
 	} {
 		_, err := w.Create(tc.specs)
-		var ie *errdefs.ItemError
+		var ie *packetio.ItemError
 		if err == nil || err.Error() != tc.msg || errors.As(err, &ie) != (tc.index >= 0) || (ie != nil && ie.Index != tc.index) {
 			t.Errorf("create %v: %v; want %q", tc.specs, err, tc.msg)
 		}
@@ -106,7 +106,7 @@ func TestCreateIsAllOrNoneAndNamesTheItem(t *testing.T) {
 	if got := w.List("p0"); !slices.Equal(got, []string{"a@p0 active=false"}) {
 		t.Fatalf("list of p0: %v", got)
 	}
-	if _, err := w.Create([]widgetSpec{{id: "a", ep: "p0"}}); !errors.Is(err, errdefs.ErrInUse) {
+	if _, err := w.Create([]widgetSpec{{id: "a", ep: "p0"}}); !errors.Is(err, packetio.ErrInUse) {
 		t.Fatalf("an existing id: %v", err)
 	}
 }
@@ -119,7 +119,7 @@ func TestAFailedStartLeavesNoRunNorResult(t *testing.T) {
 	if _, err := w.Start(context.Background(), []string{"a", "b"}); err == nil {
 		t.Fatal("b started")
 	}
-	if _, err := w.Start(context.Background(), []string{"a", "big"}); !errors.Is(err, errdefs.ErrOverBudget) || !errors.Is(err, errBadWidget) {
+	if _, err := w.Start(context.Background(), []string{"a", "big"}); !errors.Is(err, packetio.ErrOverBudget) || !errors.Is(err, errBadWidget) {
 		t.Fatalf("over budget: %v", err)
 	}
 	if w.Running("a") || len(w.Results("", "")) != 0 || !slices.Equal(w.launched, []string{"a"}) {
@@ -170,7 +170,7 @@ func TestRunningItemsAreNotDeleted(t *testing.T) {
 		t.Fatalf("delete all left %v, released %v", got, w.released)
 	}
 	runs := w.Runs("a", "")
-	if err := w.DeleteResult(runs[0].ID); !errors.Is(err, errdefs.ErrInUse) {
+	if err := w.DeleteResult(runs[0].ID); !errors.Is(err, packetio.ErrInUse) {
 		t.Fatalf("delete of the running result: %v", err)
 	}
 }

@@ -3,7 +3,7 @@ package resource
 import (
 	"fmt"
 
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // active reports whether a result is its item's running run.
@@ -60,7 +60,7 @@ func (l *Lifecycle[S, C, R, V, RV]) Run(id string) (*Run[C, R], error) {
 }
 
 func (l *Lifecycle[S, C, R, V, RV]) resultNotFound(id string) error {
-	return fmt.Errorf("%s result %s: %w", l.h.Kind, id, errdefs.ErrNotFound)
+	return fmt.Errorf("%s result %s: %w", l.h.Kind, id, packetio.ErrNotFound)
 }
 
 // Result returns one result.
@@ -91,7 +91,7 @@ func (l *Lifecycle[S, C, R, V, RV]) DeleteResult(id string) error {
 		return nil
 	}
 	if l.active(r) {
-		return fmt.Errorf("%s result %s is active; stop %s %s first: %w", l.h.Kind, id, l.h.Kind, r.Item.ID, errdefs.ErrInUse)
+		return fmt.Errorf("%s result %s is active; stop %s %s first: %w", l.h.Kind, id, l.h.Kind, r.Item.ID, packetio.ErrInUse)
 	}
 	if r.Item.run == r {
 		l.stop(r.Item) // it ended by itself

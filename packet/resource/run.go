@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/openperfd/openperfd/errdefs"
+	"github.com/openperfd/openperfd/packetio"
 )
 
 // Start starts items, all or none, each with a new result.
@@ -76,7 +76,7 @@ func (l *Lifecycle[S, C, R, V, RV]) startable(ids []string) error {
 		case !ok:
 			return l.notFound(id)
 		case l.running(it):
-			return fmt.Errorf("%s %s is already running: %w", l.h.Kind, id, errdefs.ErrInUse)
+			return fmt.Errorf("%s %s is already running: %w", l.h.Kind, id, packetio.ErrInUse)
 		case seen[id]:
 			return l.invalid("ids", id+" is listed twice")
 		}
@@ -168,7 +168,7 @@ func (l *Lifecycle[S, C, R, V, RV]) Restart(id string) (RV, error) {
 		return zero, l.notFound(id)
 	}
 	if !l.running(it) {
-		return zero, fmt.Errorf("%s %s is not running: %w", l.h.Kind, id, errdefs.ErrInUse)
+		return zero, fmt.Errorf("%s %s is not running: %w", l.h.Kind, id, packetio.ErrInUse)
 	}
 	l.stop(it)
 	runs, err := l.launch([]string{id}, nil)

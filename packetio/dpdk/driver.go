@@ -23,7 +23,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -157,7 +156,7 @@ func (d *Driver) mustPort(id string) (*port, error) {
 	if p := d.byID(id); p != nil {
 		return p, nil
 	}
-	return nil, fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+	return nil, fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
 }
 
 func (d *Driver) byID(id string) *port {
@@ -316,7 +315,7 @@ func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
 		return err
 	}
 	if p.started {
-		return fmt.Errorf("port %s: configure link of a started port: %w", id, errdefs.ErrInUse)
+		return fmt.Errorf("port %s: configure link of a started port: %w", id, packetio.ErrInUse)
 	}
 	old := p.link
 	p.link = cfg
@@ -325,7 +324,7 @@ func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
 		if err2 := d.configure(p); err2 != nil {
 			return fmt.Errorf("%w (and restoring the old link failed: %v)", err, err2)
 		}
-		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
+		return fmt.Errorf("%w: %w", err, packetio.ErrInvalid)
 	}
 	return nil
 }
@@ -335,19 +334,19 @@ func (d *Driver) CreateBond(id string, cfg packetio.BondConfig) (packetio.Port, 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.byID(id) != nil {
-		return nil, fmt.Errorf("port %s already exists: %w", id, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("port %s already exists: %w", id, packetio.ErrInvalid)
 	}
 	members := make([]*port, 0, len(cfg.Members))
 	for _, mid := range cfg.Members {
 		m := d.byID(mid)
 		if m == nil {
-			return nil, fmt.Errorf("bond member %s: %w", mid, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("bond member %s: %w", mid, packetio.ErrInvalid)
 		}
 		if m.kind == packetio.KindBond || m.bondedTo != nil {
-			return nil, fmt.Errorf("bond member %s is a bond or already bonded: %w", mid, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("bond member %s is a bond or already bonded: %w", mid, packetio.ErrInvalid)
 		}
 		if m.started {
-			return nil, fmt.Errorf("bond member %s is started: %w", mid, errdefs.ErrInUse)
+			return nil, fmt.Errorf("bond member %s is started: %w", mid, packetio.ErrInUse)
 		}
 		members = append(members, m)
 	}
@@ -390,10 +389,10 @@ func (d *Driver) DeleteBond(id string) error {
 	defer d.mu.Unlock()
 	b := d.byID(id)
 	if b == nil {
-		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
 	}
 	if b.kind != packetio.KindBond {
-		return fmt.Errorf("port %s is owned by DPDK and cannot be deleted: %w", id, errdefs.ErrInvalid)
+		return fmt.Errorf("port %s is owned by DPDK and cannot be deleted: %w", id, packetio.ErrInvalid)
 	}
 	if err := d.stopPort(b); err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -175,7 +174,7 @@ func (d *Driver) setStarted(id string, v bool) error {
 	defer d.mu.Unlock()
 	p := d.find(id)
 	if p == nil {
-		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
 	}
 	p.started = v
 	return nil
@@ -187,10 +186,10 @@ func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
 	defer d.mu.Unlock()
 	p := d.find(id)
 	if p == nil {
-		return fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)
+		return fmt.Errorf("port %s: %w", id, packetio.ErrNotFound)
 	}
 	if p.started {
-		return fmt.Errorf("port %s started: %w", id, errdefs.ErrInUse)
+		return fmt.Errorf("port %s started: %w", id, packetio.ErrInUse)
 	}
 	p.info.Link = cfg
 	return nil
@@ -203,7 +202,7 @@ func (d *Driver) CreateBond(id string, cfg packetio.BondConfig) (packetio.Port, 
 	for _, m := range cfg.Members {
 		p := d.find(m)
 		if p == nil || p.started {
-			return nil, fmt.Errorf("bond member %s missing or started: %w", m, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("bond member %s missing or started: %w", m, packetio.ErrInvalid)
 		}
 	}
 	b := &Port{d: d, info: packetio.PortInfo{ID: id, Index: uint16(100 + len(d.ports)), Kind: packetio.KindBond,
@@ -225,7 +224,7 @@ func (d *Driver) DeleteBond(id string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("bond %s: %w", id, errdefs.ErrNotFound)
+	return fmt.Errorf("bond %s: %w", id, packetio.ErrNotFound)
 }
 
 // Close implements packetio.Driver.

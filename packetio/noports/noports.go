@@ -9,7 +9,6 @@ package noports
 import (
 	"fmt"
 
-	"github.com/openperfd/openperfd/errdefs"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -46,7 +45,7 @@ func (Driver) ConfigureLink(id string, _ packetio.LinkConfig) error { return not
 
 // CreateBond implements packetio.Driver: there is nothing to bond.
 func (Driver) CreateBond(id string, _ packetio.BondConfig) (packetio.Port, error) {
-	return nil, fmt.Errorf("bond %s: packet I/O is not initialised: %w", id, errdefs.ErrInvalid)
+	return nil, fmt.Errorf("bond %s: packet I/O is not initialised: %w", id, packetio.ErrInvalid)
 }
 
 // DeleteBond implements packetio.Driver: no port exists.
@@ -56,7 +55,7 @@ func (Driver) DeleteBond(id string) error { return notFound(id) }
 func (Driver) Close() error { return nil }
 
 func notFound(id string) error {
-	return fmt.Errorf("port %s: packet I/O is not initialised: %w", id, errdefs.ErrNotFound)
+	return fmt.Errorf("port %s: packet I/O is not initialised: %w", id, packetio.ErrNotFound)
 }
 
 // emptyPool never has a buffer to give.

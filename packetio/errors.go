@@ -1,14 +1,16 @@
-// Package errdefs holds the error classes the daemon's services share and
-// the structured errors of bulk requests. A service wraps a class
-// (fmt.Errorf("port %s: %w", id, errdefs.ErrNotFound)) and the API maps
-// each class to a status code in one place. It imports nothing of the
-// module, so memory, packetio, stack and the packet modules can all use
-// it.
-package errdefs
+// The error classes the daemon's services share, and the structured errors
+// of bulk requests. A service wraps a class (fmt.Errorf("port %s: %w", id,
+// packetio.ErrNotFound)) and the API maps each class to a status code in
+// one place. They live here because stack, workers and every packet module
+// import packetio already.
+
+package packetio
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/openperfd/openperfd/memory"
 )
 
 // The classes. Their texts end the messages clients see ("generator g:
@@ -23,9 +25,9 @@ var (
 	// OpenPerf.
 	ErrInUse = errors.New("in use")
 	// ErrOverBudget marks a request refused because the memory it would
-	// make the daemon hold does not fit in the memory budget; it is a
-	// kind of ErrInvalid.
-	ErrOverBudget = New(ErrInvalid, "over the memory budget")
+	// make the daemon hold does not fit in the memory budget (an API 400).
+	// memory declares it, since memory imports nothing of the module.
+	ErrOverBudget = memory.ErrOverBudget
 )
 
 // New returns a sentinel error that reads msg and is of class (errors.Is
