@@ -245,3 +245,12 @@ type RefPool interface {
 	// must stay). Safe against concurrent Frees of m.
 	AddRef(m *Mbuf, n int)
 }
+
+// AsPorts copies a driver's ports, of its own type, into a []Port.
+func AsPorts[P Port](ps []P) []Port {
+	out := make([]Port, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}

@@ -14,8 +14,6 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -377,30 +375,6 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 	return items, nil
 }
 
-// buildNIC makes an interface's NIC, addresses and routes in its shard.
-func (s *Stack) buildNIC(it *Interface) error {
-	// No NIC name: gVisor would compare it with every other NIC's.
-	// Disabled until its neighbour caches are shrunk, so nothing uses them
-	// meanwhile.
-	if e := it.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{Disabled: true}); e != nil {
-		return fmt.Errorf("create NIC: %s", e)
-	}
-	if _, err := shrinkNeighborCaches(it.gv, it.nic); err != nil {
-		// Only memory is at stake: go on with gVisor's full-size caches.
-		s.shrinkWarn.Do(func() { s.log.Warn("neighbour caches keep their preallocated size", zap.Error(err)) })
-	}
-	if e := it.gv.EnableNIC(it.nic); e != nil {
-		_ = it.gv.RemoveNIC(it.nic)
-		return fmt.Errorf("enable NIC: %s", e)
-	}
-	if err := configure(it.gv, it); err != nil {
-		it.gv.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == it.nic })
-		_ = it.gv.RemoveNIC(it.nic)
-		return err
-	}
-	return nil
-}
-
 func (s *Stack) portByID(id string) packetio.Port {
 	for _, p := range s.drv.Ports() {
 		if p.Info().ID == id {
@@ -429,60 +403,6 @@ func (s *Stack) sharerClashLocked(it *Interface, batch []*Interface) error {
 		if field, addr, ok := it.Config.clash(&o.Config); ok {
 			return invalid(field, "%s is already used by interface %s, which has the same MAC %s on port %s (interfaces may share a MAC only with different addresses)",
 				addr, o.ID, macString(it.Config.MAC), it.PortID)
-		}
-	}
-	return nil
-}
-
-// configure gives a NIC its addresses and routes.
-func configure(gv *gvstack.Stack, it *Interface) error {
-	c := &it.Config
-	if v4 := c.IPv4; v4 != nil && v4.Method == MethodStatic {
-		addr := tcpip.AddrFrom4(v4.Address.As4())
-		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber,
-			AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: v4.Prefix}}
-		if e := gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
-			return fmt.Errorf("add %s: %s", v4.Address, e)
-		}
-		gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
-		if v4.Gateway.IsValid() {
-			gv.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet,
-				Gateway: tcpip.AddrFrom4(v4.Gateway.As4()), NIC: it.nic})
-		}
-	}
-	if v6 := c.IPv6; v6 != nil {
-		ll := c.linkLocal()
-		pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
-			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(ll.As16()), PrefixLen: 64}}
-		if e := gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
-			return fmt.Errorf("add %s: %s", ll, e)
-		}
-		gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
-		if ep, e := gv.GetNetworkEndpoint(it.nic, ipv6.ProtocolNumber); e == nil {
-			if ndp, ok := ep.(ipv6.NDPEndpoint); ok {
-				cfg := ndp.NDPConfigurations()
-				// Stateless DHCPv6 leaves addresses to SLAAC, as OpenPerf
-				// does: dhcp6 autoconfigures like auto.
-				slaac := v6.Method == MethodAuto || v6.Method == MethodDHCP6
-				cfg.AutoGenGlobalAddresses = slaac
-				cfg.MaxRtrSolicitations = 0
-				if slaac {
-					cfg.MaxRtrSolicitations = 3
-				}
-				ndp.SetNDPConfigurations(cfg)
-			}
-		}
-		if v6.Method == MethodStatic {
-			pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
-				AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(v6.Address.As16()), PrefixLen: v6.Prefix}}
-			if e := gv.AddProtocolAddress(it.nic, pa, gvstack.AddressProperties{}); e != nil {
-				return fmt.Errorf("add %s: %s", v6.Address, e)
-			}
-			gv.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: it.nic})
-			if v6.Gateway.IsValid() {
-				gv.AddRoute(tcpip.Route{Destination: header.IPv6EmptySubnet,
-					Gateway: tcpip.AddrFrom16(v6.Gateway.As16()), NIC: it.nic})
-			}
 		}
 	}
 	return nil

@@ -185,6 +185,15 @@ func (a *Analyzer) shards() []*shard {
 // shardFor returns the lane of a burst array.
 func (a *Analyzer) shardFor(pkts []*packetio.Mbuf) *shard {
 	key := uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))
+	if s := a.knownLane(key); s != nil {
+		return s
+	}
+	return a.newLane(key)
+}
+
+// knownLane returns key's lane, the shared lane it falls to once every
+// lane is taken, or nil when key may still have a lane of its own.
+func (a *Analyzer) knownLane(key uintptr) *shard {
 	n := int(a.nlanes.Load())
 	for i := range n {
 		if a.laneKeys[i].Load() == key {
@@ -194,21 +203,16 @@ func (a *Analyzer) shardFor(pkts []*packetio.Mbuf) *shard {
 	if n == maxLanes {
 		return a.lanes[(key>>3)%maxLanes].Load()
 	}
-	return a.newLane(key)
+	return nil
 }
 
 func (a *Analyzer) newLane(key uintptr) *shard {
 	a.laneMu.Lock()
 	defer a.laneMu.Unlock()
+	if s := a.knownLane(key); s != nil { // made since shardFor looked
+		return s
+	}
 	n := int(a.nlanes.Load())
-	for i := range n {
-		if a.laneKeys[i].Load() == key {
-			return a.lanes[i].Load()
-		}
-	}
-	if n == maxLanes {
-		return a.lanes[(key>>3)%maxLanes].Load()
-	}
 	s := newShard()
 	a.lanes[n].Store(s)
 	a.laneKeys[n].Store(key)

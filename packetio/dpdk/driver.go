@@ -250,11 +250,7 @@ func cbool(b bool) C.int {
 func (d *Driver) Ports() []packetio.Port {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]packetio.Port, len(d.ports))
-	for i, p := range d.ports {
-		out[i] = p
-	}
-	return out
+	return packetio.AsPorts(d.ports)
 }
 
 // Pool implements packetio.Driver.
@@ -271,14 +267,17 @@ func (d *Driver) NewBurst() packetio.Burst {
 }
 
 // Stop implements packetio.Driver.
-func (d *Driver) Stop(id string) error {
+func (d *Driver) Stop(id string) error { return d.withPort(id, d.stopPort) }
+
+// withPort runs f on port id under the driver's lock.
+func (d *Driver) withPort(id string, f func(*port) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p, err := d.mustPort(id)
 	if err != nil {
 		return err
 	}
-	return d.stopPort(p)
+	return f(p)
 }
 
 func (d *Driver) stopPort(p *port) error {
@@ -294,39 +293,31 @@ func (d *Driver) stopPort(p *port) error {
 
 // Start implements packetio.Driver.
 func (d *Driver) Start(id string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	p, err := d.mustPort(id)
-	if err != nil {
-		return err
-	}
-	if p.started {
-		return nil
-	}
-	return d.startPort(p)
+	return d.withPort(id, func(p *port) error {
+		if p.started {
+			return nil
+		}
+		return d.startPort(p)
+	})
 }
 
 // ConfigureLink implements packetio.Driver. The port must be stopped.
 func (d *Driver) ConfigureLink(id string, cfg packetio.LinkConfig) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	p, err := d.mustPort(id)
-	if err != nil {
-		return err
-	}
-	if p.started {
-		return fmt.Errorf("port %s: configure link of a started port: %w", id, packetio.ErrInUse)
-	}
-	old := p.link
-	p.link = cfg
-	if err := d.configure(p); err != nil {
-		p.link = old
-		if err2 := d.configure(p); err2 != nil {
-			return fmt.Errorf("%w (and restoring the old link failed: %v)", err, err2)
+	return d.withPort(id, func(p *port) error {
+		if p.started {
+			return fmt.Errorf("port %s: configure link of a started port: %w", id, packetio.ErrInUse)
 		}
-		return fmt.Errorf("%w: %w", err, packetio.ErrInvalid)
-	}
-	return nil
+		old := p.link
+		p.link = cfg
+		if err := d.configure(p); err != nil {
+			p.link = old
+			if err2 := d.configure(p); err2 != nil {
+				return fmt.Errorf("%w (and restoring the old link failed: %v)", err, err2)
+			}
+			return fmt.Errorf("%w: %w", err, packetio.ErrInvalid)
+		}
+		return nil
+	})
 }
 
 // CreateBond implements packetio.Driver. Members must be stopped.

@@ -136,11 +136,7 @@ func (p *Port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int
 func (d *Driver) Ports() []packetio.Port {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]packetio.Port, len(d.ports))
-	for i, p := range d.ports {
-		out[i] = p
-	}
-	return out
+	return packetio.AsPorts(d.ports)
 }
 
 // Pool implements packetio.Driver.
