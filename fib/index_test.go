@@ -1,3 +1,5 @@
+// Over 600 lines: the index's property tests (inserts, deletes, sharing, snapshots under concurrent readers) share their model and generators.
+
 package fib
 
 import (

@@ -1,3 +1,5 @@
+// Over 600 lines: the generator's end-to-end cases on the real binary share one daemon set-up and its helpers.
+
 package aat
 
 import (
