@@ -1,4 +1,4 @@
-// Over 600 lines: the index's property tests (inserts, deletes, sharing, snapshots under concurrent readers) share their model and generators.
+// Over 600 lines: the index tests (inserts, deletes, rebuilds, collisions) share one model map and its snapshot checkers.
 
 package fib
 

@@ -1,4 +1,4 @@
-// Over 600 lines: one table-driven case list per analyzer counter family, kept together so a counter's cases read in one place.
+// Over 600 lines: every analyzer behaviour (sequencing, latency, flows, protocol counters, checksums, filters, lifecycle) through one Push harness.
 
 package analyzer
 

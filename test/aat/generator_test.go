@@ -1,4 +1,4 @@
-// Over 600 lines: the generator's end-to-end cases on the real binary share one daemon set-up and its helpers.
+// Over 600 lines: the generator cases on the real binary share their traffic definitions and flow checks.
 
 package aat
 
