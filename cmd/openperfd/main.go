@@ -405,11 +405,18 @@ func memoryBudget(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) *mem
 
 // linkSpeed is a port's link speed in Mbps, 0 when unknown: what the
 // generator spaces a burst's Spirent timestamps by, and the analyzer a
-// burst's receive times.
+// burst's receive times. A speed set without auto-negotiation wins over
+// the one the driver reports: test ports (net_ring) report 10 Gbps
+// whatever they are set to.
 func (d *daemon) linkSpeed(portID string) int64 {
 	v, err := d.ports.Port(portID)
-	if err != nil || !v.Link.Up {
+	switch {
+	case err != nil:
 		return 0
+	case !v.Info.Link.AutoNegotiation && v.Info.Link.SpeedMbps > 0:
+		return v.Info.Link.SpeedMbps
+	case v.Link.Up:
+		return v.Link.SpeedMbps
 	}
-	return v.Link.SpeedMbps
+	return 0
 }
