@@ -1,6 +1,7 @@
 // Package analyzer counts received traffic: protocol counters per analyzer
 // and, per flow, frame counts, lengths, inter-arrival times, and from
-// openperfd's signature trailer (packet/signature) sequencing (loss,
+// signatures (the Spirent signature, packet/signature/spirent, or
+// openperfd's trailer, packet/signature: signatures.go) sequencing (loss,
 // duplicates, reordering), latency, jitter and PRBS bit errors, with
 // percentiles from DDSketch digests. It is the core of OpenPerf's packet
 // analyzer; the REST resources and the sink registration live elsewhere.
