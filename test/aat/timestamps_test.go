@@ -1,11 +1,8 @@
 package aat
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
-
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packet/signature/spirent"
@@ -72,14 +69,7 @@ func TestTimestampsSpreadOverABurstAtLinkSpeed(t *testing.T) {
 		return cr.Packets == frames, fmt.Sprintf("%+v", cr)
 	})
 	d.expect("POST", "/packet/captures/tscap/stop", nil, 204)
-	code, pcap := d.call("GET", "/packet/capture-results/"+cr.Id+"/pcap", nil)
-	if code != 200 {
-		t.Fatalf("pcap: %d %s", code, pcap)
-	}
-	r, err := pcapgo.NewNgReader(bytes.NewReader(pcap), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatalf("read pcapng: %v", err)
-	}
+	_, r := capturePcap(t, d, cr.Id)
 	var prev spirent.Signature
 	steps := 0 // consecutive frames whose tx timestamps are one wire time apart
 	for i := 0; ; i++ {
