@@ -212,6 +212,9 @@ func trafficFromJSON(t *gen.TrafficDefinition, path string) (generator.TrafficDe
 		if sg.Latency == gen.SpirentSignatureLatencyEndOfFrame {
 			sc.Latency = generator.LatencyEndOfFrame
 		}
+		if sg.XFormat != nil && *sg.XFormat == gen.SpirentSignatureXFormatOpenperfd {
+			sc.Format = generator.FormatOpenperfd
+		}
 		if f := sg.Fill; f != nil {
 			n := 0
 			if f.Constant != nil {

@@ -240,8 +240,10 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	}
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
-	d.gens = generator.NewService(d.workers, d.drv.Pool(), eps, generator.Options{Resolver: d.stack, Budget: budget})
+	d.gens = generator.NewService(d.workers, d.drv.Pool(), eps, generator.Options{Resolver: d.stack, Budget: budget,
+		LinkSpeed: d.linkSpeed})
 	d.ans = analyzer.NewService(d.workers, eps, budget)
+	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
 		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
@@ -399,4 +401,22 @@ func memoryBudget(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) *mem
 	log.Info("memory budget for captures and flow tables", zap.Int64("bytes", limit),
 		zap.String("size", memory.Size(limit).String()))
 	return memory.NewBudget(limit)
+}
+
+// linkSpeed is a port's link speed in Mbps, 0 when unknown: what the
+// generator spaces a burst's Spirent timestamps by, and the analyzer a
+// burst's receive times. A speed set without auto-negotiation wins over
+// the one the driver reports: test ports (net_ring) report 10 Gbps
+// whatever they are set to.
+func (d *daemon) linkSpeed(portID string) int64 {
+	v, err := d.ports.Port(portID)
+	switch {
+	case err != nil:
+		return 0
+	case !v.Info.Link.AutoNegotiation && v.Info.Link.SpeedMbps > 0:
+		return v.Info.Link.SpeedMbps
+	case v.Link.Up:
+		return v.Link.SpeedMbps
+	}
+	return 0
 }

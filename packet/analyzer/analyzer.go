@@ -1,6 +1,7 @@
 // Package analyzer counts received traffic: protocol counters per analyzer
 // and, per flow, frame counts, lengths, inter-arrival times, and from
-// openperfd's signature trailer (packet/signature) sequencing (loss,
+// signatures (the Spirent signature, packet/signature/spirent, or
+// openperfd's trailer, packet/signature: signatures.go) sequencing (loss,
 // duplicates, reordering), latency, jitter and PRBS bit errors, with
 // percentiles from DDSketch digests. It is the core of OpenPerf's packet
 // analyzer; the REST resources and the sink registration live elsewhere.
@@ -30,12 +31,13 @@ package analyzer
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
 
 	"github.com/openperfd/openperfd/packet/protocol"
-	"github.com/openperfd/openperfd/packet/signature"
+	"github.com/openperfd/openperfd/packet/signature/spirent"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -47,6 +49,12 @@ type Analyzer struct {
 	cfg    Config
 	needs  needs
 	digMap mapping.IndexMapping // the digests' bins, made once: nil without digests
+	// psPerByte is a byte's wire time at the link speed (0: unknown);
+	// epoch the Unix ns of the start of the UTC year when the analyzer
+	// was made, the zero of Spirent timestamps (as OpenPerf fixes it
+	// when a port starts).
+	psPerByte uint64
+	epoch     int64
 
 	active atomic.Bool
 	nflows atomic.Int64 // flows over all shards, bounded by cfg.FlowLimit
@@ -112,7 +120,10 @@ func New(cfg Config) (*Analyzer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a := &Analyzer{cfg: cfg, needs: cfg.needs()}
+	a := &Analyzer{cfg: cfg, needs: cfg.needs(), epoch: spirent.Epoch(time.Now()).UnixNano()}
+	if cfg.LinkSpeedMbps > 0 {
+		a.psPerByte = uint64(1_000_000/cfg.LinkSpeedMbps) * 8 // as OpenPerf: whole ps per bit, times 8
+	}
 	if cfg.FlowDigests != 0 {
 		a.digMap = digestMapping(cfg.DigestDigits)
 	}
@@ -245,7 +256,8 @@ func (a *Analyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 // other frames and counters go through count or general.
 func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	cfg := &a.cfg
-	rx := cfg.Clock()
+	rx0, ppb := cfg.Clock(), a.psPerByte
+	var wire uint64 // ps on the wire before the frame, in this burst
 	var shapes [nShapes]uint64
 	fast := cfg.Filter == nil && !a.generalOnly
 	// countLean: counting a frame is counting frames, receive times and
@@ -257,6 +269,8 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	var fi fastInfo
 	for _, m := range pkts {
 		frame := m.Data()
+		rx := rx0 + wire/1000
+		wire += uint64(len(frame)+ethernetOverhead) * ppb
 		if !fast {
 			a.general(s, port, m, rx, &g)
 			continue
@@ -267,12 +281,9 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			continue
 		}
 		shapes[fi.shape]++
-		ta, tx, tt := trailerWords(frame)
-		signed := signature.Valid(ta, tx, tt)
-		var sig signature.Signature
+		sig, signed, sp := a.fastSignature(frame, rx)
 		var f *flow
 		if signed {
-			sig = signature.Words(ta, tx)
 			e := s.sigSlot(port, sig.StreamID)
 			f = e.f
 			if f == nil || e.id != uint64(port)<<32|uint64(sig.StreamID) {
@@ -291,12 +302,12 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			if signedMore {
 				f.updateSeqLatency(sig.Sequence, sig.Timestamp, rx, cfg, a.needs)
 				if cfg.FlowCounters&PRBS != 0 && sig.PRBS() {
-					f.checkPRBS(frame, int(fi.pay))
+					f.checkPRBS(frame, int(fi.pay), sp)
 				}
 			}
 			continue
 		}
-		p := packet{frame: frame, payloadOff: int(fi.pay), bad: bad, sig: sig, signed: signed, rx: rx}
+		p := packet{frame: frame, payloadOff: int(fi.pay), bad: bad, sig: sig, signed: signed, spirent: sp, rx: rx}
 		if f == nil {
 			if signed {
 				f = a.signedFlow(s, port, sig.StreamID, &p)
@@ -360,7 +371,7 @@ func (a *Analyzer) general(s *shard, port uint16, m *packetio.Mbuf, rx uint64, g
 		p.bad = s.layers.Verify(frame)
 		p.payloadOff = int(s.layers.PayloadOff)
 	}
-	p.sig, p.signed = signature.FromFrame(frame)
+	p.sig, p.signed, p.spirent = a.signatureOf(frame, p.rx)
 	var f *flow
 	if p.signed {
 		if g.last != nil && g.last.key.Signed && g.lastStream == p.sig.StreamID {

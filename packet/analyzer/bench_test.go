@@ -13,7 +13,12 @@ import (
 // sequence numbers advancing, and reports Mpps. ck is what the port says
 // it checked of every frame's checksums (0: nothing).
 func benchPush(b *testing.B, cfg Config, ck packetio.RxChecksum) {
-	p := compile(b, udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+	benchPushDef(b, udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), cfg, ck)
+}
+
+// benchPushDef is benchPush with frames of def.
+func benchPushDef(b *testing.B, def generator.TrafficDefinition, cfg Config, ck packetio.RxChecksum) {
+	p := compile(b, def)
 	c := &testClock{now: 1 << 40}
 	cfg.Clock = c.read
 	a, err := New(cfg)
@@ -62,6 +67,14 @@ func BenchmarkPushCountersOnlyPortChecked(b *testing.B) {
 
 func BenchmarkPushSequenceLatency(b *testing.B) {
 	benchPush(b, Config{FlowCounters: AdvancedSequencing | Latency}, 0)
+}
+
+// BenchmarkPushSequenceLatencySpirent is BenchmarkPushSequenceLatency on
+// frames with Spirent signatures (the generator's default; 64-byte runts).
+func BenchmarkPushSequenceLatencySpirent(b *testing.B) {
+	def := udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+	def.Signature.Format = generator.FormatSpirent
+	benchPushDef(b, def, Config{FlowCounters: AdvancedSequencing | Latency, LinkSpeedMbps: 10_000}, 0)
 }
 
 func BenchmarkPushAllCounters(b *testing.B) {

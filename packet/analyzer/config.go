@@ -182,6 +182,12 @@ type Config struct {
 	// Clock returns the receive time in ns since the Unix epoch, read once
 	// per burst; nil means the wall clock, the generator's timestamp clock.
 	Clock func() uint64
+	// LinkSpeedMbps is the source port's link speed: each frame of a
+	// burst is taken as received at the burst's time plus the wire time
+	// of the frames before it (their lengths + 24 bytes of preamble, FCS
+	// and gap), as OpenPerf's timestamper does. 0: unknown, every frame
+	// of a burst gets the burst's time.
+	LinkSpeedMbps int64
 }
 
 // validate fills in defaults and checks the ranges.
@@ -216,6 +222,9 @@ func (c *Config) validate() error {
 	}
 	if c.Clock == nil {
 		c.Clock = nowClock
+	}
+	if c.LinkSpeedMbps < 0 {
+		return fmt.Errorf("%w: link speed %d Mbps is negative", ErrInvalid, c.LinkSpeedMbps)
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func fastFrames(t testing.TB) [][]byte {
 		}
 		for _, n := range []int{110, 131} {
 			p := compile(t, generator.TrafficDefinition{Headers: defs, Length: generator.Length{Fixed: n + 4},
-				Signature: &generator.SignatureConfig{StreamID: uint32(100 + i)}})
+				Signature: &generator.SignatureConfig{Format: generator.FormatOpenperfd, StreamID: uint32(100 + i)}})
 			for k := range 2 {
 				b := make([]byte, p.MaxFrameLen())
 				out = append(out, b[:p.Definitions[0].Write(b, 0, 0, uint32(k), 1<<40-500)])

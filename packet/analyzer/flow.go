@@ -5,6 +5,7 @@ import (
 
 	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/signature"
+	"github.com/openperfd/openperfd/packet/signature/spirent"
 )
 
 // FlowKey identifies a flow. Signed frames are keyed by port and stream id
@@ -179,8 +180,9 @@ type packet struct {
 	frame      []byte
 	payloadOff int // first byte after the headers
 	bad        protocol.ChecksumErrors
-	sig        signature.Signature
+	sig        signature.Signature // a Spirent one's timestamp in Unix ns (fromSpirent)
 	signed     bool
+	spirent    bool // the signature is a Spirent one (else our trailer)
 	rx         uint64
 }
 
@@ -242,7 +244,7 @@ func (f *flow) update(p *packet, cfg *Config, nd needs) {
 func (f *flow) updateSigned(p *packet, cfg *Config, nd needs) {
 	f.updateSeqLatency(p.sig.Sequence, p.sig.Timestamp, p.rx, cfg, nd)
 	if cfg.FlowCounters&PRBS != 0 && p.sig.PRBS() {
-		f.checkPRBS(p.frame, p.payloadOff)
+		f.checkPRBS(p.frame, p.payloadOff, p.spirent)
 	}
 }
 
@@ -297,14 +299,28 @@ func (f *flow) updateSeqLatency(seq uint32, ts, rx uint64, cfg *Config, nd needs
 	f.lastLatency, f.hasLatency = lat, true
 }
 
-func (f *flow) checkPRBS(frame []byte, off int) {
+// checkPRBS counts the PRBS bit errors of a frame's payload, from off to
+// its signature: PRBS-23 synced on the payload as OpenPerf checks it
+// (phase off: the payload's address modulo 4 in a buffer whose data
+// starts 4-byte aligned) after a Spirent signature, PRBS-31 restarted per
+// frame after our trailer.
+func (f *flow) checkPRBS(frame []byte, off int, sp bool) {
+	var bad int
 	end := len(frame) - signature.Len
-	if off >= end {
-		return
-	}
-	bad, ok := signature.PRBS31Errors(frame[off:end])
-	if !ok {
-		return
+	if sp {
+		end = len(frame) - spirent.Len
+		if off >= end {
+			return
+		}
+		bad = spirent.PRBS23BitErrors(frame[off:end], off)
+	} else {
+		if off >= end {
+			return
+		}
+		var ok bool
+		if bad, ok = signature.PRBS31Errors(frame[off:end]); !ok {
+			return
+		}
 	}
 	f.prbsOctets += uint64(end - off)
 	if bad > 0 {

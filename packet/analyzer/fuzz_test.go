@@ -24,6 +24,11 @@ func FuzzPush(f *testing.F) {
 	f.Add(build(f, 120, protocol.Ethernet{}, protocol.IPv4{}, protocol.IPv6{}, protocol.UDP{}), uint16(5))
 	short := append([]byte(nil), valid[:40]...)
 	f.Add(append(short, valid[len(valid)-18:]...), uint16(6)) // a signature on a truncated frame
+	for i, n := range []int{64, 128} {                        // Spirent signatures, runt and not
+		sp := compile(f, spirentDef(n, 9)).Definitions[0]
+		b := make([]byte, n)
+		f.Add(b[:sp.Write(b, 0, 0, 1, 2)], uint16(8+2*i))
+	}
 	cfg := Config{
 		ProtocolCounters: CountEthernet | CountIP | CountTransport,
 		FlowCounters:     FrameLength | InterarrivalTime | JitterIPDV | JitterRFC | Latency | AdvancedSequencing | PRBS | Header,

@@ -40,7 +40,7 @@ func udpDef(length int, stream uint32, fill generator.FillKind, ports ...uint64)
 		Length: generator.Length{Fixed: length},
 	}
 	if stream != 0 {
-		d.Signature = &generator.SignatureConfig{StreamID: stream, Fill: generator.Fill{Kind: fill}}
+		d.Signature = &generator.SignatureConfig{Format: generator.FormatOpenperfd, StreamID: stream, Fill: generator.Fill{Kind: fill}}
 	}
 	return d
 }

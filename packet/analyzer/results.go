@@ -31,9 +31,10 @@ type Sequence struct {
 }
 
 // PRBSResult counts payload bit errors of frames whose signature says
-// PRBS: BitErrors are broken PRBS-31 recurrence checks (one flipped bit
-// breaks up to three), FrameErrors frames with any, Octets the payload
-// bytes checked.
+// PRBS: BitErrors are bits differing from PRBS-23 as OpenPerf counts them
+// after a Spirent signature, or broken PRBS-31 recurrence checks after our
+// trailer (one flipped bit breaks up to three), FrameErrors frames with
+// any, Octets the payload bytes checked.
 type PRBSResult struct {
 	BitErrors, FrameErrors, Octets uint64
 }

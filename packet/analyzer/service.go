@@ -28,7 +28,15 @@ type Spec struct {
 type Service struct {
 	*resource.Lifecycle[Spec, *entry, *run, View, ResultView]
 	dp packetio.Sinks
+	// linkSpeed returns a port's link speed in Mbps (0: unknown), read
+	// when a run starts; nil: unknown. Set before use (SetLinkSpeed).
+	linkSpeed func(portID string) int64
 }
+
+// SetLinkSpeed sets how runs learn their port's link speed, which spaces
+// the receive times of a burst's frames (Config.LinkSpeedMbps). Call it
+// before the service is used.
+func (s *Service) SetLinkSpeed(f func(portID string) int64) { s.linkSpeed = f }
 
 type item = resource.Item[*entry, *run]
 
@@ -124,6 +132,9 @@ func (s *Service) launch(it *item, _ string, _ *resource.Run[*entry, *run]) (*ru
 	cfg := it.State.cfg
 	if it.Endpoint.Interface != "" {
 		cfg.Filter = macFilter{mac: it.Endpoint.MAC, inner: cfg.Filter}
+	}
+	if s.linkSpeed != nil {
+		cfg.LinkSpeedMbps = max(0, s.linkSpeed(it.Endpoint.PortID))
 	}
 	a, err := New(cfg)
 	if err != nil {

@@ -153,7 +153,8 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 	hlen := stack.HeaderLen()
 	sigLen := 0
 	if d.Signature != nil {
-		sigLen = SignatureLen
+		sigLen = d.Signature.Len()
+		cd.spirent = d.Signature.Format == FormatSpirent
 		sc := *d.Signature
 		cd.Signature = &sc
 		if d.Signature.Latency == LatencyEndOfFrame {
@@ -194,17 +195,29 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 				copy(cut, frame)
 				frame = cut
 			}
+			so := len(frame) - sigLen
 			if d.Signature != nil {
-				FillPayload(frame[layers.PayloadOff:len(frame)-sigLen], d.Signature.Fill)
+				pay := frame[min(int(layers.PayloadOff), so):so]
+				if cd.spirent && d.Signature.Fill.Kind == FillPRBS {
+					fillSpirentPRBS(pay, int(layers.PayloadOff))
+				} else {
+					FillPayload(pay, d.Signature.Fill)
+				}
 				layers.UpdateChecksums(frame)
 			}
 			t := template{frame: frame, head: &frame[:1][0], layers: layers, sigCsumWord: -1}
 			if d.Signature != nil {
-				if t.sig, err = layers.Field(len(frame)-SignatureLen, 2); err != nil {
+				if t.sig, err = layers.Field(so, 2); err != nil {
 					return invalid(p+".signature", "length %d: %v", l, err)
 				}
 				t.sigCsum, t.sigOdd, t.sigUDP, t.sigRefs = t.sig.Single()
 				t.sigSingle = t.sigRefs == 1 && t.sigCsum > 0
+				// A runt IPv4/UDP frame: the signature starts on the UDP
+				// checksum (minLength allows no other overlap).
+				t.sigCheat = cd.spirent && t.sigSingle && t.sigUDP && so >= t.sigCsum && so < t.sigCsum+2
+				if so < int(layers.PayloadOff) && !t.sigCheat {
+					return invalid(p+".signature", "length %d: the signature would overlap the headers", l)
+				}
 			}
 			cd.tmpls = append(cd.tmpls, t)
 		}

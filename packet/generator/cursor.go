@@ -1,5 +1,11 @@
 package generator
 
+import (
+	"time"
+
+	"github.com/openperfd/openperfd/packet/signature/spirent"
+)
+
 // Cursor walks a Program's transmit order. It is not safe for concurrent
 // use; take one per transmitter.
 type Cursor struct {
@@ -59,12 +65,35 @@ type Writer struct {
 	p   *Program
 	cur *Cursor
 	seq []uint32 // per global flow
+
+	// Spirent timestamps count from epoch (Unix ns of the start of the
+	// UTC year, fixed when the writer is made, as OpenPerf fixes it when
+	// a port starts). Each frame of a burst is stamped with the burst's
+	// time plus the wire time of the frames before it in the burst (wire,
+	// in ps), at psPerByte (0: link speed unknown, every frame gets the
+	// burst's time).
+	epoch     int64
+	psPerByte uint64
+	wire      uint64
 }
 
 // NewWriter returns a writer at the start of the transmit order.
 func (p *Program) NewWriter() *Writer {
-	return &Writer{p: p, cur: p.NewCursor(), seq: make([]uint32, p.flows)}
+	return &Writer{p: p, cur: p.NewCursor(), seq: make([]uint32, p.flows),
+		epoch: spirent.Epoch(time.Now()).UnixNano()}
 }
+
+// SetLinkSpeed sets the link speed, in Mbps, that spaces the timestamps of
+// a burst's frames (0: unknown, no spacing).
+func (w *Writer) SetLinkSpeed(mbps int64) {
+	w.psPerByte = 0
+	if mbps > 0 {
+		w.psPerByte = uint64(1_000_000/mbps) * 8 // as OpenPerf: whole ps per bit, times 8
+	}
+}
+
+// spirentTicks converts ts, Unix ns, into the base of a Spirent timestamp.
+func (w *Writer) spirentTicks(ts uint64) uint64 { return spirent.Ticks(int64(ts) - w.epoch) }
 
 // Next writes the next packet into dst (at least MaxFrameLen bytes) with
 // tx timestamp ts and returns its length (FCS excluded) and global flow
@@ -75,6 +104,9 @@ func (w *Writer) Next(dst []byte, ts uint64) (n, flow int) {
 	g := d.FlowOffset + f
 	seq := w.seq[g]
 	w.seq[g] = seq + 1
+	if d.spirent {
+		ts = w.spirentTicks(ts)
+	}
 	return d.Write(dst, f, li, seq, ts), g
 }
 

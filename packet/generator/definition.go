@@ -189,7 +189,20 @@ const (
 	FillConstant                  // Value repeated as a big-endian 16-bit word
 	FillIncrement                 // bytes Value, Value+1, ... (Value 0..255)
 	FillDecrement                 // bytes Value, Value-1, ... (Value 0..255)
-	FillPRBS                      // PRBS-31 (x^31+x^28+1), restarted in every frame
+	FillPRBS                      // PRBS-23 as OpenPerf writes it (Spirent signatures), or PRBS-31 restarted in every frame (our trailer)
+)
+
+// SignatureFormat selects the wire format of a definition's signature.
+type SignatureFormat uint8
+
+const (
+	// FormatSpirent is the 20-byte Spirent signature as OpenPerf and
+	// TestCenter write it (packet/signature/spirent): the default.
+	FormatSpirent SignatureFormat = iota
+	// FormatOpenperfd is openperfd's own 18-byte trailer
+	// (packet/signature), kept for 64-byte frames with headers that
+	// leave no room for 20 bytes; its timestamp is one per burst.
+	FormatOpenperfd
 )
 
 // Fill is the payload fill of a signature definition.
@@ -203,6 +216,15 @@ type SignatureConfig struct {
 	StreamID uint32 // stream id of the definition's first flow
 	Latency  Latency
 	Fill     Fill
+	Format   SignatureFormat
+}
+
+// Len returns the length of the signature in its format.
+func (c *SignatureConfig) Len() int {
+	if c.Format == FormatOpenperfd {
+		return SignatureLen
+	}
+	return SpirentLen
 }
 
 // TrafficDefinition is one entry of a generator's traffic list.

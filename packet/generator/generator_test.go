@@ -252,7 +252,7 @@ func TestLengths(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			def := udpDef(nil, nil, TieZip)
 			def.Length = tc.l
-			def.Signature = &SignatureConfig{StreamID: 7, Fill: Fill{Kind: FillPRBS}}
+			def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 7, Fill: Fill{Kind: FillPRBS}}
 			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -373,7 +373,7 @@ func TestPacketsParseVerifyAndCarrySignature(t *testing.T) {
 			for fi, fill := range fills {
 				def := TrafficDefinition{Headers: slices.Clone(hs), Tie: tie,
 					Length:    Length{List: []int{64 + 60, 65 + 60, 1518, 127 + 60}},
-					Signature: &SignatureConfig{StreamID: 1000, Latency: Latency(fi & 1), Fill: fill}}
+					Signature: &SignatureConfig{Format: FormatOpenperfd, StreamID: 1000, Latency: Latency(fi & 1), Fill: fill}}
 				for j := range def.Headers {
 					def.Headers[j].Tie = tie
 				}
@@ -430,7 +430,7 @@ func benchProgram(tb testing.TB) *Program {
 		[]Modifier{{Name: "source", Kind: KindIPv4, Sequence: &ValueSequence{Count: 256, Start: IPv4Addr(ip4A)}}},
 		[]Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 100, Start: Uint(1024)}}}, TieCartesian)
 	def.Length = Length{List: []int{64, 512, 1518}}
-	def.Signature = &SignatureConfig{StreamID: 1, Fill: Fill{Kind: FillPRBS}}
+	def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1, Fill: Fill{Kind: FillPRBS}}
 	p, err := Compile([]TrafficDefinition{def, udpDef(nil, nil, TieZip)}, OrderRoundRobin, 0)
 	if err != nil {
 		tb.Fatal(err)
@@ -477,7 +477,7 @@ func BenchmarkCompile65k(b *testing.B) {
 func BenchmarkWrite64ByteSignature(b *testing.B) {
 	def := udpDef(nil, []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 100, Start: Uint(1024)}}}, TieZip)
 	def.Length = Length{Fixed: 64}
-	def.Signature = &SignatureConfig{StreamID: 1}
+	def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1}
 	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -502,7 +502,7 @@ func TestSignatureFlowsAreLimitedPerDefinition(t *testing.T) {
 		def := udpDef(nil, []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: tc.a, Start: Uint(1)}},
 			{Name: "destination_port", Sequence: &ValueSequence{Count: tc.b, Start: Uint(1)}}}, TieCartesian)
 		if tc.sig {
-			def.Signature = &SignatureConfig{StreamID: 1}
+			def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1}
 		}
 		_, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 		if (err == nil) != tc.wantOK {
@@ -535,7 +535,7 @@ func TestHeadersLongerThanTheFrameAreCut(t *testing.T) {
 
 	// Cutting would lose a signature or a modified field: still refused.
 	sig := def
-	sig.Signature = &SignatureConfig{StreamID: 1}
+	sig.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1}
 	mod := def
 	mod.Headers = []HeaderDef{{Header: protocol.Ethernet{Dst: macB, Src: macA}, Modifiers: []Modifier{{Name: "ether_type", List: vals(0x0800, 0x86dd)}}},
 		{Header: protocol.Custom{Data: data}}}

@@ -8,6 +8,7 @@ import (
 	"github.com/openperfd/openperfd/packet/checksum"
 	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/signature"
+	"github.com/openperfd/openperfd/packet/signature/spirent"
 )
 
 // Program is a compiled list of traffic definitions. It is read-only after
@@ -34,6 +35,7 @@ type Definition struct {
 	slots   []slot     // words a flow patches
 	values  []uint32   // FlowCount × len(slots)
 	flags   uint8      // signature flags
+	spirent bool       // the signature is FormatSpirent's
 }
 
 type template struct {
@@ -59,6 +61,9 @@ type template struct {
 	sigUDP    bool
 	sigRefs   int
 	sigCsum   int
+	// sigCheat: the signature covers the UDP checksum at sigCsum, and
+	// its cheater bytes keep that checksum right (signSpirent).
+	sigCheat bool
 	// sigCsumWord is the index in words of the checksum at sigCsum when
 	// the flows change it, else -1: a recycled buffer still holding its
 	// flow's words resets that checksum from the flow's row.
@@ -135,13 +140,19 @@ func (d *Definition) Template(lenIdx int) ([]byte, protocol.Layers) {
 // length Lengths[lenIdx] into dst and returns its length (FCS excluded):
 // a copy of the template, the flow's modified words set with incremental
 // checksum updates, and, if the definition has a signature, the trailer
-// with seq and ts. dst must hold MaxFrameLen bytes. It does not allocate.
+// with seq and ts (ns for our trailer; for a Spirent signature, 2.5 ns
+// ticks since the year's start: spirent.Ticks). dst must hold MaxFrameLen
+// bytes. It does not allocate.
 func (d *Definition) Write(dst []byte, flow, lenIdx int, seq uint32, ts uint64) int {
 	t := &d.tmpls[d.lenTmpl[lenIdx]]
 	n := copy(dst, t.frame)
 	frame := dst[:n]
 	d.setFlow(t, frame, flow)
-	if d.Signature != nil {
+	switch {
+	case d.spirent:
+		t.signSpirent(frame, spirent.Signature{StreamID: d.Signature.StreamID + uint32(flow), Sequence: seq,
+			Timestamp: ts, Flags: d.flags})
+	case d.Signature != nil:
 		t.sign(frame, d.Signature.StreamID+uint32(flow), seq, ts, d.flags)
 	}
 	return n

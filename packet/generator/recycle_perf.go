@@ -61,13 +61,14 @@ func recycleSize(nflows int) int {
 
 // recyclable reports whether prog's packets can be written over recycled
 // buffers: one definition, one length, a signature under at most one
-// checksum (signRing updates it inline), flow words precomputed.
+// checksum (signRing updates it inline), flow words precomputed, and our
+// own trailer (signRing writes no Spirent signature).
 func recyclable(prog *Program) bool {
 	if len(prog.Definitions) != 1 {
 		return false
 	}
 	d := &prog.Definitions[0]
-	if d.Signature == nil || len(d.Lengths) != 1 {
+	if d.Signature == nil || d.spirent || len(d.Lengths) != 1 {
 		return false
 	}
 	t := &d.tmpls[d.lenTmpl[0]]

@@ -55,7 +55,7 @@ func TestRingCreditsLastPastATopUp(t *testing.T) {
 	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 5, Start: Uint(1024)}}}
 	def := udpDef(nil, mods, TieZip)
 	def.Length = Length{Fixed: 64}
-	def.Signature = &SignatureConfig{StreamID: 1}
+	def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1}
 	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 	if err != nil {
 		t.Fatal(err)

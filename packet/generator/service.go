@@ -75,6 +75,10 @@ type Options struct {
 	FlowLimit int          // per generator; <= 0: DefaultFlowLimit
 	Resolver  Resolver     // nil: interface targets cannot learn
 	Now       func() int64 // ns; nil: the wall clock
+	// LinkSpeed returns a port's link speed in Mbps (0: unknown), read
+	// when a run starts: Spirent timestamps space a burst's frames by
+	// their wire time at that speed. nil: no spacing.
+	LinkSpeed func(portID string) int64
 	// LearnTimeout bounds one resolution; 0: 4 s (gVisor probes 3 times,
 	// 1 s apart).
 	LearnTimeout time.Duration
@@ -315,6 +319,9 @@ func (s *Service) launch(it *item, resultID string, from *resource.Run[*gen, *re
 		src, err := NewSource(sp, s.pool, pc, s.opts.Now)
 		if err != nil {
 			return nil, err
+		}
+		if s.opts.LinkSpeed != nil {
+			src.w.SetLinkSpeed(s.opts.LinkSpeed(it.Endpoint.PortID))
 		}
 		if seqs != nil {
 			for di := range sp.Definitions {

@@ -20,7 +20,7 @@ func testProgram(t *testing.T) *Program {
 	t.Helper()
 	def := udpDef(nil, []Modifier{{Name: "source_port", Kind: KindField, List: vals(1, 2, 3, 4)}}, TieZip)
 	def.Length = Length{Fixed: 64}
-	def.Signature = &SignatureConfig{StreamID: 7}
+	def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 7}
 	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestSourceOnTheWorkersSendsWhatTheWriterWrites(t *testing.T) {
 			def := udpDef(nil, mods, TieZip)
 			def.Length = Length{List: c.lengths}
 			if c.sig {
-				def.Signature = &SignatureConfig{StreamID: 9}
+				def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 9}
 			}
 			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 			if err != nil {
@@ -364,7 +364,7 @@ func TestRecycledBuffersHeldByThePortAreSkipped(t *testing.T) {
 	d := fake.New(1, 1, 4096)
 	def := udpDef(nil, []Modifier{{Name: "source_port", List: vals(1, 2, 3)}}, TieZip)
 	def.Length = Length{Fixed: 200}
-	def.Signature = &SignatureConfig{StreamID: 5}
+	def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 5}
 	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +435,7 @@ func BenchmarkPullRecycled(b *testing.B) {
 				def = udpDef(nil, []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}, TieZip)
 			}
 			def.Length = Length{Fixed: 64}
-			def.Signature = &SignatureConfig{StreamID: 1}
+			def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1}
 			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 			if err != nil {
 				b.Fatal(err)

@@ -13,7 +13,7 @@ func splitResult(t *testing.T, id string, sent, dropped uint64) *result {
 	t.Helper()
 	def := udpDef(nil, []Modifier{{Name: "source_port", Kind: KindField, List: vals(1, 2, 3, 4, 5, 6, 7)}}, TieZip)
 	def.Length = Length{List: []int{64, 100, 300}}
-	def.Signature = &SignatureConfig{StreamID: 10}
+	def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 10}
 	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 	if err != nil {
 		t.Fatal(err)

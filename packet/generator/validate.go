@@ -73,7 +73,13 @@ func (d *TrafficDefinition) minLength(hlen int) int {
 	}
 	sigLen := 0
 	if d.Signature != nil {
-		sigLen = SignatureLen
+		sigLen = d.Signature.Len()
+		if d.Signature.Format == FormatSpirent && len(d.Headers) > 0 && d.Headers[len(d.Headers)-1].Header.Kind() == protocol.KindUDP {
+			// As in OpenPerf, a Spirent signature may cover the UDP
+			// checksum that ends the headers: its cheater bytes then
+			// keep that checksum right (template.signSpirent).
+			sigLen -= 2
+		}
 	}
 	return max(MinLength, hlen+sigLen+FCSLen)
 }

@@ -36,7 +36,7 @@ func TestValidationNamesField(t *testing.T) {
 			d := udpDef(nil, nil, TieZip)
 			d.Headers = slices.Insert(d.Headers, 1, HeaderDef{Header: protocol.VLAN{VID: 1}})
 			d.Length = Length{List: []int{128, 64}}
-			d.Signature = &SignatureConfig{}
+			d.Signature = &SignatureConfig{Format: FormatOpenperfd}
 			return d
 		}()}, "traffic[1].length.list[1]"},
 		{"length sequence stop before start", []TrafficDefinition{func() TrafficDefinition {
@@ -46,7 +46,7 @@ func TestValidationNamesField(t *testing.T) {
 		}()}, "traffic[0].length.sequence.stop"},
 		{"increment fill not an octet", []TrafficDefinition{func() TrafficDefinition {
 			d := udpDef(nil, nil, TieZip)
-			d.Signature = &SignatureConfig{Fill: Fill{Kind: FillIncrement, Value: 256}}
+			d.Signature = &SignatureConfig{Format: FormatOpenperfd, Fill: Fill{Kind: FillIncrement, Value: 256}}
 			return d
 		}()}, "traffic[0].signature.fill.increment"},
 	}

@@ -31,6 +31,7 @@ func (w *Writer) fill(pkts []*packetio.Mbuf, ts uint64) int {
 	c := w.cur
 	defs := w.p.Definitions
 	need := w.p.maxFrame
+	w.wire = 0 // the burst's first frame starts at ts
 	if len(defs) == 1 {
 		// One definition: the order is just its packets (the block
 		// count does not matter).
@@ -111,6 +112,7 @@ func (w *Writer) fillFixed(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, 
 			}
 		}
 	}
+	w.wire += uint64(k*(n+ethernetOverhead)) * w.psPerByte
 	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
 	if d.Signature != nil && (t.sigSingle || t.sigRefs == 0) {
 		sp := sigParams{stream: d.Signature.StreamID, so: n - SignatureLen, co: t.sigCsum, odd: t.sigOdd, udp: t.sigUDP,
@@ -295,6 +297,9 @@ func get16(p unsafe.Pointer, off int) uint16 {
 // It is Definition.Write for a run of packets, with the per-run work
 // hoisted and the signature inline (see template.sign).
 func (w *Writer) fillRun(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf, ts uint64, need int) int {
+	if d.spirent {
+		return w.fillSpirent(d, ps, pkts, ts, need)
+	}
 	if len(d.Lengths) > 1 {
 		return w.fillGeneral(d, ps, pkts, ts, need)
 	}
@@ -387,6 +392,7 @@ func (w *Writer) fillGeneral(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 			}
 		}
 		m.SetLen(n)
+		w.wire += uint64(n+ethernetOverhead) * w.psPerByte
 		if flow++; flow == nflows {
 			flow = 0
 		}

@@ -75,7 +75,7 @@ func equivalenceDefs() map[string]TrafficDefinition {
 				def.Headers[j].Tie = tie
 			}
 			out[fmt.Sprintf("%s/%v", name, tie)] = def
-			def.Signature = &SignatureConfig{StreamID: 1000, Latency: Latency(i & 1), Fill: fills[i%len(fills)]}
+			def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1000, Latency: Latency(i & 1), Fill: fills[i%len(fills)]}
 			out[fmt.Sprintf("%s/%v/signature", name, tie)] = def
 			i++
 		}
@@ -83,12 +83,12 @@ func equivalenceDefs() map[string]TrafficDefinition {
 	plain := udpDef(nil, nil, TieZip)
 	plain.Length = Length{Fixed: 64}
 	out["udp 64 plain"] = plain
-	plain.Signature = &SignatureConfig{StreamID: 7}
+	plain.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 7}
 	out["udp 64 signature"] = plain
 	mods := udpDef(nil, []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 1000, Start: Uint(1024)}}}, TieZip)
 	mods.Length = Length{Fixed: 64}
 	out["udp 64 1000 flows"] = mods
-	mods.Signature = &SignatureConfig{StreamID: 7}
+	mods.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 7}
 	out["udp 64 1000 flows signature"] = mods
 	// The trailer under two UDP checksums (UDP in UDP).
 	tun := TrafficDefinition{Headers: []HeaderDef{
@@ -99,14 +99,14 @@ func equivalenceDefs() map[string]TrafficDefinition {
 		{Header: protocol.Ethernet{Dst: macA, Src: macB}},
 		{Header: protocol.IPv4{TTL: 64, Src: ip4B, Dst: ip4A}, Modifiers: []Modifier{{Name: "source", Kind: KindIPv4, List: []Value{IPv4Addr(ip4A), IPv4Addr(ip4B)}}}},
 		{Header: protocol.UDP{SrcPort: 3, DstPort: 4}},
-	}, Length: Length{List: []int{128, 129}}, Tie: TieCartesian, Signature: &SignatureConfig{StreamID: 3}}
+	}, Length: Length{List: []int{128, 129}}, Tie: TieCartesian, Signature: &SignatureConfig{Format: FormatOpenperfd, StreamID: 3}}
 	out["udp in udp signature"] = tun
 	// Zero checksum words after the trailer's sum: stream ids and
 	// sequence numbers that cancel the rest.
 	odd := udpDef(nil, nil, TieZip)
 	odd.Headers = append(odd.Headers, HeaderDef{Header: protocol.Custom{Data: []byte{1}}})
 	odd.Length = Length{List: []int{65, 66, 67}}
-	odd.Signature = &SignatureConfig{StreamID: 0xffff0000}
+	odd.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 0xffff0000}
 	out["udp odd payload"] = odd
 	// No checksum over the trailer: IPv4 with a custom payload (found by
 	// the tshark AAT: the fast path left such trailers unwritten).
@@ -115,7 +115,7 @@ func equivalenceDefs() map[string]TrafficDefinition {
 		{Header: protocol.IPv4{TTL: 64, Protocol: 254, Src: ip4A, Dst: ip4B, Keep: protocol.KeepType},
 			Modifiers: []Modifier{{Name: "destination", Kind: KindIPv4, Sequence: &ValueSequence{Count: 7, Start: IPv4Addr(ip4B)}}}},
 		{Header: protocol.Custom{Data: []byte("openperfd custom payload")}},
-	}, Length: Length{Fixed: 128}, Signature: &SignatureConfig{StreamID: 5, Fill: Fill{Kind: FillPRBS}}}
+	}, Length: Length{Fixed: 128}, Signature: &SignatureConfig{Format: FormatOpenperfd, StreamID: 5, Fill: Fill{Kind: FillPRBS}}}
 	out["ipv4 custom signature"] = raw
 	return out
 }
@@ -198,7 +198,7 @@ func TestSignatureChecksumSweep(t *testing.T) {
 		if length > 64 {
 			def.Headers = append(def.Headers, HeaderDef{Header: protocol.Custom{Data: make([]byte, length-64)}})
 		}
-		def.Signature = &SignatureConfig{StreamID: 0}
+		def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 0}
 		p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -312,6 +312,7 @@ func benchFill(b *testing.B, def TrafficDefinition) {
 		b.Fatal(err)
 	}
 	w := p.NewWriter()
+	w.SetLinkSpeed(10_000)
 	pkts := heapBurst(packetio.BurstSize)
 	n := 0
 	// CPU time of this thread too: the machine may be shared.
@@ -338,14 +339,17 @@ func threadCPU() int64 {
 func BenchmarkFill(b *testing.B) {
 	for _, size := range []int{64, 128, 512, 1518} {
 		for _, flows := range []int{1, 1000} {
-			for _, sig := range []bool{false, true} {
+			for _, sig := range []string{"false", "true", "spirent"} {
 				var mods []Modifier
 				if flows > 1 {
 					mods = []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
 				}
 				def := udpDef(nil, mods, TieZip)
 				def.Length = Length{Fixed: size}
-				if sig {
+				switch sig {
+				case "true": // our own trailer, the name kept for comparisons
+					def.Signature = &SignatureConfig{Format: FormatOpenperfd, StreamID: 1}
+				case "spirent":
 					def.Signature = &SignatureConfig{StreamID: 1}
 				}
 				b.Run(fmt.Sprintf("%dB/%dflows/sig=%v", size, flows, sig), func(b *testing.B) { benchFill(b, def) })
@@ -383,7 +387,7 @@ func TestFillSignatureChecksumSweep(t *testing.T) {
 	pkts := heapBurst(1)
 	for name, mk := range stacks {
 		for pad := range 4 {
-			def := TrafficDefinition{Headers: mk(pad), Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+			def := TrafficDefinition{Headers: mk(pad), Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{Format: FormatOpenperfd, StreamID: 0}}
 			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -430,7 +434,7 @@ func sweepPrograms(t *testing.T, mods []Modifier) []sweepCase {
 			if pad > 0 {
 				hs = append(hs, HeaderDef{Header: protocol.Custom{Data: make([]byte, pad)}})
 			}
-			def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{StreamID: 0}}
+			def := TrafficDefinition{Headers: hs, Length: Length{Fixed: 90 + pad}, Signature: &SignatureConfig{Format: FormatOpenperfd, StreamID: 0}}
 			p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 			if err != nil {
 				t.Fatal(err)

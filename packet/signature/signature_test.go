@@ -52,7 +52,7 @@ func TestFramesFromGeneratorDecode(t *testing.T) {
 	def := generator.TrafficDefinition{
 		Headers:   []generator.HeaderDef{{Header: ethernet()}, {Header: ipv4()}, {Header: udp()}},
 		Length:    generator.Length{List: []int{64, 128, 1518}},
-		Signature: &generator.SignatureConfig{StreamID: 77, Latency: generator.LatencyEndOfFrame, Fill: generator.Fill{Kind: generator.FillPRBS}},
+		Signature: &generator.SignatureConfig{Format: generator.FormatOpenperfd, StreamID: 77, Latency: generator.LatencyEndOfFrame, Fill: generator.Fill{Kind: generator.FillPRBS}},
 	}
 	p, err := generator.Compile([]generator.TrafficDefinition{def}, generator.OrderRoundRobin, 0)
 	if err != nil {

@@ -36,6 +36,20 @@ func expectedFrame(t *testing.T, src string, length int) []byte {
 	return buf.Bytes()
 }
 
+// capturePcap downloads a capture result's pcapng and opens it.
+func capturePcap(t *testing.T, d *daemon, resultID string) ([]byte, *pcapgo.NgReader) {
+	t.Helper()
+	code, pcap := d.call("GET", "/packet/capture-results/"+resultID+"/pcap", nil)
+	if code != 200 {
+		t.Fatalf("pcap: %d %s", code, pcap)
+	}
+	r, err := pcapgo.NewNgReader(bytes.NewReader(pcap), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatalf("read pcapng: %v", err)
+	}
+	return pcap, r
+}
+
 func mustMAC(s string) net.HardwareAddr {
 	m, err := net.ParseMAC(s)
 	if err != nil {
@@ -70,14 +84,7 @@ func TestCaptureHoldsTheGeneratedFramesByteForByte(t *testing.T) {
 		t.Fatalf("stopped result %+v; want 300 packets of 96 bytes", cr)
 	}
 
-	code, pcap := d.call("GET", "/packet/capture-results/"+cr.Id+"/pcap", nil)
-	if code != 200 {
-		t.Fatalf("pcap: %d %s", code, pcap)
-	}
-	r, err := pcapgo.NewNgReader(bytes.NewReader(pcap), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatalf("read pcapng: %v", err)
-	}
+	pcap, r := capturePcap(t, d, cr.Id)
 	want := make([][]byte, len(srcs))
 	for i, s := range srcs {
 		want[i] = expectedFrame(t, s, 100)

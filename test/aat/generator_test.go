@@ -432,7 +432,7 @@ func TestModifiersMakeTheExpectedFlows(t *testing.T) {
 				if !ok {
 					t.Fatalf("not an IPv4/UDP frame: % x", f.Data)
 				}
-				sig, ok := generator.FrameSignature(f.Data)
+				sig, ok := generator.FrameSpirent(f.Data)
 				if !ok {
 					t.Fatalf("frame without a signature: % x", f.Data)
 				}
@@ -571,7 +571,7 @@ func TestToggleContinuesSignatureSequences(t *testing.T) {
 	}
 	switched := false
 	for i, f := range frames {
-		sig, ok := generator.FrameSignature(f.Data)
+		sig, ok := generator.FrameSpirent(f.Data)
 		if !ok || sig.StreamID != 7 || sig.Sequence != uint32(i) {
 			t.Fatalf("frame %d: signature %+v (ok %v), want stream 7 sequence %d", i, sig, ok, i)
 		}

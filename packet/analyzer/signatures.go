@@ -1,0 +1,52 @@
+package analyzer
+
+import (
+	"github.com/openperfd/openperfd/packet/signature"
+	"github.com/openperfd/openperfd/packet/signature/spirent"
+)
+
+// The analyzer reads both signature formats, whatever the generator at
+// the other end was told: the Spirent signature (OpenPerf's, TestCenter's
+// and by default ours) and our own trailer (packet/signature, the
+// generator's x_format openperfd). It tries the Spirent signature first:
+// its cheap structural checks reject other frames' tails after a few
+// instructions. A frame passes one by chance with probability 2^-40 and
+// 1e-9 respectively. Both come out as a signature.Signature whose
+// timestamp is in Unix ns (modulo 2^48), so latency and jitter are
+// computed the same way for both.
+
+// ethernetOverhead is what a frame occupies on the wire beyond its bytes
+// without FCS: preamble (8), FCS (4) and inter-frame gap (12), as
+// OpenPerf's timestamper counts it.
+const ethernetOverhead = 24
+
+// fastSignature decodes the signature of a frame of the fast path
+// (longer than either format) received at rx.
+func (a *Analyzer) fastSignature(frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
+	if s, ok := spirent.FromFrame(frame); ok {
+		return a.fromSpirent(s, rx), true, true
+	}
+	ta, tx, tt := trailerWords(frame)
+	if signature.Valid(ta, tx, tt) {
+		return signature.Words(ta, tx), true, false
+	}
+	return sig, false, false
+}
+
+// signatureOf decodes the signature of any frame received at rx.
+func (a *Analyzer) signatureOf(frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
+	if s, ok := spirent.FromFrame(frame); ok {
+		return a.fromSpirent(s, rx), true, true
+	}
+	sig, signed = signature.FromFrame(frame)
+	return sig, signed, false
+}
+
+// fromSpirent converts a Spirent signature received at rx (Unix ns): its
+// timestamp, 2.5 ns ticks since the year's start modulo 2^38, becomes the
+// Unix ns nearest rx that it names (spirent.Unwrap: right for latencies
+// under ~5.7 minutes either way).
+func (a *Analyzer) fromSpirent(s spirent.Signature, rx uint64) signature.Signature {
+	tx := a.epoch + spirent.Unwrap(s.Timestamp, int64(rx)-a.epoch)
+	return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: uint64(tx), Flags: s.Flags}
+}
