@@ -1358,11 +1358,23 @@ type PacketAnalyzerProtocolCounters struct {
 	// Ethernet Layer 2 counters.
 	Ethernet *PacketEthernetProtocolCounters `json:"ethernet,omitempty"`
 
+	// InnerEthernet Layer 2 counters of the Ethernet frame inside a tunnel.
+	InnerEthernet *PacketInnerEthernetProtocolCounters `json:"inner_ethernet,omitempty"`
+
+	// InnerIp Layer 3 counters of the packet inside a tunnel.
+	InnerIp *PacketInnerIpProtocolCounters `json:"inner_ip,omitempty"`
+
+	// InnerTransport Layer 4 counters of the packet inside a tunnel.
+	InnerTransport *PacketInnerTransportProtocolCounters `json:"inner_transport,omitempty"`
+
 	// Ip Layer 3 counters.
 	Ip *PacketIpProtocolCounters `json:"ip,omitempty"`
 
 	// Transport Layer 4 counters.
 	Transport *PacketTransportProtocolCounters `json:"transport,omitempty"`
+
+	// Tunnel Tunnel counters, by the outermost encapsulation, as DPDK's packet types name them.
+	Tunnel *PacketTunnelProtocolCounters `json:"tunnel,omitempty"`
 }
 
 // PacketAnalyzerResult Counters of one analyzer run.
@@ -1619,11 +1631,23 @@ type PacketGeneratorProtocolCounters struct {
 	// Ethernet Layer 2 counters.
 	Ethernet *PacketEthernetProtocolCounters `json:"ethernet,omitempty"`
 
+	// InnerEthernet Layer 2 counters of the Ethernet frame inside a tunnel.
+	InnerEthernet *PacketInnerEthernetProtocolCounters `json:"inner_ethernet,omitempty"`
+
+	// InnerIp Layer 3 counters of the packet inside a tunnel.
+	InnerIp *PacketInnerIpProtocolCounters `json:"inner_ip,omitempty"`
+
+	// InnerTransport Layer 4 counters of the packet inside a tunnel.
+	InnerTransport *PacketInnerTransportProtocolCounters `json:"inner_transport,omitempty"`
+
 	// Ip Layer 3 counters.
 	Ip *PacketIpProtocolCounters `json:"ip,omitempty"`
 
 	// Transport Layer 4 counters.
 	Transport *PacketTransportProtocolCounters `json:"transport,omitempty"`
+
+	// Tunnel Tunnel counters, by the outermost encapsulation, as DPDK's packet types name them.
+	Tunnel *PacketTunnelProtocolCounters `json:"tunnel,omitempty"`
 }
 
 // PacketGeneratorResult Counters of one generator run.
@@ -1648,6 +1672,48 @@ type PacketGeneratorResult struct {
 
 	// Remaining What is left of a run.
 	Remaining *TrafficDurationRemainder `json:"remaining,omitempty"`
+}
+
+// PacketInnerEthernetProtocolCounters Layer 2 counters of the Ethernet frame inside a tunnel.
+type PacketInnerEthernetProtocolCounters struct {
+	// Ip Untagged inner frames.
+	Ip int64 `json:"ip"`
+
+	// Qinq Inner frames with two or more VLAN tags.
+	Qinq int64 `json:"qinq"`
+
+	// Vlan Inner frames with one VLAN tag.
+	Vlan int64 `json:"vlan"`
+}
+
+// PacketInnerIpProtocolCounters Layer 3 counters of the packet inside a tunnel.
+type PacketInnerIpProtocolCounters struct {
+	// Ipv4 Inner IPv4 packets.
+	Ipv4 int64 `json:"ipv4"`
+
+	// Ipv6 Inner IPv6 packets.
+	Ipv6 int64 `json:"ipv6"`
+}
+
+// PacketInnerTransportProtocolCounters Layer 4 counters of the packet inside a tunnel.
+type PacketInnerTransportProtocolCounters struct {
+	// Fragmented Fragments.
+	Fragmented int64 `json:"fragmented"`
+
+	// Icmp ICMP packets.
+	Icmp int64 `json:"icmp"`
+
+	// NonFragmented Unfragmented IP packets of other protocols.
+	NonFragmented int64 `json:"non_fragmented"`
+
+	// Sctp SCTP packets.
+	Sctp int64 `json:"sctp"`
+
+	// Tcp TCP packets.
+	Tcp int64 `json:"tcp"`
+
+	// Udp UDP packets.
+	Udp int64 `json:"udp"`
 }
 
 // PacketIpProtocolCounters Layer 3 counters.
@@ -1867,6 +1933,48 @@ type PacketTransportProtocolCounters struct {
 
 	// Udp UDP packets.
 	Udp int64 `json:"udp"`
+}
+
+// PacketTunnelProtocolCounters Tunnel counters, by the outermost encapsulation, as DPDK's packet types name them.
+type PacketTunnelProtocolCounters struct {
+	// Esp IPsec ESP (IP protocol 50).
+	Esp int64 `json:"esp"`
+
+	// Geneve Geneve (UDP destination port 6081).
+	Geneve int64 `json:"geneve"`
+
+	// Gre GRE (IP protocol 47) carrying other than Ethernet or MPLS.
+	Gre int64 `json:"gre"`
+
+	// Grenat GRE
+	Grenat int64 `json:"grenat"`
+
+	// Gtpc GTP-C (UDP port 2123
+	Gtpc int64 `json:"gtpc"`
+
+	// Gtpu GTP-U (UDP destination port 2152).
+	Gtpu int64 `json:"gtpu"`
+
+	// Ip IP-in-IP (IP protocol 4 or 41).
+	Ip int64 `json:"ip"`
+
+	// L2tp L2TP (UDP destination port 1701 or IP protocol 115).
+	L2tp int64 `json:"l2tp"`
+
+	// MplsInGre MPLS in GRE (GRE protocol type 0x8847 or 0x8848).
+	MplsInGre int64 `json:"mpls_in_gre"`
+
+	// MplsInUdp MPLS in UDP (UDP destination port 6635).
+	MplsInUdp int64 `json:"mpls_in_udp"`
+
+	// Nvgre NVGRE (GRE protocol type 0x6558).
+	Nvgre int64 `json:"nvgre"`
+
+	// Vxlan VXLAN (UDP destination port 4789).
+	Vxlan int64 `json:"vxlan"`
+
+	// VxlanGpe VXLAN-GPE (UDP destination port 4790).
+	VxlanGpe int64 `json:"vxlan_gpe"`
 }
 
 // PingRequest A ping from an interface (openperfd extension).
@@ -24416,247 +24524,258 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bcxu50TD8V1D8vipLVZQs21pt1rrySnZWb2yvHku7uci7RYMzIIloCMwCGEpMSv/9LTQOc8IMZ4ak",
-	"ZCfPRTYWB8dGn9Dd6P73KOLLlDPClBy9/fcoxQIviSIC/qKx/m9MZCRoqihno7ejL0TyTEQE0ZgwRWeU",
-	"iOPReET1txSrxWg8YnhJRm917/FIkD8zKkg8eqtERsYjGS3IEuth1TrVraQSlM1Hj4+PurFMOZMEJv8Z",
-	"x1/InxmRSv8VcaYIg3/iNE1ohPV6Xv5T6kX9uzDs/y/IbPR29P+9zDf20nyVL98LwYWZqryp2wVBwkyG",
-	"7rFElK1wQuPj0eN49JmrDzxj8f5X8Zkj4aB7T9UCqQVWiMbH6J1eEvo1JeyaiNkYYYZobD9LxLhCSxwT",
-	"xGco4fdEHEVYEpQQpQ9yjGI6p0oizGK0WKcLwiTSR6Q7FiZcEEFWRCCqEE5TgoVEB/pAx2jK4zXiAk2z",
-	"5A4lVKpDGGtOlERqQfXI8l6jgd6S3aUGwrs4FkTKG4VVJuuY9He9fIziNcNLGqElUQseIz5VmDISI8nR",
-	"DAt0IEjKhSIxmq6RWhAkiVgRcaiRLhU8JUJRgzDYTBfArfFojhW5x+vgt1SQGX2YJITN1UK3mHGxxEpj",
-	"MFNvXo/GrgtlisyJ0H2kworotlODGixLkupxXiSUMIVM0/GIHM+PEeOMuNZcoIzJLDXbO3Y/l9c3Ht1j",
-	"qvS/4LOGsG3Ap/8kkdKLuVxE6dkVM8umBhUDoIaFJERKdPnLxfXqDB0U+hxZWhujLx8u0F9OX/1wmB/F",
-	"AU8JS4mYxYg8KMIk5SxwADGTE3M6MsQ3okxIuiLo8vONPUSpR9bf0es3MB5VZBk+QPsDFgKv9d8xX2LK",
-	"JpJgES3qs13CZ2Q+A87mU532nEqQmSByMVF0Seoz3ZCIs1iijCmaAILSHKqaOrG8IzGacYHwHFN2jk7g",
-	"D6aJTS+kiG1np0FsEyRNHIwrQIUPCEcRSQGJOo4HZx0YMIAREknCVMeRzblO4iwkOjSXNayCsrlFgRcS",
-	"Xf52danZ24I8HI/G9fPwtFYejcYJQVMy44IA2GdUSIWCKG33q2c1x4SRhtx6bM+KxAjPFBGIM6KXQFi2",
-	"HL39B0wx8uAy5Oh6jP6oLTVIm3ROpLomItLSMgkdYuGj5uAYxVSPOM0AgzrSXvrDSX3kTySmmHU8uvSn",
-	"wAg/nagFSv0COw/1U2ConwYONQkOdjxguMeiPvIPgJnZt1mym+2PwDkaoV1bB/yMNH2u62cS8TiAt7/c",
-	"3l4DL84k0i2qK2+QOEsiJZ6TBt5+ryXNveBsHiChyrZhWfmAwd2qxbXgikc8ueBsRueBnasFEYwolOC1",
-	"YWTlzS9xNClI5HLn3xiNsFTo07sLZBtp1DfcUxExwxHZvJHiFKFdXLmh6gt4xxBZZgnWegUj6p6Lu3xm",
-	"xBnCSIvlY/TFqaQIJ/d4LVGEhVhr7UurQPoY5bnjLxIt8RolBK8ImnK1QDxTx/+XBfDCgbRNTfSrtyfw",
-	"OA7q476ZVhRD7FPvYxLsGTuY6yZl4COpNUbOGhmy7Lz8G2hdoz27qrGDRusBNiEh4H554VQGmKPF5RDz",
-	"tZ8MGsuxPjMillwrDEQtDo1YKSkMnXZdIR9NwJRdmSFeBXSMh8mMJooEWMzP1x+Q+YYOVJTG2TJFcs0U",
-	"fjgERUKQiNAViVGKozuiZPDI1PDxlcBMLqlSrVNUj9dDvPVcNzGZXxlBaemEzhF5wJFK1lpWoyVZTvWV",
-	"Resoqn7uxOjzrZexGqfTdJauTjeedLo6DfY869DzrNrzsQ1KN47emig/4pn+dwDzxcNkulbm310Uw4cJ",
-	"0RKtR3uLEh07qH7rUT3Xo/qtp4K0hd2UhhrnYCzsoAit4kqDCJ+uTt9lijfheUDHQwfuuo/MDViz48Rc",
-	"gc1V+fCtuQ9r9VhzcnuBxpni5hb35qfXP6KEsrujhEc4QYbTZgK042Orgxyb/lRqQpsWVGTmJTNl6NXZ",
-	"T8evfzg9fnV8cuT+bf73g+4aJZguSTzWC2II7sRjZ8IgfhwtMUuXbfTq7BhdzRkXJNazODlax2PpbQht",
-	"lFU2OISJKl2d6vty00noqzGK7M2dKK30B5ZjGtR72yt/bhrzt86zV4dvUcQTzo4kSbEAzWNBHhAgE8KC",
-	"wDULYalBttY/jBHXOhZS5EHZ+wlGekPQR5/4SZDXL7hUxgRXUz21WNOfkOL6Xqr5e6OE3wxuB8su8G4y",
-	"Auk7YQHmL6TFZwwYtKAJQVShBU9iibDWrSTRv1uxD3+jOV0ROcxQVF7MRz1cjK6uV6cOaYPgKViTKthD",
-	"ZjhLFLIN0EF+MRWgWBQWBgcRH4Z1tqpJqqq06M/IEtFM8KUZN5tqhXyJ5V3HS0XD1bpouUIHmpW8fvXm",
-	"1TmKFiS60yyCSmAwP7x+/eML6elb85eERgrFRJFIj3U41gjtGZmxOqoFWRZv2WAT05x4yrm/ZFM1MT/Y",
-	"v0bjkSSJHhUalK7kblmjsTXH6e+M3LumU8pi/e9uN/aAYK+LXo0hDRefeBGlXSmnoB0C8w6R7H2Jh1Lp",
-	"2bgx9zgo6sOi0Whs5h+PtBgI7HjsGnZY4Q20zNf4MIFBO/QsyLrapc1stElKluasG9vga41AO5L3zuj6",
-	"HC0zqdBU3zskjUmB+rYn54NXR29eH3Yi4Apo3carEzbA+qxNI7nxxmIvvTNNEgUNAh3cfHz37uLQ8Imh",
-	"Mlsv5NK4ALqJ7zMwd7fJ79WZF93nRmmqmb71jSG3vIdWDs3N+HD2zoHVBCYzcOH4p5wnBLNe4rQBEpr0",
-	"aNm+3zZQzR9QRZR8f02oEVxHUHjPEz7FiceS8mU8Z1WIKkmSGTrQV0rNos7GWk4bDCpLCafuUtWPts9a",
-	"aVtGPA0Zguy64TM6+Bdn5NCZ6MtbI3I7oepn0p/PnYvR6jha0SPGl1fchTdEm8Z6OsI0D1wRS+VE6DPV",
-	"aJkKEmmtUv+RGd9kZyt14EoahnCDzOsoF4oc59FIqk635SLFP45H+kozgStNs4XxY37tsW3OUUwEGEq8",
-	"wvTp3QU6eP/b1dHZ6SG611cXPHXOjhoCbZLQFULoJqjPdiKpz8qSupfEPesqcc+GSdyznUjcnYjVV6//",
-	"sne5+onHWRKifjTLGOjEOEEZo8rZXmNMlsbOWlEji90b7Z5LmA7FnIThG7L7miU2mYs1cQX9DA7P7ZRU",
-	"gmmhCbeN/AiiNUSJ1AmWm2AKBxc7zZQyLNZj4Mc+UgA+hTe8IkJ2EJEGBr/bxtUDp4aj5svLx80B1Hz6",
-	"v+drCELejqWvSZgmAXqaZjSJJ3FQjPysvyFFl0QqvExL+Kx7HIGbOgAZMyjLltOgFRiGNV/D8hPCRCYR",
-	"Xy5pwPJxY6JIBFlRvbdNZ1PubAFWmL4vibqhQ4dyDWa8dwwn63+Ftv7OmrURtk3OEVXGpipz67oSeDaj",
-	"EUqJyE3SYNEiAs0Sfh9gixEI6gD1EmPYAX+4mVPTk8gY07frA2pNYpyhSBCsyGFYr+zmSCrvv92b9Buj",
-	"f2bFVZWCvJqQosnZD34lLgoK4f2CS1JzWYD5y84Zb3Yu5LO2eo+C+26IQmL5ls3B109ziP/EmyyMm83u",
-	"VnE32zkiy1St0RKraAE+xiQIZ41fE2flD8bkZYkZ+I6Q1KPkOZLkz4ywiLL5GCVYERatAWn/SZVeMCMk",
-	"RpLOGVaZIPIYvQP9R5+ZXRjBTKKZwEti5gejXLSAwBbjEL0jadk/5oQBjleYRSSe5IvQlJ2P5f+y8nQM",
-	"5C2wEHSFk4llZGapE5rGq/wvMdNSxu4Ijmqq5fOC4JiIoNQpedzGowwQ3TrkzM3u4WjOj3SzI3lH0yNj",
-	"uMXJUcphWaaZO4wY4joCZ3FZCN6onwg6iAhTgtNYOubhYj8Og0DcFYDsGZCJyFhdf+kOJlC7DPdrQUjv",
-	"VbVN0FzwLPXgOPaXvRf65qXZFLIEbm6QELA1zZS+NTpzqdZxEOPqrVXSq0hKbEDCGNEUYAuOS82CxubP",
-	"IreVC34vjR2ZKliTDILfDaq/pZoy3Zj63xljJIFDYURMik3hB+hg/pl32ydqPm5kgh8Sfn/ReGr6q/cl",
-	"ogM+Ax+rRtuxBrbMlkstlFbgiBDAc15I+C4DVvbccdddOOkVvDf9Hsusor5YAcZkJ0qC8T9LyuhSH+RJ",
-	"6J5eIq3ey7zJlksswHlvuE6DfcRY/w3rfyGRbQsWD+P6OZhiSc5OgUWYry6mNyYRj8FNJMhh5xCE+lJ/",
-	"MVwxENpYZCdbgaDIg3YwjuZe2wzj+N42Y4BI6T3Ate71mPPbAUtwPfV5OTV/AmgUVCVZIfoRUBrBgVZI",
-	"ovVqkE+T4NZZNFyHTlNR4sp6QIvvvA4hE1NplJ6QOl+Kn8QS5SL3QIuKMbondL5Qh2OUJpksyuCu0ZZ+",
-	"xFDMJSiTsZ1EX2cJjhYo5amNN1tQqfhc4CWaZnprnSn71mz8wk4eIui0HGjaaiWuRabWAgX9Lvucy0ad",
-	"iM80yI/spWuFk4yE1O2tuHMJRbZmdNXRtuJ2DYMNYnnVsQbzvepAIXVxy0G7aSfvvdYQCrRtDnSaRSGF",
-	"5uIGGc5iPPGfry5QLHgKSqYk5+4Kc5KL2A5BRjRdnU7A5yy1bhH0MlpB7lrZVXScQEVpy/i3F9cDx83i",
-	"tnF/uxw2bpWvR3JUhVFlS5WVdGMuVokJWW/cZcMCHWLotVaqldOC9lVHmozdMX7PwoqbHa2kpJVRRH8a",
-	"dfKvNOgJ9XvTl59vUIrXCcexOYyAcZCqQlBcxRZBVdvRddGHm4a2+jYEdU23mYZHioSExK/wu9n1AH2+",
-	"goZ2lnERXN0Q7aaguVU9eMagUbCqaGTz9hMklSB4GeBOmumkJGAle/+QkghiljIFOv/BmqjDbW413vcX",
-	"fIJlbZn3NCIDxqZswkWQCv3Q8OjKAHDABEn7uk0Q3JRowBtREGv9zkJ3wHyCwH5I3DIpz0CJg4ZDpigJ",
-	"0KrPg2kJiUTGcpvoNhCsEIFDuyJWWCAX91442NJ6O9KLvTIFOLM0nwzToEqC4ysU3ZkPMei65k0aj2A9",
-	"UeEXJ8q/Mcl1Tmfn8eyCYcaledIX9p2XDNF23W7WXgBrtsPYBkaQVVXl0Eubh8A1BD9oLOmoGSxpyFtl",
-	"EK3ryz8VT2KyCnqQWYxFjGKyoib0uD8VKa6M4l6D1BAdxYy2+bTykIiuhk5AsZp7A5RPZwJduLCY/GXo",
-	"YfDpgrEmdqIJ9xirtmBQV7uNcZWGeueWy06D3Lrm9bE260VNN/qLAmw5K1hxRcaGed00w6USSUWTBM05",
-	"LT2bKzjY3EyT5uesdinwFj8VPM4iCHbq5sbpx+2K51J1Qgy5mfmBQpEbseeWImMvJBIPxtLb7+10i4/R",
-	"GJA3eRiDzobumw2iYc3Vb1EmNFv10JqZxgVOtRLY4l+OTIthKGs7791PbLdRiNKiwgRzl4IhR+JhNK4t",
-	"l0aLopezsGEnaKGbejCvZzCLJ+oh6BNpQRwPib34posuaTvTrl3SZRAHA22w3+WULPCKBINEZjMiJpL+",
-	"i5RO5tXZjz/++PrV2bgW4aHbI91e65hwr22XxKcnP52FhLGd+V7gtDTzDCeyFiH764qIe0GVCZLmSUz8",
-	"hVyamDv9uxlSI/csSxJ0QBKpr1M8bcDo2MYgN+vUFn6hDVKG9CXN5tvw230VvBQP8PrzWYAIurr6l/7R",
-	"uKM0A5satVksQrqDDXPOoVgKbna05wdKNLcJh2bpZTe53D7xwtGVybsZiYJQtfPkuBs6wRQLZXVgwz+d",
-	"M/1AiYzpy4wRT0SqcFhf+xqkwkJNlKDz+YYDNozBmJLg+BD0lSW+fIAhj4RPA8IOG15W8XTwpDwtzdnh",
-	"hbx56l9kFRvZUpMWZtP1uP1qFQqeZW0tzowW5oUaFwhA2UD5/vloBXJgpluQZIgZwC6mUVa4xXZS8jpI",
-	"ro6qT/6StXLpsCQ4cLdNj77s4vxrjjyo01kR4FyMjYA1PqiqaVcF6LrJ8825A21Gy8a7TZ1x4DUR6HWL",
-	"lwCLNKCffbk2Hs1BRtOIk5Djgb8fPiZNw16FlxBOPXjYJIkDA3/8eLnF9pdpKKnCp+uPN8PHZDJgKvt8",
-	"88vwEdM0DZ3S9fX1Nsf0J2V/hjJPZdOEHCk8n8NTg4GDg0t+zaLAqm+3OK9VggM60w1l863XXCV9CJdy",
-	"uxgD6VkcNEdsF2Ph6A7JUpTFrGau8FfCiMCKt8Xzzl2bYSLKd9dCymfB2NvFy++oU4RuYXHtUiQhWACz",
-	"rlPpuwvkvrpXSX5Yqfdm3mHFHDwT0BQdFFLWHRalROF3sIcKInmyMuIC/ule4/qfNXLEE541BMVhMSeq",
-	"x/WtfGTuvBqS2FQNgn6yDte36kE1yOfCYsqJF+reocJlpjX+w4SgX7rmJYtSOJzPZBRLEh++HpMZZdQE",
-	"YhzMaJIYj0P9yXxPjT7hOO64/o+66eN41OBK0tffZZYomiYkuGyTK8F4SEr3G8EzFh9BFgsf8apoydK7",
-	"wbC0ybjrbiAteXG+zRBSY8nVoAyQUx3G3UOSLEr6rhsyHVUdVA6VLQLlq+xAfu3BrLf2ePzhnSPj5EGU",
-	"RUlmH21/uLhpi1wN692aG0IE8pREOJOQimNLd/gERyoLeTisV7wxBWOnwRvdz3Z0+93vx+cEu8fOIAMu",
-	"PN3uSD0c8RURImPycPiS9C8sblkTsKNoQeDFVJ5Dc7pGzLy16asDmsNrBLQ73IGQdsM3gtqN/5Swdotq",
-	"BrZb1a6h3Tdw1Wps91Xg7zRsdcAkFX7l0z2VqbaO1TV8CxxGBxb30apnxiZzZdOS1VIZFhNbQOyp1nsK",
-	"uRXrLI6mk+FpMlpTO16Vp9awYfAw0Oh9DWmO67eH1syOm8B01gSmMxRD2hiQOmOAEyMPCi146h+JuB9e",
-	"bAfD0lT94fjZLWsAMMcjvYfJgm9aodvqZg15mwORQZvLy8+X+fUDzLy5wswZpDgvpgKtwj5ECoC5bk/S",
-	"HSgVRRgS2fMlRRsxhjyeQeyr4oMcV9a5nxWehfNZG+yZNBgCP5buhCUFO3ynyy9ypYvfRutgZSEd8Gpg",
-	"QEZAVUcHCgzs/xuO0QztrvEYOd3uPSBjQARF+L7QI/JBDYp88EBpNGEUjBVb+hX2GkrRTHxAzktMnXmp",
-	"h+3iC/SLQ3bDUkBG+bzdmYX20sw9ApTU4Dp40+I6aJE4hdt/b0t/o7AYOmhNbq9OR3aiZhB5AGVS8cDb",
-	"gHdiSpXAYl2Kig9YsrDCAd+ceeCoP3aInx+PIMlQmGbgk82bojCakoSzuUSKF8VU1eLikAWUcIitb7cI",
-	"hSjtd5xkxNh99IVNkBXlmXvO+cJokUf+JcKMBlxzxidt4jJHb89++OHND/2ieTVwHXQ2n+X7gsiqqcI+",
-	"e7vZQDD9jNNVQsl5/MeqilyDKhzGxPwczCF/u04JOqjlZjLqkX0PO0MZk6TJzd8DpC4sqDGBSft2HjdC",
-	"vf2O1gTt5lc5v1QeEh1o3pppRWaXQOl82m0nHcso4F+8vLm43rDCN5uWR6LAst5ffK5kEZ3oE9Gt1eTE",
-	"/v+r0XgUhWNdZgmeBx/B43mDIXdFk8kUUpHGnKnJTOD5ksDz1SUXxP8tN1tozWsbaD3hs5kk4Qfu0ACZ",
-	"Bogya8DceN6v/1IGqLOm/zobvf1LCL4GLUvPFGzw0euTcRghXVYtk4rAGOXBLlpyDjUvUw/s1/g6LByt",
-	"OhM14OVV6fsOqMDLibf/Hr3+4VRTGOOMHB6H6zv5q0Yr82qHwg/b8qs2gtT3sonik8Sr3/ZUz05rBdBu",
-	"Px5vu1KIqm9863Krv3q0cRDbJRMrpZeyO61t1Kaaap/u1WbBvFkMtNigtha6bacOKnOCpyRpyPAB3zYA",
-	"4OT0Lz/8uBHiC55OEurzgTVi1y88RdBuaxwzdi3/FPSHnzYR6eeCGrFXOrWaZXM2Qvuqc58UsA2vMPez",
-	"SZRgKZt9hPB561MMUerZM1Hqp2AE0zuGIIgJaAURpkSgvtOUK8WXEz6bSIWju8DFBxrAG1HdoOHQ61aO",
-	"Bur9uDPC3d1p/7hxKpXsXfZsPuXbkGr6Dt1eXHvmwDiyykyoZEDoeN9Fd4zfJySeE1DUwukLzY3d7eX0",
-	"9U+nP539+PqnjWfUfCe42PNlACvcqJWW1T+vk+5VEayJRYtKb9788OO4RUpCBa/t4dH7osCkvnXcC7iD",
-	"kNF4lIk5GLXuNF5B6JuQUNFgzfTyKOt0YxAEwnPCNXnhC5pStS29ysbn7+5h/I7xvCi0Wg7WyrAdnWkm",
-	"5vru5fOn1Qyr8B3Z7zuY8J6ymN8HjODw+y5MRRs44G9xkAP+dnk9wCpx8cTmiKcl+Mbn+k+kuj0RFWzG",
-	"md+D0cLvGPrLyevjV/+DFJ6Hc11MSELndBpKhH35/kqzqbDi081YaL0zLKTa7/JMgnbgj+8+29TZzaOf",
-	"nvzUwdhAuaBqHXJhmi9QHdSwoJKhy5SrnEScKcETlxS0/vOKU5A+KxoTriWSoIpC0vw01eM9RCRJNBck",
-	"s5kJR5zi6G4ubAmdKZH+0x89LKHNPscGr8tpW1onawQLST1nIBvkeImWoUcWF5+ut/HmzIOD/nWrQRln",
-	"kzYo/Mbyr+jKzwS+WXCv+lKMQ54KRSqwo5uL2212pEK6uNbEhw+ZhYSbFm078qIpKKmUwduFwmFYAFl0",
-	"qp2VxYigqwaiNKCGVfABA2VzY6UohsF0zU7YHtnFRamaA1IcpgtaBQqR5U4oVSXS+2jB8wK4iiNJWLzp",
-	"knqyKZwc9rzCyWRZrsEDXSuYQ5cETYm6J6RcQbB1AZuXoOiS8EwFVlC3ifN7lHA219u/x1SBnxCyPvrK",
-	"0FstpqEeRTNiheM2XLV4xRE2KNYRoVxCk2pRzYYCOEKpCV7NJ1lTekwQMUgJmuob5JJGwuXc6VrAXqnJ",
-	"Ej8EZ7hJ+D0xBfd2MAllwUk+YKl2Mom0dST7FjyQxvHkTyaICzZOqMZdFmupFQH/iMYUuz7Sw69wAqX/",
-	"smiBsEQYTTmLG8tgf6Xx1zH6aupbfYVANvhDfvVFsdGUxxrp8tLYakGWkFXroFAMEQqHpjS6k8DyTHlt",
-	"88xKumrpvuL2YZ5AHC2xuIPX9GhGV8R43qXLJh67dPX3PEsgtmtKY/NkS6O/2R2kp9LrWeKYHGVpbbox",
-	"ktw8sP96R1ls92mixr6CwcNNB3kkh5f81gfW/vpLt2iq3KLXVu/xN8qgzre7Mjg1Mk7ju5EpFgp1E1nc",
-	"WINIdlm3LfPdtdiZ65LVU7LAPtrfYeVwCkOo9ODqvFAqemze0vuKDLqxni9k3GVx9/P6WbfWN1cN1c69",
-	"LnXrsCpdHjlgWdbI2VifNk8iUe2kd66/FlEhwfPJX05eT95MmiJjuFDtkXK2EDc0bI+T6/44yCYvMJO3",
-	"o8GlBXs1TrFYrRAYCriMlU2tdnl9+bejWN8brekAfY3JikZE8zT4Xeh/ef3LEn4hbNtRf6jwbIGDlYsb",
-	"o1tb4BfFJKFTIrAiyRqMppqZkRgJguNfWbJ+a6viShTx5dJUMiQsRvqeZpm2qRY8IypaaG6n54RSceYN",
-	"pyAaVn48lGNJYUWWQ4fYlgFH4BJ/ffk3ZD5CUddwPAhAMNAZfm/u5+HdUMA414f1EGOfRMZkk+CMNNa1",
-	"6keZH3WPTWH6v2AR30P5GqtOu7JeAJzgSh4m4sFnv53w2cy9nQwknrCtZGFMtCKCzvQRcps1MlVjpDLB",
-	"zIPkMhLea7isXMycGYDPZvCYcUGW5z6DmUQK3xGTGDl3kNoeIAoz8xPcKgF/JJ8pvXetHoQoYBxC/wad",
-	"E5CvZkm30Yvm4qUvYZvt5BUmAse+mXl8tNhRLyLYwmVxpviEkTlXFDfVactDnPVKoIjqketSKmFWSm6U",
-	"JiSQ0/EDfSAxMl8t2mumURrT3uR8+ZgsSbSUx8ksLN5TEjStwEywYmihD/DTNJUbZu2bh7EGwKaDunFa",
-	"SFDWNxmPfNX+hmwxrVl2A/eBh8bkyDZZbL903OJhsjHFS88lqg07bnzcGByqabf+aW2/rOYdttt5fdWX",
-	"JPnYpYnGOQ4UgFM8yuJG27AvdAm8yITQlyVDJ+EiyE20fAm/11SxIr2OfX7yP1rkWYhjVd/tZCnELN6z",
-	"DWM2cIOPNT4w5IxgwW4Oz+RCMP/y8CEJ+cp+ZYXScVBNC9Q48/ohwJ5d8k7ToPEdhn09AY8w+NR6Uhse",
-	"Yewmeecu8na2PAcB0Gx4DPIwMcnKg1C5qWQ0R/AoY8YF5Dq3wG8slmLjsPrih3n4UT+zAtBzyIXQ5ial",
-	"mhz94kOmDzDa5AnbKUNaOVq7p8EHfr9jn2JinBfbPAxWBdxYUKS6sA+6T7laRyiRJjEXd3gkDQV39L/8",
-	"WhAUf64+fTBJ7fhsAj3gQ5z/Gb7gN6OBA4ZfhikyBJUF9eKFRQQ4IJSluwkJqBUrdwvMIdbl+D/YkwmH",
-	"4elzO0dYoaW+UnBG3N1oDe/QQtUiIs6kwixsWCVQ2ufV2dGUFhJ1b+0HjwSEFoWiQe0neD1rYnCs1k5l",
-	"lwV0CNOjrHH6K7b/6dPGEhlHb165KhkhDTpkULkJR+hBCNjLq2sToBd49RUHjRidrGIwpTWLhXidGeSP",
-	"psW+TwDADarvbxLPiZF/d9bCZ2IMienWltWkgwnf5pTv0DKTHf0CFRBAPzNRa/kvgMUnsuRi3QCKdy7v",
-	"acp5gg4sKze/SXDFgLlCfw2G9q0wTXAwVuGDIC41bVctt7F8CqYJiRFOElvnuuuANEnIPJSw5Mp8QHov",
-	"vUYM1gv4hc4XWjZmUt/eCes4FtNiJUQhDi1COYjBeJBJMkSLZEas5Yc2DmJSDrdGnHLhCQ1YVX3k7Nzo",
-	"AbmAowWZLGzZiQ5A87afMEk29LKJY4qXqA69ZlzcYxH37mdioPqtcAlU2rMPlVG/HibQtF8f/7SzVy/B",
-	"My3fenZ66Alp1a9DNTKhctnN/6iffB2H6rhYPfnqqdagUgdu9YjKhzwu0ksjcTYZfIjIH9n6DA+YxUUR",
-	"II/RguBUa/BLOUbLTJEHYlotp1z/kzxQaZz03o2o5TdWdEoTqtbgmVwjM/eUoOT+6tqYnRlO5Dl4+Yzh",
-	"3Zj+TSFhrSH/lVsxHGGGJF6PQb9M1uhfRPDDkIndpqTdqEiU2ZV5tNetZ1F42tAn80a1/5zQ92xgXxsd",
-	"NaDn8PWmq1OIyBnc/Wx4zy0mNnjaqW9JTdRdk3jgnIZOBk3KBs4J5Ap6dpdsNyFsrgbJy67jVLdgo9L6",
-	"78HGnvXtWDWFQ3rcPFuDRVtPrpZ+ANQWMYtY5knTIEDRZWI5hQO2BVF+3h7bQsy4WnI2oHy7KrEBLzQJ",
-	"hQ9DBFCtEFeejA3yJ+eCzzw2gBB6KKgbyJQFLfSQgeE6ilFYqp8iCAkilamBGLr/G0eq4j7VEMoLJXev",
-	"KhzO45rvzw7XEGRXtrZAWFmXOLdCsP1kiaPO2R7Oi25GE7mj9WRwEJkK/Q35iGuPzOtPwgDQhUdGwWIl",
-	"ZYPCT1DyxG/1bLNhyYC7/aybQul+zVTEl/YCro/6yJjonEu944mHKOrKm9s8Lv2TT4Ow/DMjWeiaVcMY",
-	"07CYtlbKpkJsXZ4J1NO+hqr/EVUpheI2VAdEtxLDLoGwaewTXHbsZsPTyTKFCohaWBRNxX0suFV25GJD",
-	"xzXGkGBFV8QWA+9dpaSCsXa7noj+aDmaxgI5PlgVN6TLjoipb0JiW1amZB1d4jWakkYLqaIs4yFn2Wee",
-	"PwEP5PVq4Kw3iqe27CdYFpeYrTslqG8M6e2ZqOpWd2mlgVpGq3DlFCpRQma2oE0wT1rGqAofF4XuS4Kl",
-	"q0blAySYzdpMRh6IWsI3FbAcj0BGNqzRZPPaOloeNtIBN2/tcdScNF6G0iUJw6mtwqe3PjsgLXgmINQx",
-	"s7dRlgG8zD9ygBUgpz8mCfW/F/7qBVYITg+awzeiawWoZoK2SqNl7hgu4GxlqhyjDxc3LhN2fI7IA45U",
-	"ldSbHCEz+hBM3Mzc8O18Tov7gMGJhp5CfHTLzaTxPqtMsFKAYd95WuIPy49fOwsiXzC6jU1UmgbFpX1e",
-	"y2fulAaoiIWefeth3YXqztgDAJ3zjqZbgb4GbS1lQsFHQqotMEkqHtoI3mLQoOboNtBGi42RfZ7HOSdW",
-	"tbifkCpQ22/cVAoKs5jEoGO5sGasQJb3c0MGMUPYNLEdazt8sdpVA5/+u7OV6WGNEa9UitlLMVuTeXMa",
-	"WVNRajNjdGtrEzkiGMWTEkF5OOACJLoWVD5pqB7BGxZfSP/CAd8RE8eZJpnAidbGl9YsWZAuSHEODw6U",
-	"ixLGUURSZR8XnBfVthfS5a4l0YLb0fWwWmO4xxLN6cq4cnx8QEjQ1cRhTWDuQhQa+ZzqyyJAc1uBaM/E",
-	"zddy8BXFP0iP5h2xKZdSqITxQhafENaC7CG+ZqJopWLjvyDtZF2PU/lEL5DrjlSWJgRCvKeUlRSXSGvh",
-	"koJpQo/ZlrVSNuXqkGPEM0UEBDpABEff6h7OctUvfD9fWNvRFFKu1bUJA6uadmLM/5vjNXwy081BVpUE",
-	"qO4peueMz7Wkmx3N1oHkkR3tzoF8Y6Z6KCBV36P95PsVirp1nx6SKHUzotbz8nSzodazWRTKmXXvCCkN",
-	"2hQ11/CdsXI5wASEhg34N0ZHdHB1vTodm6e1HDLOj100vMdUCDGEopmIqoA5KKwDQ53xYGr4Po9reiu3",
-	"FUB00nKb+mxQd0u766nwlvr2tAeEVd53bsSg0rsxTU+rVtuWgq1Fb23NSDtIM3Un9YGSJG5G8isDLIfk",
-	"M3gs6rMbd8Xe3C4fvDt0qTO5B8SGrfdC63KPDUhNS6AbgNkt3owhaP27OcJNF7kuCRz6YHwH48dJz1vc",
-	"sCG3pZRmIvkdC/Mcyz4/LissfGZ+HSOtEMB/z4zWj6MWEwtJ4iH47FfZUQHZIPU6KiObR7Gepe0GcdFm",
-	"dQ4D8NK4DQrQOshfm1LaQcGxPMuy4shojvWE9TVbQThulYhlFrpnXEuSxfxIYBbzpcYOEdu3YTmpB2JZ",
-	"A+FvbooeaBvKxeA+mVuPz2Vv3tAHvFWOX9Th7/XOoXeLEq60Mftely2/rGG3q2rULiwqCPOWFyvF4jOb",
-	"H63sqLZJXn2kx+MXQSKNkkMqkHR5ctLvwckQLz6EVYe2XnhDEjq+34v5aEuub0yWnKFpRpMYUWbWE6zh",
-	"Ck0mNlghEPeqB8jzJtZgY7qroEPEl7GLzWrusYQVhQ/JJJKbRHy5DLmTbAI5QVZUb9kZrWD+4HirJth8",
-	"IQnBEp4jS9qlyK4baVwGVmnz1fWHTuvvXNyFgFyN2NXs+yhNMCPoHrp09cpPM7meJJynwSenSULZHMFn",
-	"QzZLviIxwlAh2b0lAersGEMdpVlgM9e/wcHYlauFIDjW6kJKGTOW3oOjV/lzXPNzOOtdt8x2BqwNyT0b",
-	"x0lID0jNIFsO48ok4OAo5l2j4PVEMiEkNNPPOLo74rMZMg3A0srQ/YImBOmOHedIIi6ach3AN0RjY1F1",
-	"dvbS4XQEWZ9Xv/k7fDPTCxvJ0eOFsWnf/GLZfC/uJuVJIjtuxhBr2xNh26I4gchY1/HVw+aCqjNBCuVU",
-	"MVIPZlOFgqrdaqkOe7JcOh2/21zmD5Zjmi04pBwXeVKJ7MqkMW55CV2AZREz8kOs89pHeAQ24wH0eX9z",
-	"i95dXwGvdUz1GF1jcNb6JymIxnKM/s/Nr5+thq71VzlGeh45RloTy/MsZRIyXko044lWJ2zQTdGVkmbT",
-	"hMoFidHqFTKqkHGVYGWCujVfyWO6bfIUfTwoY9ECszlxq0QZiyFJC/r68PIrksQUW4GhsCAuFQuWKCA0",
-	"fFF8E0lOmZ/UhHgrqhIApO/67vpqVBCmo1fmKQNhOKWjt6M3xyfHb6A+lVoAsr30WU7gz3no4vJ+mSXw",
-	"7NDm/swzo8AZ6FY4SdZoRhNFbOCIP5qrGF52S3WVT6TnF3hJjAL6j7o2m6wLcyDOTFCOSy1FdaM/MyLW",
-	"I3dXg+w9RgMzxxUwoT2OgxNpwspTvUBNZJitUqEpNClRi0kxa0v/yQu7zGeuFsYNTQ2hu7uf96zDvGed",
-	"5v0DEombZG5Q6ObkxIVu2ZeeOE0TW1Tn5T+lUf3y8Tpd7jxOBfKzPI4DNkZzyAmV6lh3OTWLCk3hF//y",
-	"Zxy7FJp6UJktl1isLVYXIKnpETK4/2NUwPU/IPw8ZLG8EAQreDCCiKOwHBE5s5mXjtHfbd44k7CuEA27",
-	"BFevzURUpjgzeA4fw/iJVD/zeN3rIDrCvyxblMjIYw0DXu1r4kBGI0HKAB123rrL6eYun7n6AOmMywhi",
-	"DqGUW7UJSR7HRVb88uHlNEvujswuIDIgiELvkgRx4TTdc0TNjUTTjtbhKYMcXVC4Rv9tgVLHlp+z5K6C",
-	"MXILlGkw52xN0k1mEisFQ7twJxnUOTbh68n3u2uzj/C2O1CLHBcTt4EB8RkJCKJxNzPaMA3FJCFtNHQJ",
-	"36XNnSXLYDjXmqVR1kqamNbcbNKxMDWZUfdBTXEZq9r9hOPRw9GcH+nfjuQdTY+cunbkS1IA6j+W8am6",
-	"+q2o6LQJ5vFzoJSZeiBK/ZvGj2Y3Dqeqt90lXxmRnktyyM+oZO5Bzq/bPhtEGYEq4B/1B+nW8Okis8bh",
-	"68KvrKBQj1HCub7gZCmargEONEAyfyWqZbsnT6c3VPWF4YD8K1EdoVi5DIVmy5u8pPHo8Y8AXr58eJna",
-	"AtkDBmxSUm8IiyWCggWklIH9wKR4X5256BOL3oc5duckoBaCZ/NFjvNj5Av72xobdL6Y8kyYyDGTYNQ8",
-	"ejacWZic4sfoM1coxQLCIcuX4TJGXVM2/yD4ct8qcDHD/h6Uis1Tw8OxADZD/GuElwTSuD4Hq73uUV2g",
-	"jQEveZwlLfYJrQXbNkX/RSr4isbGiFk3R3yygz7FNdXM1eWOalq6C2r9trn0q3bQcvsogcoLqkYGbRp2",
-	"5852C3vEZgekMF82690NU7aDBYE4mBsbA+hLl1juyDgFZZu24DRPkxqOMhzBG77cZRvSCsrJ+r7YWfpp",
-	"CEGBnyT5EtwukPDjO1CV529RA+zSwA3th8tYH5Nh0143Ww9FPjmYttwKmsxaPh/gIBOin61gqNTCsaBM",
-	"hKe1TsgNkz6JKS0E6y4cy7Rs5li9UKmFkDbq3o6aQNaUSMlr4OLBJBI8RlcxWaZcg+9cdyg31/iCTk9O",
-	"+pDg6Pu49ui9lg9kCGmbBKm6d3cB0g1oO1SOgvgcFi6O4+5G4+8H4N2ImyFyxq/Tk4ehtCJ1dCOBncsf",
-	"m1sPF8bvjaRaK6yOU5I93Hh/uCQuksOw4y6yqJsUynPe/+dIhi4ywbVtlgo9D3ijA8XjsneblKG8hQ+l",
-	"sv093SIrMH5ab0po9mYjcVGXsq/M9AQfbcLJQOzelysX/xUaoxm9H5/PZVPF0L5qyzO6cEK8+en9OBu5",
-	"Rme3RmU/34lHZ4/7H+bbKQjBb82100satBHbJl/Pz3rLptbsOfJqUIxssQJw9mBBTAYVnGip0KoM5b6S",
-	"vRHd07l7dkln367PZ2e45l8jdePrYCL3+iB0RorP4flvGLFudJvvGq9CO/gu2XejOaQDEw8DoR8PZ+Te",
-	"3c6+De4Nm9o5QZmXeA2OKGXCu72T3vc/r7HvVs+8Hug7p6raBnbNq/UU6fPwasjEtiPE6mwyRNJsuJNN",
-	"pGgx9O372Qy/F2thr1tQi7HQ9R9qLnw6Q2ETB84vrDvxQPWD645shCZMQBD7OnWXUQJaHGgKyAWVfcMv",
-	"MsagBLJdxLnJxKR/mpI5ZRLhOabMuIn/RQSvY8MXveBN+PDqWQzH+Xa3MYbkI3xTphCAe+AIh/Hhl7m+",
-	"vHu8g5n0Gv2LJpcNVvPxyNkJK+dVRrOAnva/aPZkquQODG4Wy6wSuUsk05qnx7FzG48ETO4OHgJSJfPy",
-	"oK0Gg7ruNuqvj22pXA0GdYRTlQmydWiDV64KKc+adaYLM+ueIh3snhq903b2bnEOfrAhYQ61ffaPcrDz",
-	"N/mU7Of/9hiHEqB3EeLQA4eaqWkX8Q2OnnYR3lCG0vdyXykfxQBqHh7asAFgu76wVLB4/4ENvWC73Y0l",
-	"RBov08jUIQoeW77ZPJMmwhLpTmxu3jgyzLjJJ5pXN5XoQMkFFndAQ3+ngpi/TBYEkzuv/byvI1P0pI1Z",
-	"mwxVrvbrCZpiaXMoBJ+yQruJ0ZeLPLPD8+5gHqvKxNVpXXbuvKRueSGExT2X0Y+ZPxyZUypTgJ9lShmG",
-	"ddZ01SrG28M26ZSewaNlECIu4h/Wop88Aa0M0cYcQQ+O//Hb2E/4T5QP35eNF4J/3Chbx/4UdrtZNXOz",
-	"/ufoS100Jdt0Y9xPt5PdEPXj8XdfMT9u4/sM+fHAfY6In9LkzZEDhWvFUNtDYYhvOtwn8kfeQ4V/9lif",
-	"Eh9+rlCfZjbRM9LF7ea78hTvYffDwnxycfeNRvl04f0tNPbcIT67p7WnjvDZCX198wE+W6LZgOger/L1",
-	"DO75PjEqsIHvkWHvKLJnKNf+DgJ7tiakXlE9rvvgoJ7vlZqq6/9PDukZjlJLIuYtwl+TlLO+2BtIGa9y",
-	"YoORTKk3Zww0VDcu2A0PmCzYCjtYA6U1B+4U9cJ3bGfNj2WPuhFd0XNcNP697WhVrBkG65bFDRnNi5bP",
-	"t92tqH3z8zvKC57eBVS62r0Q+08xc34yhFMgM0lWROBkOz/YkGi9DgbMov/LNe/lAPveQvU6WDBaXF+2",
-	"90Df15N5vRovwc7MtMsgvU4Q3Y0Rf++RUmYiyuamAEUpYO8AiyWJTQIeREF6OmKxNxpB53MiDltjpxpR",
-	"4dVzOED/myKnBtou9xs25RGuIWwqELLQFjXVhynvJ2iqH5R9kYg954PxBTr2FCaVV3BvEu5+Bd1CpQoD",
-	"DgmWCuy3f7iUX0OTKy4v8fG0IVMKizlR35ALsALuXQRN9cSoNpraReiU2mVqmCq4vhcVsnomg4h8eATV",
-	"RrDtWpusofUTRFH1hfF2iuU8H6y/4MmXOjhCpLCZ/cSIzIsT9EfWQpxIPtKGSBHDnTtJp25yKZ/5P0lU",
-	"dBESvvHGiJHu59wQNcKXKXUJIpWpCVeov20eimClcLSwjXLsV9yICAA1OshjTUppLWl82CnkJJCrtOj/",
-	"zeG3z7CTwik9R+BJZfpmb3ZJRRt6fSsN8k2Hn8wLh99TGXr2IJQKq3+uMJQ2/tMzFCPf0Xfl2dwTBIaF",
-	"oxSl6jcakNJVtLRS3XOHpeyD+p46MGVH9PbNh6bsBOEGBKgU9MyeISrfK3YFt/B9MvMdBaoM5+jfQajK",
-	"jgirV8BKPsDgkJXvl7rqO/hPDlvZFr0Un88Tsgm3vgqSJjgiX13BSqEk+npP1eKrJjtwmujv50hWqlnb",
-	"y+09R3Kh0e+OkFT/RAWSGiQsIrbsrgzdQm9heXtDSbuthrd7NsdE6apWQ1oNhHB/FxHQ1r/CKd167LAF",
-	"lhkGxFaY/eo5LZfuPgy4tKtL9bfqE73HaSFnSW7EMeloHJ5wRobQcP8QlU421KKjIe/Q09fwvQWqdLR1",
-	"tHgZ/AiDHQ1P6GJoItECMe4yaKUzdHflXzBxBAnBgtkqVGGD+5frl58vkWsHBZmJrfYkeQIV7n2dND4r",
-	"OUw4K1lcz2sfjWEWxpa+/Lseew7PcTUxQXRnsY5yByz5aBfb6FvfG9JUZw7gkGvi+cozkPbH0mk+D8a9",
-	"FESJ9Y5jWL4YnJTFAmdE5sW7paJJgjLmcDeUvEyJdcOpduLYRdiKZ2LdsAlPs0MFZ35U+whwu9Cju1px",
-	"NU5SYDDQZgnOREg91xrN9v2embkd7/LM9hQh5gsBnqN7TVdU5gcoFV7LY/QuyOcXWDP5XJQoDloXOgiw",
-	"+cO2oLKtD/l5r6hbn/Ee402VwEwuqVJOEgdz8aGbyvXU2iexQifdyHP0rdy4/psCTrfyVu437LSId11j",
-	"S/vdpPYTXdofpOLhCALXWlMjQYtyJT5nye0cePnl4QPM0yWixc/3BMX37Fz7SbNSmzJQuxQdOCnjRFKK",
-	"55TND98ieUdTsy6wIxbAYuzHY2fRAyM6OmBcIUbmWNEVacwP9TDhs5kkW+eGCmzlLaxK890ll6q28gM8",
-	"lYSZoE6pNahzvxMtto0VksSIULUgAt3jdcsmErqkaq+JpQbGMRlE7xK+pNu5yKUBzLge7OTT184sqXXK",
-	"y+lYwOaqr7pZd2OJBcQer7sO1GFZqle7I6tICbB7zbatevHjWhR0D4Z8O5gh7zvwfSBL7hbL+L8s+b+P",
-	"Jd8+H0t2mmQDS25Sy9SeePLt3nny7VPx5BJk92U05EI1s+LrxVrSCCfAooyRSP/riPyZ0RVO9KjoQGbR",
-	"AmGJppzFoRQAEPYN03R7g6QyweyEjh/fURY3UaX+9g3EdnPR6dXPNRjgd0h+qYWsRw74e1N2QGsiKhzk",
-	"MQLwf9XgfAtn+RVFmKGpv3Sf20OZavSLNRleXl/+DcVkRSOixQFaaAbspZhE5EGvECpXgL3iKEtboru5",
-	"UPsK6YbDeWI3tJ+zOfZTw/MZYzwNDgRwxzOGjf7cL2TJVwFsQo4pYEClY3Rt6PmeFTAnwkwrD1OCBAwT",
-	"g2XyMIQi1qHrUGST7QGozA76vK7cMIBbfLa6Rw93bRAiJ0+CxQXs3don2wSmYXavLOipgmgWY0WEDCaZ",
-	"AaWx+hheRdncbqsK69/S+FvhUU9zuhls+Pl4lAF4Vx718uGlIlIdzTQuyB1bTAOXjjHSnCvFAmKHvK8c",
-	"/U9GMoK+Qq2Tr0gvCZkl6WZfE8LmavEVTdeKSAi4sSqehDsZz3wkElwJ1ULwbL6AH+65uCMiVwlTrBYh",
-	"RnlDWKxBdEuk+mCAsR98LUzQCWtf72HmZk+D+Y5wFJFUY3EV1s+B0bfu7IpocRBArsMGdJcKR3ftdpPb",
-	"i+uXV9fItAR9zKYycSrZgU9awhkZm4YnDUr7jZnvKdRnmKqL/gwNmx9DSrdkBz+7hyIAN984oZ2piQDR",
-	"pIIrHvHElzCCi9A0m82IQCnniQzKZrOnPbJvC7Qw/4Y97Eg8S7uTGlAHXztXREjr6wuews8ZTWIAs22J",
-	"KDOmFiuxVSEmNsZkyVnwDH638+zxFNwUgXP4vb722sttWLvbZQHGbliDuQ8vjQCQrXhLmBJrlBLhxcVC",
-	"EBy/BWhdXP+GKNi8Usq0Gq74GNAbdPEk4oKM0YLfG+MZnxnU50miQZxwnkpklPRi5TjffqaRx4WUjeGb",
-	"KuQapMp0PkafQ3IzIMg0Of/d7vkpOJCZqwsLMi2DPOgSK3yUJpg5gb2Zwbs9/gEzmcfQhpYykYzejl6C",
-	"YmJb/9sZPTzSjf1Pn3icJVoa5z8Z4VH4wU1W+OnKy4bir5bCi2NVjU61b7mToPbJ5/55/OPx/wUAAP//",
+	"7L1rc9s40jD6V1A6p2rsKtmxE8cziT9l7GTGZzMZv7Eze6qeZ0qBSEjCmgI4AChbu+X//hYaF95AiqSk",
+	"XHb3w87GIolL39Hd6P7XKOLLlDPClBy9/tcoxQIviSIC/qKx/m9MZCRoqihno9ejj0TyTEQE0ZgwRWeU",
+	"iOPReET1sxSrxWg8YnhJRq/11+ORIH9lVJB49FqJjIxHMlqQJdbDqnWq35JKUDYfPT096ZdlypkkMPnP",
+	"OP5I/sqIVPqviDNFGPwTp2lCI6zX8+wfUi/qX4Vh/19BZqPXo//nWb6xZ+apfPZWCC7MVOVN3S0IEmYy",
+	"9IAlomyFExofj57Gow9cveMZi/e/ig8cCQfdB6oWSC2wQjQ+Rm/0ktDvKWE3RMzGCDNEY/tYIsYVWuKY",
+	"ID5DCX8g4ijCkqCEKI3IMYrpnCqJMIvRYp0uCJNIo0h/WJhwQQRZEYGoQjhNCRYSHWiEjtGUx2vEBZpm",
+	"yT1KqFSHMNacKInUguqR5YMmA70lu0sNhDdxLIiUtwqrTNYp6e96+RjFa4aXNEJLohY8RnyqMGUkRpKj",
+	"GRboQJCUC0ViNF0jtSBIErEi4lATXSp4SoSihmCwmS5AW+PRHCvygNfBZ6kgM/o4SQibq4V+Y8bFEitN",
+	"wUy9eD4au08oU2ROhP5GKqyIfndqSINlSVJF52VCCVPIvDoekeP5MWKcEfc2FyhjMkvN9o7dz+X1jUcP",
+	"mCr9L3isIWxf4NN/kEjpxVwtovT8mpllU0OKAVDDQhIiJbr69fJmdY4OCt8cWV4bo4/vLtFPZ6cvD3NU",
+	"HPCUsJSIWYzIoyJMUs4CCIiZnBjsyJDciDIh6Yqgqw+3FolSj6yfo+cvYDyqyDKMQPsDFgKv9d8xX2LK",
+	"JpJgES3qs13BY2QeA83mU531nEqQmSByMVF0Seoz3ZKIs1iijCmaAIHSHKqaO7G8JzGacYHwHFN2gU7g",
+	"D6aZTS+kSG3nZ0FqEyRNHIwrQIUHCEcRSYGIOo4HuA4MGKAIiSRhquPIBq+TOAupDi1ljaigbG5J4AeJ",
+	"rj5dX2nxtiCPx6NxHR+e18qj0TghaEpmXBAA+4wKqVCQpO1+9awGTRhpyK3HFlckRnimiECcEb0EwrLl",
+	"6PX/wBQjDy7Dju6L0Z+1pQZ5k86JVDdERFpbJiEkFh5qCY5RTPWI0wwoqCPvpS9P6iP/RmKKWUfUpa8C",
+	"I7w6UQuU+gV2HupVYKhXA4eaBAc7HjDcU9Ee+R+Amdm3WbKb7c8AHo3Srq0DfkaaP9d1nEQ8DtDtr3d3",
+	"NyCLM4n0G9WVN2icJZESz0mDbH/QmuZBcDYPsFBl27CsfMDgbtXiRnDFI55ccjaj88DO1YIIRhRK8NoI",
+	"svLmlziaFDRy+eNPjEZYKvTbm0tkX9Kkb6SnImKGI7J5I8UpQru4dkPVF/CGIbLMEqztCkbUAxf3+cyI",
+	"M4SRVsvH6KMzSRFOHvBaoggLsdbWlzaBNBrlhZMvEi3xGiUErwiacrVAPFPH/8sCdOFA2mYm+tVbDDyN",
+	"g/a4f00biiHxqfcxCX4ZO5jrV8rAR1JbjJw1CmTZefm38HaN9+yqxg4arQhsIkKg/fLCqQwIR0vLIeFr",
+	"HxkylmONMyKWXBsMRC0OjVopGQyddl1hH83AlF2bIU4DNsbjZEYTRQIi5uebd8g8QwcqSuNsmSK5Zgo/",
+	"HoIhIUhE6IrEKMXRPVEyiDI1fHwlMJNLqlTrFFX0eoi34nWTkPmdEZSWMHSByCOOVLLWuhotyXKqjyza",
+	"RlF1vBNjz7cexmqSTvNZujrbiOl0dRb88rzDl+fVL5/aoHTr+K2J8yOe6X8HKF88TqZrZf7dxTB8nBCt",
+	"0Xq8b0mi4weq33pUz/WofuupEG1hN6WhxjkYCzsoQqu40iDBp6uzN5niTXQesPHQgTvuI3MC1uI4MUdg",
+	"c1Q+fG3Ow9o81pLcHqBxprg5xb149fxHlFB2f5TwCCfISNpMgHV8bG2QY/M9lZrRpgUTmXnNTBk6PX91",
+	"/Pzl2fHp8cmR+7f530v9aZRguiTxWC+IITgTj50Lg/hxtMYsHbbR6fkxup4zLkisZ3F6tE7H0vsQ2jir",
+	"7HAIM1W6OtPn5SZM6KMxiuzJnSht9AeWY16of22P/LlrzJ86z08PX6OIJ5wdSZJiAZbHgjwiICaEBYFj",
+	"FsJSg2ytfxgjrm0spMijsucTjPSG4BuN8ZOgrF9wqYwLrmZ6arWmHyHF9blUy/dGDb8Z3A6WXeDd5ATS",
+	"Z8ICzH+Qlp4xUNCCJgRRhRY8iSXC2raSRP9u1T78jeZ0ReQwR1F5Me/1cDG6vlmdOaINgqfgTapQD5nh",
+	"LFHIvoAO8oOpAMOisDBARHwYttmqLqmq0aIfI8tEM8GXZtxsqg3yJZb3HQ8VDUfroucKHWhR8vz0xekF",
+	"ihYkutcigkoQMC+fP//xB+n5W8uXhEYKxUSRSI91ONYE7QWZ8TqqBVkWT9ngE9OSeMq5P2RTNTE/2L9G",
+	"45EkiR4VXigdyd2yRmPrjtPPGXlwr04pi/W/u53YA4q9rno1hTQcfOJFlHblnIJ1CMI7xLIPJRlKpRfj",
+	"xt3joKiRRaPR2Mw/Hmk1ENjx2L3YYYW38Ga+xscJDNrhy4Kuqx3azEabtGRpzrqzDZ7WGLQje++Mry/Q",
+	"MpMKTfW5Q9KYFLhve3Y+OD168fywEwNXQOs2Xp2wAdbnbRbJrXcWe+2daZYoWBDo4Pb9mzeXh0ZODNXZ",
+	"eiFXJgTQTX2fg7u7TX+vzr3qvjBGU831rU8Muec9tHJ43YwPuHcBrCYwmYEL6J9ynhDMeqnTBkho1qNl",
+	"/37bQLV4QJVQ8v01kUZwHUHlPU/4FCeeSsqH8VxUIaokSWboQB8ptYg6H2s9bSiorCWcuUtVP94+b+Vt",
+	"GfE05Aiy64bH6OCfnJFD56Ivb43I7ZSqn0k/vnAhRmvjaEOPmFhecRfeEW1e1tMRpmXgilguJ0LjVJNl",
+	"KkikrUr9R2Zik5291IEjaRjCDTqvo14oSpwno6k6nZaLHP80HukjzQSONM0exvf5sce+c4FiIsBR4g2m",
+	"395cooO3n66Pzs8O0YM+uuCpC3bUCGiThq4wQjdFfb4TTX1e1tS9NO55V417Pkzjnu9E4+5ErZ4+/2nv",
+	"evU3HmdJiPvRLGNgE+MEZYwq53uNMVkaP2vFjCx+3uj3XMJ0KOYkDN+Q39csscldrJkrGGdwdG6npBJc",
+	"C020bfRHkKwhS6TOsNwkUzi42GmmlGGxHoM89pkC8Ci84RURsoOKNDD4w75cRTg1EjVfXj5uDqBm7P+R",
+	"ryEIeTuWPiZhmgT4aZrRJJ7EQTXys36GFF0SqfAyLdGz/uIIwtQByJhBWbacBr3AMKx5GtafkCYyifhy",
+	"SQOej1uTRSLIiuq9bcJN+WMLsML0fVnUDR1Cyg248d4wnKz/Gdr6G+vWRti+coGoMj5VmXvXlcCzGY1Q",
+	"SkTukgaPFhFolvCHgFiMQFEHuJcYxw7Ew82cmp9Expg+XR9Q6xLjDEWCYEUOw3Zlt0BSef/t0aRPjP6V",
+	"FVdVSvJqIoqmYD/ElbgoGIQPCy5JLWQB7i87Z7w5uJDP2ho9Cu67IQuJ5Vs2iK9jc0j8xLssTJjN7lZx",
+	"N9sFIstUrdESq2gBMcYkCGdNXxPn5Q/m5GWJGfiekNST5AWS5K+MsIiy+RglWBEWrYFo/0GVXjAjJEaS",
+	"zhlWmSDyGL0B+0fjzC6MYCbRTOAlMfODUy5aQGKLCYjek7QcH3PKAMcrzCIST/JFaM7Ox/J/WX06BvYW",
+	"WAi6wsnECjKz1AlN41X+l5hpLWN3BKiaav28IDgmIqh1ShG38SgDQrcBOXOyezya8yP92pG8p+mRcdzi",
+	"5CjlsCzzmkNGDHkdAVxcFZI36hhBBxFhSnAaSyc8XO7HYRCIuwKQxQGZiIzV7ZfuYAKzy0i/FoL0UVX7",
+	"CpoLnqUeHMf+sPeDPnlpMYUsg5sTJCRsTTOlT43OXaptHMS4em2N9CqREpuQMEY0BdhC4FKLoLH5syht",
+	"5YI/SONHpgrWJIPgd4PqZ6nmTDem/nfGGEkAKYyISfFV+AE+MP/MP9snaT5tFILvEv5w2Yg1/dTHEtEB",
+	"n0GMVZPtWANbZsulVkorCEQIkDk/SHguA172PHDXXTnpFbw13z2VRUV9sQKcyU6VBPN/lpTRpUbkSeic",
+	"XmKt3su8zZZLLCB4b6ROg3/EeP+N6P9BIvsueDxM6OdgiiU5PwMRYZ66nN6YRDyGMJEgh51TEOpL/dVI",
+	"xUBqY1GcbAWCogzawThaem0zjJN724wBKqX3ADf6q6dc3g5YgvtS48uZ+RMgo6ApyQrZj0DSCBBaYYnW",
+	"o0E+TYJbZ9FwHTpNxYgr2wEtsfM6hExOpTF6QuZ8KX8SS5Sr3AOtKsbogdD5Qh2OUZpksqiDu2Zb+hFD",
+	"OZdgTMZ2En2cJThaoJSnNt9sQaXic4GXaJrprXXm7Duz8Us7eYih03KiaauXuJaZWksU9Lvsg5eNNhGf",
+	"aZAf2UPXCicZCZnbW0nnEolsLeiqo20l7RoGGyTyqmMNlnvVgULm4paDdrNO3nqrIZRo25zoNItCBs3l",
+	"LTKSxUTiP1xfoljwFIxMSS7cEeYkV7EdkoxoujqbQMxZatsiGGW0ity9ZVfRcQIVpS3j313eDBw3i9vG",
+	"/XQ1bNyqXI/kqAqjypYqK+kmXKwRE/LeuMOGBTrk0GurVBunBeurTjQZu2f8gYUNNztayUgrk4h+NOoU",
+	"X2mwE+rnpo8/36IUrxOOY4OMgHOQqkJSXMUXQVUb6rrYw01DW3sbkrqm20zDI0VCSuJ3+N3seoA9XyFD",
+	"O8u4CK5uhHZbsNyqETzj0Ch4VTSxef8JkkoQvAxIJy10UhLwkr19TEkEOUuZApv/YE3U4TanGh/7C17B",
+	"sr7MBxqRAWNTNuEiyIV+aLh0ZQA4YIKkfd0mCW5KNOCNKoi1fWehO2A+QWA/JG6ZlGdgxMGLQ6YoKdBq",
+	"zINpDYlExnKf6DYQrDCBI7siVVggF/deQGxpvR35xR6ZApJZmkdGaFAlIfAVyu7Mhxh0XPMujSfwnqjw",
+	"jRPl75jkNqfz83hxwTDj0lzpC8fOS45ou243ay+ANfth7AtGkVVN5dBNm8fAMQQ/airpaBksaShaZQit",
+	"680/FU9isgpGkFmMRYxisqIm9bg/FymujOFeg9QQG8WMthlbeUpEV0cnkFgtvAHGp3OBLlxaTH4z9DB4",
+	"dcF4EzvxhLuMVVvwU8072Wm8a/3N5kFp2mO467R5oNw/2n28O/dNcNiuKwsuqudyWldivcTdBoJ366Ns",
+	"NimbnCGXBbLkrOAAFxkbFrDUuopKJBVNEjTntHTjsBCbdDNNmm8C26VAGYNU8DiLIE+sWwSsn6IoYqQa",
+	"vxlyqPUDhZJeYq9oRMZ+kEg8Gid5v2vnLeFZ43vfFJwNxmm6bzZIhrUsCUsyodmqSGuWt5c41fZzS2g+",
+	"Mm8MI1n78d5D7HYbhQQ3KkwefCmPdCQeR+Pacmm0KAaICxt2Ngp8ph7NxSPM4ol6DIaTWgjHQ2IvYf1i",
+	"NN/OtOtofhnEwRwl7Hc5JQu8IsH8mtmMiImk/yQlzJye//jjj89Pz8e15Bj9PtLva/McXALtRszZyavz",
+	"kB1jZ34QOC3NPMOJrCUX/74i4kFQZfLLeRIT78uQJl1R/26G1MQ9y5IEHZBE6pMoTxsoOrbp283HEQu/",
+	"0AYpQ/p8a0uV+O2eBv0JAxIm+CzABF2zJJb+vr3jNAObGrdZKkL6A5shnkOxlBfueM8PlGhpE85q08tu",
+	"ilb+xguoK7N3MxEFoWrnyWk3hMEUC2WPD0Z+ujyEAyUyps+BRj0RqcIZke1rkAoLNVGCzucbEGwEg/HC",
+	"AfoQfCtLcvkAQwkOX0GFHTZcSuPp4El5WpqzQ3EBUyWhKCo2iqUmK8xWOnL71SYU3GjbWp0ZK8wrNS4Q",
+	"gLKB8/3N2wrkwMO5IMkQD4pdTKOucIvtZOR10FwdTZ/8EnDlvGZZcOBum+7L2cX5izB5PqxzwABejHuF",
+	"Nd5Fq1lXBei6yfPNOYQ2k2XjCa4uOPCaCPS8JcCCRRqwzz7emGDwIH9zxEkoZsPfDh+TpuGAzDPIRB88",
+	"bJLEgYHfv7/aYvvLNFSP4reb97fDx2Qy4GX8cPvr8BHTNA1h6ebmZhs0/UXZX6GiXdk0IUcKz+dwS2Pg",
+	"4JDNsGZRYNV3W+BrleCAzXRL2XzrNVdZHzLN3C7GwHqWBg2K7WIsHB2SLEdZymqWCr8QRgRWvC0Veu7e",
+	"Gaai/OdaSfkCIns7ePkddUpuLiyuXYskBAsQ1nUufXOJ3FN3ocsPK/XezBW2mENQB15FB4Vqf4dFLVH4",
+	"HVzJgkierIy6gH+6i8z+Z00c8YRnDfmEWMyJ6nF8K6PM4auh/k/Vl+on63B8qyKqQT8XFlOuWVEPrBUO",
+	"M62pMyZ7/8q9XvIohTMhTTG2JPGZ/zGZUUZNDsvBjCaJCdbUqw30tOgTjuOO63+vX30ajxqicPr4u8wS",
+	"RdOEBJdtykyY4FLpfCN4xuIjKADik4UVLTnJNziWNvnF3QmkpaTQt5l9a/zBGpQBdqrDuHs2lyVJ/+mG",
+	"IlHV2J4jZUtA+So7sF97HvCdRY9H3gUy8TFEWZRk9r77u8vbtqTfsN2tpSEkb09JhDMJVUy2zCSY4Ehl",
+	"oeCQTShorF7ZafDGyL0d3T73+/Hl1B6wc8hA9FO/d6Qej/iKCJExeTh8SfoXFresCcRRtCBw2SwvPzpd",
+	"I2auKfW1AQ3yGgHtkDsQ0m74RlC78b8krN2imoHtVrVraPfN+bUW20MV+DvN+B0wSUVe+UpZZa6tU3WN",
+	"3gLI6CDi3lvzzPhkrm1Ft1oVyGJNEEjb1XZPoSxlXcTRdDK8wkhrVczr8tQaNgzuVBq7r6FCdP300FoU",
+	"cxOYzpvAdI5iqLgDWmcMcGLkUaEFT/39GvfDD9vBsDRVfzh+cMsaAMzxSO9hsuCbVui2utlC3gYhMuhz",
+	"efbhKj9+gJs3N5g5g+rwxSqqVdiHWAEo1+1JOoRSUYQhkT0vobQxYyjiGaS+Kj3IcWWd+1nhebgUuKGe",
+	"SYMj8H3pTFgysMNnuvwgVzr4bfQOVhbSga4G5rIETHV0oMDB/t9Mlv9msuwuk8UTatdUllzk7T2XZUDy",
+	"Sfio1SNpRA1KGvFAafT+FPw8W4Zk9pqF0iy3QBIuMXWeuR5un4/wXRxyuZZyWcr4djgL7aVZ8LYLno0B",
+	"GEcMvsy6uXNn681hZJgxpN1D+LLuaRBRu/baXxcGtTVfHzjiAi25IOiP928+IIXnu/O41+fT0sDNsxPf",
+	"e9G7vgHDAbHbgNsXNdzaQ1UHnAYtNoAD2G0FH1rveFnQ5HJDnw8eugbW1dnITrcBos06qAGwZ4MBOxN4",
+	"viRMhY737+yzQVCNlqE45OVvN1uginE2aVvwJ5Y/Rdd+JlCXoPF8TfYhge9IBXZ0e3m3zY5UlIavtw0f",
+	"MgvFaT9d3eyKjhXUVs0gEldAhgWQxXwNVy0UP0B89DrS7Vw0fHGh4AGUScUD9xbfiClVAot16cZeIFSE",
+	"FQ4kv5jiC/phh7t94xEUQAxbVvDI1nRTGE1JwtlcIsWL58BqSMMxJXi54N5fe8glZI/9gZOMmMCKFn6C",
+	"rCjPXKmJH4yb5sjfkpzRQO6LSfoyd0ZGr89fvnzxst9NIw1cB53NuHxbOMPVfE3e5DEbCJbGc86AUOFA",
+	"/7Dqg6pBFZAxMT8H+9vcrVOCDmp1I43/wdbqmKGMSdKUR9cDpC7vtrG4Wvt2njZCvd0J2gTt5hvDv1Yu",
+	"OR9oCzzT6meXQOmM7TZMxzKka65uL282rPDFpuWRKLCst5cfKhXOJxoj+m01ObH/fzoaj6JwMukswfNg",
+	"gR5rSNcjpSuaTKZQJj3mTHnlo/fCBfF/y80h0Kdcs034bCaJajaOkHkBUWYjhBvx/fynMkBduPr32ej1",
+	"TyH4GrIsXaG02b3PT8ZhgnQVP02ZJBP1hsBjKfuieZl6YL/G52HlaA+9UQNdXpee74ALvJ54/a/R85dn",
+	"msMYZ+TwONx70vvyWoVXOxRebiuv2hhS0SWZKD5JvJPGYvX8rNac9e798bYrhRt/jfdw7/RTTzYOYrsU",
+	"YqXSl3antY3aMpjt051uVsyb1UBLkGdrpduGdXCsJHhKkobqY/BsAwBOzn56+eNGiC94Okmor1XaSF2/",
+	"8hTBe1vTmAkc+TIVL19tYtIPBTNir3xqLcvmSsm24sQ+OWAbWWG8eJMowVI2J+HA462xGOLU86/Eqb8F",
+	"U4TfMARZwsAriDAlAr0np1wpvpzw2UQqHN0HDj7wAtSv0C80IL3uC2/g3vc7Y9zdYfvHjVOpZO+6ZzOW",
+	"70Km6Rt0d3njhQPjyBozoXZGIfS+ie4Zf0hIPCdgqIVLK5sTu9vL2fNXZ6/Of3z+aiOOms8El3s+DGCF",
+	"G63SsvnnbdK9GoI1tWhJ6cWLlz+OW7QkdBfdHh69DwpM6lPHg4AzCBmNR5mYQ+jjXtMV5JYLCd2W1kwv",
+	"j7JOJwZBIP81WEfFPEFTqrblV9lYmscV7dkxnReVVgtirQ7bEU4zMddnL1/btebOhOfIPt/BhA+Uxfwh",
+	"ECqF33fhKtogAT/FQQn46epmgFfi8gu7I74swzeWEvpCptsX4oLNNPNHMDj4hqGfTp4fn/4fFwus1+Ga",
+	"kITO6TTUpOPq7bUWU2HDp5uz0EagWMi03yVOgn7g928+2LYezaOfnbzq4GygXFC1DuUImSfQudyIoJKj",
+	"y7TSnkScKcETV7C8/vOKU9A+KxoTrjWSoIpCQ5801eM9RiRJtBQks5nJ95/i6H4ubHu/KZH+0Z89PKFb",
+	"xBa/8+ghnQcH/eW/Icn/zJCkpYjmUE1DBlcdOPCeZ5Oxuw+V91EnLMKpzBKbOIwlurq5+tsP0tcmWKdE",
+	"2ra0tjVoJYNQBm/1ShKht7c36EBTlvN3vjwZku0/J4yEksV+gd/RgUZXXFHm6Pzkp9NBk4Uq3fzy8W15",
+	"I2c/HqIIC7GGHF+bsoYL0TEuwA0wbAEMw/npj/9fqwwu0B0RJOYaN5wRc7ZGBx+uL498U13OkvUF0uAQ",
+	"vvYiZUjymXrAotHH9cvHtwMWqNLAZatf7m6OLg0uAP7PT5+/2DS2MV30DgvoO6wmf5enzsJTf2ogg+en",
+	"L58f7uyq+hFlR9cVmj7T6z8bRGvJ85CQfP/87qZhN6c/npzq6Yrzn56+PBx4wX1C2SRI7+DBogwB3ev/",
+	"+Nmgw/XJ408/nf2oFwL/+mmb+YMC2M2vgdDA3ucvBm2brYIb/vBH41bPX74ctMHVY9AGNkwd3tTZjz+9",
+	"GjzVZB6yfWG6o19u3jZO+WqATA6l5c2hJpHZtYOzl91erFnxYVl5DNrDMkJxH2X6LFNLUCvC5QDoOh28",
+	"N6/FNPjui7cvuvYTaL9QxEWp/yJSHKYL+soLF5rdUa0qkt9GC+5b7evBJGHxJtftyaZbzLDnFU4my3LX",
+	"XPi0YjLQJUFToh4IKff8b13A5iUouiQ8U4EV1CPF/AElnM319h8wVZA9A30aBEmT9daLaegg2UxY4Zz3",
+	"jyRNKDEdwwyJdSQoV4IUzimbW9YKpSZ4NZ9kTQ0t4OCFlKCpFppLGglXJbdjeVg9wxI/Bme4TfgDMS3y",
+	"dzCJ5uGQSxRLtZNJJDEM1rdFoTTpGB4zQVqwNzVq0mWxlvp47Gs3YPjXkR5+hRNo1p9FC22/YTTlLD5G",
+	"H4lMOZPE92kDYxJ9pvHnMfpsOlJ/hvtT8If8fOFYEU15rIluidcoIXhlzHKog32QVzqAQl0opdG9BJEX",
+	"m9uTUN3DNDnOzPUsGP0wb/mFlljcQxE3NKMrYvLRpOv/FbsGcw88S+BK0ZTGplKIJn+zO0j71utZ4pgc",
+	"ZWltujGS3NR1+3xPWWz3aS4rfYYwgJsOOj8c/y+rOxi71R/hQrUXHdFvNPVa1Wurf/E3ymIohGcdac65",
+	"Eqfx/Wg8WnDwz2s4NHYNll3WfQsvdm5P7j7J6pVAYR/t5T9yOIUhVKrzcQGnkCVZTokYmxJuvoeiflnP",
+	"Fwp5srg7vn7Wbz+NDVQ7f3Wl3w47mMojB+KtmjhtW/pAEW9fu7D6kd65flokhQTPJz+dPJ+8mDTli3Kh",
+	"2m8ZGeiaOjXtd4y616SwNfPM5O1kcGXBXr3jVaACI1AgkUrZYuhXN1d/O4oFXRHrUEefY7KiEdEyDX4X",
+	"+l/e/rKMX7gt7LjfnmpLxVsKEgzOtt40QXcLsoYPY5LQKRFYkWQNoUQtzEiMBMHx7yxZv0ZRQjXtoIgv",
+	"lyCBtHWFpji6t0JbT7hGM6KihZZ2ek5o7m5KBwmiYeXHQzmVFFZkJXRIbBlwBFzbN1d/Q+YhuFrCWZIA",
+	"wcDH8Hvzdx7eoZI0UhXsYT3E2NcuNUUMOSONnaj7ceZ7/cWm2+G/YhE/QMNZa067RtwAnOBKHifi0fer",
+	"mfDZzJXsCdQ7tG/JwphoRQSdaRRy2+chVWOkMsFMHawyET5ouKxcJrkZgM9mUENnQZYXvnC2RArfE9PK",
+	"KE8bsl+AKszMT+A9kkVvjTYPQhwwDpF/g80JxFeLL9ucfuOOVFHaIXpcESKA9s3C472ljnrb/xYpizPF",
+	"J4zMuaK4qbN6fj1UrwTpT47cJ6Wm46WaumlCAl0Y3tFHEiPz1JK9FhqlMe1Jzjd8zZJEa3mczMLqPSXB",
+	"gAPMBCuGNzQCf5umcsOsfTsn1ADYhKhbZ4UEdX1TSEU8TlqLlLb2xQmcBx4b2xnZ9i79GmiJx8nGyqI9",
+	"l6g27Lixpk5wqKbd+opO/fqQddhu5/VVCxjkY5cmGuc0UABOEZXFjbZRX+gQeJkJoQ9Lhk9cjYZqSbkw",
+	"L1/B7zVTrMivY99R7M8WfRaSWNVyEVkKmfwPbMOYDdLgfU0ODMERLNjN4YVcCOYfH98loQyS31mh2Tv0",
+	"vwYzztwcD4hn1zPCvNB4h93ePIcL7Hxq84saLrDvpmfELtpFtFylB9BsuEj/ODHtxYJQua30IENwoX3G",
+	"BXQns8BvbG9qoyF96cNcmq/jrAD0HHIhsrlNqWZHv/iQ6wOcNnmLNcqQNo7WLnh44Pc79pUNx8iXtzoM",
+	"9vHfWMSiurB3+ptyf81Q/wZiDu5Qm0vYeGa+FiSIseJ4uUQ0FmrCZxP4Ah7E+Z/hA34zGThg+GWYtsAJ",
+	"f7iAUl7CEgIgCGXpbhLlqp4uv8AcYl3Q/85iJpycrvF2gbBCEFTmjLiz0RpqeIT6O0acSYVZ2LFKoBnv",
+	"6fnRlBZaa22dHRYJSLgN3ZGwjyCgazJTrdVOZZcFdEhep6xx+mu2/+nTxqaWRy9OXV/LkAUdcqjchvPW",
+	"ITH62fWNSVsP3IWOg06MTl4xmNK6xUKyzgzyZ9Ni3yYA4AbT95PEc2L037318JnMe2I+ayum2cGFb7vA",
+	"dXgzkx3jAhUQwHdmotaG3QCL38iSi3UDKN64dhsp5wk6sKLc/CYhFAPuCv00mPC+wjTBwQy+d4K4jihd",
+	"rdzGhqeYJiRGOEm4ucXXdUCaJGQeqpN5bR4gvZdeIwY7/P1K5wutGzOpT++EdRyLabUS4hBHFqHWN+A8",
+	"yCQZYkUyo9ZypI2DlJTDrZGmXDJSA1VVC0S5MHtAL+BoQSYL2yiyA9C87yfMkg1f2XqlxUNUh69mXDxg",
+	"Eff+zmQG91vhEri05zdURv2+MNcv+n3jCx70+krwTOu3nh899oS06vdBNV+vctjN/6hjvk5DdVqsYr6K",
+	"1RpU6sCtoqiM5HGRXxqZs8nhQ0ReesLX6cEsLqoAeYwWBKfagl/KMVpmijwS89ZyyvU/ySOVJkjvw4ha",
+	"f2NFpzShag2RyTUyc08JSh6ub4zbmeFEXkCUzzjejesfPeizo7aQf+FWDUeYIYnXY7AvkzX6JxH8MORi",
+	"t51QNhoSZXFlrrJ3+7KoPG1CsKnc0H9O+PZ84Lc2Z3jAl8PXm67OIE918Ofnw7/cYmJDp52+LZmJ+tMk",
+	"Hjin4ZNBk7KBcwK7gp3dpchqiJqrV8dk13GqW7C52v33YBMC+35YdYVDV5a8hpElW8+uln8A1JYwi1Tm",
+	"WdMQQDFkYiWFA7YFUY5vT20hYXxnPE6XhCnBQz6CNyiyzwJRaBJKKIQMoFrr7LwGOLTtyRWfuYIHF8sI",
+	"nS8CZ9EP8IYeMjBcRzUKS/VTBCFBpHoHZQJD538TSFXcV7g1niZbV7BjmlVD+5B8f3a4hiS7srcF0sq6",
+	"5LkVUiwnSxx1roF0UQwzmswdbSdDgAhPnSc/0AanVnqlflEaAF24ehvskVl2KLyCTpt+q+ebHUsG3O24",
+	"bkql+z1TEV/aA7hG9ZFx0bmQekeMhzjq2rvbPC39g0+DsPwrI1nomFWjGPNisVuKlE2t07tcnqt3Gwn1",
+	"6yeq0oHTbagOiJwquvStMS/7vgodP7M3UcgyTbAioCyKruI+HtyqOHK5oeOaYEiwoiuCzMu9m2NWKNZu",
+	"1zPRny2oaezL6pNVcUOXpoiYtpoktt1MS97RJV6jKWn0kCrKMh4Kln3geWGUQE3kBsl6q3iK8ExBDJ1K",
+	"tMRs3ankbGNKb88iv3f6k1YeqFUDDjfspBIlZGb7qAZrTGeMqjC6KHy+JFi6Jsg+QYLZZkFk5IGoNTyk",
+	"oAb9/aAjG9ZoKiFvfYcMNtKBNu8sOmpBGq9D6ZKE4SSDwS9zGdB7nx2QFjwTkOqY2dMoywBe5h85wAqQ",
+	"0w+ThPrfC3/1Aiskpwfd4RvJtQJUM8HY7r4Fuu8b7nQXdaoco3eXt64BU3yByCOOVJXVmwIhM/oY7BfE",
+	"3PDtck6r+4DDiYauQrx3y82kiT6rTLBSgmHfeVryD8slITorIlctolVMVF4NqktbdILPHJYGmIiFL/u2",
+	"Yb4P3SGzCACb856mW4G+Bm2tZULJR0KqLShJKh7aCN5i0KDl6DbQxouNmX1exrkgVrWnvJAq0FJ+3NSB",
+	"GLOYxGBjubRmrECX9wtDBilD2O4kHVsKfrTWVYOc/rvzlelhjRNPllJgnBYzYcUO3UtMI+PNgtGtrU3l",
+	"iGAWT0oE5eGEC9DoWlH5hgt6BO9Y/EH6Gw74npg8zjTJBE60Nb60bsmCdkGKc7hwoFyWMI4ikip7ueCi",
+	"aLb9IF3LFBItuB1dD6sthgcs0ZyuTCjH5weEFF1NHdYU5i5UodHPqT4sAjS3VYgWJ26+FsRXDP8gP5rq",
+	"GqZLZ6EBo79XHk6yh/yaiaJlLh39Ey4Y1u04lU/0A3KfI5WlCYEU7yllJcMl0la4pOCa0GO21XKWTRWs",
+	"5Lhwex4yOPo2lXSeq37p+/nC2lBTKERatyYMrGrWiXH/b87X8CW+NydZVcqCuwItnRsD1UpRd3RbB0oq",
+	"d/Q7B6pwavRYouqL2t/8d4Ve4t2nh9KC3Zyo9Wp13Xyo9RpPhZ4e3T+EQj9thpp78Y3xcjnABJSGTfg3",
+	"Tkd0cH2zOhubq7UcGp354hWeUiHFcMGTWCKqAu6gsA2sxVO4I1mfyzW9jdsKIDpZuU3fbDB3S7vrafCW",
+	"vu3pDwibvG/ciEGjd2Pxulartq0waYvd2lqnfZBl6jD1jpIkbibyawMsR+QzuCzqa/53pd7cLx88O3Sp",
+	"vrAHwoat9yLr8hcbiJqWQDeAsluiGUPI+g+Dwk0HuS5ljfpQfAfnx0nPU9ywIbfllGYm+QMLcx3LXj8u",
+	"Gyx8Zn4dI20QwH/PjdWPoxYXC0niIfTsV9nRANmg9ToaI5tHsZGl7QZx2WZ1CQPw0rQNBtA6KF+bCr1C",
+	"n+u894DiyFiO9TYuNV9BOG+ViGUWOmfcSJLF/EhgFvOlpg4R27thOasHclkD6W9uih5kG6rF4B6ZU4/v",
+	"8GLu0AeiVU5e1OHv7c6hZ4sSrbQJ+16HLb+sYaeratYuLCoI85YbK8Wep5svreyoL2TeubHH5RdBIk2S",
+	"Q7o3drly0u/CyZAoPqRVh7ZeuEMSQt8fxSrtpdA3JkvO0DSjSYwoM+uxgdOqw44m8cQmKwTyXvUAeTXh",
+	"GmzM5yoYEPHd02OzmgcsYUVhJJkaZZOIL5ehcJItqyrIiuotO6cVzB8cb9UEm48kIVjCdWQZbqxdjWDY",
+	"kcZlYJU2X11/CFt/5+I+BORqxq4W30dpghlBD/BJ16j8NJPrScJ5GrxymiSUzRE8Nmyz5CsSI6yQhoe9",
+	"SwLc2TGHOgrViLu8+QSIsStXC0FwrM2FlDJmPL0HR6f5dVzzc7gWbLd6rwasDSWvG8dJSA9IzaBaDuPK",
+	"FODgKOZds+D1RDIhJDTTzzi6P+KzGTIvgKeVoYcFTQjSH3acI4m4aKp1AM8QjY1H1fnZS8jpCLI+t37z",
+	"e/hmph9sJkePG8bm/eYby+Z5cTcpTxLZcTOGWduuCNs3ihOIjHUdXz1ObMpyM7BmgpAYTUmEMwntOR/N",
+	"pkBOzrIkQQd6jCP1eMRXROjZD3d4ZbmEHb/bXOcP1mMR1JszRDkuyqQS25VZY9xyE7oAyyJl5Eisy9on",
+	"uAQ24wHyeXt7h97cXIOsdUL1GN1gCNb6KymIxnKM/r/b3z9YC13br3JsirSOkbbE8jpLmYQ60BLNeKLN",
+	"CZt0UwylpNk0oXJBYrQ6RcYUMqESrExSt5YreU63LZ6i0YMyFi0wmxO3SpSxGIq0oM+Pzz4jSUwLMhgK",
+	"C+JKsWCJAkpDopiD2DWZ5JT5SU2Kt6IqAUD6T9/cXI8KynR0aq4yEIZTOno9enF8cvwCujaqBRDbM1/l",
+	"BP6chw4ub5dZAtcObUXsvDIK4EC/hZNkjWY0UcQmjnjUXMdws1uq63wiPb/AS2IM0P+pW7PJujAH4swk",
+	"5bjSUlS/9FdGxHrkzmpQvcdYYAZdARfa0zg4kWasvNSLaQWtZ6v0LQxNStRiUqza0n/ywi7zmaF84oap",
+	"IXV39/Oed5j3vNO8f0J7DVPMDdq/nZy41C170xOnaWJbzT37hzSmXz5ep8Odp6lAfZanccDHaJCcUKmO",
+	"9SdnZlGhKfzin/2MY1dCUw8qs+USi7Wl6gIkNT9CX5P/GRVo/U9IPw95LC8FwQoujCDiOCwnRM5s5aVj",
+	"9HdbN84UrCtkwy4h1GsrEZU5zgyew8cIfiLVzzxe90JER/iXdYsSGXmqUcDpviYOVDQSpAzQYfjWn5xt",
+	"/uQDV++gyH+ZQAwSSrVVm4jkaVwUxc8en02z5P7I7AIyA4Ik9CZJEBfO0r1A1JxINO9oG54yqNEF7dz0",
+	"3xYodWr5OUvuKxQjtyCZBnfO1izd5CaxWjC0C4fJoM2xiV5Pvt9dm32Et92BW+S4WLgNHIhfkYEgG3ez",
+	"oA3zUEwS0sZDV/Bc2tpZsgyGC21ZGmOtZIlpy80WHQtzkxl1H9wUl6mqPU44Hj0ezfmR/u1I3tP0yJlr",
+	"R75RE5D+U5meqqvfiovOmmAefw2SMlMPJKl/0fjJ7MbRVPW0u+Qro9JzTQ71GZXMI8j5cdtXgygTUAX8",
+	"o/4g3Ro+XXTWOHxc+J0VDOoxSjjXB5wsRdM1wIEGWOYXolq2e/Ll7IaqvTAckL8Q1RGKlcNQaLb8lWc0",
+	"Hj39GaDLZ4/PUi0CtMToP2CTkXpLWCwRtPEhpQrsB6bE++rcZZ9Y8j7MqTtnAbUQPJsvcpofI0EkT1au",
+	"QC4jdL6Y8kyYzDFTYNRcejaSWZia4sfoA1coxQLSIcuH4TJF3VA2fyf4ct8mcLHC/h6Mis1Tw8WxADVD",
+	"/muElwTKuH4NUXvTo7tAmwBe8jhLWvwT2gq27xTjF6ngKxobJ2bdHfGbHfRLHFPNXF3OqOZNd0CtnzaX",
+	"ftUOWm4fJVB5RdUooM2L3aWz3cIeqdkBKSyXzXp3I5TtYEEgDpbGxgH6zBWWOzJBQdlmLTjL05SGowxH",
+	"cIcvD9mGrIJysb6PdpZ+FkJQ4SdJvgS3CyT8+A5U5flbzAC7NAhD++Ey1sdl2LTXzd5DkU8Ori23gia3",
+	"lq8HOMiF6GcrOCq1ciwYE+FpbRByw6RfxJUWgnUXiWXebJZYvUiphZE22t6Om0DXlFjJW+Di0RQSPEbX",
+	"MVmmXIPvQn9Qfl3TCzo7OenDgqPv49ij91pGyBDWNgVS9dfdFUg3oO3QOArSc1i5OIm7G4u/H4B3o26G",
+	"6Bm/Ts8ehtOK3NGNBXauf2xtPVwYvzeRaquwOk5J93AT/eGSuEwOI4676KJuWiivef/voxm66AT3brNW",
+	"6IngjQEUT8s+bFKG8hYxlMr293SKrMD4y0ZTQrM3O4mLtpS9ZaYneG8LTgZy9z5eu/yv0BjN5P309UI2",
+	"VQrta7Z8xRBOSDZ/+TjORqnROaxR2c93EtHZ4/6HxXYKSvBbC+300gZtzLYp1vOz3rLpwH6BvBkUI9us",
+	"AII9WBBTQQUnWiu0GkN5rGRvTPflwj275LNvN+azM1rzt5G6yXVwkXt7ED5Gis/h+m+YsG71O981XYV2",
+	"8F2K70Z3SAchHgZCPxnOyIM7nX0b0hs2tXOGMjfxGgJRyqR3+yC9//6iJr5bI/N6oO+cq2ob2LWs1lOk",
+	"X0dWQyW2HRFWZ5chkmbDnXwiRY+hf7+fz/B78Rb2OgW1OAvd90PdhV/OUdgkgfMD604iUP3guiMfoUkT",
+	"EMTeTt1lloBWB5oDckVl7/CLjDFogWwXcWEqMemfpmROmUR4jikzYeJ/EsHr1PBRL3gTPZx+Fcdxvt1t",
+	"nCH5CN+UKwTgHkDhMDn8LLeXd093MJNeo7/R5KrBajkeOT9hBV9lMgvYaf8lsy9mSu7A4WapzBqRuyQy",
+	"bXl6Gruw+Ugg5O7hIiBVMm8P2uowqNtuo/722JbG1WBQRzhVmSBbpzZ446pQ8qzZZro0s+4p08HuqTE6",
+	"bWfvlufgBxuS5lDbZ/8sBzt/U0zJPv5Pz3EoAXoXKQ49aKiZm3aR3+D4aRfpDWUofS/nlTIqBnDz8NSG",
+	"DQDb9YGlQsX7T2zoBdvtTiwh1niWRqYPURBt+WbzSpoIS6Q/YnNzx5Fhxk090by7qUQHSi6wuAce+jsV",
+	"xPxlqiCY2nnt+L6JTNOTNmFtKlS53q8naIqlraEQvMoK702MvVyUmR2udwfrWFUmrk7rqnPnLXXLCyEs",
+	"7rmMfsL88chgqcwBfpYpZRjWWbNVqxRvkW3KKX2FiJYhiLhIf1irfvIFeGWINeYYenD+j9/GftJ/onz4",
+	"vmK8kPzjRtk696ew282mmZv138de6mIp2Vc35v10w+yGrB9Pv/vK+XEb32fKjwfu18j4KU3enDlQOFYM",
+	"9T0Uhvim030ij/IeJvxXz/UpyeGvlerTLCZ6Zrq43XxXkeI97H5Ymk+u7r7RLJ8usr+Fx752is/uee1L",
+	"Z/jshL+++QSfLclsQHaPN/l6Jvd8nxQV2MD3KLB3lNkzVGp/B4k9WzNSr6we9/ngpJ7vlZuq6/93TukZ",
+	"TlJLIuYtyl+zlPO+2BNIma5yZoORTKs35ww0XDcu+A0PmCz4Cjt4A6V1B+6U9MJnbOfNj2WPvhFdyXNc",
+	"dP697uhVrDkG657FDRXNi57P1929qH3r8zvOC2LvEjpd7V6J/bu4OX8zjFNgM0lWROBkuzjYkGy9Dg7M",
+	"YvzLvd4rAPa9pep18GC0hL7s1wNjX18s6tV4CHZupl0m6XWC6G6c+HvPlDITUTY3DShKCXsHWCxJbArw",
+	"IAra0zGLPdEIOp8TcdiaO9VICqdfIwD6n5Q5NdB3ud+0KU9wDWlTgZSFtqypPkJ5P0lT/aDsm0TsuR6M",
+	"b9CxpzSpvIN7k3L3K+iWKlUYcEiyVGC//dOl/BqaQnF5i48vmzKlsJgT9Q2FACvg3kXSVE+KauOpXaRO",
+	"qV2WhqmC63sxIas4GcTkwzOoNoJt19Zkjay/QBZVXxhvZ1jO88H6K558qYMzRAqb2U+OyLw4QX9iLeSJ",
+	"5CNtyBQx0rmTduqml/KZ/51URRcl4V/emDHSHc8NWSN8mVJXIFKZnnCF/tvmoghWCkcL+1JO/YobFQGg",
+	"Rgd5rkmprCWNDzulnARqlRbjvzn89pl2UsDS10g8qUzfHM0umWhDj2+lQb7p9JN5Afk9jaGvnoRSEfVf",
+	"Kw2lTf70TMXId/RdRTb3BIFh6ShFrfqNJqR0VS2tXPe101L2wX1fOjFlR/z2zaem7ITgBiSoFOzMnikq",
+	"3yt1BbfwfQrzHSWqDJfo30Gqyo4Yq1fCSj7A4JSV75e76jv4d05b2Za8FJ/PE7KJtj4LkiY4Ip9dw0qh",
+	"JPr8QNXis2Y7CJro5xdIVrpZ28PtA0dyocnvnpBU/0QFkhokLCK27a4MnULvYHl7I0m7rYa7e7bGROmo",
+	"ViNaDYTw9y4joO37iqR067HDFkRmGBBbUfbp1/RcuvMw0NKuDtXfakz0AaeFmiW5E8eUo3F0whkZwsP9",
+	"U1Q6+VCLgYb8g56xhu8tUaWjr6MlyuBHGBxo+IIhhiYWLTDjLpNWOkN3V/EFk0eQECyY7UIVdrh/vHn2",
+	"4Qq596AhM7HdniRPoMO975PGZ6WACWclj+tF7aFxzMLY0rd/12PP4TquZibI7iz2Ue5AJe/tYhtj63sj",
+	"murMARpyr3i58hVY+30Jm1+H4p4JosR6xzksHw1NymKDMyLz5t1S0SRBGXO0GypepsS6AaudJHYRtuIr",
+	"iW7YhOfZoYozR9U+Etwu9eiuV1xNkhQEDLyzhGAilJ5rzWb7fnFmTse7xNmeMsR8I8AL9KD5isocgVLh",
+	"tTxGb4JyfoG1kM9VieJgdaGDgJg/bEsq2xrJX/eIujWO95hvqgRmckmVcpo4WIsP3VaOp9Y/iRU66cae",
+	"o2/lxPWflHC6VbRyv2mnRbrrmlva7yS1n+zS/iAVj0eQuNZaGgneKHfic57czomXHx/fwTxdMlr8fF+g",
+	"+Z6daz9lVmpTBnqXogOnZZxKSvGcsvnhayTvaWrWBX7EAliM/3jsPHrgREcHjCvEyBwruiKN9aEeJ3w2",
+	"k2Tr2lCBrbyGVWm5u+RS1VZ+gKeSMJPUKbUFdeF3otW28UKSGBGqFkSgB7xu2URCl1TttbDUwDwmQ+hd",
+	"0pf0ey5zaYAwric7+fK1M8tqnepyOhGwueurfq27s8QCYo/HXQfqsC7Vq92RV6QE2L1W21a95HEtC7qH",
+	"QL4bLJD3nfg+UCR3y2X8r0j+zxPJd19PJDtLskEkN5llak8y+W7vMvnuS8nkEmT35TTkQjWL4pvFWtII",
+	"JyCijJNI/+uI/JXRFU70qOhAZtECYYmmnMWhEgCQ9g3TdLuDpDLB7IROHt9TFjdxpX72DeR2c9Hp1s8N",
+	"OOB3yH6phawnDvh7U3VA6yIqIPIYAfg/a3C+Blx+RhFmaOoP3RcWKVNNfrFmw6ubq7+hmKxoRLQ6QAst",
+	"gL0Wk4g86hVC5wrwVxxlaUt2NxdqXyndgJwvHIb2czbnfmp4fsUcT0MDAdrxgmFjPPcjWfJVgJqQEwoY",
+	"SOkY3Rh+fmAFyokw08bDlCABw8TgmTwMkYgN6DoS2eR7AC6zg37dUG4YwC0xW/1Fj3BtECInX4SKC9S7",
+	"dUy2CUzD/F5ZMFIF2SzGiwgVTDIDSuP1MbKKsrndVhXWn9L4W5FRXwa7GWz468koA/CuMurZ4zNFpDqa",
+	"aVqQO/aYBg4dY6QlV4oF5A75WDn6PxnJCPoMvU4+I70kZJakX/ucEDZXi89oulZEQsKNNfEknMl45jOR",
+	"4EioFoJn8wX88MDFPRG5SZhitQgJylvCYg2iOyLVOwOM/dBrYYJOVPt8DzM3RxrMc4SjiKSaiquw/hoU",
+	"fedwVySLgwBxHTaQu1Q4um/3m9xd3jy7vkHmTbDHbCkTZ5Id+KIlnJGxefGkwWi/NfN9CfMZpupiP8OL",
+	"zZchpVuyg5/dQxGAm0+c8J7piQDZpIIrHvHEtzCCg9A0m82IQCnniQzqZrOnPYpvC7Sw/IY97Eg9S7uT",
+	"GlAHHztXREgb6wti4eeMJjGA2b6JKDOuFquxVSEnNsZkyVkQB3/YefaIBTdFAA9/1Ndeu7kNa3e7LMDY",
+	"DWso9/GZUQCylW4JU2KNUiK8ulgIguPXAK3Lm0+Igs8rpUyb4YqPgbzBFk8iLsgYLfiDcZ7xmSF9niQa",
+	"xAnnqUTGSC92jvPvzzTxuJSyMTxThVqDVJmPj9GHkN4MKDLNzn+3e/4SEsjM1UUEmTeDMugKK3yUJpg5",
+	"hb1ZwLs9/gkzmcvQhpcykYxej56BYWLf/pdzeniiG/uffuNxlmhtnP9klEfhBzdZ4adrrxuKv1oOL45V",
+	"dTrVnuVBgtojX/vn6c+n/xsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -61,7 +61,8 @@ type Analyzer struct {
 
 	ctl sync.Mutex // serialises Start, Stop, Reset and Results
 
-	// generalOnly turns the fast path off, for tests that compare the two.
+	// generalOnly turns the fast path off: for tests that compare the two,
+	// and when tunnels are counted (needs.tunnels).
 	generalOnly bool
 }
 
@@ -113,6 +114,7 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{cfg: cfg, needs: cfg.needs()}
+	a.generalOnly = a.needs.tunnels
 	if cfg.FlowDigests != 0 {
 		a.digMap = digestMapping(cfg.DigestDigits)
 	}
