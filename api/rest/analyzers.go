@@ -115,8 +115,8 @@ func flowCountersJSON(c *analyzer.Counters) gen.PacketAnalyzerFlowCounters {
 		out.Prbs = &gen.PacketAnalyzerFlowPrbs{BitErrors: int64(p.BitErrors), Octets: int64(p.Octets), FrameErrors: ptr(int64(p.FrameErrors))}
 	}
 	if len(c.Header) > 0 {
-		hdr := append([]byte(nil), c.Header...)
-		out.Headers = &[]gen.PacketAnalyzerFlowHeader{{Unknown: &hdr}}
+		hs := flowHeadersJSON(c.Header)
+		out.Headers = &hs
 	}
 	return out
 }

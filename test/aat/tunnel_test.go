@@ -57,3 +57,62 @@ func TestAnalyzerCountsTunnelsAndWhatTheyCarry(t *testing.T) {
 		t.Errorf("outer %+v %+v %+v; want 1000 ethernet/ipv4/udp", *pc.Ethernet, *pc.Ip, *pc.Transport)
 	}
 }
+
+// A flow's `header` counter is the first frame's headers, each decoded as
+// its protocol as OpenPerf shows them; a tunnel's outer UDP header is the
+// last (what it carries is payload to a flow).
+func TestAnalyzerFlowHeadersAreDecodedPerProtocol(t *testing.T) {
+	d := startDaemon(t, testMode)
+	createAnalyzer(t, d, "hdr", "1", map[string]any{"protocol_counters": []string{}, "flow_counters": []string{"frame_count", "header"}})
+	d.expect("POST", "/packet/analyzers/hdr/start", nil, 201)
+	tcp6 := map[string]any{"length": map[string]any{"fixed": 128}, "packet": map[string]any{"protocols": []map[string]any{
+		{"ethernet": map[string]any{"source": "10:00:00:00:00:01", "destination": "10:00:00:00:00:02"}},
+		{"ipv6": map[string]any{"source": "2001:db8::1", "destination": "2001:db8::2", "hop_limit": 32}},
+		{"tcp": map[string]any{"source": 80, "destination": 8080, "flags": []string{"syn"}}},
+	}}}
+	g := createGenerator(t, d, "0", genConfig(map[string]any{"frames": 30}, 10000, udpDef(map[string]any{"fixed": 128}, "", nil, nil), tcp6, vxlanDef()))
+	runToCompletion(t, d, g)
+	var flows []gen.RxFlow
+	eventually(t, "three flows of 10 frames", func() (bool, string) {
+		d.get("/packet/rx-flows?analyzer_id=hdr", &flows)
+		n := 0
+		for _, f := range flows {
+			n += int(f.Counters.FrameCount)
+		}
+		return len(flows) == 3 && n == 30, fmt.Sprintf("%d flows, %d frames", len(flows), n)
+	})
+	var seen []string
+	for _, f := range flows {
+		hs := f.Counters.Headers
+		if hs == nil || len(*hs) != 3 {
+			t.Fatalf("flow %s headers %+v; want 3", f.Id, hs)
+		}
+		h := *hs
+		if e := h[0].Ethernet; e == nil || *e.Source != "10:00:00:00:00:01" || *e.Destination != "10:00:00:00:00:02" {
+			t.Errorf("flow %s ethernet %+v", f.Id, h[0])
+		}
+		switch {
+		case h[1].Ipv4 != nil && h[2].Udp != nil && *h[2].Udp.Destination == 4789:
+			seen = append(seen, "vxlan")
+			if *h[1].Ipv4.Source != "198.18.0.1" || *h[2].Udp.Source != 5000 || h[2].Udp.Checksum != nil {
+				t.Errorf("vxlan flow %+v %+v", *h[1].Ipv4, *h[2].Udp)
+			}
+		case h[1].Ipv4 != nil && h[2].Udp != nil:
+			seen = append(seen, "udp")
+			if *h[1].Ipv4.Destination != "198.18.1.1" || *h[1].Ipv4.Protocol != 17 || h[1].Ipv4.TotalLength != nil {
+				t.Errorf("udp flow %+v", *h[1].Ipv4)
+			}
+		case h[1].Ipv6 != nil && h[2].Tcp != nil:
+			seen = append(seen, "tcp6")
+			if *h[1].Ipv6.Destination != "2001:db8::2" || *h[1].Ipv6.HopLimit != 32 || *h[2].Tcp.Destination != 8080 ||
+				len(*h[2].Tcp.Flags) != 1 || (*h[2].Tcp.Flags)[0] != "syn" {
+				t.Errorf("tcp flow %+v %+v", *h[1].Ipv6, *h[2].Tcp)
+			}
+		default:
+			t.Errorf("flow %s headers %+v", f.Id, h)
+		}
+	}
+	if len(seen) != 3 || seen[0] == seen[1] || seen[1] == seen[2] || seen[0] == seen[2] {
+		t.Errorf("flows seen %v; want udp, tcp6 and vxlan", seen)
+	}
+}
