@@ -1232,7 +1232,7 @@ type PacketAnalyzerFlowCounters struct {
 	// FrameLength A summary with its units.
 	FrameLength *PacketAnalyzerFlowSummary `json:"frame_length,omitempty"`
 
-	// Headers The first packet's headers, as bytes (base64 per header is not decoded here).
+	// Headers The first packet's headers, outermost first, each decoded as its protocol (lengths and checksums left out, as they differ from packet to packet), or as `unknown` bytes.
 	Headers *[]PacketAnalyzerFlowHeader `json:"headers,omitempty"`
 
 	// Interarrival A summary with its units.
@@ -1305,10 +1305,31 @@ type PacketAnalyzerFlowErrors struct {
 	UdpChecksum int64 `json:"udp_checksum"`
 }
 
-// PacketAnalyzerFlowHeader A protocol header of a flow's first packet.
+// PacketAnalyzerFlowHeader A protocol header of a flow's first packet; one member is set.
 type PacketAnalyzerFlowHeader struct {
-	// Unknown The header bytes (base64).
+	// Ethernet An Ethernet header.
+	Ethernet *PacketProtocolEthernet `json:"ethernet,omitempty"`
+
+	// Ipv4 An IPv4 header.
+	Ipv4 *PacketProtocolIpv4 `json:"ipv4,omitempty"`
+
+	// Ipv6 An IPv6 header.
+	Ipv6 *PacketProtocolIpv6 `json:"ipv6,omitempty"`
+
+	// Mpls An MPLS label entry.
+	Mpls *PacketProtocolMpls `json:"mpls,omitempty"`
+
+	// Tcp A TCP header (no options).
+	Tcp *PacketProtocolTcp `json:"tcp,omitempty"`
+
+	// Udp A UDP header.
+	Udp *PacketProtocolUdp `json:"udp,omitempty"`
+
+	// Unknown Bytes of a header not decoded (base64)
 	Unknown *[]byte `json:"unknown,omitempty"`
+
+	// Vlan An 802.1Q tag.
+	Vlan *PacketProtocolVlan `json:"vlan,omitempty"`
 }
 
 // PacketAnalyzerFlowPrbs PRBS payload check.
@@ -1376,11 +1397,23 @@ type PacketAnalyzerProtocolCounters struct {
 	// Ethernet Layer 2 counters.
 	Ethernet *PacketEthernetProtocolCounters `json:"ethernet,omitempty"`
 
+	// InnerEthernet Layer 2 counters of the Ethernet frame inside a tunnel.
+	InnerEthernet *PacketInnerEthernetProtocolCounters `json:"inner_ethernet,omitempty"`
+
+	// InnerIp Layer 3 counters of the packet inside a tunnel.
+	InnerIp *PacketInnerIpProtocolCounters `json:"inner_ip,omitempty"`
+
+	// InnerTransport Layer 4 counters of the packet inside a tunnel.
+	InnerTransport *PacketInnerTransportProtocolCounters `json:"inner_transport,omitempty"`
+
 	// Ip Layer 3 counters.
 	Ip *PacketIpProtocolCounters `json:"ip,omitempty"`
 
 	// Transport Layer 4 counters.
 	Transport *PacketTransportProtocolCounters `json:"transport,omitempty"`
+
+	// Tunnel Tunnel counters, by the outermost encapsulation, as DPDK's packet types name them.
+	Tunnel *PacketTunnelProtocolCounters `json:"tunnel,omitempty"`
 }
 
 // PacketAnalyzerResult Counters of one analyzer run.
@@ -1637,11 +1670,23 @@ type PacketGeneratorProtocolCounters struct {
 	// Ethernet Layer 2 counters.
 	Ethernet *PacketEthernetProtocolCounters `json:"ethernet,omitempty"`
 
+	// InnerEthernet Layer 2 counters of the Ethernet frame inside a tunnel.
+	InnerEthernet *PacketInnerEthernetProtocolCounters `json:"inner_ethernet,omitempty"`
+
+	// InnerIp Layer 3 counters of the packet inside a tunnel.
+	InnerIp *PacketInnerIpProtocolCounters `json:"inner_ip,omitempty"`
+
+	// InnerTransport Layer 4 counters of the packet inside a tunnel.
+	InnerTransport *PacketInnerTransportProtocolCounters `json:"inner_transport,omitempty"`
+
 	// Ip Layer 3 counters.
 	Ip *PacketIpProtocolCounters `json:"ip,omitempty"`
 
 	// Transport Layer 4 counters.
 	Transport *PacketTransportProtocolCounters `json:"transport,omitempty"`
+
+	// Tunnel Tunnel counters, by the outermost encapsulation, as DPDK's packet types name them.
+	Tunnel *PacketTunnelProtocolCounters `json:"tunnel,omitempty"`
 }
 
 // PacketGeneratorResult Counters of one generator run.
@@ -1666,6 +1711,48 @@ type PacketGeneratorResult struct {
 
 	// Remaining What is left of a run.
 	Remaining *TrafficDurationRemainder `json:"remaining,omitempty"`
+}
+
+// PacketInnerEthernetProtocolCounters Layer 2 counters of the Ethernet frame inside a tunnel.
+type PacketInnerEthernetProtocolCounters struct {
+	// Ip Untagged inner frames.
+	Ip int64 `json:"ip"`
+
+	// Qinq Inner frames with two or more VLAN tags.
+	Qinq int64 `json:"qinq"`
+
+	// Vlan Inner frames with one VLAN tag.
+	Vlan int64 `json:"vlan"`
+}
+
+// PacketInnerIpProtocolCounters Layer 3 counters of the packet inside a tunnel.
+type PacketInnerIpProtocolCounters struct {
+	// Ipv4 Inner IPv4 packets.
+	Ipv4 int64 `json:"ipv4"`
+
+	// Ipv6 Inner IPv6 packets.
+	Ipv6 int64 `json:"ipv6"`
+}
+
+// PacketInnerTransportProtocolCounters Layer 4 counters of the packet inside a tunnel.
+type PacketInnerTransportProtocolCounters struct {
+	// Fragmented Fragments.
+	Fragmented int64 `json:"fragmented"`
+
+	// Icmp ICMP packets.
+	Icmp int64 `json:"icmp"`
+
+	// NonFragmented Unfragmented IP packets of other protocols.
+	NonFragmented int64 `json:"non_fragmented"`
+
+	// Sctp SCTP packets.
+	Sctp int64 `json:"sctp"`
+
+	// Tcp TCP packets.
+	Tcp int64 `json:"tcp"`
+
+	// Udp UDP packets.
+	Udp int64 `json:"udp"`
 }
 
 // PacketIpProtocolCounters Layer 3 counters.
@@ -1724,7 +1811,7 @@ type PacketProtocolIpv4 struct {
 	// FragmentOffset Fragment offset in octets.
 	FragmentOffset *int32 `json:"fragment_offset,omitempty"`
 
-	// HeaderLength Header length (options are not supported).
+	// HeaderLength Header length in octets (a generator's must be 20; options are not supported).
 	HeaderLength *int32 `json:"header_length,omitempty"`
 
 	// Identification Identification.
@@ -1802,7 +1889,7 @@ type PacketProtocolTcp struct {
 	// Checksum Checksum (computed if unset).
 	Checksum *int32 `json:"checksum,omitempty"`
 
-	// DataOffset Header length in octets (options are not supported).
+	// DataOffset Header length in octets (a generator's must be 20; options are not supported).
 	DataOffset *int32 `json:"data_offset,omitempty"`
 
 	// Destination Destination port.
@@ -1885,6 +1972,48 @@ type PacketTransportProtocolCounters struct {
 
 	// Udp UDP packets.
 	Udp int64 `json:"udp"`
+}
+
+// PacketTunnelProtocolCounters Tunnel counters, by the outermost encapsulation, as DPDK's packet types name them.
+type PacketTunnelProtocolCounters struct {
+	// Esp IPsec ESP (IP protocol 50).
+	Esp int64 `json:"esp"`
+
+	// Geneve Geneve (UDP destination port 6081).
+	Geneve int64 `json:"geneve"`
+
+	// Gre GRE (IP protocol 47) carrying other than Ethernet or MPLS.
+	Gre int64 `json:"gre"`
+
+	// Grenat GRE
+	Grenat int64 `json:"grenat"`
+
+	// Gtpc GTP-C (UDP port 2123
+	Gtpc int64 `json:"gtpc"`
+
+	// Gtpu GTP-U (UDP destination port 2152).
+	Gtpu int64 `json:"gtpu"`
+
+	// Ip IP-in-IP (IP protocol 4 or 41).
+	Ip int64 `json:"ip"`
+
+	// L2tp L2TP (UDP destination port 1701 or IP protocol 115).
+	L2tp int64 `json:"l2tp"`
+
+	// MplsInGre MPLS in GRE (GRE protocol type 0x8847 or 0x8848).
+	MplsInGre int64 `json:"mpls_in_gre"`
+
+	// MplsInUdp MPLS in UDP (UDP destination port 6635).
+	MplsInUdp int64 `json:"mpls_in_udp"`
+
+	// Nvgre NVGRE (GRE protocol type 0x6558).
+	Nvgre int64 `json:"nvgre"`
+
+	// Vxlan VXLAN (UDP destination port 4789).
+	Vxlan int64 `json:"vxlan"`
+
+	// VxlanGpe VXLAN-GPE (UDP destination port 4790).
+	VxlanGpe int64 `json:"vxlan_gpe"`
 }
 
 // PingRequest A ping from an interface (openperfd extension).
@@ -24440,251 +24569,264 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bcxs30jD8V1D8vipLVZQs24qSWFeOHG/0ru3osZTsxb4pGpwBSayGwATAkOJu+b+/hcZhTpjhzJCU",
-	"7OxzsVmLg2OjT+hudP9nFPFlyhlhSo5e/2eUYoGXRBEBf9FY/zcmMhI0VZSz0evRJyJ5JiKCaEyYojNK",
-	"xOloPKL6W4rVYjQeMbwko9e693gkyJ8ZFSQevVYiI+ORjBZkifWwapPqVlIJyuajL1++6MYy5UwSmPwn",
-	"HH8if2ZEKv1XxJkiDP6J0zShEdbref4vqRf1n8Kw/78gs9Hr0f/3PN/Yc/NVPv9ZCC7MVOVN3S0IEmYy",
-	"tMYSUbbCCY1PR1/Go49cveMZiw+/io8cCQfdNVULpBZYIRqfojd6SejXlLAbImZjhBmisf0sEeMKLXFM",
-	"EJ+hhK+JOImwJCghSh/kGMV0TpVEmMVosUkXhEmkj0h3LEy4IIKsiEBUIZymBAuJjvSBjtGUxxvEBZpm",
-	"yT1KqFTHMNacKInUguqR5Vqjgd6S3aUGwps4FkTKW4VVJuuY9A+9fIziDcNLGqElUQseIz5VmDISI8nR",
-	"DAt0JEjKhSIxmm6QWhAkiVgRcayRLhU8JUJRgzDYTBfArfFojhVZ403wWyrIjD5MEsLmaqFbzLhYYqUx",
-	"mKlXL0dj14UyReZE6D5SYUV026lBDZYlSfU4rxJKmEKm6XhETueniHFGXGsuUMZklprtnbqfy+sbj9aY",
-	"Kv0v+KwhbBvw6b9IpPRi3i6i9OKamWVTg4oBUMNCEiIlevvL1c3qAh0V+pxYWhujT++u0A/nL747zo/i",
-	"iKeEpUTMYkQeFGGSchY4gJjJiTkdGeIbUSYkXRH09uOtPUSpR9bf0ctXMB5VZBk+QPsDFgJv9N8xX2LK",
-	"JpJgES3qs72Fz8h8BpzNpzrvOZUgM0HkYqLoktRnuiURZ7FEGVM0AQSlOVQ1dWJ5T2I04wLhOabsEp3B",
-	"H0wTm15IEdsuzoPYJkiaOBhXgAofEI4ikgISdRwPzjowYAAjJJKEqY4jm3OdxFlIdGgua1gFZXOLAs8k",
-	"evvb9VvN3hbk4XQ0rp+Hp7XyaDROCJqSGRcEwD6jQioURGm7Xz2rOSaMNOQ2Y3tWJEZ4pohAnBG9BMKy",
-	"5ej1P2GKkQeXIUfXY/RHbalB2qRzItUNEZGWlknoEAsfNQfHKKZ6xGkGGNSR9tLvzuojfyAxxazj0aU/",
-	"Bkb48UwtUOoX2HmoHwND/ThwqElwsNMBw30p6iP/BJiZfZslu9n+CJyjEdq1dcDPSNPnpn4mEY8DePvL",
-	"3d0N8OJMIt2iuvIGibMkUuI5aeDtay1p1oKzeYCEKtuGZeUDBnerFjeCKx7x5IqzGZ0Hdq4WRDCiUII3",
-	"hpGVN7/E0aQgkcudf2M0wlKhD2+ukG2kUd9wT0XEDEdk+0aKU4R2ce2Gqi/gDUNkmSVY6xWMqDUX9/nM",
-	"iDOEkRbLp+iTU0kRTtZ4I1GEhdho7UurQPoY5aXjLxIt8QYlBK8ImnK1QDxTp/+XBfDCgbRNTfSrtyfw",
-	"ZRzUx30zrSiG2KfexyTYM3Yw103KwEdSa4ycNTJk2Xn5t9C6Rnt2VWMHjdYDbEJCwP3ywqkMMEeLyyHm",
-	"az8ZNJZjfWZELLlWGIhaHBuxUlIYOu26Qj6agCm7NkO8COgYD5MZTRQJsJifbt4h8w0dqSiNs2WK5IYp",
-	"/HAMioQgEaErEqMUR/dEyeCRqeHjK4GZXFKlWqeoHq+HeOu5bmMyvzKC0tIJXSLygCOVbLSsRkuynOor",
-	"i9ZRVP3cidHnWy9jNU6n6SxdnW896XR1Hux50aHnRbXnlzYo3Tp6a6L8iGf63wHMFw+T6UaZf3dRDB8m",
-	"REu0Hu0tSnTsoPqtR/Vcj+q3ngrSFnZTGmqcg7GwgyK0iisNIny6On+TKd6E5wEdDx256z4yN2DNjhNz",
-	"BTZX5ePX5j6s1WPNye0FGmeKm1vcqx9ffo8Syu5PEh7hBBlOmwnQjk+tDnJq+lOpCW1aUJGZl8yUoRcX",
-	"P56+/O789MXp2Yn7t/nfd7prlGC6JPFYL4ghuBOPnQmD+HG0xCxdttGLi1N0PWdckFjP4uRoHY+ltyG0",
-	"UVbZ4BAmqnR1ru/LTSehr8Yosjd3orTSH1iOaVDvba/8uWnM3zovXhy/RhFPODuRJMUCNI8FeUCATAgL",
-	"AtcshKUG2Ub/MEZc61hIkQdl7ycY6Q1BH33iZ0Fev+BSGRNcTfXUYk1/Qorre6nm740Sfju4HSy7wLvJ",
-	"CKTvhAWYP5MWnzFg0IImBFGFFjyJJcJat5JE/27FPvyN5nRF5DBDUXkx7/VwMbq+WZ07pA2Cp2BNqmAP",
-	"meEsUcg2QEf5xVSAYlFYGBxEfBzW2aomqarSoj8jS0QzwZdm3GyqFfIllvcdLxUNV+ui5QodaVby8sWr",
-	"F5coWpDoXrMIKoHBfPfy5ffPpKdvzV8SGikUE0UiPdbxWCO0Z2TG6qgWZFm8ZYNNTHPiKef+kk3VxPxg",
-	"/xqNR5IkelRoULqSu2WNxtYcp78zsnZNp5TF+t/dbuwBwV4XvRpDGi4+8SJKu1JOQTsE5h0i2XWJh1Lp",
-	"2bgx9zgo6sOi0Whs5h+PtBgI7HjsGnZY4S20zNf4MIFBO/QsyLrapc1stElKluasG9vga41AO5L33uj6",
-	"Ei0zqdBU3zskjUmB+nYn56MXJ69eHnci4Apo3carEzbA+qJNI7n1xmIvvTNNEgUNAh3dvn/z5urY8Imh",
-	"Mlsv5K1xAXQT3xdg7m6T36sLL7ovjdJUM33rG0NueQ+tHJqb8eHsnQOrCUxm4MLxTzlPCGa9xGkDJDTp",
-	"0bJ9v22gmj+giij5/ppQI7iOoPCeJ3yKE48l5ct4zqoQVZIkM3Skr5SaRV2MtZw2GFSWEk7dpaofbV+0",
-	"0raMeBoyBNl1w2d09G/OyLEz0Ze3RuRuQtXPpD9fOhej1XG0okeML6+4C2+INo31dIRpHrgilsqJ0Geq",
-	"0TIVJNJapf4jM77JzlbqwJU0DOEGmddRLhQ5zhcjqTrdlosU/2U80leaCVxpmi2M7/Nrj21ziWIiwFDi",
-	"FaYPb67Q0c+/XZ9cnB+jtb664KlzdtQQaJuErhBCN0F9sRdJfVGW1L0k7kVXiXsxTOJe7EXi7kWsvnj5",
-	"w8Hl6gceZ0mI+tEsY6AT4wRljCpne40xWRo7a0WNLHZvtHsuYToUcxKGb8jua5bYZC7WxBX0Mzg8t1NS",
-	"CaaFJtw28iOI1hAlUidYboIpHFzsNFPKsNiMgR/7SAH4FN7wigjZQUQaGPxuG1cPnBqOmi8vHzcHUPPp",
-	"/56vIQh5O5a+JmGaBOhpmtEknsRBMfKT/oYUXRKp8DIt4bPucQJu6gBkzKAsW06DVmAY1nwNy08IE5lE",
-	"fLmkAcvHrYkiEWRF9d62nU25swVYYfq+JOqGDh3KDZjx3jCcbP4d2voba9ZG2Da5RFQZm6rMretK4NmM",
-	"RiglIjdJg0WLCDRL+DrAFiMQ1AHqJcawA/5wM6emJ5Expm/XR9SaxDhDkSBYkeOwXtnNkVTef7s36TdG",
-	"/8yKqyoFeTUhRZOzH/xKXBQUwvWCS1JzWYD5y84Zb3cu5LO2eo+C+26IQmL5ls3B109ziP/EmyyMm83u",
-	"VnE32yUiy1Rt0BKraAE+xiQIZ41fE2flD8bkZYkZ+J6Q1KPkJZLkz4ywiLL5GCVYERZtAGn/RZVeMCMk",
-	"RpLOGVaZIPIUvQH9R5+ZXRjBTKKZwEti5gejXLSAwBbjEL0nadk/5oQBjleYRSSe5IvQlJ2P5f+y8nQM",
-	"5C2wEHSFk4llZGapE5rGq/wvMdNSxu4Ijmqq5fOC4JiIoNQpedzGowwQ3TrkzM3u4WTOT3SzE3lP0xNj",
-	"uMXJScphWaaZO4wY4joCZ/G2ELxRPxF0FBGmBKexdMzDxX4cB4G4LwDZMyATkbG6/tIdTKB2Ge7XgpDe",
-	"q2qboLngWerBceove8/0zUuzKWQJ3NwgIWBrmil9a3TmUq3jIMbVa6ukV5GU2ICEMaIpwBYcl5oFjc2f",
-	"RW4rF3wtjR2ZKliTDILfDaq/pZoy3Zj63xljJIFDYURMik3hB+hg/pl3OyRqftnKBN8lfH3VeGr6q/cl",
-	"oiM+Ax+rRtuxBrbMlkstlFbgiBDAc55J+C4DVvbccdddOOkV/Gz6fSmzivpiBRiTnSgJxv8sKaNLfZBn",
-	"oXt6ibR6L/M2Wy6xAOe94ToN9hFj/Tes/5lEti1YPIzr52iKJbk4BxZhvrqY3phEPAY3kSDHnUMQ6kv9",
-	"xXDFQGhjkZ3sBIIiD9rDOJp77TKM43u7jAEipfcAN7rXl5zfDliC66nPy6n5E0CjoCrJCtGPgNIIDrRC",
-	"Eq1Xg3yaBLfOouE6dJqKElfWA1p853UImZhKo/SE1PlS/CSWKBe5R1pUjNGa0PlCHY9RmmSyKIO7Rlv6",
-	"EUMxl6BMxnYSfZ0lOFqglKc23mxBpeJzgZdomumtdabsO7PxKzt5iKDTcqBpq5W4FplaCxT0u+xzLlt1",
-	"Ij7TID+xl64VTjISUrd34s4lFNmZ0VVH24nbNQw2iOVVxxrM96oDhdTFHQftpp387LWGUKBtc6DTLAop",
-	"NFe3yHAW44n/eH2FYsFTUDIluXRXmLNcxHYIMqLp6nwCPmepdYugl9EKctfKrqLjBCpKW8a/u7oZOG4W",
-	"t43729th41b5eiRHVRhVtlRZSTfmYpWYkPXGXTYs0CGGXmulWjktaF91pMnYPeNrFlbc7GglJa2MIvrT",
-	"qJN/pUFPqN+bPv10i1K8STiOzWEEjINUFYLiKrYIqtqOros+3DS01bchqGu6yzQ8UiQkJH6F382uB+jz",
-	"FTS0s4yL4OqGaLcFza3qwTMGjYJVRSObt58gqQTBywB30kwnJQEr2c8PKYkgZilToPMfbYg63uVW431/",
-	"wSdY1pa5phEZMDZlEy6CVOiHhkdXBoADJkja122C4KZEA96Igljrdxa6A+YTBPZD4pZJeQZKHDQcMkVJ",
-	"gFZ9HkxLSCQylttEd4FghQgc2hWxwgK5uPfCwZbW25Fe7JUpwJml+WSYBlUSHF+h6M58iEHXNW/S+ALW",
-	"ExV+caL8G5Nc53R2Hs8uGGZcmid9Yd95yRBt1+1m7QWwZjuMbWAEWVVVDr20eQhcQ/CDxpKOmsGShrxV",
-	"BtG6vvxT8SQmq6AHmcVYxCgmK2pCj/tTkeLKKO41SA3RUcxo208rD4noaugEFKu5N0D5dCbQhQuLyV+G",
-	"HgefLhhrYieacI+xagsGdbXbGNdpqHduuew0yJ1rXh9ru17UdKO/KsCWs4IVV2RsmNdNM1wqkVQ0SdCc",
-	"09KzuYKDzc00aX7OapcCb/FTweMsgmCnbm6cftyueC5VJ8SQm5kfKBS5EXtuKTL2TCLxYCy9/d5Ot/gY",
-	"jQF5m4cx6GzovtkgGtZc/RZlQrNVD62ZaVzhVCuBLf7lyLQYhrK288H9xHYbhSgtKkwwdykYciQeRuPa",
-	"cmm0KHo5Cxt2gha6qQfzegazeKIegj6RFsTxkDiIb7rokrYz7dslXQZxMNAG+11OyQKvSDBIZDYjYiLp",
-	"v0npZF5cfP/99y9fXIxrER66PdLttY4J99p2SXx+9uNFSBjbmdcCp6WZZziRtQjZX1dErAVVJkiaJzHx",
-	"F3JpYu7072ZIjdyzLEnQEUmkvk7xtAGjYxuD3KxTW/iFNkgZ0pc0m2/Db/dF8FI8wOvPZwEi6OrqX/pH",
-	"447SDGxq1GaxCOkONsw5h2IpuNnRnh8o0dwmHJqll93kcvvAC0dXJu9mJApC1c6T427oBFMslNWBDf90",
-	"zvQjJTKmLzNGPBGpwmF97WuQCgs1UYLO51sO2DAGY0qC40PQV5b48hGGPBI+DQg7bnhZxdPBk/K0NGeH",
-	"F/LmqX+RVWxlS01amE3X4/arVSh4lrWzODNamBdqXCAAZQPl++ejFciBmW5BkiFmALuYRlnhFttJyesg",
-	"uTqqPvlL1sqlw5LgwN02Pfqyi/OvOfKgTmdFgHMxNgLW+KCqpl0VoOsmzzfnDrQZLRvvNnXGgTdEoJct",
-	"XgIs0oB+9unGeDQHGU0jTkKOB/7z8DFpGvYqPIdw6sHDJkkcGPj9+7c7bH+ZhpIqfLh5fzt8TCYDprKP",
-	"t78MHzFN09Ap3dzc7HJMf1L2ZyjzVDZNyInC8zk8NRg4OLjkNywKrPpuh/NaJTigM91SNt95zVXSh3Ap",
-	"t4sxkJ7FQXPEdjEWju6QLEVZzGrmCn8jjAiseFs879y1GSaifHctpHwWjINdvPyOOkXoFhbXLkUSggUw",
-	"6zqVvrlC7qt7leSHlXpv5h1WzMEzAU3RUSFl3XFRShR+B3uoIJInKyMu4J/uNa7/WSNHPOFZQ1AcFnOi",
-	"elzfykfmzqshiU3VIOgn63B9qx5Ug3wuLKaceKHuHSpcZlrjP0wI+lvXvGRRCofzmYxiSeLD12Myo4ya",
-	"QIyjGU0S43GoP5nvqdEnHMcd1/9eN/0yHjW4kvT1d5kliqYJCS7b5EowHpLS/UbwjMUnkMXCR7wqWrL0",
-	"bjEsbTPuuhtIS16crzOE1FhyNSgD5FSHcfeQJIuSvuuWTEdVB5VDZYtA+So7kF97MOudPR5/eJfIOHkQ",
-	"ZVGS2Ufb765u2yJXw3q35oYQgTwlEc4kpOLY0R0+wZHKQh4O6xVvTMHYafBG97Md3X73+/E5wdbYGWTA",
-	"hafbnaiHE74iQmRMHg9fkv6FxS1rAnYULQi8mMpzaE43iJm3Nn11QHN4jYB2hzsQ0m74RlC78R8T1m5R",
-	"zcB2q9o3tPsGrlqNbV0F/l7DVgdMUuFXPt1TmWrrWF3Dt8BhdGBx7616Zmwy1zYtWS2VYTGxBcSear2n",
-	"kFuxzuJoOhmeJqM1teN1eWoNGwYPA43e15DmuH57aM3suA1MF01gukAxpI0BqTMGODHyoNCCp/6RiPvh",
-	"2W4wLE3VH44f3bIGAHM80nuYLPi2FbqtbteQdzkQGbS5PP/4Nr9+gJk3V5g5gxTnxVSgVdiHSAEw1+1J",
-	"ugOloghDInu+pGgjxpDHM4h9VXyQ48o6D7PCi3A+a4M9kwZD4PvSnbCkYIfvdPlFrnTx22odrCykA14N",
-	"DMgIqOroSIGB/X/DMZqh3TUeI6fbgwdkDIigCN8XekQ+qEGRDx4ojSaMgrFiR7/CQUMpmokPyHmJqTMv",
-	"9bBdfIJ+cchuWArIKJ+3O7PQXpq5R4CSGlwHr1pcBy0Sp3D7723pbxQWQwetye3V+chO1AwiD6BMKh54",
-	"G/BGTKkSWGxKUfEBSxZWOOCbMw8c9ccO8fPjESQZCtMMfLJ5UxRGU5JwNpdI8aKYqlpcHLKAEg6x9e0W",
-	"oRCl/Y6TjBi7j76wCbKiPHPPOZ8ZLfLEv0SY0YBrzvikTVzm6PXFd9+9+q5fNK8GroPO9rP8uSCyaqqw",
-	"z95uNhBMP+N0lVByHv+xqiLXoAqHMTE/B3PI321Sgo5quZmMemTfw85QxiRpcvP3AKkLC2pMYNK+nS9b",
-	"od5+R2uCdvOrnF8qD4mONG/NtCKzT6B0Pu22k45lFPAvvr29utmywlfblkeiwLJ+vvpYySI60SeiW6vJ",
-	"mf3/F6PxKArHuswSPA8+gsfzBkPuiiaTKaQijTlTk5nA8yWB56tLLoj/W2630JrXNtB6wmczScIP3KEB",
-	"Mg0QZdaAufW8X/5QBqizpv86G73+IQRfg5alZwo2+Ojl2TiMkC6rlklFYIzyYBctOYeal6kH9mt8GRaO",
-	"Vp2JGvDyuvR9D1Tg5cTr/4xefneuKYxxRo5Pw/Wd/FWjlXm1Q+G7XflVG0Hqe9lE8Uni1W97qhfntQJo",
-	"d+9Pd10pRNU3vnW501892jiI7ZOJldJL2Z3WNmpTTbVP92K7YN4uBlpsUDsL3bZTB5U5wVOSNGT4gG9b",
-	"AHB2/sN332+F+IKnk4T6fGCN2PULTxG02xnHjF3LPwX97sdtRPqxoEYclE6tZtmcjdC+6jwkBezCK8z9",
-	"bBIlWMpmHyF83vkUQ5R68USU+iEYwfSGIQhiAlpBhCkRqO805Urx5YTPJlLh6D5w8YEG8EZUN2g49LqV",
-	"o4F63++NcPd32t9vnUolB5c920/5LqSavkF3VzeeOTCOrDITKhkQOt430T3j64TEcwKKWjh9obmxu72c",
-	"v/zx/MeL71/+uPWMmu8EVwe+DGCFG7XSsvrnddKDKoI1sWhR6dWr774ft0hJqOC1Ozx6XxSY1LeOtYA7",
-	"CBmNR5mYg1HrXuMVhL4JCRUNNkwvj7JONwZBIDwnXJMXvqApVbvSq2x8/u4exu8Zz4tCq+VgrQzb05lm",
-	"Yq7vXj5/Ws2wCt+R/b6HCdeUxXwdMILD7/swFW3hgL/FQQ7429ubAVaJq0c2RzwuwTc+138k1e2RqGA7",
-	"zvwejBZ+w9APZy9PX/wPUngeznUxIQmd02koEfbbn681mworPt2MhdY7w0Kq/T7PJGgHfv/mo02d3Tz6",
-	"+dmPHYwNlAuqNiEXpvkC1UENCyoZuky5yknEmRI8cUlB6z+vOAXps6Ix4VoiCaooJM1PUz3eQ0SSRHNB",
-	"MpuZcMQpju7nwpbQmRLpP/3RwxLa7HNs8Lqct6V1skawkNRzBrJBjpdoGXpkcfXhZhdvzjw46N92GpRx",
-	"NmmDwm8s/4qu/UzgmwX3qi/FOOSpUKQCO7q9uttlRyqki2tNfPiQWUi4adG2Jy+agpJKGbxdKByGBZBF",
-	"p9pZWYwIumogSgNqWAUfMFA2N1aKYhhM1+yE7ZFdXJSqOSDFYbqgVaAQWe6EUlUi/RwteF4AV3EkCYu3",
-	"XVLPtoWTw55XOJksyzV4oGsFc+iSoClRa0LKFQRbF7B9CYouCc9UYAV1mzhfo4Szud7+GlMFfkLI+ugr",
-	"Q++0mIZ6FM2IFY7bcNXiFUfYoFhHhHIJTapFNRsK4AilJng1n2RN6TFBxCAlaKpvkEsaCZdzp2sBe6Um",
-	"S/wQnOE24WtiCu7tYRLKgpO8w1LtZRJp60j2LXggjePJn0wQF2ycUI27LDZSKwL+EY0pdn2ih1/hBEr/",
-	"ZdECYYkwmnIWN5bB/kzjz2P02dS3+gyBbPCH/OyLYqMpjzXS5aWx1YIsIavWUaEYIhQOTWl0L4HlmfLa",
-	"5pmVdNXSfcXt4zyBOFpicQ+v6dGMrojxvEuXTTx26erXPEsgtmtKY/NkS6O/2R2kp9LrWeKYnGRpbbox",
-	"ktw8sP98T1ls92mixj6DwcNNB3kkh5f81gfW/vpLt2iq3KLXVu/xd8qgzre7Mjg1Mk7j+5EpFgp1E1nc",
-	"WINIdlm3LfPdtdiZ65LVU7LAPtrfYeVwCkOo9ODqslAqemze0vuKDLqxni9k3GVx9/P6SbfWN1cN1c69",
-	"3urWYVW6PHLAsqyRs7E+bZ5EotpJ71x/LaJCgueTH85eTl5NmiJjuFDtkXK2EDc0bI+T6/44yCYvMJO3",
-	"o8FbC/ZqnGKxWiEwFHAZK5ta7e3N27+fxPreaE0H6HNMVjQimqfB70L/y+tflvALYduO+kOFZwscrFzc",
-	"GN3ZAr8oJgmdEoEVSTZgNNXMjMRIEBz/ypLNa1sVV6KIL5emkiFhMdL3NMu0TbXgGVHRQnM7PSeUijNv",
-	"OAXRsPLjoRxLCiuyHDrEtgw4Apf4m7d/R+YjFHUNx4MABAOd4ffmfh7eDQWMc31YDzH2SWRMNgnOSGNd",
-	"q36U+V732Bam/wsW8RrK11h12pX1AuAEV/IwEQ8+++2Ez2bu7WQg8YRtJQtjohURdKaPkNuskakaI5UJ",
-	"Zh4kl5FwreGycjFzZgA+m8FjxgVZXvoMZhIpfE9MYuTcQWp7gCjMzE9wqwT8kXym9N61ehCigHEI/Rt0",
-	"TkC+miXdRi+ai5e+hG23k1eYCBz7dubx3mJHvYhgC5fFmeITRuZcUdxUpy0PcdYrgSKqJ65LqYRZKblR",
-	"mpBATsd39IHEyHy1aK+ZRmlMe5Pz5WOyJNFSHiezsHhPSdC0AjPBiqGFPsAP01RumbVvHsYaAJsO6tZp",
-	"IUFZ32Q88lX7G7LFtGbZDdwHHhqTI9tksf3ScYuHydYULz2XqLbsuPFxY3Copt36p7X9spp32G7n9VVf",
-	"kuRjlyYa5zhQAE7xKIsbbcO+0CXwKhNCX5YMnYSLIDfR8lv4vaaKFel17POT/9Eiz0Icq/puJ0shZnHN",
-	"tozZwA3e1/jAkDOCBbs5PJMLwfzTw7sk5Cv7lRVKx0E1LVDjzOuHAHt2yTtNg8Z3GPb1BDzC4FPrSW14",
-	"hLGf5J37yNvZ8hwEQLPlMcjDxCQrD0LltpLRHMGjjBkXkOvcAr+xWIqNw+qLH+bhR/3MCkDPIRdCm9uU",
-	"anL0iw+ZPsBokydspwxp5WjjngYf+f2OfYqJcV5s8zhYFXBrQZHqwt7pPuVqHaFEmsRc3OGRNBTc0f/y",
-	"a0FQ/Ln69MEkteOzCfSAD3H+Z/iC34wGDhh+GabIEFQW1IsXFhHggFCW7isk4GHiRqkuKYBxr43G6YD7",
-	"TKI1FfBUY4nVKZIG+MbYZK24x5DRZ0HQy7MTLRKQPaECZnj7klZ972zVHa1PQypL/aO+VJkXxPmZQJk/",
-	"UxyJxQiqOWgEgX+dvHx1ifL166tKJhBfM/TiB7MKJTBNiEBH0PzVC+g7ButFeYppJqQa23SPWknIJGQU",
-	"MDZw+CoNWGbWTuleQKIUq8Wxs4rBjTJfUn4V0Hs7Rb9movIbmnK1KOGbAdxonJ9Mh7TpHuVyGuhC0O8s",
-	"rYUDKzWwLhFWaKkviRpollI38LIwVP8j4kwqzMKmcgLFml5cnExpIfX6zpENkYBgsVB8r/0E76FNVJW9",
-	"h1HZZQEdAi8pa5z+mh1++nRr0ZPXjlQQljkNAtFJRBU6qlHq8Rg5cjlyfCPH6WCAZcjgdhuO4IQQwefX",
-	"NyaAM/AqMA4auTpZTWFKazYNyUIzyB9Ni/05geNquBr9JvGcGP3o3lqATQwqMd3ast50cPHYmgMdWmrW",
-	"NMTBAf3MRK3l4QAWH8iSi00DKN64vLgp5wk6sqLeMU+t1YA5S38Nhn6uME1wMJblnSAudXHXW1BjeR3N",
-	"+mOEk8TWQe86IE0SMg8ltLk2HzQtiF4jButJ/ELnCy1IMkmQJIR1HItptSNEIQ4tQjmqwbiUSTLklsGM",
-	"2pMf2jiISTncGnHKha80YFX1EbwLswhIGRwtyGRhy5J0AJq3DYZJsqGXTSxUvGR36DXjYo1F3LufiZHr",
-	"t8IlUGnPPlRG/XqYQOR+ffzT3169BM+0tOzZ6aEnpFW/DtXIlYoxJP+jfvJ1HKrjYvXkq6dag0oduNUj",
-	"Kh/yuEgvjcTZZBAkIn+E7TOAaF28IALkKVoQnOob3lKO0TJT5IGYVssp1/8kD1SaIA6vgmj5jRWd0oSq",
-	"DVwmNsjMPSUoWV/fGLcEw4m8BC+wccwY15ApNK318b9xK4YjzJDEmzFoq8kG/ZsIfhxywdiUxVsViTK7",
-	"Mo86u/UsCk8bGmfeMPefE/peDOxro+cG9By+3nR1DhFbg7tfDO+5w8QGTzv1LamJumsSD5zT0MmgSdnA",
-	"OYFcQc/ukg0phM3VRxSy6zjVLdioxf57sLGJfTtWXSWQPjnP5mHR1pOrpR8AtUXMIpZ50jQIUHSpWU7h",
-	"gG1BlJ+3x7YQM66WJA4o366KcCBKgYTCyyFCrFaoLU/WB/m1c8FnHqPAEwsouBzIpAYt9JCB4TqKUViq",
-	"nyIICSKVqZEZsiYYR7viuSEmL6Tdvep0OM9vvj87XEMQZtkaB2GHXeIgC48xJkscdc4Gcll0Q5vILq0n",
-	"gwMRT52nJ5CvupaEoP5kEABdeIQWLGZTNk/8CCVx/FYvtgf9GnC3n3VTqOWvmYr40l7A9VGfGLOgC7no",
-	"eOIhirr25liPS//i0yAs/8xIFrpm1TDGNCymNZayqVBfl2ck9bTAoeqQRFVK5bgN1QHRrQS1SzBtGvsE",
-	"qB272ecLZJlChUwtLIquhD4W/io7crHD4xpjSLCiK2KLxfeuYlPBWLtdT0R/tBxNYwElH8yMG9KpR8TU",
-	"vyGxLTtUsrUu8QZNSaO9VVGW8ZAz9SPPUwQE8r41cNZbxVNbFhbslEvMNp0KGDSGfPdMZHanu7TSQC3j",
-	"WbiyDpUoITNb8CiYRy9jVIWPi0L3JcHSVSvzATTMZvUmIw9ELeGbCpyORyAjG9Zosr3t/JoCNtIBN+/s",
-	"cdSceF6G0iUJw6mtAqy3ZTsgLXgmIBQ2s7dRlgG8zD9ygBUgpz8mCfW/F/7qBVZ4vBA0rm9F1wpQzQRt",
-	"lWjL3DFc4NvKVDlG765uXab0+BKRBxypKqk3uVVm9CGY2Ju54dv5nBb3AYMTDT2Vee+WCx4wyiAOrhSA",
-	"2neelvjU8uPozoLIFxRvYxOVpkFxaZ9f85k7pQEqYqFn33pp96G6RPYAQOe8p+lOoK9BW0uZUHCakGoH",
-	"TJKKhzaCdxg0qDm6DbTRYmPkp+dxCceh6PRMSBWo/ThuKhWGWUxi0LFc2DtWIMv7OTWDmCFsGuGOtT8+",
-	"We2qgU//w9nK9LDGiFcq1e2lmK3ZvT3NsKk4tp0xurW1iRwRjPJKiaA8HJADEl0LKp9UVo/gDYvPpH8B",
-	"g++JiUpIk0zgBCIYrFmyIF2Q4hwepCgXRY6jiKTKPj65LKptz6TLbUyiBbej62G1xrDGEs3pyrhyvD8/",
-	"JOhq4rAmMPchCo18TvVlEaC5q0C0Z+Lmazn4iuIfpEfzztyU0ylUSnkmi09Ma48wIP5qomiloue/IS1p",
-	"XY9T+UTPkOuOVJYmBJ4ATCkrKS6R1sIlBdOEHrMtq6lsyuUix4hniggIm4AIn77VX5zlqt/zjnxhbUdT",
-	"SMlX1yYMrGraiTH/b4/+8MlutwfhVRLkulQFnTOC15KydjRbB5KLdrQ7B/LRmeqygFR9j/aD71co+td9",
-	"ekiy1c2IWs/b1M2GWs92Uih3170jpLxoU9RcwzfGyuUAExAa9kGIMTqio+ub1fnYPL3mUJFg7F5LeEyF",
-	"EFQoqoqoCpiDwjow1KEPlg7o8/iqt3JbAUQnLbepzxZ1t7S7ngpvqW9Pe0BY5X3jRgwqvVvTOLVqtW0p",
-	"+lr01taMxYM0U3dS7yhJ4mYkvzbAckg+g8fEPvt1V+zN7fLBu0OXOqQHQGzYei+0LvfYgtS0BLoBmN3i",
-	"zRiC1r+bI9x2keuS4KMPxncwfpz1vMUNG3JXSmkmkt+xMM/17PP0ssLCZ+bXMdIKAfz3wmj9OGoxsZAk",
-	"HoLPfpUdFZAtUq+jMrJ9FOtZ2m0QF21W5zAAL43boABtgvy1KeUhFKTLs3ArjozmWC9oULMVhKNgiVhm",
-	"oXvGjSRZzE8EZjFfauwQsX07mJN6IJY1EP7mpuiBtqFcHe6TufX4Wgcmx0LAW+X4RR3+Xu8cerco4Uob",
-	"s+912fLLGna7qkbtwqKCMG950VQsTrT9UdOeat/k1Wl6PI4SJNIoOaRCTZcnSf0eJA3x4kNYdWjrhTdG",
-	"oeP7vZivuOT6xmTJGZpmNIkRZWY9wRq/0GRigxUCca96gDyvZg02prsKOkR8mcPYrGaNJawofEgm0eAk",
-	"4stlyJ1kEwwKsqJ6y85oBfMHx1s1weYTSQiW8Fxd0i5FmN1I4zKwSpuvrj90Wv/g4j4E5GrErmbfJ2mC",
-	"GUFr6NLVKz/N5GaScJ4GnyQnCWVzBJ8N2Sz5isQIQwVt9zIFqLNjDHWUZoHN3PwGB2NXrhbwPIdKlFLG",
-	"jKX36ORF/lzb/BzOitgt86EBa0Py18ZxEtIDUjPIpsS4MglaOIp51yh4PZFMCAnN9BOO7k/4bIZMA7C0",
-	"MrRe0IQg3bHjHEnERVMuDPiGaGwsqs7OXjqcjiDr8yo8z9NgZnpmIzl6vEA37ZtftJvvxd2kPElkx80Y",
-	"Ym17Qm5bFCcQGes6vnrYXnB3Jkih3C5G6sFsqlBwt1ut3WFP2kun43eby/zBckyzBYeU4yJPKpFdmTTG",
-	"LS/lC7AsYkZ+iHVe+wWelM14AH1+vr1Db26ugdc6pnqKbjA4a/2TFERjOUb/5/bXj1ZD1/qrHCM9jxwj",
-	"rYnlebgyCRlRJZrxRKsT7ilYwZWSZtOEygWJ0eoFMqqQcZVgZYK6NV/JY7ptch19PChj0QKzOXGrRBmL",
-	"IYkP+vzw/DOSxBTjgaGwIC5VD5YoIDQkijmwXRNJTpmf1IR4K6oSUnrO+ubmelQQpqMX5ikDYTilo9ej",
-	"V6dnp6+gfplaALI991lw4M956OLy8zJL4BGjzQ2bZ86BM9CtcJJs0IwmitjAEX801zG8/JfqOp9Izy/w",
-	"khgF9J91bTbZFOZAnJmgHJd6jOpGf2ZEbEburgbZnYwGZo4rYEL7Mg5OpAkrTwUENbNhtkoFr9CkRC0m",
-	"xaw+/Scv7DKfuVo4OTQ1hO7uf96LDvNedJr3D0g0b5L9QSGkszMXumXfjeI0TWzRpef/kkb1y8frdLnz",
-	"OBXI3/NlHLAxmkNOqFSnusu5WVRoCr/45z/h2KVY1YPKbLnEYmOxugBJTY+Q4f+fowKu/wHh5yGL5ZUg",
-	"WMGDEUQcheWIyJnNzHWK/mHzCpqEhoVo2CW4em2mqjLFmcFz+BjGT6T6icebXgfREf5l2aJERr7UMODF",
-	"oSYOZLwSpAzQYeetu5xv7/KRq3eQ7rqMIOYQSrl3m5Dky7jIip8/PJ9myf2J2QVEBgRR6E2SIC6cpnuJ",
-	"qLmRaNrROjxlkMMNChvpvy1Q6tjyU5bcVzBG7oAyDeacnUm6yUxipWBoF+4kgzrHNnw9+3Z3bfYR3nYH",
-	"apHjYmI/MCA+IQFBNO52RhumoZgkpI2G3sJ3aXOryTIYLrVmaZS1kiamNTeblC5MTWbUQ1BTXMaqdj/h",
-	"ePRwMucn+rcTeU/TE6eunfiSJYD6X8r4VF39TlR03gTz+ClQykw9EKX+Q+MvZjcOp6q33SVfGZGeS3LI",
-	"36lk7kHOr9s+G0QZgSrgH/UH6c7w6SKzxuHrwq+soFCPUcK5vuBkKZpuAA40QDJ/I6plu2ePpzdU9YXh",
-	"gPwbUR2hWLkMhWbLmzyn8ejLHwG8fP7wPLUF1AcM2KSk3hIWSwQFLUgpQ/+RKQGwunDRJxa9j3PszklA",
-	"LQTP5osc58dIEMmTlUugzAidL6Y8EyZybGwzI0HOXhPtaHLOn6KPXKEUCwiHLF+Gyxh1Q9n8neDLQ6vA",
-	"xQoMB1Aqtk8ND8cC2AzxrxFeEkjz+xSs9qZH9Yk2BrzkcZa02Ce0FmzbFP0XqeArGhsjZt0c8cEO+hjX",
-	"VDNXlzuqaekuqPXb5tKv2kHL7aMEKi+oGhm0adidO9stHBCbHZDCfNmsdz9M2Q4WBOJgbmwMoM9dnrMT",
-	"4xSUbdqC0zxN6kDKcARv+HKXbUgrKCdz/GRn6achBAV+kuRLcLtAwo/vQFWev0UNsEsDN7QfLmN9TIZN",
-	"e91uPRT55GDacitoMmv5fJGDTIh+toKhUgvHgjIRntY6IbdM+iimtBCsu3As07KZY/VCpRZC2qp7O2oC",
-	"WVMiJa+BiweTaPIUXcdkmXINvkvdodxc4ws6PzvrQ4Kjb+Pao/daPpAhpG0S6Ore3QVIN6DtUTkK4nNY",
-	"uDiOux+Nvx+A9yNuhsgZv05PHobSitTRjQT2Ln9sbj1cGL83kmqtsDpOSfZw4/3hkrhIDsOOu8iiblIo",
-	"T3r615EMXWSCa9ssFXoe8FYHisdl7zYpQ3kHH0pl+we6RVZg/LjelNDszUbioi5lX5npCd7bhJOB2L1P",
-	"1y7+KzRGM3p/eTqXTRVD+6otT+jCCfHmx/fjbOUand0alf18Ix6dA+5/mG+nIAS/NtdOL2nQRmzbfD0/",
-	"6S2bWsSXyKtBMbLFLMDZgwUxGVRwoqVCqzKU+0oORnSP5+7ZJ519vT6fveGaf43Uja+Didzrg9AZKT6H",
-	"579hxLrVbb5pvArt4Jtk343mkA5MPAyEfjyckbW7nX0d3Bs2tXeCMi/xGhxRyoR3eye9739ZY9+tnnk9",
-	"0DdOVbUN7JtX6ynSp+HVkIltT4jV2WSIpNlwJ5tI0WLo2/ezGX4r1sJet6AWY6HrP9Rc+HiGwiYOnF9Y",
-	"9+KB6gfXPdkITZiAIPZ16j6jBLQ40BSQCyr7hl9kjEGJbLuIS5OJSf80JXPKJMJzTJlxE/+bCF7Hhk96",
-	"wdvw4cWTGI7z7e5iDMlH+KpMIQD3wBEO48PPc315/3gHM+k1+hdNLhus5uORsxNWzquMZgE97X/R7NFU",
-	"yT0Y3CyWWSVyn0imNU+PY5c2HgmY3D08BKRK5uVjWw0Gdd1t1F8f21G5GgzqCKcqE2Tn0AavXBVSnjXr",
-	"TFdm1gNFOtg9NXqn7ezd4hz8YEPCHGr77B/lYOdv8inZz//tMQ4lQO8jxKEHDjVT0z7iGxw97SO8oQyl",
-	"b+W+Uj6KAdQ8PLRhC8D2fWGpYPHhAxt6wXa3G0uINJ6nkalDFDy2fLN5Jk2EJdKd2Ny8cWSYcZNPNC+D",
-	"KtGRkgss7oGG/kEFMX+ZLAgmd177ed9EpuhJG7M2GapcbeAzNMXS5lAIPmWFdhOjLxd5Zofn3cE8VpWJ",
-	"q9O67Nx5yeXyQgiLey6jHzN/ODGnVKYAP8uUMgzrrOmqVYy3h23SKT2BR8sgRFzEP6xFP3kEWhmijTmC",
-	"Hhz/47dxmPCfKB++LxsvBP+4UXaO/Snsdrtq5mb96+hLXTQl23Rr3E+3k90S9ePx91AxP27jhwz58cB9",
-	"ioif0uTNkQOFa8VQ20NhiK863CfyR95DhX/yWJ8SH36qUJ9mNtEz0sXt5pvyFB9g98PCfHJx95VG+XTh",
-	"/S009tQhPvuntceO8NkLfX31AT47otmA6B6v8vUM7vk2MSqwgW+RYe8psmco1/4GAnt2JqReUT2u++Cg",
-	"nm+Vmqrr/yuH9AxHqSUR8xbhr0nKWV/sDaSMVzmxwUim1JszBhqqGxfshkdMFmyFHayB0poD94p64Tu2",
-	"s+bHskfdiK7oOS4a/153tCrWDIN1y+KWjOZFy+fr7lbUvvn5HeUFT+8KKl3tX4j9VcycHwzhFMhMkhUR",
-	"ONnNDzYkWq+DAbPo/3LNeznAvrVQvQ4WjBbXl+090Pf1aF6vxkuwMzPtM0ivE0T3Y8Q/eKSUmYiyuSlA",
-	"UQrYO8JiSWKTgAdRkJ6OWOyNRtD5nIjj1tipRlR48RQO0P+myKmBtsvDhk15hGsImwqELLRFTfVhyocJ",
-	"muoHZV8k4sD5YHyBjgOFSeUV3JuEu19Bt1CpwoBDgqUC++0fLuXX0OSKy0t8PG7IlMJiTtRX5AKsgHsf",
-	"QVM9MaqNpvYROqX2mRqmCq5vRYWsnskgIh8eQbUVbPvWJmto/QhRVH1hvJtiOc8H6y948qUOjhApbOYw",
-	"MSLz4gT9kbUQJ5KPtCVSxHDnTtKpm1zKZ/4riYouQsI33hox0v2cG6JG+DKlLkGkMjXhCvW3zUMRrBSO",
-	"FrZRjv2KGxEBoEZHeaxJKa0ljY87hZwEcpUW/b85/A4ZdlI4pacIPKlM3+zNLqloQ69vpUG+6vCTeeHw",
-	"eypDTx6EUmH1TxWG0sZ/eoZi5Dv6pjybB4LAsHCUolT9SgNSuoqWVqp76rCUQ1DfYwem7InevvrQlL0g",
-	"3IAAlYKe2TNE5VvFruAWvk1mvqdAleEc/RsIVdkTYfUKWMkHGByy8u1SV30Hf+WwlV3RS/H5PCHbcOuz",
-	"IGmCI/LZFawUSqLPa6oWnzXZgdNEf79EslLN2l5u1xzJhUa/e0JS/RMVSGqQsIjYsrsydAu9g+UdDCXt",
-	"thre7tkcE6WrWg1pNRDC/V1EQFv/Cqd067HDFlhmGBA7YfaLp7Rcuvsw4NK+LtVfq090jdNCzpLciGPS",
-	"0Tg84YwMoeH+ISqdbKhFR0Peoaev4VsLVOlo62jxMvgRBjsaHtHF0ESiBWLcZ9BKZ+juy79g4ggSggWz",
-	"VajCBvdPN88/vkWuHRRkJrbak+QJVLj3ddL4rOQw4axkcb2sfTSGWRhb+vLveuw5PMfVxATRncU6yh2w",
-	"5L1dbKNv/WBIU505gEOuiecrT0Da70un+TQY91wQJTZ7jmH5ZHBSFgucEZkX75aKJgnKmMPdUPIyJTYN",
-	"p9qJYxdhK56IdcMmPM0OFZz5UR0iwO1Kj+5qxdU4SYHBQJslOBMh9VxrNNu3e2bmdrzPMztQhJgvBHiJ",
-	"1pquqMwPUCq8kafoTZDPL7Bm8rkoURy0LnQUYPPHbUFlOx/y015Rdz7jA8abKoGZXFKlnCQO5uJDt5Xr",
-	"qbVPYoXOupHn6Gu5cf03BZzu5K08bNhpEe+6xpb2u0kdJrq0P0jFwwkErrWmRoIW5Up8zpLbOfDy08M7",
-	"mKdLRIuf7xGK79m5DpNmpTZloHYpOnJSxomkFM8pmx+/RvKepmZdYEcsgMXYj8fOogdGdHTEuEKMzLGi",
-	"K9KYH+phwmczSXbODRXYymtYlea7Sy5VbeVHeCoJM0GdUmtQl34nWmwbKySJEaFqQQRa403LJhK6pOqg",
-	"iaUGxjEZRO8SvqTbucilAcy4Huzk09fOLKl1ysvpWMD2qq+6WXdjiQXEAa+7DtRhWapXuyerSAmwB822",
-	"rXrx41oUdA+GfDeYIR868H0gS+4Wy/i/LPm/jyXfPR1LdppkA0tuUsvUgXjy3cF58t1j8eQSZA9lNORC",
-	"NbPim8VG0ggnwKKMkUj/64T8mdEVTvSo6Ehm0QJhiaacxaEUABD2DdN0e4OkMsHshI4f31MWN1Gl/vYV",
-	"xHZz0enVzw0Y4PdIfqmFrEcO+HtbdkBrIioc5CkC8H/W4HwNZ/kZRZihqb90X9pDmWr0izUZvr15+3cU",
-	"kxWNiBYHaKEZsJdiEpEHvUKoXAH2ipMsbYnu5kIdKqQbDueR3dB+zubYTw3PJ4zxNDgQwB3PGLb6cz+R",
-	"JV8FsAk5poABlU7RjaHnNStgToSZVh6mBAkYJgbL5HEIRaxD16HINtsDUJkd9GlduWEAt/hsdY8e7tog",
-	"RM4eBYsL2LuzT7YJTMPsXlnQUwXRLMaKCBlMMgNKY/UxvIqyud1WFda/pfHXwqMe53Qz2PDT8SgD8K48",
-	"6vnDc0WkOplpXJB7tpgGLh1jpDlXigXEDnlfOfqfjGQEfYZaJ5+RXhIyS9LNPieEzdXiM5puFJEQcGNV",
-	"PAl3Mp75SCS4EqqF4Nl8AT+subgnIlcJU6wWIUZ5S1isQXRHpHpngHEYfC1M0AlrXx5g5mZPg/mOcBSR",
-	"VGNxFdZPgdF37uyKaHEUQK7jBnSXCkf37XaTu6ub59c3yLQEfcymMnEq2ZFPWsIZGZuGZw1K+62Z7zHU",
-	"Z5iqi/4MDZsfQ0q3ZAc/u4ciALffOKGdqYkA0aSCKx7xxJcwgovQNJvNiEAp54kMymazpwOybwu0MP+G",
-	"PexJPEu7kxpQB187V0RI6+sLnsJPGU1iALNtiSgzphYrsVUhJjbGZMlZ8Ax+t/Mc8BTcFIFz+L2+9trL",
-	"bVi722UBxm5Yg7kPz40AkK14S5gSG5QS4cXFQhAcvwZoXd38hijYvFLKtBqu+BjQG3TxJOKCjNGCr43x",
-	"jM8M6vMk0SBOOE8lMkp6sXKcbz/TyONCysbwTRVyDVJlOp+ijyG5GRBkmpz/Yff8GBzIzNWFBZmWQR70",
-	"Fit8kiaYOYG9ncG7Pf4BM5nH0IaWMpGMXo+eg2JiW//HGT080o39Tx94nCVaGuc/GeFR+MFNVvjp2suG",
-	"4q+WwotjVY1OtW+5k6D2yef++fLHl/8XAAD//w==",
+	"7L1rcxs30jD6V1A8pypSFSVLsqzE1idHthOddRy9lpw9Vc+TosEZkMRqCEwADCXulv77W2hc5oYZzgxJ",
+	"X3b3w2YtDq6NvqG70f2vUcSXKWeEKTl69a9RigVeEkUE/EVj/d+YyEjQVFHORq9GH4nkmYgIojFhis4o",
+	"Ecej8YjqbylWi9F4xPCSjF7p3uORIH9lVJB49EqJjIxHMlqQJdbDqnWqW0klKJuPnp6edGOZciYJTP4z",
+	"jj+SvzIilf4r4kwRBv/EaZrQCOv1PPuH1Iv6V2HY/1eQ2ejV6P95lm/smfkqn70VggszVXlTdwuChJkM",
+	"PWCJKFvhhMbHo6fx6ANX73jG4v2v4gNHwkH3gaoFUgusEI2P0Wu9JPR7StgNEbMxwgzR2H6WiHGFljgm",
+	"iM9Qwh+IOIqwJCghSh/kGMV0TpVEmMVosU4XhEmkj0h3LEy4IIKsiEBUIZymBAuJDvSBjtGUx2vEBZpm",
+	"yT1KqFSHMNacKInUguqR5YNGA70lu0sNhNdxLIiUtwqrTNYx6e96+RjFa4aXNEJLohY8RnyqMGUkRpKj",
+	"GRboQJCUC0ViNF0jtSBIErEi4lAjXSp4SoSiBmGwmS6AW+PRHCvygNfBb6kgM/o4SQibq4VuMeNiiZXG",
+	"YKaen43GrgtlisyJ0H2kworotlODGixLkupxXiWUMIVM0/GIHM+PEeOMuNZcoIzJLDXbO3Y/l9c3Hj1g",
+	"qvS/4LOGsG3Ap/8gkdKLebOI0otrZpZNDSoGQA0LSYiU6M2vVzerC3RQ6HNkaW2MPr67Qj+dn744zI/i",
+	"gKeEpUTMYkQeFWGSchY4gJjJiTkdGeIbUSYkXRH05sOtPUSpR9bf0dlzGI8qsgwfoP0BC4HX+u+YLzFl",
+	"E0mwiBb12d7AZ2Q+A87mU533nEqQmSByMVF0Seoz3ZKIs1iijCmaAILSHKqaOrG8JzGacYHwHFN2iU7g",
+	"D6aJTS+kiG0X50FsEyRNHIwrQIUPCEcRSQGJOo4HZx0YMIAREknCVMeRzblO4iwkOjSXNayCsrlFgR8k",
+	"evPp+o1mbwvyeDwa18/D01p5NBonBE3JjAsCYJ9RIRUKorTdr57VHBNGGnLrsT0rEiM8U0QgzoheAmHZ",
+	"cvTqf2CKkQeXIUfXY/RnbalB2qRzItUNEZGWlknoEAsfNQfHKKZ6xGkGGNSR9tIXJ/WRfyMxxazj0aUv",
+	"AyO8PFELlPoFdh7qZWColwOHmgQHOx4w3FNRH/kfgJnZt1mym+3PwDkaoV1bB/yMNH2u62cS8TiAt7/e",
+	"3d0AL84k0i2qK2+QOEsiJZ6TBt7+oCXNg+BsHiChyrZhWfmAwd2qxY3gikc8ueJsRueBnasFEYwolOC1",
+	"YWTlzS9xNClI5HLnT4xGWCr02+srZBtp1DfcUxExwxHZvJHiFKFdXLuh6gt4zRBZZgnWegUj6oGL+3xm",
+	"xBnCSIvlY/TRqaQIJw94LVGEhVhr7UurQPoY5aXjLxIt8RolBK8ImnK1QDxTx//LAnjhQNqmJvrV2xN4",
+	"Ggf1cd9MK4oh9qn3MQn2jB3MdZMy8JHUGiNnjQxZdl7+LbSu0Z5d1dhBo/UAm5AQcL+8cCoDzNHicoj5",
+	"2k8GjeVYnxkRS64VBqIWh0aslBSGTruukI8mYMquzRCnAR3jcTKjiSIBFvPzzTtkvqEDFaVxtkyRXDOF",
+	"Hw9BkRAkInRFYpTi6J4oGTwyNXx8JTCTS6pU6xTV4/UQbz3XTUzmd0ZQWjqhS0QecaSStZbVaEmWU31l",
+	"0TqKqp87Mfp862Wsxuk0naWr840nna7Ogz0vOvS8qPZ8aoPSraO3JsqPeKb/HcB88TiZrpX5dxfF8HFC",
+	"tETr0d6iRMcOqt96VM/1qH7rqSBtYTelocY5GAs7KEKruNIgwqer89eZ4k14HtDx0IG77iNzA9bsODFX",
+	"YHNVPnxl7sNaPdac3F6gcaa4ucU9f3n2I0oouz9KeIQTZDhtJkA7PrY6yLHpT6UmtGlBRWZeMlOGTi9e",
+	"Hp+9OD8+PT45cv82/3uhu0YJpksSj/WCGII78diZMIgfR0vM0mUbnV4co+s544LEehYnR+t4LL0NoY2y",
+	"ygaHMFGlq3N9X246CX01RpG9uROllf7AckyDem975c9NY/7WeXF6+ApFPOHsSJIUC9A8FuQRATIhLAhc",
+	"sxCWGmRr/cMYca1jIUUelb2fYKQ3BH30iZ8Eef2CS2VMcDXVU4s1/Qkpru+lmr83SvjN4Haw7ALvJiOQ",
+	"vhMWYP6DtPiMAYMWNCGIKrTgSSwR1rqVJPp3K/bhbzSnKyKHGYrKi3mvh4vR9c3q3CFtEDwFa1IFe8gM",
+	"Z4lCtgE6yC+mAhSLwsLgIOLDsM5WNUlVlRb9GVkimgm+NONmU62QL7G873ipaLhaFy1X6ECzkrPT56eX",
+	"KFqQ6F6zCCqBwbw4O/vxB+npW/OXhEYKxUSRSI91ONYI7RmZsTqqBVkWb9lgE9OceMq5v2RTNTE/2L9G",
+	"45EkiR4VGpSu5G5Zo7E1x+nvjDy4plPKYv3vbjf2gGCvi16NIQ0Xn3gRpV0pp6AdAvMOkexDiYdS6dm4",
+	"Mfc4KOrDotFobOYfj7QYCOx47Bp2WOEttMzX+DiBQTv0LMi62qXNbLRJSpbmrBvb4GuNQDuS987o+hIt",
+	"M6nQVN87JI1Jgfq2J+eD06PnZ4edCLgCWrfx6oQNsL5o00huvbHYS+9Mk0RBg0AHt+9fv746NHxiqMzW",
+	"C3ljXADdxPcFmLvb5PfqwovuS6M01Uzf+saQW95DK4fmZnw4e+fAagKTGbhw/FPOE4JZL3HaAAlNerRs",
+	"328bqOYPqCJKvr8m1AiuIyi85wmf4sRjSfkynrMqRJUkyQwd6CulZlEXYy2nDQaVpYRTd6nqR9sXrbQt",
+	"I56GDEF23fAZHfyTM3LoTPTlrRG5nVD1M+nPl87FaHUcregR48sr7sIbok1jPR1hmgeuiKVyIvSZarRM",
+	"BYm0Vqn/yIxvsrOVOnAlDUO4QeZ1lAtFjvNkJFWn23KR4p/GI32lmcCVptnC+D6/9tg2lygmAgwlXmH6",
+	"7fUVOnj76fro4vwQPeirC546Z0cNgTZJ6AohdBPUFzuR1BdlSd1L4l50lbgXwyTuxU4k7k7E6unZT3uX",
+	"q7/xOEtC1I9mGQOdGCcoY1Q522uMydLYWStqZLF7o91zCdOhmJMwfEN2X7PEJnOxJq6gn8HhuZ2SSjAt",
+	"NOG2kR9BtIYokTrBchNM4eBip5lShsV6DPzYRwrAp/CGV0TIDiLSwOAP27h64NRw1Hx5+bg5gJpP/498",
+	"DUHI27H0NQnTJEBP04wm8SQOipGf9Tek6JJIhZdpCZ91jyNwUwcgYwZl2XIatALDsOZrWH5CmMgk4ssl",
+	"DVg+bk0UiSArqve26WzKnS3ACtP3JVE3dOhQbsCM95rhZP3P0NZfW7M2wrbJJaLK2FRlbl1XAs9mNEIp",
+	"EblJGixaRKBZwh8CbDECQR2gXmIMO+APN3NqehIZY/p2fUCtSYwzFAmCFTkM65XdHEnl/bd7kz4x+ldW",
+	"XFUpyKsJKZqc/eBX4qKgED4suCQ1lwWYv+yc8WbnQj5rq/couO+GKCSWb9kcfP00h/hPvMnCuNnsbhV3",
+	"s10iskzVGi2xihbgY0yCcNb4NXFW/mBMXpaYge8JST1KXiJJ/soIiyibj1GCFWHRGpD2H1TpBTNCYiTp",
+	"nGGVCSKP0WvQf/SZ2YURzCSaCbwkZn4wykULCGwxDtF7kpb9Y04Y4HiFWUTiSb4ITdn5WP4vK0/HQN4C",
+	"C0FXOJlYRmaWOqFpvMr/EjMtZeyO4KimWj4vCI6JCEqdksdtPMoA0a1DztzsHo/m/Eg3O5L3ND0yhluc",
+	"HKUclmWaucOIIa4jcBZvCsEb9RNBBxFhSnAaS8c8XOzHYRCIuwKQPQMyERmr6y/dwQRql+F+LQjpvaq2",
+	"CZoLnqUeHMf+sveDvnlpNoUsgZsbJARsTTOlb43OXKp1HMS4emWV9CqSEhuQMEY0BdiC41KzoLH5s8ht",
+	"5YI/SGNHpgrWJIPgd4Pqb6mmTDem/nfGGEngUBgRk2JT+AE6mH/m3faJmk8bmeC7hD9cNZ6a/up9ieiA",
+	"z8DHqtF2rIEts+VSC6UVOCIE8JwfJHyXASt77rjrLpz0Ct6afk9lVlFfrABjshMlwfifJWV0qQ/yJHRP",
+	"L5FW72XeZsslFuC8N1ynwT5irP+G9f8gkW1bjDOAFmNEcLRAMYl4TGKEJaC+VzQOzDIN0wB7t8yWEiVk",
+	"pvRIY+83iulspnmNvuJatUZx+69DOEYs0eeM3TP+wD4b71Pn6IY6FH41DDcQNVnkVFtBt8jedjCOZozb",
+	"DONY6jZjgLTqPcCN7vWUs/IBS3A99Xm5G8QE8C+opbJCYCVQC4IDrVBb660jnybBrbNouA6dpqIfllWM",
+	"Frd8HUImXNPoU6GbQik0E0uUS/MDLYXG6IHQ+UJTWppksijeuwZy+hFD4Zygp8Z2En1TBqaR8tSGsi2o",
+	"VHwu8BJNM721zpR9ZzZ+ZScPEXRajmFtNUDXgl5rMYh+l33OZaO6xWca5EeW8a1wkpGQJr8V4y+hyNaM",
+	"rjraVtyuYbBBLK861mC+Vx0opIluOWg3xeetV0hCMbzNMVSzKKQrXd0iw1mMk//D9RWKBU9BDEty6W5H",
+	"J2hBBDnsGO1M09X5xIn3Bgem0SC8EmBX0XECFaUt499d3QwcN4vbxv30Zti4Vb4eyVEVRpUtVVbSjblY",
+	"JSZkGHL6lwU6hOdrhVfrvQXF7rJjNKK5IHTCdneFcnHWXeMSy72vdY+OcYm1nhfg9kgT2a/nb7qHwbV+",
+	"He+i1OJSv36fYtPPKLUBCw2EWMHZ2XNkXHlV+2CKJbk4PywipFaLR/BCCyeJeWc344m+6BQ0In3khYEa",
+	"HnA9jUerBLN+O/pD9+jI1m6sMlm5gX/8+RaleJ1wbC8MATMzVYXwygrMqGqj1C43q6ah7c0NwgOn20zD",
+	"I0VCOsHv8LvZ9YCbYYXr2FnGRXB14yu3BUW96gs2prGCfU7jp7fEIakEwcuAMNIyJiUBe+vbx5REEP2W",
+	"KUDLgzVRh9vcj70XOfiYz1rFH2hEBoxN2YSLINP1Q8PzPQPAARMk7es24ZRTogFvJD/cuS10B8wnCOyH",
+	"xC2T8gx0dmg4ZIqSvlT1njGtECGRsdy6vg0EK0Tg0K6IFRbIxb0XDra03o70Ym/IAUEszSfDNKiS4EIN",
+	"xQnnQwy6nXvjGMgTqsJvl5R/rZRfMZzF0LMLhhmX5nFoOAqj5NKw63az9gJYs0XPNjCyr3ozCr3Zegzc",
+	"OvGjxpKOiuCShvyeBtG6viFV8SQmq2AsAouxiFFMVtQEsfenIsWVuafVIDVEJTWjbT6tPLimq8kcUKzm",
+	"KIO7hjOmL1yAVf7G+HBbtdOpm7UFP9Xs3J3Gu9Z9Ng9K0x7DXafNA+WW9u7j3bk+wWG7riy4qJ7LaV2J",
+	"9Td0Gwja1kfZrFI22b6uCmipNV/vShEZG+b61rJK35UUTRI057T0drXg5XYzTZrflNulgKKeCh5nEUQc",
+	"dvOl9hMUxROpegKH2DD8QKHwqdgLGpGxHyQSj8bd0i+BQYuj33hxNrn5gx6/7psNomEt3saiTGi26qE1",
+	"89srnGr9uSXIIzIthqGs7bz3YA27jUKoJBXmRUUpInkkHkfj2nJptCiGGhQ27HQU6KYezRM2zOKJegw6",
+	"JlsQx0NiLwEixbgQO9Ou40LKIA5Gu2G/yylZ4BUJRmrNZkRMJP0nKZ3M6cWPP/54dnoxroVZgXtOt9fq",
+	"uXe/NSsx5ycvL0J6jJ35QeC0NPMMJ7IWpv77iogHQZV5qcCTmHjTlTSBr/p3M6RG7lmWJOiAJFLfRHna",
+	"gNGxfQjQfB2x8AttkDKk77fWZuK3exq0JwwIveGzABF0jbdZ+swNjtIMbGrUZrEI6Q72rUEOxdILA0d7",
+	"fqBEc5twfKRedpPf+zdeOLoyeTcjURCqdp4cd0MnmGKh7PXBe5MhouVAiYzpe6ART0SqcGxt+xqkwkJN",
+	"lKDz+YYDNozBWN7g+BD0lSW+fIAhmYvPxcMOG5438nTwpDwtzdkhTYXJt1FkFRvZUpMWZnNmuf1qFQre",
+	"Rm4tzowW5oUaFwhA2UD5/g13yNC6IMkQC4pdTKOscIvtpOR1kFwdVZ/8OXnlvmZJcOBum15e2sX5J1V5",
+	"ZLUzwMC5GPMKa3zVWNOuCtB1k+ebcwfajJaNN7g648BrItBZiz8NizSgn328Mb7/QfbmiJOQi46/HT4m",
+	"TcP+t2fwpmHwsEkSBwZ+//7NFtt3LpqKoLh5fzt8TCYDVsYPt78OHzFN09Ap3dzcbHNMf1H2Vyj9WzZN",
+	"yJHC8zm89xk4OASvrFkUWPXdFufl/EEVCxRl863XXCV9iFl0uxgD6VkcNEdsF2Ph6A7JUpTFrGau8Ath",
+	"RGDF24Lq567NMBHlu2sh5VPR7O3i5XfUKUy+sLh2KZIQLIBZ16n09RVyX93TQD+s1HszjyFjDk4daIoO",
+	"CnkjD4tSovA7mJIFkTxZGXEB/3RP4v3PGjniCc8aIlOxmBPV4/pWPjJ3Xg2ZpKq2VD9Zh+tb9aAa5HNh",
+	"MeXsJ3XHWuEy0xopZd6BvHHNSxalcEyt8T0niX9DEpMZZdSELB3MaJIYZ009b0VPjT7hOO64/ve66dN4",
+	"1OCF09ffZZYomiYkuGyTsMQ4l0r3G8EzFh9BKhkfdq5oyUi+wbC0yS7ubiAtyam+zThuYw/WoAyQUx3G",
+	"3YP3LEr6rhvSjVV9ew6VLQLlq+xAfu0R5Xf2ePzhXSLjH0OURUlmMye8u7ptCx8P692aG8IzgCmJcCYh",
+	"H86WkQQTHKks5ByyAQWNeVA7Dd7oubej2+9+Pz4x3wN2Bhnwfup2R+rxiK+IEBmTh8OXpH9hccuagB1F",
+	"CwLPFvNEttM1YubBW18d0BxeI6Dd4Q6EtBu+EdRu/C8Ja7eoZmC7Ve0a2n1DvK3G9lAF/k4DvAdMUuFX",
+	"PudamWrrWF3Dt8BhdGBx7616Zmwy1zYGr5ZPtJhdBqK0td5TSHBaZ3E0nQzPVdOaX/W6PLWGDYPXuUbv",
+	"awpVq90eWtOrbgLTRROYLlAMuZtA6owBTow8KrTgqX+p5X74YTsYlqbqD8cPblkDgDke6T1MFnzTCt1W",
+	"N2vI2xyIDNpcnn14k18/wMybK8ycQZ2BYj7eKuxDpACY6/Yk3YFSUYRh7zdHbcQY8ngGsa+KD3JcWed+",
+	"VngRTipvsGfSYAh8X7oTlhTs8J0uv8iVLn4brYOVhXTAq4GxLAFVHR0oMLD/N5Llv5Esu4tk8YjaNZQl",
+	"Z3l7j2UZEHwSvmr1CBpRg4JGPFAarT8FO8+WLpm9RqE08y3ghEtMnWWuh9nnI/SLQybXUixL+bzdmYX2",
+	"0sx42xnPRgeMQwafsN88sbSZCzEyxBiS7qHzsuZpYFG7ttpfFwa12YMfOOICLbkg6I/3rz8ghee7s7jX",
+	"59PcwM2zE9t70bq+4YQDbLfhbJ/XztZeqjqcaVBjAziA3lawofX2lwVVLjf0xeCha2BdnY/sdBsg2iyD",
+	"GgB7PhiwM4HnS8JU6Hr/zn4bBNVoGfJDXv12s8VRMc4mbQv+xPKv6NrPBOISJJ7P7j/E8R2pwI5ur+62",
+	"2ZF9alZ/zTh8yCzkp/305mZXeKwgS28GnrjCYVgA2ZOvnVULxg9gH72udDtnDV+cKXgAZVLxwDPV12JK",
+	"lcBi7Z4J+vC8iqsIKxwIfoFnhEh/PA68Jaz7BPVhhDUr+GSzAyqMpiThbC6R4sV7YNWl4YgSrFzw7q/d",
+	"5RLSx/7ASUaMY0UzP0FWlGcuackPxkxz5B/Fzmgg9sUEfZk3I6NXFy9ePH/R76WRBq6DzuazfFu4w9Vs",
+	"TV7lMRsIJll0xoBQCkr/sWqDqkEVDmNifg5WSrpbpwQd1DKQGvuDwTY6QxmTpCmOrgdIXdxtY5q+9u08",
+	"bYR6uxG0CdrND8R/rbxpP9AaeKbFzy6B0vm02046liFZ8+b26mbDCp9vWh6JAst6e/Whkit/ok9Et1aT",
+	"E/v/p6PxKAoHk84SPA+merKKdN1TuqLJZAoJ92POlBc+ei9cEP+33OwCfcol24TPZpKoZuUImQaIMush",
+	"3HjeZz+VAerc1b/PRq9+CsHXoGXpCaWN7j07GYcR0uaO9YtCBwUD6Q/Sp4E/O7lEJimX8YyDc7IUodGy",
+	"lZPCPs7CAtRejKMG3L0ufd8BpXhZ8upfo7MX55oKGWfk8Dhc6dTb+1oZXOuyzl5sy9PaiFbRJZkoPkm8",
+	"Icee/MV5rRTw3fvjbVcKrwIb3+re6a8+LbGD2C4ZXSnRqt1pbaM26Wr7dKebhfdmUdHiCNpaMLedOhhf",
+	"EjwlSUOuO/i2AQAn5z+9+HEjxBc8nSTUZ8ZtxK5feYqg3dY4ZpxLPnPJi5ebiPRDQdXYK51a7bM5L7fN",
+	"SrFPCtiGVxhL3yRKsJTNgTrweetTDFHqxVei1N+CYcSvGYJIYqAVRJgSgUqnU64UX074bCIVju4DlyNo",
+	"ADkudIOGQ6/byxuo9/3OCHd3p/3jxqlUsnfZs/mU70Lq62t0d3XjmQPjTpkJFc8KHe/r6J7xh4TEcwLK",
+	"XDiRt7nVu72cn708f3nx49nLjWfUfG+42vOFASvcqLl+WypiTWBaJHv+/MWP4xb5CVVut4dU72sGk/rO",
+	"8iDgBkNG41Em5uA4udcYB5HpQkLVrzXTy6Os031DEIieDWZhMV/QlKptKVk2JvZxKX92TAFFcdZysFa6",
+	"7ehMMzHXNzefY7hmDIXvyH7fwYQPlMX8IeBohd93YWjawBs/xUHe+OnNzQCbxtUXNmZ8WYJvTET0hZS6",
+	"L0QFm3Hmj6Br8TVDP52cHZ/+H+dJrGfxmpCEzuk0VCzmzdtrzabCKlE3U6P1X7GQ0r/LMwlakd+//mDL",
+	"yzSPfn7ysoMZgnJB1ToUYWS+QAV9w4JKZjJT0n0ScaYET1zi/PrPK05B+qxoTLiWSIIqCoWl0lSP9xiR",
+	"JNFckMxm5rXAFEf3c2HLTE6J9J/+7GFH3cIz+Z37Huk8OOgv/3Vo/mc6NC1GNDt6GuK/6sCBdp5Mxu41",
+	"VZ5nn7AIpzJLbNgxlujNzZu//SB9ZoN1SqQtj2xL1FbiD2XwTbAkEXp7e4MONGY5S+iLkyFvBfTFIRRq",
+	"9gv8jg70ccUVYY4uTn46HTRZKE/OLx/fljdy/uMhirAQa4gQtgFvuOBb4wIMBMMWwDDcrP74/7XI4ALd",
+	"EUFirs+GM2Ju3ejgw/XVkS/uzFmyvkQaHMJnbqQMST5TD1g0Wr9++fh2wAJVGniq9cvdzdGVOQuA/9np",
+	"2fNNYxvVRe+wcHyH1dDx8tRZeOpPDWhwdvri7HBnD92PKDu6ruD0uV7/+SBcS85CTPL92d1Nw25Ofzw5",
+	"1dMV5z89fXE48Hn8hLJJEN/BtkUZArzX//GzQaX1k8effjr/US8E/vXTNvMHGbCbXwOhgbwvng/aNlsF",
+	"N/zhj8atXrx4MWiDq8egDmyIOryp8x9/ejl4qsk8pPvCdEe/3LxtnPLlAJ4cCuqbQ0Yjs2sHZ8+7PVuz",
+	"7MOS8hikhyWE4j7K+FnGlqBUhKcFUP08+Opes2mw6hffbnQtPtH+HImLUh1QKCxTjnTODTOF59DuqlZl",
+	"yW+jBUe2kDsMJgmLNxl1Tza9gYY9r3AyWZarN0PXispAlwRNiXoghPmFbFzA5iUouiQ8U4EV1P3M/AEl",
+	"nM319h8wVRB7A0U9BEmT9daLaahk2oxY4Yj5jyRNKDGV6wyKdUQol8AU7imbSycLpSZ4NZ9kTdVP4OKF",
+	"lKCpZppLGgmXY7djclk9wxI/Bme4TfgDJFHeySSahkMmUSzVTiaRxBBY31KZ0gRz+JMJ4oJ951HjLou1",
+	"1Ndjn/kBw7+O9PArrC/KSGbRQutvGE05i4/RRyJTziTx9QJBmUSfafx5jD6byuif4fUV/CE/XzpSRFMe",
+	"a6Rb4jVKCF4ZtRyyaB/keRIgzRdKaXQvgeXF5u0l5AYxxbYz87gLRj/MS8+hJRb3kAIOzeiKmGg26erQ",
+	"xa7Q4QPPEniQNKWxyTOi0d/sDoLG9XqWOCZHWVqbbowkN1nhPt9TFtt9mqdOn8EN4KaDMiHH/8vqBsZu",
+	"2Uu4UO0pS3SLppq/em31Hn+jLIY0etaQ5owrcRrfj8ajBQf7vIZDY/Vq2WXdt9Cwc5l81yWr5xGFfbQn",
+	"D8nhFIZQKUtIsazH2CSA87U8dWM9X8gZyuLu5/Wzbv00NlDt3OuNbh02MJVHDnhiNXISyKETMCblmQ+r",
+	"nfTO9dciKiR4Pvnp5GzyfNIUbcqFan+jZIumQMP2F0rdM1rYjHtm8nY0eGPBXn0hVsACw1AgxErZVOpv",
+	"bt787SgWdEWsQR19jsmKRkTzNPhd6H95/csSfuGtsaN+e6stpX4pcDC423rVBN0tyBo6xiShUyKwIska",
+	"XImamZEYCYLj31myfoWihGrcQRFfLoEDae0KTXF0b5m2qRc4IypaaG6n51zhhMYm8ZAgGlZ+PJRjSWFF",
+	"lkOH2JYBR8C0ffPmb8h8BFNLOMYSIBjoDL839/PwDiW0kaqgD+shxj7zqUmByBlprIjejzLf6x6b3pb/",
+	"ikX8AIWPrTrtCsIDcIIreZyIR1/caMJnM5fwJ5At0deIzMdEKyLoTB8ht1UiUjVGKhPMZNEqI+GDhsvK",
+	"xaGbAfhsBhl4FmR56dNuS6TwPTF1r/KAItsDRGFmfgLrkSxaa7R6EKKAcQj9G3ROQL6af9m+CDDmSBWl",
+	"HbzHFSYCx76Zeby32FGxbFB238Jlcab4hJE5VxQ3VfjPH5fqlSDd5ch1KRW/L2XkTRMSqOHwjj6SGJmv",
+	"Fu010yiNaW9yvvBwliRayuNkFhbvKQk6HGAmWDG00Af42zSVG2btW3ehBsCmg7p1WkhQ1je5VMTjpDXF",
+	"aWtVncB94LGxGJItDtOv2pp4nGzMS9pziWrDjhsz8gSHatqtzwfVr2hdh+12Xl81/UE+dmmicY4DBeAU",
+	"j7K40TbsC10CrzIh9GXJ0InL8FBNSBem5Tfwe00VK9JrXgvtzxZ5FuJY1WQTWQrvAB7YhjEbuMH7Gh8Y",
+	"ckawYDeHZ3IhmH98fJeEIkh+ZySvpQJ12EGNM+/OA+zZVZwwDRpfwNt36/D8nU9tfFHD8/fdVJzYRbGJ",
+	"lof4AJoNz/AfJ6Y4WRAqt5UKZgiew8+4gNpmFviNtXCtN6Qvfpgn9/UzKwA9h1wIbW5TqsnRLz5k+gCj",
+	"TV6gjTKklaO1cx4e+P2OfV7EMfLJsQKmsRlNNqbAqC7sne5TLsYaqv5AzMUdMnsJ68/M14IEMVocLyeY",
+	"xkJN+GwCPeBDnP8ZvuA3o4EDhl+GqSGd8IdLSAQmLCLAAaEs3VWg3OPEjVJdUgDjXhmN0wH3B4keqIDn",
+	"j0usjpE0wDfGJmvFPYQ0tAuCzk6OtEhA9oQKmOHtS1r1vbNFlbU+DfUX9I/6UmXSXuVnkrpMBNACqjdq",
+	"BIF/HZ09v0T5+vVVJROIPzB0+pNZhRKYJkSgA2j+/BT6jsF6UZ5imkGteZOLXisJmYQ0eMYGDl+lAcvM",
+	"2ild2h6UYrU4dFYxuFHmS8qvAnpvx+j3TFR+Q1OuFiV8M4AbjfOT6VAmzaNcTgNdCPqdpbXwQwQNrEuE",
+	"FYIwAQ00S6nrxlquEWdSYRY2lROoxX16cTSlhVJrW8f7RQKCq0PvYewncNGbKGR7D6OyywI6PFSgrHH6",
+	"a7b/6dONRU5fOVJBWOY0CEQnEVXooEaph2PkyOXA8Y0cp4MPEkIGt9vwiwcIqX92fWMePARe2sdBI1cn",
+	"qylMac2mIVloBvmzabFvEziuhqvRJ4nnxOhH99YCbN5sENOtLVVrBxePrTHYoaVmTUMcHNDPTNRa/R9g",
+	"8RtZcrFuAMVrV8wl5TxBB1bUO+aptRowZ+mvwacSK0wTHIzwfCeIq7fT9RbUWE5Xs/4Y4STh5v1n1wFp",
+	"kpB5KAvrtfmgaUH0GjFYP/JXOl9oQZJJgiQhrONYTKsdIQpxaBEqrATGpUySIbcMZtSe/NDGQUzK4daI",
+	"Uy5YrQGrqunHXBhGQMrgaEEmC1uGtAPQvG0wTJINvWw23OIlu0OvGRcPWMS9+5nI8X4rXAKV9uxDZdSv",
+	"h3me06+PT6fRq5fgmZaWPTs99oS06tehGs9ZMYbkf9RPvo5DdVysnnz1VGtQqQO3ekTlQx4X6aWROJsM",
+	"gkTkiU18FiitixdEgDxGC4JTfcNbyjFaZoo8EtNqOeX6n+SRShPE4VUQLb+xolOaULWGy8QambmnBCUP",
+	"1zfGLcFwIi/BC2wcM8Y1hB4WGDw16BduxXCEGZJ4PQZtNVmjfxLBD0MuGFtnZ6MiUWZXJlFCt55F4WkD",
+	"xk1ekP5zQt+LgX1tTPmAnsPXm67OIY55cPeL4T23mNjgaae+JTVRd03igXMaOhk0KRs4J5Ar6NldUviG",
+	"sLn6tFB2Hae6BRvL338PNmC0b8eqqwRq/uQZsizaenK19AOgtohZxDJPmgYBii41yykcsC2I8vP22BZi",
+	"xnfGInlFmBI8ZEN6jSL7LRClQEIBpxAhVivMnmeYh6JQueAzTzTh4SGh80XgZvsBWughA8N1FKOwVD9F",
+	"EBJEqneQhDJkTTCOdsVzQwyYZWzWyo5heA3FafL92eEagjDL1jgIO+wSB1kIwZ0scdQ5w9Zl0Q1tIru0",
+	"ngwORDx1np5AkaVaYp/6E3sAdOHRdrACa9k88RLquPqtXmyOEjbgbj/rplDL3zMV8aW9gOujPjJmQRdy",
+	"0fHEQxR17c2xHpf+wadBWP6VkSx0zaphjGlYrMUjZVNh/i6PK+u1bAKMQRJVqe/qNlQHRI4VXaoimca+",
+	"akfHbvalElmmCVYEhEXRldDHwl9lRy52eFxjDAlWdEWQady79GoFY+12PRH92XI0jVV/fTAzbqgBFhFT",
+	"tJXEtlZuyda6xGs0JY32VkVZxkPO1A88T6kTyLjdwFlvFU8RnimIsaASLTFbd0po3Bjy3TOF9J3u0koD",
+	"tVzT4XKwVKKEzGyV3mAG84xRFT4uCt2XBEtXYtsH0DBbioqMPBC1hIcQ5aA/CGRkwxpNnu2t3xjCRjrg",
+	"5p09jpoTz8tQuiRhOMmgc9Q8FvW2bAekBc8EhMJm9jbKMoCX+UcOsALk9Mckof73wl+9wAqPF4LG9Y3o",
+	"WgGqmWBsd98C3fcNb/6LMlWO0burW1feK75E5BFHqkrqTW6VGX0MVqNibvh2PqfFfcDgRENPZd675YIH",
+	"jDKIgysFoPadpyU+tZwypLMgctlEWtlEpWlQXNqkJHzmTmmAiljo2bfI933ojaE9ANA572m6Fehr0NZS",
+	"JhScJqTaApOk4qGN4C0GDWqObgNttNgY+el5XMJxKDo9E7JY9L1JwfD1rTGLSQw6lgt7xwpkeT+nZhAz",
+	"hK1907Fg5UerXTXw6b87W5ke1hjxZClEykkx46TsUBvHlMnezBjd2tpEjghGeaVEUB4OyAGJrgWVL+eh",
+	"R/CGxR+kfwGD74mJSkiTTOAEIhisWbIgXZDiHB6kKBdFjqOIpMo+PrlE5cRVtiAPiRbcjq6H1RrDA5Zo",
+	"TlfGleP9+SFBVxOHNYG5C1Fo5HOqL4sAzW0Foj0TN1/LwVcU/yA9muwrpgZsobynzzsQfoQB8VcTRctU",
+	"OvonPECt63Eqn+gH5LojlaUJgScAU8pKikuktXBJwTShx2zLFC6bcp/JcSG7AkT49C1Z6ixX/Z535Atr",
+	"O5pCCtu6NmFgVdNOjPl/c/SHTyC/OQivknTeJfDpXHaqlui8o9k6kLC7o905kL9VH49Fqr5H+5vvV6hU",
+	"3316SErZzYhaz3PYzYZazwFWqBjTvSMkgmpT1FzD18bK5QATEBr2QYgxOqKD65vV+dg8veZQRs8nN/GY",
+	"CiGoC57EElEVMAeFdWDNnsL17vo8vuqt3FYA0UnLbeqzQd0t7a6nwlvq29MeEFZ5X7sRg0rvxuSGrVpt",
+	"W0rbFr21tQrAIM3UndQ7SpK4GcmvDbAcks/gMbGvKNEVe3O7fPDu0CU7xx4QG7beC63LPTYgNS2BbgBm",
+	"t3gzhqD1H+YIN13kuqS96oPxHYwfJz1vccOG3JZSmonkDyzMcz37PL2ssPCZ+XWMtEIA/70wWj+OWkws",
+	"ZLMft5WUOyogG6ReR2Vk8yjWs7TdIC7arM5hAF4at0EBWgf5a1OKYKiinle2UBwZzbFeJKhmKwhHwRKx",
+	"zEL3jBtJspgfCcxivtTYIWL7djAn9UAsayD8zU3RA21DuTrcJ3Pr8fWDTI6FgLfK8Ys6/L3eOfRuUcKV",
+	"Nmbf67LllzXsdlWN2oVFBWHe8qKpWFF386OmHVUdzeuC9ngcJUikUXJIbdAuT5L6PUga4sWHsOrQ1gtv",
+	"jELH90cxv3/J9Y3JkjM0zWgSI8rMeqzjtGqwo0k8scEKgbhXPUCebboGG9NdBR0ivjZ/bFbzgCWsKHxI",
+	"JofdJOLLZcidZNPuCrKiesvOaAXzB8dbNcHmI0kIlvBcXYbLtlc9GHakcRlYpc1X1x86rb9zcR8CcjVi",
+	"V7PvozTBjKAH6NLVKz/N5HqScJ4GnyQnCWVzBJ8N2Sz5isQIK6ThYV+mAHV2jKGOQjkEr24+wcHYlasF",
+	"PM+hEqWUMWPpPTg6zZ9rm5/DuYK75QM2YG1Iid44TkJ6QGoG2ZQYVyZBC0cx7xoFryeSCSGhmX7G0f0R",
+	"n82QaQCWVoYeFjQhSHfsOEcScdGUCwO+IRobi6qzs5cOpyPI+rwKz/M0mJl+sJEcPV6gm/bNL9rN9+Ju",
+	"Up4ksuNmDLG2PSG3LYoTiIx1HV89TmzIcjOwZoLA47gIZxKKvz6aTQGfnGVJgg70GEfq8YiviNCzH+7w",
+	"SXvpdPxuc5k/WI5FkI/QIOW4yJNKZFcmjXHLS/kCLIuYkR9indc+wZOyGQ+gz9vbO/T65hp4rWOqx+gG",
+	"g7PWP0lBNJZj9P/d/v7Bauhaf5Vjk8R3jLQmlufhyiTkCZdoxhOtTrinYAVXSppNEyoXJEarU2RUIeMq",
+	"wcoEdWu+ksd02+Q6+nhQxqIFZnPiVokyFkMSH/T58dlnJIkpcAdDYUFcqh4sUUBoSBRzYLsmkpwyP6kJ",
+	"8VZUJaT0nPX1zfWoIExHp+YpA2E4paNXo+fHJ8fPoSaoWgCyPfNZcODPeeji8naZJfCI0WZMzzPnwBno",
+	"VjhJ1mhGE0Vs4Ig/musYXv5LdZ1PpOcXeEmMAvo/dW02WRfmQJyZoByXeozqRn9lRKxH7q4G2Z2MBmaO",
+	"K2BCexoHJ9KElacCMoXG9WyVqpihSYlaTIpZffpPXthlPjOk19wwNYTu7n7eiw7zXnSa908ov2KS/UHh",
+	"wJMTF7pl343iNE1skcJn/5BG9cvH63S58zgVyN/zNA7YGM0hJ1SqY93l3CwqNIVf/LOfcexSrOpBZbZc",
+	"YrG2WF2ApKZHqHvzP6MCrv8J4echi+WVIFjBgxFEHIXliMiZzcx1jP5u8wqahIaFaNgluHptpqoyxZnB",
+	"c/gYxk+k+pnH614H0RH+ZdmiREaeahhwuq+JAxmvBCkDdNh56y7nm7t84OodFIEoI4g5hFLu3SYkeRoX",
+	"WfGzx2fTLLk/MruAyIAgCr1OEsSF03QvETU3Ek07WoenDHK4QSFA/bcFSh1bfs6S+wrGyC1QpsGcszVJ",
+	"N5lJrBQM7cKdZFDn2ISvJ9/vrs0+wtvuQC1yXEzsBwbEr0hAEI27mdGGaSgmCWmjoTfwXdrcarIMhkut",
+	"WRplraSJac3NJqULU5MZdR/UFJexqt1POB49Hs35kf7tSN7T9Mipa0e+kBeg/lMZn6qr34qKzptgHn8N",
+	"lDJTD0Spf9H4yezG4VT1trvkKyPSc0kO+TuVzD3I+XXbZ4MoI1AF/KP+IN0aPl1k1jh8XfidFRTqMUo4",
+	"1xecLEXTNcCBBkjmF6Jatnvy5fSGqr4wHJC/ENURipXLUGi2vMkzGo+e/gzg5bPHZ6lmAZpj9B+wSUm9",
+	"JSyWCMo8kVKG/gNTAmB14aJPLHof5tidk4BaCJ7NFznOj5Egkicrl0CZETpfTHkmTOTY2GZGgpy9JtrR",
+	"5Jw/Rh+4QikWEA5ZvgyXMeqGsvk7wZf7VoGLFRj2oFRsnhoejgWwGeJfI7wkkOb3a7Damx7VJ9oY8JLH",
+	"WdJin9BasG1T9F+kgq9obIyYdXPEb3bQL3FNNXN1uaOalu6CWr9tLv2qHbTcPkqg8oKqkUGbht25s93C",
+	"HrHZASnMl816d8OU7WBBIA7mxsYA+szlOTsyTkHZpi04zdOkDqQMR/CGL3fZhrSCcjLHj3aWfhpCUOAn",
+	"Sb4Etwsk/PgOVOX5W9QAuzRwQ/vhMtbHZNi0183WQ5FPDqYtt4Ims5bPFznIhOhnKxgqtXAsKBPhaa0T",
+	"csOkX8SUFoJ1F45lWjZzrF6o1EJIG3VvR00ga0qk5DVw8WgSTR6j65gsU67Bd6k7lJtrfEHnJyd9SHD0",
+	"fVx79F7LBzKEtE0CXd27uwDpBrQdKkdBfA4LF8dxd6Px9wPwbsTNEDnj1+nJw1BakTq6kcDO5Y/NrYcL",
+	"4/dGUq0VVscpyR5uvD9cEhfJYdhxF1nUTQrlSU//fSRDF5ng2jZLhZ4HvNGB4nHZu03KUN7Ch1LZ/p5u",
+	"kRUYf1lvSmj2ZiNxUZeyr8z0BO9twslA7N7Haxf/FRqjGb2fvp7LpoqhfdWWr+jCCfHmL+/H2cg1Ors1",
+	"Kvv5Tjw6e9z/MN9OQQh+a66dXtKgjdg2+Xp+1ls2FfovkVeDYmSLWYCzBwtiMqjgREuFVmUo95Xsjei+",
+	"nLtnl3T27fp8doZr/jVSN74OJnKvD0JnpPgcnv+GEetWt/mu8Sq0g++SfTeaQzow8TAQ+vFwRh7c7ezb",
+	"4N6wqZ0TlHmJ1+CIUia82zvpff/LGvtu9czrgb5zqqptYNe8Wk+Rfh1eDZnYdoRYnU2GSJoNd7KJFC2G",
+	"vn0/m+H3Yi3sdQtqMRa6/kPNhV/OUNjEgfML6048UP3guiMboQkTEMS+Tt1llIAWB5oCckFl3/CLjDEo",
+	"kW0XcWkyMemfpmROmUR4jikzbuJ/EsHr2PBRL3gTPpx+FcNxvt1tjCH5CN+UKQTgHjjCYXz4Wa4v7x7v",
+	"YCa9Rv+iyWWD1Xw8cnbCynmV0Sygp/0Xzb6YKrkDg5vFMqtE7hLJtObpcezSxiMBk7uHh4BUybx8bKvB",
+	"oK67jfrrY1sqV4NBHeFUZYJsHdrglatCyrNmnenKzLqnSAe7p0bvtJ29W5yDH2xImENtn/2jHOz8TT4l",
+	"+/k/PcahBOhdhDj0wKFmatpFfIOjp12EN5Sh9L3cV8pHMYCah4c2bADYri8sFSzef2BDL9hud2MJkcaz",
+	"NDJ1iILHlm82z6SJsES6E5ubN44MM27yieZlUCU6UHKBxT3Q0N+pIOYvkwXB5M5rP++byBQ9aWPWJkOV",
+	"qw18gqZY2hwKwaes0G5i9OUiz+zwvDuYx6oycXVal507L7lcXghhcc9l9GPmj0fmlMoU4GeZUoZhnTVd",
+	"tYrx9rBNOqWv4NEyCBEX8Q9r0U++AK0M0cYcQQ+O//Hb2E/4T5QP35eNF4J/3Chbx/4UdrtZNXOz/vvo",
+	"S100Jdt0Y9xPt5PdEPXj8XdfMT9u4/sM+fHA/RoRP6XJmyMHCteKobaHwhDfdLhP5I+8hwr/1WN9Snz4",
+	"a4X6NLOJnpEubjfflad4D7sfFuaTi7tvNMqnC+9vobGvHeKze1r70hE+O6Gvbz7AZ0s0GxDd41W+nsE9",
+	"3ydGBTbwPTLsHUX2DOXa30Fgz9aE1Cuqx3UfHNTzvVJTdf3/ziE9w1FqScS8RfhrknLWF3sDKeNVTmww",
+	"kin15oyBhurGBbvhAZMFW2EHa6C05sCdol74ju2s+bHsUTeiK3qOi8a/Vx2tijXDYN2yuCGjedHy+aq7",
+	"FbVvfn5HecHTu4JKV7sXYv8uZs7fDOEUyEySFRE42c4PNiRar4MBs+j/cs17OcC+t1C9DhaMFteX7T3Q",
+	"9/XFvF6Nl2BnZtplkF4niO7GiL/3SCkzEWVzU4CiFLB3gMWSxCYBD6IgPR2x2BuNoPM5EYetsVONqHD6",
+	"NRyg/0mRUwNtl/sNm/II1xA2FQhZaIua6sOU9xM01Q/KvkjEnvPB+AIdewqTyiu4Nwl3v4JuoVKFAYcE",
+	"SwX22z9cyq+hyRWXl/j4siFTCos5Ud+QC7AC7l0ETfXEqDaa2kXolNplapgquL4XFbJ6JoOIfHgE1Uaw",
+	"7VqbrKH1F4ii6gvj7RTLeT5Yf8GTL3VwhEhhM/uJEZkXJ+iPrIU4kXykDZEihjt3kk7d5FI+87+TqOgi",
+	"JHzjjREj3c+5IWqEL1PqEkQqUxOuUH/bPBTBSuFoYRvl2K+4EREAanSQx5qU0lrS+LBTyEkgV2nR/5vD",
+	"b59hJ4VT+hqBJ5Xpm73ZJRVt6PWtNMg3HX4yLxx+T2XoqwehVFj91wpDaeM/PUMx8h19V57NPUFgWDhK",
+	"Uap+owEpXUVLK9V97bCUfVDflw5M2RG9ffOhKTtBuAEBKgU9s2eIyveKXcEtfJ/MfEeBKsM5+ncQqrIj",
+	"wuoVsJIPMDhk5fulrvoO/p3DVrZFL8Xn84Rswq3PgqQJjshnV7BSKIk+P1C1+KzJDpwm+vslkpVq1vZy",
+	"+8CRXGj0uyck1T9RgaQGCYuILbsrQ7fQO1je3lDSbqvh7Z7NMVG6qtWQVgMh3N9FBLT1r3BKtx47bIFl",
+	"hgGxFWaffk3LpbsPAy7t6lL9rfpEH3BayFmSG3FMOhqHJ5yRITTcP0Slkw216GjIO/T0NXxvgSodbR0t",
+	"XgY/wmBHwxd0MTSRaIEYdxm00hm6u/IvmDiChGDBbBWqsMH9482zD2+QawcFmYmt9iR5AhXufZ00Pis5",
+	"TDgrWVwvax+NYRbGlr78ux57Ds9xNTFBdGexjnIHLHlvF9voW98b0lRnDuCQa+L5ylcg7fel0/w6GPdM",
+	"ECXWO45h+WhwUhYLnBGZF++WiiYJypjD3VDyMiXWDafaiWMXYSu+EuuGTXiaHSo486PaR4DblR7d1Yqr",
+	"cZICg4E2S3AmQuq51mi27/fMzO14l2e2pwgxXwjwEj1ouqIyP0Cp8Foeo9dBPr/AmsnnokRx0LrQQYDN",
+	"H7YFlW19yF/3irr1Ge8x3lQJzOSSKuUkcTAXH7qtXE+tfRIrdNKNPEffyo3rPyngdCtv5X7DTot41zW2",
+	"tN9Naj/Rpf1BKh6PIHCtNTUStChX4nOW3M6Blx8f38E8XSJa/HxfoPienWs/aVZqUwZql6IDJ2WcSErx",
+	"nLL54Ssk72lq1gV2xAJYjP147Cx6YERHB4wrxMgcK7oijfmhHid8NpNk69xQga28glVpvrvkUtVWfoCn",
+	"kjAT1Cm1BnXpd6LFtrFCkhgRqhZEoAe8btlEQpdU7TWx1MA4JoPoXcKXdDsXuTSAGdeDnXz62pkltU55",
+	"OR0L2Fz1VTfrbiyxgNjjddeBOixL9Wp3ZBUpAXav2bZVL35ci4LuwZDvBjPkfQe+D2TJ3WIZ/8uS//NY",
+	"8t3XY8lOk2xgyU1qmdoTT77bO0+++1I8uQTZfRkNuVDNrPhmsZY0wgmwKGMk0v86In9ldIUTPSo6kFm0",
+	"QFiiKWdxKAUAhH3DNN3eIKlMMDuh48f3lMVNVKm/fQOx3Vx0evVzAwb4HZJfaiHrkQP+3pQd0JqICgd5",
+	"jAD8nzU4X8FZfkYRZmjqL92X9lCmGv1iTYZvbt78DcVkRSOixQFaaAbspZhE5FGvECpXgL3iKEtboru5",
+	"UPsK6YbD+cJuaD9nc+ynhudXjPE0OBDAHc8YNvpzP5IlXwWwCTmmgAGVjtGNoecHVsCcCDOtPEwJEjBM",
+	"DJbJwxCKWIeuQ5FNtgegMjvo13XlhgHc4rPVPXq4a4MQOfkiWFzA3q19sk1gGmb3yoKeKohmMVZEyGCS",
+	"GVAaq4/hVZTN7baqsP6Uxt8Kj/oyp5vBhr8ejzIA78qjnj0+U0Sqo5nGBblji2ng0jFGmnOlWEDskPeV",
+	"o/+TkYygz1Dr5DPSS0JmSbrZ54SwuVp8RtO1IhICbqyKJ+FOxjMfiQRXQrUQPJsv4IcHLu6JyFXCFKtF",
+	"iFHeEhZrEN0Rqd4ZYOwHXwsTdMLasz3M3OxpMN8RjiKSaiyuwvprYPSdO7siWhwEkOuwAd2lwtF9u93k",
+	"7urm2fUNMi1BH7OpTJxKduCTlnBGxqbhSYPSfmvm+xLqM0zVRX+Ghs2PIaVbsoOf3UMRgJtvnNDO1ESA",
+	"aFLBFY944ksYwUVoms1mRKCU80QGZbPZ0x7ZtwVamH/DHnYknqXdSQ2og6+dKyKk9fUFT+HnjCYxgNm2",
+	"RJQZU4uV2KoQExtjsuQseAZ/2Hn2eApuisA5/FFfe+3lNqzd7bIAYzeswdzHZ0YAyFa8JUyJNUqJ8OJi",
+	"IQiOXwG0rm4+IQo2r5QyrYYrPgb0Bl08ibggY7TgD8Z4xmcG9XmSaBAnnKcSGSW9WDnOt59p5HEhZWP4",
+	"pgq5BqkynY/Rh5DcDAgyTc5/t3v+EhzIzNWFBZmWQR70Bit8lCaYOYG9mcG7Pf4JM5nH0IaWMpGMXo2e",
+	"gWJiW//LGT080o39T7/xOEu0NM5/MsKj8IObrPDTtZcNxV8thRfHqhqdat9yJ0Htk8/98/Tn0/8NAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

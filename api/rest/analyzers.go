@@ -7,6 +7,7 @@ import (
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/bpf"
+	"github.com/openperfd/openperfd/packet/protocol"
 )
 
 // analyzerFromJSON turns an API analyzer into a service spec; where
@@ -114,8 +115,8 @@ func flowCountersJSON(c *analyzer.Counters) gen.PacketAnalyzerFlowCounters {
 		out.Prbs = &gen.PacketAnalyzerFlowPrbs{BitErrors: int64(p.BitErrors), Octets: int64(p.Octets), FrameErrors: ptr(int64(p.FrameErrors))}
 	}
 	if len(c.Header) > 0 {
-		hdr := append([]byte(nil), c.Header...)
-		out.Headers = &[]gen.PacketAnalyzerFlowHeader{{Unknown: &hdr}}
+		hs := flowHeadersJSON(c.Header)
+		out.Headers = &hs
 	}
 	return out
 }
@@ -163,20 +164,41 @@ func analyzerResultJSON(r analyzer.ResultView) gen.PacketAnalyzerResult {
 		Transport: &gen.PacketTransportProtocolCounters{Tcp: int64(p.Transport.TCP), Udp: int64(p.Transport.UDP),
 			Fragmented: int64(p.Transport.Fragmented), Sctp: int64(p.Transport.SCTP), Icmp: int64(p.Transport.ICMP),
 			NonFragmented: int64(p.Transport.NonFragmented), Igmp: int64(p.Transport.IGMP)},
+		Tunnel: tunnelJSON(&p.Tunnel),
+		InnerEthernet: &gen.PacketInnerEthernetProtocolCounters{Ip: int64(p.InnerEthernet.Ether),
+			Vlan: int64(p.InnerEthernet.VLAN), Qinq: int64(p.InnerEthernet.QinQ)},
+		InnerIp: &gen.PacketInnerIpProtocolCounters{Ipv4: int64(p.InnerIP.IPv4), Ipv6: int64(p.InnerIP.IPv6)},
+		InnerTransport: &gen.PacketInnerTransportProtocolCounters{Tcp: int64(p.InnerTransport.TCP),
+			Udp: int64(p.InnerTransport.UDP), Fragmented: int64(p.InnerTransport.Fragmented),
+			Sctp: int64(p.InnerTransport.SCTP), Icmp: int64(p.InnerTransport.ICMP),
+			NonFragmented: int64(p.InnerTransport.NonFragmented + p.InnerTransport.IGMP)}, // DPDK's inner classes have no IGMP
 	}
 	return out
 }
 
+func tunnelJSON(t *analyzer.TunnelCounters) *gen.PacketTunnelProtocolCounters {
+	c := func(k protocol.Tunnel) int64 { return int64(t[k]) }
+	return &gen.PacketTunnelProtocolCounters{Ip: c(protocol.TunnelIP), Gre: c(protocol.TunnelGRE),
+		Vxlan: c(protocol.TunnelVXLAN), Nvgre: c(protocol.TunnelNVGRE), Geneve: c(protocol.TunnelGeneve),
+		Grenat: c(protocol.TunnelGRENAT), Gtpc: c(protocol.TunnelGTPC), Gtpu: c(protocol.TunnelGTPU),
+		Esp: c(protocol.TunnelESP), L2tp: c(protocol.TunnelL2TP), VxlanGpe: c(protocol.TunnelVXLANGPE),
+		MplsInGre: c(protocol.TunnelMPLSInGRE), MplsInUdp: c(protocol.TunnelMPLSInUDP)}
+}
+
 func trimProtocolCounters(out *gen.PacketAnalyzerResult, set analyzer.ProtocolCounters) {
-	if set&analyzer.CountEthernet == 0 {
-		out.ProtocolCounters.Ethernet = nil
+	pc := &out.ProtocolCounters
+	drop := func(c analyzer.ProtocolCounters, clear func()) {
+		if set&c == 0 {
+			clear()
+		}
 	}
-	if set&analyzer.CountIP == 0 {
-		out.ProtocolCounters.Ip = nil
-	}
-	if set&analyzer.CountTransport == 0 {
-		out.ProtocolCounters.Transport = nil
-	}
+	drop(analyzer.CountEthernet, func() { pc.Ethernet = nil })
+	drop(analyzer.CountIP, func() { pc.Ip = nil })
+	drop(analyzer.CountTransport, func() { pc.Transport = nil })
+	drop(analyzer.CountTunnel, func() { pc.Tunnel = nil })
+	drop(analyzer.CountInnerEthernet, func() { pc.InnerEthernet = nil })
+	drop(analyzer.CountInnerIP, func() { pc.InnerIp = nil })
+	drop(analyzer.CountInnerTransport, func() { pc.InnerTransport = nil })
 }
 
 // analyzerResultsJSON is analyzerResultTrimmed over svc.

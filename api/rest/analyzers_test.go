@@ -10,7 +10,7 @@ func TestAnalyzerValidationNamesTheField(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{`{"source_id":"9","config":{"protocol_counters":[],"flow_counters":["frame_count"]}}`, "source_id"},
 		{`{"source_id":"1","config":{"filter":"ip and","protocol_counters":[],"flow_counters":["frame_count"]}}`, "config.filter"},
-		{`{"source_id":"1","config":{"protocol_counters":["inner_ip"],"flow_counters":["frame_count"]}}`, "config.protocol_counters"},
+		{`{"source_id":"1","config":{"protocol_counters":["inner_ip","bogus"],"flow_counters":["frame_count"]}}`, "config.protocol_counters"},
 		{`{"source_id":"1","config":{"protocol_counters":[],"flow_counters":["bogus"]}}`, "flow_counters"},
 	} {
 		rec := do(h, "POST", "/packet/analyzers", tc.body)

@@ -102,12 +102,10 @@ func generatorFromJSON(in *gen.PacketGenerator, where string) (generator.Spec, e
 	}
 	if c.ProtocolCounters != nil {
 		for i, pc := range *c.ProtocolCounters {
-			switch pc {
-			case "ethernet", "ip", "transport":
-				sp.Counters = append(sp.Counters, string(pc))
-			default:
-				return sp, badRequest("%s: %q: generated traffic has no tunnels, so only ethernet, ip and transport are counted", cf(fmt.Sprintf("protocol_counters[%d]", i)), pc)
+			if !generator.ProtocolGroup(string(pc)) {
+				return sp, badRequest("%s: unknown protocol counter %q", cf(fmt.Sprintf("protocol_counters[%d]", i)), pc)
 			}
+			sp.Counters = append(sp.Counters, string(pc))
 		}
 	}
 	if len(c.Traffic) == 0 {

@@ -87,23 +87,33 @@ func decodeInto(m map[string]uint64, v any) {
 	_ = json.Unmarshal(b, v)
 }
 
+// protocolGroup is the named group of p as T, or nil when the config did
+// not ask for it.
+func protocolGroup[T any](p generator.ProtocolCounts, name string) *T {
+	m, ok := p[name]
+	if !ok {
+		return nil
+	}
+	v := new(T)
+	decodeInto(m, v)
+	return v
+}
+
 func resultToJSON(r generator.ResultView) gen.PacketGeneratorResult {
 	out := gen.PacketGeneratorResult{Id: r.ID, GeneratorId: &r.GeneratorID, Active: r.Active,
 		FlowCounters: countersToJSON(r.Counters), Flows: make([]string, r.Flows)}
 	for i := range out.Flows {
 		out.Flows[i] = generator.FlowID(r.ID, i)
 	}
-	if m, ok := r.Protocol["ethernet"]; ok {
-		out.ProtocolCounters.Ethernet = &gen.PacketEthernetProtocolCounters{}
-		decodeInto(m, out.ProtocolCounters.Ethernet)
-	}
-	if m, ok := r.Protocol["ip"]; ok {
-		out.ProtocolCounters.Ip = &gen.PacketIpProtocolCounters{}
-		decodeInto(m, out.ProtocolCounters.Ip)
-	}
-	if m, ok := r.Protocol["transport"]; ok {
-		out.ProtocolCounters.Transport = &gen.PacketTransportProtocolCounters{}
-		decodeInto(m, out.ProtocolCounters.Transport)
+	p := r.Protocol
+	out.ProtocolCounters = gen.PacketGeneratorProtocolCounters{
+		Ethernet:       protocolGroup[gen.PacketEthernetProtocolCounters](p, "ethernet"),
+		Ip:             protocolGroup[gen.PacketIpProtocolCounters](p, "ip"),
+		Transport:      protocolGroup[gen.PacketTransportProtocolCounters](p, "transport"),
+		Tunnel:         protocolGroup[gen.PacketTunnelProtocolCounters](p, "tunnel"),
+		InnerEthernet:  protocolGroup[gen.PacketInnerEthernetProtocolCounters](p, "inner_ethernet"),
+		InnerIp:        protocolGroup[gen.PacketInnerIpProtocolCounters](p, "inner_ip"),
+		InnerTransport: protocolGroup[gen.PacketInnerTransportProtocolCounters](p, "inner_transport"),
 	}
 	rem := gen.TrafficDurationRemainder{Unit: gen.TrafficDurationRemainderUnit(r.Remaining.Unit)}
 	if r.Remaining.Unit != "indefinite" {

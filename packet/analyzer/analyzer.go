@@ -69,7 +69,8 @@ type Analyzer struct {
 
 	ctl sync.Mutex // serialises Start, Stop, Reset and Results
 
-	// generalOnly turns the fast path off, for tests that compare the two.
+	// generalOnly turns the fast path off: for tests that compare the two,
+	// and when tunnels are counted (needs.tunnels).
 	generalOnly bool
 }
 
@@ -124,6 +125,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if cfg.LinkSpeedMbps > 0 {
 		a.psPerByte = uint64(1_000_000/cfg.LinkSpeedMbps) * 8 // as OpenPerf: whole ps per bit, times 8
 	}
+	a.generalOnly = a.needs.tunnels
 	if cfg.FlowDigests != 0 {
 		a.digMap = digestMapping(cfg.DigestDigits)
 	}

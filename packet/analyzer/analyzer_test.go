@@ -466,8 +466,11 @@ func TestConfigNames(t *testing.T) {
 	if _, err := ParseFlowCounters([]string{"latency", "bogus"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bogus flow counter: %v", err)
 	}
-	if _, err := ParseProtocolCounters([]string{"tunnel"}); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("tunnel: %v", err)
+	if _, err := ParseProtocolCounters([]string{"tunnel", "bogus"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bogus protocol counter: %v", err)
+	}
+	if pc, err := ParseProtocolCounters([]string{"inner_transport", "tunnel"}); err != nil || pc != CountInnerTransport|CountTunnel {
+		t.Fatalf("%v %v", pc, err)
 	}
 	if pc, err := ParseProtocolCounters([]string{"transport", "ethernet"}); err != nil || pc != CountEthernet|CountTransport {
 		t.Fatalf("%v %v", pc, err)

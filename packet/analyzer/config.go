@@ -18,15 +18,19 @@ type ProtocolCounters uint8
 
 // Protocol counter groups.
 const (
-	CountEthernet  ProtocolCounters = 1 << iota // "ethernet"
-	CountIP                                     // "ip"
-	CountTransport                              // "transport"
+	CountEthernet       ProtocolCounters = 1 << iota // "ethernet"
+	CountIP                                          // "ip"
+	CountTransport                                   // "transport"
+	CountTunnel                                      // "tunnel"
+	CountInnerEthernet                               // "inner_ethernet"
+	CountInnerIP                                     // "inner_ip"
+	CountInnerTransport                              // "inner_transport"
+
+	// countTunnels are the groups that look inside tunnels.
+	countTunnels = CountTunnel | CountInnerEthernet | CountInnerIP | CountInnerTransport
 )
 
-var protocolCounterNames = []string{"ethernet", "ip", "transport"}
-
-// unsupportedProtocolCounters are OpenPerf names we do not count yet.
-var unsupportedProtocolCounters = []string{"tunnel", "inner_ethernet", "inner_ip", "inner_transport"}
+var protocolCounterNames = []string{"ethernet", "ip", "transport", "tunnel", "inner_ethernet", "inner_ip", "inner_transport"}
 
 // FlowCounters is a set of per-flow results (OpenPerf's flow_counters).
 type FlowCounters uint16
@@ -66,15 +70,11 @@ var flowDigestNames = []string{"frame_length", "interarrival_time", "jitter_ipdv
 	"latency", "sequence_run_length"}
 
 // ParseProtocolCounters turns OpenPerf protocol counter names into a set.
-// The tunnel and inner_* groups are not supported yet.
 func ParseProtocolCounters(names []string) (ProtocolCounters, error) {
 	var set ProtocolCounters
 	for _, n := range names {
 		i := indexOf(protocolCounterNames, n)
 		if i < 0 {
-			if indexOf(unsupportedProtocolCounters, n) >= 0 {
-				return 0, fmt.Errorf("%w: protocol counter %q is not supported", ErrInvalid, n)
-			}
 			return 0, fmt.Errorf("%w: unknown protocol counter %q", ErrInvalid, n)
 		}
 		set |= 1 << i
@@ -193,7 +193,7 @@ type Config struct {
 // validate fills in defaults and checks the ranges.
 func (c *Config) validate() error {
 	c.FlowCounters |= FrameCount
-	if c.ProtocolCounters>>3 != 0 || c.FlowCounters>>9 != 0 || c.FlowDigests>>6 != 0 {
+	if c.ProtocolCounters>>7 != 0 || c.FlowCounters>>9 != 0 || c.FlowDigests>>6 != 0 {
 		return fmt.Errorf("%w: unknown counter or digest bits", ErrInvalid)
 	}
 	if c.FlowLimit < 0 || c.FlowLimit > 1<<24 {
@@ -239,6 +239,10 @@ type needs struct {
 	sequence  bool // track sequence state (reported, or for IPDV and run lengths)
 	latency   bool // compute latency (reported, or for jitter)
 	protocol  bool
+	// tunnels: a tunnel or inner group is counted, so every frame takes the
+	// general path, where tunnels are looked for (the fast path's UDP
+	// frames include VXLAN, Geneve and MPLS in UDP).
+	tunnels bool
 }
 
 func (c *Config) needs() needs {
@@ -248,5 +252,6 @@ func (c *Config) needs() needs {
 	n.latency = fc&(Latency|JitterIPDV|JitterRFC) != 0 || fd&(DigestLatency|DigestJitterIPDV|DigestJitterRFC) != 0
 	n.signature = n.sequence || n.latency || fc&PRBS != 0
 	n.protocol = c.ProtocolCounters != 0
+	n.tunnels = c.ProtocolCounters&countTunnels != 0
 	return n
 }

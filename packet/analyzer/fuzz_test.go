@@ -11,7 +11,8 @@ import (
 // FuzzPush: arbitrary frame bytes, alone or after a valid signed frame of
 // the same stream, with any word from the port on their checksums, never
 // panic, each is counted once (or filtered), and the fast path gives what
-// the general parser gives (on frames the port did not check).
+// the general parser gives (on frames the port did not check); counting
+// tunnels and what they carry never panics either.
 func FuzzPush(f *testing.F) {
 	p := compile(f, udpDef(128, 1, generator.FillPRBS))
 	valid := make([]byte, p.MaxFrameLen())
@@ -22,6 +23,8 @@ func FuzzPush(f *testing.F) {
 	f.Add(make([]byte, 13), uint16(3))
 	f.Add(build(f, 100, protocol.Ethernet{}, protocol.VLAN{VID: 1}, protocol.IPv6{}, protocol.TCP{}), uint16(4))
 	f.Add(build(f, 120, protocol.Ethernet{}, protocol.IPv4{}, protocol.IPv6{}, protocol.UDP{}), uint16(5))
+	f.Add(build(f, 128, protocol.Ethernet{}, protocol.IPv4{}, protocol.UDP{DstPort: protocol.PortVXLAN}, protocol.Custom{Data: make([]byte, 8)},
+		protocol.Ethernet{}, protocol.IPv6{}, protocol.TCP{}), uint16(2))
 	short := append([]byte(nil), valid[:40]...)
 	f.Add(append(short, valid[len(valid)-18:]...), uint16(6)) // a signature on a truncated frame
 	for i, n := range []int{64, 128} {                        // Spirent signatures, runt and not
@@ -44,6 +47,9 @@ func FuzzPush(f *testing.F) {
 		c := cfg
 		if port&1 == 1 {
 			c.Filter = dstPortFilter(port)
+		}
+		if port&2 == 2 { // the tunnel groups, and so the general path
+			c.ProtocolCounters |= countTunnels
 		}
 		a := newStarted(t, c)
 		mv.Reset()

@@ -26,12 +26,28 @@ type TransportCounters struct {
 	TCP, UDP, Fragmented, SCTP, ICMP, NonFragmented, IGMP uint64
 }
 
+// TunnelCounters count frames by their outermost tunnel, indexed by
+// protocol.Tunnel (index 0, no tunnel, is not reported).
+type TunnelCounters [protocol.NumTunnels]uint64
+
+// InnerEthernetCounters count the Ethernet frames inside tunnels: Ether is
+// an untagged one (OpenPerf's "ip"), then by VLAN tags.
+type InnerEthernetCounters struct {
+	Ether, VLAN, QinQ uint64
+}
+
 // ProtocolResults are an analyzer's protocol counters; groups the config
-// did not ask for stay zero.
+// did not ask for stay zero. The inner groups count what a tunnel carries
+// as the outer ones count the frame. DPDK's inner classes have no IGMP:
+// report InnerTransport.IGMP as non-fragmented.
 type ProtocolResults struct {
-	Ethernet  EthernetCounters
-	IP        IPCounters
-	Transport TransportCounters
+	Ethernet       EthernetCounters
+	IP             IPCounters
+	Transport      TransportCounters
+	Tunnel         TunnelCounters
+	InnerEthernet  InnerEthernetCounters
+	InnerIP        IPCounters
+	InnerTransport TransportCounters
 }
 
 func (p *ProtocolResults) add(q *ProtocolResults) {
@@ -46,9 +62,24 @@ func (p *ProtocolResults) add(q *ProtocolResults) {
 	e.PPPoE += f.PPPoE
 	e.FCoE += f.FCoE
 	e.MPLS += f.MPLS
-	p.IP.IPv4 += q.IP.IPv4
-	p.IP.IPv6 += q.IP.IPv6
-	t, u := &p.Transport, &q.Transport
+	p.IP.add(&q.IP)
+	p.Transport.add(&q.Transport)
+	for i, n := range q.Tunnel {
+		p.Tunnel[i] += n
+	}
+	p.InnerEthernet.Ether += q.InnerEthernet.Ether
+	p.InnerEthernet.VLAN += q.InnerEthernet.VLAN
+	p.InnerEthernet.QinQ += q.InnerEthernet.QinQ
+	p.InnerIP.add(&q.InnerIP)
+	p.InnerTransport.add(&q.InnerTransport)
+}
+
+func (p *IPCounters) add(q *IPCounters) {
+	p.IPv4 += q.IPv4
+	p.IPv6 += q.IPv6
+}
+
+func (t *TransportCounters) add(u *TransportCounters) {
 	t.TCP += u.TCP
 	t.UDP += u.UDP
 	t.Fragmented += u.Fragmented
@@ -78,39 +109,81 @@ func (p *ProtocolResults) count(set ProtocolCounters, l *protocol.Layers, frame 
 	if set&CountEthernet != 0 {
 		p.countEthernet(l, frame)
 	}
-	if set&(CountIP|CountTransport) == 0 {
+	if set&(CountIP|CountTransport) != 0 {
+		countIP(&p.IP, &p.Transport, set&CountIP != 0, set&CountTransport != 0, l, frame)
+	}
+	if set&countTunnels != 0 {
+		p.countTunnel(set, l, frame)
+	}
+}
+
+// countTunnel adds the frame's tunnel and what it carries; frames with no
+// tunnel cost DecodeInner's look at the outer IP payload.
+func (p *ProtocolResults) countTunnel(set ProtocolCounters, l *protocol.Layers, frame []byte) {
+	var in protocol.Layers
+	t := in.DecodeInner(frame, l)
+	if t == protocol.TunnelNone {
 		return
 	}
-	ip := -1
-	for i := 1; i < int(l.N); i++ {
-		if k := l.Spans[i].Kind; k == protocol.KindIPv4 || k == protocol.KindIPv6 {
-			ip = i
+	if set&CountTunnel != 0 {
+		p.Tunnel[t]++
+	}
+	if in.N == 0 {
+		return
+	}
+	if set&CountInnerEthernet != 0 && in.Spans[0].Kind == protocol.KindEthernet {
+		e := &p.InnerEthernet
+		switch tags := vlanTags(&in, 1); {
+		case tags >= 2:
+			e.QinQ++
+		case tags == 1:
+			e.VLAN++
+		default:
+			e.Ether++
+		}
+	}
+	if set&(CountInnerIP|CountInnerTransport) != 0 {
+		countIP(&p.InnerIP, &p.InnerTransport, set&CountInnerIP != 0, set&CountInnerTransport != 0, &in, frame)
+	}
+}
+
+// countIP adds the first IP header of l, and what follows it, to ip and t
+// (each when asked).
+func countIP(ip *IPCounters, t *TransportCounters, countIP, countTransport bool, l *protocol.Layers, frame []byte) {
+	i := -1
+	for j := 0; j < int(l.N); j++ {
+		if k := l.Spans[j].Kind; k == protocol.KindIPv4 || k == protocol.KindIPv6 {
+			i = j
 			break
 		}
 	}
-	if ip < 0 {
+	if i < 0 {
 		return
 	}
-	s := &l.Spans[ip]
-	if set&CountIP != 0 {
-		if s.Kind == protocol.KindIPv4 {
-			p.IP.IPv4++
+	if countIP {
+		if l.Spans[i].Kind == protocol.KindIPv4 {
+			ip.IPv4++
 		} else {
-			p.IP.IPv6++
+			ip.IPv6++
 		}
 	}
-	if set&CountTransport != 0 {
-		p.countTransport(l, ip, frame)
+	if countTransport {
+		t.count(l, i, frame)
 	}
+}
+
+// vlanTags returns how many VLAN spans of l follow span from.
+func vlanTags(l *protocol.Layers, from int) int {
+	n := 0
+	for from+n < int(l.N) && l.Spans[from+n].Kind == protocol.KindVLAN {
+		n++
+	}
+	return n
 }
 
 func (p *ProtocolResults) countEthernet(l *protocol.Layers, frame []byte) {
 	e := &p.Ethernet
-	tags := 0
-	for tags+1 < int(l.N) && l.Spans[tags+1].Kind == protocol.KindVLAN {
-		tags++
-	}
-	switch {
+	switch tags := vlanTags(l, 1); {
 	case tags >= 2:
 		e.QinQ++
 		return
@@ -147,28 +220,12 @@ func (p *ProtocolResults) countEthernet(l *protocol.Layers, frame []byte) {
 	}
 }
 
-// countTransport classifies what follows the IP header at span ip.
-func (p *ProtocolResults) countTransport(l *protocol.Layers, ip int, frame []byte) {
-	t := &p.Transport
-	s := &l.Spans[ip]
-	var proto uint8
-	if s.Kind == protocol.KindIPv4 {
-		h := frame[s.Off:]
-		if binary.BigEndian.Uint16(h[6:])&0x3fff != 0 {
-			t.Fragmented++
-			return
-		}
-		proto = h[protocol.IPv4ProtocolOff]
-	} else {
-		proto = frame[int(s.Off)+protocol.IPv6NextHeaderOff]
-		for i := ip + 1; i < int(l.N) && l.Spans[i].Kind == protocol.KindIPv6Ext; i++ {
-			h := frame[l.Spans[i].Off:]
-			if proto == protocol.ProtoFragment && binary.BigEndian.Uint16(h[2:])&0xfff9 != 0 {
-				t.Fragmented++
-				return
-			}
-			proto = h[0]
-		}
+// count classifies what follows the IP header at span ip of l.
+func (t *TransportCounters) count(l *protocol.Layers, ip int, frame []byte) {
+	proto, _, fragment := l.IPPayload(frame, ip)
+	if fragment {
+		t.Fragmented++
+		return
 	}
 	switch proto {
 	case protocol.ProtoTCP:

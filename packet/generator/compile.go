@@ -82,14 +82,18 @@ func tieCount(tie Tie, counts []int, limit int) int {
 	return int(n)
 }
 
+// modifierCounts are the value counts of the header's tied modifiers (all
+// but the per-flow ones).
 func modifierCounts(h *HeaderDef) []int {
-	c := make([]int, len(h.Modifiers))
+	c := make([]int, 0, len(h.Modifiers))
 	for k := range h.Modifiers {
 		m := &h.Modifiers[k]
-		if m.List != nil {
-			c[k] = len(m.List)
-		} else {
-			c[k] = len(m.Sequence.values())
+		switch {
+		case m.PerFlow:
+		case m.List != nil:
+			c = append(c, len(m.List))
+		default:
+			c = append(c, len(m.Sequence.values()))
 		}
 	}
 	return c
@@ -226,7 +230,8 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 
 	// Modifiers and the words they touch.
 	var mods []mod
-	modIdx := make([][]int, len(d.Headers)) // header -> indexes into mods
+	modIdx := make([][]int, len(d.Headers)) // header -> indexes into mods, of the tied modifiers
+	var perFlow []int                       // indexes into mods of the per-flow modifiers
 	hcounts := make([]int, len(d.Headers))
 	off := 0
 	for j := range d.Headers {
@@ -234,7 +239,11 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 		for k := range h.Modifiers {
 			m := &h.Modifiers[k]
 			s, _ := m.spec(h.Header)
-			modIdx[j] = append(modIdx[j], len(mods))
+			if m.PerFlow {
+				perFlow = append(perFlow, len(mods))
+			} else {
+				modIdx[j] = append(modIdx[j], len(mods))
+			}
 			mods = append(mods, mod{off: off + s.off, spec: s, vals: m.values()})
 		}
 		off += h.Header.Len()
@@ -307,6 +316,9 @@ func compileDef(cd *Definition, d *TrafficDefinition, i, flows int) error {
 			for x, k := range modIdx[j] {
 				mods[k].apply(scratch, mods[k].vals[midx[j][x]])
 			}
+		}
+		for _, k := range perFlow {
+			mods[k].apply(scratch, mods[k].vals[f%len(mods[k].vals)])
 		}
 		row := cd.values[f*ns : f*ns+ns]
 		for s, sl := range cd.slots {

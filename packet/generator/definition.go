@@ -146,6 +146,11 @@ type Modifier struct {
 	// Exactly one of List and Sequence is set.
 	List     []Value
 	Sequence *ValueSequence
+	// PerFlow gives flow f of the definition value f mod len(List),
+	// outside the ties: it adds no flows. Learning sets it, so that each
+	// flow takes the MAC its own IP destination resolves to whatever else
+	// the definition modifies; the API never does.
+	PerFlow bool
 }
 
 // HeaderDef is one protocol of a definition: a header value (protocol.Ethernet,

@@ -284,9 +284,9 @@ func (s *Service) startLearning(it *item, retry bool) {
 }
 
 // applyLearnt recompiles a generator with its learnt destination MACs.
-// Destinations that share one MAC set it in the template; otherwise the
-// destination modifier gets a zipped MAC modifier, which is exact only
-// when it is the definition's only modifier.
+// Destinations that share one MAC set it in the template; otherwise each
+// flow gets the MAC of its own IP destination through a per-flow
+// modifier, whatever else the definition modifies and however it ties.
 func (s *Service) applyLearnt(g *gen, l *learning) error {
 	traffic := make([]TrafficDefinition, len(g.spec.Traffic))
 	copy(traffic, g.spec.Traffic)
@@ -294,24 +294,19 @@ func (s *Service) applyLearnt(g *gen, l *learning) error {
 		d := traffic[ld.def]
 		d.Headers = append([]HeaderDef(nil), d.Headers...)
 		eth := d.Headers[ld.eth].Header.(protocol.Ethernet)
-		macs := make([]Value, len(ld.dsts))
 		distinct := map[[6]byte]bool{}
-		for i, a := range ld.dsts {
+		for _, a := range ld.dsts {
 			m := l.macs[a]
-			macs[i] = MACAddr(m)
 			distinct[m] = true
 			eth.Dst = m
 		}
 		if len(distinct) > 1 {
-			mods := 0
-			for _, h := range d.Headers {
-				mods += len(h.Modifiers)
+			macs, err := flowMACs(&g.prog.Definitions[ld.def], &d, ld, l.macs)
+			if err != nil {
+				return fmt.Errorf("traffic[%d]: %w", ld.def, err)
 			}
-			if mods != 1 || d.Headers[ld.eth].Modifiers != nil {
-				return fmt.Errorf("traffic[%d]: the destinations resolve to %d different MACs; per-destination MACs need the IP destination to be the definition's only modifier", ld.def, len(distinct))
-			}
-			d.Headers[ld.eth].Modifiers = []Modifier{{Name: "destination", Kind: KindMAC, List: macs}}
-			d.Tie = TieZip
+			h := &d.Headers[ld.eth]
+			h.Modifiers = append(slices.Clip(h.Modifiers), Modifier{Name: "destination", Kind: KindMAC, List: macs, PerFlow: true})
 		}
 		d.Headers[ld.eth].Header = eth
 		traffic[ld.def] = d
@@ -325,6 +320,41 @@ func (s *Service) applyLearnt(g *gen, l *learning) error {
 	}
 	g.prog = prog
 	return nil
+}
+
+// flowMACs returns, flow by flow of compiled definition cd (the traffic
+// definition d), the learnt MAC of the flow's IP destination.
+func flowMACs(cd *Definition, d *TrafficDefinition, ld learnDef, macs map[netip.Addr][6]byte) ([]Value, error) {
+	off := 0
+	for _, h := range d.Headers[:ld.ip] {
+		off += h.Header.Len()
+	}
+	v6 := d.Headers[ld.ip].Header.Kind() == protocol.KindIPv6
+	if v6 {
+		off += protocol.IPv6DstOff
+	} else {
+		off += protocol.IPv4DstOff
+	}
+	frame := make([]byte, protocol.MaxFrameLen)
+	out := make([]Value, cd.FlowCount)
+	for f := range out {
+		n := cd.Write(frame, f, 0, 0, 0)
+		var a netip.Addr
+		switch {
+		case v6 && off+16 <= n:
+			a = netip.AddrFrom16([16]byte(frame[off:]))
+		case !v6 && off+4 <= n:
+			a = netip.AddrFrom4([4]byte(frame[off:]))
+		default:
+			return nil, fmt.Errorf("flow %d: the frame ends before its IP destination", f)
+		}
+		m, ok := macs[a]
+		if !ok {
+			return nil, fmt.Errorf("flow %d: no MAC learnt for %s", f, a)
+		}
+		out[f] = MACAddr(m)
+	}
+	return out, nil
 }
 
 // awaitLearning waits (up to ctx) for a generator's learning to finish.

@@ -183,6 +183,9 @@ func parseFlowID(id string) (string, int, bool) {
 // counters.
 type protoClass struct {
 	eth, ip, transport string // counter names; "" adds nothing
+	// tunnel and the inner groups: an IP header inside another is an IP
+	// tunnel, the only one a definition's headers describe.
+	tunnel, innerIP, innerTransport string
 }
 
 func classify(defs []TrafficDefinition) []protoClass {
@@ -200,25 +203,26 @@ func classify(defs []TrafficDefinition) []protoClass {
 					c.eth = "mpls"
 				}
 			case protocol.KindIPv4, protocol.KindIPv6:
+				ip, transport := &c.ip, &c.transport
 				if l3 {
-					continue // inner headers are not counted
+					if c.tunnel != "" || c.transport != "non_fragmented" {
+						continue // deeper headers are not counted
+					}
+					c.tunnel, ip, transport = "ip", &c.innerIP, &c.innerTransport
 				}
 				l3 = true
-				c.ip = "ipv4"
-				if h.Header.Kind() == protocol.KindIPv6 {
-					c.ip = "ipv6"
-				}
-				c.transport = "non_fragmented"
+				*ip = ipClass(h.Header)
+				*transport = "non_fragmented"
 				if v4, ok := h.Header.(protocol.IPv4); ok && (v4.Flags&protocol.IPv4MoreFragments != 0 || v4.FragOffset != 0) {
-					c.transport = "fragmented"
+					*transport = "fragmented"
 				}
-			case protocol.KindUDP:
-				if l3 && c.transport == "non_fragmented" {
-					c.transport = "udp"
+			case protocol.KindUDP, protocol.KindTCP:
+				t := &c.transport
+				if c.tunnel != "" {
+					t = &c.innerTransport
 				}
-			case protocol.KindTCP:
-				if l3 && c.transport == "non_fragmented" {
-					c.transport = "tcp"
+				if l3 && *t == "non_fragmented" {
+					*t = h.Header.Kind().String()
 				}
 			}
 		}
@@ -236,10 +240,22 @@ func classify(defs []TrafficDefinition) []protoClass {
 	return out
 }
 
+func ipClass(h protocol.Header) string {
+	if h.Kind() == protocol.KindIPv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
 var protocolGroups = map[string][]string{
 	"ethernet":  {"ip", "timesync", "arp", "lldp", "nsh", "vlan", "qinq", "pppoe", "fcoe", "mpls"},
 	"ip":        {"ipv4", "ipv6"},
 	"transport": {"tcp", "udp", "fragmented", "sctp", "icmp", "non_fragmented", "igmp"},
+	"tunnel": {"ip", "gre", "vxlan", "nvgre", "geneve", "grenat", "gtpc", "gtpu", "esp", "l2tp",
+		"vxlan_gpe", "mpls_in_gre", "mpls_in_udp"},
+	"inner_ethernet":  {"ip", "vlan", "qinq"},
+	"inner_ip":        {"ipv4", "ipv6"},
+	"inner_transport": {"tcp", "udp", "fragmented", "sctp", "icmp", "non_fragmented"},
 }
 
 func protocolCounts(r *result, sn snapshot) ProtocolCounts {
@@ -266,6 +282,12 @@ func protocolCounts(r *result, sn snapshot) ProtocolCounts {
 				name = c.ip
 			case "transport":
 				name = c.transport
+			case "tunnel":
+				name = c.tunnel
+			case "inner_ip":
+				name = c.innerIP
+			case "inner_transport":
+				name = c.innerTransport
 			}
 			if name != "" {
 				m[name] += per[i]
@@ -274,4 +296,10 @@ func protocolCounts(r *result, sn snapshot) ProtocolCounts {
 		out[grp] = m
 	}
 	return out
+}
+
+// ProtocolGroup reports whether name is an OpenPerf protocol counter group.
+func ProtocolGroup(name string) bool {
+	_, ok := protocolGroups[name]
+	return ok
 }

@@ -43,8 +43,8 @@ type Spec struct {
 	Burst      int
 	Frames     uint64        // 0: no frame limit
 	Duration   time.Duration // 0: no time limit
-	// Counters lists the protocol counters to report: "ethernet", "ip",
-	// "transport".
+	// Counters lists the protocol counter groups to report, by OpenPerf's
+	// names ("ethernet", "ip", "transport", "tunnel", "inner_...").
 	Counters []string
 	// Ethernet lists the ethernet headers whose addresses the API left
 	// unset: the source becomes the target's MAC, the destination is

@@ -8,7 +8,8 @@ import (
 
 // FuzzParse feeds Parse arbitrary frames: it must not panic, its spans must
 // lie in the frame in order, Verify and UpdateChecksums must not panic, and
-// after UpdateChecksums a cleanly parsed frame verifies and parses the same.
+// after UpdateChecksums a cleanly parsed frame verifies and parses the same;
+// DecodeInner must not panic and its spans must lie in the frame in order.
 func FuzzParse(f *testing.F) {
 	r := rand.New(rand.NewPCG(6, 6))
 	for _, c := range combos() {
@@ -21,6 +22,9 @@ func FuzzParse(f *testing.F) {
 	f.Add(frameOf(f, 100, Stack{Ethernet{}, IPv4{}, IPv6{NextHeader: ProtoICMPv6}}, nil))
 	f.Add(frameOf(f, 60, Stack{Ethernet{}, VLAN{}, IPv4{Protocol: ProtoICMP, Keep: KeepType}}, nil))
 	f.Add(frameOf(f, 80, Stack{Ethernet{}, IPv4{}, TCP{DataOffset: 8}}, nil))
+	for _, c := range tunnelFrames(f) {
+		f.Add(c.frame)
+	}
 	f.Add([]byte{})
 	f.Add(make([]byte, 14))
 
@@ -35,6 +39,15 @@ func FuzzParse(f *testing.F) {
 		}
 		if l.N > 0 && (int(l.PayloadOff) != prev || l.PayloadEnd < l.PayloadOff || int(l.PayloadEnd) > len(frame)) {
 			t.Fatalf("payload [%d, %d) after offset %d, frame %d bytes", l.PayloadOff, l.PayloadEnd, prev, len(frame))
+		}
+		var in Layers
+		_ = in.DecodeInner(frame, &l)
+		inPrev := 0
+		for i, s := range in.Headers() {
+			if (i > 0 && int(s.Off) != inPrev) || int(s.Off)+int(s.Len) > int(s.End) || int(s.End) > len(frame) {
+				t.Fatalf("inner span %d %+v after offset %d, frame %d bytes", i, s, inPrev, len(frame))
+			}
+			inPrev = int(s.Off) + int(s.Len)
 		}
 		_ = l.Verify(frame)
 		_ = l.Payload(frame)

@@ -31,9 +31,14 @@ func (l *Layers) Decode(frame []byte) error {
 	if len(frame) < EthernetLen {
 		return ErrTruncated
 	}
-	p := parser{b: frame, off: EthernetLen, end: len(frame)}
-	l.push(KindEthernet, 0, EthernetLen, p.end)
-	k := kindOfEtherType(binary.BigEndian.Uint16(frame[EthernetTypeOff:]))
+	return l.decode(frame, 0, len(frame), KindEthernet)
+}
+
+// decode parses frame[off:end] into l (which holds no spans yet) starting
+// with a header of kind k: the outer frame, or the frame or packet inside
+// a tunnel (DecodeInner).
+func (l *Layers) decode(frame []byte, off, end int, k Kind) error {
+	p := parser{b: frame, off: off, end: end}
 	var err error
 	for k != KindNone {
 		if int(l.N) == MaxLayers {
@@ -72,6 +77,11 @@ func (p *parser) one(k Kind) (n int, next Kind, err error) {
 	}
 	h := p.b[p.off:p.end]
 	switch k {
+	case KindEthernet:
+		if len(h) < EthernetLen {
+			return 0, KindNone, ErrTruncated
+		}
+		return EthernetLen, kindOfEtherType(binary.BigEndian.Uint16(h[EthernetTypeOff:])), nil
 	case KindVLAN:
 		return VLANLen, kindOfEtherType(binary.BigEndian.Uint16(h[VLANTypeOff:])), nil
 	case KindMPLS:

@@ -142,7 +142,7 @@ func TestAnalyzerValidation(t *testing.T) {
 	}{
 		{map[string]any{"source_id": "nope", "config": map[string]any{"protocol_counters": []string{}, "flow_counters": []string{"frame_count"}}}, "source_id"},
 		{map[string]any{"source_id": "1", "config": map[string]any{"filter": "udp port", "protocol_counters": []string{}, "flow_counters": []string{"frame_count"}}}, "config.filter"},
-		{map[string]any{"source_id": "1", "config": map[string]any{"protocol_counters": []string{"tunnel"}, "flow_counters": []string{"frame_count"}}}, "config.protocol_counters"},
+		{map[string]any{"source_id": "1", "config": map[string]any{"protocol_counters": []string{"tunnel", "bogus"}, "flow_counters": []string{"frame_count"}}}, "config.protocol_counters"},
 	} {
 		code, out := d.call("POST", "/packet/analyzers", tc.body)
 		if code != 400 || !strings.Contains(string(out), tc.want) {

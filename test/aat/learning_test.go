@@ -143,3 +143,39 @@ func TestGeneratorLearnsIPv6NextHopsWithND(t *testing.T) {
 		return n >= 200, fmt.Sprintf("%d frames", n)
 	})
 }
+
+// The IP destination modified together with a UDP port, every combination:
+// each flow still goes to the MAC its own destination resolves to.
+func TestGeneratorLearnsPerFlowWithOtherModifiers(t *testing.T) {
+	d := startDaemon(t, testMode)
+	d.expect("POST", "/interfaces", iface("src", "0", "02:00:00:00:2a:01", v4("10.78.0.1", 24, "")), 201)
+	for i, mac := range []string{"02:00:00:00:2b:01", "02:00:00:00:2b:02"} {
+		d.expect("POST", "/interfaces", iface(fmt.Sprintf("dst%d", i), "1", mac, v4(fmt.Sprintf("10.78.0.%d", 10+i), 24, "")), 201)
+	}
+	cfg := learnGen("mix", "src", 600, map[string]any{"destination": "10.78.0.10"},
+		map[string]any{"name": "destination", "permute": false, "ipv4": map[string]any{"list": []string{"10.78.0.10", "10.78.0.11"}}})
+	traffic := cfg["config"].(map[string]any)["traffic"].([]any)[0].(map[string]any)
+	packet := traffic["packet"].(map[string]any)
+	packet["modifier_tie"] = "cartesian"
+	packet["protocols"].([]any)[2] = map[string]any{"udp": map[string]any{}, "modifiers": map[string]any{"items": []any{
+		map[string]any{"name": "destination", "permute": false, "field": map[string]any{"list": []int{1000, 1001, 1002}}}}}}
+	var g gen.PacketGenerator
+	mustJSON(t, d.expect("POST", "/packet/generators", cfg, 201), &g)
+	if len(g.Config.Traffic) != 1 {
+		t.Fatalf("created %+v", g)
+	}
+	var before [2]int64
+	for i := range before {
+		before[i] = ifaceRx(t, d, fmt.Sprintf("dst%d", i))
+	}
+	d.expect("POST", "/packet/generators/mix/start", nil, 201) // waits for learning
+	eventually(t, "each destination receives its 300 frames", func() (bool, string) {
+		var got [2]int64
+		ok := true
+		for i := range got {
+			got[i] = ifaceRx(t, d, fmt.Sprintf("dst%d", i)) - before[i]
+			ok = ok && got[i] >= 300
+		}
+		return ok, fmt.Sprintf("%v", got)
+	})
+}
