@@ -73,8 +73,8 @@ func (d *dpdkLog) cause(err error) string {
 	return last
 }
 
-// startError makes a failed EAL or port start one or two lines: what DPDK
-// said and how to fix it.
+// startError makes a failed EAL or port start one line, as every start-up
+// error is: what DPDK said and how to fix it.
 func startError(err error, dl *dpdkLog, prefix string) error {
 	what := err.Error()
 	var ee *dpdk.EALError
@@ -84,7 +84,7 @@ func startError(err error, dl *dpdkLog, prefix string) error {
 	if c := dl.cause(err); c != "" {
 		what += " (" + c + ")"
 	}
-	return fmt.Errorf("%s\n  fix: %s", what, fixFor(what, prefix))
+	return fmt.Errorf("%s; fix: %s", what, fixFor(what, prefix))
 }
 
 // fixFor is the advice for a start-up failure, from DPDK's words.
