@@ -26,6 +26,21 @@ var (
 // dpdkBinders are the kernel drivers a NIC is bound to for DPDK.
 var dpdkBinders = []string{"vfio-pci", "uio_pci_generic", "igb_uio"}
 
+// isDoctor reports whether the command line asks for openperfd doctor:
+// "doctor" first, or last after flags (the image's entrypoint puts
+// --modules.api.address 0.0.0.0 before whatever docker run adds), but
+// not as a flag's value (-P doctor).
+func isDoctor(args []string) bool {
+	n := len(args)
+	switch {
+	case n == 0:
+		return false
+	case args[0] == "doctor":
+		return true
+	}
+	return args[n-1] == "doctor" && !strings.HasPrefix(args[n-2], "-")
+}
+
 // doctor checks whether the host under root is ready for DPDK on real
 // NICs and prints what to fix. It returns 0 only when nothing needs one.
 func doctor(w io.Writer, root string) int {

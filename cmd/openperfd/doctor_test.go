@@ -152,3 +152,20 @@ func TestStartErrorSaysCauseAndFix(t *testing.T) {
 		t.Errorf("error %q: want the cause and the fix in one line", err)
 	}
 }
+
+func TestIsDoctor(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"doctor"}, true},
+		{[]string{"--modules.api.address", "0.0.0.0", "doctor"}, true},
+		{[]string{"-P", "doctor"}, false},
+		{[]string{"-p", "9000"}, false},
+		{nil, false},
+	} {
+		if got := isDoctor(tt.args); got != tt.want {
+			t.Errorf("isDoctor(%q) = %v", tt.args, got)
+		}
+	}
+}

@@ -62,7 +62,7 @@ var (
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
-	if len(args) > 0 && args[0] == "doctor" {
+	if isDoctor(args) {
 		return doctor(os.Stdout, "/")
 	}
 	cfg, err := config.Load(args)
