@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -56,8 +57,9 @@ func CheckEALArgs(args []string) error {
 type LogFunc func(line string)
 
 // Level is an rte_log level: 1 emergency, 4 error, 5 warning, 6 notice,
-// 7 info, 8 debug. Lines EAL prints past its log (usage, complaints on
-// stderr) come as LevelError when init fails, LevelInfo otherwise.
+// 7 info, 8 debug. Lines EAL prints past its log (on stdout and stderr)
+// come as LevelInfo after a successful init; a failed one makes the
+// telling line its error.
 type Level int
 
 // rte_log levels the daemon tells apart.
@@ -224,7 +226,10 @@ func routeLog(logf LevelLogFunc) (drained func(), err error) {
 	drained = func() {
 		C.op_flush_log()
 		if _, err := unix.Write(fds[1], []byte(logMark+"\n")); err == nil {
-			<-marks
+			select {
+			case <-marks:
+			case <-time.After(2 * time.Second): // a reader stuck on an overlong line
+			}
 		}
 	}
 	return drained, nil
