@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap/zapcore"
 )
 
 // fakeHost writes files (path: content; content "->x" makes a symlink to x)
@@ -167,5 +169,24 @@ func TestIsDoctor(t *testing.T) {
 		if got := isDoctor(tt.args); got != tt.want {
 			t.Errorf("isDoctor(%q) = %v", tt.args, got)
 		}
+	}
+}
+
+func TestFixForNamesTheRemedy(t *testing.T) {
+	for _, tt := range []struct{ what, want string }{
+		{"EAL: Cannot get hugepage information.", "--no-huge"},
+		{"EAL: Cannot init config (Cannot create lock on '/var/run/dpdk/p/config'. Is another primary process running?)", `prefix "p"`},
+		{"EAL: openperfd: unrecognized option '--x'", "EAL options"},
+		{"EAL made 0 ports (net_af_packet0: ioctl failed (SIOCGIFINDEX):No such device)", "ip link"},
+		{`EAL: No such device (failed to parse device "net_bogus0")`, "driver name"},
+		{"EAL: VFIO group is not viable", "vfio-pci"},
+		{"something new", "openperfd doctor"},
+	} {
+		if got := fixFor(tt.what, "p"); !strings.Contains(got, tt.want) {
+			t.Errorf("fixFor(%q) = %q, want it to mention %q", tt.what, got, tt.want)
+		}
+	}
+	if zapLevel(1) != zapcore.ErrorLevel || zapLevel(5) != zapcore.WarnLevel || zapLevel(6) != zapcore.InfoLevel || zapLevel(8) != zapcore.DebugLevel {
+		t.Error("rte_log levels map wrongly onto zap's")
 	}
 }
