@@ -36,6 +36,8 @@ type dataplanePlan struct {
 	controlCPUs []int
 	mainCPU     int // EAL's main lcore: a control CPU when there is one
 	ealArgs     []string
+	added       []string // EAL options start-up added to the user's for memory
+	addedWhy    string   // why, for the log; "" when the user gave no options
 	expectPorts int
 	poolBuffers int
 }
@@ -126,15 +128,8 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 	}
 	p.poolBuffers = n
 
-	args := append([]string(nil), opts...)
-	if len(opts) == 0 {
-		args = append(args, "--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(n)), "--no-telemetry")
-		if cfg.PacketIO.DPDK.TestMode {
-			args = append(args, "--no-pci")
-		}
-	} else if has(opts, "--no-huge") && !has(opts, "-m", "--socket-mem") {
-		args = append(args, "-m", strconv.Itoa(memory.NoHugeMegabytes(n)))
-	}
+	p.added, p.addedWhy = memoryArgs(opts, cfg.PacketIO.DPDK.TestMode, memory.NoHugeMegabytes(n))
+	args := append(append([]string(nil), opts...), p.added...)
 	if !has(opts, "--file-prefix") {
 		args = append(args, "--file-prefix", p.prefix)
 	} else {
@@ -148,6 +143,41 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 	}
 	p.ealArgs = args
 	return p, nil
+}
+
+// hostHugepages reads this host's hugepages; a variable for tests.
+var hostHugepages = func() hugepages { return readHugepages("/") }
+
+// memoryArgs are the EAL options added to the user's (opts) so EAL finds
+// memory: test mode without options, and options that name no memory on
+// a host without usable hugepages, get --no-huge and a -m sized from the
+// pool; a host with hugepages keeps EAL's default, which uses them. PCI
+// probing is off where memory is not hugepages (no NIC can DMA from it)
+// unless the user names PCI devices. Telemetry is off unless named: its
+// socket is one more file in the runtime directory.
+func memoryArgs(opts []string, testMode bool, megabytes int) (added []string, why string) {
+	noHuge := []string{"--no-huge", "-m", strconv.Itoa(megabytes)}
+	switch {
+	case len(opts) == 0 && testMode:
+		added = noHuge
+	case !has(opts, "--no-huge", "-m", "--socket-mem", "--socket-limit", "--in-memory", "--huge-dir"):
+		if h := hostHugepages(); !h.usable() {
+			added = noHuge
+			why = fmt.Sprintf("no usable hugepages (%d free, hugetlbfs mounted: %t)", h.free, h.mount != "")
+		}
+	case has(opts, "--no-huge") && !has(opts, "-m", "--socket-mem"):
+		added, why = noHuge[1:], "--no-huge without -m"
+	}
+	if len(added) > 0 && added[0] == "--no-huge" && !has(opts, "-a", "--allow", "-w", "--pci-whitelist", "-b", "--block", "--no-pci") {
+		added = append(added, "--no-pci")
+	}
+	if !has(opts, "--telemetry", "--no-telemetry") {
+		added = append(added, "--no-telemetry")
+	}
+	if len(opts) == 0 {
+		why = ""
+	}
+	return added, why
 }
 
 // has reports whether any of the options names appears, alone or as name=value.

@@ -26,6 +26,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,6 +62,9 @@ var (
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	if isDoctor(args) {
+		return doctor(os.Stdout, "/")
+	}
 	cfg, err := config.Load(args)
 	if errors.Is(err, config.ErrHelp) {
 		config.Usage(os.Stdout)
@@ -199,6 +203,10 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			return fail(err)
 		}
 		d.drv = drv // only when set: a nil *dpdk.Driver in the interface would not be nil
+		if len(drv.Ports()) == 0 && !cfg.PacketIO.DPDK.TestMode {
+			log.Warn("no ports: EAL found no device. Name one with -d (e.g. -d \"--vdev=net_af_packet0,iface=eth0\"), " +
+				"bind a NIC to vfio-pci with hugepages reserved (`openperfd doctor` checks), or use --modules.packetio.dpdk.test-mode")
+		}
 	}
 	if cfg.PacketIO.DPDK.PortsRequired && len(d.drv.Ports()) == 0 {
 		return fail(errors.New("--modules.packetio.dpdk.ports-required: no port found"))
@@ -265,21 +273,43 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 }
 
 // openDPDK starts EAL and opens the DPDK driver: its pool, test port
-// pairs and ports.
+// pairs and ports. A failure says what DPDK said and how to fix it.
 func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.Driver, error) {
+	if plan.addedWhy != "" {
+		log.Info("EAL options added", zap.Strings("options", plan.added), zap.String("why", plan.addedWhy))
+	}
+	if removeStale(plan.prefix) {
+		log.Info("removed the runtime directory a dead instance left", zap.String("prefix", plan.prefix))
+	}
 	log.Info("starting EAL", zap.Strings("args", plan.ealArgs), zap.Ints("worker_cpus", plan.workerCPUs))
-	if err := dpdk.InitEAL(plan.ealArgs, func(l string) { log.Info("dpdk", zap.String("line", l)) }); err != nil {
-		return nil, err
+	dl := &dpdkLog{log: log}
+	if err := dpdk.InitEALLevels(plan.ealArgs, dl.line); err != nil {
+		return nil, startError(err, dl, plan.prefix)
 	}
 	pairs := 0
 	if cfg.PacketIO.DPDK.TestMode {
 		pairs = cfg.PacketIO.DPDK.TestPortPairs
 	}
-	return dpdk.Open(dpdk.Options{
+	drv, err := dpdk.Open(dpdk.Options{
 		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
 		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
 	})
+	if err != nil {
+		return nil, startError(err, dl, plan.prefix)
+	}
+	return drv, nil
+}
+
+// removeStale removes the runtime directory of a dead instance with this
+// prefix (a crash, a kill -9), which would otherwise stay for good.
+func removeStale(prefix string) bool {
+	dir := filepath.Join(dpdk.RuntimeDir(), prefix)
+	if _, err := os.Stat(dir); err != nil {
+		return false
+	}
+	gone, _ := removeRuntimeDir(dpdk.RuntimeDir(), prefix)
+	return gone
 }
 
 // warnIgnored logs, in one warning, what of the command line and config
@@ -368,6 +398,11 @@ func (d *daemon) stop() error {
 		errs = append(errs, d.drv.Close())
 	}
 	errs = append(errs, dpdk.CleanupEAL(d.prefix))
+	// A failed rte_eal_init leaves its runtime directory too, and
+	// CleanupEAL does nothing without a started EAL.
+	if _, err := removeRuntimeDir(dpdk.RuntimeDir(), d.prefix); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +56,41 @@ func CheckEALArgs(args []string) error {
 // LogFunc receives one line DPDK logged.
 type LogFunc func(line string)
 
+// Level is an rte_log level: 1 emergency, 4 error, 5 warning, 6 notice,
+// 7 info, 8 debug. Lines EAL prints past its log (on stdout and stderr)
+// come as LevelInfo after a successful init; a failed one makes the
+// telling line its error.
+type Level int
+
+// rte_log levels the daemon tells apart.
+const (
+	LevelError   Level = 4
+	LevelWarning Level = 5
+	LevelInfo    Level = 7
+	LevelDebug   Level = 8
+)
+
+// LevelLogFunc receives one line DPDK logged and the level it logged at.
+type LevelLogFunc func(level Level, line string)
+
+// EALError is a failed rte_eal_init: Reason is DPDK's own telling line.
+type EALError struct {
+	Args   []string
+	Reason string
+}
+
+func (e *EALError) Error() string {
+	return fmt.Sprintf("EAL init %q: %s", strings.Join(e.Args, " "), e.Reason)
+}
+
+// InitEAL is InitEALLevels for a logf that takes no level.
+func InitEAL(args []string, logf LogFunc) error {
+	if logf == nil {
+		return InitEALLevels(args, nil)
+	}
+	return InitEALLevels(args, func(_ Level, l string) { logf(l) })
+}
+
 // InitEAL starts DPDK's EAL with args (without a program name). EAL pins
 // the calling thread to the main lcore's CPU, so it runs on a locked OS
 // thread whose CPU set is restored afterwards: other goroutines may use
@@ -63,8 +99,9 @@ type LogFunc func(line string)
 // What EAL prints while it starts (usage dumps, getopt complaints) is
 // captured rather than left on the daemon's stdout/stderr: on failure the
 // telling line becomes part of the error, on success it goes to logf.
-// Later DPDK log lines go to logf too, through a pipe.
-func InitEAL(args []string, logf LogFunc) error {
+// DPDK's log lines go to logf too, through a pipe, with their level; the
+// ones logged during init have reached logf when InitEALLevels returns.
+func InitEALLevels(args []string, logf LevelLogFunc) error {
 	ealMu.Lock()
 	defer ealMu.Unlock()
 	if ealStarted {
@@ -74,9 +111,10 @@ func InitEAL(args []string, logf LogFunc) error {
 		return err
 	}
 	if logf == nil {
-		logf = func(string) {}
+		logf = func(Level, string) {}
 	}
-	if err := routeLog(logf); err != nil {
+	drained, err := routeLog(logf)
+	if err != nil {
 		return err
 	}
 	restore, captured, err := captureStdio()
@@ -118,15 +156,17 @@ func InitEAL(args []string, logf LogFunc) error {
 	initErr := <-done
 	restore()
 	out := captured()
+	drained()
 	if initErr != nil {
-		if why := tellingLine(out); why != "" {
-			return fmt.Errorf("EAL init %q: %s", strings.Join(args, " "), why)
+		why := tellingLine(out)
+		if why == "" {
+			why = initErr.Error()
 		}
-		return fmt.Errorf("EAL init %q: %w", strings.Join(args, " "), initErr)
+		return &EALError{Args: args, Reason: why}
 	}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if l != "" {
-			logf(l)
+			logf(LevelInfo, l)
 		}
 	}
 	ealStarted = true
@@ -152,27 +192,56 @@ func tellingLine(out string) string {
 	return fallback
 }
 
-// routeLog points DPDK's log stream at a pipe whose lines go to logf.
-func routeLog(logf LogFunc) error {
+// logMark, written to the log pipe by Go, tells the reader that what DPDK
+// logged before it has been handed to logf.
+const logMark = "0openperfd-log-mark"
+
+// routeLog points DPDK's log stream at a pipe whose lines go to logf. The
+// C side starts each line with a digit, the line's rte_log level. drained
+// returns once the lines logged before the call have reached logf.
+func routeLog(logf LevelLogFunc) (drained func(), err error) {
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
-		return fmt.Errorf("DPDK log pipe: %w", err)
+		return nil, fmt.Errorf("DPDK log pipe: %w", err)
 	}
 	if rc := C.op_log_to_fd(C.int(fds[1])); rc != 0 {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
-		return fmt.Errorf("DPDK log stream: %d", int(rc))
+		return nil, fmt.Errorf("DPDK log stream: %d", int(rc))
 	}
+	marks := make(chan struct{}, 1)
 	r := os.NewFile(uintptr(fds[0]), "dpdk-log")
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			if l := strings.TrimSpace(sc.Text()); l != "" {
-				logf(l)
+			if sc.Text() == logMark {
+				marks <- struct{}{}
+				continue
+			}
+			if lvl, l := splitLevel(sc.Text()); l != "" {
+				logf(lvl, l)
 			}
 		}
 	}()
-	return nil
+	drained = func() {
+		C.op_flush_log()
+		if _, err := unix.Write(fds[1], []byte(logMark+"\n")); err == nil {
+			select {
+			case <-marks:
+			case <-time.After(2 * time.Second): // a reader stuck on an overlong line
+			}
+		}
+	}
+	return drained, nil
+}
+
+// splitLevel takes the level digit off a line of the log pipe.
+func splitLevel(line string) (Level, string) {
+	lvl := LevelInfo
+	if len(line) > 0 && line[0] >= '1' && line[0] <= '8' {
+		lvl, line = Level(line[0]-'0'), line[1:]
+	}
+	return lvl, strings.TrimSpace(line)
 }
 
 // captureStdio points fds 1 and 2 at a temporary file until restore.

@@ -1,8 +1,10 @@
+#define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -330,13 +332,56 @@ uint32_t op_link_speeds(int autoneg, uint32_t speed_mbps, int full_duplex)
 	return RTE_ETH_LINK_SPEED_FIXED | rte_eth_speed_bitflag(speed_mbps, full_duplex);
 }
 
+/* Where a DPDK log line starts; the stream's lock serialises writes. */
+static int log_at_start = 1;
+
+/* Writes DPDK's log to the pipe with each line prefixed by one digit, the
+ * rte_log level of the message being written ('1' emergency .. '8'
+ * debug), so Go can map it onto its own levels. */
+static ssize_t op_log_write(void *cookie, const char *buf, size_t n)
+{
+	int fd = (int)(intptr_t)cookie;
+	int lvl = rte_log_cur_msg_loglevel();
+	char tag = (lvl >= 1 && lvl <= 8) ? (char)('0' + lvl) : '7';
+	char out[512];
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (log_at_start) {
+			out[o++] = tag;
+			log_at_start = 0;
+		}
+		out[o++] = buf[i];
+		if (buf[i] == '\n')
+			log_at_start = 1;
+		if (o >= sizeof(out) - 1 || i == n - 1) {
+			for (size_t w = 0; w < o;) {
+				ssize_t k = write(fd, out + w, o - w);
+				if (k < 0 && errno != EINTR)
+					return -1;
+				if (k > 0)
+					w += (size_t)k;
+			}
+			o = 0;
+		}
+	}
+	return (ssize_t)n;
+}
+
 int op_log_to_fd(int fd)
 {
-	FILE *f = fdopen(fd, "w");
+	cookie_io_functions_t io = {.write = op_log_write};
+	FILE *f = fopencookie((void *)(intptr_t)fd, "w", io);
 	if (f == NULL)
 		return -errno;
 	setvbuf(f, NULL, _IOLBF, 0);
 	return rte_openlog_stream(f);
+}
+
+void op_flush_log(void)
+{
+	FILE *f = rte_log_get_stream();
+	if (f != NULL)
+		fflush(f);
 }
 
 void op_flush_stdio(void)

@@ -46,6 +46,7 @@ struct op_stats {
 int op_eal_init(int argc, char **argv, int *err);
 int op_eal_cleanup(void);
 int op_log_to_fd(int fd);
+void op_flush_log(void);
 void op_flush_stdio(void);
 const char *op_strerror(int err);
 int op_errno(void);
