@@ -78,19 +78,7 @@ func TestSourcesOnABondMemberAreDetachedWithTheBond(t *testing.T) {
 
 func startWithRoles(t *testing.T, d packetio.Driver, roles []Role) *Workers {
 	t.Helper()
-	cpus := make([]int, len(roles))
-	for i := range cpus {
-		cpus[i] = -1
-	}
-	w, err := New(Config{CPUs: cpus, Roles: roles, Driver: d, MaxIdleSleep: 200 * time.Microsecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	return w
+	return startConfig(t, Config{CPUs: unpinned(len(roles)), Roles: roles, Driver: d})
 }
 
 func TestRolesSplitReceivingFromTransmitting(t *testing.T) {

@@ -26,11 +26,24 @@ func (c *countingSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 
 func startWorkers(t *testing.T, d packetio.Driver, n int, drop bool) *Workers {
 	t.Helper()
+	return startConfig(t, Config{CPUs: unpinned(n), Driver: d, DropTxOverruns: drop})
+}
+
+// unpinned is n workers on no particular CPU.
+func unpinned(n int) []int {
 	cpus := make([]int, n)
 	for i := range cpus {
 		cpus[i] = -1
 	}
-	w, err := New(Config{CPUs: cpus, Driver: d, DropTxOverruns: drop, MaxIdleSleep: 200 * time.Microsecond})
+	return cpus
+}
+
+// startConfig starts workers with a short idle sleep and stops them when
+// the test ends.
+func startConfig(t *testing.T, cfg Config) *Workers {
+	t.Helper()
+	cfg.MaxIdleSleep = 200 * time.Microsecond
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
