@@ -8,6 +8,7 @@ import (
 
 	"github.com/openperfd/openperfd/packet/checksum"
 	"github.com/openperfd/openperfd/packet/signature"
+	"github.com/openperfd/openperfd/packet/signature/spirent"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -49,6 +50,11 @@ type recycled struct {
 	// the flow's word for it) in the machine's byte order: what signRing
 	// adds the trailer to.
 	base []uint16
+	// enc encodes the flows' Spirent signatures, for streams from
+	// encStream on (made at the first Spirent burst, and again if the
+	// definition's stream id changes).
+	enc       *spirent.Encoder
+	encStream uint32
 }
 
 // recycleSize is the ring's size for a definition of nflows flows.
@@ -60,19 +66,19 @@ func recycleSize(nflows int) int {
 }
 
 // recyclable reports whether prog's packets can be written over recycled
-// buffers: one definition, one length, a signature under at most one
-// checksum (signRing updates it inline), flow words precomputed, and our
-// own trailer (signRing writes no Spirent signature).
+// buffers: one definition, one length, a Spirent signature (which leaves
+// the checksums alone) or ours under at most one checksum (signRing
+// updates it inline), and flow words precomputed.
 func recyclable(prog *Program) bool {
 	if len(prog.Definitions) != 1 {
 		return false
 	}
 	d := &prog.Definitions[0]
-	if d.Signature == nil || d.spirent || len(d.Lengths) != 1 {
+	if d.Signature == nil || len(d.Lengths) != 1 {
 		return false
 	}
 	t := &d.tmpls[d.lenTmpl[0]]
-	return (t.sigSingle || t.sigRefs == 0) && (t.patch != nil || len(t.fields) == 0)
+	return (d.spirent || t.sigSingle || t.sigRefs == 0) && (t.patch != nil || len(t.fields) == 0)
 }
 
 // buildRecycled allocates the ring and writes the template into it; false
@@ -116,17 +122,22 @@ func (s *Source) pullRecycled(pkts []*packetio.Mbuf) int {
 	if n == 0 {
 		return 0
 	}
+	sign := s.signRing
+	if s.w.p.Definitions[0].spirent {
+		sign = s.signRingSpirent
+	}
+	s.w.wire = 0 // the burst's first frame starts at t
 	k := 0
 	for k < n {
 		end := min(k+packetio.TxBurstSize, n)
-		got := s.signRing(pkts[k:end], uint64(t))
+		got := sign(pkts[k:end], uint64(t))
 		k += got
 		if k < end {
 			break // the ring's next buffer is still held
 		}
 	}
 	if k < n && s.pool.Alloc(pkts[k:n]) {
-		if f := s.w.fill(pkts[k:n], uint64(t)); k+f < n {
+		if f := s.w.fillOn(pkts[k:n], uint64(t)); k+f < n {
 			s.pool.Free(pkts[k+f : n])
 			n = k + f
 		}
@@ -225,6 +236,112 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		rare &= rare - 1
 		signExactTrailer(pkts[i].DataPtr(), &sp)
 	}
+	return k
+}
+
+// signRingSpirent is signRing for Spirent signatures: the ring's next
+// buffers that no port holds, each with its flow's words (written unless
+// its tag says they are there) and the next signature, stamped as
+// fillSpirent stamps, with the cheater that leaves the checksums as they
+// are (template.signSpirentOver); only a runt's cheater needs the flow's
+// own checksum (not the buffer's, which holds the last packet's). The
+// signature's words stay in registers from encoding to the cheater
+// (spirent.Encoder). It returns how many buffers it took.
+func (s *Source) signRingSpirent(pkts []*packetio.Mbuf, ts uint64) int {
+	rc, w := s.rec, s.w
+	d, ps := &w.p.Definitions[0], &w.cur.pos[0]
+	t := &d.tmpls[d.lenTmpl[0]]
+	nflows, n := d.FlowCount, len(t.frame)
+	words, patch := t.words, t.patch
+	if patch == nil {
+		words = nil
+	}
+	nw := len(words)
+	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
+	stream := d.Signature.StreamID
+	if rc.enc == nil || rc.encStream != stream {
+		rc.enc, rc.encStream = spirent.NewEncoder(stream, nflows, d.flags), stream
+	}
+	bases, enc := rc.base[:nflows], rc.enc
+	// The frame's time in ticks, carried on frame by frame rather than
+	// divided out of the wire time each time.
+	step := uint64(n+ethernetOverhead) * w.psPerByte
+	at := w.wire
+	if d.flags&spirent.FlagEndOfFrame != 0 {
+		at += step
+	}
+	tick, rem := w.spirentTicks(ts)+at/spirent.TickPicoseconds, at%spirent.TickPicoseconds
+	stepTicks, stepRem := step/spirent.TickPicoseconds, step%spirent.TickPicoseconds
+	so := uintptr(n - spirent.Len)
+	const (
+		none    = iota // no checksum covers the signature: cheater 0
+		covered        // checksums cover it: the cheater zeroes its sum
+		cheat          // it covers the UDP checksum at its start
+		other          // the one-byte overlap: template.signSpirentOver
+	)
+	kind := none
+	switch {
+	case t.sigCheat && int(so) == t.sigCsum:
+		kind = cheat
+	case t.sigCheat:
+		kind = other
+	case t.sigRefs > 0:
+		kind = covered
+	}
+	bufs, tags := rc.bufs, rc.flow
+	pos, flow, want := rc.pos, ps.flow, 1+int(rc.left)
+	k := 0
+	for ; k < len(pkts); k++ {
+		m := bufs[pos]
+		if m.Refcnt() != want {
+			break // a port still holds it
+		}
+		pkts[k] = m
+		p := m.DataPtr()
+		if tags[pos] != int32(flow) {
+			row := patch[flow*nw : flow*nw+nw]
+			for j, off := range words {
+				put16(p, int(off), row[j])
+			}
+			tags[pos] = int32(flow)
+		}
+		q := seq[flow]
+		seq[flow] = q + 1
+		frameTick := tick
+		tick += stepTicks
+		if rem += stepRem; rem >= spirent.TickPicoseconds {
+			rem -= spirent.TickPicoseconds
+			tick++
+		}
+		if kind == other {
+			sig := spirent.Signature{StreamID: stream + uint32(flow), Sequence: q, Timestamp: frameTick, Flags: d.flags}
+			t.signSpirentOver(unsafe.Slice((*byte)(p), n), sig, bits.ReverseBytes16(bases[flow]))
+		} else {
+			if !enc.Fresh(flow, q, frameTick) {
+				enc.Refill(flow, q, frameTick)
+			}
+			hi, lo, crc := enc.Words(flow, q, frameTick)
+			put64(p, int(so), hi)
+			put64(p, int(so+8), lo)
+			put16(p, int(so+16), crc)
+			sum := hi>>32 + hi&0xffffffff + lo>>32 + lo&0xffffffff + uint64(crc)
+			switch kind {
+			case covered:
+				put16(p, int(so+18), ^checksum.Fold(sum))
+			case cheat:
+				put16(p, int(so+18), ^checksum.Fold(uint64(^bits.ReverseBytes16(bases[flow]))+sum))
+			}
+		}
+		if flow++; flow == nflows {
+			flow = 0
+		}
+		if pos++; pos == len(bufs) {
+			pos = 0
+			want = s.nextLap()
+		}
+	}
+	rc.pos, ps.flow = pos, flow
+	w.wire += uint64(k) * step
 	return k
 }
 

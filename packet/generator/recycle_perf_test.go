@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/openperfd/openperfd/packet/checksum"
+	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/signature"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
@@ -181,5 +182,91 @@ func TestRingRareTotals(t *testing.T) {
 			release()
 		}
 		src.Release()
+	}
+}
+
+// The ring's Spirent loop (signRingSpirent) writes what the burst writer
+// writes for the same burst: bit for bit, over UDP and TCP, at 64 bytes
+// (the signature covers the UDP checksum, which the cheater bytes keep
+// right), 65 (a one-byte overlap), 90 and 1518, with PRBS fill and
+// start- and end-of-frame timestamps, for rings whose buffers keep their flows (5)
+// and change them every lap (3000), with random stream ids, timestamps
+// and sequence numbers.
+func TestRingSpirentMatchesTheBurstWriter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, flows := range []int{5, 3000} {
+		for _, tcp := range []bool{false, true} {
+			for _, size := range []int{64, 65, 90, 1518} {
+				mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
+				def := udpDef(nil, mods, TieZip)
+				if tcp {
+					def.Headers = []HeaderDef{
+						{Header: protocol.Ethernet{Dst: macB, Src: macA}},
+						{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
+						{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
+					}
+				}
+				if tcp && size < 78 {
+					size += 14 // the least a TCP frame with a signature takes, and one more
+				}
+				def.Length = Length{Fixed: size}
+				lat := LatencyEndOfFrame
+				if size%2 == 0 {
+					lat = LatencyStartOfFrame
+				}
+				def.Signature = &SignatureConfig{StreamID: 7, Fill: Fill{Kind: FillPRBS}, Latency: lat}
+				compile := func() *Program {
+					p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return p
+				}
+				label := fmt.Sprintf("flows %d tcp %v size %d", flows, tcp, size)
+				drv := fake.New(1, 1, 1<<14)
+				src, err := NewSource(compile(), drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				src.w.SetLinkSpeed(10_000)
+				ref := compile().NewWriter()
+				ref.SetLinkSpeed(10_000)
+				pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+				release := func(pkts []*packetio.Mbuf) {
+					for _, m := range pkts {
+						m.SetRefcnt(m.Refcnt() - 1) // the port's free of a shared buffer
+					}
+				}
+				release(pkts[:src.Pull(pkts)]) // builds the ring
+				if src.rec == nil {
+					t.Fatalf("%s: no ring", label)
+				}
+				want := heapBurst(packetio.TxBurstSize)
+				for range 200 {
+					stream, ts := rng.Uint32(), rng.Uint64()>>8
+					src.w.p.Definitions[0].Signature.StreamID = stream
+					ref.p.Definitions[0].Signature.StreamID = stream
+					for f := range flows {
+						q := rng.Uint32()
+						src.w.seq[f], ref.seq[f] = q, q
+					}
+					ref.cur.pos[0].flow = src.w.cur.pos[0].flow
+					src.w.wire = 0
+					if k := src.signRingSpirent(pkts, ts); k != len(pkts) {
+						t.Fatalf("%s: the ring gave %d buffers", label, k)
+					}
+					if k := ref.fill(want, ts); k != len(want) {
+						t.Fatalf("%s: the writer wrote %d", label, k)
+					}
+					for i := range pkts {
+						if got, w := pkts[i].Data(), want[i].Data(); !bytes.Equal(got, w) {
+							t.Fatalf("%s stream %#x ts %d frame %d:\n got %x\nwant %x", label, stream, ts, i, got, w)
+						}
+					}
+					release(pkts)
+				}
+				src.Release()
+			}
+		}
 	}
 }

@@ -321,7 +321,7 @@ func (s *Service) launch(it *item, resultID string, from *resource.Run[*gen, *re
 			return nil, err
 		}
 		if s.opts.LinkSpeed != nil {
-			src.w.SetLinkSpeed(s.opts.LinkSpeed(it.Endpoint.PortID))
+			src.SetLinkSpeed(s.opts.LinkSpeed(it.Endpoint.PortID))
 		}
 		if seqs != nil {
 			for di := range sp.Definitions {

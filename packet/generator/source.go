@@ -93,6 +93,12 @@ func NewSource(prog *Program, pool packetio.Pool, p Pacing, now func() int64) (*
 	return s, nil
 }
 
+// SetLinkSpeed sets the link speed, in Mbps, of the port the source sends
+// on: it spaces the signature timestamps of a burst's frames by their wire
+// time (0: unknown, every frame of a burst gets the burst's time). Call it
+// before the first Pull.
+func (s *Source) SetLinkSpeed(mbps int64) { s.w.SetLinkSpeed(mbps) }
+
 // due is how many packets the schedule allows by time t: packet k is due
 // k/rate after the start, so the first goes at once.
 func (s *Source) due(t int64) uint64 {

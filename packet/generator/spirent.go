@@ -49,29 +49,49 @@ func sum20(tr []byte) uint64 {
 
 // signSpirent writes s as a Spirent signature at the end of frame, a copy
 // of template t (whose signature bytes are zero) with the flow's words
-// set, and keeps the checksums over it right: with one checksum, one
-// incremental update by the signature's sum; with several, the update
-// through t.sig that template.sign uses; and when the signature covers the
-// UDP checksum itself (a runt IPv4/UDP frame), the cheater bytes that make
-// that checksum come out right, as OpenPerf does. It does not allocate.
+// set, and keeps the checksums over it right (see signSpirentOver, with
+// the checksum the frame holds).
 func (t *template) signSpirent(frame []byte, s spirent.Signature) {
+	var oc uint16
+	if t.sigCheat {
+		oc = binary.BigEndian.Uint16(frame[t.sigCsum:])
+	}
+	t.signSpirentOver(frame, s, oc)
+}
+
+// signSpirentOver writes s as a Spirent signature at the end of frame,
+// which holds template t with the flow's words (the signature's bytes may
+// hold anything), and keeps the checksums over it right without touching
+// them: the signature's last two bytes, the "cheater", which readers
+// never check, are set so that the signature's 20 bytes sum to zero in
+// ones'-complement arithmetic, as the template's zeros did. A zero sum
+// stays zero at an odd offset too, so every checksum that covers the
+// signature (a tunnel's outer and inner ones alike) keeps the template's
+// value, and a frame costs the signature's bytes alone. OpenPerf sets the
+// cheater only for the case below and sums the checksum instead; readers
+// see the same signature. With no checksum over it the cheater stays 0.
+//
+// When the signature covers the UDP checksum itself (a runt IPv4/UDP
+// frame), the cheater makes that checksum come out right, as OpenPerf
+// does: oc is then the checksum under a zero signature (the template's
+// with the flow's words, read by the caller: a recycled buffer's holds
+// the last packet's signature). It does not allocate.
+func (t *template) signSpirentOver(frame []byte, s spirent.Signature, oc uint16) {
 	so := len(frame) - spirent.Len
 	tr := frame[so:]
 	if t.sigCheat {
-		// The checksum (the template's, with the flow's words) is the
-		// complement of the sum of what it covers outside the checksum
-		// and the signature; with a 1-byte overlap the checksum's first
-		// byte stays, and the signature's words sit at odd offsets (their
-		// sum and the cheater byte-swapped). The cheater makes the whole
-		// sum zero.
-		co := t.sigCsum
-		rest := uint64(^binary.BigEndian.Uint16(frame[co:]))
-		if so == co { // 64 bytes: the common case, one fold
+		// The checksum is the complement of the sum of what it covers
+		// outside the checksum and the signature; with a 1-byte overlap
+		// the checksum's first byte stays, and the signature's words sit
+		// at odd offsets (their sum and the cheater byte-swapped). The
+		// cheater makes the whole sum zero.
+		rest := uint64(^oc)
+		if so == t.sigCsum { // 64 bytes: the common case, one fold
 			spirent.Encode(tr, s)
 			binary.BigEndian.PutUint16(tr[18:], ^checksum.Fold(rest+sum20(tr)))
 			return
 		}
-		first := uint64(frame[co]) << 8
+		first := uint64(oc & 0xff00)
 		spirent.Encode(tr, s)
 		sig := bits.ReverseBytes16(checksum.Fold(sum20(tr)))
 		need := ^checksum.Fold(rest + first + uint64(sig))
@@ -79,30 +99,8 @@ func (t *template) signSpirent(frame []byte, s spirent.Signature) {
 		return
 	}
 	spirent.Encode(tr, s)
-	switch {
-	case t.sigRefs == 0:
-	case t.sigSingle:
-		cw := frame[t.sigCsum : t.sigCsum+2]
-		oc := binary.BigEndian.Uint16(cw)
-		if t.sigUDP && oc == 0 {
-			return
-		}
-		total := checksum.Fold(sum20(tr))
-		if t.sigOdd {
-			total = bits.ReverseBytes16(total)
-		}
-		nc := ^checksum.Combine(^oc, total)
-		if nc == 0 && t.sigUDP {
-			nc = 0xffff
-		}
-		binary.BigEndian.PutUint16(cw, nc)
-	default:
-		// Make the signature sum to zero by its first word, then set
-		// that word through the field that updates every checksum.
-		first := binary.BigEndian.Uint16(tr)
-		binary.BigEndian.PutUint16(tr, 0)
-		binary.BigEndian.PutUint16(tr, ^checksum.Fold(sum20(tr)))
-		t.sig.SetUint16(frame, first)
+	if t.sigRefs > 0 {
+		binary.BigEndian.PutUint16(tr[18:], ^checksum.Fold(sum20(tr)))
 	}
 }
 

@@ -28,10 +28,16 @@ import (
 // wrote (cannot happen with 2 KiB buffers and frames up to 1518 bytes).
 // It does not allocate.
 func (w *Writer) fill(pkts []*packetio.Mbuf, ts uint64) int {
+	w.wire = 0 // the burst's first frame starts at ts
+	return w.fillOn(pkts, ts)
+}
+
+// fillOn is fill for the rest of a burst whose earlier frames the writer
+// has already counted in w.wire.
+func (w *Writer) fillOn(pkts []*packetio.Mbuf, ts uint64) int {
 	c := w.cur
 	defs := w.p.Definitions
 	need := w.p.maxFrame
-	w.wire = 0 // the burst's first frame starts at ts
 	if len(defs) == 1 {
 		// One definition: the order is just its packets (the block
 		// count does not matter).

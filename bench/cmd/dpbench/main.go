@@ -200,6 +200,9 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 		if err != nil {
 			return 0, err
 		}
+		// As the daemon does: frames of a burst are stamped a wire time
+		// apart at the port's speed (net_null's 10 Gbps).
+		src.SetLinkSpeed(null.Link().SpeedMbps)
 		if err := w.AddSource(info.ID, src); err != nil {
 			return 0, err
 		}

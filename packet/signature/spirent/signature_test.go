@@ -205,3 +205,62 @@ func BenchmarkDecodeSame(b *testing.B) {
 		}
 	}
 }
+
+// Words gives what Encode writes, for random signatures.
+func TestWordsIsEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	var b [Len]byte
+	for range 1 << 16 {
+		s := Signature{StreamID: rng.Uint32(), Sequence: rng.Uint32(), Timestamp: rng.Uint64(), Flags: uint8(rng.UintN(256))}
+		Encode(b[:], s)
+		hi, lo, crc := Words(s, StreamCRC(s.StreamID))
+		if binary.BigEndian.Uint64(b[0:]) != hi || binary.BigEndian.Uint64(b[8:]) != lo || binary.BigEndian.Uint16(b[16:]) != crc {
+			t.Fatalf("%+v: Words %016x %016x %04x, Encode %x", s, hi, lo, crc, b)
+		}
+	}
+}
+
+// An Encoder gives what Encode writes, for runs of consecutive sequence
+// numbers and timestamps across its cache boundaries (every 256 sequence
+// numbers, every 2^16 ticks, at 2^32 and at the 38-bit wrap) and for
+// random ones, for several streams and flags.
+func TestEncoderIsEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	var b [Len]byte
+	for _, flags := range []uint8{0, FlagEndOfFrame, FlagPRBS | FlagEndOfFrame} {
+		const streams = 7
+		base := rng.Uint32()
+		e := NewEncoder(base, streams, flags)
+		check := func(i int, seq uint32, ts uint64) {
+			t.Helper()
+			if !e.Fresh(i, seq, ts) {
+				e.Refill(i, seq, ts)
+			}
+			hi, lo, crc := e.Words(i, seq, ts)
+			s := Signature{StreamID: base + uint32(i), Sequence: seq, Timestamp: ts, Flags: flags}
+			Encode(b[:], s)
+			if binary.BigEndian.Uint64(b[0:]) != hi || binary.BigEndian.Uint64(b[8:]) != lo || binary.BigEndian.Uint16(b[16:]) != crc {
+				t.Fatalf("%+v: Encoder %016x %016x %04x, Encode %x", s, hi, lo, crc, b)
+			}
+		}
+		for _, start := range []struct {
+			seq uint32
+			ts  uint64
+		}{{0, 0}, {250, 1<<16 - 300}, {1<<32 - 300, 1<<32 - 5000}, {rng.Uint32(), TimestampMask - 3000}, {rng.Uint32(), rng.Uint64()}} {
+			seqs := [streams]uint32{}
+			for i := range seqs {
+				seqs[i] = start.seq + uint32(i)*100
+			}
+			ts := start.ts
+			for k := range 20000 {
+				i := k % streams
+				check(i, seqs[i], ts)
+				seqs[i]++
+				ts += 27
+			}
+		}
+		for range 1 << 14 {
+			check(rng.IntN(streams), rng.Uint32(), rng.Uint64())
+		}
+	}
+}

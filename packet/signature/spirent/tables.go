@@ -16,11 +16,21 @@ var (
 	crcBase uint16 // the CRC of 16 zero bytes, including init and final complement
 )
 
+// seqCRC[i][x] is the CRC contribution of sequence number byte x (i = 0
+// the most significant) together with what that byte decides elsewhere:
+// bytes 0 and 1 with their complements in the enhanced-detection bytes,
+// byte 3 with the scramble mask its complement keys (the mask is XORed
+// into every byte, so its contribution is linear too). A writer that
+// knows its fields looks up 4 tables for the sequence number instead of
+// 6, and none for the mask (see Words).
+var seqCRC [4][256]uint16
+
 const crcPoly = 0x1021 // x^16 + x^12 + x^5 + 1
 
 func init() {
 	initMasks()
 	initCRC()
+	initLowSeq()
 }
 
 // initMasks runs the scramble LFSR, a[n] = a[n-2]^a[n-3]^a[n-7]^a[n-8],
@@ -73,7 +83,19 @@ func initCRC() {
 		c = crcByte(c, 0)
 	}
 	crcBase = ^c
+	for x := range 256 {
+		b := byte(x)
+		m := &masks[^b]
+		seqCRC[0][x] = crcPos[7][b] ^ crcPos[5][^b]
+		seqCRC[1][x] = crcPos[8][b] ^ crcPos[6][^b]
+		seqCRC[2][x] = crcPos[9][b]
+		seqCRC[3][x] = crcPos[10][b] ^ crcLinear(m[0], m[1])
+	}
 }
+
+// crcLinear is the linear part of the CRC of hi and lo: crc16 without
+// crcBase.
+func crcLinear(hi, lo uint64) uint16 { return crc16(hi, lo) ^ crcBase }
 
 // crc16 is the signature CRC of the 16 bytes hi (0..7) and lo (8..15).
 func crc16(hi, lo uint64) uint16 {
