@@ -20,10 +20,13 @@
 #   analyze-counters    testpmd --forward-mode=rxonly (run right before) vs
 #           dpbench -mode analyze-counters: the worker polls net_null0, as
 #           testpmd does, into a packet/analyzer.Analyzer counting frames
-#           per flow and the ethernet, ip and transport protocol counters
-#           (and verifying every IPv4 and UDP checksum)
+#           per flow and the ethernet, ip and transport protocol counters;
+#           checksums from the port's rx flags (the default, as OpenPerf:
+#           net_null sets none, so none are verified)
 #   analyze-sig         the same, analyzer counting frames per flow,
 #           latency, advanced sequencing and IPDV jitter (signatures)
+#   analyze-counters-sw, analyze-sig-sw  the same two with x_checksums
+#           software: every IPv4 and UDP checksum summed in software
 #   analyze-floor       the same traffic into the least an analyzer that
 #           verifies checksums does (dpbench floor.go): check each frame
 #           is IPv4/UDP, verify both checksums, count it by stream id.
@@ -226,6 +229,8 @@ ana() {
 if [ "${BENCH_TX_ONLY:-0}" != 1 ]; then
 	REPEAT=$REPEATS ana analyze-counters
 	REPEAT=$REPEATS ana analyze-sig
+	REPEAT=$REPEATS ana analyze-counters-sw
+	REPEAT=$REPEATS ana analyze-sig-sw
 	REPEAT=$REPEATS ana analyze-floor
 fi
 

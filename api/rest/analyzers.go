@@ -38,6 +38,9 @@ func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, erro
 			return sp, badRequest("%s: %v", field("config.flow_digests"), err)
 		}
 	}
+	if sp.Config.Checksums, err = analyzer.ParseChecksumMode(string(*c.XChecksums)); err != nil {
+		return sp, badRequest("%s: %v", field("config.x_checksums"), err)
+	}
 	if c.Filter != nil && *c.Filter != "" {
 		f, err := bpf.Compile(*c.Filter)
 		if err != nil {
@@ -52,8 +55,12 @@ func analyzerFromJSON(in *gen.PacketAnalyzer, where string) (analyzer.Spec, erro
 // withAnalyzerDefaults fills a config the way OpenPerf's server does, so
 // the analyzer shows what it really keeps: no protocol counters means
 // ethernet, ip and transport; frame_count is always among the flow
-// counters; the digest list is always there, maybe empty.
+// counters; the digest list is always there, maybe empty; and our
+// checksum verification is shown (port unless asked otherwise).
 func withAnalyzerDefaults(c gen.PacketAnalyzerConfig) gen.PacketAnalyzerConfig {
+	if c.XChecksums == nil || *c.XChecksums == "" {
+		c.XChecksums = ptr(gen.PacketAnalyzerConfigXChecksumsPort)
+	}
 	if len(c.ProtocolCounters) == 0 {
 		c.ProtocolCounters = []gen.PacketAnalyzerConfigProtocolCounters{
 			gen.PacketAnalyzerConfigProtocolCountersEthernet,
@@ -154,6 +161,7 @@ func analyzerResultJSON(r analyzer.ResultView) gen.PacketAnalyzerResult {
 		flows[i] = analyzer.FlowID(r.ID, f.Key)
 	}
 	out.Flows = &flows
+	out.XChecksums = checksumsJSON(&res.Checksums)
 	p := &res.Protocol
 	// The config lists the groups; zero groups it did not ask for are left out.
 	out.ProtocolCounters = gen.PacketAnalyzerProtocolCounters{
@@ -262,4 +270,13 @@ func (h *Handlers) ListRxFlows(_ context.Context, req gen.ListRxFlowsRequestObje
 func (h *Handlers) GetRxFlow(_ context.Context, req gen.GetRxFlowRequestObject) (gen.GetRxFlowResponseObject, error) {
 	out, err := getOwn(h.analyzers.ready(), h.svc.Analyzers.RxFlow, req.Id, rxFlowJSON)
 	return gen.GetRxFlow200JSONResponse(out), err
+}
+
+// checksumsJSON says who verified the result's checksums.
+func checksumsJSON(c *analyzer.ChecksumResults) *gen.PacketAnalyzerChecksums {
+	v := func(v analyzer.Verified) gen.PacketAnalyzerChecksumsVerified {
+		return gen.PacketAnalyzerChecksumsVerified{Port: int64(v.Port), Software: int64(v.Software), None: int64(v.None)}
+	}
+	return &gen.PacketAnalyzerChecksums{Mode: gen.PacketAnalyzerChecksumsMode(c.Mode.String()),
+		Ipv4: v(c.IPv4), Udp: v(c.UDP), Tcp: v(c.TCP)}
 }

@@ -81,12 +81,14 @@ var _ packetio.Sink = (*Analyzer)(nil)
 type shard struct {
 	mu       sync.Mutex
 	proto    ProtocolResults
+	checks   ChecksumResults
 	sigFlows map[uint64]*flow // port<<32 | stream id
 	tupFlows map[FlowKey]*flow
 	flows    []*flow // in creation order, for readers
 	overflow flow    // frames of flows beyond the limit: counted, not tracked
 	filtered uint64
 	layers   protocol.Layers // scratch for the burst loop
+	spirent  spirent.Decoder // its caches follow the lane's streams
 	// sigCache is a direct-mapped cache in front of sigFlows, so that
 	// interleaved streams cost an array probe, not a map lookup, per
 	// frame. Entries are valid until clear.
@@ -108,6 +110,7 @@ func newShard() *shard {
 // clear drops the shard's state; s.mu is held.
 func (s *shard) clear() {
 	s.proto = ProtocolResults{}
+	s.checks = ChecksumResults{}
 	s.sigFlows = map[uint64]*flow{}
 	s.tupFlows = map[FlowKey]*flow{}
 	s.flows = nil
@@ -260,7 +263,11 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	cfg := &a.cfg
 	rx0, ppb := cfg.Clock(), a.psPerByte
 	var wire uint64 // ps on the wire before the frame, in this burst
-	var shapes [nShapes]uint64
+	// A run of fast-path frames of one shape whose checksums the same
+	// parties verified: the frames of a burst are mostly one run, counted
+	// into the protocol and checksum results once.
+	run, runN := uint16(0), uint64(0)
+	sw := cfg.Checksums == ChecksumsSoftware
 	fast := cfg.Filter == nil && !a.generalOnly
 	// countLean: counting a frame is counting frames, receive times and
 	// checksum errors (no lengths, inter-arrival times or digests);
@@ -277,13 +284,19 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			a.general(s, port, m, rx, &g)
 			continue
 		}
-		bad, ok := classify(frame, m.RxChecksum(), &fi)
+		bad, ok := classify(frame, m.RxChecksum(), sw, &fi)
 		if !ok {
 			a.general(s, port, m, rx, &g)
 			continue
 		}
-		shapes[fi.shape]++
-		sig, signed, sp := a.fastSignature(frame, rx)
+		if k := uint16(fi.shape)<<4 | uint16(fi.who); k != run {
+			if runN > 0 {
+				a.countRun(s, run, runN)
+			}
+			run, runN = k, 0
+		}
+		runN++
+		sig, signed, sp := a.fastSignature(s, frame, rx)
 		var f *flow
 		if signed {
 			e := s.sigSlot(port, sig.StreamID)
@@ -319,13 +332,19 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 		}
 		a.count(s, f, &p)
 	}
-	if a.needs.protocol {
-		for shape, n := range shapes {
-			if n > 0 {
-				s.proto.addShape(cfg.ProtocolCounters, uint8(shape), n)
-			}
-		}
+	if runN > 0 {
+		a.countRun(s, run, runN)
 	}
+}
+
+// countRun adds n fast-path frames of one shape and checksum verification
+// (shape<<4 | who) to the shard's protocol and checksum results.
+func (a *Analyzer) countRun(s *shard, run uint16, n uint64) {
+	shape, who := uint8(run>>4), uint8(run&(nWho-1))
+	if a.needs.protocol {
+		s.proto.addShape(a.cfg.ProtocolCounters, shape, n)
+	}
+	s.checks.addWho(shape, who, n)
 }
 
 // generalState is what general keeps from frame to frame of a burst: the
@@ -347,8 +366,8 @@ func (g *generalState) tupleFlow(a *Analyzer, s *shard, k FlowKey, p *packet) *f
 }
 
 // general analyzes a frame the burst loop's fast path does not: filtered
-// analyzers, other shapes, and (generalOnly) every frame. The general
-// parser verifies every checksum in software, whatever the port checked.
+// analyzers, other shapes, and (generalOnly) every frame. Checksums are
+// verified as the config's Checksums says (generalChecks).
 func (a *Analyzer) general(s *shard, port uint16, m *packetio.Mbuf, rx uint64, g *generalState) {
 	cfg := &a.cfg
 	frame := m.Data()
@@ -360,20 +379,20 @@ func (a *Analyzer) general(s *shard, port uint16, m *packetio.Mbuf, rx uint64, g
 	var fi fastInfo
 	var fast bool
 	if !a.generalOnly {
-		p.bad, fast = classify(frame, m.RxChecksum(), &fi)
+		p.bad, fast = classify(frame, m.RxChecksum(), cfg.Checksums == ChecksumsSoftware, &fi)
 	}
 	if fast {
-		s.proto.addShape(cfg.ProtocolCounters, fi.shape, 1)
+		a.countRun(s, uint16(fi.shape)<<4|uint16(fi.who), 1)
 		p.payloadOff = int(fi.pay)
 	} else {
 		_ = s.layers.Decode(frame) // on error, the headers parsed so far
 		if a.needs.protocol {
 			s.proto.count(cfg.ProtocolCounters, &s.layers, frame)
 		}
-		p.bad = s.layers.Verify(frame)
+		p.bad = s.checks.generalChecks(&s.layers, frame, m.RxChecksum(), cfg.Checksums == ChecksumsSoftware)
 		p.payloadOff = int(s.layers.PayloadOff)
 	}
-	p.sig, p.signed, p.spirent = a.signatureOf(frame, p.rx)
+	p.sig, p.signed, p.spirent = a.signatureOf(s, frame, p.rx)
 	var f *flow
 	if p.signed {
 		if g.last != nil && g.last.key.Signed && g.lastStream == p.sig.StreamID {

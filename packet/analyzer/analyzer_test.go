@@ -231,32 +231,53 @@ func TestChecksumErrors(t *testing.T) {
 	good := build(t, 128, eth, ip4, protocol.UDP{SrcPort: 1, DstPort: 2})
 	tcp := build(t, 128, eth, ip4, protocol.TCP{SrcPort: 1, DstPort: 2})
 	corrupt := func(f []byte, off int) []byte { g := slices.Clone(f); g[off] ^= 0x40; return g }
-	a := newStarted(t, Config{})
-	pu := newPusher(a, 0)
-	for range 10 {
-		pu.add(good)
-	}
-	for range 3 {
-		pu.add(corrupt(good, 14+8)) // TTL: IPv4 header checksum fails
-	}
-	for range 4 {
-		pu.add(corrupt(good, 100)) // payload: UDP checksum fails
-	}
-	for range 2 {
-		pu.add(corrupt(tcp, 100))
-	}
-	pu.add(tcp)
-	pu.flush()
-	r := a.Results()
-	want := Errors{IPv4Checksum: 3, UDPChecksum: 4, TCPChecksum: 2}
-	if r.Totals.Errors != want || r.Totals.FrameCount != 20 {
-		t.Fatalf("errors %+v over %d frames, want %+v over 20", r.Totals.Errors, r.Totals.FrameCount, want)
+	for _, filter := range []Filter{nil, matchAll{}} { // the fast path, then the general one
+		for _, mode := range []ChecksumMode{ChecksumsSoftware, ChecksumsPort} {
+			a := newStarted(t, Config{Checksums: mode, Filter: filter})
+			pu := newPusher(a, 0)
+			for range 10 {
+				pu.add(good)
+			}
+			for range 3 {
+				pu.add(corrupt(good, 14+8)) // TTL: IPv4 header checksum fails
+			}
+			for range 4 {
+				pu.add(corrupt(good, 100)) // payload: UDP checksum fails
+			}
+			for range 2 {
+				pu.add(corrupt(tcp, 100))
+			}
+			pu.add(tcp)
+			pu.flush()
+			r := a.Results()
+			want := Errors{IPv4Checksum: 3, UDPChecksum: 4, TCPChecksum: 2}
+			wantChecks := ChecksumResults{Mode: mode, IPv4: Verified{Software: 20}, UDP: Verified{Software: 17}, TCP: Verified{Software: 3}}
+			if mode == ChecksumsPort {
+				// The test port checks nothing: nothing is verified, and
+				// the results say so.
+				want = Errors{}
+				wantChecks = ChecksumResults{Mode: mode, IPv4: Verified{None: 20}, UDP: Verified{None: 17}, TCP: Verified{None: 3}}
+			}
+			if r.Totals.Errors != want || r.Totals.FrameCount != 20 {
+				t.Errorf("filter %v checksums %v: errors %+v over %d frames, want %+v over 20", filter, mode, r.Totals.Errors, r.Totals.FrameCount, want)
+			}
+			if r.Checksums != wantChecks {
+				t.Errorf("filter %v checksums %v: verified %+v, want %+v", filter, mode, r.Checksums, wantChecks)
+			}
+		}
 	}
 }
 
+// matchAll is a filter that matches every frame, which sends every frame
+// down the general path.
+type matchAll struct{}
+
+func (matchAll) Match([]byte) bool { return true }
+
 // TestPortCheckedChecksums: where the port checked a checksum (rx
 // checksum offload), its word counts, not the bytes'; where it did not,
-// the analyzer sums them.
+// the analyzer sums them with software verification on, and leaves them
+// unverified (and says so) without.
 func TestPortCheckedChecksums(t *testing.T) {
 	eth := protocol.Ethernet{Dst: macB, Src: macA}
 	ip4 := protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}
@@ -271,30 +292,74 @@ func TestPortCheckedChecksums(t *testing.T) {
 		l4Bad, l4Good, l4None = packetio.RxL4ChecksumBad, packetio.RxL4ChecksumGood, packetio.RxL4ChecksumMask
 	)
 	for _, c := range []struct {
-		name  string
-		frame []byte
-		ck    packetio.RxChecksum
-		want  Errors
+		name     string
+		frame    []byte
+		ck       packetio.RxChecksum
+		want     Errors // with software verification
+		portOnly bool   // without it, no errors (the port did not check the broken one)
 	}{
-		{"good bytes, port says IPv4 bad", udp, ipBad | l4Good, Errors{IPv4Checksum: 1}},
-		{"good bytes, port says UDP bad", udp, ipGood | l4Bad, Errors{UDPChecksum: 1}},
-		{"good bytes, port says TCP bad", tcp, l4Bad, Errors{TCPChecksum: 1}},
-		{"good bytes, port says IPv6 UDP bad", udp6, l4Bad, Errors{UDPChecksum: 1}},
-		{"bad TTL, port says good", corrupt(udp, 14+8), ipGood | l4Good, Errors{}},
-		{"bad TTL, port verified integrity", corrupt(udp, 14+8), ipNone | l4None, Errors{}},
-		{"bad TTL, port did not check", corrupt(udp, 14+8), 0, Errors{IPv4Checksum: 1}},
-		{"bad TTL, port checked UDP only", corrupt(udp, 14+8), l4Good, Errors{IPv4Checksum: 1}},
-		{"bad payload, port says good", corrupt(udp, 100), ipGood | l4Good, Errors{}},
-		{"bad payload, port checked IPv4 only", corrupt(udp, 100), ipGood, Errors{UDPChecksum: 1}},
-		{"bad TCP payload, port says good", corrupt(tcp, 100), l4Good, Errors{}},
-		{"no UDP checksum, port says bad", noSum, l4Bad, Errors{}},
+		{"good bytes, port says IPv4 bad", udp, ipBad | l4Good, Errors{IPv4Checksum: 1}, false},
+		{"good bytes, port says UDP bad", udp, ipGood | l4Bad, Errors{UDPChecksum: 1}, false},
+		{"good bytes, port says TCP bad", tcp, l4Bad, Errors{TCPChecksum: 1}, false},
+		{"good bytes, port says IPv6 UDP bad", udp6, l4Bad, Errors{UDPChecksum: 1}, false},
+		{"bad TTL, port says good", corrupt(udp, 14+8), ipGood | l4Good, Errors{}, false},
+		{"bad TTL, port verified integrity", corrupt(udp, 14+8), ipNone | l4None, Errors{}, false},
+		{"bad TTL, port did not check", corrupt(udp, 14+8), 0, Errors{IPv4Checksum: 1}, true},
+		{"bad TTL, port checked UDP only", corrupt(udp, 14+8), l4Good, Errors{IPv4Checksum: 1}, true},
+		{"bad payload, port says good", corrupt(udp, 100), ipGood | l4Good, Errors{}, false},
+		{"bad payload, port checked IPv4 only", corrupt(udp, 100), ipGood, Errors{UDPChecksum: 1}, true},
+		{"bad TCP payload, port says good", corrupt(tcp, 100), l4Good, Errors{}, false},
+		{"no UDP checksum, port says bad", noSum, l4Bad, Errors{}, false},
 	} {
-		a := newStarted(t, Config{})
+		for _, mode := range []ChecksumMode{ChecksumsSoftware, ChecksumsPort} {
+			a := newStarted(t, Config{Checksums: mode})
+			pu := newPusher(a, 0)
+			pu.addChecked(c.frame, c.ck)
+			pu.flush()
+			want := c.want
+			if mode == ChecksumsPort && c.portOnly {
+				want = Errors{}
+			}
+			if r := a.Results(); r.Totals.Errors != want || r.Totals.FrameCount != 1 {
+				t.Errorf("%s, checksums %v: errors %+v over %d frames, want %+v over 1", c.name, mode, r.Totals.Errors, r.Totals.FrameCount, want)
+			}
+		}
+	}
+}
+
+// Results say who verified each checksum: the port where its flags say
+// good or bad, the software where it did not and software verification
+// is on, nobody otherwise; frames without the checksum are not counted.
+func TestChecksumResultsSayWhoVerified(t *testing.T) {
+	eth := protocol.Ethernet{Dst: macB, Src: macA}
+	ip4 := protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}
+	udp := build(t, 128, eth, ip4, protocol.UDP{SrcPort: 1, DstPort: 2})
+	tcp6 := build(t, 128, eth, protocol.IPv6{HopLimit: 64}, protocol.TCP{SrcPort: 1, DstPort: 2})
+	noSum := slices.Clone(udp)
+	noSum[14+20+6], noSum[14+20+7] = 0, 0
+	for _, mode := range []ChecksumMode{ChecksumsSoftware, ChecksumsPort} {
+		a := newStarted(t, Config{Checksums: mode})
 		pu := newPusher(a, 0)
-		pu.addChecked(c.frame, c.ck)
+		pu.addChecked(udp, packetio.RxIPChecksumGood|packetio.RxL4ChecksumGood)
+		pu.addChecked(udp, packetio.RxIPChecksumGood) // the port did not check UDP
+		pu.addChecked(udp, 0)
+		pu.addChecked(tcp6, packetio.RxL4ChecksumBad)
+		pu.addChecked(tcp6, 0)
+		pu.addChecked(noSum, 0)
 		pu.flush()
-		if r := a.Results(); r.Totals.Errors != c.want || r.Totals.FrameCount != 1 {
-			t.Errorf("%s: errors %+v over %d frames, want %+v over 1", c.name, r.Totals.Errors, r.Totals.FrameCount, c.want)
+		sw := func(n uint64) Verified { // n frames the port did not check
+			if mode == ChecksumsSoftware {
+				return Verified{Software: n}
+			}
+			return Verified{None: n}
+		}
+		want := ChecksumResults{Mode: mode,
+			IPv4: Verified{Port: 2, Software: sw(2).Software, None: sw(2).None},
+			UDP:  Verified{Port: 1, Software: sw(2).Software, None: sw(2).None},
+			TCP:  Verified{Port: 1, Software: sw(1).Software, None: sw(1).None},
+		}
+		if got := a.Results().Checksums; got != want {
+			t.Errorf("checksums %v: %+v, want %+v", mode, got, want)
 		}
 	}
 }
@@ -392,7 +457,7 @@ func TestFilter(t *testing.T) {
 
 func TestPRBSErrors(t *testing.T) {
 	p := compile(t, udpDef(1000, 3, generator.FillPRBS))
-	a := newStarted(t, Config{FlowCounters: PRBS})
+	a := newStarted(t, Config{FlowCounters: PRBS, Checksums: ChecksumsSoftware})
 	pu := newPusher(a, 0)
 	buf := make([]byte, p.MaxFrameLen())
 	d := &p.Definitions[0]

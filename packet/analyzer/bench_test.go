@@ -107,7 +107,7 @@ func BenchmarkPartClassify(b *testing.B) {
 	var fi fastInfo
 	var x int
 	for i := range b.N {
-		bad, ok := classify(fr[i&31], 0, &fi)
+		bad, ok := classify(fr[i&31], 0, true, &fi)
 		if ok {
 			x += int(bad) + int(fi.pay)
 		}

@@ -182,6 +182,10 @@ type Config struct {
 	// Clock returns the receive time in ns since the Unix epoch, read once
 	// per burst; nil means the wall clock, the generator's timestamp clock.
 	Clock func() uint64
+	// Checksums says who verifies received checksums: the port
+	// (ChecksumsPort, the zero value, as OpenPerf) or also the software
+	// (ChecksumsSoftware). Results.Checksums says who did.
+	Checksums ChecksumMode
 	// LinkSpeedMbps is the source port's link speed: each frame of a
 	// burst is taken as received at the burst's time plus the wire time
 	// of the frames before it (their lengths + 24 bytes of preamble, FCS
@@ -222,6 +226,9 @@ func (c *Config) validate() error {
 	}
 	if c.Clock == nil {
 		c.Clock = nowClock
+	}
+	if c.Checksums > ChecksumsSoftware {
+		return fmt.Errorf("%w: checksum verification %d unknown", ErrInvalid, c.Checksums)
 	}
 	if c.LinkSpeedMbps < 0 {
 		return fmt.Errorf("%w: link speed %d Mbps is negative", ErrInvalid, c.LinkSpeedMbps)

@@ -43,6 +43,7 @@ type fastInfo struct {
 	l3    uint16 // offset of the IP header
 	l4    uint16 // offset of the UDP or TCP header
 	pay   uint16 // first byte after the UDP or TCP header
+	who   uint8  // who verified the IPv4 (bits 0-1) and L4 (bits 2-3) checksums: byPort etc.
 }
 
 func load64(p unsafe.Pointer, off uintptr) uint64 {
@@ -57,11 +58,12 @@ func loadBE16(p unsafe.Pointer, off uintptr) uint16 {
 	return bits.ReverseBytes16(*(*uint16)(unsafe.Add(p, off)))
 }
 
-// classify recognises a fast-path frame and verifies its checksums, or
-// takes the port's word for those ck says it checked (a NIC's rx checksum
-// offload). ok is false for any other frame: then nothing in fi or bad is
+// classify recognises a fast-path frame and takes the port's word for the
+// checksums ck says it checked (a NIC's rx checksum offload); with sw it
+// verifies the others, else it leaves them unverified. fi.who says which
+// was done. ok is false for any other frame: then nothing in fi or bad is
 // meaningful.
-func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool) {
+func classify(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (bad protocol.ChecksumErrors, ok bool) {
 	n := len(frame)
 	if n < protocol.EthernetLen+protocol.IPv4Len+protocol.UDPLen || n > protocol.MaxFrameLen {
 		return 0, false
@@ -79,6 +81,7 @@ func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.
 	var end uintptr // end of the IP packet
 	var proto uint8
 	var pseudo uint64 // pseudo-header sum without length and protocol, little-endian words
+	who := uint8(noChecksum) // the IPv4 header's
 	switch et {
 	case protocol.EtherTypeIPv4:
 		if l3+protocol.IPv4Len > uintptr(n) {
@@ -102,12 +105,19 @@ func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.
 		w2 := uint64(load32(p, l3+16)) // destination
 		switch ck & packetio.RxIPChecksumMask {
 		case 0: // the port did not check
-			// 32-bit halves summed in 64 bits cannot carry out: no carry chain.
-			if checksum.Fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
-				bad |= protocol.BadIPv4
+			who = byNobody
+			if sw {
+				who = bySoftware
+				// 32-bit halves summed in 64 bits cannot carry out: no carry chain.
+				if checksum.Fold(w0&lo32+w0>>32+w1&lo32+w1>>32+w2) != 0xffff {
+					bad |= protocol.BadIPv4
+				}
 			}
 		case packetio.RxIPChecksumBad:
+			who = byPort
 			bad |= protocol.BadIPv4
+		default:
+			who = byPort
 		}
 		pseudo = uint64(load32(p, l3+12)) + w2
 	case protocol.EtherTypeIPv6:
@@ -158,19 +168,28 @@ func classify(frame []byte, ck packetio.RxChecksum, fi *fastInfo) (bad protocol.
 	default:
 		return 0, false
 	}
+	l4who := uint8(noChecksum)
 	if badL4 != 0 {
 		switch ck & packetio.RxL4ChecksumMask {
 		case 0: // the port did not check
-			if l4Sum(p, l4, l4len, pseudo, proto) == 0xffff {
+			l4who = byNobody
+			if sw {
+				l4who = bySoftware
+				if l4Sum(p, l4, l4len, pseudo, proto) == 0xffff {
+					badL4 = 0
+				}
+			} else {
 				badL4 = 0
 			}
 		case packetio.RxL4ChecksumBad:
+			l4who = byPort
 		default: // good, or the data's integrity verified
+			l4who = byPort
 			badL4 = 0
 		}
 	}
 	bad |= badL4
-	fi.shape, fi.l3, fi.l4 = shape, uint16(l3), uint16(l4)
+	fi.shape, fi.l3, fi.l4, fi.who = shape, uint16(l3), uint16(l4), who|l4who<<2
 	return bad, true
 }
 

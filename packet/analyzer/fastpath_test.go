@@ -21,21 +21,25 @@ var fastCfg = Config{
 // parser alone, and fails if any result differs.
 func diffPush(t testing.TB, frames [][]byte) {
 	t.Helper()
-	fast := newStarted(t, fastCfg)
-	general := newStarted(t, fastCfg)
-	general.generalOnly = true
-	c := &testClock{now: 1 << 40}
-	fast.cfg.Clock, general.cfg.Clock = c.read, c.read
-	pf, pg := newPusher(fast, 3), newPusher(general, 3)
-	for _, f := range frames {
-		pf.add(f)
-		pg.add(f)
-	}
-	pf.flush()
-	pg.flush()
-	rf, rg := fast.Results(), general.Results()
-	if !reflect.DeepEqual(rf, rg) {
-		t.Fatalf("fast path and general parser differ:\nfast    %+v\ngeneral %+v", rf, rg)
+	for _, mode := range []ChecksumMode{ChecksumsPort, ChecksumsSoftware} {
+		cfg := fastCfg
+		cfg.Checksums = mode
+		fast := newStarted(t, cfg)
+		general := newStarted(t, cfg)
+		general.generalOnly = true
+		c := &testClock{now: 1 << 40}
+		fast.cfg.Clock, general.cfg.Clock = c.read, c.read
+		pf, pg := newPusher(fast, 3), newPusher(general, 3)
+		for _, f := range frames {
+			pf.add(f)
+			pg.add(f)
+		}
+		pf.flush()
+		pg.flush()
+		rf, rg := fast.Results(), general.Results()
+		if !reflect.DeepEqual(rf, rg) {
+			t.Fatalf("checksums %v: fast path and general parser differ:\nfast    %+v\ngeneral %+v", mode, rf, rg)
+		}
 	}
 }
 
@@ -137,7 +141,7 @@ func TestFastPathTakesCommonFrames(t *testing.T) {
 	} {
 		var fi fastInfo
 		f := build(t, 128, hs...)
-		if bad, ok := classify(f, 0, &fi); !ok || bad != 0 {
+		if bad, ok := classify(f, 0, true, &fi); !ok || bad != 0 {
 			t.Errorf("%v: classify = %v, %v; want the fast path, no errors", hs, bad, ok)
 		}
 	}

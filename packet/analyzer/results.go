@@ -89,6 +89,8 @@ type FlowResult struct {
 type Results struct {
 	Active   bool
 	Protocol ProtocolResults
+	// Checksums say who verified the counted frames' checksums.
+	Checksums ChecksumResults
 	// Totals sums the flows' counters (summaries merged), plus frame
 	// counts, lengths and errors of OverflowFrames. No header, no digests.
 	Totals Counters
@@ -116,7 +118,7 @@ const readChunk = 256
 func (a *Analyzer) Results() Results {
 	a.ctl.Lock()
 	defer a.ctl.Unlock()
-	r := Results{Active: a.active.Load()}
+	r := Results{Active: a.active.Load(), Checksums: ChecksumResults{Mode: a.cfg.Checksums}}
 	var copies []flowCopy
 	var overflow flow
 	chunk := readChunk
@@ -126,6 +128,7 @@ func (a *Analyzer) Results() Results {
 	for _, s := range a.shards() {
 		s.mu.Lock()
 		r.Protocol.add(&s.proto)
+		r.Checksums.add(&s.checks)
 		r.FilteredFrames += s.filtered
 		overflow.merge(&s.overflow)
 		s.mu.Unlock()

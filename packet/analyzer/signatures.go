@@ -21,9 +21,10 @@ import (
 const ethernetOverhead = 24
 
 // fastSignature decodes the signature of a frame of the fast path
-// (longer than either format) received at rx.
-func (a *Analyzer) fastSignature(frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
-	if s, ok := spirent.FromFrame(frame); ok {
+// (longer than either format) received at rx, with shard s's Spirent
+// decoder (whose caches suit a lane's traffic).
+func (a *Analyzer) fastSignature(s *shard, frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
+	if s, ok := s.spirent.FromFrame(frame); ok {
 		return a.fromSpirent(s, rx), true, true
 	}
 	ta, tx, tt := trailerWords(frame)
@@ -34,8 +35,8 @@ func (a *Analyzer) fastSignature(frame []byte, rx uint64) (sig signature.Signatu
 }
 
 // signatureOf decodes the signature of any frame received at rx.
-func (a *Analyzer) signatureOf(frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
-	if s, ok := spirent.FromFrame(frame); ok {
+func (a *Analyzer) signatureOf(s *shard, frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
+	if s, ok := s.spirent.FromFrame(frame); ok {
 		return a.fromSpirent(s, rx), true, true
 	}
 	sig, signed = signature.FromFrame(frame)

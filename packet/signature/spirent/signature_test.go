@@ -264,3 +264,82 @@ func TestEncoderIsEncode(t *testing.T) {
 		}
 	}
 }
+
+// A Decoder accepts exactly what Decode accepts, with the same fields:
+// for runs of signatures of a few streams (its caches hit), for random
+// signatures (they miss), for signatures with one bit flipped anywhere,
+// and for random bytes that pass the cheap checks (the key and the
+// enhanced-detection bytes made right, the CRC left random).
+func TestDecoderIsDecode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	var d Decoder
+	var b [Len]byte
+	check := func(what string) {
+		t.Helper()
+		want, wok := Decode(b[:])
+		got, gok := d.Decode(b[:])
+		if got != want || gok != wok {
+			t.Fatalf("%s %x: Decoder %+v %v, Decode %+v %v", what, b, got, gok, want, wok)
+		}
+	}
+	seqs := [5]uint32{0, 250, 1<<32 - 100, rng.Uint32(), rng.Uint32()}
+	ts := uint64(1<<32 - 5000)
+	accepted := 0
+	for k := range 50000 {
+		i := k % len(seqs)
+		Encode(b[:], Signature{StreamID: 100 + uint32(i), Sequence: seqs[i], Timestamp: ts, Flags: uint8(k / 1000 % 4)})
+		seqs[i]++
+		ts += 27
+		check("run")
+		if k%7 == 0 {
+			bit := rng.IntN(8 * 18)
+			b[bit/8] ^= 1 << (bit % 8)
+			check("flipped")
+		}
+	}
+	for range 1 << 16 {
+		Encode(b[:], Signature{StreamID: rng.Uint32(), Sequence: rng.Uint32(), Timestamp: rng.Uint64(), Flags: uint8(rng.UintN(4))})
+		check("random")
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		// Make the cheap checks pass: byte 10 the key's complement and
+		// bytes 5..6 the complement of 7..8, before scrambling.
+		m := &masks[b[0]]
+		hi, lo := binary.BigEndian.Uint64(b[0:])^m[0], binary.BigEndian.Uint64(b[8:])^m[1]
+		lo = lo&^(0xff<<40) | uint64(^b[0])<<40
+		seqHi := uint16(hi)<<8 | uint16(lo>>56)
+		hi = hi&^(0xffff<<8) | uint64(^seqHi)<<8
+		binary.BigEndian.PutUint64(b[0:], hi^m[0])
+		binary.BigEndian.PutUint64(b[8:], lo^m[1])
+		check("random bytes")
+		if _, ok := Decode(b[:]); ok {
+			accepted++
+		}
+	}
+	t.Logf("random bytes past the cheap checks accepted: %d of %d (expect ~1 in 65536)", accepted, 1<<16)
+}
+
+func BenchmarkDecodeRun(b *testing.B) {
+	var sigs [64][Len]byte
+	for i := range sigs {
+		Encode(sigs[i][:], Signature{StreamID: uint32(i % 8), Sequence: uint32(i / 8), Timestamp: 1 << 33, Flags: FlagPRBS})
+	}
+	b.Run("Decode", func(b *testing.B) {
+		var n uint32
+		for i := range b.N {
+			s, _ := Decode(sigs[i&63][:])
+			n += s.Sequence
+		}
+		_ = n
+	})
+	b.Run("Decoder", func(b *testing.B) {
+		var d Decoder
+		var n uint32
+		for i := range b.N {
+			s, _ := d.Decode(sigs[i&63][:])
+			n += s.Sequence
+		}
+		_ = n
+	})
+}
