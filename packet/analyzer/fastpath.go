@@ -80,7 +80,7 @@ func classify(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (bad 
 	var l4 uintptr
 	var end uintptr // end of the IP packet
 	var proto uint8
-	var pseudo uint64 // pseudo-header sum without length and protocol, little-endian words
+	var pseudo uint64        // pseudo-header sum without length and protocol, little-endian words
 	who := uint8(noChecksum) // the IPv4 header's
 	switch et {
 	case protocol.EtherTypeIPv4:
