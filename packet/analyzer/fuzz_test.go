@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzPush: arbitrary frame bytes, alone or after a valid signed frame of
-// the same stream, with any word from the port on their checksums, never
+// the same stream, with any word from the port on their checksums, with
+// or without software checksum verification, never
 // panic, each is counted once (or filtered), and the fast path gives what
 // the general parser gives (on frames the port did not check); counting
 // tunnels and what they carry never panics either.
@@ -50,6 +51,9 @@ func FuzzPush(f *testing.F) {
 		}
 		if port&2 == 2 { // the tunnel groups, and so the general path
 			c.ProtocolCounters |= countTunnels
+		}
+		if port&4 == 4 {
+			c.Checksums = ChecksumsSoftware
 		}
 		a := newStarted(t, c)
 		mv.Reset()

@@ -150,3 +150,47 @@ func TestAnalyzerValidation(t *testing.T) {
 		}
 	}
 }
+
+// Who verifies checksums: by default the port (as OpenPerf), and the
+// test-mode ring ports verify none, so the result says that nobody
+// verified the frames' IPv4 and UDP checksums rather than showing a
+// silent 0 errors; with x_checksums software the analyzer sums them and
+// says so. The config shows the mode in use.
+func TestAnalyzerSaysWhoVerifiedChecksums(t *testing.T) {
+	d := startDaemon(t, testMode)
+	createAnalyzer(t, d, "port", "1", map[string]any{"flow_counters": []string{"frame_count"}})
+	createAnalyzer(t, d, "sw", "1", map[string]any{"flow_counters": []string{"frame_count"}, "x_checksums": "software"})
+	d.expect("POST", "/packet/analyzers", map[string]any{"id": "bad", "source_id": "1",
+		"config": map[string]any{"x_checksums": "hardware"}}, 400)
+	var cfg gen.PacketAnalyzer
+	d.get("/packet/analyzers/port", &cfg)
+	if c := cfg.Config.XChecksums; c == nil || *c != "port" {
+		t.Errorf("default x_checksums %v, want port", c)
+	}
+	results := map[string]string{}
+	for _, id := range []string{"port", "sw"} {
+		var ar gen.PacketAnalyzerResult
+		mustJSON(t, d.expect("POST", "/packet/analyzers/"+id+"/start", nil, 201), &ar)
+		results[id] = ar.Id
+	}
+	def := udpDef(map[string]any{"fixed": 128}, "", nil, nil)
+	def["signature"] = map[string]any{"stream_id": 7, "latency": "start_of_frame"}
+	g := createGenerator(t, d, "0", genConfig(map[string]any{"frames": 1000}, 100000, def))
+	runToCompletion(t, d, g)
+	for id, want := range map[string]gen.PacketAnalyzerChecksums{
+		"port": {Mode: "port", Ipv4: gen.PacketAnalyzerChecksumsVerified{None: 1000}, Udp: gen.PacketAnalyzerChecksumsVerified{None: 1000}},
+		"sw":   {Mode: "software", Ipv4: gen.PacketAnalyzerChecksumsVerified{Software: 1000}, Udp: gen.PacketAnalyzerChecksumsVerified{Software: 1000}},
+	} {
+		var ar gen.PacketAnalyzerResult
+		eventually(t, id+" counts 1000 frames", func() (bool, string) {
+			ar = analyzerResult(t, d, results[id])
+			return ar.FlowCounters.FrameCount == 1000, fmt.Sprintf("%d frames", ar.FlowCounters.FrameCount)
+		})
+		if ar.XChecksums == nil || *ar.XChecksums != want {
+			t.Errorf("analyzer %s: x_checksums %+v, want %+v", id, ar.XChecksums, want)
+		}
+		if e := ar.FlowCounters.Errors; e.Ipv4Checksum+e.UdpChecksum != 0 {
+			t.Errorf("analyzer %s: checksum errors %+v", id, e)
+		}
+	}
+}

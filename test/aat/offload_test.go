@@ -91,6 +91,12 @@ func TestTapPortChecksumOffload(t *testing.T) {
 	if e.Ipv4Checksum != 3 || e.UdpChecksum != 4 || e.TcpChecksum != 2 {
 		t.Errorf("checksum errors ipv4 %d udp %d tcp %d, want 3, 4, 2", e.Ipv4Checksum, e.UdpChecksum, e.TcpChecksum)
 	}
+	// The default verification is the port's, and the port verified all.
+	v := func(n int64) gen.PacketAnalyzerChecksumsVerified { return gen.PacketAnalyzerChecksumsVerified{Port: n} }
+	want := gen.PacketAnalyzerChecksums{Mode: "port", Ipv4: v(24), Udp: v(17), Tcp: v(7)}
+	if got := analyzerResult(t, d, ar.Id).XChecksums; got == nil || *got != want {
+		t.Errorf("x_checksums %+v, want %+v", got, want)
+	}
 }
 
 // TestHelperWriteFrames is TestTapPortChecksumOffload's helper process,

@@ -103,7 +103,8 @@ func TestNoAllocations(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that Decode never panics, that whatever it accepts
+// FuzzDecode checks that Decode never panics, that a Decoder agrees with
+// it, that whatever it accepts
 // re-encodes to the same 18 bytes (the format has no redundancy Decode
 // ignores), and that the input read as a Signature survives Encode then
 // Decode.
@@ -123,8 +124,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(make([]byte, Len))
 	f.Add(bytes.Repeat([]byte{0xff}, Len+3))
+	var dec Decoder // kept across inputs: its caches fill as a receiver's do
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, ok := Decode(data)
+		if ds, dok := dec.Decode(data); ds != s || dok != ok {
+			t.Fatalf("Decoder.Decode(%x) = %+v %v, Decode %+v %v", data, ds, dok, s, ok)
+		}
 		if ok {
 			var b [Len]byte
 			Encode(b[:], s)
