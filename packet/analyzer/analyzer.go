@@ -296,7 +296,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			run, runN = k, 0
 		}
 		runN++
-		sig, signed, sp := a.fastSignature(s, frame, rx)
+		sig, signed, sp := a.fastSignature(s, frame)
 		var f *flow
 		if signed {
 			e := s.sigSlot(port, sig.StreamID)
@@ -315,12 +315,18 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 				f.countErrors(bad)
 			}
 			if signedMore {
+				if sp {
+					sig.Timestamp = a.spirentTime(sig.Timestamp, rx)
+				}
 				f.updateSeqLatency(sig.Sequence, sig.Timestamp, rx, cfg, a.needs)
 				if cfg.FlowCounters&PRBS != 0 && sig.PRBS() {
 					f.checkPRBS(frame, int(fi.pay), sp)
 				}
 			}
 			continue
+		}
+		if sp {
+			sig.Timestamp = a.spirentTime(sig.Timestamp, rx)
 		}
 		p := packet{frame: frame, payloadOff: int(fi.pay), bad: bad, sig: sig, signed: signed, spirent: sp, rx: rx}
 		if f == nil {

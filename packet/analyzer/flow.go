@@ -80,15 +80,20 @@ func keyAt(port uint16, frame []byte, vlan, ip int, v6 bool, l4 int, proto uint8
 
 // summary accumulates min, max, total and the moments for a standard
 // deviation of a series of values. The moments are sums of the values'
-// distance from the first value, in float64: no division per value, and
-// no cancellation when the values are large and close together.
+// distance from the first value (shift): no division per value, and no
+// cancellation when the values are large and close together. The first
+// moment is total less n shifts (exact in integers: wrapping products
+// cancel), the second a float64 sum.
 type summary struct {
-	n          uint64
-	min, max   int64
-	total      int64
-	shift      int64
-	sum1, sum2 float64
+	n        uint64
+	min, max int64
+	total    int64
+	shift    int64
+	sum2     float64
 }
+
+// sum1 is the sum of the values' distances from shift.
+func (s *summary) sum1() float64 { return float64(s.total - int64(s.n)*s.shift) }
 
 func (s *summary) add(x int64) {
 	if s.n == 0 {
@@ -99,7 +104,6 @@ func (s *summary) add(x int64) {
 	s.n++
 	s.total += x
 	d := float64(x - s.shift)
-	s.sum1 += d
 	s.sum2 += d * d
 }
 

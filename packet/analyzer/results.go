@@ -254,8 +254,9 @@ func (s *summary) moments() (n, mean, m2 float64) {
 		return 0, 0, 0
 	}
 	n = float64(s.n)
-	mean = float64(s.shift) + s.sum1/n
-	m2 = max(s.sum2-s.sum1*s.sum1/n, 0)
+	sum1 := s.sum1()
+	mean = float64(s.shift) + sum1/n
+	m2 = max(s.sum2-sum1*sum1/n, 0)
 	return n, mean, m2
 }
 
@@ -279,10 +280,10 @@ func (s *summary) merge(t *summary) {
 	s.max = max(s.max, t.max)
 	s.total += t.total
 	s.n += t.n
-	// Re-express about shift: sum1 = n*(mean-shift), sum2 = m2 + sum1^2/n.
+	// Re-express about shift: sum2 = m2 + sum1^2/n.
 	s.shift = int64(math.Round(mean))
-	s.sum1 = n * (mean - float64(s.shift))
-	s.sum2 = m2 + s.sum1*s.sum1/n
+	sum1 := s.sum1()
+	s.sum2 = m2 + sum1*sum1/n
 }
 
 func (s *summary) result() *Summary {

@@ -21,11 +21,13 @@ import (
 const ethernetOverhead = 24
 
 // fastSignature decodes the signature of a frame of the fast path
-// (longer than either format) received at rx, with shard s's Spirent
-// decoder (whose caches suit a lane's traffic).
-func (a *Analyzer) fastSignature(s *shard, frame []byte, rx uint64) (sig signature.Signature, signed, sp bool) {
+// (longer than either format), with shard s's Spirent decoder (whose
+// caches suit a lane's traffic). A Spirent signature's timestamp is left
+// in its ticks (sp): the burst loop converts it (spirentTime) only where
+// it is used, as counting frames per flow needs the stream id alone.
+func (a *Analyzer) fastSignature(s *shard, frame []byte) (sig signature.Signature, signed, sp bool) {
 	if s, ok := s.spirent.FromFrame(frame); ok {
-		return a.fromSpirent(s, rx), true, true
+		return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: s.Timestamp, Flags: s.Flags}, true, true
 	}
 	ta, tx, tt := trailerWords(frame)
 	if signature.Valid(ta, tx, tt) {
@@ -48,6 +50,11 @@ func (a *Analyzer) signatureOf(s *shard, frame []byte, rx uint64) (sig signature
 // Unix ns nearest rx that it names (spirent.Unwrap: right for latencies
 // under ~5.7 minutes either way).
 func (a *Analyzer) fromSpirent(s spirent.Signature, rx uint64) signature.Signature {
-	tx := a.epoch + spirent.Unwrap(s.Timestamp, int64(rx)-a.epoch)
-	return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: uint64(tx), Flags: s.Flags}
+	return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: a.spirentTime(s.Timestamp, rx), Flags: s.Flags}
+}
+
+// spirentTime is the Unix ns time that Spirent timestamp ticks, received
+// at rx, name (see fromSpirent).
+func (a *Analyzer) spirentTime(ticks, rx uint64) uint64 {
+	return uint64(a.epoch + spirent.Unwrap(ticks, int64(rx)-a.epoch))
 }
