@@ -40,6 +40,12 @@ func (d *Decoder) Decode(b []byte) (Signature, bool) {
 	if len(b) < Len {
 		return Signature{}, false
 	}
+	return d.decode((*[Len]byte)(b))
+}
+
+// decode is Decode's body, out of line so that Decode and FromFrame,
+// which inline, cost their callers one call.
+func (d *Decoder) decode(b *[Len]byte) (Signature, bool) {
 	hi, lo, crc := binary.BigEndian.Uint64(b[0:8]), binary.BigEndian.Uint64(b[8:16]), binary.BigEndian.Uint16(b[16:18])
 	key := uint8(hi >> 56)
 	m := &masks[key]
@@ -81,5 +87,5 @@ func (d *Decoder) FromFrame(frame []byte) (Signature, bool) {
 	if len(frame) < Len {
 		return Signature{}, false
 	}
-	return d.Decode(frame[len(frame)-Len:])
+	return d.decode((*[Len]byte)(frame[len(frame)-Len:]))
 }
