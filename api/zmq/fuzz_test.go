@@ -51,12 +51,13 @@ func FuzzFrames(f *testing.F) {
 	hello := append(append([]byte{}, greeting[:]...), command("READY", property("Socket-Type", "DEALER"))...)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
-		if !s.track(server) {
+		st, ok := s.track(server)
+		if !ok {
 			t.Fatal("server refused the connection")
 		}
 		done := make(chan struct{})
 		go func() {
-			s.serveConn(server)
+			s.serveConn(server, st)
 			close(done)
 		}()
 		drained := make(chan struct{})

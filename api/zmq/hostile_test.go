@@ -484,24 +484,57 @@ func TestFullQueueAnswersBusy(t *testing.T) {
 	}
 }
 
+// At the connection limit a new connection takes the place of the one
+// idle the longest (a hostile or careless peer's idle or half-open
+// connections lock nobody out), and is only refused when every connection
+// is in the middle of a request.
 func TestConnectionLimit(t *testing.T) {
-	s := startWith(t, versionHandler, Limits{MaxConns: 3})
+	h, release := blocking()
+	s := startWith(t, h, Limits{MaxConns: 3})
 	var held []*peer
+	for i := range 3 {
+		p := rawDial(t, s)
+		if i < 2 {
+			p.greet("REQ") // idle after the handshake
+		} else {
+			p.write(greeting[:10]...) // half a greeting
+		}
+		held = append(held, p)
+		time.Sleep(20 * time.Millisecond) // distinct idle times
+	}
+	served(t, s) // in place of the idlest, the first
+	if !held[0].closed(2 * time.Second) {
+		t.Error("the connection idle the longest was kept")
+	}
+	for _, p := range held[1:] {
+		if p.closed(100 * time.Millisecond) {
+			t.Error("a connection idle for less time was closed")
+		}
+	}
+
+	// Every connection busy: a new one is refused.
+	busy := make([]*peer, 0, 3)
 	for range 3 {
 		p := rawDial(t, s)
 		p.greet("REQ")
-		held = append(held, p)
+		p.send("", `{"operation":"GetPort","params":{"id":"slow"}}`) // blocks in the handler
+		busy = append(busy, p)
 	}
-	extra := rawDial(t, s)
-	if !extra.closed(2 * time.Second) {
-		t.Error("a connection over the limit was kept")
-	}
-	held[0].c.Close()
 	deadline := time.Now().Add(2 * time.Second)
-	for s.openConns() > 2 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && s.openConns() > 3 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	served(t, s)
+	time.Sleep(100 * time.Millisecond) // the requests reach the handler
+	extra := rawDial(t, s)
+	if !extra.closed(2 * time.Second) {
+		t.Error("a connection over the limit was kept while every connection was busy")
+	}
+	close(release)
+	for _, p := range busy {
+		if r := p.reply(); r.Code != 200 {
+			t.Errorf("busy request after release: %d %s", r.Code, r.Body)
+		}
+	}
 }
 
 func TestJunkConnectsDoNotLeakFDs(t *testing.T) {

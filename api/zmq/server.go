@@ -43,7 +43,12 @@ type Limits struct {
 	// headers. A larger request is answered 413 and its connection closed
 	// before the rest of it is read.
 	MaxMessageSize int64
-	// MaxConns bounds the open connections; more are closed on arrival.
+	// MaxConns bounds the open connections. A connection beyond it takes
+	// the place of the one idle the longest (waiting for its next request,
+	// or still in its handshake), which is closed; if every connection is
+	// in the middle of a request, the new one is closed instead. So idle
+	// or half-open connections, a careless or hostile peer's, never lock
+	// other clients out.
 	MaxConns int
 	// Workers is how many requests run at once.
 	Workers int
@@ -130,7 +135,7 @@ type Server struct {
 	run   chan struct{} // a token per request running: Workers
 
 	mu     sync.Mutex
-	conns  map[net.Conn]struct{} // open connections; guarded by mu
+	conns  map[net.Conn]*connState // open connections; guarded by mu
 	closed bool                  // no more connections; guarded by mu
 	wg     sync.WaitGroup        // one per connection goroutine
 
@@ -202,7 +207,7 @@ func newServer(handler http.Handler, log *zap.Logger, lim Limits) (*Server, erro
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{dispatcher: d, lim: lim, ctx: ctx, cancel: cancel,
 		admit: make(chan struct{}, lim.Workers+lim.Queue), run: make(chan struct{}, lim.Workers),
-		conns: make(map[net.Conn]struct{}), served: make(chan struct{})}, nil
+		conns: make(map[net.Conn]*connState), served: make(chan struct{})}, nil
 }
 
 // prepareIPC makes sure path can be bound: its directory exists and a
@@ -277,36 +282,74 @@ func (s *Server) Serve(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		if !s.track(c) {
+		st, ok := s.track(c)
+		if !ok {
 			continue
 		}
-		go s.serveConn(c)
+		go s.serveConn(c, st)
 	}
 }
 
-// track registers a new connection, or closes it if the server is closed
-// or has MaxConns open.
-func (s *Server) track(c net.Conn) bool {
+// connState is what track needs to know of a connection to pick one to
+// close when the server is full.
+type connState struct {
+	// idleSince is when the connection last went idle (arrived, or
+	// finished a reply), Unix ns; 0 while a request is being read, run or
+	// answered.
+	idleSince atomic.Int64
+}
+
+// track registers a new connection, making room by closing the connection
+// idle the longest when MaxConns are open; it closes c instead if the
+// server is closed, or full of connections in the middle of requests.
+func (s *Server) track(c net.Conn) (*connState, bool) {
+	st := &connState{}
+	st.idleSince.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	closed, full := s.closed, len(s.conns) >= s.lim.MaxConns
+	var evicted net.Conn
+	if !closed && full {
+		if evicted = s.idlest(); evicted != nil {
+			delete(s.conns, evicted) // its serveConn's delete is then a no-op
+			full = false
+		}
+	}
 	if !closed && !full {
-		s.conns[c] = struct{}{}
+		s.conns[c] = st
 		s.wg.Add(1)
 	}
 	s.mu.Unlock()
+	if evicted != nil {
+		_ = evicted.Close() // ends its serveConn's read
+		s.warn("zmq: connection limit reached; closed the connection idle the longest for a new one",
+			zap.Int("max_conns", s.lim.MaxConns), zap.String("closed", peerName(evicted)))
+	}
 	if closed || full {
 		_ = c.Close()
 		if full {
-			s.warn("zmq: connection limit reached; closing new connections", zap.Int("max_conns", s.lim.MaxConns))
+			s.warn("zmq: connection limit reached and every connection busy; closing new connections", zap.Int("max_conns", s.lim.MaxConns))
 		}
-		return false
+		return nil, false
 	}
-	return true
+	return st, true
+}
+
+// idlest returns the open connection idle the longest, nil if all are in
+// the middle of a request; s.mu is held.
+func (s *Server) idlest() net.Conn {
+	var best net.Conn
+	var since int64
+	for c, st := range s.conns {
+		if t := st.idleSince.Load(); t != 0 && (best == nil || t < since) {
+			best, since = c, t
+		}
+	}
+	return best
 }
 
 // serveConn runs one tracked connection: handshake, then request, reply,
 // request, ... It closes the connection when done.
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(c net.Conn, st *connState) {
 	defer func() {
 		_ = c.Close()
 		s.mu.Lock()
@@ -316,6 +359,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}()
 	log := s.log.With(zap.String("peer", peerName(c)))
 	w := newWire(c, s.lim)
+	w.begin = func() { st.idleSince.Store(0) } // a request has begun: not idle
 	peer, err := w.handshake()
 	if err != nil {
 		log.Debug("zmq: handshake failed", zap.Error(err))
@@ -350,6 +394,7 @@ func (s *Server) serveConn(c net.Conn) {
 			log.Debug("zmq: reply not delivered; closing the connection", zap.Error(err))
 			return
 		}
+		st.idleSince.Store(time.Now().UnixNano())
 	}
 }
 

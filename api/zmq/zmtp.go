@@ -96,6 +96,9 @@ type wire struct {
 	dr  deadlineReader
 	r   *bufio.Reader
 	lim Limits
+	// begin, if set, is called when the header of a message's first frame
+	// has arrived.
+	begin func()
 }
 
 func newWire(c net.Conn, lim Limits) *wire {
@@ -262,6 +265,9 @@ func (w *wire) readMessage() (*message, error) {
 			}
 			w.dr.idle = 0
 			continue
+		}
+		if m.count == 0 && w.begin != nil {
+			w.begin() // a message's first frame, not a command such as PING
 		}
 		if size > limit || total+size+uint64(n) > limit {
 			return m, &tooBigError{limit: w.lim.MaxMessageSize, declared: size}
