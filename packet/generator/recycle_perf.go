@@ -164,7 +164,6 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	if patch == nil {
 		words = nil
 	}
-	nw := len(words)
 	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
 	bases := rc.base[:nflows]
 	sp := sigParams{stream: d.Signature.StreamID, so: len(t.frame) - SignatureLen, co: t.sigCsum, odd: t.sigOdd,
@@ -192,11 +191,7 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 		pkts[k] = m
 		p := m.DataPtr()
 		if tags[pos] != int32(flow) {
-			row := patch[flow*nw : flow*nw+nw]
-			for j, off := range words {
-				put16(p, int(off), row[j])
-			}
-			tags[pos] = int32(flow)
+			rc.setFlow(p, pos, flow, words, patch)
 		}
 		q := seq[flow]
 		seq[flow] = q + 1
@@ -256,7 +251,6 @@ func (s *Source) signRingSpirent(pkts []*packetio.Mbuf, ts uint64) int {
 	if patch == nil {
 		words = nil
 	}
-	nw := len(words)
 	seq := w.seq[d.FlowOffset : d.FlowOffset+nflows]
 	stream := d.Signature.StreamID
 	if rc.enc == nil || rc.encStream != stream {
@@ -299,11 +293,7 @@ func (s *Source) signRingSpirent(pkts []*packetio.Mbuf, ts uint64) int {
 		pkts[k] = m
 		p := m.DataPtr()
 		if tags[pos] != int32(flow) {
-			row := patch[flow*nw : flow*nw+nw]
-			for j, off := range words {
-				put16(p, int(off), row[j])
-			}
-			tags[pos] = int32(flow)
+			rc.setFlow(p, pos, flow, words, patch)
 		}
 		q := seq[flow]
 		seq[flow] = q + 1
@@ -343,6 +333,18 @@ func (s *Source) signRingSpirent(pkts []*packetio.Mbuf, ts uint64) int {
 	rc.pos, ps.flow = pos, flow
 	w.wire += uint64(k) * step
 	return k
+}
+
+// setFlow writes flow's words (patch's row of them) into ring buffer pos,
+// whose data is at p, and tags it with the flow. The ring loops call it
+// only when the tag differs, which a flow-sized ring makes rare.
+func (rc *recycled) setFlow(p unsafe.Pointer, pos, flow int, words, patch []uint16) {
+	nw := len(words)
+	row := patch[flow*nw : flow*nw+nw]
+	for j, off := range words {
+		put16(p, int(off), row[j])
+	}
+	rc.flow[pos] = int32(flow)
 }
 
 // flowChecksums returns each flow's checksum under the trailer of
