@@ -71,37 +71,27 @@ var flowDigestNames = []string{"frame_length", "interarrival_time", "jitter_ipdv
 
 // ParseProtocolCounters turns OpenPerf protocol counter names into a set.
 func ParseProtocolCounters(names []string) (ProtocolCounters, error) {
-	var set ProtocolCounters
-	for _, n := range names {
-		i := indexOf(protocolCounterNames, n)
-		if i < 0 {
-			return 0, fmt.Errorf("%w: unknown protocol counter %q", ErrInvalid, n)
-		}
-		set |= 1 << i
-	}
-	return set, nil
+	return parseSet[ProtocolCounters](names, protocolCounterNames, "protocol counter")
 }
 
 // ParseFlowCounters turns OpenPerf flow counter names into a set.
 func ParseFlowCounters(names []string) (FlowCounters, error) {
-	var set FlowCounters
-	for _, n := range names {
-		i := indexOf(flowCounterNames, n)
-		if i < 0 {
-			return 0, fmt.Errorf("%w: unknown flow counter %q", ErrInvalid, n)
-		}
-		set |= 1 << i
-	}
-	return set, nil
+	return parseSet[FlowCounters](names, flowCounterNames, "flow counter")
 }
 
 // ParseFlowDigests turns OpenPerf flow digest names into a set.
 func ParseFlowDigests(names []string) (FlowDigests, error) {
-	var set FlowDigests
+	return parseSet[FlowDigests](names, flowDigestNames, "flow digest")
+}
+
+// parseSet turns names from list into the set of their bits (bit i for
+// list[i]).
+func parseSet[S ~uint8 | ~uint16](names, list []string, what string) (S, error) {
+	var set S
 	for _, n := range names {
-		i := indexOf(flowDigestNames, n)
+		i := indexOf(list, n)
 		if i < 0 {
-			return 0, fmt.Errorf("%w: unknown flow digest %q", ErrInvalid, n)
+			return 0, fmt.Errorf("%w: unknown %s %q", ErrInvalid, what, n)
 		}
 		set |= 1 << i
 	}
