@@ -291,6 +291,10 @@ func put16(p unsafe.Pointer, off int, v uint16) {
 	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Add(p, off))[:], v)
 }
 
+func put32(p unsafe.Pointer, off int, v uint32) {
+	binary.BigEndian.PutUint32((*[4]byte)(unsafe.Add(p, off))[:], v)
+}
+
 func put64(p unsafe.Pointer, off int, v uint64) {
 	binary.BigEndian.PutUint64((*[8]byte)(unsafe.Add(p, off))[:], v)
 }
