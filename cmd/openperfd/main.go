@@ -150,6 +150,9 @@ type daemon struct {
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
+	// stopLending ends the workers.Lender, which gives the worker CPUs
+	// back to the workers; nil without one.
+	stopLending func()
 }
 
 func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
@@ -253,6 +256,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.ans = analyzer.NewService(d.workers, eps, budget)
 	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
+	d.lendIdleCPUs(plan, cfg.PacketIO.NoCPULending)
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
 		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
 	d.api, err = rest.New(log, h)
@@ -356,6 +360,28 @@ func createResources(h http.Handler, res []config.Resource) error {
 	return nil
 }
 
+// lendPeriod is how often the lender checks whether anything is measured.
+const lendPeriod = 50 * time.Millisecond
+
+// lendIdleCPUs lets the control threads use the worker CPUs while no
+// generator, analyzer or capture runs (workers.Lender); each service takes
+// them back before a run starts. Not with --modules.packetio.no-cpu-lending,
+// nor when the control threads were not confined in the first place.
+func (d *daemon) lendIdleCPUs(plan *dataplanePlan, off bool) {
+	if off || plan.noPorts || len(plan.controlCPUs) == 0 {
+		return
+	}
+	busy := func() bool { return d.gens.AnyRunning() || d.ans.AnyRunning() || d.caps.AnyRunning() }
+	l := workers.NewLender(d.workers, plan.controlCPUs, busy, d.log)
+	d.gens.BeforeStart(l.Reclaim)
+	d.ans.BeforeStart(l.Reclaim)
+	d.caps.BeforeStart(l.Reclaim)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { l.Run(ctx, lendPeriod); close(done) }()
+	d.stopLending = func() { cancel(); <-done }
+}
+
 // shutdownDrain bounds how long a stop waits for requests in flight.
 const shutdownDrain = 5 * time.Second
 
@@ -375,6 +401,9 @@ func (d *daemon) stop() error {
 				zap.Duration("drain", shutdownDrain), zap.Error(err))
 		}
 		cancel()
+	}
+	if d.stopLending != nil {
+		d.stopLending()
 	}
 	if d.gens != nil {
 		d.gens.Close()

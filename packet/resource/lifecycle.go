@@ -50,9 +50,10 @@ type Lifecycle[S, C, R, V, RV any] struct {
 	eps    Endpoints
 	budget *memory.Budget // nil: unbounded
 
-	mu    sync.Mutex
-	items registry.Ordered[*Item[C, R]]
-	runs  registry.Ordered[*Run[C, R]]
+	mu     sync.Mutex
+	items  registry.Ordered[*Item[C, R]]
+	runs   registry.Ordered[*Run[C, R]]
+	before func() // BeforeStart's
 }
 
 // New makes a lifecycle. Endpoint ids are resolved with eps; the memory
@@ -233,6 +234,27 @@ func (l *Lifecycle[S, C, R, V, RV]) Running(id string) bool {
 	defer l.mu.Unlock()
 	it, ok := l.items.Get(id)
 	return ok && l.running(it)
+}
+
+// AnyRunning reports whether any item is running.
+func (l *Lifecycle[S, C, R, V, RV]) AnyRunning() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, it := range l.items.All() {
+		if l.running(it) {
+			return true
+		}
+	}
+	return false
+}
+
+// BeforeStart sets f to run before items start, without the lock (nil:
+// nothing): the daemon takes back the worker CPUs it lent the control
+// threads (workers.Lender) before a run needs them.
+func (l *Lifecycle[S, C, R, V, RV]) BeforeStart(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.before = f
 }
 
 // Do runs f with the lifecycle's lock held: for a kind's changes to the

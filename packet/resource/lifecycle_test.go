@@ -227,3 +227,25 @@ func TestReplaceHandsOverTheOldRun(t *testing.T) {
 		t.Fatal("Finish left b running")
 	}
 }
+
+// AnyRunning follows the runs, and BeforeStart's function runs before
+// each start, before the item launches.
+func TestAnyRunningAndBeforeStart(t *testing.T) {
+	w := newWidgets(nil)
+	mustCreate(t, w, widgetSpec{id: "a", ep: "p0"})
+	var order []string
+	w.BeforeStart(func() { order = append(order, fmt.Sprintf("before (launched %d)", len(w.launched))) })
+	if w.AnyRunning() {
+		t.Fatal("running before any start")
+	}
+	if _, err := w.Start(context.Background(), []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if !w.AnyRunning() || !slices.Equal(order, []string{"before (launched 0)"}) {
+		t.Fatalf("after start: running %v, calls %v", w.AnyRunning(), order)
+	}
+	w.Stop([]string{"a"})
+	if w.AnyRunning() {
+		t.Fatal("running after stop")
+	}
+}

@@ -27,6 +27,12 @@ func (l *Lifecycle[S, C, R, V, RV]) Replace(ctx context.Context, replace, with s
 }
 
 func (l *Lifecycle[S, C, R, V, RV]) start(ctx context.Context, ids []string, replace string) ([]RV, error) {
+	l.mu.Lock()
+	before := l.before
+	l.mu.Unlock()
+	if before != nil {
+		before()
+	}
 	if l.h.Await != nil {
 		for _, id := range ids {
 			if it, ok := l.Item(id); ok {

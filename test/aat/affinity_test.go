@@ -174,3 +174,71 @@ func needTwoCPUs(t *testing.T, why string) {
 		unmet(t, "one CPU only: %s", why)
 	}
 }
+
+// mainThreadCPUs is the daemon's main thread's allowed CPUs (a control
+// thread: it never runs a worker).
+func mainThreadCPUs(t *testing.T, d *daemon) []int {
+	t.Helper()
+	pid := d.cmd.Process.Pid
+	for _, th := range threads(t, pid) {
+		if th.tid == pid {
+			return cpuList(t, th.allowed)
+		}
+	}
+	t.Fatal("no main thread")
+	return nil
+}
+
+// While nothing is measured the control threads may use the worker CPUs
+// (an idle worker's CPU is lent: bulk interface creation goes faster);
+// a generator start takes them back before its first frame, and its end
+// lends them again. --modules.packetio.no-cpu-lending keeps them off.
+func TestIdleWorkerCPUsAreLent(t *testing.T) {
+	needTwoCPUs(t, "no CPU besides the worker's to lend from")
+	d := startDaemon(t, testMode)
+	var ws []struct {
+		CPU int `json:"cpu"`
+	}
+	d.get("/x/workers", &ws)
+	if len(ws) == 0 {
+		t.Fatal("no workers")
+	}
+	onWorker := func(cpus []int) bool {
+		for _, c := range cpus {
+			for _, w := range ws {
+				if c == w.CPU {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	eventually(t, "the idle daemon lends the worker CPU", func() (bool, string) {
+		c := mainThreadCPUs(t, d)
+		return onWorker(c), fmt.Sprintf("main thread CPUs %v", c)
+	})
+	def := udpDef(map[string]any{"fixed": 128}, "", nil, nil)
+	g := createGenerator(t, d, "0", genConfig(map[string]any{"continuous": true}, 100000, def))
+	d.expect("POST", "/packet/generators/"+g+"/start", nil, 201)
+	// Taken back before the start answered, not at the lender's next check.
+	if c := mainThreadCPUs(t, d); onWorker(c) {
+		t.Errorf("main thread may run on a worker CPU (%v) while a generator runs", c)
+	}
+	for range 5 {
+		time.Sleep(60 * time.Millisecond)
+		if c := mainThreadCPUs(t, d); onWorker(c) {
+			t.Fatalf("main thread may run on a worker CPU (%v) while a generator runs", c)
+		}
+	}
+	d.expect("POST", "/packet/generators/"+g+"/stop", nil, 204)
+	eventually(t, "lent again once the generator stopped", func() (bool, string) {
+		c := mainThreadCPUs(t, d)
+		return onWorker(c), fmt.Sprintf("main thread CPUs %v", c)
+	})
+
+	off := startDaemon(t, testMode, "--modules.packetio.no-cpu-lending")
+	time.Sleep(300 * time.Millisecond) // several of the lender's checks
+	if c := mainThreadCPUs(t, off); onWorker(c) {
+		t.Errorf("with --modules.packetio.no-cpu-lending the main thread may run on a worker CPU: %v", c)
+	}
+}

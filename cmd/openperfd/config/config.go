@@ -153,6 +153,10 @@ type PacketIOConfig struct {
 	// buffers and flow tables may take together, 0 for the default (half
 	// of the machine's memory left after the DPDK pools).
 	MemoryBudget int64 `koanf:"modules.packetio.memory-budget"`
+	// NoCPULending is --modules.packetio.no-cpu-lending: the control
+	// threads stay off the worker CPUs even while nothing is measured
+	// (workers.Lender).
+	NoCPULending bool `koanf:"modules.packetio.no-cpu-lending"`
 	// DPDK configures the DPDK driver.
 	DPDK DPDKConfig `koanf:",squash"`
 }

@@ -99,6 +99,7 @@ func TestLoadAppliesEachFlag(t *testing.T) {
 		{"force unlink", []string{"--modules.socket.force-unlink"}, func(c *Config) { c.ForceUnlink = true }},
 		{"zmq max message size", []string{"--modules.zmq.max-message-size", "1048576"}, func(c *Config) { c.ZMQ.MaxMessageSize = 1 << 20 }},
 		{"memory budget", []string{"--modules.packetio.memory-budget", "8589934592"}, func(c *Config) { c.PacketIO.MemoryBudget = 8 << 30 }},
+		{"no cpu lending", []string{"--modules.packetio.no-cpu-lending"}, func(c *Config) { c.PacketIO.NoCPULending = true }},
 		{"memory budget with a unit", []string{"--modules.packetio.memory-budget", "512MiB"}, func(c *Config) { c.PacketIO.MemoryBudget = 512 << 20 }},
 		{"memory budget in G", []string{"--modules.packetio.memory-budget=12G"}, func(c *Config) { c.PacketIO.MemoryBudget = 12 << 30 }},
 		{"later flag wins", []string{"-p", "1", "-p", "2"}, func(c *Config) { c.API.Port = 2 }},

@@ -28,6 +28,7 @@ const (
 	keyPrefix         = "core.prefix"
 	keyCPUMask        = "modules.packetio.cpu-mask"
 	keyMemoryBudget   = "modules.packetio.memory-budget"
+	keyNoCPULending   = "modules.packetio.no-cpu-lending"
 	keyTestMode       = "modules.packetio.dpdk.test-mode"
 	keyTestPortPairs  = "modules.packetio.dpdk.test-portpairs"
 	keyOptions        = "modules.packetio.dpdk.options"
@@ -76,6 +77,7 @@ var options = []option{
 	{keyPrefix, "P", kindString, "`prefix` that keeps this instance's shared resources (DPDK file prefix) apart; unique one if unset"},
 	{keyCPUMask, "", kindString, "`mask` of the CPUs packet I/O workers run on, e.g. 0x6; 0x0 turns packet I/O off"},
 	{keyMemoryBudget, "", kindString, "`size` that capture buffers and generator and analyzer flow tables may take together, in bytes or with K, M, G, T (1024-based: 8G, 512MiB); a start or create beyond it gets a 400; default half of the memory left after the DPDK pools"},
+	{keyNoCPULending, "", kindBool, "keep the control threads (API, stack, Go runtime) off the worker CPUs even while no generator, analyzer or capture runs (by default they may use them then)"},
 	{keyTestMode, "", kindBool, "use virtual loopback port pairs instead of real NICs"},
 	{keyTestPortPairs, "", kindInt, "`number` of loopback port pairs in test mode, 1-16"},
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
