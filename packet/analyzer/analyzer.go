@@ -284,7 +284,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			a.general(s, port, m, rx, &g)
 			continue
 		}
-		bad, ok := classify(frame, m.RxChecksum(), sw, &fi)
+		bad, ok, sig, signed, sp := s.classifySigned(frame, m.RxChecksum(), sw, &fi)
 		if !ok {
 			a.general(s, port, m, rx, &g)
 			continue
@@ -296,7 +296,6 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 			run, runN = k, 0
 		}
 		runN++
-		sig, signed, sp := a.fastSignature(s, frame)
 		var f *flow
 		if signed {
 			e := s.sigSlot(port, sig.StreamID)

@@ -193,6 +193,17 @@ func classify(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (bad 
 	return bad, true
 }
 
+// classifySigned is classify and, for a fast-path frame, fastSignature, in
+// one call from the burst loop: every call there spills and reloads the
+// loop's many live registers, and the two calls made from here spill few.
+func (s *shard) classifySigned(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (
+	bad protocol.ChecksumErrors, ok bool, sig signature.Signature, signed, sp bool) {
+	if bad, ok = classify(frame, ck, sw, fi); ok {
+		sig, signed, sp = s.fastSignature(frame)
+	}
+	return bad, ok, sig, signed, sp
+}
+
 // l4Sum is the folded ones'-complement sum, in little-endian words, of the
 // pseudo-header (addresses summed in pseudo, protocol and length) and the
 // n bytes at off: 0xffff when the checksum is right.

@@ -25,7 +25,7 @@ const ethernetOverhead = 24
 // caches suit a lane's traffic). A Spirent signature's timestamp is left
 // in its ticks (sp): the burst loop converts it (spirentTime) only where
 // it is used, as counting frames per flow needs the stream id alone.
-func (a *Analyzer) fastSignature(s *shard, frame []byte) (sig signature.Signature, signed, sp bool) {
+func (s *shard) fastSignature(frame []byte) (sig signature.Signature, signed, sp bool) {
 	if s, ok := s.spirent.FromFrame(frame); ok {
 		return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: s.Timestamp, Flags: s.Flags}, true, true
 	}
