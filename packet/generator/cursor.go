@@ -19,6 +19,19 @@ type Cursor struct {
 // k%len(Lengths), kept as counters that wrap (no division per packet).
 type cursorPos struct {
 	flow, len int
+	// enc encodes the definition's Spirent signatures, for streams from
+	// encStream on (made at its first burst, again if the stream id
+	// changes); nil for other definitions.
+	enc       *spirent.Encoder
+	encStream uint32
+}
+
+// encoder returns ps's Spirent encoder for definition d.
+func (ps *cursorPos) encoder(d *Definition) *spirent.Encoder {
+	if ps.enc == nil || ps.encStream != d.Signature.StreamID {
+		ps.enc, ps.encStream = spirent.NewEncoder(d.Signature.StreamID, d.FlowCount, d.flags), d.Signature.StreamID
+	}
+	return ps.enc
 }
 
 // NewCursor returns a cursor at the start of the transmit order.

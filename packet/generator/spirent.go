@@ -118,6 +118,7 @@ func (w *Writer) fillSpirent(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 	sig := spirent.Signature{StreamID: d.Signature.StreamID, Flags: d.flags}
 	base, wire, ppb := w.spirentTicks(ts), w.wire, w.psPerByte
 	eof := d.flags&spirent.FlagEndOfFrame != 0
+	enc := ps.encoder(d)
 	t := &d.tmpls[d.lenTmpl[li]]
 	i := 0
 	for ; i < len(pkts); i++ {
@@ -155,9 +156,24 @@ func (w *Writer) fillSpirent(d *Definition, ps *cursorPos, pkts []*packetio.Mbuf
 		if eof {
 			at = wire
 		}
-		sig.StreamID, sig.Sequence = d.Signature.StreamID+uint32(flow), q
-		sig.Timestamp = base + at/spirent.TickPicoseconds
-		t.signSpirent(frame, sig)
+		tick := base + at/spirent.TickPicoseconds
+		if t.sigCheat { // a runt: the cheater fixes the UDP checksum it covers
+			sig.StreamID, sig.Sequence, sig.Timestamp = d.Signature.StreamID+uint32(flow), q, tick
+			t.signSpirent(frame, sig)
+		} else {
+			if !enc.Fresh(flow, q, tick) {
+				enc.Refill(flow, q, tick)
+			}
+			hi, lo, crc := enc.Words(flow, q, tick)
+			so := n - spirent.Len
+			put64(p, so, hi)
+			put64(p, so+8, lo)
+			var cheater uint16 // zero: the template's
+			if t.sigRefs > 0 {
+				cheater = ^checksum.Fold(hi>>32 + hi&0xffffffff + lo>>32 + lo&0xffffffff + uint64(crc))
+			}
+			put32(p, so+16, uint32(crc)<<16|uint32(cheater))
+		}
 		if flow++; flow == nflows {
 			flow = 0
 		}
