@@ -132,6 +132,15 @@ func analyzerResultFields(r gen.PacketAnalyzerResult) []field {
 		{"first frame", timestamp(c.TimestampFirst)}, {"last frame", timestamp(c.TimestampLast)},
 	}
 	f = append(f, flowCounterFields(c)...)
+	if x := r.XChecksums; x != nil {
+		// Who verified the checksums: an error count of 0 means nothing
+		// for frames nobody verified.
+		v := func(v gen.PacketAnalyzerChecksumsVerified) string {
+			return fmt.Sprintf("port %s, software %s, none %s", count(v.Port), count(v.Software), count(v.None))
+		}
+		f = append(f, field{"checksums verified (" + string(x.Mode) + ")",
+			fmt.Sprintf("ipv4: %s; udp: %s; tcp: %s", v(x.Ipv4), v(x.Udp), v(x.Tcp))})
+	}
 	p := r.ProtocolCounters
 	if p.Ethernet != nil {
 		f = append(f, field{"ethernet", nonZero(p.Ethernet)})
