@@ -97,3 +97,50 @@ func TestDocsServesSwaggerUIWithEmbeddedAssets(t *testing.T) {
 		t.Errorf("GET a missing asset: %d, want 404", a.Code)
 	}
 }
+
+// The operator endpoints sit behind the same guard as the API: a page of
+// another origin or a rebound host name reads neither metrics nor docs.
+func TestGuardCoversMetricsAndDocs(t *testing.T) {
+	addr := serveGuarded(t, Guard{Hosts: []string{"daemon-host"}})
+	for _, path := range []string{"/metrics", "/openapi.json", "/openapi.yaml", "/docs", "/docs/swagger-ui.css"} {
+		for _, tc := range []struct {
+			name, host, origin string
+			want               int
+		}{
+			{"own host", "daemon-host", "", http.StatusOK},
+			{"rebound name", "evil.example", "", http.StatusMisdirectedRequest},
+			{"foreign origin", addr, "http://evil.example", http.StatusForbidden},
+		} {
+			req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tc.host
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s, %s: %d, want %d", path, tc.name, resp.StatusCode, tc.want)
+			}
+		}
+	}
+}
+
+func TestMetricsServesTheServices(t *testing.T) {
+	h := newTestServer(t)
+	rec := get(t, h, "/metrics")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", rec.Code)
+	}
+	for _, want := range []string{`openperfd_port_tx_packets_total{port="0"}`, "openperfd_worker_idle_loops_total",
+		"openperfd_stack_interfaces", "openperfd_mempool_buffers", "go_goroutines", "openperfd_process_cpu_seconds_total"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+}
