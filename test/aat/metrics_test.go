@@ -85,6 +85,8 @@ func TestPrometheusScrapesTheGeneratorsRate(t *testing.T) {
 		t.Errorf("median latency %v s (found %v), want in (0, 1]", v, ok)
 	}
 
+	checkDashboard(t, api)
+
 	code, ct, body := httpGet(t, d.base+"/metrics")
 	if code != http.StatusOK || !strings.HasPrefix(ct, "text/plain") {
 		t.Fatalf("GET /metrics: %d %s", code, ct)
@@ -100,6 +102,49 @@ func TestPrometheusScrapesTheGeneratorsRate(t *testing.T) {
 			t.Errorf("/metrics has no %s", family)
 		}
 	}
+}
+
+// checkDashboard runs every query of the Grafana dashboard in deploy/
+// against Prometheus: each must parse and find series, so the dashboard
+// names only metrics the daemon exports.
+func checkDashboard(t *testing.T, api string) {
+	t.Helper()
+	raw, err := os.ReadFile("../../deploy/grafana/openperfd.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "5s", "$instance", ".*")
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			q := vars.Replace(tg.Expr)
+			code, _, body := httpGet(t, api+"/api/v1/query?query="+url.QueryEscape(q))
+			var r struct {
+				Status string `json:"status"`
+				Data   struct {
+					Result []json.RawMessage `json:"result"`
+				} `json:"data"`
+			}
+			if code != http.StatusOK || json.Unmarshal(body, &r) != nil || r.Status != "success" {
+				t.Errorf("dashboard panel %q: %s: %d %s", p.Title, q, code, body)
+			} else if len(r.Data.Result) == 0 {
+				t.Errorf("dashboard panel %q: %s finds no series", p.Title, q)
+			}
+			n++
+		}
+	}
+	t.Logf("%d dashboard queries checked", n)
 }
 
 // startPrometheus runs Prometheus on a free loopback port with its own
