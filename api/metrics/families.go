@@ -29,10 +29,12 @@ var (
 	portTxPackets = desc("port_tx_packets_total", "Packets the port transmitted.", "port")
 	portRxBytes   = desc("port_rx_bytes_total", "Bytes the port received.", "port")
 	portTxBytes   = desc("port_tx_bytes_total", "Bytes the port transmitted.", "port")
-	portRxErrors  = desc("port_rx_errors_total", "Receive errors the port reported.", "port")
-	portTxErrors  = desc("port_tx_errors_total", "Transmit errors the port reported.", "port")
-	portLinkUp    = desc("port_link_up", "1 when the port's link is up, 0 when down or unknown.", "port", "driver")
-	portSpeed     = desc("port_link_speed_bytes_per_second", "The port's link speed (0: unknown).", "port")
+	// Rx drops (a full rx ring, no buffer) are in rx errors, as the REST
+	// port stats count them; tx drops are per worker and per generator.
+	portRxErrors = desc("port_rx_errors_total", "Receive errors and drops (missed: rx ring full; no buffer) the port reported.", "port")
+	portTxErrors = desc("port_tx_errors_total", "Transmit errors the port reported.", "port")
+	portLinkUp   = desc("port_link_up", "1 when the port's link is up, 0 when down or unknown.", "port", "driver")
+	portSpeed    = desc("port_link_speed_bytes_per_second", "The port's link speed (0: unknown).", "port")
 )
 
 func portMetrics(e emitter, v packetio.PortView) {
