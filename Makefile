@@ -3,13 +3,15 @@
 
 GO       ?= go
 BIN      := bin/openperfd
-PKGS     := libdpdk-dev libpcap-dev pkg-config dpdk dpdk-dev gcc iproute2 iputils-ping iputils-arping radvd curl tshark dnsmasq-base python3-zmq
+PKGS     := libdpdk-dev libpcap-dev pkg-config dpdk dpdk-dev gcc iproute2 iputils-ping iputils-arping radvd curl tshark dnsmasq-base python3-zmq prometheus
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILDNUM := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
-NOW      := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# The last commit's time, not the clock's: with the same flags as last
+# time `go build` finds the binary up to date and does not relink it.
+BUILT    := $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 LDFLAGS  := -X main.version=$(VERSION) -X main.sourceCommit=$(COMMIT) \
-            -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(NOW)
+            -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(BUILT)
 API_PORT ?= 9000
 
 .PHONY: all deps build run demo test unit aat fuzz bench generate vet clean

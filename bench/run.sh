@@ -2,8 +2,10 @@
 # bench/run.sh (make bench): our data plane against dpdk-testpmd, the C
 # reference, in the same run on the same machine: same DPDK, same vdev
 # (net_null0), one forwarding lcore on the same CPU, 64-byte packets unless
-# the row says otherwise. Only the ratios mean anything (DESIGN.md
-# "Performance yardstick").
+# the row says otherwise. Only the ratios mean anything: absolute rates on
+# this shared VM drift (see below). The rule is the design notes'
+# "Performance yardstick", in ../shared/DESIGN.md beside this repository
+# (not in it; ARCHITECTURE.md points there too).
 #
 #   rxonly  testpmd --forward-mode=rxonly  vs dpbench -mode rxonly (worker + sink)
 #   txonly  testpmd --forward-mode=txonly  vs dpbench -mode txonly (worker + TestFrames)
@@ -108,6 +110,19 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The run time, said up front: each measurement pair is a testpmd run
+# and a dpbench run of SECS each plus about 7 s of start-up and warm-up.
+LAT_SECS=${BENCH_LAT_SECONDS:-10}
+if [ "${BENCH_TX_ONLY:-0}" = 1 ]; then
+	npairs=$((1 + REPEATS + 8)) rest=0
+else
+	# rxonly/txonly, the generator rows, five analyzer rows; then latbench
+	# (two phases), the micro-benchmarks, fib and interfaces (~2.5 min).
+	npairs=$((2 + REPEATS + 8 + 5 * REPEATS)) rest=$((2 * LAT_SECS + 160))
+fi
+est=$((npairs * (2 * SECS + 7) + rest))
+echo "bench: about $((est / 60)) min $((est % 60)) s ($npairs testpmd/ours pairs of ${SECS} s each; BENCH_SECONDS, BENCH_REPEAT and BENCH_TX_ONLY=1 shorten it)" >&2
 
 echo "bench: building dpbench" >&2
 "$GO" build -o "$tmp/dpbench" ./bench/cmd/dpbench

@@ -100,6 +100,12 @@ func New(log *zap.Logger, h *Handlers) (*Server, error) {
 	e.Use(pathIDs)
 	e.Use(validate(router))
 	gen.RegisterHandlers(e, gen.NewStrictHandler(h, nil))
+	if err := mountDocs(e); err != nil {
+		return nil, err
+	}
+	if err := mountMetrics(e, h.svc, log); err != nil {
+		return nil, err
+	}
 	return &Server{echo: e, log: log, build: h.build, svc: h.svc}, nil
 }
 

@@ -147,6 +147,7 @@ type daemon struct {
 	gens    *generator.Service
 	ans     *analyzer.Service
 	caps    *capture.Service
+	pools   *poolSampler
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -228,6 +229,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		return fail(err)
 	}
 	confineControl(plan, d.workers.ThreadIDs(), log)
+	d.pools = startPoolSampler(d.drv)
 	d.ports = packetio.NewService(d.drv, d.workers)
 	strategy := cfg.Stack.RxStrategy
 	if strategy == "" {
@@ -423,6 +425,7 @@ func (d *daemon) stop() error {
 	if d.workers != nil {
 		d.workers.Stop()
 	}
+	d.pools.Stop()
 	if d.drv != nil {
 		errs = append(errs, d.drv.Close())
 	}
