@@ -248,8 +248,14 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	}
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
+	var jumbo packetio.Pool
+	if jd, ok := d.drv.(packetio.JumboPools); ok {
+		if p := jd.JumboPool(); p != nil {
+			jumbo, eps.MaxFrameLen = p, memory.MaxJumboFrame
+		}
+	}
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), eps, generator.Options{Resolver: d.stack, Budget: budget,
-		LinkSpeed: d.linkSpeed})
+		LinkSpeed: d.linkSpeed, Jumbo: jumbo})
 	d.ans = analyzer.NewService(d.workers, eps, budget)
 	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
@@ -292,7 +298,7 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 	}
 	drv, err := dpdk.Open(dpdk.Options{
 		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
-		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache,
+		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
 	})
 	if err != nil {
@@ -430,7 +436,7 @@ func memoryBudget(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) *mem
 			log.Warn("no memory budget for captures and flow tables", zap.Error(err))
 			return nil
 		}
-		pools := int64(memory.NoHugeMegabytes(plan.poolBuffers)) << 20
+		pools := int64(plan.poolMegabytes()) << 20
 		limit = memory.DefaultBudget(total, pools)
 	}
 	log.Info("memory budget for captures and flow tables", zap.Int64("bytes", limit),

@@ -30,6 +30,7 @@ const (
 	keyMemoryBudget   = "modules.packetio.memory-budget"
 	keyTestMode       = "modules.packetio.dpdk.test-mode"
 	keyTestPortPairs  = "modules.packetio.dpdk.test-portpairs"
+	keyJumboBuffers   = "modules.packetio.dpdk.jumbo-buffers"
 	keyOptions        = "modules.packetio.dpdk.options"
 	keyPortIDs        = "modules.packetio.dpdk.port-ids"
 	keyDropTxOverruns = "modules.packetio.dpdk.drop-tx-overruns"
@@ -78,6 +79,7 @@ var options = []option{
 	{keyMemoryBudget, "", kindString, "`size` that capture buffers and generator and analyzer flow tables may take together, in bytes or with K, M, G, T (1024-based: 8G, 512MiB); a start or create beyond it gets a 400; default half of the memory left after the DPDK pools"},
 	{keyTestMode, "", kindBool, "use virtual loopback port pairs instead of real NICs"},
 	{keyTestPortPairs, "", kindInt, "`number` of loopback port pairs in test mode, 1-16"},
+	{keyJumboBuffers, "", kindInt, "`number` of ~9.5 KB buffers for frames longer than 2 KiB (up to 9216 bytes); 0 for none (frames then stop at 2052 bytes)"},
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
@@ -97,6 +99,7 @@ var defaults = map[string]any{
 	keyAPIPort:       DefaultAPIPort,
 	keyLogLevel:      DefaultLogLevel,
 	keyTestPortPairs: DefaultTestPortPairs,
+	keyJumboBuffers:  DefaultJumboBuffers,
 }
 
 // kinds maps each YAML leaf key to its kind; branches lists the YAML maps
