@@ -37,21 +37,24 @@ func TestJumboFramesCarrySignaturesAndGoodChecksums(t *testing.T) {
 		name    string
 		length  Length
 		sig     *SignatureConfig
-		flows   bool // four flows (source port list)
+		flows   int // UDP source ports (0: no modifier)
 		lengths []int
 	}{
-		{"fixed ours recycled", Length{Fixed: 9216}, ours, false, []int{9216}},
-		{"fixed spirent prbs recycled", Length{Fixed: 9216}, spirentPRBS, true, []int{9216}},
-		{"fixed no signature prebuilt", Length{Fixed: 9216}, nil, true, []int{9216}},
-		{"list ours", Length{List: []int{64, 2053, 9216}}, ours, true, []int{64, 2053, 9216}},
-		{"list spirent", Length{List: []int{9216, 1518, 4000}}, spirentPRBS, false, []int{9216, 1518, 4000}},
-		{"sequence ours", Length{Sequence: &LengthSequence{Start: 9212, Count: 5}}, ours, false, []int{9212, 9213, 9214, 9215, 9216}},
+		{"fixed ours recycled", Length{Fixed: 9216}, ours, 0, []int{9216}},
+		// More flows than the small pool spares a ring per flow for.
+		{"fixed ours 1000 flows recycled", Length{Fixed: 9216}, ours, 1000, []int{9216}},
+		{"fixed spirent prbs recycled", Length{Fixed: 9216}, spirentPRBS, 4, []int{9216}},
+		{"fixed no signature prebuilt", Length{Fixed: 9216}, nil, 4, []int{9216}},
+		{"list ours", Length{List: []int{64, 2053, 9216}}, ours, 4, []int{64, 2053, 9216}},
+		{"list spirent", Length{List: []int{9216, 1518, 4000}}, spirentPRBS, 0, []int{9216, 1518, 4000}},
+		{"sequence ours", Length{Sequence: &LengthSequence{Start: 9212, Count: 5}}, ours, 0, []int{9212, 9213, 9214, 9215, 9216}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			def := udpDef(nil, nil, TieZip)
-			if tt.flows {
-				def = udpDef(nil, []Modifier{{Name: "source_port", Kind: KindField, List: vals(1, 2, 3, 4)}}, TieZip)
+			if tt.flows > 0 {
+				def = udpDef(nil, []Modifier{{Name: "source_port", Kind: KindField,
+					Sequence: &ValueSequence{Start: Uint(1), Count: uint32(tt.flows)}}}, TieZip)
 			}
 			def.Length, def.Signature = tt.length, tt.sig
 			prog, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
@@ -74,6 +77,9 @@ func TestJumboFramesCarrySignaturesAndGoodChecksums(t *testing.T) {
 			pkts := pullAll(t, src, n)
 			if strings.HasSuffix(tt.name, "recycled") && src.rec == nil || strings.HasSuffix(tt.name, "prebuilt") && src.pre == nil {
 				t.Fatalf("the source did not take the %s path", tt.name)
+			}
+			if src.rec != nil && tt.flows > recycleRing && len(src.rec.bufs) != recycleRing {
+				t.Errorf("recycled ring of %d buffers; want the least, %d, out of a small pool", len(src.rec.bufs), recycleRing)
 			}
 			seqs := map[uint32]uint32{}
 			for i, m := range pkts {
