@@ -165,3 +165,39 @@ func TestNoJumboPoolKeepsThe2KiBLimit(t *testing.T) {
 		t.Errorf("2053 without jumbo buffers: %s; want the 2052 limit named", body)
 	}
 }
+
+// The test-frames endpoint sends frames up to 9216 bytes (without FCS,
+// its own counting) from the jumbo pool; a capture holds them whole.
+func TestJumboTestFramesAreCapturedWhole(t *testing.T) {
+	d := startDaemon(t, testMode)
+	d.expect("POST", "/packet/captures", map[string]any{"id": "cap", "source_id": "1",
+		"config": map[string]any{"mode": "buffer", "buffer_size": 4 << 20}}, 201)
+	var cr gen.PacketCaptureResult
+	mustJSON(t, d.expect("POST", "/packet/captures/cap/start", nil, 201), &cr)
+	const n = 50
+	d.expect("POST", "/ports/0/x/test-frames", map[string]any{"count": n, "length": jumboMax}, 202)
+	eventually(t, "capture holds the test frames", func() (bool, string) {
+		d.get("/packet/capture-results/"+cr.Id, &cr)
+		return cr.Packets == n, fmt.Sprintf("%+v", cr)
+	})
+	d.expect("POST", "/packet/captures/cap/stop", nil, 204)
+	_, r := capturePcap(t, d, cr.Id)
+	k := 0
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		if len(data) != jumboMax || ci.Length != jumboMax {
+			t.Fatalf("captured test frame %d: %d of %d bytes, want %d whole", k, len(data), ci.Length, jumboMax)
+		}
+		k++
+	}
+	if k != n {
+		t.Errorf("pcap holds %d frames, want %d", k, n)
+	}
+	body := d.expect("POST", "/ports/0/x/test-frames", map[string]any{"count": 1, "length": jumboMax + 1}, 400)
+	if !strings.Contains(string(body), "length") || !strings.Contains(string(body), "9216") {
+		t.Errorf("test frames of 9217 bytes: %s; want the field and the limit named", body)
+	}
+}
