@@ -304,6 +304,10 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 	if err != nil {
 		return nil, startError(err, dl, plan.prefix)
 	}
+	if err := drv.JumboError(); err != nil {
+		log.Warn("no jumbo pool: generators send frames up to 2052 bytes only", zap.Error(err),
+			zap.String("fix", "give EAL more memory (-m) or lower --modules.packetio.dpdk.jumbo-buffers"))
+	}
 	return drv, nil
 }
 

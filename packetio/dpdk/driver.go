@@ -78,7 +78,9 @@ const portScanEnd = 1024
 type Driver struct {
 	opts  Options
 	pool  *pool
-	jumbo *pool // nil without Options.JumboBuffers
+	jumbo *pool // nil without Options.JumboBuffers, or when it failed
+	// jumboErr is why there is no jumbo pool though one was asked for.
+	jumboErr error
 
 	mu        sync.Mutex // guards ports and bondSeq
 	ports     []*port
@@ -120,10 +122,9 @@ func Open(opts Options) (*Driver, error) {
 		// chains of 2 KiB segments, so every reader of frame bytes (the
 		// analyzer's signature at the frame's end, capture, the
 		// generator's templates) keeps seeing one contiguous frame.
-		if d.jumbo, err = newPool("openperfd_jumbo", opts.JumboBuffers, min(jumboPoolCache, opts.JumboBuffers/2), memory.JumboBufSize); err != nil {
-			d.Close()
-			return nil, err
-		}
+		// Without room for it (a user's tight -m) the daemon still runs,
+		// with frames up to 2 KiB: the caller reports JumboError.
+		d.jumbo, d.jumboErr = newPool("openperfd_jumbo", opts.JumboBuffers, min(jumboPoolCache, opts.JumboBuffers/2), memory.JumboBufSize)
 	}
 	for i := 0; i < opts.TestPortPairs; i++ {
 		var a, b C.uint16_t
@@ -281,6 +282,11 @@ func (d *Driver) Pools() []memory.PoolStats {
 	}
 	return []memory.PoolStats{d.pool.Stats()}
 }
+
+// JumboError returns why Open made no jumbo pool though
+// Options.JumboBuffers asked for one (nil when it made one or none was
+// asked for).
+func (d *Driver) JumboError() error { return d.jumboErr }
 
 // JumboPool returns the pool of buffers for frames longer than Pool's
 // hold (up to memory.MaxJumboFrame bytes), or nil when there is none
