@@ -19,6 +19,19 @@ type PoolStats struct {
 // 128-byte headroom DPDK reserves in front of it.
 const DefaultBufSize = 2048 + 128
 
+// MaxJumboFrame is the longest frame, FCS included, that a jumbo buffer
+// holds: 9216 bytes, what jumbo RFC 2544 and MTU tests send.
+const MaxJumboFrame = 9216
+
+// JumboBufSize is the data room of a jumbo buffer: a MaxJumboFrame frame
+// (its FCS is the port's, so 4 bytes spare) plus the 128-byte headroom.
+const JumboBufSize = MaxJumboFrame + 128
+
+// noHugeBytesPerJumbo is what one jumbo buffer costs with EAL's --no-huge:
+// the pool packs objects across pages (RTE_MEMPOOL_F_NO_IOVA_CONTIG), so
+// the 128-byte mbuf header, the data room and the mempool's own header.
+const noHugeBytesPerJumbo = 128 + JumboBufSize + 64
+
 // noHugeBytesPerBuf is what one mbuf costs with EAL's --no-huge: objects
 // may not cross a 4 KiB page, so each 2 KiB buffer plus its header takes a
 // page and a bit (measured ~4.2 KB per buffer with DPDK 22.11).
@@ -32,6 +45,12 @@ const edgeMB = 48
 // buffers mbufs in total when it runs without hugepages.
 func NoHugeMegabytes(buffers int) int {
 	return buffers*noHugeBytesPerBuf/(1<<20) + edgeMB
+}
+
+// JumboMegabytes returns what a jumbo pool of buffers mbufs adds to the
+// -m value of NoHugeMegabytes (rounded up).
+func JumboMegabytes(buffers int) int {
+	return (buffers*noHugeBytesPerJumbo + 1<<20 - 1) / (1 << 20)
 }
 
 // PoolSize picks the number of buffers for a pool that must fill the

@@ -43,3 +43,13 @@ func TestNoHugeMegabytesCoversMeasuredCost(t *testing.T) {
 		t.Fatalf("32767 buffers: %d MB, want >= 132", got)
 	}
 }
+
+func TestJumboMegabytesCoverTheBuffers(t *testing.T) {
+	if got := JumboMegabytes(0); got != 0 {
+		t.Errorf("no jumbo buffers: %d MB", got)
+	}
+	// Each buffer: the mbuf header, the 9344-byte data room, the mempool's header.
+	if got, least := JumboMegabytes(2047), 2047*(128+JumboBufSize)/(1<<20); got <= least {
+		t.Errorf("2047 jumbo buffers: %d MB, want more than %d", got, least)
+	}
+}

@@ -148,6 +148,15 @@ type Driver interface {
 	Close() error
 }
 
+// JumboPools is a Driver with a second pool whose buffers hold frames up
+// to memory.MaxJumboFrame bytes in one segment, for the sources of frames
+// longer than Pool's buffers hold (2 KiB). Their buffers go back to it
+// through any Free: a buffer remembers its pool.
+type JumboPools interface {
+	// JumboPool returns the pool, or nil when the driver has none.
+	JumboPool() RefPool
+}
+
 // Burst is a driver-allocated array of packet pointers.
 type Burst struct {
 	Pkts []*Mbuf

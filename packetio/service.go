@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/openperfd/openperfd/memory"
 )
 
 // Dataplane is what the port service needs from the workers: taking a
@@ -208,8 +210,14 @@ func (s *Service) SendTestFrames(id string, count int64, length int, dst [6]byte
 	if count < 1 {
 		return nil, fmt.Errorf("count %d: must be at least 1: %w", count, ErrInvalid)
 	}
-	if length < 60 || length > 2048 {
-		return nil, fmt.Errorf("length %d: must be 60..2048: %w", length, ErrInvalid)
+	pool, limit := s.drv.Pool(), memory.DefaultBufSize-MbufHeadroom
+	if jd, ok := s.drv.(JumboPools); ok && length > limit {
+		if jp := jd.JumboPool(); jp != nil {
+			pool, limit = jp, memory.MaxJumboFrame
+		}
+	}
+	if length < 60 || length > limit {
+		return nil, fmt.Errorf("length %d: must be 60..%d: %w", length, limit, ErrInvalid)
 	}
 	s.jobsMu.Lock()
 	active := len(s.jobs)
@@ -217,7 +225,7 @@ func (s *Service) SendTestFrames(id string, count int64, length int, dst [6]byte
 	if active >= MaxTestFrameJobs {
 		return nil, fmt.Errorf("%d test-frame jobs are still running; wait for one to finish: %w", active, ErrInUse)
 	}
-	job := NewTestFrames(s.drv.Pool(), p.Info().MAC, dst, length, count)
+	job := NewTestFrames(pool, p.Info().MAC, dst, length, count)
 	job.ID = uuid.NewString()
 	if err := s.dp.AddSource(id, job); err != nil {
 		return nil, fmt.Errorf("send test frames on %s: %w", id, err)

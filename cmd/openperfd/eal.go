@@ -40,6 +40,9 @@ type dataplanePlan struct {
 	addedWhy    string   // why, for the log; "" when the user gave no options
 	expectPorts int
 	poolBuffers int
+	// jumboBuffers is the jumbo pool's size (0: none); its -m share is
+	// memory.JumboMegabytes.
+	jumboBuffers int
 }
 
 // planDataplane picks worker CPUs, the pool size and the EAL arguments.
@@ -127,8 +130,9 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 		return nil, err
 	}
 	p.poolBuffers = n
+	p.jumboBuffers = cfg.PacketIO.DPDK.JumboBuffers
 
-	p.added, p.addedWhy = memoryArgs(opts, cfg.PacketIO.DPDK.TestMode, memory.NoHugeMegabytes(n))
+	p.added, p.addedWhy = memoryArgs(opts, cfg.PacketIO.DPDK.TestMode, p.poolMegabytes())
 	args := append(append([]string(nil), opts...), p.added...)
 	if !has(opts, "--file-prefix") {
 		args = append(args, "--file-prefix", p.prefix)
@@ -143,6 +147,16 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 	}
 	p.ealArgs = args
 	return p, nil
+}
+
+// poolMegabytes is the EAL memory, in MB, the pools need without
+// hugepages: the 2 KiB pool with EAL's overhead, and the jumbo pool.
+func (p *dataplanePlan) poolMegabytes() int {
+	mb := memory.NoHugeMegabytes(p.poolBuffers)
+	if p.jumboBuffers > 0 {
+		mb += memory.JumboMegabytes(p.jumboBuffers)
+	}
+	return mb
 }
 
 // hostHugepages reads this host's hugepages; a variable for tests.

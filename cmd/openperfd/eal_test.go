@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
+	"github.com/openperfd/openperfd/memory"
 )
 
 func mustLoad(t *testing.T, args ...string) *config.Config {
@@ -109,5 +110,30 @@ func TestMainLcoreAndControlCPUsAvoidWorkerCPUs(t *testing.T) {
 				t.Errorf("EAL's main lcore on CPU %d (args %q), worker CPUs %v", p.mainCPU, p.ealArgs, p.workerCPUs)
 			}
 		})
+	}
+}
+
+// The jumbo pool's buffers are in EAL's -m, and without it the -m is what
+// the 2 KiB pool alone needs.
+func TestJumboPoolIsInTheEALMemory(t *testing.T) {
+	m := func(args ...string) int {
+		t.Helper()
+		p, err := planDataplane(mustLoad(t, append([]string{"--modules.packetio.dpdk.test-mode", "-P", "pfx"}, args...)...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.Index(p.ealArgs, "-m")
+		if i < 0 || i+1 == len(p.ealArgs) {
+			t.Fatalf("no -m in %q", p.ealArgs)
+		}
+		n, err := strconv.Atoi(p.ealArgs[i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	with, without := m(), m("--modules.packetio.dpdk.jumbo-buffers=0")
+	if want := memory.JumboMegabytes(config.DefaultJumboBuffers); with-without != want || want < 19 {
+		t.Errorf("-m %d with the default jumbo pool, %d without; want %d MB more (2047 buffers of ~9.6 KB)", with, without, want)
 	}
 }

@@ -253,8 +253,14 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	}
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
+	var jumbo packetio.Pool
+	if jd, ok := d.drv.(packetio.JumboPools); ok {
+		if p := jd.JumboPool(); p != nil {
+			jumbo, eps.MaxFrameLen = p, memory.MaxJumboFrame
+		}
+	}
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), eps, generator.Options{Resolver: d.stack, Budget: budget,
-		LinkSpeed: d.linkSpeed})
+		LinkSpeed: d.linkSpeed, Jumbo: jumbo})
 	d.ans = analyzer.NewService(d.workers, eps, budget)
 	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
@@ -298,11 +304,15 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 	}
 	drv, err := dpdk.Open(dpdk.Options{
 		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
-		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache,
+		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
 	})
 	if err != nil {
 		return nil, startError(err, dl, plan.prefix)
+	}
+	if err := drv.JumboError(); err != nil {
+		log.Warn("no jumbo pool: generators send frames up to 2052 bytes only", zap.Error(err),
+			zap.String("fix", "give EAL more memory (-m) or lower --modules.packetio.dpdk.jumbo-buffers"))
 	}
 	return drv, nil
 }
@@ -462,7 +472,7 @@ func memoryBudget(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) *mem
 			log.Warn("no memory budget for captures and flow tables", zap.Error(err))
 			return nil
 		}
-		pools := int64(memory.NoHugeMegabytes(plan.poolBuffers)) << 20
+		pools := int64(plan.poolMegabytes()) << 20
 		limit = memory.DefaultBudget(total, pools)
 	}
 	log.Info("memory budget for captures and flow tables", zap.Int64("bytes", limit),

@@ -88,7 +88,12 @@ func (s *Source) buildRecycled() bool {
 	t := &d.tmpls[d.lenTmpl[0]]
 	n := recycleSize(d.FlowCount)
 	if st := s.pool.Stats(); st.Available < int64(n)*prebuiltShare {
-		return false
+		// A small pool (the jumbo pool: ~2k buffers) cannot spare a ring
+		// per flow; the least ring rewrites each buffer's flow words when
+		// the flow changes, as for more than recycleFlowsMax flows.
+		if n = recycleRing; st.Available < int64(n)*prebuiltShare {
+			return false
+		}
 	}
 	rc := &recycled{bufs: make([]*packetio.Mbuf, n), flow: make([]int32, n), left: prebuiltCredit}
 	for i := 0; i < n; i += packetio.BurstSize {

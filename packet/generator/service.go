@@ -86,6 +86,11 @@ type Options struct {
 	// compiled flows are reserved at create, each run's per-flow state at
 	// start, until the generator or the result is deleted.
 	Budget *memory.Budget
+	// Jumbo is the pool of runs whose frames are longer than the
+	// service's pool's buffers hold (memory.DefaultBufSize less the
+	// headroom); nil: none, and the targets' MaxFrameLen must keep
+	// frames within those buffers.
+	Jumbo packetio.Pool
 }
 
 // What one flow costs, measured with 1M flows: the compiled program ~12
@@ -237,7 +242,7 @@ func (s *Service) prepare(sp Spec, t resource.Endpoint) (*gen, error) {
 		for i := range prog.Definitions {
 			for _, l := range prog.Definitions[i].Lengths {
 				if l > t.MaxFrameLen {
-					return nil, invalidf(fmt.Sprintf("config.traffic[%d].length", i), "%d is longer than port %s takes (%d, one buffer)", l, t.PortID, t.MaxFrameLen)
+					return nil, invalidf(fmt.Sprintf("config.traffic[%d].length", i), "%d is longer than the %d bytes (FCS included) port %s takes", l, t.MaxFrameLen, t.PortID)
 				}
 			}
 		}
@@ -316,9 +321,16 @@ func (s *Service) launch(it *item, resultID string, from *resource.Run[*gen, *re
 			}
 			pc = splitPacing(pacing, offs[i], hi, g.prog.Flows())
 		}
-		src, err := NewSource(sp, s.pool, pc, s.opts.Now)
+		pool, jumbo := s.pool, false
+		if sp.MaxFrameLen() > memory.DefaultBufSize-packetio.MbufHeadroom && s.opts.Jumbo != nil {
+			pool, jumbo = s.opts.Jumbo, true
+		}
+		src, err := NewSource(sp, pool, pc, s.opts.Now)
 		if err != nil {
 			return nil, err
+		}
+		if jumbo {
+			src.PullOnly()
 		}
 		if s.opts.LinkSpeed != nil {
 			src.SetLinkSpeed(s.opts.LinkSpeed(it.Endpoint.PortID))

@@ -55,6 +55,9 @@ type Source struct {
 	ref      packetio.RefPool
 	prebuild bool
 	recycle  bool // the same for recycled buffers
+	// pullOnly: pool is not the port driver's (jumbo frames), so the
+	// worker's Fill buffers would be too small; Want asks for none.
+	pullOnly bool
 
 	// Worker-owned.
 	start    int64
@@ -92,6 +95,12 @@ func NewSource(prog *Program, pool packetio.Pool, p Pacing, now func() int64) (*
 	s.prebuild = s.prebuild && prebuildable(prog)
 	return s, nil
 }
+
+// PullOnly tells the source that its pool is not the one its port's
+// worker fills from (a jumbo pool for frames longer than that pool's
+// buffers hold): it then takes every buffer from its own pool in Pull.
+// Call it before the first Pull.
+func (s *Source) PullOnly() { s.pullOnly = true }
 
 // SetLinkSpeed sets the link speed, in Mbps, of the port the source sends
 // on: it spaces the signature timestamps of a burst's frames by their wire
@@ -173,8 +182,8 @@ func (s *Source) Pull(pkts []*packetio.Mbuf) int {
 
 // Want implements packetio.FillSource.
 func (s *Source) Want() int {
-	if s.closed.Load() || s.pre != nil || s.rec != nil || s.prebuild || s.recycle {
-		return 0 // prebuilt or recycled frames need no buffers: Pull
+	if s.closed.Load() || s.pre != nil || s.rec != nil || s.prebuild || s.recycle || s.pullOnly {
+		return 0 // prebuilt or recycled frames, or jumbo ones, need no worker buffers: Pull
 	}
 	if f := s.limit; f > 0 {
 		return int(min(f-s.pulled, uint64(s.pacing.Burst)))

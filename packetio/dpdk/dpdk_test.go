@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -46,7 +47,7 @@ func testMain(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "dpdk test:", err)
 		}
 	}()
-	d, err := Open(Options{Queues: 1, TestPortPairs: 1, ExpectPorts: 1, PoolBuffers: 16383})
+	d, err := Open(Options{Queues: 1, TestPortPairs: 1, ExpectPorts: 1, PoolBuffers: 16383, JumboBuffers: 255})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dpdk test:", err)
 		return 1
@@ -493,4 +494,51 @@ func BenchmarkRxBurstEmpty(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A jumbo buffer holds a 9216-byte frame in one segment, crosses the
+// ring pair whole, and goes back to the jumbo pool through any Free
+// (DPDK frees a buffer to the pool it came from).
+func TestJumboPoolCarriesWholeFrames(t *testing.T) {
+	jp := testDrv.JumboPool()
+	if jp == nil {
+		t.Fatal("no jumbo pool")
+	}
+	if ps := testDrv.Pools(); len(ps) != 2 || ps[1].Name != "openperfd_jumbo" || ps[1].Size != 255 {
+		t.Fatalf("pools %+v; want the 2 KiB pool and a jumbo pool of 255", ps)
+	}
+	from, to := portAt(t, ringPortA), portAt(t, ringPortB)
+	const n, length = 8, memory.MaxJumboFrame
+	b := testDrv.NewBurst()
+	defer b.Free()
+	pkts := b.Pkts[:n]
+	if !jp.Alloc(pkts) {
+		t.Fatal("jumbo alloc failed")
+	}
+	for i, m := range pkts {
+		if len(m.Room()) < length {
+			t.Fatalf("jumbo buffer room %d, want at least %d", len(m.Room()), length)
+		}
+		copy(m.Room(), frame(from.Info().Index, i, length))
+		m.SetLen(length)
+	}
+	if sent := from.TxBurst(0, pkts); sent != n {
+		jp.Free(pkts[sent:])
+		t.Fatalf("sent %d of %d", sent, n)
+	}
+	rx := testDrv.NewBurst()
+	defer rx.Free()
+	got := to.RxBurst(0, rx.Pkts, 0)
+	for i, m := range rx.Pkts[:got] {
+		if want := frame(from.Info().Index, i, length); m.Len() != length || !bytes.Equal(m.Data(), want) {
+			t.Errorf("packet %d: %d bytes (pkt_len %d), want %d whole", i, len(m.Data()), m.Len(), length)
+		}
+	}
+	testDrv.Pool().Free(rx.Pkts[:got])
+	if got != n {
+		t.Fatalf("received %d of %d", got, n)
+	}
+	if st := jp.Stats(); st.Used != 0 {
+		t.Errorf("jumbo pool: %d buffers still used after the free", st.Used)
+	}
 }

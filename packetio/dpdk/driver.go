@@ -45,6 +45,10 @@ type Options struct {
 	PoolBuffers int
 	// PoolCache is the per-lcore cache of the pool.
 	PoolCache int
+	// JumboBuffers is the size of the jumbo pool, whose buffers hold
+	// frames up to memory.MaxJumboFrame bytes; 0 makes none, and then
+	// frames stop at what a 2 KiB buffer holds.
+	JumboBuffers int
 	// RxDesc and TxDesc are the descriptors per rx and tx queue.
 	RxDesc int
 	TxDesc int
@@ -60,6 +64,9 @@ const (
 	defaultTxDesc    = 1024
 	defaultRingSize  = 1024
 	defaultPoolCache = 256
+	// jumboPoolCache is small: the jumbo pool is small, and buffers an
+	// idle lcore's cache holds are ~9.5 KB each.
+	jumboPoolCache = 32
 )
 
 // portScanEnd bounds the port indexes Open looks for ports at: every
@@ -69,8 +76,11 @@ const portScanEnd = 1024
 
 // Driver is the DPDK packetio.Driver.
 type Driver struct {
-	opts Options
-	pool *pool
+	opts  Options
+	pool  *pool
+	jumbo *pool // nil without Options.JumboBuffers, or when it failed
+	// jumboErr is why there is no jumbo pool though one was asked for.
+	jumboErr error
 
 	mu        sync.Mutex // guards ports and bondSeq
 	ports     []*port
@@ -102,11 +112,20 @@ func Open(opts Options) (*Driver, error) {
 	if found < opts.ExpectPorts {
 		return nil, fmt.Errorf("EAL made %d ports from the device options, want %d: check the --vdev/PCI arguments", found, opts.ExpectPorts)
 	}
-	p, err := newPool("openperfd_pool", opts.PoolBuffers, opts.PoolCache)
+	p, err := newPool("openperfd_pool", opts.PoolBuffers, opts.PoolCache, memory.DefaultBufSize)
 	if err != nil {
 		return nil, err
 	}
 	d := &Driver{opts: opts, pool: p}
+	if opts.JumboBuffers > 0 {
+		// Frames longer than 2 KiB get buffers of their own rather than
+		// chains of 2 KiB segments, so every reader of frame bytes (the
+		// analyzer's signature at the frame's end, capture, the
+		// generator's templates) keeps seeing one contiguous frame.
+		// Without room for it (a user's tight -m) the daemon still runs,
+		// with frames up to 2 KiB: the caller reports JumboError.
+		d.jumbo, d.jumboErr = newPool("openperfd_jumbo", opts.JumboBuffers, min(jumboPoolCache, opts.JumboBuffers/2), memory.JumboBufSize)
+	}
 	for i := 0; i < opts.TestPortPairs; i++ {
 		var a, b C.uint16_t
 		na, nb := C.CString(fmt.Sprint(2*i)), C.CString(fmt.Sprint(2*i+1))
@@ -257,7 +276,28 @@ func (d *Driver) Ports() []packetio.Port {
 func (d *Driver) Pool() packetio.Pool { return d.pool }
 
 // Pools implements packetio.Driver.
-func (d *Driver) Pools() []memory.PoolStats { return []memory.PoolStats{d.pool.Stats()} }
+func (d *Driver) Pools() []memory.PoolStats {
+	if d.jumbo != nil {
+		return []memory.PoolStats{d.pool.Stats(), d.jumbo.Stats()}
+	}
+	return []memory.PoolStats{d.pool.Stats()}
+}
+
+// JumboError returns why Open made no jumbo pool though
+// Options.JumboBuffers asked for one (nil when it made one or none was
+// asked for).
+func (d *Driver) JumboError() error { return d.jumboErr }
+
+// JumboPool returns the pool of buffers for frames longer than Pool's
+// hold (up to memory.MaxJumboFrame bytes), or nil when there is none
+// (Options.JumboBuffers 0). Its buffers go back to it through any
+// port's or pool's free: DPDK frees a buffer to the pool it came from.
+func (d *Driver) JumboPool() packetio.RefPool {
+	if d.jumbo == nil {
+		return nil
+	}
+	return d.jumbo
+}
 
 // NewBurst implements packetio.Driver: TxBurstSize pointers in C memory.
 func (d *Driver) NewBurst() packetio.Burst {
@@ -436,6 +476,9 @@ func (d *Driver) Close() error {
 		d.ports = nil
 		if d.pool != nil {
 			d.pool.free()
+		}
+		if d.jumbo != nil {
+			d.jumbo.free()
 		}
 	})
 	return nil

@@ -26,10 +26,12 @@ type pool struct {
 
 var _ packetio.RefPool = (*pool)(nil)
 
-func newPool(name string, n, cache int) (*pool, error) {
+// newPool makes a pool of n buffers of room bytes of data room (headroom
+// included: memory.DefaultBufSize or memory.JumboBufSize).
+func newPool(name string, n, cache, room int) (*pool, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	mp := C.op_pool_create(cname, C.uint(n), C.uint(cache), 0)
+	mp := C.op_pool_create(cname, C.uint(n), C.uint(cache), C.uint16_t(room), 0)
 	if mp == nil {
 		return nil, fmt.Errorf("create mbuf pool %s of %d buffers: %s (raise -m or lower the pool size)",
 			name, n, C.GoString(C.op_strerror(C.op_errno())))

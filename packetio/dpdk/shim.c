@@ -71,15 +71,17 @@ unsigned op_lcore_id(void) { return rte_lcore_id(); }
  * L1/L2 cache sets, which a burst of 32 then thrashes. Nothing DMAs from
  * such memory (no hugepages: vdevs only), so let objects cross pages and
  * pack them: rte_pktmbuf_pool_create_by_ops with RTE_MEMPOOL_F_NO_IOVA_CONTIG.
- * With hugepages, the DPDK default. */
-struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, int socket)
+ * Packing is also what lets a jumbo buffer (data room > 4 KiB) exist at all
+ * without hugepages. With hugepages, the DPDK default. room is the data
+ * room, headroom included (RTE_MBUF_DEFAULT_BUF_SIZE for 2 KiB frames). */
+struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket)
 {
 	if (rte_eal_has_hugepages())
-		return rte_pktmbuf_pool_create(name, n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+		return rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
 	struct rte_pktmbuf_pool_private priv;
 	memset(&priv, 0, sizeof(priv));
-	priv.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE;
-	unsigned elt = sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE;
+	priv.mbuf_data_room_size = room;
+	unsigned elt = sizeof(struct rte_mbuf) + room;
 	struct rte_mempool *mp = rte_mempool_create_empty(name, n, elt, cache, sizeof(priv), socket,
 							  RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)

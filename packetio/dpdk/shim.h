@@ -55,7 +55,7 @@ int op_thread_register(void);
 void op_thread_unregister(void);
 unsigned op_lcore_id(void);
 
-struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, int socket);
+struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket);
 void op_pool_free(struct rte_mempool *mp);
 unsigned op_pool_avail(struct rte_mempool *mp);
 unsigned op_pool_in_use(struct rte_mempool *mp);

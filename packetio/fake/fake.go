@@ -235,10 +235,14 @@ type Pool struct {
 	maxUsed int64
 }
 
-func newPool(n int) *Pool {
+func newPool(n int) *Pool { return NewPool(n, memory.DefaultBufSize) }
+
+// NewPool makes a pool of n buffers of room bytes each, headroom included
+// (memory.JumboBufSize for a jumbo pool).
+func NewPool(n, room int) *Pool {
 	p := &Pool{size: n}
 	for i := 0; i < n; i++ {
-		p.free = append(p.free, packetio.NewHeapMbuf(make([]byte, 2048+packetio.MbufHeadroom)))
+		p.free = append(p.free, packetio.NewHeapMbuf(make([]byte, room)))
 	}
 	return p
 }

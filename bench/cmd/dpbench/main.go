@@ -69,6 +69,9 @@ const (
 	txDesc    = 1024
 	poolCache = 256
 	reserve   = 4096
+	// jumboBuffers is the jumbo pool of a gentx run of frames over 2 KiB:
+	// the daemon's default size.
+	jumboBuffers = 2047
 )
 
 func main() { os.Exit(run()) }
@@ -89,8 +92,12 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "dpbench: -mode %q: want rxonly, txonly, gentx, analyze-counters, analyze-sig or analyze-floor\n", *mode)
 		return 2
 	}
-	if *seconds <= 0 || *size < 60 || *size > 2048 || *flows < 1 || *flows > 65536 {
-		fmt.Fprintln(os.Stderr, "dpbench: -seconds must be > 0, -size 60..2048 and -flows 1..65536")
+	maxSize := 2048
+	if *mode == "gentx" {
+		maxSize = memory.MaxJumboFrame // longer than 2052: from the jumbo pool, as the daemon does
+	}
+	if *seconds <= 0 || *size < 60 || *size > maxSize || *flows < 1 || *flows > 65536 {
+		fmt.Fprintf(os.Stderr, "dpbench: -seconds must be > 0, -size 60..%d and -flows 1..65536\n", maxSize)
 		return 2
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -140,14 +147,19 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 	if err != nil {
 		return 0, err
 	}
-	args := []string{"--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(pool)), "--no-pci", "--no-telemetry",
+	jumbo := 0
+	if mode == "gentx" && size > memory.DefaultBufSize-packetio.MbufHeadroom+generator.FCSLen {
+		jumbo = jumboBuffers
+	}
+	args := []string{"--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(pool) + memory.JumboMegabytes(jumbo)), "--no-pci", "--no-telemetry",
 		"--file-prefix", prefix, "-l", "0", "--log-level", "4", "--vdev=net_null0"}
 	if err := dpdk.InitEAL(args, func(l string) { fmt.Fprintln(os.Stderr, "dpdk:", l) }); err != nil {
 		return 0, err
 	}
 	defer func() { err = errors.Join(err, dpdk.CleanupEAL(prefix)) }()
 
-	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc})
+	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc,
+		JumboBuffers: jumbo})
 	if err != nil {
 		return 0, err
 	}
@@ -197,9 +209,16 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 		if err != nil {
 			return 0, err
 		}
-		src, err := generator.NewSource(prog, drv.Pool(), generator.Pacing{Rate: 1e12, Burst: packetio.TxBurstSize}, nil)
+		var pool packetio.Pool = drv.Pool()
+		if jumbo > 0 {
+			pool = drv.JumboPool()
+		}
+		src, err := generator.NewSource(prog, pool, generator.Pacing{Rate: 1e12, Burst: packetio.TxBurstSize}, nil)
 		if err != nil {
 			return 0, err
+		}
+		if jumbo > 0 {
+			src.PullOnly()
 		}
 		// As the daemon does: frames of a burst are stamped a wire time
 		// apart at the port's speed (net_null's 10 Gbps).

@@ -36,6 +36,12 @@ const (
 	DefaultLogLevel = "info"
 	// DefaultTestPortPairs is the default number of loopback port pairs in test mode.
 	DefaultTestPortPairs = 1
+	// DefaultJumboBuffers is the default size of the jumbo pool (~19 MiB):
+	// enough for a test pair's ring of 1024 frames in flight and a
+	// generator's recycled ring of 128, with room to spare.
+	DefaultJumboBuffers = 2047
+	// MaxJumboBuffers is the largest accepted --modules.packetio.dpdk.jumbo-buffers.
+	MaxJumboBuffers = 1<<20 - 1
 	// MaxTestPortPairs is the largest accepted --modules.packetio.dpdk.test-portpairs.
 	MaxTestPortPairs = 16
 	// MaxDPDKPortIndex is the largest DPDK port index accepted in port-ids (port0..port1023).
@@ -169,6 +175,11 @@ type DPDKConfig struct {
 	// TestPortPairs is --modules.packetio.dpdk.test-portpairs, the number of
 	// loopback port pairs in test mode, 1..16; default 1.
 	TestPortPairs int `koanf:"modules.packetio.dpdk.test-portpairs"`
+	// JumboBuffers is --modules.packetio.dpdk.jumbo-buffers: the size of
+	// the pool of ~9.5 KB buffers that frames longer than 2 KiB (up to
+	// 9216 bytes) are sent from; 0 makes none, and frames then stop at
+	// 2052 bytes. Default DefaultJumboBuffers.
+	JumboBuffers int `koanf:"modules.packetio.dpdk.jumbo-buffers"`
 	// Options are the EAL arguments of -d/--modules.packetio.dpdk.options,
 	// spaces trimmed and empty ones dropped. On the command line they are
 	// one comma-separated string ("-m256m,--no-huge"); in YAML a list of

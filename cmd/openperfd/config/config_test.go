@@ -20,6 +20,7 @@ func defaultConfig() Config {
 	c.API.Port = 9000
 	c.Log.Level = "info"
 	c.PacketIO.DPDK.TestPortPairs = 1
+	c.PacketIO.DPDK.JumboBuffers = DefaultJumboBuffers
 	return c
 }
 
@@ -82,6 +83,8 @@ func TestLoadAppliesEachFlag(t *testing.T) {
 		{"test mode", []string{"--modules.packetio.dpdk.test-mode"}, func(c *Config) { c.PacketIO.DPDK.TestMode = true }},
 		{"test mode explicit false", []string{"--modules.packetio.dpdk.test-mode=false"}, func(c *Config) {}},
 		{"test port pairs", []string{"--modules.packetio.dpdk.test-portpairs", "16"}, func(c *Config) { c.PacketIO.DPDK.TestPortPairs = 16 }},
+		{"jumbo buffers", []string{"--modules.packetio.dpdk.jumbo-buffers", "511"}, func(c *Config) { c.PacketIO.DPDK.JumboBuffers = 511 }},
+		{"no jumbo buffers", []string{"--modules.packetio.dpdk.jumbo-buffers=0"}, func(c *Config) { c.PacketIO.DPDK.JumboBuffers = 0 }},
 		{"dpdk options", []string{"--modules.packetio.dpdk.options", "-m256m,--no-huge"}, func(c *Config) {
 			c.PacketIO.DPDK.Options = []string{"-m256m", "--no-huge"}
 		}},
@@ -209,6 +212,7 @@ func TestLoadReadsNestedYAMLFile(t *testing.T) {
 	want.PacketIO.DPDK = DPDKConfig{
 		TestMode:       true,
 		TestPortPairs:  4,
+		JumboBuffers:   DefaultJumboBuffers,
 		Options:        []string{"-m256m", "--vdev=net_ring0,nodeaction=r0:0:CREATE"},
 		PortIDs:        map[int]string{0: "port0", 1: "1", 2: "2"},
 		DropTxOverruns: true,
@@ -368,6 +372,7 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"cpu mask bare 0x", []string{"--modules.packetio.cpu-mask=0x"}, "", "is not a CPU mask"},
 		{"cpu mask decimal list", []string{"--modules.packetio.cpu-mask=1,2"}, "", "is not a CPU mask"},
 		{"test port pairs 0", []string{"--modules.packetio.dpdk.test-portpairs=0"}, "", "0 is out of range 1..16"},
+		{"jumbo buffers negative", []string{"--modules.packetio.dpdk.jumbo-buffers=-1"}, "", "-1 is out of range 0..1048575"},
 		{"test port pairs 17", []string{"--modules.packetio.dpdk.test-portpairs=17"}, "", "17 is out of range 1..16"},
 		{"port ids bad key", []string{"--modules.packetio.dpdk.port-ids", "foo=1"}, "", `--modules.packetio.dpdk.port-ids: key "foo": want port<N>`},
 		{"port ids empty id", []string{"--modules.packetio.dpdk.port-ids", "port0="}, "", "port0: empty port id"},

@@ -31,6 +31,7 @@ const (
 	keyNoCPULending   = "modules.packetio.no-cpu-lending"
 	keyTestMode       = "modules.packetio.dpdk.test-mode"
 	keyTestPortPairs  = "modules.packetio.dpdk.test-portpairs"
+	keyJumboBuffers   = "modules.packetio.dpdk.jumbo-buffers"
 	keyOptions        = "modules.packetio.dpdk.options"
 	keyPortIDs        = "modules.packetio.dpdk.port-ids"
 	keyDropTxOverruns = "modules.packetio.dpdk.drop-tx-overruns"
@@ -80,6 +81,7 @@ var options = []option{
 	{keyNoCPULending, "", kindBool, "keep the control threads (API, stack, Go runtime) off the worker CPUs even while no generator, analyzer or capture runs (by default they may use them then)"},
 	{keyTestMode, "", kindBool, "use virtual loopback port pairs instead of real NICs"},
 	{keyTestPortPairs, "", kindInt, "`number` of loopback port pairs in test mode, 1-16"},
+	{keyJumboBuffers, "", kindInt, "`number` of ~9.5 KB buffers for frames longer than 2 KiB (up to 9216 bytes); 0 for none (frames then stop at 2052 bytes)"},
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
@@ -99,6 +101,7 @@ var defaults = map[string]any{
 	keyAPIPort:       DefaultAPIPort,
 	keyLogLevel:      DefaultLogLevel,
 	keyTestPortPairs: DefaultTestPortPairs,
+	keyJumboBuffers:  DefaultJumboBuffers,
 }
 
 // kinds maps each YAML leaf key to its kind; branches lists the YAML maps

@@ -205,6 +205,9 @@ func checkConfigInvariants(t *testing.T, c *Config) {
 	if d.TestPortPairs < 1 || d.TestPortPairs > MaxTestPortPairs {
 		t.Errorf("test port pairs %d out of range", d.TestPortPairs)
 	}
+	if d.JumboBuffers < 0 || d.JumboBuffers > MaxJumboBuffers {
+		t.Errorf("jumbo buffers %d out of range", d.JumboBuffers)
+	}
 	for _, o := range d.Options {
 		if o == "" || o != strings.TrimSpace(o) || strings.IndexByte(o, 0) >= 0 {
 			t.Errorf("bad option %q", o)
@@ -260,6 +263,7 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 		"-P", c.Prefix,
 		"--modules.packetio.dpdk.test-mode=" + strconv.FormatBool(d.TestMode),
 		"--modules.packetio.dpdk.test-portpairs", strconv.Itoa(d.TestPortPairs),
+		"--modules.packetio.dpdk.jumbo-buffers", strconv.Itoa(d.JumboBuffers),
 		"-d", strings.Join(d.Options, ","),
 		"--modules.packetio.dpdk.drop-tx-overruns=" + strconv.FormatBool(d.DropTxOverruns),
 		"--modules.socket.force-unlink=" + strconv.FormatBool(c.ForceUnlink),

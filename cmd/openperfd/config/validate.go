@@ -89,6 +89,7 @@ func (l *loader) validate(cfg *Config) error {
 		{keyRxWorkerMask, func() error { return validCPUMask(dpdk.RxWorkerMask) }},
 		{keyTxWorkerMask, func() error { return validCPUMask(dpdk.TxWorkerMask) }},
 		{keyTestPortPairs, func() error { return inRange(dpdk.TestPortPairs, 1, MaxTestPortPairs) }},
+		{keyJumboBuffers, func() error { return inRange(dpdk.JumboBuffers, 0, MaxJumboBuffers) }},
 		{keyOptions, nil},
 		{keyPortIDs, nil},
 		{keyRxStrategy, func() error { return validRxStrategy(cfg.Stack.RxStrategy) }},
