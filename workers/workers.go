@@ -42,6 +42,10 @@ type Config struct {
 	// QSBR is where workers announce quiescent states; the FIB and the
 	// stack synchronise on the same one. Nil makes a private one.
 	QSBR *fib.QSBR
+	// RxInterrupts lets idle workers sleep until an rx interrupt when the
+	// driver implements packetio.RxInterrupts and every rx queue of the
+	// worker has one (--modules.packetio.dpdk.no-rx-interrupts turns it off).
+	RxInterrupts bool
 	// MaxIdleSleep caps the back-off sleep of an idle worker.
 	MaxIdleSleep time.Duration
 	Log          *zap.Logger
@@ -56,11 +60,15 @@ type Stats struct {
 	BusyLoops  uint64 // loops that moved at least one packet
 	IdleLoops  uint64 // loops that moved none
 	IdleSleeps uint64 // back-off sleeps taken
-	RxPackets  uint64
-	TxPackets  uint64
-	TxDropped  uint64 // refused by a full queue and freed (drop-tx-overruns)
-	RxQueues   int
-	Sources    int
+	IntrSleeps uint64 // sleeps until an rx interrupt (or a poke) taken
+	// RxInterrupts is true when the worker can sleep until an rx
+	// interrupt (it does so whenever all its rx queues have one).
+	RxInterrupts bool
+	RxPackets    uint64
+	TxPackets    uint64
+	TxDropped    uint64 // refused by a full queue and freed (drop-tx-overruns)
+	RxQueues     int
+	Sources      int
 }
 
 // Workers is the set of worker goroutines and the plan they run.
@@ -178,6 +186,7 @@ func (w *Workers) Stats() []Stats {
 		out[i] = Stats{
 			ID: wk.id, CPU: wk.cpu, Lcore: int(wk.lcore.Load()), Thread: int(wk.tid.Load()),
 			BusyLoops: wk.busy.Load(), IdleLoops: wk.idle.Load(), IdleSleeps: wk.sleeps.Load(),
+			IntrSleeps: wk.intrSleeps.Load(), RxInterrupts: wk.hasIntr.Load(),
 			RxPackets: wk.rxPkts.Load(), TxPackets: wk.txPkts.Load(), TxDropped: wk.txDrop.Load(),
 			RxQueues: len(pl.workers[i].rx), Sources: len(pl.workers[i].tx),
 		}

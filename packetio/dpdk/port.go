@@ -29,6 +29,8 @@ type port struct {
 	nrx, ntx    int
 	rxChecksums []string // what configure enabled: packetio.PortInfo.RxChecksums
 	started     bool
+	noIntr      bool                 // the driver refused rx interrupts at start
+	rxIntr      bool                 // started with rx interrupts on every rx queue
 	qstats      []C.struct_op_qstats // rx queues first, then tx queues
 	bond        *packetio.BondConfig
 	memberPorts []*port
@@ -48,7 +50,8 @@ func (p *port) Info() packetio.PortInfo {
 		ID: p.id, Index: p.idx, Kind: p.kind,
 		Device: p.device, Driver: p.driver, Interface: p.iface,
 		MAC: p.mac, Link: p.link, RxQueues: p.nrx, TxQueues: p.ntx,
-		RxChecksums: append([]string(nil), p.rxChecksums...),
+		RxChecksums:  append([]string(nil), p.rxChecksums...),
+		RxInterrupts: p.rxIntr,
 	}
 	if p.bond != nil {
 		b := *p.bond
@@ -141,6 +144,12 @@ func (p *port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int
 		C.uint16_t(spare), C.uint16_t(min(want, len(pkts))),
 		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.d.pool.mp)
 	return int(r & 0xffff), int(r >> 16)
+}
+
+// wantIntr reports whether to configure the port with rx interrupts.
+// Bonds are left out: an 802.3ad bond must be polled every 100 ms anyway.
+func (p *port) wantIntr() bool {
+	return p.d.opts.RxInterrupts && !p.noIntr && p.kind != packetio.KindBond
 }
 
 func (p *port) freeStats() {
