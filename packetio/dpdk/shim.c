@@ -442,6 +442,7 @@ struct rte_epoll_event *op_waker_add(int efd)
 	struct rte_epoll_event *ev = calloc(1, sizeof(*ev));
 	if (ev == NULL)
 		return NULL;
+	ev->epdata.event = EPOLLIN; /* what epoll watches the fd for */
 	ev->epdata.cb_fun = op_drain_eventfd;
 	if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, efd, ev) != 0) {
 		free(ev);
