@@ -25,8 +25,8 @@ type Driver struct {
 var (
 	_ packetio.Driver       = (*Driver)(nil)
 	_ packetio.RxInterrupts = (*Driver)(nil)
-	_ packetio.RefillPort = (*Port)(nil)
-	_ packetio.RefPool    = (*Pool)(nil)
+	_ packetio.RefillPort   = (*Port)(nil)
+	_ packetio.RefPool      = (*Pool)(nil)
 )
 
 // New makes pairs of cross-wired ports with ids "0", "1", ... and a pool
