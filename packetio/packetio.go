@@ -101,6 +101,25 @@ type PortStats struct {
 	RxPackets, TxPackets uint64
 	RxBytes, TxBytes     uint64
 	RxErrors, TxErrors   uint64
+	// XStats are the driver's extended counters by name (DPDK xstats);
+	// nil when the driver has none.
+	XStats map[string]uint64
+	// TxBackpressure counts the frames the port's full tx queues refused,
+	// at each refusal (a frame refused, retried and refused again counts
+	// twice); TxOverrunDrops those of them freed instead of retried
+	// (drop-tx-overruns). Both come from the workers, not the driver.
+	TxBackpressure, TxOverrunDrops uint64
+}
+
+// XStatsReader is a Port with extended counters.
+type XStatsReader interface {
+	XStats() (map[string]uint64, error)
+}
+
+// TxCounters is a Dataplane that counts, per port (by id), the frames
+// full tx queues refused; see PortStats.TxBackpressure.
+type TxCounters interface {
+	TxRefused(portID string) (refused, dropped uint64)
 }
 
 // Port is one port of a driver. Control methods may be called from any

@@ -37,6 +37,15 @@ type txTask struct {
 	queue  uint16
 	index  uint16          // the port's driver index, for taps
 	taps   []packetio.Sink // see packets before they are transmitted
+	cnt    *txCount        // the port's refusal counters
+}
+
+// txCount counts what a port's full tx queues refused (see
+// packetio.PortStats.TxBackpressure). Any worker transmitting on the port
+// adds to it; refusals are the slow path, so atomics cost nothing that
+// matters.
+type txCount struct {
+	refused, dropped atomic.Uint64
 }
 
 // tap shows newly made packets to the port's tx taps. Taps see every
@@ -162,7 +171,12 @@ func (w *Workers) publishLocked() {
 				// Routed through a bond: the bond's taps see it too.
 				taps = append(append([]packetio.Sink(nil), taps...), w.taps[info.ID]...)
 			}
-			task := txTask{st: st, port: port, queue: uint16(st.worker), index: info.Index, taps: taps}
+			cnt := w.txCounts[info.ID]
+			if cnt == nil {
+				cnt = &txCount{}
+				w.txCounts[info.ID] = cnt
+			}
+			task := txTask{st: st, port: port, queue: uint16(st.worker), index: info.Index, taps: taps, cnt: cnt}
 			if st.fill != nil {
 				task.refill, _ = port.(packetio.RefillPort)
 			}
@@ -542,11 +556,15 @@ func (wk *worker) transmit(task *txTask, pool packetio.Pool, dropOverruns bool, 
 	sent := task.port.TxBurst(task.queue, t.burst.Pkts[t.off:t.n])
 	t.off += sent
 	dropped := 0
-	if t.off < t.n && dropOverruns {
-		dropped = t.n - t.off
-		pool.Free(t.burst.Pkts[t.off:t.n])
-		t.off = t.n
-		c.txDrop += uint64(dropped)
+	if t.off < t.n {
+		task.cnt.refused.Add(uint64(t.n - t.off))
+		if dropOverruns {
+			dropped = t.n - t.off
+			pool.Free(t.burst.Pkts[t.off:t.n])
+			t.off = t.n
+			c.txDrop += uint64(dropped)
+			task.cnt.dropped.Add(uint64(dropped))
+		}
 	}
 	if sent > 0 || dropped > 0 {
 		t.src.Sent(sent, dropped)
@@ -580,10 +598,14 @@ func (wk *worker) transmitFill(task *txTask, pool packetio.Pool, dropOverruns bo
 	sent, avail := task.refill.TxRefill(task.queue, pkts, t.off, t.n, t.spare, want)
 	t.off += sent
 	dropped := 0
+	if t.off < t.n {
+		task.cnt.refused.Add(uint64(t.n - t.off))
+	}
 	if t.off < t.n && dropOverruns {
 		dropped = t.n - t.off
 		pool.Free(pkts[t.off:t.n])
 		c.txDrop += uint64(dropped)
+		task.cnt.dropped.Add(uint64(dropped))
 		copy(pkts, pkts[t.n:t.n+t.spare])
 		t.off, t.n = 0, 0
 	} else if t.off == t.n {

@@ -86,8 +86,11 @@ type Workers struct {
 	sinks   map[string][]packetio.Sink
 	taps    map[string][]packetio.Sink // tx taps by port id
 	sources map[packetio.Source]*txState
-	started bool
-	wg      sync.WaitGroup
+	// txCounts are the tx refusal counters by port id, made when a source
+	// first transmits on the port and kept for the daemon's life.
+	txCounts map[string]*txCount
+	started  bool
+	wg       sync.WaitGroup
 }
 
 // New makes the workers; Start runs them.
@@ -117,6 +120,8 @@ func New(cfg Config) (*Workers, error) {
 		sinks:   map[string][]packetio.Sink{},
 		taps:    map[string][]packetio.Sink{},
 		sources: map[packetio.Source]*txState{},
+
+		txCounts: map[string]*txCount{},
 	}
 	for i, cpu := range cfg.CPUs {
 		w.workers = append(w.workers, &worker{id: i, cpu: cpu, ws: w, wake: make(chan struct{}, 1)})
@@ -326,6 +331,19 @@ func (w *Workers) RemoveSource(s packetio.Source) {
 // Wake pokes workers sleeping in their idle back-off, for sources that
 // just queued packets.
 func (w *Workers) Wake() { w.poke() }
+
+var _ packetio.TxCounters = (*Workers)(nil)
+
+// TxRefused implements packetio.TxCounters.
+func (w *Workers) TxRefused(portID string) (refused, dropped uint64) {
+	w.mu.Lock()
+	c := w.txCounts[portID]
+	w.mu.Unlock()
+	if c == nil {
+		return 0, 0
+	}
+	return c.refused.Load(), c.dropped.Load()
+}
 
 // Synchronize returns once every worker has passed a quiescent point
 // after the call began: nothing unpublished before it is still in use.

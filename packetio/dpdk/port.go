@@ -1,12 +1,14 @@
 package dpdk
 
 /*
+#include <errno.h>
 #include <stdlib.h>
 #include "shim.h"
 */
 import "C"
 
 import (
+	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -38,9 +40,44 @@ type port struct {
 }
 
 var (
-	_ packetio.Port       = (*port)(nil)
-	_ packetio.RefillPort = (*port)(nil)
+	_ packetio.Port         = (*port)(nil)
+	_ packetio.RefillPort   = (*port)(nil)
+	_ packetio.XStatsReader = (*port)(nil)
 )
+
+// XStats implements packetio.XStatsReader: DPDK's extended stats of the
+// port, by name.
+func (p *port) XStats() (map[string]uint64, error) {
+	for range 3 { // the count can change between two calls (a bond gains a member)
+		n := C.op_port_xstats(C.uint16_t(p.idx), nil, nil, 0)
+		if n < 0 {
+			return nil, fmt.Errorf("port %s: xstats: %s", p.id, C.GoString(C.op_strerror(-n)))
+		}
+		if n == 0 {
+			return map[string]uint64{}, nil
+		}
+		names := (*C.char)(C.calloc(C.size_t(n), C.OP_XSTAT_NAME))
+		values := (*C.uint64_t)(C.calloc(C.size_t(n), 8))
+		got := C.op_port_xstats(C.uint16_t(p.idx), names, values, C.unsigned(n))
+		out := make(map[string]uint64, max(int(got), 0))
+		if got > 0 && got <= n {
+			vs := unsafe.Slice((*uint64)(unsafe.Pointer(values)), int(got))
+			for i := range int(got) {
+				name := C.GoString((*C.char)(unsafe.Add(unsafe.Pointer(names), i*C.OP_XSTAT_NAME)))
+				out[name] = vs[i]
+			}
+		}
+		C.free(unsafe.Pointer(names))
+		C.free(unsafe.Pointer(values))
+		switch {
+		case got > 0 && got <= n:
+			return out, nil
+		case got < 0 && got != -C.EAGAIN:
+			return nil, fmt.Errorf("port %s: xstats: %s", p.id, C.GoString(C.op_strerror(-got)))
+		}
+	}
+	return nil, fmt.Errorf("port %s: xstats: the driver's list kept changing", p.id)
+}
 
 // Info implements packetio.Port.
 func (p *port) Info() packetio.PortInfo {

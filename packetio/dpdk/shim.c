@@ -26,6 +26,7 @@
 
 /* packetio.Mbuf mirrors these offsets; a DPDK with another layout must not
  * build. */
+_Static_assert(OP_XSTAT_NAME == RTE_ETH_XSTATS_NAME_SIZE, "xstat name size");
 _Static_assert(offsetof(struct rte_mbuf, buf_addr) == 0, "buf_addr");
 _Static_assert(offsetof(struct rte_mbuf, data_off) == 16, "data_off");
 _Static_assert(offsetof(struct rte_mbuf, refcnt) == 18, "refcnt");
@@ -461,4 +462,32 @@ int op_epoll_wait(int timeout_ms)
 {
 	struct rte_epoll_event evs[16];
 	return rte_epoll_wait(RTE_EPOLL_PER_THREAD, evs, 16, timeout_ms);
+}
+
+/* Extended stats: copies up to n names (OP_XSTAT_NAME bytes each) and
+ * their values, ordered as the driver lists them. Returns how many the
+ * port has (more than n: call again with room for that many), or < 0. */
+int op_port_xstats(uint16_t port, char *names, uint64_t *values, unsigned n)
+{
+	int cnt = rte_eth_xstats_get_names(port, NULL, 0);
+	if (cnt <= 0 || (unsigned)cnt > n)
+		return cnt;
+	struct rte_eth_xstat_name *xn = calloc(cnt, sizeof(*xn));
+	struct rte_eth_xstat *xs = calloc(cnt, sizeof(*xs));
+	int rc = -ENOMEM;
+	if (xn == NULL || xs == NULL)
+		goto out;
+	rc = -EAGAIN; /* the count changed between the calls: ask again */
+	if (rte_eth_xstats_get_names(port, xn, cnt) != cnt || rte_eth_xstats_get(port, xs, cnt) != cnt)
+		goto out;
+	for (int i = 0; i < cnt; i++) {
+		uint64_t id = xs[i].id < (uint64_t)cnt ? xs[i].id : (uint64_t)i;
+		snprintf(names + (size_t)i * OP_XSTAT_NAME, OP_XSTAT_NAME, "%s", xn[id].name);
+		values[i] = xs[i].value;
+	}
+	rc = cnt;
+out:
+	free(xn);
+	free(xs);
+	return rc;
 }

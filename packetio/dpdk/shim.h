@@ -100,4 +100,8 @@ struct rte_epoll_event *op_waker_add(int efd);
 void op_waker_del(int efd, struct rte_epoll_event *ev);
 int op_epoll_wait(int timeout_ms);
 
+/* RTE_ETH_XSTATS_NAME_SIZE, checked in shim.c. */
+#define OP_XSTAT_NAME 64
+int op_port_xstats(uint16_t port, char *names, uint64_t *values, unsigned n);
+
 #endif
