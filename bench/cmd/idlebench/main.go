@@ -39,6 +39,7 @@ func main() {
 	idle := flag.Duration("idle", 10*time.Second, "idle time before each frame (also the CPU window)")
 	rounds := flag.Int("rounds", 3, "rounds")
 	noIntr := flag.Bool("no-rx-interrupts", false, "start the daemons with --modules.packetio.dpdk.no-rx-interrupts")
+	flag.StringVar(&maskA, "a-cpu-mask", maskA, "worker CPU mask of daemon A (the sender); \"\" for the default. B keeps the default (every CPU but the first): on a 2-CPU machine A's worker then does not compete with B's for B's CPU, which would add the scheduler's wake-up preemption delay to B's wake-up")
 	inNS := flag.Bool("in-netns", false, "internal: this run is the tap run inside its namespace")
 	flag.DurationVar(&settle, "settle", settle, "wait this long after the frame before reading B's result")
 	flag.Parse()
@@ -81,12 +82,12 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	default:
 		return fmt.Errorf("-link %q: want memif or tap", link)
 	}
-	a, err := start(bin, "ibA"+tag, vdevA, noIntr)
+	a, err := start(bin, "ibA"+tag, vdevA, noIntr, maskA)
 	if err != nil {
 		return err
 	}
 	defer a.stop()
-	b, err := start(bin, "ibB"+tag, vdevB, noIntr)
+	b, err := start(bin, "ibB"+tag, vdevB, noIntr, "")
 	if err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	if err := setup(a, b, "02:00:00:00:00:02"); err != nil {
 		return err
 	}
-	fmt.Printf("link %s, rx interrupts wanted: %v, B's workers: %+v\n", link, !noIntr, ws)
+	fmt.Printf("link %s, rx interrupts wanted: %v, A's worker CPU mask %q, B's workers: %+v\n", link, !noIntr, maskA, ws)
 	fmt.Printf("%-6s %12s %12s %16s %18s\n", "round", "A cpu %", "B cpu %", "B intr sleeps", "first frame ns")
 	for r := 1; r <= rounds; r++ {
 		var res struct {
@@ -137,6 +138,9 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	fmt.Printf("(cpu: utime+stime over the %v idle window in clock ticks of 1/%d s, as %% of one core)\n", idle, clkTck)
 	return nil
 }
+
+// maskA is daemon A's --modules.packetio.cpu-mask ("" for the default).
+var maskA = "0x1"
 
 // settle is how long B gets to count the frame before its analyzer stops.
 var settle = 300 * time.Millisecond
@@ -261,7 +265,7 @@ type daemon struct {
 	base string
 }
 
-func start(bin, prefix, vdev string, noIntr bool) (*daemon, error) {
+func start(bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("pick a port: %w", err)
@@ -272,6 +276,9 @@ func start(bin, prefix, vdev string, noIntr bool) (*daemon, error) {
 		"-d", "-m256m,--no-huge,--no-pci," + vdev}
 	if noIntr {
 		args = append(args, "--modules.packetio.dpdk.no-rx-interrupts")
+	}
+	if mask != "" {
+		args = append(args, "--modules.packetio.cpu-mask", mask)
 	}
 	d := &daemon{cmd: exec.Command(bin, args...), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	d.cmd.Stderr = os.Stderr
