@@ -91,6 +91,9 @@ type PortInfo struct {
 	// ("ipv4", "udp", "tcp"), reported in each packet's RxChecksum; nil
 	// when the port verifies none and the analyzer sums in software.
 	RxChecksums []string
+	// RxInterrupts is true when every rx queue of the port can wake a
+	// sleeping worker (see RxInterrupts); false: the port must be polled.
+	RxInterrupts bool
 }
 
 // PortStats are a port's counters since it started.
@@ -98,6 +101,25 @@ type PortStats struct {
 	RxPackets, TxPackets uint64
 	RxBytes, TxBytes     uint64
 	RxErrors, TxErrors   uint64
+	// XStats are the driver's extended counters by name (DPDK xstats);
+	// nil when the driver has none.
+	XStats map[string]uint64
+	// TxBackpressure counts the frames the port's full tx queues refused,
+	// at each refusal (a frame refused, retried and refused again counts
+	// twice); TxOverrunDrops those of them freed instead of retried
+	// (drop-tx-overruns). Both come from the workers, not the driver.
+	TxBackpressure, TxOverrunDrops uint64
+}
+
+// XStatsReader is a Port with extended counters.
+type XStatsReader interface {
+	XStats() (map[string]uint64, error)
+}
+
+// TxCounters is a Dataplane that counts, per port (by id), the frames
+// full tx queues refused; see PortStats.TxBackpressure.
+type TxCounters interface {
+	TxRefused(portID string) (refused, dropped uint64)
 }
 
 // Port is one port of a driver. Control methods may be called from any
@@ -262,4 +284,40 @@ func AsPorts[P Port](ps []P) []Port {
 		out[i] = p
 	}
 	return out
+}
+
+// RxQueue names one receive queue of a port.
+type RxQueue struct {
+	Port  Port
+	Queue uint16
+}
+
+// RxInterrupts is a Driver whose ports can wake an idle worker when a
+// frame arrives (DPDK's rx queue interrupts), so that the worker sleeps
+// instead of polling. Ports that can say so in PortInfo.RxInterrupts.
+type RxInterrupts interface {
+	// NewRxWaiter makes a waiter for the calling worker's thread; only
+	// that thread may call its methods other than Wake.
+	NewRxWaiter() (RxWaiter, error)
+}
+
+// RxWaiter puts one worker to sleep until a frame arrives on its queues,
+// someone calls Wake, or a timeout passes.
+type RxWaiter interface {
+	// Arm turns interrupts on for queues (every one must be on a port
+	// with PortInfo.RxInterrupts). Frames that arrived before Arm raise
+	// none: the caller polls the queues once more before Wait.
+	Arm(queues []RxQueue) error
+	// Wait sleeps until an armed queue signals a frame, Wake is called
+	// or timeout passes.
+	Wait(timeout time.Duration)
+	// Disarm turns interrupts off again for the armed queues that are
+	// also in keep, and forgets the rest: a queue not in keep may be on a
+	// port the control side is stopping, which the worker must not touch.
+	Disarm(keep []RxQueue)
+	// Wake ends a Wait, or the next one if none is under way. Safe from
+	// any goroutine.
+	Wake()
+	// Close frees the waiter.
+	Close()
 }

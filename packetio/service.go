@@ -47,7 +47,19 @@ func NewService(drv Driver, dp Dataplane) *Service {
 	return s
 }
 
-func view(p Port) PortView { return PortView{Info: p.Info(), Link: p.Link(), Stats: p.Stats()} }
+// view reads a port's state, with the extended counters and the
+// dataplane's tx refusals when there are (an xstats error only leaves
+// them out: the rest of the view is still worth showing).
+func (s *Service) view(p Port) PortView {
+	v := PortView{Info: p.Info(), Link: p.Link(), Stats: p.Stats()}
+	if x, ok := p.(XStatsReader); ok {
+		v.Stats.XStats, _ = x.XStats()
+	}
+	if tc, ok := s.dp.(TxCounters); ok {
+		v.Stats.TxBackpressure, v.Stats.TxOverrunDrops = tc.TxRefused(v.Info.ID)
+	}
+	return v
+}
 
 func (s *Service) find(id string) Port {
 	for _, p := range s.drv.Ports() {
@@ -68,7 +80,7 @@ func (s *Service) Ports(kind Kind) ([]PortView, error) {
 	var out []PortView
 	for _, p := range s.drv.Ports() {
 		if kind == "" || p.Info().Kind == kind {
-			out = append(out, view(p))
+			out = append(out, s.view(p))
 		}
 	}
 	return out, nil
@@ -80,7 +92,7 @@ func (s *Service) Port(id string) (PortView, error) {
 	if p == nil {
 		return PortView{}, fmt.Errorf("port %s: %w", id, ErrNotFound)
 	}
-	return view(p), nil
+	return s.view(p), nil
 }
 
 // CreateBond makes a bond port over members. An empty id gets a UUID.
@@ -126,7 +138,7 @@ func (s *Service) CreateBond(id string, cfg BondConfig) (PortView, error) {
 		return PortView{}, fmt.Errorf("create bond %s: %w", id, err)
 	}
 	s.dp.AttachPort(b)
-	return view(b), nil
+	return s.view(b), nil
 }
 
 // restore restarts ports and gives them back to the workers.
@@ -179,7 +191,7 @@ func (s *Service) UpdateLink(id string, cfg LinkConfig) (PortView, error) {
 		}
 	}
 	if p.Info().Link == cfg {
-		return view(p), nil
+		return s.view(p), nil
 	}
 	s.dp.DetachPort(id)
 	var err error
@@ -193,7 +205,7 @@ func (s *Service) UpdateLink(id string, cfg LinkConfig) (PortView, error) {
 	if err != nil {
 		return PortView{}, fmt.Errorf("update port %s: %w", id, err)
 	}
-	return view(p), nil
+	return s.view(p), nil
 }
 
 // MaxTestFrameJobs bounds the test-frame jobs running at once, so API

@@ -23,6 +23,11 @@ type plan struct {
 type workerPlan struct {
 	rx []rxTask
 	tx []txTask
+	// intr lists the rx queues when every one can wake the worker with
+	// an interrupt (none is fine); intrOK is false when some queue must
+	// be polled.
+	intr   []packetio.RxQueue
+	intrOK bool
 }
 
 type txTask struct {
@@ -32,6 +37,15 @@ type txTask struct {
 	queue  uint16
 	index  uint16          // the port's driver index, for taps
 	taps   []packetio.Sink // see packets before they are transmitted
+	cnt    *txCount        // the port's refusal counters
+}
+
+// txCount counts what a port's full tx queues refused (see
+// packetio.PortStats.TxBackpressure). Any worker transmitting on the port
+// adds to it; refusals are the slow path, so atomics cost nothing that
+// matters.
+type txCount struct {
+	refused, dropped atomic.Uint64
 }
 
 // tap shows newly made packets to the port's tx taps. Taps see every
@@ -105,6 +119,9 @@ type Releaser interface {
 func (w *Workers) publishLocked() {
 	nw := len(w.workers)
 	pl := &plan{workers: make([]workerPlan, nw)}
+	for i := range pl.workers {
+		pl.workers[i].intrOK = true
+	}
 	routes := w.routesLocked()
 	for _, p := range w.ports {
 		info := p.Info()
@@ -120,6 +137,8 @@ func (w *Workers) publishLocked() {
 			i := w.rxWorker(info, q)
 			pl.workers[i].rx = append(pl.workers[i].rx,
 				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks})
+			pl.workers[i].intr = append(pl.workers[i].intr, packetio.RxQueue{Port: p, Queue: uint16(q)})
+			pl.workers[i].intrOK = pl.workers[i].intrOK && info.RxInterrupts
 		}
 	}
 	// Sources already on a worker first, so that the new ones see every
@@ -152,7 +171,12 @@ func (w *Workers) publishLocked() {
 				// Routed through a bond: the bond's taps see it too.
 				taps = append(append([]packetio.Sink(nil), taps...), w.taps[info.ID]...)
 			}
-			task := txTask{st: st, port: port, queue: uint16(st.worker), index: info.Index, taps: taps}
+			cnt := w.txCounts[info.ID]
+			if cnt == nil {
+				cnt = &txCount{}
+				w.txCounts[info.ID] = cnt
+			}
+			task := txTask{st: st, port: port, queue: uint16(st.worker), index: info.Index, taps: taps, cnt: cnt}
 			if st.fill != nil {
 				task.refill, _ = port.(packetio.RefillPort)
 			}
@@ -163,12 +187,18 @@ func (w *Workers) publishLocked() {
 	w.poke()
 }
 
-// poke wakes workers sleeping in their idle back-off.
+// poke wakes workers sleeping in their idle back-off or in an rx
+// interrupt wait. A worker sets epolling before it looks at its wake
+// channel a last time, and poke sends before it reads epolling: so
+// either the worker sees the send or poke sees the flag.
 func (w *Workers) poke() {
 	for _, wk := range w.workers {
 		select {
 		case wk.wake <- struct{}{}:
 		default:
+		}
+		if wk.epolling.Load() {
+			wk.waiter.Wake()
 		}
 	}
 }
@@ -179,6 +209,17 @@ func (w *Workers) poke() {
 const (
 	deepAfter = time.Second
 	deepSleep = 10 * time.Millisecond
+)
+
+// A worker idle for intrAfter whose rx queues all have interrupts (and
+// whose sources have nothing scheduled) sleeps in an interrupt wait
+// instead: no wake-ups at all while idle, and the first frame wakes it
+// at once. The wait still ends after intrWait (intrWaitTx with sources:
+// one that forgets to Wake is then late by that much at most).
+const (
+	intrAfter  = 100 * time.Millisecond
+	intrWait   = time.Second
+	intrWaitTx = 100 * time.Millisecond
 )
 
 // A worker that moved nothing for idleSpins loops in a row starts to back
@@ -219,12 +260,18 @@ type worker struct {
 	cpu int
 	ws  *Workers
 
-	wake  chan struct{} // a plan change pokes sleeping workers (cap 1)
-	stop  atomic.Bool
-	lcore atomic.Int64
-	tid   atomic.Int64 // the OS thread the worker is locked to; 0 before setup
+	wake chan struct{} // a plan change pokes sleeping workers (cap 1)
+	// waiter, when not nil, lets the worker sleep until an rx interrupt;
+	// made on the worker's thread before Start returns, then read-only.
+	waiter   packetio.RxWaiter
+	epolling atomic.Bool // in (or about to enter) waiter.Wait
+	hasIntr  atomic.Bool // waiter != nil, for Stats
+	stop     atomic.Bool
+	lcore    atomic.Int64
+	tid      atomic.Int64 // the OS thread the worker is locked to; 0 before setup
 
 	busy, idle, sleeps     atomic.Uint64
+	intrSleeps             atomic.Uint64
 	rxPkts, txPkts, txDrop atomic.Uint64
 }
 
@@ -245,8 +292,13 @@ func (wk *worker) run(ready chan<- error) {
 	// checkpoints (or its going offline to sleep).
 	reader := wk.ws.qsbr.Register()
 	defer reader.Unregister()
+	wk.makeWaiter()
+	if wk.waiter != nil {
+		defer wk.waiter.Close()
+	}
 	ready <- nil
-	wk.ws.log.Info("worker started", zap.Int("worker", wk.id), zap.Int("cpu", wk.cpu), zap.Int64("lcore", wk.lcore.Load()))
+	wk.ws.log.Info("worker started", zap.Int("worker", wk.id), zap.Int("cpu", wk.cpu), zap.Int64("lcore", wk.lcore.Load()),
+		zap.Bool("rx_interrupts", wk.waiter != nil))
 
 	d := wk.ws.cfg.Driver
 	pool := d.Pool()
@@ -257,6 +309,8 @@ func (wk *worker) run(ready chan<- error) {
 	sleep := time.Duration(0)
 	idleStreak := 0
 	var idleSince time.Time
+	var armed *plan   // the plan whose rx queues are armed; nil: none
+	var refused *plan // the plan whose queues failed to arm
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 
@@ -271,7 +325,8 @@ func (wk *worker) run(ready chan<- error) {
 		// Quiescent point: nothing read from the previous plan (or any
 		// snapshot) is still held. Then read the current plan.
 		reader.Checkpoint()
-		wp := &wk.ws.plan.Load().workers[wk.id]
+		pl := wk.ws.plan.Load()
+		wp := &pl.workers[wk.id]
 
 		moved := 0
 		for i := range wp.rx {
@@ -302,6 +357,10 @@ func (wk *worker) run(ready chan<- error) {
 		if moved > 0 {
 			c.busy++
 			idleStreak, sleep = 0, 0
+			if armed != nil {
+				wk.waiter.Disarm(wp.intr)
+				armed = nil
+			}
 			continue
 		}
 		c.idle++
@@ -332,6 +391,26 @@ func (wk *worker) run(ready chan<- error) {
 		}
 		if scheduled {
 			sleep = min(sleep, due)
+		} else if wk.waiter != nil && wp.intrOK && refused != pl && time.Since(idleSince) > intrAfter {
+			if armed != pl {
+				if armed != nil {
+					wk.waiter.Disarm(wp.intr)
+				}
+				armed = nil
+				if err := wk.waiter.Arm(wp.intr); err != nil {
+					// Back off by sleeping until the plan changes.
+					wk.ws.log.Warn("rx interrupts refused: polling", zap.Int("worker", wk.id), zap.Error(err))
+					refused = pl
+				} else {
+					armed = pl
+				}
+				// Frames that came before the queues were armed raise
+				// no interrupt: poll once more before waiting.
+				continue
+			}
+			pending = wk.waitIntr(reader, wp, &c, rxb.Pkts[:pending], pool)
+			armed = nil
+			continue
 		}
 		c.sleeps++
 		wk.flush(&c)
@@ -348,6 +427,59 @@ func (wk *worker) run(ready chan<- error) {
 		}
 		reader.Online()
 	}
+}
+
+// makeWaiter gives the worker an rx interrupt waiter when the workers
+// want interrupts and the driver has them; without one it backs off by
+// sleeping. Runs on the worker's thread (the epoll instance is per
+// thread).
+func (wk *worker) makeWaiter() {
+	if !wk.ws.cfg.RxInterrupts {
+		return
+	}
+	ri, ok := wk.ws.cfg.Driver.(packetio.RxInterrupts)
+	if !ok {
+		return
+	}
+	w, err := ri.NewRxWaiter()
+	if err != nil {
+		wk.ws.log.Warn("worker polls without rx interrupts", zap.Int("worker", wk.id), zap.Error(err))
+		return
+	}
+	wk.waiter = w
+	wk.hasIntr.Store(true)
+}
+
+// waitIntr sleeps in the waiter until a frame, a poke or the timeout,
+// with the queues of wp armed, and disarms them. It frees the last rx
+// burst first (returns the new pending count, 0).
+func (wk *worker) waitIntr(reader interface {
+	Offline()
+	Online()
+}, wp *workerPlan, c *counts, pending []*packetio.Mbuf, pool packetio.Pool) int {
+	c.intrSleeps++
+	wk.flush(c)
+	if len(pending) > 0 { // nothing from the last burst may outlive the quiescent point
+		pool.Free(pending)
+	}
+	timeout := intrWait
+	if len(wp.tx) > 0 {
+		timeout = intrWaitTx
+	}
+	wk.epolling.Store(true)
+	select {
+	case <-wk.wake: // poked since the last loop: do not sleep
+	default:
+		reader.Offline()
+		wk.waiter.Wait(timeout)
+		reader.Online()
+	}
+	wk.epolling.Store(false)
+	// Online again before touching the queues: a port gone from the
+	// current plan may be being stopped, so only those still in it are
+	// disarmed (Synchronize now waits for this worker).
+	wk.waiter.Disarm(wk.ws.plan.Load().workers[wk.id].intr)
+	return 0
 }
 
 func (wk *worker) setup() error {
@@ -383,6 +515,7 @@ func threadName(id int) []byte {
 // counts are a worker's counters not yet published.
 type counts struct {
 	busy, idle, sleeps uint64
+	intrSleeps         uint64
 	rx, tx, txDrop     uint64
 }
 
@@ -393,6 +526,7 @@ func (wk *worker) flush(c *counts) {
 	wk.busy.Add(c.busy)
 	wk.idle.Add(c.idle)
 	wk.sleeps.Add(c.sleeps)
+	wk.intrSleeps.Add(c.intrSleeps)
 	wk.rxPkts.Add(c.rx)
 	wk.txPkts.Add(c.tx)
 	wk.txDrop.Add(c.txDrop)
@@ -422,11 +556,15 @@ func (wk *worker) transmit(task *txTask, pool packetio.Pool, dropOverruns bool, 
 	sent := task.port.TxBurst(task.queue, t.burst.Pkts[t.off:t.n])
 	t.off += sent
 	dropped := 0
-	if t.off < t.n && dropOverruns {
-		dropped = t.n - t.off
-		pool.Free(t.burst.Pkts[t.off:t.n])
-		t.off = t.n
-		c.txDrop += uint64(dropped)
+	if t.off < t.n {
+		task.cnt.refused.Add(uint64(t.n - t.off))
+		if dropOverruns {
+			dropped = t.n - t.off
+			pool.Free(t.burst.Pkts[t.off:t.n])
+			t.off = t.n
+			c.txDrop += uint64(dropped)
+			task.cnt.dropped.Add(uint64(dropped))
+		}
 	}
 	if sent > 0 || dropped > 0 {
 		t.src.Sent(sent, dropped)
@@ -460,10 +598,14 @@ func (wk *worker) transmitFill(task *txTask, pool packetio.Pool, dropOverruns bo
 	sent, avail := task.refill.TxRefill(task.queue, pkts, t.off, t.n, t.spare, want)
 	t.off += sent
 	dropped := 0
+	if t.off < t.n {
+		task.cnt.refused.Add(uint64(t.n - t.off))
+	}
 	if t.off < t.n && dropOverruns {
 		dropped = t.n - t.off
 		pool.Free(pkts[t.off:t.n])
 		c.txDrop += uint64(dropped)
+		task.cnt.dropped.Add(uint64(dropped))
 		copy(pkts, pkts[t.n:t.n+t.spare])
 		t.off, t.n = 0, 0
 	} else if t.off == t.n {

@@ -42,6 +42,10 @@ type Config struct {
 	// QSBR is where workers announce quiescent states; the FIB and the
 	// stack synchronise on the same one. Nil makes a private one.
 	QSBR *fib.QSBR
+	// RxInterrupts lets idle workers sleep until an rx interrupt when the
+	// driver implements packetio.RxInterrupts and every rx queue of the
+	// worker has one (--modules.packetio.dpdk.no-rx-interrupts turns it off).
+	RxInterrupts bool
 	// MaxIdleSleep caps the back-off sleep of an idle worker.
 	MaxIdleSleep time.Duration
 	Log          *zap.Logger
@@ -56,11 +60,15 @@ type Stats struct {
 	BusyLoops  uint64 // loops that moved at least one packet
 	IdleLoops  uint64 // loops that moved none
 	IdleSleeps uint64 // back-off sleeps taken
-	RxPackets  uint64
-	TxPackets  uint64
-	TxDropped  uint64 // refused by a full queue and freed (drop-tx-overruns)
-	RxQueues   int
-	Sources    int
+	IntrSleeps uint64 // sleeps until an rx interrupt (or a poke) taken
+	// RxInterrupts is true when the worker can sleep until an rx
+	// interrupt (it does so whenever all its rx queues have one).
+	RxInterrupts bool
+	RxPackets    uint64
+	TxPackets    uint64
+	TxDropped    uint64 // refused by a full queue and freed (drop-tx-overruns)
+	RxQueues     int
+	Sources      int
 }
 
 // Workers is the set of worker goroutines and the plan they run.
@@ -78,8 +86,11 @@ type Workers struct {
 	sinks   map[string][]packetio.Sink
 	taps    map[string][]packetio.Sink // tx taps by port id
 	sources map[packetio.Source]*txState
-	started bool
-	wg      sync.WaitGroup
+	// txCounts are the tx refusal counters by port id, made when a source
+	// first transmits on the port and kept for the daemon's life.
+	txCounts map[string]*txCount
+	started  bool
+	wg       sync.WaitGroup
 }
 
 // New makes the workers; Start runs them.
@@ -109,6 +120,8 @@ func New(cfg Config) (*Workers, error) {
 		sinks:   map[string][]packetio.Sink{},
 		taps:    map[string][]packetio.Sink{},
 		sources: map[packetio.Source]*txState{},
+
+		txCounts: map[string]*txCount{},
 	}
 	for i, cpu := range cfg.CPUs {
 		w.workers = append(w.workers, &worker{id: i, cpu: cpu, ws: w, wake: make(chan struct{}, 1)})
@@ -178,6 +191,7 @@ func (w *Workers) Stats() []Stats {
 		out[i] = Stats{
 			ID: wk.id, CPU: wk.cpu, Lcore: int(wk.lcore.Load()), Thread: int(wk.tid.Load()),
 			BusyLoops: wk.busy.Load(), IdleLoops: wk.idle.Load(), IdleSleeps: wk.sleeps.Load(),
+			IntrSleeps: wk.intrSleeps.Load(), RxInterrupts: wk.hasIntr.Load(),
 			RxPackets: wk.rxPkts.Load(), TxPackets: wk.txPkts.Load(), TxDropped: wk.txDrop.Load(),
 			RxQueues: len(pl.workers[i].rx), Sources: len(pl.workers[i].tx),
 		}
@@ -317,6 +331,19 @@ func (w *Workers) RemoveSource(s packetio.Source) {
 // Wake pokes workers sleeping in their idle back-off, for sources that
 // just queued packets.
 func (w *Workers) Wake() { w.poke() }
+
+var _ packetio.TxCounters = (*Workers)(nil)
+
+// TxRefused implements packetio.TxCounters.
+func (w *Workers) TxRefused(portID string) (refused, dropped uint64) {
+	w.mu.Lock()
+	c := w.txCounts[portID]
+	w.mu.Unlock()
+	if c == nil {
+		return 0, 0
+	}
+	return c.refused.Load(), c.dropped.Load()
+}
 
 // Synchronize returns once every worker has passed a quiescent point
 // after the call began: nothing unpublished before it is still in use.

@@ -31,6 +31,15 @@ func portJSON(v packetio.PortView) gen.Port {
 		RxBytes: int64(st.RxBytes), TxBytes: int64(st.TxBytes),
 		RxErrors: int64(st.RxErrors), TxErrors: int64(st.TxErrors),
 	}
+	bp, drops := int64(st.TxBackpressure), int64(st.TxOverrunDrops)
+	stats.XTxBackpressure, stats.XTxOverrunDrops = &bp, &drops
+	if st.XStats != nil {
+		x := make(map[string]int64, len(st.XStats))
+		for k, n := range st.XStats {
+			x[k] = int64(n)
+		}
+		stats.XXstats = &x
+	}
 	link := gen.PortConfigDpdkLink{AutoNegotiation: v.Info.Link.AutoNegotiation}
 	switch {
 	case v.Link.Known && v.Link.Fixed && link.AutoNegotiation:

@@ -79,6 +79,7 @@ func (h *Handlers) ListWorkers(context.Context, gen.ListWorkersRequestObject) (g
 		out = append(out, gen.Worker{
 			Id: int32(w.ID), Cpu: int32(w.CPU), Lcore: int32(w.Lcore),
 			BusyLoops: int64(w.BusyLoops), IdleLoops: int64(w.IdleLoops), IdleSleeps: int64(w.IdleSleeps),
+			RxInterrupts: w.RxInterrupts, InterruptSleeps: int64(w.IntrSleeps),
 			RxPackets: int64(w.RxPackets), TxPackets: int64(w.TxPackets), TxDropped: int64(w.TxDropped),
 			RxQueues: int32(w.RxQueues), Sources: int32(w.Sources),
 		})

@@ -221,6 +221,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		CPUs: plan.workerCPUs, Roles: plan.workerRoles, Driver: d.drv,
 		RegisterThread: register, UnregisterThread: unregister,
 		DropTxOverruns: cfg.PacketIO.DPDK.DropTxOverruns, Log: log,
+		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts,
 	})
 	if err != nil {
 		return fail(err)
@@ -249,7 +250,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		i := p.Info()
 		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
-			zap.Strings("rx_checksum_offload", i.RxChecksums))
+			zap.Strings("rx_checksum_offload", i.RxChecksums), zap.Bool("rx_interrupts", i.RxInterrupts))
 	}
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
@@ -306,6 +307,7 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
 		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
+		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts,
 	})
 	if err != nil {
 		return nil, startError(err, dl, plan.prefix)

@@ -54,6 +54,9 @@ type Options struct {
 	TxDesc int
 	// RingSize is the slots of each queue's ring in a test port pair.
 	RingSize int
+	// RxInterrupts asks for rx queue interrupts on every port whose
+	// driver has them, so idle workers can sleep (see RxWaiter).
+	RxInterrupts bool
 }
 
 // Defaults for the Options left zero: 1024 descriptors or ring slots per
@@ -234,7 +237,7 @@ func (d *Driver) configure(p *port) error {
 	speeds := C.op_link_speeds(cbool(p.link.AutoNegotiation), C.uint32_t(p.link.SpeedMbps), cbool(p.link.Duplex != packetio.DuplexHalf))
 	var cksums C.unsigned
 	rc := C.op_port_configure(C.uint16_t(p.idx), C.uint16_t(p.nrx), C.uint16_t(p.ntx),
-		C.uint16_t(d.opts.RxDesc), C.uint16_t(d.opts.TxDesc), speeds, d.pool.mp, &cksums)
+		C.uint16_t(d.opts.RxDesc), C.uint16_t(d.opts.TxDesc), speeds, d.pool.mp, &cksums, cbool(p.wantIntr()))
 	if rc != 0 {
 		return fmt.Errorf("port %s: configure %d rx/%d tx queues: %s", p.id, p.nrx, p.ntx, C.GoString(C.op_strerror(-rc)))
 	}
@@ -251,10 +254,25 @@ func (d *Driver) configure(p *port) error {
 }
 
 func (d *Driver) startPort(p *port) error {
-	if rc := C.op_port_start(C.uint16_t(p.idx)); rc != 0 {
+	rc := C.op_port_start(C.uint16_t(p.idx))
+	if rc != 0 && p.wantIntr() {
+		// Some drivers take intr_conf.rxq at configure time and refuse
+		// it at start (too few interrupt vectors): poll that port.
+		p.noIntr = true
+		if err := d.configure(p); err != nil {
+			return err
+		}
+		rc = C.op_port_start(C.uint16_t(p.idx))
+	}
+	if rc != 0 {
 		return fmt.Errorf("port %s: start: %s", p.id, C.GoString(C.op_strerror(-rc)))
 	}
 	p.started = true
+	// The driver has rx interrupts when every queue has an event fd.
+	p.rxIntr = p.wantIntr()
+	for q := 0; q < p.nrx && p.rxIntr; q++ {
+		p.rxIntr = C.op_rx_intr_fd(C.uint16_t(p.idx), C.uint16_t(q)) >= 0
+	}
 	return nil
 }
 

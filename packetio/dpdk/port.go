@@ -1,12 +1,14 @@
 package dpdk
 
 /*
+#include <errno.h>
 #include <stdlib.h>
 #include "shim.h"
 */
 import "C"
 
 import (
+	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -29,6 +31,8 @@ type port struct {
 	nrx, ntx    int
 	rxChecksums []string // what configure enabled: packetio.PortInfo.RxChecksums
 	started     bool
+	noIntr      bool                 // the driver refused rx interrupts at start
+	rxIntr      bool                 // started with rx interrupts on every rx queue
 	qstats      []C.struct_op_qstats // rx queues first, then tx queues
 	bond        *packetio.BondConfig
 	memberPorts []*port
@@ -36,9 +40,44 @@ type port struct {
 }
 
 var (
-	_ packetio.Port       = (*port)(nil)
-	_ packetio.RefillPort = (*port)(nil)
+	_ packetio.Port         = (*port)(nil)
+	_ packetio.RefillPort   = (*port)(nil)
+	_ packetio.XStatsReader = (*port)(nil)
 )
+
+// XStats implements packetio.XStatsReader: DPDK's extended stats of the
+// port, by name.
+func (p *port) XStats() (map[string]uint64, error) {
+	for range 3 { // the count can change between two calls (a bond gains a member)
+		n := C.op_port_xstats(C.uint16_t(p.idx), nil, nil, 0)
+		if n < 0 {
+			return nil, fmt.Errorf("port %s: xstats: %s", p.id, C.GoString(C.op_strerror(-n)))
+		}
+		if n == 0 {
+			return map[string]uint64{}, nil
+		}
+		names := (*C.char)(C.calloc(C.size_t(n), C.OP_XSTAT_NAME))
+		values := (*C.uint64_t)(C.calloc(C.size_t(n), 8))
+		got := C.op_port_xstats(C.uint16_t(p.idx), names, values, C.unsigned(n))
+		out := make(map[string]uint64, max(int(got), 0))
+		if got > 0 && got <= n {
+			vs := unsafe.Slice((*uint64)(unsafe.Pointer(values)), int(got))
+			for i := range int(got) {
+				name := C.GoString((*C.char)(unsafe.Add(unsafe.Pointer(names), i*C.OP_XSTAT_NAME)))
+				out[name] = vs[i]
+			}
+		}
+		C.free(unsafe.Pointer(names))
+		C.free(unsafe.Pointer(values))
+		switch {
+		case got > 0 && got <= n:
+			return out, nil
+		case got < 0 && got != -C.EAGAIN:
+			return nil, fmt.Errorf("port %s: xstats: %s", p.id, C.GoString(C.op_strerror(-got)))
+		}
+	}
+	return nil, fmt.Errorf("port %s: xstats: the driver's list kept changing", p.id)
+}
 
 // Info implements packetio.Port.
 func (p *port) Info() packetio.PortInfo {
@@ -48,7 +87,8 @@ func (p *port) Info() packetio.PortInfo {
 		ID: p.id, Index: p.idx, Kind: p.kind,
 		Device: p.device, Driver: p.driver, Interface: p.iface,
 		MAC: p.mac, Link: p.link, RxQueues: p.nrx, TxQueues: p.ntx,
-		RxChecksums: append([]string(nil), p.rxChecksums...),
+		RxChecksums:  append([]string(nil), p.rxChecksums...),
+		RxInterrupts: p.rxIntr,
 	}
 	if p.bond != nil {
 		b := *p.bond
@@ -141,6 +181,12 @@ func (p *port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int
 		C.uint16_t(spare), C.uint16_t(min(want, len(pkts))),
 		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.d.pool.mp)
 	return int(r & 0xffff), int(r >> 16)
+}
+
+// wantIntr reports whether to configure the port with rx interrupts.
+// Bonds are left out: an 802.3ad bond must be polled every 100 ms anyway.
+func (p *port) wantIntr() bool {
+	return p.d.opts.RxInterrupts && !p.noIntr && p.kind != packetio.KindBond
 }
 
 func (p *port) freeStats() {

@@ -4,10 +4,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_epoll.h>
 #include <rte_ethdev.h>
 #include <rte_eth_bond.h>
 #include <rte_eth_ring.h>
@@ -23,6 +26,7 @@
 
 /* packetio.Mbuf mirrors these offsets; a DPDK with another layout must not
  * build. */
+_Static_assert(OP_XSTAT_NAME == RTE_ETH_XSTATS_NAME_SIZE, "xstat name size");
 _Static_assert(offsetof(struct rte_mbuf, buf_addr) == 0, "buf_addr");
 _Static_assert(offsetof(struct rte_mbuf, data_off) == 16, "data_off");
 _Static_assert(offsetof(struct rte_mbuf, refcnt) == 18, "refcnt");
@@ -142,7 +146,7 @@ int op_port_desc(uint16_t port, struct op_port_desc *d)
 }
 
 int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
-		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums)
+		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums, int rx_intr)
 {
 	struct rte_eth_dev_info info;
 	int rc = rte_eth_dev_info_get(port, &info);
@@ -158,7 +162,15 @@ int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd,
 	*rx_cksums = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM ? OP_RX_CKSUM_IPV4 : 0) |
 		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM ? OP_RX_CKSUM_UDP : 0) |
 		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM ? OP_RX_CKSUM_TCP : 0);
+	/* Rx queue interrupts let an idle worker sleep in epoll; a driver
+	 * that refuses them is configured without (the caller learns which
+	 * from op_rx_intr_fd after the start). */
+	conf.intr_conf.rxq = rx_intr ? 1 : 0;
 	rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+	if (rc != 0 && rx_intr) {
+		conf.intr_conf.rxq = 0;
+		rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+	}
 	if (rc != 0)
 		return rc;
 	uint16_t nrxd = rxd, ntxd = txd;
@@ -390,4 +402,94 @@ void op_flush_stdio(void)
 {
 	fflush(stdout);
 	fflush(stderr);
+}
+
+/* Rx interrupts. Each worker thread sleeps in DPDK's per-thread epoll
+ * instance, which also holds the worker's wake eventfd; DPDK's own
+ * wait reads each queue's event the way its driver needs (some fds are
+ * counters, tap's is the queue itself and must not be read). */
+
+/* Asking is how a driver without rx interrupts is found out, and ethdev
+ * logs that as an error: quiet it for the question. */
+int op_rx_intr_fd(uint16_t port, uint16_t q)
+{
+	int level = rte_log_get_level(rte_eth_dev_logtype);
+	rte_log_set_level(rte_eth_dev_logtype, RTE_LOG_CRIT);
+	int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port, q);
+	if (level >= 0)
+		rte_log_set_level(rte_eth_dev_logtype, (uint32_t)level);
+	return fd;
+}
+
+int op_rx_intr_watch(uint16_t port, uint16_t q, int add)
+{
+	return rte_eth_dev_rx_intr_ctl_q(port, q, RTE_EPOLL_PER_THREAD,
+					 add ? RTE_INTR_EVENT_ADD : RTE_INTR_EVENT_DEL, NULL);
+}
+
+int op_rx_intr_arm(uint16_t port, uint16_t q, int on)
+{
+	return on ? rte_eth_dev_rx_intr_enable(port, q) : rte_eth_dev_rx_intr_disable(port, q);
+}
+
+static void op_drain_eventfd(int fd, void *arg)
+{
+	(void)arg;
+	uint64_t v;
+	ssize_t n = read(fd, &v, sizeof(v)); /* non-blocking: EAGAIN is fine */
+	(void)n;
+}
+
+struct rte_epoll_event *op_waker_add(int efd)
+{
+	struct rte_epoll_event *ev = calloc(1, sizeof(*ev));
+	if (ev == NULL)
+		return NULL;
+	ev->epdata.event = EPOLLIN; /* what epoll watches the fd for */
+	ev->epdata.cb_fun = op_drain_eventfd;
+	if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, efd, ev) != 0) {
+		free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+void op_waker_del(int efd, struct rte_epoll_event *ev)
+{
+	rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, efd, ev);
+	free(ev);
+}
+
+int op_epoll_wait(int timeout_ms)
+{
+	struct rte_epoll_event evs[16];
+	return rte_epoll_wait(RTE_EPOLL_PER_THREAD, evs, 16, timeout_ms);
+}
+
+/* Extended stats: copies up to n names (OP_XSTAT_NAME bytes each) and
+ * their values, ordered as the driver lists them. Returns how many the
+ * port has (more than n: call again with room for that many), or < 0. */
+int op_port_xstats(uint16_t port, char *names, uint64_t *values, unsigned n)
+{
+	int cnt = rte_eth_xstats_get_names(port, NULL, 0);
+	if (cnt <= 0 || (unsigned)cnt > n)
+		return cnt;
+	struct rte_eth_xstat_name *xn = calloc(cnt, sizeof(*xn));
+	struct rte_eth_xstat *xs = calloc(cnt, sizeof(*xs));
+	int rc = -ENOMEM;
+	if (xn == NULL || xs == NULL)
+		goto out;
+	rc = -EAGAIN; /* the count changed between the calls: ask again */
+	if (rte_eth_xstats_get_names(port, xn, cnt) != cnt || rte_eth_xstats_get(port, xs, cnt) != cnt)
+		goto out;
+	for (int i = 0; i < cnt; i++) {
+		uint64_t id = xs[i].id < (uint64_t)cnt ? xs[i].id : (uint64_t)i;
+		snprintf(names + (size_t)i * OP_XSTAT_NAME, OP_XSTAT_NAME, "%s", xn[id].name);
+		values[i] = xs[i].value;
+	}
+	rc = cnt;
+out:
+	free(xn);
+	free(xs);
+	return rc;
 }

@@ -69,7 +69,7 @@ int op_port_desc(uint16_t port, struct op_port_desc *d);
 /* op_port_configure's report of the rx checksum offloads it enabled. */
 enum { OP_RX_CKSUM_IPV4 = 1, OP_RX_CKSUM_UDP = 2, OP_RX_CKSUM_TCP = 4 };
 int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
-		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums);
+		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums, int rx_intr);
 int op_port_start(uint16_t port);
 int op_port_stop(uint16_t port);
 int op_port_close(uint16_t port);
@@ -91,5 +91,17 @@ uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
 uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
 		      uint16_t want, uintptr_t stp, struct rte_mempool *mp);
+
+struct rte_epoll_event;
+int op_rx_intr_fd(uint16_t port, uint16_t q);
+int op_rx_intr_watch(uint16_t port, uint16_t q, int add);
+int op_rx_intr_arm(uint16_t port, uint16_t q, int on);
+struct rte_epoll_event *op_waker_add(int efd);
+void op_waker_del(int efd, struct rte_epoll_event *ev);
+int op_epoll_wait(int timeout_ms);
+
+/* RTE_ETH_XSTATS_NAME_SIZE, checked in shim.c. */
+#define OP_XSTAT_NAME 64
+int op_port_xstats(uint16_t port, char *names, uint64_t *values, unsigned n);
 
 #endif

@@ -6,8 +6,10 @@ package fake
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
@@ -21,9 +23,10 @@ type Driver struct {
 }
 
 var (
-	_ packetio.Driver     = (*Driver)(nil)
-	_ packetio.RefillPort = (*Port)(nil)
-	_ packetio.RefPool    = (*Pool)(nil)
+	_ packetio.Driver       = (*Driver)(nil)
+	_ packetio.RxInterrupts = (*Driver)(nil)
+	_ packetio.RefillPort   = (*Port)(nil)
+	_ packetio.RefPool      = (*Pool)(nil)
 )
 
 // New makes pairs of cross-wired ports with ids "0", "1", ... and a pool
@@ -39,6 +42,7 @@ func New(pairs, queues, buffers int) *Driver {
 			RxQueues: queues, TxQueues: queues,
 		}, started: true}
 		p.rx = make([]chan *packetio.Mbuf, queues)
+		p.intr = make([]atomic.Pointer[waiter], queues)
 		for q := range p.rx {
 			p.rx[q] = make(chan *packetio.Mbuf, 1024)
 		}
@@ -57,6 +61,7 @@ type Port struct {
 	started bool
 	peer    *Port
 	rx      []chan *packetio.Mbuf
+	intr    []atomic.Pointer[waiter] // per rx queue, the waiter it is armed for
 	stats   struct{ rxP, rxB, txP, txB atomic.Uint64 }
 }
 
@@ -108,10 +113,24 @@ func (p *Port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
 			p.stats.txP.Add(1)
 			p.stats.txB.Add(uint64(m.Len()))
 		default:
+			p.peer.signal(int(q) % len(p.peer.rx))
 			return i
 		}
 	}
+	if len(pkts) > 0 {
+		p.peer.signal(int(q) % len(p.peer.rx))
+	}
 	return len(pkts)
+}
+
+// signal raises rx queue q's interrupt if a waiter armed it.
+func (p *Port) signal(q int) {
+	if q >= len(p.intr) { // a bond: never armed
+		return
+	}
+	if w := p.intr[q].Load(); w != nil {
+		w.Wake()
+	}
 }
 
 // TxRefill implements packetio.RefillPort over TxBurst and the pool.
@@ -298,3 +317,70 @@ func (p *Pool) Stats() memory.PoolStats {
 	return memory.PoolStats{Name: "fake", Available: int64(len(p.free)), Used: used,
 		Max: p.maxUsed, Size: int64(p.size), Errors: p.fails}
 }
+
+// SetRxInterrupts makes every port report rx interrupts (or not): a
+// frame sent to an armed queue then ends its waiter's Wait.
+func (d *Driver) SetRxInterrupts(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, p := range d.ports {
+		p.info.RxInterrupts = on
+	}
+}
+
+// NewRxWaiter implements packetio.RxInterrupts.
+func (d *Driver) NewRxWaiter() (packetio.RxWaiter, error) {
+	return &waiter{sig: make(chan struct{}, 1)}, nil
+}
+
+// waiter is the fake packetio.RxWaiter: a frame for an armed queue and
+// Wake both post to sig.
+type waiter struct {
+	sig   chan struct{}
+	armed []packetio.RxQueue
+}
+
+// Arm implements packetio.RxWaiter.
+func (w *waiter) Arm(queues []packetio.RxQueue) error {
+	for _, q := range queues {
+		p, ok := q.Port.(*Port)
+		if !ok || !p.Info().RxInterrupts || int(q.Queue) >= len(p.intr) {
+			w.Disarm(queues)
+			return fmt.Errorf("port %s has no rx interrupts", q.Port.Info().ID)
+		}
+		p.intr[q.Queue].Store(w)
+		w.armed = append(w.armed, q)
+	}
+	return nil
+}
+
+// Wait implements packetio.RxWaiter.
+func (w *waiter) Wait(timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-w.sig:
+	case <-t.C:
+	}
+}
+
+// Disarm implements packetio.RxWaiter.
+func (w *waiter) Disarm(keep []packetio.RxQueue) {
+	for _, q := range w.armed {
+		if slices.Contains(keep, q) {
+			q.Port.(*Port).intr[q.Queue].CompareAndSwap(w, nil)
+		}
+	}
+	w.armed = w.armed[:0]
+}
+
+// Wake implements packetio.RxWaiter.
+func (w *waiter) Wake() {
+	select {
+	case w.sig <- struct{}{}:
+	default:
+	}
+}
+
+// Close implements packetio.RxWaiter.
+func (w *waiter) Close() { w.Disarm(nil) }

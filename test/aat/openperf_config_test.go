@@ -188,7 +188,7 @@ func TestOpenPerfLaunchLinesStart(t *testing.T) {
 			2, []string{"-L/--modules.plugins.load", "-m/--modules.plugins.path"}},
 		{"other OpenPerf flags", append(append([]string(nil), common...), "-M", "0x1", "--modules.packetio.dpdk.no-lro",
 			"--modules.packetio.dpdk.no-rx-interrupts", "--modules.network.driver", "dpdk", "--modules.cpu.cpu-mask", "0x1"),
-			2, []string{"misc-worker-mask", "no-lro", "no-rx-interrupts", "modules.network.driver", "modules.cpu.cpu-mask"}},
+			2, []string{"misc-worker-mask", "no-lro", "modules.network.driver", "modules.cpu.cpu-mask"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -193,6 +193,10 @@ type DPDKConfig struct {
 	PortIDs map[int]string `koanf:"modules.packetio.dpdk.port-ids"`
 	// DropTxOverruns is --modules.packetio.dpdk.drop-tx-overruns.
 	DropTxOverruns bool `koanf:"modules.packetio.dpdk.drop-tx-overruns"`
+	// NoRxInterrupts is --modules.packetio.dpdk.no-rx-interrupts: idle
+	// workers back off by sleeping and polling even on ports whose driver
+	// could wake them with a receive interrupt.
+	NoRxInterrupts bool `koanf:"modules.packetio.dpdk.no-rx-interrupts"`
 	// NoInit is --modules.packetio.dpdk.no-init: do not initialise DPDK;
 	// the daemon runs without ports (see PacketIOConfig.Disabled).
 	NoInit bool `koanf:"modules.packetio.dpdk.no-init"`

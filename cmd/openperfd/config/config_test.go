@@ -99,6 +99,7 @@ func TestLoadAppliesEachFlag(t *testing.T) {
 			c.PacketIO.DPDK.PortIDs = map[int]string{1023: "last"}
 		}},
 		{"drop tx overruns", []string{"--modules.packetio.dpdk.drop-tx-overruns"}, func(c *Config) { c.PacketIO.DPDK.DropTxOverruns = true }},
+		{"no rx interrupts", []string{"--modules.packetio.dpdk.no-rx-interrupts"}, func(c *Config) { c.PacketIO.DPDK.NoRxInterrupts = true }},
 		{"force unlink", []string{"--modules.socket.force-unlink"}, func(c *Config) { c.ForceUnlink = true }},
 		{"zmq max message size", []string{"--modules.zmq.max-message-size", "1048576"}, func(c *Config) { c.ZMQ.MaxMessageSize = 1 << 20 }},
 		{"memory budget", []string{"--modules.packetio.memory-budget", "8589934592"}, func(c *Config) { c.PacketIO.MemoryBudget = 8 << 30 }},
@@ -182,6 +183,7 @@ modules:
         port1: "1"
         port2: 2
       drop-tx-overruns: true
+      no-rx-interrupts: true
   socket:
     force-unlink: true
 resources:
@@ -216,6 +218,7 @@ func TestLoadReadsNestedYAMLFile(t *testing.T) {
 		Options:        []string{"-m256m", "--vdev=net_ring0,nodeaction=r0:0:CREATE"},
 		PortIDs:        map[int]string{0: "port0", 1: "1", 2: "2"},
 		DropTxOverruns: true,
+		NoRxInterrupts: true,
 	}
 	want.ForceUnlink = true
 	want.Resources = []Resource{

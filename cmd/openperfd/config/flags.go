@@ -35,6 +35,7 @@ const (
 	keyOptions        = "modules.packetio.dpdk.options"
 	keyPortIDs        = "modules.packetio.dpdk.port-ids"
 	keyDropTxOverruns = "modules.packetio.dpdk.drop-tx-overruns"
+	keyNoRxIntr       = "modules.packetio.dpdk.no-rx-interrupts"
 	keyNoInit         = "modules.packetio.dpdk.no-init"
 	keyPortsRequired  = "modules.packetio.dpdk.ports-required"
 	keyRxWorkerMask   = "modules.packetio.dpdk.rx-worker-mask"
@@ -85,6 +86,7 @@ var options = []option{
 	{keyOptions, "d", kindList, "comma-separated DPDK EAL `args`, e.g. \"-m256m,--no-huge\""},
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
+	{keyNoRxIntr, "", kindBool, "poll receive queues when idle instead of sleeping until a receive interrupt (ports whose driver has none are polled anyway)"},
 	{keyNoInit, "", kindBool, "do not initialise DPDK: run without ports"},
 	{keyPortsRequired, "", kindBool, "fail to start when DPDK finds no port"},
 	{keyRxWorkerMask, "R", kindString, "CPU `mask` of the workers that poll receive queues (the others only transmit)"},

@@ -266,6 +266,7 @@ func checkFlagsReproduce(t *testing.T, c *Config) {
 		"--modules.packetio.dpdk.jumbo-buffers", strconv.Itoa(d.JumboBuffers),
 		"-d", strings.Join(d.Options, ","),
 		"--modules.packetio.dpdk.drop-tx-overruns=" + strconv.FormatBool(d.DropTxOverruns),
+		"--modules.packetio.dpdk.no-rx-interrupts=" + strconv.FormatBool(d.NoRxInterrupts),
 		"--modules.socket.force-unlink=" + strconv.FormatBool(c.ForceUnlink),
 		"--modules.packetio.dpdk.no-init=" + strconv.FormatBool(d.NoInit),
 		"--modules.packetio.dpdk.ports-required=" + strconv.FormatBool(d.PortsRequired),

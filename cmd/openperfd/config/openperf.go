@@ -17,7 +17,6 @@ var ignoredOptions = []option{
 	{"modules.plugins.path", "m", kindString, "ignored: OpenPerf's plugin `directory` (openperfd has no plugins)"},
 	{"modules.plugins.load", "L", kindString, "ignored: OpenPerf's comma-separated plugin `files` (openperfd has no plugins)"},
 	{"modules.packetio.dpdk.misc-worker-mask", "M", kindString, "ignored: OpenPerf's `mask` of CPUs for its stack and other threads (the Go runtime schedules those here)"},
-	{"modules.packetio.dpdk.no-rx-interrupts", "", kindBool, "ignored: openperfd's idle workers back off without receive interrupts"},
 	{"modules.packetio.dpdk.no-link-interrupts", "", kindBool, "ignored: link state is read when asked"},
 	{"modules.packetio.dpdk.no-lro", "", kindBool, "ignored: openperfd never turns large receive offload on"},
 	{"modules.packetio.dpdk.tx-queues", "", kindString, "ignored: transmit `queues` of an OpenPerf secondary process (openperfd runs as DPDK's primary)"},

@@ -145,7 +145,6 @@ func TestLoadIgnoresOpenPerfFlagsItHasNoUseFor(t *testing.T) {
 		{[]string{"-m", "/usr/lib/openperf"}, "-m/--modules.plugins.path"},
 		{[]string{"-M", "0x1"}, "-M/--modules.packetio.dpdk.misc-worker-mask"},
 		{[]string{"--modules.packetio.dpdk.misc-worker-mask", "garbage"}, "-M/--modules.packetio.dpdk.misc-worker-mask"},
-		{[]string{"--modules.packetio.dpdk.no-rx-interrupts"}, "--modules.packetio.dpdk.no-rx-interrupts"},
 		{[]string{"--modules.packetio.dpdk.no-link-interrupts"}, "--modules.packetio.dpdk.no-link-interrupts"},
 		{[]string{"--modules.packetio.dpdk.no-lro"}, "--modules.packetio.dpdk.no-lro"},
 		{[]string{"--modules.packetio.dpdk.tx-queues", "port0=0-1"}, "--modules.packetio.dpdk.tx-queues"},

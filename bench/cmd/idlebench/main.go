@@ -1,0 +1,346 @@
+// Command idlebench measures what an idle openperfd costs and how fast it
+// wakes: two daemons joined by a link (memif: one the server, the other
+// the client of a socket in a temp dir; or tap: each a net_tap port, the
+// two tap interfaces bridged in a network namespace made for the run).
+// Daemon A has a generator, daemon B an analyzer on its port. Each round
+// leaves both idle for -idle, prints the CPU time (utime+stime from
+// /proc/<pid>/stat) each daemon used in that window as a share of one
+// core, then has A send one frame with a signature and prints the
+// latency B's analyzer measured for it: B's receive time stamp minus A's
+// transmit time stamp (both daemons stamp with the wall clock read at
+// their start plus the monotonic time since, so a few microseconds of
+// the figure can be the two processes' clock offset).
+//
+//	go run ./bench/cmd/idlebench -link memif
+//	go run ./bench/cmd/idlebench -link tap -no-rx-interrupts
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/openperfd", "openperfd binary")
+	link := flag.String("link", "memif", "how the two daemons are joined: memif or tap")
+	idle := flag.Duration("idle", 10*time.Second, "idle time before each frame (also the CPU window)")
+	rounds := flag.Int("rounds", 3, "rounds")
+	noIntr := flag.Bool("no-rx-interrupts", false, "start the daemons with --modules.packetio.dpdk.no-rx-interrupts")
+	flag.StringVar(&maskA, "a-cpu-mask", maskA, "worker CPU mask of daemon A (the sender); \"\" for the default. B keeps the default (every CPU but the first): on a 2-CPU machine A's worker then does not compete with B's for B's CPU, which would add the scheduler's wake-up preemption delay to B's wake-up")
+	inNS := flag.Bool("in-netns", false, "internal: this run is the tap run inside its namespace")
+	flag.DurationVar(&settle, "settle", settle, "wait this long after the frame before reading B's result")
+	flag.Parse()
+	if *link == "tap" && !*inNS {
+		// The whole tap run happens in a namespace of its own: the tap
+		// interfaces are born there (a tap moved to another namespace
+		// stops working for DPDK's tap driver) and the daemons' API
+		// loopback is there too.
+		if err := inNamespace(); err != nil {
+			fmt.Fprintln(os.Stderr, "idlebench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*bin, *link, *idle, *rounds, *noIntr); err != nil {
+		fmt.Fprintln(os.Stderr, "idlebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
+	dir, err := os.MkdirTemp("", "idlebench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	tag := strconv.Itoa(os.Getpid())
+	var vdevA, vdevB string
+	switch link {
+	case "memif":
+		sock := filepath.Join(dir, "memif.sock")
+		vdevA = "--vdev=net_memif0,role=server,socket=" + sock
+		vdevB = "--vdev=net_memif0,role=client,socket=" + sock
+	case "tap":
+		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			return fmt.Errorf("ip link set lo up: %w: %s", err, out)
+		}
+		vdevA = "--vdev=net_tap0,iface=ibA" + tag
+		vdevB = "--vdev=net_tap0,iface=ibB" + tag
+	default:
+		return fmt.Errorf("-link %q: want memif or tap", link)
+	}
+	a, err := start(bin, "ibA"+tag, vdevA, noIntr, maskA)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	b, err := start(bin, "ibB"+tag, vdevB, noIntr, "")
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	if link == "tap" {
+		if err := bridge("ibA"+tag, "ibB"+tag); err != nil {
+			return err
+		}
+	}
+	var ws []struct {
+		RxInterrupts bool `json:"rx_interrupts"`
+	}
+	if err := b.do("GET", "/x/workers", nil, 200, &ws); err != nil {
+		return err
+	}
+	// Not B's MAC: a tap port's kernel side has the same one, so the
+	// bridge would take the frame for itself; an unknown one is flooded.
+	if err := setup(a, b, "02:00:00:00:00:02"); err != nil {
+		return err
+	}
+	fmt.Printf("link %s, rx interrupts wanted: %v, A's worker CPU mask %q, B's workers: %+v\n", link, !noIntr, maskA, ws)
+	fmt.Printf("%-6s %12s %12s %16s %18s\n", "round", "A cpu %", "B cpu %", "B intr sleeps", "first frame ns")
+	for r := 1; r <= rounds; r++ {
+		var res struct {
+			ID string `json:"id"`
+		}
+		if err := b.do("POST", "/packet/analyzers/ib/start", nil, 201, &res); err != nil {
+			return err
+		}
+		i0 := intrSleeps(b)
+		ta, tb, t0 := a.cpuTicks(), b.cpuTicks(), time.Now()
+		time.Sleep(idle)
+		ta, tb, el := a.cpuTicks()-ta, b.cpuTicks()-tb, time.Since(t0)
+		i1 := intrSleeps(b)
+		if err := a.do("POST", "/packet/generators/ib/start", nil, 201, nil); err != nil {
+			return err
+		}
+		time.Sleep(settle)
+		if err := b.do("POST", "/packet/analyzers/ib/stop", nil, 204, nil); err != nil {
+			return err
+		}
+		lat, err := firstLatency(a, b, res.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-6d %12.3f %12.3f %16d %18d\n", r, share(ta, el), share(tb, el), i1-i0, lat)
+	}
+	fmt.Printf("(cpu: utime+stime over the %v idle window in clock ticks of 1/%d s, as %% of one core)\n", idle, clkTck)
+	return nil
+}
+
+// maskA is daemon A's --modules.packetio.cpu-mask ("" for the default).
+var maskA = "0x1"
+
+// settle is how long B gets to count the frame before its analyzer stops.
+var settle = 300 * time.Millisecond
+
+// clkTck is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux).
+const clkTck = 100
+
+func share(ticks int64, d time.Duration) float64 {
+	return 100 * float64(ticks) / clkTck / d.Seconds()
+}
+
+// inNamespace runs this command again, with the same flags, in a new
+// network namespace, and deletes the namespace afterwards.
+func inNamespace() error {
+	ns := fmt.Sprintf("idlebench%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns add %s: %w: %s", ns, err, out)
+	}
+	defer exec.Command("ip", "netns", "del", ns).Run()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, self, "-in-netns"}, os.Args[1:]...)...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// bridge joins the two tap interfaces (in this run's namespace) with a
+// bridge and brings up loopback for the daemons' APIs.
+func bridge(ia, ib string) error {
+	cmds := [][]string{
+		{"ip", "link", "add", "br0", "type", "bridge"},
+		{"ip", "link", "set", ia, "master", "br0"},
+		{"ip", "link", "set", ib, "master", "br0"},
+		// The idle link must stay silent: no IPv6 autoconfiguration, no
+		// multicast reports.
+		{"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"},
+		{"ip", "link", "set", "br0", "multicast", "off"},
+		{"ip", "link", "set", ia, "multicast", "off"},
+		{"ip", "link", "set", ib, "multicast", "off"},
+		{"ip", "link", "set", ia, "up"},
+		{"ip", "link", "set", ib, "up"},
+		{"ip", "link", "set", "br0", "up"},
+	}
+	for _, c := range cmds {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	return nil
+}
+
+func setup(a, b *daemon, dst string) error {
+	if err := b.do("POST", "/packet/analyzers", map[string]any{"id": "ib", "source_id": "0", "config": map[string]any{
+		"protocol_counters": []string{"ethernet"}, "flow_counters": []string{"frame_count", "latency"}}}, 201, nil); err != nil {
+		return err
+	}
+	return a.do("POST", "/packet/generators", map[string]any{"id": "ib", "target_id": "0", "config": map[string]any{
+		"duration": map[string]any{"frames": 1},
+		"load":     map[string]any{"burst_size": 1, "rate": map[string]any{"period": "second", "value": 1000}, "units": "frames"},
+		"traffic": []any{map[string]any{"length": map[string]any{"fixed": 128},
+			"signature": map[string]any{"stream_id": 1, "latency": "start_of_frame"},
+			"packet": map[string]any{"protocols": []any{
+				map[string]any{"ethernet": map[string]any{"source": "02:00:00:00:00:01", "destination": dst}},
+				map[string]any{"ipv4": map[string]any{"source": "198.18.0.1", "destination": "198.18.1.1"}},
+				map[string]any{"udp": map[string]any{"source": 5000, "destination": 4000}}}}}}}}, 201, nil)
+}
+
+func intrSleeps(d *daemon) int64 {
+	var ws []struct {
+		N int64 `json:"interrupt_sleeps"`
+	}
+	_ = d.do("GET", "/x/workers", nil, 200, &ws)
+	var n int64
+	for _, w := range ws {
+		n += w.N
+	}
+	return n
+}
+
+// firstLatency is the latency of the one frame of analyzer result id.
+func firstLatency(a, b *daemon, id string) (int64, error) {
+	var flows []struct {
+		Result   string `json:"analyzer_result_id"`
+		Counters struct {
+			FrameCount int64 `json:"frame_count"`
+			Latency    struct {
+				Summary struct{ Max *int64 } `json:"summary"`
+			} `json:"latency"`
+		} `json:"counters"`
+	}
+	var raw json.RawMessage
+	if err := b.do("GET", "/packet/rx-flows?analyzer_id=ib", nil, 200, &raw); err != nil {
+		return 0, err
+	}
+	if os.Getenv("IDLEBENCH_DEBUG") != "" {
+		var gr, ps json.RawMessage
+		_ = a.do("GET", "/packet/generator-results", nil, 200, &gr)
+		_ = b.do("GET", "/ports", nil, 200, &ps)
+		fmt.Fprintf(os.Stderr, "B flows %s\nA results %s\nB ports %s\n", raw, gr, ps)
+	}
+	if err := json.Unmarshal(raw, &flows); err != nil {
+		return 0, err
+	}
+	for _, f := range flows {
+		// Only the signed flow has a latency; the kernel's odd frame on
+		// a tap link makes a flow without.
+		if f.Result == id && f.Counters.Latency.Summary.Max != nil {
+			if f.Counters.FrameCount != 1 {
+				return 0, fmt.Errorf("result %s: %d signed frames, want 1", id, f.Counters.FrameCount)
+			}
+			return *f.Counters.Latency.Summary.Max, nil
+		}
+	}
+	return 0, fmt.Errorf("result %s: the frame did not arrive", id)
+}
+
+// daemon is one running openperfd and a small JSON client of it.
+type daemon struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func start(bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("pick a port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	args := []string{"-p", strconv.Itoa(port), "-l", "warning", "-P", prefix, "--modules.zmq.endpoint", "none",
+		"-d", "-m256m,--no-huge,--no-pci," + vdev}
+	if noIntr {
+		args = append(args, "--modules.packetio.dpdk.no-rx-interrupts")
+	}
+	if mask != "" {
+		args = append(args, "--modules.packetio.cpu-mask", mask)
+	}
+	d := &daemon{cmd: exec.Command(bin, args...), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	d.cmd.Stderr = os.Stderr
+	if err := d.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	for i := 0; i < 400; i++ {
+		if err := d.do("GET", "/version", nil, 200, nil); err == nil {
+			return d, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop()
+	return nil, errors.New("daemon did not answer /version in 20 s")
+}
+
+func (d *daemon) stop() {
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	_ = d.cmd.Wait()
+}
+
+// cpuTicks is the daemon's utime+stime so far.
+func (d *daemon) cpuTicks() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised name; utime and stime are 14 and 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// do sends body as JSON, wants status want and decodes the answer into out.
+func (d *daemon) do(method, path string, body any, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, d.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d, want %d: %.300s", method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}

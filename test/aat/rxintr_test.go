@@ -1,0 +1,143 @@
+package aat
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+func workerStats(t *testing.T, d *daemon) []gen.Worker {
+	t.Helper()
+	var ws []gen.Worker
+	d.get("/x/workers", &ws)
+	if len(ws) == 0 {
+		t.Fatal("no workers in /x/workers")
+	}
+	return ws
+}
+
+// portReadyLine is the daemon's "port ready" log line for port id.
+func portReadyLine(d *daemon, id string) string {
+	for _, l := range strings.Split(d.stderr.String(), "\n") {
+		if strings.Contains(l, `"msg":"port ready"`) && strings.Contains(l, `"id":"`+id+`"`) {
+			return l
+		}
+	}
+	return ""
+}
+
+// A tap port has rx queue interrupts: an idle worker then sleeps in its
+// interrupt wait (interrupt_sleeps grows, back-off sleeps stop) and a
+// frame from the kernel side still arrives. With
+// --modules.packetio.dpdk.no-rx-interrupts the worker backs off by
+// sleeping and polling instead. The tap interface is moved into a
+// namespace the test makes, so nothing reaches the host's own stack.
+func TestRxInterruptsOnATapPort(t *testing.T) {
+	requireRoot(t, "tap ports and network namespaces")
+	if _, err := exec.LookPath("ip"); err != nil {
+		unmet(t, "iproute2 (ip) is missing")
+	}
+	for i, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("interrupts=%v", on), func(t *testing.T) {
+			id := os.Getpid() % 100000
+			iface := fmt.Sprintf("opdri%d_%d", id, i)
+			ns := fmt.Sprintf("opd-rxi-%d-%d", id, i)
+			t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+			args := []string{"-l", "info", "-d", "-m256m,--no-huge,--no-pci,--vdev=net_tap0,iface=" + iface}
+			if !on {
+				args = append(args, "--modules.packetio.dpdk.no-rx-interrupts")
+			}
+			d := startDaemon(t, args...)
+			sh(t, "ip", "netns", "add", ns)
+			sh(t, "ip", "link", "set", iface, "netns", ns)
+			// A quiet link: no IPv6 autoconfiguration, no multicast reports.
+			sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+			sh(t, "ip", "-n", ns, "link", "set", iface, "multicast", "off")
+			sh(t, "ip", "-n", ns, "link", "set", iface, "up")
+			sh(t, "ip", "-n", ns, "addr", "add", "10.252.0.1/24", "dev", iface)
+
+			line := portReadyLine(d, "0")
+			if want := fmt.Sprintf(`"rx_interrupts":%v`, on); !strings.Contains(line, want) {
+				t.Errorf("port ready log line %q, want %s", line, want)
+			}
+			if ws := workerStats(t, d); ws[0].RxInterrupts != on {
+				t.Errorf("worker rx_interrupts %v, want %v", ws[0].RxInterrupts, on)
+			}
+			time.Sleep(500 * time.Millisecond) // idle long enough to wait for interrupts
+			before := workerStats(t, d)[0]
+			time.Sleep(1500 * time.Millisecond)
+			after := workerStats(t, d)[0]
+			intr, sleeps := after.InterruptSleeps-before.InterruptSleeps, after.IdleSleeps-before.IdleSleeps
+			t.Logf("in 1.5 s idle: %d interrupt waits, %d back-off sleeps, %d idle loops", intr, sleeps, after.IdleLoops-before.IdleLoops)
+			if on && (intr == 0 || sleeps > 20) {
+				t.Errorf("with interrupts: %d interrupt waits and %d back-off sleeps in 1.5 s idle; want waits and (almost) no sleeps", intr, sleeps)
+			}
+			if !on && (intr != 0 || sleeps < 20) {
+				t.Errorf("without interrupts: %d interrupt waits and %d back-off sleeps in 1.5 s idle; want no waits, many sleeps", intr, sleeps)
+			}
+
+			// The kernel's ARP requests for 10.252.0.2 wake the worker.
+			var p0 gen.Port
+			d.get("/ports/0", &p0)
+			// No reply comes (nothing answers 10.252.0.2): only the frames count.
+			_ = exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", "10.252.0.2").Run()
+			eventually(t, "the kernel's frames at the port", func() (bool, string) {
+				var p gen.Port
+				d.get("/ports/0", &p)
+				return p.Stats.RxPackets > p0.Stats.RxPackets, fmt.Sprintf("%+v", p.Stats)
+			})
+		})
+	}
+}
+
+// Two daemons joined by memif (one the server of a socket in a temp dir,
+// the other its client), rx interrupts asked for: a generator on one sends
+// 600 000 signed frames at 200 000 frames/s and the other's analyzer counts
+// every one in order. DPDK 22.11's memif driver has no rx interrupts, so
+// its port is polled: the test pins that the fallback loses nothing.
+func TestMemifGeneratorToAnalyzerWithRxInterruptsAsked(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "memif.sock")
+	eal := "-m256m,--no-huge,--no-pci,--vdev=net_memif0,socket=" + sock + ",role="
+	tx := startDaemon(t, "-l", "info", "-d", eal+"server")
+	rx := startDaemon(t, "-l", "info", "-d", eal+"client")
+	for _, d := range []*daemon{tx, rx} {
+		eventually(t, "memif link up", func() (bool, string) {
+			var p gen.Port
+			d.get("/ports/0", &p)
+			return p.Status.Link == gen.PortStatusLinkUp, fmt.Sprintf("%+v", p.Status)
+		})
+		if ws := workerStats(t, d); !ws[0].RxInterrupts {
+			t.Errorf("worker rx_interrupts false with interrupts asked for")
+		}
+	}
+	t.Logf("memif port: %s", portReadyLine(rx, "0"))
+
+	createAnalyzer(t, rx, "mi", "0", map[string]any{
+		"protocol_counters": []string{"ethernet"}, "flow_counters": []string{"frame_count", "advanced_sequencing"}})
+	var ar gen.PacketAnalyzerResult
+	mustJSON(t, rx.expect("POST", "/packet/analyzers/mi/start", nil, 201), &ar)
+	const frames = 600000
+	g := createGenerator(t, tx, "0", genConfig(map[string]any{"frames": frames}, 200000, sigDef("10:00:00:00:00:01", 7)))
+	gr := runToCompletion(t, tx, g)
+	if gr.FlowCounters.PacketsActual != frames {
+		t.Fatalf("generator sent %d frames, want %d", gr.FlowCounters.PacketsActual, frames)
+	}
+	eventually(t, "the analyzer counts every frame", func() (bool, string) {
+		ar = analyzerResult(t, rx, ar.Id)
+		return ar.FlowCounters.FrameCount == frames, fmt.Sprintf("%d frames", ar.FlowCounters.FrameCount)
+	})
+	var flows []gen.RxFlow
+	rx.get("/packet/rx-flows?analyzer_id=mi", &flows)
+	if len(flows) != 1 {
+		t.Fatalf("%d rx flows, want 1", len(flows))
+	}
+	if s := flows[0].Counters.Sequence; s == nil || s.InOrder != frames || s.Dropped+s.Duplicate+s.Late+s.Reordered != 0 {
+		t.Errorf("sequence %+v; want %d in order and nothing lost", s, frames)
+	}
+}
