@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -928,6 +929,30 @@ func (e TrafficProtocolModifiersTie) Valid() bool {
 	case TrafficProtocolModifiersTieCartesian:
 		return true
 	case TrafficProtocolModifiersTieZip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TvlpConfigurationState.
+const (
+	TvlpConfigurationStateCountdown TvlpConfigurationState = "countdown"
+	TvlpConfigurationStateError     TvlpConfigurationState = "error"
+	TvlpConfigurationStateReady     TvlpConfigurationState = "ready"
+	TvlpConfigurationStateRunning   TvlpConfigurationState = "running"
+)
+
+// Valid indicates whether the value is a known member of the TvlpConfigurationState enum.
+func (e TvlpConfigurationState) Valid() bool {
+	switch e {
+	case TvlpConfigurationStateCountdown:
+		return true
+	case TvlpConfigurationStateError:
+		return true
+	case TvlpConfigurationStateReady:
+		return true
+	case TvlpConfigurationStateRunning:
 		return true
 	default:
 		return false
@@ -2658,6 +2683,155 @@ type TrafficProtocolModifiers struct {
 // TrafficProtocolModifiersTie How the modifiers combine.
 type TrafficProtocolModifiersTie string
 
+// TvlpConfiguration A time-varying load profile and its replay state.
+type TvlpConfiguration struct {
+	// Error What went wrong; only in state error.
+	Error *string `json:"error,omitempty"`
+
+	// Id Unique profile identifier; the server makes one when absent.
+	Id *string `json:"id,omitempty"`
+
+	// Profile One series per module; openperfd replays packet series only.
+	Profile TvlpProfile `json:"profile"`
+
+	// State ready (may start), countdown (waiting for its start time), running, error (see error).
+	State *TvlpConfigurationState `json:"state,omitempty"`
+
+	// Time Read-only times of the profile.
+	Time *TvlpTime `json:"time,omitempty"`
+}
+
+// TvlpConfigurationState ready (may start), countdown (waiting for its start time), running, error (see error).
+type TvlpConfigurationState string
+
+// TvlpPacketSeries Packet generator steps, replayed one after the other.
+type TvlpPacketSeries struct {
+	Series []TvlpPacketStep `json:"series"`
+}
+
+// TvlpPacketStep One step, a packet generator on a target for a length of time.
+type TvlpPacketStep struct {
+	// Config Packet generator configuration.
+	Config PacketGeneratorConfig `json:"config"`
+
+	// Length The step's length in ns; > 0.
+	Length int64 `json:"length"`
+
+	// TargetId The port or interface the step's generator transmits on.
+	TargetId string `json:"target_id"`
+}
+
+// TvlpProfile One series per module; openperfd replays packet series only.
+type TvlpProfile struct {
+	// Block A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Block *TvlpUnsupportedSeries `json:"block,omitempty"`
+
+	// Cpu A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Cpu *TvlpUnsupportedSeries `json:"cpu,omitempty"`
+
+	// Memory A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Memory *TvlpUnsupportedSeries `json:"memory,omitempty"`
+
+	// Network A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Network *TvlpUnsupportedSeries `json:"network,omitempty"`
+
+	// Packet Packet generator steps, replayed one after the other.
+	Packet *TvlpPacketSeries `json:"packet,omitempty"`
+}
+
+// TvlpResult What one replay of a profile did.
+type TvlpResult struct {
+	// Id Unique result identifier.
+	Id string `json:"id"`
+
+	// Packet The generator result of each step begun so far, in step order.
+	Packet *[]PacketGeneratorResult `json:"packet,omitempty"`
+
+	// TvlpId The profile that produced it.
+	TvlpId string `json:"tvlp_id"`
+
+	// XPacketSteps openperfd extension; per step begun so far, its totals and actual rate.
+	XPacketSteps *[]TvlpStepTotals `json:"x_packet_steps,omitempty"`
+
+	// XPacketTotal openperfd extension; packets and octets of a step (or the whole replay) and the rate they were sent at.
+	XPacketTotal *TvlpStepTotals `json:"x_packet_total,omitempty"`
+}
+
+// TvlpStartConfiguration How to replay a profile.
+type TvlpStartConfiguration struct {
+	// Block Scales of one series' replay.
+	Block *TvlpStartSeriesConfiguration `json:"block,omitempty"`
+
+	// Cpu Scales of one series' replay.
+	Cpu *TvlpStartSeriesConfiguration `json:"cpu,omitempty"`
+
+	// Memory Scales of one series' replay.
+	Memory *TvlpStartSeriesConfiguration `json:"memory,omitempty"`
+
+	// Network Scales of one series' replay.
+	Network *TvlpStartSeriesConfiguration `json:"network,omitempty"`
+
+	// Packet Scales of one series' replay.
+	Packet *TvlpStartSeriesConfiguration `json:"packet,omitempty"`
+
+	// StartTime When to start; absent or past
+	StartTime *time.Time `json:"start_time,omitempty"`
+}
+
+// TvlpStartSeriesConfiguration Scales of one series' replay.
+type TvlpStartSeriesConfiguration struct {
+	// DynamicResults Accepted for OpenPerf clients; openperfd keeps no dynamic results.
+	DynamicResults *map[string]interface{} `json:"dynamic_results,omitempty"`
+
+	// LoadScale Multiplies each step's load.rate.value and load.burst_size (default 1); > 0.
+	LoadScale *float64 `json:"load_scale,omitempty"`
+
+	// TimeScale Multiplies each step's length (default 1); > 0.
+	TimeScale *float64 `json:"time_scale,omitempty"`
+}
+
+// TvlpStepTotals openperfd extension; packets and octets of a step (or the whole replay) and the rate they were sent at.
+type TvlpStepTotals struct {
+	// GeneratorId The step's generator.
+	GeneratorId *string `json:"generator_id,omitempty"`
+
+	// Octets Octets sent.
+	Octets int64 `json:"octets"`
+
+	// Packets Packets sent.
+	Packets int64 `json:"packets"`
+
+	// Rate Packets per second: packets over the time from the first to the last packet.
+	Rate float64 `json:"rate"`
+
+	// Step Step index (absent for the whole replay).
+	Step *int32 `json:"step,omitempty"`
+
+	// TimestampFirst The first packet's time.
+	TimestampFirst *time.Time `json:"timestamp_first,omitempty"`
+
+	// TimestampLast The last packet's time.
+	TimestampLast *time.Time `json:"timestamp_last,omitempty"`
+}
+
+// TvlpTime Read-only times of the profile.
+type TvlpTime struct {
+	// Length The profile's length in ns (at time_scale 1).
+	Length int64 `json:"length"`
+
+	// Offset How far the replay is
+	Offset *int64 `json:"offset,omitempty"`
+
+	// Start When the replay starts or started (countdown and running).
+	Start *time.Time `json:"start,omitempty"`
+}
+
+// TvlpUnsupportedSeries A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+type TvlpUnsupportedSeries struct {
+	Series               *[]map[string]interface{} `json:"series,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
 // TxFlow One transmitted flow of a result.
 type TxFlow struct {
 	// Counters Transmit counters; octets include the FCS.
@@ -3000,6 +3174,80 @@ type UpdatePortJSONRequestBody = Port
 
 // SendPortTestFramesJSONRequestBody defines body for SendPortTestFrames for application/json ContentType.
 type SendPortTestFramesJSONRequestBody = TestFrames
+
+// CreateTvlpConfigurationJSONRequestBody defines body for CreateTvlpConfiguration for application/json ContentType.
+type CreateTvlpConfigurationJSONRequestBody = TvlpConfiguration
+
+// StartTvlpConfigurationJSONRequestBody defines body for StartTvlpConfiguration for application/json ContentType.
+type StartTvlpConfigurationJSONRequestBody = TvlpStartConfiguration
+
+// Getter for additional properties for TvlpUnsupportedSeries. Returns the specified
+// element and whether it was found
+func (a TvlpUnsupportedSeries) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for TvlpUnsupportedSeries
+func (a *TvlpUnsupportedSeries) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for TvlpUnsupportedSeries to handle AdditionalProperties
+func (a *TvlpUnsupportedSeries) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["series"]; found {
+		err = json.Unmarshal(raw, &a.Series)
+		if err != nil {
+			return fmt.Errorf("error reading 'series': %w", err)
+		}
+		delete(object, "series")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for TvlpUnsupportedSeries to handle AdditionalProperties
+func (a TvlpUnsupportedSeries) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Series != nil {
+		object["series"], err = json.Marshal(a.Series)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'series': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3856,6 +4104,91 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
 	GetStack(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTvlpConfigurations List TVLP configurations
+	//
+	// Every time-varying load profile.
+	//
+	// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+	ListTvlpConfigurations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTvlpConfigurationWithBody Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfigurationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTvlpConfiguration Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfiguration(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTvlpResults List TVLP results
+	//
+	// The results of every profile replay.
+	//
+	// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+	ListTvlpResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTvlpResult Delete a TVLP result
+	//
+	// Deletes the result of a replay that is over (a running one is a 400).
+	//
+	// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+	DeleteTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTvlpResult Get a TVLP result
+	//
+	// One result, looked up by its id.
+	//
+	// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+	GetTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTvlpConfiguration Delete a TVLP configuration
+	//
+	// Deletes a profile that is not running (countdown or running is a 400).
+	//
+	// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+	DeleteTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTvlpConfiguration Get a TVLP configuration
+	//
+	// One profile with its state, looked up by its id.
+	//
+	// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+	GetTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartTvlpConfigurationWithBody Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfigurationWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartTvlpConfiguration Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfiguration(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopTvlpConfiguration Stop a TVLP configuration
+	//
+	// Stops a replay at once (traffic stops with the request). Idempotent.
+	//
+	// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+	StopTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVersion Daemon version
 	//
@@ -5624,6 +5957,201 @@ func (c *Client) ListStacks(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /stacks/{id} (the `GetStack` operationId).
 func (c *Client) GetStack(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStackRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTvlpConfigurations List TVLP configurations
+//
+// Every time-varying load profile.
+//
+// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+func (c *Client) ListTvlpConfigurations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTvlpConfigurationsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTvlpConfigurationWithBody Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *Client) CreateTvlpConfigurationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTvlpConfigurationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTvlpConfiguration Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *Client) CreateTvlpConfiguration(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTvlpConfigurationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTvlpResults List TVLP results
+//
+// The results of every profile replay.
+//
+// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+func (c *Client) ListTvlpResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTvlpResultsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTvlpResult Delete a TVLP result
+//
+// Deletes the result of a replay that is over (a running one is a 400).
+//
+// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+func (c *Client) DeleteTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTvlpResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTvlpResult Get a TVLP result
+//
+// One result, looked up by its id.
+//
+// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+func (c *Client) GetTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTvlpResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTvlpConfiguration Delete a TVLP configuration
+//
+// Deletes a profile that is not running (countdown or running is a 400).
+//
+// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+func (c *Client) DeleteTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTvlpConfigurationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTvlpConfiguration Get a TVLP configuration
+//
+// One profile with its state, looked up by its id.
+//
+// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+func (c *Client) GetTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTvlpConfigurationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartTvlpConfigurationWithBody Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *Client) StartTvlpConfigurationWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartTvlpConfigurationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartTvlpConfiguration Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *Client) StartTvlpConfiguration(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartTvlpConfigurationRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopTvlpConfiguration Stop a TVLP configuration
+//
+// Stops a replay at once (traffic stops with the request). Idempotent.
+//
+// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+func (c *Client) StopTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopTvlpConfigurationRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -8676,6 +9204,317 @@ func NewGetStackRequest(server string, id Id) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListTvlpConfigurationsRequest constructs an http.Request for the ListTvlpConfigurations method
+func NewListTvlpConfigurationsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTvlpConfigurationRequest calls the generic CreateTvlpConfiguration builder with application/json body
+func NewCreateTvlpConfigurationRequest(server string, body CreateTvlpConfigurationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTvlpConfigurationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTvlpConfigurationRequestWithBody constructs an http.Request for the CreateTvlpConfiguration method, with any body, and a specified content type
+func NewCreateTvlpConfigurationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListTvlpResultsRequest constructs an http.Request for the ListTvlpResults method
+func NewListTvlpResultsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteTvlpResultRequest constructs an http.Request for the DeleteTvlpResult method
+func NewDeleteTvlpResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTvlpResultRequest constructs an http.Request for the GetTvlpResult method
+func NewGetTvlpResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteTvlpConfigurationRequest constructs an http.Request for the DeleteTvlpConfiguration method
+func NewDeleteTvlpConfigurationRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTvlpConfigurationRequest constructs an http.Request for the GetTvlpConfiguration method
+func NewGetTvlpConfigurationRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartTvlpConfigurationRequest calls the generic StartTvlpConfiguration builder with application/json body
+func NewStartTvlpConfigurationRequest(server string, id Id, body StartTvlpConfigurationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartTvlpConfigurationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewStartTvlpConfigurationRequestWithBody constructs an http.Request for the StartTvlpConfiguration method, with any body, and a specified content type
+func NewStartTvlpConfigurationRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s/start", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStopTvlpConfigurationRequest constructs an http.Request for the StopTvlpConfiguration method
+func NewStopTvlpConfigurationRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetVersionRequest constructs an http.Request for the GetVersion method
 func NewGetVersionRequest(server string) (*http.Request, error) {
 	var err error
@@ -9655,6 +10494,105 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
 	GetStackWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetStackResponse, error)
+
+	// ListTvlpConfigurationsWithResponse List TVLP configurations
+	//
+	// Every time-varying load profile.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+	ListTvlpConfigurationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpConfigurationsResponse, error)
+
+	// CreateTvlpConfigurationWithBodyWithResponse Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfigurationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error)
+
+	// CreateTvlpConfigurationWithResponse Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfigurationWithResponse(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error)
+
+	// ListTvlpResultsWithResponse List TVLP results
+	//
+	// The results of every profile replay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+	ListTvlpResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpResultsResponse, error)
+
+	// DeleteTvlpResultWithResponse Delete a TVLP result
+	//
+	// Deletes the result of a replay that is over (a running one is a 400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+	DeleteTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpResultResponse, error)
+
+	// GetTvlpResultWithResponse Get a TVLP result
+	//
+	// One result, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+	GetTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpResultResponse, error)
+
+	// DeleteTvlpConfigurationWithResponse Delete a TVLP configuration
+	//
+	// Deletes a profile that is not running (countdown or running is a 400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+	DeleteTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpConfigurationResponse, error)
+
+	// GetTvlpConfigurationWithResponse Get a TVLP configuration
+	//
+	// One profile with its state, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+	GetTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpConfigurationResponse, error)
+
+	// StartTvlpConfigurationWithBodyWithResponse Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfigurationWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error)
+
+	// StartTvlpConfigurationWithResponse Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfigurationWithResponse(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error)
+
+	// StopTvlpConfigurationWithResponse Stop a TVLP configuration
+	//
+	// Stops a replay at once (traffic stops with the request). Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+	StopTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopTvlpConfigurationResponse, error)
 
 	// GetVersionWithResponse Daemon version
 	//
@@ -13290,6 +14228,438 @@ func (r GetStackResponse) ContentType() string {
 	return ""
 }
 
+type ListTvlpConfigurationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]TvlpConfiguration
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTvlpConfigurationsResponse) GetJSON200() *[]TvlpConfiguration {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTvlpConfigurationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTvlpConfigurationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTvlpConfigurationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTvlpConfigurationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTvlpConfigurationResponse201Headers the declared response headers of an HTTP 201 response for CreateTvlpConfiguration
+type CreateTvlpConfigurationResponse201Headers struct {
+	Location *string
+}
+
+type CreateTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TvlpConfiguration
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateTvlpConfigurationResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTvlpConfigurationResponse) GetJSON201() *TvlpConfiguration {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTvlpConfigurationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTvlpResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]TvlpResult
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTvlpResultsResponse) GetJSON200() *[]TvlpResult {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTvlpResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTvlpResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTvlpResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTvlpResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTvlpResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTvlpResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTvlpResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTvlpResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTvlpResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTvlpResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTvlpResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTvlpResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TvlpResult
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTvlpResultResponse) GetJSON200() *TvlpResult {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTvlpResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTvlpResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTvlpResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTvlpResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTvlpResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTvlpConfigurationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TvlpConfiguration
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTvlpConfigurationResponse) GetJSON200() *TvlpConfiguration {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartTvlpConfigurationResponse201Headers the declared response headers of an HTTP 201 response for StartTvlpConfiguration
+type StartTvlpConfigurationResponse201Headers struct {
+	Location *string
+}
+
+type StartTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TvlpResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *StartTvlpConfigurationResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartTvlpConfigurationResponse) GetJSON201() *TvlpResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartTvlpConfigurationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StopTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetVersionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14840,6 +16210,171 @@ func (c *ClientWithResponses) GetStackWithResponse(ctx context.Context, id Id, r
 		return nil, err
 	}
 	return ParseGetStackResponse(rsp)
+}
+
+// ListTvlpConfigurationsWithResponse List TVLP configurations
+//
+// Every time-varying load profile.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+func (c *ClientWithResponses) ListTvlpConfigurationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpConfigurationsResponse, error) {
+	rsp, err := c.ListTvlpConfigurations(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTvlpConfigurationsResponse(rsp)
+}
+
+// CreateTvlpConfigurationWithBodyWithResponse Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *ClientWithResponses) CreateTvlpConfigurationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error) {
+	rsp, err := c.CreateTvlpConfigurationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTvlpConfigurationResponse(rsp)
+}
+
+// CreateTvlpConfigurationWithResponse Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *ClientWithResponses) CreateTvlpConfigurationWithResponse(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error) {
+	rsp, err := c.CreateTvlpConfiguration(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTvlpConfigurationResponse(rsp)
+}
+
+// ListTvlpResultsWithResponse List TVLP results
+//
+// The results of every profile replay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+func (c *ClientWithResponses) ListTvlpResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpResultsResponse, error) {
+	rsp, err := c.ListTvlpResults(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTvlpResultsResponse(rsp)
+}
+
+// DeleteTvlpResultWithResponse Delete a TVLP result
+//
+// Deletes the result of a replay that is over (a running one is a 400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+func (c *ClientWithResponses) DeleteTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpResultResponse, error) {
+	rsp, err := c.DeleteTvlpResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTvlpResultResponse(rsp)
+}
+
+// GetTvlpResultWithResponse Get a TVLP result
+//
+// One result, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+func (c *ClientWithResponses) GetTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpResultResponse, error) {
+	rsp, err := c.GetTvlpResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTvlpResultResponse(rsp)
+}
+
+// DeleteTvlpConfigurationWithResponse Delete a TVLP configuration
+//
+// Deletes a profile that is not running (countdown or running is a 400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+func (c *ClientWithResponses) DeleteTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpConfigurationResponse, error) {
+	rsp, err := c.DeleteTvlpConfiguration(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTvlpConfigurationResponse(rsp)
+}
+
+// GetTvlpConfigurationWithResponse Get a TVLP configuration
+//
+// One profile with its state, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+func (c *ClientWithResponses) GetTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpConfigurationResponse, error) {
+	rsp, err := c.GetTvlpConfiguration(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTvlpConfigurationResponse(rsp)
+}
+
+// StartTvlpConfigurationWithBodyWithResponse Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *ClientWithResponses) StartTvlpConfigurationWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error) {
+	rsp, err := c.StartTvlpConfigurationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartTvlpConfigurationResponse(rsp)
+}
+
+// StartTvlpConfigurationWithResponse Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *ClientWithResponses) StartTvlpConfigurationWithResponse(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error) {
+	rsp, err := c.StartTvlpConfiguration(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartTvlpConfigurationResponse(rsp)
+}
+
+// StopTvlpConfigurationWithResponse Stop a TVLP configuration
+//
+// Stops a replay at once (traffic stops with the request). Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+func (c *ClientWithResponses) StopTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopTvlpConfigurationResponse, error) {
+	rsp, err := c.StopTvlpConfiguration(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopTvlpConfigurationResponse(rsp)
 }
 
 // GetVersionWithResponse Daemon version
@@ -17456,6 +18991,324 @@ func ParseGetStackResponse(rsp *http.Response) (*GetStackResponse, error) {
 	return response, nil
 }
 
+// ParseListTvlpConfigurationsResponse parses an HTTP response from a ListTvlpConfigurationsWithResponse call
+func ParseListTvlpConfigurationsResponse(rsp *http.Response) (*ListTvlpConfigurationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTvlpConfigurationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []TvlpConfiguration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTvlpConfigurationResponse parses an HTTP response from a CreateTvlpConfigurationWithResponse call
+func ParseCreateTvlpConfigurationResponse(rsp *http.Response) (*CreateTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TvlpConfiguration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateTvlpConfigurationResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTvlpResultsResponse parses an HTTP response from a ListTvlpResultsWithResponse call
+func ParseListTvlpResultsResponse(rsp *http.Response) (*ListTvlpResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTvlpResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []TvlpResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTvlpResultResponse parses an HTTP response from a DeleteTvlpResultWithResponse call
+func ParseDeleteTvlpResultResponse(rsp *http.Response) (*DeleteTvlpResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTvlpResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTvlpResultResponse parses an HTTP response from a GetTvlpResultWithResponse call
+func ParseGetTvlpResultResponse(rsp *http.Response) (*GetTvlpResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTvlpResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TvlpResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTvlpConfigurationResponse parses an HTTP response from a DeleteTvlpConfigurationWithResponse call
+func ParseDeleteTvlpConfigurationResponse(rsp *http.Response) (*DeleteTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTvlpConfigurationResponse parses an HTTP response from a GetTvlpConfigurationWithResponse call
+func ParseGetTvlpConfigurationResponse(rsp *http.Response) (*GetTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TvlpConfiguration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartTvlpConfigurationResponse parses an HTTP response from a StartTvlpConfigurationWithResponse call
+func ParseStartTvlpConfigurationResponse(rsp *http.Response) (*StartTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TvlpResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers StartTvlpConfigurationResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStopTvlpConfigurationResponse parses an HTTP response from a StopTvlpConfigurationWithResponse call
+func ParseStopTvlpConfigurationResponse(rsp *http.Response) (*StopTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetVersionResponse parses an HTTP response from a GetVersionWithResponse call
 func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17732,6 +19585,33 @@ type ServerInterface interface {
 	// GetStack Get a stack
 	// (GET /stacks/{id})
 	GetStack(ctx echo.Context, id Id) error
+	// ListTvlpConfigurations List TVLP configurations
+	// (GET /tvlp)
+	ListTvlpConfigurations(ctx echo.Context) error
+	// CreateTvlpConfiguration Create a TVLP configuration
+	// (POST /tvlp)
+	CreateTvlpConfiguration(ctx echo.Context) error
+	// ListTvlpResults List TVLP results
+	// (GET /tvlp-results)
+	ListTvlpResults(ctx echo.Context) error
+	// DeleteTvlpResult Delete a TVLP result
+	// (DELETE /tvlp-results/{id})
+	DeleteTvlpResult(ctx echo.Context, id Id) error
+	// GetTvlpResult Get a TVLP result
+	// (GET /tvlp-results/{id})
+	GetTvlpResult(ctx echo.Context, id Id) error
+	// DeleteTvlpConfiguration Delete a TVLP configuration
+	// (DELETE /tvlp/{id})
+	DeleteTvlpConfiguration(ctx echo.Context, id Id) error
+	// GetTvlpConfiguration Get a TVLP configuration
+	// (GET /tvlp/{id})
+	GetTvlpConfiguration(ctx echo.Context, id Id) error
+	// StartTvlpConfiguration Start a TVLP configuration
+	// (POST /tvlp/{id}/start)
+	StartTvlpConfiguration(ctx echo.Context, id Id) error
+	// StopTvlpConfiguration Stop a TVLP configuration
+	// (POST /tvlp/{id}/stop)
+	StopTvlpConfiguration(ctx echo.Context, id Id) error
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
@@ -18846,6 +20726,129 @@ func (w *ServerInterfaceWrapper) GetStack(ctx echo.Context) error {
 	return err
 }
 
+// ListTvlpConfigurations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTvlpConfigurations(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTvlpConfigurations(ctx)
+	return err
+}
+
+// CreateTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTvlpConfiguration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTvlpConfiguration(ctx)
+	return err
+}
+
+// ListTvlpResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTvlpResults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTvlpResults(ctx)
+	return err
+}
+
+// DeleteTvlpResult converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTvlpResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTvlpResult(ctx, id)
+	return err
+}
+
+// GetTvlpResult converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTvlpResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTvlpResult(ctx, id)
+	return err
+}
+
+// DeleteTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTvlpConfiguration(ctx, id)
+	return err
+}
+
+// GetTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTvlpConfiguration(ctx, id)
+	return err
+}
+
+// StartTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) StartTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartTvlpConfiguration(ctx, id)
+	return err
+}
+
+// StopTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) StopTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopTvlpConfiguration(ctx, id)
+	return err
+}
+
 // GetVersion converts echo context to params.
 func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	var err error
@@ -18987,6 +20990,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/packet/capture-results/:id", wrapper.DeletePacketCaptureResult, options.OperationMiddlewares["DeletePacketCaptureResult"]...)
 	router.GET(options.BaseURL+"/packet/capture-results/:id", wrapper.GetPacketCaptureResult, options.OperationMiddlewares["GetPacketCaptureResult"]...)
 	router.GET(options.BaseURL+"/packet/capture-results/:id/pcap", wrapper.GetPacketCapturePcap, options.OperationMiddlewares["GetPacketCapturePcap"]...)
+	router.GET(options.BaseURL+"/tvlp", wrapper.ListTvlpConfigurations, options.OperationMiddlewares["ListTvlpConfigurations"]...)
+	router.POST(options.BaseURL+"/tvlp", wrapper.CreateTvlpConfiguration, options.OperationMiddlewares["CreateTvlpConfiguration"]...)
+	router.DELETE(options.BaseURL+"/tvlp/:id", wrapper.DeleteTvlpConfiguration, options.OperationMiddlewares["DeleteTvlpConfiguration"]...)
+	router.GET(options.BaseURL+"/tvlp/:id", wrapper.GetTvlpConfiguration, options.OperationMiddlewares["GetTvlpConfiguration"]...)
+	router.POST(options.BaseURL+"/tvlp/:id/start", wrapper.StartTvlpConfiguration, options.OperationMiddlewares["StartTvlpConfiguration"]...)
+	router.POST(options.BaseURL+"/tvlp/:id/stop", wrapper.StopTvlpConfiguration, options.OperationMiddlewares["StopTvlpConfiguration"]...)
+	router.GET(options.BaseURL+"/tvlp-results", wrapper.ListTvlpResults, options.OperationMiddlewares["ListTvlpResults"]...)
+	router.DELETE(options.BaseURL+"/tvlp-results/:id", wrapper.DeleteTvlpResult, options.OperationMiddlewares["DeleteTvlpResult"]...)
+	router.GET(options.BaseURL+"/tvlp-results/:id", wrapper.GetTvlpResult, options.OperationMiddlewares["GetTvlpResult"]...)
 
 }
 
@@ -21962,6 +23974,345 @@ func (response GetStack404JSONResponse) VisitGetStackResponse(w http.ResponseWri
 	return err
 }
 
+type ListTvlpConfigurationsRequestObject struct {
+}
+
+type ListTvlpConfigurationsResponseObject interface {
+	VisitListTvlpConfigurationsResponse(w http.ResponseWriter) error
+}
+
+type ListTvlpConfigurations200JSONResponse []TvlpConfiguration
+
+func (response ListTvlpConfigurations200JSONResponse) VisitListTvlpConfigurationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTvlpConfigurationRequestObject struct {
+	Body *CreateTvlpConfigurationJSONRequestBody
+}
+
+type CreateTvlpConfigurationResponseObject interface {
+	VisitCreateTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type CreateTvlpConfiguration201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateTvlpConfiguration201JSONResponse struct {
+	Body    TvlpConfiguration
+	Headers CreateTvlpConfiguration201ResponseHeaders
+}
+
+func (response CreateTvlpConfiguration201JSONResponse) VisitCreateTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTvlpConfiguration400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateTvlpConfiguration400JSONResponse) VisitCreateTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTvlpResultsRequestObject struct {
+}
+
+type ListTvlpResultsResponseObject interface {
+	VisitListTvlpResultsResponse(w http.ResponseWriter) error
+}
+
+type ListTvlpResults200JSONResponse []TvlpResult
+
+func (response ListTvlpResults200JSONResponse) VisitListTvlpResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteTvlpResultResponseObject interface {
+	VisitDeleteTvlpResultResponse(w http.ResponseWriter) error
+}
+
+type DeleteTvlpResult204Response struct {
+}
+
+func (response DeleteTvlpResult204Response) VisitDeleteTvlpResultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTvlpResult400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteTvlpResult400JSONResponse) VisitDeleteTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteTvlpResult404JSONResponse) VisitDeleteTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetTvlpResultResponseObject interface {
+	VisitGetTvlpResultResponse(w http.ResponseWriter) error
+}
+
+type GetTvlpResult200JSONResponse TvlpResult
+
+func (response GetTvlpResult200JSONResponse) VisitGetTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTvlpResult404JSONResponse) VisitGetTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpConfigurationRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteTvlpConfigurationResponseObject interface {
+	VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type DeleteTvlpConfiguration204Response struct {
+}
+
+func (response DeleteTvlpConfiguration204Response) VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTvlpConfiguration400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteTvlpConfiguration400JSONResponse) VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteTvlpConfiguration404JSONResponse) VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpConfigurationRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetTvlpConfigurationResponseObject interface {
+	VisitGetTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type GetTvlpConfiguration200JSONResponse TvlpConfiguration
+
+func (response GetTvlpConfiguration200JSONResponse) VisitGetTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTvlpConfiguration404JSONResponse) VisitGetTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTvlpConfigurationRequestObject struct {
+	Id   Id `json:"id"`
+	Body *StartTvlpConfigurationJSONRequestBody
+}
+
+type StartTvlpConfigurationResponseObject interface {
+	VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type StartTvlpConfiguration201ResponseHeaders struct {
+	Location *string
+}
+
+type StartTvlpConfiguration201JSONResponse struct {
+	Body    TvlpResult
+	Headers StartTvlpConfiguration201ResponseHeaders
+}
+
+func (response StartTvlpConfiguration201JSONResponse) VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTvlpConfiguration400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartTvlpConfiguration400JSONResponse) VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartTvlpConfiguration404JSONResponse) VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopTvlpConfigurationRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StopTvlpConfigurationResponseObject interface {
+	VisitStopTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type StopTvlpConfiguration204Response struct {
+}
+
+func (response StopTvlpConfiguration204Response) VisitStopTvlpConfigurationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StopTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StopTvlpConfiguration404JSONResponse) VisitStopTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersionRequestObject struct {
 }
 
@@ -22228,6 +24579,33 @@ type StrictServerInterface interface {
 	// GetStack Get a stack
 	// (GET /stacks/{id})
 	GetStack(ctx context.Context, request GetStackRequestObject) (GetStackResponseObject, error)
+	// ListTvlpConfigurations List TVLP configurations
+	// (GET /tvlp)
+	ListTvlpConfigurations(ctx context.Context, request ListTvlpConfigurationsRequestObject) (ListTvlpConfigurationsResponseObject, error)
+	// CreateTvlpConfiguration Create a TVLP configuration
+	// (POST /tvlp)
+	CreateTvlpConfiguration(ctx context.Context, request CreateTvlpConfigurationRequestObject) (CreateTvlpConfigurationResponseObject, error)
+	// ListTvlpResults List TVLP results
+	// (GET /tvlp-results)
+	ListTvlpResults(ctx context.Context, request ListTvlpResultsRequestObject) (ListTvlpResultsResponseObject, error)
+	// DeleteTvlpResult Delete a TVLP result
+	// (DELETE /tvlp-results/{id})
+	DeleteTvlpResult(ctx context.Context, request DeleteTvlpResultRequestObject) (DeleteTvlpResultResponseObject, error)
+	// GetTvlpResult Get a TVLP result
+	// (GET /tvlp-results/{id})
+	GetTvlpResult(ctx context.Context, request GetTvlpResultRequestObject) (GetTvlpResultResponseObject, error)
+	// DeleteTvlpConfiguration Delete a TVLP configuration
+	// (DELETE /tvlp/{id})
+	DeleteTvlpConfiguration(ctx context.Context, request DeleteTvlpConfigurationRequestObject) (DeleteTvlpConfigurationResponseObject, error)
+	// GetTvlpConfiguration Get a TVLP configuration
+	// (GET /tvlp/{id})
+	GetTvlpConfiguration(ctx context.Context, request GetTvlpConfigurationRequestObject) (GetTvlpConfigurationResponseObject, error)
+	// StartTvlpConfiguration Start a TVLP configuration
+	// (POST /tvlp/{id}/start)
+	StartTvlpConfiguration(ctx context.Context, request StartTvlpConfigurationRequestObject) (StartTvlpConfigurationResponseObject, error)
+	// StopTvlpConfiguration Stop a TVLP configuration
+	// (POST /tvlp/{id}/stop)
+	StopTvlpConfiguration(ctx context.Context, request StopTvlpConfigurationRequestObject) (StopTvlpConfigurationResponseObject, error)
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
@@ -24593,6 +26971,274 @@ func (sh *strictHandler) GetStack(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListTvlpConfigurations operation middleware
+func (sh *strictHandler) ListTvlpConfigurations(ctx echo.Context) error {
+	var request ListTvlpConfigurationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTvlpConfigurations(ctx.Request().Context(), request.(ListTvlpConfigurationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTvlpConfigurations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTvlpConfigurationsResponseObject); ok {
+		return validResponse.VisitListTvlpConfigurationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTvlpConfiguration operation middleware
+func (sh *strictHandler) CreateTvlpConfiguration(ctx echo.Context) error {
+	var request CreateTvlpConfigurationRequestObject
+
+	var body CreateTvlpConfigurationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTvlpConfiguration(ctx.Request().Context(), request.(CreateTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitCreateTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTvlpResults operation middleware
+func (sh *strictHandler) ListTvlpResults(ctx echo.Context) error {
+	var request ListTvlpResultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTvlpResults(ctx.Request().Context(), request.(ListTvlpResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTvlpResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTvlpResultsResponseObject); ok {
+		return validResponse.VisitListTvlpResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTvlpResult operation middleware
+func (sh *strictHandler) DeleteTvlpResult(ctx echo.Context, id Id) error {
+	var request DeleteTvlpResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTvlpResult(ctx.Request().Context(), request.(DeleteTvlpResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTvlpResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTvlpResultResponseObject); ok {
+		return validResponse.VisitDeleteTvlpResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTvlpResult operation middleware
+func (sh *strictHandler) GetTvlpResult(ctx echo.Context, id Id) error {
+	var request GetTvlpResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTvlpResult(ctx.Request().Context(), request.(GetTvlpResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTvlpResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTvlpResultResponseObject); ok {
+		return validResponse.VisitGetTvlpResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTvlpConfiguration operation middleware
+func (sh *strictHandler) DeleteTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request DeleteTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTvlpConfiguration(ctx.Request().Context(), request.(DeleteTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitDeleteTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTvlpConfiguration operation middleware
+func (sh *strictHandler) GetTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request GetTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTvlpConfiguration(ctx.Request().Context(), request.(GetTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitGetTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartTvlpConfiguration operation middleware
+func (sh *strictHandler) StartTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request StartTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	var body StartTvlpConfigurationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartTvlpConfiguration(ctx.Request().Context(), request.(StartTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitStartTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopTvlpConfiguration operation middleware
+func (sh *strictHandler) StopTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request StopTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopTvlpConfiguration(ctx.Request().Context(), request.(StopTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitStopTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetVersion operation middleware
 func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	var request GetVersionRequestObject
@@ -24644,271 +27290,295 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9s40ij8V1B636rYVbJjO45nEn/KOMmMz2YyfmJn9lTtM6VAJCRhTQEcAJSsncp/P4XGhTeQIik5",
-	"l939sLOxSOLSd3Q3uv8aRXyZckaYkqOXf41SLPCSKCLgLxrr/8ZERoKminI2ejn6QCTPREQQjQlTdEaJ",
-	"OB6NR1Q/S7FajMYjhpdk9FJ/PR4J8mdGBYlHL5XIyHgkowVZYj2s2qT6LakEZfPR58+f9csy5UwSmPwn",
-	"HH8gf2ZEKv1XxJkiDP6J0zShEdbrefpPqRf1V2HY/1+Q2ejl6P97mm/sqXkqn74RggszVXlTdwuChJkM",
-	"rbFElK1wQuPj0efx6D1Xb3nG4sdfxXuOhIPumqoFUgusEI2P0Su9JPRbStgNEbMxwgzR2D6WiHGFljgm",
-	"iM9QwtdEHEVYEpQQpRE5RjGdUyURZjFabNIFYRJpFOkPCxMuiCArIhBVCKcpwUKiA43QMZryeIO4QNMs",
-	"uUcJleoQxpoTJZFaUD2yXGsy0Fuyu9RAeBXHgkh5q7DKZJ2S/q6Xj1G8YXhJI7QkasFjxKcKU0ZiJDma",
-	"YYEOBEm5UCRG0w1SC4IkESsiDjXRpYKnRChqCAab6QK0NR7NsSJrvAk+SwWZ0YdJQthcLfQbMy6WWGkK",
-	"ZurZ2WjsPqFMkTkR+hupsCL63akhDZYlSRWdVwklTCHz6nhEjufHiHFG3NtcoIzJLDXbO3Y/l9c3Hq0x",
-	"Vfpf8FhD2L7Ap/8kkdKLeb2I0otrZpZNDSkGQA0LSYiU6PUvVzerC3RQ+ObI8toYfXh7hX48P31+mKPi",
-	"gKeEpUTMYkQeFGGSchZAQMzkxGBHhuRGlAlJVwS9fn9rkSj1yPo5OnsG41FFlmEE2h+wEHij/475ElM2",
-	"kQSLaFGf7TU8RuYx0Gw+1XnPqQSZCSIXE0WXpD7TLYk4iyXKmKIJECjNoaq5E8t7EqMZFwjPMWWX6AT+",
-	"YJrZ9EKK1HZxHqQ2QdLEwbgCVHiAcBSRFIio43iA68CAAYqQSBKmOo5s8DqJs5Dq0FLWiArK5pYEnkj0",
-	"+uP1ay3eFuTheDSu48PzWnk0GicETcmMCwJgn1EhFQqStN2vntWgCSMNuc3Y4orECM8UEYgzopdAWLYc",
-	"vfwHTDHy4DLs6L4Y/VFbapA36ZxIdUNEpLVlEkJi4aGW4BjFVI84zYCCOvJe+vykPvKvJKaYdURd+iIw",
-	"wosTtUCpX2DnoV4EhnoxcKhJcLDjAcN9Ltoj/wCYmX2bJbvZ/gjg0Sjt2jrgZ6T5c1PHScTjAN3+cnd3",
-	"A7I4k0i/UV15g8ZZEinxnDTI9rXWNGvB2TzAQpVtw7LyAYO7VYsbwRWPeHLF2YzOAztXCyIYUSjBGyPI",
-	"yptf4mhS0Mjljz8yGmGp0K+vrpB9SZO+kZ6KiBmOyPaNFKcI7eLaDVVfwCuGyDJLsLYrGFFrLu7zmRFn",
-	"CCOtlo/RB2eSIpys8UaiCAux0daXNoE0GuWlky8SLfEGJQSvCJpytUA8U8f/ywJ04UDaZib61VsMfB4H",
-	"7XH/mjYUQ+JT72MS/DJ2MNevlIGPpLYYOWsUyLLz8m/h7Rrv2VWNHTRaEdhEhED75YVTGRCOlpZDwtc+",
-	"MmQsxxpnRCy5NhiIWhwatVIyGDrtusI+moEpuzZDnAZsjIfJjCaKBETMTzdvkXmGDlSUxtkyRXLDFH44",
-	"BENCkIjQFYlRiqN7omQQZWr4+EpgJpdUqdYpquj1EG/F6zYh8xsjKC1h6BKRBxypZKN1NVqS5VQfWbSN",
-	"oup4J8aebz2M1SSd5rN0db4V0+nqPPjlRYcvL6pffm6D0q3jtybOj3im/x2gfPEwmW6U+XcXw/BhQrRG",
-	"6/G+JYmOH6h+61E916P6radCtIXdlIYa52As7KAIreJKgwSfrs5fZYo30XnAxkMH7riPzAlYi+PEHIHN",
-	"UfnwpTkPa/NYS3J7gMaZ4uYU9+zF2Q8ooez+KOERTpCRtJkA6/jY2iDH5nsqNaNNCyYy85qZMnR68eL4",
-	"7Pn58enxyZH7t/nfc/1plGC6JPFYL4ghOBOPnQuD+HG0xiwdttHpxTG6njMuSKxncXq0TsfS+xDaOKvs",
-	"cAgzVbo61+flJkzoozGK7MmdKG30B5ZjXqh/bY/8uWvMnzovTg9foognnB1JkmIBlseCPCAgJoQFgWMW",
-	"wlKDbKN/GCOubSykyIOy5xOM9IbgG43xk6CsX3CpjAuuZnpqtaYfIcX1uVTL90YNvx3cDpZd4N3kBNJn",
-	"wgLMn0hLzxgoaEETgqhCC57EEmFtW0mif7dqH/5Gc7oicpijqLyYd3q4GF3frM4d0QbBU/AmVaiHzHCW",
-	"KGRfQAf5wVSAYVFYGCAiPgzbbFWXVNVo0Y+RZaKZ4EszbjbVBvkSy/uOh4qGo3XRc4UOtCg5O312eomi",
-	"BYnutYigEgTM87OzH55Iz99aviQ0UigmikR6rMOxJmgvyIzXUS3IsnjKBp+YlsRTzv0hm6qJ+cH+NRqP",
-	"JEn0qPBC6UjuljUaW3ecfs7I2r06pSzW/+52Yg8o9rrq1RTScPCJF1HalXMK1iEI7xDLrksylEovxo27",
-	"x0FRI4tGo7GZfzzSaiCw47F7scMKb+HNfI0PExi0w5cFXVc7tJmNNmnJ0px1Zxs8rTFoR/beG19fomUm",
-	"FZrqc4ekMSlw3+7sfHB69OzssBMDV0DrNl6dsAHWF20Wya13FnvtnWmWKFgQ6OD23atXV4dGTgzV2Xoh",
-	"r00IoJv6vgB3d5v+Xl141X1pjKaa61ufGHLPe2jl8LoZH3DvAlhNYDIDF9A/5TwhmPVSpw2Q0KxHy/79",
-	"toFq8YAqoeT7ayKN4DqCynue8ClOPJWUD+O5qEJUSZLM0IE+UmoRdTHWetpQUFlLOHOXqn68fdHK2zLi",
-	"acgRZNcNj9HBvzgjh85FX94akbspVT+TfnzpQozWxtGGHjGxvOIuvCPavKynI0zLwBWxXE6Exqkmy1SQ",
-	"SFuV+o/MxCY7e6kDR9IwhBt0Xke9UJQ4n42m6nRaLnL85/FIH2kmcKRp9jC+y4899p1LFBMBjhJvMP36",
-	"6godvPl4fXRxfojW+uiCpy7YUSOgbRq6wgjdFPXFXjT1RVlT99K4F1017sUwjXuxF427F7V6evbjo+vV",
-	"X3mcJSHuR7OMgU2ME5QxqpzvNcZkafysFTOy+Hmj33MJ06GYkzB8Q35fs8Qmd7FmrmCcwdG5nZJKcC00",
-	"0bbRH0GyhiyROsNyk0zh4GKnmVKGxWYM8thnCsCj8IZXRMgOKtLA4Hf7chXh1EjUfHn5uDmAmrH/e76G",
-	"IOTtWPqYhGkS4KdpRpN4EgfVyE/6GVJ0SaTCy7REz/qLIwhTByBjBmXZchr0AsOw5mlYf0KayCTiyyUN",
-	"eD5uTRaJICuq97YNN+WPLcAK0/dlUTd0CCk34MZ7xXCy+Vdo66+sWxth+8olosr4VGXuXVcCz2Y0QikR",
-	"uUsaPFpEoFnC1wGxGIGiDnAvMY4diIebOTU/iYwxfbo+oNYlxhmKBMGKHIbtym6BpPL+26NJHxn9Myuu",
-	"qpTk1UQUTcF+iCtxUTAI1wsuSS1kAe4vO2e8PbiQz9oaParse0Gie5ktg4lIXPOk3mYMSIncu04YzQR4",
-	"LoyfvSEf5iXC/kMEvmDzPloSzKzzFku0zKKF9fJJcozempHXVC14pkqzowNQnwsMVuGC4JgI/3CMPr6+",
-	"QXxFhDkNL/EGLfCKQIbRIQCUMvjD7cEQ9CXCZje5e9bPxzMFp1lN1fZgi5HKGCOJYwfOosBJr0u8pAEb",
-	"v1u4g4UVjJffFbjkiUQPE4+doubRpDbSBDlTayxIUPGo7Y6ZDqvM4t1HqVpoJiIPYDQTmMX2oGo/dijx",
-	"iliz1xAxFmKjxYymjXvKIAqck9V0o5k054fQKcxksf1VS19U+WfTDcJsM+Xx5lITGRWGJQyrM64cLwXz",
-	"NpaU0aXG60kwJUSjOqRD/Mwupv1EogUWsSYIdCAeCpQ+myUcx4cDZvcUtnUFuRBlyH3Ve8JA2LxI5mOD",
-	"iw6E0hZBxyxfrGH0Os6HhI+9x9ZgxAp7xd1sl4gsU7VBS6yiBaRYJEE1o9XrxAU5gynJWWIGvick9Rr5",
-	"EknyZ0ZYRNl8jBKsCIs2IN3+SZVeMCMkRpLOGVaZIPIYvYLjn1ZZdmEguoFxzPwQk4gWkNdn8kHuSVpO",
-	"D3ASCccrzCIST/JFaOTnY/m/7HFiDFgXWAi6wsnE2nFmqROaxqv8LzHTRrbdEaBqqo8nRkeEZV8x4WA8",
-	"ykDP23wE49h6OJrzI/3akbyn6ZGJW+HkKOWwLPOaQ0YMaW0BXLwu5K7VMYIOIsKU4DSWznZyqW+HQSDu",
-	"C0AWB2QiMlY/vnUHE5w6jfHXQpA+qcS+guaCZ6kHx7H3dT2RyOgMZJncONAgX3WaKUQh+xKiRfqIpwXn",
-	"S+ujqBIpsflYY0RTgC3kbWh5MTZ/FiWSXPC1NGE0qmBNMgh+NygoJ82Zbkz9bzAMACmMiEnxVfgBPjD/",
-	"zD97XNIs2AatVl7BrNfGk7GlNJDurm4Kxl849RJ90jv5ZGJ71jlccmDauHw+TkgdeUXJmVlMqtCBRvfD",
-	"ROTbmDhFZU1JLNGc8xiS8bEJt5sgca5X3cDH6JPTEp9elrGPE8kRrIysiNjkatHngsU0zgeDNFlmsmON",
-	"RQyYl4iyKMliEtvzkoQ7Bo7CUqLXYC5WaPFcNt2Q1LKzZGgs+BotMdtYO8V8a4nf0Kte3gonGZi2mST9",
-	"7L/PW3Xk24SvrxqZWj/1mTbogM/AgNJSbazxIbPlUqNzBWF6v2f9XAZi0HlaS3dDUq/gjfnuc1mT1Bdr",
-	"bD1H5gPsnJLk7b3M22y5xAJS24xSaogemNi4sQw0e5h3i1l48MYYERwtUEwiHpNYs4FmFX8MPzDLNDol",
-	"p7GEzJQeaeyzKmI6m2lVJPjSHfoVt/86BDRiiT5l7J7xNftkcjM65/7VofCL0ceBOwVFRbYTdIvabw/j",
-	"aL25yzBO4+4yBhgzvQe40V99zjX9gCW4LzW+nH9tAvQX9OGwwrUDc6QGhFa4rdUnl0+T4NZZNFyHTlM5",
-	"QpQt0JaktTqEzGUGY26H/GiliwtYotzYO9BGyhitCZ0vNKelSSaL1l/Xaw5+xNBlBzjGxHYSrahAaKQ8",
-	"tYneCyoVnwu8RNNMb60zZ9+ZjV/ZyUMMnZZveLSGZ2tXQmoZ+n6XffCy1RrnMw3yIyv4QJOGDno7Cf4S",
-	"iews6Kqj7STtGgYbJPKqYw2We9WBQgeVHQftZvi88QZJ6IZLc4bxLArZSle3zt8DZvL76ysUC55at+el",
-	"OzyfoAUR5LDjXSCars69CdmQ3lNxk9pVdJxARWnL+MXDQb9xs7htXH34GDJuVa5HclSFUWVLlZV0Ey7W",
-	"iAmFTZz9ZYEOl9e0wavt3oJhd9kxV9+cHztRuzthu1tIXbP2y19f6y86Zu3XvrwAl3WayH5f/qq/6OOM",
-	"dh/eRWkv97P77mNsvjNGbcCBBwnIgDuLR33yc6b2wRRLcnF+WCRIbRaP4P4yThJzC33Gk8Qd0QzqNcoL",
-	"AzVcb/48Hq0SzPrt6Hf9RUexdmONyYqD5sNPtyjFG322NrwXCMJSVbh8UIEZVW2c2uVk1TR0ISCEprtM",
-	"wyNFQjbBb/C72fWAk2FF6thZxkVwdZMrtwVDvZopZTynBfetpk/vqEVSCYKXAWWkdUwaCoK8eUhJBLnh",
-	"mQKyPNgQdbjL+djnWLVEXNSaRmTA2JRNuAgKXT80XG43ABwwQdK+bnPZYEo04F3ME0tkoTtgPkFgP63h",
-	"KZ6BzQ4vDpmiZC9Vc0uYNoiQyFju+dsFghUmcGRXpAoL5OLeC4gtrbcjv9gTckARS/PICA2qJCQYhW7R",
-	"5EMMOp175xjoE6rCN3uVD5vnRwznpvPigmHGpSmdEPbVlQL+dt1u1l4Aa/bo2ReM7quejEI3mh8Cp078",
-	"oKmkoyG4pKGsIENoXSssqHgSk1UwU4/FWMQoJitqrnj15yLFlTmn1SA1xCQ1o23HVp562jWiAiRWSyOB",
-	"s4aLtSxc+nFegeNwV7PTmZu1BX+uhUE6jXetv9k+KE17DHedNg+UB2K6j3fnvgkO23VlwUX1XE7rSmw4",
-	"qttA8G59lO0mZZPv66pAltry9XEQkbFhiWFaV+mzkqJJguaclio7FHLA3EyT5oordilgqKeCx1nk8zq2",
-	"h9r7KYoiRqqB4iE+DD9QKLk49opGZOyJROLBhFv6lfdpSYMzUZxtSXDBgHD3zYaIuRLIHJBrFM5ptYQX",
-	"WnMV9c1S+wqn2gpvSaSMzBvDCN9+/OgJkXYbhesIVJhbi6VbPyPxMBrXlkujRTGfpbBhZ+nAZ+rBXBPH",
-	"LJ6oh2D0u4X8PCQeJQmzmHtpZ9p37mUZxMGMcux3OSULvCLBbOjZjIiJpP8iJcycXvzwww9npxfjWioz",
-	"BPn0+9rI90G8ZlPo/OTFRcgasjOvBU5LM89wImtXwX5bEbEWVJnbgDyJiXeASXO5RP9uhtTEPcuSBB2Q",
-	"ROrzLE8bKDq2l+2aDzUWfqENUob0Kdl6Xvx2T4NeiQH5XXwWYIKuSV15tqfjNAObGrdZKkL6A3ufL4di",
-	"6Raf4z0/UKKlTfgOgl52U/T8V15AXZm9m4koCFU7T067IQymWCh7CPExaUibOlAiY/o0aZQckSp8f6V9",
-	"DVJhoSZK0Pl8C4KNYDD+O0Afgm9lSS4fYCiY5uvdscOGEgI8HTwpT0tzdigFZTJoi6Jiq1hqsuVsXUq3",
-	"X22IQf2BndWZseW8UuMCASgbON/XSQm5axckGeKHsYtp1BVusZ1MxQ6aq6MBlZdsqZz6LAsO3G1TdQO7",
-	"OH9tOb+95Nw4gBfjpGGNlQNq1lUBum7yfHMOoc1k2XgOrAsOvCECnbVE5bBIA/bZhxuXXDXAax1xEgr0",
-	"8TfDx6RpOIr3FC4+DB42SeLAwO/evd5h+y7QU1EUN+9uh4/JZMBX+f72l+EjpmkawtLNzc0uaPqTsj9D",
-	"JVazaUKOFJ7P/eWCIR4nuiRyw6LAqu92wJeLKlX8WJTNd15zlfUhMdbtYgysZ2nQoNguxsLRIclylKWs",
-	"ZqnwM2FEYMXbLq7N3TvDVJT/XCspX+7t0Q5efkedrqIVFteuRRKCBQjrOpe+ukLuqbt+74eVem+m4EDM",
-	"ITQEr6KDQm3mw6KWKPwODmlBJE9WRl3AP13ZGf+zJo54wrOG9Gcs5kT1OL6VUebw1VCtseqR9ZN1OL5V",
-	"EdWgnwuLKVcYq4fnCoeZ1nwrc9fytXu95JcKZ+aaCHaS+HuaMZlRRk3i08GMJokJ+dRrQ/W06BOO447r",
-	"f6df/TweNcTy9PF3mSWKpgkJLtsUBTMhqtL5RvCMxUdQrs3fbVC05Grf4p7a5l13J5CWApDf5mUB41XW",
-	"oAywUx3G3VMALUn6T7eU9KxGCB0pWwLKV9mB/drz0u8sejzyLpGJsrn8fCD4t1e3bUnoYbtbS0O4azIl",
-	"Ec4kXCXdMR9hgiOVhUJMNi2hsdZ4p8Eb4/92dPvc78dfeFhj55CBGKp+70g9HPEVESJj8nD4kvQvLG5Z",
-	"E4ijaEGgNEBeLH66QcxcKu9rAxrkNQLaIXcgpN3wjaB2439JWLtFNQPbrWrf0O6bKG4ttnUV+HtNEx8w",
-	"SUVe+bqmZa6tU3WN3gLI6CDi3lnzzPhkrm0mX61md7GCm7mmrmSxiHjoavpkeD241hrm1+WpNWwYVMAw",
-	"dl9Twlvt9NBawnwbmC6awHSBYqiPCFpnDHBi5EGhBU/9dUD3w5PdYFiaqj8c37tlDQDmeKT3MFnwbSt0",
-	"W91uIe+CEBn0uTx9/zo/foCbNzeYOYNePsWa9+HSCgHKdXuSDqFUFGHY++ZSGzOG4qZB6qvSgxxX1vk4",
-	"K7wIN24x1DNpcAS+K50JSwZ2+EyXH+RKB7+t3sHKQjrQ1cCMmICpjg4UONj/mw/z33yY/eXDeELtmhCT",
-	"i7xHz4gZkMISPmr1SD1Rg1JPPFAavT8FP8+OIZlHzWVpllsgCZeYOs9cD7fPB/guDrlcS7ksZXw7nIX2",
-	"0ix42wXP1gCMIwbfFMdc1KwUUQpp9xC+rHvaXLrfs9f+ujCoLQG15ogLtOSCoN/fvXqPFJ7vz+Nen09L",
-	"AzfPXnzvRe/6FgwHxG4Dbp/VcGsPVR1wGrTYAA5gtxV8aL3jZUGTyw19MXjoGlihEBVMtwWizTqoAbDn",
-	"gwE7E3i+JEyFjvdv7bNBUI2WoTjk1a83O6CKcTZpW/BHlj9F134mUJeg8XwHnSGB70gFdnR7dbfLjuyF",
-	"tfqdyOFDZqE47cfXN/uiYwWV8E09tQIyLIAs5mu4aqH4AeKj15Fu76LhiwsFD6BMKh647PpKTKkSWGzc",
-	"ZUOfnlcJFWGFA8kvcBkR6YfHgRuJ9ZigRkbYsoJHtgKvwmhKEs7mEilePAdWQxqOKcHLBbcH20MuIXvs",
-	"d6hgA4EVLfwEWVGeudInT4yb5shfrZ3RQO6LSfoyN09GLy+eP3/2vN99JQ1cB53tuHxTOMPVfE3e5DEb",
-	"CBYyds6AUJln/7Dqg6pBFZAxMT8HuxHebVKCDmpVvo3/wVAbnaGMSdKUR9cDpC7vtrEUbvt2Pm+FersT",
-	"tAnazdfMf6ncjD/QFnim1c8+gdIZ222YjmVI17y+vbrZssJn25ZHosCy3ly9r/SjmWiM6LfV5MT+/+lo",
-	"PIrCyaSzBM+DBaOsIV2PlK5oMplCU5uYM+WVj94LF8T/LbeHQD/nmm3CZzNJVLNxhMwLiDIbIdyK77Mf",
-	"ywB14erfZqOXP4bga8iydBHTZveenYzDBGnrs/tFoYOCg/SJ9K1Wzk4ukan8lhc7K2dotGzlpLCPs7AC",
-	"tQfjqIF2r0vP98ApXpe8/Gt09vxccyHU7j0OdxP3/r5WAde6rLPnu8q0NqZVdEkmik8S78ixmL84r7Xb",
-	"v3t3vOtK4W5h443fO/3Ul/53ENunoCsVM7c7rW3UFjZvn+50u/LeripaAkE7K+Y2rIPzJcFTkjRUzINn",
-	"WwBwcv7j8x+2QnzB00lCffX5Rur6hacI3tuZxkxwydc/ef5iG5O+L5gaj8qn1vps7n1ha1s8JgfsIiuM",
-	"p28SJVjK5kQdeLwzFkOcevGVOPXXYBrxK4Ygkxh4BRGmRKCb+JQrxZcTPptIhaP7wOEIXoBKGfqFBqTX",
-	"/eUN3Ptub4y7P2z/sHUqlTy67tmO5buQ+foKqss64cC4M2ZCDSpD6H0V3TO+Tkg8J2DMhZtlmFO928v5",
-	"2YvzFxc/nL3YiqPmc8PVIx8YsMKNluu3ZSLWFKYlsmfPnv8wbtGf0El+d0j1PmYwqc8sawEnGDIajzIx",
-	"h8DJvaY4yEwXEqrmbpheHmWdzhuCQPZssJaLeYKmVO3KybKxPJArHLRnDiiqsxbEWu22J5xmYq5Pbr6Q",
-	"dc0ZCs+Rfb6HCdeUxXwdCLTC7/twNG2RjR/joGz8+PpmgE/j6gs7M74swzeWM/pCRt0X4oLtNPN7MLT4",
-	"iqEfT86OT//HRRLrtcAmJKFzOg01ZHv95lqLqbBJ1M3VaONXLGT07xMnQS/yu1fvbQu35tHPT150cENQ",
-	"LqjahDKMzBMU8ZgYEVRykxG15uJ+EnGmBE9cd4b6zytOQfusaEy41kiCKgrNG9NUj/cQkSTRUpDMZua2",
-	"wBRH93NhWzlPifSP+lR13yEy+Z3HHuk8OOjP/w1o/mcGNC1FNAd6GvK/6sAp9AKDMv32NlVerZ+wCKcy",
-	"S2zaMZbo9c3rvz2RvrLBJiUS+sD7NvCV/EMZvBMsSYTe3N6gA01ZzhP6/GTIXQF9cAilmv0Mv6MDja64",
-	"oszRxcmPp4MmC9XJ+fnDm/JGzn84LLTlsglvuBBb4wIcBMMWwDCcrH7/v1plcIHuiCAx17jhjJhTNzp4",
-	"f311ZBovw23PZHOJNDiEr/9YaGLV5P36+cObAQtUaeCq1s93N0dXBhcA/7PTs2fbxjami95hAX2H1dTx",
-	"8tRZeOqPDWRwdvr87HBvF92PKDu6rtD0uV7/+SBaS85CQvLd2d1Nw25Ofzg51dMV5z89fX448Hr8hLJJ",
-	"kN7Bt0UZArrX//Gz6YHQycOPP57/oBcC//pxl/mDAtjNr4HQwN4XzwZtm62CG37/e+NWL54/H7TB1UPQ",
-	"BjZMHd7U+Q8/vhg81WQesn1huqOfb940TvligEwOJfXNoaKR2bWDs5fdXqxZ8WFZeQzawzJCcR9l+ixT",
-	"S1ArwtWCPzMig20uUi2mwatfvLvRtYVF+3UkLkq9tqE9TTnTOXfMFK5Du6NaVSS/iRYceosRaUoZScLi",
-	"bU7dk213oGHPK5xMXJ8tV5HrpBbkvaNLgqZErQlhfiFbF7B9CYouCc9UYAX1ODNfo4Szud7+GlMFuTfQ",
-	"GkSQNNnsvJiGbuHNhBXOmP9A0oQS0x7RkFhHgnJlUOGcsq1v8ngklJrg1XySNfVQgYMXUoKmWmguaSRc",
-	"pd6OJWr1DEv8EJzhNuFrKMW8l0k0D4dcoliqvUwiiWGwvu2opUnm8JgJ0kKwjekrlC42Uh+PfeUHDP86",
-	"0sOvsD4oI2l7CGM05Sw+Rh+ITDmTxDelBGMSfaLxpzH6JBVWmfwEt6/gD/np0rEimvJYE90Sb1BC8MqY",
-	"5VCL+yCvkwBlvlBKo3sJIi82dy+hNohEZnz4CUY/zPsboiUW91ACDs3oiphsNumaHcaum+aaZwlcSJrS",
-	"2NQZ0eRvdudbIy9xTI6ytDbdGEluqsJ9uqcstvs0V50+QRjATQfNRo7/l9UdjN2ql3Ch2kuW6Dea+urr",
-	"tdW/+Jvtv+scac65Eqfx/Wg8WnDwz2s4BF3zAIAu676FF+0XWedPsnodUdhHe/GQHE5hCJWqhBSbg4xN",
-	"ATjfMFa/rOcLBUNZ3B1fP+m3P48NVDt/9Vq/HXYwlUcORGI1cRKooRNwJoX7XOuP9M710yIpJHg++fHk",
-	"bPJs0pRtyoVqv6NkW6/Ai+03lLpXtLAV98zk7WTw2oK9ekOsQAVGoECKlbIF2V/fvP7bUSzoiliHOvoU",
-	"kxWNiJZp8LvQ//L2l2X8wl1jx/32VFsq/VKQYHC29aYJuluQDXwYk4ROicCKJBsIJWphRmIkCI5/Y8nm",
-	"JYoSqmkHRXy5BAmkrSs0xdG9Fdqm6+CMqGihpZ2ec4UTGpvCQ4JoWPnxUE4lhRVZCR0SWwYcAdf2zeu/",
-	"IfMQXC3hHEuAYOBj+L35Ow/vUEEbqQr2sB5i7CufmhKInIVHTSjryZnv9Bfb7pb/4tqtOnPaMoQBTnAl",
-	"wf6rDdUSSx1eLcB9i9m8sesYqUwwU0WrTIRrDZeVy0M3A/DZDCrwLMjy0hfvlkjhe2K6Z+UJRfYLUIW2",
-	"favtBltsOY4+BDlgHCL/BpsTiK8WX27pV98UPa4IEUD7duHxzlJHxbNB2X2LlMWZ4hNG5lzRhhy34uVS",
-	"vRKkPzlynxDZVJE3TUigE8Rb+kBiZJ5astdCozSmPcn57tZZkmgtj5NZWL2nJBhwgJlgxfCGRuCv01Ru",
-	"mbVv94YaAJsQdeuskKCubwqpiIdJa4nT1t48gfPAQ2NLJdtipl/PNvEw2VqXtOcS1ZYdN1bkCQ7VtFtf",
-	"D6pf67sO2+28vmr5g3zs0kTjnAYKwCmisrjRNuoLHQKvMiH0YcnwiavwUC1IF+bl1/B7zRQr8mveUe2P",
-	"Fn0WkljVYhNZCvcA1mzLmA3S4F1NDgzBESzYzeGFXAjmHx7eJqEMkt8YyTuyQLN/MOPMvfOAeHZ9K8wL",
-	"jTfg7b11uP7Opza/qOH6+376VuyjZUXLRXwAzZZr+A8T0+IsCJXbSh80BNfhZ1xAhzQL/MaOujYa0pc+",
-	"zJX7Os4KQM8hFyKb25RqdvSLD7k+wGmTt3mjzDaot8HDA7/fsa+LOEa+OFbANTajydYSGNWFvdXflFu6",
-	"hro/EHNwh8pewsYz87UgQYwVx8sFprFQEz6bwBfwIM7/DB/wm8nAAcMvw3SiTvj6EgqBCUsIgCCUpftK",
-	"lHuYuFGqSwpQ3EtjcTrgPpFoTQVcf1xidYykAb5xNlkv7iGUoV0QdHZypFUCshgqUIb3L2nT9862Ztb2",
-	"NPRf0D/qQ5Upe5XjJHWVCOAN6AGpCQT+dXT27BLl69dHlUwgvmbo9EezCiUwTYhAB/D6s1P4dgzei/IU",
-	"0ww61pta9NpIyCSUwTM+cHgqDVhm1k/pyvagFKvFofOKwYkyX1J+FNB7O0a/ZaLyG5pytSjRmwHcaJxj",
-	"pkOzNU9yOQ90Yei3ltfCFxE0sC4RVgjSBDTQLKduGjvCRpxJhVnYVU6go/fpxdGUFhq27ZzvFwlIrg7d",
-	"h7GPIERvspDtOYzKLgvocFGBssbpr9njT59ubZX60rEKwjLnQWA6iahCBzVOPRwjxy4HTm7kNB28kBBy",
-	"uN2GbzxASv3T6xtz4SFw0z4OOrk6eU1hSus2DelCM8gfTYt9kwC6Go5GHyWeE2Mf3VsPsLmzQcxnbaVa",
-	"O4R4bKfCDm9q0TQkwAHfmYnGoxYDHWDxK1lysWkAxSvXzCXlPEEHVtU74amtGnBn6afBqxIrTBMczPB8",
-	"K4jrt9P1FNTYlFeL/hjhJOHm/mfXAWmSkHmoCuu1eaB5QfQaMdiF8hc6X2hFkkmCJCGs41hMmx0hDnFk",
-	"EWqsBM6lTJIhpwxmzJ4caeMgJeVwa6Qpl6zWQFXV8mMuDSOgZXC0IJOFbWbaAWjeNxhmyYavbDXc4iG7",
-	"w1czLtZYxL2/M5nj/Va4BC7t+Q2VUb8vzPWcft/4chq9vhI809qy50cPPSGt+n1QzeesOEPyP+qYr9NQ",
-	"nRarmK9itQaVOnCrKCojeVzkl0bmbHIIEpEXNvFVoLQtXlAB8hgtCE71CW8px2iZKfJAzFvLKdf/JA9U",
-	"miQOb4Jo/Y0VndKEqg0cJjbIzD0lKFlf35iwBMOJvIQosAnMmNAQWi8wRGrQz9yq4QgzJPFmDNZqskH/",
-	"IoIfhkIwts/OVkOiLK5MoYRuXxaVp00YN3VB+s8J314M/NbmlA/4cvh609U55DEP/vxi+Jc7TGzotNO3",
-	"JTNRf5rEA+c0fDJoUjZwTmBXsLO7lPANUXP1aqHsOk51CzaXv/8ebMJo3w+roRLo+ZNXyLJk69nV8g+A",
-	"2hJmkco8axoCKIbUrKRwwLYgyvHtqS0kjO+MR/KKMCV4yIf0CkX2WSBLgYQSTiFDrNbePa8wD02hcsVn",
-	"rmjCxUNC54vAyfY9vKGHDAzXUY3CUv0UQUgQqd5CEcqQN8EE2hXPHTHglrFVKzum4TU0p8n3Z4drSMIs",
-	"e+Mg7bBLHmQhBXeyxFHnCluXxTC0yezSdjIEEPHURXoCTZZqhX3qV+wB0IVL28EOrGX3xAvo4+q3erE9",
-	"S9iAux3XTamWv2Uq4kt7ANeoPjJuQZdy0RHjIY669u5YT0v/5NMgLP/MSBY6ZtUoxrxY7MUjZVN7/y6X",
-	"K+u9bAKCQRJV6e/qNlQHRE4VXboimZd9146On9mbSmSZJlgRUBbFUEIfD39VHLnc4XFNMCRY0RVB5uXe",
-	"rVcrFGu365nojxbUNHb99cnMuKEHWERM01YS2165JV/rEm/QlDT6WxVlGQ8FU9/zvKROoOJ2g2S9VTxF",
-	"eKYgx4JKtMRs06mgcWPKd88S0nf6k1YeqNWaDreDpRIlZGa79AYrmGeMqjC6KHy+JFi6Fts+gYbZVlRk",
-	"5IGoNTykKAfjQaAjG9Zo6mzvfMcQNtKBNu8sOmpBPK9D6ZKE4SSDwVFzWdT7sh2QFjwTkAqb2dMoywBe",
-	"5h85wAqQ0w+ThPrfC3/1AitcXgg617eSawWoZoKx3X0LdN813Pkv6lQ5Rm+vbl17r/gSkQccqSqrN4VV",
-	"ZvQh2I2KueHb5ZxW9wGHEw1dlXnnlgsRMMogD66UgNp3npb81HLJkM6KyFUTaRUTlVeD6tIWJeEzh6UB",
-	"JmLhy75Nvu9DdwwtAsDmvKfpTqCvQVtrmVBympBqB0qSioc2gncYNGg5ug208WJj5qeXcQnHoez0TMhi",
-	"0/cmA8P3t8YsJjHYWC7tHSvQ5f2CmkHKELb3TceGlR+sddUgp//ufGV6WOPEk6UUKafFTJCyQ28c0yZ7",
-	"u2B0a2tTOSKY5ZUSQXk4IQc0ulZUvp2HHsE7Fp9IfwMG3xOTlZAmmcAJZDBYt2RBuyDFOVxIUS6LHEcR",
-	"SZW9fHKJyoWrbEMeEi24HV0Pqy2GNZZoTlcmlOPj+SFFV1OHNYW5D1Vo9HOqD4sAzV0VosWJm68F8RXD",
-	"P8iPpvqK6QFbaO/p6w6EL2FA/tVE0TKXjv4FF1DrdpzKJ3qC3OdIZWlC4ArAlLKS4RJpK1xScE3oMdsq",
-	"hcum2mdyXKiuABk+fVuWOs9Vv+sd+cLaUFMoYVu3JgysataJcf9vz/7wBeS3J+FVis67Aj6d207VCp13",
-	"dFsHCnZ39DsH6rdq9Fii6ovaX/13hU713aeHopTdnKj1OofdfKj1GmCFjjHdP4RCUG2GmnvxlfFyOcAE",
-	"lIa9EGKcjujg+mZ1PjZXrzm00fPFTTylQgrqgiexRFQF3EFhG1iLp3C/uz6Xr3obtxVAdLJym77ZYu6W",
-	"dtfT4C1929MfEDZ5X7kRg0bv1uKGrVZtW0nbFru1tQvAIMvUYeotJUncTOTXBliOyGdwmdh3lOhKvblf",
-	"Pnh26FKd4xEIG7bei6zLX2whaloC3QDKbolmDCHr3w0Ktx3kupS96kPxHZwfJz1PccOG3JVTmpnkdyzM",
-	"dT17Pb1ssPCZ+XWMtEEA/70wVj+OWlwsZHsct5WVOxogW7ReR2Nk+yg2srTbIC7brC5hAF6atsEA2gTl",
-	"a1OJYOiinne2UBwZy7HeJKjmKwhnwRKxzELnjBtJspgfCcxivtTUIWJ7dzBn9UAuayD9zU3Rg2xDtTrc",
-	"I3Pq8f2DTI2FQLTKyYs6/L3dOfRsUaKVNmHf67DllzXsdFXN2oVFBWHecqOp2FF3+6WmPXUdzfuC9rgc",
-	"JUikSXJIb9AuV5L6XUgaEsWHtOrQ1gt3jELo+71Y378U+sZkyRmaZjSJEWVmPTZwWnXY0SSe2GSFQN6r",
-	"HiCvNl2DjflcBQMivjd/bFazxhJWFEaSqWE3ifhyGQon2bK7gqyo3rJzWsH8wfFWTbD5QBKCJVxXl+G2",
-	"7dUIhh1pXAZWafPV9Yew9Xcu7kNArmbsavF9lCaYEbSGT7pG5aeZ3EwSztPgleQkoWyO4LFhmyVfkRhh",
-	"hTQ87M0U4M6OOdRRqIbg1c1HQIxduVrA9RwqUUoZM57eg6PT/Lq2+TlcK7hbPWAD1oaS6I3jJKQHpGZQ",
-	"TYlxZQq0cBTzrlnweiKZEBKa6Scc3R/x2QyZF8DTytB6QROC9Icd50giLppqYcAzRGPjUXV+9hJyOoKs",
-	"z63wvE6DmemJzeTocQPdvN98o908L+4m5UkiO27GMGvbFXL7RnECkbGu46uHiU1ZbgbWTBC4HBfhTELz",
-	"1wezKZCTsyxJ0IEe40g9HPEVEXr2wz1eaS9hx+821/mD9VgE9QgNUY6LMqnEdmXWGLfclC/AskgZORLr",
-	"svYzXCmb8QD5vLm9Q69urkHWOqF6jG4wBGv9lRREYzlG/+f2t/fWQtf2qxybIr5jpC2xvA5XJqFOuEQz",
-	"nmhzwl0FK4RS0myaULkgMVqdImMKmVAJViapW8uVPKfbFtfR6EEZixaYzYlbJcpYDEV80KeHp5+QJKbB",
-	"HQyFBXGlerBEAaUhUcxB7JpMcsr8pCbFW1GVkNJ11lc316OCMh2dmqsMhOGUjl6Onh2fHD+DnqBqAcT2",
-	"1FfBgT/noYPLm2WWwCVGWzE9r5wDONBv4STZoBlNFLGJIx411zHc/JfqOp9Izy/wkhgD9B91azbZFOZA",
-	"nJmkHFd6jOqX/syI2IzcWQ2qOxkLzKAr4EL7PA5OpBkrLwVkGo3r2SpdMUOTErWYFKv69J+8sMt8Ziiv",
-	"uWVqSN3d/7wXHea96DTvH9B+xRT7g8aBJycudcveG8VpmtgmhU//KY3pl4/X6XDnaSpQv+fzOOBjNEhO",
-	"qFTH+pNzs6jQFH7xT3/CsSuxqgeV2XKJxcZSdQGSmh+h780/RgVa/wPSz0MeyytBsIILI4g4DssJkTNb",
-	"mesY/d3WFTQFDQvZsEsI9dpKVWWOM4Pn8DGCn0j1E483vRDREf5l3aJERj7XKOD0sSYOVLwSpAzQYfjW",
-	"n5xv/+Q9V2+hCUSZQAwSSrV3m4jk87goip8+PJ1myf2R2QVkBgRJ6FWSIC6cpXuJqDmRaN7RNjxlUMMN",
-	"GgHqvy1Q6tTyU5bcVyhG7kAyDe6cnVm6yU1itWBoFw6TQZtjG72efL+7NvsIb7sDt8hxsbAfOBC/IgNB",
-	"Nu52QRvmoZgkpI2HXsNzaWuryTIYLrVlaYy1kiWmLTdblC7MTWbUx+CmuExV7XHC8ejhaM6P9G9H8p6m",
-	"R85cO/KNvID0P5fpqbr6nbjovAnm8dcgKTP1QJL6i8afzW4cTVVPu0u+Mio91+RQv1PJPIKcH7d9NYgy",
-	"AVXAP+oP0p3h00VnjcPHhd9YwaAeo4RzfcDJUjTdABxogGV+Jqpluydfzm6o2gvDAfkzUR2hWDkMhWbL",
-	"X3lK49HnPwJ0+fThaapFgJYY/QdsMlJvCYslgjZPpFSh/8C0AFhduOwTS96HOXXnLKAWgmfzRU7zYySI",
-	"5MnKFVBmhM4XU54Jkzk2tpWRoGavyXY0NeeP0XuuUIoFpEOWD8NlirqhbP5W8OVjm8DFDgyPYFRsnxou",
-	"jgWoGfJfI7wkUOb3a4jamx7dJ9oE8JLHWdLin9BWsH2nGL9IBV/R2Dgx6+6IX+2gX+KYaubqckY1b7oD",
-	"av20ufSrdtBy+yiByiuqRgFtXuwune0WHpGaHZDCctmsdz9C2Q4WBOJgaWwcoE9dnbMjExSUbdaCszxN",
-	"6UDKcAR3+PKQbcgqKBdz/GBn6WchBBV+kuRLcLtAwo/vQFWev8UMsEuDMLQfLmN9XIZNe93uPRT55ODa",
-	"citocmv5epGDXIh+toKjUivHgjERntYGIbdM+kVcaSFYd5FY5s1midWLlFoYaavt7bgJdE2JlbwFLh5M",
-	"ocljdB2TZco1+C71B+XXNb2g85OTPiw4+j6OPXqvZYQMYW1TQFd/3V2BdAPaHo2jID2HlYuTuPux+PsB",
-	"eD/qZoie8ev07GE4rcgd3Vhg7/rH1tbDhfF7E6m2CqvjlHQPN9EfLonL5DDiuIsu6qaF8qKn/z6aoYtO",
-	"cO82a4WeCN4aQPG07MMmZSjvEEOpbP+RTpEVGH/ZaEpo9mYncdGWsrfM9ATvbMHJQO7eh2uX/xUao5m8",
-	"P3+9kE2VQvuaLV8xhBOSzV8+jrNVanQOa1T2851EdB5x/8NiOwUl+K2FdnppgzZm2xbr+Ulv2XTov0Te",
-	"DIqRbWYBwR4siKmgghOtFVqNoTxW8mhM9+XCPfvks2835rM3WvO3kbrJdXCRe3sQPkaKz+H6b5iwbvU7",
-	"3zVdhXbwXYrvRndIByEeBkI/Gc7I2p3Ovg3pDZvaO0OZm3gNgShl0rt9kN5/f1kT362ReT3Qd85VtQ3s",
-	"W1brKdKvI6uhEtueCKuzyxBJs+FOPpGix9C/389n+L14C3udglqche77oe7CL+cobJLA+YF1LxGofnDd",
-	"k4/QpAkIYm+n7jNLQKsDzQG5orJ3+EXGGLTItou4NJWY9E9TMqdMIjzHlJkw8b+I4HVq+KAXvI0eTr+K",
-	"4zjf7i7OkHyEb8oVAnAPoHCYHH6a28v7pzuYSa/R32hy1WC1HI+cn7CCrzKZBey0/5LZFzMl9+Bws1Rm",
-	"jch9Epm2PD2NXdp8JBBy93ARkCqZt49tdRjUbbdRf3tsR+NqMKgjnKpMkJ1TG7xxVSh51mwzXZlZHynT",
-	"we6pMTptZ++W5+AHG5LmUNtn/ywHO39TTMk+/k/PcSgBeh8pDj1oqJmb9pHf4PhpH+kNZSh9L+eVMioG",
-	"cPPw1IYtANv3gaVCxY+f2NALtrudWEKs8TSNTB+iINryzeaVNBGWSH/E5uaOI8OMm3qieRtUiQ6UXGBx",
-	"Dzz0dyqI+ctUQTC189rxfROZpidtwtpUqHK9gU/QFEtbQyF4lRXemxh7uSgzO1zvDtaxqkxcndZV585b",
-	"LpcXQljccxn9hPnDkcFSmQP8LFPKMKyzZqtWKd4i25RT+goRLUMQcZH+sFb95AvwyhBrzDH04Pwfv43H",
-	"Sf+J8uH7ivFC8o8bZefcn8Jut5tmbtZ/H3upi6VkX92a99MNs1uyfjz9PlbOj9v4Y6b8eOB+jYyf0uTN",
-	"mQOFY8VQ30NhiG863SfyKO9hwn/1XJ+SHP5aqT7NYqJnpovbzXcVKX6E3Q9L88nV3Tea5dNF9rfw2NdO",
-	"8dk/r33pDJ+98Nc3n+CzI5kNyO7xJl/P5J7vk6ICG/geBfaeMnuGSu3vILFnZ0bqldXjPh+c1PO9clN1",
-	"/f/OKT3DSWpJxLxF+WuWct4XewIp01XObDCSafXmnIGG68YFv+EBkwVfYQdvoLTuwL2SXviM7bz5sezR",
-	"N6IreY6Lzr+XHb2KNcdg3bO4paJ50fP5srsXtW99fsd5QexdQaer/Suxfxc356+GcQpsJsmKCJzsFgcb",
-	"kq3XwYFZjH+513sFwL63VL0OHoyW0Jf9emDs64tFvRoPwc7NtM8kvU4Q3Y8T/9EzpcxElM1NA4pSwt4B",
-	"FksSmwI8iIL2dMxiTzSCzudEHLbmTjWSwunXCID+J2VODfRdPm7alCe4hrSpQMpCW9ZUH6H8OElT/aDs",
-	"m0Q8cj0Y36DjkdKk8g7uTcrdr6BbqlRhwCHJUoH99k+X8mtoCsXlLT6+bMqUwmJO1DcUAqyAex9JUz0p",
-	"qo2n9pE6pfZZGqYKru/FhKziZBCTD8+g2gq2fVuTNbL+AllUfWG8m2E5zwfrr3jypQ7OECls5nFyRObF",
-	"CfoTayFPJB9pS6aIkc6dtFM3vZTP/O+kKrooCf/y1oyR7nhuyBrhy5S6ApHK9IQr9N82F0WwUjha2Jdy",
-	"6lfcqAgANTrIc01KZS1pfNgp5SRQq7QY/83h95hpJwUsfY3Ek8r0zdHskok29PhWGuSbTj+ZF5Df0xj6",
-	"6kkoFVH/tdJQ2uRPz1SMfEffVWTzkSAwLB2lqFW/0YSUrqqlleu+dlrKY3Dfl05M2RO/ffOpKXshuAEJ",
-	"KgU7s2eKyvdKXcEtfJ/CfE+JKsMl+neQqrInxuqVsJIPMDhl5fvlrvoO/p3TVnYlL8Xn84Rso61PgqQJ",
-	"jsgn17BSKIk+ralafNJsB0ET/fwSyUo3a3u4XXMkF5r87glJ9U9UIKlBwiJi2+7K0Cn0Dpb3aCRpt9Vw",
-	"d8/WmCgd1WpEq4EQ/t5lBLR9X5GUbj122ILIDANiJ8o+/ZqeS3ceBlra16H6W42JrnFaqFmSO3FMORpH",
-	"J5yRITzcP0Wlkw+1GGjIP+gZa/jeElU6+jpaogx+hMGBhi8YYmhi0QIz7jNppTN09xVfMHkECcGC2S5U",
-	"YYf7h5un718j9x40ZCa225PkCXS4933S+KwUMOGs5HG9rD00jlkYW/r273rsOVzH1cwE2Z3FPsodqOSd",
-	"XWxjbP3RiKY6c4CG3CternwF1n5XwubXobingiix2XMOywdDk7LY4IzIvHm3VDRJUMYc7YaKlymxacBq",
-	"J4ldhK34SqIbNuF5dqjizFH1GAluV3p01yuuJkkKAgbeWUIwEUrPtWazfb84M6fjfeLskTLEfCPAS7TW",
-	"fEVljkCp8EYeo1dBOb/AWsjnqkRxsLrQQUDMH7Ylle2M5K97RN0Zx4+Yb6oEZnJJlXKaOFiLD91WjqfW",
-	"P4kVOunGnqNv5cT1n5RwulO08nHTTot01zW3tN9J6nGyS/uDVDwcQeJaa2kkeKPcic95cjsnXn54eAvz",
-	"dMlo8fN9geZ7dq7HKbNSmzLQuxQdOC3jVFKK55TND18ieU9Tsy7wIxbAYvzHY+fRAyc6OmBcIUbmWNEV",
-	"aawP9TDhs5kkO9eGCmzlJaxKy90ll6q28gM8lYSZpE6pLahLvxOtto0XksSIULUgAq3xpmUTCV1S9aiF",
-	"pQbmMRlC75K+pN9zmUsDhHE92cmXr51ZVutUl9OJgO1dX/Vr3Z0lFhCPeNx1oA7rUr3aPXlFSoB91Grb",
-	"qpc8rmVB9xDId4MF8mMnvg8Uyd1yGf8rkv/zRPLd1xPJzpJsEMlNZpl6JJl89+gy+e5LyeQSZB/LaciF",
-	"ahbFN4uNpBFOQEQZJ5H+1xH5M6MrnOhR0YHMogXCEk05i0MlACDtG6bpdgdJZYLZCZ08vqcsbuJK/ewb",
-	"yO3motOtnxtwwO+R/VILWU8c8Pe26oDWRVRA5DEC8H/S4HwJuPyEIszQ1B+6Ly1Sppr8Ys2Gr29e/w3F",
-	"ZEUjotUBWmgB7LWYRORBrxA6V4C/4ihLW7K7uVCPldINyPnCYWg/Z3Pup4bnV8zxNDQQoB0vGLbGcz+Q",
-	"JV8FqAk5oYCBlI7RjeHnNStQToSZNh6mBAkYJgbP5GGIRGxA15HINt8DcJkd9OuGcsMAbonZ6i96hGuD",
-	"EDn5IlRcoN6dY7JNYBrm98qCkSrIZjFeRKhgkhlQGq+PkVWUze22qrD+mMbfioz6MtjNYMNfT0YZgHeV",
-	"UU8fnioi1dFM04Lcs8c0cOgYIy25Uiwgd8jHytH/ZCQj6BP0OvmE9JKQWZJ+7VNC2FwtPqHpRhEJCTfW",
-	"xJNwJuOZz0SCI6FaCJ7NF/DDmot7InKTMMVqERKUt4TFGkR3RKq3BhiPQ6+FCTpR7dkjzNwcaTDPEY4i",
-	"kmoqrsL6a1D0ncNdkSwOAsR12EDuUuHovt1vcnd18/T6Bpk3wR6zpUycSXbgi5ZwRsbmxZMGo/3WzPcl",
-	"zGeYqov9DC82X4aUbskOfnYPRQBuP3HCe6YnAmSTCq54xBPfwggOQtNsNiMCpZwnMqibzZ4eUXxboIXl",
-	"N+xhT+pZ2p3UgDr42LkiQtpYXxALP2U0iQHM9k1EmXG1WI2tCjmxMSZLzoI4+N3O84hYcFME8PB7fe21",
-	"m9uwdrfLAozdsIZyH54aBSBb6ZYwJTYoJcKri4UgOH4J0Lq6+Ygo+LxSyrQZrvgYyBts8STigozRgq+N",
-	"84zPDOnzJNEgTjhPJTJGerFznH9/ponHpZSN4Zkq1Bqkynx8jN6H9GZAkWl2/rvd85eQQGauLiLIvBmU",
-	"Qa+xwkdpgplT2NsFvNvjHzCTuQxteCkTyejl6CkYJvbtv5zTwxPd2P/0K4+zRGvj/CejPAo/uMkKP117",
-	"3VD81XJ4cayq06n2LA8S1B752j+f//j8/wIAAP//",
+	"7L1rc9s40jD6V1A6pypylezYuXhm4k8ZJ5n12UzGb+zMnKrnmVIgEpKwpgAOAErWbuW/v4XGhTeQIinZ",
+	"SXb3w87GIolLo+/d6P7XKOKrlDPClBy9+tcoxQKviCIC/qKx/m9MZCRoqihno1ejj0TyTEQE0ZgwReeU",
+	"iJPRZET1sxSr5WgyYnhFRq/015ORIH9lVJB49EqJjExGMlqSFdbDqm2q35JKULYYffnyRb8sU84kgcl/",
+	"xvFH8ldGpNJ/RZwpwuCfOE0TGmG9nqf/kHpR/yoM+/8KMh+9Gv0/T/ONPTVP5dO3QnBhpipv6nZJkDCT",
+	"oQ2WiLI1Tmh8MvoyGX3g6h3PWPzwq/jAkXDQ3VC1RGqJFaLxCXqtl4R+Swm7JmI+QZghGtvHEjGu0ArH",
+	"BPE5SviGiOMIS4ISovRBTlBMF1RJhFmMltt0SZhE+oj0h4UJl0SQNRGIKoTTlGAh0Vgf6ATNeLxFXKBZ",
+	"ltyhhEp1BGMtiJJILakeWW40Gugt2V1qILyOY0GkvFFYZbKOSX/o5WMUbxle0QitiFryGPGZwpSRGEmO",
+	"5ligsSApF4rEaLZFakmQJGJNxJFGulTwlAhFDcJgM10AtyajBVZkg7fBZ6kgc3o/TQhbqKV+Y87FCiuN",
+	"wUw9fzaauE8oU2RBhP5GKqyIfndmUINlSVI9zsuEEqaQeXUyIieLE8Q4I+5tLlDGZJaa7Z24n8vrm4w2",
+	"mCr9L3isIWxf4LN/kEjpxbxZRun5FTPLpgYVA6CGhSRESvTmb5fX63M0LnxzbGltgj6+u0Q/vjh7eZQf",
+	"xZinhKVEzGNE7hVhknIWOICYyak5HRniG1EmJF0T9ObDjT1EqUfWz9Gz5zAeVWQVPkD7AxYCb/XfMV9h",
+	"yqaSYBEt67O9gcfIPAaczad60XMqQeaCyOVU0RWpz3RDIs5iiTKmaAIISnOoaurE8o7EaM4FwgtM2QU6",
+	"hT+YJja9kCK2nb8IYpsgaeJgXAEqPEA4ikgKSNRxPDjrwIABjJBIEqY6jmzOdRpnIdGhuaxhFZQtLAo8",
+	"kejNp6s3mr0tyf3JaFI/D09r5dFonBA0I3MuCIB9ToVUKIjSdr96VnNMGGnIbSf2rEiM8FwRgTgjegmE",
+	"ZavRq/+BKUYeXIYc3RejP2tLDdImXRCpromItLRMQodYeKg5OEYx1SPOMsCgjrSXvjytj/wriSlmHY8u",
+	"/Skwwk+naolSv8DOQ/0UGOqngUNNg4OdDBjuS1Ef+R+Amdm3WbKb7c/AORqhXVsH/Iw0fW7rZxLxOIC3",
+	"f7u9vQZenEmk36iuvEHirIiUeEEaePtGS5qN4GwRIKHKtmFZ+YDB3arlteCKRzy55GxOF4GdqyURjCiU",
+	"4K1hZOXNr3A0LUjk8sefGI2wVOjX15fIvqRR33BPRcQcR2T3RopThHZx5YaqL+A1Q2SVJVjrFYyoDRd3",
+	"+cyIM4SRFssn6KNTSRFONngrUYSF2GrtS6tA+hjlheMvEq3wFiUErwmacbVEPFMn/8sCeOFA2qYm+tXb",
+	"E/gyCerj/jWtKIbYp97HNPhl7GCuXykDH0mtMXLWyJBl5+XfwNs12rOrmjhotB5gExIC7pcXTmWAOVpc",
+	"DjFf+8igsZzoMyNixbXCQNTyyIiVksLQadcV8tEETNmVGeIsoGPcT+c0USTAYn6+fofMMzRWURpnqxTJ",
+	"LVP4/ggUCUEiQtckRimO7oiSwSNTw8dXAjO5okq1TlE9Xg/x1nPdxWR+YwSlpRO6QOQeRyrZalmNVmQ1",
+	"0yaL1lFU/dyJ0edbjbEap9N0lq5f7DzpdP0i+OV5hy/Pq19+aYPSjaO3JsqPeKb/HcB8cT+dbZX5dxfF",
+	"8H5KtETr8b5FiY4fqH7rUT3Xo/qtp4K0hd2UhprkYCzsoAit4kqDCJ+uX7zOFG/C84COh8bO3EfGAtbs",
+	"ODEmsDGVj14Ze1irx5qTWwMaZ4obK+75T89+QAlld8cJj3CCDKfNBGjHJ1YHOTHfU6kJbVZQkZmXzJSh",
+	"s/OfTp69fHFydnJ67P5t/vdSfxolmK5IPNELYghs4olzYRA/jpaYJWMbnZ2foKsF44LEehYnR+t4LL0P",
+	"oY2yyg6HMFGl6xfaXm46CW0ao8ha7kRppT+wHPNC/Wtr8ueuMW91np8dvUIRTzg7liTFAjSPJblHgEwI",
+	"CwJmFsJSg2yrf5ggrnUspMi9svYJRnpD8I0+8dMgr19yqYwLrqZ6arGmHyHFtV2q+XujhN8NbgfLLvBu",
+	"cgJpm7AA8yfS4jMGDFrShCCq0JInsURY61aS6N+t2Ie/0YKuiRzmKCov5r0eLkZX1+sXDmmD4Cl4kyrY",
+	"Q+Y4SxSyL6BxbpgKUCwKC4ODiI/COlvVJVVVWvRjZIloLvjKjJvNtEK+wvKuo1HRYFoXPVdorFnJs7Pn",
+	"ZxcoWpLoTrMIKoHBvHz27Icn0tO35i8JjRSKiSKRHutoohHaMzLjdVRLsipa2eAT05x4xrk3sqmamh/s",
+	"X6PJSJJEjwovlExyt6zRxLrj9HNGNu7VGWWx/nc3iz0g2OuiV2NIg+ETL6O0K+UUtENg3iGS3ZR4KJWe",
+	"jRt3j4OiPiwajSZm/slIi4HAjifuxQ4rvIE38zXeT2HQDl8WZF3NaDMbbZKSpTnrzjZ4WiPQjuR9MLq+",
+	"QKtMKjTTdoekMSlQ3/7kPD47fv7sqBMBV0DrNl6dsAHW520ayY13FnvpnWmSKGgQaHzz/vXryyPDJ4bK",
+	"bL2QNyYE0E18n4O7u01+r8+96L4wSlPN9a0thtzzHlo5vG7Gh7N3AawmMJmBC8c/4zwhmPUSpw2Q0KRH",
+	"y/79toFq8YAqouT7a0KN4DqCwnuR8BlOPJaUjfGcVSGqJEnmaKxNSs2izidaThsMKksJp+5S1Y+2z1tp",
+	"W0Y8DTmC7LrhMRr/kzNy5Fz05a0RuZ9Q9TPpxxcuxGh1HK3oERPLK+7CO6LNy3o6wjQPXBNL5UToM9Vo",
+	"mQoSaa1S/5GZ2GRnL3XAJA1DuEHmdZQLRY7zxUiqTtZykeK/TEbapJmCSdPsYXyfmz32nQsUEwGOEq8w",
+	"/fr6Eo3ffro6Pn9xhDbadMEzF+yoIdAuCV0hhG6C+vwgkvq8LKl7SdzzrhL3fJjEPT+IxD2IWD179uOD",
+	"y9VfeZwlIepH84yBTowTlDGqnO81xmRl/KwVNbL4eaPfcwXToZiTMHxDfl+zxCZ3sSauYJzB4bmdkkpw",
+	"LTThtpEfQbSGLJE6wXKTTOHgYqeZUYbFdgL82GcKwKPwhtdEyA4i0sDgd/ty9cCp4aj58vJxcwA1n/7v",
+	"+RqCkLdjaTMJ0yRAT7OMJvE0DoqRn/UzpOiKSIVXaQmf9RfHEKYOQMYMyrLVLOgFhmHN07D8hDSRacRX",
+	"KxrwfNyYLBJB1lTvbdfZlD+2ACtM35dE3dChQ7kGN95rhpPtP0Nbf23d2gjbVy4QVcanKnPvuhJ4PqcR",
+	"SonIXdLg0SICzRO+CbDFCAR1gHqJcexAPNzMqelJZIxp63pMrUuMMxQJghU5CuuV3QJJ5f23R5M+MfpX",
+	"VlxVKcmrCSmagv0QV+KioBBullySWsgC3F92znh3cCGftTV6VNn3kkR3MlsFE5G4pkm9zRgOJXLvOmY0",
+	"F+C5MH72hnyYVwj7DxH4gs37aEUws85bLNEqi5bWyyfJCXpnRt5QteSZKs2OxiA+lxi0wiXBMRH+4QR9",
+	"enON+JoIYw2v8BYt8ZpAhtERAJQy+MPtwSD0BcJmN7l71s/HMwXWrMZqa9hipDLGSOLIgbMoYOl1iZc0",
+	"nMbvFu6gYQXj5bcFKnki0f3Un05R8mhUG2mEnKsNFiQoeNRux0yHVWbx/qNUNTQTkQcwmgnMYntgtR87",
+	"lHhFrNprkBgLsdVsRuPGHWUQBc7RarbVRJrTQ8gKM1ls/6qlL6r8s9kWYbad8Xh7oZGMCkMShtQZV46W",
+	"gnkbK8roSp/raTAlRB91SIb4mV1M+4lESyxijRBoLO4LmD6fJxzHRwNm9xi2cwU5E2XIfdV7wkDYvIjm",
+	"E3MWHRClLYKOWb5YQ+j1Mx8SPvYeW3Miltkr7ma7QGSVqi1aYRUtIcUiCYoZLV6nLsgZTEnOEjPwHSGp",
+	"l8gXSJK/MsIiyhYTlGBFWLQF7vYPqvSCGSExknTBsMoEkSfoNZh/WmTZhQHrBsIx80NMIlpCXp/JB7kj",
+	"aTk9wHEkHK8xi0g8zRehDz8fy/9lzYkJnLrAQtA1TqZWjzNLndI0Xud/iblWsu2O4Khm2jwxMiLM+4oJ",
+	"B5NRBnLe5iMYx9b98YIf69eO5R1Nj03cCifHKYdlmdfcYcSQ1hY4izeF3LX6iaBxRJgSnMbS6U4u9e0o",
+	"CMRDAcieAZmKjNXNt+5gAqvTKH8tCOmTSuwraCF4lnpwnHhf1xOJjMxAlsiNAw3yVWeZQhSyLyFapE08",
+	"zThfWR9FFUmJzceaIJoCbCFvQ/OLifmzyJHkkm+kCaNRBWuSQfC7QUE4acp0Y+p/g2IAh8KImBZfhR/g",
+	"A/PP/LOHRc2CbtCq5RXUeq08GV1KA+n28rqg/IVTL9FnvZPPJrZnncMlB6aNy+fjhMSRF5ScmcWkCo31",
+	"cd9PRb6NqRNUVpXEEi04jyEZH5twuwkS53LVDXyCPjsp8flV+fRxIjmClZE1EdtcLPpcsJjG+WCQJstM",
+	"dqzRiOHkJaIsSrKYxNZeknDHwGFYSvQazMUKzZ7LqhuSmneWFI0l36AVZlurp5hvLfIbfNXLW+MkA9U2",
+	"k6Sf/vdlp4x8l/DNZSNR66c+0waN+RwUKM3VJvo8ZLZa6eNcQ5je71k/l4EYdJ7W0l2R1Ct4a777UpYk",
+	"9cUaXc+h+QA9p8R5ey/zJlutsIDUNiOUGqIHJjZuNANNHubdYhYevDFBBEdLFJOIxyTWZKBJxZvhY7NM",
+	"I1NyHEvIXOmRJj6rIqbzuRZFgq+c0a+4/dcRHCOW6HPG7hjfsM8mN6Nz7l8dCn8z8jhwp6AoyPaCblH6",
+	"HWAcLTf3GcZJ3H3GAGWm9wDX+qsvuaQfsAT3pT4v51+bAv4FfTiscO3AmNRwoBVqa/XJ5dMkuHUWDdeh",
+	"01RMiLIG2pK0VoeQucxg1O2QH610cQFLlCt7Y62kTNCG0MVSU1qaZLKo/XW95uBHDF12ADMmtpNoQQVM",
+	"I+WpTfReUqn4QuAVmmV6a50p+9Zs/NJOHiLotHzDozU8W7sSUsvQ97vscy47tXE+1yA/towPJGnI0NuL",
+	"8ZdQZG9GVx1tL27XMNggllcdazDfqw4UMlT2HLSb4vPWKyShGy7NGcbzKKQrXd44fw+oyR+uLlEseGrd",
+	"nhfOeD5FSyLIUce7QDRdv/AqZEN6T8VNalfRcQIVpS3jF42DfuNmcdu42vgYMm6Vr0dyVIVRZUuVlXRj",
+	"LlaJCYVNnP5lgQ6X17TCq/XegmJ30TFX39iPnbDdWdjuFlLXrP3y11f6i45Z+7Uvz8FlnSay35e/6i/6",
+	"OKPdh7dR2sv97L77FJvvjFIbcOBBAjKcnT1Hbfk5VXs8w5KcvzgqIqRWi0dwfxknibmFPudJ4kw0c/T6",
+	"yAsDNVxv/jIZrRPM+u3od/1FR7Z2bZXJioPm4883KMVbbVsb2gsEYakqXD6owIyqNkrtYlk1DV0ICKHZ",
+	"PtPwSJGQTvAb/G52PcAyrHAdO8ukCK5ufOWmoKhXM6WM57TgvtX46R21SCpB8CogjLSMSUNBkLf3KYkg",
+	"NzxTgJbjLVFH+9jHPseqJeKiNjQiA8ambMpFkOn6oeFyuwHggAmS9nWbywYzogHvYp5YIgvdAfMJAvtp",
+	"DU/xDHR2eHHIFCV9qZpbwrRChETGcs/fPhCsEIFDuyJWWCAX91442NJ6O9KLtZADgliaR4ZpUCUhwSh0",
+	"iyYfYpB17p1jIE+oCt/sVT5snpsYzk3n2QXDjEtTOiHsqysF/O263ay9ANbs0bMvGNlXtYxCN5rvA1Yn",
+	"vtdY0lERXNFQVpBBtK4VFlQ8jck6mKnHYixiFJM1NVe8+lOR4srYaTVIDVFJzWi7TytPPe0aUQEUq6WR",
+	"gK3hYi1Ll36cV+A42lftdOpmbcFfamGQTuNd6W92D0rTHsNdpc0D5YGY7uPdum+Cw3ZdWXBRPZfTuhIb",
+	"juo2ELxbH2W3Stnk+7osoKXWfH0cRGRsWGKYllXaVlI0SdCC01Jlh0IOmJtp2lxxxS4FFPVU8DiLfF7H",
+	"7lB7P0FRPJFqoHiID8MPFEoujr2gERl7IpG4N+GWfuV9WtLgTBRnVxJcMCDcfbMhZK4EMgfkGoVzWi3i",
+	"hdZcPfpmrn2JU62FtyRSRuaNYYhvP37whEi7jcJ1BCrMrcXSrZ+RuB9Nasul0bKYz1LYsNN04DN1b66J",
+	"YxZP1X0w+t2Cfh4SD5KEWcy9tDMdOveyDOJgRjn2u5yRJV6TYDb0fE7EVNJ/ktLJnJ3/8MMPz87OJ7VU",
+	"Zgjy6fe1ku+DeM2q0IvTn85D2pCdeSNwWpp5jhNZuwr225qIjaDK3AbkSUy8A0yayyX6dzOkRu55liRo",
+	"TBKp7VmeNmB0bC/bNRs1Fn6hDVKGtJVsPS9+u2dBr8SA/C4+DxBB16SuPNvTUZqBTY3aLBYh/YG9z5dD",
+	"sXSLz9GeHyjR3CZ8B0Evuyl6/isvHF2ZvJuRKAhVO0+Ou6ETTLFQ1gjxMWlImxorkTFtTRohR6QK319p",
+	"X4NUWKipEnSx2HHAhjEY/x0cH4JvZYkvjzEUTPP17thRQwkBng6elKelOTuUgjIZtEVWsZMtNelyti6l",
+	"269WxKD+wN7izOhyXqhxgQCUDZTv66SE3LVLkgzxw9jFNMoKt9hOqmIHydVRgcpLtlSsPkuCA3fbVN3A",
+	"Ls5fW85vLzk3DpyLcdKwxsoBNe2qAF03eb45d6DNaNloB9YZB94SgZ61ROWwSAP62cdrl1w1wGsdcRIK",
+	"9PG3w8ekaTiK9xQuPgweNkniwMDv37/ZY/su0FMRFNfvb4aPyWTAV/nh5m/DR0zTNHRK19fX+xzTX5T9",
+	"FSqxms0ScqzwYuEvFwzxONEVkVsWBVZ9u8d5uahSxY9F2WLvNVdJHxJj3S4mQHoWB80R28VYOLpDshRl",
+	"MauZK/xCGBFY8baLawv3zjAR5T/XQsqXe3sww8vvqNNVtMLi2qVIQrAAZl2n0teXyD111+/9sFLvzRQc",
+	"iDmEhuBVNC7UZj4qSonC7+CQFkTyZG3EBfzTlZ3xP2vkiKc8a0h/xmJBVA/zrXxk7rwaqjVWPbJ+sg7m",
+	"W/WgGuRzYTHlCmP18FzBmGnNtzJ3Ld+410t+qXBmrolgJ4m/pxmTOWXUJD6N5zRJTMinXhuqp0afcBx3",
+	"XP97/eqXyaghlqfN31WWKJomJLhsUxTMhKhK9o3gGYuPoVybv9ugaMnVvsM9tcu77iyQlgKQ3+ZlAeNV",
+	"1qAMkFMdxt1TAC1K+k93lPSsRggdKlsEylfZgfza89Jv7fH4w7tAJsrm8vMB4d9d3rQloYf1bs0N4a7J",
+	"jEQ4k3CVdM98hCmOVBYKMdm0hMZa450Gb4z/29Htc78ff+Fhg51DBmKo+r1jdX/M10SIjMmj4UvSv7C4",
+	"ZU3AjqIlgdIAebH42RYxc6m8rw5oDq8R0O5wB0LaDd8Iajf+Y8LaLaoZ2G5Vh4Z230Rxq7FtqsA/aJr4",
+	"gEkq/MrXNS1TbR2ra/gWOIwOLO69Vc+MT+bKZvLVanYXK7iZa+pKFouIh66mT4fXg2utYX5VnlrDhkEF",
+	"DKP3NSW81ayH1hLmu8B03gSmcxRDfUSQOhOAEyP3Ci156q8Duh+e7AfD0lT94fjBLWsAMCcjvYfpku9a",
+	"odvqbg15nwORQZ/L0w9vcvMD3Ly5wswZ9PIp1rwPl1YIYK7bk3QHSkURhr1vLrURYyhuGsS+Kj7ISWWd",
+	"D7PC83DjFoM90wZH4PuSTVhSsMM2XW7IlQy/nd7BykI64NXAjJiAqo7GChzs/82H+W8+zOHyYTyidk2I",
+	"yVneg2fEDEhhCZtaPVJP1KDUEw+URu9Pwc+zZ0jmQXNZmvkWcMIVps4z18Pt8xG+i0Mu11IuS/m83ZmF",
+	"9tLMeNsZz84AjEMG3xTHXNSsFFEKSffQeVn3tLl0f2Cv/VVhUFsCasMRF2jFBUG/v3/9ASm8OJzHvT6f",
+	"5gZunoP43ove9R0nHGC7DWf7vHa21qjqcKZBjQ3gAHpbwYfWO14WVLnc0OeDh66BFQpRwXQ7INosgxoA",
+	"+2IwYOcCL1aEqZB5/84+GwTVaBWKQ17+er3HUTHOpm0L/sTyp+jKzwTiEiSe76AzJPAdqcCObi5v99mR",
+	"vbBWvxM5fMgsFKf99Ob6UHisoBK+qadWOAwLIHvytbNqwfgB7KOXSXdw1vDoTMEDKJOKBy67vhYzqgQW",
+	"W3fZ0KfnVUJFWOFA8gtcRkT64UngRmI9JqgPI6xZwSNbgVdhNCMJZwuJFC/agdWQhiNK8HLB7cH2kEtI",
+	"H/sdKthAYEUzP0HWlGeu9MkT46Y59ldr5zSQ+2KSvszNk9Gr85cvn7/sd19JA9dBZ/dZvi3YcDVfk1d5",
+	"zAaChYydMyBU5tk/rPqgalCFw5ian4PdCG+3KUHjWpVv438w2EbnKGOSNOXR9QCpy7ttLIXbvp0vO6He",
+	"7gRtgnbzNfO/VW7Gj7UGnmnxc0igdD7ttpOOZUjWvLm5vN6xwue7lkeiwLLeXn6o9KOZ6hPRb6vpqf3/",
+	"s9FkFIWTSecJXgQLRllFuh4pXdNkOoOmNjFnygsfvRcuiP9b7g6Bfskl25TP55KoZuUImRcQZTZCuPO8",
+	"n/1YBqgLV/82H736MQRfg5ali5g2u/fZ6SSMkLY+u18UGhccpE+kb7Xy7PQCmcpvebGzcoZGy1ZOC/t4",
+	"Fhag1jCOGnD3qvT8AJTiZcmrf42evXyhqRBq956Eu4l7f18rg2td1rOX+/K0NqJVdEWmik8T78ixJ3/+",
+	"otZu//b9yb4rhbuFjTd+b/VTX/rfQeyQjK5UzNzutLZRW9i8fbqz3cJ7t6hoCQTtLZjbTh2cLwmekaSh",
+	"Yh482wGA0xc/vvxhJ8SXPJ0m1Fefb8Suv/EUwXt745gJLvn6Jy9/2kWkHwqqxoPSqdU+m3tf2NoWD0kB",
+	"+/AK4+mbRgmWsjlRBx7vfYohSj3/SpT6azCN+DVDkEkMtIIIUyLQTXzGleKrKZ9PpcLRXcA4ghegUoZ+",
+	"oeHQ6/7yBup9fzDCPdxp/7BzKpU8uOzZfcq3IfX1NVSXdcyBcafMhBpUho73dXTH+CYh8YKAMhdulmGs",
+	"ereXF89+evHT+Q/Pftp5Rs12w+UDGwxY4UbN9dtSEWsC0yLZ8+cvf5i0yE/oJL8/pHqbGUxqm2UjwIIh",
+	"o8koEwsInNxpjIPMdCGhau6W6eVR1sneEASyZ4O1XMwTNKNqX0qWjeWBXOGgA1NAUZy1HKyVbgc600ws",
+	"tOXmC1nXnKHwHNnnB5hwQ1nMN4FAK/x+CEfTDt74KQ7yxk9vrgf4NC4f2ZnxuATfWM7okZS6R6KC3Tjz",
+	"ezC0+JqhH0+fnZz9HxdJrNcCm5KELugs1JDtzdsrzabCKlE3V6ONX7GQ0n/IMwl6kd+//mBbuDWP/uL0",
+	"pw5uCMoFVdtQhpF5giIeE8OCSm4yojZc3E0jzpTgievOUP95zSlInzWNCdcSSVBFoXljmurx7iOSJJoL",
+	"kvnc3BaY4ehuIWwr5xmR/lGfqu57RCa/89gjXQQH/eW/Ac3/zICmxYjmQE9D/lcdOIVeYFCm396myqv1",
+	"ExbhVGaJTTvGEr25fvP3J9JXNtimREIfeN8GvpJ/KIN3giWJ0NubazTWmOU8oS9Ph9wV0IZDKNXsF/gd",
+	"jfVxxRVhjs5PfzwbNFmoTs4vH9+WN/Lih6NCWy6b8IYLsTUuwEEwbAEMg2X1+/+vRQYX6JYIEnN9NpwR",
+	"Y3Wj8Yery2PTeBlueybbC6TBIXz9x0ITqybv1y8f3w5YoEoDV7V+ub0+vjRnAfB/dvbs+a6xjeqid1g4",
+	"vqNq6nh56iw89acGNHh29vLZ0cEuuh9TdnxVwekXev0vBuFa8izEJN8/u71u2M3ZD6dnerri/GdnL48G",
+	"Xo+fUjYN4jv4tihDgPf6P342PRA6vf/xxxc/6IXAv37cZ/4gA3bzayA0kPf580HbZuvghj/83rjV85cv",
+	"B21wfR/UgQ1Rhzf14ocffxo81XQR0n1huuNfrt82TvnTAJ4cSupbQEUjs2sHZ8+7PVuz7MOS8gSkhyWE",
+	"4j7K+FnGlqBUhKsFf2VEBttcpJpNg1e/eHejawuL9utIXJR6bUN7mnKmc+6YKVyHdqZalSW/jZYceosR",
+	"aUoZScLiXU7d0113oGHPa5xMXZ8tV5HrtBbkvaUrgmZEbQhhfiE7F7B7CYquCM9UYAX1ODPfoISzhd7+",
+	"BlMFuTfQGkSQNNnuvZiGbuHNiBXOmP9I0oQS0x7RoFhHhHJlUMFO2dU3eTISSk3xejHNmnqogOGFlKCp",
+	"ZporGglXqbdjiVo9wwrfB2e4SfgGSjEfZBJNwyGXKJbqIJNIYgisbztqaZI5/MkEcSHYxvQ1Spdbqc1j",
+	"X/kBw7+O9fBrrA1lJG0PYYxmnMUn6CORKWeS+KaUoEyizzT+PEGfpcIqk5/h9hX8IT9fOFJEMx5rpFvh",
+	"LUoIXhu1HGpxj/M6CVDmC6U0upPA8mJz9xJqg0hkxoefYPSjvL8hWmFxByXg0Jyuiclmk67ZYey6aW54",
+	"lsCFpBmNTZ0Rjf5md7418grH5DhLa9NNkOSmKtznO8piu09z1ekzhAHcdNBs5OR/Wd3B2K16CReqvWSJ",
+	"fqOpr75eW/2Lv9v+u86R5pwrcRrfjSajJQf/vIZD0DUPAOiy7ht40X6Rdf4kq9cRhX20Fw/J4RSGUKlK",
+	"SLE5yMQUgPMNY/XLer5QMJTF3c/rZ/32l4mBauev3ui3ww6m8siBSKxGTgI1dALOpHCfa/2R3rl+WkSF",
+	"BC+mP54+mz6fNmWbcqHa7yjZ1ivwYvsNpe4VLWzFPTN5Oxq8sWCv3hArYIFhKJBipWxB9jfXb/5+HAu6",
+	"Jtahjj7HZE0jonka/C70v7z+ZQm/cNfYUb+1akulXwocDGxbr5qg2yXZwocxSeiMCKxIsoVQomZmJEaC",
+	"4Pg3lmxfoSihGndQxFcr4EBau0IzHN1Zpm26Ds6Jipaa2+k51zihsSk8JIiGlR8P5VhSWJHl0CG2ZcAR",
+	"cG1fv/k7Mg/B1RLOsQQIBj6G35u/8/AOFbSRqqAP6yEmvvKpKYHIWXjUhLKelPlef7HrbvnfXLtVp05b",
+	"gjDACa4k2H+1oVpiqcOrBbhvMZs3dp0glQlmqmiVkXCj4bJ2eehmAD6fQwWeJVld+OLdEil8R0z3rDyh",
+	"yH4BotC2b7XdYIstx9HHIAVMQujfoHMC8tXiyy396puixxUmAse+m3m8t9hR8WxQdtfCZXGm+JSRBVe0",
+	"IceteLlUrwTpT47dJ0Q2VeRNExLoBPGO3pMYmacW7TXTKI1pLTnf3TpLEi3lcTIPi/eUBAMOMBOsGN7Q",
+	"B/jrLJU7Zu3bvaEGwKaDunFaSFDWN4VUxP20tcRpa2+egD1w39hSybaY6dezTdxPd9Yl7blEtWPHjRV5",
+	"gkM17dbXg+rX+q7Ddjuvr1r+IB+7NNEkx4ECcIpHWdxoG/aFjMDLTAhtLBk6cRUeqgXpwrT8Bn6vqWJF",
+	"es07qv3ZIs9CHKtabCJL4R7Ahu0Ys4EbvK/xgSFnBAt2c3gmF4L5x/t3SSiD5DdG8o4s0Owf1Dhz7zzA",
+	"nl3fCvNC4w14e28drr/zmc0varj+fpi+FYdoWdFyER9As+Ma/v3UtDgLQuWm0gcNwXX4ORfQIc0Cv7Gj",
+	"ro2G9MUPc+W+fmYFoOeQC6HNTUo1OfrFh1wf4LTJ27xRZhvU2+Dh2O934usiTpAvjhVwjc1psrMERnVh",
+	"7/Q35Zauoe4PxBjuUNlL2HhmvhYkiNHieLnANBZqyudT+AIexPmfYQO/GQ0cMPwyTCfqhG8uoBCYsIgA",
+	"B4Sy9FCJcvdTN0p1SQGMe2U0TgfcJxJtqIDrjyusTpA0wDfOJuvFPYIytEuCnp0ea5GA7AkVMMP7l7Tq",
+	"e2tbM2t9Gvov6B+1UWXKXuVnkrpKBPAG9IDUCAL/On72/ALl69emSiYQ3zB09qNZhRKYJkSgMbz+/Ay+",
+	"nYD3ojzFLIOO9aYWvVYSMgll8IwPHJ5KA5a59VO6sj0oxWp55LxiYFHmS8pNAb23E/RbJiq/oRlXyxK+",
+	"GcCNJvnJdGi25lEup4EuBP3O0lr4IoIG1gXCCkGagAaapdRtY0fYiDOpMAu7ygl09D47P57RQsO2vfP9",
+	"IgHJ1aH7MPYRhOhNFrK1w6jssoAOFxUoa5z+ij389OnOVqmvHKkgLHMaBKKTiCo0rlHq0QQ5chk7vpHj",
+	"dPBCQsjhdhO+8QAp9U+vrs2Fh8BN+zjo5OrkNYUprds0JAvNIH82LfZtAsfVYBp9knhBjH50Zz3A5s4G",
+	"MZ+1lWrtEOKxnQo7vKlZ05AAB3xnJpqMWhR0gMWvZMXFtgEUr10zl5TzBI2tqHfMU2s14M7ST4NXJdaY",
+	"JjiY4flOENdvp6sV1NiUV7P+GOEk4eb+Z9cBaZKQRagK65V5oGlB9Box2IXyb3Sx1IIkkwRJQljHsZhW",
+	"O0IU4tAi1FgJnEuZJEOsDGbUnvzQJkFMyuHWiFMuWa0Bq6rlx1waRkDK4GhJpkvbzLQD0LxvMEySDV/Z",
+	"arhFI7vDV3MuNljEvb8zmeP9VrgCKu35DZVRvy/M9Zx+3/hyGr2+EjzT0rLnR/c9Ia36fVDN56w4Q/I/",
+	"6idfx6E6LlZPvnqqNajUgVs9ovIhT4r00kicTQ5BIvLCJr4KlNbFCyJAnqAlwam28FZyglaZIvfEvLWa",
+	"cf1Pck+lSeLwKoiW31jRGU2o2oIxsUVm7hlByebq2oQlGE7kBUSBTWDGhIbQZokhUoN+4VYMR5ghibcT",
+	"0FaTLfonEfwoFIKxfXZ2KhJldmUKJXT7sig8bcK4qQvSf0749nzgtzanfMCXw9ebrl9AHvPgz8+Hf7nH",
+	"xAZPO31bUhP1p0k8cE5DJ4MmZQPnBHIFPbtLCd8QNlevFsqu41S3YHP5++/BJoz2/bAaKoGeP3mFLIu2",
+	"nlwt/QCoLWIWscyTpkGAYkjNcgoHbAui/Lw9toWY8a3xSF4SpgQP+ZBeo8g+C2QpkFDCKWSI1dq75xXm",
+	"oSlULvjMFU24eEjoYhmwbD/AG3rIwHAdxSgs1U8RhASR6h0UoQx5E0ygXfHcEQNuGVu1smMaXkNzmnx/",
+	"driGJMyyNw7SDrvkQRZScKcrHHWusHVRDEObzC6tJ0MAEc9cpCfQZKlW2Kd+xR4AXbi0HezAWnZP/AR9",
+	"XP1Wz3dnCRtwt591U6rlb5mK+Moa4Pqoj41b0KVcdDzxEEVdeXesx6V/8FkQln9lJAuZWTWMMS8We/FI",
+	"2dTev8vlynovmwBjkERV+ru6DdUBkWNFl65I5mXftaPjZ/amElmlCVYEhEUxlNDHw19lRy53eFJjDAlW",
+	"dE2Qebl369UKxtrteiL6s+VoGrv++mRm3NADLCKmaSuJba/ckq91hbdoRhr9rYqyjIeCqR94XlInUHG7",
+	"gbPeKJ4iPFeQY0ElWmG27VTQuDHlu2cJ6Vv9SSsN1GpNh9vBUokSMrddeoMVzDNGVfi4KHy+Ili6Fts+",
+	"gYbZVlRk5IGoJTykKAfjQSAjG9Zo6mzvfccQNtIBN2/tcdSCeF6G0hUJw0kGg6Pmsqj3ZTsgLXkmIBU2",
+	"s9YoywBe5h85wAqQ0w+ThPrfC3/1AitcXgg613eiawWoZoKJ3X0LdN833PkvylQ5Qe8ub1x7r/gCkXsc",
+	"qSqpN4VV5vQ+2I2KueHb+ZwW9wGHEw1dlXnvlgsRMMogD66UgNp3npb81HLJkM6CyFUTaWUTlVeD4tIW",
+	"JeFzd0oDVMTCl32bfN+F7hjaAwCd846me4G+Bm0tZULJaUKqPTBJKh7aCN5j0KDm6DbQRouNmZ+exyUc",
+	"h7LTMyGLTd+bFAzf3xqzmMSgY7m0d6xAlvcLagYxQ9jeNx0bVn602lUDn/7D+cr0sMaJJ0spUk6KmSBl",
+	"h944pk32bsbo1tYmckQwyyslgvJwQg5IdC2ofDsPPYJ3LD6R/gYMviMmKyFNMoETyGCwbsmCdEGKc7iQ",
+	"olwWOY4ikip7+eQClQtX2YY8JFpyO7oeVmsMGyzRgq5NKMfH80OCriYOawLzEKLQyOdUG4sAzX0Foj0T",
+	"N1/LwVcU/yA9muorpgdsob2nrzsQvoQB+VdTRctUOvonXECt63Eqn+gJcp8jlaUJgSsAM8pKikuktXBJ",
+	"wTWhx2yrFC6bap/JSaG6AmT49G1Z6jxX/a535AtrO5pCCdu6NmFgVdNOjPt/d/aHLyC/OwmvUnTeFfDp",
+	"3HaqVui8o9s6ULC7o985UL9VH49Fqr5H+6v/rtCpvvv0UJSymxO1Xuewmw+1XgOs0DGm+4dQCKpNUXMv",
+	"vjZeLgeYgNCwF0KM0xGNr67XLybm6jWHNnq+uInHVEhBXfIkloiqgDsorANr9hTud9fn8lVv5bYCiE5a",
+	"btM3O9Td0u56Krylb3v6A8Iq72s3YlDp3VncsFWrbStp26K3tnYBGKSZupN6R0kSNyP5lQGWQ/I5XCb2",
+	"HSW6Ym/ulw/aDl2qczwAYsPWe6F1+YsdSE1LoBuA2S3RjCFo/bs5wl2GXJeyV30wvoPz47SnFTdsyH0p",
+	"pZlIfsfCXNez19PLCgufm18nSCsE8N9zo/XjqMXFQnbHcVtJuaMCskPqdVRGdo9iI0v7DeKyzeocBuCl",
+	"cRsUoG2QvzaVCIYu6nlnC8WR0RzrTYJqvoJwFiwRqyxkZ1xLksX8WGAW85XGDhHbu4M5qQdyWQPpb26K",
+	"HmgbqtXhHhmrx/cPMjUWAtEqxy/q8Pd651DbooQrbcy+l7HllzXMuqpm7cKigjBfJ2npNnrQx0BX5HiN",
+	"TY02SGlPBZ/ThPg+5IKkCd42XTWDBKoGf8qGMIU2grOFjdlQZoYxd/j6tvp0C8svGZWivStwZXSJ9tqB",
+	"diLDOkmv7as2vTpAP4LgeIvGKwMioY4mxn0U8w1D4w2mkNuudRQNTHgFgH40QSJjjLLFxIADjSWxkDkq",
+	"N23G8dZdSLL36eyXLrU0fEO5S1xpnaQ+mFSxk2HfTXhl7JcbIihpvFlZiORJRVI5sagEN8aJD6DZy911",
+	"1JJ+9G60my9LkXTnHW07+o4N6pGCXgC9ownC7g5XufU5UlgsiLKaqc0YsB65k6FlWsodafOKLY29YpZm",
+	"lU9kIWeByQv0v9np6XOCTrteoYW9NF5kdOV88gIJKp84HMvdbTHkc/r9tdZmKZJq+LjgtMHRt+JxlpDi",
+	"rSiDlr6Yp31Xc6yADzzh0V0XVPzEfIl+SyZfJqPIVGYc9K1JeR38uS1gPPj7jlkNVd4QtmDWSdqUxAKS",
+	"g8OlW5A7oAU41h+HMrr27w7tt9bWqdqOxeemyJrGcDQji4whydEci4kRbyQ1KlRnnSPceTxg0ah1kjaT",
+	"oYVQp37aLiN7Cny504XHC6Cd0KYhi0bhxEQNcKQynPiIRWfOrTktdLcKJlD6BcNMfccL3XNywGziJjda",
+	"UO/QnkCh4w5RPZbuwTRgVkM55bm78462IbqzkLZRenCStmG6M5S2UczdY6fr+PBisJDvH1Czhxsl7MJq",
+	"iFp2pRjqkeXpnliRYxizU2H21jXWs4cinBB/g8cImycWiQKlHLYMr2hkr6a7SpsQBsLJdeFVJTIyqfXW",
+	"sUG68q0CU96pKAHvCEklYhzZ6SyzKxp/+XahQ5fUuwhYb6aTopafnktqBYTj+AR4AhiVwCngtzykjMbW",
+	"ekJnRw06SnMWLjTp67kk321i4KzNmOA5T0fGasPlGij2DiwIPWC2Y9tQd7PkiZOJR/Cqj1ZDTHZDBIFK",
+	"JggHPDdeijXKj6rCFnZWmOB32FnRq9DL4Yqy5JkA4YFAbEFg+FVevN/VpoIQua87ZSoN2HSFBEtlP+iI",
+	"hDJoLGh0QJTF5B6NLceZh8406NMJZwvCnfwprLbJ8ST84p9Ib3Z04W/FGTQImrpMDx0/mDxaSKywx9kk",
+	"lsPZeR8Jjo/BwwCL9x34m+Rxm8lkP6pYTWiMjdluuAxqqGQeuBjY1AKMb7T+ZKjYKBBUhoa001uLv63u",
+	"e4PH+w9bqa7gyBGaBoRLqEXj3GEBNSb8VIOOtC0NOGhc9BNp3jzTLNLYcgVBFnMioVLYEq8JGoPiNUFR",
+	"mk2QUX4myKovRxdIkDlk8G2oWiKMXpyednJCtC22tuWaD6IOlJbCQ85qVp1qD/WrE+QtjmqhoFxY9Khh",
+	"JEikzZ5Gk2PPykH96gYNuWwDVkFo64VSQCGc/r3YhrN0QwWTFWdoltEkRpSZ9dj7DdW8OprEUytIAtfT",
+	"9QB5U7gabMznKsgZPfHHZjUbLGFF4UMyrSamEV+tQlnftjuWIGuqt+zYLMwfHG/dBJuPJCFYQlVJd+Wj",
+	"nam4kSZlYJU2X11/6LT+4OIuBOTqxfoYK3ycJpgRtIFPul6emWVyO004T4OVA5PEuNl5Kg3ZrPiaxAgr",
+	"pOFhC8jUdY6WW/uhVh+X15+MfmFWrpZQRYdKlFLGTELm+Pgsr6pofu6qgYRo0IC1oXNh4zgJ6QGpORQ9",
+	"Z1yZOsocxbxrsQo9kUxI0NXxM47ujvl8jswLkBDJ0GZpAg0J6ThHEnHRVLIWniEam8RHp1+WDqcjyPoU",
+	"b8zVWjPTE3vhqkehSPN+c+FJ87y4m5Qniey4GUOsbZUe7RvFCUTGuo6v7qe2skAzsOaCQA2rCGeSIIzU",
+	"vdkU8Ml5liRorMc4VvfH2mbQsx8dsPJk6XT8bnOZP1iORdA2xCDlpMiTSmRXJo1JS0HLAiyLmJEfYp3X",
+	"foHKT3MeQJ+3N7fo9fUV8FrHVE/QNYY7Fb5yDKKxnKD/7+a3DzaQzvCKyInptTVBhGWrvFx+JqGdn0Rz",
+	"nmh1wlVsKmQ8p9ksoXJJYrQ+Q0YVMhnNWJnaC5qvVJ0kcDwoY9ESswVxq0QZi6HWNvp8//QzkgRakpmh",
+	"sCCuojaWKCA0JIo5sF1T8IEyP6mpxKCoSkjJV/D6+mpUEKajM1NxhDCc0tGr0fOT05PnWhDppWlwP/Wx",
+	"GGv8B2T521WWQK0xqw7n8Rs4A6PfJls0p4ki9n6XP5qrGAp0SnWVT6TnF3hFjAL6P3VtFuK/7nXEmbk7",
+	"5zoEUP3SXxkR25FLqYAi7EYDM8cVyHT7MglOpAkrD0iBfg+zFW4KN01K1HJaLL7df/LCLvOZoQvOjqnh",
+	"hv3h5z3vMO95p3n/hC7JpieHfv7s9NTdsLTl3XCaJtTUknr6D2lUv3y8TtEAj1MB8+nLJJAKaA45oVKd",
+	"6E9emEWFpvCLf/ozjl0nJD2ozFYrLLYWqwuQ1PQI7an/Z1TA9T+hSkTIOXIpCFZQ1wURR2E5IkJs2BT9",
+	"/8O2/zB9R0JpDHWKM4Pn8DGMn0j1M4+3vQ6iI/zLskVbuF9qGHD2UBMHCtMLUgbosPPWn7zY/ckHrt5B",
+	"r9YygphDKLXIakKSL5MiK356/3SWJXfHZhdwgSeIQq+TBHHhNN0LRI1FomlH6/CUQasFxOBH6YBSx5af",
+	"s+SugjFyD5RpyLram6SbspmsFAztwp1kUOfYha+n3++uzT7C2+5ALXJS7L9hg9RfjYDg0vxuRhumoZgk",
+	"pI2G3sBzaVsgyDIYLrRmaZS1kiamNTfbOyJMTWbUh6CmuIxV7en8k9H98YIf69+O5R1Nj526duz77QPq",
+	"fynjU3X1e1HRiyaYx18DpczUA1HqXzT+YnbjcKpq7a742oj0XJK75Eh/0SM3t33R1jICVcA/6g/SveHT",
+	"RWZNwubCb6ygUE9Qwrk2cLIUzbYABxogmV+Iatnu6ePpDVV9YTggfyGqIxQrxlBotvyVpzQeffkzgJdP",
+	"75+mmgVojtF/wCYl9YawWCLoxk5KjTTHplPn+txdErPofZRjdzHNT/BsscxxfoIEkTxZuz5njNDFcsYz",
+	"YeKRE1vAHFpr+YAUJfIEfeAKpVhAclXZGC5j1DVli3eCrx5aBS42Sn0ApWL31CYFrI7NkBwX4RWBblxf",
+	"g9Ve92gS28aATeSu2T+htWD7TjF+kQq+prFxYtbdEb/aQR/DTDVzdbFRzZvOQK1bmyu/agctt48SqLyg",
+	"amTQ5sXu3Nlu4QGx2QEpzJfNeg/DlO1gQSAO5sbGAfrUtSM4LiRhNWkLTvM0HT4owxGU2spDtiGtoNxz",
+	"5aOdpZ+GEBT4SZIvwe3C5XYVQFWev0UNsEuDMLQfLmN9XIZNe93tPRT55ODacitocmv5ti6DXIh+toKj",
+	"spTn3jStDULumPRRXGkhWHfhWObNZo7VC5VaCGmn7u2oCWRNiZTy60n3ph/MCbqKySrlGnwX+oPy6xpf",
+	"XIZHVxIcfR9mj95r+UCGkLbpc6W/7i5AugHtgMpREJ/DwsVx3MNo/P0AfBhxM0TO+HXmt/dMIm+BOrqR",
+	"wMHlj71dgwvj90ZSrRVWxynJHpMEuOSS+ARrYMddZFE3KZT3Jvr3kQxdZIJ7t1kq9DzgnQEUj8s+bFKG",
+	"8h4xlMr2H8iKrMD4caMpodmbncRFXcoWg9ITvLd9YQK5ex+vXP5XaIxm9P7y9UI2VQztq7Z8xRBOiDc/",
+	"fhxnJ9foHNao7Oc7ieg84P6HxXYKQvBbC+30kgZtxLYr1vOz3jKZzznc6XJqUIxsz1kI9mBBTKFjnGip",
+	"0KoM5bGSByO6xwv3HJLOvt2Yz8FwzV+h6MbXwUXu9UFb24EviKtnUEcsuCb4XeNVaAffJftudId0YOJh",
+	"IPTj4YxsnHX2bXBv2NTBCcoUzGoIRCmT3u2D9P77ixr7bo3M64G+c6qqbeDQvFpPkX4dXg0NEw6EWJ1d",
+	"hkiaDXfyiRQ9hv79fj7D78Vb2MsKanEWuu+Hugsfz1HYxIFzg/UgEah+cD2Qj9CkCQhiL5keMkvA3BPF",
+	"BUFlCxrZC6J+pxem4pX+aUYWlEmEF5gyEyb+JxG8jg0f9YJ34cPZV3Ec59vdxxmSj/BNuUIA7oEjHMaH",
+	"n+b68uHxDmbSa/Q3moqFEiLnJ6ycVxnNAnraf9Hs0VTJAzjcLJZZJfKQSKY1T49jFzYfCZicKYai5Zi7",
+	"+NvuMKjrbqP++tieytVgUEc4VZkge6c2eOWq0JmgWWe6NLM+UKaD3VNjdNrO3i3PwQ82JM2hts/+WQ52",
+	"/qaYkn38n57jUAL0IVIceuBQMzUdIr/B0dMh0hvKUPpe7JXyUQyg5uGpDTsAdmiDpYLFD5/Y0Au2+1ks",
+	"IdJ4mkamXfiiqfyieTtveIOwRPojtjB3HBlm3FR3Qr5ukURjJZdY3AEN/UEFMX+ZKgimxUX7eV9Hpjdx",
+	"G7N+V6ixhManaIalraEQvMrq6i1qfbnIMztc7w6Wm69MXJ3WNdHL6wWVF0JY3HMZ/Zj5/bE5pTIF+Flm",
+	"lGFYZ01XrWK8PWxT9fwrRLQMQsRF/MMI6sw+PK0M0cYcQQ/O//HbeJj0nygfvi8bLyT/uFH2zv0p7Ha3",
+	"auZm/ffRl7poSvbVnXk/3U52R9aPx9+HyvlxG3/IlB8P3K+R8VOavDlzoGBWDPU9FIb4ptN9In/kPVT4",
+	"r57rU+LDXyvVp5lN9Mx0cbv5riLFD7D7YWk+ubj7RrN8uvD+Fhr72ik+h6e1x87wOQh9ffMJPnui2YDs",
+	"Hq/y9Uzu+T4xKrCB75FhHyizZyjX/g4Se/YmpF5ZPe7zwUk93ys1Vdf/75zSMxylVkQsWoQ/FOV2hdvn",
+	"AbzKiQ1GijXNeWegobpJwW84ZrLgK+zgDZTWHXhQ1Avb2L5fjezR3rUrek6Kzr9XHb2KgXrkVc/ijsaD",
+	"Rc/nq+5e1L5tNB3lBU/Pdss6uBD7d3Fz/moIp0BmkqyJwMl+cbAh2XodHJjF+Jd7vVcA7HtL1evgwWgJ",
+	"fdmvB8a+Hi3q1WgEOzfTIZP0OkH0ME78B8+UMhNRtjB9YksJe2MsViS2DUEoSE9HLNaiEXSxIOKoNXeq",
+	"ERXOvkYA9D8pc2qg7/Jh06Y8wjWkTQVSFtqypvow5YdJmuoHZd8k4oHrwVRaAh48IldtbVgX7n4F3VKl",
+	"CgMOSZYK7Ld/ulSpgVUoFFdqhfWIKVPFlqbfRAhwZ8fJ/klTPTGqjaYOkTqlDlkapgqu70WFrJ7JICIf",
+	"nkG1E2yH1iZraP0IWVR9YbyfYrnIB+svePKlDs4QKWzmYXJEFsUJ+iNrIU8kH2lHpojhzp2kUze5lM/8",
+	"7yQquggJ//LOjJHu59yQNcJXKXUFIpXA8zmNUEzmlEF/NtuQWCkcLe1LhX7k3IgI06h9nOealMpa0vio",
+	"U8pJoFZpMf6bw+8h004Kp/Q1Ek8q0zdHs0sq2lDzrTTIN51+sigcfk9l6KsnoVRY/ddKQ2njPz1TMfId",
+	"fVeRzQeCwLB0lKJU/UYTUrqKllaq+9ppKQ9BfY+dmHIgevvmU1MOgnADElQKembPFJXvFbuCW/g+mfmB",
+	"ElWGc/TvIFXlQITVK2ElH2Bwysr3S131Hfw7p63si16KLxYJ2YVbn6H3ekQ+u4aVQkn0eUPV8rMmOwia",
+	"6OcXSFa6WVvjdsORXGr0uyMk1T9RgaQGCYuIbbsrQ1boLSzvwVDSbqvh7p6tMVEy1WpIq4EQ/t5lBLR9",
+	"X+GUbj122ALLDANiL8w++5qeS2cPux7+BzGqv9WY6AanhZoluRPHlKNxeMIZGULD/VNUOvlQi4GG/IOe",
+	"sYbvLVGlo6+jJcrgRxgcaHjEEEMTiRaI8ZBJK52he6j4gskjSAgWzHahCjvcP14//fAGufegITOx3Z4k",
+	"T6DDve+TxuelgAlnJY/rRe2hcczC2NK3f9djL+A6riYmyO4s9lHugCXv7WIbY+sPhjTVmQM45F7xfOUr",
+	"kPb70ml+HYx7KogS2wPnsHw0OCmLDc6IzJt3S0WTBGXM4W6oeJkS24ZT7cSxi7AVX4l1wyY8zQ4VnPlR",
+	"PUSC26Ue3fWKq3GSAoOBd1YQTITSc63ZbN/vmRnr+JBn9kAZYr4R4AXaaLqiMj9AqfBWnqDXQT6/xJrJ",
+	"56JEcdC60DjA5o/aksr2PuSva6LufcYPmG+qBGZyRZVykjhYiw/dVMxT65/ECp12I8/Rt2Jx/SclnO4V",
+	"rXzYtNMi3nXNLe1nST1Mdml/kIr7Y0hcay2NBG+UO/E5T27nxMuP9+9gni4ZLX6+R2i+Z+d6mDIrtSkD",
+	"vUvR2EkZJ5JSvKBscfQKyTuamnWBH7EAFuM/njiPHjjR0ZhxhRhZYEXXpLE+1P2Uz+eS7F0bKrCVV7Aq",
+	"zXdXXKraysd4JgkzSZ1Sa1AXfidabBsvJIkRoWpJBNrgbcsmErqi6kELSw3MYzKI3iV9Sb/nMpcGMON6",
+	"spMvXzu3pNapLqdjAbu7vurXujtLLCAe0Nx1oA7LUr3aA3lFSoB90Grbqhc/rmVB92DIt4MZ8kMnvg9k",
+	"yd1yGf/Lkv/zWPLt12PJTpNsYMlNapl6IJ58++A8+faxeHIJsg/lNORCNbPi6+VW0ggnwKKMk0j/65j8",
+	"ldE1TvSoaCyzaImwRDPO4lAJAEj7hmm63UFSmWB2QseP7yiLm6hSP/sGcru56HTr5xoc8Ackv9RC1iMH",
+	"/L2rOqB1ERUO8gQB+D9rcL6Cs/yMIszQzBvdF/ZQZhr9Yk2Gb67f/B3FZE0josUBWmoG7KWYRORerxA6",
+	"V4C/4jhLW7K7uVAPldINh/PIYWg/Z3Pup4bnV8zxNDgQwB3PGHbGcz+SFV8HsAk5poABlU7QtaHnDStg",
+	"ToSZVh5mBAkYJgbP5FEIRWxA16HILt8DUJkd9OuGcsMAbonZ6i96hGuDEDl9FCwuYO/eMdkmMA3ze2XB",
+	"SBVksxgvIlQwyQwojdfH8CrKFnZbVVh/SuNvhUc9zulmsOGvx6MMwLvyqKf3TxWR6niucUEe2GMaMDom",
+	"SHOuFAvIHfKxcvR/MpIR9Bl6nXxGeknILEm/9jkhbKGWn9Fsq4iEhBur4kmwyXjmM5HAJFRLwbPFEn7Y",
+	"cHFHRK4SplgtQ4zyhrBYg+iWSPXOAONh8LUwQSesffYAMzdHGsxzhKOIpBqLq7D+Ghh9686uiBbjAHId",
+	"NaC7VDi6a/eb3F5eP726RuZN0MdsKROnko190RLOyMS8eNqgtN+Y+R5DfYapuujP8GLzZUjpluzgZ/dQ",
+	"BOBuixPeMz0RIJtUcMUjnvgWRmAIzbL5nAiUcp7IoGw2e3pA9m2BFubfsIcDiWdpd1ID6mCzU62T5l4V",
+	"b+GWtaIrcrzGYqsxOOE41ucwp0lDCfrbdWIrk1m5/jiIW5u2kxFoNtKMxre/v78uaylFnNZP2yy8JdHE",
+	"jx28AFtdQZkJdO7YmlwALJzZp3xdQCSJoESCbyxLtRzSlh9Gs4RHdxMUpdkErciKiy1cnyFKS6bCR5BE",
+	"hhheAeNRzfZeHXIPJKjqJ/S4lmDDAlrMwhzPh8bHC0McOEAeNiTrCFvHV0f3xUo/O3rVgNpkii44ZIas",
+	"9G0zDzhQDmJn4j9cwReAYb3WSwP0Oqdaq1KaO7YANCl6Wg1YE4HGeUK4vdUMZHzUlFld2Pj3klRdgG6I",
+	"lR6sUksbaE4PylMesSbLDuDtoQT0uDHgOIDDXG2BOawdg2oW8w1DpmIW/NoJj+sy6LtB5x0Mt83LZGHp",
+	"dVxITO6H5TsAd/r4AtRLvcMh/U4Q74v7D5JcCM6ureH97qgZ30ygJosymt9UK9hobO4X5OSTMUUT/SE7",
+	"mpQSEvOrOSdIA3vG4y0IEBuOD3oj9ESPqejBhDVceWjt7r8Zj70UwIduROxUHKwQZxFBY1fOSMJz4HlG",
+	"KwIQHO3OfxwmJw6cAdkVxGsipMWqIP//OaNJDKRt30SUmTQG6w1XhfumMSYrzoIy4Hc7zwNyfjdFgLJ+",
+	"r6+9VhUN1u52WQCWG9bA6/6pca7KVp8QYUpbIUR4V+xSW9KvAFqX158QBaUkpYyRGCk+AYYJca4k4oJM",
+	"0JJvTGIKnxu3Ek8S49vQWGkCYMWu7P79ucYJd13LMGVVqONPlfn4BH0I+aQDbFmbG3/YPT+GnWTm6mIj",
+	"mTeDNtIbrPBxmmDmnOG7naduj3/CTKbQmOEymUhGr0ZPgZfYt//lEgo80k38T7/yOEuILP5kHLOFH9xk",
+	"hZ+uvN+1+Kv1nhXHqiZ01J7lCXi1R76ubuEJcIMvf375vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -44,6 +44,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/packetio/noports"
@@ -147,6 +148,7 @@ type daemon struct {
 	gens    *generator.Service
 	ans     *analyzer.Service
 	caps    *capture.Service
+	tvlp    *tvlp.Service
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -253,8 +255,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.ans = analyzer.NewService(d.workers, eps, budget)
 	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
+	d.tvlp = tvlp.NewService(rest.TvlpGenerators{Svc: d.gens}, nil, log.Named("tvlp"))
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -375,6 +378,9 @@ func (d *daemon) stop() error {
 				zap.Duration("drain", shutdownDrain), zap.Error(err))
 		}
 		cancel()
+	}
+	if d.tvlp != nil {
+		d.tvlp.Close() // its replays own generators: stop them first
 	}
 	if d.gens != nil {
 		d.gens.Close()
