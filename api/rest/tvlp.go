@@ -60,7 +60,7 @@ func (g TvlpGenerators) Check(target string, config any) error {
 
 // Create implements tvlp.Generators: OpenPerf's load scale multiplies the
 // rate and the burst size (a burst of at least 1).
-func (g TvlpGenerators) Create(id, target string, config any, loadScale float64) error {
+func (g TvlpGenerators) Create(id, target string, config any, loadScale float64, from, to time.Time) error {
 	c, ok := config.(gen.PacketGeneratorConfig)
 	if !ok {
 		return fmt.Errorf("tvlp step config is %T, not a PacketGeneratorConfig", config)
@@ -86,6 +86,7 @@ func (g TvlpGenerators) Create(id, target string, config any, loadScale float64)
 	if err != nil {
 		return flatten(err)
 	}
+	sp.StartAt, sp.StopAt = from, to
 	_, err = g.Svc.Create([]generator.Spec{sp})
 	return flatten(err)
 }
@@ -95,14 +96,6 @@ func (g TvlpGenerators) Start(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startWait)
 	defer cancel()
 	_, err := g.Svc.Start(ctx, []string{id})
-	return flatten(err)
-}
-
-// Replace implements tvlp.Generators.
-func (g TvlpGenerators) Replace(old, next string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), startWait)
-	defer cancel()
-	_, err := g.Svc.Replace(ctx, old, next)
 	return flatten(err)
 }
 

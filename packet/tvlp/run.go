@@ -21,6 +21,7 @@ type replay struct {
 	genIDs     []string
 	loadScale  float64
 	t0         time.Time
+	countdown  bool          // a start time was given: until t0 the state is countdown
 	length     time.Duration // scaled
 	gens       Generators
 	stop       chan struct{} // closed by Stop
@@ -85,33 +86,38 @@ func (s *Service) Start(id string, cfg StartConfig) (ResultView, error) {
 		r.length += st.Length
 		r.genIDs = append(r.genIDs, fmt.Sprintf("tvlp-%s-%d", r.id, i))
 	}
-	// The first step's generator is made here so that a step that cannot
-	// run (its target gone since create) is the caller's 400.
-	if err := r.create(0); err != nil {
-		return ResultView{}, err
-	}
+	// Starting at once means StartLead from now: by then the first
+	// step's generator is on its worker, so it starts on its schedule,
+	// not late with the packets of the delay in a clump.
 	now := s.clock.Now()
-	immediate := !cfg.StartTime.After(now)
 	r.t0 = cfg.StartTime
-	if immediate {
-		r.t0 = now
-		if err := s.gens.Start(r.genIDs[0]); err != nil {
-			s.gens.Delete(r.genIDs[0])
-			return ResultView{}, fmt.Errorf("tvlp %s: start step 0: %w", id, err)
-		}
-		r.current = 0
+	if lead := now.Add(s.lead); !r.t0.After(lead) {
+		r.t0 = lead
+	} else {
+		r.countdown = true
 	}
 	end := r.t0
 	for _, st := range r.steps {
 		end = end.Add(st.Length)
 		r.ends = append(r.ends, end)
 	}
+	// The first step's generator is made and started here, so that a
+	// step that cannot run (its target gone since create) is the caller's
+	// 400.
+	if err := r.create(0, r.t0); err != nil {
+		return ResultView{}, err
+	}
+	if err := s.gens.Start(r.genIDs[0]); err != nil {
+		s.gens.Delete(r.genIDs[0])
+		return ResultView{}, fmt.Errorf("tvlp %s: start step 0: %w", id, err)
+	}
+	r.current = 0
 	p.cur, p.err = r, ""
 	s.results[r.id] = r
 	s.rorder = append(s.rorder, r.id)
 	s.log.Info("tvlp replay started", zap.String("tvlp", id), zap.String("result", r.id),
 		zap.Time("start", r.t0), zap.Duration("length", r.length), zap.Float64("load_scale", ls), zap.Float64("time_scale", ts))
-	go s.run(p, r, !immediate)
+	go s.run(p, r)
 	return r.view(), nil
 }
 
@@ -136,8 +142,8 @@ func (s *Service) Stop(id string) error {
 }
 
 // run plays a replay and puts its profile back to ready (or error).
-func (s *Service) run(p *profile, r *replay, countdown bool) {
-	err := r.play(s.clock, countdown)
+func (s *Service) run(p *profile, r *replay) {
+	err := r.play(s.clock, s.grace)
 	r.mu.Lock()
 	r.over, r.current = true, -1
 	r.mu.Unlock()
@@ -155,53 +161,64 @@ func (s *Service) run(p *profile, r *replay, countdown bool) {
 	s.log.Info("tvlp replay ended", zap.String("tvlp", r.tvlpID), zap.String("result", r.id))
 }
 
-func (r *replay) create(i int) error {
+// create makes step i's generator for its window: from to the step's end.
+func (r *replay) create(i int, from time.Time) error {
 	st := r.steps[i]
-	if err := r.gens.Create(r.genIDs[i], st.TargetID, st.Config, r.loadScale); err != nil {
+	if err := r.gens.Create(r.genIDs[i], st.TargetID, st.Config, r.loadScale, from, r.ends[i]); err != nil {
 		return fmt.Errorf("tvlp %s: step %d on %s: %w", r.tvlpID, i, st.TargetID, err)
 	}
 	return nil
 }
 
-// play runs the steps, each until its end: the next step's generator is
-// made while the step runs and takes its place at the step's end, so the
-// step change costs only the swap.
-func (r *replay) play(clock Clock, countdown bool) error {
+// StartLead is how far ahead of the request a replay that starts at
+// once starts.
+const StartLead = 5 * time.Millisecond
+
+// StepGrace is how long after a step's end its generator is stopped
+// and its result taken (at most half the next step's length).
+const StepGrace = 100 * time.Millisecond
+
+// play runs the steps. Each step's generator is made and started while
+// the step before runs, to send from that step's end to its own: the
+// step change happens on the worker, at the time the schedule says, not
+// when this goroutine gets round to it.
+func (r *replay) play(clock Clock, grace time.Duration) error {
 	g := r.gens
-	if countdown {
-		if !clock.Wait(r.t0, r.stop) {
-			g.Delete(r.genIDs[0])
-			return nil
-		}
-		if err := g.Start(r.genIDs[0]); err != nil {
-			g.Delete(r.genIDs[0])
-			return fmt.Errorf("tvlp %s: start step 0: %w", r.tvlpID, err)
-		}
-		r.setCurrent(0)
-	}
 	for i := range r.steps {
 		last := i+1 == len(r.steps)
 		var err error
 		if !last {
-			err = r.create(i + 1)
+			if err = r.create(i+1, r.ends[i]); err == nil {
+				if err = g.Start(r.genIDs[i+1]); err != nil {
+					g.Delete(r.genIDs[i+1])
+					err = fmt.Errorf("tvlp %s: start step %d: %w", r.tvlpID, i+1, err)
+				}
+			}
 		}
 		reached := err == nil && clock.Wait(r.ends[i], r.stop)
-		switch {
-		case reached && !last:
-			if err = g.Replace(r.genIDs[i], r.genIDs[i+1]); err != nil {
-				g.Stop(r.genIDs[i])
-				err = fmt.Errorf("tvlp %s: step %d: %w", r.tvlpID, i+1, err)
+		if reached {
+			// The step's generator ends itself at the step's end, on the
+			// worker, once it has sent what was due before it; stopping it
+			// from here too soon would cut those of a worker that was
+			// descheduled across the end. The next step's generator must
+			// be made in time, so short steps wait less.
+			gr := grace
+			if !last {
+				gr = min(gr, r.steps[i+1].Length/2)
 			}
-		default:
-			g.Stop(r.genIDs[i])
+			reached = clock.Wait(r.ends[i].Add(gr), r.stop)
+		}
+		g.Stop(r.genIDs[i])
+		if !reached && err == nil && !last {
+			g.Stop(r.genIDs[i+1])
 		}
 		next := -1
-		if reached && err == nil && !last {
+		if reached && !last {
 			next = i + 1
 		}
 		r.end(i, next)
 		if !reached || err != nil {
-			if !last {
+			if err == nil && !last {
 				g.Delete(r.genIDs[i+1])
 			}
 			return err
@@ -234,7 +251,7 @@ func (r *replay) active() bool {
 }
 
 func (r *replay) state(now time.Time) string {
-	if now.Before(r.t0) {
+	if r.countdown && now.Before(r.t0) {
 		return StateCountdown
 	}
 	return StateRunning

@@ -45,13 +45,12 @@ type Generators interface {
 	// Check validates a step's configuration without creating anything.
 	Check(targetID string, config any) error
 	// Create makes an idle generator with the step's configuration, its
-	// rate and burst size multiplied by loadScale.
-	Create(id, targetID string, config any, loadScale float64) error
+	// rate and burst size multiplied by loadScale, that sends only from
+	// from (zero: as soon as it starts) until to: started ahead of its
+	// time, it waits on the worker and starts exactly on time.
+	Create(id, targetID string, config any, loadScale float64, from, to time.Time) error
 	// Start starts an idle generator.
 	Start(id string) error
-	// Replace stops the running generator old and starts next in its
-	// place, as one operation.
-	Replace(old, next string) error
 	// Stop stops a generator; its counters are final when it returns.
 	Stop(id string)
 	// Result is the latest result of a generator.
@@ -105,6 +104,8 @@ type Service struct {
 	gens  Generators
 	clock Clock
 	log   *zap.Logger
+	grace time.Duration // StepGrace; tests of a fake clock set 0
+	lead  time.Duration // StartLead; the same
 
 	mu       sync.Mutex // guards everything below
 	profiles map[string]*profile
@@ -131,7 +132,7 @@ func NewService(gens Generators, clock Clock, log *zap.Logger) *Service {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Service{gens: gens, clock: clock, log: log,
+	return &Service{gens: gens, clock: clock, log: log, grace: StepGrace, lead: StartLead,
 		profiles: map[string]*profile{}, results: map[string]*replay{}}
 }
 

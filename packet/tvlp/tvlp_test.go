@@ -96,6 +96,7 @@ type fakeGens struct {
 
 type fakeGen struct {
 	rate           float64
+	from, to       time.Time // the window it may send in
 	start, stopped time.Time
 	running        bool
 }
@@ -116,14 +117,19 @@ func (f *fakeGens) Check(target string, config any) error {
 	return nil
 }
 
-func (f *fakeGens) Create(id, target string, config any, scale float64) error {
+func (f *fakeGens) Create(id, target string, config any, scale float64, from, to time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if target == f.failOn {
 		return fmt.Errorf("target %s: %w", target, packetio.ErrInvalid)
 	}
-	f.gens[id] = &fakeGen{rate: config.(float64) * scale}
-	f.log("create %s rate %v", id[len(id)-1:], config.(float64)*scale)
+	f.gens[id] = &fakeGen{rate: config.(float64) * scale, from: from, to: to}
+	epoch := time.Unix(1_000_000, 0)
+	w := "first packet"
+	if !from.IsZero() {
+		w = from.Sub(epoch).String()
+	}
+	f.log("create %s rate %v [%s, %v)", id[len(id)-1:], config.(float64)*scale, w, to.Sub(epoch))
 	return nil
 }
 
@@ -133,17 +139,6 @@ func (f *fakeGens) Start(id string) error {
 	g := f.gens[id]
 	g.running, g.start = true, f.clock.Now()
 	f.log("start %s", id[len(id)-1:])
-	return nil
-}
-
-func (f *fakeGens) Replace(old, next string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := f.clock.Now()
-	o, n := f.gens[old], f.gens[next]
-	o.running, o.stopped = false, now
-	n.running, n.start = true, now
-	f.log("replace %s with %s", old[len(old)-1:], next[len(next)-1:])
 	return nil
 }
 
@@ -168,8 +163,18 @@ func (f *fakeGens) Result(id string) (StepResult, bool) {
 	if g.running {
 		end = f.clock.Now()
 	}
-	n := uint64(end.Sub(g.start).Seconds() * g.rate)
-	return StepResult{Packets: n, Octets: 100 * n, First: g.start, Last: end}, true
+	if end.After(g.to) {
+		end = g.to
+	}
+	begin := g.start
+	if g.from.After(begin) {
+		begin = g.from
+	}
+	if !end.After(begin) {
+		return StepResult{}, true
+	}
+	n := uint64(end.Sub(begin).Seconds() * g.rate)
+	return StepResult{Packets: n, Octets: 100 * n, First: begin, Last: end}, true
 }
 
 func (f *fakeGens) Delete(id string) {
@@ -196,7 +201,9 @@ func ramp(rates ...float64) Spec {
 func setup(t *testing.T) (*Service, *fakeClock, *fakeGens) {
 	c := newFakeClock()
 	g := newFakeGens(c)
-	return NewService(g, c, nil), c, g
+	s := NewService(g, c, nil)
+	s.grace, s.lead = 0, 0 // one wait per step end: the tests advance to each
+	return s, c, g
 }
 
 func wantState(t *testing.T, s *Service, id, want string) {
@@ -229,10 +236,14 @@ func TestStepsChangeAtTheirEnds(t *testing.T) {
 		c.advance(t, 2*time.Second)
 	}
 	wantState(t, s, "ramp", StateReady)
+	// Each step's generator is made and started a step ahead, for its
+	// window; the step change itself happens on the worker.
 	want := strings.Join([]string{
-		"0s create 0 rate 50", "0s start 0", "0s create 1 rate 100",
-		"2s replace 0 with 1", "2s delete 0", "2s create 2 rate 150",
-		"4s replace 1 with 2", "4s delete 1",
+		"0s create 0 rate 50 [0s, 2s)", "0s start 0",
+		"0s create 1 rate 100 [2s, 4s)", "0s start 1",
+		"2s stop 0", "2s delete 0",
+		"2s create 2 rate 150 [4s, 6s)", "2s start 2",
+		"4s stop 1", "4s delete 1",
 		"6s stop 2", "6s delete 2"}, "\n")
 	if got := g.trace(); got != want {
 		t.Fatalf("trace:\n%s\nwant:\n%s", got, want)
@@ -272,7 +283,7 @@ func TestCountdownThenRun(t *testing.T) {
 	c.advance(t, time.Second)
 	c.advance(t, time.Second)
 	wantState(t, s, "ramp", StateReady)
-	want := "0s create 0 rate 100\n5s start 0\n5s create 1 rate 200\n6s replace 0 with 1\n6s delete 0\n7s stop 1\n7s delete 1"
+	want := "0s create 0 rate 100 [5s, 6s)\n0s start 0\n0s create 1 rate 200 [6s, 7s)\n0s start 1\n6s stop 0\n6s delete 0\n7s stop 1\n7s delete 1"
 	if got := g.trace(); got != want {
 		t.Fatalf("trace:\n%s\nwant:\n%s", got, want)
 	}
@@ -295,7 +306,12 @@ func TestStopMidStepStopsAtOnce(t *testing.T) {
 	if v, _ := s.Get("ramp"); v.State != StateReady {
 		t.Fatalf("state %s after stop", v.State)
 	}
-	want := "0s create 0 rate 100\n0s start 0\n0s create 1 rate 200\n1s replace 0 with 1\n1s delete 0\n1s create 2 rate 300\n1.5s stop 1\n1.5s delete 1\n1.5s delete 2"
+	want := strings.Join([]string{
+		"0s create 0 rate 100 [0s, 1s)", "0s start 0",
+		"0s create 1 rate 200 [1s, 2s)", "0s start 1",
+		"1s stop 0", "1s delete 0",
+		"1s create 2 rate 300 [2s, 3s)", "1s start 2",
+		"1.5s stop 1", "1.5s stop 2", "1.5s delete 1", "1.5s delete 2"}, "\n")
 	if got := g.trace(); got != want {
 		t.Fatalf("trace:\n%s\nwant:\n%s", got, want)
 	}
@@ -316,7 +332,7 @@ func TestStopDuringCountdownSendsNothing(t *testing.T) {
 	if err := s.Stop("ramp"); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := g.trace(), "0s create 0 rate 100\n0s delete 0"; got != want {
+	if got, want := g.trace(), "0s create 0 rate 100 [1h0m0s, 1h0m1s)\n0s start 0\n0s stop 0\n0s delete 0"; got != want {
 		t.Fatalf("trace %q, want %q", got, want)
 	}
 }
