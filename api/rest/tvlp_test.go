@@ -156,3 +156,38 @@ func TestTvlpReplaysOverTheFakeDriver(t *testing.T) {
 		t.Errorf("delete: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// FuzzTvlpBodies: whatever a client posts to the TVLP paths, the answer
+// is never a 500, and whatever got made is stopped and deleted cleanly.
+func FuzzTvlpBodies(f *testing.F) {
+	f.Add(tvlpBody(f, "p", 1e6, 1000, 2000))
+	f.Add(tvlpBody(f, "p", 0, 1000))
+	f.Add(tvlpBody(f, "p", -1, 1000))
+	f.Add(tvlpBody(f, "p", 1<<62, 1000))
+	f.Add(`{"profile":{"cpu":{"series":[{"length":1,"config":{}}]}}}`)
+	f.Add(`{"profile":{"packet":{"series":[{"target_id":"nope","length":1,"config":{}}]}}}`)
+	f.Add(`{"packet":{"load_scale":1e308,"time_scale":1e-308}}`)
+	f.Add(`{"start_time":"2030-01-01T00:00:00Z","packet":{"load_scale":0.5}}`)
+	f.Add(`{"start_time":"1970-01-01T00:00:00Z"}`)
+	for _, s := range []string{`{}`, `[]`, `null`, `{"profile":{}}`, `{"profile":{"packet":{"series":[]}}}`} {
+		f.Add(s)
+	}
+	h := newTestServer(f)
+	do(h, "POST", "/tvlp", tvlpBody(f, "fixed", 1e6, 1000))
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, target := range []struct{ method, path string }{
+			{"POST", "/tvlp"}, {"POST", "/tvlp/p/start"}, {"POST", "/tvlp/fixed/start"},
+		} {
+			rec := do(h, target.method, target.path, body)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %s %q: %d %s", target.method, target.path, body, rec.Code, rec.Body)
+			}
+		}
+		for _, id := range []string{"p", "fixed"} {
+			if rec := do(h, "POST", "/tvlp/"+id+"/stop", ""); rec.Code >= 500 {
+				t.Fatalf("stop %s: %d %s", id, rec.Code, rec.Body)
+			}
+		}
+		do(h, "DELETE", "/tvlp/p", "")
+	})
+}
