@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -928,6 +929,30 @@ func (e TrafficProtocolModifiersTie) Valid() bool {
 	case TrafficProtocolModifiersTieCartesian:
 		return true
 	case TrafficProtocolModifiersTieZip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TvlpConfigurationState.
+const (
+	TvlpConfigurationStateCountdown TvlpConfigurationState = "countdown"
+	TvlpConfigurationStateError     TvlpConfigurationState = "error"
+	TvlpConfigurationStateReady     TvlpConfigurationState = "ready"
+	TvlpConfigurationStateRunning   TvlpConfigurationState = "running"
+)
+
+// Valid indicates whether the value is a known member of the TvlpConfigurationState enum.
+func (e TvlpConfigurationState) Valid() bool {
+	switch e {
+	case TvlpConfigurationStateCountdown:
+		return true
+	case TvlpConfigurationStateError:
+		return true
+	case TvlpConfigurationStateReady:
+		return true
+	case TvlpConfigurationStateRunning:
 		return true
 	default:
 		return false
@@ -2667,6 +2692,155 @@ type TrafficProtocolModifiers struct {
 // TrafficProtocolModifiersTie How the modifiers combine.
 type TrafficProtocolModifiersTie string
 
+// TvlpConfiguration A time-varying load profile and its replay state.
+type TvlpConfiguration struct {
+	// Error What went wrong; only in state error.
+	Error *string `json:"error,omitempty"`
+
+	// Id Unique profile identifier; the server makes one when absent.
+	Id *string `json:"id,omitempty"`
+
+	// Profile One series per module; openperfd replays packet series only.
+	Profile TvlpProfile `json:"profile"`
+
+	// State ready (may start), countdown (waiting for its start time), running, error (see error).
+	State *TvlpConfigurationState `json:"state,omitempty"`
+
+	// Time Read-only times of the profile.
+	Time *TvlpTime `json:"time,omitempty"`
+}
+
+// TvlpConfigurationState ready (may start), countdown (waiting for its start time), running, error (see error).
+type TvlpConfigurationState string
+
+// TvlpPacketSeries Packet generator steps, replayed one after the other.
+type TvlpPacketSeries struct {
+	Series []TvlpPacketStep `json:"series"`
+}
+
+// TvlpPacketStep One step, a packet generator on a target for a length of time.
+type TvlpPacketStep struct {
+	// Config Packet generator configuration.
+	Config PacketGeneratorConfig `json:"config"`
+
+	// Length The step's length in ns; > 0.
+	Length int64 `json:"length"`
+
+	// TargetId The port or interface the step's generator transmits on.
+	TargetId string `json:"target_id"`
+}
+
+// TvlpProfile One series per module; openperfd replays packet series only.
+type TvlpProfile struct {
+	// Block A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Block *TvlpUnsupportedSeries `json:"block,omitempty"`
+
+	// Cpu A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Cpu *TvlpUnsupportedSeries `json:"cpu,omitempty"`
+
+	// Memory A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Memory *TvlpUnsupportedSeries `json:"memory,omitempty"`
+
+	// Network A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+	Network *TvlpUnsupportedSeries `json:"network,omitempty"`
+
+	// Packet Packet generator steps, replayed one after the other.
+	Packet *TvlpPacketSeries `json:"packet,omitempty"`
+}
+
+// TvlpResult What one replay of a profile did.
+type TvlpResult struct {
+	// Id Unique result identifier.
+	Id string `json:"id"`
+
+	// Packet The generator result of each step begun so far, in step order.
+	Packet *[]PacketGeneratorResult `json:"packet,omitempty"`
+
+	// TvlpId The profile that produced it.
+	TvlpId string `json:"tvlp_id"`
+
+	// XPacketSteps openperfd extension; per step begun so far, its totals and actual rate.
+	XPacketSteps *[]TvlpStepTotals `json:"x_packet_steps,omitempty"`
+
+	// XPacketTotal openperfd extension; packets and octets of a step (or the whole replay) and the rate they were sent at.
+	XPacketTotal *TvlpStepTotals `json:"x_packet_total,omitempty"`
+}
+
+// TvlpStartConfiguration How to replay a profile.
+type TvlpStartConfiguration struct {
+	// Block Scales of one series' replay.
+	Block *TvlpStartSeriesConfiguration `json:"block,omitempty"`
+
+	// Cpu Scales of one series' replay.
+	Cpu *TvlpStartSeriesConfiguration `json:"cpu,omitempty"`
+
+	// Memory Scales of one series' replay.
+	Memory *TvlpStartSeriesConfiguration `json:"memory,omitempty"`
+
+	// Network Scales of one series' replay.
+	Network *TvlpStartSeriesConfiguration `json:"network,omitempty"`
+
+	// Packet Scales of one series' replay.
+	Packet *TvlpStartSeriesConfiguration `json:"packet,omitempty"`
+
+	// StartTime When to start; absent or past, at once.
+	StartTime *time.Time `json:"start_time,omitempty"`
+}
+
+// TvlpStartSeriesConfiguration Scales of one series' replay.
+type TvlpStartSeriesConfiguration struct {
+	// DynamicResults Accepted for OpenPerf clients; openperfd keeps no dynamic results.
+	DynamicResults *map[string]interface{} `json:"dynamic_results,omitempty"`
+
+	// LoadScale Multiplies each step's load.rate.value and load.burst_size (default 1); > 0.
+	LoadScale *float64 `json:"load_scale,omitempty"`
+
+	// TimeScale Multiplies each step's length (default 1); > 0.
+	TimeScale *float64 `json:"time_scale,omitempty"`
+}
+
+// TvlpStepTotals openperfd extension; packets and octets of a step (or the whole replay) and the rate they were sent at.
+type TvlpStepTotals struct {
+	// GeneratorId The step's generator.
+	GeneratorId *string `json:"generator_id,omitempty"`
+
+	// Octets Octets sent.
+	Octets int64 `json:"octets"`
+
+	// Packets Packets sent.
+	Packets int64 `json:"packets"`
+
+	// Rate Packets per second: packets over the time from the first to the last packet.
+	Rate float64 `json:"rate"`
+
+	// Step Step index (absent for the whole replay).
+	Step *int32 `json:"step,omitempty"`
+
+	// TimestampFirst The first packet's time.
+	TimestampFirst *time.Time `json:"timestamp_first,omitempty"`
+
+	// TimestampLast The last packet's time.
+	TimestampLast *time.Time `json:"timestamp_last,omitempty"`
+}
+
+// TvlpTime Read-only times of the profile.
+type TvlpTime struct {
+	// Length The profile's length in ns; while it replays, scaled by its time_scale.
+	Length int64 `json:"length"`
+
+	// Offset How far the replay is, in ns (running).
+	Offset *int64 `json:"offset,omitempty"`
+
+	// Start When the replay starts or started (countdown and running).
+	Start *time.Time `json:"start,omitempty"`
+}
+
+// TvlpUnsupportedSeries A series of a module openperfd does not have (block, cpu, memory, network); refused with a 400.
+type TvlpUnsupportedSeries struct {
+	Series               *[]map[string]interface{} `json:"series,omitempty"`
+	AdditionalProperties map[string]interface{}    `json:"-"`
+}
+
 // TxFlow One transmitted flow of a result.
 type TxFlow struct {
 	// Counters Transmit counters; octets include the FCS.
@@ -3015,6 +3189,80 @@ type UpdatePortJSONRequestBody = Port
 
 // SendPortTestFramesJSONRequestBody defines body for SendPortTestFrames for application/json ContentType.
 type SendPortTestFramesJSONRequestBody = TestFrames
+
+// CreateTvlpConfigurationJSONRequestBody defines body for CreateTvlpConfiguration for application/json ContentType.
+type CreateTvlpConfigurationJSONRequestBody = TvlpConfiguration
+
+// StartTvlpConfigurationJSONRequestBody defines body for StartTvlpConfiguration for application/json ContentType.
+type StartTvlpConfigurationJSONRequestBody = TvlpStartConfiguration
+
+// Getter for additional properties for TvlpUnsupportedSeries. Returns the specified
+// element and whether it was found
+func (a TvlpUnsupportedSeries) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for TvlpUnsupportedSeries
+func (a *TvlpUnsupportedSeries) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for TvlpUnsupportedSeries to handle AdditionalProperties
+func (a *TvlpUnsupportedSeries) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["series"]; found {
+		err = json.Unmarshal(raw, &a.Series)
+		if err != nil {
+			return fmt.Errorf("error reading 'series': %w", err)
+		}
+		delete(object, "series")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for TvlpUnsupportedSeries to handle AdditionalProperties
+func (a TvlpUnsupportedSeries) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Series != nil {
+		object["series"], err = json.Marshal(a.Series)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'series': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3871,6 +4119,91 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
 	GetStack(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTvlpConfigurations List TVLP configurations
+	//
+	// Every time-varying load profile.
+	//
+	// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+	ListTvlpConfigurations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTvlpConfigurationWithBody Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfigurationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTvlpConfiguration Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfiguration(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTvlpResults List TVLP results
+	//
+	// The results of every profile replay.
+	//
+	// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+	ListTvlpResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTvlpResult Delete a TVLP result
+	//
+	// Deletes the result of a replay that is over (a running one is a 400).
+	//
+	// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+	DeleteTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTvlpResult Get a TVLP result
+	//
+	// One result, looked up by its id.
+	//
+	// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+	GetTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTvlpConfiguration Delete a TVLP configuration
+	//
+	// Deletes a profile that is not running (countdown or running is a 400).
+	//
+	// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+	DeleteTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTvlpConfiguration Get a TVLP configuration
+	//
+	// One profile with its state, looked up by its id.
+	//
+	// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+	GetTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartTvlpConfigurationWithBody Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfigurationWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartTvlpConfiguration Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfiguration(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopTvlpConfiguration Stop a TVLP configuration
+	//
+	// Stops a replay at once (traffic stops with the request). Idempotent.
+	//
+	// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+	StopTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVersion Daemon version
 	//
@@ -5639,6 +5972,201 @@ func (c *Client) ListStacks(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /stacks/{id} (the `GetStack` operationId).
 func (c *Client) GetStack(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStackRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTvlpConfigurations List TVLP configurations
+//
+// Every time-varying load profile.
+//
+// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+func (c *Client) ListTvlpConfigurations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTvlpConfigurationsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTvlpConfigurationWithBody Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *Client) CreateTvlpConfigurationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTvlpConfigurationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTvlpConfiguration Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *Client) CreateTvlpConfiguration(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTvlpConfigurationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTvlpResults List TVLP results
+//
+// The results of every profile replay.
+//
+// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+func (c *Client) ListTvlpResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTvlpResultsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTvlpResult Delete a TVLP result
+//
+// Deletes the result of a replay that is over (a running one is a 400).
+//
+// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+func (c *Client) DeleteTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTvlpResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTvlpResult Get a TVLP result
+//
+// One result, looked up by its id.
+//
+// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+func (c *Client) GetTvlpResult(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTvlpResultRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTvlpConfiguration Delete a TVLP configuration
+//
+// Deletes a profile that is not running (countdown or running is a 400).
+//
+// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+func (c *Client) DeleteTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTvlpConfigurationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTvlpConfiguration Get a TVLP configuration
+//
+// One profile with its state, looked up by its id.
+//
+// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+func (c *Client) GetTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTvlpConfigurationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartTvlpConfigurationWithBody Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *Client) StartTvlpConfigurationWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartTvlpConfigurationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartTvlpConfiguration Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *Client) StartTvlpConfiguration(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartTvlpConfigurationRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopTvlpConfiguration Stop a TVLP configuration
+//
+// Stops a replay at once (traffic stops with the request). Idempotent.
+//
+// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+func (c *Client) StopTvlpConfiguration(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopTvlpConfigurationRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -8691,6 +9219,317 @@ func NewGetStackRequest(server string, id Id) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListTvlpConfigurationsRequest constructs an http.Request for the ListTvlpConfigurations method
+func NewListTvlpConfigurationsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTvlpConfigurationRequest calls the generic CreateTvlpConfiguration builder with application/json body
+func NewCreateTvlpConfigurationRequest(server string, body CreateTvlpConfigurationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTvlpConfigurationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTvlpConfigurationRequestWithBody constructs an http.Request for the CreateTvlpConfiguration method, with any body, and a specified content type
+func NewCreateTvlpConfigurationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListTvlpResultsRequest constructs an http.Request for the ListTvlpResults method
+func NewListTvlpResultsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp-results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteTvlpResultRequest constructs an http.Request for the DeleteTvlpResult method
+func NewDeleteTvlpResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTvlpResultRequest constructs an http.Request for the GetTvlpResult method
+func NewGetTvlpResultRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp-results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteTvlpConfigurationRequest constructs an http.Request for the DeleteTvlpConfiguration method
+func NewDeleteTvlpConfigurationRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTvlpConfigurationRequest constructs an http.Request for the GetTvlpConfiguration method
+func NewGetTvlpConfigurationRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartTvlpConfigurationRequest calls the generic StartTvlpConfiguration builder with application/json body
+func NewStartTvlpConfigurationRequest(server string, id Id, body StartTvlpConfigurationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartTvlpConfigurationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewStartTvlpConfigurationRequestWithBody constructs an http.Request for the StartTvlpConfiguration method, with any body, and a specified content type
+func NewStartTvlpConfigurationRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s/start", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStopTvlpConfigurationRequest constructs an http.Request for the StopTvlpConfiguration method
+func NewStopTvlpConfigurationRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tvlp/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetVersionRequest constructs an http.Request for the GetVersion method
 func NewGetVersionRequest(server string) (*http.Request, error) {
 	var err error
@@ -9670,6 +10509,105 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /stacks/{id} (the `GetStack` operationId).
 	GetStackWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetStackResponse, error)
+
+	// ListTvlpConfigurationsWithResponse List TVLP configurations
+	//
+	// Every time-varying load profile.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+	ListTvlpConfigurationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpConfigurationsResponse, error)
+
+	// CreateTvlpConfigurationWithBodyWithResponse Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfigurationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error)
+
+	// CreateTvlpConfigurationWithResponse Create a TVLP configuration
+	//
+	// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+	CreateTvlpConfigurationWithResponse(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error)
+
+	// ListTvlpResultsWithResponse List TVLP results
+	//
+	// The results of every profile replay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+	ListTvlpResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpResultsResponse, error)
+
+	// DeleteTvlpResultWithResponse Delete a TVLP result
+	//
+	// Deletes the result of a replay that is over (a running one is a 400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+	DeleteTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpResultResponse, error)
+
+	// GetTvlpResultWithResponse Get a TVLP result
+	//
+	// One result, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+	GetTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpResultResponse, error)
+
+	// DeleteTvlpConfigurationWithResponse Delete a TVLP configuration
+	//
+	// Deletes a profile that is not running (countdown or running is a 400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+	DeleteTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpConfigurationResponse, error)
+
+	// GetTvlpConfigurationWithResponse Get a TVLP configuration
+	//
+	// One profile with its state, looked up by its id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+	GetTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpConfigurationResponse, error)
+
+	// StartTvlpConfigurationWithBodyWithResponse Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfigurationWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error)
+
+	// StartTvlpConfigurationWithResponse Start a TVLP configuration
+	//
+	// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+	StartTvlpConfigurationWithResponse(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error)
+
+	// StopTvlpConfigurationWithResponse Stop a TVLP configuration
+	//
+	// Stops a replay at once (traffic stops with the request). Idempotent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+	StopTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopTvlpConfigurationResponse, error)
 
 	// GetVersionWithResponse Daemon version
 	//
@@ -13305,6 +14243,438 @@ func (r GetStackResponse) ContentType() string {
 	return ""
 }
 
+type ListTvlpConfigurationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]TvlpConfiguration
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTvlpConfigurationsResponse) GetJSON200() *[]TvlpConfiguration {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTvlpConfigurationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTvlpConfigurationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTvlpConfigurationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTvlpConfigurationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTvlpConfigurationResponse201Headers the declared response headers of an HTTP 201 response for CreateTvlpConfiguration
+type CreateTvlpConfigurationResponse201Headers struct {
+	Location *string
+}
+
+type CreateTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TvlpConfiguration
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateTvlpConfigurationResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTvlpConfigurationResponse) GetJSON201() *TvlpConfiguration {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTvlpConfigurationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTvlpResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]TvlpResult
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTvlpResultsResponse) GetJSON200() *[]TvlpResult {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTvlpResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTvlpResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTvlpResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTvlpResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTvlpResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTvlpResultResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTvlpResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTvlpResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTvlpResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTvlpResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTvlpResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTvlpResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TvlpResult
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTvlpResultResponse) GetJSON200() *TvlpResult {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTvlpResultResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTvlpResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTvlpResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTvlpResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTvlpResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTvlpConfigurationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TvlpConfiguration
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTvlpConfigurationResponse) GetJSON200() *TvlpConfiguration {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartTvlpConfigurationResponse201Headers the declared response headers of an HTTP 201 response for StartTvlpConfiguration
+type StartTvlpConfigurationResponse201Headers struct {
+	Location *string
+}
+
+type StartTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TvlpResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *StartTvlpConfigurationResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartTvlpConfigurationResponse) GetJSON201() *TvlpResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartTvlpConfigurationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopTvlpConfigurationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopTvlpConfigurationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StopTvlpConfigurationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopTvlpConfigurationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopTvlpConfigurationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopTvlpConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetVersionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14855,6 +16225,171 @@ func (c *ClientWithResponses) GetStackWithResponse(ctx context.Context, id Id, r
 		return nil, err
 	}
 	return ParseGetStackResponse(rsp)
+}
+
+// ListTvlpConfigurationsWithResponse List TVLP configurations
+//
+// Every time-varying load profile.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp (the `ListTvlpConfigurations` operationId).
+func (c *ClientWithResponses) ListTvlpConfigurationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpConfigurationsResponse, error) {
+	rsp, err := c.ListTvlpConfigurations(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTvlpConfigurationsResponse(rsp)
+}
+
+// CreateTvlpConfigurationWithBodyWithResponse Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *ClientWithResponses) CreateTvlpConfigurationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error) {
+	rsp, err := c.CreateTvlpConfigurationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTvlpConfigurationResponse(rsp)
+}
+
+// CreateTvlpConfigurationWithResponse Create a TVLP configuration
+//
+// Checks a profile and keeps it, ready to start. Only the packet series is supported; a block, cpu, memory or network series is a 400 naming it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp (the `CreateTvlpConfiguration` operationId).
+func (c *ClientWithResponses) CreateTvlpConfigurationWithResponse(ctx context.Context, body CreateTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTvlpConfigurationResponse, error) {
+	rsp, err := c.CreateTvlpConfiguration(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTvlpConfigurationResponse(rsp)
+}
+
+// ListTvlpResultsWithResponse List TVLP results
+//
+// The results of every profile replay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp-results (the `ListTvlpResults` operationId).
+func (c *ClientWithResponses) ListTvlpResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTvlpResultsResponse, error) {
+	rsp, err := c.ListTvlpResults(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTvlpResultsResponse(rsp)
+}
+
+// DeleteTvlpResultWithResponse Delete a TVLP result
+//
+// Deletes the result of a replay that is over (a running one is a 400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tvlp-results/{id} (the `DeleteTvlpResult` operationId).
+func (c *ClientWithResponses) DeleteTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpResultResponse, error) {
+	rsp, err := c.DeleteTvlpResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTvlpResultResponse(rsp)
+}
+
+// GetTvlpResultWithResponse Get a TVLP result
+//
+// One result, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp-results/{id} (the `GetTvlpResult` operationId).
+func (c *ClientWithResponses) GetTvlpResultWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpResultResponse, error) {
+	rsp, err := c.GetTvlpResult(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTvlpResultResponse(rsp)
+}
+
+// DeleteTvlpConfigurationWithResponse Delete a TVLP configuration
+//
+// Deletes a profile that is not running (countdown or running is a 400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tvlp/{id} (the `DeleteTvlpConfiguration` operationId).
+func (c *ClientWithResponses) DeleteTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteTvlpConfigurationResponse, error) {
+	rsp, err := c.DeleteTvlpConfiguration(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTvlpConfigurationResponse(rsp)
+}
+
+// GetTvlpConfigurationWithResponse Get a TVLP configuration
+//
+// One profile with its state, looked up by its id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tvlp/{id} (the `GetTvlpConfiguration` operationId).
+func (c *ClientWithResponses) GetTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetTvlpConfigurationResponse, error) {
+	rsp, err := c.GetTvlpConfiguration(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTvlpConfigurationResponse(rsp)
+}
+
+// StartTvlpConfigurationWithBodyWithResponse Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *ClientWithResponses) StartTvlpConfigurationWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error) {
+	rsp, err := c.StartTvlpConfigurationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartTvlpConfigurationResponse(rsp)
+}
+
+// StartTvlpConfigurationWithResponse Start a TVLP configuration
+//
+// Replays the profile now, or at start_time (state countdown until then), and creates its result. The body is optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp/{id}/start (the `StartTvlpConfiguration` operationId).
+func (c *ClientWithResponses) StartTvlpConfigurationWithResponse(ctx context.Context, id Id, body StartTvlpConfigurationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartTvlpConfigurationResponse, error) {
+	rsp, err := c.StartTvlpConfiguration(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartTvlpConfigurationResponse(rsp)
+}
+
+// StopTvlpConfigurationWithResponse Stop a TVLP configuration
+//
+// Stops a replay at once (traffic stops with the request). Idempotent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tvlp/{id}/stop (the `StopTvlpConfiguration` operationId).
+func (c *ClientWithResponses) StopTvlpConfigurationWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopTvlpConfigurationResponse, error) {
+	rsp, err := c.StopTvlpConfiguration(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopTvlpConfigurationResponse(rsp)
 }
 
 // GetVersionWithResponse Daemon version
@@ -17471,6 +19006,324 @@ func ParseGetStackResponse(rsp *http.Response) (*GetStackResponse, error) {
 	return response, nil
 }
 
+// ParseListTvlpConfigurationsResponse parses an HTTP response from a ListTvlpConfigurationsWithResponse call
+func ParseListTvlpConfigurationsResponse(rsp *http.Response) (*ListTvlpConfigurationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTvlpConfigurationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []TvlpConfiguration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTvlpConfigurationResponse parses an HTTP response from a CreateTvlpConfigurationWithResponse call
+func ParseCreateTvlpConfigurationResponse(rsp *http.Response) (*CreateTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TvlpConfiguration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateTvlpConfigurationResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTvlpResultsResponse parses an HTTP response from a ListTvlpResultsWithResponse call
+func ParseListTvlpResultsResponse(rsp *http.Response) (*ListTvlpResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTvlpResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []TvlpResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTvlpResultResponse parses an HTTP response from a DeleteTvlpResultWithResponse call
+func ParseDeleteTvlpResultResponse(rsp *http.Response) (*DeleteTvlpResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTvlpResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTvlpResultResponse parses an HTTP response from a GetTvlpResultWithResponse call
+func ParseGetTvlpResultResponse(rsp *http.Response) (*GetTvlpResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTvlpResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TvlpResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTvlpConfigurationResponse parses an HTTP response from a DeleteTvlpConfigurationWithResponse call
+func ParseDeleteTvlpConfigurationResponse(rsp *http.Response) (*DeleteTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTvlpConfigurationResponse parses an HTTP response from a GetTvlpConfigurationWithResponse call
+func ParseGetTvlpConfigurationResponse(rsp *http.Response) (*GetTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TvlpConfiguration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartTvlpConfigurationResponse parses an HTTP response from a StartTvlpConfigurationWithResponse call
+func ParseStartTvlpConfigurationResponse(rsp *http.Response) (*StartTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TvlpResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers StartTvlpConfigurationResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStopTvlpConfigurationResponse parses an HTTP response from a StopTvlpConfigurationWithResponse call
+func ParseStopTvlpConfigurationResponse(rsp *http.Response) (*StopTvlpConfigurationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopTvlpConfigurationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetVersionResponse parses an HTTP response from a GetVersionWithResponse call
 func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17747,6 +19600,33 @@ type ServerInterface interface {
 	// GetStack Get a stack
 	// (GET /stacks/{id})
 	GetStack(ctx echo.Context, id Id) error
+	// ListTvlpConfigurations List TVLP configurations
+	// (GET /tvlp)
+	ListTvlpConfigurations(ctx echo.Context) error
+	// CreateTvlpConfiguration Create a TVLP configuration
+	// (POST /tvlp)
+	CreateTvlpConfiguration(ctx echo.Context) error
+	// ListTvlpResults List TVLP results
+	// (GET /tvlp-results)
+	ListTvlpResults(ctx echo.Context) error
+	// DeleteTvlpResult Delete a TVLP result
+	// (DELETE /tvlp-results/{id})
+	DeleteTvlpResult(ctx echo.Context, id Id) error
+	// GetTvlpResult Get a TVLP result
+	// (GET /tvlp-results/{id})
+	GetTvlpResult(ctx echo.Context, id Id) error
+	// DeleteTvlpConfiguration Delete a TVLP configuration
+	// (DELETE /tvlp/{id})
+	DeleteTvlpConfiguration(ctx echo.Context, id Id) error
+	// GetTvlpConfiguration Get a TVLP configuration
+	// (GET /tvlp/{id})
+	GetTvlpConfiguration(ctx echo.Context, id Id) error
+	// StartTvlpConfiguration Start a TVLP configuration
+	// (POST /tvlp/{id}/start)
+	StartTvlpConfiguration(ctx echo.Context, id Id) error
+	// StopTvlpConfiguration Stop a TVLP configuration
+	// (POST /tvlp/{id}/stop)
+	StopTvlpConfiguration(ctx echo.Context, id Id) error
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
@@ -18861,6 +20741,129 @@ func (w *ServerInterfaceWrapper) GetStack(ctx echo.Context) error {
 	return err
 }
 
+// ListTvlpConfigurations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTvlpConfigurations(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTvlpConfigurations(ctx)
+	return err
+}
+
+// CreateTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTvlpConfiguration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTvlpConfiguration(ctx)
+	return err
+}
+
+// ListTvlpResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTvlpResults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTvlpResults(ctx)
+	return err
+}
+
+// DeleteTvlpResult converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTvlpResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTvlpResult(ctx, id)
+	return err
+}
+
+// GetTvlpResult converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTvlpResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTvlpResult(ctx, id)
+	return err
+}
+
+// DeleteTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTvlpConfiguration(ctx, id)
+	return err
+}
+
+// GetTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTvlpConfiguration(ctx, id)
+	return err
+}
+
+// StartTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) StartTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartTvlpConfiguration(ctx, id)
+	return err
+}
+
+// StopTvlpConfiguration converts echo context to params.
+func (w *ServerInterfaceWrapper) StopTvlpConfiguration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopTvlpConfiguration(ctx, id)
+	return err
+}
+
 // GetVersion converts echo context to params.
 func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	var err error
@@ -19002,6 +21005,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/packet/capture-results/:id", wrapper.DeletePacketCaptureResult, options.OperationMiddlewares["DeletePacketCaptureResult"]...)
 	router.GET(options.BaseURL+"/packet/capture-results/:id", wrapper.GetPacketCaptureResult, options.OperationMiddlewares["GetPacketCaptureResult"]...)
 	router.GET(options.BaseURL+"/packet/capture-results/:id/pcap", wrapper.GetPacketCapturePcap, options.OperationMiddlewares["GetPacketCapturePcap"]...)
+	router.GET(options.BaseURL+"/tvlp", wrapper.ListTvlpConfigurations, options.OperationMiddlewares["ListTvlpConfigurations"]...)
+	router.POST(options.BaseURL+"/tvlp", wrapper.CreateTvlpConfiguration, options.OperationMiddlewares["CreateTvlpConfiguration"]...)
+	router.DELETE(options.BaseURL+"/tvlp/:id", wrapper.DeleteTvlpConfiguration, options.OperationMiddlewares["DeleteTvlpConfiguration"]...)
+	router.GET(options.BaseURL+"/tvlp/:id", wrapper.GetTvlpConfiguration, options.OperationMiddlewares["GetTvlpConfiguration"]...)
+	router.POST(options.BaseURL+"/tvlp/:id/start", wrapper.StartTvlpConfiguration, options.OperationMiddlewares["StartTvlpConfiguration"]...)
+	router.POST(options.BaseURL+"/tvlp/:id/stop", wrapper.StopTvlpConfiguration, options.OperationMiddlewares["StopTvlpConfiguration"]...)
+	router.GET(options.BaseURL+"/tvlp-results", wrapper.ListTvlpResults, options.OperationMiddlewares["ListTvlpResults"]...)
+	router.DELETE(options.BaseURL+"/tvlp-results/:id", wrapper.DeleteTvlpResult, options.OperationMiddlewares["DeleteTvlpResult"]...)
+	router.GET(options.BaseURL+"/tvlp-results/:id", wrapper.GetTvlpResult, options.OperationMiddlewares["GetTvlpResult"]...)
 
 }
 
@@ -21977,6 +23989,345 @@ func (response GetStack404JSONResponse) VisitGetStackResponse(w http.ResponseWri
 	return err
 }
 
+type ListTvlpConfigurationsRequestObject struct {
+}
+
+type ListTvlpConfigurationsResponseObject interface {
+	VisitListTvlpConfigurationsResponse(w http.ResponseWriter) error
+}
+
+type ListTvlpConfigurations200JSONResponse []TvlpConfiguration
+
+func (response ListTvlpConfigurations200JSONResponse) VisitListTvlpConfigurationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTvlpConfigurationRequestObject struct {
+	Body *CreateTvlpConfigurationJSONRequestBody
+}
+
+type CreateTvlpConfigurationResponseObject interface {
+	VisitCreateTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type CreateTvlpConfiguration201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateTvlpConfiguration201JSONResponse struct {
+	Body    TvlpConfiguration
+	Headers CreateTvlpConfiguration201ResponseHeaders
+}
+
+func (response CreateTvlpConfiguration201JSONResponse) VisitCreateTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTvlpConfiguration400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateTvlpConfiguration400JSONResponse) VisitCreateTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTvlpResultsRequestObject struct {
+}
+
+type ListTvlpResultsResponseObject interface {
+	VisitListTvlpResultsResponse(w http.ResponseWriter) error
+}
+
+type ListTvlpResults200JSONResponse []TvlpResult
+
+func (response ListTvlpResults200JSONResponse) VisitListTvlpResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteTvlpResultResponseObject interface {
+	VisitDeleteTvlpResultResponse(w http.ResponseWriter) error
+}
+
+type DeleteTvlpResult204Response struct {
+}
+
+func (response DeleteTvlpResult204Response) VisitDeleteTvlpResultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTvlpResult400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteTvlpResult400JSONResponse) VisitDeleteTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteTvlpResult404JSONResponse) VisitDeleteTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpResultRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetTvlpResultResponseObject interface {
+	VisitGetTvlpResultResponse(w http.ResponseWriter) error
+}
+
+type GetTvlpResult200JSONResponse TvlpResult
+
+func (response GetTvlpResult200JSONResponse) VisitGetTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpResult404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTvlpResult404JSONResponse) VisitGetTvlpResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpConfigurationRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteTvlpConfigurationResponseObject interface {
+	VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type DeleteTvlpConfiguration204Response struct {
+}
+
+func (response DeleteTvlpConfiguration204Response) VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTvlpConfiguration400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteTvlpConfiguration400JSONResponse) VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteTvlpConfiguration404JSONResponse) VisitDeleteTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpConfigurationRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetTvlpConfigurationResponseObject interface {
+	VisitGetTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type GetTvlpConfiguration200JSONResponse TvlpConfiguration
+
+func (response GetTvlpConfiguration200JSONResponse) VisitGetTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTvlpConfiguration404JSONResponse) VisitGetTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTvlpConfigurationRequestObject struct {
+	Id   Id `json:"id"`
+	Body *StartTvlpConfigurationJSONRequestBody
+}
+
+type StartTvlpConfigurationResponseObject interface {
+	VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type StartTvlpConfiguration201ResponseHeaders struct {
+	Location *string
+}
+
+type StartTvlpConfiguration201JSONResponse struct {
+	Body    TvlpResult
+	Headers StartTvlpConfiguration201ResponseHeaders
+}
+
+func (response StartTvlpConfiguration201JSONResponse) VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTvlpConfiguration400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartTvlpConfiguration400JSONResponse) VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartTvlpConfiguration404JSONResponse) VisitStartTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopTvlpConfigurationRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StopTvlpConfigurationResponseObject interface {
+	VisitStopTvlpConfigurationResponse(w http.ResponseWriter) error
+}
+
+type StopTvlpConfiguration204Response struct {
+}
+
+func (response StopTvlpConfiguration204Response) VisitStopTvlpConfigurationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type StopTvlpConfiguration404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StopTvlpConfiguration404JSONResponse) VisitStopTvlpConfigurationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersionRequestObject struct {
 }
 
@@ -22243,6 +24594,33 @@ type StrictServerInterface interface {
 	// GetStack Get a stack
 	// (GET /stacks/{id})
 	GetStack(ctx context.Context, request GetStackRequestObject) (GetStackResponseObject, error)
+	// ListTvlpConfigurations List TVLP configurations
+	// (GET /tvlp)
+	ListTvlpConfigurations(ctx context.Context, request ListTvlpConfigurationsRequestObject) (ListTvlpConfigurationsResponseObject, error)
+	// CreateTvlpConfiguration Create a TVLP configuration
+	// (POST /tvlp)
+	CreateTvlpConfiguration(ctx context.Context, request CreateTvlpConfigurationRequestObject) (CreateTvlpConfigurationResponseObject, error)
+	// ListTvlpResults List TVLP results
+	// (GET /tvlp-results)
+	ListTvlpResults(ctx context.Context, request ListTvlpResultsRequestObject) (ListTvlpResultsResponseObject, error)
+	// DeleteTvlpResult Delete a TVLP result
+	// (DELETE /tvlp-results/{id})
+	DeleteTvlpResult(ctx context.Context, request DeleteTvlpResultRequestObject) (DeleteTvlpResultResponseObject, error)
+	// GetTvlpResult Get a TVLP result
+	// (GET /tvlp-results/{id})
+	GetTvlpResult(ctx context.Context, request GetTvlpResultRequestObject) (GetTvlpResultResponseObject, error)
+	// DeleteTvlpConfiguration Delete a TVLP configuration
+	// (DELETE /tvlp/{id})
+	DeleteTvlpConfiguration(ctx context.Context, request DeleteTvlpConfigurationRequestObject) (DeleteTvlpConfigurationResponseObject, error)
+	// GetTvlpConfiguration Get a TVLP configuration
+	// (GET /tvlp/{id})
+	GetTvlpConfiguration(ctx context.Context, request GetTvlpConfigurationRequestObject) (GetTvlpConfigurationResponseObject, error)
+	// StartTvlpConfiguration Start a TVLP configuration
+	// (POST /tvlp/{id}/start)
+	StartTvlpConfiguration(ctx context.Context, request StartTvlpConfigurationRequestObject) (StartTvlpConfigurationResponseObject, error)
+	// StopTvlpConfiguration Stop a TVLP configuration
+	// (POST /tvlp/{id}/stop)
+	StopTvlpConfiguration(ctx context.Context, request StopTvlpConfigurationRequestObject) (StopTvlpConfigurationResponseObject, error)
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
@@ -24608,6 +26986,274 @@ func (sh *strictHandler) GetStack(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListTvlpConfigurations operation middleware
+func (sh *strictHandler) ListTvlpConfigurations(ctx echo.Context) error {
+	var request ListTvlpConfigurationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTvlpConfigurations(ctx.Request().Context(), request.(ListTvlpConfigurationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTvlpConfigurations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTvlpConfigurationsResponseObject); ok {
+		return validResponse.VisitListTvlpConfigurationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTvlpConfiguration operation middleware
+func (sh *strictHandler) CreateTvlpConfiguration(ctx echo.Context) error {
+	var request CreateTvlpConfigurationRequestObject
+
+	var body CreateTvlpConfigurationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTvlpConfiguration(ctx.Request().Context(), request.(CreateTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitCreateTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTvlpResults operation middleware
+func (sh *strictHandler) ListTvlpResults(ctx echo.Context) error {
+	var request ListTvlpResultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTvlpResults(ctx.Request().Context(), request.(ListTvlpResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTvlpResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTvlpResultsResponseObject); ok {
+		return validResponse.VisitListTvlpResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTvlpResult operation middleware
+func (sh *strictHandler) DeleteTvlpResult(ctx echo.Context, id Id) error {
+	var request DeleteTvlpResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTvlpResult(ctx.Request().Context(), request.(DeleteTvlpResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTvlpResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTvlpResultResponseObject); ok {
+		return validResponse.VisitDeleteTvlpResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTvlpResult operation middleware
+func (sh *strictHandler) GetTvlpResult(ctx echo.Context, id Id) error {
+	var request GetTvlpResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTvlpResult(ctx.Request().Context(), request.(GetTvlpResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTvlpResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTvlpResultResponseObject); ok {
+		return validResponse.VisitGetTvlpResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTvlpConfiguration operation middleware
+func (sh *strictHandler) DeleteTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request DeleteTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTvlpConfiguration(ctx.Request().Context(), request.(DeleteTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitDeleteTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTvlpConfiguration operation middleware
+func (sh *strictHandler) GetTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request GetTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTvlpConfiguration(ctx.Request().Context(), request.(GetTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitGetTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartTvlpConfiguration operation middleware
+func (sh *strictHandler) StartTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request StartTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	var body StartTvlpConfigurationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartTvlpConfiguration(ctx.Request().Context(), request.(StartTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitStartTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopTvlpConfiguration operation middleware
+func (sh *strictHandler) StopTvlpConfiguration(ctx echo.Context, id Id) error {
+	var request StopTvlpConfigurationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopTvlpConfiguration(ctx.Request().Context(), request.(StopTvlpConfigurationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopTvlpConfiguration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopTvlpConfigurationResponseObject); ok {
+		return validResponse.VisitStopTvlpConfigurationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetVersion operation middleware
 func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	var request GetVersionRequestObject
@@ -24659,275 +27305,300 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9s40ij8V1B636rYVbJjO45nEn/KOMmMz2YyfmJn9lTtM6VAJCRhTQEcAJSsncp/P4XGhTeQIik5",
-	"l939sLOxSOLSd3Q3uv8aRXyZckaYkqOXf41SLPCSKCLgLxrr/8ZERoKminI2ejn6QCTPREQQjQlTdEaJ",
-	"OB6NR1Q/S7FajMYjhpdk9FJ/PR4J8mdGBYlHL5XIyHgkowVZYj2s2qT6LakEZfPR58+f9csy5UwSmPwn",
-	"HH8gf2ZEKv1XxJkiDP6J0zShEdbrefpPqRf1V2HY/1+Q2ejl6P97mm/sqXkqn74RggszVXlTdwuChJkM",
-	"rbFElK1wQuPj0efx6D1Xb3nG4sdfxXuOhIPumqoFUgusEI2P0Su9JPRbStgNEbMxwgzR2D6WiHGFljgm",
-	"iM9QwtdEHEVYEpQQpRE5RjGdUyURZjFabNIFYRJpFOkPCxMuiCArIhBVCKcpwUKiA43QMZryeIO4QNMs",
-	"uUcJleoQxpoTJZFaUD2yXGsy0Fuyu9RAeBXHgkh5q7DKZJ2S/q6Xj1G8YXhJI7QkasFjxKcKU0ZiJDma",
-	"YYEOBEm5UCRG0w1SC4IkESsiDjXRpYKnRChqCAab6QK0NR7NsSJrvAk+SwWZ0YdJQthcLfQbMy6WWGkK",
-	"ZurZ2WjsPqFMkTkR+hupsCL63akhDZYlSRWdVwklTCHz6nhEjufHiHFG3NtcoIzJLDXbO3Y/l9c3Hq0x",
-	"Vfpf8FhD2L7Ap/8kkdKLeb2I0otrZpZNDSkGQA0LSYiU6PUvVzerC3RQ+ObI8toYfXh7hX48P31+mKPi",
-	"gKeEpUTMYkQeFGGSchZAQMzkxGBHhuRGlAlJVwS9fn9rkSj1yPo5OnsG41FFlmEE2h+wEHij/475ElM2",
-	"kQSLaFGf7TU8RuYx0Gw+1XnPqQSZCSIXE0WXpD7TLYk4iyXKmKIJECjNoaq5E8t7EqMZFwjPMWWX6AT+",
-	"YJrZ9EKK1HZxHqQ2QdLEwbgCVHiAcBSRFIio43iA68CAAYqQSBKmOo5s8DqJs5Dq0FLWiArK5pYEnkj0",
-	"+uP1ay3eFuTheDSu48PzWnk0GicETcmMCwJgn1EhFQqStN2vntWgCSMNuc3Y4orECM8UEYgzopdAWLYc",
-	"vfwHTDHy4DLs6L4Y/VFbapA36ZxIdUNEpLVlEkJi4aGW4BjFVI84zYCCOvJe+vykPvKvJKaYdURd+iIw",
-	"wosTtUCpX2DnoV4EhnoxcKhJcLDjAcN9Ltoj/wCYmX2bJbvZ/gjg0Sjt2jrgZ6T5c1PHScTjAN3+cnd3",
-	"A7I4k0i/UV15g8ZZEinxnDTI9rXWNGvB2TzAQpVtw7LyAYO7VYsbwRWPeHLF2YzOAztXCyIYUSjBGyPI",
-	"yptf4mhS0Mjljz8yGmGp0K+vrpB9SZO+kZ6KiBmOyPaNFKcI7eLaDVVfwCuGyDJLsLYrGFFrLu7zmRFn",
-	"CCOtlo/RB2eSIpys8UaiCAux0daXNoE0GuWlky8SLfEGJQSvCJpytUA8U8f/ywJ04UDaZib61VsMfB4H",
-	"7XH/mjYUQ+JT72MS/DJ2MNevlIGPpLYYOWsUyLLz8m/h7Rrv2VWNHTRaEdhEhED75YVTGRCOlpZDwtc+",
-	"MmQsxxpnRCy5NhiIWhwatVIyGDrtusI+moEpuzZDnAZsjIfJjCaKBETMTzdvkXmGDlSUxtkyRXLDFH44",
-	"BENCkIjQFYlRiqN7omQQZWr4+EpgJpdUqdYpquj1EG/F6zYh8xsjKC1h6BKRBxypZKN1NVqS5VQfWbSN",
-	"oup4J8aebz2M1SSd5rN0db4V0+nqPPjlRYcvL6pffm6D0q3jtybOj3im/x2gfPEwmW6U+XcXw/BhQrRG",
-	"6/G+JYmOH6h+61E916P6radCtIXdlIYa52As7KAIreJKgwSfrs5fZYo30XnAxkMH7riPzAlYi+PEHIHN",
-	"UfnwpTkPa/NYS3J7gMaZ4uYU9+zF2Q8ooez+KOERTpCRtJkA6/jY2iDH5nsqNaNNCyYy85qZMnR68eL4",
-	"7Pn58enxyZH7t/nfc/1plGC6JPFYL4ghOBOPnQuD+HG0xiwdttHpxTG6njMuSKxncXq0TsfS+xDaOKvs",
-	"cAgzVbo61+flJkzoozGK7MmdKG30B5ZjXqh/bY/8uWvMnzovTg9foognnB1JkmIBlseCPCAgJoQFgWMW",
-	"wlKDbKN/GCOubSykyIOy5xOM9IbgG43xk6CsX3CpjAuuZnpqtaYfIcX1uVTL90YNvx3cDpZd4N3kBNJn",
-	"wgLMn0hLzxgoaEETgqhCC57EEmFtW0mif7dqH/5Gc7oicpijqLyYd3q4GF3frM4d0QbBU/AmVaiHzHCW",
-	"KGRfQAf5wVSAYVFYGCAiPgzbbFWXVNVo0Y+RZaKZ4EszbjbVBvkSy/uOh4qGo3XRc4UOtCg5O312eomi",
-	"BYnutYigEgTM87OzH55Iz99aviQ0UigmikR6rMOxJmgvyIzXUS3IsnjKBp+YlsRTzv0hm6qJ+cH+NRqP",
-	"JEn0qPBC6UjuljUaW3ecfs7I2r06pSzW/+52Yg8o9rrq1RTScPCJF1HalXMK1iEI7xDLrksylEovxo27",
-	"x0FRI4tGo7GZfzzSaiCw47F7scMKb+HNfI0PExi0w5cFXVc7tJmNNmnJ0px1Zxs8rTFoR/beG19fomUm",
-	"FZrqc4ekMSlw3+7sfHB69OzssBMDV0DrNl6dsAHWF20Wya13FnvtnWmWKFgQ6OD23atXV4dGTgzV2Xoh",
-	"r00IoJv6vgB3d5v+Xl141X1pjKaa61ufGHLPe2jl8LoZH3DvAlhNYDIDF9A/5TwhmPVSpw2Q0KxHy/79",
-	"toFq8YAqoeT7ayKN4DqCynue8ClOPJWUD+O5qEJUSZLM0IE+UmoRdTHWetpQUFlLOHOXqn68fdHK2zLi",
-	"acgRZNcNj9HBvzgjh85FX94akbspVT+TfnzpQozWxtGGHjGxvOIuvCPavKynI0zLwBWxXE6Exqkmy1SQ",
-	"SFuV+o/MxCY7e6kDR9IwhBt0Xke9UJQ4n42m6nRaLnL85/FIH2kmcKRp9jC+y4899p1LFBMBjhJvMP36",
-	"6godvPl4fXRxfojW+uiCpy7YUSOgbRq6wgjdFPXFXjT1RVlT99K4F1017sUwjXuxF427F7V6evbjo+vV",
-	"X3mcJSHuR7OMgU2ME5QxqpzvNcZkafysFTOy+Hmj33MJ06GYkzB8Q35fs8Qmd7FmrmCcwdG5nZJKcC00",
-	"0bbRH0GyhiyROsNyk0zh4GKnmVKGxWYM8thnCsCj8IZXRMgOKtLA4Hf7chXh1EjUfHn5uDmAmrH/e76G",
-	"IOTtWPqYhGkS4KdpRpN4EgfVyE/6GVJ0SaTCy7REz/qLIwhTByBjBmXZchr0AsOw5mlYf0KayCTiyyUN",
-	"eD5uTRaJICuq97YNN+WPLcAK0/dlUTd0CCk34MZ7xXCy+Vdo66+sWxth+8olosr4VGXuXVcCz2Y0QikR",
-	"uUsaPFpEoFnC1wGxGIGiDnAvMY4diIebOTU/iYwxfbo+oNYlxhmKBMGKHIbtym6BpPL+26NJHxn9Myuu",
-	"qpTk1UQUTcF+iCtxUTAI1wsuSS1kAe4vO2e8PbiQz9oaParse0Gie5ktg4lIXPOk3mYMSIncu04YzQR4",
-	"LoyfvSEf5iXC/kMEvmDzPloSzKzzFku0zKKF9fJJcozempHXVC14pkqzowNQnwsMVuGC4JgI/3CMPr6+",
-	"QXxFhDkNL/EGLfCKQIbRIQCUMvjD7cEQ9CXCZje5e9bPxzMFp1lN1fZgi5HKGCOJYwfOosBJr0u8pAEb",
-	"v1u4g4UVjJffFbjkiUQPE4+doubRpDbSBDlTayxIUPGo7Y6ZDqvM4t1HqVpoJiIPYDQTmMX2oGo/dijx",
-	"iliz1xAxFmKjxYymjXvKIAqck9V0o5k054fQKcxksf1VS19U+WfTDcJsM+Xx5lITGRWGJQyrM64cLwXz",
-	"NpaU0aXG60kwJUSjOqRD/Mwupv1EogUWsSYIdCAeCpQ+myUcx4cDZvcUtnUFuRBlyH3Ve8JA2LxI5mOD",
-	"iw6E0hZBxyxfrGH0Os6HhI+9x9ZgxAp7xd1sl4gsU7VBS6yiBaRYJEE1o9XrxAU5gynJWWIGvick9Rr5",
-	"EknyZ0ZYRNl8jBKsCIs2IN3+SZVeMCMkRpLOGVaZIPIYvYLjn1ZZdmEguoFxzPwQk4gWkNdn8kHuSVpO",
-	"D3ASCccrzCIST/JFaOTnY/m/7HFiDFgXWAi6wsnE2nFmqROaxqv8LzHTRrbdEaBqqo8nRkeEZV8x4WA8",
-	"ykDP23wE49h6OJrzI/3akbyn6ZGJW+HkKOWwLPOaQ0YMaW0BXLwu5K7VMYIOIsKU4DSWznZyqW+HQSDu",
-	"C0AWB2QiMlY/vnUHE5w6jfHXQpA+qcS+guaCZ6kHx7H3dT2RyOgMZJncONAgX3WaKUQh+xKiRfqIpwXn",
-	"S+ujqBIpsflYY0RTgC3kbWh5MTZ/FiWSXPC1NGE0qmBNMgh+NygoJ82Zbkz9bzAMACmMiEnxVfgBPjD/",
-	"zD97XNIs2AatVl7BrNfGk7GlNJDurm4Kxl849RJ90jv5ZGJ71jlccmDauHw+TkgdeUXJmVlMqtCBRvfD",
-	"ROTbmDhFZU1JLNGc8xiS8bEJt5sgca5X3cDH6JPTEp9elrGPE8kRrIysiNjkatHngsU0zgeDNFlmsmON",
-	"RQyYl4iyKMliEtvzkoQ7Bo7CUqLXYC5WaPFcNt2Q1LKzZGgs+BotMdtYO8V8a4nf0Kte3gonGZi2mST9",
-	"7L/PW3Xk24SvrxqZWj/1mTbogM/AgNJSbazxIbPlUqNzBWF6v2f9XAZi0HlaS3dDUq/gjfnuc1mT1Bdr",
-	"bD1H5gPsnJLk7b3M22y5xAJS24xSaogemNi4sQw0e5h3i1l48MYYERwtUEwiHpNYs4FmFX8MPzDLNDol",
-	"p7GEzJQeaeyzKmI6m2lVJPjSHfoVt/86BDRiiT5l7J7xNftkcjM65/7VofCL0ceBOwVFRbYTdIvabw/j",
-	"aL25yzBO4+4yBhgzvQe40V99zjX9gCW4LzW+nH9tAvQX9OGwwrUDc6QGhFa4rdUnl0+T4NZZNFyHTlM5",
-	"QpQt0JaktTqEzGUGY26H/GiliwtYotzYO9BGyhitCZ0vNKelSSaL1l/Xaw5+xNBlBzjGxHYSrahAaKQ8",
-	"tYneCyoVnwu8RNNMb60zZ9+ZjV/ZyUMMnZZveLSGZ2tXQmoZ+n6XffCy1RrnMw3yIyv4QJOGDno7Cf4S",
-	"iews6Kqj7STtGgYbJPKqYw2We9WBQgeVHQftZvi88QZJ6IZLc4bxLArZSle3zt8DZvL76ysUC55at+el",
-	"OzyfoAUR5LDjXSCars69CdmQ3lNxk9pVdJxARWnL+MXDQb9xs7htXH34GDJuVa5HclSFUWVLlZV0Ey7W",
-	"iAmFTZz9ZYEOl9e0wavt3oJhd9kxV9+cHztRuzthu1tIXbP2y19f6y86Zu3XvrwAl3WayH5f/qq/6OOM",
-	"dh/eRWkv97P77mNsvjNGbcCBBwnIgDuLR33yc6b2wRRLcnF+WCRIbRaP4P4yThJzC33Gk8Qd0QzqNcoL",
-	"AzVcb/48Hq0SzPrt6Hf9RUexdmONyYqD5sNPtyjFG322NrwXCMJSVbh8UIEZVW2c2uVk1TR0ISCEprtM",
-	"wyNFQjbBb/C72fWAk2FF6thZxkVwdZMrtwVDvZopZTynBfetpk/vqEVSCYKXAWWkdUwaCoK8eUhJBLnh",
-	"mQKyPNgQdbjL+djnWLVEXNSaRmTA2JRNuAgKXT80XG43ABwwQdK+bnPZYEo04F3ME0tkoTtgPkFgP63h",
-	"KZ6BzQ4vDpmiZC9Vc0uYNoiQyFju+dsFghUmcGRXpAoL5OLeC4gtrbcjv9gTckARS/PICA2qJCQYhW7R",
-	"5EMMOp175xjoE6rCN3uVD5vnRwznpvPigmHGpSmdEPbVlQL+dt1u1l4Aa/bo2ReM7quejEI3mh8Cp078",
-	"oKmkoyG4pKGsIENoXSssqHgSk1UwU4/FWMQoJitqrnj15yLFlTmn1SA1xCQ1o23HVp562jWiAiRWSyOB",
-	"s4aLtSxc+nFegeNwV7PTmZu1BX+uhUE6jXetv9k+KE17DHedNg+UB2K6j3fnvgkO23VlwUX1XE7rSmw4",
-	"qttA8G59lO0mZZPv66pAltry9XEQkbFhiWFaV+mzkqJJguaclio7FHLA3EyT5oordilgqKeCx1nk8zq2",
-	"h9r7KYoiRqqB4iE+DD9QKLk49opGZOyJROLBhFv6lfdpSYMzUZxtSXDBgHD3zYaIuRLIHJBrFM5ptYQX",
-	"WnMV9c1S+wqn2gpvSaSMzBvDCN9+/OgJkXYbhesIVJhbi6VbPyPxMBrXlkujRTGfpbBhZ+nAZ+rBXBPH",
-	"LJ6oh2D0u4X8PCQeJQmzmHtpZ9p37mUZxMGMcux3OSULvCLBbOjZjIiJpP8iJcycXvzwww9npxfjWioz",
-	"BPn0+9rI90G8ZlPo/OTFRcgasjOvBU5LM89wImtXwX5bEbEWVJnbgDyJiXeASXO5RP9uhtTEPcuSBB2Q",
-	"ROrzLE8bKDq2l+2aDzUWfqENUob0Kdl6Xvx2T4NeiQH5XXwWYIKuSV15tqfjNAObGrdZKkL6A3ufL4di",
-	"6Raf4z0/UKKlTfgOgl52U/T8V15AXZm9m4koCFU7T067IQymWCh7CPExaUibOlAiY/o0aZQckSp8f6V9",
-	"DVJhoSZK0Pl8C4KNYDD+O0Afgm9lSS4fYCiY5uvdscOGEgI8HTwpT0tzdigFZTJoi6Jiq1hqsuVsXUq3",
-	"X22IQf2BndWZseW8UuMCASgbON/XSQm5axckGeKHsYtp1BVusZ1MxQ6aq6MBlZdsqZz6LAsO3G1TdQO7",
-	"OH9tOb+95Nw4gBfjpGGNlQNq1lUBum7yfHMOoc1k2XgOrAsOvCECnbVE5bBIA/bZhxuXXDXAax1xEgr0",
-	"8TfDx6RpOIr3FC4+DB42SeLAwO/evd5h+y7QU1EUN+9uh4/JZMBX+f72l+EjpmkawtLNzc0uaPqTsj9D",
-	"JVazaUKOFJ7P/eWCIR4nuiRyw6LAqu92wJeLKlX8WJTNd15zlfUhMdbtYgysZ2nQoNguxsLRIclylKWs",
-	"ZqnwM2FEYMXbLq7N3TvDVJT/XCspX+7t0Q5efkedrqIVFteuRRKCBQjrOpe+ukLuqbt+74eVem+m4EDM",
-	"ITQEr6KDQm3mw6KWKPwODmlBJE9WRl3AP13ZGf+zJo54wrOG9Gcs5kT1OL6VUebw1VCtseqR9ZN1OL5V",
-	"EdWgnwuLKVcYq4fnCoeZ1nwrc9fytXu95JcKZ+aaCHaS+HuaMZlRRk3i08GMJokJ+dRrQ/W06BOO447r",
-	"f6df/TweNcTy9PF3mSWKpgkJLtsUBTMhqtL5RvCMxUdQrs3fbVC05Grf4p7a5l13J5CWApDf5mUB41XW",
-	"oAywUx3G3VMALUn6T7eU9KxGCB0pWwLKV9mB/drz0u8sejzyLpGJsrn8fCD4t1e3bUnoYbtbS0O4azIl",
-	"Ec4kXCXdMR9hgiOVhUJMNi2hsdZ4p8Eb4/92dPvc78dfeFhj55CBGKp+70g9HPEVESJj8nD4kvQvLG5Z",
-	"E4ijaEGgNEBeLH66QcxcKu9rAxrkNQLaIXcgpN3wjaB2439JWLtFNQPbrWrf0O6bKG4ttnUV+HtNEx8w",
-	"SUVe+bqmZa6tU3WN3gLI6CDi3lnzzPhkrm0mX61md7GCm7mmrmSxiHjoavpkeD241hrm1+WpNWwYVMAw",
-	"dl9Twlvt9NBawnwbmC6awHSBYqiPCFpnDHBi5EGhBU/9dUD3w5PdYFiaqj8c37tlDQDmeKT3MFnwbSt0",
-	"W91uIe+CEBn0uTx9/zo/foCbNzeYOYNePsWa9+HSCgHKdXuSDqFUFGHY++ZSGzOG4qZB6qvSgxxX1vk4",
-	"K7wIN24x1DNpcAS+K50JSwZ2+EyXH+RKB7+t3sHKQjrQ1cCMmICpjg4UONj/mw/z33yY/eXDeELtmhCT",
-	"i7xHz4gZkMISPmr1SD1Rg1JPPFAavT8FP8+OIZlHzWVpllsgCZeYOs9cD7fPB/guDrlcS7ksZXw7nIX2",
-	"0ix42wXP1gCMIwbfFMdc1KwUUQpp9xC+rHvaXLrfs9f+ujCoLQG15ogLtOSCoN/fvXqPFJ7vz+Nen09L",
-	"AzfPXnzvRe/6FgwHxG4Dbp/VcGsPVR1wGrTYAA5gtxV8aL3jZUGTyw19MXjoGlihEBVMtwWizTqoAbDn",
-	"gwE7E3i+JEyFjvdv7bNBUI2WoTjk1a83O6CKcTZpW/BHlj9F134mUJeg8XwHnSGB70gFdnR7dbfLjuyF",
-	"tfqdyOFDZqE47cfXN/uiYwWV8E09tQIyLIAs5mu4aqH4AeKj15Fu76LhiwsFD6BMKh647PpKTKkSWGzc",
-	"ZUOfnlcJFWGFA8kvcBkR6YfHgRuJ9ZigRkbYsoJHtgKvwmhKEs7mEilePAdWQxqOKcHLBbcH20MuIXvs",
-	"d6hgA4EVLfwEWVGeudInT4yb5shfrZ3RQO6LSfoyN09GLy+eP3/2vN99JQ1cB53tuHxTOMPVfE3e5DEb",
-	"CBYyds6AUJln/7Dqg6pBFZAxMT8HuxHebVKCDmpVvo3/wVAbnaGMSdKUR9cDpC7vtrEUbvt2Pm+FersT",
-	"tAnazdfMf6ncjD/QFnim1c8+gdIZ222YjmVI17y+vbrZssJn25ZHosCy3ly9r/SjmWiM6LfV5MT+/+lo",
-	"PIrCyaSzBM+DBaOsIV2PlK5oMplCU5uYM+WVj94LF8T/LbeHQD/nmm3CZzNJVLNxhMwLiDIbIdyK77Mf",
-	"ywB14erfZqOXP4bga8iydBHTZveenYzDBGnrs/tFoYOCg/SJ9K1Wzk4ukan8lhc7K2dotGzlpLCPs7AC",
-	"tQfjqIF2r0vP98ApXpe8/Gt09vxccyHU7j0OdxP3/r5WAde6rLPnu8q0NqZVdEkmik8S78ixmL84r7Xb",
-	"v3t3vOtK4W5h443fO/3Ul/53ENunoCsVM7c7rW3UFjZvn+50u/LeripaAkE7K+Y2rIPzJcFTkjRUzINn",
-	"WwBwcv7j8x+2QnzB00lCffX5Rur6hacI3tuZxkxwydc/ef5iG5O+L5gaj8qn1vps7n1ha1s8JgfsIiuM",
-	"p28SJVjK5kQdeLwzFkOcevGVOPXXYBrxK4Ygkxh4BRGmRKCb+JQrxZcTPptIhaP7wOEIXoBKGfqFBqTX",
-	"/eUN3Ptub4y7P2z/sHUqlTy67tmO5buQ+foKqss64cC4M2ZCDSpD6H0V3TO+Tkg8J2DMhZtlmFO928v5",
-	"2YvzFxc/nL3YiqPmc8PVIx8YsMKNluu3ZSLWFKYlsmfPnv8wbtGf0El+d0j1PmYwqc8sawEnGDIajzIx",
-	"h8DJvaY4yEwXEqrmbpheHmWdzhuCQPZssJaLeYKmVO3KybKxPJArHLRnDiiqsxbEWu22J5xmYq5Pbr6Q",
-	"dc0ZCs+Rfb6HCdeUxXwdCLTC7/twNG2RjR/joGz8+PpmgE/j6gs7M74swzeWM/pCRt0X4oLtNPN7MLT4",
-	"iqEfT86OT//HRRLrtcAmJKFzOg01ZHv95lqLqbBJ1M3VaONXLGT07xMnQS/yu1fvbQu35tHPT150cENQ",
-	"LqjahDKMzBMU8ZgYEVRykxG15uJ+EnGmBE9cd4b6zytOQfusaEy41kiCKgrNG9NUj/cQkSTRUpDMZua2",
-	"wBRH93NhWzlPifSP+lR13yEy+Z3HHuk8OOjP/w1o/mcGNC1FNAd6GvK/6sAp9AKDMv32NlVerZ+wCKcy",
-	"S2zaMZbo9c3rvz2RvrLBJiUS+sD7NvCV/EMZvBMsSYTe3N6gA01ZzhP6/GTIXQF9cAilmv0Mv6MDja64",
-	"oszRxcmPp4MmC9XJ+fnDm/JGzn84LLTlsglvuBBb4wIcBMMWwDCcrH7/v1plcIHuiCAx17jhjJhTNzp4",
-	"f311ZBovw23PZHOJNDiEr/9YaGLV5P36+cObAQtUaeCq1s93N0dXBhcA/7PTs2fbxjami95hAX2H1dTx",
-	"8tRZeOqPDWRwdvr87HBvF92PKDu6rtD0uV7/+SBaS85CQvLd2d1Nw25Ofzg51dMV5z89fX448Hr8hLJJ",
-	"kN7Bt0UZArrX//Gz6YHQycOPP57/oBcC//pxl/mDAtjNr4HQwN4XzwZtm62CG37/e+NWL54/H7TB1UPQ",
-	"BjZMHd7U+Q8/vhg81WQesn1huqOfb940TvligEwOJfXNoaKR2bWDs5fdXqxZ8WFZeQzawzJCcR9l+ixT",
-	"S1ArwtWCPzMig20uUi2mwatfvLvRtYVF+3UkLkq9tqE9TTnTOXfMFK5Du6NaVSS/iRYceosRaUoZScLi",
-	"bU7dk213oGHPK5xMXJ8tV5HrpBbkvaNLgqZErQlhfiFbF7B9CYouCc9UYAX1ODNfo4Szud7+GlMFuTfQ",
-	"GkSQNNnsvJiGbuHNhBXOmP9A0oQS0x7RkFhHgnJlUOGcsq1v8ngklJrg1XySNfVQgYMXUoKmWmguaSRc",
-	"pd6OJWr1DEv8EJzhNuFrKMW8l0k0D4dcoliqvUwiiWGwvu2opUnm8JgJ0kKwjekrlC42Uh+PfeUHDP86",
-	"0sOvsD4oI2l7CGM05Sw+Rh+ITDmTxDelBGMSfaLxpzH6JBVWmfwEt6/gD/np0rEimvJYE90Sb1BC8MqY",
-	"5VCL+yCvkwBlvlBKo3sJIi82dy+hNohEZnz4CUY/zPsboiUW91ACDs3oiphsNumaHcaum+aaZwlcSJrS",
-	"2NQZ0eRvdudbIy9xTI6ytDbdGEluqsJ9uqcstvs0V50+QRjATQfNRo7/l9UdjN2ql3Ch2kuW6Dea+urr",
-	"tdW/+Jvtv+scac65Eqfx/Wg8WnDwz2s4BF3zAIAu676FF+0XWedPsnodUdhHe/GQHE5hCJWqhBSbg4xN",
-	"ATjfMFa/rOcLBUNZ3B1fP+m3P48NVDt/9Vq/HXYwlUcORGI1cRKooRNwJoX7XOuP9M710yIpJHg++fHk",
-	"bPJs0pRtyoVqv6NkW6/Ai+03lLpXtLAV98zk7WTw2oK9ekOsQAVGoECKlbIF2V/fvP7bUSzoiliHOvoU",
-	"kxWNiJZp8LvQ//L2l2X8wl1jx/32VFsq/VKQYHC29aYJuluQDXwYk4ROicCKJBsIJWphRmIkCI5/Y8nm",
-	"JYoSqmkHRXy5BAmkrSs0xdG9Fdqm6+CMqGihpZ2ec4UTGpvCQ4JoWPnxUE4lhRVZCR0SWwYcAdf2zeu/",
-	"IfMQXC3hHEuAYOBj+L35Ow/vUEEbqQr2sB5i7CufmhKInIVHTSjryZnv9Bfb7pb/4tqtOnPaMoQBTnAl",
-	"wf6rDdUSSx1eLcB9i9m8sesYqUwwU0WrTIRrDZeVy0M3A/DZDCrwLMjy0hfvlkjhe2K6Z+UJRfYLUIW2",
-	"favtBltsOY4+BDlgHCL/BpsTiK8WX27pV98UPa4IEUD7duHxzlJHxbNB2X2LlMWZ4hNG5lzRhhy34uVS",
-	"vRKkPzlynxDZVJE3TUigE8Rb+kBiZJ5astdCozSmPcn57tZZkmgtj5NZWL2nJBhwgJlgxfCGRuCv01Ru",
-	"mbVv94YaAJsQdeuskKCubwqpiIdJa4nT1t48gfPAQ2NLJdtipl/PNvEw2VqXtOcS1ZYdN1bkCQ7VtFtf",
-	"D6pf67sO2+2xvoeJ3iyO7lMtdoPV4gOC5qW7KFromA2VglxdA/RnRjKgjVkmtUb13YmUO9HPMokTdIDt",
-	"FVz/piBKUGJOLvZHhOeYMjOGNM2aDvvsz1YsglJIsuMG3dR+o1ihtVaOM2E4WSqCY9PdxCz44OhoyeMs",
-	"IfLYYIjyY23IHncrnBRa+4M/N+A4pqaZ+k053rl9mA6bBR0F9sQTaX6PSVzooQ2GilnMIZRgwkty6frb",
-	"+5LpZgS0wBJybwtS2YmharmNnJZLhD3OZU6BGYuio8hYbdIu5HS4yoTQ6zZy2VUUqRZADOuO1/B7zfQv",
-	"6oe8g98fLfZTSENWi5tkKdw7WbMtYzZon3c1vTNEucCC3RxeqYZg/uHhbRLKWPqNkbwD0Czha3NsMHUO",
-	"AuaA65NiXmisuGDrJABj8qnNZ2sot7CfPin7aJHSUvgBQLOl7MPDxLTUC0LlttJ3D0H5hRkX0JHPAr+x",
-	"g7ONvvWlD1PioY6zAtBzyIXI5jalmh394kOuNnAS5m0FKUPaGN+4YPWB3+/Y1+EcI1+MLeCKndFka8mV",
-	"6sLe6m/KLYRD3UaIcRRBJTlh4+f5WrReMXU7ywXNsVATPpvAF/Agzv8MO5SaycABwy/DdD5P+PoSCs8J",
-	"SwiAIJSl+0rMfJi4Uf7qqnQ8Tp9ItKYCrtsusTpG0gDfODdt1OAQyh4vCDo7OdIqAVkMFSjD+zO19XBn",
-	"W4Hr8xv0+zAmBY5NmbUcJ6mrfAFvQM9RTSDwr6OzZ5coX78+GmcC8TVDpz+aVSiBaUIEOoDXn53Ct2Pw",
-	"lpWnmGZCqrHtiaFtIzAwXMwFnkoDlpn1i3tzKsVqcei8sODByJeUHz313o7Rb5mo/IamXC1K9GYANxrn",
-	"mOnQ3M+TXM4DXRj6reW18MUXDaxLbRZCWooGmuXUTWMH4ogzqTALh2YIdJA/vTia0kKDwJ3zSyMByfyh",
-	"+1f2EaSEmKx3e+6nsssCOlyMoaxx+mv2+NOnW1vzvnSsgrDMeRCYTiKq0EGNUw/HyLHLgZMbOU0HL8CE",
-	"HLy34Rs2cIXj6fWNuWATqOwQB52qnbz0MKV104d0oRnkj6bFvkkAXQ1H8Y8Sz4mxj+5txMHcESLms7bS",
-	"wB1CirYzZoc3tWgaElCD78xE41GLgQ6w+JUsudg0gOKVax6Ucp6gA6vqnfDUVg2cSvTT4NWcFaYJDmYU",
-	"vxXE9XfqeupubAKtRX+McJJwc9+464A0Scg8VPX32jzQvCB6jRjsevoLnS+0IskkQZIQ1nEsfb4Lcogj",
-	"i1AjL3BmZpIMOWUwY/bkSBsHKSmHWyNNueTIBqqqlrtzaT8BLYOjBZksbPPcDkDzvugwSzadzk315aJT",
-	"p8NXMy7WWMS9vzM3FfqtcAlc2vMbKqN+X5jrYP2+8eVben0leKa1Zc+PHnpCWvX7oJo/XHGG5H/UMV+n",
-	"oTotVjFfxWoNKnXgVlFURvK4yC+NzNnkgCYiL6TjvU7aFi+oAHmMFgSn+oS3lGO0zBR5IOat5ZTrf5IH",
-	"Kk3SkDdBtP7Gik5pQtUGDhMbZOaeEpSsr29MGIzhRF5C1oEJBJpQJFovMEQG0c/cquEIMyTxZgzWarJB",
-	"/yKCH4ZCfrav01ZDoiyuTGGObl8Wlae9oGDq0PSfE769GPitvcMw4Mvh601X55A3P/jzi+Ff7jCxodNO",
-	"35bMRP1pEg+c0/DJoEnZwDmBXcHO7lIyOkTN1aussus41S3YuyP992ATlPt+WA3NQY+pvCKbJVvPrpZ/",
-	"ANSWMItU5lnTEEAxhGslhQO2BVGOb09tIWF8ZzySV4QpwUM+pFcoss8CWTEklOAMGYnW4QTHzrLdGkMT",
-	"slzxmSvBcNGV0PkicLJ9D2/oIQPDdVSjsFQ/RRASRKq3EOIJeRNMYofiuSMG3DI2JtQx7bOhGVK+Pxdi",
-	"Cif9lr1xkObaJe+2kPI9WeKoc0W3y2Lag8kk1HYyBHlMwKehqVetkFS9pAMAulAkINjxt+yeeAF9g/1W",
-	"L7ZnpRtwt+O6KbX3t0xFfGkP4BrVRy44aSihI8ZDHHXt3bGelv7Jp0FYQuw07kAx5sVi7ycZqo3SxCl1",
-	"ANV6JwUEgySq0k/YbagOiJwqunThMi/7LjEdP7M348gyTbAioCyKoYQ+Hv6qOHK56uOaYEiwoiuCzMu9",
-	"W/1WKNZu1zPRHy2oaewy7ZPncUPPuYiYJsEktr2ZS77WJd6gKWn0tyrKMh4Kpr7neQmnQIX3Bsl6q3iK",
-	"8ExBTg+VaInZplMB7cYrBj1Llt/pT1p5oFbbPNx+mEqUkJntCh2smJ8xqsLoovD5kmDpWrr7hC1mW5+R",
-	"kQei1vCQEh+MB4GObFijqeu+851W2EgH2ryz6KgF8bwOpUsShpMMBkfN5WTvy3ZAWvBMQOp1Zk+jLAN4",
-	"mX/kACtATj9MEup/L/zVC6xwWSboXN9KrhWgmgnGdvct0H3XUGOiqFPlGL29unXt5OJLRB5wpKqs3hRW",
-	"mdGHYPcz5oZvl3Na3QccTjR0NeudWy5EwCiDvMtSwnPfeVryocslajorIle9plVMVF4NqktbBIfPHJYG",
-	"mIiFL/s2lb8P3Wm1CACb856mO4G+Bm2tZULJkEKqHShJKh7aCN5h0KDl6DbQxouNmcZexiUch25DZEIq",
-	"0/W+1cDw/dQxJGJpG8tds8AKdHm/oGaQMoTttdSxQeoHa101yOm/O1+ZHtam6pVSpJwWM0HKDr2YTFv2",
-	"7YLRra1N5YhglldKBOXhhBzQ6FpR+fYxegTvWHwi/Y0rfO/yIJNM4AQyGKxbsqBdkOIcLkApd2sBRxFJ",
-	"lb3sdInKhdJsAygSLbgdXQ+rLYY1lmhOVyaU4+P5IUVXU4c1hbkPVWj0c6oPiwDNXRWixYmbrwXxFcM/",
-	"yI+m2o/pOVxoJ+vrXIQv/UD+1UTRMpeO/gUXnut2nMoneoLc50hlaULgysmUspLhEmkrXFJwTegx2yrT",
-	"y6Zae3JcqOYBGT59W+Q6z1W/60T5wtpQUyiZXLcmDKxq1olx/2/P/vANC7Yn4VWaHLiCUZ3bnNUK63d0",
-	"WwcKxHf0OwfqBWv0WKLqi9pf/Xe29EK/6aEIajcnar2uZjcfar3mXKFDUfcPofBYm6HmXnxlvFwOMAGl",
-	"YS8gGacjOri+WZ2PzVV/Dm0bfTEdT6mQgrrgSSwRVQF3UNgG1uIp3F+xz2W/3sZtBRCdrNymb7aYu6Xd",
-	"9TR4S9/29AeETd5XbsSg0bu1mGarVdtWQrnFbm3tOjHIMnWYektJEjcT+bUBliPyGVxe9x1MulJv7pcP",
-	"nh26VIN5BMKGrfci6/IXW4ialkA3gLJbohlDyPp3g8JtB7kuZdb6UHwH58dJz1PcsCF35ZRmJvkdC3M9",
-	"1JZDKBssfGZ+HSNtEMB/L4zVj6MWFwvZHsdtZeWOBsgWrdfRGNk+io0s7TaIyzarSxiAl6ZtMIA2Qfna",
-	"VJIauvbnnVQUR8ZyrDelqvkKwlmwRCyz0DnjRpIs5kcCs5gvNXWI2N5VzVk9kMsaSH9zU/Qg21BtGPfI",
-	"nHp8vypT0yMQrXLyog5/b3cOPVuUaKVN2Pc6bPllDTtdVbN2YVFBmLfcaCp2cN5+qWlPXW7zPrQ9LkcJ",
-	"EmmSHNKLtsuVpH4XkoZE8SGtOrT1wh2jEPp+L/aTKIW+MVlyhqYZTWJEmVmPDZxWHXY0iSc2WSGQ96oH",
-	"yKub12BjPlfBgMjf/bVJs5o1lrCiMJJMzcRJxJfLUDjJlnkWZEX1lp3TCuYPjrdqgs0HkhAsoTyCiyW3",
-	"s48baVwGVmnz1fWHsPV3Lu5DQK5m7GrxfZQmmBG0hk+6RuWnmdxMEh68AnzDk4SyOYLHhm2WfGXuK2t4",
-	"2JspwJ0dc6ijUM3Kq5uPgBi7crWA6zlUopQyZjy9B0eneXkA83O4NnW3+tMGrA0l+BvHSUgPSM2gehfj",
-	"yhQE4ijmXbPg9UQyISQ00084uj/isxkyL4CnlaH1giYE6Q+7zqGpR2Spapzo1oyfMUUTkOGmCoH/0NT2",
-	"snWyHenheyhyNXBRScRFU0EYeIZobNy8zvlfopiOeBQPE7+JBg1vh4W8Vg2GZii8RFShmBOJJDcEqvcL",
-	"Jq+5jAnZKPqllCeJhGvgmmkONAqhoXTT/XjGj8TDUb7ShvY3fQo95KVXzAaf2GSZHkUlzPvNRSpshYMC",
-	"bmDfHVFj5GFbVQj7RnECkbGu46uHic0KbwaWqWQwJRHOJPRzfrA41KoIyjkcDC1d0KVKRQk7fre5WTXY",
-	"VIigxKhhsXFR7JckW1n6VJklIDfGLfUKCuAuEk+O57rG+wyyacYDFPbm9g69urkGjedU2zG6wRAy9xeD",
-	"EI3lGP2f29/e23OSPkXIsSndPUbaHs6r72USugNINOOJNurchbxCQCvNpgmVCxKj1SkyBqkJWGFlUuu1",
-	"dM8z621JLY1BlLFogdmcuFWijMVQugt9enj6CUli2lrCUFgQV6BLS4i66pYo5qD8TD4/ZX5Sk2ivqEpI",
-	"6VLxq5vrUcGkGZ2aCyWE4ZSOXo6eHZ8cP4NOwGoB9PjU176CP+eh4+ObZZbAVVLbJyGvlwU4MLU4kg2a",
-	"0UQRm77jUXMdQ/0Fqa7zifT8Ai+JOQb8o36mSDaFORBnJjXKFRyk+qU/MyI2I3dihppuxg426Ao4Mj+P",
-	"gxNp3ssLgIF0htkqvXBDkxK1mBRrefWfvLDLfGYoqrtlakig3v+8Fx3mveg07x/QdMmU+IR2oScnLoHO",
-	"3t7FaZrY1qRP/ymNAZ6P1+mI7WkqULWrVu7Fv4wSKtWx/uTcLCo0hV/8059w7Aor60FltlxisbFUXYCk",
-	"5kfodvWPUYHW/4BLACG/8ZUgWMG1HUQch+WEyJmtx3eM/m6riZoypoWc5CUE3G19mTLHmcFz+BjdQKT6",
-	"icebXojoCP+y+lEiI59rFHD6WBMH6twJUgboMHzrT863f/Keq7fQ+qVMIAYJpYrbTUTyeVwUxU8fnk6z",
-	"5P7I7ALyM4Ik9CpJtEVuzxuXiJpzoeYdfZKiDCo3Qgki/bcFSp1afsqS+wrFyB1IpsGptjNLNzmrrBYM",
-	"7cJhMmhzbKPXk+9312Yf4W134BY5LpbzBDfuV2QgyIneLmjDPBSThLTx0Gt4Lm1FRVkGw6W2LI2xVrLE",
-	"tOVmS1GGucmM+hjcFJepqj1aOx49HM35kf7tSN7T9MiZa0e+fR+Q/ucyPVVXvxMXnTfBPP4aJGWmHkhS",
-	"f9H4s9mNo6nqgXjJV0al55ocqvYqmcfx8xO5r8lRJqAK+Ef9QbozfLrorHH4uPAbKxjUY5Rwrg84WYqm",
-	"G4ADDbDMz0S1bPfky9kNVXthOCB/JqojFCuHodBs+StPaTz6/EeALp8+PE21CNASo/+ATUbqLWGxRNDc",
-	"jZT6chyYxh+rC5cDZMn7MKfunAXUQvBsvshpfowEkTxZubLpjND5YsozYfL3xrY+FVTqNjmnptPEMXrP",
-	"FUqxgKTU8mG4TFE3lM3fCr58bBO42HflEYyK7VPD9b0ANUMWcoSXBIp7fw1Re9Oj50ybALau0kb/hLaC",
-	"7TvFKFIq+IrGxs9Zd0f8agf9EsdUM1eXM6p50x1Q66fNpV+1g5bbRwlUXlE1CmjzYnfpbLfwiNTsgBSW",
-	"y2a9+xHKdrAgEAdLY+MAfeqqzR2Z0Kxssxac5WliBpThCG5S5oHzkFVQLqn5wc7Sz0IIKvwkyZfgdoGE",
-	"H9+Bqjx/ixlglwbJAH64jPVxGTbtdbv3UOSTg2vLraDJreWrdg5yIfrZCo5KrRwLxkR4WhsK3jLpF3Gl",
-	"hWDdRWKZN5slVi9SamGkrba34ybQNSVW8ha4eDDlPo/RdUyWKdfgu9QflF/X9ILOT076sODo+zj26L2W",
-	"ETKEtU0ZY/11dwXSDWh7NI6C9BxWLk7i7sfi7wfg/aibIXrGr9Ozh+G0Ind0Y4G96x9b4RAXxu9NpNoq",
-	"rI5T0j3cRH+4JC6fxojjLrqomxbKS8/++2iGLjrBvdusFXoieGsAxdOyD5uUobxDDKWy/Uc6RVZg/GWj",
-	"KaHZm53ERVvK3vXTE7yzZT8DGZQfrl0WXmiMZvL+/PVCNlUK7Wu2fMUQTkg2f/k4zlap0TmsUdnPdxLR",
-	"ecT9D4vtFJTgtxba6aUN2phtW6znJ71lMptxoe1+ZwbFyLYUgWAPFsTUscGJ1gqtxlAeK3k0pvty4Z59",
-	"8tm3G/PZG635O2Hd5Dq4yL09CB8jxedwCTtMWLf6ne+arkI7+C7Fd6M7pIMQDwOhnwxnZO1OZ9+G9IZN",
-	"7Z2hzH3IhkCUMkn2Pkjvv7+sie/WyLwe6DvnqtoG9i2r9RTp15HVUA9vT4TV2WWIpNlwJ59I0WPo3+/n",
-	"M/xevIW9TkEtzkL3/VB34ZdzFDZJ4PzAupcIVD+47slHaNIEBLF3hPeZJaDVgeaAXFHZSgoiYwwa49tF",
-	"XJp6WPqnKZlTJm1DSwgT/4sIXqeGD3rB2+jh9Ks4jvPt7uIMyUf4plwhAPcACofJ4ae5vbx/uoOZ9Br9",
-	"pSdXk1fL8cj5CSv4KpNZwE77L5l9MVNyDw43S2XWiNwnkWnL09PYpc1HAiF3D9clqZJ50+hWh0Hddhv1",
-	"t8d2NK4GgzrCqcoE2Tm1wRtXhcJzzTbTlZn1kTId7J4ao9N29m55Dn6wIWkOtX32z3Kw8zfFlOzj//Qc",
-	"hxKg95Hi0IOGmrlpH/kNjp/2kd5QhtL3cl4po2IANw9PbdgCsH0fWCpU/PiJDb1gu9uJJcQaT9PIdIMK",
-	"oi3fbF7PFGGJ9Edsbu44Msy4qeqaN6OV6EDJBRb3wEN/p4KYv0wtClPBsB3fN5FpPdMmrE2dMNeh+QRN",
-	"sbSVLIJXWeG9ibGXizKzww3wYDWxysTVaV2N9LzxdXkhhMU9l9FPmD8cGSyVOcDPMqUMwzprtmqV4i2y",
-	"TVGrrxDRMgQRF+kPa9VPvgCvDLHGHEMPzv/x23ic9J8oH76vGC8k/7hRds79Kex2u2nmZv33sZe6WEr2",
-	"1a15P90wuyXrx9PvY+X8uI0/ZsqPB+7XyPgpTd6cOVA4Vgz1PRSG+KbTfSKP8h4m/FfP9SnJ4a+V6tMs",
-	"JnpmurjdfFeR4kfY/bA0n1zdfaNZPl1kfwuPfe0Un/3z2pfO8NkLf33zCT47ktmA7B5v8vVM7vk+KSqw",
-	"ge9RYO8ps2eo1P4OEnt2ZqReWT3u88FJPd8rN1XX/++c0jOcpJZEzFuUv2Yp532xJ5AyXeXMBiOZhnvO",
-	"GWi4blzwGx4wWfAVdvAGSusO3Cvphc/Yzpsfyx7dO7qS57jo/HvZ0atYcwzWPYtb6soXPZ8vu3tR+3ZJ",
-	"cJwXxN4V9BvbvxL7d3Fz/moYp8BmkqyIwMlucbAh2XodHJjF+Jd7vVcA7HtL1evgwWgJfdmvB8a+vljU",
-	"q/EQ7NxM+0zS6wTR/TjxHz1TykxE2dy0ASkl7B1gsSSxKcCDKGhPxyz2RCPofE7EYWvuVCMpnH6NAOh/",
-	"UubUQN/l46ZNeYJrSJsKpCy0ZU31EcqPkzTVD8q+Vccj14PxbVIeKU0q76PfpNz9CrqlShUGHJIsFdhv",
-	"/3Qpv4amUFzeaOXLpkwpLOZEfUMhwAq495E01ZOi2nhqH6lTap+lYarg+l5MyCpOBjH58AyqrWDbtzVZ",
-	"I+svkEXVF8a7GZbzfLD+iidf6uAMkcJmHidHZF6coD+xFvJE8pG2ZIoY6dxJO3XTS/nM/06qoouS8C9v",
-	"zRjpjueGrBG+TKkrEKlMZ75CF3RzUQQrhaOFfSmnfsWNigBQo4M816RU1pLGh51STgK1Sovx3xx+j5l2",
-	"UsDS10g8qUzfHM0umWhDj2+lQb7p9JN5Afk9jaGvnoRSEfVfKw2lTf70TMXId/RdRTYfCQLD0lGKWvUb",
-	"TUjpqlpaue5rp6U8Bvd96cSUPfHbN5+asheCG5CgUrAze6aofK/UFdzC9ynM95SoMlyifwepKntirF4J",
-	"K/kAg1NWvl/uqu/g3zltZVfyUnw+T8g22vokSJrgiHxyDSuFkujTmqrFJ812EDTRzy+RrPQUt4fbNUdy",
-	"ocnvnpBU/0QFkhokLCK2+bEMnULvYHmPRpJ2Ww1392yNidJRrUa0Ggjh711GQNv3FUnp1mOHLYjMMCB2",
-	"ouzTr+m5dOdhoKV9Haq/1ZjoGqeFmiW5E8eUo3F0whkZwsP9U1Q6+VCLgYb8g56xhu8tUaWjr6MlyuBH",
-	"GBxo+IIhhiYWLTDjPpNWOkN3X/EFk0eQECyY7UIVdrh/uHn6/jVy70FDZmK7PUmerEhc6JPGZ6WACWcl",
-	"j+tl7aFxzMLY0jfh12PP4TquZibI7iz2Ue5AJe/sYhtj649GNNWZAzTkXvFy5Suw9rsSNr8OxT0VRInN",
-	"nnNYPhialMUGZ0TmzbulokmCMuZoN1S8TIlNA1Y7SewibMVXEt2wCc+zQxVnjqrHSHC70qO7XnE1SVIQ",
-	"MPDOEoKJUHquNZvt+8WZOR3vE2ePlCHmGwFeorXmKypzBEqFN/IYvQrK+QXWQj5XJYqD1YUOAmL+sC2p",
-	"bGckf90j6s44fsR8UyUwk0uqlNPEwVp86LZyPLX+SazQSTf2HH0rJ67/pITTnaKVj5t2WqS7rrml/U5S",
-	"j5Nd2h+k4uEIEtdaSyPBG+VOfM6T2znx8sPDW5inS0aLn+8LNN+zcz1OmZXalIHepejAaRmnklI8p2x+",
-	"+BLJe5qadYEfsQAW4z8eO48eONHRAeMKMTLHiq5IY32ohwmfzSTZuTZUYCsvYVVa7i65VLWVH+CpJMwk",
-	"dUptQV36nWi1bbyQJEaEqgURaI03LZtI6JKqRy0sNTCPyRB6l/Ql/Z7LXBogjOvJTr587cyyWqe6nE4E",
-	"bO/6ql/r7iyxgHjE464DdViX6tXuyStSAuyjVttWveRxLQu6h0C+GyyQHzvxfaBI7pbL+F+R/J8nku++",
-	"nkh2lmSDSG4yy9QjyeS7R5fJd19KJpcg+1hOQy5Usyi+WWwkjXACIso4ifS/jsifGV3hRI+KDmQWLRCW",
-	"aMpZHCoBAGnfME23O0gqE8xO6OTxPWVxE1fqZ99AbjcXnW793IADfo/sl1rIeuKAv7dVB7QuogIijxGA",
-	"/5MG50vA5ScUYYam/tB9aZEy1eQXazZ8ffP6bygmKxoRrQ7QQgtgr8UkIg96hdC5AvwVR1nakt3NhXqs",
-	"lG5AzhcOQ/s5m3M/NTy/Yo6noYEA7XjBsDWe+4Es+SpATcgJBQykdIxuDD+vWYFyIsy08TAlSMAwMXgm",
-	"D0MkYgO6jkS2+R6Ay+ygXzeUGwZwS8xWf9EjXBuEyMkXoeIC9e4ck20C0zC/VxaMVEE2i/EiQgWTzIDS",
-	"eH2MrKJsbrdVhfXHNP5WZNSXwW4GG/56MsoAvKuMevrwVBGpjmaaFuSePaaBQ8cYacmVYgG5Qz5Wjv4n",
-	"IxlBn6DXySekl4TMkvRrnxLC5mrxCU03ikhIuLEmnoQzGc98JhIcCdVC8Gy+gB/WXNwTkZuEKVaLkKC8",
-	"JSzWILojUr01wHgcei1M0Ilqzx5h5uZIg3mOcBSRVFNxFdZfg6LvHO6KZHEQIK7DBnKXCkf37X6Tu6ub",
-	"p9c3yLwJ9pgtZeJMsgNftIQzMjYvnjQY7bdmvi9hPsNUXexneLH5MqR0S3bws3soAnD7iRPeMz0RIJtU",
-	"cMUjnvgWRnAQmmazGREo5TyRQd1s9vSI4tsCLSy/YQ97Us/S7qQG1MHHzhUR0sb6glj4KaNJDGC2byLK",
-	"jKvFamxVyImNMVlyFsTB73aeR8SCmyKAh9/ra6/d3Ia1u10WYOyGNZT78NQoANlKt4QpsUEpEV5dLATB",
-	"8UuA1tXNR0TB55VSps1wxcdA3mCLJxEXZIwWfG2cZ3xmSJ8niQZxwnkqkTHSi53j/PszTTwupWwMz1Sh",
-	"1iBV5uNj9D6kNwOKTLPz3+2ev4QEMnN1EUHmzaAMeo0VPkoTzJzC3i7g3R7/gJnMZWjDS5lIRi9HT8Ew",
-	"sW//5ZwenujG/qdfeZwlWhvnPxnlUfjBTVb46drrhuKvlsOLY1WdTrVneZCg9sjX/vn8x+f/FwAA//8=",
+	"7L1rc9s40jD6V1A6pypylezYuXhm4k8ZJ5n12UzGb+zMnqrnmVIgEpKwpgAOAErWTuW/v4XGhTeQIinZ",
+	"SXb3w87GIolLo+/d6P5rFPFVyhlhSo5e/TVKscArooiAv2is/xsTGQmaKsrZ6NXoI5E8ExFBNCZM0Tkl",
+	"4mQ0GVH9LMVqOZqMGF6R0Sv99WQkyJ8ZFSQevVIiI5ORjJZkhfWwapvqt6QSlC1GX7580S/LlDNJYPKf",
+	"cfyR/JkRqfRfEWeKMPgnTtOERliv5+k/pV7UX4Vh/19B5qNXo//nab6xp+apfPpWCC7MVOVN3S4JEmYy",
+	"tMESUbbGCY1PRl8mow9cveMZix9+FR84Eg66G6qWSC2xQjQ+Qa/1ktBvKWHXRMwnCDNEY/tYIsYVWuGY",
+	"ID5HCd8QcRxhSVBClD7ICYrpgiqJMIvRcpsuCZNIH5H+sDDhkgiyJgJRhXCaEiwkGusDnaAZj7eICzTL",
+	"kjuUUKmOYKwFURKpJdUjy41GA70lu0sNhNdxLIiUNwqrTNYx6R96+RjFW4ZXNEIropY8RnymMGUkRpKj",
+	"ORZoLEjKhSIxmm2RWhIkiVgTcaSRLhU8JUJRgzDYTBfArclogRXZ4G3wWSrInN5PE8IWaqnfmHOxwkpj",
+	"MFPPn40m7hPKFFkQob+RCiui350Z1GBZklSP8zKhhClkXp2MyMniBDHOiHubC5QxmaVmeyfu5/L6JqMN",
+	"pkr/Cx5rCNsX+OyfJFJ6MW+WUXp+xcyyqUHFAKhhIQmREr352+X1+hyNC98cW1qboI/vLtGPL85eHuVH",
+	"MeYpYSkR8xiRe0WYpJwFDiBmcmpOR4b4RpQJSdcEvflwYw9R6pH1c/TsOYxHFVmFD9D+gIXAW/13zFeY",
+	"sqkkWETL+mxv4DEyjwFn86le9JxKkLkgcjlVdEXqM92QiLNYoowpmgCC0hyqmjqxvCMxmnOB8AJTdoFO",
+	"4Q+miU0vpIht5y+C2CZImjgYV4AKDxCOIpICEnUcD846MGAAIySShKmOI5tzncZZSHRoLmtYBWULiwJP",
+	"JHrz6eqNZm9Lcn8ymtTPw9NaeTQaJwTNyJwLAmCfUyEVCqK03a+e1RwTRhpy24k9KxIjPFdEIM6IXgJh",
+	"2Wr06n9gipEHlyFH98Xoj9pSg7RJF0SqayIiLS2T0CEWHmoOjlFM9YizDDCoI+2lL0/rI/9KYopZx6NL",
+	"fwqM8NOpWqLUL7DzUD8Fhvpp4FDT4GAnA4b7UtRH/gdgZvZtluxm+yNwjkZo19YBPyNNn9v6mUQ8DuDt",
+	"325vr4EXZxLpN6orb5A4KyIlXpAG3r7RkmYjOFsESKiybVhWPmBwt2p5LbjiEU8uOZvTRWDnakkEIwol",
+	"eGsYWXnzKxxNCxK5/PEnRiMsFfr19SWyL2nUN9xTETHHEdm9keIUoV1cuaHqC3jNEFllCdZ6BSNqw8Vd",
+	"PjPiDGGkxfIJ+uhUUoSTDd5KFGEhtlr70iqQPkZ54fiLRCu8RQnBa4JmXC0Rz9TJ/7IAXjiQtqmJfvX2",
+	"BL5Mgvq4f00riiH2qfcxDX4ZO5jrV8rAR1JrjJw1MmTZefk38HaN9uyqJg4arQfYhISA++WFUxlgjhaX",
+	"Q8zXPjJoLCf6zIhYca0wELU8MmKlpDB02nWFfDQBU3ZlhjgL6Bj30zlNFAmwmJ+v3yHzDI1VlMbZKkVy",
+	"yxS+PwJFQpCI0DWJUYqjO6Jk8MjU8PGVwEyuqFKtU1SP10O89Vx3MZnfGEFp6YQuELnHkUq2WlajFVnN",
+	"tMmidRRVP3di9PlWY6zG6TSdpesXO086Xb8Ifnne4cvz6pdf2qB04+itifIjnul/BzBf3E9nW2X+3UUx",
+	"vJ8SLdF6vG9RouMHqt96VM/1qH7rqSBtYTeloSY5GAs7KEKruNIgwqfrF68zxZvwPKDjobEz95GxgDU7",
+	"TowJbEzlo1fGHtbqsebk1oDGmeLGinv+07MfUELZ3XHCI5wgw2kzAdrxidVBTsz3VGpCmxVUZOYlM2Xo",
+	"7Pynk2cvX5ycnZweu3+b/73Un0YJpisST/SCGAKbeOJcGMSPoyVmydhGZ+cn6GrBuCCxnsXJ0ToeS+9D",
+	"aKOsssMhTFTp+oW2l5tOQpvGKLKWO1Fa6Q8sx7xQ/9qa/LlrzFud52dHr1DEE86OJUmxAM1jSe4RIBPC",
+	"goCZhbDUINvqHyaIax0LKXKvrH2Ckd4QfKNP/DTI65dcKuOCq6meWqzpR0hxbZdq/t4o4XeD28GyC7yb",
+	"nEDaJizA/Im0+IwBg5Y0IYgqtORJLBHWupUk+ncr9uFvtKBrIoc5isqLea+Hi9HV9fqFQ9ogeArepAr2",
+	"kDnOEoXsC2icG6YCFIvCwuAg4qOwzlZ1SVWVFv0YWSKaC74y42YzrZCvsLzraFQ0mNZFzxUaa1by7Oz5",
+	"2QWKliS60yyCSmAwL589++GJ9PSt+UtCI4ViokikxzqaaIT2jMx4HdWSrIpWNvjENCeece6NbKqm5gf7",
+	"12gykiTRo8ILJZPcLWs0se44/ZyRjXt1Rlms/93NYg8I9rro1RjSYPjEyyjtSjkF7RCYd4hkNyUeSqVn",
+	"48bd46CoD4tGo4mZfzLSYiCw44l7scMKb+DNfI33Uxi0w5cFWVcz2sxGm6Rkac66sw2e1gi0I3kfjK4v",
+	"0CqTCs203SFpTArUtz85j8+Onz876kTAFdC6jVcnbID1eZtGcuOdxV56Z5okChoEGt+8f/368sjwiaEy",
+	"Wy/kjQkBdBPf5+DubpPf63Mvui+M0lRzfWuLIfe8h1YOr5vx4exdAKsJTGbgwvHPOE8IZr3EaQMkNOnR",
+	"sn+/baBaPKCKKPn+mlAjuI6g8F4kfIYTjyVlYzxnVYgqSZI5GmuTUrOo84mW0waDylLCqbtU9aPt81ba",
+	"lhFPQ44gu254jMb/4owcORd9eWtE7idU/Uz68YULMVodRyt6xMTyirvwjmjzsp6OMM0D18RSORH6TDVa",
+	"poJEWqvUf2QmNtnZSx0wScMQbpB5HeVCkeN8MZKqk7VcpPgvk5E2aaZg0jR7GN/nZo995wLFRICjxCtM",
+	"v76+ROO3n66Oz18coY02XfDMBTtqCLRLQlcIoZugPj+IpD4vS+peEve8q8Q9HyZxzw8icQ8iVs+e/fjg",
+	"cvVXHmdJiPrRPGOgE+MEZYwq53uNMVkZP2tFjSx+3uj3XMF0KOYkDN+Q39csscldrIkrGGdweG6npBJc",
+	"C024beRHEK0hS6ROsNwkUzi42GlmlGGxnQA/9pkC8Ci84TURsoOINDD43b5cPXBqOGq+vHzcHEDNp/97",
+	"voYg5O1Y2kzCNAnQ0yyjSTyNg2LkZ/0MKboiUuFVWsJn/cUxhKkDkDGDsmw1C3qBYVjzNCw/IU1kGvHV",
+	"igY8Hzcmi0SQNdV723U25Y8twArT9yVRN3ToUK7Bjfea4WT7r9DWX1u3NsL2lQtElfGpyty7rgSez2mE",
+	"UiJylzR4tIhA84RvAmwxAkEdoF5iHDsQDzdzanoSGWPauh5T6xLjDEWCYEWOwnplt0BSef/t0aRPjP6Z",
+	"FVdVSvJqQoqmYD/ElbgoKISbJZekFrIA95edM94dXMhnbY0eVfa9JNGdzFbBRCSuaVJvM4ZDidy7jhnN",
+	"BXgujJ+9IR/mFcL+QwS+YPM+WhHMrPMWS7TKoqX18klygt6ZkTdULXmmSrOjMYjPJQatcElwTIR/OEGf",
+	"3lwjvibCWMMrvEVLvCaQYXQEAKUM/nB7MAh9gbDZTe6e9fPxTIE1q7HaGrYYqYwxkjhy4CwKWHpd4iUN",
+	"p/G7hTtoWMF4+W2BSp5IdD/1p1OUPBrVRhoh52qDBQkKHrXbMdNhlVm8/yhVDc1E5AGMZgKz2B5Y7ccO",
+	"JV4Rq/YaJMZCbDWb0bhxRxlEgXO0mm01keb0ELLCTBbbX7X0RZV/NtsizLYzHm8vNJJRYUjCkDrjytFS",
+	"MG9jRRld6XM9DaaE6KMOyRA/s4tpP5FoiUWsEQKNxX0B0+fzhOP4aMDsHsN2riBnogy5r3pPGAibF9F8",
+	"Ys6iA6K0RdAxyxdrCL1+5kPCx95ja07EMnvF3WwXiKxStUUrrKIlpFgkQTGjxevUBTmDKclZYga+IyT1",
+	"EvkCSfJnRlhE2WKCEqwIi7bA3f5JlV4wIyRGki4YVpkg8gS9BvNPiyy7MGDdQDhmfohJREvI6zP5IHck",
+	"LacHOI6E4zVmEYmn+SL04edj+b+sOTGBUxdYCLrGydTqcWapU5rG6/wvMddKtt0RHNVMmydGRoR5XzHh",
+	"YDLKQM7bfATj2Lo/XvBj/dqxvKPpsYlb4eQ45bAs85o7jBjS2gJn8aaQu1Y/ETSOCFOC01g63cmlvh0F",
+	"gXgoANkzIFORsbr51h1MYHUa5a8FIX1SiX0FLQTPUg+OE+/reiKRkRnIErlxoEG+6ixTiEL2JUSLtImn",
+	"Gecr66OoIimx+VgTRFOALeRtaH4xMX8WOZJc8o00YTSqYE0yCH43KAgnTZluTP1vUAzgUBgR0+Kr8AN8",
+	"YP6Zf/awqFnQDVq1vIJar5Uno0tpIN1eXheUv3DqJfqsd/LZxPasc7jkwLRx+XyckDjygpIzs5hUobE+",
+	"7vupyLcxdYLKqpJYogXnMSTjYxNuN0HiXK66gU/QZyclPr8qnz5OJEewMrImYpuLRZ8LFtM4HwzSZJnJ",
+	"jjUaMZy8RJRFSRaT2NpLEu4YOAxLiV6DuVih2XNZdUNS886SorHkG7TCbGv1FPOtRX6Dr3p5a5xkoNpm",
+	"kvTT/77slJHvEr65bCRq/dRn2qAxn4MCpbnaRJ+HzFYrfZxrCNP7PevnMhCDztNauiuSegVvzXdfypKk",
+	"vlij6zk0H6DnlDhv72XeZKsVFpDaZoRSQ/TAxMaNZqDJw7xbzMKDNyaI4GiJYhLxmMSaDDSpeDN8bJZp",
+	"ZEqOYwmZKz3SxGdVxHQ+16JI8JUz+hW3/zqCY8QSfc7YHeMb9tnkZnTO/atD4W9GHgfuFBQF2V7QLUq/",
+	"A4yj5eY+wziJu88YoMz0HuBaf/Ull/QDluC+1Ofl/GtTwL+gD4cVrh0YkxoOtEJtrT65fJoEt86i4Tp0",
+	"mooJUdZAW5LW6hAylxmMuh3yo5UuLmCJcmVvrJWUCdoQulhqSkuTTBa1v67XHPyIocsOYMbEdhItqIBp",
+	"pDy1id5LKhVfCLxCs0xvrTNl35qNX9rJQwSdlm94tIZna1dCahn6fpd9zmWnNs7nGuTHlvGBJA0Zensx",
+	"/hKK7M3oqqPtxe0aBhvE8qpjDeZ71YFChsqeg3ZTfN56hSR0w6U5w3gehXSlyxvn7wE1+cPVJYoFT63b",
+	"88IZz6doSQQ56ngXiKbrF16FbEjvqbhJ7So6TqCitGX8onHQb9wsbhtXGx9Dxq3y9UiOqjCqbKmykm7M",
+	"xSoxobCJ078s0OHymlZ4td5bUOwuOubqG/uxE7Y7C9vdQuqatV/++kp/0TFrv/blObis00T2+/JX/UUf",
+	"Z7T78DZKe7mf3XefYvOdUWoDDjxIQIazs+eoLT+nao9nWJLzF0dFhNRq8QjuL+MkMbfQ5zxJnIlmjl4f",
+	"eWGghuvNXyajdYJZvx39rr/oyNaurTJZcdB8/PkGpXirbWtDe4EgLFWFywcVmFHVRqldLKumoQsBITTb",
+	"ZxoeKRLSCX6D382uB1iGFa5jZ5kUwdWNr9wUFPVqppTxnBbctxo/vaMWSSUIXgWEkZYxaSgI8vY+JRHk",
+	"hmcK0HK8JepoH/vY51i1RFzUhkZkwNiUTbkIMl0/NFxuNwAcMEHSvm5z2WBGNOBdzBNLZKE7YD5BYD+t",
+	"4Smegc4OLw6ZoqQvVXNLmFaIkMhY7vnbB4IVInBoV8QKC+Ti3gsHW1pvR3qxFnJAEEvzyDANqiQkGIVu",
+	"0eRDDLLOvXMM5AlV4Zu9yofNcxPDuek8u2CYcWlKJ4R9daWAv123m7UXwJo9evYFI/uqllHoRvN9wOrE",
+	"9xpLOiqCKxrKCjKI1rXCgoqnMVkHM/VYjEWMYrKm5opXfypSXBk7rQapISqpGW33aeWpp10jKoBitTQS",
+	"sDVcrGXp0o/zChxH+6qdTt2sLfhLLQzSabwr/c3uQWnaY7irtHmgPBDTfbxb901w2K4rCy6q53JaV2LD",
+	"Ud0Ggnfro+xWKZt8X5cFtNSar4+DiIwNSwzTskrbSoomCVpwWqrsUMgBczNNmyuu2KWAop4KHmeRz+vY",
+	"HWrvJyiKJ1INFA/xYfiBQsnFsRc0ImNPJBL3JtzSr7xPSxqcieLsSoILBoS7bzaEzJVA5oBco3BOq0W8",
+	"0JqrR9/MtS9xqrXwlkTKyLwxDPHtxw+eEGm3UbiOQIW5tVi69TMS96NJbbk0WhbzWQobdpoOfKbuzTVx",
+	"zOKpug9Gv1vQz0PiQZIwi7mXdqZD516WQRzMKMd+lzOyxGsSzIaez4mYSvovUjqZs/Mffvjh2dn5pJbK",
+	"DEE+/b5W8n0Qr1kVenH603lIG7IzbwROSzPPcSJrV8F+WxOxEVSZ24A8iYl3gElzuUT/bobUyD3PkgSN",
+	"SSK1PcvTBoyO7WW7ZqPGwi+0QcqQtpKt58Vv9yzolRiQ38XnASLomtSVZ3s6SjOwqVGbxSKkP7D3+XIo",
+	"lm7xOdrzAyWa24TvIOhlN0XPf+WFoyuTdzMSBaFq58lxN3SCKRbKGiE+Jg1pU2MlMqatSSPkiFTh+yvt",
+	"a5AKCzVVgi4WOw7YMAbjv4PjQ/CtLPHlMYaCab7eHTtqKCHA08GT8rQ0Z4dSUCaDtsgqdrKlJl3O1qV0",
+	"+9WKGNQf2FucGV3OCzUuEICygfJ9nZSQu3ZJkiF+GLuYRlnhFttJVewguToqUHnJlorVZ0lw4G6bqhvY",
+	"xflry/ntJefGgXMxThrWWDmgpl0VoOsmzzfnDrQZLRvtwDrjwFsi0LOWqBwWaUA/+3jtkqsGeK0jTkKB",
+	"Pv52+Jg0DUfxnsLFh8HDJkkcGPj9+zd7bN8FeiqC4vr9zfAxmQz4Kj/c/G34iGmahk7p+vp6n2P6k7I/",
+	"QyVWs1lCjhVeLPzlgiEeJ7oicsuiwKpv9zgvF1Wq+LEoW+y95irpQ2Ks28UESM/ioDliuxgLR3dIlqIs",
+	"ZjVzhV8IIwIr3nZxbeHeGSai/OdaSPlybw9mePkddbqKVlhcuxRJCBbArOtU+voSuafu+r0fVuq9mYID",
+	"MYfQELyKxoXazEdFKVH4HRzSgkierI24gH+6sjP+Z40c8ZRnDenPWCyI6mG+lY/MnVdDtcaqR9ZP1sF8",
+	"qx5Ug3wuLKZcYawenisYM635Vuau5Rv3eskvFc7MNRHsJPH3NGMyp4yaxKfxnCaJCfnUa0P11OgTjuOO",
+	"63+vX/0yGTXE8rT5u8oSRdOEBJdtioKZEFXJvhE8Y/ExlGvzdxsULbnad7indnnXnQXSUgDy27wsYLzK",
+	"GpQBcqrDuHsKoEVJ/+mOkp7VCKFDZYtA+So7kF97XvqtPR5/eBfIRNlcfj4g/LvLm7Yk9LDerbkh3DWZ",
+	"kQhnEq6S7pmPMMWRykIhJpuW0FhrvNPgjfF/O7p97vfjLzxssHPIQAxVv3es7o/5mgiRMXk0fEn6Fxa3",
+	"rAnYUbQkUBogLxY/2yJmLpX31QHN4TUC2h3uQEi74RtB7cZ/TFi7RTUD263q0NDumyhuNbZNFfgHTRMf",
+	"MEmFX/m6pmWqrWN1Dd8Ch9GBxb236pnxyVzZTL5aze5iBTdzTV3JYhHx0NX06fB6cK01zK/KU2vYMKiA",
+	"YfS+poS3mvXQWsJ8F5jOm8B0jmKojwhSZwJwYuReoSVP/XVA98OT/WBYmqo/HD+4ZQ0A5mSk9zBd8l0r",
+	"dFvdrSHvcyAy6HN5+uFNbn6AmzdXmDmDXj7Fmvfh0goBzHV7ku5AqSjCsPfNpTZiDMVNg9hXxQc5qazz",
+	"YVZ4Hm7cYrBn2uAIfF+yCUsKdtimyw25kuG30ztYWUgHvBqYERNQ1dFYgYP9v/kw/82HOVw+jEfUrgkx",
+	"Oct78IyYASksYVOrR+qJGpR64oHS6P0p+Hn2DMk8aC5LM98CTrjC1Hnmerh9PsJ3ccjlWsplKZ+3O7PQ",
+	"XpoZbzvj2RmAccjgm+KYi5qVIkoh6R46L+ueNpfuD+y1vyoMaktAbTjiAq24IOj3968/IIUXh/O41+fT",
+	"3MDNcxDfe9G7vuOEA2y34Wyf187WGlUdzjSosQEcQG8r+NB6x8uCKpcb+nzw0DWwQiEqmG4HRJtlUANg",
+	"XwwG7FzgxYowFTLv39lng6AarUJxyMtfr/c4KsbZtG3Bn1j+FF35mUBcgsTzHXSGBL4jFdjRzeXtPjuy",
+	"F9bqdyKHD5mF4rSf3lwfCo8VVMI39dQKh2EBZE++dlYtGD+AffQy6Q7OGh6dKXgAZVLxwGXX12JGlcBi",
+	"6y4b+vS8SqgIKxxIfoHLiEg/PAncSKzHBPVhhDUreGQr8CqMZiThbCGR4kU7sBrScEQJXi64Pdgecgnp",
+	"Y79DBRsIrGjmJ8ia8syVPnli3DTH/mrtnAZyX0zSl7l5Mnp1/vLl85f97itp4Dro7D7LtwUbruZr8iqP",
+	"2UCwkLFzBoTKPPuHVR9UDapwGFPzc7Ab4e02JWhcq/Jt/A8G2+gcZUySpjy6HiB1ebeNpXDbt/NlJ9Tb",
+	"naBN0G6+Zv63ys34sdbAMy1+DgmUzqfddtKxDMmaNzeX1ztW+HzX8kgUWNbbyw+VfjRTfSL6bTU9tf9/",
+	"NpqMonAy6TzBi2DBKKtI1yOla5pMZ9DUJuZMeeGj98IF8X/L3SHQL7lkm/L5XBLVrBwh8wKizEYId573",
+	"sx/LAHXh6t/mo1c/huBr0LJ0EdNm9z47nYQR0tZn94tC44KD9In0rVaenV4gU/ktL3ZWztBo2cppYR/P",
+	"wgLUGsZRA+5elZ4fgFK8LHn11+jZyxeaCqF270m4m7j397UyuNZlPXu5L09rI1pFV2Sq+DTxjhx78ucv",
+	"au32b9+f7LtSuFvYeOP3Vj/1pf8dxA7J6ErFzO1Oaxu1hc3bpzvbLbx3i4qWQNDegrnt1MH5kuAZSRoq",
+	"5sGzHQA4ffHjyx92QnzJ02lCffX5Ruz6G08RvLc3jpngkq9/8vKnXUT6oaBqPCidWu2zufeFrW3xkBSw",
+	"D68wnr5plGApmxN14PHepxii1POvRKm/BtOIXzMEmcRAK4gwJQLdxGdcKb6a8vlUKhzdBYwjeAEqZegX",
+	"Gg697i9voN73ByPcw532DzunUsmDy57dp3wbUl9fQ3VZxxwYd8pMqEFl6HhfR3eMbxISLwgoc+FmGcaq",
+	"d3t58eynFz+d//Dsp51n1Gw3XD6wwYAVbtRcvy0VsSYwLZI9f/7yh0mL/IRO8vtDqreZwaS2WTYCLBgy",
+	"mowysYDAyZ3GOMhMFxKq5m6ZXh5lnewNQSB7NljLxTxBM6r2pWTZWB7IFQ46MAUUxVnLwVrpdqAzzcRC",
+	"W26+kHXNGQrPkX1+gAk3lMV8Ewi0wu+HcDTt4I2f4iBv/PTmeoBP4/KRnRmPS/CN5YweSal7JCrYjTO/",
+	"B0OLrxn68fTZydn/cZHEei2wKUnogs5CDdnevL3SbCqsEnVzNdr4FQsp/Yc8k6AX+f3rD7aFW/PoL05/",
+	"6uCGoFxQtQ1lGJknKOIxMSyo5CYjasPF3TTiTAmeuO4M9Z/XnIL0WdOYcC2RBFUUmjemqR7vPiJJorkg",
+	"mc/NbYEZju4WwrZynhHpH/Wp6r5HZPI7jz3SRXDQX/4b0PzPDGhajGgO9DTkf9WBU+gFBmX67W2qvFo/",
+	"YRFOZZbYtGMs0ZvrN39/In1lg21KJPSB923gK/mHMngnWJIIvb25RmONWc4T+vJ0yF0BbTiEUs1+gd/R",
+	"WB9XXBHm6Pz0x7NBk4Xq5Pzy8W15Iy9+OCq05bIJb7gQW+MCHATDFsAwWFa///9aZHCBbokgMddnwxkx",
+	"Vjcaf7i6PDaNl+G2Z7K9QBocwtd/LDSxavJ+/fLx7YAFqjRwVeuX2+vjS3MWAP9nZ8+e7xrbqC56h4Xj",
+	"O6qmjpenzsJTf2pAg2dnL58dHeyi+zFlx1cVnH6h1/9iEK4lz0JM8v2z2+uG3Zz9cHqmpyvOf3b28mjg",
+	"9fgpZdMgvoNvizIEeK//42fTA6HT+x9/fPGDXgj868d95g8yYDe/BkIDeZ8/H7Rttg5u+MPvjVs9f/ly",
+	"0AbX90Ed2BB1eFMvfvjxp8FTTRch3RemO/7l+m3jlD8N4MmhpL4FVDQyu3Zw9rzbszXLPiwpT0B6WEIo",
+	"7qOMn2VsCUpFuFrwZ0ZksM1Fqtk0ePWLdze6trBov47ERanXNrSnKWc6546ZwnVoZ6pVWfLbaMmhtxiR",
+	"ppSRJCze5dQ93XUHGva8xsnU9dlyFblOa0HeW7oiaEbUhhDmF7JzAbuXoOiK8EwFVlCPM/MNSjhb6O1v",
+	"MFWQewOtQQRJk+3ei2noFt6MWOGM+Y8kTSgx7RENinVEKFcGFeyUXX2TJyOh1BSvF9OsqYcKGF5ICZpq",
+	"prmikXCVejuWqNUzrPB9cIabhG+gFPNBJtE0HHKJYqkOMokkhsD6tqOWJpnDn0wQF4JtTF+jdLmV2jz2",
+	"lR8w/OtYD7/G2lBG0vYQxmjGWXyCPhKZciaJb0oJyiT6TOPPE/RZKqwy+RluX8Ef8vOFI0U047FGuhXe",
+	"ooTgtVHLoRb3OK+TAGW+UEqjOwksLzZ3L6E2iERmfPgJRj/K+xuiFRZ3UAIOzemamGw26Zodxq6b5oZn",
+	"CVxImtHY1BnR6G9251sjr3BMjrO0Nt0ESW6qwn2+oyy2+zRXnT5DGMBNB81GTv6X1R2M3aqXcKHaS5bo",
+	"N5r66uu11b/4u+2/6xxpzrkSp/HdaDJacvDPazgEXfMAgC7rvoEX7RdZ50+yeh1R2Ed78ZAcTmEIlaqE",
+	"FJuDTEwBON8wVr+s5wsFQ1nc/bx+1m9/mRiodv7qjX477GAqjxyIxGrkJFBDJ+BMCve51h/pneunRVRI",
+	"8GL64+mz6fNpU7YpF6r9jpJtvQIvtt9Q6l7RwlbcM5O3o8EbC/bqDbECFhiGAilWyhZkf3P95u/HsaBr",
+	"Yh3q6HNM1jQimqfB70L/y+tflvALd40d9VurtlT6pcDBwLb1qgm6XZItfBiThM6IwIokWwglamZGYiQI",
+	"jn9jyfYVihKqcQdFfLUCDqS1KzTD0Z1l2qbr4JyoaKm5nZ5zjRMam8JDgmhY+fFQjiWFFVkOHWJbBhwB",
+	"1/b1m78j8xBcLeEcS4Bg4GP4vfk7D+9QQRupCvqwHmLiK5+aEoichUdNKOtJme/1F7vulv/NtVt16rQl",
+	"CAOc4EqC/VcbqiWWOrxagPsWs3lj1wlSmWCmilYZCTcaLmuXh24G4PM5VOBZktWFL94tkcJ3xHTPyhOK",
+	"7BcgCm37VtsNtthyHH0MUsAkhP4NOicgXy2+3NKvvil6XGEicOy7mcd7ix0VzwZldy1cFmeKTxlZcEUb",
+	"ctyKl0v1SpD+5Nh9QmRTRd40IYFOEO/oPYmReWrRXjON0pjWkvPdrbMk0VIeJ/OweE9JMOAAM8GK4Q19",
+	"gL/OUrlj1r7dG2oAbDqoG6eFBGV9U0hF3E9bS5y29uYJ2AP3jS2VbIuZfj3bxP10Z13SnktUO3bcWJEn",
+	"OFTTbn09qH6t7zpst8f67qd6szi6SzXbDVaLDzCaV+6iaKFjNlQKcnUN0J8ZyQA35pnUEtV3J1LOop9n",
+	"EidojO0VXP+mIEpQYiwX+yPCC0yZGUOaZk1HffZnKxZBKSTZcYNuar9RrNBGC8e5MJQsFcGx6W5iFjw+",
+	"Pl7xOEuIPDEnRPmJVmRPuhVOCq393tsNOI6paaZ+XY537h6mw2ZBRoE+8USa32MSF3pog6JiFnMEJZjw",
+	"ily4/va+ZLoZAS2xhNzbAld2bKhabiPH5RJiT3KeUyDGIusoElYbtws5HS4zIfS6DV92FUWqBRDDsuMN",
+	"/F5T/YvyIe/g90eL/hSSkNXiJlkK9042bMeYDdLnfU3uDBEusGA3hxeqIZh/vH+XhDKWfmMk7wA0T/jG",
+	"mA2mzkFAHXB9UswLjRUXbJ0EIEw+s/lsDeUWDtMn5RAtUloKPwBodpR9uJ+alnpBqNxU+u4hKL8w5wI6",
+	"8lngN3ZwttG3vvhhSjzUz6wA9BxyIbS5SakmR7/4kKsNnIR5W0HKkFbGty5YPfb7nfg6nBPki7EFXLFz",
+	"muwsuVJd2Dv9TbmFcKjbCDGOIqgkJ2z8PF+Lliumbme5oDkWasrnU/gCHsT5n2GHUjMaOGD4ZZjO5wnf",
+	"XEDhOWERAQ4IZemhEjPvp26Uv7oKHX+mTyTaUAHXbVdYnSBpgG+cmzZqcARlj5cEPTs91iIB2RMqYIb3",
+	"Z2rt4da2Atf2G/T7MCoFjk2ZtfxMUlf5At6AnqMaQeBfx8+eX6B8/do0zgTiG4bOfjSrUALThAg0htef",
+	"n8G3E/CWlaeYZUKqie2JoXUjUDBczAWeSgOWufWLe3UqxWp55Lyw4MHIl5SbnnpvJ+i3TFR+QzOuliV8",
+	"M4AbTfKT6dDcz6NcTgNdCPqdpbXwxRcNrAutFkJaigaapdRtYwfiiDOpMAuHZgh0kD87P57RQoPAvfNL",
+	"IwHJ/KH7V/YRpISYrHdr91PZZQEdLsZQ1jj9FXv46dOdrXlfOVJBWOY0CEQnEVVoXKPUowly5DJ2fCPH",
+	"6eAFmJCD9yZ8wwaucDy9ujYXbAKVHeKgU7WTlx6mtG76kCw0g/zRtNi3CRxXgyn+SeIFMfrRnY04mDtC",
+	"xHzWVhq4Q0jRdsbs8KZmTUMCavCdmWgyalHQARa/khUX2wZQvHbNg1LOEzS2ot4xT63VgFWinwav5qwx",
+	"TXAwo/idIK6/U1eru7EJtGb9McJJws19464D0iQhi1DV3yvzQNOC6DVisOvp3+hiqQVJJgmShLCOY2n7",
+	"LkghDi1CjbzAmZlJMsTKYEbtyQ9tEsSkHG6NOOWSIxuwqlruzqX9BKQMjpZkurTNczsAzfuiwyTZZJ2b",
+	"6stFp06Hr+ZcbLCIe39nbir0W+EKqLTnN1RG/b4w18H6fePLt/T6SvBMS8ueH933hLTq90E1f7jiDMn/",
+	"qJ98HYfquFg9+eqp1qBSB271iMqHPCnSSyNxNjmgicgL6Xivk9bFCyJAnqAlwam28FZyglaZIvfEvLWa",
+	"cf1Pck+lSRryKoiW31jRGU2o2oIxsUVm7hlByebq2oTBGE7kBWQdmECgCUWizRJDZBD9wq0YjjBDEm8n",
+	"oK0mW/QvIvhRKORn+zrtVCTK7MoU5uj2ZVF42gsKpg5N/znh2/OB39o7DAO+HL7edP0C8uYHf34+/Ms9",
+	"JjZ42unbkpqoP03igXMaOhk0KRs4J5Ar6NldSkaHsLl6lVV2Hae6BXt3pP8ebIJy3w+roTnoMZVXZLNo",
+	"68nV0g+A2iJmEcs8aRoEKIZwLadwwLYgys/bY1uIGd8aj+QlYUrwkA/pNYrss0BWDAklOENGonU4gdlZ",
+	"1ltjaEKWCz5zJRguuhK6WAYs2w/whh4yMFxHMQpL9VMEIUGkegchnpA3wSR2KJ47YsAtY2NCHdM+G5oh",
+	"5ftzIaZw0m/ZGwdprl3ybgsp39MVjjpXdLsopj2YTEKtJ0OQxwR8Gpp61QpJ1Us6AKALRQKCHX/L7omf",
+	"oG+w3+r57qx0A+72s25K7f0tUxFfWQNcH/WxC04aTOh44iGKuvLuWI9L/+SzICwhdhp3wBjzYrH3kwzV",
+	"RmmilDqAar2TAoxBElXpJ+w2VAdEjhVdunCZl32XmI6f2ZtxZJUmWBEQFsVQQh8Pf5UduVz1SY0xJFjR",
+	"NUHm5d6tfisYa7frieiPlqNp7DLtk+dxQ8+5iJgmwSS2vZlLvtYV3qIZafS3KsoyHgqmfuB5CadAhfcG",
+	"znqjeIrwXEFOD5Vohdm2UwHtxisGPUuW3+pPWmmgVts83H6YSpSQue0KHayYnzGqwsdF4fMVwdK1dPcJ",
+	"W8y2PiMjD0Qt4SElPhgPAhnZsEZT133vO62wkQ64eWuPoxbE8zKUrkgYTjIYHDWXk70v2wFpyTMBqdeZ",
+	"tUZZBvAy/8gBVoCcfpgk1P9e+KsXWOGyTNC5vhNdK0A1E0zs7lug+76hxkRRpsoJend549rJxReI3ONI",
+	"VUm9Kawyp/fB7mfMDd/O57S4DzicaOhq1nu3XIiAUQZ5l6WE577ztORDl0vUdBZErnpNK5uovBoUl7YI",
+	"Dp+7UxqgIha+7NtU/i50p9UeAOicdzTdC/Q1aGspE0qGFFLtgUlS8dBG8B6DBjVHt4E2WmzMNPY8LuE4",
+	"dBsiE1KZrvetCobvp44hEUvrWO6aBVYgy/sFNYOYIWyvpY4NUj9a7aqBT//D+cr0sDZVr5Qi5aSYCVJ2",
+	"6MVk2rLvZoxubW0iRwSzvFIiKA8n5IBE14LKt4/RI3jH4hPpb1zhO5cHmWQCJ5DBYN2SBemCFOdwAUq5",
+	"Wws4ikiq7GWnC1QulGYbQJFoye3oelitMWywRAu6NqEcH88PCbqaOKwJzEOIQiOfU20sAjT3FYj2TNx8",
+	"LQdfUfyD9Giq/Ziew4V2sr7ORfjSD+RfTRUtU+noX3Dhua7HqXyiJ8h9jlSWJgSunMwoKykukdbCJQXX",
+	"hB6zrTK9bKq1JyeFah6Q4dO3Ra7zXPW7TpQvrO1oCiWT69qEgVVNOzHu/93ZH75hwe4kvEqTA1cwqnOb",
+	"s1ph/Y5u60CB+I5+50C9YH08Fqn6Hu2v/jtbeqHf9FAEtZsTtV5Xs5sPtV5zrtChqPuHUHisTVFzL742",
+	"Xi4HmIDQsBeQjNMRja+u1y8m5qo/h7aNvpiOx1RIQV3yJJaIqoA7KKwDa/YU7q/Y57Jfb+W2AohOWm7T",
+	"NzvU3dLueiq8pW97+gPCKu9rN2JQ6d1ZTLNVq20rodyit7Z2nRikmbqTekdJEjcj+ZUBlkPyOVxe9x1M",
+	"umJv7pcP2g5dqsE8AGLD1nuhdfmLHUhNS6AbgNkt0YwhaP27OcJdhlyXMmt9ML6D8+O0pxU3bMh9KaWZ",
+	"SH7HwlwPteUQygoLn5tfJ0grBPDfc6P146jFxUJ2x3FbSbmjArJD6nVURnaPYiNL+w3iss3qHAbgpXEb",
+	"FKBtkL82laSGrv15JxXFkdEc602par6CcBYsEassZGdcS5LF/FhgFvOVxg4R27uqOakHclkD6W9uih5o",
+	"G6oN4x4Zq8f3qzI1PQLRKscv6vD3eudQ26KEK23Mvpex5Zc1zLqqZu3CooIwXydpqfpB0MdAV+R4jU1N",
+	"QEhpTwWf04T4vveCpAneNl01gwSqBn/KBu7XCc4WNmZDmRnG3Bnt21rWLSy/ZFSK9q7AldEl2msH2okM",
+	"6yS9tq/a9OoA/QiC4y0arwyIhDqyt0VjvmFovMEUctu1jqKBCa8A0I8mSGSMUbaYGHCgsSQWMkflJuE4",
+	"3roLSfY+nf3SpZaGb8R3iSutk9QHkyp2Muy7Ca+M/XJDBCWNN3kLkTypSConFpWgQgHxATRbTKCOWtKP",
+	"3o1282Upku6sCWBH37FBPVLQC6B3NEHY3eEqt9pHCosFUVYztRkD1iN3MrQsULkDcl4hqLE30dKs8oks",
+	"5CwweYH+Nzs9fU7Qadcr27CXxouMrnxUXpBD5ROHY7m7LYZ8Tr+/1lpARVINHxecNjj6zC3n4q0og5a+",
+	"eKx9V3OsgA884dFdF1T8xHxLCEsmXyajyFQCHfStSXkd/LktmD34+45ZDVXeELZg1knalMQCkoPDpVuQ",
+	"O6AFONYfhzK69u9G7rfW1hndjsXnpgSAxnA0I4uMIcnRHIuJEW8kNSpUZ50j3Ok+YNGodZI2k6GFUKf+",
+	"7S4jewp8udOFxwugndCmIYtG4cREDXCkMpz4iEVnzq05LXRTCyZQ+gXDTH3HC91zcsBs4iY3WlDv0J5A",
+	"oeMOUT2W7sE0YFZDOeW5u/OOtiG6s5C2UXpwkrZhujOUtlHM3WMVTNr4B5R24Ebp8gUfuEAplmoSjEXG",
+	"WJFjGK1TC4DW1dXzhiKcEH93x4iZJxZ9AkUctgyvaGQvpbeU0VAiI5NaFycbnivfJzCFxIqy746QVCLG",
+	"kZ3OsjkZKH8xGUEvOKl3EbDbTM9OLTk9f9SqB8fxCXADMCeBR8BveTAZja3dhM6OGrST5vxbaAfZc0m+",
+	"r8nAWZsxwfOcjizVBso1UOztVxB3wGbHtnXzZskTJw2P4FUfp4ZoLJR1AczGAZ+Nl1+NkqOqqoXdFCbs",
+	"HXZT9CrZc8jyPyJokbmBQGBBSPhV3ibCVUGD4LivcGZqDNhEhQRLZT/oiIQyaCZodECUxeQejS3vmYfO",
+	"NOjNCecJwm38Kay2yeUk/OKfSG9wdOFvxRk0CJr6mQ8dP5g2WkipsMfZJJDDeXkfCY6PwbcAi3fpDo2S",
+	"uM1Ysh/V7KXNErwOytkJEwT8BurcuUoMhgV1RNvGNnR8o3UqQ99GqaByYpaBxtbm71p+qcH//Q9X7ih3",
+	"6whNF8Kl16Jx7r6AihOhabsfc1tScNDU6CfmvLGm2aax7ArCLeZEQp26JV4TNAY1bIKiNJsgowpNkFVm",
+	"ji58yawNVUuE0YvT004uibbF1rZc80jUgdJShsjZ0KpTJaJ+VYO8/VEtG5QLkB4VjQSJtBHUaIDsWUeo",
+	"XxWhIVdvwEYIbb1QGCiE078Xm8CW7qtgsuIMzTKaxIgysx5726GaZUeTeGqFS+Cyuh4gb0lYg435vE0h",
+	"XhIUm9VssIQVhQ/JNDqZRny1CuWA295sgqyp3rJjvTB/cLx1E2w+koRgCTVN3QWQdqbiRpqUgVXafHX9",
+	"odP6Bxd3ISBXr9nHWOHjNMGMoA180vUqzSyT22nCg3X7rnmSGKc7T22FvhVfmyKDGh62nExdD2m5wx9q",
+	"NHN5/cnoHGblagk1dahEKWXMpGeOj8/ymp7m565aSYgGDVgb+mY2jpOQHpCaQ8l9xpWp4s1RzLuWrtAT",
+	"yYQEHR8/4+jumM/nyLwA6ZHMKQBxZwEPvlCRpapxohszfsYUTYCHm9Kh/kNTkN82t3Ooh++gMv3ARSUR",
+	"F01VnOEZorHJzXSKcAljOp6juJ/6TTSE5eywcBldg6EZCq+01gVCXHKDoHq/oJaYCmpwhUy/lPIkkVC7",
+	"URPNWB8hyPGmopaMH4v743ylDT2r+1Rnza0Js8En9oZbj0qw5v3myrK2LGnhbGDfHY/G8MO2Uq72jeIE",
+	"ImNdx1f3U1vKoRlYpvzojEQ4kwRhpO7tGWpRBDVYx0PrjXYpLVs6Hb/bXK0arCpE0BfIkNikyPZLnK3M",
+	"farEEuAbk5YiowVwF5EnP+e6xPsCvGnOAxj29uYWvb6+AonnRNsJusZwz8VX80E0lhP0/9389sEmNzC8",
+	"InJi+u1NEGHZKm+ZkUlo6SnRnCdaqXNVtApZ6Gk2S6hckhitz5BRSE2WOVamHobm7lX3FZwgyli0xGxB",
+	"3CpRxmKot48+3z/9jCSBtoRmKCyIq6qvOURddEsUcxB+pggHZX5SUx1DUZWQkhfn9fXVqKDSjM5MFRjC",
+	"cEpHr0bPT05Pnmt1QC9Ng/upj49Zt0xAo3q7yhKo/2aNkjymBmdgrIxki+Y0UcTeufNHcxVD0VSprvKJ",
+	"9PwCr4gxA/6nblNATN69jjgz9xldlxCqX/ozI2I7cmku0IjB6MHmuALZh18mwYk07eVBQuDOMFvh9nbT",
+	"pEQtp8UC/P0nL+wynxk6Ye2YGqoeHH7e8w7znnea9w/olG768ujnz05P3a1XW3IPp2lCTX2vp/+URgHP",
+	"x+sUofE4FTBiazWa/csooVKd6E9emEWFpvCLf/ozjl03ND2ozFYrLLYWqwuQ1PQILer/Z1TA9T+gckfI",
+	"bXUpCFZQawcRR2E5IkK83jT++IdtAWR6D4VSS+oUZwbP4WNkA5HqZx5vex1ER/iXxY8SGflSw4Czh5o4",
+	"0JxCkDJAh523/uTF7k8+cPUO+jWXEcQcQqlNXhOSfJkUWfHT+6ezLLk7NruAS1VBFHqdJFojt/bGBaLG",
+	"LtS0oy0pyqDdCtQN139boNSx5ecsuatgjNwDZRoy4fYm6aYMMysFQ7twJxnUOXbh6+n3u2uzj/C2O1CL",
+	"ce+6Ah02ceCrERAUMtjNaMM0FJOEtNHQG3gubRsUWQbDhdYsjbJW0sS05mb7x4SpyYz6ENQUl7Gq/YrF",
+	"ZHR/vODH+rdjeUfTY6euHUNDeyIs6n8p41N19XtR0YsmmMdfA6XM1ANR6i8afzG7cThVNYhXfG1Eei7J",
+	"XcKqv3yTW+S+kG4ZgSrgH/UH6d7w6SKzJmFz4TdWUKgnKOFcGzhZ6uJSNEAyvxDVst3Tx9MbqvrCcED+",
+	"QlRHKFaModBs+StPaTz68kcAL5/eP001C9Aco/+ATUrqDWGxRFeXv17DtelCpyzTrXd97i7uWfQ+yrG7",
+	"mHopeLZY5jg/QYJInqxdr0NG6GI545kwkeKJLSoP7fV8WJASeYI+cIVSLCDhrWwMlzHqmrLFO8FXD60C",
+	"F5slP4BSsXtqk5ZXx2ZIWIzwikBHvq/Baq97NIpuY8DWVdron9BasH2nGEVKBV/T2Pg56+6IX+2gj2Gm",
+	"mrm62KjmTWeg1q3NlV+1g5bbRwlUXlA1MmjzYnfubLfwgNjsgBTmy2a9h2HKdrAgEAdzY+MAfepaRBwX",
+	"0uOatAWneZqYAWU4gvJneeA8pBWU++B8tLP00xCCAj9J8iW4XbisuwKoyvO3qAF2aZAM4IfLWB+XYdNe",
+	"d3sPRT45uLbcCprcWr7VziAXop+t4Kgs3T1omtaGgndM+iiutBCsu3As82Yzx+qFSi2EtFP3dtQEsqZE",
+	"SvmVsXvTo+cEXcVklXINvgv9Qfl1jS8uz6YrCY6+D7NH77V8IENI2/Qe0193FyDdgHZA5SiIz2Hh4jju",
+	"YTT+fgA+jLgZImf8OvMblSbFukAd3Ujg4PLH3njChfF7I6nWCqvjlGSPSc9cckl86juw4y6yqJsUyvtF",
+	"/ftIhi4ywb3bLBV6HvDOAIrHZR82KUN5jxhKZfsPZEVWYPy40ZTQ7M1O4qIuZQt06Qne2149gQzKj1cu",
+	"Cy80RjN6f/l6IZsqhvZVW75iCCfEmx8/jrOTa3QOa1T2851EdB5w/8NiOwUh+K2FdnpJgzZi2xXr+Vlv",
+	"mcznHO7dOTUoRrYPMAR7sCCm+DROtFRoVYbyWMmDEd3jhXsOSWffbsznYLjmL7J04+vgIvf6oK23wRfE",
+	"1ZioIxZc4Pyu8Sq0g++SfTe6Qzow8TAQ+vFwRjbOOvs2uDds6uAEZYqYNQSilEmy90F6//1FjX23Rub1",
+	"QN85VdU2cGheradIvw6vhiYWB0Kszi5DJM2GO/lEih5D/34/n+H34i3sZQW1OAvd90PdhY/nKGziwLnB",
+	"epAIVD+4HshHaNIEBLGXfA+ZJWBu6+KCoLJFpuw1Xb/TC1OFTP80IwvKJMILTJkJE/+LCF7Hho96wbvw",
+	"4eyrOI7z7e7jDMlH+KZcIQD3wBEO48NPc3358HgHM+k1+ktPxRIWkfMTVs6rjGYBPe2/aPZoquQBHG4W",
+	"y6wSeUgk05qnx7ELm48ETM6UqdFyzF2/bncY1HW3UX99bE/lajCoI5yqTJC9Uxu8clXoFtGsM12aWR8o",
+	"08HuqTE6bWfvlufgBxuS5lDbZ/8sBzt/U0zJPv5Pz3EoAfoQKQ49cKiZmg6R3+Do6RDpDWUofS/2Svko",
+	"BlDz8NSGHQA7tMFSweKHT2zoBdv9LJYQaTxNI9PCfdFUEtO8nTchQlgi/RFbmDuODDNu6m4hX1FKorGS",
+	"SyzugIb+QQUxf5laFKbtSPt5X0emX3Qbs35XqH6FxqdohqWtZBG8yupqYGp9ucgzO9wAD7YAqExcndY1",
+	"Njw6Gb1iWZJUF0JY3HMZ/Zj5/bE5pTIF+FlmlGFYZ01XrWK8PWxTif4rRLQMQsRF/MMIav8+PK0M0cYc",
+	"QQ/O//HbeJj0nygfvi8bLyT/uFH2zv0p7Ha3auZm/ffRl7poSvbVnXk/3U52R9aPx9+HyvlxG3/IlB8P",
+	"3K+R8VOavDlzoGBWDPU9FIb4ptN9In/kPVT4r57rU+LDXyvVp5lN9Mx0cbv5riLFD7D7YWk+ubj7RrN8",
+	"uvD+Fhr72ik+h6e1x87wOQh9ffMJPnui2YDsHq/y9Uzu+T4xKrCB75FhHyizZyjX/g4Se/YmpF5ZPe7z",
+	"wUk93ys1Vdf/75zSMxylVkQsWoQ/lEt3JfXnAbzKiQ1GijXNeWegobpJwW84ZrLgK+zgDZTWHXhQ1Avb",
+	"2L6HkOzRcrcrek6Kzr9XHb2KNcdg3bO4oxlk0fP5qrsXtW9rU0d5wdOzHcwOLsT+XdycvxrCKZCZJGsi",
+	"cLJfHGxItl4HB2Yx/uVe7xUA+95S9Tp4MFpCX/brgbGvR4t6NRrBzs10yCS9ThA9jBP/wTOlzESULUzv",
+	"3lLC3hiLFYltqxYK0tMRi7VoBF0siDhqzZ1qRIWzrxEA/U/KnBrou3zYtCmPcA1pU4GUhbasqT5M+WGS",
+	"pvpB2bfqeOB6MJU2jQePyFXbTdaFu19Bt1SpwoBDkqUC++2fLlVqLRYKxZWalD1iylSxzew3EQLc2QW0",
+	"f9JUT4xqo6lDpE6pQ5aGqYLre1Ehq2cyiMiHZ1DtBNuhtckaWj9CFlVfGO+nWC7ywfoLnnypgzNECpt5",
+	"mByRRXGC/shayBPJR9qRKWK4cyfp1E0u5TP/O4mKLkLCv7wzY6T7OTdkjfBVSl2BSCXwfE4jFJM5ZdAl",
+	"zzaJVgpHS/tSoUc8NyLCNM8f57kmpbKWND7qlHISqFVajP/m8HvItJPCKX2NxJPK9M3R7JKKNtR8Kw3y",
+	"TaefLAqH31MZ+upJKBVW/7XSUNr4T89UjHxH31Vk84EgMCwdpShVv9GElK6ipZXqvnZaykNQ32MnphyI",
+	"3r751JSDINyABJWCntkzReV7xa7gFr5PZn6gRJXhHP07SFU5EGH1SljJBxicsvL9Uld9B//OaSv7opfi",
+	"i0VCduHWZ+iAH5HPrmGlUBJ93lC1/KzJDoIm+vkFkpWe4ta43XAklxr97ghJ9U9UIKlBwiJimx/LkBV6",
+	"C8t7MJS022q4u2drTJRMtRrSaiCEv3cZAW3fVzilW48dtsAyw4DYC7PPvqbn0tnDgEuHMqq/1ZjoBqeF",
+	"miW5E8eUo3F4whkZQsP9U1Q6+VCLgYb8g56xhu8tUaWjr6MlyuBHGBxoeMQQQxOJFojxkEkrnaF7qPiC",
+	"ySNICBbMdqEKO9w/Xj/98Aa596AhM7HdniRP1iQu9Enj81LAhLOSx/Wi9tA4ZmFs6Zvw67EXcB1XExNk",
+	"dxb7KHfAkvd2sY2x9QdDmurMARxyr3i+8hVI+33pNL8Oxj0VRIntgXNYPhqclMUGZ0TmzbulokmCMuZw",
+	"N1S8TIltw6l24thF2IqvxLphE55mhwrO/KgeIsHtUo/uesXVOEmBwcA7KwgmQum51my27/fMjHV8yDN7",
+	"oAwx3wjwAm00XVGZH6BUeCtP0Osgn19izeRzUaI4aF1oHGDzR21JZXsf8tc1Ufc+4wfMN1UCM7miSjlJ",
+	"HKzFh24q5qn1T2KFTruR5+hbsbj+kxJO94pWPmzaaRHvuuaW9rOkHia7tD9Ixf0xJK61lkaCN8qd+Jwn",
+	"t3Pi5cf7dzBPl4wWP98jNN+zcz1MmZXalIHepWjspIwTSSleULY4eoXkHU3NusCPWACL8R9PnEcPnOho",
+	"zLhCjCywomvSWB/qfsrnc0n2rg0V2MorWJXmuysuVW3lYzyThJmkTqk1qAu/Ey22jReSxIhQtSQCbfC2",
+	"ZRMJXVH1oIWlBuYxGUTvkr6k33OZSwOYcT3ZyZevnVtS61SX07GA3V1f9WvdnSUWEA9o7jpQh2WpXu2B",
+	"vCIlwD5otW3Vix/XsqB7MOTbwQz5oRPfB7LkbrmM/2XJ/3ks+fbrsWSnSTaw5Ca1TD0QT759cJ58+1g8",
+	"uQTZh3IacqGaWfH1citphBNgUcZJpP91TP7M6BonelQ0llm0RFiiGWdxqAQApH3DNN3uIKlMMDuh48d3",
+	"lMVNVKmffQO53Vx0uvVzDQ74A5JfaiHrkQP+3lUd0LqICgd5ggD8nzU4X8FZfkYRZmjmje4LeygzjX6x",
+	"JsM312/+jmKyphHR4gAtNQP2Ukwicq9XCJ0rwF9xnKUt2d1cqIdK6YbDeeQwtJ+zOfdTw/Mr5ngaHAjg",
+	"jmcMO+O5H8mKrwPYhBxTwIBKJ+ja0POGFTAnwkwrDzOCBAwTg2fyKIQiNqDrUGSX7wGozA76dUO5YQC3",
+	"xGz1Fz3CtUGInD4KFhewd++YbBOYhvm9smCkCrJZjBcRKphkBpTG62N4FWULu60qrD+l8bfCox7ndDPY",
+	"8NfjUQbgXXnU0/unikh1PNe4IA/sMQ0YHROkOVeKBeQO+Vg5+j8ZyQj6DL1OPiO9JGSWpF/7nBC2UMvP",
+	"aLZVRELCjVXxJNhkPPOZSGASqqXg2WIJP2y4uCMiVwlTrJYhRnlDWKxBdEukemeA8TD4WpigE9Y+e4CZ",
+	"myMN5jnCUURSjcVVWH8NjL51Z1dEi3EAuY4a0F0qHN21+01uL6+fXl0j8yboY7aUiVPJxr5oCWdkYl48",
+	"bVDab8x8j6E+w1Rd9Gd4sfkypHRLdvCzeygCcLfFCe+ZngiQTSq44hFPfAsjMIRm2XxOBEo5T2RQNps9",
+	"PSD7tkAL82/Yw4HEs7Q7qQF1sNmp1klzr4q3cMta0RU5XmOx1RiccBzrc5jTpKEE/e06sZXJrFx/HMSt",
+	"TdvJCDQbaUbj29/fX5e1lCJO66dtFt6SaOLHDl6Ara6gzAQ6d2xNLgAWzuxTvi4gkkRQIsE3lqVaDmnL",
+	"D6NZwqO7CYrSbIJWZMXFFq7PEKUlU+EjSCJDDK+A8ahme68OuQcSVPUTelxLsGEBLWZhjudD4+OFIQ4c",
+	"IA8bknWEreOro/tipZ8dvWpAbTJFFxwyQ1b6tpkHHCgHsTPxH67gC8CwXuulAXqdU61VKc0dWwCaFD2t",
+	"BqyJQOM8IdzeagYyPmrKrC5s/HtJqi5AN8RKD1appQ00pwflKY9Yk2UH8PZQAnrcGHAcwGGutsAc1o5B",
+	"NYv5hiFTMQt+7YTHdRn03aDzDobb5mWysPQ6LiQm98PyHYA7fXwB6qXe4ZB+J4j3xf0HSS4EZ9fW8H53",
+	"1IxvJlCTRRnNb6oVbDQ29wty8smYoon+kB1NSgmJ+dWcE6SBPePxFgSIDccHvRF6osdU9GDCGq48tHb3",
+	"34zHXgrgQzcidioOVoiziKCxK2ck4TnwPKMVAQiOduc/DpMTB86A7AriNRHSYlWQ//+c0SQG0rZvIspM",
+	"GoP1hqvCfdMYkxVnQRnwu53nATm/myJAWb/X116rigZrd7ssAMsNa+B1/9Q4V2WrT4gwpa0QIrwrdqkt",
+	"6VcArcvrT4iCUpJSxkiMFJ8Aw4Q4VxJxQSZoyTcmMYXPjVuJJ4nxbWisNAGwYld2//5c44S7rmWYsirU",
+	"8afKfHyCPoR80gG2rM2Nf9g9P4adZObqYiOZN4M20hus8HGaYOac4budp26Pf8BMptCY4TKZSEavRk+B",
+	"l9i3/3IJBR7pJv6nX3mcJUQWfzKO2cIPbrLCT1fe71r81XrPimNVEzpqz/IEvNojX1e38AS4wZc/vvzf",
+	"AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

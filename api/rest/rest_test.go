@@ -15,6 +15,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 	"github.com/openperfd/openperfd/stack"
@@ -76,7 +77,9 @@ func testServicesBudget(t testing.TB, n, pool int, budget *memory.Budget) Servic
 	gens := generator.NewService(w, d.Pool(), eps, generator.Options{Resolver: st, FlowLimit: 1 << 16, Budget: budget})
 	ans := analyzer.NewService(w, eps, budget)
 	caps := capture.NewService(w, eps, budget)
+	tv := tvlp.NewService(TvlpGenerators{Svc: gens}, nil, nil)
 	t.Cleanup(func() {
+		tv.Close()
 		caps.Close()
 		ans.Close()
 		gens.Close()
@@ -84,7 +87,7 @@ func testServicesBudget(t testing.TB, n, pool int, budget *memory.Budget) Servic
 		svc.Close()
 		w.Stop()
 	})
-	return Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps}
+	return Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps, Tvlp: tv}
 }
 
 func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {

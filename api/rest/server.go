@@ -26,6 +26,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
@@ -47,6 +48,8 @@ type Services struct {
 	Analyzers *analyzer.Service
 	// Captures is nil when packet capture is not loaded.
 	Captures *capture.Service
+	// Tvlp is nil when TVLP is not loaded (no packet generator).
+	Tvlp *tvlp.Service
 }
 
 // Server is the REST API.

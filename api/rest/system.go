@@ -31,6 +31,9 @@ func (h *Handlers) modules() []gen.Module {
 	if h.svc.Captures != nil {
 		list = append(list, moduleInfo{"packet-capture", "Packet capture into buffers, served as pcapng", 1})
 	}
+	if h.svc.Tvlp != nil {
+		list = append(list, moduleInfo{"tvlp", "Time-varying load profiles: packet generator steps replayed on time", 1})
+	}
 	var built *time.Time
 	if t, err := time.Parse(time.RFC3339, h.build.BuildTime); err == nil {
 		built = &t

@@ -44,6 +44,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/packetio/noports"
@@ -148,6 +149,7 @@ type daemon struct {
 	ans     *analyzer.Service
 	caps    *capture.Service
 	pools   *poolSampler
+	tvlp    *tvlp.Service
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -266,8 +268,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
 	d.lendIdleCPUs(plan, cfg.PacketIO.NoCPULending)
+	d.tvlp = tvlp.NewService(rest.TvlpGenerators{Svc: d.gens}, nil, log.Named("tvlp"))
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -415,6 +418,9 @@ func (d *daemon) stop() error {
 				zap.Duration("drain", shutdownDrain), zap.Error(err))
 		}
 		cancel()
+	}
+	if d.tvlp != nil {
+		d.tvlp.Close() // its replays own generators: stop them first
 	}
 	if d.stopLending != nil {
 		d.stopLending()

@@ -43,6 +43,10 @@ type Spec struct {
 	Burst      int
 	Frames     uint64        // 0: no frame limit
 	Duration   time.Duration // 0: no time limit
+	// StartAt and StopAt, when set, confine a run to a window of time on
+	// the service's clock: started before StartAt it sends nothing until
+	// then and paces from StartAt; at StopAt it ends (TVLP steps).
+	StartAt, StopAt time.Time
 	// Counters lists the protocol counter groups to report, by OpenPerf's
 	// names ("ethernet", "ip", "transport", "tunnel", "inner_...").
 	Counters []string
@@ -302,6 +306,12 @@ func (s *Service) launch(it *item, resultID string, from *resource.Run[*gen, *re
 	}
 	pacing := Pacing{Rate: rate, Burst: min(g.spec.Burst, packetio.TxBurstSize),
 		Frames: g.spec.Frames, Duration: g.spec.Duration}
+	if !g.spec.StartAt.IsZero() {
+		pacing.StartAt = g.spec.StartAt.UnixNano()
+	}
+	if !g.spec.StopAt.IsZero() {
+		pacing.StopAt = g.spec.StopAt.UnixNano()
+	}
 	r := &result{id: resultID, genID: it.ID, targetID: it.EndpointID, prog: g.prog,
 		pacing: pacing, groups: g.spec.Counters, classes: classify(g.spec.Traffic),
 		stopped: make(chan struct{})}

@@ -22,6 +22,16 @@ type Pacing struct {
 	Frames uint64
 	// Duration stops the source after that long; 0 = no limit.
 	Duration time.Duration
+	// StartAt, when set, is the time (ns, on the source's clock) the
+	// schedule starts: packet k is due k/rate after it, not after the
+	// first pull, and nothing goes before it. A source can so be handed to
+	// a worker ahead of time and start exactly on time (a TVLP step).
+	StartAt int64
+	// StopAt, when set, ends the source at that time (ns): packet k goes
+	// only if it is due before StopAt, so a window holds exactly its
+	// packets and the next window's first packet is due when the last
+	// one's time is up.
+	StopAt int64
 }
 
 // Validate checks a pacing, naming the field in errors.
@@ -210,7 +220,31 @@ func (s *Source) ready(max int) (int, int64) {
 	}
 	t := s.now()
 	if s.start == 0 {
-		s.start = t
+		if at := s.pacing.StartAt; at > 0 {
+			if t < at {
+				return 0, t
+			}
+			// Anchored at StartAt even when the worker gets here late
+			// (descheduled): the packets of the wait then go at once, as
+			// they do when it is descheduled mid-run, and the window
+			// holds the packets it should.
+			s.start = at
+		} else {
+			s.start = t
+		}
+	}
+	if end := s.pacing.StopAt; end > 0 && t >= end {
+		// Past the end only what was due before it still goes (a worker
+		// descheduled across the end), then the source is done.
+		due := s.cap(uint64(math.Ceil(float64(end-s.start) * s.pacing.Rate / 1e9)))
+		if due > s.pulled {
+			return int(min(due-s.pulled, uint64(max), uint64(s.pacing.Burst))), t
+		}
+		if s.pulled > 0 {
+			s.last.Store(s.lastPull)
+		}
+		s.finish()
+		return 0, t
 	}
 	due := s.due(t)
 	if due <= s.pulled || s.overrun(t) {
@@ -264,7 +298,15 @@ func (s *Source) NextDue() (time.Duration, bool) {
 		return 0, false
 	}
 	if s.start == 0 {
+		if at := s.pacing.StartAt; at > 0 {
+			return time.Duration(at - s.now()), true
+		}
 		return 0, true
+	}
+	if end := s.pacing.StopAt; end > 0 && s.pulled > 0 {
+		// Past the end the next pull finishes the source: wake for it.
+		next := s.start + int64(float64(s.pulled)*1e9/s.pacing.Rate)
+		return time.Duration(min(next, end) - s.now()), true
 	}
 	at := s.start + int64(float64(s.pulled)*1e9/s.pacing.Rate)
 	return time.Duration(at - s.now()), true

@@ -479,3 +479,56 @@ func TestStoppedRunIntendedWhatItSent(t *testing.T) {
 		t.Fatalf("stopped after sending %d of 50: intended %d", c.Actual, c.Intended)
 	}
 }
+
+// TestWindowStartsAndEndsOnTime: a source handed over before its StartAt
+// sends nothing until then, paces from StartAt (no catch-up for the time
+// it waited), and ends at StopAt without sending what was due after it.
+func TestWindowStartsAndEndsOnTime(t *testing.T) {
+	const start, stop = 1_010_000_000, 1_020_000_000 // 10 ms and 20 ms after the fake clock's 1 s
+	src, clk, pull := pacedSource(t, Pacing{Rate: 1000, Burst: 32, StartAt: start, StopAt: stop})
+	if got, ok := src.NextDue(); got != 10*time.Millisecond || !ok {
+		t.Fatalf("NextDue before the window %v %v, want 10 ms", got, ok)
+	}
+	if n := pull(); n != 0 {
+		t.Fatalf("%d packets before the window", n)
+	}
+	clk.advance(10*time.Millisecond + 500*time.Microsecond) // 0.5 ms into the window
+	if n := pull(); n != 1 {
+		t.Fatalf("0.5 ms into the window: %d packets, want 1 (due at its start)", n)
+	}
+	clk.advance(9 * time.Millisecond) // 9.5 ms in: packets 1..9 are due
+	if n := pull(); n != 9 {
+		t.Fatalf("9.5 ms in: %d more, want 9", n)
+	}
+	clk.advance(5 * time.Millisecond) // past the end: packet 10 is due at 10 ms, not before
+	if n := pull(); n != 0 {
+		t.Fatalf("past StopAt: %d packets", n)
+	}
+	select {
+	case <-src.Done():
+	default:
+		t.Fatal("source not done after StopAt")
+	}
+}
+
+// TestWindowEndSendsWhatWasDueBeforeIt: a worker that comes back after
+// StopAt (descheduled) still sends the packets due before it, and no more.
+func TestWindowEndSendsWhatWasDueBeforeIt(t *testing.T) {
+	src, clk, pull := pacedSource(t, Pacing{Rate: 1000, Burst: 4, StartAt: 1_000_000_000, StopAt: 1_010_000_000})
+	if n := pull(); n != 1 {
+		t.Fatalf("at the start: %d", n)
+	}
+	clk.advance(50 * time.Millisecond)
+	total := 1
+	for n := pull(); n > 0; n = pull() {
+		total += n
+	}
+	if total != 10 {
+		t.Fatalf("sent %d, want the 10 due in the 10 ms window", total)
+	}
+	select {
+	case <-src.Done():
+	default:
+		t.Fatal("source not done")
+	}
+}

@@ -96,8 +96,8 @@ func TestModulesListWhatWorks(t *testing.T) {
 			t.Errorf("module %s linkage %s", m.Id, m.Linkage)
 		}
 	}
-	if fmt.Sprint(ids) != "[packetio packet-stack packet-generator packet-analyzer packet-capture]" {
-		t.Fatalf("modules %v, want [packetio packet-stack packet-generator packet-analyzer packet-capture]", ids)
+	if fmt.Sprint(ids) != "[packetio packet-stack packet-generator packet-analyzer packet-capture tvlp]" {
+		t.Fatalf("modules %v, want [packetio packet-stack packet-generator packet-analyzer packet-capture tvlp]", ids)
 	}
 	var m gen.Module
 	d.get("/modules/packet-generator", &m)
