@@ -136,8 +136,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	conns  map[net.Conn]*connState // open connections; guarded by mu
-	closed bool                  // no more connections; guarded by mu
-	wg     sync.WaitGroup        // one per connection goroutine
+	closed bool                    // no more connections; guarded by mu
+	wg     sync.WaitGroup          // one per connection goroutine
 
 	lastWarn  atomic.Int64 // time of the last rate-limited warning (UnixNano)
 	serving   atomic.Bool
