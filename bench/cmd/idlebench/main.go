@@ -18,19 +18,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	benchdaemon "github.com/openperfd/openperfd/bench/daemon"
 )
 
 func main() {
@@ -86,12 +84,12 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	if err != nil {
 		return err
 	}
-	defer a.stop()
+	defer a.Stop()
 	b, err := start(bin, "ibB"+tag, vdevB, noIntr, "")
 	if err != nil {
 		return err
 	}
-	defer b.stop()
+	defer b.Stop()
 	if link == "tap" {
 		if err := bridge("ibA"+tag, "ibB"+tag); err != nil {
 			return err
@@ -100,7 +98,7 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	var ws []struct {
 		RxInterrupts bool `json:"rx_interrupts"`
 	}
-	if err := b.do("GET", "/x/workers", nil, 200, &ws); err != nil {
+	if err := b.Do("GET", "/x/workers", nil, 200, &ws); err != nil {
 		return err
 	}
 	// Not B's MAC: a tap port's kernel side has the same one, so the
@@ -114,7 +112,7 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 		var res struct {
 			ID string `json:"id"`
 		}
-		if err := b.do("POST", "/packet/analyzers/ib/start", nil, 201, &res); err != nil {
+		if err := b.Do("POST", "/packet/analyzers/ib/start", nil, 201, &res); err != nil {
 			return err
 		}
 		i0 := intrSleeps(b)
@@ -122,11 +120,11 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 		time.Sleep(idle)
 		ta, tb, el := a.cpuTicks()-ta, b.cpuTicks()-tb, time.Since(t0)
 		i1 := intrSleeps(b)
-		if err := a.do("POST", "/packet/generators/ib/start", nil, 201, nil); err != nil {
+		if err := a.Do("POST", "/packet/generators/ib/start", nil, 201, nil); err != nil {
 			return err
 		}
 		time.Sleep(settle)
-		if err := b.do("POST", "/packet/analyzers/ib/stop", nil, 204, nil); err != nil {
+		if err := b.Do("POST", "/packet/analyzers/ib/stop", nil, 204, nil); err != nil {
 			return err
 		}
 		lat, err := firstLatency(a, b, res.ID)
@@ -195,11 +193,11 @@ func bridge(ia, ib string) error {
 }
 
 func setup(a, b *daemon, dst string) error {
-	if err := b.do("POST", "/packet/analyzers", map[string]any{"id": "ib", "source_id": "0", "config": map[string]any{
+	if err := b.Do("POST", "/packet/analyzers", map[string]any{"id": "ib", "source_id": "0", "config": map[string]any{
 		"protocol_counters": []string{"ethernet"}, "flow_counters": []string{"frame_count", "latency"}}}, 201, nil); err != nil {
 		return err
 	}
-	return a.do("POST", "/packet/generators", map[string]any{"id": "ib", "target_id": "0", "config": map[string]any{
+	return a.Do("POST", "/packet/generators", map[string]any{"id": "ib", "target_id": "0", "config": map[string]any{
 		"duration": map[string]any{"frames": 1},
 		"load":     map[string]any{"burst_size": 1, "rate": map[string]any{"period": "second", "value": 1000}, "units": "frames"},
 		"traffic": []any{map[string]any{"length": map[string]any{"fixed": 128},
@@ -214,7 +212,7 @@ func intrSleeps(d *daemon) int64 {
 	var ws []struct {
 		N int64 `json:"interrupt_sleeps"`
 	}
-	_ = d.do("GET", "/x/workers", nil, 200, &ws)
+	_ = d.Do("GET", "/x/workers", nil, 200, &ws)
 	var n int64
 	for _, w := range ws {
 		n += w.N
@@ -234,13 +232,13 @@ func firstLatency(a, b *daemon, id string) (int64, error) {
 		} `json:"counters"`
 	}
 	var raw json.RawMessage
-	if err := b.do("GET", "/packet/rx-flows?analyzer_id=ib", nil, 200, &raw); err != nil {
+	if err := b.Do("GET", "/packet/rx-flows?analyzer_id=ib", nil, 200, &raw); err != nil {
 		return 0, err
 	}
 	if os.Getenv("IDLEBENCH_DEBUG") != "" {
 		var gr, ps json.RawMessage
-		_ = a.do("GET", "/packet/generator-results", nil, 200, &gr)
-		_ = b.do("GET", "/ports", nil, 200, &ps)
+		_ = a.Do("GET", "/packet/generator-results", nil, 200, &gr)
+		_ = b.Do("GET", "/ports", nil, 200, &ps)
 		fmt.Fprintf(os.Stderr, "B flows %s\nA results %s\nB ports %s\n", raw, gr, ps)
 	}
 	if err := json.Unmarshal(raw, &flows); err != nil {
@@ -260,49 +258,27 @@ func firstLatency(a, b *daemon, id string) (int64, error) {
 }
 
 // daemon is one running openperfd and a small JSON client of it.
-type daemon struct {
-	cmd  *exec.Cmd
-	base string
-}
+// daemon is one of the two daemons.
+type daemon struct{ *benchdaemon.Daemon }
 
 func start(bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("pick a port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	args := []string{"-p", strconv.Itoa(port), "-l", "warning", "-P", prefix, "--modules.zmq.endpoint", "none",
-		"-d", "-m256m,--no-huge,--no-pci," + vdev}
+	args := []string{"-P", prefix, "-d", "-m256m,--no-huge,--no-pci," + vdev}
 	if noIntr {
 		args = append(args, "--modules.packetio.dpdk.no-rx-interrupts")
 	}
 	if mask != "" {
 		args = append(args, "--modules.packetio.cpu-mask", mask)
 	}
-	d := &daemon{cmd: exec.Command(bin, args...), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	d.cmd.Stderr = os.Stderr
-	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	d, err := benchdaemon.Start(bin, http.DefaultClient, args...)
+	if err != nil {
+		return nil, err
 	}
-	for i := 0; i < 400; i++ {
-		if err := d.do("GET", "/version", nil, 200, nil); err == nil {
-			return d, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	d.stop()
-	return nil, errors.New("daemon did not answer /version in 20 s")
-}
-
-func (d *daemon) stop() {
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	_ = d.cmd.Wait()
+	return &daemon{d}, nil
 }
 
 // cpuTicks is the daemon's utime+stime so far.
 func (d *daemon) cpuTicks() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.Pid()))
 	if err != nil {
 		return 0
 	}
@@ -311,36 +287,4 @@ func (d *daemon) cpuTicks() int64 {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return u + s
-}
-
-// do sends body as JSON, wants status want and decodes the answer into out.
-func (d *daemon) do(method, path string, body any, want int, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, d.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %.300s", method, path, resp.StatusCode, want, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
 }

@@ -4,18 +4,14 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/openperfd/openperfd/bench/daemon"
 )
 
 func main() {
@@ -29,41 +25,18 @@ func main() {
 }
 
 func run(bin, sizes string) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	d, err := daemon.Start(bin, nil, "--modules.packetio.dpdk.test-mode", "-P", fmt.Sprintf("ifbench%d", os.Getpid()))
 	if err != nil {
 		return err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--modules.packetio.dpdk.test-mode", "-p", strconv.Itoa(port), "-l", "warning",
-		"-P", fmt.Sprintf("ifbench%d", os.Getpid()), "--modules.zmq.endpoint", "none")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	for i := 0; ; i++ {
-		if resp, err := http.Get(base + "/version"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 200 {
-			return fmt.Errorf("daemon did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	client := &http.Client{Timeout: 10 * time.Minute}
+	defer d.Stop()
 	fmt.Printf("%-10s %12s %12s %14s %12s\n", "interfaces", "create s", "delete s", "RSS MB (+)", "per iface KB")
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
 			return err
 		}
-		before := rssMB(cmd.Process.Pid)
+		before := rssMB(d.Pid())
 		items := make([]map[string]any, n)
 		ids := make([]string, n)
 		for i := range items {
@@ -75,33 +48,18 @@ func run(bin, sizes string) error {
 			}}}
 		}
 		t0 := time.Now()
-		if err := post(client, base+"/interfaces/x/bulk-create", map[string]any{"items": items}, 200); err != nil {
+		if err := d.Do("POST", "/interfaces/x/bulk-create", map[string]any{"items": items}, 200, nil); err != nil {
 			return fmt.Errorf("create %d: %w", n, err)
 		}
 		created := time.Since(t0)
-		after := rssMB(cmd.Process.Pid)
+		after := rssMB(d.Pid())
 		t0 = time.Now()
-		if err := post(client, base+"/interfaces/x/bulk-delete", map[string]any{"ids": ids}, 204); err != nil {
+		if err := d.Do("POST", "/interfaces/x/bulk-delete", map[string]any{"ids": ids}, 204, nil); err != nil {
 			return fmt.Errorf("delete %d: %w", n, err)
 		}
 		deleted := time.Since(t0)
 		fmt.Printf("%-10d %12.2f %12.2f %7d (+%d) %12.1f\n", n, created.Seconds(), deleted.Seconds(),
 			after, after-before, float64((after-before)*1024)/float64(n))
-	}
-	return nil
-}
-
-func post(c *http.Client, url string, body any, want int) error {
-	b, _ := json.Marshal(body)
-	resp, err := c.Post(url, "application/json", bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		var e bytes.Buffer
-		_, _ = e.ReadFrom(resp.Body)
-		return fmt.Errorf("status %d: %.300s", resp.StatusCode, e.String())
 	}
 	return nil
 }

@@ -14,22 +14,17 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/openperfd/openperfd/bench/daemon"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,29 +49,15 @@ type latency struct {
 }
 
 func run(bin string, phase time.Duration, rate, clients int, pin bool) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("pick a port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	c := &api{base: fmt.Sprintf("http://127.0.0.1:%d", port), http: &http.Client{
+	d, err := daemon.Start(bin, &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients},
-	}}
-	cmd := exec.Command(bin, "--modules.packetio.dpdk.test-mode", "-p", strconv.Itoa(port), "-l", "warning",
-		"-P", fmt.Sprintf("latbench%d", os.Getpid()), "--modules.zmq.endpoint", "none")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	if err := c.waitReady(); err != nil {
+	}, "--modules.packetio.dpdk.test-mode", "-P", fmt.Sprintf("latbench%d", os.Getpid()))
+	if err != nil {
 		return err
 	}
+	defer d.Stop()
+	c := &api{d}
 	if pin {
 		if err := pinToControlCPUs(c); err != nil {
 			return err
@@ -111,7 +92,7 @@ func pinToControlCPUs(c *api) error {
 	var ws []struct {
 		CPU int `json:"cpu"`
 	}
-	if err := c.do("GET", "/x/workers", nil, 200, &ws); err != nil {
+	if err := c.Do("GET", "/x/workers", nil, 200, &ws); err != nil {
 		return err
 	}
 	var set unix.CPUSet
@@ -142,12 +123,12 @@ func pinToControlCPUs(c *api) error {
 
 // setup creates the analyzer and the generator.
 func (c *api) setup(rate int) error {
-	if err := c.do("POST", "/packet/analyzers", map[string]any{"id": "lat", "source_id": "1", "config": map[string]any{
+	if err := c.Do("POST", "/packet/analyzers", map[string]any{"id": "lat", "source_id": "1", "config": map[string]any{
 		"protocol_counters": []string{"ethernet"}, "flow_digests": []string{"latency"},
 		"flow_counters": []string{"frame_count", "latency"}}}, 201, nil); err != nil {
 		return err
 	}
-	return c.do("POST", "/packet/generators", map[string]any{"id": "lat", "target_id": "0", "config": map[string]any{
+	return c.Do("POST", "/packet/generators", map[string]any{"id": "lat", "target_id": "0", "config": map[string]any{
 		"duration": map[string]any{"continuous": true},
 		"load":     map[string]any{"burst_size": 1, "rate": map[string]any{"period": "second", "value": rate}, "units": "frames"},
 		"traffic": []any{map[string]any{"length": map[string]any{"fixed": 128},
@@ -163,10 +144,10 @@ func (c *api) measure(d time.Duration, n int) (latency, error) {
 	var res struct {
 		ID string `json:"id"`
 	}
-	if err := c.do("POST", "/packet/analyzers/lat/start", nil, 201, &res); err != nil {
+	if err := c.Do("POST", "/packet/analyzers/lat/start", nil, 201, &res); err != nil {
 		return latency{}, err
 	}
-	if err := c.do("POST", "/packet/generators/lat/start", nil, 201, nil); err != nil {
+	if err := c.Do("POST", "/packet/generators/lat/start", nil, 201, nil); err != nil {
 		return latency{}, err
 	}
 	var stop atomic.Bool
@@ -178,7 +159,7 @@ func (c *api) measure(d time.Duration, n int) (latency, error) {
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				if err := c.do("GET", "/ports", nil, 200, nil); err != nil {
+				if err := c.Do("GET", "/ports", nil, 200, nil); err != nil {
 					loadErr.Store(err)
 					return
 				}
@@ -189,11 +170,11 @@ func (c *api) measure(d time.Duration, n int) (latency, error) {
 	time.Sleep(d)
 	stop.Store(true)
 	wg.Wait()
-	if err := c.do("POST", "/packet/generators/lat/stop", nil, 204, nil); err != nil {
+	if err := c.Do("POST", "/packet/generators/lat/stop", nil, 204, nil); err != nil {
 		return latency{}, err
 	}
 	time.Sleep(200 * time.Millisecond) // the last frames through the rings
-	if err := c.do("POST", "/packet/analyzers/lat/stop", nil, 204, nil); err != nil {
+	if err := c.Do("POST", "/packet/analyzers/lat/stop", nil, 204, nil); err != nil {
 		return latency{}, err
 	}
 	if err, ok := loadErr.Load().(error); ok {
@@ -215,7 +196,7 @@ func (c *api) measure(d time.Duration, n int) (latency, error) {
 			} `json:"latency"`
 		} `json:"digests"`
 	}
-	if err := c.do("GET", "/packet/rx-flows?analyzer_id=lat", nil, 200, &flows); err != nil {
+	if err := c.Do("GET", "/packet/rx-flows?analyzer_id=lat", nil, 200, &flows); err != nil {
 		return latency{}, err
 	}
 	for _, f := range flows {
@@ -230,55 +211,5 @@ func (c *api) measure(d time.Duration, n int) (latency, error) {
 }
 
 // api is a small JSON client of the daemon.
-type api struct {
-	base string
-	http *http.Client
-}
-
-func (c *api) waitReady() error {
-	for i := 0; i < 400; i++ {
-		if err := c.do("GET", "/version", nil, 200, nil); err == nil {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("daemon did not answer /version in 20 s")
-}
-
-// do sends body as JSON, wants status want and decodes the answer into out
-// (when not nil).
-func (c *api) do(method, path string, body any, want int, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %.300s", method, path, resp.StatusCode, want, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decode: %w", method, path, err)
-		}
-	}
-	return nil
-}
+// api is the daemon under test, with the benchmark's own operations.
+type api struct{ *daemon.Daemon }
