@@ -64,12 +64,15 @@ type ChecksumResults struct {
 }
 
 func (c *ChecksumResults) add(o *ChecksumResults) {
-	for i, v := range []*Verified{&c.IPv4, &c.UDP, &c.TCP} {
-		w := []*Verified{&o.IPv4, &o.UDP, &o.TCP}[i]
-		v.Port += w.Port
-		v.Software += w.Software
-		v.None += w.None
-	}
+	c.IPv4.add(o.IPv4)
+	c.UDP.add(o.UDP)
+	c.TCP.add(o.TCP)
+}
+
+func (v *Verified) add(o Verified) {
+	v.Port += o.Port
+	v.Software += o.Software
+	v.None += o.None
 }
 
 // Who verified a checksum of a fast-path frame (fastInfo.who): per
