@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -143,4 +144,31 @@ func TestMetricsServesTheServices(t *testing.T) {
 			t.Errorf("/metrics has no %s", want)
 		}
 	}
+}
+
+// A description written unquoted in a YAML flow map ends at its first
+// comma; the rest of the sentence becomes a key without a value.
+func TestSpecHasNoSentenceFragmentsAsKeys(t *testing.T) {
+	h := newTestServer(t)
+	var spec any
+	if err := json.Unmarshal(get(t, h, "/openapi.json").Body.Bytes(), &spec); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, val := range x {
+				if val == nil && strings.ContainsAny(k, " .") {
+					t.Errorf("%s: key %q has no value (a description cut at a comma?)", path, k)
+				}
+				walk(val, path+"/"+k)
+			}
+		case []any:
+			for i, val := range x {
+				walk(val, fmt.Sprintf("%s/%d", path, i))
+			}
+		}
+	}
+	walk(spec, "")
 }
