@@ -68,6 +68,8 @@ func portJSON(v packetio.PortView) gen.Port {
 		offload[i] = gen.PortConfigDpdkXRxChecksumOffload(c)
 	}
 	cfg.Dpdk.XRxChecksumOffload = &offload
+	intr := v.Info.RxInterrupts
+	cfg.Dpdk.XRxInterrupts = &intr
 	kind := gen.PortKind(v.Info.Kind)
 	if v.Info.Bond != nil {
 		cfg.Bond = &gen.PortConfigBond{Mode: gen.PortConfigBondMode(v.Info.Bond.Mode), Ports: v.Info.Bond.Members}

@@ -46,6 +46,10 @@ func TestTestModeGivesTwoWiredPortsWithSchemaCorrectJSON(t *testing.T) {
 		if o := p.Config.Dpdk.XRxChecksumOffload; o == nil || len(*o) != 0 {
 			t.Errorf("port %d x_rx_checksum_offload %v, want []", i, o)
 		}
+		// net_ring has no rx interrupts: polled.
+		if x := p.Config.Dpdk.XRxInterrupts; x == nil || *x {
+			t.Errorf("port %d x_rx_interrupts %v, want false", i, x)
+		}
 	}
 	var kindFiltered []gen.Port
 	d.get("/ports?kind=bond", &kindFiltered)

@@ -85,6 +85,9 @@ func TestRxInterruptsOnATapPort(t *testing.T) {
 			// The kernel's ARP requests for 10.252.0.2 wake the worker.
 			var p0 gen.Port
 			d.get("/ports/0", &p0)
+			if x := p0.Config.Dpdk.XRxInterrupts; x == nil || *x != on {
+				t.Errorf("GET /ports/0 config.dpdk.x_rx_interrupts %v, want %v", x, on)
+			}
 			// No reply comes (nothing answers 10.252.0.2): only the frames count.
 			_ = exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", "10.252.0.2").Run()
 			eventually(t, "the kernel's frames at the port", func() (bool, string) {
