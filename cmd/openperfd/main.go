@@ -356,7 +356,7 @@ func warnIgnored(log *zap.Logger, cfg *config.Config) {
 func createResources(h http.Handler, res []config.Resource) error {
 	for _, r := range res {
 		switch r.Collection {
-		case "ports", "interfaces", "packet/generators", "packet/analyzers", "packet/captures":
+		case "ports", "interfaces", "packet/generators", "packet/analyzers", "packet/captures", "tvlp":
 		default:
 			return fmt.Errorf("resources: %s: %s cannot be created from the config file yet", r.Path, r.Collection)
 		}

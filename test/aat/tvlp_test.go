@@ -1,10 +1,16 @@
 package aat
 
 import (
+	"context"
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-zeromq/zmq4"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
@@ -206,3 +212,80 @@ func TestTvlpRefusesWhatItCannotReplay(t *testing.T) {
 }
 
 func containsStr(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A profile from the config file's resources: exists when the daemon
+// first answers, and ZeroMQ replays it as REST would (start, the result,
+// stop, delete).
+func TestTvlpFromTheConfigFileOverZeroMQ(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "openperfd.yaml")
+	endpoint := "ipc://" + filepath.Join(dir, "api.sock")
+	yaml := `modules:
+  packetio:
+    dpdk:
+      test-mode: true
+resources:
+  /tvlp/ramp:
+    profile:
+      packet:
+        series:
+          - target_id: "0"
+            length: 200000000
+            config:
+              duration: {continuous: true}
+              load: {burst_size: 1, rate: {period: second, value: 10000}, units: frames}
+              traffic:
+                - length: {fixed: 128}
+                  packet:
+                    protocols:
+                      - ethernet: {source: "02:00:00:00:00:01", destination: "02:00:00:00:00:02"}
+                      - ipv4: {source: 198.18.0.1, destination: 198.18.1.1}
+                      - udp: {source: 5000, destination: 4000}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, "-c", cfg, "--modules.zmq.endpoint", endpoint)
+	var c gen.TvlpConfiguration
+	d.get("/tvlp/ramp", &c)
+	if c.State == nil || *c.State != "ready" {
+		t.Fatalf("tvlp ramp from the config file: %+v", c)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sock := zmq4.NewReq(ctx)
+	defer sock.Close()
+	if err := sock.Dial(endpoint); err != nil {
+		t.Fatal(err)
+	}
+	if r := zmqCall(t, sock, "ListTvlpConfigurations", nil, nil); r.Code != 200 || !strings.Contains(string(r.Body), `"ramp"`) {
+		t.Fatalf("ListTvlpConfigurations: %d %s", r.Code, r.Body)
+	}
+	r := zmqCall(t, sock, "StartTvlpConfiguration", map[string]any{"id": "ramp"}, map[string]any{})
+	if r.Code != 201 {
+		t.Fatalf("StartTvlpConfiguration: %d %s", r.Code, r.Body)
+	}
+	var res gen.TvlpResult
+	if err := json.Unmarshal(r.Body, &res); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the profile ends", func() (bool, string) {
+		r := zmqCall(t, sock, "GetTvlpConfiguration", map[string]any{"id": "ramp"}, nil)
+		return r.Code == 200 && strings.Contains(string(r.Body), `"state":"ready"`), string(r.Body)
+	})
+	r = zmqCall(t, sock, "GetTvlpResult", map[string]any{"id": res.Id}, nil)
+	if err := json.Unmarshal(r.Body, &res); err != nil || r.Code != 200 {
+		t.Fatalf("GetTvlpResult: %d %s", r.Code, r.Body)
+	}
+	if res.XPacketSteps == nil || len(*res.XPacketSteps) != 1 || !within(float64((*res.XPacketSteps)[0].Packets), 2000, 0.02) {
+		t.Fatalf("one 0.2 s step at 10000 frames/s: %s", r.Body)
+	}
+	if r := zmqCall(t, sock, "StopTvlpConfiguration", map[string]any{"id": "ramp"}, nil); r.Code != 204 {
+		t.Fatalf("StopTvlpConfiguration of a finished profile: %d %s", r.Code, r.Body)
+	}
+	if r := zmqCall(t, sock, "DeleteTvlpConfiguration", map[string]any{"id": "ramp"}, nil); r.Code != 204 {
+		t.Fatalf("DeleteTvlpConfiguration: %d %s", r.Code, r.Body)
+	}
+	d.expect("GET", "/tvlp/ramp", nil, 404)
+}
