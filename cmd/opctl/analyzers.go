@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -214,8 +215,8 @@ func rxFlowRow(f gen.RxFlow) []string {
 		p99 = nanos(d.Percentiles.P99)
 	}
 	stream := "-"
-	if f.XStreamId != nil {
-		stream = fmt.Sprint(*f.XStreamId)
+	if id := cmp.Or(f.StreamId, f.XStreamId); id != nil {
+		stream = fmt.Sprint(*id)
 	}
 	return []string{shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount),
 		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax, p99}
