@@ -86,6 +86,22 @@ func threeDigits(v float64) (digits, prefix string) {
 	}
 }
 
+// percent formats n of total as a percentage with three significant
+// digits: "0%", "0.0123%", "39.9%", "100%" ("-" when total is 0).
+func percent(n, total int64) string {
+	switch {
+	case total <= 0:
+		return "-"
+	case n == 0:
+		return "0%"
+	}
+	v := 100 * float64(n) / float64(total)
+	if v < 0.001 {
+		return "<0.001%"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64) + "%"
+}
+
 // linkSpeed formats a link speed given in Mbps: 10000 -> "10 Gbps".
 func linkSpeed(mbps int64) string {
 	switch {
