@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 )
@@ -112,6 +113,15 @@ func linkSpeed(mbps int64) string {
 	default:
 		return strconv.FormatInt(mbps, 10) + " Mbps"
 	}
+}
+
+// right pads s on the left to w characters (not bytes: "µs" is one
+// character of two bytes, which fmt's widths count).
+func right(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
 }
 
 // str returns *s, or "-" for nil or empty.

@@ -47,7 +47,7 @@ func demoOpctlLosesNothing(t *testing.T, bin string) {
 	if code != 0 {
 		t.Fatalf("opctl demo: exit %d\n%s%s", code, errOut, out)
 	}
-	if n := len(regexp.MustCompile(`(?m)^\[[#-]{10}\] \d/2 s  tx \S+/s  rx \S+/s  dropped 0 `).FindAllString(out, -1)); n != 2 {
+	if n := len(regexp.MustCompile(`(?m)^ +\d/2 s +\S+ +\S+ +\S+ +\S+  \| +[\d,]+ +[\d,]+ +[\d,]+ +0$`).FindAllString(out, -1)); n != 2 {
 		t.Errorf("%d progress lines, want 2:\n%s", n, out)
 	}
 	sent, received, lost := demoSummary(t, out)
