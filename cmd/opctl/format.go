@@ -93,11 +93,16 @@ func percent(n, total int64) string {
 	switch {
 	case total <= 0:
 		return "-"
-	case n == 0:
-		return "0%"
 	}
-	v := 100 * float64(n) / float64(total)
-	if v < 0.001 {
+	return percentOf(100 * float64(n) / float64(total))
+}
+
+// percentOf formats a share given in percent as percent does.
+func percentOf(v float64) string {
+	switch {
+	case v == 0:
+		return "0%"
+	case v < 0.001:
 		return "<0.001%"
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64) + "%"
