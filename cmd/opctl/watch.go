@@ -402,8 +402,8 @@ func (w *watcher) show(r rates) error {
 
 // watchLegend says what watch's figures are.
 func watchLegend(interval time.Duration) string {
-	return fmt.Sprintf("# /s: frames (or bits) per second over the last %s; latency: of the frames received in it;"+
-		" frames, dropped and loss: totals since each result started (loss: dropped in %% of the frames the sequence numbers say were sent)", interval)
+	return fmt.Sprintf("# /s: per second over the last %s; latency: of the frames received in it;"+
+		" frames, dropped, loss: totals since each result started", interval)
 }
 
 // watchTable is the terminal view of one step.

@@ -92,7 +92,7 @@ func TestWatchPrintsOneLinePerSampleWhenNotOnATerminal(t *testing.T) {
 	// The generator sits on interface a, which is on port 0: its rate is port 0's tx.
 	re := regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx (\S+)/s rx 0/s \| port 1 tx 0/s rx (\S+)/s \| generator g1 tx (\S+)/s, [\d,]+ frames \|` +
 		` analyzer an rx (\S+)/s, [\d,]+ frames, dropped 3 \(loss \S+%\), latency avg 2.50µs p99 -$`)
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], "# /s: frames (or bits) per second over the last 20ms; latency: of the frames received in it;") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "# /s: per second over the last 20ms; latency: of the frames received in it;") {
 		t.Fatalf("%d lines, want a legend and 3:\n%s", len(lines), out)
 	}
 	for _, l := range lines[1:] {
@@ -176,7 +176,7 @@ func TestComputeRatesPerAnalyzerWithLossAndLatency(t *testing.T) {
 		t.Errorf("analyzer b %+v", b)
 	}
 	table := watchTable(r, "http://x", time.Second)
-	for _, want := range []string{"per second over the last 1s; latency: of the frames received in it;",
+	for _, want := range []string{"/s: per second over the last 1s; latency: of the frames received in it;",
 		"ANALYZER  SOURCE  ACTIVE  RX FRAMES/S  RX FRAMES  DROPPED  LOSS     LATENCY AVG  LATENCY P99",
 		"a         1       yes     500k         501,000    12       0.0024%  3.00µs       9.00µs",
 		"b         0       no      7            7          -        -        -            -"} {
