@@ -203,7 +203,7 @@ wait:
 		t.Errorf("exit %d (%v), want 130\n%s\nstderr:\n%s", code, err, &out, &errOut)
 	}
 	// What ran before Ctrl-C gets its summary, then the clean-up.
-	if !regexp.MustCompile(`(?s)\ninterrupted after [\d.]+ s: stopping the generator\n\nsummary so far .*\n  frames sent: +[1-9].*`+
+	if !regexp.MustCompile(`(?s)\ninterrupted after [\d.]+ s: stopping the generator\n\nsummary so far .*\n  frames sent: +[1-9].*` +
 		`\ndeleted the demo's generator and analyzer\n$`).MatchString(out.String()) {
 		t.Errorf("no summary so far and clean-up line:\n%s", &out)
 	}
