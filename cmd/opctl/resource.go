@@ -128,7 +128,11 @@ func (r resource[T]) create(short string, call bodyCall, form quickForm) *cobra.
 				return err
 			}
 			resp, err := call(a.api, ctx, "application/json", bytes.NewReader(body))
-			return show(a, resp, err, func(v T) error { return r.table(a.out)([]T{v}) })
+			err = show(a, resp, err, func(v T) error { return r.table(a.out)([]T{v}) })
+			if *file == "" {
+				err = nameFlags(err, r.item)
+			}
+			return err
 		}
 	})
 }
