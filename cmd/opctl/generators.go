@@ -134,8 +134,9 @@ func quickGeneratorFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	fs.StringVar(&q.srcIP, "src-ip", "198.18.0.1", "first source IPv4 address")
 	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
 	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
-	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow (default: the first after those of the generators there are)")
+	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow (default: the first after those the daemon's generators use)")
 	given := fs.Lookup("stream-id")
+	given.DefValue = "0" // the usage explains the default; pflag prints none for "0"
 	return func(id string) (any, error) {
 		q.id = id
 		g, err := q.build()
