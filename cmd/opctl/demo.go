@@ -178,7 +178,17 @@ func (d *demo) setUp(ctx context.Context) error {
 	}
 	d.analyzerRes = res.Id
 
-	g, err := quickGenerator{port: c.txPort, rate: c.rate, length: c.length, burst: 32, flows: c.flows, streamID: 1,
+	// Stream ids no other generator uses, as the quick form picks them:
+	// the demo's flows stay its own in rx-flows.
+	lr, err := a.api.ListPacketGeneratorsWithResponse(ctx, &gen.ListPacketGeneratorsParams{})
+	if err := a.check(lr, err); err != nil {
+		return err
+	}
+	others, err := got(lr.JSON200, lr.Body)
+	if err != nil {
+		return err
+	}
+	g, err := quickGenerator{port: c.txPort, rate: c.rate, length: c.length, burst: 32, flows: c.flows, streamID: nextStreamID(others),
 		srcMAC: "02:00:00:00:00:01", dstMAC: "02:00:00:00:00:02", srcIP: "198.18.0.1", dstIP: "198.18.1.1"}.build()
 	if err != nil {
 		return err

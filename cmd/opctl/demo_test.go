@@ -60,6 +60,8 @@ func (d *demoAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch key {
 	case "GET /version":
 		js(200, versionBody)
+	case "GET /packet/generators":
+		js(200, `[]`)
 	case "POST /packet/analyzers":
 		js(201, strings.Replace(analyzerBody, `"id":"a1"`, `"id":"an-1"`, 1))
 	case "POST /packet/analyzers/an-1/start":
