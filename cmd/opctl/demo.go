@@ -103,7 +103,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	defer func() {
 		if ctx.Err() != nil || errors.Is(err, errInterrupted) {
 			err = errInterrupted
-			if d.generatorRes != "" {
+			if d.generatorRes != "" && !start.IsZero() {
 				// Ctrl-C: what ran so far is still worth its summary.
 				d.say(fmt.Sprintf("\ninterrupted after %.1f s: stopping the generator", time.Since(start).Seconds()))
 				if serr := d.finish(ctx, start, true); serr != nil {
