@@ -3,9 +3,10 @@
 # reference, in the same run on the same machine: same DPDK, same vdev
 # (net_null0), one forwarding lcore on the same CPU, 64-byte packets unless
 # the row says otherwise. Only the ratios mean anything: absolute rates on
-# this shared VM drift (see below). The rule is the design notes'
-# "Performance yardstick", in ../shared/DESIGN.md beside this repository
-# (not in it; ARCHITECTURE.md points there too).
+# this shared VM drift (see below). That is the whole rule: every
+# throughput figure is a ratio against testpmd measured in the same run
+# (generator vs txonly, analyzer vs rxonly, one lcore, net_null); the
+# README's "speed, make bench" row has the latest ratios and the targets.
 #
 #   rxonly  testpmd --forward-mode=rxonly  vs dpbench -mode rxonly (worker + sink)
 #   txonly  testpmd --forward-mode=txonly  vs dpbench -mode txonly (worker + TestFrames)

@@ -235,7 +235,8 @@ func rxFlowJSON(f analyzer.RxFlow) gen.RxFlow {
 	out := gen.RxFlow{Id: f.ID, AnalyzerResultId: f.ResultID, Counters: flowCountersJSON(&f.Flow.Counters),
 		Digests: digestsJSON(&f.Flow.Digests)}
 	if f.Flow.Key.Signed {
-		out.XStreamId = ptr(int64(f.Flow.Key.StreamID))
+		out.StreamId = ptr(int64(f.Flow.Key.StreamID))
+		out.XStreamId = out.StreamId
 	}
 	return out
 }

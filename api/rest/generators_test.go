@@ -80,7 +80,7 @@ func TestGeneratorValidationNamesTheField(t *testing.T) {
 	}{
 		{"rate 0", map[string]any{"config.load.rate.value": 0}, "config.load.rate.value"},
 		{"burst 0", map[string]any{"config.load.burst_size": 0}, "config.load.burst_size"},
-		{"length below 64", map[string]any{"config.traffic[0].length.fixed": 60}, "config.traffic.0.length.fixed"},
+		{"length below 64", map[string]any{"config.traffic[0].length.fixed": 60}, "config.traffic[0].length.fixed: number must be at least 64"},
 		{"length too long", map[string]any{"config.traffic[0].length.fixed": 20000}, "config.traffic[0].length: 20000 is longer"},
 		{"unknown target", map[string]any{"target_id": "nope"}, "target_id"},
 		{"flow count over the limit", map[string]any{

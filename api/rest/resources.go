@@ -193,9 +193,20 @@ func (k *kind[S, V, RV, J, JR]) createOne(in *J) (J, string, error) {
 	}
 	views, err := svc.Create([]S{sp})
 	if err != nil {
-		return zero, "", err
+		return zero, "", single(err)
 	}
 	return k.toJSON(views[0]), k.path(k.id(views[0])), nil
+}
+
+// single drops the item index from the error of a request that sent one
+// object, not a list: its fields are named from the object's root ("id",
+// not "items[0].id"), as the client wrote them.
+func single(err error) error {
+	var ie *packetio.ItemError
+	if errors.As(err, &ie) && ie.Index == 0 {
+		return ie.Err
+	}
+	return err
 }
 
 // list lists the items of one endpoint, or all.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,7 +209,7 @@ func validationMessage(err error) string {
 	if errors.As(err, &re) {
 		var se *openapi3.SchemaError
 		if errors.As(re.Err, &se) {
-			field := strings.Join(se.JSONPointer(), ".")
+			field := fieldPath(se.JSONPointer())
 			if field == "" {
 				field = "body"
 			}
@@ -222,6 +223,23 @@ func validationMessage(err error) string {
 		}
 	}
 	return "invalid request: " + firstLine(err)
+}
+
+// fieldPath spells a JSON pointer as the rest of the API names fields:
+// "config.traffic[0].length.fixed", indexes in brackets.
+func fieldPath(pointer []string) string {
+	var b strings.Builder
+	for _, seg := range pointer {
+		if _, err := strconv.ParseUint(seg, 10, 64); err == nil {
+			b.WriteString("[" + seg + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
 }
 
 func firstLine(err error) string {

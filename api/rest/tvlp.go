@@ -88,7 +88,7 @@ func (g TvlpGenerators) Create(id, target string, config any, loadScale float64,
 	}
 	sp.StartAt, sp.StopAt = from, to
 	_, err = g.Svc.Create([]generator.Spec{sp})
-	return flatten(err)
+	return flatten(single(err))
 }
 
 // Start implements tvlp.Generators.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -88,23 +89,42 @@ func quickAnalyzerFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 }
 
 // analyzerResultColumns head the table of analyzer results; analyzerResultRow is one line of it.
-var analyzerResultColumns = []string{"ID", "ANALYZER", "ACTIVE", "FRAMES", "FLOWS", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX"}
+var analyzerResultColumns = append([]string{"ID", "ANALYZER", "ACTIVE", "FRAMES", "FLOWS"},
+	append(sequenceColumns, "LATENCY MIN", "AVG", "MAX")...)
 
 func analyzerResultRow(r gen.PacketAnalyzerResult) []string {
 	c := r.FlowCounters
-	seq := deref(c.Sequence)
 	lmin, lavg, lmax := latencyMinAvgMax(c)
-	return []string{r.Id, str(r.AnalyzerId), yesNo(r.Active), count(c.FrameCount), count(int64(len(deref(r.Flows)))),
-		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax}
+	out := []string{r.Id, str(r.AnalyzerId), yesNo(r.Active), count(c.FrameCount), count(int64(len(deref(r.Flows))))}
+	out = append(out, sequenceCells(c)...)
+	return append(out, lmin, lavg, lmax)
 }
 
-// seqCount formats a sequencing counter, "-" when the analyzer does not
-// sequence.
-func seqCount(s *gen.PacketAnalyzerFlowSequence, n int64) string {
+// sequenceColumns head the sequence counters of flow counters, named as
+// their JSON fields, with LOSS, the dropped frames as a share of those the
+// sequence numbers say were sent.
+var sequenceColumns = []string{"DROPPED", "LOSS", "DUPLICATE", "LATE", "REORDERED"}
+
+// sequenceCells are the cells under sequenceColumns, "-" each when the
+// analyzer does not sequence.
+func sequenceCells(c gen.PacketAnalyzerFlowCounters) []string {
+	s := c.Sequence
+	if s == nil {
+		return []string{"-", "-", "-", "-", "-"}
+	}
+	return []string{count(s.Dropped), lossPercent(c), count(s.Duplicate), count(s.Late), count(s.Reordered)}
+}
+
+// lossPercent is sequence.dropped as a share of the frames the sequence
+// numbers say were sent: each frame received once (frame_count less the
+// duplicates) and the dropped ones. A late or reordered frame was
+// received, so it is not lost. "-" without sequencing or frames.
+func lossPercent(c gen.PacketAnalyzerFlowCounters) string {
+	s := c.Sequence
 	if s == nil {
 		return "-"
 	}
-	return count(n)
+	return percent(s.Dropped, c.FrameCount-s.Duplicate+s.Dropped)
 }
 
 // latencyMinAvgMax formats the latency summary of flow counters; the
@@ -158,8 +178,8 @@ func analyzerResultFields(r gen.PacketAnalyzerResult) []field {
 func flowCounterFields(c gen.PacketAnalyzerFlowCounters) []field {
 	var f []field
 	if s := c.Sequence; s != nil {
-		f = append(f, field{"sequence", fmt.Sprintf("in order %s, dropped %s, duplicate %s, late %s, reordered %s, longest run %s",
-			count(s.InOrder), count(s.Dropped), count(s.Duplicate), count(s.Late), count(s.Reordered), count(s.RunLength))})
+		f = append(f, field{"sequence", fmt.Sprintf("in order %s, dropped %s (loss %s), duplicate %s, late %s, reordered %s, run length %s",
+			count(s.InOrder), count(s.Dropped), lossPercent(c), count(s.Duplicate), count(s.Late), count(s.Reordered), count(s.RunLength))})
 	}
 	for _, s := range []struct {
 		name string
@@ -203,22 +223,22 @@ func summaryString(s gen.PacketAnalyzerFlowSummary, frames int64) string {
 }
 
 // rxFlowColumns head the table of rx flows; rxFlowRow is one line of it.
-var rxFlowColumns = []string{"FLOW", "STREAM", "FRAMES", "DROPPED", "REORDERED", "LATENCY MIN", "AVG", "MAX", "P99"}
+var rxFlowColumns = append([]string{"FLOW", "STREAM", "FRAMES"}, append(sequenceColumns, "LATENCY MIN", "AVG", "MAX", "P99")...)
 
 func rxFlowRow(f gen.RxFlow) []string {
 	c := f.Counters
-	seq := deref(c.Sequence)
 	lmin, lavg, lmax := latencyMinAvgMax(c)
 	p99 := "-"
 	if d := f.Digests.Latency; d != nil && d.Percentiles != nil {
 		p99 = nanos(d.Percentiles.P99)
 	}
 	stream := "-"
-	if f.XStreamId != nil {
-		stream = fmt.Sprint(*f.XStreamId)
+	if id := cmp.Or(f.StreamId, f.XStreamId); id != nil {
+		stream = fmt.Sprint(*id)
 	}
-	return []string{shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount),
-		seqCount(c.Sequence, seq.Dropped), seqCount(c.Sequence, seq.Reordered), lmin, lavg, lmax, p99}
+	out := []string{shortFlowID(f.Id, f.AnalyzerResultId), stream, count(c.FrameCount)}
+	out = append(out, sequenceCells(c)...)
+	return append(out, lmin, lavg, lmax, p99)
 }
 
 // shortFlowID drops the result id a flow id starts with ("<result>-s1-4"

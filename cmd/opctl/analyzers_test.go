@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/openperfd/openperfd/api/gen"
 )
 
 // Canned bodies, as openperfd sends them (an analyzer on port 1 after 5000
@@ -70,24 +72,24 @@ func TestAnalyzerVerbs(t *testing.T) {
 		{[]string{"analyzers", "list"}, []string{"ID  SOURCE  ACTIVE  FILTER  FLOW COUNTERS", "a1  1       no"}},
 		{[]string{"analyzers", "get", "a1"}, []string{"protocol counters:  ethernet,ip,transport", "flow digests:       latency"}},
 		{[]string{"analyzers", "start", "a1", "a2"}, []string{
-			"ID  ANALYZER  ACTIVE  FRAMES  FLOWS  DROPPED  REORDERED  LATENCY MIN  AVG     MAX\n" +
-				"r1  a1        yes     5,000   2      2        1          586ns        2.51µs  78.2µs\n" +
-				"r1  a1        yes     5,000   2      2        1          586ns        2.51µs  78.2µs\n"}},
+			"ID  ANALYZER  ACTIVE  FRAMES  FLOWS  DROPPED  LOSS   DUPLICATE  LATE  REORDERED  LATENCY MIN  AVG     MAX\n" +
+				"r1  a1        yes     5,000   2      2        0.04%  0          0     1          586ns        2.51µs  78.2µs\n" +
+				"r1  a1        yes     5,000   2      2        0.04%  0          0     1          586ns        2.51µs  78.2µs\n"}},
 		{[]string{"analyzers", "reset", "a1"}, []string{"r1  a1        yes     5,000"}},
 		{[]string{"analyzers", "stop", "a1", "a2"}, []string{"stopped analyzer a1\nstopped analyzer a2\n"}},
 		{[]string{"analyzers", "delete", "a1"}, []string{"deleted analyzer a1\n"}},
-		{[]string{"analyzer-results", "list"}, []string{"r1  a1        yes     5,000   2      2        1"}},
+		{[]string{"analyzer-results", "list"}, []string{"r1  a1        yes     5,000   2      2        0.04%  0          0     1 "}},
 		{[]string{"analyzer-results", "get", "r1"}, []string{
 			"frames:        5,000",
-			"sequence:      in order 4,997, dropped 2, duplicate 0, late 0, reordered 1, longest run 1,250",
+			"sequence:      in order 4,997, dropped 2 (loss 0.04%), duplicate 0, late 0, reordered 1, run length 1,250",
 			"latency:       min 586ns, avg 2.51µs, max 78.2µs, std dev 4.43µs",
 			"frame length:  min 128, avg 128, max 128, std dev 0",
 			"transport:     udp=5,000"}},
 		// The flow ids lose their result prefix; a long one is cut in the middle.
 		{[]string{"rx-flows", "list"}, []string{
-			"FLOW                  STREAM  FRAMES  DROPPED  REORDERED  LATENCY MIN  AVG     MAX     P99\n" +
-				"s1-7                  7       5,000   2        1          586ns        2.51µs  78.2µs  19.2µs\n" +
-				"u00000000001…0000000  -       3       -        -          -            -       -       -\n"}},
+			"FLOW                  STREAM  FRAMES  DROPPED  LOSS   DUPLICATE  LATE  REORDERED  LATENCY MIN  AVG     MAX     P99\n" +
+				"s1-7                  7       5,000   2        0.04%  0          0     1          586ns        2.51µs  78.2µs  19.2µs\n" +
+				"u00000000001…0000000  -       3       -        -      -          -     -          -            -       -       -\n"}},
 	} {
 		out, errOut, code := opctl(t, nil, append([]string{"--server", url}, tc.args...)...)
 		if code != 0 {
@@ -144,6 +146,28 @@ func TestNanosKeepsThreeSignificantDigits(t *testing.T) {
 		123456: "123µs", 7093481: "7.09ms", 2_500_000_000: "2.50s", 120_000_000_000: "120s", -76400: "-76.4µs"} {
 		if got := nanos(ns); got != want {
 			t.Errorf("nanos(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+// Two streams merged into one (the same stream id from two generators):
+// the sequence shows duplicates and late frames, none dropped, and the
+// table says so rather than "0 dropped, 0 reordered" alone.
+func TestSequenceCellsShowEveryCounterAndTheLossShare(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    gen.PacketAnalyzerFlowCounters
+		want []string
+	}{
+		{"no sequencing", gen.PacketAnalyzerFlowCounters{FrameCount: 10}, []string{"-", "-", "-", "-", "-"}},
+		{"merged streams", gen.PacketAnalyzerFlowCounters{FrameCount: 100000, Sequence: &gen.PacketAnalyzerFlowSequence{
+			Duplicate: 60108, Late: 39892}}, []string{"0", "0%", "60,108", "39,892", "0"}},
+		// 900 received once, 100 never: 10% of the 1,000 sent.
+		{"losses", gen.PacketAnalyzerFlowCounters{FrameCount: 905, Sequence: &gen.PacketAnalyzerFlowSequence{
+			Dropped: 100, Duplicate: 5, Late: 3, Reordered: 2}}, []string{"100", "10%", "5", "3", "2"}},
+	} {
+		if got := sequenceCells(tc.c); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

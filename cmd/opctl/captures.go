@@ -185,12 +185,38 @@ func savePcap(output string, defaultPath func(args []string) string, call pcapCa
 	}
 }
 
-// captureResultsPcap saves one result's packets.
+// captureResultsPcap saves one result's packets. ID may also be a
+// capture's, for its newest result: result ids are the server's UUIDs,
+// which nobody types, and a capture's id is what the user chose.
 var captureResultsPcap = savePcap("file to write (- for stdout); default ID.pcapng",
 	func(args []string) string { return args[0] + ".pcapng" },
 	func(ctx context.Context, a *app, args []string, r packetRange) (*http.Response, error) {
-		return a.api.GetPacketCapturePcap(ctx, args[0], &gen.GetPacketCapturePcapParams{PacketStart: r.first, PacketEnd: r.last})
+		params := &gen.GetPacketCapturePcapParams{PacketStart: r.first, PacketEnd: r.last}
+		resp, err := a.api.GetPacketCapturePcap(ctx, args[0], params)
+		if err != nil || resp.StatusCode != http.StatusNotFound {
+			return resp, err
+		}
+		id, ok, err := newestCaptureResult(ctx, a, args[0])
+		if err != nil || !ok {
+			return resp, err // the 404 of the result id
+		}
+		resp.Body.Close()
+		return a.api.GetPacketCapturePcap(ctx, id, params)
 	})
+
+// newestCaptureResult is the id of the last result of capture capID; ok
+// is false when it has none (or there is no such capture).
+func newestCaptureResult(ctx context.Context, a *app, capID string) (id string, ok bool, err error) {
+	r, err := a.api.ListPacketCaptureResultsWithResponse(ctx, &gen.ListPacketCaptureResultsParams{CaptureId: &capID})
+	if err != nil {
+		return "", false, err
+	}
+	if r.JSON200 == nil || len(*r.JSON200) == 0 {
+		return "", false, nil
+	}
+	results := *r.JSON200
+	return results[len(results)-1].Id, true, nil
+}
 
 // captureResultsMerge saves several results' packets merged by time.
 var captureResultsMerge = savePcap("file to write (- for stdout)", nil,

@@ -102,9 +102,34 @@ func newPcapAPI(t *testing.T) (*pcapAPI, string) {
 		w.WriteHeader(404)
 		io.WriteString(w, `{"code":404,"message":"capture result nope: not found"}`)
 	})
+	mux.HandleFunc("GET /packet/capture-results/c1/pcap", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(404)
+		io.WriteString(w, `{"code":404,"message":"capture result c1: not found"}`)
+	})
+	mux.HandleFunc("GET /packet/capture-results", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("capture_id") != "c1" {
+			io.WriteString(w, `[]`)
+			return
+		}
+		io.WriteString(w, `[{"id":"cr0","capture_id":"c1","state":"stopped","packets":1,"bytes":64},`+
+			`{"id":"cr1","capture_id":"c1","state":"stopped","packets":1,"bytes":64}]`)
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return p, srv.URL
+}
+
+// A capture's id stands for its newest result, so that the README's
+// line pastes as it is (no result id to fill in).
+func TestCaptureResultsPcapOfACaptureSavesItsNewestResult(t *testing.T) {
+	p, url := newPcapAPI(t)
+	file := filepath.Join(t.TempDir(), "c1.pcapng")
+	out, errOut, code := opctl(t, nil, "--server", url, "capture-results", "pcap", "c1", "-o", file)
+	if code != 0 || out != fmt.Sprintf("wrote %d bytes to %s\n", len(pcapData), file) || p.requests != 1 {
+		t.Fatalf("code %d, stdout %q, stderr %q, %d downloads", code, out, errOut, p.requests)
+	}
 }
 
 func TestCaptureResultsPcapWritesTheFile(t *testing.T) {

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -55,7 +49,6 @@ type demo struct {
 	analyzerID, generatorID   string
 	analyzerRes, generatorRes string
 	analyzerActive, genActive bool
-	partial                   bool // a progress line without its newline is on the terminal
 }
 
 // demoSample is the counters at one moment.
@@ -64,20 +57,26 @@ type demoSample struct {
 	gen      gen.PacketGeneratorFlowCounters
 	ana      gen.PacketAnalyzerFlowCounters
 	flows    []gen.RxFlow
-	p50, p99 *int64 // latency percentiles over all flows
+	bins     latencyBins // the flows' latency digests added up
+	p50, p99 *int64      // latency percentiles over all flows, since the start
 }
 
 // demoProgress is one line of the run; --json prints it as an object.
+// Rates and latency are of the second just ended (latency: of the frames
+// received in it); the frame counts are totals since the start.
 type demoProgress struct {
 	Second     int     `json:"second"`
 	Seconds    int     `json:"seconds"`
 	TxFPS      float64 `json:"tx_frames_per_second"`
 	RxFPS      float64 `json:"rx_frames_per_second"`
+	LatencyAvg *int64  `json:"interval_latency_avg_ns,omitempty"`
+	LatencyP99 *int64  `json:"interval_latency_p99_ns,omitempty"`
 	Sent       int64   `json:"frames_sent"`
 	Received   int64   `json:"frames_received"`
-	Dropped    int64   `json:"sequence_dropped"`
-	LatencyAvg *int64  `json:"latency_avg_ns,omitempty"`
-	LatencyP99 *int64  `json:"latency_p99_ns,omitempty"`
+	// NotReceived is Sent - Received: frames in flight while the
+	// generator runs; what is left of it once it has stopped is lost.
+	NotReceived int64 `json:"frames_not_received"`
+	Dropped     int64 `json:"sequence_dropped"`
 }
 
 // demoSummary is the end of the run; --json prints it as {"summary": ...}.
@@ -100,26 +99,46 @@ type demoSummary struct {
 }
 
 func (d *demo) run(ctx context.Context) (err error) {
+	var start time.Time
 	defer func() {
-		d.endLine()
 		if ctx.Err() != nil || errors.Is(err, errInterrupted) {
-			d.say("interrupted: stopping and deleting what the demo created")
 			err = errInterrupted
+			if d.generatorRes != "" && !start.IsZero() {
+				// Ctrl-C: what ran so far is still worth its summary.
+				d.say(fmt.Sprintf("\ninterrupted after %.1f s: stopping the generator", time.Since(start).Seconds()))
+				if serr := d.finish(ctx, start, true); serr != nil {
+					d.say(fmt.Sprintf("no summary: %v", serr))
+				}
+			} else {
+				d.say("interrupted")
+			}
 		}
 		cerr := d.cleanup(ctx)
 		switch {
 		case cerr != nil && err == nil:
 			err = fmt.Errorf("demo: clean-up: %w", cerr)
-		case cerr == nil && err == nil:
+		case cerr == nil:
 			d.say("deleted the demo's generator and analyzer")
 		}
 	}()
 	if err := d.setUp(ctx); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	start := time.Now()
+	start = time.Now()
 	if err := d.runFor(ctx); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	return d.finish(ctx, start, false)
+}
+
+// finish stops the generator, waits for its last frames and prints the
+// summary. After Ctrl-C (interrupted) it runs on a context of its own
+// with a time limit, as the one given is cancelled.
+func (d *demo) finish(ctx context.Context, start time.Time, interrupted bool) error {
+	if interrupted {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
 	}
 	if err := d.stopAndDrain(ctx); err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -128,7 +147,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	return d.report(summarize(final, time.Since(start)))
+	return d.report(summarize(final, time.Since(start)), interrupted)
 }
 
 // setUp creates and starts the analyzer, then the generator.
@@ -159,7 +178,17 @@ func (d *demo) setUp(ctx context.Context) error {
 	}
 	d.analyzerRes = res.Id
 
-	g, err := quickGenerator{port: c.txPort, rate: c.rate, length: c.length, burst: 32, flows: c.flows, streamID: 1,
+	// Stream ids no other generator uses, as the quick form picks them:
+	// the demo's flows stay its own in rx-flows.
+	lr, err := a.api.ListPacketGeneratorsWithResponse(ctx, &gen.ListPacketGeneratorsParams{})
+	if err := a.check(lr, err); err != nil {
+		return err
+	}
+	others, err := got(lr.JSON200, lr.Body)
+	if err != nil {
+		return err
+	}
+	g, err := quickGenerator{port: c.txPort, rate: c.rate, length: c.length, burst: 32, flows: c.flows, streamID: nextStreamID(others),
 		srcMAC: "02:00:00:00:00:01", dstMAC: "02:00:00:00:00:02", srcIP: "198.18.0.1", dstIP: "198.18.1.1"}.build()
 	if err != nil {
 		return err
@@ -178,7 +207,8 @@ func (d *demo) setUp(ctx context.Context) error {
 		d.say(fmt.Sprintf("analyzer  %s on port %s: frames, sequence, latency, jitter", d.analyzerID, c.rxPort))
 		d.say(fmt.Sprintf("generator %s on port %s: %d flows of ethernet/ipv4/udp, %d-byte frames with signatures, %s frames/s",
 			d.generatorID, c.txPort, c.flows, c.length, si(float64(c.rate))))
-		d.say(fmt.Sprintf("sending for %d s (Ctrl-C stops and cleans up)", c.seconds))
+		d.say(fmt.Sprintf("sending for %d s (Ctrl-C stops early, prints the summary so far and cleans up)", c.seconds))
+		d.say(demoLegend + "\n")
 	}
 	st, err := a.api.StartPacketGeneratorWithResponse(ctx, d.generatorID)
 	if err := a.check(st, err); err != nil {
@@ -213,7 +243,6 @@ func (d *demo) runFor(ctx context.Context) error {
 		}
 		prev = cur
 	}
-	d.endLine()
 	return nil
 }
 
@@ -301,55 +330,9 @@ func (d *demo) sample(ctx context.Context) (demoSample, error) {
 			s.flows = append(s.flows, f)
 		}
 	}
+	s.bins = binsOf(s.flows)
 	s.p50, s.p99 = latencyPercentile(s.flows, 0.50), latencyPercentile(s.flows, 0.99)
 	return s, nil
-}
-
-// latencyPercentile is the p-quantile of the latency of all flows: the one
-// flow's own percentile, or else read from the flows' merged centroids.
-// nil when no flow has a latency digest.
-func latencyPercentile(flows []gen.RxFlow, p float64) *int64 {
-	type centroid struct {
-		mean   float64
-		weight int64
-	}
-	var all []centroid
-	var total int64
-	var only *gen.DigestPercentiles
-	digests := 0
-	for _, f := range flows {
-		dg := f.Digests.Latency
-		if dg == nil {
-			continue
-		}
-		digests++
-		only = dg.Percentiles
-		for _, c := range dg.Centroids {
-			all = append(all, centroid{c.Mean, c.Weight})
-			total += c.Weight
-		}
-	}
-	if digests == 1 && only != nil {
-		switch p {
-		case 0.50:
-			return &only.P50
-		case 0.99:
-			return &only.P99
-		}
-	}
-	if total == 0 {
-		return nil
-	}
-	slices.SortFunc(all, func(a, b centroid) int { return cmp.Compare(a.mean, b.mean) })
-	rank := int64(math.Ceil(p * float64(total)))
-	var seen int64
-	for _, c := range all {
-		seen += c.weight
-		if seen >= rank {
-			return new(int64(math.Round(c.mean)))
-		}
-	}
-	return new(int64(math.Round(all[len(all)-1].mean)))
 }
 
 // progressOf is the progress of second s from two samples.
@@ -362,64 +345,63 @@ func progressOf(prev, cur demoSample, s, seconds int) demoProgress {
 		return float64(now-before) / secs
 	}
 	p := demoProgress{Second: s, Seconds: seconds, Sent: cur.gen.PacketsActual, Received: cur.ana.FrameCount,
-		TxFPS: per(cur.gen.PacketsActual, prev.gen.PacketsActual), RxFPS: per(cur.ana.FrameCount, prev.ana.FrameCount),
-		LatencyP99: cur.p99}
+		NotReceived: cur.gen.PacketsActual - cur.ana.FrameCount,
+		TxFPS:       per(cur.gen.PacketsActual, prev.gen.PacketsActual), RxFPS: per(cur.ana.FrameCount, prev.ana.FrameCount),
+		LatencyP99: cur.bins.since(prev.bins).quantile(0.99)}
 	if q := cur.ana.Sequence; q != nil {
 		p.Dropped = q.Dropped
 	}
-	if l := cur.ana.Latency; l != nil && cur.ana.FrameCount > 0 {
-		p.LatencyAvg = new(l.Summary.Total / cur.ana.FrameCount)
+	if l := cur.ana.Latency; l != nil {
+		var before int64
+		if prev.ana.Latency != nil {
+			before = prev.ana.Latency.Summary.Total
+		}
+		if n := cur.ana.FrameCount - prev.ana.FrameCount; n > 0 {
+			p.LatencyAvg = new((l.Summary.Total - before) / n)
+		}
 	}
 	return p
 }
 
-// progressBar draws "[#####-----]" for s of n.
-func progressBar(s, n, width int) string {
-	done := 0
-	if n > 0 {
-		done = min(width, s*width/n)
-	}
-	return "[" + strings.Repeat("#", done) + strings.Repeat("-", width-done) + "]"
+// progressHead heads the progress lines: the second's rates and latency
+// on the left, totals since the start on the right. Its widths are
+// progressLine's.
+func progressHead(seconds int) string {
+	w := 2*len(fmt.Sprint(seconds)) + 5 // "%*d/%d s" of progressLine
+	return fmt.Sprintf("%*s  %-35s  |  %s\n%*s  %8s %8s %8s %8s  | %13s %13s %13s %9s\n",
+		w, "", "this second", "since the start",
+		w, "time", "tx/s", "rx/s", "lat avg", "lat p99", "sent", "received", "not received", "dropped")
 }
 
 // progressLine is the text of one progress step.
 func progressLine(p demoProgress) string {
 	w := len(fmt.Sprint(p.Seconds))
-	return fmt.Sprintf("%s %*d/%d s  tx %s/s  rx %s/s  dropped %s  tx-rx %s  latency avg %s p99 %s",
-		progressBar(p.Second, p.Seconds, 10), w, p.Second, p.Seconds, si(p.TxFPS), si(p.RxFPS),
-		count(p.Dropped), count(p.Sent-p.Received), nanosPtr(p.LatencyAvg), nanosPtr(p.LatencyP99))
+	return fmt.Sprintf("%*d/%d s  %s %s %s %s  | %13s %13s %13s %9s",
+		w+2, p.Second, p.Seconds, right(si(p.TxFPS), 8), right(si(p.RxFPS), 8),
+		right(nanosPtr(p.LatencyAvg), 8), right(nanosPtr(p.LatencyP99), 8),
+		count(p.Sent), count(p.Received), count(p.NotReceived), count(p.Dropped))
 }
 
-// progress prints a step: redrawn in place on a terminal, else a line.
+// demoLegend says what the progress columns are.
+const demoLegend = `tx/s, rx/s: frames per second sent and received in the second; lat avg, lat p99: latency of the frames
+received in that second; not received: sent - received, in flight while sending (what is left once the
+generator has stopped is lost); dropped: frames missing from the signatures' sequence numbers`
+
+// progress prints a step as a line; --json as an object.
 func (d *demo) progress(p demoProgress) error {
 	a := d.app
-	switch {
-	case a.json:
+	if a.json {
 		b, err := json.Marshal(p)
 		if err != nil {
 			return err
 		}
 		return a.raw(b)
-	case a.tty:
-		d.partial = true
-		var buf bytes.Buffer
-		buf.WriteString("\r")
-		terminal(&buf).ClearLineRight()
-		buf.WriteString(progressLine(p))
-		_, err := a.out.Write(buf.Bytes())
-		return err
-	default:
-		_, err := fmt.Fprintln(a.out, progressLine(p))
-		return err
 	}
-}
-
-// endLine ends a progress line left open on a terminal.
-func (d *demo) endLine() {
-	if d.partial {
-		io.WriteString(d.app.out, "\n")
-		d.partial = false
+	if p.Second == 1 {
+		fmt.Fprint(a.out, progressHead(p.Seconds))
 	}
+	_, err := fmt.Fprintln(a.out, progressLine(p))
+	return err
 }
 
 func (d *demo) say(line string) {
@@ -456,21 +438,26 @@ func summarize(s demoSample, elapsed time.Duration) demoSummary {
 	return sum
 }
 
-// report prints the summary.
-func (d *demo) report(s demoSummary) error {
+// report prints the summary; interrupted says it is of a run cut short.
+func (d *demo) report(s demoSummary, interrupted bool) error {
 	a := d.app
 	if a.json {
-		b, err := json.Marshal(map[string]demoSummary{"summary": s})
+		b, err := json.Marshal(map[string]any{"summary": s, "interrupted": interrupted})
 		if err != nil {
 			return err
 		}
 		return a.raw(b)
 	}
-	fmt.Fprintf(a.out, "\nsummary (port %s -> port %s, %d flows, %d-byte frames)\n", d.cfg.txPort, d.cfg.rxPort, d.cfg.flows, d.cfg.length)
+	what := "summary"
+	if interrupted {
+		what = "summary so far"
+	}
+	fmt.Fprintf(a.out, "\n%s (port %s -> port %s, %d flows, %d-byte frames)\n", what, d.cfg.txPort, d.cfg.rxPort, d.cfg.flows, d.cfg.length)
 	return writeFields(a.out, []field{
 		{"  frames sent", count(s.Sent)},
 		{"  frames received", count(s.Received)},
-		{"  frames lost", fmt.Sprintf("%s (sequence: %s dropped, %s late)", count(s.Lost), count(s.Dropped), count(s.Late))},
+		{"  frames lost", fmt.Sprintf("%s (%s of those sent; the analyzer's sequence: %s dropped, %s late)",
+			count(s.Lost), percent(s.Lost, s.Sent), count(s.Dropped), count(s.Late))},
 		{"  reordered", count(s.Reordered)},
 		{"  duplicates", count(s.Duplicates)},
 		{"  latency", fmt.Sprintf("min %s  avg %s  max %s  p50 %s  p99 %s", nanosPtr(s.LatencyMin), nanosPtr(s.LatencyAvg),

@@ -60,6 +60,8 @@ func (d *demoAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch key {
 	case "GET /version":
 		js(200, versionBody)
+	case "GET /packet/generators":
+		js(200, `[]`)
 	case "POST /packet/analyzers":
 		js(201, strings.Replace(analyzerBody, `"id":"a1"`, `"id":"an-1"`, 1))
 	case "POST /packet/analyzers/an-1/start":
@@ -133,12 +135,16 @@ func TestDemoSendsIntoTheAnalyzerReportsAndCleansUp(t *testing.T) {
 	if got := d.log(); fmt.Sprint(got) != fmt.Sprint(wantCalls) {
 		t.Errorf("calls\n got %v\nwant %v", got, wantCalls)
 	}
-	progress := regexp.MustCompile(`(?m)^\[(#+)(-*)\] (\d)/3 s  tx \S+/s  rx \S+/s  dropped 0  tx-rx 1,000  latency avg (-|3.00µs) p99 40.0µs$`)
-	if m := progress.FindAllStringSubmatch(out, -1); len(m) != 3 || m[2][1] != "##########" || m[0][3] != "1" {
-		t.Errorf("want 3 progress lines ending at [##########] 3/3 s:\n%s", out)
+	// The fake's analyzer has what the generator had sent a read before:
+	// 1,000 frames not received yet. Its digests never change: no
+	// latency in any second but the first.
+	progress := regexp.MustCompile(`(?m)^  (\d)/3 s +\S+ +\S+ +(-|3.00µs) +(\S+)  \| +([\d,]+) +([\d,]+) +1,000 +0$`)
+	m := progress.FindAllStringSubmatch(out, -1)
+	if len(m) != 3 || m[0][1] != "1" || m[2][1] != "3" || m[0][3] != "40.0µs" || m[1][3] != "-" || m[2][4] != "3,000" {
+		t.Errorf("want 3 progress lines, 1/3 s to 3/3 s:\n%s", out)
 	}
 	for _, want := range []string{
-		"frames sent:      3,000\n", "frames received:  3,000\n", "frames lost:      0 (sequence: 0 dropped, 0 late)\n",
+		"frames sent:      3,000\n", "frames received:  3,000\n", "frames lost:      0 (0% of those sent; the analyzer's sequence: 0 dropped, 0 late)\n",
 		"reordered:        0\n", "duplicates:       0\n",
 		"latency:          min 500ns  avg 3.00µs  max 90.0µs  p50 2.00µs  p99 40.0µs\n",
 		"mean tx rate:     1.50M frames/s (1.54Gbit/s)\n", "mean rx rate:     1.50M frames/s\n",
@@ -175,28 +181,54 @@ func TestDemoInterruptedStopsAndDeletesWhatItCreated(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	code := run(ctx, []string{"--server", url, "demo", "--seconds", "100"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
-	if code != exitInterrupted || errOut.Len() != 0 || !strings.Contains(out.String(), "interrupted: stopping and deleting what the demo created\n") {
+	if code != exitInterrupted || errOut.Len() != 0 || !regexp.MustCompile(`(?s)\ninterrupted after [\d.]+ s: stopping the generator\n`+
+		`\nsummary so far \(port 0 -> port 1, 4 flows, 128-byte frames\)\n  frames sent:\s+[1-9][\d,]*\n.*`+
+		`deleted the demo's generator and analyzer\n$`).MatchString(out.String()) {
 		t.Errorf("code %d, stderr %q, stdout:\n%s", code, errOut.String(), out.String())
 	}
 	want := []string{"POST /packet/analyzers", "POST /packet/analyzers/an-1/start", "POST /packet/generators", "POST /packet/generators/gen-1/start",
-		"POST /packet/generators/gen-1/stop", "DELETE /packet/generators/gen-1", "POST /packet/analyzers/an-1/stop", "DELETE /packet/analyzers/an-1"}
+		"POST /packet/generators/gen-1/stop", "POST /packet/analyzers/an-1/stop", "DELETE /packet/generators/gen-1", "DELETE /packet/analyzers/an-1"}
 	if got := d.log(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("calls\n got %v\nwant %v", got, want)
 	}
 }
 
-func TestDemoOnATerminalRedrawsOneLine(t *testing.T) {
+// The progress lines are a table: the second's rates and the latency of
+// the frames received in it, then the totals, under a head that says
+// which is which.
+func TestDemoProgressIsATableOfIntervalsAndTotals(t *testing.T) {
 	var buf bytes.Buffer
 	d := &demo{app: &app{out: &buf, tty: true}}
-	p := demoProgress{Second: 1, Seconds: 2, TxFPS: 1e6, RxFPS: 1e6, Sent: 10, Received: 8}
-	d.progress(p)
-	p.Second = 2
-	d.progress(p)
-	d.endLine()
-	want := "\r\x1b[0K[#####-----] 1/2 s  tx 1.00M/s  rx 1.00M/s  dropped 0  tx-rx 2  latency avg - p99 -" +
-		"\r\x1b[0K[##########] 2/2 s  tx 1.00M/s  rx 1.00M/s  dropped 0  tx-rx 2  latency avg - p99 -\n"
+	d.progress(demoProgress{Second: 1, Seconds: 10, TxFPS: 1e6, RxFPS: 999968, Sent: 1000000, Received: 999968, NotReceived: 32,
+		LatencyAvg: new(int64(270)), LatencyP99: new(int64(1390))})
+	d.progress(demoProgress{Second: 10, Seconds: 10, TxFPS: 1e6, RxFPS: 1e6, Sent: 10000000, Received: 10000000})
+	want := "" +
+		"           this second                          |  since the start\n" +
+		"     time      tx/s     rx/s  lat avg  lat p99  |          sent      received  not received   dropped\n" +
+		"   1/10 s     1.00M    1.00M    270ns   1.39µs  |     1,000,000       999,968            32         0\n" +
+		"  10/10 s     1.00M    1.00M        -        -  |    10,000,000    10,000,000             0         0\n"
 	if buf.String() != want {
-		t.Errorf("got  %q\nwant %q", buf.String(), want)
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// Latency over a second is that of the frames received in it: the
+// difference of two readings of the digests, not the run's so far.
+func TestProgressLatencyIsOfTheIntervalsFrames(t *testing.T) {
+	t0 := time.Now()
+	read := func(at time.Duration, frames, total int64, bins latencyBins) demoSample {
+		return demoSample{at: t0.Add(at), bins: bins, ana: gen.PacketAnalyzerFlowCounters{FrameCount: frames,
+			Latency: &gen.PacketAnalyzerFlowSummary{Summary: gen.PacketAnalyzerFlowSummaryCounters{Total: total}}}}
+	}
+	// First second: 100 frames at 1 µs. Second one: 100 more, 98 at 1 µs and 2 at 50 µs.
+	prev := read(time.Second, 100, 100*1000, latencyBins{1000: 100})
+	cur := read(2*time.Second, 200, 100*1000+98*1000+2*50000, latencyBins{1000: 198, 50000: 2})
+	p := progressOf(prev, cur, 2, 10)
+	if p.RxFPS != 100 || deref(p.LatencyAvg) != 1980 || deref(p.LatencyP99) != 50000 {
+		t.Errorf("rx %v/s, avg %v, p99 %v; want 100/s, 1980 and 50000", p.RxFPS, deref(p.LatencyAvg), deref(p.LatencyP99))
+	}
+	if q := cur.bins.quantile(0.99); deref(q) != 1000 {
+		t.Errorf("cumulative p99 %v, want 1000 (2 of 200 frames are slow)", deref(q))
 	}
 }
 

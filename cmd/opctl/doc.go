@@ -39,7 +39,10 @@
 // tx-flows, analyzers.go for analyzers, analyzer-results and rx-flows,
 // captures.go for captures and capture-results, whose pcap and merge verbs
 // stream the pcapng to a file). client.go turns replies into errors,
-// format.go holds the table and number helpers. watch.go shows live rates
-// per port, generator and analyzer; demo.go runs a generator into an
-// analyzer across a test-mode port pair and reports loss and latency.
+// format.go holds the table and number helpers; flagfields.go names the
+// quick flag beside a body field the API finds fault with. watch.go shows
+// live rates per port, generator and analyzer; demo.go runs a generator
+// into an analyzer across a test-mode port pair and reports loss and
+// latency; latency.go reads an interval's latency percentiles from the
+// difference of two readings of the flows' digests.
 package main

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 )
@@ -86,6 +87,27 @@ func threeDigits(v float64) (digits, prefix string) {
 	}
 }
 
+// percent formats n of total as a percentage with three significant
+// digits: "0%", "0.0123%", "39.9%", "100%" ("-" when total is 0).
+func percent(n, total int64) string {
+	switch {
+	case total <= 0:
+		return "-"
+	}
+	return percentOf(100 * float64(n) / float64(total))
+}
+
+// percentOf formats a share given in percent as percent does.
+func percentOf(v float64) string {
+	switch {
+	case v == 0:
+		return "0%"
+	case v < 0.001:
+		return "<0.001%"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64) + "%"
+}
+
 // linkSpeed formats a link speed given in Mbps: 10000 -> "10 Gbps".
 func linkSpeed(mbps int64) string {
 	switch {
@@ -96,6 +118,15 @@ func linkSpeed(mbps int64) string {
 	default:
 		return strconv.FormatInt(mbps, 10) + " Mbps"
 	}
+}
+
+// right pads s on the left to w characters (not bytes: "µs" is one
+// character of two bytes, which fmt's widths count).
+func right(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
 }
 
 // str returns *s, or "-" for nil or empty.

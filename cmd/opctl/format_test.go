@@ -56,3 +56,17 @@ func TestLinkSpeed(t *testing.T) {
 		}
 	}
 }
+
+func TestPercentKeepsThreeSignificantDigits(t *testing.T) {
+	for _, tc := range []struct {
+		n, total int64
+		want     string
+	}{
+		{0, 0, "-"}, {0, 100, "0%"}, {2, 5002, "0.04%"}, {39892, 100000, "39.9%"}, {1, 3, "33.3%"},
+		{100, 100, "100%"}, {1, 1e9, "<0.001%"}, {123, 1e6, "0.0123%"},
+	} {
+		if got := percent(tc.n, tc.total); got != tc.want {
+			t.Errorf("percent(%d, %d) = %q, want %q", tc.n, tc.total, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -133,11 +134,60 @@ func quickGeneratorFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	fs.StringVar(&q.srcIP, "src-ip", "198.18.0.1", "first source IPv4 address")
 	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
 	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
-	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow")
+	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow (default: the first after those the daemon's generators use)")
+	given := fs.Lookup("stream-id")
+	given.DefValue = "0" // the usage explains the default; pflag prints none for "0"
 	return func(id string) (any, error) {
 		q.id = id
-		return q.build()
+		g, err := q.build()
+		if err != nil || given.Changed {
+			return g, err
+		}
+		return freshStreams{&g}, nil
 	}
+}
+
+// freshStreams is a generator of the quick form whose signature stream
+// ids are still to be chosen: the first after every id the daemon's
+// generators sign with, so that two quick generators' flows stay apart in
+// rx-flows (with one stream id they would merge into one sequence of
+// duplicates and late frames). Two opctl running at once may still pick
+// the same ids; --stream-id settles it.
+type freshStreams struct{ g *gen.PacketGenerator }
+
+// finish implements finisher.
+func (f freshStreams) finish(ctx context.Context, a *app) (any, error) {
+	r, err := a.api.ListPacketGeneratorsWithResponse(ctx, &gen.ListPacketGeneratorsParams{})
+	if err := a.check(r, err); err != nil {
+		return nil, fmt.Errorf("choose signature stream ids (or give --stream-id): %w", err)
+	}
+	gens, err := got(r.JSON200, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	first := nextStreamID(gens)
+	for i := range f.g.Config.Traffic {
+		if sg := f.g.Config.Traffic[i].Signature; sg != nil {
+			sg.StreamId = first
+		}
+	}
+	return f.g, nil
+}
+
+// nextStreamID is the stream id after the last any of gens signs with. A
+// definition's flows sign with its stream id counting up; a generator's
+// flow count bounds each definition's, so no id in use is given again.
+func nextStreamID(gens []gen.PacketGenerator) int64 {
+	next := int64(1)
+	for _, g := range gens {
+		flows := max(deref(g.Config.FlowCount), 1)
+		for _, t := range g.Config.Traffic {
+			if t.Signature != nil {
+				next = max(next, t.Signature.StreamId+flows)
+			}
+		}
+	}
+	return next
 }
 
 // build checks the quick flags and makes the generator.

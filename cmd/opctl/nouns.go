@@ -85,7 +85,7 @@ func (s *session) nouns() []*cobra.Command {
 			list(capResults, "list capture results", api.ListPacketCaptureResults,
 				filter{"capture", "capture_id", "only results of this capture"}, filter{"source", "source_id", "only results on this port or interface"}),
 			capResults.get("show one capture result", api.GetPacketCaptureResult),
-			s.command("pcap ID", "save a result's packets as pcapng (-o FILE, - for stdout)", oneID, captureResultsPcap),
+			s.command("pcap ID", "save a result's packets as pcapng (-o FILE, - for stdout); a capture's ID for its newest result", oneID, captureResultsPcap),
 			s.command("merge ID...", "save several results' packets, merged by time, as pcapng (-o FILE)", someIDs, captureResultsMerge)),
 
 		s.command("watch", "live frame rates per port, generator and analyzer (with loss and latency) until Ctrl-C"+

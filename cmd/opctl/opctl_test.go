@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
 )
 
 // Canned bodies, as openperfd sends them (test mode, two ring ports).
@@ -301,8 +303,10 @@ func jsonEqual(t *testing.T, got []byte, want string) {
 	}
 }
 
+// The daemon has g1 already (stream 1, 10 flows: ids 1-10): the new
+// generator signs from 11 on, so the two stay apart in rx-flows.
 func TestGeneratorsCreateQuickFormBuildsEthIPv4UDPWithModifierAndSignature(t *testing.T) {
-	f, url := newFakeAPI(t, map[string]reply{"POST /packet/generators": {201, generatorBody}})
+	f, url := newFakeAPI(t, map[string]reply{"POST /packet/generators": {201, generatorBody}, "GET /packet/generators": {200, "[" + generatorBody + "]"}})
 	out, errOut, code := opctl(t, nil, "--server", url, "generators", "create", "--id", "g1", "--port", "0",
 		"--rate", "1M", "--frames", "100000", "--length", "256", "--flows", "10",
 		"--src-mac", "02:00:00:00:00:0a", "--dst-mac", "02:00:00:00:00:0b", "--src-ip", "10.0.0.1", "--dst-ip", "10.0.0.2")
@@ -313,7 +317,7 @@ func TestGeneratorsCreateQuickFormBuildsEthIPv4UDPWithModifierAndSignature(t *te
 		"duration": {"frames": 100000},
 		"load": {"burst_size": 32, "rate": {"period": "second", "value": 1000000}, "units": "frames"},
 		"protocol_counters": ["ethernet", "ip", "transport"],
-		"traffic": [{"length": {"fixed": 256}, "signature": {"stream_id": 1, "latency": "start_of_frame"},
+		"traffic": [{"length": {"fixed": 256}, "signature": {"stream_id": 11, "latency": "start_of_frame"},
 			"packet": {"protocols": [
 				{"ethernet": {"source": "02:00:00:00:00:0a", "destination": "02:00:00:00:00:0b"}},
 				{"ipv4": {"source": "10.0.0.1", "destination": "10.0.0.2"},
@@ -324,8 +328,41 @@ func TestGeneratorsCreateQuickFormBuildsEthIPv4UDPWithModifierAndSignature(t *te
 	}
 }
 
-func TestGeneratorsCreateDurations(t *testing.T) {
+// A stream id given is sent as it is, without asking the daemon for the
+// ids in use (the fake has no GET /packet/generators).
+func TestGeneratorsCreateQuickFormTakesTheStreamIDGiven(t *testing.T) {
 	f, url := newFakeAPI(t, map[string]reply{"POST /packet/generators": {201, generatorBody}})
+	if _, errOut, code := opctl(t, nil, "--server", url, "generators", "create", "--port", "0", "--stream-id", "1"); code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	var g gen.PacketGenerator
+	if err := json.Unmarshal(f.body("POST /packet/generators"), &g); err != nil || g.Config.Traffic[0].Signature.StreamId != 1 {
+		t.Errorf("body %s: %v", f.body("POST /packet/generators"), err)
+	}
+}
+
+func TestNextStreamIDFollowsEveryGeneratorsStreams(t *testing.T) {
+	sg := func(first, flows int64) gen.PacketGenerator {
+		return gen.PacketGenerator{Config: gen.PacketGeneratorConfig{FlowCount: &flows,
+			Traffic: []gen.TrafficDefinition{{Signature: &gen.SpirentSignature{StreamId: first}}, {}}}}
+	}
+	for _, tc := range []struct {
+		gens []gen.PacketGenerator
+		want int64
+	}{
+		{nil, 1},
+		{[]gen.PacketGenerator{sg(1, 10)}, 11},
+		{[]gen.PacketGenerator{sg(100, 4), sg(1, 1)}, 104},
+		{[]gen.PacketGenerator{{Config: gen.PacketGeneratorConfig{Traffic: []gen.TrafficDefinition{{}}}}}, 1}, // unsigned
+	} {
+		if got := nextStreamID(tc.gens); got != tc.want {
+			t.Errorf("%d generators: %d, want %d", len(tc.gens), got, tc.want)
+		}
+	}
+}
+
+func TestGeneratorsCreateDurations(t *testing.T) {
+	f, url := newFakeAPI(t, map[string]reply{"POST /packet/generators": {201, generatorBody}, "GET /packet/generators": {200, "[]"}})
 	for _, tc := range []struct {
 		flags []string
 		want  string

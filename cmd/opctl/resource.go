@@ -123,23 +123,39 @@ func (r resource[T]) create(short string, call bodyCall, form quickForm) *cobra.
 		build := form(quick)
 		fs.AddFlagSet(quick)
 		return func(ctx context.Context, a *app, _ []string) error {
-			body, err := requestBody(a, *file, quick, func() (any, error) { return build(*id) })
+			body, err := requestBody(ctx, a, *file, quick, func() (any, error) { return build(*id) })
 			if err != nil {
 				return err
 			}
 			resp, err := call(a.api, ctx, "application/json", bytes.NewReader(body))
-			return show(a, resp, err, func(v T) error { return r.table(a.out)([]T{v}) })
+			err = show(a, resp, err, func(v T) error { return r.table(a.out)([]T{v}) })
+			if *file == "" {
+				err = nameFlags(err, r.item)
+			}
+			return err
 		}
 	})
 }
 
+// finisher is what a quick form builds when the body needs the daemon's
+// state to be complete (a generator's free stream ids): finish asks the
+// daemon and returns the body.
+type finisher interface {
+	finish(ctx context.Context, a *app) (any, error)
+}
+
 // requestBody is the body of a create verb: the file as it is, or the
 // JSON of what build makes from the quick flags.
-func requestBody(a *app, file string, quick *pflag.FlagSet, build func() (any, error)) ([]byte, error) {
+func requestBody(ctx context.Context, a *app, file string, quick *pflag.FlagSet, build func() (any, error)) ([]byte, error) {
 	if file == "" {
 		v, err := build()
 		if err != nil {
 			return nil, err
+		}
+		if f, ok := v.(finisher); ok {
+			if v, err = f.finish(ctx, a); err != nil {
+				return nil, err
+			}
 		}
 		return json.Marshal(v)
 	}

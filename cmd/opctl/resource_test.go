@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -52,5 +54,38 @@ func TestListFiltersAreSentAsQueryParameters(t *testing.T) {
 	}
 	if lists != 10 {
 		t.Errorf("%d list verbs, want 10", lists)
+	}
+}
+
+// An API error about a field a quick flag filled in names the flag too;
+// a body from -f is the user's own JSON, named as it is.
+func TestCreateErrorsNameTheQuickFlag(t *testing.T) {
+	for _, tc := range []struct {
+		item, msg, want string
+	}{
+		{"generator", "invalid request: config.traffic[0].length.fixed: number must be at least 64",
+			"invalid request: config.traffic[0].length.fixed (--length): number must be at least 64"},
+		{"generator", `id: "g1" already exists: in use`, `id (--id): "g1" already exists: in use`},
+		{"generator", `target_id: "7" is neither a port nor an interface`, `target_id (--port): "7" is neither a port nor an interface`},
+		{"analyzer", `source_id: "7" is neither a port nor an interface`, `source_id (--port): "7" is neither a port nor an interface`},
+		{"interface", "config.protocols[2].ipv6.static.gateway: not in the subnet", "config.protocols[2].ipv6.static.gateway (--ipv6-gateway): not in the subnet"},
+		{"generator", "generator g1 is running", "generator g1 is running"},
+		{"capture", `items[0].id: "c" already exists`, `items[0].id: "c" already exists`}, // not a field of the quick form
+	} {
+		err := nameFlags(&apiError{code: 400, message: tc.msg}, tc.item)
+		if err.(*apiError).message != tc.want {
+			t.Errorf("%s %q:\n got %q\nwant %q", tc.item, tc.msg, err.(*apiError).message, tc.want)
+		}
+	}
+	var fromFile = `{"target_id": "0", "config": {}}`
+	_, url := newFakeAPI(t, map[string]reply{"POST /packet/generators": {400, `{"code":400,"message":"target_id: \"0\" is no good"}`}})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "g.json")
+	os.WriteFile(path, []byte(fromFile), 0o644)
+	if _, errOut, _ := opctl(t, nil, "--server", url, "generators", "create", "-f", path); errOut != "opctl: target_id: \"0\" is no good (HTTP 400)\n" {
+		t.Errorf("from -f: %q", errOut)
+	}
+	if _, errOut, _ := opctl(t, nil, "--server", url, "generators", "create", "--port", "0", "--stream-id", "1"); errOut != "opctl: target_id (--port): \"0\" is no good (HTTP 400)\n" {
+		t.Errorf("from flags: %q", errOut)
 	}
 }

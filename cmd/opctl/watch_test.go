@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -41,7 +42,8 @@ func TestComputeRatesPerPortAndPerGenerator(t *testing.T) {
 	if fmt.Sprint(r.Generators) != fmt.Sprint(wantGens) {
 		t.Errorf("generators %+v, want %+v", r.Generators, wantGens)
 	}
-	if line := watchLine(r); line != "00:00:02 port 0 tx 500k rx 0 | port 1 tx 2.00k rx 1.00M | generator g1 tx 500k | generator g2 tx 0 | generator g3 tx 2.00k (frames/s)" {
+	if line := watchLine(r); line != "00:00:02 port 0 tx 500k/s rx 0/s | port 1 tx 2.00k/s rx 1.00M/s | generator g1 tx 500k/s, 1,000,000 frames |"+
+		" generator g2 tx 0/s, 100 frames | generator g3 tx 2.00k/s, 4,000 frames" {
 		t.Errorf("line %q", line)
 	}
 }
@@ -88,11 +90,12 @@ func TestWatchPrintsOneLinePerSampleWhenNotOnATerminal(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	// The generator sits on interface a, which is on port 0: its rate is port 0's tx.
-	re := regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx (\S+) rx 0 \| port 1 tx 0 rx (\S+) \| generator g1 tx (\S+) \| analyzer an rx (\S+) dropped 3 latency 2.50µs \(frames/s\)$`)
-	if len(lines) != 3 {
-		t.Fatalf("%d lines, want 3:\n%s", len(lines), out)
+	re := regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx (\S+)/s rx 0/s \| port 1 tx 0/s rx (\S+)/s \| generator g1 tx (\S+)/s, [\d,]+ frames \|` +
+		` analyzer an rx (\S+)/s, [\d,]+ frames, dropped 3 \(loss \S+%\), latency avg 2.50µs p99 -$`)
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "# /s: per second over the last 20ms; latency: of the frames received in it;") {
+		t.Fatalf("%d lines, want a legend and 3:\n%s", len(lines), out)
 	}
-	for _, l := range lines {
+	for _, l := range lines[1:] {
 		m := re.FindStringSubmatch(l)
 		if m == nil || m[1] == "0" || m[1] != m[3] || m[2] == "0" || m[4] == "0" {
 			t.Errorf("line %q does not match %s with non-zero rates", l, re)
@@ -113,7 +116,8 @@ func TestWatchJSONPrintsOneObjectPerSample(t *testing.T) {
 	for _, l := range lines {
 		var r rates
 		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Ports) != 2 || len(r.Generators) != 1 || r.Ports[1].RxFPS <= 0 ||
-			len(r.Analyzers) != 1 || r.Analyzers[0].RxFPS <= 0 || deref(r.Analyzers[0].Dropped) != 3 || deref(r.Analyzers[0].LatencyAvg) != 2500 {
+			len(r.Analyzers) != 1 || r.Analyzers[0].RxFPS <= 0 || deref(r.Analyzers[0].Dropped) != 3 || deref(r.Analyzers[0].LatencyAvg) != 2500 ||
+			r.Analyzers[0].Loss == nil || r.Seconds <= 0 {
 			t.Errorf("line %q: %v %+v", l, err, r)
 		}
 	}
@@ -148,40 +152,59 @@ func TestWatchOnUnreachableDaemonExits2(t *testing.T) {
 
 func TestComputeRatesPerAnalyzerWithLossAndLatency(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	prev := sample{at: t0, anaFrames: map[string]int64{"a": 1000}}
+	prev := sample{at: t0, anaFrames: map[string]int64{"a": 1000},
+		anaLatency: map[string]latencySum{"a": {total: 1000 * 90000, frames: 1000}},
+		anaBins:    map[string]latencyBins{"a": {90000: 1000}}}
 	cur := sample{at: t0.Add(time.Second), analyzers: []string{"a", "b"},
 		anaSource: map[string]string{"a": "1", "b": "0"}, anaActive: map[string]bool{"a": true},
 		anaFrames: map[string]int64{"a": 501000, "b": 7}, anaSeq: map[string]bool{"a": true},
-		anaDropped: map[string]int64{"a": 12},
-		anaLatency: map[string]latencySum{"a": {total: 501000 * 3000, frames: 501000, max: 80000}}}
+		anaDropped: map[string]int64{"a": 12}, anaUnique: map[string]int64{"a": 501000 - 12},
+		anaLatency: map[string]latencySum{"a": {total: 1000*90000 + 500000*3000, frames: 501000}},
+		anaBins:    map[string]latencyBins{"a": {90000: 1000, 3000: 490000, 9000: 10000}}}
 	r := computeRates(prev, cur)
 	if len(r.Analyzers) != 2 {
 		t.Fatalf("analyzers %+v", r.Analyzers)
 	}
 	a, b := r.Analyzers[0], r.Analyzers[1]
+	// The second's latency leaves out the 1000 slow frames before it.
 	if a.ID != "a" || a.Source != "1" || !a.Active || a.RxFPS != 500000 || a.RxFrames != 501000 ||
-		deref(a.Dropped) != 12 || deref(a.LatencyAvg) != 3000 || deref(a.LatencyMax) != 80000 {
+		deref(a.Dropped) != 12 || deref(a.Loss) != 100*12.0/501000 || deref(a.LatencyAvg) != 3000 || deref(a.LatencyP99) != 9000 {
 		t.Errorf("analyzer a %+v", a)
 	}
 	// b neither sequences nor measures latency: no loss or latency to show.
-	if b.ID != "b" || b.RxFPS != 7 || b.Dropped != nil || b.LatencyAvg != nil {
+	if b.ID != "b" || b.RxFPS != 7 || b.Dropped != nil || b.Loss != nil || b.LatencyAvg != nil || b.LatencyP99 != nil {
 		t.Errorf("analyzer b %+v", b)
 	}
-	table := watchTable(r, "http://x")
-	for _, want := range []string{"ANALYZER  SOURCE  ACTIVE  RX FRAMES/S  RX FRAMES  DROPPED  LATENCY AVG  LATENCY MAX",
-		"a         1       yes     500k         501,000    12       3.00µs       80.0µs",
-		"b         0       no      7            7          -        -            -"} {
+	table := watchTable(r, "http://x", time.Second)
+	for _, want := range []string{"/s: per second over the last 1s; latency: of the frames received in it;",
+		"ANALYZER  SOURCE  ACTIVE  RX FRAMES/S  RX FRAMES  DROPPED  LOSS     LATENCY AVG  LATENCY P99",
+		"a         1       yes     500k         501,000    12       0.0024%  3.00µs       9.00µs",
+		"b         0       no      7            7          -        -        -            -"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
 	}
-	if line := watchLine(r); !strings.HasSuffix(line, " analyzer a rx 500k dropped 12 latency 3.00µs | analyzer b rx 7 (frames/s)") {
+	if line := watchLine(r); !strings.HasSuffix(line, " analyzer a rx 500k/s, 501,000 frames, dropped 12 (loss 0.0024%), latency avg 3.00µs p99 9.00µs | analyzer b rx 7/s, 7 frames") {
 		t.Errorf("line %q", line)
 	}
 }
 
+// Ctrl-C ends watch with the rates over all of it.
+func TestWatchInterruptedPrintsASummary(t *testing.T) {
+	url := countingAPI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"--server", url, "watch", "--interval", "20ms"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+	if code != 0 || errOut.Len() != 0 ||
+		!regexp.MustCompile(`\nsummary of the 0\.\d s watched: /s is the mean rate over it, latency that of the frames received in it;`).MatchString(out.String()) ||
+		!regexp.MustCompile(`(?m)^an +1 +yes +\S+ +[\d,]+ +3 +\S+% +2.50µs +-$`).MatchString(out.String()) {
+		t.Errorf("code %d, stderr %q, stdout:\n%s", code, errOut.String(), out.String())
+	}
+}
+
 func TestWatchTableLeavesOutAnalyzersWhenThereAreNone(t *testing.T) {
-	if table := watchTable(rates{Ports: []portRates{{ID: "0"}}}, "http://x"); strings.Contains(table, "ANALYZER") {
+	if table := watchTable(rates{Ports: []portRates{{ID: "0"}}}, "http://x", time.Second); strings.Contains(table, "ANALYZER") {
 		t.Errorf("table:\n%s", table)
 	}
 }

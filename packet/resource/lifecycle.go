@@ -125,24 +125,22 @@ func (l *Lifecycle[S, C, R, V, RV]) build(sp S) (*Item[C, R], error) {
 	return &Item[C, R]{ID: id, EndpointID: epID, Endpoint: ep, State: c}, nil
 }
 
-// itemError names item i of a bulk request of n in err.
-func itemError(n, i int, err error) error {
-	if n > 1 {
-		return &packetio.ItemError{Index: i, Err: err}
-	}
-	return err
+// itemError names item i of a request in err. Whether the request named
+// its items by index (a bulk request, even of one item) or was a single
+// object is for the API to say, not for a count to guess.
+func itemError(i int, err error) error {
+	return &packetio.ItemError{Index: i, Err: err}
 }
 
 // Create adds items, all or none, and returns their views. An item that
-// fails is named by its index (an *packetio.ItemError) when there are
-// several.
+// fails is named by its index (an *packetio.ItemError).
 func (l *Lifecycle[S, C, R, V, RV]) Create(specs []S) ([]V, error) {
 	items := make([]*Item[C, R], len(specs))
 	ids := make([]string, len(specs))
 	for i, sp := range specs {
 		it, err := l.build(sp)
 		if err != nil {
-			return nil, itemError(len(specs), i, err)
+			return nil, itemError(i, err)
 		}
 		items[i], ids[i] = it, it.ID
 	}
@@ -182,7 +180,7 @@ func (l *Lifecycle[S, C, R, V, RV]) reserveItems(items []*Item[C, R]) error {
 			for _, it := range items[:i] {
 				l.budget.Release(l.itemHolder(it.ID))
 			}
-			return itemError(len(items), i, err)
+			return itemError(i, err)
 		}
 	}
 	return nil

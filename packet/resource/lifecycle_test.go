@@ -88,8 +88,8 @@ func TestCreateIsAllOrNoneAndNamesTheItem(t *testing.T) {
 		index int // -1: not an item error
 		msg   string
 	}{
-		{[]widgetSpec{{id: "a", ep: "nope"}}, -1, `source_id: "nope" is neither a port nor an interface: invalid widget`},
-		{[]widgetSpec{{id: "a"}}, -1, `source_id: required: invalid widget`},
+		{[]widgetSpec{{id: "a", ep: "nope"}}, 0, `item 0: source_id: "nope" is neither a port nor an interface: invalid widget`},
+		{[]widgetSpec{{id: "a"}}, 0, `item 0: source_id: required: invalid widget`},
 		{[]widgetSpec{{id: "a", ep: "p0"}, {id: "b", ep: "nope"}}, 1, `item 1: source_id: "nope" is neither a port nor an interface: invalid widget`},
 		{[]widgetSpec{{id: "a", ep: "p0"}, {id: "a", ep: "p1"}}, 1, `item 1: id: "a" already exists: in use`},
 	} {

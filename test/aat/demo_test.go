@@ -47,7 +47,7 @@ func demoOpctlLosesNothing(t *testing.T, bin string) {
 	if code != 0 {
 		t.Fatalf("opctl demo: exit %d\n%s%s", code, errOut, out)
 	}
-	if n := len(regexp.MustCompile(`(?m)^\[[#-]{10}\] \d/2 s  tx \S+/s  rx \S+/s  dropped 0 `).FindAllString(out, -1)); n != 2 {
+	if n := len(regexp.MustCompile(`(?m)^ +\d/2 s +\S+ +\S+ +\S+ +\S+  \| +[\d,]+ +[\d,]+ +[\d,]+ +0$`).FindAllString(out, -1)); n != 2 {
 		t.Errorf("%d progress lines, want 2:\n%s", n, out)
 	}
 	sent, received, lost := demoSummary(t, out)
@@ -174,7 +174,7 @@ wait:
 				t.Fatalf("demo.sh ended before its first progress line:\n%s\nstderr:\n%s", &out, &errOut)
 			}
 			out.WriteString(l + "\n")
-			if strings.HasPrefix(l, "[") {
+			if regexp.MustCompile(`^ +\d+/60 s `).MatchString(l) {
 				break wait
 			}
 		case <-deadline:
@@ -202,8 +202,10 @@ wait:
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit %d (%v), want 130\n%s\nstderr:\n%s", code, err, &out, &errOut)
 	}
-	if !strings.Contains(out.String(), "interrupted: stopping and deleting what the demo created") {
-		t.Errorf("no clean-up line:\n%s", &out)
+	// What ran before Ctrl-C gets its summary, then the clean-up.
+	if !regexp.MustCompile(`(?s)\ninterrupted after [\d.]+ s: stopping the generator\n\nsummary so far .*\n  frames sent: +[1-9].*` +
+		`\ndeleted the demo's generator and analyzer\n$`).MatchString(out.String()) {
+		t.Errorf("no summary so far and clean-up line:\n%s", &out)
 	}
 	demoNoDaemonLeft(t, port)
 }

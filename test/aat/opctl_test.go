@@ -109,7 +109,7 @@ func opctlDrivesTheDaemon(t *testing.T, bin string) {
 	if err := json.Unmarshal([]byte(ok("ports", "get", "1", "--json")), &port); err != nil || port.Stats.RxPackets < 1000 {
 		t.Errorf("port 1 after the run: %+v, %v", port, err)
 	}
-	if out := ok("watch", "--count", "1", "--interval", "100ms"); !regexp.MustCompile(`^\d\d:\d\d:\d\d port 0 tx \S+ rx \S+ \| port 1 .*generator g1 tx 0 \(frames/s\)\n$`).MatchString(out) {
+	if out := ok("watch", "--count", "1", "--interval", "100ms"); !regexp.MustCompile(`^# /s: .*\n\d\d:\d\d:\d\d port 0 tx \S+/s rx \S+/s \| port 1 .*generator g1 tx 0/s, 1,000 frames\n$`).MatchString(out) {
 		t.Errorf("watch line: %q", out)
 	}
 
