@@ -1,8 +1,8 @@
 // Command dpbench measures our data plane on one worker lcore against
 // DPDK's net_null PMD, the way dpdk-testpmd's rxonly and txonly forwarding
 // modes measure the C reference (bench/run.sh runs both and prints the
-// ratios; the design notes' "Performance yardstick", ../shared/DESIGN.md
-// beside this repository).
+// ratios: every throughput figure is ours over testpmd's, same DPDK, same
+// vdev, same single lcore, same machine, measured in the same run).
 //
 //	-mode rxonly  one worker polls net_null0's rx queue and hands every
 //	              burst to a counting sink registered with workers.AddSink,
