@@ -752,6 +752,54 @@ func (e PortStatusLink) Valid() bool {
 	}
 }
 
+// Defines values for Rfc2544ConfigTests.
+const (
+	Rfc2544ConfigTestsBackToBack Rfc2544ConfigTests = "back_to_back"
+	Rfc2544ConfigTestsFrameLoss  Rfc2544ConfigTests = "frame_loss"
+	Rfc2544ConfigTestsLatency    Rfc2544ConfigTests = "latency"
+	Rfc2544ConfigTestsThroughput Rfc2544ConfigTests = "throughput"
+)
+
+// Valid indicates whether the value is a known member of the Rfc2544ConfigTests enum.
+func (e Rfc2544ConfigTests) Valid() bool {
+	switch e {
+	case Rfc2544ConfigTestsBackToBack:
+		return true
+	case Rfc2544ConfigTestsFrameLoss:
+		return true
+	case Rfc2544ConfigTestsLatency:
+		return true
+	case Rfc2544ConfigTestsThroughput:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Rfc2544RunState.
+const (
+	Rfc2544RunStateDone    Rfc2544RunState = "done"
+	Rfc2544RunStateFailed  Rfc2544RunState = "failed"
+	Rfc2544RunStateRunning Rfc2544RunState = "running"
+	Rfc2544RunStateStopped Rfc2544RunState = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the Rfc2544RunState enum.
+func (e Rfc2544RunState) Valid() bool {
+	switch e {
+	case Rfc2544RunStateDone:
+		return true
+	case Rfc2544RunStateFailed:
+		return true
+	case Rfc2544RunStateRunning:
+		return true
+	case Rfc2544RunStateStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SpirentSignatureLatency.
 const (
 	SpirentSignatureLatencyEndOfFrame   SpirentSignatureLatency = "end_of_frame"
@@ -2275,6 +2323,154 @@ type PortStatusDuplex string
 // PortStatusLink Link state.
 type PortStatusLink string
 
+// Rfc2544BackToBack The longest burst at line rate with no loss (mean over the repeats).
+type Rfc2544BackToBack struct {
+	Frames  float64        `json:"frames"`
+	Seconds float64        `json:"seconds"`
+	Trials  []Rfc2544Trial `json:"trials"`
+}
+
+// Rfc2544Config What an RFC 2544 run measures (openperfd extension).
+type Rfc2544Config struct {
+	// BackToBackTrials Back-to-back: the search's trials are repeated this many times, the result is their mean. Default 2 (RFC 2544 asks 50).
+	BackToBackTrials *int32 `json:"back_to_back_trials,omitempty"`
+
+	// Id Unique run id; the server makes one when absent.
+	Id *string `json:"id,omitempty"`
+
+	// Imix Also test this IMIX profile (see TrafficLengthImix.profile).
+	Imix *string `json:"imix,omitempty"`
+
+	// LineRateMbps The line rate 100% stands for, in Mbps (preamble and gap counted, 20 octets a frame). Default the tx port's link speed.
+	LineRateMbps *int64 `json:"line_rate_mbps,omitempty"`
+
+	// LossTolerance Frame loss, in percent, a throughput trial may have and still pass. Default 0.
+	LossTolerance *float64 `json:"loss_tolerance,omitempty"`
+
+	// Resolution Throughput search stops when the pass and fail rates are this close, in percent of the line rate. Default 0.5.
+	Resolution *float64 `json:"resolution,omitempty"`
+
+	// RxPort Port the analyzers receive on.
+	RxPort string `json:"rx_port"`
+
+	// Sizes Frame lengths (FCS included) to test. Default 64, 128, 256, 512, 1024, 1280, 1518 unless only an IMIX is named.
+	Sizes *[]int32 `json:"sizes,omitempty"`
+
+	// Tests Which tests to run, in RFC 2544 order whatever the order here. Default all four.
+	Tests *[]Rfc2544ConfigTests `json:"tests,omitempty"`
+
+	// TrialDuration Seconds each trial sends for. Default 60 (RFC 2544).
+	TrialDuration *float64 `json:"trial_duration,omitempty"`
+
+	// TxPort Port the generators send from.
+	TxPort string `json:"tx_port"`
+}
+
+// Rfc2544ConfigTests defines model for Rfc2544Config.Tests.
+type Rfc2544ConfigTests string
+
+// Rfc2544Latency Latency at the throughput found, in ns, from the analyzer's signatures and digest.
+type Rfc2544Latency struct {
+	Avg    int64 `json:"avg"`
+	Frames int64 `json:"frames"`
+	Max    int64 `json:"max"`
+	Min    int64 `json:"min"`
+	P50    int64 `json:"p50"`
+	P90    int64 `json:"p90"`
+	P99    int64 `json:"p99"`
+	P999   int64 `json:"p999"`
+
+	// Percent Offered load in percent of the line rate.
+	Percent float64 `json:"percent"`
+}
+
+// Rfc2544Progress Where the run is.
+type Rfc2544Progress struct {
+	// Frame The size being tested.
+	Frame *string `json:"frame,omitempty"`
+
+	// Percent The load of the trial running.
+	Percent *float64 `json:"percent,omitempty"`
+
+	// Test The test being run.
+	Test *string `json:"test,omitempty"`
+
+	// Trials Trials done so far.
+	Trials int32 `json:"trials"`
+}
+
+// Rfc2544Run An RFC 2544 run and its results so far (openperfd extension).
+type Rfc2544Run struct {
+	// Config What an RFC 2544 run measures (openperfd extension).
+	Config Rfc2544Config `json:"config"`
+
+	// Error Why the run failed.
+	Error    *string    `json:"error,omitempty"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Id       string     `json:"id"`
+
+	// Progress Where the run is.
+	Progress Rfc2544Progress     `json:"progress"`
+	Results  []Rfc2544SizeResult `json:"results"`
+	Started  time.Time           `json:"started"`
+	State    Rfc2544RunState     `json:"state"`
+}
+
+// Rfc2544RunState defines model for Rfc2544Run.State.
+type Rfc2544RunState string
+
+// Rfc2544SizeResult Results for one frame size or IMIX.
+type Rfc2544SizeResult struct {
+	// BackToBack The longest burst at line rate with no loss (mean over the repeats).
+	BackToBack *Rfc2544BackToBack `json:"back_to_back,omitempty"`
+
+	// Frame The frame length ("64") or the mix ("imix:simple").
+	Frame string `json:"frame"`
+
+	// FrameLength Mean frame length, FCS included.
+	FrameLength float64 `json:"frame_length"`
+
+	// FrameLoss Trials from 100% down in steps of 10%, until two in a row lose nothing.
+	FrameLoss *[]Rfc2544Trial `json:"frame_loss,omitempty"`
+
+	// Latency Latency at the throughput found, in ns, from the analyzer's signatures and digest.
+	Latency *Rfc2544Latency `json:"latency,omitempty"`
+
+	// LineRateFps Frames per second at 100% of the line rate.
+	LineRateFps float64 `json:"line_rate_fps"`
+
+	// Throughput The highest load that passed, and every trial of the search.
+	Throughput *Rfc2544Throughput `json:"throughput,omitempty"`
+}
+
+// Rfc2544Throughput The highest load that passed, and every trial of the search.
+type Rfc2544Throughput struct {
+	FramesPerSecond float64 `json:"frames_per_second"`
+
+	// Mbps Throughput in Mbps, preamble and gap counted.
+	Mbps    float64        `json:"mbps"`
+	Percent float64        `json:"percent"`
+	Trials  []Rfc2544Trial `json:"trials"`
+}
+
+// Rfc2544Trial One trial at one offered load.
+type Rfc2544Trial struct {
+	// FramesPerSecond Offered load in frames per second.
+	FramesPerSecond float64 `json:"frames_per_second"`
+
+	// LossPercent Frames lost in percent of those sent.
+	LossPercent float64 `json:"loss_percent"`
+
+	// Percent Offered load in percent of the line rate.
+	Percent float64 `json:"percent"`
+
+	// RxFrames Frames received with the run's signature.
+	RxFrames int64 `json:"rx_frames"`
+
+	// TxFrames Frames sent.
+	TxFrames int64 `json:"tx_frames"`
+}
+
 // RxFlow One received flow of a result.
 type RxFlow struct {
 	// AnalyzerResultId The result that observed it.
@@ -2522,6 +2718,21 @@ type TrafficLength struct {
 
 	// Sequence A sequence of lengths.
 	Sequence *TrafficLengthSequence `json:"sequence,omitempty"`
+
+	// XImix openperfd extension: a mix of frame lengths (FCS included) sent by this one definition, interleaved in their proportions (not in runs) and always in the same order. Exactly one property is set.
+	XImix *TrafficLengthImix `json:"x_imix,omitempty"`
+}
+
+// TrafficLengthImix openperfd extension: a mix of frame lengths (FCS included) sent by this one definition, interleaved in their proportions (not in runs) and always in the same order. Exactly one property is set.
+type TrafficLengthImix struct {
+	// Genome An RFC 6985 IMIX genome: one letter per frame in sending order (a=64, b=128, c=256, d=512, e=1024, f=1280, g=1518, h=2112, i=9000).
+	Genome *string `json:"genome,omitempty"`
+
+	// Profile A named mix, simple (7:4:1 of 64, 576, 1518), tolly (55:5:17:23 of 64, 78, 576, 1518) or ipv6 (7:4:1 of 78, 576, 1518).
+	Profile *string `json:"profile,omitempty"`
+
+	// Weights Lengths with their weights.
+	Weights *[]TrafficLengthWeight `json:"weights,omitempty"`
 }
 
 // TrafficLengthSequence A sequence of lengths.
@@ -2537,6 +2748,15 @@ type TrafficLengthSequence struct {
 
 	// Stop Last length.
 	Stop *int32 `json:"stop,omitempty"`
+}
+
+// TrafficLengthWeight Weight frames of this length per cycle of the mix.
+type TrafficLengthWeight struct {
+	// Length Frame length.
+	Length int32 `json:"length"`
+
+	// Weight Relative weight.
+	Weight int32 `json:"weight"`
 }
 
 // TrafficLoad The transmit load.
@@ -3195,6 +3415,9 @@ type CreateTvlpConfigurationJSONRequestBody = TvlpConfiguration
 
 // StartTvlpConfigurationJSONRequestBody defines body for StartTvlpConfiguration for application/json ContentType.
 type StartTvlpConfigurationJSONRequestBody = TvlpStartConfiguration
+
+// CreateRfc2544RunJSONRequestBody defines body for CreateRfc2544Run for application/json ContentType.
+type CreateRfc2544RunJSONRequestBody = Rfc2544Config
 
 // Getter for additional properties for TvlpUnsupportedSeries. Returns the specified
 // element and whether it was found
@@ -4211,6 +4434,45 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+	//
+	// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+	//
+	// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+	ListRfc2544Runs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRfc2544RunWithBody Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544RunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544Run(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+	//
+	// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+	//
+	// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+	DeleteRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+	//
+	// One run's state, progress and results so far.
+	//
+	// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+	GetRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWorkers Data-plane workers (openperfd extension)
 	//
@@ -6184,6 +6446,95 @@ func (c *Client) StopTvlpConfiguration(ctx context.Context, id Id, reqEditors ..
 // Corresponds with GET /version (the `GetVersion` operationId).
 func (c *Client) GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVersionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+//
+// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+//
+// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+func (c *Client) ListRfc2544Runs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRfc2544RunsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRfc2544RunWithBody Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *Client) CreateRfc2544RunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRfc2544RunRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *Client) CreateRfc2544Run(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRfc2544RunRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+//
+// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+//
+// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+func (c *Client) DeleteRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRfc2544RunRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+//
+// One run's state, progress and results so far.
+//
+// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+func (c *Client) GetRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRfc2544RunRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9557,6 +9908,141 @@ func NewGetVersionRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListRfc2544RunsRequest constructs an http.Request for the ListRfc2544Runs method
+func NewListRfc2544RunsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRfc2544RunRequest calls the generic CreateRfc2544Run builder with application/json body
+func NewCreateRfc2544RunRequest(server string, body CreateRfc2544RunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRfc2544RunRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateRfc2544RunRequestWithBody constructs an http.Request for the CreateRfc2544Run method, with any body, and a specified content type
+func NewCreateRfc2544RunRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteRfc2544RunRequest constructs an http.Request for the DeleteRfc2544Run method
+func NewDeleteRfc2544RunRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRfc2544RunRequest constructs an http.Request for the GetRfc2544Run method
+func NewGetRfc2544RunRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWorkersRequest constructs an http.Request for the ListWorkers method
 func NewListWorkersRequest(server string) (*http.Request, error) {
 	var err error
@@ -10617,6 +11103,51 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+
+	// ListRfc2544RunsWithResponse List RFC 2544 runs (openperfd extension)
+	//
+	// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+	ListRfc2544RunsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListRfc2544RunsResponse, error)
+
+	// CreateRfc2544RunWithBodyWithResponse Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544RunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error)
+
+	// CreateRfc2544RunWithResponse Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544RunWithResponse(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error)
+
+	// DeleteRfc2544RunWithResponse Stop and delete an RFC 2544 run (openperfd extension)
+	//
+	// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+	DeleteRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteRfc2544RunResponse, error)
+
+	// GetRfc2544RunWithResponse Get an RFC 2544 run (openperfd extension)
+	//
+	// One run's state, progress and results so far.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+	GetRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetRfc2544RunResponse, error)
 
 	// ListWorkersWithResponse Data-plane workers (openperfd extension)
 	//
@@ -14716,6 +15247,191 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+type ListRfc2544RunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Rfc2544Run
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRfc2544RunsResponse) GetJSON200() *[]Rfc2544Run {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRfc2544RunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRfc2544RunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRfc2544RunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRfc2544RunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRfc2544RunResponse201Headers the declared response headers of an HTTP 201 response for CreateRfc2544Run
+type CreateRfc2544RunResponse201Headers struct {
+	Location *string
+}
+
+type CreateRfc2544RunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Rfc2544Run
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRfc2544RunResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRfc2544RunResponse) GetJSON201() *Rfc2544Run {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateRfc2544RunResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRfc2544RunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRfc2544RunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRfc2544RunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRfc2544RunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRfc2544RunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRfc2544RunResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRfc2544RunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRfc2544RunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRfc2544RunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRfc2544RunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRfc2544RunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Rfc2544Run
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRfc2544RunResponse) GetJSON200() *Rfc2544Run {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRfc2544RunResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRfc2544RunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRfc2544RunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRfc2544RunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRfc2544RunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWorkersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16405,6 +17121,81 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetVersionResponse(rsp)
+}
+
+// ListRfc2544RunsWithResponse List RFC 2544 runs (openperfd extension)
+//
+// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+func (c *ClientWithResponses) ListRfc2544RunsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListRfc2544RunsResponse, error) {
+	rsp, err := c.ListRfc2544Runs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRfc2544RunsResponse(rsp)
+}
+
+// CreateRfc2544RunWithBodyWithResponse Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *ClientWithResponses) CreateRfc2544RunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error) {
+	rsp, err := c.CreateRfc2544RunWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRfc2544RunResponse(rsp)
+}
+
+// CreateRfc2544RunWithResponse Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *ClientWithResponses) CreateRfc2544RunWithResponse(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error) {
+	rsp, err := c.CreateRfc2544Run(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRfc2544RunResponse(rsp)
+}
+
+// DeleteRfc2544RunWithResponse Stop and delete an RFC 2544 run (openperfd extension)
+//
+// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+func (c *ClientWithResponses) DeleteRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteRfc2544RunResponse, error) {
+	rsp, err := c.DeleteRfc2544Run(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRfc2544RunResponse(rsp)
+}
+
+// GetRfc2544RunWithResponse Get an RFC 2544 run (openperfd extension)
+//
+// One run's state, progress and results so far.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+func (c *ClientWithResponses) GetRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetRfc2544RunResponse, error) {
+	rsp, err := c.GetRfc2544Run(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRfc2544RunResponse(rsp)
 }
 
 // ListWorkersWithResponse Data-plane workers (openperfd extension)
@@ -19350,6 +20141,140 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	return response, nil
 }
 
+// ParseListRfc2544RunsResponse parses an HTTP response from a ListRfc2544RunsWithResponse call
+func ParseListRfc2544RunsResponse(rsp *http.Response) (*ListRfc2544RunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRfc2544RunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Rfc2544Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateRfc2544RunResponse parses an HTTP response from a CreateRfc2544RunWithResponse call
+func ParseCreateRfc2544RunResponse(rsp *http.Response) (*CreateRfc2544RunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRfc2544RunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Rfc2544Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRfc2544RunResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRfc2544RunResponse parses an HTTP response from a DeleteRfc2544RunWithResponse call
+func ParseDeleteRfc2544RunResponse(rsp *http.Response) (*DeleteRfc2544RunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRfc2544RunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRfc2544RunResponse parses an HTTP response from a GetRfc2544RunWithResponse call
+func ParseGetRfc2544RunResponse(rsp *http.Response) (*GetRfc2544RunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRfc2544RunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Rfc2544Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWorkersResponse parses an HTTP response from a ListWorkersWithResponse call
 func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19630,6 +20555,18 @@ type ServerInterface interface {
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
+	// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+	// (GET /x/rfc2544)
+	ListRfc2544Runs(ctx echo.Context) error
+	// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+	// (POST /x/rfc2544)
+	CreateRfc2544Run(ctx echo.Context) error
+	// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+	// (DELETE /x/rfc2544/{id})
+	DeleteRfc2544Run(ctx echo.Context, id Id) error
+	// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+	// (GET /x/rfc2544/{id})
+	GetRfc2544Run(ctx echo.Context, id Id) error
 	// ListWorkers Data-plane workers (openperfd extension)
 	// (GET /x/workers)
 	ListWorkers(ctx echo.Context) error
@@ -20873,6 +21810,56 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListRfc2544Runs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRfc2544Runs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRfc2544Runs(ctx)
+	return err
+}
+
+// CreateRfc2544Run converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRfc2544Run(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRfc2544Run(ctx)
+	return err
+}
+
+// DeleteRfc2544Run converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteRfc2544Run(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteRfc2544Run(ctx, id)
+	return err
+}
+
+// GetRfc2544Run converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRfc2544Run(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRfc2544Run(ctx, id)
+	return err
+}
+
 // ListWorkers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWorkers(ctx echo.Context) error {
 	var err error
@@ -20939,6 +21926,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/ports/:id", wrapper.UpdatePort, options.OperationMiddlewares["UpdatePort"]...)
 	router.POST(options.BaseURL+"/ports/:id/x/test-frames", wrapper.SendPortTestFrames, options.OperationMiddlewares["SendPortTestFrames"]...)
 	router.GET(options.BaseURL+"/x/workers", wrapper.ListWorkers, options.OperationMiddlewares["ListWorkers"]...)
+	router.GET(options.BaseURL+"/x/rfc2544", wrapper.ListRfc2544Runs, options.OperationMiddlewares["ListRfc2544Runs"]...)
+	router.POST(options.BaseURL+"/x/rfc2544", wrapper.CreateRfc2544Run, options.OperationMiddlewares["CreateRfc2544Run"]...)
+	router.DELETE(options.BaseURL+"/x/rfc2544/:id", wrapper.DeleteRfc2544Run, options.OperationMiddlewares["DeleteRfc2544Run"]...)
+	router.GET(options.BaseURL+"/x/rfc2544/:id", wrapper.GetRfc2544Run, options.OperationMiddlewares["GetRfc2544Run"]...)
 	router.GET(options.BaseURL+"/interfaces", wrapper.ListInterfaces, options.OperationMiddlewares["ListInterfaces"]...)
 	router.POST(options.BaseURL+"/interfaces", wrapper.CreateInterface, options.OperationMiddlewares["CreateInterface"]...)
 	router.DELETE(options.BaseURL+"/interfaces/:id", wrapper.DeleteInterface, options.OperationMiddlewares["DeleteInterface"]...)
@@ -24349,6 +25340,139 @@ func (response GetVersion200JSONResponse) VisitGetVersionResponse(w http.Respons
 	return err
 }
 
+type ListRfc2544RunsRequestObject struct {
+}
+
+type ListRfc2544RunsResponseObject interface {
+	VisitListRfc2544RunsResponse(w http.ResponseWriter) error
+}
+
+type ListRfc2544Runs200JSONResponse []Rfc2544Run
+
+func (response ListRfc2544Runs200JSONResponse) VisitListRfc2544RunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRfc2544RunRequestObject struct {
+	Body *CreateRfc2544RunJSONRequestBody
+}
+
+type CreateRfc2544RunResponseObject interface {
+	VisitCreateRfc2544RunResponse(w http.ResponseWriter) error
+}
+
+type CreateRfc2544Run201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateRfc2544Run201JSONResponse struct {
+	Body    Rfc2544Run
+	Headers CreateRfc2544Run201ResponseHeaders
+}
+
+func (response CreateRfc2544Run201JSONResponse) VisitCreateRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRfc2544Run400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRfc2544Run400JSONResponse) VisitCreateRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRfc2544RunRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteRfc2544RunResponseObject interface {
+	VisitDeleteRfc2544RunResponse(w http.ResponseWriter) error
+}
+
+type DeleteRfc2544Run204Response struct {
+}
+
+func (response DeleteRfc2544Run204Response) VisitDeleteRfc2544RunResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteRfc2544Run404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteRfc2544Run404JSONResponse) VisitDeleteRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRfc2544RunRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetRfc2544RunResponseObject interface {
+	VisitGetRfc2544RunResponse(w http.ResponseWriter) error
+}
+
+type GetRfc2544Run200JSONResponse Rfc2544Run
+
+func (response GetRfc2544Run200JSONResponse) VisitGetRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRfc2544Run404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRfc2544Run404JSONResponse) VisitGetRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWorkersRequestObject struct {
 }
 
@@ -24624,6 +25748,18 @@ type StrictServerInterface interface {
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+	// (GET /x/rfc2544)
+	ListRfc2544Runs(ctx context.Context, request ListRfc2544RunsRequestObject) (ListRfc2544RunsResponseObject, error)
+	// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+	// (POST /x/rfc2544)
+	CreateRfc2544Run(ctx context.Context, request CreateRfc2544RunRequestObject) (CreateRfc2544RunResponseObject, error)
+	// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+	// (DELETE /x/rfc2544/{id})
+	DeleteRfc2544Run(ctx context.Context, request DeleteRfc2544RunRequestObject) (DeleteRfc2544RunResponseObject, error)
+	// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+	// (GET /x/rfc2544/{id})
+	GetRfc2544Run(ctx context.Context, request GetRfc2544RunRequestObject) (GetRfc2544RunResponseObject, error)
 	// ListWorkers Data-plane workers (openperfd extension)
 	// (GET /x/workers)
 	ListWorkers(ctx context.Context, request ListWorkersRequestObject) (ListWorkersResponseObject, error)
@@ -27277,6 +28413,125 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	return nil
 }
 
+// ListRfc2544Runs operation middleware
+func (sh *strictHandler) ListRfc2544Runs(ctx echo.Context) error {
+	var request ListRfc2544RunsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRfc2544Runs(ctx.Request().Context(), request.(ListRfc2544RunsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRfc2544Runs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRfc2544RunsResponseObject); ok {
+		return validResponse.VisitListRfc2544RunsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRfc2544Run operation middleware
+func (sh *strictHandler) CreateRfc2544Run(ctx echo.Context) error {
+	var request CreateRfc2544RunRequestObject
+
+	var body CreateRfc2544RunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRfc2544Run(ctx.Request().Context(), request.(CreateRfc2544RunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRfc2544Run")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRfc2544RunResponseObject); ok {
+		return validResponse.VisitCreateRfc2544RunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteRfc2544Run operation middleware
+func (sh *strictHandler) DeleteRfc2544Run(ctx echo.Context, id Id) error {
+	var request DeleteRfc2544RunRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRfc2544Run(ctx.Request().Context(), request.(DeleteRfc2544RunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRfc2544Run")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteRfc2544RunResponseObject); ok {
+		return validResponse.VisitDeleteRfc2544RunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRfc2544Run operation middleware
+func (sh *strictHandler) GetRfc2544Run(ctx echo.Context, id Id) error {
+	var request GetRfc2544RunRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRfc2544Run(ctx.Request().Context(), request.(GetRfc2544RunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRfc2544Run")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRfc2544RunResponseObject); ok {
+		return validResponse.VisitGetRfc2544RunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWorkers operation middleware
 func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 	var request ListWorkersRequestObject
@@ -27305,300 +28560,334 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9s40jD6V1A6pypylezYuXhm4k8ZJ5n12UzGb+zMnqrnmVIgEpKwpgAOAErWTuW/v4XGhTeQIinZ",
-	"SXb3w87GIolLo+/d6P5rFPFVyhlhSo5e/TVKscArooiAv2is/xsTGQmaKsrZ6NXoI5E8ExFBNCZM0Tkl",
-	"4mQ0GVH9LMVqOZqMGF6R0Sv99WQkyJ8ZFSQevVIiI5ORjJZkhfWwapvqt6QSlC1GX7580S/LlDNJYPKf",
-	"cfyR/JkRqfRfEWeKMPgnTtOERliv5+k/pV7UX4Vh/19B5qNXo//nab6xp+apfPpWCC7MVOVN3S4JEmYy",
-	"tMESUbbGCY1PRl8mow9cveMZix9+FR84Eg66G6qWSC2xQjQ+Qa/1ktBvKWHXRMwnCDNEY/tYIsYVWuGY",
-	"ID5HCd8QcRxhSVBClD7ICYrpgiqJMIvRcpsuCZNIH5H+sDDhkgiyJgJRhXCaEiwkGusDnaAZj7eICzTL",
-	"kjuUUKmOYKwFURKpJdUjy41GA70lu0sNhNdxLIiUNwqrTNYx6R96+RjFW4ZXNEIropY8RnymMGUkRpKj",
-	"ORZoLEjKhSIxmm2RWhIkiVgTcaSRLhU8JUJRgzDYTBfArclogRXZ4G3wWSrInN5PE8IWaqnfmHOxwkpj",
-	"MFPPn40m7hPKFFkQob+RCiui350Z1GBZklSP8zKhhClkXp2MyMniBDHOiHubC5QxmaVmeyfu5/L6JqMN",
-	"pkr/Cx5rCNsX+OyfJFJ6MW+WUXp+xcyyqUHFAKhhIQmREr352+X1+hyNC98cW1qboI/vLtGPL85eHuVH",
-	"MeYpYSkR8xiRe0WYpJwFDiBmcmpOR4b4RpQJSdcEvflwYw9R6pH1c/TsOYxHFVmFD9D+gIXAW/13zFeY",
-	"sqkkWETL+mxv4DEyjwFn86le9JxKkLkgcjlVdEXqM92QiLNYoowpmgCC0hyqmjqxvCMxmnOB8AJTdoFO",
-	"4Q+miU0vpIht5y+C2CZImjgYV4AKDxCOIpICEnUcD846MGAAIySShKmOI5tzncZZSHRoLmtYBWULiwJP",
-	"JHrz6eqNZm9Lcn8ymtTPw9NaeTQaJwTNyJwLAmCfUyEVCqK03a+e1RwTRhpy24k9KxIjPFdEIM6IXgJh",
-	"2Wr06n9gipEHlyFH98Xoj9pSg7RJF0SqayIiLS2T0CEWHmoOjlFM9YizDDCoI+2lL0/rI/9KYopZx6NL",
-	"fwqM8NOpWqLUL7DzUD8Fhvpp4FDT4GAnA4b7UtRH/gdgZvZtluxm+yNwjkZo19YBPyNNn9v6mUQ8DuDt",
-	"325vr4EXZxLpN6orb5A4KyIlXpAG3r7RkmYjOFsESKiybVhWPmBwt2p5LbjiEU8uOZvTRWDnakkEIwol",
-	"eGsYWXnzKxxNCxK5/PEnRiMsFfr19SWyL2nUN9xTETHHEdm9keIUoV1cuaHqC3jNEFllCdZ6BSNqw8Vd",
-	"PjPiDGGkxfIJ+uhUUoSTDd5KFGEhtlr70iqQPkZ54fiLRCu8RQnBa4JmXC0Rz9TJ/7IAXjiQtqmJfvX2",
-	"BL5Mgvq4f00riiH2qfcxDX4ZO5jrV8rAR1JrjJw1MmTZefk38HaN9uyqJg4arQfYhISA++WFUxlgjhaX",
-	"Q8zXPjJoLCf6zIhYca0wELU8MmKlpDB02nWFfDQBU3ZlhjgL6Bj30zlNFAmwmJ+v3yHzDI1VlMbZKkVy",
-	"yxS+PwJFQpCI0DWJUYqjO6Jk8MjU8PGVwEyuqFKtU1SP10O89Vx3MZnfGEFp6YQuELnHkUq2WlajFVnN",
-	"tMmidRRVP3di9PlWY6zG6TSdpesXO086Xb8Ifnne4cvz6pdf2qB04+itifIjnul/BzBf3E9nW2X+3UUx",
-	"vJ8SLdF6vG9RouMHqt96VM/1qH7rqSBtYTeloSY5GAs7KEKruNIgwqfrF68zxZvwPKDjobEz95GxgDU7",
-	"TowJbEzlo1fGHtbqsebk1oDGmeLGinv+07MfUELZ3XHCI5wgw2kzAdrxidVBTsz3VGpCmxVUZOYlM2Xo",
-	"7Pynk2cvX5ycnZweu3+b/73Un0YJpisST/SCGAKbeOJcGMSPoyVmydhGZ+cn6GrBuCCxnsXJ0ToeS+9D",
-	"aKOsssMhTFTp+oW2l5tOQpvGKLKWO1Fa6Q8sx7xQ/9qa/LlrzFud52dHr1DEE86OJUmxAM1jSe4RIBPC",
-	"goCZhbDUINvqHyaIax0LKXKvrH2Ckd4QfKNP/DTI65dcKuOCq6meWqzpR0hxbZdq/t4o4XeD28GyC7yb",
-	"nEDaJizA/Im0+IwBg5Y0IYgqtORJLBHWupUk+ncr9uFvtKBrIoc5isqLea+Hi9HV9fqFQ9ogeArepAr2",
-	"kDnOEoXsC2icG6YCFIvCwuAg4qOwzlZ1SVWVFv0YWSKaC74y42YzrZCvsLzraFQ0mNZFzxUaa1by7Oz5",
-	"2QWKliS60yyCSmAwL589++GJ9PSt+UtCI4ViokikxzqaaIT2jMx4HdWSrIpWNvjENCeece6NbKqm5gf7",
-	"12gykiTRo8ILJZPcLWs0se44/ZyRjXt1Rlms/93NYg8I9rro1RjSYPjEyyjtSjkF7RCYd4hkNyUeSqVn",
-	"48bd46CoD4tGo4mZfzLSYiCw44l7scMKb+DNfI33Uxi0w5cFWVcz2sxGm6Rkac66sw2e1gi0I3kfjK4v",
-	"0CqTCs203SFpTArUtz85j8+Onz876kTAFdC6jVcnbID1eZtGcuOdxV56Z5okChoEGt+8f/368sjwiaEy",
-	"Wy/kjQkBdBPf5+DubpPf63Mvui+M0lRzfWuLIfe8h1YOr5vx4exdAKsJTGbgwvHPOE8IZr3EaQMkNOnR",
-	"sn+/baBaPKCKKPn+mlAjuI6g8F4kfIYTjyVlYzxnVYgqSZI5GmuTUrOo84mW0waDylLCqbtU9aPt81ba",
-	"lhFPQ44gu254jMb/4owcORd9eWtE7idU/Uz68YULMVodRyt6xMTyirvwjmjzsp6OMM0D18RSORH6TDVa",
-	"poJEWqvUf2QmNtnZSx0wScMQbpB5HeVCkeN8MZKqk7VcpPgvk5E2aaZg0jR7GN/nZo995wLFRICjxCtM",
-	"v76+ROO3n66Oz18coY02XfDMBTtqCLRLQlcIoZugPj+IpD4vS+peEve8q8Q9HyZxzw8icQ8iVs+e/fjg",
-	"cvVXHmdJiPrRPGOgE+MEZYwq53uNMVkZP2tFjSx+3uj3XMF0KOYkDN+Q39csscldrIkrGGdweG6npBJc",
-	"C024beRHEK0hS6ROsNwkUzi42GlmlGGxnQA/9pkC8Ci84TURsoOINDD43b5cPXBqOGq+vHzcHEDNp/97",
-	"voYg5O1Y2kzCNAnQ0yyjSTyNg2LkZ/0MKboiUuFVWsJn/cUxhKkDkDGDsmw1C3qBYVjzNCw/IU1kGvHV",
-	"igY8Hzcmi0SQNdV723U25Y8twArT9yVRN3ToUK7Bjfea4WT7r9DWX1u3NsL2lQtElfGpyty7rgSez2mE",
-	"UiJylzR4tIhA84RvAmwxAkEdoF5iHDsQDzdzanoSGWPauh5T6xLjDEWCYEWOwnplt0BSef/t0aRPjP6Z",
-	"FVdVSvJqQoqmYD/ElbgoKISbJZekFrIA95edM94dXMhnbY0eVfa9JNGdzFbBRCSuaVJvM4ZDidy7jhnN",
-	"BXgujJ+9IR/mFcL+QwS+YPM+WhHMrPMWS7TKoqX18klygt6ZkTdULXmmSrOjMYjPJQatcElwTIR/OEGf",
-	"3lwjvibCWMMrvEVLvCaQYXQEAKUM/nB7MAh9gbDZTe6e9fPxTIE1q7HaGrYYqYwxkjhy4CwKWHpd4iUN",
-	"p/G7hTtoWMF4+W2BSp5IdD/1p1OUPBrVRhoh52qDBQkKHrXbMdNhlVm8/yhVDc1E5AGMZgKz2B5Y7ccO",
-	"JV4Rq/YaJMZCbDWb0bhxRxlEgXO0mm01keb0ELLCTBbbX7X0RZV/NtsizLYzHm8vNJJRYUjCkDrjytFS",
-	"MG9jRRld6XM9DaaE6KMOyRA/s4tpP5FoiUWsEQKNxX0B0+fzhOP4aMDsHsN2riBnogy5r3pPGAibF9F8",
-	"Ys6iA6K0RdAxyxdrCL1+5kPCx95ja07EMnvF3WwXiKxStUUrrKIlpFgkQTGjxevUBTmDKclZYga+IyT1",
-	"EvkCSfJnRlhE2WKCEqwIi7bA3f5JlV4wIyRGki4YVpkg8gS9BvNPiyy7MGDdQDhmfohJREvI6zP5IHck",
-	"LacHOI6E4zVmEYmn+SL04edj+b+sOTGBUxdYCLrGydTqcWapU5rG6/wvMddKtt0RHNVMmydGRoR5XzHh",
-	"YDLKQM7bfATj2Lo/XvBj/dqxvKPpsYlb4eQ45bAs85o7jBjS2gJn8aaQu1Y/ETSOCFOC01g63cmlvh0F",
-	"gXgoANkzIFORsbr51h1MYHUa5a8FIX1SiX0FLQTPUg+OE+/reiKRkRnIErlxoEG+6ixTiEL2JUSLtImn",
-	"Gecr66OoIimx+VgTRFOALeRtaH4xMX8WOZJc8o00YTSqYE0yCH43KAgnTZluTP1vUAzgUBgR0+Kr8AN8",
-	"YP6Zf/awqFnQDVq1vIJar5Uno0tpIN1eXheUv3DqJfqsd/LZxPasc7jkwLRx+XyckDjygpIzs5hUobE+",
-	"7vupyLcxdYLKqpJYogXnMSTjYxNuN0HiXK66gU/QZyclPr8qnz5OJEewMrImYpuLRZ8LFtM4HwzSZJnJ",
-	"jjUaMZy8RJRFSRaT2NpLEu4YOAxLiV6DuVih2XNZdUNS886SorHkG7TCbGv1FPOtRX6Dr3p5a5xkoNpm",
-	"kvTT/77slJHvEr65bCRq/dRn2qAxn4MCpbnaRJ+HzFYrfZxrCNP7PevnMhCDztNauiuSegVvzXdfypKk",
-	"vlij6zk0H6DnlDhv72XeZKsVFpDaZoRSQ/TAxMaNZqDJw7xbzMKDNyaI4GiJYhLxmMSaDDSpeDN8bJZp",
-	"ZEqOYwmZKz3SxGdVxHQ+16JI8JUz+hW3/zqCY8QSfc7YHeMb9tnkZnTO/atD4W9GHgfuFBQF2V7QLUq/",
-	"A4yj5eY+wziJu88YoMz0HuBaf/Ull/QDluC+1Ofl/GtTwL+gD4cVrh0YkxoOtEJtrT65fJoEt86i4Tp0",
-	"mooJUdZAW5LW6hAylxmMuh3yo5UuLmCJcmVvrJWUCdoQulhqSkuTTBa1v67XHPyIocsOYMbEdhItqIBp",
-	"pDy1id5LKhVfCLxCs0xvrTNl35qNX9rJQwSdlm94tIZna1dCahn6fpd9zmWnNs7nGuTHlvGBJA0Zensx",
-	"/hKK7M3oqqPtxe0aBhvE8qpjDeZ71YFChsqeg3ZTfN56hSR0w6U5w3gehXSlyxvn7wE1+cPVJYoFT63b",
-	"88IZz6doSQQ56ngXiKbrF16FbEjvqbhJ7So6TqCitGX8onHQb9wsbhtXGx9Dxq3y9UiOqjCqbKmykm7M",
-	"xSoxobCJ078s0OHymlZ4td5bUOwuOubqG/uxE7Y7C9vdQuqatV/++kp/0TFrv/blObis00T2+/JX/UUf",
-	"Z7T78DZKe7mf3XefYvOdUWoDDjxIQIazs+eoLT+nao9nWJLzF0dFhNRq8QjuL+MkMbfQ5zxJnIlmjl4f",
-	"eWGghuvNXyajdYJZvx39rr/oyNaurTJZcdB8/PkGpXirbWtDe4EgLFWFywcVmFHVRqldLKumoQsBITTb",
-	"ZxoeKRLSCX6D382uB1iGFa5jZ5kUwdWNr9wUFPVqppTxnBbctxo/vaMWSSUIXgWEkZYxaSgI8vY+JRHk",
-	"hmcK0HK8JepoH/vY51i1RFzUhkZkwNiUTbkIMl0/NFxuNwAcMEHSvm5z2WBGNOBdzBNLZKE7YD5BYD+t",
-	"4Smegc4OLw6ZoqQvVXNLmFaIkMhY7vnbB4IVInBoV8QKC+Ti3gsHW1pvR3qxFnJAEEvzyDANqiQkGIVu",
-	"0eRDDLLOvXMM5AlV4Zu9yofNcxPDuek8u2CYcWlKJ4R9daWAv123m7UXwJo9evYFI/uqllHoRvN9wOrE",
-	"9xpLOiqCKxrKCjKI1rXCgoqnMVkHM/VYjEWMYrKm5opXfypSXBk7rQapISqpGW33aeWpp10jKoBitTQS",
-	"sDVcrGXp0o/zChxH+6qdTt2sLfhLLQzSabwr/c3uQWnaY7irtHmgPBDTfbxb901w2K4rCy6q53JaV2LD",
-	"Ud0Ggnfro+xWKZt8X5cFtNSar4+DiIwNSwzTskrbSoomCVpwWqrsUMgBczNNmyuu2KWAop4KHmeRz+vY",
-	"HWrvJyiKJ1INFA/xYfiBQsnFsRc0ImNPJBL3JtzSr7xPSxqcieLsSoILBoS7bzaEzJVA5oBco3BOq0W8",
-	"0JqrR9/MtS9xqrXwlkTKyLwxDPHtxw+eEGm3UbiOQIW5tVi69TMS96NJbbk0WhbzWQobdpoOfKbuzTVx",
-	"zOKpug9Gv1vQz0PiQZIwi7mXdqZD516WQRzMKMd+lzOyxGsSzIaez4mYSvovUjqZs/Mffvjh2dn5pJbK",
-	"DEE+/b5W8n0Qr1kVenH603lIG7IzbwROSzPPcSJrV8F+WxOxEVSZ24A8iYl3gElzuUT/bobUyD3PkgSN",
-	"SSK1PcvTBoyO7WW7ZqPGwi+0QcqQtpKt58Vv9yzolRiQ38XnASLomtSVZ3s6SjOwqVGbxSKkP7D3+XIo",
-	"lm7xOdrzAyWa24TvIOhlN0XPf+WFoyuTdzMSBaFq58lxN3SCKRbKGiE+Jg1pU2MlMqatSSPkiFTh+yvt",
-	"a5AKCzVVgi4WOw7YMAbjv4PjQ/CtLPHlMYaCab7eHTtqKCHA08GT8rQ0Z4dSUCaDtsgqdrKlJl3O1qV0",
-	"+9WKGNQf2FucGV3OCzUuEICygfJ9nZSQu3ZJkiF+GLuYRlnhFttJVewguToqUHnJlorVZ0lw4G6bqhvY",
-	"xflry/ntJefGgXMxThrWWDmgpl0VoOsmzzfnDrQZLRvtwDrjwFsi0LOWqBwWaUA/+3jtkqsGeK0jTkKB",
-	"Pv52+Jg0DUfxnsLFh8HDJkkcGPj9+zd7bN8FeiqC4vr9zfAxmQz4Kj/c/G34iGmahk7p+vp6n2P6k7I/",
-	"QyVWs1lCjhVeLPzlgiEeJ7oicsuiwKpv9zgvF1Wq+LEoW+y95irpQ2Ks28UESM/ioDliuxgLR3dIlqIs",
-	"ZjVzhV8IIwIr3nZxbeHeGSai/OdaSPlybw9mePkddbqKVlhcuxRJCBbArOtU+voSuafu+r0fVuq9mYID",
-	"MYfQELyKxoXazEdFKVH4HRzSgkierI24gH+6sjP+Z40c8ZRnDenPWCyI6mG+lY/MnVdDtcaqR9ZP1sF8",
-	"qx5Ug3wuLKZcYawenisYM635Vuau5Rv3eskvFc7MNRHsJPH3NGMyp4yaxKfxnCaJCfnUa0P11OgTjuOO",
-	"63+vX/0yGTXE8rT5u8oSRdOEBJdtioKZEFXJvhE8Y/ExlGvzdxsULbnad7indnnXnQXSUgDy27wsYLzK",
-	"GpQBcqrDuHsKoEVJ/+mOkp7VCKFDZYtA+So7kF97XvqtPR5/eBfIRNlcfj4g/LvLm7Yk9LDerbkh3DWZ",
-	"kQhnEq6S7pmPMMWRykIhJpuW0FhrvNPgjfF/O7p97vfjLzxssHPIQAxVv3es7o/5mgiRMXk0fEn6Fxa3",
-	"rAnYUbQkUBogLxY/2yJmLpX31QHN4TUC2h3uQEi74RtB7cZ/TFi7RTUD263q0NDumyhuNbZNFfgHTRMf",
-	"MEmFX/m6pmWqrWN1Dd8Ch9GBxb236pnxyVzZTL5aze5iBTdzTV3JYhHx0NX06fB6cK01zK/KU2vYMKiA",
-	"YfS+poS3mvXQWsJ8F5jOm8B0jmKojwhSZwJwYuReoSVP/XVA98OT/WBYmqo/HD+4ZQ0A5mSk9zBd8l0r",
-	"dFvdrSHvcyAy6HN5+uFNbn6AmzdXmDmDXj7Fmvfh0goBzHV7ku5AqSjCsPfNpTZiDMVNg9hXxQc5qazz",
-	"YVZ4Hm7cYrBn2uAIfF+yCUsKdtimyw25kuG30ztYWUgHvBqYERNQ1dFYgYP9v/kw/82HOVw+jEfUrgkx",
-	"Oct78IyYASksYVOrR+qJGpR64oHS6P0p+Hn2DMk8aC5LM98CTrjC1Hnmerh9PsJ3ccjlWsplKZ+3O7PQ",
-	"XpoZbzvj2RmAccjgm+KYi5qVIkoh6R46L+ueNpfuD+y1vyoMaktAbTjiAq24IOj3968/IIUXh/O41+fT",
-	"3MDNcxDfe9G7vuOEA2y34Wyf187WGlUdzjSosQEcQG8r+NB6x8uCKpcb+nzw0DWwQiEqmG4HRJtlUANg",
-	"XwwG7FzgxYowFTLv39lng6AarUJxyMtfr/c4KsbZtG3Bn1j+FF35mUBcgsTzHXSGBL4jFdjRzeXtPjuy",
-	"F9bqdyKHD5mF4rSf3lwfCo8VVMI39dQKh2EBZE++dlYtGD+AffQy6Q7OGh6dKXgAZVLxwGXX12JGlcBi",
-	"6y4b+vS8SqgIKxxIfoHLiEg/PAncSKzHBPVhhDUreGQr8CqMZiThbCGR4kU7sBrScEQJXi64Pdgecgnp",
-	"Y79DBRsIrGjmJ8ia8syVPnli3DTH/mrtnAZyX0zSl7l5Mnp1/vLl85f97itp4Dro7D7LtwUbruZr8iqP",
-	"2UCwkLFzBoTKPPuHVR9UDapwGFPzc7Ab4e02JWhcq/Jt/A8G2+gcZUySpjy6HiB1ebeNpXDbt/NlJ9Tb",
-	"naBN0G6+Zv63ys34sdbAMy1+DgmUzqfddtKxDMmaNzeX1ztW+HzX8kgUWNbbyw+VfjRTfSL6bTU9tf9/",
-	"NpqMonAy6TzBi2DBKKtI1yOla5pMZ9DUJuZMeeGj98IF8X/L3SHQL7lkm/L5XBLVrBwh8wKizEYId573",
-	"sx/LAHXh6t/mo1c/huBr0LJ0EdNm9z47nYQR0tZn94tC44KD9In0rVaenV4gU/ktL3ZWztBo2cppYR/P",
-	"wgLUGsZRA+5elZ4fgFK8LHn11+jZyxeaCqF270m4m7j397UyuNZlPXu5L09rI1pFV2Sq+DTxjhx78ucv",
-	"au32b9+f7LtSuFvYeOP3Vj/1pf8dxA7J6ErFzO1Oaxu1hc3bpzvbLbx3i4qWQNDegrnt1MH5kuAZSRoq",
-	"5sGzHQA4ffHjyx92QnzJ02lCffX5Ruz6G08RvLc3jpngkq9/8vKnXUT6oaBqPCidWu2zufeFrW3xkBSw",
-	"D68wnr5plGApmxN14PHepxii1POvRKm/BtOIXzMEmcRAK4gwJQLdxGdcKb6a8vlUKhzdBYwjeAEqZegX",
-	"Gg697i9voN73ByPcw532DzunUsmDy57dp3wbUl9fQ3VZxxwYd8pMqEFl6HhfR3eMbxISLwgoc+FmGcaq",
-	"d3t58eynFz+d//Dsp51n1Gw3XD6wwYAVbtRcvy0VsSYwLZI9f/7yh0mL/IRO8vtDqreZwaS2WTYCLBgy",
-	"mowysYDAyZ3GOMhMFxKq5m6ZXh5lnewNQSB7NljLxTxBM6r2pWTZWB7IFQ46MAUUxVnLwVrpdqAzzcRC",
-	"W26+kHXNGQrPkX1+gAk3lMV8Ewi0wu+HcDTt4I2f4iBv/PTmeoBP4/KRnRmPS/CN5YweSal7JCrYjTO/",
-	"B0OLrxn68fTZydn/cZHEei2wKUnogs5CDdnevL3SbCqsEnVzNdr4FQsp/Yc8k6AX+f3rD7aFW/PoL05/",
-	"6uCGoFxQtQ1lGJknKOIxMSyo5CYjasPF3TTiTAmeuO4M9Z/XnIL0WdOYcC2RBFUUmjemqR7vPiJJorkg",
-	"mc/NbYEZju4WwrZynhHpH/Wp6r5HZPI7jz3SRXDQX/4b0PzPDGhajGgO9DTkf9WBU+gFBmX67W2qvFo/",
-	"YRFOZZbYtGMs0ZvrN39/In1lg21KJPSB923gK/mHMngnWJIIvb25RmONWc4T+vJ0yF0BbTiEUs1+gd/R",
-	"WB9XXBHm6Pz0x7NBk4Xq5Pzy8W15Iy9+OCq05bIJb7gQW+MCHATDFsAwWFa///9aZHCBbokgMddnwxkx",
-	"Vjcaf7i6PDaNl+G2Z7K9QBocwtd/LDSxavJ+/fLx7YAFqjRwVeuX2+vjS3MWAP9nZ8+e7xrbqC56h4Xj",
-	"O6qmjpenzsJTf2pAg2dnL58dHeyi+zFlx1cVnH6h1/9iEK4lz0JM8v2z2+uG3Zz9cHqmpyvOf3b28mjg",
-	"9fgpZdMgvoNvizIEeK//42fTA6HT+x9/fPGDXgj868d95g8yYDe/BkIDeZ8/H7Rttg5u+MPvjVs9f/ly",
-	"0AbX90Ed2BB1eFMvfvjxp8FTTRch3RemO/7l+m3jlD8N4MmhpL4FVDQyu3Zw9rzbszXLPiwpT0B6WEIo",
-	"7qOMn2VsCUpFuFrwZ0ZksM1Fqtk0ePWLdze6trBov47ERanXNrSnKWc6546ZwnVoZ6pVWfLbaMmhtxiR",
-	"ppSRJCze5dQ93XUHGva8xsnU9dlyFblOa0HeW7oiaEbUhhDmF7JzAbuXoOiK8EwFVlCPM/MNSjhb6O1v",
-	"MFWQewOtQQRJk+3ei2noFt6MWOGM+Y8kTSgx7RENinVEKFcGFeyUXX2TJyOh1BSvF9OsqYcKGF5ICZpq",
-	"prmikXCVejuWqNUzrPB9cIabhG+gFPNBJtE0HHKJYqkOMokkhsD6tqOWJpnDn0wQF4JtTF+jdLmV2jz2",
-	"lR8w/OtYD7/G2lBG0vYQxmjGWXyCPhKZciaJb0oJyiT6TOPPE/RZKqwy+RluX8Ef8vOFI0U047FGuhXe",
-	"ooTgtVHLoRb3OK+TAGW+UEqjOwksLzZ3L6E2iERmfPgJRj/K+xuiFRZ3UAIOzemamGw26Zodxq6b5oZn",
-	"CVxImtHY1BnR6G9251sjr3BMjrO0Nt0ESW6qwn2+oyy2+zRXnT5DGMBNB81GTv6X1R2M3aqXcKHaS5bo",
-	"N5r66uu11b/4u+2/6xxpzrkSp/HdaDJacvDPazgEXfMAgC7rvoEX7RdZ50+yeh1R2Ed78ZAcTmEIlaqE",
-	"FJuDTEwBON8wVr+s5wsFQ1nc/bx+1m9/mRiodv7qjX477GAqjxyIxGrkJFBDJ+BMCve51h/pneunRVRI",
-	"8GL64+mz6fNpU7YpF6r9jpJtvQIvtt9Q6l7RwlbcM5O3o8EbC/bqDbECFhiGAilWyhZkf3P95u/HsaBr",
-	"Yh3q6HNM1jQimqfB70L/y+tflvALd40d9VurtlT6pcDBwLb1qgm6XZItfBiThM6IwIokWwglamZGYiQI",
-	"jn9jyfYVihKqcQdFfLUCDqS1KzTD0Z1l2qbr4JyoaKm5nZ5zjRMam8JDgmhY+fFQjiWFFVkOHWJbBhwB",
-	"1/b1m78j8xBcLeEcS4Bg4GP4vfk7D+9QQRupCvqwHmLiK5+aEoichUdNKOtJme/1F7vulv/NtVt16rQl",
-	"CAOc4EqC/VcbqiWWOrxagPsWs3lj1wlSmWCmilYZCTcaLmuXh24G4PM5VOBZktWFL94tkcJ3xHTPyhOK",
-	"7BcgCm37VtsNtthyHH0MUsAkhP4NOicgXy2+3NKvvil6XGEicOy7mcd7ix0VzwZldy1cFmeKTxlZcEUb",
-	"ctyKl0v1SpD+5Nh9QmRTRd40IYFOEO/oPYmReWrRXjON0pjWkvPdrbMk0VIeJ/OweE9JMOAAM8GK4Q19",
-	"gL/OUrlj1r7dG2oAbDqoG6eFBGV9U0hF3E9bS5y29uYJ2AP3jS2VbIuZfj3bxP10Z13SnktUO3bcWJEn",
-	"OFTTbn09qH6t7zpst8f67qd6szi6SzXbDVaLDzCaV+6iaKFjNlQKcnUN0J8ZyQA35pnUEtV3J1LOop9n",
-	"EidojO0VXP+mIEpQYiwX+yPCC0yZGUOaZk1HffZnKxZBKSTZcYNuar9RrNBGC8e5MJQsFcGx6W5iFjw+",
-	"Pl7xOEuIPDEnRPmJVmRPuhVOCq393tsNOI6paaZ+XY537h6mw2ZBRoE+8USa32MSF3pog6JiFnMEJZjw",
-	"ily4/va+ZLoZAS2xhNzbAld2bKhabiPH5RJiT3KeUyDGIusoElYbtws5HS4zIfS6DV92FUWqBRDDsuMN",
-	"/F5T/YvyIe/g90eL/hSSkNXiJlkK9042bMeYDdLnfU3uDBEusGA3hxeqIZh/vH+XhDKWfmMk7wA0T/jG",
-	"mA2mzkFAHXB9UswLjRUXbJ0EIEw+s/lsDeUWDtMn5RAtUloKPwBodpR9uJ+alnpBqNxU+u4hKL8w5wI6",
-	"8lngN3ZwttG3vvhhSjzUz6wA9BxyIbS5SakmR7/4kKsNnIR5W0HKkFbGty5YPfb7nfg6nBPki7EFXLFz",
-	"muwsuVJd2Dv9TbmFcKjbCDGOIqgkJ2z8PF+Lliumbme5oDkWasrnU/gCHsT5n2GHUjMaOGD4ZZjO5wnf",
-	"XEDhOWERAQ4IZemhEjPvp26Uv7oKHX+mTyTaUAHXbVdYnSBpgG+cmzZqcARlj5cEPTs91iIB2RMqYIb3",
-	"Z2rt4da2Atf2G/T7MCoFjk2ZtfxMUlf5At6AnqMaQeBfx8+eX6B8/do0zgTiG4bOfjSrUALThAg0htef",
-	"n8G3E/CWlaeYZUKqie2JoXUjUDBczAWeSgOWufWLe3UqxWp55Lyw4MHIl5SbnnpvJ+i3TFR+QzOuliV8",
-	"M4AbTfKT6dDcz6NcTgNdCPqdpbXwxRcNrAutFkJaigaapdRtYwfiiDOpMAuHZgh0kD87P57RQoPAvfNL",
-	"IwHJ/KH7V/YRpISYrHdr91PZZQEdLsZQ1jj9FXv46dOdrXlfOVJBWOY0CEQnEVVoXKPUowly5DJ2fCPH",
-	"6eAFmJCD9yZ8wwaucDy9ujYXbAKVHeKgU7WTlx6mtG76kCw0g/zRtNi3CRxXgyn+SeIFMfrRnY04mDtC",
-	"xHzWVhq4Q0jRdsbs8KZmTUMCavCdmWgyalHQARa/khUX2wZQvHbNg1LOEzS2ot4xT63VgFWinwav5qwx",
-	"TXAwo/idIK6/U1eru7EJtGb9McJJws19464D0iQhi1DV3yvzQNOC6DVisOvp3+hiqQVJJgmShLCOY2n7",
-	"LkghDi1CjbzAmZlJMsTKYEbtyQ9tEsSkHG6NOOWSIxuwqlruzqX9BKQMjpZkurTNczsAzfuiwyTZZJ2b",
-	"6stFp06Hr+ZcbLCIe39nbir0W+EKqLTnN1RG/b4w18H6fePLt/T6SvBMS8ueH933hLTq90E1f7jiDMn/",
-	"qJ98HYfquFg9+eqp1qBSB271iMqHPCnSSyNxNjmgicgL6Xivk9bFCyJAnqAlwam28FZyglaZIvfEvLWa",
-	"cf1Pck+lSRryKoiW31jRGU2o2oIxsUVm7hlByebq2oTBGE7kBWQdmECgCUWizRJDZBD9wq0YjjBDEm8n",
-	"oK0mW/QvIvhRKORn+zrtVCTK7MoU5uj2ZVF42gsKpg5N/znh2/OB39o7DAO+HL7edP0C8uYHf34+/Ms9",
-	"JjZ42unbkpqoP03igXMaOhk0KRs4J5Ar6NldSkaHsLl6lVV2Hae6BXt3pP8ebIJy3w+roTnoMZVXZLNo",
-	"68nV0g+A2iJmEcs8aRoEKIZwLadwwLYgys/bY1uIGd8aj+QlYUrwkA/pNYrss0BWDAklOENGonU4gdlZ",
-	"1ltjaEKWCz5zJRguuhK6WAYs2w/whh4yMFxHMQpL9VMEIUGkegchnpA3wSR2KJ47YsAtY2NCHdM+G5oh",
-	"5ftzIaZw0m/ZGwdprl3ybgsp39MVjjpXdLsopj2YTEKtJ0OQxwR8Gpp61QpJ1Us6AKALRQKCHX/L7omf",
-	"oG+w3+r57qx0A+72s25K7f0tUxFfWQNcH/WxC04aTOh44iGKuvLuWI9L/+SzICwhdhp3wBjzYrH3kwzV",
-	"RmmilDqAar2TAoxBElXpJ+w2VAdEjhVdunCZl32XmI6f2ZtxZJUmWBEQFsVQQh8Pf5UduVz1SY0xJFjR",
-	"NUHm5d6tfisYa7frieiPlqNp7DLtk+dxQ8+5iJgmwSS2vZlLvtYV3qIZafS3KsoyHgqmfuB5CadAhfcG",
-	"znqjeIrwXEFOD5Vohdm2UwHtxisGPUuW3+pPWmmgVts83H6YSpSQue0KHayYnzGqwsdF4fMVwdK1dPcJ",
-	"W8y2PiMjD0Qt4SElPhgPAhnZsEZT133vO62wkQ64eWuPoxbE8zKUrkgYTjIYHDWXk70v2wFpyTMBqdeZ",
-	"tUZZBvAy/8gBVoCcfpgk1P9e+KsXWOGyTNC5vhNdK0A1E0zs7lug+76hxkRRpsoJend549rJxReI3ONI",
-	"VUm9Kawyp/fB7mfMDd/O57S4DzicaOhq1nu3XIiAUQZ5l6WE577ztORDl0vUdBZErnpNK5uovBoUl7YI",
-	"Dp+7UxqgIha+7NtU/i50p9UeAOicdzTdC/Q1aGspE0qGFFLtgUlS8dBG8B6DBjVHt4E2WmzMNPY8LuE4",
-	"dBsiE1KZrvetCobvp44hEUvrWO6aBVYgy/sFNYOYIWyvpY4NUj9a7aqBT//D+cr0sDZVr5Qi5aSYCVJ2",
-	"6MVk2rLvZoxubW0iRwSzvFIiKA8n5IBE14LKt4/RI3jH4hPpb1zhO5cHmWQCJ5DBYN2SBemCFOdwAUq5",
-	"Wws4ikiq7GWnC1QulGYbQJFoye3oelitMWywRAu6NqEcH88PCbqaOKwJzEOIQiOfU20sAjT3FYj2TNx8",
-	"LQdfUfyD9Giq/Ziew4V2sr7ORfjSD+RfTRUtU+noX3Dhua7HqXyiJ8h9jlSWJgSunMwoKykukdbCJQXX",
-	"hB6zrTK9bKq1JyeFah6Q4dO3Ra7zXPW7TpQvrO1oCiWT69qEgVVNOzHu/93ZH75hwe4kvEqTA1cwqnOb",
-	"s1ph/Y5u60CB+I5+50C9YH08Fqn6Hu2v/jtbeqHf9FAEtZsTtV5Xs5sPtV5zrtChqPuHUHisTVFzL742",
-	"Xi4HmIDQsBeQjNMRja+u1y8m5qo/h7aNvpiOx1RIQV3yJJaIqoA7KKwDa/YU7q/Y57Jfb+W2AohOWm7T",
-	"NzvU3dLueiq8pW97+gPCKu9rN2JQ6d1ZTLNVq20rodyit7Z2nRikmbqTekdJEjcj+ZUBlkPyOVxe9x1M",
-	"umJv7pcP2g5dqsE8AGLD1nuhdfmLHUhNS6AbgNkt0YwhaP27OcJdhlyXMmt9ML6D8+O0pxU3bMh9KaWZ",
-	"SH7HwlwPteUQygoLn5tfJ0grBPDfc6P146jFxUJ2x3FbSbmjArJD6nVURnaPYiNL+w3iss3qHAbgpXEb",
-	"FKBtkL82laSGrv15JxXFkdEc602par6CcBYsEassZGdcS5LF/FhgFvOVxg4R27uqOakHclkD6W9uih5o",
-	"G6oN4x4Zq8f3qzI1PQLRKscv6vD3eudQ26KEK23Mvpex5Zc1zLqqZu3CooIwXydpqfpB0MdAV+R4jU1N",
-	"QEhpTwWf04T4vveCpAneNl01gwSqBn/KBu7XCc4WNmZDmRnG3Bnt21rWLSy/ZFSK9q7AldEl2msH2okM",
-	"6yS9tq/a9OoA/QiC4y0arwyIhDqyt0VjvmFovMEUctu1jqKBCa8A0I8mSGSMUbaYGHCgsSQWMkflJuE4",
-	"3roLSfY+nf3SpZaGb8R3iSutk9QHkyp2Muy7Ca+M/XJDBCWNN3kLkTypSConFpWgQgHxATRbTKCOWtKP",
-	"3o1282Upku6sCWBH37FBPVLQC6B3NEHY3eEqt9pHCosFUVYztRkD1iN3MrQsULkDcl4hqLE30dKs8oks",
-	"5CwweYH+Nzs9fU7Qadcr27CXxouMrnxUXpBD5ROHY7m7LYZ8Tr+/1lpARVINHxecNjj6zC3n4q0og5a+",
-	"eKx9V3OsgA884dFdF1T8xHxLCEsmXyajyFQCHfStSXkd/LktmD34+45ZDVXeELZg1knalMQCkoPDpVuQ",
-	"O6AFONYfhzK69u9G7rfW1hndjsXnpgSAxnA0I4uMIcnRHIuJEW8kNSpUZ50j3Ok+YNGodZI2k6GFUKf+",
-	"7S4jewp8udOFxwugndCmIYtG4cREDXCkMpz4iEVnzq05LXRTCyZQ+gXDTH3HC91zcsBs4iY3WlDv0J5A",
-	"oeMOUT2W7sE0YFZDOeW5u/OOtiG6s5C2UXpwkrZhujOUtlHM3WMVTNr4B5R24Ebp8gUfuEAplmoSjEXG",
-	"WJFjGK1TC4DW1dXzhiKcEH93x4iZJxZ9AkUctgyvaGQvpbeU0VAiI5NaFycbnivfJzCFxIqy746QVCLG",
-	"kZ3OsjkZKH8xGUEvOKl3EbDbTM9OLTk9f9SqB8fxCXADMCeBR8BveTAZja3dhM6OGrST5vxbaAfZc0m+",
-	"r8nAWZsxwfOcjizVBso1UOztVxB3wGbHtnXzZskTJw2P4FUfp4ZoLJR1AczGAZ+Nl1+NkqOqqoXdFCbs",
-	"HXZT9CrZc8jyPyJokbmBQGBBSPhV3ibCVUGD4LivcGZqDNhEhQRLZT/oiIQyaCZodECUxeQejS3vmYfO",
-	"NOjNCecJwm38Kay2yeUk/OKfSG9wdOFvxRk0CJr6mQ8dP5g2WkipsMfZJJDDeXkfCY6PwbcAi3fpDo2S",
-	"uM1Ysh/V7KXNErwOytkJEwT8BurcuUoMhgV1RNvGNnR8o3UqQ99GqaByYpaBxtbm71p+qcH//Q9X7ih3",
-	"6whNF8Kl16Jx7r6AihOhabsfc1tScNDU6CfmvLGm2aax7ArCLeZEQp26JV4TNAY1bIKiNJsgowpNkFVm",
-	"ji58yawNVUuE0YvT004uibbF1rZc80jUgdJShsjZ0KpTJaJ+VYO8/VEtG5QLkB4VjQSJtBHUaIDsWUeo",
-	"XxWhIVdvwEYIbb1QGCiE078Xm8CW7qtgsuIMzTKaxIgysx5726GaZUeTeGqFS+Cyuh4gb0lYg435vE0h",
-	"XhIUm9VssIQVhQ/JNDqZRny1CuWA295sgqyp3rJjvTB/cLx1E2w+koRgCTVN3QWQdqbiRpqUgVXafHX9",
-	"odP6Bxd3ISBXr9nHWOHjNMGMoA180vUqzSyT22nCg3X7rnmSGKc7T22FvhVfmyKDGh62nExdD2m5wx9q",
-	"NHN5/cnoHGblagk1dahEKWXMpGeOj8/ymp7m565aSYgGDVgb+mY2jpOQHpCaQ8l9xpWp4s1RzLuWrtAT",
-	"yYQEHR8/4+jumM/nyLwA6ZHMKQBxZwEPvlCRpapxohszfsYUTYCHm9Kh/kNTkN82t3Ooh++gMv3ARSUR",
-	"F01VnOEZorHJzXSKcAljOp6juJ/6TTSE5eywcBldg6EZCq+01gVCXHKDoHq/oJaYCmpwhUy/lPIkkVC7",
-	"URPNWB8hyPGmopaMH4v743ylDT2r+1Rnza0Js8En9oZbj0qw5v3myrK2LGnhbGDfHY/G8MO2Uq72jeIE",
-	"ImNdx1f3U1vKoRlYpvzojEQ4kwRhpO7tGWpRBDVYx0PrjXYpLVs6Hb/bXK0arCpE0BfIkNikyPZLnK3M",
-	"farEEuAbk5YiowVwF5EnP+e6xPsCvGnOAxj29uYWvb6+AonnRNsJusZwz8VX80E0lhP0/9389sEmNzC8",
-	"InJi+u1NEGHZKm+ZkUlo6SnRnCdaqXNVtApZ6Gk2S6hckhitz5BRSE2WOVamHobm7lX3FZwgyli0xGxB",
-	"3CpRxmKot48+3z/9jCSBtoRmKCyIq6qvOURddEsUcxB+pggHZX5SUx1DUZWQkhfn9fXVqKDSjM5MFRjC",
-	"cEpHr0bPT05Pnmt1QC9Ng/upj49Zt0xAo3q7yhKo/2aNkjymBmdgrIxki+Y0UcTeufNHcxVD0VSprvKJ",
-	"9PwCr4gxA/6nblNATN69jjgz9xldlxCqX/ozI2I7cmku0IjB6MHmuALZh18mwYk07eVBQuDOMFvh9nbT",
-	"pEQtp8UC/P0nL+wynxk6Ye2YGqoeHH7e8w7znnea9w/olG768ujnz05P3a1XW3IPp2lCTX2vp/+URgHP",
-	"x+sUofE4FTBiazWa/csooVKd6E9emEWFpvCLf/ozjl03ND2ozFYrLLYWqwuQ1PQILer/Z1TA9T+gckfI",
-	"bXUpCFZQawcRR2E5IkK83jT++IdtAWR6D4VSS+oUZwbP4WNkA5HqZx5vex1ER/iXxY8SGflSw4Czh5o4",
-	"0JxCkDJAh523/uTF7k8+cPUO+jWXEcQcQqlNXhOSfJkUWfHT+6ezLLk7NruAS1VBFHqdJFojt/bGBaLG",
-	"LtS0oy0pyqDdCtQN139boNSx5ecsuatgjNwDZRoy4fYm6aYMMysFQ7twJxnUOXbh6+n3u2uzj/C2O1CL",
-	"ce+6Ah02ceCrERAUMtjNaMM0FJOEtNHQG3gubRsUWQbDhdYsjbJW0sS05mb7x4SpyYz6ENQUl7Gq/YrF",
-	"ZHR/vODH+rdjeUfTY6euHUNDeyIs6n8p41N19XtR0YsmmMdfA6XM1ANR6i8afzG7cThVNYhXfG1Eei7J",
-	"XcKqv3yTW+S+kG4ZgSrgH/UH6d7w6SKzJmFz4TdWUKgnKOFcGzhZ6uJSNEAyvxDVst3Tx9MbqvrCcED+",
-	"QlRHKFaModBs+StPaTz68kcAL5/eP001C9Aco/+ATUrqDWGxRFeXv17DtelCpyzTrXd97i7uWfQ+yrG7",
-	"mHopeLZY5jg/QYJInqxdr0NG6GI545kwkeKJLSoP7fV8WJASeYI+cIVSLCDhrWwMlzHqmrLFO8FXD60C",
-	"F5slP4BSsXtqk5ZXx2ZIWIzwikBHvq/Baq97NIpuY8DWVdron9BasH2nGEVKBV/T2Pg56+6IX+2gj2Gm",
-	"mrm62KjmTWeg1q3NlV+1g5bbRwlUXlA1MmjzYnfubLfwgNjsgBTmy2a9h2HKdrAgEAdzY+MAfepaRBwX",
-	"0uOatAWneZqYAWU4gvJneeA8pBWU++B8tLP00xCCAj9J8iW4XbisuwKoyvO3qAF2aZAM4IfLWB+XYdNe",
-	"d3sPRT45uLbcCprcWr7VziAXop+t4Kgs3T1omtaGgndM+iiutBCsu3As82Yzx+qFSi2EtFP3dtQEsqZE",
-	"SvmVsXvTo+cEXcVklXINvgv9Qfl1jS8uz6YrCY6+D7NH77V8IENI2/Qe0193FyDdgHZA5SiIz2Hh4jju",
-	"YTT+fgA+jLgZImf8OvMblSbFukAd3Ujg4PLH3njChfF7I6nWCqvjlGSPSc9cckl86juw4y6yqJsUyvtF",
-	"/ftIhi4ywb3bLBV6HvDOAIrHZR82KUN5jxhKZfsPZEVWYPy40ZTQ7M1O4qIuZQt06Qne2149gQzKj1cu",
-	"Cy80RjN6f/l6IZsqhvZVW75iCCfEmx8/jrOTa3QOa1T2851EdB5w/8NiOwUh+K2FdnpJgzZi2xXr+Vlv",
-	"mcznHO7dOTUoRrYPMAR7sCCm+DROtFRoVYbyWMmDEd3jhXsOSWffbsznYLjmL7J04+vgIvf6oK23wRfE",
-	"1ZioIxZc4Pyu8Sq0g++SfTe6Qzow8TAQ+vFwRjbOOvs2uDds6uAEZYqYNQSilEmy90F6//1FjX23Rub1",
-	"QN85VdU2cGheradIvw6vhiYWB0Kszi5DJM2GO/lEih5D/34/n+H34i3sZQW1OAvd90PdhY/nKGziwLnB",
-	"epAIVD+4HshHaNIEBLGXfA+ZJWBu6+KCoLJFpuw1Xb/TC1OFTP80IwvKJMILTJkJE/+LCF7Hho96wbvw",
-	"4eyrOI7z7e7jDMlH+KZcIQD3wBEO48NPc3358HgHM+k1+ktPxRIWkfMTVs6rjGYBPe2/aPZoquQBHG4W",
-	"y6wSeUgk05qnx7ELm48ETM6UqdFyzF2/bncY1HW3UX99bE/lajCoI5yqTJC9Uxu8clXoFtGsM12aWR8o",
-	"08HuqTE6bWfvlufgBxuS5lDbZ/8sBzt/U0zJPv5Pz3EoAfoQKQ49cKiZmg6R3+Do6RDpDWUofS/2Svko",
-	"BlDz8NSGHQA7tMFSweKHT2zoBdv9LJYQaTxNI9PCfdFUEtO8nTchQlgi/RFbmDuODDNu6m4hX1FKorGS",
-	"SyzugIb+QQUxf5laFKbtSPt5X0emX3Qbs35XqH6FxqdohqWtZBG8yupqYGp9ucgzO9wAD7YAqExcndY1",
-	"Njw6Gb1iWZJUF0JY3HMZ/Zj5/bE5pTIF+FlmlGFYZ01XrWK8PWxTif4rRLQMQsRF/MMIav8+PK0M0cYc",
-	"QQ/O//HbeJj0nygfvi8bLyT/uFH2zv0p7Ha3auZm/ffRl7poSvbVnXk/3U52R9aPx9+HyvlxG3/IlB8P",
-	"3K+R8VOavDlzoGBWDPU9FIb4ptN9In/kPVT4r57rU+LDXyvVp5lN9Mx0cbv5riLFD7D7YWk+ubj7RrN8",
-	"uvD+Fhr72ik+h6e1x87wOQh9ffMJPnui2YDsHq/y9Uzu+T4xKrCB75FhHyizZyjX/g4Se/YmpF5ZPe7z",
-	"wUk93ys1Vdf/75zSMxylVkQsWoQ/lEt3JfXnAbzKiQ1GijXNeWegobpJwW84ZrLgK+zgDZTWHXhQ1Avb",
-	"2L6HkOzRcrcrek6Kzr9XHb2KNcdg3bO4oxlk0fP5qrsXtW9rU0d5wdOzHcwOLsT+XdycvxrCKZCZJGsi",
-	"cLJfHGxItl4HB2Yx/uVe7xUA+95S9Tp4MFpCX/brgbGvR4t6NRrBzs10yCS9ThA9jBP/wTOlzESULUzv",
-	"3lLC3hiLFYltqxYK0tMRi7VoBF0siDhqzZ1qRIWzrxEA/U/KnBrou3zYtCmPcA1pU4GUhbasqT5M+WGS",
-	"pvpB2bfqeOB6MJU2jQePyFXbTdaFu19Bt1SpwoBDkqUC++2fLlVqLRYKxZWalD1iylSxzew3EQLc2QW0",
-	"f9JUT4xqo6lDpE6pQ5aGqYLre1Ehq2cyiMiHZ1DtBNuhtckaWj9CFlVfGO+nWC7ywfoLnnypgzNECpt5",
-	"mByRRXGC/shayBPJR9qRKWK4cyfp1E0u5TP/O4mKLkLCv7wzY6T7OTdkjfBVSl2BSCXwfE4jFJM5ZdAl",
-	"zzaJVgpHS/tSoUc8NyLCNM8f57kmpbKWND7qlHISqFVajP/m8HvItJPCKX2NxJPK9M3R7JKKNtR8Kw3y",
-	"TaefLAqH31MZ+upJKBVW/7XSUNr4T89UjHxH31Vk84EgMCwdpShVv9GElK6ipZXqvnZaykNQ32MnphyI",
-	"3r751JSDINyABJWCntkzReV7xa7gFr5PZn6gRJXhHP07SFU5EGH1SljJBxicsvL9Uld9B//OaSv7opfi",
-	"i0VCduHWZ+iAH5HPrmGlUBJ93lC1/KzJDoIm+vkFkpWe4ta43XAklxr97ghJ9U9UIKlBwiJimx/LkBV6",
-	"C8t7MJS022q4u2drTJRMtRrSaiCEv3cZAW3fVzilW48dtsAyw4DYC7PPvqbn0tnDgEuHMqq/1ZjoBqeF",
-	"miW5E8eUo3F4whkZQsP9U1Q6+VCLgYb8g56xhu8tUaWjr6MlyuBHGBxoeMQQQxOJFojxkEkrnaF7qPiC",
-	"ySNICBbMdqEKO9w/Xj/98Aa596AhM7HdniRP1iQu9Enj81LAhLOSx/Wi9tA4ZmFs6Zvw67EXcB1XExNk",
-	"dxb7KHfAkvd2sY2x9QdDmurMARxyr3i+8hVI+33pNL8Oxj0VRIntgXNYPhqclMUGZ0TmzbulokmCMuZw",
-	"N1S8TIltw6l24thF2IqvxLphE55mhwrO/KgeIsHtUo/uesXVOEmBwcA7KwgmQum51my27/fMjHV8yDN7",
-	"oAwx3wjwAm00XVGZH6BUeCtP0Osgn19izeRzUaI4aF1oHGDzR21JZXsf8tc1Ufc+4wfMN1UCM7miSjlJ",
-	"HKzFh24q5qn1T2KFTruR5+hbsbj+kxJO94pWPmzaaRHvuuaW9rOkHia7tD9Ixf0xJK61lkaCN8qd+Jwn",
-	"t3Pi5cf7dzBPl4wWP98jNN+zcz1MmZXalIHepWjspIwTSSleULY4eoXkHU3NusCPWACL8R9PnEcPnOho",
-	"zLhCjCywomvSWB/qfsrnc0n2rg0V2MorWJXmuysuVW3lYzyThJmkTqk1qAu/Ey22jReSxIhQtSQCbfC2",
-	"ZRMJXVH1oIWlBuYxGUTvkr6k33OZSwOYcT3ZyZevnVtS61SX07GA3V1f9WvdnSUWEA9o7jpQh2WpXu2B",
-	"vCIlwD5otW3Vix/XsqB7MOTbwQz5oRPfB7LkbrmM/2XJ/3ks+fbrsWSnSTaw5Ca1TD0QT759cJ58+1g8",
-	"uQTZh3IacqGaWfH1citphBNgUcZJpP91TP7M6BonelQ0llm0RFiiGWdxqAQApH3DNN3uIKlMMDuh48d3",
-	"lMVNVKmffQO53Vx0uvVzDQ74A5JfaiHrkQP+3lUd0LqICgd5ggD8nzU4X8FZfkYRZmjmje4LeygzjX6x",
-	"JsM312/+jmKyphHR4gAtNQP2Ukwicq9XCJ0rwF9xnKUt2d1cqIdK6YbDeeQwtJ+zOfdTw/Mr5ngaHAjg",
-	"jmcMO+O5H8mKrwPYhBxTwIBKJ+ja0POGFTAnwkwrDzOCBAwTg2fyKIQiNqDrUGSX7wGozA76dUO5YQC3",
-	"xGz1Fz3CtUGInD4KFhewd++YbBOYhvm9smCkCrJZjBcRKphkBpTG62N4FWULu60qrD+l8bfCox7ndDPY",
-	"8NfjUQbgXXnU0/unikh1PNe4IA/sMQ0YHROkOVeKBeQO+Vg5+j8ZyQj6DL1OPiO9JGSWpF/7nBC2UMvP",
-	"aLZVRELCjVXxJNhkPPOZSGASqqXg2WIJP2y4uCMiVwlTrJYhRnlDWKxBdEukemeA8TD4WpigE9Y+e4CZ",
-	"myMN5jnCUURSjcVVWH8NjL51Z1dEi3EAuY4a0F0qHN21+01uL6+fXl0j8yboY7aUiVPJxr5oCWdkYl48",
-	"bVDab8x8j6E+w1Rd9Gd4sfkypHRLdvCzeygCcLfFCe+ZngiQTSq44hFPfAsjMIRm2XxOBEo5T2RQNps9",
-	"PSD7tkAL82/Yw4HEs7Q7qQF1sNmp1klzr4q3cMta0RU5XmOx1RiccBzrc5jTpKEE/e06sZXJrFx/HMSt",
-	"TdvJCDQbaUbj29/fX5e1lCJO66dtFt6SaOLHDl6Ara6gzAQ6d2xNLgAWzuxTvi4gkkRQIsE3lqVaDmnL",
-	"D6NZwqO7CYrSbIJWZMXFFq7PEKUlU+EjSCJDDK+A8ahme68OuQcSVPUTelxLsGEBLWZhjudD4+OFIQ4c",
-	"IA8bknWEreOro/tipZ8dvWpAbTJFFxwyQ1b6tpkHHCgHsTPxH67gC8CwXuulAXqdU61VKc0dWwCaFD2t",
-	"BqyJQOM8IdzeagYyPmrKrC5s/HtJqi5AN8RKD1appQ00pwflKY9Yk2UH8PZQAnrcGHAcwGGutsAc1o5B",
-	"NYv5hiFTMQt+7YTHdRn03aDzDobb5mWysPQ6LiQm98PyHYA7fXwB6qXe4ZB+J4j3xf0HSS4EZ9fW8H53",
-	"1IxvJlCTRRnNb6oVbDQ29wty8smYoon+kB1NSgmJ+dWcE6SBPePxFgSIDccHvRF6osdU9GDCGq48tHb3",
-	"34zHXgrgQzcidioOVoiziKCxK2ck4TnwPKMVAQiOduc/DpMTB86A7AriNRHSYlWQ//+c0SQG0rZvIspM",
-	"GoP1hqvCfdMYkxVnQRnwu53nATm/myJAWb/X116rigZrd7ssAMsNa+B1/9Q4V2WrT4gwpa0QIrwrdqkt",
-	"6VcArcvrT4iCUpJSxkiMFJ8Aw4Q4VxJxQSZoyTcmMYXPjVuJJ4nxbWisNAGwYld2//5c44S7rmWYsirU",
-	"8afKfHyCPoR80gG2rM2Nf9g9P4adZObqYiOZN4M20hus8HGaYOac4budp26Pf8BMptCY4TKZSEavRk+B",
-	"l9i3/3IJBR7pJv6nX3mcJUQWfzKO2cIPbrLCT1fe71r81XrPimNVEzpqz/IEvNojX1e38AS4wZc/vvzf",
-	"AAAA//8=",
+	"7L1rc9s40jD6V1A656nIVbRjO45nYtd+yDjJrM9mMn5jz8xb9eyWApGQhDUFcABQtmYr//0UGhfeQIqU",
+	"5GSyux92JxZJXBp970b3v0YxX2acEabk6OJfowwLvCSKCPiLJvr/EyJjQTNFORtdjD4SyXMRE0QTwhSd",
+	"USKORtGI6mcZVotRNGJ4SUYX+utoJMjvORUkGV0okZNoJOMFWWI9rFpn+i2pBGXz0efPn/XLMuNMEpj8",
+	"B5x8JL/nRCr9V8yZIgz+ibMspTHW63n+T6kX9a/SsP+vILPRxej/eV5s7Ll5Kp+/FYILM1V1U3cLgoSZ",
+	"DD1giShb4ZQmR6PP0egDV+94zpKnX8UHjoSD7gNVC6QWWCGaHKHXekno54ywGyJmEcIM0cQ+lohxhZY4",
+	"IYjPUMofiDiMsSQoJUofZIQSOqdKIswStFhnC8Ik0kekPyxNuCCCrIhAVCGcZQQLicb6QCM05ckacYGm",
+	"eXqPUirVAYw1J0oitaB6ZPmg0UBvye5SA+F1kggi5a3CKpdNTPpNLx+jZM3wksZoSdSCJ4hPFaaMJEhy",
+	"NMMCjQXJuFAkQdM1UguCJBErIg400mWCZ0QoahAGm+kCuBWN5liRB7wOPssEmdHHSUrYXC30GzMullhp",
+	"DGbqxekocp9QpsicCP2NVFgR/e7UoAbL07R+nFcpJUwh82o0IkfzI8Q4I+5tLlDOZJ6Z7R25n6vri0YP",
+	"mCr9L3isIWxf4NN/kljpxbxZxNn5NTPLpgYVA6CGhaRESvTmr1c3q3M0Ln1zaGktQh/fXaHvz05eHhRH",
+	"MeYZYRkRswSRR0WYpJwFDiBhcmJOR4b4RpwLSVcEvflwaw9R6pH1c3T6AsajiizDB2h/wELgtf474UtM",
+	"2UQSLOJFc7Y38BiZx4CzxVRnA6cSZCaIXEwUXZLmTLck5iyRKGeKpoCgtICqpk4s70mCZlwgPMeUXaJj",
+	"+INpYtMLKWPb+VkQ2wTJUgfjGlDhAcJxTDJAop7jwVkHBgxghESSMNVzZHOukyQPiQ7NZQ2roGxuUeCZ",
+	"RG9+uX6j2duCPB6NouZ5eFqrjkaTlKApmXFBAOwzKqRCQZS2+9WzmmPCSENuHdmzIgnCM0UE4ozoJRCW",
+	"L0cX/wtTjDy4DDm6L0b/aCw1SJt0TqS6ISLW0jINHWLpoebgGCVUjzjNAYN60l728rg58k8koZj1PLrs",
+	"VWCEV8dqgTK/wN5DvQoM9WrLoSbBwY62GO5zWR/5X4CZ2bdZspvtH4FzNEK7sQ74GWn6XDfPJOZJAG//",
+	"end3A7w4l0i/UV95i8RZEinxnLTw9gctaR4EZ/MACdW2DcsqBgzuVi1uBFc85ukVZzM6D+xcLYhgRKEU",
+	"rw0jq25+ieNJSSJXP/6F0RhLhX56fYXsSxr1DfdURMxwTDZvpDxFaBfXbqjmAl4zRJZ5irVewYh64OK+",
+	"mBlxhjDSYvkIfXQqKcLpA15LFGMh1lr70iqQPkZ56fiLREu8RinBK4KmXC0Qz9XR31kALxxIu9REv3p7",
+	"Ap+joD7uX9OKYoh96n1Mgl8mDub6lSrwkdQaI2etDFn2Xv4tvN2gPbuqyEGj8wDbkBBwv7pwKgPM0eJy",
+	"iPnaRwaNZaTPjIgl1woDUYsDI1YqCkOvXdfIRxMwZddmiJOAjvE4mdFUkQCL+eHmHTLP0FjFWZIvMyTX",
+	"TOHHA1AkBIkJXZEEZTi+J0oGj0xtP74SmMklVapzivrxeoh3nusmJvMzIyirnNAlIo84Vulay2q0JMup",
+	"Nlm0jqKa506MPt9pjDU4naazbHW28aSz1Vnwy/MeX57Xv/zcBaVbR29tlB/zXP87gPnicTJdK/PvPorh",
+	"44RoiTbgfYsSPT9Qw9ajBq5HDVtPDWlLu6kMFRVgLO2gDK3ySoMIn63OXueKt+F5QMdDY2fuI2MBa3ac",
+	"GhPYmMoHF8Ye1uqx5uTWgMa54saKe/Hq9DuUUnZ/mPIYp8hw2lyAdnxkdZAj8z2VmtCmJRWZeclMGTo5",
+	"f3V0+vLs6OTo+ND92/zvpf40TjFdkiTSC2IIbOLIuTCIH0dLzIqxjU7Oj9D1nHFBEj2Lk6NNPJbeh9BF",
+	"WVWHQ5iostWZtpfbTkKbxii2ljtRWukPLMe80PzamvyFa8xbnecnBxco5ilnh5JkWIDmsSCPCJAJYUHA",
+	"zEJYapCt9Q8R4lrHQoo8KmufYKQ3BN/oEz8O8voFl8q44BqqpxZr+hFSXNulmr+3SvjN4Haw7APvNieQ",
+	"tglLMH8mLT5jwKAFTQmiCi14mkiEtW4lif7din34G83pisjtHEXVxbzXwyXo+mZ15pA2CJ6SN6mGPWSG",
+	"81Qh+wIaF4apAMWitDA4iOQgrLPVXVJ1pUU/RpaIZoIvzbj5VCvkSyzvexoVLaZ12XOFxpqVnJ68OLlE",
+	"8YLE95pFUAkM5uXp6XfPpKdvzV9SGiuUEEViPdZBpBHaMzLjdVQLsixb2eAT05x4yrk3sqmamB/sX6No",
+	"JEmqR4UXKia5W9Yosu44/ZyRB/fqlLJE/7ufxR4Q7E3RqzGkxfBJFnHWl3JK2iEw7xDJPlR4KJWejRt3",
+	"j4OiPiwajyIzfzTSYiCw48i92GOFt/BmscbHCQza48uSrGsYbWajbVKyMmfT2QZPGwTak7z3RteXaJlL",
+	"haba7pA0ISXq252cxyeHL04PehFwDbRu4/UJW2B93qWR3HpnsZfeuSaJkgaBxrfvX7++OjB8YluZrRfy",
+	"xoQA+onvc3B3d8nv1bkX3ZdGaWq4vrXFUHjeQyuH1834cPYugNUGJjNw6finnKcEs0HitAUSmvRo1b/f",
+	"NVAjHlBHlGJ/bagRXEdQeM9TPsWpx5KqMV6wKkSVJOkMjbVJqVnUeaTltMGgqpRw6i5Vw2j7vJO2Zcyz",
+	"kCPIrhseo/EfnJED56Kvbo3I3YSqn0k/vnQhRqvjaEWPmFheeRfeEW1e1tMRpnngilgqJ0KfqUbLTJBY",
+	"a5X6j9zEJnt7qQMmaRjCLTKvp1woc5zPRlL1spbLFP85GmmTZgImTbuH8X1h9th3LlFCBDhKvML00+sr",
+	"NH77y/Xh+dkBetCmC566YEcDgTZJ6Boh9BPU53uR1OdVST1I4p73lbjn20nc871I3L2I1ZPT759crv7E",
+	"kzwNUT+a5Qx0YpyinFHlfK8JJkvjZ62pkeXPW/2eS5gOJZyE4Rvy+5oltrmLNXEF4wwOz+2UVIJroQ23",
+	"jfwIojVkiTQJlptkCgcXO82UMizWEfBjnykAj8IbXhEhe4hIA4Nf7cv1A6eGoxbLK8YtANR++r8WawhC",
+	"3o6lzSRM0wA9TXOaJpMkKEZ+0M+QoksiFV5mFXzWXxxCmDoAGTMoy5fToBcYhjVPw/IT0kQmMV8uacDz",
+	"cWuySARZUb23TWdT/dgCrDT9UBJ1Q4cO5QbceK8ZTtd/hLb+2rq1EbavXCKqjE9VFt51JfBsRmOUEVG4",
+	"pMGjRQSapfwhwBZjENQB6iXGsQPxcDOnpieRM6at6zG1LjHOUCwIVuQgrFf2CyRV998dTfqF0d/z8qoq",
+	"SV5tSNEW7Ie4EhclhfBhwSVphCzA/WXnTDYHF4pZO6NHtX0vSHwv82UwEYlrmtTbTOBQYveuY0YzAZ4L",
+	"42dvyYe5QNh/iMAXbN5HS4KZdd5iiZZ5vLBePkmO0Dsz8gNVC56ryuxoDOJzgUErXBCcEOEfRuiXNzeI",
+	"r4gw1vASr9ECrwhkGB0AQCmDP9weDEJfImx2U7hn/Xw8V2DNaqy2hi1GKmeMpI4cOIsDll6feEnLafxq",
+	"4Q4aVjBefleikmcSPU786ZQlj0a1kUbImXrAggQFj9rsmOmxyjzZfZS6hmYi8gBGM4FZ7ACs9mOHEq+I",
+	"VXsNEmMh1prNaNy4pwyiwAVaTdeaSAt6CFlhJovtX430RVV8Nl0jzNZTnqwvNZJRYUjCkDrjytFSMG9j",
+	"SRld6nM9DqaE6KMOyRA/s4tpP5NogUWiEQKNxWMJ02ezlOPkYIvZPYZtXEHBRBlyXw2eMBA2L6N5ZM6i",
+	"B6J0RdAxKxZrCL155tuEj73H1pyIZfaKu9kuEVlmao2WWMULSLFIg2JGi9eJC3IGU5Lz1Ax8T0jmJfIl",
+	"kuT3nLCYsnmEUqwIi9fA3f5JlV4wIyRBks4ZVrkg8gi9BvNPiyy7MGDdQDhmfohJxAvI6zP5IPckq6YH",
+	"OI6EkxVmMUkmxSL04Rdj+b+sORHBqQssBF3hdGL1OLPUCc2SVfGXmGkl2+4IjmqqzRMjI8K8r5xwEI1y",
+	"kPM2H8E4th4P5/xQv3Yo72l2aOJWOD3MOCzLvOYOI4G0tsBZvCnlrjVPBI1jwpTgNJFOd3KpbwdBIO4L",
+	"QPYMyETkrGm+9QcTWJ1G+etASJ9UYl9Bc8HzzIPjyPu6nklkZAayRG4caJCvOs0VopB9CdEibeJpxnlh",
+	"fRR1JCU2HytCNAPYQt6G5heR+bPMkeSCP0gTRqMK1iSD4HeDgnDSlOnG1P8GxQAOhRExKb8KP8AH5p/F",
+	"Z0+LmiXdoFPLK6n1WnkyupQG0t3VTUn5C6deok96J59MbM86hysOTBuXL8YJiSMvKDkzi8kUGuvjfpyI",
+	"YhsTJ6isKoklmnOeQDI+NuF2EyQu5Kob+Ah9clLi00X19HEqOYKVkRUR60Is+lywhCbFYJAmy0x2rNGI",
+	"4eQloixO84Qk1l6ScMfAYVhG9BrMxQrNnquqG5Kad1YUjQV/QEvM1lZPMd9a5Df4qpe3wmkOqm0uyTD9",
+	"7/NGGfku5Q9XrUStn/pMGzTmM1CgNFeL9HnIfLnUx7mCML3fs34uAzHoIq2lvyKpV/DWfPe5KkmaizW6",
+	"nkPzLfScCucdvMzbfLnEAlLbjFBqiR6Y2LjRDDR5mHfLWXjwRoQIjhcoITFPSKLJQJOKN8PHZplGphQ4",
+	"lpKZ0iNFPqsiobOZFkWCL53Rr7j91wEcI5boU87uGX9gn0xuRu/cvyYU/mrkceBOQVmQ7QTdsvTbwzha",
+	"bu4yjJO4u4wByszgAW70V58LSb/FEtyX+rycf20C+Bf04bDStQNjUsOB1qit0ydXTJPizlk0XLedpmZC",
+	"VDXQjqS1JoTMZQajbof8aJWLC1iiQtkbayUlQg+Ezhea0rI0l2Xtr+81Bz9i6LIDmDGJnUQLKmAaGc9s",
+	"oveCSsXnAi/RNNdb603Zd2bjV3byEEFn1RseneHZxpWQRoa+3+WQc9mojfOZBvmhZXwgSUOG3k6Mv4Ii",
+	"OzO6+mg7cbuWwbZiefWxtuZ79YFChsqOg/ZTfN56hSR0w6U9w3gWh3Slq1vn7wE1+cP1FUoEz6zb89IZ",
+	"z8doQQQ56HkXiGarM69CtqT31NykdhU9J1Bx1jF+2TgYNm6edI2rjY9txq3z9ViO6jCqbam2kn7MxSox",
+	"obCJ078s0OHymlZ4td5bUuwue+bqG/uxF7Y7C9vdQuqbtV/9+lp/0TNrv/HlObiss1QO+/In/cUQZ7T7",
+	"8C7OBrmf3Xe/JOY7o9QGHHiQgAxnZ89RW35O1R5PsSTnZwdlhNRq8QjuL+M0NbfQZzxNnYlmjl4feWmg",
+	"luvNn6PRKsVs2I5+1V/0ZGs3VpmsOWg+/nCLMrzWtrWhvUAQlqrS5YMazKjqotQ+llXb0KWAEJruMg2P",
+	"FQnpBD/D72bXW1iGNa5jZ4nK4OrHV25Lino9U8p4TkvuW42f3lGLpBIELwPCSMuYLBQEefuYkRhyw3MF",
+	"aDleE3Wwi33sc6w6Ii7qgcZki7Epm3ARZLp+aLjcbgC4xQRp97rNZYMp0YB3MU8skYXuFvMJAvvpDE/x",
+	"HHR2eHGbKSr6Uj23hGmFCImcFZ6/XSBYIwKHdmWssEAu7710sJX19qQXayEHBLE0jwzToEpCglHoFk0x",
+	"xFbWuXeOgTyhKnyzV/mweWFiODedZxcMMy5N6YSwr64S8LfrdrMOAli7R8++YGRf3TIK3Wh+DFid+FFj",
+	"SU9FcElDWUEG0fpWWFDJJCGrYKYeS7BIUEJW1FzxGk5FiitjpzUgtY1KakbbfFpF6mnfiAqgWCONBGwN",
+	"F2tZuPTjogLHwa5qp1M3Gwv+3AiD9BrvWn+zeVCaDRjuOmsfqAjE9B/vzn0THLbvyoKLGriczpXYcFS/",
+	"geDd5iibVco239dVCS215uvjICJn2yWGaVmlbSVF0xTNOa1UdijlgLmZJu0VV+xSQFHPBE/y2Od1bA61",
+	"DxMU5ROpB4q38WH4gULJxYkXNCJnzyQSjybcMqy8T0canInibEqCCwaE+282hMy1QOYWuUbhnFaLeKE1",
+	"14++nWtf4Uxr4R2JlLF5YzvEtx8/eUKk3UbpOgIV5tZi5dbPSDyOosZyabwo57OUNuw0HfhMPZpr4pgl",
+	"E/UYjH53oJ+HxJMkYZZzL+1M+869rII4mFGO/S6nZIFXJJgNPZsRMZH0D1I5mZPz77777vTkPGqkMkOQ",
+	"T7+vlXwfxGtXhc6OX52HtCE784PAWWXmGU5l4yrYzysiHgRV5jYgTxPiHWDSXC7Rv5shNXLP8jRFY5JK",
+	"bc/yrAWjE3vZrt2osfALbZAypK1k63nx2z0JeiW2yO/iswAR9E3qKrI9HaUZ2DSozWIR0h/Y+3wFFCu3",
+	"+Bzt+YFSzW3CdxD0stui5z/x0tFVybsdiYJQtfMUuBs6wQwLZY0QH5OGtKmxEjnT1qQRckSq8P2V7jVI",
+	"hYWaKEHn8w0HbBiD8d/B8SH4Vlb48hhDwTRf744dtJQQ4NnWk/KsMmePUlAmg7bMKjaypTZdztaldPvV",
+	"ihjUH9hZnBldzgs1LhCAsoXyfZ2UkLt2QdJt/DB2Ma2ywi22l6rYQ3L1VKCKki01q8+S4Ja7batuYBfn",
+	"ry0Xt5ecGwfOxThpWGvlgIZ2VYKum7zYnDvQdrRstQObjAOviUCnHVE5LLKAfvbxxiVXbeG1jjkJBfr4",
+	"2+3HpFk4ivccLj5sPWyaJoGB379/s8P2XaCnJihu3t9uPyaTAV/lh9u/bj9ilmWhU7q5udnlmH6n7PdQ",
+	"idV8mpJDhedzf7lgG48TXRK5ZnFg1Xc7nJeLKtX8WJTNd15znfQhMdbtIgLSszhojtguxsLRHZKlKItZ",
+	"7VzhR8KIwIp3XVybu3e2E1H+cy2kfLm3JzO8/I56XUUrLa5biqQEC2DWTSp9fYXcU3f93g8r9d5MwYGE",
+	"Q2gIXkXjUm3mg7KUKP0ODmlBJE9XRlzAP13ZGf+zRo5kwvOW9Gcs5kQNMN+qR+bOq6VaY90j6yfrYb7V",
+	"D6pFPpcWU60w1gzPlYyZznwrc9fyjXu94pcKZ+aaCHaa+nuaCZlRRk3i03hG09SEfJq1oQZq9CnHSc/1",
+	"v9evfo5GLbE8bf4u81TRLCXBZZuiYCZEVbFvBM9Zcgjl2vzdBkUrrvYN7qlN3nVngXQUgPxzXhYwXmUN",
+	"ygA5NWHcPwXQoqT/dENJz3qE0KGyRaBilT3Irzsv/c4ejz+8S2SibC4/HxD+3dVtVxJ6WO/W3BDumkxJ",
+	"jHMJV0l3zEeY4FjloRCTTUtorTXea/DW+L8d3T73+/EXHh6wc8hADFW/d6geD/mKCJEzebD9kvQvLOlY",
+	"E7CjeEGgNEBRLH66RsxcKh+qA5rDawW0O9wtIe2GbwW1G/9Lwtotqh3YblX7hvbQRHGrsT3Ugb/XNPEt",
+	"JqnxK1/XtEq1Taxu4FvgMHqwuPdWPTM+mWubydeo2V2u4GauqStZLiIeupo+2b4eXGcN8+vq1Bo2DCpg",
+	"GL2vLeGtYT10ljDfBKbzNjCdowTqI4LUiQBOjDwqtOCZvw7ofni2GwwrUw2H4we3rC2AGY30HiYLvmmF",
+	"bqubNeRdDkQGfS7PP7wpzA9w8xYKM2fQy6dc8z5cWiGAuW5P0h0oFWUYDr651EWMobhpEPvq+CCj2jqf",
+	"ZoXn4cYtBnsmLY7A9xWbsKJgh226wpCrGH4bvYO1hfTAqy0zYgKqOhorcLD/Nx/mv/kw+8uH8YjaNyGm",
+	"YHlPnhGzRQpL2NQakHqitko98UBp9f6U/Dw7hmSeNJelnW8BJ1xi6jxzA9w+H+G7JORyreSyVM/bnVlo",
+	"L+2Mt5vxbAzAOGTwTXHMRc1aEaWQdA+dl3VPm0v3e/baX5cGtSWgHjjiAi25IOjX968/IIXn+/O4N+fT",
+	"3MDNsxffe9m7vuGEA2y35WxfNM7WGlU9zjSosQEcQG8r+dAGx8uCKpcb+nzroRtghUJUMN0GiLbLoBbA",
+	"nm0N2JnA8yVhKmTev7PPtoJqvAzFIa9+utnhqBhnk64F/8KKp+jazwTiEiSe76CzTeA7VoEd3V7d7bIj",
+	"e2GteSdy+yHzUJz2lzc3+8JjBZXwTT210mFYANmTb5xVB8ZvwT4GmXR7Zw1fnCl4AOVS8cBl19diSpXA",
+	"Yu0uG/r0vFqoCCscSH6By4hIPzwK3EhsxgT1YYQ1K3hkK/AqjKYk5WwukeJlO7Ae0nBECV4uuD3YHXIJ",
+	"6WO/QgUbCKxo5ifIivLclT55Ztw0h/5q7YwGcl9M0pe5eTK6OH/58sXLYfeVNHAddDaf5duSDdfwNXmV",
+	"x2wgWMjYOQNCZZ79w7oPqgFVOIyJ+TnYjfBunRE0blT5Nv4Hg210hnImSVse3QCQurzb1lK43dv5vBHq",
+	"3U7QNmi3XzP/a+1m/Fhr4LkWP/sESu/T7jrpRIZkzZvbq5sNK3yxaXkkDizr7dWHWj+aiT4R/baaHNv/",
+	"noyiURxOJp2leB4sGGUV6WakdEXTyRSa2iScKS989F64IP5vuTkE+rmQbBM+m0mi2pUjZF5AlNkI4cbz",
+	"Pv2+ClAXrv55Nrr4PgRfg5aVi5g2u/f0OAojpK3P7heFxiUH6TPpW62cHl8iU/mtKHZWzdDo2MpxaR+n",
+	"YQFqDeO4BXevK8/3QClellz8a3T68kxTIdTuPQp3E/f+vk4G17ms05e78rQuolV0SSaKT1LvyLEnf37W",
+	"aLd/9/5o15XC3cLWG793+qkv/e8gtk9GVylmbnfa2KgtbN493clm4b1ZVHQEgnYWzF2nDs6XFE9J2lIx",
+	"D55tAMDx2fcvv9sI8QXPJin11edbseuvPEPw3s44ZoJLvv7Jy1ebiPRDSdV4Ujq12md77wtb2+IpKWAX",
+	"XmE8fZM4xVK2J+rA451PMUSp51+JUn8KphG/ZggyiYFWEGFKBLqJT7lSfDnhs4lUOL4PGEfwAlTK0C+0",
+	"HHrTX95Cve/3Rrj7O+3vNk6l0ieXPZtP+S6kvr6G6rKOOTDulJlQg8rQ8b6O7xl/SEkyJ6DMhZtlGKve",
+	"7eXs9NXZq/PvTl9tPKN2u+HqiQ0GrHCr5vrnUhEbAtMi2YsXL7+LOuQndJLfHVKDzQwmtc3yIMCCIaNo",
+	"lIs5BE7uNcZBZrqQUDV3zfTyKOtlbwgC2bPBWi7mCZpStSsly9byQK5w0J4poCzOOg7WSrc9nWku5tpy",
+	"84WsG85QeI7s8z1M+EBZwh8CgVb4fR+Opg288ZckyBt/eXOzhU/j6gs7M74swbeWM/pCSt0XooLNOPNr",
+	"MLT4mqHvj0+PTv6PiyQ2a4FNSErndBpqyPbm7bVmU2GVqJ+r0cavWEjp3+eZBL3I719/sC3c2kc/O37V",
+	"ww1BuaBqHcowMk9QzBNiWFDFTUbUAxf3k5gzJXjqujM0f15xCtJnRRPCtUQSVFFo3phlerzHmKSp5oJk",
+	"NjO3BaY4vp8L28p5SqR/NKSq+w6RyW889kjnwUF//G9A8z8zoGkxoj3Q05L/1QROqRcYlOm3t6mKav2E",
+	"xTiTeWrTjrFEb27e/O2Z9JUN1hmR0Afet4Gv5R/K4J1gSWL09vYGjTVmOU/oy+Nt7gpowyGUavYj/I7G",
+	"+riSmjBH58ffn2w1WahOzo8f31Y3cvbdQaktl014w6XYGhfgINhuAQyDZfXr/9Uigwt0RwRJuD4bzoix",
+	"utH4w/XVoWm8DLc90/Ul0uAQvv5jqYlVm/frx49vt1igygJXtX68uzm8MmcB8D89OX2xaWyjuugdlo7v",
+	"oJ46Xp06D0/9SwsanJ68PD3Y20X3Q8oOr2s4fabXf7YVrqWnISb5/vTupmU3J98dn+jpyvOfnLw82PJ6",
+	"/ISySRDfwbdFGQK81//nZ9MDoePH778/+04vBP71/S7zBxmwm18DoYW8z19stW22Cm74w6+tWz1/+XKr",
+	"Da4egzqwIerwps6++/7V1lNN5iHdF6Y7/PHmbeuUr7bgyaGkvjlUNDK7dnD2vNuzNcs+LClHID0sIZT3",
+	"UcXPKrYEpSJcLfg9JzLY5iLTbBq8+uW7G31bWHRfR+Ki0msb2tNUM50Lx0zpOrQz1eos+W284NBbjEhT",
+	"ykgSlmxy6h5vugMNe17hdOL6bLmKXMeNIO8dXRI0JeqBEOYXsnEBm5eg6JLwXAVW0Iwz8weUcjbX23/A",
+	"VEHuDbQGESRL1zsvpqVbeDtihTPmP5IspcS0RzQo1hOhXBlUsFM29U2ORkKpCV7NJ3lbDxUwvJASNNNM",
+	"c0lj4Sr19ixRq2dY4sfgDLcpf4BSzHuZRNNwyCWKpdrLJJIYAhvajlqaZA5/MkFcCLYxfY2yxVpq89hX",
+	"fsDwr0M9/AprQxlJ20MYoylnyRH6SGTGmSS+KSUok+gTTT5F6JNUWOXyE9y+gj/kp0tHimjKE410S7xG",
+	"KcEro5ZDLe5xUScBynyhjMb3ElheYu5eQm0Qicz48BOMflD0N0RLLO6hBBya0RUx2WzSNTtMXDfNB56n",
+	"cCFpShNTZ0Sjv9mdb428xAk5zLPGdBGS3FSF+3RPWWL3aa46fYIwgJsOmo0c/Z01HYz9qpdwobpLlug3",
+	"2vrq67U1v/ib7b/rHGnOuZJkyf0oGi04+Oc1HIKueQBAn3Xfwov2i7z3J3mzjijso7t4SAGnMIQqVULK",
+	"zUEiUwDON4zVL+v5QsFQlvQ/rx/0258jA9XeX73Rb4cdTNWRA5FYjZwEaugEnEnhPtf6I71z/bSMCime",
+	"T74/Pp28mLRlm3Khuu8o2dYr8GL3DaX+FS1sxT0zeTcavLFgr98QK2GBYSiQYqVsQfY3N2/+dpgIuiLW",
+	"oY4+JWRFY6J5Gvwu9L+8/mUJv3TX2FG/tWorpV9KHAxsW6+aoLsFWcOHCUnplAisSLqGUKJmZiRBguDk",
+	"Z5auL1CcUo07KObLJXAgrV2hKY7vLdM2XQdnRMULze30nCuc0sQUHhJEw8qPhwosKa3IcugQ2zLgCLi2",
+	"b978DZmH4GoJ51gCBAMfw+/t33l4hwraSFXSh/UQka98akogchYeNaVsIGW+119sulv+V9du1anTliAM",
+	"cIIrCfZfbamWWOnwagHuW8wWjV0jpHLBTBWtKhI+aLisXB66GYDPZlCBZ0GWl754t0QK3xPTPatIKLJf",
+	"gCi07VttN9hyy3H0MUgBUQj9W3ROQL5GfLmjX31b9LjGRODYNzOP9xY7ap4Nyu47uCzOFZ8wMueKtuS4",
+	"lS+X6pUg/cmh+4TItoq8WUoCnSDe0UeSIPPUor1mGpUxrSXnu1vnaaqlPE5nYfGekWDAAWaCFcMb+gB/",
+	"mmZyw6xDuzc0ANh2ULdOCwnK+raQinicdJY47ezNE7AHHltbKtkWM8N6tonHyca6pAOXqDbsuLUiT3Co",
+	"tt36elDDWt/12O6A9T1O9GZxfJ9pthusFh9gNBfuomipYzZUCnJ1DdDvOckBN2a51BLVdydSzqKf5RKn",
+	"aIztFVz/piBKUGIsF/sjwnNMmRlDmmZNB0P2ZysWQSkk2XODbmq/UazQgxaOM2EoWSqCE9PdxCx4fHi4",
+	"5EmeEnlkTojyI63IHvUrnBRa+6O3G3CSUNNM/aYa79w8TI/NgowCfeKZNL8nJCn10AZFxSzmAEow4SW5",
+	"dP3tfcl0MwJaYAm5tyWu7NhQvdxGgcsVxI4KnlMixjLrKBNWF7cLOR2uciH0ug1fdhVF6gUQw7LjDfze",
+	"UP3L8qHo4PePDv0pJCHrxU3yDO6dPLANY7ZIn/cNubONcIEFuzm8UA3B/OMsPn15dvYDju/v+A/B1Ei4",
+	"z2eLqU9zIZXmByllBGnt3Vw7ZxylXNpOxKZNuymqnhHwWYT74FaJIYGSt8XmTAKacRSZVlb93laCYpMH",
+	"3Kv4jYXAnf5qo0pll10syU/XAdw2c92UQmfo47srpN+DGhxLgjVH792zWYuBieIT81+/9frNzvj+UPFD",
+	"/dKF1VKxiBfPJDKfOFuOQCtntaASLTFbI6iNFrkC+VDiQtpiSPqkj9Ab4xtGp2jst4HlvQyFj6u+35eb",
+	"HeEd9TZyhmhyWdb2l/iemKAr8DbD58JG1pIGuMTrVHIEjk3Y/vVP1/9X24wzmhI0loQgV3cU8sOul/Tx",
+	"yD4+aDO6yERTyGQ5zVoa9BdUdHJ8/D+ambBEohnX5oOhfjTOBMHLaWoMkTnOnFSO0Omxy9i18vigOA8N",
+	"GPXoxHyhzW5Vk1XKieIpETiYMQo9NYH8YdW2V3eEMFILwfP5IsuVQTNwhC7wyhpVUGomw1IWyz6uVtRz",
+	"NN4SPjkOUD9Ug8rDJsldsR6D/7YZgheGejGwthmmKRyMoQzAiDjlkpS36Oxdf4rlfbzcsJMK+h8fHZ+E",
+	"9vI4yYJ+7Bvr/ShZsFZbRi1F4iT9g8jWswOUlmj87urW1TVNDpAy9FDs6vwsQien30fo9OV5hF6enEbo",
+	"5PjU/HgcoZOXJ9+jnKXgCmDpWvM2ICNqklKSinesnTO8grYzHjjnZ0GVupY3rcI92k0zIeUCdCJncIKe",
+	"V0H1YPSwwMp7CsxP4M32OwcfO89FMBO8QPNR0avcdaLVdGGT7hyb7pUHDgQzaW9Qc2sEkFHMDXVJYrlH",
+	"6cSOC758sAEjX5xXiesohJJqI0qWan+Dw24m+LJH6Ww7boH0HQL1fdEPvp5qCA+0ggIMsKD3Gc9ZAkfP",
+	"ZFT4eBz9PJNFA1zDAUxrtYDjYzXvqcIHVJyO3pWm/WX/Lpc93sxeHvd981X/N1/1f7P3q4afBor4zmZE",
+	"kATBbbsuxhvE7Bry1jDOTRoVSt0SKn7rEzYHYkBowGO2brfVgZs3gs/D7tLfwE1b1FprUYrDmgL02zI9",
+	"gzUzI+EwWCsgjQ5vTF+gDGAYtgFLL+gZDhseGbQmszhbfy5wJzGsmd4Z9TPRepvkaIbD1zA2ZW5u1ME/",
+	"5uEc94ru7WreGlVX2gX11cT7xTmrNsHnyBQDDmHL2uOK1kZaTnxGGZWLWnpCZ7ljo1WHqqp4vO2xfo/m",
+	"RuVy5VmHWFy39A/XJSog/6A31pB9+TKkvsyobS8EZSCglB2AcRT5VkT9Gg+5XkP2fEugKlZZAKEDB0sb",
+	"Dl3uApSbQdlaYv1rQPVcgBbVbfr1hHnJzncSKkzSs5JiiMZ/H52f/X10gGxZnSV91L9pO+pC0mWWkr+P",
+	"wkaQ1YFartpAQkx5pgiVNdCefKmkZ7WxF5D3YGIl/IFB/EaRDAJWJ8f/E7l2aw9cP8JIQE6ThCuOC8sg",
+	"9+BLKJTDfsM4NadiTM6yNjVeavGIjGNCa0Cw360kZVRWaXtuufgg6DMZ1XChvqUOsrmrrKWJqgs6X2gB",
+	"BPLNFPLEUrqIsFbr11beWWAY26/NJzXJiJgYKPZ0OLXZ91759BGkNlu+56mUxPtX9oPVlacy0CxA+njG",
+	"zGRNtY85DQUr4Ia8pAf2PLduRXJWJ5ieJwC+kFYty5JhaiL1VW1Vs5NGiKfXUT+hSgzWVmGnBHfj+8Cb",
+	"eqa+KK+3l/rHwDbM1DsCNggZi3nLu60dZRBHH9+locu8Gjs9UGYpfzAZNUYBCBiMroW4eaG1GLH1rwID",
+	"41N71bulEvF+Wojvo3t4h48WQLOhIvLjRCrNE4NQuXUYhsxLCNQxrSFp3LPAb3WU24spQ5HJVD9unlkJ",
+	"6AXkQmhzm1FBmPKLD2WhgsHkCUiTsRFT9h7X2O838i2qIuT7lITCKTTdWI28vrB3+puqUhLynRHmrUaj",
+	"qoH96NaCBDEJNbza6xMLNeGziZP9hCXFn+Fcy3Y0cMDwy4BeL/rwL6Eni7CIAAeE8mxfNQseJ26Uf/WN",
+	"x/ozfSbRAxVQiXKJ1RGSBvgm79cm1B/YYAo6PT6crhVB9oRKmOFTfbXCcEekuiIM2vpCK2wTbceJ6UBS",
+	"nEnmikLDGzcff7hFGkHgX4enLy5RsX4qEc8F0lrxyfdmFUpoO0mgMbz+4gS+jUAOV6eAYGBk20VrQQGx",
+	"d3cdAZ5KA5aZTRn3mQYZVosDl6AMvuJiSWWfNk6O0M+5qP2GplwtKvhmADeKipPZbNwVKFfQQB+Cfmdp",
+	"LVwTSgPrUustcGNTA81S6hrK6xMVdBxIhVn41oKJyJ2cH06pQiuc5mQvpRdiAXVuQqXJ7CO4LWnCS9Zd",
+	"SmWfBfSoGUVZ6/TX7Omnz8Q0lIejycRW/rpwpIKwLGgQiE4iqtC4QakHEXLkMnZ8o8DpYG2oUO7zbbj4",
+	"FFQ3en59Y2pPBYoeh306vRLYYUqbwd7m/miRdPrLtykcV0uW2i8Sz4nRj+5tMr4pn0XMZ11d83rctgl4",
+	"zVve1Kxpm7sm8J3zBnfkrgAsfiJLLtYtoHjt+upnnKdobEW9Y55aq4GEHf00WLVqhWmKg8U23glC3EA9",
+	"lfG29LZ34CJDOE25KcXZd0CapmQesuWuzQNNC2LQiPZsaynH1tbPwZoirOdYzPq5GhTi0KKWLmEPhTI9",
+	"0TYmCTNqT3FoURCTCri14pSrG9CCVfVOMO5GbEDK4HhBJguq+oakfJp2mCTbEtdMY8JyvmOfWBkXD1gk",
+	"g78z3qRhK1wClQ78hsp42BemUtqwb3xl80FfCZ5raTnwo8eBkFbDPgiEd8t5gsUfzZNv4lATF+snXz/V",
+	"BlSawK0fUfWQozK9tBJnW242EUWNeZ+QqXXxkgiQR2hBcKYtvKWM0DJX5NHGnpdTrv9JHqk092m9CqLl",
+	"N1Z0SlOq1mBMrJGZe0pQ+nB9Y26IMJzKS+TijWt7SwfSHEAf/5FbMRxjhiReR6Ctpmv0BxH8IHQbBous",
+	"lyJRZVemZnW/L8vC09buMSXah88J355v+a0t77PFl9uvN1udQUmZrT8/3/7LHSY2eNrr24qaqD9Nky3n",
+	"NHSy1aRsyzmBXHs70kPY3Ihu9h2nvgVbVmn4HmztjqEf1m+tiGwUlZqVWLT15GrpB0BtEbOMZZ40DQKU",
+	"bzdZTuGAbUFUnLfHthAzvjMeySvClOAhH9JrFNtngQujJFT7A2KT1uEEZqfs6VF/IHS+CFi2H+ANPWRg",
+	"uJ5iFJbqpwhCgkj1rsXNbotuQF6fc8SAW8ZGQ3rnOeSsc3/u9kW4HkbVGwcVIPqUpChVQ5kscdy72Ukl",
+	"R9hcsu+TIxzosdCsdlzOntTGgu+20z+3cXPBFgPu7rNuyyr4OVcxX1oDXB/1obu3YzCh54mHKOq6lEtk",
+	"cemffBqEJVwrSnpgjHnRdO8xg8pQ2fA2SmkCyLY8JDPKaDiN8jWSBIJnrqJeiTiagCiwokenRZMoXjRQ",
+	"7/mZLRpHllmKFTG5u6VQwhAPf50duTIuUYMxpFjRFUHm5TAG96/RYrfriegfHUfTmt/q68qUGzq7k9E0",
+	"HBNks28urQe57Gtd4jWaklZ/q6Is56F7Rh940d0g0Py0hbPeKp4hPFOQQezuTvTpLdlafWdgN887/Ukn",
+	"DTTafoavo1CJUjJTNqQZaiabM6rCx0Xhc3uBJSn75/WMQIOknG7p7tCE4kEgI1vWaFqe7lzuETbSAzfv",
+	"6DIcxPMylC5JGE4yGBw1dTu9L9sBacFzAVVJcmuNshzgZf5RAKxy+2hJ05QWiRfFX4PACnWkgs71jeha",
+	"A6qZILK774Du+5acsMqNhGo+2CUijzhWdVJvC6vM6GNI6vzM3PDdfC587SCloSTY9265EAGjDEoSbLjt",
+	"0D1PR6mQavX23oLIFXY3kU13B6r359f6gy4OU3qtX7wUQx6hk/5tl1DgtiqUVjAFLlDipXlknB1QWclA",
+	"HS6maSzgwvQpGDMOqThwgxd8K7aGk3kbST0zXPg4Qm87kCvgEZkTxoOMwSQVn7/6/qW5/WJevIBxU6K0",
+	"kCgCtJSBkgzRLrh3MsZ/OT+L0PQvcNEm/gtctUn+ApdtyF/MdZvZX8yFm/lfTl6efB+hxV9OT/Rz+pdX",
+	"x8fHB229p2c0DTIyuJujDyNCJpsTjb+7OLs40Wej1/Lyu3NzuecgQoqn6RqNX768eHlx8t3F6Qv30nff",
+	"l19EXCBt9pVGqr4QXKNRP2QrffkUJCqsqiJ7p2ZWsPQ3oxRtLMnTjeu3rU0UXvu0Db1zi9lbWFKlLwcp",
+	"ZNFI3oeqojo4atPsnmY7cahgwnaonIaQageGKxUPbQTvMGjQwHIb2Ciyfmux783vzpQB2wiUKTAONcHH",
+	"6zj1Ze2X9LHLvGiXidvAsM0lsWe936f2dvknLChby/54rSqc6wlZJRNJ/yDdJo2rqrHAUBVBW3Wu5hnk",
+	"lMYD0yiCRCbsjYM+fIfj5KO151o0w9+cdx4uBJu6GZV6BU5vNmkRmxNchLm3sFkVc2vrUnJFsORCRgTl",
+	"4RRAk5JKlx7lzQ1ZF8p4Jn35Q7i4DceT5gKnkDNlAyElfRYpzqEaoXIlxHAck0zZyoOXqNq1yNzWQCRe",
+	"cDu6HlbbKA9YojldmeCxzyAKqdYNBbyhou9D+TYWQWbUAsqTXVVweyZuvo6Dr7kawtn10HpDGoOw0L18",
+	"0flwBT7I+JwoWqXS0R9QfbhpOapiomfIfY5UnqUE6r9NKauYSrG2+yUFZ6ges6tNtGxrfCWjUml9yCkc",
+	"qkw4X/mw2n7FwrqOptS/tGm/GFg17CETcNycb+a7h29O+611HHfdW9hmd1ZLl+uegbJAt+aeka5A8059",
+	"PBaphh7tT/47Wwd92PTQkbBf2KbZ5K5f1KbZAEqzGlvPvP+H0AWoS+d1L742fnUHmIDQsNUATZgDja9v",
+	"VmeRqbvNBfrp9ZXvbOExFZLeFzxNJKIq4IAOW92aPVkvP9m+8uZgc7oGiMKu7g+8vpZDZXcDbYfKtwM9",
+	"kGHr4bUbMWg/bKxo0GkgdPUz7TABOlvAb6Xku5N6R0matCP5tQGWQ/IZVJKGAsxDsLeIBAbNsD6tGZ4A",
+	"sWHrg9C6+sUGpKYV0G2B2R3x023Q+ldzhJts4j49j4ZgfA936/FAg3i7IXellHYi+RULamsyAWlUFRY+",
+	"M79GSCsEkfEXgdaP4w6nLtmcOdJJyj0VkA1Sr6cysnkUG8vebRDWfo9b713jNihA6yB/besP+7O2M5F5",
+	"qqmWI6M5ogQr3O0sOG4p87HMQ3bGjSR5wg8FZglfauwAT2g18yKQPR9IuHVTDEDbUKMG98hYPUbbfiZt",
+	"gf1AfNzxiyb8vd65rW1RwZUuZj/I2PLL2s66qt8TgEUFYb5Ks0op8qCPgS7J4QqbBl1wicbVXSsKcmQp",
+	"XrfVfWytoAHVP5lCD4KzuY0Sw91/rGy92qP2ChnBO41uYcW1xi1r0JXc8Z3IsEqzG/tqucZFdXGC4GSN",
+	"xksDIqEObOlWKHYwfsAUbtNoHUUDE14BoB9ErgRMZMBhCt3BPw/KGAETuCuQtrhlUV7DwD9Y1KpPJHuV",
+	"Zj58XbOTYd9teGXsl1siKGktq1vKHYCKD5FFJSgXTnzI3lb2bqKW9KP3o91iWYpkG2/R29E3bFCPFPQC",
+	"6B1FCLtbo8VWOUMYKSzmRFnN1LqhrUdu29o1ZkE/unmKGjZtjmuoXKRI9kyWsqSYvER/z4+PX5Baub+O",
+	"5HPYS+vVadfLpaiOr4qJw9kjPSqS+TmjwrPd0ZijTKrh44LTBkefKTlcvodp0NJ3crTvao4V8IGnfHPB",
+	"F72cX5jvz27J5HM0ik1bvq2+NUn2W39uu9du/X3PPKo6bwhbMKs0a0ubA8nB4Zo/yB3QAhzrT0I5pF2l",
+	"Sm3d1O6L8MXWmuhdYLAdi89M2T+N4WhK5jmzpaoiV9rGxrT76hw1wm6vyqRWadZOhhZCpgaL4Eket5cw",
+	"cHdAJsCXe6UMXJp6HYFNQ96egjq2LEE4VjlOfcSiN+fWnPYOhglt3S8YZho6XuhmpQNmGze51YJ6g/YE",
+	"Ch13iOqxdAemAbMayqnO3Z93dA3Rn4V0jTKAk3QN05+hdI1iqh2oYJrYb1Balhuly1df5wJlWKooGIvs",
+	"qHL2uQtTQqtrZirGOCX+tqARM88s+gQqqq8ZXtJ4UqrwFq5pr0RO6rbGaxeeq95gMl19yrLvnpBMIsaR",
+	"nc7V3wvUoo9G2j6YSL2LgN2Wp4qaPn+eP2rVg+PkCLgBmJPAI+C3IpiMxtZuQicHLdpJR6EluiRDl2QL",
+	"q209azsmeJ7Tk6XaQLkGir1vD+IO2OzYFnx7WPDUSUOTRuXj1BCNhR4LgNk44LPx8qtVctRVtbCbwoS9",
+	"w26KQf0z9tmLQwQtMjdQUWDqoujZ7goNQ3Dcl6I1VU1sokKKpbIf9ERCGTQTNDogyhLyiMaW98xCZ9qr",
+	"6KbBdKj/MYHVtrmchF/8M+kNjn5VHIsZNAhaCpnibccPJqqXUirscbYJ5HAm8EeCk0PwLcDiXbpDqyTu",
+	"MpbsRw176WEBXgfl7IQIAb+BplOu9othQT3Rts3np/WJGfbdG7RSQaWtm4zG1ubv2wulxf/9myu3Xrh1",
+	"hKYL4RL60bhwX0CNm9C0/Y+56xpC0NQYJua8sabZprHsSsIt4URC0yioez8GNSxCcZZHyKhCEbLKzMGl",
+	"718DeY4YnR0f93JJdC22seUeSY4dhc+cDa161T4bVqfM2x/1QmWFABlQQ02QWBtBrQbIjpXLhtUt2+ay",
+	"H9gIoa2XSpGFcPpXImRQ93uDyZIzNM1pmiDKzHrs/ap6lh1Nk4kVLoHyGHoA8zQIG/N5l0K8ICgxq3nA",
+	"ElYUPiTJcxGTScyXy9Ctk1t4jARZUb1lx3ph/uB4qzbYfCQpwRIaDLorZ91MxY0UVYFV2Xx9/aHT+o2L",
+	"+xCQ64U9EqzwYZZiRtADfNK7QUwu15OUB5to3fA0NU53ntl2WUu+Mh2/NDxsAaumHtJRNcSYiLXN3Pxi",
+	"dA6zcrWAKl5UoowyZtIzx4cnRYM983NfrSREgwasJSTtNU5KBkAKWgq4EsF6CwnvWyxHTyRTEnR8QK8e",
+	"Ppsh8wKkRzKnACS9BTz4QkWeqdaJbs34pvYx9g1E/IemO3bMmRI8daiH76FN9JaLSmMu2lqqwjNEE5Ob",
+	"6RThCsb0PEfxOPGbaAnL2WGh/IUGQzsULrTWBUJccoOger+l0sJwaVW/lPE0ldBITRPNWB8hyPG2DnOM",
+	"H4rHw2KlB+E7h0NaJRbWhNngM3undkBbRvN+e5tH2yOwdDaw755HY/hhV19F+0Z5ApGzvuOrx4ktHtMO",
+	"LNMLcEpinEuCMFKP9gy1KIKGiONtm//16fNYOR2/20Kt2lpV0JzXkVhUZvsVzlblPnViCfCNqKPjXwnc",
+	"ZeQpzrkp8T4Db5rxAIa9vb1Dr2+uQeI50XaEbjDcrPP1wxBNZIT+v9ufP9jkBoZNj7J1pv9DWL4s+tfn",
+	"EsU8gQStVCt1rm5fKQs9y6cptFBAqxNkFFKTZY6VqcCjuXvdfQUniHIWLzCbE7dKlLMEml+jT4/PPyFJ",
+	"5ks9GQyFBXEtrjWHaIpuiRIOws+U/aHMT2punymqUlLx4ry+uR6VVJrRiak7RRjO6Ohi9OLo+OiFVgf0",
+	"0jS4n/v4mHXLBDSqt8s8hYqT1igpYmpwBsbKSNdoRlNF7C1ffzTXCXQwlOq6mEjPL/CSGDPgf5s2BcTk",
+	"3euIM3NvxrXsp/ql33Mi1iOX5gJd0Y0ebI4rkH34OQpOpGmvCBLa22RUlutFtE1K1GJS7oY9fPLSLouZ",
+	"r29WZ5umhjor+5/3vMe8573m/Qe0v8g4kwazTo+P3T17W+QTZ1lKTUXB5/+URgEvxusVofE4FTBiGw1T",
+	"/csopVId6U/OzKJCU/jFP/8BJ7ZKCvBYmS+XWKwtVpcgqekRzzVCj0q4/g+oFRRyW10JYprJMUQchRWI",
+	"CPF604X/N6oWPIe2kDQJppY0Kc4MXsDHyAYi1Q88WQ86iJ7wr4ofJXLyuYEBJ081caBTvCBVgG533vqT",
+	"s82ffODqndb8awhiDgHOrXQQQST5HJVZ8fPH59M8vT80u4BLVUEUep2mWiO39sYlosYu1LSjLSnKVjil",
+	"CTTx1X9boDSx5Yc8va9hjNwBZVoy4XYm6bYMMysFQ7twJxnUOTbh6/G3u2uzj/C2e1CLce+6kkA2ceCr",
+	"ERCUTtnMaMM0lJCUdNHQG3gubacMWQXDpdYsjbJW0cS05kbnjIs2ajKjPgU1JVWs6r5iEY0eD+f8UP92",
+	"KO9pdujUtcOMwy4t6n+u4lN99TtR0VkbzJOvgVJm6i1R6l80+Wx243CqbhAv+cqI9EKSu4RVf/mmsMh9",
+	"6e4qAtXAPxoO0p3h00dmRWFz4WdWUqgjlHKuDZw8c3EpGiCZH4nq2O7xl9Mb6vrC9oD8kaieUKwZQ6HZ",
+	"ilee02T0+R8BvHz++DzTLEBzjOEDtimpt9A/9vrqpxu4Nu1EgkTj1ZlWPVbn7uKeRe+DArvLqZfQ96rA",
+	"+QhBT+YVeEkXBDFC54spz4WJFEe2jYXWf6UPC1Iij9AHrlCGBSS8VY3hKkbdUDZ/J/jyqVVgPU9hHuxd",
+	"qdg8tUnLa2IzJCzGeEnQFJjMl2e1N5BhrrGhwg+DMYouBmxdpa3+Ca0F23fKUaRM8BVNjJ+z6Y74yQ76",
+	"JcxUM1cfG9W86QzUprW59Kt20HL7qIDKC6pWBm1e7M+d7RaeEJsdkMJ82ax3P0zZDhYE4tbc2DhAn7um",
+	"NIel9Lg2bcFpniZmQBmOofBKETgPaQXVzlu2RehADSEo8NO0WILbhcu6K4GqOn+HGuC6l/JZabicDXEZ",
+	"tu11s/dQFJODa8utoM2t5Zt7beVC9LOVHJWVuwdt09pQ8IZJv4grLQTrPhzLvNnOsQahUgchbdS9HTWB",
+	"rKmQUnFl7NF0BTtC1wlZZlyD71J/UH1d44vLs+lLgqNvw+zRe60eyDakbbod6q/7C5B+QNujchTE57Bw",
+	"cRx3Pxr/MADvR9xsI2f8OmstzsvU0Y8E9i5/7I0nXBp/MJJqrbA+TkX2mPRMaMLqUt+BHfeRRf2kUNGh",
+	"7t9HMvSRCe7ddqkw8IA3BlA8LvuwSRXKO8RQatt/IiuyBuMvG00Jzd7uJC7rUrZAl57gve0OFsig/Hjt",
+	"svBCY7Sj9+evF7KpY+hQteUrhnBCvPnLx3E2co3eYY3afr6RiM4T7n+72E5JCP7ZQjuDpEEXsW2K9fyg",
+	"t0xmMw737pwalKCc3TP+AGlEENqBcvc41VKhUxkqYiVPRnRfLtyzTzr788Z89oZr/iJLP74OLnKvD9p6",
+	"G3xOXI2JJmLBBc5vGq9CO/gm2XerO6QHEw8DYRgPZ+TBWWd/Du4Nm9o7QZkiZi2BKGWS7H2Q3n9/2WDf",
+	"nZF5PdA3TlWNDeybV+spsq/Dq6Ftzp4Qq7fLEEmz4V4+kbLH0L8/zGf4rXgLB1lBHc5C9/227sIv5yhs",
+	"48CFwbqXCNQwuO7JR2jSBASxl3z3mSVgbuvikqCyRabsNV2/00tThUz/NCVzyiTCc0yZCRP/QQRvYsNH",
+	"veBN+HDyVRzHxXZ3cYYUI/ypXCEA98ARbseHnxf68v7xDmbSa/SXnsolLGLnJ6ydVxXNAnraf9Hsi6mS",
+	"e3C4WSyzSuQ+kUxrnh7HLm0+EjA5U6ZGyzF3/brbYdDU3UbD9bEdlautQR3jTOWC7Jza4JWrUreIdp3p",
+	"ysz6RJkOdk+t0Wk7e788Bz/YNmkOjX0Oz3Kw87fFlOzj//Qchwqg95HiMACH2qlpH/kNjp72kd5QhdK3",
+	"Yq9Uj2ILat4+tWEDwPZtsNSw+OkTGwbBdjeLJUQaz7MYZ60pjcVmiyZECEukP2Jzc8eRYcZN3S3kK0pJ",
+	"NFZygcU90NBvVBDzl6lFYdqOdJ/3TWw61Hcx63el6ldofIymWNpKFsGrrK4GptaXyzyzxw3wYAuA2sT1",
+	"aX1fzaPRBcvTtL4QwpKByxjGzB8PzSlVKcDPMqUMwzobumod4+1hm0r0XyGiZRAiKeMfRlD79+lpZRtt",
+	"zBH01vk/fhtPk/4TF8MPZeOl5B83ys65P6XdblbN3Kz/PvpSH03Jvrox76ffyW7I+vH4+1Q5P27jT5ny",
+	"44H7NTJ+KpO3Zw6UzIptfQ+lIf7U6T6xP/IBKvxXz/Wp8OGvlerTziYGZrq43XxTkeIn2P12aT6FuPuT",
+	"Zvn04f0dNPa1U3z2T2tfOsNnL/T1p0/w2RHNtsju8SrfwOSebxOjAhv4Fhn2njJ7tuXa30Biz86ENCir",
+	"x32+dVLPt0pN9fX/O6f0bI9SSyLmHcIfyqW7kvqzAF4VxAYjJZrmvDPQUF1U8huOmSz5Cnt4A6V1B+4V",
+	"9cI2tu8hJAe03O2LnlHZ+XfR06vYcAw2PYsbmkGWPZ8X/b2oQ1ubOsoLnp7tYLZ3Ifbv4ub8yRBOicwk",
+	"WRGB093iYNtk6/VwYJbjX+71QQGwby1Vr4cHoyP0Zb/eMvb1xaJerUawczPtM0mvF0T348R/8kwpMxFl",
+	"c9O7t5KwN8ZiSRLbqoWC9HTEYi0aQedzIg46c6daUeHkawRA/5Myp7b0XT5t2pRHuJa0qUDKQlfW1BCm",
+	"/DRJU8Og7Ft1PHE9mFqbxr1H5OrtJpvC3a+gX6pUacBtkqUC+x2eLlVpLRYKxVWalH3BlKlym9k/RQhw",
+	"YxfQ4UlTAzGqi6b2kTql9lkapg6ub0WFrJ/JVkS+fQbVRrDtW5tsoPUXyKIaCuPdFMt5MdhwwVMsdesM",
+	"kdJmniZHZF6eYDiylvJEipE2ZIoY7txLOvWTS8XM/06ioo+Q8C9vzBjpf84tWSN8mVFXIFIJPJvRGCVk",
+	"Rhl0ybNNopXC8cK+VOoRz42IMM3zx0WuSaWsJU0OeqWcBGqVluO/BfyeMu2kdEpfI/GkNn17NLuiom1r",
+	"vlUG+VOnn8xLhz9QGfrqSSg1Vv+10lC6+M/AVIxiR99UZPOJILBdOkpZqv5JE1L6ipZOqvvaaSlPQX1f",
+	"OjFlT/T2p09N2QvCbZGgUtIzB6aofKvYFdzCt8nM95Sosj1H/wZSVfZEWIMSVooBtk5Z+Xapq7mDf+e0",
+	"lV3RS/H5PCWbcOsTdMCPySfXsFIoiT49ULX4pMkOgib6+SWStZ7i1rh94EguNPrdE5Lpn6hAUoOExcQ2",
+	"P5YhK/QOlvdkKGm31XJ3z9aYqJhqDaTVQAh/7zICur6vcUq3HjtsiWWGAbETZp98Tc+ls4cBl/ZlVP9Z",
+	"Y6IPOCvVLCmcOKYcjcMTzsg2NDw8RaWXD7UcaCg+GBhr+NYSVXr6OjqiDH6ErQMNXzDE0EaiJWLcZ9JK",
+	"b+juK75g8ghSggWzXajCDvePN88/vEHuPWjITGy3J8nTFUlKfdL4rBIw4azicb1sPDSOWRhb+ib8euw5",
+	"XMfVxATZneU+yj2w5L1dbGts/cmQpj5zAIfcK56vfAXSfl85za+Dcc8FUWK95xyWjwYnZbnBGZFF826p",
+	"aJqinDncDRUvU2Ldcqq9OHYZtuIrsW7YhKfZbQVncVRPkeB2pUd3veIanKTEYOCdJQQTofRcZzbbt3tm",
+	"xjre55k9UYaYbwR4iR40XVFZHKBUeC2P0Osgn19gzeQLUaI4aF1oHGDzB11JZTsf8tc1UXc+4yfMN1UC",
+	"M7mkSjlJHKzFh25r5qn1T2KFjvuR5+jPYnH9JyWc7hStfNq00zLe9c0tHWZJPU126XCQisdDSFzrLI0E",
+	"b1Q78TlPbu/Ey4+P72CePhktfr4v0HzPzvU0ZVYaUwZ6l6KxkzJOJGV4Ttn84ALJe5qZdYEfsQQW4z+O",
+	"nEcPnOhozLhCjMyxoivSWh/qccJnM0l2rg0V2MoFrErz3SWXqrHyMZ5KwkxSp9Qa1KXfiRbbxgtJEkSo",
+	"WhCBHvC6YxMpXVL1pIWltsxjMojeJ31Jv+cyl7Zgxs1kJ1++dmZJrVddTscCNnd91a/1d5ZYQDyhuetA",
+	"HZalerV78opUAPuk1bbVIH7cyIIewJDvtmbIT534viVL7pfL+F+W/J/Hku++Hkt2mmQLS25Ty9QT8eS7",
+	"J+fJd1+KJ1cg+1ROQy5UOyu+WawljXEKLMo4ifS/DsnvOV3hVI+KxjKPFwhLNOUsCZUAgLRvmKbfHSSV",
+	"C2YndPz4nrKkjSr1sz9BbjcXvW793IADfo/kl1nIeuSAvzdVB7QuotJBHiEA/ycNzgs4y08oxgxNvdF9",
+	"aQ9lqtEv0WT45ubN31BCVjQmWhyghWbAXopJRB71CqFzBfgrDvOsI7ubC/VUKd1wOF84DO3nbM/91PD8",
+	"ijmeBgcCuOMZw8Z47key5KsANiHHFDCg0hG6MfT8wEqYE2OmlYcpQQKGScAzeRBCERvQdSiyyfcAVGYH",
+	"/bqh3DCAO2K2+osB4dogRI6/CBaXsHfnmGwbmLbze+XBSBVksxgvIlQwyQ0ojdfH8CrK5nZbdVj/kiV/",
+	"Fh71ZU43hw1/PR5lAN6XRz1/fK6IVIczjQtyzx7TgNERIc25Miwgd8jHytH/yUlO0CfodfIJ6SUhsyT9",
+	"2qeUsLlafELTtSISEm6siifBJuO5z0QCk1AtBM/nC/jhgYt7IgqVMMNqEWKUt4QlGkR3RKp3BhhPg6+l",
+	"CXph7ekTzNweaTDPEY5jkmksrsP6a2D0nTu7MlqMA8h10ILuUuH4vttvcnd18/z6Bpk3QR+zpUycSjb2",
+	"RUs4I5F58bhFab81830J9Rmm6qM/w4vtlyGlW7KDn91DGYCbLU54z/REgGxSwRWPeepbGIEhNM1nMyJQ",
+	"xnkqg7LZ7OkJ2bcFWph/wx72JJ6l3UkDqFubnWqVtveqeAu3rBVdksMVFmuNwSnHiT6HGU1bStDfrVJb",
+	"mczK9S+DuI1pexmBZiPtaHz36/ubqpZSxmn9tMvCWxBN/NjBC7DVFZSJoHPH2uQCYOHMPuXrAiJJBCUS",
+	"fGN5puWQtvwwmqY8vo9QnOURWpIlF2u4PkOUlkyljyCJDDG8BMaj2u29JuSeSFA1T+jLWoItC+gwCws8",
+	"3zY+XhpizwHysCHZRNgmvjq6L1f62dCrBtQmU3TBITNkpa/becCechB7E//+Cr4ADJu1Xlqg1zvVWlXS",
+	"3LEFoEnR02rAigg0LhLC7a1mIOODtszq0sa/laTqEnRDrHRvlVq6QHO8V57yBWuybADeDkrAgBsDjgM4",
+	"zNUWmMPaMahmCX9gyFTMgl974XFTBn0z6LyB4XZ5mSwsvY4LicnDsHwD4I6/vAD1Um9/SL8RxLvi/pMk",
+	"F4Kza214vztqxh8iqMmijOY30Qo2Gpv7BQX55EzRVH/IDqJKQmJxNecIaWBPebIGAWLD8UFvhJ7oSyp6",
+	"MGEDV55au/tvxuMgBfCpGxE7FQcrxFlM0NiVM5LwHHie0YoABAeb8x+3kxN7zoDsC+IVEdJiVZD//5DT",
+	"NAHStm8iykwag/WGq9J90wSTJWdBGfCrnecJOb+bIkBZvzbX3qiKBmt3uywByw1r4PX4XMzi05dnZxsc",
+	"Eh/fXSH9moYNwMjAxpjWUaFACzSjjMoFSaKKD2kuiPQXLcC4kRzNsGjJJjVr+ph/IUdGMV8vWyZn7YZM",
+	"GVCbPZwf310B8NsdGr6JfTHylLB4scTi3kSX1ePEeMw5EvaftHxGF86XnuVKazamljySBIt4gTgz3liU",
+	"cun6lCc2bO1ukMsIpVgRFgNbgWvkxYgzTbRReRD4+OT4+H+KzCltS2hRC1KWMiQVycC+PTn+HyNppzi+",
+	"P1T8UP8XTXMhlYzAc01wvLCjS/oHQWP9th71+qfr/xshOkMML0lyYASzRs85N50VH2y5NZAkKYWrtBlP",
+	"U/Tj2ztUYD5w5CME9k7O9A4x+N8u0MNC6w6cuZ7dmHHIk/J3b1v9OyWEehp5byew7Qi+sFOnTC4tBljO",
+	"ouJ+03DBL3L21O4bK7xZlbX1J9gK99xoyRWVQfQsdIaoucvkTDjNJksVeKDeoMs7hcuEZuDkIAL1VFMG",
+	"XFulrSU2ayjYU17DzEnFxttVdvsBdwB2l48iZ8+8CTdI0vxIVBeQjr8svezHcNsBwlsac4/PTXhWdkaV",
+	"CFNijTIifDB3IQhOLoAkrm5+sfSQUcZIghSPQHGATJk05oJEaMEfTGornxmlgqepiY5oyjIpNL63MkuK",
+	"90FAuQvfRtioUicgqszHR+hDKKodYPFazv9m9/wltBMzVx/NxLwZVE7eYIUPsxQzF07frJy4Pf4DZjKl",
+	"Sg1u5CIdXYyegzVi3/6XS0n0amvkf/qJJ3lKZPknE9ot/eAmK/107SO35V9t/K08Vj0ltPGsSOFvPPKV",
+	"+UtPwJ74/I/P/38AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
