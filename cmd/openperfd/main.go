@@ -219,13 +219,15 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	if cfg.PacketIO.DPDK.PortsRequired && len(d.drv.Ports()) == 0 {
 		return fail(errors.New("--modules.packetio.dpdk.ports-required: no port found"))
 	}
-	qsbr := fib.NewQSBR() // workers announce quiescence; the FIB and stack wait on it
+	// Workers announce quiescence; the FIB and stack wait on it.
+	qsbr := fib.NewQSBR()
+	rxLimits, _ := cfg.PacketIO.DPDK.RxLimits() // checked by config.Load
 	d.workers, err = workers.New(workers.Config{
 		QSBR: qsbr,
 		CPUs: plan.workerCPUs, Roles: plan.workerRoles, Driver: d.drv,
 		RegisterThread: register, UnregisterThread: unregister,
 		DropTxOverruns: cfg.PacketIO.DPDK.DropTxOverruns, Log: log,
-		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts,
+		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts, RxLimits: rxLimits,
 	})
 	if err != nil {
 		return fail(err)
