@@ -14,11 +14,12 @@ type rxLimit struct {
 	last   time.Time
 }
 
-// rxLimitDepth is the burst a limit lets through: enough to absorb a
-// worker's scheduling stall (frames then arrive in a clump) without
-// letting a trial of a second pass more than 5% over the rate (stalls of
-// 10-20 ms were seen on a busy 2-CPU machine).
-const rxLimitDepth = 50 * time.Millisecond
+// rxLimitDepth is the burst a limit lets through, like a link's buffer:
+// enough to absorb a worker's scheduling stall (the generator then sends
+// what was due in a clump; stalls of 10-75 ms were seen on a busy 2-CPU
+// machine) while letting a trial of T seconds pass at most 0.1/T over
+// the rate.
+const rxLimitDepth = 100 * time.Millisecond
 
 func newRxLimit(fps float64) *rxLimit {
 	d := max(32, fps*rxLimitDepth.Seconds())

@@ -7,7 +7,7 @@ import (
 
 // A limit passes its bucket at once, then the rate.
 func TestRxLimitPassesTheRate(t *testing.T) {
-	l := newRxLimit(2000) // bucket of 100 frames
+	l := newRxLimit(1000) // bucket of 100 frames
 	if got := l.admit(500); got != 100 {
 		t.Fatalf("first burst: %d pass, want the bucket's 100", got)
 	}
@@ -18,7 +18,7 @@ func TestRxLimitPassesTheRate(t *testing.T) {
 		time.Sleep(100 * time.Microsecond)
 	}
 	el := time.Since(start).Seconds()
-	if want := 2000 * el; float64(passed) > want+100 || float64(passed) < want*0.9 {
+	if want := 1000 * el; float64(passed) > want+100 || float64(passed) < want*0.9 {
 		t.Fatalf("%d passed in %.3f s, want about %.0f", passed, el, want)
 	}
 }

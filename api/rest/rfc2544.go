@@ -254,6 +254,9 @@ func rfc2544FromJSON(in *gen.Rfc2544Config) (rfc2544.Config, error) {
 	if in.BackToBackTrials != nil {
 		c.BackToBack = int(*in.BackToBackTrials)
 	}
+	if in.Retries != nil {
+		c.Retries = int(*in.Retries)
+	}
 	return c, nil
 }
 
@@ -268,7 +271,7 @@ func rfc2544ConfigJSON(c rfc2544.Config) gen.Rfc2544Config {
 	}
 	out := gen.Rfc2544Config{Id: &c.ID, TxPort: c.TxPort, RxPort: c.RxPort, Sizes: &sizes, Tests: &tests,
 		LossTolerance: &c.LossTolerance, Resolution: &c.Resolution, LineRateMbps: &c.LineRateMbps,
-		TrialDuration: ptr(c.Trial.Seconds()), BackToBackTrials: ptr(int32(c.BackToBack))}
+		TrialDuration: ptr(c.Trial.Seconds()), BackToBackTrials: ptr(int32(c.BackToBack)), Retries: ptr(int32(c.Retries))}
 	if c.IMIX != "" {
 		out.Imix = &c.IMIX
 	}

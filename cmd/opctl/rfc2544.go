@@ -28,6 +28,7 @@ type rfc2544Flags struct {
 	resolution    float64
 	lineRate      int64
 	b2bTrials     int32
+	retries       int32
 	id            string
 	jsonOut, html string
 }
@@ -44,6 +45,7 @@ func rfc2544Run(fs *pflag.FlagSet) runFunc {
 	fs.Float64Var(&f.resolution, "resolution", 0.5, "throughput search resolution in percent of the line rate")
 	fs.Int64Var(&f.lineRate, "line-rate", 0, "line rate in Mbps that 100% stands for (default the tx port's link speed)")
 	fs.Int32Var(&f.b2bTrials, "b2b-trials", 2, "back-to-back searches to average")
+	fs.Int32Var(&f.retries, "retries", 0, "repeat a failing throughput or back-to-back trial up to this many times (one pass is a pass)")
 	fs.StringVar(&f.id, "id", "", "run id (default: one the daemon makes)")
 	fs.StringVar(&f.jsonOut, "json", "", "write the run (config, every trial, results) as JSON to `FILE`")
 	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report with plots to `FILE`")
@@ -61,7 +63,7 @@ func (f *rfc2544Flags) config() (gen.Rfc2544Config, error) {
 		return gen.Rfc2544Config{}, usageErrorf("--tx and --rx are required")
 	}
 	c := gen.Rfc2544Config{TxPort: f.tx, RxPort: f.rx, LossTolerance: &f.loss, Resolution: &f.resolution,
-		TrialDuration: ptrTo(f.trial.Seconds()), BackToBackTrials: &f.b2bTrials}
+		TrialDuration: ptrTo(f.trial.Seconds()), BackToBackTrials: &f.b2bTrials, Retries: &f.retries}
 	if f.sizes != nil {
 		s := make([]int32, len(f.sizes))
 		for i, v := range f.sizes {

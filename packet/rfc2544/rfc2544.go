@@ -55,6 +55,11 @@ type Config struct {
 	Resolution     float64 // percent of the line rate
 	LineRateMbps   int64   // 0: the tx port's link speed
 	BackToBack     int     // repeats of the back-to-back search
+	// Retries repeat a failing throughput or back-to-back trial up to so
+	// many times; one pass is a pass. A busy host that stalls the sender
+	// makes it send a clump that a buffer of the path may not hold: a
+	// retry tells that from a load the path really cannot take.
+	Retries int
 	// Opaque is the API's form of the config, handed back in views.
 	Opaque any
 }
@@ -160,6 +165,9 @@ func withDefaults(c Config, t Traffic) (Config, []frame, error) {
 	}
 	if c.BackToBack < 1 || c.BackToBack > 50 {
 		return c, nil, invalid("back_to_back_trials: %d is outside 1..50", c.BackToBack)
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		return c, nil, invalid("retries: %d is outside 0..10", c.Retries)
 	}
 	if c.LineRateMbps < 0 {
 		return c, nil, invalid("line_rate_mbps: %d is negative", c.LineRateMbps)

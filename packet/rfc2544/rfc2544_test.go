@@ -199,3 +199,42 @@ func TestDeleteStopsARun(t *testing.T) {
 		t.Fatalf("delete again: %v", err)
 	}
 }
+
+// stalling loses a frame on the first trial at each load whatever the
+// load, as a host that stalls the sender does now and then.
+type stalling struct {
+	policed
+	last float64
+}
+
+func (s *stalling) Run(ctx context.Context, t Trial) (TrialResult, error) {
+	r, err := s.policed.Run(ctx, t)
+	if t.Rate != s.last && r.Rx > 0 {
+		r.Rx--
+	}
+	s.last = t.Rate
+	return r, err
+}
+
+// With a retry, a trial lost to a stall passes on its repeat and the
+// search still finds the path's rate; without, it finds less.
+func TestRetriesTellStallsFromLimits(t *testing.T) {
+	for _, c := range []struct {
+		retries int
+		ok      bool
+	}{{1, true}, {0, false}} {
+		p := &stalling{policed: policed{limit: 20000}}
+		s := NewService(p, nil)
+		v, err := s.Create(Config{TxPort: "0", RxPort: "1", Sizes: []int{64}, Tests: []Test{Throughput}, Trial: time.Second, Resolution: 0.5, Retries: c.retries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = wait(t, s, v.ID)
+		want := 20000 / v.Results[0].LineRateFPS * 100
+		got := v.Results[0].Throughput.Percent
+		if ok := got >= want-0.5 && got <= want; ok != c.ok {
+			t.Errorf("retries %d: throughput %.2f%%, want %.2f%%: within the resolution %v, want %v", c.retries, got, want, ok, c.ok)
+		}
+		s.Close()
+	}
+}

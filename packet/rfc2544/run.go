@@ -115,13 +115,18 @@ func (r *runner) throughput(ctx context.Context, f *frame, sr *SizeResult) error
 	tp := &ThroughputResult{}
 	sr.Throughput = tp
 	pass := func(pct float64) (bool, error) {
-		rec, _, err := r.trial(ctx, f, Throughput, pct, 0, false)
-		if err != nil {
-			return false, err
+		for range r.cfg.Retries + 1 {
+			rec, _, err := r.trial(ctx, f, Throughput, pct, 0, false)
+			if err != nil {
+				return false, err
+			}
+			tp.Trials = append(tp.Trials, rec)
+			r.publish(r.prog, r.results)
+			if rec.LossPercent <= r.cfg.LossTolerance {
+				return true, nil
+			}
 		}
-		tp.Trials = append(tp.Trials, rec)
-		r.publish(r.prog, r.results)
-		return rec.LossPercent <= r.cfg.LossTolerance, nil
+		return false, nil
 	}
 	lo, hi := 0.0, 100.0
 	ok, err := pass(100)
@@ -197,13 +202,18 @@ func (r *runner) backToBack(ctx context.Context, f *frame, sr *SizeResult) error
 	sr.BackToBack = bb
 	maxN := uint64(math.Max(1, math.Round(f.lineFPS*r.cfg.Trial.Seconds())))
 	pass := func(n uint64) (bool, error) {
-		rec, _, err := r.trial(ctx, f, BackToBack, 100, n, false)
-		if err != nil {
-			return false, err
+		for range r.cfg.Retries + 1 {
+			rec, _, err := r.trial(ctx, f, BackToBack, 100, n, false)
+			if err != nil {
+				return false, err
+			}
+			bb.Trials = append(bb.Trials, rec)
+			r.publish(r.prog, r.results)
+			if rec.Tx > 0 && rec.Rx >= rec.Tx {
+				return true, nil
+			}
 		}
-		bb.Trials = append(bb.Trials, rec)
-		r.publish(r.prog, r.results)
-		return rec.Tx > 0 && rec.Rx >= rec.Tx, nil
+		return false, nil
 	}
 	sum := 0.0
 	for range r.cfg.BackToBack {
