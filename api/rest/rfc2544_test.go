@@ -109,3 +109,31 @@ func TestGeneratorXImix(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRfc2544Bodies: whatever a client posts to /x/rfc2544, the answer is
+// never a 500, and a run that starts stops and goes on DELETE.
+func FuzzRfc2544Bodies(f *testing.F) {
+	for _, s := range []string{
+		`{"tx_port": "0", "rx_port": "1"}`,
+		`{"id": "r", "tx_port": "0", "rx_port": "1", "sizes": [64, 9216], "imix": "tolly", "tests": ["latency"], "trial_duration": 0.1}`,
+		`{"tx_port": "0", "rx_port": "1", "line_rate_mbps": 9223372036854775807, "resolution": 0.01, "loss_tolerance": 100}`,
+		`{"tx_port": "0", "rx_port": "1", "trial_duration": 1e308, "retries": 10, "back_to_back_trials": 50}`,
+		`{"tx_port": "", "rx_port": "1", "sizes": []}`, `{}`, `[]`, `null`, `{"tx_port": 0}`,
+	} {
+		f.Add(s)
+	}
+	h := newTestServer(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := do(h, "POST", "/x/rfc2544", body)
+		if rec.Code >= 500 {
+			t.Fatalf("POST %q: %d %s", body, rec.Code, rec.Body)
+		}
+		if rec.Code == 201 {
+			var r gen.Rfc2544Run
+			mustDecode(t, rec, &r)
+			if rec := do(h, "DELETE", "/x/rfc2544/"+r.Id, ""); rec.Code != 204 {
+				t.Fatalf("DELETE %s: %d %s", r.Id, rec.Code, rec.Body)
+			}
+		}
+	})
+}
