@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +54,9 @@ func (t Rfc2544Traffic) LineRate(portID string) (int64, error) {
 
 // IMIX implements rfc2544.Traffic.
 func (t Rfc2544Traffic) IMIX(name string) ([]int, error) {
+	if _, ok := generator.IMIXProfiles[name]; !ok {
+		return nil, fmt.Errorf("%q is not a known IMIX profile (known: %s)", name, strings.Join(generator.IMIXProfileNames(), ", "))
+	}
 	return (&generator.IMIX{Profile: name}).Expand("imix")
 }
 

@@ -14,7 +14,7 @@ func TestRfc2544RefusalsNameWhatIsWrong(t *testing.T) {
 		{`{"rx_port": "1"}`, "tx_port"},
 		{`{"tx_port": "9", "rx_port": "1"}`, "tx_port: port 9"},
 		{`{"tx_port": "0", "rx_port": "1", "sizes": [63]}`, "sizes"},
-		{`{"tx_port": "0", "rx_port": "1", "imix": "bogus"}`, `imix: generator: imix.profile: \"bogus\" is not a known IMIX profile`},
+		{`{"tx_port": "0", "rx_port": "1", "imix": "bogus"}`, `imix: \"bogus\" is not a known IMIX profile (known: simple, tolly)`},
 		{`{"tx_port": "0", "rx_port": "1", "tests": ["speed"]}`, "tests"},
 		{`{"tx_port": "0", "rx_port": "1", "trial_duration": 0}`, "trial_duration"},
 		{`{"tx_port": "0", "rx_port": "1", "loss_tolerance": 101}`, "loss_tolerance"},

@@ -38,7 +38,7 @@ func rfc2544Run(fs *pflag.FlagSet) runFunc {
 	fs.StringVar(&f.tx, "tx", "", "port that sends (required)")
 	fs.StringVar(&f.rx, "rx", "", "port that receives (required)")
 	fs.IntSliceVar(&f.sizes, "sizes", nil, "frame lengths, FCS included (default 64,128,256,512,1024,1280,1518 unless only --imix is given)")
-	fs.StringVar(&f.imix, "imix", "", "also test this IMIX profile (simple, tolly, ipv6)")
+	fs.StringVar(&f.imix, "imix", "", "also test this IMIX profile (simple, tolly)")
 	fs.StringSliceVar(&f.tests, "tests", nil, "tests to run (throughput,latency,frame_loss,back_to_back; default all)")
 	fs.Float64Var(&f.loss, "loss", 0, "frame loss in percent a throughput trial may have and still pass")
 	fs.DurationVar(&f.trial, "trial", 60*time.Second, "how long each trial sends")

@@ -25,13 +25,11 @@ type WeightedLength struct {
 
 // IMIXProfiles are the mixes known by name. "simple" is the common 7:4:1
 // mix of 64, 576 and 1518 octet frames; "tolly" is the Tolly Group's
-// 55/5/17/23 % mix of 64, 78, 576 and 1518; "ipv6" is the simple mix with
-// 78 octets (the shortest IPv6/UDP frame with room for a signature) in
-// place of 64.
+// 55/5/17/23 % mix of 64, 78, 576 and 1518. Other mixes are spelled out
+// with weights or an RFC 6985 genome.
 var IMIXProfiles = map[string][]WeightedLength{
 	"simple": {{64, 7}, {576, 4}, {1518, 1}},
 	"tolly":  {{64, 55}, {78, 5}, {576, 17}, {1518, 23}},
-	"ipv6":   {{78, 7}, {576, 4}, {1518, 1}},
 }
 
 // IMIXProfileNames returns the profile names, sorted.
