@@ -140,7 +140,7 @@ func (t Rfc2544Traffic) Run(ctx context.Context, tr rfc2544.Trial) (rfc2544.Tria
 		grs, err = t.Gens.Start(sctx, []string{gid})
 		if err == nil {
 			cancel()
-			return t.measure(ctx, tr, ars[0].ID, grs[0].ID)
+			return t.measure(ctx, tr, gid, ars[0].ID, grs[0].ID)
 		}
 	}
 	cancel()
@@ -149,11 +149,18 @@ func (t Rfc2544Traffic) Run(ctx context.Context, tr rfc2544.Trial) (rfc2544.Tria
 
 // measure waits for the generator to send its frames and for them to
 // arrive, then reads the counts.
-func (t Rfc2544Traffic) measure(ctx context.Context, tr rfc2544.Trial, aResult, gResult string) (rfc2544.TrialResult, error) {
+func (t Rfc2544Traffic) measure(ctx context.Context, tr rfc2544.Trial, gid, aResult, gResult string) (rfc2544.TrialResult, error) {
 	var res rfc2544.TrialResult
 	tick := time.NewTicker(trialPoll)
 	defer tick.Stop()
+	// A port that takes frames slower than asked (or not at all) must not
+	// hold the run: past twice the trial's time plus a margin the
+	// generator is stopped and what it sent counts.
+	late := time.Now().Add(2*time.Duration(float64(tr.Frames)/tr.Rate*float64(time.Second)) + 5*time.Second)
 	for {
+		if time.Now().After(late) {
+			t.Gens.Stop([]string{gid})
+		}
 		g, err := t.Gens.Result(gResult)
 		if err != nil {
 			return res, fmt.Errorf("rfc2544 generator result: %w", err)
