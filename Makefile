@@ -14,7 +14,7 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.sourceCommit=$(COMMIT) \
             -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(BUILT)
 API_PORT ?= 9000
 
-.PHONY: all deps build run demo test unit aat fuzz bench generate vet clean
+.PHONY: all deps build run demo rfc2544-demo test unit aat fuzz bench generate vet clean
 
 all: build
 
@@ -48,6 +48,14 @@ DEMO_SECONDS ?= 10
 DEMO_RATE    ?= 1M
 demo: build
 	DEMO_PORT=$(DEMO_PORT) DEMO_SECONDS=$(DEMO_SECONDS) DEMO_RATE=$(DEMO_RATE) ./scripts/demo.sh
+
+# A short RFC 2544 run on the test-mode pair (port 1's rx policed to
+# RFC2544_LIMIT frames/s so the path has a limit to find), written to
+# rfc2544-report.html and .json (scripts/rfc2544-demo.sh).
+RFC2544_PORT  ?= 9000
+RFC2544_LIMIT ?= 20000
+rfc2544-demo: build
+	RFC2544_PORT=$(RFC2544_PORT) RFC2544_LIMIT=$(RFC2544_LIMIT) ./scripts/rfc2544-demo.sh
 
 vet: deps
 	$(GO) vet ./...

@@ -63,6 +63,7 @@ type rxTask struct {
 	index uint16
 	queue uint16
 	sinks []packetio.Sink
+	limit *rxLimit // test hook (Config.RxLimits); nil: none
 }
 
 // txState is one source's transmit state. burst, off, n and spare belong
@@ -136,7 +137,7 @@ func (w *Workers) publishLocked() {
 		for q := 0; q < info.RxQueues; q++ {
 			i := w.rxWorker(info, q)
 			pl.workers[i].rx = append(pl.workers[i].rx,
-				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks})
+				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks, limit: w.rxLimitLocked(info.ID, q)})
 			pl.workers[i].intr = append(pl.workers[i].intr, packetio.RxQueue{Port: p, Queue: uint16(q)})
 			pl.workers[i].intrOK = pl.workers[i].intrOK && info.RxInterrupts
 		}
@@ -337,6 +338,11 @@ func (wk *worker) run(ready chan<- error) {
 				continue
 			}
 			pkts := rxb.Pkts[:n]
+			if t.limit != nil {
+				// Frames over the limit go back to the pool with the
+				// rest at the next RxBurst, unseen.
+				pkts = pkts[:t.limit.admit(n)]
+			}
 			for _, s := range t.sinks {
 				s.Push(t.index, pkts)
 			}

@@ -39,6 +39,10 @@ type Config struct {
 	// DropTxOverruns frees packets a full tx queue refused instead of
 	// retrying them on the next loop.
 	DropTxOverruns bool
+	// RxLimits, a test hook, polices ports' receive queues: frames per
+	// second by port id, each queue on its own (see rxLimit). Frames over
+	// the limit reach no sink, as if a slower link had dropped them.
+	RxLimits map[string]float64
 	// QSBR is where workers announce quiescent states; the FIB and the
 	// stack synchronise on the same one. Nil makes a private one.
 	QSBR *fib.QSBR
@@ -89,6 +93,10 @@ type Workers struct {
 	// txCounts are the tx refusal counters by port id, made when a source
 	// first transmits on the port and kept for the daemon's life.
 	txCounts map[string]*txCount
+	// rxLimits are the policers of Config.RxLimits by port id and queue,
+	// made when a plan first polls the queue and kept, so their buckets
+	// survive plan changes.
+	rxLimits map[rxQueueKey]*rxLimit
 	started  bool
 	wg       sync.WaitGroup
 }
@@ -250,6 +258,30 @@ func (w *Workers) DetachPort(id string) {
 			st.src.Detached()
 		}
 	}
+}
+
+type rxQueueKey struct {
+	port  string
+	queue int
+}
+
+// rxLimitLocked returns the policer of a port's rx queue, nil when the
+// port has no limit; w.mu is held.
+func (w *Workers) rxLimitLocked(portID string, q int) *rxLimit {
+	fps, ok := w.cfg.RxLimits[portID]
+	if !ok {
+		return nil
+	}
+	k := rxQueueKey{portID, q}
+	if w.rxLimits == nil {
+		w.rxLimits = map[rxQueueKey]*rxLimit{}
+	}
+	l := w.rxLimits[k]
+	if l == nil {
+		l = newRxLimit(fps)
+		w.rxLimits[k] = l
+	}
+	return l
 }
 
 // AddSink registers a sink for packets received on a port (by id).

@@ -752,6 +752,54 @@ func (e PortStatusLink) Valid() bool {
 	}
 }
 
+// Defines values for Rfc2544ConfigTests.
+const (
+	Rfc2544ConfigTestsBackToBack Rfc2544ConfigTests = "back_to_back"
+	Rfc2544ConfigTestsFrameLoss  Rfc2544ConfigTests = "frame_loss"
+	Rfc2544ConfigTestsLatency    Rfc2544ConfigTests = "latency"
+	Rfc2544ConfigTestsThroughput Rfc2544ConfigTests = "throughput"
+)
+
+// Valid indicates whether the value is a known member of the Rfc2544ConfigTests enum.
+func (e Rfc2544ConfigTests) Valid() bool {
+	switch e {
+	case Rfc2544ConfigTestsBackToBack:
+		return true
+	case Rfc2544ConfigTestsFrameLoss:
+		return true
+	case Rfc2544ConfigTestsLatency:
+		return true
+	case Rfc2544ConfigTestsThroughput:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Rfc2544RunState.
+const (
+	Rfc2544RunStateDone    Rfc2544RunState = "done"
+	Rfc2544RunStateFailed  Rfc2544RunState = "failed"
+	Rfc2544RunStateRunning Rfc2544RunState = "running"
+	Rfc2544RunStateStopped Rfc2544RunState = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the Rfc2544RunState enum.
+func (e Rfc2544RunState) Valid() bool {
+	switch e {
+	case Rfc2544RunStateDone:
+		return true
+	case Rfc2544RunStateFailed:
+		return true
+	case Rfc2544RunStateRunning:
+		return true
+	case Rfc2544RunStateStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SpirentSignatureLatency.
 const (
 	SpirentSignatureLatencyEndOfFrame   SpirentSignatureLatency = "end_of_frame"
@@ -2278,6 +2326,157 @@ type PortStatusDuplex string
 // PortStatusLink Link state.
 type PortStatusLink string
 
+// Rfc2544BackToBack The longest burst at line rate with no loss (mean over the repeats).
+type Rfc2544BackToBack struct {
+	Frames  float64        `json:"frames"`
+	Seconds float64        `json:"seconds"`
+	Trials  []Rfc2544Trial `json:"trials"`
+}
+
+// Rfc2544Config What an RFC 2544 run measures (openperfd extension).
+type Rfc2544Config struct {
+	// BackToBackTrials Back-to-back: the search's trials are repeated this many times, the result is their mean. Default 2 (RFC 2544 asks 50).
+	BackToBackTrials *int32 `json:"back_to_back_trials,omitempty"`
+
+	// Id Unique run id; the server makes one when absent.
+	Id *string `json:"id,omitempty"`
+
+	// Imix Also test this IMIX profile (see TrafficLengthImix.profile).
+	Imix *string `json:"imix,omitempty"`
+
+	// LineRateMbps The line rate 100% stands for, in Mbps (preamble and gap counted, 20 octets a frame). Default the tx port's link speed.
+	LineRateMbps *int64 `json:"line_rate_mbps,omitempty"`
+
+	// LossTolerance Frame loss, in percent, a throughput trial may have and still pass. Default 0.
+	LossTolerance *float64 `json:"loss_tolerance,omitempty"`
+
+	// Resolution Throughput search stops when the pass and fail rates are this close, in percent of the line rate. Default 0.5.
+	Resolution *float64 `json:"resolution,omitempty"`
+
+	// Retries A failing throughput or back-to-back trial is repeated up to this many times; one pass is a pass (tells a host's stall from a load the path cannot take). Default 0.
+	Retries *int32 `json:"retries,omitempty"`
+
+	// RxPort Port the analyzers receive on.
+	RxPort string `json:"rx_port"`
+
+	// Sizes Frame lengths (FCS included) to test. Default 64, 128, 256, 512, 1024, 1280, 1518 unless only an IMIX is named.
+	Sizes *[]int32 `json:"sizes,omitempty"`
+
+	// Tests Which tests to run, in RFC 2544 order whatever the order here. Default all four.
+	Tests *[]Rfc2544ConfigTests `json:"tests,omitempty"`
+
+	// TrialDuration Seconds each trial sends for. Default 60 (RFC 2544).
+	TrialDuration *float64 `json:"trial_duration,omitempty"`
+
+	// TxPort Port the generators send from.
+	TxPort string `json:"tx_port"`
+}
+
+// Rfc2544ConfigTests defines model for Rfc2544Config.Tests.
+type Rfc2544ConfigTests string
+
+// Rfc2544Latency Latency at the throughput found, in ns, from the analyzer's signatures and digest.
+type Rfc2544Latency struct {
+	Avg    int64 `json:"avg"`
+	Frames int64 `json:"frames"`
+	Max    int64 `json:"max"`
+	Min    int64 `json:"min"`
+	P50    int64 `json:"p50"`
+	P90    int64 `json:"p90"`
+	P99    int64 `json:"p99"`
+	P999   int64 `json:"p999"`
+
+	// Percent Offered load in percent of the line rate.
+	Percent float64 `json:"percent"`
+}
+
+// Rfc2544Progress Where the run is.
+type Rfc2544Progress struct {
+	// Frame The size being tested.
+	Frame *string `json:"frame,omitempty"`
+
+	// Percent The load of the trial running.
+	Percent *float64 `json:"percent,omitempty"`
+
+	// Test The test being run.
+	Test *string `json:"test,omitempty"`
+
+	// Trials Trials done so far.
+	Trials int32 `json:"trials"`
+}
+
+// Rfc2544Run An RFC 2544 run and its results so far (openperfd extension).
+type Rfc2544Run struct {
+	// Config What an RFC 2544 run measures (openperfd extension).
+	Config Rfc2544Config `json:"config"`
+
+	// Error Why the run failed.
+	Error    *string    `json:"error,omitempty"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Id       string     `json:"id"`
+
+	// Progress Where the run is.
+	Progress Rfc2544Progress     `json:"progress"`
+	Results  []Rfc2544SizeResult `json:"results"`
+	Started  time.Time           `json:"started"`
+	State    Rfc2544RunState     `json:"state"`
+}
+
+// Rfc2544RunState defines model for Rfc2544Run.State.
+type Rfc2544RunState string
+
+// Rfc2544SizeResult Results for one frame size or IMIX.
+type Rfc2544SizeResult struct {
+	// BackToBack The longest burst at line rate with no loss (mean over the repeats).
+	BackToBack *Rfc2544BackToBack `json:"back_to_back,omitempty"`
+
+	// Frame The frame length ("64") or the mix ("imix:simple").
+	Frame string `json:"frame"`
+
+	// FrameLength Mean frame length, FCS included.
+	FrameLength float64 `json:"frame_length"`
+
+	// FrameLoss Trials from 100% down in steps of 10%, until two in a row lose nothing.
+	FrameLoss *[]Rfc2544Trial `json:"frame_loss,omitempty"`
+
+	// Latency Latency at the throughput found, in ns, from the analyzer's signatures and digest.
+	Latency *Rfc2544Latency `json:"latency,omitempty"`
+
+	// LineRateFps Frames per second at 100% of the line rate.
+	LineRateFps float64 `json:"line_rate_fps"`
+
+	// Throughput The highest load that passed, and every trial of the search.
+	Throughput *Rfc2544Throughput `json:"throughput,omitempty"`
+}
+
+// Rfc2544Throughput The highest load that passed, and every trial of the search.
+type Rfc2544Throughput struct {
+	FramesPerSecond float64 `json:"frames_per_second"`
+
+	// Mbps Throughput in Mbps, preamble and gap counted.
+	Mbps    float64        `json:"mbps"`
+	Percent float64        `json:"percent"`
+	Trials  []Rfc2544Trial `json:"trials"`
+}
+
+// Rfc2544Trial One trial at one offered load.
+type Rfc2544Trial struct {
+	// FramesPerSecond Offered load in frames per second.
+	FramesPerSecond float64 `json:"frames_per_second"`
+
+	// LossPercent Frames lost in percent of those sent.
+	LossPercent float64 `json:"loss_percent"`
+
+	// Percent Offered load in percent of the line rate.
+	Percent float64 `json:"percent"`
+
+	// RxFrames Frames received with the run's signature.
+	RxFrames int64 `json:"rx_frames"`
+
+	// TxFrames Frames sent.
+	TxFrames int64 `json:"tx_frames"`
+}
+
 // RxFlow One received flow of a result.
 type RxFlow struct {
 	// AnalyzerResultId The result that observed it.
@@ -2529,6 +2728,21 @@ type TrafficLength struct {
 
 	// Sequence A sequence of lengths.
 	Sequence *TrafficLengthSequence `json:"sequence,omitempty"`
+
+	// XImix openperfd extension: a mix of frame lengths (FCS included) sent by this one definition, interleaved in their proportions (not in runs) and always in the same order. Exactly one property is set.
+	XImix *TrafficLengthImix `json:"x_imix,omitempty"`
+}
+
+// TrafficLengthImix openperfd extension: a mix of frame lengths (FCS included) sent by this one definition, interleaved in their proportions (not in runs) and always in the same order. Exactly one property is set.
+type TrafficLengthImix struct {
+	// Genome An RFC 6985 IMIX genome: one letter per frame in sending order (a=64, b=128, c=256, d=512, e=1024, f=1280, g=1518, h=2112, i=9000).
+	Genome *string `json:"genome,omitempty"`
+
+	// Profile A named mix, simple (7:4:1 of 64, 576, 1518) or tolly (55:5:17:23 of 64, 78, 576, 1518).
+	Profile *string `json:"profile,omitempty"`
+
+	// Weights Lengths with their weights.
+	Weights *[]TrafficLengthWeight `json:"weights,omitempty"`
 }
 
 // TrafficLengthSequence A sequence of lengths.
@@ -2544,6 +2758,15 @@ type TrafficLengthSequence struct {
 
 	// Stop Last length.
 	Stop *int32 `json:"stop,omitempty"`
+}
+
+// TrafficLengthWeight Weight frames of this length per cycle of the mix.
+type TrafficLengthWeight struct {
+	// Length Frame length.
+	Length int32 `json:"length"`
+
+	// Weight Relative weight.
+	Weight int32 `json:"weight"`
 }
 
 // TrafficLoad The transmit load.
@@ -3202,6 +3425,9 @@ type CreateTvlpConfigurationJSONRequestBody = TvlpConfiguration
 
 // StartTvlpConfigurationJSONRequestBody defines body for StartTvlpConfiguration for application/json ContentType.
 type StartTvlpConfigurationJSONRequestBody = TvlpStartConfiguration
+
+// CreateRfc2544RunJSONRequestBody defines body for CreateRfc2544Run for application/json ContentType.
+type CreateRfc2544RunJSONRequestBody = Rfc2544Config
 
 // Getter for additional properties for TvlpUnsupportedSeries. Returns the specified
 // element and whether it was found
@@ -4218,6 +4444,45 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+	//
+	// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+	//
+	// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+	ListRfc2544Runs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRfc2544RunWithBody Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544RunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544Run(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+	//
+	// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+	//
+	// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+	DeleteRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+	//
+	// One run's state, progress and results so far.
+	//
+	// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+	GetRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWorkers Data-plane workers (openperfd extension)
 	//
@@ -6191,6 +6456,95 @@ func (c *Client) StopTvlpConfiguration(ctx context.Context, id Id, reqEditors ..
 // Corresponds with GET /version (the `GetVersion` operationId).
 func (c *Client) GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVersionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+//
+// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+//
+// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+func (c *Client) ListRfc2544Runs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRfc2544RunsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRfc2544RunWithBody Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *Client) CreateRfc2544RunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRfc2544RunRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *Client) CreateRfc2544Run(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRfc2544RunRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+//
+// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+//
+// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+func (c *Client) DeleteRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRfc2544RunRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+//
+// One run's state, progress and results so far.
+//
+// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+func (c *Client) GetRfc2544Run(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRfc2544RunRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9564,6 +9918,141 @@ func NewGetVersionRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListRfc2544RunsRequest constructs an http.Request for the ListRfc2544Runs method
+func NewListRfc2544RunsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRfc2544RunRequest calls the generic CreateRfc2544Run builder with application/json body
+func NewCreateRfc2544RunRequest(server string, body CreateRfc2544RunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRfc2544RunRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateRfc2544RunRequestWithBody constructs an http.Request for the CreateRfc2544Run method, with any body, and a specified content type
+func NewCreateRfc2544RunRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteRfc2544RunRequest constructs an http.Request for the DeleteRfc2544Run method
+func NewDeleteRfc2544RunRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRfc2544RunRequest constructs an http.Request for the GetRfc2544Run method
+func NewGetRfc2544RunRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/x/rfc2544/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWorkersRequest constructs an http.Request for the ListWorkers method
 func NewListWorkersRequest(server string) (*http.Request, error) {
 	var err error
@@ -10624,6 +11113,51 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+
+	// ListRfc2544RunsWithResponse List RFC 2544 runs (openperfd extension)
+	//
+	// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+	ListRfc2544RunsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListRfc2544RunsResponse, error)
+
+	// CreateRfc2544RunWithBodyWithResponse Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544RunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error)
+
+	// CreateRfc2544RunWithResponse Start an RFC 2544 run (openperfd extension)
+	//
+	// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+	CreateRfc2544RunWithResponse(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error)
+
+	// DeleteRfc2544RunWithResponse Stop and delete an RFC 2544 run (openperfd extension)
+	//
+	// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+	DeleteRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteRfc2544RunResponse, error)
+
+	// GetRfc2544RunWithResponse Get an RFC 2544 run (openperfd extension)
+	//
+	// One run's state, progress and results so far.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+	GetRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetRfc2544RunResponse, error)
 
 	// ListWorkersWithResponse Data-plane workers (openperfd extension)
 	//
@@ -14723,6 +15257,191 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+type ListRfc2544RunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Rfc2544Run
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRfc2544RunsResponse) GetJSON200() *[]Rfc2544Run {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRfc2544RunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRfc2544RunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRfc2544RunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRfc2544RunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRfc2544RunResponse201Headers the declared response headers of an HTTP 201 response for CreateRfc2544Run
+type CreateRfc2544RunResponse201Headers struct {
+	Location *string
+}
+
+type CreateRfc2544RunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Rfc2544Run
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRfc2544RunResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRfc2544RunResponse) GetJSON201() *Rfc2544Run {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateRfc2544RunResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRfc2544RunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRfc2544RunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRfc2544RunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRfc2544RunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRfc2544RunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRfc2544RunResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRfc2544RunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRfc2544RunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRfc2544RunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRfc2544RunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRfc2544RunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Rfc2544Run
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRfc2544RunResponse) GetJSON200() *Rfc2544Run {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRfc2544RunResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRfc2544RunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRfc2544RunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRfc2544RunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRfc2544RunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWorkersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16412,6 +17131,81 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetVersionResponse(rsp)
+}
+
+// ListRfc2544RunsWithResponse List RFC 2544 runs (openperfd extension)
+//
+// Every RFC 2544 run the daemon keeps, running or finished, with its progress and results so far.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /x/rfc2544 (the `ListRfc2544Runs` operationId).
+func (c *ClientWithResponses) ListRfc2544RunsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListRfc2544RunsResponse, error) {
+	rsp, err := c.ListRfc2544Runs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRfc2544RunsResponse(rsp)
+}
+
+// CreateRfc2544RunWithBodyWithResponse Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *ClientWithResponses) CreateRfc2544RunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error) {
+	rsp, err := c.CreateRfc2544RunWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRfc2544RunResponse(rsp)
+}
+
+// CreateRfc2544RunWithResponse Start an RFC 2544 run (openperfd extension)
+//
+// Starts an RFC 2544 benchmark from tx_port to rx_port in the daemon: throughput by binary search on frame loss counted from signatures, latency at the throughput found, frame loss from 100% of the line rate down in steps of 10%, and back-to-back bursts, for each frame size (and the IMIX, if named). The run goes on without the client; poll GET /x/rfc2544/{id}. One run at a time: while one runs, another is a 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /x/rfc2544 (the `CreateRfc2544Run` operationId).
+func (c *ClientWithResponses) CreateRfc2544RunWithResponse(ctx context.Context, body CreateRfc2544RunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRfc2544RunResponse, error) {
+	rsp, err := c.CreateRfc2544Run(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRfc2544RunResponse(rsp)
+}
+
+// DeleteRfc2544RunWithResponse Stop and delete an RFC 2544 run (openperfd extension)
+//
+// Stops the run if it is running (its generators and analyzers are deleted), then forgets it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /x/rfc2544/{id} (the `DeleteRfc2544Run` operationId).
+func (c *ClientWithResponses) DeleteRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*DeleteRfc2544RunResponse, error) {
+	rsp, err := c.DeleteRfc2544Run(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRfc2544RunResponse(rsp)
+}
+
+// GetRfc2544RunWithResponse Get an RFC 2544 run (openperfd extension)
+//
+// One run's state, progress and results so far.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /x/rfc2544/{id} (the `GetRfc2544Run` operationId).
+func (c *ClientWithResponses) GetRfc2544RunWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetRfc2544RunResponse, error) {
+	rsp, err := c.GetRfc2544Run(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRfc2544RunResponse(rsp)
 }
 
 // ListWorkersWithResponse Data-plane workers (openperfd extension)
@@ -19357,6 +20151,140 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 	return response, nil
 }
 
+// ParseListRfc2544RunsResponse parses an HTTP response from a ListRfc2544RunsWithResponse call
+func ParseListRfc2544RunsResponse(rsp *http.Response) (*ListRfc2544RunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRfc2544RunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Rfc2544Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateRfc2544RunResponse parses an HTTP response from a CreateRfc2544RunWithResponse call
+func ParseCreateRfc2544RunResponse(rsp *http.Response) (*CreateRfc2544RunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRfc2544RunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Rfc2544Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRfc2544RunResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRfc2544RunResponse parses an HTTP response from a DeleteRfc2544RunWithResponse call
+func ParseDeleteRfc2544RunResponse(rsp *http.Response) (*DeleteRfc2544RunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRfc2544RunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRfc2544RunResponse parses an HTTP response from a GetRfc2544RunWithResponse call
+func ParseGetRfc2544RunResponse(rsp *http.Response) (*GetRfc2544RunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRfc2544RunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Rfc2544Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWorkersResponse parses an HTTP response from a ListWorkersWithResponse call
 func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19637,6 +20565,18 @@ type ServerInterface interface {
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
+	// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+	// (GET /x/rfc2544)
+	ListRfc2544Runs(ctx echo.Context) error
+	// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+	// (POST /x/rfc2544)
+	CreateRfc2544Run(ctx echo.Context) error
+	// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+	// (DELETE /x/rfc2544/{id})
+	DeleteRfc2544Run(ctx echo.Context, id Id) error
+	// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+	// (GET /x/rfc2544/{id})
+	GetRfc2544Run(ctx echo.Context, id Id) error
 	// ListWorkers Data-plane workers (openperfd extension)
 	// (GET /x/workers)
 	ListWorkers(ctx echo.Context) error
@@ -20880,6 +21820,56 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListRfc2544Runs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRfc2544Runs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRfc2544Runs(ctx)
+	return err
+}
+
+// CreateRfc2544Run converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRfc2544Run(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRfc2544Run(ctx)
+	return err
+}
+
+// DeleteRfc2544Run converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteRfc2544Run(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteRfc2544Run(ctx, id)
+	return err
+}
+
+// GetRfc2544Run converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRfc2544Run(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRfc2544Run(ctx, id)
+	return err
+}
+
 // ListWorkers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWorkers(ctx echo.Context) error {
 	var err error
@@ -20946,6 +21936,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/ports/:id", wrapper.UpdatePort, options.OperationMiddlewares["UpdatePort"]...)
 	router.POST(options.BaseURL+"/ports/:id/x/test-frames", wrapper.SendPortTestFrames, options.OperationMiddlewares["SendPortTestFrames"]...)
 	router.GET(options.BaseURL+"/x/workers", wrapper.ListWorkers, options.OperationMiddlewares["ListWorkers"]...)
+	router.GET(options.BaseURL+"/x/rfc2544", wrapper.ListRfc2544Runs, options.OperationMiddlewares["ListRfc2544Runs"]...)
+	router.POST(options.BaseURL+"/x/rfc2544", wrapper.CreateRfc2544Run, options.OperationMiddlewares["CreateRfc2544Run"]...)
+	router.DELETE(options.BaseURL+"/x/rfc2544/:id", wrapper.DeleteRfc2544Run, options.OperationMiddlewares["DeleteRfc2544Run"]...)
+	router.GET(options.BaseURL+"/x/rfc2544/:id", wrapper.GetRfc2544Run, options.OperationMiddlewares["GetRfc2544Run"]...)
 	router.GET(options.BaseURL+"/interfaces", wrapper.ListInterfaces, options.OperationMiddlewares["ListInterfaces"]...)
 	router.POST(options.BaseURL+"/interfaces", wrapper.CreateInterface, options.OperationMiddlewares["CreateInterface"]...)
 	router.DELETE(options.BaseURL+"/interfaces/:id", wrapper.DeleteInterface, options.OperationMiddlewares["DeleteInterface"]...)
@@ -24356,6 +25350,139 @@ func (response GetVersion200JSONResponse) VisitGetVersionResponse(w http.Respons
 	return err
 }
 
+type ListRfc2544RunsRequestObject struct {
+}
+
+type ListRfc2544RunsResponseObject interface {
+	VisitListRfc2544RunsResponse(w http.ResponseWriter) error
+}
+
+type ListRfc2544Runs200JSONResponse []Rfc2544Run
+
+func (response ListRfc2544Runs200JSONResponse) VisitListRfc2544RunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRfc2544RunRequestObject struct {
+	Body *CreateRfc2544RunJSONRequestBody
+}
+
+type CreateRfc2544RunResponseObject interface {
+	VisitCreateRfc2544RunResponse(w http.ResponseWriter) error
+}
+
+type CreateRfc2544Run201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateRfc2544Run201JSONResponse struct {
+	Body    Rfc2544Run
+	Headers CreateRfc2544Run201ResponseHeaders
+}
+
+func (response CreateRfc2544Run201JSONResponse) VisitCreateRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRfc2544Run400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRfc2544Run400JSONResponse) VisitCreateRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRfc2544RunRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteRfc2544RunResponseObject interface {
+	VisitDeleteRfc2544RunResponse(w http.ResponseWriter) error
+}
+
+type DeleteRfc2544Run204Response struct {
+}
+
+func (response DeleteRfc2544Run204Response) VisitDeleteRfc2544RunResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteRfc2544Run404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteRfc2544Run404JSONResponse) VisitDeleteRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRfc2544RunRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetRfc2544RunResponseObject interface {
+	VisitGetRfc2544RunResponse(w http.ResponseWriter) error
+}
+
+type GetRfc2544Run200JSONResponse Rfc2544Run
+
+func (response GetRfc2544Run200JSONResponse) VisitGetRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRfc2544Run404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRfc2544Run404JSONResponse) VisitGetRfc2544RunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWorkersRequestObject struct {
 }
 
@@ -24631,6 +25758,18 @@ type StrictServerInterface interface {
 	// GetVersion Daemon version
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// ListRfc2544Runs List RFC 2544 runs (openperfd extension)
+	// (GET /x/rfc2544)
+	ListRfc2544Runs(ctx context.Context, request ListRfc2544RunsRequestObject) (ListRfc2544RunsResponseObject, error)
+	// CreateRfc2544Run Start an RFC 2544 run (openperfd extension)
+	// (POST /x/rfc2544)
+	CreateRfc2544Run(ctx context.Context, request CreateRfc2544RunRequestObject) (CreateRfc2544RunResponseObject, error)
+	// DeleteRfc2544Run Stop and delete an RFC 2544 run (openperfd extension)
+	// (DELETE /x/rfc2544/{id})
+	DeleteRfc2544Run(ctx context.Context, request DeleteRfc2544RunRequestObject) (DeleteRfc2544RunResponseObject, error)
+	// GetRfc2544Run Get an RFC 2544 run (openperfd extension)
+	// (GET /x/rfc2544/{id})
+	GetRfc2544Run(ctx context.Context, request GetRfc2544RunRequestObject) (GetRfc2544RunResponseObject, error)
 	// ListWorkers Data-plane workers (openperfd extension)
 	// (GET /x/workers)
 	ListWorkers(ctx context.Context, request ListWorkersRequestObject) (ListWorkersResponseObject, error)
@@ -27284,6 +28423,125 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	return nil
 }
 
+// ListRfc2544Runs operation middleware
+func (sh *strictHandler) ListRfc2544Runs(ctx echo.Context) error {
+	var request ListRfc2544RunsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRfc2544Runs(ctx.Request().Context(), request.(ListRfc2544RunsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRfc2544Runs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRfc2544RunsResponseObject); ok {
+		return validResponse.VisitListRfc2544RunsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRfc2544Run operation middleware
+func (sh *strictHandler) CreateRfc2544Run(ctx echo.Context) error {
+	var request CreateRfc2544RunRequestObject
+
+	var body CreateRfc2544RunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRfc2544Run(ctx.Request().Context(), request.(CreateRfc2544RunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRfc2544Run")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRfc2544RunResponseObject); ok {
+		return validResponse.VisitCreateRfc2544RunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteRfc2544Run operation middleware
+func (sh *strictHandler) DeleteRfc2544Run(ctx echo.Context, id Id) error {
+	var request DeleteRfc2544RunRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRfc2544Run(ctx.Request().Context(), request.(DeleteRfc2544RunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRfc2544Run")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteRfc2544RunResponseObject); ok {
+		return validResponse.VisitDeleteRfc2544RunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRfc2544Run operation middleware
+func (sh *strictHandler) GetRfc2544Run(ctx echo.Context, id Id) error {
+	var request GetRfc2544RunRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRfc2544Run(ctx.Request().Context(), request.(GetRfc2544RunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRfc2544Run")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRfc2544RunResponseObject); ok {
+		return validResponse.VisitGetRfc2544RunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWorkers operation middleware
 func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 	var request ListWorkersRequestObject
@@ -27312,301 +28570,336 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9s40jD6V1A6pypylezYuXhm4k8ZJ5n12UzGb+zMnKrnmVIgEpKwpgAOAErWbuW/v4XGhTeQIinZ",
-	"SXb3w87GIolLo+/d6P7XKOKrlDPClBy9+tcoxQKviCIC/qKx/m9MZCRoqihno1ejj0TyTEQE0ZgwReeU",
-	"iJPRZET1sxSr5WgyYnhFRq/015ORIH9lVJB49EqJjExGMlqSFdbDqm2q35JKULYYffnyRb8sU84kgcl/",
-	"xvFH8ldGpNJ/RZwpwuCfOE0TGmG9nqf/kHpR/yoM+/8KMh+9Gv0/T/ONPTVP5dO3QnBhpipv6nZJkDCT",
-	"oQ2WiLI1Tmh8MvoyGX3g6h3PWPzwq/jAkXDQ3VC1RGqJFaLxCXqtl4R+Swm7JmI+QZghGtvHEjGu0ArH",
-	"BPE5SviGiOMIS4ISovRBTlBMF1RJhFmMltt0SZhE+oj0h4UJl0SQNRGIKoTTlGAh0Vgf6ATNeLxFXKBZ",
-	"ltyhhEp1BGMtiJJILakeWW40Gugt2V1qILyOY0GkvFFYZbKOSX/o5WMUbxle0QitiFryGPGZwpSRGEmO",
-	"5ligsSApF4rEaLZFakmQJGJNxJFGulTwlAhFDcJgM10AtyajBVZkg7fBZ6kgc3o/TQhbqKV+Y87FCiuN",
-	"wUw9fzaauE8oU2RBhP5GKqxIfUuXCSVMIXg6QeRkcYIYZ2SCNpgqyhYalhmLJxqaGZNZarZ2ks/hycH/",
-	"wmf/IJHSk75ZRun5FTPLowblAiCF2RMiJXrzt8vr9TkaF745tjQ1QR/fXaIfX5y9PMpBPuYpYSkR8xiR",
-	"e0WYpJwFAB0zOTWnIEP8IcqEpGuC3ny4sYcl9cj6OXr2HMajiqzCB2V/wELgrf475itM2VQSLKJlfbY3",
-	"8BiZx4Cb+VQvek4lyFwQuZwqugoc7Q2JOIslypiiCSAizaGqqRDLOxKjORcILzBlF+gU/mCaqPRCilh1",
-	"/iKIVYKkiYNxBajwAOEoIqlFmE7jwVkHBgxghESSMNVxZHOu0zgLiQjNTQ1LoGxhUeCJRG8+Xb3RbGxJ",
-	"7gMI30hTNE4ImpE5FwTAPqdCKhREabtfPas5Jow05LYTe1YkRniuiECcEb0EwrLV6NX/wBQjDy69HC3Q",
-	"zBejP7vRJl0Qqa6JiLRUTEKHWHioOTVGMdUjzjLAoI60l748rY/8K4kpZh2PLv0pMMJPp2qJUr/AzkP9",
-	"FBjqp4FDTYODnQwY7ktR7/gfgJnZt1mym+3PwDka4VxbB/yMNH1u62cS8TiAt3+7vb0GXpxJpN+orrxB",
-	"sqyIlHhBGnj7RouXjeBsEZYZxW3DsvIBg7tVy2vBFY94csnZnC4CO1dLIhhRKMFbw8jKm1/haFqQvOWP",
-	"PzEaYanQr68vkX1Jo77hnoqIOY7I7o0Upwjt4soNVV/Aa4bIKkuw1h8YURsu7vKZEWcIIy2CT9BHp3oi",
-	"nGzwVqIIC7HVWpZWdfQxygvHXyRa4S1KCF4TNONqiXimTv6XBfDCgbRNHfSrtyfwZRLUu/1rWiEMsU+9",
-	"j2nwy9jBXL9SBj6SWjPkrJEhy87Lv4G3a7RnVzVx0Gg9wCYkBNwvL5zKAHO0uBxivvaRQWM50WdGxIpr",
-	"hYGo5ZERKyWFodOuK+SjCZiyKzPEWUDHuJ/OaaJIgMX8fP0OmWdorKI0zlYpklum8P0RKBKCRISuSYxS",
-	"HN0RJYNHpoaPrwRmckWVap2ierwe4q3nuovJ/MYISksndIHIPY5UstWyGq3IaqZNE62jqPq5E6O3txpd",
-	"NU6n6Sxdv9h50un6RfDL8w5fnle//NIGpRtHb02UH/FM/zuA+eJ+Otsq8+8uiuH9lGiJ1uN9ixIdP1D9",
-	"1qN6rkf1W08FaQu7KQ01ycFY2EERWsWVBhE+Xb94nSnehOcBHQ+NnVmPjKWr2XFiTF1jEh+9MnavVo81",
-	"J7eGMs4UN1bc85+e/YASyu6OEx7hBBlOmwnQjk+sDnJivqdSE9qsoCIzL5kpQ2fnP508e/ni5Ozk9Nj9",
-	"2/zvpf40SjBdkXiiF8ScLWtdFcSPoyVmyahGZ+cn6GrBuCCxnsXJ0ToeS+8raKOssmMhTFTp+oW2l5tO",
-	"QpvGKLLmOlFa6Q8sx7zQaOfnLjBvdZ6fHb1CEU84O5YkxQI0jyW5R4BMCAsCZhbCUoNsq3+YIK51LKTI",
-	"vbL2CUZ6Q/CNPvHTIK9fcqmMq62memqxph8hxbVdqvl7o4TfDW4Hyy7wbnL2aJuwAPMn0uIzBgxa0oQg",
-	"qtCSJ7FEWOtWkujfrdiHv9GCrokc5hAqL+a9Hi5GV9frFw5pg+ApeI0q2EPmOEsUsi+gcW6YClAsCguD",
-	"g4iPwjpb1fVUVVr0Y2SJaC74yoybzbRCvsLyrqNR0cFdhcaalTw7e352gaIlie40i6ASGMzLZ89+eCI9",
-	"fWv+ktBIoZgoEumxjiYaoT0jM95FtSSropXNODNW9oxzb2RTNTU/2L9Gk5EkiR4VXiiZ5G5Zo8kIWA88",
-	"Z2TjXp1RFut/d7PYA4K9Lno1hjQYPvEySrtSTkE7BOYdItlNiYdS6dm4cfc4KOrDotFoYuafjLQYCOx4",
-	"4l7ssMIbeDNf4/0UBu3wZUHW1Yw2s9EmKVmas+5sg6c1Au1I3gej6wu0yqRCM213SBqTAvXtT87js+Pn",
-	"z446EXAFtG7j1QkbYH3eppHceGexl96ZJomCBoHGN+9fv748MnxiqMzWC3ljXP3dxPc5uLvb5Pf63Ivu",
-	"C6M01Vzf2mIoetnrK4fXzfhw9i5Q1QQmM3Dh+GecJwSzXuK0ARKa9GjZv982UC0eUEWUfH9NqBFcR1B4",
-	"LxI+w4nHkrIxnrMqRJUkyRyNtUmpWdT5RMtpg0FlKeHUXar60fZ5K23LiKchR5BdNzxG439yRo6ci768",
-	"NSL3E6p+Jv34woUSrY6jFT1iYnbFXXhHtHlZT0eY5oFrYqmcCH2mGi1TQSKtVeo/MhOD7OylDpikYQg3",
-	"yLyOcqHIcb4YSdXJWi5S/JfJSJs0UzBpmj2M73Ozx75zgWIiwFHiFaZfX1+i8dtPV8fnL47QRpsueOaC",
-	"HTUE2iWhK4TQTVCfH0RSn5cldS+Je95V4p4Pk7jnB5G4BxGrZ89+fHC5+iuPsyRE/WieMdCJcYIyRpXz",
-	"vcaYrIyftaJGFj9v9HuuYDoUcxKGb8jva5bY5C7WxBWMMzg8t1NSCa6FJtw28iOI1pANUidYbpImHFzs",
-	"NDPKsNhOgB/7jAB4FN7wmgjZQUQaGPxuX64eODUcNV9ePm4OoObT/z1fQxDydixtJmGaBOhpltEknsZB",
-	"MfKzfoYUXRGp8Cot4bP+4hjC1AHImEFZtpoFvcAwrHkalp+QDjKN+GpFA56PG5MtIsia6r3tOpvyxxZg",
-	"hen7kqgbOnQo1+DGe81wsv1naOuvrVsbYfvKBaLK+FRl7l1XAs/nNEIpEblLGjxaRKB5wjcBthiBoA5Q",
-	"LzGOHYiHmzk1PYmMMW1dj6l1iXGGIkGwIkdhvbJbIKm8//Zo0idG/8qKqyolczUhRVOwH+JKXBQUws2S",
-	"S1ILWYD7y84Z7w4u5LO2Ro8q+16S6E5mq2DCEdc0qbcZw6FE7l3HjOYCPBfGz96QD/MKYf8hAl+weR+t",
-	"CGbWeYslWmXR0nr5JDlB78zIG6qWPFOl2dEYxOcSg1a4JDgmwj+coE9vrhFfE2Gs4RXeoiVeE8grOgKA",
-	"UgZ/uD0YhL5A2Owmd8/6+XimwJrVWG0NW4xUxhhJHDlwFgUsvS7xkobT+N3CHTSsYLz8tkAlTyS6n/rT",
-	"KUoejWojjZBztcGCBAWP2u2Y6bDKLN5/lKqGZiLyAEYzgVlsD6z2Y4cSr4hVew0SYyG2ms1o3LijDKLA",
-	"OVrNtppIc3oIWWHgsatN9IGr/LPZFmG2nfF4e6GRjApDEobUGVeOloJ5GyvK6Eqf62kwJUQfdUiG+Jld",
-	"TPuJREssYo0QaCzuC5g+nyccx0cDZvcYtnMFORNlyH3Ve8JA2LyI5hNzFh0QpS2Cjlm+WEPo9TMfEj72",
-	"HltzIpbZK+5mu0BklaotWmEVLSHFIgmKGS1epy7IGUw9zhIz8B0hqZfIF0iSvzLCIsiwTLAiLNoCd/sH",
-	"VXrBjJAYSbpgWGWCyBP0Gsw/LbLswoB1A+GY+SEmES0hr8/kg9yRtJwe4DgSjteYRSSe5ovQh5+P5f+y",
-	"5sQETl1gIegaJ1Orx5mlTmkar/O/xFwr2XZHcFQzbZ4YGRHmfcWEg8koAzlv8xGMY+v+eMGP9WvH8o6m",
-	"xyZuhZPjlMOyzGvuMGJIawucxZtC7lr9RNA4IkwJTmPpdCeX+nYUBOKhAGTPgExFxurmW3cwgdVplL8W",
-	"hPRJJfYVtBA8Sz04Tryv64lERmYgS+TGgQb5qrNMIQrZlxAt0iaeZpyvrI+iiqTE5mNNEE0BtpC3ofnF",
-	"xPxZ5EhyyTfShNGogjXJIPjdoCCcNGW6MfW/QTGAQ2FETIuvwg/wgfln/tnDomZBN2jV8gpqvVaejC6l",
-	"gXR7eV1Q/sKpl+iz3slnE9uzzuGSA9PG5fNxQuLIC0rOzGJShcb6uO+nIt/G1Akqq0piiRacx5B0j024",
-	"3QSJc7nqBj5Bn52U+PyqfPo4kRzBysiaiG0uFn0uWEzjfDBIk2UmO9ZoxHDyElEWJVlMYmsvSbhL4DAs",
-	"JXoN5gKFZs9l1Q1JzTtLisaSb9AKs63VU8y3FvkNvurlrXGSgWqbSdJP//uyU0a+S/jmspGo9VOfaYPG",
-	"fA4KlOZqkLYvs9VKH+cawvR+z/q5DMSg87SW7oqkXsFb892XsiSpL9boeg7NB+g5Jc7be5k32WqFBaS2",
-	"GaHUED0wsXGjGWjyMO8Ws/DgjQkiOFqimEQ8JrEmA00q3gwfm2UamZLjWELmSo808VkVMZ3PtSgSfOWM",
-	"fsXtv47gGLFEnzN2x/iGfTa5GZ1z/+pQ+JuRx4E7BUVBthd0i9LvAONoubnPME7i7jMGKDO9B7jWX33J",
-	"Jf2AJbgv9Xk5/9oU8C/ow2GFawfGpIYDrVBbq08unybBrbNouA6dpmJClDXQlqS1OoTMZQajbof8aKWL",
-	"C1iiXNkbayVlgjaELpaa0tIkk0Xtr+s1Bz9i6LIDmDGxnUQLKmAaKU9toveSSsUXAq/QLNNb60zZt2bj",
-	"l3byEEGn5RsereHZ2pWQWoa+32Wfc9mpjfO5BvmxZXwgSUOG3l6Mv4QiezO66mh7cbuGwQaxvOpYg/le",
-	"daCQobLnoN0Un7deIQndcGnOMJ5HIV3p8sb5e0BN/nB1iWLBU+v2vHDG8ylaEkGOOt4Foun6hVchG9J7",
-	"Km5Su4qOE6gobRm/aBz0GzeL28bVxseQcat8PZKjKowqW6qspBtzsUpMKGzi9C8LdLi8phVerfcWFLuL",
-	"jrn6xn7shO3Owna3kLpm7Ze/vtJfdMzar315Di7rNJH9vvxVf9HHGe0+vI3SXu5n992n2HxnlNqAAw8S",
-	"kOHs7Dlqy8+p2uMZluT8hVWOk8RcLp/zJHEWmTlpfcKF70oIrNXoYDwwwazfXn7XX3RkaNdWjay4Zj7+",
-	"fINSvNVWtaG6QPiVqsK1gwq0qGqj0S42VdPQhVAQmu0zDY8UCWkDv8HvZtcDbMIKv7GzTIrg6sZRbgoq",
-	"ejVHyvhMC45bjZneRYukEgSvAmJIS5c0FP54e5+SCLLCMwUYOt4SdbSPZeyzq1piLWpDIzJgbMqmXATZ",
-	"rR8arrUbAA6YIGlft7lmMCMa8C7aiSWy0B0wnyCwn9bAFM9AW4cXh0xR0pSqWSVMq0JIZCz3+e0DwQoR",
-	"OLQrYoUFcnHvhYMtrbcjvVjbOCCCpXlkmAZVElKLQvdn8iEG2eXeLQaShKrwnV7lA+a5ceEcdJ5dMMy4",
-	"NEUTwl66UqjfrtvN2gtgzb48+4KRelWbKHSX+T5gb+J7jSUdVcAVDeUDGUTrWltBxdOYrIM5eizGIkYx",
-	"WVNzuas/FSmujIVWg9QQZdSMtvu08qTTrrEUQLFaAglYGS7KsnSJx3ntjaN9FU6naNYW/KUWAOk03pX+",
-	"ZvegNO0x3FXaPFAeguk+3q37Jjhs15UFF9VzOa0rsYGobgPBu/VRdquUTV6vywJaaiXYR0BExoalhGlZ",
-	"pa0kRZMELTgt1XQoZH+5mabNtVbsUkBnTwWPs8hndOwOsvcTFMUTqYaIh3gv/EChtOLYCxqRsScSiXsT",
-	"aOlX2KclAc7Eb3alvwVDwd03G0LmSghzQJZROJvVIl5ozdWjb+balzjVWnhLCmVk3hiG+PbjB0+FtNso",
-	"XESgwtxXLN33GYn70aS2XBoti5kshQ07TQc+U/fmgjhm8VTdB+PeLejnIfEg6ZfFrEs706GzLssgDuaS",
-	"Y7/LGVniNQnmQc/nREwl/ScpnczZ+Q8//PDs7HxSS2KG8J5+Xyv5PnzXrAq9OP3pPKQN2Zk3Aqelmec4",
-	"kbVLYL+tidgIqsw9QJ7ExLu+pLlWon83Q2rknmdJgsYkkdqe5WkDRsf2ml2zUWPhN9F7Xe3Y6FnQHzEg",
-	"p4vPA+jfNZErz/B0NGagUqMziz9If2Dv8OXwK93cc1TnB0o0nwnfO9DLboqY/8oLh1Ym7J5QtfPkWBs6",
-	"uxQLZc0PH4eGVKmxEhnTdqQRb0Sq8J2V9jVIhYWaKkEXix0HbFiCceLB8SH4VpY48hhDkTRf444dNZQN",
-	"4OngSXlamrND+SeTNVtkEjsZUpMWZ2tOuv1qFQxqDuwtyIwW58UZFwhA2UDzvjZKyEW7JMkQD4xdTKOU",
-	"cIvtpCR2kFkdVae8TEvF3rMkOHC3TRUN7OL8VeX8xpJz4MC5GPcMa6wWUNOrCtB1k+ebcwfajJaNFmCd",
-	"ceAtEehZSyQOizSgmX28dglVA/zVESeh4B5/O3xMmoYjd0/hssPgYZMkDgz8/v2bPbbvgjsVQXH9/mb4",
-	"mEwGvJQfbv42fMQ0TUOndH19vc8x/UXZX6GyqtksIccKLxb+QsEQXxNdEbllUWDVt3ucl4snVTxYlC32",
-	"XnOV9CEZ1u1iAqRncdAcsV2MhaM7JEtRFrOaucIvhBGBFW+7rLZw7wwTUf5zLaR8ibcHM7n8jjpdPyss",
-	"rl2KJAQLYNZ1Kn19idxTd+XeDyv13kyRgZhDUAheReNC7eWjopQo/A6uaEEkT9ZGXMA/XakZ/7NGjnjK",
-	"s4aUZywWRPUw3MpH5s6roUJj1RfrJ+tguFUPqkE+FxZTripWD8wVzJjWHCtzv/KNe73kkQpn45qodZL4",
-	"u5kxmVNGTbLTeE6TxAR76vWgemr0Ccdxx/W/169+mYwaonja8F1liaJpQoLLNoXATHCqZN8InrH4GEq0",
-	"+fsMipac7DscU7v86s4CaSn6+G1eEDD+ZA3KADnVYdw97c+ipP90RxnPamzQobJFoHyVHcivPRf91h6P",
-	"P7wLZOJrLicfEP7d5U1b4nlY79bcEO6XzEiEMwnXR/fMRJjiSGWh4JJNSGisL95p8MbIvx3dPvf78Zcc",
-	"Nti5YiB6qt87VvfHfE2EyJg8Gr4k/QuLW9YE7ChaEigHkBeIn20RMxfJ++qA5vAaAe0OdyCk3fCNoHbj",
-	"Pyas3aKage1WdWho900Otxrbpgr8g6aGD5ikwq98LdMy1daxuoZvgcPowOLeW/XM+GSubPZerU53sWqb",
-	"uZquZLFweOg6+nR4DbjWuuVX5akncB8eObVvtypWWNkQAJ03AegcxVANEeTNBCDEyL1CS576y3/uhyf7",
-	"Qa80VX8IfnDL6gXGyUivfrrku9bmNvmwRyGDfpanH97kJge4dnMlmTPozVOsbR8uoRDAVrcn6Y6SiiL0",
-	"et9QaiPAUJQ0iHdVTJCTyjofZoXn4QYtBnGmDc6/9yU7sKRUh+243HgrGXs7PYKVhXTAq4H5LwH1HI0V",
-	"ONX/m/3y3+yXw2W/eETtmv6Ss7wHz38ZkLASNq96JJqoQYkmHiiNHp+Cb2fPMMyDZq408y3ghCtMnTeu",
-	"h6vnI3wXh9yspcyV8nm7MwvtpZnxtjOenUEXhwy++Y25kFkplhSS7qHzsi5pc7n+wJ76q8KgttTThiMu",
-	"0IoLgn5///oDUnhxOC97fT7NDdw8B/G3Fz3qO044wHYbzvZ57WytIdXhTIMaG8AB9LaC36x3jCyocrmh",
-	"zwcPXQMrFJyC6XZAtFkGNQD2xWDAzgVerAhTIZP+nX02CKrRKhR7vPz1eo+jYpxN2xb8ieVP0ZWfCcQl",
-	"SDzfKWdIsDtSgR3dXN7usyN7Ma1+93H4kFkoNvvpzfWh8FhBxXtTN61wGBZA9uRrZ9WC8QPYRy+T7uCs",
-	"4dGZggdQJhUPXGp9LWZUCSy27lKhT8arhIewwoGEF7h0iPTDTjcJoSx1WLOCR7bSrsJoRhLOFhIpXrQD",
-	"q2EMR5Tg2YK7gu1hlpA+9jtUqoFgimZ+gqwpz1yJkyfGQXPsr9DOaSDfxSR6mXsmo1fnL18+f9nvdpIG",
-	"roPO7rN8W7Dhal4mr/KYDQQLFjtnQKics39Y9T7VoAqHMTU/B7sO3m5Tgsa1at7G/2Cwjc5RxiRpyp3r",
-	"AVKXZdtY8rZ9O192Qr3d8dkE7ebr5H+r3IAfaw080+LnkEDpfNptJx3LkKx5c3N5vWOFz3ctj0SBZb29",
-	"/FDpOzPVJ6LfVtNT+/9no8koCieQzhO8CBaGsop0PTq6psl0Bs1rYs6UFz56L1wQ/7fcHfb8kku2KZ/P",
-	"JVHNyhEyLyDKbFRw53k/+7EMUBei/m0+evVjCL4GLUvXLm1G77PTSRghbR12vyg0LjhIn0jfUuXZ6QUy",
-	"Fd7yomblrIyWrZwW9vEsLECtYRw14O5V6fkBKMXLkmbXXisvm6BnL19o2oXKvu0LevZyX27WRq6KrshU",
-	"8WniXTj2zM9f1Brn377fe6Vwh7DxZu+tfuqL+zsAHpLFlcqV253WNmpLl7dPd7ZbbO8WEi3Bn71Fctup",
-	"g9slwTOSNNTEg2c7AHD64seXP+yE+JKn04T6+vKN2PU3niJ4b28cM2GlhgonHwoKxQ4SffnT4SjUapzN",
-	"fS1s9YqHxP19uITx7k2jBEvZnJADj/eGVYhGz78Sjf4aTBd+zRBkDAOVIMKUCHQKn3Gl+GrK51OpcHQX",
-	"MIjgBaiFoV9oOPS6j7yBbt8fjGQPd9o/7JxKJQ8udXaf8m1IZX0NlWMdq2DcKTCh5pOh430d3TG+SUi8",
-	"IKDAhRthGEve7eXFs59e/HT+w7Ofdp5Rs61w+cBGAla4UVv9ttTCmqi0SPb8+csfJi2SE7rE7w+p3qYF",
-	"k9pO2QiwWshoMsrEAoIldxrjIANdSKiIu2V6eZR1sjEEgSzZYLUW8wTNqNqXkmVjASBXGujAFFAUZy0H",
-	"a6Xbgc40Ewttrfki1TUHKDxH9vkBJtxQFvNNILgKvx/CubSDN36Kg7zx05vrAX6My0d2YDwuwTcWLHok",
-	"pe6RqGA3zvweDCe+ZujH02cnZ//HRQ/r1b6mJKELOgs1W3vz9kqzqbBK1M29aGNWLGQCHPJMgp7j968/",
-	"2PZszaO/OP2pg+uBckHVNuR6ME9QxGNiWFDJNUbUhou7acSZEjxxnRfqP685BemzpjHhWiIJqig0ZkxT",
-	"Pd59RJJEc0Eyn5tbATMc3S2EbdM8I9I/6lOxfY9o5Hceb6SL4KC//DeI+Z8ZxLQY0Rzcacj5qgOn0OcL",
-	"SvDbW1N5JX7CIpzKLLFJxliiN9dv/v5E+goG25RI6PHuW7xXcg5l8O6vJBF6e3ONxhqznEv05emQOwHa",
-	"cAill/0Cv6OxPq64IszR+emPZ4MmC1XC+eXj2/JGXvxwVGi5ZZPccCGexgU4CIYtgGEVXMME/f7/aynC",
-	"BbolgsRcHxdnxBjiaPzh6vLY9FmGi57J9gJpCAlf9LHQs2oQbFQauIz1y+318aU5BYD8s7NnzyfIqCV6",
-	"qYWjGThpFp70U8PRPzt7+ezoYJfYjyk7vqrg8Qu9rxeD8Ct5FmKM75/dXjfs5uyH0zM9XXH+s7OXRwOv",
-	"vk8pmwZxHPxZlCHAdf0fP5seCJ3e//jjix/0QuBfP+4zf5Dpuvk1EBpI+vz5oG2zdXDDH35v3Or5y5eD",
-	"Nri+D+q9hmrDm3rxw48/DZ5qugjpuzDd8S/Xbxun/GkAHw4l7y2gWZ3ZtYOz59eelVnGYUl5AhLDEkJx",
-	"H2X8LGNLUBLCFYK/MiKDbStSzZrBr1+8o9G1JUX7VSMuSr2zod1MOaM5d8YUrjo786xqm72Nlhx6hRFp",
-	"yhRJwuJdjtzTXfebYc9rnExd3yxXZ+u0Fsy9pSuCZkRtCGF+ITsXsHsJiq4Iz1RgBfV4Mt+ghLOF3v4G",
-	"UwU5NtDqQ5A02e69mIbu382IFc6M/0jShBLT7tCgWEeEcsVNwTbZ1Qd5MhJKTfF6Mc2aeqKAsYWUoCkU",
-	"CqORcPV3Oxae1TOs8H1whpuEb6DA8kEm0TQccoNiqQ4yiSSGwPq2l5YmacOfTBAXgm1JX6N0uZXaJPZV",
-	"HTD861gPv8baOEbS9gTGaMZZfII+EplyJolvMgkKJPpM488T9FkqrDL5GW5ZwR/y84UjRTTjsUa6Fd6i",
-	"hOC1UcWhwvY4r4EAJbxQSqM7CSwvNvcqoe6HRGZ8+AlGP8r7FaIVFndQ3g3N6ZqYrDXpmhfGrjvmhmcJ",
-	"XDya0djUENHob3bnWx2vcEyOs7Q2nVYITcW3z3eUxXaf5krTZ3D9u+mgecjJ/7K6U7FbZRIuVHs5Ev1G",
-	"U598vbb6F3+3/XSd88w5VOI0vhtNRksOPnkNh6A7HgDQZd038KL9Iuv8SVavDgr7aC8MksMpDKFSBZBi",
-	"s4+JKe7mG8Dql/V8oQAoi7uf18/67S8TA9XOX73Rb4edSuWRA9FXjZwE6uMEHEjhvtX6I71z/bSICgle",
-	"TH88fTZ9Pm3KKuVCtd9Fsq1U4MX2m0jdq1XYanpm8nY0eGPBXr0JVsACw1AglUrZMutvrt/8/TgWdE2s",
-	"Ex19jsmaRkTzNPhd6H95/csSfuE2saN+a7aWyroUOBgYr141QbdLsoUPY5LQGRFYkWQL4UPNzEiMBMHx",
-	"byzZvkJRQjXuoIivVsCBtHaFZji6s0zbdBGcExUtNbfTc65xQmNTVEgQDSs/HsqxpLAiy6FDbMuAI+DO",
-	"vn7zd2QegnslnEsJEAx8DL83f+fhHSpWI1VBH9ZDTHw9U1PekLPwqAllPSnzvf5i1+3xv7n2qU6dtgRh",
-	"gBNcSbCfakMlxFLHVgtw3zI2b9Q6QSoTzFTIKiPhRsNl7fLNzQB8PofqOkuyuvAluSVS+I6Yblh5SpH9",
-	"AkShbcdqu7sWW4ijj0EKmITQv0HnBOSrxZRb+s83R4wBvoAkIktVMAUkIwZrTLdZq0ShvzKS+TgLEFeE",
-	"GdposIBOkhC04eIOatAu/b9Bc5EJISkAhaQ8SWxdUmxv40V8ReTRBYJavXn9XZiCSqS/IEYN0SoJju6O",
-	"+Xw+8TVLKNQxAaJZYokYR+Ie5RtE3N0mICuNEhmz992Oj1c8zhIiT4w/lPITLZ9OGD8W98f5AAc7v2po",
-	"q8LQgQR3M/L3llIrXibK7lokHs4UnzKy4Io2ZBcWL/TqlSD9ybH7hMimmsdpQgK9Nt7RexIj89SyIM3A",
-	"S2Naq9p3Ds+SRGtcOJmHVa2UBAM+MBOsGN7Qh/HrLJU7Zu3bH6MGwKaDunEaYVDvagppiftpaynZ1u5H",
-	"AdvsvrFplW3i068fnrif7qz/2nOJaseOGysfBYdq2q2vu9WvrWCH7fZY3/1UbxZHd6kWgcF6/AGm8cpd",
-	"zi10I4eKTK6WhGHIGvDzTGrtxvd/Us67Ms8kTtDYMVr/piBKUGKsSPsjwgtMmRlDmnZYR332ZytDQckp",
-	"2XGDbmq/UazQRisqc2EoWSqCY9M/xix43MS0uxWoCq393ttwOI6paVR/XY437x6mw2ZBBoGYeiLN7zGJ",
-	"C/3JQWk0izmCUld4RS4QnkFtNy8US4KupMs5NlQtcZLjcgmxJznPKRBjkXUUCauN24UcQJeZEHrdhi+7",
-	"Ki7VQpNh2fEGfq+ZYUX5kHdH/LNFlw1JyGpBmSyFuz4btmPMBunzviZ3hggXWLCbwwvVEMw/3r9LQhlj",
-	"vzGS91iaJ3xjTDhTWyKgDrhONOaFxioXtjYFECaf2XzChhIXh+lEc4gmNC3FNgA0u5p0QMvCIExuKn0N",
-	"EY0n4M2WdMEs5OUFkG5s/IO2/siTsGL4yjvqCj1x0BKviVZj/RzdmVll7akgEYYMESWyWhsMfcIS+pNL",
-	"5D+coDuSGhe9s643gipFGJqROddWpBqC46Y0SB3vCoiTn34I9W9SqlmKP4KQ6xacznnzSepMGJvwMC6c",
-	"mktpnSBfuC/g2p/TZGepnurC3ulvyi2mQz1piHE8QtVBYXMw8rVo2WhqvJaL32Ohpnw+hS/gQZz/+WdP",
-	"ZHbA8MswnfETvrmAIoXC4iMcEMrSQyX33k/dKP/qKjj9mT7RxpuAa9orrE6QNMA3JqeNQh1BiewlQc9O",
-	"j7VYQ/aECpjh/eNaA7q1reKJQKYrjFGLcGwK8+VnkrqKKfAGdKbVCAL/On72/ALl66cS8UwgvmHo7Eez",
-	"CiUwTbR1DK8/P4NvJ+B9LU8xy4RUE9s/Ret3oCS5GB48lQYscxtn8SphitXyyHn1wSOWLyl3Zei9naDf",
-	"MlH5Dc24WpbwzQBuNMlPpkMLSI9yOQ10Ieh3ltbCl6c0sC60agupTRpollK3jR2qI86kwiwc6iOaL6Kz",
-	"8+MZLbSR3DtHORJwISR0e88+grQic3PC+pGo7LKADperKGuc/oo9/PTpzgbOrxypaJHjaRCITiKq0LhG",
-	"qUcT5Mhl7PhGjtPBS1ShgMFN+JYWXAN6enVtLmkFKoLEQSd9p6gPTGnDPiFZaAb5s2mxbxM4rgZ3wieJ",
-	"F8ToeHc2gmXumRHzWVsZ6Q4hats/tcObmjUNCdDCd2aiyajFyABY/EpWXGwbQPHaNZpKOU/Q2Ip6xzy1",
-	"HgOWlX4avN61xjTBwaz0d4K4LmBdPQeNrcI1648RThJu7ql3HZAmCVmEKkRfmQeaFkSvEYO9cf9GF0st",
-	"SDJJkCSEdRxLK7pBCnFoEWr3Bn7gTJIhWiQzak9+aJMgJuVwa8Qpl2DbgFXVMokujSwgZXC0JNOlbbHc",
-	"AWg+thEmySYPg6nUXXRMdfhqzsUGi7j3d+a2S78VroBKe35DZdTvC3OlsN83vuxPr68Ez7S07PnRfU9I",
-	"q34fVHPQKw6d/I/6yddxqI6L1ZOvnmoNKnXgVo+ofMiTIr00EmeTE52IvACT95xpXbwgAuQJWhKcagtv",
-	"JSdolSlyT8xbqxnX/yT3VBoL16sgWn5jRWc0oWoLxsQWmblnBCWbq2sTUGI4kReQxWICyya0jTZLDJFm",
-	"9Au3YjjCDEm8nYC2mmzRP4ngR6EQsu0BtlORKLMrU9Cl25dF4WkvuZj6Rf3nhG/PB35r78EM+HL4etP1",
-	"C7h7Mfjz8+Ff7jGxwdNO35bURP1pEg+c09DJoEnZwDmBXEHP7lJqPITN1eC27DpOdQv2/lH/PdiE974f",
-	"VsOL0I8sr+Rn0daTq6UfALVFzCKWedI0CFBMCbCcwgHbgig/b49tIWZ8a7yql4QpwUM+pNcoss8CWVYk",
-	"lDAPGa7W4QRmZ1lvjaFhXS74zLVyuCxN6GIZsGw/wBt6yMBwHcUoLNVPEYQEkeodhKlC3gSTKKR47ogB",
-	"t4yNa3VMI25onJXvz4XJwknkZW8cpE13yeMuXCGYrnDUuRLgRTGNxmSmaj0ZAlUmaNXQAK5WgKxeFgQA",
-	"XSg0EewLXXZP/ATdpf1Wz3ffcjDgbj/rplTx3zIV8ZU1wPVRH7sAq8GEjiceoqgr7471uPQPPgvCEuK/",
-	"cQeMMS8W+4TJUH2dJkqpA6jWZyvAGCRRld7TbkN1QORY0aVjm3nZdxTq+Jm9XUlWaYIVAWFRDCX08fBX",
-	"2ZG7+zCpMYYEK7omyLzcuy10BWPtdj0R/dlyNI29yP1lDNzQnzAipqE0iW0f75KvdYW3aEYa/a2KsoyH",
-	"AsIfeF4ALNAZoIGz3iieIjxXkJdEJVphtu1UeL3xykrPUve3+pNWGqjVxA+3qqYSJWRuO4gHOy1kjKrw",
-	"cVH4fEWwdI3/fQIgs23yyMgDUUt4uGIRjAeBjGxYo+kHsPe9aNhIB9y8tcdRC+J5GUpXJAwnGQzwmgvu",
-	"3pftgLTkmYBU/sxaoywDeJl/5AArQE4/TBLqfy/81QuscPkq6Fzfia4VoJoJJnb3LdB931CnpChT5QS9",
-	"u7xxrQfjC0TucaSqpN4UVpnT+2CnPOaGb+dzWtwHHE40dNXvvVsuRMAogzzeUgJ933la8uvLZY46CyJX",
-	"AamVTVReDYpLW0iJz90pDVARC1/2kjSTkbwL3ZG2BwA65x1N9wJ9DdpayoQSOoVUe2CSVDy0EbzHoEHN",
-	"0W2gjRYbM9c9j0s4Dt2uyYRUU0n/SdoVDN97H0MymdaxXOI0ViDL+wU1g5ghbI+ujs10P1rtqoFP/+F8",
-	"ZXpYm25YSvNyUswEKTv08DIt/HczRre2NpEjgplqKRGUh5OKQKJrQeXbDukRimk97gYfvnO5nEkmcAIZ",
-	"DNYtWZAuSHEOF+qUuwWDo4ikyl6eu0DlYnu2cRiJltyOrofVGsMGS7SgaxPK8fH8kKCricOawDyEKDTy",
-	"OdXGIkBzX4Foz8TN13LwFcU/SI+mYpTpT11oPexrpYQvkUEO2VTRMpWO/gkX6Ot6nMoneoLc50hlaULg",
-	"CtOMspLiEmktXFJwTegx2zoayKZ6jXJSqAgDGT592yk7z1W/62n5wtqOprHUttYmDKxq2olx/+/O/vCN",
-	"LnYnElaaY7iiY53b49UaMnR0WwcaC3T0OweqTevjsUjV92h/9d/ZUh79podCut2cqPXarN18qPW6hYXO",
-	"Vt0/hOJ1bYqae/G18XI5wASEhr3QZpyOaHx1vX4xMaUjOLT79AWZPKZCGu2SJ7FEVAXcQWEdWLOncF/O",
-	"PpdHeyu3FUB00nKbvtmh7pZ211PhLX3b0x8QVnlfuxGDSu/O63WtWm1bGe4WvbW1W8kgzdSd1DtKkrgZ",
-	"ya8MsBySz6EYgu980xV7c7980HboUl3oARAbtt4Lrctf7EBqWgLdAMxuiWYMQevfzRHuMuS6lOrrg/Ed",
-	"nB+nPa24YUPuSynNRPI7Fua6sS2vUVZY+Nz8OkFaIYD/nhutH0ctLhayO47bSsodFZAdUq+jMrJ7FBtZ",
-	"2m8Ql21W5zAAL43boABtg/y1qaz5b9rOzDvwKI6M5lhvZlbzFYSzYIlYZSE741qSLObHArOYrzR2iNje",
-	"t81JfccVYZv+5qbogbahWkPukbF6fJ8zUyMmEK1y/KIOf693DrUtSrjSxux7GVt+WcOsq2rWLiwqCPN1",
-	"kpaqaQR9DHRFjtfY1JWElPZU8DlNzGUCCjdo0wRvm67LQQJVgz9lA3cEBWcLG7OhzAxj7r32bUnsFpZf",
-	"lCpFe1fgyugS7bUD7USGdZJe21dtenWAfgTB8RaNVwZEQh3ZG68x3zA03mAKue1aR9HAhFcA6EcTJDLG",
-	"KFtMDDjQWBILmaNyc3kcb92FJHsn0H7pUkvDFRa6xJXWSeqDSRU7GfbdhFfGfrkhgpLG28iFSJ5UJJUT",
-	"i0pQ8YL4AJotTlFHLelH70a7+bIUSesqQa0WF4y+Y4N6pKAXQO9ogrC7w5VvlTOEkcJiQZTVTG3GgPXI",
-	"nQwtM1XunJ1XnGrsbLU0q3wiCzkLTF6g/81OT58TdNr12jnspfEypitHlhd4UfnE4Vjuboshn9Pvr7W2",
-	"VJFUw8cFpw2OPnNTu3gryqClL0Bs39UcK+ADT3h01wUVPzHfVsSSyZfJKDKVZQd9a1JeB39ui64P/r5j",
-	"VkOVN4QtmHWSNiWxgOTgcHEY5A5oAY71x6GMrv272PuttXXUt2PxuSljoDEczcgiY0hyNMdiYsQbSY0K",
-	"1VnnqBC2hUvAolHrJG0mQwuhTn3/XUb2FPhypwuPF0A7oU1DFo3CiYka4EhlOPERi86cW3Na6MUnw9WB",
-	"7IJhpr7jhe45OWA2cZMbLah3aE+g0HGHqB5L92AaMKuhnPLc3XlH2xDdWUjbKD04Sdsw3RlK2yjm7rEK",
-	"Jm38AeUpuFG6fNEKLlCKpZoEY5ExVuQYRuvURqJ1dfW8oQgnxN/dMWLmiUWfQCGKLcMrGtlL6S2lQEKX",
-	"6F+78Fz5PoG5Ol+UfXdQAotxZKezbE4GSnhMRtBPUOpdBOw20+tVS07PH7XqwXF8AtwAzEngEfBbHkxG",
-	"Y2s3obOjBu2kOf8Wmon2XJLvjTNw1mZM8DynI0u1gXINFHv7FcQdsNmxrRC2WfLEScMjeNXHqSEaC6Vp",
-	"ALNxwGfj5Vej5KiqamE3hQl7h90UvcoOHbKEkQhaZG4gEFgQEn6VtxpxVfUgOO4r5pkaAzZRIcFS2Q86",
-	"IqEMmgkaHRBlMblHY8t75qEzDXpzwnmCcBt/CqttcjkJv/gn0hscXfhbcQYNgqY++EPHD6aNFlIq7HE2",
-	"CeRwXt5HguNj8C3A4n0dwCZJ3GYs2Y9q9tJmCV4H5eyECQJ+A3X3XCUGw4I6om1jK0O+0TqVoW+jVFA5",
-	"MctAY2vzd6260uD//sOVbMrdOsJUI7TptWicuy+g4kRo2u7H3JYUHDQ1+ok5b6xptmksu4JwizmRUGsP",
-	"ateMQQ2boCjNJsioQhNklZmjC1/2y1Z0fHF62skl0bbY2pZrHok6UFpKKTkbWnWqptSv8pG3P6qlj3IB",
-	"0qMqkyCRNoIaDZBHrYU0uC5QaOuFwkAhnP692Ei4dF/F1PmcZTSJEWVmPfa2QzXLjibx1AqXwGV1PUDe",
-	"1rIGG/N5m0KcVx3dYAkrCh+SaagzjfhqFcoBt/39BFlTvWXHemH+4HjrJth8JAnBEmrkugsg7UzFjTQp",
-	"A6u0+er6Q6f1BxSD3X3NPsYKH6cJZnkt2W5XaWaZ3E4THqw9eM2TxDjdeWqrDK742hRK1PCw5WTqekjL",
-	"Hf5Q46LL60+oVPkWaupQiVLKmEnPHB+f5XVJzc9dtZIQDRqwNvRebRwnIT0gNYcWDowrUxWeo5h3LV2h",
-	"JzKVfwPUZcv4utLACt8R5hSAuLOA91V6Gye6MeO7isOumLH/0DR4sA0SHerhO+h0MHBRScRFU1VweIZo",
-	"bHIznSJcwpiO57irinM+LFxG12BohsIrrXWBEJfcICjUc9ZqiamgZoo/UwXVmCXUn9REM9ZH2KuackPf",
-	"8z4VZnNrwmzwib3h1qOarXm/uTquLa1aOBvYd8ejMfywrRytfaM4gchY1/HV/dSWcmgGlimh6mpkQyFC",
-	"c4ZaFEEd2fHQmqldyuOWTsfvNlerBqsKEfSZMiQ2KbL9Emcrc58qsQT4xqSlUGoB3EXkyc+5LvG+AG+a",
-	"8wCGvb25Ra+vr0DiOdF2gq4x3HPx1XwQjeUE/X83v32wyQ0Mr4icmJ6NE0RYtspbsGQS2sJKNOeJVupc",
-	"Fa1CFnqazRIqlyRG6zNkFFKTZY6VqYehuXvVfQUniDIWLTFbELdKlLEY+jegz/dPPyNJoLWlGQoL4ro0",
-	"aA5RF90SxRyEnynCQZmf1NZIpyohJS/O6+urUUGlGZ2ZKjCE4ZSOXo2en5yePNfqgF6aBvdTHx+zbpmA",
-	"RvV2lSVQ/80aJXlMDc7AWBnJFs1pooi9c+eP5iqGwq9SXeUT6fkFXhFjBvxP3aaAmLx7HXFm7jO6rjNU",
-	"v/RXRsR25NJcoLGH0YPNcQWyD79MghNp2suDhMCdYbbC7e2mSYlaTosNHfpPXthlPjN0VtsxNVQ9OPy8",
-	"5x3mPe8075/Qbd/0edLPn52euluvtuQeTtOEmvpeT/8hjQKej9cpQuNxKmDE1upM+5dRQqU60Z+8MIsK",
-	"TeEX//RnHLvuenpQma1WWGwtVhcgqekRLzRCjwq4/idU7gi5rS4FwQpq7SDiKCxHRIjXm0Yyf9iWUqaX",
-	"VSi1pE5xZvAcPkY2EKl+5vG210F0hH9Z/CiRkS81DDh7qIkDzU4EKQN02HnrT17s/uQDV++g53cZQcwh",
-	"lNouNiHJl0mRFT+9fzrLkrtjswu4VBVEoddJojVya29cIGrsQk072pKiDNr3QO1z/bcFSh1bfs6SuwrG",
-	"yD1QpiETbm+Sbsows1IwtAt3kkGdYxe+nn6/uzb7CG+7A7UY964r0GETB74aAUEhg92MNkxDMUlIGw29",
-	"gefStnKRZTBcaM3SKGslTUxrbrafTZiazKgPQU1xGavar1hMRvfHC36sfzuWdzQ9duraccphlxb1v5Tx",
-	"qbr6vajoRRPM46+BUmbqgSj1Lxp/MbtxOFU1iFd8bUR6Lsldwqq/fJNb5L6QbhmBKuAf9Qfp3vDpIrMm",
-	"YXPhN1ZQqCco4VwbOFnq4lI0QDK/ENWy3dPH0xuq+sJwQP5CVEcoVoyh0Gz5K09pPPryZwAvn94/TTUL",
-	"0Byj/4BNSuoNYbFEV5e/XsO16ULnLtP9eX3uLu5Z9D7KsbuYeil4tljmOD9BgkierF3vTEboYjnjmTCR",
-	"4oktKg/tGn1YkBJ5gj5whVIsIOGtbAyXMeqassU7wVcPrQIXm28/gFKxe2qTllfHZkhYjPCKQBO4r8Fq",
-	"r3s0Hm9jwNZV2uif0FqwfacYRUoFX9PY+Dnr7ohf7aCPYaaaubrYqOZNZ6DWrc2VX7WDlttHCVReUDUy",
-	"aPNid+5st/CA2OyAFObLZr2HYcp2sCAQB3Nj4wB96lpEHBfS45q0Bad5mpgBZTiC8md54DykFZR7+Xy0",
-	"s/TTEIICP0nyJbhduKy7AqjK87eoAXZpkAzgh8tYH5dh0153ew9FPjm4ttwKmtxavtXOIBein63gqCzd",
-	"PWia1oaCd0z6KK60EKy7cCzzZjPH6oVKLYS0U/d21ASypkRK+ZUx2zPqBF3FZJVyDb4L/UH5dY0vLs+m",
-	"KwmOvg+zR++1fCBDSNv0T9Nfdxcg3YB2QOUoiM9h4eI47mE0/n4APoy4GSJn/DrzG5UmxbpAHd1I4ODy",
-	"x954woXxeyOp1gqr45Rkj0nPXHJJfOo7sOMusqibFMr7Rf37SIYuMsG92ywVeh7wzgCKx2UfNilDeY8Y",
-	"SmX7D2RFVmD8uNGU0OzNTuKiLmULdOkJ3ttePYEMyo9XLgsvNEYzen/5eiGbKob2VVu+YggnxJsfP46z",
-	"k2t0DmtU9vOdRHQecP/DYjsFIfithXZ6SYM2YtsV6/lZb5nM5xzu3Tk1KEa2lzEEe7Agpvg0TrRUaFWG",
-	"8ljJgxHd44V7Dkln327M52C45i+ydOPr4CL3+qCtt8EXxNWYqCMWXOD8rvEqtIPvkn03ukM6MPEwEPrx",
-	"cEY2zjr7Nrg3bOrgBGWKmDUEopRJsvdBev/9RY19t0bm9UDfOVXVNnBoXq2nSL8Or4YmFgdCrM4uQyTN",
-	"hjv5RIoeQ/9+P5/h9+It7GUFtTgL3fdD3YWP5yhs4sC5wXqQCFQ/uB7IR2jSBASxl3wPmSVgbuvigqCy",
-	"RabsNV2/0wtThUz/NCMLyiTCC0yZCRP/kwhex4aPesG78OHsqziO8+3u4wzJR/imXCEA98ARDuPDT3N9",
-	"+fB4BzPpNfpLT8USFpHzE1bOq4xmAT3tv2j2aKrkARxuFsusEnlIJNOap8exC5uPBEzOlKnRcsxdv253",
-	"GNR1t1F/fWxP5WowqCOcqkyQvVMbvHJV6BbRrDNdmlkfKNPB7qkxOm1n75bn4AcbkuZQ22f/LAc7f1NM",
-	"yT7+T89xKAH6ECkOPXComZoOkd/g6OkQ6Q1lKH0v9kr5KAZQ8/DUhh0AO7TBUsHih09s6AXb/SyWEGk8",
-	"TSPTwn3RVBLTvJ03IUJYIv0RW5g7jgwzbupuIV9RSqKxkkss7oCG/qCCmL9MLQrTdqT9vK8j0y+6jVm/",
-	"K1S/QuNTNMPSVrIIXmV1NTC1vlzkmR1ugAdbAFQmnvhWhruWQFjccwH92Pj9sTmfMu77WWaUYVhVTUut",
-	"4ro9ZlOD/ivEsgwqxEXMwwiq/j48lQzRwxwpD8788dt4mMSfKB++LwMvpP24UfbO+insdrdS5mb999GU",
-	"uuhI9tWdGT/dTnZHvo/H34fK9nEbf8hkHw/cr5HrU5q8OWegYFAM9ToUhvimE30if+Q9lPevnuVT4sNf",
-	"K8mnmU30zHFxu/muYsQPsPthCT65uPtG83u68P4WGvvayT2Hp7XHzu05CH1986k9e6LZgLwer/L1TOv5",
-	"PjEqsIHvkWEfKKdnKNf+DlJ69iakXvk87vPB6TzfKzVV1//vnMwzHKVWRCxahD8USnfF9OcBvMqJDUaK",
-	"Nc15N6ChuknBYzhmsuAl7OAHlNYReFDUC9vYvnuQ7NFstyt6TorOv1cD/Ik9W5eWvJ2vuntO+7YzdTQX",
-	"PDfbtezg4uvfxcH5qyGZAoFJsiYCJ/vFvoZk6HVwXRZjXu71XkGv7y09r4PvoiXcZb8eGO96tEhXo/nr",
-	"HEyHTMzrBNHDuO8fPDvKTETZwvTrLSXpjbFYkdi2Z6EgNx2xWFtG0MWCiKPWfKlGVDj7GkHP/6RsqYFe",
-	"y4dNlfII15AqFUhTaMuU6sOUHyZRqh+UfXuOB64BU2nNePBYXLXFZF24+xV0S48qDDgkQSqw3/4pUqV2",
-	"YqEgXKkx2SOmSRVby34Twb+dnT/7J0r1xKg2mjpEupQ6ZDmYKri+FxWyeiaDiHx41tROsB1am6yh9SNk",
-	"TvWF8X6K5SIfrL/gyZc6ODeksJmHyQ5ZFCfoj6yFDJF8pB05IoY7d5JO3eRSPvO/k6joIiT8yztzRbqf",
-	"c0O+CF+l1BWFVALP5zRCMZlTBp3xbGNopXC0tC8V+sJzIyJMw/xxnmVSKmVJ46NOySaB+qTFyG8Ov4dM",
-	"OCmc0tdIOalM3xzHLqloQ8230iDfdOLJonD4PZWhr55+UmH1XysBpY3/9EzCyHf0XcU0HwgCwxJRilL1",
-	"G01F6SpaWqnuayekPAT1PXZKyoHo7ZtPSjkIwg1ITSnomT2TU75X7Apu4ftk5gdKURnO0b+DJJUDEVav",
-	"VJV8gMHJKt8vddV38O+csLIveim+WCRkF259hq73EfnsmlQKJdHnDVXLz5rsIGiin18gWekjbo3bDUdy",
-	"qdHvjpBU/0QFkhokLCK24bEMWaG3sLwHQ0m7rYb7erauRMlUqyGtBkL4e5cR0PZ9hVO69dhhCywzDIi9",
-	"MPvsa3ounT0MuHQoo/pbjYlucFqoU5I7cUwJGocnnJEhNNw/RaWTD7UYaMg/6Blr+N4SVTr6OlqiDH6E",
-	"wYGGRwwxNJFogRgPmbTSGbqHii+YPIKEYMFs56mww/3j9dMPb5B7D5owE9vhSfJkTeJCbzQ+LwVMOCt5",
-	"XC9qD41jFsaWvvG+HnsBF3E1MUFeZ7F3cgcseW8X2xhbfzCkqc4cwCH3iucrX4G035dO8+tg3FNBlNge",
-	"OIflo8FJWWxqRmTesFsqmiQoYw53QwXLlNg2nGonjl2ErfhKrBs24Wl2qODMj+ohEtwu9eiuP1yNkxQY",
-	"DLyzgmAilJtrzWb7fs/MWMeHPLMHyhDzzf8u0EbTFZX5AUqFt/IEvQ7y+SXWTD4XJYqD1oXGATZ/1JZU",
-	"tvchf10Tde8zfsB8UyUwkyuqlJPEwfp76KZinlr/JFbotBt5jr4Vi+s/KeF0r2jlw6adFvGua25pP0vq",
-	"YbJL+4NU3B9D4lprOSR4o9x9z3lyOydefrx/B/N0yWjx8z1Cwz0718MUWKlNGehXisZOyjiRlOIFZYuj",
-	"V0je0dSsC/yIBbAY//HEefTAiY7GjCvEyAIruiaNBZnup3w+l2TvelCBrbyCVWm+u+JS1VY+xjNJmEnq",
-	"lFqDuvA70WLbeCFJjAhVSyLQBm9bNpHQFVUPWlJqYB6TQfQu6Uv6PZe5NIAZ15OdfMnauSW1TrU4HQvY",
-	"3elVv9bdWWIB8YDmrgN1WJbq1R7IK1IC7INW2Fa9+HEtC7oHQ74dzJAfOvF9IEvulsv4X5b8n8eSb78e",
-	"S3aaZANLblLL1APx5NsH58m3j8WTS5B9KKchF6qZFV8vt5JGOAEWZZxE+l/H5K+MrnGiR0VjmUVLhCWa",
-	"cRaHLv9D2jdM0+0OksoEsxM6fnxHWdxElfrZN5DbzUWnWz/X4IA/IPmlFrIeOeDvXXUBrYuocJAnCMD/",
-	"WYPzFZzlZxRhhmbe6L6whzLT6BdrMnxz/ebvKCZrGhEtDtBSM2AvxSQi93qF0K0C/BXHWdqS3c2FeqiU",
-	"bjicRw5D+zmbcz81PL9ijqfBgQDueMawM577kaz4OoBNyDEFDKh0gq4NPW9YAXMizLTyMCNIwDAxeCaP",
-	"QihiA7oORXb5HoDK7KBfN5QbBnBLzFZ/0SNcG4TI6aNgcQF7947JNoFpmN8rC0aqIJvFeBGhgklmQGm8",
-	"PoZXUbaw26rC+lMafys86nFON4MNfz0eZQDelUc9vX+qiFTHc40L8sAe04DRMUGac6VYQO6Qj5Wj/5OR",
-	"jKDP0N/kM9JLQmZJ+rXPCWELtfyMZltFJCTcWBVPgk3GM5+JBCahWgqeLZbww4aLOyJylTDFahlilDeE",
-	"xRpEt0SqdwYYD4OvhQk6Ye2zB5i5OdJgniMcRSTVWFyF9dfA6Ft3dkW0GAeQ66gB3aXC0V273+T28vrp",
-	"1TUyb4I+ZkuZOJVs7IuWcEYm5sXTBqX9xsz3GOozTNVFf4YXmy9DSrdkBz+7hyIAd1uc8J7pgwDZpIIr",
-	"HvHEty0CQ2iWzedEoJTzRAZls9nTA7JvC7Qw/4Y9HEg8S7uTGlAHm51qnTT3p3gLt6wVXZHjNRZbjcEJ",
-	"x7E+hzlNGorP364TW5nMyvXHQdzatJ2MQLORZjS+/f39dVlLKeK0ftpm4S2JJn7s4AXY6grKTKBbx9bk",
-	"AmDhzD7lKwIiSQQlEnxjWarlkLb8MJolPLqboCjNJmhFVlxs4foMUVoyFT6CJDLE8AoYj2q29+qQeyBB",
-	"VT+hx7UEGxbQYhbmeD40Pl4Y4sAB8rAhWUfYOr46ui9W+tnRnwbUJlN0wSEzZKVvm3nAgXIQOxP/4Qq+",
-	"AAzrtV4aoNc51VqV0tyxBaBJ0dNqwJoINM4Twu2tZiDjo6bM6sLGv5ek6gJ0Q6z0YJVa2kBzelCe8og1",
-	"WXYAbw8loMeNAccBHOZqC8xh7RhUs5hvGDIVs+DXTnhcl0HfDTrvYLhtXiYLS6/jQmJyPyzfAbjTxxeg",
-	"XuodDul3gnhf3H+Q5EJwdm0N73dHzfhmAjVZlNH8plrBRmNzvyAnn4wpmugP2dGklJCYX805QRrYMx5v",
-	"QYDYcHzQG6EnekxFDyas4cpDa3f/zXjspQA+dPNhp+JghTiLCBq7ckYSngPPM1oRgOBod/7jMDlx4AzI",
-	"riBeEyEtVgX5/88ZTWIgbfsmosykMVhvuCrcN40xWXEWlAG/23kekPO7KQKU9Xt97bWqaLB2t8sCsNyw",
-	"Bl73T41zVbb6hAhT2gohwrtil9qSfgXQurz+hCgoJSlljMRI8QkwTIhzJREXZIKWfGMSU/jcuJV4khjf",
-	"hsZKEwArdmL37881TrjrWoYpq0IFf6rMxyfoQ8gnHWDL2tz4w+75MewkM1cXG8m8GbSR3mCFj9MEM+cM",
-	"3+08dXv8E2YyhcYMl8lEMno1egq8xL79L5dQ4JFu4n/6lcdZQmTxJ+OYLfzgJiv8dOX9rsVfrfesOFY1",
-	"oaP2LE/Aqz3ydXULT4AbfPnzy/8NAAD//w==",
+	"7L1tc9s29jj6VTC69zeRZ2jHdhy3sacvUifp+m6S+h+77X/mtx0FIiEJawpgAVC2upPvfgcHDyRFkCJp",
+	"2Wl298VuY5HEw8F5Pgfn/GsU82XGGWFKjs7+NcqwwEuiiIC/aKL/PyEyFjRTlLPR2egTkTwXMUE0IUzR",
+	"GSXiYBSNqH6WYbUYRSOGl2R0pr+ORoL8kVNBktGZEjmJRjJekCXWw6p1pt+SSlA2H3358kW/LDPOJIHJ",
+	"f8TJJ/JHTqTSf8WcKcLgnzjLUhpjvZ7n/5R6Uf8qDfv/CjIbnY3+n+fFxp6bp/L5WyG4MFNVN3WzIEiY",
+	"ydAdloiyFU5pcjD6Eo0+cvWO5yx5/FV85Eg46N5RtUBqgRWiyQF6rZeEfs4IuyJiFiHMEE3sY4kYV2iJ",
+	"E4L4DKX8joj9GEuCUqL0QUYooXOqJMIsQYt1tiBMIn1E+sPShAsiyIoIRBXCWUawkGisDzRCU56sERdo",
+	"mqe3KKVS7cFYc6IkUguqR5Z3Gg30luwuNRBeJ4kgUl4rrHJZx6Tf9PIxStYML2mMlkQteIL4VGHKSIIk",
+	"RzMs0FiQjAtFEjRdI7UgSBKxImJPI10meEaEogZhsJkugFvRaI4VucPr4LNMkBm9n6SEzdVCvzHjYomV",
+	"xmCmXhyPIvcJZYrMidDfSIUVqW/pIqWEKQRPI0QO5geIcUYidIepomyuYZmzJNLQzJnMM7O1g2IOTw7+",
+	"Fz79J4mVnvTNIs5OL5lZHjUoFwApzJ4SKdGbv11crU7RuPTNvqWpCH16d4G+Pzl6uVeAfMwzwjIiZgki",
+	"94owSTkLADphcmJOQYb4Q5wLSVcEvfl4bQ9L6pH1c3T8AsajiizDB2V/wELgtf474UtM2UQSLOJFfbY3",
+	"8BiZx4CbxVQnPacSZCaIXEwUXQaO9prEnCUS5UzRFBCRFlDVVIjlLUnQjAuE55iyc3QIfzBNVHohZaw6",
+	"PQlilSBZ6mC8AVR4gHAck8wiTKfx4KwDAwYwQiJJmOo4sjnXSZKHRITmpoYlUDa3KPBMoje/XL7RbGxB",
+	"7gMI30hTNEkJmpIZFwTAPqNCKhREabtfPas5Jow05NaRPSuSIDxTRCDOiF4CYflydPa/MMXIg0svRws0",
+	"88Xo9260SedEqisiYi0V09Ahlh5qTo1RQvWI0xwwqCPtZS8P6yN/IAnFrOPRZa8CI7w6VAuU+QV2HupV",
+	"YKhXA4eaBAc7GDDcl7Le8b8AM7Nvs2Q32++BczTCubYO+Blp+lzXzyTmSQBv/3ZzcwW8OJdIv7G58gbJ",
+	"siRS4jlp4O13WrzcCc7mYZlR3jYsqxgwuFu1uBJc8ZinF5zN6Dywc7UgghGFUrw2jKy6+SWOJyXJW/34",
+	"F0ZjLBX68PoC2Zc06hvuqYiY4Zhs30h5itAuLt1Q9QW8Zogs8xRr/YERdcfFbTEz4gxhpEXwAfrkVE+E",
+	"0zu8lijGQqy1lqVVHX2M8tzxF4mWeI1SglcETblaIJ6rg3+wAF44kLapg3719gS+REG927+mFcIQ+9T7",
+	"mAS/TBzM9StV4COpNUPOGhmy7Lz8a3i7Rnt2VZGDRusBNiEh4H514VQGmKPF5RDztY8MGstInxkRS64V",
+	"BqIWe0asVBSGTrveIB9NwJRdmiGOAjrG/WRGU0UCLObHq3fIPENjFWdJvsyQXDOF7/dAkRAkJnRFEpTh",
+	"+JYoGTwyNXx8JTCTS6pU6xSbx+sh3nqu25jMz4ygrHJC54jc41ilay2r0ZIsp9o00TqKqp87MXp7q9FV",
+	"43SazrLVydaTzlYnwS9PO3x5uvnllzYoXTt6a6L8mOf63wHMF/eT6VqZf3dRDO8nREu0Hu9blOj4geq3",
+	"HtVzParfejaQtrSbylBRAcbSDsrQKq80iPDZ6uR1rngTngd0PDR2Zj0ylq5mx6kxdY1JvHdm7F6tHmtO",
+	"bg1lnCturLgXr46/Qyllt/spj3GKDKfNBWjHB1YHOTDfU6kJbVpSkZmXzJSho9NXB8cvTw6ODg733b/N",
+	"/17qT+MU0yVJIr0g5mxZ66ogfhwtMStGNTo6PUCXc8YFSfQsTo7W8Vh6X0EbZVUdC2GiylYn2l5uOglt",
+	"GqPYmutEaaU/sBzzQqOdX7jAvNV5erR3hmKecrYvSYYFaB4Lco8AmRAWBMwshKUG2Vr/ECGudSykyL2y",
+	"9glGekPwjT7xwyCvX3CpjKutpnpqsaYfIcW1Xar5e6OE3w5uB8su8G5y9mibsATzZ9LiMwYMWtCUIKrQ",
+	"gqeJRFjrVpLo363Yh7/RnK6IHOYQqi7mvR4uQZdXqxOHtEHwlLxGG9hDZjhPFbIvoHFhmApQLEoLg4NI",
+	"9sI626braVNp0Y+RJaKZ4Eszbj7VCvkSy9uORkUHdxUaa1ZyfPTi6BzFCxLfahZBJTCYl8fH3z2Tnr41",
+	"f0lprFBCFIn1WHuRRmjPyIx3US3IsmxlM86MlT3l3BvZVE3MD/avUTSSJNWjwgsVk9wtaxSNgPXAc0bu",
+	"3KtTyhL9724We0Cw10WvxpAGwydZxFlXyilph8C8QyR7V+GhVHo2btw9Dor6sGg8isz80UiLgcCOI/di",
+	"hxVew5vFGu8nMGiHL0uyrma0mY02ScnKnHVnGzytEWhH8t4ZXZ+jZS4Vmmq7Q9KElKjv4eQ8Ptp/cbzX",
+	"iYA3QOs2vjlhA6xP2zSSa+8s9tI71yRR0iDQ+Pr969cXe4ZPDJXZeiFvjKu/m/g+BXd3m/xenXrRfW6U",
+	"pprrW1sMZS97feXwuhkfzt4FqprAZAYuHf+U85Rg1kucNkBCkx6t+vfbBqrFAzYRpdhfE2oE1xEU3vOU",
+	"T3HqsaRqjBesClElSTpDY21SahZ1Gmk5bTCoKiWcuktVP9o+baVtGfMs5Aiy64bHaPwnZ2TPueirWyPy",
+	"YULVz6Qfn7tQotVxtKJHTMyuvAvviDYv6+kI0zxwRSyVE6HPVKNlJkistUr9R25ikJ291AGTNAzhBpnX",
+	"US6UOc4XI6k6Wctliv8SjbRJMwGTptnD+L4we+w75yghAhwlXmH68PoCjd/+crl/erKH7rTpgqcu2FFD",
+	"oG0SeoMQugnq051I6tOqpO4lcU+7StzTYRL3dCcSdydi9ej4+0eXqx94kqch6keznIFOjFOUM6qc7zXB",
+	"ZGn8rBtqZPnzRr/nEqZDCSdh+Ib8vmaJTe5iTVzBOIPDczslleBaaMJtIz+CaA3ZIHWC5SZpwsHFTjOl",
+	"DIt1BPzYZwTAo/CGV0TIDiLSwOBX+/LmgVPDUYvlFeMWAGo+/V+LNQQhb8fSZhKmaYCepjlNk0kSFCM/",
+	"6mdI0SWRCi+zCj7rL/YhTB2AjBmU5ctp0AsMw5qnYfkJ6SCTmC+XNOD5uDbZIoKsqN7btrOpfmwBVpq+",
+	"L4m6oUOHcgVuvNcMp+s/Q1t/bd3aCNtXzhFVxqcqC++6Eng2ozHKiChc0uDRIgLNUn4XYIsxCOoA9RLj",
+	"2IF4uJlT05PIGdPW9ZhalxhnKBYEK7IX1iu7BZKq+2+PJv3C6B95eVWVZK4mpGgK9kNciYuSQni34JLU",
+	"Qhbg/rJzJtuDC8WsrdGjjX0vSHwr82Uw4YhrmtTbTOBQYveuY0YzAZ4L42dvyIc5Q9h/iMAXbN5HS4KZ",
+	"dd5iiZZ5vLBePkkO0Dsz8h1VC56ryuxoDOJzgUErXBCcEOEfRuiXN1eIr4gw1vASr9ECrwjkFe0BQCmD",
+	"P9weDEKfI2x2U7hn/Xw8V2DNaqy2hi1GKmeMpI4cOIsDll6XeEnDafxq4Q4aVjBeflOikmcS3U/86ZQl",
+	"j0a1kUbImbrDggQFj9rumOmwyjx5+CibGpqJyAMYzQRmsT2w2o8dSrwiVu01SIyFWGs2o3HjljKIAhdo",
+	"NV1rIi3oIWSFgceuNtFHrorPpmuE2XrKk/W5RjIqDEkYUmdcOVoK5m0sKaNLfa6HwZQQfdQhGeJndjHt",
+	"ZxItsEg0QqCxuC9h+myWcpzsDZjdY9jWFRRMlCH3Ve8JA2HzMppH5iw6IEpbBB2zYrGG0OtnPiR87D22",
+	"5kQss1fczXaOyDJTa7TEKl5AikUaFDNavE5ckDOYepynZuBbQjIvkc+RJH/khMWQYZliRVi8Bu72T6r0",
+	"ghkhCZJ0zrDKBZEH6DWYf1pk2YUB6wbCMfNDTCJeQF6fyQe5JVk1PcBxJJysMItJMikWoQ+/GMv/Zc2J",
+	"CE5dYCHoCqcTq8eZpU5olqyKv8RMK9l2R3BUU22eGBkR5n3lhINolIOct/kIxrF1vz/n+/q1fXlLs30T",
+	"t8LpfsZhWeY1dxgJpLUFzuJNKXetfiJoHBOmBKeJdLqTS33bCwJxVwCyZ0AmImd18607mMDqNMpfC0L6",
+	"pBL7CpoLnmceHAfe1/VMIiMzkCVy40CDfNVprhCF7EuIFmkTTzPOM+uj2ERSYvOxIkQzgC3kbWh+EZk/",
+	"yxxJLvidNGE0qmBNMgh+NygIJ02Zbkz9b1AM4FAYEZPyq/ADfGD+WXz2uKhZ0g1atbySWq+VJ6NLaSDd",
+	"XFyVlL9w6iX6rHfy2cT2rHO44sC0cflinJA48oKSM7OYTKGxPu77iSi2MXGCyqqSWKI55wkk3WMTbjdB",
+	"4kKuuoEP0GcnJT6fVU8fp5IjWBlZEbEuxKLPBUtoUgwGabLMZMcajRhOXiLK4jRPSGLtJQl3CRyGZUSv",
+	"wVyg0Oy5qrohqXlnRdFY8Du0xGxt9RTzrUV+g696eSuc5qDa5pL00/++bJWR71J+d9FI1Pqpz7RBYz4D",
+	"BUpzNUjbl/lyqY9zBWF6v2f9XAZi0EVaS3dFUq/grfnuS1WS1BdrdD2H5gP0nArn7b3M63y5xAJS24xQ",
+	"aogemNi40Qw0eZh3y1l48EaECI4XKCExT0iiyUCTijfDx2aZRqYUOJaSmdIjRT6rIqGzmRZFgi+d0a+4",
+	"/dceHCOW6HPObhm/Y59Nbkbn3L86FP5m5HHgTkFZkD0IumXpt4NxtNx8yDBO4j5kDFBmeg9wpb/6Ukj6",
+	"AUtwX+rzcv61CeBf0IfDStcOjEkNB7pBba0+uWKaFLfOouE6dJoNE6KqgbYkrdUhZC4zGHU75EerXFzA",
+	"EhXK3lgrKRG6I3S+0JSWpbksa39drzn4EUOXHcCMSewkWlAB08h4ZhO9F1QqPhd4iaa53lpnyr4xG7+w",
+	"k4cIOqve8GgNz9auhNQy9P0u+5zLVm2czzTI9y3jA0kaMvQexPgrKPJgRrc52oO4XcNgg1je5liD+d7m",
+	"QCFD5YGDdlN83nqFJHTDpTnDeBaHdKWLa+fvATX54+UFSgTPrNvz3BnPh2hBBNnreBeIZqsTr0I2pPds",
+	"uEntKjpOoOKsZfyycdBv3DxpG1cbH0PG3eTrsRxtwmhjSxsr6cZcrBITCps4/csCHS6vaYVX670lxe68",
+	"Y66+sR87YbuzsN0tpK5Z+9WvL/UXHbP2a1+egss6S2W/Lz/oL/o4o92HN3HWy/3svvslMd8ZpTbgwIME",
+	"ZDg7e47a8nOq9niKJTk9scpxmprL5TOeps4iMyetT7j0XQWBtRodjAemmPXby6/6i44M7cqqkRuumU8/",
+	"XqMMr7VVbaguEH6lqnTtYANaVLXRaBebqmnoUigITR8yDY8VCWkDP8PvZtcDbMINfmNnicrg6sZRrksq",
+	"+maOlPGZlhy3GjO9ixZJJQheBsSQli5ZKPzx9j4jMWSF5wowdLwmau8hlrHPrmqJtag7GpMBY1M24SLI",
+	"bv3QcK3dAHDABGn7us01gynRgHfRTiyRhe6A+QSB/bQGpngO2jq8OGSKiqa0mVXCtCqERM4Kn99DILhB",
+	"BA7tylhhgVzee+lgK+vtSC/WNg6IYGkeGaZBlYTUotD9mWKIQXa5d4uBJKEqfKdX+YB5YVw4B51nFwwz",
+	"Lk3RhLCXrhLqt+t2s/YCWLMvz75gpN6mTRS6y3wfsDfxvcaSjirgkobygQyida2toJJJQlbBHD2WYJGg",
+	"hKyoudzVn4oUV8ZCq0FqiDJqRtt+WkXSaddYCqBYLYEErAwXZVm4xOOi9sbeQxVOp2jWFvylFgDpNN6l",
+	"/mb7oDTrMdxl1jxQEYLpPt6N+yY4bNeVBRfVczmtK7GBqG4Dwbv1UbarlE1er4sSWmol2EdARM6GpYRp",
+	"WaWtJEXTFM05rdR0KGV/uZkmzbVW7FJAZ88ET/LYZ3RsD7L3ExTlE9kMEQ/xXviBQmnFiRc0ImfPJBL3",
+	"JtDSr7BPSwKcid9sS38LhoK7bzaEzBshzAFZRuFsVot4oTVvHn0z177AmdbCW1IoY/PGMMS3Hz96KqTd",
+	"RukiAhXmvmLlvs9I3I+i2nJpvChnspQ27DQd+EzdmwvimCUTdR+Me7egn4fEo6RflrMu7Uy7zrqsgjiY",
+	"S479LqdkgVckmAc9mxExkfRPUjmZo9Pvvvvu+Og0qiUxQ3hPv6+VfB++a1aFTg5fnYa0ITvzncBZZeYZ",
+	"TmXtEtjPKyLuBFXmHiBPE+JdX9JcK9G/myE1cs/yNEVjkkptz/KsAaMTe82u2aix8Iv0XpdbNnoU9EcM",
+	"yOniswD6d03kKjI8HY0ZqNTozOIP0h/YO3wF/Co39xzV+YFSzWfC9w70spsi5h946dCqhN0TqnaeAmtD",
+	"Z5dhoaz54ePQkCo1ViJn2o404o1IFb6z0r4GqbBQEyXofL7lgA1LME48OD4E38oKRx5jKJLma9yxvYay",
+	"ATwbPCnPKnN2KP9ksmbLTGIrQ2rS4mzNSbdfrYJBzYEHCzKjxXlxxgUCUDbQvK+NEnLRLkg6xANjF9Mo",
+	"JdxiOymJHWRWR9WpKNOyYe9ZEhy426aKBnZx/qpycWPJOXDgXIx7hjVWC6jpVSXousmLzbkDbUbLRguw",
+	"zjjwmgh03BKJwyILaGafrlxC1QB/dcxJKLjH3w4fk2bhyN1zuOwweNg0TQIDv3//5gHbd8GdDUFx9f56",
+	"+JhMBryUH6//NnzELMtCp3R1dfWQY/qDsj9CZVXzaUr2FZ7P/YWCIb4muiRyzeLAqm8ecF4unrThwaJs",
+	"/uA1b5I+JMO6XURAehYHzRHbxVg4ukOyFGUxq5kr/EQYEVjxtstqc/fOMBHlP9dCypd4ezSTy++o0/Wz",
+	"0uLapUhKsABmXafS1xfIPXVX7v2wUu/NFBlIOASF4FU0LtVe3itLidLv4IoWRPJ0ZcQF/NOVmvE/a+RI",
+	"JjxvSHnGYk5UD8OtemTuvBoqNG76Yv1kHQy3zYNqkM+lxVSritUDcyUzpjXHytyvfONer3ikwtm4Jmqd",
+	"pv5uZkJmlFGT7DSe0TQ1wZ56PaieGn3KcdJx/e/1q1+iUUMUTxu+yzxVNEtJcNmmEJgJTlXsG8FzluxD",
+	"iTZ/n0HRipN9i2Nqm1/dWSAtRR//mhcEjD9ZgzJATnUYd0/7syjpP91SxnMzNuhQ2SJQscoO5Neei35j",
+	"j8cf3jky8TWXkw8I/+7iui3xPKx3a24I90umJMa5hOujD8xEmOBY5aHgkk1IaKwv3mnwxsi/Hd0+9/vx",
+	"lxzusHPFQPRUv7ev7vf5igiRM7k3fEn6F5a0rAnYUbwgUA6gKBA/XSNmLpL31QHN4TUC2h3uQEi74RtB",
+	"7cZ/Sli7RTUD261q19DumxxuNba7TeDvNDV8wCQb/MrXMq1SbR2ra/gWOIwOLO69Vc+MT+bSZu/V6nSX",
+	"q7aZq+lKlguHh66jT4bXgGutW35ZnTqC+/DIqX3bVbHSyoYA6LQJQKcogWqIIG8igBAj9woteOYv/7kf",
+	"nj0MepWp+kPwo1tWLzBGI736yYJvW5vb5OMehQz6WZ5/fFOYHODaLZRkzqA3T7m2fbiEQgBb3Z6kO0oq",
+	"ytDrfUOpjQBDUdIg3m1igow21vk4KzwNN2gxiDNpcP69r9iBFaU6bMcVxlvF2NvqEdxYSAe8Gpj/ElDP",
+	"0ViBU/2/2S//zX7ZXfaLR9Su6S8Fy3v0/JcBCSth86pHookalGjigdLo8Sn5dh4YhnnUzJVmvgWccImp",
+	"88b1cPV8gu+SkJu1krlSPW93ZqG9NDPedsazNejikME3vzEXMjeKJYWke+i8rEvaXK7fsaf+sjSoLfV0",
+	"xxEXaMkFQb++f/0RKTzfnZe9Pp/mBm6enfjbyx71LSccYLsNZ/uidrbWkOpwpkGNDeAAelvJb9Y7RhZU",
+	"udzQp4OHroEVCk7BdFsg2iyDGgB7MhiwM4HnS8JUyKR/Z58Ngmq8DMUeLz5cPeCoGGeTtgX/woqn6NLP",
+	"BOISJJ7vlDMk2B2rwI6uL24esiN7Ma1+93H4kHkoNvvLm6td4bGCivemblrpMCyA7MnXzqoF4wewj14m",
+	"3c5Zw5MzBQ+gXCoeuNT6WkypElis3aVCn4y3ER7CCgcSXuDSIdIPO90khLLUYc0KHtlKuwqjKUk5m0uk",
+	"eNkO3AxjOKIEzxbcFWwPs4T0sV+hUg0EUzTzE2RFee5KnDwzDpp9f4V2RgP5LibRy9wzGZ2dvnz54mW/",
+	"20kauA4628/ybcmGq3mZvMpjNhAsWOycAaFyzv7hpvepBlU4jIn5Odh18GadETSuVfM2/geDbXSGciZJ",
+	"U+5cD5C6LNvGkrft2/myFertjs8maDdfJ//bxg34sdbAcy1+dgmUzqfddtKJDMmaN9cXV1tW+GLb8kgc",
+	"WNbbi48bfWcm+kT022pyaP97NIpGcTiBdJbiebAwlFWk69HRFU0nU2hek3CmvPDRe+GC+L/l9rDnl0Ky",
+	"TfhsJolqVo6QeQFRZqOCW8/7+PsqQF2I+ufZ6Oz7EHwNWlauXdqM3uPDKIyQtg67XxQalxykz6RvqXJ8",
+	"eI5MhbeiqFk1K6NlK4elfRyHBag1jOMG3L2sPN8BpXhZ0uzaa+VlETp+eaJpFyr7ti/o+OVDuVkbuSq6",
+	"JBPFJ6l34dgzPz2pNc6/ef/glcIdwsabvTf6qS/u7wC4SxZXKVdud1rbqC1d3j7d0XaxvV1ItAR/HiyS",
+	"204d3C4pnpK0oSYePNsCgMOT719+txXiC55NUurryzdi1994huC9B+OYCSs1VDj5WFIotpDoy1e7o1Cr",
+	"cTb3tbDVKx4T9x/CJYx3bxKnWMrmhBx4/GBYhWj09CvR6IdguvBrhiBjGKgEEaZEoFP4lCvFlxM+m0iF",
+	"49uAQQQvQC0M/ULDodd95A10+35nJLu70/5u61QqfXSps/2Ub0Iq62uoHOtYBeNOgQk1nwwd7+v4lvG7",
+	"lCRzAgpcuBGGseTdXk6OX528Ov3u+NXWM2q2FS4e2UjACjdqq38ttbAmKi2SvXjx8ruoRXJCl/iHQ6q3",
+	"acGktlPuBFgtZBSNcjGHYMmtxjjIQBcSKuKumV4eZZ1sDEEgSzZYrcU8QVOqHkrJsrEAkCsNtGMKKIuz",
+	"loO10m1HZ5qLubbWfJHqmgMUniP7fAcT3lGW8LtAcBV+34VzaQtv/CUJ8sZf3lwN8GNcPLED42kJvrFg",
+	"0RMpdU9EBdtx5tdgOPE1Q98fHh8c/R8XPaxX+5qQlM7pNNRs7c3bS82mwipRN/eijVmxkAmwyzMJeo7f",
+	"v/5o27M1j35y+KqD64FyQdU65HowT1DME2JYUMU1RtQdF7eTmDMleOo6L9R/XnEK0mdFE8K1RBJUUWjM",
+	"mGV6vPuYpKnmgmQ2M7cCpji+nQvbpnlKpH/Up2L7A6KR33i8kc6Dg/703yDmf2YQ02JEc3CnIeerDpxS",
+	"ny8owW9vTRWV+AmLcSbz1CYZY4neXL35+zPpKxisMyKhx7tv8b6RcyiDd38lidHb6ys01pjlXKIvD4fc",
+	"CdCGQyi97Cf4HY31cSUbwhydHn5/NGiyUCWcnz69rW7k5Lu9Usstm+SGS/E0LsBBMGwBDKvgGiL06//V",
+	"UoQLdEMESbg+Ls6IMcTR+OPlxb7pswwXPdP1OdIQEr7oY6ln1SDYqCxwGeunm6v9C3MKAPnjo+MXETJq",
+	"iV5q6WgGTpqHJ/2l4eiPj14e7+3sEvs+ZfuXG3h8ovd1Mgi/0uMQY3x/fHPVsJuj7w6P9HTl+Y+OXu4N",
+	"vPo+oWwSxHHwZ1GGANf1//nZ9EDo8P7770++0wuBf33/kPmDTNfNr4HQQNKnLwZtm62CG/74a+NWT1++",
+	"HLTB1X1Q7zVUG97UyXffvxo81WQe0ndhuv2frt42TvlqAB8OJe/NoVmd2bWDs+fXnpVZxmFJOQKJYQmh",
+	"vI8qflaxJSgJ4QrBHzmRwbYVmWbN4Ncv39Ho2pKi/aoRF5Xe2dBupprRXDhjSlednXm2aZu9jRcceoUR",
+	"acoUScKSbY7cw233m2HPK5xOXN8sV2frsBbMvaFLgqZE3RHC/EK2LmD7EhRdEp6rwArq8WR+h1LO5nr7",
+	"d5gqyLGBVh+CZOn6wYtp6P7djFjhzPhPJEspMe0ODYp1RChX3BRsk219kKORUGqCV/NJ3tQTBYwtpATN",
+	"oFAYjYWrv9ux8KyeYYnvgzNcp/wOCizvZBJNwyE3KJZqJ5NIYgisb3tpaZI2/MkEcSHYlvQ1yhZrqU1i",
+	"X9UBw7/29fArrI1jJG1PYIymnCUH6BORGWeS+CaToECizzT5HKHPUmGVy89wywr+kJ/PHSmiKU800i3x",
+	"GqUEr4wqDhW2x0UNBCjhhTIa30pgeYm5Vwl1PyQy48NPMPpe0a8QLbG4hfJuaEZXxGStSde8MHHdMe94",
+	"nsLFoylNTA0Rjf5md77V8RInZD/PatNphdBUfPt8S1li92muNH0G17+bDpqHHPyD1Z2K3SqTcKHay5Ho",
+	"N5r65Ou11b/4u+2n65xnzqGSZMntKBotOPjkNRyC7ngAQJd1X8OL9ou88yd5vToo7KO9MEgBpzCEKhVA",
+	"ys0+IlPczTeA1S/r+UIBUJZ0P68f9dtfIgPVzl+90W+HnUrVkQPRV42cBOrjBBxI4b7V+iO9c/20jAop",
+	"nk++PzyevJg0ZZVyodrvItlWKvBi+02k7tUqbDU9M3k7GryxYN+8CVbCAsNQIJVK2TLrb67e/H0/EXRF",
+	"rBMdfU7IisZE8zT4Xeh/ef3LEn7pNrGjfmu2Vsq6lDgYGK9eNUE3C7KGDxOS0ikRWJF0DeFDzcxIggTB",
+	"yc8sXZ+hOKUad1DMl0vgQFq7QlMc31qmbboIzoiKF5rb6TlXOKWJKSokiIaVHw8VWFJakeXQIbZlwBFw",
+	"Z1+9+TsyD8G9Es6lBAgGPobfm7/z8A4Vq5GqpA/rISJfz9SUN+QsPGpKWU/KfK+/2HZ7/G+ufapTpy1B",
+	"GOAEVxLsp9pQCbHSsdUC3LeMLRq1RkjlgpkKWVUkvNNwWbl8czMAn82gus6CLM99SW6JFL4lphtWkVJk",
+	"vwBRaNux2u6u5Rbi6FOQAqIQ+jfonIB8tZhyS//55ogxwBeQROSZCqaA5MRgjek2a5Uo9EdOch9nAeKK",
+	"MUN3Giygk6QE3XFxCzVoF/7foLnIlJAMgEIynqa2Lim2t/FiviRy7xxBrd6i/i5MQSXSXxCjhmiVBMe3",
+	"+3w2i3zNEgp1TIBoFlgixpG4R8UGEXe3CchSo0TO7H23/f0lT/KUyAPjD6X8QMunA8b3xf1+McDOzm8z",
+	"tLXB0IEEtzPy95ZSN7xMlN22SDycKz5hZM4VbcguLF/o1StB+pN99wmRTTWPs5QEem28o/ckQeapZUGa",
+	"gVfGtFa17xyep6nWuHA6C6taGQkGfGAmWDG8oQ/jwzSTW2bt2x+jBsCmg7p2GmFQ72oKaYn7SWsp2dbu",
+	"RwHb7L6xaZVt4tOvH564n2yt/9pziWrLjhsrHwWHatqtr7vVr61gh+32WN/9RG8Wx7eZFoHBevwBpnHm",
+	"LueWupFDRSZXS8IwZA34WS61duP7PynnXZnlEqdo7Bitf1MQJSgxVqT9EeE5psyMIU07rL0++7OVoaDk",
+	"lOy4QTe13yhW6E4rKjNhKFkqghPTP8YseNzEtLsVqAqt/d7bcDhJqGlUf1WNN28fpsNmQQaBmHomze8J",
+	"SUr9yUFpNIvZg1JXeEnOEZ5CbTcvFCuCrqLLOTa0WeKkwOUKYkcFzykRY5l1lAmrjduFHEAXuRB63YYv",
+	"uyoum4Umw7LjDfxeM8PK8qHojvh7iy4bkpCbBWXyDO763LEtYzZIn/c1uTNEuMCC3RxeqIZg/mkWH788",
+	"OfkRx7c3/MdgaircobRF66e5kErzg5QygrQlZVQfxlHKpe3ybFrgm+L1GQH/UbjHcJUYEigtXGzOJAAa",
+	"p51pFtbtbSUoNnnYnQoOWQjc6K/q6m2odbYcFUvy07UAt8l1YkrOM/Tp3QXS70HdkyXBmqN37oetxcBE",
+	"8Yn5r9/65m3a+HZf8X390pnVOLGIF88kMp84u5pAm2y1oBItMVsjqEEXuUYEUFZE2gJU+qQP0Bvjp0fH",
+	"aOy3geWtDIXvq374l9uDEi01TnJtIJyXLa8lviUmwg28zfC5sMG7pAEu8TqVHIGTGbZ/+eHy/2r7fUZT",
+	"gsaSEOTqu0J+3uWS3h/Yx3tNBjCZaAqZLKchAXZj9GJLRUeHh/+jmQlLJJpxETnqR+NMELycpsYonOPM",
+	"SeUIHR+6jGkrj/eK89CAUfdOzBfa7KDat1JOFE+JwMGMXehaCuQPq7Z90COEkVoIns8XWa4MmoFTeoFX",
+	"1sCF8j4ZlrJY9mG1cqGj8YZQ1mGA+qECVx42SW6K9Rj8t00nCgsR2wqDM0xTOBhDGYARccolKW/Rma7+",
+	"FMv7eLllJxX0Pzw4PAruRSspoSslsEDjVfVb4sLYspbOLcipLOg6z5Dim9Rt3LWwcyqhG4nm44qkmiug",
+	"BZcagaQCjz9ESBHcPTLgUgtts2ubSOHbMv4dbgvCbe3peT/JgvGUK+uFK3lSnEOhoRyhpH8S2Yi3QM4S",
+	"jd9dXLvauckewIlIVWzo9CRCR8ffR+j45WmEXh4dR+jo8Nj8eBiho5dH36OcpeCSYula83VgIdQkRCUV",
+	"L20zYF5BUyMPmtOToDmx4YFR4d7/plWVcoFikTPAXs+noUI1ultg5T1W5ieIqvidw8nzXARvIRT4Nyp6",
+	"4Ls+x5on2IRPJ6I6eZQAcyfN7Y+ujfA1RolBc0ks5yyd2GEhk/a2UOOL0ypjOQiRo9qKkqX68uA41gTT",
+	"oTy7HbdA+hZl4r2FcSDNFR5o5QyYf8EYZjxnCRw9k1Hha3T0o8nbtVc23M807gs4fVbzjuZLQL1r6Yxq",
+	"mqt276Ha4c3s5WHXN191f/NV9zc7v2pkSaBQ9GxGBEkMt20TOkHM3kDeDYxzk0aFQruEqvL6hM2BGBAa",
+	"8Jit22214OaV4POw2/43CBcUtf0aDIKwlgTd3ExHas3MGurDNgLS2C/G7AfKAIZhm/x0gp7hsOGRQWM0",
+	"i7P1DgP3YcNa+Y1RvRMtfyVHMxy+ArQta3ir/fEpD9+vqNgdrq6yUfOlXVBXK6RbvL1qD32JTMHpELas",
+	"Pa5oRafhxGeUUbnYSJNpLaltLIpQFR+Ptx3W79HcqJuuHHAfa/Oa/uk6kQXkH/Rf67MvX/bWl7W1Layg",
+	"7AiUTgQwjiLf7qpbcyvXz8qebwlUxSoLILTgYGnDoYuFgHIzKJNMrG8RqJ4L0KLazd6OMC/5OJyECpP0",
+	"rKQYovE/Rqcn/xjtuajPkt7r37QNeSbpMkvJP0ZhA9DqQA3XvCAxqzxThMoaaEe+VNKzmtgLyHswLxN+",
+	"xyCOqEgGgdOjw/+JXEu/O64fYSQgt07C9dqFZZA78KMUymG3YZyaUzGkZ1mTGi+1eETGKaM1INjvIEkZ",
+	"lVXajlsuPgj6i0YbuLC5pRayuamspY6qCzpfaAFkTTKswHxzmQkm3GrknQWGsXub/HGTjIiJgWJHZ1uT",
+	"b8Mrnz561uTH6HgqJfH+lX2Am8pTGWgWIF28gmayutrHnIaCFXBDXtIDO55buyI52ySYjicAfqBGLcuS",
+	"YWoyRqraqmYntfBWp6N+RJUYrK3CTgnuxoUgbf1cXwTa20vd439bZuoc/euFjMW85d1uHGUQR+/fpaGL",
+	"5Bo7PVBmKb8zmV1GAQgYjK5BvXmhsfi19S0DA+NTW2agofL1bhrU76I3fYt/GkCzrXe30hwxCJNrh1/I",
+	"vIRoEoF6pBHPQl6eG8eSSRu2ZcmfheMGZz5/t9Qq33hiGS/m6B7j3Fh7JkiMQWNVIq91xwYbTis6WCL/",
+	"YYRuSWYy913S3Z2gShGGpmTGBUF0EEGYiuF1vCshTnH6IdS/zqggTPkjCHlfwejzTADSkEDU2nuQ49Kp",
+	"uUoXEfL9fELhMJpureC/ubB3+puqYhXy/xHmLV+jboIN7NaCBDHJabzaExcLNeGzidNfCEuKP3/vicwO",
+	"GH4Z0BNJ4+A59C4SFh/hgFCe7armx/3EjfKvrvF0f6bPJLqjAqq3LrE6QNIA32Si2cspezYYho4P96dr",
+	"RZA9oRJm+LR5rfTcEKkuCIP219As3mRL4MT06ynOJHOF1OGNq08/XiONIPCv/eMX56hYP5WI5wJpzf7o",
+	"e7MKJbStJ9AYXn9xBN9GoEtUp4BgbmTbqmthB7kT7moPPJUGLDN7/cJnimRYLfZcsj/4u4sllf3yODlA",
+	"P+di4zc05WpRwTcDuFFUnMx2A7VAuYIGuhD0O0tr4ZpqGljnWveCG88QGjGUuoaWFEQFnR9SYRa+AWQi",
+	"L0en+1Oq0AqnOdlJ6ZJYQJ2oUFE/+whuG5vwoHX5UtllAR1qrlHWOP0le/zpMzEN5VFpMrGV884cqWiR",
+	"42kQiE4iqtC4Rql7EXLkMnZ8o8DpYG210D2C63DxNqgO9vzyytRuCxQKD/ulOl0GgSntbZAmF06DpNNf",
+	"vk3huBqyDH+ReE6MjndrL7aY8nPEfNbWXbLDzbWA57/hTc2ahtzbgu+cR7sl9whg8YEsuVg3gOK1ZZQo",
+	"4zxFYyvqHfPUegwkXOmnwapvK0xTHCxW804Q4gbqqIE1pSe+AzcfwmnKTfnargPSNCXzkD16aR5oWhC9",
+	"RrRnu5G+b/0VOViEhHUci1lfXY1CHFpspLvYQ6FMTzREi2RG7SkOLQpiUgG3RpxydTcasGqze5K7XR6Q",
+	"MjhekMmCqq5hNX/lIUySTYmHpoFnOV+1S7yPizsskt7fGY9YvxUugUp7fkNl3O8LU2mw3ze+G0CvrwTP",
+	"tbTs+dF9T0irfh8EQtTlPM/ij/rJ13GojoubJ795qjWo1IG7eUTVQ47K9NJInE259UQUfRl8Qq3WxUsi",
+	"QB6gBcGZtvCWMkLLXJF7Gz9fTrn+J7mn0li4XgXR8hsrOqUpVWswJtbIzD0lKL27vDL3TBhO5TlyMdO1",
+	"vfEGqRqgj//ErRiOMUMSryPQVtM1+pMIvhe6WYZF1kmRqLIrU+e925dl4WlrX5m2Bv3nhG9PB35ry2MN",
+	"+HL4erPVCZRkGvz56fAvHzCxwdNO31bURP1pmgyc09DJoEnZwDmBXDsHA0LYXIvQdh1ncwu2LFn/Pdg6",
+	"OH0/3Lx1JLJRVGrwY9HWk6ulHwC1RcwylnnSNAhQviloOYUDtgVRcd4e20LM+MZ4VS8IU4KHfEivUWyf",
+	"BS5fk1AdHYivWocTmJ2yY1TgjtD5ImDZfoQ39JCB4TqKUViqnyIICSLVu4ZQgS1gA7mJzhEDbhkb0emc",
+	"q5Gz1v252zPh2jJVbxxUU+lS3qVUWWiyxHHnBkGVHG9TsKJLjnegL0m9Wng5A1QbC75DVff8zO3Fjwy4",
+	"28+6KTPi51zFfGkNcH3U++7elcGEjiceoqjLUj6UxaV/8mkQlnAtLOmAMeZF0/HKDCpDZfebKKUOINsm",
+	"lMwoo+FU0NdIEggAuoqUJeKoA6LAig7dSU2iv+nHoMfu+JktukiWWYoVMfnHpVBCHw//JjtyJZGiGmNI",
+	"saIrgszLYQzuXu/IbtcT0e8tR9OYo+trNJWboLuTkabfu80gOrce5LKvdYnXaEoa/a2KspyH7ol95EVf",
+	"kEDD4AbOeq14hvBMQRa0y47v0o+1sZJVzw64N/qTVhqotcoNXyeiEqVkpmxYNtSAOWdUhY+Lwuf2AlJS",
+	"9s/rGYEGSTll1N2BCsWDQEY2rNG0CX5wuVTYSAfcvKHLcBDPy1C6JGE4yWCA19S99b5sB6QFzwVU+Mmt",
+	"NcpygJf5RwGwyu2xJU1TWiSPFH/1AivUZAs617ei6wZQzQSR3X0LdN835LVVblVUc9rOEbnHsdok9aaw",
+	"yozeh6TOz8wN387nwlcnUhpK5H3vlgsRMMqgvMeWGxvt87SU3al2P+gsiFxjBBPZdHfYOn9+qT9o4zCl",
+	"17rFSzHkQjrp33SRBm4bQ5kLUywGJV6aR8bZAVXKDNThYqHGAi5Mn48x45BOBDewwbdi66GZt01aAVxa",
+	"OUBvW5Ar4BGZE8aDjMEkRp+++v6lucFjXjyDcVOitJAoArSUgZIM0S64OzPGP5yeRGj6A1wWin+A60LJ",
+	"D3BhiPxgrgzNfjCXhuY/HL08+j5Cix+Oj/Rz+sOrw8PDvaZ+7TOaBhmZSQNZ0vsImYxUNP7u7OTsSJ+N",
+	"XsvL707NBSWTxMrTdI3GL1+evTw7+u7s+IV77bvvy68GF2H0C9lIQD5Pigqri8jO+aMVNPzNaD1b61e1",
+	"I/N1Y5eR1z4vQ+/eou4AU6n0ZS+NKxrJ21AJYQdHbXvd0uxBLCiYVR6qdyKkegBHlYqHNoIfMGjQgnIb",
+	"2CqTfmsw4M3vzlYB4we0JbD+NEXH6zj19YiW9L7NfmgWekNg2ORz2LFi7/OP2xwQFpSNNbK82hROSIW0",
+	"kYmkf5J2m8WVPVlgKFsB91JtiSZIfI175kkEiUzYaxFd+A7HySdrsDWofr859zvc2DaFTSoFJZxibPIe",
+	"tmewCHO5Yruu5dbWpsWKYE2MjAjKw3mKJm+WLj3KmyvMpUxBVysUbtbD8aS5wCkkRdlIR0lhRYpzKN2p",
+	"XL09HMckU7ZM5zmqtvUyV0oQiRfcjq6H1UbIHZZoTlcmOuxThEK6c03Drungu9CujcqfGblPefJQHdue",
+	"iZuv5eA3fAnhKwDQm0Yai69QrnxXhnC5SkhLnShapdLRn1Cqu24aqmKiZ8h9jlSepQSKJU4pq9hCsTbs",
+	"JQVvpx6zrXe6bOoMJ6NS7wlIGuyrTDhneL9CmMXC2o6msamvNlAMrGoGj4kobk8o8y31t+cmb7Thd+2N",
+	"2HZ/VUPr946RsEAL846hrEBfW308Fqn6Hu0H/51tGtBvemjZ2S0uU+8C2S0sU++QplmNLf7f/UNok9Wm",
+	"87oXXxvHuQNMQGjY0pkmjoHGl1erk8gUqecCfXh94Vu/eEyFzPwFTxOJqAp4mMNmtWZP1o1Phpep7W0v",
+	"bwCiMJy7A6+r5VDZXU/bofJtTxdj2Hp47UYM2g9byy60GghtDX9bTIDmz4Yq+e6k3lGSJs1IfmmA5ZB8",
+	"BmXXoVp5H+wtQn1BM6xLH5NHQGzYei+0rn6xBalpBXQDMLslQDoErX81R7jNJu7SFKwPxnfwpx72NIiH",
+	"DflQSmkmkl+xoLZoFpBGVWHhM/NrhLRCAP9/arR+HLd4bcn21JBWUu6ogGyReh2Vke2j2GD1wwZhzZfN",
+	"9d41boMCtA7y16YGyj9rOxOZp5pqOTKaI0qwwu3OgsOGWiTLPGRnXEmSJ3xfYJbwpcYOcHVWUyu2FCO2",
+	"GbVuih5oG+pq4h4Zq8do28+k7UYRCIA7flGHv9c7h9oWFVxpY/a9jC2/rGHW1eZFAFhUEOarNKvU7Q/6",
+	"GOiS7K+w6WAHt2RcYbyiakiW4nVTYc7GMh9QnpUpdCc4m9swMBQowMoWFD5oLuMRvHjpFlbcvRxYJLDk",
+	"b29FhlWaXdlXy4U4qosTBCdrNF4aEAm1Z2vrQkWG8R2mcF1G6ygamPAKAH0vcnVqIgMOU4kQ/rlXxgiY",
+	"wN1xtNVHixogBv7ByltdQtWrNPPx6Q07GfbdhFfGfrkm4Rp25mkpOQDKUkQWlaC2PvExeVsGv45a0o/e",
+	"jXaLZSmSbb3qb0ffskE9UtALoHcUQUm9ja1yhjBSWMyJspqpdUNbj9zQAjtmQT+5eYpCO02Oa7iaq0j2",
+	"TJbSoJg8R//IDw9fkHoZv6bscthL4/1u1/ioaCWhionD6SEdyqb5OaPCs93SxaZMquHjgtMGR5+pCV2+",
+	"aGnQ0rc6te9qjhXwgad8e1UavZxfmMwz0wrAksmXaBSbHpaDvjVZ9IM/t+2dB3/fMVFqkzeELZhVmjXl",
+	"xYHk4FCLAOQOaAGO9SehJNG2WrK2sG37bf1ia3X0LjDYjsVnpjahxnA0JfOc2Xpakau/Y4PWXXWODcJu",
+	"Lh2lVmnWTIYWQqZQjOBJHjfXWXCXPCbAlzvlBJyboiKBTUNinoJCwyxBOFY5Tn3EojPn1pz2BoYJ9yGx",
+	"C4aZ+o4XujrpgNnETa61oN6iPYFCxx2ieix9ANOAWQ3lVOfuzjvahujOQtpG6cFJ2obpzlDaRjHlDFQw",
+	"D+w3qP3LjdLly+NzgTIsVRSMRbaUYvvShimh1dVTEWOcEn8d0IiZZxZ9AiXv1wwvaTwplaELNx0I1eV4",
+	"7cJz1StKphpHWfbdQrMdxpGdzhUJDDQLiEbaPphIvYuA3ZanipqmmJ4/atWD4+QAuAGYk8Aj4LcimIzG",
+	"1m5CR3sN2klLNSi6JH2XZKu/DZ61GRM8z+nIUm2gXAPFXqgHcQdsdmyr0t0teOqkocmT8nFqiMZCEwzA",
+	"bBzw2Xj51Sg5NlW1sJvChL3DbopeDU522SxFBC0yN1BRBevMQ9q3L4DguK+Xa8qW2ESFFEtlP+iIhDJo",
+	"Jmh0QJQl5B6NLe+Zhc60U2VQg+lQ4GMCq21yOQm/+GfSGxzdSk0WM2gQNFRbxUPHD2ail1Iq7HE2CeRw",
+	"qu8ngpN98C3A4n3HsSZJ3GYs2Y9q9tLdArwOytkJEQJ+Ax2+XHEXw4I6om2Tz0/rEzPs22topYJKW9wZ",
+	"ja3N37WQU4P/+zdXD79w6wjT98xm7KNx4b6AIjahabsfc9s9g6Cp0U/MeWNNs01j2ZWEW8KJhK5eUA5r",
+	"DGpYhOIsj5BRhSJklZm9c99gyPaOOzk87OSSaFtsbcsdkhxbqrM5G1p1KtDWr5iatz82q6kVAqRHoTdB",
+	"Ym0ENRogT1pebXCpsdDWS7XGQjj9KxEyqPu9MR0FpzlNE0SZWY+9QLWZZUfTZGKFS6D+hR7APA3Cxnze",
+	"phAX/Q3vsIQVhQ9J8lzEZBLz5TJ0reQaHiNBVlRv2bFemD843qoJNp9ISrCEbpzuTlk7U3EjRVVgVTa/",
+	"uf7Qaf0GbSe3V+5IsML7WYpZ0bWyYwefXK4nKQ92ObviaWqc7jyz/cyWfGVasml42ApVdT2kpSyIMRE3",
+	"NnP1C6r02IQyXVSijDJm0jPH+0dFB0Tzc1etJESDBqwlJO00Tkp6QAr6Hrg6xnoLCe9aDUdPZHqMNjRT",
+	"4rOZa0Kq8C1hTgFIOgt43w+0caJrM77rbeq6nPgPTSv5mDMleOpQD99CT/WBi0pjLpr6D8MzRBOTm+kU",
+	"4QrGdDzHbf1ii2GhvoUGQzMUzrTWBUJccoOg0Dm2qH9s2sxSBX1fJXS600Qz1kfYq2/rXvhSYZ9eloU1",
+	"YTb4zF6a7dE307zf3IfTNnEsnQ3su+PRGH7Y1vjSvlGeQOSs6/jqfmKrwzQDyzRrdN14obapOUMtiqBj",
+	"5Xhod8YujTgrp+N3W6hVg1UFzXkdiUVltl/hbFXus0ksAb4RtbRkLIG7jDzFOdcl3hfgTTMewLC31zfo",
+	"9dUlSDwn2g7QFYarc75AGKKJjND/d/3zR5vcwLBpIrfO9H8Iy23yuIRejyjmCSRopVqpc4X5SlnoWT5N",
+	"oc8DWh0ho5CaLHOsTIkdzd033Vdwgihn8QKzOXGrRDlLoFM8+nz//DOSZL7Uk8FQWBDXD15ziLrolijh",
+	"IPxMXR/K/KS2GzNVKal4cV5fXY5KKs3oyBSWIgxndHQ2enFwePBCqwN6aRrcz318zLplAhrV22WeQklJ",
+	"a5QUMTU4A2NlpGs0o6ki9hqvP5rLBFpMSnVZTKTnF3hJjBnwv3WbAmLy7nXEmbk3Aw38AR1HZ6M/ciLW",
+	"I5fmMtLPjB5sjiuQffglCk6kaa8IEtrbZFSWC0I0TUrUYlJuHd9/8tIui5kvr1Yn26aGQiq7n/e0w7yn",
+	"neb9HXp0ZJxJg1nHh4fuIr2t4omzLKWmZODzf0qjgBfjdYrQeJwKGLG1jrb+ZZRSqQ70JydmUaEp/OKf",
+	"/4gTWwYFeKzMl0ss1harS5DU9IjnGqFHJVz/HYoBhdxWF4KYbn8MEUdhBSJCvB4wHv1G1YLnynSoD6aW",
+	"1CnODF7Ax8gGItWPPFn3OoiO8K+KHyVy8qWGAUePNXFdmYsFqQJ02HnrT062f/KRq3da899AEHMIcG6l",
+	"gwgiyZeozIqf3z+f5untvtkFXKoKotDrNNUaubU3zhE1dqGmHW1JUbbCKU2gy7L+2wKlji0/5untBsbI",
+	"B6BMQybcg0m6KcPMSsHQLtxJBnWObfh6+O3u2uwjvO0O1GLcu67mj00c+GoEBLVRtjPaMA0lJCVtNPQG",
+	"nkvbzkNWwXCuNUujrFU0Ma250TnjoomazKiPQU1JFavar1hEo/v9Od/Xv+3LW5rtO3VtP+OwS4v6X6r4",
+	"tLn6B1HRSRPMk6+BUmbqgSj1L5p8MbtxOLVpEC/5yoj0QpK7hFV/+aawyH1t7ioCbYB/1B+kD4ZPF5kV",
+	"hc2Fn1lJoY5QyvmtaQRs41I0QDI/EdWy3cOn0xs29YXhgPyJqI5Q3DCGQrMVrzynyejL7wG8fH7/PNMs",
+	"QHOM/gM2KanX0OT28uLDFVybdiJBovHqRKseq1N3cc+i916B3eXUS2jOVeB8hKBp9sr0kyaIETpfTHku",
+	"TKQ4sn0qtP4rfViQEnmAPnKFMiwg4a1qDFcx6oqy+TvBl4+tAut5CvNg50rF9qlNWl4dmyFhMcZLAi26",
+	"vwarvYIMc2jgXeaHwRhFGwO2rtJG/4TWgu075ShSJviKJsbPWXdHfLCDPoWZaubqYqOaN52BWrc2l37V",
+	"DlpuHxVQeUHVyKDNi925s93CI2KzA1KYL5v17oYp28GCQBzMjY0D9LnrOrNfSo9r0hac5mliBpThGAqv",
+	"FIHzkFZQbQ9m+5j21BCCAj9NiyW4XbisuxKoqvO3qAGuxSqflYbLWR+XYdNet3sPRTE5uLbcCprcWr57",
+	"1yAXop+t5Kis3D1omtaGgrdM+iSutBCsu3As82Yzx+qFSi2EtFX3dtQEsqZCSsWVMduG7gBdJmSZcQ2+",
+	"c/1B9XWNLy7PpisJjr4Ns0fvtXogQ0jbtGTUX3cXIN2AtkPlKIjPYeHiOO5uNP5+AN6NuBkiZ/w6N/qw",
+	"l6mjGwnsXP7YG0+4NH5vJNVa4eY4Fdlj0jOhU6xLfQd23EUWdZNCRQu6fx/J0EUmuHebpULPA94aQPG4",
+	"7MMmVSg/IIaysf1HsiI3YPy00ZTQ7M1O4rIuZQt06Qne2/ZfgQzKT5cuCy80RjN6f/l6IZtNDO2rtnzF",
+	"EE6INz99HGcr1+gc1tjYzzcS0XnE/Q+L7ZSE4F8ttNNLGrQR27ZYz496y2Q243DvzqlBCcrZLeN3kEYE",
+	"oR2oZ49TLRValaEiVvJoRPd04Z5d0tlfN+azM1zzF1m68XVwkXt90Nbb4HPiakzUEQsucH7TeBXawTfJ",
+	"vhvdIR2YeBgI/Xg4I3fOOvtrcG/Y1M4JyhQxawhEKZNk74P0/vvzGvtujczrgb5xqqptYNe8Wk+RfR1e",
+	"DX1xdoRYnV2GSJoNd/KJlD2G/v1+PsNvxVvYywpqcRa674e6C5/OUdjEgQuDdScRqH5w3ZGP0KQJCGIv",
+	"+e4yS8Dc1sUlQWWLTNlrun6n56YKmf5pSuaUSYTnmDITJv6TCF7Hhk96wdvw4eirOI6L7T7EGVKM8Jdy",
+	"hQDcA0c4jA8/L/Tl3eMdzKTX6C89lUtYxM5PuHFeVTQL6Gn/RbMnUyV34HCzWGaVyF0imdY8PY6d23wk",
+	"YHKmTI2WY+76dbvDoK67jfrrYw9UrgaDOsaZygV5cGqDV65K3SKadaYLM+sjZTrYPTVGp+3s3fIc/GBD",
+	"0hxq++yf5WDnb4op2cf/6TkOFUDvIsWhBw41U9Mu8hscPe0ivaEKpW/FXqkexQBqHp7asAVguzZYNrD4",
+	"8RMbesH2YRZLiDSeZzHOGlMai80WTYgQlkh/xObmjiPDjJu6W8hXlJJorOQCi1ugod+oIOYvU4vCtB1p",
+	"P++r2LSgb2PW70rVr9D4EE2xtJUsgldZXQ1MrS+XeWaHG+DBFgAbE0dFq8wtSyAs6bmAfmz8ft+cTxX3",
+	"/SxTyjCsqqalbuK6PWZTg/4rxLIMKiRlzMMIqv4+PpUM0cMcKQ/O/PHbeJzEn7gYvi8DL6X9uFEenPVT",
+	"2u12pczN+u+jKXXRkeyrWzN+up3slnwfj7+Ple3jNv6YyT4euF8j16cyeXPOQMmgGOp1KA3xl070if2R",
+	"91Dev3qWT4UPf60kn2Y20TPHxe3mm4oRP8LuhyX4FOLuL5rf04X3t9DY107u2T2tPXVuz07o6y+f2vNA",
+	"NBuQ1+NVvp5pPd8mRgU28C0y7B3l9Azl2t9ASs+DCalXPo/7fHA6z7dKTZvr/3dO5hmOUksi5i3CHwql",
+	"u2L6swBeFcQGIyWa5rwb0FBdVPIYjpkseQk7+AGldQTuFPXCNrbvHiR7NNvtip5R2fl3NsCf2LN1acXb",
+	"edbdc9q3namjueC52a5lOxdf/y4Ozg+GZEoEJsmKCJw+LPY1JEOvg+uyHPNyr/cKen1r6XkdfBct4S77",
+	"9cB415NFuhrNX+dg2mViXieI7sZ9/+jZUWYiyuamX28lSW+MxZIktj0LBbnpiMXaMoLO50TsteZLNaLC",
+	"0dcIev4nZUsN9Fo+bqqUR7iGVKlAmkJbplQfpvw4iVL9oOzbczxyDZiN1ow7j8VttpisC3e/gm7pUaUB",
+	"hyRIBfbbP0Wq0k4sFISrNCZ7wjSpcmvZv0Twb2vnz/6JUj0xqo2mdpEupXZZDmYTXN+KCrl5JoOIfHjW",
+	"1Faw7VqbrKH1E2RO9YXxwxTLeTFYf8FTLHVwbkhpM4+THTIvT9AfWUsZIsVIW3JEDHfuJJ26yaVi5n8n",
+	"UdFFSPiXt+aKdD/nhnwRvsyoKwqpBJ7NaIwSMqMMOuPZxtBK4XhhXyr1hedGRJiG+eMiy6RSypIme52S",
+	"TQL1ScuR3wJ+j5lwUjqlr5FysjF9cxy7oqINNd8qg/ylE0/mpcPvqQx99fSTDVb/tRJQ2vhPzySMYkff",
+	"VEzzkSAwLBGlLFX/oqkoXUVLK9V97YSUx6C+p05J2RG9/eWTUnaCcANSU0p6Zs/klG8Vu4Jb+DaZ+Y5S",
+	"VIZz9G8gSWVHhNUrVaUYYHCyyrdLXfUd/DsnrDwUvRSfz1OyDbc+Q9f7mHx2TSqFkujzHVWLz5rsIGii",
+	"n58judFH3Bq3dxzJhUa/W0Iy/RMVSGqQsJjYhscyZIXewPIeDSXtthru69m6EhVTrYa0Ggjh711GQNv3",
+	"G5zSrccOW2KZYUA8CLOPvqbn0tnDgEu7Mqr/qjHRO5yV6pQUThxTgsbhCWdkCA33T1Hp5EMtBxqKD3rG",
+	"Gr61RJWOvo6WKIMfYXCg4QlDDE0kWiLGXSatdIburuILJo8gJVgw23kq7HD/dPX84xvk3oMmzMR2eJI8",
+	"XZGk1BuNzyoBE84qHtfz2kPjmIWxpW+8r8eew0VcTUyQ11nundwBS97bxTbG1h8NaTZnDuCQe8Xzla9A",
+	"2u8rp/l1MO65IEqsd5zD8sngpCw3NSOyaNgtFU1TlDOHu6GCZUqsG061E8cuw1Z8JdYNm/A0O1RwFkf1",
+	"GAluF3p01x+uxklKDAbeWUIwEcrNtWazfbtnZqzjXZ7ZI2WI+eZ/5+hO0xWVxQFKhdfyAL0O8vkF1ky+",
+	"ECWKg9aFxgE2v9eWVPbgQ/66JuqDz/gR802VwEwuqVJOEgfr76HrDfPU+iexQofdyHP0V7G4/pMSTh8U",
+	"rXzctNMy3nXNLe1nST1Odml/kIr7fUhcay2HBG9Uu+85T27nxMtP9+9gni4ZLX6+J2i4Z+d6nAIrtSkD",
+	"/UrR2EkZJ5IyPKdsvneG5C3NzLrAj1gCi/EfR86jB050NGZcIUbmWNEVaSzIdD/hs5kkD64HFdjKGaxK",
+	"890ll6q28jGeSsJMUqfUGtS534kW28YLSRJEqFoQge7wumUTKV1S9aglpQbmMRlE75K+pN9zmUsDmHE9",
+	"2cmXrJ1ZUutUi9OxgO2dXvVr3Z0lFhCPaO46UIdlqV7tjrwiFcA+aoVt1Ysf17KgezDkm8EM+bET3wey",
+	"5G65jP9lyf95LPnm67Fkp0k2sOQmtUw9Ek++eXSefPNUPLkC2cdyGnKhmlnx1WItaYxTYFHGSaT/tU/+",
+	"yOkKp3pUNJZ5vEBYoilnSejyP6R9wzTd7iCpXDA7oePHt5QlTVSpn/0Fcru56HTr5woc8Dskv8xC1iMH",
+	"/L2tLqB1EZUO8gAB+D9rcJ7BWX5GMWZo6o3uc3soU41+iSbDN1dv/o4SsqIx0eIALTQD9lJMInKvVwjd",
+	"KsBfsZ9nLdndXKjHSumGw3niMLSfszn3U8PzK+Z4GhwI4I5nDFvjuZ/Ikq8C2IQcU8CASgfoytDzHSth",
+	"ToyZVh6mBAkYJgHP5F4IRWxA16HINt8DUJkd9OuGcsMAbonZ6i96hGuDEDl8EiwuYe+DY7JNYBrm98qD",
+	"kSrIZjFeRKhgkhtQGq+P4VWUze22NmH9S5b8VXjU05xuDhv+ejzKALwrj3p+/1wRqfZnGhfkjj2mAaMj",
+	"QppzZVhA7pCPlaP/k5OcoM/Q3+Qz0ktCZkn6tc8pYXO1+Iyma0UkJNxYFU+CTcZzn4kEJqFaCJ7PF/DD",
+	"HRe3RBQqYYbVIsQorwlLNIhuiFTvDDAeB19LE3TC2uNHmLk50mCeIxzHJNNYvAnrr4HRN+7symgxDiDX",
+	"XgO6S4Xj23a/yc3F1fPLK2TeBH3MljJxKtnYFy3hjETmxcMGpf3azPcU6jNM1UV/hhebL0NKt2QHP7uH",
+	"MgC3W5zwnumDANmkgise89S3LQJDaJrPZkSgjPNUBmWz2dMjsm8LtDD/hj3sSDxLu5MaUAebnWqVNven",
+	"eAu3rBVdkv0VFmuNwSnHiT6HGU0bis/frFJbmczK9adB3Nq0nYxAs5FmNL759f1VVUsp47R+2mbhLYgm",
+	"fuzgBdjqCspE0K1jbXIBsHBmn/IVAZEkghIJvrE803JIW34YTVMe30YozvIILcmSizVcnyFKS6bSR5BE",
+	"hhheAuNRzfZeHXKPJKjqJ/S0lmDDAlrMwgLPh8bHS0PsOEAeNiTrCFvHV0f35Uo/W/rTgNpkii44ZIas",
+	"9HUzD9hRDmJn4t9dwReAYb3WSwP0Oqdaq0qaO7YANCl6Wg1YEYHGRUK4vdUMZLzXlFld2vi3klRdgm6I",
+	"le6sUksbaA53ylOesCbLFuA9QAnocWPAcQCHudoCc1g7BtUs4XcMmYpZ8GsnPK7LoG8Gnbcw3DYvk4Wl",
+	"13EhMbkflm8B3OHTC1Av9XaH9FtB/FDcf5TkQnB2rQ3vd0fN+F0ENVmU0fwmWsFGY3O/oCCfnCma6g/Z",
+	"XlRJSCyu5hwgDewpT9YgQGw4PuiN0BM9paIHE9Zw5bG1u/9mPPZSAB+7+bBTcbBCnMUEjV05IwnPgecZ",
+	"rQhAsLc9/3GYnNhxBmRXEK+IkBargvz/x5ymCZC2fRNRZtIYrDdcle6bJpgsOQvKgF/tPI/I+d0UAcr6",
+	"tb72WlU0WLvbZQlYblgDr/vnYhYfvzw52eKQ+PTuAunXNGwARgY2xrSOCgVaoBllVC5IElV8SHNBpL9o",
+	"AcaN5GiGRUM2qVnTp/yJHBnFfJ1smZw1GzJlQG33cH56dwHAb3Zo+Mb1xchTwuLFEotbE11W9xPjMedI",
+	"2H/S8hmdOV96liut2Zha8kgSLOIF4sx4Y1HKpetNntiwtbtBLiOUYkVYDGwFrpEXI8400UblQeDjo8PD",
+	"/ykyp7QtoUUtSFnKkFQkA/v26PB/jKSd4vh2X/F9/V80zYVUMgLPNcHxwo4u6Z8EjfXbetTLD5f/N0J0",
+	"hhhekmTPCGaNnnNueire2XJrIElSCldpM56m6Ke3N6jAfODIBwjsnZzpHWLwv52hu4XWHThzfbox45An",
+	"5e/eNvp3Sgj1OPLeTmDbETyxU6dMLg0GWM6i4n5Tf8EvcvbY7hsrvFmVtXUn2Ar33GrJFZVB9Cx0hqi5",
+	"y+RMOM0mSxV4oN6gyzuFy4Rm4GQvAvVUUwZcW6WNJTY3ULCjvIaZk4qN91DZ7Qd8ALDbfBQ5e+ZNuF6S",
+	"5iei2oB0+LT0shvD7QEQHmjM3T834VnZGlUiTIk1yojwwdyFIDg5A5K4uPrF0kNGGSMJUjwCxQEyZdKY",
+	"CxKhBb8zqa18ZpQKnqYmOqIpy6TQ+K7KLCneBwHlLnwbYaNKPYCoMh8foI+hqHaAxWs5/5vd81NoJ2au",
+	"LpqJeTOonLzBCu9nKWYunL5dOXF7/B1mMqVKDW7kIh2djZ6DNWLf/pdLSfRqa+R/+sCTPCWy/JMJ7ZZ+",
+	"cJOVfrr0kdvyrzb+Vh5rMyW09qxI4a898pX5S0/Anvjy+5f/PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

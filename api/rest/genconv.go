@@ -199,8 +199,12 @@ func trafficFromJSON(t *gen.TrafficDefinition, path string) (generator.TrafficDe
 		}
 		d.Length.Sequence = s
 	}
+	if m := ln.XImix; m != nil {
+		set++
+		d.Length.IMIX = imixFromJSON(m)
+	}
 	if set != 1 {
-		return d, nil, badRequest("%s: exactly one of fixed, list and sequence must be set", lp)
+		return d, nil, badRequest("%s: exactly one of fixed, list, sequence and x_imix must be set", lp)
 	}
 	if sg := t.Signature; sg != nil {
 		if sg.StreamId < 0 || sg.StreamId > 0xffffffff {
@@ -238,4 +242,17 @@ func trafficFromJSON(t *gen.TrafficDefinition, path string) (generator.TrafficDe
 		d.Signature = sc
 	}
 	return d, eth, nil
+}
+
+// imixFromJSON is the x_imix extension of a traffic length; the generator
+// checks it (exactly one form, known profile, RFC 6985 letters).
+func imixFromJSON(m *gen.TrafficLengthImix) *generator.IMIX {
+	out := &generator.IMIX{Profile: deref(m.Profile), Genome: deref(m.Genome)}
+	if m.Weights != nil {
+		out.Weights = make([]generator.WeightedLength, 0, len(*m.Weights))
+		for _, w := range *m.Weights {
+			out.Weights = append(out.Weights, generator.WeightedLength{Length: int(w.Length), Weight: int(w.Weight)})
+		}
+	}
+	return out
 }

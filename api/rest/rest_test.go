@@ -15,6 +15,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/rfc2544"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
@@ -78,7 +79,9 @@ func testServicesBudget(t testing.TB, n, pool int, budget *memory.Budget) Servic
 	ans := analyzer.NewService(w, eps, budget)
 	caps := capture.NewService(w, eps, budget)
 	tv := tvlp.NewService(TvlpGenerators{Svc: gens}, nil, nil)
+	rfc := rfc2544.NewService(Rfc2544Traffic{Gens: gens, Ans: ans, Ports: svc, LinkSpeed: func(string) int64 { return 10000 }}, nil)
 	t.Cleanup(func() {
+		rfc.Close()
 		tv.Close()
 		caps.Close()
 		ans.Close()
@@ -87,7 +90,7 @@ func testServicesBudget(t testing.TB, n, pool int, budget *memory.Budget) Servic
 		svc.Close()
 		w.Stop()
 	})
-	return Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps, Tvlp: tv}
+	return Services{Ports: svc, Workers: w, Stack: st, Generators: gens, Analyzers: ans, Captures: caps, Tvlp: tv, Rfc2544: rfc}
 }
 
 func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {

@@ -27,6 +27,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/rfc2544"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/stack"
@@ -51,6 +52,9 @@ type Services struct {
 	Captures *capture.Service
 	// Tvlp is nil when TVLP is not loaded (no packet generator).
 	Tvlp *tvlp.Service
+	// Rfc2544 is nil when RFC 2544 runs are not loaded (they need the
+	// packet generator and analyzer).
+	Rfc2544 *rfc2544.Service
 }
 
 // Server is the REST API.

@@ -92,6 +92,8 @@ func (s *session) nouns() []*cobra.Command {
 			" (a line per sample when not on a terminal)", noArgs, watchRun),
 		s.command("demo", "send signed traffic from port 0 to port 1 (test mode wires them back to back), show live rates,"+
 			" loss and latency, then a summary; cleans up after itself", noArgs, demoRun),
+		s.command("rfc2544", "run an RFC 2544 benchmark in the daemon (--tx PORT --rx PORT): throughput, latency, frame loss,"+
+			" back-to-back per frame size; progress, then a table, --json FILE and --html FILE", noArgs, rfc2544Run),
 		s.command("version", "print opctl's version and the daemon's", noArgs, versionRun),
 	}
 }

@@ -44,6 +44,7 @@ import (
 	"github.com/openperfd/openperfd/packet/analyzer"
 	"github.com/openperfd/openperfd/packet/capture"
 	"github.com/openperfd/openperfd/packet/generator"
+	"github.com/openperfd/openperfd/packet/rfc2544"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
@@ -150,6 +151,7 @@ type daemon struct {
 	caps    *capture.Service
 	pools   *poolSampler
 	tvlp    *tvlp.Service
+	rfc2544 *rfc2544.Service
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -217,13 +219,15 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	if cfg.PacketIO.DPDK.PortsRequired && len(d.drv.Ports()) == 0 {
 		return fail(errors.New("--modules.packetio.dpdk.ports-required: no port found"))
 	}
-	qsbr := fib.NewQSBR() // workers announce quiescence; the FIB and stack wait on it
+	// Workers announce quiescence; the FIB and stack wait on it.
+	qsbr := fib.NewQSBR()
+	rxLimits, _ := cfg.PacketIO.DPDK.RxLimits() // checked by config.Load
 	d.workers, err = workers.New(workers.Config{
 		QSBR: qsbr,
 		CPUs: plan.workerCPUs, Roles: plan.workerRoles, Driver: d.drv,
 		RegisterThread: register, UnregisterThread: unregister,
 		DropTxOverruns: cfg.PacketIO.DPDK.DropTxOverruns, Log: log,
-		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts,
+		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts, RxLimits: rxLimits,
 	})
 	if err != nil {
 		return fail(err)
@@ -269,8 +273,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.caps = capture.NewService(d.workers, eps, budget)
 	d.lendIdleCPUs(plan, cfg.PacketIO.NoCPULending)
 	d.tvlp = tvlp.NewService(rest.TvlpGenerators{Svc: d.gens}, nil, log.Named("tvlp"))
+	d.rfc2544 = rfc2544.NewService(rest.Rfc2544Traffic{Gens: d.gens, Ans: d.ans, Ports: d.ports, LinkSpeed: d.linkSpeed}, log.Named("rfc2544"))
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp, Rfc2544: d.rfc2544})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -421,6 +426,9 @@ func (d *daemon) stop() error {
 	}
 	if d.tvlp != nil {
 		d.tvlp.Close() // its replays own generators: stop them first
+	}
+	if d.rfc2544 != nil {
+		d.rfc2544.Close() // its trials own generators and analyzers
 	}
 	if d.stopLending != nil {
 		d.stopLending()

@@ -171,11 +171,12 @@ type LengthSequence struct {
 }
 
 // Length gives the frame lengths of a definition, FCS included. Exactly one
-// of Fixed, List and Sequence is set.
+// of Fixed, List, Sequence and IMIX is set.
 type Length struct {
 	Fixed    int
 	List     []int
 	Sequence *LengthSequence
+	IMIX     *IMIX // openperfd extension: weighted lengths, interleaved
 }
 
 // Latency says which end of the frame the signature timestamp refers to.

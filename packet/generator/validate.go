@@ -252,8 +252,11 @@ func (l *Length) expand(p string, minLen int) ([]int, error) {
 	if l.Sequence != nil {
 		n++
 	}
+	if l.IMIX != nil {
+		n++
+	}
 	if n != 1 {
-		return nil, invalid(p, "exactly one of fixed, list and sequence is required")
+		return nil, invalid(p, "exactly one of fixed, list, sequence and x_imix is required")
 	}
 	maxLen := protocol.MaxFrameLen + FCSLen
 	check := func(path string, v int) error {
@@ -281,6 +284,17 @@ func (l *Length) expand(p string, minLen int) ([]int, error) {
 			}
 		}
 		return append([]int(nil), l.List...), nil
+	case l.IMIX != nil:
+		out, err := l.IMIX.Expand(p + ".x_imix")
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range out {
+			if err := check(fmt.Sprintf("%s.x_imix (entry %d)", p, i), v); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	}
 	q := l.Sequence
 	sp := p + ".sequence"

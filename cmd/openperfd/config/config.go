@@ -208,6 +208,10 @@ type DPDKConfig struct {
 	// CPUs poll receive queues and which transmit. Either may select no CPU.
 	RxWorkerMask string `koanf:"modules.packetio.dpdk.rx-worker-mask"`
 	TxWorkerMask string `koanf:"modules.packetio.dpdk.tx-worker-mask"`
+	// TestRxLimit is --modules.packetio.dpdk.x-test-rx-limit as given
+	// ("1=20000,0=5000"), a test hook that polices receive queues (see
+	// RxLimits).
+	TestRxLimit string `koanf:"modules.packetio.dpdk.x-test-rx-limit"`
 }
 
 // Disabled reports whether packet I/O is off, as OpenPerf decides it:

@@ -40,6 +40,7 @@ const (
 	keyPortsRequired  = "modules.packetio.dpdk.ports-required"
 	keyRxWorkerMask   = "modules.packetio.dpdk.rx-worker-mask"
 	keyTxWorkerMask   = "modules.packetio.dpdk.tx-worker-mask"
+	keyTestRxLimit    = "modules.packetio.dpdk.x-test-rx-limit"
 	keyForceUnlink    = "modules.socket.force-unlink"
 	keyRxStrategy     = "modules.stack.rx-strategy"
 	keyZMQEndpoint    = "modules.zmq.endpoint"
@@ -91,6 +92,7 @@ var options = []option{
 	{keyPortsRequired, "", kindBool, "fail to start when DPDK finds no port"},
 	{keyRxWorkerMask, "R", kindString, "CPU `mask` of the workers that poll receive queues (the others only transmit)"},
 	{keyTxWorkerMask, "T", kindString, "CPU `mask` of the workers that transmit (the others only receive)"},
+	{keyTestRxLimit, "", kindString, "test hook: police ports' receive queues to `limits` in frames/s, e.g. \"1=20000\" (port id=rate, comma-separated); frames over the limit reach no analyzer, capture or stack, as on a slower link"},
 	{keyForceUnlink, "f", kindBool, "accepted for OpenPerf compatibility: a stale ZeroMQ socket file is always removed"},
 	{keyRxStrategy, "", kindString, "how received frames reach the stack: `direct` (on the worker) or queued (through a queue to a stack goroutine); default queued with more than 2 lcores (workers + main), else direct"},
 	{keyZMQEndpoint, "", kindString, "ZeroMQ REP `endpoint` for the API (ipc:// or tcp://); default ipc:///var/run/openperfd/<prefix>.sock, \"none\" to disable"},

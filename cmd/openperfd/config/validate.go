@@ -88,6 +88,7 @@ func (l *loader) validate(cfg *Config) error {
 		{keyCPUMask, func() error { return validCPUMask(pio.CPUMask) }},
 		{keyRxWorkerMask, func() error { return validCPUMask(dpdk.RxWorkerMask) }},
 		{keyTxWorkerMask, func() error { return validCPUMask(dpdk.TxWorkerMask) }},
+		{keyTestRxLimit, func() error { _, err := dpdk.RxLimits(); return err }},
 		{keyTestPortPairs, func() error { return inRange(dpdk.TestPortPairs, 1, MaxTestPortPairs) }},
 		{keyJumboBuffers, func() error { return inRange(dpdk.JumboBuffers, 0, MaxJumboBuffers) }},
 		{keyOptions, nil},
@@ -412,4 +413,28 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (bytes, or a number with K, M, G or T)", s)
 	}
 	return n << shift, nil
+}
+
+// RxLimits parses TestRxLimit: frames per second by port id.
+func (d DPDKConfig) RxLimits() (map[string]float64, error) {
+	return parseRxLimits(d.TestRxLimit)
+}
+
+func parseRxLimits(s string) (map[string]float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]float64{}
+	for _, item := range strings.Split(s, ",") {
+		id, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("%q: want port-id=frames-per-second", item)
+		}
+		fps, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(fps >= 1) || math.IsInf(fps, 0) {
+			return nil, fmt.Errorf("%q: the rate must be a number of frames per second, at least 1", item)
+		}
+		out[id] = fps
+	}
+	return out, nil
 }
