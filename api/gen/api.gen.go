@@ -752,6 +752,33 @@ func (e PortStatusLink) Valid() bool {
 	}
 }
 
+// Defines values for SocketStatsProtocol.
+const (
+	SocketStatsProtocolIp     SocketStatsProtocol = "ip"
+	SocketStatsProtocolPacket SocketStatsProtocol = "packet"
+	SocketStatsProtocolRaw    SocketStatsProtocol = "raw"
+	SocketStatsProtocolTcp    SocketStatsProtocol = "tcp"
+	SocketStatsProtocolUdp    SocketStatsProtocol = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SocketStatsProtocol enum.
+func (e SocketStatsProtocol) Valid() bool {
+	switch e {
+	case SocketStatsProtocolIp:
+		return true
+	case SocketStatsProtocolPacket:
+		return true
+	case SocketStatsProtocolRaw:
+		return true
+	case SocketStatsProtocolTcp:
+		return true
+	case SocketStatsProtocolUdp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SpirentSignatureLatency.
 const (
 	SpirentSignatureLatencyEndOfFrame   SpirentSignatureLatency = "end_of_frame"
@@ -2292,6 +2319,63 @@ type RxFlow struct {
 	// XStreamId Signature stream id
 	XStreamId *int64 `json:"x_stream_id,omitempty"`
 }
+
+// SocketStats A shim socket's statistics (OpenPerf's SocketStats).
+type SocketStats struct {
+	// Id Unique socket statistics identifier (`<pid>-<sid>`).
+	Id *string `json:"id,omitempty"`
+
+	// IfIndex The interface index the socket is bound to (0 before it is).
+	IfIndex *int32 `json:"if_index,omitempty"`
+
+	// LocalIpAddress The local IP address.
+	LocalIpAddress *string `json:"local_ip_address,omitempty"`
+
+	// LocalPort The local port number.
+	LocalPort *int32 `json:"local_port,omitempty"`
+
+	// Pid Process ID which created the socket.
+	Pid *int32 `json:"pid,omitempty"`
+
+	// Protocol The socket protocol type (ICMP datagram sockets are raw, with protocol_id).
+	Protocol *SocketStatsProtocol `json:"protocol,omitempty"`
+
+	// ProtocolId The protocol ID used for raw and packet sockets.
+	ProtocolId *int32 `json:"protocol_id,omitempty"`
+
+	// RemoteIpAddress The remote IP address.
+	RemoteIpAddress *string `json:"remote_ip_address,omitempty"`
+
+	// RemotePort The remote port number.
+	RemotePort *int32 `json:"remote_port,omitempty"`
+
+	// RxqBytes Number of bytes in the socket receive queue.
+	RxqBytes *int64 `json:"rxq_bytes,omitempty"`
+
+	// SendQueueLength The number of packets in the protocol send queue.
+	SendQueueLength *int32 `json:"send_queue_length,omitempty"`
+
+	// Sid The socket ID (used by the server).
+	Sid *int32 `json:"sid,omitempty"`
+
+	// State The socket state (open
+	State *string `json:"state,omitempty"`
+
+	// TxqBytes Number of bytes in the socket transmit queue.
+	TxqBytes *int64 `json:"txq_bytes,omitempty"`
+
+	// XInterfaceId The interface the socket uses (openperfd extension).
+	XInterfaceId *string `json:"x_interface_id,omitempty"`
+
+	// XRxDrops Datagrams dropped because the receive ring was full (openperfd extension).
+	XRxDrops *int64 `json:"x_rx_drops,omitempty"`
+
+	// XTxErrors Datagrams the stack refused to send (openperfd extension).
+	XTxErrors *int64 `json:"x_tx_errors,omitempty"`
+}
+
+// SocketStatsProtocol The socket protocol type (ICMP datagram sockets are raw, with protocol_id).
+type SocketStatsProtocol string
 
 // SpirentSignature A test signature in every packet (stream id, sequence, timestamp).
 type SpirentSignature struct {
@@ -4105,6 +4189,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 	SendPortTestFrames(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSocketStats List network socket statistics
+	//
+	// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+	//
+	// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+	ListSocketStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSocketStats Get a socket's statistics
+	//
+	// One socket by id (`<pid>-<sid>`).
+	//
+	// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+	GetSocketStats(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStacks List stacks
 	//
@@ -5938,6 +6036,40 @@ func (c *Client) SendPortTestFramesWithBody(ctx context.Context, id Id, contentT
 // Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 func (c *Client) SendPortTestFrames(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSendPortTestFramesRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSocketStats List network socket statistics
+//
+// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+//
+// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+func (c *Client) ListSocketStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSocketStatsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSocketStats Get a socket's statistics
+//
+// One socket by id (`<pid>-<sid>`).
+//
+// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+func (c *Client) GetSocketStats(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSocketStatsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9158,6 +9290,67 @@ func NewSendPortTestFramesRequestWithBody(server string, id Id, contentType stri
 	return req, nil
 }
 
+// NewListSocketStatsRequest constructs an http.Request for the ListSocketStats method
+func NewListSocketStatsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sockets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSocketStatsRequest constructs an http.Request for the GetSocketStats method
+func NewGetSocketStatsRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sockets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListStacksRequest constructs an http.Request for the ListStacks method
 func NewListStacksRequest(server string) (*http.Request, error) {
 	var err error
@@ -10491,6 +10684,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 	SendPortTestFramesWithResponse(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPortTestFramesResponse, error)
+
+	// ListSocketStatsWithResponse List network socket statistics
+	//
+	// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+	ListSocketStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSocketStatsResponse, error)
+
+	// GetSocketStatsWithResponse Get a socket's statistics
+	//
+	// One socket by id (`<pid>-<sid>`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+	GetSocketStatsWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetSocketStatsResponse, error)
 
 	// ListStacksWithResponse List stacks
 	//
@@ -14154,6 +14365,95 @@ func (r SendPortTestFramesResponse) ContentType() string {
 	return ""
 }
 
+type ListSocketStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]SocketStats
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSocketStatsResponse) GetJSON200() *[]SocketStats {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSocketStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSocketStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSocketStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSocketStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSocketStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SocketStats
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSocketStatsResponse) GetJSON200() *SocketStats {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSocketStatsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSocketStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSocketStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSocketStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSocketStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListStacksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16195,6 +16495,36 @@ func (c *ClientWithResponses) SendPortTestFramesWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSendPortTestFramesResponse(rsp)
+}
+
+// ListSocketStatsWithResponse List network socket statistics
+//
+// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+func (c *ClientWithResponses) ListSocketStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSocketStatsResponse, error) {
+	rsp, err := c.ListSocketStats(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSocketStatsResponse(rsp)
+}
+
+// GetSocketStatsWithResponse Get a socket's statistics
+//
+// One socket by id (`<pid>-<sid>`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+func (c *ClientWithResponses) GetSocketStatsWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetSocketStatsResponse, error) {
+	rsp, err := c.GetSocketStats(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSocketStatsResponse(rsp)
 }
 
 // ListStacksWithResponse List stacks
@@ -18947,6 +19277,65 @@ func ParseSendPortTestFramesResponse(rsp *http.Response) (*SendPortTestFramesRes
 	return response, nil
 }
 
+// ParseListSocketStatsResponse parses an HTTP response from a ListSocketStatsWithResponse call
+func ParseListSocketStatsResponse(rsp *http.Response) (*ListSocketStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSocketStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []SocketStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSocketStatsResponse parses an HTTP response from a GetSocketStatsWithResponse call
+func ParseGetSocketStatsResponse(rsp *http.Response) (*GetSocketStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSocketStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SocketStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListStacksResponse parses an HTTP response from a ListStacksWithResponse call
 func ParseListStacksResponse(rsp *http.Response) (*ListStacksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19594,6 +19983,12 @@ type ServerInterface interface {
 	// SendPortTestFrames Transmit test frames (openperfd extension)
 	// (POST /ports/{id}/x/test-frames)
 	SendPortTestFrames(ctx echo.Context, id Id) error
+	// ListSocketStats List network socket statistics
+	// (GET /sockets)
+	ListSocketStats(ctx echo.Context) error
+	// GetSocketStats Get a socket's statistics
+	// (GET /sockets/{id})
+	GetSocketStats(ctx echo.Context, id Id) error
 	// ListStacks List stacks
 	// (GET /stacks)
 	ListStacks(ctx echo.Context) error
@@ -20716,6 +21111,31 @@ func (w *ServerInterfaceWrapper) SendPortTestFrames(ctx echo.Context) error {
 	return err
 }
 
+// ListSocketStats converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSocketStats(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSocketStats(ctx)
+	return err
+}
+
+// GetSocketStats converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSocketStats(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSocketStats(ctx, id)
+	return err
+}
+
 // ListStacks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListStacks(ctx echo.Context) error {
 	var err error
@@ -20948,6 +21368,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/interfaces/:id/x/ping", wrapper.PingFromInterface, options.OperationMiddlewares["PingFromInterface"]...)
 	router.GET(options.BaseURL+"/stacks", wrapper.ListStacks, options.OperationMiddlewares["ListStacks"]...)
 	router.GET(options.BaseURL+"/stacks/:id", wrapper.GetStack, options.OperationMiddlewares["GetStack"]...)
+	router.GET(options.BaseURL+"/sockets", wrapper.ListSocketStats, options.OperationMiddlewares["ListSocketStats"]...)
+	router.GET(options.BaseURL+"/sockets/:id", wrapper.GetSocketStats, options.OperationMiddlewares["GetSocketStats"]...)
 	router.DELETE(options.BaseURL+"/packet/generators", wrapper.DeletePacketGenerators, options.OperationMiddlewares["DeletePacketGenerators"]...)
 	router.GET(options.BaseURL+"/packet/generators", wrapper.ListPacketGenerators, options.OperationMiddlewares["ListPacketGenerators"]...)
 	router.POST(options.BaseURL+"/packet/generators", wrapper.CreatePacketGenerator, options.OperationMiddlewares["CreatePacketGenerator"]...)
@@ -23932,6 +24354,63 @@ func (response SendPortTestFrames404JSONResponse) VisitSendPortTestFramesRespons
 	return err
 }
 
+type ListSocketStatsRequestObject struct {
+}
+
+type ListSocketStatsResponseObject interface {
+	VisitListSocketStatsResponse(w http.ResponseWriter) error
+}
+
+type ListSocketStats200JSONResponse []SocketStats
+
+func (response ListSocketStats200JSONResponse) VisitListSocketStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSocketStatsRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetSocketStatsResponseObject interface {
+	VisitGetSocketStatsResponse(w http.ResponseWriter) error
+}
+
+type GetSocketStats200JSONResponse SocketStats
+
+func (response GetSocketStats200JSONResponse) VisitGetSocketStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSocketStats404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSocketStats404JSONResponse) VisitGetSocketStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStacksRequestObject struct {
 }
 
@@ -24588,6 +25067,12 @@ type StrictServerInterface interface {
 	// SendPortTestFrames Transmit test frames (openperfd extension)
 	// (POST /ports/{id}/x/test-frames)
 	SendPortTestFrames(ctx context.Context, request SendPortTestFramesRequestObject) (SendPortTestFramesResponseObject, error)
+	// ListSocketStats List network socket statistics
+	// (GET /sockets)
+	ListSocketStats(ctx context.Context, request ListSocketStatsRequestObject) (ListSocketStatsResponseObject, error)
+	// GetSocketStats Get a socket's statistics
+	// (GET /sockets/{id})
+	GetSocketStats(ctx context.Context, request GetSocketStatsRequestObject) (GetSocketStatsResponseObject, error)
 	// ListStacks List stacks
 	// (GET /stacks)
 	ListStacks(ctx context.Context, request ListStacksRequestObject) (ListStacksResponseObject, error)
@@ -26938,6 +27423,54 @@ func (sh *strictHandler) SendPortTestFrames(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListSocketStats operation middleware
+func (sh *strictHandler) ListSocketStats(ctx echo.Context) error {
+	var request ListSocketStatsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSocketStats(ctx.Request().Context(), request.(ListSocketStatsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSocketStats")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSocketStatsResponseObject); ok {
+		return validResponse.VisitListSocketStatsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSocketStats operation middleware
+func (sh *strictHandler) GetSocketStats(ctx echo.Context, id Id) error {
+	var request GetSocketStatsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSocketStats(ctx.Request().Context(), request.(GetSocketStatsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSocketStats")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSocketStatsResponseObject); ok {
+		return validResponse.VisitGetSocketStatsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListStacks operation middleware
 func (sh *strictHandler) ListStacks(ctx echo.Context) error {
 	var request ListStacksRequestObject
@@ -27305,300 +27838,309 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9s40jD6V1A6pypylezYuXhm4k8ZJ5n12UzGb+zMnqrnmVIgEpKwpgAOAErWTuW/v4XGhTeQIinZ",
-	"SXb3w87GIolLo+/d6P5rFPFVyhlhSo5e/TVKscArooiAv2is/xsTGQmaKsrZ6NXoI5E8ExFBNCZM0Tkl",
-	"4mQ0GVH9LMVqOZqMGF6R0Sv99WQkyJ8ZFSQevVIiI5ORjJZkhfWwapvqt6QSlC1GX7580S/LlDNJYPKf",
-	"cfyR/JkRqfRfEWeKMPgnTtOERliv5+k/pV7UX4Vh/19B5qNXo//nab6xp+apfPpWCC7MVOVN3S4JEmYy",
-	"tMESUbbGCY1PRl8mow9cveMZix9+FR84Eg66G6qWSC2xQjQ+Qa/1ktBvKWHXRMwnCDNEY/tYIsYVWuGY",
-	"ID5HCd8QcRxhSVBClD7ICYrpgiqJMIvRcpsuCZNIH5H+sDDhkgiyJgJRhXCaEiwkGusDnaAZj7eICzTL",
-	"kjuUUKmOYKwFURKpJdUjy41GA70lu0sNhNdxLIiUNwqrTNYx6R96+RjFW4ZXNEIropY8RnymMGUkRpKj",
-	"ORZoLEjKhSIxmm2RWhIkiVgTcaSRLhU8JUJRgzDYTBfArclogRXZ4G3wWSrInN5PE8IWaqnfmHOxwkpj",
-	"MFPPn40m7hPKFFkQob+RCiui350Z1GBZklSP8zKhhClkXp2MyMniBDHOiHubC5QxmaVmeyfu5/L6JqMN",
-	"pkr/Cx5rCNsX+OyfJFJ6MW+WUXp+xcyyqUHFAKhhIQmREr352+X1+hyNC98cW1qboI/vLtGPL85eHuVH",
-	"MeYpYSkR8xiRe0WYpJwFDiBmcmpOR4b4RpQJSdcEvflwYw9R6pH1c/TsOYxHFVmFD9D+gIXAW/13zFeY",
-	"sqkkWETL+mxv4DEyjwFn86le9JxKkLkgcjlVdEXqM92QiLNYoowpmgCC0hyqmjqxvCMxmnOB8AJTdoFO",
-	"4Q+miU0vpIht5y+C2CZImjgYV4AKDxCOIpICEnUcD846MGAAIySShKmOI5tzncZZSHRoLmtYBWULiwJP",
-	"JHrz6eqNZm9Lcn8ymtTPw9NaeTQaJwTNyJwLAmCfUyEVCqK03a+e1RwTRhpy24k9KxIjPFdEIM6IXgJh",
-	"2Wr06n9gipEHlyFH98Xoj9pSg7RJF0SqayIiLS2T0CEWHmoOjlFM9YizDDCoI+2lL0/rI/9KYopZx6NL",
-	"fwqM8NOpWqLUL7DzUD8Fhvpp4FDT4GAnA4b7UtRH/gdgZvZtluxm+yNwjkZo19YBPyNNn9v6mUQ8DuDt",
-	"325vr4EXZxLpN6orb5A4KyIlXpAG3r7RkmYjOFsESKiybVhWPmBwt2p5LbjiEU8uOZvTRWDnakkEIwol",
-	"eGsYWXnzKxxNCxK5/PEnRiMsFfr19SWyL2nUN9xTETHHEdm9keIUoV1cuaHqC3jNEFllCdZ6BSNqw8Vd",
-	"PjPiDGGkxfIJ+uhUUoSTDd5KFGEhtlr70iqQPkZ54fiLRCu8RQnBa4JmXC0Rz9TJ/7IAXjiQtqmJfvX2",
-	"BL5Mgvq4f00riiH2qfcxDX4ZO5jrV8rAR1JrjJw1MmTZefk38HaN9uyqJg4arQfYhISA++WFUxlgjhaX",
-	"Q8zXPjJoLCf6zIhYca0wELU8MmKlpDB02nWFfDQBU3ZlhjgL6Bj30zlNFAmwmJ+v3yHzDI1VlMbZKkVy",
-	"yxS+PwJFQpCI0DWJUYqjO6Jk8MjU8PGVwEyuqFKtU1SP10O89Vx3MZnfGEFp6YQuELnHkUq2WlajFVnN",
-	"tMmidRRVP3di9PlWY6zG6TSdpesXO086Xb8Ifnne4cvz6pdf2qB04+itifIjnul/BzBf3E9nW2X+3UUx",
-	"vJ8SLdF6vG9RouMHqt96VM/1qH7rqSBtYTeloSY5GAs7KEKruNIgwqfrF68zxZvwPKDjobEz95GxgDU7",
-	"TowJbEzlo1fGHtbqsebk1oDGmeLGinv+07MfUELZ3XHCI5wgw2kzAdrxidVBTsz3VGpCmxVUZOYlM2Xo",
-	"7Pynk2cvX5ycnZweu3+b/73Un0YJpisST/SCGAKbeOJcGMSPoyVmydhGZ+cn6GrBuCCxnsXJ0ToeS+9D",
-	"aKOsssMhTFTp+oW2l5tOQpvGKLKWO1Fa6Q8sx7xQ/9qa/LlrzFud52dHr1DEE86OJUmxAM1jSe4RIBPC",
-	"goCZhbDUINvqHyaIax0LKXKvrH2Ckd4QfKNP/DTI65dcKuOCq6meWqzpR0hxbZdq/t4o4XeD28GyC7yb",
-	"nEDaJizA/Im0+IwBg5Y0IYgqtORJLBHWupUk+ncr9uFvtKBrIoc5isqLea+Hi9HV9fqFQ9ogeArepAr2",
-	"kDnOEoXsC2icG6YCFIvCwuAg4qOwzlZ1SVWVFv0YWSKaC74y42YzrZCvsLzraFQ0mNZFzxUaa1by7Oz5",
-	"2QWKliS60yyCSmAwL589++GJ9PSt+UtCI4ViokikxzqaaIT2jMx4HdWSrIpWNvjENCeece6NbKqm5gf7",
-	"12gykiTRo8ILJZPcLWs0se44/ZyRjXt1Rlms/93NYg8I9rro1RjSYPjEyyjtSjkF7RCYd4hkNyUeSqVn",
-	"48bd46CoD4tGo4mZfzLSYiCw44l7scMKb+DNfI33Uxi0w5cFWVcz2sxGm6Rkac66sw2e1gi0I3kfjK4v",
-	"0CqTCs203SFpTArUtz85j8+Onz876kTAFdC6jVcnbID1eZtGcuOdxV56Z5okChoEGt+8f/368sjwiaEy",
-	"Wy/kjQkBdBPf5+DubpPf63Mvui+M0lRzfWuLIfe8h1YOr5vx4exdAKsJTGbgwvHPOE8IZr3EaQMkNOnR",
-	"sn+/baBaPKCKKPn+mlAjuI6g8F4kfIYTjyVlYzxnVYgqSZI5GmuTUrOo84mW0waDylLCqbtU9aPt81ba",
-	"lhFPQ44gu254jMb/4owcORd9eWtE7idU/Uz68YULMVodRyt6xMTyirvwjmjzsp6OMM0D18RSORH6TDVa",
-	"poJEWqvUf2QmNtnZSx0wScMQbpB5HeVCkeN8MZKqk7VcpPgvk5E2aaZg0jR7GN/nZo995wLFRICjxCtM",
-	"v76+ROO3n66Oz18coY02XfDMBTtqCLRLQlcIoZugPj+IpD4vS+peEve8q8Q9HyZxzw8icQ8iVs+e/fjg",
-	"cvVXHmdJiPrRPGOgE+MEZYwq53uNMVkZP2tFjSx+3uj3XMF0KOYkDN+Q39csscldrIkrGGdweG6npBJc",
-	"C024beRHEK0hS6ROsNwkUzi42GlmlGGxnQA/9pkC8Ci84TURsoOINDD43b5cPXBqOGq+vHzcHEDNp/97",
-	"voYg5O1Y2kzCNAnQ0yyjSTyNg2LkZ/0MKboiUuFVWsJn/cUxhKkDkDGDsmw1C3qBYVjzNCw/IU1kGvHV",
-	"igY8Hzcmi0SQNdV723U25Y8twArT9yVRN3ToUK7Bjfea4WT7r9DWX1u3NsL2lQtElfGpyty7rgSez2mE",
-	"UiJylzR4tIhA84RvAmwxAkEdoF5iHDsQDzdzanoSGWPauh5T6xLjDEWCYEWOwnplt0BSef/t0aRPjP6Z",
-	"FVdVSvJqQoqmYD/ElbgoKISbJZekFrIA95edM94dXMhnbY0eVfa9JNGdzFbBRCSuaVJvM4ZDidy7jhnN",
-	"BXgujJ+9IR/mFcL+QwS+YPM+WhHMrPMWS7TKoqX18klygt6ZkTdULXmmSrOjMYjPJQatcElwTIR/OEGf",
-	"3lwjvibCWMMrvEVLvCaQYXQEAKUM/nB7MAh9gbDZTe6e9fPxTIE1q7HaGrYYqYwxkjhy4CwKWHpd4iUN",
-	"p/G7hTtoWMF4+W2BSp5IdD/1p1OUPBrVRhoh52qDBQkKHrXbMdNhlVm8/yhVDc1E5AGMZgKz2B5Y7ccO",
-	"JV4Rq/YaJMZCbDWb0bhxRxlEgXO0mm01keb0ELLCTBbbX7X0RZV/NtsizLYzHm8vNJJRYUjCkDrjytFS",
-	"MG9jRRld6XM9DaaE6KMOyRA/s4tpP5FoiUWsEQKNxX0B0+fzhOP4aMDsHsN2riBnogy5r3pPGAibF9F8",
-	"Ys6iA6K0RdAxyxdrCL1+5kPCx95ja07EMnvF3WwXiKxStUUrrKIlpFgkQTGjxevUBTmDKclZYga+IyT1",
-	"EvkCSfJnRlhE2WKCEqwIi7bA3f5JlV4wIyRGki4YVpkg8gS9BvNPiyy7MGDdQDhmfohJREvI6zP5IHck",
-	"LacHOI6E4zVmEYmn+SL04edj+b+sOTGBUxdYCLrGydTqcWapU5rG6/wvMddKtt0RHNVMmydGRoR5XzHh",
-	"YDLKQM7bfATj2Lo/XvBj/dqxvKPpsYlb4eQ45bAs85o7jBjS2gJn8aaQu1Y/ETSOCFOC01g63cmlvh0F",
-	"gXgoANkzIFORsbr51h1MYHUa5a8FIX1SiX0FLQTPUg+OE+/reiKRkRnIErlxoEG+6ixTiEL2JUSLtImn",
-	"Gecr66OoIimx+VgTRFOALeRtaH4xMX8WOZJc8o00YTSqYE0yCH43KAgnTZluTP1vUAzgUBgR0+Kr8AN8",
-	"YP6Zf/awqFnQDVq1vIJar5Uno0tpIN1eXheUv3DqJfqsd/LZxPasc7jkwLRx+XyckDjygpIzs5hUobE+",
-	"7vupyLcxdYLKqpJYogXnMSTjYxNuN0HiXK66gU/QZyclPr8qnz5OJEewMrImYpuLRZ8LFtM4HwzSZJnJ",
-	"jjUaMZy8RJRFSRaT2NpLEu4YOAxLiV6DuVih2XNZdUNS886SorHkG7TCbGv1FPOtRX6Dr3p5a5xkoNpm",
-	"kvTT/77slJHvEr65bCRq/dRn2qAxn4MCpbnaRJ+HzFYrfZxrCNP7PevnMhCDztNauiuSegVvzXdfypKk",
-	"vlij6zk0H6DnlDhv72XeZKsVFpDaZoRSQ/TAxMaNZqDJw7xbzMKDNyaI4GiJYhLxmMSaDDSpeDN8bJZp",
-	"ZEqOYwmZKz3SxGdVxHQ+16JI8JUz+hW3/zqCY8QSfc7YHeMb9tnkZnTO/atD4W9GHgfuFBQF2V7QLUq/",
-	"A4yj5eY+wziJu88YoMz0HuBaf/Ull/QDluC+1Ofl/GtTwL+gD4cVrh0YkxoOtEJtrT65fJoEt86i4Tp0",
-	"mooJUdZAW5LW6hAylxmMuh3yo5UuLmCJcmVvrJWUCdoQulhqSkuTTBa1v67XHPyIocsOYMbEdhItqIBp",
-	"pDy1id5LKhVfCLxCs0xvrTNl35qNX9rJQwSdlm94tIZna1dCahn6fpd9zmWnNs7nGuTHlvGBJA0Zensx",
-	"/hKK7M3oqqPtxe0aBhvE8qpjDeZ71YFChsqeg3ZTfN56hSR0w6U5w3gehXSlyxvn7wE1+cPVJYoFT63b",
-	"88IZz6doSQQ56ngXiKbrF16FbEjvqbhJ7So6TqCitGX8onHQb9wsbhtXGx9Dxq3y9UiOqjCqbKmykm7M",
-	"xSoxobCJ078s0OHymlZ4td5bUOwuOubqG/uxE7Y7C9vdQuqatV/++kp/0TFrv/blObis00T2+/JX/UUf",
-	"Z7T78DZKe7mf3XefYvOdUWoDDjxIQIazs+eoLT+nao9nWJLzF0dFhNRq8QjuL+MkMbfQ5zxJnIlmjl4f",
-	"eWGghuvNXyajdYJZvx39rr/oyNaurTJZcdB8/PkGpXirbWtDe4EgLFWFywcVmFHVRqldLKumoQsBITTb",
-	"ZxoeKRLSCX6D382uB1iGFa5jZ5kUwdWNr9wUFPVqppTxnBbctxo/vaMWSSUIXgWEkZYxaSgI8vY+JRHk",
-	"hmcK0HK8JepoH/vY51i1RFzUhkZkwNiUTbkIMl0/NFxuNwAcMEHSvm5z2WBGNOBdzBNLZKE7YD5BYD+t",
-	"4Smegc4OLw6ZoqQvVXNLmFaIkMhY7vnbB4IVInBoV8QKC+Ti3gsHW1pvR3qxFnJAEEvzyDANqiQkGIVu",
-	"0eRDDLLOvXMM5AlV4Zu9yofNcxPDuek8u2CYcWlKJ4R9daWAv123m7UXwJo9evYFI/uqllHoRvN9wOrE",
-	"9xpLOiqCKxrKCjKI1rXCgoqnMVkHM/VYjEWMYrKm5opXfypSXBk7rQapISqpGW33aeWpp10jKoBitTQS",
-	"sDVcrGXp0o/zChxH+6qdTt2sLfhLLQzSabwr/c3uQWnaY7irtHmgPBDTfbxb901w2K4rCy6q53JaV2LD",
-	"Ud0Ggnfro+xWKZt8X5cFtNSar4+DiIwNSwzTskrbSoomCVpwWqrsUMgBczNNmyuu2KWAop4KHmeRz+vY",
-	"HWrvJyiKJ1INFA/xYfiBQsnFsRc0ImNPJBL3JtzSr7xPSxqcieLsSoILBoS7bzaEzJVA5oBco3BOq0W8",
-	"0JqrR9/MtS9xqrXwlkTKyLwxDPHtxw+eEGm3UbiOQIW5tVi69TMS96NJbbk0WhbzWQobdpoOfKbuzTVx",
-	"zOKpug9Gv1vQz0PiQZIwi7mXdqZD516WQRzMKMd+lzOyxGsSzIaez4mYSvovUjqZs/Mffvjh2dn5pJbK",
-	"DEE+/b5W8n0Qr1kVenH603lIG7IzbwROSzPPcSJrV8F+WxOxEVSZ24A8iYl3gElzuUT/bobUyD3PkgSN",
-	"SSK1PcvTBoyO7WW7ZqPGwi+0QcqQtpKt58Vv9yzolRiQ38XnASLomtSVZ3s6SjOwqVGbxSKkP7D3+XIo",
-	"lm7xOdrzAyWa24TvIOhlN0XPf+WFoyuTdzMSBaFq58lxN3SCKRbKGiE+Jg1pU2MlMqatSSPkiFTh+yvt",
-	"a5AKCzVVgi4WOw7YMAbjv4PjQ/CtLPHlMYaCab7eHTtqKCHA08GT8rQ0Z4dSUCaDtsgqdrKlJl3O1qV0",
-	"+9WKGNQf2FucGV3OCzUuEICygfJ9nZSQu3ZJkiF+GLuYRlnhFttJVewguToqUHnJlorVZ0lw4G6bqhvY",
-	"xflry/ntJefGgXMxThrWWDmgpl0VoOsmzzfnDrQZLRvtwDrjwFsi0LOWqBwWaUA/+3jtkqsGeK0jTkKB",
-	"Pv52+Jg0DUfxnsLFh8HDJkkcGPj9+zd7bN8FeiqC4vr9zfAxmQz4Kj/c/G34iGmahk7p+vp6n2P6k7I/",
-	"QyVWs1lCjhVeLPzlgiEeJ7oicsuiwKpv9zgvF1Wq+LEoW+y95irpQ2Ks28UESM/ioDliuxgLR3dIlqIs",
-	"ZjVzhV8IIwIr3nZxbeHeGSai/OdaSPlybw9mePkddbqKVlhcuxRJCBbArOtU+voSuafu+r0fVuq9mYID",
-	"MYfQELyKxoXazEdFKVH4HRzSgkierI24gH+6sjP+Z40c8ZRnDenPWCyI6mG+lY/MnVdDtcaqR9ZP1sF8",
-	"qx5Ug3wuLKZcYawenisYM635Vuau5Rv3eskvFc7MNRHsJPH3NGMyp4yaxKfxnCaJCfnUa0P11OgTjuOO",
-	"63+vX/0yGTXE8rT5u8oSRdOEBJdtioKZEFXJvhE8Y/ExlGvzdxsULbnad7indnnXnQXSUgDy27wsYLzK",
-	"GpQBcqrDuHsKoEVJ/+mOkp7VCKFDZYtA+So7kF97XvqtPR5/eBfIRNlcfj4g/LvLm7Yk9LDerbkh3DWZ",
-	"kQhnEq6S7pmPMMWRykIhJpuW0FhrvNPgjfF/O7p97vfjLzxssHPIQAxVv3es7o/5mgiRMXk0fEn6Fxa3",
-	"rAnYUbQkUBogLxY/2yJmLpX31QHN4TUC2h3uQEi74RtB7cZ/TFi7RTUD263q0NDumyhuNbZNFfgHTRMf",
-	"MEmFX/m6pmWqrWN1Dd8Ch9GBxb236pnxyVzZTL5aze5iBTdzTV3JYhHx0NX06fB6cK01zK/KU2vYMKiA",
-	"YfS+poS3mvXQWsJ8F5jOm8B0jmKojwhSZwJwYuReoSVP/XVA98OT/WBYmqo/HD+4ZQ0A5mSk9zBd8l0r",
-	"dFvdrSHvcyAy6HN5+uFNbn6AmzdXmDmDXj7Fmvfh0goBzHV7ku5AqSjCsPfNpTZiDMVNg9hXxQc5qazz",
-	"YVZ4Hm7cYrBn2uAIfF+yCUsKdtimyw25kuG30ztYWUgHvBqYERNQ1dFYgYP9v/kw/82HOVw+jEfUrgkx",
-	"Oct78IyYASksYVOrR+qJGpR64oHS6P0p+Hn2DMk8aC5LM98CTrjC1Hnmerh9PsJ3ccjlWsplKZ+3O7PQ",
-	"XpoZbzvj2RmAccjgm+KYi5qVIkoh6R46L+ueNpfuD+y1vyoMaktAbTjiAq24IOj3968/IIUXh/O41+fT",
-	"3MDNcxDfe9G7vuOEA2y34Wyf187WGlUdzjSosQEcQG8r+NB6x8uCKpcb+nzw0DWwQiEqmG4HRJtlUANg",
-	"XwwG7FzgxYowFTLv39lng6AarUJxyMtfr/c4KsbZtG3Bn1j+FF35mUBcgsTzHXSGBL4jFdjRzeXtPjuy",
-	"F9bqdyKHD5mF4rSf3lwfCo8VVMI39dQKh2EBZE++dlYtGD+AffQy6Q7OGh6dKXgAZVLxwGXX12JGlcBi",
-	"6y4b+vS8SqgIKxxIfoHLiEg/PAncSKzHBPVhhDUreGQr8CqMZiThbCGR4kU7sBrScEQJXi64Pdgecgnp",
-	"Y79DBRsIrGjmJ8ia8syVPnli3DTH/mrtnAZyX0zSl7l5Mnp1/vLl85f97itp4Dro7D7LtwUbruZr8iqP",
-	"2UCwkLFzBoTKPPuHVR9UDapwGFPzc7Ab4e02JWhcq/Jt/A8G2+gcZUySpjy6HiB1ebeNpXDbt/NlJ9Tb",
-	"naBN0G6+Zv63ys34sdbAMy1+DgmUzqfddtKxDMmaNzeX1ztW+HzX8kgUWNbbyw+VfjRTfSL6bTU9tf9/",
-	"NpqMonAy6TzBi2DBKKtI1yOla5pMZ9DUJuZMeeGj98IF8X/L3SHQL7lkm/L5XBLVrBwh8wKizEYId573",
-	"sx/LAHXh6t/mo1c/huBr0LJ0EdNm9z47nYQR0tZn94tC44KD9In0rVaenV4gU/ktL3ZWztBo2cppYR/P",
-	"wgLUGsZRA+5elZ4fgFK8LHn11+jZyxeaCqF270m4m7j397UyuNZlPXu5L09rI1pFV2Sq+DTxjhx78ucv",
-	"au32b9+f7LtSuFvYeOP3Vj/1pf8dxA7J6ErFzO1Oaxu1hc3bpzvbLbx3i4qWQNDegrnt1MH5kuAZSRoq",
-	"5sGzHQA4ffHjyx92QnzJ02lCffX5Ruz6G08RvLc3jpngkq9/8vKnXUT6oaBqPCidWu2zufeFrW3xkBSw",
-	"D68wnr5plGApmxN14PHepxii1POvRKm/BtOIXzMEmcRAK4gwJQLdxGdcKb6a8vlUKhzdBYwjeAEqZegX",
-	"Gg697i9voN73ByPcw532DzunUsmDy57dp3wbUl9fQ3VZxxwYd8pMqEFl6HhfR3eMbxISLwgoc+FmGcaq",
-	"d3t58eynFz+d//Dsp51n1Gw3XD6wwYAVbtRcvy0VsSYwLZI9f/7yh0mL/IRO8vtDqreZwaS2WTYCLBgy",
-	"mowysYDAyZ3GOMhMFxKq5m6ZXh5lnewNQSB7NljLxTxBM6r2pWTZWB7IFQ46MAUUxVnLwVrpdqAzzcRC",
-	"W26+kHXNGQrPkX1+gAk3lMV8Ewi0wu+HcDTt4I2f4iBv/PTmeoBP4/KRnRmPS/CN5YweSal7JCrYjTO/",
-	"B0OLrxn68fTZydn/cZHEei2wKUnogs5CDdnevL3SbCqsEnVzNdr4FQsp/Yc8k6AX+f3rD7aFW/PoL05/",
-	"6uCGoFxQtQ1lGJknKOIxMSyo5CYjasPF3TTiTAmeuO4M9Z/XnIL0WdOYcC2RBFUUmjemqR7vPiJJorkg",
-	"mc/NbYEZju4WwrZynhHpH/Wp6r5HZPI7jz3SRXDQX/4b0PzPDGhajGgO9DTkf9WBU+gFBmX67W2qvFo/",
-	"YRFOZZbYtGMs0ZvrN39/In1lg21KJPSB923gK/mHMngnWJIIvb25RmONWc4T+vJ0yF0BbTiEUs1+gd/R",
-	"WB9XXBHm6Pz0x7NBk4Xq5Pzy8W15Iy9+OCq05bIJb7gQW+MCHATDFsAwWFa///9aZHCBbokgMddnwxkx",
-	"Vjcaf7i6PDaNl+G2Z7K9QBocwtd/LDSxavJ+/fLx7YAFqjRwVeuX2+vjS3MWAP9nZ8+e7xrbqC56h4Xj",
-	"O6qmjpenzsJTf2pAg2dnL58dHeyi+zFlx1cVnH6h1/9iEK4lz0JM8v2z2+uG3Zz9cHqmpyvOf3b28mjg",
-	"9fgpZdMgvoNvizIEeK//42fTA6HT+x9/fPGDXgj868d95g8yYDe/BkIDeZ8/H7Rttg5u+MPvjVs9f/ly",
-	"0AbX90Ed2BB1eFMvfvjxp8FTTRch3RemO/7l+m3jlD8N4MmhpL4FVDQyu3Zw9rzbszXLPiwpT0B6WEIo",
-	"7qOMn2VsCUpFuFrwZ0ZksM1Fqtk0ePWLdze6trBov47ERanXNrSnKWc6546ZwnVoZ6pVWfLbaMmhtxiR",
-	"ppSRJCze5dQ93XUHGva8xsnU9dlyFblOa0HeW7oiaEbUhhDmF7JzAbuXoOiK8EwFVlCPM/MNSjhb6O1v",
-	"MFWQewOtQQRJk+3ei2noFt6MWOGM+Y8kTSgx7RENinVEKFcGFeyUXX2TJyOh1BSvF9OsqYcKGF5ICZpq",
-	"prmikXCVejuWqNUzrPB9cIabhG+gFPNBJtE0HHKJYqkOMokkhsD6tqOWJpnDn0wQF4JtTF+jdLmV2jz2",
-	"lR8w/OtYD7/G2lBG0vYQxmjGWXyCPhKZciaJb0oJyiT6TOPPE/RZKqwy+RluX8Ef8vOFI0U047FGuhXe",
-	"ooTgtVHLoRb3OK+TAGW+UEqjOwksLzZ3L6E2iERmfPgJRj/K+xuiFRZ3UAIOzemamGw26Zodxq6b5oZn",
-	"CVxImtHY1BnR6G9251sjr3BMjrO0Nt0ESW6qwn2+oyy2+zRXnT5DGMBNB81GTv6X1R2M3aqXcKHaS5bo",
-	"N5r66uu11b/4u+2/6xxpzrkSp/HdaDJacvDPazgEXfMAgC7rvoEX7RdZ50+yeh1R2Ed78ZAcTmEIlaqE",
-	"FJuDTEwBON8wVr+s5wsFQ1nc/bx+1m9/mRiodv7qjX477GAqjxyIxGrkJFBDJ+BMCve51h/pneunRVRI",
-	"8GL64+mz6fNpU7YpF6r9jpJtvQIvtt9Q6l7RwlbcM5O3o8EbC/bqDbECFhiGAilWyhZkf3P95u/HsaBr",
-	"Yh3q6HNM1jQimqfB70L/y+tflvALd40d9VurtlT6pcDBwLb1qgm6XZItfBiThM6IwIokWwglamZGYiQI",
-	"jn9jyfYVihKqcQdFfLUCDqS1KzTD0Z1l2qbr4JyoaKm5nZ5zjRMam8JDgmhY+fFQjiWFFVkOHWJbBhwB",
-	"1/b1m78j8xBcLeEcS4Bg4GP4vfk7D+9QQRupCvqwHmLiK5+aEoichUdNKOtJme/1F7vulv/NtVt16rQl",
-	"CAOc4EqC/VcbqiWWOrxagPsWs3lj1wlSmWCmilYZCTcaLmuXh24G4PM5VOBZktWFL94tkcJ3xHTPyhOK",
-	"7BcgCm37VtsNtthyHH0MUsAkhP4NOicgXy2+3NKvvil6XGEicOy7mcd7ix0VzwZldy1cFmeKTxlZcEUb",
-	"ctyKl0v1SpD+5Nh9QmRTRd40IYFOEO/oPYmReWrRXjON0pjWkvPdrbMk0VIeJ/OweE9JMOAAM8GK4Q19",
-	"gL/OUrlj1r7dG2oAbDqoG6eFBGV9U0hF3E9bS5y29uYJ2AP3jS2VbIuZfj3bxP10Z13SnktUO3bcWJEn",
-	"OFTTbn09qH6t7zpst8f67qd6szi6SzXbDVaLDzCaV+6iaKFjNlQKcnUN0J8ZyQA35pnUEtV3J1LOop9n",
-	"EidojO0VXP+mIEpQYiwX+yPCC0yZGUOaZk1HffZnKxZBKSTZcYNuar9RrNBGC8e5MJQsFcGx6W5iFjw+",
-	"Pl7xOEuIPDEnRPmJVmRPuhVOCq393tsNOI6paaZ+XY537h6mw2ZBRoE+8USa32MSF3pog6JiFnMEJZjw",
-	"ily4/va+ZLoZAS2xhNzbAld2bKhabiPH5RJiT3KeUyDGIusoElYbtws5HS4zIfS6DV92FUWqBRDDsuMN",
-	"/F5T/YvyIe/g90eL/hSSkNXiJlkK9042bMeYDdLnfU3uDBEusGA3hxeqIZh/vH+XhDKWfmMk7wA0T/jG",
-	"mA2mzkFAHXB9UswLjRUXbJ0EIEw+s/lsDeUWDtMn5RAtUloKPwBodpR9uJ+alnpBqNxU+u4hKL8w5wI6",
-	"8lngN3ZwttG3vvhhSjzUz6wA9BxyIbS5SakmR7/4kKsNnIR5W0HKkFbGty5YPfb7nfg6nBPki7EFXLFz",
-	"muwsuVJd2Dv9TbmFcKjbCDGOIqgkJ2z8PF+Lliumbme5oDkWasrnU/gCHsT5n2GHUjMaOGD4ZZjO5wnf",
-	"XEDhOWERAQ4IZemhEjPvp26Uv7oKHX+mTyTaUAHXbVdYnSBpgG+cmzZqcARlj5cEPTs91iIB2RMqYIb3",
-	"Z2rt4da2Atf2G/T7MCoFjk2ZtfxMUlf5At6AnqMaQeBfx8+eX6B8/do0zgTiG4bOfjSrUALThAg0htef",
-	"n8G3E/CWlaeYZUKqie2JoXUjUDBczAWeSgOWufWLe3UqxWp55Lyw4MHIl5SbnnpvJ+i3TFR+QzOuliV8",
-	"M4AbTfKT6dDcz6NcTgNdCPqdpbXwxRcNrAutFkJaigaapdRtYwfiiDOpMAuHZgh0kD87P57RQoPAvfNL",
-	"IwHJ/KH7V/YRpISYrHdr91PZZQEdLsZQ1jj9FXv46dOdrXlfOVJBWOY0CEQnEVVoXKPUowly5DJ2fCPH",
-	"6eAFmJCD9yZ8wwaucDy9ujYXbAKVHeKgU7WTlx6mtG76kCw0g/zRtNi3CRxXgyn+SeIFMfrRnY04mDtC",
-	"xHzWVhq4Q0jRdsbs8KZmTUMCavCdmWgyalHQARa/khUX2wZQvHbNg1LOEzS2ot4xT63VgFWinwav5qwx",
-	"TXAwo/idIK6/U1eru7EJtGb9McJJws19464D0iQhi1DV3yvzQNOC6DVisOvp3+hiqQVJJgmShLCOY2n7",
-	"LkghDi1CjbzAmZlJMsTKYEbtyQ9tEsSkHG6NOOWSIxuwqlruzqX9BKQMjpZkurTNczsAzfuiwyTZZJ2b",
-	"6stFp06Hr+ZcbLCIe39nbir0W+EKqLTnN1RG/b4w18H6fePLt/T6SvBMS8ueH933hLTq90E1f7jiDMn/",
-	"qJ98HYfquFg9+eqp1qBSB271iMqHPCnSSyNxNjmgicgL6Xivk9bFCyJAnqAlwam28FZyglaZIvfEvLWa",
-	"cf1Pck+lSRryKoiW31jRGU2o2oIxsUVm7hlByebq2oTBGE7kBWQdmECgCUWizRJDZBD9wq0YjjBDEm8n",
-	"oK0mW/QvIvhRKORn+zrtVCTK7MoU5uj2ZVF42gsKpg5N/znh2/OB39o7DAO+HL7edP0C8uYHf34+/Ms9",
-	"JjZ42unbkpqoP03igXMaOhk0KRs4J5Ar6NldSkaHsLl6lVV2Hae6BXt3pP8ebIJy3w+roTnoMZVXZLNo",
-	"68nV0g+A2iJmEcs8aRoEKIZwLadwwLYgys/bY1uIGd8aj+QlYUrwkA/pNYrss0BWDAklOENGonU4gdlZ",
-	"1ltjaEKWCz5zJRguuhK6WAYs2w/whh4yMFxHMQpL9VMEIUGkegchnpA3wSR2KJ47YsAtY2NCHdM+G5oh",
-	"5ftzIaZw0m/ZGwdprl3ybgsp39MVjjpXdLsopj2YTEKtJ0OQxwR8Gpp61QpJ1Us6AKALRQKCHX/L7omf",
-	"oG+w3+r57qx0A+72s25K7f0tUxFfWQNcH/WxC04aTOh44iGKuvLuWI9L/+SzICwhdhp3wBjzYrH3kwzV",
-	"RmmilDqAar2TAoxBElXpJ+w2VAdEjhVdunCZl32XmI6f2ZtxZJUmWBEQFsVQQh8Pf5UduVz1SY0xJFjR",
-	"NUHm5d6tfisYa7frieiPlqNp7DLtk+dxQ8+5iJgmwSS2vZlLvtYV3qIZafS3KsoyHgqmfuB5CadAhfcG",
-	"znqjeIrwXEFOD5Vohdm2UwHtxisGPUuW3+pPWmmgVts83H6YSpSQue0KHayYnzGqwsdF4fMVwdK1dPcJ",
-	"W8y2PiMjD0Qt4SElPhgPAhnZsEZT133vO62wkQ64eWuPoxbE8zKUrkgYTjIYHDWXk70v2wFpyTMBqdeZ",
-	"tUZZBvAy/8gBVoCcfpgk1P9e+KsXWOGyTNC5vhNdK0A1E0zs7lug+76hxkRRpsoJend549rJxReI3ONI",
-	"VUm9Kawyp/fB7mfMDd/O57S4DzicaOhq1nu3XIiAUQZ5l6WE577ztORDl0vUdBZErnpNK5uovBoUl7YI",
-	"Dp+7UxqgIha+7NtU/i50p9UeAOicdzTdC/Q1aGspE0qGFFLtgUlS8dBG8B6DBjVHt4E2WmzMNPY8LuE4",
-	"dBsiE1KZrvetCobvp44hEUvrWO6aBVYgy/sFNYOYIWyvpY4NUj9a7aqBT//D+cr0sDZVr5Qi5aSYCVJ2",
-	"6MVk2rLvZoxubW0iRwSzvFIiKA8n5IBE14LKt4/RI3jH4hPpb1zhO5cHmWQCJ5DBYN2SBemCFOdwAUq5",
-	"Wws4ikiq7GWnC1QulGYbQJFoye3oelitMWywRAu6NqEcH88PCbqaOKwJzEOIQiOfU20sAjT3FYj2TNx8",
-	"LQdfUfyD9Giq/Ziew4V2sr7ORfjSD+RfTRUtU+noX3Dhua7HqXyiJ8h9jlSWJgSunMwoKykukdbCJQXX",
-	"hB6zrTK9bKq1JyeFah6Q4dO3Ra7zXPW7TpQvrO1oCiWT69qEgVVNOzHu/93ZH75hwe4kvEqTA1cwqnOb",
-	"s1ph/Y5u60CB+I5+50C9YH08Fqn6Hu2v/jtbeqHf9FAEtZsTtV5Xs5sPtV5zrtChqPuHUHisTVFzL742",
-	"Xi4HmIDQsBeQjNMRja+u1y8m5qo/h7aNvpiOx1RIQV3yJJaIqoA7KKwDa/YU7q/Y57Jfb+W2AohOWm7T",
-	"NzvU3dLueiq8pW97+gPCKu9rN2JQ6d1ZTLNVq20rodyit7Z2nRikmbqTekdJEjcj+ZUBlkPyOVxe9x1M",
-	"umJv7pcP2g5dqsE8AGLD1nuhdfmLHUhNS6AbgNkt0YwhaP27OcJdhlyXMmt9ML6D8+O0pxU3bMh9KaWZ",
-	"SH7HwlwPteUQygoLn5tfJ0grBPDfc6P146jFxUJ2x3FbSbmjArJD6nVURnaPYiNL+w3iss3qHAbgpXEb",
-	"FKBtkL82laSGrv15JxXFkdEc602par6CcBYsEassZGdcS5LF/FhgFvOVxg4R27uqOakHclkD6W9uih5o",
-	"G6oN4x4Zq8f3qzI1PQLRKscv6vD3eudQ26KEK23Mvpex5Zc1zLqqZu3CooIwXydpqfpB0MdAV+R4jU1N",
-	"QEhpTwWf04T4vveCpAneNl01gwSqBn/KBu7XCc4WNmZDmRnG3Bnt21rWLSy/ZFSK9q7AldEl2msH2okM",
-	"6yS9tq/a9OoA/QiC4y0arwyIhDqyt0VjvmFovMEUctu1jqKBCa8A0I8mSGSMUbaYGHCgsSQWMkflJuE4",
-	"3roLSfY+nf3SpZaGb8R3iSutk9QHkyp2Muy7Ca+M/XJDBCWNN3kLkTypSConFpWgQgHxATRbTKCOWtKP",
-	"3o1282Upku6sCWBH37FBPVLQC6B3NEHY3eEqt9pHCosFUVYztRkD1iN3MrQsULkDcl4hqLE30dKs8oks",
-	"5CwweYH+Nzs9fU7Qadcr27CXxouMrnxUXpBD5ROHY7m7LYZ8Tr+/1lpARVINHxecNjj6zC3n4q0og5a+",
-	"eKx9V3OsgA884dFdF1T8xHxLCEsmXyajyFQCHfStSXkd/LktmD34+45ZDVXeELZg1knalMQCkoPDpVuQ",
-	"O6AFONYfhzK69u9G7rfW1hndjsXnpgSAxnA0I4uMIcnRHIuJEW8kNSpUZ50j3Ok+YNGodZI2k6GFUKf+",
-	"7S4jewp8udOFxwugndCmIYtG4cREDXCkMpz4iEVnzq05LXRTCyZQ+gXDTH3HC91zcsBs4iY3WlDv0J5A",
-	"oeMOUT2W7sE0YFZDOeW5u/OOtiG6s5C2UXpwkrZhujOUtlHM3WMVTNr4B5R24Ebp8gUfuEAplmoSjEXG",
-	"WJFjGK1TC4DW1dXzhiKcEH93x4iZJxZ9AkUctgyvaGQvpbeU0VAiI5NaFycbnivfJzCFxIqy746QVCLG",
-	"kZ3OsjkZKH8xGUEvOKl3EbDbTM9OLTk9f9SqB8fxCXADMCeBR8BveTAZja3dhM6OGrST5vxbaAfZc0m+",
-	"r8nAWZsxwfOcjizVBso1UOztVxB3wGbHtnXzZskTJw2P4FUfp4ZoLJR1AczGAZ+Nl1+NkqOqqoXdFCbs",
-	"HXZT9CrZc8jyPyJokbmBQGBBSPhV3ibCVUGD4LivcGZqDNhEhQRLZT/oiIQyaCZodECUxeQejS3vmYfO",
-	"NOjNCecJwm38Kay2yeUk/OKfSG9wdOFvxRk0CJr6mQ8dP5g2WkipsMfZJJDDeXkfCY6PwbcAi3fpDo2S",
-	"uM1Ysh/V7KXNErwOytkJEwT8BurcuUoMhgV1RNvGNnR8o3UqQ99GqaByYpaBxtbm71p+qcH//Q9X7ih3",
-	"6whNF8Kl16Jx7r6AihOhabsfc1tScNDU6CfmvLGm2aax7ArCLeZEQp26JV4TNAY1bIKiNJsgowpNkFVm",
-	"ji58yawNVUuE0YvT004uibbF1rZc80jUgdJShsjZ0KpTJaJ+VYO8/VEtG5QLkB4VjQSJtBHUaIDsWUeo",
-	"XxWhIVdvwEYIbb1QGCiE078Xm8CW7qtgsuIMzTKaxIgysx5726GaZUeTeGqFS+Cyuh4gb0lYg435vE0h",
-	"XhIUm9VssIQVhQ/JNDqZRny1CuWA295sgqyp3rJjvTB/cLx1E2w+koRgCTVN3QWQdqbiRpqUgVXafHX9",
-	"odP6Bxd3ISBXr9nHWOHjNMGMoA180vUqzSyT22nCg3X7rnmSGKc7T22FvhVfmyKDGh62nExdD2m5wx9q",
-	"NHN5/cnoHGblagk1dahEKWXMpGeOj8/ymp7m565aSYgGDVgb+mY2jpOQHpCaQ8l9xpWp4s1RzLuWrtAT",
-	"yYQEHR8/4+jumM/nyLwA6ZHMKQBxZwEPvlCRpapxohszfsYUTYCHm9Kh/kNTkN82t3Ooh++gMv3ARSUR",
-	"F01VnOEZorHJzXSKcAljOp6juJ/6TTSE5eywcBldg6EZCq+01gVCXHKDoHq/oJaYCmpwhUy/lPIkkVC7",
-	"URPNWB8hyPGmopaMH4v743ylDT2r+1Rnza0Js8En9oZbj0qw5v3myrK2LGnhbGDfHY/G8MO2Uq72jeIE",
-	"ImNdx1f3U1vKoRlYpvzojEQ4kwRhpO7tGWpRBDVYx0PrjXYpLVs6Hb/bXK0arCpE0BfIkNikyPZLnK3M",
-	"farEEuAbk5YiowVwF5EnP+e6xPsCvGnOAxj29uYWvb6+AonnRNsJusZwz8VX80E0lhP0/9389sEmNzC8",
-	"InJi+u1NEGHZKm+ZkUlo6SnRnCdaqXNVtApZ6Gk2S6hckhitz5BRSE2WOVamHobm7lX3FZwgyli0xGxB",
-	"3CpRxmKot48+3z/9jCSBtoRmKCyIq6qvOURddEsUcxB+pggHZX5SUx1DUZWQkhfn9fXVqKDSjM5MFRjC",
-	"cEpHr0bPT05Pnmt1QC9Ng/upj49Zt0xAo3q7yhKo/2aNkjymBmdgrIxki+Y0UcTeufNHcxVD0VSprvKJ",
-	"9PwCr4gxA/6nblNATN69jjgz9xldlxCqX/ozI2I7cmku0IjB6MHmuALZh18mwYk07eVBQuDOMFvh9nbT",
-	"pEQtp8UC/P0nL+wynxk6Ye2YGqoeHH7e8w7znnea9w/olG768ujnz05P3a1XW3IPp2lCTX2vp/+URgHP",
-	"x+sUofE4FTBiazWa/csooVKd6E9emEWFpvCLf/ozjl03ND2ozFYrLLYWqwuQ1PQILer/Z1TA9T+gckfI",
-	"bXUpCFZQawcRR2E5IkK83jT++IdtAWR6D4VSS+oUZwbP4WNkA5HqZx5vex1ER/iXxY8SGflSw4Czh5o4",
-	"0JxCkDJAh523/uTF7k8+cPUO+jWXEcQcQqlNXhOSfJkUWfHT+6ezLLk7NruAS1VBFHqdJFojt/bGBaLG",
-	"LtS0oy0pyqDdCtQN139boNSx5ecsuatgjNwDZRoy4fYm6aYMMysFQ7twJxnUOXbh6+n3u2uzj/C2O1CL",
-	"ce+6Ah02ceCrERAUMtjNaMM0FJOEtNHQG3gubRsUWQbDhdYsjbJW0sS05mb7x4SpyYz6ENQUl7Gq/YrF",
-	"ZHR/vODH+rdjeUfTY6euHUNDeyIs6n8p41N19XtR0YsmmMdfA6XM1ANR6i8afzG7cThVNYhXfG1Eei7J",
-	"XcKqv3yTW+S+kG4ZgSrgH/UH6d7w6SKzJmFz4TdWUKgnKOFcGzhZ6uJSNEAyvxDVst3Tx9MbqvrCcED+",
-	"QlRHKFaModBs+StPaTz68kcAL5/eP001C9Aco/+ATUrqDWGxRFeXv17DtelCpyzTrXd97i7uWfQ+yrG7",
-	"mHopeLZY5jg/QYJInqxdr0NG6GI545kwkeKJLSoP7fV8WJASeYI+cIVSLCDhrWwMlzHqmrLFO8FXD60C",
-	"F5slP4BSsXtqk5ZXx2ZIWIzwikBHvq/Baq97NIpuY8DWVdron9BasH2nGEVKBV/T2Pg56+6IX+2gj2Gm",
-	"mrm62KjmTWeg1q3NlV+1g5bbRwlUXlA1MmjzYnfubLfwgNjsgBTmy2a9h2HKdrAgEAdzY+MAfepaRBwX",
-	"0uOatAWneZqYAWU4gvJneeA8pBWU++B8tLP00xCCAj9J8iW4XbisuwKoyvO3qAF2aZAM4IfLWB+XYdNe",
-	"d3sPRT45uLbcCprcWr7VziAXop+t4Kgs3T1omtaGgndM+iiutBCsu3As82Yzx+qFSi2EtFP3dtQEsqZE",
-	"SvmVsXvTo+cEXcVklXINvgv9Qfl1jS8uz6YrCY6+D7NH77V8IENI2/Qe0193FyDdgHZA5SiIz2Hh4jju",
-	"YTT+fgA+jLgZImf8OvMblSbFukAd3Ujg4PLH3njChfF7I6nWCqvjlGSPSc9cckl86juw4y6yqJsUyvtF",
-	"/ftIhi4ywb3bLBV6HvDOAIrHZR82KUN5jxhKZfsPZEVWYPy40ZTQ7M1O4qIuZQt06Qne2149gQzKj1cu",
-	"Cy80RjN6f/l6IZsqhvZVW75iCCfEmx8/jrOTa3QOa1T2851EdB5w/8NiOwUh+K2FdnpJgzZi2xXr+Vlv",
-	"mcznHO7dOTUoRrYPMAR7sCCm+DROtFRoVYbyWMmDEd3jhXsOSWffbsznYLjmL7J04+vgIvf6oK23wRfE",
-	"1ZioIxZc4Pyu8Sq0g++SfTe6Qzow8TAQ+vFwRjbOOvs2uDds6uAEZYqYNQSilEmy90F6//1FjX23Rub1",
-	"QN85VdU2cGheradIvw6vhiYWB0Kszi5DJM2GO/lEih5D/34/n+H34i3sZQW1OAvd90PdhY/nKGziwLnB",
-	"epAIVD+4HshHaNIEBLGXfA+ZJWBu6+KCoLJFpuw1Xb/TC1OFTP80IwvKJMILTJkJE/+LCF7Hho96wbvw",
-	"4eyrOI7z7e7jDMlH+KZcIQD3wBEO48NPc3358HgHM+k1+ktPxRIWkfMTVs6rjGYBPe2/aPZoquQBHG4W",
-	"y6wSeUgk05qnx7ELm48ETM6UqdFyzF2/bncY1HW3UX99bE/lajCoI5yqTJC9Uxu8clXoFtGsM12aWR8o",
-	"08HuqTE6bWfvlufgBxuS5lDbZ/8sBzt/U0zJPv5Pz3EoAfoQKQ49cKiZmg6R3+Do6RDpDWUofS/2Svko",
-	"BlDz8NSGHQA7tMFSweKHT2zoBdv9LJYQaTxNI9PCfdFUEtO8nTchQlgi/RFbmDuODDNu6m4hX1FKorGS",
-	"SyzugIb+QQUxf5laFKbtSPt5X0emX3Qbs35XqH6FxqdohqWtZBG8yupqYGp9ucgzO9wAD7YAqExcndY1",
-	"Njw6Gb1iWZJUF0JY3HMZ/Zj5/bE5pTIF+FlmlGFYZ01XrWK8PWxTif4rRLQMQsRF/MMIav8+PK0M0cYc",
-	"QQ/O//HbeJj0nygfvi8bLyT/uFH2zv0p7Ha3auZm/ffRl7poSvbVnXk/3U52R9aPx9+HyvlxG3/IlB8P",
-	"3K+R8VOavDlzoGBWDPU9FIb4ptN9In/kPVT4r57rU+LDXyvVp5lN9Mx0cbv5riLFD7D7YWk+ubj7RrN8",
-	"uvD+Fhr72ik+h6e1x87wOQh9ffMJPnui2YDsHq/y9Uzu+T4xKrCB75FhHyizZyjX/g4Se/YmpF5ZPe7z",
-	"wUk93ys1Vdf/75zSMxylVkQsWoQ/lEt3JfXnAbzKiQ1GijXNeWegobpJwW84ZrLgK+zgDZTWHXhQ1Avb",
-	"2L6HkOzRcrcrek6Kzr9XHb2KNcdg3bO4oxlk0fP5qrsXtW9rU0d5wdOzHcwOLsT+XdycvxrCKZCZJGsi",
-	"cLJfHGxItl4HB2Yx/uVe7xUA+95S9Tp4MFpCX/brgbGvR4t6NRrBzs10yCS9ThA9jBP/wTOlzESULUzv",
-	"3lLC3hiLFYltqxYK0tMRi7VoBF0siDhqzZ1qRIWzrxEA/U/KnBrou3zYtCmPcA1pU4GUhbasqT5M+WGS",
-	"pvpB2bfqeOB6MJU2jQePyFXbTdaFu19Bt1SpwoBDkqUC++2fLlVqLRYKxZWalD1iylSxzew3EQLc2QW0",
-	"f9JUT4xqo6lDpE6pQ5aGqYLre1Ehq2cyiMiHZ1DtBNuhtckaWj9CFlVfGO+nWC7ywfoLnnypgzNECpt5",
-	"mByRRXGC/shayBPJR9qRKWK4cyfp1E0u5TP/O4mKLkLCv7wzY6T7OTdkjfBVSl2BSCXwfE4jFJM5ZdAl",
-	"zzaJVgpHS/tSoUc8NyLCNM8f57kmpbKWND7qlHISqFVajP/m8HvItJPCKX2NxJPK9M3R7JKKNtR8Kw3y",
-	"TaefLAqH31MZ+upJKBVW/7XSUNr4T89UjHxH31Vk84EgMCwdpShVv9GElK6ipZXqvnZaykNQ32MnphyI",
-	"3r751JSDINyABJWCntkzReV7xa7gFr5PZn6gRJXhHP07SFU5EGH1SljJBxicsvL9Uld9B//OaSv7opfi",
-	"i0VCduHWZ+iAH5HPrmGlUBJ93lC1/KzJDoIm+vkFkpWe4ta43XAklxr97ghJ9U9UIKlBwiJimx/LkBV6",
-	"C8t7MJS022q4u2drTJRMtRrSaiCEv3cZAW3fVzilW48dtsAyw4DYC7PPvqbn0tnDgEuHMqq/1ZjoBqeF",
-	"miW5E8eUo3F4whkZQsP9U1Q6+VCLgYb8g56xhu8tUaWjr6MlyuBHGBxoeMQQQxOJFojxkEkrnaF7qPiC",
-	"ySNICBbMdqEKO9w/Xj/98Aa596AhM7HdniRP1iQu9Enj81LAhLOSx/Wi9tA4ZmFs6Zvw67EXcB1XExNk",
-	"dxb7KHfAkvd2sY2x9QdDmurMARxyr3i+8hVI+33pNL8Oxj0VRIntgXNYPhqclMUGZ0TmzbulokmCMuZw",
-	"N1S8TIltw6l24thF2IqvxLphE55mhwrO/KgeIsHtUo/uesXVOEmBwcA7KwgmQum51my27/fMjHV8yDN7",
-	"oAwx3wjwAm00XVGZH6BUeCtP0Osgn19izeRzUaI4aF1oHGDzR21JZXsf8tc1Ufc+4wfMN1UCM7miSjlJ",
-	"HKzFh24q5qn1T2KFTruR5+hbsbj+kxJO94pWPmzaaRHvuuaW9rOkHia7tD9Ixf0xJK61lkaCN8qd+Jwn",
-	"t3Pi5cf7dzBPl4wWP98jNN+zcz1MmZXalIHepWjspIwTSSleULY4eoXkHU3NusCPWACL8R9PnEcPnOho",
-	"zLhCjCywomvSWB/qfsrnc0n2rg0V2MorWJXmuysuVW3lYzyThJmkTqk1qAu/Ey22jReSxIhQtSQCbfC2",
-	"ZRMJXVH1oIWlBuYxGUTvkr6k33OZSwOYcT3ZyZevnVtS61SX07GA3V1f9WvdnSUWEA9o7jpQh2WpXu2B",
-	"vCIlwD5otW3Vix/XsqB7MOTbwQz5oRPfB7LkbrmM/2XJ/3ks+fbrsWSnSTaw5Ca1TD0QT759cJ58+1g8",
-	"uQTZh3IacqGaWfH1citphBNgUcZJpP91TP7M6BonelQ0llm0RFiiGWdxqAQApH3DNN3uIKlMMDuh48d3",
-	"lMVNVKmffQO53Vx0uvVzDQ74A5JfaiHrkQP+3lUd0LqICgd5ggD8nzU4X8FZfkYRZmjmje4LeygzjX6x",
-	"JsM312/+jmKyphHR4gAtNQP2Ukwicq9XCJ0rwF9xnKUt2d1cqIdK6YbDeeQwtJ+zOfdTw/Mr5ngaHAjg",
-	"jmcMO+O5H8mKrwPYhBxTwIBKJ+ja0POGFTAnwkwrDzOCBAwTg2fyKIQiNqDrUGSX7wGozA76dUO5YQC3",
-	"xGz1Fz3CtUGInD4KFhewd++YbBOYhvm9smCkCrJZjBcRKphkBpTG62N4FWULu60qrD+l8bfCox7ndDPY",
-	"8NfjUQbgXXnU0/unikh1PNe4IA/sMQ0YHROkOVeKBeQO+Vg5+j8ZyQj6DL1OPiO9JGSWpF/7nBC2UMvP",
-	"aLZVRELCjVXxJNhkPPOZSGASqqXg2WIJP2y4uCMiVwlTrJYhRnlDWKxBdEukemeA8TD4WpigE9Y+e4CZ",
-	"myMN5jnCUURSjcVVWH8NjL51Z1dEi3EAuY4a0F0qHN21+01uL6+fXl0j8yboY7aUiVPJxr5oCWdkYl48",
-	"bVDab8x8j6E+w1Rd9Gd4sfkypHRLdvCzeygCcLfFCe+ZngiQTSq44hFPfAsjMIRm2XxOBEo5T2RQNps9",
-	"PSD7tkAL82/Yw4HEs7Q7qQF1sNmp1klzr4q3cMta0RU5XmOx1RiccBzrc5jTpKEE/e06sZXJrFx/HMSt",
-	"TdvJCDQbaUbj29/fX5e1lCJO66dtFt6SaOLHDl6Ara6gzAQ6d2xNLgAWzuxTvi4gkkRQIsE3lqVaDmnL",
-	"D6NZwqO7CYrSbIJWZMXFFq7PEKUlU+EjSCJDDK+A8ahme68OuQcSVPUTelxLsGEBLWZhjudD4+OFIQ4c",
-	"IA8bknWEreOro/tipZ8dvWpAbTJFFxwyQ1b6tpkHHCgHsTPxH67gC8CwXuulAXqdU61VKc0dWwCaFD2t",
-	"BqyJQOM8IdzeagYyPmrKrC5s/HtJqi5AN8RKD1appQ00pwflKY9Yk2UH8PZQAnrcGHAcwGGutsAc1o5B",
-	"NYv5hiFTMQt+7YTHdRn03aDzDobb5mWysPQ6LiQm98PyHYA7fXwB6qXe4ZB+J4j3xf0HSS4EZ9fW8H53",
-	"1IxvJlCTRRnNb6oVbDQ29wty8smYoon+kB1NSgmJ+dWcE6SBPePxFgSIDccHvRF6osdU9GDCGq48tHb3",
-	"34zHXgrgQzcidioOVoiziKCxK2ck4TnwPKMVAQiOduc/DpMTB86A7AriNRHSYlWQ//+c0SQG0rZvIspM",
-	"GoP1hqvCfdMYkxVnQRnwu53nATm/myJAWb/X116rigZrd7ssAMsNa+B1/9Q4V2WrT4gwpa0QIrwrdqkt",
-	"6VcArcvrT4iCUpJSxkiMFJ8Aw4Q4VxJxQSZoyTcmMYXPjVuJJ4nxbWisNAGwYld2//5c44S7rmWYsirU",
-	"8afKfHyCPoR80gG2rM2Nf9g9P4adZObqYiOZN4M20hus8HGaYOac4budp26Pf8BMptCY4TKZSEavRk+B",
-	"l9i3/3IJBR7pJv6nX3mcJUQWfzKO2cIPbrLCT1fe71r81XrPimNVEzpqz/IEvNojX1e38AS4wZc/vvzf",
-	"AAAA//8=",
+	"7L1rc9s40jD6V1A6pypylezYuXhm4k8ZO5n12UzGb+zMnqrnmVIgEpKwpgAOAErWTuW/v4XGhTeQIik5",
+	"l939sLOxSOLS6Hs3uv8aRXyVckaYkqNXf41SLPCKKCLgLxrr/8ZERoKminI2ejX6QCTPREQQjQlTdE6J",
+	"OBlNRlQ/S7FajiYjhldk9Ep/PRkJ8mdGBYlHr5TIyGQkoyVZYT2s2qb6LakEZYvR58+f9csy5UwSmPxn",
+	"HH8gf2ZEKv1XxJkiDP6J0zShEdbrefpPqRf1V2HY/1eQ+ejV6P95mm/sqXkqn74RggszVXlTd0uChJkM",
+	"bbBElK1xQuOT0efJ6D1Xb3nG4sdfxXuOhIPuhqolUkusEI1P0Gu9JPRbStgNEfMJwgzR2D6WiHGFVjgm",
+	"iM9RwjdEHEdYEpQQpQ9ygmK6oEoizGK03KZLwiTSR6Q/LEy4JIKsiUBUIZymBAuJxvpAJ2jG4y3iAs2y",
+	"5B4lVKojGGtBlERqSfXIcqPRQG/J7lID4XUcCyLlrcIqk3VM+odePkbxluEVjdCKqCWPEZ8pTBmJkeRo",
+	"jgUaC5JyoUiMZluklgRJItZEHGmkSwVPiVDUIAw20wVwazJaYEU2eBt8lgoypw/ThLCFWuo35lyssNIY",
+	"zNTzZ6OJ+4QyRRZE6G+kworod2cGNViWJNXjvEwoYQqZVycjcrI4QYwz4t7mAmVMZqnZ3on7uby+yWiD",
+	"qdL/gscawvYFPvsniZRezNUySs+vmVk2NagYADUsJCFSoqu/Xd6sz9G48M2xpbUJ+vD2Ev344uzlUX4U",
+	"Y54SlhIxjxF5UIRJylngAGImp+Z0ZIhvRJmQdE3Q1ftbe4hSj6yfo2fPYTyqyCp8gPYHLATe6r9jvsKU",
+	"TSXBIlrWZ7uCx8g8BpzNp3rRcypB5oLI5VTRFanPdEsizmKJMqZoAghKc6hq6sTynsRozgXCC0zZBTqF",
+	"P5gmNr2QIradvwhimyBp4mBcASo8QDiKSApI1HE8OOvAgAGMkEgSpjqObM51Gmch0aG5rGEVlC0sCjyR",
+	"6Orj9ZVmb0vycDKa1M/D01p5NBonBM3InAsCYJ9TIRUKorTdr57VHBNGGnLbiT0rEiM8V0QgzoheAmHZ",
+	"avTqf2CKkQeXIUf3xeiP2lKDtEkXRKobIiItLZPQIRYeag6OUUz1iLMMMKgj7aUvT+sj/0piilnHo0t/",
+	"Cozw06laotQvsPNQPwWG+mngUNPgYCcDhvtc1Ef+B2Bm9m2W7Gb7I3CORmjX1gE/I02f2/qZRDwO4O3f",
+	"7u5ugBdnEuk3qitvkDgrIiVekAbevtGSZiM4WwRIqLJtWFY+YHC3ankjuOIRTy45m9NFYOdqSQQjCiV4",
+	"axhZefMrHE0LErn88UdGIywV+vX1JbIvadQ33FMRMccR2b2R4hShXVy7oeoLeM0QWWUJ1noFI2rDxX0+",
+	"M+IMYaTF8gn64FRShJMN3koUYSG2WvvSKpA+Rnnh+ItEK7xFCcFrgmZcLRHP1Mn/sgBeOJC2qYl+9fYE",
+	"Pk+C+rh/TSuKIfap9zENfhk7mOtXysBHUmuMnDUyZNl5+bfwdo327KomDhqtB9iEhID75YVTGWCOFpdD",
+	"zNc+MmgsJ/rMiFhxrTAQtTwyYqWkMHTadYV8NAFTdm2GOAvoGA/TOU0UCbCYn2/eIvMMjVWUxtkqRXLL",
+	"FH44AkVCkIjQNYlRiqN7omTwyNTw8ZXATK6oUq1TVI/XQ7z1XHcxmd8YQWnphC4QecCRSrZaVqMVWc20",
+	"yaJ1FFU/d2L0+VZjrMbpNJ2l6xc7Tzpdvwh+ed7hy/Pql5/boHTr6K2J8iOe6X8HMF88TGdbZf7dRTF8",
+	"mBIt0Xq8b1Gi4weq33pUz/WofuupIG1hN6WhJjkYCzsoQqu40iDCp+sXrzPFm/A8oOOhsTP3kbGANTtO",
+	"jAlsTOWjV8Ye1uqx5uTWgMaZ4saKe/7Tsx9QQtn9ccIjnCDDaTMB2vGJ1UFOzPdUakKbFVRk5iUzZejs",
+	"/KeTZy9fnJydnB67f5v/vdSfRgmmKxJP9IIYApt44lwYxI+jJWbJ2EZn5yfoesG4ILGexcnROh5L70No",
+	"o6yywyFMVOn6hbaXm05Cm8YospY7UVrpDyzHvFD/2pr8uWvMW53nZ0evUMQTzo4lSbEAzWNJHhAgE8KC",
+	"gJmFsNQg2+ofJohrHQsp8qCsfYKR3hB8o0/8NMjrl1wq44KrqZ5arOlHSHFtl2r+3ijhd4PbwbILvJuc",
+	"QNomLMD8ibT4jAGDljQhiCq05EksEda6lST6dyv24W+0oGsihzmKyot5p4eL0fXN+oVD2iB4Ct6kCvaQ",
+	"Oc4ShewLaJwbpgIUi8LC4CDio7DOVnVJVZUW/RhZIpoLvjLjZjOtkK+wvO9oVDSY1kXPFRprVvLs7PnZ",
+	"BYqWJLrXLIJKYDAvnz374Yn09K35S0IjhWKiSKTHOppohPaMzHgd1ZKsilY2+MQ0J55x7o1sqqbmB/vX",
+	"aDKSJNGjwgslk9wtazSx7jj9nJGNe3VGWaz/3c1iDwj2uujVGNJg+MTLKO1KOQXtEJh3iGQ3JR5KpWfj",
+	"xt3joKgPi0ajiZl/MtJiILDjiXuxwwpv4c18jQ9TGLTDlwVZVzPazEabpGRpzrqzDZ7WCLQjeR+Mri/Q",
+	"KpMKzbTdIWlMCtS3PzmPz46fPzvqRMAV0LqNVydsgPV5m0Zy653FXnpnmiQKGgQa3757/fryyPCJoTJb",
+	"L+TKhAC6ie9zcHe3ye/1uRfdF0Zpqrm+tcWQe95DK4fXzfhw9i6A1QQmM3Dh+GecJwSzXuK0ARKa9GjZ",
+	"v982UC0eUEWUfH9NqBFcR1B4LxI+w4nHkrIxnrMqRJUkyRyNtUmpWdT5RMtpg0FlKeHUXar60fZ5K23L",
+	"iKchR5BdNzxG439xRo6ci768NSL3E6p+Jv34woUYrY6jFT1iYnnFXXhHtHlZT0eY5oFrYqmcCH2mGi1T",
+	"QSKtVeo/MhOb7OylDpikYQg3yLyOcqHIcT4bSdXJWi5S/OfJSJs0UzBpmj2M73Kzx75zgWIiwFHiFaZf",
+	"X1+i8ZuP18fnL47QRpsueOaCHTUE2iWhK4TQTVCfH0RSn5cldS+Je95V4p4Pk7jnB5G4BxGrZ89+fHS5",
+	"+iuPsyRE/WieMdCJcYIyRpXzvcaYrIyftaJGFj9v9HuuYDoUcxKGb8jva5bY5C7WxBWMMzg8t1NSCa6F",
+	"Jtw28iOI1pAlUidYbpIpHFzsNDPKsNhOgB/7TAF4FN7wmgjZQUQaGPxuX64eODUcNV9ePm4OoObT/z1f",
+	"QxDydixtJmGaBOhpltEknsZBMfKzfoYUXRGp8Cot4bP+4hjC1AHImEFZtpoFvcAwrHkalp+QJjKN+GpF",
+	"A56PW5NFIsia6r3tOpvyxxZghen7kqgbOnQoN+DGe81wsv1XaOuvrVsbYfvKBaLK+FRl7l1XAs/nNEIp",
+	"EblLGjxaRKB5wjcBthiBoA5QLzGOHYiHmzk1PYmMMW1dj6l1iXGGIkGwIkdhvbJbIKm8//Zo0kdG/8yK",
+	"qyoleTUhRVOwH+JKXBQUws2SS1ILWYD7y84Z7w4u5LO2Ro8q+16S6F5mq2AiEtc0qbcZw6FE7l3HjOYC",
+	"PBfGz96QD/MKYf8hAl+weR+tCGbWeYslWmXR0nr5JDlBb83IG6qWPFOl2dEYxOcSg1a4JDgmwj+coI9X",
+	"N4iviTDW8Apv0RKvCWQYHQFAKYM/3B4MQl8gbHaTu2f9fDxTYM1qrLaGLUYqY4wkjhw4iwKWXpd4ScNp",
+	"/G7hDhpWMF5+V6CSJxI9TP3pFCWPRrWRRsi52mBBgoJH7XbMdFhlFu8/SlVDMxF5AKOZwCy2B1b7sUOJ",
+	"V8SqvQaJsRBbzWY0btxTBlHgHK1mW02kOT2ErDCTxfZXLX1R5Z/Ntgiz7YzH2wuNZFQYkjCkzrhytBTM",
+	"21hRRlf6XE+DKSH6qEMyxM/sYtpPJFpiEWuEQGPxUMD0+TzhOD4aMLvHsJ0ryJkoQ+6r3hMGwuZFNJ+Y",
+	"s+iAKG0RdMzyxRpCr5/5kPCx99iaE7HMXnE32wUiq1Rt0QqraAkpFklQzGjxOnVBzmBKcpaYge8JSb1E",
+	"vkCS/JkRFlG2mKAEK8KiLXC3f1KlF8wIiZGkC4ZVJog8Qa/B/NMiyy4MWDcQjpkfYhLREvL6TD7IPUnL",
+	"6QGOI+F4jVlE4mm+CH34+Vj+L2tOTODUBRaCrnEytXqcWeqUpvE6/0vMtZJtdwRHNdPmiZERYd5XTDiY",
+	"jDKQ8zYfwTi2Ho4X/Fi/dizvaXps4lY4OU45LMu85g4jhrS2wFlcFXLX6ieCxhFhSnAaS6c7udS3oyAQ",
+	"DwUgewZkKjJWN9+6gwmsTqP8tSCkTyqxr6CF4FnqwXHifV1PJDIyA1kiNw40yFedZQpRyL6EaJE28TTj",
+	"fGV9FFUkJTYfa4JoCrCFvA3NLybmzyJHkku+kSaMRhWsSQbB7wYF4aQp042p/w2KARwKI2JafBV+gA/M",
+	"P/PPHhc1C7pBq5ZXUOu18mR0KQ2ku8ubgvIXTr1En/ROPpnYnnUOlxyYNi6fjxMSR15QcmYWkyo01sf9",
+	"MBX5NqZOUFlVEku04DyGZHxswu0mSJzLVTfwCfrkpMSnV+XTx4nkCFZG1kRsc7Hoc8FiGueDQZosM9mx",
+	"RiOGk5eIsijJYhJbe0nCHQOHYSnRazAXKzR7LqtuSGreWVI0lnyDVphtrZ5ivrXIb/BVL2+NkwxU20yS",
+	"fvrf550y8m3CN5eNRK2f+kwbNOZzUKA0V5vo85DZaqWPcw1her9n/VwGYtB5Wkt3RVKv4I357nNZktQX",
+	"a3Q9h+YD9JwS5+29zNtstcICUtuMUGqIHpjYuNEMNHmYd4tZePDGBBEcLVFMIh6TWJOBJhVvho/NMo1M",
+	"yXEsIXOlR5r4rIqYzudaFAm+cka/4vZfR3CMWKJPGbtnfMM+mdyMzrl/dSj8zcjjwJ2CoiDbC7pF6XeA",
+	"cbTc3GcYJ3H3GQOUmd4D3OivPueSfsAS3Jf6vJx/bQr4F/ThsMK1A2NSw4FWqK3VJ5dPk+DWWTRch05T",
+	"MSHKGmhL0lodQuYyg1G3Q3600sUFLFGu7I21kjJBG0IXS01paZLJovbX9ZqDHzF02QHMmNhOogUVMI2U",
+	"pzbRe0ml4guBV2iW6a11puw7s/FLO3mIoNPyDY/W8GztSkgtQ9/vss+57NTG+VyD/NgyPpCkIUNvL8Zf",
+	"QpG9GV11tL24XcNgg1hedazBfK86UMhQ2XPQborPG6+QhG64NGcYz6OQrnR56/w9oCa/v75EseCpdXte",
+	"OOP5FC2JIEcd7wLRdP3Cq5AN6T0VN6ldRccJVJS2jF80DvqNm8Vt42rjY8i4Vb4eyVEVRpUtVVbSjblY",
+	"JSYUNnH6lwU6XF7TCq/WewuK3UXHXH1jP3bCdmdhu1tIXbP2y19f6y86Zu3XvjwHl3WayH5f/qq/6OOM",
+	"dh/eRWkv97P77mNsvjNKbcCBBwnIcHb2HLXl51Tt8QxLcv7iqIiQWi0ewf1lnCTmFvqcJ4kz0czR6yMv",
+	"DNRwvfnzZLROMOu3o9/1Fx3Z2o1VJisOmg8/36IUb7VtbWgvEISlqnD5oAIzqtootYtl1TR0ISCEZvtM",
+	"wyNFQjrBb/C72fUAy7DCdewskyK4uvGV24KiXs2UMp7TgvtW46d31CKpBMGrgDDSMiYNBUHePKQkgtzw",
+	"TAFajrdEHe1jH/scq5aIi9rQiAwYm7IpF0Gm64eGy+0GgAMmSNrXbS4bzIgGvIt5YoksdAfMJwjspzU8",
+	"xTPQ2eHFIVOU9KVqbgnTChESGcs9f/tAsEIEDu2KWGGBXNx74WBL6+1IL9ZCDghiaR4ZpkGVhASj0C2a",
+	"fIhB1rl3joE8oSp8s1f5sHluYjg3nWcXDDMuTemEsK+uFPC363az9gJYs0fPvmBkX9UyCt1ofghYnfhB",
+	"Y0lHRXBFQ1lBBtG6VlhQ8TQm62CmHouxiFFM1tRc8epPRYorY6fVIDVEJTWj7T6tPPW0a0QFUKyWRgK2",
+	"hou1LF36cV6B42hftdOpm7UFf66FQTqNd62/2T0oTXsMd502D5QHYrqPd+e+CQ7bdWXBRfVcTutKbDiq",
+	"20Dwbn2U3Splk+/rsoCWWvP1cRCRsWGJYVpWaVtJ0SRBC05LlR0KOWBupmlzxRW7FFDUU8HjLPJ5HbtD",
+	"7f0ERfFEqoHiIT4MP1AouTj2gkZk7IlE4sGEW/qV92lJgzNRnF1JcMGAcPfNhpC5EsgckGsUzmm1iBda",
+	"c/Xom7n2JU61Ft6SSBmZN4Yhvv340RMi7TYK1xGoMLcWS7d+RuJhNKktl0bLYj5LYcNO04HP1IO5Jo5Z",
+	"PFUPweh3C/p5SDxKEmYx99LOdOjcyzKIgxnl2O9yRpZ4TYLZ0PM5EVNJ/0VKJ3N2/sMPPzw7O5/UUpkh",
+	"yKff10q+D+I1q0IvTn86D2lDduaNwGlp5jlOZO0q2G9rIjaCKnMbkCcx8Q4waS6X6N/NkBq551mSoDFJ",
+	"pLZnedqA0bG9bNds1Fj4hTZIGdJWsvW8+O2eBb0SA/K7+DxABF2TuvJsT0dpBjY1arNYhPQH9j5fDsXS",
+	"LT5He36gRHOb8B0Eveym6PmvvHB0ZfJuRqIgVO08Oe6GTjDFQlkjxMekIW1qrETGtDVphByRKnx/pX0N",
+	"UmGhpkrQxWLHARvGYPx3cHwIvpUlvjzGUDDN17tjRw0lBHg6eFKelubsUArKZNAWWcVOttSky9m6lG6/",
+	"WhGD+gN7izOjy3mhxgUCUDZQvq+TEnLXLkkyxA9jF9MoK9xiO6mKHSRXRwUqL9lSsfosCQ7cbVN1A7s4",
+	"f205v73k3DhwLsZJwxorB9S0qwJ03eT55tyBNqNlox1YZxx4SwR61hKVwyIN6Gcfblxy1QCvdcRJKNDH",
+	"3wwfk6bhKN5TuPgweNgkiQMDv3t3tcf2XaCnIihu3t0OH5PJgK/y/e3fho+YpmnolG5ubvY5pj8p+zNU",
+	"YjWbJeRY4cXCXy4Y4nGiKyK3LAqs+m6P83JRpYofi7LF3muukj4kxrpdTID0LA6aI7aLsXB0h2QpymJW",
+	"M1f4hTAisOJtF9cW7p1hIsp/roWUL/f2aIaX31Gnq2iFxbVLkYRgAcy6TqWvL5F76q7f+2Gl3pspOBBz",
+	"CA3Bq2hcqM18VJQShd/BIS2I5MnaiAv4pys743/WyBFPedaQ/ozFgqge5lv5yNx5NVRrrHpk/WQdzLfq",
+	"QTXI58JiyhXG6uG5gjHTmm9l7lpeuddLfqlwZq6JYCeJv6cZkzll1CQ+jec0SUzIp14bqqdGn3Acd1z/",
+	"O/3q58moIZanzd9VliiaJiS4bFMUzISoSvaN4BmLj6Fcm7/boGjJ1b7DPbXLu+4skJYCkN/mZQHjVdag",
+	"DJBTHcbdUwAtSvpPd5T0rEYIHSpbBMpX2YH82vPS7+zx+MO7QCbK5vLzAeHfXt62JaGH9W7NDeGuyYxE",
+	"OJNwlXTPfIQpjlQWCjHZtITGWuOdBm+M/9vR7XO/H3/hYYOdQwZiqPq9Y/VwzNdEiIzJo+FL0r+wuGVN",
+	"wI6iJYHSAHmx+NkWMXOpvK8OaA6vEdDucAdC2g3fCGo3/peEtVtUM7Ddqg4N7b6J4lZj21SBf9A08QGT",
+	"VPiVr2tapto6VtfwLXAYHVjcO6ueGZ/Mtc3kq9XsLlZwM9fUlSwWEQ9dTZ8OrwfXWsP8ujy1hg2DChhG",
+	"72tKeKtZD60lzHeB6bwJTOcohvqIIHUmACdGHhRa8tRfB3Q/PNkPhqWp+sPxvVvWAGBORnoP0yXftUK3",
+	"1d0a8j4HIoM+l6fvr3LzA9y8ucLMGfTyKda8D5dWCGCu25N0B0pFEYa9by61EWMobhrEvio+yEllnY+z",
+	"wvNw4xaDPdMGR+C7kk1YUrDDNl1uyJUMv53ewcpCOuDVwIyYgKqOxgoc7P/Nh/lvPszh8mE8onZNiMlZ",
+	"3qNnxAxIYQmbWj1ST9Sg1BMPlEbvT8HPs2dI5lFzWZr5FnDCFabOM9fD7fMBvotDLtdSLkv5vN2ZhfbS",
+	"zHjbGc/OAIxDBt8Ux1zUrBRRCkn30HlZ97S5dH9gr/11YVBbAmrDERdoxQVBv797/R4pvDicx70+n+YG",
+	"bp6D+N6L3vUdJxxguw1n+7x2ttao6nCmQY0N4AB6W8GH1jteFlS53NDng4eugRUKUcF0OyDaLIMaAPti",
+	"MGDnAi9WhKmQef/WPhsE1WgVikNe/nqzx1ExzqZtC/7I8qfo2s8E4hIknu+gMyTwHanAjm4v7/bZkb2w",
+	"Vr8TOXzILBSn/Xh1cyg8VlAJ39RTKxyGBZA9+dpZtWD8APbRy6Q7OGv44kzBAyiTigcuu74WM6oEFlt3",
+	"2dCn51VCRVjhQPILXEZE+uFJ4EZiPSaoDyOsWcEjW4FXYTQjCWcLiRQv2oHVkIYjSvBywe3B9pBLSB/7",
+	"HSrYQGBFMz9B1pRnrvTJE+OmOfZXa+c0kPtikr7MzZPRq/OXL5+/7HdfSQPXQWf3Wb4p2HA1X5NXecwG",
+	"goWMnTMgVObZP6z6oGpQhcOYmp+D3QjvtilB41qVb+N/MNhG5yhjkjTl0fUAqcu7bSyF276dzzuh3u4E",
+	"bYJ28zXzv1Vuxo+1Bp5p8XNIoHQ+7baTjmVI1lzdXt7sWOHzXcsjUWBZby7fV/rRTPWJ6LfV9NT+/9lo",
+	"MorCyaTzBC+CBaOsIl2PlK5pMp1BU5uYM+WFj94LF8T/LXeHQD/nkm3K53NJVLNyhMwLiDIbIdx53s9+",
+	"LAPUhat/m49e/RiCr0HL0kVMm9377HQSRkhbn90vCo0LDtIn0rdaeXZ6gUzlt7zYWTlDo2Urp4V9PAsL",
+	"UGsYRw24e116fgBK8bLk1V+jZy9faCqE2r0n4W7i3t/XyuBal/Xs5b48rY1oFV2RqeLTxDty7Mmfv6i1",
+	"2797d7LvSuFuYeON3zv91Jf+dxA7JKMrFTO3O61t1BY2b5/ubLfw3i0qWgJBewvmtlMH50uCZyRpqJgH",
+	"z3YA4PTFjy9/2AnxJU+nCfXV5xux6288RfDe3jhmgku+/snLn3YR6fuCqvGodGq1z+beF7a2xWNSwD68",
+	"wnj6plGCpWxO1IHHe59iiFLPvxKl/hpMI37NEGQSA60gwpQIdBOfcaX4asrnU6lwdB8wjuAFqJShX2g4",
+	"9Lq/vIF63x2McA932j/snEoljy57dp/yXUh9fQ3VZR1zYNwpM6EGlaHjfR3dM75JSLwgoMyFm2UYq97t",
+	"5cWzn178dP7Ds592nlGz3XD5yAYDVrhRc/22VMSawLRI9vz5yx8mLfITOsnvD6neZgaT2mbZCLBgyGgy",
+	"ysQCAif3GuMgM11IqJq7ZXp5lHWyNwSB7NlgLRfzBM2o2peSZWN5IFc46MAUUBRnLQdrpduBzjQTC225",
+	"+ULWNWcoPEf2+QEm3FAW800g0Aq/H8LRtIM3foyDvPHj1c0An8blF3ZmfFmCbyxn9IWUui9EBbtx5vdg",
+	"aPE1Qz+ePjs5+z8uklivBTYlCV3QWagh29Wba82mwipRN1ejjV+xkNJ/yDMJepHfvX5vW7g1j/7i9KcO",
+	"bgjKBVXbUIaReYIiHhPDgkpuMqI2XNxPI86U4InrzlD/ec0pSJ81jQnXEklQRaF5Y5rq8R4ikiSaC5L5",
+	"3NwWmOHofiFsK+cZkf5Rn6rue0Qmv/PYI10EB/3lvwHN/8yApsWI5kBPQ/5XHTiFXmBQpt/epsqr9RMW",
+	"4VRmiU07xhJd3Vz9/Yn0lQ22KZHQB963ga/kH8rgnWBJIvTm9gaNNWY5T+jL0yF3BbThEEo1+wV+R2N9",
+	"XHFFmKPz0x/PBk0WqpPzy4c35Y28+OGo0JbLJrzhQmyNC3AQDFsAw2BZ/f7/a5HBBbojgsRcnw1nxFjd",
+	"aPz++vLYNF6G257J9gJpcAhf/7HQxKrJ+/XLhzcDFqjSwFWtX+5uji/NWQD8n509e75rbKO66B0Wju+o",
+	"mjpenjoLT/2xAQ2enb18dnSwi+7HlB1fV3D6hV7/i0G4ljwLMcl3z+5uGnZz9sPpmZ6uOP/Z2cujgdfj",
+	"p5RNg/gOvi3KEOC9/o+fTQ+ETh9+/PHFD3oh8K8f95k/yIDd/BoIDeR9/nzQttk6uOH3vzdu9fzly0Eb",
+	"XD8EdWBD1OFNvfjhx58GTzVdhHRfmO74l5s3jVP+NIAnh5L6FlDRyOzawdnzbs/WLPuwpDwB6WEJobiP",
+	"Mn6WsSUoFeFqwZ8ZkcE2F6lm0+DVL97d6NrCov06EhelXtvQnqac6Zw7ZgrXoZ2pVmXJb6Ilh95iRJpS",
+	"RpKweJdT93TXHWjY8xonU9dny1XkOq0Fee/oiqAZURtCmF/IzgXsXoKiK8IzFVhBPc7MNyjhbKG3v8FU",
+	"Qe4NtAYRJE22ey+moVt4M2KFM+Y/kDShxLRHNCjWEaFcGVSwU3b1TZ6MhFJTvF5Ms6YeKmB4ISVoqpnm",
+	"ikbCVertWKJWz7DCD8EZbhO+gVLMB5lE03DIJYqlOsgkkhgC69uOWppkDn8yQVwItjF9jdLlVmrz2Fd+",
+	"wPCvYz38GmtDGUnbQxijGWfxCfpAZMqZJL4pJSiT6BONP03QJ6mwyuQnuH0Ff8hPF44U0YzHGulWeIsS",
+	"gtdGLYda3OO8TgKU+UIpje4lsLzY3L2E2iASmfHhJxj9KO9viFZY3EMJODSna2Ky2aRrdhi7bpobniVw",
+	"IWlGY1NnRKO/2Z1vjbzCMTnO0tp0EyS5qQr36Z6y2O7TXHX6BGEANx00Gzn5X1Z3MHarXsKFai9Zot9o",
+	"6quv11b/4u+2/65zpDnnSpzG96PJaMnBP6/hEHTNAwC6rPsWXrRfZJ0/yep1RGEf7cVDcjiFIVSqElJs",
+	"DjIxBeB8w1j9sp4vFAxlcffz+lm//XlioNr5qyv9dtjBVB45EInVyEmghk7AmRTuc60/0jvXT4uokODF",
+	"9MfTZ9Pn06ZsUy5U+x0l23oFXmy/odS9ooWtuGcmb0eDKwv26g2xAhYYhgIpVsoWZL+6ufr7cSzomliH",
+	"OvoUkzWNiOZp8LvQ//L6lyX8wl1jR/3Wqi2VfilwMLBtvWqC7pZkCx/GJKEzIrAiyRZCiZqZkRgJguPf",
+	"WLJ9haKEatxBEV+tgANp7QrNcHRvmbbpOjgnKlpqbqfnXOOExqbwkCAaVn48lGNJYUWWQ4fYlgFHwLV9",
+	"c/V3ZB6CqyWcYwkQDHwMvzd/5+EdKmgjVUEf1kNMfOVTUwKRs/CoCWU9KfOd/mLX3fK/uXarTp22BGGA",
+	"E1xJsP9qQ7XEUodXC3DfYjZv7DpBKhPMVNEqI+FGw2Xt8tDNAHw+hwo8S7K68MW7JVL4npjuWXlCkf0C",
+	"RKFt32q7wRZbjqMPQQqYhNC/QecE5KvFl1v61TdFjytMBI59N/N4Z7Gj4tmg7L6Fy+JM8SkjC65oQ45b",
+	"8XKpXgnSnxy7T4hsqsibJiTQCeItfSAxMk8t2mumURrTWnK+u3WWJFrK42QeFu8pCQYcYCZYMbyhD/DX",
+	"WSp3zNq3e0MNgE0Hdeu0kKCsbwqpiIdpa4nT1t48AXvgobGlkm0x069nm3iY7qxL2nOJaseOGyvyBIdq",
+	"2q2vB9Wv9V2H7fZY38NUbxZH96lmu8Fq8QFG88pdFC10zIZKQa6uAfozIxngxjyTWqL67kTKWfTzTOIE",
+	"jbG9guvfFEQJSozlYn9EeIEpM2NI06zpqM/+bMUiKIUkO27QTe03ihXaaOE4F4aSpSI4Nt1NzILHx8cr",
+	"HmcJkSfmhCg/0YrsSbfCSaG1P3i7AccxNc3Ub8rxzt3DdNgsyCjQJ55I83tM4kIPbVBUzGKOoAQTXpEL",
+	"19/el0w3I6AllpB7W+DKjg1Vy23kuFxC7EnOcwrEWGQdRcJq43Yhp8NlJoRet+HLrqJItQBiWHZcwe81",
+	"1b8oH/IOfn+06E8hCVktbpKlcO9kw3aM2SB93tXkzhDhAgt2c3ihGoL5h4e3SShj6TdG8g5A84RvjNlg",
+	"6hwE1AHXJ8W80FhxwdZJAMLkM5vP1lBu4TB9Ug7RIqWl8AOAZkfZh4epaakXhMptpe8egvILcy6gI58F",
+	"fmMHZxt964sfpsRD/cwKQM8hF0KbW67B1aCavEZySVdIctt3XtMIlYpGEo2d7+qJRIUxAn7XFpibgYvD",
+	"5geAxp/+Nzs9fR6lNIZ/kGPzt3R/fwpX1KfzKWVxiH1ovM3tLnjJKPpmGVSimfGEcjQ+RTMy59oa0w/C",
+	"6UmhqqcRTqZthcDgTq1+C13ftOb+m6HSoPczHwSs53CCZ8MS06BHTvBI233XV9bVaKoYxwXwdB2+cF2r",
+	"vmgL6XK0bwx5PDFWGJqOm3dMZrLAm4kph1G4K1wqM0ydUeUMLIE3vrhe/1vHUErYre76ChklhAu9EtCJ",
+	"bIKGXWRHoAiy4orsxAvz2i7EsIM1Y4Ydpj9qiIc/mzTv9zCOFh3wghZpBcqx8sWond1jBvEUPmi+nbZ0",
+	"ycvFFip2an9K4EwKztywTdl08HY311doDOfeXgS5aXRXRA14iePrEWcMOqs2JYUU5ocRjJwIXgoaekpl",
+	"66CzFuw5ZiPBlGtu29kySWRzaC7sT2qwEK4sawgXS3XIp0cqFE1tmrmr1dJkN+aLgc3CFSJnrdjA8R6T",
+	"h9zotynVGrPXL0JyGuJ4eedfyhBZE7F17GrsVZKJL5U9Qb5eakBqz2mysypadWFv9TflLv+hhmDExHKg",
+	"2KuwKW75WjQwTWntcs8RLNSUz6fwBTyI8z/DMZ9mTc0Bwy8Das5q/ewCasMKq6uBDoWy9FB3Jx6mbpS/",
+	"utqF/kyfSLShAipirLA6QdIA38QfbWD/CDoTLAl6dnqsOQCyJ1TADB9y1MLsjkh1SRi0F4KWXMbqx7Gp",
+	"hJqfSeqKU8Eb0BZcIwj86/jZ8wuUr59KxDOB+Iahsx/NKpTANNEaHbz+/Ay+nUBAqzzFLBNSTWzbKokE",
+	"MWzYpkXAU2nAMreha8/TUqyWRy5QCkGGfEm5d1jv7QT9lonKb2jG1bKEbwZwo0l+Mh3673qUy2ngjw4E",
+	"/dbSWvhuqgbWBcIKQeaoBpql1C2U+SMBIy7iTCrMwtkTRrE7Oz+e0UIP372vgEQC7tuFrkjbR5C1aS6m",
+	"Wdc8lV0W0OHuKmWN01+zx58+3dk9/5UjFYRlToNAdFKbGOMapR5NkCOXseMbOU4H76gGhUf4Eizcsnx6",
+	"fWMEWJPRNiyQDlPaSHrIXDWD/NG02DcJHFeDSfpR4gUxLox7mxRgZDAxn7VV7++gvdnm1R3e1KxpSM4L",
+	"fGcmmoxafGgAi1/Jiotto3Vu+/ulnCdobEW9Y57aaAHHoX4avD27xjTBwUs/bwVxLRi7Osab1KW3mvXH",
+	"CCfaXvW9JDoMSJOELEKF+a/NA00LoteIwcbkf6OLpRYkWpuUhLCOYzGtdoQoxKFFqNcmKOSZJEMcgcyo",
+	"PfmhTYKYlMOtEafc/YUGrKpWpHV2VkDK4GhJpkvb374D0Hy4OEySTQ50o/MX4y4dvppzscEi7v2dsUX7",
+	"rXAFVNrzGyqjfl+YG9v9vvG+jl5fCZ5padnzo4eekFb9Pqhe8anEK/I/6idfx6E6LlZPvnqqNajUgVs9",
+	"ovIhT4r00kicTTFiIvJadz4wpHXxggiQJ2hJcKotvJWcoFWmyAMxb61mXP+TPFBp8nq9CqLlN1Z0RhOq",
+	"tmBMbJGZe0ZQsrm+MdY9w4m8gMRAk6tjsoXQZokheQf9wq0YjjBDEm8noK0mW/QvIvhRKCvHtl7cqUiU",
+	"2ZWpndXty6LwtHcITam4/nPCt+cDv7XXDAd8OXy96foFXG0b/Pn58C/3mNjgaadvS2qi/jSJB85p6GTQ",
+	"pGzgnECuoGd36eoQwuZqtQnZdZzqFuz1zv57sHeI+n5YzZ6BNpB50VSLtp5cLf0AqC1iFrHMk6ZBgGKW",
+	"leUUDtgWRPl5e2wLMeM7EzS8JEwJHvIhvUaRfRZIXCWhO0hwacA6nMDsLOutMfQJzQWfcXxDLQpCF0vV",
+	"5u0NDNdRjMJS/RRBSBCp3kIWRsibYHIvFc8dMeCWsWkbHW9mNPQrzPfnskDC93LK3ji4idLlakzhVtZ0",
+	"haPORVcvipmJJtlf68mQh2FyMhr6btZqPdarLgGgC3V8gk35y+6Jn6C1v9/q+e6LYwbc7WfddPvmt0xF",
+	"fGUNcH3Uxy5/yGBCxxMPUdS1d8d6XPonnwVhCQGMuAPGmBeL7RllqHxZZ1d8vb1hKGZOVKXlv9tQHRA5",
+	"VnRplGle9o3cOn5mL6+TVZpgRUwErBBK6OPhr7Ijd51sUmMMCVZ0TZB5uXc3/grG2u16Ivqj5WgKvVMb",
+	"7rfhhrawETF9/El8YT3IRV/rCm/RjDT6WxVlGQ/lO73neZXFQBOWBs56q3iK8FxB2i2VaIXZtlOPi8Zb",
+	"gD27itzpT1ppoNZ+JBDuwZBVkZC5sllHoaY2GaMqfFyQe4FWBMtMlFu76hmBBsnIA1FLeLi1FowHgYxs",
+	"WKNpvbJ32QnYSAfcvLPHUQvieRlKVyQMJxnMpTH1Q7wv2wFpyTMBt6Mya42yDOBl/pEDrAA5/TBJqP+9",
+	"8FcvsMJ91qBzfSe6VoBqJpjY3bdA911DFkFRpsoJent56zq+xheIPOBIVUm9Kawypw/BBqXMDd/O57S4",
+	"DzicaOj29Du3XIiAUQZXI0p3kvrO03JlqVxFrrMgcgXmWtlE5dWguLR16vjcndIAFbHwZS9JMxnJ+1DZ",
+	"CXsAoHPe03Qv0NegraVM6L6CkGoPTJKKhzaC9xg0qDm6DbTRYuNlIM/jEo5DFxYzIdVU0n+RdgXD5dov",
+	"MeRKax3L3YTECmR5v6BmEDOEzeTp2MP8g9WuGvj0P5yvTA9rs+lLWcxOipkgZYd2iVh1Y4xubW0iRwQT",
+	"sVMiKA/nb4JE14LKd3jTI6BCWqi7FI3v3VWFJBM4gQwG65YsSBekOIc7yspdLMRRRFJl7yNfoHItU9uj",
+	"kURLbkfXw2qNYYMlWtC1CeX4eH5I0NXEYU1gHkIUGvmcamMRoLmvQLRn4uZrOfiK4h+kR1OQTxr1LO/4",
+	"7ktRhe/lQobuVNEylY7+BdmYdT1O5RM9Qe5zpLI0IXArdEZZSXGJtBYuKbgm9JhtaZyyqRyunBQKbkGG",
+	"T98u9s5z1e/Gb76wtqNpTJPV2oSBVU07Me7/3dkfvqfQ7jz5Sh8iV9OxcyfSWu+bjm7rQA+Xjn7nQEl/",
+	"fTwWqfoe7a/+O1sdqd/0UKe8mxO1Xvq6mw+1Xha20ESw+4dQG7RNUXMvvjZeLgeYgNCwd4SN0xGNr2/W",
+	"LyamGg+Hzsq+3p3HVLglsuRJLBFVAXdQWAfW7CncArnPffzeym0FEJ203KZvdqi7pd31VHhL3/b0B4RV",
+	"3tduxKDSu7PedatW25bQ3qK3tjaGGqSZupN6S0kSNyP5tQGWQ/I51JfxTca6Ym/ulw/aDl0Ktj0CYsPW",
+	"e6F1+YsdSE1LoBuA2S3RjCFo/bs5wl2GXJdKqH0wvoPz47SnFTdsyH0ppZlIfsfCVHCwFYvKCgufm18n",
+	"SCsE8N9zo/XjqMXFQnbHcVtJuaMCskPqdVRGdo9iI0v7DeKyzeocBuClcRsUoG2QvzZ1jfhN25l5szPF",
+	"kdEc630ja76CcBYsEassZGfcSJLF/FhgFvOVxg4R23ISOakHclkD6W9uih5oGyrf5h4Zq8e3lDRltwLR",
+	"Kscv6vD3eudQ26KEK23Mvpex5Zc1zLqqZu3CooIwXydpqUBR0MdAV+R4jU3ZXkhpTwWf08RcJqBQICJN",
+	"8LbpNjgkUDX4UzZwBV5wtrAxG8rs/Sn4qm/3d7ew/BpqKdq7AldGl2ivHWgnMqyT9Ma+Wrw7Vl6cIDje",
+	"ovHKgEioI1vQIeYbhsYbTCG3XesoGpjwCgD9aIJExhhli4kBBxpLYiFTukQJE7g7w/bKu/3SpZaGi9Z0",
+	"iSutk9QHkyp2Muy7Ca+M/XJLBCWNxTYKkTypSConFpWgiBDxATRb76eOWtKP3o1282Upku4s22NH37FB",
+	"PVLQC6B3NEHY3eHKt8oZwkhhsSDKaqY2Y8B65E6GVu6DiX5x8+RF/NouaOpVPpGFnAUmL5C5oI1Ou1ZV",
+	"gb00X8i1FR4r9wzNxOFY7m6LIZ/T76+1XF+RVMPHBacNjj5TiKR4K8qgpa/vbt/VHCvgA094dN8FFT8y",
+	"37XJksnnySgyxboHfWtSXgd/bntaDP6+Y1ZDlTeELZh1kjYlsYDk4FAXA+QOaAGO9cehjK4WkWELYeyo",
+	"HJFvrY7eOQbbsfjcVOnRGI5mZJExJDmaYzEx4o2kRoXqrHNUCNvCJWDRqHWStt2LBwiBNycVPM6i5pof",
+	"LiN7Cny504XHC6Cd0KYhi0bhxEQNcKQynPiIRWfOrTktNDwNJlD6BcNMfccL3XNywGziJrdaUO/QnkCh",
+	"4w5RPZbuwTRgVkM55bm78462IbqzkLZRenCStmG6M5S2UczdYxVM2vgHVF/iRunyNZm4QCmWahKMRcZY",
+	"kWMYrVOXntbV1fOGIpwQf3fHiJknFn0CdZa2DK9oZOvGtFS6UiIjk1qjRRueK98nMLU+i7LvnpBUIsaR",
+	"nc6yORmoUDUZQbtWqXcRsNtMW20tOT1/1KoHx/EJcAMwJ4FHwG95MBmNrd2Ezo4atJPm/Fvo2NxzSb71",
+	"2MBZmzHB85yOLNUGyjVQ7O1XEHfAZsfcaMebJU+cNDyCV32cGqKxUHkNMBsHfDZefjVKjqqqFnZTmLB3",
+	"2E3Rq6reISv0iaBF5gYCgQUh4Vd5JydXqBSC474IqakxYBMVEiyV/aAjEsqgmaDRwRYyGlveMw+dacfa",
+	"Jf42/hRW2+RyEn7xT6Q3OLrwt+IMGgQNlY3w0PGDaaOFlAp7nE0COZyX94Hg+Bh8C7B4l+7QKInbjCX7",
+	"Uc1e2izB66CcnTBBwG+gBI2rxGBYUEe0bewUyzdap7KFU0CpoHJiloHG1ubvWielwf/9D1eRMHfrCE0X",
+	"wqXXonHuvoCKE6Fpux9zW1Jw0NToJ+a8sabZprHsCsIt5kRCKdklXhM0BjVsgqI0myCjCk2QVWaOLnyd",
+	"GKhohdGL09NOLom2xda2XPNI1IHSUinQ2dCqU7HAfoX9vP1RreyXC5AeRQcFibQR1GiA7Fnqr1+hvyFX",
+	"b8BGCG29ULsvhNO/F/u0lysTkRVnaJbRJEaUmfXY2w7VLDuaxFMrXAKX1fUAeeWwGmzM520K8ZKg2Kxm",
+	"gyWsKHxIphfZNOKrVSgH3LZPFWRN9ZYd64X5g+Otm2DzgSQESyg77i6AtDMVN9KkDKzS5qvrD53WP7i4",
+	"DwG5es0+xgofpwlmBG3gk65XaWaZ3E4THiycdcOTxDjdeWqL6K742tQB1vCw5WRwqL5f0x3+UC+4y5uP",
+	"RucwK1dLqKlDJUopYyY9c3x8lpfdNj931UpCNGjA2q+8HY0T0gNSc6gFybgyjTY4innX0hV6IpmQoOPj",
+	"ZxzdH/P5HJkXID2SOQUg7izgwRcqslQ1TnRrxs+YognwcFMmzX9oeubY/rMO9fA9NI8ZuKgk4qKp0QI8",
+	"QzQ2uZlOES5hTOcyhVO/iYawnB0WLqNrMDRD4ZXWukCIS24QVO8X1BJTQQ2ukOmXUp4kEsora6IZ6yME",
+	"Od5Ud5rxY/FwnK/0KHwDqE8B9dyaMBt8Ym+49SjWbt5vLv5uK4cXzgb23bX4IfDDtmrr9o3iBCJjXcdX",
+	"pkZgGrqG4YBlKoS7CoEYqQd7hnltwKElwbtUfy+djt9trlYNVhUiaN1nSGxSZPslzlbmPlViCfCNSUsd",
+	"8AK4i8iTn3Nd4n0G3jTnAQx7c3uHXt9cg8Rzou0E3WC45+Kr+SAaywn6/25/e2+TGxheETkxLXEniLBs",
+	"lXe1yiR03ZZozhOt1LkqWoUs9DSbJVQuSYzWZ8gopCbLHCtTD0Nz96r7Ck4QZSxaYrYgbpUoYzG0xEGf",
+	"Hp5+QpJA52AzFBbENb7RHKIuuiWKOQg/U4SDMj+pqY6hqEpIyYvz+uZ6VFBpRmemCgxhOKWjV6PnJ6cn",
+	"z6HUrVoCPj718THrlgloVG9WWQL136xRksfU4AyMlZFs0Zwmitg7d/5ormOoay7VdT6Rnl/gFTFmwP/U",
+	"bQqIybvXEWfmPqNr5EX1S39mRGxHLs0FeiUZPdgcVyD78PMkOJEqFSMF7gyzFW5vN01K1HJa7JHTf/LC",
+	"LvOZoVnljqmh6sHh5z3vMO95p3n/0NzIts7Tz5+dnrpbr7bkHk7ThJr6Xk//KY0Cno/XKULjcSpgxNba",
+	"KPiXUUKlOtGfvDCLCk3hF//0Zxy7hqV6UJmtVlhsLVYXIKnpES80Qo8KuP4HVO4Iua0uoVw2dP0jjsJy",
+	"RIR4venN9Q/bpc+0BwylltQpzgyew8fIBiLVzzze9jqIjvAvix8lMvK5hgFnjzVxoH+UrUXuATrsvPUn",
+	"L3Z/8p6rt1C5uYwg5hBKnWybkOTzpMiKnz48nWXJ/bHZBVyqCqLQ6yTRGrm1Ny4QNXahph1tSVEGHdGg",
+	"tYf+2wKlji0/Z8l9BWPkHijTkAm3N0k3ZZhZKRjahTvJoM6xC19Pv99dm32Et92BWox71xXosIkDX42A",
+	"oJDBbkYbpqGYJKSNhq7gubSdymQZDBdaszTKWkkT05qbbfEWpiYz6mNQU1zGqvYrFpPRw/GCH+vfjuU9",
+	"TY+dunacctilRf3PZXyqrn4vKnrRBPP4a6CUmXogSv1F489mNw6nqgbxiq+NSM8luUtY9ZdvcovcF9It",
+	"I1AF/KP+IN0bPl1k1iRsLvzGCgr1BCWcawMnS11cigZI5heiWrZ7+uX0hqq+MByQvxDVEYoVYyg0W/7K",
+	"UxqPPv8RwMunD09TzQI0x+g/YJOSektYLBE0WyGlfvdj01B/fe4u7ln0Psqxu5h6KXi2WOY4P0GCSJ6s",
+	"XTtiRuhiOeOZMJHiiS0qDx1wfViQEnmC3nOFUiwg4a1sDJcx6oayxVvBV4+tApu28848OLhSsXtqk5ZX",
+	"x2ZIWIzwikDT3K/Bam8gw1xjQ4kfBmMUbQzYukob/RNaC7bvFKNIqeBrGhs/Z90d8asd9EuYqWauLjaq",
+	"edMZqHVrc+VX7aDl9lEClRdUjQzavNidO9stPCI2OyCF+bJZ72GYsh0sCMTB3Ng4QJ+6FhHHhfS4Jm3B",
+	"aZ4mZkAZjqD8WR44D2kF5VZ1H+ws/TSEoMBPknwJbhcu664AqvL8LWqAXRokA/jhMtbHZdi0193eQ5FP",
+	"Dq4tt4Imt5bvhjfIhehnKzgqS3cPmqa1oeAdk34RV1oI1l04lnmzmWP1QqUWQtqpeztqAllTIqX8ytiD",
+	"6dFzgq5jskq5Bt+F/qD8usYXl2fTlQRH34fZo/daPpAhpG3ag+qvuwuQbkA7oHIUxOewcHEc9zAafz8A",
+	"H0bcDJEzfp35jUqTYl2gjm4kcHD5Y2884cL4vZFUa4XVcUqyx6RnLrkkPvUd2HEXWdRNCuX9ov59JEMX",
+	"meDebZYKPQ94ZwDF47IPm5ShvEcMpbL9R7IiKzD+stGU0OzNTuKiLmULdOkJ3tlePYEMyg/XLgsvNEYz",
+	"en/+eiGbKob2VVu+YggnxJu/fBxnJ9foHNao7Oc7ieg84v6HxXYKQvBbC+30kgZtxLYr1vOz3jKZzznc",
+	"u3NqUIxsq34I9mBBTPFpnGip0KoM5bGSRyO6LxfuOSSdfbsxn4Phmr/I0o2vg4vc64O23gZfEFdjoo5Y",
+	"cIHzu8ar0A6+S/bd6A7pwMTDQOjHwxnZOOvs2+DesKmDE5QpYtYQiFImyd4H6f33FzX23RqZ1wN951RV",
+	"28ChebWeIv06vBqaWBwIsTq7DJE0G+7kEyl6DP37/XyG34u3sJcV1OIsdN8PdRd+OUdhEwfODdaDRKD6",
+	"wfVAPkKTJiCIveR7yCwBc1sXFwSVLTJlr+n6nV6YKmT6pxlZUCYRXmDKTJj4X0TwOjZ80AvehQ9nX8Vx",
+	"nG93H2dIPsI35QoBuAeOcBgffprry4fHO5hJr9FfeiqWsIicn7ByXmU0C+hp/0WzL6ZKHsDhZrHMKpGH",
+	"RDKteXocu7D5SMDkTJkaLcfc9et2h0Fddxv118f2VK4GgzrCqcoE2Tu1wStXhW4RzTrTpZn1kTId7J4a",
+	"o9N29m55Dn6wIWkOtX32z3Kw8zfFlOzj//QchxKgD5Hi0AOHmqnpEPkNjp4Okd5QhtL3Yq+Uj2IANQ9P",
+	"bdgBsEMbLBUsfvzEhl6w3c9iCZHG0zQyLdwXTSUxzdt5EyKEJdIfsYW548gw46buFvIVpSQaK7nE4h5o",
+	"6B9UEPOXqUVh2o60n/dNZPpFtzHrt4XqV2h8imZY2koWwausrgam1peLPLPDDfBgC4DKxNVpXWPDo5PR",
+	"K5YlSXUhhMU9l9GPmT8cm1MqU4CfZUYZhnXWdNUqxtvDNpXov0JEyyBEXMQ/jKD27+PTyhBtzBH04Pwf",
+	"v43HSf+J8uH7svFC8o8bZe/cn8Jud6tmbtZ/H32pi6ZkX92Z99PtZHdk/Xj8faycH7fxx0z58cD9Ghk/",
+	"pcmbMwcKZsVQ30NhiG863SfyR95Dhf/quT4lPvy1Un2a2UTPTBe3m+8qUvwIux+W5pOLu280y6cL72+h",
+	"sa+d4nN4WvvSGT4Hoa9vPsFnTzQbkN3jVb6eyT3fJ0YFNvA9MuwDZfYM5drfQWLP3oTUK6vHfT44qed7",
+	"pabq+v+dU3qGo9SKiEWL8Idy6a6k/jyAVzmxwUixpjnvDDRUNyn4DcdMFnyFHbyB0roDD4p6YRvb9xCS",
+	"PVrudkXPSdH596qjV7HmGKx7Fnc0gyx6Pl9196L2bW3qKC94eraD2cGF2L+Lm/NXQzgFMpNkTQRO9ouD",
+	"DcnW6+DALMa/3Ou9AmDfW6peBw9GS+jLfj0w9vXFol6NRrBzMx0ySa8TRA/jxH/0TCkzEWUL07u3lLA3",
+	"xmJFYtuqhYL0dMRiLRpBFwsijlpzpxpR4exrBED/kzKnBvouHzdtyiNcQ9pUIGWhLWuqD1N+nKSpflD2",
+	"rToeuR5MpU3jwSNy1XaTdeHuV9AtVaow4JBkqcB++6dLlVqLhUJxpSZlXzBlqthm9psIAe7sAto/aaon",
+	"RrXR1CFSp9QhS8NUwfW9qJDVMxlE5MMzqHaC7dDaZA2tv0AWVV8Y76dYLvLB+guefKmDM0QKm3mcHJFF",
+	"cYL+yFrIE8lH2pEpYrhzJ+nUTS7lM/87iYouQsK/vDNjpPs5N2SN8FVKXYFIJfB8TiMUkzll0CXPNolW",
+	"CkdL+1KhRzw3IsI0zx/nuSalspY0PuqUchKoVVqM/+bwe8y0k8IpfY3Ek8r0zdHskoo21HwrDfJNp58s",
+	"CoffUxn66kkoFVb/tdJQ2vhPz1SMfEffVWTzkSAwLB2lKFW/0YSUrqKlleq+dlrKY1Dfl05MORC9ffOp",
+	"KQdBuAEJKgU9s2eKyveKXcEtfJ/M/ECJKsM5+neQqnIgwuqVsJIPMDhl5fulrvoO/p3TVvZFL8UXi4Ts",
+	"wq1P0AE/Ip9cw0qhJPq0oWr5SZMdBE308wskKz3FrXG74UguNfrdE5Lqn6hAUoOERcQ2P5YhK/QOlvdo",
+	"KGm31XB3z9aYKJlqNaTVQAh/7zIC2r6vcEq3HjtsgWWGAbEXZp99Tc+ls4cBlw5lVH+rMdENTgs1S3In",
+	"jilH4/CEMzKEhvunqHTyoRYDDfkHPWMN31uiSkdfR0uUwY8wONDwBUMMTSRaIMZDJq10hu6h4gsmjyAh",
+	"WDDbhSrscP9w8/T9FXLvQUNmYrs9SZ6sSVzok8bnpYAJZyWP60XtoXHMwtjSN+HXYy/gOq4mJsjuLPZR",
+	"7oAl7+xiG2Prj4Y01ZkDOORe8XzlK5D2u9Jpfh2MeyqIEtsD57B8MDgpiw3OiMybd0tFkwRlzOFuqHiZ",
+	"EtuGU+3EsYuwFV+JdcMmPM0OFZz5UT1GgtulHt31iqtxkgKDgXdWEEyE0nOt2Wzf75kZ6/iQZ/ZIGWK+",
+	"EeAF2mi6ojI/QKnwVp6g10E+v8SayeeiRHHQutA4wOaP2pLK9j7kr2ui7n3Gj5hvqgRmckWVcpI4WIsP",
+	"3VbMU+ufxAqddiPP0bdicf0nJZzuFa183LTTIt51zS3tZ0k9TnZpf5CKh2NIXGstjQRvlDvxOU9u58TL",
+	"Dw9vYZ4uGS1+vi/QfM/O9ThlVmpTBnqXorGTMk4kpXhB2eLoFZL3NDXrAj9iASzGfzxxHj1woqMx4wox",
+	"ssCKrkljfaiHKZ/PJdm7NlRgK69gVZrvrrhUtZWP8UwSZpI6pdagLvxOtNg2XkgSI0LVkgi0wduWTSR0",
+	"RdWjFpYamMdkEL1L+pJ+z2UuDWDG9WQnX752bkmtU11OxwJ2d33Vr3V3llhAPKK560AdlqV6tQfyipQA",
+	"+6jVtlUvflzLgu7BkO8GM+THTnwfyJK75TL+lyX/57Hku6/Hkp0m2cCSm9Qy9Ug8+e7RefLdl+LJJcg+",
+	"ltOQC9XMim+WW0kjnACLMk4i/a9j8mdG1zjRo6KxzKIlwhLNOItDJQAg7Rum6XYHSWWC2QkdP76nLG6i",
+	"Sv3sG8jt5qLTrZ8bcMAfkPxSC1mPHPD3ruqA1kVUOMgTBOD/pMH5Cs7yE4owQzNvdF/YQ5lp9Is1GV7d",
+	"XP0dxWRNI6LFAVpqBuylmETkQa8QOleAv+I4S1uyu7lQj5XSDYfzhcPQfs7m3E8Nz6+Y42lwIIA7njHs",
+	"jOd+ICu+DmATckwBAyqdoBtDzxtWwJwIM608zAgSMEwMnsmjEIrYgK5DkV2+B6AyO+jXDeWGAdwSs9Vf",
+	"9AjXBiFy+kWwuIC9e8dkm8A0zO+VBSNVkM1ivIhQwSQzoDReH8OrKFvYbVVh/TGNvxUe9WVON4MNfz0e",
+	"ZQDelUc9fXiqiFTHc40L8sAe04DRMUGac6VYQO6Qj5Wj/5ORjKBP0OvkE9JLQmZJ+rVPCWELtfyEZltF",
+	"JCTcWBVPgk3GM5+JBCahWgqeLZbww4aLeyJylTDFahlilLeExRpEd0SqtwYYj4OvhQk6Ye2zR5i5OdJg",
+	"niMcRSTVWFyF9dfA6Dt3dkW0GAeQ66gB3SWHUhCtjhP7DkoFXwi8kkiPT+ISLr27mt58ePPut9dXSC7p",
+	"Co1nlD1N6Mwv5Vj/fCL5kXFREERWWQLcIFfuQsinFdJbWMCtwvvngXRSvIvzddC/zevNtykZUZrULBwh",
+	"X0PLhaioYt/acyidym471g6pBXqMxp/+Nzs9fR6lNIZ/kGPzt3R/fwoXUzsgeDtDNSwgzHYOpACYwZ7I",
+	"XQAfbOdKhaP7dtK5u7x5en2DzJtgy9gyQM6cGfuCP5yRiXnxtMHgvTXzfREK0FN1wn39YjPqS7dkD3bz",
+	"g0Vz+KMDlsMk0E+EGj6keMQT3/4LnAizbD4nAqWcJzKM5rCnx0RwA7QG1NYPD4XZdic1oA5GZbVOmvu8",
+	"vIEKBYquyPEai63G4ITjWJ/DnCYN7Rvu1omt6md14i+DuLVpOzlQzEaa0fju93c3ZQ2/iNP6aZt3ZEk0",
+	"8WMHL8BWV4xpAl1vtiaPBgvnMlG+piaSRFAiwa+cpVqHI/GFNoETHt1PUJRmE7QiKy62cPXMiRr/ESRg",
+	"IoZXwHhUs6+kDrlHUvLqJ/RlvSgNC2hxqeR4PjS3pDDEgZNLwk6YOsLW8dXRfbFK1o4+T2BymIIlDpnh",
+	"Rse2mQccKH+3M/EfrlgSwLBeJ6kBep2vKajSFRFsAWjSW7UasCYCjfPLFLYiAJDxUdOthMLGv5cLCQXo",
+	"hljpwaoctYHm9KA85QvWM9oBvD2UgB63bRwHcJjLuPJYOwbVLOYbhky1Ofi1Ex7XZdB3g847GG6bh9bC",
+	"0uu4kNTfD8t3AO70ywtQL/UOh/Q7Qbwv7j9KYi44ireG97ujZnwzgXpGymh+U61go7G5m5OTT8YUTfSH",
+	"7GhSSubNr7WdIA3sGY+3IEBsKkvQk6cn+pKKHkxYw5XH1u7+my3cSwF87CbeTsXBCnEWETR2pcAkPAee",
+	"Z7QiAMHR7tzhYXLiwNnDXUG8JkJarAry/58zmsRA2vZNRJlJAbKRJFW4qx1jsuIsKAN+t/M8Iud3UwQo",
+	"6/f62msVBWHtbpcFYLlhDbwenprAhGz1CRGmtBVChA9jLLUl/QqgdXnzEVFQSlLKwFXNJ8AwIUacRFyQ",
+	"CVryjUnq4nPjVuJJYnwbGitN8Nh3FWVx/v5c44S76miYsir0wKDKfHyC3ofiOQ0+7n/YPX8JO8nM1cVG",
+	"Mm8GbaQrrPBxmmDmAkm7Aw9uj3/ATKZIn+EymUhGr0ZPgZfYt/9yyTge6Sb+p195nCVEFn8yQY3CD26y",
+	"wk/X3u9a/NV6z4pjVZOhas/y5NXaI1+TuvAEuMHnPz7/3wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -28,6 +28,7 @@ import (
 	"github.com/openperfd/openperfd/packet/generator"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/socket"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
@@ -50,6 +51,8 @@ type Services struct {
 	Captures *capture.Service
 	// Tvlp is nil when TVLP is not loaded (no packet generator).
 	Tvlp *tvlp.Service
+	// Sockets is nil when the socket server (the shim's) is not running.
+	Sockets *socket.Server
 }
 
 // Server is the REST API.

@@ -48,6 +48,7 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/packetio/noports"
+	"github.com/openperfd/openperfd/socket"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
@@ -150,6 +151,7 @@ type daemon struct {
 	caps    *capture.Service
 	pools   *poolSampler
 	tvlp    *tvlp.Service
+	sockets *socket.Server
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -254,6 +256,9 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
 			zap.Strings("rx_checksum_offload", i.RxChecksums), zap.Bool("rx_interrupts", i.RxInterrupts))
 	}
+	if d.sockets, err = startSockets(cfg, plan.prefix, d.stack, log); err != nil {
+		return fail(err)
+	}
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
 	var jumbo packetio.Pool
@@ -270,7 +275,8 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.lendIdleCPUs(plan, cfg.PacketIO.NoCPULending)
 	d.tvlp = tvlp.NewService(rest.TvlpGenerators{Svc: d.gens}, nil, log.Named("tvlp"))
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp,
+			Sockets: d.sockets})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -433,6 +439,9 @@ func (d *daemon) stop() error {
 	}
 	if d.caps != nil {
 		d.caps.Close()
+	}
+	if d.sockets != nil {
+		errs = append(errs, d.sockets.Close()) // its endpoints live on the stack
 	}
 	if d.stack != nil {
 		d.stack.Close()
