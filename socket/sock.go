@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -51,6 +52,8 @@ type sock struct {
 	shutdown func() // the server's, for a corrupt ring
 
 	rxDrops, txErrors atomic.Uint64
+	closing           atomic.Bool   // the tx pump drains the ring and ends
+	txDone            chan struct{} // closed when the tx pump ends
 
 	mu      sync.Mutex // guards below
 	iface   *stack.Interface
@@ -148,6 +151,14 @@ func (k *sock) close() {
 	k.closed = true
 	ep := k.ep
 	k.mu.Unlock()
+	// What the client sent before it closed still goes out, as with a
+	// kernel socket; a client that keeps the ring full gets a second.
+	k.closing.Store(true)
+	_, _ = unix.Write(k.txfd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	select {
+	case <-k.txDone:
+	case <-time.After(time.Second):
+	}
 	close(k.done)
 	if ep != nil {
 		ep.Close()
@@ -254,6 +265,7 @@ func (k *sock) rxPump(ep tcpip.Endpoint) {
 // eventfd, which the client writes only when it finds this pump caught up.
 func (k *sock) txPump() {
 	defer k.pumps.Done()
+	defer close(k.txDone)
 	buf := make([]byte, maxDgram)
 	var addr [28]byte
 	var tick [8]byte
@@ -268,6 +280,9 @@ func (k *sock) txPump() {
 				break
 			}
 			k.send(buf[:n], addr[:alen])
+		}
+		if k.closing.Load() {
+			return
 		}
 		if _, err := k.txf.Read(tick[:]); err != nil {
 			return // closed

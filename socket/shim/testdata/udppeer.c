@@ -1,0 +1,144 @@
+/*
+ * udppeer: a small UDP program for the shim's acceptance tests, run
+ * unmodified under LD_PRELOAD=libopenperfd-shim.so.
+ *
+ *   udppeer server ADDR PORT COUNT   bind, echo COUNT datagrams back (poll on the socket and stdin)
+ *   udppeer client ADDR PORT COUNT   send COUNT datagrams (sendto, then connect+send), wait for each echo
+ *                                    (non-blocking socket, select), check them
+ *   udppeer hold ADDR PORT           bind, say "ready", sleep until killed
+ *
+ * Prints "ready" when bound and "ok" on success; exits 1 on a failure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+    fprintf(stderr, "udppeer: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static socklen_t parse(const char *addr, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        return sizeof(*in4);
+    }
+    if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        return sizeof(*in6);
+    }
+    fprintf(stderr, "udppeer: bad address %s\n", addr);
+    exit(2);
+}
+
+static int server(struct sockaddr_storage *ss, socklen_t len, int count)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+    if (fd < 0) die("socket");
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) die("setsockopt");
+    if (bind(fd, (struct sockaddr *)ss, len) < 0) die("bind");
+    printf("ready\n");
+    fflush(stdout);
+    char buf[2048];
+    for (int i = 0; i < count;) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+        if (poll(p, 2, 10000) <= 0) die("poll");
+        if (p[1].revents & (POLLIN | POLLHUP)) {
+            fprintf(stderr, "udppeer: stdin closed\n");
+            return 1;
+        }
+        if (!(p[0].revents & POLLIN)) continue;
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof(from);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+        if (n < 0 && errno == EAGAIN) continue;
+        if (n < 0) die("recvfrom");
+        if (sendto(fd, buf, n, 0, (struct sockaddr *)&from, flen) != n) die("sendto");
+        i++;
+    }
+    printf("ok\n");
+    fflush(stdout);
+    return close(fd) == 0 ? 0 : 1;
+}
+
+static int client(struct sockaddr_storage *ss, socklen_t len, int count)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
+    if (fd < 0) die("socket");
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
+    if (!(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+        fprintf(stderr, "udppeer: O_NONBLOCK did not stick\n");
+        return 1;
+    }
+    char buf[2048], got[2048];
+    for (int i = 0; i < count; i++) {
+        int n = snprintf(buf, sizeof(buf), "datagram %d from udppeer", i);
+        if (i == count / 2 && connect(fd, (struct sockaddr *)ss, len) < 0) die("connect");
+        ssize_t w = i < count / 2 ? sendto(fd, buf, n, 0, (struct sockaddr *)ss, len) : send(fd, buf, n, 0);
+        if (w != n) die("send");
+        fd_set r;
+        FD_ZERO(&r);
+        FD_SET(fd, &r);
+        struct timeval tv = {.tv_sec = 5};
+        if (select(fd + 1, &r, NULL, NULL, &tv) != 1) die("select: no echo");
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof(from);
+        ssize_t m = recvfrom(fd, got, sizeof(got), 0, (struct sockaddr *)&from, &flen);
+        if (m != n || memcmp(buf, got, n) != 0) {
+            fprintf(stderr, "udppeer: echo %d: got %zd bytes\n", i, m);
+            return 1;
+        }
+    }
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) die("getsockname");
+    char name[64];
+    void *a = local.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&local)->sin_addr
+                                         : (void *)&((struct sockaddr_in6 *)&local)->sin6_addr;
+    inet_ntop(local.ss_family, a, name, sizeof(name));
+    printf("local %s\nok\n", name);
+    fflush(stdout);
+    return close(fd) == 0 ? 0 : 1;
+}
+
+static int hold(struct sockaddr_storage *ss, socklen_t len)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+    if (fd < 0) die("socket");
+    if (bind(fd, (struct sockaddr *)ss, len) < 0) die("bind");
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) pause();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: udppeer server|client|hold ADDR PORT [COUNT]\n");
+        return 2;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = parse(argv[2], atoi(argv[3]), &ss);
+    int count = argc > 4 ? atoi(argv[4]) : 1;
+    if (strcmp(argv[1], "server") == 0) return server(&ss, len, count);
+    if (strcmp(argv[1], "client") == 0) return client(&ss, len, count);
+    if (strcmp(argv[1], "hold") == 0) return hold(&ss, len);
+    return 2;
+}
