@@ -1,0 +1,228 @@
+package aat
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+// shimLib returns the LD_PRELOAD shim: OPENPERFD_SHIM (make aat sets
+// it), else one built from socket/shim with gcc for this test run.
+func shimLib(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("OPENPERFD_SHIM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("OPENPERFD_SHIM: %v", err)
+		}
+		return p
+	}
+	srcs, _ := filepath.Glob("../../socket/shim/*.c")
+	out := filepath.Join(t.TempDir(), "libopenperfd-shim.so")
+	return buildC(t, out, append([]string{"-O2", "-Wall", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden"}, srcs...), "-ldl", "-lpthread")
+}
+
+// buildC compiles a C program or library with gcc.
+func buildC(t *testing.T, out string, args []string, libs ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		unmet(t, "gcc not installed")
+	}
+	cmd := exec.Command("gcc", append(append(args, "-o", out), libs...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc %v: %v\n%s", args, err, b)
+	}
+	return out
+}
+
+// shimEnv is the environment of a program run under the shim against d.
+// OpenPerf's variable names are used on purpose: the shim takes both.
+func shimEnv(lib string, d *daemon, extra ...string) []string {
+	env := append(os.Environ(), "LD_PRELOAD="+lib, "OP_PREFIX="+d.prefix)
+	return append(env, extra...)
+}
+
+// shimPair starts a test-mode daemon with interface a on port 0 and b on
+// port 1, one subnet, IPv4 and IPv6.
+func shimPair(t *testing.T) *daemon {
+	d := startDaemon(t, testMode)
+	d.expect("POST", "/interfaces", iface("a", "0", "02:00:00:00:5a:01", v4("10.55.0.1", 24, ""), v6("fd00:55::1", 64)), 201)
+	d.expect("POST", "/interfaces", iface("b", "1", "02:00:00:00:5b:01", v4("10.55.0.2", 24, ""), v6("fd00:55::2", 64)), 201)
+	return d
+}
+
+func portRx(t *testing.T, d *daemon, id string) int64 {
+	var p gen.Port
+	d.get("/ports/"+id, &p)
+	return p.Stats.RxPackets
+}
+
+func TestShimPingFromInterfaceAToB(t *testing.T) {
+	lib := shimLib(t)
+	pingBin, err := exec.LookPath("ping")
+	if err != nil {
+		unmet(t, "ping (iputils-ping) not installed")
+	}
+	// A copy: /usr/bin/ping has file capabilities, and the loader ignores
+	// LD_PRELOAD for such programs run by other users (OpenPerf's tests
+	// copy it the same way). ping tries an ICMP datagram socket first.
+	myPing := filepath.Join(t.TempDir(), "ping")
+	b, err := os.ReadFile(pingBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(myPing, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := shimPair(t)
+	for _, c := range []struct{ name, family, dst string }{
+		{"ipv4", "-4", "10.55.0.2"},
+		{"ipv6", "-6", "fd00:55::2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rx1, bRx := portRx(t, d, "1"), ifaceRx(t, d, "b")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, myPing, c.family, "-n", "-c", "3", "-i", "0.2", "-W", "2", c.dst)
+			cmd.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("ping under the shim: %v\n%s\ndaemon:\n%s", err, out, tail(d.stderr.String(), 2000))
+			}
+			if !strings.Contains(string(out), "3 packets transmitted, 3 received") {
+				t.Fatalf("ping: %s", out)
+			}
+			// The requests crossed the ring pair: port 1 received them (and
+			// the neighbour resolution), interface b too.
+			if got := portRx(t, d, "1") - rx1; got < 3 {
+				t.Errorf("port 1 received %d frames during the ping, want >= 3", got)
+			}
+			if got := ifaceRx(t, d, "b") - bRx; got < 3 {
+				t.Errorf("interface b received %d frames, want >= 3", got)
+			}
+		})
+	}
+}
+
+// udppeer builds socket/shim/testdata/udppeer.c: a Go program cannot be
+// shimmed (it makes its own syscalls), a C one can.
+func udppeer(t *testing.T) string {
+	return buildC(t, filepath.Join(t.TempDir(), "udppeer"), []string{"-O2", "-Wall", "../../socket/shim/testdata/udppeer.c"})
+}
+
+// startShimmed starts a program under the shim and waits for "ready".
+func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	r := bufio.NewReader(stdout)
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := r.ReadString('\n')
+		ready <- line
+	}()
+	select {
+	case line := <-ready:
+		if strings.TrimSpace(line) != "ready" {
+			t.Fatalf("%s %v: %q, stderr: %s", bin, args, line, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s %v: not ready in 10 s; stderr: %s", bin, args, stderr.String())
+	}
+	return cmd, r, stdin
+}
+
+func TestShimUDPBetweenTwoShimmedProcesses(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	for i, c := range []struct{ name, server, local string }{
+		{"ipv4", "10.55.0.2", "10.55.0.1"},
+		{"ipv6", "fd00:55::2", "fd00:55::1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			port := fmt.Sprint(5000 + i)
+			// The server binds b's address; the client has no device and
+			// is placed on a, the interface with a route to b that is not b.
+			srv, srvOut, _ := startShimmed(t, shimEnv(lib, d), peer, "server", c.server, port, "20")
+			rx1 := portRx(t, d, "1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cli := exec.CommandContext(ctx, peer, "client", c.server, port, "20")
+			cli.Env = shimEnv(lib, d)
+			out, err := cli.CombinedOutput()
+			if err != nil {
+				t.Fatalf("client: %v\n%s", err, out)
+			}
+			if want := "local " + c.local + "\nok\n"; string(out) != want {
+				t.Fatalf("client said %q, want %q", out, want)
+			}
+			line, _ := srvOut.ReadString('\n')
+			if strings.TrimSpace(line) != "ok" {
+				t.Fatalf("server said %q", line)
+			}
+			if err := srv.Wait(); err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			if got := portRx(t, d, "1") - rx1; got < 20 {
+				t.Errorf("port 1 received %d frames, want >= 20 datagrams", got)
+			}
+		})
+	}
+}
+
+func TestShimSocketsListedAndGoneWhenTheProcessDies(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	hold, _, _ := startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 1 {
+		t.Fatalf("/sockets: %d sockets, want 1: %+v", len(socks), socks)
+	}
+	s := socks[0]
+	want := fmt.Sprintf("%d-", hold.Process.Pid)
+	if s.Id == nil || !regexp.MustCompile(`^\d+-\d+$`).MatchString(*s.Id) || !strings.HasPrefix(*s.Id, want) {
+		t.Fatalf("socket id %v, want %s<sid>", s.Id, want)
+	}
+	if *s.Pid != int32(hold.Process.Pid) || *s.Protocol != gen.SocketStatsProtocolUdp || *s.LocalIpAddress != "10.55.0.1" ||
+		*s.LocalPort != 6000 || *s.XInterfaceId != "a" || *s.State != "bound" {
+		t.Fatalf("socket: %s", mustJSONString(s))
+	}
+	var one gen.SocketStats
+	d.get("/sockets/"+*s.Id, &one)
+	if *one.Id != *s.Id {
+		t.Fatalf("GET /sockets/%s: %s", *s.Id, mustJSONString(one))
+	}
+	d.expect("GET", "/sockets/1-999999", nil, 404)
+	// kill -9: no close, no exit handler; the daemon sees the control
+	// connection drop and closes the socket.
+	_ = hold.Process.Kill()
+	_ = hold.Wait()
+	eventually(t, "the dead process's socket leaves /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, fmt.Sprint(len(now), " sockets")
+	})
+	// The port is free again: a new process binds it.
+	startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
+}
