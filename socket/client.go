@@ -337,8 +337,12 @@ func (c *client) setsockopt(k *sock, level, name int32, val []byte) unix.Errno {
 	// accepted and remembered for getsockopt: harmless for the datagram
 	// sockets served so far.
 	k.mu.Lock()
-	k.opts[[2]int32{level, name}] = bytes.Clone(val)
-	k.mu.Unlock()
+	defer k.mu.Unlock()
+	key := [2]int32{level, name}
+	if _, ok := k.opts[key]; !ok && len(k.opts) >= maxOptions {
+		return unix.ENOMEM
+	}
+	k.opts[key] = bytes.Clone(val)
 	return 0
 }
 

@@ -31,8 +31,9 @@ const Dir = "/tmp/.com.spirent.openperf"
 
 // Limits keep one client from taking the daemon's memory.
 const (
-	maxSocketsPerClient = 1024
-	maxSockets          = 8192
+	maxSocketsPerClient = 256
+	maxSockets          = 1024 // with 256 KiB rings, at most 0.5 GiB of shared memory
+	maxOptions          = 64   // options a socket remembers for getsockopt
 	defaultRingSize     = 256 << 10
 	replyTimeout        = 5 * time.Second
 )
