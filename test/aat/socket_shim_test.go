@@ -226,3 +226,51 @@ func TestShimSocketsListedAndGoneWhenTheProcessDies(t *testing.T) {
 	// The port is free again: a new process binds it.
 	startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
 }
+
+// socat, an unmodified Debian tool, on both ends: a one-datagram echo
+// server on b and a client sending from a.
+func TestShimSocatUDPEcho(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("socat"); err != nil {
+		unmet(t, "socat not installed")
+	}
+	d := shimPair(t)
+	for _, c := range []struct{ name, server, client string }{
+		{"ipv4", "UDP4-RECVFROM:7100,bind=10.55.0.2", "UDP4:10.55.0.2:7100"},
+		{"ipv6", "UDP6-RECVFROM:7101,bind=[fd00:55::2]", "UDP6:[fd00:55::2]:7101"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			srv := exec.CommandContext(ctx, "socat", "-T", "5", c.server, "SYSTEM:cat")
+			srv.Env = shimEnv(lib, d)
+			var srvOut syncBuffer
+			srv.Stdout, srv.Stderr = &srvOut, &srvOut
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+			eventually(t, "socat's server socket in /sockets", func() (bool, string) {
+				var socks []gen.SocketStats
+				d.get("/sockets", &socks)
+				for _, s := range socks {
+					if s.LocalPort != nil && *s.LocalPort >= 7100 && *s.LocalPort <= 7101 {
+						return true, ""
+					}
+				}
+				return false, mustJSONString(socks)
+			})
+			rx1 := portRx(t, d, "1")
+			cli := exec.CommandContext(ctx, "socat", "-T", "5", "-", c.client)
+			cli.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+			cli.Stdin = strings.NewReader("hello through the shim\n")
+			out, err := cli.CombinedOutput()
+			if err != nil || string(out) != "hello through the shim\n" {
+				t.Fatalf("socat client: %v %q; server: %s", err, out, srvOut.String())
+			}
+			if got := portRx(t, d, "1") - rx1; got < 1 {
+				t.Errorf("port 1 received %d frames, want the datagram", got)
+			}
+		})
+	}
+}
