@@ -193,6 +193,7 @@ func TestShimUDPBetweenTwoShimmedProcesses(t *testing.T) {
 func TestShimSocketsListedAndGoneWhenTheProcessDies(t *testing.T) {
 	lib, peer := shimLib(t), udppeer(t)
 	d := shimPair(t)
+	fdsBefore := daemonFDs(t, d)
 	hold, _, _ := startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
 	var socks []gen.SocketStats
 	d.get("/sockets", &socks)
@@ -222,6 +223,11 @@ func TestShimSocketsListedAndGoneWhenTheProcessDies(t *testing.T) {
 		var now []gen.SocketStats
 		d.get("/sockets", &now)
 		return len(now) == 0, fmt.Sprint(len(now), " sockets")
+	})
+	// Its memfd, eventfds and control connection are closed too.
+	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
+		n := daemonFDs(t, d)
+		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
 	})
 	// The port is free again: a new process binds it.
 	startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
@@ -273,4 +279,14 @@ func TestShimSocatUDPEcho(t *testing.T) {
 			}
 		})
 	}
+}
+
+// daemonFDs counts the daemon's open file descriptors.
+func daemonFDs(t *testing.T, d *daemon) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
