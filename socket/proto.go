@@ -41,6 +41,10 @@ const (
 	offData     = 4096
 
 	recordHdr = 40
+	// A record's flags: flagTTL says its low byte is the datagram's IPv4
+	// TTL or IPv6 hop limit (the shim makes it an IP_TTL/IPV6_HOPLIMIT
+	// control message for programs that asked for one).
+	flagTTL = 0x100
 	maxDgram  = 65535
 )
 

@@ -67,7 +67,7 @@ func (r *ring) usedByProducer() (uint64, error) {
 // says the consumer had caught up before this record, so it may be
 // about to sleep and needs a wake-up; a busy consumer gets none, so a
 // busy pair costs no syscall per datagram.
-func (r *ring) push(addr, payload []byte) (ok, notify bool, err error) {
+func (r *ring) push(addr, payload []byte, flags uint16) (ok, notify bool, err error) {
 	used, err := r.usedByProducer()
 	if err != nil {
 		return false, false, err
@@ -79,6 +79,7 @@ func (r *ring) push(addr, payload []byte) (ok, notify bool, err error) {
 	var hdr [recordHdr]byte
 	binary.NativeEndian.PutUint32(hdr[0:], uint32(len(payload)))
 	binary.NativeEndian.PutUint16(hdr[4:], uint16(copy(hdr[8:36], addr)))
+	binary.NativeEndian.PutUint16(hdr[6:], flags)
 	old := r.mine.Load()
 	r.copyIn(old, hdr[:])
 	r.copyIn(old+recordHdr, payload)

@@ -23,7 +23,7 @@ func TestRingCarriesRecordsAcrossTheWrap(t *testing.T) {
 	for i := range 500 { // ~ 30 times round the ring
 		payload := bytes.Repeat([]byte{byte(i)}, 1+i%200)
 		from := sockaddr(2, mustAddrPort("10.0.0.1:99"))
-		ok, notify, err := prod.push(from, payload)
+		ok, notify, err := prod.push(from, payload, 0)
 		if !ok || err != nil {
 			t.Fatalf("push %d: ok=%v err=%v", i, ok, err)
 		}
@@ -45,7 +45,7 @@ func TestRingFullDropsAndBusyConsumerGetsNoWakeUp(t *testing.T) {
 	payload := make([]byte, 1000) // 1040 bytes a record: 3 fit in 4096
 	var notifies, stored int
 	for range 5 {
-		ok, notify, err := prod.push(nil, payload)
+		ok, notify, err := prod.push(nil, payload, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestRingRefusesWhatAHostileClientWrites(t *testing.T) {
 	t.Run("consumer index beyond the producer's", func(t *testing.T) {
 		prod, _, mem := ringPair(4096)
 		binary.NativeEndian.PutUint64(mem[offRxTail:], 1<<30)
-		if _, _, err := prod.push(nil, []byte("x")); !errors.Is(err, errCorrupt) {
+		if _, _, err := prod.push(nil, []byte("x"), 0); !errors.Is(err, errCorrupt) {
 			t.Fatalf("push: %v, want errCorrupt", err)
 		}
 	})
@@ -120,7 +120,7 @@ func TestRingPopAllocatesNothing(t *testing.T) {
 	payload := make([]byte, 512)
 	var addr [28]byte
 	allocs := testing.AllocsPerRun(1000, func() {
-		_, _, _ = prod.push(nil, payload)
+		_, _, _ = prod.push(nil, payload, 0)
 		_, _, _ = cons.pop(buf, &addr)
 	})
 	if allocs != 0 {
@@ -137,7 +137,7 @@ func BenchmarkRingPushPop(b *testing.B) {
 			var addr [28]byte
 			b.SetBytes(int64(size))
 			for b.Loop() {
-				_, _, _ = prod.push(nil, payload)
+				_, _, _ = prod.push(nil, payload, 0)
 				_, _, _ = cons.pop(buf, &addr)
 			}
 		})

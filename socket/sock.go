@@ -186,6 +186,10 @@ func (k *sock) attach(it *stack.Interface, local netip.AddrPort) unix.Errno {
 		return errnoOf(e)
 	}
 	_ = ep.SocketOptions().SetBindToDevice(int32(nic))
+	// Always: the shim makes control messages of them only for programs
+	// that asked (ping shows the TTL).
+	ep.SocketOptions().SetReceiveTTL(true)
+	ep.SocketOptions().SetReceiveHopLimit(true)
 	fa := tcpip.FullAddress{NIC: nic, Port: local.Port()}
 	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() {
 		fa.Addr = tcpip.AddrFromSlice(a.Unmap().AsSlice())
@@ -247,7 +251,14 @@ func (k *sock) rxPump(ep tcpip.Endpoint) {
 				return
 			}
 		}
-		ok, notify, err := k.rx.push(sockaddr(k.domain, addrPort(res.RemoteAddr)), buf.Bytes()[:res.Count])
+		var flags uint16
+		switch cm := res.ControlMessages; {
+		case cm.HasTTL:
+			flags = flagTTL | uint16(cm.TTL)
+		case cm.HasHopLimit:
+			flags = flagTTL | uint16(cm.HopLimit)
+		}
+		ok, notify, err := k.rx.push(sockaddr(k.domain, addrPort(res.RemoteAddr)), buf.Bytes()[:res.Count], flags)
 		if err != nil {
 			k.corrupt(err)
 			return

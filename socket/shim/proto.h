@@ -65,11 +65,12 @@ struct opd_reply {
 struct opd_record {
     uint32_t len;     /* payload bytes */
     uint16_t addrlen; /* 0: none (tx: the connected peer) */
-    uint16_t flags;
+    uint16_t flags;   /* OPD_FLAG_TTL: the low byte is the TTL / hop limit */
     uint8_t addr[28]; /* sockaddr_in or sockaddr_in6 */
     uint32_t pad;
 };
 
+#define OPD_FLAG_TTL 0x100
 #define OPD_RECORD_HDR 40
 #define OPD_MAX_DGRAM 65535
 

@@ -1,7 +1,9 @@
 /* The data path: datagram records through the socket's SPSC rings in
  * shared memory (see proto.h). No syscall while both sides are busy:
  * eventfds are written only to wake a side that has caught up. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
@@ -147,7 +149,21 @@ static ssize_t pop(struct shim_sock *s, int fd, struct msghdr *msg, int flags)
         memcpy(msg->msg_name, rec.addr, alen < msg->msg_namelen ? alen : msg->msg_namelen);
         msg->msg_namelen = alen;
     }
+    size_t room = msg->msg_control != NULL ? msg->msg_controllen : 0;
     msg->msg_controllen = 0;
+    if (s->recvttl && (rec.flags & OPD_FLAG_TTL)) {
+        if (room >= CMSG_SPACE(sizeof(int))) {
+            struct cmsghdr *c = (struct cmsghdr *)msg->msg_control;
+            int v = rec.flags & 0xff;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            c->cmsg_level = s->domain == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+            c->cmsg_type = s->domain == AF_INET ? IP_TTL : IPV6_HOPLIMIT;
+            memcpy(CMSG_DATA(c), &v, sizeof(v));
+            msg->msg_controllen = CMSG_SPACE(sizeof(int));
+        } else {
+            msg->msg_flags |= MSG_CTRUNC;
+        }
+    }
     if (!(flags & MSG_PEEK)) {
         store(u64at(s, OPD_RX_TAIL), tail + align8(OPD_RECORD_HDR + rec.len));
         if (load(u64at(s, OPD_RX_HEAD)) == tail + align8(OPD_RECORD_HDR + rec.len)) settle(s, fd);

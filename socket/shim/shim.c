@@ -254,6 +254,9 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
         return 0;
     }
     if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return set_bindtodevice(s, val, len);
+    if (((level == IPPROTO_IP && name == IP_RECVTTL) || (level == IPPROTO_IPV6 && name == IPV6_RECVHOPLIMIT)) &&
+        len >= sizeof(int))
+        s->recvttl = *(const int *)val != 0;
     struct opd_request req = {.op = OPD_OP_SETSOCKOPT, .sid = s->sid, .a = level, .b = name};
     struct opd_reply rep;
     req.len = len > OPD_DATA_MAX ? OPD_DATA_MAX : len;

@@ -56,6 +56,7 @@ struct shim_sock {
     int nonblock;
     int connected;
     int attached;
+    int recvttl; /* IP_RECVTTL / IPV6_RECVHOPLIMIT asked for */
     struct timeval rcvtimeo, sndtimeo;
     pthread_mutex_t rxlock, txlock; /* one consumer / producer at a time */
 };

@@ -101,6 +101,10 @@ func TestShimPingFromInterfaceAToB(t *testing.T) {
 			if !strings.Contains(string(out), "3 packets transmitted, 3 received") {
 				t.Fatalf("ping: %s", out)
 			}
+			// The TTL / hop limit comes as the control message ping asked for.
+			if !strings.Contains(string(out), "ttl=64") {
+				t.Errorf("ping shows no ttl=64: %s", out)
+			}
 			// The requests crossed the ring pair: port 1 received them (and
 			// the neighbour resolution), interface b too.
 			if got := portRx(t, d, "1") - rx1; got < 3 {
