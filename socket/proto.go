@@ -44,8 +44,8 @@ const (
 	// A record's flags: flagTTL says its low byte is the datagram's IPv4
 	// TTL or IPv6 hop limit (the shim makes it an IP_TTL/IPV6_HOPLIMIT
 	// control message for programs that asked for one).
-	flagTTL = 0x100
-	maxDgram  = 65535
+	flagTTL  = 0x100
+	maxDgram = 65535
 )
 
 // request is one decoded control request.

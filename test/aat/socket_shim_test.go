@@ -271,12 +271,19 @@ func TestShimSocatUDPEcho(t *testing.T) {
 				return false, mustJSONString(socks)
 			})
 			rx1 := portRx(t, d, "1")
-			cli := exec.CommandContext(ctx, "socat", "-T", "5", "-", c.client)
-			cli.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
-			cli.Stdin = strings.NewReader("hello through the shim\n")
-			out, err := cli.CombinedOutput()
-			if err != nil || string(out) != "hello through the shim\n" {
-				t.Fatalf("socat client: %v %q; server: %s", err, out, srvOut.String())
+			// stdin stays open until the echo is back: socat gives up
+			// waiting half a second after its stdin ends.
+			cli, in, out := startPiped(t, shimEnv(lib, d, "OP_BINDTODEVICE=a"), "socat", "-T", "5", "-", c.client)
+			if _, err := io.WriteString(in, "hello through the shim\n"); err != nil {
+				t.Fatal(err)
+			}
+			line := readLine(t, out, 10*time.Second)
+			in.Close()
+			if line != "hello through the shim\n" {
+				t.Fatalf("socat client got %q; server: %s", line, srvOut.String())
+			}
+			if err := cli.Wait(); err != nil {
+				t.Fatalf("socat client: %v", err)
 			}
 			if got := portRx(t, d, "1") - rx1; got < 1 {
 				t.Errorf("port 1 received %d frames, want the datagram", got)
@@ -293,4 +300,38 @@ func daemonFDs(t *testing.T, d *daemon) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// startPiped starts a program with its stdin and stdout on pipes.
+func startPiped(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	in, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, in, bufio.NewReader(stdout)
+}
+
+// readLine reads one line, failing the test after timeout.
+func readLine(t *testing.T, r *bufio.Reader, timeout time.Duration) string {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() {
+		line, _ := r.ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		return line
+	case <-time.After(timeout):
+		t.Fatalf("no line in %v", timeout)
+		return ""
+	}
 }
