@@ -159,15 +159,15 @@ func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec
 func TestShimUDPBetweenTwoShimmedProcesses(t *testing.T) {
 	lib, peer := shimLib(t), udppeer(t)
 	d := shimPair(t)
-	for i, c := range []struct{ name, server, local string }{
-		{"ipv4", "10.55.0.2", "10.55.0.1"},
-		{"ipv6", "fd00:55::2", "fd00:55::1"},
+	for i, c := range []struct{ name, mode, server, local string }{
+		{"ipv4", "server", "10.55.0.2", "10.55.0.1"},   // waits with poll
+		{"ipv6", "eserver", "fd00:55::2", "fd00:55::1"}, // waits with epoll
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			port := fmt.Sprint(5000 + i)
 			// The server binds b's address; the client has no device and
 			// is placed on a, the interface with a route to b that is not b.
-			srv, srvOut, _ := startShimmed(t, shimEnv(lib, d), peer, "server", c.server, port, "20")
+			srv, srvOut, _ := startShimmed(t, shimEnv(lib, d), peer, c.mode, c.server, port, "20")
 			rx1 := portRx(t, d, "1")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -3,6 +3,7 @@
  * unmodified under LD_PRELOAD=libopenperfd-shim.so.
  *
  *   udppeer server ADDR PORT COUNT   bind, echo COUNT datagrams back (poll on the socket and stdin)
+ *   udppeer eserver ADDR PORT COUNT  the same with epoll
  *   udppeer client ADDR PORT COUNT   send COUNT datagrams (sendto, then connect+send), wait for each echo
  *                                    (non-blocking socket, select), check them
  *   udppeer hold ADDR PORT           bind, say "ready", sleep until killed
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -46,7 +48,32 @@ static socklen_t parse(const char *addr, int port, struct sockaddr_storage *ss)
     exit(2);
 }
 
-static int server(struct sockaddr_storage *ss, socklen_t len, int count)
+/* wait_readable waits until fd or stdin is readable: 1 for fd, 0 for
+ * stdin (the test ended), with poll or with epoll. */
+static int wait_readable(int fd, int use_epoll)
+{
+    if (!use_epoll) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+        if (poll(p, 2, 10000) <= 0) die("poll");
+        if (p[1].revents & (POLLIN | POLLHUP)) return 0;
+        return (p[0].revents & POLLIN) != 0;
+    }
+    static int ep = -1;
+    if (ep < 0) {
+        ep = epoll_create1(0);
+        struct epoll_event e1 = {.events = EPOLLIN, .data.fd = fd}, e0 = {.events = EPOLLIN, .data.fd = 0};
+        if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e1) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, 0, &e0) < 0)
+            die("epoll");
+    }
+    struct epoll_event ev[2];
+    int n = epoll_wait(ep, ev, 2, 10000);
+    if (n <= 0) die("epoll_wait");
+    for (int i = 0; i < n; i++)
+        if (ev[i].data.fd == 0) return 0;
+    return 1;
+}
+
+static int server(struct sockaddr_storage *ss, socklen_t len, int count, int use_epoll)
 {
     int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
     if (fd < 0) die("socket");
@@ -57,13 +84,11 @@ static int server(struct sockaddr_storage *ss, socklen_t len, int count)
     fflush(stdout);
     char buf[2048];
     for (int i = 0; i < count;) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
-        if (poll(p, 2, 10000) <= 0) die("poll");
-        if (p[1].revents & (POLLIN | POLLHUP)) {
+        int r = wait_readable(fd, use_epoll);
+        if (r == 0) {
             fprintf(stderr, "udppeer: stdin closed\n");
             return 1;
         }
-        if (!(p[0].revents & POLLIN)) continue;
         struct sockaddr_storage from;
         socklen_t flen = sizeof(from);
         ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
@@ -137,7 +162,8 @@ int main(int argc, char **argv)
     struct sockaddr_storage ss;
     socklen_t len = parse(argv[2], atoi(argv[3]), &ss);
     int count = argc > 4 ? atoi(argv[4]) : 1;
-    if (strcmp(argv[1], "server") == 0) return server(&ss, len, count);
+    if (strcmp(argv[1], "server") == 0) return server(&ss, len, count, 0);
+    if (strcmp(argv[1], "eserver") == 0) return server(&ss, len, count, 1);
     if (strcmp(argv[1], "client") == 0) return client(&ss, len, count);
     if (strcmp(argv[1], "hold") == 0) return hold(&ss, len);
     return 2;
