@@ -160,7 +160,7 @@ func TestShimUDPBetweenTwoShimmedProcesses(t *testing.T) {
 	lib, peer := shimLib(t), udppeer(t)
 	d := shimPair(t)
 	for i, c := range []struct{ name, mode, server, local string }{
-		{"ipv4", "server", "10.55.0.2", "10.55.0.1"},   // waits with poll
+		{"ipv4", "server", "10.55.0.2", "10.55.0.1"},    // waits with poll
 		{"ipv6", "eserver", "fd00:55::2", "fd00:55::1"}, // waits with epoll
 	} {
 		t.Run(c.name, func(t *testing.T) {
