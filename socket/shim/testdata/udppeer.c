@@ -7,6 +7,8 @@
  *   udppeer client ADDR PORT COUNT   send COUNT datagrams (sendto, then connect+send), wait for each echo
  *                                    (non-blocking socket, select), check them
  *   udppeer hold ADDR PORT           bind, say "ready", sleep until killed
+ *   udppeer sink ADDR PORT COUNT     bind, count datagrams until COUNT or 2 s without one; print count and rate
+ *   udppeer blast ADDR PORT COUNT    send COUNT 64-byte datagrams as fast as the socket takes them; print the rate
  *
  * Prints "ready" when bound and "ok" on success; exits 1 on a failure.
  */
@@ -21,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -153,6 +156,48 @@ static int hold(struct sockaddr_storage *ss, socklen_t len)
     return 0;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int sink(struct sockaddr_storage *ss, socklen_t len, int count)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+    if (fd < 0) die("socket");
+    struct timeval tv = {.tv_sec = 2};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) die("setsockopt");
+    if (bind(fd, (struct sockaddr *)ss, len) < 0) die("bind");
+    printf("ready\n");
+    fflush(stdout);
+    char buf[2048];
+    int got = 0;
+    double t0 = 0, t1 = 0;
+    while (got < count) {
+        if (recv(fd, buf, sizeof(buf), 0) < 0) break; /* 2 s without a datagram */
+        t1 = now();
+        if (got++ == 0) t0 = t1;
+    }
+    printf("received %d in %.3f s: %.0f datagrams/s\n", got, t1 - t0, got > 1 ? (got - 1) / (t1 - t0) : 0);
+    return 0;
+}
+
+static int blast(struct sockaddr_storage *ss, socklen_t len, int count)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+    if (fd < 0) die("socket");
+    if (connect(fd, (struct sockaddr *)ss, len) < 0) die("connect");
+    char buf[64] = "blast";
+    double t0 = now();
+    for (int i = 0; i < count; i++)
+        if (send(fd, buf, sizeof(buf), 0) != sizeof(buf)) die("send");
+    double t = now() - t0;
+    printf("sent %d in %.3f s: %.0f datagrams/s\n", count, t, count / t);
+    return close(fd) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -166,5 +211,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "eserver") == 0) return server(&ss, len, count, 1);
     if (strcmp(argv[1], "client") == 0) return client(&ss, len, count);
     if (strcmp(argv[1], "hold") == 0) return hold(&ss, len);
+    if (strcmp(argv[1], "sink") == 0) return sink(&ss, len, count);
+    if (strcmp(argv[1], "blast") == 0) return blast(&ss, len, count);
     return 2;
 }
