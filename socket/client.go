@@ -151,7 +151,7 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 	id := s.sids.Add(1)
 	k := &sock{id: id, key: sockKey(c.pid, id), pid: c.pid, domain: domain, stype: stype & 0xf, proto: proto,
 		transport: trans, netProto: np, done: make(chan struct{}), txDone: make(chan struct{}), log: s.log, opts: map[[2]int32][]byte{},
-		memfd: -1, rxfd: -1}
+		memfd: -1, rxfd: -1, spacefd: -1}
 	k.shutdown = func() {
 		// A ring the client broke ends the socket; the client then gets
 		// errors from its control calls (EBADF) and no more data.
@@ -168,7 +168,7 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 	s.mu.Lock()
 	s.socks[k.key] = k
 	s.mu.Unlock()
-	return reply{val: int32(id)}, []int{k.memfd, k.rxfd, k.txfd}
+	return reply{val: int32(id)}, []int{k.memfd, k.rxfd, k.txfd, k.spacefd}
 }
 
 // pick chooses the interface a socket goes out of: the device it is

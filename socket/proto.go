@@ -37,6 +37,7 @@ const (
 	offTxTail   = 192
 	offRingSize = 256
 	offMagic    = 260
+	offWaiting  = 264 // uint32: the client waits for room in the tx ring
 	magicValue  = 0x6f706431
 	offData     = 4096
 

@@ -40,7 +40,7 @@ func call(t *testing.T, c *net.UnixConn, msg []byte) (unix.Errno, int32, []byte,
 	if _, err := c.Write(msg); err != nil {
 		t.Fatal(err)
 	}
-	buf, oob := make([]byte, replySize+1), make([]byte, unix.CmsgSpace(3*4))
+	buf, oob := make([]byte, replySize+1), make([]byte, unix.CmsgSpace(4*4))
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
 	if err != nil || n != replySize {
@@ -58,7 +58,7 @@ func TestSocketGetsSharedMemoryAndEventfds(t *testing.T) {
 	srv := testServer(t)
 	c := dial(t, srv)
 	errno, sid, _, fds := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_DGRAM, 0, nil))
-	if errno != 0 || sid <= 0 || len(fds) != 3 {
+	if errno != 0 || sid <= 0 || len(fds) != 4 {
 		t.Fatalf("socket: errno %v sid %d fds %v", errno, sid, fds)
 	}
 	defer func() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -44,6 +45,8 @@ type sock struct {
 	rxfd     int      // the receive eventfd (the client's socket fd); we write it
 	txf      *os.File // the transmit eventfd; the tx pump sleeps reading it
 	txfd     int      // txf's descriptor (txf.Fd() would make it blocking)
+	spacefd  int      // the space eventfd: we write it when a waiting client gets room
+	waiting  *uint32  // in mem: the client waits for room
 	rx, tx   *ring
 	wq       waiter.Queue
 	done     chan struct{} // closed when the socket closes
@@ -108,6 +111,10 @@ func (k *sock) newShared(ringSize int) error {
 	if k.rxfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fmt.Errorf("eventfd: %w", err)
 	}
+	if k.spacefd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fmt.Errorf("eventfd: %w", err)
+	}
+	k.waiting = (*uint32)(unsafe.Pointer(&k.mem[offWaiting]))
 	txfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("eventfd: %w", err)
@@ -133,7 +140,7 @@ func (k *sock) release() {
 		_ = unix.Munmap(k.mem)
 		k.mem = nil
 	}
-	for _, fd := range []*int{&k.rxfd, &k.memfd} {
+	for _, fd := range []*int{&k.rxfd, &k.memfd, &k.spacefd} {
 		if *fd > 0 {
 			unix.Close(*fd)
 			*fd = -1
@@ -291,6 +298,11 @@ func (k *sock) txPump() {
 				break
 			}
 			k.send(buf[:n], addr[:alen])
+			// A client that found the ring full said so before it
+			// looked again: it sees this room, or we see its flag.
+			if atomic.LoadUint32(k.waiting) != 0 && atomic.SwapUint32(k.waiting, 0) != 0 {
+				_, _ = unix.Write(k.spacefd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+			}
 		}
 		if k.closing.Load() {
 			return

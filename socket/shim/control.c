@@ -49,7 +49,7 @@ static int ctl_connect(void)
 /* shim_call sends one request and waits for its reply; fds receives the
  * descriptors a reply carries (-1 where none). It returns 0, or -1 with
  * errno set: the daemon's error, or ENETDOWN without a daemon. */
-int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[3])
+int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4])
 {
     int saved = errno;
     pthread_mutex_lock(&ctl_lock);
@@ -76,7 +76,7 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[3])
 
     union {
         struct cmsghdr align;
-        char buf[CMSG_SPACE(3 * sizeof(int))];
+        char buf[CMSG_SPACE(4 * sizeof(int))];
     } cbuf;
     struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
@@ -84,13 +84,13 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[3])
         n = shim_real.recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof(*rep)) goto broken;
-    if (fds) fds[0] = fds[1] = fds[2] = -1;
+    if (fds) fds[0] = fds[1] = fds[2] = fds[3] = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         int *p = (int *)CMSG_DATA(c);
         for (int i = 0; i < k; i++) {
-            if (fds && i < 3)
+            if (fds && i < 4)
                 fds[i] = p[i];
             else
                 shim_real.close(p[i]);

@@ -4,9 +4,10 @@
  *
  * Control: one SOCK_SEQPACKET unix connection per client process, one
  * fixed-size request and one fixed-size reply per call. The reply to
- * OP_SOCKET carries three fds (SCM_RIGHTS): the shared memory (memfd),
- * the receive eventfd (becomes the application's socket fd) and the
- * transmit eventfd.
+ * OP_SOCKET carries four fds (SCM_RIGHTS): the shared memory (memfd),
+ * the receive eventfd (becomes the application's socket fd), the
+ * transmit eventfd (wakes the daemon) and the space eventfd (wakes a
+ * client waiting for room in a full transmit ring).
  *
  * Data: per socket, two SPSC rings of datagram records in the memfd:
  * rx (daemon produces, client consumes) and tx (client produces, daemon
@@ -58,6 +59,7 @@ struct opd_reply {
 #define OPD_TX_TAIL 192  /* uint64, written by the daemon */
 #define OPD_RING_SIZE 256 /* uint32, each ring's data size (power of two) */
 #define OPD_MAGIC 260    /* uint32 */
+#define OPD_TX_WAITING 264 /* uint32: the client waits for room in the tx ring */
 #define OPD_MAGIC_VALUE 0x6f706431u
 #define OPD_DATA_OFF 4096 /* rx data, then tx data */
 

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -37,12 +36,6 @@ static size_t iov_total(const struct iovec *iov, size_t n)
     size_t t = 0;
     for (size_t i = 0; i < n; i++) t += iov[i].iov_len;
     return t;
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
 }
 
 static long tv_ms(const struct timeval *tv)
@@ -89,19 +82,31 @@ ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
         return -1;
     }
     int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
-    long limit_ms = tv_ms(&s->sndtimeo), waited_us = 0, step = 20;
+    long limit_ms = tv_ms(&s->sndtimeo);
+    uint32_t *waiting = (uint32_t *)(s->mem + OPD_TX_WAITING);
     pthread_mutex_lock(&s->txlock);
     while (!push(s, msg, len)) {
-        /* The ring is full: the daemon is behind. No wake-up exists for
-         * this direction yet, so back off and look again. */
-        if (nonblock || (limit_ms >= 0 && waited_us / 1000 >= limit_ms)) {
+        /* The ring is full: the daemon is behind. Say we wait, look
+         * again (the daemon sees the flag or we see its room), then sleep
+         * until it signals room. */
+        if (nonblock) {
             pthread_mutex_unlock(&s->txlock);
             errno = EAGAIN;
             return -1;
         }
-        sleep_us(step);
-        waited_us += step;
-        if (step < 1000) step *= 2;
+        __atomic_store_n(waiting, 1, __ATOMIC_SEQ_CST);
+        if (push(s, msg, len)) break;
+        struct pollfd p = {.fd = s->spacefd, .events = POLLIN};
+        int r = poll(&p, 1, limit_ms < 0 ? -1 : (int)limit_ms);
+        int e = errno;
+        uint64_t v;
+        ssize_t n = shim_real.read(s->spacefd, &v, sizeof(v));
+        (void)n;
+        if (r == 0 || (r < 0 && e == EINTR)) {
+            pthread_mutex_unlock(&s->txlock);
+            errno = r == 0 ? EAGAIN : EINTR;
+            return -1;
+        }
     }
     pthread_mutex_unlock(&s->txlock);
     return (ssize_t)len;

@@ -68,6 +68,7 @@ static void forget(int fd, struct shim_sock *s)
     simple_call(s, OPD_OP_CLOSE, &rep);
     munmap(s->mem, s->memlen);
     REAL(close)(s->txfd);
+    REAL(close)(s->spacefd);
     pthread_mutex_destroy(&s->rxlock);
     pthread_mutex_destroy(&s->txlock);
     free(s);
@@ -101,13 +102,13 @@ EXPORT int socket(int domain, int type, int protocol)
         return REAL(socket)(domain, type, protocol);
     struct opd_request req = {.op = OPD_OP_SOCKET, .a = domain, .b = type, .c = protocol};
     struct opd_reply rep;
-    int fds[3];
+    int fds[4];
     if (shim_call(&req, &rep, fds) < 0) return -1;
-    int memfd = fds[0], fd = fds[1], txfd = fds[2];
+    int memfd = fds[0], fd = fds[1], txfd = fds[2], spacefd = fds[3];
     struct stat st;
     struct shim_sock *s = NULL;
     uint8_t *mem = MAP_FAILED;
-    if (memfd < 0 || fd < 0 || txfd < 0 || fstat(memfd, &st) < 0 || st.st_size < OPD_DATA_OFF) goto fail;
+    if (memfd < 0 || fd < 0 || txfd < 0 || spacefd < 0 || fstat(memfd, &st) < 0 || st.st_size < OPD_DATA_OFF) goto fail;
     mem = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
     if (mem == MAP_FAILED) goto fail;
     uint32_t ringsize = *(uint32_t *)(mem + OPD_RING_SIZE);
@@ -117,7 +118,7 @@ EXPORT int socket(int domain, int type, int protocol)
     s = calloc(1, sizeof(*s));
     if (s == NULL) goto fail;
     *s = (struct shim_sock){.sid = rep.sid, .fd = fd, .domain = domain, .type = type & 0xf, .protocol = protocol,
-                            .txfd = txfd, .mem = mem, .memlen = st.st_size, .ringsize = ringsize,
+                            .txfd = txfd, .spacefd = spacefd, .mem = mem, .memlen = st.st_size, .ringsize = ringsize,
                             .nonblock = (type & SOCK_NONBLOCK) != 0};
     pthread_mutex_init(&s->rxlock, NULL);
     pthread_mutex_init(&s->txlock, NULL);
@@ -135,7 +136,7 @@ EXPORT int socket(int domain, int type, int protocol)
     return fd;
 fail:
     if (mem != MAP_FAILED) munmap(mem, st.st_size);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (fds[i] >= 0) REAL(close)(fds[i]);
     struct opd_request creq = {.op = OPD_OP_CLOSE, .sid = rep.sid};
     shim_call(&creq, &rep, NULL);

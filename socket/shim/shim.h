@@ -50,6 +50,7 @@ struct shim_sock {
     int fd; /* the application's fd: the receive eventfd */
     int domain, type, protocol;
     int txfd;
+    int spacefd;
     uint8_t *mem;
     size_t memlen;
     uint64_t ringsize;
@@ -66,7 +67,7 @@ struct shim_sock {
 struct shim_sock *shim_lookup(int fd);
 
 /* control.c */
-int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[3]);
+int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4]);
 
 /* ring.c */
 ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags);
