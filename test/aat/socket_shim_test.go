@@ -335,3 +335,26 @@ func readLine(t *testing.T, r *bufio.Reader, timeout time.Duration) string {
 		return ""
 	}
 }
+
+// A sender faster than the stack fills its transmit ring, sleeps until
+// the daemon makes room (the space eventfd) and finishes; the datagrams
+// the stack could carry arrive.
+func TestShimSenderWaitsForRoomAndFinishes(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	_, sinkOut, _ := startShimmed(t, shimEnv(lib, d), peer, "sink", "10.55.0.2", "7300", "30000")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	blast := exec.CommandContext(ctx, peer, "blast", "10.55.0.2", "7300", "30000")
+	blast.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+	out, err := blast.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "sent 30000 ") {
+		t.Fatalf("blast: %v %s", err, out)
+	}
+	line := readLine(t, sinkOut, 15*time.Second)
+	var got int
+	if _, err := fmt.Sscanf(line, "received %d", &got); err != nil || got < 1000 {
+		t.Fatalf("sink: %q", line)
+	}
+	t.Logf("%s%s", out, line)
+}
