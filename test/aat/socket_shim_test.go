@@ -84,15 +84,45 @@ func TestShimPingFromInterfaceAToB(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := shimPair(t)
-	for _, c := range []struct{ name, family, dst string }{
-		{"ipv4", "-4", "10.55.0.2"},
-		{"ipv6", "-6", "fd00:55::2"},
+	for _, c := range []struct {
+		name, family, dst string
+		nobody            bool // as an unprivileged user (uid 65534), via setpriv
+	}{
+		{"ipv4", "-4", "10.55.0.2", false},
+		{"ipv6", "-6", "fd00:55::2", false},
+		{"ipv4 unprivileged", "-4", "10.55.0.2", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			argv := []string{myPing, c.family, "-n", "-c", "3", "-i", "0.2", "-W", "2", c.dst}
+			lib := lib
+			if c.nobody {
+				requireRoot(t, "switching to an unprivileged user")
+				setpriv, err := exec.LookPath("setpriv")
+				if err != nil {
+					unmet(t, "setpriv (util-linux) not installed")
+				}
+				// The test's temp dirs are root's alone: copies where uid
+				// 65534 can read them.
+				dir, err := os.MkdirTemp("", "shim-nobody")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer os.RemoveAll(dir)
+				_ = os.Chmod(dir, 0o755)
+				for _, f := range [][2]string{{lib, "shim.so"}, {myPing, "ping"}} {
+					b, err := os.ReadFile(f[0])
+					if err != nil || os.WriteFile(filepath.Join(dir, f[1]), b, 0o755) != nil {
+						t.Fatalf("copy %s: %v", f[0], err)
+					}
+				}
+				lib = filepath.Join(dir, "shim.so")
+				argv[0] = filepath.Join(dir, "ping")
+				argv = append([]string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)
+			}
 			rx1, bRx := portRx(t, d, "1"), ifaceRx(t, d, "b")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, myPing, c.family, "-n", "-c", "3", "-i", "0.2", "-W", "2", c.dst)
+			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 			cmd.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
