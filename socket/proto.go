@@ -38,6 +38,7 @@ const (
 	offRingSize = 256
 	offMagic    = 260
 	offWaiting  = 264 // uint32: the client waits for room in the tx ring
+	offClosed   = 268 // uint32: we closed the socket
 	magicValue  = 0x6f706431
 	offData     = 4096
 

@@ -170,6 +170,12 @@ func (k *sock) close() {
 	if ep != nil {
 		ep.Close()
 	}
+	// A client blocked in a call on it (the daemon is stopping, or the
+	// ring was corrupt) wakes and finds it gone.
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&k.mem[offClosed])), 1)
+	wake := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	_, _ = unix.Write(k.rxfd, wake)
+	_, _ = unix.Write(k.spacefd, wake)
 	k.release()
 }
 

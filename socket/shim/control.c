@@ -46,6 +46,14 @@ static int ctl_connect(void)
     return fd;
 }
 
+/* shim_ctl_fd is the control connection for a blocking wait to watch: the
+ * daemon dying hangs it up. -1 if none (read without the lock: a stale
+ * value only costs a missed or spurious hang-up check). */
+int shim_ctl_fd(void)
+{
+    return __atomic_load_n(&ctl_fd, __ATOMIC_RELAXED);
+}
+
 /* shim_call sends one request and waits for its reply; fds receives the
  * descriptors a reply carries (-1 where none). It returns 0, or -1 with
  * errno set: the daemon's error, or ENETDOWN without a daemon. */

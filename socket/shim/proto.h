@@ -60,6 +60,7 @@ struct opd_reply {
 #define OPD_RING_SIZE 256 /* uint32, each ring's data size (power of two) */
 #define OPD_MAGIC 260    /* uint32 */
 #define OPD_TX_WAITING 264 /* uint32: the client waits for room in the tx ring */
+#define OPD_CLOSED 268   /* uint32, set by the daemon: the socket is gone (daemon stopped) */
 #define OPD_MAGIC_VALUE 0x6f706431u
 #define OPD_DATA_OFF 4096 /* rx data, then tx data */
 

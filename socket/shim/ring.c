@@ -3,6 +3,7 @@
  * eventfds are written only to wake a side that has caught up. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
@@ -29,6 +30,14 @@ static void copy_out(const uint8_t *ring, uint64_t size, uint64_t idx, void *dst
     size_t first = n < size - off ? n : size - off;
     memcpy(dst, ring + off, first);
     memcpy((uint8_t *)dst + first, ring, n - first);
+}
+
+/* gone says whether the socket can no longer work: the daemon closed it
+ * (it stopped) or hung up the control connection (it died). */
+static int gone(struct shim_sock *s, const struct pollfd *ctl)
+{
+    if (__atomic_load_n((uint32_t *)(s->mem + OPD_CLOSED), __ATOMIC_SEQ_CST) != 0) return 1;
+    return ctl != NULL && ctl->fd >= 0 && (ctl->revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
 }
 
 static size_t iov_total(const struct iovec *iov, size_t n)
@@ -86,6 +95,11 @@ ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
     uint32_t *waiting = (uint32_t *)(s->mem + OPD_TX_WAITING);
     pthread_mutex_lock(&s->txlock);
     while (!push(s, msg, len)) {
+        if (gone(s, NULL)) {
+            pthread_mutex_unlock(&s->txlock);
+            errno = ENETDOWN;
+            return -1;
+        }
         /* The ring is full: the daemon is behind. Say we wait, look
          * again (the daemon sees the flag or we see its room), then sleep
          * until it signals room. */
@@ -96,9 +110,14 @@ ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
         }
         __atomic_store_n(waiting, 1, __ATOMIC_SEQ_CST);
         if (push(s, msg, len)) break;
-        struct pollfd p = {.fd = s->spacefd, .events = POLLIN};
-        int r = poll(&p, 1, limit_ms < 0 ? -1 : (int)limit_ms);
+        struct pollfd p[2] = {{.fd = s->spacefd, .events = POLLIN}, {.fd = shim_ctl_fd(), .events = POLLRDHUP}};
+        int r = poll(p, 2, limit_ms < 0 ? -1 : (int)limit_ms);
         int e = errno;
+        if (r > 0 && gone(s, &p[1])) {
+            pthread_mutex_unlock(&s->txlock);
+            errno = ENETDOWN;
+            return -1;
+        }
         uint64_t v;
         ssize_t n = shim_real.read(s->spacefd, &v, sizeof(v));
         (void)n;
@@ -192,12 +211,20 @@ ssize_t shim_ring_recv(struct shim_sock *s, struct msghdr *msg, int flags)
         if (n < 0) settle(s, fd); /* a stale wake-up must not make poll spin */
         pthread_mutex_unlock(&s->rxlock);
         if (n >= 0) return n;
+        if (gone(s, NULL)) {
+            errno = ENETDOWN;
+            return -1;
+        }
         if (nonblock) {
             errno = EAGAIN;
             return -1;
         }
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, limit_ms < 0 ? -1 : (int)limit_ms);
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = shim_ctl_fd(), .events = POLLRDHUP}};
+        int r = poll(p, 2, limit_ms < 0 ? -1 : (int)limit_ms);
+        if (r > 0 && gone(s, &p[1])) {
+            errno = ENETDOWN;
+            return -1;
+        }
         if (r == 0) {
             errno = EAGAIN;
             return -1;

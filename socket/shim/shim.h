@@ -67,6 +67,7 @@ struct shim_sock {
 struct shim_sock *shim_lookup(int fd);
 
 /* control.c */
+int shim_ctl_fd(void);
 int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4]);
 
 /* ring.c */

@@ -388,3 +388,28 @@ func TestShimSenderWaitsForRoomAndFinishes(t *testing.T) {
 	}
 	t.Logf("%s%s", out, line)
 }
+
+// A program blocked in a shim call when the daemon goes (stopped, or
+// killed with -9) gets an error instead of waiting for good.
+func TestShimBlockedCallFailsWhenTheDaemonGoes(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	for _, kill := range []bool{false, true} {
+		t.Run(map[bool]string{false: "SIGTERM", true: "SIGKILL"}[kill], func(t *testing.T) {
+			d := shimPair(t)
+			w, out, _ := startShimmed(t, shimEnv(lib, d), peer, "wait", "10.55.0.2", "7400")
+			if kill {
+				_ = d.cmd.Process.Kill()
+				<-d.waited
+				d.exited = true
+				// What a killed daemon leaves for the next one with its prefix.
+				defer os.Remove(filepath.Join("/tmp/.com.spirent.openperf", "server."+d.prefix))
+			} else if code, _ := d.stop(); code != 0 {
+				t.Fatalf("openperfd exited %d", code)
+			}
+			if line := readLine(t, out, 10*time.Second); line != "recv: Network is down\n" {
+				t.Fatalf("blocked recv: %q", line)
+			}
+			_ = w.Wait()
+		})
+	}
+}

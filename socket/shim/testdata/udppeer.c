@@ -7,6 +7,7 @@
  *   udppeer client ADDR PORT COUNT   send COUNT datagrams (sendto, then connect+send), wait for each echo
  *                                    (non-blocking socket, select), check them
  *   udppeer hold ADDR PORT           bind, say "ready", sleep until killed
+ *   udppeer wait ADDR PORT           bind, say "ready", block in recv; print its error when it fails
  *   udppeer sink ADDR PORT COUNT     bind, count datagrams until COUNT or 2 s without one; print count and rate
  *   udppeer blast ADDR PORT COUNT    send COUNT 64-byte datagrams as fast as the socket takes them; print the rate
  *
@@ -156,6 +157,22 @@ static int hold(struct sockaddr_storage *ss, socklen_t len)
     return 0;
 }
 
+static int wait_recv(struct sockaddr_storage *ss, socklen_t len)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+    if (fd < 0) die("socket");
+    if (bind(fd, (struct sockaddr *)ss, len) < 0) die("bind");
+    printf("ready\n");
+    fflush(stdout);
+    char buf[64];
+    if (recv(fd, buf, sizeof(buf), 0) >= 0) {
+        printf("received\n");
+        return 0;
+    }
+    printf("recv: %s\n", strerror(errno));
+    return 3;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -211,6 +228,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "eserver") == 0) return server(&ss, len, count, 1);
     if (strcmp(argv[1], "client") == 0) return client(&ss, len, count);
     if (strcmp(argv[1], "hold") == 0) return hold(&ss, len);
+    if (strcmp(argv[1], "wait") == 0) return wait_recv(&ss, len);
     if (strcmp(argv[1], "sink") == 0) return sink(&ss, len, count);
     if (strcmp(argv[1], "blast") == 0) return blast(&ss, len, count);
     return 2;
