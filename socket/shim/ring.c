@@ -90,6 +90,10 @@ ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
         errno = EMSGSIZE;
         return -1;
     }
+    if (gone(s, NULL)) {
+        errno = ENETDOWN;
+        return -1;
+    }
     int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
     long limit_ms = tv_ms(&s->sndtimeo);
     uint32_t *waiting = (uint32_t *)(s->mem + OPD_TX_WAITING);
