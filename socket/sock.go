@@ -252,11 +252,10 @@ func (k *sock) rxPump(ep tcpip.Endpoint) {
 		buf.Reset()
 		res, e := ep.Read(&buf, tcpip.ReadOptions{NeedRemoteAddr: true})
 		if e != nil {
-			if _, ok := e.(*tcpip.ErrWouldBlock); !ok {
-				if _, closed := e.(*tcpip.ErrClosedForReceive); !closed {
-					continue // e.g. an ICMP error on a connected socket: the next datagram still counts
-				}
+			if _, soft := e.(*tcpip.ErrConnectionRefused); soft {
+				continue // an ICMP error on a connected socket: the next datagram still counts
 			}
+			// Nothing to read (or no more): wait for an event, never spin.
 			select {
 			case <-readable:
 				continue
