@@ -199,9 +199,8 @@ static ssize_t pop(struct shim_sock *s, int fd, struct msghdr *msg, int flags)
     return (flags & MSG_TRUNC) ? (ssize_t)rec.len : (ssize_t)at;
 }
 
-ssize_t shim_ring_recv(struct shim_sock *s, struct msghdr *msg, int flags)
+ssize_t shim_ring_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags)
 {
-    int fd = s->fd;
     msg->msg_flags = 0;
     if (flags & MSG_ERRQUEUE) {
         errno = EAGAIN; /* no error queue yet */

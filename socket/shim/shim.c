@@ -34,7 +34,7 @@ __attribute__((constructor)) static void shim_init(void)
     RESOLVE(getsockname); RESOLVE(getpeername); RESOLVE(setsockopt); RESOLVE(getsockopt);
     RESOLVE(send); RESOLVE(sendto); RESOLVE(sendmsg); RESOLVE(recv); RESOLVE(recvfrom);
     RESOLVE(recvmsg); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
-    RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(dup2); RESOLVE(dup3);
+    RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
 }
 
 /* A wrapper may run before the constructor (another library's). */
@@ -59,12 +59,14 @@ static int simple_call(struct shim_sock *s, uint32_t op, struct opd_reply *rep)
     return shim_call(&req, rep, NULL);
 }
 
-/* forget drops a socket from the table and frees what the shim holds;
- * the application's fd itself is the caller's to close. */
+/* forget drops one fd of a socket from the table; with its last fd the
+ * socket closes and the shim frees what it holds. The fd itself is the
+ * caller's to close. */
 static void forget(int fd, struct shim_sock *s)
 {
     struct opd_reply rep;
     __atomic_store_n(&table[fd], NULL, __ATOMIC_RELEASE);
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
     simple_call(s, OPD_OP_CLOSE, &rep);
     munmap(s->mem, s->memlen);
     REAL(close)(s->txfd);
@@ -117,7 +119,7 @@ EXPORT int socket(int domain, int type, int protocol)
         goto fail;
     s = calloc(1, sizeof(*s));
     if (s == NULL) goto fail;
-    *s = (struct shim_sock){.sid = rep.sid, .fd = fd, .domain = domain, .type = type & 0xf, .protocol = protocol,
+    *s = (struct shim_sock){.sid = rep.sid, .refs = 1, .domain = domain, .type = type & 0xf, .protocol = protocol,
                             .txfd = txfd, .spacefd = spacefd, .mem = mem, .memlen = st.st_size, .ringsize = ringsize,
                             .nonblock = (type & SOCK_NONBLOCK) != 0};
     pthread_mutex_init(&s->rxlock, NULL);
@@ -151,18 +153,40 @@ EXPORT int close(int fd)
     return REAL(close)(fd);
 }
 
+/* adopt records newfd as one more fd of oldfd's socket, if it is one. */
+static int adopt(int oldfd, int newfd)
+{
+    struct shim_sock *s = shim_lookup(oldfd);
+    if (newfd < 0 || s == NULL || newfd == oldfd) return newfd;
+    if (newfd >= SHIM_MAX_FD) {
+        REAL(close)(newfd);
+        errno = EMFILE;
+        return -1;
+    }
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&table[newfd], s, __ATOMIC_RELEASE);
+    return newfd;
+}
+
+EXPORT int dup(int oldfd)
+{
+    return adopt(oldfd, REAL(dup)(oldfd));
+}
+
 EXPORT int dup2(int oldfd, int newfd)
 {
     struct shim_sock *s = shim_lookup(newfd);
-    if (s != NULL && oldfd != newfd) forget(newfd, s);
-    return REAL(dup2)(oldfd, newfd);
+    if (s != NULL && oldfd != newfd && shim_lookup(oldfd) != s) forget(newfd, s);
+    else if (s != NULL && oldfd != newfd) return newfd; /* both fds of one socket already */
+    return adopt(oldfd, REAL(dup2)(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
     struct shim_sock *s = shim_lookup(newfd);
-    if (s != NULL && oldfd != newfd) forget(newfd, s);
-    return REAL(dup3)(oldfd, newfd, flags);
+    if (s != NULL && oldfd != newfd && shim_lookup(oldfd) != s) forget(newfd, s);
+    else if (s != NULL && oldfd != newfd) return REAL(fcntl)(newfd, F_SETFD, (flags & O_CLOEXEC) ? FD_CLOEXEC : 0) < 0 ? -1 : newfd;
+    return adopt(oldfd, REAL(dup3)(oldfd, newfd, flags));
 }
 
 EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
@@ -348,7 +372,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(recvmsg)(fd, msg, flags);
-    return shim_ring_recv(s, msg, flags);
+    return shim_ring_recv(s, fd, msg, flags);
 }
 
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
@@ -358,7 +382,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockadd
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr msg = {.msg_name = sa, .msg_namelen = (sa && salen) ? *salen : 0, .msg_iov = &iov, .msg_iovlen = 1};
     if (sa == NULL) msg.msg_name = NULL;
-    ssize_t n = shim_ring_recv(s, &msg, flags);
+    ssize_t n = shim_ring_recv(s, fd, &msg, flags);
     if (n >= 0 && sa != NULL && salen != NULL) *salen = msg.msg_namelen;
     return n;
 }
@@ -369,7 +393,7 @@ EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
     if (s == NULL) return REAL(recv)(fd, buf, len, flags);
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return shim_ring_recv(s, &msg, flags);
+    return shim_ring_recv(s, fd, &msg, flags);
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t len)
@@ -378,7 +402,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t len)
     if (s == NULL) return REAL(read)(fd, buf, len);
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return shim_ring_recv(s, &msg, 0);
+    return shim_ring_recv(s, fd, &msg, 0);
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
@@ -386,7 +410,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(readv)(fd, iov, n);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
-    return shim_ring_recv(s, &msg, 0);
+    return shim_ring_recv(s, fd, &msg, 0);
 }
 
 /* The fortified variants glibc's headers pick with _FORTIFY_SOURCE. */
@@ -424,6 +448,7 @@ static int do_fcntl(int fd, int cmd, unsigned long arg)
             if (r == 0) s->nonblock = (arg & O_NONBLOCK) != 0;
             return r;
         }
+        if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) return adopt(fd, REAL(fcntl)(fd, cmd, arg));
     }
     return REAL(fcntl)(fd, cmd, arg);
 }

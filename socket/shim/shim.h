@@ -37,6 +37,7 @@ struct shim_libc {
     ssize_t (*writev)(int, const struct iovec *, int);
     int (*fcntl)(int, int, ...);
     int (*ioctl)(int, unsigned long, ...);
+    int (*dup)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
 };
@@ -47,7 +48,7 @@ extern struct shim_libc shim_real;
  * eventfd: poll/select/epoll see it readable while datagrams wait. */
 struct shim_sock {
     uint32_t sid;
-    int fd; /* the application's fd: the receive eventfd */
+    int refs; /* the application's fds for it: the receive eventfd and its dups */
     int domain, type, protocol;
     int txfd;
     int spacefd;
@@ -72,7 +73,7 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4]);
 
 /* ring.c */
 ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags);
-ssize_t shim_ring_recv(struct shim_sock *s, struct msghdr *msg, int flags);
+ssize_t shim_ring_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags);
 int shim_ring_next_len(struct shim_sock *s);
 
 #endif

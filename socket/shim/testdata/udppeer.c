@@ -5,7 +5,7 @@
  *   udppeer server ADDR PORT COUNT   bind, echo COUNT datagrams back (poll on the socket and stdin)
  *   udppeer eserver ADDR PORT COUNT  the same with epoll
  *   udppeer client ADDR PORT COUNT   send COUNT datagrams (sendto, then connect+send), wait for each echo
- *                                    (non-blocking socket, select), check them
+ *                                    (non-blocking socket, select, on a dup of the socket), check them
  *   udppeer hold ADDR PORT           bind, say "ready", sleep until killed
  *   udppeer wait ADDR PORT           bind, say "ready", block in recv; print its error when it fails
  *   udppeer sink ADDR PORT COUNT     bind, count datagrams until COUNT or 2 s without one; print count and rate
@@ -113,6 +113,14 @@ static int client(struct sockaddr_storage *ss, socklen_t len, int count)
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
     if (!(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
         fprintf(stderr, "udppeer: O_NONBLOCK did not stick\n");
+        return 1;
+    }
+    /* Work on a duplicate: the socket lives on while one of its fds does. */
+    int dupfd = dup(fd);
+    if (dupfd < 0 || close(fd) < 0) die("dup");
+    fd = dupfd;
+    if (!(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+        fprintf(stderr, "udppeer: the duplicate is not non-blocking\n");
         return 1;
     }
     char buf[2048], got[2048];
