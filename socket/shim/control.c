@@ -1,5 +1,6 @@
 /* The control connection to openperfd's socket server: one per process,
  * one request and one reply at a time. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -33,7 +33,7 @@ __attribute__((constructor)) static void shim_init(void)
     RESOLVE(listen); RESOLVE(accept); RESOLVE(accept4); RESOLVE(shutdown);
     RESOLVE(getsockname); RESOLVE(getpeername); RESOLVE(setsockopt); RESOLVE(getsockopt);
     RESOLVE(send); RESOLVE(sendto); RESOLVE(sendmsg); RESOLVE(recv); RESOLVE(recvfrom);
-    RESOLVE(recvmsg); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
+    RESOLVE(recvmsg); RESOLVE(sendmmsg); RESOLVE(recvmmsg); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
     RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
 }
 
@@ -411,6 +411,36 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
     if (s == NULL) return REAL(readv)(fd, iov, n);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
     return shim_ring_recv(s, fd, &msg, 0);
+}
+
+/* The batch calls, one datagram at a time (glibc's resolver sends its A
+ * and AAAA queries with sendmmsg). */
+EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+    struct shim_sock *s = shim_lookup(fd);
+    if (s == NULL) return REAL(sendmmsg)(fd, v, n, flags);
+    unsigned int i;
+    for (i = 0; i < n; i++) {
+        ssize_t r = do_send(s, &v[i].msg_hdr, flags);
+        if (r < 0) return i > 0 ? (int)i : -1;
+        v[i].msg_len = (unsigned int)r;
+    }
+    return (int)i;
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *timeout)
+{
+    struct shim_sock *s = shim_lookup(fd);
+    if (s == NULL) return REAL(recvmmsg)(fd, v, n, flags, timeout);
+    unsigned int i;
+    for (i = 0; i < n; i++) {
+        /* After the first datagram, take only what is already there. */
+        int f = i > 0 && (flags & MSG_WAITFORONE) ? (flags | MSG_DONTWAIT) : flags;
+        ssize_t r = shim_ring_recv(s, fd, &v[i].msg_hdr, f & ~MSG_WAITFORONE);
+        if (r < 0) return i > 0 ? (int)i : -1;
+        v[i].msg_len = (unsigned int)r;
+    }
+    return (int)i;
 }
 
 /* The fortified variants glibc's headers pick with _FORTIFY_SOURCE. */

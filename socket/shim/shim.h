@@ -2,12 +2,15 @@
 #ifndef OPENPERFD_SHIM_H
 #define OPENPERFD_SHIM_H
 
+/* Each .c file defines _GNU_SOURCE first (struct mmsghdr, POLLRDHUP, RTLD_NEXT). */
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "proto.h"
 
@@ -31,6 +34,8 @@ struct shim_libc {
     ssize_t (*recv)(int, void *, size_t, int);
     ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
     ssize_t (*recvmsg)(int, struct msghdr *, int);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
     ssize_t (*read)(int, void *, size_t);
     ssize_t (*write)(int, const void *, size_t);
     ssize_t (*readv)(int, const struct iovec *, int);
