@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -411,5 +413,60 @@ func TestShimBlockedCallFailsWhenTheDaemonGoes(t *testing.T) {
 			}
 			_ = w.Wait()
 		})
+	}
+}
+
+// OpenPerf's dataplane tests start ping with only LD_PRELOAD and
+// OP_BINDTODEVICE in its environment, against a daemon started without a
+// prefix: the shim and the daemon then meet at OpenPerf's unprefixed
+// control socket.
+func TestShimInOpenPerfsSlot(t *testing.T) {
+	lib := shimLib(t)
+	pingBin, err := exec.LookPath("ping")
+	if err != nil {
+		unmet(t, "ping (iputils-ping) not installed")
+	}
+	port := freePort(t)
+	d := &daemon{t: t, base: "http://127.0.0.1:" + strconv.Itoa(port), stderr: &syncBuffer{}, waited: make(chan error, 1)}
+	// No -P: the daemon makes its own DPDK prefix and takes the
+	// unprefixed control socket.
+	d.cmd = exec.Command(binPath, "-p", strconv.Itoa(port), testMode, "-l", "info")
+	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.waited <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !d.exited {
+			if code, _ := d.stop(); code != 0 {
+				t.Errorf("openperfd exited %d", code)
+			}
+		}
+	})
+	eventually(t, "openperfd answers", func() (bool, string) {
+		resp, err := http.Get(d.base + "/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	want := `"path":"` + filepath.Join("/tmp/.com.spirent.openperf", "server") + `"`
+	if !strings.Contains(d.stderr.String(), want) {
+		t.Fatalf("the socket server is not on OpenPerf's unprefixed path (another live instance holds it?); log:\n%s", tail(d.stderr.String(), 2000))
+	}
+	d.expect("POST", "/interfaces", iface("client-v4", "0", "02:00:00:00:6a:01", v4("10.66.0.1", 24, "")), 201)
+	d.expect("POST", "/interfaces", iface("server-v4", "1", "02:00:00:00:6b:01", v4("10.66.0.2", 24, "")), 201)
+	myPing := filepath.Join(t.TempDir(), "ping")
+	b, err := os.ReadFile(pingBin)
+	if err != nil || os.WriteFile(myPing, b, 0o755) != nil {
+		t.Fatalf("copy ping: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, myPing, "-c", "2", "-i", "0.2", "10.66.0.2")
+	cmd.Env = []string{"LD_PRELOAD=" + lib, "OP_BINDTODEVICE=client-v4"} // nothing else, as OpenPerf's spec
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ping: %v\n%s", err, out)
 	}
 }
