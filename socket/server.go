@@ -1,8 +1,3 @@
-// Package socket serves the LD_PRELOAD shim (socket/shim): programs'
-// socket calls arrive over a unix control connection per process, their
-// datagrams over per-socket SPSC rings in shared memory with eventfd
-// wake-ups, and go out on the stack's emulated interfaces. It plays
-// OpenPerf's socket module.
 package socket
 
 import (
