@@ -256,9 +256,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
 			zap.Strings("rx_checksum_offload", i.RxChecksums), zap.Bool("rx_interrupts", i.RxInterrupts))
 	}
-	if d.sockets, err = startSockets(cfg, plan.prefix, d.stack, log); err != nil {
-		return fail(err)
-	}
+	d.sockets = startSockets(cfg, plan.prefix, d.stack, log)
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
 	var jumbo packetio.Pool

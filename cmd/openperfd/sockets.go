@@ -12,8 +12,10 @@ import (
 // Without -P it takes OpenPerf's unprefixed control socket, so a shim
 // run with no prefix variable (as OpenPerf's tests do) finds it; when
 // another live instance holds that one, it falls back to the generated
-// prefix's.
-func startSockets(cfg *config.Config, prefix string, st *stack.Stack, log *zap.Logger) (*socket.Server, error) {
+// prefix's. A server that cannot start (a directory this user may not
+// write, a live instance on the same prefix) is logged and left out: the
+// rest of the daemon does not depend on it; nil then.
+func startSockets(cfg *config.Config, prefix string, st *stack.Stack, log *zap.Logger) *socket.Server {
 	opts := socket.Options{Prefix: cfg.Prefix, ForceUnlink: cfg.ForceUnlink, Log: log.Named("socket")}
 	srv, err := socket.New(st, opts)
 	if err != nil && cfg.Prefix == "" {
@@ -22,8 +24,9 @@ func startSockets(cfg *config.Config, prefix string, st *stack.Stack, log *zap.L
 		srv, err = socket.New(st, opts)
 	}
 	if err != nil {
-		return nil, err
+		log.Error("socket server not started: programs under the shim cannot reach this instance", zap.Error(err))
+		return nil
 	}
 	log.Info("socket server ready", zap.String("path", srv.Addr()))
-	return srv, nil
+	return srv
 }
