@@ -3,7 +3,7 @@
 
 GO       ?= go
 BIN      := bin/openperfd
-PKGS     := libdpdk-dev libpcap-dev pkg-config dpdk dpdk-dev gcc iproute2 iputils-ping iputils-arping radvd curl tshark dnsmasq-base python3-zmq prometheus
+PKGS     := libdpdk-dev libpcap-dev pkg-config dpdk dpdk-dev gcc iproute2 iputils-ping iputils-arping socat util-linux radvd curl tshark dnsmasq-base python3-zmq prometheus
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILDNUM := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
@@ -14,7 +14,7 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.sourceCommit=$(COMMIT) \
             -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(BUILT)
 API_PORT ?= 9000
 
-.PHONY: all deps build run demo rfc2544-demo test unit aat fuzz bench generate vet clean
+.PHONY: all deps build shim run demo rfc2544-demo test unit aat fuzz bench generate vet clean
 
 all: build
 
@@ -32,9 +32,17 @@ deps:
 	fi
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required (not found as '$(GO)')" >&2; exit 1; }
 
-build: deps
+build: deps shim
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/openperfd
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/opctl ./cmd/opctl
+
+# The LD_PRELOAD socket shim (C only: no Go runtime in the client process).
+SHIM     := bin/libopenperfd-shim.so
+SHIM_SRC := $(wildcard socket/shim/*.c) $(wildcard socket/shim/*.h)
+shim: $(SHIM)
+$(SHIM): $(SHIM_SRC)
+	@mkdir -p bin
+	$(CC) -O2 -g -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -o $@ $(filter %.c,$(SHIM_SRC)) -ldl -lpthread
 
 # Start the daemon in test mode: two ring-wired ports, API on 127.0.0.1:$(API_PORT).
 run: build
@@ -65,7 +73,7 @@ unit: deps
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/aat)
 
 aat: build
-	OPENPERFD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./test/aat/...
+	OPENPERFD_BIN=$(CURDIR)/$(BIN) OPENPERFD_SHIM=$(CURDIR)/$(SHIM) $(GO) test -count=1 -timeout 15m ./test/aat/...
 
 # Unit tests (race detector), then the acceptance tests on the real binary.
 test: vet unit aat

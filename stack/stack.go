@@ -576,3 +576,8 @@ func join(where, field string) string {
 	}
 	return where + "." + field
 }
+
+// GVisor returns the gVisor stack and NIC that host the interface, for
+// modules that open transport endpoints on it (the socket server). The
+// NIC goes away when the interface is deleted; endpoints on it then fail.
+func (it *Interface) GVisor() (*gvstack.Stack, tcpip.NICID) { return it.gv, it.nic }

@@ -800,6 +800,33 @@ func (e Rfc2544RunState) Valid() bool {
 	}
 }
 
+// Defines values for SocketStatsProtocol.
+const (
+	SocketStatsProtocolIp     SocketStatsProtocol = "ip"
+	SocketStatsProtocolPacket SocketStatsProtocol = "packet"
+	SocketStatsProtocolRaw    SocketStatsProtocol = "raw"
+	SocketStatsProtocolTcp    SocketStatsProtocol = "tcp"
+	SocketStatsProtocolUdp    SocketStatsProtocol = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SocketStatsProtocol enum.
+func (e SocketStatsProtocol) Valid() bool {
+	switch e {
+	case SocketStatsProtocolIp:
+		return true
+	case SocketStatsProtocolPacket:
+		return true
+	case SocketStatsProtocolRaw:
+		return true
+	case SocketStatsProtocolTcp:
+		return true
+	case SocketStatsProtocolUdp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SpirentSignatureLatency.
 const (
 	SpirentSignatureLatencyEndOfFrame   SpirentSignatureLatency = "end_of_frame"
@@ -2498,6 +2525,63 @@ type RxFlow struct {
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	XStreamId *int64 `json:"x_stream_id,omitempty"`
 }
+
+// SocketStats A shim socket's statistics (OpenPerf's SocketStats).
+type SocketStats struct {
+	// Id Unique socket statistics identifier (`<pid>-<sid>`).
+	Id *string `json:"id,omitempty"`
+
+	// IfIndex The interface index the socket is bound to (0 before it is).
+	IfIndex *int32 `json:"if_index,omitempty"`
+
+	// LocalIpAddress The local IP address.
+	LocalIpAddress *string `json:"local_ip_address,omitempty"`
+
+	// LocalPort The local port number.
+	LocalPort *int32 `json:"local_port,omitempty"`
+
+	// Pid Process ID which created the socket.
+	Pid *int32 `json:"pid,omitempty"`
+
+	// Protocol The socket protocol type (ICMP datagram sockets are raw, with protocol_id).
+	Protocol *SocketStatsProtocol `json:"protocol,omitempty"`
+
+	// ProtocolId The protocol ID used for raw and packet sockets.
+	ProtocolId *int32 `json:"protocol_id,omitempty"`
+
+	// RemoteIpAddress The remote IP address.
+	RemoteIpAddress *string `json:"remote_ip_address,omitempty"`
+
+	// RemotePort The remote port number.
+	RemotePort *int32 `json:"remote_port,omitempty"`
+
+	// RxqBytes Number of bytes in the socket receive queue.
+	RxqBytes *int64 `json:"rxq_bytes,omitempty"`
+
+	// SendQueueLength The number of packets in the protocol send queue.
+	SendQueueLength *int32 `json:"send_queue_length,omitempty"`
+
+	// Sid The socket ID (used by the server).
+	Sid *int32 `json:"sid,omitempty"`
+
+	// State The socket state (open
+	State *string `json:"state,omitempty"`
+
+	// TxqBytes Number of bytes in the socket transmit queue.
+	TxqBytes *int64 `json:"txq_bytes,omitempty"`
+
+	// XInterfaceId The interface the socket uses (openperfd extension).
+	XInterfaceId *string `json:"x_interface_id,omitempty"`
+
+	// XRxDrops Datagrams dropped because the receive ring was full (openperfd extension).
+	XRxDrops *int64 `json:"x_rx_drops,omitempty"`
+
+	// XTxErrors Datagrams the stack refused to send (openperfd extension).
+	XTxErrors *int64 `json:"x_tx_errors,omitempty"`
+}
+
+// SocketStatsProtocol The socket protocol type (ICMP datagram sockets are raw, with protocol_id).
+type SocketStatsProtocol string
 
 // SpirentSignature A test signature in every packet (stream id, sequence, timestamp).
 type SpirentSignature struct {
@@ -4338,6 +4422,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 	SendPortTestFrames(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSocketStats List network socket statistics
+	//
+	// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+	//
+	// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+	ListSocketStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSocketStats Get a socket's statistics
+	//
+	// One socket by id (`<pid>-<sid>`).
+	//
+	// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+	GetSocketStats(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStacks List stacks
 	//
@@ -6210,6 +6308,40 @@ func (c *Client) SendPortTestFramesWithBody(ctx context.Context, id Id, contentT
 // Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 func (c *Client) SendPortTestFrames(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSendPortTestFramesRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSocketStats List network socket statistics
+//
+// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+//
+// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+func (c *Client) ListSocketStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSocketStatsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSocketStats Get a socket's statistics
+//
+// One socket by id (`<pid>-<sid>`).
+//
+// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+func (c *Client) GetSocketStats(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSocketStatsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9519,6 +9651,67 @@ func NewSendPortTestFramesRequestWithBody(server string, id Id, contentType stri
 	return req, nil
 }
 
+// NewListSocketStatsRequest constructs an http.Request for the ListSocketStats method
+func NewListSocketStatsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sockets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSocketStatsRequest constructs an http.Request for the GetSocketStats method
+func NewGetSocketStatsRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sockets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListStacksRequest constructs an http.Request for the ListStacks method
 func NewListStacksRequest(server string) (*http.Request, error) {
 	var err error
@@ -10987,6 +11180,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /ports/{id}/x/test-frames (the `SendPortTestFrames` operationId).
 	SendPortTestFramesWithResponse(ctx context.Context, id Id, body SendPortTestFramesJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPortTestFramesResponse, error)
+
+	// ListSocketStatsWithResponse List network socket statistics
+	//
+	// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+	ListSocketStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSocketStatsResponse, error)
+
+	// GetSocketStatsWithResponse Get a socket's statistics
+	//
+	// One socket by id (`<pid>-<sid>`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+	GetSocketStatsWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetSocketStatsResponse, error)
 
 	// ListStacksWithResponse List stacks
 	//
@@ -14695,6 +14906,95 @@ func (r SendPortTestFramesResponse) ContentType() string {
 	return ""
 }
 
+type ListSocketStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]SocketStats
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSocketStatsResponse) GetJSON200() *[]SocketStats {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSocketStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSocketStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSocketStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSocketStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSocketStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SocketStats
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSocketStatsResponse) GetJSON200() *SocketStats {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSocketStatsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSocketStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSocketStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSocketStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSocketStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListStacksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16921,6 +17221,36 @@ func (c *ClientWithResponses) SendPortTestFramesWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSendPortTestFramesResponse(rsp)
+}
+
+// ListSocketStatsWithResponse List network socket statistics
+//
+// The sockets programs opened through the LD_PRELOAD shim (bin/libopenperfd-shim.so) on the emulated interfaces.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sockets (the `ListSocketStats` operationId).
+func (c *ClientWithResponses) ListSocketStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSocketStatsResponse, error) {
+	rsp, err := c.ListSocketStats(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSocketStatsResponse(rsp)
+}
+
+// GetSocketStatsWithResponse Get a socket's statistics
+//
+// One socket by id (`<pid>-<sid>`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sockets/{id} (the `GetSocketStats` operationId).
+func (c *ClientWithResponses) GetSocketStatsWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetSocketStatsResponse, error) {
+	rsp, err := c.GetSocketStats(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSocketStatsResponse(rsp)
 }
 
 // ListStacksWithResponse List stacks
@@ -19748,6 +20078,65 @@ func ParseSendPortTestFramesResponse(rsp *http.Response) (*SendPortTestFramesRes
 	return response, nil
 }
 
+// ParseListSocketStatsResponse parses an HTTP response from a ListSocketStatsWithResponse call
+func ParseListSocketStatsResponse(rsp *http.Response) (*ListSocketStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSocketStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []SocketStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSocketStatsResponse parses an HTTP response from a GetSocketStatsWithResponse call
+func ParseGetSocketStatsResponse(rsp *http.Response) (*GetSocketStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSocketStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SocketStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListStacksResponse parses an HTTP response from a ListStacksWithResponse call
 func ParseListStacksResponse(rsp *http.Response) (*ListStacksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20529,6 +20918,12 @@ type ServerInterface interface {
 	// SendPortTestFrames Transmit test frames (openperfd extension)
 	// (POST /ports/{id}/x/test-frames)
 	SendPortTestFrames(ctx echo.Context, id Id) error
+	// ListSocketStats List network socket statistics
+	// (GET /sockets)
+	ListSocketStats(ctx echo.Context) error
+	// GetSocketStats Get a socket's statistics
+	// (GET /sockets/{id})
+	GetSocketStats(ctx echo.Context, id Id) error
 	// ListStacks List stacks
 	// (GET /stacks)
 	ListStacks(ctx echo.Context) error
@@ -21663,6 +22058,31 @@ func (w *ServerInterfaceWrapper) SendPortTestFrames(ctx echo.Context) error {
 	return err
 }
 
+// ListSocketStats converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSocketStats(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSocketStats(ctx)
+	return err
+}
+
+// GetSocketStats converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSocketStats(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSocketStats(ctx, id)
+	return err
+}
+
 // ListStacks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListStacks(ctx echo.Context) error {
 	var err error
@@ -21949,6 +22369,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/interfaces/:id/x/ping", wrapper.PingFromInterface, options.OperationMiddlewares["PingFromInterface"]...)
 	router.GET(options.BaseURL+"/stacks", wrapper.ListStacks, options.OperationMiddlewares["ListStacks"]...)
 	router.GET(options.BaseURL+"/stacks/:id", wrapper.GetStack, options.OperationMiddlewares["GetStack"]...)
+	router.GET(options.BaseURL+"/sockets", wrapper.ListSocketStats, options.OperationMiddlewares["ListSocketStats"]...)
+	router.GET(options.BaseURL+"/sockets/:id", wrapper.GetSocketStats, options.OperationMiddlewares["GetSocketStats"]...)
 	router.DELETE(options.BaseURL+"/packet/generators", wrapper.DeletePacketGenerators, options.OperationMiddlewares["DeletePacketGenerators"]...)
 	router.GET(options.BaseURL+"/packet/generators", wrapper.ListPacketGenerators, options.OperationMiddlewares["ListPacketGenerators"]...)
 	router.POST(options.BaseURL+"/packet/generators", wrapper.CreatePacketGenerator, options.OperationMiddlewares["CreatePacketGenerator"]...)
@@ -24933,6 +25355,63 @@ func (response SendPortTestFrames404JSONResponse) VisitSendPortTestFramesRespons
 	return err
 }
 
+type ListSocketStatsRequestObject struct {
+}
+
+type ListSocketStatsResponseObject interface {
+	VisitListSocketStatsResponse(w http.ResponseWriter) error
+}
+
+type ListSocketStats200JSONResponse []SocketStats
+
+func (response ListSocketStats200JSONResponse) VisitListSocketStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSocketStatsRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetSocketStatsResponseObject interface {
+	VisitGetSocketStatsResponse(w http.ResponseWriter) error
+}
+
+type GetSocketStats200JSONResponse SocketStats
+
+func (response GetSocketStats200JSONResponse) VisitGetSocketStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSocketStats404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSocketStats404JSONResponse) VisitGetSocketStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStacksRequestObject struct {
 }
 
@@ -25722,6 +26201,12 @@ type StrictServerInterface interface {
 	// SendPortTestFrames Transmit test frames (openperfd extension)
 	// (POST /ports/{id}/x/test-frames)
 	SendPortTestFrames(ctx context.Context, request SendPortTestFramesRequestObject) (SendPortTestFramesResponseObject, error)
+	// ListSocketStats List network socket statistics
+	// (GET /sockets)
+	ListSocketStats(ctx context.Context, request ListSocketStatsRequestObject) (ListSocketStatsResponseObject, error)
+	// GetSocketStats Get a socket's statistics
+	// (GET /sockets/{id})
+	GetSocketStats(ctx context.Context, request GetSocketStatsRequestObject) (GetSocketStatsResponseObject, error)
 	// ListStacks List stacks
 	// (GET /stacks)
 	ListStacks(ctx context.Context, request ListStacksRequestObject) (ListStacksResponseObject, error)
@@ -28084,6 +28569,54 @@ func (sh *strictHandler) SendPortTestFrames(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListSocketStats operation middleware
+func (sh *strictHandler) ListSocketStats(ctx echo.Context) error {
+	var request ListSocketStatsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSocketStats(ctx.Request().Context(), request.(ListSocketStatsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSocketStats")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSocketStatsResponseObject); ok {
+		return validResponse.VisitListSocketStatsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSocketStats operation middleware
+func (sh *strictHandler) GetSocketStats(ctx echo.Context, id Id) error {
+	var request GetSocketStatsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSocketStats(ctx.Request().Context(), request.(GetSocketStatsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSocketStats")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSocketStatsResponseObject); ok {
+		return validResponse.VisitGetSocketStatsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListStacks operation middleware
 func (sh *strictHandler) ListStacks(ctx echo.Context) error {
 	var request ListStacksRequestObject
@@ -28570,336 +29103,346 @@ func (sh *strictHandler) ListWorkers(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1tc9s29jj6VTC69zeRZ2jHdhy3sacvUifp+m6S+h+77X/mtx0FIiEJawpgAVC2upPvfgcHDyRFkCJp",
-	"2Wl298VuY5HEw8F5Pgfn/GsU82XGGWFKjs7+NcqwwEuiiIC/aKL/PyEyFjRTlLPR2egTkTwXMUE0IUzR",
-	"GSXiYBSNqH6WYbUYRSOGl2R0pr+ORoL8kVNBktGZEjmJRjJekCXWw6p1pt+SSlA2H3358kW/LDPOJIHJ",
-	"f8TJJ/JHTqTSf8WcKcLgnzjLUhpjvZ7n/5R6Uf8qDfv/CjIbnY3+n+fFxp6bp/L5WyG4MFNVN3WzIEiY",
-	"ydAdloiyFU5pcjD6Eo0+cvWO5yx5/FV85Eg46N5RtUBqgRWiyQF6rZeEfs4IuyJiFiHMEE3sY4kYV2iJ",
-	"E4L4DKX8joj9GEuCUqL0QUYooXOqJMIsQYt1tiBMIn1E+sPShAsiyIoIRBXCWUawkGisDzRCU56sERdo",
-	"mqe3KKVS7cFYc6IkUguqR5Z3Gg30luwuNRBeJ4kgUl4rrHJZx6Tf9PIxStYML2mMlkQteIL4VGHKSIIk",
-	"RzMs0FiQjAtFEjRdI7UgSBKxImJPI10meEaEogZhsJkugFvRaI4VucPr4LNMkBm9n6SEzdVCvzHjYomV",
-	"xmCmXhyPIvcJZYrMidDfSIUVqW/pIqWEKQRPI0QO5geIcUYidIepomyuYZmzJNLQzJnMM7O1g2IOTw7+",
-	"Fz79J4mVnvTNIs5OL5lZHjUoFwApzJ4SKdGbv11crU7RuPTNvqWpCH16d4G+Pzl6uVeAfMwzwjIiZgki",
-	"94owSTkLADphcmJOQYb4Q5wLSVcEvfl4bQ9L6pH1c3T8AsajiizDB2V/wELgtf474UtM2UQSLOJFfbY3",
-	"8BiZx4CbxVQnPacSZCaIXEwUXQaO9prEnCUS5UzRFBCRFlDVVIjlLUnQjAuE55iyc3QIfzBNVHohZaw6",
-	"PQlilSBZ6mC8AVR4gHAck8wiTKfx4KwDAwYwQiJJmOo4sjnXSZKHRITmpoYlUDa3KPBMoje/XL7RbGxB",
-	"7gMI30hTNEkJmpIZFwTAPqNCKhREabtfPas5Jow05NaRPSuSIDxTRCDOiF4CYflydPa/MMXIg0svRws0",
-	"88Xo9260SedEqisiYi0V09Ahlh5qTo1RQvWI0xwwqCPtZS8P6yN/IAnFrOPRZa8CI7w6VAuU+QV2HupV",
-	"YKhXA4eaBAc7GDDcl7Le8b8AM7Nvs2Q32++BczTCubYO+Blp+lzXzyTmSQBv/3ZzcwW8OJdIv7G58gbJ",
-	"siRS4jlp4O13WrzcCc7mYZlR3jYsqxgwuFu1uBJc8ZinF5zN6Dywc7UgghGFUrw2jKy6+SWOJyXJW/34",
-	"F0ZjLBX68PoC2Zc06hvuqYiY4Zhs30h5itAuLt1Q9QW8Zogs8xRr/YERdcfFbTEz4gxhpEXwAfrkVE+E",
-	"0zu8lijGQqy1lqVVHX2M8tzxF4mWeI1SglcETblaIJ6rg3+wAF44kLapg3719gS+REG927+mFcIQ+9T7",
-	"mAS/TBzM9StV4COpNUPOGhmy7Lz8a3i7Rnt2VZGDRusBNiEh4H514VQGmKPF5RDztY8MGstInxkRS64V",
-	"BqIWe0asVBSGTrveIB9NwJRdmiGOAjrG/WRGU0UCLObHq3fIPENjFWdJvsyQXDOF7/dAkRAkJnRFEpTh",
-	"+JYoGTwyNXx8JTCTS6pU6xSbx+sh3nqu25jMz4ygrHJC54jc41ilay2r0ZIsp9o00TqKqp87MXp7q9FV",
-	"43SazrLVydaTzlYnwS9PO3x5uvnllzYoXTt6a6L8mOf63wHMF/eT6VqZf3dRDO8nREu0Hu9blOj4geq3",
-	"HtVzParfejaQtrSbylBRAcbSDsrQKq80iPDZ6uR1rngTngd0PDR2Zj0ylq5mx6kxdY1JvHdm7F6tHmtO",
-	"bg1lnCturLgXr46/Qyllt/spj3GKDKfNBWjHB1YHOTDfU6kJbVpSkZmXzJSho9NXB8cvTw6ODg733b/N",
-	"/17qT+MU0yVJIr0g5mxZ66ogfhwtMStGNTo6PUCXc8YFSfQsTo7W8Vh6X0EbZVUdC2GiylYn2l5uOglt",
-	"GqPYmutEaaU/sBzzQqOdX7jAvNV5erR3hmKecrYvSYYFaB4Lco8AmRAWBMwshKUG2Vr/ECGudSykyL2y",
-	"9glGekPwjT7xwyCvX3CpjKutpnpqsaYfIcW1Xar5e6OE3w5uB8su8G5y9mibsATzZ9LiMwYMWtCUIKrQ",
-	"gqeJRFjrVpLo363Yh7/RnK6IHOYQqi7mvR4uQZdXqxOHtEHwlLxGG9hDZjhPFbIvoHFhmApQLEoLg4NI",
-	"9sI626braVNp0Y+RJaKZ4Eszbj7VCvkSy9uORkUHdxUaa1ZyfPTi6BzFCxLfahZBJTCYl8fH3z2Tnr41",
-	"f0lprFBCFIn1WHuRRmjPyIx3US3IsmxlM86MlT3l3BvZVE3MD/avUTSSJNWjwgsVk9wtaxSNgPXAc0bu",
-	"3KtTyhL9724We0Cw10WvxpAGwydZxFlXyilph8C8QyR7V+GhVHo2btw9Dor6sGg8isz80UiLgcCOI/di",
-	"hxVew5vFGu8nMGiHL0uyrma0mY02ScnKnHVnGzytEWhH8t4ZXZ+jZS4Vmmq7Q9KElKjv4eQ8Ptp/cbzX",
-	"iYA3QOs2vjlhA6xP2zSSa+8s9tI71yRR0iDQ+Pr969cXe4ZPDJXZeiFvjKu/m/g+BXd3m/xenXrRfW6U",
-	"pprrW1sMZS97feXwuhkfzt4FqprAZAYuHf+U85Rg1kucNkBCkx6t+vfbBqrFAzYRpdhfE2oE1xEU3vOU",
-	"T3HqsaRqjBesClElSTpDY21SahZ1Gmk5bTCoKiWcuktVP9o+baVtGfMs5Aiy64bHaPwnZ2TPueirWyPy",
-	"YULVz6Qfn7tQotVxtKJHTMyuvAvviDYv6+kI0zxwRSyVE6HPVKNlJkistUr9R25ikJ291AGTNAzhBpnX",
-	"US6UOc4XI6k6Wctliv8SjbRJMwGTptnD+L4we+w75yghAhwlXmH68PoCjd/+crl/erKH7rTpgqcu2FFD",
-	"oG0SeoMQugnq051I6tOqpO4lcU+7StzTYRL3dCcSdydi9ej4+0eXqx94kqch6keznIFOjFOUM6qc7zXB",
-	"ZGn8rBtqZPnzRr/nEqZDCSdh+Ib8vmaJTe5iTVzBOIPDczslleBaaMJtIz+CaA3ZIHWC5SZpwsHFTjOl",
-	"DIt1BPzYZwTAo/CGV0TIDiLSwOBX+/LmgVPDUYvlFeMWAGo+/V+LNQQhb8fSZhKmaYCepjlNk0kSFCM/",
-	"6mdI0SWRCi+zCj7rL/YhTB2AjBmU5ctp0AsMw5qnYfkJ6SCTmC+XNOD5uDbZIoKsqN7btrOpfmwBVpq+",
-	"L4m6oUOHcgVuvNcMp+s/Q1t/bd3aCNtXzhFVxqcqC++6Eng2ozHKiChc0uDRIgLNUn4XYIsxCOoA9RLj",
-	"2IF4uJlT05PIGdPW9ZhalxhnKBYEK7IX1iu7BZKq+2+PJv3C6B95eVWVZK4mpGgK9kNciYuSQni34JLU",
-	"Qhbg/rJzJtuDC8WsrdGjjX0vSHwr82Uw4YhrmtTbTOBQYveuY0YzAZ4L42dvyIc5Q9h/iMAXbN5HS4KZ",
-	"dd5iiZZ5vLBePkkO0Dsz8h1VC56ryuxoDOJzgUErXBCcEOEfRuiXN1eIr4gw1vASr9ECrwjkFe0BQCmD",
-	"P9weDEKfI2x2U7hn/Xw8V2DNaqy2hi1GKmeMpI4cOIsDll6XeEnDafxq4Q4aVjBeflOikmcS3U/86ZQl",
-	"j0a1kUbImbrDggQFj9rumOmwyjx5+CibGpqJyAMYzQRmsT2w2o8dSrwiVu01SIyFWGs2o3HjljKIAhdo",
-	"NV1rIi3oIWSFgceuNtFHrorPpmuE2XrKk/W5RjIqDEkYUmdcOVoK5m0sKaNLfa6HwZQQfdQhGeJndjHt",
-	"ZxItsEg0QqCxuC9h+myWcpzsDZjdY9jWFRRMlCH3Ve8JA2HzMppH5iw6IEpbBB2zYrGG0OtnPiR87D22",
-	"5kQss1fczXaOyDJTa7TEKl5AikUaFDNavE5ckDOYepynZuBbQjIvkc+RJH/khMWQYZliRVi8Bu72T6r0",
-	"ghkhCZJ0zrDKBZEH6DWYf1pk2YUB6wbCMfNDTCJeQF6fyQe5JVk1PcBxJJysMItJMikWoQ+/GMv/Zc2J",
-	"CE5dYCHoCqcTq8eZpU5olqyKv8RMK9l2R3BUU22eGBkR5n3lhINolIOct/kIxrF1vz/n+/q1fXlLs30T",
-	"t8LpfsZhWeY1dxgJpLUFzuJNKXetfiJoHBOmBKeJdLqTS33bCwJxVwCyZ0AmImd18607mMDqNMpfC0L6",
-	"pBL7CpoLnmceHAfe1/VMIiMzkCVy40CDfNVprhCF7EuIFmkTTzPOM+uj2ERSYvOxIkQzgC3kbWh+EZk/",
-	"yxxJLvidNGE0qmBNMgh+NygIJ02Zbkz9b1AM4FAYEZPyq/ADfGD+WXz2uKhZ0g1atbySWq+VJ6NLaSDd",
-	"XFyVlL9w6iX6rHfy2cT2rHO44sC0cflinJA48oKSM7OYTKGxPu77iSi2MXGCyqqSWKI55wkk3WMTbjdB",
-	"4kKuuoEP0GcnJT6fVU8fp5IjWBlZEbEuxKLPBUtoUgwGabLMZMcajRhOXiLK4jRPSGLtJQl3CRyGZUSv",
-	"wVyg0Oy5qrohqXlnRdFY8Du0xGxt9RTzrUV+g696eSuc5qDa5pL00/++bJWR71J+d9FI1Pqpz7RBYz4D",
-	"BUpzNUjbl/lyqY9zBWF6v2f9XAZi0EVaS3dFUq/grfnuS1WS1BdrdD2H5gP0nArn7b3M63y5xAJS24xQ",
-	"aogemNi40Qw0eZh3y1l48EaECI4XKCExT0iiyUCTijfDx2aZRqYUOJaSmdIjRT6rIqGzmRZFgi+d0a+4",
-	"/dceHCOW6HPObhm/Y59Nbkbn3L86FP5m5HHgTkFZkD0IumXpt4NxtNx8yDBO4j5kDFBmeg9wpb/6Ukj6",
-	"AUtwX+rzcv61CeBf0IfDStcOjEkNB7pBba0+uWKaFLfOouE6dJoNE6KqgbYkrdUhZC4zGHU75EerXFzA",
-	"EhXK3lgrKRG6I3S+0JSWpbksa39drzn4EUOXHcCMSewkWlAB08h4ZhO9F1QqPhd4iaa53lpnyr4xG7+w",
-	"k4cIOqve8GgNz9auhNQy9P0u+5zLVm2czzTI9y3jA0kaMvQexPgrKPJgRrc52oO4XcNgg1je5liD+d7m",
-	"QCFD5YGDdlN83nqFJHTDpTnDeBaHdKWLa+fvATX54+UFSgTPrNvz3BnPh2hBBNnreBeIZqsTr0I2pPds",
-	"uEntKjpOoOKsZfyycdBv3DxpG1cbH0PG3eTrsRxtwmhjSxsr6cZcrBITCps4/csCHS6vaYVX670lxe68",
-	"Y66+sR87YbuzsN0tpK5Z+9WvL/UXHbP2a1+egss6S2W/Lz/oL/o4o92HN3HWy/3svvslMd8ZpTbgwIME",
-	"ZDg7e47a8nOq9niKJTk9scpxmprL5TOeps4iMyetT7j0XQWBtRodjAemmPXby6/6i44M7cqqkRuumU8/",
-	"XqMMr7VVbaguEH6lqnTtYANaVLXRaBebqmnoUigITR8yDY8VCWkDP8PvZtcDbMINfmNnicrg6sZRrksq",
-	"+maOlPGZlhy3GjO9ixZJJQheBsSQli5ZKPzx9j4jMWSF5wowdLwmau8hlrHPrmqJtag7GpMBY1M24SLI",
-	"bv3QcK3dAHDABGn7us01gynRgHfRTiyRhe6A+QSB/bQGpngO2jq8OGSKiqa0mVXCtCqERM4Kn99DILhB",
+	"7L17c9s4sjj6VVC691TkKtqxHcczsWv/yOQx63syGf9iz8yv6uyUApGQhGMK4ACgZM1WvvstNB4kRZAi",
+	"admZ7O4fuxOLJB6Nfnej+5+jmC8zzghTcnTxz1GGBV4SRQT8RRP9/wmRsaCZopyNLkafiOS5iAmiCWGK",
+	"zigRR6NoRPWzDKvFKBoxvCSjC/11NBLkj5wKkowulMhJNJLxgiyxHlZtMv2WVIKy+ejLly/6ZZlxJglM",
+	"/gNOPpE/ciKV/ivmTBEG/8RZltIY6/U8/1+pF/XP0rD/ryCz0cXo/3lebOy5eSqfvxOCCzNVdVO3C4KE",
+	"mQytsUSUrXBKk6PRl2j0kav3PGfJ46/iI0fCQXdN1QKpBVaIJkfotV4S+jkj7JqIWYQwQzSxjyViXKEl",
+	"TgjiM5TyNRGHMZYEpUTpg4xQQudUSYRZghabbEGYRPqI9IelCRdEkBURiCqEs4xgIdFYH2iEpjzZIC7Q",
+	"NE/vUEqlOoCx5kRJpBZUjyzXGg30luwuNRBeJ4kgUt4orHJZx6Tf9PIxSjYML2mMlkQteIL4VGHKSIIk",
+	"RzMs0FiQjAtFEjTdILUgSBKxIuJAI10meEaEogZhsJkugFvRaI4VWeNN8FkmyIzeT1LC5mqh35hxscRK",
+	"YzBTL05HkfuEMkXmROhvpMKK1Lf0JqWEKQRPI0SO5keIcUYitMZUUTbXsMxZEmlo5kzmmdnaUTGHJwf/",
+	"C5/+L4mVnvTtIs7Or5hZHjUoFwApzJ4SKdHbv7+5Xp2jcembQ0tTEfr0/g36/uzk5UEB8jHPCMuImCWI",
+	"3CvCJOUsAOiEyYk5BRniD3EuJF0R9PbjjT0sqUfWz9HpCxiPKrIMH5T9AQuBN/rvhC8xZRNJsIgX9dne",
+	"wmNkHgNuFlOd9ZxKkJkgcjFRdBk42hsSc5ZIlDNFU0BEWkBVUyGWdyRBMy4QnmPKLtEx/ME0UemFlLHq",
+	"/CyIVYJkqYPxFlDhAcJxTDKLMJ3Gg7MODBjACIkkYarjyOZcJ0keEhGamxqWQNncosAzid7+cvVWs7EF",
+	"uQ8gfCNN0SQlaEpmXBAA+4wKqVAQpe1+9azmmDDSkNtE9qxIgvBMEYE4I3oJhOXL0cX/wBQjDy69HC3Q",
+	"zBej37vRJp0Tqa6JiLVUTEOHWHqoOTVGCdUjTnPAoI60l708ro/8E0koZh2PLnsVGOHVsVqgzC+w81Cv",
+	"AkO9GjjUJDjY0YDhvpT1jv8BmJl9myW72X4PnKMRzrV1wM9I0+emfiYxTwJ4+/fb22vgxblE+o3tlTdI",
+	"liWREs9JA29fa/GyFpzNwzKjvG1YVjFgcLdqcS244jFP33A2o/PAztWCCEYUSvHGMLLq5pc4npQkb/Xj",
+	"XxiNsVTop9dvkH1Jo77hnoqIGY7J7o2Upwjt4soNVV/Aa4bIMk+x1h8YUWsu7oqZEWcIIy2Cj9Anp3oi",
+	"nK7xRqIYC7HRWpZWdfQxykvHXyRa4g1KCV4RNOVqgXiujv7BAnjhQNqmDvrV2xP4EgX1bv+aVghD7FPv",
+	"YxL8MnEw169UgY+k1gw5a2TIsvPyb+DtGu3ZVUUOGq0H2ISEgPvVhVMZYI4Wl0PM1z4yaCwjfWZELLlW",
+	"GIhaHBixUlEYOu16i3w0AVN2ZYY4CegY95MZTRUJsJgfrt8j8wyNVZwl+TJDcsMUvj8ARUKQmNAVSVCG",
+	"4zuiZPDI1PDxlcBMLqlSrVNsH6+HeOu57mIyPzOCssoJXSJyj2OVbrSsRkuynGrTROsoqn7uxOjtrUZX",
+	"jdNpOstWZztPOludBb887/Dl+faXX9qgdOPorYnyY57rfwcwX9xPphtl/t1FMbyfEC3RerxvUaLjB6rf",
+	"elTP9ah+69lC2tJuKkNFBRhLOyhDq7zSIMJnq7PXueJNeB7Q8dDYmfXIWLqaHafG1DUm8cGFsXu1eqw5",
+	"uTWUca64seJevDr9DqWU3R2mPMYpMpw2F6AdH1kd5Mh8T6UmtGlJRWZeMlOGTs5fHZ2+PDs6OTo+dP82",
+	"/3upP41TTJckifSCmLNlrauC+HG0xKwY1ejk/AhdzRkXJNGzODlax2PpfQVtlFV1LISJKludaXu56SS0",
+	"aYxia64TpZX+wHLMC412fuEC81bn+cnBBYp5ytmhJBkWoHksyD0CZEJYEDCzEJYaZBv9Q4S41rGQIvfK",
+	"2icY6Q3BN/rEj4O8fsGlMq62muqpxZp+hBTXdqnm740Sfje4HSy7wLvJ2aNtwhLMn0mLzxgwaEFTgqhC",
+	"C54mEmGtW0mif7diH/5Gc7oicphDqLqYD3q4BF1dr84c0gbBU/IabWEPmeE8Vci+gMaFYSpAsSgtDA4i",
+	"OQjrbNuup22lRT9Glohmgi/NuPlUK+RLLO86GhUd3FVorFnJ6cmLk0sUL0h8p1kElcBgXp6efvdMevrW",
+	"/CWlsUIJUSTWYx1EGqE9IzPeRbUgy7KVzTgzVvaUc29kUzUxP9i/RtFIklSPCi9UTHK3rFE0AtYDzxlZ",
+	"u1enlCX6390s9oBgr4tejSENhk+yiLOulFPSDoF5h0h2XeGhVHo2btw9Dor6sGg8isz80UiLgcCOI/di",
+	"hxXewJvFGu8nMGiHL0uyrma0mY02ScnKnHVnGzytEWhH8t4bXV+iZS4Vmmq7Q9KElKjv4eQ8Pjl8cXrQ",
+	"iYC3QOs2vj1hA6zP2zSSG+8s9tI71yRR0iDQ+ObD69dvDgyfGCqz9ULeGld/N/F9Du7uNvm9Ovei+9Io",
+	"TTXXt7YYyl72+srhdTM+nL0LVDWByQxcOv4p5ynBrJc4bYCEJj1a9e+3DVSLB2wjSrG/JtQIriMovOcp",
+	"n+LUY0nVGC9YFaJKknSGxtqk1CzqPNJy2mBQVUo4dZeqfrR93krbMuZZyBFk1w2P0fhPzsiBc9FXt0bk",
+	"w4Sqn0k/vnShRKvjaEWPmJhdeRfeEW1e1tMRpnngilgqJ0KfqUbLTJBYa5X6j9zEIDt7qQMmaRjCDTKv",
+	"o1woc5wvRlJ1spbLFP8lGmmTZgImTbOH8UNh9th3LlFCBDhKvML00+s3aPzul6vD87MDtNamC566YEcN",
+	"gXZJ6C1C6Caoz/ciqc+rkrqXxD3vKnHPh0nc871I3L2I1ZPT7x9drv7EkzwNUT+a5Qx0YpyinFHlfK8J",
+	"JkvjZ91SI8ufN/o9lzAdSjgJwzfk9zVLbHIXa+IKxhkcntspqQTXQhNuG/kRRGvIBqkTLDdJEw4udpop",
+	"ZVhsIuDHPiMAHoU3vCJCdhCRBga/2pe3D5wajlosrxi3AFDz6f9arCEIeTuWNpMwTQP0NM1pmkySoBj5",
+	"QT9Dii6JVHiZVfBZf3EIYeoAZMygLF9Og15gGNY8DctPSAeZxHy5pAHPx43JFhFkRfXedp1N9WMLsNL0",
+	"fUnUDR06lGtw471mON38Gdr6a+vWRti+comoMj5VWXjXlcCzGY1RRkThkgaPFhFolvJ1gC3GIKgD1EuM",
+	"Ywfi4WZOTU8iZ0xb12NqXWKcoVgQrMhBWK/sFkiq7r89mvQLo3/k5VVVkrmakKIp2A9xJS5KCuF6wSWp",
+	"hSzA/WXnTHYHF4pZW6NHW/tekPhO5stgwhHXNKm3mcChxO5dx4xmAjwXxs/ekA9zgbD/EIEv2LyPlgQz",
+	"67zFEi3zeGG9fJIcofdm5DVVC56ryuxoDOJzgUErXBCcEOEfRuiXt9eIr4gw1vASb9ACrwjkFR0AQCmD",
+	"P9weDEJfImx2U7hn/Xw8V2DNaqy2hi1GKmeMpI4cOIsDll6XeEnDafxq4Q4aVjBefluikmcS3U/86ZQl",
+	"j0a1kUbImVpjQYKCR+12zHRYZZ48fJRtDc1E5AGMZgKz2B5Y7ccOJV4Rq/YaJMZCbDSb0bhxRxlEgQu0",
+	"mm40kRb0ELLCwGNXm+gjV8Vn0w3CbDPlyeZSIxkVhiQMqTOuHC0F8zaWlNGlPtfjYEqIPuqQDPEzu5j2",
+	"M4kWWCQaIdBY3JcwfTZLOU4OBszuMWznCgomypD7qveEgbB5Gc0jcxYdEKUtgo5ZsVhD6PUzHxI+9h5b",
+	"cyKW2SvuZrtEZJmpDVpiFS8gxSINihktXicuyBlMPc5TM/AdIZmXyJdIkj9ywmLIsEyxIizeAHf7X6r0",
+	"ghkhCZJ0zrDKBZFH6DWYf1pk2YUB6wbCMfNDTCJeQF6fyQe5I1k1PcBxJJysMItJMikWoQ+/GMv/Zc2J",
+	"CE5dYCHoCqcTq8eZpU5olqyKv8RMK9l2R3BUU22eGBkR5n3lhINolIOct/kIxrF1fzjnh/q1Q3lHs0MT",
+	"t8LpYcZhWeY1dxgJpLUFzuJtKXetfiJoHBOmBKeJdLqTS307CAJxXwCyZ0AmImd18607mMDqNMpfC0L6",
+	"pBL7CpoLnmceHEfe1/VMIiMzkCVy40CDfNVprhCF7EuIFmkTTzPOC+uj2EZSYvOxIkQzgC3kbWh+EZk/",
+	"yxxJLvhamjAaVbAmGQS/GxSEk6ZMN6b+NygGcCiMiEn5VfgBPjD/LD57XNQs6QatWl5JrdfKk9GlNJBu",
+	"31yXlL9w6iX6rHfy2cT2rHO44sC0cflinJA48oKSM7OYTKGxPu77iSi2MXGCyqqSWKI55wkk3WMTbjdB",
+	"4kKuuoGP0GcnJT5fVE8fp5IjWBlZEbEpxKLPBUtoUgwGabLMZMcajRhOXiLK4jRPSGLtJQl3CRyGZUSv",
+	"wVyg0Oy5qrohqXlnRdFY8DVaYraxeor51iK/wVe9vBVOc1Btc0n66X9fdsrI9ylfv2kkav3UZ9qgMZ+B",
+	"AqW5GqTty3y51Me5gjC937N+LgMx6CKtpbsiqVfwznz3pSpJ6os1up5D8wF6ToXz9l7mTb5cYgGpbUYo",
+	"NUQPTGzcaAaaPMy75Sw8eCNCBMcLlJCYJyTRZKBJxZvhY7NMI1MKHEvJTOmRIp9VkdDZTIsiwZfO6Ffc",
+	"/usAjhFL9Dlnd4yv2WeTm9E5968Ohb8beRy4U1AWZA+Cbln67WEcLTcfMoyTuA8ZA5SZ3gNc66++FJJ+",
+	"wBLcl/q8nH9tAvgX9OGw0rUDY1LDgW5RW6tPrpgmxa2zaLgOnWbLhKhqoC1Ja3UImcsMRt0O+dEqFxew",
+	"RIWyN9ZKSoTWhM4XmtKyNJdl7a/rNQc/YuiyA5gxiZ1ECypgGhnPbKL3gkrF5wIv0TTXW+tM2bdm42/s",
+	"5CGCzqo3PFrDs7UrIbUMfb/LPueyUxvnMw3yQ8v4QJKGDL0HMf4KijyY0W2P9iBu1zDYIJa3PdZgvrc9",
+	"UMhQeeCg3RSfd14hCd1wac4wnsUhXenNjfP3gJr88eoNSgTPrNvz0hnPx2hBBDnoeBeIZqszr0I2pPds",
+	"uUntKjpOoOKsZfyycdBv3DxpG1cbH0PG3ebrsRxtw2hrS1sr6cZcrBITCps4/csCHS6vaYVX670lxe6y",
+	"Y66+sR87YbuzsN0tpK5Z+9Wvr/QXHbP2a1+eg8s6S2W/L3/SX/RxRrsPb+Osl/vZffdLYr4zSm3AgQcJ",
+	"yHB29hy15edU7fEUS3J+ZpXjNDWXy2c8TZ1FZk5an3DpuwoCazU6GA9MMeu3l1/1Fx0Z2rVVI7dcM59+",
+	"uEEZ3mir2lBdIPxKVenawRa0qGqj0S42VdPQpVAQmj5kGh4rEtIGfobfza4H2IRb/MbOEpXB1Y2j3JRU",
+	"9O0cKeMzLTluNWZ6Fy2SShC8DIghLV2yUPjj3X1GYsgKzxVg6HhD1MFDLGOfXdUSa1FrGpMBY1M24SLI",
+	"bv3QcK3dAHDABGn7us01gynRgHfRTiyRhe6A+QSB/bQGpngO2jq8OGSKiqa0nVXCtCqERM4Kn99DILhF",
 	"BA7tylhhgVzee+lgK+vtSC/WNg6IYGkeGaZBlYTUotD9mWKIQXa5d4uBJKEqfKdX+YB5YVw4B51nFwwz",
-	"Lk3RhLCXrhLqt+t2s/YCWLMvz75gpN6mTRS6y3wfsDfxvcaSjirgkobygQyida2toJJJQlbBHD2WYJGg",
-	"hKyoudzVn4oUV8ZCq0FqiDJqRtt+WkXSaddYCqBYLYEErAwXZVm4xOOi9sbeQxVOp2jWFvylFgDpNN6l",
-	"/mb7oDTrMdxl1jxQEYLpPt6N+yY4bNeVBRfVczmtK7GBqG4Dwbv1UbarlE1er4sSWmol2EdARM6GpYRp",
-	"WaWtJEXTFM05rdR0KGV/uZkmzbVW7FJAZ88ET/LYZ3RsD7L3ExTlE9kMEQ/xXviBQmnFiRc0ImfPJBL3",
-	"JtDSr7BPSwKcid9sS38LhoK7bzaEzBshzAFZRuFsVot4oTVvHn0z177AmdbCW1IoY/PGMMS3Hz96KqTd",
-	"RukiAhXmvmLlvs9I3I+i2nJpvChnspQ27DQd+EzdmwvimCUTdR+Me7egn4fEo6RflrMu7Uy7zrqsgjiY",
-	"S479LqdkgVckmAc9mxExkfRPUjmZo9Pvvvvu+Og0qiUxQ3hPv6+VfB++a1aFTg5fnYa0ITvzncBZZeYZ",
-	"TmXtEtjPKyLuBFXmHiBPE+JdX9JcK9G/myE1cs/yNEVjkkptz/KsAaMTe82u2aix8Iv0XpdbNnoU9EcM",
-	"yOniswD6d03kKjI8HY0ZqNTozOIP0h/YO3wF/Co39xzV+YFSzWfC9w70spsi5h946dCqhN0TqnaeAmtD",
-	"Z5dhoaz54ePQkCo1ViJn2o404o1IFb6z0r4GqbBQEyXofL7lgA1LME48OD4E38oKRx5jKJLma9yxvYay",
-	"ATwbPCnPKnN2KP9ksmbLTGIrQ2rS4mzNSbdfrYJBzYEHCzKjxXlxxgUCUDbQvK+NEnLRLkg6xANjF9Mo",
-	"JdxiOymJHWRWR9WpKNOyYe9ZEhy426aKBnZx/qpycWPJOXDgXIx7hjVWC6jpVSXousmLzbkDbUbLRguw",
-	"zjjwmgh03BKJwyILaGafrlxC1QB/dcxJKLjH3w4fk2bhyN1zuOwweNg0TQIDv3//5gHbd8GdDUFx9f56",
-	"+JhMBryUH6//NnzELMtCp3R1dfWQY/qDsj9CZVXzaUr2FZ7P/YWCIb4muiRyzeLAqm8ecF4unrThwaJs",
-	"/uA1b5I+JMO6XURAehYHzRHbxVg4ukOyFGUxq5kr/EQYEVjxtstqc/fOMBHlP9dCypd4ezSTy++o0/Wz",
-	"0uLapUhKsABmXafS1xfIPXVX7v2wUu/NFBlIOASF4FU0LtVe3itLidLv4IoWRPJ0ZcQF/NOVmvE/a+RI",
-	"JjxvSHnGYk5UD8OtemTuvBoqNG76Yv1kHQy3zYNqkM+lxVSritUDcyUzpjXHytyvfONer3ikwtm4Jmqd",
-	"pv5uZkJmlFGT7DSe0TQ1wZ56PaieGn3KcdJx/e/1q1+iUUMUTxu+yzxVNEtJcNmmEJgJTlXsG8FzluxD",
-	"iTZ/n0HRipN9i2Nqm1/dWSAtRR//mhcEjD9ZgzJATnUYd0/7syjpP91SxnMzNuhQ2SJQscoO5Neei35j",
-	"j8cf3jky8TWXkw8I/+7iui3xPKx3a24I90umJMa5hOujD8xEmOBY5aHgkk1IaKwv3mnwxsi/Hd0+9/vx",
-	"lxzusHPFQPRUv7ev7vf5igiRM7k3fEn6F5a0rAnYUbwgUA6gKBA/XSNmLpL31QHN4TUC2h3uQEi74RtB",
-	"7cZ/Sli7RTUD261q19DumxxuNba7TeDvNDV8wCQb/MrXMq1SbR2ra/gWOIwOLO69Vc+MT+bSZu/V6nSX",
-	"q7aZq+lKlguHh66jT4bXgGutW35ZnTqC+/DIqX3bVbHSyoYA6LQJQKcogWqIIG8igBAj9woteOYv/7kf",
-	"nj0MepWp+kPwo1tWLzBGI736yYJvW5vb5OMehQz6WZ5/fFOYHODaLZRkzqA3T7m2fbiEQgBb3Z6kO0oq",
-	"ytDrfUOpjQBDUdIg3m1igow21vk4KzwNN2gxiDNpcP69r9iBFaU6bMcVxlvF2NvqEdxYSAe8Gpj/ElDP",
-	"0ViBU/2/2S//zX7ZXfaLR9Su6S8Fy3v0/JcBCSth86pHookalGjigdLo8Sn5dh4YhnnUzJVmvgWccImp",
-	"88b1cPV8gu+SkJu1krlSPW93ZqG9NDPedsazNejikME3vzEXMjeKJYWke+i8rEvaXK7fsaf+sjSoLfV0",
-	"xxEXaMkFQb++f/0RKTzfnZe9Pp/mBm6enfjbyx71LSccYLsNZ/uidrbWkOpwpkGNDeAAelvJb9Y7RhZU",
-	"udzQp4OHroEVCk7BdFsg2iyDGgB7MhiwM4HnS8JUyKR/Z58Ngmq8DMUeLz5cPeCoGGeTtgX/woqn6NLP",
-	"BOISJJ7vlDMk2B2rwI6uL24esiN7Ma1+93H4kHkoNvvLm6td4bGCivemblrpMCyA7MnXzqoF4wewj14m",
-	"3c5Zw5MzBQ+gXCoeuNT6WkypElis3aVCn4y3ER7CCgcSXuDSIdIPO90khLLUYc0KHtlKuwqjKUk5m0uk",
-	"eNkO3AxjOKIEzxbcFWwPs4T0sV+hUg0EUzTzE2RFee5KnDwzDpp9f4V2RgP5LibRy9wzGZ2dvnz54mW/",
-	"20kauA4628/ybcmGq3mZvMpjNhAsWOycAaFyzv7hpvepBlU4jIn5Odh18GadETSuVfM2/geDbXSGciZJ",
-	"U+5cD5C6LNvGkrft2/myFertjs8maDdfJ//bxg34sdbAcy1+dgmUzqfddtKJDMmaN9cXV1tW+GLb8kgc",
-	"WNbbi48bfWcm+kT022pyaP97NIpGcTiBdJbiebAwlFWk69HRFU0nU2hek3CmvPDRe+GC+L/l9rDnl0Ky",
-	"TfhsJolqVo6QeQFRZqOCW8/7+PsqQF2I+ufZ6Oz7EHwNWlauXdqM3uPDKIyQtg67XxQalxykz6RvqXJ8",
-	"eI5MhbeiqFk1K6NlK4elfRyHBag1jOMG3L2sPN8BpXhZ0uzaa+VlETp+eaJpFyr7ti/o+OVDuVkbuSq6",
-	"JBPFJ6l34dgzPz2pNc6/ef/glcIdwsabvTf6qS/u7wC4SxZXKVdud1rbqC1d3j7d0XaxvV1ItAR/HiyS",
-	"204d3C4pnpK0oSYePNsCgMOT719+txXiC55NUurryzdi1994huC9B+OYCSs1VDj5WFIotpDoy1e7o1Cr",
-	"cTb3tbDVKx4T9x/CJYx3bxKnWMrmhBx4/GBYhWj09CvR6IdguvBrhiBjGKgEEaZEoFP4lCvFlxM+m0iF",
-	"49uAQQQvQC0M/ULDodd95A10+35nJLu70/5u61QqfXSps/2Ub0Iq62uoHOtYBeNOgQk1nwwd7+v4lvG7",
-	"lCRzAgpcuBGGseTdXk6OX528Ov3u+NXWM2q2FS4e2UjACjdqq38ttbAmKi2SvXjx8ruoRXJCl/iHQ6q3",
-	"acGktlPuBFgtZBSNcjGHYMmtxjjIQBcSKuKumV4eZZ1sDEEgSzZYrcU8QVOqHkrJsrEAkCsNtGMKKIuz",
-	"loO10m1HZ5qLubbWfJHqmgMUniP7fAcT3lGW8LtAcBV+34VzaQtv/CUJ8sZf3lwN8GNcPLED42kJvrFg",
-	"0RMpdU9EBdtx5tdgOPE1Q98fHh8c/R8XPaxX+5qQlM7pNNRs7c3bS82mwipRN/eijVmxkAmwyzMJeo7f",
-	"v/5o27M1j35y+KqD64FyQdU65HowT1DME2JYUMU1RtQdF7eTmDMleOo6L9R/XnEK0mdFE8K1RBJUUWjM",
-	"mGV6vPuYpKnmgmQ2M7cCpji+nQvbpnlKpH/Up2L7A6KR33i8kc6Dg/703yDmf2YQ02JEc3CnIeerDpxS",
-	"ny8owW9vTRWV+AmLcSbz1CYZY4neXL35+zPpKxisMyKhx7tv8b6RcyiDd38lidHb6ys01pjlXKIvD4fc",
-	"CdCGQyi97Cf4HY31cSUbwhydHn5/NGiyUCWcnz69rW7k5Lu9Usstm+SGS/E0LsBBMGwBDKvgGiL06//V",
-	"UoQLdEMESbg+Ls6IMcTR+OPlxb7pswwXPdP1OdIQEr7oY6ln1SDYqCxwGeunm6v9C3MKAPnjo+MXETJq",
-	"iV5q6WgGTpqHJ/2l4eiPj14e7+3sEvs+ZfuXG3h8ovd1Mgi/0uMQY3x/fHPVsJuj7w6P9HTl+Y+OXu4N",
-	"vPo+oWwSxHHwZ1GGANf1//nZ9EDo8P7770++0wuBf33/kPmDTNfNr4HQQNKnLwZtm62CG/74a+NWT1++",
-	"HLTB1X1Q7zVUG97UyXffvxo81WQe0ndhuv2frt42TvlqAB8OJe/NoVmd2bWDs+fXnpVZxmFJOQKJYQmh",
-	"vI8qflaxJSgJ4QrBHzmRwbYVmWbN4Ncv39Ho2pKi/aoRF5Xe2dBupprRXDhjSlednXm2aZu9jRcceoUR",
-	"acoUScKSbY7cw233m2HPK5xOXN8sV2frsBbMvaFLgqZE3RHC/EK2LmD7EhRdEp6rwArq8WR+h1LO5nr7",
-	"d5gqyLGBVh+CZOn6wYtp6P7djFjhzPhPJEspMe0ODYp1RChX3BRsk219kKORUGqCV/NJ3tQTBYwtpATN",
-	"oFAYjYWrv9ux8KyeYYnvgzNcp/wOCizvZBJNwyE3KJZqJ5NIYgisb3tpaZI2/MkEcSHYlvQ1yhZrqU1i",
-	"X9UBw7/29fArrI1jJG1PYIymnCUH6BORGWeS+CaToECizzT5HKHPUmGVy89wywr+kJ/PHSmiKU800i3x",
-	"GqUEr4wqDhW2x0UNBCjhhTIa30pgeYm5Vwl1PyQy48NPMPpe0a8QLbG4hfJuaEZXxGStSde8MHHdMe94",
-	"nsLFoylNTA0Rjf5md77V8RInZD/PatNphdBUfPt8S1li92muNH0G17+bDpqHHPyD1Z2K3SqTcKHay5Ho",
-	"N5r65Ou11b/4u+2n65xnzqGSZMntKBotOPjkNRyC7ngAQJd1X8OL9ou88yd5vToo7KO9MEgBpzCEKhVA",
-	"ys0+IlPczTeA1S/r+UIBUJZ0P68f9dtfIgPVzl+90W+HnUrVkQPRV42cBOrjBBxI4b7V+iO9c/20jAop",
-	"nk++PzyevJg0ZZVyodrvItlWKvBi+02k7tUqbDU9M3k7GryxYN+8CVbCAsNQIJVK2TLrb67e/H0/EXRF",
-	"rBMdfU7IisZE8zT4Xeh/ef3LEn7pNrGjfmu2Vsq6lDgYGK9eNUE3C7KGDxOS0ikRWJF0DeFDzcxIggTB",
-	"yc8sXZ+hOKUad1DMl0vgQFq7QlMc31qmbboIzoiKF5rb6TlXOKWJKSokiIaVHw8VWFJakeXQIbZlwBFw",
-	"Z1+9+TsyD8G9Es6lBAgGPobfm7/z8A4Vq5GqpA/rISJfz9SUN+QsPGpKWU/KfK+/2HZ7/G+ufapTpy1B",
-	"GOAEVxLsp9pQCbHSsdUC3LeMLRq1RkjlgpkKWVUkvNNwWbl8czMAn82gus6CLM99SW6JFL4lphtWkVJk",
-	"vwBRaNux2u6u5Rbi6FOQAqIQ+jfonIB8tZhyS//55ogxwBeQROSZCqaA5MRgjek2a5Uo9EdOch9nAeKK",
-	"MUN3Giygk6QE3XFxCzVoF/7foLnIlJAMgEIynqa2Lim2t/FiviRy7xxBrd6i/i5MQSXSXxCjhmiVBMe3",
-	"+3w2i3zNEgp1TIBoFlgixpG4R8UGEXe3CchSo0TO7H23/f0lT/KUyAPjD6X8QMunA8b3xf1+McDOzm8z",
-	"tLXB0IEEtzPy95ZSN7xMlN22SDycKz5hZM4VbcguLF/o1StB+pN99wmRTTWPs5QEem28o/ckQeapZUGa",
-	"gVfGtFa17xyep6nWuHA6C6taGQkGfGAmWDG8oQ/jwzSTW2bt2x+jBsCmg7p2GmFQ72oKaYn7SWsp2dbu",
-	"RwHb7L6xaZVt4tOvH564n2yt/9pziWrLjhsrHwWHatqtr7vVr61gh+32WN/9RG8Wx7eZFoHBevwBpnHm",
-	"LueWupFDRSZXS8IwZA34WS61duP7PynnXZnlEqdo7Bitf1MQJSgxVqT9EeE5psyMIU07rL0++7OVoaDk",
-	"lOy4QTe13yhW6E4rKjNhKFkqghPTP8YseNzEtLsVqAqt/d7bcDhJqGlUf1WNN28fpsNmQQaBmHomze8J",
-	"SUr9yUFpNIvZg1JXeEnOEZ5CbTcvFCuCrqLLOTa0WeKkwOUKYkcFzykRY5l1lAmrjduFHEAXuRB63YYv",
-	"uyoum4Umw7LjDfxeM8PK8qHojvh7iy4bkpCbBWXyDO763LEtYzZIn/c1uTNEuMCC3RxeqIZg/mkWH788",
-	"OfkRx7c3/MdgaircobRF66e5kErzg5QygrQlZVQfxlHKpe3ybFrgm+L1GQH/UbjHcJUYEigtXGzOJAAa",
-	"p51pFtbtbSUoNnnYnQoOWQjc6K/q6m2odbYcFUvy07UAt8l1YkrOM/Tp3QXS70HdkyXBmqN37oetxcBE",
-	"8Yn5r9/65m3a+HZf8X390pnVOLGIF88kMp84u5pAm2y1oBItMVsjqEEXuUYEUFZE2gJU+qQP0Bvjp0fH",
-	"aOy3geWtDIXvq374l9uDEi01TnJtIJyXLa8lviUmwg28zfC5sMG7pAEu8TqVHIGTGbZ/+eHy/2r7fUZT",
-	"gsaSEOTqu0J+3uWS3h/Yx3tNBjCZaAqZLKchAXZj9GJLRUeHh/+jmQlLJJpxETnqR+NMELycpsYonOPM",
-	"SeUIHR+6jGkrj/eK89CAUfdOzBfa7KDat1JOFE+JwMGMXehaCuQPq7Z90COEkVoIns8XWa4MmoFTeoFX",
-	"1sCF8j4ZlrJY9mG1cqGj8YZQ1mGA+qECVx42SW6K9Rj8t00nCgsR2wqDM0xTOBhDGYARccolKW/Rma7+",
-	"FMv7eLllJxX0Pzw4PAruRSspoSslsEDjVfVb4sLYspbOLcipLOg6z5Dim9Rt3LWwcyqhG4nm44qkmiug",
-	"BZcagaQCjz9ESBHcPTLgUgtts2ubSOHbMv4dbgvCbe3peT/JgvGUK+uFK3lSnEOhoRyhpH8S2Yi3QM4S",
-	"jd9dXLvauckewIlIVWzo9CRCR8ffR+j45WmEXh4dR+jo8Nj8eBiho5dH36OcpeCSYula83VgIdQkRCUV",
-	"L20zYF5BUyMPmtOToDmx4YFR4d7/plWVcoFikTPAXs+noUI1ultg5T1W5ieIqvidw8nzXARvIRT4Nyp6",
-	"4Ls+x5on2IRPJ6I6eZQAcyfN7Y+ujfA1RolBc0ks5yyd2GEhk/a2UOOL0ypjOQiRo9qKkqX68uA41gTT",
-	"oTy7HbdA+hZl4r2FcSDNFR5o5QyYf8EYZjxnCRw9k1Hha3T0o8nbtVc23M807gs4fVbzjuZLQL1r6Yxq",
-	"mqt276Ha4c3s5WHXN191f/NV9zc7v2pkSaBQ9GxGBEkMt20TOkHM3kDeDYxzk0aFQruEqvL6hM2BGBAa",
-	"8Jit22214OaV4POw2/43CBcUtf0aDIKwlgTd3ExHas3MGurDNgLS2C/G7AfKAIZhm/x0gp7hsOGRQWM0",
-	"i7P1DgP3YcNa+Y1RvRMtfyVHMxy+ArQta3ir/fEpD9+vqNgdrq6yUfOlXVBXK6RbvL1qD32JTMHpELas",
-	"Pa5oRafhxGeUUbnYSJNpLaltLIpQFR+Ptx3W79HcqJuuHHAfa/Oa/uk6kQXkH/Rf67MvX/bWl7W1Layg",
-	"7AiUTgQwjiLf7qpbcyvXz8qebwlUxSoLILTgYGnDoYuFgHIzKJNMrG8RqJ4L0KLazd6OMC/5OJyECpP0",
-	"rKQYovE/Rqcn/xjtuajPkt7r37QNeSbpMkvJP0ZhA9DqQA3XvCAxqzxThMoaaEe+VNKzmtgLyHswLxN+",
-	"xyCOqEgGgdOjw/+JXEu/O64fYSQgt07C9dqFZZA78KMUymG3YZyaUzGkZ1mTGi+1eETGKaM1INjvIEkZ",
-	"lVXajlsuPgj6i0YbuLC5pRayuamspY6qCzpfaAFkTTKswHxzmQkm3GrknQWGsXub/HGTjIiJgWJHZ1uT",
-	"b8Mrnz561uTH6HgqJfH+lX2Am8pTGWgWIF28gmayutrHnIaCFXBDXtIDO55buyI52ySYjicAfqBGLcuS",
-	"YWoyRqraqmYntfBWp6N+RJUYrK3CTgnuxoUgbf1cXwTa20vd439bZuoc/euFjMW85d1uHGUQR+/fpaGL",
-	"5Bo7PVBmKb8zmV1GAQgYjK5BvXmhsfi19S0DA+NTW2agofL1bhrU76I3fYt/GkCzrXe30hwxCJNrh1/I",
-	"vIRoEoF6pBHPQl6eG8eSSRu2ZcmfheMGZz5/t9Qq33hiGS/m6B7j3Fh7JkiMQWNVIq91xwYbTis6WCL/",
-	"YYRuSWYy913S3Z2gShGGpmTGBUF0EEGYiuF1vCshTnH6IdS/zqggTPkjCHlfwejzTADSkEDU2nuQ49Kp",
-	"uUoXEfL9fELhMJpureC/ubB3+puqYhXy/xHmLV+jboIN7NaCBDHJabzaExcLNeGzidNfCEuKP3/vicwO",
-	"GH4Z0BNJ4+A59C4SFh/hgFCe7armx/3EjfKvrvF0f6bPJLqjAqq3LrE6QNIA32Si2cspezYYho4P96dr",
-	"RZA9oRJm+LR5rfTcEKkuCIP219As3mRL4MT06ynOJHOF1OGNq08/XiONIPCv/eMX56hYP5WI5wJpzf7o",
-	"e7MKJbStJ9AYXn9xBN9GoEtUp4BgbmTbqmthB7kT7moPPJUGLDN7/cJnimRYLfZcsj/4u4sllf3yODlA",
-	"P+di4zc05WpRwTcDuFFUnMx2A7VAuYIGuhD0O0tr4ZpqGljnWveCG88QGjGUuoaWFEQFnR9SYRa+AWQi",
-	"L0en+1Oq0AqnOdlJ6ZJYQJ2oUFE/+whuG5vwoHX5UtllAR1qrlHWOP0le/zpMzEN5VFpMrGV884cqWiR",
-	"42kQiE4iqtC4Rql7EXLkMnZ8o8DpYG210D2C63DxNqgO9vzyytRuCxQKD/ulOl0GgSntbZAmF06DpNNf",
-	"vk3huBqyDH+ReE6MjndrL7aY8nPEfNbWXbLDzbWA57/hTc2ahtzbgu+cR7sl9whg8YEsuVg3gOK1ZZQo",
-	"4zxFYyvqHfPUegwkXOmnwapvK0xTHCxW804Q4gbqqIE1pSe+AzcfwmnKTfnargPSNCXzkD16aR5oWhC9",
-	"RrRnu5G+b/0VOViEhHUci1lfXY1CHFpspLvYQ6FMTzREi2RG7SkOLQpiUgG3RpxydTcasGqze5K7XR6Q",
-	"MjhekMmCqq5hNX/lIUySTYmHpoFnOV+1S7yPizsskt7fGY9YvxUugUp7fkNl3O8LU2mw3ze+G0CvrwTP",
-	"tbTs+dF9T0irfh8EQtTlPM/ij/rJ13GojoubJ795qjWo1IG7eUTVQ47K9NJInE259UQUfRl8Qq3WxUsi",
-	"QB6gBcGZtvCWMkLLXJF7Gz9fTrn+J7mn0li4XgXR8hsrOqUpVWswJtbIzD0lKL27vDL3TBhO5TlyMdO1",
-	"vfEGqRqgj//ErRiOMUMSryPQVtM1+pMIvhe6WYZF1kmRqLIrU+e925dl4WlrX5m2Bv3nhG9PB35ry2MN",
-	"+HL4erPVCZRkGvz56fAvHzCxwdNO31bURP1pmgyc09DJoEnZwDmBXDsHA0LYXIvQdh1ncwu2LFn/Pdg6",
-	"OH0/3Lx1JLJRVGrwY9HWk6ulHwC1RcwylnnSNAhQviloOYUDtgVRcd4e20LM+MZ4VS8IU4KHfEivUWyf",
-	"BS5fk1AdHYivWocTmJ2yY1TgjtD5ImDZfoQ39JCB4TqKUViqnyIICSLVu4ZQgS1gA7mJzhEDbhkb0emc",
-	"q5Gz1v252zPh2jJVbxxUU+lS3qVUWWiyxHHnBkGVHG9TsKJLjnegL0m9Wng5A1QbC75DVff8zO3Fjwy4",
-	"28+6KTPi51zFfGkNcH3U++7elcGEjiceoqjLUj6UxaV/8mkQlnAtLOmAMeZF0/HKDCpDZfebKKUOINsm",
-	"lMwoo+FU0NdIEggAuoqUJeKoA6LAig7dSU2iv+nHoMfu+JktukiWWYoVMfnHpVBCHw//JjtyJZGiGmNI",
-	"saIrgszLYQzuXu/IbtcT0e8tR9OYo+trNJWboLuTkabfu80gOrce5LKvdYnXaEoa/a2KspyH7ol95EVf",
-	"kEDD4AbOeq14hvBMQRa0y47v0o+1sZJVzw64N/qTVhqotcoNXyeiEqVkpmxYNtSAOWdUhY+Lwuf2AlJS",
-	"9s/rGYEGSTll1N2BCsWDQEY2rNG0CX5wuVTYSAfcvKHLcBDPy1C6JGE4yWCA19S99b5sB6QFzwVU+Mmt",
-	"NcpygJf5RwGwyu2xJU1TWiSPFH/1AivUZAs617ei6wZQzQSR3X0LdN835LVVblVUc9rOEbnHsdok9aaw",
-	"yozeh6TOz8wN387nwlcnUhpK5H3vlgsRMMqgvMeWGxvt87SU3al2P+gsiFxjBBPZdHfYOn9+qT9o4zCl",
-	"17rFSzHkQjrp33SRBm4bQ5kLUywGJV6aR8bZAVXKDNThYqHGAi5Mn48x45BOBDewwbdi66GZt01aAVxa",
-	"OUBvW5Ar4BGZE8aDjMEkRp+++v6lucFjXjyDcVOitJAoArSUgZIM0S64OzPGP5yeRGj6A1wWin+A60LJ",
-	"D3BhiPxgrgzNfjCXhuY/HL08+j5Cix+Oj/Rz+sOrw8PDvaZ+7TOaBhmZSQNZ0vsImYxUNP7u7OTsSJ+N",
-	"XsvL707NBSWTxMrTdI3GL1+evTw7+u7s+IV77bvvy68GF2H0C9lIQD5Pigqri8jO+aMVNPzNaD1b61e1",
-	"I/N1Y5eR1z4vQ+/eou4AU6n0ZS+NKxrJ21AJYQdHbXvd0uxBLCiYVR6qdyKkegBHlYqHNoIfMGjQgnIb",
-	"2CqTfmsw4M3vzlYB4we0JbD+NEXH6zj19YiW9L7NfmgWekNg2ORz2LFi7/OP2xwQFpSNNbK82hROSIW0",
-	"kYmkf5J2m8WVPVlgKFsB91JtiSZIfI175kkEiUzYaxFd+A7HySdrsDWofr859zvc2DaFTSoFJZxibPIe",
-	"tmewCHO5Yruu5dbWpsWKYE2MjAjKw3mKJm+WLj3KmyvMpUxBVysUbtbD8aS5wCkkRdlIR0lhRYpzKN2p",
-	"XL09HMckU7ZM5zmqtvUyV0oQiRfcjq6H1UbIHZZoTlcmOuxThEK6c03Drungu9CujcqfGblPefJQHdue",
-	"iZuv5eA3fAnhKwDQm0Yai69QrnxXhnC5SkhLnShapdLRn1Cqu24aqmKiZ8h9jlSepQSKJU4pq9hCsTbs",
-	"JQVvpx6zrXe6bOoMJ6NS7wlIGuyrTDhneL9CmMXC2o6msamvNlAMrGoGj4kobk8o8y31t+cmb7Thd+2N",
-	"2HZ/VUPr946RsEAL846hrEBfW308Fqn6Hu0H/51tGtBvemjZ2S0uU+8C2S0sU++QplmNLf7f/UNok9Wm",
-	"87oXXxvHuQNMQGjY0pkmjoHGl1erk8gUqecCfXh94Vu/eEyFzPwFTxOJqAp4mMNmtWZP1o1Phpep7W0v",
-	"bwCiMJy7A6+r5VDZXU/bofJtTxdj2Hp47UYM2g9byy60GghtDX9bTIDmz4Yq+e6k3lGSJs1IfmmA5ZB8",
-	"BmXXoVp5H+wtQn1BM6xLH5NHQGzYei+0rn6xBalpBXQDMLslQDoErX81R7jNJu7SFKwPxnfwpx72NIiH",
-	"DflQSmkmkl+xoLZoFpBGVWHhM/NrhLRCAP9/arR+HLd4bcn21JBWUu6ogGyReh2Vke2j2GD1wwZhzZfN",
-	"9d41boMCtA7y16YGyj9rOxOZp5pqOTKaI0qwwu3OgsOGWiTLPGRnXEmSJ3xfYJbwpcYOcHVWUyu2FCO2",
-	"GbVuih5oG+pq4h4Zq8do28+k7UYRCIA7flGHv9c7h9oWFVxpY/a9jC2/rGHW1eZFAFhUEOarNKvU7Q/6",
-	"GOiS7K+w6WAHt2RcYbyiakiW4nVTYc7GMh9QnpUpdCc4m9swMBQowMoWFD5oLuMRvHjpFlbcvRxYJLDk",
-	"b29FhlWaXdlXy4U4qosTBCdrNF4aEAm1Z2vrQkWG8R2mcF1G6ygamPAKAH0vcnVqIgMOU4kQ/rlXxgiY",
-	"wN1xtNVHixogBv7ByltdQtWrNPPx6Q07GfbdhFfGfrkm4Rp25mkpOQDKUkQWlaC2PvExeVsGv45a0o/e",
-	"jXaLZSmSbb3qb0ffskE9UtALoHcUQUm9ja1yhjBSWMyJspqpdUNbj9zQAjtmQT+5eYpCO02Oa7iaq0j2",
-	"TJbSoJg8R//IDw9fkHoZv6bscthL4/1u1/ioaCWhionD6SEdyqb5OaPCs93SxaZMquHjgtMGR5+pCV2+",
-	"aGnQ0rc6te9qjhXwgad8e1UavZxfmMwz0wrAksmXaBSbHpaDvjVZ9IM/t+2dB3/fMVFqkzeELZhVmjXl",
-	"xYHk4FCLAOQOaAGO9SehJNG2WrK2sG37bf1ia3X0LjDYjsVnpjahxnA0JfOc2Xpakau/Y4PWXXWODcJu",
-	"Lh2lVmnWTIYWQqZQjOBJHjfXWXCXPCbAlzvlBJyboiKBTUNinoJCwyxBOFY5Tn3EojPn1pz2BoYJ9yGx",
-	"C4aZ+o4XujrpgNnETa61oN6iPYFCxx2ieix9ANOAWQ3lVOfuzjvahujOQtpG6cFJ2obpzlDaRjHlDFQw",
-	"D+w3qP3LjdLly+NzgTIsVRSMRbaUYvvShimh1dVTEWOcEn8d0IiZZxZ9AiXv1wwvaTwplaELNx0I1eV4",
-	"7cJz1StKphpHWfbdQrMdxpGdzhUJDDQLiEbaPphIvYuA3ZanipqmmJ4/atWD4+QAuAGYk8Aj4LcimIzG",
-	"1m5CR3sN2klLNSi6JH2XZKu/DZ61GRM8z+nIUm2gXAPFXqgHcQdsdmyr0t0teOqkocmT8nFqiMZCEwzA",
-	"bBzw2Xj51Sg5NlW1sJvChL3DbopeDU522SxFBC0yN1BRBevMQ9q3L4DguK+Xa8qW2ESFFEtlP+iIhDJo",
-	"Jmh0QJQl5B6NLe+Zhc60U2VQg+lQ4GMCq21yOQm/+GfSGxzdSk0WM2gQNFRbxUPHD2ail1Iq7HE2CeRw",
-	"qu8ngpN98C3A4n3HsSZJ3GYs2Y9q9tLdArwOytkJEQJ+Ax2+XHEXw4I6om2Tz0/rEzPs22topYJKW9wZ",
-	"ja3N37WQU4P/+zdXD79w6wjT98xm7KNx4b6AIjahabsfc9s9g6Cp0U/MeWNNs01j2ZWEW8KJhK5eUA5r",
-	"DGpYhOIsj5BRhSJklZm9c99gyPaOOzk87OSSaFtsbcsdkhxbqrM5G1p1KtDWr5iatz82q6kVAqRHoTdB",
-	"Ym0ENRogT1pebXCpsdDWS7XGQjj9KxEyqPu9MR0FpzlNE0SZWY+9QLWZZUfTZGKFS6D+hR7APA3Cxnze",
-	"phAX/Q3vsIQVhQ9J8lzEZBLz5TJ0reQaHiNBVlRv2bFemD843qoJNp9ISrCEbpzuTlk7U3EjRVVgVTa/",
-	"uf7Qaf0GbSe3V+5IsML7WYpZ0bWyYwefXK4nKQ92ObviaWqc7jyz/cyWfGVasml42ApVdT2kpSyIMRE3",
-	"NnP1C6r02IQyXVSijDJm0jPH+0dFB0Tzc1etJESDBqwlJO00Tkp6QAr6Hrg6xnoLCe9aDUdPZHqMNjRT",
-	"4rOZa0Kq8C1hTgFIOgt43w+0caJrM77rbeq6nPgPTSv5mDMleOpQD99CT/WBi0pjLpr6D8MzRBOTm+kU",
-	"4QrGdDzHbf1ii2GhvoUGQzMUzrTWBUJccoOg0Dm2qH9s2sxSBX1fJXS600Qz1kfYq2/rXvhSYZ9eloU1",
-	"YTb4zF6a7dE307zf3IfTNnEsnQ3su+PRGH7Y1vjSvlGeQOSs6/jqfmKrwzQDyzRrdN14obapOUMtiqBj",
-	"5Xhod8YujTgrp+N3W6hVg1UFzXkdiUVltl/hbFXus0ksAb4RtbRkLIG7jDzFOdcl3hfgTTMewLC31zfo",
-	"9dUlSDwn2g7QFYarc75AGKKJjND/d/3zR5vcwLBpIrfO9H8Iy23yuIRejyjmCSRopVqpc4X5SlnoWT5N",
-	"oc8DWh0ho5CaLHOsTIkdzd033Vdwgihn8QKzOXGrRDlLoFM8+nz//DOSZL7Uk8FQWBDXD15ziLrolijh",
-	"IPxMXR/K/KS2GzNVKal4cV5fXY5KKs3oyBSWIgxndHQ2enFwePBCqwN6aRrcz318zLplAhrV22WeQklJ",
-	"a5QUMTU4A2NlpGs0o6ki9hqvP5rLBFpMSnVZTKTnF3hJjBnwv3WbAmLy7nXEmbk3Aw38AR1HZ6M/ciLW",
-	"I5fmMtLPjB5sjiuQffglCk6kaa8IEtrbZFSWC0I0TUrUYlJuHd9/8tIui5kvr1Yn26aGQiq7n/e0w7yn",
-	"neb9HXp0ZJxJg1nHh4fuIr2t4omzLKWmZODzf0qjgBfjdYrQeJwKGLG1jrb+ZZRSqQ70JydmUaEp/OKf",
-	"/4gTWwYFeKzMl0ss1harS5DU9IjnGqFHJVz/HYoBhdxWF4KYbn8MEUdhBSJCvB4wHv1G1YLnynSoD6aW",
-	"1CnODF7Ax8gGItWPPFn3OoiO8K+KHyVy8qWGAUePNXFdmYsFqQJ02HnrT062f/KRq3da899AEHMIcG6l",
-	"gwgiyZeozIqf3z+f5untvtkFXKoKotDrNNUaubU3zhE1dqGmHW1JUbbCKU2gy7L+2wKlji0/5untBsbI",
-	"B6BMQybcg0m6KcPMSsHQLtxJBnWObfh6+O3u2uwjvO0O1GLcu67mj00c+GoEBLVRtjPaMA0lJCVtNPQG",
-	"nkvbzkNWwXCuNUujrFU0Ma250TnjoomazKiPQU1JFavar1hEo/v9Od/Xv+3LW5rtO3VtP+OwS4v6X6r4",
-	"tLn6B1HRSRPMk6+BUmbqgSj1L5p8MbtxOLVpEC/5yoj0QpK7hFV/+aawyH1t7ioCbYB/1B+kD4ZPF5kV",
-	"hc2Fn1lJoY5QyvmtaQRs41I0QDI/EdWy3cOn0xs29YXhgPyJqI5Q3DCGQrMVrzynyejL7wG8fH7/PNMs",
-	"QHOM/gM2KanX0OT28uLDFVybdiJBovHqRKseq1N3cc+i916B3eXUS2jOVeB8hKBp9sr0kyaIETpfTHku",
-	"TKQ4sn0qtP4rfViQEnmAPnKFMiwg4a1qDFcx6oqy+TvBl4+tAut5CvNg50rF9qlNWl4dmyFhMcZLAi26",
-	"vwarvYIMc2jgXeaHwRhFGwO2rtJG/4TWgu075ShSJviKJsbPWXdHfLCDPoWZaubqYqOaN52BWrc2l37V",
-	"DlpuHxVQeUHVyKDNi925s93CI2KzA1KYL5v17oYp28GCQBzMjY0D9LnrOrNfSo9r0hac5mliBpThGAqv",
-	"FIHzkFZQbQ9m+5j21BCCAj9NiyW4XbisuxKoqvO3qAGuxSqflYbLWR+XYdNet3sPRTE5uLbcCprcWr57",
-	"1yAXop+t5Kis3D1omtaGgrdM+iSutBCsu3As82Yzx+qFSi2EtFX3dtQEsqZCSsWVMduG7gBdJmSZcQ2+",
-	"c/1B9XWNLy7PpisJjr4Ns0fvtXogQ0jbtGTUX3cXIN2AtkPlKIjPYeHiOO5uNP5+AN6NuBkiZ/w6N/qw",
-	"l6mjGwnsXP7YG0+4NH5vJNVa4eY4Fdlj0jOhU6xLfQd23EUWdZNCRQu6fx/J0EUmuHebpULPA94aQPG4",
-	"7MMmVSg/IIaysf1HsiI3YPy00ZTQ7M1O4rIuZQt06Qne2/ZfgQzKT5cuCy80RjN6f/l6IZtNDO2rtnzF",
-	"EE6INz99HGcr1+gc1tjYzzcS0XnE/Q+L7ZSE4F8ttNNLGrQR27ZYz496y2Q243DvzqlBCcrZLeN3kEYE",
-	"oR2oZ49TLRValaEiVvJoRPd04Z5d0tlfN+azM1zzF1m68XVwkXt90Nbb4HPiakzUEQsucH7TeBXawTfJ",
-	"vhvdIR2YeBgI/Xg4I3fOOvtrcG/Y1M4JyhQxawhEKZNk74P0/vvzGvtujczrgb5xqqptYNe8Wk+RfR1e",
-	"DX1xdoRYnV2GSJoNd/KJlD2G/v1+PsNvxVvYywpqcRa674e6C5/OUdjEgQuDdScRqH5w3ZGP0KQJCGIv",
-	"+e4yS8Dc1sUlQWWLTNlrun6n56YKmf5pSuaUSYTnmDITJv6TCF7Hhk96wdvw4eirOI6L7T7EGVKM8Jdy",
-	"hQDcA0c4jA8/L/Tl3eMdzKTX6C89lUtYxM5PuHFeVTQL6Gn/RbMnUyV34HCzWGaVyF0imdY8PY6d23wk",
-	"YHKmTI2WY+76dbvDoK67jfrrYw9UrgaDOsaZygV5cGqDV65K3SKadaYLM+sjZTrYPTVGp+3s3fIc/GBD",
-	"0hxq++yf5WDnb4op2cf/6TkOFUDvIsWhBw41U9Mu8hscPe0ivaEKpW/FXqkexQBqHp7asAVguzZYNrD4",
-	"8RMbesH2YRZLiDSeZzHOGlMai80WTYgQlkh/xObmjiPDjJu6W8hXlJJorOQCi1ugod+oIOYvU4vCtB1p",
-	"P++r2LSgb2PW70rVr9D4EE2xtJUsgldZXQ1MrS+XeWaHG+DBFgAbE0dFq8wtSyAs6bmAfmz8ft+cTxX3",
-	"/SxTyjCsqqalbuK6PWZTg/4rxLIMKiRlzMMIqv4+PpUM0cMcKQ/O/PHbeJzEn7gYvi8DL6X9uFEenPVT",
-	"2u12pczN+u+jKXXRkeyrWzN+up3slnwfj7+Ple3jNv6YyT4euF8j16cyeXPOQMmgGOp1KA3xl070if2R",
-	"91Dev3qWT4UPf60kn2Y20TPHxe3mm4oRP8LuhyX4FOLuL5rf04X3t9DY107u2T2tPXVuz07o6y+f2vNA",
-	"NBuQ1+NVvp5pPd8mRgU28C0y7B3l9Azl2t9ASs+DCalXPo/7fHA6z7dKTZvr/3dO5hmOUksi5i3CHwql",
-	"u2L6swBeFcQGIyWa5rwb0FBdVPIYjpkseQk7+AGldQTuFPXCNrbvHiR7NNvtip5R2fl3NsCf2LN1acXb",
-	"edbdc9q3namjueC52a5lOxdf/y4Ozg+GZEoEJsmKCJw+LPY1JEOvg+uyHPNyr/cKen1r6XkdfBct4S77",
-	"9cB415NFuhrNX+dg2mViXieI7sZ9/+jZUWYiyuamX28lSW+MxZIktj0LBbnpiMXaMoLO50TsteZLNaLC",
-	"0dcIev4nZUsN9Fo+bqqUR7iGVKlAmkJbplQfpvw4iVL9oOzbczxyDZiN1ow7j8VttpisC3e/gm7pUaUB",
-	"hyRIBfbbP0Wq0k4sFISrNCZ7wjSpcmvZv0Twb2vnz/6JUj0xqo2mdpEupXZZDmYTXN+KCrl5JoOIfHjW",
-	"1Faw7VqbrKH1E2RO9YXxwxTLeTFYf8FTLHVwbkhpM4+THTIvT9AfWUsZIsVIW3JEDHfuJJ26yaVi5n8n",
-	"UdFFSPiXt+aKdD/nhnwRvsyoKwqpBJ7NaIwSMqMMOuPZxtBK4XhhXyr1hedGRJiG+eMiy6RSypIme52S",
-	"TQL1ScuR3wJ+j5lwUjqlr5FysjF9cxy7oqINNd8qg/ylE0/mpcPvqQx99fSTDVb/tRJQ2vhPzySMYkff",
-	"VEzzkSAwLBGlLFX/oqkoXUVLK9V97YSUx6C+p05J2RG9/eWTUnaCcANSU0p6Zs/klG8Vu4Jb+DaZ+Y5S",
-	"VIZz9G8gSWVHhNUrVaUYYHCyyrdLXfUd/DsnrDwUvRSfz1OyDbc+Q9f7mHx2TSqFkujzHVWLz5rsIGii",
-	"n58judFH3Bq3dxzJhUa/W0Iy/RMVSGqQsJjYhscyZIXewPIeDSXtthru69m6EhVTrYa0Ggjh711GQNv3",
-	"G5zSrccOW2KZYUA8CLOPvqbn0tnDgEu7Mqr/qjHRO5yV6pQUThxTgsbhCWdkCA33T1Hp5EMtBxqKD3rG",
-	"Gr61RJWOvo6WKIMfYXCg4QlDDE0kWiLGXSatdIburuILJo8gJVgw23kq7HD/dPX84xvk3oMmzMR2eJI8",
-	"XZGk1BuNzyoBE84qHtfz2kPjmIWxpW+8r8eew0VcTUyQ11nundwBS97bxTbG1h8NaTZnDuCQe8Xzla9A",
-	"2u8rp/l1MO65IEqsd5zD8sngpCw3NSOyaNgtFU1TlDOHu6GCZUqsG061E8cuw1Z8JdYNm/A0O1RwFkf1",
-	"GAluF3p01x+uxklKDAbeWUIwEcrNtWazfbtnZqzjXZ7ZI2WI+eZ/5+hO0xWVxQFKhdfyAL0O8vkF1ky+",
-	"ECWKg9aFxgE2v9eWVPbgQ/66JuqDz/gR802VwEwuqVJOEgfr76HrDfPU+iexQofdyHP0V7G4/pMSTh8U",
-	"rXzctNMy3nXNLe1nST1Odml/kIr7fUhcay2HBG9Uu+85T27nxMtP9+9gni4ZLX6+J2i4Z+d6nAIrtSkD",
-	"/UrR2EkZJ5IyPKdsvneG5C3NzLrAj1gCi/EfR86jB050NGZcIUbmWNEVaSzIdD/hs5kkD64HFdjKGaxK",
-	"890ll6q28jGeSsJMUqfUGtS534kW28YLSRJEqFoQge7wumUTKV1S9aglpQbmMRlE75K+pN9zmUsDmHE9",
-	"2cmXrJ1ZUutUi9OxgO2dXvVr3Z0lFhCPaO46UIdlqV7tjrwiFcA+aoVt1Ysf17KgezDkm8EM+bET3wey",
-	"5G65jP9lyf95LPnm67Fkp0k2sOQmtUw9Ek++eXSefPNUPLkC2cdyGnKhmlnx1WItaYxTYFHGSaT/tU/+",
-	"yOkKp3pUNJZ5vEBYoilnSejyP6R9wzTd7iCpXDA7oePHt5QlTVSpn/0Fcru56HTr5woc8Dskv8xC1iMH",
-	"/L2tLqB1EZUO8gAB+D9rcJ7BWX5GMWZo6o3uc3soU41+iSbDN1dv/o4SsqIx0eIALTQD9lJMInKvVwjd",
-	"KsBfsZ9nLdndXKjHSumGw3niMLSfszn3U8PzK+Z4GhwI4I5nDFvjuZ/Ikq8C2IQcU8CASgfoytDzHSth",
-	"ToyZVh6mBAkYJgHP5F4IRWxA16HINt8DUJkd9OuGcsMAbonZ6i96hGuDEDl8EiwuYe+DY7JNYBrm98qD",
-	"kSrIZjFeRKhgkhtQGq+P4VWUze22NmH9S5b8VXjU05xuDhv+ejzKALwrj3p+/1wRqfZnGhfkjj2mAaMj",
-	"QppzZVhA7pCPlaP/k5OcoM/Q3+Qz0ktCZkn6tc8pYXO1+Iyma0UkJNxYFU+CTcZzn4kEJqFaCJ7PF/DD",
-	"HRe3RBQqYYbVIsQorwlLNIhuiFTvDDAeB19LE3TC2uNHmLk50mCeIxzHJNNYvAnrr4HRN+7symgxDiDX",
-	"XgO6S4Xj23a/yc3F1fPLK2TeBH3MljJxKtnYFy3hjETmxcMGpf3azPcU6jNM1UV/hhebL0NKt2QHP7uH",
-	"MgC3W5zwnumDANmkgise89S3LQJDaJrPZkSgjPNUBmWz2dMjsm8LtDD/hj3sSDxLu5MaUAebnWqVNven",
-	"eAu3rBVdkv0VFmuNwSnHiT6HGU0bis/frFJbmczK9adB3Nq0nYxAs5FmNL759f1VVUsp47R+2mbhLYgm",
-	"fuzgBdjqCspE0K1jbXIBsHBmn/IVAZEkghIJvrE803JIW34YTVMe30YozvIILcmSizVcnyFKS6bSR5BE",
-	"hhheAuNRzfZeHXKPJKjqJ/S0lmDDAlrMwgLPh8bHS0PsOEAeNiTrCFvHV0f35Uo/W/rTgNpkii44ZIas",
-	"9HUzD9hRDmJn4t9dwReAYb3WSwP0Oqdaq0qaO7YANCl6Wg1YEYHGRUK4vdUMZLzXlFld2vi3klRdgm6I",
-	"le6sUksbaA53ylOesCbLFuA9QAnocWPAcQCHudoCc1g7BtUs4XcMmYpZ8GsnPK7LoG8Gnbcw3DYvk4Wl",
-	"13EhMbkflm8B3OHTC1Av9XaH9FtB/FDcf5TkQnB2rQ3vd0fN+F0ENVmU0fwmWsFGY3O/oCCfnCma6g/Z",
-	"XlRJSCyu5hwgDewpT9YgQGw4PuiN0BM9paIHE9Zw5bG1u/9mPPZSAB+7+bBTcbBCnMUEjV05IwnPgecZ",
-	"rQhAsLc9/3GYnNhxBmRXEK+IkBargvz/x5ymCZC2fRNRZtIYrDdcle6bJpgsOQvKgF/tPI/I+d0UAcr6",
-	"tb72WlU0WLvbZQlYblgDr/vnYhYfvzw52eKQ+PTuAunXNGwARgY2xrSOCgVaoBllVC5IElV8SHNBpL9o",
-	"AcaN5GiGRUM2qVnTp/yJHBnFfJ1smZw1GzJlQG33cH56dwHAb3Zo+Mb1xchTwuLFEotbE11W9xPjMedI",
-	"2H/S8hmdOV96liut2Zha8kgSLOIF4sx4Y1HKpetNntiwtbtBLiOUYkVYDGwFrpEXI8400UblQeDjo8PD",
-	"/ykyp7QtoUUtSFnKkFQkA/v26PB/jKSd4vh2X/F9/V80zYVUMgLPNcHxwo4u6Z8EjfXbetTLD5f/N0J0",
-	"hhhekmTPCGaNnnNueire2XJrIElSCldpM56m6Ke3N6jAfODIBwjsnZzpHWLwv52hu4XWHThzfbox45An",
-	"5e/eNvp3Sgj1OPLeTmDbETyxU6dMLg0GWM6i4n5Tf8EvcvbY7hsrvFmVtXUn2Ar33GrJFZVB9Cx0hqi5",
-	"y+RMOM0mSxV4oN6gyzuFy4Rm4GQvAvVUUwZcW6WNJTY3ULCjvIaZk4qN91DZ7Qd8ALDbfBQ5e+ZNuF6S",
-	"5iei2oB0+LT0shvD7QEQHmjM3T834VnZGlUiTIk1yojwwdyFIDg5A5K4uPrF0kNGGSMJUjwCxQEyZdKY",
-	"CxKhBb8zqa18ZpQKnqYmOqIpy6TQ+K7KLCneBwHlLnwbYaNKPYCoMh8foI+hqHaAxWs5/5vd81NoJ2au",
-	"LpqJeTOonLzBCu9nKWYunL5dOXF7/B1mMqVKDW7kIh2djZ6DNWLf/pdLSfRqa+R/+sCTPCWy/JMJ7ZZ+",
-	"cJOVfrr0kdvyrzb+Vh5rMyW09qxI4a898pX5S0/Anvjy+5f/PwAA//8=",
+	"Lk3RhLCXrhLqt+t2s/YCWLMvz75gpN62TRS6y3wfsDfxvcaSjirgkobygQyida2toJJJQlbBHD2WYJGg",
+	"hKyoudzVn4oUV8ZCq0FqiDJqRtt9WkXSaddYCqBYLYEErAwXZVm4xOOi9sbBQxVOp2jWFvylFgDpNN6V",
+	"/mb3oDTrMdxV1jxQEYLpPt6t+yY4bNeVBRfVczmtK7GBqG4Dwbv1UXarlE1erzcltNRKsI+AiJwNSwnT",
+	"skpbSYqmKZpzWqnpUMr+cjNNmmut2KWAzp4JnuSxz+jYHWTvJyjKJ7IdIh7ivfADhdKKEy9oRM6eSSTu",
+	"TaClX2GflgQ4E7/Zlf4WDAV332wImbdCmAOyjMLZrBbxQmvePvpmrv0GZ1oLb0mhjM0bwxDffvzoqZB2",
+	"G6WLCFSY+4qV+z4jcT+Kasul8aKcyVLasNN04DN1by6IY5ZM1H0w7t2Cfh4Sj5J+Wc66tDPtO+uyCuJg",
+	"Ljn2u5ySBV6RYB70bEbERNI/SeVkTs6/++6705PzqJbEDOE9/b5W8n34rlkVOjt+dR7ShuzMa4Gzyswz",
+	"nMraJbCfV0SsBVXmHiBPE+JdX9JcK9G/myE1cs/yNEVjkkptz/KsAaMTe82u2aix8Iv0Xpc7NnoS9EcM",
+	"yOniswD6d03kKjI8HY0ZqNTozOIP0h/YO3wF/Co39xzV+YFSzWfC9w70spsi5j/x0qFVCbsnVO08BdaG",
+	"zi7DQlnzw8ehIVVqrETOtB1pxBuRKnxnpX0NUmGhJkrQ+XzHARuWYJx4cHwIvpUVjjzGUCTN17hjBw1l",
+	"A3g2eFKeVebsUP7JZM2WmcROhtSkxdmak26/WgWDmgMPFmRGi/PijAsEoGygeV8bJeSiXZB0iAfGLqZR",
+	"SrjFdlISO8isjqpTUaZly96zJDhwt00VDezi/FXl4saSc+DAuRj3DGusFlDTq0rQdZMXm3MH2oyWjRZg",
+	"nXHgDRHotCUSh0UW0Mw+XbuEqgH+6piTUHCPvxs+Js3CkbvncNlh8LBpmgQG/vDh7QO274I7W4Li+sPN",
+	"8DGZDHgpP978ffiIWZaFTun6+vohx/QHZX+Eyqrm05QcKjyf+wsFQ3xNdEnkhsWBVd8+4LxcPGnLg0XZ",
+	"/MFr3iZ9SIZ1u4iA9CwOmiO2i7FwdIdkKcpiVjNX+JEwIrDibZfV5u6dYSLKf66FlC/x9mgml99Rp+tn",
+	"pcW1S5GUYAHMuk6lr98g99RduffDSr03U2Qg4RAUglfRuFR7+aAsJUq/gytaEMnTlREX8E9Xasb/rJEj",
+	"mfC8IeUZizlRPQy36pG582qo0Ljti/WTdTDctg+qQT6XFlOtKlYPzJXMmNYcK3O/8q17veKRCmfjmqh1",
+	"mvq7mQmZUUZNstN4RtPUBHvq9aB6avQpx0nH9X/Qr36JRg1RPG34LvNU0SwlwWWbQmAmOFWxbwTPWXII",
+	"Jdr8fQZFK072HY6pXX51Z4G0FH38a14QMP5kDcoAOdVh3D3tz6Kk/3RHGc/t2KBDZYtAxSo7kF97Lvqt",
+	"PR5/eJfIxNdcTj4g/Ps3N22J52G9W3NDuF8yJTHOJVwffWAmwgTHKg8Fl2xCQmN98U6DN0b+7ej2ud+P",
+	"v+Swxs4VA9FT/d6huj/kKyJEzuTB8CXpX1jSsiZgR/GCQDmAokD8dIOYuUjeVwc0h9cIaHe4AyHthm8E",
+	"tRv/KWHtFtUMbLeqfUO7b3K41djW28Dfa2r4gEm2+JWvZVql2jpW1/AtcBgdWNwHq54Zn8yVzd6r1eku",
+	"V20zV9OVLBcOD11HnwyvAddat/yqOnUE9+GRU/t2q2KllQ0B0HkTgM5RAtUQQd5EACFG7hVa8Mxf/nM/",
+	"PHsY9CpT9YfgR7esXmCMRnr1kwXftTa3ycc9Chn0szz/+LYwOcC1WyjJnEFvnnJt+3AJhQC2uj1Jd5RU",
+	"lKHX+4ZSGwGGoqRBvNvGBBltrfNxVngebtBiEGfS4Pz7ULEDK0p12I4rjLeKsbfTI7i1kA54NTD/JaCe",
+	"o7ECp/p/sl/+k/2yv+wXj6hd018Klvfo+S8DElbC5lWPRBM1KNHEA6XR41Py7TwwDPOomSvNfAs44RJT",
+	"543r4er5BN8lITdrJXOlet7uzEJ7aWa87YxnZ9DFIYNvfmMuZG4VSwpJ99B5WZe0uVy/Z0/9VWlQW+pp",
+	"zREXaMkFQb9+eP0RKTzfn5e9Pp/mBm6evfjbyx71HSccYLsNZ/uidrbWkOpwpkGNDeAAelvJb9Y7RhZU",
+	"udzQ54OHroEVCk7BdDsg2iyDGgB7NhiwM4HnS8JUyKR/b58Ngmq8DMUe3/x0/YCjYpxN2hb8Cyueois/",
+	"E4hLkHi+U86QYHesAju6eXP7kB3Zi2n1u4/Dh8xDsdlf3l7vC48VVLw3ddNKh2EBZE++dlYtGD+AffQy",
+	"6fbOGp6cKXgA5VLxwKXW12JKlcBi4y4V+mS8rfAQVjiQ8AKXDpF+2OkmIZSlDmtW8MhW2lUYTUnK2Vwi",
+	"xct24HYYwxEleLbgrmB7mCWkj/0KlWogmKKZnyArynNX4uSZcdAc+iu0MxrIdzGJXuaeyeji/OXLFy/7",
+	"3U7SwHXQ2X2W70o2XM3L5FUes4FgwWLnDAiVc/YPt71PNajCYUzMz8Gug7ebjKBxrZq38T8YbKMzlDNJ",
+	"mnLneoDUZdk2lrxt386XnVBvd3w2Qbv5Ovnft27Aj7UGnmvxs0+gdD7ttpNOZEjWvL15c71jhS92LY/E",
+	"gWW9e/Nxq+/MRJ+IfltNju1/T0bRKA4nkM5SPA8WhrKKdD06uqLpZArNaxLOlBc+ei9cEP+33B32/FJI",
+	"tgmfzSRRzcoRMi8gymxUcOd5n35fBagLUf88G118H4KvQcvKtUub0Xt6HIUR0tZh94tC45KD9Jn0LVVO",
+	"jy+RqfBWFDWrZmW0bOW4tI/TsAC1hnHcgLtXled7oBQvS5pde628LEKnL8807UJl3/YFnb58KDdrI1dF",
+	"l2Si+CT1Lhx75udntcb5tx8evFK4Q9h4s/dWP/XF/R0A98niKuXK7U5rG7Wly9unO9kttncLiZbgz4NF",
+	"ctupg9slxVOSNtTEg2c7AHB89v3L73ZCfMGzSUp9fflG7Po7zxC892AcM2GlhgonH0sKxQ4SfflqfxRq",
+	"Nc7mvha2esVj4v5DuITx7k3iFEvZnJADjx8MqxCNnn8lGv0pmC78miHIGAYqQYQpEegUPuVK8eWEzyZS",
+	"4fguYBDBC1ALQ7/QcOh1H3kD3X7YG8nu77S/2zmVSh9d6uw+5duQyvoaKsc6VsG4U2BCzSdDx/s6vmN8",
+	"nZJkTkCBCzfCMJa828vZ6auzV+ffnb7aeUbNtsKbRzYSsMKN2upfSy2siUqLZC9evPwuapGc0CX+4ZDq",
+	"bVowqe2UtQCrhYyiUS7mECy50xgHGehCQkXcDdPLo6yTjSEIZMkGq7WYJ2hK1UMpWTYWAHKlgfZMAWVx",
+	"1nKwVrrt6UxzMdfWmi9SXXOAwnNkn+9hwjVlCV8Hgqvw+z6cSzt44y9JkDf+8vZ6gB/jzRM7MJ6W4BsL",
+	"Fj2RUvdEVLAbZ34NhhNfM/T98enRyf9x0cN6ta8JSemcTkPN1t6+u9JsKqwSdXMv2pgVC5kA+zyToOf4",
+	"w+uPtj1b8+hnx686uB4oF1RtQq4H8wTFPCGGBVVcY0StubibxJwpwVPXeaH+84pTkD4rmhCuJZKgikJj",
+	"xizT493HJE01FySzmbkVMMXx3VzYNs1TIv2jPhXbHxCN/MbjjXQeHPTH/wQx/z2DmBYjmoM7DTlfdeCU",
+	"+nxBCX57a6qoxE9YjDOZpzbJGEv09vrtfz+TvoLBJiMSerz7Fu9bOYcyePdXkhi9u7lGY41ZziX68njI",
+	"nQBtOITSy36E39FYH1eyJczR+fH3J4MmC1XC+fHTu+pGzr47KLXcskluuBRP4wIcBMMWwLAKriFCv/5f",
+	"LUW4QLdEkITr4+KMGEMcjT9evTk0fZbhome6uUQaQsIXfSz1rBoEG5UFLmP9eHt9+MacAkD+9OT0RYSM",
+	"WqKXWjqagZPm4Ul/aTj605OXpwd7u8R+SNnh1RYen+l9nQ3Cr/Q0xBg/nN5eN+zm5LvjEz1def6Tk5cH",
+	"A6++TyibBHEc/FmUIcB1/X9+Nj0QOr7//vuz7/RC4F/fP2T+INN182sgNJD0+YtB22ar4IY//tq41fOX",
+	"LwdtcHUf1HsN1YY3dfbd968GTzWZh/RdmO7wx+t3jVO+GsCHQ8l7c2hWZ3bt4Oz5tWdllnFYUo5AYlhC",
+	"KO+jip9VbAlKQrhC8EdOZLBtRaZZM/j1y3c0urakaL9qxEWldza0m6lmNBfOmNJVZ2eebdtm7+IFh15h",
+	"RJoyRZKwZJcj93jX/WbY8wqnE9c3y9XZOq4Fc2/pkqApUWtCmF/IzgXsXoKiS8JzFVhBPZ7M1yjlbK63",
+	"v8ZUQY4NtPoQJEs3D15MQ/fvZsQKZ8Z/IllKiWl3aFCsI0K54qZgm+zqgxyNhFITvJpP8qaeKGBsISVo",
+	"BoXCaCxc/d2OhWf1DEt8H5zhJuVrKLC8l0k0DYfcoFiqvUwiiSGwvu2lpUna8CcTxIVgW9LXKFtspDaJ",
+	"fVUHDP861MOvsDaOkbQ9gTGacpYcoU9EZpxJ4ptMggKJPtPkc4Q+S4VVLj/DLSv4Q36+dKSIpjzRSLfE",
+	"G5QSvDKqOFTYHhc1EKCEF8pofCeB5SXmXiXU/ZDIjA8/wegHRb9CtMTiDsq7oRldEZO1Jl3zwsR1x1zz",
+	"PIWLR1OamBoiGv3N7nyr4yVOyGGe1abTCqGp+Pb5jrLE7tNcafoMrn83HTQPOfoHqzsVu1Um4UK1lyPR",
+	"bzT1yddrq3/x37afrnOeOYdKkiV3o2i04OCT13AIuuMBAF3WfQMv2i/yzp/k9eqgsI/2wiAFnMIQqlQA",
+	"KTf7iExxN98AVr+s5wsFQFnS/bx+0G9/iQxUO3/1Vr8ddipVRw5EXzVyEqiPE3AghftW64/0zvXTMiqk",
+	"eD75/vh08mLSlFXKhWq/i2RbqcCL7TeRulersNX0zOTtaPDWgn37JlgJCwxDgVQqZcusv71++9+HiaAr",
+	"Yp3o6HNCVjQmmqfB70L/y+tflvBLt4kd9VuztVLWpcTBwHj1qgm6XZANfJiQlE6JwIqkGwgfamZGEiQI",
+	"Tn5m6eYCxSnVuINivlwCB9LaFZri+M4ybdNFcEZUvNDcTs+5wilNTFEhQTSs/HiowJLSiiyHDrEtA46A",
+	"O/v67X8j8xDcK+FcSoBg4GP4vfk7D+9QsRqpSvqwHiLy9UxNeUPOwqOmlPWkzA/6i123x//u2qc6ddoS",
+	"hAFOcCXBfqoNlRArHVstwH3L2KJRa4RULpipkFVFwrWGy8rlm5sB+GwG1XUWZHnpS3JLpPAdMd2wipQi",
+	"+wWIQtuO1XZ3LbcQR5+CFBCF0L9B5wTkq8WUW/rPN0eMAb6AJCLPVDAFJCcGa0y3WatEoT9ykvs4CxBX",
+	"jBlaa7CATpIStObiDmrQLvy/QXORKSEZAIVkPE1tXVJsb+PFfEnkwSWCWr1F/V2YgkqkvyBGDdEqCY7v",
+	"DvlsFvmaJRTqmADRLLBEjCNxj4oNIu5uE5ClRomc2ftuh4dLnuQpkUfGH0r5kZZPR4wfivvDYoC9nd92",
+	"aGuLoQMJ7mbkHyylbnmZKLtrkXg4V3zCyJwr2pBdWL7Qq1eC9CeH7hMim2oeZykJ9Np4T+9JgsxTy4I0",
+	"A6+Maa1q3zk8T1OtceF0Fla1MhIM+MBMsGJ4Qx/GT9NM7pi1b3+MGgCbDurGaYRBvasppCXuJ62lZFu7",
+	"HwVss/vGplW2iU+/fnjifrKz/mvPJaodO26sfBQcqmm3vu5Wv7aCHbbbY333E71ZHN9lWgQG6/EHmMaF",
+	"u5xb6kYOFZlcLQnDkDXgZ7nU2o3v/6Scd2WWS5yisWO0/k1BlKDEWJH2R4TnmDIzhjTtsA767M9WhoKS",
+	"U7LjBt3UfqNYobVWVGbCULJUBCemf4xZ8LiJaXcrUBVa+7234XCSUNOo/roab949TIfNggwCMfVMmt8T",
+	"kpT6k4PSaBZzAKWu8JJcIjyF2m5eKFYEXUWXc2xou8RJgcsVxI4KnlMixjLrKBNWG7cLOYDe5ELodRu+",
+	"7Kq4bBeaDMuOt/B7zQwry4eiO+LvLbpsSEJuF5TJM7jrs2Y7xmyQPh9qcmeIcIEFuzm8UA3B/NMsPn15",
+	"dvYDju9u+Q/B1FS4Q2mL1k9zIZXmByllBGlLyqg+jKOUS9vl2bTAN8XrMwL+o3CP4SoxJFBauNicSQA0",
+	"TjvTLKzb20pQbPKwOxUcshC41V/V1dtQ62w5Kpbkp2sBbpPrxJScZ+jT+zdIvwd1T5YEa47euR+2FgMT",
+	"xSfmv37r27dp47tDxQ/1SxdW48QiXjyTyHzi7GoCbbLVgkq0xGyDoAZd5BoRQFkRaQtQ6ZM+Qm+Nnx6d",
+	"orHfBpZ3MhS+r/rhX+4OSrTUOMm1gXBZtryW+I6YCDfwNsPnwgbvkga4xOtUcgROZtj+1U9X/1fb7zOa",
+	"EjSWhCBX3xXy866W9P7IPj5oMoDJRFPIZDkNCbBboxdbKjo5Pv4vzUxYItGMi8hRPxpnguDlNDVG4Rxn",
+	"TipH6PTYZUxbeXxQnIcGjLp3Yr7QZgfVvpVyonhKBA5m7ELXUiB/WLXtgx4hjNRC8Hy+yHJl0Ayc0gu8",
+	"sgYulPfJsJTFso+rlQsdjTeEso4D1A8VuPKwSXJbrMfgv206UViI2FYYnGGawsEYygCMiFMuSXmLznT1",
+	"p1jex8sdO6mg//HR8UlwL1pJCV0pgQUar6rfEhfGlrV0bkFOZUHXeYYU36Zu466FnVMJ3Ug0H1ck1VwB",
+	"LbjUCCQVePwhQorg7pEBl1pom13bRArflfHveFcQbmdPz/tJFoynXFsvXMmT4hwKDeUIJf2TyEa8BXKW",
+	"aPz+zY2rnZscAJyIVMWGzs8idHL6fYROX55H6OXJaYROjk/Nj8cROnl58j3KWQouKZZuNF8HFkJNQlRS",
+	"8dI2A+YVNDXyoDk/C5oTWx4YFe79b1pVKRcoFjkD7PV8GipUo/UCK++xMj9BVMXvHE6e5yJ4C6HAv1HR",
+	"A9/1OdY8wSZ8OhHVyaMEmDtpbn90Y4SvMUoMmktiOWfpxI4LmXSwgxpfnFcZy1GIHNVOlCzVlwfHsSaY",
+	"DuXZ7bgF0rcoEx8sjANprvBAK2fA/AvGMOM5S+DomYwKX6OjH03err2y4X6mcV/A6bOadzRfAupdS2dU",
+	"01y1ew/VDm9mL4+7vvmq+5uvur/Z+VUjSwKFomczIkhiuG2b0Ali9hbybmGcmzQqFNolVJXXJ2wOxIDQ",
+	"gMds3W6rBTevBZ+H3fa/QbigqO3XYBCEtSTo5mY6Umtm1lAfthGQxn4xZj9QBjAM2+SnE/QMhw2PDBqj",
+	"WZytdxi4DxvWym+N6p1o+Ss5muHwFaBdWcM77Y9Pefh+RcXucHWVjZov7YK6WiHd4u1Ve+hLZApOh7Bl",
+	"43FFKzoNJz6jjMrFVppMa0ltY1GEqvh4vO2wfo/mRt105YD7WJs39E/XiSwg/6D/Wp99+bK3vqytbWEF",
+	"ZUegdCKAcRT5dlfdmlu5flb2fEugKlZZAKEFB0sbDl0sBJSbQZlkYn2LQPVcgBbVbvZ2hHnJx+EkVJik",
+	"ZyXFEI3/MTo/+8fowEV9lvRe/6ZtyAtJl1lK/jEKG4BWB2q45gWJWeWZIlTWQDvypZKe1cReQN6DeZnw",
+	"NYM4oiIZBE5Pjv8rci391lw/wkhAbp2E67ULyyD34EcplMNuwzg1p2JIz7ImNV5q8YiMU0ZrQLDfQZIy",
+	"Kqu0HbdcfBD0F422cGF7Sy1kc1tZSx1VF3S+0ALImmRYgfnmMhNMuNXIOwsMY/c2+eMmGRETA8WOzrYm",
+	"34ZXPn30rMmP0fFUSuL9K/sAt5WnMtAsQLp4Bc1kdbWPOQ0FK+CGvKQHdjy3dkVytk0wHU8A/ECNWpYl",
+	"w9RkjFS1Vc1OauGtTkf9iCoxWFuFnRLcjQtB2vq5vgi0t5e6x/92zNQ5+tcLGYt5y7vdOsogjt6/T0MX",
+	"yTV2eqDMUr42mV1GAQgYjK5BvXmhsfi19S0DA+NTW2agofL1fhrU76M3fYt/GkCzq3e30hwxCJMbh1/I",
+	"vIRoEoF6pBHPQl5eGseSSRu2ZcmfheMGFz5/t9Qq33hiGS/m6B7j3Fp7JkiMQWNVIq91xwYbTis6WCL/",
+	"YYTuSGYy913S3VpQpQhDUzLjgiA6iCBMxfA63pUQpzj9EOrfcH3kDVkXr5Fc0CWS8I7xiyoqFY0lGpdA",
+	"XBojYCy14I0ZuDxsgURo/Pkf+fHxizijCfyDHJq/pfv7c1gRpbMJZUkoMqpPpkjvg5eMlmCWQSWamoR7",
+	"jsbHxbkgKg86maqa08Q4nbR1lDHmeYxTdHXdWlbKDBX2wBWDQJJXuHZIwxKzYOK34DGREl29tRntphFm",
+	"UgJP1+Ebq//dFpCuXiobwxXxBCs8F9hhm43R4XVkpFGp9GylUyV1uXsuj0/gte/P1L+ILXSjdKu7eotM",
+	"fgUXeiWgytm7v3aRHYEiyJIrshMvzGu7EMMO1owZdpj+qCHu/2hKKvoI42jxBy9odaREOZUUx+5XU5IJ",
+	"fNBc8nDh6uKUu/Dbqf0pges5OHPDNmXTwdvdXL1FYzj39j6aTaM75wTwktEFy9MUPAqMxKZyk/2pcX4Y",
+	"wQi2oH9t6ClVE586Cz/PMRsJptq21c6Wy7aofjhtuSH56a1lDeF+ew759EilvntNM3dNyGpKiSsWA5uF",
+	"6nQuEcveT3zA5KHbGjcZFYQpryWF5DT4Zb2eDpnCYA1bdjUuKVauGFWEfMu9UMYKTXc22dle2Hv9TdX3",
+	"EQrREead08YjBG5qtxYNTNOdtdq2Hgs14bOJczFo7uH//L2nvumA4ZcBbQu1mngJ7QWFVRlBh0J5tq+y",
+	"XPcTN8o/u6a8+TN9JtGaCiiwvsTqCEkDfJMsbu+PHth8FXR6fKg5ALInVMIMf7NNC7NbItUboqkXtFFi",
+	"ExpxYlrqFWeSuV4n8Mb1px9ukEYQ+Nfh6YtLVKyfSsRzgfiaoZPvzSqUwDTVGh28/uIEvo3A3K9OAflW",
+	"EZrm5gqBIIYN29u38FQasMzsDUnP0zKsFgfuPh6EpIsllUPnODlCP+di6zc05WpRwTcDuFFUnMxuH3KB",
+	"cgUN/N6BoN9bWguXPdXAukRYIShKAtkLhlI30DWKqGB8QirMwpd0jWJ3cn44pQqtcNogN/tWF4sFlHIM",
+	"1d21j6AgiMngsVFZKrssoENZVMoap79ijz99JqahVGdNJra47YUjFW0VehoEopPaxBjXKPUgQo5cxo5v",
+	"FDgdLH8aFB7h+qpQwPP51bURYE1G27D7mjClvbDZFGVpMEb1l+9SOK4Gk/QXiefEuGHu7N1TI4OJ+ayt",
+	"AXQH7S0QnG94U7OmIVer4TsXdG5JDwZY/ESWXGwarXPDKFHGeYrGVtQ75qmNFsiJ1k+DhVlXmKY4WE/u",
+	"vSDEDdRRZ2pSl95DJA7hVNurvh15hwFpmpJ5yGV8ZR5oWhC9RrRnu3XDzoYUcnDaEtZxLGbDaTUKcWix",
+	"lZFqD4UyPdEQRw8zak9xaFEQkwq4NeKUK43VgFXbDQ6dnRWQMjhekMmCqq6ZL/5WYpgkm+4GGJ2/fKWk",
+	"S0oOF2sskt7fGVu03wqXQKU9v6Ey7veFKQbc7xvv6+j1leC5lpY9P7rvCWnV74NAFln5KkbxR/3k6zhU",
+	"x8Xtk98+1RpU6sDdPqLqIUdlemkkzqbrb0QUrZP8nReti5dEgDxCC4IzbeEtZYSWuSL3NsVtOeX6n+Se",
+	"SuOE9iqIlt9Y0SlNqdqAMbFBZu4pQen66tpY9wyn8hK5tKaNvZQO2ZSgj//IrRiOMUMSbyLQVtMN+pMI",
+	"fhC6/I1F1kmRqLIr04ql25dl4WnLU5rOQ/3nhG/PB35rK1gO+HL4erPVGVRNHPz5+fAvHzCxwdNO31bU",
+	"RP1pmgyc09DJoEnZwDmBXDvH60PYXEui6jrO9hZs5dD+e7Cl6vp+uH0xWGSjqNSDz6KtJ1dLPwBqi5hl",
+	"LPOkaRCgfJnfcgoHbAui4rw9toWY8a0JfL4hTAke8iG9RrF9FqiPQkKl7iAFyjqcwOyUHQP3a0LnC9Xm",
+	"7Q0M11GMwlL9FEFIEKneN0TzbY05uD7gHDHglrFJF53TKXPWuj93wTVc/q3qjYOCZ10qsJWK/02WOO7c",
+	"w69yDcvUlOpyDSvQOqze0KN8SUMbC76JZPcrFLvrExpwt591U/Liz7mK+dIa4PqoD93VaIMJHU88RFFX",
+	"pZRli0v/y6dBWEIAI+mAMeZF05TSDCpDnXE6u+JdJ28yo4yGb2u8RpKocryqRBx1QBRY0aGBuLmLZ1om",
+	"QXiz22e2LjJZZilWxETASqGEPh7+bXbkqhZGNcaQYkVXBJmXwxjcvSSh3a4not9bjqbxGo0vo4jL3eft",
+	"yWgajiGcIxRJLq0HuexrXeINmpJGf6uiLOehq9wfedG6K9DTv4Gz3iieITxTcFHJXWDr0jK9sdhkzyb1",
+	"t/qTVhqodbMP3/ilEqVkpmzmlLkzUIVezqgKHxfkXrg7wkkl7M8SQ4OkfKvDXVMOxYNARjas0XTyf3BF",
+	"c9hIB9y8pctwEM/LULokYTjJYC6NKU3vfdkOSAueCyjCl1trlOUAL/OPAmCVC95Lmqa0yO8s/uoFViib",
+	"GnSu70TXLaCaCSK7+xbofmjIIqhcfKymnV8ico9jtU3qTWGVGb0PSZ2fmRu+nc+FbzemNHTX5oNbLkTA",
+	"KIMKXDsuVbbP01IZr9qgqLMgcr2LbJqAvWbe+fMr/UEbhym91i1eiuG6gpP+TXddoSAIpHaYem4o8dI8",
+	"Ms4OKCSa2OwJCt0eMi5MK64x45DxC0VSwLdiS5a6XAs9M9wrPULvWpAr4BGZE8aDjMHcXTp/9f1Lc8nW",
+	"vHgB46ZEaSFRBGgpAyUZol1wvXWM/3Z+FqHp3+A+b/w3uNGb/A3u9JK/mVu9s7+Ze73zv528PPk+Qou/",
+	"nZ7o5/Rvr46Pj8MZG7YcQIiRmUzNJb2PkLk0gsbfXZxdnOiz0Wt5+d25uUNs7pnwNN2g8cuXFy8vTr67",
+	"OH3hXvvu+/KrwUUY/UI2EpBPZabC6iKy8xWPChr+ZrSenSUm25H5prER2Gufl6F3b1F3gKlU+rKXxhWN",
+	"5F2oyr+Do7a97mj2IBYUvPgVKkkmpHoAR5WKhzaCHzBo0IJyG9gpk35rMODN785WAeMHtCWw/jRFx5s4",
+	"9SUDl/S+zX5oFnpDYNjkc9izYu+vCLU5ICwoG8tYerUpfGcE0kYmkv5J2m0WV5lsgaGyFJSOsFmUcDcl",
+	"7pknESQyYZMDu/AdjpNP1mBrUP1+c+53KKpiao9Vaj45xdjkPezOYBHm/uNuXcutrU2LFcGyVRkRlIdT",
+	"ws3VFrr0KG+qjJQyzV05byh+A8eT5gKnkBRlIx0lhRUpzqG6tnIlcXEck0zZStqXqNp509z6RCRecDu6",
+	"HlYbIWss0ZyuTHTYpwiFdOeahl3TwfehXRuVPzNyn/LkoTq2PRM3X8vBb/kSwrf0oH2cNBZfoVz5xknh",
+	"itKQ9D9RtEqloz8hwbtuGqpiomfIfY5UnqUE6hlPKavYQrE27CUFb6cesy0zXDY1b5VRqT0UJA32VSac",
+	"M7xfrepiYW1H05h5rw0UA6uawWMiirsTynKp+LLb9SHfest84zoQst3+qur3rmFU10hYrYH8WddQVqD1",
+	"vD4ei1R9j/Yn/53t69Nveuiq3S0uU2/U3C0sU29iqlmN7c/T/UPoZNmm87oXXxvHuQNMQGjY6tYmjoHG",
+	"V9ers8j0keEC/fT6je/O5jEVLs8teJpIRFXAwxw2qzV7sm58MrySfG97eQsQheHcHXhdLYfK7nraDpVv",
+	"e7oYw9bDazdi0H7YWRmp1UBouyPTYgI0fzZUyXcn9Z6SNGlG8isDLIfkM+iMAg1F+mBvEeoLmmFdWo09",
+	"AmLD1nuhdfWLHUhNK6AbgNktAdIhaP2rOcJdNnGXvp19ML6DP/W4p0E8bMiHUkozkfyKBbV1LYE0qgoL",
+	"n5lfI6QVAvj/c6P147jFa0t2p4a0knJHBWSH1OuojOwexQarHzYIa64Ho/eucRsUoE2Qv/LZTJJQeFjb",
+	"mcg81VTLkdEc4XZnu7PguKFc2DIP2RnXkuQJPxSYJXypsQNcndXUih39AmxGrZuiB9qGGo+5R8bqMdr2",
+	"M2kbRgUC4I5f1OHv9c6htkUFV9qYfS9jyy9rmHW1fREAFhWE+SrNKq11gj4GuiSHK2yazMItGVe7tijs",
+	"laV401Q7u7ESF1RQZwqtBWdzGwaGGkJY2Zr/R82VtoJ33N3CipvtA+v4lvztrciwSrNr+2r5Omp1cYLg",
+	"ZIPGSwMioQ5s+XsomjReYwrXZbSOooEJrwDQDyJXSi4y4DDFguGflXvZMIErQ2ALhBdlugz8g8Uxu4Sq",
+	"V2nm49NbdjLsuwmvjP1yQ8JlZs3TUnIAVI6KLCpB+xviY/K2U00dtaQfvRvtFstSJNtZjceOvmODeqSg",
+	"F0DvKIKqt1tb5QxhpLCYE2U1U+uGth65oTXwzIJ+dPMUtfDa7nzrVT6TpTQoJi+RqflQr7TblF0Oe2m+",
+	"4297E25dXTYTh9NDOlQ29XNGhWe7pdFcmVTDxwWnDY4+07ahfNHSoKXvRm7f1Rwr4ANP+e7CcXo5vzCZ",
+	"Z6ZbjyWTL9EoNm2mB31rsugHf86IWnMxfOkdE6W2eUPYglmlWVNeHEgODuWCQO6AFuBYfxJKEm0r925r",
+	"z7cX1Cm2VkfvAoPtWHxmygdrDEdTMs+ZLXkZuRJ5NmjdVefYIuzm6o5qlWZtpTYAQqaWm+BJHjeXQnKX",
+	"PCbAlzvlBFyaul+BTUNinoJeACxBOFY5Tn3EojPn1pz2FoYJtwqzC4aZ+o4XujrpgNnETW60oN6hPYFC",
+	"xx2ieix9ANOAWQ3lVOfuzjvahujOQtpG6cFJ2obpzlDaRjHlDFQwD+w3KM/PjdLlO9hwgTIsVRSMRbZU",
+	"S/3Shimh1dVTEWOcEn8d0IiZZxZ9Al1pNgwvaTwpVYoN9wUKlc567cJz1StKpmBWWfbdQT88xpGdztXx",
+	"DfTziUbaPphIvYuA3Zanipq+1Z4/atWD4+QIuAGYk8Aj4LcimIzG1m5CJwcN2klLwUa6JH2XZAu0Dp61",
+	"GRM8z+nIUm2gXAPFXqgHcQdsdmwLx64XPHXS0ORJ+Tg1RGOhTxVgNg74bLz8apQc26pa2E1hwt5hN0Wv",
+	"HmT77GcmghaZG6goVHnhIe07DEFw3Je0N2VLbKJCiqWyH3REQhk0EzQ62NpoY8t7ZqEz7VgOyRf4mMBq",
+	"m1xOwi/+mfQGR7dq0MUMGgQNxdLw0PGDmeillAp7nE0COZzq+4ng5BB8C7B43xS0SRK3GUv2o5q9tF6A",
+	"10E5OyFCwG+gqpUr7mJYUEe0bfL5aX1ihn0HLK1UUGn7L6Cxtfm7ll5q8H//5lrWFG4dYVqT2ox9NC7c",
+	"F1DEJjRt92Nuu2cQNDX6iTlvrGm2aSy7knBLOJHQeBMqVo5BDYtQnOURMqpQhKwyc3DpS0/Z9q5nx8ed",
+	"XBJti61tuUOSY0sBVWdDq041VPvVO/X2x3bB00KA9KjFKkisjaBGA+RJK6AOrgYa2nqpHGgIp38lQgZ1",
+	"v7em6e80p2mCKDPrsReotrPsaJpMrHAJ1L/QAxTFCGuwMZ+3KcRFC+I1lrCi8CFJnouYTGK+XIauldzA",
+	"YyTIiuotO9YL8wfHWzXB5hNJCZbQMNvdKWtnKm6kqAqsyua31x86rd+gM/Tuyh0JVvgwSzErGkt3bLKX",
+	"y80k5cFafNc8TY3TnWe25eiSr0zXVA0PW6EKh0qGNpUFMSbi1mauf0GVNthQpotKlFHGTHrm+PCkaFJs",
+	"fu6qlYRo0IC1X8VMmqSkB6SgNZFrNaC3kPCu1XD0RKYNeEO/Qz6buT7hCt8R5hSApLOA9y27Gye6MeO7",
+	"9uOu8qL/EIHnOOZMCZ461MN35DDPhi4qjXmo4iFUNoJniCYmN9MpwhWM6Vz5tL2lezEs1LfQYGiGwoXW",
+	"ukCIS24QFJq7Fy0KTCd4qqA1u4RmtJpoxvoIe7VWPwhfKuzTbrqwJswGn9lLsz1aW5v3m1tl2z7LpbOB",
+	"fXetpwr8sK03tX2jPIHIWdfxlSk7moVudjlgmX7KrugolB83Z1iUGx3aQLlLr+zK6fjdFmrVYFVBc15H",
+	"YlGZ7Vc4W5X7bBNLgG9ELV2TS+AuI09xznWJ9wV404wHMOzdzS16fX0FEs+JtiN0jeHqnC8QhmgiI/T/",
+	"3fz80SY3MGz6vG4y/R/Ccps8LqEdM4p5AglaqVbqXGG+UhZ6lk9TaMWEVifIKKQmyxwrU2JHc/dt9xWc",
+	"IMpZvMBsTtwqUc4SIhBm6PP9889IkvlSTwZDYUHQEos7U/Q+ILolSjgIP1PXhzI/qblepqhKScWL8/r6",
+	"alRSaUYnprAUYTijo4vRi6PjoxdQPVstAB+f+/iYdcsENKp3yzyFkpLWKClianAGxspIN2hGU0XsNV5/",
+	"NFcJdIGW6qqYSM8v8JIYM+B/6jYFxOTd64gzc29G22PgvNcv/ZETsRm5NJeRfmb0YHNcgezDL1FwIlWp",
+	"b2xvk1FZLgjRNClRi8kSx77md//JS7ssZr66Xp3tmhoKqex/3vMO8553mvd3aKOVcSYNZp0eH7uL9LaK",
+	"J86ylJqSgc//VxoFvBivU4TG41TAiK01nfcvo5RKdaQ/OTOLCk3hF//8B5zYMijAY2W+XGKxsVhdgqSm",
+	"RzzXCD0q4frvUAwo5LZ6AxX4NV9CxFFYgYgQrweMR79RteA5tNamSTC1pE5xZvACPkY2EKl+4Mmm10F0",
+	"hH9V/CiRky81DDh5rInrypxrb+ABOuy89Sdnuz/5yNV7KAZfRRBzCHBupYMIIsmXqMyKn98/n+bp3aHZ",
+	"BVyqCqLQ6zTVGrm1Ny4RNXahph1tSVG2winV9oj+UTqg1LHlhzy928IY+QCUaciEezBJN2WYWSkY2oU7",
+	"yaDOsQtfj7/dXZt9hLfdgVqMe9fV/LGJA1+NgKA2ym5GG6ahhKSkjYbewnNpO27JKhgutWZplLWKJqY1",
+	"NzpnXDRRkxn1MagpqWJV+xWLaHR/OOeH+rdDeUezQ6euHWYcdmlR/0sVn7ZX/yAqOmuCefI1UMpMPRCl",
+	"/kmTL2Y3Dqe2DeIlXxmRXkhyl7DqL98UFrmvzV1FoC3wj/qD9MHw6SKzorC58DMrKdQRSjm/M736bVyK",
+	"BkjmR6Jatnv8dHrDtr4wHJA/EtURilvGUGi24pXnNBl9+T2Al8/vn2eaBWiO0X/AJiX1BvrQQ/8mEi+4",
+	"EwkSjVdnWvVYnbuLexa9DwrsLqdeQv/MAucjJIjk6Qq8pAuCGKHzxZTnwkSKI9unQuu/0ocFKZFH6CNX",
+	"KMMCEt6qxnAVo64pm78XfPnYKrCepzAP9q5U7J7apOXVsRkSFmO8JGgKTObpWe01ZJhrbKjww2CMoo0B",
+	"W1dpo39Ca8H2nXIUKRN8RRPj56y7I36ygz6FmWrm6mKjmjedgVq3Npd+1Q5abh8VUHlB1cigzYvdubPd",
+	"wiNiswNSmC+b9e6HKdvBgkAczI2NA/S56zpzWEqPa9IWnOZpYgaU4RgKrxSB85BWUO3gaVuN99QQggI/",
+	"TYsluF24rLsSqKrzt6gBrgs6n5WGy1kfl2HTXnd7D0UxObi23Aqa3Fq+weYgF6KfreSorNw9aJrWhoJ3",
+	"TPokrrQQrLtwLPNmM8fqhUothLRT93bUBLKmQkrFlTHbKfYIXSVkmXENvkv9QfV1jS8uz6YrCY6+DbNH",
+	"77V6IENI23RN1l93FyDdgLZH5SiIz2Hh4jjufjT+fgDej7gZImf8OosblSbFukQd3Uhg7/LH3njCpfF7",
+	"I6nWCrfHqcgek54Jzdxd6juw4y6yqJsUKlrQ/etIhi4ywb3bLBV6HvDOAIrHZR82qUL5ATGUre0/khW5",
+	"BeOnjaaEZm92Epd1KVugS0/wwbb/CmRQfrpyWXihMZrR+8vXC9lsY2hfteUrhnBCvPnp4zg7uUbnsMbW",
+	"fr6RiM4j7n9YbKckBP9qoZ1e0qCN2HbFen7QWyazGYd7d04NSlDO7hhfQxoRhHagnj1OtVRoVYaKWMmj",
+	"Ed3ThXv2SWd/3ZjP3nDNX2TpxtfBRe71QVtvg8+JqzFRRyy4wPlN41VoB98k+250h3Rg4mEg9OPhjKyd",
+	"dfbX4N6wqb0TlCli1hCIUibJ3gfp/feXNfbdGpnXA33jVFXbwL55tZ4i+zq8Gvri7AmxOrsMkTQb7uQT",
+	"KXsM/fv9fIbfirewlxXU4ix03w91Fz6do7CJAxcG614iUP3guicfoUkTEMRe8t1nloC5rYtLgsoWmbLX",
+	"dP1OL00VMv3TlMwpkwjPMWUmTPwnEbyODZ/0gnfhw8lXcRwX232IM6QY4S/lCgG4B45wGB9+XujL+8c7",
+	"mEmv0V96KpewiJ2fcOu8qmgW0NP+g2ZPpkruweFmscwqkftEMq15ehy7tPlIwORMmRotx9z163aHQV13",
+	"G/XXxx6oXA0GdYwzlQvy4NQGr1yVukU060xvzKyPlOlg99QYnbazd8tz8IMNSXOo7bN/loOdvymmZB//",
+	"u+c4VAC9jxSHHjjUTE37yG9w9LSP9IYqlL4Ve6V6FAOoeXhqww6A7dtg2cLix09s6AXbh1ksIdJ4nsU4",
+	"a0xpLDZbNCFCWCL9EZubO44MM27qbiFfUUqisZILLO6Ahn6jgpi/TC0K03ak/byvY9OCvo1Zvy9Vv0Lj",
+	"YzTF0layCF5ldTUwtb5c5pkdboAHWwBsTRwVrTJ3LIGwpOcC+rHx+0NzPlXc97NMKcOwqpqWuo3r9phN",
+	"DfqvEMsyqJCUMQ8jqPr7+FQyRA9zpDw488dv43ESf+Ji+L4MvJT240Z5cNZPabe7lTI367+OptRFR7Kv",
+	"7sz46XayO/J9PP4+VraP2/hjJvt44H6NXJ/K5M05AyWDYqjXoTTEXzrRJ/ZH3kN5/+pZPhU+/LWSfJrZ",
+	"RM8cF7ebbypG/Ai7H5bgU4i7v2h+Txfe30JjXzu5Z/+09tS5PXuhr798as8D0WxAXo9X+Xqm9XybGBXY",
+	"wLfIsPeU0zOUa38DKT0PJqRe+Tzu88HpPN8qNW2v/185mWc4Si2JmLcIfyiU7orpzwJ4VRAbjJRomvNu",
+	"QEN1UcljOGay5CXs4AeU1hG4V9QL29i+e5Ds0Wy3K3pGZeffxQB/Ys/WpRVv50V3z2nfdqaO5oLnZruW",
+	"7V18/as4OH8yJFMiMElWROD0YbGvIRl6HVyX5ZiXe71X0OtbS8/r4LtoCXfZrwfGu54s0tVo/joH0z4T",
+	"8zpBdD/u+0fPjjITUTY3/XorSXpjLJYkse1ZKMhNRyzWlhF0PifioDVfqhEVTr5G0PPfKVtqoNfycVOl",
+	"PMI1pEoF0hTaMqX6MOXHSZTqB2XfnuORa8BstWbceyxuu8VkXbj7FXRLjyoNOCRBKrDf/ilSlXZioSBc",
+	"pTHZE6ZJlVvL/iWCfzs7f/ZPlOqJUW00tY90KbXPcjDb4PpWVMjtMxlE5MOzpnaCbd/aZA2tnyBzqi+M",
+	"H6ZYzovB+gueYqmDc0NKm3mc7JB5eYL+yFrKEClG2pEjYrhzJ+nUTS4VM/8riYouQsK/vDNXpPs5N+SL",
+	"8GVGXVFIJfBsRmOUkBll0BnPNoZWCscL+1KpLzw3IsI0zB8XWSaVUpY0OeiUbBKoT1qO/Bbwe8yEk9Ip",
+	"fY2Uk63pm+PYFRVtqPlWGeQvnXgyLx1+T2Xoq6efbLH6r5WA0sZ/eiZhFDv6pmKajwSBYYkoZan6F01F",
+	"6SpaWqnuayekPAb1PXVKyp7o7S+flLIXhBuQmlLSM3smp3yr2BXcwrfJzPeUojKco38DSSp7IqxeqSrF",
+	"AIOTVb5d6qrv4F85YeWh6KX4fJ6SXbj1Gbrex+Sza1IplESf11QtPmuyg6CJfn6J5FYfcWvcrjmSC41+",
+	"d4Rk+icqkNQgYTGxDY9lyAq9heU9GkrabTXc17N1JSqmWg1pNRDC37uMgLbvtzilW48dtsQyw4B4EGaf",
+	"fE3PpbOHAZf2ZVT/VWOia5yV6pQUThxTgsbhCWdkCA33T1Hp5EMtBxqKD3rGGr61RJWOvo6WKIMfYXCg",
+	"4QlDDE0kWiLGfSatdIbuvuILJo8gJVgw23kq7HD/dP3841vk3oMmzMR2eJI8XZGk1BuNzyoBE84qHtfL",
+	"2kPjmIWxpW+8r8eew0VcTUyQ11nundwBSz7YxTbG1h8NabZnDuCQe8Xzla9A2h8qp/l1MO65IEps9pzD",
+	"8sngpCw3NSOyaNgtFU1TlDOHu6GCZUpsGk61E8cuw1Z8JdYNm/A0O1RwFkf1GAlub/Torj9cjZOUGAy8",
+	"s4RgIpSba81m+3bPzFjH+zyzR8oQ883/LtFa0xWVxQFKhTfyCL0O8vkF1ky+ECWKg9aFxgE2f9CWVPbg",
+	"Q/66JuqDz/gR802VwEwuqVJOEgfr76GbLfPU+iexQsfdyHP0V7G4/p0STh8UrXzctNMy3nXNLe1nST1O",
+	"dml/kIr7Q0hcay2HBG9Uu+85T27nxMtP9+9hni4ZLX6+J2i4Z+d6nAIrtSkD/UrR2EkZJ5IyPKdsfnCB",
+	"5B3NzLrAj1gCi/EfR86jB050NGZcIUbmWNEVaSzIdD/hs5kkD64HFdjKBaxK890ll6q28jGeSsJMUqfU",
+	"GtSl34kW28YLSRJEqFoQgdZ407KJlC6petSSUgPzmAyid0lf0u+5zKUBzLie7ORL1s4sqXWqxelYwO5O",
+	"r/q17s4SC4hHNHcdqMOyVK92T16RCmAftcK26sWPa1nQPRjy7WCG/NiJ7wNZcrdcxv+w5H8/lnz79Viy",
+	"0yQbWHKTWqYeiSffPjpPvn0qnlyB7GM5DblQzaz4erGRNMYpsCjjJNL/OiR/5HSFUz0qGss8XiAs0ZSz",
+	"JHT5H9K+YZpud5BULpid0PHjO8qSJqrUz/4Cud1cdLr1cw0O+D2SX2Yh65ED/t5VF9C6iEoHeYQA/J81",
+	"OC/gLD+jGDM09Ub3pT2UqUa/RJPh2+u3/40SsqIx0eIALTQD9lJMInKvVwjdKsBfcZhnLdndXKjHSumG",
+	"w3niMLSfszn3U8PzK+Z4GhwI4I5nDDvjuZ/Ikq8C2IQcU8CASkfo2tDzmpUwJ8ZMKw9TggQMk4Bn8iCE",
+	"Ijag61Bkl+8BqMwO+nVDuWEAt8Rs9Rc9wrVBiBw/CRaXsPfBMdkmMA3ze+XBSBVksxgvIlQwyQ0ojdfH",
+	"8CrK5nZb27D+JUv+KjzqaU43hw1/PR5lAN6VRz2/f66IVIczjQtyzx7TgNERIc25Miwgd8jHytH/yUlO",
+	"0Gfob/IZ6SUhsyT92ueUsLlafEbTjSISEm6siifBJuO5z0QCk1AtBM/nC/hhzcUdEYVKmGG1CDHKG8IS",
+	"DaJbItV7A4zHwdfSBJ2w9vQRZm6ONJjnCMcxyTQWb8P6a2D0rTu7MlqMA8h10IDukkMpiFbHiX0HZYLP",
+	"BV5KpMcnSQWXPrydXH969+Hn12+RXNAlGk8pe57SqV/Kof75SPID46IgiCzzFLhBodyFkE8rpDewgBuF",
+	"H54H0knxLs/XQf82rzffpmREaVKzcIR8DS0X4rKKfWPPoXIqu+1YO6QW6Akaf/5Hfnz8Is5oAv8gh+Zv",
+	"6f7+HC6jtkfwdoZqWECY7exJATCDPZO7AD7YzpUKx3ftpHP75vr51TUyb4ItY8sAOXNm7Av+cEYi8+Jx",
+	"g8F7Y+Z7EgrQU3XCff1iM+pLt2QPdvODRXP4owOWwyTQQ4QaPqR4zFPf8gucCNN8NiMCZZynMozmsKfH",
+	"RHADtAbU1g/3hdl2JzWgDkZltUqbe7u8gwoFii7J4QqLjcbglONEn8OMpg2NG25Xqa3qZ3Xip0Hc2rSd",
+	"HChmI81ofPvrh+uqhl/Gaf20zTuyIJr4sYMXYKsrxhRBp5uNyaPBwrlMlK+miSQRlEjwK+eZ1uFIcqlN",
+	"4JTHdxGKszxCS7LkYgNXz5yo8R9BAiZieAmMRzX7SuqQeyQlr35CT+tFaVhAi0ulwPOhuSWlIfacXBJ2",
+	"wtQRto6vju7LVbJ29HYCk8MULHHIDDc6Ns08YE/5u52Jf3/FkgCG9TpJDdDrfE1BVa6IYAtAk96q1YAV",
+	"EWhcXKawFQGAjA+abiWUNv6tXEgoQTfESvdW5agNNMd75SlPWM9oB/AeoAT0uG3jOIDDXMaVx9oxqGYJ",
+	"XzNkqs3Br53wuC6Dvhl03sFw2zy0FpZex4Wk/n5YvgNwx08vQL3U2x/S7wTxQ3H/URJzwVG8MbzfHTXj",
+	"6wjqGSmj+U20go3G5m5OQT45UzTVH7KDqJLMW1xrO0Ia2FOebECA2FSWoCdPT/SUih5MWMOVx9bu/pMt",
+	"3EsBfOzG3U7FwQpxFhM0dqXAJDwHnme0IgDBwe7c4WFyYs/Zw11BvCJCWqwK8v8fcpomQNr2TUSZSQGy",
+	"kSRVuqudYLLkLCgDfrXzPCLnd1MEKOvX+tprFQVh7W6XJWC5YQ287p+LWXz68uxsh0Pi0/s3SL+mYQMw",
+	"MrAxpnVUKNACzSijckGSqOJDmgsi/SUlMG4kRzMsGjKxzZo+5U/kyCjm62TL5KzZkCkDand04NP7NwD8",
+	"ZoeGvWaCWTHylLB4scTizmRmqPuJiTZxJOw/afmMLlzsIMvBeW36MCBJsIgXiDMTyUApl66vf2JTPlz1",
+	"BRmhFCvCYmArUIKhGHGmiTYqDwIfnxwf/1eRdahtCS1qQcpShqQiGdi3J8f/ZSTtFMd3h4of6v+iaS6k",
+	"khFEfQiOF3Z0Sf8kaKzf1qNe/XT1fyNEZ4jhJUkOjGDW6Dnnph/p2pYqBEmSUriGnvE0RT++u0UF5gNH",
+	"PkJg7+RM7xCD/+0CrRdad+DM9bjHjEOOob+33ujfKSHU48h7O4Ft5fHETp0yuTQYYDmLiruB/QW/yNlj",
+	"u2+s8GZV1tadYCvcc6clV1TV0bPQGaLmHqAz4TSbLFWvglqdLmcbLuKagZODCNRTTRlw5Zs2lqfdQsGO",
+	"8hpmTio23kNltx/wAcBu81Hk7Jk34XpJmh+JagPS8dPSy34MtwdAeKAxd//cpDbI1qgSYUpsUEaET4RY",
+	"CIKTCyCJN9e/WHrIKINgN49AcYAsszTmgkRowdcmLZzPjFLB09RERzRlmfQz35GcJcX7IKBcsQQjbFSp",
+	"fxZV5uMj9DGUEdIQJf/N7vkptBMzVxfNxLwZVE7eYoUPsxQzl4qyWzlxe/wdZjJlfg1u5CIdXYyegzVi",
+	"3/6nS+f1amvkf/qJJ3lKZPknkxZR+sFNVvrpykduy7/a+Ft5rO106tqz4vpL7ZHvalF6AvbEl9+//P8B",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

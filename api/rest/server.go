@@ -30,6 +30,7 @@ import (
 	"github.com/openperfd/openperfd/packet/rfc2544"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
+	"github.com/openperfd/openperfd/socket"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
@@ -55,6 +56,8 @@ type Services struct {
 	// Rfc2544 is nil when RFC 2544 runs are not loaded (they need the
 	// packet generator and analyzer).
 	Rfc2544 *rfc2544.Service
+	// Sockets is nil when the socket server (the shim's) is not running.
+	Sockets *socket.Server
 }
 
 // Server is the REST API.

@@ -49,6 +49,7 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/packetio/noports"
+	"github.com/openperfd/openperfd/socket"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )
@@ -152,6 +153,7 @@ type daemon struct {
 	pools   *poolSampler
 	tvlp    *tvlp.Service
 	rfc2544 *rfc2544.Service
+	sockets *socket.Server
 	api     *rest.Server
 	zmqAPI  *zmq.Server
 	served  chan error
@@ -258,6 +260,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
 			zap.Strings("rx_checksum_offload", i.RxChecksums), zap.Bool("rx_interrupts", i.RxInterrupts))
 	}
+	d.sockets = startSockets(cfg, plan.prefix, d.stack, log)
 	budget := memoryBudget(cfg, plan, log)
 	eps := rest.Endpoints{Ports: d.ports, Stack: d.stack}
 	var jumbo packetio.Pool
@@ -275,7 +278,8 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 	d.tvlp = tvlp.NewService(rest.TvlpGenerators{Svc: d.gens}, nil, log.Named("tvlp"))
 	d.rfc2544 = rfc2544.NewService(rest.Rfc2544Traffic{Gens: d.gens, Ans: d.ans, Ports: d.ports, LinkSpeed: d.linkSpeed}, log.Named("rfc2544"))
 	h := rest.NewHandlers(rest.BuildInfo{Version: version, BuildNumber: buildNumber, BuildTime: buildTime, SourceCommit: sourceCommit},
-		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp, Rfc2544: d.rfc2544})
+		rest.Services{Ports: d.ports, Workers: d.workers, Stack: d.stack, Generators: d.gens, Analyzers: d.ans, Captures: d.caps, Tvlp: d.tvlp, Rfc2544: d.rfc2544,
+			Sockets: d.sockets})
 	d.api, err = rest.New(log, h)
 	if err != nil {
 		return fail(err)
@@ -441,6 +445,9 @@ func (d *daemon) stop() error {
 	}
 	if d.caps != nil {
 		d.caps.Close()
+	}
+	if d.sockets != nil {
+		errs = append(errs, d.sockets.Close()) // its endpoints live on the stack
 	}
 	if d.stack != nil {
 		d.stack.Close()

@@ -79,8 +79,9 @@ type Config struct {
 	Prefix string `koanf:"core.prefix"`
 	// PacketIO configures packet I/O.
 	PacketIO PacketIOConfig `koanf:",squash"`
-	// ForceUnlink is --modules.socket.force-unlink; it is accepted for
-	// OpenPerf compatibility and has no effect yet.
+	// ForceUnlink is --modules.socket.force-unlink: the socket server
+	// (socket/) takes over a control socket another process still serves
+	// (a stale one is always removed).
 	ForceUnlink bool `koanf:"modules.socket.force-unlink"`
 	// Stack configures the TCP/IP stack.
 	Stack StackConfig `koanf:",squash"`

@@ -1,0 +1,385 @@
+package socket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"github.com/openperfd/openperfd/stack"
+)
+
+// client is one shim process: its control connection and its sockets,
+// all closed when the connection drops (exit, crash, kill -9).
+type client struct {
+	srv   *Server
+	conn  *net.UnixConn
+	pid   int32
+	socks map[uint32]*sock // only the serve goroutine touches it
+}
+
+func (c *client) serve() {
+	defer c.srv.wg.Done()
+	log := c.srv.log.With(zap.Int32("pid", c.pid))
+	defer func() {
+		c.conn.Close()
+		for _, k := range c.socks {
+			c.drop(k)
+		}
+		c.srv.mu.Lock()
+		delete(c.srv.clients, c)
+		c.srv.mu.Unlock()
+		log.Debug("socket client gone")
+	}()
+	buf := make([]byte, requestSize+1) // one more: a longer message is refused, not cut
+	for {
+		n, _, flags, _, err := c.conn.ReadMsgUnix(buf, nil)
+		if err != nil || n == 0 {
+			return
+		}
+		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+			log.Warn("socket client sent an oversized message; dropping it")
+			return
+		}
+		req, err := parseRequest(buf[:n])
+		if err != nil {
+			log.Warn("socket client sent a bad request; dropping it", zap.Error(err))
+			return
+		}
+		rep, fds := c.handle(req)
+		rep.sid = req.sid
+		if rep.sid == 0 && fds != nil {
+			rep.sid = uint32(rep.val)
+		}
+		var oob []byte
+		if fds != nil {
+			oob = unix.UnixRights(fds...)
+		}
+		_ = c.conn.SetWriteDeadline(time.Now().Add(replyTimeout))
+		if _, _, err := c.conn.WriteMsgUnix(rep.encode(), oob, nil); err != nil {
+			log.Debug("socket client reply", zap.Error(err))
+			return
+		}
+	}
+}
+
+// drop closes a socket and forgets it.
+func (c *client) drop(k *sock) {
+	delete(c.socks, k.id)
+	c.srv.mu.Lock()
+	delete(c.srv.socks, k.key)
+	c.srv.mu.Unlock()
+	k.close()
+}
+
+func fail(e unix.Errno) (reply, []int) { return reply{err: e}, nil }
+
+func (c *client) handle(r request) (reply, []int) {
+	if r.op == opSocket {
+		return c.socket(int(r.a), int(r.b), int(r.c))
+	}
+	k := c.socks[r.sid]
+	if k == nil {
+		return fail(unix.EBADF)
+	}
+	switch r.op {
+	case opClose:
+		c.drop(k)
+		return reply{}, nil
+	case opBind:
+		_, ap, err := parseSockaddr(r.data)
+		if err != nil {
+			return fail(err.(unix.Errno))
+		}
+		return c.bind(k, ap)
+	case opConnect, opAttach:
+		fam, ap, err := parseSockaddr(r.data)
+		if err != nil {
+			return fail(err.(unix.Errno))
+		}
+		return c.connect(k, fam, ap, r.op == opAttach)
+	case opGetsockname, opGetpeername:
+		return c.name(k, r.op == opGetpeername)
+	case opSetsockopt:
+		return fail(c.setsockopt(k, r.a, r.b, r.data))
+	case opGetsockopt:
+		return c.getsockopt(k, r.a, r.b, int(r.c))
+	case opShutdown:
+		ep := k.endpoint()
+		if ep == nil {
+			return fail(unix.ENOTCONN)
+		}
+		var f tcpip.ShutdownFlags
+		switch r.a {
+		case unix.SHUT_RD:
+			f = tcpip.ShutdownRead
+		case unix.SHUT_WR:
+			f = tcpip.ShutdownWrite
+		case unix.SHUT_RDWR:
+			f = tcpip.ShutdownRead | tcpip.ShutdownWrite
+		default:
+			return fail(unix.EINVAL)
+		}
+		if e := ep.Shutdown(f); e != nil {
+			return fail(errnoOf(e))
+		}
+		return reply{}, nil
+	}
+	return fail(unix.EINVAL)
+}
+
+func (c *client) socket(domain, stype, proto int) (reply, []int) {
+	trans, np, errno := transportFor(domain, stype, proto)
+	if errno != 0 {
+		return fail(errno)
+	}
+	if len(c.socks) >= maxSocketsPerClient {
+		return fail(unix.EMFILE)
+	}
+	s := c.srv
+	s.mu.Lock()
+	full := len(s.socks) >= maxSockets
+	s.mu.Unlock()
+	if full {
+		return fail(unix.ENOBUFS)
+	}
+	id := s.sids.Add(1)
+	k := &sock{id: id, key: sockKey(c.pid, id), pid: c.pid, domain: domain, stype: stype & 0xf, proto: proto,
+		transport: trans, netProto: np, done: make(chan struct{}), txDone: make(chan struct{}), log: s.log, opts: map[[2]int32][]byte{},
+		memfd: -1, rxfd: -1, spacefd: -1}
+	k.shutdown = func() {
+		// A ring the client broke ends the socket; the client then gets
+		// errors from its control calls (EBADF) and no more data.
+		k.close()
+	}
+	if err := k.newShared(s.opts.RingSize); err != nil {
+		s.log.Warn("socket shared memory", zap.Error(err))
+		k.release()
+		return fail(unix.ENOMEM)
+	}
+	k.pumps.Add(1)
+	go k.txPump()
+	c.socks[id] = k
+	s.mu.Lock()
+	s.socks[k.key] = k
+	s.mu.Unlock()
+	return reply{val: int32(id)}, []int{k.memfd, k.rxfd, k.txfd, k.spacefd}
+}
+
+// pick chooses the interface a socket goes out of: the device it is
+// bound to, else the one holding its local address, else one with a
+// route to the destination (preferring one that does not hold the
+// destination itself, so the traffic crosses a port), else the first
+// interface of the socket's family.
+func (c *client) pick(k *sock, local, dst netip.Addr) (*stack.Interface, unix.Errno) {
+	st := c.srv.stack
+	k.mu.Lock()
+	dev := k.bindDev
+	k.mu.Unlock()
+	if dev != "" {
+		it, err := st.Get(dev)
+		if err != nil {
+			return nil, unix.ENODEV
+		}
+		return it, 0
+	}
+	v4 := k.domain == unix.AF_INET
+	has := func(it *stack.Interface) bool {
+		if v4 {
+			return it.Config.IPv4 != nil
+		}
+		return it.Config.IPv6 != nil
+	}
+	if local.IsValid() && !local.IsUnspecified() {
+		f := stack.Filter{IPv6: local}
+		if local.Unmap().Is4() {
+			f = stack.Filter{IPv4: local.Unmap()}
+		}
+		if its := st.List(f); len(its) > 0 {
+			return its[0], 0
+		}
+		return nil, unix.EADDRNOTAVAIL
+	}
+	all := st.List(stack.Filter{})
+	if dst.IsValid() {
+		d := dst
+		if v4 {
+			d = d.Unmap()
+		}
+		var owner *stack.Interface
+		for _, it := range all {
+			if !has(it) {
+				continue
+			}
+			gv, nic := it.GVisor()
+			r, e := gv.FindRoute(nic, tcpip.Address{}, tcpip.AddrFromSlice(d.AsSlice()), k.netProto, false)
+			if e != nil {
+				continue
+			}
+			r.Release()
+			f := stack.Filter{IPv6: d}
+			if d.Is4() {
+				f = stack.Filter{IPv4: d}
+			}
+			if owns := st.List(f); len(owns) > 0 && owns[0] == it {
+				owner = it
+				continue
+			}
+			return it, 0
+		}
+		if owner != nil {
+			return owner, 0
+		}
+		return nil, unix.ENETUNREACH
+	}
+	for _, it := range all {
+		if has(it) {
+			return it, 0
+		}
+	}
+	return nil, unix.EADDRNOTAVAIL
+}
+
+func (c *client) bind(k *sock, ap netip.AddrPort) (reply, []int) {
+	if ep := k.endpoint(); ep != nil {
+		// Attached already (by SO_BINDTODEVICE only attaching lazily, this
+		// is a second bind): gVisor says what is allowed.
+		if e := ep.Bind(k.fullAddress(ap)); e != nil {
+			return fail(errnoOf(e))
+		}
+		return reply{}, nil
+	}
+	it, errno := c.pick(k, ap.Addr(), netip.Addr{})
+	if errno != 0 {
+		return fail(errno)
+	}
+	return fail(k.attach(it, ap))
+}
+
+func (c *client) connect(k *sock, family int, ap netip.AddrPort, attachOnly bool) (reply, []int) {
+	ep := k.endpoint()
+	if family == unix.AF_UNSPEC {
+		if ep != nil && !attachOnly {
+			_ = ep.Disconnect()
+		}
+		return reply{}, nil
+	}
+	if ep == nil {
+		it, errno := c.pick(k, netip.Addr{}, ap.Addr())
+		if errno != 0 {
+			return fail(errno)
+		}
+		if errno := k.attach(it, netip.AddrPort{}); errno != 0 {
+			return fail(errno)
+		}
+		ep = k.endpoint()
+	}
+	if attachOnly {
+		return reply{}, nil
+	}
+	if e := ep.Connect(k.fullAddress(ap)); e != nil {
+		return fail(errnoOf(e))
+	}
+	return reply{}, nil
+}
+
+func (c *client) name(k *sock, peer bool) (reply, []int) {
+	ep := k.endpoint()
+	if ep == nil {
+		if peer {
+			return fail(unix.ENOTCONN)
+		}
+		return reply{data: sockaddr(k.domain, netip.AddrPort{})}, nil
+	}
+	get := ep.GetLocalAddress
+	if peer {
+		get = ep.GetRemoteAddress
+	}
+	fa, e := get()
+	if e != nil {
+		return fail(errnoOf(e))
+	}
+	return reply{data: sockaddr(k.domain, addrPort(fa))}, nil
+}
+
+func (c *client) setsockopt(k *sock, level, name int32, val []byte) unix.Errno {
+	if level == unix.SOL_SOCKET && name == unix.SO_BINDTODEVICE {
+		dev := string(bytes.TrimRight(val, "\x00"))
+		if i := bytes.IndexByte([]byte(dev), 0); i >= 0 {
+			dev = dev[:i]
+		}
+		k.mu.Lock()
+		it := k.iface
+		k.mu.Unlock()
+		if dev == "" {
+			k.mu.Lock()
+			k.bindDev = ""
+			k.mu.Unlock()
+			return 0
+		}
+		if _, err := c.srv.stack.Get(dev); err != nil {
+			return unix.ENODEV
+		}
+		if it != nil && it.ID != dev {
+			return unix.EINVAL // moving an attached socket to another interface: not yet
+		}
+		k.mu.Lock()
+		k.bindDev = dev
+		k.mu.Unlock()
+		return 0
+	}
+	// Everything else (buffer sizes, timeouts, TTL, IP_RECVERR, ...) is
+	// accepted and remembered for getsockopt: harmless for the datagram
+	// sockets served so far.
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := [2]int32{level, name}
+	if _, ok := k.opts[key]; !ok && len(k.opts) >= maxOptions {
+		return unix.ENOMEM
+	}
+	k.opts[key] = bytes.Clone(val)
+	return 0
+}
+
+func (c *client) getsockopt(k *sock, level, name int32, size int) (reply, []int) {
+	i32 := func(v int32) (reply, []int) {
+		b := binary.NativeEndian.AppendUint32(nil, uint32(v))
+		return reply{val: 4, data: b}, nil
+	}
+	k.mu.Lock()
+	stored, ok := k.opts[[2]int32{level, name}]
+	dev := k.bindDev
+	k.mu.Unlock()
+	if level == unix.SOL_SOCKET {
+		switch name {
+		case unix.SO_TYPE:
+			return i32(int32(k.stype))
+		case unix.SO_DOMAIN:
+			return i32(int32(k.domain))
+		case unix.SO_PROTOCOL:
+			p := k.proto
+			if p == 0 {
+				p = unix.IPPROTO_UDP
+			}
+			return i32(int32(p))
+		case unix.SO_ERROR, unix.SO_ACCEPTCONN:
+			return i32(0)
+		case unix.SO_BINDTODEVICE:
+			return reply{val: int32(len(dev) + 1), data: append([]byte(dev), 0)}, nil
+		case unix.SO_RCVBUF, unix.SO_SNDBUF:
+			if !ok {
+				return i32(int32(c.srv.opts.RingSize))
+			}
+		}
+	}
+	if !ok {
+		return fail(unix.ENOPROTOOPT)
+	}
+	_ = size
+	return reply{val: int32(len(stored)), data: stored}, nil
+}

@@ -1,0 +1,472 @@
+package aat
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openperfd/openperfd/api/gen"
+)
+
+// shimLib returns the LD_PRELOAD shim: OPENPERFD_SHIM (make aat sets
+// it), else one built from socket/shim with gcc for this test run.
+func shimLib(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("OPENPERFD_SHIM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("OPENPERFD_SHIM: %v", err)
+		}
+		return p
+	}
+	srcs, _ := filepath.Glob("../../socket/shim/*.c")
+	out := filepath.Join(t.TempDir(), "libopenperfd-shim.so")
+	return buildC(t, out, append([]string{"-O2", "-Wall", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden"}, srcs...), "-ldl", "-lpthread")
+}
+
+// buildC compiles a C program or library with gcc.
+func buildC(t *testing.T, out string, args []string, libs ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		unmet(t, "gcc not installed")
+	}
+	cmd := exec.Command("gcc", append(append(args, "-o", out), libs...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc %v: %v\n%s", args, err, b)
+	}
+	return out
+}
+
+// shimEnv is the environment of a program run under the shim against d.
+// OpenPerf's variable names are used on purpose: the shim takes both.
+func shimEnv(lib string, d *daemon, extra ...string) []string {
+	env := append(os.Environ(), "LD_PRELOAD="+lib, "OP_PREFIX="+d.prefix)
+	return append(env, extra...)
+}
+
+// shimPair starts a test-mode daemon with interface a on port 0 and b on
+// port 1, one subnet, IPv4 and IPv6.
+func shimPair(t *testing.T) *daemon {
+	d := startDaemon(t, testMode)
+	d.expect("POST", "/interfaces", iface("a", "0", "02:00:00:00:5a:01", v4("10.55.0.1", 24, ""), v6("fd00:55::1", 64)), 201)
+	d.expect("POST", "/interfaces", iface("b", "1", "02:00:00:00:5b:01", v4("10.55.0.2", 24, ""), v6("fd00:55::2", 64)), 201)
+	return d
+}
+
+func portRx(t *testing.T, d *daemon, id string) int64 {
+	var p gen.Port
+	d.get("/ports/"+id, &p)
+	return p.Stats.RxPackets
+}
+
+func TestShimPingFromInterfaceAToB(t *testing.T) {
+	lib := shimLib(t)
+	pingBin, err := exec.LookPath("ping")
+	if err != nil {
+		unmet(t, "ping (iputils-ping) not installed")
+	}
+	// A copy: /usr/bin/ping has file capabilities, and the loader ignores
+	// LD_PRELOAD for such programs run by other users (OpenPerf's tests
+	// copy it the same way). ping tries an ICMP datagram socket first.
+	myPing := filepath.Join(t.TempDir(), "ping")
+	b, err := os.ReadFile(pingBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(myPing, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := shimPair(t)
+	for _, c := range []struct {
+		name, family, dst string
+		nobody            bool // as an unprivileged user (uid 65534), via setpriv
+	}{
+		{"ipv4", "-4", "10.55.0.2", false},
+		{"ipv6", "-6", "fd00:55::2", false},
+		{"ipv4 unprivileged", "-4", "10.55.0.2", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			argv := []string{myPing, c.family, "-n", "-c", "3", "-i", "0.2", "-W", "2", c.dst}
+			lib := lib
+			if c.nobody {
+				requireRoot(t, "switching to an unprivileged user")
+				setpriv, err := exec.LookPath("setpriv")
+				if err != nil {
+					unmet(t, "setpriv (util-linux) not installed")
+				}
+				// The test's temp dirs are root's alone: copies where uid
+				// 65534 can read them.
+				dir, err := os.MkdirTemp("", "shim-nobody")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer os.RemoveAll(dir)
+				_ = os.Chmod(dir, 0o755)
+				for _, f := range [][2]string{{lib, "shim.so"}, {myPing, "ping"}} {
+					b, err := os.ReadFile(f[0])
+					if err != nil || os.WriteFile(filepath.Join(dir, f[1]), b, 0o755) != nil {
+						t.Fatalf("copy %s: %v", f[0], err)
+					}
+				}
+				lib = filepath.Join(dir, "shim.so")
+				argv[0] = filepath.Join(dir, "ping")
+				argv = append([]string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)
+			}
+			rx1, bRx := portRx(t, d, "1"), ifaceRx(t, d, "b")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+			cmd.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("ping under the shim: %v\n%s\ndaemon:\n%s", err, out, tail(d.stderr.String(), 2000))
+			}
+			if !strings.Contains(string(out), "3 packets transmitted, 3 received") {
+				t.Fatalf("ping: %s", out)
+			}
+			// The TTL / hop limit comes as the control message ping asked for.
+			if !strings.Contains(string(out), "ttl=64") {
+				t.Errorf("ping shows no ttl=64: %s", out)
+			}
+			// The requests crossed the ring pair: port 1 received them (and
+			// the neighbour resolution), interface b too.
+			if got := portRx(t, d, "1") - rx1; got < 3 {
+				t.Errorf("port 1 received %d frames during the ping, want >= 3", got)
+			}
+			if got := ifaceRx(t, d, "b") - bRx; got < 3 {
+				t.Errorf("interface b received %d frames, want >= 3", got)
+			}
+		})
+	}
+}
+
+// udppeer builds socket/shim/testdata/udppeer.c: a Go program cannot be
+// shimmed (it makes its own syscalls), a C one can.
+func udppeer(t *testing.T) string {
+	return buildC(t, filepath.Join(t.TempDir(), "udppeer"), []string{"-O2", "-Wall", "../../socket/shim/testdata/udppeer.c"})
+}
+
+// startShimmed starts a program under the shim and waits for "ready".
+func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	r := bufio.NewReader(stdout)
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := r.ReadString('\n')
+		ready <- line
+	}()
+	select {
+	case line := <-ready:
+		if strings.TrimSpace(line) != "ready" {
+			t.Fatalf("%s %v: %q, stderr: %s", bin, args, line, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s %v: not ready in 10 s; stderr: %s", bin, args, stderr.String())
+	}
+	return cmd, r, stdin
+}
+
+func TestShimUDPBetweenTwoShimmedProcesses(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	for i, c := range []struct{ name, mode, server, local string }{
+		{"ipv4", "server", "10.55.0.2", "10.55.0.1"},    // waits with poll
+		{"ipv6", "eserver", "fd00:55::2", "fd00:55::1"}, // waits with epoll
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			port := fmt.Sprint(5000 + i)
+			// The server binds b's address; the client has no device and
+			// is placed on a, the interface with a route to b that is not b.
+			srv, srvOut, _ := startShimmed(t, shimEnv(lib, d), peer, c.mode, c.server, port, "20")
+			rx1 := portRx(t, d, "1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cli := exec.CommandContext(ctx, peer, "client", c.server, port, "20")
+			cli.Env = shimEnv(lib, d)
+			out, err := cli.CombinedOutput()
+			if err != nil {
+				t.Fatalf("client: %v\n%s", err, out)
+			}
+			if want := "local " + c.local + "\nok\n"; string(out) != want {
+				t.Fatalf("client said %q, want %q", out, want)
+			}
+			line, _ := srvOut.ReadString('\n')
+			if strings.TrimSpace(line) != "ok" {
+				t.Fatalf("server said %q", line)
+			}
+			if err := srv.Wait(); err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			if got := portRx(t, d, "1") - rx1; got < 20 {
+				t.Errorf("port 1 received %d frames, want >= 20 datagrams", got)
+			}
+		})
+	}
+}
+
+func TestShimSocketsListedAndGoneWhenTheProcessDies(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	fdsBefore := daemonFDs(t, d)
+	hold, _, _ := startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 1 {
+		t.Fatalf("/sockets: %d sockets, want 1: %+v", len(socks), socks)
+	}
+	s := socks[0]
+	want := fmt.Sprintf("%d-", hold.Process.Pid)
+	if s.Id == nil || !regexp.MustCompile(`^\d+-\d+$`).MatchString(*s.Id) || !strings.HasPrefix(*s.Id, want) {
+		t.Fatalf("socket id %v, want %s<sid>", s.Id, want)
+	}
+	if *s.Pid != int32(hold.Process.Pid) || *s.Protocol != gen.SocketStatsProtocolUdp || *s.LocalIpAddress != "10.55.0.1" ||
+		*s.LocalPort != 6000 || *s.XInterfaceId != "a" || *s.State != "bound" {
+		t.Fatalf("socket: %s", mustJSONString(s))
+	}
+	var one gen.SocketStats
+	d.get("/sockets/"+*s.Id, &one)
+	if *one.Id != *s.Id {
+		t.Fatalf("GET /sockets/%s: %s", *s.Id, mustJSONString(one))
+	}
+	d.expect("GET", "/sockets/1-999999", nil, 404)
+	// kill -9: no close, no exit handler; the daemon sees the control
+	// connection drop and closes the socket.
+	_ = hold.Process.Kill()
+	_ = hold.Wait()
+	eventually(t, "the dead process's socket leaves /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, fmt.Sprint(len(now), " sockets")
+	})
+	// Its memfd, eventfds and control connection are closed too.
+	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
+		n := daemonFDs(t, d)
+		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
+	})
+	// The port is free again: a new process binds it.
+	startShimmed(t, shimEnv(lib, d), peer, "hold", "10.55.0.1", "6000")
+}
+
+// socat, an unmodified Debian tool, on both ends: a one-datagram echo
+// server on b and a client sending from a.
+func TestShimSocatUDPEcho(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("socat"); err != nil {
+		unmet(t, "socat not installed")
+	}
+	d := shimPair(t)
+	for _, c := range []struct{ name, server, client string }{
+		{"ipv4", "UDP4-RECVFROM:7100,bind=10.55.0.2", "UDP4:10.55.0.2:7100"},
+		{"ipv6", "UDP6-RECVFROM:7101,bind=[fd00:55::2]", "UDP6:[fd00:55::2]:7101"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			srv := exec.CommandContext(ctx, "socat", "-T", "5", c.server, "SYSTEM:cat")
+			srv.Env = shimEnv(lib, d)
+			var srvOut syncBuffer
+			srv.Stdout, srv.Stderr = &srvOut, &srvOut
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+			eventually(t, "socat's server socket in /sockets", func() (bool, string) {
+				var socks []gen.SocketStats
+				d.get("/sockets", &socks)
+				for _, s := range socks {
+					if s.LocalPort != nil && *s.LocalPort >= 7100 && *s.LocalPort <= 7101 {
+						return true, ""
+					}
+				}
+				return false, mustJSONString(socks)
+			})
+			rx1 := portRx(t, d, "1")
+			// stdin stays open until the echo is back: socat gives up
+			// waiting half a second after its stdin ends.
+			cli, in, out := startPiped(t, shimEnv(lib, d, "OP_BINDTODEVICE=a"), "socat", "-T", "5", "-", c.client)
+			if _, err := io.WriteString(in, "hello through the shim\n"); err != nil {
+				t.Fatal(err)
+			}
+			line := readLine(t, out, 10*time.Second)
+			in.Close()
+			if line != "hello through the shim\n" {
+				t.Fatalf("socat client got %q; server: %s", line, srvOut.String())
+			}
+			if err := cli.Wait(); err != nil {
+				t.Fatalf("socat client: %v", err)
+			}
+			if got := portRx(t, d, "1") - rx1; got < 1 {
+				t.Errorf("port 1 received %d frames, want the datagram", got)
+			}
+		})
+	}
+}
+
+// daemonFDs counts the daemon's open file descriptors.
+func daemonFDs(t *testing.T, d *daemon) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// startPiped starts a program with its stdin and stdout on pipes.
+func startPiped(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	in, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, in, bufio.NewReader(stdout)
+}
+
+// readLine reads one line, failing the test after timeout.
+func readLine(t *testing.T, r *bufio.Reader, timeout time.Duration) string {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() {
+		line, _ := r.ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		return line
+	case <-time.After(timeout):
+		t.Fatalf("no line in %v", timeout)
+		return ""
+	}
+}
+
+// A sender faster than the stack fills its transmit ring, sleeps until
+// the daemon makes room (the space eventfd) and finishes; the datagrams
+// the stack could carry arrive.
+func TestShimSenderWaitsForRoomAndFinishes(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	_, sinkOut, _ := startShimmed(t, shimEnv(lib, d), peer, "sink", "10.55.0.2", "7300", "30000")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	blast := exec.CommandContext(ctx, peer, "blast", "10.55.0.2", "7300", "30000")
+	blast.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+	out, err := blast.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "sent 30000 ") {
+		t.Fatalf("blast: %v %s", err, out)
+	}
+	line := readLine(t, sinkOut, 15*time.Second)
+	var got int
+	if _, err := fmt.Sscanf(line, "received %d", &got); err != nil || got < 1000 {
+		t.Fatalf("sink: %q", line)
+	}
+	t.Logf("%s%s", out, line)
+}
+
+// A program blocked in a shim call when the daemon goes (stopped, or
+// killed with -9) gets an error instead of waiting for good.
+func TestShimBlockedCallFailsWhenTheDaemonGoes(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	for _, kill := range []bool{false, true} {
+		t.Run(map[bool]string{false: "SIGTERM", true: "SIGKILL"}[kill], func(t *testing.T) {
+			d := shimPair(t)
+			w, out, _ := startShimmed(t, shimEnv(lib, d), peer, "wait", "10.55.0.2", "7400")
+			if kill {
+				_ = d.cmd.Process.Kill()
+				<-d.waited
+				d.exited = true
+				// What a killed daemon leaves for the next one with its prefix.
+				defer os.Remove(filepath.Join("/tmp/.com.spirent.openperf", "server."+d.prefix))
+			} else if code, _ := d.stop(); code != 0 {
+				t.Fatalf("openperfd exited %d", code)
+			}
+			if line := readLine(t, out, 10*time.Second); line != "recv: Network is down\n" {
+				t.Fatalf("blocked recv: %q", line)
+			}
+			_ = w.Wait()
+		})
+	}
+}
+
+// OpenPerf's dataplane tests start ping with only LD_PRELOAD and
+// OP_BINDTODEVICE in its environment, against a daemon started without a
+// prefix: the shim and the daemon then meet at OpenPerf's unprefixed
+// control socket.
+func TestShimInOpenPerfsSlot(t *testing.T) {
+	lib := shimLib(t)
+	pingBin, err := exec.LookPath("ping")
+	if err != nil {
+		unmet(t, "ping (iputils-ping) not installed")
+	}
+	port := freePort(t)
+	d := &daemon{t: t, base: "http://127.0.0.1:" + strconv.Itoa(port), stderr: &syncBuffer{}, waited: make(chan error, 1)}
+	// No -P: the daemon makes its own DPDK prefix and takes the
+	// unprefixed control socket.
+	d.cmd = exec.Command(binPath, "-p", strconv.Itoa(port), testMode, "-l", "info")
+	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.waited <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !d.exited {
+			if code, _ := d.stop(); code != 0 {
+				t.Errorf("openperfd exited %d", code)
+			}
+		}
+	})
+	eventually(t, "openperfd answers", func() (bool, string) {
+		resp, err := http.Get(d.base + "/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	want := `"path":"` + filepath.Join("/tmp/.com.spirent.openperf", "server") + `"`
+	if !strings.Contains(d.stderr.String(), want) {
+		t.Fatalf("the socket server is not on OpenPerf's unprefixed path (another live instance holds it?); log:\n%s", tail(d.stderr.String(), 2000))
+	}
+	d.expect("POST", "/interfaces", iface("client-v4", "0", "02:00:00:00:6a:01", v4("10.66.0.1", 24, "")), 201)
+	d.expect("POST", "/interfaces", iface("server-v4", "1", "02:00:00:00:6b:01", v4("10.66.0.2", 24, "")), 201)
+	myPing := filepath.Join(t.TempDir(), "ping")
+	b, err := os.ReadFile(pingBin)
+	if err != nil || os.WriteFile(myPing, b, 0o755) != nil {
+		t.Fatalf("copy ping: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, myPing, "-c", "2", "-i", "0.2", "10.66.0.2")
+	cmd.Env = []string{"LD_PRELOAD=" + lib, "OP_BINDTODEVICE=client-v4"} // nothing else, as OpenPerf's spec
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ping: %v\n%s", err, out)
+	}
+}
