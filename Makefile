@@ -38,7 +38,7 @@ build: deps shim
 
 # The LD_PRELOAD socket shim (C only: no Go runtime in the client process).
 SHIM     := bin/libopenperfd-shim.so
-SHIM_SRC := $(wildcard socket/shim/*.c) $(wildcard socket/shim/*.h)
+SHIM_SRC := $(wildcard stack/socket/shim/*.c) $(wildcard stack/socket/shim/*.h)
 shim: $(SHIM)
 $(SHIM): $(SHIM_SRC)
 	@mkdir -p bin

@@ -30,7 +30,7 @@ import (
 	"github.com/openperfd/openperfd/packet/rfc2544"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
-	"github.com/openperfd/openperfd/socket"
+	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/stack"
 	"github.com/openperfd/openperfd/workers"
 )

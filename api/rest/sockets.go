@@ -6,7 +6,7 @@ import (
 
 	"github.com/openperfd/openperfd/api/gen"
 	"github.com/openperfd/openperfd/packetio"
-	"github.com/openperfd/openperfd/socket"
+	"github.com/openperfd/openperfd/stack/socket"
 )
 
 func socketJSON(st socket.Stats) gen.SocketStats {

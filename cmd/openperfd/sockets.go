@@ -4,7 +4,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
-	"github.com/openperfd/openperfd/socket"
+	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/stack"
 )
 

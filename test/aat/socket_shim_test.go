@@ -19,7 +19,7 @@ import (
 )
 
 // shimLib returns the LD_PRELOAD shim: OPENPERFD_SHIM (make aat sets
-// it), else one built from socket/shim with gcc for this test run.
+// it), else one built from stack/socket/shim with gcc for this test run.
 func shimLib(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("OPENPERFD_SHIM"); p != "" {
@@ -28,7 +28,7 @@ func shimLib(t *testing.T) string {
 		}
 		return p
 	}
-	srcs, _ := filepath.Glob("../../socket/shim/*.c")
+	srcs, _ := filepath.Glob("../../stack/socket/shim/*.c")
 	out := filepath.Join(t.TempDir(), "libopenperfd-shim.so")
 	return buildC(t, out, append([]string{"-O2", "-Wall", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden"}, srcs...), "-ldl", "-lpthread")
 }
@@ -149,10 +149,10 @@ func TestShimPingFromInterfaceAToB(t *testing.T) {
 	}
 }
 
-// udppeer builds socket/shim/testdata/udppeer.c: a Go program cannot be
+// udppeer builds stack/socket/shim/testdata/udppeer.c: a Go program cannot be
 // shimmed (it makes its own syscalls), a C one can.
 func udppeer(t *testing.T) string {
-	return buildC(t, filepath.Join(t.TempDir(), "udppeer"), []string{"-O2", "-Wall", "../../socket/shim/testdata/udppeer.c"})
+	return buildC(t, filepath.Join(t.TempDir(), "udppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/udppeer.c"})
 }
 
 // startShimmed starts a program under the shim and waits for "ready".

@@ -80,7 +80,7 @@ type Config struct {
 	// PacketIO configures packet I/O.
 	PacketIO PacketIOConfig `koanf:",squash"`
 	// ForceUnlink is --modules.socket.force-unlink: the socket server
-	// (socket/) takes over a control socket another process still serves
+	// (stack/socket) takes over a control socket another process still serves
 	// (a stale one is always removed).
 	ForceUnlink bool `koanf:"modules.socket.force-unlink"`
 	// Stack configures the TCP/IP stack.

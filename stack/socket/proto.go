@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The wire format of socket/shim/proto.h; change both together.
+// The wire format of stack/socket/shim/proto.h; change both together.
 
 // Control operations a client sends.
 const (

@@ -1,4 +1,4 @@
-// Package socket serves the LD_PRELOAD shim (socket/shim): programs'
+// Package socket serves the LD_PRELOAD shim (stack/socket/shim): programs'
 // socket calls arrive over a unix control connection per process, their
 // datagrams over per-socket SPSC rings in shared memory with eventfd
 // wake-ups, and go out on the stack's emulated interfaces. It plays

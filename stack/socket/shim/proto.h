@@ -1,6 +1,6 @@
 /*
  * The wire format between libopenperfd-shim.so and openperfd's socket
- * server. socket/proto.go mirrors it; change both together.
+ * server. stack/socket/proto.go mirrors it; change both together.
  *
  * Control: one SOCK_SEQPACKET unix connection per client process, one
  * fixed-size request and one fixed-size reply per call. The reply to
