@@ -30,8 +30,8 @@ import (
 	"github.com/openperfd/openperfd/packet/rfc2544"
 	"github.com/openperfd/openperfd/packet/tvlp"
 	"github.com/openperfd/openperfd/packetio"
-	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/stack"
+	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/workers"
 )
 

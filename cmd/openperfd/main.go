@@ -49,8 +49,8 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/dpdk"
 	"github.com/openperfd/openperfd/packetio/noports"
-	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/stack"
+	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/workers"
 )
 

@@ -4,8 +4,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/openperfd/openperfd/cmd/openperfd/config"
-	"github.com/openperfd/openperfd/stack/socket"
 	"github.com/openperfd/openperfd/stack"
+	"github.com/openperfd/openperfd/stack/socket"
 )
 
 // startSockets starts the socket server the LD_PRELOAD shim talks to.
