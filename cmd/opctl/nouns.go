@@ -88,6 +88,8 @@ func (s *session) nouns() []*cobra.Command {
 			s.command("pcap ID", "save a result's packets as pcapng (-o FILE, - for stdout); a capture's ID for its newest result", oneID, captureResultsPcap),
 			s.command("merge ID...", "save several results' packets, merged by time, as pcapng (-o FILE)", someIDs, captureResultsMerge)),
 
+		s.tvlpNoun(),
+
 		s.command("watch", "live frame rates per port, generator and analyzer (with loss and latency) until Ctrl-C"+
 			" (a line per sample when not on a terminal)", noArgs, watchRun),
 		s.command("demo", "send signed traffic from port 0 to port 1 (test mode wires them back to back), show live rates,"+
