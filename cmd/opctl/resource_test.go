@@ -52,8 +52,8 @@ func TestListFiltersAreSentAsQueryParameters(t *testing.T) {
 			})
 		}
 	}
-	if lists != 10 {
-		t.Errorf("%d list verbs, want 10", lists)
+	if lists != 11 {
+		t.Errorf("%d list verbs, want 11", lists)
 	}
 }
 
