@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -28,7 +32,7 @@ func tvlpStart(fs *pflag.FlagSet) runFunc {
 	fs.Float64Var(&timeScale, "time-scale", 1, "multiply each step's length by this (> 0)")
 	fs.StringVar(&startTime, "start-time", "", "when to start: RFC 3339 time, or a delay from now (30s); default at once")
 	fs.BoolVar(&watch, "watch", false, "follow the replay to its end, then print its per-step results")
-	fs.BoolVar(&keep, "keep", false, "with --watch: Ctrl-C leaves the replay running (default: stops it)")
+	fs.BoolVar(&keep, "keep", false, "with --watch: Ctrl-C leaves the replay running (default: asks on a terminal, else stops it)")
 	return func(ctx context.Context, a *app, args []string) error {
 		body, err := tvlpStartBody(fs, loadScale, timeScale, startTime, time.Now())
 		if err != nil {
@@ -99,7 +103,7 @@ func parseStartTime(s string, now time.Time) (time.Time, error) {
 
 // tvlpWatch is "tvlp watch ID": the replay of profile ID under way.
 func tvlpWatch(fs *pflag.FlagSet) runFunc {
-	keep := fs.Bool("keep", false, "Ctrl-C leaves the replay running (default: stops it)")
+	keep := fs.Bool("keep", false, "Ctrl-C leaves the replay running (default: asks on a terminal, else stops it)")
 	return func(ctx context.Context, a *app, args []string) error {
 		res, err := newestTvlpResult(ctx, a, args[0])
 		if err != nil {
@@ -162,7 +166,7 @@ func tvlpFollow(ctx context.Context, a *app, id, rid string, keep bool) error {
 	bg, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if interrupted {
-		if keep {
+		if keep || !a.askStop(id) {
 			fmt.Fprintf(a.out, "interrupted: tvlp %s keeps running (opctl tvlp stop %s)\n", id, id)
 		} else {
 			if _, err := a.reply(a.api.StopTvlpConfiguration(bg, id)); err != nil {
@@ -190,6 +194,26 @@ func tvlpFollow(ctx context.Context, a *app, id, rid string, keep bool) error {
 		return errInterrupted
 	}
 	return nil
+}
+
+// askStop asks whether to stop replay id after Ctrl-C when opctl runs on
+// a terminal; elsewhere (a script) the answer is yes, so that no replay
+// outlives an interrupted client unasked.
+func (a *app) askStop(id string) bool {
+	in, ok := a.in.(*os.File)
+	if !ok || !a.tty || !isTerminal(in) {
+		return true
+	}
+	// The first Ctrl-C was caught; let a second one end opctl at the
+	// prompt (leaving the replay running) instead of being swallowed.
+	signal.Reset(os.Interrupt)
+	fmt.Fprintf(a.out, "\nstop tvlp %s? [Y/n] (Ctrl-C: leave it running) ", id)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "", "y", "yes":
+		return true
+	}
+	return false
 }
 
 // tvlpProgress is one line of a replay's progress: the step under way
