@@ -191,7 +191,11 @@ func tvlpCreate(fs *pflag.FlagSet, profiles resource[gen.TvlpConfiguration]) run
 			return err
 		}
 		resp, err := a.api.CreateTvlpConfigurationWithBody(ctx, "application/json", bytes.NewReader(body))
-		return show(a, resp, err, func(c gen.TvlpConfiguration) error { return profiles.table(a.out)([]gen.TvlpConfiguration{c}) })
+		err = show(a, resp, err, func(c gen.TvlpConfiguration) error { return profiles.table(a.out)([]gen.TvlpConfiguration{c}) })
+		if *file == "" {
+			err = nameFlags(err, profiles.item)
+		}
+		return err
 	}
 }
 

@@ -299,3 +299,21 @@ func FuzzYAMLToJSON(f *testing.F) {
 		}
 	})
 }
+
+// An API error about a field of a quick ramp names the flag that set it,
+// whichever step it is in.
+func TestTvlpCreateErrorsNameTheQuickFlag(t *testing.T) {
+	for _, tc := range []struct{ msg, want string }{
+		{"profile.packet.series[2].config.traffic[0].length.fixed: number must be at least 64",
+			"profile.packet.series[2].config.traffic[0].length.fixed (--length): number must be at least 64"},
+		{"profile.packet.series[0].target_id: required", "profile.packet.series[0].target_id (--target): required"},
+		{"profile.packet.series[1].config.load.rate.value: must be positive", "profile.packet.series[1].config.load.rate.value (--rates): must be positive"},
+		{"id: tvlp configuration ramp already exists", "id (--id): tvlp configuration ramp already exists"},
+	} {
+		_, url := newFakeAPI(t, map[string]reply{"POST /tvlp": {400, `{"code":400,"message":"` + tc.msg + `"}`}})
+		_, errOut, code := opctl(t, nil, "--server", url, "tvlp", "create", "--target", "0", "--rates", "1k,2k,3k")
+		if code != 1 || errOut != "opctl: "+tc.want+" (HTTP 400)\n" {
+			t.Errorf("code %d, stderr %q, want %q", code, errOut, tc.want)
+		}
+	}
+}

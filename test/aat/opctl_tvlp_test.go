@@ -33,6 +33,11 @@ func TestOpctlTvlp(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^ramp\s+ready\s+3\s+3 s\s`).MatchString(out) {
 		t.Errorf("create printed:\n%s", out)
 	}
+	// The daemon's error names the flag that set the field it refuses.
+	if _, errOut, code := opctlRun(t, bin, "--server", d.base, "tvlp", "create", "--id", "short", "--target", "0",
+		"--rates", "1k", "--length", "20"); code != 1 || !strings.Contains(errOut, "(--length)") {
+		t.Errorf("a 20-byte frame: exit %d, %q", code, errOut)
+	}
 	var c gen.TvlpConfiguration
 	d.get("/tvlp/ramp", &c)
 	for i, want := range []int64{100000, 200000, 300000} {
