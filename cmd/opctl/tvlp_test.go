@@ -317,3 +317,25 @@ func TestTvlpCreateErrorsNameTheQuickFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestTvlpWatchInterruptedWithKeepLeavesTheReplayRunning(t *testing.T) {
+	defer func(p time.Duration) { tvlpPoll = p }(tvlpPoll)
+	tvlpPoll = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := &tvlpRunAPI{runReads: 1000, onRead: func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"--server", srv.URL, "tvlp", "start", "ramp", "--watch", "--keep"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+	if code != exitInterrupted || !strings.Contains(out.String(), "interrupted: tvlp ramp keeps running (opctl tvlp stop ramp)\nSTEP ") {
+		t.Errorf("code %d, stderr %q, output:\n%s", code, errOut.String(), out.String())
+	}
+	if strings.Contains(fmt.Sprint(d.calls), "stop") {
+		t.Errorf("stopped the replay: %v", d.calls)
+	}
+}
