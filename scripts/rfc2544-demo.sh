@@ -57,5 +57,5 @@ for _ in $(seq 100); do
 done
 
 "$opctl" --server "$server" --timeout 30s rfc2544 --tx 0 --rx 1 --sizes "$sizes" --imix simple \
-  --trial "$trial" --resolution 2 --retries 1 --b2b-trials 1 --line-rate 100 \
+  --trial "$trial" --resolution 2 --retries 1 --b2b-trials 1 --latency-trials 1 --line-rate 100 \
   --json "${report%.html}.json" --html "$report"

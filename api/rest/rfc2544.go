@@ -268,6 +268,9 @@ func rfc2544FromJSON(in *gen.Rfc2544Config) (rfc2544.Config, error) {
 	if in.Retries != nil {
 		c.Retries = int(*in.Retries)
 	}
+	if in.LatencyTrials != nil {
+		c.LatencyTrials = int(*in.LatencyTrials)
+	}
 	return c, nil
 }
 
@@ -282,7 +285,8 @@ func rfc2544ConfigJSON(c rfc2544.Config) gen.Rfc2544Config {
 	}
 	out := gen.Rfc2544Config{Id: &c.ID, TxPort: c.TxPort, RxPort: c.RxPort, Sizes: &sizes, Tests: &tests,
 		LossTolerance: &c.LossTolerance, Resolution: &c.Resolution, LineRateMbps: &c.LineRateMbps,
-		TrialDuration: ptr(c.Trial.Seconds()), BackToBackTrials: ptr(int32(c.BackToBack)), Retries: ptr(int32(c.Retries))}
+		TrialDuration: ptr(c.Trial.Seconds()), BackToBackTrials: ptr(int32(c.BackToBack)), Retries: ptr(int32(c.Retries)),
+		LatencyTrials: ptr(int32(c.LatencyTrials))}
 	if c.IMIX != "" {
 		out.Imix = &c.IMIX
 	}
@@ -303,16 +307,30 @@ func rfc2544ResultJSON(r rfc2544.SizeResult) gen.Rfc2544SizeResult {
 		out.Throughput = &gen.Rfc2544Throughput{Percent: tp.Percent, FramesPerSecond: tp.FPS, Mbps: tp.Mbps, Trials: trialsJSON(tp.Trials)}
 	}
 	if l := r.Latency; l != nil {
-		out.Latency = &gen.Rfc2544Latency{Percent: l.Percent, Frames: sat64(l.Frames), Min: l.Min, Avg: l.Avg, Max: l.Max,
-			P50: l.P50, P90: l.P90, P99: l.P99, P999: l.P999}
+		out.Latency = ptr(latencyJSON(l.Percent, l.LatencyStats))
+		out.Latency.Trials = ptr(int32(l.Trials))
+		per := make([]gen.Rfc2544Latency, len(l.PerTrial))
+		for i, st := range l.PerTrial {
+			per[i] = latencyJSON(l.Percent, st)
+		}
+		out.Latency.PerTrial = &per
 	}
 	if r.FrameLoss != nil {
 		out.FrameLoss = ptr(trialsJSON(r.FrameLoss))
 	}
 	if bb := r.BackToBack; bb != nil {
-		out.BackToBack = &gen.Rfc2544BackToBack{Frames: bb.Frames, Seconds: bb.Seconds, Trials: trialsJSON(bb.Trials)}
+		bursts := make([]int64, len(bb.Bursts))
+		for i, n := range bb.Bursts {
+			bursts[i] = sat64(n)
+		}
+		out.BackToBack = &gen.Rfc2544BackToBack{Frames: bb.Frames, Seconds: bb.Seconds, Bursts: &bursts, Trials: trialsJSON(bb.Trials)}
 	}
 	return out
+}
+
+func latencyJSON(pct float64, l rfc2544.LatencyStats) gen.Rfc2544Latency {
+	return gen.Rfc2544Latency{Percent: pct, Frames: sat64(l.Frames), Min: l.Min, Avg: l.Avg, Max: l.Max,
+		P50: l.P50, P90: l.P90, P99: l.P99, P999: l.P999}
 }
 
 func rfc2544RunJSON(v rfc2544.View) gen.Rfc2544Run {

@@ -253,3 +253,62 @@ func shortFlowID(id, resultID string) string {
 	}
 	return id
 }
+
+// flowErrorColumns head the error counters of flow counters, the JSON's
+// errors.ipv4_checksum, tcp_checksum, udp_checksum and fcs, then prbs's
+// bit_errors and frame_errors.
+var (
+	checksumColumns = []string{"IPV4 CKSUM ERR", "TCP CKSUM ERR", "UDP CKSUM ERR", "FCS ERR"}
+	prbsColumns     = []string{"PRBS BIT ERR", "PRBS FRAME ERR"}
+)
+
+func checksumCells(c gen.PacketAnalyzerFlowCounters) []string {
+	e := c.Errors
+	return []string{count(e.Ipv4Checksum), count(e.TcpChecksum), count(e.UdpChecksum), count(e.Fcs)}
+}
+
+// prbsCells are "-" when the analyzer does not check PRBS payloads.
+func prbsCells(c gen.PacketAnalyzerFlowCounters) []string {
+	p := c.Prbs
+	if p == nil {
+		return []string{"-", "-"}
+	}
+	frames := "-"
+	if p.FrameErrors != nil {
+		frames = count(*p.FrameErrors)
+	}
+	return []string{count(p.BitErrors), frames}
+}
+
+// errorExtra makes a resource's extra columns from its flow counters:
+// the checksum columns when any item has a checksum error, the PRBS ones
+// when any has a PRBS error, both when wide.
+func errorExtra[T any](counters func(T) gen.PacketAnalyzerFlowCounters) func([]T, bool) ([]string, func(T) []string) {
+	return func(items []T, wide bool) ([]string, func(T) []string) {
+		cksum, prbs := wide, wide
+		for _, it := range items {
+			c := counters(it)
+			e := c.Errors
+			cksum = cksum || e.Ipv4Checksum != 0 || e.TcpChecksum != 0 || e.UdpChecksum != 0 || e.Fcs != 0
+			prbs = prbs || (c.Prbs != nil && (c.Prbs.BitErrors != 0 || deref(c.Prbs.FrameErrors) != 0))
+		}
+		var heads []string
+		if cksum {
+			heads = append(heads, checksumColumns...)
+		}
+		if prbs {
+			heads = append(heads, prbsColumns...)
+		}
+		return heads, func(it T) []string {
+			var out []string
+			c := counters(it)
+			if cksum {
+				out = append(out, checksumCells(c)...)
+			}
+			if prbs {
+				out = append(out, prbsCells(c)...)
+			}
+			return out
+		}
+	}
+}

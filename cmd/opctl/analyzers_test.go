@@ -171,3 +171,51 @@ func TestSequenceCellsShowEveryCounterAndTheLossShare(t *testing.T) {
 		}
 	}
 }
+
+// Error columns appear when a counter is not zero (checksums and PRBS
+// apart), and all of them with --wide; their figures are the JSON's.
+func TestListsShowErrorColumnsWhenNonZeroOrWide(t *testing.T) {
+	withErrors := strings.Replace(flowCountersBody, `"errors":{"fcs":0,"ipv4_checksum":0,"tcp_checksum":0,"udp_checksum":0}`,
+		`"errors":{"fcs":0,"ipv4_checksum":3,"tcp_checksum":0,"udp_checksum":1234},"prbs":{"bit_errors":7,"frame_errors":2,"octets":100}`, 1)
+	if withErrors == flowCountersBody {
+		t.Fatal("the canned counters changed; update this test")
+	}
+	bad := strings.Replace(analyzerResultBody, flowCountersBody, withErrors, 1)
+	badFlows := strings.Replace(rxFlowsBody, flowCountersBody, withErrors, 1)
+	for _, tc := range []struct {
+		name, results, flows string
+		wide                 bool
+		want, lacks          []string
+	}{
+		{"all zero", analyzerResultBody, rxFlowsBody, false, nil, []string{"CKSUM", "PRBS"}},
+		{"all zero, wide", analyzerResultBody, rxFlowsBody, true,
+			[]string{"IPV4 CKSUM ERR  TCP CKSUM ERR  UDP CKSUM ERR  FCS ERR  PRBS BIT ERR  PRBS FRAME ERR", "0               0              0              0        -             -"}, nil},
+		{"errors", bad, badFlows, false,
+			[]string{"IPV4 CKSUM ERR  TCP CKSUM ERR  UDP CKSUM ERR  FCS ERR  PRBS BIT ERR  PRBS FRAME ERR", "3               0              1,234          0        7             2"}, nil},
+	} {
+		_, url := newFakeAPI(t, map[string]reply{
+			"GET /packet/analyzer-results": {200, "[" + tc.results + "]"},
+			"GET /packet/rx-flows":         {200, tc.flows},
+		})
+		for _, noun := range []string{"analyzer-results", "rx-flows"} {
+			args := []string{"--server", url, noun, "list"}
+			if tc.wide {
+				args = append(args, "--wide")
+			}
+			out, errOut, code := opctl(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("%s %s: code %d, stderr %q", tc.name, noun, code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s %s: output lacks %q:\n%s", tc.name, noun, w, out)
+				}
+			}
+			for _, w := range tc.lacks {
+				if strings.Contains(out, w) {
+					t.Errorf("%s %s: output has %q:\n%s", tc.name, noun, w, out)
+				}
+			}
+		}
+	}
+}

@@ -21,8 +21,10 @@ func (s *session) nouns() []*cobra.Command {
 	genResults := resource[gen.PacketGeneratorResult]{s: s, item: "generator result", columns: resultColumns, row: resultRow, fields: resultFields}
 	txFlows := resource[gen.TxFlow]{s: s, item: "tx flow", columns: txFlowColumns, row: txFlowRow}
 	analyzers := resource[gen.PacketAnalyzer]{s: s, item: "analyzer", columns: analyzerColumns, row: analyzerRow, fields: analyzerFields}
-	anaResults := resource[gen.PacketAnalyzerResult]{s: s, item: "analyzer result", columns: analyzerResultColumns, row: analyzerResultRow, fields: analyzerResultFields}
-	rxFlows := resource[gen.RxFlow]{s: s, item: "rx flow", columns: rxFlowColumns, row: rxFlowRow}
+	anaResults := resource[gen.PacketAnalyzerResult]{s: s, item: "analyzer result", columns: analyzerResultColumns, row: analyzerResultRow, fields: analyzerResultFields,
+		extra: errorExtra(func(r gen.PacketAnalyzerResult) gen.PacketAnalyzerFlowCounters { return r.FlowCounters })}
+	rxFlows := resource[gen.RxFlow]{s: s, item: "rx flow", columns: rxFlowColumns, row: rxFlowRow,
+		extra: errorExtra(func(f gen.RxFlow) gen.PacketAnalyzerFlowCounters { return f.Counters })}
 	captures := resource[gen.PacketCapture]{s: s, item: "capture", columns: captureColumns, row: captureRow, fields: captureFields}
 	capResults := resource[gen.PacketCaptureResult]{s: s, item: "capture result", columns: captureResultColumns, row: captureResultRow, fields: captureResultFields}
 	return []*cobra.Command{
@@ -87,6 +89,8 @@ func (s *session) nouns() []*cobra.Command {
 			capResults.get("show one capture result", api.GetPacketCaptureResult),
 			s.command("pcap ID", "save a result's packets as pcapng (-o FILE, - for stdout); a capture's ID for its newest result", oneID, captureResultsPcap),
 			s.command("merge ID...", "save several results' packets, merged by time, as pcapng (-o FILE)", someIDs, captureResultsMerge)),
+
+		s.tvlpNoun(),
 
 		s.command("watch", "live frame rates per port, generator and analyzer (with loss and latency) until Ctrl-C"+
 			" (a line per sample when not on a terminal)", noArgs, watchRun),

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,16 +27,28 @@ type resource[T any] struct {
 	columns []string         // the head of the table of list, create, start
 	row     func(T) []string // one item in that table
 	fields  func(T) []field  // the view of get
+	// extra, when set, adds columns that list shows when an item has a
+	// value worth seeing in them (error counters that are not zero) or
+	// when --wide asks for all of them.
+	extra func(items []T, wide bool) (heads []string, cells func(T) []string)
 }
 
 // table is the view that prints items under the resource's column
 // heads, a line each, to w.
-func (r resource[T]) table(w io.Writer) func(items []T) error {
+func (r resource[T]) table(w io.Writer) func(items []T) error { return r.wideTable(w, false) }
+
+// wideTable is table with the extra columns the items need, or all of
+// them when wide.
+func (r resource[T]) wideTable(w io.Writer, wide bool) func(items []T) error {
 	return func(items []T) error {
+		heads, cells := []string(nil), func(T) []string { return nil }
+		if r.extra != nil {
+			heads, cells = r.extra(items, wide)
+		}
 		tw := newTable(w)
-		row(tw, r.columns...)
+		row(tw, append(slices.Clone(r.columns), heads...)...)
 		for _, it := range items {
-			row(tw, r.row(it)...)
+			row(tw, append(r.row(it), cells(it)...)...)
 		}
 		return tw.Flush()
 	}
@@ -63,6 +76,10 @@ func list[T, P any](r resource[T], short string, call listCall[P], by ...filter)
 		for i, f := range by {
 			values[i] = fs.String(f.flag, "", f.usage)
 		}
+		wide := new(bool)
+		if r.extra != nil {
+			fs.BoolVar(wide, "wide", false, "show every error column, also when all are zero")
+		}
 		return func(ctx context.Context, a *app, _ []string) error {
 			query := map[string]string{}
 			for i, v := range values {
@@ -75,7 +92,7 @@ func list[T, P any](r resource[T], short string, call listCall[P], by ...filter)
 				return err
 			}
 			resp, err := call(a.api, ctx, params)
-			return show(a, resp, err, r.table(a.out))
+			return show(a, resp, err, r.wideTable(a.out, *wide))
 		}
 	})
 }

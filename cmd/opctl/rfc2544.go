@@ -28,6 +28,7 @@ type rfc2544Flags struct {
 	resolution    float64
 	lineRate      int64
 	b2bTrials     int32
+	latTrials     int32
 	retries       int32
 	id            string
 	jsonOut, html string
@@ -44,7 +45,8 @@ func rfc2544Run(fs *pflag.FlagSet) runFunc {
 	fs.DurationVar(&f.trial, "trial", 60*time.Second, "how long each trial sends")
 	fs.Float64Var(&f.resolution, "resolution", 0.5, "throughput search resolution in percent of the line rate")
 	fs.Int64Var(&f.lineRate, "line-rate", 0, "line rate in Mbps that 100% stands for (default the tx port's link speed)")
-	fs.Int32Var(&f.b2bTrials, "b2b-trials", 2, "back-to-back searches to average")
+	fs.Int32Var(&f.b2bTrials, "b2b-trials", 50, "back-to-back searches to average (RFC 2544: 50)")
+	fs.Int32Var(&f.latTrials, "latency-trials", 20, "latency trials at the throughput found to average (RFC 2544: 20)")
 	fs.Int32Var(&f.retries, "retries", 0, "repeat a failing throughput or back-to-back trial up to this many times (one pass is a pass)")
 	fs.StringVar(&f.id, "id", "", "run id (default: one the daemon makes)")
 	fs.StringVar(&f.jsonOut, "json", "", "write the run (config, every trial, results) as JSON to `FILE`")
@@ -63,7 +65,7 @@ func (f *rfc2544Flags) config() (gen.Rfc2544Config, error) {
 		return gen.Rfc2544Config{}, usageErrorf("--tx and --rx are required")
 	}
 	c := gen.Rfc2544Config{TxPort: f.tx, RxPort: f.rx, LossTolerance: &f.loss, Resolution: &f.resolution,
-		TrialDuration: ptrTo(f.trial.Seconds()), BackToBackTrials: &f.b2bTrials, Retries: &f.retries}
+		TrialDuration: ptrTo(f.trial.Seconds()), BackToBackTrials: &f.b2bTrials, LatencyTrials: &f.latTrials, Retries: &f.retries}
 	if f.sizes != nil {
 		s := make([]int32, len(f.sizes))
 		for i, v := range f.sizes {
@@ -181,11 +183,13 @@ func rfc2544ProgressLine(r gen.Rfc2544Run) string {
 	return line
 }
 
-// rfc2544Summary prints a table: per size, throughput and latency.
+// rfc2544Summary prints a table: per size, throughput, latency (the
+// trials' mean, min and max over all) and back-to-back (the searches'
+// mean), with how many trials and searches each is of.
 func rfc2544Summary(a *app, r gen.Rfc2544Run) {
 	var rows [][]string
 	for _, s := range r.Results {
-		row := []string{s.Frame, "-", "-", "-", "-", "-", "-"}
+		row := []string{s.Frame, "-", "-", "-", "-", "-", "-", "-", "-"}
 		if t := s.Throughput; t != nil {
 			row[1] = fmt.Sprintf("%.2f%%", t.Percent)
 			row[2] = fmt.Sprintf("%.0f", t.FramesPerSecond)
@@ -194,14 +198,18 @@ func rfc2544Summary(a *app, r gen.Rfc2544Run) {
 		if l := s.Latency; l != nil {
 			row[4] = fmt.Sprintf("%d/%d/%d", l.Min, l.Avg, l.Max)
 			row[5] = fmt.Sprintf("%d", l.P99)
+			row[6] = fmt.Sprint(max(deref(l.Trials), 1)) // a daemon without trials ran one
 		}
 		if b := s.BackToBack; b != nil {
-			row[6] = fmt.Sprintf("%.0f", b.Frames)
+			row[7] = fmt.Sprintf("%.0f", b.Frames)
+			if b.Bursts != nil {
+				row[8] = fmt.Sprint(len(*b.Bursts))
+			}
 		}
 		rows = append(rows, row)
 	}
 	w := newTable(a.out)
-	row(w, "FRAME", "THROUGHPUT", "FRAMES/S", "MBPS", "LATENCY MIN/AVG/MAX NS", "P99 NS", "BACK-TO-BACK")
+	row(w, "FRAME", "THROUGHPUT", "FRAMES/S", "MBPS", "LATENCY MIN/AVG/MAX NS", "P99 NS", "LAT TRIALS", "BACK-TO-BACK", "B2B SEARCHES")
 	for _, r := range rows {
 		row(w, r...)
 	}

@@ -215,16 +215,17 @@ started {{.Started.Format "2006-01-02 15:04:05 MST"}}{{with .Finished}}, finishe
 <tr><th>tests</th><td>{{join .Tests}}</td><th>trial</th><td>{{with .TrialDuration}}{{f2 .}} s{{end}}</td></tr>
 <tr><th>loss tolerance</th><td>{{with .LossTolerance}}{{f2 .}} %{{end}}</td><th>resolution</th><td>{{with .Resolution}}{{f2 .}} %{{end}}</td></tr>
 <tr><th>line rate</th><td>{{with .LineRateMbps}}{{.}} Mbps{{end}}</td><th>back-to-back searches</th><td>{{with .BackToBackTrials}}{{.}}{{end}}</td></tr>
+<tr><th>latency trials</th><td>{{with .LatencyTrials}}{{.}}{{end}}</td><th></th><td></td></tr>
 </table>
 {{end}}
 <h2>Results</h2>
 <table>
 <tr><th>frame</th><th>line rate (frames/s)</th><th>throughput (%)</th><th>frames/s</th><th>Mbps</th>
-<th>latency min (µs)</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>back-to-back (frames)</th></tr>
+<th>latency min (µs)</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>latency trials</th><th>back-to-back (frames)</th><th>searches</th></tr>
 {{range .Results}}<tr><td>{{.Frame}}</td><td>{{f0 .LineRateFps}}</td>
 {{with .Throughput}}<td>{{f2 .Percent}}</td><td>{{f0 .FramesPerSecond}}</td><td>{{f1 .Mbps}}</td>{{else}}<td>-</td><td>-</td><td>-</td>{{end}}
-{{with .Latency}}<td>{{us .Min}}</td><td>{{us .Avg}}</td><td>{{us .P50}}</td><td>{{us .P90}}</td><td>{{us .P99}}</td><td>{{us .P999}}</td><td>{{us .Max}}</td>{{else}}<td colspan="7">-</td>{{end}}
-<td>{{with .BackToBack}}{{f0 .Frames}}{{else}}-{{end}}</td></tr>
+{{with .Latency}}<td>{{us .Min}}</td><td>{{us .Avg}}</td><td>{{us .P50}}</td><td>{{us .P90}}</td><td>{{us .P99}}</td><td>{{us .P999}}</td><td>{{us .Max}}</td><td>{{with .Trials}}{{.}}{{else}}1{{end}}</td>{{else}}<td colspan="8">-</td>{{end}}
+{{with .BackToBack}}<td>{{f0 .Frames}}</td><td>{{with .Bursts}}{{len .}}{{else}}-{{end}}</td>{{else}}<td>-</td><td>-</td>{{end}}</tr>
 {{end}}</table>
 {{end}}
 <div class="plots">{{range .Plots}}{{.}}{{end}}</div>

@@ -35,6 +35,15 @@ var AllTests = []Test{Throughput, Latency, FrameLoss, BackToBack}
 // DefaultSizes are RFC 2544's Ethernet frame sizes.
 var DefaultSizes = []int{64, 128, 256, 512, 1024, 1280, 1518}
 
+// RFC 2544's trial counts, the defaults of a config: the latency test is
+// repeated at least 20 times and reports the average (26.2); the
+// back-to-back test is repeated at least 50 times and reports the average
+// burst length (26.4).
+const (
+	DefaultLatencyTrials = 20
+	DefaultBackToBack    = 50
+)
+
 // Limits of a config.
 const (
 	MinFrame, MaxFrame = 64, 9216
@@ -54,7 +63,8 @@ type Config struct {
 	Trial          time.Duration
 	Resolution     float64 // percent of the line rate
 	LineRateMbps   int64   // 0: the tx port's link speed
-	BackToBack     int     // repeats of the back-to-back search
+	BackToBack     int     // repeats of the back-to-back search (RFC 2544 26.4: 50)
+	LatencyTrials  int     // latency trials at the throughput (RFC 2544 26.2: 20)
 	// Retries repeat a failing throughput or back-to-back trial up to so
 	// many times; one pass is a pass. A busy host that stalls the sender
 	// makes it send a clump that a buffer of the path may not hold: a
@@ -161,10 +171,16 @@ func withDefaults(c Config, t Traffic) (Config, []frame, error) {
 		return c, nil, invalid("loss_tolerance: %v is outside 0..100 percent", c.LossTolerance)
 	}
 	if c.BackToBack == 0 {
-		c.BackToBack = 2
+		c.BackToBack = DefaultBackToBack
 	}
 	if c.BackToBack < 1 || c.BackToBack > 50 {
 		return c, nil, invalid("back_to_back_trials: %d is outside 1..50", c.BackToBack)
+	}
+	if c.LatencyTrials == 0 {
+		c.LatencyTrials = DefaultLatencyTrials
+	}
+	if c.LatencyTrials < 1 || c.LatencyTrials > 100 {
+		return c, nil, invalid("latency_trials: %d is outside 1..100", c.LatencyTrials)
 	}
 	if c.Retries < 0 || c.Retries > 10 {
 		return c, nil, invalid("retries: %d is outside 0..10", c.Retries)

@@ -238,3 +238,61 @@ func TestRetriesTellStallsFromLimits(t *testing.T) {
 		s.Close()
 	}
 }
+
+// latencyTrials varies each latency trial's figures (the n-th trial's
+// are n times a base) and counts the trials.
+type latencyTrials struct {
+	policed
+	n int
+}
+
+func (l *latencyTrials) Run(ctx context.Context, t Trial) (TrialResult, error) {
+	r, err := l.policed.Run(ctx, t)
+	if err != nil || !t.Latency {
+		return r, err
+	}
+	l.mu.Lock()
+	l.n++
+	n := int64(l.n)
+	l.mu.Unlock()
+	r.Latency = &LatencyStats{Frames: 10, Min: 100 * n, Avg: 200 * n, Max: 300 * n, P50: 190 * n, P90: 250 * n, P99: 280 * n, P999: 290 * n}
+	return r, nil
+}
+
+// RFC 2544's counts are the defaults: 20 latency trials reported as the
+// mean of their averages (min and max over all), 50 back-to-back searches
+// reported as the mean burst.
+func TestTrialCountsDefaultToRFC2544s(t *testing.T) {
+	p := &latencyTrials{policed: policed{limit: 20000, depth: 50}}
+	s := NewService(p, nil)
+	defer s.Close()
+	v, err := s.Create(Config{TxPort: "0", RxPort: "1", Sizes: []int{64}, Trial: time.Second, Resolution: 5,
+		Tests: []Test{Throughput, Latency, BackToBack}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = wait(t, s, v.ID)
+	if v.State != StateDone || v.Config.LatencyTrials != 20 || v.Config.BackToBack != 50 {
+		t.Fatalf("state %s (%s), config %+v", v.State, v.Error, v.Config)
+	}
+	l := v.Results[0].Latency
+	// Trials 1..20: the mean of n is 10.5.
+	want := LatencyStats{Frames: 200, Min: 100, Avg: 2100, Max: 6000, P50: 1995, P90: 2625, P99: 2940, P999: 3045}
+	if l == nil || l.Trials != 20 || len(l.PerTrial) != 20 || l.LatencyStats != want {
+		t.Errorf("latency %+v, want %+v over 20 trials", l, want)
+	}
+	bb := v.Results[0].BackToBack
+	if bb == nil || len(bb.Bursts) != 50 {
+		t.Fatalf("back-to-back %+v, want 50 searches", bb)
+	}
+	sum := 0.0
+	for _, b := range bb.Bursts {
+		sum += float64(b)
+	}
+	if bb.Frames != sum/50 {
+		t.Errorf("back-to-back %.1f frames, the bursts' mean is %.1f", bb.Frames, sum/50)
+	}
+	if _, err := s.Create(Config{TxPort: "0", RxPort: "1", LatencyTrials: 101}); err == nil || !strings.Contains(err.Error(), "latency_trials") {
+		t.Errorf("101 latency trials: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package rfc2544
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -19,15 +20,23 @@ type ThroughputResult struct {
 	Trials             []TrialRecord
 }
 
-// LatencyResult is the latency at a load.
+// LatencyResult is the latency at a load over Trials trials: Frames
+// their sum, Min and Max over all of them, Avg and the percentiles the
+// mean of the trials' (RFC 2544 26.2 reports the average of the trials'
+// latencies). PerTrial holds each trial's.
 type LatencyResult struct {
 	Percent float64
 	LatencyStats
+	Trials   int
+	PerTrial []LatencyStats
 }
 
-// BackToBackResult is the mean longest loss-free burst at line rate.
+// BackToBackResult is the mean longest loss-free burst at line rate over
+// the searches; Bursts holds each search's longest burst, Trials every
+// trial of them all.
 type BackToBackResult struct {
 	Frames, Seconds float64
+	Bursts          []uint64
 	Trials          []TrialRecord
 }
 
@@ -165,14 +174,41 @@ func (r *runner) latency(ctx context.Context, f *frame, sr *SizeResult) error {
 		}
 		pct = sr.Throughput.Percent
 	}
-	_, st, err := r.trial(ctx, f, Latency, pct, 0, true)
-	if err != nil {
-		return err
-	}
-	if st != nil {
-		sr.Latency = &LatencyResult{Percent: pct, LatencyStats: *st}
+	var per []LatencyStats
+	for range r.cfg.LatencyTrials {
+		_, st, err := r.trial(ctx, f, Latency, pct, 0, true)
+		if err != nil {
+			return err
+		}
+		// A trial whose frames all got lost has no latency to average.
+		if st != nil {
+			per = append(per, *st)
+			sr.Latency = meanLatency(pct, per)
+			r.publish(r.prog, r.results)
+		}
 	}
 	return nil
+}
+
+// meanLatency combines trials' latencies: frames summed, min and max over
+// all, the rest the mean of the trials' figures.
+func meanLatency(pct float64, per []LatencyStats) *LatencyResult {
+	l := &LatencyResult{Percent: pct, Trials: len(per), PerTrial: slices.Clone(per)}
+	l.Min, l.Max = per[0].Min, per[0].Max
+	var avg, p50, p90, p99, p999 float64
+	for _, st := range per {
+		l.Frames += st.Frames
+		l.Min, l.Max = min(l.Min, st.Min), max(l.Max, st.Max)
+		avg += float64(st.Avg)
+		p50 += float64(st.P50)
+		p90 += float64(st.P90)
+		p99 += float64(st.P99)
+		p999 += float64(st.P999)
+	}
+	n := float64(len(per))
+	mean := func(sum float64) int64 { return int64(math.Round(sum / n)) }
+	l.Avg, l.P50, l.P90, l.P99, l.P999 = mean(avg), mean(p50), mean(p90), mean(p99), mean(p999)
+	return l
 }
 
 // frameLoss steps down from 100% by 10% until two trials in a row lose
@@ -238,6 +274,7 @@ func (r *runner) backToBack(ctx context.Context, f *frame, sr *SizeResult) error
 			}
 		}
 		sum += float64(lo)
+		bb.Bursts = append(bb.Bursts, lo)
 	}
 	bb.Frames = sum / float64(r.cfg.BackToBack)
 	bb.Seconds = bb.Frames / f.lineFPS

@@ -180,12 +180,14 @@ func cloneResults(rs []SizeResult) []SizeResult {
 		}
 		if r.Latency != nil {
 			l := *r.Latency
+			l.PerTrial = slices.Clone(l.PerTrial)
 			out[i].Latency = &l
 		}
 		out[i].FrameLoss = slices.Clone(r.FrameLoss)
 		if r.BackToBack != nil {
 			bb := *r.BackToBack
 			bb.Trials = slices.Clone(bb.Trials)
+			bb.Bursts = slices.Clone(bb.Bursts)
 			out[i].BackToBack = &bb
 		}
 	}

@@ -42,6 +42,10 @@ type rfc2544Run struct {
 			Frames                  int64   `json:"frames"`
 			Min, Avg, Max, P50, P99 int64   // matched case-insensitively
 			Percent                 float64 `json:"percent"`
+			Trials                  int     `json:"trials"`
+			PerTrial                []struct {
+				Frames, Min, Avg, Max int64
+			} `json:"per_trial"`
 		} `json:"latency"`
 	} `json:"results"`
 }
@@ -61,7 +65,7 @@ func TestRfc2544(t *testing.T) {
 	start := time.Now()
 	out, errOut, code := opctlRun(t, bin, "--server", d.base, "rfc2544", "--tx", "0", "--rx", "1",
 		"--sizes", "64,128,256", "--tests", "throughput,latency", "--trial", "1s", "--resolution", "2", "--retries", "1",
-		"--line-rate", "100", "--json", jsonOut, "--html", htmlOut)
+		"--latency-trials", "2", "--line-rate", "100", "--json", jsonOut, "--html", htmlOut)
 	if code != 0 {
 		t.Fatalf("opctl rfc2544: exit %d\n%s%s", code, errOut, out)
 	}
@@ -88,6 +92,15 @@ func TestRfc2544(t *testing.T) {
 		}
 		if l := r.Latency; l == nil || l.Frames == 0 || l.Min <= 0 || l.Min > l.P50 || l.P50 > l.P99 || l.P99 > l.Max || l.Percent != got {
 			t.Errorf("%s: latency %+v, want one at %.2f%% with min <= p50 <= p99 <= max", r.Frame, r.Latency, got)
+		} else {
+			rfc2544LatencyTrials(t, r.Frame, l.Trials, l.Frames, l.Min, l.Avg, l.Max, l.PerTrial)
+		}
+	}
+	// The table prints each size's latency trials: 2, as asked.
+	tb := parseTable(t, out[strings.Index(out, "FRAME "):])
+	for _, r := range run.Results {
+		if got := tb.by(t, "FRAME", r.Frame)["LAT TRIALS"]; got != "2" {
+			t.Errorf("%s: LAT TRIALS %q, want 2", r.Frame, got)
 		}
 	}
 	page, err := os.ReadFile(htmlOut)
@@ -187,5 +200,19 @@ func TestGeneratorXImix(t *testing.T) {
 	mean := fl.Total / 12000
 	if math.Abs(mean-(7*64+4*576+1518)/12.0) > 1e-6 || lo != 64 || hi != 1518 {
 		t.Errorf("frame lengths: mean %.3f min %v max %v, want the simple mix's 357.333, 64, 1518", mean, lo, hi)
+	}
+}
+
+// rfc2544LatencyTrials checks a latency result of two trials: frames
+// summed, min and max over both, avg the mean of the two (rounded).
+func rfc2544LatencyTrials(t *testing.T, frame string, trials int, frames, lo, avg, hi int64, per []struct{ Frames, Min, Avg, Max int64 }) {
+	t.Helper()
+	if trials != 2 || len(per) != 2 {
+		t.Errorf("%s: %d latency trials (%d listed), want 2", frame, trials, len(per))
+		return
+	}
+	a, b := per[0], per[1]
+	if frames != a.Frames+b.Frames || lo != min(a.Min, b.Min) || hi != max(a.Max, b.Max) || math.Abs(float64(avg)-float64(a.Avg+b.Avg)/2) > 0.5 {
+		t.Errorf("%s: latency frames %d min %d avg %d max %d from trials %+v", frame, frames, lo, avg, hi, per)
 	}
 }
