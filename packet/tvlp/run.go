@@ -88,28 +88,46 @@ func (s *Service) Start(id string, cfg StartConfig) (ResultView, error) {
 	}
 	// Starting at once means StartLead from now: by then the first
 	// step's generator is on its worker, so it starts on its schedule,
-	// not late with the packets of the delay in a clump.
-	now := s.clock.Now()
-	r.t0 = cfg.StartTime
-	if lead := now.Add(s.lead); !r.t0.After(lead) {
-		r.t0 = lead
-	} else {
-		r.countdown = true
-	}
-	end := r.t0
-	for _, st := range r.steps {
-		end = end.Add(st.Length)
-		r.ends = append(r.ends, end)
-	}
-	// The first step's generator is made and started here, so that a
-	// step that cannot run (its target gone since create) is the caller's
-	// 400.
-	if err := r.create(0, r.t0); err != nil {
-		return ResultView{}, err
-	}
-	if err := s.gens.Start(r.genIDs[0]); err != nil {
+	// not late with the packets of the delay in a clump. When making and
+	// starting it took longer than the lead (a loaded machine: the API
+	// goroutine descheduled, the worker CPUs taken back from the control
+	// threads), the window opened before the generator ran, so it is
+	// made again with a lead four times as long; the first step's
+	// generator is also made here so that a step that cannot run (its
+	// target gone since create) is the caller's 400.
+	lead := s.lead
+	for try := 0; ; try++ {
+		now := s.clock.Now()
+		r.t0, r.countdown = cfg.StartTime, false
+		if l := now.Add(lead); !r.t0.After(l) {
+			r.t0 = l
+		} else {
+			r.countdown = true
+		}
+		r.ends = r.ends[:0]
+		end := r.t0
+		for _, st := range r.steps {
+			end = end.Add(st.Length)
+			r.ends = append(r.ends, end)
+		}
+		if err := r.create(0, r.t0); err != nil {
+			return ResultView{}, err
+		}
+		if err := s.gens.Start(r.genIDs[0]); err != nil {
+			s.gens.Delete(r.genIDs[0])
+			return ResultView{}, fmt.Errorf("tvlp %s: start step 0: %w", id, err)
+		}
+		late := s.clock.Now().Sub(r.t0)
+		if r.countdown || late <= 0 || lead <= 0 || try == maxStartTries-1 {
+			if late > 0 && !r.countdown {
+				s.log.Warn("tvlp replay started late: its first step sends what fell due at once",
+					zap.String("tvlp", id), zap.Duration("late", late), zap.Duration("lead", lead))
+			}
+			break
+		}
+		s.gens.Stop(r.genIDs[0])
 		s.gens.Delete(r.genIDs[0])
-		return ResultView{}, fmt.Errorf("tvlp %s: start step 0: %w", id, err)
+		lead *= 4
 	}
 	r.current = 0
 	p.cur, p.err = r, ""
@@ -173,6 +191,10 @@ func (r *replay) create(i int, from time.Time) error {
 // StartLead is how far ahead of the request a replay that starts at
 // once starts.
 const StartLead = 5 * time.Millisecond
+
+// maxStartTries bounds the leads a late first step is made with: 5, 20,
+// 80 and 320 ms.
+const maxStartTries = 4
 
 // StepGrace is how long after a step's end its generator is stopped
 // and its result taken (at most half the next step's length).
@@ -267,6 +289,13 @@ func (r *replay) view() ResultView {
 	if cur >= 0 {
 		if res, ok := r.gens.Result(r.genIDs[cur]); ok {
 			steps = append(steps, StepView{Index: cur, GeneratorID: r.genIDs[cur], StepResult: res})
+		}
+		// The next step sends from the running one's end, while that one
+		// is still being waited for (StepGrace): its packets count at once.
+		if next := cur + 1; next < len(r.genIDs) && !over {
+			if res, ok := r.gens.Result(r.genIDs[next]); ok && res.Packets > 0 {
+				steps = append(steps, StepView{Index: next, GeneratorID: r.genIDs[next], StepResult: res})
+			}
 		}
 	}
 	out := ResultView{ID: r.id, TvlpID: r.tvlpID, Active: !over, Steps: steps}

@@ -92,6 +92,10 @@ type fakeGens struct {
 	gens    map[string]*fakeGen
 	failOn  string // Create of a target with this id fails
 	checkOK bool
+	// startCost is fake time each Start takes while startSlow > 0 (each
+	// slow Start counts one down): a loaded machine.
+	startCost time.Duration
+	startSlow int
 }
 
 type fakeGen struct {
@@ -137,6 +141,12 @@ func (f *fakeGens) Start(id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g := f.gens[id]
+	if f.startSlow > 0 {
+		f.startSlow--
+		f.clock.mu.Lock()
+		f.clock.now = f.clock.now.Add(f.startCost)
+		f.clock.mu.Unlock()
+	}
 	g.running, g.start = true, f.clock.Now()
 	f.log("start %s", id[len(id)-1:])
 	return nil
@@ -406,5 +416,38 @@ func TestStepThatCannotRunIsAnError(t *testing.T) {
 	v, _ := s.Get("ramp")
 	if !strings.Contains(v.Error, "step 1 on gone") {
 		t.Errorf("error %q", v.Error)
+	}
+}
+
+// A first step whose Start took longer than the lead (a loaded machine)
+// would open its window before its generator ran and send the packets of
+// the delay at once: it is made again with a longer lead, so the window
+// opens after the generator is on its worker.
+func TestTvlpLateFirstStepIsMadeAgainWithALongerLead(t *testing.T) {
+	c := newFakeClock()
+	g := newFakeGens(c)
+	g.startCost, g.startSlow = 30*time.Millisecond, 2 // late with 5 and 20 ms, on time with 80
+	s := NewService(g, c, nil)
+	s.grace = 0
+	if _, err := s.Create(ramp(100, 200)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Start("ramp", StartConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := g.gens["tvlp-"+r.ID+"-0"]
+	if gen == nil || !gen.start.Before(gen.from) {
+		t.Fatalf("step 0 started %v, window from %v: late\n%s", gen.start, gen.from, g.trace())
+	}
+	tr := g.trace()
+	if strings.Count(tr, "create 0") != 3 || strings.Count(tr, "delete 0") != 2 {
+		t.Fatalf("want step 0 made three times (leads 5, 20 and 80 ms), deleted twice:\n%s", tr)
+	}
+	if !strings.Contains(tr, "60ms create 0 rate 100 [140ms,") {
+		t.Errorf("want the third attempt's window to open 80 ms after it was made:\n%s", tr)
+	}
+	if err := s.Stop("ramp"); err != nil {
+		t.Fatal(err)
 	}
 }
