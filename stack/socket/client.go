@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/waiter"
 
 	"github.com/openperfd/openperfd/stack"
 )
@@ -109,6 +110,10 @@ func (c *client) handle(r request) (reply, []int) {
 		return fail(c.setsockopt(k, r.a, r.b, r.data))
 	case opGetsockopt:
 		return c.getsockopt(k, r.a, r.b, int(r.c))
+	case opListen:
+		return c.listen(k, int(r.a))
+	case opAccept:
+		return c.accept(k)
 	case opShutdown:
 		ep := k.endpoint()
 		if ep == nil {
@@ -138,6 +143,17 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 	if errno != 0 {
 		return fail(errno)
 	}
+	k, errno := c.newSock(domain, stype, proto, trans, np)
+	if errno != 0 {
+		return fail(errno)
+	}
+	k.startTx()
+	return reply{val: int32(k.id)}, []int{k.memfd, k.rxfd, k.txfd, k.spacefd}
+}
+
+// newSock makes a socket's shared memory; the caller starts its tx pump.
+func (c *client) newSock(domain, stype, proto int, trans tcpip.TransportProtocolNumber, np tcpip.NetworkProtocolNumber) (*sock, unix.Errno) {
+	fail := func(e unix.Errno) (*sock, unix.Errno) { return nil, e }
 	if len(c.socks) >= maxSocketsPerClient {
 		return fail(unix.EMFILE)
 	}
@@ -162,13 +178,11 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 		k.release()
 		return fail(unix.ENOMEM)
 	}
-	k.pumps.Add(1)
-	go k.txPump()
 	c.socks[id] = k
 	s.mu.Lock()
 	s.socks[k.key] = k
 	s.mu.Unlock()
-	return reply{val: int32(id)}, []int{k.memfd, k.rxfd, k.txfd, k.spacefd}
+	return k, 0
 }
 
 // pick chooses the interface a socket goes out of: the device it is
@@ -282,6 +296,9 @@ func (c *client) connect(k *sock, family int, ap netip.AddrPort, attachOnly bool
 	if attachOnly {
 		return reply{}, nil
 	}
+	if k.stream() {
+		return fail(k.connectStream(ep, k.fullAddress(ap)))
+	}
 	if e := ep.Connect(k.fullAddress(ap)); e != nil {
 		return fail(errnoOf(e))
 	}
@@ -334,8 +351,12 @@ func (c *client) setsockopt(k *sock, level, name int32, val []byte) unix.Errno {
 		return 0
 	}
 	// Everything else (buffer sizes, timeouts, TTL, IP_RECVERR, ...) is
-	// accepted and remembered for getsockopt: harmless for the datagram
-	// sockets served so far.
+	// accepted and remembered for getsockopt; the few gVisor implements
+	// (SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY, SO_LINGER) reach the
+	// endpoint too, now or when it is made.
+	if ep := k.endpoint(); ep != nil {
+		applyOption(ep, level, name, val)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key := [2]int32{level, name}
@@ -363,11 +384,21 @@ func (c *client) getsockopt(k *sock, level, name int32, size int) (reply, []int)
 			return i32(int32(k.domain))
 		case unix.SO_PROTOCOL:
 			p := k.proto
-			if p == 0 {
+			if p == 0 && k.stream() {
+				p = unix.IPPROTO_TCP
+			} else if p == 0 {
 				p = unix.IPPROTO_UDP
 			}
 			return i32(int32(p))
-		case unix.SO_ERROR, unix.SO_ACCEPTCONN:
+		case unix.SO_ERROR:
+			return i32(0) // a stream's is in shared memory: the shim answers
+		case unix.SO_ACCEPTCONN:
+			k.mu.Lock()
+			l := k.listening
+			k.mu.Unlock()
+			if l {
+				return i32(1)
+			}
 			return i32(0)
 		case unix.SO_BINDTODEVICE:
 			return reply{val: int32(len(dev) + 1), data: append([]byte(dev), 0)}, nil
@@ -382,4 +413,56 @@ func (c *client) getsockopt(k *sock, level, name int32, size int) (reply, []int)
 	}
 	_ = size
 	return reply{val: int32(len(stored)), data: stored}, nil
+}
+
+func (c *client) listen(k *sock, backlog int) (reply, []int) {
+	if !k.stream() {
+		return fail(unix.EOPNOTSUPP)
+	}
+	ep := k.endpoint()
+	if ep == nil {
+		// Not bound: the first interface of the family, any port.
+		it, errno := c.pick(k, netip.Addr{}, netip.Addr{})
+		if errno != 0 {
+			return fail(errno)
+		}
+		if errno := k.attach(it, netip.AddrPort{}); errno != 0 {
+			return fail(errno)
+		}
+		ep = k.endpoint()
+	}
+	return fail(k.listen(ep, backlog))
+}
+
+// accept answers at once: a new socket, or EAGAIN (the shim waits on the
+// listener's eventfd, which the listener's watcher writes).
+func (c *client) accept(k *sock) (reply, []int) {
+	k.mu.Lock()
+	ep, it, l := k.ep, k.iface, k.listening
+	k.mu.Unlock()
+	if ep == nil || !l {
+		return fail(unix.EINVAL)
+	}
+	var peer tcpip.FullAddress
+	nep, nq, e := ep.Accept(&peer)
+	if e != nil {
+		if _, wb := e.(*tcpip.ErrWouldBlock); wb {
+			return fail(unix.EAGAIN)
+		}
+		return fail(errnoOf(e))
+	}
+	if ep.Readiness(waiter.ReadableEvents) != 0 {
+		_, _ = unix.Write(k.rxfd, one) // more wait: the shim cleared the eventfd before it asked
+	}
+	n, errno := c.newSock(k.domain, k.stype, k.proto, k.transport, k.netProto)
+	if errno != 0 {
+		nep.Close()
+		return fail(errno)
+	}
+	n.mu.Lock()
+	n.q, n.ep, n.iface = nq, nep, it
+	n.mu.Unlock()
+	n.startTx()
+	n.connected(nep)
+	return reply{val: int32(n.id), data: peerOf(k.domain, peer)}, []int{n.memfd, n.rxfd, n.txfd, n.spacefd}
 }

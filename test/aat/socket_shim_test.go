@@ -470,3 +470,72 @@ func TestShimInOpenPerfsSlot(t *testing.T) {
 		t.Fatalf("ping: %v\n%s", err, out)
 	}
 }
+
+// tcppeer builds stack/socket/shim/testdata/tcppeer.c.
+func tcppeer(t *testing.T) string {
+	return buildC(t, filepath.Join(t.TempDir(), "tcppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/tcppeer.c"})
+}
+
+// A TCP exchange between two shimmed processes: a non-blocking accept
+// (EAGAIN, then poll) and connect (EINPROGRESS, poll, SO_ERROR), 1 MB in
+// writev calls larger than what the rings take at once, shutdown(SHUT_WR)
+// read as EOF on each side.
+func TestShimTCPExchange(t *testing.T) {
+	lib, peer := shimLib(t), tcppeer(t)
+	d := shimPair(t)
+	for i, c := range []struct{ name, server string }{{"ipv4", "10.55.0.2"}, {"ipv6", "fd00:55::2"}} {
+		t.Run(c.name, func(t *testing.T) {
+			port := fmt.Sprint(7200 + i)
+			srv, srvOut, _ := startShimmed(t, shimEnv(lib, d), peer, "server", c.server, port)
+			rx1 := portRx(t, d, "1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cli := exec.CommandContext(ctx, peer, "client", c.server, port, "1000000")
+			cli.Env = shimEnv(lib, d)
+			out, err := cli.CombinedOutput()
+			if err != nil || string(out) != "got 1000000\nok\n" {
+				t.Fatalf("client: %v %q", err, out)
+			}
+			if line := readLine(t, srvOut, 10*time.Second); line != "ok 1000000\n" {
+				t.Fatalf("server said %q", line)
+			}
+			if err := srv.Wait(); err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			// 1 MB in segments of at most 1460 bytes crossed port 1.
+			if got := portRx(t, d, "1") - rx1; got < 1000000/1500 {
+				t.Errorf("port 1 received %d frames, want >= %d", got, 1000000/1500)
+			}
+		})
+	}
+}
+
+// A process killed with a listener and both ends of a connection open
+// leaves nothing behind: /sockets empty, the daemon's fds as before.
+func TestShimTCPKilledProcessLeavesNothing(t *testing.T) {
+	lib, peer := shimLib(t), tcppeer(t)
+	d := shimPair(t)
+	fdsBefore := daemonFDs(t, d)
+	p, _, _ := startShimmed(t, shimEnv(lib, d), peer, "pair", "10.55.0.2", "10.55.0.1", "7250")
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 3 {
+		t.Fatalf("/sockets: %d sockets, want 3: %s", len(socks), mustJSONString(socks))
+	}
+	for _, s := range socks {
+		if *s.Protocol != gen.SocketStatsProtocolTcp {
+			t.Fatalf("socket: %s", mustJSONString(s))
+		}
+	}
+	_ = p.Process.Kill()
+	_ = p.Wait()
+	eventually(t, "the dead process's sockets leave /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, fmt.Sprint(len(now), " sockets")
+	})
+	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
+		n := daemonFDs(t, d)
+		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
+	})
+}
