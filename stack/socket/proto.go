@@ -50,11 +50,11 @@ const (
 	// A record's flags: flagTTL says its low byte is the datagram's IPv4
 	// TTL or IPv6 hop limit (the shim makes it an IP_TTL/IPV6_HOPLIMIT
 	// control message for programs that asked for one).
-	flagTTL  = 0x100
+	flagTTL = 0x100
 	// flagEOF on a stream record of no bytes: in rx the peer's FIN (or,
 	// with stateError, the connection's end), in tx the client's
 	// shutdown(SHUT_WR), in band so it cannot overtake queued bytes.
-	flagEOF = 0x200
+	flagEOF  = 0x200
 	maxDgram = 65535
 )
 

@@ -16,8 +16,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
@@ -60,13 +60,13 @@ type sock struct {
 	closing           atomic.Bool   // the tx pump drains the ring and ends
 	txDone            chan struct{} // closed when the tx pump ends
 
-	mu      sync.Mutex // guards below
-	iface   *stack.Interface
-	ep      tcpip.Endpoint
-	bindDev string              // SO_BINDTODEVICE: an interface id
+	mu        sync.Mutex // guards below
+	iface     *stack.Interface
+	ep        tcpip.Endpoint
+	bindDev   string // SO_BINDTODEVICE: an interface id
 	listening bool
-	opts    map[[2]int32][]byte // other options, kept for getsockopt
-	closed  bool
+	opts      map[[2]int32][]byte // other options, kept for getsockopt
+	closed    bool
 }
 
 // transportFor maps socket(2) arguments to a gVisor transport: UDP and
