@@ -539,3 +539,81 @@ func TestShimTCPKilledProcessLeavesNothing(t *testing.T) {
 		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
 	})
 }
+
+// curl under the shim fetches a page from nginx under the shim: two
+// unmodified Debian programs over TCP from interface a to b. nginx runs
+// as one process (master_process off): after fork a child's control
+// calls on inherited sockets fail, and nginx's workers accept on the
+// master's listener. sendfile is off: the shim does not intercept it.
+func TestShimCurlFromNginx(t *testing.T) {
+	lib := shimLib(t)
+	ng, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
+			unmet(t, "nginx not installed (nginx-light)")
+		}
+		ng = "/usr/sbin/nginx"
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		unmet(t, "curl not installed")
+	}
+	d := shimPair(t)
+	dir := t.TempDir()
+	page := strings.Repeat("a page served through the shim\n", 2000) // 62 KB
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  server { listen 10.55.0.2:8080; root %[1]s; }
+}
+`, dir)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	srv.Env = shimEnv(lib, d)
+	var srvOut syncBuffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	eventually(t, "nginx's listener in /sockets", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		for _, s := range socks {
+			if s.LocalPort != nil && *s.LocalPort == 8080 {
+				return true, ""
+			}
+		}
+		return false, mustJSONString(socks) + srvOut.String()
+	})
+	rx1 := portRx(t, d, "1")
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cli := exec.CommandContext(ctx, "curl", "-sS", "--max-time", "10", "http://10.55.0.2:8080/index.html")
+		cli.Env = shimEnv(lib, d)
+		var stderr syncBuffer
+		cli.Stderr = &stderr
+		out, err := cli.Output()
+		cancel()
+		if err != nil || string(out) != page {
+			t.Fatalf("curl #%d: %v, %d bytes (want %d); curl: %s; nginx: %s", i, err, len(out), len(page), stderr.String(), srvOut.String())
+		}
+	}
+	if got := portRx(t, d, "1") - rx1; got < 10 {
+		t.Errorf("port 1 received %d frames, want the requests", got)
+	}
+}
