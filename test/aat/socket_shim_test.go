@@ -3,6 +3,7 @@ package aat
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -615,5 +616,59 @@ http {
 	}
 	if got := portRx(t, d, "1") - rx1; got < 10 {
 		t.Errorf("port 1 received %d frames, want the requests", got)
+	}
+}
+
+// iperf3 TCP between two shimmed processes, client on a, server on b,
+// for two seconds; the bytes it reports arrived, and the figure is logged.
+func TestShimIperf3TCP(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		unmet(t, "iperf3 not installed")
+	}
+	d := shimPair(t)
+	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", "5211")
+	srv.Env = shimEnv(lib, d)
+	var srvOut syncBuffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	eventually(t, "iperf3's listener in /sockets", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		for _, s := range socks {
+			if s.LocalPort != nil && *s.LocalPort == 5211 {
+				return true, ""
+			}
+		}
+		return false, srvOut.String()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli := exec.CommandContext(ctx, "iperf3", "-c", "10.55.0.2", "-p", "5211", "-t", "2", "-J")
+	cli.Env = shimEnv(lib, d)
+	out, err := cli.Output()
+	if err != nil {
+		t.Fatalf("iperf3 client: %v\n%s\nserver: %s", err, out, srvOut.String())
+	}
+	var res struct {
+		End struct {
+			SumReceived struct {
+				Bytes         int64   `json:"bytes"`
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("iperf3 JSON: %v\n%s", err, out)
+	}
+	if res.End.SumReceived.Bytes < 1<<20 {
+		t.Fatalf("iperf3: %d bytes received, want >= 1 MiB\n%s", res.End.SumReceived.Bytes, out)
+	}
+	t.Logf("iperf3 TCP a->b under the shim: %d bytes, %.2f Gbit/s", res.End.SumReceived.Bytes, res.End.SumReceived.BitsPerSecond/1e9)
+	if err := srv.Wait(); err != nil {
+		t.Errorf("iperf3 server: %v\n%s", err, srvOut.String())
 	}
 }
