@@ -408,10 +408,14 @@ func (c *client) getsockopt(k *sock, level, name int32, size int) (reply, []int)
 			}
 		}
 	}
+	if level == unix.IPPROTO_TCP && k.stream() && !ok {
+		if r, ok := tcpOption(k, name, size); ok {
+			return r, nil
+		}
+	}
 	if !ok {
 		return fail(unix.ENOPROTOOPT)
 	}
-	_ = size
 	return reply{val: int32(len(stored)), data: stored}, nil
 }
 

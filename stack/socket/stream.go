@@ -315,3 +315,42 @@ func (k *sock) listen(ep tcpip.Endpoint, backlog int) unix.Errno {
 func peerOf(domain int, fa tcpip.FullAddress) []byte {
 	return sockaddr(domain, netip.AddrPortFrom(addrPort(fa).Addr(), fa.Port))
 }
+
+// tcpOption answers the TCP options programs read (iperf3 reads TCP_INFO
+// and TCP_MAXSEG): from gVisor where it has the figure, else zero.
+func tcpOption(k *sock, name int32, size int) (reply, bool) {
+	ep := k.endpoint()
+	switch name {
+	case unix.TCP_MAXSEG:
+		b := binary.NativeEndian.AppendUint32(nil, 1460)
+		return reply{val: 4, data: b}, true
+	case unix.TCP_INFO:
+		// struct tcp_info's leading fields (Linux's layout); the rest zero.
+		b := make([]byte, min(max(size, 0), 232, dataMax))
+		var info tcpip.TCPInfoOption
+		if ep != nil && ep.GetSockOpt(&info) == nil {
+			put := func(off int, v uint32) {
+				if off+4 <= len(b) {
+					binary.NativeEndian.PutUint32(b[off:], v)
+				}
+			}
+			if len(b) > 0 {
+				b[0] = byte(info.State) // gVisor numbers its TCP states as Linux does
+				if tcp.EndpointState(info.State) > tcp.StateClosing {
+					b[0] = byte(tcp.StateClose) // its internal ones (initial, bound, ...)
+				}
+			}
+			put(8, uint32(info.RTO.Microseconds()))
+			put(16, 1460) // snd_mss
+			put(20, 1460) // rcv_mss
+			put(60, 1500) // pmtu
+			put(68, uint32(info.RTT.Microseconds()))
+			put(72, uint32(info.RTTVar.Microseconds()))
+			put(76, info.SndSsthresh)
+			put(80, info.SndCwnd)
+			put(84, 1460) // advmss
+		}
+		return reply{val: int32(len(b)), data: b}, true
+	}
+	return reply{}, false
+}
