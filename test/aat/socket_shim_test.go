@@ -474,7 +474,28 @@ func TestShimInOpenPerfsSlot(t *testing.T) {
 
 // tcppeer builds stack/socket/shim/testdata/tcppeer.c.
 func tcppeer(t *testing.T) string {
-	return buildC(t, filepath.Join(t.TempDir(), "tcppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/tcppeer.c"})
+	return buildC(t, filepath.Join(t.TempDir(), "tcppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/tcppeer.c"}, "-lpthread")
+}
+
+// A refused connect fails with ECONNREFUSED; a connect blocked on a host
+// that never answers does not hold the process's other socket calls (the
+// daemon answers connect at once and reports through the socket's fd).
+func TestShimTCPConnectRefusedAndBlockedConnectHoldsNothing(t *testing.T) {
+	lib, peer := shimLib(t), tcppeer(t)
+	d := shimPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli := exec.CommandContext(ctx, peer, "async", "10.55.0.2", "7260", "10.55.0.99")
+	cli.Env = shimEnv(lib, d)
+	out, err := cli.CombinedOutput()
+	if err != nil || string(out) != "ok\n" {
+		t.Fatalf("tcppeer async: %v %q", err, out)
+	}
+	eventually(t, "the process's sockets leave /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, mustJSONString(now)
+	})
 }
 
 // A TCP exchange between two shimmed processes: a non-blocking accept

@@ -11,8 +11,16 @@
  *   tcppeer pair SRV LOCAL PORT a listener on SRV and a connection to it
  *                              from LOCAL in one process; "ready", then
  *                              it waits to be killed
+ *   tcppeer async SRV PORT NOWHERE  a blocking connect to SRV:PORT (no
+ *                              listener) fails with ECONNREFUSED; while
+ *                              another thread blocks in connect to
+ *                              NOWHERE (no such host), this one still
+ *                              makes, binds and names a socket
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -174,11 +182,64 @@ static int pair(const char *srv, const char *local, int port)
     return 0;
 }
 
+static struct sockaddr_storage nowhere;
+static socklen_t nowhere_len;
+
+static void *connect_nowhere(void *arg)
+{
+    (void)arg;
+    int fd = socket(nowhere.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) die("socket");
+    connect(fd, (struct sockaddr *)&nowhere, nowhere_len); /* blocks: nobody answers */
+    return NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int async(const char *srv, int port, const char *far)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = addr(srv, port, &ss);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) die("socket");
+    if (connect(fd, (struct sockaddr *)&ss, len) == 0 || errno != ECONNREFUSED) {
+        fprintf(stderr, "connect to a port nobody listens on: %s\n", strerror(errno));
+        return 1;
+    }
+    close(fd);
+    nowhere_len = addr(far, 80, &nowhere);
+    pthread_t th;
+    pthread_create(&th, NULL, connect_nowhere, NULL);
+    struct timespec pause_ts = {0, 300 * 1000 * 1000};
+    nanosleep(&pause_ts, NULL); /* the other thread is in connect by now */
+    double t0 = now();
+    int u = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (u < 0) die("socket while another connects");
+    struct sockaddr_storage any, got;
+    socklen_t alen = addr(srv, 0, &any), glen = sizeof(got);
+    if (bind(u, (struct sockaddr *)&any, alen) < 0) die("bind while another connects");
+    if (getsockname(u, (struct sockaddr *)&got, &glen) < 0) die("getsockname while another connects");
+    double took = now() - t0;
+    if (took > 1.0) {
+        fprintf(stderr, "control calls took %.3f s while another thread connected\n", took);
+        return 1;
+    }
+    printf("ok\n");
+    fflush(stdout);
+    _exit(0); /* the connecting thread is still blocked */
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "async") == 0) return async(argv[2], atoi(argv[3]), argv[4]);
     if (argc == 4 && strcmp(argv[1], "server") == 0) return server(argv[2], atoi(argv[3]));
     if (argc == 5 && strcmp(argv[1], "client") == 0) return client(argv[2], atoi(argv[3]), atol(argv[4]));
     if (argc == 5 && strcmp(argv[1], "pair") == 0) return pair(argv[2], argv[3], atoi(argv[4]));
-    fprintf(stderr, "usage: tcppeer server ADDR PORT | client ADDR PORT BYTES | pair SRV LOCAL PORT\n");
+    fprintf(stderr, "usage: tcppeer server ADDR PORT | client ADDR PORT BYTES | pair SRV LOCAL PORT | async SRV PORT NOWHERE\n");
     return 2;
 }
