@@ -166,7 +166,7 @@ func (c *client) newSock(domain, stype, proto int, trans tcpip.TransportProtocol
 	}
 	id := s.sids.Add(1)
 	k := &sock{id: id, key: sockKey(c.pid, id), pid: c.pid, domain: domain, stype: stype & 0xf, proto: proto,
-		transport: trans, netProto: np, done: make(chan struct{}), txDone: make(chan struct{}), log: s.log, opts: map[[2]int32][]byte{},
+		transport: trans, netProto: np, done: make(chan struct{}), txDone: make(chan struct{}), rxRoom: make(chan struct{}, 1), log: s.log, opts: map[[2]int32][]byte{},
 		memfd: -1, rxfd: -1, spacefd: -1}
 	k.shutdown = func() {
 		// A ring the client broke ends the socket; the client then gets

@@ -43,6 +43,7 @@ const (
 	offClosed   = 268 // uint32: we closed the socket
 	offState    = 272 // uint32: a stream's connection state (stateXxx)
 	offErr      = 276 // uint32: the errno of stateError
+	offRxWait   = 280 // uint32: we wait for room in a stream's rx ring
 	magicValue  = 0x6f706431
 	offData     = 4096
 

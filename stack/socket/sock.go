@@ -59,6 +59,7 @@ type sock struct {
 	rxDrops, txErrors atomic.Uint64
 	closing           atomic.Bool   // the tx pump drains the ring and ends
 	txDone            chan struct{} // closed when the tx pump ends
+	rxRoom            chan struct{} // the tx pump woke: a stream's client may have made rx room
 
 	mu        sync.Mutex // guards below
 	iface     *stack.Interface
@@ -336,6 +337,12 @@ func (k *sock) txPump() {
 		}
 		if _, err := k.txf.Read(tick[:]); err != nil {
 			return // closed
+		}
+		// The client writes this eventfd for rx room too (streams): pass
+		// it on to the rx pump.
+		select {
+		case k.rxRoom <- struct{}{}:
+		default:
 		}
 	}
 }

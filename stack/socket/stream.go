@@ -91,21 +91,30 @@ func (k *sock) streamRxPump(ep tcpip.Endpoint) {
 	k.queue().EventRegister(&entry)
 	defer k.queue().EventUnregister(&entry)
 	var buf bytes.Buffer
-	backoff := 20 * time.Microsecond
+	rxWait := (*uint32)(unsafe.Pointer(&k.mem[offRxWait]))
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
 		free := k.rx.free()
 		if free < recordHdr+512 {
-			// The client has not read what we gave it. Polling, with a
-			// back-off to 1 ms: the shim has no room signal for rx yet.
+			// The client has not read what we gave it. Say we wait, look
+			// again (the client sees the flag or we see its room), then
+			// sleep until it writes the tx eventfd, which the tx pump
+			// passes on. A tx pump busy in a write to gVisor passes
+			// nothing on: look again after a millisecond regardless.
+			atomic.StoreUint32(rxWait, 1)
+			if k.rx.free() >= recordHdr+512 {
+				continue
+			}
+			timer.Reset(time.Millisecond)
 			select {
 			case <-k.done:
 				return
-			case <-time.After(backoff):
+			case <-k.rxRoom:
+			case <-timer.C:
 			}
-			backoff = min(backoff*2, time.Millisecond)
 			continue
 		}
-		backoff = 20 * time.Microsecond
 		buf.Reset()
 		n := min(int64(free-recordHdr)&^7, maxStreamRecord)
 		res, e := ep.Read(&tcpip.LimitedWriter{W: &buf, N: n}, tcpip.ReadOptions{})

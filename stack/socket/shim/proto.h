@@ -67,6 +67,8 @@ struct opd_reply {
 #define OPD_CLOSED 268   /* uint32, set by the daemon: the socket is gone (daemon stopped) */
 #define OPD_STATE 272    /* uint32, a stream's connection state (OPD_STATE_*), set by the daemon */
 #define OPD_ERR 276      /* uint32, the errno of OPD_STATE_ERROR */
+#define OPD_RX_WAITING 280 /* uint32: the daemon waits for room in a stream's rx ring; the
+                            * client that makes room clears it and writes the tx eventfd */
 #define OPD_STATE_IDLE 0
 #define OPD_STATE_CONNECTING 1
 #define OPD_STATE_CONNECTED 2

@@ -270,6 +270,14 @@ ssize_t shim_stream_recv(struct shim_sock *s, int fd, struct msghdr *msg, int fl
         ssize_t n = take(s, msg, flags, &eof);
         if (n <= 0 || load(u64at(s, OPD_RX_HEAD)) == load(u64at(s, OPD_RX_TAIL))) clear(s, fd);
         pthread_mutex_unlock(&s->rxlock);
+        uint32_t *rxwait = (uint32_t *)(s->mem + OPD_RX_WAITING);
+        if (n > 0 && !(flags & MSG_PEEK) && __atomic_load_n(rxwait, __ATOMIC_SEQ_CST) != 0 &&
+            __atomic_exchange_n(rxwait, 0, __ATOMIC_SEQ_CST) != 0) {
+            /* The daemon waits for the room we just made. */
+            uint64_t one = 1;
+            ssize_t r = shim_real.write(s->txfd, &one, sizeof(one));
+            (void)r;
+        }
         if (eof && n == 0) {
             /* A reset or refused connection says so once, then EOF. */
             if (shim_stream_state(s, &err) == OPD_STATE_ERROR && !s->err_reported) {
