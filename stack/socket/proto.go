@@ -44,6 +44,7 @@ const (
 	offState    = 272 // uint32: a stream's connection state (stateXxx)
 	offErr      = 276 // uint32: the errno of stateError
 	offRxWait   = 280 // uint32: we wait for room in a stream's rx ring
+	offTxFull   = 284 // uint32: the client made its fd unwritable (a stream's full tx ring)
 	magicValue  = 0x6f706431
 	offData     = 4096
 

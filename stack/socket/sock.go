@@ -184,6 +184,8 @@ func (k *sock) close() {
 	// ring was corrupt) wakes and finds it gone.
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&k.mem[offClosed])), 1)
 	wake := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	var drain [8]byte
+	_, _ = unix.Read(k.rxfd, drain[:]) // a counter the shim set to the maximum takes no write
 	_, _ = unix.Write(k.rxfd, wake)
 	_, _ = unix.Write(k.spacefd, wake)
 	k.release()
@@ -330,6 +332,9 @@ func (k *sock) txPump() {
 			// looked again: it sees this room, or we see its flag.
 			if atomic.LoadUint32(k.waiting) != 0 && atomic.SwapUint32(k.waiting, 0) != 0 {
 				_, _ = unix.Write(k.spacefd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+			}
+			if sw != nil {
+				k.writableAgain()
 			}
 		}
 		if k.closing.Load() {

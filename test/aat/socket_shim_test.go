@@ -499,9 +499,10 @@ func TestShimTCPConnectRefusedAndBlockedConnectHoldsNothing(t *testing.T) {
 }
 
 // A TCP exchange between two shimmed processes: a non-blocking accept
-// (EAGAIN, then poll) and connect (EINPROGRESS, poll, SO_ERROR), 1 MB in
-// writev calls larger than what the rings take at once, shutdown(SHUT_WR)
-// read as EOF on each side.
+// (EAGAIN, then poll) and connect (EINPROGRESS, poll, SO_ERROR), 3 MB in
+// non-blocking writev calls larger than what the rings take at once (on
+// EAGAIN the client polls for POLLOUT: the fd turns writable when the
+// daemon makes room), shutdown(SHUT_WR) read as EOF on each side.
 func TestShimTCPExchange(t *testing.T) {
 	lib, peer := shimLib(t), tcppeer(t)
 	d := shimPair(t)
@@ -512,21 +513,21 @@ func TestShimTCPExchange(t *testing.T) {
 			rx1 := portRx(t, d, "1")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cli := exec.CommandContext(ctx, peer, "client", c.server, port, "1000000")
+			cli := exec.CommandContext(ctx, peer, "client", c.server, port, "3000000")
 			cli.Env = shimEnv(lib, d)
 			out, err := cli.CombinedOutput()
-			if err != nil || string(out) != "got 1000000\nok\n" {
+			if err != nil || string(out) != "got 3000000\nok\n" {
 				t.Fatalf("client: %v %q", err, out)
 			}
-			if line := readLine(t, srvOut, 10*time.Second); line != "ok 1000000\n" {
+			if line := readLine(t, srvOut, 10*time.Second); line != "ok 3000000\n" {
 				t.Fatalf("server said %q", line)
 			}
 			if err := srv.Wait(); err != nil {
 				t.Fatalf("server: %v", err)
 			}
-			// 1 MB in segments of at most 1460 bytes crossed port 1.
-			if got := portRx(t, d, "1") - rx1; got < 1000000/1500 {
-				t.Errorf("port 1 received %d frames, want >= %d", got, 1000000/1500)
+			// 3 MB in segments of at most 1460 bytes crossed port 1.
+			if got := portRx(t, d, "1") - rx1; got < 3000000/1500 {
+				t.Errorf("port 1 received %d frames, want >= %d", got, 3000000/1500)
 			}
 		})
 	}

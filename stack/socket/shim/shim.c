@@ -399,9 +399,9 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     return 0;
 }
 
-static ssize_t do_send(struct shim_sock *s, const struct msghdr *msg, int flags)
+static ssize_t do_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags)
 {
-    if (s->type == SOCK_STREAM) return shim_stream_send(s, msg, flags);
+    if (s->type == SOCK_STREAM) return shim_stream_send(s, fd, msg, flags);
     if (msg->msg_name != NULL && msg->msg_namelen > 0) {
         if (!s->attached) {
             if (addr_call(s, OPD_OP_ATTACH, msg->msg_name, msg->msg_namelen) < 0) return -1;
@@ -418,7 +418,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(sendmsg)(fd, msg, flags);
-    return do_send(s, msg, flags);
+    return do_send(s, fd, msg, flags);
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa, socklen_t salen)
@@ -427,7 +427,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
     if (s == NULL) return REAL(sendto)(fd, buf, len, flags, sa, salen);
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_name = (void *)sa, .msg_namelen = sa ? salen : 0, .msg_iov = &iov, .msg_iovlen = 1};
-    return do_send(s, &msg, flags);
+    return do_send(s, fd, &msg, flags);
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -436,7 +436,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
     if (s == NULL) return REAL(send)(fd, buf, len, flags);
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return do_send(s, &msg, flags);
+    return do_send(s, fd, &msg, flags);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
@@ -445,7 +445,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
     if (s == NULL) return REAL(write)(fd, buf, len);
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return do_send(s, &msg, 0);
+    return do_send(s, fd, &msg, 0);
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -453,7 +453,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(writev)(fd, iov, n);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
-    return do_send(s, &msg, 0);
+    return do_send(s, fd, &msg, 0);
 }
 
 static ssize_t do_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags)
@@ -515,7 +515,7 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
     if (s == NULL) return REAL(sendmmsg)(fd, v, n, flags);
     unsigned int i;
     for (i = 0; i < n; i++) {
-        ssize_t r = do_send(s, &v[i].msg_hdr, flags);
+        ssize_t r = do_send(s, fd, &v[i].msg_hdr, flags);
         if (r < 0) return i > 0 ? (int)i : -1;
         v[i].msg_len = (unsigned int)r;
     }

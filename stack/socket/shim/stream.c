@@ -157,7 +157,25 @@ static int send_error(struct shim_sock *s)
     return 0;
 }
 
-ssize_t shim_stream_send(struct shim_sock *s, const struct msghdr *msg, int flags)
+/* unwritable makes the program's fd report not writable while the tx
+ * ring is full: an eventfd at its maximum count polls readable only. The
+ * daemon undoes it when it makes room (OPD_TX_FULL); so does the shim if
+ * room appeared meanwhile. 1: still full. */
+static int unwritable(struct shim_sock *s, int fd)
+{
+    uint64_t v;
+    ssize_t r = shim_real.read(fd, &v, sizeof(v));
+    v = 0xfffffffffffffffeULL;
+    r = shim_real.write(fd, &v, sizeof(v)); /* EAGAIN if the daemon wrote meanwhile: then readable, harmless */
+    (void)r;
+    uint32_t *full = (uint32_t *)(s->mem + OPD_TX_FULL);
+    __atomic_store_n(full, 1, __ATOMIC_SEQ_CST);
+    if (room(s) == 0) return 1;
+    if (__atomic_exchange_n(full, 0, __ATOMIC_SEQ_CST) != 0) clear(s, fd);
+    return 0;
+}
+
+ssize_t shim_stream_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags)
 {
     size_t total = 0;
     for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
@@ -173,6 +191,7 @@ ssize_t shim_stream_send(struct shim_sock *s, const struct msghdr *msg, int flag
     while (done < total) {
         size_t r = room(s);
         if (r == 0) {
+            if (nonblock && done == 0 && unwritable(s, fd) == 0) continue;
             if (nonblock) break;
             if ((e = send_error(s)) != 0 || wait_room(s, ms) < 0) {
                 if (e == 0) e = errno;

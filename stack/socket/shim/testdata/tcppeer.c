@@ -6,7 +6,8 @@
  *                              answer "got N", shutdown(SHUT_WR), wait
  *                              for the client's close, print "ok N"
  *   tcppeer client ADDR PORT N non-blocking connect (EINPROGRESS, poll,
- *                              SO_ERROR), send N bytes with writev,
+ *                              SO_ERROR), send N bytes with non-blocking
+ *                              writev (on EAGAIN, poll for POLLOUT),
  *                              shutdown(SHUT_WR), print the answer and "ok"
  *   tcppeer pair SRV LOCAL PORT a listener on SRV and a connection to it
  *                              from LOCAL in one process; "ready", then
@@ -132,7 +133,8 @@ static int client(const char *ip, int port, long count)
         fprintf(stderr, "SO_ERROR %d\n", err);
         return 1;
     }
-    if (fcntl(fd, F_SETFL, 0) < 0) die("fcntl");
+    /* Still non-blocking: a full ring answers EAGAIN, and poll reports
+     * the fd writable again once the daemon made room. */
     static char a[40000], b[30000];
     memset(a, 'a', sizeof(a));
     memset(b, 'b', sizeof(b));
@@ -143,9 +145,15 @@ static int client(const char *ip, int port, long count)
         if (left < (long)sizeof(a)) iov[0].iov_len = left, iov[1].iov_len = 0;
         else if (left < (long)(sizeof(a) + sizeof(b))) iov[1].iov_len = left - sizeof(a);
         ssize_t n = writev(fd, iov, 2);
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd w = {.fd = fd, .events = POLLOUT};
+            if (poll(&w, 1, 10000) != 1 || !(w.revents & POLLOUT)) die("poll for room");
+            continue;
+        }
         if (n <= 0) die("writev");
         sent += n;
     }
+    if (fcntl(fd, F_SETFL, 0) < 0) die("fcntl");
     struct sockaddr_storage peer;
     socklen_t plen = sizeof(peer);
     if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0) die("getpeername");
