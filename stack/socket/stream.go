@@ -44,9 +44,13 @@ func (k *sock) queue() *waiter.Queue {
 }
 
 // setState publishes a stream's connection state, then wakes the client.
+// The read first: a connecting socket's eventfd is at its maximum count
+// (not writable, see the shim's connect), where a write would not go in.
 func (k *sock) setState(state uint32, errno unix.Errno) {
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&k.mem[offErr])), uint32(errno))
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&k.mem[offState])), state)
+	var v [8]byte
+	_, _ = unix.Read(k.rxfd, v[:])
 	_, _ = unix.Write(k.rxfd, one)
 }
 

@@ -232,7 +232,11 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
         if (addr_call(s, OPD_OP_CONNECT, sa, len) == 0) return 0;
         if (errno != EINPROGRESS) return -1;
         s->attached = s->connected = 1;
-        if (s->nonblock) return -1; /* EINPROGRESS: poll, then SO_ERROR */
+        if (s->nonblock) {
+            shim_stream_connecting(s, fd); /* writable once the outcome is known */
+            errno = EINPROGRESS;
+            return -1; /* poll for POLLOUT, then SO_ERROR */
+        }
         return shim_stream_wait_connected(s, fd);
     }
     if (addr_call(s, OPD_OP_CONNECT, sa, len) < 0) return -1;

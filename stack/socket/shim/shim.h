@@ -88,6 +88,7 @@ int shim_ring_next_len(struct shim_sock *s);
 /* stream.c */
 uint32_t shim_stream_state(struct shim_sock *s, int *err);
 int shim_stream_wait_connected(struct shim_sock *s, int fd);
+void shim_stream_connecting(struct shim_sock *s, int fd);
 ssize_t shim_stream_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags);
 ssize_t shim_stream_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags);
 int shim_stream_shutdown_wr(struct shim_sock *s);

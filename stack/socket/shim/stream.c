@@ -69,6 +69,19 @@ static int wait_fd(struct shim_sock *s, int fd, long ms)
     return 0;
 }
 
+/* shim_stream_connecting makes a non-blocking connect's fd poll not
+ * writable until the daemon publishes the outcome (it resets the eventfd
+ * then); undone here if the outcome is already there. */
+void shim_stream_connecting(struct shim_sock *s, int fd)
+{
+    uint64_t v;
+    ssize_t r = shim_real.read(fd, &v, sizeof(v));
+    v = 0xfffffffffffffffeULL;
+    r = shim_real.write(fd, &v, sizeof(v)); /* EAGAIN if the daemon wrote meanwhile: fine */
+    (void)r;
+    if (shim_stream_state(s, NULL) != OPD_STATE_CONNECTING) clear(s, fd);
+}
+
 int shim_stream_wait_connected(struct shim_sock *s, int fd)
 {
     for (;;) {

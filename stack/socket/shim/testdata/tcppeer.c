@@ -133,6 +133,10 @@ static int client(const char *ip, int port, long count)
         fprintf(stderr, "SO_ERROR %d\n", err);
         return 1;
     }
+    /* Writable meant connected: the peer is known. */
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0) die("getpeername once writable");
     /* Still non-blocking: a full ring answers EAGAIN, and poll reports
      * the fd writable again once the daemon made room. */
     static char a[40000], b[30000];
@@ -154,9 +158,6 @@ static int client(const char *ip, int port, long count)
         sent += n;
     }
     if (fcntl(fd, F_SETFL, 0) < 0) die("fcntl");
-    struct sockaddr_storage peer;
-    socklen_t plen = sizeof(peer);
-    if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0) die("getpeername");
     if (shutdown(fd, SHUT_WR) < 0) die("shutdown");
     char buf[256];
     size_t got = 0;
