@@ -582,7 +582,7 @@ func TestShimCurlFromNginx(t *testing.T) {
 	}
 	d := shimPair(t)
 	dir := t.TempDir()
-	page := strings.Repeat("a page served through the shim\n", 2000) // 62 KB
+	page := strings.Repeat("a page served through the shim\n", 64000) // 2 MB: more than the rings hold, so nginx waits for room
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
