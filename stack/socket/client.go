@@ -71,11 +71,16 @@ func (c *client) serve() {
 
 // drop closes a socket and forgets it.
 func (c *client) drop(k *sock) {
+	c.forget(k)
+	k.close()
+}
+
+// forget takes a socket out of the client's and the server's maps.
+func (c *client) forget(k *sock) {
 	delete(c.socks, k.id)
 	c.srv.mu.Lock()
 	delete(c.srv.socks, k.key)
 	c.srv.mu.Unlock()
-	k.close()
 }
 
 func fail(e unix.Errno) (reply, []int) { return reply{err: e}, nil }
@@ -90,6 +95,17 @@ func (c *client) handle(r request) (reply, []int) {
 	}
 	switch r.op {
 	case opClose:
+		if k.stream() {
+			// Its queued bytes may take a while to reach gVisor (a peer
+			// that stops reading): the process's other calls need not wait.
+			c.forget(k)
+			c.srv.wg.Add(1) // under serve's own count: Close waits for it
+			go func() {
+				defer c.srv.wg.Done()
+				k.close()
+			}()
+			return reply{}, nil
+		}
 		c.drop(k)
 		return reply{}, nil
 	case opBind:
