@@ -294,6 +294,9 @@ ssize_t shim_stream_recv(struct shim_sock *s, int fd, struct msghdr *msg, int fl
         errno = ENOTCONN;
         return -1;
     }
+    size_t want = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) want += msg->msg_iov[i].iov_len;
+    if (want == 0) return 0; /* as the kernel: nothing asked, nothing waited for */
     int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
     long ms = tv_ms(&s->rcvtimeo);
     for (;;) {
