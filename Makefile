@@ -3,7 +3,7 @@
 
 GO       ?= go
 BIN      := bin/openperfd
-PKGS     := libdpdk-dev libpcap-dev pkg-config dpdk dpdk-dev gcc iproute2 iputils-ping iputils-arping socat util-linux radvd curl tshark dnsmasq-base python3-zmq prometheus
+PKGS     := libdpdk-dev libpcap-dev pkg-config dpdk dpdk-dev gcc iproute2 iputils-ping iputils-arping socat util-linux radvd curl tshark dnsmasq-base python3-zmq prometheus iperf3 nginx-light
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILDNUM := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)

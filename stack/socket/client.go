@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/waiter"
 
 	"github.com/openperfd/openperfd/stack"
 )
@@ -70,11 +71,16 @@ func (c *client) serve() {
 
 // drop closes a socket and forgets it.
 func (c *client) drop(k *sock) {
+	c.forget(k)
+	k.close()
+}
+
+// forget takes a socket out of the client's and the server's maps.
+func (c *client) forget(k *sock) {
 	delete(c.socks, k.id)
 	c.srv.mu.Lock()
 	delete(c.srv.socks, k.key)
 	c.srv.mu.Unlock()
-	k.close()
 }
 
 func fail(e unix.Errno) (reply, []int) { return reply{err: e}, nil }
@@ -89,6 +95,17 @@ func (c *client) handle(r request) (reply, []int) {
 	}
 	switch r.op {
 	case opClose:
+		if k.stream() {
+			// Its queued bytes may take a while to reach gVisor (a peer
+			// that stops reading): the process's other calls need not wait.
+			c.forget(k)
+			c.srv.wg.Add(1) // under serve's own count: Close waits for it
+			go func() {
+				defer c.srv.wg.Done()
+				k.close()
+			}()
+			return reply{}, nil
+		}
 		c.drop(k)
 		return reply{}, nil
 	case opBind:
@@ -109,6 +126,10 @@ func (c *client) handle(r request) (reply, []int) {
 		return fail(c.setsockopt(k, r.a, r.b, r.data))
 	case opGetsockopt:
 		return c.getsockopt(k, r.a, r.b, int(r.c))
+	case opListen:
+		return c.listen(k, int(r.a))
+	case opAccept:
+		return c.accept(k)
 	case opShutdown:
 		ep := k.endpoint()
 		if ep == nil {
@@ -138,6 +159,17 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 	if errno != 0 {
 		return fail(errno)
 	}
+	k, errno := c.newSock(domain, stype, proto, trans, np)
+	if errno != 0 {
+		return fail(errno)
+	}
+	k.startTx()
+	return reply{val: int32(k.id)}, []int{k.memfd, k.rxfd, k.txfd, k.spacefd}
+}
+
+// newSock makes a socket's shared memory; the caller starts its tx pump.
+func (c *client) newSock(domain, stype, proto int, trans tcpip.TransportProtocolNumber, np tcpip.NetworkProtocolNumber) (*sock, unix.Errno) {
+	fail := func(e unix.Errno) (*sock, unix.Errno) { return nil, e }
 	if len(c.socks) >= maxSocketsPerClient {
 		return fail(unix.EMFILE)
 	}
@@ -150,7 +182,7 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 	}
 	id := s.sids.Add(1)
 	k := &sock{id: id, key: sockKey(c.pid, id), pid: c.pid, domain: domain, stype: stype & 0xf, proto: proto,
-		transport: trans, netProto: np, done: make(chan struct{}), txDone: make(chan struct{}), log: s.log, opts: map[[2]int32][]byte{},
+		transport: trans, netProto: np, done: make(chan struct{}), txDone: make(chan struct{}), rxRoom: make(chan struct{}, 1), log: s.log, opts: map[[2]int32][]byte{},
 		memfd: -1, rxfd: -1, spacefd: -1}
 	k.shutdown = func() {
 		// A ring the client broke ends the socket; the client then gets
@@ -162,13 +194,11 @@ func (c *client) socket(domain, stype, proto int) (reply, []int) {
 		k.release()
 		return fail(unix.ENOMEM)
 	}
-	k.pumps.Add(1)
-	go k.txPump()
 	c.socks[id] = k
 	s.mu.Lock()
 	s.socks[k.key] = k
 	s.mu.Unlock()
-	return reply{val: int32(id)}, []int{k.memfd, k.rxfd, k.txfd, k.spacefd}
+	return k, 0
 }
 
 // pick chooses the interface a socket goes out of: the device it is
@@ -282,6 +312,9 @@ func (c *client) connect(k *sock, family int, ap netip.AddrPort, attachOnly bool
 	if attachOnly {
 		return reply{}, nil
 	}
+	if k.stream() {
+		return fail(k.connectStream(ep, k.fullAddress(ap)))
+	}
 	if e := ep.Connect(k.fullAddress(ap)); e != nil {
 		return fail(errnoOf(e))
 	}
@@ -334,8 +367,12 @@ func (c *client) setsockopt(k *sock, level, name int32, val []byte) unix.Errno {
 		return 0
 	}
 	// Everything else (buffer sizes, timeouts, TTL, IP_RECVERR, ...) is
-	// accepted and remembered for getsockopt: harmless for the datagram
-	// sockets served so far.
+	// accepted and remembered for getsockopt; the few gVisor implements
+	// (SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY, SO_LINGER) reach the
+	// endpoint too, now or when it is made.
+	if ep := k.endpoint(); ep != nil {
+		applyOption(ep, level, name, val)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key := [2]int32{level, name}
@@ -363,11 +400,21 @@ func (c *client) getsockopt(k *sock, level, name int32, size int) (reply, []int)
 			return i32(int32(k.domain))
 		case unix.SO_PROTOCOL:
 			p := k.proto
-			if p == 0 {
+			if p == 0 && k.stream() {
+				p = unix.IPPROTO_TCP
+			} else if p == 0 {
 				p = unix.IPPROTO_UDP
 			}
 			return i32(int32(p))
-		case unix.SO_ERROR, unix.SO_ACCEPTCONN:
+		case unix.SO_ERROR:
+			return i32(0) // a stream's is in shared memory: the shim answers
+		case unix.SO_ACCEPTCONN:
+			k.mu.Lock()
+			l := k.listening
+			k.mu.Unlock()
+			if l {
+				return i32(1)
+			}
 			return i32(0)
 		case unix.SO_BINDTODEVICE:
 			return reply{val: int32(len(dev) + 1), data: append([]byte(dev), 0)}, nil
@@ -377,9 +424,65 @@ func (c *client) getsockopt(k *sock, level, name int32, size int) (reply, []int)
 			}
 		}
 	}
+	if level == unix.IPPROTO_TCP && k.stream() && !ok {
+		if r, ok := tcpOption(k, name, size); ok {
+			return r, nil
+		}
+	}
 	if !ok {
 		return fail(unix.ENOPROTOOPT)
 	}
-	_ = size
 	return reply{val: int32(len(stored)), data: stored}, nil
+}
+
+func (c *client) listen(k *sock, backlog int) (reply, []int) {
+	if !k.stream() {
+		return fail(unix.EOPNOTSUPP)
+	}
+	ep := k.endpoint()
+	if ep == nil {
+		// Not bound: the first interface of the family, any port.
+		it, errno := c.pick(k, netip.Addr{}, netip.Addr{})
+		if errno != 0 {
+			return fail(errno)
+		}
+		if errno := k.attach(it, netip.AddrPort{}); errno != 0 {
+			return fail(errno)
+		}
+		ep = k.endpoint()
+	}
+	return fail(k.listen(ep, backlog))
+}
+
+// accept answers at once: a new socket, or EAGAIN (the shim waits on the
+// listener's eventfd, which the listener's watcher writes).
+func (c *client) accept(k *sock) (reply, []int) {
+	k.mu.Lock()
+	ep, it, l := k.ep, k.iface, k.listening
+	k.mu.Unlock()
+	if ep == nil || !l {
+		return fail(unix.EINVAL)
+	}
+	var peer tcpip.FullAddress
+	nep, nq, e := ep.Accept(&peer)
+	if e != nil {
+		if _, wb := e.(*tcpip.ErrWouldBlock); wb {
+			return fail(unix.EAGAIN)
+		}
+		return fail(errnoOf(e))
+	}
+	if ep.Readiness(waiter.ReadableEvents) != 0 {
+		_, _ = unix.Write(k.rxfd, one) // more wait: the shim cleared the eventfd before it asked
+	}
+	n, errno := c.newSock(k.domain, k.stype, k.proto, k.transport, k.netProto)
+	if errno != 0 {
+		nep.Close()
+		return fail(errno)
+	}
+	n.mu.Lock()
+	n.q, n.ep, n.iface = nq, nep, it
+	n.mu.Unlock()
+	n.startTx()
+	n.connected(nep)
+	return reply{val: int32(n.id), data: peerOf(k.domain, peer)}, []int{n.memfd, n.rxfd, n.txfd, n.spacefd}
 }

@@ -19,14 +19,13 @@
 // store-then-load on sequentially consistent atomics (Go's sync/atomic,
 // C's __ATOMIC_SEQ_CST), so one side always sees the other.
 //
-// TCP, the next increment, fits the same shape: stream records that the
-// shim may consume in part (an offset kept in the client), an EOF flag on
-// a record for a peer's FIN and an in-band FIN record for shutdown(SHUT_WR)
-// (so it cannot overtake queued data), a room flag and eventfd for the rx
-// direction (a stream must not drop: the rx pump reads with a
-// tcpip.LimitedWriter no larger than the ring's free space and waits for
-// room), listen/accept as control requests whose reply carries a new
-// socket's fds like OP_SOCKET's, and the listening socket's rx eventfd
-// written on each pending connection (the shim clears it before it asks
-// for one, so no arrival is missed).
+// TCP (stream.go) uses the same shape: stream records that the shim may
+// consume in part (an offset kept in the client), a record of no bytes
+// flagged EOF for a peer's FIN (rx) and for shutdown(SHUT_WR) (tx, in band
+// so it cannot overtake queued data), an rx pump that reads no more than
+// the ring has room for (a stream must not drop), and connect/accept
+// answered at once: a stream's state word in shared memory and a write to
+// the socket's eventfd tell the shim when a connection is made or fails,
+// or, for a listener, while connections wait (the shim clears the eventfd
+// before it asks for one, so no arrival is missed).
 package socket

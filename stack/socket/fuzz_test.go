@@ -15,6 +15,10 @@ func FuzzControlMessage(f *testing.F) {
 	f.Add(encodeRequest(opConnect, 1, 0, 0, 0, sockaddr(unix.AF_INET6, mustAddrPort("[fd00::2]:7"))))
 	f.Add(encodeRequest(opSetsockopt, 1, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, 0, []byte("a\x00")))
 	f.Add(encodeRequest(opConnect, 1, 0, 0, 0, []byte{0, 0}))
+	f.Add(encodeRequest(opSocket, 0, unix.AF_INET6, unix.SOCK_STREAM, unix.IPPROTO_TCP, nil))
+	f.Add(encodeRequest(opListen, 1, 128, 0, 0, nil))
+	f.Add(encodeRequest(opAccept, 1, 0, 0, 0, nil))
+	f.Add(encodeRequest(opSetsockopt, 1, unix.SOL_SOCKET, unix.SO_LINGER, 0, []byte{1, 0, 0, 0, 5, 0, 0, 0}))
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		r, err := parseRequest(msg)

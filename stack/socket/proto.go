@@ -23,6 +23,8 @@ const (
 	opSetsockopt  = 8
 	opGetsockopt  = 9
 	opShutdown    = 10
+	opListen      = 11 // a=backlog
+	opAccept      = 12 // reply: a new socket's fds, data=the peer's address
 )
 
 const (
@@ -39,6 +41,10 @@ const (
 	offMagic    = 260
 	offWaiting  = 264 // uint32: the client waits for room in the tx ring
 	offClosed   = 268 // uint32: we closed the socket
+	offState    = 272 // uint32: a stream's connection state (stateXxx)
+	offErr      = 276 // uint32: the errno of stateError
+	offRxWait   = 280 // uint32: we wait for room in a stream's rx ring
+	offTxFull   = 284 // uint32: the client made its fd unwritable (a stream's full tx ring)
 	magicValue  = 0x6f706431
 	offData     = 4096
 
@@ -46,7 +52,11 @@ const (
 	// A record's flags: flagTTL says its low byte is the datagram's IPv4
 	// TTL or IPv6 hop limit (the shim makes it an IP_TTL/IPV6_HOPLIMIT
 	// control message for programs that asked for one).
-	flagTTL  = 0x100
+	flagTTL = 0x100
+	// flagEOF on a stream record of no bytes: in rx the peer's FIN (or,
+	// with stateError, the connection's end), in tx the client's
+	// shutdown(SHUT_WR), in band so it cannot overtake queued bytes.
+	flagEOF  = 0x200
 	maxDgram = 65535
 )
 
@@ -56,6 +66,14 @@ type request struct {
 	a, b, c int32
 	data    []byte // at most dataMax bytes
 }
+
+// A stream socket's connection state, in shared memory for the shim.
+const (
+	stateIdle       = 0
+	stateConnecting = 1
+	stateConnected  = 2
+	stateError      = 3 // offErr holds the errno
+)
 
 var errBadRequest = errors.New("malformed request")
 
@@ -74,7 +92,7 @@ func parseRequest(b []byte) (request, error) {
 		return request{}, fmt.Errorf("%w: data length %d", errBadRequest, n)
 	}
 	r.data = b[24 : 24+n]
-	if r.op < opSocket || r.op > opShutdown {
+	if r.op < opSocket || r.op > opAccept {
 		return request{}, fmt.Errorf("%w: operation %d", errBadRequest, r.op)
 	}
 	return r, nil

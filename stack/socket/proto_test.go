@@ -78,7 +78,7 @@ func TestSockaddrRoundTrips(t *testing.T) {
 	}
 }
 
-func TestTransportForServesDatagramSocketsOnly(t *testing.T) {
+func TestTransportForServesDatagramAndTCPSockets(t *testing.T) {
 	for _, c := range []struct {
 		domain, stype, proto int
 		want                 unix.Errno
@@ -88,7 +88,10 @@ func TestTransportForServesDatagramSocketsOnly(t *testing.T) {
 		{unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP, 0},
 		{unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6, 0},
 		{unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_ICMP, unix.EPROTONOSUPPORT},
-		{unix.AF_INET, unix.SOCK_STREAM, 0, unix.EPROTONOSUPPORT},
+		{unix.AF_INET, unix.SOCK_STREAM, 0, 0},
+		{unix.AF_INET6, unix.SOCK_STREAM | unix.SOCK_NONBLOCK, unix.IPPROTO_TCP, 0},
+		{unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_UDP, unix.EPROTONOSUPPORT},
+		{unix.AF_INET, unix.SOCK_SEQPACKET, 0, unix.EPROTONOSUPPORT},
 		{unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP, unix.EPROTONOSUPPORT},
 		{unix.AF_UNIX, unix.SOCK_DGRAM, 0, unix.EAFNOSUPPORT},
 	} {

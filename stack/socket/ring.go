@@ -94,27 +94,43 @@ func (r *ring) push(addr, payload []byte, flags uint16) (ok, notify bool, err er
 // maxDgram bytes. It returns the payload length and the address; n < 0
 // when the ring is empty.
 func (r *ring) pop(buf []byte, addr *[28]byte) (n int, addrLen int, err error) {
+	n, addrLen, _, err = r.popFlags(buf, addr)
+	return n, addrLen, err
+}
+
+// popFlags is pop that also returns the record's flags.
+func (r *ring) popFlags(buf []byte, addr *[28]byte) (n int, addrLen int, flags uint16, err error) {
 	mine := r.mine.Load()
 	avail := atomic.LoadUint64(r.head) - mine
 	if avail == 0 {
-		return -1, 0, nil
+		return -1, 0, 0, nil
 	}
 	if avail > uint64(len(r.data)) || avail < recordHdr {
-		return 0, 0, errCorrupt
+		return 0, 0, 0, errCorrupt
 	}
 	var hdr [recordHdr]byte
 	r.copyOut(hdr[:], mine)
 	plen := uint64(binary.NativeEndian.Uint32(hdr[0:]))
 	alen := int(binary.NativeEndian.Uint16(hdr[4:]))
 	if plen > maxDgram || plen > uint64(len(buf)) || alen > len(addr) || align8(recordHdr+plen) > avail {
-		return 0, 0, errCorrupt
+		return 0, 0, 0, errCorrupt
 	}
 	copy(addr[:], hdr[8:36])
 	r.copyOut(buf[:plen], mine+recordHdr)
 	mine += align8(recordHdr + plen)
 	r.mine.Store(mine)
 	atomic.StoreUint64(r.tail, mine)
-	return int(plen), alen, nil
+	return int(plen), alen, binary.NativeEndian.Uint16(hdr[6:]), nil
+}
+
+// free is the room the producer has; 0 if the consumer's index makes
+// no sense (the next push finds that out).
+func (r *ring) free() uint64 {
+	used, err := r.usedByProducer()
+	if err != nil {
+		return 0
+	}
+	return uint64(len(r.data)) - used
 }
 
 // empty says whether the consumer has taken everything (consumer side).

@@ -143,3 +143,32 @@ func BenchmarkRingPushPop(b *testing.B) {
 		})
 	}
 }
+
+// A stream's EOF record (no bytes, flagEOF) comes out with its flag, and
+// free says how much the producer may push.
+func TestRingEOFRecordAndFree(t *testing.T) {
+	prod, cons, _ := ringPair(4096)
+	if f := prod.free(); f != 4096 {
+		t.Fatalf("free on an empty ring: %d", f)
+	}
+	if ok, _, err := prod.push(nil, make([]byte, 1000), 0); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if f := prod.free(); f != 4096-align8(recordHdr+1000) {
+		t.Fatalf("free after 1000 bytes: %d", f)
+	}
+	if ok, _, err := prod.push(nil, nil, flagEOF); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	buf := make([]byte, maxDgram)
+	var addr [28]byte
+	if n, _, flags, err := cons.popFlags(buf, &addr); n != 1000 || flags != 0 || err != nil {
+		t.Fatalf("data record: %d %#x %v", n, flags, err)
+	}
+	if n, alen, flags, err := cons.popFlags(buf, &addr); n != 0 || alen != 0 || flags != flagEOF || err != nil {
+		t.Fatalf("EOF record: %d %d %#x %v", n, alen, flags, err)
+	}
+	if n, _, _, _ := cons.popFlags(buf, &addr); n >= 0 {
+		t.Fatalf("after EOF: %d", n)
+	}
+}

@@ -199,7 +199,7 @@ type Stats struct {
 	SID         int32
 	IfIndex     int32
 	InterfaceID string
-	Protocol    string // ip, udp, raw (ICMP datagram sockets)
+	Protocol    string // ip, tcp, udp, raw (ICMP datagram sockets)
 	ProtocolID  int32
 	RxqBytes    int64
 	TxqBytes    int64
@@ -243,6 +243,9 @@ func (k *sock) stats() Stats {
 	switch k.proto {
 	case unix.IPPROTO_ICMP, unix.IPPROTO_ICMPV6:
 		st.Protocol, st.ProtocolID = "raw", int32(k.proto)
+	}
+	if k.stream() {
+		st.Protocol = "tcp"
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()

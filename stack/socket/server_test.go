@@ -93,8 +93,32 @@ func TestSocketGetsSharedMemoryAndEventfds(t *testing.T) {
 	if errno, _, _, _ := call(t, c, encodeRequest(opBind, 999, 0, 0, 0, nil)); errno != unix.EBADF {
 		t.Fatalf("bind on an unknown socket: %v", errno)
 	}
-	if errno, _, _, _ := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_STREAM, 0, nil)); errno != unix.EPROTONOSUPPORT {
-		t.Fatalf("stream socket: %v", errno)
+	if errno, _, _, _ := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_SEQPACKET, 0, nil)); errno != unix.EPROTONOSUPPORT {
+		t.Fatalf("seqpacket socket: %v", errno)
+	}
+	if errno, _, _, _ := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_UDP, nil)); errno != unix.EPROTONOSUPPORT {
+		t.Fatalf("stream socket of UDP: %v", errno)
+	}
+	// A TCP socket: its facts, and the calls that need an interface or a
+	// listener refused (this server has no stack), not crashed on.
+	errno, tsid, _, tfds := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET6, unix.SOCK_STREAM, 0, nil))
+	if errno != 0 || len(tfds) != 4 {
+		t.Fatalf("stream socket: %v %v", errno, tfds)
+	}
+	for _, fd := range tfds {
+		unix.Close(fd)
+	}
+	if errno, _, data, _ := call(t, c, encodeRequest(opGetsockopt, uint32(tsid), unix.SOL_SOCKET, unix.SO_PROTOCOL, 4, nil)); errno != 0 || data[0] != unix.IPPROTO_TCP {
+		t.Fatalf("getsockopt SO_PROTOCOL: %v % x", errno, data)
+	}
+	if errno, _, _, _ := call(t, c, encodeRequest(opAccept, uint32(tsid), 0, 0, 0, nil)); errno != unix.EINVAL {
+		t.Fatalf("accept on a socket that does not listen: %v", errno)
+	}
+	if errno, _, _, _ := call(t, c, encodeRequest(opListen, uint32(sid), 5, 0, 0, nil)); errno != unix.EOPNOTSUPP {
+		t.Fatalf("listen on a datagram socket: %v", errno)
+	}
+	if errno, _, _, _ := call(t, c, encodeRequest(opClose, uint32(tsid), 0, 0, 0, nil)); errno != 0 {
+		t.Fatalf("close: %v", errno)
 	}
 	if errno, _, _, _ := call(t, c, encodeRequest(opClose, uint32(sid), 0, 0, 0, nil)); errno != 0 {
 		t.Fatalf("close: %v", errno)

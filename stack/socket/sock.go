@@ -17,6 +17,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
@@ -49,6 +50,7 @@ type sock struct {
 	waiting  *uint32  // in mem: the client waits for room
 	rx, tx   *ring
 	wq       waiter.Queue
+	q        *waiter.Queue // an accepted endpoint's own queue; else nil (wq)
 	done     chan struct{} // closed when the socket closes
 	pumps    sync.WaitGroup
 	log      *zap.Logger
@@ -57,17 +59,19 @@ type sock struct {
 	rxDrops, txErrors atomic.Uint64
 	closing           atomic.Bool   // the tx pump drains the ring and ends
 	txDone            chan struct{} // closed when the tx pump ends
+	rxRoom            chan struct{} // the tx pump woke: a stream's client may have made rx room
 
-	mu      sync.Mutex // guards below
-	iface   *stack.Interface
-	ep      tcpip.Endpoint
-	bindDev string              // SO_BINDTODEVICE: an interface id
-	opts    map[[2]int32][]byte // other options, kept for getsockopt
-	closed  bool
+	mu        sync.Mutex // guards below
+	iface     *stack.Interface
+	ep        tcpip.Endpoint
+	bindDev   string // SO_BINDTODEVICE: an interface id
+	listening bool
+	opts      map[[2]int32][]byte // other options, kept for getsockopt
+	closed    bool
 }
 
-// transportFor maps socket(2) arguments to a gVisor transport. Only
-// datagram sockets are served so far.
+// transportFor maps socket(2) arguments to a gVisor transport: UDP and
+// ICMP echo datagram sockets, TCP streams.
 func transportFor(domain, stype, proto int) (tcpip.TransportProtocolNumber, tcpip.NetworkProtocolNumber, unix.Errno) {
 	var np tcpip.NetworkProtocolNumber
 	switch domain {
@@ -77,6 +81,12 @@ func transportFor(domain, stype, proto int) (tcpip.TransportProtocolNumber, tcpi
 		np = ipv6.ProtocolNumber
 	default:
 		return 0, 0, unix.EAFNOSUPPORT
+	}
+	if stype&0xf == unix.SOCK_STREAM {
+		if proto == 0 || proto == unix.IPPROTO_TCP {
+			return tcp.ProtocolNumber, np, 0
+		}
+		return 0, 0, unix.EPROTONOSUPPORT
 	}
 	if stype&0xf != unix.SOCK_DGRAM {
 		return 0, 0, unix.EPROTONOSUPPORT
@@ -174,6 +184,8 @@ func (k *sock) close() {
 	// ring was corrupt) wakes and finds it gone.
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&k.mem[offClosed])), 1)
 	wake := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	var drain [8]byte
+	_, _ = unix.Read(k.rxfd, drain[:]) // a counter the shim set to the maximum takes no write
 	_, _ = unix.Write(k.rxfd, wake)
 	_, _ = unix.Write(k.spacefd, wake)
 	k.release()
@@ -203,6 +215,7 @@ func (k *sock) attach(it *stack.Interface, local netip.AddrPort) unix.Errno {
 	// that asked (ping shows the TTL).
 	ep.SocketOptions().SetReceiveTTL(true)
 	ep.SocketOptions().SetReceiveHopLimit(true)
+	k.applyOptions(ep)
 	fa := tcpip.FullAddress{NIC: nic, Port: local.Port()}
 	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() {
 		fa.Addr = tcpip.AddrFromSlice(a.Unmap().AsSlice())
@@ -219,6 +232,9 @@ func (k *sock) attach(it *stack.Interface, local netip.AddrPort) unix.Errno {
 	}
 	k.iface, k.ep = it, ep
 	k.mu.Unlock()
+	if k.stream() {
+		return 0 // its rx pump starts once it is connected
+	}
 	k.pumps.Add(1)
 	go k.rxPump(ep)
 	return 0
@@ -292,9 +308,14 @@ func (k *sock) txPump() {
 	buf := make([]byte, maxDgram)
 	var addr [28]byte
 	var tick [8]byte
+	var sw *streamWriter
+	if k.stream() {
+		sw = newStreamWriter(k)
+		defer sw.close()
+	}
 	for {
 		for {
-			n, alen, err := k.tx.pop(buf, &addr)
+			n, alen, flags, err := k.tx.popFlags(buf, &addr)
 			if err != nil {
 				k.corrupt(err)
 				return
@@ -302,11 +323,18 @@ func (k *sock) txPump() {
 			if n < 0 {
 				break
 			}
-			k.send(buf[:n], addr[:alen])
+			if sw != nil {
+				sw.write(buf[:n], flags)
+			} else {
+				k.send(buf[:n], addr[:alen])
+			}
 			// A client that found the ring full said so before it
 			// looked again: it sees this room, or we see its flag.
 			if atomic.LoadUint32(k.waiting) != 0 && atomic.SwapUint32(k.waiting, 0) != 0 {
 				_, _ = unix.Write(k.spacefd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+			}
+			if sw != nil {
+				k.writableAgain()
 			}
 		}
 		if k.closing.Load() {
@@ -314,6 +342,12 @@ func (k *sock) txPump() {
 		}
 		if _, err := k.txf.Read(tick[:]); err != nil {
 			return // closed
+		}
+		// The client writes this eventfd for rx room too (streams): pass
+		// it on to the rx pump.
+		select {
+		case k.rxRoom <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -3,6 +3,7 @@ package aat
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -468,5 +469,228 @@ func TestShimInOpenPerfsSlot(t *testing.T) {
 	cmd.Env = []string{"LD_PRELOAD=" + lib, "OP_BINDTODEVICE=client-v4"} // nothing else, as OpenPerf's spec
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ping: %v\n%s", err, out)
+	}
+}
+
+// tcppeer builds stack/socket/shim/testdata/tcppeer.c.
+func tcppeer(t *testing.T) string {
+	return buildC(t, filepath.Join(t.TempDir(), "tcppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/tcppeer.c"}, "-lpthread")
+}
+
+// A refused connect fails with ECONNREFUSED; a connect blocked on a host
+// that never answers does not hold the process's other socket calls (the
+// daemon answers connect at once and reports through the socket's fd).
+func TestShimTCPConnectRefusedAndBlockedConnectHoldsNothing(t *testing.T) {
+	lib, peer := shimLib(t), tcppeer(t)
+	d := shimPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli := exec.CommandContext(ctx, peer, "async", "10.55.0.2", "7260", "10.55.0.99")
+	cli.Env = shimEnv(lib, d)
+	out, err := cli.CombinedOutput()
+	if err != nil || string(out) != "ok\n" {
+		t.Fatalf("tcppeer async: %v %q", err, out)
+	}
+	eventually(t, "the process's sockets leave /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, mustJSONString(now)
+	})
+}
+
+// A TCP exchange between two shimmed processes: a non-blocking accept
+// (EAGAIN, then poll) and connect (EINPROGRESS, poll, SO_ERROR), 3 MB in
+// non-blocking writev calls larger than what the rings take at once (on
+// EAGAIN the client polls for POLLOUT: the fd turns writable when the
+// daemon makes room), shutdown(SHUT_WR) read as EOF on each side.
+func TestShimTCPExchange(t *testing.T) {
+	lib, peer := shimLib(t), tcppeer(t)
+	d := shimPair(t)
+	for i, c := range []struct{ name, server string }{{"ipv4", "10.55.0.2"}, {"ipv6", "fd00:55::2"}} {
+		t.Run(c.name, func(t *testing.T) {
+			port := fmt.Sprint(7200 + i)
+			srv, srvOut, _ := startShimmed(t, shimEnv(lib, d), peer, "server", c.server, port)
+			rx1 := portRx(t, d, "1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cli := exec.CommandContext(ctx, peer, "client", c.server, port, "3000000")
+			cli.Env = shimEnv(lib, d)
+			out, err := cli.CombinedOutput()
+			if err != nil || string(out) != "got 3000000\nok\n" {
+				t.Fatalf("client: %v %q", err, out)
+			}
+			if line := readLine(t, srvOut, 10*time.Second); line != "ok 3000000\n" {
+				t.Fatalf("server said %q", line)
+			}
+			if err := srv.Wait(); err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			// 3 MB in segments of at most 1460 bytes crossed port 1.
+			if got := portRx(t, d, "1") - rx1; got < 3000000/1500 {
+				t.Errorf("port 1 received %d frames, want >= %d", got, 3000000/1500)
+			}
+		})
+	}
+}
+
+// A process killed with a listener and both ends of a connection open
+// leaves nothing behind: /sockets empty, the daemon's fds as before.
+func TestShimTCPKilledProcessLeavesNothing(t *testing.T) {
+	lib, peer := shimLib(t), tcppeer(t)
+	d := shimPair(t)
+	fdsBefore := daemonFDs(t, d)
+	p, _, _ := startShimmed(t, shimEnv(lib, d), peer, "pair", "10.55.0.2", "10.55.0.1", "7250")
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 3 {
+		t.Fatalf("/sockets: %d sockets, want 3: %s", len(socks), mustJSONString(socks))
+	}
+	for _, s := range socks {
+		if *s.Protocol != gen.SocketStatsProtocolTcp {
+			t.Fatalf("socket: %s", mustJSONString(s))
+		}
+	}
+	_ = p.Process.Kill()
+	_ = p.Wait()
+	eventually(t, "the dead process's sockets leave /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, fmt.Sprint(len(now), " sockets")
+	})
+	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
+		n := daemonFDs(t, d)
+		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
+	})
+}
+
+// curl under the shim fetches a page from nginx under the shim: two
+// unmodified Debian programs over TCP from interface a to b. nginx runs
+// as one process (master_process off): after fork a child's control
+// calls on inherited sockets fail, and nginx's workers accept on the
+// master's listener. sendfile is off: the shim does not intercept it.
+func TestShimCurlFromNginx(t *testing.T) {
+	lib := shimLib(t)
+	ng, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
+			unmet(t, "nginx not installed (nginx-light)")
+		}
+		ng = "/usr/sbin/nginx"
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		unmet(t, "curl not installed")
+	}
+	d := shimPair(t)
+	dir := t.TempDir()
+	page := strings.Repeat("a page served through the shim\n", 64000) // 2 MB: more than the rings hold, so nginx waits for room
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  server { listen 10.55.0.2:8080; root %[1]s; }
+}
+`, dir)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	srv.Env = shimEnv(lib, d)
+	var srvOut syncBuffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	eventually(t, "nginx's listener in /sockets", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		for _, s := range socks {
+			if s.LocalPort != nil && *s.LocalPort == 8080 {
+				return true, ""
+			}
+		}
+		return false, mustJSONString(socks) + srvOut.String()
+	})
+	rx1 := portRx(t, d, "1")
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cli := exec.CommandContext(ctx, "curl", "-sS", "--max-time", "10", "http://10.55.0.2:8080/index.html")
+		cli.Env = shimEnv(lib, d)
+		var stderr syncBuffer
+		cli.Stderr = &stderr
+		out, err := cli.Output()
+		cancel()
+		if err != nil || string(out) != page {
+			t.Fatalf("curl #%d: %v, %d bytes (want %d); curl: %s; nginx: %s", i, err, len(out), len(page), stderr.String(), srvOut.String())
+		}
+	}
+	if got := portRx(t, d, "1") - rx1; got < 10 {
+		t.Errorf("port 1 received %d frames, want the requests", got)
+	}
+}
+
+// iperf3 TCP between two shimmed processes, client on a, server on b,
+// for two seconds; the bytes it reports arrived, and the figure is logged.
+func TestShimIperf3TCP(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		unmet(t, "iperf3 not installed")
+	}
+	d := shimPair(t)
+	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", "5211")
+	srv.Env = shimEnv(lib, d)
+	var srvOut syncBuffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	eventually(t, "iperf3's listener in /sockets", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		for _, s := range socks {
+			if s.LocalPort != nil && *s.LocalPort == 5211 {
+				return true, ""
+			}
+		}
+		return false, srvOut.String()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli := exec.CommandContext(ctx, "iperf3", "-c", "10.55.0.2", "-p", "5211", "-t", "2", "-J")
+	cli.Env = shimEnv(lib, d)
+	out, err := cli.Output()
+	if err != nil {
+		t.Fatalf("iperf3 client: %v\n%s\nserver: %s", err, out, srvOut.String())
+	}
+	var res struct {
+		End struct {
+			SumReceived struct {
+				Bytes         int64   `json:"bytes"`
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("iperf3 JSON: %v\n%s", err, out)
+	}
+	if res.End.SumReceived.Bytes < 1<<20 {
+		t.Fatalf("iperf3: %d bytes received, want >= 1 MiB\n%s", res.End.SumReceived.Bytes, out)
+	}
+	t.Logf("iperf3 TCP a->b under the shim: %d bytes, %.2f Gbit/s", res.End.SumReceived.Bytes, res.End.SumReceived.BitsPerSecond/1e9)
+	if err := srv.Wait(); err != nil {
+		t.Errorf("iperf3 server: %v\n%s", err, srvOut.String())
 	}
 }

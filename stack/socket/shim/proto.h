@@ -11,7 +11,9 @@
  *
  * Data: per socket, two SPSC rings of datagram records in the memfd:
  * rx (daemon produces, client consumes) and tx (client produces, daemon
- * consumes). Indexes are free-running byte counts.
+ * consumes). Indexes are free-running byte counts. A stream socket's
+ * records carry bytes without addresses; a reader may consume a record
+ * in part (the shim keeps its offset).
  */
 #ifndef OPENPERFD_SHIM_PROTO_H
 #define OPENPERFD_SHIM_PROTO_H
@@ -32,6 +34,8 @@ enum opd_op {
     OPD_OP_SETSOCKOPT = 8,  /* a=level b=name data=value */
     OPD_OP_GETSOCKOPT = 9,  /* a=level b=name c=buffer length */
     OPD_OP_SHUTDOWN = 10,   /* a=how */
+    OPD_OP_LISTEN = 11,     /* a=backlog */
+    OPD_OP_ACCEPT = 12,     /* reply: a new socket's four fds as OP_SOCKET's, data=peer sockaddr */
 };
 
 #define OPD_DATA_MAX 256
@@ -61,6 +65,17 @@ struct opd_reply {
 #define OPD_MAGIC 260    /* uint32 */
 #define OPD_TX_WAITING 264 /* uint32: the client waits for room in the tx ring */
 #define OPD_CLOSED 268   /* uint32, set by the daemon: the socket is gone (daemon stopped) */
+#define OPD_STATE 272    /* uint32, a stream's connection state (OPD_STATE_*), set by the daemon */
+#define OPD_ERR 276      /* uint32, the errno of OPD_STATE_ERROR */
+#define OPD_RX_WAITING 280 /* uint32: the daemon waits for room in a stream's rx ring; the
+                            * client that makes room clears it and writes the tx eventfd */
+#define OPD_TX_FULL 284    /* uint32: the client found a stream's tx ring full and set its fd's
+                            * eventfd counter to the maximum (not writable); whoever clears
+                            * this flag reads the eventfd and re-arms it if rx data waits */
+#define OPD_STATE_IDLE 0
+#define OPD_STATE_CONNECTING 1
+#define OPD_STATE_CONNECTED 2
+#define OPD_STATE_ERROR 3
 #define OPD_MAGIC_VALUE 0x6f706431u
 #define OPD_DATA_OFF 4096 /* rx data, then tx data */
 
@@ -74,6 +89,9 @@ struct opd_record {
 };
 
 #define OPD_FLAG_TTL 0x100
+/* A stream record of no bytes: rx, the peer's FIN (or the end after an
+ * error); tx, shutdown(SHUT_WR), in band behind the queued bytes. */
+#define OPD_FLAG_EOF 0x200
 #define OPD_RECORD_HDR 40
 #define OPD_MAX_DGRAM 65535
 

@@ -1,8 +1,8 @@
 /*
  * libopenperfd-shim.so: loaded with LD_PRELOAD, it serves a program's
- * IPv4/IPv6 datagram sockets (UDP, ICMP echo "ping" sockets) from
+ * IPv4/IPv6 sockets (UDP, ICMP echo "ping" sockets, TCP) from
  * openperfd's emulated interfaces. Everything else (kernel fds, unix
- * sockets, TCP so far, raw sockets) goes to libc untouched.
+ * sockets, raw sockets) goes to libc untouched.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -98,14 +98,11 @@ static int set_bindtodevice(struct shim_sock *s, const void *name, size_t len)
     return shim_call(&req, &rep, NULL);
 }
 
-EXPORT int socket(int domain, int type, int protocol)
+/* make_sock maps a new socket's memory and records its fd (fds as
+ * OP_SOCKET's and OP_ACCEPT's replies carry them); -1 with errno set,
+ * the fds closed and the daemon's socket closed, on failure. */
+static int make_sock(uint32_t sid, int fds[4], int domain, int type, int protocol)
 {
-    if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_DGRAM)
-        return REAL(socket)(domain, type, protocol);
-    struct opd_request req = {.op = OPD_OP_SOCKET, .a = domain, .b = type, .c = protocol};
-    struct opd_reply rep;
-    int fds[4];
-    if (shim_call(&req, &rep, fds) < 0) return -1;
     int memfd = fds[0], fd = fds[1], txfd = fds[2], spacefd = fds[3];
     struct stat st;
     struct shim_sock *s = NULL;
@@ -119,7 +116,7 @@ EXPORT int socket(int domain, int type, int protocol)
         goto fail;
     s = calloc(1, sizeof(*s));
     if (s == NULL) goto fail;
-    *s = (struct shim_sock){.sid = rep.sid, .refs = 1, .domain = domain, .type = type & 0xf, .protocol = protocol,
+    *s = (struct shim_sock){.sid = sid, .refs = 1, .domain = domain, .type = type & 0xf, .protocol = protocol,
                             .txfd = txfd, .spacefd = spacefd, .mem = mem, .memlen = st.st_size, .ringsize = ringsize,
                             .nonblock = (type & SOCK_NONBLOCK) != 0};
     pthread_mutex_init(&s->rxlock, NULL);
@@ -127,23 +124,37 @@ EXPORT int socket(int domain, int type, int protocol)
     REAL(close)(memfd);
     if (!(type & SOCK_CLOEXEC)) REAL(fcntl)(fd, F_SETFD, 0);
     __atomic_store_n(&table[fd], s, __ATOMIC_RELEASE);
-    const char *dev = env2("OPENPERFD_BINDTODEVICE", "OP_BINDTODEVICE");
-    if (dev != NULL && set_bindtodevice(s, dev, strlen(dev) + 1) < 0) {
-        int e = errno;
-        forget(fd, s);
-        REAL(close)(fd);
-        errno = e;
-        return -1;
-    }
     return fd;
 fail:
     if (mem != MAP_FAILED) munmap(mem, st.st_size);
     for (int i = 0; i < 4; i++)
         if (fds[i] >= 0) REAL(close)(fds[i]);
-    struct opd_request creq = {.op = OPD_OP_CLOSE, .sid = rep.sid};
+    struct opd_request creq = {.op = OPD_OP_CLOSE, .sid = sid};
+    struct opd_reply rep;
     shim_call(&creq, &rep, NULL);
     errno = fd >= SHIM_MAX_FD ? EMFILE : ENOMEM;
     return -1;
+}
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+    if ((domain != AF_INET && domain != AF_INET6) || ((type & 0xf) != SOCK_DGRAM && (type & 0xf) != SOCK_STREAM))
+        return REAL(socket)(domain, type, protocol);
+    struct opd_request req = {.op = OPD_OP_SOCKET, .a = domain, .b = type, .c = protocol};
+    struct opd_reply rep;
+    int fds[4];
+    if (shim_call(&req, &rep, fds) < 0) return -1;
+    int fd = make_sock(rep.sid, fds, domain, type, protocol);
+    if (fd < 0) return -1;
+    const char *dev = env2("OPENPERFD_BINDTODEVICE", "OP_BINDTODEVICE");
+    if (dev != NULL && set_bindtodevice(shim_lookup(fd), dev, strlen(dev) + 1) < 0) {
+        int e = errno;
+        forget(fd, shim_lookup(fd));
+        REAL(close)(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }
 
 EXPORT int close(int fd)
@@ -202,6 +213,32 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(connect)(fd, sa, len);
+    if (s->type == SOCK_STREAM) {
+        switch (shim_stream_state(s, NULL)) {
+        case OPD_STATE_CONNECTING:
+            errno = EALREADY;
+            return -1;
+        case OPD_STATE_CONNECTED:
+            errno = EISCONN;
+            return -1;
+        case OPD_STATE_ERROR:
+            errno = EINVAL; /* Linux too: a failed stream cannot connect again */
+            return -1;
+        }
+        if (s->listening) {
+            errno = EISCONN;
+            return -1;
+        }
+        if (addr_call(s, OPD_OP_CONNECT, sa, len) == 0) return 0;
+        if (errno != EINPROGRESS) return -1;
+        s->attached = s->connected = 1;
+        if (s->nonblock) {
+            shim_stream_connecting(s, fd); /* writable once the outcome is known */
+            errno = EINPROGRESS;
+            return -1; /* poll for POLLOUT, then SO_ERROR */
+        }
+        return shim_stream_wait_connected(s, fd);
+    }
     if (addr_call(s, OPD_OP_CONNECT, sa, len) < 0) return -1;
     s->attached = 1;
     s->connected = sa->sa_family != AF_UNSPEC;
@@ -210,29 +247,72 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 EXPORT int listen(int fd, int backlog)
 {
-    if (shim_lookup(fd) == NULL) return REAL(listen)(fd, backlog);
-    errno = EOPNOTSUPP;
-    return -1;
+    struct shim_sock *s = shim_lookup(fd);
+    if (s == NULL) return REAL(listen)(fd, backlog);
+    if (s->type != SOCK_STREAM) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    if (shim_stream_state(s, NULL) != OPD_STATE_IDLE) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct opd_request req = {.op = OPD_OP_LISTEN, .sid = s->sid, .a = backlog};
+    struct opd_reply rep;
+    if (shim_call(&req, &rep, NULL) < 0) return -1;
+    s->attached = s->listening = 1;
+    return 0;
+}
+
+EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+    struct shim_sock *s = shim_lookup(fd);
+    if (s == NULL) return REAL(accept4)(fd, sa, len, flags);
+    if (s->type != SOCK_STREAM) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    if (!s->listening || (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct opd_reply rep;
+    int fds[4];
+    if (shim_stream_accept(s, fd, &rep, fds) < 0) return -1;
+    int nfd = make_sock((uint32_t)rep.val, fds, s->domain, SOCK_STREAM | flags, s->protocol);
+    if (nfd < 0) return -1;
+    struct shim_sock *n = shim_lookup(nfd);
+    n->attached = n->connected = 1;
+    if (sa != NULL && len != NULL) memcpy(sa, rep.data, rep.len < *len ? rep.len : *len);
+    if (len != NULL) *len = rep.len;
+    return nfd;
 }
 
 EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
     if (shim_lookup(fd) == NULL) return REAL(accept)(fd, sa, len);
-    errno = EOPNOTSUPP;
-    return -1;
-}
-
-EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
-{
-    if (shim_lookup(fd) == NULL) return REAL(accept4)(fd, sa, len, flags);
-    errno = EOPNOTSUPP;
-    return -1;
+    return accept4(fd, sa, len, 0);
 }
 
 EXPORT int shutdown(int fd, int how)
 {
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(shutdown)(fd, how);
+    if (s->type == SOCK_STREAM) {
+        if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) {
+            errno = EINVAL;
+            return -1;
+        }
+        uint32_t st = shim_stream_state(s, NULL);
+        if (st != OPD_STATE_CONNECTED && st != OPD_STATE_CONNECTING) {
+            errno = ENOTCONN;
+            return -1;
+        }
+        /* The FIN goes in band, behind the queued bytes. */
+        if (how != SHUT_RD) shim_stream_shutdown_wr(s);
+        if (how == SHUT_WR) return 0;
+        how = SHUT_RD;
+    }
     struct opd_request req = {.op = OPD_OP_SHUTDOWN, .sid = s->sid, .a = how};
     struct opd_reply rep;
     return shim_call(&req, &rep, NULL);
@@ -297,6 +377,17 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
         errno = EFAULT;
         return -1;
     }
+    if (level == SOL_SOCKET && name == SO_ERROR && s->type == SOCK_STREAM) {
+        int err, v = 0;
+        if (shim_stream_state(s, &err) == OPD_STATE_ERROR && !s->err_reported) {
+            v = err; /* reported once, as the kernel clears it */
+            s->err_reported = 1;
+        }
+        size_t n = *len < sizeof(int) ? *len : sizeof(int);
+        memcpy(val, &v, n);
+        *len = n;
+        return 0;
+    }
     if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
         size_t n = *len < sizeof(struct timeval) ? *len : sizeof(struct timeval);
         memcpy(val, name == SO_RCVTIMEO ? &s->rcvtimeo : &s->sndtimeo, n);
@@ -312,8 +403,9 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     return 0;
 }
 
-static ssize_t do_send(struct shim_sock *s, const struct msghdr *msg, int flags)
+static ssize_t do_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags)
 {
+    if (s->type == SOCK_STREAM) return shim_stream_send(s, fd, msg, flags);
     if (msg->msg_name != NULL && msg->msg_namelen > 0) {
         if (!s->attached) {
             if (addr_call(s, OPD_OP_ATTACH, msg->msg_name, msg->msg_namelen) < 0) return -1;
@@ -330,7 +422,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(sendmsg)(fd, msg, flags);
-    return do_send(s, msg, flags);
+    return do_send(s, fd, msg, flags);
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa, socklen_t salen)
@@ -339,7 +431,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
     if (s == NULL) return REAL(sendto)(fd, buf, len, flags, sa, salen);
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_name = (void *)sa, .msg_namelen = sa ? salen : 0, .msg_iov = &iov, .msg_iovlen = 1};
-    return do_send(s, &msg, flags);
+    return do_send(s, fd, &msg, flags);
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -348,7 +440,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
     if (s == NULL) return REAL(send)(fd, buf, len, flags);
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return do_send(s, &msg, flags);
+    return do_send(s, fd, &msg, flags);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
@@ -357,7 +449,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
     if (s == NULL) return REAL(write)(fd, buf, len);
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return do_send(s, &msg, 0);
+    return do_send(s, fd, &msg, 0);
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -365,14 +457,20 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(writev)(fd, iov, n);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
-    return do_send(s, &msg, 0);
+    return do_send(s, fd, &msg, 0);
+}
+
+static ssize_t do_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags)
+{
+    if (s->type == SOCK_STREAM) return shim_stream_recv(s, fd, msg, flags);
+    return shim_ring_recv(s, fd, msg, flags);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(recvmsg)(fd, msg, flags);
-    return shim_ring_recv(s, fd, msg, flags);
+    return do_recv(s, fd, msg, flags);
 }
 
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
@@ -382,7 +480,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockadd
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr msg = {.msg_name = sa, .msg_namelen = (sa && salen) ? *salen : 0, .msg_iov = &iov, .msg_iovlen = 1};
     if (sa == NULL) msg.msg_name = NULL;
-    ssize_t n = shim_ring_recv(s, fd, &msg, flags);
+    ssize_t n = do_recv(s, fd, &msg, flags);
     if (n >= 0 && sa != NULL && salen != NULL) *salen = msg.msg_namelen;
     return n;
 }
@@ -393,7 +491,7 @@ EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
     if (s == NULL) return REAL(recv)(fd, buf, len, flags);
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return shim_ring_recv(s, fd, &msg, flags);
+    return do_recv(s, fd, &msg, flags);
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t len)
@@ -402,7 +500,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t len)
     if (s == NULL) return REAL(read)(fd, buf, len);
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    return shim_ring_recv(s, fd, &msg, 0);
+    return do_recv(s, fd, &msg, 0);
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
@@ -410,7 +508,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
     struct shim_sock *s = shim_lookup(fd);
     if (s == NULL) return REAL(readv)(fd, iov, n);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
-    return shim_ring_recv(s, fd, &msg, 0);
+    return do_recv(s, fd, &msg, 0);
 }
 
 /* The batch calls, one datagram at a time (glibc's resolver sends its A
@@ -421,7 +519,7 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
     if (s == NULL) return REAL(sendmmsg)(fd, v, n, flags);
     unsigned int i;
     for (i = 0; i < n; i++) {
-        ssize_t r = do_send(s, &v[i].msg_hdr, flags);
+        ssize_t r = do_send(s, fd, &v[i].msg_hdr, flags);
         if (r < 0) return i > 0 ? (int)i : -1;
         v[i].msg_len = (unsigned int)r;
     }
@@ -436,7 +534,7 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct
     for (i = 0; i < n; i++) {
         /* After the first datagram, take only what is already there. */
         int f = i > 0 && (flags & MSG_WAITFORONE) ? (flags | MSG_DONTWAIT) : flags;
-        ssize_t r = shim_ring_recv(s, fd, &v[i].msg_hdr, f & ~MSG_WAITFORONE);
+        ssize_t r = do_recv(s, fd, &v[i].msg_hdr, f & ~MSG_WAITFORONE);
         if (r < 0) return i > 0 ? (int)i : -1;
         v[i].msg_len = (unsigned int)r;
     }
@@ -514,7 +612,7 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
             return 0;
         }
         if (req == FIONREAD) {
-            *(int *)arg = shim_ring_next_len(s);
+            *(int *)arg = s->type == SOCK_STREAM ? shim_stream_readable(s) : shim_ring_next_len(s);
             return 0;
         }
     }

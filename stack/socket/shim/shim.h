@@ -64,6 +64,10 @@ struct shim_sock {
     int connected;
     int attached;
     int recvttl; /* IP_RECVTTL / IPV6_RECVHOPLIMIT asked for */
+    int listening;    /* a listening stream */
+    int wr_shut;      /* shutdown(SHUT_WR) queued */
+    int err_reported; /* a stream's error was returned (SO_ERROR, recv) */
+    uint64_t rx_off;  /* bytes of the first rx record already read (streams) */
     struct timeval rcvtimeo, sndtimeo;
     pthread_mutex_t rxlock, txlock; /* one consumer / producer at a time */
 };
@@ -80,5 +84,15 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4]);
 ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags);
 ssize_t shim_ring_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags);
 int shim_ring_next_len(struct shim_sock *s);
+
+/* stream.c */
+uint32_t shim_stream_state(struct shim_sock *s, int *err);
+int shim_stream_wait_connected(struct shim_sock *s, int fd);
+void shim_stream_connecting(struct shim_sock *s, int fd);
+ssize_t shim_stream_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags);
+ssize_t shim_stream_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags);
+int shim_stream_shutdown_wr(struct shim_sock *s);
+int shim_stream_readable(struct shim_sock *s);
+int shim_stream_accept(struct shim_sock *s, int fd, struct opd_reply *rep, int fds[4]);
 
 #endif
