@@ -58,18 +58,9 @@ func TestSlowFiltersCompileInParallel(t *testing.T) {
 	if p := peakInC.Load(); p < int32(n) {
 		t.Fatalf("at most %d of %d compiles were in libpcap at once", p, n)
 	}
-	// And on CPUs that are free they take the time of one. Other test
-	// binaries share this machine's two CPUs: best of five.
-	var one, all time.Duration
-	for try := 0; try < 5; try++ {
-		one = timeCompiles(t, expr)
-		all = timeCompiles(t, exprs...)
-		if all < one*8/5 {
-			t.Logf("%d filters together %v, one %v", n, all, one)
-			return
-		}
-	}
-	t.Fatalf("%d filters took %v together, one took %v: compiles are serialized", n, all, one)
+	// How long they take together is not asserted: timings belong in
+	// benchmarks, and other test binaries share this machine's CPUs.
+	t.Logf("%d filters together %v, one %v", n, timeCompiles(t, exprs...), timeCompiles(t, expr))
 }
 
 func TestFilterTooLongOrTooBigIsTooCostly(t *testing.T) {
