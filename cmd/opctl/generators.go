@@ -127,13 +127,7 @@ func quickGeneratorFlags(fs *pflag.FlagSet) func(id string) (any, error) {
 	fs.Var(&q.rate, "rate", "frames per second (1000000, 1M, 10k)")
 	fs.Int64Var(&q.frames, "frames", 0, "stop after this many frames")
 	fs.Int64Var(&q.seconds, "seconds", 0, "stop after this many seconds (neither: continuous)")
-	fs.Int32Var(&q.length, "length", 128, "frame length in bytes, FCS included")
-	fs.Int32Var(&q.burst, "burst", 32, "frames handed to the port at once")
-	fs.StringVar(&q.srcMAC, "src-mac", "02:00:00:00:00:01", "source MAC address")
-	fs.StringVar(&q.dstMAC, "dst-mac", "02:00:00:00:00:02", "destination MAC address")
-	fs.StringVar(&q.srcIP, "src-ip", "198.18.0.1", "first source IPv4 address")
-	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
-	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
+	frameFlags(fs, &q)
 	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow (default: the first after those the daemon's generators use)")
 	given := fs.Lookup("stream-id")
 	given.DefValue = "0" // the usage explains the default; pflag prints none for "0"
@@ -264,4 +258,16 @@ func generatorRow(g gen.PacketGenerator) []string {
 	}
 	return []string{str(g.Id), g.TargetId, yesNo(deref(g.Active)), loadString(g.Config.Load),
 		durationString(g.Config.Duration), flows, str((*string)(g.Learning))}
+}
+
+// frameFlags declares the flags that shape a quick generator's frames
+// (generators create and tvlp create share them).
+func frameFlags(fs *pflag.FlagSet, q *quickGenerator) {
+	fs.Int32Var(&q.length, "length", 128, "frame length in bytes, FCS included")
+	fs.Int32Var(&q.burst, "burst", 32, "frames handed to the port at once")
+	fs.StringVar(&q.srcMAC, "src-mac", "02:00:00:00:00:01", "source MAC address")
+	fs.StringVar(&q.dstMAC, "dst-mac", "02:00:00:00:00:02", "destination MAC address")
+	fs.StringVar(&q.srcIP, "src-ip", "198.18.0.1", "first source IPv4 address")
+	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
+	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
 }

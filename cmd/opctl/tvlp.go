@@ -131,13 +131,7 @@ func tvlpQuickFlags(fs *pflag.FlagSet) *tvlpQuick {
 	fs.StringVar(&q.port, "target", "", "port (or interface) every step transmits on")
 	fs.StringSliceVar(&t.rates, "rates", nil, "frames per second of each step, in order (100k,200k,300k)")
 	fs.DurationVar(&t.step, "step", time.Second, "length of each step")
-	fs.Int32Var(&q.length, "length", 128, "frame length in bytes, FCS included")
-	fs.Int32Var(&q.burst, "burst", 32, "frames handed to the port at once")
-	fs.StringVar(&q.srcMAC, "src-mac", "02:00:00:00:00:01", "source MAC address")
-	fs.StringVar(&q.dstMAC, "dst-mac", "02:00:00:00:00:02", "destination MAC address")
-	fs.StringVar(&q.srcIP, "src-ip", "198.18.0.1", "first source IPv4 address")
-	fs.StringVar(&q.dstIP, "dst-ip", "198.18.1.1", "destination IPv4 address")
-	fs.Int64Var(&q.flows, "flows", 1, "flows: source addresses counting up from --src-ip")
+	frameFlags(fs, q)
 	fs.Int64Var(&q.streamID, "stream-id", 1, "signature stream id of the first flow")
 	return t
 }
