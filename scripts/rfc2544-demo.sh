@@ -18,43 +18,13 @@ sizes=${RFC2544_SIZES:-64,512,1518}
 report=${RFC2544_REPORT:-rfc2544-report.html}
 openperfd=${OPENPERFD:-./bin/openperfd}
 opctl=${OPCTL:-./bin/opctl}
-server=http://127.0.0.1:$port
-pid=""
+name=rfc2544-demo
+port_hint="make rfc2544-demo RFC2544_PORT=9100"
+. scripts/testmode-daemon.sh
 
-for b in "$openperfd" "$opctl"; do
-  [ -x "$b" ] || { echo "rfc2544-demo: $b not found; run make build" >&2; exit 1; }
-done
-if "$opctl" --server "$server" --timeout 1s version >/dev/null 2>&1; then
-  echo "rfc2544-demo: something already answers on $server; choose another port: make rfc2544-demo RFC2544_PORT=9100" >&2
-  exit 1
-fi
-log=$(mktemp "${TMPDIR:-/tmp}/openperfd-rfc2544.XXXXXX.log") || exit 1
-
-stop_daemon() {
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  pid=""
-}
-trap stop_daemon EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-
-args=(--modules.packetio.dpdk.test-mode -p "$port")
+args=()
 [ "$limit" = 0 ] || args+=(--modules.packetio.dpdk.x-test-rx-limit "1=$limit")
-# Its own session: Ctrl-C reaches opctl (which stops the run), not the daemon.
-setsid "$openperfd" "${args[@]}" >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  "$opctl" --server "$server" --timeout 1s version >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { echo "rfc2544-demo: openperfd exited; its log ($log) ends:" >&2; tail -n 20 "$log" >&2; pid=""; exit 1; }
-  sleep 0.1
-done
+start_daemon "${args[@]}"
 
 "$opctl" --server "$server" --timeout 30s rfc2544 --tx 0 --rx 1 --sizes "$sizes" --imix simple \
   --trial "$trial" --resolution 2 --retries 1 --b2b-trials 1 --latency-trials 1 --line-rate 100 \

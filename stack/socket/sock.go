@@ -381,7 +381,9 @@ func (k *sock) corrupt(err error) {
 	go k.shutdown()
 }
 
-// errnoOf maps a gVisor error to the errno a program expects.
+// errnoOf maps a gVisor error to the errno a program expects, for
+// datagram and stream sockets alike (as Linux's: a refused connected UDP
+// socket is ECONNREFUSED too).
 func errnoOf(e tcpip.Error) unix.Errno {
 	switch e.(type) {
 	case *tcpip.ErrPortInUse:
@@ -406,6 +408,16 @@ func errnoOf(e tcpip.Error) unix.Errno {
 		return unix.ENOBUFS
 	case *tcpip.ErrMessageTooLong:
 		return unix.EMSGSIZE
+	case *tcpip.ErrConnectionReset:
+		return unix.ECONNRESET
+	case *tcpip.ErrConnectionRefused:
+		return unix.ECONNREFUSED
+	case *tcpip.ErrConnectionAborted:
+		return unix.ECONNABORTED
+	case *tcpip.ErrTimeout:
+		return unix.ETIMEDOUT
+	case *tcpip.ErrClosedForSend:
+		return unix.EPIPE
 	}
 	return unix.EINVAL
 }

@@ -147,7 +147,7 @@ func (k *sock) streamRxPump(ep tcpip.Endpoint) {
 		case *tcpip.ErrClosedForReceive:
 			k.pushEOF(0)
 		default:
-			k.pushEOF(errnoOfStream(e))
+			k.pushEOF(errnoOf(e))
 		}
 		return
 	}
@@ -227,23 +227,6 @@ func (w *streamWriter) write(p []byte, flags uint16) {
 	}
 }
 
-// errnoOfStream maps a connection's end to the errno a program expects.
-func errnoOfStream(e tcpip.Error) unix.Errno {
-	switch e.(type) {
-	case *tcpip.ErrConnectionReset:
-		return unix.ECONNRESET
-	case *tcpip.ErrConnectionRefused:
-		return unix.ECONNREFUSED
-	case *tcpip.ErrConnectionAborted:
-		return unix.ECONNABORTED
-	case *tcpip.ErrTimeout:
-		return unix.ETIMEDOUT
-	case *tcpip.ErrClosedForSend:
-		return unix.EPIPE
-	}
-	return errnoOf(e)
-}
-
 // connectStream starts a connection and answers at once (EINPROGRESS);
 // a goroutine publishes the outcome.
 func (k *sock) connectStream(ep tcpip.Endpoint, to tcpip.FullAddress) unix.Errno {
@@ -258,7 +241,7 @@ func (k *sock) connectStream(ep tcpip.Endpoint, to tcpip.FullAddress) unix.Errno
 	case *tcpip.ErrConnectStarted:
 	default:
 		k.queue().EventUnregister(&entry)
-		return errnoOfStream(e)
+		return errnoOf(e)
 	}
 	k.setState(stateConnecting, 0)
 	k.pumps.Add(1)
@@ -271,7 +254,7 @@ func (k *sock) connectStream(ep tcpip.Endpoint, to tcpip.FullAddress) unix.Errno
 			return
 		}
 		if e := ep.LastError(); e != nil {
-			k.setState(stateError, errnoOfStream(e))
+			k.setState(stateError, errnoOf(e))
 			return
 		}
 		k.connected(ep)
