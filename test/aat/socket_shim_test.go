@@ -605,24 +605,7 @@ http {
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
-	srv.Env = shimEnv(lib, d)
-	var srvOut syncBuffer
-	srv.Stdout, srv.Stderr = &srvOut, &srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	eventually(t, "nginx's listener in /sockets", func() (bool, string) {
-		var socks []gen.SocketStats
-		d.get("/sockets", &socks)
-		for _, s := range socks {
-			if s.LocalPort != nil && *s.LocalPort == 8080 {
-				return true, ""
-			}
-		}
-		return false, mustJSONString(socks) + srvOut.String()
-	})
+	srvOut := startShimmedServer(t, lib, d, 8080, exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf")))
 	rx1 := portRx(t, d, "1")
 	for i := 0; i < 3; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -650,23 +633,7 @@ func TestShimIperf3TCP(t *testing.T) {
 	}
 	d := shimPair(t)
 	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", "5211")
-	srv.Env = shimEnv(lib, d)
-	var srvOut syncBuffer
-	srv.Stdout, srv.Stderr = &srvOut, &srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	eventually(t, "iperf3's listener in /sockets", func() (bool, string) {
-		var socks []gen.SocketStats
-		d.get("/sockets", &socks)
-		for _, s := range socks {
-			if s.LocalPort != nil && *s.LocalPort == 5211 {
-				return true, ""
-			}
-		}
-		return false, srvOut.String()
-	})
+	srvOut := startShimmedServer(t, lib, d, 5211, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cli := exec.CommandContext(ctx, "iperf3", "-c", "10.55.0.2", "-p", "5211", "-t", "2", "-J")
@@ -693,4 +660,30 @@ func TestShimIperf3TCP(t *testing.T) {
 	if err := srv.Wait(); err != nil {
 		t.Errorf("iperf3 server: %v\n%s", err, srvOut.String())
 	}
+}
+
+// startShimmedServer starts srv under the shim (killed at the test's end)
+// and waits for its listener on port to show in /sockets. The buffer
+// holds what it prints.
+func startShimmedServer(t *testing.T, lib string, d *daemon, port int, srv *exec.Cmd) *syncBuffer {
+	t.Helper()
+	srv.Env = shimEnv(lib, d)
+	out := &syncBuffer{}
+	srv.Stdout, srv.Stderr = out, out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	name := filepath.Base(srv.Path)
+	eventually(t, name+"'s listener in /sockets", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		for _, s := range socks {
+			if s.LocalPort != nil && int(*s.LocalPort) == port {
+				return true, ""
+			}
+		}
+		return false, mustJSONString(socks) + out.String()
+	})
+	return out
 }
