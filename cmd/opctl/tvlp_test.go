@@ -237,19 +237,7 @@ func TestTvlpStartWatchShowsStepsThenTheResults(t *testing.T) {
 }
 
 func TestTvlpWatchInterruptedStopsTheReplayAndPrintsWhatRan(t *testing.T) {
-	defer func(p time.Duration) { tvlpPoll = p }(tvlpPoll)
-	tvlpPoll = 10 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d := &tvlpRunAPI{runReads: 1000, onRead: func(n int) {
-		if n == 2 {
-			cancel()
-		}
-	}}
-	srv := httptest.NewServer(d)
-	defer srv.Close()
-	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"--server", srv.URL, "tvlp", "watch", "ramp"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+	d, out, errOut, code := interruptedTvlp(t, "tvlp", "watch", "ramp")
 	if code != exitInterrupted || errOut.Len() != 0 {
 		t.Fatalf("code %d, stderr %q", code, errOut.String())
 	}
@@ -319,23 +307,31 @@ func TestTvlpCreateErrorsNameTheQuickFlag(t *testing.T) {
 }
 
 func TestTvlpWatchInterruptedWithKeepLeavesTheReplayRunning(t *testing.T) {
-	defer func(p time.Duration) { tvlpPoll = p }(tvlpPoll)
-	tvlpPoll = 10 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d := &tvlpRunAPI{runReads: 1000, onRead: func(n int) {
-		if n == 2 {
-			cancel()
-		}
-	}}
-	srv := httptest.NewServer(d)
-	defer srv.Close()
-	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"--server", srv.URL, "tvlp", "start", "ramp", "--watch", "--keep"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+	d, out, errOut, code := interruptedTvlp(t, "tvlp", "start", "ramp", "--watch", "--keep")
 	if code != exitInterrupted || !strings.Contains(out.String(), "interrupted: tvlp ramp keeps running (opctl tvlp stop ramp)\nSTEP ") {
 		t.Errorf("code %d, stderr %q, output:\n%s", code, errOut.String(), out.String())
 	}
 	if strings.Contains(fmt.Sprint(d.calls), "stop") {
 		t.Errorf("stopped the replay: %v", d.calls)
 	}
+}
+
+// interruptedTvlp runs opctl with args against a replay that runs on,
+// interrupted (as by Ctrl-C, not on a terminal) after its second read.
+func interruptedTvlp(t *testing.T, args ...string) (d *tvlpRunAPI, out, errOut *bytes.Buffer, code int) {
+	t.Helper()
+	defer func(p time.Duration) { tvlpPoll = p }(tvlpPoll)
+	tvlpPoll = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d = &tvlpRunAPI{runReads: 1000, onRead: func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	out, errOut = &bytes.Buffer{}, &bytes.Buffer{}
+	code = run(ctx, append([]string{"--server", srv.URL}, args...), strings.NewReader(""), out, errOut, func(string) string { return "" })
+	return d, out, errOut, code
 }
