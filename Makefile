@@ -14,7 +14,7 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.sourceCommit=$(COMMIT) \
             -X main.buildNumber=$(BUILDNUM) -X main.buildTime=$(BUILT)
 API_PORT ?= 9000
 
-.PHONY: all deps build shim run demo rfc2544-demo test unit aat fuzz bench generate vet clean
+.PHONY: all deps build shim run demo rfc2544-demo test unit aat fuzz bench pgo generate vet clean
 
 all: build
 
@@ -89,6 +89,12 @@ fuzz: deps
 
 bench: build
 	bash bench/run.sh
+
+# Remake cmd/openperfd/default.pgo, the profile `go build` optimises
+# openperfd and dpbench with (scripts/pgo.sh); after changing the data
+# plane's hot code, run it on a quiet machine and commit the profile.
+pgo: deps
+	bash scripts/pgo.sh
 
 generate:
 	cd api/gen && $(GO) generate ./...

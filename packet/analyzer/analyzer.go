@@ -274,6 +274,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 	// signedMore: a signed frame's trailer is used beyond its stream id.
 	countLean := cfg.FlowCounters&(InterarrivalTime|FrameLength) == 0 && cfg.FlowDigests == 0
 	signedMore := a.needs.sequence || a.needs.latency || cfg.FlowCounters&PRBS != 0
+	mix := portMix(port)
 	var g generalState
 	var fi fastInfo
 	for _, m := range pkts {
@@ -298,7 +299,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
 		runN++
 		var f *flow
 		if signed {
-			e := s.sigSlot(port, sig.StreamID)
+			e := s.sigSlot(mix, sig.StreamID)
 			f = e.f
 			if f == nil || e.id != uint64(port)<<32|uint64(sig.StreamID) {
 				f = nil
@@ -428,14 +429,21 @@ func (a *Analyzer) count(s *shard, f *flow, p *packet) {
 	f.update(p, &a.cfg, a.needs)
 }
 
-// sigSlot is the signed-flow cache entry of a port's stream.
-func (s *shard) sigSlot(port uint16, stream uint32) *sigEntry {
-	return &s.sigCache[(stream^uint32(port)*0x9e3779b1)%sigCacheSize]
+// portMix is a port's part of its streams' signed-flow cache index,
+// worked out once per burst: the multiply stays off each frame's chain of
+// dependent loads (signature, cache entry, flow).
+func portMix(port uint16) uint32 { return uint32(port) * 0x9e3779b1 }
+
+// sigSlot is the signed-flow cache entry of a stream of the port whose
+// portMix is mix. Stream ids are indexed by their low bits: a generator's
+// streams are consecutive ids, which this spreads perfectly.
+func (s *shard) sigSlot(mix, stream uint32) *sigEntry {
+	return &s.sigCache[(stream^mix)%sigCacheSize]
 }
 
 func (a *Analyzer) signedFlow(s *shard, port uint16, stream uint32, p *packet) *flow {
 	id := uint64(port)<<32 | uint64(stream)
-	e := s.sigSlot(port, stream)
+	e := s.sigSlot(portMix(port), stream)
 	if e.f != nil && e.id == id {
 		return e.f
 	}
