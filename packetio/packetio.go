@@ -94,6 +94,15 @@ type PortInfo struct {
 	// RxInterrupts is true when every rx queue of the port can wake a
 	// sleeping worker (see RxInterrupts); false: the port must be polled.
 	RxInterrupts bool
+	// RxScatter is true when frames longer than one 2 KiB buffer arrive
+	// whole: the port scatters them over several buffers and the rx path
+	// copies them into one jumbo buffer. Ports without scatter (ring,
+	// null, memif) take any length into one buffer anyway.
+	RxScatter bool
+	// MTU is the MTU set on the port for jumbo frames (the largest up to
+	// a 9216-byte frame's that a port with rx scatter takes); 0: the
+	// driver's default.
+	MTU int
 }
 
 // PortStats are a port's counters since it started.

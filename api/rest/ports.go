@@ -70,6 +70,8 @@ func portJSON(v packetio.PortView) gen.Port {
 	cfg.Dpdk.XRxChecksumOffload = &offload
 	intr := v.Info.RxInterrupts
 	cfg.Dpdk.XRxInterrupts = &intr
+	scatter, mtu := v.Info.RxScatter, int32(v.Info.MTU)
+	cfg.Dpdk.XRxScatter, cfg.Dpdk.XMtu = &scatter, &mtu
 	kind := gen.PortKind(v.Info.Kind)
 	if v.Info.Bond != nil {
 		cfg.Bond = &gen.PortConfigBond{Mode: gen.PortConfigBondMode(v.Info.Bond.Mode), Ports: v.Info.Bond.Members}

@@ -258,7 +258,8 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		i := p.Info()
 		log.Info("port ready", zap.String("id", i.ID), zap.Uint16("index", i.Index), zap.String("driver", i.Driver),
 			zap.String("device", i.Device), zap.String("mac", net.HardwareAddr(i.MAC[:]).String()), zap.Int("queues", i.RxQueues),
-			zap.Strings("rx_checksum_offload", i.RxChecksums), zap.Bool("rx_interrupts", i.RxInterrupts))
+			zap.Strings("rx_checksum_offload", i.RxChecksums), zap.Bool("rx_interrupts", i.RxInterrupts),
+			zap.Bool("rx_scatter", i.RxScatter), zap.Int("mtu", i.MTU))
 	}
 	d.sockets = startSockets(cfg, plan.prefix, d.stack, log)
 	budget := memoryBudget(cfg, plan, log)

@@ -72,6 +72,11 @@ const (
 	jumboPoolCache = 32
 )
 
+// jumboPortMTU is the MTU asked of ports that can scatter received frames
+// over several buffers (NICs, tap): a memory.MaxJumboFrame frame without
+// its Ethernet header and FCS.
+const jumboPortMTU = memory.MaxJumboFrame - 14 - 4
+
 // portScanEnd bounds the port indexes Open looks for ports at: every
 // index DPDK can hand out is below it (RTE_MAX_ETHPORTS is 32 in Debian's
 // build; the rest answer "no port").
@@ -236,10 +241,20 @@ func (d *Driver) setupPort(idx uint16, id string, kind packetio.Kind) (*port, er
 func (d *Driver) configure(p *port) error {
 	speeds := C.op_link_speeds(cbool(p.link.AutoNegotiation), C.uint32_t(p.link.SpeedMbps), cbool(p.link.Duplex != packetio.DuplexHalf))
 	var cksums C.unsigned
+	var mtu C.uint16_t
+	jumboMTU := 0
+	if d.jumbo != nil {
+		jumboMTU = jumboPortMTU
+	}
 	rc := C.op_port_configure(C.uint16_t(p.idx), C.uint16_t(p.nrx), C.uint16_t(p.ntx),
-		C.uint16_t(d.opts.RxDesc), C.uint16_t(d.opts.TxDesc), speeds, d.pool.mp, &cksums, cbool(p.wantIntr()))
+		C.uint16_t(d.opts.RxDesc), C.uint16_t(d.opts.TxDesc), speeds, d.pool.mp, &cksums, cbool(p.wantIntr()),
+		C.uint16_t(jumboMTU), &mtu)
 	if rc != 0 {
 		return fmt.Errorf("port %s: configure %d rx/%d tx queues: %s", p.id, p.nrx, p.ntx, C.GoString(C.op_strerror(-rc)))
+	}
+	p.rxScatter, p.mtu, p.rxJumbo = cksums&C.OP_RX_SCATTER != 0, int(mtu), nil
+	if p.rxScatter {
+		p.rxJumbo = d.jumbo.mp
 	}
 	p.rxChecksums = nil
 	for _, o := range []struct {

@@ -29,7 +29,10 @@ type port struct {
 	mac         [6]byte
 	link        packetio.LinkConfig
 	nrx, ntx    int
-	rxChecksums []string // what configure enabled: packetio.PortInfo.RxChecksums
+	rxChecksums []string              // what configure enabled: packetio.PortInfo.RxChecksums
+	rxScatter   bool                  // jumbo frames arrive as chains, copied into jumbo buffers
+	mtu         int                   // the MTU configure set for jumbo frames; 0: the driver's default
+	rxJumbo     *C.struct_rte_mempool // with rxScatter: where chained frames are copied
 	started     bool
 	noIntr      bool                 // the driver refused rx interrupts at start
 	rxIntr      bool                 // started with rx interrupts on every rx queue
@@ -46,8 +49,29 @@ var (
 )
 
 // XStats implements packetio.XStatsReader: DPDK's extended stats of the
-// port, by name.
+// port, by name, and on a port with rx scatter our own two counters of
+// chained frames (x_rx_linearized: copied into one jumbo buffer;
+// x_rx_chain_drops: dropped, as no jumbo buffer could take them).
 func (p *port) XStats() (map[string]uint64, error) {
+	out, err := p.driverXStats()
+	if err == nil && p.rxScatter {
+		lin, drops := p.chainStats()
+		out["x_rx_linearized"], out["x_rx_chain_drops"] = lin, drops
+	}
+	return out, err
+}
+
+// chainStats sums the rx queues' counts of chained frames linearized and
+// dropped.
+func (p *port) chainStats() (linearized, drops uint64) {
+	for i := range p.nrx {
+		linearized += atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.qstats[i].linearized)))
+		drops += atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.qstats[i].chain_drops)))
+	}
+	return linearized, drops
+}
+
+func (p *port) driverXStats() (map[string]uint64, error) {
 	for range 3 { // the count can change between two calls (a bond gains a member)
 		n := C.op_port_xstats(C.uint16_t(p.idx), nil, nil, 0)
 		if n < 0 {
@@ -88,6 +112,8 @@ func (p *port) Info() packetio.PortInfo {
 		Device: p.device, Driver: p.driver, Interface: p.iface,
 		MAC: p.mac, Link: p.link, RxQueues: p.nrx, TxQueues: p.ntx,
 		RxChecksums:  append([]string(nil), p.rxChecksums...),
+		RxScatter:    p.rxScatter,
+		MTU:          p.mtu,
 		RxInterrupts: p.rxIntr,
 	}
 	if p.bond != nil {
@@ -149,6 +175,11 @@ func (p *port) Stats() packetio.PortStats {
 	}
 	out.RxPackets = max(out.RxPackets, swRxP)
 	out.TxPackets = max(out.TxPackets, swTxP)
+	if p.rxScatter {
+		// Received by the driver, dropped by us: an rx error, never silent.
+		_, drops := p.chainStats()
+		out.RxErrors += drops
+	}
 	return out
 }
 
@@ -163,7 +194,7 @@ func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 	}
 	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
-		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free)))
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free), p.rxJumbo))
 }
 
 // TxBurst implements packetio.Port; one cgo call per burst.

@@ -19,7 +19,13 @@ struct rte_mempool;
 struct op_qstats {
 	uint64_t packets;
 	uint64_t bytes;
-	uint64_t pad[6]; /* one cache line per queue: no false sharing */
+	/* Rx: frames the port delivered in several segments (a NIC with rx
+	 * scatter receiving frames longer than a 2 KiB buffer), copied into
+	 * one jumbo buffer; and those dropped because they could not be
+	 * (no jumbo pool, it was empty, or longer than a jumbo buffer). */
+	uint64_t linearized;
+	uint64_t chain_drops;
+	uint64_t pad[4]; /* one cache line per queue: no false sharing */
 };
 
 struct op_port_desc {
@@ -66,10 +72,12 @@ void op_refcnt_update(uintptr_t m, int n);
 uint16_t op_port_count(void);
 int op_port_valid(uint16_t port);
 int op_port_desc(uint16_t port, struct op_port_desc *d);
-/* op_port_configure's report of the rx checksum offloads it enabled. */
-enum { OP_RX_CKSUM_IPV4 = 1, OP_RX_CKSUM_UDP = 2, OP_RX_CKSUM_TCP = 4 };
+/* op_port_configure's report of the rx offloads it enabled: checksums,
+ * and scatter (frames longer than a buffer arrive as chains). */
+enum { OP_RX_CKSUM_IPV4 = 1, OP_RX_CKSUM_UDP = 2, OP_RX_CKSUM_TCP = 4, OP_RX_SCATTER = 8 };
 int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
-		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_cksums, int rx_intr);
+		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_offloads, int rx_intr,
+		      uint16_t jumbo_mtu, uint16_t *mtu);
 int op_port_start(uint16_t port);
 int op_port_stop(uint16_t port);
 int op_port_close(uint16_t port);
@@ -87,7 +95,8 @@ int op_bond_add(uint16_t bond, uint16_t member);
 int op_bond_remove(uint16_t bond, uint16_t member);
 int op_bond_free(const char *name);
 
-uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree);
+uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
+		     struct rte_mempool *jumbo);
 uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
 uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
 		      uint16_t want, uintptr_t stp, struct rte_mempool *mp);

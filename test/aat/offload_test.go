@@ -99,14 +99,22 @@ func TestTapPortChecksumOffload(t *testing.T) {
 	}
 }
 
-// TestHelperWriteFrames is TestTapPortChecksumOffload's helper process,
-// run in the test's network namespace: it writes the hex frames of
-// OPD_WRITE_FRAMES (comma-separated) to interface OPD_WRITE_IFACE through
-// a packet socket. Without those variables it does nothing.
+// TestHelperWriteFrames is the tap tests' helper process, run in the
+// test's network namespace: it writes the hex frames of OPD_WRITE_FRAMES
+// (comma-separated), or of the file OPD_WRITE_FILE (one per line; frames
+// too long for the environment), to interface OPD_WRITE_IFACE through a
+// packet socket. Without those variables it does nothing.
 func TestHelperWriteFrames(t *testing.T) {
 	name, list := os.Getenv("OPD_WRITE_IFACE"), os.Getenv("OPD_WRITE_FRAMES")
 	if name == "" {
 		return
+	}
+	if file := os.Getenv("OPD_WRITE_FILE"); file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", ",")
 	}
 	ifc, err := net.InterfaceByName(name)
 	if err != nil {
