@@ -118,6 +118,21 @@ type PortStats struct {
 	// twice); TxOverrunDrops those of them freed instead of retried
 	// (drop-tx-overruns). Both come from the workers, not the driver.
 	TxBackpressure, TxOverrunDrops uint64
+	// RxProtocols and TxProtocols count the frames received and sent by
+	// protocol; nil when the port does not count them.
+	RxProtocols, TxProtocols *ProtocolCounts
+}
+
+// ProtocolCounts counts frames by protocol, as a virtual NIC's per-protocol
+// counters: each frame once among ARP, IPv4, IPv6 and OtherL3 (any other
+// EtherType), an IP frame once among UDP, TCP, ICMP, ICMPv6 and OtherL4
+// (another protocol, an IPv6 extension header first, or an IPv4 fragment
+// after the first), and tagged frames (802.1Q or 802.1ad) also in VLAN.
+type ProtocolCounts struct {
+	VLAN                     uint64
+	ARP, IPv4, IPv6, OtherL3 uint64
+	UDP, TCP, ICMP, ICMPv6   uint64
+	OtherL4                  uint64
 }
 
 // XStatsReader is a Port with extended counters.

@@ -33,6 +33,12 @@ func portJSON(v packetio.PortView) gen.Port {
 	}
 	bp, drops := int64(st.TxBackpressure), int64(st.TxOverrunDrops)
 	stats.XTxBackpressure, stats.XTxOverrunDrops = &bp, &drops
+	if st.RxProtocols != nil && st.TxProtocols != nil {
+		stats.XProtocols = &struct {
+			Rx gen.PortProtocolCounters `json:"rx"`
+			Tx gen.PortProtocolCounters `json:"tx"`
+		}{protocolCounters(st.RxProtocols), protocolCounters(st.TxProtocols)}
+	}
 	if st.XStats != nil {
 		x := make(map[string]int64, len(st.XStats))
 		for k, n := range st.XStats {
@@ -242,4 +248,11 @@ func (h *Handlers) SendPortTestFrames(_ context.Context, req gen.SendPortTestFra
 	}
 	queued := req.Body.Count
 	return gen.SendPortTestFrames202JSONResponse{Id: &job.ID, Queued: &queued}, nil
+}
+
+func protocolCounters(c *packetio.ProtocolCounts) gen.PortProtocolCounters {
+	return gen.PortProtocolCounters{
+		Vlan: int64(c.VLAN), Arp: int64(c.ARP), Ipv4: int64(c.IPv4), Ipv6: int64(c.IPv6), OtherL3: int64(c.OtherL3),
+		Udp: int64(c.UDP), Tcp: int64(c.TCP), Icmp: int64(c.ICMP), Icmpv6: int64(c.ICMPv6), OtherL4: int64(c.OtherL4),
+	}
 }

@@ -320,7 +320,7 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
 		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
-		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts,
+		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts, ProtocolCounters: cfg.PacketIO.DPDK.ProtocolCounters,
 	})
 	if err != nil {
 		return nil, startError(err, dl, plan.prefix)

@@ -57,6 +57,10 @@ type Options struct {
 	// RxInterrupts asks for rx queue interrupts on every port whose
 	// driver has them, so idle workers can sleep (see RxWaiter).
 	RxInterrupts bool
+	// ProtocolCounters counts every port's received and sent frames by
+	// protocol (packetio.PortStats.RxProtocols): a look at each frame's
+	// first bytes in the burst helpers.
+	ProtocolCounters bool
 }
 
 // Defaults for the Options left zero: 1024 descriptors or ring slots per
@@ -227,6 +231,9 @@ func (d *Driver) setupPort(idx uint16, id string, kind packetio.Kind) (*port, er
 	}
 	p.nrx, p.ntx = nq, nq
 	p.qstats = (*[1 << 16]C.struct_op_qstats)(C.calloc(C.size_t(p.nrx+p.ntx), C.size_t(unsafe.Sizeof(C.struct_op_qstats{}))))[: p.nrx+p.ntx : p.nrx+p.ntx]
+	if d.opts.ProtocolCounters {
+		p.pcounts = (*[1 << 16]C.struct_op_pcounts)(C.calloc(C.size_t(p.nrx+p.ntx), C.size_t(unsafe.Sizeof(C.struct_op_pcounts{}))))[: p.nrx+p.ntx : p.nrx+p.ntx]
+	}
 	if err := d.configure(p); err != nil {
 		p.freeStats()
 		return nil, err

@@ -34,9 +34,10 @@ type port struct {
 	mtu         int                   // the MTU configure set for jumbo frames; 0: the driver's default
 	rxJumbo     *C.struct_rte_mempool // with rxScatter: where chained frames are copied
 	started     bool
-	noIntr      bool                 // the driver refused rx interrupts at start
-	rxIntr      bool                 // started with rx interrupts on every rx queue
-	qstats      []C.struct_op_qstats // rx queues first, then tx queues
+	noIntr      bool                  // the driver refused rx interrupts at start
+	rxIntr      bool                  // started with rx interrupts on every rx queue
+	qstats      []C.struct_op_qstats  // rx queues first, then tx queues
+	pcounts     []C.struct_op_pcounts // as qstats, with Options.ProtocolCounters; else nil
 	bond        *packetio.BondConfig
 	memberPorts []*port
 	bondedTo    *port
@@ -175,6 +176,7 @@ func (p *port) Stats() packetio.PortStats {
 	}
 	out.RxPackets = max(out.RxPackets, swRxP)
 	out.TxPackets = max(out.TxPackets, swTxP)
+	out.RxProtocols, out.TxProtocols = p.protocolCounts()
 	if p.rxScatter {
 		// Received by the driver, dropped by us: an rx error, never silent.
 		_, drops := p.chainStats()
@@ -190,18 +192,18 @@ func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 		// 802.3ad bonds send their LACP frames from tx_burst, and must be
 		// polled in both directions at least every 100 ms.
 		C.op_tx_burst(C.uint16_t(p.idx), C.uint16_t(q), 0, 0,
-			C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))))
+			C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.pcp(p.nrx+int(q)))
 	}
 	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
-		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free), p.rxJumbo))
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free), p.rxJumbo, p.pcp(int(q))))
 }
 
 // TxBurst implements packetio.Port; one cgo call per burst.
 func (p *port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
 	return int(C.op_tx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
-		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)])))))
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.pcp(p.nrx+int(q))))
 }
 
 // TxRefill implements packetio.RefillPort: the transmission and the next
@@ -210,8 +212,43 @@ func (p *port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int
 	r := C.op_tx_refill(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(off), C.uint16_t(n),
 		C.uint16_t(spare), C.uint16_t(min(want, len(pkts))),
-		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.d.pool.mp)
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[p.nrx+int(q)]))), p.d.pool.mp, p.pcp(p.nrx+int(q)))
 	return int(r & 0xffff), int(r >> 16)
+}
+
+// pcp is queue i's protocol counters (rx queues first, then tx) for the
+// burst helpers, 0 when the port counts none.
+func (p *port) pcp(i int) C.uintptr_t {
+	if p.pcounts == nil {
+		return 0
+	}
+	return C.uintptr_t(uintptr(unsafe.Pointer(&p.pcounts[i])))
+}
+
+// protocolCounts sums the queues' protocol counters, rx and tx.
+func (p *port) protocolCounts() (rx, tx *packetio.ProtocolCounts) {
+	if p.pcounts == nil {
+		return nil, nil
+	}
+	rx, tx = new(packetio.ProtocolCounts), new(packetio.ProtocolCounts)
+	for i := range p.pcounts {
+		c := func(k C.int) uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.pcounts[i].c[k]))) }
+		to := rx
+		if i >= p.nrx {
+			to = tx
+		}
+		to.VLAN += c(C.OP_P_VLAN)
+		to.ARP += c(C.OP_P_ARP)
+		to.IPv4 += c(C.OP_P_IPV4)
+		to.IPv6 += c(C.OP_P_IPV6)
+		to.OtherL3 += c(C.OP_P_L3_OTHER)
+		to.UDP += c(C.OP_P_UDP)
+		to.TCP += c(C.OP_P_TCP)
+		to.ICMP += c(C.OP_P_ICMP)
+		to.ICMPv6 += c(C.OP_P_ICMPV6)
+		to.OtherL4 += c(C.OP_P_L4_OTHER)
+	}
+	return rx, tx
 }
 
 // wantIntr reports whether to configure the port with rx interrupts.
@@ -221,6 +258,10 @@ func (p *port) wantIntr() bool {
 }
 
 func (p *port) freeStats() {
+	if p.pcounts != nil {
+		C.free(unsafe.Pointer(&p.pcounts[0]))
+		p.pcounts = nil
+	}
 	if p.qstats != nil {
 		C.free(unsafe.Pointer(&p.qstats[0]))
 		p.qstats = nil

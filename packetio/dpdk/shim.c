@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -347,8 +348,96 @@ static struct rte_mbuf *op_linearize(struct rte_mbuf *m, struct rte_mempool *jum
 	return j;
 }
 
+/* op_proto_class classifies a frame for the protocol counters from its
+ * first bytes at fixed offsets: its L2/L3 class (OP_P_ARP .. OP_P_L3_OTHER)
+ * in bits 0-3, its L4 class (OP_P_UDP ..) or OP_P_N (none) in bits 4-7,
+ * bit 8 set when it is tagged. */
+static inline unsigned op_proto_class(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len, off = 14;
+	unsigned vlan = 0;
+	if (len < 14)
+		return OP_P_L3_OTHER | OP_P_N << 4;
+	uint16_t et = (uint16_t)(p[12] << 8 | p[13]);
+	while ((et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ) && off + 4 <= len && off < 22) {
+		vlan = 1 << 8;
+		et = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+		off += 4;
+	}
+	unsigned l3;
+	uint8_t proto;
+	switch (et) {
+	case RTE_ETHER_TYPE_IPV4:
+		if (off + 20 > len)
+			return OP_P_IPV4 | OP_P_N << 4 | vlan;
+		l3 = OP_P_IPV4;
+		/* A later fragment has no L4 header. */
+		proto = ((p[off + 6] & 0x1f) | p[off + 7]) ? 0xff : p[off + 9];
+		break;
+	case RTE_ETHER_TYPE_IPV6:
+		if (off + 40 > len)
+			return OP_P_IPV6 | OP_P_N << 4 | vlan;
+		l3 = OP_P_IPV6;
+		proto = p[off + 6];
+		break;
+	case RTE_ETHER_TYPE_ARP:
+		return OP_P_ARP | OP_P_N << 4 | vlan;
+	default:
+		return OP_P_L3_OTHER | OP_P_N << 4 | vlan;
+	}
+	unsigned l4;
+	switch (proto) {
+	case IPPROTO_UDP:
+		l4 = OP_P_UDP;
+		break;
+	case IPPROTO_TCP:
+		l4 = OP_P_TCP;
+		break;
+	case IPPROTO_ICMP:
+		l4 = l3 == OP_P_IPV4 ? OP_P_ICMP : OP_P_L4_OTHER;
+		break;
+	case IPPROTO_ICMPV6:
+		l4 = l3 == OP_P_IPV6 ? OP_P_ICMPV6 : OP_P_L4_OTHER;
+		break;
+	default:
+		l4 = OP_P_L4_OTHER;
+	}
+	return l3 | l4 << 4 | vlan;
+}
+
+/* op_pc_add adds n frames of class code (op_proto_class) to pc. */
+static inline void op_pc_add(struct op_pcounts *pc, unsigned code, uint64_t n)
+{
+	pc->c[code & 0xf] += n;
+	pc->c[code >> 4 & 0xf] += n; /* OP_P_N, no L4 header: a spare slot */
+	if (code & 1 << 8)
+		pc->c[OP_P_VLAN] += n;
+}
+
+/* op_count_protocols adds frames m[0:n] to the protocol counters pc. A
+ * burst's frames are mostly of one class: counted as runs, so that the
+ * counters are not a chain of memory increments, one per frame. */
+static inline void op_count_protocols(struct rte_mbuf **m, uint16_t n, struct op_pcounts *pc)
+{
+	unsigned run = 0;
+	uint64_t k = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		unsigned code = op_proto_class(m[i]);
+		if (code != run) {
+			if (k > 0)
+				op_pc_add(pc, run, k);
+			run = code;
+			k = 0;
+		}
+		k++;
+	}
+	if (k > 0)
+		op_pc_add(pc, run, k);
+}
+
 uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
-		     struct rte_mempool *jumbo)
+		     struct rte_mempool *jumbo, uintptr_t pcp)
 {
 	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
 	struct op_qstats *st = (struct op_qstats *)stp;
@@ -387,12 +476,14 @@ uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 		}
 		got = k;
 	}
+	if (pcp != 0)
+		op_count_protocols(m, got, (struct op_pcounts *)pcp);
 	st->packets += got;
 	st->bytes += bytes;
 	return got;
 }
 
-uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp)
+uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uintptr_t pcp)
 {
 	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
 	struct op_qstats *st = (struct op_qstats *)stp;
@@ -402,10 +493,29 @@ uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 	uint16_t k = n < OP_TX_BURST_MAX ? n : OP_TX_BURST_MAX;
 	for (uint16_t i = 0; i < k; i++)
 		lens[i] = m[i]->pkt_len;
+	/* Classified before tx_burst for the same reason, counted once sent. */
+	uint16_t codes[OP_TX_BURST_MAX];
+	if (pcp != 0)
+		for (uint16_t i = 0; i < k; i++)
+			codes[i] = (uint16_t)op_proto_class(m[i]);
 	uint16_t sent = rte_eth_tx_burst(port, q, m, k);
 	uint64_t bytes = 0;
 	for (uint16_t i = 0; i < sent; i++)
 		bytes += lens[i];
+	if (pcp != 0 && sent > 0) {
+		struct op_pcounts *pc = (struct op_pcounts *)pcp;
+		unsigned run = codes[0];
+		uint64_t runs = 0;
+		for (uint16_t i = 0; i < sent; i++) {
+			if (codes[i] != run) {
+				op_pc_add(pc, run, runs);
+				run = codes[i];
+				runs = 0;
+			}
+			runs++;
+		}
+		op_pc_add(pc, run, runs);
+	}
 	st->packets += sent;
 	st->bytes += bytes;
 	return sent;
@@ -417,12 +527,12 @@ uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
  * txonly does). Returns sent | avail << 16, avail being the spares now at
  * m[0:avail] (0 when not all went: then the spares stay where they were). */
 uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
-		      uint16_t want, uintptr_t stp, struct rte_mempool *mp)
+		      uint16_t want, uintptr_t stp, struct rte_mempool *mp, uintptr_t pcp)
 {
 	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
 	uint16_t sent = 0;
 	if (n > off) {
-		sent = op_tx_burst(port, q, (uintptr_t)(m + off), n - off, stp);
+		sent = op_tx_burst(port, q, (uintptr_t)(m + off), n - off, stp, pcp);
 		if (off + sent < n)
 			return sent;
 	}

@@ -28,6 +28,25 @@ struct op_qstats {
 	uint64_t pad[4]; /* one cache line per queue: no false sharing */
 };
 
+/* Per-queue protocol counters of the frames a queue received or sent
+ * (op_count_protocols' classes), when the port counts them. */
+enum {
+	OP_P_VLAN,      /* frames with an 802.1Q/802.1ad tag */
+	OP_P_ARP,
+	OP_P_IPV4,
+	OP_P_IPV6,
+	OP_P_L3_OTHER,  /* any other EtherType, or too short for one */
+	OP_P_UDP,
+	OP_P_TCP,
+	OP_P_ICMP,
+	OP_P_ICMPV6,
+	OP_P_L4_OTHER,  /* another IP protocol, an IPv6 extension header, a later fragment */
+	OP_P_N,
+};
+struct op_pcounts {
+	uint64_t c[16]; /* OP_P_N used; two cache lines per queue */
+};
+
 struct op_port_desc {
 	char device[64];
 	char driver[64];
@@ -96,10 +115,10 @@ int op_bond_remove(uint16_t bond, uint16_t member);
 int op_bond_free(const char *name);
 
 uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
-		     struct rte_mempool *jumbo);
-uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp);
+		     struct rte_mempool *jumbo, uintptr_t pcp);
+uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uintptr_t pcp);
 uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
-		      uint16_t want, uintptr_t stp, struct rte_mempool *mp);
+		      uint16_t want, uintptr_t stp, struct rte_mempool *mp, uintptr_t pcp);
 
 struct rte_epoll_event;
 int op_rx_intr_fd(uint16_t port, uint16_t q);

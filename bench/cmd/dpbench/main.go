@@ -86,6 +86,7 @@ func run() int {
 	sigs := flag.Bool("signatures", true, "gentx: a signature in every packet")
 	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
+	flag.BoolVar(&protocolCounters, "protocol-counters", true, "count the port's frames by protocol (the daemon's default; -protocol-counters=false measures without)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (all threads, the worker's among them) to this file")
 	flag.Parse()
 	if !isAnalyzeMode(*mode) && *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
@@ -136,6 +137,9 @@ func run() int {
 	return 0
 }
 
+// protocolCounters is -protocol-counters: dpdk.Options.ProtocolCounters.
+var protocolCounters bool
+
 // genConfig is what gentx generates.
 type genConfig struct {
 	size, flows int
@@ -159,7 +163,7 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 	defer func() { err = errors.Join(err, dpdk.CleanupEAL(prefix)) }()
 
 	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc,
-		JumboBuffers: jumbo})
+		JumboBuffers: jumbo, ProtocolCounters: protocolCounters})
 	if err != nil {
 		return 0, err
 	}

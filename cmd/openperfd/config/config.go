@@ -198,6 +198,11 @@ type DPDKConfig struct {
 	// workers back off by sleeping and polling even on ports whose driver
 	// could wake them with a receive interrupt.
 	NoRxInterrupts bool `koanf:"modules.packetio.dpdk.no-rx-interrupts"`
+	// ProtocolCounters is --modules.packetio.dpdk.x-protocol-counters:
+	// every port counts its received and sent frames by protocol
+	// (port stats x_protocols). Off by default: it reads every frame's
+	// headers in the burst helpers, which costs speed.
+	ProtocolCounters bool `koanf:"modules.packetio.dpdk.x-protocol-counters"`
 	// NoInit is --modules.packetio.dpdk.no-init: do not initialise DPDK;
 	// the daemon runs without ports (see PacketIOConfig.Disabled).
 	NoInit bool `koanf:"modules.packetio.dpdk.no-init"`

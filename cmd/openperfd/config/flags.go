@@ -36,6 +36,7 @@ const (
 	keyPortIDs        = "modules.packetio.dpdk.port-ids"
 	keyDropTxOverruns = "modules.packetio.dpdk.drop-tx-overruns"
 	keyNoRxIntr       = "modules.packetio.dpdk.no-rx-interrupts"
+	keyProtoCounters  = "modules.packetio.dpdk.x-protocol-counters"
 	keyNoInit         = "modules.packetio.dpdk.no-init"
 	keyPortsRequired  = "modules.packetio.dpdk.ports-required"
 	keyRxWorkerMask   = "modules.packetio.dpdk.rx-worker-mask"
@@ -88,6 +89,7 @@ var options = []option{
 	{keyPortIDs, "", kindMap, "`list` mapping DPDK ports to port ids, e.g. \"port0=port0, port1=port1\""},
 	{keyDropTxOverruns, "", kindBool, "drop packets instead of waiting when a transmit queue is full"},
 	{keyNoRxIntr, "", kindBool, "poll receive queues when idle instead of sleeping until a receive interrupt (ports whose driver has none are polled anyway)"},
+	{keyProtoCounters, "", kindBool, "count every port's received and sent frames by protocol (port stats x_protocols: ARP, IPv4, IPv6, VLAN, UDP, TCP, ICMP, ...); reads each frame's headers, which costs speed"},
 	{keyNoInit, "", kindBool, "do not initialise DPDK: run without ports"},
 	{keyPortsRequired, "", kindBool, "fail to start when DPDK finds no port"},
 	{keyRxWorkerMask, "R", kindString, "CPU `mask` of the workers that poll receive queues (the others only transmit)"},
