@@ -86,7 +86,7 @@ func run() int {
 	sigs := flag.Bool("signatures", true, "gentx: a signature in every packet")
 	prefix := flag.String("prefix", fmt.Sprintf("dpbench_%d", os.Getpid()), "EAL --file-prefix")
 	verbose := flag.Bool("v", false, "print worker and pool counters to stderr")
-	flag.BoolVar(&protocolCounters, "protocol-counters", true, "count the port's frames by protocol (the daemon's default; -protocol-counters=false measures without)")
+	flag.BoolVar(&protocolCounters, "protocol-counters", false, "count the port's frames by protocol, as the daemon does with --modules.packetio.dpdk.x-protocol-counters (off by default, as there)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (all threads, the worker's among them) to this file")
 	flag.Parse()
 	if !isAnalyzeMode(*mode) && *mode != "rxonly" && *mode != "txonly" && *mode != "gentx" {
