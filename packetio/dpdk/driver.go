@@ -232,7 +232,7 @@ func (d *Driver) setupPort(idx uint16, id string, kind packetio.Kind) (*port, er
 	p.nrx, p.ntx = nq, nq
 	p.qstats = (*[1 << 16]C.struct_op_qstats)(C.calloc(C.size_t(p.nrx+p.ntx), C.size_t(unsafe.Sizeof(C.struct_op_qstats{}))))[: p.nrx+p.ntx : p.nrx+p.ntx]
 	if d.opts.ProtocolCounters {
-		p.pcounts = (*[1 << 16]C.struct_op_pcounts)(C.calloc(C.size_t(p.nrx+p.ntx), C.size_t(unsafe.Sizeof(C.struct_op_pcounts{}))))[: p.nrx+p.ntx : p.nrx+p.ntx]
+		p.countProtocols()
 	}
 	if err := d.configure(p); err != nil {
 		p.freeStats()

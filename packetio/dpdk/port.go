@@ -216,6 +216,21 @@ func (p *port) TxRefill(q uint16, pkts []*packetio.Mbuf, off, n, spare, want int
 	return int(r & 0xffff), int(r >> 16)
 }
 
+// countProtocols gives the port's queues protocol counters (zero), which
+// the burst helpers then fill; before the port is polled, or as tests do.
+func (p *port) countProtocols() {
+	n := p.nrx + p.ntx
+	p.pcounts = (*[1 << 16]C.struct_op_pcounts)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.struct_op_pcounts{}))))[:n:n]
+}
+
+// stopCountingProtocols frees the protocol counters.
+func (p *port) stopCountingProtocols() {
+	if p.pcounts != nil {
+		C.free(unsafe.Pointer(&p.pcounts[0]))
+		p.pcounts = nil
+	}
+}
+
 // pcp is queue i's protocol counters (rx queues first, then tx) for the
 // burst helpers, 0 when the port counts none.
 func (p *port) pcp(i int) C.uintptr_t {
@@ -258,10 +273,7 @@ func (p *port) wantIntr() bool {
 }
 
 func (p *port) freeStats() {
-	if p.pcounts != nil {
-		C.free(unsafe.Pointer(&p.pcounts[0]))
-		p.pcounts = nil
-	}
+	p.stopCountingProtocols()
 	if p.qstats != nil {
 		C.free(unsafe.Pointer(&p.qstats[0]))
 		p.qstats = nil
