@@ -36,7 +36,10 @@ type link struct {
 
 type dispatcherBox struct{ d gvstack.NetworkDispatcher }
 
-var _ gvstack.LinkEndpoint = (*link)(nil)
+var (
+	_ gvstack.LinkEndpoint = (*link)(nil)
+	_ gvstack.GSOEndpoint  = (*link)(nil)
+)
 
 // deliver hands one received frame to the stack. It copies the frame:
 // mbufs go back to the pool when the burst is done.
@@ -84,6 +87,15 @@ func (l *link) SetLinkAddress(tcpip.LinkAddress) {}
 
 // Capabilities implements stack.LinkEndpoint.
 func (l *link) Capabilities() gvstack.LinkEndpointCapabilities { return 0 }
+
+// GSOMaxSize implements stack.GSOEndpoint.
+func (l *link) GSOMaxSize() uint32 { return gvstack.GVisorGSOMaxSize }
+
+// SupportedGSO implements stack.GSOEndpoint: gVisor's own segmentation.
+// TCP then builds one segment of up to 64 KiB per send and cuts it into
+// MSS-sized frames in one batch (sendTCPBatch) that WritePackets takes
+// together, instead of running its send path once per frame.
+func (l *link) SupportedGSO() gvstack.SupportedGSO { return gvstack.GVisorGSOSupported }
 
 // Attach implements stack.LinkEndpoint.
 func (l *link) Attach(d gvstack.NetworkDispatcher) {
