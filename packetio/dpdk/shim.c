@@ -321,8 +321,8 @@ int op_bond_free(const char *name) { return rte_eth_bond_free(name); }
 /* op_linearize copies a chain of segments into one buffer of jumbo
  * (whatever reads frames, from the analyzer to pcap, sees one contiguous
  * frame) and frees the chain; NULL, with the chain left alone, when it
- * cannot. The copy is ~100-300 ns for 9 KB, paid by chained frames
- * only. */
+ * cannot. The copy (9 KB in 5 segments: 120-160 ns cache-hot here) is
+ * paid by chained frames only. */
 static struct rte_mbuf *op_linearize(struct rte_mbuf *m, struct rte_mempool *jumbo)
 {
 	struct rte_mbuf *j = rte_pktmbuf_alloc(jumbo);
