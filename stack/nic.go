@@ -20,7 +20,11 @@ func (s *Stack) buildNIC(it *Interface) error {
 	// No NIC name: gVisor would compare it with every other NIC's.
 	// Disabled until its neighbour caches are shrunk, so nothing uses them
 	// meanwhile.
-	if e := it.gv.CreateNICWithOptions(it.nic, ethernet.New(it.link), gvstack.NICOptions{Disabled: true}); e != nil {
+	eth := ethernet.New(it.link)
+	// The wrapper's own nested endpoint passes packets on to the NIC
+	// without parsing: where the link's GRO delivers.
+	it.link.nic = &eth.Endpoint
+	if e := it.gv.CreateNICWithOptions(it.nic, eth, gvstack.NICOptions{Disabled: true}); e != nil {
 		return fmt.Errorf("create NIC: %s", e)
 	}
 	if _, err := shrinkNeighborCaches(it.gv, it.nic); err != nil {

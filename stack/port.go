@@ -201,6 +201,8 @@ func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 	if idx.acd.Len() > 0 {
 		ps.watchBurst(idx, pkts) // IPv4 auto claims need to see ARP
 	}
+	var b rxBatch // links whose GRO took frames: flushed after the burst
+	defer b.flush()
 	lastKey := fib.MAC(1 << 63)
 	var last *Interface // the MAC's interface, or its first sharer
 	var shared bool     // last's MAC has other interfaces: see entry
@@ -222,10 +224,10 @@ func (ps *portSink) Push(_ uint16, pkts []*packetio.Mbuf) {
 			continue
 		}
 		if !shared {
-			ps.deliver(last, frame)
+			ps.deliver(last, frame, &b)
 			continue
 		}
-		ps.unicastShared(entry.Sharers(), frame)
+		ps.unicastShared(entry.Sharers(), frame, &b)
 	}
 }
 
@@ -240,13 +242,13 @@ func (ps *portSink) watchBurst(idx *portIndex, pkts []*packetio.Mbuf) {
 
 // unicastShared hands a frame to the sharer of its MAC it is for, or to
 // each sharer when none holds its address.
-func (ps *portSink) unicastShared(sharers []*Interface, frame []byte) {
+func (ps *portSink) unicastShared(sharers []*Interface, frame []byte, b *rxBatch) {
 	if it := pickSharer(sharers, frame); it != nil {
-		ps.deliver(it, frame)
+		ps.deliver(it, frame, b)
 		return
 	}
 	for _, it := range sharers {
-		ps.deliver(it, frame)
+		ps.deliver(it, frame, nil) // a copy each: no GRO
 	}
 }
 
@@ -306,31 +308,31 @@ func (ps *portSink) multicast(snap *fib.Snapshot[fib.Shared[*Interface], packeti
 	case etype == 0x0806 && len(frame) >= 42:
 		// ARP: only the owner of the target address needs it.
 		if it, ok := idx.v4.Get(binary.BigEndian.Uint32(frame[38:42])); ok {
-			ps.deliver(it, frame)
+			ps.deliver(it, frame, nil)
 		}
 		return
 	case frame[0] == 0x33 && frame[1] == 0x33 && frame[2] == 0xff:
 		list, _ := idx.sn.Get(uint32(frame[3])<<16 | uint32(frame[4])<<8 | uint32(frame[5]))
 		for _, it := range list {
-			ps.deliver(it, frame)
+			ps.deliver(it, frame, nil)
 		}
 		return
 	}
 	snap.Each(func(_ fib.MAC, e fib.Shared[*Interface]) bool {
 		if all := e.Sharers(); all != nil {
 			for _, it := range all {
-				ps.deliver(it, frame)
+				ps.deliver(it, frame, nil)
 			}
 		} else {
-			ps.deliver(e.First(), frame)
+			ps.deliver(e.First(), frame, nil)
 		}
 		return true
 	})
 }
 
-func (ps *portSink) deliver(it *Interface, frame []byte) {
+func (ps *portSink) deliver(it *Interface, frame []byte, b *rxBatch) {
 	if ps.queue == nil {
-		it.link.deliver(frame)
+		it.link.deliver(frame, b)
 		return
 	}
 	select {
@@ -344,13 +346,18 @@ func (ps *portSink) deliver(it *Interface, frame []byte) {
 // drain runs the queued strategy's stack goroutine for one port.
 func (ps *portSink) drain(wg interface{ Done() }) {
 	defer wg.Done()
+	var b rxBatch // flushed whenever the queue runs dry
 	for {
 		select {
 		case item := <-ps.queue:
 			if item.it.link.rxFilter.Match(item.frame) {
-				item.it.link.deliverOwned(item.frame)
+				item.it.link.deliverOwned(item.frame, &b)
+			}
+			if len(ps.queue) == 0 {
+				b.flush()
 			}
 		case <-ps.done:
+			b.flush()
 			return
 		}
 	}
