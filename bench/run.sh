@@ -66,7 +66,10 @@
 #
 # Then frame latency on the real daemon with an idle API and under 32
 # REST clients (bench/cmd/latbench; issue 14: p99.9 within 2x of idle),
-# and the per-burst cgo cost from the packetio/dpdk micro-benchmarks.
+# iperf3 TCP between two processes under the socket shim over the
+# test-mode pair beside the kernel's over a veth pair (bench/cmd/shimbench;
+# issue 20: goal 2 Gbit/s), and the per-burst cgo cost from the
+# packetio/dpdk micro-benchmarks.
 #
 # The rows with targets (gentx, analyze-*) are measured BENCH_REPEAT times
 # (default 5: single pairs here range over +-20%), testpmd and ours
@@ -129,7 +132,7 @@ if [ "${BENCH_TX_ONLY:-0}" = 1 ]; then
 else
 	# rxonly/txonly, the generator rows, five analyzer rows; then latbench
 	# (two phases), the micro-benchmarks, fib and interfaces (~2.5 min).
-	npairs=$((2 + REPEATS + 8 + 5 * REPEATS)) rest=$((2 * LAT_SECS + 160))
+	npairs=$((2 + REPEATS + 8 + 5 * REPEATS)) rest=$((2 * LAT_SECS + 160 + 30))
 fi
 est=$((npairs * (2 * SECS + 7) + rest))
 echo "bench: about $((est / 60)) min $((est % 60)) s ($npairs testpmd/ours pairs of ${SECS} s each; BENCH_SECONDS, BENCH_REPEAT and BENCH_TX_ONLY=1 shorten it)" >&2
@@ -285,6 +288,10 @@ echo "frame latency, idle API vs ${BENCH_LAT_CLIENTS:-32} REST clients on GET /p
 "$GO" build -o "$tmp/latbench" ./bench/cmd/latbench
 "$tmp/latbench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -seconds "${BENCH_LAT_SECONDS:-10}" -clients "${BENCH_LAT_CLIENTS:-32}"
 
+echo
+echo "unmodified programs: iperf3 TCP a -> b, both under the socket shim, test-mode pair; the kernel over a veth pair beside it:"
+"$GO" build -o "$tmp/shimbench" ./bench/cmd/shimbench
+"$tmp/shimbench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -shim "${OPENPERFD_SHIM:-bin/libopenperfd-shim.so}" -seconds "${BENCH_SHIM_SECONDS:-3}"
 echo
 echo "packetio/dpdk micro-benchmarks (bursts of 64 on net_null0, registered lcore):"
 "$GO" test -run='^$' -bench=. -benchtime=2s ./packetio/dpdk/
