@@ -61,10 +61,17 @@ func (l *link) deliver(frame []byte, b *rxBatch) {
 	if !l.rxFilter.Match(frame) {
 		return
 	}
-	l.deliverOwned(append([]byte(nil), frame...), b)
+	if l.tap != nil {
+		// DHCP's tap may keep the frame.
+		l.deliverOwned(append([]byte(nil), frame...), b)
+		return
+	}
+	// gVisor copies it into a buffer of its own (buffer.MakeWithData).
+	l.deliverOwned(frame, b)
 }
 
-// deliverOwned hands the stack a frame it may keep.
+// deliverOwned hands the stack a frame that DHCP's tap, if any, may keep;
+// gVisor takes a copy.
 func (l *link) deliverOwned(frame []byte, b *rxBatch) {
 	box := l.dispatcher.Load()
 	if box == nil {
