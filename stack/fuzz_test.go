@@ -17,7 +17,16 @@ func FuzzReceivedFrames(f *testing.F) {
 	icmp := []byte{2, 0, 0, 0, 7, 1, 2, 0, 0, 0, 0, 9, 0x08, 0x00,
 		0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 7, 0, 9, 10, 7, 0, 1, 8, 0, 0xf7, 0xfe, 0, 1, 0, 0}
 	ns := []byte{0x33, 0x33, 0xff, 0, 7, 1, 2, 0, 0, 0, 0, 9, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 58, 255}
-	for _, s := range [][]byte{arp, icmp, ns, {}, {1}, make([]byte, 14)} {
+	// A TCP SYN and a data segment to a closed port: through the
+	// interface's GRO (TCP frames go there) and gVisor's reset.
+	syn := []byte{2, 0, 0, 0, 7, 1, 2, 0, 0, 0, 0, 9, 0x08, 0x00,
+		0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 7, 0, 9, 10, 7, 0, 1,
+		0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0}
+	seg := append(append([]byte(nil), syn...), make([]byte, 100)...)
+	seg[14+3], seg[14+33] = 140, 0x18 // total length, PSH|ACK
+	tcp6 := []byte{2, 0, 0, 0, 7, 1, 2, 0, 0, 0, 0, 9, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 20, 6, 64}
+	tcp6 = append(tcp6, make([]byte, 32+20)...)
+	for _, s := range [][]byte{arp, icmp, ns, syn, seg, tcp6, {}, {1}, make([]byte, 14)} {
 		f.Add(s)
 	}
 	d := fake.New(1, 1, 256)
