@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -565,49 +566,19 @@ func TestShimTCPKilledProcessLeavesNothing(t *testing.T) {
 
 // curl under the shim fetches a page from nginx under the shim: two
 // unmodified Debian programs over TCP from interface a to b. nginx runs
-// as one process (master_process off): after fork a child's control
-// calls on inherited sockets fail, and nginx's workers accept on the
-// master's listener. sendfile is off: the shim does not intercept it.
+// as it does by default, a master and forked workers: the workers accept
+// on the master's listener (control calls on inherited sockets), and when
+// the master is stopped every socket leaves the daemon. sendfile is off:
+// the shim does not intercept it.
 func TestShimCurlFromNginx(t *testing.T) {
 	lib := shimLib(t)
-	ng, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			unmet(t, "nginx not installed (nginx-light)")
-		}
-		ng = "/usr/sbin/nginx"
-	}
 	if _, err := exec.LookPath("curl"); err != nil {
 		unmet(t, "curl not installed")
 	}
 	d := shimPair(t)
-	dir := t.TempDir()
-	page := strings.Repeat("a page served through the shim\n", 64000) // 2 MB: more than the rings hold, so nginx waits for room
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server { listen 10.55.0.2:8080; root %[1]s; }
-}
-`, dir)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srvOut := startShimmedServer(t, lib, d, 8080, exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf")))
+	ng, page, srvOut := startShimmedNginx(t, lib, d, "10.55.0.2", nil)
 	rx1 := portRx(t, d, "1")
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		cli := exec.CommandContext(ctx, "curl", "-sS", "--max-time", "10", "http://10.55.0.2:8080/index.html")
 		cli.Env = shimEnv(lib, d)
@@ -622,6 +593,68 @@ http {
 	if got := portRx(t, d, "1") - rx1; got < 10 {
 		t.Errorf("port 1 received %d frames, want the requests", got)
 	}
+	// The master and its two workers hold the listener: stopping the
+	// master (it stops its workers) leaves nothing in the daemon.
+	if err := ng.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := ng.Wait(); err != nil {
+		t.Errorf("nginx master: %v\n%s", err, srvOut.String())
+	}
+	eventually(t, "no sockets once nginx stopped", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		return len(socks) == 0, mustJSONString(socks)
+	})
+}
+
+// startShimmedNginx runs nginx under the shim with a master and two
+// workers (its default shape), serving a 2 MB page on addr:8080, with
+// env added to the shim's (nil: none). It returns the master, the page
+// and what nginx prints.
+func startShimmedNginx(t *testing.T, lib string, d *daemon, addr string, env []string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	ng, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
+			unmet(t, "nginx not installed (nginx-light)")
+		}
+		ng = "/usr/sbin/nginx"
+	}
+	dir := t.TempDir()
+	page := strings.Repeat("a page served through the shim\n", 64000) // 2 MB: more than the rings hold, so nginx waits for room
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	user := "" // as root, the workers would be nobody, who cannot read the test's directory
+	if os.Geteuid() == 0 {
+		user = "user root;"
+	}
+	conf := fmt.Sprintf(`daemon off;
+%[3]s
+master_process on;
+worker_processes 2;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  server { listen %[2]s:8080; root %[1]s; }
+}
+`, dir, addr, user)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	srv.Env = shimEnv(lib, d, env...)
+	out := startShimmedServer(t, lib, d, 8080, srv)
+	return srv, page, out
 }
 
 // iperf3 TCP between two shimmed processes, client on a, server on b,
@@ -662,12 +695,15 @@ func TestShimIperf3TCP(t *testing.T) {
 	}
 }
 
-// startShimmedServer starts srv under the shim (killed at the test's end)
+// startShimmedServer starts srv under the shim (its own Env if set, else
+// shimEnv's; killed at the test's end)
 // and waits for its listener on port to show in /sockets. The buffer
 // holds what it prints.
 func startShimmedServer(t *testing.T, lib string, d *daemon, port int, srv *exec.Cmd) *syncBuffer {
 	t.Helper()
-	srv.Env = shimEnv(lib, d)
+	if srv.Env == nil {
+		srv.Env = shimEnv(lib, d)
+	}
 	out := &syncBuffer{}
 	srv.Stdout, srv.Stderr = out, out
 	if err := srv.Start(); err != nil {

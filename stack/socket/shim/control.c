@@ -55,33 +55,15 @@ int shim_ctl_fd(void)
     return __atomic_load_n(&ctl_fd, __ATOMIC_RELAXED);
 }
 
-/* shim_call sends one request and waits for its reply; fds receives the
- * descriptors a reply carries (-1 where none). It returns 0, or -1 with
- * errno set: the daemon's error, or ENETDOWN without a daemon. */
-int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4])
+/* exchange sends one request on fd and reads its reply, fds as
+ * shim_call's: 0, or -1 if the connection broke. */
+static int exchange(int fd, struct opd_request *req, struct opd_reply *rep, int fds[4])
 {
-    int saved = errno;
-    pthread_mutex_lock(&ctl_lock);
-    if (ctl_fd >= 0 && ctl_pid != getpid()) {
-        /* A forked child: the parent keeps using the inherited
-         * connection; the child gets its own. */
-        shim_real.close(ctl_fd);
-        ctl_fd = -1;
-    }
-    if (ctl_fd < 0) {
-        ctl_fd = ctl_connect();
-        ctl_pid = getpid();
-        if (ctl_fd < 0) {
-            pthread_mutex_unlock(&ctl_lock);
-            errno = ENETDOWN;
-            return -1;
-        }
-    }
     ssize_t n;
     do {
-        n = shim_real.send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL);
+        n = shim_real.send(fd, req, sizeof(*req), MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof(*req)) goto broken;
+    if (n != (ssize_t)sizeof(*req)) return -1;
 
     union {
         struct cmsghdr align;
@@ -90,9 +72,9 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4])
     struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
     do {
-        n = shim_real.recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC);
+        n = shim_real.recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof(*rep)) goto broken;
+    if (n != (ssize_t)sizeof(*rep)) return -1;
     if (fds) fds[0] = fds[1] = fds[2] = fds[3] = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
@@ -105,19 +87,110 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4])
                 shim_real.close(p[i]);
         }
     }
-    pthread_mutex_unlock(&ctl_lock);
     if (rep->len > OPD_DATA_MAX) rep->len = OPD_DATA_MAX;
+    return 0;
+}
+
+/* shim_call sends one request and waits for its reply; fds receives the
+ * descriptors a reply carries (-1 where none). It returns 0, or -1 with
+ * errno set: the daemon's error, or ENETDOWN without a daemon. */
+int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4])
+{
+    int saved = errno;
+    pthread_mutex_lock(&ctl_lock);
+    if (ctl_fd >= 0 && ctl_pid != getpid()) {
+        /* A child the fork handlers did not see (vfork, clone, or a
+         * daemon that was away at fork): the parent keeps using the
+         * inherited connection; the child gets its own. */
+        shim_real.close(ctl_fd);
+        ctl_fd = -1;
+    }
+    if (ctl_fd < 0) {
+        ctl_fd = ctl_connect();
+        ctl_pid = getpid();
+        if (ctl_fd < 0) {
+            pthread_mutex_unlock(&ctl_lock);
+            errno = ENETDOWN;
+            return -1;
+        }
+    }
+    if (exchange(ctl_fd, req, rep, fds) < 0) {
+        shim_real.close(ctl_fd);
+        ctl_fd = -1;
+        pthread_mutex_unlock(&ctl_lock);
+        errno = ENETDOWN;
+        return -1;
+    }
+    pthread_mutex_unlock(&ctl_lock);
     if (rep->err != 0) {
         errno = rep->err;
         return -1;
     }
     errno = saved;
     return 0;
+}
 
-broken:
-    shim_real.close(ctl_fd);
-    ctl_fd = -1;
+/*
+ * fork: the child inherits the parent's socket fds, so it must be able
+ * to make control calls on them (nginx's workers accept on the master's
+ * listener), and a socket must last until the last process holding it
+ * lets go. Before fork the parent opens the child's control connection
+ * and makes it hold every socket of the process (OP_HOLD, with the token
+ * only a process mapping the socket's memory knows); after fork the
+ * parent closes its copy and the child takes it as its own. The daemon
+ * then sees one more holder per socket, released when the child closes
+ * its fd or its connection drops (exit, crash, exec), so a child that
+ * dies never leaks a socket. The control lock is held across fork so no
+ * other thread's call is half-way on the connection the child inherits.
+ */
+static int fork_fd = -1;
+
+#define SHIM_MAX_HOLD 1024
+
+static void fork_prepare(void)
+{
+    static struct shim_sock *socks[SHIM_MAX_HOLD]; /* under ctl_lock */
+    int saved = errno;
+    pthread_mutex_lock(&ctl_lock);
+    fork_fd = -1;
+    int n = shim_sockets(socks, SHIM_MAX_HOLD);
+    if (n == 0) goto out;
+    int fd = ctl_connect();
+    if (fd < 0) goto out; /* no daemon: the child's calls on these sockets fail (EBADF) */
+    for (int i = 0; i < n; i++) {
+        struct opd_request req = {.op = OPD_OP_HOLD, .sid = socks[i]->sid, .len = OPD_TOKEN_LEN};
+        struct opd_reply rep;
+        memcpy(req.data, socks[i]->mem + OPD_TOKEN, OPD_TOKEN_LEN);
+        /* A socket the daemon closed (EBADF) is simply not held. */
+        if (exchange(fd, &req, &rep, NULL) < 0) {
+            shim_real.close(fd);
+            goto out;
+        }
+    }
+    fork_fd = fd;
+out:
+    errno = saved;
+}
+
+static void fork_parent(void)
+{
+    if (fork_fd >= 0) shim_real.close(fork_fd);
+    fork_fd = -1;
     pthread_mutex_unlock(&ctl_lock);
-    errno = ENETDOWN;
-    return -1;
+}
+
+static void fork_child(void)
+{
+    if (fork_fd >= 0) {
+        if (ctl_fd >= 0) shim_real.close(ctl_fd); /* the parent's; its copy stays open */
+        ctl_fd = fork_fd;
+        ctl_pid = getpid();
+        fork_fd = -1;
+    }
+    pthread_mutex_unlock(&ctl_lock);
+}
+
+void shim_ctl_init(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

@@ -24,6 +24,7 @@
 
 struct shim_libc shim_real;
 static struct shim_sock *table[SHIM_MAX_FD];
+static int live; /* sockets in the table: fork looks for them only if there are any */
 
 #define RESOLVE(name) shim_real.name = dlsym(RTLD_NEXT, #name)
 
@@ -35,6 +36,8 @@ __attribute__((constructor)) static void shim_init(void)
     RESOLVE(send); RESOLVE(sendto); RESOLVE(sendmsg); RESOLVE(recv); RESOLVE(recvfrom);
     RESOLVE(recvmsg); RESOLVE(sendmmsg); RESOLVE(recvmmsg); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
     RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
+    static int once;
+    if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL)) shim_ctl_init();
 }
 
 /* A wrapper may run before the constructor (another library's). */
@@ -44,6 +47,21 @@ struct shim_sock *shim_lookup(int fd)
 {
     if (fd < 0 || fd >= SHIM_MAX_FD) return NULL;
     return __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
+}
+
+/* shim_sockets lists the distinct sockets in the table, at most max. */
+int shim_sockets(struct shim_sock **out, int max)
+{
+    int n = 0;
+    if (__atomic_load_n(&live, __ATOMIC_ACQUIRE) == 0) return 0;
+    for (int fd = 0; fd < SHIM_MAX_FD && n < max; fd++) {
+        struct shim_sock *s = __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
+        if (s == NULL) continue;
+        int seen = 0;
+        for (int i = 0; i < n && !seen; i++) seen = out[i] == s;
+        if (!seen) out[n++] = s;
+    }
+    return n;
 }
 
 static const char *env2(const char *ours, const char *openperf)
@@ -68,6 +86,7 @@ static void forget(int fd, struct shim_sock *s)
     __atomic_store_n(&table[fd], NULL, __ATOMIC_RELEASE);
     if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
     simple_call(s, OPD_OP_CLOSE, &rep);
+    __atomic_sub_fetch(&live, 1, __ATOMIC_ACQ_REL);
     munmap(s->mem, s->memlen);
     REAL(close)(s->txfd);
     REAL(close)(s->spacefd);
@@ -123,6 +142,7 @@ static int make_sock(uint32_t sid, int fds[4], int domain, int type, int protoco
     pthread_mutex_init(&s->txlock, NULL);
     REAL(close)(memfd);
     if (!(type & SOCK_CLOEXEC)) REAL(fcntl)(fd, F_SETFD, 0);
+    __atomic_add_fetch(&live, 1, __ATOMIC_ACQ_REL);
     __atomic_store_n(&table[fd], s, __ATOMIC_RELEASE);
     return fd;
 fail:

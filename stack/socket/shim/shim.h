@@ -75,6 +75,8 @@ struct shim_sock {
 #define SHIM_MAX_FD 65536
 
 struct shim_sock *shim_lookup(int fd);
+int shim_sockets(struct shim_sock **out, int max);
+void shim_ctl_init(void);
 
 /* control.c */
 int shim_ctl_fd(void);
