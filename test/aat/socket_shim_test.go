@@ -657,6 +657,66 @@ http {
 	return srv, page, out
 }
 
+// forkexec builds stack/socket/shim/testdata/forkexec.c.
+func forkexec(t *testing.T) string {
+	return buildC(t, filepath.Join(t.TempDir(), "forkexec"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/forkexec.c"})
+}
+
+// A forked child makes control calls on its parent's socket, holds it
+// after the parent closed its fd, and, killed with -9, leaves nothing in
+// the daemon.
+func TestShimForkedChildHoldsTheSocket(t *testing.T) {
+	lib, fe := shimLib(t), forkexec(t)
+	d := shimPair(t)
+	fdsBefore := daemonFDs(t, d)
+	parent, out, _ := startShimmed(t, shimEnv(lib, d), fe, "fork", "10.55.0.1", "6100")
+	line := strings.TrimSpace(readLine(t, out, 5*time.Second))
+	var pid, port int
+	if _, err := fmt.Sscanf(line, "%d port %d", &pid, &port); err != nil || port != 6100 {
+		t.Fatalf("the child's report: %q", line)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 1 || *socks[0].State != "bound" || *socks[0].LocalPort != 6100 {
+		t.Fatalf("after the parent's close, /sockets: %s", mustJSONString(socks))
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the killed child's socket leaves /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, mustJSONString(now)
+	})
+	// The child's memfd, eventfds and control connection are closed;
+	// the parent's connection goes with the parent.
+	_ = parent.Process.Kill()
+	_ = parent.Wait()
+	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
+		n := daemonFDs(t, d)
+		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
+	})
+}
+
+// A shim socket does not survive exec (as in OpenPerf, whose shim keeps
+// nothing across it): in the new image an fd without FD_CLOEXEC is a
+// plain eventfd that fails socket calls cleanly (forkexec checks it), one
+// with FD_CLOEXEC is gone, and the daemon has let the old socket go.
+func TestShimSocketAfterExec(t *testing.T) {
+	lib, fe := shimLib(t), forkexec(t)
+	d := shimPair(t)
+	cmd, out, _ := startShimmed(t, shimEnv(lib, d), fe, "exec", "10.55.0.1", "6101")
+	if line := strings.TrimSpace(readLine(t, out, 5*time.Second)); line != "after ok" {
+		t.Fatalf("after exec: %q", line)
+	}
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 1 || int(*socks[0].Pid) != cmd.Process.Pid || *socks[0].LocalPort != 6101 {
+		t.Fatalf("after exec, /sockets: %s", mustJSONString(socks))
+	}
+}
+
 // iperf3 TCP between two shimmed processes, client on a, server on b,
 // for two seconds; the bytes it reports arrived, and the figure is logged.
 func TestShimIperf3TCP(t *testing.T) {
