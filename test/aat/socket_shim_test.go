@@ -608,6 +608,49 @@ func TestShimCurlFromNginx(t *testing.T) {
 	})
 }
 
+// A kernel peer reaches a shimmed nginx: openperfd, not in test mode,
+// has an af_packet port on the host end of a veth pair whose other end
+// is in a network namespace; nginx (master and workers) listens on the
+// port's interface, and the namespace's plain curl and ping reach it.
+func TestShimNginxServesAKernelPeer(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		unmet(t, "curl not installed")
+	}
+	v := newVethPeer(t)
+	// The kernel leaves a TCP checksum to the veth's "hardware", which
+	// af_packet hands on unfinished: the namespace's end computes it.
+	v.txChecksumOff(t)
+	d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_af_packet0,iface="+v.Host)
+	d.expect("POST", "/interfaces", iface("k", "0", "02:00:00:00:0e:02", v4("10.251.0.2", 24, "10.251.0.1")), 201)
+	if out := sh(t, "ip", "netns", "exec", v.NS, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.251.0.2"); !strings.Contains(out, "3 received") {
+		t.Fatalf("ping from the namespace: %s", out)
+	}
+	ng, page, srvOut := startShimmedNginx(t, lib, d, "10.251.0.2", []string{"OPENPERFD_BINDTODEVICE=k"})
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cli := exec.CommandContext(ctx, "ip", "netns", "exec", v.NS, "curl", "-sS", "--max-time", "10", "http://10.251.0.2:8080/index.html")
+		var stderr syncBuffer
+		cli.Stderr = &stderr
+		out, err := cli.Output()
+		cancel()
+		if err != nil || string(out) != page {
+			t.Fatalf("kernel curl #%d: %v, %d bytes (want %d); curl: %s; nginx: %s", i, err, len(out), len(page), stderr.String(), srvOut.String())
+		}
+	}
+	if err := ng.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := ng.Wait(); err != nil {
+		t.Errorf("nginx master: %v\n%s", err, srvOut.String())
+	}
+	eventually(t, "no sockets once nginx stopped", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		return len(socks) == 0, mustJSONString(socks)
+	})
+}
+
 // startShimmedNginx runs nginx under the shim with a master and two
 // workers (its default shape), serving a 2 MB page on addr:8080, with
 // env added to the shim's (nil: none). It returns the master, the page
