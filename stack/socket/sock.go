@@ -346,9 +346,7 @@ func (k *sock) txPump() {
 			if atomic.LoadUint32(k.waiting) != 0 && atomic.SwapUint32(k.waiting, 0) != 0 {
 				_, _ = unix.Write(k.spacefd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 			}
-			if sw != nil {
-				k.writableAgain()
-			}
+			k.writableAgain()
 		}
 		if k.closing.Load() {
 			return

@@ -393,6 +393,29 @@ func TestShimSenderWaitsForRoomAndFinishes(t *testing.T) {
 	t.Logf("%s%s", out, line)
 }
 
+// A non-blocking datagram sender that finds its transmit ring full
+// (EAGAIN) sees its fd not writable, as a kernel socket with a full send
+// buffer, until the daemon makes room: then poll says writable and it
+// finishes.
+func TestShimDatagramFdWritableOnlyWithRoom(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	startShimmed(t, shimEnv(lib, d), peer, "sink", "10.55.0.2", "7301", "30000")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	blast := exec.CommandContext(ctx, peer, "nblast", "10.55.0.2", "7301", "30000")
+	blast.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+	out, err := blast.CombinedOutput()
+	var sent, eagain, unwritable int
+	if _, serr := fmt.Sscanf(string(out), "sent %d eagain %d unwritable %d", &sent, &eagain, &unwritable); err != nil || serr != nil || sent != 30000 {
+		t.Fatalf("nblast: %v %s", err, out)
+	}
+	if eagain == 0 || unwritable == 0 {
+		t.Fatalf("nblast: %s: want the ring full at times and the fd then not writable", out)
+	}
+	t.Logf("%s", out)
+}
+
 // A program blocked in a shim call when the daemon goes (stopped, or
 // killed with -9) gets an error instead of waiting for good.
 func TestShimBlockedCallFailsWhenTheDaemonGoes(t *testing.T) {

@@ -74,7 +74,7 @@ struct opd_reply {
 #define OPD_ERR 276      /* uint32, the errno of OPD_STATE_ERROR */
 #define OPD_RX_WAITING 280 /* uint32: the daemon waits for room in a stream's rx ring; the
                             * client that makes room clears it and writes the tx eventfd */
-#define OPD_TX_FULL 284    /* uint32: the client found a stream's tx ring full and set its fd's
+#define OPD_TX_FULL 284    /* uint32: the client found the tx ring full and set its fd's
                             * eventfd counter to the maximum (not writable); whoever clears
                             * this flag reads the eventfd and re-arms it if rx data waits */
 #define OPD_TOKEN 288      /* uint64, set by the daemon: the secret OP_HOLD presents */

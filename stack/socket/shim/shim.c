@@ -435,7 +435,7 @@ static ssize_t do_send(struct shim_sock *s, int fd, const struct msghdr *msg, in
         errno = EDESTADDRREQ;
         return -1;
     }
-    return shim_ring_send(s, msg, flags);
+    return shim_ring_send(s, fd, msg, flags);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
