@@ -11,7 +11,8 @@
  *   forkexec exec ADDR PORT  bind a UDP socket without SOCK_CLOEXEC and open
  *                            one with it, then exec itself ("after"): in the
  *                            new image the first fd is a plain eventfd (recv
- *                            fails with ENOTSOCK, poll and close work), the
+ *                            fails with ENOTSOCK, read gives a counter or
+ *                            EAGAIN, poll and close work), the
  *                            second is gone, and a new socket binds ADDR:PORT
  *                            again once the daemon let the old one go; prints
  *                            "ready" and "after ok"
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,12 @@ static int after_mode(struct sockaddr_in *sa, socklen_t len, int fd, int cfd)
     if (fcntl(fd, F_GETFD) < 0) die("the surviving fd is gone");
     if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0 || errno != ENOTSOCK) {
         fprintf(stderr, "forkexec: recv on the surviving fd: %s, want ENOTSOCK\n", strerror(errno));
+        return 1;
+    }
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof(v));
+    if (r != sizeof(v) && !(r < 0 && errno == EAGAIN)) {
+        fprintf(stderr, "forkexec: read on the surviving fd: %zd, %s\n", r, strerror(errno));
         return 1;
     }
     struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
