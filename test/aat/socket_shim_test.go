@@ -765,6 +765,36 @@ func TestShimForkedChildHoldsTheSocket(t *testing.T) {
 	})
 }
 
+// A forking TCP server (accept, fork, the parent closes its copy at once,
+// the child answers): the parent's close does not end the child's
+// connection, and when all is done nothing is left in the daemon.
+func TestShimForkingServerParentClosesChildAnswers(t *testing.T) {
+	lib, fe := shimLib(t), forkexec(t)
+	d := shimPair(t)
+	srv, out, _ := startShimmed(t, shimEnv(lib, d), fe, "fserve", "10.55.0.2", "6102", "3")
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cli := exec.CommandContext(ctx, fe, "fget", "10.55.0.2", "6102")
+		cli.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+		got, err := cli.CombinedOutput()
+		cancel()
+		if err != nil || !strings.HasPrefix(string(got), "hello from ") {
+			t.Fatalf("client #%d: %v %q", i, err, got)
+		}
+	}
+	if line := strings.TrimSpace(readLine(t, out, 10*time.Second)); line != "served 3" {
+		t.Fatalf("server: %q", line)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	eventually(t, "no sockets once the server and its children ended", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		return len(socks) == 0, mustJSONString(socks)
+	})
+}
+
 // A shim socket does not survive exec (as in OpenPerf, whose shim keeps
 // nothing across it): in the new image an fd without FD_CLOEXEC is a
 // plain eventfd that fails socket calls cleanly (forkexec checks it), one

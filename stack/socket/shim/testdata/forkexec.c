@@ -17,6 +17,12 @@
  *                            again once the daemon let the old one go; prints
  *                            "ready" and "after ok"
  *
+ *   forkexec fserve ADDR PORT COUNT  a forking TCP server: accept COUNT
+ *                            connections; for each, fork a child that sends
+ *                            "hello from <pid>" and closes, while the parent
+ *                            closes its copy at once (the child's must live on)
+ *   forkexec fget ADDR PORT  connect, print what arrives until EOF
+ *
  * Exits 1 on a failure, with the reason on stderr.
  */
 #define _GNU_SOURCE
@@ -151,6 +157,57 @@ static int after_mode(struct sockaddr_in *sa, socklen_t len, int fd, int cfd)
     return 0;
 }
 
+static int fserve(struct sockaddr_in *sa, socklen_t len, int count)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0) die("socket");
+    if (bind(l, (struct sockaddr *)sa, len) < 0) die("bind");
+    if (listen(l, 16) < 0) die("listen");
+    printf("ready\n");
+    fflush(stdout);
+    for (int i = 0; i < count; i++) {
+        int c = accept(l, NULL, NULL);
+        if (c < 0) die("accept");
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) {
+            close(l);
+            /* Let the parent's close land first: the socket must not
+             * go with it. */
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            char msg[64];
+            int n = snprintf(msg, sizeof(msg), "hello from %d\n", (int)getpid());
+            if (send(c, msg, n, 0) != n) die("child send");
+            if (close(c) < 0) die("child close");
+            _exit(0);
+        }
+        if (close(c) < 0) die("parent close");
+    }
+    for (int i = 0; i < count; i++) {
+        int st;
+        if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "forkexec: a child failed\n");
+            return 1;
+        }
+    }
+    printf("served %d\n", count);
+    fflush(stdout);
+    return close(l) == 0 ? 0 : 1;
+}
+
+static int fget(struct sockaddr_in *sa, socklen_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) die("socket");
+    if (connect(fd, (struct sockaddr *)sa, len) < 0) die("connect");
+    char buf[256];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) fwrite(buf, 1, n, stdout);
+    if (n < 0) die("recv");
+    return close(fd) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -161,6 +218,8 @@ int main(int argc, char **argv)
     socklen_t len = parse(argv[2], atoi(argv[3]), &sa);
     if (strcmp(argv[1], "fork") == 0) return fork_mode(&sa, len);
     if (strcmp(argv[1], "exec") == 0) return exec_mode(argv[0], &sa, len, argv);
+    if (strcmp(argv[1], "fserve") == 0 && argc == 5) return fserve(&sa, len, atoi(argv[4]));
+    if (strcmp(argv[1], "fget") == 0) return fget(&sa, len);
     if (strcmp(argv[1], "after") == 0 && argc == 6) return after_mode(&sa, len, atoi(argv[4]), atoi(argv[5]));
     fprintf(stderr, "forkexec: unknown mode %s\n", argv[1]);
     return 2;
