@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -117,6 +121,44 @@ func (c *client) hold(sid uint32, token []byte) (reply, []int) {
 	return reply{}, nil
 }
 
+// hello makes the connection's pid (the one /sockets shows for the
+// sockets it makes from now on) that of the forked child now using it,
+// its parent having opened it. Only a child of the connection's process
+// is taken: the claim is checked against /proc, so a process cannot pass
+// its sockets off as another's.
+func (c *client) hello(pid int32) unix.Errno {
+	if pid <= 0 {
+		return unix.EINVAL
+	}
+	if pid == c.pid {
+		return 0
+	}
+	ppid, err := parentPID(pid)
+	if err != nil || ppid != c.pid {
+		return unix.EPERM
+	}
+	c.pid = pid
+	return 0
+}
+
+// parentPID reads a process's parent from /proc/<pid>/status.
+func parentPID(pid int32) (int32, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return 0, fmt.Errorf("process %d: PPid %q: %w", pid, v, err)
+			}
+			return int32(n), nil
+		}
+	}
+	return 0, fmt.Errorf("process %d: no PPid", pid)
+}
+
 func fail(e unix.Errno) (reply, []int) { return reply{err: e}, nil }
 
 func (c *client) handle(r request) (reply, []int) {
@@ -125,6 +167,8 @@ func (c *client) handle(r request) (reply, []int) {
 		return c.socket(int(r.a), int(r.b), int(r.c))
 	case opHold:
 		return c.hold(r.sid, r.data)
+	case opHello:
+		return fail(c.hello(r.a))
 	}
 	k := c.socks[r.sid]
 	if k == nil {

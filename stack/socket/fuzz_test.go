@@ -21,6 +21,7 @@ func FuzzControlMessage(f *testing.F) {
 	f.Add(encodeRequest(opSetsockopt, 1, unix.SOL_SOCKET, unix.SO_LINGER, 0, []byte{1, 0, 0, 0, 5, 0, 0, 0}))
 	f.Add(encodeRequest(opHold, 1, 0, 0, 0, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
 	f.Add(encodeRequest(opHold, 1, 0, 0, 0, []byte{1, 2, 3}))
+	f.Add(encodeRequest(opHello, 0, 4242, 0, 0, nil))
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		r, err := parseRequest(msg)

@@ -30,6 +30,9 @@ const (
 	// data is the socket's 8-byte token from its shared memory, which
 	// only a process that maps that memory can know.
 	opHold = 13
+	// opHello tells the daemon the connection now serves another process
+	// (a=its pid): a forked child's, whose connection its parent opened.
+	opHello = 14
 )
 
 const (
@@ -100,7 +103,7 @@ func parseRequest(b []byte) (request, error) {
 		return request{}, fmt.Errorf("%w: data length %d", errBadRequest, n)
 	}
 	r.data = b[24 : 24+n]
-	if r.op < opSocket || r.op > opHold {
+	if r.op < opSocket || r.op > opHello {
 		return request{}, fmt.Errorf("%w: operation %d", errBadRequest, r.op)
 	}
 	if r.op == opHold && n != tokenSize {

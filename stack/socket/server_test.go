@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +234,34 @@ func TestHeldSocketClosesWithItsLastHolder(t *testing.T) {
 	}
 	if closed := binary.NativeEndian.Uint32(mem[offClosed:]); closed != 1 {
 		t.Fatal("the socket's memory does not say closed")
+	}
+}
+
+// A connection passes to a forked child of its process (opHello): the
+// sockets it makes then carry the child's pid; another process's pid is
+// refused.
+func TestHelloTakesOnlyAChildOfTheConnectionsProcess(t *testing.T) {
+	srv := testServer(t)
+	c := dial(t, srv)
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	for _, pid := range []int32{1, 0, -5} {
+		if e, _, _, _ := call(t, c, encodeRequest(opHello, 0, pid, 0, 0, nil)); e == 0 {
+			t.Fatalf("hello as pid %d taken", pid)
+		}
+	}
+	if e, _, _, _ := call(t, c, encodeRequest(opHello, 0, int32(child.Process.Pid), 0, 0, nil)); e != 0 {
+		t.Fatalf("hello as our child %d: %v", child.Process.Pid, e)
+	}
+	_, _, _, fds := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_DGRAM, 0, nil))
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	if l := srv.List(); len(l) != 1 || l[0].PID != int32(child.Process.Pid) || !strings.HasPrefix(l[0].ID, strconv.Itoa(child.Process.Pid)+"-") {
+		t.Fatalf("list: %+v, want pid %d", l, child.Process.Pid)
 	}
 }
 

@@ -729,8 +729,8 @@ func forkexec(t *testing.T) string {
 }
 
 // A forked child makes control calls on its parent's socket, holds it
-// after the parent closed its fd, and, killed with -9, leaves nothing in
-// the daemon.
+// after the parent closed its fd, makes a socket of its own (listed with
+// its pid), and, killed with -9, leaves nothing in the daemon.
 func TestShimForkedChildHoldsTheSocket(t *testing.T) {
 	lib, fe := shimLib(t), forkexec(t)
 	d := shimPair(t)
@@ -742,10 +742,12 @@ func TestShimForkedChildHoldsTheSocket(t *testing.T) {
 		t.Fatalf("the child's report: %q", line)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	// The parent's socket, held by the child alone now, and the child's
+	// own socket, shown with the child's pid.
 	var socks []gen.SocketStats
 	d.get("/sockets", &socks)
-	if len(socks) != 1 || *socks[0].State != "bound" || *socks[0].LocalPort != 6100 {
-		t.Fatalf("after the parent's close, /sockets: %s", mustJSONString(socks))
+	if len(socks) != 2 || *socks[0].State != "bound" || *socks[0].LocalPort != 6100 || int(*socks[1].Pid) != pid {
+		t.Fatalf("after the parent's close, /sockets: %s (child %d)", mustJSONString(socks), pid)
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,12 @@ static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int ctl_fd = -1;
 static pid_t ctl_pid; /* the process that opened ctl_fd: a forked child opens its own */
 
+/* The daemon's address, worked out once when the shim loads: a program
+ * may clear its environment later (nginx's workers run with almost none)
+ * and still need to reconnect. */
+static struct sockaddr_un ctl_addr;
+static int ctl_addr_ok;
+
 /* The prefix: ours, or OpenPerf's variable. */
 static const char *prefix(void)
 {
@@ -24,15 +30,22 @@ static const char *prefix(void)
     return (p != NULL && *p != '\0') ? p : NULL;
 }
 
-static int ctl_connect(void)
+static void ctl_addr_init(void)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un *sa = &ctl_addr;
     const char *p = prefix();
     const char *dir = getenv("OPENPERFD_SOCKET_DIR");
     if (dir == NULL || *dir == '\0') dir = OPD_SOCKET_DIR;
-    int n = p ? snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.%s", dir, OPD_SERVER_NAME, p)
-              : snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, OPD_SERVER_NAME);
-    if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) return -1;
+    sa->sun_family = AF_UNIX;
+    int n = p ? snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s.%s", dir, OPD_SERVER_NAME, p)
+              : snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, OPD_SERVER_NAME);
+    ctl_addr_ok = n >= 0 && (size_t)n < sizeof(sa->sun_path);
+}
+
+static int ctl_connect(void)
+{
+    struct sockaddr_un sa = ctl_addr;
+    if (!ctl_addr_ok) return -1;
     int fd = shim_real.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     if (shim_real.connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -186,11 +199,21 @@ static void fork_child(void)
         ctl_fd = fork_fd;
         ctl_pid = getpid();
         fork_fd = -1;
+        /* So /sockets shows the child's pid for the sockets it makes. */
+        int saved = errno;
+        struct opd_request req = {.op = OPD_OP_HELLO, .a = (int32_t)ctl_pid};
+        struct opd_reply rep;
+        if (exchange(ctl_fd, &req, &rep, NULL) < 0) {
+            shim_real.close(ctl_fd); /* its next call reconnects */
+            ctl_fd = -1;
+        }
+        errno = saved;
     }
     pthread_mutex_unlock(&ctl_lock);
 }
 
 void shim_ctl_init(void)
 {
+    ctl_addr_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

@@ -41,6 +41,8 @@ enum opd_op {
     OPD_OP_ACCEPT = 12,     /* reply: a new socket's four fds as OP_SOCKET's, data=peer sockaddr */
     OPD_OP_HOLD = 13,       /* data=the socket's 8-byte token (OPD_TOKEN): this connection holds the
                              * socket too (a forked child's, opened by the parent before fork) */
+    OPD_OP_HELLO = 14,      /* a=pid: a forked child now uses the connection its parent opened
+                             * (the daemon checks the pid is a child of the connection's) */
 };
 
 #define OPD_DATA_MAX 256

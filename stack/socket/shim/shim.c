@@ -26,6 +26,13 @@ struct shim_libc shim_real;
 static struct shim_sock *table[SHIM_MAX_FD];
 static int live; /* sockets in the table: fork looks for them only if there are any */
 
+/* OPENPERFD_BINDTODEVICE / OP_BINDTODEVICE, read once when the shim
+ * loads (a program may clear its environment later), as OpenPerf's shim
+ * reads OP_BINDTODEVICE once. */
+static char bindtodevice_buf[256];
+static const char *bindtodevice;
+static void bindtodev_init(void);
+
 #define RESOLVE(name) shim_real.name = dlsym(RTLD_NEXT, #name)
 
 __attribute__((constructor)) static void shim_init(void)
@@ -37,7 +44,10 @@ __attribute__((constructor)) static void shim_init(void)
     RESOLVE(recvmsg); RESOLVE(sendmmsg); RESOLVE(recvmmsg); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
     RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
     static int once;
-    if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL)) shim_ctl_init();
+    if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL)) {
+        shim_ctl_init();
+        bindtodev_init();
+    }
 }
 
 /* A wrapper may run before the constructor (another library's). */
@@ -69,6 +79,14 @@ static const char *env2(const char *ours, const char *openperf)
     const char *v = getenv(ours);
     if (v == NULL || *v == '\0') v = getenv(openperf);
     return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+static void bindtodev_init(void)
+{
+    const char *dev = env2("OPENPERFD_BINDTODEVICE", "OP_BINDTODEVICE");
+    if (dev == NULL || strlen(dev) >= sizeof(bindtodevice_buf)) return;
+    strcpy(bindtodevice_buf, dev);
+    bindtodevice = bindtodevice_buf;
 }
 
 static int simple_call(struct shim_sock *s, uint32_t op, struct opd_reply *rep)
@@ -166,7 +184,7 @@ EXPORT int socket(int domain, int type, int protocol)
     if (shim_call(&req, &rep, fds) < 0) return -1;
     int fd = make_sock(rep.sid, fds, domain, type, protocol);
     if (fd < 0) return -1;
-    const char *dev = env2("OPENPERFD_BINDTODEVICE", "OP_BINDTODEVICE");
+    const char *dev = bindtodevice;
     if (dev != NULL && set_bindtodevice(shim_lookup(fd), dev, strlen(dev) + 1) < 0) {
         int e = errno;
         forget(fd, shim_lookup(fd));

@@ -4,7 +4,8 @@
  *
  *   forkexec fork ADDR PORT  bind a UDP socket, fork; the child makes control
  *                            calls on the inherited socket (getsockname,
- *                            setsockopt, getsockopt) and reports; the parent
+ *                            setsockopt, getsockopt), opens a socket of its
+ *                            own and reports; the parent
  *                            then closes its fd, prints "ready", the child's
  *                            pid and its report, and waits on stdin; the child
  *                            sleeps until killed, holding the socket
@@ -81,6 +82,8 @@ static int fork_mode(struct sockaddr_in *sa, socklen_t len)
             snprintf(msg, sizeof(msg), "setsockopt: %s", strerror(errno));
         else if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &w, &wlen) < 0 || w != v)
             snprintf(msg, sizeof(msg), "getsockopt: %d, %s", w, strerror(errno));
+        else if (socket(AF_INET, SOCK_DGRAM, 0) < 0) /* one of its own, kept open */
+            snprintf(msg, sizeof(msg), "socket: %s", strerror(errno));
         else
             snprintf(msg, sizeof(msg), "port %d", ntohs(got.sin_port));
         if (write(report[1], msg, strlen(msg)) < 0) _exit(1);
