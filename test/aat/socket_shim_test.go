@@ -157,6 +157,23 @@ func udppeer(t *testing.T) string {
 	return buildC(t, filepath.Join(t.TempDir(), "udppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/udppeer.c"})
 }
 
+// ownGroup makes cmd lead a process group of its own, so killGroup ends
+// the children it forks too (nginx's workers, forkexec's child): a child
+// left running would keep the test's pipes open and its Wait waiting.
+func ownGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+}
+
+// killGroup kills cmd's process group and reaps cmd.
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+}
+
 // startShimmed starts a program under the shim and waits for "ready".
 func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
 	t.Helper()
@@ -166,13 +183,11 @@ func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	t.Cleanup(func() { killGroup(cmd) })
 	r := bufio.NewReader(stdout)
 	ready := make(chan string, 1)
 	go func() {
@@ -864,10 +879,11 @@ func startShimmedServer(t *testing.T, lib string, d *daemon, port int, srv *exec
 	}
 	out := &syncBuffer{}
 	srv.Stdout, srv.Stderr = out, out
+	ownGroup(srv)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	t.Cleanup(func() { killGroup(srv) })
 	name := filepath.Base(srv.Path)
 	eventually(t, name+"'s listener in /sockets", func() (bool, string) {
 		var socks []gen.SocketStats
