@@ -2,9 +2,14 @@ package socket
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -69,25 +74,101 @@ func (c *client) serve() {
 	}
 }
 
-// drop closes a socket and forgets it.
+// drop lets go of a socket, closing it if this was its last holder.
 func (c *client) drop(k *sock) {
-	c.forget(k)
-	k.close()
+	if c.letGo(k) {
+		k.close()
+	}
 }
 
-// forget takes a socket out of the client's and the server's maps.
-func (c *client) forget(k *sock) {
+// letGo takes a socket out of the client's map and, when no other
+// client holds it (a forked process), out of the server's: true if the
+// caller must close it.
+func (c *client) letGo(k *sock) bool {
 	delete(c.socks, k.id)
-	c.srv.mu.Lock()
-	delete(c.srv.socks, k.key)
-	c.srv.mu.Unlock()
+	s := c.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k.holders--
+	if k.holders > 0 {
+		return false
+	}
+	delete(s.socks, k.key)
+	delete(s.ids, k.id)
+	return true
+}
+
+// hold makes this client one more holder of another client's socket: a
+// forked child's connection (its parent opened it before fork and holds
+// the socket's fds, which the child inherits). The token, which only a
+// process that maps the socket's memory can read, is the proof.
+func (c *client) hold(sid uint32, token []byte) (reply, []int) {
+	if _, ok := c.socks[sid]; ok {
+		return reply{}, nil
+	}
+	if len(c.socks) >= maxSocketsPerClient {
+		return fail(unix.EMFILE)
+	}
+	s := c.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.ids[sid]
+	if k == nil || k.holders == 0 || subtle.ConstantTimeCompare(k.token[:], token) != 1 {
+		return fail(unix.EBADF)
+	}
+	k.holders++
+	c.socks[sid] = k
+	return reply{}, nil
+}
+
+// hello makes the connection's pid (the one /sockets shows for the
+// sockets it makes from now on) that of the forked child now using it,
+// its parent having opened it. Only a child of the connection's process
+// is taken: the claim is checked against /proc, so a process cannot pass
+// its sockets off as another's.
+func (c *client) hello(pid int32) unix.Errno {
+	if pid <= 0 {
+		return unix.EINVAL
+	}
+	if pid == c.pid {
+		return 0
+	}
+	ppid, err := parentPID(pid)
+	if err != nil || ppid != c.pid {
+		return unix.EPERM
+	}
+	c.pid = pid
+	return 0
+}
+
+// parentPID reads a process's parent from /proc/<pid>/status.
+func parentPID(pid int32) (int32, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return 0, fmt.Errorf("process %d: PPid %q: %w", pid, v, err)
+			}
+			return int32(n), nil
+		}
+	}
+	return 0, fmt.Errorf("process %d: no PPid", pid)
 }
 
 func fail(e unix.Errno) (reply, []int) { return reply{err: e}, nil }
 
 func (c *client) handle(r request) (reply, []int) {
-	if r.op == opSocket {
+	switch r.op {
+	case opSocket:
 		return c.socket(int(r.a), int(r.b), int(r.c))
+	case opHold:
+		return c.hold(r.sid, r.data)
+	case opHello:
+		return fail(c.hello(r.a))
 	}
 	k := c.socks[r.sid]
 	if k == nil {
@@ -95,10 +176,12 @@ func (c *client) handle(r request) (reply, []int) {
 	}
 	switch r.op {
 	case opClose:
+		if !c.letGo(k) {
+			return reply{}, nil // another process holds it still
+		}
 		if k.stream() {
 			// Its queued bytes may take a while to reach gVisor (a peer
 			// that stops reading): the process's other calls need not wait.
-			c.forget(k)
 			c.srv.wg.Add(1) // under serve's own count: Close waits for it
 			go func() {
 				defer c.srv.wg.Done()
@@ -106,7 +189,7 @@ func (c *client) handle(r request) (reply, []int) {
 			}()
 			return reply{}, nil
 		}
-		c.drop(k)
+		k.close()
 		return reply{}, nil
 	case opBind:
 		_, ap, err := parseSockaddr(r.data)
@@ -196,7 +279,9 @@ func (c *client) newSock(domain, stype, proto int, trans tcpip.TransportProtocol
 	}
 	c.socks[id] = k
 	s.mu.Lock()
+	k.holders = 1
 	s.socks[k.key] = k
+	s.ids[id] = k
 	s.mu.Unlock()
 	return k, 0
 }

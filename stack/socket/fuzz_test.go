@@ -19,6 +19,9 @@ func FuzzControlMessage(f *testing.F) {
 	f.Add(encodeRequest(opListen, 1, 128, 0, 0, nil))
 	f.Add(encodeRequest(opAccept, 1, 0, 0, 0, nil))
 	f.Add(encodeRequest(opSetsockopt, 1, unix.SOL_SOCKET, unix.SO_LINGER, 0, []byte{1, 0, 0, 0, 5, 0, 0, 0}))
+	f.Add(encodeRequest(opHold, 1, 0, 0, 0, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	f.Add(encodeRequest(opHold, 1, 0, 0, 0, []byte{1, 2, 3}))
+	f.Add(encodeRequest(opHello, 0, 4242, 0, 0, nil))
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		r, err := parseRequest(msg)
@@ -27,6 +30,9 @@ func FuzzControlMessage(f *testing.F) {
 		}
 		if len(r.data) > dataMax {
 			t.Fatalf("data of %d bytes", len(r.data))
+		}
+		if r.op == opHold && len(r.data) != tokenSize {
+			t.Fatalf("hold with a token of %d bytes", len(r.data))
 		}
 		fam, ap, err := parseSockaddr(r.data)
 		if err == nil && fam != unix.AF_UNSPEC {

@@ -25,6 +25,14 @@ const (
 	opShutdown    = 10
 	opListen      = 11 // a=backlog
 	opAccept      = 12 // reply: a new socket's fds, data=the peer's address
+	// opHold makes the sending connection one more holder of socket sid
+	// (a forked child's connection, opened by its parent before fork):
+	// data is the socket's 8-byte token from its shared memory, which
+	// only a process that maps that memory can know.
+	opHold = 13
+	// opHello tells the daemon the connection now serves another process
+	// (a=its pid): a forked child's, whose connection its parent opened.
+	opHello = 14
 )
 
 const (
@@ -44,9 +52,12 @@ const (
 	offState    = 272 // uint32: a stream's connection state (stateXxx)
 	offErr      = 276 // uint32: the errno of stateError
 	offRxWait   = 280 // uint32: we wait for room in a stream's rx ring
-	offTxFull   = 284 // uint32: the client made its fd unwritable (a stream's full tx ring)
+	offTxFull   = 284 // uint32: the client made its fd unwritable (its full tx ring)
+	offToken    = 288 // uint64: the socket's secret, for opHold
 	magicValue  = 0x6f706431
 	offData     = 4096
+
+	tokenSize = 8
 
 	recordHdr = 40
 	// A record's flags: flagTTL says its low byte is the datagram's IPv4
@@ -92,8 +103,11 @@ func parseRequest(b []byte) (request, error) {
 		return request{}, fmt.Errorf("%w: data length %d", errBadRequest, n)
 	}
 	r.data = b[24 : 24+n]
-	if r.op < opSocket || r.op > opAccept {
+	if r.op < opSocket || r.op > opHello {
 		return request{}, fmt.Errorf("%w: operation %d", errBadRequest, r.op)
+	}
+	if r.op == opHold && n != tokenSize {
+		return request{}, fmt.Errorf("%w: hold token of %d bytes, want %d", errBadRequest, n, tokenSize)
 	}
 	return r, nil
 }

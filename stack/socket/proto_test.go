@@ -44,6 +44,8 @@ func TestParseRequestTakesOnlyWellFormedMessages(t *testing.T) {
 		}()},
 		{"unknown operation", encodeRequest(99, 1, 0, 0, 0, nil)},
 		{"operation zero", encodeRequest(0, 1, 0, 0, 0, nil)},
+		{"hold without a token", encodeRequest(opHold, 1, 0, 0, 0, nil)},
+		{"hold with a long token", encodeRequest(opHold, 1, 0, 0, 0, make([]byte, tokenSize+1))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := parseRequest(c.msg); !errors.Is(err, errBadRequest) {

@@ -59,8 +59,9 @@ type Server struct {
 	sids  atomic.Uint32
 	wg    sync.WaitGroup
 
-	mu      sync.Mutex // guards below
+	mu      sync.Mutex // guards below, and every sock's holders
 	socks   map[string]*sock
+	ids     map[uint32]*sock // socks by socket id, for opHold
 	clients map[*client]bool
 	closed  bool
 }
@@ -89,7 +90,7 @@ func New(st *stack.Stack, opts Options) (*Server, error) {
 		opts.Log = zap.NewNop()
 	}
 	s := &Server{stack: st, opts: opts, log: opts.Log, path: Path(opts.Dir, opts.Prefix),
-		socks: map[string]*sock{}, clients: map[*client]bool{}}
+		socks: map[string]*sock{}, ids: map[uint32]*sock{}, clients: map[*client]bool{}}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("socket directory: %w", err)
 	}

@@ -1,10 +1,13 @@
 package socket
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +169,99 @@ func TestClientGoneClosesItsSockets(t *testing.T) {
 				t.Fatalf("%d goroutines, %d before", n, before)
 			}
 		})
+	}
+}
+
+// A forked child's connection holds its parent's socket with the token
+// from the shared memory; the socket lasts until both let go, and a
+// wrong token or an unknown socket is refused.
+func TestHeldSocketClosesWithItsLastHolder(t *testing.T) {
+	srv := testServer(t)
+	parent, child := dial(t, srv), dial(t, srv)
+	errno, sid, _, fds := call(t, parent, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_STREAM, 0, nil))
+	if errno != 0 || len(fds) != 4 {
+		t.Fatalf("socket: %v %v", errno, fds)
+	}
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	mem, err := unix.Mmap(fds[0], 0, offData, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	token := append([]byte{}, mem[offToken:offToken+tokenSize]...)
+	if bytes.Equal(token, make([]byte, tokenSize)) {
+		t.Fatal("no token in the shared memory")
+	}
+	wrong := append([]byte{}, token...)
+	wrong[0] ^= 1
+	if e, _, _, _ := call(t, child, encodeRequest(opHold, uint32(sid), 0, 0, 0, wrong)); e != unix.EBADF {
+		t.Fatalf("hold with a wrong token: %v, want EBADF", e)
+	}
+	if e, _, _, _ := call(t, child, encodeRequest(opHold, uint32(sid)+100, 0, 0, 0, token)); e != unix.EBADF {
+		t.Fatalf("hold of an unknown socket: %v, want EBADF", e)
+	}
+	if e, _, _, _ := call(t, child, encodeRequest(opGetsockname, uint32(sid), 0, 0, 0, nil)); e != unix.EBADF {
+		t.Fatalf("getsockname before hold: %v, want EBADF", e)
+	}
+	for range 2 { // a second hold changes nothing
+		if e, _, _, _ := call(t, child, encodeRequest(opHold, uint32(sid), 0, 0, 0, token)); e != 0 {
+			t.Fatalf("hold: %v", e)
+		}
+	}
+	if e, _, _, _ := call(t, child, encodeRequest(opGetsockname, uint32(sid), 0, 0, 0, nil)); e != 0 {
+		t.Fatalf("getsockname after hold: %v", e)
+	}
+	if e, _, _, _ := call(t, parent, encodeRequest(opClose, uint32(sid), 0, 0, 0, nil)); e != 0 {
+		t.Fatalf("parent's close: %v", e)
+	}
+	if l := srv.List(); len(l) != 1 || l[0].State == "closed" {
+		t.Fatalf("after the parent's close: %+v", l)
+	}
+	if e, _, _, _ := call(t, parent, encodeRequest(opGetsockname, uint32(sid), 0, 0, 0, nil)); e != unix.EBADF {
+		t.Fatalf("parent's getsockname after its close: %v, want EBADF", e)
+	}
+	child.Close() // the child dies
+	deadline := time.Now().Add(5 * time.Second)
+	for len(srv.List()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sockets left: %+v", srv.List())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if closed := binary.NativeEndian.Uint32(mem[offClosed:]); closed != 1 {
+		t.Fatal("the socket's memory does not say closed")
+	}
+}
+
+// A connection passes to a forked child of its process (opHello): the
+// sockets it makes then carry the child's pid; another process's pid is
+// refused.
+func TestHelloTakesOnlyAChildOfTheConnectionsProcess(t *testing.T) {
+	srv := testServer(t)
+	c := dial(t, srv)
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	for _, pid := range []int32{1, 0, -5} {
+		if e, _, _, _ := call(t, c, encodeRequest(opHello, 0, pid, 0, 0, nil)); e == 0 {
+			t.Fatalf("hello as pid %d taken", pid)
+		}
+	}
+	if e, _, _, _ := call(t, c, encodeRequest(opHello, 0, int32(child.Process.Pid), 0, 0, nil)); e != 0 {
+		t.Fatalf("hello as our child %d: %v", child.Process.Pid, e)
+	}
+	_, _, _, fds := call(t, c, encodeRequest(opSocket, 0, unix.AF_INET, unix.SOCK_DGRAM, 0, nil))
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	if l := srv.List(); len(l) != 1 || l[0].PID != int32(child.Process.Pid) || !strings.HasPrefix(l[0].ID, strconv.Itoa(child.Process.Pid)+"-") {
+		t.Fatalf("list: %+v, want pid %d", l, child.Process.Pid)
 	}
 }
 

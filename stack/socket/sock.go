@@ -2,6 +2,7 @@ package socket
 
 import (
 	"bytes"
+	"crypto/rand"
 
 	"fmt"
 	"net/netip"
@@ -55,6 +56,12 @@ type sock struct {
 	pumps    sync.WaitGroup
 	log      *zap.Logger
 	shutdown func() // the server's, for a corrupt ring
+
+	// holders counts the control connections holding the socket: its
+	// creator's, and a forked child's for each fork (opHold). It closes
+	// when the last lets go. Guarded by the server's mu.
+	holders int
+	token   [tokenSize]byte // our copy of the token in mem (which the client may scribble on)
 
 	rxDrops, txErrors atomic.Uint64
 	closing           atomic.Bool   // the tx pump drains the ring and ends
@@ -118,6 +125,12 @@ func (k *sock) newShared(ringSize int) error {
 	}
 	putU32(k.mem[offRingSize:], uint32(ringSize))
 	putU32(k.mem[offMagic:], magicValue)
+	// The token a forked child shows to hold the socket too: a process
+	// that can read it maps this memory, so it holds the socket's fds.
+	if _, err := rand.Read(k.token[:]); err != nil {
+		return fmt.Errorf("socket token: %w", err)
+	}
+	copy(k.mem[offToken:], k.token[:])
 	if k.rxfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fmt.Errorf("eventfd: %w", err)
 	}
@@ -333,9 +346,7 @@ func (k *sock) txPump() {
 			if atomic.LoadUint32(k.waiting) != 0 && atomic.SwapUint32(k.waiting, 0) != 0 {
 				_, _ = unix.Write(k.spacefd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 			}
-			if sw != nil {
-				k.writableAgain()
-			}
+			k.writableAgain()
 		}
 		if k.closing.Load() {
 			return

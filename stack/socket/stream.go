@@ -351,8 +351,8 @@ func tcpOption(k *sock, name int32, size int) (reply, bool) {
 	return reply{}, false
 }
 
-// writableAgain undoes the shim's "not writable" on the program's fd
-// once the tx ring has room: the shim set the eventfd's counter to its
+// writableAgain undoes the shim's "not writable" on the program's fd (a
+// stream's or a datagram socket's) once the tx ring has room: the shim set the eventfd's counter to its
 // maximum, where poll reports it readable but not writable. Reading
 // resets it (and wakes edge-triggered epoll with EPOLLOUT); a write the
 // rx pump lost meanwhile is made good from the ring.
@@ -363,7 +363,8 @@ func (k *sock) writableAgain() {
 	}
 	var v [8]byte
 	_, _ = unix.Read(k.rxfd, v[:])
-	if k.rx.queued(true) > 0 || atomic.LoadUint32((*uint32)(unsafe.Pointer(&k.mem[offState]))) != stateConnected {
+	// A stream's fd is readable too when it is not (or no longer) connected.
+	if k.rx.queued(true) > 0 || (k.stream() && atomic.LoadUint32((*uint32)(unsafe.Pointer(&k.mem[offState]))) != stateConnected) {
 		_, _ = unix.Write(k.rxfd, one)
 	}
 }

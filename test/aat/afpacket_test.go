@@ -5,9 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
@@ -46,6 +50,51 @@ func newVethPeer(t *testing.T) *vethPeer {
 	sh(t, "ip", "netns", "exec", v.NS, "ip", "link", "set", v.Peer, "up")
 	sh(t, "ip", "netns", "exec", v.NS, "ip", "addr", "add", "10.251.0.1/24", "dev", v.Peer)
 	return v
+}
+
+// txChecksumOff turns off transmit checksum offload on the namespace's
+// end (ethtool -K Peer tx off, without ethtool): otherwise the kernel
+// sends TCP and UDP with the checksum left for the veth to finish, and
+// an af_packet reader on the other end gets it unfinished.
+func (v *vethPeer) txChecksumOff(t *testing.T) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		// The thread enters the namespace and is never unlocked, so Go
+		// ends it rather than reuse it in the wrong namespace.
+		runtime.LockOSThread()
+		errc <- func() error {
+			ns, err := os.Open("/var/run/netns/" + v.NS)
+			if err != nil {
+				return err
+			}
+			defer ns.Close()
+			if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+				return fmt.Errorf("setns: %w", err)
+			}
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			const ethtoolSTXCSUM = 0x17 // struct ethtool_value{cmd, data: 0}
+			val := [2]uint32{ethtoolSTXCSUM, 0}
+			var ifr struct { // struct ifreq with ifr_data
+				name [unix.IFNAMSIZ]byte
+				data unsafe.Pointer
+				_    [16]byte
+			}
+			copy(ifr.name[:unix.IFNAMSIZ-1], v.Peer)
+			ifr.data = unsafe.Pointer(&val)
+			if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr))); e != 0 {
+				return fmt.Errorf("SIOCETHTOOL ETHTOOL_STXCSUM %s: %w", v.Peer, e)
+			}
+			return nil
+		}()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatalf("tx checksum offload off in %s: %v", v.NS, err)
+	}
 }
 
 func (v *vethPeer) counter(t *testing.T, name string) int64 {

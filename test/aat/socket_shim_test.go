@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -156,6 +157,23 @@ func udppeer(t *testing.T) string {
 	return buildC(t, filepath.Join(t.TempDir(), "udppeer"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/udppeer.c"})
 }
 
+// ownGroup makes cmd lead a process group of its own, so killGroup ends
+// the children it forks too (nginx's workers, forkexec's child): a child
+// left running would keep the test's pipes open and its Wait waiting.
+func ownGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+}
+
+// killGroup kills cmd's process group and reaps cmd.
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+}
+
 // startShimmed starts a program under the shim and waits for "ready".
 func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
 	t.Helper()
@@ -165,13 +183,11 @@ func startShimmed(t *testing.T, env []string, bin string, args ...string) (*exec
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	t.Cleanup(func() { killGroup(cmd) })
 	r := bufio.NewReader(stdout)
 	ready := make(chan string, 1)
 	go func() {
@@ -392,6 +408,29 @@ func TestShimSenderWaitsForRoomAndFinishes(t *testing.T) {
 	t.Logf("%s%s", out, line)
 }
 
+// A non-blocking datagram sender that finds its transmit ring full
+// (EAGAIN) sees its fd not writable, as a kernel socket with a full send
+// buffer, until the daemon makes room: then poll says writable and it
+// finishes.
+func TestShimDatagramFdWritableOnlyWithRoom(t *testing.T) {
+	lib, peer := shimLib(t), udppeer(t)
+	d := shimPair(t)
+	startShimmed(t, shimEnv(lib, d), peer, "sink", "10.55.0.2", "7301", "30000")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	blast := exec.CommandContext(ctx, peer, "nblast", "10.55.0.2", "7301", "30000")
+	blast.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+	out, err := blast.CombinedOutput()
+	var sent, eagain, unwritable int
+	if _, serr := fmt.Sscanf(string(out), "sent %d eagain %d unwritable %d", &sent, &eagain, &unwritable); err != nil || serr != nil || sent != 30000 {
+		t.Fatalf("nblast: %v %s", err, out)
+	}
+	if eagain == 0 || unwritable == 0 {
+		t.Fatalf("nblast: %s: want the ring full at times and the fd then not writable", out)
+	}
+	t.Logf("%s", out)
+}
+
 // A program blocked in a shim call when the daemon goes (stopped, or
 // killed with -9) gets an error instead of waiting for good.
 func TestShimBlockedCallFailsWhenTheDaemonGoes(t *testing.T) {
@@ -565,49 +604,19 @@ func TestShimTCPKilledProcessLeavesNothing(t *testing.T) {
 
 // curl under the shim fetches a page from nginx under the shim: two
 // unmodified Debian programs over TCP from interface a to b. nginx runs
-// as one process (master_process off): after fork a child's control
-// calls on inherited sockets fail, and nginx's workers accept on the
-// master's listener. sendfile is off: the shim does not intercept it.
+// as it does by default, a master and forked workers: the workers accept
+// on the master's listener (control calls on inherited sockets), and when
+// the master is stopped every socket leaves the daemon. sendfile is off:
+// the shim does not intercept it.
 func TestShimCurlFromNginx(t *testing.T) {
 	lib := shimLib(t)
-	ng, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			unmet(t, "nginx not installed (nginx-light)")
-		}
-		ng = "/usr/sbin/nginx"
-	}
 	if _, err := exec.LookPath("curl"); err != nil {
 		unmet(t, "curl not installed")
 	}
 	d := shimPair(t)
-	dir := t.TempDir()
-	page := strings.Repeat("a page served through the shim\n", 64000) // 2 MB: more than the rings hold, so nginx waits for room
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server { listen 10.55.0.2:8080; root %[1]s; }
-}
-`, dir)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srvOut := startShimmedServer(t, lib, d, 8080, exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf")))
+	ng, page, srvOut := startShimmedNginx(t, lib, d, "10.55.0.2", nil)
 	rx1 := portRx(t, d, "1")
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		cli := exec.CommandContext(ctx, "curl", "-sS", "--max-time", "10", "http://10.55.0.2:8080/index.html")
 		cli.Env = shimEnv(lib, d)
@@ -621,6 +630,203 @@ http {
 	}
 	if got := portRx(t, d, "1") - rx1; got < 10 {
 		t.Errorf("port 1 received %d frames, want the requests", got)
+	}
+	// The master and its two workers hold the listener: stopping the
+	// master (it stops its workers) leaves nothing in the daemon.
+	if err := ng.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := ng.Wait(); err != nil {
+		t.Errorf("nginx master: %v\n%s", err, srvOut.String())
+	}
+	eventually(t, "no sockets once nginx stopped", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		return len(socks) == 0, mustJSONString(socks)
+	})
+}
+
+// A kernel peer reaches a shimmed nginx: openperfd, not in test mode,
+// has an af_packet port on the host end of a veth pair whose other end
+// is in a network namespace; nginx (master and workers) listens on the
+// port's interface, and the namespace's plain curl and ping reach it.
+func TestShimNginxServesAKernelPeer(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		unmet(t, "curl not installed")
+	}
+	v := newVethPeer(t)
+	// The kernel leaves a TCP checksum to the veth's "hardware", which
+	// af_packet hands on unfinished: the namespace's end computes it.
+	v.txChecksumOff(t)
+	d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_af_packet0,iface="+v.Host)
+	d.expect("POST", "/interfaces", iface("k", "0", "02:00:00:00:0e:02", v4("10.251.0.2", 24, "10.251.0.1")), 201)
+	if out := sh(t, "ip", "netns", "exec", v.NS, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.251.0.2"); !strings.Contains(out, "3 received") {
+		t.Fatalf("ping from the namespace: %s", out)
+	}
+	ng, page, srvOut := startShimmedNginx(t, lib, d, "10.251.0.2", []string{"OPENPERFD_BINDTODEVICE=k"})
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cli := exec.CommandContext(ctx, "ip", "netns", "exec", v.NS, "curl", "-sS", "--max-time", "10", "http://10.251.0.2:8080/index.html")
+		var stderr syncBuffer
+		cli.Stderr = &stderr
+		out, err := cli.Output()
+		cancel()
+		if err != nil || string(out) != page {
+			t.Fatalf("kernel curl #%d: %v, %d bytes (want %d); curl: %s; nginx: %s", i, err, len(out), len(page), stderr.String(), srvOut.String())
+		}
+	}
+	if err := ng.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := ng.Wait(); err != nil {
+		t.Errorf("nginx master: %v\n%s", err, srvOut.String())
+	}
+	eventually(t, "no sockets once nginx stopped", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		return len(socks) == 0, mustJSONString(socks)
+	})
+}
+
+// startShimmedNginx runs nginx under the shim with a master and two
+// workers (its default shape), serving a 2 MB page on addr:8080, with
+// env added to the shim's (nil: none). It returns the master, the page
+// and what nginx prints.
+func startShimmedNginx(t *testing.T, lib string, d *daemon, addr string, env []string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	ng, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
+			unmet(t, "nginx not installed (nginx-light)")
+		}
+		ng = "/usr/sbin/nginx"
+	}
+	dir := t.TempDir()
+	page := strings.Repeat("a page served through the shim\n", 64000) // 2 MB: more than the rings hold, so nginx waits for room
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	user := "" // as root, the workers would be nobody, who cannot read the test's directory
+	if os.Geteuid() == 0 {
+		user = "user root;"
+	}
+	conf := fmt.Sprintf(`daemon off;
+%[3]s
+master_process on;
+worker_processes 2;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  server { listen %[2]s:8080; root %[1]s; }
+}
+`, dir, addr, user)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(ng, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	srv.Env = shimEnv(lib, d, env...)
+	out := startShimmedServer(t, lib, d, 8080, srv)
+	return srv, page, out
+}
+
+// forkexec builds stack/socket/shim/testdata/forkexec.c.
+func forkexec(t *testing.T) string {
+	return buildC(t, filepath.Join(t.TempDir(), "forkexec"), []string{"-O2", "-Wall", "../../stack/socket/shim/testdata/forkexec.c"})
+}
+
+// A forked child makes control calls on its parent's socket, holds it
+// after the parent closed its fd, makes a socket of its own (listed with
+// its pid), and, killed with -9, leaves nothing in the daemon.
+func TestShimForkedChildHoldsTheSocket(t *testing.T) {
+	lib, fe := shimLib(t), forkexec(t)
+	d := shimPair(t)
+	fdsBefore := daemonFDs(t, d)
+	parent, out, _ := startShimmed(t, shimEnv(lib, d), fe, "fork", "10.55.0.1", "6100")
+	line := strings.TrimSpace(readLine(t, out, 5*time.Second))
+	var pid, port int
+	if _, err := fmt.Sscanf(line, "%d port %d", &pid, &port); err != nil || port != 6100 {
+		t.Fatalf("the child's report: %q", line)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	// The parent's socket, held by the child alone now, and the child's
+	// own socket, shown with the child's pid.
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 2 || *socks[0].State != "bound" || *socks[0].LocalPort != 6100 || int(*socks[1].Pid) != pid {
+		t.Fatalf("after the parent's close, /sockets: %s (child %d)", mustJSONString(socks), pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the killed child's socket leaves /sockets", func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, mustJSONString(now)
+	})
+	// The child's memfd, eventfds and control connection are closed;
+	// the parent's connection goes with the parent.
+	_ = parent.Process.Kill()
+	_ = parent.Wait()
+	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
+		n := daemonFDs(t, d)
+		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
+	})
+}
+
+// A forking TCP server (accept, fork, the parent closes its copy at once,
+// the child answers): the parent's close does not end the child's
+// connection, and when all is done nothing is left in the daemon.
+func TestShimForkingServerParentClosesChildAnswers(t *testing.T) {
+	lib, fe := shimLib(t), forkexec(t)
+	d := shimPair(t)
+	srv, out, _ := startShimmed(t, shimEnv(lib, d), fe, "fserve", "10.55.0.2", "6102", "3")
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cli := exec.CommandContext(ctx, fe, "fget", "10.55.0.2", "6102")
+		cli.Env = shimEnv(lib, d, "OP_BINDTODEVICE=a")
+		got, err := cli.CombinedOutput()
+		cancel()
+		if err != nil || !strings.HasPrefix(string(got), "hello from ") {
+			t.Fatalf("client #%d: %v %q", i, err, got)
+		}
+	}
+	if line := strings.TrimSpace(readLine(t, out, 10*time.Second)); line != "served 3" {
+		t.Fatalf("server: %q", line)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	eventually(t, "no sockets once the server and its children ended", func() (bool, string) {
+		var socks []gen.SocketStats
+		d.get("/sockets", &socks)
+		return len(socks) == 0, mustJSONString(socks)
+	})
+}
+
+// A shim socket does not survive exec (as in OpenPerf, whose shim keeps
+// nothing across it): in the new image an fd without FD_CLOEXEC is a
+// plain eventfd that fails socket calls cleanly (forkexec checks it), one
+// with FD_CLOEXEC is gone, and the daemon has let the old socket go.
+func TestShimSocketAfterExec(t *testing.T) {
+	lib, fe := shimLib(t), forkexec(t)
+	d := shimPair(t)
+	cmd, out, _ := startShimmed(t, shimEnv(lib, d), fe, "exec", "10.55.0.1", "6101")
+	if line := strings.TrimSpace(readLine(t, out, 5*time.Second)); line != "after ok" {
+		t.Fatalf("after exec: %q", line)
+	}
+	var socks []gen.SocketStats
+	d.get("/sockets", &socks)
+	if len(socks) != 1 || int(*socks[0].Pid) != cmd.Process.Pid || *socks[0].LocalPort != 6101 {
+		t.Fatalf("after exec, /sockets: %s", mustJSONString(socks))
 	}
 }
 
@@ -662,18 +868,22 @@ func TestShimIperf3TCP(t *testing.T) {
 	}
 }
 
-// startShimmedServer starts srv under the shim (killed at the test's end)
+// startShimmedServer starts srv under the shim (its own Env if set, else
+// shimEnv's; killed at the test's end)
 // and waits for its listener on port to show in /sockets. The buffer
 // holds what it prints.
 func startShimmedServer(t *testing.T, lib string, d *daemon, port int, srv *exec.Cmd) *syncBuffer {
 	t.Helper()
-	srv.Env = shimEnv(lib, d)
+	if srv.Env == nil {
+		srv.Env = shimEnv(lib, d)
+	}
 	out := &syncBuffer{}
 	srv.Stdout, srv.Stderr = out, out
+	ownGroup(srv)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	t.Cleanup(func() { killGroup(srv) })
 	name := filepath.Base(srv.Path)
 	eventually(t, name+"'s listener in /sockets", func() (bool, string) {
 		var socks []gen.SocketStats

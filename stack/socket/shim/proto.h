@@ -3,7 +3,10 @@
  * server. stack/socket/proto.go mirrors it; change both together.
  *
  * Control: one SOCK_SEQPACKET unix connection per client process, one
- * fixed-size request and one fixed-size reply per call. The reply to
+ * fixed-size request and one fixed-size reply per call. A socket lasts
+ * while any connection holds it: its creator's, and each forked child's
+ * (the parent opens the child's connection before fork and holds its
+ * sockets on it with OP_HOLD). The reply to
  * OP_SOCKET carries four fds (SCM_RIGHTS): the shared memory (memfd),
  * the receive eventfd (becomes the application's socket fd), the
  * transmit eventfd (wakes the daemon) and the space eventfd (wakes a
@@ -36,6 +39,10 @@ enum opd_op {
     OPD_OP_SHUTDOWN = 10,   /* a=how */
     OPD_OP_LISTEN = 11,     /* a=backlog */
     OPD_OP_ACCEPT = 12,     /* reply: a new socket's four fds as OP_SOCKET's, data=peer sockaddr */
+    OPD_OP_HOLD = 13,       /* data=the socket's 8-byte token (OPD_TOKEN): this connection holds the
+                             * socket too (a forked child's, opened by the parent before fork) */
+    OPD_OP_HELLO = 14,      /* a=pid: a forked child now uses the connection its parent opened
+                             * (the daemon checks the pid is a child of the connection's) */
 };
 
 #define OPD_DATA_MAX 256
@@ -69,9 +76,11 @@ struct opd_reply {
 #define OPD_ERR 276      /* uint32, the errno of OPD_STATE_ERROR */
 #define OPD_RX_WAITING 280 /* uint32: the daemon waits for room in a stream's rx ring; the
                             * client that makes room clears it and writes the tx eventfd */
-#define OPD_TX_FULL 284    /* uint32: the client found a stream's tx ring full and set its fd's
+#define OPD_TX_FULL 284    /* uint32: the client found the tx ring full and set its fd's
                             * eventfd counter to the maximum (not writable); whoever clears
                             * this flag reads the eventfd and re-arms it if rx data waits */
+#define OPD_TOKEN 288      /* uint64, set by the daemon: the secret OP_HOLD presents */
+#define OPD_TOKEN_LEN 8
 #define OPD_STATE_IDLE 0
 #define OPD_STATE_CONNECTING 1
 #define OPD_STATE_CONNECTED 2

@@ -83,7 +83,41 @@ static int push(struct shim_sock *s, const struct msghdr *msg, size_t len)
     return 1;
 }
 
-ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
+/* settle keeps the eventfd readable exactly while records wait: called
+ * when the ring looked empty, it clears the eventfd, then re-arms it if
+ * a record arrived meanwhile. */
+static void settle(struct shim_sock *s, int fd)
+{
+    uint64_t v;
+    ssize_t r = shim_real.read(fd, &v, sizeof(v));
+    (void)r;
+    if (load(u64at(s, OPD_RX_HEAD)) != load(u64at(s, OPD_RX_TAIL))) {
+        v = 1;
+        r = shim_real.write(fd, &v, sizeof(v));
+    }
+}
+
+/* unwritable makes the program's fd poll not writable while the tx ring
+ * is full, as a kernel socket's with a full send buffer: an eventfd at
+ * its maximum count polls readable only. The daemon's tx pump undoes it
+ * when it makes room (OPD_TX_FULL), as for a stream. If the datagram
+ * fits after all (the daemon made room meanwhile), it is sent and the fd
+ * set right here: 1 then, else 0. */
+static int unwritable(struct shim_sock *s, int fd, const struct msghdr *msg, size_t len)
+{
+    uint64_t v;
+    ssize_t r = shim_real.read(fd, &v, sizeof(v));
+    v = 0xfffffffffffffffeULL;
+    r = shim_real.write(fd, &v, sizeof(v)); /* EAGAIN if the daemon wrote meanwhile: then readable, harmless */
+    (void)r;
+    uint32_t *full = (uint32_t *)(s->mem + OPD_TX_FULL);
+    __atomic_store_n(full, 1, __ATOMIC_SEQ_CST);
+    if (!push(s, msg, len)) return 0;
+    if (__atomic_exchange_n(full, 0, __ATOMIC_SEQ_CST) != 0) settle(s, fd);
+    return 1;
+}
+
+ssize_t shim_ring_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags)
 {
     size_t len = iov_total(msg->msg_iov, msg->msg_iovlen);
     if (len > OPD_MAX_DGRAM - 8 || OPD_RECORD_HDR + len > s->ringsize) {
@@ -108,7 +142,9 @@ ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
          * again (the daemon sees the flag or we see its room), then sleep
          * until it signals room. */
         if (nonblock) {
+            int sent = unwritable(s, fd, msg, len);
             pthread_mutex_unlock(&s->txlock);
+            if (sent) return (ssize_t)len;
             errno = EAGAIN;
             return -1;
         }
@@ -133,20 +169,6 @@ ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags)
     }
     pthread_mutex_unlock(&s->txlock);
     return (ssize_t)len;
-}
-
-/* settle keeps the eventfd readable exactly while records wait: called
- * when the ring looked empty, it clears the eventfd, then re-arms it if
- * a record arrived meanwhile. */
-static void settle(struct shim_sock *s, int fd)
-{
-    uint64_t v;
-    ssize_t r = shim_real.read(fd, &v, sizeof(v));
-    (void)r;
-    if (load(u64at(s, OPD_RX_HEAD)) != load(u64at(s, OPD_RX_TAIL))) {
-        v = 1;
-        r = shim_real.write(fd, &v, sizeof(v));
-    }
 }
 
 /* pop takes one record into msg; -1 when the ring is empty. */

@@ -24,6 +24,14 @@
 
 struct shim_libc shim_real;
 static struct shim_sock *table[SHIM_MAX_FD];
+static int live; /* sockets in the table: fork looks for them only if there are any */
+
+/* OPENPERFD_BINDTODEVICE / OP_BINDTODEVICE, read once when the shim
+ * loads (a program may clear its environment later), as OpenPerf's shim
+ * reads OP_BINDTODEVICE once. */
+static char bindtodevice_buf[256];
+static const char *bindtodevice;
+static void bindtodev_init(void);
 
 #define RESOLVE(name) shim_real.name = dlsym(RTLD_NEXT, #name)
 
@@ -35,6 +43,11 @@ __attribute__((constructor)) static void shim_init(void)
     RESOLVE(send); RESOLVE(sendto); RESOLVE(sendmsg); RESOLVE(recv); RESOLVE(recvfrom);
     RESOLVE(recvmsg); RESOLVE(sendmmsg); RESOLVE(recvmmsg); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
     RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
+    static int once;
+    if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL)) {
+        shim_ctl_init();
+        bindtodev_init();
+    }
 }
 
 /* A wrapper may run before the constructor (another library's). */
@@ -46,11 +59,34 @@ struct shim_sock *shim_lookup(int fd)
     return __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
 }
 
+/* shim_sockets lists the distinct sockets in the table, at most max. */
+int shim_sockets(struct shim_sock **out, int max)
+{
+    int n = 0;
+    if (__atomic_load_n(&live, __ATOMIC_ACQUIRE) == 0) return 0;
+    for (int fd = 0; fd < SHIM_MAX_FD && n < max; fd++) {
+        struct shim_sock *s = __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
+        if (s == NULL) continue;
+        int seen = 0;
+        for (int i = 0; i < n && !seen; i++) seen = out[i] == s;
+        if (!seen) out[n++] = s;
+    }
+    return n;
+}
+
 static const char *env2(const char *ours, const char *openperf)
 {
     const char *v = getenv(ours);
     if (v == NULL || *v == '\0') v = getenv(openperf);
     return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+static void bindtodev_init(void)
+{
+    const char *dev = env2("OPENPERFD_BINDTODEVICE", "OP_BINDTODEVICE");
+    if (dev == NULL || strlen(dev) >= sizeof(bindtodevice_buf)) return;
+    strcpy(bindtodevice_buf, dev);
+    bindtodevice = bindtodevice_buf;
 }
 
 static int simple_call(struct shim_sock *s, uint32_t op, struct opd_reply *rep)
@@ -68,6 +104,7 @@ static void forget(int fd, struct shim_sock *s)
     __atomic_store_n(&table[fd], NULL, __ATOMIC_RELEASE);
     if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
     simple_call(s, OPD_OP_CLOSE, &rep);
+    __atomic_sub_fetch(&live, 1, __ATOMIC_ACQ_REL);
     munmap(s->mem, s->memlen);
     REAL(close)(s->txfd);
     REAL(close)(s->spacefd);
@@ -123,6 +160,7 @@ static int make_sock(uint32_t sid, int fds[4], int domain, int type, int protoco
     pthread_mutex_init(&s->txlock, NULL);
     REAL(close)(memfd);
     if (!(type & SOCK_CLOEXEC)) REAL(fcntl)(fd, F_SETFD, 0);
+    __atomic_add_fetch(&live, 1, __ATOMIC_ACQ_REL);
     __atomic_store_n(&table[fd], s, __ATOMIC_RELEASE);
     return fd;
 fail:
@@ -146,7 +184,7 @@ EXPORT int socket(int domain, int type, int protocol)
     if (shim_call(&req, &rep, fds) < 0) return -1;
     int fd = make_sock(rep.sid, fds, domain, type, protocol);
     if (fd < 0) return -1;
-    const char *dev = env2("OPENPERFD_BINDTODEVICE", "OP_BINDTODEVICE");
+    const char *dev = bindtodevice;
     if (dev != NULL && set_bindtodevice(shim_lookup(fd), dev, strlen(dev) + 1) < 0) {
         int e = errno;
         forget(fd, shim_lookup(fd));
@@ -415,7 +453,7 @@ static ssize_t do_send(struct shim_sock *s, int fd, const struct msghdr *msg, in
         errno = EDESTADDRREQ;
         return -1;
     }
-    return shim_ring_send(s, msg, flags);
+    return shim_ring_send(s, fd, msg, flags);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)

@@ -75,13 +75,15 @@ struct shim_sock {
 #define SHIM_MAX_FD 65536
 
 struct shim_sock *shim_lookup(int fd);
+int shim_sockets(struct shim_sock **out, int max);
+void shim_ctl_init(void);
 
 /* control.c */
 int shim_ctl_fd(void);
 int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4]);
 
 /* ring.c */
-ssize_t shim_ring_send(struct shim_sock *s, const struct msghdr *msg, int flags);
+ssize_t shim_ring_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags);
 ssize_t shim_ring_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags);
 int shim_ring_next_len(struct shim_sock *s);
 

@@ -10,6 +10,8 @@
  *   udppeer wait ADDR PORT           bind, say "ready", block in recv; print its error when it fails
  *   udppeer sink ADDR PORT COUNT     bind, count datagrams until COUNT or 2 s without one; print count and rate
  *   udppeer blast ADDR PORT COUNT    send COUNT 64-byte datagrams as fast as the socket takes them; print the rate
+ *   udppeer nblast ADDR PORT COUNT   the same with 1400 bytes from a non-blocking socket: on EAGAIN, note whether
+ *                                    poll says not writable at once, then poll for POLLOUT (2 s at most)
  *
  * Prints "ready" when bound and "ok" on success; exits 1 on a failure.
  */
@@ -239,6 +241,32 @@ static int blast(struct sockaddr_storage *ss, socklen_t len, int count)
     return close(fd) == 0 ? 0 : 1;
 }
 
+static int nblast(struct sockaddr_storage *ss, socklen_t len, int count)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) die("socket");
+    if (connect(fd, (struct sockaddr *)ss, len) < 0) die("connect");
+    char buf[1400] = "nblast";
+    int eagain = 0, unwritable = 0;
+    for (int i = 0; i < count;) {
+        if (send(fd, buf, sizeof(buf), 0) == sizeof(buf)) {
+            i++;
+            continue;
+        }
+        if (errno != EAGAIN) die("send");
+        eagain++;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (poll(&p, 1, 0) == 0) unwritable++;
+        p.revents = 0;
+        if (poll(&p, 1, 2000) != 1 || !(p.revents & POLLOUT)) {
+            fprintf(stderr, "udppeer: not writable 2 s after EAGAIN (%d sent)\n", i);
+            return 1;
+        }
+    }
+    printf("sent %d eagain %d unwritable %d\n", count, eagain, unwritable);
+    return close(fd) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -255,5 +283,6 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "wait") == 0) return wait_recv(&ss, len);
     if (strcmp(argv[1], "sink") == 0) return sink(&ss, len, count);
     if (strcmp(argv[1], "blast") == 0) return blast(&ss, len, count);
+    if (strcmp(argv[1], "nblast") == 0) return nblast(&ss, len, count);
     return 2;
 }
