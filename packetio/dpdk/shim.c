@@ -323,7 +323,7 @@ int op_bond_free(const char *name) { return rte_eth_bond_free(name); }
  * frame) and frees the chain; NULL, with the chain left alone, when it
  * cannot. The copy (9 KB in 5 segments: 120-160 ns cache-hot here) is
  * paid by chained frames only. */
-static struct rte_mbuf *op_linearize(struct rte_mbuf *m, struct rte_mempool *jumbo)
+static __rte_noinline __rte_cold struct rte_mbuf *op_linearize(struct rte_mbuf *m, struct rte_mempool *jumbo)
 {
 	struct rte_mbuf *j = rte_pktmbuf_alloc(jumbo);
 	if (j == NULL)
@@ -418,7 +418,7 @@ static inline void op_pc_add(struct op_pcounts *pc, unsigned code, uint64_t n)
 /* op_count_protocols adds frames m[0:n] to the protocol counters pc. A
  * burst's frames are mostly of one class: counted as runs, so that the
  * counters are not a chain of memory increments, one per frame. */
-static inline void op_count_protocols(struct rte_mbuf **m, uint16_t n, struct op_pcounts *pc)
+static __rte_noinline void op_count_protocols(struct rte_mbuf **m, uint16_t n, struct op_pcounts *pc)
 {
 	unsigned run = 0;
 	uint64_t k = 0;
