@@ -80,7 +80,9 @@
 # (each latency phase, default 10), BENCH_LAT_CLIENTS (default 32), BENCH_CPU (the
 # forwarding/worker CPU, default 1; CPU 0 is EAL's main lcore),
 # BENCH_TX_ONLY=1 (only the txonly and generator rows: no rxonly, no
-# analyzer rows, no micro-benchmarks, fib or interfaces).
+# analyzer rows, no micro-benchmarks, fib or interfaces), BENCH_ROWS (an
+# extended regular expression: only the throughput rows whose name
+# matches it, e.g. 'analyze-.*', and nothing after the table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -209,9 +211,12 @@ ours_mpps() {
 
 declare -A tp ours
 rows=()
+# want ROW: whether BENCH_ROWS (if set) selects the row.
+want() { [ -z "${BENCH_ROWS:-}" ] || [[ $1 =~ ^(${BENCH_ROWS})$ ]]; }
 modes=(rxonly txonly)
 [ "${BENCH_TX_ONLY:-0}" = 1 ] && modes=(txonly)
 for mode in "${modes[@]}"; do
+	want "$mode" || continue
 	testpmd_mpps "$mode"
 	tp[$mode]=$result
 	ours_mpps "$mode"
@@ -222,6 +227,7 @@ done
 # just before it. gen ROW SIZE FLOWS SIGNATURES [TESTPMD_SIZE (default SIZE)]
 gen() {
 	local r tsize=${5:-$2}
+	want "$1" || return 0
 	for ((r = 0; r < REPEAT; r++)); do
 		if [ "$tsize" = 64 ]; then testpmd_mpps txonly; else testpmd_mpps txonly "$tsize"; fi
 		local t=$result
@@ -256,6 +262,7 @@ gen gentx-9216 9216 1000 true 9212
 # the wire: 64-byte packets, as net_null's. ana ROW
 ana() {
 	local r
+	want "$1" || return 0
 	for ((r = 0; r < REPEAT; r++)); do
 		testpmd_mpps rxonly
 		local t=$result
@@ -282,6 +289,7 @@ echo "(net_null0, 64-byte packets unless the row says otherwise, one lcore on CP
 echo " ratio = ours / the testpmd txonly run at the same size just before (rxonly and analyze-*: rxonly); load average $(cut -d' ' -f1-3 /proc/loadavg):"
 echo " anything else running on CPU $CPU skews the figures)"
 [ "${BENCH_TX_ONLY:-0}" = 1 ] && exit 0
+[ -n "${BENCH_ROWS:-}" ] && exit 0
 
 echo
 echo "frame latency, idle API vs ${BENCH_LAT_CLIENTS:-32} REST clients on GET /ports (real daemon, test mode; target p99.9 <= 2x idle):"

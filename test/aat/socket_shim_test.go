@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/openperfd/openperfd/api/gen"
 )
@@ -124,6 +128,12 @@ func TestShimPingFromInterfaceAToB(t *testing.T) {
 				argv = append([]string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)
 			}
 			rx1, bRx := portRx(t, d, "1"), ifaceRx(t, d, "b")
+			// A capture on port 1 keeps the echo requests that arrive.
+			capID := "ping" + strings.ReplaceAll(c.name, " ", "-")
+			d.expect("POST", "/packet/captures", map[string]any{"id": capID, "source_id": "1",
+				"config": map[string]any{"mode": "buffer", "buffer_size": 1 << 20, "filter": "icmp or icmp6"}}, 201)
+			var cr gen.PacketCaptureResult
+			mustJSON(t, d.expect("POST", "/packet/captures/"+capID+"/start", nil, 201), &cr)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -146,6 +156,10 @@ func TestShimPingFromInterfaceAToB(t *testing.T) {
 			}
 			if got := ifaceRx(t, d, "b") - bRx; got < 3 {
 				t.Errorf("interface b received %d frames, want >= 3", got)
+			}
+			d.expect("POST", "/packet/captures/"+capID+"/stop", nil, 204)
+			if n := echoRequestsTo(t, d, cr.Id, c.dst); n != 3 {
+				t.Errorf("capture on port 1 holds %d echo requests to %s, want 3", n, c.dst)
 			}
 		})
 	}
@@ -896,4 +910,73 @@ func startShimmedServer(t *testing.T, lib string, d *daemon, port int, srv *exec
 		return false, mustJSONString(socks) + out.String()
 	})
 	return out
+}
+
+// echoRequestsTo counts the ICMP or ICMPv6 echo requests to dst in a
+// capture result's pcapng.
+func echoRequestsTo(t *testing.T, d *daemon, resultID, dst string) int {
+	t.Helper()
+	_, r := capturePcap(t, d, resultID)
+	want := net.ParseIP(dst)
+	n := 0
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.DstIP.Equal(want) {
+			if e, ok := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4); ok && e.TypeCode.Type() == layers.ICMPv4TypeEchoRequest {
+				n++
+			}
+		}
+		if ip, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok && ip.DstIP.Equal(want) {
+			if e, ok := p.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6); ok && e.TypeCode.Type() == layers.ICMPv6TypeEchoRequest {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestShimIperf3UDP: iperf3's UDP test between two shimmed processes, a
+// to b at 50 Mbit/s for 2 s: the server receives the datagrams and
+// reports (almost) none lost.
+func TestShimIperf3UDP(t *testing.T) {
+	lib := shimLib(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		unmet(t, "iperf3 not installed")
+	}
+	d := shimPair(t)
+	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", "5213")
+	srvOut := startShimmedServer(t, lib, d, 5213, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli := exec.CommandContext(ctx, "iperf3", "-u", "-b", "50M", "-c", "10.55.0.2", "-p", "5213", "-t", "2", "-J")
+	cli.Env = shimEnv(lib, d)
+	out, err := cli.Output()
+	if err != nil {
+		t.Fatalf("iperf3 -u client: %v\n%s\nserver: %s", err, out, srvOut.String())
+	}
+	var res struct {
+		End struct {
+			Sum struct {
+				Packets     int64   `json:"packets"`
+				LostPackets int64   `json:"lost_packets"`
+				LostPercent float64 `json:"lost_percent"`
+				JitterMs    float64 `json:"jitter_ms"`
+			} `json:"sum"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("iperf3 JSON: %v\n%s", err, out)
+	}
+	s := res.End.Sum
+	if s.Packets < 1000 || s.LostPercent > 5 {
+		t.Fatalf("iperf3 -u: %d datagrams, %d lost (%.2f%%), want >= 1000 with <= 5%% lost\n%s", s.Packets, s.LostPackets, s.LostPercent, out)
+	}
+	t.Logf("iperf3 UDP a->b under the shim: %d datagrams, %d lost (%.2f%%), jitter %.3f ms", s.Packets, s.LostPackets, s.LostPercent, s.JitterMs)
+	if err := srv.Wait(); err != nil {
+		t.Errorf("iperf3 server: %v\n%s", err, srvOut.String())
+	}
 }
