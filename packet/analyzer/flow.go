@@ -2,8 +2,6 @@ package analyzer
 
 import (
 	"encoding/binary"
-	"math"
-	"math/bits"
 
 	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packet/signature"
@@ -85,15 +83,13 @@ func keyAt(port uint16, frame []byte, vlan, ip int, v6 bool, l4 int, proto uint8
 // distance from the first value (shift): no division per value, and no
 // cancellation when the values are large and close together. The first
 // moment is total less n shifts (exact in integers: wrapping products
-// cancel), the second a 128-bit integer sum (sq2hi, sq2lo): per value a
-// multiply and two adds, where a float64 sum puts a conversion, a multiply
-// and a float add (~10 cycles) on each frame's path.
+// cancel), the second a float64 sum.
 type summary struct {
-	n            uint64
-	min, max     int64
-	total        int64
-	shift        int64
-	sq2hi, sq2lo uint64
+	n        uint64
+	min, max int64
+	total    int64
+	shift    int64
+	sum2     float64
 }
 
 // sum1 is the sum of the values' distances from shift.
@@ -107,26 +103,8 @@ func (s *summary) add(x int64) {
 	s.max = max(s.max, x)
 	s.n++
 	s.total += x
-	d := x - s.shift
-	a := uint64(d)
-	if d < 0 {
-		a = uint64(-d)
-	}
-	hi, lo := bits.Mul64(a, a)
-	var c uint64
-	s.sq2lo, c = bits.Add64(s.sq2lo, lo, 0)
-	s.sq2hi += hi + c
-}
-
-// sum2 is the sum of the squares of the values' distances from shift.
-func (s *summary) sum2() float64 { return float64(s.sq2hi)*0x1p64 + float64(s.sq2lo) }
-
-// setSum2 sets the sum of squares from a float64 (merge's).
-func (s *summary) setSum2(v float64) {
-	v = max(v, 0)
-	hi := math.Floor(v / 0x1p64)
-	s.sq2hi = uint64(hi)
-	s.sq2lo = uint64(max(v-hi*0x1p64, 0))
+	d := float64(x - s.shift)
+	s.sum2 += d * d
 }
 
 // sequence follows a flow's signature sequence numbers as OpenPerf (and

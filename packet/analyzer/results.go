@@ -256,7 +256,7 @@ func (s *summary) moments() (n, mean, m2 float64) {
 	n = float64(s.n)
 	sum1 := s.sum1()
 	mean = float64(s.shift) + sum1/n
-	m2 = max(s.sum2()-sum1*sum1/n, 0)
+	m2 = max(s.sum2-sum1*sum1/n, 0)
 	return n, mean, m2
 }
 
@@ -283,7 +283,7 @@ func (s *summary) merge(t *summary) {
 	// Re-express about shift: sum2 = m2 + sum1^2/n.
 	s.shift = int64(math.Round(mean))
 	sum1 := s.sum1()
-	s.setSum2(m2 + sum1*sum1/n)
+	s.sum2 = m2 + sum1*sum1/n
 }
 
 func (s *summary) result() *Summary {
