@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	benchdaemon "github.com/openperfd/openperfd/bench/daemon"
@@ -27,14 +28,15 @@ func main() {
 	shim := flag.String("shim", "bin/libopenperfd-shim.so", "the socket shim")
 	secs := flag.Int("seconds", 3, "iperf3 run time of each measurement")
 	rounds := flag.Int("rounds", 3, "rounds (shim and kernel each)")
+	extra := flag.String("daemon-args", "", "more openperfd arguments, space-separated (e.g. \"--modules.stack.rx-strategy queued\")")
 	flag.Parse()
-	if err := run(*bin, *shim, *secs, *rounds); err != nil {
+	if err := run(*bin, *shim, *secs, *rounds, strings.Fields(*extra)); err != nil {
 		fmt.Fprintln(os.Stderr, "shimbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, shim string, secs, rounds int) error {
+func run(bin, shim string, secs, rounds int, extra []string) error {
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		return fmt.Errorf("iperf3 not found (Debian package iperf3): %w", err)
 	}
@@ -44,7 +46,7 @@ func run(bin, shim string, secs, rounds int) error {
 	}
 	tag := strconv.Itoa(os.Getpid())
 	prefix := "shimbench" + tag
-	d, err := benchdaemon.Start(bin, nil, "--modules.packetio.dpdk.test-mode", "-P", prefix)
+	d, err := benchdaemon.Start(bin, nil, append([]string{"--modules.packetio.dpdk.test-mode", "-P", prefix}, extra...)...)
 	if err != nil {
 		return err
 	}
