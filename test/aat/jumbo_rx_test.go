@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,13 +23,7 @@ import (
 // the octets) and counts the lengths; the port's x_xstats count the
 // frames copied out of chains.
 func TestTapPortJumboFramesArriveWhole(t *testing.T) {
-	requireRoot(t, "tap devices and network namespaces")
-	requireTool(t, "ip", "iproute2")
-	id := os.Getpid() % 100000
-	ns, tap := fmt.Sprintf("opd-jumbo-%d", id), fmt.Sprintf("opdj%d", id)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	sh(t, "ip", "netns", "add", ns)
-	sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+	ns, tap := tapNamespace(t, "jumbo", "opdj")
 
 	d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_tap0,iface="+tap)
 	var port gen.Port
@@ -38,8 +31,7 @@ func TestTapPortJumboFramesArriveWhole(t *testing.T) {
 	if got := port.Config.Dpdk.XRxScatter; got == nil || !*got {
 		t.Fatalf("GET /ports/0 x_rx_scatter = %v, want true", got)
 	}
-	sh(t, "ip", "link", "set", tap, "netns", ns)
-	sh(t, "ip", "netns", "exec", ns, "ip", "link", "set", tap, "mtu", "9198", "up")
+	moveTap(t, tap, ns, "mtu", "9198")
 
 	createAnalyzer(t, d, "jumbo", "0", map[string]any{
 		"flow_counters": []string{"frame_count", "frame_length", "prbs", "advanced_sequencing"},
@@ -71,11 +63,7 @@ func TestTapPortJumboFramesArriveWhole(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	helper := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestHelperWriteFrames$")
-	helper.Env = append(os.Environ(), "OPD_WRITE_IFACE="+tap, "OPD_WRITE_FILE="+file)
-	if out, err := helper.CombinedOutput(); err != nil {
-		t.Fatalf("writing frames into the tap: %v\n%s", err, out)
-	}
+	writeFrames(t, ns, tap, "OPD_WRITE_FILE="+file)
 	eventually(t, "analyzer counts 4 frames", func() (bool, string) {
 		r := analyzerResult(t, d, ar.Id)
 		return r.FlowCounters.FrameCount == 4, fmt.Sprintf("%d frames", r.FlowCounters.FrameCount)

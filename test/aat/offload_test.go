@@ -22,14 +22,7 @@ import (
 // right. The tap's kernel end is moved into a network namespace made for
 // the test, from which a helper process writes the frames.
 func TestTapPortChecksumOffload(t *testing.T) {
-	requireRoot(t, "tap devices and network namespaces")
-	requireTool(t, "ip", "iproute2")
-	id := os.Getpid() % 100000
-	ns, tap := fmt.Sprintf("opd-tap-%d", id), fmt.Sprintf("opdt%d", id)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	sh(t, "ip", "netns", "add", ns)
-	// No IPv6 on the tap: the kernel would send its own frames.
-	sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+	ns, tap := tapNamespace(t, "tap", "opdt")
 
 	d := startDaemon(t, "-l", "info", "-d", "--no-huge,--no-pci,--vdev=net_tap0,iface="+tap)
 	eventually(t, "the port ready log names the offloads", func() (bool, string) {
@@ -45,8 +38,7 @@ func TestTapPortChecksumOffload(t *testing.T) {
 	if got := port.Config.Dpdk.XRxChecksumOffload; got == nil || fmt.Sprint(*got) != "[ipv4 udp tcp]" {
 		t.Fatalf("GET /ports/0 x_rx_checksum_offload = %v, want [ipv4 udp tcp]", got)
 	}
-	sh(t, "ip", "link", "set", tap, "netns", ns)
-	sh(t, "ip", "netns", "exec", ns, "ip", "link", "set", tap, "up")
+	moveTap(t, tap, ns)
 
 	createAnalyzer(t, d, "an", "0", map[string]any{
 		"protocol_counters": []string{"ethernet", "ip", "transport"},
@@ -78,11 +70,7 @@ func TestTapPortChecksumOffload(t *testing.T) {
 	add(corrupt(udp, 14+8), 3) // TTL: the IPv4 header checksum fails
 	add(corrupt(udp, 90), 4)   // payload: the UDP checksum fails
 	add(corrupt(tcp, 90), 2)
-	helper := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestHelperWriteFrames$")
-	helper.Env = append(os.Environ(), "OPD_WRITE_IFACE="+tap, "OPD_WRITE_FRAMES="+strings.Join(frames, ","))
-	if out, err := helper.CombinedOutput(); err != nil {
-		t.Fatalf("writing frames into the tap: %v\n%s", err, out)
-	}
+	writeFrames(t, ns, tap, "OPD_WRITE_FRAMES="+strings.Join(frames, ","))
 	eventually(t, "analyzer counts 24 frames", func() (bool, string) {
 		r := analyzerResult(t, d, ar.Id)
 		return r.FlowCounters.FrameCount == 24, fmt.Sprintf("%d frames", r.FlowCounters.FrameCount)
@@ -96,6 +84,41 @@ func TestTapPortChecksumOffload(t *testing.T) {
 	want := gen.PacketAnalyzerChecksums{Mode: "port", Ipv4: v(24), Udp: v(17), Tcp: v(7)}
 	if got := analyzerResult(t, d, ar.Id).XChecksums; got == nil || *got != want {
 		t.Errorf("x_checksums %+v, want %+v", got, want)
+	}
+}
+
+// tapNamespace makes a network namespace for a tap test (deleted at the
+// end) and names the tap, kind telling tests apart: the daemon creates the
+// tap in this namespace, moveTap then moves it there. IPv6 is off in ns:
+// the kernel would send frames of its own on the tap.
+func tapNamespace(t *testing.T, kind, tapPrefix string) (ns, tap string) {
+	t.Helper()
+	requireRoot(t, "tap devices and network namespaces")
+	requireTool(t, "ip", "iproute2")
+	id := os.Getpid() % 100000
+	ns, tap = fmt.Sprintf("opd-%s-%d", kind, id), fmt.Sprintf("%s%d", tapPrefix, id)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	sh(t, "ip", "netns", "add", ns)
+	sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+	return ns, tap
+}
+
+// moveTap moves the daemon's tap into ns and sets it up there, with the
+// extra ip-link settings given (e.g. "mtu", "9198").
+func moveTap(t *testing.T, tap, ns string, settings ...string) {
+	t.Helper()
+	sh(t, "ip", "link", "set", tap, "netns", ns)
+	sh(t, append(append([]string{"ip", "netns", "exec", ns, "ip", "link", "set", tap}, settings...), "up")...)
+}
+
+// writeFrames runs TestHelperWriteFrames in ns to write frames into the
+// tap; env names them (OPD_WRITE_FRAMES or OPD_WRITE_FILE).
+func writeFrames(t *testing.T, ns, tap string, env ...string) {
+	t.Helper()
+	helper := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestHelperWriteFrames$")
+	helper.Env = append(append(os.Environ(), "OPD_WRITE_IFACE="+tap), env...)
+	if out, err := helper.CombinedOutput(); err != nil {
+		t.Fatalf("writing frames into the tap: %v\n%s", err, out)
 	}
 }
 
