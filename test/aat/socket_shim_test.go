@@ -286,11 +286,7 @@ func TestShimSocketsListedAndGoneWhenTheProcessDies(t *testing.T) {
 	// connection drop and closes the socket.
 	_ = hold.Process.Kill()
 	_ = hold.Wait()
-	eventually(t, "the dead process's socket leaves /sockets", func() (bool, string) {
-		var now []gen.SocketStats
-		d.get("/sockets", &now)
-		return len(now) == 0, fmt.Sprint(len(now), " sockets")
-	})
+	noSocketsLeft(t, d, "the dead process's socket leaves /sockets")
 	// Its memfd, eventfds and control connection are closed too.
 	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
 		n := daemonFDs(t, d)
@@ -544,11 +540,7 @@ func TestShimTCPConnectRefusedAndBlockedConnectHoldsNothing(t *testing.T) {
 	if err != nil || string(out) != "ok\n" {
 		t.Fatalf("tcppeer async: %v %q", err, out)
 	}
-	eventually(t, "the process's sockets leave /sockets", func() (bool, string) {
-		var now []gen.SocketStats
-		d.get("/sockets", &now)
-		return len(now) == 0, mustJSONString(now)
-	})
+	noSocketsLeft(t, d, "the process's sockets leave /sockets")
 }
 
 // A TCP exchange between two shimmed processes: a non-blocking accept
@@ -605,11 +597,7 @@ func TestShimTCPKilledProcessLeavesNothing(t *testing.T) {
 	}
 	_ = p.Process.Kill()
 	_ = p.Wait()
-	eventually(t, "the dead process's sockets leave /sockets", func() (bool, string) {
-		var now []gen.SocketStats
-		d.get("/sockets", &now)
-		return len(now) == 0, fmt.Sprint(len(now), " sockets")
-	})
+	noSocketsLeft(t, d, "the dead process's sockets leave /sockets")
 	eventually(t, "the daemon's fds back to their count before", func() (bool, string) {
 		n := daemonFDs(t, d)
 		return n <= fdsBefore, fmt.Sprintf("%d fds, %d before", n, fdsBefore)
@@ -653,11 +641,7 @@ func TestShimCurlFromNginx(t *testing.T) {
 	if err := ng.Wait(); err != nil {
 		t.Errorf("nginx master: %v\n%s", err, srvOut.String())
 	}
-	eventually(t, "no sockets once nginx stopped", func() (bool, string) {
-		var socks []gen.SocketStats
-		d.get("/sockets", &socks)
-		return len(socks) == 0, mustJSONString(socks)
-	})
+	noSocketsLeft(t, d, "no sockets once nginx stopped")
 }
 
 // A kernel peer reaches a shimmed nginx: openperfd, not in test mode,
@@ -696,11 +680,7 @@ func TestShimNginxServesAKernelPeer(t *testing.T) {
 	if err := ng.Wait(); err != nil {
 		t.Errorf("nginx master: %v\n%s", err, srvOut.String())
 	}
-	eventually(t, "no sockets once nginx stopped", func() (bool, string) {
-		var socks []gen.SocketStats
-		d.get("/sockets", &socks)
-		return len(socks) == 0, mustJSONString(socks)
-	})
+	noSocketsLeft(t, d, "no sockets once nginx stopped")
 }
 
 // startShimmedNginx runs nginx under the shim with a master and two
@@ -781,11 +761,7 @@ func TestShimForkedChildHoldsTheSocket(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the killed child's socket leaves /sockets", func() (bool, string) {
-		var now []gen.SocketStats
-		d.get("/sockets", &now)
-		return len(now) == 0, mustJSONString(now)
-	})
+	noSocketsLeft(t, d, "the killed child's socket leaves /sockets")
 	// The child's memfd, eventfds and control connection are closed;
 	// the parent's connection goes with the parent.
 	_ = parent.Process.Kill()
@@ -819,11 +795,7 @@ func TestShimForkingServerParentClosesChildAnswers(t *testing.T) {
 	if err := srv.Wait(); err != nil {
 		t.Fatalf("server: %v", err)
 	}
-	eventually(t, "no sockets once the server and its children ended", func() (bool, string) {
-		var socks []gen.SocketStats
-		d.get("/sockets", &socks)
-		return len(socks) == 0, mustJSONString(socks)
-	})
+	noSocketsLeft(t, d, "no sockets once the server and its children ended")
 }
 
 // A shim socket does not survive exec (as in OpenPerf, whose shim keeps
@@ -847,21 +819,7 @@ func TestShimSocketAfterExec(t *testing.T) {
 // iperf3 TCP between two shimmed processes, client on a, server on b,
 // for two seconds; the bytes it reports arrived, and the figure is logged.
 func TestShimIperf3TCP(t *testing.T) {
-	lib := shimLib(t)
-	if _, err := exec.LookPath("iperf3"); err != nil {
-		unmet(t, "iperf3 not installed")
-	}
-	d := shimPair(t)
-	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", "5211")
-	srvOut := startShimmedServer(t, lib, d, 5211, srv)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cli := exec.CommandContext(ctx, "iperf3", "-c", "10.55.0.2", "-p", "5211", "-t", "2", "-J")
-	cli.Env = shimEnv(lib, d)
-	out, err := cli.Output()
-	if err != nil {
-		t.Fatalf("iperf3 client: %v\n%s\nserver: %s", err, out, srvOut.String())
-	}
+	out := runShimmedIperf3(t, 5211)
 	var res struct {
 		End struct {
 			SumReceived struct {
@@ -877,9 +835,6 @@ func TestShimIperf3TCP(t *testing.T) {
 		t.Fatalf("iperf3: %d bytes received, want >= 1 MiB\n%s", res.End.SumReceived.Bytes, out)
 	}
 	t.Logf("iperf3 TCP a->b under the shim: %d bytes, %.2f Gbit/s", res.End.SumReceived.Bytes, res.End.SumReceived.BitsPerSecond/1e9)
-	if err := srv.Wait(); err != nil {
-		t.Errorf("iperf3 server: %v\n%s", err, srvOut.String())
-	}
 }
 
 // startShimmedServer starts srv under the shim (its own Env if set, else
@@ -943,21 +898,7 @@ func echoRequestsTo(t *testing.T, d *daemon, resultID, dst string) int {
 // to b at 50 Mbit/s for 2 s: the server receives the datagrams and
 // reports (almost) none lost.
 func TestShimIperf3UDP(t *testing.T) {
-	lib := shimLib(t)
-	if _, err := exec.LookPath("iperf3"); err != nil {
-		unmet(t, "iperf3 not installed")
-	}
-	d := shimPair(t)
-	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", "5213")
-	srvOut := startShimmedServer(t, lib, d, 5213, srv)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cli := exec.CommandContext(ctx, "iperf3", "-u", "-b", "50M", "-c", "10.55.0.2", "-p", "5213", "-t", "2", "-J")
-	cli.Env = shimEnv(lib, d)
-	out, err := cli.Output()
-	if err != nil {
-		t.Fatalf("iperf3 -u client: %v\n%s\nserver: %s", err, out, srvOut.String())
-	}
+	out := runShimmedIperf3(t, 5213, "-u", "-b", "50M")
 	var res struct {
 		End struct {
 			Sum struct {
@@ -976,7 +917,44 @@ func TestShimIperf3UDP(t *testing.T) {
 		t.Fatalf("iperf3 -u: %d datagrams, %d lost (%.2f%%), want >= 1000 with <= 5%% lost\n%s", s.Packets, s.LostPackets, s.LostPercent, out)
 	}
 	t.Logf("iperf3 UDP a->b under the shim: %d datagrams, %d lost (%.2f%%), jitter %.3f ms", s.Packets, s.LostPackets, s.LostPercent, s.JitterMs)
+}
+
+// noSocketsLeft waits until the daemon lists no shim socket; what says
+// what should have closed them.
+func noSocketsLeft(t *testing.T, d *daemon, what string) {
+	t.Helper()
+	eventually(t, what, func() (bool, string) {
+		var now []gen.SocketStats
+		d.get("/sockets", &now)
+		return len(now) == 0, mustJSONString(now)
+	})
+}
+
+// runShimmedIperf3 runs an iperf3 server (one test) under the shim on
+// interface b and a client under the shim on a, with the client's extra
+// arguments, for 2 s; it returns the client's JSON report, after the
+// server has ended cleanly.
+func runShimmedIperf3(t *testing.T, port int, clientArgs ...string) []byte {
+	t.Helper()
+	lib := shimLib(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		unmet(t, "iperf3 not installed")
+	}
+	d := shimPair(t)
+	p := strconv.Itoa(port)
+	srv := exec.Command("iperf3", "-s", "-1", "-B", "10.55.0.2", "-p", p)
+	srvOut := startShimmedServer(t, lib, d, port, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	args := append([]string{"-c", "10.55.0.2", "-p", p, "-t", "2", "-J"}, clientArgs...)
+	cli := exec.CommandContext(ctx, "iperf3", args...)
+	cli.Env = shimEnv(lib, d)
+	out, err := cli.Output()
+	if err != nil {
+		t.Fatalf("iperf3 %v: %v\n%s\nserver: %s", clientArgs, err, out, srvOut.String())
+	}
 	if err := srv.Wait(); err != nil {
 		t.Errorf("iperf3 server: %v\n%s", err, srvOut.String())
 	}
+	return out
 }
