@@ -83,10 +83,11 @@ static int push(struct shim_sock *s, const struct msghdr *msg, size_t len)
     return 1;
 }
 
-/* settle keeps the eventfd readable exactly while records wait: called
- * when the ring looked empty, it clears the eventfd, then re-arms it if
- * a record arrived meanwhile. */
-static void settle(struct shim_sock *s, int fd)
+/* shim_settle keeps the eventfd readable exactly while records (or a
+ * stream's bytes or EOF) wait: called when the rx ring looked empty, it
+ * clears the eventfd, then re-arms it if something arrived meanwhile. A
+ * listener's watcher re-arms its fd itself. */
+void shim_settle(struct shim_sock *s, int fd)
 {
     uint64_t v;
     ssize_t r = shim_real.read(fd, &v, sizeof(v));
@@ -113,7 +114,7 @@ static int unwritable(struct shim_sock *s, int fd, const struct msghdr *msg, siz
     uint32_t *full = (uint32_t *)(s->mem + OPD_TX_FULL);
     __atomic_store_n(full, 1, __ATOMIC_SEQ_CST);
     if (!push(s, msg, len)) return 0;
-    if (__atomic_exchange_n(full, 0, __ATOMIC_SEQ_CST) != 0) settle(s, fd);
+    if (__atomic_exchange_n(full, 0, __ATOMIC_SEQ_CST) != 0) shim_settle(s, fd);
     return 1;
 }
 
@@ -216,7 +217,7 @@ static ssize_t pop(struct shim_sock *s, int fd, struct msghdr *msg, int flags)
     }
     if (!(flags & MSG_PEEK)) {
         store(u64at(s, OPD_RX_TAIL), tail + align8(OPD_RECORD_HDR + rec.len));
-        if (load(u64at(s, OPD_RX_HEAD)) == tail + align8(OPD_RECORD_HDR + rec.len)) settle(s, fd);
+        if (load(u64at(s, OPD_RX_HEAD)) == tail + align8(OPD_RECORD_HDR + rec.len)) shim_settle(s, fd);
     }
     return (flags & MSG_TRUNC) ? (ssize_t)rec.len : (ssize_t)at;
 }
@@ -233,7 +234,7 @@ ssize_t shim_ring_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flag
     for (;;) {
         pthread_mutex_lock(&s->rxlock);
         ssize_t n = pop(s, fd, msg, flags);
-        if (n < 0) settle(s, fd); /* a stale wake-up must not make poll spin */
+        if (n < 0) shim_settle(s, fd); /* a stale wake-up must not make poll spin */
         pthread_mutex_unlock(&s->rxlock);
         if (n >= 0) return n;
         if (gone(s, NULL)) {

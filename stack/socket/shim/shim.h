@@ -86,6 +86,7 @@ int shim_call(struct opd_request *req, struct opd_reply *rep, int fds[4]);
 ssize_t shim_ring_send(struct shim_sock *s, int fd, const struct msghdr *msg, int flags);
 ssize_t shim_ring_recv(struct shim_sock *s, int fd, struct msghdr *msg, int flags);
 int shim_ring_next_len(struct shim_sock *s);
+void shim_settle(struct shim_sock *s, int fd);
 
 /* stream.c */
 uint32_t shim_stream_state(struct shim_sock *s, int *err);

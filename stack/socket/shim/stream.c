@@ -38,19 +38,6 @@ static long tv_ms(const struct timeval *tv)
     return tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 }
 
-/* clear empties the eventfd, then re-arms it if data or an EOF arrived
- * meanwhile (the listener's watcher re-arms it itself). */
-static void clear(struct shim_sock *s, int fd)
-{
-    uint64_t v;
-    ssize_t r = shim_real.read(fd, &v, sizeof(v));
-    (void)r;
-    if (load(u64at(s, OPD_RX_HEAD)) != load(u64at(s, OPD_RX_TAIL))) {
-        v = 1;
-        r = shim_real.write(fd, &v, sizeof(v));
-    }
-}
-
 /* wait_fd sleeps until fd is readable, the daemon goes, or the timeout.
  * 0: look again; -1 with errno set. */
 static int wait_fd(struct shim_sock *s, int fd, long ms)
@@ -79,7 +66,7 @@ void shim_stream_connecting(struct shim_sock *s, int fd)
     v = 0xfffffffffffffffeULL;
     r = shim_real.write(fd, &v, sizeof(v)); /* EAGAIN if the daemon wrote meanwhile: fine */
     (void)r;
-    if (shim_stream_state(s, NULL) != OPD_STATE_CONNECTING) clear(s, fd);
+    if (shim_stream_state(s, NULL) != OPD_STATE_CONNECTING) shim_settle(s, fd);
 }
 
 int shim_stream_wait_connected(struct shim_sock *s, int fd)
@@ -88,7 +75,7 @@ int shim_stream_wait_connected(struct shim_sock *s, int fd)
         int err;
         uint32_t st = shim_stream_state(s, &err);
         if (st == OPD_STATE_CONNECTED) {
-            clear(s, fd);
+            shim_settle(s, fd);
             return 0;
         }
         if (st == OPD_STATE_ERROR) {
@@ -96,7 +83,7 @@ int shim_stream_wait_connected(struct shim_sock *s, int fd)
             errno = err;
             return -1;
         }
-        clear(s, fd);
+        shim_settle(s, fd);
         st = shim_stream_state(s, &err);
         if (st == OPD_STATE_CONNECTED || st == OPD_STATE_ERROR) continue;
         if (wait_fd(s, fd, -1) < 0) return -1;
@@ -184,7 +171,7 @@ static int unwritable(struct shim_sock *s, int fd)
     uint32_t *full = (uint32_t *)(s->mem + OPD_TX_FULL);
     __atomic_store_n(full, 1, __ATOMIC_SEQ_CST);
     if (room(s) == 0) return 1;
-    if (__atomic_exchange_n(full, 0, __ATOMIC_SEQ_CST) != 0) clear(s, fd);
+    if (__atomic_exchange_n(full, 0, __ATOMIC_SEQ_CST) != 0) shim_settle(s, fd);
     return 0;
 }
 
@@ -303,7 +290,7 @@ ssize_t shim_stream_recv(struct shim_sock *s, int fd, struct msghdr *msg, int fl
         int eof, err;
         pthread_mutex_lock(&s->rxlock);
         ssize_t n = take(s, msg, flags, &eof);
-        if (n <= 0 || load(u64at(s, OPD_RX_HEAD)) == load(u64at(s, OPD_RX_TAIL))) clear(s, fd);
+        if (n <= 0 || load(u64at(s, OPD_RX_HEAD)) == load(u64at(s, OPD_RX_TAIL))) shim_settle(s, fd);
         pthread_mutex_unlock(&s->rxlock);
         uint32_t *rxwait = (uint32_t *)(s->mem + OPD_RX_WAITING);
         if (n > 0 && !(flags & MSG_PEEK) && __atomic_load_n(rxwait, __ATOMIC_SEQ_CST) != 0 &&
