@@ -184,13 +184,7 @@ func (a *app) raw(body []byte) error {
 // readBody reads a JSON request body from a file, or from stdin for "-",
 // and checks that it is JSON before it is sent.
 func (a *app) readBody(path string) ([]byte, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		b, err = io.ReadAll(a.in)
-	} else {
-		b, err = os.ReadFile(path)
-	}
+	b, err := a.readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +192,14 @@ func (a *app) readBody(path string) ([]byte, error) {
 		return nil, usageErrorf("%s: not valid JSON", path)
 	}
 	return b, nil
+}
+
+// readFile reads path, or the input for "-".
+func (a *app) readFile(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(a.in)
+	}
+	return os.ReadFile(path)
 }
 
 // got returns the decoded body of a 2xx reply; nil means the reply was not

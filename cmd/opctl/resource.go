@@ -161,6 +161,17 @@ type finisher interface {
 	finish(ctx context.Context, a *app) (any, error)
 }
 
+// fileOrQuick is the usage error of -f given with a quick flag.
+func fileOrQuick(quick *pflag.FlagSet) error {
+	var conflict error
+	quick.VisitAll(func(f *pflag.Flag) {
+		if f.Changed && conflict == nil {
+			conflict = usageErrorf("give either -f or the quick flags (--%s), not both", f.Name)
+		}
+	})
+	return conflict
+}
+
 // requestBody is the body of a create verb: the file as it is, or the
 // JSON of what build makes from the quick flags.
 func requestBody(ctx context.Context, a *app, file string, quick *pflag.FlagSet, build func() (any, error)) ([]byte, error) {
@@ -176,14 +187,8 @@ func requestBody(ctx context.Context, a *app, file string, quick *pflag.FlagSet,
 		}
 		return json.Marshal(v)
 	}
-	var conflict error
-	quick.VisitAll(func(f *pflag.Flag) {
-		if f.Changed && conflict == nil {
-			conflict = usageErrorf("give either -f or the quick flags (--%s), not both", f.Name)
-		}
-	})
-	if conflict != nil {
-		return nil, conflict
+	if err := fileOrQuick(quick); err != nil {
+		return nil, err
 	}
 	return a.readBody(file)
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -196,22 +194,10 @@ func tvlpCreate(fs *pflag.FlagSet, profiles resource[gen.TvlpConfiguration]) run
 // readProfile reads -f FILE (JSON or YAML) as JSON; no quick flag may
 // go with it.
 func (a *app) readProfile(file string, quick *pflag.FlagSet) ([]byte, error) {
-	var conflict error
-	quick.VisitAll(func(f *pflag.Flag) {
-		if f.Changed && conflict == nil {
-			conflict = usageErrorf("give either -f or the quick flags (--%s), not both", f.Name)
-		}
-	})
-	if conflict != nil {
-		return nil, conflict
+	if err := fileOrQuick(quick); err != nil {
+		return nil, err
 	}
-	var b []byte
-	var err error
-	if file == "-" {
-		b, err = io.ReadAll(a.in)
-	} else {
-		b, err = os.ReadFile(file)
-	}
+	b, err := a.readFile(file)
 	if err != nil {
 		return nil, err
 	}
