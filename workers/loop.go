@@ -216,10 +216,14 @@ const (
 // whose sources have nothing scheduled) sleeps in an interrupt wait
 // instead: no wake-ups at all while idle, and the first frame wakes it
 // at once. The wait still ends after intrWait (intrWaitTx with sources:
-// one that forgets to Wake is then late by that much at most).
+// one that forgets to Wake is then late by that much at most). intrWait
+// is long because each end of a wait wakes the Go runtime too (the
+// worker's return from C takes a P, and the runtime's monitor thread then
+// polls for a millisecond): at one a second that was most of an idle
+// daemon's CPU.
 const (
 	intrAfter  = 100 * time.Millisecond
-	intrWait   = time.Second
+	intrWait   = 10 * time.Second
 	intrWaitTx = 100 * time.Millisecond
 )
 

@@ -207,6 +207,17 @@ func (w *Workers) Stats() []Stats {
 	return out
 }
 
+// Moved returns how many packets the workers have received and sent in
+// all, as far as they have published: a cheap way to tell whether the data
+// plane carried anything between two calls.
+func (w *Workers) Moved() uint64 {
+	var n uint64
+	for _, wk := range w.workers {
+		n += wk.rxPkts.Load() + wk.txPkts.Load()
+	}
+	return n
+}
+
 // ThreadIDs returns the OS thread ids of the started workers, the threads
 // ConfineThreads must leave on their own CPUs.
 func (w *Workers) ThreadIDs() map[int]bool {

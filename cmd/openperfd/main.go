@@ -238,7 +238,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		return fail(err)
 	}
 	confineControl(plan, d.workers.ThreadIDs(), log)
-	d.pools = startPoolSampler(d.drv)
+	d.pools = startPoolSampler(d.drv, d.workers.Moved)
 	d.ports = packetio.NewService(d.drv, d.workers)
 	strategy := cfg.Stack.RxStrategy
 	if strategy == "" {
@@ -388,7 +388,10 @@ func createResources(h http.Handler, res []config.Resource) error {
 }
 
 // lendPeriod is how often the lender checks whether anything is measured.
-const lendPeriod = 50 * time.Millisecond
+// A run's start reclaims the CPUs itself (BeforeStart), so the check only
+// lends them again after a run ends, which can wait a second; an idle
+// daemon, or one whose analyzer waits for traffic, should not wake often.
+const lendPeriod = time.Second
 
 // lendIdleCPUs lets the control threads use the worker CPUs while no
 // generator, analyzer or capture runs (workers.Lender); each service takes
