@@ -8,6 +8,7 @@
 package packetio
 
 import (
+	"errors"
 	"time"
 
 	"github.com/openperfd/openperfd/memory"
@@ -325,12 +326,18 @@ type RxInterrupts interface {
 	NewRxWaiter() (RxWaiter, error)
 }
 
+// ErrRxIntrNotReady is wrapped by RxWaiter.Arm errors that pass with
+// time.
+var ErrRxIntrNotReady = errors.New("rx interrupts not ready")
+
 // RxWaiter puts one worker to sleep until a frame arrives on its queues,
 // someone calls Wake, or a timeout passes.
 type RxWaiter interface {
 	// Arm turns interrupts on for queues (every one must be on a port
 	// with PortInfo.RxInterrupts). Frames that arrived before Arm raise
-	// none: the caller polls the queues once more before Wait.
+	// none: the caller polls the queues once more before Wait. An error
+	// that wraps ErrRxIntrNotReady is passing (a memif port whose peer
+	// has not connected): poll and try again later.
 	Arm(queues []RxQueue) error
 	// Wait sleeps until an armed queue signals a frame, Wake is called
 	// or timeout passes.

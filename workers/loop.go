@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -227,6 +228,10 @@ const (
 	intrWaitTx = 100 * time.Millisecond
 )
 
+// intrRetry is how long a worker whose queues refused to arm polls before
+// it tries again: a memif port can arm once its peer connects.
+const intrRetry = time.Second
+
 // A worker that moved nothing for idleSpins loops in a row starts to back
 // off: sleeps from firstSleep, doubling. Polling a little longer first
 // keeps a burst's gap (a few microseconds) from costing a sleep's wake-up
@@ -316,6 +321,7 @@ func (wk *worker) run(ready chan<- error) {
 	var idleSince time.Time
 	var armed *plan   // the plan whose rx queues are armed; nil: none
 	var refused *plan // the plan whose queues failed to arm
+	var refusedAt time.Time
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 
@@ -401,16 +407,22 @@ func (wk *worker) run(ready chan<- error) {
 		}
 		if scheduled {
 			sleep = min(sleep, due)
-		} else if wk.waiter != nil && wp.intrOK && refused != pl && time.Since(idleSince) > intrAfter {
+		} else if wk.waiter != nil && wp.intrOK && (refused != pl || time.Since(refusedAt) > intrRetry) && time.Since(idleSince) > intrAfter {
 			if armed != pl {
 				if armed != nil {
 					wk.waiter.Disarm(wp.intr)
 				}
 				armed = nil
 				if err := wk.waiter.Arm(wp.intr); err != nil {
-					// Back off by sleeping until the plan changes.
-					wk.ws.log.Warn("rx interrupts refused: polling", zap.Int("worker", wk.id), zap.Error(err))
-					refused = pl
+					// Back off by sleeping; try again after intrRetry.
+					if refused != pl {
+						log := wk.ws.log.Warn
+						if errors.Is(err, packetio.ErrRxIntrNotReady) {
+							log = wk.ws.log.Debug
+						}
+						log("rx interrupts refused: polling", zap.Int("worker", wk.id), zap.Error(err))
+					}
+					refused, refusedAt = pl, time.Now()
 				} else {
 					armed = pl
 				}

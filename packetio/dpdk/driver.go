@@ -295,6 +295,10 @@ func (d *Driver) startPort(p *port) error {
 	for q := 0; q < p.nrx && p.rxIntr; q++ {
 		p.rxIntr = C.op_rx_intr_fd(C.uint16_t(p.idx), C.uint16_t(q)) >= 0
 	}
+	// memif's driver offers none through ethdev, but its rings have them.
+	if !p.rxIntr && p.wantIntr() && C.op_memif_port(C.uint16_t(p.idx)) != 0 {
+		p.rxIntr, p.memifIntr = true, true
+	}
 	return nil
 }
 

@@ -36,6 +36,7 @@ type port struct {
 	started     bool
 	noIntr      bool                  // the driver refused rx interrupts at start
 	rxIntr      bool                  // started with rx interrupts on every rx queue
+	memifIntr   bool                  // those interrupts are the memif rings' own (memif.c)
 	qstats      []C.struct_op_qstats  // rx queues first, then tx queues
 	pcounts     []C.struct_op_pcounts // as qstats, with Options.ProtocolCounters; else nil
 	bond        *packetio.BondConfig

@@ -128,6 +128,20 @@ struct rte_epoll_event *op_waker_add(int efd);
 void op_waker_del(int efd, struct rte_epoll_event *ev);
 int op_epoll_wait(int timeout_ms);
 
+/* memif.c: rx interrupts of memif ports, which DPDK's driver does not
+ * offer through ethdev. */
+struct op_memif_arm {
+	int fd;                     /* our duplicate of the queue's event fd, watched */
+	int qfd;                    /* the queue's event fd when armed */
+	struct rte_epoll_event *ev; /* fd's entry in the thread's epoll set; NULL: not armed */
+	void *mq;                   /* the driver's queue */
+	void *pmd;                  /* the driver's port internals */
+};
+int op_memif_port(uint16_t port);
+int op_memif_intr_arm(uint16_t port, uint16_t q, struct op_memif_arm *arm);
+void op_memif_intr_disarm(uint16_t port, uint16_t q, struct op_memif_arm *arm, int remask);
+int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n);
+
 /* RTE_ETH_XSTATS_NAME_SIZE, checked in shim.c. */
 #define OP_XSTAT_NAME 64
 int op_port_xstats(uint16_t port, char *names, uint64_t *values, unsigned n);

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -25,7 +26,15 @@ import (
 type waiter struct {
 	efd   int
 	ev    *C.struct_rte_epoll_event // the eventfd's entry; DPDK keeps a pointer to it
-	armed []packetio.RxQueue
+	armed []armedQueue
+	memif []*C.struct_op_memif_arm // Wait's list of the armed memif queues
+}
+
+// armedQueue is a queue Arm armed: through ethdev, or for a memif port
+// through the ring's own event fd (memif.c).
+type armedQueue struct {
+	q     packetio.RxQueue
+	memif *C.struct_op_memif_arm // nil: ethdev
 }
 
 var _ packetio.RxInterrupts = (*Driver)(nil)
@@ -53,13 +62,26 @@ func (w *waiter) Arm(queues []packetio.RxQueue) error {
 			w.Disarm(queues)
 			return fmt.Errorf("arm rx interrupt: %T is not a DPDK port", q.Port)
 		}
+		if p.memifIntr {
+			a := (*C.struct_op_memif_arm)(C.calloc(1, C.sizeof_struct_op_memif_arm))
+			if rc := C.op_memif_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc < 0 {
+				C.free(unsafe.Pointer(a))
+				w.Disarm(queues)
+				if rc == -C.EAGAIN {
+					return fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
+				}
+				return fmt.Errorf("port %s queue %d: watch memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+			}
+			w.armed = append(w.armed, armedQueue{q: q, memif: a})
+			continue
+		}
 		// EEXIST: still in this thread's set from an earlier Arm whose
 		// port went away before Disarm could take it out.
 		if rc := C.op_rx_intr_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.EEXIST {
 			w.Disarm(queues)
 			return fmt.Errorf("port %s queue %d: watch rx interrupt: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
 		}
-		w.armed = append(w.armed, q)
+		w.armed = append(w.armed, armedQueue{q: q})
 		// ENOTSUP: the queue always signals (tap's event fd is the
 		// queue's own file descriptor), there is nothing to turn on.
 		if rc := C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.ENOTSUP {
@@ -70,21 +92,43 @@ func (w *waiter) Arm(queues []packetio.RxQueue) error {
 	return nil
 }
 
+// errMemifNotConnected: a memif port has no ring to watch until its peer
+// connects; the worker polls and tries again.
+var errMemifNotConnected = fmt.Errorf("memif not connected yet: %w", packetio.ErrRxIntrNotReady)
+
 // Wait implements packetio.RxWaiter.
 func (w *waiter) Wait(timeout time.Duration) {
 	ms := max(int(timeout/time.Millisecond), 1)
-	C.op_epoll_wait(C.int(ms))
+	w.memif = w.memif[:0]
+	for _, a := range w.armed {
+		if a.memif != nil {
+			w.memif = append(w.memif, a.memif)
+		}
+	}
+	if len(w.memif) == 0 {
+		C.op_epoll_wait(C.int(ms))
+		return
+	}
+	C.op_epoll_wait_memif(C.int(ms), &w.memif[0], C.int(len(w.memif)))
 }
 
-// Disarm implements packetio.RxWaiter.
+// Disarm implements packetio.RxWaiter. A memif queue's fd leaves the
+// epoll set whether or not its port is still in keep (that touches only
+// this thread's epoll instance); its ring is masked again only if so.
 func (w *waiter) Disarm(keep []packetio.RxQueue) {
-	for _, q := range w.armed {
-		if !contains(keep, q) {
+	for _, a := range w.armed {
+		p := a.q.Port.(*port)
+		kept := contains(keep, a.q)
+		if a.memif != nil {
+			C.op_memif_intr_disarm(C.uint16_t(p.idx), C.uint16_t(a.q.Queue), a.memif, cbool(kept))
+			C.free(unsafe.Pointer(a.memif))
 			continue
 		}
-		p := q.Port.(*port)
-		C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), 0)
-		C.op_rx_intr_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), 0)
+		if !kept {
+			continue
+		}
+		C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(a.q.Queue), 0)
+		C.op_rx_intr_watch(C.uint16_t(p.idx), C.uint16_t(a.q.Queue), 0)
 	}
 	w.armed = w.armed[:0]
 }
