@@ -68,7 +68,9 @@
 # REST clients (bench/cmd/latbench; issue 14: p99.9 within 2x of idle),
 # iperf3 TCP between two processes under the socket shim over the
 # test-mode pair beside the kernel's over a veth pair (bench/cmd/shimbench;
-# issue 20: goal 2 Gbit/s), and the per-burst cgo cost from the
+# issue 20: goal 2 Gbit/s), idle CPU and the first frame after idle of two
+# daemons over memif and over tap beside the machine's bare epoll wake-up
+# (bench/cmd/idlebench; issue 17), and the per-burst cgo cost from the
 # packetio/dpdk micro-benchmarks.
 #
 # The rows with targets (gentx, analyze-*) are measured BENCH_REPEAT times
@@ -82,7 +84,8 @@
 # BENCH_TX_ONLY=1 (only the txonly and generator rows: no rxonly, no
 # analyzer rows, no micro-benchmarks, fib or interfaces), BENCH_ROWS (an
 # extended regular expression: only the throughput rows whose name
-# matches it, e.g. 'analyze-.*', and nothing after the table).
+# matches it, e.g. 'analyze-.*', and nothing after the table), BENCH_IDLE_ROUNDS
+# (idlebench rounds of 10 s idle per link, default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -300,6 +303,13 @@ echo
 echo "unmodified programs: iperf3 TCP a -> b, both under the socket shim, test-mode pair; the kernel over a veth pair beside it:"
 "$GO" build -o "$tmp/shimbench" ./bench/cmd/shimbench
 "$tmp/shimbench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -shim "${OPENPERFD_SHIM:-bin/libopenperfd-shim.so}" -seconds "${BENCH_SHIM_SECONDS:-3}"
+echo
+echo "idle daemons (issue 17: <= 0.2% of a core idle, first frame after 10 s idle within 200 us); the machine's bare wake-up first, the anchor:"
+"$GO" build -o "$tmp/idlebench" ./bench/cmd/idlebench
+idle_rounds=${BENCH_IDLE_ROUNDS:-3}
+"$tmp/idlebench" -floor -rounds "$idle_rounds"
+"$tmp/idlebench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -link memif -rounds "$idle_rounds"
+"$tmp/idlebench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -link tap -rounds "$idle_rounds"
 echo
 echo "packetio/dpdk micro-benchmarks (bursts of 64 on net_null0, registered lcore):"
 "$GO" test -run='^$' -bench=. -benchtime=2s ./packetio/dpdk/

@@ -13,6 +13,7 @@
 //
 //	go run ./bench/cmd/idlebench -link memif
 //	go run ./bench/cmd/idlebench -link tap -no-rx-interrupts
+//	go run ./bench/cmd/idlebench -floor   # the machine's bare wake-up, the anchor
 package main
 
 import (
@@ -39,8 +40,16 @@ func main() {
 	noIntr := flag.Bool("no-rx-interrupts", false, "start the daemons with --modules.packetio.dpdk.no-rx-interrupts")
 	flag.StringVar(&maskA, "a-cpu-mask", maskA, "worker CPU mask of daemon A (the sender); \"\" for the default. B keeps the default (every CPU but the first): on a 2-CPU machine A's worker then does not compete with B's for B's CPU, which would add the scheduler's wake-up preemption delay to B's wake-up")
 	inNS := flag.Bool("in-netns", false, "internal: this run is the tap run inside its namespace")
+	floor := flag.Bool("floor", false, "measure only the machine's floor: a bare epoll wake-up across CPUs after the same idle, no daemons")
 	flag.DurationVar(&settle, "settle", settle, "wait this long after the frame before reading B's result")
 	flag.Parse()
+	if *floor {
+		if err := runFloor(*idle, *rounds); err != nil {
+			fmt.Fprintln(os.Stderr, "idlebench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *link == "tap" && !*inNS {
 		// The whole tap run happens in a namespace of its own: the tap
 		// interfaces are born there (a tap moved to another namespace
