@@ -135,13 +135,24 @@ func TestAfPacketPortTalksToTheKernel(t *testing.T) {
 	})
 }
 
+// A kernel peer in a namespace pings (IPv4, IPv6, link-local) and arpings
+// an interface on a port over the other end of its veth, through af_packet
+// (with both ways frames reach the stack) and through af_xdp; and the
+// interface pings the kernel.
 func TestKernelPingsAndArpingsAnInterface(t *testing.T) {
-	for _, strategy := range []string{"direct", "queued"} {
-		t.Run(strategy, func(t *testing.T) {
+	for _, c := range []struct{ pmd, strategy string }{
+		{"af_packet", "direct"}, {"af_packet", "queued"}, {"af_xdp", "direct"},
+	} {
+		t.Run(c.pmd+"/"+c.strategy, func(t *testing.T) {
 			v := newVethPeer(t)
 			sh(t, "ip", "netns", "exec", v.NS, "ip", "-6", "addr", "add", "fd00:251::1/64", "dev", v.Peer, "nodad")
-			d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_af_packet0,iface="+v.Host,
-				"--modules.stack.rx-strategy", strategy)
+			d := startDaemon(t, "-d", "--no-huge,--no-pci,--vdev=net_"+c.pmd+"0,iface="+v.Host,
+				"--modules.stack.rx-strategy", c.strategy)
+			var p gen.Port
+			d.get("/ports/0", &p)
+			if p.Config.Dpdk == nil || *p.Config.Dpdk.Driver != "net_"+c.pmd {
+				t.Fatalf("port 0 config %+v, want driver net_%s", p.Config.Dpdk, c.pmd)
+			}
 			d.expect("POST", "/interfaces", iface("k", "0", "02:00:00:00:0e:01",
 				v4("10.251.0.2", 24, "10.251.0.1"), v6("fd00:251::2", 64)), 201)
 
