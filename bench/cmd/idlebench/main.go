@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -125,9 +124,9 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 			return err
 		}
 		i0 := intrSleeps(b)
-		ta, tb, t0 := a.cpuTicks(), b.cpuTicks(), time.Now()
+		ta, tb, t0 := a.cpuTime(), b.cpuTime(), time.Now()
 		time.Sleep(idle)
-		ta, tb, el := a.cpuTicks()-ta, b.cpuTicks()-tb, time.Since(t0)
+		ta, tb, el := a.cpuTime()-ta, b.cpuTime()-tb, time.Since(t0)
 		i1 := intrSleeps(b)
 		if err := a.Do("POST", "/packet/generators/ib/start", nil, 201, nil); err != nil {
 			return err
@@ -142,7 +141,7 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 		}
 		fmt.Printf("%-6d %12.3f %12.3f %16d %18d\n", r, share(ta, el), share(tb, el), i1-i0, lat)
 	}
-	fmt.Printf("(cpu: utime+stime over the %v idle window in clock ticks of 1/%d s, as %% of one core)\n", idle, clkTck)
+	fmt.Printf("(cpu: run time of all the daemon's threads over the %v idle window, from schedstat, as %% of one core)\n", idle)
 	return nil
 }
 
@@ -152,11 +151,8 @@ var maskA = "0x1"
 // settle is how long B gets to count the frame before its analyzer stops.
 var settle = 300 * time.Millisecond
 
-// clkTck is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux).
-const clkTck = 100
-
-func share(ticks int64, d time.Duration) float64 {
-	return 100 * float64(ticks) / clkTck / d.Seconds()
+func share(d, window time.Duration) float64 {
+	return 100 * d.Seconds() / window.Seconds()
 }
 
 // inNamespace runs this command again, with the same flags, in a new
@@ -286,14 +282,26 @@ func start(bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) 
 }
 
 // cpuTicks is the daemon's utime+stime so far.
-func (d *daemon) cpuTicks() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.Pid()))
+// cpuTime is the CPU time all of d's threads have run, to the
+// nanosecond: the first field of each /proc/<pid>/task/<tid>/schedstat.
+// (utime and stime in /proc/<pid>/stat are sampled at the clock tick, too
+// coarse for an idle daemon: one tick in a 10 s window is 0.1%.)
+func (d *daemon) cpuTime() time.Duration {
+	dir := fmt.Sprintf("/proc/%d/task", d.Pid())
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
 		return 0
 	}
-	// Fields after the parenthesised name; utime and stime are 14 and 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
+	var ns int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			ns += n
+		}
+	}
+	return time.Duration(ns)
 }
