@@ -200,12 +200,12 @@ static void op_memif_drain(int fd, void *arg)
 }
 #endif
 
-int op_memif_intr_arm(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 {
 #ifdef OP_MEMIF_KNOWN
 	struct op_memif_ring_head *ring;
-	int qfd;
 	struct op_memif_internals *pmd;
+	int qfd;
 	int rc = op_memif_rxq(port, q, &ring, &qfd, &pmd);
 	if (rc != 0)
 		return rc;
@@ -227,16 +227,65 @@ int op_memif_intr_arm(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 		close(fd);
 		return -EINVAL;
 	}
-	op_memif_drain(fd, NULL);
-	struct op_memif_queue *mq = rte_eth_fp_ops[port].rxq.data[q];
 	arm->fd = fd;
 	arm->qfd = qfd;
 	arm->ev = ev;
-	arm->mq = mq;
+	arm->mq = rte_eth_fp_ops[port].rxq.data[q];
 	arm->pmd = pmd;
-	/* Unmask, then (the caller) look at the ring once more: a burst the
-	 * sender placed before it saw the flag clear is found by that look,
-	 * any later one writes the fd. */
+	return 0;
+#else
+	(void)port;
+	(void)q;
+	(void)arm;
+	return -ENOTSUP;
+#endif
+}
+
+void op_memif_unwatch(struct op_memif_arm *arm)
+{
+#ifdef OP_MEMIF_KNOWN
+	if (arm->ev == NULL)
+		return;
+	rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, arm->fd, arm->ev);
+	close(arm->fd);
+	free(arm->ev);
+	arm->ev = NULL;
+	arm->fd = -1;
+#else
+	(void)arm;
+#endif
+}
+
+#ifdef OP_MEMIF_KNOWN
+/* op_memif_ring_of returns the ring arm watches when the queue is still
+ * on the connection arm was made for, else NULL. exact: compare the
+ * files with kcmp (a reconnection often reuses the fd number); else the
+ * number, which costs no syscall and is enough to mask a ring (masking a
+ * new connection's ring, which starts masked, does no harm). */
+static struct op_memif_ring_head *op_memif_ring_of(uint16_t port, uint16_t q, const struct op_memif_arm *arm, int exact)
+{
+	struct op_memif_ring_head *ring;
+	int qfd;
+	if (arm->ev == NULL || op_memif_rxq(port, q, &ring, &qfd, NULL) != 0)
+		return NULL;
+	if (exact ? !op_memif_same_file(arm->fd, qfd, arm->qfd) : qfd != arm->qfd)
+		return NULL;
+	return ring;
+}
+#endif
+
+int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+{
+#ifdef OP_MEMIF_KNOWN
+	struct op_memif_ring_head *ring = op_memif_ring_of(port, q, arm, 1);
+	if (ring == NULL)
+		return -ESTALE;
+	/* What the sender wrote before it saw the last mask would end the
+	 * coming wait at once. */
+	op_memif_drain(arm->fd, NULL);
+	/* Then (the caller) look at the ring once more: a burst the sender
+	 * placed before it saw the flag clear is found by that look, any
+	 * later one writes the fd. */
 	__atomic_and_fetch(&ring->flags, (uint16_t)~OP_MEMIF_RING_FLAG_MASK_INT, __ATOMIC_SEQ_CST);
 	return 0;
 #else
@@ -247,28 +296,18 @@ int op_memif_intr_arm(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 #endif
 }
 
-void op_memif_intr_disarm(uint16_t port, uint16_t q, struct op_memif_arm *arm, int remask)
+void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 {
 #ifdef OP_MEMIF_KNOWN
-	if (arm->ev == NULL)
-		return;
-	struct op_memif_ring_head *ring;
-	int qfd;
-	/* The same connection: polling again, mask the ring so the sender
-	 * stops writing the fd. A new connection's ring starts masked. */
-	if (remask && op_memif_rxq(port, q, &ring, &qfd, NULL) == 0 &&
-	    op_memif_same_file(arm->fd, qfd, arm->qfd))
+	/* Polling again: the sender stops writing the fd. A new connection's
+	 * ring starts masked. */
+	struct op_memif_ring_head *ring = op_memif_ring_of(port, q, arm, 0);
+	if (ring != NULL)
 		__atomic_or_fetch(&ring->flags, (uint16_t)OP_MEMIF_RING_FLAG_MASK_INT, __ATOMIC_SEQ_CST);
-	rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, arm->fd, arm->ev);
-	close(arm->fd);
-	free(arm->ev);
-	arm->ev = NULL;
-	arm->fd = -1;
 #else
 	(void)port;
 	(void)q;
 	(void)arm;
-	(void)remask;
 #endif
 }
 

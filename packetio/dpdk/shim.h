@@ -138,8 +138,10 @@ struct op_memif_arm {
 	void *pmd;                  /* the driver's port internals */
 };
 int op_memif_port(uint16_t port);
-int op_memif_intr_arm(uint16_t port, uint16_t q, struct op_memif_arm *arm);
-void op_memif_intr_disarm(uint16_t port, uint16_t q, struct op_memif_arm *arm, int remask);
+int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm);
+void op_memif_unwatch(struct op_memif_arm *arm);
+int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm);
+void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm);
 int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n);
 
 /* RTE_ETH_XSTATS_NAME_SIZE, checked in shim.c. */

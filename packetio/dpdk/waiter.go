@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -21,18 +22,26 @@ import (
 )
 
 // waiter is a packetio.RxWaiter on DPDK's per-thread epoll instance: it
-// holds the worker's armed rx queues and an eventfd Wake writes to. All
-// methods but Wake run on the worker thread that made it.
+// holds the worker's rx queues in that epoll set, which of them are armed,
+// and an eventfd Wake writes to. All methods but Wake run on the worker
+// thread that made it.
+//
+// A queue stays in the epoll set from its first Arm until it leaves the
+// worker's plan: a set entry costs nothing while the worker polls, and
+// arming and disarming are then writes to the device or the memif ring,
+// not syscalls, which on this kind of VM cost tens of microseconds on the
+// way from a wake-up to the first frame.
 type waiter struct {
-	efd   int
-	ev    *C.struct_rte_epoll_event // the eventfd's entry; DPDK keeps a pointer to it
-	armed []armedQueue
-	memif []*C.struct_op_memif_arm // Wait's list of the armed memif queues
+	efd     int
+	ev      *C.struct_rte_epoll_event // the eventfd's entry; DPDK keeps a pointer to it
+	watched []watch
+	armed   []int                    // indexes into watched
+	memif   []*C.struct_op_memif_arm // Wait's list of the armed memif queues
 }
 
-// armedQueue is a queue Arm armed: through ethdev, or for a memif port
-// through the ring's own event fd (memif.c).
-type armedQueue struct {
+// watch is a queue in the epoll set: through ethdev, or for a memif port
+// through a duplicate of the ring's own event fd (memif.c).
+type watch struct {
 	q     packetio.RxQueue
 	memif *C.struct_op_memif_arm // nil: ethdev
 }
@@ -56,32 +65,37 @@ func (d *Driver) NewRxWaiter() (packetio.RxWaiter, error) {
 
 // Arm implements packetio.RxWaiter.
 func (w *waiter) Arm(queues []packetio.RxQueue) error {
+	w.forget(queues)
 	for _, q := range queues {
 		p, ok := q.Port.(*port)
 		if !ok {
 			w.Disarm(queues)
 			return fmt.Errorf("arm rx interrupt: %T is not a DPDK port", q.Port)
 		}
-		if p.memifIntr {
-			a := (*C.struct_op_memif_arm)(C.calloc(1, C.sizeof_struct_op_memif_arm))
-			if rc := C.op_memif_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc < 0 {
-				C.free(unsafe.Pointer(a))
+		i, err := w.watchQueue(p, q)
+		if err != nil {
+			w.Disarm(queues)
+			return err
+		}
+		if a := w.watched[i].memif; a != nil {
+			rc := C.op_memif_unmask(C.uint16_t(p.idx), C.uint16_t(q.Queue), a)
+			if rc == -C.ESTALE { // a new connection: watch its fd instead
+				C.op_memif_unwatch(a)
+				if rc = C.op_memif_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc == 0 {
+					rc = C.op_memif_unmask(C.uint16_t(p.idx), C.uint16_t(q.Queue), a)
+				}
+			}
+			if rc < 0 {
 				w.Disarm(queues)
 				if rc == -C.EAGAIN {
 					return fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
 				}
-				return fmt.Errorf("port %s queue %d: watch memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+				return fmt.Errorf("port %s queue %d: arm memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
 			}
-			w.armed = append(w.armed, armedQueue{q: q, memif: a})
+			w.armed = append(w.armed, i)
 			continue
 		}
-		// EEXIST: still in this thread's set from an earlier Arm whose
-		// port went away before Disarm could take it out.
-		if rc := C.op_rx_intr_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.EEXIST {
-			w.Disarm(queues)
-			return fmt.Errorf("port %s queue %d: watch rx interrupt: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
-		}
-		w.armed = append(w.armed, armedQueue{q: q})
+		w.armed = append(w.armed, i)
 		// ENOTSUP: the queue always signals (tap's event fd is the
 		// queue's own file descriptor), there is nothing to turn on.
 		if rc := C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.ENOTSUP {
@@ -92,6 +106,67 @@ func (w *waiter) Arm(queues []packetio.RxQueue) error {
 	return nil
 }
 
+// watchQueue puts q in the epoll set unless it is there, and returns its
+// index in watched.
+func (w *waiter) watchQueue(p *port, q packetio.RxQueue) (int, error) {
+	for i := range w.watched {
+		if w.watched[i].q != q {
+			continue
+		}
+		// A memif queue whose reconnection failed to watch is out of the
+		// set (ev NULL): try again.
+		if a := w.watched[i].memif; a != nil && a.ev == nil {
+			if rc := C.op_memif_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc < 0 {
+				if rc == -C.EAGAIN {
+					return 0, fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
+				}
+				return 0, fmt.Errorf("port %s queue %d: watch memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+			}
+		}
+		return i, nil
+	}
+	if p.memifIntr {
+		a := (*C.struct_op_memif_arm)(C.calloc(1, C.sizeof_struct_op_memif_arm))
+		if rc := C.op_memif_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc < 0 {
+			C.free(unsafe.Pointer(a))
+			if rc == -C.EAGAIN {
+				return 0, fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
+			}
+			return 0, fmt.Errorf("port %s queue %d: watch memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+		}
+		w.watched = append(w.watched, watch{q: q, memif: a})
+		return len(w.watched) - 1, nil
+	}
+	// EEXIST: still in this thread's set from a time its port went away
+	// while watched (forget leaves such queues alone).
+	if rc := C.op_rx_intr_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.EEXIST {
+		return 0, fmt.Errorf("port %s queue %d: watch rx interrupt: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+	}
+	w.watched = append(w.watched, watch{q: q})
+	return len(w.watched) - 1, nil
+}
+
+// unwatch takes watched[i] out of the epoll set (a memif queue: our own
+// fd, safe whatever its port is doing; an ethdev one is only forgotten:
+// its port may be being stopped) and out of watched. Call it with
+// nothing armed.
+func (w *waiter) unwatch(i int) {
+	if a := w.watched[i].memif; a != nil {
+		C.op_memif_unwatch(a)
+		C.free(unsafe.Pointer(a))
+	}
+	w.watched = slices.Delete(w.watched, i, i+1)
+}
+
+// forget unwatches the queues not in keep: they left the worker's plan.
+func (w *waiter) forget(keep []packetio.RxQueue) {
+	for i := len(w.watched) - 1; i >= 0; i-- {
+		if !contains(keep, w.watched[i].q) {
+			w.unwatch(i)
+		}
+	}
+}
+
 // errMemifNotConnected: a memif port has no ring to watch until its peer
 // connects; the worker polls and tries again.
 var errMemifNotConnected = fmt.Errorf("memif not connected yet: %w", packetio.ErrRxIntrNotReady)
@@ -100,9 +175,9 @@ var errMemifNotConnected = fmt.Errorf("memif not connected yet: %w", packetio.Er
 func (w *waiter) Wait(timeout time.Duration) {
 	ms := max(int(timeout/time.Millisecond), 1)
 	w.memif = w.memif[:0]
-	for _, a := range w.armed {
-		if a.memif != nil {
-			w.memif = append(w.memif, a.memif)
+	for _, i := range w.armed {
+		if a := w.watched[i].memif; a != nil {
+			w.memif = append(w.memif, a)
 		}
 	}
 	if len(w.memif) == 0 {
@@ -112,25 +187,24 @@ func (w *waiter) Wait(timeout time.Duration) {
 	C.op_epoll_wait_memif(C.int(ms), &w.memif[0], C.int(len(w.memif)))
 }
 
-// Disarm implements packetio.RxWaiter. A memif queue's fd leaves the
-// epoll set whether or not its port is still in keep (that touches only
-// this thread's epoll instance); its ring is masked again only if so.
+// Disarm implements packetio.RxWaiter. The armed queues in keep are
+// disarmed (no syscall) and stay in the epoll set; the others are
+// unwatched.
 func (w *waiter) Disarm(keep []packetio.RxQueue) {
-	for _, a := range w.armed {
-		p := a.q.Port.(*port)
-		kept := contains(keep, a.q)
-		if a.memif != nil {
-			C.op_memif_intr_disarm(C.uint16_t(p.idx), C.uint16_t(a.q.Queue), a.memif, cbool(kept))
-			C.free(unsafe.Pointer(a.memif))
+	for _, i := range w.armed {
+		x := w.watched[i]
+		if !contains(keep, x.q) {
 			continue
 		}
-		if !kept {
+		p := x.q.Port.(*port)
+		if x.memif != nil {
+			C.op_memif_mask(C.uint16_t(p.idx), C.uint16_t(x.q.Queue), x.memif)
 			continue
 		}
-		C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(a.q.Queue), 0)
-		C.op_rx_intr_watch(C.uint16_t(p.idx), C.uint16_t(a.q.Queue), 0)
+		C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(x.q.Queue), 0)
 	}
 	w.armed = w.armed[:0]
+	w.forget(keep)
 }
 
 func contains(qs []packetio.RxQueue, q packetio.RxQueue) bool {
