@@ -30,6 +30,8 @@ type Lender struct {
 
 	mu   sync.Mutex
 	lent bool
+	// reclaimed gets a token from Reclaim, for Run waiting while lent.
+	reclaimed chan struct{}
 }
 
 // NewLender makes a Lender for w's workers, whose CPUs the control threads
@@ -42,13 +44,18 @@ func NewLender(w *Workers, control []int, busy func() bool, log *zap.Logger) *Le
 		}
 	}
 	slices.Sort(all)
-	return &Lender{control: control, all: all, busy: busy, threads: w.ThreadIDs, confine: ConfineThreads, log: log}
+	return &Lender{control: control, all: all, busy: busy, threads: w.ThreadIDs, confine: ConfineThreads, log: log,
+		reclaimed: make(chan struct{}, 1)}
 }
 
-// Run checks every period until ctx ends, lending or reclaiming as busy
-// says; it reclaims before it returns.
+// Run checks until ctx ends, lending or reclaiming as busy says; it
+// reclaims before it returns. While the CPUs are not lent it checks every
+// period (to lend them once a run ends). While they are, it only waits for
+// Reclaim: a run's start reclaims them itself (BeforeStart), and an idle
+// daemon should not wake on a timer; it checks again a period after a
+// Reclaim, when the run it announced has started.
 func (l *Lender) Run(ctx context.Context, period time.Duration) {
-	t := time.NewTicker(period)
+	t := time.NewTimer(period)
 	defer t.Stop()
 	defer l.Reclaim()
 	for {
@@ -57,6 +64,14 @@ func (l *Lender) Run(ctx context.Context, period time.Duration) {
 		} else {
 			l.lend()
 		}
+		if l.Lent() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.reclaimed:
+			}
+		}
+		t.Reset(period)
 		select {
 		case <-ctx.Done():
 			return
@@ -66,7 +81,13 @@ func (l *Lender) Run(ctx context.Context, period time.Duration) {
 }
 
 // Reclaim keeps the control threads off the worker CPUs again, now.
-func (l *Lender) Reclaim() { l.set(false) }
+func (l *Lender) Reclaim() {
+	l.set(false)
+	select {
+	case l.reclaimed <- struct{}{}:
+	default:
+	}
+}
 
 // Lent reports whether the worker CPUs are lent.
 func (l *Lender) Lent() bool {

@@ -21,7 +21,9 @@ func TestLenderLendsWhileIdle(t *testing.T) {
 	var calls [][]int
 	var fail atomic.Bool
 	var busy atomic.Bool
-	l := &Lender{control: []int{0}, all: []int{0, 1}, busy: busy.Load, log: zap.NewNop(),
+	var checks atomic.Int64
+	isBusy := func() bool { checks.Add(1); return busy.Load() }
+	l := &Lender{control: []int{0}, all: []int{0, 1}, busy: isBusy, log: zap.NewNop(), reclaimed: make(chan struct{}, 1),
 		threads: func() map[int]bool { return map[int]bool{42: true} },
 		confine: func(cpus []int, skip map[int]bool) (int, error) {
 			if !skip[42] {
@@ -47,8 +49,24 @@ func TestLenderLendsWhileIdle(t *testing.T) {
 	done := make(chan struct{})
 	go func() { l.Run(ctx, time.Millisecond); close(done) }()
 	waitFor(t, "lent while idle", func() bool { return l.Lent() && slices.Equal(last(), []int{0, 1}) })
+	// Lent and idle, it does not poll.
+	n := checks.Load()
+	time.Sleep(20 * time.Millisecond)
+	if d := checks.Load() - n; d > 1 {
+		t.Errorf("%d checks of busy in 20 ms while lent, want none (it waits for Reclaim)", d)
+	}
+	// A run starts: Reclaim first (BeforeStart), then busy. It stays
+	// reclaimed while busy, checking every period.
+	l.Reclaim()
 	busy.Store(true)
-	waitFor(t, "reclaimed while busy", func() bool { return !l.Lent() && slices.Equal(last(), []int{0}) })
+	n = checks.Load()
+	time.Sleep(20 * time.Millisecond)
+	if l.Lent() || !slices.Equal(last(), []int{0}) {
+		t.Fatal("lent again while busy")
+	}
+	if checks.Load()-n < 2 {
+		t.Errorf("%d checks of busy in 20 ms while reclaimed, want one a period", checks.Load()-n)
+	}
 	busy.Store(false)
 	waitFor(t, "lent again", func() bool { return l.Lent() })
 	l.Reclaim()

@@ -372,6 +372,12 @@ func (wk *worker) run(ready chan<- error) {
 
 		if moved > 0 {
 			c.busy++
+			if sleep != 0 { // busy again after backing off (or a wait)
+				select {
+				case wk.ws.active <- struct{}{}:
+				default:
+				}
+			}
 			idleStreak, sleep = 0, 0
 			if armed != nil {
 				wk.waiter.Disarm(wp.intr)

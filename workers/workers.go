@@ -99,6 +99,9 @@ type Workers struct {
 	rxLimits map[rxQueueKey]*rxLimit
 	started  bool
 	wg       sync.WaitGroup
+	// active gets a token when a worker moves packets again after it
+	// backed off or waited for an interrupt (see Active).
+	active chan struct{}
 }
 
 // New makes the workers; Start runs them.
@@ -130,6 +133,7 @@ func New(cfg Config) (*Workers, error) {
 		sources: map[packetio.Source]*txState{},
 
 		txCounts: map[string]*txCount{},
+		active:   make(chan struct{}, 1),
 	}
 	for i, cpu := range cfg.CPUs {
 		w.workers = append(w.workers, &worker{id: i, cpu: cpu, ws: w, wake: make(chan struct{}, 1)})
@@ -206,6 +210,12 @@ func (w *Workers) Stats() []Stats {
 	}
 	return out
 }
+
+// Active returns a channel that receives when a worker starts moving
+// packets after it was idle (backing off or waiting for an interrupt), at
+// most one pending token: housekeeping that matters only while packets
+// move can wait on it instead of waking on a timer.
+func (w *Workers) Active() <-chan struct{} { return w.active }
 
 // Moved returns how many packets the workers have received and sent in
 // all, as far as they have published: a cheap way to tell whether the data

@@ -238,7 +238,7 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 		return fail(err)
 	}
 	confineControl(plan, d.workers.ThreadIDs(), log)
-	d.pools = startPoolSampler(d.drv, d.workers.Moved)
+	d.pools = startPoolSampler(d.drv, d.workers.Active(), d.workers.Moved)
 	d.ports = packetio.NewService(d.drv, d.workers)
 	strategy := cfg.Stack.RxStrategy
 	if strategy == "" {

@@ -9,13 +9,11 @@ import (
 
 // poolSampleEvery is how often the pools' use is read between API calls
 // while the data plane moves packets. A read is two cgo calls; ten a
-// second cost nothing measurable. While nothing moves the sampler only
-// checks every poolIdleCheck whether something does: the pools' use does
-// not change then, and an idle daemon should not wake ten times a second.
-const (
-	poolSampleEvery = 100 * time.Millisecond
-	poolIdleCheck   = time.Second
-)
+// second cost nothing measurable. While nothing moves the sampler sleeps
+// until a worker says packets move again (workers.Workers.Active): the
+// pools' use does not change meanwhile, and an idle daemon should not
+// wake for it.
+const poolSampleEvery = 100 * time.Millisecond
 
 // poolSampler reads the driver's pool stats on a timer. A pool's Max is
 // the highest use any read of its stats saw; with only the API reading,
@@ -27,29 +25,37 @@ type poolSampler struct {
 	done sync.WaitGroup
 }
 
-// startPoolSampler reads drv's pools while moved (a count of packets the
-// data plane carried) grows.
-func startPoolSampler(drv interface{ Pools() []memory.PoolStats }, moved func() uint64) *poolSampler {
+// startPoolSampler reads drv's pools every poolSampleEvery from a token
+// on active until moved (a count of packets the data plane carried) stops
+// growing, then waits for the next token.
+func startPoolSampler(drv interface{ Pools() []memory.PoolStats }, active <-chan struct{}, moved func() uint64) *poolSampler {
 	s := &poolSampler{stop: make(chan struct{})}
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
 		t := time.NewTimer(poolSampleEvery)
-		defer t.Stop()
-		last := moved()
+		t.Stop()
 		for {
 			select {
 			case <-s.stop:
 				return
-			case <-t.C:
+			case <-active:
 			}
-			next := poolIdleCheck
-			if n := moved(); n != last {
+			_ = drv.Pools()
+			for last := moved(); ; {
+				t.Reset(poolSampleEvery)
+				select {
+				case <-s.stop:
+					return
+				case <-t.C:
+				}
+				n := moved()
+				if n == last {
+					break
+				}
 				last = n
 				_ = drv.Pools()
-				next = poolSampleEvery
 			}
-			t.Reset(next)
 		}
 	}()
 	return s
