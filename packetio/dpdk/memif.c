@@ -113,22 +113,14 @@ struct op_memif_ring_head {
 /* Internal to ethdev but exported (INTERNAL version): the device by name. */
 extern struct op_eth_dev_head *rte_eth_dev_allocated(const char *name);
 
-#endif /* OP_MEMIF_KNOWN */
-
 int op_memif_port(uint16_t port)
 {
-#ifdef OP_MEMIF_KNOWN
 	struct rte_eth_dev_info info;
 	if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == NULL)
 		return 0;
 	return strcmp(info.driver_name, "net_memif") == 0;
-#else
-	(void)port;
-	return 0;
-#endif
 }
 
-#ifdef OP_MEMIF_KNOWN
 /* op_memif_rxq finds the ring and event fd of memif port's rx queue q:
  * 0, -ENOTSUP when the driver is not what this file knows, -EAGAIN while
  * the port is not connected (no ring, no fd yet). */
@@ -198,11 +190,9 @@ static void op_memif_drain(int fd, void *arg)
 	ssize_t n = read(fd, &v, sizeof(v)); /* non-blocking: EAGAIN is fine */
 	(void)n;
 }
-#endif
 
 int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 {
-#ifdef OP_MEMIF_KNOWN
 	struct op_memif_ring_head *ring;
 	struct op_memif_internals *pmd;
 	int qfd;
@@ -233,17 +223,10 @@ int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 	arm->mq = rte_eth_fp_ops[port].rxq.data[q];
 	arm->pmd = pmd;
 	return 0;
-#else
-	(void)port;
-	(void)q;
-	(void)arm;
-	return -ENOTSUP;
-#endif
 }
 
 void op_memif_unwatch(struct op_memif_arm *arm)
 {
-#ifdef OP_MEMIF_KNOWN
 	if (arm->ev == NULL)
 		return;
 	rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, arm->fd, arm->ev);
@@ -251,12 +234,8 @@ void op_memif_unwatch(struct op_memif_arm *arm)
 	free(arm->ev);
 	arm->ev = NULL;
 	arm->fd = -1;
-#else
-	(void)arm;
-#endif
 }
 
-#ifdef OP_MEMIF_KNOWN
 /* op_memif_ring_of returns the ring arm watches when the queue is still
  * on the connection arm was made for, else NULL. exact: compare the
  * files with kcmp (a reconnection often reuses the fd number); else the
@@ -272,11 +251,9 @@ static struct op_memif_ring_head *op_memif_ring_of(uint16_t port, uint16_t q, co
 		return NULL;
 	return ring;
 }
-#endif
 
 int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 {
-#ifdef OP_MEMIF_KNOWN
 	struct op_memif_ring_head *ring = op_memif_ring_of(port, q, arm, 1);
 	if (ring == NULL)
 		return -ESTALE;
@@ -288,30 +265,17 @@ int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 	 * later one writes the fd. */
 	__atomic_and_fetch(&ring->flags, (uint16_t)~OP_MEMIF_RING_FLAG_MASK_INT, __ATOMIC_SEQ_CST);
 	return 0;
-#else
-	(void)port;
-	(void)q;
-	(void)arm;
-	return -ENOTSUP;
-#endif
 }
 
 void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 {
-#ifdef OP_MEMIF_KNOWN
 	/* Polling again: the sender stops writing the fd. A new connection's
 	 * ring starts masked. */
 	struct op_memif_ring_head *ring = op_memif_ring_of(port, q, arm, 0);
 	if (ring != NULL)
 		__atomic_or_fetch(&ring->flags, (uint16_t)OP_MEMIF_RING_FLAG_MASK_INT, __ATOMIC_SEQ_CST);
-#else
-	(void)port;
-	(void)q;
-	(void)arm;
-#endif
 }
 
-#ifdef OP_MEMIF_KNOWN
 /* op_memif_same reports whether arm still watches its queue's connection:
  * connected, with the fd it was armed with. It reads only the queue and
  * the driver's internals, which live as long as the port's queues (a
@@ -326,11 +290,9 @@ static int op_memif_same(const struct op_memif_arm *arm)
 	int qfd = rte_intr_fd_get(mq->intr_handle);
 	return qfd >= 0 && op_memif_same_file(arm->fd, qfd, arm->qfd);
 }
-#endif
 
 int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n)
 {
-#ifdef OP_MEMIF_KNOWN
 	/* A memif peer that goes or comes back makes a new eventfd, which
 	 * nothing here watches: look once a second, in C, so that the Go
 	 * runtime is not woken for it, and end the wait then. */
@@ -344,9 +306,47 @@ int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n)
 			if (!op_memif_same(arms[i]))
 				return 0;
 	}
-#else
-	(void)arms;
-	(void)n;
-#endif
 	return op_epoll_wait(timeout_ms);
 }
+
+#else /* another DPDK: memif ports are polled */
+
+int op_memif_port(uint16_t port)
+{
+	(void)port;
+	return 0;
+}
+
+int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+{
+	(void)port;
+	(void)q;
+	(void)arm;
+	return -ENOTSUP;
+}
+
+void op_memif_unwatch(struct op_memif_arm *arm) { (void)arm; }
+
+int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+{
+	(void)port;
+	(void)q;
+	(void)arm;
+	return -ENOTSUP;
+}
+
+void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+{
+	(void)port;
+	(void)q;
+	(void)arm;
+}
+
+int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n)
+{
+	(void)arms;
+	(void)n;
+	return op_epoll_wait(timeout_ms);
+}
+
+#endif /* OP_MEMIF_KNOWN */

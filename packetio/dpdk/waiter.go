@@ -87,21 +87,15 @@ func (w *waiter) Arm(queues []packetio.RxQueue) error {
 			}
 			if rc < 0 {
 				w.Disarm(queues)
-				if rc == -C.EAGAIN {
-					return fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
-				}
-				return fmt.Errorf("port %s queue %d: arm memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+				return memifError(p, q, rc, "arm memif ring")
 			}
-			w.armed = append(w.armed, i)
-			continue
-		}
-		w.armed = append(w.armed, i)
-		// ENOTSUP: the queue always signals (tap's event fd is the
-		// queue's own file descriptor), there is nothing to turn on.
-		if rc := C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.ENOTSUP {
+		} else if rc := C.op_rx_intr_arm(C.uint16_t(p.idx), C.uint16_t(q.Queue), 1); rc < 0 && rc != -C.ENOTSUP {
+			// ENOTSUP: the queue always signals (tap's event fd is the
+			// queue's own file descriptor), there is nothing to turn on.
 			w.Disarm(queues)
 			return fmt.Errorf("port %s queue %d: enable rx interrupt: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
 		}
+		w.armed = append(w.armed, i)
 	}
 	return nil
 }
@@ -117,10 +111,7 @@ func (w *waiter) watchQueue(p *port, q packetio.RxQueue) (int, error) {
 		// set (ev NULL): try again.
 		if a := w.watched[i].memif; a != nil && a.ev == nil {
 			if rc := C.op_memif_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc < 0 {
-				if rc == -C.EAGAIN {
-					return 0, fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
-				}
-				return 0, fmt.Errorf("port %s queue %d: watch memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+				return 0, memifError(p, q, rc, "watch memif ring")
 			}
 		}
 		return i, nil
@@ -129,10 +120,7 @@ func (w *waiter) watchQueue(p *port, q packetio.RxQueue) (int, error) {
 		a := (*C.struct_op_memif_arm)(C.calloc(1, C.sizeof_struct_op_memif_arm))
 		if rc := C.op_memif_watch(C.uint16_t(p.idx), C.uint16_t(q.Queue), a); rc < 0 {
 			C.free(unsafe.Pointer(a))
-			if rc == -C.EAGAIN {
-				return 0, fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
-			}
-			return 0, fmt.Errorf("port %s queue %d: watch memif ring: %s", p.id, q.Queue, C.GoString(C.op_strerror(-rc)))
+			return 0, memifError(p, q, rc, "watch memif ring")
 		}
 		w.watched = append(w.watched, watch{q: q, memif: a})
 		return len(w.watched) - 1, nil
@@ -170,6 +158,14 @@ func (w *waiter) forget(keep []packetio.RxQueue) {
 // errMemifNotConnected: a memif port has no ring to watch until its peer
 // connects; the worker polls and tries again.
 var errMemifNotConnected = fmt.Errorf("memif not connected yet: %w", packetio.ErrRxIntrNotReady)
+
+// memifError is the error of a memif.c call on q that returned rc < 0.
+func memifError(p *port, q packetio.RxQueue, rc C.int, what string) error {
+	if rc == -C.EAGAIN {
+		return fmt.Errorf("port %s queue %d: %w", p.id, q.Queue, errMemifNotConnected)
+	}
+	return fmt.Errorf("port %s queue %d: %s: %s", p.id, q.Queue, what, C.GoString(C.op_strerror(-rc)))
+}
 
 // Wait implements packetio.RxWaiter.
 func (w *waiter) Wait(timeout time.Duration) {
