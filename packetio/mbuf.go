@@ -98,6 +98,13 @@ func (m *Mbuf) RearmShared(n int) unsafe.Pointer {
 	return unsafe.Add(m.bufAddr, MbufHeadroom)
 }
 
+// PoolID returns what identifies the buffer's pool (rte_mbuf's pool), so
+// a fake pool can take its own buffers back.
+func (m *Mbuf) PoolID() unsafe.Pointer { return m.pool }
+
+// SetPoolID records the buffer's pool; fakes use it (see PoolID).
+func (m *Mbuf) SetPoolID(p unsafe.Pointer) { m.pool = p }
+
 // DataPtr returns the address of the packet's first byte.
 func (m *Mbuf) DataPtr() unsafe.Pointer { return unsafe.Add(m.bufAddr, m.dataOff) }
 

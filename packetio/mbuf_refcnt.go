@@ -29,5 +29,10 @@ func (m *Mbuf) SetRefcnt(n int) {
 	}
 }
 
+// Lend sets the reference count of a RecyclePool buffer that nobody but
+// its owner holds (count 0) to 1, for handing it to a port: a plain
+// store, since nobody else can be writing it.
+func (m *Mbuf) Lend() { m.refcnt = 1 }
+
 // rearmWord is the 32-bit word of data_off and refcnt (little-endian).
 func (m *Mbuf) rearmWord() *uint32 { return (*uint32)(unsafe.Pointer(&m.dataOff)) }

@@ -195,6 +195,30 @@ type Driver interface {
 	Close() error
 }
 
+// RecyclePool is a pool for a source that sends the same buffers again and
+// again, writing the next frame over the one a buffer holds (a generator's
+// ring of recycled frames), without RefPool's references: a buffer goes
+// to a port with one reference, and the port's free (any Free) hands it
+// back to its owner, reference count 0, instead of to a free list. The
+// owner sends a buffer again only once it reads 0 (Mbuf.Refcnt), and
+// sets 1 (Mbuf.Lend) as it hands it to a port. Against RefPool this saves
+// the atomic decrement in every port's free.
+type RecyclePool interface {
+	// Take gives the caller len(pkts) buffers, each held by nobody else
+	// (reference count 0), or none and false.
+	Take(pkts []*Mbuf) bool
+	// Give returns taken buffers; one a port still holds goes back to
+	// the free list once the port frees it.
+	Give(pkts []*Mbuf)
+	Stats() memory.PoolStats
+}
+
+// RecyclePools is a Driver with a RecyclePool.
+type RecyclePools interface {
+	// RecyclePool returns the pool, or nil when the driver has none.
+	RecyclePool() RecyclePool
+}
+
 // JumboPools is a Driver with a second pool whose buffers hold frames up
 // to memory.MaxJumboFrame bytes in one segment, for the sources of frames
 // longer than Pool's buffers hold (2 KiB). Their buffers go back to it

@@ -22,6 +22,11 @@ const (
 	ringSize  = 1024
 	poolCache = 256
 	reserve   = 4096 // buffers for sources and the stack beyond queue fill
+	// recycleBuffers is the size of the recycle pool, where generators'
+	// rings of recycled frames come from: ~3 rings of 2048 flows, 64 of
+	// the least (128 buffers). Rings beyond it come from the packet pool,
+	// and the pool's buffers go back to it when a port frees them.
+	recycleBuffers = 8191
 )
 
 // dataplanePlan is what start-up works out before EAL runs.
@@ -43,6 +48,8 @@ type dataplanePlan struct {
 	// jumboBuffers is the jumbo pool's size (0: none); its -m share is
 	// memory.JumboMegabytes.
 	jumboBuffers int
+	// recycleBuffers is the recycle pool's size (packetio.RecyclePools).
+	recycleBuffers int
 }
 
 // planDataplane picks worker CPUs, the pool size and the EAL arguments.
@@ -131,6 +138,7 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 	}
 	p.poolBuffers = n
 	p.jumboBuffers = cfg.PacketIO.DPDK.JumboBuffers
+	p.recycleBuffers = recycleBuffers
 
 	p.added, p.addedWhy = memoryArgs(opts, cfg.PacketIO.DPDK.TestMode, p.poolMegabytes())
 	args := append(append([]string(nil), opts...), p.added...)
@@ -150,9 +158,10 @@ func planDataplane(cfg *config.Config) (*dataplanePlan, error) {
 }
 
 // poolMegabytes is the EAL memory, in MB, the pools need without
-// hugepages: the 2 KiB pool with EAL's overhead, and the jumbo pool.
+// hugepages: the 2 KiB pools (packets, recycled frames) with EAL's
+// overhead, and the jumbo pool.
 func (p *dataplanePlan) poolMegabytes() int {
-	mb := memory.NoHugeMegabytes(p.poolBuffers)
+	mb := memory.NoHugeMegabytes(p.poolBuffers + p.recycleBuffers)
 	if p.jumboBuffers > 0 {
 		mb += memory.JumboMegabytes(p.jumboBuffers)
 	}

@@ -270,8 +270,12 @@ func start(cfg *config.Config, log *zap.Logger) (*daemon, error) {
 			jumbo, eps.MaxFrameLen = p, memory.MaxJumboFrame
 		}
 	}
+	var recycle packetio.RecyclePool
+	if rd, ok := d.drv.(packetio.RecyclePools); ok {
+		recycle = rd.RecyclePool()
+	}
 	d.gens = generator.NewService(d.workers, d.drv.Pool(), eps, generator.Options{Resolver: d.stack, Budget: budget,
-		LinkSpeed: d.linkSpeed, Jumbo: jumbo})
+		LinkSpeed: d.linkSpeed, Jumbo: jumbo, Recycle: recycle})
 	d.ans = analyzer.NewService(d.workers, eps, budget)
 	d.ans.SetLinkSpeed(d.linkSpeed)
 	d.caps = capture.NewService(d.workers, eps, budget)
@@ -318,7 +322,7 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 	}
 	drv, err := dpdk.Open(dpdk.Options{
 		Queues: len(plan.workerCPUs), TestPortPairs: pairs, ExpectPorts: plan.expectPorts,
-		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers,
+		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers, RecycleBuffers: plan.recycleBuffers,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
 		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts, ProtocolCounters: cfg.PacketIO.DPDK.ProtocolCounters,
 	})

@@ -36,6 +36,12 @@ const recycleFlowsMax = 2048
 // recycled is a Source's ring of template buffers.
 type recycled struct {
 	bufs []*packetio.Mbuf
+	// own is the pool the buffers were taken from when it is a
+	// packetio.RecyclePool: a buffer is then free to write when its
+	// reference count is 0, and is lent to the port with 1 (no credits,
+	// left stays 0). nil: the buffers are the Source's pool's, with
+	// credits.
+	own packetio.RecyclePool
 	// left is the references added to bufs[pos:] and not yet handed
 	// out; bufs[:pos] have one fewer. The ring is taken in order, so one
 	// count does for all buffers: it drops by one every lap, and when it
@@ -82,41 +88,66 @@ func recyclable(prog *Program) bool {
 }
 
 // buildRecycled allocates the ring and writes the template into it; false
-// (and nothing held) when the pool cannot spare the buffers.
+// (and nothing held) when the pools cannot spare the buffers. The ring
+// comes from the Source's RecyclePool if it has one that can spare it.
 func (s *Source) buildRecycled() bool {
 	d := &s.w.p.Definitions[0]
 	t := &d.tmpls[d.lenTmpl[0]]
-	n := recycleSize(d.FlowCount)
-	if st := s.pool.Stats(); st.Available < int64(n)*prebuiltShare {
-		// A small pool (the jumbo pool: ~2k buffers) cannot spare a ring
-		// per flow; the least ring rewrites each buffer's flow words when
-		// the flow changes, as for more than recycleFlowsMax flows.
-		if n = recycleRing; st.Available < int64(n)*prebuiltShare {
-			return false
+	full := recycleSize(d.FlowCount)
+	rc := &recycled{}
+	if s.rp != nil {
+		if rc.bufs = make([]*packetio.Mbuf, full); s.rp.Take(rc.bufs) {
+			rc.own = s.rp
+		} else if s.rp.Take(rc.bufs[:recycleRing]) {
+			rc.own, rc.bufs = s.rp, rc.bufs[:recycleRing]
 		}
 	}
-	rc := &recycled{bufs: make([]*packetio.Mbuf, n), flow: make([]int32, n), left: prebuiltCredit}
-	for i := 0; i < n; i += packetio.BurstSize {
-		if !s.pool.Alloc(rc.bufs[i:min(i+packetio.BurstSize, n)]) {
-			s.pool.Free(rc.bufs[:i])
-			return false
+	n := len(rc.bufs)
+	if rc.own == nil {
+		n = full
+		if st := s.pool.Stats(); st.Available < int64(n)*prebuiltShare {
+			// A small pool (the jumbo pool: ~2k buffers) cannot spare a ring
+			// per flow; the least ring rewrites each buffer's flow words when
+			// the flow changes, as for more than recycleFlowsMax flows.
+			if n = recycleRing; st.Available < int64(n)*prebuiltShare {
+				return false
+			}
+		}
+		rc.bufs, rc.left = make([]*packetio.Mbuf, n), prebuiltCredit
+		for i := 0; i < n; i += packetio.BurstSize {
+			if !s.pool.Alloc(rc.bufs[i:min(i+packetio.BurstSize, n)]) {
+				s.pool.Free(rc.bufs[:i])
+				return false
+			}
 		}
 	}
+	rc.flow = make([]int32, n)
 	for _, m := range rc.bufs {
 		if len(m.Room()) < len(t.frame) {
-			s.pool.Free(rc.bufs)
+			rc.giveBack(s)
 			return false
 		}
 	}
 	for i, m := range rc.bufs {
 		copy(m.Room(), t.frame)
 		m.RearmShared(len(t.frame))
-		s.ref.AddRef(m, prebuiltCredit)
+		if rc.own == nil {
+			s.ref.AddRef(m, prebuiltCredit)
+		}
 		rc.flow[i] = -1
 	}
 	rc.base = flowChecksums(d, t)
 	s.rec = rc
 	return true
+}
+
+// giveBack returns a ring that never sent a buffer to its pool.
+func (rc *recycled) giveBack(s *Source) {
+	if rc.own != nil {
+		rc.own.Give(rc.bufs)
+	} else {
+		s.pool.Free(rc.bufs)
+	}
 }
 
 // pullRecycled is Pull over the ring: the buffers whose references the
@@ -185,13 +216,16 @@ func (s *Source) signRing(pkts []*packetio.Mbuf, ts uint64) int {
 	}
 	stream, so, co, udp, nocsum := sp.stream, uintptr(sp.so), uintptr(sp.co), sp.udp, sp.nocsum
 	bufs, tags := rc.bufs, rc.flow
-	pos, flow, want := rc.pos, ps.flow, 1+int(rc.left)
+	pos, flow, want := rc.pos, ps.flow, rc.want()
 	var rare uint64 // packets whose trailer total is 0xffff: signExact's
 	k := 0
 	for ; k < len(pkts); k++ {
 		m := bufs[pos]
 		if m.Refcnt() != want {
 			break // a port still holds it
+		}
+		if want == 0 {
+			m.Lend()
 		}
 		pkts[k] = m
 		p := m.DataPtr()
@@ -288,12 +322,15 @@ func (s *Source) signRingSpirent(pkts []*packetio.Mbuf, ts uint64) int {
 		kind = covered
 	}
 	bufs, tags := rc.bufs, rc.flow
-	pos, flow, want := rc.pos, ps.flow, 1+int(rc.left)
+	pos, flow, want := rc.pos, ps.flow, rc.want()
 	k := 0
 	for ; k < len(pkts); k++ {
 		m := bufs[pos]
 		if m.Refcnt() != want {
 			break // a port still holds it
+		}
+		if want == 0 {
+			m.Lend()
 		}
 		pkts[k] = m
 		p := m.DataPtr()
@@ -372,10 +409,22 @@ func flowChecksums(d *Definition, t *template) []uint16 {
 	return out
 }
 
+// want is the reference count the ring's buffers have when no port
+// holds them.
+func (rc *recycled) want() int {
+	if rc.own != nil {
+		return 0
+	}
+	return 1 + int(rc.left)
+}
+
 // nextLap starts the ring's next lap and returns the reference count its
 // buffers have when no port holds them.
 func (s *Source) nextLap() int {
 	rc := s.rec
+	if rc.own != nil {
+		return 0
+	}
 	if rc.left--; rc.left == 0 {
 		for _, m := range rc.bufs {
 			s.ref.AddRef(m, prebuiltCredit)
@@ -392,6 +441,10 @@ func (s *Source) releaseRecycled() {
 		return
 	}
 	s.rec = nil
+	if rc.own != nil {
+		rc.own.Give(rc.bufs) // those a port holds go back once freed
+		return
+	}
 	for i, m := range rc.bufs {
 		left := rc.left
 		if i < rc.pos {

@@ -194,79 +194,158 @@ func TestRingRareTotals(t *testing.T) {
 // and sequence numbers.
 func TestRingSpirentMatchesTheBurstWriter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, flows := range []int{5, 3000} {
-		for _, tcp := range []bool{false, true} {
-			for _, size := range []int{64, 65, 90, 1518} {
-				mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
-				def := udpDef(nil, mods, TieZip)
-				if tcp {
-					def.Headers = []HeaderDef{
-						{Header: protocol.Ethernet{Dst: macB, Src: macA}},
-						{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
-						{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
-					}
+	for _, recycle := range []bool{false, true} {
+		for _, flows := range []int{5, 3000} {
+			testRingSpirent(t, rng, recycle, flows)
+		}
+	}
+}
+
+// testRingSpirent is TestRingSpirentMatchesTheBurstWriter for one ring:
+// from the packet pool with references, or from a recycle pool (whose
+// buffers all go back once the ports have freed them).
+func testRingSpirent(t *testing.T, rng *rand.Rand, recycle bool, flows int) {
+	for _, tcp := range []bool{false, true} {
+		for _, size := range []int{64, 65, 90, 1518} {
+			mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: uint32(flows), Start: Uint(1024)}}}
+			def := udpDef(nil, mods, TieZip)
+			if tcp {
+				def.Headers = []HeaderDef{
+					{Header: protocol.Ethernet{Dst: macB, Src: macA}},
+					{Header: protocol.IPv4{TTL: 64, Src: ip4A, Dst: ip4B}},
+					{Header: protocol.TCP{SrcPort: 1, DstPort: 2}, Modifiers: mods},
 				}
-				if tcp && size < 78 {
-					size += 14 // the least a TCP frame with a signature takes, and one more
-				}
-				def.Length = Length{Fixed: size}
-				lat := LatencyEndOfFrame
-				if size%2 == 0 {
-					lat = LatencyStartOfFrame
-				}
-				def.Signature = &SignatureConfig{StreamID: 7, Fill: Fill{Kind: FillPRBS}, Latency: lat}
-				compile := func() *Program {
-					p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return p
-				}
-				label := fmt.Sprintf("flows %d tcp %v size %d", flows, tcp, size)
-				drv := fake.New(1, 1, 1<<14)
-				src, err := NewSource(compile(), drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+			}
+			if tcp && size < 78 {
+				size += 14 // the least a TCP frame with a signature takes, and one more
+			}
+			def.Length = Length{Fixed: size}
+			lat := LatencyEndOfFrame
+			if size%2 == 0 {
+				lat = LatencyStartOfFrame
+			}
+			def.Signature = &SignatureConfig{StreamID: 7, Fill: Fill{Kind: FillPRBS}, Latency: lat}
+			compile := func() *Program {
+				p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				src.w.SetLinkSpeed(10_000)
-				ref := compile().NewWriter()
-				ref.SetLinkSpeed(10_000)
-				pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
-				release := func(pkts []*packetio.Mbuf) {
-					for _, m := range pkts {
-						m.SetRefcnt(m.Refcnt() - 1) // the port's free of a shared buffer
+				return p
+			}
+			label := fmt.Sprintf("recycle %v flows %d tcp %v size %d", recycle, flows, tcp, size)
+			drv := fake.New(1, 1, 1<<14)
+			src, err := NewSource(compile(), drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if recycle {
+				src.SetRecyclePool(drv.RecyclePool())
+			}
+			src.w.SetLinkSpeed(10_000)
+			ref := compile().NewWriter()
+			ref.SetLinkSpeed(10_000)
+			pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+			release := drv.Pool().Free     // the port's free
+			release(pkts[:src.Pull(pkts)]) // builds the ring
+			if src.rec == nil || (src.rec.own != nil) != recycle {
+				t.Fatalf("%s: no ring, or not from the pool asked for", label)
+			}
+			want := heapBurst(packetio.TxBurstSize)
+			for range 200 {
+				stream, ts := rng.Uint32(), rng.Uint64()>>8
+				src.w.p.Definitions[0].Signature.StreamID = stream
+				ref.p.Definitions[0].Signature.StreamID = stream
+				for f := range flows {
+					q := rng.Uint32()
+					src.w.seq[f], ref.seq[f] = q, q
+				}
+				ref.cur.pos[0].flow = src.w.cur.pos[0].flow
+				src.w.wire = 0
+				if k := src.signRingSpirent(pkts, ts); k != len(pkts) {
+					t.Fatalf("%s: the ring gave %d buffers", label, k)
+				}
+				if k := ref.fill(want, ts); k != len(want) {
+					t.Fatalf("%s: the writer wrote %d", label, k)
+				}
+				for i := range pkts {
+					if got, w := pkts[i].Data(), want[i].Data(); !bytes.Equal(got, w) {
+						t.Fatalf("%s stream %#x ts %d frame %d:\n got %x\nwant %x", label, stream, ts, i, got, w)
 					}
 				}
-				release(pkts[:src.Pull(pkts)]) // builds the ring
-				if src.rec == nil {
-					t.Fatalf("%s: no ring", label)
-				}
-				want := heapBurst(packetio.TxBurstSize)
-				for range 200 {
-					stream, ts := rng.Uint32(), rng.Uint64()>>8
-					src.w.p.Definitions[0].Signature.StreamID = stream
-					ref.p.Definitions[0].Signature.StreamID = stream
-					for f := range flows {
-						q := rng.Uint32()
-						src.w.seq[f], ref.seq[f] = q, q
-					}
-					ref.cur.pos[0].flow = src.w.cur.pos[0].flow
-					src.w.wire = 0
-					if k := src.signRingSpirent(pkts, ts); k != len(pkts) {
-						t.Fatalf("%s: the ring gave %d buffers", label, k)
-					}
-					if k := ref.fill(want, ts); k != len(want) {
-						t.Fatalf("%s: the writer wrote %d", label, k)
-					}
-					for i := range pkts {
-						if got, w := pkts[i].Data(), want[i].Data(); !bytes.Equal(got, w) {
-							t.Fatalf("%s stream %#x ts %d frame %d:\n got %x\nwant %x", label, stream, ts, i, got, w)
-						}
-					}
-					release(pkts)
-				}
-				src.Release()
+				release(pkts)
+			}
+			src.Release()
+			if st := drv.RecyclePool().Stats(); recycle && st.Used != 0 {
+				t.Fatalf("%s: %d recycle buffers not back", label, st.Used)
 			}
 		}
+	}
+}
+
+// A ring from a recycle pool skips the buffers a port still holds (they
+// go out with one reference each, and the ring takes only those the
+// port's free marked back), and the buffers a port holds when the source
+// lets the ring go return to the pool once the port frees them.
+func TestRecycleRingWaitsForHeldBuffers(t *testing.T) {
+	mods := []Modifier{{Name: "source_port", Sequence: &ValueSequence{Count: 4, Start: Uint(1024)}}}
+	def := udpDef(nil, mods, TieZip)
+	def.Length = Length{Fixed: 64}
+	def.Signature = &SignatureConfig{StreamID: 1}
+	p, err := Compile([]TrafficDefinition{def}, OrderRoundRobin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv := fake.New(1, 1, 4096)
+	rp := drv.RecyclePool()
+	src, err := NewSource(p, drv.Pool(), Pacing{Rate: 1e15, Burst: packetio.TxBurstSize}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.SetRecyclePool(rp)
+	pkts := make([]*packetio.Mbuf, packetio.TxBurstSize)
+	var held []*packetio.Mbuf // a port keeps them
+	for len(held) < 32 {
+		held = append(held, pkts[:src.Pull(pkts)]...)
+	}
+	if src.rec == nil || src.rec.own == nil {
+		t.Fatal("no ring from the recycle pool")
+	}
+	ring := len(src.rec.bufs)
+	for _, m := range held {
+		if m.Refcnt() != 1 {
+			t.Fatalf("a sent buffer has %d references, want 1", m.Refcnt())
+		}
+	}
+	// The rest of the ring goes, then the ring's next buffer is held:
+	// the burst is made of fresh buffers from the packet pool.
+	rest := make([]*packetio.Mbuf, packetio.TxBurstSize)
+	sent := 0
+	for sent < ring-len(held) {
+		k := src.Pull(rest[:min(len(rest), ring-len(held)-sent)])
+		for _, m := range rest[:k] {
+			if m.PoolID() == drv.Pool().(*fake.Pool).ID() {
+				t.Fatalf("a fresh buffer after %d of the ring's %d free ones", sent, ring-len(held))
+			}
+		}
+		sent += k
+		drv.Pool().Free(rest[:k])
+	}
+	k := 0
+	for k == 0 {
+		k = src.Pull(rest)
+	}
+	for _, m := range rest[:k] {
+		if m.PoolID() != drv.Pool().(*fake.Pool).ID() {
+			t.Fatal("the ring sent a buffer a port holds")
+		}
+	}
+	drv.Pool().Free(rest[:k])
+	src.Release()
+	if st := rp.Stats(); st.Used != int64(len(held)) {
+		t.Fatalf("after Release %d buffers out, want the %d a port holds", st.Used, len(held))
+	}
+	drv.Pool().Free(held)
+	if st := rp.Stats(); st.Used != 0 {
+		t.Fatalf("%d buffers out after the port freed them", st.Used)
 	}
 }

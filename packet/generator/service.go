@@ -95,6 +95,10 @@ type Options struct {
 	// headroom); nil: none, and the targets' MaxFrameLen must keep
 	// frames within those buffers.
 	Jumbo packetio.Pool
+	// Recycle is the driver's recycle pool (packetio.RecyclePools) for
+	// rings of recycled frames; nil: none, and rings come from the pool
+	// with references (Source.SetRecyclePool).
+	Recycle packetio.RecyclePool
 }
 
 // What one flow costs, measured with 1M flows: the compiled program ~12
@@ -341,6 +345,8 @@ func (s *Service) launch(it *item, resultID string, from *resource.Run[*gen, *re
 		}
 		if jumbo {
 			src.PullOnly()
+		} else {
+			src.SetRecyclePool(s.opts.Recycle)
 		}
 		if s.opts.LinkSpeed != nil {
 			src.SetLinkSpeed(s.opts.LinkSpeed(it.Endpoint.PortID))

@@ -68,6 +68,9 @@ type Source struct {
 	// pullOnly: pool is not the port driver's (jumbo frames), so the
 	// worker's Fill buffers would be too small; Want asks for none.
 	pullOnly bool
+	// rp is the driver's recycle pool, where a recycled ring is taken
+	// from first (SetRecyclePool); nil: none.
+	rp packetio.RecyclePool
 
 	// Worker-owned.
 	start    int64
@@ -188,6 +191,17 @@ func (s *Source) Pull(pkts []*packetio.Mbuf) int {
 	}
 	s.account(t, k)
 	return k
+}
+
+// SetRecyclePool gives the source the driver's recycle pool
+// (packetio.RecyclePools), which a ring of recycled frames then comes
+// from when the pool can spare it, so that ports free its buffers without
+// an atomic decrement. Call it before the first Pull; a source of frames
+// longer than the pool's buffers hold ignores it.
+func (s *Source) SetRecyclePool(p packetio.RecyclePool) {
+	if !s.pullOnly {
+		s.rp = p
+	}
 }
 
 // Want implements packetio.FillSource.

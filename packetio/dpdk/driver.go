@@ -49,6 +49,9 @@ type Options struct {
 	// frames up to memory.MaxJumboFrame bytes; 0 makes none, and then
 	// frames stop at what a 2 KiB buffer holds.
 	JumboBuffers int
+	// RecycleBuffers is the size of the recycle pool
+	// (packetio.RecyclePools); 0 makes none.
+	RecycleBuffers int
 	// RxDesc and TxDesc are the descriptors per rx and tx queue.
 	RxDesc int
 	TxDesc int
@@ -91,6 +94,8 @@ type Driver struct {
 	opts  Options
 	pool  *pool
 	jumbo *pool // nil without Options.JumboBuffers, or when it failed
+	// recycle is nil without Options.RecycleBuffers.
+	recycle *recyclePool
 	// jumboErr is why there is no jumbo pool though one was asked for.
 	jumboErr error
 
@@ -100,7 +105,10 @@ type Driver struct {
 	closeOnce sync.Once
 }
 
-var _ packetio.Driver = (*Driver)(nil)
+var (
+	_ packetio.Driver       = (*Driver)(nil)
+	_ packetio.RecyclePools = (*Driver)(nil)
+)
 
 // Open makes the driver: creates the packet pool and the test port pairs,
 // then configures and starts every port.
@@ -137,6 +145,12 @@ func Open(opts Options) (*Driver, error) {
 		// Without room for it (a user's tight -m) the daemon still runs,
 		// with frames up to 2 KiB: the caller reports JumboError.
 		d.jumbo, d.jumboErr = newPool("openperfd_jumbo", opts.JumboBuffers, min(jumboPoolCache, opts.JumboBuffers/2), memory.JumboBufSize)
+	}
+	if opts.RecycleBuffers > 0 {
+		if d.recycle, err = newRecyclePool("openperfd_recycle", opts.RecycleBuffers, memory.DefaultBufSize); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	for i := 0; i < opts.TestPortPairs; i++ {
 		var a, b C.uint16_t
@@ -321,10 +335,23 @@ func (d *Driver) Pool() packetio.Pool { return d.pool }
 
 // Pools implements packetio.Driver.
 func (d *Driver) Pools() []memory.PoolStats {
+	out := []memory.PoolStats{d.pool.Stats()}
 	if d.jumbo != nil {
-		return []memory.PoolStats{d.pool.Stats(), d.jumbo.Stats()}
+		out = append(out, d.jumbo.Stats())
 	}
-	return []memory.PoolStats{d.pool.Stats()}
+	if d.recycle != nil {
+		out = append(out, d.recycle.Stats())
+	}
+	return out
+}
+
+// RecyclePool implements packetio.RecyclePools; nil without
+// Options.RecycleBuffers.
+func (d *Driver) RecyclePool() packetio.RecyclePool {
+	if d.recycle == nil {
+		return nil // not a typed nil in the interface
+	}
+	return d.recycle
 }
 
 // JumboError returns why Open made no jumbo pool though
@@ -523,6 +550,9 @@ func (d *Driver) Close() error {
 		}
 		if d.jumbo != nil {
 			d.jumbo.free()
+		}
+		if d.recycle != nil {
+			d.recycle.free()
 		}
 	})
 	return nil

@@ -87,3 +87,70 @@ func (p *pool) free() {
 		p.mp = nil
 	}
 }
+
+// recyclePool is the driver's packetio.RecyclePool (recycle.c); safe for
+// concurrent use.
+type recyclePool struct {
+	name     string
+	size     int
+	mp       *C.struct_rte_mempool
+	failures atomic.Int64
+	maxUsed  atomic.Int64
+}
+
+var _ packetio.RecyclePool = (*recyclePool)(nil)
+
+// newRecyclePool makes a recycle pool of n buffers of room bytes of data
+// room (headroom included).
+func newRecyclePool(name string, n, room int) (*recyclePool, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	mp := C.op_recycle_create(cname, C.uint(n), C.uint16_t(room), 0)
+	if mp == nil {
+		return nil, fmt.Errorf("create recycle pool %s of %d buffers: %s (raise -m or lower the pool size)",
+			name, n, C.GoString(C.op_strerror(C.op_errno())))
+	}
+	return &recyclePool{name: name, size: n, mp: mp}, nil
+}
+
+// Take implements packetio.RecyclePool.
+func (p *recyclePool) Take(pkts []*packetio.Mbuf) bool {
+	if len(pkts) == 0 {
+		return true
+	}
+	if C.op_recycle_take(p.mp, C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint(len(pkts))) != 0 {
+		p.failures.Add(1)
+		return false
+	}
+	return true
+}
+
+// Give implements packetio.RecyclePool.
+func (p *recyclePool) Give(pkts []*packetio.Mbuf) {
+	if len(pkts) == 0 {
+		return
+	}
+	C.op_recycle_give(p.mp, C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint(len(pkts)))
+}
+
+// Stats implements packetio.RecyclePool; see pool.Stats for Max.
+func (p *recyclePool) Stats() memory.PoolStats {
+	used := int64(C.op_recycle_in_use(p.mp))
+	for {
+		m := p.maxUsed.Load()
+		if used <= m || p.maxUsed.CompareAndSwap(m, used) {
+			break
+		}
+	}
+	return memory.PoolStats{
+		Name: p.name, Available: int64(p.size) - used, Used: used, Max: p.maxUsed.Load(),
+		Size: int64(p.size), Errors: p.failures.Load(),
+	}
+}
+
+func (p *recyclePool) free() {
+	if p.mp != nil {
+		C.op_pool_free(p.mp)
+		p.mp = nil
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
@@ -17,9 +18,10 @@ import (
 
 // Driver is the fake driver.
 type Driver struct {
-	mu    sync.Mutex
-	ports []*Port
-	pool  *Pool
+	mu      sync.Mutex
+	ports   []*Port
+	pool    *Pool
+	recycle *Pool // RecyclePool's; nil until asked for
 }
 
 var (
@@ -27,6 +29,8 @@ var (
 	_ packetio.RxInterrupts = (*Driver)(nil)
 	_ packetio.RefillPort   = (*Port)(nil)
 	_ packetio.RefPool      = (*Pool)(nil)
+	_ packetio.RecyclePool  = (*Pool)(nil)
+	_ packetio.RecyclePools = (*Driver)(nil)
 )
 
 // New makes pairs of cross-wired ports with ids "0", "1", ... and a pool
@@ -162,7 +166,28 @@ func (d *Driver) Ports() []packetio.Port {
 func (d *Driver) Pool() packetio.Pool { return d.pool }
 
 // Pools implements packetio.Driver.
-func (d *Driver) Pools() []memory.PoolStats { return []memory.PoolStats{d.pool.Stats()} }
+func (d *Driver) Pools() []memory.PoolStats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.recycle != nil {
+		return []memory.PoolStats{d.pool.Stats(), d.recycle.Stats()}
+	}
+	return []memory.PoolStats{d.pool.Stats()}
+}
+
+// recycleBuffers is the size of the fake's recycle pool.
+const recycleBuffers = 1 << 14
+
+// RecyclePool implements packetio.RecyclePools: a pool of its own, made
+// at the first call.
+func (d *Driver) RecyclePool() packetio.RecyclePool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.recycle == nil {
+		d.recycle = NewRecyclePool(recycleBuffers, memory.DefaultBufSize)
+	}
+	return d.recycle
+}
 
 // NewBurst implements packetio.Driver.
 func (d *Driver) NewBurst() packetio.Burst {
@@ -245,8 +270,12 @@ func (d *Driver) DeleteBond(id string) error {
 // Close implements packetio.Driver.
 func (d *Driver) Close() error { return nil }
 
-// Pool is a fake buffer pool over Go memory.
+// Pool is a fake buffer pool over Go memory: a packetio.RefPool, or
+// (NewRecyclePool) a packetio.RecyclePool.
 type Pool struct {
+	name    string
+	recycle bool
+	limbo   []*packetio.Mbuf // recycle: given back while held
 	mu      sync.Mutex
 	free    []*packetio.Mbuf
 	size    int
@@ -259,18 +288,76 @@ func newPool(n int) *Pool { return NewPool(n, memory.DefaultBufSize) }
 // NewPool makes a pool of n buffers of room bytes each, headroom included
 // (memory.JumboBufSize for a jumbo pool).
 func NewPool(n, room int) *Pool {
-	p := &Pool{size: n}
+	p := &Pool{name: "fake", size: n}
 	for i := 0; i < n; i++ {
-		p.free = append(p.free, packetio.NewHeapMbuf(make([]byte, room)))
+		m := packetio.NewHeapMbuf(make([]byte, room))
+		m.SetPoolID(unsafe.Pointer(p))
+		p.free = append(p.free, m)
 	}
 	return p
+}
+
+// ID is what the pool's buffers return from packetio.Mbuf.PoolID.
+func (p *Pool) ID() unsafe.Pointer { return unsafe.Pointer(p) }
+
+// NewRecyclePool makes a packetio.RecyclePool of n buffers of room bytes
+// each, headroom included. Its Alloc always fails: buffers come from Take.
+func NewRecyclePool(n, room int) *Pool {
+	p := NewPool(n, room)
+	p.name, p.recycle = "fake_recycle", true
+	return p
+}
+
+// Take implements packetio.RecyclePool.
+func (p *Pool) Take(pkts []*packetio.Mbuf) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reap()
+	if !p.recycle || len(p.free) < len(pkts) {
+		p.fails++
+		return false
+	}
+	k := len(p.free) - len(pkts)
+	copy(pkts, p.free[k:])
+	p.free = p.free[:k]
+	for _, m := range pkts {
+		m.Reset()
+		m.SetRefcnt(0)
+	}
+	p.maxUsed = max(p.maxUsed, int64(p.size-len(p.free)))
+	return true
+}
+
+// Give implements packetio.RecyclePool.
+func (p *Pool) Give(pkts []*packetio.Mbuf) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.limbo = append(p.limbo, pkts...)
+	p.reap()
+}
+
+// reap moves the buffers given back that no port holds any more to the
+// free list. Called with the lock held.
+func (p *Pool) reap() {
+	k := 0
+	for _, m := range p.limbo {
+		if m.Refcnt() == 0 {
+			m.SetRefcnt(1)
+			p.free = append(p.free, m)
+		} else {
+			p.limbo[k] = m
+			k++
+		}
+	}
+	clear(p.limbo[k:])
+	p.limbo = p.limbo[:k]
 }
 
 // Alloc implements packetio.Pool.
 func (p *Pool) Alloc(pkts []*packetio.Mbuf) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.free) < len(pkts) {
+	if p.recycle || len(p.free) < len(pkts) {
 		p.fails++
 		return false
 	}
@@ -285,13 +372,40 @@ func (p *Pool) Alloc(pkts []*packetio.Mbuf) bool {
 }
 
 // Free implements packetio.Pool: a buffer with several references loses
-// one, and goes back with its last (see packetio.RefPool).
+// one, and goes back with its last (see packetio.RefPool), to the pool it
+// came from, as rte_pktmbuf_free does; a heap buffer of no pool's goes to
+// p. A recycle pool's buffer goes back to its owner (reference count 0).
 func (p *Pool) Free(pkts []*packetio.Mbuf) {
+	for len(pkts) > 0 {
+		o := owner(pkts[0], p)
+		k := 1
+		for k < len(pkts) && owner(pkts[k], p) == o {
+			k++
+		}
+		o.put(pkts[:k])
+		pkts = pkts[k:]
+	}
+}
+
+// owner is m's pool, or p when m is of none.
+func owner(m *packetio.Mbuf, p *Pool) *Pool {
+	if id := m.PoolID(); id != nil {
+		return (*Pool)(id)
+	}
+	return p
+}
+
+// put is Free for buffers of p.
+func (p *Pool) put(pkts []*packetio.Mbuf) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, m := range pkts {
 		if r := m.Refcnt(); r > 1 {
 			m.SetRefcnt(r - 1)
+			continue
+		}
+		if p.recycle {
+			m.SetRefcnt(0)
 			continue
 		}
 		p.free = append(p.free, m)
@@ -313,8 +427,11 @@ func (p *Pool) AddRef(m *packetio.Mbuf, n int) {
 func (p *Pool) Stats() memory.PoolStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.recycle {
+		p.reap()
+	}
 	used := int64(p.size - len(p.free))
-	return memory.PoolStats{Name: "fake", Available: int64(len(p.free)), Used: used,
+	return memory.PoolStats{Name: p.name, Available: int64(len(p.free)), Used: used,
 		Max: p.maxUsed, Size: int64(p.size), Errors: p.fails}
 }
 

@@ -151,11 +151,13 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 	if err != nil {
 		return 0, err
 	}
+	// The recycle pool, as the daemon's: the generator's ring comes from it.
+	const recycle = 8191
 	jumbo := 0
 	if mode == "gentx" && size > memory.DefaultBufSize-packetio.MbufHeadroom+generator.FCSLen {
 		jumbo = jumboBuffers
 	}
-	args := []string{"--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(pool) + memory.JumboMegabytes(jumbo)), "--no-pci", "--no-telemetry",
+	args := []string{"--no-huge", "-m", strconv.Itoa(memory.NoHugeMegabytes(pool+recycle) + memory.JumboMegabytes(jumbo)), "--no-pci", "--no-telemetry",
 		"--file-prefix", prefix, "-l", "0", "--log-level", "4", "--vdev=net_null0"}
 	if err := dpdk.InitEAL(args, func(l string) { fmt.Fprintln(os.Stderr, "dpdk:", l) }); err != nil {
 		return 0, err
@@ -163,7 +165,7 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 	defer func() { err = errors.Join(err, dpdk.CleanupEAL(prefix)) }()
 
 	drv, err := dpdk.Open(dpdk.Options{Queues: 1, ExpectPorts: 1, PoolBuffers: pool, PoolCache: poolCache, RxDesc: rxDesc, TxDesc: txDesc,
-		JumboBuffers: jumbo, ProtocolCounters: protocolCounters})
+		JumboBuffers: jumbo, RecycleBuffers: recycle, ProtocolCounters: protocolCounters})
 	if err != nil {
 		return 0, err
 	}
@@ -223,6 +225,8 @@ func bench(ctx context.Context, mode string, cpu, size int, gen genConfig, prefi
 		}
 		if jumbo > 0 {
 			src.PullOnly()
+		} else {
+			src.SetRecyclePool(drv.RecyclePool()) // as the daemon does
 		}
 		// As the daemon does: frames of a burst are stamped a wire time
 		// apart at the port's speed (net_null's 10 Gbps).
