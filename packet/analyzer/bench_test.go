@@ -77,6 +77,14 @@ func BenchmarkPushSequenceLatencySpirent(b *testing.B) {
 	benchPushDef(b, def, Config{FlowCounters: AdvancedSequencing | Latency, LinkSpeedMbps: 10_000}, 0)
 }
 
+// BenchmarkPushSigJitterSpirent is what make bench's analyze-sig row
+// asks (dpbench): sequence, latency and IPDV jitter of Spirent frames.
+func BenchmarkPushSigJitterSpirent(b *testing.B) {
+	def := udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+	def.Signature.Format = generator.FormatSpirent
+	benchPushDef(b, def, Config{FlowCounters: FrameCount | AdvancedSequencing | Latency | JitterIPDV, LinkSpeedMbps: 10_000}, 0)
+}
+
 func BenchmarkPushAllCounters(b *testing.B) {
 	benchPush(b, Config{
 		ProtocolCounters: CountEthernet | CountIP | CountTransport,
