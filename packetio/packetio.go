@@ -253,6 +253,27 @@ type Sink interface {
 	Push(port uint16, pkts []*Mbuf)
 }
 
+// TimedSink is a Sink that takes a burst's receive time from the worker,
+// when the port records one (RxTimes), rather than reading the clock when
+// the burst reaches it.
+type TimedSink interface {
+	Sink
+	// PushAt is Push for a burst the port received at rx (ns, clock.Now's
+	// scale).
+	PushAt(port uint16, pkts []*Mbuf, rx int64)
+}
+
+// RxTimes is a Port that records when each rx queue's last burst with
+// frames came back from the driver: a clock read in the driver call, as
+// OpenPerf's rx callback stamps frames, so a receive time does not
+// include what the worker did between the driver and the sink.
+type RxTimes interface {
+	// LastRxTime returns the time (ns, clock.Now's scale) of queue q's
+	// last RxBurst that returned frames. Only the worker polling q may
+	// call it.
+	LastRxTime(q uint16) int64
+}
+
 // Sinks is what a consumer of received packets (an analyzer, a capture)
 // needs from the workers: its sinks added to a port and removed at run
 // time. Once RemoveSink returns, no worker pushes to the sink.

@@ -64,6 +64,10 @@ type rxTask struct {
 	index uint16
 	queue uint16
 	sinks []packetio.Sink
+	// timed is sinks as packetio.TimedSinks (nil where one is not), when
+	// the port records receive times (times); else nil.
+	timed []packetio.TimedSink
+	times packetio.RxTimes
 	limit *rxLimit // test hook (Config.RxLimits); nil: none
 }
 
@@ -131,6 +135,14 @@ func (w *Workers) publishLocked() {
 		for _, id := range carriedBy(p, routes) {
 			sinks = append(sinks, w.sinks[id]...)
 		}
+		times, _ := p.(packetio.RxTimes)
+		var timed []packetio.TimedSink
+		if times != nil {
+			timed = make([]packetio.TimedSink, len(sinks))
+			for i, s := range sinks {
+				timed[i], _ = s.(packetio.TimedSink)
+			}
+		}
 		// Queue q goes to worker q (or the q-th receiving worker), the
 		// owner of tx queue q too when roles are not split, so a driver
 		// that transmits while receiving (bonds send LACP frames) stays on
@@ -138,7 +150,8 @@ func (w *Workers) publishLocked() {
 		for q := 0; q < info.RxQueues; q++ {
 			i := w.rxWorker(info, q)
 			pl.workers[i].rx = append(pl.workers[i].rx,
-				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks, limit: w.rxLimitLocked(info.ID, q)})
+				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks, timed: timed, times: times,
+					limit: w.rxLimitLocked(info.ID, q)})
 			pl.workers[i].intr = append(pl.workers[i].intr, packetio.RxQueue{Port: p, Queue: uint16(q)})
 			pl.workers[i].intrOK = pl.workers[i].intrOK && info.RxInterrupts
 		}
@@ -353,8 +366,19 @@ func (wk *worker) run(ready chan<- error) {
 				// rest at the next RxBurst, unseen.
 				pkts = pkts[:t.limit.admit(n)]
 			}
-			for _, s := range t.sinks {
-				s.Push(t.index, pkts)
+			if t.times != nil {
+				rx := t.times.LastRxTime(t.queue)
+				for i, s := range t.sinks {
+					if ts := t.timed[i]; ts != nil {
+						ts.PushAt(t.index, pkts, rx)
+					} else {
+						s.Push(t.index, pkts)
+					}
+				}
+			} else {
+				for _, s := range t.sinks {
+					s.Push(t.index, pkts)
+				}
 			}
 			c.rx += uint64(n)
 			moved += n

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/packetio"
 	"github.com/openperfd/openperfd/packetio/fake"
 )
@@ -86,6 +87,54 @@ func TestFramesFromASourceReachThePeersSinkExactly(t *testing.T) {
 			waitFor(t, "buffers back in the pool", func() bool { return d.Pool().Stats().Used == 0 })
 		}
 		svc.Close()
+	}
+}
+
+// timedSink records the receive times the worker passes.
+type timedSink struct {
+	countingSink
+	mu    sync.Mutex
+	times []int64
+}
+
+func (s *timedSink) PushAt(port uint16, pkts []*packetio.Mbuf, rx int64) {
+	s.mu.Lock()
+	s.times = append(s.times, rx)
+	s.mu.Unlock()
+	s.Push(port, pkts)
+}
+
+// A sink that takes receive times gets, with each burst, the time the port
+// recorded for it (packetio.RxTimes), not one read later; a plain sink on
+// the same port still gets Push.
+func TestTimedSinksGetThePortsReceiveTime(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	timed, plain := &timedSink{}, &countingSink{}
+	w.AddSink("1", timed)
+	w.AddSink("1", plain)
+	before := clock.Now()
+	job, err := svc.SendTestFrames("0", 1000, 64, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-job.Done()
+	waitFor(t, "all frames at both sinks", func() bool { return timed.pkts.Load() == 1000 && plain.pkts.Load() == 1000 })
+	after := clock.Now()
+	timed.mu.Lock()
+	defer timed.mu.Unlock()
+	if len(timed.times) == 0 {
+		t.Fatal("no PushAt")
+	}
+	for i, rx := range timed.times {
+		if rx < before || rx > after {
+			t.Fatalf("burst %d received at %d, outside the test's %d..%d", i, rx, before, after)
+		}
+		if i > 0 && rx < timed.times[i-1] {
+			t.Fatalf("burst %d received at %d, before the previous burst's %d", i, rx, timed.times[i-1])
+		}
 	}
 }
 

@@ -244,10 +244,25 @@ func (a *Analyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 	if len(pkts) == 0 || !a.active.Load() {
 		return
 	}
+	a.push(port, pkts, a.cfg.Clock())
+}
+
+// PushAt implements packetio.TimedSink: Push for a burst the port
+// received at rx (ns since the Unix epoch), the time its frames' receive
+// times count from.
+func (a *Analyzer) PushAt(port uint16, pkts []*packetio.Mbuf, rx int64) {
+	if len(pkts) == 0 || !a.active.Load() {
+		return
+	}
+	a.push(port, pkts, uint64(rx))
+}
+
+// push is Push and PushAt with the burst's receive time rx0.
+func (a *Analyzer) push(port uint16, pkts []*packetio.Mbuf, rx0 uint64) {
 	s := a.shardFor(pkts)
 	s.mu.Lock()
 	if a.active.Load() {
-		a.burst(s, port, pkts)
+		a.burst(s, port, pkts, rx0)
 	}
 	s.mu.Unlock()
 }
@@ -259,9 +274,9 @@ func (a *Analyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 // in the loop costs spills and reloads of the loop's state. That path is
 // taken when a flow counts no lengths, inter-arrival times or digests;
 // other frames and counters go through count or general.
-func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf) {
+func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf, rx0 uint64) {
 	cfg := &a.cfg
-	rx0, ppb := cfg.Clock(), a.psPerByte
+	ppb := a.psPerByte
 	var wire uint64 // ps on the wire before the frame, in this burst
 	// A run of fast-path frames of one shape whose checksums the same
 	// parties verified: the frames of a burst are mostly one run, counted

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -224,6 +225,33 @@ func TestRingRxStampsTheArrivalPort(t *testing.T) {
 		if p != ringPortB {
 			t.Fatalf("packet %d: Mbuf.Port() = %d, want %d", i, p, ringPortB)
 		}
+	}
+}
+
+// A burst with frames records when the driver returned it, on the
+// daemon's clock (packetio.RxTimes); an empty one leaves the time alone.
+func TestRxBurstRecordsTheReceiveTime(t *testing.T) {
+	from, to := portAt(t, ringPortA), portAt(t, ringPortB)
+	rt := to.(packetio.RxTimes)
+	rx := testDrv.NewBurst()
+	defer rx.Free()
+	for n := to.RxBurst(0, rx.Pkts, 0); n > 0; n = to.RxBurst(0, rx.Pkts, 0) {
+		testDrv.Pool().Free(rx.Pkts[:n]) // what earlier tests left in the ring
+	}
+	sendBurst(t, from, 4, 64)
+	before := clock.Now()
+	got := to.RxBurst(0, rx.Pkts, 0)
+	after := clock.Now()
+	testDrv.Pool().Free(rx.Pkts[:got])
+	if got != 4 {
+		t.Fatalf("received %d packets, want 4", got)
+	}
+	at := rt.LastRxTime(0)
+	if at < before || at > after {
+		t.Fatalf("receive time %d outside the call's %d..%d", at, before, after)
+	}
+	if n := to.RxBurst(0, rx.Pkts, 0); n != 0 || rt.LastRxTime(0) != at {
+		t.Fatalf("an empty burst (%d frames) moved the receive time from %d to %d", n, at, rt.LastRxTime(0))
 	}
 }
 

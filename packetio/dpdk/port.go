@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -47,6 +48,7 @@ type port struct {
 var (
 	_ packetio.Port         = (*port)(nil)
 	_ packetio.RefillPort   = (*port)(nil)
+	_ packetio.RxTimes      = (*port)(nil)
 	_ packetio.XStatsReader = (*port)(nil)
 )
 
@@ -198,6 +200,11 @@ func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
 		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free), p.rxJumbo, p.pcp(int(q))))
+}
+
+// LastRxTime implements packetio.RxTimes.
+func (p *port) LastRxTime(q uint16) int64 {
+	return clock.FromMonotonic(int64(p.qstats[q].rx_time))
 }
 
 // TxBurst implements packetio.Port; one cgo call per burst.

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -445,6 +446,11 @@ uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 	if (nfree > 0)
 		rte_pktmbuf_free_bulk(m, nfree);
 	uint16_t got = rte_eth_rx_burst(port, q, m, n);
+	if (got == 0)
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	st->rx_time = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	uint64_t bytes = 0;
 	uint16_t chained = 0;
 	for (uint16_t i = 0; i < got; i++) {

@@ -25,7 +25,10 @@ struct op_qstats {
 	 * (no jumbo pool, it was empty, or longer than a jumbo buffer). */
 	uint64_t linearized;
 	uint64_t chain_drops;
-	uint64_t pad[4]; /* one cache line per queue: no false sharing */
+	/* Rx: CLOCK_MONOTONIC ns read right after the last burst with frames
+	 * came back from the driver, as OpenPerf's rx callback stamps them. */
+	uint64_t rx_time;
+	uint64_t pad[3]; /* one cache line per queue: no false sharing */
 };
 
 /* Per-queue protocol counters of the frames a queue received or sent

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/openperfd/openperfd/clock"
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -28,6 +29,7 @@ var (
 	_ packetio.Driver       = (*Driver)(nil)
 	_ packetio.RxInterrupts = (*Driver)(nil)
 	_ packetio.RefillPort   = (*Port)(nil)
+	_ packetio.RxTimes      = (*Port)(nil)
 	_ packetio.RefPool      = (*Pool)(nil)
 	_ packetio.RecyclePool  = (*Pool)(nil)
 	_ packetio.RecyclePools = (*Driver)(nil)
@@ -46,6 +48,7 @@ func New(pairs, queues, buffers int) *Driver {
 			RxQueues: queues, TxQueues: queues,
 		}, started: true}
 		p.rx = make([]chan *packetio.Mbuf, queues)
+		p.rxTime = make([]int64, queues)
 		p.intr = make([]atomic.Pointer[waiter], queues)
 		for q := range p.rx {
 			p.rx[q] = make(chan *packetio.Mbuf, 1024)
@@ -66,6 +69,7 @@ type Port struct {
 	peer    *Port
 	rx      []chan *packetio.Mbuf
 	intr    []atomic.Pointer[waiter] // per rx queue, the waiter it is armed for
+	rxTime  []int64                  // per rx queue, LastRxTime
 	stats   struct{ rxP, rxB, txP, txB atomic.Uint64 }
 }
 
@@ -102,11 +106,23 @@ func (p *Port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 			p.stats.rxB.Add(uint64(m.Len()))
 			n++
 		default:
+			p.stampRx(q, n)
 			return n
 		}
 	}
+	p.stampRx(q, n)
 	return n
 }
+
+// stampRx records when queue q's burst of n frames came back.
+func (p *Port) stampRx(q uint16, n int) {
+	if n > 0 {
+		p.rxTime[q] = clock.Now()
+	}
+}
+
+// LastRxTime implements packetio.RxTimes.
+func (p *Port) LastRxTime(q uint16) int64 { return p.rxTime[q] }
 
 // TxBurst implements packetio.Port: packets go to the peer's rx queue q.
 func (p *Port) TxBurst(q uint16, pkts []*packetio.Mbuf) int {
@@ -248,7 +264,7 @@ func (d *Driver) CreateBond(id string, cfg packetio.BondConfig) (packetio.Port, 
 	b := &Port{d: d, info: packetio.PortInfo{ID: id, Index: uint16(100 + len(d.ports)), Kind: packetio.KindBond,
 		Device: "fakebond", Driver: "fake_bond", Bond: &cfg, RxQueues: 1, TxQueues: 1,
 		Link: packetio.LinkConfig{AutoNegotiation: true}}, started: true}
-	b.rx = []chan *packetio.Mbuf{make(chan *packetio.Mbuf, 1)}
+	b.rx, b.rxTime = []chan *packetio.Mbuf{make(chan *packetio.Mbuf, 1)}, make([]int64, 1)
 	b.peer = b
 	d.ports = append(d.ports, b)
 	return b, nil

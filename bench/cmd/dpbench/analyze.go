@@ -56,6 +56,13 @@ func (c countedAnalyzer) Push(port uint16, pkts []*packetio.Mbuf) {
 	analyzed.Add(uint64(len(pkts)))
 }
 
+// PushAt takes the burst's receive time from the port, as the daemon's
+// analyzers do (packetio.TimedSink).
+func (c countedAnalyzer) PushAt(port uint16, pkts []*packetio.Mbuf, rx int64) {
+	c.a.PushAt(port, pkts, rx)
+	analyzed.Add(uint64(len(pkts)))
+}
+
 // startAnalyzer wires the analyzer rows: the worker polls net_null0 into
 // the analyzer, exactly as testpmd's rxonly polls it, so the two runs
 // differ only in what is done with the packets.
