@@ -290,6 +290,10 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf, rx0 uint6
 	countLean := cfg.FlowCounters&(InterarrivalTime|FrameLength) == 0 && cfg.FlowDigests == 0
 	signedMore := a.needs.sequence || a.needs.latency || cfg.FlowCounters&PRBS != 0
 	mix := portMix(port)
+	// Spirent timestamps are unwrapped about the burst's time: any time
+	// within half a wrap (5.7 minutes) of the frame's will do, and one per
+	// burst saves a division per frame.
+	ref := a.spirentRef(rx0)
 	var g generalState
 	var fi fastInfo
 	for _, m := range pkts {
@@ -331,7 +335,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf, rx0 uint6
 			}
 			if signedMore {
 				if sp {
-					sig.Timestamp = a.spirentTime(sig.Timestamp, rx)
+					sig.Timestamp = a.spirentTimeAt(sig.Timestamp, ref)
 				}
 				f.updateSeqLatency(sig.Sequence, sig.Timestamp, rx, cfg, a.needs)
 				if cfg.FlowCounters&PRBS != 0 && sig.PRBS() {
@@ -341,7 +345,7 @@ func (a *Analyzer) burst(s *shard, port uint16, pkts []*packetio.Mbuf, rx0 uint6
 			continue
 		}
 		if sp {
-			sig.Timestamp = a.spirentTime(sig.Timestamp, rx)
+			sig.Timestamp = a.spirentTimeAt(sig.Timestamp, ref)
 		}
 		p := packet{frame: frame, payloadOff: int(fi.pay), bad: bad, sig: sig, signed: signed, spirent: sp, rx: rx}
 		if f == nil {

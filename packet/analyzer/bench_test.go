@@ -18,6 +18,13 @@ func benchPush(b *testing.B, cfg Config, ck packetio.RxChecksum) {
 
 // benchPushDef is benchPush with frames of def.
 func benchPushDef(b *testing.B, def generator.TrafficDefinition, cfg Config, ck packetio.RxChecksum) {
+	benchPushBursts(b, def, cfg, ck, 64)
+}
+
+// benchPushBursts is benchPushDef over bursts distinct bursts: 1 repeats
+// one burst, so every frame after the first burst is a duplicate, as in
+// make bench's analyzer rows (net_null hands out the same buffers).
+func benchPushBursts(b *testing.B, def generator.TrafficDefinition, cfg Config, ck packetio.RxChecksum, bursts int) {
 	p := compile(b, def)
 	c := &testClock{now: 1 << 40}
 	cfg.Clock = c.read
@@ -26,8 +33,6 @@ func benchPushDef(b *testing.B, def generator.TrafficDefinition, cfg Config, ck 
 		b.Fatal(err)
 	}
 	a.Start()
-	// Enough distinct bursts that sequence numbers look like a real run.
-	const bursts = 64
 	w := p.NewWriter()
 	all := make([][]*packetio.Mbuf, bursts)
 	for i := range all {
@@ -83,6 +88,14 @@ func BenchmarkPushSigJitterSpirent(b *testing.B) {
 	def := udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 	def.Signature.Format = generator.FormatSpirent
 	benchPushDef(b, def, Config{FlowCounters: FrameCount | AdvancedSequencing | Latency | JitterIPDV, LinkSpeedMbps: 10_000}, 0)
+}
+
+// BenchmarkPushSigJitterSpirentRepeated is BenchmarkPushSigJitterSpirent
+// on one burst again and again: duplicates, as make bench's traffic.
+func BenchmarkPushSigJitterSpirentRepeated(b *testing.B) {
+	def := udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+	def.Signature.Format = generator.FormatSpirent
+	benchPushBursts(b, def, Config{FlowCounters: FrameCount | AdvancedSequencing | Latency | JitterIPDV, LinkSpeedMbps: 10_000}, 0, 1)
 }
 
 func BenchmarkPushAllCounters(b *testing.B) {

@@ -53,6 +53,15 @@ func (a *Analyzer) fromSpirent(s spirent.Signature, rx uint64) signature.Signatu
 	return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: a.spirentTime(s.Timestamp, rx), Flags: s.Flags}
 }
 
+// spirentRef is rx (Unix ns) as Spirent ticks since the analyzer's epoch,
+// the reference spirentTimeAt unwraps about.
+func (a *Analyzer) spirentRef(rx uint64) uint64 { return spirent.TicksSince(int64(rx) - a.epoch) }
+
+// spirentTimeAt is spirentTime about a reference from spirentRef.
+func (a *Analyzer) spirentTimeAt(ticks, ref uint64) uint64 {
+	return uint64(a.epoch + spirent.UnwrapAbout(ticks, ref))
+}
+
 // spirentTime is the Unix ns time that Spirent timestamp ticks, received
 // at rx, name (see fromSpirent).
 func (a *Analyzer) spirentTime(ticks, rx uint64) uint64 {

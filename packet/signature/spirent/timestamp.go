@@ -57,8 +57,17 @@ func DeltaTicks(a, b uint64) int64 {
 // contains now, so for a frame sent just before a wrap and received after
 // it, it computes a latency of about -11.45 minutes.
 func Unwrap(ticks uint64, now int64) int64 {
-	n := now * 2 / 5
-	return Nanos(uint64(n + DeltaTicks(ticks, uint64(n))))
+	return UnwrapAbout(ticks, TicksSince(now))
+}
+
+// TicksSince is ns, nanoseconds since the epoch, in whole ticks (toward
+// zero), not reduced modulo 2^38: the reference UnwrapAbout takes.
+func TicksSince(ns int64) uint64 { return uint64(ns * 2 / 5) }
+
+// UnwrapAbout is Unwrap about ref, a time in ticks from TicksSince: a
+// receiver unwraps a burst's timestamps about one reference.
+func UnwrapAbout(ticks, ref uint64) int64 {
+	return Nanos(uint64(int64(ref) + DeltaTicks(ticks, ref)))
 }
 
 // Latency returns rx - tx in nanoseconds, for a frame received at rx
