@@ -15,14 +15,41 @@ import (
 	"github.com/openperfd/openperfd/packetio"
 )
 
-// pool is an rte_mempool of packet buffers; safe for concurrent use.
-type pool struct {
+// mempool is what the driver's pools share: the rte_mempool and the
+// counters their Stats report; safe for concurrent use.
+type mempool struct {
 	name     string
 	size     int
 	mp       *C.struct_rte_mempool
 	failures atomic.Int64
 	maxUsed  atomic.Int64
 }
+
+// stats is Stats with used buffers in use and avail free. Max is the
+// highest use seen by any call, so a sampler (the API, the stats ticker)
+// makes it meaningful.
+func (p *mempool) stats(avail, used int64) memory.PoolStats {
+	for {
+		m := p.maxUsed.Load()
+		if used <= m || p.maxUsed.CompareAndSwap(m, used) {
+			break
+		}
+	}
+	return memory.PoolStats{
+		Name: p.name, Available: avail, Used: used, Max: p.maxUsed.Load(),
+		Size: int64(p.size), Errors: p.failures.Load(),
+	}
+}
+
+func (p *mempool) free() {
+	if p.mp != nil {
+		C.op_pool_free(p.mp)
+		p.mp = nil
+	}
+}
+
+// pool is an rte_mempool of packet buffers; safe for concurrent use.
+type pool struct{ mempool }
 
 var _ packetio.RefPool = (*pool)(nil)
 
@@ -36,7 +63,7 @@ func newPool(name string, n, cache, room int) (*pool, error) {
 		return nil, fmt.Errorf("create mbuf pool %s of %d buffers: %s (raise -m or lower the pool size)",
 			name, n, C.GoString(C.op_strerror(C.op_errno())))
 	}
-	return &pool{name: name, size: n, mp: mp}, nil
+	return &pool{mempool{name: name, size: n, mp: mp}}, nil
 }
 
 // Alloc implements packetio.Pool.
@@ -64,39 +91,14 @@ func (p *pool) AddRef(m *packetio.Mbuf, n int) {
 	C.op_refcnt_update(C.uintptr_t(uintptr(unsafe.Pointer(m))), C.int(n))
 }
 
-// Stats implements packetio.Pool. Max is the highest use seen by any call
-// to Stats, so a sampler (the API, the stats ticker) makes it meaningful.
+// Stats implements packetio.Pool.
 func (p *pool) Stats() memory.PoolStats {
-	avail := int64(C.op_pool_avail(p.mp))
-	used := int64(C.op_pool_in_use(p.mp))
-	for {
-		m := p.maxUsed.Load()
-		if used <= m || p.maxUsed.CompareAndSwap(m, used) {
-			break
-		}
-	}
-	return memory.PoolStats{
-		Name: p.name, Available: avail, Used: used, Max: p.maxUsed.Load(),
-		Size: int64(p.size), Errors: p.failures.Load(),
-	}
-}
-
-func (p *pool) free() {
-	if p.mp != nil {
-		C.op_pool_free(p.mp)
-		p.mp = nil
-	}
+	return p.stats(int64(C.op_pool_avail(p.mp)), int64(C.op_pool_in_use(p.mp)))
 }
 
 // recyclePool is the driver's packetio.RecyclePool (recycle.c); safe for
 // concurrent use.
-type recyclePool struct {
-	name     string
-	size     int
-	mp       *C.struct_rte_mempool
-	failures atomic.Int64
-	maxUsed  atomic.Int64
-}
+type recyclePool struct{ mempool }
 
 var _ packetio.RecyclePool = (*recyclePool)(nil)
 
@@ -110,7 +112,7 @@ func newRecyclePool(name string, n, room int) (*recyclePool, error) {
 		return nil, fmt.Errorf("create recycle pool %s of %d buffers: %s (raise -m or lower the pool size)",
 			name, n, C.GoString(C.op_strerror(C.op_errno())))
 	}
-	return &recyclePool{name: name, size: n, mp: mp}, nil
+	return &recyclePool{mempool{name: name, size: n, mp: mp}}, nil
 }
 
 // Take implements packetio.RecyclePool.
@@ -133,24 +135,8 @@ func (p *recyclePool) Give(pkts []*packetio.Mbuf) {
 	C.op_recycle_give(p.mp, C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint(len(pkts)))
 }
 
-// Stats implements packetio.RecyclePool; see pool.Stats for Max.
+// Stats implements packetio.RecyclePool.
 func (p *recyclePool) Stats() memory.PoolStats {
 	used := int64(C.op_recycle_in_use(p.mp))
-	for {
-		m := p.maxUsed.Load()
-		if used <= m || p.maxUsed.CompareAndSwap(m, used) {
-			break
-		}
-	}
-	return memory.PoolStats{
-		Name: p.name, Available: int64(p.size) - used, Used: used, Max: p.maxUsed.Load(),
-		Size: int64(p.size), Errors: p.failures.Load(),
-	}
-}
-
-func (p *recyclePool) free() {
-	if p.mp != nil {
-		C.op_pool_free(p.mp)
-		p.mp = nil
-	}
+	return p.stats(int64(p.size)-used, used)
 }

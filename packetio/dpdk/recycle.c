@@ -21,9 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -110,28 +108,10 @@ static void rc_add(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
 
 struct rte_mempool *op_recycle_create(const char *name, unsigned n, uint16_t room, int socket)
 {
-	struct rte_pktmbuf_pool_private priv;
-	memset(&priv, 0, sizeof(priv));
-	priv.mbuf_data_room_size = room;
-	unsigned flags = rte_eal_has_hugepages() ? 0 : RTE_MEMPOOL_F_NO_IOVA_CONTIG;
-	struct rte_mempool *mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) + room, 0, sizeof(priv),
-							  socket, flags);
-	if (mp == NULL)
-		return NULL;
-	int rc = rte_mempool_set_ops_byname(mp, rc_ops.name, NULL);
-	if (rc != 0)
-		goto fail;
-	rte_pktmbuf_pool_init(mp, &priv);
-	rc = rte_mempool_populate_default(mp);
-	if (rc < 0)
-		goto fail;
-	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
-	rte_mempool_obj_iter(mp, rc_add, NULL);
+	struct rte_mempool *mp = op_pktmbuf_pool(name, n, 0, room, socket, rc_ops.name);
+	if (mp != NULL)
+		rte_mempool_obj_iter(mp, rc_add, NULL);
 	return mp;
-fail:
-	rte_mempool_free(mp);
-	rte_errno = -rc;
-	return NULL;
 }
 
 /* Moves the buffers in limbo that ports have freed to the free list.

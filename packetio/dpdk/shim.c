@@ -84,15 +84,24 @@ struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache,
 {
 	if (rte_eal_has_hugepages())
 		return rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
+	return op_pktmbuf_pool(name, n, cache, room, socket, rte_mbuf_best_mempool_ops());
+}
+
+/* op_pktmbuf_pool makes a pool of packet buffers with the mempool ops
+ * named ops, packed across pages without hugepages (see op_pool_create);
+ * its mbufs are initialised as rte_pktmbuf_pool_create's are. */
+struct rte_mempool *op_pktmbuf_pool(const char *name, unsigned n, unsigned cache, uint16_t room, int socket,
+				    const char *ops)
+{
 	struct rte_pktmbuf_pool_private priv;
 	memset(&priv, 0, sizeof(priv));
 	priv.mbuf_data_room_size = room;
-	unsigned elt = sizeof(struct rte_mbuf) + room;
-	struct rte_mempool *mp = rte_mempool_create_empty(name, n, elt, cache, sizeof(priv), socket,
-							  RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	unsigned flags = rte_eal_has_hugepages() ? 0 : RTE_MEMPOOL_F_NO_IOVA_CONTIG;
+	struct rte_mempool *mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) + room, cache,
+							  sizeof(priv), socket, flags);
 	if (mp == NULL)
 		return NULL;
-	int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	int rc = rte_mempool_set_ops_byname(mp, ops, NULL);
 	if (rc != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);

@@ -84,6 +84,8 @@ void op_thread_unregister(void);
 unsigned op_lcore_id(void);
 
 struct rte_mempool *op_pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket);
+struct rte_mempool *op_pktmbuf_pool(const char *name, unsigned n, unsigned cache, uint16_t room, int socket,
+				    const char *ops);
 struct rte_mempool *op_recycle_create(const char *name, unsigned n, uint16_t room, int socket);
 int op_recycle_take(struct rte_mempool *mp, uintptr_t pkts, unsigned n);
 void op_recycle_give(struct rte_mempool *mp, uintptr_t pkts, unsigned n);

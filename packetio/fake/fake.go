@@ -329,8 +329,20 @@ func (p *Pool) Take(pkts []*packetio.Mbuf) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reap()
-	if !p.recycle || len(p.free) < len(pkts) {
+	if !p.recycle || !p.take(pkts) {
 		p.fails++
+		return false
+	}
+	for _, m := range pkts {
+		m.SetRefcnt(0)
+	}
+	return true
+}
+
+// take moves len(pkts) buffers from the free list into pkts, reset, or
+// none and false. Called with the lock held.
+func (p *Pool) take(pkts []*packetio.Mbuf) bool {
+	if len(p.free) < len(pkts) {
 		return false
 	}
 	k := len(p.free) - len(pkts)
@@ -338,7 +350,6 @@ func (p *Pool) Take(pkts []*packetio.Mbuf) bool {
 	p.free = p.free[:k]
 	for _, m := range pkts {
 		m.Reset()
-		m.SetRefcnt(0)
 	}
 	p.maxUsed = max(p.maxUsed, int64(p.size-len(p.free)))
 	return true
@@ -373,17 +384,10 @@ func (p *Pool) reap() {
 func (p *Pool) Alloc(pkts []*packetio.Mbuf) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.recycle || len(p.free) < len(pkts) {
+	if p.recycle || !p.take(pkts) {
 		p.fails++
 		return false
 	}
-	k := len(p.free) - len(pkts)
-	copy(pkts, p.free[k:])
-	p.free = p.free[:k]
-	for _, m := range pkts {
-		m.Reset()
-	}
-	p.maxUsed = max(p.maxUsed, int64(p.size-len(p.free)))
 	return true
 }
 
