@@ -157,3 +157,12 @@ func BenchmarkPartL4Sum(b *testing.B) {
 	}
 	_ = x
 }
+
+// BenchmarkPushSigJitterSpirentSoftware is BenchmarkPushSigJitterSpirent
+// with every checksum verified in software (make bench's analyze-sig-sw).
+func BenchmarkPushSigJitterSpirentSoftware(b *testing.B) {
+	def := udpDef(64, 1, generator.FillZero, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+	def.Signature.Format = generator.FormatSpirent
+	benchPushDef(b, def, Config{FlowCounters: FrameCount | AdvancedSequencing | Latency | JitterIPDV, LinkSpeedMbps: 10_000,
+		Checksums: ChecksumsSoftware}, 0)
+}

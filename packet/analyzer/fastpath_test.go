@@ -148,25 +148,47 @@ func TestFastPathTakesCommonFrames(t *testing.T) {
 }
 
 // TestChecksumFold checks the fast sums against the reference on random
-// data of every length.
+// data of every length, at even offsets into the buffer.
 func TestChecksumFold(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range 300 {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		if n%7 == 0 {
+		for _, off := range []int{0, 2, 34} {
+			b := make([]byte, off+n)
 			for i := range b {
-				b[i] = 0xff // long carries
+				b[i] = byte(r.Uint32())
+			}
+			if n%7 == 0 {
+				for i := range b {
+					b[i] = 0xff // long carries
+				}
+			}
+			got := l4Sum(unsafe.Pointer(unsafe.SliceData(b)), uintptr(off), uintptr(n), 0, 0)
+			want := uint16(checksum.Sum(b[off:], uint32(n))) // l4Sum adds the length
+			// l4Sum sums little-endian words: the byte-swapped sum.
+			if want = uint16(want>>8 | want<<8); uint16(got) != want && !(got == 0xffff && want == 0) && !(got == 0 && want == 0xffff) {
+				t.Fatalf("n=%d off=%d: l4Sum %#x, reference (swapped) %#x", n, off, got, want)
 			}
 		}
-		d := b
-		got := l4Sum(unsafe.Pointer(unsafe.SliceData(d)), 0, uintptr(n), 0, 0)
-		want := uint16(checksum.Sum(d, uint32(n))) // l4Sum adds the length
-		// l4Sum sums little-endian words: the byte-swapped sum.
-		if want = uint16(want>>8 | want<<8); uint16(got) != want && !(got == 0xffff && want == 0) && !(got == 0 && want == 0xffff) {
-			t.Fatalf("n=%d: l4Sum %#x, reference (swapped) %#x", n, got, want)
+	}
+}
+
+// TestIPv4HeaderSum checks the header sum with carries against the
+// reference, on random headers and on all-ones ones (every add carries).
+func TestIPv4HeaderSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 10000 {
+		var h [20]byte
+		for j := range h {
+			h[j] = byte(r.Uint32())
+			if i%5 == 0 {
+				h[j] |= 0xf0 + byte(i%16)
+			}
+		}
+		p := unsafe.Pointer(&h[0])
+		got := checksum.Fold(ipv4HeaderSum(load64(p, 0), load64(p, 8), uint64(load32(p, 16))))
+		want := uint16(checksum.Sum(h[:], 0))
+		if want = want>>8 | want<<8; got != want && !(got == 0xffff && want == 0) && !(got == 0 && want == 0xffff) {
+			t.Fatalf("header %x: sum %#x, reference (swapped) %#x", h, got, want)
 		}
 	}
 }
