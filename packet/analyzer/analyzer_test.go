@@ -5,6 +5,7 @@ package analyzer
 import (
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -702,4 +703,34 @@ func TestSignedFlowCache(t *testing.T) {
 	a.Reset()
 	send(1)
 	check(1)
+}
+
+// TestInlineSequenceMatchesUpdate feeds random sequence numbers, mostly
+// near the last (in order, gaps, repeats, late frames), through a flow's
+// inline cases and through sequence.update alone: the counts must agree.
+func TestInlineSequenceMatchesUpdate(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	cfg := Config{LateThreshold: 1000}
+	for round := range 200 {
+		var f flow
+		var ref sequence
+		seq := r.Uint32()
+		for range 500 {
+			switch d := r.IntN(10); {
+			case d < 5:
+				seq++
+			case d < 7:
+				seq -= uint32(r.IntN(8)) // a repeat or an earlier frame
+			case d < 9:
+				seq += uint32(r.IntN(2000))
+			default:
+				seq -= uint32(r.IntN(3000))
+			}
+			f.updateSeqLatency(seq, 0, 0, &cfg, needs{sequence: true})
+			ref.update(seq, cfg.LateThreshold)
+		}
+		if f.seq != ref {
+			t.Fatalf("round %d: inline %+v, update %+v", round, f.seq, ref)
+		}
+	}
 }

@@ -267,6 +267,8 @@ func (f *flow) updateSeqLatency(seq uint32, ts, rx uint64, cfg *Config, nd needs
 			sq.inOrder++
 			sq.runLength++
 			sq.last = seq
+		} else if back := sq.last - seq; sq.started && back < 1<<31 && uint64(back) < sq.runLength {
+			sq.duplicate++ // as update counts it, without the call
 		} else if ended := sq.update(seq, cfg.LateThreshold); ended > 0 && f.dig != nil {
 			f.dig.record(dRunLength, int64(ended))
 		}
