@@ -203,7 +203,11 @@ func classify(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (bad 
 func (s *shard) classifySigned(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (
 	bad protocol.ChecksumErrors, ok bool, sig signature.Signature, signed, sp bool) {
 	if bad, ok = classify(frame, ck, sw, fi); ok {
-		sig, signed, sp = s.fastSignature(frame)
+		// fastSignature written out: burst calls the decoder directly.
+		if ss, found := s.spirent.FromFrame(frame); found {
+			return bad, ok, signature.Signature{StreamID: ss.StreamID, Sequence: ss.Sequence, Timestamp: ss.Timestamp, Flags: ss.Flags}, true, true
+		}
+		sig, signed = trailerSignature(frame)
 	}
 	return bad, ok, sig, signed, sp
 }

@@ -29,11 +29,17 @@ func (s *shard) fastSignature(frame []byte) (sig signature.Signature, signed, sp
 	if s, ok := s.spirent.FromFrame(frame); ok {
 		return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: s.Timestamp, Flags: s.Flags}, true, true
 	}
+	sig, signed = trailerSignature(frame)
+	return sig, signed, false
+}
+
+// trailerSignature decodes our own trailer at the end of a fast-path frame.
+func trailerSignature(frame []byte) (sig signature.Signature, signed bool) {
 	ta, tx, tt := trailerWords(frame)
 	if signature.Valid(ta, tx, tt) {
-		return signature.Words(ta, tx), true, false
+		return signature.Words(ta, tx), true
 	}
-	return sig, false, false
+	return sig, false
 }
 
 // signatureOf decodes the signature of any frame received at rx.
