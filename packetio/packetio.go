@@ -104,6 +104,10 @@ type PortInfo struct {
 	// a 9216-byte frame's that a port with rx scatter takes); 0: the
 	// driver's default.
 	MTU int
+	// RxHardwareTimes is true when the port times each received frame
+	// with its NIC's clock (FrameTimes); false: a burst's frames count
+	// from the time the driver call returned them (RxTimes).
+	RxHardwareTimes bool
 }
 
 // PortStats are a port's counters since it started.
@@ -272,6 +276,30 @@ type RxTimes interface {
 	// last RxBurst that returned frames. Only the worker polling q may
 	// call it.
 	LastRxTime(q uint16) int64
+}
+
+// FrameTimedSink is a TimedSink that also takes each frame's own receive
+// time, when the port has them (FrameTimes): a NIC's receive timestamps.
+type FrameTimedSink interface {
+	TimedSink
+	// PushTimes is Push for a burst whose frames the port timed one by
+	// one: pkts[i] was received at rx[i] (ns, clock.Now's scale). rx is
+	// the port's memory, valid during the call only.
+	PushTimes(port uint16, pkts []*Mbuf, rx []int64)
+}
+
+// FrameTimes is a port that can time each frame it receives, with its
+// NIC's clock converted to ours (PortInfo.RxHardwareTimes), rather than
+// only its bursts (RxTimes).
+type FrameTimes interface {
+	RxTimes
+	// RxFrameTimes returns the receive times (ns, clock.Now's scale) of
+	// the frames of queue q's last RxBurst that returned frames, one per
+	// frame in the order RxBurst returned them; nil when that burst has
+	// none (not every frame of it carried a stamp: its time is then
+	// LastRxTime's). The slice is the port's and valid until the next
+	// RxBurst on q. Only the worker polling q may call it.
+	RxFrameTimes(q uint16) []int64
 }
 
 // Sinks is what a consumer of received packets (an analyzer, a capture)

@@ -68,7 +68,39 @@ type rxTask struct {
 	// the port records receive times (times); else nil.
 	timed []packetio.TimedSink
 	times packetio.RxTimes
-	limit *rxLimit // test hook (Config.RxLimits); nil: none
+	// frames is the port as a packetio.FrameTimes when it times each
+	// frame (PortInfo.RxHardwareTimes), and framed its sinks as
+	// packetio.FrameTimedSinks (nil where one is not); else both nil.
+	frames packetio.FrameTimes
+	framed []packetio.FrameTimedSink
+	limit  *rxLimit // test hook (Config.RxLimits); nil: none
+}
+
+// pushFrameTimes gives the burst pkts to the sinks with each frame's own
+// receive time, and returns false, having given it to none, when the port
+// has no times for this burst (then the burst's time applies). A sink
+// that takes no per-frame times gets the burst's.
+func (t *rxTask) pushFrameTimes(pkts []*packetio.Mbuf) bool {
+	each := t.frames.RxFrameTimes(t.queue)
+	if each == nil {
+		return false
+	}
+	each = each[:len(pkts)] // an rx limit may have cut the burst
+	rx := int64(0)
+	for i, s := range t.sinks {
+		switch {
+		case t.framed[i] != nil:
+			t.framed[i].PushTimes(t.index, pkts, each)
+		case t.timed[i] != nil:
+			if rx == 0 {
+				rx = t.times.LastRxTime(t.queue)
+			}
+			t.timed[i].PushAt(t.index, pkts, rx)
+		default:
+			s.Push(t.index, pkts)
+		}
+	}
+	return true
 }
 
 // txState is one source's transmit state. burst, off, n and spare belong
@@ -143,6 +175,17 @@ func (w *Workers) publishLocked() {
 				timed[i], _ = s.(packetio.TimedSink)
 			}
 		}
+		// Only ports that time frames are asked for their frames' times:
+		// the others cost not even the call per burst.
+		var frames packetio.FrameTimes
+		var framed []packetio.FrameTimedSink
+		if ft, ok := p.(packetio.FrameTimes); ok && info.RxHardwareTimes {
+			frames = ft
+			framed = make([]packetio.FrameTimedSink, len(sinks))
+			for i, s := range sinks {
+				framed[i], _ = s.(packetio.FrameTimedSink)
+			}
+		}
 		// Queue q goes to worker q (or the q-th receiving worker), the
 		// owner of tx queue q too when roles are not split, so a driver
 		// that transmits while receiving (bonds send LACP frames) stays on
@@ -151,7 +194,7 @@ func (w *Workers) publishLocked() {
 			i := w.rxWorker(info, q)
 			pl.workers[i].rx = append(pl.workers[i].rx,
 				rxTask{port: p, index: info.Index, queue: uint16(q), sinks: sinks, timed: timed, times: times,
-					limit: w.rxLimitLocked(info.ID, q)})
+					frames: frames, framed: framed, limit: w.rxLimitLocked(info.ID, q)})
 			pl.workers[i].intr = append(pl.workers[i].intr, packetio.RxQueue{Port: p, Queue: uint16(q)})
 			pl.workers[i].intrOK = pl.workers[i].intrOK && info.RxInterrupts
 		}
@@ -366,7 +409,9 @@ func (wk *worker) run(ready chan<- error) {
 				// rest at the next RxBurst, unseen.
 				pkts = pkts[:t.limit.admit(n)]
 			}
-			if t.times != nil {
+			if t.frames != nil && t.pushFrameTimes(pkts) {
+				// Given with each frame's own time.
+			} else if t.times != nil {
 				rx := t.times.LastRxTime(t.queue)
 				for i, s := range t.sinks {
 					if ts := t.timed[i]; ts != nil {

@@ -138,6 +138,81 @@ func TestTimedSinksGetThePortsReceiveTime(t *testing.T) {
 	}
 }
 
+// frameTimedSink records the per-frame receive times the worker passes,
+// burst by burst.
+type frameTimedSink struct {
+	timedSink
+	bursts   [][]int64
+	mismatch int // bursts whose times were not one per frame
+}
+
+func (s *frameTimedSink) PushTimes(port uint16, pkts []*packetio.Mbuf, rx []int64) {
+	s.mu.Lock()
+	if len(rx) != len(pkts) {
+		s.mismatch++
+	}
+	s.bursts = append(s.bursts, append([]int64(nil), rx...))
+	s.mu.Unlock()
+	s.Push(port, pkts)
+}
+
+// On a port that times each frame it receives (a NIC's receive
+// timestamps; here the fake's stamps), a sink that takes frame times gets
+// every frame's own stamp with its burst, so the frames of one burst have
+// times of their own; a sink that takes only burst times still gets the
+// burst's, and a plain sink Push.
+func TestFrameTimedSinksGetEachFramesOwnTime(t *testing.T) {
+	d := fake.New(1, 1, 4096)
+	const t0, step = int64(1_000_000_000_000_000_000), int64(1234) // far from clock.Now
+	var k atomic.Int64
+	d.SetRxStamps(func(*packetio.Mbuf) int64 { return t0 + step*(k.Add(1)-1) })
+	w := startWorkers(t, d, 1, false)
+	svc := packetio.NewService(d, w)
+	defer svc.Close()
+	if !d.Ports()[1].Info().RxHardwareTimes {
+		t.Fatal("a stamping fake port does not say it times frames")
+	}
+	framed, timed, plain := &frameTimedSink{}, &timedSink{}, &countingSink{}
+	w.AddSink("1", framed)
+	w.AddSink("1", timed)
+	w.AddSink("1", plain)
+	before := clock.Now()
+	job, err := svc.SendTestFrames("0", 1000, 64, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-job.Done()
+	waitFor(t, "all frames at the three sinks", func() bool {
+		return framed.pkts.Load() == 1000 && timed.pkts.Load() == 1000 && plain.pkts.Load() == 1000
+	})
+	after := clock.Now()
+	framed.mu.Lock()
+	defer framed.mu.Unlock()
+	if len(framed.times) != 0 || framed.mismatch != 0 {
+		t.Fatalf("the frame-timed sink got %d bursts through PushAt, %d with a time count unlike their frames'", len(framed.times), framed.mismatch)
+	}
+	i, multi := int64(0), false
+	for b, rx := range framed.bursts {
+		multi = multi || len(rx) > 1
+		for _, got := range rx {
+			if want := t0 + step*i; got != want {
+				t.Fatalf("burst %d: frame %d received at %d, want its stamp %d", b, i, got, want)
+			}
+			i++
+		}
+	}
+	if !multi {
+		t.Fatal("no burst had more than one frame: nothing shows frames of a burst get their own times")
+	}
+	timed.mu.Lock()
+	defer timed.mu.Unlock()
+	for b, rx := range timed.times {
+		if rx < before || rx > after {
+			t.Fatalf("burst-timed sink: burst %d at %d, want the port's burst time within %d..%d", b, rx, before, after)
+		}
+	}
+}
+
 func TestRemoveSinkWaitsUntilNoWorkerCallsIt(t *testing.T) {
 	d := fake.New(1, 1, 4096)
 	w := startWorkers(t, d, 1, false)

@@ -74,7 +74,7 @@ type Analyzer struct {
 	generalOnly bool
 }
 
-var _ packetio.Sink = (*Analyzer)(nil)
+var _ packetio.FrameTimedSink = (*Analyzer)(nil)
 
 // shard is one lane's state. mu guards everything in it and the flows it
 // points to.
@@ -255,6 +255,37 @@ func (a *Analyzer) PushAt(port uint16, pkts []*packetio.Mbuf, rx int64) {
 		return
 	}
 	a.push(port, pkts, uint64(rx))
+}
+
+// PushTimes implements packetio.FrameTimedSink: Push for a burst whose
+// frames the port timed one by one (a NIC's receive timestamps), pkts[i]
+// received at rx[i] (ns since the Unix epoch). Each frame's receive time
+// is its own: inter-arrival times are the stamps' differences, not wire
+// times, and latency is per frame.
+func (a *Analyzer) PushTimes(port uint16, pkts []*packetio.Mbuf, rx []int64) {
+	if len(pkts) == 0 || !a.active.Load() {
+		return
+	}
+	s := a.shardFor(pkts)
+	s.mu.Lock()
+	if a.active.Load() {
+		a.burstTimes(s, port, pkts, rx)
+	}
+	s.mu.Unlock()
+}
+
+// burstTimes counts a burst whose frames come with their own receive
+// times; s.mu is held. Every frame goes through general, which takes a
+// frame's time as given: burst's fast loop derives its frames' times from
+// the burst's and stays as tuned for the ports without stamps (all of
+// them but NICs with receive timestamps), at the price of general's
+// slower path for the frames that have them.
+func (a *Analyzer) burstTimes(s *shard, port uint16, pkts []*packetio.Mbuf, rx []int64) {
+	var g generalState
+	rx = rx[:len(pkts)] // one time per frame, by contract
+	for i, m := range pkts {
+		a.general(s, port, m, uint64(rx[i]), &g)
+	}
 }
 
 // push is Push and PushAt with the burst's receive time rx0.

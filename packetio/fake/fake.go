@@ -23,6 +23,8 @@ type Driver struct {
 	ports   []*Port
 	pool    *Pool
 	recycle *Pool // RecyclePool's; nil until asked for
+	// stamp, when set, times each received frame (SetRxStamps).
+	stamp atomic.Pointer[func(*packetio.Mbuf) int64]
 }
 
 var (
@@ -30,6 +32,7 @@ var (
 	_ packetio.RxInterrupts = (*Driver)(nil)
 	_ packetio.RefillPort   = (*Port)(nil)
 	_ packetio.RxTimes      = (*Port)(nil)
+	_ packetio.FrameTimes   = (*Port)(nil)
 	_ packetio.RefPool      = (*Pool)(nil)
 	_ packetio.RecyclePool  = (*Pool)(nil)
 	_ packetio.RecyclePools = (*Driver)(nil)
@@ -49,6 +52,7 @@ func New(pairs, queues, buffers int) *Driver {
 		}, started: true}
 		p.rx = make([]chan *packetio.Mbuf, queues)
 		p.rxTime = make([]int64, queues)
+		p.frameTimes = make([][]int64, queues)
 		p.intr = make([]atomic.Pointer[waiter], queues)
 		for q := range p.rx {
 			p.rx[q] = make(chan *packetio.Mbuf, 1024)
@@ -70,7 +74,10 @@ type Port struct {
 	rx      []chan *packetio.Mbuf
 	intr    []atomic.Pointer[waiter] // per rx queue, the waiter it is armed for
 	rxTime  []int64                  // per rx queue, LastRxTime
-	stats   struct{ rxP, rxB, txP, txB atomic.Uint64 }
+	// frameTimes, per rx queue, are RxFrameTimes: the last burst's
+	// frames' stamps, or nil when they have none.
+	frameTimes [][]int64
+	stats      struct{ rxP, rxB, txP, txB atomic.Uint64 }
 }
 
 // Info implements packetio.Port.
@@ -106,18 +113,52 @@ func (p *Port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 			p.stats.rxB.Add(uint64(m.Len()))
 			n++
 		default:
-			p.stampRx(q, n)
+			p.stampRx(q, pkts[:n])
 			return n
 		}
 	}
-	p.stampRx(q, n)
+	p.stampRx(q, pkts[:n])
 	return n
 }
 
-// stampRx records when queue q's burst of n frames came back.
-func (p *Port) stampRx(q uint16, n int) {
-	if n > 0 {
-		p.rxTime[q] = clock.Now()
+// stampRx records when queue q's burst pkts came back, and with
+// SetRxStamps each frame's own time.
+func (p *Port) stampRx(q uint16, pkts []*packetio.Mbuf) {
+	if len(pkts) == 0 {
+		return
+	}
+	p.rxTime[q] = clock.Now()
+	stamp := p.d.stamp.Load()
+	if stamp == nil {
+		p.frameTimes[q] = nil
+		return
+	}
+	ts := p.frameTimes[q][:0]
+	for _, m := range pkts {
+		ts = append(ts, (*stamp)(m))
+	}
+	p.frameTimes[q] = ts
+}
+
+// RxFrameTimes implements packetio.FrameTimes: the stamps SetRxStamps's
+// function gave the frames of queue q's last burst, nil without it.
+func (p *Port) RxFrameTimes(q uint16) []int64 { return p.frameTimes[q] }
+
+// SetRxStamps makes every port time each frame it receives, as a NIC with
+// receive timestamps does: stamp returns a frame's time (ns, clock.Now's
+// scale) as the port receives it, on the worker polling the queue. Ports
+// report PortInfo.RxHardwareTimes while it is set; nil turns it off. Set
+// it before the ports are attached to workers, which read PortInfo then.
+func (d *Driver) SetRxStamps(stamp func(m *packetio.Mbuf) int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if stamp == nil {
+		d.stamp.Store(nil)
+	} else {
+		d.stamp.Store(&stamp)
+	}
+	for _, p := range d.ports {
+		p.info.RxHardwareTimes = stamp != nil
 	}
 }
 
@@ -264,7 +305,7 @@ func (d *Driver) CreateBond(id string, cfg packetio.BondConfig) (packetio.Port, 
 	b := &Port{d: d, info: packetio.PortInfo{ID: id, Index: uint16(100 + len(d.ports)), Kind: packetio.KindBond,
 		Device: "fakebond", Driver: "fake_bond", Bond: &cfg, RxQueues: 1, TxQueues: 1,
 		Link: packetio.LinkConfig{AutoNegotiation: true}}, started: true}
-	b.rx, b.rxTime = []chan *packetio.Mbuf{make(chan *packetio.Mbuf, 1)}, make([]int64, 1)
+	b.rx, b.rxTime, b.frameTimes = []chan *packetio.Mbuf{make(chan *packetio.Mbuf, 1)}, make([]int64, 1), make([][]int64, 1)
 	b.peer = b
 	d.ports = append(d.ports, b)
 	return b, nil

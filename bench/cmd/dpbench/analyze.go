@@ -63,6 +63,14 @@ func (c countedAnalyzer) PushAt(port uint16, pkts []*packetio.Mbuf, rx int64) {
 	analyzed.Add(uint64(len(pkts)))
 }
 
+// PushTimes takes each frame's receive time from a port that times them
+// (a NIC's receive timestamps), as the daemon's analyzers do
+// (packetio.FrameTimedSink).
+func (c countedAnalyzer) PushTimes(port uint16, pkts []*packetio.Mbuf, rx []int64) {
+	c.a.PushTimes(port, pkts, rx)
+	analyzed.Add(uint64(len(pkts)))
+}
+
 // startAnalyzer wires the analyzer rows: the worker polls net_null0 into
 // the analyzer, exactly as testpmd's rxonly polls it, so the two runs
 // differ only in what is done with the packets.
