@@ -325,6 +325,7 @@ func openDPDK(cfg *config.Config, plan *dataplanePlan, log *zap.Logger) (*dpdk.D
 		PortIDs: cfg.PacketIO.DPDK.PortIDs, PoolBuffers: plan.poolBuffers, PoolCache: poolCache, JumboBuffers: plan.jumboBuffers, RecycleBuffers: plan.recycleBuffers,
 		RxDesc: rxDesc, TxDesc: txDesc, RingSize: ringSize,
 		RxInterrupts: !cfg.PacketIO.DPDK.NoRxInterrupts, ProtocolCounters: cfg.PacketIO.DPDK.ProtocolCounters,
+		Log: log,
 	})
 	if err != nil {
 		return nil, startError(err, dl, plan.prefix)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -27,8 +28,9 @@ var (
 // Port indexes: vdev ports come first, ring pairs after.
 const (
 	nullPort  = 0
-	ringPortA = 1
-	ringPortB = 2
+	pcapPort  = 1 // reads pcapFrames frames from a file, once (timestamps_test.go)
+	ringPortA = 2
+	ringPortB = 3
 )
 
 func TestMain(m *testing.M) {
@@ -37,8 +39,20 @@ func TestMain(m *testing.M) {
 
 func testMain(m *testing.M) int {
 	prefix := fmt.Sprintf("opd_unit_%d", os.Getpid())
+	dir, err := os.MkdirTemp("", "opd_dpdk_test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dpdk test:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	pcapFile := filepath.Join(dir, "rx.pcap")
+	if err := writePcap(pcapFile); err != nil {
+		fmt.Fprintln(os.Stderr, "dpdk test:", err)
+		return 1
+	}
 	args := []string{"--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
-		"--file-prefix", prefix, "-l", "0", "--log-level", "4", "--vdev=net_null0"}
+		"--file-prefix", prefix, "-l", "0", "--log-level", "4", "--vdev=net_null0",
+		"--vdev=net_pcap0,rx_pcap=" + pcapFile}
 	if err := InitEAL(args, func(l string) { fmt.Fprintln(os.Stderr, "dpdk:", l) }); err != nil {
 		fmt.Fprintln(os.Stderr, "dpdk test:", err)
 		return 1
@@ -48,7 +62,7 @@ func testMain(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "dpdk test:", err)
 		}
 	}()
-	d, err := Open(Options{Queues: 1, TestPortPairs: 1, ExpectPorts: 1, PoolBuffers: 16383, JumboBuffers: 255, RecycleBuffers: 255})
+	d, err := Open(Options{Queues: 1, TestPortPairs: 1, ExpectPorts: 2, PoolBuffers: 16383, JumboBuffers: 255, RecycleBuffers: 255})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dpdk test:", err)
 		return 1
@@ -120,13 +134,16 @@ func portAt(t testing.TB, idx uint16) packetio.Port {
 	return nil
 }
 
-func TestPortsAreTheNullVdevThenTheRingPair(t *testing.T) {
+func TestPortsAreTheVdevsThenTheRingPair(t *testing.T) {
 	ports := testDrv.Ports()
-	if len(ports) != 3 {
-		t.Fatalf("%d ports, want 3 (net_null0 and a ring pair)", len(ports))
+	if len(ports) != 4 {
+		t.Fatalf("%d ports, want 4 (net_null0, net_pcap0 and a ring pair)", len(ports))
 	}
 	if got := portAt(t, nullPort).Info().Driver; got != "net_null" {
 		t.Errorf("port 0 driver %q, want net_null", got)
+	}
+	if got := portAt(t, pcapPort).Info().Driver; got != "net_pcap" {
+		t.Errorf("port 1 driver %q, want net_pcap", got)
 	}
 	for _, idx := range []uint16{ringPortA, ringPortB} {
 		info := portAt(t, idx).Info()

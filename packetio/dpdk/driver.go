@@ -23,6 +23,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"go.uber.org/zap"
+
 	"github.com/openperfd/openperfd/memory"
 	"github.com/openperfd/openperfd/packetio"
 )
@@ -64,6 +66,10 @@ type Options struct {
 	// protocol (packetio.PortStats.RxProtocols): a look at each frame's
 	// first bytes in the burst helpers.
 	ProtocolCounters bool
+	// Log receives what the driver has to say while it runs (ports
+	// using their NIC's receive timestamps, their clocks' trouble); nil
+	// discards it.
+	Log *zap.Logger
 }
 
 // Defaults for the Options left zero: 1024 descriptors or ring slots per
@@ -98,11 +104,16 @@ type Driver struct {
 	recycle *recyclePool
 	// jumboErr is why there is no jumbo pool though one was asked for.
 	jumboErr error
+	log      *zap.Logger
 
-	mu        sync.Mutex // guards ports and bondSeq
-	ports     []*port
-	bondSeq   int
-	closeOnce sync.Once
+	mu      sync.Mutex // guards ports, bondSeq and the clocks' channels
+	ports   []*port
+	bondSeq int
+	// clocksStop and clocksDone stop and await the goroutine that
+	// recalibrates device clocks (runClocks); nil until a port uses its
+	// receive timestamps.
+	clocksStop, clocksDone chan struct{}
+	closeOnce              sync.Once
 }
 
 var (
@@ -136,7 +147,10 @@ func Open(opts Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{opts: opts, pool: p}
+	d := &Driver{opts: opts, pool: p, log: opts.Log}
+	if d.log == nil {
+		d.log = zap.NewNop()
+	}
 	if opts.JumboBuffers > 0 {
 		// Frames longer than 2 KiB get buffers of their own rather than
 		// chains of 2 KiB segments, so every reader of frame bytes (the
@@ -273,6 +287,7 @@ func (d *Driver) configure(p *port) error {
 	if rc != 0 {
 		return fmt.Errorf("port %s: configure %d rx/%d tx queues: %s", p.id, p.nrx, p.ntx, C.GoString(C.op_strerror(-rc)))
 	}
+	d.configureStamps(p, cksums&C.OP_RX_TIMESTAMP != 0)
 	p.rxScatter, p.mtu, p.rxJumbo = cksums&C.OP_RX_SCATTER != 0, int(mtu), nil
 	if p.rxScatter {
 		p.rxJumbo = d.jumbo.mp
@@ -304,6 +319,12 @@ func (d *Driver) startPort(p *port) error {
 		return fmt.Errorf("port %s: start: %s", p.id, C.GoString(C.op_strerror(-rc)))
 	}
 	p.started = true
+	if p.stamps != nil {
+		if err := d.calibrate(p); err != nil {
+			d.log.Warn("port's NIC stamps frames but its clock cannot be put on ours: software receive times",
+				zap.String("port", p.id), zap.Error(err))
+		}
+	}
 	// The driver has rx interrupts when every queue has an event fd.
 	p.rxIntr = p.wantIntr()
 	for q := 0; q < p.nrx && p.rxIntr; q++ {
@@ -314,6 +335,27 @@ func (d *Driver) startPort(p *port) error {
 		p.rxIntr, p.memifIntr = true, true
 	}
 	return nil
+}
+
+// configureStamps follows configure's word on the device's receive
+// timestamps (on: the offload is enabled): the port gets its side of them,
+// used once its clock is fitted at start; off, or when the mbuf field
+// cannot be had, software times. The port is not polled.
+func (d *Driver) configureStamps(p *port, on bool) {
+	p.rxts = nil
+	if on && p.stamps == nil {
+		off, flag, err := registerRxTimestamps()
+		if err == nil {
+			p.stamps, err = newRxStamps(p.nrx, off, flag)
+		}
+		if err != nil {
+			d.log.Warn("port's NIC stamps frames, but not for us: software receive times", zap.String("port", p.id), zap.Error(err))
+		}
+	}
+	if !on && p.stamps != nil {
+		p.stamps.free()
+		p.stamps = nil
+	}
 }
 
 func cbool(b bool) C.int {
@@ -528,6 +570,7 @@ func (d *Driver) DeleteBond(id string) error {
 // the caller's (CleanupEAL).
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
+		d.stopClocks()
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		// Bonds first: their members cannot be closed while bonded.

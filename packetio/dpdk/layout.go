@@ -28,7 +28,10 @@ enum {
 */
 import "C"
 
-import "github.com/openperfd/openperfd/packetio"
+import (
+	"github.com/openperfd/openperfd/clock"
+	"github.com/openperfd/openperfd/packetio"
+)
 
 // packetio.Mbuf must lay out its fields where DPDK's struct rte_mbuf has
 // them: Go code reads and writes buffers through it. Each line below
@@ -55,3 +58,8 @@ var _ = [1]struct{}{}[packetio.MbufMirrorLen-C.op_mbuf_pool_end]
 // op_tx_burst keeps the lengths of at most OP_TX_BURST_MAX packets per
 // call: a source's whole burst.
 var _ = [1]struct{}{}[packetio.TxBurstSize-C.OP_TX_BURST_MAX]
+
+// The rx path converts device ticks with clock.Conversion's fixed point,
+// and records the times of at most a worker's burst.
+var _ = [1]struct{}{}[clock.ConversionShift-C.OP_TS_SHIFT]
+var _ = [1]struct{}{}[packetio.BurstSize-C.OP_RX_TS_MAX]

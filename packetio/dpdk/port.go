@@ -40,6 +40,11 @@ type port struct {
 	memifIntr   bool                  // those interrupts are the memif rings' own (memif.c)
 	qstats      []C.struct_op_qstats  // rx queues first, then tx queues
 	pcounts     []C.struct_op_pcounts // as qstats, with Options.ProtocolCounters; else nil
+	// stamps is set while configure has the device's receive timestamps
+	// on; rxts is its rx queues' times once the device clock is fitted
+	// (the rx path records times for a port with rxts only), else nil.
+	stamps      *rxStamps
+	rxts        []C.struct_op_rxts
 	bond        *packetio.BondConfig
 	memberPorts []*port
 	bondedTo    *port
@@ -49,18 +54,30 @@ var (
 	_ packetio.Port         = (*port)(nil)
 	_ packetio.RefillPort   = (*port)(nil)
 	_ packetio.RxTimes      = (*port)(nil)
+	_ packetio.FrameTimes   = (*port)(nil)
 	_ packetio.XStatsReader = (*port)(nil)
 )
 
 // XStats implements packetio.XStatsReader: DPDK's extended stats of the
 // port, by name, and on a port with rx scatter our own two counters of
 // chained frames (x_rx_linearized: copied into one jumbo buffer;
-// x_rx_chain_drops: dropped, as no jumbo buffer could take them).
+// x_rx_chain_drops: dropped, as no jumbo buffer could take them); on a
+// port with receive timestamps on, two of its frames' times
+// (x_rx_hw_timestamps: frames timed by the device's clock;
+// x_rx_sw_timestamps: frames that kept their burst's software time, as
+// some frame of the burst carried no stamp).
 func (p *port) XStats() (map[string]uint64, error) {
 	out, err := p.driverXStats()
 	if err == nil && p.rxScatter {
 		lin, drops := p.chainStats()
 		out["x_rx_linearized"], out["x_rx_chain_drops"] = lin, drops
+	}
+	if err == nil {
+		p.d.mu.Lock()
+		if p.stamps != nil {
+			out["x_rx_hw_timestamps"], out["x_rx_sw_timestamps"] = p.stamps.counts()
+		}
+		p.d.mu.Unlock()
 	}
 	return out, err
 }
@@ -119,6 +136,9 @@ func (p *port) Info() packetio.PortInfo {
 		RxScatter:    p.rxScatter,
 		MTU:          p.mtu,
 		RxInterrupts: p.rxIntr,
+		// The device's times once its clock is fitted; until then, and
+		// on every other port, software times.
+		RxHardwareTimes: p.rxts != nil,
 	}
 	if p.bond != nil {
 		b := *p.bond
@@ -199,12 +219,35 @@ func (p *port) RxBurst(q uint16, pkts []*packetio.Mbuf, free int) int {
 	}
 	return int(C.op_rx_burst(C.uint16_t(p.idx), C.uint16_t(q),
 		C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(pkts)))), C.uint16_t(len(pkts)),
-		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free), p.rxJumbo, p.pcp(int(q))))
+		C.uintptr_t(uintptr(unsafe.Pointer(&p.qstats[q]))), C.uint16_t(free), p.rxJumbo, p.pcp(int(q)), p.tsp(q)))
 }
 
 // LastRxTime implements packetio.RxTimes.
 func (p *port) LastRxTime(q uint16) int64 {
 	return clock.FromMonotonic(int64(p.qstats[q].rx_time))
+}
+
+// RxFrameTimes implements packetio.FrameTimes: the times the rx path
+// converted from the device's stamps, in C memory, nil on a port without
+// (PortInfo.RxHardwareTimes false) or for a burst with an unstamped frame.
+func (p *port) RxFrameTimes(q uint16) []int64 {
+	if p.rxts == nil {
+		return nil
+	}
+	ts := &p.rxts[q]
+	if ts.n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int64)(unsafe.Pointer(&ts.t[0])), int(ts.n))
+}
+
+// tsp is rx queue q's times for the burst helper, 0 when the port
+// records none.
+func (p *port) tsp(q uint16) C.uintptr_t {
+	if p.rxts == nil {
+		return 0
+	}
+	return C.uintptr_t(uintptr(unsafe.Pointer(&p.rxts[q])))
 }
 
 // TxBurst implements packetio.Port; one cgo call per burst.
@@ -282,6 +325,11 @@ func (p *port) wantIntr() bool {
 
 func (p *port) freeStats() {
 	p.stopCountingProtocols()
+	p.rxts = nil
+	if p.stamps != nil {
+		p.stamps.free()
+		p.stamps = nil
+	}
 	if p.qstats != nil {
 		C.free(unsafe.Pointer(&p.qstats[0]))
 		p.qstats = nil

@@ -193,10 +193,17 @@ int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd,
 			*mtu = most;
 		}
 	}
+	/* Receive timestamps where the device offers them and its clock can
+	 * be read to put them on ours. A driver that stamps without saying
+	 * so (net_pcap: microseconds since the epoch, from the file) is not
+	 * asked, and its stamps are ignored. */
+	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) && op_port_has_clock(port))
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	*rx_offloads = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM ? OP_RX_CKSUM_IPV4 : 0) |
 		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM ? OP_RX_CKSUM_UDP : 0) |
 		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM ? OP_RX_CKSUM_TCP : 0) |
-		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER ? OP_RX_SCATTER : 0);
+		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER ? OP_RX_SCATTER : 0) |
+		       (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP ? OP_RX_TIMESTAMP : 0);
 	/* Rx queue interrupts let an idle worker sleep in epoll; a driver
 	 * that refuses them is configured without (the caller learns which
 	 * from op_rx_intr_fd after the start). */
@@ -212,6 +219,16 @@ int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd,
 		conf.rxmode.mtu = 0;
 		*mtu = 0;
 		*rx_offloads &= ~OP_RX_SCATTER;
+		rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+		if (rc != 0 && conf.intr_conf.rxq) {
+			conf.intr_conf.rxq = 0;
+			rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+		}
+	}
+	if (rc != 0 && (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP)) {
+		/* Nor do timestamps stop a port from working. */
+		conf.rxmode.offloads &= ~RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+		*rx_offloads &= ~OP_RX_TIMESTAMP;
 		rc = rte_eth_dev_configure(port, nrxq, ntxq, &conf);
 		if (rc != 0 && conf.intr_conf.rxq) {
 			conf.intr_conf.rxq = 0;
@@ -354,6 +371,11 @@ static __rte_noinline __rte_cold struct rte_mbuf *op_linearize(struct rte_mbuf *
 	j->vlan_tci = m->vlan_tci;
 	j->vlan_tci_outer = m->vlan_tci_outer;
 	j->hash = m->hash;
+	/* Dynamic fields too: a NIC's receive timestamp lives there. */
+	memcpy(j->dynfield1, m->dynfield1, sizeof(j->dynfield1));
+#if !RTE_IOVA_AS_PA
+	j->dynfield2 = m->dynfield2;
+#endif
 	rte_pktmbuf_free(m);
 	return j;
 }
@@ -446,14 +468,18 @@ static __rte_noinline void op_count_protocols(struct rte_mbuf **m, uint16_t n, s
 		op_pc_add(pc, run, k);
 }
 
+/* tsp is the queue's struct op_rxts on a port that uses its device's
+ * receive timestamps, else 0: the other ports pay one test a burst. */
 uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
-		     struct rte_mempool *jumbo, uintptr_t pcp)
+		     struct rte_mempool *jumbo, uintptr_t pcp, uintptr_t tsp)
 {
 	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
 	struct op_qstats *st = (struct op_qstats *)stp;
 	/* The caller's previous burst goes back in the same call. */
 	if (nfree > 0)
 		rte_pktmbuf_free_bulk(m, nfree);
+	if (tsp != 0 && n > OP_RX_TS_MAX)
+		n = OP_RX_TS_MAX;
 	uint16_t got = rte_eth_rx_burst(port, q, m, n);
 	if (got == 0)
 		return 0;
@@ -493,6 +519,8 @@ uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 	}
 	if (pcp != 0)
 		op_count_protocols(m, got, (struct op_pcounts *)pcp);
+	if (tsp != 0)
+		op_rx_stamp(m, got, (struct op_rxts *)tsp);
 	st->packets += got;
 	st->bytes += bytes;
 	return got;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct rte_mempool;
+struct rte_mbuf;
 
 /* The most packets op_tx_burst hands the PMD per call (a longer burst is
  * cut: the caller sends the rest next). It sizes the burst's length
@@ -101,11 +102,54 @@ uint16_t op_port_count(void);
 int op_port_valid(uint16_t port);
 int op_port_desc(uint16_t port, struct op_port_desc *d);
 /* op_port_configure's report of the rx offloads it enabled: checksums,
- * and scatter (frames longer than a buffer arrive as chains). */
-enum { OP_RX_CKSUM_IPV4 = 1, OP_RX_CKSUM_UDP = 2, OP_RX_CKSUM_TCP = 4, OP_RX_SCATTER = 8 };
+ * scatter (frames longer than a buffer arrive as chains), and receive
+ * timestamps (frames carry the device clock's ticks, timestamps.c). */
+enum { OP_RX_CKSUM_IPV4 = 1, OP_RX_CKSUM_UDP = 2, OP_RX_CKSUM_TCP = 4, OP_RX_SCATTER = 8, OP_RX_TIMESTAMP = 16 };
 int op_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
 		      uint32_t link_speeds, struct rte_mempool *mp, unsigned *rx_offloads, int rx_intr,
 		      uint16_t jumbo_mtu, uint16_t *mtu);
+
+/* timestamps.c: NIC receive timestamps. */
+
+/* clock.ConversionShift (layout.go checks): the binary point of mult. */
+#define OP_TS_SHIFT 32
+/* The most frames of a burst whose times op_rx_burst records; it equals
+ * packetio.BurstSize (layout.go checks), and longer bursts are cut to it
+ * on ports that record them. */
+#define OP_RX_TS_MAX 64
+
+/* A port's conversion of its device clock's ticks to clock.Now's ns:
+ * base_ns + (tick - base_tick) * mult >> OP_TS_SHIFT (clock.Conversion).
+ * Go writes it (op_tsclock_set) while workers read it, under seq. off and
+ * flag, the rx timestamp's mbuf dynamic field and flag, are set once. */
+struct op_tsclock {
+	uint64_t seq; /* odd while the conversion changes */
+	uint64_t base_tick;
+	int64_t base_ns;
+	uint64_t mult;
+	int64_t off;
+	uint64_t flag;
+	uint64_t pad[2];
+};
+
+/* One rx queue's receive times, written by its worker in op_rx_burst. */
+struct op_rxts {
+	const struct op_tsclock *clk;
+	uint64_t n;  /* frames of the last burst with frames whose times t holds; 0: none */
+	uint64_t hw; /* frames given their device's time */
+	uint64_t sw; /* frames that kept the burst's time: some frame of their burst had no stamp */
+	uint64_t pad[4];
+	int64_t t[OP_RX_TS_MAX];
+};
+
+int op_ts_register(int64_t *off, uint64_t *flag);
+int op_port_has_clock(uint16_t port);
+int op_ts_sample(uint16_t port, unsigned tries, uint64_t *tick, int64_t *before, int64_t *after);
+struct op_tsclock *op_tsclock_new(int64_t off, uint64_t flag);
+void op_tsclock_set(struct op_tsclock *c, uint64_t base_tick, int64_t base_ns, uint64_t mult);
+int64_t op_ts_convert(const struct op_tsclock *c, uint64_t tick);
+struct op_rxts *op_rxts_new(const struct op_tsclock *c, unsigned nq);
+void op_rx_stamp(struct rte_mbuf **m, uint16_t n, struct op_rxts *ts);
 int op_port_start(uint16_t port);
 int op_port_stop(uint16_t port);
 int op_port_close(uint16_t port);
@@ -124,7 +168,7 @@ int op_bond_remove(uint16_t bond, uint16_t member);
 int op_bond_free(const char *name);
 
 uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
-		     struct rte_mempool *jumbo, uintptr_t pcp);
+		     struct rte_mempool *jumbo, uintptr_t pcp, uintptr_t tsp);
 uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uintptr_t pcp);
 uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, uint16_t n, uint16_t spare,
 		      uint16_t want, uintptr_t stp, struct rte_mempool *mp, uintptr_t pcp);
