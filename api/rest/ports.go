@@ -78,6 +78,11 @@ func portJSON(v packetio.PortView) gen.Port {
 	cfg.Dpdk.XRxInterrupts = &intr
 	scatter, mtu := v.Info.RxScatter, int32(v.Info.MTU)
 	cfg.Dpdk.XRxScatter, cfg.Dpdk.XMtu = &scatter, &mtu
+	stamps := gen.PortConfigDpdkXRxTimestampsSoftware
+	if v.Info.RxHardwareTimes {
+		stamps = gen.PortConfigDpdkXRxTimestampsHardware
+	}
+	cfg.Dpdk.XRxTimestamps = &stamps
 	kind := gen.PortKind(v.Info.Kind)
 	if v.Info.Bond != nil {
 		cfg.Bond = &gen.PortConfigBond{Mode: gen.PortConfigBondMode(v.Info.Bond.Mode), Ports: v.Info.Bond.Members}
