@@ -110,10 +110,10 @@ type Driver struct {
 	ports   []*port
 	bondSeq int
 	// clocksStop and clocksDone stop and await the goroutine that
-	// recalibrates device clocks (runClocks); nil until a port uses its
-	// receive timestamps.
-	clocksStop, clocksDone chan struct{}
-	closeOnce              sync.Once
+	// recalibrates device clocks (runClocks), clocksWake has it look at
+	// the ports again; nil until a port uses its receive timestamps.
+	clocksStop, clocksDone, clocksWake chan struct{}
+	closeOnce                          sync.Once
 }
 
 var (

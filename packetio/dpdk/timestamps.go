@@ -22,8 +22,9 @@ import (
 // (RTE_ETH_RX_OFFLOAD_TIMESTAMP) and whose clock can be read
 // (rte_eth_read_clock) has them turned on at configure; at each start the
 // driver fits its clock onto ours from samples a few ms apart, then, off
-// the workers, refits every recalibrateEvery over a window of samples
-// (timestamps.c has the rx side).
+// the workers, refits after each new sample over a window of them, the
+// samples further and further apart up to recalibrateEvery (timestamps.c
+// has the rx side).
 const (
 	// startSamples samples startSpacing apart make the first line: 20 ms
 	// of a port's start. Its rate, from so short a baseline, is the
@@ -32,8 +33,12 @@ const (
 	startSpacing = 5 * time.Millisecond
 	// recalibrateEvery is how often the clocks of ports with timestamps
 	// are sampled again: the line's error grows with the time since its
-	// anchor, by the rate's error (ppm) times that time.
-	recalibrateEvery = time.Second
+	// anchor, by the rate's error (ppm) times that time. Right after a
+	// start, while the baseline is short and the rate least sure, they
+	// are sampled sooner: after half the time since the start, at least
+	// firstRecalibration (sampleDelay).
+	recalibrateEvery   = time.Second
+	firstRecalibration = 50 * time.Millisecond
 	// calibrationWindow is how many samples a refit spans (15 s).
 	calibrationWindow = 16
 	// sampleTries is how many reads of a device clock one sample takes,
@@ -54,6 +59,17 @@ type rxStamps struct {
 	qs       []C.struct_op_rxts
 	cal      *clock.Calibrator
 	failures int
+	// start is when the line was first fitted, next when the clock is
+	// due to be sampled again.
+	start, next time.Time
+}
+
+// sampleDelay is how long after a sample at now the next one of a clock
+// fitted since start is due: half its age, between firstRecalibration
+// and recalibrateEvery, so that the baseline (and with it the rate's
+// accuracy) grows geometrically at first.
+func sampleDelay(start, now time.Time) time.Duration {
+	return min(recalibrateEvery, max(firstRecalibration, now.Sub(start)/2))
 }
 
 // registerRxTimestamps returns the mbuf dynamic field (offset) and flag
@@ -153,7 +169,9 @@ func (d *Driver) calibrate(p *port) error {
 		return fmt.Errorf("port %s: fit the device clock: %w", p.id, lastErr)
 	}
 	p.publish(conv)
+	now := time.Now()
 	p.stamps.cal, p.stamps.failures = cal, 0
+	p.stamps.start, p.stamps.next = now, now.Add(sampleDelay(now, now))
 	p.rxts = p.stamps.qs
 	d.startClocks()
 	d.log.Info("port uses its NIC's receive timestamps", zap.String("port", p.id),
@@ -164,6 +182,8 @@ func (d *Driver) calibrate(p *port) error {
 // recalibrate adds a sample of a port's device clock and publishes the
 // refitted conversion. d.mu is held.
 func (d *Driver) recalibrate(p *port) {
+	now := time.Now()
+	p.stamps.next = now.Add(sampleDelay(p.stamps.start, now))
 	s, err := p.sampleClock()
 	var conv clock.Conversion
 	stepped := false
@@ -185,36 +205,47 @@ func (d *Driver) recalibrate(p *port) {
 	p.publish(conv)
 }
 
-// startClocks starts the goroutine that recalibrates device clocks, once.
-// d.mu is held.
+// startClocks starts the goroutine that recalibrates device clocks, once,
+// and has it look at the ports' due times again. d.mu is held.
 func (d *Driver) startClocks() {
-	if d.clocksStop != nil {
-		return
+	if d.clocksStop == nil {
+		d.clocksStop, d.clocksDone, d.clocksWake = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+		go d.runClocks(d.clocksStop, d.clocksDone, d.clocksWake)
 	}
-	d.clocksStop, d.clocksDone = make(chan struct{}), make(chan struct{})
-	go d.runClocks(d.clocksStop, d.clocksDone)
+	select {
+	case d.clocksWake <- struct{}{}:
+	default:
+	}
 }
 
-// runClocks recalibrates, every recalibrateEvery until stop closes, the
-// device clocks of started ports that use their timestamps. It runs only
-// in a daemon with such a port.
-func (d *Driver) runClocks(stop <-chan struct{}, done chan<- struct{}) {
+// runClocks samples, until stop closes, the device clocks of started
+// ports that use their timestamps, each when it is due (sampleDelay),
+// sleeping in between. It runs only in a daemon with such a port.
+func (d *Driver) runClocks(stop <-chan struct{}, done chan<- struct{}, wake <-chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(recalibrateEvery)
+	t := time.NewTimer(recalibrateEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-wake:
 		case <-t.C:
 		}
 		d.mu.Lock()
+		now := time.Now()
+		wait := recalibrateEvery
 		for _, p := range d.ports {
-			if p.started && p.rxts != nil {
+			if !p.started || p.rxts == nil {
+				continue
+			}
+			if !now.Before(p.stamps.next) {
 				d.recalibrate(p)
 			}
+			wait = min(wait, p.stamps.next.Sub(now))
 		}
 		d.mu.Unlock()
+		t.Reset(max(wait, 0))
 	}
 }
 

@@ -239,3 +239,23 @@ func TestDeviceStampsBecomeFrameTimes(t *testing.T) {
 		t.Errorf("x_rx_hw_timestamps %d, x_rx_sw_timestamps %d; want %d and 0", xs["x_rx_hw_timestamps"], xs["x_rx_sw_timestamps"], len(idx))
 	}
 }
+
+// A fitted clock is sampled again soon after its start, while its rate
+// rests on a short baseline, then further and further apart, and at
+// least every recalibrateEvery.
+func TestDeviceClocksAreSampledSoonerWhileYoung(t *testing.T) {
+	start := time.Unix(100, 0)
+	for _, tt := range []struct {
+		age, want time.Duration
+	}{
+		{0, firstRecalibration},
+		{20 * time.Millisecond, firstRecalibration},
+		{400 * time.Millisecond, 200 * time.Millisecond},
+		{1500 * time.Millisecond, 750 * time.Millisecond},
+		{time.Hour, recalibrateEvery},
+	} {
+		if got := sampleDelay(start, start.Add(tt.age)); got != tt.want {
+			t.Errorf("at %v: next sample in %v, want %v", tt.age, got, tt.want)
+		}
+	}
+}
