@@ -29,6 +29,7 @@ type link struct {
 	dispatcher atomic.Pointer[dispatcherBox]
 	stats      *ifaceStats
 	fam        *familyCounters
+	ckErrs     *checksumCounters // the stack's: frames dropped for a checksum
 	// The interface's filters: frames they reject are dropped silently,
 	// as a host's packet filter would.
 	rxFilter, txFilter *bpf.Filter
@@ -45,6 +46,8 @@ type link struct {
 	// burst (rxBatch).
 	groMu sync.Mutex
 	gro   *gro.GRO
+	// gsoPackets counts the large TCP packets writeGSO segmented.
+	gsoPackets atomic.Uint64
 }
 
 type dispatcherBox struct{ d gvstack.NetworkDispatcher }
@@ -86,6 +89,13 @@ func (l *link) deliverOwned(frame []byte, b *rxBatch) {
 	if l.tap != nil && l.tap.take(frame) {
 		return
 	}
+	if k := rxChecksumError(frame); k != ckOK {
+		l.stats.rxErrors.Add(1)
+		if l.ckErrs != nil {
+			l.ckErrs[k].Add(1)
+		}
+		return
+	}
 	pkt := gvstack.NewPacketBuffer(gvstack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
 	if b != nil && l.nic != nil && isTCP(frame) {
 		l.coalesce(pkt, frame, b)
@@ -115,20 +125,9 @@ func isTCP(frame []byte) bool {
 // would and hands the packet to the link's GRO, to go up at the burst's
 // flush (or sooner, when GRO cannot merge it).
 func (l *link) coalesce(pkt *gvstack.PacketBuffer, frame []byte, b *rxBatch) {
-	if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+	if !groReady(pkt, frame, l.mac) {
 		return
 	}
-	switch dst := tcpip.LinkAddress(frame[:6]); {
-	case dst == l.mac:
-		pkt.PktType = tcpip.PacketHost
-	case dst == header.EthernetBroadcastAddress:
-		pkt.PktType = tcpip.PacketBroadcast
-	case header.IsMulticastEthernetAddress(dst):
-		pkt.PktType = tcpip.PacketMulticast
-	default:
-		pkt.PktType = tcpip.PacketOtherHost
-	}
-	pkt.NetworkProtocolNumber = tcpip.NetworkProtocolNumber(uint16(frame[12])<<8 | uint16(frame[13]))
 	l.groMu.Lock()
 	if l.gro == nil {
 		l.gro = new(gro.GRO)
@@ -140,11 +139,44 @@ func (l *link) coalesce(pkt *gvstack.PacketBuffer, frame []byte, b *rxBatch) {
 	b.touch(l)
 }
 
+// groReady readies a received TCP frame's packet (isTCP), its checksums
+// verified (deliverOwned), for GRO: its Ethernet header consumed and read
+// as the ethernet wrapper would, and marked verified, which GRO needs to
+// merge it (rxcsum.go).
+func groReady(pkt *gvstack.PacketBuffer, frame []byte, mac tcpip.LinkAddress) bool {
+	if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+		return false
+	}
+	switch dst := tcpip.LinkAddress(frame[:6]); {
+	case dst == mac:
+		pkt.PktType = tcpip.PacketHost
+	case dst == header.EthernetBroadcastAddress:
+		pkt.PktType = tcpip.PacketBroadcast
+	case header.IsMulticastEthernetAddress(dst):
+		pkt.PktType = tcpip.PacketMulticast
+	default:
+		pkt.PktType = tcpip.PacketOtherHost
+	}
+	pkt.NetworkProtocolNumber = tcpip.NetworkProtocolNumber(uint16(frame[12])<<8 | uint16(frame[13]))
+	pkt.RXChecksumValidated = true // by deliverOwned (rxcsum.go)
+	return true
+}
+
+// groBucketSize is the packets a bucket of gVisor's GRO holds (its
+// unexported groBucketSize).
+const groBucketSize = 8
+
 // flushGRO sends what the link's GRO holds up the stack.
 func (l *link) flushGRO() {
 	l.groMu.Lock()
 	if l.gro != nil {
-		l.gro.Flush()
+		// gVisor's Flush sends up only the first packet of each of its
+		// buckets (it resets a packet, links included, before stepping to
+		// the next), and a bucket holds at most groBucketSize: that many
+		// calls empty it, in order.
+		for range groBucketSize {
+			l.gro.Flush()
+		}
 	}
 	l.groMu.Unlock()
 }
@@ -203,17 +235,18 @@ func (l *link) LinkAddress() tcpip.LinkAddress { return l.mac }
 // SetLinkAddress implements stack.LinkEndpoint; the MAC is fixed.
 func (l *link) SetLinkAddress(tcpip.LinkAddress) {}
 
-// Capabilities implements stack.LinkEndpoint.
-func (l *link) Capabilities() gvstack.LinkEndpointCapabilities { return 0 }
+// Capabilities implements stack.LinkEndpoint: the link verifies received
+// checksums itself (rxcsum.go).
+func (l *link) Capabilities() gvstack.LinkEndpointCapabilities {
+	return gvstack.CapabilityRXChecksumOffload
+}
 
 // GSOMaxSize implements stack.GSOEndpoint.
 func (l *link) GSOMaxSize() uint32 { return gvstack.GVisorGSOMaxSize }
 
-// SupportedGSO implements stack.GSOEndpoint: gVisor's own segmentation.
-// TCP then builds one segment of up to 64 KiB per send and cuts it into
-// MSS-sized frames in one batch (sendTCPBatch) that WritePackets takes
-// together, instead of running its send path once per frame.
-func (l *link) SupportedGSO() gvstack.SupportedGSO { return gvstack.GVisorGSOSupported }
+// SupportedGSO implements stack.GSOEndpoint: the link segments TCP
+// itself (gso.go), so TCP hands it one packet of up to 64 KiB per send.
+func (l *link) SupportedGSO() gvstack.SupportedGSO { return gvstack.HostGSOSupported }
 
 // Attach implements stack.LinkEndpoint.
 func (l *link) Attach(d gvstack.NetworkDispatcher) {
@@ -250,6 +283,16 @@ func (l *link) SetOnCloseAction(func()) {}
 func (l *link) WritePackets(pkts gvstack.PacketBufferList) (int, tcpip.Error) {
 	n := 0
 	for _, pkt := range pkts.AsSlice() {
+		if t := pkt.GSOOptions.Type; t == gvstack.GSOTCPv4 || t == gvstack.GSOTCPv6 {
+			if _, ok := l.writeGSO(pkt); !ok {
+				if n == 0 {
+					return 0, &tcpip.ErrWouldBlock{}
+				}
+				break
+			}
+			n++
+			continue
+		}
 		if l.txFilter != nil && !l.txFilter.Match(bytes.Join(pkt.AsSlices(), nil)) {
 			n++ // filtered out: consumed, not sent
 			continue
@@ -333,6 +376,30 @@ func (q *txQueue) enqueue(parts [][]byte, size int) bool {
 	return true
 }
 
+// enqueueBurst queues frames built in place (gso.go) and wakes the worker
+// once; it returns how many it queued, and frees the rest when the queue
+// is full.
+func (q *txQueue) enqueueBurst(ms []*packetio.Mbuf) int {
+	sent := 0
+loop:
+	for _, m := range ms {
+		select {
+		case q.ch <- m:
+			sent++
+		default:
+			break loop
+		}
+	}
+	if rest := ms[sent:]; len(rest) > 0 {
+		q.pool.Free(rest)
+		q.dropped.Add(uint64(len(rest)))
+	}
+	if sent > 0 && q.wake != nil {
+		q.wake()
+	}
+	return sent
+}
+
 // Pull implements packetio.Source.
 func (q *txQueue) Pull(pkts []*packetio.Mbuf) int {
 	n := 0
@@ -386,7 +453,10 @@ type famSnapshot struct{ rx, tx uint64 }
 
 func (f *famCounter) snapshot() famSnapshot { return famSnapshot{rx: f.rx.Load(), tx: f.tx.Load()} }
 
-func (f *familyCounters) count(etype uint16, rx bool) {
+func (f *familyCounters) count(etype uint16, rx bool) { f.countN(etype, rx, 1) }
+
+// countN counts n frames of one EtherType.
+func (f *familyCounters) countN(etype uint16, rx bool, n uint64) {
 	var c *famCounter
 	switch etype {
 	case 0x0800:
@@ -397,8 +467,8 @@ func (f *familyCounters) count(etype uint16, rx bool) {
 		return
 	}
 	if rx {
-		c.rx.Add(1)
+		c.rx.Add(n)
 	} else {
-		c.tx.Add(1)
+		c.tx.Add(n)
 	}
 }

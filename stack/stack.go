@@ -82,6 +82,7 @@ type Stack struct {
 
 	queueDrops atomic.Uint64
 	family     familyCounters
+	ckErrs     checksumCounters // frames the links dropped for a checksum (rxcsum.go)
 	wg         sync.WaitGroup
 	dhcp       *dhcpScheduler // made with the first DHCP interface; guarded by mu
 
@@ -306,7 +307,7 @@ func (s *Stack) Create(items []*Interface, where func(i int) string) ([]*Interfa
 		if err != nil {
 			return nil, err
 		}
-		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family,
+		it.link = &link{mac: tcpip.LinkAddress(it.Config.MAC[:]), tx: ps.tx, stats: &it.stats, fam: &s.family, ckErrs: &s.ckErrs,
 			rxFilter: it.rxFilter, txFilter: it.txFilter}
 		s.addDHCPLocked(it)
 		if v4 := it.Config.IPv4; v4 != nil && v4.Method == MethodAuto {

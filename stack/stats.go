@@ -32,6 +32,10 @@ func (s *Stack) ProtocolCounters() map[string]ProtocolStats {
 			out[p] = out[p].add(c)
 		}
 	}
+	for k := ckOK + 1; k < nCk; k++ {
+		p := ckProtocols[k]
+		out[p] = out[p].add(ProtocolStats{ChecksumErrors: s.ckErrs[k].Load()})
+	}
 	v4, v6 := s.family.v4.snapshot(), s.family.v6.snapshot()
 	out["ipv4"] = out["ipv4"].add(ProtocolStats{RxPackets: v4.rx, TxPackets: v4.tx})
 	out["ipv6"] = out["ipv6"].add(ProtocolStats{RxPackets: v6.rx, TxPackets: v6.tx})
