@@ -42,16 +42,16 @@ func gsoFrames(payload, mss int) int {
 // writeGSO sends a TCP packet built for segmentation offload as frames
 // and returns how many it queued; ok is false when none could be (no
 // buffers, a full queue, or a packet that is not what gVisor's TCP makes
-// for offload, which is counted as a transmit error).
+// for offload). The frames it could not send count as transmit errors
+// (one for a packet it could not cut).
 func (l *link) writeGSO(pkt *gvstack.PacketBuffer) (sent int, ok bool) {
 	eth, ip, tcp := pkt.LinkHeader().Slice(), pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice()
 	hlen := len(eth) + len(ip) + len(tcp)
 	mss := int(pkt.GSOOptions.MSS)
-	if len(eth) != header.EthernetMinimumSize || len(tcp) < header.TCPMinimumSize || hlen > maxGSOHeaders || mss <= 0 {
-		return 0, false
-	}
 	v6 := pkt.GSOOptions.Type == gvstack.GSOTCPv6
-	if v6 && len(ip) != header.IPv6MinimumSize || !v6 && len(ip) < header.IPv4MinimumSize {
+	if len(eth) != header.EthernetMinimumSize || len(tcp) < header.TCPMinimumSize || hlen > maxGSOHeaders || mss <= 0 ||
+		v6 && len(ip) != header.IPv6MinimumSize || !v6 && len(ip) < header.IPv4MinimumSize {
+		l.stats.txErrors.Add(1)
 		return 0, false
 	}
 	var hdr [maxGSOHeaders]byte
@@ -61,12 +61,14 @@ func (l *link) writeGSO(pkt *gvstack.PacketBuffer) (sent int, ok bool) {
 	payload := pkt.Data().Size()
 	n := gsoFrames(payload, mss)
 	if hlen+min(payload, mss) > frameMTU {
+		l.stats.txErrors.Add(1)
 		return 0, false
 	}
 	l.gsoPackets.Add(1)
 	ms := make([]*packetio.Mbuf, n)
 	if !l.tx.pool.Alloc(ms) {
 		l.tx.dropped.Add(uint64(n))
+		l.stats.txErrors.Add(uint64(n))
 		return 0, false
 	}
 	src := payloadReader{views: pkt.AsSlices(), skip: hlen}
@@ -76,7 +78,6 @@ func (l *link) writeGSO(pkt *gvstack.PacketBuffer) (sent int, ok bool) {
 		id0 = binary.BigEndian.Uint16(ip[4:])
 	}
 	l3, l4 := len(eth), len(eth)+len(ip)
-	bytes := 0
 	for i, m := range ms {
 		seg := min(mss, payload-i*mss)
 		room := m.Room()
@@ -104,17 +105,16 @@ func (l *link) writeGSO(pkt *gvstack.PacketBuffer) (sent int, ok bool) {
 		th[header.TCPChecksumOffset], th[header.TCPChecksumOffset+1] = 0, 0
 		binary.BigEndian.PutUint16(th[header.TCPChecksumOffset:], checksum.Checksum(th, pseudoSum(f[l3:l4], v6, len(th))))
 		m.SetLen(len(f))
-		bytes += len(f)
 	}
 	if l.txFilter != nil {
 		ms = l.filterFrames(ms)
 	}
-	sent = l.tx.enqueueBurst(ms)
+	sent, bytes := l.tx.enqueueBurst(ms)
 	if sent < len(ms) {
 		l.stats.txErrors.Add(uint64(len(ms) - sent))
 	}
 	l.stats.txPackets.Add(uint64(sent))
-	l.stats.txBytes.Add(uint64(bytes)) // frames are all over 60 bytes but the last may not be: counted padded
+	l.stats.txBytes.Add(uint64(bytes))
 	l.fam.countN(uint16(pkt.NetworkProtocolNumber), false, uint64(sent))
 	return sent, sent > 0
 }

@@ -377,15 +377,16 @@ func (q *txQueue) enqueue(parts [][]byte, size int) bool {
 }
 
 // enqueueBurst queues frames built in place (gso.go) and wakes the worker
-// once; it returns how many it queued, and frees the rest when the queue
-// is full.
-func (q *txQueue) enqueueBurst(ms []*packetio.Mbuf) int {
-	sent := 0
+// once; it returns how many frames and bytes it queued, and frees the
+// rest when the queue is full.
+func (q *txQueue) enqueueBurst(ms []*packetio.Mbuf) (sent, bytes int) {
 loop:
 	for _, m := range ms {
+		n := len(m.Data()) // read before the worker owns it
 		select {
 		case q.ch <- m:
 			sent++
+			bytes += n
 		default:
 			break loop
 		}
@@ -397,7 +398,7 @@ loop:
 	if sent > 0 && q.wake != nil {
 		q.wake()
 	}
-	return sent
+	return sent, bytes
 }
 
 // Pull implements packetio.Source.
