@@ -84,19 +84,13 @@ func ipv4ChecksumError(ip []byte) int {
 		return ckOK // a fragment
 	}
 	seg := ip[ihl:total]
-	switch p := ip[9]; p {
-	case protocol.ProtoTCP:
-		return l4Error(ip, seg, p, ckTCP)
-	case protocol.ProtoUDP:
-		return l4Error(ip, seg, p, ckUDP)
-	case protocol.ProtoICMP:
-		return l4Error(ip, seg, p, ckICMPv4)
-	case protoIGMP:
+	if ip[9] == protoIGMP {
 		if len(seg) >= 8 && checksum.Sum(seg, 0) != 0xffff {
 			return ckIGMP
 		}
+		return ckOK
 	}
-	return ckOK
+	return l4Error(ip, seg, ip[9])
 }
 
 // protoIGMP is IGMP's IP protocol number.
@@ -121,37 +115,29 @@ func ipv6ChecksumError(ip []byte) int {
 	if off > end {
 		return ckOK
 	}
-	seg := ip[off:end]
-	switch next {
-	case protocol.ProtoTCP:
-		return l4Error(ip, seg, next, ckTCP)
-	case protocol.ProtoUDP:
-		return l4Error(ip, seg, next, ckUDP)
-	case protocol.ProtoICMPv6:
-		return l4Error(ip, seg, next, ckICMPv6)
-	}
-	return ckOK // a fragment, or a protocol without a checksum we know
+	return l4Error(ip, ip[off:end], next) // ckOK for a fragment
 }
 
-// l4Error is bad when seg, a transport segment too short for its header,
-// is not one gVisor would reject as malformed anyway.
-func l4Error(ip, seg []byte, proto uint8, bad int) int {
-	if len(seg) < l4MinLen(proto) {
-		return ckOK
-	}
-	if !protocol.VerifyL4Checksum(ip, seg, proto) {
-		return bad
-	}
-	return ckOK
-}
-
-// l4MinLen is the shortest segment whose checksum VerifyL4Checksum checks.
-func l4MinLen(proto uint8) int {
+// l4Error returns what a wrong checksum of seg, a segment of transport
+// protocol proto under the IP header ip, counts as, or ckOK: when it is
+// right, when proto is not one verified here, and when seg is too short
+// for its header (gVisor's to reject as malformed).
+func l4Error(ip, seg []byte, proto uint8) int {
+	var bad, minLen int
 	switch proto {
 	case protocol.ProtoTCP:
-		return protocol.TCPLen
+		bad, minLen = ckTCP, protocol.TCPLen
 	case protocol.ProtoUDP:
-		return protocol.UDPLen
+		bad, minLen = ckUDP, protocol.UDPLen
+	case protocol.ProtoICMP:
+		bad, minLen = ckICMPv4, 4
+	case protocol.ProtoICMPv6:
+		bad, minLen = ckICMPv6, 4
+	default:
+		return ckOK
 	}
-	return 4
+	if len(seg) < minLen || protocol.VerifyL4Checksum(ip, seg, proto) {
+		return ckOK
+	}
+	return bad
 }
