@@ -132,13 +132,23 @@ trap 'exit 130' INT TERM
 # The run time, said up front: each measurement pair is a testpmd run
 # and a dpbench run of SECS each plus about 7 s of start-up and warm-up.
 LAT_SECS=${BENCH_LAT_SECONDS:-10}
-if [ "${BENCH_TX_ONLY:-0}" = 1 ]; then
-	npairs=$((1 + REPEATS + 8)) rest=0
-else
-	# rxonly/txonly, the generator rows, five analyzer rows; then latbench
-	# (two phases), the micro-benchmarks, fib and interfaces (~2.5 min).
-	npairs=$((2 + REPEATS + 8 + 5 * REPEATS)) rest=$((2 * LAT_SECS + 160 + 30))
+# Each throughput row with its number of pairs, as measured below.
+plan=(txonly:1 gentx:$REPEATS gentx-nosig:1 gentx-1flow-nosig:1 gentx-128:1 gentx-128-nosig:1
+	gentx-512:1 gentx-512-nosig:1 gentx-1518:1 gentx-1518-nosig:1 gentx-9216:1)
+rest=0
+if [ "${BENCH_TX_ONLY:-0}" != 1 ]; then
+	plan+=(rxonly:1 analyze-counters:$REPEATS analyze-sig:$REPEATS analyze-counters-sw:$REPEATS
+		analyze-sig-sw:$REPEATS analyze-floor:$REPEATS)
+	# latbench (two phases), the micro-benchmarks, fib and interfaces
+	# (~2.5 min), unless BENCH_ROWS stops after the table.
+	[ -n "${BENCH_ROWS:-}" ] || rest=$((2 * LAT_SECS + 160 + 30))
 fi
+npairs=0
+for r in "${plan[@]}"; do
+	if [ -z "${BENCH_ROWS:-}" ] || [[ ${r%:*} =~ ^(${BENCH_ROWS})$ ]]; then
+		npairs=$((npairs + ${r#*:}))
+	fi
+done
 est=$((npairs * (2 * SECS + 7) + rest))
 echo "bench: about $((est / 60)) min $((est % 60)) s ($npairs testpmd/ours pairs of ${SECS} s each; BENCH_SECONDS, BENCH_REPEAT and BENCH_TX_ONLY=1 shorten it)" >&2
 
