@@ -7,6 +7,7 @@ import (
 	gvstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 
 	"github.com/openperfd/openperfd/packet/checksum"
+	"github.com/openperfd/openperfd/packet/protocol"
 	"github.com/openperfd/openperfd/packetio"
 )
 
@@ -135,16 +136,13 @@ func (l *link) filterFrames(ms []*packetio.Mbuf) []*packetio.Mbuf {
 	return kept
 }
 
-// pseudoSum is the ones'-complement sum of the TCP pseudo-header of a
+// pseudoSum is the TCP pseudo-header sum (packet/protocol's) of a
 // segment of n bytes (TCP header included) under the IP header ih.
 func pseudoSum(ih []byte, v6 bool, n int) uint32 {
-	var s uint32
 	if v6 {
-		s = checksum.Sum(ih[8:40], 0)
-	} else {
-		s = checksum.Sum(ih[12:20], 0)
+		return protocol.PseudoSumIPv6((*[16]byte)(ih[8:24]), (*[16]byte)(ih[24:40]), protocol.ProtoTCP, n)
 	}
-	return uint32(checksum.Fold(uint64(s) + uint64(header.TCPProtocolNumber) + uint64(n)))
+	return protocol.PseudoSumIPv4([4]byte(ih[12:16]), [4]byte(ih[16:20]), protocol.ProtoTCP, n)
 }
 
 // payloadReader reads a packet's bytes after its first skip bytes, in
