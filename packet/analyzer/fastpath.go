@@ -197,13 +197,17 @@ func classify(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (bad 
 	return bad, true
 }
 
-// classifySigned is classify and, for a fast-path frame, fastSignature, in
-// one call from the burst loop: every call there spills and reloads the
-// loop's many live registers, and the two calls made from here spill few.
+// classifySigned is classify and, for a fast-path frame (longer than
+// either signature format), its signature, decoded with shard s's Spirent
+// decoder (whose caches suit a lane's traffic), else from our trailer.
+// A Spirent signature's timestamp is left in its ticks (sp): the burst
+// loop converts it (spirentTimeAt) only where it is used, as counting
+// frames per flow needs the stream id alone. Profile-guided builds inline
+// this into the burst loop, which then calls the decoder directly: a
+// function of its own around the decoder cost one call level per frame.
 func (s *shard) classifySigned(frame []byte, ck packetio.RxChecksum, sw bool, fi *fastInfo) (
 	bad protocol.ChecksumErrors, ok bool, sig signature.Signature, signed, sp bool) {
 	if bad, ok = classify(frame, ck, sw, fi); ok {
-		// fastSignature written out: burst calls the decoder directly.
 		if ss, found := s.spirent.FromFrame(frame); found {
 			return bad, ok, signature.Signature{StreamID: ss.StreamID, Sequence: ss.Sequence, Timestamp: ss.Timestamp, Flags: ss.Flags}, true, true
 		}

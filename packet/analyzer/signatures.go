@@ -20,19 +20,6 @@ import (
 // OpenPerf's timestamper counts it.
 const ethernetOverhead = 24
 
-// fastSignature decodes the signature of a frame of the fast path
-// (longer than either format), with shard s's Spirent decoder (whose
-// caches suit a lane's traffic). A Spirent signature's timestamp is left
-// in its ticks (sp): the burst loop converts it (spirentTime) only where
-// it is used, as counting frames per flow needs the stream id alone.
-func (s *shard) fastSignature(frame []byte) (sig signature.Signature, signed, sp bool) {
-	if s, ok := s.spirent.FromFrame(frame); ok {
-		return signature.Signature{StreamID: s.StreamID, Sequence: s.Sequence, Timestamp: s.Timestamp, Flags: s.Flags}, true, true
-	}
-	sig, signed = trailerSignature(frame)
-	return sig, signed, false
-}
-
 // trailerSignature decodes our own trailer at the end of a fast-path frame.
 func trailerSignature(frame []byte) (sig signature.Signature, signed bool) {
 	ta, tx, tt := trailerWords(frame)
