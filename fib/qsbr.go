@@ -76,15 +76,24 @@ type Reader struct {
 	seen  atomic.Uint64 // last epoch the owner announced; 0 = offline. Read by Synchronize.
 	q     *QSBR         // nil after Unregister
 	local uint64        // the owner's copy of seen, so Checkpoint stores only on change
-	_     [128 - 24]byte
+	nudge func()        // set before the reader is published, then read-only
+	_     [128 - 32]byte
 }
 
 // Register adds a reader and returns it online, as if Online had been
 // called: the caller may read snapshots straight away. A reader that will
 // not run soon should go Offline, or Synchronize waits for it. Safe to call
 // from any goroutine, concurrently with everything else.
-func (q *QSBR) Register() *Reader {
-	r := &Reader{q: q}
+func (q *QSBR) Register() *Reader { return q.RegisterNudged(nil) }
+
+// RegisterNudged is Register for a reader that may block while online:
+// Synchronize calls nudge (from its own goroutine, at most once per
+// call) when the reader has not passed a checkpoint soon after the call
+// began, and nudge must make the owner checkpoint soon. A worker asleep
+// in an rx interrupt wait stays online so that the wait may receive from
+// its queues the moment it wakes; nudge ends the wait.
+func (q *QSBR) RegisterNudged(nudge func()) *Reader {
+	r := &Reader{q: q, nudge: nudge}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	r.Online()
@@ -140,13 +149,17 @@ func (r *Reader) Unregister() {
 // returns at once when no reader is online. It polls, yielding and then
 // sleeping for up to a millisecond between polls, so it belongs on the
 // control path, never on a worker (a worker calling it would wait for
-// itself). Safe to call concurrently from several goroutines.
+// itself). A reader still behind after the first yield is nudged (see
+// RegisterNudged). Safe to call concurrently from several goroutines.
 func (q *QSBR) Synchronize() {
 	target := q.epoch.Add(1)
 	for _, r := range *q.readers.Load() {
 		for try := 0; ; try++ {
 			if s := r.seen.Load(); s == 0 || s >= target {
 				break
+			}
+			if try == 1 && r.nudge != nil {
+				r.nudge()
 			}
 			pause(try)
 		}

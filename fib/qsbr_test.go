@@ -101,6 +101,39 @@ func TestSynchronizeWaitsForAReaderThatCameBackOnline(t *testing.T) {
 	}
 }
 
+func TestSynchronizeNudgesABlockedReaderOnceAndWaitsForItsCheckpoint(t *testing.T) {
+	q := NewQSBR()
+	nudged := make(chan struct{}, 4)
+	r := q.RegisterNudged(func() { nudged <- struct{}{} })
+	done := synchronizeAsync(q)
+	select {
+	case <-nudged:
+	case <-time.After(returned):
+		t.Fatal("Synchronize did not nudge a reader that was behind")
+	}
+	if returnsWithin(done, blocked) {
+		t.Fatal("Synchronize returned after the nudge, before the checkpoint")
+	}
+	if len(nudged) != 0 {
+		t.Fatalf("nudged %d more times in one Synchronize", len(nudged))
+	}
+	r.Checkpoint()
+	if !returnsWithin(done, returned) {
+		t.Fatal("Synchronize did not return after the checkpoint")
+	}
+}
+
+func TestSynchronizeDoesNotNudgeAReaderThatIsOfflineOrCurrent(t *testing.T) {
+	q := NewQSBR()
+	nudges := 0
+	off := q.RegisterNudged(func() { nudges++ })
+	off.Offline()
+	q.Synchronize()
+	if nudges != 0 {
+		t.Fatalf("an offline reader was nudged %d times", nudges)
+	}
+}
+
 func TestCheckpointOnAnOfflineReaderBringsItOnline(t *testing.T) {
 	q := NewQSBR()
 	r := q.Register()

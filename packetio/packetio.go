@@ -413,11 +413,14 @@ type RxWaiter interface {
 	// has not connected): poll and try again later.
 	Arm(queues []RxQueue) error
 	// Wait sleeps until an armed queue signals a frame, Wake is called
-	// or timeout passes.
+	// or timeout passes. A waiter may receive from the queue that ended
+	// the wait before it returns (the frames are stamped as the thread
+	// wakes, not after its way back): that queue's next RxBurst returns
+	// them. So the armed queues' ports must keep running until Disarm.
 	Wait(timeout time.Duration)
 	// Disarm turns interrupts off again for the armed queues that are
-	// also in keep, and forgets the rest: a queue not in keep may be on a
-	// port the control side is stopping, which the worker must not touch.
+	// also in keep, and forgets the rest, freeing frames Wait received
+	// from them: they left the caller's plan.
 	Disarm(keep []RxQueue)
 	// Wake ends a Wait, or the next one if none is under way. Safe from
 	// any goroutine.

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,6 +94,28 @@ func TestIdleWorkerSleepsUntilAnRxInterrupt(t *testing.T) {
 		t.Errorf("a new source's first frame took %v, want far below the %v wait", lat, intrWait)
 	}
 	w.RemoveSource(src)
+}
+
+// A worker stays a QSBR reader online while it waits for an rx interrupt
+// (the wait may receive from its queues); Synchronize must poke it out
+// rather than wait for the wait's timeout.
+func TestSynchronizeEndsAnRxInterruptWait(t *testing.T) {
+	d := fake.New(1, 1, 256)
+	d.SetRxInterrupts(true)
+	w := startConfig(t, Config{CPUs: unpinned(1), Driver: d, RxInterrupts: true})
+	packetio.NewService(d, w)
+	waitFor(t, "an interrupt sleep", func() bool { return w.Stats()[0].IntrSleeps > 0 })
+	for i := range 3 {
+		time.Sleep(50 * time.Millisecond)
+		before := w.Stats()[0].IntrSleeps
+		start := time.Now()
+		w.Synchronize()
+		// The wait lasts intrWait (10 s); the margin is for a loaded machine.
+		if d := time.Since(start); d > 400*time.Millisecond {
+			t.Fatalf("Synchronize %d during an rx interrupt wait took %v", i, d)
+		}
+		waitFor(t, fmt.Sprintf("interrupt sleep after Synchronize %d", i), func() bool { return w.Stats()[0].IntrSleeps > before })
+	}
 }
 
 // Without RxInterrupts in the config, or on ports without interrupts,

@@ -251,13 +251,19 @@ func (w *Workers) publishLocked() {
 // either the worker sees the send or poke sees the flag.
 func (w *Workers) poke() {
 	for _, wk := range w.workers {
-		select {
-		case wk.wake <- struct{}{}:
-		default:
-		}
-		if wk.epolling.Load() {
-			wk.waiter.Wake()
-		}
+		wk.poke()
+	}
+}
+
+// poke wakes the worker if it sleeps (see Workers.poke). It is also the
+// worker's QSBR nudge: a worker in an rx interrupt wait stays online.
+func (wk *worker) poke() {
+	select {
+	case wk.wake <- struct{}{}:
+	default:
+	}
+	if wk.epolling.Load() {
+		wk.waiter.Wake()
 	}
 }
 
@@ -355,8 +361,9 @@ func (wk *worker) run(ready chan<- error) {
 		defer wk.ws.cfg.UnregisterThread()
 	}
 	// Registered online: from here on Synchronize waits for this worker's
-	// checkpoints (or its going offline to sleep).
-	reader := wk.ws.qsbr.Register()
+	// checkpoints (or its going offline to sleep), and pokes it out of an
+	// rx interrupt wait, which it spends online.
+	reader := wk.ws.qsbr.RegisterNudged(wk.poke)
 	defer reader.Unregister()
 	wk.makeWaiter()
 	if wk.waiter != nil {
@@ -505,7 +512,7 @@ func (wk *worker) run(ready chan<- error) {
 				// no interrupt: poll once more before waiting.
 				continue
 			}
-			pending = wk.waitIntr(reader, wp, &c, rxb.Pkts[:pending], pool)
+			pending = wk.waitIntr(wp, &c, rxb.Pkts[:pending], pool)
 			armed = nil
 			continue
 		}
@@ -550,13 +557,15 @@ func (wk *worker) makeWaiter() {
 // waitIntr sleeps in the waiter until a frame, a poke or the timeout,
 // with the queues of wp armed, and disarms them. It frees the last rx
 // burst first (returns the new pending count, 0).
-func (wk *worker) waitIntr(reader interface {
-	Offline()
-	Online()
-}, wp *workerPlan, c *counts, pending []*packetio.Mbuf, pool packetio.Pool) int {
+//
+// The worker stays a QSBR reader online while it waits: the wait receives
+// from the queue that woke it before it returns (packetio.RxWaiter), so
+// the queues' ports must not be stopped meanwhile. Synchronize nudges it
+// out (worker.poke) when a writer waits for it.
+func (wk *worker) waitIntr(wp *workerPlan, c *counts, pending []*packetio.Mbuf, pool packetio.Pool) int {
 	c.intrSleeps++
 	wk.flush(c)
-	if len(pending) > 0 { // nothing from the last burst may outlive the quiescent point
+	if len(pending) > 0 { // the stash of the next wait reuses no mbuf of ours, but free early
 		pool.Free(pending)
 	}
 	timeout := intrWait
@@ -567,14 +576,13 @@ func (wk *worker) waitIntr(reader interface {
 	select {
 	case <-wk.wake: // poked since the last loop: do not sleep
 	default:
-		reader.Offline()
 		wk.waiter.Wait(timeout)
-		reader.Online()
 	}
 	wk.epolling.Store(false)
-	// Online again before touching the queues: a port gone from the
-	// current plan may be being stopped, so only those still in it are
-	// disarmed (Synchronize now waits for this worker).
+	// The queues that left the plan meanwhile are unwatched (and what the
+	// wait received from them freed); the others are disarmed and keep
+	// their received burst for the next RxBurst. Their ports are still
+	// running: Synchronize waits for this worker's next checkpoint.
 	wk.waiter.Disarm(wk.ws.plan.Load().workers[wk.id].intr)
 	return 0
 }

@@ -6,9 +6,10 @@
 //
 // What each worker does is an immutable plan, swapped atomically by the
 // control side. Each worker is a fib.QSBR reader: it checkpoints at the top
-// of every loop and goes offline while it sleeps, so Synchronize can tell
-// when no worker still uses something that was removed (RCU's
-// quiescent-state scheme, shared with the FIB).
+// of every loop and goes offline while it backs off (an rx interrupt wait
+// stays online and Synchronize pokes it out), so Synchronize can tell when
+// no worker still uses something that was removed (RCU's quiescent-state
+// scheme, shared with the FIB).
 package workers
 
 import (

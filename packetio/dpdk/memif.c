@@ -121,11 +121,34 @@ int op_memif_port(uint16_t port)
 	return strcmp(info.driver_name, "net_memif") == 0;
 }
 
-/* op_memif_rxq finds the ring and event fd of memif port's rx queue q:
- * 0, -ENOTSUP when the driver is not what this file knows, -EAGAIN while
- * the port is not connected (no ring, no fd yet). */
-static int op_memif_rxq(uint16_t port, uint16_t q, struct op_memif_ring_head **ring, int *fd,
-			struct op_memif_internals **internals)
+/* op_memif_ring_now is the ring of the queue arm was made for, found
+ * from the queue and the port as they are now (a reconnection maps new
+ * regions), or NULL while the port is not connected. It follows only
+ * pointers that live as long as the port's queues, checks the ring's
+ * cookie, and costs no call: it runs on the way from a wake-up to the
+ * first frame. DPDK's own rx reads the ring under the same test. */
+static struct op_memif_ring_head *op_memif_ring_now(const struct op_memif_arm *arm)
+{
+	const struct op_memif_queue *mq = arm->mq;
+	const struct op_memif_internals *pmd = arm->pmd;
+	const struct op_eth_dev_head *dev = arm->dev;
+	if ((__atomic_load_n(&pmd->flags, __ATOMIC_ACQUIRE) & OP_MEMIF_FLAG_CONNECTED) == 0)
+		return NULL;
+	const struct op_memif_process_private *pp = dev->process_private;
+	if (pp == NULL || mq->region >= pp->regions_num)
+		return NULL;
+	const struct op_memif_region *r = pp->regions[mq->region];
+	if (r == NULL || r->addr == NULL || (uint64_t)mq->ring_offset + sizeof(struct op_memif_ring_head) > r->region_size)
+		return NULL;
+	struct op_memif_ring_head *rg = (struct op_memif_ring_head *)((uint8_t *)r->addr + mq->ring_offset);
+	return rg->cookie == OP_MEMIF_COOKIE ? rg : NULL;
+}
+
+/* op_memif_rxq finds memif port's rx queue q, its ring and event fd:
+ * fills arm's mq, pmd and dev and returns 0, -ENOTSUP when the driver is
+ * not what this file knows, -EAGAIN while the port is not connected (no
+ * ring, no fd yet). */
+static int op_memif_rxq(uint16_t port, uint16_t q, struct op_memif_arm *arm, struct op_memif_ring_head **ring, int *fd)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
 	if (!op_memif_port(port) || rte_eth_dev_get_name_by_port(port, name) != 0)
@@ -148,25 +171,23 @@ static int op_memif_rxq(uint16_t port, uint16_t q, struct op_memif_ring_head **r
 		return -ENOTSUP;
 	if (mq->type != want)
 		return -ENOTSUP;
+	arm->mq = mq;
+	arm->pmd = pmd;
+	arm->dev = dev;
 	if ((__atomic_load_n(&pmd->flags, __ATOMIC_ACQUIRE) & OP_MEMIF_FLAG_CONNECTED) == 0)
 		return -EAGAIN;
 	struct op_memif_process_private *pp = dev->process_private;
 	if (pp == NULL || mq->region >= pp->regions_num || pp->regions[mq->region] == NULL ||
 	    pp->regions[mq->region]->addr == NULL)
 		return -EAGAIN;
-	struct op_memif_region *r = pp->regions[mq->region];
-	if ((uint64_t)mq->ring_offset + sizeof(struct op_memif_ring_head) > r->region_size)
-		return -ENOTSUP;
-	struct op_memif_ring_head *rg = (struct op_memif_ring_head *)((uint8_t *)r->addr + mq->ring_offset);
-	if (rg->cookie != OP_MEMIF_COOKIE)
+	struct op_memif_ring_head *rg = op_memif_ring_now(arm);
+	if (rg == NULL)
 		return -ENOTSUP;
 	int efd = rte_intr_fd_get(mq->intr_handle);
 	if (efd < 0)
 		return -EAGAIN;
 	*ring = rg;
 	*fd = efd;
-	if (internals != NULL)
-		*internals = pmd;
 	return 0;
 }
 
@@ -191,12 +212,12 @@ static void op_memif_drain(int fd, void *arg)
 	(void)n;
 }
 
-int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+int op_memif_watch(struct op_rxq_wait *w)
 {
+	struct op_memif_arm *arm = &w->memif;
 	struct op_memif_ring_head *ring;
-	struct op_memif_internals *pmd;
 	int qfd;
-	int rc = op_memif_rxq(port, q, &ring, &qfd, &pmd);
+	int rc = op_memif_rxq(w->port, w->q, arm, &ring, &qfd);
 	if (rc != 0)
 		return rc;
 	/* A descriptor of our own: the driver closes its fd when the peer
@@ -210,8 +231,11 @@ int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 		close(fd);
 		return -ENOMEM;
 	}
+	/* No callback drains the fd on a wake-up, a system call on the way
+	 * to the first frame: the wait ends then, and the next arming
+	 * (op_memif_unmask) drains it before the next. */
 	ev->epdata.event = EPOLLIN;
-	ev->epdata.cb_fun = op_memif_drain;
+	ev->epdata.data = w; /* op_wait_rx receives from the queue that woke it */
 	if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, fd, ev) != 0) {
 		free(ev);
 		close(fd);
@@ -220,8 +244,6 @@ int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 	arm->fd = fd;
 	arm->qfd = qfd;
 	arm->ev = ev;
-	arm->mq = rte_eth_fp_ops[port].rxq.data[q];
-	arm->pmd = pmd;
 	return 0;
 }
 
@@ -236,26 +258,16 @@ void op_memif_unwatch(struct op_memif_arm *arm)
 	arm->fd = -1;
 }
 
-/* op_memif_ring_of returns the ring arm watches when the queue is still
- * on the connection arm was made for, else NULL. exact: compare the
- * files with kcmp (a reconnection often reuses the fd number); else the
- * number, which costs no syscall and is enough to mask a ring (masking a
- * new connection's ring, which starts masked, does no harm). */
-static struct op_memif_ring_head *op_memif_ring_of(uint16_t port, uint16_t q, const struct op_memif_arm *arm, int exact)
+int op_memif_unmask(struct op_rxq_wait *w)
 {
+	struct op_memif_arm *arm = &w->memif;
+	struct op_memif_arm now;
 	struct op_memif_ring_head *ring;
 	int qfd;
-	if (arm->ev == NULL || op_memif_rxq(port, q, &ring, &qfd, NULL) != 0)
-		return NULL;
-	if (exact ? !op_memif_same_file(arm->fd, qfd, arm->qfd) : qfd != arm->qfd)
-		return NULL;
-	return ring;
-}
-
-int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
-{
-	struct op_memif_ring_head *ring = op_memif_ring_of(port, q, arm, 1);
-	if (ring == NULL)
+	/* Only on the connection the watched fd belongs to (a reconnection
+	 * often reuses the fd number: compare the files). */
+	if (arm->ev == NULL || op_memif_rxq(w->port, w->q, &now, &ring, &qfd) != 0 ||
+	    !op_memif_same_file(arm->fd, qfd, arm->qfd))
 		return -ESTALE;
 	/* What the sender wrote before it saw the last mask would end the
 	 * coming wait at once. */
@@ -267,21 +279,22 @@ int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
 	return 0;
 }
 
-void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+void op_memif_mask(struct op_memif_arm *arm)
 {
-	/* Polling again: the sender stops writing the fd. A new connection's
-	 * ring starts masked. */
-	struct op_memif_ring_head *ring = op_memif_ring_of(port, q, arm, 0);
+	/* Polling again: the sender stops writing the fd. Whatever the
+	 * connection now is: a new connection's ring starts masked, so
+	 * masking it does no harm. */
+	struct op_memif_ring_head *ring = arm->mq != NULL ? op_memif_ring_now(arm) : NULL;
 	if (ring != NULL)
 		__atomic_or_fetch(&ring->flags, (uint16_t)OP_MEMIF_RING_FLAG_MASK_INT, __ATOMIC_SEQ_CST);
 }
 
-/* op_memif_same reports whether arm still watches its queue's connection:
- * connected, with the fd it was armed with. It reads only the queue and
- * the driver's internals, which live as long as the port's queues (a
- * port is not stopped while a worker waits on it), never the regions a
- * disconnection frees. */
-static int op_memif_same(const struct op_memif_arm *arm)
+/* op_memif_alive reports whether arm still watches its queue's
+ * connection: connected, with the fd it was armed with. It reads only the
+ * queue and the driver's internals, which live as long as the port's
+ * queues (a port is not stopped while a worker waits on it), never the
+ * regions a disconnection frees. */
+int op_memif_alive(const struct op_memif_arm *arm)
 {
 	const struct op_memif_queue *mq = arm->mq;
 	const struct op_memif_internals *pmd = arm->pmd;
@@ -289,24 +302,6 @@ static int op_memif_same(const struct op_memif_arm *arm)
 		return 0;
 	int qfd = rte_intr_fd_get(mq->intr_handle);
 	return qfd >= 0 && op_memif_same_file(arm->fd, qfd, arm->qfd);
-}
-
-int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n)
-{
-	/* A memif peer that goes or comes back makes a new eventfd, which
-	 * nothing here watches: look once a second, in C, so that the Go
-	 * runtime is not woken for it, and end the wait then. */
-	struct rte_epoll_event evs[16];
-	while (n > 0 && timeout_ms > 1000) {
-		int rc = rte_epoll_wait(RTE_EPOLL_PER_THREAD, evs, 16, 1000);
-		if (rc != 0)
-			return rc;
-		timeout_ms -= 1000;
-		for (int i = 0; i < n; i++)
-			if (!op_memif_same(arms[i]))
-				return 0;
-	}
-	return op_epoll_wait(timeout_ms);
 }
 
 #else /* another DPDK: memif ports are polled */
@@ -317,36 +312,26 @@ int op_memif_port(uint16_t port)
 	return 0;
 }
 
-int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+int op_memif_watch(struct op_rxq_wait *w)
 {
-	(void)port;
-	(void)q;
-	(void)arm;
+	(void)w;
 	return -ENOTSUP;
 }
 
 void op_memif_unwatch(struct op_memif_arm *arm) { (void)arm; }
 
-int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
+int op_memif_unmask(struct op_rxq_wait *w)
 {
-	(void)port;
-	(void)q;
-	(void)arm;
+	(void)w;
 	return -ENOTSUP;
 }
 
-void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm)
-{
-	(void)port;
-	(void)q;
-	(void)arm;
-}
+void op_memif_mask(struct op_memif_arm *arm) { (void)arm; }
 
-int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n)
+int op_memif_alive(const struct op_memif_arm *arm)
 {
-	(void)arms;
-	(void)n;
-	return op_epoll_wait(timeout_ms);
+	(void)arm;
+	return 0;
 }
 
 #endif /* OP_MEMIF_KNOWN */

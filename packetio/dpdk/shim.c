@@ -468,16 +468,13 @@ static __rte_noinline void op_count_protocols(struct rte_mbuf **m, uint16_t n, s
 		op_pc_add(pc, run, k);
 }
 
-/* tsp is the queue's struct op_rxts on a port that uses its device's
- * receive timestamps, else 0: the other ports pay one test a burst. */
-uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
-		     struct rte_mempool *jumbo, uintptr_t pcp, uintptr_t tsp)
+/* op_rx_recv receives up to n frames of port's queue q into m, stamps
+ * and counts them. tsp is the queue's struct op_rxts on a port that uses
+ * its device's receive timestamps, else 0: the other ports pay one test
+ * a burst. */
+static inline uint16_t op_rx_recv(uint16_t port, uint16_t q, struct rte_mbuf **m, uint16_t n, struct op_qstats *st,
+				  struct rte_mempool *jumbo, uintptr_t pcp, uintptr_t tsp)
 {
-	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
-	struct op_qstats *st = (struct op_qstats *)stp;
-	/* The caller's previous burst goes back in the same call. */
-	if (nfree > 0)
-		rte_pktmbuf_free_bulk(m, nfree);
 	if (tsp != 0 && n > OP_RX_TS_MAX)
 		n = OP_RX_TS_MAX;
 	uint16_t got = rte_eth_rx_burst(port, q, m, n);
@@ -524,6 +521,33 @@ uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uint
 	st->packets += got;
 	st->bytes += bytes;
 	return got;
+}
+
+/* op_rx_take moves up to n stashed frames into m. The stash holds one
+ * burst of at most OP_RX_STASH frames, which is what the worker asks for,
+ * so it is taken whole (a shorter ask leaves the rest for the next call;
+ * their device times are then the taken frames'). */
+static uint16_t op_rx_take(struct op_qstats *st, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t got = st->stashed < n ? st->stashed : n;
+	memcpy(m, st->stash, got * sizeof(*m));
+	st->stashed -= got;
+	if (st->stashed > 0)
+		memmove(st->stash, st->stash + got, st->stashed * sizeof(*m));
+	return got;
+}
+
+uint16_t op_rx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uint16_t nfree,
+		     struct rte_mempool *jumbo, uintptr_t pcp, uintptr_t tsp)
+{
+	struct rte_mbuf **m = (struct rte_mbuf **)pkts;
+	struct op_qstats *st = (struct op_qstats *)stp;
+	/* The caller's previous burst goes back in the same call. */
+	if (nfree > 0)
+		rte_pktmbuf_free_bulk(m, nfree);
+	if (unlikely(st->stashed != 0))
+		return op_rx_take(st, m, n);
+	return op_rx_recv(port, q, m, n, st, jumbo, pcp, tsp);
 }
 
 uint16_t op_tx_burst(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t n, uintptr_t stp, uintptr_t pcp)
@@ -668,10 +692,12 @@ int op_rx_intr_fd(uint16_t port, uint16_t q)
 	return fd;
 }
 
-int op_rx_intr_watch(uint16_t port, uint16_t q, int add)
+/* The queue's epoll entry carries w, so that op_wait_rx knows which
+ * queue woke it. */
+int op_rx_intr_watch(struct op_rxq_wait *w, int add)
 {
-	return rte_eth_dev_rx_intr_ctl_q(port, q, RTE_EPOLL_PER_THREAD,
-					 add ? RTE_INTR_EVENT_ADD : RTE_INTR_EVENT_DEL, NULL);
+	return rte_eth_dev_rx_intr_ctl_q(w->port, w->q, RTE_EPOLL_PER_THREAD,
+					 add ? RTE_INTR_EVENT_ADD : RTE_INTR_EVENT_DEL, w);
 }
 
 int op_rx_intr_arm(uint16_t port, uint16_t q, int on)
@@ -707,10 +733,64 @@ void op_waker_del(int efd, struct rte_epoll_event *ev)
 	free(ev);
 }
 
-int op_epoll_wait(int timeout_ms)
+/* op_rx_wake receives from the queue that woke the worker, into its
+ * stash, before anything else runs: after a long sleep every cache line
+ * and page the way touches is cold, and the return to Go, the worker's
+ * loop and the disarming took 80 to 500 us on this project's VM before
+ * the frame was read and stamped (see README, rx interrupts). The worker
+ * stays a QSBR reader online while it waits, so the queue's port cannot
+ * be stopped meanwhile. */
+static void op_rx_wake(struct op_rxq_wait *w)
+{
+	struct op_qstats *st = (struct op_qstats *)w->st;
+	if (st->stashed != 0)
+		return; /* never: the worker polls its queues before it waits */
+	/* A memif ring that is not masked makes the driver's rx read its
+	 * event fd, one more system call. */
+	if (w->memif.ev != NULL)
+		op_memif_mask(&w->memif);
+	st->stash = w->stash;
+	st->stashed = op_rx_recv(w->port, w->q, w->stash, OP_RX_STASH, st, w->jumbo, w->pcp, w->tsp);
+}
+
+int op_wait_rx(int timeout_ms, struct op_rxq_wait *const *qs, int n)
 {
 	struct rte_epoll_event evs[16];
-	return rte_epoll_wait(RTE_EPOLL_PER_THREAD, evs, 16, timeout_ms);
+	int memif = 0;
+	for (int i = 0; i < n; i++)
+		memif |= qs[i]->memif.ev != NULL;
+	for (;;) {
+		/* A memif peer that goes or comes back makes a new eventfd,
+		 * which nothing here watches: look once a second, in C, so that
+		 * the Go runtime is not woken for it, and end the wait then. */
+		int chunk = memif && timeout_ms > 1000 ? 1000 : timeout_ms;
+		int rc = rte_epoll_wait(RTE_EPOLL_PER_THREAD, evs, 16, chunk);
+		if (rc > 0) {
+			for (int e = 0; e < rc; e++)
+				if (evs[e].epdata.data != NULL) /* a queue's; the waker's carries none */
+					op_rx_wake(evs[e].epdata.data);
+			return rc;
+		}
+		if (rc < 0)
+			return rc;
+		timeout_ms -= chunk;
+		if (timeout_ms <= 0)
+			return 0;
+		for (int i = 0; i < n; i++)
+			if (qs[i]->memif.ev != NULL && !op_memif_alive(&qs[i]->memif))
+				return 0;
+	}
+}
+
+void op_rx_unstash(struct op_rxq_wait *w)
+{
+	struct op_qstats *st = (struct op_qstats *)w->st;
+	if (st == NULL || st->stash != w->stash)
+		return;
+	if (st->stashed > 0)
+		rte_pktmbuf_free_bulk(st->stash, st->stashed);
+	st->stashed = 0;
+	st->stash = NULL;
 }
 
 /* Extended stats: copies up to n names (OP_XSTAT_NAME bytes each) and

@@ -29,7 +29,14 @@ struct op_qstats {
 	/* Rx: CLOCK_MONOTONIC ns read right after the last burst with frames
 	 * came back from the driver, as OpenPerf's rx callback stamps them. */
 	uint64_t rx_time;
-	uint64_t pad[3]; /* one cache line per queue: no false sharing */
+	/* Rx: frames the queue's rx interrupt wait received as it woke
+	 * (op_wait_rx), stash[:stashed], which the next op_rx_burst hands
+	 * out before it asks the driver. Both belong to the worker that owns
+	 * the queue. */
+	struct rte_mbuf **stash;
+	uint16_t stashed;
+	uint16_t pad16[3];
+	uint64_t pad; /* one cache line per queue: no false sharing */
 };
 
 /* Per-queue protocol counters of the frames a queue received or sent
@@ -175,11 +182,9 @@ uint32_t op_tx_refill(uint16_t port, uint16_t q, uintptr_t pkts, uint16_t off, u
 
 struct rte_epoll_event;
 int op_rx_intr_fd(uint16_t port, uint16_t q);
-int op_rx_intr_watch(uint16_t port, uint16_t q, int add);
 int op_rx_intr_arm(uint16_t port, uint16_t q, int on);
 struct rte_epoll_event *op_waker_add(int efd);
 void op_waker_del(int efd, struct rte_epoll_event *ev);
-int op_epoll_wait(int timeout_ms);
 
 /* memif.c: rx interrupts of memif ports, which DPDK's driver does not
  * offer through ethdev. */
@@ -189,13 +194,32 @@ struct op_memif_arm {
 	struct rte_epoll_event *ev; /* fd's entry in the thread's epoll set; NULL: not armed */
 	void *mq;                   /* the driver's queue */
 	void *pmd;                  /* the driver's port internals */
+	void *dev;                  /* the port's struct rte_eth_dev */
 };
+
+/* A watched rx queue of a worker's rx interrupt wait: the queue, what
+ * op_rx_burst needs for it, and the burst op_wait_rx receives into when
+ * the queue wakes the worker. Go fills the fields, C memory holds them
+ * (epoll's entry for the queue points here). */
+#define OP_RX_STASH OP_RX_TS_MAX
+struct op_rxq_wait {
+	uint16_t port, q;
+	int watched;                /* in the thread's epoll set */
+	uintptr_t st, pcp, tsp;     /* op_rx_burst's per-queue arguments */
+	struct rte_mempool *jumbo;
+	struct op_memif_arm memif;  /* a memif queue's (memif.ev set); else unused */
+	struct rte_mbuf *stash[OP_RX_STASH];
+};
+int op_rx_intr_watch(struct op_rxq_wait *w, int add);
+int op_wait_rx(int timeout_ms, struct op_rxq_wait *const *qs, int n);
+void op_rx_unstash(struct op_rxq_wait *w);
+
 int op_memif_port(uint16_t port);
-int op_memif_watch(uint16_t port, uint16_t q, struct op_memif_arm *arm);
+int op_memif_watch(struct op_rxq_wait *w);
 void op_memif_unwatch(struct op_memif_arm *arm);
-int op_memif_unmask(uint16_t port, uint16_t q, struct op_memif_arm *arm);
-void op_memif_mask(uint16_t port, uint16_t q, struct op_memif_arm *arm);
-int op_epoll_wait_memif(int timeout_ms, struct op_memif_arm *const *arms, int n);
+int op_memif_unmask(struct op_rxq_wait *w);
+void op_memif_mask(struct op_memif_arm *arm);
+int op_memif_alive(const struct op_memif_arm *arm);
 
 /* RTE_ETH_XSTATS_NAME_SIZE, checked in shim.c. */
 #define OP_XSTAT_NAME 64

@@ -9,58 +9,108 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runFloor measures the anchor of the first-frame figure: how long a thread
-// asleep in epoll_wait on an eventfd (pinned to CPU 1, where daemon B's
-// worker runs) takes to run again after a thread on CPU 0 writes the fd,
-// after the same idle time. That is the kernel's and the hypervisor's part
-// of any rx interrupt design on this machine, with nothing of openperfd in
-// it; the daemon's path adds its own work on top.
-func runFloor(idle time.Duration, rounds int) error {
+// floorProbe measures the anchor of the first-frame figure: how long a
+// thread asleep in epoll_wait on an eventfd (pinned to CPU 1, where daemon
+// B's worker runs) takes to run again after a thread on CPU 0 writes the
+// fd, after the same idle time. That is the kernel's and the hypervisor's
+// part of any rx interrupt design on this machine, with nothing of
+// openperfd in it; the daemon's path adds its own work on top.
+type floorProbe struct {
+	efd, ep int
+	woke    chan int64
+}
+
+func newFloorProbe() (*floorProbe, error) {
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("eventfd: %w", err)
+		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	defer unix.Close(efd)
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("epoll_create1: %w", err)
+		unix.Close(efd)
+		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	defer unix.Close(ep)
 	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}); err != nil {
-		return fmt.Errorf("epoll_ctl: %w", err)
+		unix.Close(ep)
+		unix.Close(efd)
+		return nil, fmt.Errorf("epoll_ctl: %w", err)
 	}
-	woke := make(chan int64)
-	go func() {
-		runtime.LockOSThread()
-		pin(1)
-		evs := make([]unix.EpollEvent, 1)
-		var buf [8]byte
-		for range rounds {
-			for {
-				n, err := unix.EpollWait(ep, evs, -1)
-				if err == nil && n > 0 {
-					break
-				}
-			}
-			t := monotonic()
-			_, _ = unix.Read(efd, buf[:])
-			woke <- t
+	p := &floorProbe{efd: efd, ep: ep, woke: make(chan int64)}
+	go p.sleeper()
+	return p, nil
+}
+
+// sleeper is the thread on CPU 1: it waits, stamps and reports, until a
+// zero write (close) ends it. Its thread dies with it, pinned.
+func (p *floorProbe) sleeper() {
+	runtime.LockOSThread()
+	pin(1)
+	evs := make([]unix.EpollEvent, 1)
+	var buf [8]byte
+	for {
+		n, err := unix.EpollWait(p.ep, evs, -1)
+		if err != nil || n == 0 {
+			continue
 		}
-	}()
+		t := monotonic()
+		_, _ = unix.Read(p.efd, buf[:])
+		if binary.NativeEndian.Uint64(buf[:]) > 1 {
+			close(p.woke)
+			return
+		}
+		p.woke <- t
+	}
+}
+
+// once sleeps idle, then writes the fd from CPU 0 and returns the
+// sleeper's wake-up in ns.
+func (p *floorProbe) once(idle time.Duration) (int64, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	var old unix.CPUSet
+	_ = unix.SchedGetaffinity(0, &old)
 	pin(0)
+	defer unix.SchedSetaffinity(0, &old)
+	time.Sleep(idle)
+	sent := monotonic()
+	if err := p.write(1); err != nil {
+		return 0, err
+	}
+	return <-p.woke - sent, nil
+}
+
+func (p *floorProbe) write(v uint64) error {
+	var b [8]byte
+	binary.NativeEndian.PutUint64(b[:], v)
+	if _, err := unix.Write(p.efd, b[:]); err != nil {
+		return fmt.Errorf("write eventfd: %w", err)
+	}
+	return nil
+}
+
+func (p *floorProbe) close() {
+	if p.write(2) == nil {
+		<-p.woke
+	}
+	unix.Close(p.ep)
+	unix.Close(p.efd)
+}
+
+// runFloor prints rounds of the floor alone.
+func runFloor(idle time.Duration, rounds int) error {
+	p, err := newFloorProbe()
+	if err != nil {
+		return err
+	}
+	defer p.close()
 	fmt.Printf("floor: an epoll wake-up of a thread on CPU 1 by a write on CPU 0, after %v idle\n", idle)
 	fmt.Printf("%-6s %18s\n", "round", "wake-up ns")
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
 	for r := 1; r <= rounds; r++ {
-		time.Sleep(idle)
-		sent := monotonic()
-		if _, err := unix.Write(efd, one[:]); err != nil {
-			return fmt.Errorf("write eventfd: %w", err)
+		ns, err := p.once(idle)
+		if err != nil {
+			return err
 		}
-		fmt.Printf("%-6d %18d\n", r, <-woke-sent)
+		fmt.Printf("%-6d %18d\n", r, ns)
 	}
 	return nil
 }

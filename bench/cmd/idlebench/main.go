@@ -24,11 +24,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	benchdaemon "github.com/openperfd/openperfd/bench/daemon"
+	"github.com/openperfd/openperfd/workers"
 )
 
 func main() {
@@ -88,7 +92,7 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	default:
 		return fmt.Errorf("-link %q: want memif or tap", link)
 	}
-	a, err := start(bin, "ibA"+tag, vdevA, noIntr, maskA)
+	a, err := startOn(0, bin, "ibA"+tag, vdevA, noIntr, maskA)
 	if err != nil {
 		return err
 	}
@@ -114,13 +118,29 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 	if err := setup(a, b, "02:00:00:00:00:02"); err != nil {
 		return err
 	}
+	// This program's own threads stay off B's CPU too: an HTTP poll of
+	// ours running there as the frame arrives would delay B's wake-up.
+	if _, err := workers.ConfineThreads([]int{0}, nil); err != nil {
+		return err
+	}
+	// The floor is measured before each round, on the machine as it is
+	// then: on a shared host it moves by 2x within minutes.
+	fl, err := newFloorProbe()
+	if err != nil {
+		return err
+	}
+	defer fl.close()
 	fmt.Printf("link %s, rx interrupts wanted: %v, A's worker CPU mask %q, B's workers: %+v\n", link, !noIntr, maskA, ws)
-	fmt.Printf("%-6s %12s %12s %16s %18s\n", "round", "A cpu %", "B cpu %", "B intr sleeps", "first frame ns")
+	fmt.Printf("%-6s %12s %12s %16s %18s %16s\n", "round", "A cpu %", "B cpu %", "B intr sleeps", "first frame ns", "floor ns")
 	for r := 1; r <= rounds; r++ {
 		var res struct {
 			ID string `json:"id"`
 		}
 		if err := b.Do("POST", "/packet/analyzers/ib/start", nil, 201, &res); err != nil {
+			return err
+		}
+		floorNs, err := fl.once(idle)
+		if err != nil {
 			return err
 		}
 		i0 := intrSleeps(b)
@@ -139,9 +159,10 @@ func run(bin, link string, idle time.Duration, rounds int, noIntr bool) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-6d %12.3f %12.3f %16d %18d\n", r, share(ta, el), share(tb, el), i1-i0, lat)
+		fmt.Printf("%-6d %12.3f %12.3f %16d %18d %16d\n", r, share(ta, el), share(tb, el), i1-i0, lat, floorNs)
 	}
-	fmt.Printf("(cpu: run time of all the daemon's threads over the %v idle window, from schedstat, as %% of one core)\n", idle)
+	fmt.Printf("(cpu: run time of all the daemon's threads over the %v idle window, from schedstat, as %% of one core;\n", idle)
+	fmt.Println(" floor: a bare eventfd write on CPU 0 to epoll wake-up on CPU 1 after the same idle, just before the round, see -floor)")
 	return nil
 }
 
@@ -279,6 +300,33 @@ func start(bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) 
 		return nil, err
 	}
 	return &daemon{d}, nil
+}
+
+// startOn is start from a thread pinned to cpu, so that daemon A is born
+// with every thread on A's worker CPU: a daemon started with the whole
+// machine puts its control threads on the CPUs its workers leave free,
+// which with A's mask 0x1 is CPU 1, B's worker CPU, where A's API and
+// generator start ran as the frame went out and delayed B's wake-up by
+// about 1.5 ms (seen with ftrace's sched_switch events).
+func startOn(cpu int, bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) {
+	type res struct {
+		d   *daemon
+		err error
+	}
+	ch := make(chan res)
+	go func() {
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		d, err := start(bin, prefix, vdev, noIntr, mask)
+		ch <- res{d, err}
+	}()
+	r := <-ch
+	return r.d, r.err
 }
 
 // cpuTicks is the daemon's utime+stime so far.
