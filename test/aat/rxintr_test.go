@@ -125,7 +125,8 @@ func idleWaits(t *testing.T, d *daemon, what string) {
 // interrupts; a generator on one sends 600 000 signed frames at 200 000
 // frames/s and the other's analyzer counts every one in order (the
 // receiver goes from its wait to polling without losing a frame); both
-// wait again once idle. Then the server restarts: the client's worker
+// wait again once idle, and frames sent one by one further apart than
+// the worker idles before it waits arrive too, each through a wait. Then the server restarts: the client's worker
 // arms the new connection's ring, and a frame after idle arrives.
 func TestMemifGeneratorToAnalyzerWithRxInterrupts(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "memif.sock")
@@ -178,6 +179,34 @@ func TestMemifGeneratorToAnalyzerWithRxInterrupts(t *testing.T) {
 		t.Errorf("sequence %+v; want %d in order and nothing lost", s, frames)
 	}
 	idleWaits(t, rx, "client after the traffic")
+
+	// Frames 250 ms apart, longer than a worker idles before it waits
+	// (100 ms): each ends an interrupt wait, which receives it before it
+	// returns to the worker's loop (the next rx burst hands it out). Every
+	// one arrives, in order, once.
+	rx.expect("POST", "/packet/analyzers/mi/stop", nil, 204)
+	createAnalyzer(t, rx, "slow", "0", map[string]any{
+		"protocol_counters": []string{"ethernet"}, "flow_counters": []string{"frame_count", "advanced_sequencing"}})
+	var slow gen.PacketAnalyzerResult
+	mustJSON(t, rx.expect("POST", "/packet/analyzers/slow/start", nil, 201), &slow)
+	time.Sleep(300 * time.Millisecond) // the start's plan change woke it; waiting again
+	waitsBefore := workerStats(t, rx)[0].InterruptSleeps
+	const slowFrames = 12
+	runToCompletion(t, tx, createGenerator(t, tx, "0", genConfig(map[string]any{"frames": slowFrames}, 4, sigDef("10:00:00:00:00:01", 9))))
+	eventually(t, "the analyzer counts every slow frame", func() (bool, string) {
+		n := analyzerResult(t, rx, slow.Id).FlowCounters.FrameCount
+		return n == slowFrames, fmt.Sprintf("%d frames", n)
+	})
+	if w := workerStats(t, rx)[0]; w.InterruptSleeps-waitsBefore < slowFrames-2 {
+		t.Errorf("%d interrupt waits for %d frames 250 ms apart, want one per frame; %+v", w.InterruptSleeps-waitsBefore, slowFrames, w)
+	}
+	rx.get("/packet/rx-flows?analyzer_id=slow", &flows)
+	if len(flows) != 1 {
+		t.Fatalf("%d rx flows of the slow frames, want 1", len(flows))
+	}
+	if s := flows[0].Counters.Sequence; s == nil || s.InOrder != slowFrames || s.Dropped+s.Duplicate+s.Late+s.Reordered != 0 {
+		t.Errorf("slow frames' sequence %+v; want %d in order and nothing lost", s, slowFrames)
+	}
 
 	// The client goes and a new one comes (DPDK's memif client does not
 	// reconnect by itself, its server accepts anew): a new connection, a
