@@ -69,8 +69,8 @@
 # iperf3 TCP between two processes under the socket shim over the
 # test-mode pair beside the kernel's over a veth pair (bench/cmd/shimbench;
 # issue 20: goal 2 Gbit/s), idle CPU and the first frame after idle of two
-# daemons over memif and over tap beside the machine's bare epoll wake-up
-# (bench/cmd/idlebench; issue 17), and the per-burst cgo cost from the
+# daemons over memif and over tap, each round beside the machine's bare
+# epoll wake-up after the same idle (bench/cmd/idlebench; issue 17), and the per-burst cgo cost from the
 # packetio/dpdk micro-benchmarks.
 #
 # The rows with targets (gentx, analyze-*) are measured BENCH_REPEAT times
@@ -314,10 +314,9 @@ echo "unmodified programs: iperf3 TCP a -> b, both under the socket shim, test-m
 "$GO" build -o "$tmp/shimbench" ./bench/cmd/shimbench
 "$tmp/shimbench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -shim "${OPENPERFD_SHIM:-bin/libopenperfd-shim.so}" -seconds "${BENCH_SHIM_SECONDS:-3}"
 echo
-echo "idle daemons (issue 17: <= 0.2% of a core idle, first frame after 10 s idle within 200 us); the machine's bare wake-up first, the anchor:"
+echo "idle daemons (issue 17: <= 0.2% of a core idle, first frame after 10 s idle within 200 us); each round beside the machine's bare wake-up just before it, the anchor:"
 "$GO" build -o "$tmp/idlebench" ./bench/cmd/idlebench
 idle_rounds=${BENCH_IDLE_ROUNDS:-3}
-"$tmp/idlebench" -floor -rounds "$idle_rounds"
 "$tmp/idlebench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -link memif -rounds "$idle_rounds"
 "$tmp/idlebench" -bin "${OPENPERFD_BIN:-bin/openperfd}" -link tap -rounds "$idle_rounds"
 echo
