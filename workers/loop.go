@@ -395,11 +395,20 @@ func (wk *worker) run(ready chan<- error) {
 	pending := 0 // rxb.Pkts[:pending] go back to the pool with the next RxBurst
 	defer func() { pool.Free(rxb.Pkts[:pending]) }()
 
+	// resume is the plan of an rx interrupt wait that just ended: its
+	// queues are polled once more before the next checkpoint, so a burst
+	// the wait received (packetio.RxWaiter) goes where the plan it was
+	// received under says, and never outlives it.
+	var resume *plan
 	for loop := uint(1); !wk.stop.Load(); loop++ {
-		// Quiescent point: nothing read from the previous plan (or any
-		// snapshot) is still held. Then read the current plan.
-		reader.Checkpoint()
-		pl := wk.ws.plan.Load()
+		pl := resume
+		if pl == nil {
+			// Quiescent point: nothing read from the previous plan (or
+			// any snapshot) is still held. Then read the current plan.
+			reader.Checkpoint()
+			pl = wk.ws.plan.Load()
+		}
+		resume = nil
 		wp := &pl.workers[wk.id]
 
 		moved := 0
@@ -513,7 +522,7 @@ func (wk *worker) run(ready chan<- error) {
 				continue
 			}
 			pending = wk.waitIntr(wp, &c, rxb.Pkts[:pending], pool)
-			armed = nil
+			armed, resume = nil, pl
 			continue
 		}
 		c.sleeps++
@@ -579,11 +588,11 @@ func (wk *worker) waitIntr(wp *workerPlan, c *counts, pending []*packetio.Mbuf, 
 		wk.waiter.Wait(timeout)
 	}
 	wk.epolling.Store(false)
-	// The queues that left the plan meanwhile are unwatched (and what the
-	// wait received from them freed); the others are disarmed and keep
-	// their received burst for the next RxBurst. Their ports are still
-	// running: Synchronize waits for this worker's next checkpoint.
-	wk.waiter.Disarm(wk.ws.plan.Load().workers[wk.id].intr)
+	// Every queue of wp stays watched, even one a newer plan dropped: its
+	// port is still running (Synchronize waits for this worker's next
+	// checkpoint, after the caller polls wp's queues once more and so
+	// takes what the wait received); the next Arm forgets it.
+	wk.waiter.Disarm(wp.intr)
 	return 0
 }
 
