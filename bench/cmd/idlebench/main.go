@@ -9,7 +9,9 @@
 // latency B's analyzer measured for it: B's receive time stamp minus A's
 // transmit time stamp (both daemons stamp with the wall clock read at
 // their start plus the monotonic time since, so a few microseconds of
-// the figure can be the two processes' clock offset).
+// the figure can be the two processes' clock offset). Before each round
+// it measures the floor: a bare eventfd write to epoll wake-up across the
+// same two CPUs after the same idle, on the machine as it is then.
 //
 //	go run ./bench/cmd/idlebench -link memif
 //	go run ./bench/cmd/idlebench -link tap -no-rx-interrupts
