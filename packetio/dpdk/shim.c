@@ -766,9 +766,16 @@ int op_wait_rx(int timeout_ms, struct op_rxq_wait *const *qs, int n)
 		int chunk = memif && timeout_ms > 1000 ? 1000 : timeout_ms;
 		int rc = rte_epoll_wait(RTE_EPOLL_PER_THREAD, evs, 16, chunk);
 		if (rc > 0) {
+			/* Only an armed queue is received from: the waker's entry
+			 * carries no queue, and an ethdev queue that left the plan
+			 * stays in the set (waiter.go's unwatch) though another
+			 * thread may own it now (a bond's member). */
 			for (int e = 0; e < rc; e++)
-				if (evs[e].epdata.data != NULL) /* a queue's; the waker's carries none */
-					op_rx_wake(evs[e].epdata.data);
+				for (int i = 0; i < n; i++)
+					if (evs[e].epdata.data == qs[i]) {
+						op_rx_wake(qs[i]);
+						break;
+					}
 			return rc;
 		}
 		if (rc < 0)

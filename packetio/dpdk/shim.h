@@ -204,7 +204,6 @@ struct op_memif_arm {
 #define OP_RX_STASH OP_RX_TS_MAX
 struct op_rxq_wait {
 	uint16_t port, q;
-	int watched;                /* in the thread's epoll set */
 	uintptr_t st, pcp, tsp;     /* op_rx_burst's per-queue arguments */
 	struct rte_mempool *jumbo;
 	struct op_memif_arm memif;  /* a memif queue's (memif.ev set); else unused */
