@@ -46,11 +46,7 @@ func TestABondCarriesItsMembersTraffic(t *testing.T) {
 		t.Fatal("a source on a deleted bond was accepted")
 	}
 	// Members are themselves again: port 0's frames reach port 1 only.
-	job, err = svc.SendTestFrames("0", 10, 64, broadcast)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-job.Done()
+	sendBroadcast(t, svc, "0", 10)
 	waitFor(t, "frames at port 1 after the bond is gone", func() bool { return on1.pkts.Load() == 110 })
 	time.Sleep(10 * time.Millisecond)
 	if got := on0.pkts.Load(); got != 100 {
@@ -110,11 +106,7 @@ func TestRolesSplitReceivingFromTransmitting(t *testing.T) {
 	}
 	sink := &countingSink{}
 	w.AddSink("1", sink)
-	job, err := svc.SendTestFrames("0", 1000, 64, broadcast)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-job.Done()
+	sendBroadcast(t, svc, "0", 1000)
 	waitFor(t, "frames at the peer", func() bool { return sink.pkts.Load() == 1000 })
 }
 

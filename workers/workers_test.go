@@ -66,6 +66,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// sendBroadcast sends n 64-byte broadcast test frames from port and
+// returns once they are sent.
+func sendBroadcast(t *testing.T, svc *packetio.Service, port string, n int64) {
+	t.Helper()
+	job, err := svc.SendTestFrames(port, n, 64, broadcast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-job.Done()
+}
+
 func TestFramesFromASourceReachThePeersSinkExactly(t *testing.T) {
 	for _, workers := range []int{1, 2} {
 		d := fake.New(1, workers, 4096)
@@ -74,11 +85,7 @@ func TestFramesFromASourceReachThePeersSinkExactly(t *testing.T) {
 		sink := &countingSink{}
 		w.AddSink("1", sink)
 
-		job, err := svc.SendTestFrames("0", 10000, 64, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		if err != nil {
-			t.Fatal(err)
-		}
-		<-job.Done()
+		sendBroadcast(t, svc, "0", 10000)
 		waitFor(t, "all frames at the sink", func() bool { return sink.pkts.Load() == 10000 })
 		if got := sink.bytes.Load(); got != 640000 {
 			t.Fatalf("workers=%d: sink saw %d bytes, want 640000", workers, got)
@@ -116,11 +123,7 @@ func TestTimedSinksGetThePortsReceiveTime(t *testing.T) {
 	w.AddSink("1", timed)
 	w.AddSink("1", plain)
 	before := clock.Now()
-	job, err := svc.SendTestFrames("0", 1000, 64, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-job.Done()
+	sendBroadcast(t, svc, "0", 1000)
 	waitFor(t, "all frames at both sinks", func() bool { return timed.pkts.Load() == 1000 && plain.pkts.Load() == 1000 })
 	after := clock.Now()
 	timed.mu.Lock()
@@ -177,11 +180,7 @@ func TestFrameTimedSinksGetEachFramesOwnTime(t *testing.T) {
 	w.AddSink("1", timed)
 	w.AddSink("1", plain)
 	before := clock.Now()
-	job, err := svc.SendTestFrames("0", 1000, 64, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-job.Done()
+	sendBroadcast(t, svc, "0", 1000)
 	waitFor(t, "all frames at the three sinks", func() bool {
 		return framed.pkts.Load() == 1000 && timed.pkts.Load() == 1000 && plain.pkts.Load() == 1000
 	})
