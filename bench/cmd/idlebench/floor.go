@@ -64,19 +64,15 @@ func (p *floorProbe) sleeper() {
 
 // once sleeps idle, then writes the fd from CPU 0 and returns the
 // sleeper's wake-up in ns.
-func (p *floorProbe) once(idle time.Duration) (int64, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var old unix.CPUSet
-	_ = unix.SchedGetaffinity(0, &old)
-	pin(0)
-	defer unix.SchedSetaffinity(0, &old)
-	time.Sleep(idle)
-	sent := monotonic()
-	if err := p.write(1); err != nil {
-		return 0, err
-	}
-	return <-p.woke - sent, nil
+func (p *floorProbe) once(idle time.Duration) (ns int64, err error) {
+	onCPU(0, func() {
+		time.Sleep(idle)
+		sent := monotonic()
+		if err = p.write(1); err == nil {
+			ns = <-p.woke - sent
+		}
+	})
+	return ns, err
 }
 
 func (p *floorProbe) write(v uint64) error {
@@ -113,6 +109,18 @@ func runFloor(idle time.Duration, rounds int) error {
 		fmt.Printf("%-6d %18d\n", r, ns)
 	}
 	return nil
+}
+
+// onCPU runs f on this goroutine's thread pinned to cpu (processes it
+// starts inherit that), then gives the thread its CPUs back.
+func onCPU(cpu int, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old unix.CPUSet
+	_ = unix.SchedGetaffinity(0, &old)
+	pin(cpu)
+	defer unix.SchedSetaffinity(0, &old)
+	f()
 }
 
 func pin(cpu int) {

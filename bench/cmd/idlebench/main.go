@@ -26,12 +26,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	benchdaemon "github.com/openperfd/openperfd/bench/daemon"
 	"github.com/openperfd/openperfd/workers"
@@ -310,25 +307,9 @@ func start(bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) 
 // which with A's mask 0x1 is CPU 1, B's worker CPU, where A's API and
 // generator start ran as the frame went out and delayed B's wake-up by
 // about 1.5 ms (seen with ftrace's sched_switch events).
-func startOn(cpu int, bin, prefix, vdev string, noIntr bool, mask string) (*daemon, error) {
-	type res struct {
-		d   *daemon
-		err error
-	}
-	ch := make(chan res)
-	go func() {
-		runtime.LockOSThread()
-		var set unix.CPUSet
-		set.Set(cpu)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			ch <- res{nil, err}
-			return
-		}
-		d, err := start(bin, prefix, vdev, noIntr, mask)
-		ch <- res{d, err}
-	}()
-	r := <-ch
-	return r.d, r.err
+func startOn(cpu int, bin, prefix, vdev string, noIntr bool, mask string) (d *daemon, err error) {
+	onCPU(cpu, func() { d, err = start(bin, prefix, vdev, noIntr, mask) })
+	return d, err
 }
 
 // cpuTicks is the daemon's utime+stime so far.
